@@ -1,0 +1,76 @@
+//! Validated configuration: what the CLI and environment asked for, checked once at startup.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::s3::auth::Credentials;
+
+/// Everything a running server needs to know; read-only and shared by all cores.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address every core listens on (SO_REUSEPORT).
+    pub listen: SocketAddr,
+    /// Data dir: SQLite file, object files, temp files.
+    pub data_dir: PathBuf,
+    /// Number of cores (glommio executors).
+    pub cores: usize,
+    /// The bootstrap admin's credentials.
+    pub credentials: Credentials,
+    /// Region this endpoint answers for.
+    pub region: String,
+    /// Domains under which `<bucket>.<domain>` is virtual-hosted-style addressing.
+    pub domains: Vec<String>,
+    /// Log filter (`error` … `trace`, or a tracing directive).
+    pub log_level: String,
+}
+
+/// A configuration value that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value is out of range or malformed.
+    #[error("invalid {name} {value:?}: {reason}")]
+    Invalid {
+        /// Option name.
+        name: &'static str,
+        /// Value given.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+/// The number of CPUs this process may run on.
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// Checks a region name the way AWS spells them (`us-east-1`, `eu-central-2`, `local`).
+pub fn validate_region(region: &str) -> Result<(), ConfigError> {
+    let valid = !region.is_empty()
+        && region.len() <= 32
+        && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid { name: "--region", value: region.into(), reason: "use lower-case letters, digits and '-'" })
+    }
+}
+
+/// Checks an access key id (printable ASCII without '/', which would break the credential scope).
+pub fn validate_access_key(key: &str) -> Result<(), ConfigError> {
+    let valid = (3..=128).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic() && b != b'/' && b != b',' && b != b'=');
+    if valid {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid { name: "--access-key", value: key.into(), reason: "3-128 printable ASCII characters, no '/', ',' or '='" })
+    }
+}
+
+/// Checks a secret key's length.
+pub fn validate_secret_key(secret: &str) -> Result<(), ConfigError> {
+    if (8..=128).contains(&secret.len()) && secret.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid { name: "--secret-key", value: "<redacted>".into(), reason: "8-128 printable ASCII characters" })
+    }
+}

@@ -1,0 +1,282 @@
+//! Request-head parsing on httparse: an incomplete head is a state, a malformed one an error.
+
+use crate::limits::{HEADER_BYTES_MAX, HEADER_COUNT_MAX};
+
+/// The request methods S3 uses; anything else is kept so the router can answer `MethodNotAllowed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Method {
+    Get,
+    Head,
+    Put,
+    Post,
+    Delete,
+    Options,
+    Other,
+}
+
+impl Method {
+    fn parse(name: &str) -> Method {
+        match name {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            "PUT" => Method::Put,
+            "POST" => Method::Post,
+            "DELETE" => Method::Delete,
+            "OPTIONS" => Method::Options,
+            _ => Method::Other,
+        }
+    }
+
+    /// The method as sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Put => "PUT",
+            Method::Post => "POST",
+            Method::Delete => "DELETE",
+            Method::Options => "OPTIONS",
+            Method::Other => "OTHER",
+        }
+    }
+}
+
+/// How the request body is delimited on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFraming {
+    /// No body (no Content-Length, no Transfer-Encoding).
+    Empty,
+    /// `Content-Length: n`.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+}
+
+/// A parsed request head. Header names are lower-cased; values are kept as sent.
+#[derive(Debug, Clone)]
+pub struct RequestHead {
+    /// Request method.
+    pub method: Method,
+    /// Method exactly as sent (for SigV4 canonical requests and logs).
+    pub method_text: String,
+    /// Path part of the request target, still percent-encoded.
+    pub path: String,
+    /// Query part of the request target without `?`, still percent-encoded.
+    pub query: String,
+    /// Header fields in arrival order, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// Body framing derived from Content-Length / Transfer-Encoding.
+    pub framing: BodyFraming,
+    /// The client sent `Expect: 100-continue`.
+    pub expect_continue: bool,
+    /// The connection may be reused after this request.
+    pub keep_alive: bool,
+}
+
+impl RequestHead {
+    /// The first value of header `name` (lower-case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// How many times header `name` (lower-case) appears.
+    pub fn header_count(&self, name: &str) -> usize {
+        self.headers.iter().filter(|(n, _)| n == name).count()
+    }
+}
+
+/// Outcome of trying to parse a head from the bytes received so far.
+#[derive(Debug)]
+pub enum HeadParse {
+    /// More bytes are needed.
+    Partial,
+    /// A complete head, and how many bytes of the buffer it used.
+    Complete(RequestHead, usize),
+}
+
+/// Why a request head was rejected; each answers 400 (or 431/501/505) and closes the connection.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum HeadError {
+    /// The head is larger than `HEADER_BYTES_MAX` or has more than `HEADER_COUNT_MAX` fields.
+    #[error("request head too large")]
+    TooLarge,
+    /// httparse rejected the bytes.
+    #[error("malformed request head: {0}")]
+    Malformed(&'static str),
+    /// Only HTTP/1.0 and HTTP/1.1 are spoken.
+    #[error("unsupported HTTP version")]
+    Version,
+    /// A transfer coding other than `chunked`.
+    #[error("unsupported transfer encoding")]
+    TransferEncoding,
+}
+
+/// Parses a request head from `buffer`.
+pub fn parse_head(buffer: &[u8]) -> Result<HeadParse, HeadError> {
+    let mut fields = [httparse::EMPTY_HEADER; HEADER_COUNT_MAX];
+    let mut request = httparse::Request::new(&mut fields);
+    let status = match request.parse(buffer) {
+        Ok(status) => status,
+        Err(httparse::Error::TooManyHeaders) => return Err(HeadError::TooLarge),
+        Err(httparse::Error::Version) => return Err(HeadError::Version),
+        Err(_) => return Err(HeadError::Malformed("request line or header field")),
+    };
+    let consumed = match status {
+        httparse::Status::Partial => {
+            if buffer.len() >= HEADER_BYTES_MAX {
+                return Err(HeadError::TooLarge);
+            }
+            return Ok(HeadParse::Partial);
+        }
+        httparse::Status::Complete(consumed) => consumed,
+    };
+    if consumed > HEADER_BYTES_MAX {
+        return Err(HeadError::TooLarge);
+    }
+    let method_text = request.method.unwrap_or_default().to_string();
+    let target = request.path.unwrap_or_default();
+    let version_minor = request.version.unwrap_or(1);
+    if version_minor > 1 {
+        return Err(HeadError::Version);
+    }
+    let (path, query) = match target.find('?') {
+        Some(index) => (&target[..index], &target[index + 1..]),
+        None => (target, ""),
+    };
+    if !path.starts_with('/') {
+        return Err(HeadError::Malformed("request target must be in origin form"));
+    }
+    let mut headers = Vec::with_capacity(request.headers.len());
+    let mut content_length: Option<u64> = None;
+    let mut chunked = false;
+    let mut expect_continue = false;
+    let mut connection_close = version_minor == 0;
+    for field in request.headers.iter() {
+        let name = field.name.to_ascii_lowercase();
+        let value = String::from_utf8_lossy(field.value).trim().to_string();
+        match name.as_str() {
+            "content-length" => {
+                let length = parse_content_length(&value)?;
+                if content_length.is_some_and(|previous| previous != length) {
+                    return Err(HeadError::Malformed("conflicting Content-Length"));
+                }
+                content_length = Some(length);
+            }
+            "transfer-encoding" => {
+                if !value.eq_ignore_ascii_case("chunked") || chunked {
+                    return Err(HeadError::TransferEncoding);
+                }
+                chunked = true;
+            }
+            "expect" => {
+                if value.eq_ignore_ascii_case("100-continue") {
+                    expect_continue = true;
+                }
+            }
+            "connection" => {
+                for token in value.split(',') {
+                    let token = token.trim();
+                    if token.eq_ignore_ascii_case("close") {
+                        connection_close = true;
+                    } else if token.eq_ignore_ascii_case("keep-alive") && version_minor == 0 {
+                        connection_close = false;
+                    }
+                }
+            }
+            _ => {}
+        }
+        headers.push((name, value));
+    }
+    // RFC 9112 §6.1: a message with both is a smuggling vector; S3 rejects it.
+    if chunked && content_length.is_some() {
+        return Err(HeadError::Malformed("both Content-Length and Transfer-Encoding"));
+    }
+    let framing = match (chunked, content_length) {
+        (true, _) => BodyFraming::Chunked,
+        (false, Some(0)) | (false, None) => BodyFraming::Empty,
+        (false, Some(length)) => BodyFraming::Length(length),
+    };
+    let head = RequestHead {
+        method: Method::parse(&method_text),
+        method_text,
+        path: path.to_string(),
+        query: query.to_string(),
+        headers,
+        framing,
+        expect_continue,
+        keep_alive: !connection_close,
+    };
+    Ok(HeadParse::Complete(head, consumed))
+}
+
+fn parse_content_length(value: &str) -> Result<u64, HeadError> {
+    if value.is_empty() || value.len() > 19 || !value.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err(HeadError::Malformed("invalid Content-Length"));
+    }
+    value.parse().map_err(|_| HeadError::Malformed("invalid Content-Length"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn complete(bytes: &[u8]) -> (RequestHead, usize) {
+        match parse_head(bytes).unwrap() {
+            HeadParse::Complete(head, used) => (head, used),
+            HeadParse::Partial => panic!("expected a complete head"),
+        }
+    }
+
+    #[test]
+    fn parses_a_put_with_length() {
+        // Goal: method, path, query, lower-cased headers and framing come out of a typical PUT.
+        let raw = b"PUT /bucket/key%20x?partNumber=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello";
+        let (head, used) = complete(raw);
+        assert_eq!(head.method, Method::Put);
+        assert_eq!(head.path, "/bucket/key%20x");
+        assert_eq!(head.query, "partNumber=1");
+        assert_eq!(head.header("host"), Some("a"));
+        assert_eq!(head.framing, BodyFraming::Length(5));
+        assert_eq!(&raw[used..], b"hello");
+        assert!(head.keep_alive);
+    }
+
+    #[test]
+    fn partial_until_blank_line() {
+        // Goal: an incomplete head is a state, not an error.
+        assert!(matches!(parse_head(b"GET / HTTP/1.1\r\nHost: a\r\n").unwrap(), HeadParse::Partial));
+    }
+
+    #[test]
+    fn rejects_smuggling_and_bad_lengths() {
+        // Goal: the framing ambiguities used for request smuggling are refused.
+        let both = b"PUT /b/k HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n";
+        assert!(parse_head(both).is_err());
+        let conflicting = b"PUT /b/k HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n";
+        assert!(parse_head(conflicting).is_err());
+        let negative = b"PUT /b/k HTTP/1.1\r\nContent-Length: -3\r\n\r\n";
+        assert!(parse_head(negative).is_err());
+        let overflow = b"PUT /b/k HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n";
+        assert!(parse_head(overflow).is_err());
+        let gzip = b"PUT /b/k HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n";
+        assert_eq!(parse_head(gzip).unwrap_err(), HeadError::TransferEncoding);
+    }
+
+    #[test]
+    fn caps_head_size() {
+        // Goal: a head that never ends is cut off at HEADER_BYTES_MAX.
+        let mut raw = b"GET / HTTP/1.1\r\nX-Long: ".to_vec();
+        raw.resize(HEADER_BYTES_MAX + 10, b'a');
+        assert_eq!(parse_head(&raw).unwrap_err(), HeadError::TooLarge);
+    }
+
+    #[test]
+    fn http10_closes_by_default() {
+        // Goal: HTTP/1.0 without keep-alive closes; Connection: close on 1.1 closes.
+        let (head, _) = complete(b"GET / HTTP/1.0\r\n\r\n");
+        assert!(!head.keep_alive);
+        let (head, _) = complete(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+        assert!(!head.keep_alive);
+    }
+}

@@ -1,0 +1,24 @@
+//! ringstore: a drop-in S3 endpoint for local disk.
+//!
+//! Data flows one way: `runtime` starts the cores; `net` reads requests; `http` parses bytes;
+//! `service` sends admin paths aside and the rest to `s3::pipeline`, which resolves, routes,
+//! authenticates and runs one `s3::ops` handler; handlers use `storage` for bytes and
+//! `meta::client` for metadata (served by one SQLite thread).
+//!
+//! Dependency rule: `storage` and `meta` never import `s3`, `http` or `net`; `s3::ops` never touches
+//! sockets or SQL; glommio types stay in `runtime`, `net`, `storage` and `meta::client`.
+//!
+//! Glossary: **chunk** = a framed piece of a request body (HTTP chunked or aws-chunked);
+//! **block** = an aligned DMA buffer; **part** = a multipart-upload part.
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod http;
+pub mod limits;
+pub mod meta;
+pub mod net;
+pub mod obs;
+pub mod runtime;
+pub mod s3;
+pub mod service;
+pub mod storage;

@@ -1,0 +1,98 @@
+//! Every bound ringstore enforces, as a named constant with its source; units come last in each name.
+
+/// Longest object key S3 accepts (AWS S3 User Guide, "Naming Amazon S3 objects": up to 1,024 bytes of UTF-8).
+pub const KEY_BYTES_MAX: usize = 1024;
+
+/// Bucket names are 3–63 characters (AWS S3 User Guide, "Bucket naming rules").
+pub const BUCKET_NAME_BYTES_MIN: usize = 3;
+/// Bucket names are 3–63 characters (AWS S3 User Guide, "Bucket naming rules").
+pub const BUCKET_NAME_BYTES_MAX: usize = 63;
+
+/// Largest single PUT S3 accepts (AWS S3 User Guide, "Uploading objects": 5 GiB in one PUT).
+pub const PUT_OBJECT_BYTES_MAX: u64 = 5 * 1024 * 1024 * 1024;
+
+/// Bytes of a request head (request line + headers). S3 documents 8 KiB for PUT request headers
+/// (AWS S3 User Guide, "Working with object metadata"); we allow twice that for long presigned URLs.
+pub const HEADER_BYTES_MAX: usize = 16 * 1024;
+
+/// Number of header fields parsed per request; more is answered with 400 (httparse needs a fixed array).
+pub const HEADER_COUNT_MAX: usize = 96;
+
+/// User-defined metadata (`x-amz-meta-*` names and values) per object (AWS S3 User Guide,
+/// "User-defined object metadata": 2 KB).
+pub const USER_METADATA_BYTES_MAX: usize = 2 * 1024;
+
+/// Time a client has to send a whole request head once its first byte arrived, in milliseconds.
+pub const HEADER_READ_TIME_MAX_MS: u64 = 10_000;
+
+/// Time an idle keep-alive connection is held before it is closed, in milliseconds.
+pub const KEEP_ALIVE_IDLE_TIME_MAX_MS: u64 = 5_000;
+
+/// Time a client may take between two reads of a request body before it is cut off, in milliseconds.
+pub const BODY_READ_STALL_TIME_MAX_MS: u64 = 30_000;
+
+/// Size of one framing line in a chunked body (`<hex-size>[;ext]\r\n`); aws-chunked lines carry a
+/// 64-hex-digit signature, so this leaves room for that and short extensions.
+pub const CHUNK_LINE_BYTES_MAX: usize = 256;
+
+/// Bytes of trailer section accepted after the last chunk of a chunked body.
+pub const CHUNK_TRAILER_BYTES_MAX: usize = 4 * 1024;
+
+/// XML request bodies (CreateBucketConfiguration and the like) are read whole, so they are capped.
+pub const XML_BODY_BYTES_MAX: usize = 1024 * 1024;
+
+/// Bytes of a request body a handler may leave unread and still keep the connection (drained).
+pub const BODY_DRAIN_BYTES_MAX: u64 = 64 * 1024;
+
+/// Socket read buffer per connection.
+pub const CONNECTION_READ_BUFFER_BYTES: usize = 64 * 1024;
+
+/// Size of one DMA block written to an object file.
+pub const DMA_WRITE_BLOCK_BYTES: usize = 128 * 1024;
+
+/// DMA writes in flight per upload (write-behind), bounding an upload's memory to
+/// `(1 + DMA_WRITE_BEHIND_COUNT) * DMA_WRITE_BLOCK_BYTES`.
+pub const DMA_WRITE_BEHIND_COUNT: usize = 2;
+
+/// Size of one DMA block read from an object file when serving a GET.
+pub const DMA_READ_BLOCK_BYTES: usize = 128 * 1024;
+
+/// DMA reads issued ahead of the socket when serving a GET.
+pub const DMA_READ_AHEAD_COUNT: usize = 2;
+
+/// Connections one core holds at once; the accept loop waits for a permit before `accept`.
+pub const CONNECTIONS_PER_CORE_MAX: usize = 4096;
+
+/// Requests waiting for the metadata thread; a full queue answers `SlowDown` instead of blocking a core.
+pub const META_QUEUE_CAPACITY: usize = 8192;
+
+/// Metadata operations committed in one SQLite transaction (group commit).
+pub const META_BATCH_COUNT_MAX: usize = 512;
+
+/// How long a core waits for room in a full metadata queue before answering `SlowDown`, in milliseconds.
+pub const META_QUEUE_WAIT_TIME_MAX_MS: u64 = 2_000;
+
+/// Memory glommio registers with io_uring per executor for DMA buffers. Registered memory counts
+/// against `RLIMIT_MEMLOCK`; 1 MiB per core keeps 4 cores inside the common 8 MiB default.
+pub const IO_MEMORY_PER_CORE_BYTES: usize = 1024 * 1024;
+
+/// Locked memory one executor needs beyond its io memory: three io_uring rings (main, latency, poll).
+pub const RING_MEMLOCK_PER_CORE_BYTES: usize = 512 * 1024;
+
+/// io_uring submission queue depth per ring.
+pub const RING_DEPTH: usize = 128;
+
+/// AWS SigV4 clock skew allowed between client and server (AWS S3 API Reference, "RequestTimeTooSkewed": 15 minutes).
+pub const REQUEST_TIME_SKEW_MAX_SECONDS: i64 = 15 * 60;
+
+/// Signing keys cached per core (one per access key × day × region × service).
+pub const SIGNING_KEY_CACHE_ENTRIES_MAX: usize = 1024;
+
+/// Buckets per account (AWS S3 User Guide, "Bucket quotas": default 10,000 general purpose buckets).
+pub const BUCKET_COUNT_MAX: usize = 10_000;
+
+const _: () = assert!(DMA_WRITE_BLOCK_BYTES % 4096 == 0);
+const _: () = assert!(DMA_READ_BLOCK_BYTES % 4096 == 0);
+const _: () = assert!(CHUNK_LINE_BYTES_MAX < CONNECTION_READ_BUFFER_BYTES);
+const _: () = assert!(HEADER_BYTES_MAX <= CONNECTION_READ_BUFFER_BYTES);
+const _: () = assert!(META_BATCH_COUNT_MAX <= META_QUEUE_CAPACITY);

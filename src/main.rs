@@ -1,0 +1,151 @@
+//! The `ringstore` binary: CLI and environment → validated `Config` → run the server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use argh::FromArgs;
+use ringstore::config::{self, Config};
+use ringstore::s3::auth::{Credentials, Secret};
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:9000";
+const DEFAULT_DATA_DIR: &str = "./data";
+const DEFAULT_ACCESS_KEY: &str = "ringstore";
+const DEFAULT_SECRET_KEY: &str = "ringstore-secret";
+const DEFAULT_REGION: &str = "us-east-1";
+const DEFAULT_DOMAIN: &str = "localhost";
+const DEFAULT_LOG_LEVEL: &str = "info";
+
+/// ringstore: a drop-in S3 endpoint for local disk. Every option can also be set with an
+/// environment variable RINGSTORE_<OPTION> (e.g. RINGSTORE_LISTEN); the flag wins.
+#[derive(FromArgs)]
+struct Args {
+    /// address to listen on (default 127.0.0.1:9000; env RINGSTORE_LISTEN)
+    #[argh(option)]
+    listen: Option<String>,
+    /// directory for the SQLite metadata file and object data (default ./data; env RINGSTORE_DATA_DIR)
+    #[argh(option)]
+    data_dir: Option<String>,
+    /// number of cores, one glommio executor each (default: every CPU this process may use; env RINGSTORE_CORES)
+    #[argh(option)]
+    cores: Option<String>,
+    /// access key of the admin user (default ringstore; env RINGSTORE_ACCESS_KEY)
+    #[argh(option)]
+    access_key: Option<String>,
+    /// secret key of the admin user (default ringstore-secret; env RINGSTORE_SECRET_KEY)
+    #[argh(option)]
+    secret_key: Option<String>,
+    /// region this endpoint answers for (default us-east-1; env RINGSTORE_REGION)
+    #[argh(option)]
+    region: Option<String>,
+    /// comma-separated domains for virtual-hosted-style addressing, <bucket>.<domain> (default localhost; env RINGSTORE_DOMAIN)
+    #[argh(option)]
+    domain: Option<String>,
+    /// log level: error, warn, info, debug, trace, or a tracing filter (default info; env RINGSTORE_LOG_LEVEL)
+    #[argh(option)]
+    log_level: Option<String>,
+}
+
+/// A usage error: printed as one line, exit code 2.
+#[derive(Debug)]
+struct UsageError(String);
+
+fn setting(flag: Option<String>, env_name: &str, default: &str) -> String {
+    flag.or_else(|| std::env::var(env_name).ok().filter(|value| !value.is_empty())).unwrap_or_else(|| default.to_string())
+}
+
+fn build_config(args: Args) -> Result<Config, UsageError> {
+    let listen_text = setting(args.listen, "RINGSTORE_LISTEN", DEFAULT_LISTEN);
+    let listen: SocketAddr = listen_text
+        .parse()
+        .map_err(|_| UsageError(format!("invalid --listen {listen_text:?}: expected IP:PORT, e.g. 127.0.0.1:9000")))?;
+    let available = config::available_cores();
+    let cores_text = setting(args.cores, "RINGSTORE_CORES", &available.to_string());
+    let cores: usize = cores_text
+        .parse()
+        .ok()
+        .filter(|cores| (1..=1024).contains(cores))
+        .ok_or_else(|| UsageError(format!("invalid --cores {cores_text:?}: expected a number from 1 to 1024")))?;
+    let access_key = setting(args.access_key, "RINGSTORE_ACCESS_KEY", DEFAULT_ACCESS_KEY);
+    config::validate_access_key(&access_key).map_err(|error| UsageError(error.to_string()))?;
+    let secret_key = setting(args.secret_key, "RINGSTORE_SECRET_KEY", DEFAULT_SECRET_KEY);
+    config::validate_secret_key(&secret_key).map_err(|error| UsageError(error.to_string()))?;
+    let region = setting(args.region, "RINGSTORE_REGION", DEFAULT_REGION);
+    config::validate_region(&region).map_err(|error| UsageError(error.to_string()))?;
+    let domains: Vec<String> = setting(args.domain, "RINGSTORE_DOMAIN", DEFAULT_DOMAIN)
+        .split(',')
+        .map(|domain| domain.trim().to_ascii_lowercase())
+        .filter(|domain| !domain.is_empty())
+        .collect();
+    let data_dir = PathBuf::from(setting(args.data_dir, "RINGSTORE_DATA_DIR", DEFAULT_DATA_DIR));
+    let log_level = setting(args.log_level, "RINGSTORE_LOG_LEVEL", DEFAULT_LOG_LEVEL);
+    Ok(Config {
+        listen,
+        data_dir,
+        cores,
+        credentials: Credentials { access_key, secret: Secret::new(secret_key) },
+        region,
+        domains,
+        log_level,
+    })
+}
+
+fn run() -> Result<ExitCode, anyhow::Error> {
+    let arguments: Vec<String> = std::env::args().collect();
+    let command = arguments.first().map(String::as_str).unwrap_or("ringstore");
+    let rest: Vec<&str> = arguments.iter().skip(1).map(String::as_str).collect();
+    let args = match Args::from_args(&[command], &rest) {
+        Ok(args) => args,
+        Err(early_exit) => {
+            return Ok(match early_exit.status {
+                Ok(()) => {
+                    println!("{}", early_exit.output);
+                    ExitCode::SUCCESS
+                }
+                Err(()) => {
+                    eprintln!("ringstore: {}", early_exit.output.trim());
+                    ExitCode::from(2)
+                }
+            });
+        }
+    };
+    let config = match build_config(args) {
+        Ok(config) => config,
+        Err(UsageError(message)) => {
+            eprintln!("ringstore: {message}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if let Err(message) = ringstore::obs::init_logging(&config.log_level) {
+        eprintln!("ringstore: {message}");
+        return Ok(ExitCode::from(2));
+    }
+    let access_key = config.credentials.access_key.clone();
+    let secret_key = config.credentials.secret.expose().to_string();
+    let region = config.region.clone();
+    let cores = config.cores;
+    let data_dir = config.data_dir.display().to_string();
+    ringstore::runtime::run(config, move |address| {
+        // Printed on stdout so scripts and tests can find the endpoint; logs go to stderr.
+        println!("ringstore listening on http://{address}");
+        println!("  data dir:   {data_dir}");
+        println!("  cores:      {cores}");
+        println!("  region:     {region}");
+        println!("  access key: {access_key}");
+        println!("  secret key: {secret_key}");
+        println!("  try: AWS_ACCESS_KEY_ID={access_key} AWS_SECRET_ACCESS_KEY={secret_key} aws --endpoint-url http://{address} s3 ls");
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("ringstore: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! What a core uses to reach the metadata thread: a bounded `try_send` and an awaited reply,
+//! so a core never blocks on SQLite.
+
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Sender, TrySendError};
+use futures_channel::oneshot;
+
+use super::thread::MetaRequest;
+use super::{BucketRecord, MetaError, MetaOp, MetaReply, ObjectRecord};
+use crate::limits::META_QUEUE_WAIT_TIME_MAX_MS;
+use crate::storage::FileId;
+
+/// A handle to the metadata thread; cheap to clone, one per core.
+#[derive(Clone)]
+pub struct MetaClient {
+    sender: Sender<MetaRequest>,
+}
+
+impl MetaClient {
+    /// A client sending on `sender`.
+    pub fn new(sender: Sender<MetaRequest>) -> Self {
+        MetaClient { sender }
+    }
+
+    /// Requests currently waiting in the queue.
+    pub fn queue_depth(&self) -> usize {
+        self.sender.len()
+    }
+
+    async fn call(&self, op: MetaOp) -> Result<MetaReply, MetaError> {
+        let (reply, answer) = oneshot::channel();
+        let mut request = MetaRequest { op, reply };
+        let started = Instant::now();
+        loop {
+            match self.sender.try_send(request) {
+                Ok(()) => break,
+                Err(TrySendError::Disconnected(_)) => return Err(MetaError::Closed),
+                Err(TrySendError::Full(returned)) => {
+                    if started.elapsed() > Duration::from_millis(META_QUEUE_WAIT_TIME_MAX_MS) {
+                        return Err(MetaError::QueueFull);
+                    }
+                    request = returned;
+                    glommio::timer::sleep(Duration::from_micros(200)).await;
+                }
+            }
+        }
+        answer.await.map_err(|_| MetaError::Closed)?
+    }
+
+    /// Creates a bucket; `Ok(false)` when the same owner already has it.
+    pub async fn create_bucket(&self, record: BucketRecord) -> Result<bool, MetaError> {
+        match self.call(MetaOp::CreateBucket(record)).await? {
+            MetaReply::BucketCreated(created) => Ok(created),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Deletes an empty bucket.
+    pub async fn delete_bucket(&self, name: String) -> Result<(), MetaError> {
+        match self.call(MetaOp::DeleteBucket { name }).await? {
+            MetaReply::BucketDeleted => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Looks a bucket up.
+    pub async fn get_bucket(&self, name: String) -> Result<Option<BucketRecord>, MetaError> {
+        match self.call(MetaOp::GetBucket { name }).await? {
+            MetaReply::Bucket(bucket) => Ok(bucket),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Lists every bucket.
+    pub async fn list_buckets(&self) -> Result<Vec<BucketRecord>, MetaError> {
+        match self.call(MetaOp::ListBuckets).await? {
+            MetaReply::Buckets(buckets) => Ok(buckets),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Commits an object; returns the file it replaced.
+    pub async fn put_object(&self, record: ObjectRecord) -> Result<Option<FileId>, MetaError> {
+        match self.call(MetaOp::PutObject(record)).await? {
+            MetaReply::ObjectPut(replaced) => Ok(replaced),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Looks an object up (`NoSuchBucket` if the bucket is missing).
+    pub async fn get_object(&self, bucket: String, key: String) -> Result<Option<ObjectRecord>, MetaError> {
+        match self.call(MetaOp::GetObject { bucket, key }).await? {
+            MetaReply::Object(object) => Ok(object),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Deletes an object; returns the file it referenced.
+    pub async fn delete_object(&self, bucket: String, key: String) -> Result<Option<FileId>, MetaError> {
+        match self.call(MetaOp::DeleteObject { bucket, key }).await? {
+            MetaReply::ObjectDeleted(removed) => Ok(removed),
+            other => Err(unexpected(other)),
+        }
+    }
+}
+
+fn unexpected(reply: MetaReply) -> MetaError {
+    // A reply of the wrong kind is a programming error in the store; fail the request, not the core.
+    tracing::error!(reply = ?reply, "metadata reply does not match its request");
+    MetaError::Closed
+}

@@ -1,0 +1,136 @@
+//! Metadata: the `MetaOp` protocol, the client cores use, and the SQLite thread that serves it.
+
+pub mod client;
+pub mod schema;
+pub mod store;
+pub mod thread;
+
+pub use client::MetaClient;
+pub use store::MetaStore;
+
+use crate::storage::FileId;
+
+/// A bucket as the metadata knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketRecord {
+    /// Bucket name.
+    pub name: String,
+    /// Access key of the owner.
+    pub owner: String,
+    /// Region given at creation (LocationConstraint), `us-east-1` when none.
+    pub region: String,
+    /// Creation time, milliseconds since the Unix epoch.
+    pub created_ms: i64,
+}
+
+/// An object as the metadata knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectRecord {
+    /// Bucket name.
+    pub bucket: String,
+    /// Object key (UTF-8, up to 1024 bytes).
+    pub key: String,
+    /// The file holding its bytes.
+    pub file_id: FileId,
+    /// Size in bytes.
+    pub size_bytes: u64,
+    /// ETag without quotes (hex MD5 for single-part objects).
+    pub etag: String,
+    /// Last-Modified, milliseconds since the Unix epoch.
+    pub last_modified_ms: i64,
+    /// Content-Type given at upload.
+    pub content_type: Option<String>,
+    /// Other stored headers (Cache-Control, Content-Disposition, …, `x-amz-meta-*`), names lower-case.
+    pub headers: Vec<(String, String)>,
+    /// Base64 CRC32 if the client sent one.
+    pub checksum_crc32: Option<String>,
+}
+
+/// One request to the metadata thread.
+#[derive(Debug)]
+pub enum MetaOp {
+    /// Create a bucket owned by `owner`.
+    CreateBucket(BucketRecord),
+    /// Delete an empty bucket.
+    DeleteBucket {
+        /// Bucket name.
+        name: String,
+    },
+    /// Look a bucket up.
+    GetBucket {
+        /// Bucket name.
+        name: String,
+    },
+    /// All buckets, by name.
+    ListBuckets,
+    /// Insert or replace an object (bucket must exist).
+    PutObject(ObjectRecord),
+    /// Look an object up.
+    GetObject {
+        /// Bucket name.
+        bucket: String,
+        /// Object key.
+        key: String,
+    },
+    /// Delete an object if present.
+    DeleteObject {
+        /// Bucket name.
+        bucket: String,
+        /// Object key.
+        key: String,
+    },
+}
+
+/// The answer to a `MetaOp`.
+#[derive(Debug)]
+pub enum MetaReply {
+    /// CreateBucket: whether it was created (false: it already existed with this owner).
+    BucketCreated(bool),
+    /// DeleteBucket done.
+    BucketDeleted,
+    /// GetBucket.
+    Bucket(Option<BucketRecord>),
+    /// ListBuckets.
+    Buckets(Vec<BucketRecord>),
+    /// PutObject: the file it replaced, to delete after commit.
+    ObjectPut(Option<FileId>),
+    /// GetObject.
+    Object(Option<ObjectRecord>),
+    /// DeleteObject: the file it referenced, to delete after commit.
+    ObjectDeleted(Option<FileId>),
+}
+
+/// Why a metadata request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MetaError {
+    /// The queue to the metadata thread stayed full.
+    #[error("metadata queue full")]
+    QueueFull,
+    /// The metadata thread has stopped.
+    #[error("metadata thread closed")]
+    Closed,
+    /// The bucket does not exist.
+    #[error("no such bucket")]
+    NoSuchBucket,
+    /// DeleteBucket on a bucket with objects.
+    #[error("bucket not empty")]
+    BucketNotEmpty,
+    /// CreateBucket on a name another owner holds.
+    #[error("bucket exists")]
+    BucketExists {
+        /// Its owner.
+        owner: String,
+    },
+    /// Bucket quota reached.
+    #[error("too many buckets")]
+    TooManyBuckets,
+    /// SQLite failed.
+    #[error("sqlite: {0}")]
+    Sqlite(String),
+}
+
+impl From<rusqlite::Error> for MetaError {
+    fn from(error: rusqlite::Error) -> Self {
+        MetaError::Sqlite(error.to_string())
+    }
+}

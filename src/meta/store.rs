@@ -1,0 +1,263 @@
+//! The SQLite side of `MetaOp`: each op as SQL, and a batch applied in one transaction.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use super::schema::{self, SchemaError};
+use super::{BucketRecord, MetaError, MetaOp, MetaReply, ObjectRecord};
+use crate::limits::BUCKET_COUNT_MAX;
+use crate::storage::FileId;
+
+/// The metadata database, owned by the metadata thread.
+pub struct MetaStore {
+    connection: Connection,
+}
+
+impl MetaStore {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, SchemaError> {
+        let mut connection = Connection::open(path)?;
+        schema::prepare(&mut connection)?;
+        Ok(MetaStore { connection })
+    }
+
+    /// Every file id any row references (for startup recovery).
+    pub fn referenced_file_ids(&self) -> Result<HashSet<FileId>, MetaError> {
+        let mut statement = self.connection.prepare("SELECT file_id FROM objects")?;
+        let mut ids = HashSet::new();
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            let text: String = row.get(0)?;
+            if let Some(id) = FileId::parse(&text) {
+                ids.insert(id);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Applies `ops` in one transaction (group commit). Replies are only valid once it committed:
+    /// if the commit fails, every op gets the error.
+    pub fn apply_batch(&mut self, ops: &[&MetaOp]) -> Vec<Result<MetaReply, MetaError>> {
+        let transaction = match self.connection.transaction() {
+            Ok(transaction) => transaction,
+            Err(error) => return ops.iter().map(|_| Err(MetaError::Sqlite(error.to_string()))).collect(),
+        };
+        let mut replies: Vec<Result<MetaReply, MetaError>> = ops.iter().map(|op| apply(&transaction, op)).collect();
+        if let Err(error) = transaction.commit() {
+            tracing::error!(error = %error, "metadata commit failed");
+            for reply in &mut replies {
+                *reply = Err(MetaError::Sqlite(error.to_string()));
+            }
+        }
+        replies
+    }
+}
+
+
+fn apply(transaction: &Transaction<'_>, op: &MetaOp) -> Result<MetaReply, MetaError> {
+    match op {
+        MetaOp::CreateBucket(record) => {
+            if let Some(existing) = get_bucket(transaction, &record.name)? {
+                if existing.owner == record.owner {
+                    return Ok(MetaReply::BucketCreated(false));
+                }
+                return Err(MetaError::BucketExists { owner: existing.owner });
+            }
+            let count: i64 = transaction
+                .prepare_cached("SELECT count(*) FROM buckets")?
+                .query_row([], |row| row.get(0))?;
+            if count as usize >= BUCKET_COUNT_MAX {
+                return Err(MetaError::TooManyBuckets);
+            }
+            transaction
+                .prepare_cached("INSERT INTO buckets (name, owner, region, created_ms) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![record.name, record.owner, record.region, record.created_ms])?;
+            Ok(MetaReply::BucketCreated(true))
+        }
+        MetaOp::DeleteBucket { name } => {
+            if get_bucket(transaction, name)?.is_none() {
+                return Err(MetaError::NoSuchBucket);
+            }
+            let has_objects = transaction
+                .prepare_cached("SELECT 1 FROM objects WHERE bucket = ?1 LIMIT 1")?
+                .query_row([name], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if has_objects {
+                return Err(MetaError::BucketNotEmpty);
+            }
+            transaction.prepare_cached("DELETE FROM buckets WHERE name = ?1")?.execute([name])?;
+            Ok(MetaReply::BucketDeleted)
+        }
+        MetaOp::GetBucket { name } => Ok(MetaReply::Bucket(get_bucket(transaction, name)?)),
+        MetaOp::ListBuckets => {
+            let mut statement =
+                transaction.prepare_cached("SELECT name, owner, region, created_ms FROM buckets ORDER BY name")?;
+            let buckets = statement.query_map([], bucket_from_row)?.collect::<Result<Vec<_>, _>>()?;
+            Ok(MetaReply::Buckets(buckets))
+        }
+        MetaOp::PutObject(record) => {
+            if get_bucket(transaction, &record.bucket)?.is_none() {
+                return Err(MetaError::NoSuchBucket);
+            }
+            let replaced = get_file_id(transaction, &record.bucket, &record.key)?;
+            transaction
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO objects (bucket, key, file_id, size, etag, last_modified_ms, \
+                     content_type, headers, checksum_crc32) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )?
+                .execute(params![
+                    record.bucket,
+                    record.key,
+                    record.file_id.to_string(),
+                    record.size_bytes as i64,
+                    record.etag,
+                    record.last_modified_ms,
+                    record.content_type,
+                    encode_headers(&record.headers),
+                    record.checksum_crc32,
+                ])?;
+            Ok(MetaReply::ObjectPut(replaced))
+        }
+        MetaOp::GetObject { bucket, key } => {
+            let object = transaction
+                .prepare_cached(
+                    "SELECT file_id, size, etag, last_modified_ms, content_type, headers, checksum_crc32 \
+                     FROM objects WHERE bucket = ?1 AND key = ?2",
+                )?
+                .query_row(params![bucket, key], |row| {
+                    let file_id: String = row.get(0)?;
+                    let headers: String = row.get(5)?;
+                    Ok(ObjectRecord {
+                        bucket: bucket.clone(),
+                        key: key.clone(),
+                        file_id: FileId::parse(&file_id).unwrap_or(FileId(0)),
+                        size_bytes: row.get::<_, i64>(1)? as u64,
+                        etag: row.get(2)?,
+                        last_modified_ms: row.get(3)?,
+                        content_type: row.get(4)?,
+                        headers: decode_headers(&headers),
+                        checksum_crc32: row.get(6)?,
+                    })
+                })
+                .optional()?;
+            if object.is_none() && get_bucket(transaction, bucket)?.is_none() {
+                return Err(MetaError::NoSuchBucket);
+            }
+            Ok(MetaReply::Object(object))
+        }
+        MetaOp::DeleteObject { bucket, key } => {
+            let removed = get_file_id(transaction, bucket, key)?;
+            if removed.is_none() {
+                if get_bucket(transaction, bucket)?.is_none() {
+                    return Err(MetaError::NoSuchBucket);
+                }
+                return Ok(MetaReply::ObjectDeleted(None));
+            }
+            transaction
+                .prepare_cached("DELETE FROM objects WHERE bucket = ?1 AND key = ?2")?
+                .execute(params![bucket, key])?;
+            Ok(MetaReply::ObjectDeleted(removed))
+        }
+    }
+}
+
+fn bucket_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<BucketRecord> {
+    Ok(BucketRecord { name: row.get(0)?, owner: row.get(1)?, region: row.get(2)?, created_ms: row.get(3)? })
+}
+
+fn get_bucket(transaction: &Transaction<'_>, name: &str) -> rusqlite::Result<Option<BucketRecord>> {
+    transaction
+        .prepare_cached("SELECT name, owner, region, created_ms FROM buckets WHERE name = ?1")?
+        .query_row([name], bucket_from_row)
+        .optional()
+}
+
+fn get_file_id(transaction: &Transaction<'_>, bucket: &str, key: &str) -> rusqlite::Result<Option<FileId>> {
+    let text: Option<String> = transaction
+        .prepare_cached("SELECT file_id FROM objects WHERE bucket = ?1 AND key = ?2")?
+        .query_row(params![bucket, key], |row| row.get(0))
+        .optional()?;
+    Ok(text.and_then(|text| FileId::parse(&text)))
+}
+
+/// Stored headers as `name:value` lines; names cannot hold ':' and values cannot hold '\n'.
+fn encode_headers(headers: &[(String, String)]) -> String {
+    let mut text = String::new();
+    for (name, value) in headers {
+        text.push_str(name);
+        text.push(':');
+        text.push_str(value);
+        text.push('\n');
+    }
+    text
+}
+
+fn decode_headers(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(key: &str, id: u128) -> ObjectRecord {
+        ObjectRecord {
+            bucket: "b".into(),
+            key: key.into(),
+            file_id: FileId(id),
+            size_bytes: 3,
+            etag: "e".into(),
+            last_modified_ms: 1,
+            content_type: Some("text/plain".into()),
+            headers: vec![("x-amz-meta-a".into(), "1: two".into())],
+            checksum_crc32: None,
+        }
+    }
+
+    #[test]
+    fn batch_put_replace_get_delete() {
+        // Goal: one batch creates a bucket and puts; a replace returns the old file; delete returns it.
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = MetaStore::open(&dir.path().join("m.sqlite")).unwrap();
+        let bucket = MetaOp::CreateBucket(BucketRecord { name: "b".into(), owner: "o".into(), region: "us-east-1".into(), created_ms: 0 });
+        let put = MetaOp::PutObject(object("k", 1));
+        let replies = store.apply_batch(&[&bucket, &put]);
+        assert!(matches!(replies[0], Ok(MetaReply::BucketCreated(true))));
+        assert!(matches!(replies[1], Ok(MetaReply::ObjectPut(None))));
+        let replace = MetaOp::PutObject(object("k", 2));
+        let replies = store.apply_batch(&[&replace]);
+        assert!(matches!(replies[0], Ok(MetaReply::ObjectPut(Some(FileId(1))))));
+        let get = MetaOp::GetObject { bucket: "b".into(), key: "k".into() };
+        let replies = store.apply_batch(&[&get]);
+        let Ok(MetaReply::Object(Some(found))) = &replies[0] else { panic!("{replies:?}") };
+        assert_eq!(found, &object("k", 2));
+        let not_empty = MetaOp::DeleteBucket { name: "b".into() };
+        assert!(matches!(store.apply_batch(&[&not_empty])[0], Err(MetaError::BucketNotEmpty)));
+        let delete = MetaOp::DeleteObject { bucket: "b".into(), key: "k".into() };
+        assert!(matches!(store.apply_batch(&[&delete])[0], Ok(MetaReply::ObjectDeleted(Some(FileId(2))))));
+        assert!(matches!(store.apply_batch(&[&delete])[0], Ok(MetaReply::ObjectDeleted(None))));
+        assert!(matches!(store.apply_batch(&[&not_empty])[0], Ok(MetaReply::BucketDeleted)));
+    }
+
+    #[test]
+    fn reopen_skips_ddl() {
+        // Goal: a second open of a current-version database succeeds and keeps its data.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.sqlite");
+        {
+            let mut store = MetaStore::open(&path).unwrap();
+            let bucket = MetaOp::CreateBucket(BucketRecord { name: "b".into(), owner: "o".into(), region: "r".into(), created_ms: 0 });
+            store.apply_batch(&[&bucket]);
+        }
+        let mut store = MetaStore::open(&path).unwrap();
+        let list = MetaOp::ListBuckets;
+        let Ok(MetaReply::Buckets(buckets)) = &store.apply_batch(&[&list])[0] else { panic!() };
+        assert_eq!(buckets.len(), 1);
+    }
+}

@@ -1,0 +1,180 @@
+//! The connection loop: read a head within its deadline, hand the streamed body to the service,
+//! write the response, and keep the connection for the next (possibly pipelined) request.
+
+use std::cell::RefCell;
+use std::io;
+use std::time::{Duration, Instant, SystemTime};
+
+use futures_lite::AsyncWriteExt;
+use glommio::net::TcpStream;
+
+use crate::http::head::parse_head;
+use crate::http::{HeadError, HeadParse, Method, ReadBuffer, RequestBody, RequestHead, ResponseHead};
+use crate::limits::{
+    BODY_DRAIN_BYTES_MAX, BODY_READ_STALL_TIME_MAX_MS, CONNECTION_READ_BUFFER_BYTES, HEADER_READ_TIME_MAX_MS,
+    KEEP_ALIVE_IDLE_TIME_MAX_MS,
+};
+use crate::s3::{ResponseBody, S3Context, S3Response};
+use crate::service;
+
+/// Time a client may take to accept response bytes before the connection is dropped.
+const RESPONSE_WRITE_STALL_TIME_MAX_MS: u64 = 30_000;
+
+/// Responses up to this size are copied behind the head so both leave in one write.
+const COALESCE_BODY_BYTES_MAX: usize = 64 * 1024;
+
+enum HeadOutcome {
+    Request(RequestHead),
+    Closed,
+    TimedOut,
+    Rejected(HeadError),
+}
+
+/// Serves one connection until it closes, errs, or idles out.
+pub async fn serve(stream: TcpStream, context: &S3Context) {
+    let mut stream = stream;
+    let _ = stream.set_nodelay(true);
+    let _ = stream.set_write_timeout(Some(Duration::from_millis(RESPONSE_WRITE_STALL_TIME_MAX_MS)));
+    let mut buffer = ReadBuffer::new(CONNECTION_READ_BUFFER_BYTES);
+    let mut output = Vec::with_capacity(4096);
+    loop {
+        let head = match read_head(&mut stream, &mut buffer).await {
+            HeadOutcome::Request(head) => head,
+            HeadOutcome::Closed | HeadOutcome::TimedOut => return,
+            HeadOutcome::Rejected(error) => {
+                let _ = write_rejection(&mut stream, &error).await;
+                return;
+            }
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_millis(BODY_READ_STALL_TIME_MAX_MS)));
+        let (response, body_consumed) = {
+            let mut body = RequestBody::new(&mut stream, &mut buffer, head.framing, head.expect_continue);
+            let response = service::handle(context, &head, &mut body).await;
+            let consumed = body.drain(BODY_DRAIN_BYTES_MAX).await;
+            (response, consumed)
+        };
+        let keep_alive = head.keep_alive && body_consumed;
+        if write_response(&mut stream, response, keep_alive, head.method == Method::Head, &mut output).await.is_err() || !keep_alive {
+            let _ = stream.close().await;
+            return;
+        }
+    }
+}
+
+async fn read_head(stream: &mut TcpStream, buffer: &mut ReadBuffer) -> HeadOutcome {
+    let mut deadline: Option<Instant> = None;
+    loop {
+        if !buffer.is_empty() {
+            match parse_head(buffer.data()) {
+                Ok(HeadParse::Complete(head, used)) => {
+                    buffer.consume(used);
+                    return HeadOutcome::Request(head);
+                }
+                Ok(HeadParse::Partial) => {}
+                Err(error) => return HeadOutcome::Rejected(error),
+            }
+            if buffer.is_full() {
+                return HeadOutcome::Rejected(HeadError::TooLarge);
+            }
+        }
+        let wait = if buffer.is_empty() {
+            Duration::from_millis(KEEP_ALIVE_IDLE_TIME_MAX_MS)
+        } else {
+            let deadline = *deadline.get_or_insert_with(|| Instant::now() + Duration::from_millis(HEADER_READ_TIME_MAX_MS));
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return HeadOutcome::TimedOut;
+            }
+            left
+        };
+        let _ = stream.set_read_timeout(Some(wait));
+        match buffer.fill(stream).await {
+            Ok(0) => return HeadOutcome::Closed,
+            Ok(_) => {}
+            Err(error) if error.kind() == io::ErrorKind::TimedOut => return HeadOutcome::TimedOut,
+            Err(_) => return HeadOutcome::Closed,
+        }
+    }
+}
+
+async fn write_rejection(stream: &mut TcpStream, error: &HeadError) -> io::Result<()> {
+    let status = match error {
+        HeadError::TooLarge => 431,
+        HeadError::Version => 505,
+        HeadError::TransferEncoding => 501,
+        HeadError::Malformed(_) => 400,
+    };
+    let mut output = Vec::with_capacity(256);
+    let mut head = ResponseHead::new(status);
+    head.header("Content-Type", "text/plain");
+    let message = format!("{error}\n");
+    head.render(message.len() as u64, false, &http_date_now(), &mut output);
+    output.extend_from_slice(message.as_bytes());
+    stream.write_all(&output).await?;
+    stream.close().await
+}
+
+async fn write_response(
+    stream: &mut TcpStream,
+    response: S3Response,
+    keep_alive: bool,
+    is_head: bool,
+    output: &mut Vec<u8>,
+) -> io::Result<()> {
+    output.clear();
+    let length = response.body.content_length();
+    response.head.render(length, keep_alive, &http_date_now(), output);
+    match response.body {
+        ResponseBody::Empty | ResponseBody::HeadOnly(_) => stream.write_all(output).await?,
+        ResponseBody::Bytes(bytes) if is_head => {
+            drop(bytes);
+            stream.write_all(output).await?
+        }
+        ResponseBody::Bytes(bytes) => {
+            if bytes.len() <= COALESCE_BODY_BYTES_MAX {
+                output.extend_from_slice(&bytes);
+                stream.write_all(output).await?;
+            } else {
+                stream.write_all(output).await?;
+                stream.write_all(&bytes).await?;
+            }
+        }
+        ResponseBody::Object(mut reader) => {
+            let mut head_sent = false;
+            while reader.remaining() > 0 {
+                let block = reader.next_block().await?;
+                if !head_sent {
+                    head_sent = true;
+                    if block.len() <= COALESCE_BODY_BYTES_MAX {
+                        output.extend_from_slice(&block);
+                        stream.write_all(output).await?;
+                        continue;
+                    }
+                    stream.write_all(output).await?;
+                }
+                stream.write_all(&block).await?;
+            }
+            if !head_sent {
+                stream.write_all(output).await?;
+            }
+            reader.close().await;
+        }
+    }
+    stream.flush().await
+}
+
+/// The `Date` header value, formatted at most once per second per core.
+fn http_date_now() -> String {
+    thread_local! {
+        static CACHED: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+    }
+    let now = SystemTime::now();
+    let second = now.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    CACHED.with(|cached| {
+        let mut cached = cached.borrow_mut();
+        if cached.0 != second {
+            *cached = (second, httpdate::fmt_http_date(now));
+        }
+        cached.1.clone()
+    })
+}

@@ -1,0 +1,64 @@
+//! One SO_REUSEPORT listening socket per core, and the accept loop that takes a connection permit
+//! before it accepts.
+
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{FromRawFd, IntoRawFd};
+use std::rc::Rc;
+use std::time::Duration;
+
+use glommio::net::TcpListener;
+use glommio::sync::Semaphore;
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::limits::CONNECTIONS_PER_CORE_MAX;
+use crate::s3::S3Context;
+
+/// Pending connections the kernel queues per listener (capped by `net.core.somaxconn`).
+pub const LISTEN_BACKLOG: i32 = 1024;
+
+fn reuse_port_socket(address: SocketAddr) -> io::Result<Socket> {
+    let socket = Socket::new(Domain::for_address(address), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.bind(&address.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket)
+}
+
+/// Binds `count` listeners on `address`; port 0 is resolved once so every core shares one port.
+pub fn bind_listeners(address: SocketAddr, count: usize) -> io::Result<(SocketAddr, Vec<Socket>)> {
+    let first = reuse_port_socket(address)?;
+    let bound = first.local_addr()?.as_socket().ok_or_else(|| io::Error::other("listener has no IP address"))?;
+    let mut sockets = vec![first];
+    for _ in 1..count {
+        sockets.push(reuse_port_socket(bound)?);
+    }
+    Ok((bound, sockets))
+}
+
+/// Accepts connections on `socket` forever, each served on this core.
+pub async fn serve(socket: Socket, context: Rc<S3Context>) {
+    // SAFETY: the fd comes from a listening socket we own and hand over whole.
+    let listener = unsafe { TcpListener::from_raw_fd(socket.into_raw_fd()) };
+    let permits = Rc::new(Semaphore::new(CONNECTIONS_PER_CORE_MAX as u64));
+    loop {
+        let Ok(permit) = permits.acquire_static_permit(1).await else { return };
+        match listener.accept().await {
+            Ok(stream) => {
+                let context = context.clone();
+                glommio::spawn_local(async move {
+                    super::connection::serve(stream, &context).await;
+                    drop(permit);
+                })
+                .detach();
+            }
+            Err(error) => {
+                // EMFILE and friends: back off instead of spinning; the next accept may succeed.
+                tracing::warn!(error = %error, core = context.core_index, "accept failed");
+                drop(permit);
+                glommio::timer::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}

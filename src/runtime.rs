@@ -1,0 +1,168 @@
+//! Starts everything: recovery, the metadata thread, and one glommio `LocalExecutor` per core
+//! with its own listener and explicitly sized io_uring memory.
+
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use glommio::{LocalExecutorBuilder, Placement};
+
+use crate::config::Config;
+use crate::limits::{IO_MEMORY_PER_CORE_BYTES, META_QUEUE_CAPACITY, RING_DEPTH, RING_MEMLOCK_PER_CORE_BYTES};
+use crate::meta::{self, MetaClient, MetaStore};
+use crate::s3::S3Context;
+use crate::storage::{recovery, Layout};
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The data dir could not be prepared.
+    #[error("data dir {path}: {source}")]
+    DataDir {
+        /// The data dir.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The metadata database could not be opened.
+    #[error("metadata database: {0}")]
+    Meta(#[from] meta::schema::SchemaError),
+    /// Recovery failed.
+    #[error("startup recovery: {0}")]
+    Recovery(String),
+    /// Locked memory is too small for the requested cores.
+    #[error(
+        "RLIMIT_MEMLOCK is {limit_kib} KiB but {cores} core(s) need {needed_kib} KiB of locked memory for io_uring \
+         ({per_core_kib} KiB each). Raise it (`ulimit -l {needed_kib}`, systemd `LimitMEMLOCK={needed_kib}K`, \
+         docker `--ulimit memlock={needed_bytes}`) or start with fewer --cores (at most {cores_fit})."
+    )]
+    MemlockTooLow {
+        /// Current soft limit.
+        limit_kib: u64,
+        /// Cores asked for.
+        cores: usize,
+        /// What they need.
+        needed_kib: u64,
+        /// Same in bytes.
+        needed_bytes: u64,
+        /// Per core.
+        per_core_kib: u64,
+        /// Cores that would fit.
+        cores_fit: u64,
+    },
+    /// The listener could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// Address.
+        address: SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// An executor failed to start or panicked.
+    #[error("core {core}: {message}")]
+    Executor {
+        /// Core index.
+        core: usize,
+        /// What happened.
+        message: String,
+    },
+}
+
+/// Locked memory one core needs.
+pub const MEMLOCK_PER_CORE_BYTES: u64 = (IO_MEMORY_PER_CORE_BYTES + RING_MEMLOCK_PER_CORE_BYTES) as u64;
+
+/// Checks (and raises up to the hard limit, if needed) RLIMIT_MEMLOCK for `cores` executors.
+pub fn ensure_memlock(cores: usize) -> Result<(), RuntimeError> {
+    let needed = MEMLOCK_PER_CORE_BYTES * cores as u64;
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes into the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) } != 0 {
+        return Ok(());
+    }
+    if limit.rlim_cur == libc::RLIM_INFINITY || limit.rlim_cur >= needed {
+        return Ok(());
+    }
+    if limit.rlim_max == libc::RLIM_INFINITY || limit.rlim_max >= needed {
+        let raised = libc::rlimit { rlim_cur: needed, rlim_max: limit.rlim_max };
+        // SAFETY: setrlimit reads the struct we pass.
+        if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &raised) } == 0 {
+            return Ok(());
+        }
+    }
+    Err(RuntimeError::MemlockTooLow {
+        limit_kib: limit.rlim_cur / 1024,
+        cores,
+        needed_kib: needed / 1024,
+        needed_bytes: needed,
+        per_core_kib: MEMLOCK_PER_CORE_BYTES / 1024,
+        cores_fit: limit.rlim_cur / MEMLOCK_PER_CORE_BYTES,
+    })
+}
+
+fn allowed_cpus() -> Vec<usize> {
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return Vec::new();
+        }
+        (0..libc::CPU_SETSIZE as usize).filter(|cpu| libc::CPU_ISSET(*cpu, &set)).collect()
+    }
+}
+
+/// Runs the server until every core stops. `on_listening` gets the bound address once all
+/// listeners exist (before any executor starts accepting).
+pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), RuntimeError> {
+    let layout = Layout::new(&config.data_dir);
+    let data_dir_error = |source| RuntimeError::DataDir { path: config.data_dir.display().to_string(), source };
+    layout.create_dirs().map_err(data_dir_error)?;
+    let store = MetaStore::open(&layout.meta_path())?;
+    let referenced = store.referenced_file_ids().map_err(|error| RuntimeError::Recovery(error.to_string()))?;
+    let started = std::time::Instant::now();
+    let report = recovery::recover(&layout, &referenced).map_err(|error| RuntimeError::Recovery(error.to_string()))?;
+    tracing::info!(
+        temp_files_removed = report.temp_files_removed,
+        orphan_files_removed = report.orphan_files_removed,
+        missing_files = report.missing_files.len(),
+        objects = referenced.len(),
+        duration_ms = started.elapsed().as_millis() as u64,
+        "startup recovery done"
+    );
+    for missing in &report.missing_files {
+        tracing::error!(file_id = %missing, "metadata references a file that is missing");
+    }
+    ensure_memlock(config.cores)?;
+    let (bound, sockets) = crate::net::bind_listeners(config.listen, config.cores)
+        .map_err(|source| RuntimeError::Listen { address: config.listen, source })?;
+    let (sender, receiver) = crossbeam_channel::bounded(META_QUEUE_CAPACITY);
+    let meta_thread = meta::thread::spawn(store, receiver).map_err(|error| RuntimeError::Recovery(error.to_string()))?;
+    let config = Arc::new(config);
+    on_listening(bound);
+    let cpus = allowed_cpus();
+    let mut handles = Vec::with_capacity(config.cores);
+    for (core, socket) in sockets.into_iter().enumerate() {
+        let placement = if config.cores <= cpus.len() { Placement::Fixed(cpus[core]) } else { Placement::Unbound };
+        let client = MetaClient::new(sender.clone());
+        let config = config.clone();
+        let layout = layout.clone();
+        let handle = LocalExecutorBuilder::new(placement)
+            .name(&format!("ringstore-core-{core}"))
+            .io_memory(IO_MEMORY_PER_CORE_BYTES)
+            .ring_depth(RING_DEPTH)
+            .spawn(move || async move {
+                let context = Rc::new(S3Context::new(config, Rc::new(layout), client, core));
+                crate::net::serve(socket, context).await;
+            })
+            .map_err(|error| RuntimeError::Executor { core, message: error.to_string() })?;
+        handles.push(handle);
+    }
+    drop(sender);
+    let mut first_error = None;
+    for (core, handle) in handles.into_iter().enumerate() {
+        if let Err(error) = handle.join() {
+            first_error.get_or_insert(RuntimeError::Executor { core, message: error.to_string() });
+        }
+    }
+    let _ = meta_thread.join();
+    first_error.map_or(Ok(()), Err)
+}

@@ -1,0 +1,317 @@
+//! Verifies a request's SigV4 signature (Authorization header or presigned query) and decides how
+//! its payload must be checked while it streams.
+
+use super::key_cache::SigningKeyCache;
+use super::secret::{constant_time_eq, Secret};
+use super::sigv4::{self, parse_authorization, parse_credential, AuthorizationHeader};
+use crate::http::RequestHead;
+use crate::limits::REQUEST_TIME_SKEW_MAX_SECONDS;
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+
+/// Longest validity of a presigned URL (S3 API Reference, "Authenticating Requests: Using Query
+/// Parameters": X-Amz-Expires up to 604,800 seconds, 7 days).
+pub const PRESIGNED_EXPIRES_SECONDS_MAX: i64 = 604_800;
+
+/// How the body must be verified, from `x-amz-content-sha256`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayloadMode {
+    /// `UNSIGNED-PAYLOAD`: nothing to check (checksums still are, if sent).
+    Unsigned,
+    /// The hex SHA-256 of the whole body, checked before the object becomes visible.
+    Sha256([u8; 32]),
+    /// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`: aws-chunked with chunk signatures.
+    StreamingSigned {
+        /// Whether trailing headers (and a trailer signature) follow the last chunk.
+        trailer: bool,
+    },
+    /// `STREAMING-UNSIGNED-PAYLOAD-TRAILER`: aws-chunked, unsigned chunks, trailing checksum.
+    StreamingUnsignedTrailer,
+}
+
+impl PayloadMode {
+    /// Whether the body is aws-chunked.
+    pub fn is_aws_chunked(&self) -> bool {
+        matches!(self, PayloadMode::StreamingSigned { .. } | PayloadMode::StreamingUnsignedTrailer)
+    }
+}
+
+/// What a streaming-signed body needs to verify its chunks.
+#[derive(Debug, Clone)]
+pub struct ChunkSigning {
+    /// The derived signing key.
+    pub signing_key: [u8; 32],
+    /// `x-amz-date` of the request.
+    pub amz_date: String,
+    /// Credential scope.
+    pub scope: String,
+    /// The request's own signature, which the first chunk chains from.
+    pub seed_signature: String,
+}
+
+/// The result of authentication.
+#[derive(Debug, Clone)]
+pub struct AuthContext {
+    /// Who signed.
+    pub access_key: String,
+    /// How to check the body.
+    pub payload: PayloadMode,
+    /// Chunk-signature state for streaming-signed bodies.
+    pub chunk_signing: Option<ChunkSigning>,
+}
+
+/// Request facts verification needs besides the head.
+pub struct VerifyInput<'a> {
+    /// The request head.
+    pub head: &'a RequestHead,
+    /// Decoded path (`/bucket/key`), re-encoded here for the canonical URI.
+    pub decoded_path: &'a str,
+    /// Decoded query pairs.
+    pub query: &'a [(String, String)],
+    /// The server's region.
+    pub region: &'a str,
+    /// Current time, seconds since the Unix epoch.
+    pub now_seconds: i64,
+}
+
+fn malformed(message: impl Into<String>) -> S3Error {
+    S3Error::with_message(S3ErrorCode::AuthorizationHeaderMalformed, message.into())
+}
+
+/// Verifies the request's signature with the secret `lookup` returns for its access key.
+pub fn verify_request(
+    input: &VerifyInput<'_>,
+    lookup: impl Fn(&str) -> Option<Secret>,
+    cache: &mut SigningKeyCache,
+) -> S3Result<AuthContext> {
+    if input.query.iter().any(|(name, _)| name == "X-Amz-Algorithm") {
+        return verify_presigned(input, lookup, cache);
+    }
+    if input.query.iter().any(|(name, _)| name == "AWSAccessKeyId" || name == "Signature") {
+        return Err(sigv2_refused());
+    }
+    let Some(value) = input.head.header("authorization") else {
+        return Err(S3Error::with_message(S3ErrorCode::AccessDenied, "Anonymous access is not allowed"));
+    };
+    if value.starts_with("AWS ") {
+        return Err(sigv2_refused());
+    }
+    let authorization = parse_authorization(value).ok_or_else(|| malformed("The authorization header is malformed."))?;
+    check_scope(&authorization, input.region)?;
+    let secret = lookup(&authorization.access_key).ok_or_else(|| S3Error::new(S3ErrorCode::InvalidAccessKeyId))?;
+    let amz_date = input
+        .head
+        .header("x-amz-date")
+        .ok_or_else(|| S3Error::with_message(S3ErrorCode::AccessDenied, "AWS authentication requires a valid Date or x-amz-date header"))?;
+    let request_seconds = parse_amz_date(amz_date)
+        .ok_or_else(|| S3Error::with_message(S3ErrorCode::AccessDenied, "AWS authentication requires a valid Date or x-amz-date header"))?;
+    if !amz_date.starts_with(&authorization.date) {
+        return Err(malformed("The authorization header is malformed; the credential date does not match x-amz-date."));
+    }
+    if (input.now_seconds - request_seconds).abs() > REQUEST_TIME_SKEW_MAX_SECONDS {
+        return Err(S3Error::new(S3ErrorCode::RequestTimeTooSkewed));
+    }
+    let payload_hash = input.head.header("x-amz-content-sha256").ok_or_else(|| {
+        S3Error::with_message(S3ErrorCode::InvalidRequest, "Missing required header for this request: x-amz-content-sha256")
+    })?;
+    let payload = parse_payload_mode(payload_hash)?;
+    let signing_key = cache.get(&authorization.access_key, &secret, &authorization.date, &authorization.region, &authorization.service);
+    let canonical_query = sigv4::canonical_query(input.query);
+    let signature = compute_signature(input, &authorization.signed_headers, &canonical_query, payload_hash, amz_date, &authorization.scope(), &signing_key)?;
+    if !constant_time_eq(signature.as_bytes(), authorization.signature.as_bytes()) {
+        return Err(S3Error::new(S3ErrorCode::SignatureDoesNotMatch));
+    }
+    let chunk_signing = matches!(payload, PayloadMode::StreamingSigned { .. }).then(|| ChunkSigning {
+        signing_key,
+        amz_date: amz_date.to_string(),
+        scope: authorization.scope(),
+        seed_signature: authorization.signature.clone(),
+    });
+    Ok(AuthContext { access_key: authorization.access_key, payload, chunk_signing })
+}
+
+fn sigv2_refused() -> S3Error {
+    S3Error::with_message(
+        S3ErrorCode::InvalidRequest,
+        "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
+    )
+}
+
+fn check_scope(authorization: &AuthorizationHeader, region: &str) -> S3Result<()> {
+    if authorization.service != "s3" {
+        return Err(malformed(format!("The authorization header is malformed; incorrect service \"{}\". This endpoint belongs to \"s3\".", authorization.service)));
+    }
+    if authorization.region != region {
+        return Err(malformed(format!(
+            "The authorization header is malformed; the region '{}' is wrong; expecting '{region}'",
+            authorization.region
+        ))
+        .field("Region", region));
+    }
+    Ok(())
+}
+
+fn parse_payload_mode(value: &str) -> S3Result<PayloadMode> {
+    Ok(match value {
+        "UNSIGNED-PAYLOAD" => PayloadMode::Unsigned,
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" => PayloadMode::StreamingSigned { trailer: false },
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER" => PayloadMode::StreamingSigned { trailer: true },
+        "STREAMING-UNSIGNED-PAYLOAD-TRAILER" => PayloadMode::StreamingUnsignedTrailer,
+        hash => {
+            let mut digest = [0u8; 32];
+            if hash.len() != 64 || hex::decode_to_slice(hash, &mut digest).is_err() {
+                return Err(S3Error::with_message(
+                    S3ErrorCode::InvalidArgument,
+                    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.",
+                ));
+            }
+            PayloadMode::Sha256(digest)
+        }
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compute_signature(
+    input: &VerifyInput<'_>,
+    signed_headers: &str,
+    canonical_query: &str,
+    payload_hash: &str,
+    amz_date: &str,
+    scope: &str,
+    signing_key: &[u8; 32],
+) -> S3Result<String> {
+    let mut canonical_headers = Vec::new();
+    let mut saw_host = false;
+    for name in signed_headers.split(';') {
+        if name.is_empty() || name.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(malformed("The authorization header is malformed; SignedHeaders is invalid."));
+        }
+        saw_host |= name == "host";
+        let values: Vec<String> = input
+            .head
+            .headers
+            .iter()
+            .filter(|(header, _)| header == name)
+            .map(|(_, value)| sigv4::canonical_header_value(value))
+            .collect();
+        if values.is_empty() {
+            return Err(S3Error::new(S3ErrorCode::SignatureDoesNotMatch));
+        }
+        canonical_headers.push((name.to_string(), values.join(",")));
+    }
+    if !saw_host {
+        return Err(malformed("The authorization header is malformed; host must be a signed header."));
+    }
+    let canonical_uri = sigv4::uri_encode(input.decoded_path, true);
+    let request = sigv4::canonical_request(
+        &input.head.method_text,
+        &canonical_uri,
+        canonical_query,
+        &canonical_headers,
+        signed_headers,
+        payload_hash,
+    );
+    Ok(sigv4::sign(signing_key, &sigv4::string_to_sign(amz_date, scope, &request)))
+}
+
+fn verify_presigned(
+    input: &VerifyInput<'_>,
+    lookup: impl Fn(&str) -> Option<Secret>,
+    cache: &mut SigningKeyCache,
+) -> S3Result<AuthContext> {
+    let get = |name: &str| input.query.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    let denied = |message: &'static str| S3Error::with_message(S3ErrorCode::AccessDenied, message);
+    let query_malformed = |message: &'static str| S3Error::with_message(S3ErrorCode::AuthorizationQueryParametersError, message);
+    if get("X-Amz-Algorithm") != Some(sigv4::ALGORITHM) {
+        return Err(query_malformed("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\""));
+    }
+    let (Some(credential), Some(amz_date), Some(expires), Some(signed_headers), Some(signature)) = (
+        get("X-Amz-Credential"),
+        get("X-Amz-Date"),
+        get("X-Amz-Expires"),
+        get("X-Amz-SignedHeaders"),
+        get("X-Amz-Signature"),
+    ) else {
+        return Err(query_malformed(
+            "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.",
+        ));
+    };
+    let (access_key, date, region, service) =
+        parse_credential(credential).ok_or_else(|| query_malformed("Error parsing the X-Amz-Credential parameter"))?;
+    let authorization = AuthorizationHeader {
+        access_key,
+        date,
+        region,
+        service,
+        signed_headers: signed_headers.to_string(),
+        signature: signature.to_ascii_lowercase(),
+    };
+    check_scope(&authorization, input.region)?;
+    let expires: i64 = expires
+        .parse()
+        .ok()
+        .filter(|seconds| (1..=PRESIGNED_EXPIRES_SECONDS_MAX).contains(seconds))
+        .ok_or_else(|| query_malformed("X-Amz-Expires must be between 1 and 604800 seconds"))?;
+    let request_seconds = parse_amz_date(amz_date).ok_or_else(|| query_malformed("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""))?;
+    if input.now_seconds > request_seconds + expires {
+        return Err(denied("Request has expired"));
+    }
+    if request_seconds - input.now_seconds > REQUEST_TIME_SKEW_MAX_SECONDS {
+        return Err(denied("Request is not valid yet"));
+    }
+    let secret = lookup(&authorization.access_key).ok_or_else(|| S3Error::new(S3ErrorCode::InvalidAccessKeyId))?;
+    let payload_hash = input.head.header("x-amz-content-sha256").filter(|_| signed_headers.split(';').any(|h| h == "x-amz-content-sha256")).unwrap_or("UNSIGNED-PAYLOAD");
+    let payload = parse_payload_mode(payload_hash)?;
+    let signing_key = cache.get(&authorization.access_key, &secret, &authorization.date, &authorization.region, &authorization.service);
+    let unsigned_query: Vec<(String, String)> = input.query.iter().filter(|(name, _)| name != "X-Amz-Signature").cloned().collect();
+    let canonical_query = sigv4::canonical_query(&unsigned_query);
+    let computed = compute_signature(input, signed_headers, &canonical_query, payload_hash, amz_date, &authorization.scope(), &signing_key)?;
+    if !constant_time_eq(computed.as_bytes(), authorization.signature.as_bytes()) {
+        return Err(S3Error::new(S3ErrorCode::SignatureDoesNotMatch));
+    }
+    Ok(AuthContext { access_key: authorization.access_key, payload, chunk_signing: None })
+}
+
+/// Parses `YYYYMMDDTHHMMSSZ` into seconds since the Unix epoch.
+pub fn parse_amz_date(text: &str) -> Option<i64> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 16 || bytes[8] != b'T' || bytes[15] != b'Z' {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = text.get(range)?;
+        part.bytes().all(|b| b.is_ascii_digit()).then(|| part.parse().ok())?
+    };
+    let (year, month, day) = (number(0..4)?, number(4..6)?, number(6..8)?);
+    let (hour, minute, second) = (number(9..11)?, number(11..13)?, number(13..15)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month_index = (month + 9) % 12;
+    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amz_dates() {
+        // Goal: x-amz-date parses to the right epoch second; junk does not parse.
+        assert_eq!(parse_amz_date("19700101T000000Z"), Some(0));
+        assert_eq!(parse_amz_date("20130524T000000Z"), Some(1_369_353_600));
+        assert_eq!(parse_amz_date("20240229T235959Z"), Some(1_709_251_199));
+        for bad in ["2013-05-24T00:00:00Z", "20131324T000000Z", "20130524T000000", "2013052AT000000Z", ""] {
+            assert_eq!(parse_amz_date(bad), None, "{bad}");
+        }
+    }
+}

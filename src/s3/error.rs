@@ -1,0 +1,236 @@
+//! S3 error codes, their HTTP statuses and messages: the one place an error becomes an S3 answer.
+
+use std::borrow::Cow;
+
+/// An S3 error code, spelled exactly as AWS spells it (AWS S3 API Reference, "Error responses").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum S3ErrorCode {
+    AccessDenied,
+    AuthorizationHeaderMalformed,
+    AuthorizationQueryParametersError,
+    BadDigest,
+    BucketAlreadyExists,
+    BucketAlreadyOwnedByYou,
+    BucketNotEmpty,
+    EntityTooLarge,
+    IncompleteBody,
+    InternalError,
+    InvalidAccessKeyId,
+    InvalidArgument,
+    InvalidBucketName,
+    InvalidDigest,
+    InvalidRequest,
+    InvalidLocationConstraint,
+    KeyTooLongError,
+    MalformedXML,
+    MetadataTooLarge,
+    MethodNotAllowed,
+    MissingContentLength,
+    MissingSecurityHeader,
+    NoSuchBucket,
+    NoSuchKey,
+    NotImplemented,
+    RequestTimeout,
+    RequestTimeTooSkewed,
+    ServiceUnavailable,
+    SignatureDoesNotMatch,
+    SlowDown,
+    TooManyBuckets,
+    XAmzContentSHA256Mismatch,
+    /// Not an S3 code: a request S3 would reject at its HTTP layer.
+    BadRequest,
+}
+
+impl S3ErrorCode {
+    /// The code as it appears in `<Code>`.
+    pub fn as_str(self) -> &'static str {
+        use S3ErrorCode::*;
+        match self {
+            AccessDenied => "AccessDenied",
+            AuthorizationHeaderMalformed => "AuthorizationHeaderMalformed",
+            AuthorizationQueryParametersError => "AuthorizationQueryParametersError",
+            BadDigest => "BadDigest",
+            BucketAlreadyExists => "BucketAlreadyExists",
+            BucketAlreadyOwnedByYou => "BucketAlreadyOwnedByYou",
+            BucketNotEmpty => "BucketNotEmpty",
+            EntityTooLarge => "EntityTooLarge",
+            IncompleteBody => "IncompleteBody",
+            InternalError => "InternalError",
+            InvalidAccessKeyId => "InvalidAccessKeyId",
+            InvalidArgument => "InvalidArgument",
+            InvalidBucketName => "InvalidBucketName",
+            InvalidDigest => "InvalidDigest",
+            InvalidRequest => "InvalidRequest",
+            InvalidLocationConstraint => "InvalidLocationConstraint",
+            KeyTooLongError => "KeyTooLongError",
+            MalformedXML => "MalformedXML",
+            MetadataTooLarge => "MetadataTooLarge",
+            MethodNotAllowed => "MethodNotAllowed",
+            MissingContentLength => "MissingContentLength",
+            MissingSecurityHeader => "MissingSecurityHeader",
+            NoSuchBucket => "NoSuchBucket",
+            NoSuchKey => "NoSuchKey",
+            NotImplemented => "NotImplemented",
+            RequestTimeout => "RequestTimeout",
+            RequestTimeTooSkewed => "RequestTimeTooSkewed",
+            ServiceUnavailable => "ServiceUnavailable",
+            SignatureDoesNotMatch => "SignatureDoesNotMatch",
+            SlowDown => "SlowDown",
+            TooManyBuckets => "TooManyBuckets",
+            XAmzContentSHA256Mismatch => "XAmzContentSHA256Mismatch",
+            BadRequest => "BadRequest",
+        }
+    }
+
+    /// The HTTP status S3 answers with this code.
+    pub fn status(self) -> u16 {
+        use S3ErrorCode::*;
+        match self {
+            AccessDenied | InvalidAccessKeyId | SignatureDoesNotMatch | RequestTimeTooSkewed => 403,
+            AuthorizationHeaderMalformed | AuthorizationQueryParametersError | BadDigest | EntityTooLarge | IncompleteBody | InvalidArgument
+            | InvalidBucketName | InvalidDigest | InvalidRequest | InvalidLocationConstraint | KeyTooLongError
+            | MalformedXML | MetadataTooLarge | MissingSecurityHeader | RequestTimeout | TooManyBuckets
+            | XAmzContentSHA256Mismatch | BadRequest => 400,
+            BucketAlreadyExists | BucketAlreadyOwnedByYou | BucketNotEmpty => 409,
+            NoSuchBucket | NoSuchKey => 404,
+            MethodNotAllowed => 405,
+            MissingContentLength => 411,
+            InternalError => 500,
+            NotImplemented => 501,
+            ServiceUnavailable | SlowDown => 503,
+        }
+    }
+
+    /// S3's usual message for this code.
+    pub fn default_message(self) -> &'static str {
+        use S3ErrorCode::*;
+        match self {
+            AccessDenied => "Access Denied",
+            AuthorizationHeaderMalformed => "The authorization header is malformed.",
+            AuthorizationQueryParametersError => "Error parsing the query-string authentication parameters.",
+            BadDigest => "The Content-MD5 or checksum you specified did not match what we received.",
+            BucketAlreadyExists => "The requested bucket name is not available.",
+            BucketAlreadyOwnedByYou => "Your previous request to create the named bucket succeeded and you already own it.",
+            BucketNotEmpty => "The bucket you tried to delete is not empty",
+            EntityTooLarge => "Your proposed upload exceeds the maximum allowed object size.",
+            IncompleteBody => "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+            InternalError => "We encountered an internal error. Please try again.",
+            InvalidAccessKeyId => "The AWS Access Key Id you provided does not exist in our records.",
+            InvalidArgument => "Invalid Argument",
+            InvalidBucketName => "The specified bucket is not valid.",
+            InvalidDigest => "The Content-MD5 you specified is not valid.",
+            InvalidRequest => "Invalid Request",
+            InvalidLocationConstraint => "The specified location constraint is not valid.",
+            KeyTooLongError => "Your key is too long",
+            MalformedXML => "The XML you provided was not well-formed or did not validate against our published schema.",
+            MetadataTooLarge => "Your metadata headers exceed the maximum allowed metadata size.",
+            MethodNotAllowed => "The specified method is not allowed against this resource.",
+            MissingContentLength => "You must provide the Content-Length HTTP header.",
+            MissingSecurityHeader => "Your request is missing a required header.",
+            NoSuchBucket => "The specified bucket does not exist",
+            NoSuchKey => "The specified key does not exist.",
+            NotImplemented => "A header or query you provided implies functionality that is not implemented.",
+            RequestTimeout => "Your socket connection to the server was not read from or written to within the timeout period.",
+            RequestTimeTooSkewed => "The difference between the request time and the server's time is too large.",
+            ServiceUnavailable => "Please reduce your request rate.",
+            SignatureDoesNotMatch => "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+            SlowDown => "Please reduce your request rate.",
+            TooManyBuckets => "You have attempted to create more buckets than allowed",
+            XAmzContentSHA256Mismatch => "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            BadRequest => "Bad Request",
+        }
+    }
+}
+
+/// An S3 error ready to be rendered: a code, a message, and optional extra XML fields.
+#[derive(Debug, Clone)]
+pub struct S3Error {
+    /// The S3 code; it decides the HTTP status.
+    pub code: S3ErrorCode,
+    /// Human-readable message for `<Message>`.
+    pub message: Cow<'static, str>,
+    /// Extra `<Name>value</Name>` fields S3 adds for some codes (e.g. `BucketName`, `Key`).
+    pub fields: Vec<(&'static str, String)>,
+}
+
+impl S3Error {
+    /// An error with S3's default message for `code`.
+    pub fn new(code: S3ErrorCode) -> Self {
+        S3Error { code, message: Cow::Borrowed(code.default_message()), fields: Vec::new() }
+    }
+
+    /// An error with a specific message.
+    pub fn with_message(code: S3ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
+        S3Error { code, message: message.into(), fields: Vec::new() }
+    }
+
+    /// Adds an extra XML field to the error body.
+    pub fn field(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.fields.push((name, value.into()));
+        self
+    }
+
+    /// The HTTP status of this error.
+    pub fn status(&self) -> u16 {
+        self.code.status()
+    }
+}
+
+impl From<S3ErrorCode> for S3Error {
+    fn from(code: S3ErrorCode) -> Self {
+        S3Error::new(code)
+    }
+}
+
+impl std::fmt::Display for S3Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for S3Error {}
+
+/// Shorthand for results of S3 handlers.
+pub type S3Result<T> = Result<T, S3Error>;
+
+impl From<crate::http::body::BodyError> for S3Error {
+    fn from(error: crate::http::body::BodyError) -> Self {
+        use crate::http::body::BodyError;
+        match error {
+            BodyError::Incomplete => S3Error::new(S3ErrorCode::IncompleteBody),
+            BodyError::Timeout => S3Error::new(S3ErrorCode::RequestTimeout),
+            BodyError::Malformed(what) => S3Error::with_message(S3ErrorCode::BadRequest, what),
+            BodyError::Io(_) => S3Error::new(S3ErrorCode::IncompleteBody),
+            BodyError::ChunkSignature => S3Error::new(S3ErrorCode::SignatureDoesNotMatch),
+            BodyError::TooLarge => S3Error::new(S3ErrorCode::EntityTooLarge),
+        }
+    }
+}
+
+impl From<crate::storage::StorageError> for S3Error {
+    fn from(error: crate::storage::StorageError) -> Self {
+        use crate::storage::StorageError;
+        match error {
+            StorageError::DiskFull => S3Error::with_message(
+                S3ErrorCode::InternalError,
+                "The server has no space left to store this object.",
+            ),
+            StorageError::Io(_) | StorageError::Poisoned => S3Error::new(S3ErrorCode::InternalError),
+        }
+    }
+}
+
+impl From<crate::meta::MetaError> for S3Error {
+    fn from(error: crate::meta::MetaError) -> Self {
+        use crate::meta::MetaError;
+        match error {
+            MetaError::QueueFull => S3Error::new(S3ErrorCode::SlowDown),
+            MetaError::NoSuchBucket => S3Error::new(S3ErrorCode::NoSuchBucket),
+            MetaError::BucketNotEmpty => S3Error::new(S3ErrorCode::BucketNotEmpty),
+            MetaError::BucketExists { .. } => S3Error::new(S3ErrorCode::BucketAlreadyExists),
+            MetaError::TooManyBuckets => S3Error::new(S3ErrorCode::TooManyBuckets),
+            MetaError::Closed | MetaError::Sqlite(_) => S3Error::new(S3ErrorCode::InternalError),
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The S3 API: addressing, routing, auth, operations, and the pipeline that joins them.
+
+pub mod auth;
+pub mod error;
+pub mod ops;
+pub mod path;
+pub mod payload;
+pub mod pipeline;
+pub mod router;
+pub mod time;
+pub mod xml;
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::http::ResponseHead;
+use crate::meta::MetaClient;
+use crate::storage::{Layout, ObjectReader};
+
+pub use error::{S3Error, S3ErrorCode, S3Result};
+pub use router::Operation;
+
+/// What one core needs to serve S3 requests; nothing in it is shared with other cores except the
+/// read-only config and the metadata queue.
+pub struct S3Context {
+    /// Validated configuration.
+    pub config: Arc<Config>,
+    /// Data dir layout.
+    pub layout: Rc<Layout>,
+    /// Metadata client.
+    pub meta: MetaClient,
+    /// This core's signing-key cache.
+    pub key_cache: RefCell<auth::SigningKeyCache>,
+    /// Index of this core (for logs and request ids).
+    pub core_index: usize,
+    request_counter: Cell<u64>,
+    request_id_salt: u32,
+}
+
+impl S3Context {
+    /// A context for core `core_index`.
+    pub fn new(config: Arc<Config>, layout: Rc<Layout>, meta: MetaClient, core_index: usize) -> Self {
+        S3Context {
+            config,
+            layout,
+            meta,
+            key_cache: RefCell::new(auth::SigningKeyCache::new()),
+            core_index,
+            request_counter: Cell::new(0),
+            request_id_salt: fastrand::u32(..),
+        }
+    }
+
+    /// A request id unique across cores and restarts (core, per-start salt, counter).
+    pub fn next_request_id(&self) -> String {
+        let count = self.request_counter.get() + 1;
+        self.request_counter.set(count);
+        format!("{:02X}{:08X}{:06X}", self.core_index & 0xff, self.request_id_salt, count & 0xff_ffff)
+    }
+}
+
+/// The body of a response.
+pub enum ResponseBody {
+    /// No body.
+    Empty,
+    /// A small body in memory (XML).
+    Bytes(Vec<u8>),
+    /// An object's bytes streamed from disk.
+    Object(ObjectReader),
+    /// A HEAD response: the length the GET would have, no bytes.
+    HeadOnly(u64),
+}
+
+impl ResponseBody {
+    /// The Content-Length to announce.
+    pub fn content_length(&self) -> u64 {
+        match self {
+            ResponseBody::Empty => 0,
+            ResponseBody::Bytes(bytes) => bytes.len() as u64,
+            ResponseBody::Object(reader) => reader.remaining(),
+            ResponseBody::HeadOnly(length) => *length,
+        }
+    }
+}
+
+/// A response from an operation.
+pub struct S3Response {
+    /// Status and headers.
+    pub head: ResponseHead,
+    /// Body.
+    pub body: ResponseBody,
+}
+
+impl S3Response {
+    /// A response with `status` and no body.
+    pub fn empty(status: u16) -> Self {
+        S3Response { head: ResponseHead::new(status), body: ResponseBody::Empty }
+    }
+
+    /// A 200 response with an XML body.
+    pub fn xml(document: Vec<u8>) -> Self {
+        let mut head = ResponseHead::new(200);
+        head.header("Content-Type", "application/xml");
+        S3Response { head, body: ResponseBody::Bytes(document) }
+    }
+}

@@ -1,0 +1,122 @@
+//! Bucket operations: ListBuckets, CreateBucket, DeleteBucket, HeadBucket, GetBucketLocation.
+
+use super::owner_id;
+use crate::limits::XML_BODY_BYTES_MAX;
+use crate::meta::{BucketRecord, MetaError};
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::payload::PayloadReader;
+use crate::s3::pipeline::S3Request;
+use crate::s3::xml::{parse_create_bucket_configuration, XmlBuilder};
+use crate::s3::{time, S3Context, S3Response};
+
+/// The region AWS treats specially: CreateBucket there re-succeeds for the owner (us-east-1 legacy).
+const LEGACY_REGION: &str = "us-east-1";
+
+/// ListBuckets: the caller's buckets by name.
+pub async fn list_buckets(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
+    let buckets = context.meta.list_buckets().await?;
+    let mut xml = XmlBuilder::new();
+    xml.open_root("ListAllMyBucketsResult");
+    xml.open("Owner").element("ID", &owner_id(&request.access_key)).element("DisplayName", &request.access_key).close("Owner");
+    xml.open("Buckets");
+    for bucket in buckets.iter().filter(|bucket| bucket.owner == request.access_key) {
+        xml.open("Bucket")
+            .element("Name", &bucket.name)
+            .element("CreationDate", &time::iso8601(bucket.created_ms))
+            .element("BucketRegion", &bucket.region)
+            .close("Bucket");
+    }
+    xml.close("Buckets").close("ListAllMyBucketsResult");
+    Ok(S3Response::xml(xml.finish()))
+}
+
+/// CreateBucket with an optional `CreateBucketConfiguration` body.
+pub async fn create_bucket(context: &S3Context, request: &S3Request<'_>, mut payload: PayloadReader<'_, '_>) -> S3Result<S3Response> {
+    let body = read_small_body(&mut payload).await?;
+    let constraint = parse_create_bucket_configuration(&body)?;
+    let region = &context.config.region;
+    if let Some(constraint) = &constraint {
+        if constraint != region {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidLocationConstraint,
+                format!("The {constraint} location constraint is incompatible for the region specific endpoint this request was sent to."),
+            ));
+        }
+    }
+    let record = BucketRecord {
+        name: request.bucket().to_string(),
+        owner: request.access_key.clone(),
+        region: region.clone(),
+        created_ms: time::now_ms(),
+    };
+    match context.meta.create_bucket(record).await {
+        Ok(true) => {}
+        Ok(false) if region == LEGACY_REGION => {}
+        Ok(false) => return Err(S3Error::new(S3ErrorCode::BucketAlreadyOwnedByYou).field("BucketName", request.bucket())),
+        Err(MetaError::BucketExists { .. }) => {
+            return Err(S3Error::new(S3ErrorCode::BucketAlreadyExists).field("BucketName", request.bucket()))
+        }
+        Err(error) => return Err(error.into()),
+    }
+    let mut response = S3Response::empty(200);
+    response.head.header("Location", format!("/{}", request.bucket()));
+    Ok(response)
+}
+
+/// Reads an XML request body of bounded size.
+pub async fn read_small_body(payload: &mut PayloadReader<'_, '_>) -> S3Result<Vec<u8>> {
+    if payload.object_length().is_some_and(|length| length > XML_BODY_BYTES_MAX as u64) {
+        return Err(S3Error::with_message(S3ErrorCode::MalformedXML, "The XML body is too large."));
+    }
+    let mut body = Vec::new();
+    let mut scratch = [0u8; 4096];
+    loop {
+        let count = payload.read(&mut scratch).await?;
+        if count == 0 {
+            return Ok(body);
+        }
+        if body.len() + count > XML_BODY_BYTES_MAX {
+            return Err(S3Error::with_message(S3ErrorCode::MalformedXML, "The XML body is too large."));
+        }
+        body.extend_from_slice(&scratch[..count]);
+    }
+}
+
+async fn owned_bucket(context: &S3Context, request: &S3Request<'_>) -> S3Result<BucketRecord> {
+    match context.meta.get_bucket(request.bucket().to_string()).await? {
+        Some(bucket) if bucket.owner == request.access_key => Ok(bucket),
+        Some(_) => Err(S3Error::new(S3ErrorCode::AccessDenied)),
+        None => Err(S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket())),
+    }
+}
+
+/// DeleteBucket: only when empty.
+pub async fn delete_bucket(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
+    owned_bucket(context, request).await?;
+    match context.meta.delete_bucket(request.bucket().to_string()).await {
+        Ok(()) => Ok(S3Response::empty(204)),
+        Err(MetaError::BucketNotEmpty) => Err(S3Error::new(S3ErrorCode::BucketNotEmpty).field("BucketName", request.bucket())),
+        Err(MetaError::NoSuchBucket) => Err(S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket())),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// HeadBucket: 200 with the bucket's region, or the error status alone.
+pub async fn head_bucket(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
+    let bucket = owned_bucket(context, request).await?;
+    let mut response = S3Response::empty(200);
+    response.head.header("x-amz-bucket-region", bucket.region);
+    Ok(response)
+}
+
+/// GetBucketLocation: empty for us-east-1, as S3 answers.
+pub async fn get_bucket_location(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
+    let bucket = owned_bucket(context, request).await?;
+    let mut xml = XmlBuilder::new();
+    xml.open_root("LocationConstraint");
+    if bucket.region != LEGACY_REGION {
+        xml.element_text(&bucket.region);
+    }
+    xml.close("LocationConstraint");
+    Ok(S3Response::xml(xml.finish()))
+}

@@ -1,0 +1,260 @@
+//! Object operations: PutObject (streamed, verified, durable), GetObject / HeadObject, DeleteObject.
+
+use std::io;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+
+use crate::limits::{PUT_OBJECT_BYTES_MAX, USER_METADATA_BYTES_MAX};
+use crate::meta::ObjectRecord;
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::payload::PayloadReader;
+use crate::s3::pipeline::S3Request;
+use crate::s3::{time, ResponseBody, S3Context, S3Response};
+use crate::storage::writer::{remove_object_file, ChecksumSet};
+use crate::storage::{ObjectReader, ObjectWriter};
+
+/// Headers stored with an object and returned on GET/HEAD (besides Content-Type and `x-amz-meta-*`).
+const STORED_HEADERS: &[(&str, &str)] = &[
+    ("cache-control", "Cache-Control"),
+    ("content-disposition", "Content-Disposition"),
+    ("content-encoding", "Content-Encoding"),
+    ("content-language", "Content-Language"),
+    ("expires", "Expires"),
+];
+
+/// Content-Type S3 reports for objects stored without one.
+const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
+
+/// Attempts to open an object's file when a concurrent overwrite replaced it between lookup and open.
+const OPEN_ATTEMPT_COUNT_MAX: usize = 4;
+
+/// What PutObject parsed from its headers before reading the body.
+struct PutObjectInput {
+    content_md5: Option<[u8; 16]>,
+    crc32_header: Option<u32>,
+    crc32_trailer: bool,
+    content_type: Option<String>,
+    headers: Vec<(String, String)>,
+}
+
+fn parse_put_object_input(request: &S3Request<'_>) -> S3Result<PutObjectInput> {
+    let head = request.head;
+    for name in ["content-md5", "x-amz-checksum-crc32", "content-type", "x-amz-trailer"] {
+        if head.header_count(name) > 1 {
+            return Err(S3Error::with_message(S3ErrorCode::InvalidArgument, format!("Duplicate header: {name}")));
+        }
+    }
+    let content_md5 = match head.header("content-md5") {
+        Some(text) => {
+            let bytes = BASE64.decode(text).map_err(|_| S3Error::new(S3ErrorCode::InvalidDigest))?;
+            Some(<[u8; 16]>::try_from(bytes.as_slice()).map_err(|_| S3Error::new(S3ErrorCode::InvalidDigest))?)
+        }
+        None => None,
+    };
+    let crc32_header = match head.header("x-amz-checksum-crc32") {
+        Some(text) => Some(decode_crc32(text)?),
+        None => None,
+    };
+    for (name, _) in &head.headers {
+        if let Some(algorithm) = name.strip_prefix("x-amz-checksum-") {
+            if algorithm != "crc32" && algorithm != "type" && algorithm != "mode" {
+                return Err(S3Error::with_message(
+                    S3ErrorCode::NotImplemented,
+                    format!("The {name} checksum is not implemented by ringstore yet; CRC32 is."),
+                ));
+            }
+        }
+    }
+    let crc32_trailer = match head.header("x-amz-trailer") {
+        None => false,
+        Some(trailer) if trailer.eq_ignore_ascii_case("x-amz-checksum-crc32") => true,
+        Some(trailer) => {
+            return Err(S3Error::with_message(
+                S3ErrorCode::NotImplemented,
+                format!("The trailer {trailer} is not implemented by ringstore yet; x-amz-checksum-crc32 is."),
+            ))
+        }
+    };
+    let mut headers = Vec::new();
+    let mut metadata_bytes = 0usize;
+    for (name, value) in &head.headers {
+        if let Some(suffix) = name.strip_prefix("x-amz-meta-") {
+            metadata_bytes += suffix.len() + value.len();
+            headers.push((name.clone(), value.clone()));
+        } else if let Some((_, _)) = STORED_HEADERS.iter().find(|(stored, _)| stored == name) {
+            if name == "content-encoding" {
+                // aws-chunked describes the transfer, not the object; S3 drops it.
+                let kept: Vec<&str> = value.split(',').map(str::trim).filter(|coding| !coding.eq_ignore_ascii_case("aws-chunked") && !coding.is_empty()).collect();
+                if !kept.is_empty() {
+                    headers.push((name.clone(), kept.join(",")));
+                }
+            } else {
+                headers.push((name.clone(), value.clone()));
+            }
+        }
+    }
+    if metadata_bytes > USER_METADATA_BYTES_MAX {
+        return Err(S3Error::new(S3ErrorCode::MetadataTooLarge));
+    }
+    Ok(PutObjectInput {
+        content_md5,
+        crc32_header,
+        crc32_trailer,
+        content_type: head.header("content-type").map(str::to_string),
+        headers,
+    })
+}
+
+fn decode_crc32(text: &str) -> S3Result<u32> {
+    let invalid = || S3Error::with_message(S3ErrorCode::InvalidRequest, "Value for x-amz-checksum-crc32 header is invalid.");
+    let bytes = BASE64.decode(text.trim()).map_err(|_| invalid())?;
+    let bytes = <[u8; 4]>::try_from(bytes.as_slice()).map_err(|_| invalid())?;
+    Ok(u32::from_be_bytes(bytes))
+}
+
+/// PutObject: stream to a temp file, verify every digest, make it durable, then commit metadata.
+pub async fn put_object(context: &S3Context, request: &S3Request<'_>, mut payload: PayloadReader<'_, '_>) -> S3Result<S3Response> {
+    let input = parse_put_object_input(request)?;
+    if let Some(length) = payload.object_length() {
+        if length > PUT_OBJECT_BYTES_MAX {
+            return Err(S3Error::new(S3ErrorCode::EntityTooLarge)
+                .field("ProposedSize", length.to_string())
+                .field("MaxSizeAllowed", PUT_OBJECT_BYTES_MAX.to_string()));
+        }
+    }
+    let checksums = ChecksumSet { crc32: input.crc32_header.is_some() || input.crc32_trailer };
+    let mut writer = ObjectWriter::create(context.layout.clone(), checksums).await?;
+    loop {
+        let count = payload.read(writer.spare_mut()).await?;
+        if count == 0 {
+            break;
+        }
+        writer.advance(count).await?;
+        if writer.size_bytes() > PUT_OBJECT_BYTES_MAX {
+            return Err(S3Error::new(S3ErrorCode::EntityTooLarge));
+        }
+    }
+    let sealed = writer.seal().await?;
+    let digests = sealed.digests();
+    if let Some(expected) = input.content_md5 {
+        if expected != digests.md5 {
+            return Err(S3Error::new(S3ErrorCode::BadDigest)
+                .field("ExpectedDigest", BASE64.encode(expected))
+                .field("CalculatedDigest", BASE64.encode(digests.md5)));
+        }
+    }
+    let expected_crc32 = match (input.crc32_header, input.crc32_trailer) {
+        (Some(value), _) => Some(value),
+        (None, true) => {
+            let trailer = payload.trailers().iter().find(|(name, _)| name == "x-amz-checksum-crc32").map(|(_, v)| v.clone());
+            let trailer = trailer.ok_or_else(|| {
+                S3Error::with_message(S3ErrorCode::InvalidRequest, "The x-amz-checksum-crc32 trailer was declared but not sent.")
+            })?;
+            Some(decode_crc32(&trailer)?)
+        }
+        (None, false) => None,
+    };
+    if let (Some(expected), Some(actual)) = (expected_crc32, digests.crc32) {
+        if expected != actual {
+            return Err(S3Error::with_message(S3ErrorCode::BadDigest, "The CRC32 you specified did not match the calculated checksum."));
+        }
+    }
+    let published = sealed.publish().await?;
+    let etag = hex::encode(digests.md5);
+    let crc32_text = expected_crc32.map(|value| BASE64.encode(value.to_be_bytes()));
+    let record = ObjectRecord {
+        bucket: request.bucket().to_string(),
+        key: request.key().to_string(),
+        file_id: published.id,
+        size_bytes: published.size_bytes,
+        etag: etag.clone(),
+        last_modified_ms: time::now_ms(),
+        content_type: input.content_type,
+        headers: input.headers,
+        checksum_crc32: crc32_text.clone(),
+    };
+    // On error the guard in `published` deletes the file: nothing visible, nothing leaked.
+    let replaced = context.meta.put_object(record).await.map_err(|error| match error {
+        crate::meta::MetaError::NoSuchBucket => S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket()),
+        other => other.into(),
+    })?;
+    published.keep();
+    if let Some(old) = replaced {
+        remove_object_file(&context.layout, old).await;
+    }
+    let mut response = S3Response::empty(200);
+    response.head.header("ETag", format!("\"{etag}\""));
+    if let Some(crc32) = crc32_text {
+        response.head.header("x-amz-checksum-crc32", crc32);
+    }
+    Ok(response)
+}
+
+fn no_such_key(request: &S3Request<'_>) -> S3Error {
+    S3Error::new(S3ErrorCode::NoSuchKey).field("Key", request.key())
+}
+
+fn no_such_bucket(request: &S3Request<'_>) -> S3Error {
+    S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket())
+}
+
+/// GetObject and HeadObject: metadata, then the file streamed (GET) or only its length (HEAD).
+pub async fn get_object(context: &S3Context, request: &S3Request<'_>, head_only: bool) -> S3Result<S3Response> {
+    for _ in 0..OPEN_ATTEMPT_COUNT_MAX {
+        let record = match context.meta.get_object(request.bucket().to_string(), request.key().to_string()).await {
+            Ok(Some(record)) => record,
+            Ok(None) => return Err(no_such_key(request)),
+            Err(crate::meta::MetaError::NoSuchBucket) => return Err(no_such_bucket(request)),
+            Err(error) => return Err(error.into()),
+        };
+        let body = if head_only {
+            ResponseBody::HeadOnly(record.size_bytes)
+        } else {
+            match ObjectReader::open(&context.layout, record.file_id, 0, record.size_bytes).await {
+                Ok(reader) => ResponseBody::Object(reader),
+                // Replaced by a concurrent PUT after our lookup: look again and serve the new one.
+                Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+                Err(error) => {
+                    tracing::error!(error = %error, file_id = %record.file_id, "object file unreadable");
+                    return Err(S3Error::new(S3ErrorCode::InternalError));
+                }
+            }
+        };
+        let mut response = S3Response { head: crate::http::ResponseHead::new(200), body };
+        object_headers(&record, request, &mut response);
+        return Ok(response);
+    }
+    Err(S3Error::new(S3ErrorCode::SlowDown))
+}
+
+fn object_headers(record: &ObjectRecord, request: &S3Request<'_>, response: &mut S3Response) {
+    let head = &mut response.head;
+    head.header("Content-Type", record.content_type.clone().unwrap_or_else(|| DEFAULT_CONTENT_TYPE.to_string()));
+    head.header("ETag", format!("\"{}\"", record.etag));
+    head.header("Last-Modified", time::http_date(record.last_modified_ms));
+    head.header("Accept-Ranges", "bytes");
+    for (name, value) in &record.headers {
+        match STORED_HEADERS.iter().find(|(stored, _)| stored == name) {
+            Some((_, canonical)) => head.header(*canonical, value.clone()),
+            None => head.header(name.clone(), value.clone()),
+        };
+    }
+    let checksum_mode = request.head.header("x-amz-checksum-mode").is_some_and(|mode| mode.eq_ignore_ascii_case("ENABLED"));
+    if checksum_mode {
+        if let Some(crc32) = &record.checksum_crc32 {
+            head.header("x-amz-checksum-crc32", crc32.clone());
+        }
+    }
+}
+
+/// DeleteObject: idempotent 204; the file is removed after the metadata commit.
+pub async fn delete_object(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
+    match context.meta.delete_object(request.bucket().to_string(), request.key().to_string()).await {
+        Ok(Some(removed)) => remove_object_file(&context.layout, removed).await,
+        Ok(None) => {}
+        Err(crate::meta::MetaError::NoSuchBucket) => return Err(no_such_bucket(request)),
+        Err(error) => return Err(error.into()),
+    }
+    Ok(S3Response::empty(204))
+}

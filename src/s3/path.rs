@@ -1,0 +1,162 @@
+//! Addressing (path-style and virtual-hosted-style), percent-decoding, and S3's bucket/key rules.
+
+use percent_encoding::percent_decode_str;
+
+use super::error::{S3Error, S3ErrorCode, S3Result};
+use crate::limits::{BUCKET_NAME_BYTES_MAX, BUCKET_NAME_BYTES_MIN, KEY_BYTES_MAX};
+
+/// Which bucket and key a request addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Target {
+    /// Bucket name, if any.
+    pub bucket: Option<String>,
+    /// Object key, if any (never empty).
+    pub key: Option<String>,
+}
+
+/// Decodes `%XX` escapes; the result must be UTF-8.
+pub fn percent_decode(text: &str) -> S3Result<String> {
+    let bytes = text.as_bytes();
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%' {
+            let valid = index + 2 < bytes.len()
+                && bytes[index + 1].is_ascii_hexdigit()
+                && bytes[index + 2].is_ascii_hexdigit();
+            if !valid {
+                return Err(S3Error::with_message(S3ErrorCode::InvalidArgument, "Invalid percent-encoding in URI"));
+            }
+            index += 3;
+        } else {
+            index += 1;
+        }
+    }
+    percent_decode_str(text)
+        .decode_utf8()
+        .map(|decoded| decoded.into_owned())
+        .map_err(|_| S3Error::with_message(S3ErrorCode::InvalidArgument, "URI is not valid UTF-8"))
+}
+
+/// Parses a raw query string into decoded `(name, value)` pairs in order.
+pub fn parse_query(query: &str) -> S3Result<Vec<(String, String)>> {
+    let mut pairs = Vec::new();
+    for part in query.split('&').filter(|part| !part.is_empty()) {
+        let (name, value) = part.split_once('=').unwrap_or((part, ""));
+        pairs.push((percent_decode(name)?, percent_decode(value)?));
+    }
+    Ok(pairs)
+}
+
+/// Finds bucket and key from the Host header and the raw path. A host `<bucket>.<domain>[:port]`
+/// for one of `domains` is virtual-hosted-style; anything else is path-style.
+pub fn resolve(host: Option<&str>, raw_path: &str, domains: &[String]) -> S3Result<Target> {
+    let path = percent_decode(raw_path)?;
+    let path = path.strip_prefix('/').unwrap_or(&path);
+    let host_name = host.map(strip_port).unwrap_or("");
+    let virtual_bucket = domains.iter().find_map(|domain| {
+        let prefix = host_name.strip_suffix(domain.as_str())?.strip_suffix('.')?;
+        (!prefix.is_empty()).then(|| prefix.to_string())
+    });
+    let (bucket, key) = match virtual_bucket {
+        Some(bucket) => (Some(bucket), path),
+        None => match path.split_once('/') {
+            Some((bucket, key)) => (Some(bucket.to_string()), key),
+            None if path.is_empty() => (None, ""),
+            None => (Some(path.to_string()), ""),
+        },
+    };
+    let key = (!key.is_empty()).then(|| key.to_string());
+    if let Some(key) = &key {
+        if key.len() > KEY_BYTES_MAX {
+            return Err(S3Error::new(S3ErrorCode::KeyTooLongError));
+        }
+    }
+    Ok(Target { bucket, key })
+}
+
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.split(']').next().map(|h| &h[1..]).unwrap_or(host);
+    }
+    host.rsplit_once(':').map_or(host, |(name, _)| name)
+}
+
+/// Checks S3's bucket naming rules (AWS S3 User Guide, "General purpose bucket naming rules").
+pub fn validate_bucket_name(name: &str) -> S3Result<()> {
+    let invalid = || Err(S3Error::new(S3ErrorCode::InvalidBucketName).field("BucketName", name));
+    let bytes = name.as_bytes();
+    if bytes.len() < BUCKET_NAME_BYTES_MIN || bytes.len() > BUCKET_NAME_BYTES_MAX {
+        return invalid();
+    }
+    if !bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'.' || *b == b'-') {
+        return invalid();
+    }
+    let edge_ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    if !edge_ok(bytes[0]) || !edge_ok(bytes[bytes.len() - 1]) {
+        return invalid();
+    }
+    if name.contains("..") || name.contains(".-") || name.contains("-.") {
+        return invalid();
+    }
+    if name.parse::<std::net::Ipv4Addr>().is_ok() {
+        return invalid();
+    }
+    if name.starts_with("xn--") || name.starts_with("sthree-") || name.ends_with("-s3alias") || name.ends_with("--ol-s3") {
+        return invalid();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn domains() -> Vec<String> {
+        vec!["localhost".to_string(), "s3.example.com".to_string()]
+    }
+
+    #[test]
+    fn path_and_virtual_host_style() {
+        // Goal: the AWS documentation's addressing forms resolve to the same bucket and key.
+        let cases: &[(Option<&str>, &str, Option<&str>, Option<&str>)] = &[
+            (Some("127.0.0.1:9000"), "/", None, None),
+            (Some("127.0.0.1:9000"), "/bucket", Some("bucket"), None),
+            (Some("127.0.0.1:9000"), "/bucket/", Some("bucket"), None),
+            (Some("127.0.0.1:9000"), "/bucket/photos/2006/February/sample.jpg", Some("bucket"), Some("photos/2006/February/sample.jpg")),
+            (Some("bucket.s3.example.com"), "/photos/puppy.jpg", Some("bucket"), Some("photos/puppy.jpg")),
+            (Some("my.dotted.bucket.localhost:9000"), "/a//b/../c", Some("my.dotted.bucket"), Some("a//b/../c")),
+            (Some("localhost:9000"), "/bucket/key", Some("bucket"), Some("key")),
+            (Some("bucket.localhost:9000"), "/", Some("bucket"), None),
+            (None, "/b/k%20with%20space%2B%25", Some("b"), Some("k with space+%")),
+            (Some("x"), "/b/%E2%82%AC", Some("b"), Some("€")),
+        ];
+        for (host, path, bucket, key) in cases {
+            let target = resolve(*host, path, &domains()).unwrap();
+            assert_eq!(target.bucket.as_deref(), *bucket, "{host:?} {path}");
+            assert_eq!(target.key.as_deref(), *key, "{host:?} {path}");
+        }
+    }
+
+    #[test]
+    fn bad_encoding_and_long_keys_are_errors() {
+        // Goal: malformed escapes, non-UTF-8 and keys over 1024 bytes are refused with S3 codes.
+        assert_eq!(resolve(None, "/b/%zz", &domains()).unwrap_err().code, S3ErrorCode::InvalidArgument);
+        assert_eq!(resolve(None, "/b/%", &domains()).unwrap_err().code, S3ErrorCode::InvalidArgument);
+        assert_eq!(resolve(None, "/b/%ff", &domains()).unwrap_err().code, S3ErrorCode::InvalidArgument);
+        let long = format!("/b/{}", "k".repeat(KEY_BYTES_MAX + 1));
+        assert_eq!(resolve(None, &long, &domains()).unwrap_err().code, S3ErrorCode::KeyTooLongError);
+        let exact = format!("/b/{}", "k".repeat(KEY_BYTES_MAX));
+        assert!(resolve(None, &exact, &domains()).is_ok());
+    }
+
+    #[test]
+    fn bucket_name_rules() {
+        // Goal: names valid and invalid per the AWS naming rules.
+        for good in ["abc", "my-bucket", "my.bucket.1", "a".repeat(63).as_str()] {
+            assert!(validate_bucket_name(good).is_ok(), "{good}");
+        }
+        for bad in ["ab", "ABC", "-abc", "abc-", "a..b", "192.168.1.1", "xn--abc", "a_b", "a".repeat(64).as_str(), "abc-s3alias"] {
+            assert!(validate_bucket_name(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! A pure function from method + bucket/key + query to the S3 `Operation`, with AWS's names.
+
+use crate::http::Method;
+
+/// An S3 operation, named as in the AWS S3 API Reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Operation {
+    ListBuckets,
+    CreateBucket,
+    DeleteBucket,
+    HeadBucket,
+    GetBucketLocation,
+    PutObject,
+    GetObject,
+    HeadObject,
+    DeleteObject,
+    /// An operation S3 has and ringstore does not implement yet (answered `501 NotImplemented`).
+    NotImplemented(&'static str),
+    /// A method S3 does not accept on this resource.
+    MethodNotAllowed,
+}
+
+impl Operation {
+    /// The AWS name, for logs and metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::ListBuckets => "ListBuckets",
+            Operation::CreateBucket => "CreateBucket",
+            Operation::DeleteBucket => "DeleteBucket",
+            Operation::HeadBucket => "HeadBucket",
+            Operation::GetBucketLocation => "GetBucketLocation",
+            Operation::PutObject => "PutObject",
+            Operation::GetObject => "GetObject",
+            Operation::HeadObject => "HeadObject",
+            Operation::DeleteObject => "DeleteObject",
+            Operation::NotImplemented(name) => name,
+            Operation::MethodNotAllowed => "MethodNotAllowed",
+        }
+    }
+}
+
+/// What the router needs to know about a request.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteInput<'a> {
+    /// Request method.
+    pub method: Method,
+    /// Whether a bucket was addressed.
+    pub has_bucket: bool,
+    /// Whether a key was addressed.
+    pub has_key: bool,
+    /// Decoded query parameter names.
+    pub query_names: &'a [&'a str],
+    /// `x-amz-copy-source` is present.
+    pub has_copy_source: bool,
+}
+
+/// Bucket sub-resources, in the order they are checked, with the operation each GET/PUT/DELETE/POST means.
+const BUCKET_SUBRESOURCES: &[(&str, &str, &str, &str, &str)] = &[
+    // (query name, GET, PUT, DELETE, POST)
+    ("location", "GetBucketLocation", "", "", ""),
+    ("acl", "GetBucketAcl", "PutBucketAcl", "", ""),
+    ("versioning", "GetBucketVersioning", "PutBucketVersioning", "", ""),
+    ("versions", "ListObjectVersions", "", "", ""),
+    ("uploads", "ListMultipartUploads", "", "", ""),
+    ("delete", "", "", "", "DeleteObjects"),
+    ("policy", "GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy", ""),
+    ("policyStatus", "GetBucketPolicyStatus", "", "", ""),
+    ("cors", "GetBucketCors", "PutBucketCors", "DeleteBucketCors", ""),
+    ("lifecycle", "GetBucketLifecycleConfiguration", "PutBucketLifecycleConfiguration", "DeleteBucketLifecycle", ""),
+    ("tagging", "GetBucketTagging", "PutBucketTagging", "DeleteBucketTagging", ""),
+    ("website", "GetBucketWebsite", "PutBucketWebsite", "DeleteBucketWebsite", ""),
+    ("encryption", "GetBucketEncryption", "PutBucketEncryption", "DeleteBucketEncryption", ""),
+    ("logging", "GetBucketLogging", "PutBucketLogging", "", ""),
+    ("notification", "GetBucketNotificationConfiguration", "PutBucketNotificationConfiguration", "", ""),
+    ("replication", "GetBucketReplication", "PutBucketReplication", "DeleteBucketReplication", ""),
+    ("requestPayment", "GetBucketRequestPayment", "PutBucketRequestPayment", "", ""),
+    ("object-lock", "GetObjectLockConfiguration", "PutObjectLockConfiguration", "", ""),
+    ("ownershipControls", "GetBucketOwnershipControls", "PutBucketOwnershipControls", "DeleteBucketOwnershipControls", ""),
+    ("publicAccessBlock", "GetPublicAccessBlock", "PutPublicAccessBlock", "DeletePublicAccessBlock", ""),
+    ("accelerate", "GetBucketAccelerateConfiguration", "PutBucketAccelerateConfiguration", "", ""),
+    ("analytics", "GetBucketAnalyticsConfiguration", "PutBucketAnalyticsConfiguration", "DeleteBucketAnalyticsConfiguration", ""),
+    ("inventory", "GetBucketInventoryConfiguration", "PutBucketInventoryConfiguration", "DeleteBucketInventoryConfiguration", ""),
+    ("metrics", "GetBucketMetricsConfiguration", "PutBucketMetricsConfiguration", "DeleteBucketMetricsConfiguration", ""),
+    ("intelligent-tiering", "GetBucketIntelligentTieringConfiguration", "PutBucketIntelligentTieringConfiguration", "DeleteBucketIntelligentTieringConfiguration", ""),
+];
+
+/// Object sub-resources: (query name, GET, PUT, DELETE, POST, HEAD).
+const OBJECT_SUBRESOURCES: &[(&str, &str, &str, &str, &str)] = &[
+    ("uploadId", "ListParts", "UploadPart", "AbortMultipartUpload", "CompleteMultipartUpload"),
+    ("uploads", "", "", "", "CreateMultipartUpload"),
+    ("acl", "GetObjectAcl", "PutObjectAcl", "", ""),
+    ("tagging", "GetObjectTagging", "PutObjectTagging", "DeleteObjectTagging", ""),
+    ("attributes", "GetObjectAttributes", "", "", ""),
+    ("retention", "GetObjectRetention", "PutObjectRetention", "", ""),
+    ("legal-hold", "GetObjectLegalHold", "PutObjectLegalHold", "", ""),
+    ("restore", "", "", "", "RestoreObject"),
+    ("select", "", "", "", "SelectObjectContent"),
+    ("torrent", "GetObjectTorrent", "", "", ""),
+];
+
+fn pick(method: Method, entry: &(&str, &'static str, &'static str, &'static str, &'static str)) -> Option<&'static str> {
+    let name = match method {
+        Method::Get => entry.1,
+        Method::Put => entry.2,
+        Method::Delete => entry.3,
+        Method::Post => entry.4,
+        _ => "",
+    };
+    (!name.is_empty()).then_some(name)
+}
+
+/// Routes a request to its operation.
+pub fn route(input: RouteInput<'_>) -> Operation {
+    let has = |name: &str| input.query_names.contains(&name);
+    if !input.has_bucket {
+        return match input.method {
+            Method::Get => Operation::ListBuckets,
+            _ => Operation::MethodNotAllowed,
+        };
+    }
+    if !input.has_key {
+        for entry in BUCKET_SUBRESOURCES {
+            if has(entry.0) {
+                return match pick(input.method, entry) {
+                    Some("GetBucketLocation") => Operation::GetBucketLocation,
+                    Some(name) => Operation::NotImplemented(name),
+                    None => Operation::MethodNotAllowed,
+                };
+            }
+        }
+        return match input.method {
+            Method::Put => Operation::CreateBucket,
+            Method::Delete => Operation::DeleteBucket,
+            Method::Head => Operation::HeadBucket,
+            Method::Get if has("list-type") => Operation::NotImplemented("ListObjectsV2"),
+            Method::Get => Operation::NotImplemented("ListObjects"),
+            _ => Operation::MethodNotAllowed,
+        };
+    }
+    for entry in OBJECT_SUBRESOURCES {
+        if has(entry.0) {
+            if entry.0 == "uploadId" && input.method == Method::Put && input.has_copy_source {
+                return Operation::NotImplemented("UploadPartCopy");
+            }
+            return match pick(input.method, entry) {
+                Some(name) => Operation::NotImplemented(name),
+                None => Operation::MethodNotAllowed,
+            };
+        }
+    }
+    match input.method {
+        Method::Put if input.has_copy_source => Operation::NotImplemented("CopyObject"),
+        Method::Put => Operation::PutObject,
+        Method::Get => Operation::GetObject,
+        Method::Head => Operation::HeadObject,
+        Method::Delete => Operation::DeleteObject,
+        _ => Operation::MethodNotAllowed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aws_documentation_examples() {
+        // Goal: request shapes from the AWS S3 API Reference route to the operation AWS names.
+        let cases: &[(Method, bool, bool, &[&str], bool, Operation)] = &[
+            (Method::Get, false, false, &[], false, Operation::ListBuckets),
+            (Method::Put, true, false, &[], false, Operation::CreateBucket),
+            (Method::Delete, true, false, &[], false, Operation::DeleteBucket),
+            (Method::Head, true, false, &[], false, Operation::HeadBucket),
+            (Method::Get, true, false, &["location"], false, Operation::GetBucketLocation),
+            (Method::Get, true, false, &["list-type", "prefix"], false, Operation::NotImplemented("ListObjectsV2")),
+            (Method::Get, true, false, &[], false, Operation::NotImplemented("ListObjects")),
+            (Method::Post, true, false, &["delete"], false, Operation::NotImplemented("DeleteObjects")),
+            (Method::Put, true, true, &[], false, Operation::PutObject),
+            (Method::Put, true, true, &[], true, Operation::NotImplemented("CopyObject")),
+            (Method::Get, true, true, &[], false, Operation::GetObject),
+            (Method::Get, true, true, &["response-content-type"], false, Operation::GetObject),
+            (Method::Head, true, true, &[], false, Operation::HeadObject),
+            (Method::Delete, true, true, &[], false, Operation::DeleteObject),
+            (Method::Post, true, true, &["uploads"], false, Operation::NotImplemented("CreateMultipartUpload")),
+            (Method::Put, true, true, &["partNumber", "uploadId"], false, Operation::NotImplemented("UploadPart")),
+            (Method::Put, true, true, &["partNumber", "uploadId"], true, Operation::NotImplemented("UploadPartCopy")),
+            (Method::Post, true, true, &["uploadId"], false, Operation::NotImplemented("CompleteMultipartUpload")),
+            (Method::Post, true, true, &[], false, Operation::MethodNotAllowed),
+            (Method::Other, true, true, &[], false, Operation::MethodNotAllowed),
+            (Method::Put, false, false, &[], false, Operation::MethodNotAllowed),
+        ];
+        for (method, has_bucket, has_key, query_names, has_copy_source, expected) in cases {
+            let input = RouteInput {
+                method: *method,
+                has_bucket: *has_bucket,
+                has_key: *has_key,
+                query_names,
+                has_copy_source: *has_copy_source,
+            };
+            assert_eq!(route(input), *expected, "{input:?}");
+        }
+    }
+}

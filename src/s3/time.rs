@@ -1,0 +1,41 @@
+//! The two time formats S3 speaks: ISO 8601 in XML, IMF-fixdate in headers.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// `2009-10-12T17:50:30.000Z`, as S3 writes `LastModified` and `CreationDate`.
+pub fn iso8601(ms: i64) -> String {
+    let datetime = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        datetime.year(),
+        datetime.month() as u8,
+        datetime.day(),
+        datetime.hour(),
+        datetime.minute(),
+        datetime.second(),
+        datetime.millisecond()
+    )
+}
+
+/// `Mon, 12 Oct 2009 17:50:30 GMT`, as S3 writes `Last-Modified`.
+pub fn http_date(ms: i64) -> String {
+    httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        // Goal: both formats match S3's documented examples.
+        assert_eq!(iso8601(1_255_369_830_000), "2009-10-12T17:50:30.000Z");
+        assert_eq!(http_date(1_255_369_830_000), "Mon, 12 Oct 2009 17:50:30 GMT");
+    }
+}

@@ -1,0 +1,162 @@
+//! S3's XML bodies: rendered with quick-xml, and the few request bodies parsed with bounds.
+
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use quick_xml::{Reader, Writer};
+
+use super::error::{S3Error, S3ErrorCode, S3Result};
+
+/// The S3 XML namespace on result documents.
+pub const S3_NAMESPACE: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
+
+/// A small writer over quick-xml that cannot fail (it writes into a `Vec`).
+pub struct XmlBuilder {
+    writer: Writer<Vec<u8>>,
+}
+
+impl Default for XmlBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl XmlBuilder {
+    /// A document with the XML declaration written.
+    pub fn new() -> Self {
+        let mut writer = Writer::new(Vec::with_capacity(512));
+        writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None))).expect("write to Vec");
+        XmlBuilder { writer }
+    }
+
+    /// Opens `<name>`.
+    pub fn open(&mut self, name: &str) -> &mut Self {
+        self.writer.write_event(Event::Start(BytesStart::new(name))).expect("write to Vec");
+        self
+    }
+
+    /// Opens `<name xmlns="…S3…">`.
+    pub fn open_root(&mut self, name: &str) -> &mut Self {
+        let mut start = BytesStart::new(name);
+        start.push_attribute(("xmlns", S3_NAMESPACE));
+        self.writer.write_event(Event::Start(start)).expect("write to Vec");
+        self
+    }
+
+    /// Closes `</name>`.
+    pub fn close(&mut self, name: &str) -> &mut Self {
+        self.writer.write_event(Event::End(BytesEnd::new(name))).expect("write to Vec");
+        self
+    }
+
+    /// Writes `<name>text</name>` with the text escaped.
+    pub fn element(&mut self, name: &str, text: &str) -> &mut Self {
+        self.open(name);
+        self.writer.write_event(Event::Text(BytesText::new(text))).expect("write to Vec");
+        self.close(name)
+    }
+
+    /// Writes escaped text inside the open element.
+    pub fn element_text(&mut self, text: &str) -> &mut Self {
+        self.writer.write_event(Event::Text(BytesText::new(text))).expect("write to Vec");
+        self
+    }
+
+    /// The document bytes.
+    pub fn finish(self) -> Vec<u8> {
+        self.writer.into_inner()
+    }
+}
+
+/// The `<Error>` document for `error`.
+pub fn error_document(error: &S3Error, resource: &str, request_id: &str) -> Vec<u8> {
+    let mut xml = XmlBuilder::new();
+    xml.open("Error").element("Code", error.code.as_str()).element("Message", &error.message);
+    for (name, value) in &error.fields {
+        xml.element(name, value);
+    }
+    xml.element("Resource", resource).element("RequestId", request_id).close("Error");
+    xml.finish()
+}
+
+/// Reads `<CreateBucketConfiguration><LocationConstraint>` from a CreateBucket body; an empty
+/// body means no constraint.
+pub fn parse_create_bucket_configuration(body: &[u8]) -> S3Result<Option<String>> {
+    if body.iter().all(|byte| byte.is_ascii_whitespace()) {
+        return Ok(None);
+    }
+    let malformed = || S3Error::new(S3ErrorCode::MalformedXML);
+    let mut reader = Reader::from_reader(body);
+    reader.config_mut().trim_text(true);
+    let mut path: Vec<Vec<u8>> = Vec::new();
+    let mut location = None;
+    let mut saw_root = false;
+    loop {
+        match reader.read_event().map_err(|_| malformed())? {
+            Event::Start(start) => {
+                let name = start.local_name().as_ref().to_vec();
+                if path.is_empty() {
+                    if name != b"CreateBucketConfiguration" || saw_root {
+                        return Err(malformed());
+                    }
+                    saw_root = true;
+                }
+                path.push(name);
+                if path.len() > 8 {
+                    return Err(malformed());
+                }
+            }
+            Event::End(_) => {
+                path.pop();
+            }
+            Event::Empty(start) => {
+                if path.is_empty() && start.local_name().as_ref() == b"CreateBucketConfiguration" {
+                    saw_root = true;
+                }
+            }
+            Event::Text(text) => {
+                if path.len() == 2 && path[1] == b"LocationConstraint" {
+                    let value = text.decode().map_err(|_| malformed())?;
+                    location = Some(value.into_owned());
+                }
+            }
+            Event::DocType(_) => return Err(malformed()),
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if !saw_root || !path.is_empty() {
+        return Err(malformed());
+    }
+    Ok(location.filter(|value| !value.is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_document_matches_aws_example() {
+        // Goal: the error body has the shape of the AWS API Reference "Error responses" example.
+        let error = S3Error::new(S3ErrorCode::NoSuchKey).field("Key", "a<b");
+        let body = String::from_utf8(error_document(&error, "/mybucket/a<b", "4442587FB7D0A2F9")).unwrap();
+        assert_eq!(
+            body,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchKey</Code>\
+             <Message>The specified key does not exist.</Message><Key>a&lt;b</Key>\
+             <Resource>/mybucket/a&lt;b</Resource><RequestId>4442587FB7D0A2F9</RequestId></Error>"
+        );
+    }
+
+    #[test]
+    fn parses_location_constraint() {
+        // Goal: the documented CreateBucket bodies parse; junk is MalformedXML.
+        let body = br#"<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>"#;
+        assert_eq!(parse_create_bucket_configuration(body).unwrap(), Some("eu-west-1".to_string()));
+        assert_eq!(parse_create_bucket_configuration(b"").unwrap(), None);
+        assert_eq!(parse_create_bucket_configuration(b"<CreateBucketConfiguration/>").unwrap(), None);
+        for junk in [&b"<nope>"[..], b"<Other></Other>", b"not xml", b"<CreateBucketConfiguration><LocationConstraint>x"] {
+            assert_eq!(parse_create_bucket_configuration(junk).unwrap_err().code, S3ErrorCode::MalformedXML, "{junk:?}");
+        }
+        let entity = br#"<!DOCTYPE x [<!ENTITY a "aaaa">]><CreateBucketConfiguration><LocationConstraint>&a;</LocationConstraint></CreateBucketConfiguration>"#;
+        assert!(parse_create_bucket_configuration(entity).is_err());
+    }
+}

@@ -1,0 +1,54 @@
+//! Object bytes on local disk: layout by internal id, the durable `ObjectWriter`, the streaming
+//! reader and startup recovery. Knows nothing of S3 or HTTP.
+
+pub mod layout;
+pub mod reader;
+pub mod recovery;
+pub mod writer;
+
+use std::io;
+
+pub use layout::{FileId, Layout};
+pub use reader::ObjectReader;
+pub use writer::{ObjectWriter, PublishedObject, SealedObject};
+
+/// Why storing or reading object bytes failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The filesystem is full (ENOSPC) or over quota (EDQUOT).
+    #[error("disk full")]
+    DiskFull,
+    /// A write or fsync failed earlier; this writer will not be retried.
+    #[error("writer poisoned by an earlier failure")]
+    Poisoned,
+    /// Any other I/O failure.
+    #[error("io: {0}")]
+    Io(io::Error),
+}
+
+impl From<io::Error> for StorageError {
+    fn from(error: io::Error) -> Self {
+        match error.raw_os_error() {
+            Some(libc::ENOSPC) | Some(libc::EDQUOT) => StorageError::DiskFull,
+            _ if matches!(error.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded) => {
+                StorageError::DiskFull
+            }
+            _ => StorageError::Io(error),
+        }
+    }
+}
+
+/// Converts a glommio error into the `io::Error` it carries, keeping the OS error kind.
+pub fn io_error<T>(error: glommio::GlommioError<T>) -> io::Error {
+    match error {
+        glommio::GlommioError::IoError(error) => error,
+        glommio::GlommioError::EnhancedIoError { source, .. } => source,
+        other => io::Error::from(other),
+    }
+}
+
+impl From<glommio::GlommioError<()>> for StorageError {
+    fn from(error: glommio::GlommioError<()>) -> Self {
+        StorageError::from(io_error(error))
+    }
+}
