@@ -60,6 +60,11 @@ pub const DMA_READ_BLOCK_BYTES: usize = 128 * 1024;
 /// DMA reads issued ahead of the socket when serving a GET.
 pub const DMA_READ_AHEAD_COUNT: usize = 2;
 
+/// Time a replaced or deleted object's file stays on disk before it is unlinked, in milliseconds.
+/// A GET that read the old metadata just before the change still finds the file to open (glommio's
+/// DMA open re-reads the path right after `openat`, so a path that vanishes in between would fail).
+pub const FILE_REMOVAL_GRACE_MS: u64 = 1_000;
+
 /// Connections one core holds at once; the accept loop waits for a permit before `accept`.
 pub const CONNECTIONS_PER_CORE_MAX: usize = 4096;
 

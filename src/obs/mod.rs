@@ -6,6 +6,7 @@ use tracing_subscriber::EnvFilter;
 /// tracing filter directive). Returns an error message for an invalid level.
 pub fn init_logging(level: &str) -> Result<(), String> {
     let filter = EnvFilter::try_new(level).map_err(|error| format!("invalid --log-level {level:?}: {error}"))?;
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(std::io::stderr().is_terminal()).with_writer(std::io::stderr).with_target(false).init();
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use std::io;
 
+use futures_lite::FutureExt;
 use glommio::io::{DmaFile, DmaStreamReader, DmaStreamReaderBuilder, ReadResult};
 
 use super::{io_error, FileId, Layout};
@@ -17,7 +18,14 @@ pub struct ObjectReader {
 impl ObjectReader {
     /// Opens file `id`; `NotFound` means it was replaced or deleted since its metadata was read.
     pub async fn open(layout: &Layout, id: FileId, start: u64, length: u64) -> io::Result<Self> {
-        let file = DmaFile::open(layout.object_path(id)).await.map_err(io_error)?;
+        // glommio 0.9's open calls `statfs(path).unwrap()` after `openat`; if the file is unlinked
+        // in between, that panics. Deferred unlinks make this practically impossible; catching
+        // the unwind keeps the core alive even then (the request gets NotFound and retries).
+        let open = std::panic::AssertUnwindSafe(DmaFile::open(layout.object_path(id))).catch_unwind();
+        let file = match open.await {
+            Ok(result) => result.map_err(io_error)?,
+            Err(_) => return Err(io::Error::new(io::ErrorKind::NotFound, "object file vanished while opening")),
+        };
         let stream = DmaStreamReaderBuilder::new(file)
             .with_start_pos(start)
             .with_end_pos(start + length)

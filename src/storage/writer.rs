@@ -12,7 +12,7 @@ use glommio::task::JoinHandle;
 use md5::{Digest, Md5};
 
 use super::{io_error, FileId, Layout, StorageError};
-use crate::limits::{DMA_WRITE_BEHIND_COUNT, DMA_WRITE_BLOCK_BYTES};
+use crate::limits::{DMA_WRITE_BEHIND_COUNT, DMA_WRITE_BLOCK_BYTES, FILE_REMOVAL_GRACE_MS};
 
 /// Alignment of DMA writes (logical block size; 4 KiB covers every common device).
 const DMA_ALIGNMENT_BYTES: usize = 4096;
@@ -262,13 +262,18 @@ impl PublishedObject {
     }
 }
 
-/// Deletes a published file that no metadata references any more (after an overwrite or delete).
-pub async fn remove_object_file(layout: &Layout, id: FileId) {
+/// Deletes, after `FILE_REMOVAL_GRACE_MS`, a file no metadata references any more (after an
+/// overwrite or delete). If the process dies first, startup recovery removes it as an orphan.
+pub fn remove_object_file_later(layout: &Layout, id: FileId) {
     let path = layout.object_path(id);
-    if let Err(error) = glommio::io::remove(&path).await {
-        let error = io_error(error);
-        if error.kind() != io::ErrorKind::NotFound {
-            tracing::warn!(path = %path.display(), error = %error, "object file not removed");
+    glommio::spawn_local(async move {
+        glommio::timer::sleep(std::time::Duration::from_millis(FILE_REMOVAL_GRACE_MS)).await;
+        if let Err(error) = glommio::io::remove(&path).await {
+            let error = io_error(error);
+            if error.kind() != io::ErrorKind::NotFound {
+                tracing::warn!(path = %path.display(), error = %error, "object file not removed");
+            }
         }
-    }
+    })
+    .detach();
 }

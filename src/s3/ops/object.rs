@@ -11,7 +11,7 @@ use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::payload::PayloadReader;
 use crate::s3::pipeline::S3Request;
 use crate::s3::{time, ResponseBody, S3Context, S3Response};
-use crate::storage::writer::{remove_object_file, ChecksumSet};
+use crate::storage::writer::{remove_object_file_later, ChecksumSet};
 use crate::storage::{ObjectReader, ObjectWriter};
 
 /// Headers stored with an object and returned on GET/HEAD (besides Content-Type and `x-amz-meta-*`).
@@ -181,7 +181,7 @@ pub async fn put_object(context: &S3Context, request: &S3Request<'_>, mut payloa
     })?;
     published.keep();
     if let Some(old) = replaced {
-        remove_object_file(&context.layout, old).await;
+        remove_object_file_later(&context.layout, old);
     }
     let mut response = S3Response::empty(200);
     response.head.header("ETag", format!("\"{etag}\""));
@@ -251,7 +251,7 @@ fn object_headers(record: &ObjectRecord, request: &S3Request<'_>, response: &mut
 /// DeleteObject: idempotent 204; the file is removed after the metadata commit.
 pub async fn delete_object(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
     match context.meta.delete_object(request.bucket().to_string(), request.key().to_string()).await {
-        Ok(Some(removed)) => remove_object_file(&context.layout, removed).await,
+        Ok(Some(removed)) => remove_object_file_later(&context.layout, removed),
         Ok(None) => {}
         Err(crate::meta::MetaError::NoSuchBucket) => return Err(no_such_bucket(request)),
         Err(error) => return Err(error.into()),

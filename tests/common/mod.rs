@@ -1,0 +1,363 @@
+//! Test harness: starts the real `ringstore` binary on 127.0.0.1:0 over a temp data dir, and
+//! builds clients for it.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const ACCESS_KEY: &str = "test-access-key";
+pub const SECRET_KEY: &str = "test-secret-key-0123456789";
+pub const REGION: &str = "us-east-1";
+
+/// A running ringstore process.
+pub struct TestServer {
+    child: Option<Child>,
+    pub endpoint: String,
+    pub address: String,
+    data_dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+    pub cores: usize,
+}
+
+impl TestServer {
+    /// Starts a server over a fresh temp dir.
+    pub fn start() -> TestServer {
+        Self::start_with_cores(2)
+    }
+
+    pub fn start_with_cores(cores: usize) -> TestServer {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let data_dir = temp.path().join("data");
+        let mut server = TestServer { child: None, endpoint: String::new(), address: String::new(), data_dir, _temp: Some(temp), cores };
+        server.spawn();
+        server
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    fn spawn(&mut self) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ringstore"))
+            .args(["--listen", "127.0.0.1:0", "--cores", &self.cores.to_string()])
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY, "--region", REGION])
+            .args(["--log-level", "warn"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start ringstore");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines.next().expect("ringstore printed nothing").expect("read stdout");
+        let address = first.rsplit("http://").next().unwrap().trim().to_string();
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        self.address = address.clone();
+        self.endpoint = format!("http://{address}");
+        self.child = Some(child);
+        wait_until_serving(&address);
+    }
+
+    /// Sends SIGKILL and waits for the process to die.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same data dir (new port).
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.spawn();
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// Peak resident memory (VmHWM) in KiB, from /proc.
+    pub fn peak_rss_kib(&self) -> u64 {
+        proc_status_kib(self.pid(), "VmHWM:")
+    }
+
+    pub fn rss_kib(&self) -> u64 {
+        proc_status_kib(self.pid(), "VmRSS:")
+    }
+
+    /// Files currently in the temp dir.
+    pub fn temp_files(&self) -> Vec<PathBuf> {
+        std::fs::read_dir(self.data_dir.join("tmp")).map(|dir| dir.map(|e| e.unwrap().path()).collect()).unwrap_or_default()
+    }
+
+    /// Object files on disk.
+    pub fn object_files(&self) -> usize {
+        let mut count = 0;
+        for dir in std::fs::read_dir(self.data_dir.join("objects")).unwrap() {
+            count += std::fs::read_dir(dir.unwrap().path()).unwrap().count();
+        }
+        count
+    }
+
+    pub fn client(&self) -> aws_sdk_s3::Client {
+        client_for(&self.endpoint, ACCESS_KEY, SECRET_KEY)
+    }
+
+    /// Opens a raw TCP connection.
+    pub fn connect(&self) -> TcpStream {
+        let stream = TcpStream::connect(&self.address).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        stream
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|line| line.starts_with(field)).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+fn wait_until_serving(address: &str) {
+    for _ in 0..200 {
+        if let Ok(mut stream) = TcpStream::connect(address) {
+            stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let _ = stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let mut text = String::new();
+            let _ = stream.read_to_string(&mut text);
+            if text.starts_with("HTTP/1.1 200") {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("ringstore at {address} did not start serving");
+}
+
+pub fn client_for(endpoint: &str, access_key: &str, secret_key: &str) -> aws_sdk_s3::Client {
+    let credentials = aws_credential_types::Credentials::new(access_key, secret_key, None, None, "test");
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_sdk_s3::config::Region::new(REGION))
+        .credentials_provider(credentials)
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// Hex MD5.
+pub fn md5_hex(bytes: &[u8]) -> String {
+    use md5::Digest;
+    hex::encode(md5::Md5::digest(bytes))
+}
+
+/// Deterministic pseudo-random bytes.
+pub fn pattern(length: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
+    (0..length)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+/// The S3 error code in an SDK error, if it is a service error.
+pub fn error_code<E, R>(error: &aws_sdk_s3::error::SdkError<E, R>) -> Option<String>
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata,
+{
+    match error {
+        aws_sdk_s3::error::SdkError::ServiceError(service) => service.err().code().map(str::to_string),
+        _ => None,
+    }
+}
+
+/// HTTP status of an SDK error's raw response.
+pub fn error_status<E>(error: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Option<u16> {
+    error.raw_response().map(|response| response.status().as_u16())
+}
+
+/// Builds raw, SigV4-signed HTTP/1.1 requests for protocol tests (using the server's own pure
+/// signing functions, which are checked against AWS's published vectors in unit tests).
+pub struct RawRequest {
+    pub method: String,
+    /// Raw (already encoded) path.
+    pub path: String,
+    /// Raw query string without '?'.
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    pub payload_hash: String,
+    pub amz_date: String,
+    pub secret: String,
+    pub access_key: String,
+}
+
+pub fn amz_date_now() -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    amz_date_at(now)
+}
+
+pub fn amz_date_at(seconds: i64) -> String {
+    let datetime = time::OffsetDateTime::from_unix_timestamp(seconds).unwrap();
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        datetime.year(),
+        datetime.month() as u8,
+        datetime.day(),
+        datetime.hour(),
+        datetime.minute(),
+        datetime.second()
+    )
+}
+
+impl RawRequest {
+    pub fn new(method: &str, path: &str, host: &str) -> RawRequest {
+        RawRequest {
+            method: method.into(),
+            path: path.into(),
+            query: String::new(),
+            headers: vec![("host".into(), host.into())],
+            payload_hash: ringstore::s3::auth::sigv4::EMPTY_SHA256_HEX.into(),
+            amz_date: amz_date_now(),
+            secret: SECRET_KEY.into(),
+            access_key: ACCESS_KEY.into(),
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> RawRequest {
+        self.headers.push((name.to_ascii_lowercase(), value.into()));
+        self
+    }
+
+    pub fn payload(mut self, hash: &str) -> RawRequest {
+        self.payload_hash = hash.into();
+        self
+    }
+
+    pub fn scope(&self) -> String {
+        format!("{}/{}/s3/aws4_request", &self.amz_date[..8], REGION)
+    }
+
+    pub fn signing_key(&self) -> [u8; 32] {
+        ringstore::s3::auth::sigv4::derive_signing_key(&self.secret, &self.amz_date[..8], REGION, "s3")
+    }
+
+    /// The full head (with Authorization), and the seed signature.
+    pub fn signed_head(&self) -> (String, String) {
+        use ringstore::s3::auth::sigv4;
+        let mut headers = self.headers.clone();
+        headers.push(("x-amz-date".into(), self.amz_date.clone()));
+        headers.push(("x-amz-content-sha256".into(), self.payload_hash.clone()));
+        headers.sort();
+        let signed: Vec<&str> = headers.iter().map(|(n, _)| n.as_str()).collect();
+        let signed = signed.join(";");
+        let decoded_path = ringstore::s3::path::percent_decode(&self.path).unwrap();
+        let query = ringstore::s3::path::parse_query(&self.query).unwrap();
+        let canonical = sigv4::canonical_request(
+            &self.method,
+            &sigv4::uri_encode(&decoded_path, true),
+            &sigv4::canonical_query(&query),
+            &headers.iter().map(|(n, v)| (n.clone(), sigv4::canonical_header_value(v))).collect::<Vec<_>>(),
+            &signed,
+            &self.payload_hash,
+        );
+        let signature = sigv4::sign(&self.signing_key(), &sigv4::string_to_sign(&self.amz_date, &self.scope(), &canonical));
+        let target = if self.query.is_empty() { self.path.clone() } else { format!("{}?{}", self.path, self.query) };
+        let mut head = format!("{} {} HTTP/1.1\r\n", self.method, target);
+        for (name, value) in &headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str(&format!(
+            "authorization: AWS4-HMAC-SHA256 Credential={}/{},SignedHeaders={},Signature={}\r\n\r\n",
+            self.access_key,
+            self.scope(),
+            signed,
+            signature
+        ));
+        (head, signature)
+    }
+}
+
+/// A parsed HTTP response read from a raw socket.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The `<Code>` of an S3 error body.
+    pub fn code(&self) -> Option<String> {
+        let text = self.body_text();
+        let start = text.find("<Code>")? + 6;
+        let end = text[start..].find("</Code>")? + start;
+        Some(text[start..end].to_string())
+    }
+}
+
+/// Reads one response; `head_request` means no body follows whatever Content-Length says.
+pub fn read_response(reader: &mut impl BufRead, head_request: bool) -> std::io::Result<RawResponse> {
+    let mut status_line = String::new();
+    if reader.read_line(&mut status_line)? == 0 {
+        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed"));
+    }
+    let status: u16 = status_line.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0);
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (name, value) = line.split_once(':').unwrap();
+        headers.push((name.trim().to_string(), value.trim().to_string()));
+    }
+    let length: usize = headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("content-length")).map(|(_, v)| v.parse().unwrap()).unwrap_or(0);
+    let mut body = vec![0; if head_request || status == 100 { 0 } else { length }];
+    reader.read_exact(&mut body)?;
+    Ok(RawResponse { status, headers, body })
+}
+
+/// Sends `request` bytes on a new connection and reads one response.
+pub fn exchange(server: &TestServer, request: &[u8]) -> RawResponse {
+    let mut stream = server.connect();
+    stream.write_all(request).unwrap();
+    let mut reader = BufReader::new(stream);
+    read_response(&mut reader, request.starts_with(b"HEAD ")).unwrap()
+}
+
+/// Polls `condition` until it holds or `seconds` pass; returns whether it held.
+pub fn eventually(seconds: u64, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+    while std::time::Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    condition()
+}
