@@ -1,0 +1,54 @@
+"""Starts the real ringstore binary for boto3 tests: 127.0.0.1, ephemeral port, temp data dir."""
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+
+import boto3
+import pytest
+from botocore.config import Config
+
+ACCESS_KEY = "py-access-key"
+SECRET_KEY = "py-secret-key-0123456789"
+
+
+class Server:
+    def __init__(self):
+        self.data = tempfile.mkdtemp(prefix="ringstore-py-")
+        self.proc = None
+        self.endpoint = None
+        self.start()
+
+    def start(self):
+        binary = os.environ.get("RINGSTORE_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "target", "debug", "ringstore"))
+        self.proc = subprocess.Popen(
+            [binary, "--listen", "127.0.0.1:0", "--cores", "2", "--data-dir", self.data,
+             "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY, "--log-level", "warn"],
+            stdout=subprocess.PIPE, text=True)
+        first = self.proc.stdout.readline()
+        assert "http://" in first, f"ringstore did not start: {first!r}"
+        self.endpoint = first.strip().split(" ")[-1]
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def client(self, **config):
+        # boto3's *default* configuration: checksums when_supported, Expect: 100-continue, retries.
+        return boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=ACCESS_KEY,
+                            aws_secret_access_key=SECRET_KEY, region_name="us-east-1",
+                            config=Config(**config) if config else None)
+
+    def resource(self):
+        return boto3.resource("s3", endpoint_url=self.endpoint, aws_access_key_id=ACCESS_KEY,
+                              aws_secret_access_key=SECRET_KEY, region_name="us-east-1")
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server()
+    yield s
+    s.stop()
+    shutil.rmtree(s.data, ignore_errors=True)

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite: Rust unit and integration tests (aws-sdk-s3, raw sockets, kill -9,
+# memory) and the boto3 suite, against the real server binary. Installs the Python clients
+# into target/test-venv first (idempotent; needs python3 with venv, as on Debian with python3-venv).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=target/test-venv
+if [ ! -x "$venv/bin/python" ]; then
+    mkdir -p target
+    python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+export RINGSTORE_PYTHON="$PWD/$venv/bin/python"
+cargo test --workspace "$@"
