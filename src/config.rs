@@ -41,28 +41,43 @@ pub enum ConfigError {
 
 /// The number of CPUs this process may run on.
 pub fn available_cores() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 /// Checks a region name the way AWS spells them (`us-east-1`, `eu-central-2`, `local`).
 pub fn validate_region(region: &str) -> Result<(), ConfigError> {
     let valid = !region.is_empty()
         && region.len() <= 32
-        && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if valid {
         Ok(())
     } else {
-        Err(ConfigError::Invalid { name: "--region", value: region.into(), reason: "use lower-case letters, digits and '-'" })
+        Err(ConfigError::Invalid {
+            name: "--region",
+            value: region.into(),
+            reason: "use lower-case letters, digits and '-'",
+        })
     }
 }
 
 /// Checks an access key id (printable ASCII without '/', which would break the credential scope).
 pub fn validate_access_key(key: &str) -> Result<(), ConfigError> {
-    let valid = (3..=128).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic() && b != b'/' && b != b',' && b != b'=');
+    let valid = (3..=128).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'/' && b != b',' && b != b'=');
     if valid {
         Ok(())
     } else {
-        Err(ConfigError::Invalid { name: "--access-key", value: key.into(), reason: "3-128 printable ASCII characters, no '/', ',' or '='" })
+        Err(ConfigError::Invalid {
+            name: "--access-key",
+            value: key.into(),
+            reason: "3-128 printable ASCII characters, no '/', ',' or '='",
+        })
     }
 }
 
@@ -71,6 +86,10 @@ pub fn validate_secret_key(secret: &str) -> Result<(), ConfigError> {
     if (8..=128).contains(&secret.len()) && secret.bytes().all(|b| b.is_ascii_graphic()) {
         Ok(())
     } else {
-        Err(ConfigError::Invalid { name: "--secret-key", value: "<redacted>".into(), reason: "8-128 printable ASCII characters" })
+        Err(ConfigError::Invalid {
+            name: "--secret-key",
+            value: "<redacted>".into(),
+            reason: "8-128 printable ASCII characters",
+        })
     }
 }

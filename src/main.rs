@@ -51,21 +51,32 @@ struct Args {
 struct UsageError(String);
 
 fn setting(flag: Option<String>, env_name: &str, default: &str) -> String {
-    flag.or_else(|| std::env::var(env_name).ok().filter(|value| !value.is_empty())).unwrap_or_else(|| default.to_string())
+    flag.or_else(|| {
+        std::env::var(env_name)
+            .ok()
+            .filter(|value| !value.is_empty())
+    })
+    .unwrap_or_else(|| default.to_string())
 }
 
 fn build_config(args: Args) -> Result<Config, UsageError> {
     let listen_text = setting(args.listen, "RINGSTORE_LISTEN", DEFAULT_LISTEN);
-    let listen: SocketAddr = listen_text
-        .parse()
-        .map_err(|_| UsageError(format!("invalid --listen {listen_text:?}: expected IP:PORT, e.g. 127.0.0.1:9000")))?;
+    let listen: SocketAddr = listen_text.parse().map_err(|_| {
+        UsageError(format!(
+            "invalid --listen {listen_text:?}: expected IP:PORT, e.g. 127.0.0.1:9000"
+        ))
+    })?;
     let available = config::available_cores();
     let cores_text = setting(args.cores, "RINGSTORE_CORES", &available.to_string());
     let cores: usize = cores_text
         .parse()
         .ok()
         .filter(|cores| (1..=1024).contains(cores))
-        .ok_or_else(|| UsageError(format!("invalid --cores {cores_text:?}: expected a number from 1 to 1024")))?;
+        .ok_or_else(|| {
+            UsageError(format!(
+                "invalid --cores {cores_text:?}: expected a number from 1 to 1024"
+            ))
+        })?;
     let access_key = setting(args.access_key, "RINGSTORE_ACCESS_KEY", DEFAULT_ACCESS_KEY);
     config::validate_access_key(&access_key).map_err(|error| UsageError(error.to_string()))?;
     let secret_key = setting(args.secret_key, "RINGSTORE_SECRET_KEY", DEFAULT_SECRET_KEY);
@@ -77,13 +88,20 @@ fn build_config(args: Args) -> Result<Config, UsageError> {
         .map(|domain| domain.trim().to_ascii_lowercase())
         .filter(|domain| !domain.is_empty())
         .collect();
-    let data_dir = PathBuf::from(setting(args.data_dir, "RINGSTORE_DATA_DIR", DEFAULT_DATA_DIR));
+    let data_dir = PathBuf::from(setting(
+        args.data_dir,
+        "RINGSTORE_DATA_DIR",
+        DEFAULT_DATA_DIR,
+    ));
     let log_level = setting(args.log_level, "RINGSTORE_LOG_LEVEL", DEFAULT_LOG_LEVEL);
     Ok(Config {
         listen,
         data_dir,
         cores,
-        credentials: Credentials { access_key, secret: Secret::new(secret_key) },
+        credentials: Credentials {
+            access_key,
+            secret: Secret::new(secret_key),
+        },
         region,
         domains,
         log_level,

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use glommio::{LocalExecutorBuilder, Placement};
 
 use crate::config::Config;
-use crate::limits::{IO_MEMORY_PER_CORE_BYTES, META_QUEUE_CAPACITY, RING_DEPTH, RING_MEMLOCK_PER_CORE_BYTES};
+use crate::limits::{
+    IO_MEMORY_PER_CORE_BYTES, META_QUEUE_CAPACITY, RING_DEPTH, RING_MEMLOCK_PER_CORE_BYTES,
+};
 use crate::meta::{self, MetaClient, MetaStore};
 use crate::s3::S3Context;
 use crate::storage::{recovery, Layout};
@@ -69,12 +71,16 @@ pub enum RuntimeError {
 }
 
 /// Locked memory one core needs.
-pub const MEMLOCK_PER_CORE_BYTES: u64 = (IO_MEMORY_PER_CORE_BYTES + RING_MEMLOCK_PER_CORE_BYTES) as u64;
+pub const MEMLOCK_PER_CORE_BYTES: u64 =
+    (IO_MEMORY_PER_CORE_BYTES + RING_MEMLOCK_PER_CORE_BYTES) as u64;
 
 /// Checks (and raises up to the hard limit, if needed) RLIMIT_MEMLOCK for `cores` executors.
 pub fn ensure_memlock(cores: usize) -> Result<(), RuntimeError> {
     let needed = MEMLOCK_PER_CORE_BYTES * cores as u64;
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit writes into the struct we pass.
     if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) } != 0 {
         return Ok(());
@@ -83,7 +89,10 @@ pub fn ensure_memlock(cores: usize) -> Result<(), RuntimeError> {
         return Ok(());
     }
     if limit.rlim_max == libc::RLIM_INFINITY || limit.rlim_max >= needed {
-        let raised = libc::rlimit { rlim_cur: needed, rlim_max: limit.rlim_max };
+        let raised = libc::rlimit {
+            rlim_cur: needed,
+            rlim_max: limit.rlim_max,
+        };
         // SAFETY: setrlimit reads the struct we pass.
         if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &raised) } == 0 {
             return Ok(());
@@ -106,7 +115,9 @@ fn allowed_cpus() -> Vec<usize> {
         if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
             return Vec::new();
         }
-        (0..libc::CPU_SETSIZE as usize).filter(|cpu| libc::CPU_ISSET(*cpu, &set)).collect()
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|cpu| libc::CPU_ISSET(*cpu, &set))
+            .collect()
     }
 }
 
@@ -114,12 +125,18 @@ fn allowed_cpus() -> Vec<usize> {
 /// listeners exist (before any executor starts accepting).
 pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), RuntimeError> {
     let layout = Layout::new(&config.data_dir);
-    let data_dir_error = |source| RuntimeError::DataDir { path: config.data_dir.display().to_string(), source };
+    let data_dir_error = |source| RuntimeError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    };
     layout.create_dirs().map_err(data_dir_error)?;
     let store = MetaStore::open(&layout.meta_path())?;
-    let referenced = store.referenced_file_ids().map_err(|error| RuntimeError::Recovery(error.to_string()))?;
+    let referenced = store
+        .referenced_file_ids()
+        .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
     let started = std::time::Instant::now();
-    let report = recovery::recover(&layout, &referenced).map_err(|error| RuntimeError::Recovery(error.to_string()))?;
+    let report = recovery::recover(&layout, &referenced)
+        .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
     tracing::info!(
         temp_files_removed = report.temp_files_removed,
         orphan_files_removed = report.orphan_files_removed,
@@ -132,16 +149,26 @@ pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), 
         tracing::error!(file_id = %missing, "metadata references a file that is missing");
     }
     ensure_memlock(config.cores)?;
-    let (bound, sockets) = crate::net::bind_listeners(config.listen, config.cores)
-        .map_err(|source| RuntimeError::Listen { address: config.listen, source })?;
+    let (bound, sockets) =
+        crate::net::bind_listeners(config.listen, config.cores).map_err(|source| {
+            RuntimeError::Listen {
+                address: config.listen,
+                source,
+            }
+        })?;
     let (sender, receiver) = crossbeam_channel::bounded(META_QUEUE_CAPACITY);
-    let meta_thread = meta::thread::spawn(store, receiver).map_err(|error| RuntimeError::Recovery(error.to_string()))?;
+    let meta_thread = meta::thread::spawn(store, receiver)
+        .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
     let config = Arc::new(config);
     on_listening(bound);
     let cpus = allowed_cpus();
     let mut handles = Vec::with_capacity(config.cores);
     for (core, socket) in sockets.into_iter().enumerate() {
-        let placement = if config.cores <= cpus.len() { Placement::Fixed(cpus[core]) } else { Placement::Unbound };
+        let placement = if config.cores <= cpus.len() {
+            Placement::Fixed(cpus[core])
+        } else {
+            Placement::Unbound
+        };
         let client = MetaClient::new(sender.clone());
         let config = config.clone();
         let layout = layout.clone();
@@ -153,14 +180,20 @@ pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), 
                 let context = Rc::new(S3Context::new(config, Rc::new(layout), client, core));
                 crate::net::serve(socket, context).await;
             })
-            .map_err(|error| RuntimeError::Executor { core, message: error.to_string() })?;
+            .map_err(|error| RuntimeError::Executor {
+                core,
+                message: error.to_string(),
+            })?;
         handles.push(handle);
     }
     drop(sender);
     let mut first_error = None;
     for (core, handle) in handles.into_iter().enumerate() {
         if let Err(error) = handle.join() {
-            first_error.get_or_insert(RuntimeError::Executor { core, message: error.to_string() });
+            first_error.get_or_insert(RuntimeError::Executor {
+                core,
+                message: error.to_string(),
+            });
         }
     }
     let _ = meta_thread.join();

@@ -15,11 +15,18 @@ fn is_admin_request(head: &RequestHead) -> bool {
 }
 
 /// Handles one request.
-pub async fn handle(context: &S3Context, head: &RequestHead, body: &mut RequestBody<'_>) -> S3Response {
+pub async fn handle(
+    context: &S3Context,
+    head: &RequestHead,
+    body: &mut RequestBody<'_>,
+) -> S3Response {
     if is_admin_request(head) {
         let mut response_head = ResponseHead::new(200);
         response_head.header("Content-Type", "text/plain");
-        return S3Response { head: response_head, body: ResponseBody::Bytes(b"ok\n".to_vec()) };
+        return S3Response {
+            head: response_head,
+            body: ResponseBody::Bytes(b"ok\n".to_vec()),
+        };
     }
     pipeline::handle(context, head, body).await
 }

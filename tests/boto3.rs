@@ -7,22 +7,40 @@ use std::process::Command;
 #[test]
 fn boto3_suite_passes() {
     let python = std::env::var("RINGSTORE_PYTHON").unwrap_or_else(|_| "python3".to_string());
-    let probe = Command::new(&python).args(["-c", "import boto3, pytest"]).output();
-    let ready = probe.as_ref().map(|output| output.status.success()).unwrap_or(false);
+    let probe = Command::new(&python)
+        .args(["-c", "import boto3, pytest"])
+        .output();
+    let ready = probe
+        .as_ref()
+        .map(|output| output.status.success())
+        .unwrap_or(false);
     assert!(
         ready,
         "{python} cannot import boto3 and pytest; run the suite with `bash tests/run.sh`, which installs \
          tests/python/requirements.txt into a venv (or set RINGSTORE_PYTHON)"
     );
     let output = Command::new(&python)
-        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/python"])
+        .args([
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/python",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("RINGSTORE_BIN", env!("CARGO_BIN_EXE_ringstore"))
         .output()
         .expect("run pytest");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "boto3 suite failed:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "boto3 suite failed:\n{stdout}\n{stderr}"
+    );
     assert!(stdout.contains(" passed"), "pytest ran no test:\n{stdout}");
-    assert!(!stdout.contains("skipped"), "boto3 tests were skipped:\n{stdout}");
+    assert!(
+        !stdout.contains("skipped"),
+        "boto3 tests were skipped:\n{stdout}"
+    );
 }

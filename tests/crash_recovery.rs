@@ -22,7 +22,13 @@ struct KeyHistory {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill9_during_concurrent_puts_loses_nothing_acknowledged() {
     let mut server = TestServer::start();
-    server.client().create_bucket().bucket("crash").send().await.unwrap();
+    server
+        .client()
+        .create_bucket()
+        .bucket("crash")
+        .send()
+        .await
+        .unwrap();
     for round in 0..3u64 {
         let s3 = server.client();
         let model: Arc<Mutex<HashMap<String, KeyHistory>>> = Arc::default();
@@ -34,11 +40,24 @@ async fn kill9_during_concurrent_puts_loses_nothing_acknowledged() {
                 for attempt in 0u64.. {
                     // A few keys per worker, so overwrites are part of the load.
                     let key = format!("r{round}/w{worker}/k{}", attempt % 4);
-                    let size = [1_000usize, 70_000, 300_000, 1_500_000][(attempt % 4) as usize] + attempt as usize;
+                    let size = [1_000usize, 70_000, 300_000, 1_500_000][(attempt % 4) as usize]
+                        + attempt as usize;
                     let body = pattern(size, round * 1_000_000 + worker * 1000 + attempt);
                     let digest = md5_hex(&body);
-                    model.lock().unwrap().entry(key.clone()).or_default().in_flight = Some(digest.clone());
-                    match s3.put_object().bucket("crash").key(&key).body(ByteStream::from(body)).send().await {
+                    model
+                        .lock()
+                        .unwrap()
+                        .entry(key.clone())
+                        .or_default()
+                        .in_flight = Some(digest.clone());
+                    match s3
+                        .put_object()
+                        .bucket("crash")
+                        .key(&key)
+                        .body(ByteStream::from(body))
+                        .send()
+                        .await
+                    {
                         Ok(_) => {
                             let mut model = model.lock().unwrap();
                             let history = model.get_mut(&key).unwrap();
@@ -56,21 +75,38 @@ async fn kill9_during_concurrent_puts_loses_nothing_acknowledged() {
             let _ = worker.await;
         }
         server.restart();
-        assert!(server.temp_files().is_empty(), "temp files survived recovery: {:?}", server.temp_files());
+        assert!(
+            server.temp_files().is_empty(),
+            "temp files survived recovery: {:?}",
+            server.temp_files()
+        );
         let s3 = server.client();
         let model = model.lock().unwrap().clone();
         let acknowledged = model.values().filter(|h| h.acknowledged.is_some()).count();
-        assert!(acknowledged > 8, "round {round}: too few writes acknowledged ({acknowledged}) to mean anything");
+        assert!(
+            acknowledged > 8,
+            "round {round}: too few writes acknowledged ({acknowledged}) to mean anything"
+        );
         for (key, history) in &model {
             match s3.get_object().bucket("crash").key(key).send().await {
                 Ok(got) => {
                     let digest = md5_hex(&got.body.collect().await.unwrap().into_bytes());
                     let allowed = [history.acknowledged.as_ref(), history.in_flight.as_ref()];
-                    assert!(allowed.contains(&Some(&digest)), "round {round}: {key} holds bytes no client wrote");
+                    assert!(
+                        allowed.contains(&Some(&digest)),
+                        "round {round}: {key} holds bytes no client wrote"
+                    );
                 }
                 Err(error) => {
-                    assert_eq!(common::error_code(&error).as_deref(), Some("NoSuchKey"), "{key}");
-                    assert!(history.acknowledged.is_none(), "round {round}: acknowledged {key} was lost");
+                    assert_eq!(
+                        common::error_code(&error).as_deref(),
+                        Some("NoSuchKey"),
+                        "{key}"
+                    );
+                    assert!(
+                        history.acknowledged.is_none(),
+                        "round {round}: acknowledged {key} was lost"
+                    );
                 }
             }
         }
@@ -81,7 +117,14 @@ async fn kill9_during_concurrent_puts_loses_nothing_acknowledged() {
     for round in 0..3 {
         for worker in 0..8 {
             for key in 0..4 {
-                if s3.head_object().bucket("crash").key(format!("r{round}/w{worker}/k{key}")).send().await.is_ok() {
+                if s3
+                    .head_object()
+                    .bucket("crash")
+                    .key(format!("r{round}/w{worker}/k{key}"))
+                    .send()
+                    .await
+                    .is_ok()
+                {
                     visible += 1;
                 }
             }

@@ -38,7 +38,9 @@ fn keep_alive_and_pipelining() {
     let first = put_plain("/pipe/one", &server, b"first body");
     let second = put_plain("/pipe/two", &server, b"second");
     let (third, _) = RawRequest::new("GET", "/pipe/one", &server.address).signed_head();
-    stream.write_all(format!("{first}{second}{third}").as_bytes()).unwrap();
+    stream
+        .write_all(format!("{first}{second}{third}").as_bytes())
+        .unwrap();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     assert_eq!(read_response(&mut reader, false).unwrap().status, 200);
     assert_eq!(read_response(&mut reader, false).unwrap().status, 200);
@@ -104,20 +106,33 @@ fn transfer_encoding_chunked_body() {
     assert_eq!(got.header("content-type"), Some("binary/octet-stream"));
 }
 
-fn aws_chunked_signed_body(request: &RawRequest, seed: &str, data: &[u8], chunk: usize, corrupt: bool) -> Vec<u8> {
+fn aws_chunked_signed_body(
+    request: &RawRequest,
+    seed: &str,
+    data: &[u8],
+    chunk: usize,
+    corrupt: bool,
+) -> Vec<u8> {
     let key = request.signing_key();
     let mut previous = seed.to_string();
     let mut body = Vec::new();
     let mut pieces: Vec<&[u8]> = data.chunks(chunk).collect();
     pieces.push(b"");
     for (index, piece) in pieces.iter().enumerate() {
-        let to_sign = sigv4::chunk_string_to_sign(&request.amz_date, &request.scope(), &previous, &sigv4::sha256_hex(piece));
+        let to_sign = sigv4::chunk_string_to_sign(
+            &request.amz_date,
+            &request.scope(),
+            &previous,
+            &sigv4::sha256_hex(piece),
+        );
         let mut signature = sigv4::sign(&key, &to_sign);
         previous = signature.clone();
         if corrupt && index == 1 {
             signature.replace_range(0..1, if signature.starts_with('0') { "1" } else { "0" });
         }
-        body.extend_from_slice(format!("{:x};chunk-signature={signature}\r\n", piece.len()).as_bytes());
+        body.extend_from_slice(
+            format!("{:x};chunk-signature={signature}\r\n", piece.len()).as_bytes(),
+        );
         body.extend_from_slice(piece);
         body.extend_from_slice(b"\r\n");
     }
@@ -133,7 +148,8 @@ fn aws_chunked_signed_payload() {
     let data = common::pattern(200_000, 7);
     for (key, corrupt) in [("good", false), ("bad", true)] {
         let probe = RawRequest::new("PUT", &format!("/signed/{key}"), &server.address);
-        let framed_length = aws_chunked_signed_body(&probe, &"0".repeat(64), &data, 65536, false).len();
+        let framed_length =
+            aws_chunked_signed_body(&probe, &"0".repeat(64), &data, 65536, false).len();
         let request = probe
             .header("content-encoding", "aws-chunked")
             .header("x-amz-decoded-content-length", &data.len().to_string())
@@ -141,7 +157,9 @@ fn aws_chunked_signed_payload() {
             .payload("STREAMING-AWS4-HMAC-SHA256-PAYLOAD");
         let (head, seed) = request.signed_head();
         let mut bytes = head.into_bytes();
-        bytes.extend(aws_chunked_signed_body(&request, &seed, &data, 65536, corrupt));
+        bytes.extend(aws_chunked_signed_body(
+            &request, &seed, &data, 65536, corrupt,
+        ));
         let response = exchange(&server, &bytes);
         if corrupt {
             assert_eq!(response.status, 403, "{}", response.body_text());
@@ -169,14 +187,17 @@ fn aws_chunked_unsigned_trailer_checksum() {
     use base64::Engine;
     let good = base64::engine::general_purpose::STANDARD.encode(crc.to_be_bytes());
     let bad = base64::engine::general_purpose::STANDARD.encode((crc ^ 1).to_be_bytes());
-    for (key, checksum, wrap_in_http_chunked) in [("a", &good, false), ("b", &good, true), ("c", &bad, false)] {
+    for (key, checksum, wrap_in_http_chunked) in
+        [("a", &good, false), ("b", &good, true), ("c", &bad, false)]
+    {
         let mut framed = Vec::new();
         for piece in data.chunks(60_000) {
             framed.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
             framed.extend_from_slice(piece);
             framed.extend_from_slice(b"\r\n");
         }
-        framed.extend_from_slice(format!("0\r\nx-amz-checksum-crc32:{checksum}\r\n\r\n").as_bytes());
+        framed
+            .extend_from_slice(format!("0\r\nx-amz-checksum-crc32:{checksum}\r\n\r\n").as_bytes());
         let mut request = RawRequest::new("PUT", &format!("/trailer/{key}"), &server.address)
             .header("content-encoding", "aws-chunked")
             .header("x-amz-decoded-content-length", &data.len().to_string())
@@ -225,7 +246,10 @@ fn signed_payload_mismatch_stores_nothing() {
         .signed_head();
     let response = exchange(&server, format!("{head}hello").as_bytes());
     assert_eq!(response.status, 400);
-    assert_eq!(response.code().as_deref(), Some("XAmzContentSHA256Mismatch"));
+    assert_eq!(
+        response.code().as_deref(),
+        Some("XAmzContentSHA256Mismatch")
+    );
     assert_eq!(get(&server, "/sha/k").status, 404);
     assert!(common::eventually(5, || server.temp_files().is_empty()));
     assert_eq!(server.object_files(), 0);
@@ -235,32 +259,60 @@ fn signed_payload_mismatch_stores_nothing() {
 fn auth_failures_have_s3_codes() {
     // Goal: each authentication failure maps to the S3 code and status AWS uses.
     let server = TestServer::start();
-    let anonymous = exchange(&server, format!("GET / HTTP/1.1\r\nHost: {}\r\n\r\n", server.address).as_bytes());
-    assert_eq!((anonymous.status, anonymous.code().as_deref()), (403, Some("AccessDenied")));
+    let anonymous = exchange(
+        &server,
+        format!("GET / HTTP/1.1\r\nHost: {}\r\n\r\n", server.address).as_bytes(),
+    );
+    assert_eq!(
+        (anonymous.status, anonymous.code().as_deref()),
+        (403, Some("AccessDenied"))
+    );
     assert!(anonymous.header("x-amz-request-id").is_some());
     let mut skewed = RawRequest::new("GET", "/", &server.address);
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     skewed.amz_date = common::amz_date_at(now - 20 * 60);
     let response = exchange(&server, skewed.signed_head().0.as_bytes());
-    assert_eq!((response.status, response.code().as_deref()), (403, Some("RequestTimeTooSkewed")));
+    assert_eq!(
+        (response.status, response.code().as_deref()),
+        (403, Some("RequestTimeTooSkewed"))
+    );
     let malformed = format!(
         "GET / HTTP/1.1\r\nHost: {}\r\nx-amz-date: {}\r\nx-amz-content-sha256: UNSIGNED-PAYLOAD\r\nAuthorization: AWS4-HMAC-SHA256 Credential=broken\r\n\r\n",
         server.address,
         common::amz_date_now()
     );
     let response = exchange(&server, malformed.as_bytes());
-    assert_eq!((response.status, response.code().as_deref()), (400, Some("AuthorizationHeaderMalformed")));
-    let sigv2 = format!("GET / HTTP/1.1\r\nHost: {}\r\nDate: x\r\nAuthorization: AWS AKID:c2lnbmF0dXJl\r\n\r\n", server.address);
+    assert_eq!(
+        (response.status, response.code().as_deref()),
+        (400, Some("AuthorizationHeaderMalformed"))
+    );
+    let sigv2 = format!(
+        "GET / HTTP/1.1\r\nHost: {}\r\nDate: x\r\nAuthorization: AWS AKID:c2lnbmF0dXJl\r\n\r\n",
+        server.address
+    );
     let response = exchange(&server, sigv2.as_bytes());
-    assert_eq!((response.status, response.code().as_deref()), (400, Some("InvalidRequest")));
+    assert_eq!(
+        (response.status, response.code().as_deref()),
+        (400, Some("InvalidRequest"))
+    );
     assert!(response.body_text().contains("AWS4-HMAC-SHA256"));
     let mut unknown = RawRequest::new("GET", "/", &server.address);
     unknown.access_key = "unknown-key".into();
     let response = exchange(&server, unknown.signed_head().0.as_bytes());
-    assert_eq!((response.status, response.code().as_deref()), (403, Some("InvalidAccessKeyId")));
+    assert_eq!(
+        (response.status, response.code().as_deref()),
+        (403, Some("InvalidAccessKeyId"))
+    );
     // Missing x-amz-content-sha256 on header auth.
     let (head, _) = RawRequest::new("GET", "/", &server.address).signed_head();
-    let stripped: String = head.lines().filter(|l| !l.starts_with("x-amz-content-sha256")).map(|l| format!("{l}\r\n")).collect();
+    let stripped: String = head
+        .lines()
+        .filter(|l| !l.starts_with("x-amz-content-sha256"))
+        .map(|l| format!("{l}\r\n"))
+        .collect();
     let response = exchange(&server, stripped.as_bytes());
     assert_eq!(response.status / 100, 4);
 }
@@ -273,32 +325,67 @@ fn presigned_get_and_expiry() {
     let body = put_plain("/presign/file.txt", &server, b"shared content");
     assert_eq!(exchange(&server, body.as_bytes()).status, 200);
     let presign = |amz_date: &str, expires: u32| -> String {
-        let credential = format!("{}/{}/{}/s3/aws4_request", common::ACCESS_KEY, &amz_date[..8], common::REGION);
+        let credential = format!(
+            "{}/{}/{}/s3/aws4_request",
+            common::ACCESS_KEY,
+            &amz_date[..8],
+            common::REGION
+        );
         let pairs = vec![
-            ("X-Amz-Algorithm".to_string(), "AWS4-HMAC-SHA256".to_string()),
+            (
+                "X-Amz-Algorithm".to_string(),
+                "AWS4-HMAC-SHA256".to_string(),
+            ),
             ("X-Amz-Credential".to_string(), credential),
             ("X-Amz-Date".to_string(), amz_date.to_string()),
             ("X-Amz-Expires".to_string(), expires.to_string()),
             ("X-Amz-SignedHeaders".to_string(), "host".to_string()),
         ];
         let query = sigv4::canonical_query(&pairs);
-        let canonical = sigv4::canonical_request("GET", "/presign/file.txt", &query, &[("host".into(), server.address.clone())], "host", "UNSIGNED-PAYLOAD");
+        let canonical = sigv4::canonical_request(
+            "GET",
+            "/presign/file.txt",
+            &query,
+            &[("host".into(), server.address.clone())],
+            "host",
+            "UNSIGNED-PAYLOAD",
+        );
         let scope = format!("{}/{}/s3/aws4_request", &amz_date[..8], common::REGION);
-        let key = sigv4::derive_signing_key(common::SECRET_KEY, &amz_date[..8], common::REGION, "s3");
+        let key =
+            sigv4::derive_signing_key(common::SECRET_KEY, &amz_date[..8], common::REGION, "s3");
         let signature = sigv4::sign(&key, &sigv4::string_to_sign(amz_date, &scope, &canonical));
         format!("/presign/file.txt?{query}&X-Amz-Signature={signature}")
     };
     let url = presign(&common::amz_date_now(), 300);
-    let response = exchange(&server, format!("GET {url} HTTP/1.1\r\nHost: {}\r\n\r\n", server.address).as_bytes());
+    let response = exchange(
+        &server,
+        format!("GET {url} HTTP/1.1\r\nHost: {}\r\n\r\n", server.address).as_bytes(),
+    );
     assert_eq!(response.status, 200, "{}", response.body_text());
     assert_eq!(response.body, b"shared content");
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     let old = presign(&common::amz_date_at(now - 600), 60);
-    let response = exchange(&server, format!("GET {old} HTTP/1.1\r\nHost: {}\r\n\r\n", server.address).as_bytes());
-    assert_eq!((response.status, response.code().as_deref()), (403, Some("AccessDenied")));
+    let response = exchange(
+        &server,
+        format!("GET {old} HTTP/1.1\r\nHost: {}\r\n\r\n", server.address).as_bytes(),
+    );
+    assert_eq!(
+        (response.status, response.code().as_deref()),
+        (403, Some("AccessDenied"))
+    );
     assert!(response.body_text().contains("Request has expired"));
     let tampered = url.replace("file.txt?", "file.txu?");
-    let response = exchange(&server, format!("GET {tampered} HTTP/1.1\r\nHost: {}\r\n\r\n", server.address).as_bytes());
+    let response = exchange(
+        &server,
+        format!(
+            "GET {tampered} HTTP/1.1\r\nHost: {}\r\n\r\n",
+            server.address
+        )
+        .as_bytes(),
+    );
     assert_eq!(response.status, 403);
 }
 
@@ -310,8 +397,14 @@ fn virtual_hosted_style_addressing() {
     let host = format!("vhost.localhost:{port}");
     let (head, _) = RawRequest::new("PUT", "/", &host).signed_head();
     assert_eq!(exchange(&server, head.as_bytes()).status, 200);
-    let (head, _) = RawRequest::new("PUT", "/dir/k", &host).header("content-length", "2").payload(&sigv4::sha256_hex(b"hi")).signed_head();
-    assert_eq!(exchange(&server, format!("{head}hi").as_bytes()).status, 200);
+    let (head, _) = RawRequest::new("PUT", "/dir/k", &host)
+        .header("content-length", "2")
+        .payload(&sigv4::sha256_hex(b"hi"))
+        .signed_head();
+    assert_eq!(
+        exchange(&server, format!("{head}hi").as_bytes()).status,
+        200
+    );
     assert_eq!(get(&server, "/vhost/dir/k").body, b"hi");
     // Trailing slash on a bucket path (s3cmd, s3fs) is the bucket.
     let (head, _) = RawRequest::new("HEAD", "/vhost/", &server.address).signed_head();
@@ -338,7 +431,12 @@ fn malformed_requests_get_400_and_the_server_keeps_serving() {
     ];
     for (request, status) in &cases {
         let response = exchange(&server, request);
-        assert_eq!(response.status, *status, "{}", String::from_utf8_lossy(&request[..request.len().min(60)]));
+        assert_eq!(
+            response.status,
+            *status,
+            "{}",
+            String::from_utf8_lossy(&request[..request.len().min(60)])
+        );
     }
     // Bad chunk framing inside an authenticated PUT.
     let (head, _) = RawRequest::new("PUT", "/fine/k", &server.address)
@@ -374,7 +472,8 @@ fn idle_and_slow_header_connections_are_closed() {
     // while another connection on the server keeps being served.
     let server = TestServer::start_with_cores(1);
     let mut slow = server.connect();
-    slow.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
     let (head, _) = RawRequest::new("GET", "/", &server.address).signed_head();
     assert_eq!(exchange(&server, head.as_bytes()).status, 200);
@@ -382,5 +481,8 @@ fn idle_and_slow_header_connections_are_closed() {
     let mut rest = Vec::new();
     let _ = slow.read_to_end(&mut rest);
     let waited = started.elapsed();
-    assert!(waited < Duration::from_secs(25), "slow-header connection held for {waited:?}");
+    assert!(
+        waited < Duration::from_secs(25),
+        "slow-header connection held for {waited:?}"
+    );
 }

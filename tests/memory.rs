@@ -33,7 +33,10 @@ fn one_gib_round_trip_in_flat_memory() {
     let response = read_response(&mut reader, false).unwrap();
     assert_eq!(response.status, 200, "{}", response.body_text());
     let sent = hex::encode(sent.finalize());
-    assert_eq!(response.header("etag"), Some(format!("\"{sent}\"").as_str()));
+    assert_eq!(
+        response.header("etag"),
+        Some(format!("\"{sent}\"").as_str())
+    );
 
     let (head, _) = RawRequest::new("GET", "/big/object", &server.address).signed_head();
     let mut stream = server.connect();
@@ -63,6 +66,9 @@ fn one_gib_round_trip_in_flat_memory() {
     }
     assert_eq!(hex::encode(received.finalize()), sent);
     let peak = server.peak_rss_kib();
-    assert!(peak < PEAK_RSS_KIB_MAX, "peak RSS {peak} KiB is over {PEAK_RSS_KIB_MAX} KiB");
+    assert!(
+        peak < PEAK_RSS_KIB_MAX,
+        "peak RSS {peak} KiB is over {PEAK_RSS_KIB_MAX} KiB"
+    );
     eprintln!("1 GiB round trip: server peak RSS {peak} KiB");
 }

@@ -13,10 +13,26 @@ async fn bucket_lifecycle() {
     let s3 = server.client();
     s3.create_bucket().bucket("alpha").send().await.unwrap();
     // Re-creating a bucket you own in us-east-1 answers 200 and leaves it untouched.
-    s3.put_object().bucket("alpha").key("k").body(ByteStream::from_static(b"x")).send().await.unwrap();
+    s3.put_object()
+        .bucket("alpha")
+        .key("k")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
     s3.create_bucket().bucket("alpha").send().await.unwrap();
-    assert!(s3.head_object().bucket("alpha").key("k").send().await.is_ok());
-    s3.create_bucket().bucket("beta.dotted").send().await.unwrap();
+    assert!(s3
+        .head_object()
+        .bucket("alpha")
+        .key("k")
+        .send()
+        .await
+        .is_ok());
+    s3.create_bucket()
+        .bucket("beta.dotted")
+        .send()
+        .await
+        .unwrap();
     let listed = s3.list_buckets().send().await.unwrap();
     let names: Vec<_> = listed.buckets().iter().filter_map(|b| b.name()).collect();
     assert_eq!(names, ["alpha", "beta.dotted"]);
@@ -24,12 +40,25 @@ async fn bucket_lifecycle() {
     let owner = listed.owner().unwrap();
     assert_eq!(owner.id().unwrap().len(), 64);
     s3.head_bucket().bucket("alpha").send().await.unwrap();
-    let location = s3.get_bucket_location().bucket("alpha").send().await.unwrap();
-    assert!(location.location_constraint().is_none() || location.location_constraint().unwrap().as_str().is_empty());
+    let location = s3
+        .get_bucket_location()
+        .bucket("alpha")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        location.location_constraint().is_none()
+            || location.location_constraint().unwrap().as_str().is_empty()
+    );
     let error = s3.delete_bucket().bucket("alpha").send().await.unwrap_err();
     assert_eq!(error_code(&error).as_deref(), Some("BucketNotEmpty"));
     assert_eq!(error_status(&error), Some(409));
-    s3.delete_object().bucket("alpha").key("k").send().await.unwrap();
+    s3.delete_object()
+        .bucket("alpha")
+        .key("k")
+        .send()
+        .await
+        .unwrap();
     s3.delete_bucket().bucket("alpha").send().await.unwrap();
     let error = s3.head_bucket().bucket("alpha").send().await.unwrap_err();
     assert_eq!(error_status(&error), Some(404));
@@ -44,14 +73,27 @@ async fn create_bucket_errors() {
     let s3 = server.client();
     for bad in ["ab", "Upper-Case", "under_score", "-leading", "192.168.0.1"] {
         let error = s3.create_bucket().bucket(bad).send().await.unwrap_err();
-        assert_eq!(error_code(&error).as_deref(), Some("InvalidBucketName"), "{bad}");
+        assert_eq!(
+            error_code(&error).as_deref(),
+            Some("InvalidBucketName"),
+            "{bad}"
+        );
         assert_eq!(error_status(&error), Some(400));
     }
     let configuration = CreateBucketConfiguration::builder()
         .location_constraint(BucketLocationConstraint::EuWest1)
         .build();
-    let error = s3.create_bucket().bucket("elsewhere").create_bucket_configuration(configuration).send().await.unwrap_err();
-    assert_eq!(error_code(&error).as_deref(), Some("InvalidLocationConstraint"));
+    let error = s3
+        .create_bucket()
+        .bucket("elsewhere")
+        .create_bucket_configuration(configuration)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_code(&error).as_deref(),
+        Some("InvalidLocationConstraint")
+    );
     assert!(s3.list_buckets().send().await.unwrap().buckets().is_empty());
 }
 
@@ -79,26 +121,62 @@ async fn put_get_head_with_stored_headers() {
         .await
         .unwrap();
     assert_eq!(put.e_tag().unwrap(), format!("\"{}\"", md5_hex(&body)));
-    let got = s3.get_object().bucket("data").key("folder/object.bin").send().await.unwrap();
+    let got = s3
+        .get_object()
+        .bucket("data")
+        .key("folder/object.bin")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(got.content_type(), Some("application/x-test"));
     assert_eq!(got.cache_control(), Some("max-age=60"));
-    assert_eq!(got.content_disposition(), Some("attachment; filename=\"o.bin\""));
+    assert_eq!(
+        got.content_disposition(),
+        Some("attachment; filename=\"o.bin\"")
+    );
     assert_eq!(got.content_encoding(), Some("identity"));
     assert_eq!(got.content_language(), Some("en-GB"));
     assert_eq!(got.expires_string(), Some("Wed, 18 May 2033 03:33:20 GMT"));
-    assert_eq!(got.metadata().unwrap().get("color").map(String::as_str), Some("blue"));
-    assert_eq!(got.metadata().unwrap().get("mixed-case").map(String::as_str), Some("Value With Spaces"));
+    assert_eq!(
+        got.metadata().unwrap().get("color").map(String::as_str),
+        Some("blue")
+    );
+    assert_eq!(
+        got.metadata()
+            .unwrap()
+            .get("mixed-case")
+            .map(String::as_str),
+        Some("Value With Spaces")
+    );
     assert_eq!(got.e_tag().unwrap(), format!("\"{}\"", md5_hex(&body)));
     assert_eq!(got.content_length(), Some(body.len() as i64));
     assert!(got.last_modified().is_some());
     let bytes = got.body.collect().await.unwrap().into_bytes();
     assert_eq!(md5_hex(&bytes), md5_hex(&body));
-    let head = s3.head_object().bucket("data").key("folder/object.bin").send().await.unwrap();
+    let head = s3
+        .head_object()
+        .bucket("data")
+        .key("folder/object.bin")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(head.content_length(), Some(body.len() as i64));
     assert_eq!(head.content_type(), Some("application/x-test"));
     // Empty object.
-    s3.put_object().bucket("data").key("empty").body(ByteStream::from_static(b"")).send().await.unwrap();
-    let got = s3.get_object().bucket("data").key("empty").send().await.unwrap();
+    s3.put_object()
+        .bucket("data")
+        .key("empty")
+        .body(ByteStream::from_static(b""))
+        .send()
+        .await
+        .unwrap();
+    let got = s3
+        .get_object()
+        .bucket("data")
+        .key("empty")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(got.e_tag(), Some("\"d41d8cd98f00b204e9800998ecf8427e\""));
     assert!(got.body.collect().await.unwrap().into_bytes().is_empty());
 }
@@ -124,14 +202,42 @@ async fn awkward_keys_stay_inside_the_data_dir() {
     ];
     for (index, key) in keys.iter().enumerate() {
         let body = pattern(100 + index, index as u64);
-        s3.put_object().bucket("keys").key(*key).body(ByteStream::from(body.clone())).send().await.unwrap_or_else(|e| panic!("{key}: {e:?}"));
-        let got = s3.get_object().bucket("keys").key(*key).send().await.unwrap();
-        assert_eq!(got.body.collect().await.unwrap().into_bytes().as_ref(), body.as_slice(), "{key}");
+        s3.put_object()
+            .bucket("keys")
+            .key(*key)
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{key}: {e:?}"));
+        let got = s3
+            .get_object()
+            .bucket("keys")
+            .key(*key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            got.body.collect().await.unwrap().into_bytes().as_ref(),
+            body.as_slice(),
+            "{key}"
+        );
     }
     assert!(!server.data_dir().join("etc").exists());
-    assert!(!server.data_dir().parent().unwrap().join("etc/passwd").exists());
+    assert!(!server
+        .data_dir()
+        .parent()
+        .unwrap()
+        .join("etc/passwd")
+        .exists());
     assert_eq!(server.object_files(), keys.len());
-    let error = s3.put_object().bucket("keys").key("k".repeat(1025)).body(ByteStream::from_static(b"x")).send().await.unwrap_err();
+    let error = s3
+        .put_object()
+        .bucket("keys")
+        .key("k".repeat(1025))
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_code(&error).as_deref(), Some("KeyTooLongError"));
 }
 
@@ -142,16 +248,49 @@ async fn bad_content_md5_stores_nothing() {
     let s3 = server.client();
     s3.create_bucket().bucket("digest").send().await.unwrap();
     let wrong = "1B2M2Y8AsgTpgAmY7PhCfg=="; // MD5 of the empty string
-    let error = s3.put_object().bucket("digest").key("k").content_md5(wrong).body(ByteStream::from_static(b"hello")).send().await.unwrap_err();
+    let error = s3
+        .put_object()
+        .bucket("digest")
+        .key("k")
+        .content_md5(wrong)
+        .body(ByteStream::from_static(b"hello"))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_code(&error).as_deref(), Some("BadDigest"));
     assert_eq!(error_status(&error), Some(400));
-    let error = s3.put_object().bucket("digest").key("k").content_md5("not-base64!").body(ByteStream::from_static(b"hello")).send().await.unwrap_err();
+    let error = s3
+        .put_object()
+        .bucket("digest")
+        .key("k")
+        .content_md5("not-base64!")
+        .body(ByteStream::from_static(b"hello"))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_code(&error).as_deref(), Some("InvalidDigest"));
-    let error = s3.head_object().bucket("digest").key("k").send().await.unwrap_err();
+    let error = s3
+        .head_object()
+        .bucket("digest")
+        .key("k")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_status(&error), Some(404));
     // The right digest is accepted.
-    s3.put_object().bucket("digest").key("k").content_md5("XUFAKrxLKna5cZ2REBfFkg==").body(ByteStream::from_static(b"hello")).send().await.unwrap();
-    assert!(common::eventually(5, || server.temp_files().is_empty()), "{:?}", server.temp_files());
+    s3.put_object()
+        .bucket("digest")
+        .key("k")
+        .content_md5("XUFAKrxLKna5cZ2REBfFkg==")
+        .body(ByteStream::from_static(b"hello"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        common::eventually(5, || server.temp_files().is_empty()),
+        "{:?}",
+        server.temp_files()
+    );
     assert_eq!(server.object_files(), 1);
 }
 
@@ -163,21 +302,73 @@ async fn overwrite_and_delete() {
     s3.create_bucket().bucket("over").send().await.unwrap();
     for round in 0..3u64 {
         let body = pattern(5000 + round as usize, round);
-        s3.put_object().bucket("over").key("same").body(ByteStream::from(body.clone())).send().await.unwrap();
-        let got = s3.get_object().bucket("over").key("same").send().await.unwrap();
-        assert_eq!(got.body.collect().await.unwrap().into_bytes().as_ref(), body.as_slice());
+        s3.put_object()
+            .bucket("over")
+            .key("same")
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap();
+        let got = s3
+            .get_object()
+            .bucket("over")
+            .key("same")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            got.body.collect().await.unwrap().into_bytes().as_ref(),
+            body.as_slice()
+        );
     }
-    assert!(common::eventually(5, || server.object_files() == 1), "superseded files were not removed");
-    s3.delete_object().bucket("over").key("same").send().await.unwrap();
-    s3.delete_object().bucket("over").key("same").send().await.unwrap();
-    s3.delete_object().bucket("over").key("never-existed").send().await.unwrap();
+    assert!(
+        common::eventually(5, || server.object_files() == 1),
+        "superseded files were not removed"
+    );
+    s3.delete_object()
+        .bucket("over")
+        .key("same")
+        .send()
+        .await
+        .unwrap();
+    s3.delete_object()
+        .bucket("over")
+        .key("same")
+        .send()
+        .await
+        .unwrap();
+    s3.delete_object()
+        .bucket("over")
+        .key("never-existed")
+        .send()
+        .await
+        .unwrap();
     assert!(common::eventually(5, || server.object_files() == 0));
-    let error = s3.get_object().bucket("over").key("same").send().await.unwrap_err();
+    let error = s3
+        .get_object()
+        .bucket("over")
+        .key("same")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_code(&error).as_deref(), Some("NoSuchKey"));
     assert_eq!(error_status(&error), Some(404));
-    let error = s3.get_object().bucket("missing-bucket").key("same").send().await.unwrap_err();
+    let error = s3
+        .get_object()
+        .bucket("missing-bucket")
+        .key("same")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_code(&error).as_deref(), Some("NoSuchBucket"));
-    let error = s3.put_object().bucket("missing-bucket").key("k").body(ByteStream::from_static(b"x")).send().await.unwrap_err();
+    let error = s3
+        .put_object()
+        .bucket("missing-bucket")
+        .key("k")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_code(&error).as_deref(), Some("NoSuchBucket"));
     assert_eq!(server.object_files(), 0);
     assert!(common::eventually(5, || server.temp_files().is_empty()));
@@ -191,14 +382,26 @@ async fn concurrent_overwrites_are_atomic() {
     s3.create_bucket().bucket("race").send().await.unwrap();
     let versions: Vec<Vec<u8>> = (0..4).map(|seed| pattern(200_000, seed)).collect();
     let digests: Vec<String> = versions.iter().map(|v| md5_hex(v)).collect();
-    s3.put_object().bucket("race").key("k").body(ByteStream::from(versions[0].clone())).send().await.unwrap();
+    s3.put_object()
+        .bucket("race")
+        .key("k")
+        .body(ByteStream::from(versions[0].clone()))
+        .send()
+        .await
+        .unwrap();
     let mut tasks = Vec::new();
-    for writer in 0..4usize {
+    for version in &versions {
         let s3 = s3.clone();
-        let body = versions[writer].clone();
+        let body = version.clone();
         tasks.push(tokio::spawn(async move {
             for _ in 0..8 {
-                s3.put_object().bucket("race").key("k").body(ByteStream::from(body.clone())).send().await.unwrap();
+                s3.put_object()
+                    .bucket("race")
+                    .key("k")
+                    .body(ByteStream::from(body.clone()))
+                    .send()
+                    .await
+                    .unwrap();
             }
         }));
     }
@@ -207,9 +410,18 @@ async fn concurrent_overwrites_are_atomic() {
         let digests = digests.clone();
         tasks.push(tokio::spawn(async move {
             for _ in 0..16 {
-                let got = s3.get_object().bucket("race").key("k").send().await.unwrap();
+                let got = s3
+                    .get_object()
+                    .bucket("race")
+                    .key("k")
+                    .send()
+                    .await
+                    .unwrap();
                 let bytes = got.body.collect().await.unwrap().into_bytes();
-                assert!(digests.contains(&md5_hex(&bytes)), "GET returned a mix of versions");
+                assert!(
+                    digests.contains(&md5_hex(&bytes)),
+                    "GET returned a mix of versions"
+                );
             }
         }));
     }
@@ -225,16 +437,30 @@ async fn auth_errors() {
     let server = TestServer::start();
     let good = server.client();
     good.create_bucket().bucket("auth").send().await.unwrap();
-    let wrong_secret = common::client_for(&server.endpoint, common::ACCESS_KEY, "not-the-secret-key");
+    let wrong_secret =
+        common::client_for(&server.endpoint, common::ACCESS_KEY, "not-the-secret-key");
     let error = wrong_secret.list_buckets().send().await.unwrap_err();
     assert_eq!(error_code(&error).as_deref(), Some("SignatureDoesNotMatch"));
     assert_eq!(error_status(&error), Some(403));
-    let error = wrong_secret.put_object().bucket("auth").key("k").body(ByteStream::from_static(b"x")).send().await.unwrap_err();
+    let error = wrong_secret
+        .put_object()
+        .bucket("auth")
+        .key("k")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_code(&error).as_deref(), Some("SignatureDoesNotMatch"));
     let unknown = common::client_for(&server.endpoint, "nobody", common::SECRET_KEY);
     let error = unknown.list_buckets().send().await.unwrap_err();
     assert_eq!(error_code(&error).as_deref(), Some("InvalidAccessKeyId"));
-    let error = good.head_object().bucket("auth").key("k").send().await.unwrap_err();
+    let error = good
+        .head_object()
+        .bucket("auth")
+        .key("k")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_status(&error), Some(404));
 }
 
@@ -244,11 +470,71 @@ async fn unimplemented_operations_say_so() {
     let server = TestServer::start();
     let s3 = server.client();
     s3.create_bucket().bucket("later").send().await.unwrap();
-    let error = s3.get_bucket_tagging().bucket("later").send().await.unwrap_err();
+    let error = s3
+        .get_bucket_tagging()
+        .bucket("later")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_code(&error).as_deref(), Some("NotImplemented"));
     assert_eq!(error_status(&error), Some(501));
-    let error = s3.put_object_tagging().bucket("later").key("k")
-        .tagging(aws_sdk_s3::types::Tagging::builder().set_tag_set(Some(vec![])).build().unwrap())
-        .send().await.unwrap_err();
+    let error = s3
+        .put_object_tagging()
+        .bucket("later")
+        .key("k")
+        .tagging(
+            aws_sdk_s3::types::Tagging::builder()
+                .set_tag_set(Some(vec![]))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_status(&error), Some(501));
+}
+
+#[tokio::test]
+async fn recreate_outside_us_east_1_is_already_owned() {
+    // Goal: outside us-east-1, re-creating your own bucket is 409 BucketAlreadyOwnedByYou, and a
+    // matching LocationConstraint is accepted.
+    let server = TestServer::start_with(1, "eu-central-1");
+    let s3 = server.client();
+    let configuration = CreateBucketConfiguration::builder()
+        .location_constraint(BucketLocationConstraint::EuCentral1)
+        .build();
+    s3.create_bucket()
+        .bucket("regional")
+        .create_bucket_configuration(configuration)
+        .send()
+        .await
+        .unwrap();
+    let error = s3
+        .create_bucket()
+        .bucket("regional")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_code(&error).as_deref(),
+        Some("BucketAlreadyOwnedByYou")
+    );
+    assert_eq!(error_status(&error), Some(409));
+    let location = s3
+        .get_bucket_location()
+        .bucket("regional")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        location.location_constraint().map(|c| c.as_str()),
+        Some("eu-central-1")
+    );
+    // A client signing for another region is told which one to use.
+    let wrong = common::client_for(&server.endpoint, common::ACCESS_KEY, common::SECRET_KEY);
+    let error = wrong.list_buckets().send().await.unwrap_err();
+    assert_eq!(
+        error_code(&error).as_deref(),
+        Some("AuthorizationHeaderMalformed")
+    );
 }

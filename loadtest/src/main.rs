@@ -60,7 +60,9 @@ struct Args {
 
 fn parse_size(text: &str) -> Result<usize> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let number: usize = number.parse().with_context(|| format!("size {text:?}"))?;
     let multiplier = match unit.to_ascii_lowercase().as_str() {
@@ -90,11 +92,19 @@ struct Target {
 }
 
 fn amz_date_now() -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     let days = now.div_euclid(86_400);
     let seconds = now.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
-    format!("{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z", seconds / 3600, seconds / 60 % 60, seconds % 60)
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
 }
 
 fn civil_from_days(days: i64) -> (i64, i64, i64) {
@@ -110,7 +120,13 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 }
 
 impl Target {
-    fn head(&self, method: &str, path: &str, payload_hash: &str, content_length: Option<usize>) -> String {
+    fn head(
+        &self,
+        method: &str,
+        path: &str,
+        payload_hash: &str,
+        content_length: Option<usize>,
+    ) -> String {
         let amz_date = amz_date_now();
         let mut headers = vec![
             ("host".to_string(), self.host.clone()),
@@ -125,7 +141,10 @@ impl Target {
         let canonical = sigv4::canonical_request(method, path, "", &headers, &signed, payload_hash);
         let scope = format!("{}/{}/s3/aws4_request", &amz_date[..8], self.region);
         debug_assert_eq!(&amz_date[..8], self.date);
-        let signature = sigv4::sign(&self.signing_key, &sigv4::string_to_sign(&amz_date, &scope, &canonical));
+        let signature = sigv4::sign(
+            &self.signing_key,
+            &sigv4::string_to_sign(&amz_date, &scope, &canonical),
+        );
         let mut text = format!("{method} {path} HTTP/1.1\r\n");
         for (name, value) in &headers {
             text.push_str(name);
@@ -150,13 +169,24 @@ struct Connection {
 
 impl Connection {
     async fn open(address: &str) -> Result<Connection> {
-        let stream = TcpStream::connect(address).await.map_err(|e| anyhow::anyhow!("connect {address}: {e}"))?;
+        let stream = TcpStream::connect(address)
+            .await
+            .map_err(|e| anyhow::anyhow!("connect {address}: {e}"))?;
         stream.set_nodelay(true).ok();
-        Ok(Connection { stream, buffer: vec![0; 256 * 1024], filled: 0 })
+        Ok(Connection {
+            stream,
+            buffer: vec![0; 256 * 1024],
+            filled: 0,
+        })
     }
 
     /// Sends a request and reads the response; returns (status, body bytes).
-    async fn exchange(&mut self, head: &str, body: &[u8], head_request: bool) -> Result<(u16, u64, String)> {
+    async fn exchange(
+        &mut self,
+        head: &str,
+        body: &[u8],
+        head_request: bool,
+    ) -> Result<(u16, u64, String)> {
         self.stream.write_all(head.as_bytes()).await?;
         if !body.is_empty() {
             self.stream.write_all(body).await?;
@@ -216,10 +246,15 @@ struct Tally {
 }
 
 fn error_code(body: &str) -> String {
-    body.split("<Code>").nth(1).and_then(|rest| rest.split("</Code>").next()).unwrap_or("?").to_string()
+    body.split("<Code>")
+        .nth(1)
+        .and_then(|rest| rest.split("</Code>").next())
+        .unwrap_or("?")
+        .to_string()
 }
 
-async fn worker(
+/// What every connection task of one core shares.
+struct Workload {
     target: Rc<Target>,
     bucket: Rc<String>,
     op: Op,
@@ -230,7 +265,22 @@ async fn worker(
     end: Instant,
     histogram: Rc<RefCell<Histogram<u64>>>,
     tally: Rc<RefCell<Tally>>,
-) -> Result<()> {
+}
+
+async fn worker(workload: Rc<Workload>) -> Result<()> {
+    let Workload {
+        target,
+        bucket,
+        op,
+        body,
+        payload_hash,
+        keys,
+        warmup_end,
+        end,
+        histogram,
+        tally,
+    } = &*workload;
+    let (op, keys, warmup_end, end) = (*op, *keys, *warmup_end, *end);
     let mut connection = Connection::open(&target.address).await?;
     let mut index = fastrand::usize(..keys.max(1));
     while Instant::now() < end {
@@ -239,11 +289,27 @@ async fn worker(
         let started = Instant::now();
         let result = match op {
             Op::Put => {
-                let head = target.head("PUT", &path, &payload_hash, Some(body.len()));
-                connection.exchange(&head, &body, false).await
+                let head = target.head("PUT", &path, payload_hash, Some(body.len()));
+                connection.exchange(&head, body, false).await
             }
-            Op::Get => connection.exchange(&target.head("GET", &path, sigv4::EMPTY_SHA256_HEX, None), &[], false).await,
-            Op::Head => connection.exchange(&target.head("HEAD", &path, sigv4::EMPTY_SHA256_HEX, None), &[], true).await,
+            Op::Get => {
+                connection
+                    .exchange(
+                        &target.head("GET", &path, sigv4::EMPTY_SHA256_HEX, None),
+                        &[],
+                        false,
+                    )
+                    .await
+            }
+            Op::Head => {
+                connection
+                    .exchange(
+                        &target.head("HEAD", &path, sigv4::EMPTY_SHA256_HEX, None),
+                        &[],
+                        true,
+                    )
+                    .await
+            }
         };
         let elapsed = started.elapsed();
         if started < warmup_end {
@@ -252,24 +318,33 @@ async fn worker(
             }
             continue;
         }
-        let mut tally = tally.borrow_mut();
-        match result {
-            Ok((status, length, error_body)) if status < 300 => {
-                tally.ok += 1;
-                tally.bytes += if op == Op::Put { body.len() as u64 } else { length };
-                let _ = histogram.borrow_mut().record(elapsed.as_micros() as u64);
-                let _ = error_body;
+        let reconnect = result.is_err();
+        {
+            let mut tally = tally.borrow_mut();
+            match result {
+                Ok((status, length, _)) if status < 300 => {
+                    tally.ok += 1;
+                    tally.bytes += if op == Op::Put {
+                        body.len() as u64
+                    } else {
+                        length
+                    };
+                    let _ = histogram.borrow_mut().record(elapsed.as_micros() as u64);
+                }
+                Ok((status, _, error_body)) => {
+                    tally.errors += 1;
+                    tally.first_error.get_or_insert_with(|| {
+                        format!("HTTP {status} {}", error_code(&error_body))
+                    });
+                }
+                Err(error) => {
+                    tally.errors += 1;
+                    tally.first_error.get_or_insert_with(|| error.to_string());
+                }
             }
-            Ok((status, _, error_body)) => {
-                tally.errors += 1;
-                tally.first_error.get_or_insert_with(|| format!("HTTP {status} {}", error_code(&error_body)));
-            }
-            Err(error) => {
-                tally.errors += 1;
-                tally.first_error.get_or_insert_with(|| error.to_string());
-                drop(tally);
-                connection = Connection::open(&target.address).await?;
-            }
+        }
+        if reconnect {
+            connection = Connection::open(&target.address).await?;
         }
     }
     Ok(())
@@ -284,38 +359,96 @@ fn main() -> Result<()> {
         other => bail!("unknown --op {other:?} (put, get, head)"),
     };
     let size = parse_size(&args.size)?;
-    let address = args.endpoint.strip_prefix("http://").context("endpoint must start with http://")?.trim_end_matches('/').to_string();
+    let address = args
+        .endpoint
+        .strip_prefix("http://")
+        .context("endpoint must start with http://")?
+        .trim_end_matches('/')
+        .to_string();
     let date = amz_date_now()[..8].to_string();
     let signing_key = sigv4::derive_signing_key(&args.secret_key, &date, &args.region, "s3");
-    let body: Vec<u8> = (0..size).map(|i| (i as u32).wrapping_mul(2_654_435_761) as u8).collect();
-    let payload_hash = if args.signed_payload { sigv4::sha256_hex(&body) } else { "UNSIGNED-PAYLOAD".to_string() };
-    let target = Target { host: address.clone(), address: address.clone(), access_key: args.access_key.clone(), region: args.region.clone(), signing_key, date };
-    let target_text = (target.host.clone(), target.address.clone(), target.access_key.clone(), target.region.clone(), target.signing_key, target.date.clone());
+    let body: Vec<u8> = (0..size)
+        .map(|i| (i as u32).wrapping_mul(2_654_435_761) as u8)
+        .collect();
+    let payload_hash = if args.signed_payload {
+        sigv4::sha256_hex(&body)
+    } else {
+        "UNSIGNED-PAYLOAD".to_string()
+    };
+    let target = Target {
+        host: address.clone(),
+        address: address.clone(),
+        access_key: args.access_key.clone(),
+        region: args.region.clone(),
+        signing_key,
+        date,
+    };
+    let target_text = (
+        target.host.clone(),
+        target.address.clone(),
+        target.access_key.clone(),
+        target.region.clone(),
+        target.signing_key,
+        target.date.clone(),
+    );
 
     // Prepare: the bucket, and for reads the objects.
     let prepare_args = args.clone();
     let prepare_body = body.clone();
     let prepare_hash = payload_hash.clone();
-    let prepared = LocalExecutorBuilder::new(Placement::Unbound).io_memory(64 << 10).spawn(move || async move {
-        let (host, address, access_key, region, signing_key, date) = target_text;
-        let target = Target { host, address, access_key, region, signing_key, date };
-        let mut connection = Connection::open(&target.address).await?;
-        let (status, _, body) = connection.exchange(&target.head("PUT", &format!("/{}", prepare_args.bucket), sigv4::EMPTY_SHA256_HEX, None), &[], false).await?;
-        if status >= 300 && !body.contains("BucketAlreadyOwnedByYou") {
-            bail!("cannot create bucket {}: HTTP {status} {}", prepare_args.bucket, error_code(&body));
-        }
-        if op != Op::Put {
-            for index in 0..prepare_args.keys {
-                let path = format!("/{}/object-{index:08}", prepare_args.bucket);
-                let (status, _, body) = connection.exchange(&target.head("PUT", &path, &prepare_hash, Some(prepare_body.len())), &prepare_body, false).await?;
-                if status >= 300 {
-                    bail!("prepare PUT failed: HTTP {status} {}", error_code(&body));
+    let prepared = LocalExecutorBuilder::new(Placement::Unbound)
+        .io_memory(64 << 10)
+        .spawn(move || async move {
+            let (host, address, access_key, region, signing_key, date) = target_text;
+            let target = Target {
+                host,
+                address,
+                access_key,
+                region,
+                signing_key,
+                date,
+            };
+            let mut connection = Connection::open(&target.address).await?;
+            let (status, _, body) = connection
+                .exchange(
+                    &target.head(
+                        "PUT",
+                        &format!("/{}", prepare_args.bucket),
+                        sigv4::EMPTY_SHA256_HEX,
+                        None,
+                    ),
+                    &[],
+                    false,
+                )
+                .await?;
+            if status >= 300 && !body.contains("BucketAlreadyOwnedByYou") {
+                bail!(
+                    "cannot create bucket {}: HTTP {status} {}",
+                    prepare_args.bucket,
+                    error_code(&body)
+                );
+            }
+            if op != Op::Put {
+                for index in 0..prepare_args.keys {
+                    let path = format!("/{}/object-{index:08}", prepare_args.bucket);
+                    let (status, _, body) = connection
+                        .exchange(
+                            &target.head("PUT", &path, &prepare_hash, Some(prepare_body.len())),
+                            &prepare_body,
+                            false,
+                        )
+                        .await?;
+                    if status >= 300 {
+                        bail!("prepare PUT failed: HTTP {status} {}", error_code(&body));
+                    }
                 }
             }
-        }
-        Ok(())
-    })?;
-    prepared.join()??;
+            Ok(())
+        })
+        .map_err(|error| anyhow::anyhow!("start executor: {error}"))?;
+    prepared
+        .join()
+        .map_err(|error| anyhow::anyhow!("prepare executor: {error}"))??;
 
     let started = Instant::now();
     let warmup_end = started + Duration::from_secs(args.warmup);
@@ -324,35 +457,69 @@ fn main() -> Result<()> {
     let mut handles = Vec::new();
     for core in 0..cores {
         let connections = args.connections / cores + usize::from(core < args.connections % cores);
-        let (host, address, access_key, region, date) = (target.host.clone(), target.address.clone(), target.access_key.clone(), target.region.clone(), target.date.clone());
+        let (host, address, access_key, region, date) = (
+            target.host.clone(),
+            target.address.clone(),
+            target.access_key.clone(),
+            target.region.clone(),
+            target.date.clone(),
+        );
         let signing_key = target.signing_key;
         let body = body.clone();
         let payload_hash = payload_hash.clone();
         let bucket = args.bucket.clone();
         let keys = args.keys;
-        handles.push(LocalExecutorBuilder::new(Placement::Unbound).io_memory(64 << 10).spawn(move || async move {
-            let target = Rc::new(Target { host, address, access_key, region, signing_key, date });
-            let histogram = Rc::new(RefCell::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap()));
-            let tally = Rc::new(RefCell::new(Tally::default()));
-            let body = Rc::new(body);
-            let payload_hash = Rc::new(payload_hash);
-            let bucket = Rc::new(bucket);
-            let mut tasks = Vec::new();
-            for _ in 0..connections {
-                tasks.push(glommio::spawn_local(worker(target.clone(), bucket.clone(), op, body.clone(), payload_hash.clone(), keys, warmup_end, end, histogram.clone(), tally.clone())));
-            }
-            for task in tasks {
-                task.await?;
-            }
-            let histogram = histogram.borrow().clone();
-            let tally = std::mem::take(&mut *tally.borrow_mut());
-            Ok::<_, anyhow::Error>((histogram, tally))
-        })?);
+        handles.push(
+            LocalExecutorBuilder::new(Placement::Unbound)
+                .io_memory(64 << 10)
+                .spawn(move || async move {
+                    let target = Rc::new(Target {
+                        host,
+                        address,
+                        access_key,
+                        region,
+                        signing_key,
+                        date,
+                    });
+                    let histogram = Rc::new(RefCell::new(
+                        Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap(),
+                    ));
+                    let tally = Rc::new(RefCell::new(Tally::default()));
+                    let body = Rc::new(body);
+                    let payload_hash = Rc::new(payload_hash);
+                    let bucket = Rc::new(bucket);
+                    let workload = Rc::new(Workload {
+                        target,
+                        bucket,
+                        op,
+                        body,
+                        payload_hash,
+                        keys,
+                        warmup_end,
+                        end,
+                        histogram: histogram.clone(),
+                        tally: tally.clone(),
+                    });
+                    let mut tasks = Vec::new();
+                    for _ in 0..connections {
+                        tasks.push(glommio::spawn_local(worker(workload.clone())));
+                    }
+                    for task in tasks {
+                        task.await?;
+                    }
+                    let histogram = histogram.borrow().clone();
+                    let tally = std::mem::take(&mut *tally.borrow_mut());
+                    Ok::<_, anyhow::Error>((histogram, tally))
+                })
+                .map_err(|error| anyhow::anyhow!("start executor: {error}"))?,
+        );
     }
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
     let mut tally = Tally::default();
     for handle in handles {
-        let (part, part_tally) = handle.join()??;
+        let (part, part_tally) = handle
+            .join()
+            .map_err(|error| anyhow::anyhow!("executor: {error}"))??;
         histogram.add(part)?;
         tally.ok += part_tally.ok;
         tally.errors += part_tally.errors;
@@ -371,7 +538,10 @@ fn main() -> Result<()> {
         tally.ok as f64 / seconds,
         tally.bytes as f64 / seconds / 1e6,
         tally.errors,
-        tally.first_error.map(|e| format!(" (first: {e})")).unwrap_or_default()
+        tally
+            .first_error
+            .map(|e| format!(" (first: {e})"))
+            .unwrap_or_default()
     );
     println!(
         "latency ms: p50 {:.3}  p90 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3}",

@@ -46,7 +46,11 @@ pub struct ReadBuffer {
 impl ReadBuffer {
     /// A buffer of `capacity` bytes.
     pub fn new(capacity: usize) -> Self {
-        ReadBuffer { bytes: vec![0; capacity].into_boxed_slice(), start: 0, end: 0 }
+        ReadBuffer {
+            bytes: vec![0; capacity].into_boxed_slice(),
+            start: 0,
+            end: 0,
+        }
     }
 
     /// Received, unused bytes.
@@ -71,7 +75,10 @@ impl ReadBuffer {
 
     /// Reads more bytes from `source`, compacting first; returns 0 at end of stream.
     /// The buffer must not be full.
-    pub async fn fill(&mut self, source: &mut (impl AsyncRead + Unpin + ?Sized)) -> io::Result<usize> {
+    pub async fn fill(
+        &mut self,
+        source: &mut (impl AsyncRead + Unpin + ?Sized),
+    ) -> io::Result<usize> {
         if self.end == self.bytes.len() && self.start > 0 {
             self.bytes.copy_within(self.start..self.end, 0);
             self.end -= self.start;
@@ -122,7 +129,15 @@ impl<'c> RequestBody<'c> {
             BodyFraming::Chunked => (Framing::Chunked(ChunkedDecoder::new()), None),
         };
         let continue_pending = expect_continue && !matches!(framing, Framing::Done);
-        RequestBody { transport, buffer, framing, declared_length, continue_pending, bytes_read: 0, trailers: Vec::new() }
+        RequestBody {
+            transport,
+            buffer,
+            framing,
+            declared_length,
+            continue_pending,
+            bytes_read: 0,
+            trailers: Vec::new(),
+        }
     }
 
     /// Content-Length, if the body has one.
@@ -148,7 +163,9 @@ impl<'c> RequestBody<'c> {
     async fn send_continue(&mut self) -> Result<(), BodyError> {
         if self.continue_pending {
             self.continue_pending = false;
-            self.transport.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
+            self.transport
+                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                .await?;
             self.transport.flush().await?;
         }
         Ok(())
@@ -171,7 +188,11 @@ impl<'c> RequestBody<'c> {
                     count
                 } else {
                     // Nothing buffered: read from the socket straight into the caller's buffer.
-                    let count = self.transport.read(&mut output[..want]).await.map_err(map_read_error)?;
+                    let count = self
+                        .transport
+                        .read(&mut output[..want])
+                        .await
+                        .map_err(map_read_error)?;
                     if count == 0 {
                         return Err(BodyError::Incomplete);
                     }
@@ -195,7 +216,11 @@ impl<'c> RequestBody<'c> {
                     break step.produced;
                 }
                 if step.consumed == 0 {
-                    let count = self.buffer.fill(&mut *self.transport).await.map_err(map_read_error)?;
+                    let count = self
+                        .buffer
+                        .fill(&mut *self.transport)
+                        .await
+                        .map_err(map_read_error)?;
                     if count == 0 {
                         return Err(BodyError::Incomplete);
                     }
@@ -208,7 +233,10 @@ impl<'c> RequestBody<'c> {
 
     /// Reads the rest of the body into a vector, refusing bodies over `bytes_max`.
     pub async fn read_to_end(&mut self, bytes_max: usize) -> Result<Vec<u8>, BodyError> {
-        if self.declared_length.is_some_and(|length| length > bytes_max as u64) {
+        if self
+            .declared_length
+            .is_some_and(|length| length > bytes_max as u64)
+        {
             return Err(BodyError::TooLarge);
         }
         let mut collected = Vec::with_capacity(self.declared_length.unwrap_or(0) as usize);

@@ -58,7 +58,11 @@ impl Default for ChunkedDecoder {
 impl ChunkedDecoder {
     /// A decoder at the start of a body.
     pub fn new() -> Self {
-        ChunkedDecoder { state: State::SizeLine, trailer_bytes: 0, trailers: Vec::new() }
+        ChunkedDecoder {
+            state: State::SizeLine,
+            trailer_bytes: 0,
+            trailers: Vec::new(),
+        }
     }
 
     /// The body has been decoded to its end.
@@ -80,7 +84,11 @@ impl ChunkedDecoder {
                     };
                     let (size, signature) = parse_size_line(&rest[..line_end])?;
                     step.consumed += line_end + 2;
-                    self.state = if size == 0 { State::Trailers } else { State::Data { remaining: size } };
+                    self.state = if size == 0 {
+                        State::Trailers
+                    } else {
+                        State::Data { remaining: size }
+                    };
                     step.event = Some(ChunkEvent::ChunkStart { size, signature });
                     return Ok(step);
                 }
@@ -126,9 +134,11 @@ impl ChunkedDecoder {
                     }
                     let line = std::str::from_utf8(&rest[..line_end])
                         .map_err(|_| BodyError::Malformed("trailer is not UTF-8"))?;
-                    let (name, value) =
-                        line.split_once(':').ok_or(BodyError::Malformed("trailer without ':'"))?;
-                    self.trailers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+                    let (name, value) = line
+                        .split_once(':')
+                        .ok_or(BodyError::Malformed("trailer without ':'"))?;
+                    self.trailers
+                        .push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
                 }
             }
         }
@@ -140,22 +150,29 @@ fn find_line_end(bytes: &[u8], line_bytes_max: usize) -> Result<Option<usize>, B
     let window = &bytes[..bytes.len().min(line_bytes_max + 2)];
     match window.windows(2).position(|pair| pair == b"\r\n") {
         Some(index) => Ok(Some(index)),
-        None if bytes.len() >= line_bytes_max + 2 => Err(BodyError::Malformed("chunk line too long")),
+        None if bytes.len() >= line_bytes_max + 2 => {
+            Err(BodyError::Malformed("chunk line too long"))
+        }
         None => Ok(None),
     }
 }
 
 fn parse_size_line(line: &[u8]) -> Result<(u64, Option<String>), BodyError> {
-    let line = std::str::from_utf8(line).map_err(|_| BodyError::Malformed("chunk line is not ASCII"))?;
+    let line =
+        std::str::from_utf8(line).map_err(|_| BodyError::Malformed("chunk line is not ASCII"))?;
     let (size_text, extensions) = match line.find(';') {
         Some(index) => (&line[..index], Some(&line[index + 1..])),
         None => (line, None),
     };
     let size_text = size_text.trim_end_matches([' ', '\t']);
-    if size_text.is_empty() || size_text.len() > 15 || !size_text.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if size_text.is_empty()
+        || size_text.len() > 15
+        || !size_text.bytes().all(|b| b.is_ascii_hexdigit())
+    {
         return Err(BodyError::Malformed("invalid chunk size"));
     }
-    let size = u64::from_str_radix(size_text, 16).map_err(|_| BodyError::Malformed("invalid chunk size"))?;
+    let size = u64::from_str_radix(size_text, 16)
+        .map_err(|_| BodyError::Malformed("invalid chunk size"))?;
     let signature = extensions.and_then(|extensions| {
         extensions.split(';').find_map(|extension| {
             let (name, value) = extension.split_once('=')?;
@@ -169,7 +186,10 @@ fn parse_size_line(line: &[u8]) -> Result<(u64, Option<String>), BodyError> {
 mod tests {
     use super::*;
 
-    fn decode_all(mut input: &[u8], piece: usize) -> Result<(Vec<u8>, ChunkedDecoder, Vec<ChunkEvent>), BodyError> {
+    fn decode_all(
+        mut input: &[u8],
+        piece: usize,
+    ) -> Result<(Vec<u8>, ChunkedDecoder, Vec<ChunkEvent>), BodyError> {
         // Feeds the input in pieces of `piece` bytes, as a socket would.
         let mut decoder = ChunkedDecoder::new();
         let mut output = Vec::new();
@@ -210,19 +230,46 @@ mod tests {
         let raw = b"3;chunk-signature=abc\r\nxyz\r\n0;chunk-signature=def\r\nx-amz-checksum-crc32:AAAA\r\n\r\n";
         let (body, decoder, events) = decode_all(raw, 4).unwrap();
         assert_eq!(body, b"xyz");
-        assert_eq!(events[0], ChunkEvent::ChunkStart { size: 3, signature: Some("abc".into()) });
-        assert!(events.contains(&ChunkEvent::ChunkStart { size: 0, signature: Some("def".into()) }));
-        assert_eq!(decoder.trailers, vec![("x-amz-checksum-crc32".to_string(), "AAAA".to_string())]);
+        assert_eq!(
+            events[0],
+            ChunkEvent::ChunkStart {
+                size: 3,
+                signature: Some("abc".into())
+            }
+        );
+        assert!(events.contains(&ChunkEvent::ChunkStart {
+            size: 0,
+            signature: Some("def".into())
+        }));
+        assert_eq!(
+            decoder.trailers,
+            vec![("x-amz-checksum-crc32".to_string(), "AAAA".to_string())]
+        );
     }
 
     #[test]
     fn rejects_bad_framing() {
         // Goal: malformed sizes, missing CRLF and endless lines are errors, never panics.
-        for raw in [&b"zz\r\n"[..], b"5\r\nhelloXX", b"-1\r\n", b"fffffffffffffffff\r\n", b"\r\n"] {
-            assert!(matches!(decode_all(raw, 3), Err(BodyError::Malformed(_))), "{raw:?}");
+        for raw in [
+            &b"zz\r\n"[..],
+            b"5\r\nhelloXX",
+            b"-1\r\n",
+            b"fffffffffffffffff\r\n",
+            b"\r\n",
+        ] {
+            assert!(
+                matches!(decode_all(raw, 3), Err(BodyError::Malformed(_))),
+                "{raw:?}"
+            );
         }
         let endless = vec![b'1'; CHUNK_LINE_BYTES_MAX + 10];
-        assert!(matches!(decode_all(&endless, 64), Err(BodyError::Malformed(_))));
-        assert!(matches!(decode_all(b"5\r\nhel", 2), Err(BodyError::Incomplete)));
+        assert!(matches!(
+            decode_all(&endless, 64),
+            Err(BodyError::Malformed(_))
+        ));
+        assert!(matches!(
+            decode_all(b"5\r\nhel", 2),
+            Err(BodyError::Incomplete)
+        ));
     }
 }

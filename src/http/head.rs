@@ -77,7 +77,10 @@ pub struct RequestHead {
 impl RequestHead {
     /// The first value of header `name` (lower-case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// How many times header `name` (lower-case) appears.
@@ -145,7 +148,9 @@ pub fn parse_head(buffer: &[u8]) -> Result<HeadParse, HeadError> {
         None => (target, ""),
     };
     if !path.starts_with('/') {
-        return Err(HeadError::Malformed("request target must be in origin form"));
+        return Err(HeadError::Malformed(
+            "request target must be in origin form",
+        ));
     }
     let mut headers = Vec::with_capacity(request.headers.len());
     let mut content_length: Option<u64> = None;
@@ -169,11 +174,7 @@ pub fn parse_head(buffer: &[u8]) -> Result<HeadParse, HeadError> {
                 }
                 chunked = true;
             }
-            "expect" => {
-                if value.eq_ignore_ascii_case("100-continue") {
-                    expect_continue = true;
-                }
-            }
+            "expect" if value.eq_ignore_ascii_case("100-continue") => expect_continue = true,
             "connection" => {
                 for token in value.split(',') {
                     let token = token.trim();
@@ -190,7 +191,9 @@ pub fn parse_head(buffer: &[u8]) -> Result<HeadParse, HeadError> {
     }
     // RFC 9112 §6.1: a message with both is a smuggling vector; S3 rejects it.
     if chunked && content_length.is_some() {
-        return Err(HeadError::Malformed("both Content-Length and Transfer-Encoding"));
+        return Err(HeadError::Malformed(
+            "both Content-Length and Transfer-Encoding",
+        ));
     }
     let framing = match (chunked, content_length) {
         (true, _) => BodyFraming::Chunked,
@@ -214,7 +217,9 @@ fn parse_content_length(value: &str) -> Result<u64, HeadError> {
     if value.is_empty() || value.len() > 19 || !value.bytes().all(|byte| byte.is_ascii_digit()) {
         return Err(HeadError::Malformed("invalid Content-Length"));
     }
-    value.parse().map_err(|_| HeadError::Malformed("invalid Content-Length"))
+    value
+        .parse()
+        .map_err(|_| HeadError::Malformed("invalid Content-Length"))
 }
 
 #[cfg(test)]
@@ -245,7 +250,10 @@ mod tests {
     #[test]
     fn partial_until_blank_line() {
         // Goal: an incomplete head is a state, not an error.
-        assert!(matches!(parse_head(b"GET / HTTP/1.1\r\nHost: a\r\n").unwrap(), HeadParse::Partial));
+        assert!(matches!(
+            parse_head(b"GET / HTTP/1.1\r\nHost: a\r\n").unwrap(),
+            HeadParse::Partial
+        ));
     }
 
     #[test]

@@ -42,11 +42,18 @@ pub struct ResponseHead {
 impl ResponseHead {
     /// A head with `status` and no fields yet.
     pub fn new(status: u16) -> Self {
-        ResponseHead { status, headers: Vec::with_capacity(8) }
+        ResponseHead {
+            status,
+            headers: Vec::with_capacity(8),
+        }
     }
 
     /// Adds a header field.
-    pub fn header(&mut self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) -> &mut Self {
+    pub fn header(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<String>,
+    ) -> &mut Self {
         self.headers.push((name.into(), value.into()));
         self
     }
@@ -58,7 +65,10 @@ impl ResponseHead {
         for (name, value) in &self.headers {
             let _ = write!(text, "{name}: {value}\r\n");
         }
-        let _ = write!(text, "Content-Length: {content_length}\r\nDate: {date}\r\nServer: ringstore\r\n");
+        let _ = write!(
+            text,
+            "Content-Length: {content_length}\r\nDate: {date}\r\nServer: ringstore\r\n"
+        );
         if !keep_alive {
             text.push_str("Connection: close\r\n");
         }

@@ -89,7 +89,11 @@ impl MetaClient {
     }
 
     /// Looks an object up (`NoSuchBucket` if the bucket is missing).
-    pub async fn get_object(&self, bucket: String, key: String) -> Result<Option<ObjectRecord>, MetaError> {
+    pub async fn get_object(
+        &self,
+        bucket: String,
+        key: String,
+    ) -> Result<Option<ObjectRecord>, MetaError> {
         match self.call(MetaOp::GetObject { bucket, key }).await? {
             MetaReply::Object(object) => Ok(object),
             other => Err(unexpected(other)),
@@ -97,7 +101,11 @@ impl MetaClient {
     }
 
     /// Deletes an object; returns the file it referenced.
-    pub async fn delete_object(&self, bucket: String, key: String) -> Result<Option<FileId>, MetaError> {
+    pub async fn delete_object(
+        &self,
+        bucket: String,
+        key: String,
+    ) -> Result<Option<FileId>, MetaError> {
         match self.call(MetaOp::DeleteObject { bucket, key }).await? {
             MetaReply::ObjectDeleted(removed) => Ok(removed),
             other => Err(unexpected(other)),

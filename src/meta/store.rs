@@ -42,9 +42,15 @@ impl MetaStore {
     pub fn apply_batch(&mut self, ops: &[&MetaOp]) -> Vec<Result<MetaReply, MetaError>> {
         let transaction = match self.connection.transaction() {
             Ok(transaction) => transaction,
-            Err(error) => return ops.iter().map(|_| Err(MetaError::Sqlite(error.to_string()))).collect(),
+            Err(error) => {
+                return ops
+                    .iter()
+                    .map(|_| Err(MetaError::Sqlite(error.to_string())))
+                    .collect()
+            }
         };
-        let mut replies: Vec<Result<MetaReply, MetaError>> = ops.iter().map(|op| apply(&transaction, op)).collect();
+        let mut replies: Vec<Result<MetaReply, MetaError>> =
+            ops.iter().map(|op| apply(&transaction, op)).collect();
         if let Err(error) = transaction.commit() {
             tracing::error!(error = %error, "metadata commit failed");
             for reply in &mut replies {
@@ -55,7 +61,6 @@ impl MetaStore {
     }
 }
 
-
 fn apply(transaction: &Transaction<'_>, op: &MetaOp) -> Result<MetaReply, MetaError> {
     match op {
         MetaOp::CreateBucket(record) => {
@@ -63,7 +68,9 @@ fn apply(transaction: &Transaction<'_>, op: &MetaOp) -> Result<MetaReply, MetaEr
                 if existing.owner == record.owner {
                     return Ok(MetaReply::BucketCreated(false));
                 }
-                return Err(MetaError::BucketExists { owner: existing.owner });
+                return Err(MetaError::BucketExists {
+                    owner: existing.owner,
+                });
             }
             let count: i64 = transaction
                 .prepare_cached("SELECT count(*) FROM buckets")?
@@ -72,8 +79,15 @@ fn apply(transaction: &Transaction<'_>, op: &MetaOp) -> Result<MetaReply, MetaEr
                 return Err(MetaError::TooManyBuckets);
             }
             transaction
-                .prepare_cached("INSERT INTO buckets (name, owner, region, created_ms) VALUES (?1, ?2, ?3, ?4)")?
-                .execute(params![record.name, record.owner, record.region, record.created_ms])?;
+                .prepare_cached(
+                    "INSERT INTO buckets (name, owner, region, created_ms) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![
+                    record.name,
+                    record.owner,
+                    record.region,
+                    record.created_ms
+                ])?;
             Ok(MetaReply::BucketCreated(true))
         }
         MetaOp::DeleteBucket { name } => {
@@ -88,14 +102,19 @@ fn apply(transaction: &Transaction<'_>, op: &MetaOp) -> Result<MetaReply, MetaEr
             if has_objects {
                 return Err(MetaError::BucketNotEmpty);
             }
-            transaction.prepare_cached("DELETE FROM buckets WHERE name = ?1")?.execute([name])?;
+            transaction
+                .prepare_cached("DELETE FROM buckets WHERE name = ?1")?
+                .execute([name])?;
             Ok(MetaReply::BucketDeleted)
         }
         MetaOp::GetBucket { name } => Ok(MetaReply::Bucket(get_bucket(transaction, name)?)),
         MetaOp::ListBuckets => {
-            let mut statement =
-                transaction.prepare_cached("SELECT name, owner, region, created_ms FROM buckets ORDER BY name")?;
-            let buckets = statement.query_map([], bucket_from_row)?.collect::<Result<Vec<_>, _>>()?;
+            let mut statement = transaction.prepare_cached(
+                "SELECT name, owner, region, created_ms FROM buckets ORDER BY name",
+            )?;
+            let buckets = statement
+                .query_map([], bucket_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
             Ok(MetaReply::Buckets(buckets))
         }
         MetaOp::PutObject(record) => {
@@ -165,7 +184,12 @@ fn apply(transaction: &Transaction<'_>, op: &MetaOp) -> Result<MetaReply, MetaEr
 }
 
 fn bucket_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<BucketRecord> {
-    Ok(BucketRecord { name: row.get(0)?, owner: row.get(1)?, region: row.get(2)?, created_ms: row.get(3)? })
+    Ok(BucketRecord {
+        name: row.get(0)?,
+        owner: row.get(1)?,
+        region: row.get(2)?,
+        created_ms: row.get(3)?,
+    })
 }
 
 fn get_bucket(transaction: &Transaction<'_>, name: &str) -> rusqlite::Result<Option<BucketRecord>> {
@@ -175,7 +199,11 @@ fn get_bucket(transaction: &Transaction<'_>, name: &str) -> rusqlite::Result<Opt
         .optional()
 }
 
-fn get_file_id(transaction: &Transaction<'_>, bucket: &str, key: &str) -> rusqlite::Result<Option<FileId>> {
+fn get_file_id(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+) -> rusqlite::Result<Option<FileId>> {
     let text: Option<String> = transaction
         .prepare_cached("SELECT file_id FROM objects WHERE bucket = ?1 AND key = ?2")?
         .query_row(params![bucket, key], |row| row.get(0))
@@ -225,24 +253,52 @@ mod tests {
         // Goal: one batch creates a bucket and puts; a replace returns the old file; delete returns it.
         let dir = tempfile::tempdir().unwrap();
         let mut store = MetaStore::open(&dir.path().join("m.sqlite")).unwrap();
-        let bucket = MetaOp::CreateBucket(BucketRecord { name: "b".into(), owner: "o".into(), region: "us-east-1".into(), created_ms: 0 });
+        let bucket = MetaOp::CreateBucket(BucketRecord {
+            name: "b".into(),
+            owner: "o".into(),
+            region: "us-east-1".into(),
+            created_ms: 0,
+        });
         let put = MetaOp::PutObject(object("k", 1));
         let replies = store.apply_batch(&[&bucket, &put]);
         assert!(matches!(replies[0], Ok(MetaReply::BucketCreated(true))));
         assert!(matches!(replies[1], Ok(MetaReply::ObjectPut(None))));
         let replace = MetaOp::PutObject(object("k", 2));
         let replies = store.apply_batch(&[&replace]);
-        assert!(matches!(replies[0], Ok(MetaReply::ObjectPut(Some(FileId(1))))));
-        let get = MetaOp::GetObject { bucket: "b".into(), key: "k".into() };
+        assert!(matches!(
+            replies[0],
+            Ok(MetaReply::ObjectPut(Some(FileId(1))))
+        ));
+        let get = MetaOp::GetObject {
+            bucket: "b".into(),
+            key: "k".into(),
+        };
         let replies = store.apply_batch(&[&get]);
-        let Ok(MetaReply::Object(Some(found))) = &replies[0] else { panic!("{replies:?}") };
+        let Ok(MetaReply::Object(Some(found))) = &replies[0] else {
+            panic!("{replies:?}")
+        };
         assert_eq!(found, &object("k", 2));
         let not_empty = MetaOp::DeleteBucket { name: "b".into() };
-        assert!(matches!(store.apply_batch(&[&not_empty])[0], Err(MetaError::BucketNotEmpty)));
-        let delete = MetaOp::DeleteObject { bucket: "b".into(), key: "k".into() };
-        assert!(matches!(store.apply_batch(&[&delete])[0], Ok(MetaReply::ObjectDeleted(Some(FileId(2))))));
-        assert!(matches!(store.apply_batch(&[&delete])[0], Ok(MetaReply::ObjectDeleted(None))));
-        assert!(matches!(store.apply_batch(&[&not_empty])[0], Ok(MetaReply::BucketDeleted)));
+        assert!(matches!(
+            store.apply_batch(&[&not_empty])[0],
+            Err(MetaError::BucketNotEmpty)
+        ));
+        let delete = MetaOp::DeleteObject {
+            bucket: "b".into(),
+            key: "k".into(),
+        };
+        assert!(matches!(
+            store.apply_batch(&[&delete])[0],
+            Ok(MetaReply::ObjectDeleted(Some(FileId(2))))
+        ));
+        assert!(matches!(
+            store.apply_batch(&[&delete])[0],
+            Ok(MetaReply::ObjectDeleted(None))
+        ));
+        assert!(matches!(
+            store.apply_batch(&[&not_empty])[0],
+            Ok(MetaReply::BucketDeleted)
+        ));
     }
 
     #[test]
@@ -252,12 +308,19 @@ mod tests {
         let path = dir.path().join("m.sqlite");
         {
             let mut store = MetaStore::open(&path).unwrap();
-            let bucket = MetaOp::CreateBucket(BucketRecord { name: "b".into(), owner: "o".into(), region: "r".into(), created_ms: 0 });
+            let bucket = MetaOp::CreateBucket(BucketRecord {
+                name: "b".into(),
+                owner: "o".into(),
+                region: "r".into(),
+                created_ms: 0,
+            });
             store.apply_batch(&[&bucket]);
         }
         let mut store = MetaStore::open(&path).unwrap();
         let list = MetaOp::ListBuckets;
-        let Ok(MetaReply::Buckets(buckets)) = &store.apply_batch(&[&list])[0] else { panic!() };
+        let Ok(MetaReply::Buckets(buckets)) = &store.apply_batch(&[&list])[0] else {
+            panic!()
+        };
         assert_eq!(buckets.len(), 1);
     }
 }

@@ -15,24 +15,29 @@ pub struct MetaRequest {
 }
 
 /// Starts the thread; it ends when every sender is dropped.
-pub fn spawn(mut store: MetaStore, receiver: Receiver<MetaRequest>) -> std::io::Result<std::thread::JoinHandle<()>> {
-    std::thread::Builder::new().name("ringstore-meta".into()).spawn(move || {
-        let mut batch: Vec<MetaRequest> = Vec::with_capacity(META_BATCH_COUNT_MAX);
-        while let Ok(first) = receiver.recv() {
-            batch.push(first);
-            while batch.len() < META_BATCH_COUNT_MAX {
-                match receiver.try_recv() {
-                    Ok(request) => batch.push(request),
-                    Err(_) => break,
+pub fn spawn(
+    mut store: MetaStore,
+    receiver: Receiver<MetaRequest>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("ringstore-meta".into())
+        .spawn(move || {
+            let mut batch: Vec<MetaRequest> = Vec::with_capacity(META_BATCH_COUNT_MAX);
+            while let Ok(first) = receiver.recv() {
+                batch.push(first);
+                while batch.len() < META_BATCH_COUNT_MAX {
+                    match receiver.try_recv() {
+                        Ok(request) => batch.push(request),
+                        Err(_) => break,
+                    }
+                }
+                let ops: Vec<&MetaOp> = batch.iter().map(|request| &request.op).collect();
+                let replies = store.apply_batch(&ops);
+                drop(ops);
+                for (request, reply) in batch.drain(..).zip(replies) {
+                    // The core may have given up (connection closed); nothing to do then.
+                    let _ = request.reply.send(reply);
                 }
             }
-            let ops: Vec<&MetaOp> = batch.iter().map(|request| &request.op).collect();
-            let replies = store.apply_batch(&ops);
-            drop(ops);
-            for (request, reply) in batch.drain(..).zip(replies) {
-                // The core may have given up (connection closed); nothing to do then.
-                let _ = request.reply.send(reply);
-            }
-        }
-    })
+        })
 }

@@ -9,10 +9,12 @@ use futures_lite::AsyncWriteExt;
 use glommio::net::TcpStream;
 
 use crate::http::head::parse_head;
-use crate::http::{HeadError, HeadParse, Method, ReadBuffer, RequestBody, RequestHead, ResponseHead};
+use crate::http::{
+    HeadError, HeadParse, Method, ReadBuffer, RequestBody, RequestHead, ResponseHead,
+};
 use crate::limits::{
-    BODY_DRAIN_BYTES_MAX, BODY_READ_STALL_TIME_MAX_MS, CONNECTION_READ_BUFFER_BYTES, HEADER_READ_TIME_MAX_MS,
-    KEEP_ALIVE_IDLE_TIME_MAX_MS,
+    BODY_DRAIN_BYTES_MAX, BODY_READ_STALL_TIME_MAX_MS, CONNECTION_READ_BUFFER_BYTES,
+    HEADER_READ_TIME_MAX_MS, KEEP_ALIVE_IDLE_TIME_MAX_MS,
 };
 use crate::s3::{ResponseBody, S3Context, S3Response};
 use crate::service;
@@ -34,7 +36,9 @@ enum HeadOutcome {
 pub async fn serve(stream: TcpStream, context: &S3Context) {
     let mut stream = stream;
     let _ = stream.set_nodelay(true);
-    let _ = stream.set_write_timeout(Some(Duration::from_millis(RESPONSE_WRITE_STALL_TIME_MAX_MS)));
+    let _ = stream.set_write_timeout(Some(Duration::from_millis(
+        RESPONSE_WRITE_STALL_TIME_MAX_MS,
+    )));
     let mut buffer = ReadBuffer::new(CONNECTION_READ_BUFFER_BYTES);
     let mut output = Vec::with_capacity(4096);
     loop {
@@ -48,13 +52,24 @@ pub async fn serve(stream: TcpStream, context: &S3Context) {
         };
         let _ = stream.set_read_timeout(Some(Duration::from_millis(BODY_READ_STALL_TIME_MAX_MS)));
         let (response, body_consumed) = {
-            let mut body = RequestBody::new(&mut stream, &mut buffer, head.framing, head.expect_continue);
+            let mut body =
+                RequestBody::new(&mut stream, &mut buffer, head.framing, head.expect_continue);
             let response = service::handle(context, &head, &mut body).await;
             let consumed = body.drain(BODY_DRAIN_BYTES_MAX).await;
             (response, consumed)
         };
         let keep_alive = head.keep_alive && body_consumed;
-        if write_response(&mut stream, response, keep_alive, head.method == Method::Head, &mut output).await.is_err() || !keep_alive {
+        if write_response(
+            &mut stream,
+            response,
+            keep_alive,
+            head.method == Method::Head,
+            &mut output,
+        )
+        .await
+        .is_err()
+            || !keep_alive
+        {
             let _ = stream.close().await;
             return;
         }
@@ -80,7 +95,9 @@ async fn read_head(stream: &mut TcpStream, buffer: &mut ReadBuffer) -> HeadOutco
         let wait = if buffer.is_empty() {
             Duration::from_millis(KEEP_ALIVE_IDLE_TIME_MAX_MS)
         } else {
-            let deadline = *deadline.get_or_insert_with(|| Instant::now() + Duration::from_millis(HEADER_READ_TIME_MAX_MS));
+            let deadline = *deadline.get_or_insert_with(|| {
+                Instant::now() + Duration::from_millis(HEADER_READ_TIME_MAX_MS)
+            });
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return HeadOutcome::TimedOut;
@@ -123,7 +140,9 @@ async fn write_response(
 ) -> io::Result<()> {
     output.clear();
     let length = response.body.content_length();
-    response.head.render(length, keep_alive, &http_date_now(), output);
+    response
+        .head
+        .render(length, keep_alive, &http_date_now(), output);
     match response.body {
         ResponseBody::Empty | ResponseBody::HeadOnly(_) => stream.write_all(output).await?,
         ResponseBody::Bytes(bytes) if is_head => {
@@ -169,7 +188,10 @@ fn http_date_now() -> String {
         static CACHED: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
     }
     let now = SystemTime::now();
-    let second = now.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let second = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     CACHED.with(|cached| {
         let mut cached = cached.borrow_mut();
         if cached.0 != second {

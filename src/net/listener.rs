@@ -18,7 +18,11 @@ use crate::s3::S3Context;
 pub const LISTEN_BACKLOG: i32 = 1024;
 
 fn reuse_port_socket(address: SocketAddr) -> io::Result<Socket> {
-    let socket = Socket::new(Domain::for_address(address), Type::STREAM, Some(Protocol::TCP))?;
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
     socket.set_reuse_address(true)?;
     socket.set_reuse_port(true)?;
     socket.bind(&address.into())?;
@@ -29,7 +33,10 @@ fn reuse_port_socket(address: SocketAddr) -> io::Result<Socket> {
 /// Binds `count` listeners on `address`; port 0 is resolved once so every core shares one port.
 pub fn bind_listeners(address: SocketAddr, count: usize) -> io::Result<(SocketAddr, Vec<Socket>)> {
     let first = reuse_port_socket(address)?;
-    let bound = first.local_addr()?.as_socket().ok_or_else(|| io::Error::other("listener has no IP address"))?;
+    let bound = first
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| io::Error::other("listener has no IP address"))?;
     let mut sockets = vec![first];
     for _ in 1..count {
         sockets.push(reuse_port_socket(bound)?);
@@ -43,7 +50,9 @@ pub async fn serve(socket: Socket, context: Rc<S3Context>) {
     let listener = unsafe { TcpListener::from_raw_fd(socket.into_raw_fd()) };
     let permits = Rc::new(Semaphore::new(CONNECTIONS_PER_CORE_MAX as u64));
     loop {
-        let Ok(permit) = permits.acquire_static_permit(1).await else { return };
+        let Ok(permit) = permits.acquire_static_permit(1).await else {
+            return;
+        };
         match listener.accept().await {
             Ok(stream) => {
                 let context = context.clone();

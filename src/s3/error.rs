@@ -88,10 +88,24 @@ impl S3ErrorCode {
         use S3ErrorCode::*;
         match self {
             AccessDenied | InvalidAccessKeyId | SignatureDoesNotMatch | RequestTimeTooSkewed => 403,
-            AuthorizationHeaderMalformed | AuthorizationQueryParametersError | BadDigest | EntityTooLarge | IncompleteBody | InvalidArgument
-            | InvalidBucketName | InvalidDigest | InvalidRequest | InvalidLocationConstraint | KeyTooLongError
-            | MalformedXML | MetadataTooLarge | MissingSecurityHeader | RequestTimeout | TooManyBuckets
-            | XAmzContentSHA256Mismatch | BadRequest => 400,
+            AuthorizationHeaderMalformed
+            | AuthorizationQueryParametersError
+            | BadDigest
+            | EntityTooLarge
+            | IncompleteBody
+            | InvalidArgument
+            | InvalidBucketName
+            | InvalidDigest
+            | InvalidRequest
+            | InvalidLocationConstraint
+            | KeyTooLongError
+            | MalformedXML
+            | MetadataTooLarge
+            | MissingSecurityHeader
+            | RequestTimeout
+            | TooManyBuckets
+            | XAmzContentSHA256Mismatch
+            | BadRequest => 400,
             BucketAlreadyExists | BucketAlreadyOwnedByYou | BucketNotEmpty => 409,
             NoSuchBucket | NoSuchKey => 404,
             MethodNotAllowed => 405,
@@ -157,12 +171,20 @@ pub struct S3Error {
 impl S3Error {
     /// An error with S3's default message for `code`.
     pub fn new(code: S3ErrorCode) -> Self {
-        S3Error { code, message: Cow::Borrowed(code.default_message()), fields: Vec::new() }
+        S3Error {
+            code,
+            message: Cow::Borrowed(code.default_message()),
+            fields: Vec::new(),
+        }
     }
 
     /// An error with a specific message.
     pub fn with_message(code: S3ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
-        S3Error { code, message: message.into(), fields: Vec::new() }
+        S3Error {
+            code,
+            message: message.into(),
+            fields: Vec::new(),
+        }
     }
 
     /// Adds an extra XML field to the error body.
@@ -212,11 +234,18 @@ impl From<crate::storage::StorageError> for S3Error {
     fn from(error: crate::storage::StorageError) -> Self {
         use crate::storage::StorageError;
         match error {
-            StorageError::DiskFull => S3Error::with_message(
-                S3ErrorCode::InternalError,
-                "The server has no space left to store this object.",
-            ),
-            StorageError::Io(_) | StorageError::Poisoned => S3Error::new(S3ErrorCode::InternalError),
+            StorageError::DiskFull => {
+                tracing::error!("disk full while storing an object");
+                S3Error::with_message(
+                    S3ErrorCode::InternalError,
+                    "The server has no space left to store this object.",
+                )
+            }
+            StorageError::Io(_) | StorageError::Poisoned => {
+                // The client gets a generic InternalError; the detail is for the operator.
+                tracing::error!(error = %error, "storage failure");
+                S3Error::new(S3ErrorCode::InternalError)
+            }
         }
     }
 }
@@ -230,7 +259,10 @@ impl From<crate::meta::MetaError> for S3Error {
             MetaError::BucketNotEmpty => S3Error::new(S3ErrorCode::BucketNotEmpty),
             MetaError::BucketExists { .. } => S3Error::new(S3ErrorCode::BucketAlreadyExists),
             MetaError::TooManyBuckets => S3Error::new(S3ErrorCode::TooManyBuckets),
-            MetaError::Closed | MetaError::Sqlite(_) => S3Error::new(S3ErrorCode::InternalError),
+            MetaError::Closed | MetaError::Sqlite(_) => {
+                tracing::error!(error = %error, "metadata failure");
+                S3Error::new(S3ErrorCode::InternalError)
+            }
         }
     }
 }

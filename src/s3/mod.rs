@@ -41,7 +41,12 @@ pub struct S3Context {
 
 impl S3Context {
     /// A context for core `core_index`.
-    pub fn new(config: Arc<Config>, layout: Rc<Layout>, meta: MetaClient, core_index: usize) -> Self {
+    pub fn new(
+        config: Arc<Config>,
+        layout: Rc<Layout>,
+        meta: MetaClient,
+        core_index: usize,
+    ) -> Self {
         S3Context {
             config,
             layout,
@@ -57,7 +62,12 @@ impl S3Context {
     pub fn next_request_id(&self) -> String {
         let count = self.request_counter.get() + 1;
         self.request_counter.set(count);
-        format!("{:02X}{:08X}{:06X}", self.core_index & 0xff, self.request_id_salt, count & 0xff_ffff)
+        format!(
+            "{:02X}{:08X}{:06X}",
+            self.core_index & 0xff,
+            self.request_id_salt,
+            count & 0xff_ffff
+        )
     }
 }
 
@@ -96,13 +106,19 @@ pub struct S3Response {
 impl S3Response {
     /// A response with `status` and no body.
     pub fn empty(status: u16) -> Self {
-        S3Response { head: ResponseHead::new(status), body: ResponseBody::Empty }
+        S3Response {
+            head: ResponseHead::new(status),
+            body: ResponseBody::Empty,
+        }
     }
 
     /// A 200 response with an XML body.
     pub fn xml(document: Vec<u8>) -> Self {
         let mut head = ResponseHead::new(200);
         head.header("Content-Type", "application/xml");
-        S3Response { head, body: ResponseBody::Bytes(document) }
+        S3Response {
+            head,
+            body: ResponseBody::Bytes(document),
+        }
     }
 }

@@ -24,7 +24,10 @@ pub fn percent_decode(text: &str) -> S3Result<String> {
                 && bytes[index + 1].is_ascii_hexdigit()
                 && bytes[index + 2].is_ascii_hexdigit();
             if !valid {
-                return Err(S3Error::with_message(S3ErrorCode::InvalidArgument, "Invalid percent-encoding in URI"));
+                return Err(S3Error::with_message(
+                    S3ErrorCode::InvalidArgument,
+                    "Invalid percent-encoding in URI",
+                ));
             }
             index += 3;
         } else {
@@ -88,7 +91,10 @@ pub fn validate_bucket_name(name: &str) -> S3Result<()> {
     if bytes.len() < BUCKET_NAME_BYTES_MIN || bytes.len() > BUCKET_NAME_BYTES_MAX {
         return invalid();
     }
-    if !bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'.' || *b == b'-') {
+    if !bytes
+        .iter()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'.' || *b == b'-')
+    {
         return invalid();
     }
     let edge_ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
@@ -101,7 +107,11 @@ pub fn validate_bucket_name(name: &str) -> S3Result<()> {
     if name.parse::<std::net::Ipv4Addr>().is_ok() {
         return invalid();
     }
-    if name.starts_with("xn--") || name.starts_with("sthree-") || name.ends_with("-s3alias") || name.ends_with("--ol-s3") {
+    if name.starts_with("xn--")
+        || name.starts_with("sthree-")
+        || name.ends_with("-s3alias")
+        || name.ends_with("--ol-s3")
+    {
         return invalid();
     }
     Ok(())
@@ -118,16 +128,42 @@ mod tests {
     #[test]
     fn path_and_virtual_host_style() {
         // Goal: the AWS documentation's addressing forms resolve to the same bucket and key.
-        let cases: &[(Option<&str>, &str, Option<&str>, Option<&str>)] = &[
+        type Case<'a> = (Option<&'a str>, &'a str, Option<&'a str>, Option<&'a str>);
+        let cases: &[Case] = &[
             (Some("127.0.0.1:9000"), "/", None, None),
             (Some("127.0.0.1:9000"), "/bucket", Some("bucket"), None),
             (Some("127.0.0.1:9000"), "/bucket/", Some("bucket"), None),
-            (Some("127.0.0.1:9000"), "/bucket/photos/2006/February/sample.jpg", Some("bucket"), Some("photos/2006/February/sample.jpg")),
-            (Some("bucket.s3.example.com"), "/photos/puppy.jpg", Some("bucket"), Some("photos/puppy.jpg")),
-            (Some("my.dotted.bucket.localhost:9000"), "/a//b/../c", Some("my.dotted.bucket"), Some("a//b/../c")),
-            (Some("localhost:9000"), "/bucket/key", Some("bucket"), Some("key")),
+            (
+                Some("127.0.0.1:9000"),
+                "/bucket/photos/2006/February/sample.jpg",
+                Some("bucket"),
+                Some("photos/2006/February/sample.jpg"),
+            ),
+            (
+                Some("bucket.s3.example.com"),
+                "/photos/puppy.jpg",
+                Some("bucket"),
+                Some("photos/puppy.jpg"),
+            ),
+            (
+                Some("my.dotted.bucket.localhost:9000"),
+                "/a//b/../c",
+                Some("my.dotted.bucket"),
+                Some("a//b/../c"),
+            ),
+            (
+                Some("localhost:9000"),
+                "/bucket/key",
+                Some("bucket"),
+                Some("key"),
+            ),
             (Some("bucket.localhost:9000"), "/", Some("bucket"), None),
-            (None, "/b/k%20with%20space%2B%25", Some("b"), Some("k with space+%")),
+            (
+                None,
+                "/b/k%20with%20space%2B%25",
+                Some("b"),
+                Some("k with space+%"),
+            ),
             (Some("x"), "/b/%E2%82%AC", Some("b"), Some("€")),
         ];
         for (host, path, bucket, key) in cases {
@@ -140,11 +176,23 @@ mod tests {
     #[test]
     fn bad_encoding_and_long_keys_are_errors() {
         // Goal: malformed escapes, non-UTF-8 and keys over 1024 bytes are refused with S3 codes.
-        assert_eq!(resolve(None, "/b/%zz", &domains()).unwrap_err().code, S3ErrorCode::InvalidArgument);
-        assert_eq!(resolve(None, "/b/%", &domains()).unwrap_err().code, S3ErrorCode::InvalidArgument);
-        assert_eq!(resolve(None, "/b/%ff", &domains()).unwrap_err().code, S3ErrorCode::InvalidArgument);
+        assert_eq!(
+            resolve(None, "/b/%zz", &domains()).unwrap_err().code,
+            S3ErrorCode::InvalidArgument
+        );
+        assert_eq!(
+            resolve(None, "/b/%", &domains()).unwrap_err().code,
+            S3ErrorCode::InvalidArgument
+        );
+        assert_eq!(
+            resolve(None, "/b/%ff", &domains()).unwrap_err().code,
+            S3ErrorCode::InvalidArgument
+        );
         let long = format!("/b/{}", "k".repeat(KEY_BYTES_MAX + 1));
-        assert_eq!(resolve(None, &long, &domains()).unwrap_err().code, S3ErrorCode::KeyTooLongError);
+        assert_eq!(
+            resolve(None, &long, &domains()).unwrap_err().code,
+            S3ErrorCode::KeyTooLongError
+        );
         let exact = format!("/b/{}", "k".repeat(KEY_BYTES_MAX));
         assert!(resolve(None, &exact, &domains()).is_ok());
     }
@@ -155,7 +203,18 @@ mod tests {
         for good in ["abc", "my-bucket", "my.bucket.1", "a".repeat(63).as_str()] {
             assert!(validate_bucket_name(good).is_ok(), "{good}");
         }
-        for bad in ["ab", "ABC", "-abc", "abc-", "a..b", "192.168.1.1", "xn--abc", "a_b", "a".repeat(64).as_str(), "abc-s3alias"] {
+        for bad in [
+            "ab",
+            "ABC",
+            "-abc",
+            "abc-",
+            "a..b",
+            "192.168.1.1",
+            "xn--abc",
+            "a_b",
+            "a".repeat(64).as_str(),
+            "abc-s3alias",
+        ] {
             assert!(validate_bucket_name(bad).is_err(), "{bad}");
         }
     }

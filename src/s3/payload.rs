@@ -3,9 +3,9 @@
 
 use sha2::{Digest, Sha256};
 
+use super::auth::secret::constant_time_eq;
 use super::auth::sigv4;
 use super::auth::verify::{ChunkSigning, PayloadMode};
-use super::auth::secret::constant_time_eq;
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::chunked::{ChunkEvent, ChunkedDecoder};
 use crate::http::{BodyError, RequestBody};
@@ -38,20 +38,36 @@ pub struct PayloadReader<'b, 'c> {
 
 impl<'b, 'c> PayloadReader<'b, 'c> {
     /// Wraps `body` for `mode`; `decoded_length` is `x-amz-decoded-content-length` if sent.
-    pub fn new(body: &'b mut RequestBody<'c>, mode: PayloadMode, signing: Option<ChunkSigning>, decoded_length: Option<u64>) -> Self {
+    pub fn new(
+        body: &'b mut RequestBody<'c>,
+        mode: PayloadMode,
+        signing: Option<ChunkSigning>,
+        decoded_length: Option<u64>,
+    ) -> Self {
         let aws_chunked = mode.is_aws_chunked().then(|| AwsChunked {
             decoder: ChunkedDecoder::new(),
             staging: vec![0u8; AWS_CHUNKED_STAGING_BYTES].into_boxed_slice(),
             start: 0,
             end: 0,
-            previous_signature: signing.as_ref().map(|s| s.seed_signature.clone()).unwrap_or_default(),
+            previous_signature: signing
+                .as_ref()
+                .map(|s| s.seed_signature.clone())
+                .unwrap_or_default(),
             signing,
             expected_signature: None,
             chunk_hasher: Sha256::new(),
             finished: false,
         });
         let whole_hasher = matches!(mode, PayloadMode::Sha256(_)).then(Sha256::new);
-        PayloadReader { body, mode, aws_chunked, whole_hasher, decoded_length, produced: 0, trailers: Vec::new() }
+        PayloadReader {
+            body,
+            mode,
+            aws_chunked,
+            whole_hasher,
+            decoded_length,
+            produced: 0,
+            trailers: Vec::new(),
+        }
     }
 
     /// The object's length if it is known before reading (decoded length or Content-Length).
@@ -83,7 +99,12 @@ impl<'b, 'c> PayloadReader<'b, 'c> {
                 if count == 0 {
                     self.trailers = std::mem::take(&mut chunked.decoder.trailers);
                     if let Some(signing) = &chunked.signing {
-                        verify_trailer_signature(signing, &chunked.previous_signature, &mut self.trailers, &self.mode)?;
+                        verify_trailer_signature(
+                            signing,
+                            &chunked.previous_signature,
+                            &mut self.trailers,
+                            &self.mode,
+                        )?;
                     }
                 }
                 count
@@ -107,7 +128,9 @@ impl<'b, 'c> PayloadReader<'b, 'c> {
                 }
             }
         }
-        if let (Some(hasher), PayloadMode::Sha256(expected)) = (self.whole_hasher.take(), &self.mode) {
+        if let (Some(hasher), PayloadMode::Sha256(expected)) =
+            (self.whole_hasher.take(), &self.mode)
+        {
             let actual: [u8; 32] = hasher.finalize().into();
             if !constant_time_eq(&actual, expected) {
                 return Err(S3Error::new(S3ErrorCode::XAmzContentSHA256Mismatch)
@@ -119,42 +142,45 @@ impl<'b, 'c> PayloadReader<'b, 'c> {
     }
 }
 
-async fn read_aws_chunked(body: &mut RequestBody<'_>, chunked: &mut AwsChunked, output: &mut [u8]) -> S3Result<usize> {
+async fn read_aws_chunked(
+    body: &mut RequestBody<'_>,
+    chunked: &mut AwsChunked,
+    output: &mut [u8],
+) -> S3Result<usize> {
     if chunked.finished {
         return Ok(0);
     }
     loop {
-        let step = chunked.decoder.step(&chunked.staging[chunked.start..chunked.end], output)?;
+        let step = chunked
+            .decoder
+            .step(&chunked.staging[chunked.start..chunked.end], output)?;
         chunked.start += step.consumed;
         if step.produced > 0 && chunked.signing.is_some() {
             chunked.chunk_hasher.update(&output[..step.produced]);
         }
         let had_event = step.event.is_some();
         match step.event {
-            Some(ChunkEvent::ChunkStart { size, signature }) => {
-                if chunked.signing.is_some() {
-                    let signature = signature.ok_or_else(|| {
-                        S3Error::with_message(S3ErrorCode::SignatureDoesNotMatch, "aws-chunked chunk without a chunk-signature")
-                    })?;
-                    chunked.expected_signature = Some(signature);
-                    chunked.chunk_hasher = Sha256::new();
-                    if size == 0 {
-                        verify_chunk(chunked)?;
-                    }
-                }
-            }
-            Some(ChunkEvent::ChunkEnd) => {
-                if chunked.signing.is_some() {
+            Some(ChunkEvent::ChunkStart { size, signature }) if chunked.signing.is_some() => {
+                let signature = signature.ok_or_else(|| {
+                    S3Error::with_message(
+                        S3ErrorCode::SignatureDoesNotMatch,
+                        "aws-chunked chunk without a chunk-signature",
+                    )
+                })?;
+                chunked.expected_signature = Some(signature);
+                chunked.chunk_hasher = Sha256::new();
+                if size == 0 {
                     verify_chunk(chunked)?;
                 }
             }
+            Some(ChunkEvent::ChunkEnd) if chunked.signing.is_some() => verify_chunk(chunked)?,
             Some(ChunkEvent::Finished) => {
                 chunked.finished = true;
                 if step.produced == 0 {
                     return Ok(0);
                 }
             }
-            None => {}
+            _ => {}
         }
         if step.produced > 0 {
             return Ok(step.produced);
@@ -178,13 +204,27 @@ async fn read_aws_chunked(body: &mut RequestBody<'_>, chunked: &mut AwsChunked, 
 }
 
 fn verify_chunk(chunked: &mut AwsChunked) -> S3Result<()> {
-    let signing = chunked.signing.as_ref().expect("only called for signed bodies");
-    let expected = chunked.expected_signature.take().ok_or_else(|| S3Error::new(S3ErrorCode::SignatureDoesNotMatch))?;
+    let signing = chunked
+        .signing
+        .as_ref()
+        .expect("only called for signed bodies");
+    let expected = chunked
+        .expected_signature
+        .take()
+        .ok_or_else(|| S3Error::new(S3ErrorCode::SignatureDoesNotMatch))?;
     let hasher = std::mem::replace(&mut chunked.chunk_hasher, Sha256::new());
     let chunk_hash = hex::encode(hasher.finalize());
-    let to_sign = sigv4::chunk_string_to_sign(&signing.amz_date, &signing.scope, &chunked.previous_signature, &chunk_hash);
+    let to_sign = sigv4::chunk_string_to_sign(
+        &signing.amz_date,
+        &signing.scope,
+        &chunked.previous_signature,
+        &chunk_hash,
+    );
     let computed = sigv4::sign(&signing.signing_key, &to_sign);
-    if !constant_time_eq(computed.as_bytes(), expected.to_ascii_lowercase().as_bytes()) {
+    if !constant_time_eq(
+        computed.as_bytes(),
+        expected.to_ascii_lowercase().as_bytes(),
+    ) {
         return Err(BodyError::ChunkSignature.into());
     }
     chunked.previous_signature = computed;
@@ -200,9 +240,14 @@ fn verify_trailer_signature(
     if *mode != (PayloadMode::StreamingSigned { trailer: true }) {
         return Ok(());
     }
-    let position = trailers.iter().position(|(name, _)| name == "x-amz-trailer-signature");
+    let position = trailers
+        .iter()
+        .position(|(name, _)| name == "x-amz-trailer-signature");
     let Some(position) = position else {
-        return Err(S3Error::with_message(S3ErrorCode::SignatureDoesNotMatch, "missing x-amz-trailer-signature"));
+        return Err(S3Error::with_message(
+            S3ErrorCode::SignatureDoesNotMatch,
+            "missing x-amz-trailer-signature",
+        ));
     };
     let (_, expected) = trailers.remove(position);
     let mut canonical = String::new();
@@ -212,9 +257,17 @@ fn verify_trailer_signature(
         canonical.push_str(value);
         canonical.push('\n');
     }
-    let to_sign = sigv4::trailer_string_to_sign(&signing.amz_date, &signing.scope, previous_signature, &sigv4::sha256_hex(canonical.as_bytes()));
+    let to_sign = sigv4::trailer_string_to_sign(
+        &signing.amz_date,
+        &signing.scope,
+        previous_signature,
+        &sigv4::sha256_hex(canonical.as_bytes()),
+    );
     let computed = sigv4::sign(&signing.signing_key, &to_sign);
-    if !constant_time_eq(computed.as_bytes(), expected.to_ascii_lowercase().as_bytes()) {
+    if !constant_time_eq(
+        computed.as_bytes(),
+        expected.to_ascii_lowercase().as_bytes(),
+    ) {
         return Err(BodyError::ChunkSignature.into());
     }
     Ok(())

@@ -40,12 +40,24 @@ impl S3Request<'_> {
 }
 
 /// Handles one S3 request and returns the response to write.
-pub async fn handle(context: &S3Context, head: &RequestHead, body: &mut RequestBody<'_>) -> S3Response {
+pub async fn handle(
+    context: &S3Context,
+    head: &RequestHead,
+    body: &mut RequestBody<'_>,
+) -> S3Response {
     let started = Instant::now();
     let request_id = context.next_request_id();
     let mut operation = Operation::MethodNotAllowed;
     let mut access_key = String::new();
-    let result = run(context, head, body, &request_id, &mut operation, &mut access_key).await;
+    let result = run(
+        context,
+        head,
+        body,
+        &request_id,
+        &mut operation,
+        &mut access_key,
+    )
+    .await;
     let mut response = match result {
         Ok(response) => response,
         Err(error) => error_response(&error, head, &request_id),
@@ -103,7 +115,9 @@ async fn run(
     });
     let decoded_path = path::percent_decode(&head.path)?;
     let credentials: &Credentials = &context.config.credentials;
-    let lookup = |key: &str| -> Option<Secret> { (key == credentials.access_key).then(|| credentials.secret.clone()) };
+    let lookup = |key: &str| -> Option<Secret> {
+        (key == credentials.access_key).then(|| credentials.secret.clone())
+    };
     let auth = {
         let input = VerifyInput {
             head,
@@ -120,14 +134,28 @@ async fn run(
             path::validate_bucket_name(bucket)?;
         }
     }
-    let request = S3Request { head, target, query, access_key: auth.access_key.clone(), request_id };
+    let request = S3Request {
+        head,
+        target,
+        query,
+        access_key: auth.access_key.clone(),
+        request_id,
+    };
     let decoded_length = match head.header("x-amz-decoded-content-length") {
         Some(text) => Some(text.parse::<u64>().map_err(|_| {
-            S3Error::with_message(S3ErrorCode::InvalidArgument, "x-amz-decoded-content-length is not a number")
+            S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                "x-amz-decoded-content-length is not a number",
+            )
         })?),
         None => None,
     };
-    let payload = PayloadReader::new(body, auth.payload.clone(), auth.chunk_signing.clone(), decoded_length);
+    let payload = PayloadReader::new(
+        body,
+        auth.payload.clone(),
+        auth.chunk_signing.clone(),
+        decoded_length,
+    );
     match *operation {
         Operation::ListBuckets => ops::bucket::list_buckets(context, &request).await,
         Operation::CreateBucket => ops::bucket::create_bucket(context, &request, payload).await,

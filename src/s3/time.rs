@@ -4,7 +4,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// `2009-10-12T17:50:30.000Z`, as S3 writes `LastModified` and `CreationDate`.
@@ -36,6 +39,9 @@ mod tests {
     fn formats() {
         // Goal: both formats match S3's documented examples.
         assert_eq!(iso8601(1_255_369_830_000), "2009-10-12T17:50:30.000Z");
-        assert_eq!(http_date(1_255_369_830_000), "Mon, 12 Oct 2009 17:50:30 GMT");
+        assert_eq!(
+            http_date(1_255_369_830_000),
+            "Mon, 12 Oct 2009 17:50:30 GMT"
+        );
     }
 }

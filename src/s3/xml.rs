@@ -23,13 +23,17 @@ impl XmlBuilder {
     /// A document with the XML declaration written.
     pub fn new() -> Self {
         let mut writer = Writer::new(Vec::with_capacity(512));
-        writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None))).expect("write to Vec");
+        writer
+            .write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))
+            .expect("write to Vec");
         XmlBuilder { writer }
     }
 
     /// Opens `<name>`.
     pub fn open(&mut self, name: &str) -> &mut Self {
-        self.writer.write_event(Event::Start(BytesStart::new(name))).expect("write to Vec");
+        self.writer
+            .write_event(Event::Start(BytesStart::new(name)))
+            .expect("write to Vec");
         self
     }
 
@@ -37,26 +41,34 @@ impl XmlBuilder {
     pub fn open_root(&mut self, name: &str) -> &mut Self {
         let mut start = BytesStart::new(name);
         start.push_attribute(("xmlns", S3_NAMESPACE));
-        self.writer.write_event(Event::Start(start)).expect("write to Vec");
+        self.writer
+            .write_event(Event::Start(start))
+            .expect("write to Vec");
         self
     }
 
     /// Closes `</name>`.
     pub fn close(&mut self, name: &str) -> &mut Self {
-        self.writer.write_event(Event::End(BytesEnd::new(name))).expect("write to Vec");
+        self.writer
+            .write_event(Event::End(BytesEnd::new(name)))
+            .expect("write to Vec");
         self
     }
 
     /// Writes `<name>text</name>` with the text escaped.
     pub fn element(&mut self, name: &str, text: &str) -> &mut Self {
         self.open(name);
-        self.writer.write_event(Event::Text(BytesText::new(text))).expect("write to Vec");
+        self.writer
+            .write_event(Event::Text(BytesText::new(text)))
+            .expect("write to Vec");
         self.close(name)
     }
 
     /// Writes escaped text inside the open element.
     pub fn element_text(&mut self, text: &str) -> &mut Self {
-        self.writer.write_event(Event::Text(BytesText::new(text))).expect("write to Vec");
+        self.writer
+            .write_event(Event::Text(BytesText::new(text)))
+            .expect("write to Vec");
         self
     }
 
@@ -69,11 +81,15 @@ impl XmlBuilder {
 /// The `<Error>` document for `error`.
 pub fn error_document(error: &S3Error, resource: &str, request_id: &str) -> Vec<u8> {
     let mut xml = XmlBuilder::new();
-    xml.open("Error").element("Code", error.code.as_str()).element("Message", &error.message);
+    xml.open("Error")
+        .element("Code", error.code.as_str())
+        .element("Message", &error.message);
     for (name, value) in &error.fields {
         xml.element(name, value);
     }
-    xml.element("Resource", resource).element("RequestId", request_id).close("Error");
+    xml.element("Resource", resource)
+        .element("RequestId", request_id)
+        .close("Error");
     xml.finish()
 }
 
@@ -107,16 +123,15 @@ pub fn parse_create_bucket_configuration(body: &[u8]) -> S3Result<Option<String>
             Event::End(_) => {
                 path.pop();
             }
-            Event::Empty(start) => {
-                if path.is_empty() && start.local_name().as_ref() == b"CreateBucketConfiguration" {
-                    saw_root = true;
-                }
+            Event::Empty(start)
+                if path.is_empty()
+                    && start.local_name().as_ref() == b"CreateBucketConfiguration" =>
+            {
+                saw_root = true;
             }
-            Event::Text(text) => {
-                if path.len() == 2 && path[1] == b"LocationConstraint" {
-                    let value = text.decode().map_err(|_| malformed())?;
-                    location = Some(value.into_owned());
-                }
+            Event::Text(text) if path.len() == 2 && path[1] == b"LocationConstraint" => {
+                let value = text.decode().map_err(|_| malformed())?;
+                location = Some(value.into_owned());
             }
             Event::DocType(_) => return Err(malformed()),
             Event::Eof => break,
@@ -137,7 +152,8 @@ mod tests {
     fn error_document_matches_aws_example() {
         // Goal: the error body has the shape of the AWS API Reference "Error responses" example.
         let error = S3Error::new(S3ErrorCode::NoSuchKey).field("Key", "a<b");
-        let body = String::from_utf8(error_document(&error, "/mybucket/a<b", "4442587FB7D0A2F9")).unwrap();
+        let body =
+            String::from_utf8(error_document(&error, "/mybucket/a<b", "4442587FB7D0A2F9")).unwrap();
         assert_eq!(
             body,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchKey</Code>\
@@ -150,11 +166,26 @@ mod tests {
     fn parses_location_constraint() {
         // Goal: the documented CreateBucket bodies parse; junk is MalformedXML.
         let body = br#"<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>"#;
-        assert_eq!(parse_create_bucket_configuration(body).unwrap(), Some("eu-west-1".to_string()));
+        assert_eq!(
+            parse_create_bucket_configuration(body).unwrap(),
+            Some("eu-west-1".to_string())
+        );
         assert_eq!(parse_create_bucket_configuration(b"").unwrap(), None);
-        assert_eq!(parse_create_bucket_configuration(b"<CreateBucketConfiguration/>").unwrap(), None);
-        for junk in [&b"<nope>"[..], b"<Other></Other>", b"not xml", b"<CreateBucketConfiguration><LocationConstraint>x"] {
-            assert_eq!(parse_create_bucket_configuration(junk).unwrap_err().code, S3ErrorCode::MalformedXML, "{junk:?}");
+        assert_eq!(
+            parse_create_bucket_configuration(b"<CreateBucketConfiguration/>").unwrap(),
+            None
+        );
+        for junk in [
+            &b"<nope>"[..],
+            b"<Other></Other>",
+            b"not xml",
+            b"<CreateBucketConfiguration><LocationConstraint>x",
+        ] {
+            assert_eq!(
+                parse_create_bucket_configuration(junk).unwrap_err().code,
+                S3ErrorCode::MalformedXML,
+                "{junk:?}"
+            );
         }
         let entity = br#"<!DOCTYPE x [<!ENTITY a "aaaa">]><CreateBucketConfiguration><LocationConstraint>&a;</LocationConstraint></CreateBucketConfiguration>"#;
         assert!(parse_create_bucket_configuration(entity).is_err());

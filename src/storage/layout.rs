@@ -104,7 +104,10 @@ mod tests {
         assert_eq!(FileId::parse(&id.to_string()), Some(id));
         assert_eq!(id.dir_index(), 0xab);
         let layout = Layout::new("/d");
-        assert_eq!(layout.object_path(id), PathBuf::from(format!("/d/objects/ab/{id}")));
+        assert_eq!(
+            layout.object_path(id),
+            PathBuf::from(format!("/d/objects/ab/{id}"))
+        );
         assert_eq!(FileId::parse("../../etc/passwd"), None);
     }
 }

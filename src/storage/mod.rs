@@ -30,7 +30,11 @@ impl From<io::Error> for StorageError {
     fn from(error: io::Error) -> Self {
         match error.raw_os_error() {
             Some(libc::ENOSPC) | Some(libc::EDQUOT) => StorageError::DiskFull,
-            _ if matches!(error.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded) => {
+            _ if matches!(
+                error.kind(),
+                io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+            ) =>
+            {
                 StorageError::DiskFull
             }
             _ => StorageError::Io(error),

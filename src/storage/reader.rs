@@ -21,10 +21,16 @@ impl ObjectReader {
         // glommio 0.9's open calls `statfs(path).unwrap()` after `openat`; if the file is unlinked
         // in between, that panics. Deferred unlinks make this practically impossible; catching
         // the unwind keeps the core alive even then (the request gets NotFound and retries).
-        let open = std::panic::AssertUnwindSafe(DmaFile::open(layout.object_path(id))).catch_unwind();
+        let open =
+            std::panic::AssertUnwindSafe(DmaFile::open(layout.object_path(id))).catch_unwind();
         let file = match open.await {
             Ok(result) => result.map_err(io_error)?,
-            Err(_) => return Err(io::Error::new(io::ErrorKind::NotFound, "object file vanished while opening")),
+            Err(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    "object file vanished while opening",
+                ))
+            }
         };
         let stream = DmaStreamReaderBuilder::new(file)
             .with_start_pos(start)
@@ -32,7 +38,10 @@ impl ObjectReader {
             .with_buffer_size(DMA_READ_BLOCK_BYTES)
             .with_read_ahead(DMA_READ_AHEAD_COUNT)
             .build();
-        Ok(ObjectReader { stream, remaining: length })
+        Ok(ObjectReader {
+            stream,
+            remaining: length,
+        })
     }
 
     /// Bytes not yet returned.
@@ -43,9 +52,16 @@ impl ObjectReader {
     /// The next piece of the range; empty at the end.
     pub async fn next_block(&mut self) -> io::Result<ReadResult> {
         let want = self.remaining.min(DMA_READ_BLOCK_BYTES as u64);
-        let block = self.stream.get_buffer_aligned(want).await.map_err(io_error)?;
+        let block = self
+            .stream
+            .get_buffer_aligned(want)
+            .await
+            .map_err(io_error)?;
         if block.is_empty() && want > 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "object file shorter than its metadata"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "object file shorter than its metadata",
+            ));
         }
         self.remaining -= block.len() as u64;
         Ok(block)

@@ -43,7 +43,11 @@ pub fn recover(layout: &Layout, referenced: &HashSet<FileId>) -> io::Result<Reco
             }
         }
     }
-    report.missing_files = referenced.iter().filter(|id| !present.contains(id)).copied().collect();
+    report.missing_files = referenced
+        .iter()
+        .filter(|id| !present.contains(id))
+        .copied()
+        .collect();
     Ok(report)
 }
 

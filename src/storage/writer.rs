@@ -7,7 +7,7 @@ use std::io;
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use glommio::io::{DmaBuffer, DmaFile, Directory, OpenOptions};
+use glommio::io::{Directory, DmaBuffer, DmaFile, OpenOptions};
 use glommio::task::JoinHandle;
 use md5::{Digest, Md5};
 
@@ -156,7 +156,9 @@ impl ObjectWriter {
     }
 
     async fn await_oldest(&mut self) -> Result<(), StorageError> {
-        let Some(write) = self.pending.pop_front() else { return Ok(()) };
+        let Some(write) = self.pending.pop_front() else {
+            return Ok(());
+        };
         match write.await {
             Some(Ok(_)) => Ok(()),
             Some(Err(error)) => {
@@ -165,7 +167,9 @@ impl ObjectWriter {
             }
             None => {
                 self.poisoned = true;
-                Err(StorageError::Io(io::Error::other("DMA write task cancelled")))
+                Err(StorageError::Io(io::Error::other(
+                    "DMA write task cancelled",
+                )))
             }
         }
     }
@@ -178,7 +182,10 @@ impl ObjectWriter {
         let size = self.size_bytes();
         if self.filled > 0 {
             let padded = self.filled.div_ceil(DMA_ALIGNMENT_BYTES) * DMA_ALIGNMENT_BYTES;
-            let mut tail = std::mem::replace(&mut self.block, self.file.alloc_dma_buffer(DMA_ALIGNMENT_BYTES));
+            let mut tail = std::mem::replace(
+                &mut self.block,
+                self.file.alloc_dma_buffer(DMA_ALIGNMENT_BYTES),
+            );
             tail.as_bytes_mut()[self.filled..padded].fill(0);
             tail.trim_to_size(padded);
             // submit() advances by the data bytes, not the padding, so size_bytes stays exact.
@@ -196,7 +203,10 @@ impl ObjectWriter {
             md5: self.md5.clone().finalize().into(),
             crc32: self.crc32.take().map(|hasher| hasher.finalize()),
         };
-        let path = self.temp_guard.disarm().expect("temp guard armed until sealed");
+        let path = self
+            .temp_guard
+            .disarm()
+            .expect("temp guard armed until sealed");
         Ok(SealedObject {
             layout: self.layout.clone(),
             id: self.id,
@@ -236,11 +246,20 @@ impl SealedObject {
             self.temp_guard.path = Some(temp_path);
             return Err(io_error(error).into());
         }
-        let guard = TempGuard { path: Some(final_path) };
-        let directory = Directory::open(self.layout.object_dir(self.id.dir_index())).await.map_err(io_error)?;
+        let guard = TempGuard {
+            path: Some(final_path),
+        };
+        let directory = Directory::open(self.layout.object_dir(self.id.dir_index()))
+            .await
+            .map_err(io_error)?;
         directory.sync().await.map_err(io_error)?;
         directory.close().await.map_err(io_error)?;
-        Ok(PublishedObject { id: self.id, size_bytes: self.size_bytes, digests: self.digests, guard })
+        Ok(PublishedObject {
+            id: self.id,
+            size_bytes: self.size_bytes,
+            digests: self.digests,
+            guard,
+        })
     }
 }
 

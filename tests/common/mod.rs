@@ -20,6 +20,7 @@ pub struct TestServer {
     data_dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
     pub cores: usize,
+    pub region: String,
 }
 
 impl TestServer {
@@ -29,9 +30,21 @@ impl TestServer {
     }
 
     pub fn start_with_cores(cores: usize) -> TestServer {
+        Self::start_with(cores, REGION)
+    }
+
+    pub fn start_with(cores: usize, region: &str) -> TestServer {
         let temp = tempfile::tempdir().expect("temp dir");
         let data_dir = temp.path().join("data");
-        let mut server = TestServer { child: None, endpoint: String::new(), address: String::new(), data_dir, _temp: Some(temp), cores };
+        let mut server = TestServer {
+            child: None,
+            endpoint: String::new(),
+            address: String::new(),
+            data_dir,
+            _temp: Some(temp),
+            cores,
+            region: region.to_string(),
+        };
         server.spawn();
         server
     }
@@ -42,10 +55,22 @@ impl TestServer {
 
     fn spawn(&mut self) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ringstore"))
-            .args(["--listen", "127.0.0.1:0", "--cores", &self.cores.to_string()])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--cores",
+                &self.cores.to_string(),
+            ])
             .arg("--data-dir")
             .arg(&self.data_dir)
-            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY, "--region", REGION])
+            .args([
+                "--access-key",
+                ACCESS_KEY,
+                "--secret-key",
+                SECRET_KEY,
+                "--region",
+                &self.region,
+            ])
             .args(["--log-level", "warn"])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -53,7 +78,10 @@ impl TestServer {
             .expect("start ringstore");
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
-        let first = lines.next().expect("ringstore printed nothing").expect("read stdout");
+        let first = lines
+            .next()
+            .expect("ringstore printed nothing")
+            .expect("read stdout");
         let address = first.rsplit("http://").next().unwrap().trim().to_string();
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
@@ -92,7 +120,9 @@ impl TestServer {
 
     /// Files currently in the temp dir.
     pub fn temp_files(&self) -> Vec<PathBuf> {
-        std::fs::read_dir(self.data_dir.join("tmp")).map(|dir| dir.map(|e| e.unwrap().path()).collect()).unwrap_or_default()
+        std::fs::read_dir(self.data_dir.join("tmp"))
+            .map(|dir| dir.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default()
     }
 
     /// Object files on disk.
@@ -105,13 +135,15 @@ impl TestServer {
     }
 
     pub fn client(&self) -> aws_sdk_s3::Client {
-        client_for(&self.endpoint, ACCESS_KEY, SECRET_KEY)
+        client_in_region(&self.endpoint, ACCESS_KEY, SECRET_KEY, &self.region)
     }
 
     /// Opens a raw TCP connection.
     pub fn connect(&self) -> TcpStream {
         let stream = TcpStream::connect(&self.address).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
         stream
     }
 }
@@ -131,8 +163,11 @@ fn proc_status_kib(pid: u32, field: &str) -> u64 {
 fn wait_until_serving(address: &str) {
     for _ in 0..200 {
         if let Ok(mut stream) = TcpStream::connect(address) {
-            stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-            let _ = stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            let _ =
+                stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
             let mut text = String::new();
             let _ = stream.read_to_string(&mut text);
             if text.starts_with("HTTP/1.1 200") {
@@ -145,11 +180,21 @@ fn wait_until_serving(address: &str) {
 }
 
 pub fn client_for(endpoint: &str, access_key: &str, secret_key: &str) -> aws_sdk_s3::Client {
-    let credentials = aws_credential_types::Credentials::new(access_key, secret_key, None, None, "test");
+    client_in_region(endpoint, access_key, secret_key, REGION)
+}
+
+pub fn client_in_region(
+    endpoint: &str,
+    access_key: &str,
+    secret_key: &str,
+    region: &str,
+) -> aws_sdk_s3::Client {
+    let credentials =
+        aws_credential_types::Credentials::new(access_key, secret_key, None, None, "test");
     let config = aws_sdk_s3::Config::builder()
         .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
-        .region(aws_sdk_s3::config::Region::new(REGION))
+        .region(aws_sdk_s3::config::Region::new(region.to_string()))
         .credentials_provider(credentials)
         .force_path_style(true)
         .build();
@@ -164,7 +209,10 @@ pub fn md5_hex(bytes: &[u8]) -> String {
 
 /// Deterministic pseudo-random bytes.
 pub fn pattern(length: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407)
+        | 1;
     (0..length)
         .map(|_| {
             state ^= state << 13;
@@ -181,14 +229,20 @@ where
     E: aws_sdk_s3::error::ProvideErrorMetadata,
 {
     match error {
-        aws_sdk_s3::error::SdkError::ServiceError(service) => service.err().code().map(str::to_string),
+        aws_sdk_s3::error::SdkError::ServiceError(service) => {
+            service.err().code().map(str::to_string)
+        }
         _ => None,
     }
 }
 
 /// HTTP status of an SDK error's raw response.
-pub fn error_status<E>(error: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Option<u16> {
-    error.raw_response().map(|response| response.status().as_u16())
+pub fn error_status<E>(
+    error: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> Option<u16> {
+    error
+        .raw_response()
+        .map(|response| response.status().as_u16())
 }
 
 /// Builds raw, SigV4-signed HTTP/1.1 requests for protocol tests (using the server's own pure
@@ -207,7 +261,10 @@ pub struct RawRequest {
 }
 
 pub fn amz_date_now() -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     amz_date_at(now)
 }
 
@@ -253,7 +310,12 @@ impl RawRequest {
     }
 
     pub fn signing_key(&self) -> [u8; 32] {
-        ringstore::s3::auth::sigv4::derive_signing_key(&self.secret, &self.amz_date[..8], REGION, "s3")
+        ringstore::s3::auth::sigv4::derive_signing_key(
+            &self.secret,
+            &self.amz_date[..8],
+            REGION,
+            "s3",
+        )
     }
 
     /// The full head (with Authorization), and the seed signature.
@@ -271,12 +333,22 @@ impl RawRequest {
             &self.method,
             &sigv4::uri_encode(&decoded_path, true),
             &sigv4::canonical_query(&query),
-            &headers.iter().map(|(n, v)| (n.clone(), sigv4::canonical_header_value(v))).collect::<Vec<_>>(),
+            &headers
+                .iter()
+                .map(|(n, v)| (n.clone(), sigv4::canonical_header_value(v)))
+                .collect::<Vec<_>>(),
             &signed,
             &self.payload_hash,
         );
-        let signature = sigv4::sign(&self.signing_key(), &sigv4::string_to_sign(&self.amz_date, &self.scope(), &canonical));
-        let target = if self.query.is_empty() { self.path.clone() } else { format!("{}?{}", self.path, self.query) };
+        let signature = sigv4::sign(
+            &self.signing_key(),
+            &sigv4::string_to_sign(&self.amz_date, &self.scope(), &canonical),
+        );
+        let target = if self.query.is_empty() {
+            self.path.clone()
+        } else {
+            format!("{}?{}", self.path, self.query)
+        };
         let mut head = format!("{} {} HTTP/1.1\r\n", self.method, target);
         for (name, value) in &headers {
             head.push_str(&format!("{name}: {value}\r\n"));
@@ -302,7 +374,10 @@ pub struct RawResponse {
 
 impl RawResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn body_text(&self) -> String {
@@ -319,12 +394,23 @@ impl RawResponse {
 }
 
 /// Reads one response; `head_request` means no body follows whatever Content-Length says.
-pub fn read_response(reader: &mut impl BufRead, head_request: bool) -> std::io::Result<RawResponse> {
+pub fn read_response(
+    reader: &mut impl BufRead,
+    head_request: bool,
+) -> std::io::Result<RawResponse> {
     let mut status_line = String::new();
     if reader.read_line(&mut status_line)? == 0 {
-        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "connection closed",
+        ));
     }
-    let status: u16 = status_line.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0);
+    let status: u16 = status_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("0")
+        .parse()
+        .unwrap_or(0);
     let mut headers = Vec::new();
     loop {
         let mut line = String::new();
@@ -336,10 +422,25 @@ pub fn read_response(reader: &mut impl BufRead, head_request: bool) -> std::io::
         let (name, value) = line.split_once(':').unwrap();
         headers.push((name.trim().to_string(), value.trim().to_string()));
     }
-    let length: usize = headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("content-length")).map(|(_, v)| v.parse().unwrap()).unwrap_or(0);
-    let mut body = vec![0; if head_request || status == 100 { 0 } else { length }];
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .map(|(_, v)| v.parse().unwrap())
+        .unwrap_or(0);
+    let mut body = vec![
+        0;
+        if head_request || status == 100 {
+            0
+        } else {
+            length
+        }
+    ];
     reader.read_exact(&mut body)?;
-    Ok(RawResponse { status, headers, body })
+    Ok(RawResponse {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// Sends `request` bytes on a new connection and reads one response.

@@ -21,8 +21,20 @@ impl SigningKeyCache {
     }
 
     /// The signing key, derived once per day/region/service and then reused.
-    pub fn get(&mut self, access_key: &str, secret: &Secret, date: &str, region: &str, service: &str) -> [u8; 32] {
-        let lookup = (access_key.to_string(), date.to_string(), region.to_string(), service.to_string());
+    pub fn get(
+        &mut self,
+        access_key: &str,
+        secret: &Secret,
+        date: &str,
+        region: &str,
+        service: &str,
+    ) -> [u8; 32] {
+        let lookup = (
+            access_key.to_string(),
+            date.to_string(),
+            region.to_string(),
+            service.to_string(),
+        );
         if let Some(key) = self.keys.get(&lookup) {
             self.hits += 1;
             return *key;

@@ -47,7 +47,10 @@ mod tests {
     #[test]
     fn debug_is_redacted() {
         // Goal: a secret never reaches a log through Debug.
-        let credentials = Credentials { access_key: "AK".into(), secret: Secret::new("hunter2") };
+        let credentials = Credentials {
+            access_key: "AK".into(),
+            secret: Secret::new("hunter2"),
+        };
         assert!(!format!("{credentials:?}").contains("hunter2"));
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));

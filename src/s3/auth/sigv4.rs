@@ -8,7 +8,8 @@ use sha2::{Digest, Sha256};
 /// The SigV4 algorithm name.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 /// SHA-256 of the empty string, hex.
-pub const EMPTY_SHA256_HEX: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+pub const EMPTY_SHA256_HEX: &str =
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -54,10 +55,16 @@ pub fn uri_encode(input: &str, keep_slash: bool) -> String {
 
 /// The canonical query string from decoded pairs (signature parameter already removed).
 pub fn canonical_query(pairs: &[(String, String)]) -> String {
-    let mut encoded: Vec<(String, String)> =
-        pairs.iter().map(|(name, value)| (uri_encode(name, false), uri_encode(value, false))).collect();
+    let mut encoded: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(name, value)| (uri_encode(name, false), uri_encode(value, false)))
+        .collect();
     encoded.sort();
-    encoded.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("&")
+    encoded
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// A header value as SigV4 canonicalizes it: trimmed, inner runs of spaces collapsed.
@@ -96,16 +103,29 @@ pub fn canonical_request(
 
 /// The string to sign for a request.
 pub fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
-    format!("{ALGORITHM}\n{amz_date}\n{scope}\n{}", sha256_hex(canonical_request.as_bytes()))
+    format!(
+        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
+        sha256_hex(canonical_request.as_bytes())
+    )
 }
 
 /// The string to sign for one aws-chunked chunk, chained from the previous signature.
-pub fn chunk_string_to_sign(amz_date: &str, scope: &str, previous_signature: &str, chunk_sha256_hex: &str) -> String {
+pub fn chunk_string_to_sign(
+    amz_date: &str,
+    scope: &str,
+    previous_signature: &str,
+    chunk_sha256_hex: &str,
+) -> String {
     format!("{ALGORITHM}-PAYLOAD\n{amz_date}\n{scope}\n{previous_signature}\n{EMPTY_SHA256_HEX}\n{chunk_sha256_hex}")
 }
 
 /// The string to sign for the trailer of a signed aws-chunked body.
-pub fn trailer_string_to_sign(amz_date: &str, scope: &str, previous_signature: &str, trailer_sha256_hex: &str) -> String {
+pub fn trailer_string_to_sign(
+    amz_date: &str,
+    scope: &str,
+    previous_signature: &str,
+    trailer_sha256_hex: &str,
+) -> String {
     format!("{ALGORITHM}-TRAILER\n{amz_date}\n{scope}\n{previous_signature}\n{trailer_sha256_hex}")
 }
 
@@ -129,7 +149,10 @@ pub struct AuthorizationHeader {
 impl AuthorizationHeader {
     /// `date/region/service/aws4_request`.
     pub fn scope(&self) -> String {
-        format!("{}/{}/{}/aws4_request", self.date, self.region, self.service)
+        format!(
+            "{}/{}/{}/aws4_request",
+            self.date, self.region, self.service
+        )
     }
 }
 
@@ -141,10 +164,19 @@ pub fn parse_credential(credential: &str) -> Option<(String, String, String, Str
     let region = parts.next()?;
     let date = parts.next()?;
     let access_key = parts.next()?;
-    if terminator != "aws4_request" || date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) || access_key.is_empty() {
+    if terminator != "aws4_request"
+        || date.len() != 8
+        || !date.bytes().all(|b| b.is_ascii_digit())
+        || access_key.is_empty()
+    {
         return None;
     }
-    Some((access_key.to_string(), date.to_string(), region.to_string(), service.to_string()))
+    Some((
+        access_key.to_string(),
+        date.to_string(),
+        region.to_string(),
+        service.to_string(),
+    ))
 }
 
 /// Parses the `Authorization` header value; `None` if it is not a well-formed SigV4 header.
@@ -191,15 +223,35 @@ mod tests {
     fn aws_get_object_example() {
         // Goal: the S3 API Reference "GET Object" header-auth example signs to AWS's published value.
         let headers = vec![
-            ("host".to_string(), "examplebucket.s3.amazonaws.com".to_string()),
+            (
+                "host".to_string(),
+                "examplebucket.s3.amazonaws.com".to_string(),
+            ),
             ("range".to_string(), "bytes=0-9".to_string()),
-            ("x-amz-content-sha256".to_string(), EMPTY_SHA256_HEX.to_string()),
+            (
+                "x-amz-content-sha256".to_string(),
+                EMPTY_SHA256_HEX.to_string(),
+            ),
             ("x-amz-date".to_string(), "20130524T000000Z".to_string()),
         ];
-        let request = canonical_request("GET", "/test.txt", "", &headers, "host;range;x-amz-content-sha256;x-amz-date", EMPTY_SHA256_HEX);
-        let to_sign = string_to_sign("20130524T000000Z", "20130524/us-east-1/s3/aws4_request", &request);
+        let request = canonical_request(
+            "GET",
+            "/test.txt",
+            "",
+            &headers,
+            "host;range;x-amz-content-sha256;x-amz-date",
+            EMPTY_SHA256_HEX,
+        );
+        let to_sign = string_to_sign(
+            "20130524T000000Z",
+            "20130524/us-east-1/s3/aws4_request",
+            &request,
+        );
         let key = derive_signing_key(SECRET, "20130524", "us-east-1", "s3");
-        assert_eq!(sign(&key, &to_sign), "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
+        assert_eq!(
+            sign(&key, &to_sign),
+            "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
+        );
     }
 
     #[test]
@@ -209,23 +261,70 @@ mod tests {
             ("content-encoding".to_string(), "aws-chunked".to_string()),
             ("content-length".to_string(), "66824".to_string()),
             ("host".to_string(), "s3.amazonaws.com".to_string()),
-            ("x-amz-content-sha256".to_string(), "STREAMING-AWS4-HMAC-SHA256-PAYLOAD".to_string()),
+            (
+                "x-amz-content-sha256".to_string(),
+                "STREAMING-AWS4-HMAC-SHA256-PAYLOAD".to_string(),
+            ),
             ("x-amz-date".to_string(), "20130524T000000Z".to_string()),
-            ("x-amz-decoded-content-length".to_string(), "66560".to_string()),
-            ("x-amz-storage-class".to_string(), "REDUCED_REDUNDANCY".to_string()),
+            (
+                "x-amz-decoded-content-length".to_string(),
+                "66560".to_string(),
+            ),
+            (
+                "x-amz-storage-class".to_string(),
+                "REDUCED_REDUNDANCY".to_string(),
+            ),
         ];
         let signed = "content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-storage-class";
-        let request = canonical_request("PUT", "/examplebucket/chunkObject.txt", "", &headers, signed, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD");
+        let request = canonical_request(
+            "PUT",
+            "/examplebucket/chunkObject.txt",
+            "",
+            &headers,
+            signed,
+            "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        );
         let scope = "20130524/us-east-1/s3/aws4_request";
         let key = derive_signing_key(SECRET, "20130524", "us-east-1", "s3");
         let seed = sign(&key, &string_to_sign("20130524T000000Z", scope, &request));
-        assert_eq!(seed, "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9");
-        let first = sign(&key, &chunk_string_to_sign("20130524T000000Z", scope, &seed, &sha256_hex(&[b'a'; 65536])));
-        assert_eq!(first, "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648");
-        let second = sign(&key, &chunk_string_to_sign("20130524T000000Z", scope, &first, &sha256_hex(&[b'a'; 1024])));
-        assert_eq!(second, "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497");
-        let last = sign(&key, &chunk_string_to_sign("20130524T000000Z", scope, &second, EMPTY_SHA256_HEX));
-        assert_eq!(last, "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9");
+        assert_eq!(
+            seed,
+            "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9"
+        );
+        let first = sign(
+            &key,
+            &chunk_string_to_sign(
+                "20130524T000000Z",
+                scope,
+                &seed,
+                &sha256_hex(&[b'a'; 65536]),
+            ),
+        );
+        assert_eq!(
+            first,
+            "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648"
+        );
+        let second = sign(
+            &key,
+            &chunk_string_to_sign(
+                "20130524T000000Z",
+                scope,
+                &first,
+                &sha256_hex(&[b'a'; 1024]),
+            ),
+        );
+        assert_eq!(
+            second,
+            "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497"
+        );
+        let last = sign(
+            &key,
+            &chunk_string_to_sign("20130524T000000Z", scope, &second, EMPTY_SHA256_HEX),
+        );
+        assert_eq!(
+            last,
+            "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9"
+        );
     }
 
     #[test]
@@ -251,6 +350,9 @@ mod tests {
         // Goal: SigV4 encoding keeps only unreserved characters (and '/' in paths).
         assert_eq!(uri_encode("a b+c/€~", true), "a%20b%2Bc/%E2%82%AC~");
         assert_eq!(uri_encode("a/b", false), "a%2Fb");
-        assert_eq!(canonical_query(&[("b".into(), "2".into()), ("a".into(), "".into())]), "a=&b=2");
+        assert_eq!(
+            canonical_query(&[("b".into(), "2".into()), ("a".into(), "".into())]),
+            "a=&b=2"
+        );
     }
 }

@@ -31,7 +31,10 @@ pub enum PayloadMode {
 impl PayloadMode {
     /// Whether the body is aws-chunked.
     pub fn is_aws_chunked(&self) -> bool {
-        matches!(self, PayloadMode::StreamingSigned { .. } | PayloadMode::StreamingUnsignedTrailer)
+        matches!(
+            self,
+            PayloadMode::StreamingSigned { .. } | PayloadMode::StreamingUnsignedTrailer
+        )
     }
 }
 
@@ -83,50 +86,93 @@ pub fn verify_request(
     lookup: impl Fn(&str) -> Option<Secret>,
     cache: &mut SigningKeyCache,
 ) -> S3Result<AuthContext> {
-    if input.query.iter().any(|(name, _)| name == "X-Amz-Algorithm") {
+    if input
+        .query
+        .iter()
+        .any(|(name, _)| name == "X-Amz-Algorithm")
+    {
         return verify_presigned(input, lookup, cache);
     }
-    if input.query.iter().any(|(name, _)| name == "AWSAccessKeyId" || name == "Signature") {
+    if input
+        .query
+        .iter()
+        .any(|(name, _)| name == "AWSAccessKeyId" || name == "Signature")
+    {
         return Err(sigv2_refused());
     }
     let Some(value) = input.head.header("authorization") else {
-        return Err(S3Error::with_message(S3ErrorCode::AccessDenied, "Anonymous access is not allowed"));
+        return Err(S3Error::with_message(
+            S3ErrorCode::AccessDenied,
+            "Anonymous access is not allowed",
+        ));
     };
     if value.starts_with("AWS ") {
         return Err(sigv2_refused());
     }
-    let authorization = parse_authorization(value).ok_or_else(|| malformed("The authorization header is malformed."))?;
+    let authorization = parse_authorization(value)
+        .ok_or_else(|| malformed("The authorization header is malformed."))?;
     check_scope(&authorization, input.region)?;
-    let secret = lookup(&authorization.access_key).ok_or_else(|| S3Error::new(S3ErrorCode::InvalidAccessKeyId))?;
-    let amz_date = input
-        .head
-        .header("x-amz-date")
-        .ok_or_else(|| S3Error::with_message(S3ErrorCode::AccessDenied, "AWS authentication requires a valid Date or x-amz-date header"))?;
-    let request_seconds = parse_amz_date(amz_date)
-        .ok_or_else(|| S3Error::with_message(S3ErrorCode::AccessDenied, "AWS authentication requires a valid Date or x-amz-date header"))?;
+    let secret = lookup(&authorization.access_key)
+        .ok_or_else(|| S3Error::new(S3ErrorCode::InvalidAccessKeyId))?;
+    let amz_date = input.head.header("x-amz-date").ok_or_else(|| {
+        S3Error::with_message(
+            S3ErrorCode::AccessDenied,
+            "AWS authentication requires a valid Date or x-amz-date header",
+        )
+    })?;
+    let request_seconds = parse_amz_date(amz_date).ok_or_else(|| {
+        S3Error::with_message(
+            S3ErrorCode::AccessDenied,
+            "AWS authentication requires a valid Date or x-amz-date header",
+        )
+    })?;
     if !amz_date.starts_with(&authorization.date) {
-        return Err(malformed("The authorization header is malformed; the credential date does not match x-amz-date."));
+        return Err(malformed(
+            "The authorization header is malformed; the credential date does not match x-amz-date.",
+        ));
     }
     if (input.now_seconds - request_seconds).abs() > REQUEST_TIME_SKEW_MAX_SECONDS {
         return Err(S3Error::new(S3ErrorCode::RequestTimeTooSkewed));
     }
     let payload_hash = input.head.header("x-amz-content-sha256").ok_or_else(|| {
-        S3Error::with_message(S3ErrorCode::InvalidRequest, "Missing required header for this request: x-amz-content-sha256")
+        S3Error::with_message(
+            S3ErrorCode::InvalidRequest,
+            "Missing required header for this request: x-amz-content-sha256",
+        )
     })?;
     let payload = parse_payload_mode(payload_hash)?;
-    let signing_key = cache.get(&authorization.access_key, &secret, &authorization.date, &authorization.region, &authorization.service);
+    let signing_key = cache.get(
+        &authorization.access_key,
+        &secret,
+        &authorization.date,
+        &authorization.region,
+        &authorization.service,
+    );
     let canonical_query = sigv4::canonical_query(input.query);
-    let signature = compute_signature(input, &authorization.signed_headers, &canonical_query, payload_hash, amz_date, &authorization.scope(), &signing_key)?;
+    let signature = compute_signature(
+        input,
+        &authorization.signed_headers,
+        &canonical_query,
+        payload_hash,
+        amz_date,
+        &authorization.scope(),
+        &signing_key,
+    )?;
     if !constant_time_eq(signature.as_bytes(), authorization.signature.as_bytes()) {
         return Err(S3Error::new(S3ErrorCode::SignatureDoesNotMatch));
     }
-    let chunk_signing = matches!(payload, PayloadMode::StreamingSigned { .. }).then(|| ChunkSigning {
-        signing_key,
-        amz_date: amz_date.to_string(),
-        scope: authorization.scope(),
-        seed_signature: authorization.signature.clone(),
-    });
-    Ok(AuthContext { access_key: authorization.access_key, payload, chunk_signing })
+    let chunk_signing =
+        matches!(payload, PayloadMode::StreamingSigned { .. }).then(|| ChunkSigning {
+            signing_key,
+            amz_date: amz_date.to_string(),
+            scope: authorization.scope(),
+            seed_signature: authorization.signature.clone(),
+        });
+    Ok(AuthContext {
+        access_key: authorization.access_key,
+        payload,
+        chunk_signing,
+    })
 }
 
 fn sigv2_refused() -> S3Error {
@@ -154,7 +200,9 @@ fn parse_payload_mode(value: &str) -> S3Result<PayloadMode> {
     Ok(match value {
         "UNSIGNED-PAYLOAD" => PayloadMode::Unsigned,
         "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" => PayloadMode::StreamingSigned { trailer: false },
-        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER" => PayloadMode::StreamingSigned { trailer: true },
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER" => {
+            PayloadMode::StreamingSigned { trailer: true }
+        }
         "STREAMING-UNSIGNED-PAYLOAD-TRAILER" => PayloadMode::StreamingUnsignedTrailer,
         hash => {
             let mut digest = [0u8; 32];
@@ -183,7 +231,9 @@ fn compute_signature(
     let mut saw_host = false;
     for name in signed_headers.split(';') {
         if name.is_empty() || name.bytes().any(|b| b.is_ascii_uppercase()) {
-            return Err(malformed("The authorization header is malformed; SignedHeaders is invalid."));
+            return Err(malformed(
+                "The authorization header is malformed; SignedHeaders is invalid.",
+            ));
         }
         saw_host |= name == "host";
         let values: Vec<String> = input
@@ -199,7 +249,9 @@ fn compute_signature(
         canonical_headers.push((name.to_string(), values.join(",")));
     }
     if !saw_host {
-        return Err(malformed("The authorization header is malformed; host must be a signed header."));
+        return Err(malformed(
+            "The authorization header is malformed; host must be a signed header.",
+        ));
     }
     let canonical_uri = sigv4::uri_encode(input.decoded_path, true);
     let request = sigv4::canonical_request(
@@ -210,7 +262,10 @@ fn compute_signature(
         signed_headers,
         payload_hash,
     );
-    Ok(sigv4::sign(signing_key, &sigv4::string_to_sign(amz_date, scope, &request)))
+    Ok(sigv4::sign(
+        signing_key,
+        &sigv4::string_to_sign(amz_date, scope, &request),
+    ))
 }
 
 fn verify_presigned(
@@ -218,11 +273,21 @@ fn verify_presigned(
     lookup: impl Fn(&str) -> Option<Secret>,
     cache: &mut SigningKeyCache,
 ) -> S3Result<AuthContext> {
-    let get = |name: &str| input.query.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    let get = |name: &str| {
+        input
+            .query
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
     let denied = |message: &'static str| S3Error::with_message(S3ErrorCode::AccessDenied, message);
-    let query_malformed = |message: &'static str| S3Error::with_message(S3ErrorCode::AuthorizationQueryParametersError, message);
+    let query_malformed = |message: &'static str| {
+        S3Error::with_message(S3ErrorCode::AuthorizationQueryParametersError, message)
+    };
     if get("X-Amz-Algorithm") != Some(sigv4::ALGORITHM) {
-        return Err(query_malformed("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\""));
+        return Err(query_malformed(
+            "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"",
+        ));
     }
     let (Some(credential), Some(amz_date), Some(expires), Some(signed_headers), Some(signature)) = (
         get("X-Amz-Credential"),
@@ -235,8 +300,8 @@ fn verify_presigned(
             "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.",
         ));
     };
-    let (access_key, date, region, service) =
-        parse_credential(credential).ok_or_else(|| query_malformed("Error parsing the X-Amz-Credential parameter"))?;
+    let (access_key, date, region, service) = parse_credential(credential)
+        .ok_or_else(|| query_malformed("Error parsing the X-Amz-Credential parameter"))?;
     let authorization = AuthorizationHeader {
         access_key,
         date,
@@ -251,24 +316,58 @@ fn verify_presigned(
         .ok()
         .filter(|seconds| (1..=PRESIGNED_EXPIRES_SECONDS_MAX).contains(seconds))
         .ok_or_else(|| query_malformed("X-Amz-Expires must be between 1 and 604800 seconds"))?;
-    let request_seconds = parse_amz_date(amz_date).ok_or_else(|| query_malformed("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""))?;
+    let request_seconds = parse_amz_date(amz_date).ok_or_else(|| {
+        query_malformed("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
+    })?;
     if input.now_seconds > request_seconds + expires {
         return Err(denied("Request has expired"));
     }
     if request_seconds - input.now_seconds > REQUEST_TIME_SKEW_MAX_SECONDS {
         return Err(denied("Request is not valid yet"));
     }
-    let secret = lookup(&authorization.access_key).ok_or_else(|| S3Error::new(S3ErrorCode::InvalidAccessKeyId))?;
-    let payload_hash = input.head.header("x-amz-content-sha256").filter(|_| signed_headers.split(';').any(|h| h == "x-amz-content-sha256")).unwrap_or("UNSIGNED-PAYLOAD");
+    let secret = lookup(&authorization.access_key)
+        .ok_or_else(|| S3Error::new(S3ErrorCode::InvalidAccessKeyId))?;
+    let payload_hash = input
+        .head
+        .header("x-amz-content-sha256")
+        .filter(|_| {
+            signed_headers
+                .split(';')
+                .any(|h| h == "x-amz-content-sha256")
+        })
+        .unwrap_or("UNSIGNED-PAYLOAD");
     let payload = parse_payload_mode(payload_hash)?;
-    let signing_key = cache.get(&authorization.access_key, &secret, &authorization.date, &authorization.region, &authorization.service);
-    let unsigned_query: Vec<(String, String)> = input.query.iter().filter(|(name, _)| name != "X-Amz-Signature").cloned().collect();
+    let signing_key = cache.get(
+        &authorization.access_key,
+        &secret,
+        &authorization.date,
+        &authorization.region,
+        &authorization.service,
+    );
+    let unsigned_query: Vec<(String, String)> = input
+        .query
+        .iter()
+        .filter(|(name, _)| name != "X-Amz-Signature")
+        .cloned()
+        .collect();
     let canonical_query = sigv4::canonical_query(&unsigned_query);
-    let computed = compute_signature(input, signed_headers, &canonical_query, payload_hash, amz_date, &authorization.scope(), &signing_key)?;
+    let computed = compute_signature(
+        input,
+        signed_headers,
+        &canonical_query,
+        payload_hash,
+        amz_date,
+        &authorization.scope(),
+        &signing_key,
+    )?;
     if !constant_time_eq(computed.as_bytes(), authorization.signature.as_bytes()) {
         return Err(S3Error::new(S3ErrorCode::SignatureDoesNotMatch));
     }
-    Ok(AuthContext { access_key: authorization.access_key, payload, chunk_signing: None })
+    Ok(AuthContext {
+        access_key: authorization.access_key,
+        payload,
+        chunk_signing: None,
+    })
 }
 
 /// Parses `YYYYMMDDTHHMMSSZ` into seconds since the Unix epoch.
@@ -279,11 +378,18 @@ pub fn parse_amz_date(text: &str) -> Option<i64> {
     }
     let number = |range: std::ops::Range<usize>| -> Option<i64> {
         let part = text.get(range)?;
-        part.bytes().all(|b| b.is_ascii_digit()).then(|| part.parse().ok())?
+        part.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| part.parse().ok())?
     };
     let (year, month, day) = (number(0..4)?, number(4..6)?, number(6..8)?);
     let (hour, minute, second) = (number(9..11)?, number(11..13)?, number(13..15)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
     Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
@@ -310,7 +416,13 @@ mod tests {
         assert_eq!(parse_amz_date("19700101T000000Z"), Some(0));
         assert_eq!(parse_amz_date("20130524T000000Z"), Some(1_369_353_600));
         assert_eq!(parse_amz_date("20240229T235959Z"), Some(1_709_251_199));
-        for bad in ["2013-05-24T00:00:00Z", "20131324T000000Z", "20130524T000000", "2013052AT000000Z", ""] {
+        for bad in [
+            "2013-05-24T00:00:00Z",
+            "20131324T000000Z",
+            "20130524T000000",
+            "2013052AT000000Z",
+            "",
+        ] {
             assert_eq!(parse_amz_date(bad), None, "{bad}");
         }
     }

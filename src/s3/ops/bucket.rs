@@ -17,9 +17,15 @@ pub async fn list_buckets(context: &S3Context, request: &S3Request<'_>) -> S3Res
     let buckets = context.meta.list_buckets().await?;
     let mut xml = XmlBuilder::new();
     xml.open_root("ListAllMyBucketsResult");
-    xml.open("Owner").element("ID", &owner_id(&request.access_key)).element("DisplayName", &request.access_key).close("Owner");
+    xml.open("Owner")
+        .element("ID", &owner_id(&request.access_key))
+        .element("DisplayName", &request.access_key)
+        .close("Owner");
     xml.open("Buckets");
-    for bucket in buckets.iter().filter(|bucket| bucket.owner == request.access_key) {
+    for bucket in buckets
+        .iter()
+        .filter(|bucket| bucket.owner == request.access_key)
+    {
         xml.open("Bucket")
             .element("Name", &bucket.name)
             .element("CreationDate", &time::iso8601(bucket.created_ms))
@@ -31,7 +37,11 @@ pub async fn list_buckets(context: &S3Context, request: &S3Request<'_>) -> S3Res
 }
 
 /// CreateBucket with an optional `CreateBucketConfiguration` body.
-pub async fn create_bucket(context: &S3Context, request: &S3Request<'_>, mut payload: PayloadReader<'_, '_>) -> S3Result<S3Response> {
+pub async fn create_bucket(
+    context: &S3Context,
+    request: &S3Request<'_>,
+    mut payload: PayloadReader<'_, '_>,
+) -> S3Result<S3Response> {
     let body = read_small_body(&mut payload).await?;
     let constraint = parse_create_bucket_configuration(&body)?;
     let region = &context.config.region;
@@ -52,21 +62,33 @@ pub async fn create_bucket(context: &S3Context, request: &S3Request<'_>, mut pay
     match context.meta.create_bucket(record).await {
         Ok(true) => {}
         Ok(false) if region == LEGACY_REGION => {}
-        Ok(false) => return Err(S3Error::new(S3ErrorCode::BucketAlreadyOwnedByYou).field("BucketName", request.bucket())),
+        Ok(false) => {
+            return Err(S3Error::new(S3ErrorCode::BucketAlreadyOwnedByYou)
+                .field("BucketName", request.bucket()))
+        }
         Err(MetaError::BucketExists { .. }) => {
-            return Err(S3Error::new(S3ErrorCode::BucketAlreadyExists).field("BucketName", request.bucket()))
+            return Err(S3Error::new(S3ErrorCode::BucketAlreadyExists)
+                .field("BucketName", request.bucket()))
         }
         Err(error) => return Err(error.into()),
     }
     let mut response = S3Response::empty(200);
-    response.head.header("Location", format!("/{}", request.bucket()));
+    response
+        .head
+        .header("Location", format!("/{}", request.bucket()));
     Ok(response)
 }
 
 /// Reads an XML request body of bounded size.
 pub async fn read_small_body(payload: &mut PayloadReader<'_, '_>) -> S3Result<Vec<u8>> {
-    if payload.object_length().is_some_and(|length| length > XML_BODY_BYTES_MAX as u64) {
-        return Err(S3Error::with_message(S3ErrorCode::MalformedXML, "The XML body is too large."));
+    if payload
+        .object_length()
+        .is_some_and(|length| length > XML_BODY_BYTES_MAX as u64)
+    {
+        return Err(S3Error::with_message(
+            S3ErrorCode::MalformedXML,
+            "The XML body is too large.",
+        ));
     }
     let mut body = Vec::new();
     let mut scratch = [0u8; 4096];
@@ -76,14 +98,21 @@ pub async fn read_small_body(payload: &mut PayloadReader<'_, '_>) -> S3Result<Ve
             return Ok(body);
         }
         if body.len() + count > XML_BODY_BYTES_MAX {
-            return Err(S3Error::with_message(S3ErrorCode::MalformedXML, "The XML body is too large."));
+            return Err(S3Error::with_message(
+                S3ErrorCode::MalformedXML,
+                "The XML body is too large.",
+            ));
         }
         body.extend_from_slice(&scratch[..count]);
     }
 }
 
 async fn owned_bucket(context: &S3Context, request: &S3Request<'_>) -> S3Result<BucketRecord> {
-    match context.meta.get_bucket(request.bucket().to_string()).await? {
+    match context
+        .meta
+        .get_bucket(request.bucket().to_string())
+        .await?
+    {
         Some(bucket) if bucket.owner == request.access_key => Ok(bucket),
         Some(_) => Err(S3Error::new(S3ErrorCode::AccessDenied)),
         None => Err(S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket())),
@@ -93,10 +122,18 @@ async fn owned_bucket(context: &S3Context, request: &S3Request<'_>) -> S3Result<
 /// DeleteBucket: only when empty.
 pub async fn delete_bucket(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
     owned_bucket(context, request).await?;
-    match context.meta.delete_bucket(request.bucket().to_string()).await {
+    match context
+        .meta
+        .delete_bucket(request.bucket().to_string())
+        .await
+    {
         Ok(()) => Ok(S3Response::empty(204)),
-        Err(MetaError::BucketNotEmpty) => Err(S3Error::new(S3ErrorCode::BucketNotEmpty).field("BucketName", request.bucket())),
-        Err(MetaError::NoSuchBucket) => Err(S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket())),
+        Err(MetaError::BucketNotEmpty) => {
+            Err(S3Error::new(S3ErrorCode::BucketNotEmpty).field("BucketName", request.bucket()))
+        }
+        Err(MetaError::NoSuchBucket) => {
+            Err(S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket()))
+        }
         Err(error) => Err(error.into()),
     }
 }
@@ -110,7 +147,10 @@ pub async fn head_bucket(context: &S3Context, request: &S3Request<'_>) -> S3Resu
 }
 
 /// GetBucketLocation: empty for us-east-1, as S3 answers.
-pub async fn get_bucket_location(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
+pub async fn get_bucket_location(
+    context: &S3Context,
+    request: &S3Request<'_>,
+) -> S3Result<S3Response> {
     let bucket = owned_bucket(context, request).await?;
     let mut xml = XmlBuilder::new();
     xml.open_root("LocationConstraint");

@@ -7,5 +7,7 @@ use sha2::{Digest, Sha256};
 
 /// The canonical owner id S3 shows for an access key (64 hex digits, stable per key).
 pub fn owner_id(access_key: &str) -> String {
-    hex::encode(Sha256::digest(format!("ringstore-owner:{access_key}").as_bytes()))
+    hex::encode(Sha256::digest(
+        format!("ringstore-owner:{access_key}").as_bytes(),
+    ))
 }

@@ -40,15 +40,28 @@ struct PutObjectInput {
 
 fn parse_put_object_input(request: &S3Request<'_>) -> S3Result<PutObjectInput> {
     let head = request.head;
-    for name in ["content-md5", "x-amz-checksum-crc32", "content-type", "x-amz-trailer"] {
+    for name in [
+        "content-md5",
+        "x-amz-checksum-crc32",
+        "content-type",
+        "x-amz-trailer",
+    ] {
         if head.header_count(name) > 1 {
-            return Err(S3Error::with_message(S3ErrorCode::InvalidArgument, format!("Duplicate header: {name}")));
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                format!("Duplicate header: {name}"),
+            ));
         }
     }
     let content_md5 = match head.header("content-md5") {
         Some(text) => {
-            let bytes = BASE64.decode(text).map_err(|_| S3Error::new(S3ErrorCode::InvalidDigest))?;
-            Some(<[u8; 16]>::try_from(bytes.as_slice()).map_err(|_| S3Error::new(S3ErrorCode::InvalidDigest))?)
+            let bytes = BASE64
+                .decode(text)
+                .map_err(|_| S3Error::new(S3ErrorCode::InvalidDigest))?;
+            Some(
+                <[u8; 16]>::try_from(bytes.as_slice())
+                    .map_err(|_| S3Error::new(S3ErrorCode::InvalidDigest))?,
+            )
         }
         None => None,
     };
@@ -85,7 +98,13 @@ fn parse_put_object_input(request: &S3Request<'_>) -> S3Result<PutObjectInput> {
         } else if let Some((_, _)) = STORED_HEADERS.iter().find(|(stored, _)| stored == name) {
             if name == "content-encoding" {
                 // aws-chunked describes the transfer, not the object; S3 drops it.
-                let kept: Vec<&str> = value.split(',').map(str::trim).filter(|coding| !coding.eq_ignore_ascii_case("aws-chunked") && !coding.is_empty()).collect();
+                let kept: Vec<&str> = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|coding| {
+                        !coding.eq_ignore_ascii_case("aws-chunked") && !coding.is_empty()
+                    })
+                    .collect();
                 if !kept.is_empty() {
                     headers.push((name.clone(), kept.join(",")));
                 }
@@ -107,14 +126,23 @@ fn parse_put_object_input(request: &S3Request<'_>) -> S3Result<PutObjectInput> {
 }
 
 fn decode_crc32(text: &str) -> S3Result<u32> {
-    let invalid = || S3Error::with_message(S3ErrorCode::InvalidRequest, "Value for x-amz-checksum-crc32 header is invalid.");
+    let invalid = || {
+        S3Error::with_message(
+            S3ErrorCode::InvalidRequest,
+            "Value for x-amz-checksum-crc32 header is invalid.",
+        )
+    };
     let bytes = BASE64.decode(text.trim()).map_err(|_| invalid())?;
     let bytes = <[u8; 4]>::try_from(bytes.as_slice()).map_err(|_| invalid())?;
     Ok(u32::from_be_bytes(bytes))
 }
 
 /// PutObject: stream to a temp file, verify every digest, make it durable, then commit metadata.
-pub async fn put_object(context: &S3Context, request: &S3Request<'_>, mut payload: PayloadReader<'_, '_>) -> S3Result<S3Response> {
+pub async fn put_object(
+    context: &S3Context,
+    request: &S3Request<'_>,
+    mut payload: PayloadReader<'_, '_>,
+) -> S3Result<S3Response> {
     let input = parse_put_object_input(request)?;
     if let Some(length) = payload.object_length() {
         if length > PUT_OBJECT_BYTES_MAX {
@@ -123,7 +151,9 @@ pub async fn put_object(context: &S3Context, request: &S3Request<'_>, mut payloa
                 .field("MaxSizeAllowed", PUT_OBJECT_BYTES_MAX.to_string()));
         }
     }
-    let checksums = ChecksumSet { crc32: input.crc32_header.is_some() || input.crc32_trailer };
+    let checksums = ChecksumSet {
+        crc32: input.crc32_header.is_some() || input.crc32_trailer,
+    };
     let mut writer = ObjectWriter::create(context.layout.clone(), checksums).await?;
     loop {
         let count = payload.read(writer.spare_mut()).await?;
@@ -147,9 +177,16 @@ pub async fn put_object(context: &S3Context, request: &S3Request<'_>, mut payloa
     let expected_crc32 = match (input.crc32_header, input.crc32_trailer) {
         (Some(value), _) => Some(value),
         (None, true) => {
-            let trailer = payload.trailers().iter().find(|(name, _)| name == "x-amz-checksum-crc32").map(|(_, v)| v.clone());
+            let trailer = payload
+                .trailers()
+                .iter()
+                .find(|(name, _)| name == "x-amz-checksum-crc32")
+                .map(|(_, v)| v.clone());
             let trailer = trailer.ok_or_else(|| {
-                S3Error::with_message(S3ErrorCode::InvalidRequest, "The x-amz-checksum-crc32 trailer was declared but not sent.")
+                S3Error::with_message(
+                    S3ErrorCode::InvalidRequest,
+                    "The x-amz-checksum-crc32 trailer was declared but not sent.",
+                )
             })?;
             Some(decode_crc32(&trailer)?)
         }
@@ -157,7 +194,10 @@ pub async fn put_object(context: &S3Context, request: &S3Request<'_>, mut payloa
     };
     if let (Some(expected), Some(actual)) = (expected_crc32, digests.crc32) {
         if expected != actual {
-            return Err(S3Error::with_message(S3ErrorCode::BadDigest, "The CRC32 you specified did not match the calculated checksum."));
+            return Err(S3Error::with_message(
+                S3ErrorCode::BadDigest,
+                "The CRC32 you specified did not match the calculated checksum.",
+            ));
         }
     }
     let published = sealed.publish().await?;
@@ -175,10 +215,16 @@ pub async fn put_object(context: &S3Context, request: &S3Request<'_>, mut payloa
         checksum_crc32: crc32_text.clone(),
     };
     // On error the guard in `published` deletes the file: nothing visible, nothing leaked.
-    let replaced = context.meta.put_object(record).await.map_err(|error| match error {
-        crate::meta::MetaError::NoSuchBucket => S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket()),
-        other => other.into(),
-    })?;
+    let replaced = context
+        .meta
+        .put_object(record)
+        .await
+        .map_err(|error| match error {
+            crate::meta::MetaError::NoSuchBucket => {
+                S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket())
+            }
+            other => other.into(),
+        })?;
     published.keep();
     if let Some(old) = replaced {
         remove_object_file_later(&context.layout, old);
@@ -200,9 +246,17 @@ fn no_such_bucket(request: &S3Request<'_>) -> S3Error {
 }
 
 /// GetObject and HeadObject: metadata, then the file streamed (GET) or only its length (HEAD).
-pub async fn get_object(context: &S3Context, request: &S3Request<'_>, head_only: bool) -> S3Result<S3Response> {
+pub async fn get_object(
+    context: &S3Context,
+    request: &S3Request<'_>,
+    head_only: bool,
+) -> S3Result<S3Response> {
     for _ in 0..OPEN_ATTEMPT_COUNT_MAX {
-        let record = match context.meta.get_object(request.bucket().to_string(), request.key().to_string()).await {
+        let record = match context
+            .meta
+            .get_object(request.bucket().to_string(), request.key().to_string())
+            .await
+        {
             Ok(Some(record)) => record,
             Ok(None) => return Err(no_such_key(request)),
             Err(crate::meta::MetaError::NoSuchBucket) => return Err(no_such_bucket(request)),
@@ -221,7 +275,10 @@ pub async fn get_object(context: &S3Context, request: &S3Request<'_>, head_only:
                 }
             }
         };
-        let mut response = S3Response { head: crate::http::ResponseHead::new(200), body };
+        let mut response = S3Response {
+            head: crate::http::ResponseHead::new(200),
+            body,
+        };
         object_headers(&record, request, &mut response);
         return Ok(response);
     }
@@ -230,7 +287,13 @@ pub async fn get_object(context: &S3Context, request: &S3Request<'_>, head_only:
 
 fn object_headers(record: &ObjectRecord, request: &S3Request<'_>, response: &mut S3Response) {
     let head = &mut response.head;
-    head.header("Content-Type", record.content_type.clone().unwrap_or_else(|| DEFAULT_CONTENT_TYPE.to_string()));
+    head.header(
+        "Content-Type",
+        record
+            .content_type
+            .clone()
+            .unwrap_or_else(|| DEFAULT_CONTENT_TYPE.to_string()),
+    );
     head.header("ETag", format!("\"{}\"", record.etag));
     head.header("Last-Modified", time::http_date(record.last_modified_ms));
     head.header("Accept-Ranges", "bytes");
@@ -240,7 +303,10 @@ fn object_headers(record: &ObjectRecord, request: &S3Request<'_>, response: &mut
             None => head.header(name.clone(), value.clone()),
         };
     }
-    let checksum_mode = request.head.header("x-amz-checksum-mode").is_some_and(|mode| mode.eq_ignore_ascii_case("ENABLED"));
+    let checksum_mode = request
+        .head
+        .header("x-amz-checksum-mode")
+        .is_some_and(|mode| mode.eq_ignore_ascii_case("ENABLED"));
     if checksum_mode {
         if let Some(crc32) = &record.checksum_crc32 {
             head.header("x-amz-checksum-crc32", crc32.clone());
@@ -250,7 +316,11 @@ fn object_headers(record: &ObjectRecord, request: &S3Request<'_>, response: &mut
 
 /// DeleteObject: idempotent 204; the file is removed after the metadata commit.
 pub async fn delete_object(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
-    match context.meta.delete_object(request.bucket().to_string(), request.key().to_string()).await {
+    match context
+        .meta
+        .delete_object(request.bucket().to_string(), request.key().to_string())
+        .await
+    {
         Ok(Some(removed)) => remove_object_file_later(&context.layout, removed),
         Ok(None) => {}
         Err(crate::meta::MetaError::NoSuchBucket) => return Err(no_such_bucket(request)),
