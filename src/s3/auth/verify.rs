@@ -140,27 +140,16 @@ pub fn verify_request(
             "Missing required header for this request: x-amz-content-sha256",
         )
     })?;
-    let payload = parse_payload_mode(payload_hash)?;
-    let signing_key = cache.get(
-        &authorization.access_key,
-        &secret,
-        &authorization.date,
-        &authorization.region,
-        &authorization.service,
-    );
     let canonical_query = sigv4::canonical_query(input.query);
-    let signature = compute_signature(
+    let (payload, signing_key) = check_signature(
         input,
-        &authorization.signed_headers,
-        &canonical_query,
+        &authorization,
+        &secret,
         payload_hash,
         amz_date,
-        &authorization.scope(),
-        &signing_key,
+        &canonical_query,
+        cache,
     )?;
-    if !constant_time_eq(signature.as_bytes(), authorization.signature.as_bytes()) {
-        return Err(S3Error::new(S3ErrorCode::SignatureDoesNotMatch));
-    }
     let chunk_signing =
         matches!(payload, PayloadMode::StreamingSigned { .. }).then(|| ChunkSigning {
             signing_key,
@@ -215,6 +204,40 @@ fn parse_payload_mode(value: &str) -> S3Result<PayloadMode> {
             PayloadMode::Sha256(digest)
         }
     })
+}
+
+/// Recomputes the request's signature and compares it in constant time; returns the payload mode
+/// and the signing key (aws-chunked bodies keep using it).
+fn check_signature(
+    input: &VerifyInput<'_>,
+    authorization: &AuthorizationHeader,
+    secret: &Secret,
+    payload_hash: &str,
+    amz_date: &str,
+    canonical_query: &str,
+    cache: &mut SigningKeyCache,
+) -> S3Result<(PayloadMode, [u8; 32])> {
+    let payload = parse_payload_mode(payload_hash)?;
+    let signing_key = cache.get(
+        &authorization.access_key,
+        secret,
+        &authorization.date,
+        &authorization.region,
+        &authorization.service,
+    );
+    let computed = compute_signature(
+        input,
+        &authorization.signed_headers,
+        canonical_query,
+        payload_hash,
+        amz_date,
+        &authorization.scope(),
+        &signing_key,
+    )?;
+    if !constant_time_eq(computed.as_bytes(), authorization.signature.as_bytes()) {
+        return Err(S3Error::new(S3ErrorCode::SignatureDoesNotMatch));
+    }
+    Ok((payload, signing_key))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -336,14 +359,6 @@ fn verify_presigned(
                 .any(|h| h == "x-amz-content-sha256")
         })
         .unwrap_or("UNSIGNED-PAYLOAD");
-    let payload = parse_payload_mode(payload_hash)?;
-    let signing_key = cache.get(
-        &authorization.access_key,
-        &secret,
-        &authorization.date,
-        &authorization.region,
-        &authorization.service,
-    );
     let unsigned_query: Vec<(String, String)> = input
         .query
         .iter()
@@ -351,18 +366,15 @@ fn verify_presigned(
         .cloned()
         .collect();
     let canonical_query = sigv4::canonical_query(&unsigned_query);
-    let computed = compute_signature(
+    let (payload, _) = check_signature(
         input,
-        signed_headers,
-        &canonical_query,
+        &authorization,
+        &secret,
         payload_hash,
         amz_date,
-        &authorization.scope(),
-        &signing_key,
+        &canonical_query,
+        cache,
     )?;
-    if !constant_time_eq(computed.as_bytes(), authorization.signature.as_bytes()) {
-        return Err(S3Error::new(S3ErrorCode::SignatureDoesNotMatch));
-    }
     Ok(AuthContext {
         access_key: authorization.access_key,
         payload,
