@@ -38,8 +38,9 @@ pub const CHUNK_LINE_BYTES_MAX: usize = 256;
 /// Bytes of trailer section accepted after the last chunk of a chunked body.
 pub const CHUNK_TRAILER_BYTES_MAX: usize = 4 * 1024;
 
-/// XML request bodies (CreateBucketConfiguration and the like) are read whole, so they are capped.
-pub const XML_BODY_BYTES_MAX: usize = 1024 * 1024;
+/// XML request bodies (CreateBucketConfiguration, DeleteObjects, …) are read whole, so they are
+/// capped: 1,000 DeleteObjects keys of 1,024 bytes each, escaped, fit in 2 MiB.
+pub const XML_BODY_BYTES_MAX: usize = 2 * 1024 * 1024;
 
 /// Bytes of a request body a handler may leave unread and still keep the connection (drained).
 pub const BODY_DRAIN_BYTES_MAX: u64 = 64 * 1024;

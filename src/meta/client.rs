@@ -7,7 +7,9 @@ use crossbeam_channel::{Sender, TrySendError};
 use futures_channel::oneshot;
 
 use super::thread::MetaRequest;
-use super::{BucketRecord, MetaError, MetaOp, MetaReply, ObjectRecord};
+use super::{
+    BucketRecord, ListQuery, Listing, MetaError, MetaOp, MetaReply, ObjectRecord, PutCondition,
+};
 use crate::limits::META_QUEUE_WAIT_TIME_MAX_MS;
 use crate::storage::FileId;
 
@@ -80,9 +82,13 @@ impl MetaClient {
         }
     }
 
-    /// Commits an object; returns the file it replaced.
-    pub async fn put_object(&self, record: ObjectRecord) -> Result<Option<FileId>, MetaError> {
-        match self.call(MetaOp::PutObject(record)).await? {
+    /// Commits an object if `condition` holds; returns the file it replaced.
+    pub async fn put_object(
+        &self,
+        record: ObjectRecord,
+        condition: PutCondition,
+    ) -> Result<Option<FileId>, MetaError> {
+        match self.call(MetaOp::PutObject(record, condition)).await? {
             MetaReply::ObjectPut(replaced) => Ok(replaced),
             other => Err(unexpected(other)),
         }
@@ -96,6 +102,26 @@ impl MetaClient {
     ) -> Result<Option<ObjectRecord>, MetaError> {
         match self.call(MetaOp::GetObject { bucket, key }).await? {
             MetaReply::Object(object) => Ok(object),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// One page of a listing.
+    pub async fn list_objects(&self, query: ListQuery) -> Result<Listing, MetaError> {
+        match self.call(MetaOp::ListObjects(query)).await? {
+            MetaReply::Listing(listing) => Ok(listing),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Deletes many keys in one round trip; returns the files to remove.
+    pub async fn delete_batch(
+        &self,
+        bucket: String,
+        keys: Vec<String>,
+    ) -> Result<Vec<FileId>, MetaError> {
+        match self.call(MetaOp::DeleteBatch { bucket, keys }).await? {
+            MetaReply::BatchDeleted(files) => Ok(files),
             other => Err(unexpected(other)),
         }
     }

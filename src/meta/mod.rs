@@ -1,11 +1,13 @@
 //! Metadata: the `MetaOp` protocol, the client cores use, and the SQLite thread that serves it.
 
 pub mod client;
+pub mod listing;
 pub mod schema;
 pub mod store;
 pub mod thread;
 
 pub use client::MetaClient;
+pub use listing::{ListQuery, Listing};
 pub use store::MetaStore;
 
 use crate::storage::FileId;
@@ -44,6 +46,35 @@ pub struct ObjectRecord {
     pub headers: Vec<(String, String)>,
     /// Base64 CRC32 if the client sent one.
     pub checksum_crc32: Option<String>,
+    /// Access key of the object's owner.
+    pub owner: String,
+}
+
+/// An object as a listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectSummary {
+    /// Object key.
+    pub key: String,
+    /// Size in bytes.
+    pub size_bytes: u64,
+    /// ETag without quotes.
+    pub etag: String,
+    /// Last-Modified, milliseconds since the Unix epoch.
+    pub last_modified_ms: i64,
+    /// Access key of the owner.
+    pub owner: String,
+}
+
+/// A precondition a conditional write checks inside the metadata transaction, so it is atomic
+/// with respect to every other write of the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutCondition {
+    /// Unconditional.
+    None,
+    /// `If-None-Match: *`: only if the key does not exist.
+    IfAbsent,
+    /// `If-Match: <etag>`: only if the current ETag is this one.
+    IfMatch(String),
 }
 
 /// One request to the metadata thread.
@@ -63,8 +94,17 @@ pub enum MetaOp {
     },
     /// All buckets, by name.
     ListBuckets,
-    /// Insert or replace an object (bucket must exist).
-    PutObject(ObjectRecord),
+    /// Insert or replace an object (bucket must exist) if the condition holds.
+    PutObject(ObjectRecord, PutCondition),
+    /// One page of a bucket listing.
+    ListObjects(ListQuery),
+    /// Delete many keys in one statement.
+    DeleteBatch {
+        /// Bucket name.
+        bucket: String,
+        /// Keys to delete (absent ones are ignored).
+        keys: Vec<String>,
+    },
     /// Look an object up.
     GetObject {
         /// Bucket name.
@@ -98,6 +138,10 @@ pub enum MetaReply {
     Object(Option<ObjectRecord>),
     /// DeleteObject: the file it referenced, to delete after commit.
     ObjectDeleted(Option<FileId>),
+    /// ListObjects.
+    Listing(Listing),
+    /// DeleteBatch: the files the deleted rows referenced.
+    BatchDeleted(Vec<FileId>),
 }
 
 /// Why a metadata request failed.
@@ -121,6 +165,9 @@ pub enum MetaError {
         /// Its owner.
         owner: String,
     },
+    /// A conditional write's precondition did not hold.
+    #[error("precondition failed")]
+    PreconditionFailed,
     /// Bucket quota reached.
     #[error("too many buckets")]
     TooManyBuckets,

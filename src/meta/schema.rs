@@ -22,6 +22,7 @@ CREATE TABLE objects (
     content_type TEXT,
     headers TEXT NOT NULL,
     checksum_crc32 TEXT,
+    owner TEXT NOT NULL,
     PRIMARY KEY (bucket, key)
 ) WITHOUT ROWID;
 ";

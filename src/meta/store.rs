@@ -6,7 +6,7 @@ use std::path::Path;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::schema::{self, SchemaError};
-use super::{BucketRecord, MetaError, MetaOp, MetaReply, ObjectRecord};
+use super::{BucketRecord, MetaError, MetaOp, MetaReply, ObjectRecord, PutCondition};
 use crate::limits::BUCKET_COUNT_MAX;
 use crate::storage::FileId;
 
@@ -117,15 +117,30 @@ fn apply(transaction: &Transaction<'_>, op: &MetaOp) -> Result<MetaReply, MetaEr
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(MetaReply::Buckets(buckets))
         }
-        MetaOp::PutObject(record) => {
+        MetaOp::PutObject(record, condition) => {
             if get_bucket(transaction, &record.bucket)?.is_none() {
                 return Err(MetaError::NoSuchBucket);
             }
-            let replaced = get_file_id(transaction, &record.bucket, &record.key)?;
+            let current: Option<(String, String)> = transaction
+                .prepare_cached("SELECT file_id, etag FROM objects WHERE bucket = ?1 AND key = ?2")?
+                .query_row(params![record.bucket, record.key], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .optional()?;
+            let holds = match (condition, &current) {
+                (PutCondition::None, _) => true,
+                (PutCondition::IfAbsent, current) => current.is_none(),
+                (PutCondition::IfMatch(etag), Some((_, current_etag))) => etag == current_etag,
+                (PutCondition::IfMatch(_), None) => false,
+            };
+            if !holds {
+                return Err(MetaError::PreconditionFailed);
+            }
+            let replaced = current.and_then(|(file_id, _)| FileId::parse(&file_id));
             transaction
                 .prepare_cached(
                     "INSERT OR REPLACE INTO objects (bucket, key, file_id, size, etag, last_modified_ms, \
-                     content_type, headers, checksum_crc32) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     content_type, headers, checksum_crc32, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )?
                 .execute(params![
                     record.bucket,
@@ -137,13 +152,14 @@ fn apply(transaction: &Transaction<'_>, op: &MetaOp) -> Result<MetaReply, MetaEr
                     record.content_type,
                     encode_headers(&record.headers),
                     record.checksum_crc32,
+                    record.owner,
                 ])?;
             Ok(MetaReply::ObjectPut(replaced))
         }
         MetaOp::GetObject { bucket, key } => {
             let object = transaction
                 .prepare_cached(
-                    "SELECT file_id, size, etag, last_modified_ms, content_type, headers, checksum_crc32 \
+                    "SELECT file_id, size, etag, last_modified_ms, content_type, headers, checksum_crc32, owner \
                      FROM objects WHERE bucket = ?1 AND key = ?2",
                 )?
                 .query_row(params![bucket, key], |row| {
@@ -159,6 +175,7 @@ fn apply(transaction: &Transaction<'_>, op: &MetaOp) -> Result<MetaReply, MetaEr
                         content_type: row.get(4)?,
                         headers: decode_headers(&headers),
                         checksum_crc32: row.get(6)?,
+                        owner: row.get(7)?,
                     })
                 })
                 .optional()?;
@@ -167,6 +184,16 @@ fn apply(transaction: &Transaction<'_>, op: &MetaOp) -> Result<MetaReply, MetaEr
             }
             Ok(MetaReply::Object(object))
         }
+        MetaOp::ListObjects(query) => {
+            if get_bucket(transaction, &query.bucket)?.is_none() {
+                return Err(MetaError::NoSuchBucket);
+            }
+            Ok(MetaReply::Listing(super::listing::list(
+                transaction,
+                query,
+            )?))
+        }
+        MetaOp::DeleteBatch { bucket, keys } => delete_batch(transaction, bucket, keys),
         MetaOp::DeleteObject { bucket, key } => {
             let removed = get_file_id(transaction, bucket, key)?;
             if removed.is_none() {
@@ -181,6 +208,41 @@ fn apply(transaction: &Transaction<'_>, op: &MetaOp) -> Result<MetaReply, MetaEr
             Ok(MetaReply::ObjectDeleted(removed))
         }
     }
+}
+
+fn delete_batch(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    keys: &[String],
+) -> Result<MetaReply, MetaError> {
+    if get_bucket(transaction, bucket)?.is_none() {
+        return Err(MetaError::NoSuchBucket);
+    }
+    if keys.is_empty() {
+        return Ok(MetaReply::BatchDeleted(Vec::new()));
+    }
+    // One IN (...) list for the whole batch (at most 1000 keys, far below SQLite's variable limit).
+    let placeholders = vec!["?"; keys.len()].join(",");
+    let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(keys.len() + 1);
+    values.push(&bucket);
+    for key in keys {
+        values.push(key);
+    }
+    let mut select = transaction.prepare(&format!(
+        "SELECT file_id FROM objects WHERE bucket = ? AND key IN ({placeholders})"
+    ))?;
+    let files = select
+        .query_map(values.as_slice(), |row| row.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?
+        .iter()
+        .filter_map(|text| FileId::parse(text))
+        .collect();
+    transaction
+        .prepare(&format!(
+            "DELETE FROM objects WHERE bucket = ? AND key IN ({placeholders})"
+        ))?
+        .execute(values.as_slice())?;
+    Ok(MetaReply::BatchDeleted(files))
 }
 
 fn bucket_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<BucketRecord> {
@@ -231,7 +293,7 @@ fn decode_headers(text: &str) -> Vec<(String, String)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn object(key: &str, id: u128) -> ObjectRecord {
@@ -245,7 +307,86 @@ mod tests {
             content_type: Some("text/plain".into()),
             headers: vec![("x-amz-meta-a".into(), "1: two".into())],
             checksum_crc32: None,
+            owner: "o".into(),
         }
+    }
+
+    /// A store with bucket "b" holding `keys` (test helper for listing tests).
+    pub(crate) fn store_with_keys(keys: &[&str]) -> MetaStore {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = MetaStore::open(&dir.path().join("m.sqlite")).unwrap();
+        std::mem::forget(dir);
+        let bucket = MetaOp::CreateBucket(BucketRecord {
+            name: "b".into(),
+            owner: "o".into(),
+            region: "r".into(),
+            created_ms: 0,
+        });
+        let mut ops = vec![bucket];
+        for (index, key) in keys.iter().enumerate() {
+            ops.push(MetaOp::PutObject(
+                object(key, index as u128 + 1),
+                PutCondition::None,
+            ));
+        }
+        let refs: Vec<&MetaOp> = ops.iter().collect();
+        for reply in store.apply_batch(&refs) {
+            reply.unwrap();
+        }
+        store
+    }
+
+    impl MetaStore {
+        pub(crate) fn list_for_test(
+            &mut self,
+            query: &super::super::ListQuery,
+        ) -> super::super::Listing {
+            let op = MetaOp::ListObjects(query.clone());
+            match store_reply(self.apply_batch(&[&op])) {
+                MetaReply::Listing(listing) => listing,
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    fn store_reply(mut replies: Vec<Result<MetaReply, MetaError>>) -> MetaReply {
+        replies.remove(0).unwrap()
+    }
+
+    #[test]
+    fn conditional_puts_and_batch_delete() {
+        // Goal: If-None-Match / If-Match are decided inside the transaction; a batch delete
+        // returns the files of the rows it removed.
+        let mut store = store_with_keys(&["x", "y"]);
+        let absent = MetaOp::PutObject(object("x", 10), PutCondition::IfAbsent);
+        assert!(matches!(
+            store.apply_batch(&[&absent])[0],
+            Err(MetaError::PreconditionFailed)
+        ));
+        let fresh = MetaOp::PutObject(object("new", 11), PutCondition::IfAbsent);
+        assert!(matches!(
+            store.apply_batch(&[&fresh])[0],
+            Ok(MetaReply::ObjectPut(None))
+        ));
+        let wrong = MetaOp::PutObject(object("x", 12), PutCondition::IfMatch("other".into()));
+        assert!(matches!(
+            store.apply_batch(&[&wrong])[0],
+            Err(MetaError::PreconditionFailed)
+        ));
+        let right = MetaOp::PutObject(object("x", 13), PutCondition::IfMatch("e".into()));
+        assert!(matches!(
+            store.apply_batch(&[&right])[0],
+            Ok(MetaReply::ObjectPut(Some(FileId(1))))
+        ));
+        let batch = MetaOp::DeleteBatch {
+            bucket: "b".into(),
+            keys: vec!["x".into(), "y".into(), "missing".into()],
+        };
+        let Ok(MetaReply::BatchDeleted(mut files)) = store.apply_batch(&[&batch]).remove(0) else {
+            panic!()
+        };
+        files.sort_by_key(|id| id.0);
+        assert_eq!(files, vec![FileId(2), FileId(13)]);
     }
 
     #[test]
@@ -259,11 +400,11 @@ mod tests {
             region: "us-east-1".into(),
             created_ms: 0,
         });
-        let put = MetaOp::PutObject(object("k", 1));
+        let put = MetaOp::PutObject(object("k", 1), PutCondition::None);
         let replies = store.apply_batch(&[&bucket, &put]);
         assert!(matches!(replies[0], Ok(MetaReply::BucketCreated(true))));
         assert!(matches!(replies[1], Ok(MetaReply::ObjectPut(None))));
-        let replace = MetaOp::PutObject(object("k", 2));
+        let replace = MetaOp::PutObject(object("k", 2), PutCondition::None);
         let replies = store.apply_batch(&[&replace]);
         assert!(matches!(
             replies[0],

@@ -1,6 +1,7 @@
 //! The S3 API: addressing, routing, auth, operations, and the pipeline that joins them.
 
 pub mod auth;
+pub mod conditions;
 pub mod error;
 pub mod ops;
 pub mod path;

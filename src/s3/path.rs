@@ -219,3 +219,30 @@ mod tests {
         }
     }
 }
+
+/// Encodes a key the way S3 does for `encoding-type=url` (form encoding: unreserved characters
+/// and '/' kept, space as '+', every other byte `%XX`); clients decode with `unquote_plus`.
+pub fn url_encode_key(key: &str) -> String {
+    let mut output = String::with_capacity(key.len() + 8);
+    for &byte in key.as_bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                output.push(byte as char)
+            }
+            b' ' => output.push('+'),
+            _ => output.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    output
+}
+
+#[cfg(test)]
+mod encoding_tests {
+    use super::*;
+
+    #[test]
+    fn url_encoding_of_keys() {
+        // Goal: spaces, '+', '%', control characters and unicode encode as S3 does.
+        assert_eq!(url_encode_key("a b+c%d/é\u{1}"), "a+b%2Bc%25d/%C3%A9%01");
+    }
+}

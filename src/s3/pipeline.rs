@@ -166,6 +166,16 @@ async fn run(
         Operation::GetObject => ops::object::get_object(context, &request, false).await,
         Operation::HeadObject => ops::object::get_object(context, &request, true).await,
         Operation::DeleteObject => ops::object::delete_object(context, &request).await,
+        Operation::ListObjects => ops::list::list_objects_v1(context, &request).await,
+        Operation::ListObjectsV2 => ops::list::list_objects_v2(context, &request).await,
+        Operation::ListObjectVersions => ops::list::list_object_versions(context, &request).await,
+        Operation::DeleteObjects => ops::batch::delete_objects(context, &request, payload).await,
+        Operation::CopyObject => ops::copy::copy_object(context, &request).await,
+        Operation::GetBucketVersioning => {
+            ops::bucket::get_bucket_versioning(context, &request).await
+        }
+        Operation::GetBucketAcl => ops::acl::get_bucket_acl(context, &request).await,
+        Operation::GetObjectAcl => ops::acl::get_object_acl(context, &request).await,
         Operation::NotImplemented(name) => Err(S3Error::with_message(
             S3ErrorCode::NotImplemented,
             format!("{name} is not implemented by ringstore yet."),

@@ -15,6 +15,14 @@ pub enum Operation {
     GetObject,
     HeadObject,
     DeleteObject,
+    ListObjects,
+    ListObjectsV2,
+    ListObjectVersions,
+    DeleteObjects,
+    CopyObject,
+    GetBucketVersioning,
+    GetBucketAcl,
+    GetObjectAcl,
     /// An operation S3 has and ringstore does not implement yet (answered `501 NotImplemented`).
     NotImplemented(&'static str),
     /// A method S3 does not accept on this resource.
@@ -34,6 +42,14 @@ impl Operation {
             Operation::GetObject => "GetObject",
             Operation::HeadObject => "HeadObject",
             Operation::DeleteObject => "DeleteObject",
+            Operation::ListObjects => "ListObjects",
+            Operation::ListObjectsV2 => "ListObjectsV2",
+            Operation::ListObjectVersions => "ListObjectVersions",
+            Operation::DeleteObjects => "DeleteObjects",
+            Operation::CopyObject => "CopyObject",
+            Operation::GetBucketVersioning => "GetBucketVersioning",
+            Operation::GetBucketAcl => "GetBucketAcl",
+            Operation::GetObjectAcl => "GetObjectAcl",
             Operation::NotImplemented(name) => name,
             Operation::MethodNotAllowed => "MethodNotAllowed",
         }
@@ -259,6 +275,10 @@ pub fn route(input: RouteInput<'_>) -> Operation {
             if has(entry.0) {
                 return match pick(input.method, entry) {
                     Some("GetBucketLocation") => Operation::GetBucketLocation,
+                    Some("ListObjectVersions") => Operation::ListObjectVersions,
+                    Some("DeleteObjects") => Operation::DeleteObjects,
+                    Some("GetBucketVersioning") => Operation::GetBucketVersioning,
+                    Some("GetBucketAcl") => Operation::GetBucketAcl,
                     Some(name) => Operation::NotImplemented(name),
                     None => Operation::MethodNotAllowed,
                 };
@@ -268,8 +288,8 @@ pub fn route(input: RouteInput<'_>) -> Operation {
             Method::Put => Operation::CreateBucket,
             Method::Delete => Operation::DeleteBucket,
             Method::Head => Operation::HeadBucket,
-            Method::Get if has("list-type") => Operation::NotImplemented("ListObjectsV2"),
-            Method::Get => Operation::NotImplemented("ListObjects"),
+            Method::Get if has("list-type") => Operation::ListObjectsV2,
+            Method::Get => Operation::ListObjects,
             _ => Operation::MethodNotAllowed,
         };
     }
@@ -279,13 +299,14 @@ pub fn route(input: RouteInput<'_>) -> Operation {
                 return Operation::NotImplemented("UploadPartCopy");
             }
             return match pick(input.method, entry) {
+                Some("GetObjectAcl") => Operation::GetObjectAcl,
                 Some(name) => Operation::NotImplemented(name),
                 None => Operation::MethodNotAllowed,
             };
         }
     }
     match input.method {
-        Method::Put if input.has_copy_source => Operation::NotImplemented("CopyObject"),
+        Method::Put if input.has_copy_source => Operation::CopyObject,
         Method::Put => Operation::PutObject,
         Method::Get => Operation::GetObject,
         Method::Head => Operation::HeadObject,
@@ -342,33 +363,59 @@ mod tests {
                 false,
                 &["list-type", "prefix"],
                 false,
-                Operation::NotImplemented("ListObjectsV2"),
+                Operation::ListObjectsV2,
             ),
-            (
-                Method::Get,
-                true,
-                false,
-                &[],
-                false,
-                Operation::NotImplemented("ListObjects"),
-            ),
+            (Method::Get, true, false, &[], false, Operation::ListObjects),
             (
                 Method::Post,
                 true,
                 false,
                 &["delete"],
                 false,
-                Operation::NotImplemented("DeleteObjects"),
+                Operation::DeleteObjects,
             ),
             (Method::Put, true, true, &[], false, Operation::PutObject),
             (
+                Method::Get,
+                true,
+                false,
+                &["versions"],
+                false,
+                Operation::ListObjectVersions,
+            ),
+            (
+                Method::Get,
+                true,
+                false,
+                &["versioning"],
+                false,
+                Operation::GetBucketVersioning,
+            ),
+            (
                 Method::Put,
                 true,
-                true,
-                &[],
-                true,
-                Operation::NotImplemented("CopyObject"),
+                false,
+                &["versioning"],
+                false,
+                Operation::NotImplemented("PutBucketVersioning"),
             ),
+            (
+                Method::Get,
+                true,
+                false,
+                &["acl"],
+                false,
+                Operation::GetBucketAcl,
+            ),
+            (
+                Method::Get,
+                true,
+                true,
+                &["acl"],
+                false,
+                Operation::GetObjectAcl,
+            ),
+            (Method::Put, true, true, &[], true, Operation::CopyObject),
             (Method::Get, true, true, &[], false, Operation::GetObject),
             (
                 Method::Get,

@@ -47,6 +47,18 @@ impl XmlBuilder {
         self
     }
 
+    /// Opens `<name a="v" …>`.
+    pub fn open_with(&mut self, name: &str, attributes: &[(&str, &str)]) -> &mut Self {
+        let mut start = BytesStart::new(name);
+        for attribute in attributes {
+            start.push_attribute(*attribute);
+        }
+        self.writer
+            .write_event(Event::Start(start))
+            .expect("write to Vec");
+        self
+    }
+
     /// Closes `</name>`.
     pub fn close(&mut self, name: &str) -> &mut Self {
         self.writer
@@ -144,6 +156,126 @@ pub fn parse_create_bucket_configuration(body: &[u8]) -> S3Result<Option<String>
     Ok(location.filter(|value| !value.is_empty()))
 }
 
+/// Keys per DeleteObjects request (S3 API Reference, DeleteObjects: "up to 1,000 keys").
+pub const DELETE_OBJECTS_KEYS_MAX: usize = 1000;
+
+/// Nesting accepted in request XML; deeper documents are refused before they cost anything.
+const XML_DEPTH_MAX: usize = 8;
+
+/// One `<Object>` of a DeleteObjects body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteEntry {
+    /// Key.
+    pub key: String,
+    /// VersionId, if given.
+    pub version_id: Option<String>,
+}
+
+/// A parsed DeleteObjects body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteRequest {
+    /// Report only errors.
+    pub quiet: bool,
+    /// Objects to delete, in order.
+    pub objects: Vec<DeleteEntry>,
+}
+
+/// Parses `<Delete><Quiet/>?<Object><Key/><VersionId/>?</Object>…</Delete>`; keys keep their
+/// exact text, entities included.
+pub fn parse_delete_objects(body: &[u8]) -> S3Result<DeleteRequest> {
+    let malformed = || S3Error::new(S3ErrorCode::MalformedXML);
+    let mut reader = Reader::from_reader(body);
+    let mut path: Vec<Vec<u8>> = Vec::new();
+    let mut request = DeleteRequest {
+        quiet: false,
+        objects: Vec::new(),
+    };
+    let mut text = String::new();
+    let mut key: Option<String> = None;
+    let mut version_id: Option<String> = None;
+    let mut saw_root = false;
+    loop {
+        match reader.read_event().map_err(|_| malformed())? {
+            Event::Start(start) => {
+                let name = start.local_name().as_ref().to_vec();
+                let allowed = match path.len() {
+                    0 => name == b"Delete" && !saw_root,
+                    1 => name == b"Object" || name == b"Quiet",
+                    2 => path[1] == b"Object" && (name == b"Key" || name == b"VersionId"),
+                    _ => false,
+                };
+                if !allowed || path.len() >= XML_DEPTH_MAX {
+                    return Err(malformed());
+                }
+                saw_root = true;
+                if name == b"Object" {
+                    key = None;
+                    version_id = None;
+                }
+                text.clear();
+                path.push(name);
+            }
+            Event::Text(content) => {
+                text.push_str(&content.decode().map_err(|_| malformed())?);
+            }
+            Event::GeneralRef(reference) => {
+                let name = reference.decode().map_err(|_| malformed())?;
+                let resolved = match name.as_ref() {
+                    "amp" => '&',
+                    "lt" => '<',
+                    "gt" => '>',
+                    "quot" => '"',
+                    "apos" => '\'',
+                    _ => reference
+                        .resolve_char_ref()
+                        .ok()
+                        .flatten()
+                        .ok_or_else(malformed)?,
+                };
+                text.push(resolved);
+            }
+            Event::CData(data) => {
+                text.push_str(std::str::from_utf8(&data).map_err(|_| malformed())?);
+            }
+            Event::End(_) => {
+                let name = path.pop().ok_or_else(malformed)?;
+                match name.as_slice() {
+                    b"Key" => key = Some(std::mem::take(&mut text)),
+                    b"VersionId" => version_id = Some(std::mem::take(&mut text)),
+                    b"Quiet" => request.quiet = text.trim().eq_ignore_ascii_case("true"),
+                    b"Object" => {
+                        let key = key.take().ok_or_else(malformed)?;
+                        request.objects.push(DeleteEntry {
+                            key,
+                            version_id: version_id.take(),
+                        });
+                        if request.objects.len() > DELETE_OBJECTS_KEYS_MAX {
+                            return Err(malformed());
+                        }
+                    }
+                    _ => {}
+                }
+                text.clear();
+            }
+            Event::Empty(start) => {
+                let name = start.local_name().as_ref().to_vec();
+                if path.len() == 2 && name == b"Key" {
+                    key = Some(String::new());
+                } else if path.is_empty() || name == b"Object" {
+                    return Err(malformed());
+                }
+            }
+            Event::DocType(_) => return Err(malformed()),
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if !saw_root || !path.is_empty() || request.objects.is_empty() {
+        return Err(malformed());
+    }
+    Ok(request)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +292,50 @@ mod tests {
              <Message>The specified key does not exist.</Message><Key>a&lt;b</Key>\
              <Resource>/mybucket/a&lt;b</Resource><RequestId>4442587FB7D0A2F9</RequestId></Error>"
         );
+    }
+
+    #[test]
+    fn parses_delete_objects() {
+        // Goal: the documented DeleteObjects body parses with exact keys; bad bodies are MalformedXML.
+        let body = br#"<?xml version="1.0" encoding="UTF-8"?>
+<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet>
+  <Object><Key>sample1.txt</Key></Object>
+  <Object><Key> a &amp; b &#x20AC;</Key><VersionId>null</VersionId></Object>
+</Delete>"#;
+        let parsed = parse_delete_objects(body).unwrap();
+        assert!(parsed.quiet);
+        assert_eq!(
+            parsed.objects[0],
+            DeleteEntry {
+                key: "sample1.txt".into(),
+                version_id: None
+            }
+        );
+        assert_eq!(
+            parsed.objects[1],
+            DeleteEntry {
+                key: " a & b €".into(),
+                version_id: Some("null".into())
+            }
+        );
+        let too_many = format!(
+            "<Delete>{}</Delete>",
+            "<Object><Key>k</Key></Object>".repeat(1001)
+        );
+        for bad in [
+            &b"<Delete></Delete>"[..],
+            b"<Delete><Object></Object></Delete>",
+            b"<Other/>",
+            b"junk",
+            too_many.as_bytes(),
+            b"<!DOCTYPE d [<!ENTITY x \"y\">]><Delete><Object><Key>&x;</Key></Object></Delete>",
+            b"<Delete><Object><Key>k</Key><Deep><Deeper/></Deep></Object></Delete>",
+        ] {
+            assert_eq!(
+                parse_delete_objects(bad).unwrap_err().code,
+                S3ErrorCode::MalformedXML
+            );
+        }
     }
 
     #[test]

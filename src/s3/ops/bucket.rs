@@ -107,7 +107,10 @@ pub async fn read_small_body(payload: &mut PayloadReader<'_, '_>) -> S3Result<Ve
     }
 }
 
-async fn owned_bucket(context: &S3Context, request: &S3Request<'_>) -> S3Result<BucketRecord> {
+pub(crate) async fn owned_bucket(
+    context: &S3Context,
+    request: &S3Request<'_>,
+) -> S3Result<BucketRecord> {
     match context
         .meta
         .get_bucket(request.bucket().to_string())
@@ -158,5 +161,17 @@ pub async fn get_bucket_location(
         xml.element_text(&bucket.region);
     }
     xml.close("LocationConstraint");
+    Ok(S3Response::xml(xml.finish()))
+}
+
+/// GetBucketVersioning: an unversioned bucket answers an empty configuration (never enabled).
+pub async fn get_bucket_versioning(
+    context: &S3Context,
+    request: &S3Request<'_>,
+) -> S3Result<S3Response> {
+    owned_bucket(context, request).await?;
+    let mut xml = XmlBuilder::new();
+    xml.open_root("VersioningConfiguration")
+        .close("VersioningConfiguration");
     Ok(S3Response::xml(xml.finish()))
 }

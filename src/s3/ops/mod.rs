@@ -1,6 +1,10 @@
 //! S3 operation handlers, one file per family: typed input in, typed response out.
 
+pub mod acl;
+pub mod batch;
 pub mod bucket;
+pub mod copy;
+pub mod list;
 pub mod object;
 
 use sha2::{Digest, Sha256};

@@ -7,12 +7,16 @@ use base64::Engine;
 
 use crate::limits::{PUT_OBJECT_BYTES_MAX, USER_METADATA_BYTES_MAX};
 use crate::meta::ObjectRecord;
+use crate::meta::PutCondition;
+use crate::s3::conditions::{
+    evaluate_read_conditions, parse_range, ConditionOutcome, RangeRequest,
+};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::payload::PayloadReader;
 use crate::s3::pipeline::S3Request;
 use crate::s3::{time, ResponseBody, S3Context, S3Response};
 use crate::storage::writer::{remove_object_file_later, ChecksumSet};
-use crate::storage::{ObjectReader, ObjectWriter};
+use crate::storage::{ObjectReader, ObjectWriter, SealedObject};
 
 /// Headers stored with an object and returned on GET/HEAD (besides Content-Type and `x-amz-meta-*`).
 const STORED_HEADERS: &[(&str, &str)] = &[
@@ -36,6 +40,7 @@ struct PutObjectInput {
     crc32_trailer: bool,
     content_type: Option<String>,
     headers: Vec<(String, String)>,
+    condition: PutCondition,
 }
 
 fn parse_put_object_input(request: &S3Request<'_>) -> S3Result<PutObjectInput> {
@@ -89,6 +94,37 @@ fn parse_put_object_input(request: &S3Request<'_>) -> S3Result<PutObjectInput> {
             ))
         }
     };
+    let headers = stored_headers(head)?;
+    let condition = match (head.header("if-none-match"), head.header("if-match")) {
+        (Some(_), Some(_)) => {
+            return Err(S3Error::with_message(
+                S3ErrorCode::NotImplemented,
+                "If-Match and If-None-Match together are not supported.",
+            ))
+        }
+        (Some("*"), None) => PutCondition::IfAbsent,
+        (Some(_), None) => {
+            return Err(S3Error::with_message(
+                S3ErrorCode::NotImplemented,
+                "If-None-Match on PutObject supports only '*'.",
+            ))
+        }
+        (None, Some(etag)) => PutCondition::IfMatch(etag.trim().trim_matches('"').to_string()),
+        (None, None) => PutCondition::None,
+    };
+    Ok(PutObjectInput {
+        condition,
+        content_md5,
+        crc32_header,
+        crc32_trailer,
+        content_type: head.header("content-type").map(str::to_string),
+        headers,
+    })
+}
+
+/// The headers an upload stores with its object: `x-amz-meta-*` (at most 2 KiB) and the
+/// standard ones S3 returns on GET; `aws-chunked` is dropped from Content-Encoding.
+pub(crate) fn stored_headers(head: &crate::http::RequestHead) -> S3Result<Vec<(String, String)>> {
     let mut headers = Vec::new();
     let mut metadata_bytes = 0usize;
     for (name, value) in &head.headers {
@@ -116,13 +152,7 @@ fn parse_put_object_input(request: &S3Request<'_>) -> S3Result<PutObjectInput> {
     if metadata_bytes > USER_METADATA_BYTES_MAX {
         return Err(S3Error::new(S3ErrorCode::MetadataTooLarge));
     }
-    Ok(PutObjectInput {
-        content_md5,
-        crc32_header,
-        crc32_trailer,
-        content_type: head.header("content-type").map(str::to_string),
-        headers,
-    })
+    Ok(headers)
 }
 
 fn decode_crc32(text: &str) -> S3Result<u32> {
@@ -200,28 +230,63 @@ pub async fn put_object(
             ));
         }
     }
-    let published = sealed.publish().await?;
-    let etag = hex::encode(digests.md5);
     let crc32_text = expected_crc32.map(|value| BASE64.encode(value.to_be_bytes()));
+    let attributes = ObjectAttributes {
+        content_type: input.content_type,
+        headers: input.headers,
+        checksum_crc32: crc32_text.clone(),
+    };
+    let record = commit_object(context, request, sealed, attributes, input.condition).await?;
+    let mut response = S3Response::empty(200);
+    response.head.header("ETag", format!("\"{}\"", record.etag));
+    if let Some(crc32) = crc32_text {
+        response.head.header("x-amz-checksum-crc32", crc32);
+    }
+    Ok(response)
+}
+
+/// What an object carries besides its bytes.
+pub struct ObjectAttributes {
+    /// Content-Type.
+    pub content_type: Option<String>,
+    /// Stored headers and user metadata.
+    pub headers: Vec<(String, String)>,
+    /// Base64 CRC32, if known.
+    pub checksum_crc32: Option<String>,
+}
+
+/// Publishes a sealed file under the request's bucket and key and commits its metadata if
+/// `condition` holds; the superseded file is removed afterwards. On any error the new file is
+/// deleted by its guard: nothing becomes visible.
+pub async fn commit_object(
+    context: &S3Context,
+    request: &S3Request<'_>,
+    sealed: SealedObject,
+    attributes: ObjectAttributes,
+    condition: PutCondition,
+) -> S3Result<ObjectRecord> {
+    let published = sealed.publish().await?;
     let record = ObjectRecord {
         bucket: request.bucket().to_string(),
         key: request.key().to_string(),
         file_id: published.id,
         size_bytes: published.size_bytes,
-        etag: etag.clone(),
+        etag: hex::encode(published.digests.md5),
         last_modified_ms: time::now_ms(),
-        content_type: input.content_type,
-        headers: input.headers,
-        checksum_crc32: crc32_text.clone(),
+        content_type: attributes.content_type,
+        headers: attributes.headers,
+        checksum_crc32: attributes.checksum_crc32,
+        owner: request.access_key.clone(),
     };
-    // On error the guard in `published` deletes the file: nothing visible, nothing leaked.
     let replaced = context
         .meta
-        .put_object(record)
+        .put_object(record.clone(), condition)
         .await
         .map_err(|error| match error {
-            crate::meta::MetaError::NoSuchBucket => {
-                S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket())
+            crate::meta::MetaError::NoSuchBucket => no_such_bucket(request),
+            crate::meta::MetaError::PreconditionFailed => {
+                S3Error::new(S3ErrorCode::PreconditionFailed)
+                    .field("Condition", "If-Match / If-None-Match")
             }
             other => other.into(),
         })?;
@@ -229,28 +294,54 @@ pub async fn put_object(
     if let Some(old) = replaced {
         remove_object_file_later(&context.layout, old);
     }
-    let mut response = S3Response::empty(200);
-    response.head.header("ETag", format!("\"{etag}\""));
-    if let Some(crc32) = crc32_text {
-        response.head.header("x-amz-checksum-crc32", crc32);
-    }
-    Ok(response)
+    Ok(record)
 }
 
-fn no_such_key(request: &S3Request<'_>) -> S3Error {
+pub(crate) fn no_such_key(request: &S3Request<'_>) -> S3Error {
     S3Error::new(S3ErrorCode::NoSuchKey).field("Key", request.key())
 }
 
-fn no_such_bucket(request: &S3Request<'_>) -> S3Error {
+pub(crate) fn no_such_bucket(request: &S3Request<'_>) -> S3Error {
     S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket())
 }
 
-/// GetObject and HeadObject: metadata, then the file streamed (GET) or only its length (HEAD).
+/// `response-*` query parameters of GetObject and the header each one overrides.
+const RESPONSE_OVERRIDES: &[(&str, &str)] = &[
+    ("response-content-type", "Content-Type"),
+    ("response-content-language", "Content-Language"),
+    ("response-expires", "Expires"),
+    ("response-cache-control", "Cache-Control"),
+    ("response-content-disposition", "Content-Disposition"),
+    ("response-content-encoding", "Content-Encoding"),
+];
+
+/// Rejects a `versionId` other than `null`: an unversioned bucket has only the null version.
+fn check_version_id(request: &S3Request<'_>) -> S3Result<()> {
+    match request.query.iter().find(|(name, _)| name == "versionId") {
+        Some((_, version)) if version != super::list::NULL_VERSION_ID => {
+            Err(S3Error::new(S3ErrorCode::NoSuchVersion)
+                .field("Key", request.key())
+                .field("VersionId", version.clone()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// GetObject and HeadObject: metadata, conditions, range, then the file streamed (GET) or only
+/// its length (HEAD).
 pub async fn get_object(
     context: &S3Context,
     request: &S3Request<'_>,
     head_only: bool,
 ) -> S3Result<S3Response> {
+    check_version_id(request)?;
+    if request.query.iter().any(|(name, _)| name == "partNumber") {
+        return Err(S3Error::with_message(
+            S3ErrorCode::NotImplemented,
+            "partNumber is not implemented by ringstore yet.",
+        ));
+    }
+    let head = request.head;
     for _ in 0..OPEN_ATTEMPT_COUNT_MAX {
         let record = match context
             .meta
@@ -262,10 +353,47 @@ pub async fn get_object(
             Err(crate::meta::MetaError::NoSuchBucket) => return Err(no_such_bucket(request)),
             Err(error) => return Err(error.into()),
         };
+        let outcome = evaluate_read_conditions(
+            head.header("if-match"),
+            head.header("if-none-match"),
+            head.header("if-modified-since"),
+            head.header("if-unmodified-since"),
+            &record.etag,
+            record.last_modified_ms,
+        );
+        match outcome {
+            ConditionOutcome::PreconditionFailed => {
+                return Err(
+                    S3Error::new(S3ErrorCode::PreconditionFailed).field("Condition", "If-Match")
+                )
+            }
+            ConditionOutcome::NotModified => {
+                let mut response = S3Response::empty(304);
+                response.head.header("ETag", format!("\"{}\"", record.etag));
+                response
+                    .head
+                    .header("Last-Modified", time::http_date(record.last_modified_ms));
+                return Ok(response);
+            }
+            ConditionOutcome::Proceed => {}
+        }
+        let (status, start, length) = match parse_range(head.header("range"), record.size_bytes) {
+            RangeRequest::Whole => (200, 0, record.size_bytes),
+            RangeRequest::Partial { start, end } => (206, start, end - start + 1),
+            RangeRequest::Unsatisfiable => {
+                let mut error = S3Error::new(S3ErrorCode::InvalidRange)
+                    .field("ActualObjectSize", record.size_bytes.to_string());
+                error.fields.push((
+                    "RangeRequested",
+                    head.header("range").unwrap_or_default().to_string(),
+                ));
+                return Err(error);
+            }
+        };
         let body = if head_only {
-            ResponseBody::HeadOnly(record.size_bytes)
+            ResponseBody::HeadOnly(length)
         } else {
-            match ObjectReader::open(&context.layout, record.file_id, 0, record.size_bytes).await {
+            match ObjectReader::open(&context.layout, record.file_id, start, length).await {
                 Ok(reader) => ResponseBody::Object(reader),
                 // Replaced by a concurrent PUT after our lookup: look again and serve the new one.
                 Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
@@ -276,9 +404,20 @@ pub async fn get_object(
             }
         };
         let mut response = S3Response {
-            head: crate::http::ResponseHead::new(200),
+            head: crate::http::ResponseHead::new(status),
             body,
         };
+        if status == 206 {
+            response.head.header(
+                "Content-Range",
+                format!(
+                    "bytes {}-{}/{}",
+                    start,
+                    start + length - 1,
+                    record.size_bytes
+                ),
+            );
+        }
         object_headers(&record, request, &mut response);
         return Ok(response);
     }
@@ -303,6 +442,13 @@ fn object_headers(record: &ObjectRecord, request: &S3Request<'_>, response: &mut
             None => head.header(name.clone(), value.clone()),
         };
     }
+    for (parameter, header) in RESPONSE_OVERRIDES {
+        if let Some((_, value)) = request.query.iter().find(|(name, _)| name == parameter) {
+            head.headers
+                .retain(|(name, _)| !name.eq_ignore_ascii_case(header));
+            head.header(*header, value.clone());
+        }
+    }
     let checksum_mode = request
         .head
         .header("x-amz-checksum-mode")
@@ -316,6 +462,7 @@ fn object_headers(record: &ObjectRecord, request: &S3Request<'_>, response: &mut
 
 /// DeleteObject: idempotent 204; the file is removed after the metadata commit.
 pub async fn delete_object(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
+    check_version_id(request)?;
     match context
         .meta
         .delete_object(request.bucket().to_string(), request.key().to_string())
