@@ -486,3 +486,42 @@ fn idle_and_slow_header_connections_are_closed() {
         "slow-header connection held for {waited:?}"
     );
 }
+
+#[test]
+fn delete_objects_body_checks() {
+    // Goal: DeleteObjects needs Content-MD5 or a checksum, checks it, and refuses malformed or
+    // entity-laden XML without deleting anything.
+    let server = TestServer::start();
+    create_bucket(&server, "multi");
+    assert_eq!(exchange(&server, put_plain("/multi/keep", &server, b"x").as_bytes()).status, 200);
+    let send = |body: &[u8], extra: &[(&str, String)]| {
+        let mut request = RawRequest::new("POST", "/multi", &server.address)
+            .header("content-length", &body.len().to_string())
+            .payload(&sigv4::sha256_hex(body));
+        request.query = "delete".into();
+        for (name, value) in extra {
+            request = request.header(name, value);
+        }
+        let (head, _) = request.signed_head();
+        let mut bytes = head.into_bytes();
+        bytes.extend_from_slice(body);
+        exchange(&server, &bytes)
+    };
+    use base64::Engine;
+    use md5::Digest;
+    let md5 = |body: &[u8]| base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(body));
+    let body = b"<Delete><Object><Key>keep</Key></Object></Delete>";
+    let response = send(body, &[]);
+    assert_eq!((response.status, response.code().as_deref()), (400, Some("InvalidRequest")));
+    let response = send(body, &[("content-md5", md5(b"other"))]);
+    assert_eq!((response.status, response.code().as_deref()), (400, Some("BadDigest")));
+    for bad in [&b"<Delete><Object><Key>keep</Key></Object>"[..], b"<Delete/>", b"<!DOCTYPE x [<!ENTITY a \"b\">]><Delete><Object><Key>&a;</Key></Object></Delete>"] {
+        let response = send(bad, &[("content-md5", md5(bad))]);
+        assert_eq!((response.status, response.code().as_deref()), (400, Some("MalformedXML")), "{}", String::from_utf8_lossy(bad));
+    }
+    assert_eq!(get(&server, "/multi/keep").status, 200);
+    let response = send(body, &[("content-md5", md5(body))]);
+    assert_eq!(response.status, 200, "{}", response.body_text());
+    assert!(response.body_text().contains("<Deleted><Key>keep</Key></Deleted>"));
+    assert_eq!(get(&server, "/multi/keep").status, 404);
+}

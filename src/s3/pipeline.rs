@@ -65,7 +65,7 @@ pub async fn handle(
     response.head.header("x-amz-request-id", request_id.clone());
     response.head.header("x-amz-id-2", request_id.clone());
     let status = response.head.status;
-    if status >= 500 {
+    if status >= 500 && status != 501 {
         tracing::warn!(request_id = %request_id, status, s3_op = operation.name(), "request failed on the server side");
     }
     tracing::info!(
