@@ -1,0 +1,98 @@
+//! Listing and batch-delete cost on a 1,000,000-key bucket, through the metadata layer directly:
+//! ListObjectsV2-sized pages (1,000 keys) at the first and the last page, a delimiter listing,
+//! and a 1,000-key DeleteBatch. Prints medians; run with `cargo bench --bench listing`.
+
+use std::time::{Duration, Instant};
+
+use ringstore::meta::{BucketRecord, ListQuery, MetaOp, MetaReply, MetaStore, ObjectRecord, PutCondition};
+use ringstore::storage::FileId;
+
+const KEY_COUNT: usize = 1_000_000;
+const FILL_BATCH: usize = 50_000;
+const ROUNDS: usize = 21;
+
+fn key(index: usize) -> String {
+    // Three top-level prefixes, as a real bucket would have.
+    format!("{}/{:03}/object-{index:08}", ["logs", "photos", "tmp"][index % 3], index % 997)
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn list(store: &mut MetaStore, query: &ListQuery) -> usize {
+    let op = MetaOp::ListObjects(query.clone());
+    match store.apply_batch(&[&op]).remove(0) {
+        Ok(MetaReply::Listing(listing)) => listing.objects.len() + listing.common_prefixes.len(),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = MetaStore::open(&dir.path().join("meta.sqlite")).unwrap();
+    let bucket = MetaOp::CreateBucket(BucketRecord { name: "bench".into(), owner: "o".into(), region: "us-east-1".into(), created_ms: 0 });
+    store.apply_batch(&[&bucket]).remove(0).unwrap();
+    let started = Instant::now();
+    let mut keys: Vec<String> = (0..KEY_COUNT).map(key).collect();
+    for chunk in keys.chunks(FILL_BATCH) {
+        let ops: Vec<MetaOp> = chunk
+            .iter()
+            .map(|key| {
+                MetaOp::PutObject(
+                    ObjectRecord {
+                        bucket: "bench".into(),
+                        key: key.clone(),
+                        file_id: FileId::random(),
+                        size_bytes: 4096,
+                        etag: "d41d8cd98f00b204e9800998ecf8427e".into(),
+                        last_modified_ms: 0,
+                        content_type: None,
+                        headers: Vec::new(),
+                        checksum_crc32: None,
+                        owner: "o".into(),
+                    },
+                    PutCondition::None,
+                )
+            })
+            .collect();
+        let refs: Vec<&MetaOp> = ops.iter().collect();
+        for reply in store.apply_batch(&refs) {
+            reply.unwrap();
+        }
+    }
+    println!("filled {KEY_COUNT} keys in {:.1} s", started.elapsed().as_secs_f64());
+    keys.sort();
+    let page = |after: Option<String>| ListQuery { bucket: "bench".into(), prefix: String::new(), delimiter: None, after, max_keys: 1000 };
+    let time = |store: &mut MetaStore, query: &ListQuery| {
+        let samples: Vec<Duration> = (0..ROUNDS)
+            .map(|_| {
+                let started = Instant::now();
+                assert!(list(store, query) > 0);
+                started.elapsed()
+            })
+            .collect();
+        median(samples)
+    };
+    let first = time(&mut store, &page(None));
+    let last = time(&mut store, &page(Some(keys[KEY_COUNT - 1001].clone())));
+    let delimiter = time(&mut store, &ListQuery { bucket: "bench".into(), prefix: String::new(), delimiter: Some("/".into()), after: None, max_keys: 1000 });
+    let nested = time(&mut store, &ListQuery { bucket: "bench".into(), prefix: "photos/".into(), delimiter: Some("/".into()), after: None, max_keys: 1000 });
+    println!("ListObjectsV2 page of 1000, first page:        median {:.2} ms", first.as_secs_f64() * 1000.0);
+    println!("ListObjectsV2 page of 1000, last page:         median {:.2} ms (last/first {:.2})", last.as_secs_f64() * 1000.0, last.as_secs_f64() / first.as_secs_f64());
+    println!("delimiter '/' over 1M keys (3 prefixes):       median {:.2} ms", delimiter.as_secs_f64() * 1000.0);
+    println!("prefix photos/ delimiter '/' (997 prefixes):   median {:.2} ms", nested.as_secs_f64() * 1000.0);
+    let mut deletes = Vec::new();
+    for round in 0..ROUNDS {
+        let batch: Vec<String> = keys[round * 1000..(round + 1) * 1000].to_vec();
+        let op = MetaOp::DeleteBatch { bucket: "bench".into(), keys: batch };
+        let started = Instant::now();
+        match store.apply_batch(&[&op]).remove(0) {
+            Ok(MetaReply::BatchDeleted(files)) => assert_eq!(files.len(), 1000),
+            other => panic!("{other:?}"),
+        }
+        deletes.push(started.elapsed());
+    }
+    println!("DeleteObjects of 1000 keys (one transaction):  median {:.2} ms", median(deletes).as_secs_f64() * 1000.0);
+}
