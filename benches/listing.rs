@@ -4,7 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use ringstore::meta::{BucketRecord, ListQuery, MetaOp, MetaReply, MetaStore, ObjectRecord, PutCondition};
+use ringstore::meta::{
+    BucketRecord, ListQuery, MetaOp, MetaReply, MetaStore, ObjectRecord, PutCondition,
+};
 use ringstore::storage::FileId;
 
 const KEY_COUNT: usize = 1_000_000;
@@ -13,7 +15,11 @@ const ROUNDS: usize = 21;
 
 fn key(index: usize) -> String {
     // Three top-level prefixes, as a real bucket would have.
-    format!("{}/{:03}/object-{index:08}", ["logs", "photos", "tmp"][index % 3], index % 997)
+    format!(
+        "{}/{:03}/object-{index:08}",
+        ["logs", "photos", "tmp"][index % 3],
+        index % 997
+    )
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -32,7 +38,12 @@ fn list(store: &mut MetaStore, query: &ListQuery) -> usize {
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = MetaStore::open(&dir.path().join("meta.sqlite")).unwrap();
-    let bucket = MetaOp::CreateBucket(BucketRecord { name: "bench".into(), owner: "o".into(), region: "us-east-1".into(), created_ms: 0 });
+    let bucket = MetaOp::CreateBucket(BucketRecord {
+        name: "bench".into(),
+        owner: "o".into(),
+        region: "us-east-1".into(),
+        created_ms: 0,
+    });
     store.apply_batch(&[&bucket]).remove(0).unwrap();
     let started = Instant::now();
     let mut keys: Vec<String> = (0..KEY_COUNT).map(key).collect();
@@ -62,9 +73,18 @@ fn main() {
             reply.unwrap();
         }
     }
-    println!("filled {KEY_COUNT} keys in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "filled {KEY_COUNT} keys in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     keys.sort();
-    let page = |after: Option<String>| ListQuery { bucket: "bench".into(), prefix: String::new(), delimiter: None, after, max_keys: 1000 };
+    let page = |after: Option<String>| ListQuery {
+        bucket: "bench".into(),
+        prefix: String::new(),
+        delimiter: None,
+        after,
+        max_keys: 1000,
+    };
     let time = |store: &mut MetaStore, query: &ListQuery| {
         let samples: Vec<Duration> = (0..ROUNDS)
             .map(|_| {
@@ -77,16 +97,50 @@ fn main() {
     };
     let first = time(&mut store, &page(None));
     let last = time(&mut store, &page(Some(keys[KEY_COUNT - 1001].clone())));
-    let delimiter = time(&mut store, &ListQuery { bucket: "bench".into(), prefix: String::new(), delimiter: Some("/".into()), after: None, max_keys: 1000 });
-    let nested = time(&mut store, &ListQuery { bucket: "bench".into(), prefix: "photos/".into(), delimiter: Some("/".into()), after: None, max_keys: 1000 });
-    println!("ListObjectsV2 page of 1000, first page:        median {:.2} ms", first.as_secs_f64() * 1000.0);
-    println!("ListObjectsV2 page of 1000, last page:         median {:.2} ms (last/first {:.2})", last.as_secs_f64() * 1000.0, last.as_secs_f64() / first.as_secs_f64());
-    println!("delimiter '/' over 1M keys (3 prefixes):       median {:.2} ms", delimiter.as_secs_f64() * 1000.0);
-    println!("prefix photos/ delimiter '/' (997 prefixes):   median {:.2} ms", nested.as_secs_f64() * 1000.0);
+    let delimiter = time(
+        &mut store,
+        &ListQuery {
+            bucket: "bench".into(),
+            prefix: String::new(),
+            delimiter: Some("/".into()),
+            after: None,
+            max_keys: 1000,
+        },
+    );
+    let nested = time(
+        &mut store,
+        &ListQuery {
+            bucket: "bench".into(),
+            prefix: "photos/".into(),
+            delimiter: Some("/".into()),
+            after: None,
+            max_keys: 1000,
+        },
+    );
+    println!(
+        "ListObjectsV2 page of 1000, first page:        median {:.2} ms",
+        first.as_secs_f64() * 1000.0
+    );
+    println!(
+        "ListObjectsV2 page of 1000, last page:         median {:.2} ms (last/first {:.2})",
+        last.as_secs_f64() * 1000.0,
+        last.as_secs_f64() / first.as_secs_f64()
+    );
+    println!(
+        "delimiter '/' over 1M keys (3 prefixes):       median {:.2} ms",
+        delimiter.as_secs_f64() * 1000.0
+    );
+    println!(
+        "prefix photos/ delimiter '/' (997 prefixes):   median {:.2} ms",
+        nested.as_secs_f64() * 1000.0
+    );
     let mut deletes = Vec::new();
     for round in 0..ROUNDS {
         let batch: Vec<String> = keys[round * 1000..(round + 1) * 1000].to_vec();
-        let op = MetaOp::DeleteBatch { bucket: "bench".into(), keys: batch };
+        let op = MetaOp::DeleteBatch {
+            bucket: "bench".into(),
+            keys: batch,
+        };
         let started = Instant::now();
         match store.apply_batch(&[&op]).remove(0) {
             Ok(MetaReply::BatchDeleted(files)) => assert_eq!(files.len(), 1000),
@@ -94,5 +148,8 @@ fn main() {
         }
         deletes.push(started.elapsed());
     }
-    println!("DeleteObjects of 1000 keys (one transaction):  median {:.2} ms", median(deletes).as_secs_f64() * 1000.0);
+    println!(
+        "DeleteObjects of 1000 keys (one transaction):  median {:.2} ms",
+        median(deletes).as_secs_f64() * 1000.0
+    );
 }

@@ -11,6 +11,22 @@ pub const BUCKET_NAME_BYTES_MAX: usize = 63;
 /// Largest single PUT S3 accepts (AWS S3 User Guide, "Uploading objects": 5 GiB in one PUT).
 pub const PUT_OBJECT_BYTES_MAX: u64 = 5 * 1024 * 1024 * 1024;
 
+/// Smallest part of a multipart upload other than the last (AWS S3 User Guide, "Amazon S3
+/// multipart upload limits": 5 MiB).
+pub const PART_BYTES_MIN: u64 = 5 * 1024 * 1024;
+
+/// Largest part of a multipart upload (AWS S3 User Guide, "Amazon S3 multipart upload limits": 5 GiB).
+pub const PART_BYTES_MAX: u64 = 5 * 1024 * 1024 * 1024;
+
+/// Part numbers run from 1 to 10,000 (AWS S3 User Guide, "Amazon S3 multipart upload limits").
+pub const PART_NUMBER_MAX: u32 = 10_000;
+
+/// Parts listed per ListParts page and uploads per ListMultipartUploads page (S3 default and cap: 1,000).
+pub const MULTIPART_LIST_ENTRIES_MAX: usize = 1000;
+
+/// Default age after which an unfinished multipart upload is reaped, in seconds (7 days).
+pub const MULTIPART_UPLOAD_AGE_MAX_SECONDS_DEFAULT: u64 = 7 * 24 * 3600;
+
 /// Bytes of a request head (request line + headers). S3 documents 8 KiB for PUT request headers
 /// (AWS S3 User Guide, "Working with object metadata"); we allow twice that for long presigned URLs.
 pub const HEADER_BYTES_MAX: usize = 16 * 1024;

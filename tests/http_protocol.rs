@@ -493,7 +493,10 @@ fn delete_objects_body_checks() {
     // entity-laden XML without deleting anything.
     let server = TestServer::start();
     create_bucket(&server, "multi");
-    assert_eq!(exchange(&server, put_plain("/multi/keep", &server, b"x").as_bytes()).status, 200);
+    assert_eq!(
+        exchange(&server, put_plain("/multi/keep", &server, b"x").as_bytes()).status,
+        200
+    );
     let send = |body: &[u8], extra: &[(&str, String)]| {
         let mut request = RawRequest::new("POST", "/multi", &server.address)
             .header("content-length", &body.len().to_string())
@@ -509,19 +512,37 @@ fn delete_objects_body_checks() {
     };
     use base64::Engine;
     use md5::Digest;
-    let md5 = |body: &[u8]| base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(body));
+    let md5 =
+        |body: &[u8]| base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(body));
     let body = b"<Delete><Object><Key>keep</Key></Object></Delete>";
     let response = send(body, &[]);
-    assert_eq!((response.status, response.code().as_deref()), (400, Some("InvalidRequest")));
+    assert_eq!(
+        (response.status, response.code().as_deref()),
+        (400, Some("InvalidRequest"))
+    );
     let response = send(body, &[("content-md5", md5(b"other"))]);
-    assert_eq!((response.status, response.code().as_deref()), (400, Some("BadDigest")));
-    for bad in [&b"<Delete><Object><Key>keep</Key></Object>"[..], b"<Delete/>", b"<!DOCTYPE x [<!ENTITY a \"b\">]><Delete><Object><Key>&a;</Key></Object></Delete>"] {
+    assert_eq!(
+        (response.status, response.code().as_deref()),
+        (400, Some("BadDigest"))
+    );
+    for bad in [
+        &b"<Delete><Object><Key>keep</Key></Object>"[..],
+        b"<Delete/>",
+        b"<!DOCTYPE x [<!ENTITY a \"b\">]><Delete><Object><Key>&a;</Key></Object></Delete>",
+    ] {
         let response = send(bad, &[("content-md5", md5(bad))]);
-        assert_eq!((response.status, response.code().as_deref()), (400, Some("MalformedXML")), "{}", String::from_utf8_lossy(bad));
+        assert_eq!(
+            (response.status, response.code().as_deref()),
+            (400, Some("MalformedXML")),
+            "{}",
+            String::from_utf8_lossy(bad)
+        );
     }
     assert_eq!(get(&server, "/multi/keep").status, 200);
     let response = send(body, &[("content-md5", md5(body))]);
     assert_eq!(response.status, 200, "{}", response.body_text());
-    assert!(response.body_text().contains("<Deleted><Key>keep</Key></Deleted>"));
+    assert!(response
+        .body_text()
+        .contains("<Deleted><Key>keep</Key></Deleted>"));
     assert_eq!(get(&server, "/multi/keep").status, 404);
 }

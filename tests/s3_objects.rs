@@ -8,11 +8,28 @@ use aws_sdk_s3::types::{Delete, EncodingType, MetadataDirective, ObjectIdentifie
 use common::{error_code, error_status, md5_hex, pattern, TestServer};
 
 async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &[u8]) {
-    s3.put_object().bucket(bucket).key(key).body(ByteStream::from(body.to_vec())).send().await.unwrap_or_else(|e| panic!("{key}: {e:?}"));
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from(body.to_vec()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{key}: {e:?}"));
 }
 
 async fn get_bytes(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
-    s3.get_object().bucket(bucket).key(key).send().await.unwrap().body.collect().await.unwrap().into_bytes().to_vec()
+    s3.get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes()
+        .to_vec()
 }
 
 #[tokio::test]
@@ -30,7 +47,14 @@ async fn list_objects_v2_pages_prefixes_and_delimiters() {
     let mut seen = Vec::new();
     let mut token = None;
     loop {
-        let page = s3.list_objects_v2().bucket("list").max_keys(3).set_continuation_token(token.clone()).send().await.unwrap();
+        let page = s3
+            .list_objects_v2()
+            .bucket("list")
+            .max_keys(3)
+            .set_continuation_token(token.clone())
+            .send()
+            .await
+            .unwrap();
         assert!(page.key_count().unwrap() <= 3);
         seen.extend(page.contents().iter().map(|o| o.key().unwrap().to_string()));
         if !page.is_truncated().unwrap() {
@@ -41,33 +65,84 @@ async fn list_objects_v2_pages_prefixes_and_delimiters() {
     }
     assert_eq!(seen, keys);
     // Entry fields.
-    let page = s3.list_objects_v2().bucket("list").prefix("a").send().await.unwrap();
+    let page = s3
+        .list_objects_v2()
+        .bucket("list")
+        .prefix("a")
+        .send()
+        .await
+        .unwrap();
     let entry = &page.contents()[0];
     assert_eq!(entry.size(), Some(1));
-    assert_eq!(entry.e_tag(), Some(format!("\"{}\"", md5_hex(b"a")).as_str()));
+    assert_eq!(
+        entry.e_tag(),
+        Some(format!("\"{}\"", md5_hex(b"a")).as_str())
+    );
     assert_eq!(entry.storage_class().map(|c| c.as_str()), Some("STANDARD"));
     assert!(entry.last_modified().is_some());
     assert!(entry.owner().is_none());
     // Delimiter '/'.
-    let page = s3.list_objects_v2().bucket("list").delimiter("/").send().await.unwrap();
-    let prefixes: Vec<_> = page.common_prefixes().iter().map(|p| p.prefix().unwrap()).collect();
+    let page = s3
+        .list_objects_v2()
+        .bucket("list")
+        .delimiter("/")
+        .send()
+        .await
+        .unwrap();
+    let prefixes: Vec<_> = page
+        .common_prefixes()
+        .iter()
+        .map(|p| p.prefix().unwrap())
+        .collect();
     let objects: Vec<_> = page.contents().iter().map(|o| o.key().unwrap()).collect();
     assert_eq!(prefixes, ["b/"]);
     assert_eq!(objects, ["a", "c-x-1", "c-x-2", "c-y", "d"]);
     assert_eq!(page.key_count(), Some(6));
-    let nested = s3.list_objects_v2().bucket("list").prefix("b/").delimiter("/").send().await.unwrap();
+    let nested = s3
+        .list_objects_v2()
+        .bucket("list")
+        .prefix("b/")
+        .delimiter("/")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(nested.common_prefixes()[0].prefix(), Some("b/c/"));
     assert_eq!(nested.contents().len(), 2);
     // A delimiter that is not '/'.
-    let dashed = s3.list_objects_v2().bucket("list").delimiter("-x-").send().await.unwrap();
-    assert_eq!(dashed.common_prefixes().iter().map(|p| p.prefix().unwrap()).collect::<Vec<_>>(), ["c-x-"]);
+    let dashed = s3
+        .list_objects_v2()
+        .bucket("list")
+        .delimiter("-x-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        dashed
+            .common_prefixes()
+            .iter()
+            .map(|p| p.prefix().unwrap())
+            .collect::<Vec<_>>(),
+        ["c-x-"]
+    );
     // Prefixes across pages: max-keys 1 walks entries one at a time, prefixes included.
     let mut walked = Vec::new();
     let mut token = None;
     loop {
-        let page = s3.list_objects_v2().bucket("list").delimiter("/").max_keys(1).set_continuation_token(token.clone()).send().await.unwrap();
+        let page = s3
+            .list_objects_v2()
+            .bucket("list")
+            .delimiter("/")
+            .max_keys(1)
+            .set_continuation_token(token.clone())
+            .send()
+            .await
+            .unwrap();
         walked.extend(page.contents().iter().map(|o| o.key().unwrap().to_string()));
-        walked.extend(page.common_prefixes().iter().map(|p| p.prefix().unwrap().to_string()));
+        walked.extend(
+            page.common_prefixes()
+                .iter()
+                .map(|p| p.prefix().unwrap().to_string()),
+        );
         if !page.is_truncated().unwrap() {
             break;
         }
@@ -75,30 +150,102 @@ async fn list_objects_v2_pages_prefixes_and_delimiters() {
     }
     assert_eq!(walked, ["a", "b/", "c-x-1", "c-x-2", "c-y", "d"]);
     // start-after, max-keys 0 and > 1000, empty prefix page.
-    let after = s3.list_objects_v2().bucket("list").start_after("c-y").send().await.unwrap();
-    assert_eq!(after.contents().iter().map(|o| o.key().unwrap()).collect::<Vec<_>>(), ["d"]);
+    let after = s3
+        .list_objects_v2()
+        .bucket("list")
+        .start_after("c-y")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        after
+            .contents()
+            .iter()
+            .map(|o| o.key().unwrap())
+            .collect::<Vec<_>>(),
+        ["d"]
+    );
     assert_eq!(after.start_after(), Some("c-y"));
-    let zero = s3.list_objects_v2().bucket("list").max_keys(0).send().await.unwrap();
+    let zero = s3
+        .list_objects_v2()
+        .bucket("list")
+        .max_keys(0)
+        .send()
+        .await
+        .unwrap();
     assert!(zero.contents().is_empty());
     assert_eq!(zero.key_count(), Some(0));
     assert_eq!(zero.max_keys(), Some(0));
-    let capped = s3.list_objects_v2().bucket("list").max_keys(5000).send().await.unwrap();
+    let capped = s3
+        .list_objects_v2()
+        .bucket("list")
+        .max_keys(5000)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(capped.max_keys(), Some(1000));
-    let empty = s3.list_objects_v2().bucket("list").prefix("zzz").send().await.unwrap();
+    let empty = s3
+        .list_objects_v2()
+        .bucket("list")
+        .prefix("zzz")
+        .send()
+        .await
+        .unwrap();
     assert!(empty.contents().is_empty() && !empty.is_truncated().unwrap());
     // fetch-owner shows the same owner as ListBuckets and the ACLs.
-    let owned = s3.list_objects_v2().bucket("list").fetch_owner(true).max_keys(1).send().await.unwrap();
-    let owner_id = owned.contents()[0].owner().unwrap().id().unwrap().to_string();
-    assert_eq!(s3.list_buckets().send().await.unwrap().owner().unwrap().id(), Some(owner_id.as_str()));
+    let owned = s3
+        .list_objects_v2()
+        .bucket("list")
+        .fetch_owner(true)
+        .max_keys(1)
+        .send()
+        .await
+        .unwrap();
+    let owner_id = owned.contents()[0]
+        .owner()
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        s3.list_buckets()
+            .send()
+            .await
+            .unwrap()
+            .owner()
+            .unwrap()
+            .id(),
+        Some(owner_id.as_str())
+    );
     let acl = s3.get_bucket_acl().bucket("list").send().await.unwrap();
     assert_eq!(acl.owner().unwrap().id(), Some(owner_id.as_str()));
-    assert_eq!(acl.grants()[0].permission().map(|p| p.as_str()), Some("FULL_CONTROL"));
-    let object_acl = s3.get_object_acl().bucket("list").key("a").send().await.unwrap();
+    assert_eq!(
+        acl.grants()[0].permission().map(|p| p.as_str()),
+        Some("FULL_CONTROL")
+    );
+    let object_acl = s3
+        .get_object_acl()
+        .bucket("list")
+        .key("a")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(object_acl.owner().unwrap().id(), Some(owner_id.as_str()));
     // Errors.
-    let error = s3.list_objects_v2().bucket("no-such-bucket").send().await.unwrap_err();
+    let error = s3
+        .list_objects_v2()
+        .bucket("no-such-bucket")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_code(&error).as_deref(), Some("NoSuchBucket"));
-    let error = s3.list_objects_v2().bucket("list").continuation_token("!!!").send().await.unwrap_err();
+    let error = s3
+        .list_objects_v2()
+        .bucket("list")
+        .continuation_token("!!!")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_code(&error).as_deref(), Some("InvalidArgument"));
 }
 
@@ -113,12 +260,35 @@ async fn list_encoding_type_url_and_byte_order() {
     for key in keys {
         put(&s3, "enc", key, b"x").await;
     }
-    let page = s3.list_objects_v2().bucket("enc").encoding_type(EncodingType::Url).send().await.unwrap();
+    let page = s3
+        .list_objects_v2()
+        .bucket("enc")
+        .encoding_type(EncodingType::Url)
+        .send()
+        .await
+        .unwrap();
     let listed: Vec<_> = page.contents().iter().map(|o| o.key().unwrap()).collect();
-    assert_eq!(listed, ["a%01b", "a+b", "a%25b", "a%2Bb", "z", "%C3%A9", "%E6%97%A5%E6%9C%AC"]);
+    assert_eq!(
+        listed,
+        [
+            "a%01b",
+            "a+b",
+            "a%25b",
+            "a%2Bb",
+            "z",
+            "%C3%A9",
+            "%E6%97%A5%E6%9C%AC"
+        ]
+    );
     assert_eq!(page.encoding_type().map(|e| e.as_str()), Some("url"));
     // Without encoding-type a control character cannot appear in XML 1.0; list past it.
-    let raw = s3.list_objects_v2().bucket("enc").start_after("a ").send().await.unwrap();
+    let raw = s3
+        .list_objects_v2()
+        .bucket("enc")
+        .start_after("a ")
+        .send()
+        .await
+        .unwrap();
     let raw: Vec<_> = raw.contents().iter().map(|o| o.key().unwrap()).collect();
     assert_eq!(raw, ["a b", "a%b", "a+b", "z", "é", "日本"]);
 }
@@ -132,18 +302,45 @@ async fn list_objects_v1_markers() {
     for key in ["a/1", "a/2", "b", "c/1", "d"] {
         put(&s3, "list-v1", key, b"x").await;
     }
-    let first = s3.list_objects().bucket("list-v1").delimiter("/").max_keys(2).send().await.unwrap();
+    let first = s3
+        .list_objects()
+        .bucket("list-v1")
+        .delimiter("/")
+        .max_keys(2)
+        .send()
+        .await
+        .unwrap();
     assert!(first.is_truncated().unwrap());
     assert_eq!(first.common_prefixes()[0].prefix(), Some("a/"));
     assert_eq!(first.contents()[0].key(), Some("b"));
     assert!(first.contents()[0].owner().is_some());
     assert_eq!(first.next_marker(), Some("b"));
-    let second = s3.list_objects().bucket("list-v1").delimiter("/").marker("b").send().await.unwrap();
+    let second = s3
+        .list_objects()
+        .bucket("list-v1")
+        .delimiter("/")
+        .marker("b")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(second.common_prefixes()[0].prefix(), Some("c/"));
     assert_eq!(second.contents()[0].key(), Some("d"));
     assert!(!second.is_truncated().unwrap());
-    let plain = s3.list_objects().bucket("list-v1").marker("a/2").send().await.unwrap();
-    assert_eq!(plain.contents().iter().map(|o| o.key().unwrap()).collect::<Vec<_>>(), ["b", "c/1", "d"]);
+    let plain = s3
+        .list_objects()
+        .bucket("list-v1")
+        .marker("a/2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        plain
+            .contents()
+            .iter()
+            .map(|o| o.key().unwrap())
+            .collect::<Vec<_>>(),
+        ["b", "c/1", "d"]
+    );
 }
 
 #[tokio::test]
@@ -157,19 +354,47 @@ async fn delimiter_prefixes_do_not_starve_a_page() {
         let s3 = s3.clone();
         tasks.push(tokio::spawn(async move {
             for index in 0..100 {
-                let key = format!("{}/{worker:02}-{index:03}", ["logs", "photos", "tmp"][index % 3]);
-                s3.put_object().bucket("many").key(key).body(ByteStream::from_static(b"x")).send().await.unwrap();
+                let key = format!(
+                    "{}/{worker:02}-{index:03}",
+                    ["logs", "photos", "tmp"][index % 3]
+                );
+                s3.put_object()
+                    .bucket("many")
+                    .key(key)
+                    .body(ByteStream::from_static(b"x"))
+                    .send()
+                    .await
+                    .unwrap();
             }
         }));
     }
     for task in tasks {
         task.await.unwrap();
     }
-    let page = s3.list_objects_v2().bucket("many").delimiter("/").send().await.unwrap();
-    assert_eq!(page.common_prefixes().iter().map(|p| p.prefix().unwrap()).collect::<Vec<_>>(), ["logs/", "photos/", "tmp/"]);
+    let page = s3
+        .list_objects_v2()
+        .bucket("many")
+        .delimiter("/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        page.common_prefixes()
+            .iter()
+            .map(|p| p.prefix().unwrap())
+            .collect::<Vec<_>>(),
+        ["logs/", "photos/", "tmp/"]
+    );
     assert!(!page.is_truncated().unwrap());
     // index % 3 == 1 for 33 of each worker's 100 keys.
-    let photos = s3.list_objects_v2().bucket("many").prefix("photos/").max_keys(1000).send().await.unwrap();
+    let photos = s3
+        .list_objects_v2()
+        .bucket("many")
+        .prefix("photos/")
+        .max_keys(1000)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(photos.key_count(), Some(12 * 33));
     let all = s3.list_objects_v2().bucket("many").send().await.unwrap();
     assert_eq!(all.key_count(), Some(1000));
@@ -187,11 +412,29 @@ async fn delete_objects_batch() {
         put(&s3, "batch", &format!("k{index:02}"), &pattern(1000, index)).await;
     }
     let ids: Vec<ObjectIdentifier> = (0..10)
-        .map(|i| ObjectIdentifier::builder().key(format!("k{i:02}")).build().unwrap())
-        .chain([ObjectIdentifier::builder().key("never-existed").build().unwrap()])
-        .chain([ObjectIdentifier::builder().key("k15").version_id("not-null").build().unwrap()])
+        .map(|i| {
+            ObjectIdentifier::builder()
+                .key(format!("k{i:02}"))
+                .build()
+                .unwrap()
+        })
+        .chain([ObjectIdentifier::builder()
+            .key("never-existed")
+            .build()
+            .unwrap()])
+        .chain([ObjectIdentifier::builder()
+            .key("k15")
+            .version_id("not-null")
+            .build()
+            .unwrap()])
         .collect();
-    let result = s3.delete_objects().bucket("batch").delete(Delete::builder().set_objects(Some(ids)).build().unwrap()).send().await.unwrap();
+    let result = s3
+        .delete_objects()
+        .bucket("batch")
+        .delete(Delete::builder().set_objects(Some(ids)).build().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(result.deleted().len(), 11);
     assert_eq!(result.errors().len(), 1);
     assert_eq!(result.errors()[0].code(), Some("NoSuchVersion"));
@@ -200,14 +443,38 @@ async fn delete_objects_batch() {
     let quiet = s3
         .delete_objects()
         .bucket("batch")
-        .delete(Delete::builder().quiet(true).objects(ObjectIdentifier::builder().key("k10").build().unwrap()).build().unwrap())
+        .delete(
+            Delete::builder()
+                .quiet(true)
+                .objects(ObjectIdentifier::builder().key("k10").build().unwrap())
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
     assert!(quiet.deleted().is_empty() && quiet.errors().is_empty());
     assert!(common::eventually(5, || server.object_files() == 9));
-    let too_many: Vec<ObjectIdentifier> = (0..1001).map(|i| ObjectIdentifier::builder().key(format!("x{i}")).build().unwrap()).collect();
-    let error = s3.delete_objects().bucket("batch").delete(Delete::builder().set_objects(Some(too_many)).build().unwrap()).send().await.unwrap_err();
+    let too_many: Vec<ObjectIdentifier> = (0..1001)
+        .map(|i| {
+            ObjectIdentifier::builder()
+                .key(format!("x{i}"))
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let error = s3
+        .delete_objects()
+        .bucket("batch")
+        .delete(
+            Delete::builder()
+                .set_objects(Some(too_many))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_code(&error).as_deref(), Some("MalformedXML"));
 }
 
@@ -219,38 +486,156 @@ async fn copy_object_variants() {
     s3.create_bucket().bucket("src").send().await.unwrap();
     s3.create_bucket().bucket("dst").send().await.unwrap();
     let body = pattern(400_000, 9);
-    s3.put_object().bucket("src").key("dir/a b+c").body(ByteStream::from(body.clone())).content_type("text/x").metadata("m", "1").send().await.unwrap();
-    let copied = s3.copy_object().bucket("dst").key("copy").copy_source("src/dir/a%20b%2Bc").send().await.unwrap();
-    let etag = copied.copy_object_result().unwrap().e_tag().unwrap().to_string();
+    s3.put_object()
+        .bucket("src")
+        .key("dir/a b+c")
+        .body(ByteStream::from(body.clone()))
+        .content_type("text/x")
+        .metadata("m", "1")
+        .send()
+        .await
+        .unwrap();
+    let copied = s3
+        .copy_object()
+        .bucket("dst")
+        .key("copy")
+        .copy_source("src/dir/a%20b%2Bc")
+        .send()
+        .await
+        .unwrap();
+    let etag = copied
+        .copy_object_result()
+        .unwrap()
+        .e_tag()
+        .unwrap()
+        .to_string();
     assert_eq!(etag, format!("\"{}\"", md5_hex(&body)));
-    assert!(copied.copy_object_result().unwrap().last_modified().is_some());
-    let got = s3.get_object().bucket("dst").key("copy").send().await.unwrap();
+    assert!(copied
+        .copy_object_result()
+        .unwrap()
+        .last_modified()
+        .is_some());
+    let got = s3
+        .get_object()
+        .bucket("dst")
+        .key("copy")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(got.content_type(), Some("text/x"));
-    assert_eq!(got.metadata().unwrap().get("m").map(String::as_str), Some("1"));
-    assert_eq!(md5_hex(&got.body.collect().await.unwrap().into_bytes()), md5_hex(&body));
+    assert_eq!(
+        got.metadata().unwrap().get("m").map(String::as_str),
+        Some("1")
+    );
+    assert_eq!(
+        md5_hex(&got.body.collect().await.unwrap().into_bytes()),
+        md5_hex(&body)
+    );
     // REPLACE takes the request's metadata.
-    s3.copy_object().bucket("dst").key("replaced").copy_source("/src/dir/a%20b%2Bc").metadata_directive(MetadataDirective::Replace).content_type("text/y").metadata("n", "2").send().await.unwrap();
-    let got = s3.head_object().bucket("dst").key("replaced").send().await.unwrap();
+    s3.copy_object()
+        .bucket("dst")
+        .key("replaced")
+        .copy_source("/src/dir/a%20b%2Bc")
+        .metadata_directive(MetadataDirective::Replace)
+        .content_type("text/y")
+        .metadata("n", "2")
+        .send()
+        .await
+        .unwrap();
+    let got = s3
+        .head_object()
+        .bucket("dst")
+        .key("replaced")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(got.content_type(), Some("text/y"));
     assert!(got.metadata().unwrap().get("m").is_none());
     // Copy onto itself: only with REPLACE.
-    let error = s3.copy_object().bucket("dst").key("copy").copy_source("dst/copy").send().await.unwrap_err();
+    let error = s3
+        .copy_object()
+        .bucket("dst")
+        .key("copy")
+        .copy_source("dst/copy")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_code(&error).as_deref(), Some("InvalidRequest"));
-    s3.copy_object().bucket("dst").key("copy").copy_source("dst/copy").metadata_directive(MetadataDirective::Replace).content_type("a/b").send().await.unwrap();
-    assert_eq!(s3.head_object().bucket("dst").key("copy").send().await.unwrap().content_type(), Some("a/b"));
+    s3.copy_object()
+        .bucket("dst")
+        .key("copy")
+        .copy_source("dst/copy")
+        .metadata_directive(MetadataDirective::Replace)
+        .content_type("a/b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        s3.head_object()
+            .bucket("dst")
+            .key("copy")
+            .send()
+            .await
+            .unwrap()
+            .content_type(),
+        Some("a/b")
+    );
     // Source conditions.
-    let error = s3.copy_object().bucket("dst").key("c2").copy_source("src/dir/a%20b%2Bc").copy_source_if_match("\"wrong\"").send().await.unwrap_err();
+    let error = s3
+        .copy_object()
+        .bucket("dst")
+        .key("c2")
+        .copy_source("src/dir/a%20b%2Bc")
+        .copy_source_if_match("\"wrong\"")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_code(&error).as_deref(), Some("PreconditionFailed"));
     assert_eq!(error_status(&error), Some(412));
-    s3.copy_object().bucket("dst").key("c2").copy_source("src/dir/a%20b%2Bc").copy_source_if_match(&etag).send().await.unwrap();
-    let error = s3.copy_object().bucket("dst").key("c3").copy_source("src/dir/a%20b%2Bc").copy_source_if_none_match(&etag).send().await.unwrap_err();
+    s3.copy_object()
+        .bucket("dst")
+        .key("c2")
+        .copy_source("src/dir/a%20b%2Bc")
+        .copy_source_if_match(&etag)
+        .send()
+        .await
+        .unwrap();
+    let error = s3
+        .copy_object()
+        .bucket("dst")
+        .key("c3")
+        .copy_source("src/dir/a%20b%2Bc")
+        .copy_source_if_none_match(&etag)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_status(&error), Some(412));
     // Missing sources and versions.
-    let error = s3.copy_object().bucket("dst").key("c4").copy_source("src/missing").send().await.unwrap_err();
+    let error = s3
+        .copy_object()
+        .bucket("dst")
+        .key("c4")
+        .copy_source("src/missing")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_code(&error).as_deref(), Some("NoSuchKey"));
-    let error = s3.copy_object().bucket("dst").key("c4").copy_source("src/dir/a%20b%2Bc?versionId=v1").send().await.unwrap_err();
+    let error = s3
+        .copy_object()
+        .bucket("dst")
+        .key("c4")
+        .copy_source("src/dir/a%20b%2Bc?versionId=v1")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_code(&error).as_deref(), Some("NoSuchVersion"));
-    s3.copy_object().bucket("dst").key("c5").copy_source("src/dir/a%20b%2Bc?versionId=null").send().await.unwrap();
+    s3.copy_object()
+        .bucket("dst")
+        .key("c5")
+        .copy_source("src/dir/a%20b%2Bc?versionId=null")
+        .send()
+        .await
+        .unwrap();
     assert!(common::eventually(5, || server.object_files() == 5));
 }
 
@@ -262,39 +647,137 @@ async fn range_and_conditional_reads() {
     s3.create_bucket().bucket("ranges").send().await.unwrap();
     let body = pattern(300_000, 5);
     put(&s3, "ranges", "obj", &body).await;
-    for (range, start, end) in [("bytes=0-9", 0usize, 9usize), ("bytes=131000-140000", 131_000, 140_000), ("bytes=-5", 299_995, 299_999), ("bytes=299990-", 299_990, 299_999), ("bytes=5-999999", 5, 299_999)] {
-        let got = s3.get_object().bucket("ranges").key("obj").range(range).send().await.unwrap();
-        assert_eq!(got.content_range(), Some(format!("bytes {start}-{end}/300000").as_str()), "{range}");
+    for (range, start, end) in [
+        ("bytes=0-9", 0usize, 9usize),
+        ("bytes=131000-140000", 131_000, 140_000),
+        ("bytes=-5", 299_995, 299_999),
+        ("bytes=299990-", 299_990, 299_999),
+        ("bytes=5-999999", 5, 299_999),
+    ] {
+        let got = s3
+            .get_object()
+            .bucket("ranges")
+            .key("obj")
+            .range(range)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            got.content_range(),
+            Some(format!("bytes {start}-{end}/300000").as_str()),
+            "{range}"
+        );
         assert_eq!(got.content_length(), Some((end - start + 1) as i64));
-        assert_eq!(got.body.collect().await.unwrap().into_bytes().as_ref(), &body[start..=end], "{range}");
+        assert_eq!(
+            got.body.collect().await.unwrap().into_bytes().as_ref(),
+            &body[start..=end],
+            "{range}"
+        );
     }
-    let error = s3.get_object().bucket("ranges").key("obj").range("bytes=300000-").send().await.unwrap_err();
+    let error = s3
+        .get_object()
+        .bucket("ranges")
+        .key("obj")
+        .range("bytes=300000-")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_code(&error).as_deref(), Some("InvalidRange"));
     assert_eq!(error_status(&error), Some(416));
-    let whole = s3.get_object().bucket("ranges").key("obj").range("bytes=0-1,5-6").send().await.unwrap();
+    let whole = s3
+        .get_object()
+        .bucket("ranges")
+        .key("obj")
+        .range("bytes=0-1,5-6")
+        .send()
+        .await
+        .unwrap();
     assert!(whole.content_range().is_none());
     assert_eq!(whole.content_length(), Some(300_000));
-    let head = s3.head_object().bucket("ranges").key("obj").send().await.unwrap();
+    let head = s3
+        .head_object()
+        .bucket("ranges")
+        .key("obj")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(head.accept_ranges(), Some("bytes"));
     let etag = head.e_tag().unwrap().to_string();
     let modified = head.last_modified().unwrap().secs();
     // Conditions.
-    let error = s3.get_object().bucket("ranges").key("obj").if_none_match(&etag).send().await.unwrap_err();
+    let error = s3
+        .get_object()
+        .bucket("ranges")
+        .key("obj")
+        .if_none_match(&etag)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_status(&error), Some(304));
-    let error = s3.head_object().bucket("ranges").key("obj").if_none_match(&etag).send().await.unwrap_err();
+    let error = s3
+        .head_object()
+        .bucket("ranges")
+        .key("obj")
+        .if_none_match(&etag)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_status(&error), Some(304));
-    let error = s3.get_object().bucket("ranges").key("obj").if_match("\"nope\"").send().await.unwrap_err();
+    let error = s3
+        .get_object()
+        .bucket("ranges")
+        .key("obj")
+        .if_match("\"nope\"")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_status(&error), Some(412));
-    assert!(s3.get_object().bucket("ranges").key("obj").if_match(&etag).send().await.is_ok());
+    assert!(s3
+        .get_object()
+        .bucket("ranges")
+        .key("obj")
+        .if_match(&etag)
+        .send()
+        .await
+        .is_ok());
     let later = aws_smithy_types::DateTime::from_secs(modified + 3600);
     let earlier = aws_smithy_types::DateTime::from_secs(modified - 3600);
-    let error = s3.get_object().bucket("ranges").key("obj").if_modified_since(later).send().await.unwrap_err();
+    let error = s3
+        .get_object()
+        .bucket("ranges")
+        .key("obj")
+        .if_modified_since(later)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_status(&error), Some(304));
-    assert!(s3.get_object().bucket("ranges").key("obj").if_modified_since(earlier).send().await.is_ok());
-    let error = s3.get_object().bucket("ranges").key("obj").if_unmodified_since(earlier).send().await.unwrap_err();
+    assert!(s3
+        .get_object()
+        .bucket("ranges")
+        .key("obj")
+        .if_modified_since(earlier)
+        .send()
+        .await
+        .is_ok());
+    let error = s3
+        .get_object()
+        .bucket("ranges")
+        .key("obj")
+        .if_unmodified_since(earlier)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_status(&error), Some(412));
     // If-Match true wins over If-Unmodified-Since false.
-    assert!(s3.get_object().bucket("ranges").key("obj").if_match(&etag).if_unmodified_since(earlier).send().await.is_ok());
+    assert!(s3
+        .get_object()
+        .bucket("ranges")
+        .key("obj")
+        .if_match(&etag)
+        .if_unmodified_since(earlier)
+        .send()
+        .await
+        .is_ok());
     // Response overrides.
     let got = s3
         .get_object()
@@ -327,8 +810,17 @@ async fn conditional_puts_are_atomic() {
         let s3 = s3.clone();
         tasks.push(tokio::spawn(async move {
             let body = pattern(50_000, writer);
-            let result = s3.put_object().bucket("cas").key("once").if_none_match("*").body(ByteStream::from(body.clone())).send().await;
-            result.map(|_| md5_hex(&body)).map_err(|error| error_status(&error))
+            let result = s3
+                .put_object()
+                .bucket("cas")
+                .key("once")
+                .if_none_match("*")
+                .body(ByteStream::from(body.clone()))
+                .send()
+                .await;
+            result
+                .map(|_| md5_hex(&body))
+                .map_err(|error| error_status(&error))
         }));
     }
     let mut winners = Vec::new();
@@ -338,16 +830,44 @@ async fn conditional_puts_are_atomic() {
             Err(status) => assert_eq!(status, Some(412)),
         }
     }
-    assert_eq!(winners.len(), 1, "exactly one If-None-Match writer must win");
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one If-None-Match writer must win"
+    );
     assert_eq!(md5_hex(&get_bytes(&s3, "cas", "once").await), winners[0]);
     let current = format!("\"{}\"", winners[0]);
-    let error = s3.put_object().bucket("cas").key("once").if_match("\"0000\"").body(ByteStream::from_static(b"x")).send().await.unwrap_err();
+    let error = s3
+        .put_object()
+        .bucket("cas")
+        .key("once")
+        .if_match("\"0000\"")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_status(&error), Some(412));
-    s3.put_object().bucket("cas").key("once").if_match(&current).body(ByteStream::from_static(b"swapped")).send().await.unwrap();
+    s3.put_object()
+        .bucket("cas")
+        .key("once")
+        .if_match(&current)
+        .body(ByteStream::from_static(b"swapped"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(get_bytes(&s3, "cas", "once").await, b"swapped");
-    let error = s3.put_object().bucket("cas").key("absent").if_match(&current).body(ByteStream::from_static(b"x")).send().await.unwrap_err();
+    let error = s3
+        .put_object()
+        .bucket("cas")
+        .key("absent")
+        .if_match(&current)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_status(&error), Some(412));
-    assert!(common::eventually(5, || server.object_files() == 1 && server.temp_files().is_empty()));
+    assert!(common::eventually(5, || server.object_files() == 1
+        && server.temp_files().is_empty()));
 }
 
 #[tokio::test]
@@ -363,7 +883,15 @@ async fn unversioned_version_calls() {
     let mut seen = Vec::new();
     let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
     loop {
-        let page = s3.list_object_versions().bucket("vers").max_keys(2).set_key_marker(key_marker.clone()).set_version_id_marker(version_marker.clone()).send().await.unwrap();
+        let page = s3
+            .list_object_versions()
+            .bucket("vers")
+            .max_keys(2)
+            .set_key_marker(key_marker.clone())
+            .set_version_id_marker(version_marker.clone())
+            .send()
+            .await
+            .unwrap();
         for version in page.versions() {
             assert_eq!(version.version_id(), Some("null"));
             assert_eq!(version.is_latest(), Some(true));
@@ -376,23 +904,77 @@ async fn unversioned_version_calls() {
         version_marker = page.next_version_id_marker().map(str::to_string);
     }
     assert_eq!(seen, ["a", "b", "c/1", "c/2", "d"]);
-    let grouped = s3.list_object_versions().bucket("vers").delimiter("/").send().await.unwrap();
+    let grouped = s3
+        .list_object_versions()
+        .bucket("vers")
+        .delimiter("/")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(grouped.common_prefixes()[0].prefix(), Some("c/"));
     assert_eq!(grouped.versions().len(), 3);
     assert_eq!(get_bytes(&s3, "vers", "a").await, b"a");
-    let got = s3.get_object().bucket("vers").key("a").version_id("null").send().await.unwrap();
-    assert_eq!(got.body.collect().await.unwrap().into_bytes().as_ref(), b"a");
-    s3.head_object().bucket("vers").key("a").version_id("null").send().await.unwrap();
-    let error = s3.get_object().bucket("vers").key("a").version_id("3HL4kqtJlcpXroDTDmJ").send().await.unwrap_err();
+    let got = s3
+        .get_object()
+        .bucket("vers")
+        .key("a")
+        .version_id("null")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        got.body.collect().await.unwrap().into_bytes().as_ref(),
+        b"a"
+    );
+    s3.head_object()
+        .bucket("vers")
+        .key("a")
+        .version_id("null")
+        .send()
+        .await
+        .unwrap();
+    let error = s3
+        .get_object()
+        .bucket("vers")
+        .key("a")
+        .version_id("3HL4kqtJlcpXroDTDmJ")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_code(&error).as_deref(), Some("NoSuchVersion"));
-    s3.delete_object().bucket("vers").key("a").version_id("null").send().await.unwrap();
-    assert_eq!(error_status(&s3.head_object().bucket("vers").key("a").send().await.unwrap_err()), Some(404));
-    let versioning = s3.get_bucket_versioning().bucket("vers").send().await.unwrap();
+    s3.delete_object()
+        .bucket("vers")
+        .key("a")
+        .version_id("null")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_status(
+            &s3.head_object()
+                .bucket("vers")
+                .key("a")
+                .send()
+                .await
+                .unwrap_err()
+        ),
+        Some(404)
+    );
+    let versioning = s3
+        .get_bucket_versioning()
+        .bucket("vers")
+        .send()
+        .await
+        .unwrap();
     assert!(versioning.status().is_none());
     let error = s3
         .put_bucket_versioning()
         .bucket("vers")
-        .versioning_configuration(aws_sdk_s3::types::VersioningConfiguration::builder().status(aws_sdk_s3::types::BucketVersioningStatus::Enabled).build())
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
         .send()
         .await
         .unwrap_err();

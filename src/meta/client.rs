@@ -6,6 +6,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Sender, TrySendError};
 use futures_channel::oneshot;
 
+use super::multipart::{
+    Completion, PartRecord, PartsPage, PartsQuery, UploadRecord, UploadsPage, UploadsQuery,
+};
 use super::thread::MetaRequest;
 use super::{
     BucketRecord, ListQuery, Listing, MetaError, MetaOp, MetaReply, ObjectRecord, PutCondition,
@@ -59,9 +62,9 @@ impl MetaClient {
     }
 
     /// Deletes an empty bucket.
-    pub async fn delete_bucket(&self, name: String) -> Result<(), MetaError> {
+    pub async fn delete_bucket(&self, name: String) -> Result<Vec<FileId>, MetaError> {
         match self.call(MetaOp::DeleteBucket { name }).await? {
-            MetaReply::BucketDeleted => Ok(()),
+            MetaReply::BucketDeleted(files) => Ok(files),
             other => Err(unexpected(other)),
         }
     }
@@ -87,7 +90,7 @@ impl MetaClient {
         &self,
         record: ObjectRecord,
         condition: PutCondition,
-    ) -> Result<Option<FileId>, MetaError> {
+    ) -> Result<Vec<FileId>, MetaError> {
         match self.call(MetaOp::PutObject(record, condition)).await? {
             MetaReply::ObjectPut(replaced) => Ok(replaced),
             other => Err(unexpected(other)),
@@ -131,9 +134,78 @@ impl MetaClient {
         &self,
         bucket: String,
         key: String,
-    ) -> Result<Option<FileId>, MetaError> {
+    ) -> Result<Vec<FileId>, MetaError> {
         match self.call(MetaOp::DeleteObject { bucket, key }).await? {
             MetaReply::ObjectDeleted(removed) => Ok(removed),
+            other => Err(unexpected(other)),
+        }
+    }
+}
+
+impl MetaClient {
+    /// Starts a multipart upload.
+    pub async fn create_upload(&self, upload: UploadRecord) -> Result<(), MetaError> {
+        match self.call(MetaOp::CreateUpload(upload)).await? {
+            MetaReply::UploadCreated => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Looks an upload up.
+    pub async fn get_upload(&self, upload_id: String) -> Result<Option<UploadRecord>, MetaError> {
+        match self.call(MetaOp::GetUpload { upload_id }).await? {
+            MetaReply::Upload(upload) => Ok(upload),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Records a part; returns the file of the part it replaced.
+    pub async fn put_part(&self, part: PartRecord) -> Result<Vec<FileId>, MetaError> {
+        match self.call(MetaOp::PutPart(part)).await? {
+            MetaReply::PartPut(replaced) => Ok(replaced),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Completes an upload; returns the object and the files to delete.
+    pub async fn complete_upload(
+        &self,
+        completion: Completion,
+    ) -> Result<(ObjectRecord, Vec<FileId>), MetaError> {
+        match self.call(MetaOp::CompleteUpload(completion)).await? {
+            MetaReply::UploadCompleted { record, obsolete } => Ok((*record, obsolete)),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Aborts an upload; returns its part files.
+    pub async fn abort_upload(&self, upload_id: String) -> Result<Vec<FileId>, MetaError> {
+        match self.call(MetaOp::AbortUpload { upload_id }).await? {
+            MetaReply::UploadsDropped(files) => Ok(files),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Reaps uploads started before the cut-off; returns their part files.
+    pub async fn reap_uploads(&self, created_before_ms: i64) -> Result<Vec<FileId>, MetaError> {
+        match self.call(MetaOp::ReapUploads { created_before_ms }).await? {
+            MetaReply::UploadsDropped(files) => Ok(files),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// One page of parts.
+    pub async fn list_parts(&self, query: PartsQuery) -> Result<PartsPage, MetaError> {
+        match self.call(MetaOp::ListParts(query)).await? {
+            MetaReply::Parts(page) => Ok(page),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// One page of uploads.
+    pub async fn list_uploads(&self, query: UploadsQuery) -> Result<UploadsPage, MetaError> {
+        match self.call(MetaOp::ListUploads(query)).await? {
+            MetaReply::Uploads(page) => Ok(page),
             other => Err(unexpected(other)),
         }
     }

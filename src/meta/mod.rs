@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod listing;
+pub mod multipart;
 pub mod schema;
 pub mod store;
 pub mod thread;
@@ -48,6 +49,41 @@ pub struct ObjectRecord {
     pub checksum_crc32: Option<String>,
     /// Access key of the object's owner.
     pub owner: String,
+    /// For a completed multipart upload, its parts in order (`file_id` is then the first part's
+    /// file); empty for a single-part object.
+    pub parts: Vec<PartExtent>,
+}
+
+/// One part of a multipart object: its file and size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartExtent {
+    /// File holding the part's bytes.
+    pub file_id: FileId,
+    /// Size of the part.
+    pub size_bytes: u64,
+}
+
+impl ObjectRecord {
+    /// Every file the object's bytes live in, in order.
+    pub fn files(&self) -> Vec<FileId> {
+        if self.parts.is_empty() {
+            vec![self.file_id]
+        } else {
+            self.parts.iter().map(|part| part.file_id).collect()
+        }
+    }
+
+    /// `(file, size)` of each piece of the object, in order.
+    pub fn extents(&self) -> Vec<PartExtent> {
+        if self.parts.is_empty() {
+            vec![PartExtent {
+                file_id: self.file_id,
+                size_bytes: self.size_bytes,
+            }]
+        } else {
+            self.parts.clone()
+        }
+    }
 }
 
 /// An object as a listing shows it.
@@ -112,6 +148,31 @@ pub enum MetaOp {
         /// Object key.
         key: String,
     },
+    /// Start a multipart upload.
+    CreateUpload(multipart::UploadRecord),
+    /// Look an upload up.
+    GetUpload {
+        /// Upload id.
+        upload_id: String,
+    },
+    /// Record (or replace) a part of an upload.
+    PutPart(multipart::PartRecord),
+    /// Turn an upload into an object.
+    CompleteUpload(multipart::Completion),
+    /// Drop an upload and its parts.
+    AbortUpload {
+        /// Upload id.
+        upload_id: String,
+    },
+    /// One page of an upload's parts.
+    ListParts(multipart::PartsQuery),
+    /// One page of a bucket's uploads.
+    ListUploads(multipart::UploadsQuery),
+    /// Drop uploads started before a time.
+    ReapUploads {
+        /// Cut-off, milliseconds since the Unix epoch.
+        created_before_ms: i64,
+    },
     /// Delete an object if present.
     DeleteObject {
         /// Bucket name.
@@ -126,22 +187,42 @@ pub enum MetaOp {
 pub enum MetaReply {
     /// CreateBucket: whether it was created (false: it already existed with this owner).
     BucketCreated(bool),
-    /// DeleteBucket done.
-    BucketDeleted,
+    /// DeleteBucket done: files of the multipart uploads it dropped, to delete after commit.
+    BucketDeleted(Vec<FileId>),
     /// GetBucket.
     Bucket(Option<BucketRecord>),
     /// ListBuckets.
     Buckets(Vec<BucketRecord>),
-    /// PutObject: the file it replaced, to delete after commit.
-    ObjectPut(Option<FileId>),
+    /// PutObject: the files it replaced, to delete after commit.
+    ObjectPut(Vec<FileId>),
     /// GetObject.
     Object(Option<ObjectRecord>),
-    /// DeleteObject: the file it referenced, to delete after commit.
-    ObjectDeleted(Option<FileId>),
+    /// DeleteObject: the files it referenced, to delete after commit.
+    ObjectDeleted(Vec<FileId>),
     /// ListObjects.
     Listing(Listing),
     /// DeleteBatch: the files the deleted rows referenced.
     BatchDeleted(Vec<FileId>),
+    /// CreateUpload done.
+    UploadCreated,
+    /// GetUpload.
+    Upload(Option<multipart::UploadRecord>),
+    /// PutPart: the file of the part it replaced.
+    PartPut(Vec<FileId>),
+    /// CompleteUpload: the new object, and the files no longer referenced (replaced object,
+    /// parts not named in the completion).
+    UploadCompleted {
+        /// The object now visible.
+        record: Box<ObjectRecord>,
+        /// Files to delete after commit.
+        obsolete: Vec<FileId>,
+    },
+    /// AbortUpload / ReapUploads: files to delete after commit.
+    UploadsDropped(Vec<FileId>),
+    /// ListParts.
+    Parts(multipart::PartsPage),
+    /// ListUploads.
+    Uploads(multipart::UploadsPage),
 }
 
 /// Why a metadata request failed.
@@ -165,6 +246,18 @@ pub enum MetaError {
         /// Its owner.
         owner: String,
     },
+    /// No upload with that id (never started, completed or aborted).
+    #[error("no such upload")]
+    NoSuchUpload,
+    /// A completion names a part that was not uploaded or whose ETag differs.
+    #[error("invalid part {0}")]
+    InvalidPart(u32),
+    /// A completion lists parts out of ascending order.
+    #[error("invalid part order")]
+    InvalidPartOrder,
+    /// A part other than the last is smaller than the minimum.
+    #[error("part {0} too small")]
+    EntityTooSmall(u32),
     /// A conditional write's precondition did not hold.
     #[error("precondition failed")]
     PreconditionFailed,

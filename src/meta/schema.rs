@@ -23,7 +23,27 @@ CREATE TABLE objects (
     headers TEXT NOT NULL,
     checksum_crc32 TEXT,
     owner TEXT NOT NULL,
+    parts TEXT,
     PRIMARY KEY (bucket, key)
+) WITHOUT ROWID;
+CREATE TABLE uploads (
+    upload_id TEXT PRIMARY KEY,
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    content_type TEXT,
+    headers TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX uploads_by_key ON uploads (bucket, key, upload_id);
+CREATE TABLE parts (
+    upload_id TEXT NOT NULL,
+    part_number INTEGER NOT NULL,
+    file_id TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    last_modified_ms INTEGER NOT NULL,
+    PRIMARY KEY (upload_id, part_number)
 ) WITHOUT ROWID;
 ";
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::schema::{self, SchemaError};
-use super::{BucketRecord, MetaError, MetaOp, MetaReply, ObjectRecord, PutCondition};
+use super::{BucketRecord, MetaError, MetaOp, MetaReply, ObjectRecord, PartExtent, PutCondition};
 use crate::limits::BUCKET_COUNT_MAX;
 use crate::storage::FileId;
 
@@ -25,14 +25,26 @@ impl MetaStore {
 
     /// Every file id any row references (for startup recovery).
     pub fn referenced_file_ids(&self) -> Result<HashSet<FileId>, MetaError> {
-        let mut statement = self.connection.prepare("SELECT file_id FROM objects")?;
         let mut ids = HashSet::new();
+        let mut statement = self
+            .connection
+            .prepare("SELECT file_id, parts FROM objects")?;
         let mut rows = statement.query([])?;
         while let Some(row) = rows.next()? {
             let text: String = row.get(0)?;
-            if let Some(id) = FileId::parse(&text) {
-                ids.insert(id);
-            }
+            let parts: Option<String> = row.get(1)?;
+            ids.extend(FileId::parse(&text));
+            ids.extend(
+                decode_parts(parts.as_deref())
+                    .iter()
+                    .map(|part| part.file_id),
+            );
+        }
+        let mut statement = self.connection.prepare("SELECT file_id FROM parts")?;
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            let text: String = row.get(0)?;
+            ids.extend(FileId::parse(&text));
         }
         Ok(ids)
     }
@@ -102,10 +114,12 @@ fn apply(transaction: &Transaction<'_>, op: &MetaOp) -> Result<MetaReply, MetaEr
             if has_objects {
                 return Err(MetaError::BucketNotEmpty);
             }
+            // S3 lets a bucket with only unfinished multipart uploads be deleted; they go with it.
+            let files = super::multipart::drop_bucket_uploads(transaction, name)?;
             transaction
                 .prepare_cached("DELETE FROM buckets WHERE name = ?1")?
                 .execute([name])?;
-            Ok(MetaReply::BucketDeleted)
+            Ok(MetaReply::BucketDeleted(files))
         }
         MetaOp::GetBucket { name } => Ok(MetaReply::Bucket(get_bucket(transaction, name)?)),
         MetaOp::ListBuckets => {
@@ -121,10 +135,12 @@ fn apply(transaction: &Transaction<'_>, op: &MetaOp) -> Result<MetaReply, MetaEr
             if get_bucket(transaction, &record.bucket)?.is_none() {
                 return Err(MetaError::NoSuchBucket);
             }
-            let current: Option<(String, String)> = transaction
-                .prepare_cached("SELECT file_id, etag FROM objects WHERE bucket = ?1 AND key = ?2")?
+            let current: Option<(Vec<FileId>, String)> = transaction
+                .prepare_cached(
+                    "SELECT file_id, parts, etag FROM objects WHERE bucket = ?1 AND key = ?2",
+                )?
                 .query_row(params![record.bucket, record.key], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
+                    Ok((files_of(row.get(0)?, row.get(1)?), row.get(2)?))
                 })
                 .optional()?;
             let holds = match (condition, &current) {
@@ -136,49 +152,12 @@ fn apply(transaction: &Transaction<'_>, op: &MetaOp) -> Result<MetaReply, MetaEr
             if !holds {
                 return Err(MetaError::PreconditionFailed);
             }
-            let replaced = current.and_then(|(file_id, _)| FileId::parse(&file_id));
-            transaction
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO objects (bucket, key, file_id, size, etag, last_modified_ms, \
-                     content_type, headers, checksum_crc32, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                )?
-                .execute(params![
-                    record.bucket,
-                    record.key,
-                    record.file_id.to_string(),
-                    record.size_bytes as i64,
-                    record.etag,
-                    record.last_modified_ms,
-                    record.content_type,
-                    encode_headers(&record.headers),
-                    record.checksum_crc32,
-                    record.owner,
-                ])?;
+            let replaced = current.map(|(files, _)| files).unwrap_or_default();
+            insert_object(transaction, record)?;
             Ok(MetaReply::ObjectPut(replaced))
         }
         MetaOp::GetObject { bucket, key } => {
-            let object = transaction
-                .prepare_cached(
-                    "SELECT file_id, size, etag, last_modified_ms, content_type, headers, checksum_crc32, owner \
-                     FROM objects WHERE bucket = ?1 AND key = ?2",
-                )?
-                .query_row(params![bucket, key], |row| {
-                    let file_id: String = row.get(0)?;
-                    let headers: String = row.get(5)?;
-                    Ok(ObjectRecord {
-                        bucket: bucket.clone(),
-                        key: key.clone(),
-                        file_id: FileId::parse(&file_id).unwrap_or(FileId(0)),
-                        size_bytes: row.get::<_, i64>(1)? as u64,
-                        etag: row.get(2)?,
-                        last_modified_ms: row.get(3)?,
-                        content_type: row.get(4)?,
-                        headers: decode_headers(&headers),
-                        checksum_crc32: row.get(6)?,
-                        owner: row.get(7)?,
-                    })
-                })
-                .optional()?;
+            let object = get_object(transaction, bucket, key)?;
             if object.is_none() && get_bucket(transaction, bucket)?.is_none() {
                 return Err(MetaError::NoSuchBucket);
             }
@@ -195,17 +174,29 @@ fn apply(transaction: &Transaction<'_>, op: &MetaOp) -> Result<MetaReply, MetaEr
         }
         MetaOp::DeleteBatch { bucket, keys } => delete_batch(transaction, bucket, keys),
         MetaOp::DeleteObject { bucket, key } => {
-            let removed = get_file_id(transaction, bucket, key)?;
-            if removed.is_none() {
+            let removed = get_files(transaction, bucket, key)?;
+            if removed.is_empty() {
                 if get_bucket(transaction, bucket)?.is_none() {
                     return Err(MetaError::NoSuchBucket);
                 }
-                return Ok(MetaReply::ObjectDeleted(None));
+                return Ok(MetaReply::ObjectDeleted(Vec::new()));
             }
             transaction
                 .prepare_cached("DELETE FROM objects WHERE bucket = ?1 AND key = ?2")?
                 .execute(params![bucket, key])?;
             Ok(MetaReply::ObjectDeleted(removed))
+        }
+        MetaOp::CreateUpload(upload) => super::multipart::create_upload(transaction, upload),
+        MetaOp::GetUpload { upload_id } => super::multipart::get_upload(transaction, upload_id),
+        MetaOp::PutPart(part) => super::multipart::put_part(transaction, part),
+        MetaOp::CompleteUpload(completion) => {
+            super::multipart::complete_upload(transaction, completion)
+        }
+        MetaOp::AbortUpload { upload_id } => super::multipart::abort_upload(transaction, upload_id),
+        MetaOp::ListParts(query) => super::multipart::list_parts(transaction, query),
+        MetaOp::ListUploads(query) => super::multipart::list_uploads(transaction, query),
+        MetaOp::ReapUploads { created_before_ms } => {
+            super::multipart::reap_uploads(transaction, *created_before_ms)
         }
     }
 }
@@ -229,13 +220,15 @@ fn delete_batch(
         values.push(key);
     }
     let mut select = transaction.prepare(&format!(
-        "SELECT file_id FROM objects WHERE bucket = ? AND key IN ({placeholders})"
+        "SELECT file_id, parts FROM objects WHERE bucket = ? AND key IN ({placeholders})"
     ))?;
     let files = select
-        .query_map(values.as_slice(), |row| row.get::<_, String>(0))?
+        .query_map(values.as_slice(), |row| {
+            Ok(files_of(row.get(0)?, row.get(1)?))
+        })?
         .collect::<Result<Vec<_>, _>>()?
-        .iter()
-        .filter_map(|text| FileId::parse(text))
+        .into_iter()
+        .flatten()
         .collect();
     transaction
         .prepare(&format!(
@@ -261,20 +254,122 @@ fn get_bucket(transaction: &Transaction<'_>, name: &str) -> rusqlite::Result<Opt
         .optional()
 }
 
-fn get_file_id(
+/// Inserts or replaces an object row.
+pub(crate) fn insert_object(
+    transaction: &Transaction<'_>,
+    record: &ObjectRecord,
+) -> rusqlite::Result<()> {
+    let parts = (!record.parts.is_empty()).then(|| encode_parts(&record.parts));
+    transaction
+        .prepare_cached(
+            "INSERT OR REPLACE INTO objects (bucket, key, file_id, size, etag, last_modified_ms, \
+             content_type, headers, checksum_crc32, owner, parts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?
+        .execute(params![
+            record.bucket,
+            record.key,
+            record.file_id.to_string(),
+            record.size_bytes as i64,
+            record.etag,
+            record.last_modified_ms,
+            record.content_type,
+            encode_headers(&record.headers),
+            record.checksum_crc32,
+            record.owner,
+            parts,
+        ])?;
+    Ok(())
+}
+
+fn get_object(
     transaction: &Transaction<'_>,
     bucket: &str,
     key: &str,
-) -> rusqlite::Result<Option<FileId>> {
-    let text: Option<String> = transaction
-        .prepare_cached("SELECT file_id FROM objects WHERE bucket = ?1 AND key = ?2")?
-        .query_row(params![bucket, key], |row| row.get(0))
-        .optional()?;
-    Ok(text.and_then(|text| FileId::parse(&text)))
+) -> rusqlite::Result<Option<ObjectRecord>> {
+    transaction
+        .prepare_cached(
+            "SELECT file_id, size, etag, last_modified_ms, content_type, headers, checksum_crc32, owner, parts \
+             FROM objects WHERE bucket = ?1 AND key = ?2",
+        )?
+        .query_row(params![bucket, key], |row| {
+            let file_id: String = row.get(0)?;
+            let headers: String = row.get(5)?;
+            let parts: Option<String> = row.get(8)?;
+            Ok(ObjectRecord {
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+                file_id: FileId::parse(&file_id).unwrap_or(FileId(0)),
+                size_bytes: row.get::<_, i64>(1)? as u64,
+                etag: row.get(2)?,
+                last_modified_ms: row.get(3)?,
+                content_type: row.get(4)?,
+                headers: decode_headers(&headers),
+                checksum_crc32: row.get(6)?,
+                owner: row.get(7)?,
+                parts: decode_parts(parts.as_deref()),
+            })
+        })
+        .optional()
+}
+
+/// Every file of a row: its `file_id`, or its parts for a multipart object.
+fn files_of(file_id: String, parts: Option<String>) -> Vec<FileId> {
+    let parts = decode_parts(parts.as_deref());
+    if parts.is_empty() {
+        FileId::parse(&file_id).into_iter().collect()
+    } else {
+        parts.iter().map(|part| part.file_id).collect()
+    }
+}
+
+/// Parts as `id:size,id:size`.
+fn encode_parts(parts: &[PartExtent]) -> String {
+    let mut text = String::with_capacity(parts.len() * 44);
+    for (index, part) in parts.iter().enumerate() {
+        if index > 0 {
+            text.push(',');
+        }
+        text.push_str(&format!("{}:{}", part.file_id, part.size_bytes));
+    }
+    text
+}
+
+/// Parses the `parts` column.
+pub(crate) fn parse_parts(text: Option<&str>) -> Vec<PartExtent> {
+    decode_parts(text)
+}
+
+fn decode_parts(text: Option<&str>) -> Vec<PartExtent> {
+    let Some(text) = text.filter(|text| !text.is_empty()) else {
+        return Vec::new();
+    };
+    text.split(',')
+        .filter_map(|part| {
+            let (id, size) = part.split_once(':')?;
+            Some(PartExtent {
+                file_id: FileId::parse(id)?,
+                size_bytes: size.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+fn get_files(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+) -> rusqlite::Result<Vec<FileId>> {
+    Ok(transaction
+        .prepare_cached("SELECT file_id, parts FROM objects WHERE bucket = ?1 AND key = ?2")?
+        .query_row(params![bucket, key], |row| {
+            Ok(files_of(row.get(0)?, row.get(1)?))
+        })
+        .optional()?
+        .unwrap_or_default())
 }
 
 /// Stored headers as `name:value` lines; names cannot hold ':' and values cannot hold '\n'.
-fn encode_headers(headers: &[(String, String)]) -> String {
+pub(crate) fn encode_headers(headers: &[(String, String)]) -> String {
     let mut text = String::new();
     for (name, value) in headers {
         text.push_str(name);
@@ -285,7 +380,7 @@ fn encode_headers(headers: &[(String, String)]) -> String {
     text
 }
 
-fn decode_headers(text: &str) -> Vec<(String, String)> {
+pub(crate) fn decode_headers(text: &str) -> Vec<(String, String)> {
     text.lines()
         .filter_map(|line| line.split_once(':'))
         .map(|(name, value)| (name.to_string(), value.to_string()))
@@ -308,6 +403,7 @@ pub(crate) mod tests {
             headers: vec![("x-amz-meta-a".into(), "1: two".into())],
             checksum_crc32: None,
             owner: "o".into(),
+            parts: Vec::new(),
         }
     }
 
@@ -366,7 +462,7 @@ pub(crate) mod tests {
         let fresh = MetaOp::PutObject(object("new", 11), PutCondition::IfAbsent);
         assert!(matches!(
             store.apply_batch(&[&fresh])[0],
-            Ok(MetaReply::ObjectPut(None))
+            Ok(MetaReply::ObjectPut(ref files)) if files.is_empty()
         ));
         let wrong = MetaOp::PutObject(object("x", 12), PutCondition::IfMatch("other".into()));
         assert!(matches!(
@@ -376,7 +472,7 @@ pub(crate) mod tests {
         let right = MetaOp::PutObject(object("x", 13), PutCondition::IfMatch("e".into()));
         assert!(matches!(
             store.apply_batch(&[&right])[0],
-            Ok(MetaReply::ObjectPut(Some(FileId(1))))
+            Ok(MetaReply::ObjectPut(ref files)) if files == &vec![FileId(1)]
         ));
         let batch = MetaOp::DeleteBatch {
             bucket: "b".into(),
@@ -403,12 +499,12 @@ pub(crate) mod tests {
         let put = MetaOp::PutObject(object("k", 1), PutCondition::None);
         let replies = store.apply_batch(&[&bucket, &put]);
         assert!(matches!(replies[0], Ok(MetaReply::BucketCreated(true))));
-        assert!(matches!(replies[1], Ok(MetaReply::ObjectPut(None))));
+        assert!(matches!(replies[1], Ok(MetaReply::ObjectPut(ref files)) if files.is_empty()));
         let replace = MetaOp::PutObject(object("k", 2), PutCondition::None);
         let replies = store.apply_batch(&[&replace]);
         assert!(matches!(
             replies[0],
-            Ok(MetaReply::ObjectPut(Some(FileId(1))))
+            Ok(MetaReply::ObjectPut(ref files)) if files == &vec![FileId(1)]
         ));
         let get = MetaOp::GetObject {
             bucket: "b".into(),
@@ -430,15 +526,15 @@ pub(crate) mod tests {
         };
         assert!(matches!(
             store.apply_batch(&[&delete])[0],
-            Ok(MetaReply::ObjectDeleted(Some(FileId(2))))
+            Ok(MetaReply::ObjectDeleted(ref files)) if files == &vec![FileId(2)]
         ));
         assert!(matches!(
             store.apply_batch(&[&delete])[0],
-            Ok(MetaReply::ObjectDeleted(None))
+            Ok(MetaReply::ObjectDeleted(ref files)) if files.is_empty()
         ));
         assert!(matches!(
             store.apply_batch(&[&not_empty])[0],
-            Ok(MetaReply::BucketDeleted)
+            Ok(MetaReply::BucketDeleted(_))
         ));
     }
 

@@ -14,6 +14,7 @@ pub enum S3ErrorCode {
     BucketAlreadyOwnedByYou,
     BucketNotEmpty,
     EntityTooLarge,
+    EntityTooSmall,
     IncompleteBody,
     InternalError,
     InvalidAccessKeyId,
@@ -22,6 +23,9 @@ pub enum S3ErrorCode {
     InvalidDigest,
     InvalidRequest,
     InvalidLocationConstraint,
+    InvalidPart,
+    InvalidPartNumber,
+    InvalidPartOrder,
     InvalidRange,
     KeyTooLongError,
     MalformedXML,
@@ -31,6 +35,7 @@ pub enum S3ErrorCode {
     MissingSecurityHeader,
     NoSuchBucket,
     NoSuchKey,
+    NoSuchUpload,
     NoSuchVersion,
     NotImplemented,
     PreconditionFailed,
@@ -58,6 +63,11 @@ impl S3ErrorCode {
             BucketAlreadyOwnedByYou => "BucketAlreadyOwnedByYou",
             BucketNotEmpty => "BucketNotEmpty",
             EntityTooLarge => "EntityTooLarge",
+            EntityTooSmall => "EntityTooSmall",
+            InvalidPart => "InvalidPart",
+            InvalidPartNumber => "InvalidPartNumber",
+            InvalidPartOrder => "InvalidPartOrder",
+            NoSuchUpload => "NoSuchUpload",
             IncompleteBody => "IncompleteBody",
             InternalError => "InternalError",
             InvalidAccessKeyId => "InvalidAccessKeyId",
@@ -98,6 +108,9 @@ impl S3ErrorCode {
             | AuthorizationQueryParametersError
             | BadDigest
             | EntityTooLarge
+            | EntityTooSmall
+            | InvalidPart
+            | InvalidPartOrder
             | IncompleteBody
             | InvalidArgument
             | InvalidBucketName
@@ -113,9 +126,9 @@ impl S3ErrorCode {
             | XAmzContentSHA256Mismatch
             | BadRequest => 400,
             BucketAlreadyExists | BucketAlreadyOwnedByYou | BucketNotEmpty => 409,
-            NoSuchBucket | NoSuchKey | NoSuchVersion => 404,
+            NoSuchBucket | NoSuchKey | NoSuchVersion | NoSuchUpload => 404,
             PreconditionFailed => 412,
-            InvalidRange => 416,
+            InvalidRange | InvalidPartNumber => 416,
             MethodNotAllowed => 405,
             MissingContentLength => 411,
             InternalError => 500,
@@ -136,6 +149,11 @@ impl S3ErrorCode {
             BucketAlreadyOwnedByYou => "Your previous request to create the named bucket succeeded and you already own it.",
             BucketNotEmpty => "The bucket you tried to delete is not empty",
             EntityTooLarge => "Your proposed upload exceeds the maximum allowed object size.",
+            EntityTooSmall => "Your proposed upload is smaller than the minimum allowed object size.",
+            InvalidPart => "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+            InvalidPartNumber => "The requested partnumber is not satisfiable",
+            InvalidPartOrder => "The list of parts was not in ascending order. Parts must be ordered by part number.",
+            NoSuchUpload => "The specified multipart upload does not exist. The upload ID might be invalid, or the multipart upload might have been aborted or completed.",
             IncompleteBody => "You did not provide the number of bytes specified by the Content-Length HTTP header.",
             InternalError => "We encountered an internal error. Please try again.",
             InvalidAccessKeyId => "The AWS Access Key Id you provided does not exist in our records.",
@@ -271,6 +289,14 @@ impl From<crate::meta::MetaError> for S3Error {
             MetaError::BucketExists { .. } => S3Error::new(S3ErrorCode::BucketAlreadyExists),
             MetaError::TooManyBuckets => S3Error::new(S3ErrorCode::TooManyBuckets),
             MetaError::PreconditionFailed => S3Error::new(S3ErrorCode::PreconditionFailed),
+            MetaError::NoSuchUpload => S3Error::new(S3ErrorCode::NoSuchUpload),
+            MetaError::InvalidPart(number) => {
+                S3Error::new(S3ErrorCode::InvalidPart).field("PartNumber", number.to_string())
+            }
+            MetaError::InvalidPartOrder => S3Error::new(S3ErrorCode::InvalidPartOrder),
+            MetaError::EntityTooSmall(number) => S3Error::new(S3ErrorCode::EntityTooSmall)
+                .field("PartNumber", number.to_string())
+                .field("MinSizeAllowed", crate::limits::PART_BYTES_MIN.to_string()),
             MetaError::Closed | MetaError::Sqlite(_) => {
                 tracing::error!(error = %error, "metadata failure");
                 S3Error::new(S3ErrorCode::InternalError)

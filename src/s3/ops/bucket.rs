@@ -130,7 +130,12 @@ pub async fn delete_bucket(context: &S3Context, request: &S3Request<'_>) -> S3Re
         .delete_bucket(request.bucket().to_string())
         .await
     {
-        Ok(()) => Ok(S3Response::empty(204)),
+        Ok(files) => {
+            for file in files {
+                crate::storage::writer::remove_object_file_later(&context.layout, file);
+            }
+            Ok(S3Response::empty(204))
+        }
         Err(MetaError::BucketNotEmpty) => {
             Err(S3Error::new(S3ErrorCode::BucketNotEmpty).field("BucketName", request.bucket()))
         }

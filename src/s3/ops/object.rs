@@ -277,6 +277,7 @@ pub async fn commit_object(
         headers: attributes.headers,
         checksum_crc32: attributes.checksum_crc32,
         owner: request.access_key.clone(),
+        parts: Vec::new(),
     };
     let replaced = context
         .meta
@@ -291,7 +292,7 @@ pub async fn commit_object(
             other => other.into(),
         })?;
     published.keep();
-    if let Some(old) = replaced {
+    for old in replaced {
         remove_object_file_later(&context.layout, old);
     }
     Ok(record)
@@ -469,8 +470,11 @@ pub async fn delete_object(context: &S3Context, request: &S3Request<'_>) -> S3Re
         .delete_object(request.bucket().to_string(), request.key().to_string())
         .await
     {
-        Ok(Some(removed)) => remove_object_file_later(&context.layout, removed),
-        Ok(None) => {}
+        Ok(removed) => {
+            for file in removed {
+                remove_object_file_later(&context.layout, file);
+            }
+        }
         Err(crate::meta::MetaError::NoSuchBucket) => return Err(no_such_bucket(request)),
         Err(error) => return Err(error.into()),
     }
