@@ -22,6 +22,8 @@ pub struct Config {
     pub domains: Vec<String>,
     /// Log filter (`error` … `trace`, or a tracing directive).
     pub log_level: String,
+    /// Unfinished multipart uploads older than this are reaped, in seconds.
+    pub multipart_max_age_seconds: u64,
 }
 
 /// A configuration value that cannot be used.

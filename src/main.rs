@@ -44,6 +44,9 @@ struct Args {
     /// log level: error, warn, info, debug, trace, or a tracing filter (default info; env RINGSTORE_LOG_LEVEL)
     #[argh(option)]
     log_level: Option<String>,
+    /// seconds after which an unfinished multipart upload is reaped (default 604800, 7 days; env RINGSTORE_MULTIPART_MAX_AGE)
+    #[argh(option)]
+    multipart_max_age: Option<String>,
 }
 
 /// A usage error: printed as one line, exit code 2.
@@ -94,7 +97,22 @@ fn build_config(args: Args) -> Result<Config, UsageError> {
         DEFAULT_DATA_DIR,
     ));
     let log_level = setting(args.log_level, "RINGSTORE_LOG_LEVEL", DEFAULT_LOG_LEVEL);
+    let age_text = setting(
+        args.multipart_max_age,
+        "RINGSTORE_MULTIPART_MAX_AGE",
+        &ringstore::limits::MULTIPART_UPLOAD_AGE_MAX_SECONDS_DEFAULT.to_string(),
+    );
+    let multipart_max_age_seconds: u64 = age_text
+        .parse()
+        .ok()
+        .filter(|seconds| *seconds >= 1)
+        .ok_or_else(|| {
+            UsageError(format!(
+                "invalid --multipart-max-age {age_text:?}: expected seconds, at least 1"
+            ))
+        })?;
     Ok(Config {
+        multipart_max_age_seconds,
         listen,
         data_dir,
         cores,

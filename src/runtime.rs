@@ -121,6 +121,18 @@ fn allowed_cpus() -> Vec<usize> {
     }
 }
 
+/// How often expired multipart uploads are looked for, in seconds.
+const REAP_INTERVAL_SECONDS: u64 = 3600;
+
+/// Reaps expired multipart uploads at startup and then every hour (or more often for short ages).
+async fn reap_uploads_periodically(context: Rc<S3Context>) {
+    loop {
+        crate::s3::ops::multipart::reap_expired_uploads(&context).await;
+        let interval = REAP_INTERVAL_SECONDS.min(context.config.multipart_max_age_seconds.max(1));
+        glommio::timer::sleep(std::time::Duration::from_secs(interval)).await;
+    }
+}
+
 /// Runs the server until every core stops. `on_listening` gets the bound address once all
 /// listeners exist (before any executor starts accepting).
 pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), RuntimeError> {
@@ -178,6 +190,10 @@ pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), 
             .ring_depth(RING_DEPTH)
             .spawn(move || async move {
                 let context = Rc::new(S3Context::new(config, Rc::new(layout), client, core));
+                if core == 0 {
+                    // Housekeeping runs beside the requests of one core, yielding at every await.
+                    glommio::spawn_local(reap_uploads_periodically(context.clone())).detach();
+                }
                 crate::net::serve(socket, context).await;
             })
             .map_err(|error| RuntimeError::Executor {

@@ -176,6 +176,21 @@ async fn run(
         }
         Operation::GetBucketAcl => ops::acl::get_bucket_acl(context, &request).await,
         Operation::GetObjectAcl => ops::acl::get_object_acl(context, &request).await,
+        Operation::CreateMultipartUpload => {
+            ops::multipart::create_multipart_upload(context, &request).await
+        }
+        Operation::UploadPart => ops::multipart::upload_part(context, &request, payload).await,
+        Operation::UploadPartCopy => ops::multipart::upload_part_copy(context, &request).await,
+        Operation::CompleteMultipartUpload => {
+            ops::multipart::complete_multipart_upload(context, &request, payload).await
+        }
+        Operation::AbortMultipartUpload => {
+            ops::multipart::abort_multipart_upload(context, &request).await
+        }
+        Operation::ListParts => ops::multipart::list_parts(context, &request).await,
+        Operation::ListMultipartUploads => {
+            ops::multipart::list_multipart_uploads(context, &request).await
+        }
         Operation::NotImplemented(name) => Err(S3Error::with_message(
             S3ErrorCode::NotImplemented,
             format!("{name} is not implemented by ringstore yet."),

@@ -23,6 +23,13 @@ pub enum Operation {
     GetBucketVersioning,
     GetBucketAcl,
     GetObjectAcl,
+    CreateMultipartUpload,
+    UploadPart,
+    UploadPartCopy,
+    CompleteMultipartUpload,
+    AbortMultipartUpload,
+    ListParts,
+    ListMultipartUploads,
     /// An operation S3 has and ringstore does not implement yet (answered `501 NotImplemented`).
     NotImplemented(&'static str),
     /// A method S3 does not accept on this resource.
@@ -50,6 +57,13 @@ impl Operation {
             Operation::GetBucketVersioning => "GetBucketVersioning",
             Operation::GetBucketAcl => "GetBucketAcl",
             Operation::GetObjectAcl => "GetObjectAcl",
+            Operation::CreateMultipartUpload => "CreateMultipartUpload",
+            Operation::UploadPart => "UploadPart",
+            Operation::UploadPartCopy => "UploadPartCopy",
+            Operation::CompleteMultipartUpload => "CompleteMultipartUpload",
+            Operation::AbortMultipartUpload => "AbortMultipartUpload",
+            Operation::ListParts => "ListParts",
+            Operation::ListMultipartUploads => "ListMultipartUploads",
             Operation::NotImplemented(name) => name,
             Operation::MethodNotAllowed => "MethodNotAllowed",
         }
@@ -279,6 +293,7 @@ pub fn route(input: RouteInput<'_>) -> Operation {
                     Some("DeleteObjects") => Operation::DeleteObjects,
                     Some("GetBucketVersioning") => Operation::GetBucketVersioning,
                     Some("GetBucketAcl") => Operation::GetBucketAcl,
+                    Some("ListMultipartUploads") => Operation::ListMultipartUploads,
                     Some(name) => Operation::NotImplemented(name),
                     None => Operation::MethodNotAllowed,
                 };
@@ -296,10 +311,15 @@ pub fn route(input: RouteInput<'_>) -> Operation {
     for entry in OBJECT_SUBRESOURCES {
         if has(entry.0) {
             if entry.0 == "uploadId" && input.method == Method::Put && input.has_copy_source {
-                return Operation::NotImplemented("UploadPartCopy");
+                return Operation::UploadPartCopy;
             }
             return match pick(input.method, entry) {
                 Some("GetObjectAcl") => Operation::GetObjectAcl,
+                Some("CreateMultipartUpload") => Operation::CreateMultipartUpload,
+                Some("UploadPart") => Operation::UploadPart,
+                Some("CompleteMultipartUpload") => Operation::CompleteMultipartUpload,
+                Some("AbortMultipartUpload") => Operation::AbortMultipartUpload,
+                Some("ListParts") => Operation::ListParts,
                 Some(name) => Operation::NotImplemented(name),
                 None => Operation::MethodNotAllowed,
             };
@@ -440,7 +460,7 @@ mod tests {
                 true,
                 &["uploads"],
                 false,
-                Operation::NotImplemented("CreateMultipartUpload"),
+                Operation::CreateMultipartUpload,
             ),
             (
                 Method::Put,
@@ -448,7 +468,7 @@ mod tests {
                 true,
                 &["partNumber", "uploadId"],
                 false,
-                Operation::NotImplemented("UploadPart"),
+                Operation::UploadPart,
             ),
             (
                 Method::Put,
@@ -456,7 +476,7 @@ mod tests {
                 true,
                 &["partNumber", "uploadId"],
                 true,
-                Operation::NotImplemented("UploadPartCopy"),
+                Operation::UploadPartCopy,
             ),
             (
                 Method::Post,
@@ -464,7 +484,7 @@ mod tests {
                 true,
                 &["uploadId"],
                 false,
-                Operation::NotImplemented("CompleteMultipartUpload"),
+                Operation::CompleteMultipartUpload,
             ),
             (
                 Method::Post,

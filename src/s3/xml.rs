@@ -180,43 +180,83 @@ pub struct DeleteRequest {
     pub objects: Vec<DeleteEntry>,
 }
 
-/// Parses `<Delete><Quiet/>?<Object><Key/><VersionId/>?</Object>…</Delete>`; keys keep their
-/// exact text, entities included.
-pub fn parse_delete_objects(body: &[u8]) -> S3Result<DeleteRequest> {
+/// Elements accepted in one request document (10,000 CompleteMultipartUpload parts of a few
+/// elements each fit; anything bigger is refused before it costs memory).
+const XML_ELEMENT_COUNT_MAX: usize = 50_000;
+
+/// A parsed element: name, its text (entities resolved), and child elements.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct XmlNode {
+    /// Local name.
+    pub name: String,
+    /// Concatenated text content.
+    pub text: String,
+    /// Child elements in order.
+    pub children: Vec<XmlNode>,
+}
+
+impl XmlNode {
+    /// The first child called `name`.
+    pub fn child(&self, name: &str) -> Option<&XmlNode> {
+        self.children.iter().find(|child| child.name == name)
+    }
+}
+
+/// Parses a request body into a bounded tree: no DTDs (so no entity expansion), at most
+/// `XML_DEPTH_MAX` levels and `XML_ELEMENT_COUNT_MAX` elements, one root.
+pub fn parse_tree(body: &[u8]) -> S3Result<XmlNode> {
     let malformed = || S3Error::new(S3ErrorCode::MalformedXML);
     let mut reader = Reader::from_reader(body);
-    let mut path: Vec<Vec<u8>> = Vec::new();
-    let mut request = DeleteRequest {
-        quiet: false,
-        objects: Vec::new(),
-    };
-    let mut text = String::new();
-    let mut key: Option<String> = None;
-    let mut version_id: Option<String> = None;
-    let mut saw_root = false;
+    let mut stack: Vec<XmlNode> = Vec::new();
+    let mut root: Option<XmlNode> = None;
+    let mut count = 0usize;
     loop {
         match reader.read_event().map_err(|_| malformed())? {
+            Event::Start(start) | Event::Empty(start) if root.is_some() => {
+                let _ = start;
+                return Err(malformed());
+            }
             Event::Start(start) => {
-                let name = start.local_name().as_ref().to_vec();
-                let allowed = match path.len() {
-                    0 => name == b"Delete" && !saw_root,
-                    1 => name == b"Object" || name == b"Quiet",
-                    2 => path[1] == b"Object" && (name == b"Key" || name == b"VersionId"),
-                    _ => false,
-                };
-                if !allowed || path.len() >= XML_DEPTH_MAX {
+                count += 1;
+                if stack.len() >= XML_DEPTH_MAX || count > XML_ELEMENT_COUNT_MAX {
                     return Err(malformed());
                 }
-                saw_root = true;
-                if name == b"Object" {
-                    key = None;
-                    version_id = None;
+                let name = std::str::from_utf8(start.local_name().as_ref())
+                    .map_err(|_| malformed())?
+                    .to_string();
+                stack.push(XmlNode {
+                    name,
+                    ..XmlNode::default()
+                });
+            }
+            Event::Empty(start) => {
+                count += 1;
+                if stack.len() >= XML_DEPTH_MAX || count > XML_ELEMENT_COUNT_MAX {
+                    return Err(malformed());
                 }
-                text.clear();
-                path.push(name);
+                let name = std::str::from_utf8(start.local_name().as_ref())
+                    .map_err(|_| malformed())?
+                    .to_string();
+                let node = XmlNode {
+                    name,
+                    ..XmlNode::default()
+                };
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(node),
+                    None => root = Some(node),
+                }
             }
             Event::Text(content) => {
-                text.push_str(&content.decode().map_err(|_| malformed())?);
+                if let Some(node) = stack.last_mut() {
+                    node.text
+                        .push_str(&content.decode().map_err(|_| malformed())?);
+                }
+            }
+            Event::CData(data) => {
+                if let Some(node) = stack.last_mut() {
+                    node.text
+                        .push_str(std::str::from_utf8(&data).map_err(|_| malformed())?);
+                }
             }
             Event::GeneralRef(reference) => {
                 let name = reference.decode().map_err(|_| malformed())?;
@@ -232,37 +272,15 @@ pub fn parse_delete_objects(body: &[u8]) -> S3Result<DeleteRequest> {
                         .flatten()
                         .ok_or_else(malformed)?,
                 };
-                text.push(resolved);
-            }
-            Event::CData(data) => {
-                text.push_str(std::str::from_utf8(&data).map_err(|_| malformed())?);
+                if let Some(node) = stack.last_mut() {
+                    node.text.push(resolved);
+                }
             }
             Event::End(_) => {
-                let name = path.pop().ok_or_else(malformed)?;
-                match name.as_slice() {
-                    b"Key" => key = Some(std::mem::take(&mut text)),
-                    b"VersionId" => version_id = Some(std::mem::take(&mut text)),
-                    b"Quiet" => request.quiet = text.trim().eq_ignore_ascii_case("true"),
-                    b"Object" => {
-                        let key = key.take().ok_or_else(malformed)?;
-                        request.objects.push(DeleteEntry {
-                            key,
-                            version_id: version_id.take(),
-                        });
-                        if request.objects.len() > DELETE_OBJECTS_KEYS_MAX {
-                            return Err(malformed());
-                        }
-                    }
-                    _ => {}
-                }
-                text.clear();
-            }
-            Event::Empty(start) => {
-                let name = start.local_name().as_ref().to_vec();
-                if path.len() == 2 && name == b"Key" {
-                    key = Some(String::new());
-                } else if path.is_empty() || name == b"Object" {
-                    return Err(malformed());
+                let node = stack.pop().ok_or_else(malformed)?;
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(node),
+                    None => root = Some(node),
                 }
             }
             Event::DocType(_) => return Err(malformed()),
@@ -270,10 +288,85 @@ pub fn parse_delete_objects(body: &[u8]) -> S3Result<DeleteRequest> {
             _ => {}
         }
     }
-    if !saw_root || !path.is_empty() || request.objects.is_empty() {
+    if !stack.is_empty() {
+        return Err(malformed());
+    }
+    root.ok_or_else(malformed)
+}
+
+/// Parses `<Delete><Quiet/>?<Object><Key/><VersionId/>?</Object>…</Delete>`; keys keep their
+/// exact text, entities included.
+pub fn parse_delete_objects(body: &[u8]) -> S3Result<DeleteRequest> {
+    let malformed = || S3Error::new(S3ErrorCode::MalformedXML);
+    let root = parse_tree(body)?;
+    if root.name != "Delete" {
+        return Err(malformed());
+    }
+    let mut request = DeleteRequest {
+        quiet: false,
+        objects: Vec::new(),
+    };
+    for child in &root.children {
+        match child.name.as_str() {
+            "Quiet" => request.quiet = child.text.trim().eq_ignore_ascii_case("true"),
+            "Object" => {
+                let key = child.child("Key").ok_or_else(malformed)?.text.clone();
+                let version_id = child.child("VersionId").map(|node| node.text.clone());
+                if child.children.iter().any(|node| {
+                    !matches!(
+                        node.name.as_str(),
+                        "Key" | "VersionId" | "ETag" | "LastModifiedTime" | "Size"
+                    )
+                }) {
+                    return Err(malformed());
+                }
+                request.objects.push(DeleteEntry { key, version_id });
+                if request.objects.len() > DELETE_OBJECTS_KEYS_MAX {
+                    return Err(malformed());
+                }
+            }
+            _ => return Err(malformed()),
+        }
+    }
+    if request.objects.is_empty() {
         return Err(malformed());
     }
     Ok(request)
+}
+
+/// Parses `<CompleteMultipartUpload><Part><PartNumber/><ETag/></Part>…</CompleteMultipartUpload>`
+/// into (part number, ETag without quotes) pairs, in the order given.
+pub fn parse_complete_multipart_upload(body: &[u8]) -> S3Result<Vec<(u32, String)>> {
+    let malformed = || S3Error::new(S3ErrorCode::MalformedXML);
+    let root = parse_tree(body)?;
+    if root.name != "CompleteMultipartUpload" {
+        return Err(malformed());
+    }
+    let mut parts = Vec::with_capacity(root.children.len());
+    for part in &root.children {
+        if part.name != "Part" {
+            return Err(malformed());
+        }
+        let number: u32 = part
+            .child("PartNumber")
+            .ok_or_else(malformed)?
+            .text
+            .trim()
+            .parse()
+            .map_err(|_| malformed())?;
+        let etag = part
+            .child("ETag")
+            .ok_or_else(malformed)?
+            .text
+            .trim()
+            .trim_matches('"')
+            .to_string();
+        parts.push((number, etag));
+    }
+    if parts.is_empty() || parts.len() > crate::limits::PART_NUMBER_MAX as usize {
+        return Err(malformed());
+    }
+    Ok(parts)
 }
 
 #[cfg(test)]
@@ -335,6 +428,26 @@ mod tests {
                 parse_delete_objects(bad).unwrap_err().code,
                 S3ErrorCode::MalformedXML
             );
+        }
+    }
+
+    #[test]
+    fn parses_complete_multipart_upload() {
+        // Goal: the documented completion body parses with quoted or entity-escaped ETags.
+        let body = br#"<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Part><PartNumber>1</PartNumber><ETag>"a54357aff0632cce46d942af68356b38"</ETag></Part>
+  <Part><ETag>&quot;0c78aef83f66abc1fa1e8477f296d394&quot;</ETag><PartNumber>2</PartNumber><ChecksumCRC32>x</ChecksumCRC32></Part>
+</CompleteMultipartUpload>"#;
+        let parts = parse_complete_multipart_upload(body).unwrap();
+        assert_eq!(
+            parts,
+            vec![
+                (1, "a54357aff0632cce46d942af68356b38".to_string()),
+                (2, "0c78aef83f66abc1fa1e8477f296d394".to_string())
+            ]
+        );
+        for bad in [&b"<CompleteMultipartUpload/>"[..], b"<CompleteMultipartUpload><Part><ETag>x</ETag></Part></CompleteMultipartUpload>", b"<Other/>", b"<CompleteMultipartUpload><Part><PartNumber>x</PartNumber><ETag>e</ETag></Part></CompleteMultipartUpload>"] {
+            assert_eq!(parse_complete_multipart_upload(bad).unwrap_err().code, S3ErrorCode::MalformedXML);
         }
     }
 

@@ -9,7 +9,7 @@ pub mod writer;
 use std::io;
 
 pub use layout::{FileId, Layout};
-pub use reader::ObjectReader;
+pub use reader::{ObjectReader, Segment};
 pub use writer::{ObjectWriter, PublishedObject, SealedObject};
 
 /// Why storing or reading object bytes failed.

@@ -4,8 +4,8 @@
 use std::io;
 
 use super::list::NULL_VERSION_ID;
-use super::object::{commit_object, no_such_key, stored_headers, ObjectAttributes};
-use crate::meta::{MetaError, PutCondition};
+use super::object::{commit_object, stored_headers, ObjectAttributes};
+use crate::meta::{MetaError, ObjectRecord, PutCondition};
 use crate::s3::conditions::{evaluate_read_conditions, ConditionOutcome};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::path::{percent_decode, validate_bucket_name};
@@ -13,7 +13,7 @@ use crate::s3::pipeline::S3Request;
 use crate::s3::xml::XmlBuilder;
 use crate::s3::{time, S3Context, S3Response};
 use crate::storage::writer::ChecksumSet;
-use crate::storage::{ObjectReader, ObjectWriter};
+use crate::storage::{ObjectReader, ObjectWriter, SealedObject, Segment};
 
 /// Attempts to open the source when a concurrent overwrite replaced it between lookup and open.
 const SOURCE_OPEN_ATTEMPT_COUNT_MAX: usize = 4;
@@ -72,11 +72,134 @@ enum Directive {
     Replace,
 }
 
+/// Reads the copy source (checking its bucket's owner and the `x-amz-copy-source-if-*`
+/// conditions) and streams bytes `range` (inclusive; whole object when `None`) into a new durable
+/// temp file. Returns the source's metadata and the sealed copy.
+pub async fn copy_from_source(
+    context: &S3Context,
+    request: &S3Request<'_>,
+    source: &CopySource,
+    range_header: Option<&str>,
+) -> S3Result<(ObjectRecord, SealedObject)> {
+    let head = request.head;
+    validate_bucket_name(&source.bucket)?;
+    match context.meta.get_bucket(source.bucket.clone()).await? {
+        None => {
+            return Err(
+                S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", source.bucket.clone())
+            )
+        }
+        Some(bucket) if bucket.owner != request.access_key => {
+            return Err(S3Error::new(S3ErrorCode::AccessDenied))
+        }
+        Some(_) => {}
+    }
+    for _ in 0..SOURCE_OPEN_ATTEMPT_COUNT_MAX {
+        let record = match context
+            .meta
+            .get_object(source.bucket.clone(), source.key.clone())
+            .await
+        {
+            Ok(Some(record)) => record,
+            Ok(None) => {
+                return Err(S3Error::new(S3ErrorCode::NoSuchKey).field("Key", source.key.clone()))
+            }
+            Err(MetaError::NoSuchBucket) => return Err(S3Error::new(S3ErrorCode::NoSuchBucket)),
+            Err(error) => return Err(error.into()),
+        };
+        let outcome = evaluate_read_conditions(
+            head.header("x-amz-copy-source-if-match"),
+            head.header("x-amz-copy-source-if-none-match"),
+            head.header("x-amz-copy-source-if-modified-since"),
+            head.header("x-amz-copy-source-if-unmodified-since"),
+            &record.etag,
+            record.last_modified_ms,
+        );
+        if outcome != ConditionOutcome::Proceed {
+            // Copies have no 304: every failed source condition is 412.
+            return Err(S3Error::new(S3ErrorCode::PreconditionFailed)
+                .field("Condition", "x-amz-copy-source-If-*"));
+        }
+        let (start, length) = match range_header {
+            None => (0, record.size_bytes),
+            Some(text) => match parse_copy_range(text, record.size_bytes)? {
+                (start, end) => (start, end - start + 1),
+            },
+        };
+        let segments: Vec<Segment> = record
+            .extents()
+            .iter()
+            .map(|extent| Segment {
+                id: extent.file_id,
+                size_bytes: extent.size_bytes,
+            })
+            .collect();
+        let mut reader = match ObjectReader::open_segments(
+            &context.layout,
+            &segments,
+            start,
+            length,
+        )
+        .await
+        {
+            Ok(reader) => reader,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+            Err(error) => {
+                tracing::error!(error = %error, file_id = %record.file_id, "copy source unreadable");
+                return Err(S3Error::new(S3ErrorCode::InternalError));
+            }
+        };
+        let whole = range_header.is_none();
+        let checksums = ChecksumSet {
+            crc32: whole && record.checksum_crc32.is_some(),
+        };
+        let mut writer = ObjectWriter::create(context.layout.clone(), checksums).await?;
+        while reader.remaining() > 0 {
+            let block = reader
+                .next_block()
+                .await
+                .map_err(crate::storage::StorageError::from)?;
+            let mut offset = 0;
+            while offset < block.len() {
+                let spare = writer.spare_mut();
+                let count = spare.len().min(block.len() - offset);
+                spare[..count].copy_from_slice(&block[offset..offset + count]);
+                writer.advance(count).await?;
+                offset += count;
+            }
+        }
+        reader.close().await;
+        return Ok((record, writer.seal().await?));
+    }
+    Err(S3Error::new(S3ErrorCode::SlowDown))
+}
+
+/// Parses `x-amz-copy-source-range: bytes=first-last` (both required, within the source).
+pub fn parse_copy_range(text: &str, size: u64) -> S3Result<(u64, u64)> {
+    let invalid = || {
+        S3Error::with_message(S3ErrorCode::InvalidArgument, "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy")
+            .field("ArgumentName", "x-amz-copy-source-range")
+            .field("ArgumentValue", text.to_string())
+    };
+    let spec = text.trim().strip_prefix("bytes=").ok_or_else(invalid)?;
+    let (first, last) = spec.split_once('-').ok_or_else(invalid)?;
+    let first: u64 = first.trim().parse().map_err(|_| invalid())?;
+    let last: u64 = last.trim().parse().map_err(|_| invalid())?;
+    if first > last {
+        return Err(invalid());
+    }
+    if last >= size {
+        return Err(
+            S3Error::new(S3ErrorCode::InvalidRange).field("ActualObjectSize", size.to_string())
+        );
+    }
+    Ok((first, last))
+}
+
 /// CopyObject.
 pub async fn copy_object(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
     let head = request.head;
     let source = parse_copy_source(head.header("x-amz-copy-source").unwrap_or_default())?;
-    validate_bucket_name(&source.bucket)?;
     let directive = match head.header("x-amz-metadata-directive") {
         None => Directive::Copy,
         Some(value) if value.eq_ignore_ascii_case("COPY") => Directive::Copy,
@@ -97,99 +220,26 @@ pub async fn copy_object(context: &S3Context, request: &S3Request<'_>) -> S3Resu
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
         ));
     }
-    let source_bucket = context.meta.get_bucket(source.bucket.clone()).await?;
-    match source_bucket {
-        None => {
-            return Err(
-                S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", source.bucket.clone())
-            )
-        }
-        Some(bucket) if bucket.owner != request.access_key => {
-            return Err(S3Error::new(S3ErrorCode::AccessDenied))
-        }
-        Some(_) => {}
-    }
-    for _ in 0..SOURCE_OPEN_ATTEMPT_COUNT_MAX {
-        let record = match context
-            .meta
-            .get_object(source.bucket.clone(), source.key.clone())
-            .await
-        {
-            Ok(Some(record)) => record,
-            Ok(None) => return Err(no_such_key(request).field("Key", source.key.clone())),
-            Err(MetaError::NoSuchBucket) => return Err(S3Error::new(S3ErrorCode::NoSuchBucket)),
-            Err(error) => return Err(error.into()),
-        };
-        let outcome = evaluate_read_conditions(
-            head.header("x-amz-copy-source-if-match"),
-            head.header("x-amz-copy-source-if-none-match"),
-            head.header("x-amz-copy-source-if-modified-since"),
-            head.header("x-amz-copy-source-if-unmodified-since"),
-            &record.etag,
-            record.last_modified_ms,
-        );
-        if outcome != ConditionOutcome::Proceed {
-            // CopyObject has no 304: every failed source condition is 412.
-            return Err(S3Error::new(S3ErrorCode::PreconditionFailed)
-                .field("Condition", "x-amz-copy-source-If-*"));
-        }
-        let mut reader = match ObjectReader::open(
-            &context.layout,
-            record.file_id,
-            0,
-            record.size_bytes,
-        )
-        .await
-        {
-            Ok(reader) => reader,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
-            Err(error) => {
-                tracing::error!(error = %error, file_id = %record.file_id, "copy source unreadable");
-                return Err(S3Error::new(S3ErrorCode::InternalError));
-            }
-        };
-        let checksums = ChecksumSet {
-            crc32: record.checksum_crc32.is_some(),
-        };
-        let mut writer = ObjectWriter::create(context.layout.clone(), checksums).await?;
-        while reader.remaining() > 0 {
-            let block = reader
-                .next_block()
-                .await
-                .map_err(crate::storage::StorageError::from)?;
-            let mut offset = 0;
-            while offset < block.len() {
-                let spare = writer.spare_mut();
-                let count = spare.len().min(block.len() - offset);
-                spare[..count].copy_from_slice(&block[offset..offset + count]);
-                writer.advance(count).await?;
-                offset += count;
-            }
-        }
-        reader.close().await;
-        let sealed = writer.seal().await?;
-        let attributes = match directive {
-            Directive::Copy => ObjectAttributes {
-                content_type: record.content_type.clone(),
-                headers: record.headers.clone(),
-                checksum_crc32: record.checksum_crc32.clone(),
-            },
-            Directive::Replace => ObjectAttributes {
-                content_type: head.header("content-type").map(str::to_string),
-                headers: stored_headers(head)?,
-                checksum_crc32: record.checksum_crc32.clone(),
-            },
-        };
-        let committed =
-            commit_object(context, request, sealed, attributes, PutCondition::None).await?;
-        let mut xml = XmlBuilder::new();
-        xml.open_root("CopyObjectResult")
-            .element("LastModified", &time::iso8601(committed.last_modified_ms))
-            .element("ETag", &format!("\"{}\"", committed.etag))
-            .close("CopyObjectResult");
-        return Ok(S3Response::xml(xml.finish()));
-    }
-    Err(S3Error::new(S3ErrorCode::SlowDown))
+    let (record, sealed) = copy_from_source(context, request, &source, None).await?;
+    let attributes = match directive {
+        Directive::Copy => ObjectAttributes {
+            content_type: record.content_type.clone(),
+            headers: record.headers.clone(),
+            checksum_crc32: record.checksum_crc32.clone(),
+        },
+        Directive::Replace => ObjectAttributes {
+            content_type: head.header("content-type").map(str::to_string),
+            headers: stored_headers(head)?,
+            checksum_crc32: record.checksum_crc32.clone(),
+        },
+    };
+    let committed = commit_object(context, request, sealed, attributes, PutCondition::None).await?;
+    let mut xml = XmlBuilder::new();
+    xml.open_root("CopyObjectResult")
+        .element("LastModified", &time::iso8601(committed.last_modified_ms))
+        .element("ETag", &format!("\"{}\"", committed.etag))
+        .close("CopyObjectResult");
+    Ok(S3Response::xml(xml.finish()))
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@ pub mod batch;
 pub mod bucket;
 pub mod copy;
 pub mod list;
+pub mod multipart;
 pub mod object;
+pub mod upload;
 
 use sha2::{Digest, Sha256};
 

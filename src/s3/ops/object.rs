@@ -2,9 +2,7 @@
 
 use std::io;
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine;
-
+use super::upload::receive_payload;
 use crate::limits::{PUT_OBJECT_BYTES_MAX, USER_METADATA_BYTES_MAX};
 use crate::meta::ObjectRecord;
 use crate::meta::PutCondition;
@@ -15,8 +13,8 @@ use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::payload::PayloadReader;
 use crate::s3::pipeline::S3Request;
 use crate::s3::{time, ResponseBody, S3Context, S3Response};
-use crate::storage::writer::{remove_object_file_later, ChecksumSet};
-use crate::storage::{ObjectReader, ObjectWriter, SealedObject};
+use crate::storage::writer::remove_object_file_later;
+use crate::storage::{ObjectReader, SealedObject, Segment};
 
 /// Headers stored with an object and returned on GET/HEAD (besides Content-Type and `x-amz-meta-*`).
 const STORED_HEADERS: &[(&str, &str)] = &[
@@ -33,93 +31,27 @@ const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
 /// Attempts to open an object's file when a concurrent overwrite replaced it between lookup and open.
 const OPEN_ATTEMPT_COUNT_MAX: usize = 4;
 
-/// What PutObject parsed from its headers before reading the body.
-struct PutObjectInput {
-    content_md5: Option<[u8; 16]>,
-    crc32_header: Option<u32>,
-    crc32_trailer: bool,
-    content_type: Option<String>,
-    headers: Vec<(String, String)>,
-    condition: PutCondition,
-}
-
-fn parse_put_object_input(request: &S3Request<'_>) -> S3Result<PutObjectInput> {
-    let head = request.head;
-    for name in [
-        "content-md5",
-        "x-amz-checksum-crc32",
-        "content-type",
-        "x-amz-trailer",
-    ] {
-        if head.header_count(name) > 1 {
-            return Err(S3Error::with_message(
-                S3ErrorCode::InvalidArgument,
-                format!("Duplicate header: {name}"),
-            ));
-        }
-    }
-    let content_md5 = match head.header("content-md5") {
-        Some(text) => {
-            let bytes = BASE64
-                .decode(text)
-                .map_err(|_| S3Error::new(S3ErrorCode::InvalidDigest))?;
-            Some(
-                <[u8; 16]>::try_from(bytes.as_slice())
-                    .map_err(|_| S3Error::new(S3ErrorCode::InvalidDigest))?,
-            )
-        }
-        None => None,
-    };
-    let crc32_header = match head.header("x-amz-checksum-crc32") {
-        Some(text) => Some(decode_crc32(text)?),
-        None => None,
-    };
-    for (name, _) in &head.headers {
-        if let Some(algorithm) = name.strip_prefix("x-amz-checksum-") {
-            if algorithm != "crc32" && algorithm != "type" && algorithm != "mode" {
+/// The write condition of a PutObject (`If-None-Match: *` or `If-Match: <etag>`).
+fn parse_put_condition(head: &crate::http::RequestHead) -> S3Result<PutCondition> {
+    Ok(
+        match (head.header("if-none-match"), head.header("if-match")) {
+            (Some(_), Some(_)) => {
                 return Err(S3Error::with_message(
                     S3ErrorCode::NotImplemented,
-                    format!("The {name} checksum is not implemented by ringstore yet; CRC32 is."),
-                ));
+                    "If-Match and If-None-Match together are not supported.",
+                ))
             }
-        }
-    }
-    let crc32_trailer = match head.header("x-amz-trailer") {
-        None => false,
-        Some(trailer) if trailer.eq_ignore_ascii_case("x-amz-checksum-crc32") => true,
-        Some(trailer) => {
-            return Err(S3Error::with_message(
-                S3ErrorCode::NotImplemented,
-                format!("The trailer {trailer} is not implemented by ringstore yet; x-amz-checksum-crc32 is."),
-            ))
-        }
-    };
-    let headers = stored_headers(head)?;
-    let condition = match (head.header("if-none-match"), head.header("if-match")) {
-        (Some(_), Some(_)) => {
-            return Err(S3Error::with_message(
-                S3ErrorCode::NotImplemented,
-                "If-Match and If-None-Match together are not supported.",
-            ))
-        }
-        (Some("*"), None) => PutCondition::IfAbsent,
-        (Some(_), None) => {
-            return Err(S3Error::with_message(
-                S3ErrorCode::NotImplemented,
-                "If-None-Match on PutObject supports only '*'.",
-            ))
-        }
-        (None, Some(etag)) => PutCondition::IfMatch(etag.trim().trim_matches('"').to_string()),
-        (None, None) => PutCondition::None,
-    };
-    Ok(PutObjectInput {
-        condition,
-        content_md5,
-        crc32_header,
-        crc32_trailer,
-        content_type: head.header("content-type").map(str::to_string),
-        headers,
-    })
+            (Some("*"), None) => PutCondition::IfAbsent,
+            (Some(_), None) => {
+                return Err(S3Error::with_message(
+                    S3ErrorCode::NotImplemented,
+                    "If-None-Match on PutObject supports only '*'.",
+                ))
+            }
+            (None, Some(etag)) => PutCondition::IfMatch(etag.trim().trim_matches('"').to_string()),
+            (None, None) => PutCondition::None,
+        },
+    )
 }
 
 /// The headers an upload stores with its object: `x-amz-meta-*` (at most 2 KiB) and the
@@ -155,91 +87,31 @@ pub(crate) fn stored_headers(head: &crate::http::RequestHead) -> S3Result<Vec<(S
     Ok(headers)
 }
 
-fn decode_crc32(text: &str) -> S3Result<u32> {
-    let invalid = || {
-        S3Error::with_message(
-            S3ErrorCode::InvalidRequest,
-            "Value for x-amz-checksum-crc32 header is invalid.",
-        )
-    };
-    let bytes = BASE64.decode(text.trim()).map_err(|_| invalid())?;
-    let bytes = <[u8; 4]>::try_from(bytes.as_slice()).map_err(|_| invalid())?;
-    Ok(u32::from_be_bytes(bytes))
-}
-
 /// PutObject: stream to a temp file, verify every digest, make it durable, then commit metadata.
 pub async fn put_object(
     context: &S3Context,
     request: &S3Request<'_>,
     mut payload: PayloadReader<'_, '_>,
 ) -> S3Result<S3Response> {
-    let input = parse_put_object_input(request)?;
-    if let Some(length) = payload.object_length() {
-        if length > PUT_OBJECT_BYTES_MAX {
-            return Err(S3Error::new(S3ErrorCode::EntityTooLarge)
-                .field("ProposedSize", length.to_string())
-                .field("MaxSizeAllowed", PUT_OBJECT_BYTES_MAX.to_string()));
-        }
+    let head = request.head;
+    if head.header_count("content-type") > 1 {
+        return Err(S3Error::with_message(
+            S3ErrorCode::InvalidArgument,
+            "Duplicate header: content-type",
+        ));
     }
-    let checksums = ChecksumSet {
-        crc32: input.crc32_header.is_some() || input.crc32_trailer,
-    };
-    let mut writer = ObjectWriter::create(context.layout.clone(), checksums).await?;
-    loop {
-        let count = payload.read(writer.spare_mut()).await?;
-        if count == 0 {
-            break;
-        }
-        writer.advance(count).await?;
-        if writer.size_bytes() > PUT_OBJECT_BYTES_MAX {
-            return Err(S3Error::new(S3ErrorCode::EntityTooLarge));
-        }
-    }
-    let sealed = writer.seal().await?;
-    let digests = sealed.digests();
-    if let Some(expected) = input.content_md5 {
-        if expected != digests.md5 {
-            return Err(S3Error::new(S3ErrorCode::BadDigest)
-                .field("ExpectedDigest", BASE64.encode(expected))
-                .field("CalculatedDigest", BASE64.encode(digests.md5)));
-        }
-    }
-    let expected_crc32 = match (input.crc32_header, input.crc32_trailer) {
-        (Some(value), _) => Some(value),
-        (None, true) => {
-            let trailer = payload
-                .trailers()
-                .iter()
-                .find(|(name, _)| name == "x-amz-checksum-crc32")
-                .map(|(_, v)| v.clone());
-            let trailer = trailer.ok_or_else(|| {
-                S3Error::with_message(
-                    S3ErrorCode::InvalidRequest,
-                    "The x-amz-checksum-crc32 trailer was declared but not sent.",
-                )
-            })?;
-            Some(decode_crc32(&trailer)?)
-        }
-        (None, false) => None,
-    };
-    if let (Some(expected), Some(actual)) = (expected_crc32, digests.crc32) {
-        if expected != actual {
-            return Err(S3Error::with_message(
-                S3ErrorCode::BadDigest,
-                "The CRC32 you specified did not match the calculated checksum.",
-            ));
-        }
-    }
-    let crc32_text = expected_crc32.map(|value| BASE64.encode(value.to_be_bytes()));
+    let headers = stored_headers(head)?;
+    let condition = parse_put_condition(head)?;
+    let received = receive_payload(context, head, &mut payload, PUT_OBJECT_BYTES_MAX).await?;
     let attributes = ObjectAttributes {
-        content_type: input.content_type,
-        headers: input.headers,
-        checksum_crc32: crc32_text.clone(),
+        content_type: head.header("content-type").map(str::to_string),
+        headers,
+        checksum_crc32: received.crc32.clone(),
     };
-    let record = commit_object(context, request, sealed, attributes, input.condition).await?;
+    let record = commit_object(context, request, received.sealed, attributes, condition).await?;
     let mut response = S3Response::empty(200);
     response.head.header("ETag", format!("\"{}\"", record.etag));
-    if let Some(crc32) = crc32_text {
+    if let Some(crc32) = received.crc32 {
         response.head.header("x-amz-checksum-crc32", crc32);
     }
     Ok(response)
@@ -336,12 +208,22 @@ pub async fn get_object(
     head_only: bool,
 ) -> S3Result<S3Response> {
     check_version_id(request)?;
-    if request.query.iter().any(|(name, _)| name == "partNumber") {
-        return Err(S3Error::with_message(
-            S3ErrorCode::NotImplemented,
-            "partNumber is not implemented by ringstore yet.",
-        ));
-    }
+    let part_number = match request.query.iter().find(|(name, _)| name == "partNumber") {
+        Some((_, text)) => Some(
+            text.parse::<u32>()
+                .ok()
+                .filter(|number| (1..=crate::limits::PART_NUMBER_MAX).contains(number))
+                .ok_or_else(|| {
+                    S3Error::with_message(
+                        S3ErrorCode::InvalidArgument,
+                        "Part number must be an integer between 1 and 10000, inclusive",
+                    )
+                    .field("ArgumentName", "partNumber")
+                    .field("ArgumentValue", text.clone())
+                })?,
+        ),
+        None => None,
+    };
     let head = request.head;
     for _ in 0..OPEN_ATTEMPT_COUNT_MAX {
         let record = match context
@@ -378,7 +260,33 @@ pub async fn get_object(
             }
             ConditionOutcome::Proceed => {}
         }
-        let (status, start, length) = match parse_range(head.header("range"), record.size_bytes) {
+        let extents = record.extents();
+        let range = match part_number {
+            // partNumber selects one part's bytes (the whole object is part 1 of a single-part upload).
+            Some(number) => {
+                let index = number as usize - 1;
+                if index >= extents.len() {
+                    return Err(S3Error::new(S3ErrorCode::InvalidPartNumber)
+                        .field("PartNumberRequested", number.to_string())
+                        .field("ActualPartCount", extents.len().to_string()));
+                }
+                let start: u64 = extents[..index]
+                    .iter()
+                    .map(|extent| extent.size_bytes)
+                    .sum();
+                let size = extents[index].size_bytes;
+                if size == 0 {
+                    RangeRequest::Whole
+                } else {
+                    RangeRequest::Partial {
+                        start,
+                        end: start + size - 1,
+                    }
+                }
+            }
+            None => parse_range(head.header("range"), record.size_bytes),
+        };
+        let (status, start, length) = match range {
             RangeRequest::Whole => (200, 0, record.size_bytes),
             RangeRequest::Partial { start, end } => (206, start, end - start + 1),
             RangeRequest::Unsatisfiable => {
@@ -394,7 +302,14 @@ pub async fn get_object(
         let body = if head_only {
             ResponseBody::HeadOnly(length)
         } else {
-            match ObjectReader::open(&context.layout, record.file_id, start, length).await {
+            let segments: Vec<Segment> = extents
+                .iter()
+                .map(|extent| Segment {
+                    id: extent.file_id,
+                    size_bytes: extent.size_bytes,
+                })
+                .collect();
+            match ObjectReader::open_segments(&context.layout, &segments, start, length).await {
                 Ok(reader) => ResponseBody::Object(reader),
                 // Replaced by a concurrent PUT after our lookup: look again and serve the new one.
                 Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
@@ -408,7 +323,12 @@ pub async fn get_object(
             head: crate::http::ResponseHead::new(status),
             body,
         };
-        if status == 206 {
+        if !record.parts.is_empty() && part_number.is_some() {
+            response
+                .head
+                .header("x-amz-mp-parts-count", record.parts.len().to_string());
+        }
+        if status == 206 || part_number.is_some() {
             response.head.header(
                 "Content-Range",
                 format!(

@@ -1,0 +1,413 @@
+//! Multipart upload operations: Create, UploadPart (streamed and verified exactly like PutObject),
+//! UploadPartCopy, Complete (metadata-only: the parts become the object's extents), Abort,
+//! ListParts and ListMultipartUploads.
+
+use super::bucket::{owned_bucket, read_small_body};
+use super::copy::{copy_from_source, parse_copy_source};
+use super::object::stored_headers;
+use super::owner_id;
+use super::upload::receive_payload;
+use crate::limits::{MULTIPART_LIST_ENTRIES_MAX, PART_BYTES_MAX, PART_NUMBER_MAX};
+use crate::meta::multipart::{Completion, PartRecord, PartsQuery, UploadRecord, UploadsQuery};
+use crate::meta::MetaError;
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::path::url_encode_key;
+use crate::s3::payload::PayloadReader;
+use crate::s3::pipeline::S3Request;
+use crate::s3::xml::{parse_complete_multipart_upload, XmlBuilder};
+use crate::s3::{time, S3Context, S3Response};
+use crate::storage::writer::remove_object_file_later;
+use crate::storage::FileId;
+
+fn query_value<'a>(request: &'a S3Request<'_>, name: &str) -> Option<&'a str> {
+    request
+        .query
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn upload_id(request: &S3Request<'_>) -> String {
+    query_value(request, "uploadId")
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn no_such_upload(request: &S3Request<'_>) -> S3Error {
+    S3Error::new(S3ErrorCode::NoSuchUpload).field("UploadId", upload_id(request))
+}
+
+fn map_meta(request: &S3Request<'_>, error: MetaError) -> S3Error {
+    match error {
+        MetaError::NoSuchUpload => no_such_upload(request),
+        MetaError::NoSuchBucket => {
+            S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket())
+        }
+        other => other.into(),
+    }
+}
+
+fn remove_later(context: &S3Context, files: Vec<FileId>) {
+    for file in files {
+        remove_object_file_later(&context.layout, file);
+    }
+}
+
+/// The upload named by `uploadId`, which must belong to this bucket and key.
+async fn current_upload(context: &S3Context, request: &S3Request<'_>) -> S3Result<UploadRecord> {
+    match context
+        .meta
+        .get_upload(upload_id(request))
+        .await
+        .map_err(|e| map_meta(request, e))?
+    {
+        Some(upload) if upload.bucket == request.bucket() && upload.key == request.key() => {
+            Ok(upload)
+        }
+        _ => Err(no_such_upload(request)),
+    }
+}
+
+fn part_number(request: &S3Request<'_>) -> S3Result<u32> {
+    let text = query_value(request, "partNumber").unwrap_or_default();
+    text.parse::<u32>()
+        .ok()
+        .filter(|number| (1..=PART_NUMBER_MAX).contains(number))
+        .ok_or_else(|| {
+            S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                "Part number must be an integer between 1 and 10000, inclusive",
+            )
+            .field("ArgumentName", "partNumber")
+            .field("ArgumentValue", text.to_string())
+        })
+}
+
+/// CreateMultipartUpload: Content-Type and stored headers are kept for the finished object.
+pub async fn create_multipart_upload(
+    context: &S3Context,
+    request: &S3Request<'_>,
+) -> S3Result<S3Response> {
+    owned_bucket(context, request).await?;
+    let upload = UploadRecord {
+        upload_id: format!("{:032x}", fastrand::u128(..)),
+        bucket: request.bucket().to_string(),
+        key: request.key().to_string(),
+        owner: request.access_key.clone(),
+        created_ms: time::now_ms(),
+        content_type: request.head.header("content-type").map(str::to_string),
+        headers: stored_headers(request.head)?,
+    };
+    let id = upload.upload_id.clone();
+    context
+        .meta
+        .create_upload(upload)
+        .await
+        .map_err(|e| map_meta(request, e))?;
+    let mut xml = XmlBuilder::new();
+    xml.open_root("InitiateMultipartUploadResult")
+        .element("Bucket", request.bucket())
+        .element("Key", request.key())
+        .element("UploadId", &id)
+        .close("InitiateMultipartUploadResult");
+    Ok(S3Response::xml(xml.finish()))
+}
+
+async fn record_part(
+    context: &S3Context,
+    request: &S3Request<'_>,
+    number: u32,
+    sealed: crate::storage::SealedObject,
+) -> S3Result<String> {
+    let published = sealed.publish().await?;
+    let etag = hex::encode(published.digests.md5);
+    let part = PartRecord {
+        upload_id: upload_id(request),
+        part_number: number,
+        file_id: published.id,
+        size_bytes: published.size_bytes,
+        etag: etag.clone(),
+        last_modified_ms: time::now_ms(),
+    };
+    // An abort that raced this part makes the commit fail; the guard then deletes the file.
+    let replaced = context
+        .meta
+        .put_part(part)
+        .await
+        .map_err(|e| map_meta(request, e))?;
+    published.keep();
+    remove_later(context, replaced);
+    Ok(etag)
+}
+
+/// UploadPart.
+pub async fn upload_part(
+    context: &S3Context,
+    request: &S3Request<'_>,
+    mut payload: PayloadReader<'_, '_>,
+) -> S3Result<S3Response> {
+    let number = part_number(request)?;
+    current_upload(context, request).await?;
+    let received = receive_payload(context, request.head, &mut payload, PART_BYTES_MAX).await?;
+    let etag = record_part(context, request, number, received.sealed).await?;
+    let mut response = S3Response::empty(200);
+    response.head.header("ETag", format!("\"{etag}\""));
+    if let Some(crc32) = received.crc32 {
+        response.head.header("x-amz-checksum-crc32", crc32);
+    }
+    Ok(response)
+}
+
+/// UploadPartCopy: a range (or all) of another object becomes a part.
+pub async fn upload_part_copy(
+    context: &S3Context,
+    request: &S3Request<'_>,
+) -> S3Result<S3Response> {
+    let number = part_number(request)?;
+    current_upload(context, request).await?;
+    let source = parse_copy_source(request.head.header("x-amz-copy-source").unwrap_or_default())?;
+    let (_, sealed) = copy_from_source(
+        context,
+        request,
+        &source,
+        request.head.header("x-amz-copy-source-range"),
+    )
+    .await?;
+    if sealed.size_bytes() > PART_BYTES_MAX {
+        return Err(S3Error::new(S3ErrorCode::EntityTooLarge));
+    }
+    let etag = record_part(context, request, number, sealed).await?;
+    let mut xml = XmlBuilder::new();
+    xml.open_root("CopyPartResult")
+        .element("LastModified", &time::iso8601(time::now_ms()))
+        .element("ETag", &format!("\"{etag}\""))
+        .close("CopyPartResult");
+    Ok(S3Response::xml(xml.finish()))
+}
+
+/// CompleteMultipartUpload: all checks and the switch to a visible object happen in one metadata
+/// transaction; no object byte is copied.
+pub async fn complete_multipart_upload(
+    context: &S3Context,
+    request: &S3Request<'_>,
+    mut payload: PayloadReader<'_, '_>,
+) -> S3Result<S3Response> {
+    let body = read_small_body(&mut payload).await?;
+    let parts = parse_complete_multipart_upload(&body)?;
+    let completion = Completion {
+        upload_id: upload_id(request),
+        bucket: request.bucket().to_string(),
+        key: request.key().to_string(),
+        parts,
+        last_modified_ms: time::now_ms(),
+    };
+    let (record, obsolete) = context
+        .meta
+        .complete_upload(completion)
+        .await
+        .map_err(|e| map_meta(request, e))?;
+    remove_later(context, obsolete);
+    let mut xml = XmlBuilder::new();
+    xml.open_root("CompleteMultipartUploadResult")
+        .element(
+            "Location",
+            &format!("/{}/{}", request.bucket(), request.key()),
+        )
+        .element("Bucket", request.bucket())
+        .element("Key", request.key())
+        .element("ETag", &format!("\"{}\"", record.etag))
+        .close("CompleteMultipartUploadResult");
+    Ok(S3Response::xml(xml.finish()))
+}
+
+/// AbortMultipartUpload.
+pub async fn abort_multipart_upload(
+    context: &S3Context,
+    request: &S3Request<'_>,
+) -> S3Result<S3Response> {
+    current_upload(context, request).await?;
+    let files = context
+        .meta
+        .abort_upload(upload_id(request))
+        .await
+        .map_err(|e| map_meta(request, e))?;
+    remove_later(context, files);
+    Ok(S3Response::empty(204))
+}
+
+fn bounded_count(request: &S3Request<'_>, name: &'static str) -> S3Result<usize> {
+    match query_value(request, name) {
+        None => Ok(MULTIPART_LIST_ENTRIES_MAX),
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|value| *value >= 0)
+            .map(|value| (value as usize).min(MULTIPART_LIST_ENTRIES_MAX))
+            .ok_or_else(|| {
+                S3Error::with_message(
+                    S3ErrorCode::InvalidArgument,
+                    format!("Argument {name} must be a non-negative integer"),
+                )
+                .field("ArgumentName", name)
+                .field("ArgumentValue", text.to_string())
+            }),
+    }
+}
+
+/// ListParts.
+pub async fn list_parts(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
+    current_upload(context, request).await?;
+    let max_parts = bounded_count(request, "max-parts")?;
+    let marker_text = query_value(request, "part-number-marker").unwrap_or("0");
+    let after_part: u32 = marker_text.parse().map_err(|_| {
+        S3Error::with_message(
+            S3ErrorCode::InvalidArgument,
+            "part-number-marker must be an integer",
+        )
+        .field("ArgumentName", "part-number-marker")
+    })?;
+    let query = PartsQuery {
+        upload_id: upload_id(request),
+        after_part,
+        max_parts,
+    };
+    let page = context
+        .meta
+        .list_parts(query)
+        .await
+        .map_err(|e| map_meta(request, e))?;
+    let mut xml = XmlBuilder::new();
+    xml.open_root("ListPartsResult")
+        .element("Bucket", request.bucket())
+        .element("Key", request.key())
+        .element("UploadId", &page.upload.upload_id)
+        .element("PartNumberMarker", &after_part.to_string());
+    if let Some(last) = page.parts.last() {
+        xml.element("NextPartNumberMarker", &last.part_number.to_string());
+    }
+    xml.element("MaxParts", &max_parts.to_string()).element(
+        "IsTruncated",
+        if page.is_truncated { "true" } else { "false" },
+    );
+    for part in &page.parts {
+        xml.open("Part")
+            .element("PartNumber", &part.part_number.to_string())
+            .element("LastModified", &time::iso8601(part.last_modified_ms))
+            .element("ETag", &format!("\"{}\"", part.etag))
+            .element("Size", &part.size_bytes.to_string())
+            .close("Part");
+    }
+    let owner = &page.upload.owner;
+    xml.open("Initiator")
+        .element("ID", &owner_id(owner))
+        .element("DisplayName", owner)
+        .close("Initiator");
+    xml.open("Owner")
+        .element("ID", &owner_id(owner))
+        .element("DisplayName", owner)
+        .close("Owner");
+    xml.element("StorageClass", "STANDARD")
+        .close("ListPartsResult");
+    Ok(S3Response::xml(xml.finish()))
+}
+
+/// ListMultipartUploads.
+pub async fn list_multipart_uploads(
+    context: &S3Context,
+    request: &S3Request<'_>,
+) -> S3Result<S3Response> {
+    owned_bucket(context, request).await?;
+    let max_uploads = bounded_count(request, "max-uploads")?;
+    let url_encoding = query_value(request, "encoding-type")
+        .is_some_and(|value| value.eq_ignore_ascii_case("url"));
+    let encode = |value: &str| {
+        if url_encoding {
+            url_encode_key(value)
+        } else {
+            value.to_string()
+        }
+    };
+    let query = UploadsQuery {
+        bucket: request.bucket().to_string(),
+        prefix: query_value(request, "prefix")
+            .unwrap_or_default()
+            .to_string(),
+        delimiter: query_value(request, "delimiter")
+            .filter(|d| !d.is_empty())
+            .map(str::to_string),
+        key_marker: query_value(request, "key-marker")
+            .unwrap_or_default()
+            .to_string(),
+        upload_id_marker: query_value(request, "upload-id-marker")
+            .unwrap_or_default()
+            .to_string(),
+        max_uploads,
+    };
+    let page = context
+        .meta
+        .list_uploads(query.clone())
+        .await
+        .map_err(|e| map_meta(request, e))?;
+    let mut xml = XmlBuilder::new();
+    xml.open_root("ListMultipartUploadsResult")
+        .element("Bucket", request.bucket())
+        .element("KeyMarker", &encode(&query.key_marker))
+        .element("UploadIdMarker", &query.upload_id_marker);
+    if page.is_truncated {
+        if let Some(last) = page.uploads.last() {
+            xml.element("NextKeyMarker", &encode(&last.key))
+                .element("NextUploadIdMarker", &last.upload_id);
+        }
+    }
+    xml.element("Prefix", &encode(&query.prefix));
+    if let Some(delimiter) = &query.delimiter {
+        xml.element("Delimiter", &encode(delimiter));
+    }
+    xml.element("MaxUploads", &max_uploads.to_string()).element(
+        "IsTruncated",
+        if page.is_truncated { "true" } else { "false" },
+    );
+    if url_encoding {
+        xml.element("EncodingType", "url");
+    }
+    for upload in &page.uploads {
+        xml.open("Upload")
+            .element("Key", &encode(&upload.key))
+            .element("UploadId", &upload.upload_id);
+        xml.open("Initiator")
+            .element("ID", &owner_id(&upload.owner))
+            .element("DisplayName", &upload.owner)
+            .close("Initiator");
+        xml.open("Owner")
+            .element("ID", &owner_id(&upload.owner))
+            .element("DisplayName", &upload.owner)
+            .close("Owner");
+        xml.element("StorageClass", "STANDARD")
+            .element("Initiated", &time::iso8601(upload.created_ms))
+            .close("Upload");
+    }
+    for prefix in &page.common_prefixes {
+        xml.open("CommonPrefixes")
+            .element("Prefix", &encode(prefix))
+            .close("CommonPrefixes");
+    }
+    xml.close("ListMultipartUploadsResult");
+    Ok(S3Response::xml(xml.finish()))
+}
+
+/// Drops uploads older than the configured age and deletes their part files (after commit).
+pub async fn reap_expired_uploads(context: &S3Context) {
+    let age_ms = context
+        .config
+        .multipart_max_age_seconds
+        .saturating_mul(1000) as i64;
+    match context.meta.reap_uploads(time::now_ms() - age_ms).await {
+        Ok(files) => {
+            if !files.is_empty() {
+                tracing::info!(files = files.len(), "reaped expired multipart uploads");
+            }
+            remove_later(context, files);
+        }
+        Err(error) => tracing::warn!(error = %error, "multipart reaper failed"),
+    }
+}
