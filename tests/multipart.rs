@@ -618,3 +618,106 @@ async fn kill9_during_parts_and_completion() {
         }
     }
 }
+
+#[tokio::test]
+async fn list_multipart_uploads_pages() {
+    // Goal: ListMultipartUploads honours prefix, delimiter, max-uploads and the key / upload-id markers.
+    let server = TestServer::start();
+    let s3 = server.client();
+    s3.create_bucket().bucket("uploads").send().await.unwrap();
+    let mut expected = Vec::new();
+    for key in ["a/1", "a/2", "b", "b", "c"] {
+        let id = s3
+            .create_multipart_upload()
+            .bucket("uploads")
+            .key(key)
+            .send()
+            .await
+            .unwrap()
+            .upload_id()
+            .unwrap()
+            .to_string();
+        expected.push((key.to_string(), id));
+    }
+    expected.sort();
+    let mut seen = Vec::new();
+    let (mut key_marker, mut id_marker) = (None::<String>, None::<String>);
+    loop {
+        let page = s3
+            .list_multipart_uploads()
+            .bucket("uploads")
+            .max_uploads(2)
+            .set_key_marker(key_marker.clone())
+            .set_upload_id_marker(id_marker.clone())
+            .send()
+            .await
+            .unwrap();
+        seen.extend(page.uploads().iter().map(|u| {
+            (
+                u.key().unwrap().to_string(),
+                u.upload_id().unwrap().to_string(),
+            )
+        }));
+        if !page.is_truncated().unwrap() {
+            break;
+        }
+        key_marker = page.next_key_marker().map(str::to_string);
+        id_marker = page.next_upload_id_marker().map(str::to_string);
+    }
+    assert_eq!(seen, expected);
+    let grouped = s3
+        .list_multipart_uploads()
+        .bucket("uploads")
+        .delimiter("/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(grouped.common_prefixes()[0].prefix(), Some("a/"));
+    assert_eq!(grouped.uploads().len(), 3);
+    let prefixed = s3
+        .list_multipart_uploads()
+        .bucket("uploads")
+        .prefix("a/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(prefixed.uploads().len(), 2);
+}
+
+#[tokio::test]
+async fn expired_uploads_are_reaped() {
+    // Goal: with --multipart-max-age 1, an abandoned upload and its part files disappear by themselves.
+    let server = TestServer::start_with_args(&["--multipart-max-age", "1"]);
+    let s3 = server.client();
+    s3.create_bucket().bucket("reap").send().await.unwrap();
+    let upload = s3
+        .create_multipart_upload()
+        .bucket("reap")
+        .key("k")
+        .send()
+        .await
+        .unwrap()
+        .upload_id()
+        .unwrap()
+        .to_string();
+    upload_part(&s3, "reap", "k", &upload, 1, b"abandoned").await;
+    assert_eq!(server.object_files(), 1);
+    let mut gone = false;
+    for _ in 0..100 {
+        if s3
+            .list_parts()
+            .bucket("reap")
+            .key("k")
+            .upload_id(&upload)
+            .send()
+            .await
+            .is_err()
+        {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(gone, "expired upload was not reaped");
+    assert!(common::eventually(5, || server.object_files() == 0));
+}

@@ -21,6 +21,7 @@ pub struct TestServer {
     _temp: Option<tempfile::TempDir>,
     pub cores: usize,
     pub region: String,
+    pub extra_args: Vec<String>,
 }
 
 impl TestServer {
@@ -44,6 +45,25 @@ impl TestServer {
             _temp: Some(temp),
             cores,
             region: region.to_string(),
+            extra_args: Vec::new(),
+        };
+        server.spawn();
+        server
+    }
+
+    /// Starts a server with extra command-line arguments.
+    pub fn start_with_args(args: &[&str]) -> TestServer {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let data_dir = temp.path().join("data");
+        let mut server = TestServer {
+            child: None,
+            endpoint: String::new(),
+            address: String::new(),
+            data_dir,
+            _temp: Some(temp),
+            cores: 2,
+            region: REGION.to_string(),
+            extra_args: args.iter().map(|arg| arg.to_string()).collect(),
         };
         server.spawn();
         server
@@ -72,6 +92,7 @@ impl TestServer {
                 &self.region,
             ])
             .args(["--log-level", "warn"])
+            .args(&self.extra_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

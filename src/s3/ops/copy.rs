@@ -122,9 +122,10 @@ pub async fn copy_from_source(
         }
         let (start, length) = match range_header {
             None => (0, record.size_bytes),
-            Some(text) => match parse_copy_range(text, record.size_bytes)? {
-                (start, end) => (start, end - start + 1),
-            },
+            Some(text) => {
+                let (start, end) = parse_copy_range(text, record.size_bytes)?;
+                (start, end - start + 1)
+            }
         };
         let segments: Vec<Segment> = record
             .extents()
