@@ -63,6 +63,7 @@ fn main() {
                         headers: Vec::new(),
                         checksum_crc32: None,
                         owner: "o".into(),
+                        parts: Vec::new(),
                     },
                     PutCondition::None,
                 )
