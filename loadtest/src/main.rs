@@ -56,6 +56,12 @@ struct Args {
     /// sign the payload's SHA-256 instead of sending UNSIGNED-PAYLOAD
     #[argh(switch)]
     signed_payload: bool,
+    /// multipart: part size (default 8MiB)
+    #[argh(option, default = "String::from(\"8MiB\")")]
+    part_size: String,
+    /// multipart: parts uploaded concurrently, each on its own connection (default 8)
+    #[argh(option, default = "8")]
+    parts_in_flight: usize,
 }
 
 fn parse_size(text: &str) -> Result<usize> {
@@ -127,6 +133,18 @@ impl Target {
         payload_hash: &str,
         content_length: Option<usize>,
     ) -> String {
+        self.head_with_query(method, path, "", payload_hash, content_length)
+    }
+
+    /// A signed request head; `query` must already be in canonical form (sorted, encoded).
+    fn head_with_query(
+        &self,
+        method: &str,
+        path: &str,
+        query: &str,
+        payload_hash: &str,
+        content_length: Option<usize>,
+    ) -> String {
         let amz_date = amz_date_now();
         let mut headers = vec![
             ("host".to_string(), self.host.clone()),
@@ -138,14 +156,19 @@ impl Target {
         }
         let signed: Vec<&str> = headers.iter().map(|(n, _)| n.as_str()).collect();
         let signed = signed.join(";");
-        let canonical = sigv4::canonical_request(method, path, "", &headers, &signed, payload_hash);
+        let canonical =
+            sigv4::canonical_request(method, path, query, &headers, &signed, payload_hash);
         let scope = format!("{}/{}/s3/aws4_request", &amz_date[..8], self.region);
         debug_assert_eq!(&amz_date[..8], self.date);
         let signature = sigv4::sign(
             &self.signing_key,
             &sigv4::string_to_sign(&amz_date, &scope, &canonical),
         );
-        let mut text = format!("{method} {path} HTTP/1.1\r\n");
+        let mut text = if query.is_empty() {
+            format!("{method} {path} HTTP/1.1\r\n")
+        } else {
+            format!("{method} {path}?{query} HTTP/1.1\r\n")
+        };
         for (name, value) in &headers {
             text.push_str(name);
             text.push_str(": ");
@@ -211,7 +234,9 @@ impl Connection {
                 let mut error_body = String::new();
                 loop {
                     let take = remaining.min(self.filled as u64) as usize;
-                    if status >= 300 && error_body.len() < 1024 {
+                    // Keep error bodies and POST results (XML the caller parses); drop object bytes.
+                    if (status >= 300 || head.starts_with("POST ")) && error_body.len() < 64 * 1024
+                    {
                         error_body.push_str(&String::from_utf8_lossy(&self.buffer[..take]));
                     }
                     self.buffer.copy_within(take..self.filled, 0);
@@ -356,7 +381,8 @@ fn main() -> Result<()> {
         "put" => Op::Put,
         "get" => Op::Get,
         "head" => Op::Head,
-        other => bail!("unknown --op {other:?} (put, get, head)"),
+        "multipart" => return run_multipart(&args),
+        other => bail!("unknown --op {other:?} (put, get, head, multipart)"),
     };
     let size = parse_size(&args.size)?;
     let address = args
@@ -555,4 +581,234 @@ fn main() -> Result<()> {
         bail!("no request succeeded");
     }
     Ok(())
+}
+
+fn xml_value(body: &str, name: &str) -> Option<String> {
+    let open = format!("<{name}>");
+    let start = body.find(&open)? + open.len();
+    let end = body[start..].find(&format!("</{name}>"))? + start;
+    Some(body[start..end].to_string())
+}
+
+/// `--op multipart`: whole multipart uploads of `--size` in parts of `--part-size`, with
+/// `--parts-in-flight` parts on their own connections; reports MB/s and completion latency.
+fn run_multipart(args: &Args) -> Result<()> {
+    let object_bytes = parse_size(&args.size)?;
+    let part_bytes = parse_size(&args.part_size)?;
+    let part_count = object_bytes.div_ceil(part_bytes).max(1);
+    let address = args
+        .endpoint
+        .strip_prefix("http://")
+        .context("endpoint must start with http://")?
+        .trim_end_matches('/')
+        .to_string();
+    let date = amz_date_now()[..8].to_string();
+    let signing_key = sigv4::derive_signing_key(&args.secret_key, &date, &args.region, "s3");
+    let (access_key, region, bucket, in_flight, duration) = (
+        args.access_key.clone(),
+        args.region.clone(),
+        args.bucket.clone(),
+        args.parts_in_flight.max(1),
+        args.duration,
+    );
+    let handle = LocalExecutorBuilder::new(Placement::Unbound)
+        .io_memory(64 << 10)
+        .spawn(move || async move {
+            let target = Rc::new(Target {
+                host: address.clone(),
+                address,
+                access_key,
+                region,
+                signing_key,
+                date,
+            });
+            let body = Rc::new(
+                (0..part_bytes)
+                    .map(|i| (i as u32).wrapping_mul(2_654_435_761) as u8)
+                    .collect::<Vec<u8>>(),
+            );
+            let mut control = Connection::open(&target.address).await?;
+            let (status, _, text) = control
+                .exchange(
+                    &target.head("PUT", &format!("/{bucket}"), sigv4::EMPTY_SHA256_HEX, None),
+                    &[],
+                    false,
+                )
+                .await?;
+            if status >= 300 && !text.contains("BucketAlreadyOwnedByYou") {
+                bail!(
+                    "cannot create bucket {bucket}: HTTP {status} {}",
+                    error_code(&text)
+                );
+            }
+            let mut connections = Vec::new();
+            for _ in 0..in_flight {
+                connections.push(Connection::open(&target.address).await?);
+            }
+            let end = Instant::now() + Duration::from_secs(duration);
+            let mut objects = 0u64;
+            let mut upload_seconds = 0f64;
+            let mut completions = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).unwrap();
+            while Instant::now() < end || objects == 0 {
+                let path = format!("/{bucket}/multipart-{objects:06}");
+                let started = Instant::now();
+                let (status, _, text) = control
+                    .exchange(
+                        &target.head_with_query(
+                            "POST",
+                            &path,
+                            "uploads=",
+                            sigv4::EMPTY_SHA256_HEX,
+                            None,
+                        ),
+                        &[],
+                        false,
+                    )
+                    .await?;
+                let upload_id = xml_value(&text, "UploadId")
+                    .filter(|_| status < 300)
+                    .with_context(|| {
+                        format!("CreateMultipartUpload: HTTP {status} {}", error_code(&text))
+                    })?;
+                let next = Rc::new(std::cell::Cell::new(1usize));
+                let etags = Rc::new(RefCell::new(vec![String::new(); part_count]));
+                let mut tasks = Vec::new();
+                for mut connection in connections.drain(..) {
+                    let (target, body, next, etags, path, upload_id) = (
+                        target.clone(),
+                        body.clone(),
+                        next.clone(),
+                        etags.clone(),
+                        path.clone(),
+                        upload_id.clone(),
+                    );
+                    tasks.push(glommio::spawn_local(async move {
+                        loop {
+                            let number = next.get();
+                            if number > part_count {
+                                return Ok::<_, anyhow::Error>(connection);
+                            }
+                            next.set(number + 1);
+                            let length = if number == part_count {
+                                object_bytes - part_bytes * (part_count - 1)
+                            } else {
+                                part_bytes
+                            };
+                            let query = format!("partNumber={number}&uploadId={upload_id}");
+                            let head = target.head_with_query(
+                                "PUT",
+                                &path,
+                                &query,
+                                "UNSIGNED-PAYLOAD",
+                                Some(length),
+                            );
+                            let (status, _, text) = connection
+                                .exchange_with_etag(&head, &body[..length])
+                                .await?;
+                            let etag = text
+                                .filter(|_| status < 300)
+                                .with_context(|| format!("UploadPart {number}: HTTP {status}"))?;
+                            etags.borrow_mut()[number - 1] = etag;
+                        }
+                    }));
+                }
+                for task in tasks {
+                    connections.push(task.await?);
+                }
+                let mut xml = String::from("<CompleteMultipartUpload>");
+                for (index, etag) in etags.borrow().iter().enumerate() {
+                    xml.push_str(&format!(
+                        "<Part><PartNumber>{}</PartNumber><ETag>{etag}</ETag></Part>",
+                        index + 1
+                    ));
+                }
+                xml.push_str("</CompleteMultipartUpload>");
+                // The control connection idled while parts went up; servers close idle ones.
+                control = Connection::open(&target.address).await?;
+                let completing = Instant::now();
+                let head = target.head_with_query(
+                    "POST",
+                    &path,
+                    &format!("uploadId={upload_id}"),
+                    &sigv4::sha256_hex(xml.as_bytes()),
+                    Some(xml.len()),
+                );
+                let (status, _, text) = control.exchange(&head, xml.as_bytes(), false).await?;
+                if status >= 300 {
+                    bail!(
+                        "CompleteMultipartUpload: HTTP {status} {}",
+                        error_code(&text)
+                    );
+                }
+                let _ = completions.record(completing.elapsed().as_micros() as u64);
+                upload_seconds += started.elapsed().as_secs_f64();
+                objects += 1;
+            }
+            Ok((objects, upload_seconds, completions))
+        })
+        .map_err(|error| anyhow::anyhow!("start executor: {error}"))?;
+    let (objects, seconds, completions) = handle
+        .join()
+        .map_err(|error| anyhow::anyhow!("executor: {error}"))??;
+    println!(
+        "multipart {} in {} parts of {} x{} in flight: {} objects, {:.1} MB/s",
+        args.size,
+        part_count,
+        args.part_size,
+        in_flight,
+        objects,
+        (objects as f64 * object_bytes as f64) / seconds / 1e6
+    );
+    println!(
+        "CompleteMultipartUpload latency ms: p50 {:.3}  max {:.3}",
+        completions.value_at_quantile(0.5) as f64 / 1000.0,
+        completions.max() as f64 / 1000.0
+    );
+    Ok(())
+}
+
+impl Connection {
+    /// Sends a request with a body and returns (status, ETag header if any).
+    async fn exchange_with_etag(
+        &mut self,
+        head: &str,
+        body: &[u8],
+    ) -> Result<(u16, u64, Option<String>)> {
+        self.stream.write_all(head.as_bytes()).await?;
+        self.stream.write_all(body).await?;
+        loop {
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut response = httparse::Response::new(&mut headers);
+            if let httparse::Status::Complete(used) = response.parse(&self.buffer[..self.filled])? {
+                let status = response.code.unwrap_or(0);
+                let mut length = 0u64;
+                let mut etag = None;
+                for header in response.headers.iter() {
+                    if header.name.eq_ignore_ascii_case("content-length") {
+                        length = std::str::from_utf8(header.value)?.trim().parse()?;
+                    }
+                    if header.name.eq_ignore_ascii_case("etag") {
+                        etag = Some(String::from_utf8_lossy(header.value).to_string());
+                    }
+                }
+                self.buffer.copy_within(used..self.filled, 0);
+                self.filled -= used;
+                while (self.filled as u64) < length {
+                    let count = self.stream.read(&mut self.buffer[self.filled..]).await?;
+                    if count == 0 {
+                        bail!("connection closed mid-body");
+                    }
+                    self.filled += count;
+                }
+                self.buffer.copy_within(length as usize..self.filled, 0);
+                self.filled -= length as usize;
+                return Ok((status, length, etag));
+            }
+            let count = self.stream.read(&mut self.buffer[self.filled..]).await?;
+            if count == 0 {
+                bail!("connection closed");
+            }
+            self.filled += count;
+        }
+    }
 }
