@@ -24,6 +24,44 @@ pub struct Config {
     pub log_level: String,
     /// Unfinished multipart uploads older than this are reaped, in seconds.
     pub multipart_max_age_seconds: u64,
+    /// Log line format.
+    pub log_format: crate::obs::LogFormat,
+    /// Time in-flight requests get to finish after SIGTERM/SIGINT, in milliseconds.
+    pub shutdown_timeout_ms: u64,
+    /// Time an idle keep-alive connection is kept, in milliseconds.
+    pub idle_timeout_ms: u64,
+    /// Largest object accepted (single PUT, part, or completed multipart total), in bytes.
+    pub max_object_size_bytes: u64,
+    /// Connections one core holds at once.
+    pub connections_per_core_max: usize,
+    /// Largest request head accepted, in bytes.
+    pub header_bytes_max: usize,
+    /// Time a client has to send a request head, in milliseconds.
+    pub header_timeout_ms: u64,
+}
+
+impl Config {
+    /// A configuration with every default, for `data_dir` (tests and tools).
+    pub fn with_defaults(data_dir: PathBuf, credentials: Credentials) -> Self {
+        use crate::limits::*;
+        Config {
+            listen: "127.0.0.1:9000".parse().expect("valid address"),
+            data_dir,
+            cores: 1,
+            credentials,
+            region: "us-east-1".into(),
+            domains: vec!["localhost".into()],
+            log_level: "info".into(),
+            multipart_max_age_seconds: MULTIPART_UPLOAD_AGE_MAX_SECONDS_DEFAULT,
+            log_format: crate::obs::LogFormat::Text,
+            shutdown_timeout_ms: SHUTDOWN_TIME_MAX_MS_DEFAULT,
+            idle_timeout_ms: KEEP_ALIVE_IDLE_TIME_MAX_MS,
+            max_object_size_bytes: OBJECT_BYTES_MAX_DEFAULT,
+            connections_per_core_max: CONNECTIONS_PER_CORE_MAX,
+            header_bytes_max: HEADER_BYTES_MAX,
+            header_timeout_ms: HEADER_READ_TIME_MAX_MS,
+        }
+    }
 }
 
 /// A configuration value that cannot be used.

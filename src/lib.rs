@@ -12,6 +12,7 @@
 //! **block** = an aligned DMA buffer; **part** = a multipart-upload part.
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod config;
 pub mod http;
 pub mod limits;

@@ -27,6 +27,12 @@ pub const MULTIPART_LIST_ENTRIES_MAX: usize = 1000;
 /// Default age after which an unfinished multipart upload is reaped, in seconds (7 days).
 pub const MULTIPART_UPLOAD_AGE_MAX_SECONDS_DEFAULT: u64 = 7 * 24 * 3600;
 
+/// Largest object by default (AWS S3 User Guide: objects up to 5 TiB).
+pub const OBJECT_BYTES_MAX_DEFAULT: u64 = 5 * 1024 * 1024 * 1024 * 1024;
+
+/// Time in-flight requests get to finish after SIGTERM/SIGINT by default, in milliseconds.
+pub const SHUTDOWN_TIME_MAX_MS_DEFAULT: u64 = 30_000;
+
 /// Bytes of a request head (request line + headers). S3 documents 8 KiB for PUT request headers
 /// (AWS S3 User Guide, "Working with object metadata"); we allow twice that for long presigned URLs.
 pub const HEADER_BYTES_MAX: usize = 16 * 1024;

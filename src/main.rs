@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use argh::FromArgs;
 use ringstore::config::{self, Config};
+use ringstore::limits;
+use ringstore::obs::LogFormat;
 use ringstore::s3::auth::{Credentials, Secret};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:9000";
@@ -44,6 +46,27 @@ struct Args {
     /// log level: error, warn, info, debug, trace, or a tracing filter (default info; env RINGSTORE_LOG_LEVEL)
     #[argh(option)]
     log_level: Option<String>,
+    /// log format: text or json (default text; env RINGSTORE_LOG_FORMAT)
+    #[argh(option)]
+    log_format: Option<String>,
+    /// seconds in-flight requests get to finish after SIGTERM/SIGINT (default 30; env RINGSTORE_SHUTDOWN_TIMEOUT)
+    #[argh(option)]
+    shutdown_timeout: Option<String>,
+    /// seconds an idle keep-alive connection is kept (default 5; env RINGSTORE_IDLE_TIMEOUT)
+    #[argh(option)]
+    idle_timeout: Option<String>,
+    /// largest object in bytes, checked before any byte is stored (default 5497558138880, 5 TiB; env RINGSTORE_MAX_OBJECT_SIZE)
+    #[argh(option)]
+    max_object_size: Option<String>,
+    /// connections each core holds at once (default 4096; env RINGSTORE_MAX_CONNECTIONS)
+    #[argh(option)]
+    max_connections: Option<String>,
+    /// largest request head in bytes (default 16384; env RINGSTORE_MAX_HEADER_BYTES)
+    #[argh(option)]
+    max_header_bytes: Option<String>,
+    /// seconds a client has to send a request head (default 10; env RINGSTORE_HEADER_TIMEOUT)
+    #[argh(option)]
+    header_timeout: Option<String>,
     /// seconds after which an unfinished multipart upload is reaped (default 604800, 7 days; env RINGSTORE_MULTIPART_MAX_AGE)
     #[argh(option)]
     multipart_max_age: Option<String>,
@@ -100,7 +123,7 @@ fn build_config(args: Args) -> Result<Config, UsageError> {
     let age_text = setting(
         args.multipart_max_age,
         "RINGSTORE_MULTIPART_MAX_AGE",
-        &ringstore::limits::MULTIPART_UPLOAD_AGE_MAX_SECONDS_DEFAULT.to_string(),
+        &limits::MULTIPART_UPLOAD_AGE_MAX_SECONDS_DEFAULT.to_string(),
     );
     let multipart_max_age_seconds: u64 = age_text
         .parse()
@@ -111,7 +134,88 @@ fn build_config(args: Args) -> Result<Config, UsageError> {
                 "invalid --multipart-max-age {age_text:?}: expected seconds, at least 1"
             ))
         })?;
+    let log_format = match setting(args.log_format, "RINGSTORE_LOG_FORMAT", "text").as_str() {
+        "text" => LogFormat::Text,
+        "json" => LogFormat::Json,
+        other => {
+            return Err(UsageError(format!(
+                "invalid --log-format {other:?}: expected text or json"
+            )))
+        }
+    };
+    let number = |flag: Option<String>,
+                  env: &str,
+                  default: u64,
+                  name: &str,
+                  min: u64,
+                  max: u64|
+     -> Result<u64, UsageError> {
+        let text = setting(flag, env, &default.to_string());
+        text.parse::<u64>()
+            .ok()
+            .filter(|value| (min..=max).contains(value))
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "invalid {name} {text:?}: expected a number from {min} to {max}"
+                ))
+            })
+    };
+    let shutdown_timeout = number(
+        args.shutdown_timeout,
+        "RINGSTORE_SHUTDOWN_TIMEOUT",
+        30,
+        "--shutdown-timeout",
+        0,
+        86_400,
+    )?;
+    let idle_timeout = number(
+        args.idle_timeout,
+        "RINGSTORE_IDLE_TIMEOUT",
+        5,
+        "--idle-timeout",
+        1,
+        3600,
+    )?;
+    let max_object_size = number(
+        args.max_object_size,
+        "RINGSTORE_MAX_OBJECT_SIZE",
+        limits::OBJECT_BYTES_MAX_DEFAULT,
+        "--max-object-size",
+        1,
+        limits::OBJECT_BYTES_MAX_DEFAULT,
+    )?;
+    let max_connections = number(
+        args.max_connections,
+        "RINGSTORE_MAX_CONNECTIONS",
+        limits::CONNECTIONS_PER_CORE_MAX as u64,
+        "--max-connections",
+        1,
+        1_000_000,
+    )?;
+    let max_header_bytes = number(
+        args.max_header_bytes,
+        "RINGSTORE_MAX_HEADER_BYTES",
+        limits::HEADER_BYTES_MAX as u64,
+        "--max-header-bytes",
+        1024,
+        limits::CONNECTION_READ_BUFFER_BYTES as u64,
+    )?;
+    let header_timeout = number(
+        args.header_timeout,
+        "RINGSTORE_HEADER_TIMEOUT",
+        10,
+        "--header-timeout",
+        1,
+        3600,
+    )?;
     Ok(Config {
+        log_format,
+        shutdown_timeout_ms: shutdown_timeout * 1000,
+        idle_timeout_ms: idle_timeout * 1000,
+        max_object_size_bytes: max_object_size,
+        connections_per_core_max: max_connections as usize,
+        header_bytes_max: max_header_bytes as usize,
+        header_timeout_ms: header_timeout * 1000,
         multipart_max_age_seconds,
         listen,
         data_dir,
@@ -152,7 +256,7 @@ fn run() -> Result<ExitCode, anyhow::Error> {
             return Ok(ExitCode::from(2));
         }
     };
-    if let Err(message) = ringstore::obs::init_logging(&config.log_level) {
+    if let Err(message) = ringstore::obs::init_logging(&config.log_level, config.log_format) {
         eprintln!("ringstore: {message}");
         return Ok(ExitCode::from(2));
     }

@@ -3,7 +3,9 @@
 
 use std::net::SocketAddr;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use glommio::{LocalExecutorBuilder, Placement};
 
@@ -12,6 +14,7 @@ use crate::limits::{
     IO_MEMORY_PER_CORE_BYTES, META_QUEUE_CAPACITY, RING_DEPTH, RING_MEMLOCK_PER_CORE_BYTES,
 };
 use crate::meta::{self, MetaClient, MetaStore};
+use crate::obs::metrics::Registry;
 use crate::s3::S3Context;
 use crate::storage::{recovery, Layout};
 
@@ -121,6 +124,52 @@ fn allowed_cpus() -> Vec<usize> {
     }
 }
 
+/// How often the shutdown flag is checked (main thread and one task per core), in milliseconds.
+const SHUTDOWN_POLL_INTERVAL_MS: u64 = 50;
+
+/// Blocks SIGTERM and SIGINT in this thread (and so in every thread started after), so only the
+/// signal thread receives them.
+fn block_termination_signals() -> libc::sigset_t {
+    // SAFETY: plain libc signal-set manipulation on a zeroed, then initialised, set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    }
+}
+
+/// Waits for SIGTERM/SIGINT and raises the shutdown flag; a second signal exits at once.
+fn spawn_signal_thread(signals: libc::sigset_t, shutdown: Arc<AtomicBool>) {
+    let _ = std::thread::Builder::new()
+        .name("ringstore-signals".into())
+        .spawn(move || loop {
+            let mut received: libc::c_int = 0;
+            // SAFETY: sigwait on a set blocked in every thread.
+            if unsafe { libc::sigwait(&signals, &mut received) } != 0 {
+                continue;
+            }
+            if shutdown.swap(true, Ordering::SeqCst) {
+                tracing::warn!(signal = received, "second signal: exiting now");
+                std::process::exit(0);
+            }
+            tracing::info!(
+                signal = received,
+                "shutting down: no new connections, finishing in-flight requests"
+            );
+        });
+}
+
+/// Turns the process-wide shutdown flag into a notification on this core.
+async fn relay_shutdown(context: Rc<S3Context>) {
+    while !context.shutting_down() {
+        glommio::timer::sleep(Duration::from_millis(SHUTDOWN_POLL_INTERVAL_MS)).await;
+    }
+    context.shutdown_event.notify(usize::MAX);
+}
+
 /// How often expired multipart uploads are looked for, in seconds.
 const REAP_INTERVAL_SECONDS: u64 = 3600;
 
@@ -168,12 +217,17 @@ pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), 
                 source,
             }
         })?;
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let signals = block_termination_signals();
     let (sender, receiver) = crossbeam_channel::bounded(META_QUEUE_CAPACITY);
-    let meta_thread = meta::thread::spawn(store, receiver)
+    let registry = Arc::new(Registry::new(config.cores));
+    let meta_thread = meta::thread::spawn(store, receiver, registry.meta.clone())
         .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
+    spawn_signal_thread(signals, shutdown.clone());
     let config = Arc::new(config);
     on_listening(bound);
     let cpus = allowed_cpus();
+    let running = Arc::new(AtomicUsize::new(config.cores));
     let mut handles = Vec::with_capacity(config.cores);
     for (core, socket) in sockets.into_iter().enumerate() {
         let placement = if config.cores <= cpus.len() {
@@ -182,19 +236,33 @@ pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), 
             Placement::Unbound
         };
         let client = MetaClient::new(sender.clone());
-        let config = config.clone();
-        let layout = layout.clone();
+        let (config, layout, registry, shutdown, running) = (
+            config.clone(),
+            layout.clone(),
+            registry.clone(),
+            shutdown.clone(),
+            running.clone(),
+        );
         let handle = LocalExecutorBuilder::new(placement)
             .name(&format!("ringstore-core-{core}"))
             .io_memory(IO_MEMORY_PER_CORE_BYTES)
             .ring_depth(RING_DEPTH)
             .spawn(move || async move {
-                let context = Rc::new(S3Context::new(config, Rc::new(layout), client, core));
+                let context = Rc::new(S3Context::new(
+                    config,
+                    Rc::new(layout),
+                    client,
+                    core,
+                    registry,
+                    shutdown,
+                ));
+                glommio::spawn_local(relay_shutdown(context.clone())).detach();
                 if core == 0 {
                     // Housekeeping runs beside the requests of one core, yielding at every await.
                     glommio::spawn_local(reap_uploads_periodically(context.clone())).detach();
                 }
                 crate::net::serve(socket, context).await;
+                running.fetch_sub(1, Ordering::SeqCst);
             })
             .map_err(|error| RuntimeError::Executor {
                 core,
@@ -203,6 +271,22 @@ pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), 
         handles.push(handle);
     }
     drop(sender);
+    // Cores only stop after a shutdown signal; then they get `shutdown_timeout_ms` to finish.
+    while !shutdown.load(Ordering::SeqCst) && running.load(Ordering::SeqCst) > 0 {
+        std::thread::sleep(Duration::from_millis(SHUTDOWN_POLL_INTERVAL_MS));
+    }
+    let deadline = Instant::now() + Duration::from_millis(config.shutdown_timeout_ms);
+    while running.load(Ordering::SeqCst) > 0 {
+        if Instant::now() >= deadline {
+            // Startup is recovery, so leaving now loses nothing acknowledged.
+            tracing::warn!(
+                cores_busy = running.load(Ordering::SeqCst),
+                "shutdown timeout passed; exiting with requests in flight"
+            );
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(SHUTDOWN_POLL_INTERVAL_MS));
+    }
     let mut first_error = None;
     for (core, handle) in handles.into_iter().enumerate() {
         if let Err(error) = handle.join() {
@@ -213,5 +297,6 @@ pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), 
         }
     }
     let _ = meta_thread.join();
+    tracing::info!("shut down cleanly");
     first_error.map_or(Ok(()), Err)
 }

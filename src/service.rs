@@ -1,15 +1,12 @@
-//! Exact admin paths first (unauthenticated GET only, so a bucket named `healthz` still works via
-//! S3), everything else to the S3 pipeline.
+//! Exact admin paths first (unauthenticated GET only, so a bucket named `health` still works via
+//! signed S3 requests), everything else to the S3 pipeline.
 
-use crate::http::{Method, RequestBody, RequestHead, ResponseHead};
-use crate::s3::{pipeline, ResponseBody, S3Context, S3Response};
-
-/// Liveness path.
-pub const HEALTHZ_PATH: &str = "/healthz";
+use crate::http::{Method, RequestBody, RequestHead};
+use crate::s3::{pipeline, S3Context, S3Response};
 
 fn is_admin_request(head: &RequestHead) -> bool {
     head.method == Method::Get
-        && head.path == HEALTHZ_PATH
+        && crate::admin::ADMIN_PATHS.contains(&head.path.as_str())
         && head.query.is_empty()
         && head.header("authorization").is_none()
 }
@@ -21,12 +18,8 @@ pub async fn handle(
     body: &mut RequestBody<'_>,
 ) -> S3Response {
     if is_admin_request(head) {
-        let mut response_head = ResponseHead::new(200);
-        response_head.header("Content-Type", "text/plain");
-        return S3Response {
-            head: response_head,
-            body: ResponseBody::Bytes(b"ok\n".to_vec()),
-        };
+        // Probes and scrapes are not S3 traffic: no request log at info, no request metrics.
+        return crate::admin::handle(context, &head.path).await;
     }
     pipeline::handle(context, head, body).await
 }

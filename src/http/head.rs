@@ -115,8 +115,13 @@ pub enum HeadError {
     TransferEncoding,
 }
 
-/// Parses a request head from `buffer`.
+/// Parses a request head from `buffer` with the default size cap.
 pub fn parse_head(buffer: &[u8]) -> Result<HeadParse, HeadError> {
+    parse_head_within(buffer, HEADER_BYTES_MAX)
+}
+
+/// Parses a request head from `buffer`, refusing heads over `bytes_max`.
+pub fn parse_head_within(buffer: &[u8], bytes_max: usize) -> Result<HeadParse, HeadError> {
     let mut fields = [httparse::EMPTY_HEADER; HEADER_COUNT_MAX];
     let mut request = httparse::Request::new(&mut fields);
     let status = match request.parse(buffer) {
@@ -127,14 +132,14 @@ pub fn parse_head(buffer: &[u8]) -> Result<HeadParse, HeadError> {
     };
     let consumed = match status {
         httparse::Status::Partial => {
-            if buffer.len() >= HEADER_BYTES_MAX {
+            if buffer.len() >= bytes_max {
                 return Err(HeadError::TooLarge);
             }
             return Ok(HeadParse::Partial);
         }
         httparse::Status::Complete(consumed) => consumed,
     };
-    if consumed > HEADER_BYTES_MAX {
+    if consumed > bytes_max {
         return Err(HeadError::TooLarge);
     }
     let method_text = request.method.unwrap_or_default().to_string();

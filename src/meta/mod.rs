@@ -258,6 +258,9 @@ pub enum MetaError {
     /// A part other than the last is smaller than the minimum.
     #[error("part {0} too small")]
     EntityTooSmall(u32),
+    /// The completed object would exceed the configured maximum size.
+    #[error("object too large")]
+    EntityTooLarge,
     /// A conditional write's precondition did not hold.
     #[error("precondition failed")]
     PreconditionFailed,

@@ -59,6 +59,8 @@ pub struct Completion {
     pub parts: Vec<(u32, String)>,
     /// Last-Modified of the new object.
     pub last_modified_ms: i64,
+    /// Largest object allowed (`--max-object-size`).
+    pub size_bytes_max: u64,
 }
 
 /// What ListParts asks.
@@ -274,6 +276,9 @@ pub fn complete_upload(
         if part.size_bytes < PART_BYTES_MIN {
             return Err(MetaError::EntityTooSmall(part.part_number));
         }
+    }
+    if chosen.iter().map(|part| part.size_bytes).sum::<u64>() > completion.size_bytes_max {
+        return Err(MetaError::EntityTooLarge);
     }
     let etags: Vec<&str> = chosen.iter().map(|part| part.etag.as_str()).collect();
     let record = ObjectRecord {

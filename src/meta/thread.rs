@@ -18,6 +18,7 @@ pub struct MetaRequest {
 pub fn spawn(
     mut store: MetaStore,
     receiver: Receiver<MetaRequest>,
+    metrics: std::sync::Arc<crate::obs::metrics::MetaMetrics>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("ringstore-meta".into())
@@ -32,7 +33,9 @@ pub fn spawn(
                     }
                 }
                 let ops: Vec<&MetaOp> = batch.iter().map(|request| &request.op).collect();
+                let started = std::time::Instant::now();
                 let replies = store.apply_batch(&ops);
+                metrics.record_batch(ops.len(), started.elapsed().as_micros() as u64);
                 drop(ops);
                 for (request, reply) in batch.drain(..).zip(replies) {
                     // The core may have given up (connection closed); nothing to do then.

@@ -8,13 +8,12 @@ use std::time::{Duration, Instant, SystemTime};
 use futures_lite::AsyncWriteExt;
 use glommio::net::TcpStream;
 
-use crate::http::head::parse_head;
+use crate::http::head::parse_head_within;
 use crate::http::{
     HeadError, HeadParse, Method, ReadBuffer, RequestBody, RequestHead, ResponseHead,
 };
 use crate::limits::{
     BODY_DRAIN_BYTES_MAX, BODY_READ_STALL_TIME_MAX_MS, CONNECTION_READ_BUFFER_BYTES,
-    HEADER_READ_TIME_MAX_MS, KEEP_ALIVE_IDLE_TIME_MAX_MS,
 };
 use crate::s3::{ResponseBody, S3Context, S3Response};
 use crate::service;
@@ -34,6 +33,13 @@ enum HeadOutcome {
 
 /// Serves one connection until it closes, errs, or idles out.
 pub async fn serve(stream: TcpStream, context: &S3Context) {
+    let metrics = context.core_metrics();
+    metrics.connection_opened(true);
+    serve_requests(stream, context).await;
+    metrics.connection_opened(false);
+}
+
+async fn serve_requests(stream: TcpStream, context: &S3Context) {
     let mut stream = stream;
     let _ = stream.set_nodelay(true);
     let _ = stream.set_write_timeout(Some(Duration::from_millis(
@@ -42,7 +48,7 @@ pub async fn serve(stream: TcpStream, context: &S3Context) {
     let mut buffer = ReadBuffer::new(CONNECTION_READ_BUFFER_BYTES);
     let mut output = Vec::with_capacity(4096);
     loop {
-        let head = match read_head(&mut stream, &mut buffer).await {
+        let head = match read_head(&mut stream, &mut buffer, context).await {
             HeadOutcome::Request(head) => head,
             HeadOutcome::Closed | HeadOutcome::TimedOut => return,
             HeadOutcome::Rejected(error) => {
@@ -58,7 +64,7 @@ pub async fn serve(stream: TcpStream, context: &S3Context) {
             let consumed = body.drain(BODY_DRAIN_BYTES_MAX).await;
             (response, consumed)
         };
-        let keep_alive = head.keep_alive && body_consumed;
+        let keep_alive = head.keep_alive && body_consumed && !context.shutting_down();
         if write_response(
             &mut stream,
             response,
@@ -76,11 +82,16 @@ pub async fn serve(stream: TcpStream, context: &S3Context) {
     }
 }
 
-async fn read_head(stream: &mut TcpStream, buffer: &mut ReadBuffer) -> HeadOutcome {
+async fn read_head(
+    stream: &mut TcpStream,
+    buffer: &mut ReadBuffer,
+    context: &S3Context,
+) -> HeadOutcome {
     let mut deadline: Option<Instant> = None;
+    let config = &context.config;
     loop {
         if !buffer.is_empty() {
-            match parse_head(buffer.data()) {
+            match parse_head_within(buffer.data(), config.header_bytes_max) {
                 Ok(HeadParse::Complete(head, used)) => {
                     buffer.consume(used);
                     return HeadOutcome::Request(head);
@@ -92,11 +103,12 @@ async fn read_head(stream: &mut TcpStream, buffer: &mut ReadBuffer) -> HeadOutco
                 return HeadOutcome::Rejected(HeadError::TooLarge);
             }
         }
-        let wait = if buffer.is_empty() {
-            Duration::from_millis(KEEP_ALIVE_IDLE_TIME_MAX_MS)
+        let idle = buffer.is_empty();
+        let wait = if idle {
+            Duration::from_millis(config.idle_timeout_ms)
         } else {
             let deadline = *deadline.get_or_insert_with(|| {
-                Instant::now() + Duration::from_millis(HEADER_READ_TIME_MAX_MS)
+                Instant::now() + Duration::from_millis(config.header_timeout_ms)
             });
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -105,7 +117,22 @@ async fn read_head(stream: &mut TcpStream, buffer: &mut ReadBuffer) -> HeadOutco
             left
         };
         let _ = stream.set_read_timeout(Some(wait));
-        match buffer.fill(stream).await {
+        let filled = if idle {
+            // An idle keep-alive connection is closed as soon as shutdown begins.
+            let shutdown = async {
+                context.wait_for_shutdown().await;
+                None
+            };
+            match futures_lite::future::or(async { Some(buffer.fill(stream).await) }, shutdown)
+                .await
+            {
+                Some(result) => result,
+                None => return HeadOutcome::Closed,
+            }
+        } else {
+            buffer.fill(stream).await
+        };
+        match filled {
             Ok(0) => return HeadOutcome::Closed,
             Ok(_) => {}
             Err(error) if error.kind() == io::ErrorKind::TimedOut => return HeadOutcome::TimedOut,

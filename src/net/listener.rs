@@ -11,7 +11,6 @@ use glommio::net::TcpListener;
 use glommio::sync::Semaphore;
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::limits::CONNECTIONS_PER_CORE_MAX;
 use crate::s3::S3Context;
 
 /// Pending connections the kernel queues per listener (capped by `net.core.somaxconn`).
@@ -48,12 +47,25 @@ pub fn bind_listeners(address: SocketAddr, count: usize) -> io::Result<(SocketAd
 pub async fn serve(socket: Socket, context: Rc<S3Context>) {
     // SAFETY: the fd comes from a listening socket we own and hand over whole.
     let listener = unsafe { TcpListener::from_raw_fd(socket.into_raw_fd()) };
-    let permits = Rc::new(Semaphore::new(CONNECTIONS_PER_CORE_MAX as u64));
+    let connections_max = context.config.connections_per_core_max as u64;
+    let permits = Rc::new(Semaphore::new(connections_max));
     loop {
-        let Ok(permit) = permits.acquire_static_permit(1).await else {
-            return;
-        };
-        match listener.accept().await {
+        let permit = futures_lite::future::or(
+            async { permits.acquire_static_permit(1).await.ok() },
+            async {
+                context.wait_for_shutdown().await;
+                None
+            },
+        )
+        .await;
+        let Some(permit) = permit else { break };
+        let accepted = futures_lite::future::or(async { Some(listener.accept().await) }, async {
+            context.wait_for_shutdown().await;
+            None
+        })
+        .await;
+        let Some(accepted) = accepted else { break };
+        match accepted {
             Ok(stream) => {
                 let context = context.clone();
                 glommio::spawn_local(async move {
@@ -70,4 +82,8 @@ pub async fn serve(socket: Socket, context: Rc<S3Context>) {
             }
         }
     }
+    // Shutdown: stop accepting, then wait until every connection of this core has ended (idle
+    // ones close at once, busy ones after their request); the runtime bounds the wait.
+    drop(listener);
+    let _ = permits.acquire(connections_max).await;
 }

@@ -263,13 +263,10 @@ impl From<crate::storage::StorageError> for S3Error {
     fn from(error: crate::storage::StorageError) -> Self {
         use crate::storage::StorageError;
         match error {
-            StorageError::DiskFull => {
-                tracing::error!("disk full while storing an object");
-                S3Error::with_message(
-                    S3ErrorCode::InternalError,
-                    "The server has no space left to store this object.",
-                )
-            }
+            StorageError::DiskFull => S3Error::with_message(
+                S3ErrorCode::InternalError,
+                "The server has no space left to store this object.",
+            ),
             StorageError::Io(_) | StorageError::Poisoned => {
                 // The client gets a generic InternalError; the detail is for the operator.
                 tracing::error!(error = %error, "storage failure");
@@ -294,6 +291,7 @@ impl From<crate::meta::MetaError> for S3Error {
                 S3Error::new(S3ErrorCode::InvalidPart).field("PartNumber", number.to_string())
             }
             MetaError::InvalidPartOrder => S3Error::new(S3ErrorCode::InvalidPartOrder),
+            MetaError::EntityTooLarge => S3Error::new(S3ErrorCode::EntityTooLarge),
             MetaError::EntityTooSmall(number) => S3Error::new(S3ErrorCode::EntityTooSmall)
                 .field("PartNumber", number.to_string())
                 .field("MinSizeAllowed", crate::limits::PART_BYTES_MIN.to_string()),

@@ -36,6 +36,12 @@ pub struct S3Context {
     pub key_cache: RefCell<auth::SigningKeyCache>,
     /// Index of this core (for logs and request ids).
     pub core_index: usize,
+    /// Every core's metrics (this core writes only its own entry).
+    pub metrics: Arc<crate::obs::metrics::Registry>,
+    /// Set once SIGTERM/SIGINT arrived: finish in-flight requests, take no new ones.
+    pub shutdown: Arc<std::sync::atomic::AtomicBool>,
+    /// Notified (on this core) when `shutdown` is set, so idle connections need no timers.
+    pub shutdown_event: event_listener::Event,
     request_counter: Cell<u64>,
     request_id_salt: u32,
 }
@@ -47,8 +53,13 @@ impl S3Context {
         layout: Rc<Layout>,
         meta: MetaClient,
         core_index: usize,
+        metrics: Arc<crate::obs::metrics::Registry>,
+        shutdown: Arc<std::sync::atomic::AtomicBool>,
     ) -> Self {
         S3Context {
+            metrics,
+            shutdown,
+            shutdown_event: event_listener::Event::new(),
             config,
             layout,
             meta,
@@ -56,6 +67,31 @@ impl S3Context {
             core_index,
             request_counter: Cell::new(0),
             request_id_salt: fastrand::u32(..),
+        }
+    }
+
+    /// This core's metrics.
+    pub fn core_metrics(&self) -> &crate::obs::metrics::CoreMetrics {
+        &self.metrics.cores[self.core_index]
+    }
+
+    /// Whether shutdown has begun.
+    pub fn shutting_down(&self) -> bool {
+        self.shutdown.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Resolves once shutdown has begun.
+    pub async fn wait_for_shutdown(&self) {
+        loop {
+            if self.shutting_down() {
+                return;
+            }
+            let listener = self.shutdown_event.listen();
+            // Checked again after registering, so a notification in between is not missed.
+            if self.shutting_down() {
+                return;
+            }
+            listener.await;
         }
     }
 

@@ -47,6 +47,7 @@ pub async fn handle(
 ) -> S3Response {
     let started = Instant::now();
     let request_id = context.next_request_id();
+    context.core_metrics().request_in_flight(true);
     let mut operation = Operation::MethodNotAllowed;
     let mut access_key = String::new();
     let result = run(
@@ -65,6 +66,16 @@ pub async fn handle(
     response.head.header("x-amz-request-id", request_id.clone());
     response.head.header("x-amz-id-2", request_id.clone());
     let status = response.head.status;
+    let seconds = started.elapsed().as_secs_f64();
+    let metrics = context.core_metrics();
+    metrics.request_in_flight(false);
+    metrics.record_request(
+        operation.name(),
+        status,
+        seconds,
+        body.bytes_read(),
+        response.body.content_length(),
+    );
     if status >= 500 && status != 501 {
         tracing::warn!(request_id = %request_id, status, s3_op = operation.name(), "request failed on the server side");
     }
@@ -75,7 +86,7 @@ pub async fn handle(
         method = head.method.as_str(),
         path = %head.path,
         status,
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        duration_ms = seconds * 1000.0,
         bytes_in = body.bytes_read(),
         bytes_out = response.body.content_length(),
         access_key = %access_key,

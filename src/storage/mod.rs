@@ -56,3 +56,20 @@ impl From<glommio::GlommioError<()>> for StorageError {
         StorageError::from(io_error(error))
     }
 }
+
+/// Checks the data dir takes a durable write: creates, fsyncs and removes a probe file in `tmp/`.
+pub async fn probe_writable(layout: &Layout) -> std::io::Result<()> {
+    let path = layout
+        .temp_dir()
+        .join(format!("probe-{}.tmp", FileId::random()));
+    let file = glommio::io::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .dma_open(&path)
+        .await
+        .map_err(io_error)?;
+    let synced = file.fdatasync().await.map_err(io_error);
+    let _ = file.close().await;
+    let removed = glommio::io::remove(&path).await.map_err(io_error);
+    synced.and(removed)
+}

@@ -155,16 +155,23 @@ impl ObjectWriter {
         Ok(())
     }
 
+    fn fail(&mut self, error: io::Error) -> StorageError {
+        self.poisoned = true;
+        let error = StorageError::from(error);
+        if matches!(error, StorageError::DiskFull) {
+            let path = self.layout.temp_path(self.id);
+            tracing::error!(path = %path.display(), free_bytes = free_bytes(self.layout.root()), "disk full: upload refused");
+        }
+        error
+    }
+
     async fn await_oldest(&mut self) -> Result<(), StorageError> {
         let Some(write) = self.pending.pop_front() else {
             return Ok(());
         };
         match write.await {
             Some(Ok(_)) => Ok(()),
-            Some(Err(error)) => {
-                self.poisoned = true;
-                Err(error.into())
-            }
+            Some(Err(error)) => Err(self.fail(error)),
             None => {
                 self.poisoned = true;
                 Err(StorageError::Io(io::Error::other(
@@ -195,10 +202,14 @@ impl ObjectWriter {
             self.await_oldest().await?;
         }
         if size % DMA_ALIGNMENT_BYTES as u64 != 0 {
-            self.file.truncate(size).await.map_err(io_error)?;
+            if let Err(error) = self.file.truncate(size).await {
+                return Err(self.fail(io_error(error)));
+            }
         }
         // fdatasync after the truncate so the final size is durable too; a failure poisons (no retry).
-        self.file.fdatasync().await.map_err(io_error)?;
+        if let Err(error) = self.file.fdatasync().await {
+            return Err(self.fail(io_error(error)));
+        }
         let digests = Digests {
             md5: self.md5.clone().finalize().into(),
             crc32: self.crc32.take().map(|hasher| hasher.finalize()),
@@ -278,6 +289,22 @@ impl PublishedObject {
     /// The metadata now references this file: keep it.
     pub fn keep(mut self) {
         self.guard.disarm();
+    }
+}
+
+/// Free bytes on the filesystem holding `path` (for the disk-full log line); 0 if unknown.
+fn free_bytes(path: &std::path::Path) -> u64 {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(text) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return 0;
+    };
+    // SAFETY: statvfs fills the struct we pass for a NUL-terminated path. Only on the error path.
+    unsafe {
+        let mut stat: libc::statvfs = std::mem::zeroed();
+        if libc::statvfs(text.as_ptr(), &mut stat) != 0 {
+            return 0;
+        }
+        stat.f_bavail as u64 * stat.f_frsize as u64
     }
 }
 

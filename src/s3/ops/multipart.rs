@@ -148,7 +148,8 @@ pub async fn upload_part(
 ) -> S3Result<S3Response> {
     let number = part_number(request)?;
     current_upload(context, request).await?;
-    let received = receive_payload(context, request.head, &mut payload, PART_BYTES_MAX).await?;
+    let bytes_max = PART_BYTES_MAX.min(context.config.max_object_size_bytes);
+    let received = receive_payload(context, request.head, &mut payload, bytes_max).await?;
     let etag = record_part(context, request, number, received.sealed).await?;
     let mut response = S3Response::empty(200);
     response.head.header("ETag", format!("\"{etag}\""));
@@ -200,6 +201,7 @@ pub async fn complete_multipart_upload(
         key: request.key().to_string(),
         parts,
         last_modified_ms: time::now_ms(),
+        size_bytes_max: context.config.max_object_size_bytes,
     };
     let (record, obsolete) = context
         .meta

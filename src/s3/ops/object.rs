@@ -102,7 +102,8 @@ pub async fn put_object(
     }
     let headers = stored_headers(head)?;
     let condition = parse_put_condition(head)?;
-    let received = receive_payload(context, head, &mut payload, PUT_OBJECT_BYTES_MAX).await?;
+    let bytes_max = PUT_OBJECT_BYTES_MAX.min(context.config.max_object_size_bytes);
+    let received = receive_payload(context, head, &mut payload, bytes_max).await?;
     let attributes = ObjectAttributes {
         content_type: head.header("content-type").map(str::to_string),
         headers,

@@ -1,0 +1,307 @@
+//! Per-core metrics without contention: each core owns its counters (atomics only it writes, so no
+//! cache line is shared while serving) and a scrape sums every core into Prometheus text.
+//! Hand-written because the common metrics crates funnel all threads into shared registries.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Operations with their own series; anything else is counted under "Other".
+pub const OPERATION_NAMES: &[&str] = &[
+    "ListBuckets",
+    "CreateBucket",
+    "DeleteBucket",
+    "HeadBucket",
+    "GetBucketLocation",
+    "PutObject",
+    "GetObject",
+    "HeadObject",
+    "DeleteObject",
+    "ListObjects",
+    "ListObjectsV2",
+    "ListObjectVersions",
+    "DeleteObjects",
+    "CopyObject",
+    "GetBucketVersioning",
+    "GetBucketAcl",
+    "GetObjectAcl",
+    "CreateMultipartUpload",
+    "UploadPart",
+    "UploadPartCopy",
+    "CompleteMultipartUpload",
+    "AbortMultipartUpload",
+    "ListParts",
+    "ListMultipartUploads",
+    "Other",
+];
+
+/// Latency histogram bucket bounds, in seconds (Prometheus `le` labels).
+pub const LATENCY_BUCKETS_SECONDS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
+/// Status classes counted: 2xx, 3xx, 4xx, 5xx.
+const STATUS_CLASSES: &[&str] = &["2xx", "3xx", "4xx", "5xx"];
+
+const OPERATION_COUNT: usize = 25;
+const _: () = assert!(OPERATION_NAMES.len() == OPERATION_COUNT);
+const BUCKET_COUNT: usize = 13;
+const _: () = assert!(LATENCY_BUCKETS_SECONDS.len() == BUCKET_COUNT);
+
+/// One (operation, status class) series.
+#[derive(Default)]
+struct Series {
+    count: AtomicU64,
+    latency_micros_sum: AtomicU64,
+    buckets: [AtomicU64; BUCKET_COUNT],
+}
+
+/// One core's figures. Only that core writes them; relaxed atomics make scraping safe.
+pub struct CoreMetrics {
+    series: Vec<[Series; 4]>,
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
+    connections_open: AtomicI64,
+    connections_accepted: AtomicU64,
+    requests_in_flight: AtomicI64,
+}
+
+impl Default for CoreMetrics {
+    fn default() -> Self {
+        CoreMetrics {
+            series: (0..OPERATION_COUNT).map(|_| Default::default()).collect(),
+            bytes_in: AtomicU64::new(0),
+            bytes_out: AtomicU64::new(0),
+            connections_open: AtomicI64::new(0),
+            connections_accepted: AtomicU64::new(0),
+            requests_in_flight: AtomicI64::new(0),
+        }
+    }
+}
+
+fn operation_index(name: &str) -> usize {
+    OPERATION_NAMES
+        .iter()
+        .position(|known| *known == name)
+        .unwrap_or(OPERATION_COUNT - 1)
+}
+
+impl CoreMetrics {
+    /// Records a finished request.
+    pub fn record_request(
+        &self,
+        operation: &str,
+        status: u16,
+        seconds: f64,
+        bytes_in: u64,
+        bytes_out: u64,
+    ) {
+        let class = match status {
+            0..=299 => 0,
+            300..=399 => 1,
+            400..=499 => 2,
+            _ => 3,
+        };
+        let series = &self.series[operation_index(operation)][class];
+        series.count.fetch_add(1, Ordering::Relaxed);
+        series
+            .latency_micros_sum
+            .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+        if let Some(bucket) = LATENCY_BUCKETS_SECONDS
+            .iter()
+            .position(|bound| seconds <= *bound)
+        {
+            series.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        }
+        self.bytes_in.fetch_add(bytes_in, Ordering::Relaxed);
+        self.bytes_out.fetch_add(bytes_out, Ordering::Relaxed);
+    }
+
+    /// A connection was accepted (+1) or closed (-1).
+    pub fn connection_opened(&self, opened: bool) {
+        if opened {
+            self.connections_accepted.fetch_add(1, Ordering::Relaxed);
+            self.connections_open.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.connections_open.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A request started (+1) or finished (-1).
+    pub fn request_in_flight(&self, started: bool) {
+        self.requests_in_flight
+            .fetch_add(if started { 1 } else { -1 }, Ordering::Relaxed);
+    }
+}
+
+/// Figures the metadata thread keeps.
+#[derive(Default)]
+pub struct MetaMetrics {
+    /// Transactions committed.
+    pub batches: AtomicU64,
+    /// Operations committed (sum of batch sizes).
+    pub operations: AtomicU64,
+    /// Largest batch seen.
+    pub batch_size_max: AtomicU64,
+    /// Total commit time, microseconds.
+    pub commit_micros_sum: AtomicU64,
+    /// Slowest commit, microseconds.
+    pub commit_micros_max: AtomicU64,
+}
+
+impl MetaMetrics {
+    /// Records one committed batch.
+    pub fn record_batch(&self, size: usize, micros: u64) {
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.operations.fetch_add(size as u64, Ordering::Relaxed);
+        self.batch_size_max
+            .fetch_max(size as u64, Ordering::Relaxed);
+        self.commit_micros_sum.fetch_add(micros, Ordering::Relaxed);
+        self.commit_micros_max.fetch_max(micros, Ordering::Relaxed);
+    }
+}
+
+/// Every core's metrics plus the metadata thread's; built before the cores start, read-only after.
+pub struct Registry {
+    /// One entry per core, in core order.
+    pub cores: Vec<Arc<CoreMetrics>>,
+    /// The metadata thread's figures.
+    pub meta: Arc<MetaMetrics>,
+}
+
+impl Registry {
+    /// A registry for `cores` cores.
+    pub fn new(cores: usize) -> Self {
+        Registry {
+            cores: (0..cores)
+                .map(|_| Arc::new(CoreMetrics::default()))
+                .collect(),
+            meta: Arc::new(MetaMetrics::default()),
+        }
+    }
+
+    /// Prometheus text exposition (version 0.0.4) of everything, cores summed and per core.
+    pub fn render(&self, meta_queue_depth: usize) -> String {
+        let load = |value: &AtomicU64| value.load(Ordering::Relaxed);
+        let mut text = String::with_capacity(16 * 1024);
+        text.push_str("# HELP ringstore_requests_total S3 requests by operation and status class.\n# TYPE ringstore_requests_total counter\n");
+        for (op, name) in OPERATION_NAMES.iter().enumerate() {
+            for (class, label) in STATUS_CLASSES.iter().enumerate() {
+                let count: u64 = self
+                    .cores
+                    .iter()
+                    .map(|core| load(&core.series[op][class].count))
+                    .sum();
+                if count > 0 {
+                    let _ = writeln!(text, "ringstore_requests_total{{s3_op=\"{name}\",status_class=\"{label}\"}} {count}");
+                }
+            }
+        }
+        text.push_str("# HELP ringstore_request_duration_seconds Request latency by operation and status class.\n# TYPE ringstore_request_duration_seconds histogram\n");
+        for (op, name) in OPERATION_NAMES.iter().enumerate() {
+            for (class, label) in STATUS_CLASSES.iter().enumerate() {
+                let count: u64 = self
+                    .cores
+                    .iter()
+                    .map(|core| load(&core.series[op][class].count))
+                    .sum();
+                if count == 0 {
+                    continue;
+                }
+                let mut cumulative = 0u64;
+                for (bucket, bound) in LATENCY_BUCKETS_SECONDS.iter().enumerate() {
+                    cumulative += self
+                        .cores
+                        .iter()
+                        .map(|core| load(&core.series[op][class].buckets[bucket]))
+                        .sum::<u64>();
+                    let _ = writeln!(text, "ringstore_request_duration_seconds_bucket{{s3_op=\"{name}\",status_class=\"{label}\",le=\"{bound}\"}} {cumulative}");
+                }
+                let _ = writeln!(text, "ringstore_request_duration_seconds_bucket{{s3_op=\"{name}\",status_class=\"{label}\",le=\"+Inf\"}} {count}");
+                let sum: u64 = self
+                    .cores
+                    .iter()
+                    .map(|core| load(&core.series[op][class].latency_micros_sum))
+                    .sum();
+                let _ = writeln!(text, "ringstore_request_duration_seconds_sum{{s3_op=\"{name}\",status_class=\"{label}\"}} {}", sum as f64 / 1e6);
+                let _ = writeln!(text, "ringstore_request_duration_seconds_count{{s3_op=\"{name}\",status_class=\"{label}\"}} {count}");
+            }
+        }
+        let per_core = |text: &mut String,
+                        metric: &str,
+                        kind: &str,
+                        help: &str,
+                        value: &dyn Fn(&CoreMetrics) -> i64| {
+            let _ = writeln!(text, "# HELP {metric} {help}\n# TYPE {metric} {kind}");
+            for (index, core) in self.cores.iter().enumerate() {
+                let _ = writeln!(text, "{metric}{{core=\"{index}\"}} {}", value(core));
+            }
+        };
+        per_core(
+            &mut text,
+            "ringstore_bytes_received_total",
+            "counter",
+            "Request body bytes received.",
+            &|c| load(&c.bytes_in) as i64,
+        );
+        per_core(
+            &mut text,
+            "ringstore_bytes_sent_total",
+            "counter",
+            "Response body bytes sent.",
+            &|c| load(&c.bytes_out) as i64,
+        );
+        per_core(
+            &mut text,
+            "ringstore_connections_accepted_total",
+            "counter",
+            "Connections accepted.",
+            &|c| load(&c.connections_accepted) as i64,
+        );
+        per_core(
+            &mut text,
+            "ringstore_connections_open",
+            "gauge",
+            "Connections open now.",
+            &|c| c.connections_open.load(Ordering::Relaxed),
+        );
+        per_core(
+            &mut text,
+            "ringstore_requests_in_flight",
+            "gauge",
+            "Requests being served now.",
+            &|c| c.requests_in_flight.load(Ordering::Relaxed),
+        );
+        let meta = &self.meta;
+        let _ = writeln!(text, "# HELP ringstore_meta_queue_depth Requests waiting for the metadata thread.\n# TYPE ringstore_meta_queue_depth gauge\nringstore_meta_queue_depth {meta_queue_depth}");
+        let _ = writeln!(text, "# HELP ringstore_meta_batches_total Metadata transactions committed.\n# TYPE ringstore_meta_batches_total counter\nringstore_meta_batches_total {}", load(&meta.batches));
+        let _ = writeln!(text, "# HELP ringstore_meta_operations_total Metadata operations committed.\n# TYPE ringstore_meta_operations_total counter\nringstore_meta_operations_total {}", load(&meta.operations));
+        let _ = writeln!(text, "# HELP ringstore_meta_batch_size_max Largest group commit so far.\n# TYPE ringstore_meta_batch_size_max gauge\nringstore_meta_batch_size_max {}", load(&meta.batch_size_max));
+        let _ = writeln!(text, "# HELP ringstore_meta_commit_seconds_total Time spent in metadata transactions.\n# TYPE ringstore_meta_commit_seconds_total counter\nringstore_meta_commit_seconds_total {}", load(&meta.commit_micros_sum) as f64 / 1e6);
+        let _ = writeln!(text, "# HELP ringstore_meta_commit_seconds_max Slowest metadata transaction so far.\n# TYPE ringstore_meta_commit_seconds_max gauge\nringstore_meta_commit_seconds_max {}", load(&meta.commit_micros_max) as f64 / 1e6);
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_cores_and_renders_cumulative_buckets() {
+        // Goal: a scrape adds up every core and histogram buckets are cumulative.
+        let registry = Registry::new(2);
+        registry.cores[0].record_request("PutObject", 200, 0.002, 10, 0);
+        registry.cores[1].record_request("PutObject", 200, 0.2, 5, 0);
+        registry.cores[1].record_request("Weird", 503, 0.2, 0, 0);
+        let text = registry.render(3);
+        assert!(
+            text.contains("ringstore_requests_total{s3_op=\"PutObject\",status_class=\"2xx\"} 2")
+        );
+        assert!(text.contains("ringstore_requests_total{s3_op=\"Other\",status_class=\"5xx\"} 1"));
+        assert!(text.contains("ringstore_request_duration_seconds_bucket{s3_op=\"PutObject\",status_class=\"2xx\",le=\"0.0025\"} 1"));
+        assert!(text.contains("ringstore_request_duration_seconds_bucket{s3_op=\"PutObject\",status_class=\"2xx\",le=\"0.25\"} 2"));
+        assert!(text.contains("ringstore_bytes_received_total{core=\"1\"} 5"));
+        assert!(text.contains("ringstore_meta_queue_depth 3"));
+    }
+}
