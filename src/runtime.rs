@@ -296,7 +296,9 @@ pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), 
             });
         }
     }
-    let _ = meta_thread.join();
+    // The metadata thread is not joined: every commit is already durable, and detached core tasks
+    // (the reaper) may still hold queue senders, so it would wait forever. Exiting ends it.
+    drop(meta_thread);
     tracing::info!("shut down cleanly");
     first_error.map_or(Ok(()), Err)
 }

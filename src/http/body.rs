@@ -253,6 +253,24 @@ impl<'c> RequestBody<'c> {
         }
     }
 
+    /// Bytes of a Content-Length body not read yet (0 when complete or chunked).
+    pub fn unread_length(&self) -> u64 {
+        match &self.framing {
+            Framing::Length { remaining } => *remaining,
+            _ => 0,
+        }
+    }
+
+    /// Whether the unread rest of the body is known to be at most `bytes_max` and the client is
+    /// already sending it (so draining it keeps the connection usable).
+    pub fn drainable(&self, bytes_max: u64) -> bool {
+        match &self.framing {
+            Framing::Done => true,
+            Framing::Length { remaining } => !self.continue_pending && *remaining <= bytes_max,
+            Framing::Chunked(_) => false,
+        }
+    }
+
     /// Reads and discards the rest of the body if it is small; returns whether the connection
     /// can be reused (the body was fully consumed).
     pub async fn drain(&mut self, bytes_max: u64) -> bool {

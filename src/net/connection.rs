@@ -9,6 +9,7 @@ use futures_lite::AsyncWriteExt;
 use glommio::net::TcpStream;
 
 use crate::http::head::parse_head_within;
+use crate::http::BodyFraming;
 use crate::http::{
     HeadError, HeadParse, Method, ReadBuffer, RequestBody, RequestHead, ResponseHead,
 };
@@ -57,14 +58,15 @@ async fn serve_requests(stream: TcpStream, context: &S3Context) {
             }
         };
         let _ = stream.set_read_timeout(Some(Duration::from_millis(BODY_READ_STALL_TIME_MAX_MS)));
-        let (response, body_consumed) = {
-            let mut body =
-                RequestBody::new(&mut stream, &mut buffer, head.framing, head.expect_continue);
-            let response = service::handle(context, &head, &mut body).await;
-            let consumed = body.drain(BODY_DRAIN_BYTES_MAX).await;
-            (response, consumed)
-        };
-        let keep_alive = head.keep_alive && body_consumed && !context.shutting_down();
+        let mut body =
+            RequestBody::new(&mut stream, &mut buffer, head.framing, head.expect_continue);
+        let response = service::handle(context, &head, &mut body).await;
+        // A small unread rest is drained after answering so the connection survives; a large
+        // or unknown one is not read at all: the answer says Connection: close.
+        let reusable = body.drainable(BODY_DRAIN_BYTES_MAX);
+        let unread = body.unread_length();
+        drop(body);
+        let keep_alive = head.keep_alive && reusable && !context.shutting_down();
         if write_response(
             &mut stream,
             response,
@@ -78,6 +80,14 @@ async fn serve_requests(stream: TcpStream, context: &S3Context) {
         {
             let _ = stream.close().await;
             return;
+        }
+        if unread > 0 {
+            let mut rest =
+                RequestBody::new(&mut stream, &mut buffer, BodyFraming::Length(unread), false);
+            if !rest.drain(BODY_DRAIN_BYTES_MAX).await {
+                let _ = stream.close().await;
+                return;
+            }
         }
     }
 }

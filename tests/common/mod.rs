@@ -22,6 +22,8 @@ pub struct TestServer {
     pub cores: usize,
     pub region: String,
     pub extra_args: Vec<String>,
+    /// When set, the server's stderr (its logs) goes to this file instead of the test's.
+    pub log_file: Option<PathBuf>,
 }
 
 impl TestServer {
@@ -46,6 +48,7 @@ impl TestServer {
             cores,
             region: region.to_string(),
             extra_args: Vec::new(),
+            log_file: None,
         };
         server.spawn();
         server
@@ -64,9 +67,81 @@ impl TestServer {
             cores: 2,
             region: REGION.to_string(),
             extra_args: args.iter().map(|arg| arg.to_string()).collect(),
+            log_file: None,
         };
         server.spawn();
         server
+    }
+
+    /// Starts a server with extra arguments whose logs are captured in a file.
+    pub fn start_logging(args: &[&str]) -> TestServer {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let data_dir = temp.path().join("data");
+        let log_file = temp.path().join("server.log");
+        let mut server = TestServer {
+            child: None,
+            endpoint: String::new(),
+            address: String::new(),
+            data_dir,
+            _temp: Some(temp),
+            cores: 2,
+            region: REGION.to_string(),
+            extra_args: args.iter().map(|arg| arg.to_string()).collect(),
+            log_file: Some(log_file),
+        };
+        server.spawn();
+        server
+    }
+
+    /// Starts a server on an existing data dir (which the caller keeps alive).
+    pub fn start_in(data_dir: &Path, args: &[&str]) -> TestServer {
+        let mut server = TestServer {
+            child: None,
+            endpoint: String::new(),
+            address: String::new(),
+            data_dir: data_dir.to_path_buf(),
+            _temp: None,
+            cores: 2,
+            region: REGION.to_string(),
+            extra_args: args.iter().map(|arg| arg.to_string()).collect(),
+            log_file: None,
+        };
+        server.spawn();
+        server
+    }
+
+    /// The captured log text.
+    pub fn log_text(&self) -> String {
+        self.log_file
+            .as_ref()
+            .map(|path| std::fs::read_to_string(path).unwrap_or_default())
+            .unwrap_or_default()
+    }
+
+    /// Sends `signal` and waits up to `seconds` for the process to exit; returns its exit code.
+    pub fn signal_and_wait(&mut self, signal: i32, seconds: u64) -> Option<i32> {
+        let mut child = self.child.take()?;
+        // SAFETY: sends a signal to our own child process.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status.code();
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| child.try_wait().unwrap().is_none())
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -91,10 +166,23 @@ impl TestServer {
                 "--region",
                 &self.region,
             ])
-            .args(["--log-level", "warn"])
+            .args(if self.extra_args.iter().any(|a| a == "--log-level") {
+                vec![]
+            } else {
+                vec!["--log-level", "warn"]
+            })
             .args(&self.extra_args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(match &self.log_file {
+                Some(path) => Stdio::from(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                        .unwrap(),
+                ),
+                None => Stdio::inherit(),
+            })
             .spawn()
             .expect("start ringstore");
         let stdout = child.stdout.take().unwrap();
