@@ -10,13 +10,21 @@ use ringstore::storage::{recovery, FileId, Layout};
 const FILL_BATCH: usize = 50_000;
 
 fn main() {
-    let count: usize = std::env::var("RINGSTORE_BENCH_OBJECTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let count: usize = std::env::var("RINGSTORE_BENCH_OBJECTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let dir = tempfile::tempdir_in(".").unwrap();
     let layout = Layout::new(dir.path());
     layout.create_dirs().unwrap();
     {
         let mut store = MetaStore::open(&layout.meta_path()).unwrap();
-        let bucket = MetaOp::CreateBucket(BucketRecord { name: "bench".into(), owner: "o".into(), region: "us-east-1".into(), created_ms: 0 });
+        let bucket = MetaOp::CreateBucket(BucketRecord {
+            name: "bench".into(),
+            owner: "o".into(),
+            region: "us-east-1".into(),
+            created_ms: 0,
+        });
         store.apply_batch(&[&bucket]).remove(0).unwrap();
         let filling = Instant::now();
         for start in (0..count).step_by(FILL_BATCH) {
@@ -47,7 +55,10 @@ fn main() {
                 reply.unwrap();
             }
         }
-        println!("filled {count} objects (rows + files) in {:.1} s", filling.elapsed().as_secs_f64());
+        println!(
+            "filled {count} objects (rows + files) in {:.1} s",
+            filling.elapsed().as_secs_f64()
+        );
     }
     // A crash's debris: temp files and orphans.
     for _ in 0..100 {

@@ -207,7 +207,17 @@ pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), 
         "startup recovery done"
     );
     for missing in &report.missing_files {
-        tracing::error!(file_id = %missing, "metadata references a file that is missing");
+        tracing::error!(file_id = %missing, "metadata references a file that is missing; marked in missing_files");
+    }
+    let mut store = store;
+    if !report.missing_files.is_empty() {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        store
+            .mark_missing_files(&report.missing_files, now_ms)
+            .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
     }
     ensure_memlock(config.cores)?;
     let (bound, sockets) =

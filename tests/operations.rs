@@ -387,3 +387,66 @@ async fn kill9_during_deletes() {
     );
     let _ = sigv4::EMPTY_SHA256_HEX;
 }
+
+#[tokio::test]
+async fn startup_marks_rows_whose_file_is_missing() {
+    // Goal: a row whose file vanished (disk fault, manual deletion) is reported and marked at
+    // startup, and a GET answers 500 InternalError instead of pretending or hanging.
+    let mut server = TestServer::start();
+    let s3 = server.client();
+    s3.create_bucket().bucket("lost").send().await.unwrap();
+    s3.put_object()
+        .bucket("lost")
+        .key("gone")
+        .body(ByteStream::from_static(b"bytes"))
+        .send()
+        .await
+        .unwrap();
+    s3.put_object()
+        .bucket("lost")
+        .key("kept")
+        .body(ByteStream::from_static(b"kept"))
+        .send()
+        .await
+        .unwrap();
+    server.kill9();
+    let gone_file = {
+        let connection = rusqlite::Connection::open(server.data_dir().join("meta.sqlite")).unwrap();
+        connection
+            .query_row(
+                "SELECT file_id FROM objects WHERE key = 'gone'",
+                [],
+                |row| row.get::<_, String>(0),
+            )
+            .unwrap()
+    };
+    let path = server
+        .data_dir()
+        .join("objects")
+        .join(&gone_file[..2])
+        .join(&gone_file);
+    std::fs::remove_file(&path).unwrap();
+    server.restart();
+    let s3 = server.client();
+    let error = s3
+        .get_object()
+        .bucket("lost")
+        .key("gone")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_status(&error), Some(500));
+    assert_eq!(error_code(&error).as_deref(), Some("InternalError"));
+    assert!(s3
+        .get_object()
+        .bucket("lost")
+        .key("kept")
+        .send()
+        .await
+        .is_ok());
+    let connection = rusqlite::Connection::open(server.data_dir().join("meta.sqlite")).unwrap();
+    let marked: String = connection
+        .query_row("SELECT file_id FROM missing_files", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(marked, gone_file);
+}

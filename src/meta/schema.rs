@@ -36,6 +36,10 @@ CREATE TABLE uploads (
     headers TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX uploads_by_key ON uploads (bucket, key, upload_id);
+CREATE TABLE missing_files (
+    file_id TEXT PRIMARY KEY,
+    found_ms INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE parts (
     upload_id TEXT NOT NULL,
     part_number INTEGER NOT NULL,

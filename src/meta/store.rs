@@ -49,6 +49,21 @@ impl MetaStore {
         Ok(ids)
     }
 
+    /// Marks files that rows reference but the disk lacks (found by startup recovery), so an
+    /// operator can find the damaged objects: `SELECT bucket, key FROM objects JOIN missing_files …`.
+    pub fn mark_missing_files(&mut self, ids: &[FileId], found_ms: i64) -> Result<(), MetaError> {
+        let transaction = self.connection.transaction()?;
+        for id in ids {
+            transaction
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO missing_files (file_id, found_ms) VALUES (?1, ?2)",
+                )?
+                .execute(params![id.to_string(), found_ms])?;
+        }
+        transaction.commit()?;
+        Ok(())
+    }
+
     /// Applies `ops` in one transaction (group commit). Replies are only valid once it committed:
     /// if the commit fails, every op gets the error.
     pub fn apply_batch(&mut self, ops: &[&MetaOp]) -> Vec<Result<MetaReply, MetaError>> {

@@ -343,7 +343,13 @@ pub async fn get_object(
         object_headers(&record, request, &mut response);
         return Ok(response);
     }
-    Err(S3Error::new(S3ErrorCode::SlowDown))
+    // The file stayed missing across fresh lookups: it is gone (startup recovery marks such rows).
+    tracing::error!(
+        bucket = request.bucket(),
+        key = request.key(),
+        "object data is missing"
+    );
+    Err(S3Error::new(S3ErrorCode::InternalError))
 }
 
 fn object_headers(record: &ObjectRecord, request: &S3Request<'_>, response: &mut S3Response) {
