@@ -61,7 +61,7 @@ fn main() {
                         last_modified_ms: 0,
                         content_type: None,
                         headers: Vec::new(),
-                        checksum_crc32: None,
+                        checksum: None,
                         owner: "o".into(),
                         parts: Vec::new(),
                     },

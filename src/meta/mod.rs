@@ -45,8 +45,8 @@ pub struct ObjectRecord {
     pub content_type: Option<String>,
     /// Other stored headers (Cache-Control, Content-Disposition, …, `x-amz-meta-*`), names lower-case.
     pub headers: Vec<(String, String)>,
-    /// Base64 CRC32 if the client sent one.
-    pub checksum_crc32: Option<String>,
+    /// Flexible checksum as `StoredChecksum::encode` text (`ALGORITHM:TYPE:base64`).
+    pub checksum: Option<String>,
     /// Access key of the object's owner.
     pub owner: String,
     /// For a completed multipart upload, its parts in order (`file_id` is then the first part's

@@ -8,6 +8,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use super::store::{decode_headers, encode_headers, insert_object};
 use super::{MetaError, MetaReply, ObjectRecord, PartExtent};
 use crate::limits::PART_BYTES_MIN;
+use crate::storage::checksum::{checksum_of, combine_crc, ChecksumAlgorithm, StoredChecksum};
 use crate::storage::FileId;
 
 /// An upload in progress.
@@ -27,6 +28,10 @@ pub struct UploadRecord {
     pub content_type: Option<String>,
     /// Stored headers for the finished object.
     pub headers: Vec<(String, String)>,
+    /// Checksum algorithm every part carries (`x-amz-checksum-algorithm` at creation).
+    pub checksum_algorithm: Option<ChecksumAlgorithm>,
+    /// Whether the object checksum is FULL_OBJECT (CRCs combined) rather than COMPOSITE.
+    pub checksum_full_object: bool,
 }
 
 /// One uploaded part.
@@ -44,6 +49,8 @@ pub struct PartRecord {
     pub etag: String,
     /// Upload time, milliseconds since the Unix epoch.
     pub last_modified_ms: i64,
+    /// Base64 checksum of the part (the upload's algorithm).
+    pub checksum: Option<String>,
 }
 
 /// A CompleteMultipartUpload request.
@@ -55,8 +62,8 @@ pub struct Completion {
     pub bucket: String,
     /// Key of the request (must be the upload's).
     pub key: String,
-    /// (part number, ETag without quotes) as the client listed them.
-    pub parts: Vec<(u32, String)>,
+    /// (part number, ETag without quotes, checksum if listed) as the client listed them.
+    pub parts: Vec<(u32, String, Option<String>)>,
     /// Last-Modified of the new object.
     pub last_modified_ms: i64,
     /// Largest object allowed (`--max-object-size`).
@@ -115,6 +122,7 @@ pub struct UploadsPage {
 
 fn upload_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UploadRecord> {
     let headers: String = row.get(6)?;
+    let algorithm: Option<String> = row.get(7)?;
     Ok(UploadRecord {
         upload_id: row.get(0)?,
         bucket: row.get(1)?,
@@ -123,10 +131,13 @@ fn upload_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UploadRecord> {
         created_ms: row.get(4)?,
         content_type: row.get(5)?,
         headers: decode_headers(&headers),
+        checksum_algorithm: algorithm.as_deref().and_then(ChecksumAlgorithm::from_name),
+        checksum_full_object: row.get::<_, i64>(8)? != 0,
     })
 }
 
-const UPLOAD_COLUMNS: &str = "upload_id, bucket, key, owner, created_ms, content_type, headers";
+const UPLOAD_COLUMNS: &str =
+    "upload_id, bucket, key, owner, created_ms, content_type, headers, checksum_algorithm, checksum_full_object";
 
 fn find_upload(
     transaction: &Transaction<'_>,
@@ -149,13 +160,14 @@ fn part_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PartRecord> {
         size_bytes: row.get::<_, i64>(3)? as u64,
         etag: row.get(4)?,
         last_modified_ms: row.get(5)?,
+        checksum: row.get(6)?,
     })
 }
 
 fn all_parts(transaction: &Transaction<'_>, upload_id: &str) -> rusqlite::Result<Vec<PartRecord>> {
     transaction
         .prepare_cached(
-            "SELECT upload_id, part_number, file_id, size, etag, last_modified_ms FROM parts \
+            "SELECT upload_id, part_number, file_id, size, etag, last_modified_ms, checksum FROM parts \
              WHERE upload_id = ?1 ORDER BY part_number",
         )?
         .query_map([upload_id], part_from_row)?
@@ -187,7 +199,7 @@ pub fn create_upload(
     }
     transaction
         .prepare_cached(&format!(
-            "INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            "INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
         ))?
         .execute(params![
             upload.upload_id,
@@ -196,7 +208,9 @@ pub fn create_upload(
             upload.owner,
             upload.created_ms,
             upload.content_type,
-            encode_headers(&upload.headers)
+            encode_headers(&upload.headers),
+            upload.checksum_algorithm.map(ChecksumAlgorithm::name),
+            upload.checksum_full_object as i64
         ])?;
     Ok(MetaReply::UploadCreated)
 }
@@ -217,8 +231,8 @@ pub fn put_part(transaction: &Transaction<'_>, part: &PartRecord) -> Result<Meta
         .optional()?;
     transaction
         .prepare_cached(
-            "INSERT OR REPLACE INTO parts (upload_id, part_number, file_id, size, etag, last_modified_ms) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT OR REPLACE INTO parts (upload_id, part_number, file_id, size, etag, last_modified_ms, checksum) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
         .execute(params![
             part.upload_id,
@@ -226,7 +240,8 @@ pub fn put_part(transaction: &Transaction<'_>, part: &PartRecord) -> Result<Meta
             part.file_id.to_string(),
             part.size_bytes as i64,
             part.etag,
-            part.last_modified_ms
+            part.last_modified_ms,
+            part.checksum
         ])?;
     Ok(MetaReply::PartPut(
         replaced
@@ -261,7 +276,7 @@ pub fn complete_upload(
     let uploaded = all_parts(transaction, &completion.upload_id)?;
     let mut previous = 0u32;
     let mut chosen: Vec<&PartRecord> = Vec::with_capacity(completion.parts.len());
-    for (number, etag) in &completion.parts {
+    for (number, etag, checksum) in &completion.parts {
         if *number <= previous {
             return Err(MetaError::InvalidPartOrder);
         }
@@ -270,6 +285,9 @@ pub fn complete_upload(
             .iter()
             .find(|part| part.part_number == *number && part.etag == *etag)
             .ok_or(MetaError::InvalidPart(*number))?;
+        if checksum.is_some() && checksum != &part.checksum {
+            return Err(MetaError::InvalidPart(*number));
+        }
         chosen.push(part);
     }
     for part in &chosen[..chosen.len().saturating_sub(1)] {
@@ -290,7 +308,7 @@ pub fn complete_upload(
         last_modified_ms: completion.last_modified_ms,
         content_type: upload.content_type.clone(),
         headers: upload.headers.clone(),
-        checksum_crc32: None,
+        checksum: object_checksum(&upload, &chosen),
         owner: upload.owner.clone(),
         parts: chosen
             .iter()
@@ -325,6 +343,46 @@ pub fn complete_upload(
         record: Box::new(record),
         obsolete,
     })
+}
+
+/// The completed object's checksum: part CRCs combined (FULL_OBJECT) or a checksum of the part
+/// checksums with `-N` (COMPOSITE). `None` if the upload has no algorithm or a part lacks one.
+fn object_checksum(upload: &UploadRecord, parts: &[&PartRecord]) -> Option<String> {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let algorithm = upload.checksum_algorithm?;
+    let mut raw = Vec::with_capacity(parts.len());
+    for part in parts {
+        raw.push((
+            engine.decode(part.checksum.as_deref()?).ok()?,
+            part.size_bytes,
+        ));
+    }
+    let value = if upload.checksum_full_object {
+        let mut combined = checksum_of(algorithm, b"");
+        for (checksum, size) in &raw {
+            combined = combine_crc(algorithm, &combined, checksum, *size)?;
+        }
+        engine.encode(combined)
+    } else {
+        let concatenated: Vec<u8> = raw
+            .iter()
+            .flat_map(|(checksum, _)| checksum.iter().copied())
+            .collect();
+        format!(
+            "{}-{}",
+            engine.encode(checksum_of(algorithm, &concatenated)),
+            parts.len()
+        )
+    };
+    Some(
+        StoredChecksum {
+            algorithm,
+            full_object: upload.checksum_full_object,
+            value,
+        }
+        .encode(),
+    )
 }
 
 /// AbortUpload.
@@ -385,7 +443,7 @@ pub fn list_parts(
     let upload = find_upload(transaction, &query.upload_id)?.ok_or(MetaError::NoSuchUpload)?;
     let mut parts: Vec<PartRecord> = transaction
         .prepare_cached(
-            "SELECT upload_id, part_number, file_id, size, etag, last_modified_ms FROM parts \
+            "SELECT upload_id, part_number, file_id, size, etag, last_modified_ms, checksum FROM parts \
              WHERE upload_id = ?1 AND part_number > ?2 ORDER BY part_number LIMIT ?3",
         )?
         .query_map(

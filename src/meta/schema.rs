@@ -21,7 +21,7 @@ CREATE TABLE objects (
     last_modified_ms INTEGER NOT NULL,
     content_type TEXT,
     headers TEXT NOT NULL,
-    checksum_crc32 TEXT,
+    checksum TEXT,
     owner TEXT NOT NULL,
     parts TEXT,
     PRIMARY KEY (bucket, key)
@@ -33,7 +33,9 @@ CREATE TABLE uploads (
     owner TEXT NOT NULL,
     created_ms INTEGER NOT NULL,
     content_type TEXT,
-    headers TEXT NOT NULL
+    headers TEXT NOT NULL,
+    checksum_algorithm TEXT,
+    checksum_full_object INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX uploads_by_key ON uploads (bucket, key, upload_id);
 CREATE TABLE missing_files (
@@ -47,6 +49,7 @@ CREATE TABLE parts (
     size INTEGER NOT NULL,
     etag TEXT NOT NULL,
     last_modified_ms INTEGER NOT NULL,
+    checksum TEXT,
     PRIMARY KEY (upload_id, part_number)
 ) WITHOUT ROWID;
 ";

@@ -278,7 +278,7 @@ pub(crate) fn insert_object(
     transaction
         .prepare_cached(
             "INSERT OR REPLACE INTO objects (bucket, key, file_id, size, etag, last_modified_ms, \
-             content_type, headers, checksum_crc32, owner, parts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             content_type, headers, checksum, owner, parts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?
         .execute(params![
             record.bucket,
@@ -289,7 +289,7 @@ pub(crate) fn insert_object(
             record.last_modified_ms,
             record.content_type,
             encode_headers(&record.headers),
-            record.checksum_crc32,
+            record.checksum,
             record.owner,
             parts,
         ])?;
@@ -303,7 +303,7 @@ fn get_object(
 ) -> rusqlite::Result<Option<ObjectRecord>> {
     transaction
         .prepare_cached(
-            "SELECT file_id, size, etag, last_modified_ms, content_type, headers, checksum_crc32, owner, parts \
+            "SELECT file_id, size, etag, last_modified_ms, content_type, headers, checksum, owner, parts \
              FROM objects WHERE bucket = ?1 AND key = ?2",
         )?
         .query_row(params![bucket, key], |row| {
@@ -319,7 +319,7 @@ fn get_object(
                 last_modified_ms: row.get(3)?,
                 content_type: row.get(4)?,
                 headers: decode_headers(&headers),
-                checksum_crc32: row.get(6)?,
+                checksum: row.get(6)?,
                 owner: row.get(7)?,
                 parts: decode_parts(parts.as_deref()),
             })
@@ -416,7 +416,7 @@ pub(crate) mod tests {
             last_modified_ms: 1,
             content_type: Some("text/plain".into()),
             headers: vec![("x-amz-meta-a".into(), "1: two".into())],
-            checksum_crc32: None,
+            checksum: None,
             owner: "o".into(),
             parts: Vec::new(),
         }

@@ -335,8 +335,10 @@ pub fn parse_delete_objects(body: &[u8]) -> S3Result<DeleteRequest> {
 }
 
 /// Parses `<CompleteMultipartUpload><Part><PartNumber/><ETag/></Part>…</CompleteMultipartUpload>`
-/// into (part number, ETag without quotes) pairs, in the order given.
-pub fn parse_complete_multipart_upload(body: &[u8]) -> S3Result<Vec<(u32, String)>> {
+/// into (part number, ETag without quotes, any `Checksum*` value) in the order given.
+pub fn parse_complete_multipart_upload(
+    body: &[u8],
+) -> S3Result<Vec<(u32, String, Option<String>)>> {
     let malformed = || S3Error::new(S3ErrorCode::MalformedXML);
     let root = parse_tree(body)?;
     if root.name != "CompleteMultipartUpload" {
@@ -361,7 +363,12 @@ pub fn parse_complete_multipart_upload(body: &[u8]) -> S3Result<Vec<(u32, String
             .trim()
             .trim_matches('"')
             .to_string();
-        parts.push((number, etag));
+        let checksum = part
+            .children
+            .iter()
+            .find(|child| child.name.starts_with("Checksum") && child.name != "ChecksumType")
+            .map(|child| child.text.trim().to_string());
+        parts.push((number, etag, checksum));
     }
     if parts.is_empty() || parts.len() > crate::limits::PART_NUMBER_MAX as usize {
         return Err(malformed());
@@ -442,8 +449,12 @@ mod tests {
         assert_eq!(
             parts,
             vec![
-                (1, "a54357aff0632cce46d942af68356b38".to_string()),
-                (2, "0c78aef83f66abc1fa1e8477f296d394".to_string())
+                (1, "a54357aff0632cce46d942af68356b38".to_string(), None),
+                (
+                    2,
+                    "0c78aef83f66abc1fa1e8477f296d394".to_string(),
+                    Some("x".to_string())
+                )
             ]
         );
         for bad in [&b"<CompleteMultipartUpload/>"[..], b"<CompleteMultipartUpload><Part><ETag>x</ETag></Part></CompleteMultipartUpload>", b"<Other/>", b"<CompleteMultipartUpload><Part><PartNumber>x</PartNumber><ETag>e</ETag></Part></CompleteMultipartUpload>"] {

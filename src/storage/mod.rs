@@ -1,6 +1,7 @@
 //! Object bytes on local disk: layout by internal id, the durable `ObjectWriter`, the streaming
 //! reader and startup recovery. Knows nothing of S3 or HTTP.
 
+pub mod checksum;
 pub mod layout;
 pub mod reader;
 pub mod recovery;

@@ -11,6 +11,7 @@ use glommio::io::{Directory, DmaBuffer, DmaFile, OpenOptions};
 use glommio::task::JoinHandle;
 use md5::{Digest, Md5};
 
+use super::checksum::{ChecksumAlgorithm, ChecksumHasher};
 use super::{io_error, FileId, Layout, StorageError};
 use crate::limits::{DMA_WRITE_BEHIND_COUNT, DMA_WRITE_BLOCK_BYTES, FILE_REMOVAL_GRACE_MS};
 
@@ -19,20 +20,13 @@ const DMA_ALIGNMENT_BYTES: usize = 4096;
 
 type PendingWrite = JoinHandle<Result<usize, io::Error>>;
 
-/// Which optional checksums to compute while streaming.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ChecksumSet {
-    /// CRC32 (IEEE), as `x-amz-checksum-crc32`.
-    pub crc32: bool,
-}
-
 /// Digests of a finished upload.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Digests {
     /// MD5 of the bytes (the S3 ETag of a single-part object).
     pub md5: [u8; 16],
-    /// CRC32 if it was requested.
-    pub crc32: Option<u32>,
+    /// The flexible checksum, if one was requested.
+    pub checksum: Option<(ChecksumAlgorithm, Vec<u8>)>,
 }
 
 /// An upload being written to its temp file.
@@ -45,7 +39,8 @@ pub struct ObjectWriter {
     flushed_bytes: u64,
     pending: VecDeque<PendingWrite>,
     md5: Md5,
-    crc32: Option<crc32fast::Hasher>,
+    checksum: Option<ChecksumHasher>,
+    checksum_algorithm: Option<ChecksumAlgorithm>,
     poisoned: bool,
     temp_guard: TempGuard,
 }
@@ -77,7 +72,10 @@ impl Drop for TempGuard {
 
 impl ObjectWriter {
     /// Creates a temp file for a new upload.
-    pub async fn create(layout: Rc<Layout>, checksums: ChecksumSet) -> Result<Self, StorageError> {
+    pub async fn create(
+        layout: Rc<Layout>,
+        checksum: Option<ChecksumAlgorithm>,
+    ) -> Result<Self, StorageError> {
         let id = FileId::random();
         let path = layout.temp_path(id);
         let file = OpenOptions::new()
@@ -97,7 +95,8 @@ impl ObjectWriter {
             flushed_bytes: 0,
             pending: VecDeque::with_capacity(DMA_WRITE_BEHIND_COUNT + 1),
             md5: Md5::new(),
-            crc32: checksums.crc32.then(crc32fast::Hasher::new),
+            checksum: checksum.map(ChecksumHasher::new),
+            checksum_algorithm: checksum,
             poisoned: false,
             temp_guard: TempGuard { path: Some(path) },
         })
@@ -121,8 +120,8 @@ impl ObjectWriter {
         assert!(self.filled + count <= DMA_WRITE_BLOCK_BYTES);
         let new = &self.block.as_bytes()[self.filled..self.filled + count];
         self.md5.update(new);
-        if let Some(crc32) = &mut self.crc32 {
-            crc32.update(new);
+        if let Some(checksum) = &mut self.checksum {
+            checksum.update(new);
         }
         self.filled += count;
         if self.filled == DMA_WRITE_BLOCK_BYTES {
@@ -212,7 +211,11 @@ impl ObjectWriter {
         }
         let digests = Digests {
             md5: self.md5.clone().finalize().into(),
-            crc32: self.crc32.take().map(|hasher| hasher.finalize()),
+            checksum: self
+                .checksum
+                .take()
+                .map(|hasher| hasher.finalize())
+                .and_then(|value| self.checksum_algorithm.map(|algorithm| (algorithm, value))),
         };
         let path = self
             .temp_guard
@@ -244,8 +247,8 @@ impl SealedObject {
     }
 
     /// Digests computed while streaming.
-    pub fn digests(&self) -> Digests {
-        self.digests
+    pub fn digests(&self) -> &Digests {
+        &self.digests
     }
 
     /// Renames the file into place and fsyncs its directory. The returned guard still deletes the

@@ -12,7 +12,7 @@ use crate::s3::path::{percent_decode, validate_bucket_name};
 use crate::s3::pipeline::S3Request;
 use crate::s3::xml::XmlBuilder;
 use crate::s3::{time, S3Context, S3Response};
-use crate::storage::writer::ChecksumSet;
+use crate::storage::checksum::StoredChecksum;
 use crate::storage::{ObjectReader, ObjectWriter, SealedObject, Segment};
 
 /// Attempts to open the source when a concurrent overwrite replaced it between lookup and open.
@@ -80,6 +80,7 @@ pub async fn copy_from_source(
     request: &S3Request<'_>,
     source: &CopySource,
     range_header: Option<&str>,
+    forced: Option<crate::storage::checksum::ChecksumAlgorithm>,
 ) -> S3Result<(ObjectRecord, SealedObject)> {
     let head = request.head;
     validate_bucket_name(&source.bucket)?;
@@ -150,11 +151,15 @@ pub async fn copy_from_source(
                 return Err(S3Error::new(S3ErrorCode::InternalError));
             }
         };
-        let whole = range_header.is_none();
-        let checksums = ChecksumSet {
-            crc32: whole && record.checksum_crc32.is_some(),
-        };
-        let mut writer = ObjectWriter::create(context.layout.clone(), checksums).await?;
+        // The copy gets a full-object checksum of the source's algorithm (or the one forced for a part).
+        let algorithm = forced.or_else(|| {
+            record
+                .checksum
+                .as_deref()
+                .and_then(StoredChecksum::decode)
+                .map(|stored| stored.algorithm)
+        });
+        let mut writer = ObjectWriter::create(context.layout.clone(), algorithm).await?;
         while reader.remaining() > 0 {
             let block = reader
                 .next_block()
@@ -221,17 +226,30 @@ pub async fn copy_object(context: &S3Context, request: &S3Request<'_>) -> S3Resu
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
         ));
     }
-    let (record, sealed) = copy_from_source(context, request, &source, None).await?;
+    let (record, sealed) = copy_from_source(context, request, &source, None, None).await?;
+    let checksum = sealed
+        .digests()
+        .checksum
+        .as_ref()
+        .map(|(algorithm, value)| {
+            use base64::Engine;
+            StoredChecksum {
+                algorithm: *algorithm,
+                full_object: true,
+                value: base64::engine::general_purpose::STANDARD.encode(value),
+            }
+            .encode()
+        });
     let attributes = match directive {
         Directive::Copy => ObjectAttributes {
             content_type: record.content_type.clone(),
             headers: record.headers.clone(),
-            checksum_crc32: record.checksum_crc32.clone(),
+            checksum,
         },
         Directive::Replace => ObjectAttributes {
             content_type: head.header("content-type").map(str::to_string),
             headers: stored_headers(head)?,
-            checksum_crc32: record.checksum_crc32.clone(),
+            checksum,
         },
     };
     let committed = commit_object(context, request, sealed, attributes, PutCondition::None).await?;

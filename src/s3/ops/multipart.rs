@@ -16,8 +16,11 @@ use crate::s3::payload::PayloadReader;
 use crate::s3::pipeline::S3Request;
 use crate::s3::xml::{parse_complete_multipart_upload, XmlBuilder};
 use crate::s3::{time, S3Context, S3Response};
+use crate::storage::checksum::{ChecksumAlgorithm, StoredChecksum};
 use crate::storage::writer::remove_object_file_later;
 use crate::storage::FileId;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 
 fn query_value<'a>(request: &'a S3Request<'_>, name: &str) -> Option<&'a str> {
     request
@@ -89,7 +92,38 @@ pub async fn create_multipart_upload(
     request: &S3Request<'_>,
 ) -> S3Result<S3Response> {
     owned_bucket(context, request).await?;
+    let head = request.head;
+    let checksum_algorithm = match head.header("x-amz-checksum-algorithm") {
+        Some(name) => Some(ChecksumAlgorithm::from_name(name).ok_or_else(|| {
+            S3Error::with_message(S3ErrorCode::InvalidRequest, "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+        })?),
+        None => None,
+    };
+    // CRC64NVME is only full-object; CRC32/CRC32C may be either; SHA ones only composite.
+    let checksum_full_object = match (head.header("x-amz-checksum-type"), checksum_algorithm) {
+        (None, Some(ChecksumAlgorithm::Crc64Nvme)) => true,
+        (None, _) => false,
+        (Some(kind), Some(algorithm))
+            if kind.eq_ignore_ascii_case("FULL_OBJECT") && algorithm.is_crc() =>
+        {
+            true
+        }
+        (Some(kind), Some(algorithm))
+            if kind.eq_ignore_ascii_case("COMPOSITE")
+                && algorithm != ChecksumAlgorithm::Crc64Nvme =>
+        {
+            false
+        }
+        (Some(kind), _) => {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidRequest,
+                format!("The checksum type {kind} is not valid for this checksum algorithm."),
+            ))
+        }
+    };
     let upload = UploadRecord {
+        checksum_algorithm,
+        checksum_full_object,
         upload_id: format!("{:032x}", fastrand::u128(..)),
         bucket: request.bucket().to_string(),
         key: request.key().to_string(),
@@ -110,7 +144,21 @@ pub async fn create_multipart_upload(
         .element("Key", request.key())
         .element("UploadId", &id)
         .close("InitiateMultipartUploadResult");
-    Ok(S3Response::xml(xml.finish()))
+    let mut response = S3Response::xml(xml.finish());
+    if let Some(algorithm) = checksum_algorithm {
+        response
+            .head
+            .header("x-amz-checksum-algorithm", algorithm.name());
+        response.head.header(
+            "x-amz-checksum-type",
+            if checksum_full_object {
+                "FULL_OBJECT"
+            } else {
+                "COMPOSITE"
+            },
+        );
+    }
+    Ok(response)
 }
 
 async fn record_part(
@@ -121,7 +169,13 @@ async fn record_part(
 ) -> S3Result<String> {
     let published = sealed.publish().await?;
     let etag = hex::encode(published.digests.md5);
+    let checksum = published
+        .digests
+        .checksum
+        .as_ref()
+        .map(|(_, value)| BASE64.encode(value));
     let part = PartRecord {
+        checksum,
         upload_id: upload_id(request),
         part_number: number,
         file_id: published.id,
@@ -147,14 +201,24 @@ pub async fn upload_part(
     mut payload: PayloadReader<'_, '_>,
 ) -> S3Result<S3Response> {
     let number = part_number(request)?;
-    current_upload(context, request).await?;
+    let upload = current_upload(context, request).await?;
     let bytes_max = PART_BYTES_MAX.min(context.config.max_object_size_bytes);
-    let received = receive_payload(context, request.head, &mut payload, bytes_max).await?;
+    let received = receive_payload(
+        context,
+        request.head,
+        &mut payload,
+        bytes_max,
+        upload.checksum_algorithm,
+    )
+    .await?;
+    let checksum = received.checksum.clone();
     let etag = record_part(context, request, number, received.sealed).await?;
     let mut response = S3Response::empty(200);
     response.head.header("ETag", format!("\"{etag}\""));
-    if let Some(crc32) = received.crc32 {
-        response.head.header("x-amz-checksum-crc32", crc32);
+    if let Some((algorithm, value)) = checksum {
+        response
+            .head
+            .header(algorithm.header_name(), BASE64.encode(value));
     }
     Ok(response)
 }
@@ -165,15 +229,11 @@ pub async fn upload_part_copy(
     request: &S3Request<'_>,
 ) -> S3Result<S3Response> {
     let number = part_number(request)?;
-    current_upload(context, request).await?;
+    let upload = current_upload(context, request).await?;
     let source = parse_copy_source(request.head.header("x-amz-copy-source").unwrap_or_default())?;
-    let (_, sealed) = copy_from_source(
-        context,
-        request,
-        &source,
-        request.head.header("x-amz-copy-source-range"),
-    )
-    .await?;
+    let range = request.head.header("x-amz-copy-source-range");
+    let (_, sealed) =
+        copy_from_source(context, request, &source, range, upload.checksum_algorithm).await?;
     if sealed.size_bytes() > PART_BYTES_MAX {
         return Err(S3Error::new(S3ErrorCode::EntityTooLarge));
     }
@@ -217,8 +277,12 @@ pub async fn complete_multipart_upload(
         )
         .element("Bucket", request.bucket())
         .element("Key", request.key())
-        .element("ETag", &format!("\"{}\"", record.etag))
-        .close("CompleteMultipartUploadResult");
+        .element("ETag", &format!("\"{}\"", record.etag));
+    if let Some(stored) = record.checksum.as_deref().and_then(StoredChecksum::decode) {
+        xml.element(stored.algorithm.element_name(), &stored.value)
+            .element("ChecksumType", stored.type_name());
+    }
+    xml.close("CompleteMultipartUploadResult");
     Ok(S3Response::xml(xml.finish()))
 }
 
@@ -296,8 +360,12 @@ pub async fn list_parts(context: &S3Context, request: &S3Request<'_>) -> S3Resul
             .element("PartNumber", &part.part_number.to_string())
             .element("LastModified", &time::iso8601(part.last_modified_ms))
             .element("ETag", &format!("\"{}\"", part.etag))
-            .element("Size", &part.size_bytes.to_string())
-            .close("Part");
+            .element("Size", &part.size_bytes.to_string());
+        if let (Some(algorithm), Some(checksum)) = (page.upload.checksum_algorithm, &part.checksum)
+        {
+            xml.element(algorithm.element_name(), checksum);
+        }
+        xml.close("Part");
     }
     let owner = &page.upload.owner;
     xml.open("Initiator")

@@ -13,8 +13,11 @@ use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::payload::PayloadReader;
 use crate::s3::pipeline::S3Request;
 use crate::s3::{time, ResponseBody, S3Context, S3Response};
+use crate::storage::checksum::StoredChecksum;
 use crate::storage::writer::remove_object_file_later;
 use crate::storage::{ObjectReader, SealedObject, Segment};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 
 /// Headers stored with an object and returned on GET/HEAD (besides Content-Type and `x-amz-meta-*`).
 const STORED_HEADERS: &[(&str, &str)] = &[
@@ -103,17 +106,30 @@ pub async fn put_object(
     let headers = stored_headers(head)?;
     let condition = parse_put_condition(head)?;
     let bytes_max = PUT_OBJECT_BYTES_MAX.min(context.config.max_object_size_bytes);
-    let received = receive_payload(context, head, &mut payload, bytes_max).await?;
+    let received = receive_payload(context, head, &mut payload, bytes_max, None).await?;
+    let stored = received
+        .checksum
+        .as_ref()
+        .map(|(algorithm, value)| StoredChecksum {
+            algorithm: *algorithm,
+            full_object: true,
+            value: BASE64.encode(value),
+        });
     let attributes = ObjectAttributes {
         content_type: head.header("content-type").map(str::to_string),
         headers,
-        checksum_crc32: received.crc32.clone(),
+        checksum: stored.as_ref().map(StoredChecksum::encode),
     };
     let record = commit_object(context, request, received.sealed, attributes, condition).await?;
     let mut response = S3Response::empty(200);
     response.head.header("ETag", format!("\"{}\"", record.etag));
-    if let Some(crc32) = received.crc32 {
-        response.head.header("x-amz-checksum-crc32", crc32);
+    if let Some(stored) = stored {
+        response
+            .head
+            .header(stored.algorithm.header_name(), stored.value.clone());
+        response
+            .head
+            .header("x-amz-checksum-type", stored.type_name());
     }
     Ok(response)
 }
@@ -125,7 +141,7 @@ pub struct ObjectAttributes {
     /// Stored headers and user metadata.
     pub headers: Vec<(String, String)>,
     /// Base64 CRC32, if known.
-    pub checksum_crc32: Option<String>,
+    pub checksum: Option<String>,
 }
 
 /// Publishes a sealed file under the request's bucket and key and commits its metadata if
@@ -148,7 +164,7 @@ pub async fn commit_object(
         last_modified_ms: time::now_ms(),
         content_type: attributes.content_type,
         headers: attributes.headers,
-        checksum_crc32: attributes.checksum_crc32,
+        checksum: attributes.checksum,
         owner: request.access_key.clone(),
         parts: Vec::new(),
     };
@@ -383,8 +399,9 @@ fn object_headers(record: &ObjectRecord, request: &S3Request<'_>, response: &mut
         .is_some_and(|mode| mode.eq_ignore_ascii_case("ENABLED"));
     // A full-object checksum does not describe a range, so S3 omits it on 206 answers.
     if checksum_mode && head.status == 200 {
-        if let Some(crc32) = &record.checksum_crc32 {
-            head.header("x-amz-checksum-crc32", crc32.clone());
+        if let Some(stored) = record.checksum.as_deref().and_then(StoredChecksum::decode) {
+            head.header(stored.algorithm.header_name(), stored.value.clone());
+            head.header("x-amz-checksum-type", stored.type_name());
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Receiving an upload body (PutObject, UploadPart): size limit, streaming into an
-//! `ObjectWriter`, then Content-MD5 and CRC32 (header or trailer) checked before anything is published.
+//! `ObjectWriter`, then Content-MD5 and the flexible checksum (header, trailer, or computed when
+//! only `x-amz-sdk-checksum-algorithm` names it) checked before anything is published.
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
@@ -8,37 +9,136 @@ use crate::http::RequestHead;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::payload::PayloadReader;
 use crate::s3::S3Context;
-use crate::storage::writer::ChecksumSet;
+use crate::storage::checksum::{ChecksumAlgorithm, CHECKSUM_ALGORITHMS};
 use crate::storage::{ObjectWriter, SealedObject};
 
-/// The integrity checks a request asked for.
-struct DigestInput {
-    content_md5: Option<[u8; 16]>,
-    crc32_header: Option<u32>,
-    crc32_trailer: bool,
+/// Where the client's value of the checksum comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ExpectedChecksum {
+    /// In the `x-amz-checksum-*` header (decoded).
+    Header(Vec<u8>),
+    /// In the aws-chunked trailer named by `x-amz-trailer`.
+    Trailer,
+    /// Not sent: S3 computes and stores it (`x-amz-sdk-checksum-algorithm` alone).
+    Computed,
 }
 
-/// Decodes a base64 big-endian CRC32 as S3 sends it.
-pub fn decode_crc32(text: &str) -> S3Result<u32> {
-    let invalid = || {
-        S3Error::with_message(
-            S3ErrorCode::InvalidRequest,
-            "Value for x-amz-checksum-crc32 header is invalid.",
-        )
-    };
-    let bytes = BASE64.decode(text.trim()).map_err(|_| invalid())?;
-    let bytes = <[u8; 4]>::try_from(bytes.as_slice()).map_err(|_| invalid())?;
-    Ok(u32::from_be_bytes(bytes))
+/// The flexible checksum a request asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChecksumRequest {
+    /// Algorithm.
+    pub algorithm: ChecksumAlgorithm,
+    expected: ExpectedChecksum,
 }
 
-fn parse_digest_input(head: &RequestHead) -> S3Result<DigestInput> {
-    for name in ["content-md5", "x-amz-checksum-crc32", "x-amz-trailer"] {
-        if head.header_count(name) > 1 {
+fn invalid_value(algorithm: ChecksumAlgorithm) -> S3Error {
+    S3Error::with_message(
+        S3ErrorCode::InvalidRequest,
+        format!("Value for {} header is invalid.", algorithm.header_name()),
+    )
+}
+
+/// Decodes a base64 checksum of `algorithm`'s length.
+pub fn decode_checksum(algorithm: ChecksumAlgorithm, text: &str) -> S3Result<Vec<u8>> {
+    let bytes = BASE64
+        .decode(text.trim())
+        .map_err(|_| invalid_value(algorithm))?;
+    if bytes.len() != algorithm.digest_bytes() {
+        return Err(invalid_value(algorithm));
+    }
+    Ok(bytes)
+}
+
+/// Reads the checksum headers: at most one `x-amz-checksum-<algorithm>` value, or a trailer
+/// declared in `x-amz-trailer`, or only `x-amz-sdk-checksum-algorithm`.
+pub fn parse_checksum_request(head: &RequestHead) -> S3Result<Option<ChecksumRequest>> {
+    let mut found: Option<ChecksumRequest> = None;
+    for (name, value) in &head.headers {
+        let Some(suffix) = name.strip_prefix("x-amz-checksum-") else {
+            continue;
+        };
+        if matches!(suffix, "type" | "mode" | "algorithm") {
+            continue;
+        }
+        let algorithm = ChecksumAlgorithm::from_header(name).ok_or_else(|| {
+            S3Error::with_message(
+                S3ErrorCode::InvalidRequest,
+                format!("The checksum header {name} is not supported."),
+            )
+        })?;
+        if found.is_some() {
             return Err(S3Error::with_message(
-                S3ErrorCode::InvalidArgument,
-                format!("Duplicate header: {name}"),
+                S3ErrorCode::InvalidRequest,
+                "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
             ));
         }
+        found = Some(ChecksumRequest {
+            algorithm,
+            expected: ExpectedChecksum::Header(decode_checksum(algorithm, value)?),
+        });
+    }
+    if let Some(trailer) = head.header("x-amz-trailer") {
+        let algorithm = ChecksumAlgorithm::from_header(trailer).ok_or_else(|| {
+            S3Error::with_message(
+                S3ErrorCode::InvalidRequest,
+                format!("The trailer {trailer} is not supported."),
+            )
+        })?;
+        if found.is_some() {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidRequest,
+                "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+            ));
+        }
+        found = Some(ChecksumRequest {
+            algorithm,
+            expected: ExpectedChecksum::Trailer,
+        });
+    }
+    if let Some(name) = head.header("x-amz-sdk-checksum-algorithm") {
+        let algorithm = ChecksumAlgorithm::from_name(name).ok_or_else(|| {
+            S3Error::with_message(S3ErrorCode::InvalidRequest, "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+        })?;
+        match &found {
+            Some(request) if request.algorithm != algorithm => {
+                return Err(S3Error::with_message(
+                    S3ErrorCode::InvalidRequest,
+                    "Value for x-amz-sdk-checksum-algorithm header is invalid.",
+                ))
+            }
+            Some(_) => {}
+            None => {
+                found = Some(ChecksumRequest {
+                    algorithm,
+                    expected: ExpectedChecksum::Computed,
+                })
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// A body received, made durable as a temp file, and verified.
+pub struct ReceivedBody {
+    /// The durable temp file.
+    pub sealed: SealedObject,
+    /// The flexible checksum computed (and matched, when the client sent one).
+    pub checksum: Option<(ChecksumAlgorithm, Vec<u8>)>,
+}
+
+/// Streams the payload into a new temp file and verifies every digest the client sent.
+pub async fn receive_payload(
+    context: &S3Context,
+    head: &RequestHead,
+    payload: &mut PayloadReader<'_, '_>,
+    bytes_max: u64,
+    forced: Option<ChecksumAlgorithm>,
+) -> S3Result<ReceivedBody> {
+    if head.header_count("content-md5") > 1 {
+        return Err(S3Error::with_message(
+            S3ErrorCode::InvalidArgument,
+            "Duplicate header: content-md5",
+        ));
     }
     let content_md5 = match head.header("content-md5") {
         Some(text) => {
@@ -52,53 +152,15 @@ fn parse_digest_input(head: &RequestHead) -> S3Result<DigestInput> {
         }
         None => None,
     };
-    let crc32_header = head
-        .header("x-amz-checksum-crc32")
-        .map(decode_crc32)
-        .transpose()?;
-    for (name, _) in &head.headers {
-        if let Some(algorithm) = name.strip_prefix("x-amz-checksum-") {
-            if algorithm != "crc32" && algorithm != "type" && algorithm != "mode" {
-                return Err(S3Error::with_message(
-                    S3ErrorCode::NotImplemented,
-                    format!("The {name} checksum is not implemented by ringstore yet; CRC32 is."),
-                ));
-            }
+    let request = parse_checksum_request(head)?;
+    if let (Some(request), Some(forced)) = (&request, forced) {
+        if request.algorithm != forced {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidRequest,
+                format!("Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}", forced.name(), request.algorithm.name()),
+            ));
         }
     }
-    let crc32_trailer = match head.header("x-amz-trailer") {
-        None => false,
-        Some(trailer) if trailer.eq_ignore_ascii_case("x-amz-checksum-crc32") => true,
-        Some(trailer) => {
-            return Err(S3Error::with_message(
-                S3ErrorCode::NotImplemented,
-                format!("The trailer {trailer} is not implemented by ringstore yet; x-amz-checksum-crc32 is."),
-            ))
-        }
-    };
-    Ok(DigestInput {
-        content_md5,
-        crc32_header,
-        crc32_trailer,
-    })
-}
-
-/// A body received, made durable as a temp file, and verified.
-pub struct ReceivedBody {
-    /// The durable temp file.
-    pub sealed: SealedObject,
-    /// Base64 CRC32 the client sent (and that matched), to store and echo.
-    pub crc32: Option<String>,
-}
-
-/// Streams the payload into a new temp file and verifies every digest the client sent.
-pub async fn receive_payload(
-    context: &S3Context,
-    head: &RequestHead,
-    payload: &mut PayloadReader<'_, '_>,
-    bytes_max: u64,
-) -> S3Result<ReceivedBody> {
-    let input = parse_digest_input(head)?;
     if let Some(length) = payload.object_length() {
         if length > bytes_max {
             return Err(S3Error::new(S3ErrorCode::EntityTooLarge)
@@ -106,10 +168,8 @@ pub async fn receive_payload(
                 .field("MaxSizeAllowed", bytes_max.to_string()));
         }
     }
-    let checksums = ChecksumSet {
-        crc32: input.crc32_header.is_some() || input.crc32_trailer,
-    };
-    let mut writer = ObjectWriter::create(context.layout.clone(), checksums).await?;
+    let algorithm = request.as_ref().map(|request| request.algorithm).or(forced);
+    let mut writer = ObjectWriter::create(context.layout.clone(), algorithm).await?;
     loop {
         let count = payload.read(writer.spare_mut()).await?;
         if count == 0 {
@@ -121,42 +181,47 @@ pub async fn receive_payload(
         }
     }
     let sealed = writer.seal().await?;
-    let digests = sealed.digests();
-    if let Some(expected) = input.content_md5 {
+    let digests = sealed.digests().clone();
+    if let Some(expected) = content_md5 {
         if expected != digests.md5 {
             return Err(S3Error::new(S3ErrorCode::BadDigest)
                 .field("ExpectedDigest", BASE64.encode(expected))
                 .field("CalculatedDigest", BASE64.encode(digests.md5)));
         }
     }
-    let expected_crc32 = match (input.crc32_header, input.crc32_trailer) {
-        (Some(value), _) => Some(value),
-        (None, true) => {
-            let trailer = payload
-                .trailers()
-                .iter()
-                .find(|(name, _)| name == "x-amz-checksum-crc32")
-                .map(|(_, v)| v.clone());
-            let trailer = trailer.ok_or_else(|| {
-                S3Error::with_message(
-                    S3ErrorCode::InvalidRequest,
-                    "The x-amz-checksum-crc32 trailer was declared but not sent.",
-                )
-            })?;
-            Some(decode_crc32(&trailer)?)
-        }
-        (None, false) => None,
-    };
-    if let (Some(expected), Some(actual)) = (expected_crc32, digests.crc32) {
-        if expected != actual {
+    if let (Some(request), Some((_, actual))) = (&request, &digests.checksum) {
+        let expected = match &request.expected {
+            ExpectedChecksum::Header(value) => Some(value.clone()),
+            ExpectedChecksum::Trailer => {
+                let name = request.algorithm.header_name();
+                let trailer = payload
+                    .trailers()
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v.clone())
+                    .ok_or_else(|| {
+                        S3Error::with_message(
+                            S3ErrorCode::InvalidRequest,
+                            format!("The {name} trailer was declared but not sent."),
+                        )
+                    })?;
+                Some(decode_checksum(request.algorithm, &trailer)?)
+            }
+            ExpectedChecksum::Computed => None,
+        };
+        if expected.is_some_and(|expected| &expected != actual) {
             return Err(S3Error::with_message(
                 S3ErrorCode::BadDigest,
-                "The CRC32 you specified did not match the calculated checksum.",
+                format!(
+                    "The {} you specified did not match the calculated checksum.",
+                    request.algorithm.name()
+                ),
             ));
         }
     }
+    let _ = CHECKSUM_ALGORITHMS;
     Ok(ReceivedBody {
         sealed,
-        crc32: expected_crc32.map(|value| BASE64.encode(value.to_be_bytes())),
+        checksum: digests.checksum,
     })
 }
