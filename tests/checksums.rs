@@ -259,3 +259,104 @@ async fn multipart_composite_and_full_object_checksums() {
         .unwrap_err();
     assert!(error_code(&error).is_some());
 }
+
+#[tokio::test]
+async fn get_object_attributes_reports_checksum_size_and_parts() {
+    // Goal: GetObjectAttributes answers ETag, Checksum, ObjectSize, StorageClass, and ObjectParts
+    // for multipart objects, without sending the bytes.
+    use aws_sdk_s3::types::ObjectAttributes;
+    let server = TestServer::start();
+    let s3 = server.client();
+    s3.create_bucket().bucket("attrs").send().await.unwrap();
+    let body = pattern(123_456, 3);
+    s3.put_object()
+        .bucket("attrs")
+        .key("single")
+        .checksum_algorithm(ChecksumAlgorithm::Crc32C)
+        .body(ByteStream::from(body.clone()))
+        .send()
+        .await
+        .unwrap();
+    let attributes = s3
+        .get_object_attributes()
+        .bucket("attrs")
+        .key("single")
+        .object_attributes(ObjectAttributes::Etag)
+        .object_attributes(ObjectAttributes::Checksum)
+        .object_attributes(ObjectAttributes::ObjectSize)
+        .object_attributes(ObjectAttributes::StorageClass)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attributes.e_tag(), Some(common::md5_hex(&body).as_str()));
+    assert_eq!(attributes.object_size(), Some(body.len() as i64));
+    assert_eq!(
+        attributes.checksum().unwrap().checksum_crc32_c(),
+        Some(b64(&checksum_of(Algorithm::Crc32c, &body)).as_str())
+    );
+    assert_eq!(
+        attributes.storage_class().map(|c| c.as_str()),
+        Some("STANDARD")
+    );
+    let upload = s3
+        .create_multipart_upload()
+        .bucket("attrs")
+        .key("multi")
+        .send()
+        .await
+        .unwrap()
+        .upload_id()
+        .unwrap()
+        .to_string();
+    let mut parts = Vec::new();
+    for (number, size) in [(1, 5 * 1024 * 1024), (2, 1000)] {
+        let result = s3
+            .upload_part()
+            .bucket("attrs")
+            .key("multi")
+            .upload_id(&upload)
+            .part_number(number)
+            .body(ByteStream::from(pattern(size, number as u64)))
+            .send()
+            .await
+            .unwrap();
+        parts.push(
+            CompletedPart::builder()
+                .part_number(number)
+                .e_tag(result.e_tag().unwrap())
+                .build(),
+        );
+    }
+    s3.complete_multipart_upload()
+        .bucket("attrs")
+        .key("multi")
+        .upload_id(&upload)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let attributes = s3
+        .get_object_attributes()
+        .bucket("attrs")
+        .key("multi")
+        .object_attributes(ObjectAttributes::ObjectParts)
+        .send()
+        .await
+        .unwrap();
+    let object_parts = attributes.object_parts().unwrap();
+    assert_eq!(object_parts.total_parts_count(), Some(2));
+    assert_eq!(object_parts.parts()[1].size(), Some(1000));
+    let error = s3
+        .get_object_attributes()
+        .bucket("attrs")
+        .key("missing")
+        .object_attributes(ObjectAttributes::Etag)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&error).as_deref(), Some("NoSuchKey"));
+}

@@ -546,3 +546,116 @@ fn delete_objects_body_checks() {
         .contains("<Deleted><Key>keep</Key></Deleted>"));
     assert_eq!(get(&server, "/multi/keep").status, 404);
 }
+
+#[test]
+fn presigned_put_uploads_with_a_plain_client() {
+    // Goal: a presigned PUT URL (UNSIGNED-PAYLOAD) lets a client with no credentials upload; the
+    // same URL with a tampered key is refused.
+    let server = TestServer::start();
+    create_bucket(&server, "drop");
+    let amz_date = common::amz_date_now();
+    let credential = format!(
+        "{}/{}/{}/s3/aws4_request",
+        common::ACCESS_KEY,
+        &amz_date[..8],
+        common::REGION
+    );
+    let pairs = vec![
+        (
+            "X-Amz-Algorithm".to_string(),
+            "AWS4-HMAC-SHA256".to_string(),
+        ),
+        ("X-Amz-Credential".to_string(), credential),
+        ("X-Amz-Date".to_string(), amz_date.clone()),
+        ("X-Amz-Expires".to_string(), "604800".to_string()),
+        ("X-Amz-SignedHeaders".to_string(), "host".to_string()),
+    ];
+    let query = sigv4::canonical_query(&pairs);
+    let canonical = sigv4::canonical_request(
+        "PUT",
+        "/drop/upload.bin",
+        &query,
+        &[("host".into(), server.address.clone())],
+        "host",
+        "UNSIGNED-PAYLOAD",
+    );
+    let scope = format!("{}/{}/s3/aws4_request", &amz_date[..8], common::REGION);
+    let key = sigv4::derive_signing_key(common::SECRET_KEY, &amz_date[..8], common::REGION, "s3");
+    let signature = sigv4::sign(&key, &sigv4::string_to_sign(&amz_date, &scope, &canonical));
+    let body = common::pattern(100_000, 8);
+    let send = |path: &str| {
+        let mut request = format!("PUT {path}?{query}&X-Amz-Signature={signature} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n\r\n", server.address, body.len()).into_bytes();
+        request.extend_from_slice(&body);
+        exchange(&server, &request)
+    };
+    assert_eq!(send("/drop/upload.bin").status, 200);
+    assert_eq!(get(&server, "/drop/upload.bin").body, body);
+    assert_eq!(send("/drop/other.bin").status, 403);
+    // Over the 7-day limit.
+    let long = query.replace("X-Amz-Expires=604800", "X-Amz-Expires=604801");
+    let request = format!(
+        "GET /drop/upload.bin?{long}&X-Amz-Signature={signature} HTTP/1.1\r\nHost: {}\r\n\r\n",
+        server.address
+    );
+    assert_eq!(
+        exchange(&server, request.as_bytes()).code().as_deref(),
+        Some("AuthorizationQueryParametersError")
+    );
+}
+
+#[test]
+fn aws_chunked_signed_payload_with_signed_trailer() {
+    // Goal: STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER: chunk signatures, then a CRC32 trailer
+    // covered by x-amz-trailer-signature; a forged trailer signature stores nothing.
+    let server = TestServer::start();
+    create_bucket(&server, "trailsig");
+    let data = common::pattern(90_000, 12);
+    use base64::Engine;
+    let crc =
+        base64::engine::general_purpose::STANDARD.encode(crc32fast::hash(&data).to_be_bytes());
+    for (key, forge) in [("good", false), ("forged", true)] {
+        let probe = RawRequest::new("PUT", &format!("/trailsig/{key}"), &server.address);
+        let trailer_line = format!("x-amz-checksum-crc32:{crc}");
+        let framed = |request: &RawRequest, seed: &str| -> Vec<u8> {
+            let mut body = aws_chunked_signed_body(request, seed, &data, 40_000, false);
+            // aws_chunked_signed_body ends with the signed 0-chunk's "\r\n"; drop it, add trailers.
+            body.truncate(body.len() - 2);
+            let last_signature = {
+                let text = String::from_utf8_lossy(&body).to_string();
+                text.rsplit("chunk-signature=").next().unwrap()[..64].to_string()
+            };
+            let to_sign = sigv4::trailer_string_to_sign(
+                &request.amz_date,
+                &request.scope(),
+                &last_signature,
+                &sigv4::sha256_hex(format!("{trailer_line}\n").as_bytes()),
+            );
+            let mut signature = sigv4::sign(&request.signing_key(), &to_sign);
+            if forge {
+                signature = "0".repeat(64);
+            }
+            body.extend_from_slice(
+                format!("{trailer_line}\r\nx-amz-trailer-signature:{signature}\r\n\r\n").as_bytes(),
+            );
+            body
+        };
+        let length = framed(&probe, &"0".repeat(64)).len();
+        let request = probe
+            .header("content-encoding", "aws-chunked")
+            .header("x-amz-decoded-content-length", &data.len().to_string())
+            .header("x-amz-trailer", "x-amz-checksum-crc32")
+            .header("content-length", &length.to_string())
+            .payload("STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER");
+        let (head, seed) = request.signed_head();
+        let mut bytes = head.into_bytes();
+        bytes.extend(framed(&request, &seed));
+        let response = exchange(&server, &bytes);
+        if forge {
+            assert_eq!(response.status, 403, "{}", response.body_text());
+            assert_eq!(get(&server, "/trailsig/forged").status, 404);
+        } else {
+            assert_eq!(response.status, 200, "{}", response.body_text());
+            assert_eq!(get(&server, "/trailsig/good").body, data);
+        }
+    }
+}

@@ -32,6 +32,7 @@ pub const OPERATION_NAMES: &[&str] = &[
     "AbortMultipartUpload",
     "ListParts",
     "ListMultipartUploads",
+    "GetObjectAttributes",
     "Other",
 ];
 
@@ -43,7 +44,7 @@ pub const LATENCY_BUCKETS_SECONDS: &[f64] = &[
 /// Status classes counted: 2xx, 3xx, 4xx, 5xx.
 const STATUS_CLASSES: &[&str] = &["2xx", "3xx", "4xx", "5xx"];
 
-const OPERATION_COUNT: usize = 25;
+const OPERATION_COUNT: usize = 26;
 const _: () = assert!(OPERATION_NAMES.len() == OPERATION_COUNT);
 const BUCKET_COUNT: usize = 13;
 const _: () = assert!(LATENCY_BUCKETS_SECONDS.len() == BUCKET_COUNT);

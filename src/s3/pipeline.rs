@@ -199,6 +199,9 @@ async fn run(
             ops::multipart::abort_multipart_upload(context, &request).await
         }
         Operation::ListParts => ops::multipart::list_parts(context, &request).await,
+        Operation::GetObjectAttributes => {
+            ops::object::get_object_attributes(context, &request).await
+        }
         Operation::ListMultipartUploads => {
             ops::multipart::list_multipart_uploads(context, &request).await
         }

@@ -30,6 +30,7 @@ pub enum Operation {
     AbortMultipartUpload,
     ListParts,
     ListMultipartUploads,
+    GetObjectAttributes,
     /// An operation S3 has and ringstore does not implement yet (answered `501 NotImplemented`).
     NotImplemented(&'static str),
     /// A method S3 does not accept on this resource.
@@ -64,6 +65,7 @@ impl Operation {
             Operation::AbortMultipartUpload => "AbortMultipartUpload",
             Operation::ListParts => "ListParts",
             Operation::ListMultipartUploads => "ListMultipartUploads",
+            Operation::GetObjectAttributes => "GetObjectAttributes",
             Operation::NotImplemented(name) => name,
             Operation::MethodNotAllowed => "MethodNotAllowed",
         }
@@ -320,6 +322,7 @@ pub fn route(input: RouteInput<'_>) -> Operation {
                 Some("CompleteMultipartUpload") => Operation::CompleteMultipartUpload,
                 Some("AbortMultipartUpload") => Operation::AbortMultipartUpload,
                 Some("ListParts") => Operation::ListParts,
+                Some("GetObjectAttributes") => Operation::GetObjectAttributes,
                 Some(name) => Operation::NotImplemented(name),
                 None => Operation::MethodNotAllowed,
             };

@@ -424,3 +424,109 @@ pub async fn delete_object(context: &S3Context, request: &S3Request<'_>) -> S3Re
     }
     Ok(S3Response::empty(204))
 }
+
+/// Attribute names `x-amz-object-attributes` may list (S3 API Reference, GetObjectAttributes).
+const OBJECT_ATTRIBUTES: &[&str] = &[
+    "ETag",
+    "Checksum",
+    "ObjectParts",
+    "StorageClass",
+    "ObjectSize",
+];
+
+/// GetObjectAttributes: ETag, checksum, parts, storage class and size without the bytes.
+pub async fn get_object_attributes(
+    context: &S3Context,
+    request: &S3Request<'_>,
+) -> S3Result<S3Response> {
+    check_version_id(request)?;
+    let head = request.head;
+    let wanted: Vec<String> = head
+        .headers
+        .iter()
+        .filter(|(name, _)| name == "x-amz-object-attributes")
+        .flat_map(|(_, value)| value.split(',').map(|item| item.trim().to_string()))
+        .filter(|item| !item.is_empty())
+        .collect();
+    if wanted.is_empty()
+        || wanted
+            .iter()
+            .any(|item| !OBJECT_ATTRIBUTES.contains(&item.as_str()))
+    {
+        return Err(S3Error::with_message(
+            S3ErrorCode::InvalidArgument,
+            "Invalid attribute name specified.",
+        )
+        .field("ArgumentName", "x-amz-object-attributes"));
+    }
+    let record = match context
+        .meta
+        .get_object(request.bucket().to_string(), request.key().to_string())
+        .await
+    {
+        Ok(Some(record)) => record,
+        Ok(None) => return Err(no_such_key(request)),
+        Err(crate::meta::MetaError::NoSuchBucket) => return Err(no_such_bucket(request)),
+        Err(error) => return Err(error.into()),
+    };
+    let has = |name: &str| wanted.iter().any(|item| item == name);
+    let mut xml = crate::s3::xml::XmlBuilder::new();
+    xml.open_root("GetObjectAttributesResponse");
+    if has("ETag") {
+        xml.element("ETag", &record.etag);
+    }
+    if has("Checksum") {
+        if let Some(stored) = record.checksum.as_deref().and_then(StoredChecksum::decode) {
+            xml.open("Checksum")
+                .element(stored.algorithm.element_name(), &stored.value)
+                .element("ChecksumType", stored.type_name())
+                .close("Checksum");
+        }
+    }
+    if has("ObjectParts") && !record.parts.is_empty() {
+        let marker: usize = head
+            .header("x-amz-part-number-marker")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let max_parts: usize = head
+            .header("x-amz-max-parts")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1000)
+            .min(1000);
+        let shown: Vec<(usize, &crate::meta::PartExtent)> = record
+            .parts
+            .iter()
+            .enumerate()
+            .skip(marker)
+            .take(max_parts)
+            .collect();
+        let truncated = marker + shown.len() < record.parts.len();
+        xml.open("ObjectParts")
+            .element("PartsCount", &record.parts.len().to_string())
+            .element("PartNumberMarker", &marker.to_string());
+        if let Some((index, _)) = shown.last() {
+            xml.element("NextPartNumberMarker", &(index + 1).to_string());
+        }
+        xml.element("MaxParts", &max_parts.to_string())
+            .element("IsTruncated", if truncated { "true" } else { "false" });
+        for (index, part) in shown {
+            xml.open("Part")
+                .element("PartNumber", &(index + 1).to_string())
+                .element("Size", &part.size_bytes.to_string())
+                .close("Part");
+        }
+        xml.close("ObjectParts");
+    }
+    if has("StorageClass") {
+        xml.element("StorageClass", "STANDARD");
+    }
+    if has("ObjectSize") {
+        xml.element("ObjectSize", &record.size_bytes.to_string());
+    }
+    xml.close("GetObjectAttributesResponse");
+    let mut response = S3Response::xml(xml.finish());
+    response
+        .head
+        .header("Last-Modified", time::http_date(record.last_modified_ms));
+    Ok(response)
+}
