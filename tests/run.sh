@@ -11,4 +11,13 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 export RINGSTORE_PYTHON="$PWD/$venv/bin/python"
+# rclone comes from Debian (the compatibility suite uses the distribution's build).
+if ! command -v rclone >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+        (apt-get install -y -qq rclone || (apt-get update -qq && apt-get install -y -qq rclone)) >/dev/null
+    else
+        echo "tests/run.sh: rclone is missing; install it with: sudo apt-get install rclone" >&2
+        exit 1
+    fi
+fi
 cargo test --workspace "$@"
