@@ -20,4 +20,6 @@ if ! command -v rclone >/dev/null 2>&1; then
         exit 1
     fi
 fi
+# The AWS SDK for JavaScript v3, pinned by tests/js/package-lock.json.
+(cd tests/js && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 cargo test --workspace "$@"
