@@ -22,6 +22,15 @@ fn javascript_sdk_v3_suite_passes() {
         .output()
         .expect("run node --test");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "JavaScript SDK suite failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.contains("# pass 2") && stdout.contains("# fail 0") && stdout.contains("# skipped 0"), "{stdout}");
+    assert!(
+        output.status.success(),
+        "JavaScript SDK suite failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("# pass 2")
+            && stdout.contains("# fail 0")
+            && stdout.contains("# skipped 0"),
+        "{stdout}"
+    );
 }
