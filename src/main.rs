@@ -266,16 +266,18 @@ fn run() -> Result<ExitCode, anyhow::Error> {
     let cores = config.cores;
     let data_dir = config.data_dir.display().to_string();
     ringstore::runtime::run(config, move |address| {
-        // Printed on stdout so scripts and tests can find the endpoint; logs go to stderr.
-        println!("ringstore listening on http://{address}");
-        println!("  data dir:   {data_dir}");
-        println!("  cores:      {cores}");
-        println!("  region:     {region}");
-        println!("  access key: {access_key}");
-        println!("  secret key: {secret_key}");
-        println!("  try: AWS_ACCESS_KEY_ID={access_key} AWS_SECRET_ACCESS_KEY={secret_key} aws --endpoint-url http://{address} s3 ls");
+        // Printed on stdout so scripts and tests can find the endpoint; logs go to stderr. A closed
+        // stdout (the reader went away) must not take the server down, so errors are ignored.
         use std::io::Write;
-        let _ = std::io::stdout().flush();
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "ringstore listening on http://{address}");
+        let _ = writeln!(out, "  data dir:   {data_dir}");
+        let _ = writeln!(out, "  cores:      {cores}");
+        let _ = writeln!(out, "  region:     {region}");
+        let _ = writeln!(out, "  access key: {access_key}");
+        let _ = writeln!(out, "  secret key: {secret_key}");
+        let _ = writeln!(out, "  try: AWS_ACCESS_KEY_ID={access_key} AWS_SECRET_ACCESS_KEY={secret_key} aws --endpoint-url http://{address} s3 ls");
+        let _ = out.flush();
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,179 @@
+//! Runs `loadtest` for a few seconds against a ringstore it starts, and checks the report against
+//! the server: objects present after a put run, verified GETs, JSON that parses, clear failures.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+struct Server {
+    child: Child,
+    endpoint: String,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn ringstore_binary() -> PathBuf {
+    // Built by `cargo test --workspace` for ringstore's own integration tests.
+    let path = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("ringstore");
+    assert!(
+        path.exists(),
+        "{} is missing: run the workspace tests (`bash tests/run.sh`)",
+        path.display()
+    );
+    path
+}
+
+fn start() -> Server {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(ringstore_binary())
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--cores",
+            "1",
+            "--log-level",
+            "warn",
+        ])
+        .arg("--data-dir")
+        .arg(data.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.next().unwrap().unwrap();
+    std::thread::spawn(move || for _ in lines {});
+    let endpoint = line.trim().rsplit(' ').next().unwrap().to_string();
+    Server {
+        child,
+        endpoint,
+        _data: data,
+    }
+}
+
+fn loadtest(endpoint: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_loadtest"))
+        .arg("--endpoint")
+        .arg(endpoint)
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn put_run_counts_match_the_server_and_json_parses() {
+    let server = start();
+    let json = tempfile::NamedTempFile::new().unwrap();
+    let output = loadtest(
+        &server.endpoint,
+        &[
+            "--op",
+            "put",
+            "--ops",
+            "300",
+            "--keys",
+            "100000",
+            "--key-order",
+            "sequential",
+            "--connections",
+            "4",
+            "--bucket",
+            "counted",
+            "--json",
+            json.path().to_str().unwrap(),
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json.path()).unwrap()).unwrap();
+    let put = &report["operations"][0];
+    assert_eq!(put["op"], "put");
+    assert_eq!(put["count"], 300);
+    assert!(put["histogram_us"].as_array().unwrap().len() > 1);
+    // The server holds exactly the 300 distinct keys written (sequential keys, no repeats).
+    let list = loadtest(
+        &server.endpoint,
+        &[
+            "--op",
+            "list",
+            "--ops",
+            "1",
+            "--bucket",
+            "counted",
+            "--connections",
+            "1",
+        ],
+    );
+    assert!(list.status.success());
+    let files: usize = std::fs::read_dir(server._data.path().join("objects"))
+        .unwrap()
+        .map(|dir| std::fs::read_dir(dir.unwrap().path()).unwrap().count())
+        .sum();
+    assert_eq!(files, 300);
+}
+
+#[test]
+fn mixed_run_with_verification_has_no_errors() {
+    let server = start();
+    let output = loadtest(
+        &server.endpoint,
+        &[
+            "--op",
+            "get=70,put=20,delete=5,list=5",
+            "--size",
+            "1KiB-32KiB",
+            "--duration",
+            "2",
+            "--warmup",
+            "0",
+            "--keys",
+            "50",
+            "--verify",
+            "--connections",
+            "4",
+        ],
+    );
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{table}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for op in ["get", "put", "delete", "list"] {
+        assert!(
+            table.lines().any(|line| line.starts_with(op)),
+            "{op} missing from\n{table}"
+        );
+    }
+    assert!(!table.contains("error "), "errors reported:\n{table}");
+}
+
+#[test]
+fn wrong_endpoint_or_credentials_stop_early_and_clearly() {
+    let server = start();
+    let wrong_key = loadtest(
+        &server.endpoint,
+        &["--secret-key", "not-the-secret", "--duration", "1"],
+    );
+    assert!(!wrong_key.status.success());
+    assert!(String::from_utf8_lossy(&wrong_key.stderr).contains("SignatureDoesNotMatch"));
+    let nowhere = loadtest("http://127.0.0.1:1", &["--duration", "1"]);
+    assert!(!nowhere.status.success());
+    assert!(String::from_utf8_lossy(&nowhere.stderr).contains("cannot connect"));
+}
