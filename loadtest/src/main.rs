@@ -75,6 +75,21 @@ pub struct Args {
     /// write the results (with full latency histograms) to this JSON file
     #[argh(option)]
     json: Option<String>,
+    /// second endpoint: run the same workload against both, alternating rounds (A B A B …), and print ratios
+    #[argh(option)]
+    compare: Option<String>,
+    /// access key for --compare (default: --access-key)
+    #[argh(option)]
+    compare_access_key: Option<String>,
+    /// secret key for --compare (default: --secret-key)
+    #[argh(option)]
+    compare_secret_key: Option<String>,
+    /// rounds per endpoint with --compare (default 3)
+    #[argh(option, default = "3")]
+    rounds: usize,
+    /// draw latency percentile curves (one per endpoint and operation) into this SVG file
+    #[argh(option)]
+    plot: Option<String>,
     /// multipart: part size (default 8MiB)
     #[argh(option, default = "String::from(\"8MiB\")")]
     part_size: String,
@@ -438,15 +453,86 @@ impl TargetParts {
     }
 }
 
+/// Where one run goes.
+#[derive(Clone)]
+struct Endpoint {
+    url: String,
+    access_key: String,
+    secret_key: String,
+}
+
 fn main() -> Result<()> {
     let args: Args = argh::from_env();
     if args.op == "multipart" {
         return multipart::run_multipart(&args);
     }
+    let primary = Endpoint {
+        url: args.endpoint.clone(),
+        access_key: args.access_key.clone(),
+        secret_key: args.secret_key.clone(),
+    };
+    let Some(other) = args.compare.clone() else {
+        let report = run_workload(&args, &primary)?;
+        print!("{}", report.table());
+        if let Some(path) = &args.json {
+            std::fs::write(path, report.json()).with_context(|| format!("write {path}"))?;
+        }
+        if let Some(path) = &args.plot {
+            std::fs::write(path, report::svg(&[&report]))
+                .with_context(|| format!("write {path}"))?;
+        }
+        return Ok(());
+    };
+    let secondary = Endpoint {
+        url: other,
+        access_key: args
+            .compare_access_key
+            .clone()
+            .unwrap_or_else(|| args.access_key.clone()),
+        secret_key: args
+            .compare_secret_key
+            .clone()
+            .unwrap_or_else(|| args.secret_key.clone()),
+    };
+    let mut first = Vec::new();
+    let mut second = Vec::new();
+    for round in 0..args.rounds.max(1) {
+        for (endpoint, results) in [(&primary, &mut first), (&secondary, &mut second)] {
+            let report = run_workload(&args, endpoint)?;
+            eprintln!(
+                "round {} {}: {}",
+                round + 1,
+                endpoint.url,
+                report.summary_line()
+            );
+            results.push(report);
+        }
+    }
+    let comparison = report::compare(&first, &second);
+    print!("{comparison}");
+    if let Some(path) = &args.json {
+        let merged = [report::merge(&first), report::merge(&second)];
+        let text = format!(
+            "[{},{}]\n",
+            merged[0].json().trim_end(),
+            merged[1].json().trim_end()
+        );
+        std::fs::write(path, text).with_context(|| format!("write {path}"))?;
+    }
+    if let Some(path) = &args.plot {
+        let merged = [report::merge(&first), report::merge(&second)];
+        std::fs::write(path, report::svg(&[&merged[0], &merged[1]]))
+            .with_context(|| format!("write {path}"))?;
+    }
+    Ok(())
+}
+
+/// Prepares and runs the workload once against `endpoint`.
+fn run_workload(args: &Args, endpoint: &Endpoint) -> Result<Report> {
     let mix = Mix::parse(&args.op)?;
     let sizes = Sizes::parse(&args.size)?;
-    let address = args
-        .endpoint
+    let address = endpoint
+        .url
         .strip_prefix("http://")
         .context("endpoint must start with http://")?
         .trim_end_matches('/')
@@ -454,9 +540,9 @@ fn main() -> Result<()> {
     let date = amz_date_now()[..8].to_string();
     let parts = TargetParts {
         address,
-        access_key: args.access_key.clone(),
+        access_key: endpoint.access_key.clone(),
         region: args.region.clone(),
-        signing_key: sigv4::derive_signing_key(&args.secret_key, &date, &args.region, "s3"),
+        signing_key: sigv4::derive_signing_key(&endpoint.secret_key, &date, &args.region, "s3"),
         date,
     };
     // One pre-filled buffer, as large as the largest object; every request sends a prefix of it.
@@ -464,7 +550,7 @@ fn main() -> Result<()> {
         .map(|i| (i as u32).wrapping_mul(2_654_435_761) as u8)
         .collect();
     prepare(
-        &args,
+        args,
         parts.clone(),
         sizes,
         body.clone(),
@@ -570,19 +656,15 @@ fn main() -> Result<()> {
         .as_secs_f64()
         .max(1e-9);
     let report = Report {
-        endpoint: args.endpoint.clone(),
+        endpoint: endpoint.url.clone(),
         workload: args.op.clone(),
         size: args.size.clone(),
         connections: args.connections,
         seconds,
         ops: merged,
     };
-    print!("{}", report.table());
-    if let Some(path) = &args.json {
-        std::fs::write(path, report.json()).with_context(|| format!("write {path}"))?;
-    }
     if report.ops.iter().all(|op| op.count == 0) {
-        bail!("no request succeeded");
+        bail!("no request succeeded against {}", endpoint.url);
     }
-    Ok(())
+    Ok(report)
 }

@@ -110,6 +110,25 @@ impl Report {
         text
     }
 
+    /// One line: total ops/s and errors.
+    pub fn summary_line(&self) -> String {
+        let parts: Vec<String> = self
+            .ops
+            .iter()
+            .filter(|op| op.count > 0)
+            .map(|op| {
+                format!(
+                    "{} {:.0} ops/s p50 {:.3} ms p99 {:.3} ms",
+                    op.name,
+                    op.count as f64 / self.seconds,
+                    op.millis(0.5),
+                    op.millis(0.99)
+                )
+            })
+            .collect();
+        parts.join(", ")
+    }
+
     /// JSON with every figure and the full histogram as [latency_us, count] pairs.
     pub fn json(&self) -> String {
         let escape = |text: &str| text.replace('\\', "\\\\").replace('"', "\\\"");
@@ -199,4 +218,201 @@ pub fn live_progress(
     if terminal {
         eprintln!();
     }
+}
+
+/// All rounds of one side as one report (counts and histograms summed, time added up).
+pub fn merge(rounds: &[Report]) -> Report {
+    let mut merged = Report {
+        endpoint: rounds[0].endpoint.clone(),
+        workload: rounds[0].workload.clone(),
+        size: rounds[0].size.clone(),
+        connections: rounds[0].connections,
+        seconds: 0.0,
+        ops: rounds[0]
+            .ops
+            .iter()
+            .map(|op| OpStats::new(op.name))
+            .collect(),
+    };
+    for round in rounds {
+        merged.seconds += round.seconds;
+        for (total, op) in merged.ops.iter_mut().zip(&round.ops) {
+            total.merge(op.clone());
+        }
+    }
+    merged
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let middle = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[middle]
+    } else {
+        (values[middle - 1] + values[middle]) / 2.0
+    }
+}
+
+/// Per-operation medians over rounds for two endpoints, and their ratios (A / B).
+pub fn compare(first: &[Report], second: &[Report]) -> String {
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "A = {}\nB = {}\n{} rounds each, alternating; medians of rounds",
+        first[0].endpoint,
+        second[0].endpoint,
+        first.len()
+    );
+    let _ = writeln!(
+        text,
+        "{:<7} {:>11} {:>11} {:>7} {:>10} {:>10} {:>7} {:>10} {:>10} {:>7}",
+        "op",
+        "A ops/s",
+        "B ops/s",
+        "A/B",
+        "A p50 ms",
+        "B p50 ms",
+        "B/A",
+        "A p99 ms",
+        "B p99 ms",
+        "B/A"
+    );
+    for index in 0..first[0].ops.len() {
+        if first
+            .iter()
+            .chain(second)
+            .all(|report| report.ops[index].count == 0)
+        {
+            continue;
+        }
+        let rate = |side: &[Report]| {
+            median(
+                side.iter()
+                    .map(|r| r.ops[index].count as f64 / r.seconds)
+                    .collect(),
+            )
+        };
+        let p =
+            |side: &[Report], q: f64| median(side.iter().map(|r| r.ops[index].millis(q)).collect());
+        let (a_rate, b_rate) = (rate(first), rate(second));
+        let (a50, b50, a99, b99) = (
+            p(first, 0.5),
+            p(second, 0.5),
+            p(first, 0.99),
+            p(second, 0.99),
+        );
+        let _ = writeln!(
+            text,
+            "{:<7} {:>11.0} {:>11.0} {:>7.2} {:>10.3} {:>10.3} {:>7.2} {:>10.3} {:>10.3} {:>7.2}",
+            first[0].ops[index].name,
+            a_rate,
+            b_rate,
+            a_rate / b_rate.max(1e-9),
+            a50,
+            b50,
+            b50 / a50.max(1e-9),
+            a99,
+            b99,
+            b99 / a99.max(1e-9)
+        );
+    }
+    text
+}
+
+/// Latency percentile curves (x: percentile on a "nines" scale, y: latency on a log scale), one
+/// polyline per endpoint and operation.
+pub fn svg(reports: &[&Report]) -> String {
+    const WIDTH: f64 = 900.0;
+    const HEIGHT: f64 = 520.0;
+    const LEFT: f64 = 70.0;
+    const BOTTOM: f64 = 60.0;
+    const TOP: f64 = 30.0;
+    const RIGHT: f64 = 220.0;
+    const NINES_MAX: f64 = 4.0;
+    let colors = [
+        "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+        "#7f7f7f", "#bcbd22",
+    ];
+    let mut series = Vec::new();
+    for report in reports {
+        for op in report.ops.iter().filter(|op| op.count > 0) {
+            let points: Vec<(f64, f64)> = (0..=80)
+                .map(|step| {
+                    let nines = NINES_MAX * step as f64 / 80.0;
+                    let quantile = 1.0 - 10f64.powf(-nines);
+                    (nines, op.millis(quantile.min(0.99999)).max(0.001))
+                })
+                .collect();
+            series.push((format!("{} {}", report.endpoint, op.name), points));
+        }
+    }
+    let all: Vec<f64> = series
+        .iter()
+        .flat_map(|(_, points)| points.iter().map(|p| p.1))
+        .collect();
+    let low = all
+        .iter()
+        .cloned()
+        .fold(f64::MAX, f64::min)
+        .max(0.001)
+        .log10()
+        .floor();
+    let high = all
+        .iter()
+        .cloned()
+        .fold(0.0, f64::max)
+        .max(0.01)
+        .log10()
+        .ceil()
+        .max(low + 1.0);
+    let x = |nines: f64| LEFT + nines / NINES_MAX * (WIDTH - LEFT - RIGHT);
+    let y = |millis: f64| {
+        HEIGHT - BOTTOM - (millis.log10() - low) / (high - low) * (HEIGHT - BOTTOM - TOP)
+    };
+    let mut text = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{HEIGHT}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
+    let _ = writeln!(
+        text,
+        "<text x=\"{LEFT}\" y=\"18\" font-size=\"14\">Latency by percentile (log scale)</text>"
+    );
+    for (nines, label) in [
+        (0.0, "0%"),
+        (std::f64::consts::LOG10_2, "50%"),
+        (1.0, "90%"),
+        (2.0, "99%"),
+        (3.0, "99.9%"),
+        (4.0, "99.99%"),
+    ] {
+        let _ = writeln!(text, "<line x1=\"{0:.1}\" y1=\"{TOP}\" x2=\"{0:.1}\" y2=\"{1:.1}\" stroke=\"#ddd\"/><text x=\"{0:.1}\" y=\"{2:.1}\" text-anchor=\"middle\">{label}</text>", x(nines), HEIGHT - BOTTOM, HEIGHT - BOTTOM + 18.0);
+    }
+    let mut decade = low;
+    while decade <= high {
+        let millis = 10f64.powf(decade);
+        let _ = writeln!(text, "<line x1=\"{LEFT}\" y1=\"{0:.1}\" x2=\"{1:.1}\" y2=\"{0:.1}\" stroke=\"#ddd\"/><text x=\"{2:.1}\" y=\"{3:.1}\" text-anchor=\"end\">{millis} ms</text>", y(millis), WIDTH - RIGHT, LEFT - 6.0, y(millis) + 4.0);
+        decade += 1.0;
+    }
+    for (index, (label, points)) in series.iter().enumerate() {
+        let color = colors[index % colors.len()];
+        let path: Vec<String> = points
+            .iter()
+            .map(|(nines, millis)| format!("{:.1},{:.1}", x(*nines), y(*millis)))
+            .collect();
+        let _ = writeln!(
+            text,
+            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>",
+            path.join(" ")
+        );
+        let legend_y = TOP + 18.0 * index as f64;
+        let _ = writeln!(
+            text,
+            "<line x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{2:.1}\" y2=\"{1:.1}\" stroke=\"{color}\" stroke-width=\"3\"/><text x=\"{3:.1}\" y=\"{4:.1}\">{5}</text>",
+            WIDTH - RIGHT + 10.0,
+            legend_y,
+            WIDTH - RIGHT + 30.0,
+            WIDTH - RIGHT + 35.0,
+            legend_y + 4.0,
+            label.replace('&', "&amp;").replace('<', "&lt;")
+        );
+    }
+    text.push_str("</svg>\n");
+    text
 }

@@ -177,3 +177,53 @@ fn wrong_endpoint_or_credentials_stop_early_and_clearly() {
     assert!(!nowhere.status.success());
     assert!(String::from_utf8_lossy(&nowhere.stderr).contains("cannot connect"));
 }
+
+#[test]
+fn compare_alternates_endpoints_and_plots() {
+    // Goal: --compare runs rounds against both endpoints, prints per-operation ratios, and --plot
+    // writes an SVG with one curve per endpoint and operation.
+    let (first, second) = (start(), start());
+    let svg = tempfile::NamedTempFile::new().unwrap();
+    let output = loadtest(
+        &first.endpoint,
+        &[
+            "--compare",
+            &second.endpoint,
+            "--rounds",
+            "2",
+            "--duration",
+            "1",
+            "--warmup",
+            "0",
+            "--op",
+            "get=50,put=50",
+            "--keys",
+            "20",
+            "--connections",
+            "2",
+            "--plot",
+            svg.path().to_str().unwrap(),
+        ],
+    );
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{table}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        table.contains("A/B")
+            && table.lines().any(|l| l.starts_with("get"))
+            && table.lines().any(|l| l.starts_with("put")),
+        "{table}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr)
+            .matches("round ")
+            .count(),
+        4
+    );
+    let drawing = std::fs::read_to_string(svg.path()).unwrap();
+    assert!(drawing.starts_with("<svg") && drawing.trim_end().ends_with("</svg>"));
+    assert_eq!(drawing.matches("<polyline").count(), 4);
+}
