@@ -110,6 +110,13 @@ pub struct Connection {
     filled: usize,
 }
 
+/// What a response head said.
+struct ResponseHead {
+    status: u16,
+    length: u64,
+    etag: Option<String>,
+}
+
 impl Connection {
     pub async fn open(address: &str) -> Result<Connection> {
         let stream = TcpStream::connect(address)
@@ -123,13 +130,22 @@ impl Connection {
         })
     }
 
-    /// Sends a request and reads the response; returns (status, body bytes).
-    pub async fn exchange(
-        &mut self,
-        head: &str,
-        body: &[u8],
-        head_request: bool,
-    ) -> Result<(u16, u64, String)> {
+    async fn fill(&mut self, what: &str) -> Result<()> {
+        let count = self.stream.read(&mut self.buffer[self.filled..]).await?;
+        if count == 0 {
+            bail!("connection closed {what}");
+        }
+        self.filled += count;
+        Ok(())
+    }
+
+    fn consume(&mut self, count: usize) {
+        self.buffer.copy_within(count..self.filled, 0);
+        self.filled -= count;
+    }
+
+    /// Sends the request and reads the response head.
+    async fn send(&mut self, head: &str, body: &[u8], head_request: bool) -> Result<ResponseHead> {
         self.stream.write_all(head.as_bytes()).await?;
         if !body.is_empty() {
             self.stream.write_all(body).await?;
@@ -138,47 +154,97 @@ impl Connection {
             let mut headers = [httparse::EMPTY_HEADER; 32];
             let mut response = httparse::Response::new(&mut headers);
             if let httparse::Status::Complete(used) = response.parse(&self.buffer[..self.filled])? {
-                let status = response.code.unwrap_or(0);
-                let mut length = 0u64;
+                let mut parsed = ResponseHead {
+                    status: response.code.unwrap_or(0),
+                    length: 0,
+                    etag: None,
+                };
                 for header in response.headers.iter() {
                     if header.name.eq_ignore_ascii_case("content-length") {
-                        length = std::str::from_utf8(header.value)?.trim().parse()?;
+                        parsed.length = std::str::from_utf8(header.value)?.trim().parse()?;
+                    } else if header.name.eq_ignore_ascii_case("etag") {
+                        parsed.etag = Some(String::from_utf8_lossy(header.value).into_owned());
                     }
                 }
                 if head_request {
-                    length = 0;
+                    parsed.length = 0;
                 }
-                self.buffer.copy_within(used..self.filled, 0);
-                self.filled -= used;
-                let mut remaining = length;
-                let mut error_body = String::new();
-                loop {
-                    let take = remaining.min(self.filled as u64) as usize;
-                    // Keep error bodies and POST results (XML the caller parses); drop object bytes.
-                    if (status >= 300 || head.starts_with("POST ")) && error_body.len() < 64 * 1024
-                    {
-                        error_body.push_str(&String::from_utf8_lossy(&self.buffer[..take]));
-                    }
-                    self.buffer.copy_within(take..self.filled, 0);
-                    self.filled -= take;
-                    remaining -= take as u64;
-                    if remaining == 0 {
-                        break;
-                    }
-                    let count = self.stream.read(&mut self.buffer[self.filled..]).await?;
-                    if count == 0 {
-                        bail!("connection closed mid-body");
-                    }
-                    self.filled += count;
-                }
-                return Ok((status, length, error_body));
+                self.consume(used);
+                return Ok(parsed);
             }
-            let count = self.stream.read(&mut self.buffer[self.filled..]).await?;
-            if count == 0 {
-                bail!("connection closed");
-            }
-            self.filled += count;
+            self.fill("before the response").await?;
         }
+    }
+
+    /// Reads `length` body bytes, handing each piece to `sink`.
+    async fn read_body(&mut self, length: u64, mut sink: impl FnMut(&[u8])) -> Result<()> {
+        let mut remaining = length;
+        loop {
+            let take = remaining.min(self.filled as u64) as usize;
+            sink(&self.buffer[..take]);
+            self.consume(take);
+            remaining -= take as u64;
+            if remaining == 0 {
+                return Ok(());
+            }
+            self.fill("mid-body").await?;
+        }
+    }
+
+    /// Sends a request; returns (status, body length, body text for errors and POST results).
+    pub async fn exchange(
+        &mut self,
+        head: &str,
+        body: &[u8],
+        head_request: bool,
+    ) -> Result<(u16, u64, String)> {
+        let response = self.send(head, body, head_request).await?;
+        // Keep error bodies and POST results (XML the caller parses); object bytes are dropped.
+        let keep = response.status >= 300 || head.starts_with("POST ");
+        let mut text = String::new();
+        self.read_body(response.length, |piece| {
+            if keep && text.len() < 64 * 1024 {
+                text.push_str(&String::from_utf8_lossy(piece));
+            }
+        })
+        .await?;
+        Ok((response.status, response.length, text))
+    }
+
+    /// Sends a request with a body; returns (status, body length, ETag header if any).
+    pub async fn exchange_with_etag(
+        &mut self,
+        head: &str,
+        body: &[u8],
+    ) -> Result<(u16, u64, Option<String>)> {
+        let response = self.send(head, body, false).await?;
+        self.read_body(response.length, |_| {}).await?;
+        Ok((response.status, response.length, response.etag))
+    }
+
+    /// GETs and compares the body with `expected` as it arrives (verification mode).
+    pub async fn exchange_checked(
+        &mut self,
+        head: &str,
+        expected: &[u8],
+    ) -> Result<(u16, u64, String)> {
+        let response = self.send(head, &[], false).await?;
+        let mut offset = 0usize;
+        let mut matches = response.length == expected.len() as u64;
+        let mut text = String::new();
+        self.read_body(response.length, |piece| {
+            if response.status >= 300 {
+                text.push_str(&String::from_utf8_lossy(piece));
+            } else if matches {
+                matches = expected.get(offset..offset + piece.len()) == Some(piece);
+            }
+            offset += piece.len();
+        })
+        .await?;
+        if response.status == 200 && !matches {
+            bail!("body differs from what was PUT");
+        }
+        Ok((response.status, response.length, text))
     }
 }
 
@@ -197,107 +263,4 @@ pub fn xml_value(body: &str, name: &str) -> Option<String> {
     let start = body.find(&open)? + open.len();
     let end = body[start..].find(&format!("</{name}>"))? + start;
     Some(body[start..end].to_string())
-}
-
-impl Connection {
-    /// Sends a request with a body and returns (status, ETag header if any).
-    pub async fn exchange_with_etag(
-        &mut self,
-        head: &str,
-        body: &[u8],
-    ) -> Result<(u16, u64, Option<String>)> {
-        self.stream.write_all(head.as_bytes()).await?;
-        self.stream.write_all(body).await?;
-        loop {
-            let mut headers = [httparse::EMPTY_HEADER; 32];
-            let mut response = httparse::Response::new(&mut headers);
-            if let httparse::Status::Complete(used) = response.parse(&self.buffer[..self.filled])? {
-                let status = response.code.unwrap_or(0);
-                let mut length = 0u64;
-                let mut etag = None;
-                for header in response.headers.iter() {
-                    if header.name.eq_ignore_ascii_case("content-length") {
-                        length = std::str::from_utf8(header.value)?.trim().parse()?;
-                    }
-                    if header.name.eq_ignore_ascii_case("etag") {
-                        etag = Some(String::from_utf8_lossy(header.value).to_string());
-                    }
-                }
-                self.buffer.copy_within(used..self.filled, 0);
-                self.filled -= used;
-                while (self.filled as u64) < length {
-                    let count = self.stream.read(&mut self.buffer[self.filled..]).await?;
-                    if count == 0 {
-                        bail!("connection closed mid-body");
-                    }
-                    self.filled += count;
-                }
-                self.buffer.copy_within(length as usize..self.filled, 0);
-                self.filled -= length as usize;
-                return Ok((status, length, etag));
-            }
-            let count = self.stream.read(&mut self.buffer[self.filled..]).await?;
-            if count == 0 {
-                bail!("connection closed");
-            }
-            self.filled += count;
-        }
-    }
-}
-
-impl Connection {
-    /// GETs and compares the body with `expected` as it arrives (verification mode).
-    pub async fn exchange_checked(
-        &mut self,
-        head: &str,
-        expected: &[u8],
-    ) -> Result<(u16, u64, String)> {
-        self.stream.write_all(head.as_bytes()).await?;
-        loop {
-            let mut headers = [httparse::EMPTY_HEADER; 32];
-            let mut response = httparse::Response::new(&mut headers);
-            if let httparse::Status::Complete(used) = response.parse(&self.buffer[..self.filled])? {
-                let status = response.code.unwrap_or(0);
-                let mut length = 0u64;
-                for header in response.headers.iter() {
-                    if header.name.eq_ignore_ascii_case("content-length") {
-                        length = std::str::from_utf8(header.value)?.trim().parse()?;
-                    }
-                }
-                self.buffer.copy_within(used..self.filled, 0);
-                self.filled -= used;
-                let mut received = Vec::with_capacity(length.min(1 << 20) as usize);
-                let mut remaining = length;
-                loop {
-                    let take = remaining.min(self.filled as u64) as usize;
-                    received.extend_from_slice(&self.buffer[..take]);
-                    self.buffer.copy_within(take..self.filled, 0);
-                    self.filled -= take;
-                    remaining -= take as u64;
-                    if remaining == 0 {
-                        break;
-                    }
-                    let count = self.stream.read(&mut self.buffer[self.filled..]).await?;
-                    if count == 0 {
-                        bail!("connection closed mid-body");
-                    }
-                    self.filled += count;
-                }
-                if status == 200 && received != expected {
-                    bail!("body differs from what was PUT");
-                }
-                let text = if status >= 300 {
-                    String::from_utf8_lossy(&received).into_owned()
-                } else {
-                    String::new()
-                };
-                return Ok((status, length, text));
-            }
-            let count = self.stream.read(&mut self.buffer[self.filled..]).await?;
-            if count == 0 {
-                bail!("connection closed");
-            }
-            self.filled += count;
-        }
-    }
 }

@@ -12,6 +12,27 @@ pub const ACCESS_KEY: &str = "test-access-key";
 pub const SECRET_KEY: &str = "test-secret-key-0123456789";
 pub const REGION: &str = "us-east-1";
 
+/// How to start a test server.
+struct Launch<'a> {
+    cores: usize,
+    region: &'a str,
+    args: &'a [&'a str],
+    data_dir: Option<&'a Path>,
+    capture_log: bool,
+}
+
+impl Default for Launch<'_> {
+    fn default() -> Self {
+        Launch {
+            cores: 2,
+            region: REGION,
+            args: &[],
+            data_dir: None,
+            capture_log: false,
+        }
+    }
+}
+
 /// A running ringstore process.
 pub struct TestServer {
     child: Option<Child>,
@@ -37,74 +58,63 @@ impl TestServer {
     }
 
     pub fn start_with(cores: usize, region: &str) -> TestServer {
-        let temp = tempfile::tempdir().expect("temp dir");
-        let data_dir = temp.path().join("data");
-        let mut server = TestServer {
-            child: None,
-            endpoint: String::new(),
-            address: String::new(),
-            data_dir,
-            _temp: Some(temp),
+        Self::launch(Launch {
             cores,
-            region: region.to_string(),
-            extra_args: Vec::new(),
-            log_file: None,
-        };
-        server.spawn();
-        server
+            region,
+            ..Launch::default()
+        })
     }
 
     /// Starts a server with extra command-line arguments.
     pub fn start_with_args(args: &[&str]) -> TestServer {
-        let temp = tempfile::tempdir().expect("temp dir");
-        let data_dir = temp.path().join("data");
-        let mut server = TestServer {
-            child: None,
-            endpoint: String::new(),
-            address: String::new(),
-            data_dir,
-            _temp: Some(temp),
-            cores: 2,
-            region: REGION.to_string(),
-            extra_args: args.iter().map(|arg| arg.to_string()).collect(),
-            log_file: None,
-        };
-        server.spawn();
-        server
+        Self::launch(Launch {
+            args,
+            ..Launch::default()
+        })
     }
 
     /// Starts a server with extra arguments whose logs are captured in a file.
     pub fn start_logging(args: &[&str]) -> TestServer {
-        let temp = tempfile::tempdir().expect("temp dir");
-        let data_dir = temp.path().join("data");
-        let log_file = temp.path().join("server.log");
+        Self::launch(Launch {
+            args,
+            capture_log: true,
+            ..Launch::default()
+        })
+    }
+
+    /// Starts a server on an existing data dir (which the caller keeps alive).
+    pub fn start_in(data_dir: &Path, args: &[&str]) -> TestServer {
+        Self::launch(Launch {
+            args,
+            data_dir: Some(data_dir),
+            ..Launch::default()
+        })
+    }
+
+    fn launch(launch: Launch<'_>) -> TestServer {
+        let temp = match launch.data_dir {
+            Some(_) => None,
+            None => Some(tempfile::tempdir().expect("temp dir")),
+        };
+        let data_dir = match (launch.data_dir, &temp) {
+            (Some(dir), _) => dir.to_path_buf(),
+            (None, Some(temp)) => temp.path().join("data"),
+            (None, None) => unreachable!("a temp dir exists when no data dir is given"),
+        };
+        let log_file = match (&temp, launch.capture_log) {
+            (Some(temp), true) => Some(temp.path().join("server.log")),
+            _ => None,
+        };
         let mut server = TestServer {
             child: None,
             endpoint: String::new(),
             address: String::new(),
             data_dir,
-            _temp: Some(temp),
-            cores: 2,
-            region: REGION.to_string(),
-            extra_args: args.iter().map(|arg| arg.to_string()).collect(),
-            log_file: Some(log_file),
-        };
-        server.spawn();
-        server
-    }
-
-    /// Starts a server on an existing data dir (which the caller keeps alive).
-    pub fn start_in(data_dir: &Path, args: &[&str]) -> TestServer {
-        let mut server = TestServer {
-            child: None,
-            endpoint: String::new(),
-            address: String::new(),
-            data_dir: data_dir.to_path_buf(),
-            _temp: None,
-            cores: 2,
-            region: REGION.to_string(),
-            extra_args: args.iter().map(|arg| arg.to_string()).collect(),
-            log_file: None,
+            _temp: temp,
+            cores: launch.cores,
+            region: launch.region.to_string(),
+            extra_args: launch.args.iter().map(|arg| arg.to_string()).collect(),
+            log_file,
         };
         server.spawn();
         server
