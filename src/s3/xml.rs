@@ -111,49 +111,14 @@ pub fn parse_create_bucket_configuration(body: &[u8]) -> S3Result<Option<String>
     if body.iter().all(|byte| byte.is_ascii_whitespace()) {
         return Ok(None);
     }
-    let malformed = || S3Error::new(S3ErrorCode::MalformedXML);
-    let mut reader = Reader::from_reader(body);
-    reader.config_mut().trim_text(true);
-    let mut path: Vec<Vec<u8>> = Vec::new();
-    let mut location = None;
-    let mut saw_root = false;
-    loop {
-        match reader.read_event().map_err(|_| malformed())? {
-            Event::Start(start) => {
-                let name = start.local_name().as_ref().to_vec();
-                if path.is_empty() {
-                    if name != b"CreateBucketConfiguration" || saw_root {
-                        return Err(malformed());
-                    }
-                    saw_root = true;
-                }
-                path.push(name);
-                if path.len() > 8 {
-                    return Err(malformed());
-                }
-            }
-            Event::End(_) => {
-                path.pop();
-            }
-            Event::Empty(start)
-                if path.is_empty()
-                    && start.local_name().as_ref() == b"CreateBucketConfiguration" =>
-            {
-                saw_root = true;
-            }
-            Event::Text(text) if path.len() == 2 && path[1] == b"LocationConstraint" => {
-                let value = text.decode().map_err(|_| malformed())?;
-                location = Some(value.into_owned());
-            }
-            Event::DocType(_) => return Err(malformed()),
-            Event::Eof => break,
-            _ => {}
-        }
+    let root = parse_tree(body)?;
+    if root.name != "CreateBucketConfiguration" {
+        return Err(S3Error::new(S3ErrorCode::MalformedXML));
     }
-    if !saw_root || !path.is_empty() {
-        return Err(malformed());
-    }
-    Ok(location.filter(|value| !value.is_empty()))
+    Ok(root
+        .child("LocationConstraint")
+        .map(|node| node.text.trim().to_string())
+        .filter(|value| !value.is_empty()))
 }
 
 /// Keys per DeleteObjects request (S3 API Reference, DeleteObjects: "up to 1,000 keys").

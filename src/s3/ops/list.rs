@@ -70,8 +70,8 @@ fn parse_parameters(
     }
     let max_keys = match query_value(request, max_keys_name) {
         None => LIST_KEYS_PER_PAGE_MAX,
-        Some(text) => match text.parse::<i64>() {
-            Ok(value) if value >= 0 => (value.min(LIST_KEYS_PER_PAGE_MAX as i64)) as usize,
+        Some(text) => match text.parse::<i32>() {
+            Ok(value) if value >= 0 => (value as usize).min(LIST_KEYS_PER_PAGE_MAX),
             Ok(_) => {
                 return Err(invalid_argument(
                     "Argument maxKeys must be an integer between 0 and 2147483647",
