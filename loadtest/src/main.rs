@@ -409,7 +409,7 @@ fn prepare(
                 .await
                 .with_context(|| format!("cannot connect to {}: is the endpoint right and the server up?", target.address))?;
             let (status, _, text) = connection.exchange(&target.head("PUT", &format!("/{bucket}"), sigv4::EMPTY_SHA256_HEX, None), &[], false).await?;
-            if status >= 300 && !text.contains("BucketAlreadyOwnedByYou") {
+            if status >= 300 && !text.contains("BucketAlreadyOwnedByYou") && !text.contains("BucketAlreadyExists") {
                 bail!("cannot create bucket {bucket}: HTTP {status} {} (wrong credentials or region?)", error_code(&text));
             }
             if write_keys {

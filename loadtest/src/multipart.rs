@@ -57,7 +57,10 @@ pub fn run_multipart(args: &Args) -> Result<()> {
                     false,
                 )
                 .await?;
-            if status >= 300 && !text.contains("BucketAlreadyOwnedByYou") {
+            if status >= 300
+                && !text.contains("BucketAlreadyOwnedByYou")
+                && !text.contains("BucketAlreadyExists")
+            {
                 bail!(
                     "cannot create bucket {bucket}: HTTP {status} {}",
                     error_code(&text)
