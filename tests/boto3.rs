@@ -1,12 +1,15 @@
 //! Runs the boto3 suite (tests/python) against the freshly built binary, so `cargo test` covers
-//! the Python client too. The interpreter comes from RINGSTORE_PYTHON (set by tests/run.sh to a
-//! venv with tests/python/requirements.txt installed), else `python3`.
+//! the Python client too. The interpreter comes from RINGSTORE_PYTHON, else the venv that
+//! tests/setup.sh makes (target/test-venv), else `python3`.
 
 use std::process::Command;
 
 #[test]
 fn boto3_suite_passes() {
-    let python = std::env::var("RINGSTORE_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/python");
+    let python = std::env::var("RINGSTORE_PYTHON").unwrap_or_else(|_| {
+        if venv.exists() { venv.display().to_string() } else { "python3".to_string() }
+    });
     let probe = Command::new(&python)
         .args(["-c", "import boto3, pytest"])
         .output();
@@ -16,7 +19,7 @@ fn boto3_suite_passes() {
         .unwrap_or(false);
     assert!(
         ready,
-        "{python} cannot import boto3 and pytest; run the suite with `bash tests/run.sh`, which installs \
+        "{python} cannot import boto3 and pytest; run the suite with `bash tests/setup.sh && cargo test --workspace`, which installs \
          tests/python/requirements.txt into a venv (or set RINGSTORE_PYTHON)"
     );
     let output = Command::new(&python)

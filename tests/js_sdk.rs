@@ -1,5 +1,5 @@
 //! Runs the AWS SDK for JavaScript v3 suite (tests/js, node's test runner) against a fresh server.
-//! tests/run.sh installs its npm packages with `npm ci` from the committed lock file.
+//! tests/setup.sh installs its npm packages with `npm ci` from the committed lock file.
 
 mod common;
 
@@ -10,7 +10,7 @@ fn javascript_sdk_v3_suite_passes() {
     let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
     assert!(
         directory.join("node_modules/@aws-sdk/client-s3").exists(),
-        "tests/js/node_modules is missing: run `bash tests/run.sh` (it runs npm ci there)"
+        "tests/js/node_modules is missing: run `bash tests/setup.sh && cargo test --workspace` (it runs npm ci there)"
     );
     let server = common::TestServer::start();
     let output = Command::new("node")

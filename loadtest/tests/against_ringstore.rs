@@ -29,7 +29,7 @@ fn ringstore_binary() -> PathBuf {
         .join("ringstore");
     assert!(
         path.exists(),
-        "{} is missing: run the workspace tests (`bash tests/run.sh`)",
+        "{} is missing: run the workspace tests (`bash tests/setup.sh && cargo test --workspace`)",
         path.display()
     );
     path

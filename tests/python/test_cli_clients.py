@@ -111,7 +111,7 @@ def test_s3cmd_session(server, tmp_path):
 
 def test_rclone_session(server, tmp_path):
     # Goal: rclone copy, sync, check (hashes), lsl, delete, purge, and a multipart upload.
-    assert shutil.which("rclone"), "rclone is not installed: run `bash tests/run.sh` (it installs Debian's rclone) or `apt-get install rclone`"
+    assert shutil.which("rclone"), "rclone is not installed: run `bash tests/setup.sh` (it installs Debian's rclone) or `apt-get install rclone`"
     env = clean_env(tmp_path)
     config = tmp_path / "rclone.conf"
     config.write_text(f"[ring]\ntype = s3\nprovider = Other\naccess_key_id = {ACCESS_KEY}\nsecret_access_key = {SECRET_KEY}\n"
