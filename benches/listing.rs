@@ -2,11 +2,11 @@
 //! ListObjectsV2-sized pages (1,000 keys) at the first and the last page, a delimiter listing,
 //! and a 1,000-key DeleteBatch. Prints medians; run with `cargo bench --bench listing`.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use ringstore::meta::{
-    BucketRecord, ListQuery, MetaOp, MetaReply, MetaStore, ObjectRecord, PutCondition,
-};
+use ringstore::meta::{BucketRecord, ListQuery, MetaOp, MetaReply, MetaStore, PutCondition};
 use ringstore::storage::FileId;
 
 const KEY_COUNT: usize = 1_000_000;
@@ -52,19 +52,7 @@ fn main() {
             .iter()
             .map(|key| {
                 MetaOp::PutObject(
-                    ObjectRecord {
-                        bucket: "bench".into(),
-                        key: key.clone(),
-                        file_id: FileId::random(),
-                        size_bytes: 4096,
-                        etag: "d41d8cd98f00b204e9800998ecf8427e".into(),
-                        last_modified_ms: 0,
-                        content_type: None,
-                        headers: Vec::new(),
-                        checksum: None,
-                        owner: "o".into(),
-                        parts: Vec::new(),
-                    },
+                    common::object(key.clone(), FileId::random(), 4096),
                     PutCondition::None,
                 )
             })

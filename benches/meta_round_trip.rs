@@ -2,6 +2,8 @@
 //! (its own commit), and throughput of 64 concurrent writers sharing group commits.
 //! Run with `cargo bench --bench meta_round_trip`.
 
+mod common;
+
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,19 +19,7 @@ const CONCURRENT_WRITERS: usize = 64;
 const WRITES_PER_WRITER: usize = 50;
 
 fn record(key: String) -> ObjectRecord {
-    ObjectRecord {
-        bucket: "bench".into(),
-        key,
-        file_id: FileId::random(),
-        size_bytes: 4096,
-        etag: "d41d8cd98f00b204e9800998ecf8427e".into(),
-        last_modified_ms: 0,
-        content_type: None,
-        headers: Vec::new(),
-        checksum: None,
-        owner: "o".into(),
-        parts: Vec::new(),
-    }
+    common::object(key, FileId::random(), 4096)
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {

@@ -2,9 +2,11 @@
 //! referenced file ids and scanning the object directories for orphans and temp files.
 //! `RINGSTORE_BENCH_OBJECTS` sets the count (default 1,000,000); run with `cargo bench --bench recovery`.
 
+mod common;
+
 use std::time::Instant;
 
-use ringstore::meta::{BucketRecord, MetaOp, MetaStore, ObjectRecord, PutCondition};
+use ringstore::meta::{BucketRecord, MetaOp, MetaStore, PutCondition};
 use ringstore::storage::{recovery, FileId, Layout};
 
 const FILL_BATCH: usize = 50_000;
@@ -33,19 +35,7 @@ fn main() {
                     let id = FileId::random();
                     std::fs::File::create(layout.object_path(id)).unwrap();
                     MetaOp::PutObject(
-                        ObjectRecord {
-                            bucket: "bench".into(),
-                            key: format!("object-{index:08}"),
-                            file_id: id,
-                            size_bytes: 0,
-                            etag: "d41d8cd98f00b204e9800998ecf8427e".into(),
-                            last_modified_ms: 0,
-                            content_type: None,
-                            headers: Vec::new(),
-                            checksum: None,
-                            owner: "o".into(),
-                            parts: Vec::new(),
-                        },
+                        common::object(format!("object-{index:08}"), id, 0),
                         PutCondition::None,
                     )
                 })

@@ -114,7 +114,7 @@ pub const RING_DEPTH: usize = 128;
 pub const REQUEST_TIME_SKEW_MAX_SECONDS: i64 = 15 * 60;
 
 /// Signing keys cached per core (one per access key × day × region × service).
-pub const SIGNING_KEY_CACHE_ENTRIES_MAX: usize = 1024;
+pub const SIGNING_KEY_CACHE_ENTRIES_MAX: usize = 64;
 
 /// Buckets per account (AWS S3 User Guide, "Bucket quotas": default 10,000 general purpose buckets).
 pub const BUCKET_COUNT_MAX: usize = 10_000;

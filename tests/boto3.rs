@@ -8,7 +8,11 @@ use std::process::Command;
 fn boto3_suite_passes() {
     let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/python");
     let python = std::env::var("RINGSTORE_PYTHON").unwrap_or_else(|_| {
-        if venv.exists() { venv.display().to_string() } else { "python3".to_string() }
+        if venv.exists() {
+            venv.display().to_string()
+        } else {
+            "python3".to_string()
+        }
     });
     let probe = Command::new(&python)
         .args(["-c", "import boto3, pytest"])

@@ -3,22 +3,10 @@
 
 mod common;
 
-use futures_util_shim::collect_list;
+use futures::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
-use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
-
-mod futures_util_shim {
-    use object_store::{ObjectMeta, ObjectStore};
-
-    pub async fn collect_list(
-        store: &dyn ObjectStore,
-        prefix: &object_store::path::Path,
-    ) -> Vec<ObjectMeta> {
-        use futures::TryStreamExt;
-        store.list(Some(prefix)).try_collect().await.unwrap()
-    }
-}
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 
 #[tokio::test]
 async fn object_store_session() {
@@ -76,7 +64,11 @@ async fn object_store_session() {
         .await
         .unwrap();
     assert_eq!(common::md5_hex(&got), common::md5_hex(&large));
-    let listed = collect_list(&store, &Path::from("tables/a")).await;
+    let listed: Vec<ObjectMeta> = store
+        .list(Some(&Path::from("tables/a")))
+        .try_collect()
+        .await
+        .unwrap();
     let mut names: Vec<String> = listed
         .iter()
         .map(|meta| meta.location.to_string())

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use common::{error_code, error_status, exchange, read_response, RawRequest, TestServer};
-use ringstore::s3::auth::sigv4;
 
 #[tokio::test]
 async fn json_request_logs_carry_the_fields() {
@@ -220,7 +219,7 @@ async fn disk_full_fails_one_write_and_nothing_else() {
         }
     }
     let _unmount = Unmount(mount.clone());
-    let result = std::panic::AssertUnwindSafe(async {
+    {
         let server = TestServer::start_in(&mount.join("data"), &[]);
         let s3 = server.client();
         s3.create_bucket().bucket("full").send().await.unwrap();
@@ -286,14 +285,7 @@ async fn disk_full_fails_one_write_and_nothing_else() {
             .await
             .unwrap();
         drop(server);
-    });
-    futures_lite_block(result).await;
-}
-
-async fn futures_lite_block<F: std::future::Future<Output = ()>>(
-    future: std::panic::AssertUnwindSafe<F>,
-) {
-    future.0.await
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -385,7 +377,6 @@ async fn kill9_during_deletes() {
         present,
         "orphan files after recovery"
     );
-    let _ = sigv4::EMPTY_SHA256_HEX;
 }
 
 #[tokio::test]

@@ -231,28 +231,6 @@ impl<'c> RequestBody<'c> {
         Ok(count)
     }
 
-    /// Reads the rest of the body into a vector, refusing bodies over `bytes_max`.
-    pub async fn read_to_end(&mut self, bytes_max: usize) -> Result<Vec<u8>, BodyError> {
-        if self
-            .declared_length
-            .is_some_and(|length| length > bytes_max as u64)
-        {
-            return Err(BodyError::TooLarge);
-        }
-        let mut collected = Vec::with_capacity(self.declared_length.unwrap_or(0) as usize);
-        let mut scratch = [0u8; 8192];
-        loop {
-            let count = self.read(&mut scratch).await?;
-            if count == 0 {
-                return Ok(collected);
-            }
-            if collected.len() + count > bytes_max {
-                return Err(BodyError::TooLarge);
-            }
-            collected.extend_from_slice(&scratch[..count]);
-        }
-    }
-
     /// Bytes of a Content-Length body not read yet (0 when complete or chunked).
     pub fn unread_length(&self) -> u64 {
         match &self.framing {

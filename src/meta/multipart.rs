@@ -332,7 +332,7 @@ pub fn complete_upload(
     if let Some((file_id, parts)) = replaced {
         let old = ObjectRecord {
             file_id: FileId::parse(&file_id).unwrap_or(FileId(0)),
-            parts: super::store::parse_parts(parts.as_deref()),
+            parts: super::store::decode_parts(parts.as_deref()),
             ..record.clone()
         };
         obsolete.extend(old.files());
@@ -401,6 +401,16 @@ pub fn abort_upload(
     Ok(MetaReply::UploadsDropped(files))
 }
 
+/// Drops the uploads `ids` with their part rows; returns their part files.
+fn drop_uploads(transaction: &Transaction<'_>, ids: Vec<String>) -> Result<Vec<FileId>, MetaError> {
+    let mut files = Vec::new();
+    for id in ids {
+        files.extend(all_parts(transaction, &id)?.iter().map(|part| part.file_id));
+        delete_upload_rows(transaction, &id)?;
+    }
+    Ok(files)
+}
+
 /// Drops every upload of a bucket being deleted; returns their part files.
 pub fn drop_bucket_uploads(
     transaction: &Transaction<'_>,
@@ -410,12 +420,7 @@ pub fn drop_bucket_uploads(
         .prepare_cached("SELECT upload_id FROM uploads WHERE bucket = ?1")?
         .query_map([bucket], |row| row.get(0))?
         .collect::<Result<_, _>>()?;
-    let mut files = Vec::new();
-    for id in ids {
-        files.extend(all_parts(transaction, &id)?.iter().map(|part| part.file_id));
-        delete_upload_rows(transaction, &id)?;
-    }
-    Ok(files)
+    drop_uploads(transaction, ids)
 }
 
 /// ReapUploads: drops uploads older than the cut-off.
@@ -427,12 +432,7 @@ pub fn reap_uploads(
         .prepare_cached("SELECT upload_id FROM uploads WHERE created_ms < ?1")?
         .query_map([created_before_ms], |row| row.get(0))?
         .collect::<Result<_, _>>()?;
-    let mut files = Vec::new();
-    for id in ids {
-        files.extend(all_parts(transaction, &id)?.iter().map(|part| part.file_id));
-        delete_upload_rows(transaction, &id)?;
-    }
-    Ok(MetaReply::UploadsDropped(files))
+    Ok(MetaReply::UploadsDropped(drop_uploads(transaction, ids)?))
 }
 
 /// ListParts.

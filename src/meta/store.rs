@@ -350,11 +350,7 @@ fn encode_parts(parts: &[PartExtent]) -> String {
 }
 
 /// Parses the `parts` column.
-pub(crate) fn parse_parts(text: Option<&str>) -> Vec<PartExtent> {
-    decode_parts(text)
-}
-
-fn decode_parts(text: Option<&str>) -> Vec<PartExtent> {
+pub(crate) fn decode_parts(text: Option<&str>) -> Vec<PartExtent> {
     let Some(text) = text.filter(|text| !text.is_empty()) else {
         return Vec::new();
     };

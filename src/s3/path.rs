@@ -12,6 +12,8 @@ pub struct Target {
     pub bucket: Option<String>,
     /// Object key, if any (never empty).
     pub key: Option<String>,
+    /// The whole request path, percent-decoded (SigV4 re-encodes it for the canonical URI).
+    pub decoded_path: String,
 }
 
 /// Decodes `%XX` escapes; the result must be UTF-8.
@@ -53,8 +55,8 @@ pub fn parse_query(query: &str) -> S3Result<Vec<(String, String)>> {
 /// Finds bucket and key from the Host header and the raw path. A host `<bucket>.<domain>[:port]`
 /// for one of `domains` is virtual-hosted-style; anything else is path-style.
 pub fn resolve(host: Option<&str>, raw_path: &str, domains: &[String]) -> S3Result<Target> {
-    let path = percent_decode(raw_path)?;
-    let path = path.strip_prefix('/').unwrap_or(&path);
+    let decoded_path = percent_decode(raw_path)?;
+    let path = decoded_path.strip_prefix('/').unwrap_or(&decoded_path);
     let host_name = host.map(strip_port).unwrap_or("");
     let virtual_bucket = domains.iter().find_map(|domain| {
         let prefix = host_name.strip_suffix(domain.as_str())?.strip_suffix('.')?;
@@ -74,7 +76,11 @@ pub fn resolve(host: Option<&str>, raw_path: &str, domains: &[String]) -> S3Resu
             return Err(S3Error::new(S3ErrorCode::KeyTooLongError));
         }
     }
-    Ok(Target { bucket, key })
+    Ok(Target {
+        bucket,
+        key,
+        decoded_path,
+    })
 }
 
 fn strip_port(host: &str) -> &str {

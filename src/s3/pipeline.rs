@@ -124,7 +124,6 @@ async fn run(
         query_names: &query_names,
         has_copy_source: head.header("x-amz-copy-source").is_some(),
     });
-    let decoded_path = path::percent_decode(&head.path)?;
     let credentials: &Credentials = &context.config.credentials;
     let lookup = |key: &str| -> Option<Secret> {
         (key == credentials.access_key).then(|| credentials.secret.clone())
@@ -132,7 +131,7 @@ async fn run(
     let auth = {
         let input = VerifyInput {
             head,
-            decoded_path: &decoded_path,
+            decoded_path: &target.decoded_path,
             query: &query,
             region: &context.config.region,
             now_seconds: super::time::now_ms() / 1000,

@@ -1,15 +1,24 @@
 //! Per-core cache of derived SigV4 signing keys (one HMAC chain per key, day, region, service).
 
-use std::collections::HashMap;
-
 use super::secret::Secret;
 use super::sigv4::derive_signing_key;
 use crate::limits::SIGNING_KEY_CACHE_ENTRIES_MAX;
 
-/// Signing keys by (access key, date, region, service). Not shared between cores.
+/// One cached key and what it was derived for.
+struct Entry {
+    access_key: String,
+    date: String,
+    region: String,
+    service: String,
+    key: [u8; 32],
+}
+
+/// Signing keys by (access key, date, region, service). Not shared between cores. A core sees a
+/// handful of live entries (one per user per day), so a scan that allocates nothing beats hashing
+/// four freshly allocated strings on every request.
 #[derive(Default)]
 pub struct SigningKeyCache {
-    keys: HashMap<(String, String, String, String), [u8; 32]>,
+    entries: Vec<Entry>,
     hits: u64,
     misses: u64,
 }
@@ -29,23 +38,29 @@ impl SigningKeyCache {
         region: &str,
         service: &str,
     ) -> [u8; 32] {
-        let lookup = (
-            access_key.to_string(),
-            date.to_string(),
-            region.to_string(),
-            service.to_string(),
-        );
-        if let Some(key) = self.keys.get(&lookup) {
+        let found = self.entries.iter().find(|entry| {
+            entry.date == date
+                && entry.access_key == access_key
+                && entry.region == region
+                && entry.service == service
+        });
+        if let Some(entry) = found {
             self.hits += 1;
-            return *key;
+            return entry.key;
         }
         self.misses += 1;
-        if self.keys.len() >= SIGNING_KEY_CACHE_ENTRIES_MAX {
+        if self.entries.len() >= SIGNING_KEY_CACHE_ENTRIES_MAX {
             // Old days' keys are dead weight; starting over is simpler than LRU and just as correct.
-            self.keys.clear();
+            self.entries.clear();
         }
         let key = derive_signing_key(secret.expose(), date, region, service);
-        self.keys.insert(lookup, key);
+        self.entries.push(Entry {
+            access_key: access_key.to_string(),
+            date: date.to_string(),
+            region: region.to_string(),
+            service: service.to_string(),
+            key,
+        });
         key
     }
 

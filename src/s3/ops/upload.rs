@@ -9,7 +9,7 @@ use crate::http::RequestHead;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::payload::PayloadReader;
 use crate::s3::S3Context;
-use crate::storage::checksum::{ChecksumAlgorithm, CHECKSUM_ALGORITHMS};
+use crate::storage::checksum::ChecksumAlgorithm;
 use crate::storage::{ObjectWriter, SealedObject};
 
 /// Where the client's value of the checksum comes from.
@@ -35,6 +35,13 @@ fn invalid_value(algorithm: ChecksumAlgorithm) -> S3Error {
     S3Error::with_message(
         S3ErrorCode::InvalidRequest,
         format!("Value for {} header is invalid.", algorithm.header_name()),
+    )
+}
+
+fn multiple_checksums() -> S3Error {
+    S3Error::with_message(
+        S3ErrorCode::InvalidRequest,
+        "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
     )
 }
 
@@ -67,10 +74,7 @@ pub fn parse_checksum_request(head: &RequestHead) -> S3Result<Option<ChecksumReq
             )
         })?;
         if found.is_some() {
-            return Err(S3Error::with_message(
-                S3ErrorCode::InvalidRequest,
-                "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
-            ));
+            return Err(multiple_checksums());
         }
         found = Some(ChecksumRequest {
             algorithm,
@@ -85,10 +89,7 @@ pub fn parse_checksum_request(head: &RequestHead) -> S3Result<Option<ChecksumReq
             )
         })?;
         if found.is_some() {
-            return Err(S3Error::with_message(
-                S3ErrorCode::InvalidRequest,
-                "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
-            ));
+            return Err(multiple_checksums());
         }
         found = Some(ChecksumRequest {
             algorithm,
@@ -219,7 +220,6 @@ pub async fn receive_payload(
             ));
         }
     }
-    let _ = CHECKSUM_ALGORITHMS;
     Ok(ReceivedBody {
         sealed,
         checksum: digests.checksum,
