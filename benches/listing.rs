@@ -43,6 +43,7 @@ fn main() {
         owner: "o".into(),
         region: "us-east-1".into(),
         created_ms: 0,
+        acl: None,
     });
     store.apply_batch(&[&bucket]).remove(0).unwrap();
     let started = Instant::now();

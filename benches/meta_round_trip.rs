@@ -32,8 +32,9 @@ fn main() {
     let store = MetaStore::open(&dir.path().join("meta.sqlite")).unwrap();
     let (sender, receiver) = crossbeam_channel::bounded(8192);
     let metrics = Arc::new(MetaMetrics::default());
-    let _thread = thread::spawn(store, receiver, metrics.clone()).unwrap();
-    let client = MetaClient::new(sender);
+    let generation = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let _thread = thread::spawn(store, receiver, metrics.clone(), generation.clone()).unwrap();
+    let client = MetaClient::new(sender, generation);
     let handle = LocalExecutorBuilder::new(Placement::Unbound)
         .io_memory(64 << 10)
         .spawn(move || async move {
@@ -42,6 +43,7 @@ fn main() {
                 owner: "o".into(),
                 region: "us-east-1".into(),
                 created_ms: 0,
+                acl: None,
             };
             client.create_bucket(bucket).await.unwrap();
             let mut reads = Vec::with_capacity(READS);

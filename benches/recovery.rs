@@ -26,6 +26,7 @@ fn main() {
             owner: "o".into(),
             region: "us-east-1".into(),
             created_ms: 0,
+            acl: None,
         });
         store.apply_batch(&[&bucket]).remove(0).unwrap();
         let filling = Instant::now();

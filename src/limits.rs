@@ -113,6 +113,27 @@ pub const RING_DEPTH: usize = 128;
 /// AWS SigV4 clock skew allowed between client and server (AWS S3 API Reference, "RequestTimeTooSkewed": 15 minutes).
 pub const REQUEST_TIME_SKEW_MAX_SECONDS: i64 = 15 * 60;
 
+/// How long a SQLite connection waits for another's write lock (the server's metadata thread and
+/// `ringstore user` share the file; either commit takes milliseconds).
+pub const DATABASE_BUSY_WAIT_MS: u64 = 5_000;
+
+/// How long a core trusts its cached copy of a user (access key → secret). `ringstore user remove`
+/// runs in another process, so a removed key stops working within this time.
+pub const USER_CACHE_TTL_MS: u64 = 1_000;
+
+/// Users a core caches at once (cleared when full; a refill costs one metadata round trip each).
+pub const USER_CACHE_ENTRIES_MAX: usize = 4_096;
+
+/// Buckets (owner + ACL) a core caches at once; every bucket or bucket-ACL change anywhere clears
+/// every core's cache, so this only bounds memory.
+pub const BUCKET_CACHE_ENTRIES_MAX: usize = 10_000;
+
+/// Grants in one access control list (S3 API Reference, PutBucketAcl: "up to 100 grants").
+pub const ACL_GRANT_COUNT_MAX: usize = 100;
+
+/// Longest user display name accepted by `ringstore user add`.
+pub const USER_NAME_BYTES_MAX: usize = 64;
+
 /// Signing keys cached per core (one per access key × day × region × service).
 pub const SIGNING_KEY_CACHE_ENTRIES_MAX: usize = 64;
 

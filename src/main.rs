@@ -19,7 +19,8 @@ const DEFAULT_DOMAIN: &str = "localhost";
 const DEFAULT_LOG_LEVEL: &str = "info";
 
 /// ringstore: a drop-in S3 endpoint for local disk. Every option can also be set with an
-/// environment variable RINGSTORE_<OPTION> (e.g. RINGSTORE_LISTEN); the flag wins.
+/// environment variable RINGSTORE_<OPTION> (e.g. RINGSTORE_LISTEN); the flag wins. More users:
+/// `ringstore user --help`.
 #[derive(FromArgs)]
 struct Args {
     /// address to listen on (default 127.0.0.1:9000; env RINGSTORE_LISTEN)
@@ -70,6 +71,109 @@ struct Args {
     /// seconds after which an unfinished multipart upload is reaped (default 604800, 7 days; env RINGSTORE_MULTIPART_MAX_AGE)
     #[argh(option)]
     multipart_max_age: Option<String>,
+}
+
+/// ringstore user: manage the users who may sign requests (besides the bootstrap admin given by
+/// --access-key / --secret-key). Works while the server runs; a removed key stops working within a
+/// second.
+#[derive(FromArgs)]
+struct UserArgs {
+    /// directory holding the metadata file (default ./data; env RINGSTORE_DATA_DIR)
+    #[argh(option)]
+    data_dir: Option<String>,
+    #[argh(subcommand)]
+    command: UserCommand,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+enum UserCommand {
+    Add(UserAdd),
+    List(UserList),
+    Remove(UserRemove),
+}
+
+/// create a user with a fresh access key and secret; the secret is shown this once
+#[derive(FromArgs)]
+#[argh(subcommand, name = "add")]
+struct UserAdd {
+    /// display name (letters, digits, -_.@+=,; unique)
+    #[argh(positional)]
+    name: String,
+    /// email address ACL grants may name instead of the canonical id (unique)
+    #[argh(option)]
+    email: Option<String>,
+}
+
+/// list users (access key, canonical id, name, email); secrets are never shown again
+#[derive(FromArgs)]
+#[argh(subcommand, name = "list")]
+struct UserList {}
+
+/// remove a user by access key; their buckets and objects stay
+#[derive(FromArgs)]
+#[argh(subcommand, name = "remove")]
+struct UserRemove {
+    /// access key of the user to remove
+    #[argh(positional)]
+    access_key: String,
+}
+
+/// Runs `ringstore user …`.
+fn run_user_command(args: UserArgs) -> Result<ExitCode, anyhow::Error> {
+    use ringstore::meta::users::UserError;
+    let data_dir = PathBuf::from(setting(
+        args.data_dir,
+        "RINGSTORE_DATA_DIR",
+        DEFAULT_DATA_DIR,
+    ));
+    std::fs::create_dir_all(&data_dir)?;
+    let layout = ringstore::storage::Layout::new(data_dir);
+    let mut store = ringstore::meta::MetaStore::open(&layout.meta_path())?;
+    let usage = |error: UserError| -> Result<ExitCode, anyhow::Error> {
+        match error {
+            UserError::Meta(_) | UserError::Random(_) => Err(error.into()),
+            _ => {
+                eprintln!("ringstore: {error}");
+                Ok(ExitCode::from(2))
+            }
+        }
+    };
+    let now_ms = ringstore::s3::time::now_ms();
+    match args.command {
+        UserCommand::Add(add) => match store.add_user(&add.name, add.email.as_deref(), now_ms) {
+            Ok(user) => {
+                println!("access_key:   {}", user.access_key);
+                println!("secret_key:   {}", user.secret);
+                println!("canonical_id: {}", user.canonical_id);
+                println!("display_name: {}", user.display_name);
+                if let Some(email) = &user.email {
+                    println!("email:        {email}");
+                }
+                eprintln!("ringstore: the secret key is shown only now; store it safely.");
+            }
+            Err(error) => return usage(error),
+        },
+        UserCommand::List(_) => {
+            println!("ACCESS_KEY\tCANONICAL_ID\tNAME\tEMAIL");
+            for user in store.list_users()? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    user.access_key,
+                    user.canonical_id,
+                    user.display_name,
+                    user.email.as_deref().unwrap_or("-")
+                );
+            }
+        }
+        UserCommand::Remove(remove) => {
+            if let Err(error) = store.remove_user(&remove.access_key) {
+                return usage(error);
+            }
+            println!("removed {}", remove.access_key);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A usage error: printed as one line, exit code 2.
@@ -230,24 +334,33 @@ fn build_config(args: Args) -> Result<Config, UsageError> {
     })
 }
 
+/// Prints argh's help or usage error; help exits 0, a usage error 2.
+fn early_exit_code(early_exit: argh::EarlyExit) -> ExitCode {
+    match early_exit.status {
+        Ok(()) => {
+            println!("{}", early_exit.output);
+            ExitCode::SUCCESS
+        }
+        Err(()) => {
+            eprintln!("ringstore: {}", early_exit.output.trim());
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn run() -> Result<ExitCode, anyhow::Error> {
     let arguments: Vec<String> = std::env::args().collect();
     let command = arguments.first().map(String::as_str).unwrap_or("ringstore");
     let rest: Vec<&str> = arguments.iter().skip(1).map(String::as_str).collect();
+    if rest.first() == Some(&"user") {
+        return match UserArgs::from_args(&[command, "user"], &rest[1..]) {
+            Ok(args) => run_user_command(args),
+            Err(early_exit) => Ok(early_exit_code(early_exit)),
+        };
+    }
     let args = match Args::from_args(&[command], &rest) {
         Ok(args) => args,
-        Err(early_exit) => {
-            return Ok(match early_exit.status {
-                Ok(()) => {
-                    println!("{}", early_exit.output);
-                    ExitCode::SUCCESS
-                }
-                Err(()) => {
-                    eprintln!("ringstore: {}", early_exit.output.trim());
-                    ExitCode::from(2)
-                }
-            });
-        }
+        Err(early_exit) => return Ok(early_exit_code(early_exit)),
     };
     let config = match build_config(args) {
         Ok(config) => config,

@@ -231,8 +231,14 @@ pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), 
     let signals = block_termination_signals();
     let (sender, receiver) = crossbeam_channel::bounded(META_QUEUE_CAPACITY);
     let registry = Arc::new(Registry::new(config.cores));
-    let meta_thread = meta::thread::spawn(store, receiver, registry.meta.clone())
-        .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
+    let bucket_generation = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let meta_thread = meta::thread::spawn(
+        store,
+        receiver,
+        registry.meta.clone(),
+        bucket_generation.clone(),
+    )
+    .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
     spawn_signal_thread(signals, shutdown.clone());
     let config = Arc::new(config);
     on_listening(bound);
@@ -245,7 +251,7 @@ pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), 
         } else {
             Placement::Unbound
         };
-        let client = MetaClient::new(sender.clone());
+        let client = MetaClient::new(sender.clone(), bucket_generation.clone());
         let (config, layout, registry, shutdown, running) = (
             config.clone(),
             layout.clone(),

@@ -217,8 +217,8 @@ fn hostile_request_table() {
         Some("InvalidArgument"),
     ));
     cases.push(raw(
-        "unsigned request",
-        format!("GET /b/k HTTP/1.1\r\nHost: {host}\r\n\r\n"),
+        "unsigned request to a private bucket",
+        format!("GET /hostile/object HTTP/1.1\r\nHost: {host}\r\n\r\n"),
         403,
         Some("AccessDenied"),
     ));

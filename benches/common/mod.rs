@@ -16,6 +16,7 @@ pub fn object(key: String, file_id: FileId, size_bytes: u64) -> ObjectRecord {
         headers: Vec::new(),
         checksum: None,
         owner: "o".into(),
+        acl: None,
         parts: Vec::new(),
     }
 }

@@ -1,6 +1,8 @@
 //! What a core uses to reach the metadata thread: a bounded `try_send` and an awaited reply,
 //! so a core never blocks on SQLite.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Sender, TrySendError};
@@ -12,6 +14,7 @@ use super::multipart::{
 use super::thread::MetaRequest;
 use super::{
     BucketRecord, ListQuery, Listing, MetaError, MetaOp, MetaReply, ObjectRecord, PutCondition,
+    UserLookup, UserRecord,
 };
 use crate::limits::META_QUEUE_WAIT_TIME_MAX_MS;
 use crate::storage::FileId;
@@ -20,12 +23,22 @@ use crate::storage::FileId;
 #[derive(Clone)]
 pub struct MetaClient {
     sender: Sender<MetaRequest>,
+    bucket_generation: Arc<AtomicU64>,
 }
 
 impl MetaClient {
-    /// A client sending on `sender`.
-    pub fn new(sender: Sender<MetaRequest>) -> Self {
-        MetaClient { sender }
+    /// A client sending on `sender`; `bucket_generation` is the counter the thread bumps.
+    pub fn new(sender: Sender<MetaRequest>, bucket_generation: Arc<AtomicU64>) -> Self {
+        MetaClient {
+            sender,
+            bucket_generation,
+        }
+    }
+
+    /// Changes whenever a bucket was created, deleted or had its ACL replaced: a core's cached
+    /// bucket records are valid while this stays the same.
+    pub fn bucket_generation(&self) -> u64 {
+        self.bucket_generation.load(Ordering::SeqCst)
     }
 
     /// Requests currently waiting in the queue.
@@ -65,6 +78,35 @@ impl MetaClient {
     pub async fn delete_bucket(&self, name: String) -> Result<Vec<FileId>, MetaError> {
         match self.call(MetaOp::DeleteBucket { name }).await? {
             MetaReply::BucketDeleted(files) => Ok(files),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Replaces a bucket's ACL.
+    pub async fn put_bucket_acl(&self, name: String, acl: Option<String>) -> Result<(), MetaError> {
+        match self.call(MetaOp::PutBucketAcl { name, acl }).await? {
+            MetaReply::AclSet => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Replaces an object's ACL.
+    pub async fn put_object_acl(
+        &self,
+        bucket: String,
+        key: String,
+        acl: Option<String>,
+    ) -> Result<(), MetaError> {
+        match self.call(MetaOp::PutObjectAcl { bucket, key, acl }).await? {
+            MetaReply::AclSet => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Looks a user up.
+    pub async fn get_user(&self, lookup: UserLookup) -> Result<Option<UserRecord>, MetaError> {
+        match self.call(MetaOp::GetUser(lookup)).await? {
+            MetaReply::User(user) => Ok(user),
             other => Err(unexpected(other)),
         }
     }

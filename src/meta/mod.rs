@@ -6,10 +6,12 @@ pub mod multipart;
 pub mod schema;
 pub mod store;
 pub mod thread;
+pub mod users;
 
 pub use client::MetaClient;
 pub use listing::{ListQuery, Listing};
 pub use store::MetaStore;
+pub use users::{UserLookup, UserRecord};
 
 use crate::storage::FileId;
 
@@ -24,6 +26,8 @@ pub struct BucketRecord {
     pub region: String,
     /// Creation time, milliseconds since the Unix epoch.
     pub created_ms: i64,
+    /// Encoded access control list; `None` is S3's default (`private`: the owner's FULL_CONTROL).
+    pub acl: Option<String>,
 }
 
 /// An object as the metadata knows it.
@@ -49,6 +53,8 @@ pub struct ObjectRecord {
     pub checksum: Option<String>,
     /// Access key of the object's owner.
     pub owner: String,
+    /// Encoded access control list; `None` is S3's default (`private`).
+    pub acl: Option<String>,
     /// For a completed multipart upload, its parts in order (`file_id` is then the first part's
     /// file); empty for a single-part object.
     pub parts: Vec<PartExtent>,
@@ -180,6 +186,35 @@ pub enum MetaOp {
         /// Object key.
         key: String,
     },
+    /// Replace a bucket's access control list.
+    PutBucketAcl {
+        /// Bucket name.
+        name: String,
+        /// Encoded list (`None`: the default, `private`).
+        acl: Option<String>,
+    },
+    /// Replace an object's access control list.
+    PutObjectAcl {
+        /// Bucket name.
+        bucket: String,
+        /// Object key.
+        key: String,
+        /// Encoded list (`None`: the default, `private`).
+        acl: Option<String>,
+    },
+    /// Look a user up.
+    GetUser(UserLookup),
+}
+
+impl MetaOp {
+    /// Whether applying this op may change a bucket's existence, owner or ACL, which every core
+    /// caches (see `MetaClient::bucket_generation`).
+    pub fn changes_buckets(&self) -> bool {
+        matches!(
+            self,
+            MetaOp::CreateBucket(_) | MetaOp::DeleteBucket { .. } | MetaOp::PutBucketAcl { .. }
+        )
+    }
 }
 
 /// The answer to a `MetaOp`.
@@ -191,6 +226,10 @@ pub enum MetaReply {
     BucketDeleted(Vec<FileId>),
     /// GetBucket.
     Bucket(Option<BucketRecord>),
+    /// PutBucketAcl or PutObjectAcl done.
+    AclSet,
+    /// GetUser.
+    User(Option<UserRecord>),
     /// ListBuckets.
     Buckets(Vec<BucketRecord>),
     /// PutObject: the files it replaced, to delete after commit.
@@ -267,6 +306,9 @@ pub enum MetaError {
     /// Bucket quota reached.
     #[error("too many buckets")]
     TooManyBuckets,
+    /// The object does not exist.
+    #[error("no such key")]
+    NoSuchKey,
     /// SQLite failed.
     #[error("sqlite: {0}")]
     Sqlite(String),

@@ -32,6 +32,8 @@ pub struct UploadRecord {
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
     /// Whether the object checksum is FULL_OBJECT (CRCs combined) rather than COMPOSITE.
     pub checksum_full_object: bool,
+    /// Encoded access control list for the finished object (`None`: `private`).
+    pub acl: Option<String>,
 }
 
 /// One uploaded part.
@@ -133,11 +135,13 @@ fn upload_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UploadRecord> {
         headers: decode_headers(&headers),
         checksum_algorithm: algorithm.as_deref().and_then(ChecksumAlgorithm::from_name),
         checksum_full_object: row.get::<_, i64>(8)? != 0,
+        acl: row.get(9)?,
     })
 }
 
 const UPLOAD_COLUMNS: &str =
-    "upload_id, bucket, key, owner, created_ms, content_type, headers, checksum_algorithm, checksum_full_object";
+    "upload_id, bucket, key, owner, created_ms, content_type, headers, checksum_algorithm, \
+     checksum_full_object, acl";
 
 fn find_upload(
     transaction: &Transaction<'_>,
@@ -199,7 +203,7 @@ pub fn create_upload(
     }
     transaction
         .prepare_cached(&format!(
-            "INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+            "INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
         ))?
         .execute(params![
             upload.upload_id,
@@ -210,7 +214,8 @@ pub fn create_upload(
             upload.content_type,
             encode_headers(&upload.headers),
             upload.checksum_algorithm.map(ChecksumAlgorithm::name),
-            upload.checksum_full_object as i64
+            upload.checksum_full_object as i64,
+            upload.acl
         ])?;
     Ok(MetaReply::UploadCreated)
 }
@@ -310,6 +315,7 @@ pub fn complete_upload(
         headers: upload.headers.clone(),
         checksum: object_checksum(&upload, &chosen),
         owner: upload.owner.clone(),
+        acl: upload.acl.clone(),
         parts: chosen
             .iter()
             .map(|part| PartExtent {

@@ -2,8 +2,10 @@
 
 use rusqlite::Connection;
 
+use crate::limits::DATABASE_BUSY_WAIT_MS;
+
 /// Schema version stored in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE buckets (
@@ -54,6 +56,22 @@ CREATE TABLE parts (
 ) WITHOUT ROWID;
 ";
 
+/// Version 2: access control lists (NULL = the owner's FULL_CONTROL only, S3's `private`) and
+/// users beyond the bootstrap admin.
+const MIGRATION_V2: &str = "
+ALTER TABLE buckets ADD COLUMN acl TEXT;
+ALTER TABLE objects ADD COLUMN acl TEXT;
+ALTER TABLE uploads ADD COLUMN acl TEXT;
+CREATE TABLE users (
+    access_key TEXT PRIMARY KEY,
+    secret TEXT NOT NULL,
+    display_name TEXT NOT NULL UNIQUE,
+    email TEXT UNIQUE,
+    canonical_id TEXT NOT NULL UNIQUE,
+    created_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+";
+
 /// Why the schema could not be brought to the current version.
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
@@ -74,16 +92,67 @@ pub fn prepare(connection: &mut Connection) -> Result<(), SchemaError> {
     connection.pragma_update(None, "journal_mode", "WAL")?;
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", "OFF")?;
+    // `ringstore user add` writes while the server runs; either side waits out the other's commit.
+    connection.busy_timeout(std::time::Duration::from_millis(DATABASE_BUSY_WAIT_MS))?;
     let found: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    match found {
-        SCHEMA_VERSION => Ok(()),
-        0 => {
-            let transaction = connection.transaction()?;
-            transaction.execute_batch(SCHEMA_V1)?;
-            transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-            transaction.commit()?;
-            Ok(())
+    if found > SCHEMA_VERSION {
+        return Err(SchemaError::TooNew { found });
+    }
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    // Each step runs in the same transaction as the version bump, so a crash mid-upgrade leaves the
+    // old version intact and the next start repeats the whole upgrade.
+    let transaction = connection.transaction()?;
+    if found < 1 {
+        transaction.execute_batch(SCHEMA_V1)?;
+    }
+    if found < 2 {
+        transaction.execute_batch(MIGRATION_V2)?;
+    }
+    transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    transaction.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Goal: a version-1 database (before ACLs and users) is upgraded in place at open, keeping
+    // its rows, which then read as S3's default ACL.
+    #[test]
+    fn upgrades_version_one() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("meta.sqlite");
+        {
+            let connection = Connection::open(&path).unwrap();
+            connection.execute_batch(SCHEMA_V1).unwrap();
+            connection
+                .execute(
+                    "INSERT INTO buckets (name, owner, region, created_ms) VALUES ('b', 'o', 'r', 1)",
+                    [],
+                )
+                .unwrap();
+            connection.pragma_update(None, "user_version", 1).unwrap();
         }
-        found => Err(SchemaError::TooNew { found }),
+        let mut connection = Connection::open(&path).unwrap();
+        prepare(&mut connection).unwrap();
+        let version: i64 = connection
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let acl: Option<String> = connection
+            .query_row("SELECT acl FROM buckets WHERE name = 'b'", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(acl, None);
+        let users: i64 = connection
+            .query_row("SELECT count(*) FROM users", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(users, 0);
+        // A second open is a no-op.
+        prepare(&mut connection).unwrap();
     }
 }

@@ -19,8 +19,19 @@ impl MetaStore {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, SchemaError> {
         let mut connection = Connection::open(path)?;
+        // The users table holds secrets in clear (SigV4 needs them): owner-only, like a key file.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
         schema::prepare(&mut connection)?;
         Ok(MetaStore { connection })
+    }
+
+    /// The connection (for the user table, which `ringstore user` edits outside the thread).
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.connection
     }
 
     /// Every file id any row references (for startup recovery).
@@ -107,13 +118,14 @@ fn apply(transaction: &Transaction<'_>, op: &MetaOp) -> Result<MetaReply, MetaEr
             }
             transaction
                 .prepare_cached(
-                    "INSERT INTO buckets (name, owner, region, created_ms) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO buckets (name, owner, region, created_ms, acl) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?
                 .execute(params![
                     record.name,
                     record.owner,
                     record.region,
-                    record.created_ms
+                    record.created_ms,
+                    record.acl
                 ])?;
             Ok(MetaReply::BucketCreated(true))
         }
@@ -139,7 +151,7 @@ fn apply(transaction: &Transaction<'_>, op: &MetaOp) -> Result<MetaReply, MetaEr
         MetaOp::GetBucket { name } => Ok(MetaReply::Bucket(get_bucket(transaction, name)?)),
         MetaOp::ListBuckets => {
             let mut statement = transaction.prepare_cached(
-                "SELECT name, owner, region, created_ms FROM buckets ORDER BY name",
+                "SELECT name, owner, region, created_ms, acl FROM buckets ORDER BY name",
             )?;
             let buckets = statement
                 .query_map([], bucket_from_row)?
@@ -213,6 +225,31 @@ fn apply(transaction: &Transaction<'_>, op: &MetaOp) -> Result<MetaReply, MetaEr
         MetaOp::ReapUploads { created_before_ms } => {
             super::multipart::reap_uploads(transaction, *created_before_ms)
         }
+        MetaOp::PutBucketAcl { name, acl } => {
+            let updated = transaction
+                .prepare_cached("UPDATE buckets SET acl = ?2 WHERE name = ?1")?
+                .execute(params![name, acl])?;
+            if updated == 0 {
+                return Err(MetaError::NoSuchBucket);
+            }
+            Ok(MetaReply::AclSet)
+        }
+        MetaOp::PutObjectAcl { bucket, key, acl } => {
+            let updated = transaction
+                .prepare_cached("UPDATE objects SET acl = ?3 WHERE bucket = ?1 AND key = ?2")?
+                .execute(params![bucket, key, acl])?;
+            if updated == 0 {
+                if get_bucket(transaction, bucket)?.is_none() {
+                    return Err(MetaError::NoSuchBucket);
+                }
+                return Err(MetaError::NoSuchKey);
+            }
+            Ok(MetaReply::AclSet)
+        }
+        MetaOp::GetUser(lookup) => Ok(MetaReply::User(super::users::get_user(
+            transaction,
+            lookup,
+        )?)),
     }
 }
 
@@ -259,12 +296,13 @@ fn bucket_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<BucketRecord> {
         owner: row.get(1)?,
         region: row.get(2)?,
         created_ms: row.get(3)?,
+        acl: row.get(4)?,
     })
 }
 
 fn get_bucket(transaction: &Transaction<'_>, name: &str) -> rusqlite::Result<Option<BucketRecord>> {
     transaction
-        .prepare_cached("SELECT name, owner, region, created_ms FROM buckets WHERE name = ?1")?
+        .prepare_cached("SELECT name, owner, region, created_ms, acl FROM buckets WHERE name = ?1")?
         .query_row([name], bucket_from_row)
         .optional()
 }
@@ -278,7 +316,8 @@ pub(crate) fn insert_object(
     transaction
         .prepare_cached(
             "INSERT OR REPLACE INTO objects (bucket, key, file_id, size, etag, last_modified_ms, \
-             content_type, headers, checksum, owner, parts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             content_type, headers, checksum, owner, parts, acl) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )?
         .execute(params![
             record.bucket,
@@ -292,6 +331,7 @@ pub(crate) fn insert_object(
             record.checksum,
             record.owner,
             parts,
+            record.acl,
         ])?;
     Ok(())
 }
@@ -303,8 +343,8 @@ fn get_object(
 ) -> rusqlite::Result<Option<ObjectRecord>> {
     transaction
         .prepare_cached(
-            "SELECT file_id, size, etag, last_modified_ms, content_type, headers, checksum, owner, parts \
-             FROM objects WHERE bucket = ?1 AND key = ?2",
+            "SELECT file_id, size, etag, last_modified_ms, content_type, headers, checksum, owner, \
+             parts, acl FROM objects WHERE bucket = ?1 AND key = ?2",
         )?
         .query_row(params![bucket, key], |row| {
             let file_id: String = row.get(0)?;
@@ -322,6 +362,7 @@ fn get_object(
                 checksum: row.get(6)?,
                 owner: row.get(7)?,
                 parts: decode_parts(parts.as_deref()),
+                acl: row.get(9)?,
             })
         })
         .optional()
@@ -414,6 +455,7 @@ pub(crate) mod tests {
             headers: vec![("x-amz-meta-a".into(), "1: two".into())],
             checksum: None,
             owner: "o".into(),
+            acl: None,
             parts: Vec::new(),
         }
     }
@@ -428,6 +470,7 @@ pub(crate) mod tests {
             owner: "o".into(),
             region: "r".into(),
             created_ms: 0,
+            acl: None,
         });
         let mut ops = vec![bucket];
         for (index, key) in keys.iter().enumerate() {
@@ -506,6 +549,7 @@ pub(crate) mod tests {
             owner: "o".into(),
             region: "us-east-1".into(),
             created_ms: 0,
+            acl: None,
         });
         let put = MetaOp::PutObject(object("k", 1), PutCondition::None);
         let replies = store.apply_batch(&[&bucket, &put]);
@@ -561,6 +605,7 @@ pub(crate) mod tests {
                 owner: "o".into(),
                 region: "r".into(),
                 created_ms: 0,
+                acl: None,
             });
             store.apply_batch(&[&bucket]);
         }

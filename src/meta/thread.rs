@@ -14,11 +14,13 @@ pub struct MetaRequest {
     pub reply: oneshot::Sender<Result<MetaReply, MetaError>>,
 }
 
-/// Starts the thread; it ends when every sender is dropped.
+/// Starts the thread; it ends when every sender is dropped. `bucket_generation` is bumped after
+/// every committed batch that may have changed a bucket (see `MetaClient::bucket_generation`).
 pub fn spawn(
     mut store: MetaStore,
     receiver: Receiver<MetaRequest>,
     metrics: std::sync::Arc<crate::obs::metrics::MetaMetrics>,
+    bucket_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("ringstore-meta".into())
@@ -36,6 +38,11 @@ pub fn spawn(
                 let started = std::time::Instant::now();
                 let replies = store.apply_batch(&ops);
                 metrics.record_batch(ops.len(), started.elapsed().as_micros() as u64);
+                if ops.iter().any(|op| op.changes_buckets()) {
+                    // Before any reply: a client that saw the change and asks another core next
+                    // finds that core's cache already stale.
+                    bucket_generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
                 drop(ops);
                 for (request, reply) in batch.drain(..).zip(replies) {
                     // The core may have given up (connection closed); nothing to do then.

@@ -28,6 +28,7 @@ pub enum S3ErrorCode {
     InvalidPartOrder,
     InvalidRange,
     KeyTooLongError,
+    MalformedACLError,
     MalformedXML,
     MetadataTooLarge,
     MethodNotAllowed,
@@ -45,6 +46,8 @@ pub enum S3ErrorCode {
     SignatureDoesNotMatch,
     SlowDown,
     TooManyBuckets,
+    UnexpectedContent,
+    UnresolvableGrantByEmailAddress,
     XAmzContentSHA256Mismatch,
     /// Not an S3 code: a request S3 would reject at its HTTP layer.
     BadRequest,
@@ -78,6 +81,7 @@ impl S3ErrorCode {
             InvalidLocationConstraint => "InvalidLocationConstraint",
             InvalidRange => "InvalidRange",
             KeyTooLongError => "KeyTooLongError",
+            MalformedACLError => "MalformedACLError",
             MalformedXML => "MalformedXML",
             MetadataTooLarge => "MetadataTooLarge",
             MethodNotAllowed => "MethodNotAllowed",
@@ -94,6 +98,8 @@ impl S3ErrorCode {
             SignatureDoesNotMatch => "SignatureDoesNotMatch",
             SlowDown => "SlowDown",
             TooManyBuckets => "TooManyBuckets",
+            UnexpectedContent => "UnexpectedContent",
+            UnresolvableGrantByEmailAddress => "UnresolvableGrantByEmailAddress",
             XAmzContentSHA256Mismatch => "XAmzContentSHA256Mismatch",
             BadRequest => "BadRequest",
         }
@@ -118,11 +124,14 @@ impl S3ErrorCode {
             | InvalidRequest
             | InvalidLocationConstraint
             | KeyTooLongError
+            | MalformedACLError
             | MalformedXML
             | MetadataTooLarge
             | MissingSecurityHeader
             | RequestTimeout
             | TooManyBuckets
+            | UnexpectedContent
+            | UnresolvableGrantByEmailAddress
             | XAmzContentSHA256Mismatch
             | BadRequest => 400,
             BucketAlreadyExists | BucketAlreadyOwnedByYou | BucketNotEmpty => 409,
@@ -164,6 +173,7 @@ impl S3ErrorCode {
             InvalidLocationConstraint => "The specified location constraint is not valid.",
             InvalidRange => "The requested range is not satisfiable",
             KeyTooLongError => "Your key is too long",
+            MalformedACLError => "The XML you provided was not well-formed or did not validate against our published schema.",
             MalformedXML => "The XML you provided was not well-formed or did not validate against our published schema.",
             MetadataTooLarge => "Your metadata headers exceed the maximum allowed metadata size.",
             MethodNotAllowed => "The specified method is not allowed against this resource.",
@@ -180,6 +190,8 @@ impl S3ErrorCode {
             SignatureDoesNotMatch => "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
             SlowDown => "Please reduce your request rate.",
             TooManyBuckets => "You have attempted to create more buckets than allowed",
+            UnexpectedContent => "This request does not support content.",
+            UnresolvableGrantByEmailAddress => "The email address you provided does not match any account on record.",
             XAmzContentSHA256Mismatch => "The provided 'x-amz-content-sha256' header does not match what was computed.",
             BadRequest => "Bad Request",
         }
@@ -287,6 +299,7 @@ impl From<crate::meta::MetaError> for S3Error {
             MetaError::TooManyBuckets => S3Error::new(S3ErrorCode::TooManyBuckets),
             MetaError::PreconditionFailed => S3Error::new(S3ErrorCode::PreconditionFailed),
             MetaError::NoSuchUpload => S3Error::new(S3ErrorCode::NoSuchUpload),
+            MetaError::NoSuchKey => S3Error::new(S3ErrorCode::NoSuchKey),
             MetaError::InvalidPart(number) => {
                 S3Error::new(S3ErrorCode::InvalidPart).field("PartNumber", number.to_string())
             }

@@ -1,7 +1,9 @@
 //! The S3 API: addressing, routing, auth, operations, and the pipeline that joins them.
 
+pub mod access;
 pub mod auth;
 pub mod conditions;
+pub mod directory;
 pub mod error;
 pub mod ops;
 pub mod path;
@@ -34,6 +36,10 @@ pub struct S3Context {
     pub meta: MetaClient,
     /// This core's signing-key cache.
     pub key_cache: RefCell<auth::SigningKeyCache>,
+    /// This core's users (see `directory`).
+    pub users: RefCell<directory::UserCache>,
+    /// This core's bucket records (see `directory`).
+    pub buckets: RefCell<directory::BucketCache>,
     /// Index of this core (for logs and request ids).
     pub core_index: usize,
     /// Every core's metrics (this core writes only its own entry).
@@ -64,6 +70,8 @@ impl S3Context {
             layout,
             meta,
             key_cache: RefCell::new(auth::SigningKeyCache::new()),
+            users: RefCell::default(),
+            buckets: RefCell::default(),
             core_index,
             request_counter: Cell::new(0),
             request_id_salt: fastrand::u32(..),

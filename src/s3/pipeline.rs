@@ -3,8 +3,9 @@
 
 use std::time::Instant;
 
-use super::auth::verify::VerifyInput;
-use super::auth::{verify_request, Credentials, Secret};
+use super::access::Requester;
+use super::auth::verify::{claimed_access_key, is_anonymous, VerifyInput};
+use super::auth::{verify_request, AuthContext, PayloadMode};
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::ops;
 use super::path::{self, Target};
@@ -21,8 +22,10 @@ pub struct S3Request<'a> {
     pub target: Target,
     /// Decoded query pairs.
     pub query: Vec<(String, String)>,
-    /// Who signed it.
+    /// Who signed it (empty for anonymous requests).
     pub access_key: String,
+    /// Who sent it.
+    pub requester: Requester,
     /// Id of this request.
     pub request_id: &'a str,
 }
@@ -106,6 +109,45 @@ fn error_response(error: &S3Error, head: &RequestHead, request_id: &str) -> S3Re
     response
 }
 
+/// Verifies the signature (fetching the claimed user first) or recognises an anonymous request.
+async fn authenticate(
+    context: &S3Context,
+    head: &RequestHead,
+    target: &Target,
+    query: &[(String, String)],
+) -> S3Result<(AuthContext, Requester)> {
+    if is_anonymous(head, query) {
+        let auth = AuthContext {
+            access_key: String::new(),
+            payload: PayloadMode::Unsigned,
+            chunk_signing: None,
+        };
+        return Ok((auth, Requester::Anonymous));
+    }
+    let user = match claimed_access_key(head, query) {
+        Some(access_key) => context.user(&access_key).await?,
+        None => None,
+    };
+    let lookup = |key: &str| {
+        user.as_ref()
+            .filter(|user| user.identity.access_key == key)
+            .map(|user| user.secret.clone())
+    };
+    let input = VerifyInput {
+        head,
+        decoded_path: &target.decoded_path,
+        query,
+        region: &context.config.region,
+        now_seconds: super::time::now_ms() / 1000,
+    };
+    let auth = verify_request(&input, lookup, &mut context.key_cache.borrow_mut())?;
+    // verify_request only succeeds with the secret `lookup` returned, so `user` is present.
+    let identity = user
+        .map(|user| user.identity.clone())
+        .ok_or_else(|| S3Error::new(S3ErrorCode::InvalidAccessKeyId))?;
+    Ok((auth, Requester::User(identity)))
+}
+
 async fn run(
     context: &S3Context,
     head: &RequestHead,
@@ -124,20 +166,7 @@ async fn run(
         query_names: &query_names,
         has_copy_source: head.header("x-amz-copy-source").is_some(),
     });
-    let credentials: &Credentials = &context.config.credentials;
-    let lookup = |key: &str| -> Option<Secret> {
-        (key == credentials.access_key).then(|| credentials.secret.clone())
-    };
-    let auth = {
-        let input = VerifyInput {
-            head,
-            decoded_path: &target.decoded_path,
-            query: &query,
-            region: &context.config.region,
-            now_seconds: super::time::now_ms() / 1000,
-        };
-        verify_request(&input, lookup, &mut context.key_cache.borrow_mut())?
-    };
+    let (auth, requester) = authenticate(context, head, &target, &query).await?;
     access_key.clone_from(&auth.access_key);
     if let Some(bucket) = &target.bucket {
         if *operation != Operation::ListBuckets {
@@ -149,6 +178,7 @@ async fn run(
         target,
         query,
         access_key: auth.access_key.clone(),
+        requester,
         request_id,
     };
     let decoded_length = match head.header("x-amz-decoded-content-length") {
@@ -186,6 +216,8 @@ async fn run(
         }
         Operation::GetBucketAcl => ops::acl::get_bucket_acl(context, &request).await,
         Operation::GetObjectAcl => ops::acl::get_object_acl(context, &request).await,
+        Operation::PutBucketAcl => ops::acl::put_bucket_acl(context, &request, payload).await,
+        Operation::PutObjectAcl => ops::acl::put_object_acl(context, &request, payload).await,
         Operation::CreateMultipartUpload => {
             ops::multipart::create_multipart_upload(context, &request).await
         }

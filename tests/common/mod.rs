@@ -33,6 +33,15 @@ impl Default for Launch<'_> {
     }
 }
 
+/// A user made with `ringstore user add`.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub access_key: String,
+    pub secret_key: String,
+    pub canonical_id: String,
+    pub display_name: String,
+}
+
 /// A running ringstore process.
 pub struct TestServer {
     child: Option<Child>,
@@ -255,6 +264,56 @@ impl TestServer {
 
     pub fn client(&self) -> aws_sdk_s3::Client {
         client_in_region(&self.endpoint, ACCESS_KEY, SECRET_KEY, &self.region)
+    }
+
+    /// Runs `ringstore user add` on this server's data dir (while it runs, as an operator would).
+    pub fn add_user(&self, name: &str, email: Option<&str>) -> TestUser {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ringstore"));
+        command
+            .arg("user")
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("add")
+            .arg(name);
+        if let Some(email) = email {
+            command.arg("--email").arg(email);
+        }
+        let output = command.output().expect("run ringstore user add");
+        assert!(output.status.success(), "user add failed: {output:?}");
+        let text = String::from_utf8(output.stdout).unwrap();
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|line| line.strip_prefix(name))
+                .map(|value| value.trim().to_string())
+                .unwrap_or_else(|| panic!("{name} missing in {text}"))
+        };
+        TestUser {
+            access_key: field("access_key:"),
+            secret_key: field("secret_key:"),
+            canonical_id: field("canonical_id:"),
+            display_name: field("display_name:"),
+        }
+    }
+
+    /// Runs `ringstore user <args…>` on this server's data dir.
+    pub fn user_command(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_ringstore"))
+            .arg("user")
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(args)
+            .output()
+            .expect("run ringstore user")
+    }
+
+    /// A client signing as `user`.
+    pub fn client_as(&self, user: &TestUser) -> aws_sdk_s3::Client {
+        client_in_region(
+            &self.endpoint,
+            &user.access_key,
+            &user.secret_key,
+            &self.region,
+        )
     }
 
     /// Opens a raw TCP connection.

@@ -20,8 +20,29 @@ class Server:
         self.endpoint = None
         self.start()
 
+    @staticmethod
+    def binary():
+        return os.environ.get("RINGSTORE_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "target", "debug", "ringstore"))
+
+    def add_user(self, name, email=None):
+        """`ringstore user add` on this server's data dir; returns the printed fields."""
+        args = [self.binary(), "user", "--data-dir", self.data, "add", name]
+        if email:
+            args += ["--email", email]
+        out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+        fields = {}
+        for line in out.splitlines():
+            name, _, value = line.partition(":")
+            fields[name.strip()] = value.strip()
+        return fields
+
+    def client_as(self, user, **config):
+        return boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=user["access_key"],
+                            aws_secret_access_key=user["secret_key"], region_name="us-east-1",
+                            config=Config(**config) if config else None)
+
     def start(self):
-        binary = os.environ.get("RINGSTORE_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "target", "debug", "ringstore"))
+        binary = self.binary()
         self.proc = subprocess.Popen(
             [binary, "--listen", "127.0.0.1:0", "--cores", "2", "--data-dir", self.data,
              "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY, "--log-level", "warn"],

@@ -80,6 +80,27 @@ fn malformed(message: impl Into<String>) -> S3Error {
     S3Error::with_message(S3ErrorCode::AuthorizationHeaderMalformed, message.into())
 }
 
+/// Whether the request carries no authentication at all (no `Authorization` header, no
+/// query-string signature of either version): S3 then serves only what ACLs grant to AllUsers.
+pub fn is_anonymous(head: &RequestHead, query: &[(String, String)]) -> bool {
+    head.header("authorization").is_none()
+        && !query.iter().any(|(name, _)| {
+            matches!(
+                name.as_str(),
+                "X-Amz-Algorithm" | "X-Amz-Credential" | "AWSAccessKeyId" | "Signature"
+            )
+        })
+}
+
+/// The access key a request claims to be signed with (unverified), so its secret can be fetched
+/// before `verify_request` runs.
+pub fn claimed_access_key(head: &RequestHead, query: &[(String, String)]) -> Option<String> {
+    if let Some((_, credential)) = query.iter().find(|(name, _)| name == "X-Amz-Credential") {
+        return parse_credential(credential).map(|(access_key, ..)| access_key);
+    }
+    parse_authorization(head.header("authorization")?).map(|header| header.access_key)
+}
+
 /// Verifies the request's signature with the secret `lookup` returns for its access key.
 pub fn verify_request(
     input: &VerifyInput<'_>,

@@ -1,8 +1,10 @@
 //! Bucket operations: ListBuckets, CreateBucket, DeleteBucket, HeadBucket, GetBucketLocation.
 
-use super::owner_id;
+use super::acl::acl_from_request_headers;
+use super::{authorized_bucket, owned_bucket};
 use crate::limits::XML_BODY_BYTES_MAX;
 use crate::meta::{BucketRecord, MetaError};
+use crate::s3::access::Permission;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::payload::PayloadReader;
 use crate::s3::pipeline::S3Request;
@@ -14,12 +16,13 @@ const LEGACY_REGION: &str = "us-east-1";
 
 /// ListBuckets: the caller's buckets by name.
 pub async fn list_buckets(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
+    let identity = request.requester.signed()?;
     let buckets = context.meta.list_buckets().await?;
     let mut xml = XmlBuilder::new();
     xml.open_root("ListAllMyBucketsResult");
     xml.open("Owner")
-        .element("ID", &owner_id(&request.access_key))
-        .element("DisplayName", &request.access_key)
+        .element("ID", &identity.canonical_id)
+        .element("DisplayName", &identity.display_name)
         .close("Owner");
     xml.open("Buckets");
     for bucket in buckets
@@ -42,6 +45,7 @@ pub async fn create_bucket(
     request: &S3Request<'_>,
     mut payload: PayloadReader<'_, '_>,
 ) -> S3Result<S3Response> {
+    request.requester.signed()?;
     let body = read_small_body(&mut payload).await?;
     let constraint = parse_create_bucket_configuration(&body)?;
     let region = &context.config.region;
@@ -58,6 +62,7 @@ pub async fn create_bucket(
         owner: request.access_key.clone(),
         region: region.clone(),
         created_ms: time::now_ms(),
+        acl: acl_from_request_headers(context, request, &request.access_key).await?,
     };
     match context.meta.create_bucket(record).await {
         Ok(true) => {}
@@ -107,21 +112,6 @@ pub async fn read_small_body(payload: &mut PayloadReader<'_, '_>) -> S3Result<Ve
     }
 }
 
-pub(crate) async fn owned_bucket(
-    context: &S3Context,
-    request: &S3Request<'_>,
-) -> S3Result<BucketRecord> {
-    match context
-        .meta
-        .get_bucket(request.bucket().to_string())
-        .await?
-    {
-        Some(bucket) if bucket.owner == request.access_key => Ok(bucket),
-        Some(_) => Err(S3Error::new(S3ErrorCode::AccessDenied)),
-        None => Err(S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket())),
-    }
-}
-
 /// DeleteBucket: only when empty.
 pub async fn delete_bucket(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
     owned_bucket(context, request).await?;
@@ -148,9 +138,11 @@ pub async fn delete_bucket(context: &S3Context, request: &S3Request<'_>) -> S3Re
 
 /// HeadBucket: 200 with the bucket's region, or the error status alone.
 pub async fn head_bucket(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
-    let bucket = owned_bucket(context, request).await?;
+    let bucket = authorized_bucket(context, request, Permission::Read).await?;
     let mut response = S3Response::empty(200);
-    response.head.header("x-amz-bucket-region", bucket.region);
+    response
+        .head
+        .header("x-amz-bucket-region", bucket.region.clone());
     Ok(response)
 }
 

@@ -3,9 +3,12 @@
 
 use std::io;
 
+use super::acl::acl_from_request_headers;
+use super::authorized_bucket;
 use super::list::NULL_VERSION_ID;
 use super::object::{commit_object, stored_headers, ObjectAttributes};
 use crate::meta::{MetaError, ObjectRecord, PutCondition};
+use crate::s3::access::{allows, Permission};
 use crate::s3::conditions::{evaluate_read_conditions, ConditionOutcome};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::path::{percent_decode, validate_bucket_name};
@@ -72,7 +75,7 @@ enum Directive {
     Replace,
 }
 
-/// Reads the copy source (checking its bucket's owner and the `x-amz-copy-source-if-*`
+/// Reads the copy source (checking the requester may read it, and the `x-amz-copy-source-if-*`
 /// conditions) and streams bytes `range` (inclusive; whole object when `None`) into a new durable
 /// temp file. Returns the source's metadata and the sealed copy.
 pub async fn copy_from_source(
@@ -84,27 +87,39 @@ pub async fn copy_from_source(
 ) -> S3Result<(ObjectRecord, SealedObject)> {
     let head = request.head;
     validate_bucket_name(&source.bucket)?;
-    match context.meta.get_bucket(source.bucket.clone()).await? {
-        None => {
-            return Err(
-                S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", source.bucket.clone())
-            )
-        }
-        Some(bucket) if bucket.owner != request.access_key => {
-            return Err(S3Error::new(S3ErrorCode::AccessDenied))
-        }
-        Some(_) => {}
-    }
+    let Some(source_bucket) = context.bucket(&source.bucket).await? else {
+        return Err(
+            S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", source.bucket.clone())
+        );
+    };
     for _ in 0..SOURCE_OPEN_ATTEMPT_COUNT_MAX {
         let record = match context
             .meta
             .get_object(source.bucket.clone(), source.key.clone())
             .await
         {
-            Ok(Some(record)) => record,
-            Ok(None) => {
+            Ok(Some(record))
+                if allows(
+                    &record.owner,
+                    record.acl.as_deref(),
+                    &request.requester,
+                    Permission::Read,
+                ) =>
+            {
+                record
+            }
+            Ok(Some(_)) => return Err(S3Error::new(S3ErrorCode::AccessDenied)),
+            Ok(None)
+                if allows(
+                    &source_bucket.owner,
+                    source_bucket.acl.as_deref(),
+                    &request.requester,
+                    Permission::Read,
+                ) =>
+            {
                 return Err(S3Error::new(S3ErrorCode::NoSuchKey).field("Key", source.key.clone()))
             }
+            Ok(None) => return Err(S3Error::new(S3ErrorCode::AccessDenied)),
             Err(MetaError::NoSuchBucket) => return Err(S3Error::new(S3ErrorCode::NoSuchBucket)),
             Err(error) => return Err(error.into()),
         };
@@ -226,6 +241,8 @@ pub async fn copy_object(context: &S3Context, request: &S3Request<'_>) -> S3Resu
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
         ));
     }
+    let bucket = authorized_bucket(context, request, Permission::Write).await?;
+    let acl = acl_from_request_headers(context, request, &bucket.owner).await?;
     let (record, sealed) = copy_from_source(context, request, &source, None, None).await?;
     let checksum = sealed
         .digests()
@@ -245,11 +262,13 @@ pub async fn copy_object(context: &S3Context, request: &S3Request<'_>) -> S3Resu
             content_type: record.content_type.clone(),
             headers: record.headers.clone(),
             checksum,
+            acl,
         },
         Directive::Replace => ObjectAttributes {
             content_type: head.header("content-type").map(str::to_string),
             headers: stored_headers(head)?,
             checksum,
+            acl,
         },
     };
     let committed = commit_object(context, request, sealed, attributes, PutCondition::None).await?;

@@ -4,8 +4,11 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as TOKEN;
 use base64::Engine;
 
-use super::owner_id;
+use std::collections::HashMap;
+
+use super::authorized_bucket;
 use crate::meta::{ListQuery, Listing, MetaError, ObjectSummary};
+use crate::s3::access::{Identity, Permission};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::path::url_encode_key;
 use crate::s3::pipeline::S3Request;
@@ -120,6 +123,7 @@ async fn fetch_page(
     parameters: &ListParameters,
     after: Option<String>,
 ) -> S3Result<Listing> {
+    authorized_bucket(context, request, Permission::Read).await?;
     let query = ListQuery {
         bucket: request.bucket().to_string(),
         prefix: parameters.prefix.clone(),
@@ -148,11 +152,25 @@ fn encoded(xml: &mut XmlBuilder, name: &str, value: &str, url_encoding: bool) {
     }
 }
 
-fn owner(xml: &mut XmlBuilder, access_key: &str) {
-    xml.open("Owner")
-        .element("ID", &owner_id(access_key))
-        .element("DisplayName", access_key)
-        .close("Owner");
+/// The identities of the listed objects' owners (a page has few distinct ones).
+async fn owners(context: &S3Context, listing: &Listing) -> S3Result<HashMap<String, Identity>> {
+    let mut owners = HashMap::new();
+    for object in &listing.objects {
+        if !owners.contains_key(&object.owner) {
+            let identity = context.owner_identity(&object.owner).await?;
+            owners.insert(object.owner.clone(), identity);
+        }
+    }
+    Ok(owners)
+}
+
+fn owner(xml: &mut XmlBuilder, owners: &HashMap<String, Identity>, access_key: &str) {
+    if let Some(identity) = owners.get(access_key) {
+        xml.open("Owner")
+            .element("ID", &identity.canonical_id)
+            .element("DisplayName", &identity.display_name)
+            .close("Owner");
+    }
 }
 
 fn object_fields(xml: &mut XmlBuilder, object: &ObjectSummary, url_encoding: bool) {
@@ -207,6 +225,11 @@ pub async fn list_objects_v2(context: &S3Context, request: &S3Request<'_>) -> S3
         None => start_after.map(str::to_string),
     };
     let listing = fetch_page(context, request, &parameters, after).await?;
+    let owners = if parameters.fetch_owner {
+        owners(context, &listing).await?
+    } else {
+        HashMap::new()
+    };
     let mut xml = XmlBuilder::new();
     xml.open_root("ListBucketResult");
     header_fields(&mut xml, request, &parameters);
@@ -236,9 +259,7 @@ pub async fn list_objects_v2(context: &S3Context, request: &S3Request<'_>) -> S3
     for object in &listing.objects {
         xml.open("Contents");
         object_fields(&mut xml, object, parameters.url_encoding);
-        if parameters.fetch_owner {
-            owner(&mut xml, &object.owner);
-        }
+        owner(&mut xml, &owners, &object.owner);
         xml.element("StorageClass", "STANDARD").close("Contents");
     }
     common_prefixes(&mut xml, &listing, parameters.url_encoding);
@@ -252,6 +273,7 @@ pub async fn list_objects_v1(context: &S3Context, request: &S3Request<'_>) -> S3
     let marker = query_value(request, "marker").unwrap_or_default();
     let after = (!marker.is_empty()).then(|| marker.to_string());
     let listing = fetch_page(context, request, &parameters, after).await?;
+    let owners = owners(context, &listing).await?;
     let mut xml = XmlBuilder::new();
     xml.open_root("ListBucketResult");
     header_fields(&mut xml, request, &parameters);
@@ -273,7 +295,7 @@ pub async fn list_objects_v1(context: &S3Context, request: &S3Request<'_>) -> S3
     for object in &listing.objects {
         xml.open("Contents");
         object_fields(&mut xml, object, parameters.url_encoding);
-        owner(&mut xml, &object.owner);
+        owner(&mut xml, &owners, &object.owner);
         xml.element("StorageClass", "STANDARD").close("Contents");
     }
     common_prefixes(&mut xml, &listing, parameters.url_encoding);
@@ -309,6 +331,7 @@ pub async fn list_object_versions(
     // With one version per key, resuming after (key, null) and after key are the same place.
     let after = (!key_marker.is_empty()).then(|| key_marker.to_string());
     let listing = fetch_page(context, request, &parameters, after).await?;
+    let owners = owners(context, &listing).await?;
     let mut xml = XmlBuilder::new();
     xml.open_root("ListVersionsResult");
     header_fields(&mut xml, request, &parameters);
@@ -337,7 +360,7 @@ pub async fn list_object_versions(
             .element("ETag", &format!("\"{}\"", object.etag))
             .element("Size", &object.size_bytes.to_string())
             .element("StorageClass", "STANDARD");
-        owner(&mut xml, &object.owner);
+        owner(&mut xml, &owners, &object.owner);
         xml.close("Version");
     }
     common_prefixes(&mut xml, &listing, parameters.url_encoding);

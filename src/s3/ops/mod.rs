@@ -9,11 +9,101 @@ pub mod multipart;
 pub mod object;
 pub mod upload;
 
-use sha2::{Digest, Sha256};
+use std::rc::Rc;
 
-/// The canonical owner id S3 shows for an access key (64 hex digits, stable per key).
-pub fn owner_id(access_key: &str) -> String {
-    hex::encode(Sha256::digest(
-        format!("ringstore-owner:{access_key}").as_bytes(),
-    ))
+use crate::meta::{BucketRecord, ObjectRecord};
+use crate::s3::access::{allows, Permission};
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::pipeline::S3Request;
+use crate::s3::S3Context;
+
+/// The bucket of the request if the requester holds `permission` on it: NoSuchBucket before
+/// AccessDenied, as S3 answers.
+pub(crate) async fn authorized_bucket(
+    context: &S3Context,
+    request: &S3Request<'_>,
+    permission: Permission,
+) -> S3Result<Rc<BucketRecord>> {
+    let bucket = existing_bucket(context, request).await?;
+    if !allows(
+        &bucket.owner,
+        bucket.acl.as_deref(),
+        &request.requester,
+        permission,
+    ) {
+        return Err(S3Error::new(S3ErrorCode::AccessDenied));
+    }
+    Ok(bucket)
+}
+
+/// The bucket of the request if the requester owns it (configuration reads and DeleteBucket are
+/// the owner's alone, whatever the ACL says).
+pub(crate) async fn owned_bucket(
+    context: &S3Context,
+    request: &S3Request<'_>,
+) -> S3Result<Rc<BucketRecord>> {
+    let bucket = existing_bucket(context, request).await?;
+    if request.requester.access_key() != bucket.owner || request.access_key.is_empty() {
+        return Err(S3Error::new(S3ErrorCode::AccessDenied));
+    }
+    Ok(bucket)
+}
+
+async fn existing_bucket(
+    context: &S3Context,
+    request: &S3Request<'_>,
+) -> S3Result<Rc<BucketRecord>> {
+    context.bucket(request.bucket()).await?.ok_or_else(|| {
+        S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket())
+    })
+}
+
+/// AccessDenied unless the requester holds `permission` on the object.
+pub(crate) fn authorize_object(
+    request: &S3Request<'_>,
+    object: &ObjectRecord,
+    permission: Permission,
+) -> S3Result<()> {
+    if allows(
+        &object.owner,
+        object.acl.as_deref(),
+        &request.requester,
+        permission,
+    ) {
+        Ok(())
+    } else {
+        Err(S3Error::new(S3ErrorCode::AccessDenied))
+    }
+}
+
+/// The request's object if the requester holds `permission` on it.
+pub(crate) async fn authorized_object(
+    context: &S3Context,
+    request: &S3Request<'_>,
+    permission: Permission,
+) -> S3Result<ObjectRecord> {
+    match context
+        .meta
+        .get_object(request.bucket().to_string(), request.key().to_string())
+        .await
+    {
+        Ok(Some(record)) => {
+            authorize_object(request, &record, permission)?;
+            Ok(record)
+        }
+        Ok(None) => Err(missing_object(context, request).await),
+        Err(crate::meta::MetaError::NoSuchBucket) => {
+            Err(S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket()))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The error for a key that is not there: NoSuchKey for whoever may list the bucket, AccessDenied
+/// for everyone else (S3 does not reveal which keys exist to those who cannot list them).
+async fn missing_object(context: &S3Context, request: &S3Request<'_>) -> S3Error {
+    match authorized_bucket(context, request, Permission::Read).await {
+        Ok(_) => S3Error::new(S3ErrorCode::NoSuchKey).field("Key", request.key()),
+        Err(error) => error,
+    }
 }

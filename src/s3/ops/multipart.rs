@@ -2,14 +2,16 @@
 //! UploadPartCopy, Complete (metadata-only: the parts become the object's extents), Abort,
 //! ListParts and ListMultipartUploads.
 
-use super::bucket::{owned_bucket, read_small_body};
+use super::acl::acl_from_request_headers;
+use super::authorized_bucket;
+use super::bucket::read_small_body;
 use super::copy::{copy_from_source, parse_copy_source};
 use super::object::stored_headers;
-use super::owner_id;
 use super::upload::receive_payload;
 use crate::limits::{MULTIPART_LIST_ENTRIES_MAX, PART_BYTES_MAX, PART_NUMBER_MAX};
 use crate::meta::multipart::{Completion, PartRecord, PartsQuery, UploadRecord, UploadsQuery};
 use crate::meta::MetaError;
+use crate::s3::access::{Identity, Permission};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::path::url_encode_key;
 use crate::s3::payload::PayloadReader;
@@ -58,6 +60,7 @@ fn remove_later(context: &S3Context, files: Vec<FileId>) {
 
 /// The upload named by `uploadId`, which must belong to this bucket and key.
 async fn current_upload(context: &S3Context, request: &S3Request<'_>) -> S3Result<UploadRecord> {
+    authorized_bucket(context, request, Permission::Write).await?;
     match context
         .meta
         .get_upload(upload_id(request))
@@ -91,7 +94,8 @@ pub async fn create_multipart_upload(
     context: &S3Context,
     request: &S3Request<'_>,
 ) -> S3Result<S3Response> {
-    owned_bucket(context, request).await?;
+    let bucket = authorized_bucket(context, request, Permission::Write).await?;
+    let acl = acl_from_request_headers(context, request, &bucket.owner).await?;
     let head = request.head;
     let checksum_algorithm = match head.header("x-amz-checksum-algorithm") {
         Some(name) => Some(ChecksumAlgorithm::from_name(name).ok_or_else(|| {
@@ -131,6 +135,7 @@ pub async fn create_multipart_upload(
         created_ms: time::now_ms(),
         content_type: request.head.header("content-type").map(str::to_string),
         headers: stored_headers(request.head)?,
+        acl,
     };
     let id = upload.upload_id.clone();
     context
@@ -367,18 +372,21 @@ pub async fn list_parts(context: &S3Context, request: &S3Request<'_>) -> S3Resul
         }
         xml.close("Part");
     }
-    let owner = &page.upload.owner;
-    xml.open("Initiator")
-        .element("ID", &owner_id(owner))
-        .element("DisplayName", owner)
-        .close("Initiator");
-    xml.open("Owner")
-        .element("ID", &owner_id(owner))
-        .element("DisplayName", owner)
-        .close("Owner");
+    let owner = context.owner_identity(&page.upload.owner).await?;
+    initiator_and_owner(&mut xml, &owner);
     xml.element("StorageClass", "STANDARD")
         .close("ListPartsResult");
     Ok(S3Response::xml(xml.finish()))
+}
+
+/// `<Initiator>` and `<Owner>`: the same user here (no IAM principals initiate for an account).
+fn initiator_and_owner(xml: &mut XmlBuilder, owner: &Identity) {
+    for element in ["Initiator", "Owner"] {
+        xml.open(element)
+            .element("ID", &owner.canonical_id)
+            .element("DisplayName", &owner.display_name)
+            .close(element);
+    }
 }
 
 /// ListMultipartUploads.
@@ -386,7 +394,7 @@ pub async fn list_multipart_uploads(
     context: &S3Context,
     request: &S3Request<'_>,
 ) -> S3Result<S3Response> {
-    owned_bucket(context, request).await?;
+    authorized_bucket(context, request, Permission::Read).await?;
     let max_uploads = bounded_count(request, "max-uploads")?;
     let url_encoding = query_value(request, "encoding-type")
         .is_some_and(|value| value.eq_ignore_ascii_case("url"));
@@ -444,14 +452,7 @@ pub async fn list_multipart_uploads(
         xml.open("Upload")
             .element("Key", &encode(&upload.key))
             .element("UploadId", &upload.upload_id);
-        xml.open("Initiator")
-            .element("ID", &owner_id(&upload.owner))
-            .element("DisplayName", &upload.owner)
-            .close("Initiator");
-        xml.open("Owner")
-            .element("ID", &owner_id(&upload.owner))
-            .element("DisplayName", &upload.owner)
-            .close("Owner");
+        initiator_and_owner(&mut xml, &context.owner_identity(&upload.owner).await?);
         xml.element("StorageClass", "STANDARD")
             .element("Initiated", &time::iso8601(upload.created_ms))
             .close("Upload");

@@ -2,10 +2,13 @@
 
 use std::io;
 
+use super::acl::acl_from_request_headers;
 use super::upload::receive_payload;
+use super::{authorized_bucket, authorized_object};
 use crate::limits::{PUT_OBJECT_BYTES_MAX, USER_METADATA_BYTES_MAX};
 use crate::meta::ObjectRecord;
 use crate::meta::PutCondition;
+use crate::s3::access::Permission;
 use crate::s3::conditions::{
     evaluate_read_conditions, parse_range, ConditionOutcome, RangeRequest,
 };
@@ -105,6 +108,9 @@ pub async fn put_object(
     }
     let headers = stored_headers(head)?;
     let condition = parse_put_condition(head)?;
+    // Before a byte of the body is read: a refused writer must not cost disk or bandwidth.
+    let bucket = authorized_bucket(context, request, Permission::Write).await?;
+    let acl = acl_from_request_headers(context, request, &bucket.owner).await?;
     let bytes_max = PUT_OBJECT_BYTES_MAX.min(context.config.max_object_size_bytes);
     let received = receive_payload(context, head, &mut payload, bytes_max, None).await?;
     let stored = received
@@ -119,6 +125,7 @@ pub async fn put_object(
         content_type: head.header("content-type").map(str::to_string),
         headers,
         checksum: stored.as_ref().map(StoredChecksum::encode),
+        acl,
     };
     let record = commit_object(context, request, received.sealed, attributes, condition).await?;
     let mut response = S3Response::empty(200);
@@ -142,6 +149,8 @@ pub struct ObjectAttributes {
     pub headers: Vec<(String, String)>,
     /// Base64 CRC32, if known.
     pub checksum: Option<String>,
+    /// Encoded access control list (`None`: `private`).
+    pub acl: Option<String>,
 }
 
 /// Publishes a sealed file under the request's bucket and key and commits its metadata if
@@ -166,6 +175,7 @@ pub async fn commit_object(
         headers: attributes.headers,
         checksum: attributes.checksum,
         owner: request.access_key.clone(),
+        acl: attributes.acl,
         parts: Vec::new(),
     };
     let replaced = context
@@ -185,10 +195,6 @@ pub async fn commit_object(
         remove_object_file_later(&context.layout, old);
     }
     Ok(record)
-}
-
-pub(crate) fn no_such_key(request: &S3Request<'_>) -> S3Error {
-    S3Error::new(S3ErrorCode::NoSuchKey).field("Key", request.key())
 }
 
 pub(crate) fn no_such_bucket(request: &S3Request<'_>) -> S3Error {
@@ -243,16 +249,7 @@ pub async fn get_object(
     };
     let head = request.head;
     for _ in 0..OPEN_ATTEMPT_COUNT_MAX {
-        let record = match context
-            .meta
-            .get_object(request.bucket().to_string(), request.key().to_string())
-            .await
-        {
-            Ok(Some(record)) => record,
-            Ok(None) => return Err(no_such_key(request)),
-            Err(crate::meta::MetaError::NoSuchBucket) => return Err(no_such_bucket(request)),
-            Err(error) => return Err(error.into()),
-        };
+        let record = authorized_object(context, request, Permission::Read).await?;
         let outcome = evaluate_read_conditions(
             head.header("if-match"),
             head.header("if-none-match"),
@@ -409,6 +406,7 @@ fn object_headers(record: &ObjectRecord, request: &S3Request<'_>, response: &mut
 /// DeleteObject: idempotent 204; the file is removed after the metadata commit.
 pub async fn delete_object(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
     check_version_id(request)?;
+    authorized_bucket(context, request, Permission::Write).await?;
     match context
         .meta
         .delete_object(request.bucket().to_string(), request.key().to_string())
@@ -459,16 +457,7 @@ pub async fn get_object_attributes(
         )
         .field("ArgumentName", "x-amz-object-attributes"));
     }
-    let record = match context
-        .meta
-        .get_object(request.bucket().to_string(), request.key().to_string())
-        .await
-    {
-        Ok(Some(record)) => record,
-        Ok(None) => return Err(no_such_key(request)),
-        Err(crate::meta::MetaError::NoSuchBucket) => return Err(no_such_bucket(request)),
-        Err(error) => return Err(error.into()),
-    };
+    let record = authorized_object(context, request, Permission::Read).await?;
     let has = |name: &str| wanted.iter().any(|item| item == name);
     let mut xml = crate::s3::xml::XmlBuilder::new();
     xml.open_root("GetObjectAttributesResponse");
