@@ -134,6 +134,23 @@ pub const ACL_GRANT_COUNT_MAX: usize = 100;
 /// Longest user display name accepted by `ringstore user add`.
 pub const USER_NAME_BYTES_MAX: usize = 64;
 
+/// Largest POST-object policy document, base64 (S3 limits the whole form before the file part;
+/// its examples stay far below this).
+pub const POST_POLICY_BYTES_MAX: usize = 20 * 1024;
+
+/// Bytes of all the form fields before the file part of a POST upload (S3 User Guide, "Browser-
+/// based uploads": fields precede the file; 20 KiB of them is S3's bound on the policy alone).
+pub const POST_FORM_FIELDS_BYTES_MAX: usize = 64 * 1024;
+
+/// Fields a POST-object form may carry.
+pub const POST_FORM_FIELD_COUNT_MAX: usize = 100;
+
+/// Bytes of one part's head (Content-Disposition and Content-Type lines) in a POST form.
+pub const POST_FORM_PART_HEAD_BYTES_MAX: usize = 4 * 1024;
+
+/// Read buffer of the POST form reader; the file part streams through it.
+pub const POST_FORM_BUFFER_BYTES: usize = 64 * 1024;
+
 /// Signing keys cached per core (one per access key × day × region × service).
 pub const SIGNING_KEY_CACHE_ENTRIES_MAX: usize = 64;
 

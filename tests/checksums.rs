@@ -91,8 +91,8 @@ async fn every_algorithm_on_put_and_get() {
 
 #[test]
 fn wrong_or_conflicting_checksums_store_nothing() {
-    // Goal: a wrong value is BadDigest, two algorithms or a malformed value are InvalidRequest;
-    // no object and no temp file remain.
+    // Goal: a wrong or malformed value is BadDigest, two algorithms are InvalidRequest; no
+    // object and no temp file remain.
     let server = TestServer::start();
     let (head, _) = RawRequest::new("PUT", "/raw", &server.address).signed_head();
     assert_eq!(exchange(&server, head.as_bytes()).status, 200);
@@ -128,7 +128,7 @@ fn wrong_or_conflicting_checksums_store_nothing() {
     let response = put(&[("x-amz-checksum-crc64nvme", "AAAA".to_string())]);
     assert_eq!(
         (response.status, response.code().as_deref()),
-        (400, Some("InvalidRequest"))
+        (400, Some("BadDigest"))
     );
     let response = put(&[
         ("x-amz-checksum-crc32", right_crc.clone()),

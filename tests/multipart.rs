@@ -216,7 +216,8 @@ async fn lifecycle_limits_and_part_reads() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(error_status(&error), Some(416));
+    assert_eq!(error_status(&error), Some(400));
+    assert_eq!(error_code(&error).as_deref(), Some("InvalidPart"));
     let boundary = 5 * MIB as u64;
     let range = s3
         .get_object()

@@ -60,13 +60,15 @@ pub struct ObjectRecord {
     pub parts: Vec<PartExtent>,
 }
 
-/// One part of a multipart object: its file and size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One part of a multipart object: its file, size and checksum.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartExtent {
     /// File holding the part's bytes.
     pub file_id: FileId,
     /// Size of the part.
     pub size_bytes: u64,
+    /// The part's flexible checksum (base64, the upload's algorithm), if it had one.
+    pub checksum: Option<String>,
 }
 
 impl ObjectRecord {
@@ -85,6 +87,7 @@ impl ObjectRecord {
             vec![PartExtent {
                 file_id: self.file_id,
                 size_bytes: self.size_bytes,
+                checksum: None,
             }]
         } else {
             self.parts.clone()
@@ -115,7 +118,11 @@ pub enum PutCondition {
     None,
     /// `If-None-Match: *`: only if the key does not exist.
     IfAbsent,
-    /// `If-Match: <etag>`: only if the current ETag is this one.
+    /// `If-None-Match: <etag>`: unless the current ETag is this one.
+    IfNoneMatch(String),
+    /// `If-Match: *`: only if the key exists (else NoSuchKey).
+    IfExists,
+    /// `If-Match: <etag>`: only if the current ETag is this one (NoSuchKey if absent).
     IfMatch(String),
 }
 
@@ -309,6 +316,9 @@ pub enum MetaError {
     /// The object does not exist.
     #[error("no such key")]
     NoSuchKey,
+    /// A checksum the client gave does not match the data.
+    #[error("bad digest")]
+    BadDigest,
     /// SQLite failed.
     #[error("sqlite: {0}")]
     Sqlite(String),

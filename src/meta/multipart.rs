@@ -70,6 +70,11 @@ pub struct Completion {
     pub last_modified_ms: i64,
     /// Largest object allowed (`--max-object-size`).
     pub size_bytes_max: u64,
+    /// `If-Match` / `If-None-Match` on the request, checked against the key's current object.
+    pub condition: super::PutCondition,
+    /// The object checksum the client expects (`x-amz-checksum-*` on the request), checked
+    /// against the one computed from the parts when the upload uses that algorithm.
+    pub expected_checksum: Option<(ChecksumAlgorithm, String)>,
 }
 
 /// What ListParts asks.
@@ -274,10 +279,17 @@ pub fn complete_upload(
     transaction: &Transaction<'_>,
     completion: &Completion,
 ) -> Result<MetaReply, MetaError> {
-    let upload = find_upload(transaction, &completion.upload_id)?.ok_or(MetaError::NoSuchUpload)?;
+    let Some(upload) = find_upload(transaction, &completion.upload_id)? else {
+        return repeated_completion(transaction, completion);
+    };
     if upload.bucket != completion.bucket || upload.key != completion.key {
         return Err(MetaError::NoSuchUpload);
     }
+    let current_etag: Option<String> = transaction
+        .prepare_cached("SELECT etag FROM objects WHERE bucket = ?1 AND key = ?2")?
+        .query_row(params![completion.bucket, completion.key], |row| row.get(0))
+        .optional()?;
+    super::store::check_put_condition(&completion.condition, current_etag.as_deref())?;
     let uploaded = all_parts(transaction, &completion.upload_id)?;
     let mut previous = 0u32;
     let mut chosen: Vec<&PartRecord> = Vec::with_capacity(completion.parts.len());
@@ -321,9 +333,22 @@ pub fn complete_upload(
             .map(|part| PartExtent {
                 file_id: part.file_id,
                 size_bytes: part.size_bytes,
+                checksum: part.checksum.clone(),
             })
             .collect(),
     };
+    if let Some((algorithm, expected)) = &completion.expected_checksum {
+        if upload.checksum_algorithm == Some(*algorithm) {
+            let computed = record.checksum.as_deref().and_then(StoredChecksum::decode);
+            let matches = computed.is_some_and(|computed| {
+                computed.value == *expected
+                    || computed.value.split_once('-').map(|(value, _)| value) == Some(expected)
+            });
+            if !matches {
+                return Err(MetaError::BadDigest);
+            }
+        }
+    }
     let mut obsolete: Vec<FileId> = uploaded
         .iter()
         .filter(|part| !chosen.iter().any(|kept| kept.file_id == part.file_id))
@@ -345,10 +370,49 @@ pub fn complete_upload(
     }
     insert_object(transaction, &record)?;
     delete_upload_rows(transaction, &completion.upload_id)?;
+    transaction
+        .prepare_cached(
+            "INSERT OR REPLACE INTO completed_uploads (upload_id, bucket, key, etag, completed_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            completion.upload_id,
+            record.bucket,
+            record.key,
+            record.etag,
+            completion.last_modified_ms
+        ])?;
     Ok(MetaReply::UploadCompleted {
         record: Box::new(record),
         obsolete,
     })
+}
+
+/// A CompleteMultipartUpload of an upload that already completed: S3 answers 200 with the same
+/// object while that object is still the key's current one; anything else is NoSuchUpload.
+fn repeated_completion(
+    transaction: &Transaction<'_>,
+    completion: &Completion,
+) -> Result<MetaReply, MetaError> {
+    let completed: Option<(String, String, String)> = transaction
+        .prepare_cached("SELECT bucket, key, etag FROM completed_uploads WHERE upload_id = ?1")?
+        .query_row([&completion.upload_id], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
+        .optional()?;
+    let Some((bucket, key, etag)) = completed else {
+        return Err(MetaError::NoSuchUpload);
+    };
+    if bucket != completion.bucket || key != completion.key {
+        return Err(MetaError::NoSuchUpload);
+    }
+    match super::store::get_object(transaction, &bucket, &key)? {
+        Some(record) if record.etag == etag => Ok(MetaReply::UploadCompleted {
+            record: Box::new(record),
+            obsolete: Vec::new(),
+        }),
+        _ => Err(MetaError::NoSuchUpload),
+    }
 }
 
 /// The completed object's checksum: part CRCs combined (FULL_OBJECT) or a checksum of the part
@@ -438,6 +502,10 @@ pub fn reap_uploads(
         .prepare_cached("SELECT upload_id FROM uploads WHERE created_ms < ?1")?
         .query_map([created_before_ms], |row| row.get(0))?
         .collect::<Result<_, _>>()?;
+    // Completed upload ids are remembered as long as an unfinished upload would live.
+    transaction
+        .prepare_cached("DELETE FROM completed_uploads WHERE completed_ms < ?1")?
+        .execute([created_before_ms])?;
     Ok(MetaReply::UploadsDropped(drop_uploads(transaction, ids)?))
 }
 

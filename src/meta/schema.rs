@@ -56,8 +56,9 @@ CREATE TABLE parts (
 ) WITHOUT ROWID;
 ";
 
-/// Version 2: access control lists (NULL = the owner's FULL_CONTROL only, S3's `private`) and
-/// users beyond the bootstrap admin.
+/// Version 2: access control lists (NULL = the owner's FULL_CONTROL only, S3's `private`), users
+/// beyond the bootstrap admin, and completed upload ids (a repeated CompleteMultipartUpload of
+/// the same upload answers 200 again, as S3 does).
 const MIGRATION_V2: &str = "
 ALTER TABLE buckets ADD COLUMN acl TEXT;
 ALTER TABLE objects ADD COLUMN acl TEXT;
@@ -69,6 +70,13 @@ CREATE TABLE users (
     email TEXT UNIQUE,
     canonical_id TEXT NOT NULL UNIQUE,
     created_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE completed_uploads (
+    upload_id TEXT PRIMARY KEY,
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    completed_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
 ";
 

@@ -170,15 +170,7 @@ fn apply(transaction: &Transaction<'_>, op: &MetaOp) -> Result<MetaReply, MetaEr
                     Ok((files_of(row.get(0)?, row.get(1)?), row.get(2)?))
                 })
                 .optional()?;
-            let holds = match (condition, &current) {
-                (PutCondition::None, _) => true,
-                (PutCondition::IfAbsent, current) => current.is_none(),
-                (PutCondition::IfMatch(etag), Some((_, current_etag))) => etag == current_etag,
-                (PutCondition::IfMatch(_), None) => false,
-            };
-            if !holds {
-                return Err(MetaError::PreconditionFailed);
-            }
+            check_put_condition(condition, current.as_ref().map(|(_, etag)| etag.as_str()))?;
             let replaced = current.map(|(files, _)| files).unwrap_or_default();
             insert_object(transaction, record)?;
             Ok(MetaReply::ObjectPut(replaced))
@@ -250,6 +242,29 @@ fn apply(transaction: &Transaction<'_>, op: &MetaOp) -> Result<MetaReply, MetaEr
             transaction,
             lookup,
         )?)),
+    }
+}
+
+/// Whether a conditional write may replace the row whose ETag is `current` (`None`: no row):
+/// PreconditionFailed, or NoSuchKey for an If-Match on a missing key, as S3 answers.
+pub(crate) fn check_put_condition(
+    condition: &PutCondition,
+    current: Option<&str>,
+) -> Result<(), MetaError> {
+    let holds = match (condition, current) {
+        (PutCondition::None, _) => true,
+        (PutCondition::IfAbsent, current) => current.is_none(),
+        (PutCondition::IfNoneMatch(etag), current) => current != Some(etag.as_str()),
+        (PutCondition::IfExists | PutCondition::IfMatch(_), None) => {
+            return Err(MetaError::NoSuchKey)
+        }
+        (PutCondition::IfExists, Some(_)) => true,
+        (PutCondition::IfMatch(etag), Some(current)) => etag == current,
+    };
+    if holds {
+        Ok(())
+    } else {
+        Err(MetaError::PreconditionFailed)
     }
 }
 
@@ -336,7 +351,7 @@ pub(crate) fn insert_object(
     Ok(())
 }
 
-fn get_object(
+pub(crate) fn get_object(
     transaction: &Transaction<'_>,
     bucket: &str,
     key: &str,
@@ -386,6 +401,11 @@ fn encode_parts(parts: &[PartExtent]) -> String {
             text.push(',');
         }
         text.push_str(&format!("{}:{}", part.file_id, part.size_bytes));
+        // Base64 has no ':' or ',', so the checksum is a safe third field.
+        if let Some(checksum) = &part.checksum {
+            text.push(':');
+            text.push_str(checksum);
+        }
     }
     text
 }
@@ -397,10 +417,12 @@ pub(crate) fn decode_parts(text: Option<&str>) -> Vec<PartExtent> {
     };
     text.split(',')
         .filter_map(|part| {
-            let (id, size) = part.split_once(':')?;
+            let mut fields = part.split(':');
+            let (id, size) = (fields.next()?, fields.next()?);
             Some(PartExtent {
                 file_id: FileId::parse(id)?,
                 size_bytes: size.parse().ok()?,
+                checksum: fields.next().map(str::to_string),
             })
         })
         .collect()

@@ -160,7 +160,8 @@ pub enum CannedAcl {
 }
 
 impl CannedAcl {
-    fn parse(text: &str) -> Option<CannedAcl> {
+    /// Parses an `x-amz-acl` value.
+    pub fn parse(text: &str) -> Option<CannedAcl> {
         Some(match text {
             "private" => CannedAcl::Private,
             "public-read" => CannedAcl::PublicRead,

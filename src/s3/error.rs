@@ -7,6 +7,7 @@ use std::borrow::Cow;
 #[allow(missing_docs)]
 pub enum S3ErrorCode {
     AccessDenied,
+    AccessForbidden,
     AuthorizationHeaderMalformed,
     AuthorizationQueryParametersError,
     BadDigest,
@@ -27,8 +28,10 @@ pub enum S3ErrorCode {
     InvalidPartNumber,
     InvalidPartOrder,
     InvalidRange,
+    InvalidPolicyDocument,
     KeyTooLongError,
     MalformedACLError,
+    MalformedPOSTRequest,
     MalformedXML,
     MetadataTooLarge,
     MethodNotAllowed,
@@ -59,6 +62,7 @@ impl S3ErrorCode {
         use S3ErrorCode::*;
         match self {
             AccessDenied => "AccessDenied",
+            AccessForbidden => "AccessForbidden",
             AuthorizationHeaderMalformed => "AuthorizationHeaderMalformed",
             AuthorizationQueryParametersError => "AuthorizationQueryParametersError",
             BadDigest => "BadDigest",
@@ -80,6 +84,8 @@ impl S3ErrorCode {
             InvalidRequest => "InvalidRequest",
             InvalidLocationConstraint => "InvalidLocationConstraint",
             InvalidRange => "InvalidRange",
+            InvalidPolicyDocument => "InvalidPolicyDocument",
+            MalformedPOSTRequest => "MalformedPOSTRequest",
             KeyTooLongError => "KeyTooLongError",
             MalformedACLError => "MalformedACLError",
             MalformedXML => "MalformedXML",
@@ -109,7 +115,11 @@ impl S3ErrorCode {
     pub fn status(self) -> u16 {
         use S3ErrorCode::*;
         match self {
-            AccessDenied | InvalidAccessKeyId | SignatureDoesNotMatch | RequestTimeTooSkewed => 403,
+            AccessDenied
+            | AccessForbidden
+            | InvalidAccessKeyId
+            | SignatureDoesNotMatch
+            | RequestTimeTooSkewed => 403,
             AuthorizationHeaderMalformed
             | AuthorizationQueryParametersError
             | BadDigest
@@ -123,6 +133,8 @@ impl S3ErrorCode {
             | InvalidDigest
             | InvalidRequest
             | InvalidLocationConstraint
+            | InvalidPolicyDocument
+            | MalformedPOSTRequest
             | KeyTooLongError
             | MalformedACLError
             | MalformedXML
@@ -151,6 +163,7 @@ impl S3ErrorCode {
         use S3ErrorCode::*;
         match self {
             AccessDenied => "Access Denied",
+            AccessForbidden => "Access Forbidden",
             AuthorizationHeaderMalformed => "The authorization header is malformed.",
             AuthorizationQueryParametersError => "Error parsing the query-string authentication parameters.",
             BadDigest => "The Content-MD5 or checksum you specified did not match what we received.",
@@ -172,6 +185,8 @@ impl S3ErrorCode {
             InvalidRequest => "Invalid Request",
             InvalidLocationConstraint => "The specified location constraint is not valid.",
             InvalidRange => "The requested range is not satisfiable",
+            InvalidPolicyDocument => "The content of the form does not meet the conditions specified in the policy document.",
+            MalformedPOSTRequest => "The body of your POST request is not well-formed multipart/form-data.",
             KeyTooLongError => "Your key is too long",
             MalformedACLError => "The XML you provided was not well-formed or did not validate against our published schema.",
             MalformedXML => "The XML you provided was not well-formed or did not validate against our published schema.",
@@ -300,6 +315,7 @@ impl From<crate::meta::MetaError> for S3Error {
             MetaError::PreconditionFailed => S3Error::new(S3ErrorCode::PreconditionFailed),
             MetaError::NoSuchUpload => S3Error::new(S3ErrorCode::NoSuchUpload),
             MetaError::NoSuchKey => S3Error::new(S3ErrorCode::NoSuchKey),
+            MetaError::BadDigest => S3Error::new(S3ErrorCode::BadDigest),
             MetaError::InvalidPart(number) => {
                 S3Error::new(S3ErrorCode::InvalidPart).field("PartNumber", number.to_string())
             }

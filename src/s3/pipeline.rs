@@ -36,6 +36,14 @@ impl S3Request<'_> {
         self.target.bucket.as_deref().unwrap_or_default()
     }
 
+    /// The first value of query parameter `name`.
+    pub fn query_value(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
     /// The key (the router guarantees one for object operations).
     pub fn key(&self) -> &str {
         self.target.key.as_deref().unwrap_or_default()
@@ -166,6 +174,19 @@ async fn run(
         query_names: &query_names,
         has_copy_source: head.header("x-amz-copy-source").is_some(),
     });
+    if *operation == Operation::OptionsPreflight {
+        // Preflights are never signed; without CORS rules S3 refuses them at once.
+        return Err(match head.header("origin") {
+            None => S3Error::with_message(
+                S3ErrorCode::BadRequest,
+                "Insufficient information. Origin request header needed.",
+            ),
+            Some(_) => S3Error::with_message(
+                S3ErrorCode::AccessForbidden,
+                "CORSResponse: CORS is not enabled for this bucket.",
+            ),
+        });
+    }
     let (auth, requester) = authenticate(context, head, &target, &query).await?;
     access_key.clone_from(&auth.access_key);
     if let Some(bucket) = &target.bucket {
@@ -218,6 +239,7 @@ async fn run(
         Operation::GetObjectAcl => ops::acl::get_object_acl(context, &request).await,
         Operation::PutBucketAcl => ops::acl::put_bucket_acl(context, &request, payload).await,
         Operation::PutObjectAcl => ops::acl::put_object_acl(context, &request, payload).await,
+        Operation::PostObject => ops::post::post_object(context, &request, payload).await,
         Operation::CreateMultipartUpload => {
             ops::multipart::create_multipart_upload(context, &request).await
         }
@@ -240,6 +262,8 @@ async fn run(
             S3ErrorCode::NotImplemented,
             format!("{name} is not implemented by ringstore yet."),
         )),
-        Operation::MethodNotAllowed => Err(S3Error::new(S3ErrorCode::MethodNotAllowed)),
+        Operation::MethodNotAllowed | Operation::OptionsPreflight => {
+            Err(S3Error::new(S3ErrorCode::MethodNotAllowed))
+        }
     }
 }

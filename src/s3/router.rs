@@ -25,6 +25,10 @@ pub enum Operation {
     GetObjectAcl,
     PutBucketAcl,
     PutObjectAcl,
+    /// `OPTIONS` on a bucket or object: a CORS preflight (no bucket has CORS rules here).
+    OptionsPreflight,
+    /// `POST` of an HTML form to a bucket: a browser upload.
+    PostObject,
     CreateMultipartUpload,
     UploadPart,
     UploadPartCopy,
@@ -62,6 +66,8 @@ impl Operation {
             Operation::GetObjectAcl => "GetObjectAcl",
             Operation::PutBucketAcl => "PutBucketAcl",
             Operation::PutObjectAcl => "PutObjectAcl",
+            Operation::OptionsPreflight => "OptionsPreflight",
+            Operation::PostObject => "PostObject",
             Operation::CreateMultipartUpload => "CreateMultipartUpload",
             Operation::UploadPart => "UploadPart",
             Operation::UploadPartCopy => "UploadPartCopy",
@@ -290,6 +296,9 @@ pub fn route(input: RouteInput<'_>) -> Operation {
             _ => Operation::MethodNotAllowed,
         };
     }
+    if input.method == Method::Options {
+        return Operation::OptionsPreflight;
+    }
     if !input.has_key {
         for entry in BUCKET_SUBRESOURCES {
             if has(entry.0) {
@@ -308,6 +317,7 @@ pub fn route(input: RouteInput<'_>) -> Operation {
         }
         return match input.method {
             Method::Put => Operation::CreateBucket,
+            Method::Post => Operation::PostObject,
             Method::Delete => Operation::DeleteBucket,
             Method::Head => Operation::HeadBucket,
             Method::Get if has("list-type") => Operation::ListObjectsV2,

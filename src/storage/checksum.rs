@@ -29,6 +29,15 @@ pub const CHECKSUM_ALGORITHMS: [ChecksumAlgorithm; 5] = [
 ];
 
 impl ChecksumAlgorithm {
+    /// Every algorithm S3 offers.
+    pub const ALL: [ChecksumAlgorithm; 5] = [
+        ChecksumAlgorithm::Crc32,
+        ChecksumAlgorithm::Crc32c,
+        ChecksumAlgorithm::Crc64Nvme,
+        ChecksumAlgorithm::Sha1,
+        ChecksumAlgorithm::Sha256,
+    ];
+
     /// `CRC32`, `CRC32C`, `CRC64NVME`, `SHA1`, `SHA256`.
     pub fn name(self) -> &'static str {
         match self {

@@ -21,7 +21,7 @@ pub(crate) async fn resolve_acl(
     owner: &Identity,
     bucket_owner: &Identity,
 ) -> S3Result<Option<String>> {
-    let grants = match request {
+    let mut grants = match request {
         AclRequest::Canned(CannedAcl::Private) => return Ok(None),
         AclRequest::Canned(canned) => canned.grants(owner, bucket_owner),
         AclRequest::Grants(named) => {
@@ -68,7 +68,14 @@ pub(crate) async fn resolve_acl(
             grants
         }
     };
+    group_grants_first(&mut grants);
     Ok(Some(encode_grants(&grants)))
+}
+
+/// Group grants before user grants, each in the order given: the order Ceph RGW answers in, which
+/// s3-tests relies on (AWS documents none).
+fn group_grants_first(grants: &mut [Grant<Grantee>]) {
+    grants.sort_by_key(|grant| matches!(grant.grantee, Grantee::User { .. }));
 }
 
 /// The stored list a write (CreateBucket, PutObject, CopyObject, CreateMultipartUpload) asks

@@ -2,7 +2,7 @@
 
 use super::acl::acl_from_request_headers;
 use super::{authorized_bucket, owned_bucket};
-use crate::limits::XML_BODY_BYTES_MAX;
+use crate::limits::{BUCKET_COUNT_MAX, XML_BODY_BYTES_MAX};
 use crate::meta::{BucketRecord, MetaError};
 use crate::s3::access::Permission;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
@@ -14,10 +14,47 @@ use crate::s3::{time, S3Context, S3Response};
 /// The region AWS treats specially: CreateBucket there re-succeeds for the owner (us-east-1 legacy).
 const LEGACY_REGION: &str = "us-east-1";
 
-/// ListBuckets: the caller's buckets by name.
+/// ListBuckets: the caller's buckets by name, paged by `max-buckets` / `continuation-token`
+/// and filtered by `prefix` and `bucket-region`.
 pub async fn list_buckets(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as TOKEN;
+    use base64::Engine;
     let identity = request.requester.signed()?;
+    let query = |name: &str| request.query_value(name);
+    let invalid = |name: &'static str, value: &str| {
+        S3Error::with_message(S3ErrorCode::InvalidArgument, format!("Invalid {name}"))
+            .field("ArgumentName", name)
+            .field("ArgumentValue", value.to_string())
+    };
+    let max_buckets = match query("max-buckets") {
+        None => BUCKET_COUNT_MAX,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|count| (1..=BUCKET_COUNT_MAX).contains(count))
+            .ok_or_else(|| invalid("max-buckets", text))?,
+    };
+    let after = match query("continuation-token") {
+        None => None,
+        Some(token) => Some(
+            TOKEN
+                .decode(token)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or_else(|| invalid("continuation-token", token))?,
+        ),
+    };
+    let prefix = query("prefix").unwrap_or_default();
+    let region = query("bucket-region");
     let buckets = context.meta.list_buckets().await?;
+    let mut mine = buckets.iter().filter(|bucket| {
+        bucket.owner == request.access_key
+            && bucket.name.starts_with(prefix)
+            && after.as_ref().is_none_or(|after| bucket.name > *after)
+            && region.is_none_or(|region| bucket.region == region)
+    });
+    let page: Vec<&BucketRecord> = mine.by_ref().take(max_buckets).collect();
+    let more = mine.next().is_some();
     let mut xml = XmlBuilder::new();
     xml.open_root("ListAllMyBucketsResult");
     xml.open("Owner")
@@ -25,17 +62,23 @@ pub async fn list_buckets(context: &S3Context, request: &S3Request<'_>) -> S3Res
         .element("DisplayName", &identity.display_name)
         .close("Owner");
     xml.open("Buckets");
-    for bucket in buckets
-        .iter()
-        .filter(|bucket| bucket.owner == request.access_key)
-    {
+    for bucket in &page {
         xml.open("Bucket")
             .element("Name", &bucket.name)
             .element("CreationDate", &time::iso8601(bucket.created_ms))
             .element("BucketRegion", &bucket.region)
             .close("Bucket");
     }
-    xml.close("Buckets").close("ListAllMyBucketsResult");
+    xml.close("Buckets");
+    if more {
+        if let Some(last) = page.last() {
+            xml.element("ContinuationToken", &TOKEN.encode(last.name.as_bytes()));
+        }
+    }
+    if query("prefix").is_some() {
+        xml.element("Prefix", prefix);
+    }
+    xml.close("ListAllMyBucketsResult");
     Ok(S3Response::xml(xml.finish()))
 }
 
@@ -64,9 +107,17 @@ pub async fn create_bucket(
         created_ms: time::now_ms(),
         acl: acl_from_request_headers(context, request, &request.access_key).await?,
     };
+    let acl = record.acl.clone();
     match context.meta.create_bucket(record).await {
         Ok(true) => {}
-        Ok(false) if region == LEGACY_REGION => {}
+        // us-east-1 answers the owner's re-create with 200 and resets the bucket's ACL (S3 API
+        // Reference, CreateBucket, BucketAlreadyOwnedByYou).
+        Ok(false) if region == LEGACY_REGION => {
+            context
+                .meta
+                .put_bucket_acl(request.bucket().to_string(), acl)
+                .await?;
+        }
         Ok(false) => {
             return Err(S3Error::new(S3ErrorCode::BucketAlreadyOwnedByYou)
                 .field("BucketName", request.bucket()))

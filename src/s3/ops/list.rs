@@ -30,14 +30,6 @@ struct ListParameters {
     fetch_owner: bool,
 }
 
-fn query_value<'a>(request: &'a S3Request<'_>, name: &str) -> Option<&'a str> {
-    request
-        .query
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-}
-
 fn invalid_argument(message: impl Into<String>, name: &'static str, value: &str) -> S3Error {
     S3Error::with_message(S3ErrorCode::InvalidArgument, message.into())
         .field("ArgumentName", name)
@@ -63,7 +55,10 @@ fn parse_parameters(
                 name,
             ));
         }
-        if query_value(request, name).is_some_and(|value| value.len() > LIST_PARAMETER_BYTES_MAX) {
+        if request
+            .query_value(name)
+            .is_some_and(|value| value.len() > LIST_PARAMETER_BYTES_MAX)
+        {
             return Err(invalid_argument(
                 format!("{name} is too long"),
                 "query",
@@ -71,7 +66,7 @@ fn parse_parameters(
             ));
         }
     }
-    let max_keys = match query_value(request, max_keys_name) {
+    let max_keys = match request.query_value(max_keys_name) {
         None => LIST_KEYS_PER_PAGE_MAX,
         Some(text) => match text.parse::<i32>() {
             Ok(value) if value >= 0 => (value as usize).min(LIST_KEYS_PER_PAGE_MAX),
@@ -91,7 +86,7 @@ fn parse_parameters(
             }
         },
     };
-    let url_encoding = match query_value(request, "encoding-type") {
+    let url_encoding = match request.query_value("encoding-type") {
         None => false,
         Some(value) if value.eq_ignore_ascii_case("url") => true,
         Some(value) => {
@@ -102,13 +97,16 @@ fn parse_parameters(
             ))
         }
     };
-    let fetch_owner =
-        query_value(request, "fetch-owner").is_some_and(|value| value.eq_ignore_ascii_case("true"));
+    let fetch_owner = request
+        .query_value("fetch-owner")
+        .is_some_and(|value| value.eq_ignore_ascii_case("true"));
     Ok(ListParameters {
-        prefix: query_value(request, "prefix")
+        prefix: request
+            .query_value("prefix")
             .unwrap_or_default()
             .to_string(),
-        delimiter: query_value(request, "delimiter")
+        delimiter: request
+            .query_value("delimiter")
             .filter(|d| !d.is_empty())
             .map(str::to_string),
         max_keys,
@@ -188,9 +186,22 @@ fn common_prefixes(xml: &mut XmlBuilder, listing: &Listing, url_encoding: bool) 
     }
 }
 
-fn header_fields(xml: &mut XmlBuilder, request: &S3Request<'_>, parameters: &ListParameters) {
+/// `<Name>`, `<Prefix>`, `<Delimiter>`, `<MaxKeys>`, `<EncodingType>`. ListObjects (v1) returns
+/// its Prefix unencoded (botocore, which AWS keeps in step with S3, decodes it only for v2 and
+/// versions).
+fn header_fields(
+    xml: &mut XmlBuilder,
+    request: &S3Request<'_>,
+    parameters: &ListParameters,
+    prefix_encoded: bool,
+) {
     xml.element("Name", request.bucket());
-    encoded(xml, "Prefix", &parameters.prefix, parameters.url_encoding);
+    encoded(
+        xml,
+        "Prefix",
+        &parameters.prefix,
+        parameters.url_encoding && prefix_encoded,
+    );
     if let Some(delimiter) = &parameters.delimiter {
         encoded(xml, "Delimiter", delimiter, parameters.url_encoding);
     }
@@ -203,8 +214,10 @@ fn header_fields(xml: &mut XmlBuilder, request: &S3Request<'_>, parameters: &Lis
 /// ListObjectsV2.
 pub async fn list_objects_v2(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
     let parameters = parse_parameters(request, "max-keys")?;
-    let token = query_value(request, "continuation-token");
-    let start_after = query_value(request, "start-after").filter(|value| !value.is_empty());
+    let token = request.query_value("continuation-token");
+    let start_after = request
+        .query_value("start-after")
+        .filter(|value| !value.is_empty());
     let after = match token {
         Some(token) => {
             let bytes = TOKEN.decode(token).map_err(|_| {
@@ -232,7 +245,7 @@ pub async fn list_objects_v2(context: &S3Context, request: &S3Request<'_>) -> S3
     };
     let mut xml = XmlBuilder::new();
     xml.open_root("ListBucketResult");
-    header_fields(&mut xml, request, &parameters);
+    header_fields(&mut xml, request, &parameters, true);
     xml.element(
         "KeyCount",
         &(listing.objects.len() + listing.common_prefixes.len()).to_string(),
@@ -270,13 +283,13 @@ pub async fn list_objects_v2(context: &S3Context, request: &S3Request<'_>) -> S3
 /// ListObjects (v1): `marker` / `NextMarker`, Owner always shown.
 pub async fn list_objects_v1(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
     let parameters = parse_parameters(request, "max-keys")?;
-    let marker = query_value(request, "marker").unwrap_or_default();
+    let marker = request.query_value("marker").unwrap_or_default();
     let after = (!marker.is_empty()).then(|| marker.to_string());
     let listing = fetch_page(context, request, &parameters, after).await?;
     let owners = owners(context, &listing).await?;
     let mut xml = XmlBuilder::new();
     xml.open_root("ListBucketResult");
-    header_fields(&mut xml, request, &parameters);
+    header_fields(&mut xml, request, &parameters, false);
     encoded(&mut xml, "Marker", marker, parameters.url_encoding);
     xml.element(
         "IsTruncated",
@@ -312,8 +325,8 @@ pub async fn list_object_versions(
     request: &S3Request<'_>,
 ) -> S3Result<S3Response> {
     let parameters = parse_parameters(request, "max-keys")?;
-    let key_marker = query_value(request, "key-marker").unwrap_or_default();
-    let version_marker = query_value(request, "version-id-marker").unwrap_or_default();
+    let key_marker = request.query_value("key-marker").unwrap_or_default();
+    let version_marker = request.query_value("version-id-marker").unwrap_or_default();
     if !version_marker.is_empty() && key_marker.is_empty() {
         return Err(invalid_argument(
             "A version-id marker cannot be specified without a key marker.",
@@ -334,7 +347,7 @@ pub async fn list_object_versions(
     let owners = owners(context, &listing).await?;
     let mut xml = XmlBuilder::new();
     xml.open_root("ListVersionsResult");
-    header_fields(&mut xml, request, &parameters);
+    header_fields(&mut xml, request, &parameters, true);
     encoded(&mut xml, "KeyMarker", key_marker, parameters.url_encoding);
     xml.element("VersionIdMarker", version_marker);
     xml.element(

@@ -7,10 +7,12 @@ pub mod copy;
 pub mod list;
 pub mod multipart;
 pub mod object;
+pub mod post;
 pub mod upload;
 
 use std::rc::Rc;
 
+use crate::meta::users::canonical_id;
 use crate::meta::{BucketRecord, ObjectRecord};
 use crate::s3::access::{allows, Permission};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
@@ -49,13 +51,21 @@ pub(crate) async fn owned_bucket(
     Ok(bucket)
 }
 
+/// The request's bucket; AccessDenied when `x-amz-expected-bucket-owner` names someone else
+/// (S3's guard against writing into a bucket that changed hands).
 async fn existing_bucket(
     context: &S3Context,
     request: &S3Request<'_>,
 ) -> S3Result<Rc<BucketRecord>> {
-    context.bucket(request.bucket()).await?.ok_or_else(|| {
+    let bucket = context.bucket(request.bucket()).await?.ok_or_else(|| {
         S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket())
-    })
+    })?;
+    if let Some(expected) = request.head.header("x-amz-expected-bucket-owner") {
+        if expected.trim() != canonical_id(&bucket.owner) {
+            return Err(S3Error::new(S3ErrorCode::AccessDenied));
+        }
+    }
+    Ok(bucket)
 }
 
 /// AccessDenied unless the requester holds `permission` on the object.

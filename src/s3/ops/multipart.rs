@@ -24,16 +24,9 @@ use crate::storage::FileId;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 
-fn query_value<'a>(request: &'a S3Request<'_>, name: &str) -> Option<&'a str> {
-    request
-        .query
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-}
-
 fn upload_id(request: &S3Request<'_>) -> String {
-    query_value(request, "uploadId")
+    request
+        .query_value("uploadId")
         .unwrap_or_default()
         .to_string()
 }
@@ -48,6 +41,9 @@ fn map_meta(request: &S3Request<'_>, error: MetaError) -> S3Error {
         MetaError::NoSuchBucket => {
             S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket())
         }
+        MetaError::NoSuchKey => S3Error::new(S3ErrorCode::NoSuchKey).field("Key", request.key()),
+        MetaError::PreconditionFailed => S3Error::new(S3ErrorCode::PreconditionFailed)
+            .field("Condition", "If-Match / If-None-Match"),
         other => other.into(),
     }
 }
@@ -75,7 +71,7 @@ async fn current_upload(context: &S3Context, request: &S3Request<'_>) -> S3Resul
 }
 
 fn part_number(request: &S3Request<'_>) -> S3Result<u32> {
-    let text = query_value(request, "partNumber").unwrap_or_default();
+    let text = request.query_value("partNumber").unwrap_or_default();
     text.parse::<u32>()
         .ok()
         .filter(|number| (1..=PART_NUMBER_MAX).contains(number))
@@ -267,6 +263,13 @@ pub async fn complete_multipart_upload(
         parts,
         last_modified_ms: time::now_ms(),
         size_bytes_max: context.config.max_object_size_bytes,
+        condition: super::object::parse_put_condition(request.head)?,
+        expected_checksum: ChecksumAlgorithm::ALL.iter().find_map(|algorithm| {
+            request
+                .head
+                .header(algorithm.header_name())
+                .map(|value| (*algorithm, value.trim().to_string()))
+        }),
     };
     let (record, obsolete) = context
         .meta
@@ -307,7 +310,7 @@ pub async fn abort_multipart_upload(
 }
 
 fn bounded_count(request: &S3Request<'_>, name: &'static str) -> S3Result<usize> {
-    match query_value(request, name) {
+    match request.query_value(name) {
         None => Ok(MULTIPART_LIST_ENTRIES_MAX),
         Some(text) => text
             .parse::<i64>()
@@ -329,7 +332,7 @@ fn bounded_count(request: &S3Request<'_>, name: &'static str) -> S3Result<usize>
 pub async fn list_parts(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
     current_upload(context, request).await?;
     let max_parts = bounded_count(request, "max-parts")?;
-    let marker_text = query_value(request, "part-number-marker").unwrap_or("0");
+    let marker_text = request.query_value("part-number-marker").unwrap_or("0");
     let after_part: u32 = marker_text.parse().map_err(|_| {
         S3Error::with_message(
             S3ErrorCode::InvalidArgument,
@@ -396,7 +399,8 @@ pub async fn list_multipart_uploads(
 ) -> S3Result<S3Response> {
     authorized_bucket(context, request, Permission::Read).await?;
     let max_uploads = bounded_count(request, "max-uploads")?;
-    let url_encoding = query_value(request, "encoding-type")
+    let url_encoding = request
+        .query_value("encoding-type")
         .is_some_and(|value| value.eq_ignore_ascii_case("url"));
     let encode = |value: &str| {
         if url_encoding {
@@ -407,16 +411,20 @@ pub async fn list_multipart_uploads(
     };
     let query = UploadsQuery {
         bucket: request.bucket().to_string(),
-        prefix: query_value(request, "prefix")
+        prefix: request
+            .query_value("prefix")
             .unwrap_or_default()
             .to_string(),
-        delimiter: query_value(request, "delimiter")
+        delimiter: request
+            .query_value("delimiter")
             .filter(|d| !d.is_empty())
             .map(str::to_string),
-        key_marker: query_value(request, "key-marker")
+        key_marker: request
+            .query_value("key-marker")
             .unwrap_or_default()
             .to_string(),
-        upload_id_marker: query_value(request, "upload-id-marker")
+        upload_id_marker: request
+            .query_value("upload-id-marker")
             .unwrap_or_default()
             .to_string(),
         max_uploads,

@@ -31,9 +31,11 @@ pub struct ChecksumRequest {
     expected: ExpectedChecksum,
 }
 
+/// A checksum value that cannot be the digest of any body (wrong length, not base64): it cannot
+/// match, so it is BadDigest, as ceph/s3-tests expects of S3.
 fn invalid_value(algorithm: ChecksumAlgorithm) -> S3Error {
     S3Error::with_message(
-        S3ErrorCode::InvalidRequest,
+        S3ErrorCode::BadDigest,
         format!("Value for {} header is invalid.", algorithm.header_name()),
     )
 }
