@@ -38,6 +38,9 @@ pub struct Config {
     pub header_bytes_max: usize,
     /// Time a client has to send a request head, in milliseconds.
     pub header_timeout_ms: u64,
+    /// Longest a request body may stall (no byte received) before the request fails, in
+    /// milliseconds.
+    pub body_timeout_ms: u64,
 }
 
 impl Config {
@@ -60,6 +63,7 @@ impl Config {
             connections_per_core_max: CONNECTIONS_PER_CORE_MAX,
             header_bytes_max: HEADER_BYTES_MAX,
             header_timeout_ms: HEADER_READ_TIME_MAX_MS,
+            body_timeout_ms: BODY_READ_STALL_TIME_MAX_MS,
         }
     }
 }

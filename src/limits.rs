@@ -70,6 +70,10 @@ pub const BODY_DRAIN_BYTES_MAX: u64 = 64 * 1024;
 /// Socket read buffer per connection.
 pub const CONNECTION_READ_BUFFER_BYTES: usize = 64 * 1024;
 
+/// Read buffer an idle keep-alive connection holds (a typical request head fits in one read; a
+/// larger head or a body grows the buffer to `CONNECTION_READ_BUFFER_BYTES`).
+pub const IDLE_READ_BYTES_MAX: usize = 2 * 1024;
+
 /// Size of one DMA block written to an object file.
 pub const DMA_WRITE_BLOCK_BYTES: usize = 128 * 1024;
 

@@ -68,6 +68,9 @@ struct Args {
     /// seconds a client has to send a request head (default 10; env RINGSTORE_HEADER_TIMEOUT)
     #[argh(option)]
     header_timeout: Option<String>,
+    /// seconds a request body may stall (no byte received) before the request fails (default 30; env RINGSTORE_BODY_TIMEOUT)
+    #[argh(option)]
+    body_timeout: Option<String>,
     /// seconds after which an unfinished multipart upload is reaped (default 604800, 7 days; env RINGSTORE_MULTIPART_MAX_AGE)
     #[argh(option)]
     multipart_max_age: Option<String>,
@@ -312,7 +315,16 @@ fn build_config(args: Args) -> Result<Config, UsageError> {
         1,
         3600,
     )?;
+    let body_timeout = number(
+        args.body_timeout,
+        "RINGSTORE_BODY_TIMEOUT",
+        limits::BODY_READ_STALL_TIME_MAX_MS / 1000,
+        "--body-timeout",
+        1,
+        3600,
+    )?;
     Ok(Config {
+        body_timeout_ms: body_timeout * 1000,
         log_format,
         shutdown_timeout_ms: shutdown_timeout * 1000,
         idle_timeout_ms: idle_timeout * 1000,

@@ -58,6 +58,38 @@ fn signed(
     }
 }
 
+/// A request signed correctly by another user (not the bucket's owner).
+#[allow(clippy::too_many_arguments)]
+fn signed_as(
+    server: &TestServer,
+    user: &common::TestUser,
+    name: &str,
+    method: &str,
+    path: &str,
+    query: &str,
+    body: &[u8],
+    status: u16,
+    code: Option<&'static str>,
+) -> Case {
+    let mut request =
+        RawRequest::new(method, path, &server.address).payload(&sigv4::sha256_hex(body));
+    request.access_key = user.access_key.clone();
+    request.secret = user.secret_key.clone();
+    request.query = query.to_string();
+    if !body.is_empty() {
+        request = request.header("content-length", &body.len().to_string());
+    }
+    let (head, _) = request.signed_head();
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(body);
+    Case {
+        name: name.to_string(),
+        request: bytes,
+        status,
+        code,
+    }
+}
+
 fn send(server: &TestServer, case: &Case) -> (u16, Option<String>) {
     let mut stream = server.connect();
     stream
@@ -561,6 +593,95 @@ fn hostile_request_table() {
     ));
     cases.push(raw("SigV2 query", format!("GET /hostile/object?AWSAccessKeyId=k&Signature=s&Expires=1 HTTP/1.1\r\nHost: {host}\r\n\r\n"), 400, Some("InvalidRequest")));
     cases.push(raw("truncated Authorization", format!("GET / HTTP/1.1\r\nHost: {host}\r\nx-amz-date: 20260101T000000Z\r\nAuthorization: AWS4-HMAC-SHA256\r\n\r\n"), 400, Some("AuthorizationHeaderMalformed")));
+    // Another user's valid signatures on the owner's private bucket: refused, nothing changed.
+    let mallory = server.add_user("mallory", None);
+    let acl_body =
+        b"<AccessControlPolicy><AccessControlList></AccessControlList></AccessControlPolicy>";
+    for (name, method, path, query, body) in [
+        (
+            "other user: GET object",
+            "GET",
+            "/hostile/object",
+            "",
+            &b""[..],
+        ),
+        (
+            "other user: GET of a missing key",
+            "GET",
+            "/hostile/missing",
+            "",
+            &b""[..],
+        ),
+        (
+            "other user: PUT object",
+            "PUT",
+            "/hostile/object",
+            "",
+            &b"overwrite"[..],
+        ),
+        (
+            "other user: DELETE object",
+            "DELETE",
+            "/hostile/object",
+            "",
+            &b""[..],
+        ),
+        (
+            "other user: list",
+            "GET",
+            "/hostile",
+            "list-type=2",
+            &b""[..],
+        ),
+        ("other user: GET ACL", "GET", "/hostile", "acl=", &b""[..]),
+        (
+            "other user: PUT ACL",
+            "PUT",
+            "/hostile",
+            "acl=",
+            &acl_body[..],
+        ),
+        (
+            "other user: DELETE bucket",
+            "DELETE",
+            "/hostile",
+            "",
+            &b""[..],
+        ),
+        (
+            "other user: start upload",
+            "POST",
+            "/hostile/object",
+            "uploads=",
+            &b""[..],
+        ),
+        (
+            "other user: uploads",
+            "GET",
+            "/hostile",
+            "uploads=",
+            &b""[..],
+        ),
+        (
+            "other user: location",
+            "GET",
+            "/hostile",
+            "location=",
+            &b""[..],
+        ),
+    ] {
+        cases.push(signed_as(
+            &server,
+            &mallory,
+            name,
+            method,
+            path,
+            query,
+            body,
+            403,
+            Some("AccessDenied"),
+        ));
+    }
     assert!(cases.len() >= 100, "only {} cases", cases.len());
     for case in &cases {
         let (status, code) = send(&server, case);
@@ -570,6 +691,12 @@ fn hostile_request_table() {
         }
         healthy(&server);
     }
+    // The owner's object is untouched by everything above.
+    let (head, _) = RawRequest::new("GET", "/hostile/object", &server.address).signed_head();
+    assert_eq!(
+        common::exchange(&server, head.as_bytes()).body,
+        b"0123456789"
+    );
     // Keys with '..' were stored by id: nothing was written outside the data dir.
     assert!(!server.data_dir().parent().unwrap().join("etc").exists());
     assert!(common::eventually(5, || server.temp_files().is_empty()));

@@ -35,21 +35,32 @@ pub enum BodyError {
     Io(#[from] io::Error),
 }
 
-/// A connection's receive buffer: bytes in `start..end` are received and not yet used.
+/// A connection's receive buffer: bytes in `start..end` are received and not yet used. It stays
+/// small while the connection idles and grows to its full size for large heads and bodies.
 #[derive(Debug)]
 pub struct ReadBuffer {
-    bytes: Box<[u8]>,
+    bytes: Vec<u8>,
     start: usize,
     end: usize,
+    capacity_max: usize,
+    capacity_idle: usize,
 }
 
 impl ReadBuffer {
     /// A buffer of `capacity` bytes.
     pub fn new(capacity: usize) -> Self {
+        Self::with_idle_capacity(capacity, capacity)
+    }
+
+    /// A buffer that holds `capacity_idle` bytes while idle and grows to `capacity_max`.
+    pub fn with_idle_capacity(capacity_max: usize, capacity_idle: usize) -> Self {
+        assert!(capacity_idle > 0 && capacity_idle <= capacity_max);
         ReadBuffer {
-            bytes: vec![0; capacity].into_boxed_slice(),
+            bytes: vec![0; capacity_idle],
             start: 0,
             end: 0,
+            capacity_max,
+            capacity_idle,
         }
     }
 
@@ -73,9 +84,31 @@ impl ReadBuffer {
         self.start == self.end
     }
 
-    /// Reads more bytes from `source`, compacting first; returns 0 at end of stream.
-    /// The buffer must not be full.
+    /// Reads more bytes from `source` into the full-size buffer, compacting first; returns 0 at
+    /// end of stream. The buffer must not be full.
     pub async fn fill(
+        &mut self,
+        source: &mut (impl AsyncRead + Unpin + ?Sized),
+    ) -> io::Result<usize> {
+        if self.bytes.len() < self.capacity_max {
+            self.bytes.resize(self.capacity_max, 0);
+        }
+        self.read_into_spare(source).await
+    }
+
+    /// Waits for the next request of an idle connection with the small buffer (giving back a
+    /// grown one first, since it holds nothing), so idle connections cost little memory.
+    pub async fn fill_idle(
+        &mut self,
+        source: &mut (impl AsyncRead + Unpin + ?Sized),
+    ) -> io::Result<usize> {
+        if self.is_empty() && self.bytes.len() > self.capacity_idle {
+            self.bytes = vec![0; self.capacity_idle];
+        }
+        self.read_into_spare(source).await
+    }
+
+    async fn read_into_spare(
         &mut self,
         source: &mut (impl AsyncRead + Unpin + ?Sized),
     ) -> io::Result<usize> {
@@ -84,15 +117,18 @@ impl ReadBuffer {
             self.end -= self.start;
             self.start = 0;
         }
+        if self.end == self.bytes.len() && self.bytes.len() < self.capacity_max {
+            self.bytes.resize(self.capacity_max, 0);
+        }
         assert!(self.end < self.bytes.len(), "fill on a full buffer");
         let count = source.read(&mut self.bytes[self.end..]).await?;
         self.end += count;
         Ok(count)
     }
 
-    /// Whether the unused bytes fill the whole buffer.
+    /// Whether the unused bytes fill the whole (full-size) buffer.
     pub fn is_full(&self) -> bool {
-        self.start == 0 && self.end == self.bytes.len()
+        self.start == 0 && self.end == self.capacity_max
     }
 }
 

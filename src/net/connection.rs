@@ -13,9 +13,7 @@ use crate::http::BodyFraming;
 use crate::http::{
     HeadError, HeadParse, Method, ReadBuffer, RequestBody, RequestHead, ResponseHead,
 };
-use crate::limits::{
-    BODY_DRAIN_BYTES_MAX, BODY_READ_STALL_TIME_MAX_MS, CONNECTION_READ_BUFFER_BYTES,
-};
+use crate::limits::{BODY_DRAIN_BYTES_MAX, CONNECTION_READ_BUFFER_BYTES, IDLE_READ_BYTES_MAX};
 use crate::s3::{ResponseBody, S3Context, S3Response};
 use crate::service;
 
@@ -46,8 +44,10 @@ async fn serve_requests(stream: TcpStream, context: &S3Context) {
     let _ = stream.set_write_timeout(Some(Duration::from_millis(
         RESPONSE_WRITE_STALL_TIME_MAX_MS,
     )));
-    let mut buffer = ReadBuffer::new(CONNECTION_READ_BUFFER_BYTES);
-    let mut output = Vec::with_capacity(4096);
+    let mut buffer =
+        ReadBuffer::with_idle_capacity(CONNECTION_READ_BUFFER_BYTES, IDLE_READ_BYTES_MAX);
+    // Allocated by the first response, not by an idle connection.
+    let mut output = Vec::new();
     loop {
         let head = match read_head(&mut stream, &mut buffer, context).await {
             HeadOutcome::Request(head) => head,
@@ -57,10 +57,12 @@ async fn serve_requests(stream: TcpStream, context: &S3Context) {
                 return;
             }
         };
-        let _ = stream.set_read_timeout(Some(Duration::from_millis(BODY_READ_STALL_TIME_MAX_MS)));
+        let _ =
+            stream.set_read_timeout(Some(Duration::from_millis(context.config.body_timeout_ms)));
         let mut body =
             RequestBody::new(&mut stream, &mut buffer, head.framing, head.expect_continue);
-        let response = service::handle(context, &head, &mut body).await;
+        // Boxed: the request's state machine is large, and an idle connection should not carry it.
+        let response = Box::pin(service::handle(context, &head, &mut body)).await;
         // A small unread rest is drained after answering so the connection survives; a large
         // or unknown one is not read at all: the answer says Connection: close.
         let reusable = body.drainable(BODY_DRAIN_BYTES_MAX);
@@ -133,9 +135,8 @@ async fn read_head(
                 context.wait_for_shutdown().await;
                 None
             };
-            match futures_lite::future::or(async { Some(buffer.fill(stream).await) }, shutdown)
-                .await
-            {
+            let wait = buffer.fill_idle(stream);
+            match futures_lite::future::or(async { Some(wait.await) }, shutdown).await {
                 Some(result) => result,
                 None => return HeadOutcome::Closed,
             }

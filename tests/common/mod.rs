@@ -169,12 +169,12 @@ impl TestServer {
 
     fn spawn(&mut self) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ringstore"))
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--cores",
-                &self.cores.to_string(),
-            ])
+            .args(["--listen", "127.0.0.1:0"])
+            .args(if self.extra_args.iter().any(|a| a == "--cores") {
+                vec![]
+            } else {
+                vec!["--cores".to_string(), self.cores.to_string()]
+            })
             .arg("--data-dir")
             .arg(&self.data_dir)
             .args([
