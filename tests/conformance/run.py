@@ -51,7 +51,7 @@ SCOPE_EXCLUDED_MARKERS = {
     "cloud_transition": "lifecycle",
     "cloud_restore": "lifecycle",
     "target_by_bucket": "lifecycle",
-    "bucket_policy": "bucket policy",
+    "bucket_policy": "bucket policy / public-access block",
     "tagging": "tagging",
     "auth_aws2": "SigV2",
     "iam_user": "IAM",
