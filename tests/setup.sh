@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite drives besides Rust crates (idempotent): the Python clients into
-# target/test-venv (boto3, aws-cli, s3cmd, pyarrow, pytest; needs python3 with venv), the
-# JavaScript SDK into tests/js/node_modules (npm ci), and Debian's rclone. The tests then run with
+# target/test-venv (boto3, aws-cli v1, s3cmd, pyarrow, pytest; needs python3 with venv), the
+# JavaScript SDK into tests/js/node_modules (npm ci), and Debian's rclone and aws-cli v2. The tests then run with
 # `cargo test --workspace`; they find the venv at target/test-venv (or RINGSTORE_PYTHON).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,12 +11,16 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
-# rclone comes from Debian (the compatibility suite uses the distribution's build).
-if ! command -v rclone >/dev/null 2>&1; then
+# rclone and aws-cli v2 come from Debian (the compatibility suite uses the distribution's builds;
+# aws-cli v2 is not on PyPI, and Debian installs it as /usr/bin/aws beside the venv's v1).
+missing=()
+command -v rclone >/dev/null 2>&1 || missing+=(rclone)
+[ -x /usr/bin/aws ] || missing+=(awscli)
+if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
-        (apt-get install -y -qq rclone || (apt-get update -qq && apt-get install -y -qq rclone)) >/dev/null
+        (apt-get install -y -qq "${missing[@]}" || (apt-get update -qq && apt-get install -y -qq "${missing[@]}")) >/dev/null
     else
-        echo "tests/setup.sh: rclone is missing; install it with: sudo apt-get install rclone" >&2
+        echo "tests/setup.sh: ${missing[*]} missing; install with: sudo apt-get install ${missing[*]}" >&2
         exit 1
     fi
 fi

@@ -1,7 +1,9 @@
 """Command-line clients people point at S3, driven as users drive them, every byte checked by hash:
-aws-cli `s3 sync` both ways with awkward names, `s3 presign`; s3cmd; rclone (Debian package)."""
+aws-cli v1 `s3 sync` both ways with awkward names, `s3 presign`; aws-cli v2 (Debian package), also
+virtual-hosted; s3cmd; rclone (Debian package)."""
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -133,3 +135,57 @@ def test_rclone_session(server, tmp_path):
     rc("delete", "ring:rclone-bucket/copy/big.bin")
     assert "big.bin" not in rc("lsl", "ring:rclone-bucket/copy")
     rc("purge", "ring:rclone-bucket")
+
+
+def test_aws_cli_v2_session(server, tmp_path):
+    # Goal: aws-cli v2 (Debian's build, /usr/bin/aws): s3 mb, cp up and down (small and multipart),
+    # ls --recursive, presign fetched by a plain HTTP client, s3api head-object, rm --recursive, rb;
+    # then the same client in virtual-hosted style (bucket.localhost).
+    aws = "/usr/bin/aws"
+    assert os.path.exists(aws), "aws-cli v2 is not installed: run `bash tests/setup.sh` (it installs Debian's awscli)"
+    env = clean_env(tmp_path)
+    assert run([aws, "--version"], env).startswith("aws-cli/2."), "expected aws-cli v2"
+    cli = lambda *args: run([aws, "--endpoint-url", server.endpoint, *args], env)
+    cli("s3", "mb", "s3://cli-v2")
+    small = tmp_path / "small.txt"
+    small.write_bytes(os.urandom(10_000))
+    large = tmp_path / "large.bin"
+    large.write_bytes(os.urandom(20 * 1024 * 1024))
+    cli("s3", "cp", str(small), "s3://cli-v2/dir one/small.txt")
+    cli("s3", "cp", str(large), "s3://cli-v2/large.bin")
+    head = cli("s3api", "head-object", "--bucket", "cli-v2", "--key", "large.bin")
+    assert re.search(r"[0-9a-f]{32}-[0-9]+", head), f"expected a multipart ETag: {head}"
+    for key, local in [("dir one/small.txt", small), ("large.bin", large)]:
+        back = tmp_path / ("back-" + local.name)
+        cli("s3", "cp", f"s3://cli-v2/{key}", str(back))
+        assert hashlib.md5(back.read_bytes()).hexdigest() == hashlib.md5(local.read_bytes()).hexdigest()
+    listing = cli("s3", "ls", "--recursive", "s3://cli-v2/")
+    assert "dir one/small.txt" in listing and "large.bin" in listing
+    url = cli("s3", "presign", "s3://cli-v2/large.bin", "--expires-in", "300").strip()
+    with urllib.request.urlopen(url) as response:
+        assert hashlib.md5(response.read()).hexdigest() == hashlib.md5(large.read_bytes()).hexdigest()
+
+    # Virtual-hosted style: bucket.localhost may not resolve on this machine, so a sitecustomize
+    # hook routes *.localhost to 127.0.0.1 inside the aws process; the Host header stays virtual.
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import socket\n_original = socket.getaddrinfo\n"
+        "def _resolve(host, *args, **kwargs):\n"
+        "    if isinstance(host, str) and host.endswith('.localhost'):\n"
+        "        host = '127.0.0.1'\n"
+        "    return _original(host, *args, **kwargs)\n"
+        "socket.getaddrinfo = _resolve\n")
+    config = tmp_path / "virtual-config"
+    config.write_text("[default]\ns3 =\n    addressing_style = virtual\n")
+    virtual_env = dict(env, AWS_CONFIG_FILE=str(config), PYTHONPATH=str(hook))
+    port = server.endpoint.rsplit(":", 1)[1]
+    debug = subprocess.run([aws, "--endpoint-url", f"http://localhost:{port}", "--debug", "s3", "cp", str(small),
+                            "s3://cli-v2/virtual.txt"], env=virtual_env, capture_output=True, text=True)
+    assert debug.returncode == 0, debug.stderr[-2000:]
+    assert "cli-v2.localhost" in debug.stderr, "the request did not use virtual-hosted addressing"
+    back = tmp_path / "virtual-back.txt"
+    cli("s3", "cp", "s3://cli-v2/virtual.txt", str(back))
+    assert back.read_bytes() == small.read_bytes()
+    cli("s3", "rm", "--recursive", "s3://cli-v2/")
+    cli("s3", "rb", "s3://cli-v2")
