@@ -39,6 +39,22 @@ def clean_env(tmp_path):
     return env
 
 
+def localhost_hook(tmp_path):
+    """A folder with a sitecustomize.py that routes *.localhost to 127.0.0.1 in any Python client
+    started with it on PYTHONPATH (*.localhost may not resolve on this machine); the client still
+    sends the virtual-hosted Host header."""
+    hook = tmp_path / "localhost-hook"
+    hook.mkdir(exist_ok=True)
+    (hook / "sitecustomize.py").write_text(
+        "import socket\n_original = socket.getaddrinfo\n"
+        "def _resolve(host, *args, **kwargs):\n"
+        "    if isinstance(host, str) and host.endswith('.localhost'):\n"
+        "        host = '127.0.0.1'\n"
+        "    return _original(host, *args, **kwargs)\n"
+        "socket.getaddrinfo = _resolve\n")
+    return hook
+
+
 def run(args, env):
     result = subprocess.run(args, env=env, capture_output=True, text=True)
     assert result.returncode == 0, f"{args}: {result.stdout}\n{result.stderr}"
@@ -107,6 +123,20 @@ def test_s3cmd_session(server, tmp_path):
     back.mkdir()
     cmd("sync", "s3://s3cmd-bucket/tree/", str(back) + "/")
     assert tree_hashes(back) == expected
+    # Virtual-hosted style: s3cmd addresses bucket.localhost:PORT (routed to 127.0.0.1 inside the
+    # s3cmd process, since *.localhost may not resolve here).
+    virtual_config = tmp_path / "s3cfg-virtual"
+    port = host.rsplit(":", 1)[1]
+    virtual_config.write_text(config.read_text().replace(f"host_base = {host}", f"host_base = localhost:{port}")
+                              .replace(f"host_bucket = {host}", f"host_bucket = %(bucket)s.localhost:{port}"))
+    virtual_env = dict(env, PYTHONPATH=str(localhost_hook(tmp_path)))
+    out = run([s3cmd, "-c", str(virtual_config), "--debug", "put", str(payload), "s3://s3cmd-bucket/virtual.bin"], virtual_env)
+    fetched_virtual = tmp_path / "fetched-virtual.bin"
+    result = subprocess.run([s3cmd, "-c", str(virtual_config), "--debug", "get", "s3://s3cmd-bucket/virtual.bin",
+                             str(fetched_virtual)], env=virtual_env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "s3cmd-bucket.localhost" in result.stderr + out, "s3cmd did not use virtual-hosted addressing"
+    assert fetched_virtual.read_bytes() == payload.read_bytes()
     cmd("del", "--recursive", "--force", "s3://s3cmd-bucket/")
     cmd("rb", "s3://s3cmd-bucket")
 
@@ -167,15 +197,7 @@ def test_aws_cli_v2_session(server, tmp_path):
 
     # Virtual-hosted style: bucket.localhost may not resolve on this machine, so a sitecustomize
     # hook routes *.localhost to 127.0.0.1 inside the aws process; the Host header stays virtual.
-    hook = tmp_path / "hook"
-    hook.mkdir()
-    (hook / "sitecustomize.py").write_text(
-        "import socket\n_original = socket.getaddrinfo\n"
-        "def _resolve(host, *args, **kwargs):\n"
-        "    if isinstance(host, str) and host.endswith('.localhost'):\n"
-        "        host = '127.0.0.1'\n"
-        "    return _original(host, *args, **kwargs)\n"
-        "socket.getaddrinfo = _resolve\n")
+    hook = localhost_hook(tmp_path)
     config = tmp_path / "virtual-config"
     config.write_text("[default]\ns3 =\n    addressing_style = virtual\n")
     virtual_env = dict(env, AWS_CONFIG_FILE=str(config), PYTHONPATH=str(hook))
