@@ -538,3 +538,106 @@ async fn recreate_outside_us_east_1_is_already_owned() {
         Some("AuthorizationHeaderMalformed")
     );
 }
+
+/// Resolves every `*.localhost` name to 127.0.0.1 (it may not resolve on this machine), so the
+/// SDK can use virtual-hosted-style addressing as it would against a real domain.
+#[derive(Debug, Clone, Default)]
+struct LocalhostResolver {
+    /// Every name the SDK asked for.
+    names: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl aws_smithy_runtime_api::client::dns::ResolveDns for LocalhostResolver {
+    fn resolve_dns<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> aws_smithy_runtime_api::client::dns::DnsFuture<'a> {
+        self.names.lock().unwrap().push(name.to_string());
+        aws_smithy_runtime_api::client::dns::DnsFuture::ready(Ok(vec![std::net::IpAddr::from([
+            127, 0, 0, 1,
+        ])]))
+    }
+}
+
+#[tokio::test]
+async fn virtual_hosted_style_with_the_rust_sdk() {
+    // Goal: aws-sdk-s3 without force_path_style addresses bucket.localhost:PORT; put, get, list
+    // and delete work and reach the same bucket path-style clients see.
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    let server = TestServer::start();
+    let path_style = server.client();
+    path_style
+        .create_bucket()
+        .bucket("virtual-rs")
+        .send()
+        .await
+        .unwrap();
+    let port = server.endpoint.rsplit(':').next().unwrap();
+    let resolver = LocalhostResolver::default();
+    let http_client = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+        .build_with_resolver(resolver.clone());
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .endpoint_url(format!("http://localhost:{port}"))
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            common::ACCESS_KEY,
+            common::SECRET_KEY,
+            None,
+            None,
+            "test",
+        ))
+        .http_client(http_client)
+        .build();
+    let virtual_style = aws_sdk_s3::Client::from_conf(config);
+    let body = pattern(150_000, 42);
+    virtual_style
+        .put_object()
+        .bucket("virtual-rs")
+        .key("dir/v.bin")
+        .body(ByteStream::from(body.clone()))
+        .send()
+        .await
+        .unwrap();
+    let got = path_style
+        .get_object()
+        .bucket("virtual-rs")
+        .key("dir/v.bin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        md5_hex(&got.body.collect().await.unwrap().into_bytes()),
+        md5_hex(&body)
+    );
+    let listed = virtual_style
+        .list_objects_v2()
+        .bucket("virtual-rs")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.contents()[0].key(), Some("dir/v.bin"));
+    let names = resolver.names.lock().unwrap().clone();
+    assert!(
+        !names.is_empty() && names.iter().all(|name| name == "virtual-rs.localhost"),
+        "the SDK did not address bucket.localhost: {names:?}"
+    );
+    virtual_style
+        .delete_object()
+        .bucket("virtual-rs")
+        .key("dir/v.bin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        path_style
+            .list_objects_v2()
+            .bucket("virtual-rs")
+            .send()
+            .await
+            .unwrap()
+            .key_count(),
+        Some(0)
+    );
+}
