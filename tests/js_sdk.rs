@@ -28,7 +28,7 @@ fn javascript_sdk_v3_suite_passes() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        stdout.contains("# pass 2")
+        stdout.contains("# pass 3")
             && stdout.contains("# fail 0")
             && stdout.contains("# skipped 0"),
         "{stdout}"
