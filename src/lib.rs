@@ -2,8 +2,9 @@
 //!
 //! Data flows one way: `runtime` starts the cores; `net` reads requests; `http` parses bytes;
 //! `service` sends admin paths aside and the rest to `s3::pipeline`, which resolves, routes,
-//! authenticates and runs one `s3::ops` handler; handlers use `storage` for bytes and
-//! `meta::client` for metadata (served by one SQLite thread).
+//! authenticates (`s3::auth`) and runs one `s3::ops` handler; handlers authorize with
+//! `s3::access` (ACLs) over the per-core user and bucket caches of `s3::directory`, and use
+//! `storage` for bytes and `meta::client` for metadata (served by one SQLite thread).
 //!
 //! Dependency rule: `storage` and `meta` never import `s3`, `http` or `net`; `s3::ops` never touches
 //! sockets or SQL; glommio types stay in `runtime`, `net`, `storage` and `meta::client`.
