@@ -8,6 +8,19 @@ use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 
+/// An object_store client for `bucket` on `server`, configured as users configure it.
+fn store_for(server: &common::TestServer, bucket: &str) -> object_store::aws::AmazonS3 {
+    AmazonS3Builder::new()
+        .with_endpoint(&server.endpoint)
+        .with_allow_http(true)
+        .with_bucket_name(bucket)
+        .with_region("us-east-1")
+        .with_access_key_id(common::ACCESS_KEY)
+        .with_secret_access_key(common::SECRET_KEY)
+        .build()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn object_store_session() {
     let server = common::TestServer::start();
@@ -18,15 +31,7 @@ async fn object_store_session() {
         .send()
         .await
         .unwrap();
-    let store = AmazonS3Builder::new()
-        .with_endpoint(&server.endpoint)
-        .with_allow_http(true)
-        .with_bucket_name("rust-os")
-        .with_region("us-east-1")
-        .with_access_key_id(common::ACCESS_KEY)
-        .with_secret_access_key(common::SECRET_KEY)
-        .build()
-        .unwrap();
+    let store = store_for(&server, "rust-os");
     let small = common::pattern(200_000, 5);
     store
         .put(
@@ -104,15 +109,7 @@ async fn parquet_file_through_object_store() {
         .send()
         .await
         .unwrap();
-    let store = AmazonS3Builder::new()
-        .with_endpoint(&server.endpoint)
-        .with_allow_http(true)
-        .with_bucket_name("lake")
-        .with_region("us-east-1")
-        .with_access_key_id(common::ACCESS_KEY)
-        .with_secret_access_key(common::SECRET_KEY)
-        .build()
-        .unwrap();
+    let store = store_for(&server, "lake");
     let ids: Vec<i64> = (0..5_000).collect();
     let names: Vec<String> = ids.iter().map(|id| format!("row {id} ✓ + %")).collect();
     let batch = RecordBatch::try_from_iter([

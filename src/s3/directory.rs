@@ -15,7 +15,7 @@ use super::error::S3Result;
 use super::S3Context;
 use crate::limits::{BUCKET_CACHE_ENTRIES_MAX, USER_CACHE_ENTRIES_MAX, USER_CACHE_TTL_MS};
 use crate::meta::users::canonical_id;
-use crate::meta::{BucketRecord, UserLookup};
+use crate::meta::{BucketRecord, UserLookup, UserRecord};
 
 /// A user who can sign requests.
 #[derive(Debug, Clone)]
@@ -39,24 +39,36 @@ pub struct BucketCache {
     entries: HashMap<String, Option<Rc<BucketRecord>>>,
 }
 
-impl S3Context {
-    /// The bootstrap admin from the command line / environment.
-    fn bootstrap_user(&self) -> User {
-        let credentials = &self.config.credentials;
-        User {
-            identity: Identity {
-                access_key: credentials.access_key.clone(),
-                canonical_id: canonical_id(&credentials.access_key),
-                display_name: credentials.access_key.clone(),
-            },
-            secret: credentials.secret.clone(),
-        }
+/// The bootstrap admin from the command line / environment (built once per core: its canonical
+/// id is a SHA-256, and most requests are signed by it).
+pub fn bootstrap_user(credentials: &crate::s3::auth::Credentials) -> User {
+    User {
+        identity: Identity {
+            access_key: credentials.access_key.clone(),
+            canonical_id: canonical_id(&credentials.access_key),
+            display_name: credentials.access_key.clone(),
+        },
+        secret: credentials.secret.clone(),
     }
+}
 
+/// The identity a stored user signs as.
+fn identity_of(record: UserRecord) -> (Identity, Secret) {
+    (
+        Identity {
+            access_key: record.access_key,
+            canonical_id: record.canonical_id,
+            display_name: record.display_name,
+        },
+        Secret::new(record.secret),
+    )
+}
+
+impl S3Context {
     /// The user with this access key, if any.
     pub async fn user(&self, access_key: &str) -> S3Result<Option<Rc<User>>> {
-        if access_key == self.config.credentials.access_key {
-            return Ok(Some(Rc::new(self.bootstrap_user())));
+        if access_key == self.admin.identity.access_key {
+            return Ok(Some(self.admin.clone()));
         }
         let ttl = Duration::from_millis(USER_CACHE_TTL_MS);
         if let Some((user, fetched)) = self.users.borrow().entries.get(access_key) {
@@ -69,14 +81,8 @@ impl S3Context {
             .get_user(UserLookup::AccessKey(access_key.to_string()))
             .await?;
         let user = record.map(|record| {
-            Rc::new(User {
-                identity: Identity {
-                    access_key: record.access_key,
-                    canonical_id: record.canonical_id,
-                    display_name: record.display_name,
-                },
-                secret: Secret::new(record.secret),
-            })
+            let (identity, secret) = identity_of(record);
+            Rc::new(User { identity, secret })
         });
         let mut cache = self.users.borrow_mut();
         if cache.entries.len() >= USER_CACHE_ENTRIES_MAX {
@@ -110,15 +116,15 @@ impl S3Context {
 
     /// A user named by a grant, by canonical id or email.
     pub async fn grantee_user(&self, lookup: UserLookup) -> S3Result<Option<Identity>> {
-        let admin = self.bootstrap_user().identity;
+        let admin = &self.admin.identity;
         if matches!(&lookup, UserLookup::CanonicalId(id) if *id == admin.canonical_id) {
-            return Ok(Some(admin));
+            return Ok(Some(admin.clone()));
         }
-        Ok(self.meta.get_user(lookup).await?.map(|record| Identity {
-            access_key: record.access_key,
-            canonical_id: record.canonical_id,
-            display_name: record.display_name,
-        }))
+        Ok(self
+            .meta
+            .get_user(lookup)
+            .await?
+            .map(|record| identity_of(record).0))
     }
 
     /// The bucket's record, if it exists.

@@ -38,6 +38,8 @@ pub struct S3Context {
     pub meta: MetaClient,
     /// This core's signing-key cache.
     pub key_cache: RefCell<auth::SigningKeyCache>,
+    /// The bootstrap admin, built once.
+    pub admin: Rc<directory::User>,
     /// This core's users (see `directory`).
     pub users: RefCell<directory::UserCache>,
     /// This core's bucket records (see `directory`).
@@ -64,6 +66,7 @@ impl S3Context {
         metrics: Arc<crate::obs::metrics::Registry>,
         shutdown: Arc<std::sync::atomic::AtomicBool>,
     ) -> Self {
+        let admin = Rc::new(directory::bootstrap_user(&config.credentials));
         S3Context {
             metrics,
             shutdown,
@@ -72,6 +75,7 @@ impl S3Context {
             layout,
             meta,
             key_cache: RefCell::new(auth::SigningKeyCache::new()),
+            admin,
             users: RefCell::default(),
             buckets: RefCell::default(),
             core_index,

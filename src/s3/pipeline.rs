@@ -22,8 +22,6 @@ pub struct S3Request<'a> {
     pub target: Target,
     /// Decoded query pairs.
     pub query: Vec<(String, String)>,
-    /// Who signed it (empty for anonymous requests).
-    pub access_key: String,
     /// Who sent it.
     pub requester: Requester,
     /// Id of this request.
@@ -198,7 +196,6 @@ async fn run(
         head,
         target,
         query,
-        access_key: auth.access_key.clone(),
         requester,
         request_id,
     };

@@ -48,7 +48,7 @@ pub async fn list_buckets(context: &S3Context, request: &S3Request<'_>) -> S3Res
     let region = query("bucket-region");
     let buckets = context.meta.list_buckets().await?;
     let mut mine = buckets.iter().filter(|bucket| {
-        bucket.owner == request.access_key
+        bucket.owner == request.requester.access_key()
             && bucket.name.starts_with(prefix)
             && after.as_ref().is_none_or(|after| bucket.name > *after)
             && region.is_none_or(|region| bucket.region == region)
@@ -102,10 +102,10 @@ pub async fn create_bucket(
     }
     let record = BucketRecord {
         name: request.bucket().to_string(),
-        owner: request.access_key.clone(),
+        owner: request.requester.access_key().to_string(),
         region: region.clone(),
         created_ms: time::now_ms(),
-        acl: acl_from_request_headers(context, request, &request.access_key).await?,
+        acl: acl_from_request_headers(context, request, request.requester.access_key()).await?,
     };
     let acl = record.acl.clone();
     match context.meta.create_bucket(record).await {

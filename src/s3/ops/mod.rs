@@ -45,7 +45,7 @@ pub(crate) async fn owned_bucket(
     request: &S3Request<'_>,
 ) -> S3Result<Rc<BucketRecord>> {
     let bucket = existing_bucket(context, request).await?;
-    if request.requester.access_key() != bucket.owner || request.access_key.is_empty() {
+    if request.requester.signed()?.access_key != bucket.owner {
         return Err(S3Error::new(S3ErrorCode::AccessDenied));
     }
     Ok(bucket)

@@ -38,13 +38,7 @@ fn no_such_upload(request: &S3Request<'_>) -> S3Error {
 fn map_meta(request: &S3Request<'_>, error: MetaError) -> S3Error {
     match error {
         MetaError::NoSuchUpload => no_such_upload(request),
-        MetaError::NoSuchBucket => {
-            S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket())
-        }
-        MetaError::NoSuchKey => S3Error::new(S3ErrorCode::NoSuchKey).field("Key", request.key()),
-        MetaError::PreconditionFailed => S3Error::new(S3ErrorCode::PreconditionFailed)
-            .field("Condition", "If-Match / If-None-Match"),
-        other => other.into(),
+        other => super::object::write_error(request, other),
     }
 }
 
@@ -127,7 +121,7 @@ pub async fn create_multipart_upload(
         upload_id: format!("{:032x}", fastrand::u128(..)),
         bucket: request.bucket().to_string(),
         key: request.key().to_string(),
-        owner: request.access_key.clone(),
+        owner: request.requester.access_key().to_string(),
         created_ms: time::now_ms(),
         content_type: request.head.header("content-type").map(str::to_string),
         headers: stored_headers(request.head)?,

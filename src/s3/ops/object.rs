@@ -186,7 +186,7 @@ pub async fn commit_object(
         content_type: attributes.content_type,
         headers: attributes.headers,
         checksum: attributes.checksum,
-        owner: request.access_key.clone(),
+        owner: request.requester.access_key().to_string(),
         acl: attributes.acl,
         parts: Vec::new(),
     };
@@ -194,22 +194,25 @@ pub async fn commit_object(
         .meta
         .put_object(record.clone(), condition)
         .await
-        .map_err(|error| match error {
-            crate::meta::MetaError::NoSuchBucket => no_such_bucket(request),
-            crate::meta::MetaError::PreconditionFailed => {
-                S3Error::new(S3ErrorCode::PreconditionFailed)
-                    .field("Condition", "If-Match / If-None-Match")
-            }
-            crate::meta::MetaError::NoSuchKey => {
-                S3Error::new(S3ErrorCode::NoSuchKey).field("Key", request.key())
-            }
-            other => other.into(),
-        })?;
+        .map_err(|error| write_error(request, error))?;
     published.keep();
     for old in replaced {
         remove_object_file_later(&context.layout, old);
     }
     Ok(record)
+}
+
+/// A failed write of the request's key as S3 words it: the bucket or key it names, or the
+/// conditional headers that did not hold.
+pub(crate) fn write_error(request: &S3Request<'_>, error: crate::meta::MetaError) -> S3Error {
+    use crate::meta::MetaError;
+    match error {
+        MetaError::NoSuchBucket => no_such_bucket(request),
+        MetaError::NoSuchKey => S3Error::new(S3ErrorCode::NoSuchKey).field("Key", request.key()),
+        MetaError::PreconditionFailed => S3Error::new(S3ErrorCode::PreconditionFailed)
+            .field("Condition", "If-Match / If-None-Match"),
+        other => other.into(),
+    }
 }
 
 pub(crate) fn no_such_bucket(request: &S3Request<'_>) -> S3Error {

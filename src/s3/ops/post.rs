@@ -230,7 +230,6 @@ pub async fn post_object(
         head: request.head,
         target,
         query: request.query.clone(),
-        access_key: requester.access_key().to_string(),
         requester,
         request_id: request.request_id,
     };
