@@ -32,6 +32,8 @@ pub struct Config {
     pub idle_timeout_ms: u64,
     /// Largest object accepted (single PUT, part, or completed multipart total), in bytes.
     pub max_object_size_bytes: u64,
+    /// Objects up to this many bytes are stored inline in the metadata database (0: never).
+    pub inline_object_bytes_max: usize,
     /// Connections one core holds at once.
     pub connections_per_core_max: usize,
     /// Largest request head accepted, in bytes.
@@ -60,6 +62,7 @@ impl Config {
             shutdown_timeout_ms: SHUTDOWN_TIME_MAX_MS_DEFAULT,
             idle_timeout_ms: KEEP_ALIVE_IDLE_TIME_MAX_MS,
             max_object_size_bytes: OBJECT_BYTES_MAX_DEFAULT,
+            inline_object_bytes_max: INLINE_OBJECT_BYTES_MAX_DEFAULT,
             connections_per_core_max: CONNECTIONS_PER_CORE_MAX,
             header_bytes_max: HEADER_BYTES_MAX,
             header_timeout_ms: HEADER_READ_TIME_MAX_MS,

@@ -77,6 +77,18 @@ pub const IDLE_READ_BYTES_MAX: usize = 2 * 1024;
 /// Size of one DMA block written to an object file.
 pub const DMA_WRITE_BLOCK_BYTES: usize = 128 * 1024;
 
+/// Objects up to this size are stored inline in the metadata database by default: one group
+/// commit then makes many small objects durable, instead of an fdatasync, a rename and a
+/// directory fsync each (ringstore's choice, measured in BENCHMARKS.md; `--max-inline-size`).
+pub const INLINE_OBJECT_BYTES_MAX_DEFAULT: usize = 16 * 1024;
+
+/// Largest `--max-inline-size`: an inline upload is held in memory until it is committed, and it
+/// must fit the first DMA block when it outgrows the limit and moves to a file.
+pub const INLINE_OBJECT_BYTES_MAX_LIMIT: usize = 64 * 1024;
+
+const _: () = assert!(INLINE_OBJECT_BYTES_MAX_LIMIT < DMA_WRITE_BLOCK_BYTES);
+const _: () = assert!(INLINE_OBJECT_BYTES_MAX_DEFAULT <= INLINE_OBJECT_BYTES_MAX_LIMIT);
+
 /// DMA writes in flight per upload (write-behind), bounding an upload's memory to
 /// `(1 + DMA_WRITE_BEHIND_COUNT) * DMA_WRITE_BLOCK_BYTES`.
 pub const DMA_WRITE_BEHIND_COUNT: usize = 2;

@@ -59,6 +59,9 @@ struct Args {
     /// largest object in bytes, checked before any byte is stored (default 5497558138880, 5 TiB; env RINGSTORE_MAX_OBJECT_SIZE)
     #[argh(option)]
     max_object_size: Option<String>,
+    /// objects up to this many bytes are stored inline in the metadata database, made durable by its group commit; 0 stores every object as a file (default 16384; at most 65536; env RINGSTORE_MAX_INLINE_SIZE)
+    #[argh(option)]
+    max_inline_size: Option<String>,
     /// connections each core holds at once (default 4096; env RINGSTORE_MAX_CONNECTIONS)
     #[argh(option)]
     max_connections: Option<String>,
@@ -221,11 +224,14 @@ fn build_config(args: Args) -> Result<Config, UsageError> {
         .map(|domain| domain.trim().to_ascii_lowercase())
         .filter(|domain| !domain.is_empty())
         .collect();
-    let data_dir = PathBuf::from(setting(
+    // Absolute from here on: glommio's DMA file paths fail with EBADF for a relative path (seen
+    // with `--data-dir data`), and log lines then name the real place.
+    let data_dir = std::path::absolute(setting(
         args.data_dir,
         "RINGSTORE_DATA_DIR",
         DEFAULT_DATA_DIR,
-    ));
+    ))
+    .map_err(|error| UsageError(format!("invalid --data-dir: {error}")))?;
     let log_level = setting(args.log_level, "RINGSTORE_LOG_LEVEL", DEFAULT_LOG_LEVEL);
     let age_text = setting(
         args.multipart_max_age,
@@ -291,6 +297,14 @@ fn build_config(args: Args) -> Result<Config, UsageError> {
         1,
         limits::OBJECT_BYTES_MAX_DEFAULT,
     )?;
+    let max_inline_size = number(
+        args.max_inline_size,
+        "RINGSTORE_MAX_INLINE_SIZE",
+        limits::INLINE_OBJECT_BYTES_MAX_DEFAULT as u64,
+        "--max-inline-size",
+        0,
+        limits::INLINE_OBJECT_BYTES_MAX_LIMIT as u64,
+    )?;
     let max_connections = number(
         args.max_connections,
         "RINGSTORE_MAX_CONNECTIONS",
@@ -329,6 +343,7 @@ fn build_config(args: Args) -> Result<Config, UsageError> {
         shutdown_timeout_ms: shutdown_timeout * 1000,
         idle_timeout_ms: idle_timeout * 1000,
         max_object_size_bytes: max_object_size,
+        inline_object_bytes_max: max_inline_size as usize,
         connections_per_core_max: max_connections as usize,
         header_bytes_max: max_header_bytes as usize,
         header_timeout_ms: header_timeout * 1000,

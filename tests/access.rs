@@ -210,7 +210,7 @@ async fn second_user_is_kept_out_of_private_buckets() {
         "refused PUT left {:?}",
         server.temp_files()
     );
-    assert_eq!(server.object_files(), 1);
+    assert_eq!(server.stored_objects(), 1);
 }
 
 #[tokio::test]

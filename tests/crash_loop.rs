@@ -1,7 +1,8 @@
 //! The crash loop: rounds of `kill -9` at a random moment under a mixed write load (PutObject,
 //! CopyObject, multipart uploads, DeleteObject), each followed by a restart and a full check
 //! against the client's log of acknowledged operations: nothing acknowledged lost, nothing
-//! partial visible, no temp file and no file that no row references.
+//! partial visible, no temp file, no file that no row references and no inline bytes that no
+//! object owns.
 //!
 //! CI runs `CRASH_ROUNDS_DEFAULT` short rounds; `RINGSTORE_CRASH_ROUNDS=300 cargo test --release
 //! --test crash_loop` is the long manual mode.
@@ -104,7 +105,13 @@ async fn writer(s3: aws_sdk_s3::Client, log: Log, writer: u64, seed: u64) {
         let body_seed = seed * 1_000_000 + attempt;
         let ok = match rng.u8(..10) {
             0..=4 => {
-                let body = pattern(rng.usize(1..400_000), body_seed);
+                // Half small enough to be stored inline in SQLite, half files.
+                let size = if rng.bool() {
+                    rng.usize(0..20_000)
+                } else {
+                    rng.usize(1..400_000)
+                };
+                let body = pattern(size, body_seed);
                 begin(&log, &key, Some(md5_hex(&body)));
                 s3.put_object()
                     .bucket("loop")
@@ -159,17 +166,28 @@ async fn writer(s3: aws_sdk_s3::Client, log: Log, writer: u64, seed: u64) {
 
 /// Files the metadata references: each object's parts (1 for single-part) and every part of
 /// unfinished uploads.
-async fn referenced_file_count(s3: &aws_sdk_s3::Client, keys: &[String]) -> usize {
+/// `(files, inline objects)` the metadata references: a file per part of each multipart object
+/// and per file-backed single-part object, an inline row per small object, a file per uploaded
+/// part of unfinished uploads.
+async fn referenced_storage(s3: &aws_sdk_s3::Client, keys: &[String]) -> (usize, usize) {
     let mut count = 0;
+    let mut inline = 0;
     for key in keys {
         let attributes = s3
             .get_object_attributes()
             .bucket("loop")
             .key(key)
             .object_attributes(ObjectAttributes::ObjectParts)
+            .object_attributes(ObjectAttributes::ObjectSize)
             .send()
             .await
             .unwrap();
+        let multipart = attributes.object_parts().is_some();
+        let size = attributes.object_size().unwrap() as usize;
+        if !multipart && size <= ringstore::limits::INLINE_OBJECT_BYTES_MAX_DEFAULT {
+            inline += 1;
+            continue;
+        }
         count += attributes
             .object_parts()
             .and_then(|parts| parts.total_parts_count())
@@ -193,7 +211,7 @@ async fn referenced_file_count(s3: &aws_sdk_s3::Client, keys: &[String]) -> usiz
             .unwrap();
         count += parts.parts().len();
     }
-    count
+    (count, inline)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -288,11 +306,16 @@ async fn crash_loop_loses_nothing_acknowledged() {
         listed.sort();
         present.sort();
         assert_eq!(listed, present, "round {round}: listing and GETs disagree");
-        let referenced = referenced_file_count(&s3, &present).await;
+        let (files, inline) = referenced_storage(&s3, &present).await;
         assert_eq!(
             server.object_files(),
-            referenced,
+            files,
             "round {round}: object files on disk vs files the metadata references"
+        );
+        assert_eq!(
+            server.inline_objects(),
+            inline,
+            "round {round}: inline rows vs inline objects listed"
         );
     }
 }

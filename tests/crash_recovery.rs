@@ -130,5 +130,5 @@ async fn kill9_during_concurrent_puts_loses_nothing_acknowledged() {
             }
         }
     }
-    assert_eq!(server.object_files(), visible);
+    assert_eq!(server.stored_objects(), visible);
 }

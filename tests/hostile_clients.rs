@@ -102,7 +102,7 @@ fn slow_body_and_reset_upload_leave_nothing() {
         .unwrap();
     drop(reset);
     assert!(common::eventually(10, || server.temp_files().is_empty()));
-    assert_eq!(server.object_files(), 0);
+    assert_eq!(server.stored_objects(), 0);
     assert_eq!(get_status(&server, "/slow/stalled"), 404);
     assert_eq!(get_status(&server, "/slow/reset"), 404);
 }

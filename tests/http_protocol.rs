@@ -173,7 +173,7 @@ fn aws_chunked_signed_payload() {
         }
     }
     assert!(common::eventually(5, || server.temp_files().is_empty()));
-    assert_eq!(server.object_files(), 1);
+    assert_eq!(server.stored_objects(), 1);
 }
 
 #[test]
@@ -252,7 +252,7 @@ fn signed_payload_mismatch_stores_nothing() {
     );
     assert_eq!(get(&server, "/sha/k").status, 404);
     assert!(common::eventually(5, || server.temp_files().is_empty()));
-    assert_eq!(server.object_files(), 0);
+    assert_eq!(server.stored_objects(), 0);
 }
 
 #[test]

@@ -241,7 +241,7 @@ async fn lifecycle_limits_and_part_reads() {
         .await
         .unwrap_err();
     assert_eq!(error_code(&error).as_deref(), Some("NoSuchUpload"));
-    assert!(common::eventually(5, || server.object_files() == 3));
+    assert!(common::eventually(5, || server.stored_objects() == 3));
     // Listing shows the multipart object with its size and ETag.
     let listed = s3.list_objects_v2().bucket("mpu").send().await.unwrap();
     assert_eq!(listed.contents()[0].size(), Some(whole.len() as i64));
@@ -253,7 +253,7 @@ async fn lifecycle_limits_and_part_reads() {
         .send()
         .await
         .unwrap();
-    assert!(common::eventually(5, || server.object_files() == 0));
+    assert!(common::eventually(5, || server.stored_objects() == 0));
 }
 
 #[tokio::test]
@@ -339,7 +339,7 @@ async fn multipart_errors() {
         .await
         .unwrap_err();
     assert_eq!(error_status(&error), Some(404));
-    assert!(common::eventually(5, || server.object_files() == 0));
+    assert!(common::eventually(5, || server.stored_objects() == 0));
     // S3 deletes a bucket whose only content is unfinished uploads; the uploads go with it.
     let pending = s3
         .create_multipart_upload()
@@ -353,7 +353,7 @@ async fn multipart_errors() {
         .to_string();
     upload_part(&s3, "mperr", "pending", &pending, 1, b"data").await;
     s3.delete_bucket().bucket("mperr").send().await.unwrap();
-    assert!(common::eventually(5, || server.object_files() == 0));
+    assert!(common::eventually(5, || server.stored_objects() == 0));
     let error = s3
         .list_multipart_uploads()
         .bucket("mperr")
@@ -702,7 +702,7 @@ async fn expired_uploads_are_reaped() {
         .unwrap()
         .to_string();
     upload_part(&s3, "reap", "k", &upload, 1, b"abandoned").await;
-    assert_eq!(server.object_files(), 1);
+    assert_eq!(server.stored_objects(), 1);
     let mut gone = false;
     for _ in 0..100 {
         if s3
@@ -720,5 +720,5 @@ async fn expired_uploads_are_reaped() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(gone, "expired upload was not reaped");
-    assert!(common::eventually(5, || server.object_files() == 0));
+    assert!(common::eventually(5, || server.stored_objects() == 0));
 }

@@ -176,7 +176,7 @@ async fn max_object_size_refuses_before_storing() {
     let response = exchange(&server, head.as_bytes());
     assert_eq!(response.code().as_deref(), Some("EntityTooLarge"));
     assert!(common::eventually(5, || server.temp_files().is_empty()));
-    assert_eq!(server.object_files(), 1);
+    assert_eq!(server.stored_objects(), 1);
 }
 
 #[tokio::test]
@@ -276,7 +276,7 @@ async fn disk_full_fails_one_write_and_nothing_else() {
                 .await
                 .unwrap();
         }
-        assert!(common::eventually(10, || server.object_files() == 1));
+        assert!(common::eventually(10, || server.stored_objects() == 1));
         s3.put_object()
             .bucket("full")
             .key("after")
@@ -373,7 +373,7 @@ async fn kill9_during_deletes() {
         }
     }
     assert_eq!(
-        server.object_files(),
+        server.stored_objects(),
         present,
         "orphan files after recovery"
     );
@@ -386,10 +386,14 @@ async fn startup_marks_rows_whose_file_is_missing() {
     let mut server = TestServer::start();
     let s3 = server.client();
     s3.create_bucket().bucket("lost").send().await.unwrap();
+    // Larger than the inline limit, so its bytes are a file (small objects live in SQLite).
     s3.put_object()
         .bucket("lost")
         .key("gone")
-        .body(ByteStream::from_static(b"bytes"))
+        .body(ByteStream::from(common::pattern(
+            ringstore::limits::INLINE_OBJECT_BYTES_MAX_DEFAULT + 1,
+            7,
+        )))
         .send()
         .await
         .unwrap();
@@ -440,4 +444,37 @@ async fn startup_marks_rows_whose_file_is_missing() {
         .query_row("SELECT file_id FROM missing_files", [], |row| row.get(0))
         .unwrap();
     assert_eq!(marked, gone_file);
+}
+
+#[tokio::test]
+async fn default_relative_data_dir_stores_files() {
+    // Goal: the README's way to start (no --data-dir: `./data`, a relative path) stores and
+    // serves file-backed objects as well as inline ones (a relative path once made every DMA
+    // file write fail with EBADF).
+    let server = TestServer::start_with_default_data_dir();
+    let s3 = server.client();
+    s3.create_bucket().bucket("here").send().await.unwrap();
+    for (key, size) in [("small", 100), ("large", 300_000)] {
+        let body = common::pattern(size, 5);
+        s3.put_object()
+            .bucket("here")
+            .key(key)
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap();
+        let got = s3
+            .get_object()
+            .bucket("here")
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            got.body.collect().await.unwrap().into_bytes().as_ref(),
+            body.as_slice()
+        );
+    }
+    assert_eq!(server.object_files(), 1);
+    assert_eq!(server.inline_objects(), 1);
 }

@@ -454,7 +454,7 @@ async fn delete_objects_batch() {
         .await
         .unwrap();
     assert!(quiet.deleted().is_empty() && quiet.errors().is_empty());
-    assert!(common::eventually(5, || server.object_files() == 9));
+    assert!(common::eventually(5, || server.stored_objects() == 9));
     let too_many: Vec<ObjectIdentifier> = (0..1001)
         .map(|i| {
             ObjectIdentifier::builder()
@@ -636,7 +636,7 @@ async fn copy_object_variants() {
         .send()
         .await
         .unwrap();
-    assert!(common::eventually(5, || server.object_files() == 5));
+    assert!(common::eventually(5, || server.stored_objects() == 5));
 }
 
 #[tokio::test]
@@ -867,7 +867,7 @@ async fn conditional_puts_are_atomic() {
         .unwrap_err();
     // If-Match on a missing key is NoSuchKey, as S3 answers (ceph/s3-tests put_object_if_match).
     assert_eq!(error_status(&error), Some(404));
-    assert!(common::eventually(5, || server.object_files() == 1
+    assert!(common::eventually(5, || server.stored_objects() == 1
         && server.temp_files().is_empty()));
 }
 

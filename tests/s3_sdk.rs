@@ -229,7 +229,7 @@ async fn awkward_keys_stay_inside_the_data_dir() {
         .unwrap()
         .join("etc/passwd")
         .exists());
-    assert_eq!(server.object_files(), keys.len());
+    assert_eq!(server.stored_objects(), keys.len());
     let error = s3
         .put_object()
         .bucket("keys")
@@ -291,17 +291,21 @@ async fn bad_content_md5_stores_nothing() {
         "{:?}",
         server.temp_files()
     );
-    assert_eq!(server.object_files(), 1);
+    assert_eq!(server.stored_objects(), 1);
 }
 
 #[tokio::test]
 async fn overwrite_and_delete() {
-    // Goal: an overwrite replaces atomically and frees the old file; delete is idempotent (204).
+    // Goal: an overwrite replaces atomically and frees what the old version used (file or
+    // inline bytes, sizes alternate across the inline limit); delete is idempotent (204).
     let server = TestServer::start();
     let s3 = server.client();
     s3.create_bucket().bucket("over").send().await.unwrap();
-    for round in 0..3u64 {
-        let body = pattern(5000 + round as usize, round);
+    for (round, size) in [5000, 40_000, 6000, 7000, 50_000, 60_000]
+        .into_iter()
+        .enumerate()
+    {
+        let body = pattern(size, round as u64);
         s3.put_object()
             .bucket("over")
             .key("same")
@@ -322,7 +326,7 @@ async fn overwrite_and_delete() {
         );
     }
     assert!(
-        common::eventually(5, || server.object_files() == 1),
+        common::eventually(5, || server.stored_objects() == 1),
         "superseded files were not removed"
     );
     s3.delete_object()
@@ -343,7 +347,7 @@ async fn overwrite_and_delete() {
         .send()
         .await
         .unwrap();
-    assert!(common::eventually(5, || server.object_files() == 0));
+    assert!(common::eventually(5, || server.stored_objects() == 0));
     let error = s3
         .get_object()
         .bucket("over")
@@ -370,7 +374,7 @@ async fn overwrite_and_delete() {
         .await
         .unwrap_err();
     assert_eq!(error_code(&error).as_deref(), Some("NoSuchBucket"));
-    assert_eq!(server.object_files(), 0);
+    assert_eq!(server.stored_objects(), 0);
     assert!(common::eventually(5, || server.temp_files().is_empty()));
 }
 
@@ -428,7 +432,7 @@ async fn concurrent_overwrites_are_atomic() {
     for task in tasks {
         task.await.unwrap();
     }
-    assert!(common::eventually(5, || server.object_files() == 1));
+    assert!(common::eventually(5, || server.stored_objects() == 1));
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ pub use listing::{ListQuery, Listing};
 pub use store::MetaStore;
 pub use users::{UserLookup, UserRecord};
 
-use crate::storage::FileId;
+use crate::storage::{FileId, InlineBytes};
 
 /// A bucket as the metadata knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,8 +37,8 @@ pub struct ObjectRecord {
     pub bucket: String,
     /// Object key (UTF-8, up to 1024 bytes).
     pub key: String,
-    /// The file holding its bytes.
-    pub file_id: FileId,
+    /// Where its bytes are.
+    pub body: ObjectBody,
     /// Size in bytes.
     pub size_bytes: u64,
     /// ETag without quotes (hex MD5 for single-part objects).
@@ -55,9 +55,17 @@ pub struct ObjectRecord {
     pub owner: String,
     /// Encoded access control list; `None` is S3's default (`private`).
     pub acl: Option<String>,
-    /// For a completed multipart upload, its parts in order (`file_id` is then the first part's
-    /// file); empty for a single-part object.
-    pub parts: Vec<PartExtent>,
+}
+
+/// Where an object's bytes are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectBody {
+    /// One object file.
+    File(FileId),
+    /// In the metadata database, next to the row (small objects).
+    Inline(InlineBytes),
+    /// The files of a completed multipart upload's parts, in order.
+    Parts(Vec<PartExtent>),
 }
 
 /// One part of a multipart object: its file, size and checksum.
@@ -72,25 +80,41 @@ pub struct PartExtent {
 }
 
 impl ObjectRecord {
-    /// Every file the object's bytes live in, in order.
+    /// Every file the object's bytes live in, in order (none for an inline object).
     pub fn files(&self) -> Vec<FileId> {
-        if self.parts.is_empty() {
-            vec![self.file_id]
-        } else {
-            self.parts.iter().map(|part| part.file_id).collect()
+        match &self.body {
+            ObjectBody::File(id) => vec![*id],
+            ObjectBody::Inline(_) => Vec::new(),
+            ObjectBody::Parts(parts) => parts.iter().map(|part| part.file_id).collect(),
         }
     }
 
-    /// `(file, size)` of each piece of the object, in order.
+    /// The parts of a multipart object; empty for a single-part one.
+    pub fn parts(&self) -> &[PartExtent] {
+        match &self.body {
+            ObjectBody::Parts(parts) => parts,
+            ObjectBody::File(_) | ObjectBody::Inline(_) => &[],
+        }
+    }
+
+    /// Sizes of the object's parts in order; a single-part object is its one part.
+    pub fn part_sizes(&self) -> Vec<u64> {
+        match &self.body {
+            ObjectBody::Parts(parts) => parts.iter().map(|part| part.size_bytes).collect(),
+            ObjectBody::File(_) | ObjectBody::Inline(_) => vec![self.size_bytes],
+        }
+    }
+
+    /// `(file, size)` of each piece of a file-backed object, in order (none for inline).
     pub fn extents(&self) -> Vec<PartExtent> {
-        if self.parts.is_empty() {
-            vec![PartExtent {
-                file_id: self.file_id,
+        match &self.body {
+            ObjectBody::File(id) => vec![PartExtent {
+                file_id: *id,
                 size_bytes: self.size_bytes,
                 checksum: None,
-            }]
-        } else {
-            self.parts.clone()
+            }],
+            ObjectBody::Inline(_) => Vec::new(),
+            ObjectBody::Parts(parts) => parts.clone(),
         }
     }
 }

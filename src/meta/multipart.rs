@@ -6,7 +6,7 @@ use md5::{Digest, Md5};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::store::{decode_headers, encode_headers, insert_object};
-use super::{MetaError, MetaReply, ObjectRecord, PartExtent};
+use super::{MetaError, MetaReply, ObjectBody, ObjectRecord, PartExtent};
 use crate::limits::PART_BYTES_MIN;
 use crate::storage::checksum::{checksum_of, combine_crc, ChecksumAlgorithm, StoredChecksum};
 use crate::storage::FileId;
@@ -319,7 +319,16 @@ pub fn complete_upload(
     let record = ObjectRecord {
         bucket: upload.bucket.clone(),
         key: upload.key.clone(),
-        file_id: chosen.first().map(|part| part.file_id).unwrap_or(FileId(0)),
+        body: ObjectBody::Parts(
+            chosen
+                .iter()
+                .map(|part| PartExtent {
+                    file_id: part.file_id,
+                    size_bytes: part.size_bytes,
+                    checksum: part.checksum.clone(),
+                })
+                .collect(),
+        ),
         size_bytes: chosen.iter().map(|part| part.size_bytes).sum(),
         etag: multipart_etag(&etags),
         last_modified_ms: completion.last_modified_ms,
@@ -328,14 +337,6 @@ pub fn complete_upload(
         checksum: object_checksum(&upload, &chosen),
         owner: upload.owner.clone(),
         acl: upload.acl.clone(),
-        parts: chosen
-            .iter()
-            .map(|part| PartExtent {
-                file_id: part.file_id,
-                size_bytes: part.size_bytes,
-                checksum: part.checksum.clone(),
-            })
-            .collect(),
     };
     if let Some((algorithm, expected)) = &completion.expected_checksum {
         if upload.checksum_algorithm == Some(*algorithm) {
@@ -354,20 +355,13 @@ pub fn complete_upload(
         .filter(|part| !chosen.iter().any(|kept| kept.file_id == part.file_id))
         .map(|part| part.file_id)
         .collect();
-    let replaced: Option<(String, Option<String>)> = transaction
+    let replaced: Option<Vec<FileId>> = transaction
         .prepare_cached("SELECT file_id, parts FROM objects WHERE bucket = ?1 AND key = ?2")?
         .query_row(params![record.bucket, record.key], |row| {
-            Ok((row.get(0)?, row.get(1)?))
+            Ok(super::store::files_of(row.get(0)?, row.get(1)?))
         })
         .optional()?;
-    if let Some((file_id, parts)) = replaced {
-        let old = ObjectRecord {
-            file_id: FileId::parse(&file_id).unwrap_or(FileId(0)),
-            parts: super::store::decode_parts(parts.as_deref()),
-            ..record.clone()
-        };
-        obsolete.extend(old.files());
-    }
+    obsolete.extend(replaced.into_iter().flatten());
     insert_object(transaction, &record)?;
     delete_upload_rows(transaction, &completion.upload_id)?;
     transaction

@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use crate::limits::DATABASE_BUSY_WAIT_MS;
 
 /// Schema version stored in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE buckets (
@@ -80,6 +80,23 @@ CREATE TABLE completed_uploads (
 ) WITHOUT ROWID;
 ";
 
+/// Version 3: small objects stored inline. Their bytes live in a rowid table of their own so that
+/// object rows (scanned by listings) stay small; an inline object's `file_id` is ''. The trigger
+/// frees the bytes whichever way a row goes (DELETE, batch DELETE, or INSERT OR REPLACE, whose
+/// implicit delete fires triggers because `prepare` turns `recursive_triggers` on).
+const MIGRATION_V3: &str = "
+CREATE TABLE inline_data (
+    id INTEGER PRIMARY KEY,
+    bytes BLOB NOT NULL
+);
+ALTER TABLE objects ADD COLUMN inline_id INTEGER;
+CREATE TRIGGER objects_free_inline_data AFTER DELETE ON objects
+WHEN old.inline_id IS NOT NULL
+BEGIN
+    DELETE FROM inline_data WHERE id = old.inline_id;
+END;
+";
+
 /// Why the schema could not be brought to the current version.
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
@@ -100,6 +117,8 @@ pub fn prepare(connection: &mut Connection) -> Result<(), SchemaError> {
     connection.pragma_update(None, "journal_mode", "WAL")?;
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", "OFF")?;
+    // INSERT OR REPLACE must fire the DELETE trigger that frees a replaced row's inline bytes.
+    connection.pragma_update(None, "recursive_triggers", "ON")?;
     // `ringstore user add` writes while the server runs; either side waits out the other's commit.
     connection.busy_timeout(std::time::Duration::from_millis(DATABASE_BUSY_WAIT_MS))?;
     let found: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
@@ -117,6 +136,9 @@ pub fn prepare(connection: &mut Connection) -> Result<(), SchemaError> {
     }
     if found < 2 {
         transaction.execute_batch(MIGRATION_V2)?;
+    }
+    if found < 3 {
+        transaction.execute_batch(MIGRATION_V3)?;
     }
     transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     transaction.commit()?;

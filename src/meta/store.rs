@@ -6,9 +6,11 @@ use std::path::Path;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::schema::{self, SchemaError};
-use super::{BucketRecord, MetaError, MetaOp, MetaReply, ObjectRecord, PartExtent, PutCondition};
+use super::{
+    BucketRecord, MetaError, MetaOp, MetaReply, ObjectBody, ObjectRecord, PartExtent, PutCondition,
+};
 use crate::limits::BUCKET_COUNT_MAX;
-use crate::storage::FileId;
+use crate::storage::{FileId, InlineBytes};
 
 /// The metadata database, owned by the metadata thread.
 pub struct MetaStore {
@@ -193,13 +195,12 @@ fn apply(transaction: &Transaction<'_>, op: &MetaOp) -> Result<MetaReply, MetaEr
         }
         MetaOp::DeleteBatch { bucket, keys } => delete_batch(transaction, bucket, keys),
         MetaOp::DeleteObject { bucket, key } => {
-            let removed = get_files(transaction, bucket, key)?;
-            if removed.is_empty() {
+            let Some(removed) = get_files(transaction, bucket, key)? else {
                 if get_bucket(transaction, bucket)?.is_none() {
                     return Err(MetaError::NoSuchBucket);
                 }
                 return Ok(MetaReply::ObjectDeleted(Vec::new()));
-            }
+            };
             transaction
                 .prepare_cached("DELETE FROM objects WHERE bucket = ?1 AND key = ?2")?
                 .execute(params![bucket, key])?;
@@ -322,22 +323,32 @@ fn get_bucket(transaction: &Transaction<'_>, name: &str) -> rusqlite::Result<Opt
         .optional()
 }
 
-/// Inserts or replaces an object row.
+/// Inserts or replaces an object row (and its inline bytes; the replaced row's bytes are freed by
+/// the schema's trigger).
 pub(crate) fn insert_object(
     transaction: &Transaction<'_>,
     record: &ObjectRecord,
 ) -> rusqlite::Result<()> {
-    let parts = (!record.parts.is_empty()).then(|| encode_parts(&record.parts));
+    let (file_id, parts, inline_id) = match &record.body {
+        ObjectBody::File(id) => (id.to_string(), None, None),
+        ObjectBody::Inline(bytes) => {
+            transaction
+                .prepare_cached("INSERT INTO inline_data (bytes) VALUES (?1)")?
+                .execute([bytes.as_slice()])?;
+            (String::new(), None, Some(transaction.last_insert_rowid()))
+        }
+        ObjectBody::Parts(parts) => (String::new(), Some(encode_parts(parts)), None),
+    };
     transaction
         .prepare_cached(
             "INSERT OR REPLACE INTO objects (bucket, key, file_id, size, etag, last_modified_ms, \
-             content_type, headers, checksum, owner, parts, acl) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             content_type, headers, checksum, owner, parts, acl, inline_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?
         .execute(params![
             record.bucket,
             record.key,
-            record.file_id.to_string(),
+            file_id,
             record.size_bytes as i64,
             record.etag,
             record.last_modified_ms,
@@ -347,6 +358,7 @@ pub(crate) fn insert_object(
             record.owner,
             parts,
             record.acl,
+            inline_id,
         ])?;
     Ok(())
 }
@@ -358,17 +370,19 @@ pub(crate) fn get_object(
 ) -> rusqlite::Result<Option<ObjectRecord>> {
     transaction
         .prepare_cached(
-            "SELECT file_id, size, etag, last_modified_ms, content_type, headers, checksum, owner, \
-             parts, acl FROM objects WHERE bucket = ?1 AND key = ?2",
+            "SELECT o.file_id, o.size, o.etag, o.last_modified_ms, o.content_type, o.headers, \
+             o.checksum, o.owner, o.parts, o.acl, d.bytes FROM objects o \
+             LEFT JOIN inline_data d ON d.id = o.inline_id WHERE o.bucket = ?1 AND o.key = ?2",
         )?
         .query_row(params![bucket, key], |row| {
             let file_id: String = row.get(0)?;
             let headers: String = row.get(5)?;
             let parts: Option<String> = row.get(8)?;
+            let inline: Option<Vec<u8>> = row.get(10)?;
             Ok(ObjectRecord {
                 bucket: bucket.to_string(),
                 key: key.to_string(),
-                file_id: FileId::parse(&file_id).unwrap_or(FileId(0)),
+                body: body_of(&file_id, parts.as_deref(), inline),
                 size_bytes: row.get::<_, i64>(1)? as u64,
                 etag: row.get(2)?,
                 last_modified_ms: row.get(3)?,
@@ -376,15 +390,26 @@ pub(crate) fn get_object(
                 headers: decode_headers(&headers),
                 checksum: row.get(6)?,
                 owner: row.get(7)?,
-                parts: decode_parts(parts.as_deref()),
                 acl: row.get(9)?,
             })
         })
         .optional()
 }
 
+/// An object row's body from its `file_id`, `parts` and inline bytes columns.
+fn body_of(file_id: &str, parts: Option<&str>, inline: Option<Vec<u8>>) -> ObjectBody {
+    let parts = decode_parts(parts);
+    if !parts.is_empty() {
+        return ObjectBody::Parts(parts);
+    }
+    match inline {
+        Some(bytes) => ObjectBody::Inline(InlineBytes::new(bytes)),
+        None => ObjectBody::File(FileId::parse(file_id).unwrap_or(FileId(0))),
+    }
+}
+
 /// Every file of a row: its `file_id`, or its parts for a multipart object.
-fn files_of(file_id: String, parts: Option<String>) -> Vec<FileId> {
+pub(crate) fn files_of(file_id: String, parts: Option<String>) -> Vec<FileId> {
     let parts = decode_parts(parts.as_deref());
     if parts.is_empty() {
         FileId::parse(&file_id).into_iter().collect()
@@ -428,18 +453,18 @@ pub(crate) fn decode_parts(text: Option<&str>) -> Vec<PartExtent> {
         .collect()
 }
 
+/// The files of a key's row, `None` when there is no row (an inline object has a row, no files).
 fn get_files(
     transaction: &Transaction<'_>,
     bucket: &str,
     key: &str,
-) -> rusqlite::Result<Vec<FileId>> {
-    Ok(transaction
+) -> rusqlite::Result<Option<Vec<FileId>>> {
+    transaction
         .prepare_cached("SELECT file_id, parts FROM objects WHERE bucket = ?1 AND key = ?2")?
         .query_row(params![bucket, key], |row| {
             Ok(files_of(row.get(0)?, row.get(1)?))
         })
-        .optional()?
-        .unwrap_or_default())
+        .optional()
 }
 
 /// Stored headers as `name:value` lines; names cannot hold ':' and values cannot hold '\n'.
@@ -469,7 +494,7 @@ pub(crate) mod tests {
         ObjectRecord {
             bucket: "b".into(),
             key: key.into(),
-            file_id: FileId(id),
+            body: ObjectBody::File(FileId(id)),
             size_bytes: 3,
             etag: "e".into(),
             last_modified_ms: 1,
@@ -478,8 +503,22 @@ pub(crate) mod tests {
             checksum: None,
             owner: "o".into(),
             acl: None,
-            parts: Vec::new(),
         }
+    }
+
+    fn inline_object(key: &str, bytes: &[u8]) -> ObjectRecord {
+        ObjectRecord {
+            body: ObjectBody::Inline(InlineBytes::new(bytes.to_vec())),
+            size_bytes: bytes.len() as u64,
+            ..object(key, 0)
+        }
+    }
+
+    fn inline_rows(store: &MetaStore) -> i64 {
+        store
+            .connection
+            .query_row("SELECT count(*) FROM inline_data", [], |row| row.get(0))
+            .unwrap()
     }
 
     /// A store with bucket "b" holding `keys` (test helper for listing tests).
@@ -613,6 +652,60 @@ pub(crate) mod tests {
             store.apply_batch(&[&not_empty])[0],
             Ok(MetaReply::BucketDeleted(_))
         ));
+    }
+
+    #[test]
+    fn inline_bytes_follow_their_row() {
+        // Goal: inline bytes are read back with the row and freed by every way a row goes away
+        // (replace by inline or file, delete, batch delete), so the table never holds orphans.
+        let mut store = store_with_keys(&[]);
+        let put = |key: &str, bytes: &[u8]| {
+            MetaOp::PutObject(inline_object(key, bytes), PutCondition::None)
+        };
+        let replies = store.apply_batch(&[&put("a", b"one"), &put("b", b"two"), &put("c", b"")]);
+        assert!(replies
+            .iter()
+            .all(|reply| matches!(reply, Ok(MetaReply::ObjectPut(files)) if files.is_empty())));
+        assert_eq!(inline_rows(&store), 3);
+        let get = MetaOp::GetObject {
+            bucket: "b".into(),
+            key: "a".into(),
+        };
+        let Ok(MetaReply::Object(Some(found))) = store.apply_batch(&[&get]).remove(0) else {
+            panic!()
+        };
+        assert_eq!(found, inline_object("a", b"one"));
+        store.apply_batch(&[&put("a", b"uno")])[0].as_ref().unwrap();
+        assert_eq!(inline_rows(&store), 3, "replaced bytes freed");
+        let to_file = MetaOp::PutObject(object("a", 7), PutCondition::None);
+        store.apply_batch(&[&to_file])[0].as_ref().unwrap();
+        assert_eq!(inline_rows(&store), 2);
+        let delete = MetaOp::DeleteObject {
+            bucket: "b".into(),
+            key: "b".into(),
+        };
+        assert!(matches!(
+            store.apply_batch(&[&delete])[0],
+            Ok(MetaReply::ObjectDeleted(ref files)) if files.is_empty()
+        ));
+        let get_deleted = MetaOp::GetObject {
+            bucket: "b".into(),
+            key: "b".into(),
+        };
+        assert!(matches!(
+            store.apply_batch(&[&get_deleted])[0],
+            Ok(MetaReply::Object(None))
+        ));
+        assert_eq!(inline_rows(&store), 1);
+        let batch = MetaOp::DeleteBatch {
+            bucket: "b".into(),
+            keys: vec!["a".into(), "c".into()],
+        };
+        let Ok(MetaReply::BatchDeleted(files)) = store.apply_batch(&[&batch]).remove(0) else {
+            panic!()
+        };
+        assert_eq!(files, vec![FileId(7)]);
+        assert_eq!(inline_rows(&store), 0);
     }
 
     #[test]

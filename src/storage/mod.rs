@@ -1,7 +1,8 @@
 //! Object bytes on local disk: layout by internal id, the durable `ObjectWriter`, the streaming
-//! reader and startup recovery. Knows nothing of S3 or HTTP.
+//! reader, inline bytes of small objects and startup recovery. Knows nothing of S3 or HTTP.
 
 pub mod checksum;
+pub mod inline;
 pub mod layout;
 pub mod reader;
 pub mod recovery;
@@ -9,9 +10,10 @@ pub mod writer;
 
 use std::io;
 
+pub use inline::InlineBytes;
 pub use layout::{FileId, Layout};
 pub use reader::{ObjectReader, Segment};
-pub use writer::{ObjectWriter, PublishedObject, SealedObject};
+pub use writer::{ObjectWriter, Placement, PublishedObject, SealedObject, StoredBytes};
 
 /// Why storing or reading object bytes failed.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,7 @@
 //! `ObjectWriter`: streams an upload into a temp file with DMA writes while hashing it, then
 //! makes it durable in S3's order: fdatasync → rename → directory fsync. Guards delete the file
-//! on drop unless the caller says the metadata committed.
+//! on drop unless the caller says the metadata committed. An upload that may be stored inline
+//! stays in memory until it outgrows the inline limit; then it moves to a temp file.
 
 use std::collections::VecDeque;
 use std::io;
@@ -12,7 +13,7 @@ use glommio::task::JoinHandle;
 use md5::{Digest, Md5};
 
 use super::checksum::{ChecksumAlgorithm, ChecksumHasher};
-use super::{io_error, FileId, Layout, StorageError};
+use super::{io_error, FileId, InlineBytes, Layout, StorageError};
 use crate::limits::{DMA_WRITE_BEHIND_COUNT, DMA_WRITE_BLOCK_BYTES, FILE_REMOVAL_GRACE_MS};
 
 /// Alignment of DMA writes (logical block size; 4 KiB covers every common device).
@@ -29,19 +30,42 @@ pub struct Digests {
     pub checksum: Option<(ChecksumAlgorithm, Vec<u8>)>,
 }
 
-/// An upload being written to its temp file.
+/// Where an upload may end up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// Always a file (multipart parts, objects known to be large).
+    File,
+    /// Inline in the metadata database if it has at most this many bytes, else a file.
+    InlineUpTo(usize),
+}
+
+/// An upload being received: in memory while it may still be stored inline, else in a temp file.
 pub struct ObjectWriter {
     layout: Rc<Layout>,
+    sink: Sink,
+    md5: Md5,
+    checksum: Option<ChecksumHasher>,
+    checksum_algorithm: Option<ChecksumAlgorithm>,
+    poisoned: bool,
+}
+
+enum Sink {
+    /// Bytes so far, in a buffer one byte longer than the inline limit: filling it means the
+    /// upload is too large to be inline.
+    Memory {
+        buffer: Vec<u8>,
+        filled: usize,
+    },
+    File(FileSink),
+}
+
+struct FileSink {
     id: FileId,
     file: Rc<DmaFile>,
     block: DmaBuffer,
     filled: usize,
     flushed_bytes: u64,
     pending: VecDeque<PendingWrite>,
-    md5: Md5,
-    checksum: Option<ChecksumHasher>,
-    checksum_algorithm: Option<ChecksumAlgorithm>,
-    poisoned: bool,
     temp_guard: TempGuard,
 }
 
@@ -70,12 +94,8 @@ impl Drop for TempGuard {
     }
 }
 
-impl ObjectWriter {
-    /// Creates a temp file for a new upload.
-    pub async fn create(
-        layout: Rc<Layout>,
-        checksum: Option<ChecksumAlgorithm>,
-    ) -> Result<Self, StorageError> {
+impl FileSink {
+    async fn create(layout: &Layout) -> Result<Self, StorageError> {
         let id = FileId::random();
         let path = layout.temp_path(id);
         let file = OpenOptions::new()
@@ -86,53 +106,18 @@ impl ObjectWriter {
             .map_err(io_error)?;
         let file = Rc::new(file);
         let block = file.alloc_dma_buffer(DMA_WRITE_BLOCK_BYTES);
-        Ok(ObjectWriter {
-            layout,
+        Ok(FileSink {
             id,
             file,
             block,
             filled: 0,
             flushed_bytes: 0,
             pending: VecDeque::with_capacity(DMA_WRITE_BEHIND_COUNT + 1),
-            md5: Md5::new(),
-            checksum: checksum.map(ChecksumHasher::new),
-            checksum_algorithm: checksum,
-            poisoned: false,
             temp_guard: TempGuard { path: Some(path) },
         })
     }
 
-    /// Bytes accepted so far.
-    pub fn size_bytes(&self) -> u64 {
-        self.flushed_bytes + self.filled as u64
-    }
-
-    /// The free part of the current block; fill it, then call [`ObjectWriter::advance`].
-    pub fn spare_mut(&mut self) -> &mut [u8] {
-        &mut self.block.as_bytes_mut()[self.filled..]
-    }
-
-    /// Accepts `count` bytes just placed in [`ObjectWriter::spare_mut`]; writes a full block out.
-    pub async fn advance(&mut self, count: usize) -> Result<(), StorageError> {
-        if self.poisoned {
-            return Err(StorageError::Poisoned);
-        }
-        assert!(self.filled + count <= DMA_WRITE_BLOCK_BYTES);
-        let new = &self.block.as_bytes()[self.filled..self.filled + count];
-        self.md5.update(new);
-        if let Some(checksum) = &mut self.checksum {
-            checksum.update(new);
-        }
-        self.filled += count;
-        if self.filled == DMA_WRITE_BLOCK_BYTES {
-            let next = self.file.alloc_dma_buffer(DMA_WRITE_BLOCK_BYTES);
-            let full = std::mem::replace(&mut self.block, next);
-            self.submit(full).await?;
-        }
-        Ok(())
-    }
-
-    async fn submit(&mut self, buffer: DmaBuffer) -> Result<(), StorageError> {
+    async fn submit(&mut self, buffer: DmaBuffer) -> Result<(), io::Error> {
         let position = self.flushed_bytes;
         let length = buffer.len();
         debug_assert_eq!(position % DMA_ALIGNMENT_BYTES as u64, 0);
@@ -154,38 +139,19 @@ impl ObjectWriter {
         Ok(())
     }
 
-    fn fail(&mut self, error: io::Error) -> StorageError {
-        self.poisoned = true;
-        let error = StorageError::from(error);
-        if matches!(error, StorageError::DiskFull) {
-            let path = self.layout.temp_path(self.id);
-            tracing::error!(path = %path.display(), free_bytes = free_bytes(self.layout.root()), "disk full: upload refused");
-        }
-        error
-    }
-
-    async fn await_oldest(&mut self) -> Result<(), StorageError> {
+    async fn await_oldest(&mut self) -> Result<(), io::Error> {
         let Some(write) = self.pending.pop_front() else {
             return Ok(());
         };
         match write.await {
             Some(Ok(_)) => Ok(()),
-            Some(Err(error)) => Err(self.fail(error)),
-            None => {
-                self.poisoned = true;
-                Err(StorageError::Io(io::Error::other(
-                    "DMA write task cancelled",
-                )))
-            }
+            Some(Err(error)) => Err(error),
+            None => Err(io::Error::other("DMA write task cancelled")),
         }
     }
 
-    /// Writes the tail, trims padding and fdatasyncs; the file is durable but still a temp file.
-    pub async fn seal(mut self) -> Result<SealedObject, StorageError> {
-        if self.poisoned {
-            return Err(StorageError::Poisoned);
-        }
-        let size = self.size_bytes();
+    /// Writes the tail, trims the padding and fdatasyncs.
+    async fn flush_and_sync(&mut self, size: u64) -> Result<(), io::Error> {
         if self.filled > 0 {
             let padded = self.filled.div_ceil(DMA_ALIGNMENT_BYTES) * DMA_ALIGNMENT_BYTES;
             let mut tail = std::mem::replace(
@@ -194,21 +160,148 @@ impl ObjectWriter {
             );
             tail.as_bytes_mut()[self.filled..padded].fill(0);
             tail.trim_to_size(padded);
-            // submit() advances by the data bytes, not the padding, so size_bytes stays exact.
+            // submit() advances by the data bytes, not the padding, so the size stays exact.
             self.submit(tail).await?;
         }
         while !self.pending.is_empty() {
             self.await_oldest().await?;
         }
         if size % DMA_ALIGNMENT_BYTES as u64 != 0 {
-            if let Err(error) = self.file.truncate(size).await {
-                return Err(self.fail(io_error(error)));
+            self.file.truncate(size).await.map_err(io_error)?;
+        }
+        // fdatasync after the truncate so the final size is durable too.
+        self.file.fdatasync().await.map_err(io_error)
+    }
+}
+
+impl ObjectWriter {
+    /// Starts receiving an upload: in memory when it may be stored inline, else in a new temp
+    /// file.
+    pub async fn create(
+        layout: Rc<Layout>,
+        checksum: Option<ChecksumAlgorithm>,
+        placement: Placement,
+    ) -> Result<Self, StorageError> {
+        let sink = match placement {
+            Placement::InlineUpTo(bytes_max) => {
+                assert!(
+                    bytes_max < DMA_WRITE_BLOCK_BYTES,
+                    "inline limit fits one DMA block"
+                );
+                Sink::Memory {
+                    buffer: vec![0; bytes_max + 1],
+                    filled: 0,
+                }
             }
+            Placement::File => Sink::File(FileSink::create(&layout).await?),
+        };
+        Ok(ObjectWriter {
+            layout,
+            sink,
+            md5: Md5::new(),
+            checksum: checksum.map(ChecksumHasher::new),
+            checksum_algorithm: checksum,
+            poisoned: false,
+        })
+    }
+
+    /// Bytes accepted so far.
+    pub fn size_bytes(&self) -> u64 {
+        match &self.sink {
+            Sink::Memory { filled, .. } => *filled as u64,
+            Sink::File(sink) => sink.flushed_bytes + sink.filled as u64,
         }
-        // fdatasync after the truncate so the final size is durable too; a failure poisons (no retry).
-        if let Err(error) = self.file.fdatasync().await {
-            return Err(self.fail(io_error(error)));
+    }
+
+    /// The free part of the current buffer; fill it, then call [`ObjectWriter::advance`].
+    pub fn spare_mut(&mut self) -> &mut [u8] {
+        match &mut self.sink {
+            Sink::Memory { buffer, filled } => &mut buffer[*filled..],
+            Sink::File(sink) => &mut sink.block.as_bytes_mut()[sink.filled..],
         }
+    }
+
+    /// Accepts `count` bytes just placed in [`ObjectWriter::spare_mut`]; writes a full block out,
+    /// or moves an upload that outgrew the inline limit to a temp file.
+    pub async fn advance(&mut self, count: usize) -> Result<(), StorageError> {
+        if self.poisoned {
+            return Err(StorageError::Poisoned);
+        }
+        let (new, full) = match &mut self.sink {
+            Sink::Memory { buffer, filled } => {
+                assert!(*filled + count <= buffer.len());
+                let new = &buffer[*filled..*filled + count];
+                *filled += count;
+                (new, *filled == buffer.len())
+            }
+            Sink::File(sink) => {
+                assert!(sink.filled + count <= DMA_WRITE_BLOCK_BYTES);
+                let new = &sink.block.as_bytes()[sink.filled..sink.filled + count];
+                sink.filled += count;
+                (new, sink.filled == DMA_WRITE_BLOCK_BYTES)
+            }
+        };
+        self.md5.update(new);
+        if let Some(checksum) = &mut self.checksum {
+            checksum.update(new);
+        }
+        if !full {
+            return Ok(());
+        }
+        let result = match &mut self.sink {
+            Sink::Memory { buffer, filled } => {
+                let (buffer, filled) = (std::mem::take(buffer), *filled);
+                match FileSink::create(&self.layout).await {
+                    Ok(mut sink) => {
+                        sink.block.as_bytes_mut()[..filled].copy_from_slice(&buffer[..filled]);
+                        sink.filled = filled;
+                        self.sink = Sink::File(sink);
+                        return Ok(());
+                    }
+                    Err(error) => {
+                        self.poisoned = true;
+                        return Err(error);
+                    }
+                }
+            }
+            Sink::File(sink) => {
+                let next = sink.file.alloc_dma_buffer(DMA_WRITE_BLOCK_BYTES);
+                let full = std::mem::replace(&mut sink.block, next);
+                sink.submit(full).await
+            }
+        };
+        result.map_err(|error| self.fail(error))
+    }
+
+    /// Accepts `bytes` (copied in, a buffer at a time).
+    pub async fn write_all(&mut self, mut bytes: &[u8]) -> Result<(), StorageError> {
+        while !bytes.is_empty() {
+            let spare = self.spare_mut();
+            let count = spare.len().min(bytes.len());
+            spare[..count].copy_from_slice(&bytes[..count]);
+            bytes = &bytes[count..];
+            self.advance(count).await?;
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, error: io::Error) -> StorageError {
+        self.poisoned = true;
+        let error = StorageError::from(error);
+        if let (StorageError::DiskFull, Sink::File(sink)) = (&error, &self.sink) {
+            let path = self.layout.temp_path(sink.id);
+            tracing::error!(path = %path.display(), free_bytes = free_bytes(self.layout.root()), "disk full: upload refused");
+        }
+        error
+    }
+
+    /// Ends the upload. A file is written out, trimmed and fdatasynced: durable but still a temp
+    /// file. An upload still in memory becomes inline bytes.
+    pub async fn seal(mut self) -> Result<SealedObject, StorageError> {
+        if self.poisoned {
+            return Err(StorageError::Poisoned);
+        }
+        let size_bytes = self.size_bytes();
         let digests = Digests {
             md5: self.md5.clone().finalize().into(),
             checksum: self
@@ -217,27 +310,61 @@ impl ObjectWriter {
                 .map(|hasher| hasher.finalize())
                 .and_then(|value| self.checksum_algorithm.map(|algorithm| (algorithm, value))),
         };
-        let path = self
-            .temp_guard
-            .disarm()
-            .expect("temp guard armed until sealed");
+        let body = match &mut self.sink {
+            Sink::Memory { buffer, filled } => {
+                let mut bytes = std::mem::take(buffer);
+                bytes.truncate(*filled);
+                SealedBody::Inline(InlineBytes::new(bytes))
+            }
+            Sink::File(sink) => {
+                // A failure poisons the writer: an fsync is never retried.
+                if let Err(error) = sink.flush_and_sync(size_bytes).await {
+                    return Err(self.fail(error));
+                }
+                let Sink::File(sink) = &mut self.sink else {
+                    unreachable!("matched above")
+                };
+                let path = sink
+                    .temp_guard
+                    .disarm()
+                    .expect("temp guard armed until sealed");
+                SealedBody::File {
+                    id: sink.id,
+                    temp_guard: TempGuard { path: Some(path) },
+                }
+            }
+        };
         Ok(SealedObject {
             layout: self.layout.clone(),
-            id: self.id,
-            size_bytes: size,
+            size_bytes,
             digests,
-            temp_guard: TempGuard { path: Some(path) },
+            body,
         })
     }
 }
 
-/// A durable temp file whose digests the caller checks before publishing it.
+/// A received upload whose digests the caller checks before publishing it.
 pub struct SealedObject {
     layout: Rc<Layout>,
-    id: FileId,
     size_bytes: u64,
     digests: Digests,
-    temp_guard: TempGuard,
+    body: SealedBody,
+}
+
+enum SealedBody {
+    /// A durable temp file.
+    File { id: FileId, temp_guard: TempGuard },
+    /// Bytes to store inline with the metadata.
+    Inline(InlineBytes),
+}
+
+/// Where a published object's bytes are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredBytes {
+    /// A durable object file.
+    File(FileId),
+    /// Bytes to store in the metadata row (durable once that commits).
+    Inline(InlineBytes),
 }
 
 impl SealedObject {
@@ -251,25 +378,37 @@ impl SealedObject {
         &self.digests
     }
 
-    /// Renames the file into place and fsyncs its directory. The returned guard still deletes the
-    /// file on drop unless [`PublishedObject::keep`] is called once metadata has committed.
-    pub async fn publish(mut self) -> Result<PublishedObject, StorageError> {
-        let temp_path = self.temp_guard.disarm().expect("armed until published");
-        let final_path = self.layout.object_path(self.id);
+    /// Renames a file into place and fsyncs its directory (inline bytes need nothing). The
+    /// returned guard still deletes the file on drop unless [`PublishedObject::keep`] is called
+    /// once metadata has committed.
+    pub async fn publish(self) -> Result<PublishedObject, StorageError> {
+        let (id, mut temp_guard) = match self.body {
+            SealedBody::Inline(bytes) => {
+                return Ok(PublishedObject {
+                    stored: StoredBytes::Inline(bytes),
+                    size_bytes: self.size_bytes,
+                    digests: self.digests,
+                    guard: TempGuard { path: None },
+                })
+            }
+            SealedBody::File { id, temp_guard } => (id, temp_guard),
+        };
+        let temp_path = temp_guard.disarm().expect("armed until published");
+        let final_path = self.layout.object_path(id);
         if let Err(error) = glommio::io::rename(&temp_path, &final_path).await {
-            self.temp_guard.path = Some(temp_path);
+            temp_guard.path = Some(temp_path);
             return Err(io_error(error).into());
         }
         let guard = TempGuard {
             path: Some(final_path),
         };
-        let directory = Directory::open(self.layout.object_dir(self.id.dir_index()))
+        let directory = Directory::open(self.layout.object_dir(id.dir_index()))
             .await
             .map_err(io_error)?;
         directory.sync().await.map_err(io_error)?;
         directory.close().await.map_err(io_error)?;
         Ok(PublishedObject {
-            id: self.id,
+            stored: StoredBytes::File(id),
             size_bytes: self.size_bytes,
             digests: self.digests,
             guard,
@@ -277,10 +416,11 @@ impl SealedObject {
     }
 }
 
-/// A durable object file in its final place, owned by this guard until metadata commits.
+/// A durable object (file in its final place, or inline bytes), owned by this guard until
+/// metadata commits.
 pub struct PublishedObject {
-    /// Internal id of the file.
-    pub id: FileId,
+    /// Where its bytes are.
+    pub stored: StoredBytes,
     /// Size in bytes.
     pub size_bytes: u64,
     /// Digests computed while streaming.
@@ -289,7 +429,7 @@ pub struct PublishedObject {
 }
 
 impl PublishedObject {
-    /// The metadata now references this file: keep it.
+    /// The metadata now references this object: keep its file.
     pub fn keep(mut self) {
         self.guard.disarm();
     }

@@ -19,6 +19,8 @@ struct Launch<'a> {
     args: &'a [&'a str],
     data_dir: Option<&'a Path>,
     capture_log: bool,
+    /// Start in the temp dir without `--data-dir`, so the default `./data` (relative) is used.
+    default_data_dir: bool,
 }
 
 impl Default for Launch<'_> {
@@ -29,6 +31,7 @@ impl Default for Launch<'_> {
             args: &[],
             data_dir: None,
             capture_log: false,
+            default_data_dir: false,
         }
     }
 }
@@ -54,6 +57,7 @@ pub struct TestServer {
     pub extra_args: Vec<String>,
     /// When set, the server's stderr (its logs) goes to this file instead of the test's.
     pub log_file: Option<PathBuf>,
+    default_data_dir: bool,
 }
 
 impl TestServer {
@@ -91,6 +95,15 @@ impl TestServer {
         })
     }
 
+    /// Starts a server as the README does: no `--data-dir`, so `./data` under its working
+    /// directory (a fresh temp dir).
+    pub fn start_with_default_data_dir() -> TestServer {
+        Self::launch(Launch {
+            default_data_dir: true,
+            ..Launch::default()
+        })
+    }
+
     /// Starts a server on an existing data dir (which the caller keeps alive).
     pub fn start_in(data_dir: &Path, args: &[&str]) -> TestServer {
         Self::launch(Launch {
@@ -124,6 +137,7 @@ impl TestServer {
             region: launch.region.to_string(),
             extra_args: launch.args.iter().map(|arg| arg.to_string()).collect(),
             log_file,
+            default_data_dir: launch.default_data_dir,
         };
         server.spawn();
         server
@@ -175,8 +189,15 @@ impl TestServer {
             } else {
                 vec!["--cores".to_string(), self.cores.to_string()]
             })
-            .arg("--data-dir")
-            .arg(&self.data_dir)
+            .args(if self.default_data_dir {
+                vec![]
+            } else {
+                vec![
+                    std::ffi::OsString::from("--data-dir"),
+                    self.data_dir.clone().into(),
+                ]
+            })
+            .current_dir(self.data_dir.parent().expect("data dir has a parent"))
             .args([
                 "--access-key",
                 ACCESS_KEY,
@@ -251,6 +272,26 @@ impl TestServer {
         std::fs::read_dir(self.data_dir.join("tmp"))
             .map(|dir| dir.map(|e| e.unwrap().path()).collect())
             .unwrap_or_default()
+    }
+
+    /// Objects stored: files on disk plus inline objects in the metadata database (its
+    /// `inline_data` rows, read with a read-only connection beside the running server).
+    pub fn stored_objects(&self) -> usize {
+        self.object_files() + self.inline_objects()
+    }
+
+    /// Inline objects (rows of `inline_data`).
+    pub fn inline_objects(&self) -> usize {
+        let connection = rusqlite::Connection::open_with_flags(
+            self.data_dir.join("meta.sqlite"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        connection.busy_timeout(Duration::from_secs(5)).unwrap();
+        let count: i64 = connection
+            .query_row("SELECT count(*) FROM inline_data", [], |row| row.get(0))
+            .unwrap();
+        count as usize
     }
 
     /// Object files on disk.

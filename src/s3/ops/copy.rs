@@ -7,7 +7,8 @@ use super::acl::acl_from_request_headers;
 use super::authorized_bucket;
 use super::list::NULL_VERSION_ID;
 use super::object::{commit_object, stored_headers, ObjectAttributes};
-use crate::meta::{MetaError, ObjectRecord, PutCondition};
+use super::upload::{object_placement, Destination};
+use crate::meta::{MetaError, ObjectBody, ObjectRecord, PutCondition};
 use crate::s3::access::{allows, Permission};
 use crate::s3::conditions::{evaluate_read_conditions, ConditionOutcome};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
@@ -16,7 +17,7 @@ use crate::s3::pipeline::S3Request;
 use crate::s3::xml::XmlBuilder;
 use crate::s3::{time, S3Context, S3Response};
 use crate::storage::checksum::StoredChecksum;
-use crate::storage::{ObjectReader, ObjectWriter, SealedObject, Segment};
+use crate::storage::{ObjectReader, ObjectWriter, Placement, SealedObject, Segment};
 
 /// Attempts to open the source when a concurrent overwrite replaced it between lookup and open.
 const SOURCE_OPEN_ATTEMPT_COUNT_MAX: usize = 4;
@@ -84,6 +85,7 @@ pub async fn copy_from_source(
     source: &CopySource,
     range_header: Option<&str>,
     forced: Option<crate::storage::checksum::ChecksumAlgorithm>,
+    destination: Destination,
 ) -> S3Result<(ObjectRecord, SealedObject)> {
     let head = request.head;
     validate_bucket_name(&source.bucket)?;
@@ -143,6 +145,26 @@ pub async fn copy_from_source(
                 (start, end - start + 1)
             }
         };
+        // The copy gets a full-object checksum of the source's algorithm (or the one forced for a part).
+        let algorithm = forced.or_else(|| {
+            record
+                .checksum
+                .as_deref()
+                .and_then(StoredChecksum::decode)
+                .map(|stored| stored.algorithm)
+        });
+        let placement = match destination {
+            Destination::Object => object_placement(context, Some(length)),
+            Destination::Part => Placement::File,
+        };
+        if let ObjectBody::Inline(bytes) = &record.body {
+            let mut writer =
+                ObjectWriter::create(context.layout.clone(), algorithm, placement).await?;
+            writer
+                .write_all(&bytes.as_slice()[start as usize..(start + length) as usize])
+                .await?;
+            return Ok((record, writer.seal().await?));
+        }
         let segments: Vec<Segment> = record
             .extents()
             .iter()
@@ -162,32 +184,17 @@ pub async fn copy_from_source(
             Ok(reader) => reader,
             Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
             Err(error) => {
-                tracing::error!(error = %error, file_id = %record.file_id, "copy source unreadable");
+                tracing::error!(error = %error, bucket = %source.bucket, key = %source.key, "copy source unreadable");
                 return Err(S3Error::new(S3ErrorCode::InternalError));
             }
         };
-        // The copy gets a full-object checksum of the source's algorithm (or the one forced for a part).
-        let algorithm = forced.or_else(|| {
-            record
-                .checksum
-                .as_deref()
-                .and_then(StoredChecksum::decode)
-                .map(|stored| stored.algorithm)
-        });
-        let mut writer = ObjectWriter::create(context.layout.clone(), algorithm).await?;
+        let mut writer = ObjectWriter::create(context.layout.clone(), algorithm, placement).await?;
         while reader.remaining() > 0 {
             let block = reader
                 .next_block()
                 .await
                 .map_err(crate::storage::StorageError::from)?;
-            let mut offset = 0;
-            while offset < block.len() {
-                let spare = writer.spare_mut();
-                let count = spare.len().min(block.len() - offset);
-                spare[..count].copy_from_slice(&block[offset..offset + count]);
-                writer.advance(count).await?;
-                offset += count;
-            }
+            writer.write_all(&block).await?;
         }
         reader.close().await;
         return Ok((record, writer.seal().await?));
@@ -243,7 +250,8 @@ pub async fn copy_object(context: &S3Context, request: &S3Request<'_>) -> S3Resu
     }
     let bucket = authorized_bucket(context, request, Permission::Write).await?;
     let acl = acl_from_request_headers(context, request, &bucket.owner).await?;
-    let (record, sealed) = copy_from_source(context, request, &source, None, None).await?;
+    let (record, sealed) =
+        copy_from_source(context, request, &source, None, None, Destination::Object).await?;
     let checksum = sealed
         .digests()
         .checksum

@@ -7,7 +7,7 @@ use super::authorized_bucket;
 use super::bucket::read_small_body;
 use super::copy::{copy_from_source, parse_copy_source};
 use super::object::stored_headers;
-use super::upload::receive_payload;
+use super::upload::{receive_payload, Destination};
 use crate::limits::{MULTIPART_LIST_ENTRIES_MAX, PART_BYTES_MAX, PART_NUMBER_MAX};
 use crate::meta::multipart::{Completion, PartRecord, PartsQuery, UploadRecord, UploadsQuery};
 use crate::meta::MetaError;
@@ -20,7 +20,7 @@ use crate::s3::xml::{parse_complete_multipart_upload, XmlBuilder};
 use crate::s3::{time, S3Context, S3Response};
 use crate::storage::checksum::{ChecksumAlgorithm, StoredChecksum};
 use crate::storage::writer::remove_object_file_later;
-use crate::storage::FileId;
+use crate::storage::{FileId, StoredBytes};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 
@@ -163,6 +163,9 @@ async fn record_part(
     sealed: crate::storage::SealedObject,
 ) -> S3Result<String> {
     let published = sealed.publish().await?;
+    let StoredBytes::File(file_id) = published.stored else {
+        unreachable!("parts are received with Placement::File")
+    };
     let etag = hex::encode(published.digests.md5);
     let checksum = published
         .digests
@@ -173,7 +176,7 @@ async fn record_part(
         checksum,
         upload_id: upload_id(request),
         part_number: number,
-        file_id: published.id,
+        file_id,
         size_bytes: published.size_bytes,
         etag: etag.clone(),
         last_modified_ms: time::now_ms(),
@@ -204,6 +207,7 @@ pub async fn upload_part(
         &mut payload,
         bytes_max,
         upload.checksum_algorithm,
+        Destination::Part,
     )
     .await?;
     let checksum = received.checksum.clone();
@@ -227,8 +231,15 @@ pub async fn upload_part_copy(
     let upload = current_upload(context, request).await?;
     let source = parse_copy_source(request.head.header("x-amz-copy-source").unwrap_or_default())?;
     let range = request.head.header("x-amz-copy-source-range");
-    let (_, sealed) =
-        copy_from_source(context, request, &source, range, upload.checksum_algorithm).await?;
+    let (_, sealed) = copy_from_source(
+        context,
+        request,
+        &source,
+        range,
+        upload.checksum_algorithm,
+        Destination::Part,
+    )
+    .await?;
     if sealed.size_bytes() > PART_BYTES_MAX {
         return Err(S3Error::new(S3ErrorCode::EntityTooLarge));
     }

@@ -3,11 +3,10 @@
 use std::io;
 
 use super::acl::acl_from_request_headers;
-use super::upload::receive_payload;
+use super::upload::{receive_payload, Destination};
 use super::{authorized_bucket, authorized_object};
 use crate::limits::{PUT_OBJECT_BYTES_MAX, USER_METADATA_BYTES_MAX};
-use crate::meta::ObjectRecord;
-use crate::meta::PutCondition;
+use crate::meta::{ObjectBody, ObjectRecord, PutCondition};
 use crate::s3::access::Permission;
 use crate::s3::conditions::{
     evaluate_read_conditions, parse_range, ConditionOutcome, RangeRequest,
@@ -18,7 +17,7 @@ use crate::s3::pipeline::S3Request;
 use crate::s3::{time, ResponseBody, S3Context, S3Response};
 use crate::storage::checksum::StoredChecksum;
 use crate::storage::writer::remove_object_file_later;
-use crate::storage::{ObjectReader, SealedObject, Segment};
+use crate::storage::{ObjectReader, SealedObject, Segment, StoredBytes};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 
@@ -124,7 +123,15 @@ pub async fn put_object(
     let bucket = authorized_bucket(context, request, Permission::Write).await?;
     let acl = acl_from_request_headers(context, request, &bucket.owner).await?;
     let bytes_max = PUT_OBJECT_BYTES_MAX.min(context.config.max_object_size_bytes);
-    let received = receive_payload(context, head, &mut payload, bytes_max, None).await?;
+    let received = receive_payload(
+        context,
+        head,
+        &mut payload,
+        bytes_max,
+        None,
+        Destination::Object,
+    )
+    .await?;
     let stored = received
         .checksum
         .as_ref()
@@ -179,7 +186,10 @@ pub async fn commit_object(
     let record = ObjectRecord {
         bucket: request.bucket().to_string(),
         key: request.key().to_string(),
-        file_id: published.id,
+        body: match &published.stored {
+            StoredBytes::File(id) => ObjectBody::File(*id),
+            StoredBytes::Inline(bytes) => ObjectBody::Inline(bytes.clone()),
+        },
         size_bytes: published.size_bytes,
         etag: hex::encode(published.digests.md5),
         last_modified_ms: time::now_ms(),
@@ -188,7 +198,6 @@ pub async fn commit_object(
         checksum: attributes.checksum,
         owner: request.requester.access_key().to_string(),
         acl: attributes.acl,
-        parts: Vec::new(),
     };
     let replaced = context
         .meta
@@ -292,23 +301,20 @@ pub async fn get_object(
             }
             ConditionOutcome::Proceed => {}
         }
-        let extents = record.extents();
+        let part_sizes = record.part_sizes();
         let range = match part_number {
             // partNumber selects one part's bytes (the whole object is part 1 of a single-part upload).
             Some(number) => {
                 let index = number as usize - 1;
                 // AWS answers 400 InvalidPart here (ceph/s3-tests' get_part tests, moto's
                 // AWS-verified tests), not the 416 InvalidPartNumber its error table lists.
-                if index >= extents.len() {
+                if index >= part_sizes.len() {
                     return Err(S3Error::new(S3ErrorCode::InvalidPart)
                         .field("PartNumberRequested", number.to_string())
-                        .field("ActualPartCount", extents.len().to_string()));
+                        .field("ActualPartCount", part_sizes.len().to_string()));
                 }
-                let start: u64 = extents[..index]
-                    .iter()
-                    .map(|extent| extent.size_bytes)
-                    .sum();
-                let size = extents[index].size_bytes;
+                let start: u64 = part_sizes[..index].iter().sum();
+                let size = part_sizes[index];
                 if size == 0 {
                     RangeRequest::Whole
                 } else {
@@ -335,8 +341,12 @@ pub async fn get_object(
         };
         let body = if head_only {
             ResponseBody::HeadOnly(length)
+        } else if let ObjectBody::Inline(bytes) = &record.body {
+            let (start, end) = (start as usize, (start + length) as usize);
+            ResponseBody::Bytes(bytes.as_slice()[start..end].to_vec())
         } else {
-            let segments: Vec<Segment> = extents
+            let segments: Vec<Segment> = record
+                .extents()
                 .iter()
                 .map(|extent| Segment {
                     id: extent.file_id,
@@ -348,7 +358,7 @@ pub async fn get_object(
                 // Replaced by a concurrent PUT after our lookup: look again and serve the new one.
                 Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
                 Err(error) => {
-                    tracing::error!(error = %error, file_id = %record.file_id, "object file unreadable");
+                    tracing::error!(error = %error, bucket = request.bucket(), key = request.key(), "object file unreadable");
                     return Err(S3Error::new(S3ErrorCode::InternalError));
                 }
             }
@@ -357,10 +367,10 @@ pub async fn get_object(
             head: crate::http::ResponseHead::new(status),
             body,
         };
-        if !record.parts.is_empty() && part_number.is_some() {
+        if !record.parts().is_empty() && part_number.is_some() {
             response
                 .head
-                .header("x-amz-mp-parts-count", record.parts.len().to_string());
+                .header("x-amz-mp-parts-count", record.parts().len().to_string());
         }
         if status == 206 || part_number.is_some() {
             response.head.header(
@@ -420,7 +430,7 @@ fn object_headers(
         .header("x-amz-checksum-mode")
         .is_some_and(|mode| mode.eq_ignore_ascii_case("ENABLED"));
     let stored = record.checksum.as_deref().and_then(StoredChecksum::decode);
-    let part = part_number.and_then(|number| record.parts.get(number as usize - 1));
+    let part = part_number.and_then(|number| record.parts().get(number as usize - 1));
     match (checksum_mode, stored, part) {
         // One part of a multipart object: that part's checksum, with the object's type.
         (true, Some(stored), Some(part)) => {
@@ -507,7 +517,7 @@ pub async fn get_object_attributes(
                 .close("Checksum");
         }
     }
-    if has("ObjectParts") && !record.parts.is_empty() {
+    if has("ObjectParts") && !record.parts().is_empty() {
         let marker: usize = head
             .header("x-amz-part-number-marker")
             .and_then(|v| v.parse().ok())
@@ -518,15 +528,15 @@ pub async fn get_object_attributes(
             .unwrap_or(1000)
             .min(1000);
         let shown: Vec<(usize, &crate::meta::PartExtent)> = record
-            .parts
+            .parts()
             .iter()
             .enumerate()
             .skip(marker)
             .take(max_parts)
             .collect();
-        let truncated = marker + shown.len() < record.parts.len();
+        let truncated = marker + shown.len() < record.parts().len();
         xml.open("ObjectParts")
-            .element("PartsCount", &record.parts.len().to_string())
+            .element("PartsCount", &record.parts().len().to_string())
             .element("PartNumberMarker", &marker.to_string());
         if let Some((index, _)) = shown.last() {
             xml.element("NextPartNumberMarker", &(index + 1).to_string());

@@ -9,7 +9,7 @@ use hmac::{Hmac, Mac};
 use super::acl::resolve_acl;
 use super::authorized_bucket;
 use super::object::{commit_object, ObjectAttributes};
-use super::upload::decode_checksum;
+use super::upload::{decode_checksum, object_placement};
 use crate::limits::{
     KEY_BYTES_MAX, POST_FORM_FIELDS_BYTES_MAX, POST_FORM_FIELD_COUNT_MAX, PUT_OBJECT_BYTES_MAX,
     USER_METADATA_BYTES_MAX,
@@ -270,17 +270,11 @@ pub async fn post_object(
     let mut writer = ObjectWriter::create(
         context.layout.clone(),
         expected_checksum.as_ref().map(|(a, _)| *a),
+        object_placement(context, None),
     )
     .await?;
     while let Some(piece) = form.next_piece().await? {
-        let mut rest = piece;
-        while !rest.is_empty() {
-            let spare = writer.spare_mut();
-            let count = spare.len().min(rest.len());
-            spare[..count].copy_from_slice(&rest[..count]);
-            rest = &rest[count..];
-            writer.advance(count).await?;
-        }
+        writer.write_all(piece).await?;
         if writer.size_bytes() > bytes_max {
             return Err(S3Error::new(S3ErrorCode::EntityTooLarge));
         }

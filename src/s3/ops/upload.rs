@@ -10,7 +10,7 @@ use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::payload::PayloadReader;
 use crate::s3::S3Context;
 use crate::storage::checksum::ChecksumAlgorithm;
-use crate::storage::{ObjectWriter, SealedObject};
+use crate::storage::{ObjectWriter, Placement, SealedObject};
 
 /// Where the client's value of the checksum comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,13 +129,35 @@ pub struct ReceivedBody {
     pub checksum: Option<(ChecksumAlgorithm, Vec<u8>)>,
 }
 
-/// Streams the payload into a new temp file and verifies every digest the client sent.
+/// What an upload becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    /// An object (small ones are stored inline).
+    Object,
+    /// A multipart part (always a file: completion stitches part files together).
+    Part,
+}
+
+/// Where an object of `length` bytes (`None`: not known yet) is received: inline when the
+/// configuration allows and it may fit, else a file.
+pub fn object_placement(context: &S3Context, length: Option<u64>) -> Placement {
+    let bytes_max = context.config.inline_object_bytes_max;
+    match length {
+        _ if bytes_max == 0 => Placement::File,
+        Some(length) if length > bytes_max as u64 => Placement::File,
+        _ => Placement::InlineUpTo(bytes_max),
+    }
+}
+
+/// Receives the payload (in memory for a small object, else into a new temp file) and verifies
+/// every digest the client sent.
 pub async fn receive_payload(
     context: &S3Context,
     head: &RequestHead,
     payload: &mut PayloadReader<'_, '_>,
     bytes_max: u64,
     forced: Option<ChecksumAlgorithm>,
+    destination: Destination,
 ) -> S3Result<ReceivedBody> {
     if head.header_count("content-md5") > 1 {
         return Err(S3Error::with_message(
@@ -172,7 +194,11 @@ pub async fn receive_payload(
         }
     }
     let algorithm = request.as_ref().map(|request| request.algorithm).or(forced);
-    let mut writer = ObjectWriter::create(context.layout.clone(), algorithm).await?;
+    let placement = match destination {
+        Destination::Object => object_placement(context, payload.object_length()),
+        Destination::Part => Placement::File,
+    };
+    let mut writer = ObjectWriter::create(context.layout.clone(), algorithm, placement).await?;
     loop {
         let count = payload.read(writer.spare_mut()).await?;
         if count == 0 {

@@ -1,0 +1,241 @@
+//! Small objects stored inline in SQLite: where the limit falls, that every read path (GET, ranges,
+//! partNumber, HEAD, copies in both directions, UploadPartCopy) serves the same bytes as for a
+//! file, that chunked bodies of unknown length cross the limit cleanly, and that
+//! `--max-inline-size 0` stores every object as a file.
+
+mod common;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use common::{exchange, md5_hex, pattern, RawRequest, TestServer};
+use ringstore::limits::INLINE_OBJECT_BYTES_MAX_DEFAULT as LIMIT;
+
+async fn get_bytes(s3: &aws_sdk_s3::Client, key: &str, range: Option<&str>) -> Vec<u8> {
+    s3.get_object()
+        .bucket("small")
+        .key(key)
+        .set_range(range.map(str::to_string))
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes()
+        .to_vec()
+}
+
+#[tokio::test]
+async fn objects_up_to_the_limit_are_inline_and_read_like_files() {
+    // Goal: 0, 1, LIMIT-1 and LIMIT bytes are stored inline, LIMIT+1 and larger as files; each
+    // reads back byte-exact (whole, ranged, HEAD length, ETag) whichever way it was stored.
+    let server = TestServer::start();
+    let s3 = server.client();
+    s3.create_bucket().bucket("small").send().await.unwrap();
+    let sizes = [0, 1, LIMIT - 1, LIMIT, LIMIT + 1, 3 * LIMIT];
+    for (index, size) in sizes.iter().enumerate() {
+        let body = pattern(*size, index as u64);
+        let put = s3
+            .put_object()
+            .bucket("small")
+            .key(format!("k{size}"))
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            put.e_tag(),
+            Some(format!("\"{}\"", md5_hex(&body)).as_str())
+        );
+    }
+    assert_eq!(server.inline_objects(), 4);
+    assert_eq!(server.object_files(), 2);
+    for (index, size) in sizes.iter().enumerate() {
+        let body = pattern(*size, index as u64);
+        let key = format!("k{size}");
+        assert_eq!(get_bytes(&s3, &key, None).await, body, "{key}");
+        let head = s3
+            .head_object()
+            .bucket("small")
+            .key(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.content_length(), Some(*size as i64));
+        if *size > 10 {
+            let ranged = get_bytes(&s3, &key, Some("bytes=3-9")).await;
+            assert_eq!(ranged, body[3..10], "{key}");
+            let suffix = get_bytes(&s3, &key, Some("bytes=-4")).await;
+            assert_eq!(suffix, body[size - 4..], "{key}");
+            let part_one = s3
+                .get_object()
+                .bucket("small")
+                .key(&key)
+                .part_number(1)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(part_one.content_length(), Some(*size as i64));
+        }
+    }
+}
+
+#[tokio::test]
+async fn copies_cross_the_limit_both_ways() {
+    // Goal: CopyObject of an inline source stays inline and of a file source stays a file, and
+    // UploadPartCopy from an inline source makes a part file; all give the same bytes, and
+    // deleting frees inline rows and files alike.
+    let server = TestServer::start();
+    let s3 = server.client();
+    s3.create_bucket().bucket("small").send().await.unwrap();
+    let small = pattern(1000, 1);
+    let large = pattern(LIMIT + 5000, 2);
+    for (key, body) in [("small", &small), ("large", &large)] {
+        s3.put_object()
+            .bucket("small")
+            .key(key)
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap();
+    }
+    for (source, target) in [("small", "small-copy"), ("large", "large-copy")] {
+        s3.copy_object()
+            .bucket("small")
+            .key(target)
+            .copy_source(format!("small/{source}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(get_bytes(&s3, "small-copy", None).await, small);
+    assert_eq!(get_bytes(&s3, "large-copy", None).await, large);
+    assert_eq!(server.inline_objects(), 2);
+    assert_eq!(server.object_files(), 2);
+
+    // A multipart object whose last part is copied from the inline object.
+    let first = pattern(5 << 20, 3);
+    let upload = s3
+        .create_multipart_upload()
+        .bucket("small")
+        .key("stitched")
+        .send()
+        .await
+        .unwrap();
+    let upload_id = upload.upload_id().unwrap();
+    let one = s3
+        .upload_part()
+        .bucket("small")
+        .key("stitched")
+        .upload_id(upload_id)
+        .part_number(1)
+        .body(ByteStream::from(first.clone()))
+        .send()
+        .await
+        .unwrap();
+    let two = s3
+        .upload_part_copy()
+        .bucket("small")
+        .key("stitched")
+        .upload_id(upload_id)
+        .part_number(2)
+        .copy_source("small/small")
+        .copy_source_range("bytes=100-599")
+        .send()
+        .await
+        .unwrap();
+    s3.complete_multipart_upload()
+        .bucket("small")
+        .key("stitched")
+        .upload_id(upload_id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag(one.e_tag().unwrap())
+                        .build(),
+                )
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(2)
+                        .e_tag(two.copy_part_result().unwrap().e_tag().unwrap())
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut expected = first;
+    expected.extend_from_slice(&small[100..600]);
+    let stitched = get_bytes(&s3, "stitched", None).await;
+    assert_eq!(md5_hex(&stitched), md5_hex(&expected));
+
+    for key in ["small", "large", "small-copy", "large-copy", "stitched"] {
+        s3.delete_object()
+            .bucket("small")
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(server.inline_objects(), 0);
+    assert!(common::eventually(5, || server.object_files() == 0));
+}
+
+#[test]
+fn chunked_bodies_of_unknown_length_cross_the_limit() {
+    // Goal: with no length known up front, an upload starts in memory and moves to a temp file
+    // once it passes the limit; both outcomes store exactly the bytes sent and leave no temp file.
+    let server = TestServer::start();
+    let (head, _) = RawRequest::new("PUT", "/small", &server.address).signed_head();
+    assert_eq!(exchange(&server, head.as_bytes()).status, 200);
+    for (key, size) in [("under", LIMIT), ("over", LIMIT + 1), ("far-over", 200_000)] {
+        let data = pattern(size, size as u64);
+        let (head, _) = RawRequest::new("PUT", &format!("/small/{key}"), &server.address)
+            .header("transfer-encoding", "chunked")
+            .payload("UNSIGNED-PAYLOAD")
+            .signed_head();
+        let mut request = head.into_bytes();
+        for piece in data.chunks(7000) {
+            request.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+            request.extend_from_slice(piece);
+            request.extend_from_slice(b"\r\n");
+        }
+        request.extend_from_slice(b"0\r\n\r\n");
+        let response = exchange(&server, &request);
+        assert_eq!(response.status, 200, "{}", response.body_text());
+        let (head, _) =
+            RawRequest::new("GET", &format!("/small/{key}"), &server.address).signed_head();
+        let got = exchange(&server, head.as_bytes());
+        assert_eq!(got.status, 200);
+        assert_eq!(md5_hex(&got.body), md5_hex(&data), "{key}");
+    }
+    assert_eq!(server.inline_objects(), 1);
+    assert_eq!(server.object_files(), 2);
+    assert!(common::eventually(5, || server.temp_files().is_empty()));
+}
+
+#[tokio::test]
+async fn max_inline_size_zero_stores_files_only() {
+    // Goal: `--max-inline-size 0` turns inline storage off: every object, even an empty one, is a
+    // file, and reads are unchanged.
+    let server = TestServer::start_with_args(&["--max-inline-size", "0"]);
+    let s3 = server.client();
+    s3.create_bucket().bucket("small").send().await.unwrap();
+    for size in [0, 10, 4096] {
+        let body = pattern(size, 9);
+        s3.put_object()
+            .bucket("small")
+            .key(format!("k{size}"))
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(get_bytes(&s3, &format!("k{size}"), None).await, body);
+    }
+    assert_eq!(server.inline_objects(), 0);
+    assert_eq!(server.object_files(), 3);
+}
