@@ -182,6 +182,49 @@ async fn reap_uploads_periodically(context: Rc<S3Context>) {
     }
 }
 
+/// File descriptors one connection may hold: its socket and the object file its request has open.
+const FILES_PER_CONNECTION: u64 = 2;
+
+/// File descriptors the process holds besides connections (listeners, rings, SQLite, logs).
+const FILES_BASE_COUNT: u64 = 64;
+
+/// Raises RLIMIT_NOFILE's soft limit to the hard limit and warns when even that is below what
+/// `cores` × `connections_per_core` connections can use. Not fatal: connection counts are upper
+/// bounds, and an accept that fails with EMFILE backs off and retries.
+pub fn raise_nofile(cores: usize, connections_per_core: usize) {
+    let needed =
+        cores as u64 * connections_per_core as u64 * FILES_PER_CONNECTION + FILES_BASE_COUNT;
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return;
+    }
+    if limit.rlim_cur < limit.rlim_max {
+        let raised = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: setrlimit reads the struct we pass.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            limit.rlim_cur = limit.rlim_max;
+        }
+    }
+    if limit.rlim_cur != libc::RLIM_INFINITY && limit.rlim_cur < needed {
+        tracing::warn!(
+            limit = limit.rlim_cur,
+            needed,
+            cores,
+            connections_per_core,
+            "RLIMIT_NOFILE is below what --max-connections allows: raise it to `needed` \
+             (`ulimit -n`, systemd LimitNOFILE) or lower --max-connections; until then accepts \
+             past the limit wait"
+        );
+    }
+}
+
 /// Runs the server until every core stops. `on_listening` gets the bound address once all
 /// listeners exist (before any executor starts accepting).
 pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), RuntimeError> {
@@ -220,6 +263,7 @@ pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), 
             .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
     }
     ensure_memlock(config.cores)?;
+    raise_nofile(config.cores, config.connections_per_core_max);
     let (bound, sockets) =
         crate::net::bind_listeners(config.listen, config.cores).map_err(|source| {
             RuntimeError::Listen {

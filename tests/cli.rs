@@ -94,3 +94,88 @@ fn too_little_locked_memory_says_what_to_change() {
         "{stderr}"
     );
 }
+
+#[test]
+fn few_file_descriptors_warn_and_the_server_recovers() {
+    // Goal: with RLIMIT_NOFILE far below what --max-connections allows, the server says so at
+    // startup (naming the limit and what to change), keeps running while clients hold more
+    // connections than it has descriptors, and serves again once they close.
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+    let data = tempfile::tempdir().unwrap();
+    let mut command = ringstore();
+    command
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--cores",
+            "1",
+            "--log-level",
+            "warn",
+        ])
+        .arg("--data-dir")
+        .arg(data.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: setrlimit is async-signal-safe; it only lowers the child's own limit.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 96,
+                rlim_max: 96,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let address = first.rsplit("http://").next().unwrap().trim().to_string();
+    std::thread::spawn(move || for _ in lines {});
+    let health = |address: &str| {
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        response
+    };
+    assert!(health(&address).starts_with("HTTP/1.1 200"));
+    let held: Vec<std::net::TcpStream> = (0..150)
+        .map(|_| std::net::TcpStream::connect(&address).unwrap())
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "server exited");
+    drop(held);
+    let mut served = false;
+    for _ in 0..50 {
+        if health(&address).starts_with("HTTP/1.1 200") {
+            served = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    child.wait().unwrap();
+    assert!(served, "no answer after the connections closed\n{stderr}");
+    assert!(
+        stderr.contains("RLIMIT_NOFILE") && stderr.contains("needed=8256"),
+        "{stderr}"
+    );
+    // The held connections really ran it out of descriptors.
+    assert!(stderr.contains("accept failed"), "{stderr}");
+}
