@@ -205,7 +205,7 @@ fi
 
 if [ -n "$NGINX" ]; then
     dir="$WORK/nginx"; mkdir -p "$dir/html/loadtest" "$dir/logs"
-    for size in 4096 1048576; do
+    for size in 4096 1048576 67108864; do
         sub="$dir/html/s$size"; mkdir -p "$sub/loadtest"
         head -c "$size" /dev/urandom > "$sub/one"
         for index in $(seq 0 999); do ln "$sub/one" "$sub/loadtest/$(printf 'object-%08d' "$index")"; done
@@ -222,6 +222,7 @@ http {
     keepalive_requests 1000000;
     server { listen 127.0.0.1:19404; root $dir/html/s4096; }
     server { listen 127.0.0.1:19405; root $dir/html/s1048576; }
+    server { listen 127.0.0.1:19406; root $dir/html/s67108864; }
 }
 EOF
     "$NGINX" -c "$dir/nginx.conf" -p "$dir" -g 'daemon off;' > "$dir/out.log" 2>&1 &
@@ -229,16 +230,16 @@ EOF
     if wait_port 19404 10; then
         echo "## ringstore GET vs nginx static files (the HTTP ceiling)" >> "$OUT"
         echo >> "$OUT"
-        echo "nginx $("$NGINX" -v 2>&1 | cut -d/ -f2), $(nproc) workers, sendfile, files in the page cache. ringstore's objects were written by the same run's prepare phase." >> "$OUT"
+        echo "nginx $("$NGINX" -v 2>&1 | cut -d/ -f2), $(nproc) workers, sendfile, files in the page cache (hard links of one file). ringstore's objects were written by the same run's prepare phase; objects up to --max-inline-size are read from SQLite (page cache), larger ones with O_DIRECT from disk." >> "$OUT"
         echo >> "$OUT"
         echo "| workload | ringstore ops/s | nginx ops/s | ringstore / nginx | ringstore p50 / p99 ms | nginx p50 / p99 ms |" >> "$OUT"
         echo "|---|---|---|---|---|---|" >> "$OUT"
-        for workload in "GET 4 KiB|4KiB|19404" "GET 1 MiB|1MiB|19405"; do
-            IFS='|' read -r name size port <<< "$workload"
+        for workload in "GET 4 KiB|4KiB|19404|$CONNECTIONS|1000" "GET 1 MiB|1MiB|19405|$CONNECTIONS|1000" "GET 64 MiB (16 connections)|64MiB|19406|16|16"; do
+            IFS='|' read -r name size port connections keys <<< "$workload"
             echo "== nginx: $name" >&2
             line="$("$LOADTEST" --endpoint "$ringstore_endpoint" --compare "http://127.0.0.1:$port" \
-                --compare-no-prepare --op get --size "$size" --connections "$CONNECTIONS" \
-                --duration "$DURATION" --warmup 1 --rounds "$ROUNDS" --keys 1000 2>>"$WORK/loadtest.log" \
+                --compare-no-prepare --op get --size "$size" --connections "$connections" \
+                --duration "$DURATION" --warmup 1 --rounds "$ROUNDS" --keys "$keys" 2>>"$WORK/loadtest.log" \
                 | awk '$1 == "get"')" || line=""
             if [ -z "$line" ]; then echo "| $name | failed | | | | |" >> "$OUT"; continue; fi
             read -r _ a b ratio a50 b50 _ a99 b99 _ <<< "$line"
@@ -251,6 +252,26 @@ EOF
     kill $pid; wait $pid 2>/dev/null || true
 else
     skipped+=("nginx: not installed (apt install nginx, or set NGINX)")
+fi
+
+echo "## ringstore alone: 64 MiB objects" >> "$OUT"
+echo >> "$OUT"
+echo "| workload | ops/s | MB/s | p50 / p99 ms |" >> "$OUT"
+echo "|---|---|---|---|" >> "$OUT"
+for op in put get; do
+    echo "== ringstore: $op 64 MiB" >&2
+    line="$("$LOADTEST" --endpoint "$ringstore_endpoint" --op "$op" --size 64MiB --connections 16 \
+        --keys 16 --duration "$((DURATION * 2))" --warmup 1 2>>"$WORK/loadtest.log" | awk -v op="$op" '$1 == op')" || line=""
+    if [ -z "$line" ]; then echo "| $op 64 MiB | failed | | |" >> "$OUT"; continue; fi
+    # op count ops/s MB/s errors min p50 p90 p99 p99.9 max
+    read -r _ _ rate mbs _ _ p50 _ p99 _ <<< "$line"
+    echo "| ${op^^} 64 MiB, 16 connections | $rate | $mbs | $p50 / $p99 |" >> "$OUT"
+done
+echo >> "$OUT"
+if command -v openssl > /dev/null; then
+    md5="$(openssl speed -seconds 2 md5 2>/dev/null | awk '$1 == "md5" {v = $NF; sub("k", "", v); printf "%.0f", v / 1000}')"
+    echo "MD5 on one core (\`openssl speed -seconds 2 md5\`, 16 KiB blocks): ${md5:-?} MB/s; PUT's ceiling is min(disk O_DIRECT write, MD5 × server cores)." >> "$OUT"
+    echo >> "$OUT"
 fi
 
 if [ -n "$FIO" ]; then
