@@ -179,3 +179,63 @@ fn few_file_descriptors_warn_and_the_server_recovers() {
     // The held connections really ran it out of descriptors.
     assert!(stderr.contains("accept failed"), "{stderr}");
 }
+
+#[test]
+fn a_second_server_on_the_same_port_is_refused() {
+    // Goal: SO_REUSEPORT must not let a second ringstore (another data dir) join the first one's
+    // port and silently take half its connections: the second start fails with a clear message.
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let (first_data, second_data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut first = ringstore()
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--cores",
+            "2",
+            "--log-level",
+            "warn",
+        ])
+        .arg("--data-dir")
+        .arg(first_data.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line = BufReader::new(first.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    let address = line.rsplit("http://").next().unwrap().trim().to_string();
+    let mut second = ringstore()
+        .args(["--listen", &address, "--cores", "1", "--log-level", "warn"])
+        .arg("--data-dir")
+        .arg(second_data.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = second.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            second.kill().unwrap();
+            second.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut second.stderr.take().unwrap(), &mut stderr).unwrap();
+    let status =
+        status.unwrap_or_else(|| panic!("the second server started and kept running\n{stderr}"));
+    assert!(!status.success());
+    assert!(
+        stderr.contains("cannot listen") && stderr.contains(&address),
+        "{stderr}"
+    );
+}

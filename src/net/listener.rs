@@ -30,14 +30,24 @@ fn reuse_port_socket(address: SocketAddr) -> io::Result<Socket> {
 }
 
 /// Binds `count` listeners on `address`; port 0 is resolved once so every core shares one port.
+/// Another process already listening there is refused (EADDRINUSE) even if it set SO_REUSEPORT
+/// too: the kernel would otherwise split connections between two servers and their data dirs.
 pub fn bind_listeners(address: SocketAddr, count: usize) -> io::Result<(SocketAddr, Vec<Socket>)> {
-    let first = reuse_port_socket(address)?;
-    let bound = first
+    let probe = Socket::new(
+        Domain::for_address(address),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
+    probe.set_reuse_address(true)?;
+    // Without SO_REUSEPORT this bind fails while any socket is bound to the address.
+    probe.bind(&address.into())?;
+    let bound = probe
         .local_addr()?
         .as_socket()
         .ok_or_else(|| io::Error::other("listener has no IP address"))?;
-    let mut sockets = vec![first];
-    for _ in 1..count {
+    drop(probe);
+    let mut sockets = Vec::with_capacity(count);
+    for _ in 0..count {
         sockets.push(reuse_port_socket(bound)?);
     }
     Ok((bound, sockets))
