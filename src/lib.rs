@@ -4,13 +4,16 @@
 //! `service` sends admin paths aside and the rest to `s3::pipeline`, which resolves, routes,
 //! authenticates (`s3::auth`) and runs one `s3::ops` handler; handlers authorize with
 //! `s3::access` (ACLs) over the per-core user and bucket caches of `s3::directory`, and use
-//! `storage` for bytes and `meta::client` for metadata (served by one SQLite thread).
+//! `storage` for bytes and `meta::client` for metadata (served by one SQLite thread). Objects up
+//! to `--max-inline-size` never become files: `storage::ObjectWriter` keeps them in memory and
+//! `meta` stores them in the same commit as their row (`meta::ObjectBody::Inline`).
 //!
 //! Dependency rule: `storage` and `meta` never import `s3`, `http` or `net`; `s3::ops` never touches
 //! sockets or SQL; glommio types stay in `runtime`, `net`, `storage` and `meta::client`.
 //!
 //! Glossary: **chunk** = a framed piece of a request body (HTTP chunked or aws-chunked);
-//! **block** = an aligned DMA buffer; **part** = a multipart-upload part.
+//! **block** = an aligned DMA buffer; **part** = a multipart-upload part; **inline object** = an
+//! object whose bytes live in the metadata database.
 #![warn(missing_docs)]
 
 pub mod admin;
