@@ -145,7 +145,32 @@ impl MetaClient {
         bucket: String,
         key: String,
     ) -> Result<Option<ObjectRecord>, MetaError> {
-        match self.call(MetaOp::GetObject { bucket, key }).await? {
+        self.lookup_object(bucket, key, true).await
+    }
+
+    /// Looks an object up without reading an inline object's bytes (HEAD, attributes, ACLs).
+    pub async fn object_metadata(
+        &self,
+        bucket: String,
+        key: String,
+    ) -> Result<Option<ObjectRecord>, MetaError> {
+        self.lookup_object(bucket, key, false).await
+    }
+
+    async fn lookup_object(
+        &self,
+        bucket: String,
+        key: String,
+        with_bytes: bool,
+    ) -> Result<Option<ObjectRecord>, MetaError> {
+        match self
+            .call(MetaOp::GetObject {
+                bucket,
+                key,
+                with_bytes,
+            })
+            .await?
+        {
             MetaReply::Object(object) => Ok(object),
             other => Err(unexpected(other)),
         }

@@ -64,6 +64,8 @@ pub enum ObjectBody {
     File(FileId),
     /// In the metadata database, next to the row (small objects).
     Inline(InlineBytes),
+    /// Inline, but looked up without its bytes (HEAD, attributes, ACLs).
+    InlineUnread,
     /// The files of a completed multipart upload's parts, in order.
     Parts(Vec<PartExtent>),
 }
@@ -84,7 +86,7 @@ impl ObjectRecord {
     pub fn files(&self) -> Vec<FileId> {
         match &self.body {
             ObjectBody::File(id) => vec![*id],
-            ObjectBody::Inline(_) => Vec::new(),
+            ObjectBody::Inline(_) | ObjectBody::InlineUnread => Vec::new(),
             ObjectBody::Parts(parts) => parts.iter().map(|part| part.file_id).collect(),
         }
     }
@@ -93,7 +95,7 @@ impl ObjectRecord {
     pub fn parts(&self) -> &[PartExtent] {
         match &self.body {
             ObjectBody::Parts(parts) => parts,
-            ObjectBody::File(_) | ObjectBody::Inline(_) => &[],
+            ObjectBody::File(_) | ObjectBody::Inline(_) | ObjectBody::InlineUnread => &[],
         }
     }
 
@@ -101,7 +103,9 @@ impl ObjectRecord {
     pub fn part_sizes(&self) -> Vec<u64> {
         match &self.body {
             ObjectBody::Parts(parts) => parts.iter().map(|part| part.size_bytes).collect(),
-            ObjectBody::File(_) | ObjectBody::Inline(_) => vec![self.size_bytes],
+            ObjectBody::File(_) | ObjectBody::Inline(_) | ObjectBody::InlineUnread => {
+                vec![self.size_bytes]
+            }
         }
     }
 
@@ -113,7 +117,7 @@ impl ObjectRecord {
                 size_bytes: self.size_bytes,
                 checksum: None,
             }],
-            ObjectBody::Inline(_) => Vec::new(),
+            ObjectBody::Inline(_) | ObjectBody::InlineUnread => Vec::new(),
             ObjectBody::Parts(parts) => parts.clone(),
         }
     }
@@ -184,6 +188,9 @@ pub enum MetaOp {
         bucket: String,
         /// Object key.
         key: String,
+        /// Read an inline object's bytes too (a GET or a copy); otherwise its body is
+        /// `ObjectBody::InlineUnread`.
+        with_bytes: bool,
     },
     /// Start a multipart upload.
     CreateUpload(multipart::UploadRecord),

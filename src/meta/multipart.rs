@@ -400,7 +400,7 @@ fn repeated_completion(
     if bucket != completion.bucket || key != completion.key {
         return Err(MetaError::NoSuchUpload);
     }
-    match super::store::get_object(transaction, &bucket, &key)? {
+    match super::store::get_object(transaction, &bucket, &key, false)? {
         Some(record) if record.etag == etag => Ok(MetaReply::UploadCompleted {
             record: Box::new(record),
             obsolete: Vec::new(),

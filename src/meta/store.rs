@@ -177,8 +177,12 @@ fn apply(transaction: &Transaction<'_>, op: &MetaOp) -> Result<MetaReply, MetaEr
             insert_object(transaction, record)?;
             Ok(MetaReply::ObjectPut(replaced))
         }
-        MetaOp::GetObject { bucket, key } => {
-            let object = get_object(transaction, bucket, key)?;
+        MetaOp::GetObject {
+            bucket,
+            key,
+            with_bytes,
+        } => {
+            let object = get_object(transaction, bucket, key, *with_bytes)?;
             if object.is_none() && get_bucket(transaction, bucket)?.is_none() {
                 return Err(MetaError::NoSuchBucket);
             }
@@ -338,6 +342,9 @@ pub(crate) fn insert_object(
             (String::new(), None, Some(transaction.last_insert_rowid()))
         }
         ObjectBody::Parts(parts) => (String::new(), Some(encode_parts(parts)), None),
+        ObjectBody::InlineUnread => {
+            unreachable!("records written come from uploads, never from a metadata-only lookup")
+        }
     };
     transaction
         .prepare_cached(
@@ -367,18 +374,29 @@ pub(crate) fn get_object(
     transaction: &Transaction<'_>,
     bucket: &str,
     key: &str,
+    with_bytes: bool,
 ) -> rusqlite::Result<Option<ObjectRecord>> {
+    // Without the bytes, the join is replaced by a constant so both statements read alike.
+    let sql = if with_bytes {
+        "SELECT o.file_id, o.size, o.etag, o.last_modified_ms, o.content_type, o.headers, \
+         o.checksum, o.owner, o.parts, o.acl, o.inline_id, d.bytes FROM objects o \
+         LEFT JOIN inline_data d ON d.id = o.inline_id WHERE o.bucket = ?1 AND o.key = ?2"
+    } else {
+        "SELECT o.file_id, o.size, o.etag, o.last_modified_ms, o.content_type, o.headers, \
+         o.checksum, o.owner, o.parts, o.acl, o.inline_id, NULL FROM objects o \
+         WHERE o.bucket = ?1 AND o.key = ?2"
+    };
     transaction
-        .prepare_cached(
-            "SELECT o.file_id, o.size, o.etag, o.last_modified_ms, o.content_type, o.headers, \
-             o.checksum, o.owner, o.parts, o.acl, d.bytes FROM objects o \
-             LEFT JOIN inline_data d ON d.id = o.inline_id WHERE o.bucket = ?1 AND o.key = ?2",
-        )?
+        .prepare_cached(sql)?
         .query_row(params![bucket, key], |row| {
             let file_id: String = row.get(0)?;
             let headers: String = row.get(5)?;
             let parts: Option<String> = row.get(8)?;
-            let inline: Option<Vec<u8>> = row.get(10)?;
+            let inline_id: Option<i64> = row.get(10)?;
+            let inline = match (inline_id, row.get::<_, Option<Vec<u8>>>(11)?) {
+                (None, _) => None,
+                (Some(_), bytes) => Some(bytes),
+            };
             Ok(ObjectRecord {
                 bucket: bucket.to_string(),
                 key: key.to_string(),
@@ -396,14 +414,16 @@ pub(crate) fn get_object(
         .optional()
 }
 
-/// An object row's body from its `file_id`, `parts` and inline bytes columns.
-fn body_of(file_id: &str, parts: Option<&str>, inline: Option<Vec<u8>>) -> ObjectBody {
+/// An object row's body from its `file_id` and `parts` columns and, for an inline object, its
+/// bytes if they were read (`Some(None)`: inline, not read).
+fn body_of(file_id: &str, parts: Option<&str>, inline: Option<Option<Vec<u8>>>) -> ObjectBody {
     let parts = decode_parts(parts);
     if !parts.is_empty() {
         return ObjectBody::Parts(parts);
     }
     match inline {
-        Some(bytes) => ObjectBody::Inline(InlineBytes::new(bytes)),
+        Some(Some(bytes)) => ObjectBody::Inline(InlineBytes::new(bytes)),
+        Some(None) => ObjectBody::InlineUnread,
         None => ObjectBody::File(FileId::parse(file_id).unwrap_or(FileId(0))),
     }
 }
@@ -625,6 +645,7 @@ pub(crate) mod tests {
         let get = MetaOp::GetObject {
             bucket: "b".into(),
             key: "k".into(),
+            with_bytes: true,
         };
         let replies = store.apply_batch(&[&get]);
         let Ok(MetaReply::Object(Some(found))) = &replies[0] else {
@@ -670,11 +691,23 @@ pub(crate) mod tests {
         let get = MetaOp::GetObject {
             bucket: "b".into(),
             key: "a".into(),
+            with_bytes: true,
         };
         let Ok(MetaReply::Object(Some(found))) = store.apply_batch(&[&get]).remove(0) else {
             panic!()
         };
         assert_eq!(found, inline_object("a", b"one"));
+        let metadata_only = MetaOp::GetObject {
+            bucket: "b".into(),
+            key: "a".into(),
+            with_bytes: false,
+        };
+        let Ok(MetaReply::Object(Some(unread))) = store.apply_batch(&[&metadata_only]).remove(0)
+        else {
+            panic!()
+        };
+        assert_eq!(unread.body, ObjectBody::InlineUnread);
+        assert_eq!(unread.size_bytes, 3);
         store.apply_batch(&[&put("a", b"uno")])[0].as_ref().unwrap();
         assert_eq!(inline_rows(&store), 3, "replaced bytes freed");
         let to_file = MetaOp::PutObject(object("a", 7), PutCondition::None);
@@ -691,6 +724,7 @@ pub(crate) mod tests {
         let get_deleted = MetaOp::GetObject {
             bucket: "b".into(),
             key: "b".into(),
+            with_bytes: true,
         };
         assert!(matches!(
             store.apply_batch(&[&get_deleted])[0],

@@ -153,7 +153,7 @@ pub async fn put_bucket_acl(
 
 /// GetObjectAcl.
 pub async fn get_object_acl(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
-    let record = authorized_object(context, request, Permission::ReadAcp).await?;
+    let record = authorized_object(context, request, Permission::ReadAcp, false).await?;
     policy_response(context, &record.owner, record.acl.as_deref()).await
 }
 
@@ -163,7 +163,7 @@ pub async fn put_object_acl(
     request: &S3Request<'_>,
     mut payload: PayloadReader<'_, '_>,
 ) -> S3Result<S3Response> {
-    let record = authorized_object(context, request, Permission::WriteAcp).await?;
+    let record = authorized_object(context, request, Permission::WriteAcp, false).await?;
     let acl_request = requested_acl(request, &mut payload).await?;
     let owner = context.owner_identity(&record.owner).await?;
     let bucket_owner = match context.bucket(request.bucket()).await? {

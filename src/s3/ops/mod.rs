@@ -86,17 +86,21 @@ pub(crate) fn authorize_object(
     }
 }
 
-/// The request's object if the requester holds `permission` on it.
+/// The request's object if the requester holds `permission` on it; an inline object's bytes are
+/// read only `with_bytes` (a GET that sends them).
 pub(crate) async fn authorized_object(
     context: &S3Context,
     request: &S3Request<'_>,
     permission: Permission,
+    with_bytes: bool,
 ) -> S3Result<ObjectRecord> {
-    match context
-        .meta
-        .get_object(request.bucket().to_string(), request.key().to_string())
-        .await
-    {
+    let (bucket, key) = (request.bucket().to_string(), request.key().to_string());
+    let found = if with_bytes {
+        context.meta.get_object(bucket, key).await
+    } else {
+        context.meta.object_metadata(bucket, key).await
+    };
+    match found {
         Ok(Some(record)) => {
             authorize_object(request, &record, permission)?;
             Ok(record)
