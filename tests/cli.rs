@@ -8,6 +8,23 @@ fn ringstore() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ringstore"))
 }
 
+/// A server on a free loopback port over `data_dir`, logging warnings and errors only.
+fn server(data_dir: &std::path::Path, cores: &str) -> Command {
+    let mut command = ringstore();
+    command
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--cores",
+            cores,
+            "--log-level",
+            "warn",
+        ])
+        .arg("--data-dir")
+        .arg(data_dir);
+    command
+}
+
 #[test]
 fn help_lists_every_option_with_its_default() {
     let output = ringstore().arg("--help").output().unwrap();
@@ -103,20 +120,8 @@ fn few_file_descriptors_warn_and_the_server_recovers() {
     use std::io::{BufRead, BufReader, Read, Write};
     use std::process::Stdio;
     let data = tempfile::tempdir().unwrap();
-    let mut command = ringstore();
-    command
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--cores",
-            "1",
-            "--log-level",
-            "warn",
-        ])
-        .arg("--data-dir")
-        .arg(data.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut command = server(data.path(), "1");
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
     // SAFETY: setrlimit is async-signal-safe; it only lowers the child's own limit.
     unsafe {
         command.pre_exec(|| {
@@ -187,17 +192,7 @@ fn a_second_server_on_the_same_port_is_refused() {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
     let (first_data, second_data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut first = ringstore()
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--cores",
-            "2",
-            "--log-level",
-            "warn",
-        ])
-        .arg("--data-dir")
-        .arg(first_data.path())
+    let mut first = server(first_data.path(), "2")
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();

@@ -11,19 +11,7 @@ use common::{exchange, md5_hex, pattern, RawRequest, TestServer};
 use ringstore::limits::INLINE_OBJECT_BYTES_MAX_DEFAULT as LIMIT;
 
 async fn get_bytes(s3: &aws_sdk_s3::Client, key: &str, range: Option<&str>) -> Vec<u8> {
-    s3.get_object()
-        .bucket("small")
-        .key(key)
-        .set_range(range.map(str::to_string))
-        .send()
-        .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .into_bytes()
-        .to_vec()
+    common::get_bytes(s3, "small", key, range).await
 }
 
 #[tokio::test]

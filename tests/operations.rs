@@ -463,17 +463,7 @@ async fn default_relative_data_dir_stores_files() {
             .send()
             .await
             .unwrap();
-        let got = s3
-            .get_object()
-            .bucket("here")
-            .key(key)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            got.body.collect().await.unwrap().into_bytes().as_ref(),
-            body.as_slice()
-        );
+        assert_eq!(common::get_bytes(&s3, "here", key, None).await, body);
     }
     assert_eq!(server.object_files(), 1);
     assert_eq!(server.inline_objects(), 1);

@@ -18,18 +18,7 @@ async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &[u8]) {
 }
 
 async fn get_bytes(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
-    s3.get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .into_bytes()
-        .to_vec()
+    common::get_bytes(s3, bucket, key, None).await
 }
 
 #[tokio::test]

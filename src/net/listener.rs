@@ -16,13 +16,18 @@ use crate::s3::S3Context;
 /// Pending connections the kernel queues per listener (capped by `net.core.somaxconn`).
 pub const LISTEN_BACKLOG: i32 = 1024;
 
-fn reuse_port_socket(address: SocketAddr) -> io::Result<Socket> {
+fn tcp_socket(address: SocketAddr) -> io::Result<Socket> {
     let socket = Socket::new(
         Domain::for_address(address),
         Type::STREAM,
         Some(Protocol::TCP),
     )?;
     socket.set_reuse_address(true)?;
+    Ok(socket)
+}
+
+fn reuse_port_socket(address: SocketAddr) -> io::Result<Socket> {
+    let socket = tcp_socket(address)?;
     socket.set_reuse_port(true)?;
     socket.bind(&address.into())?;
     socket.listen(LISTEN_BACKLOG)?;
@@ -33,12 +38,7 @@ fn reuse_port_socket(address: SocketAddr) -> io::Result<Socket> {
 /// Another process already listening there is refused (EADDRINUSE) even if it set SO_REUSEPORT
 /// too: the kernel would otherwise split connections between two servers and their data dirs.
 pub fn bind_listeners(address: SocketAddr, count: usize) -> io::Result<(SocketAddr, Vec<Socket>)> {
-    let probe = Socket::new(
-        Domain::for_address(address),
-        Type::STREAM,
-        Some(Protocol::TCP),
-    )?;
-    probe.set_reuse_address(true)?;
+    let probe = tcp_socket(address)?;
     // Without SO_REUSEPORT this bind fails while any socket is bound to the address.
     probe.bind(&address.into())?;
     let bound = probe

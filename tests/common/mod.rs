@@ -420,6 +420,28 @@ pub fn client_in_region(
     aws_sdk_s3::Client::from_conf(config)
 }
 
+/// The bytes of `bucket/key` (a `Range` header value narrows them), read with aws-sdk-s3.
+pub async fn get_bytes(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    range: Option<&str>,
+) -> Vec<u8> {
+    s3.get_object()
+        .bucket(bucket)
+        .key(key)
+        .set_range(range.map(str::to_string))
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes()
+        .to_vec()
+}
+
 /// Hex MD5.
 pub fn md5_hex(bytes: &[u8]) -> String {
     use md5::Digest;
