@@ -191,14 +191,14 @@ storage:
   local:
     root_dir: "$dir/objects"
 EOF
-    (cd "$dir" && "$BLEEPSTORE" --config "$dir/config.yaml" --bind 127.0.0.1:19300 > "$dir/bleepstore.log" 2>&1) &
+    (cd "$dir" && exec "$BLEEPSTORE" --config "$dir/config.yaml" --bind 127.0.0.1:19300 > "$dir/bleepstore.log" 2>&1) &
     pid=$!; PIDS+=($pid)
     if wait_port 19300 20; then
         compare "BleepStore (fsync per object)" "http://127.0.0.1:19300"
     else
         skipped+=("BleepStore: did not start; see its log")
     fi
-    kill $pid 2>/dev/null; pkill -P $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
+    kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
 else
     skipped+=("BleepStore: no binary (build e6qu/bleepstore rust/ in a scratch folder, set BLEEPSTORE)")
 fi
