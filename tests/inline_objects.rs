@@ -7,7 +7,7 @@ mod common;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use common::{exchange, md5_hex, pattern, RawRequest, TestServer};
+use common::{exchange, md5_hex, pattern, put_bytes, RawRequest, TestServer};
 use ringstore::limits::INLINE_OBJECT_BYTES_MAX_DEFAULT as LIMIT;
 
 async fn get_bytes(s3: &aws_sdk_s3::Client, key: &str, range: Option<&str>) -> Vec<u8> {
@@ -24,14 +24,7 @@ async fn objects_up_to_the_limit_are_inline_and_read_like_files() {
     let sizes = [0, 1, LIMIT - 1, LIMIT, LIMIT + 1, 3 * LIMIT];
     for (index, size) in sizes.iter().enumerate() {
         let body = pattern(*size, index as u64);
-        let put = s3
-            .put_object()
-            .bucket("small")
-            .key(format!("k{size}"))
-            .body(ByteStream::from(body.clone()))
-            .send()
-            .await
-            .unwrap();
+        let put = put_bytes(&s3, "small", &format!("k{size}"), &body).await;
         assert_eq!(
             put.e_tag(),
             Some(format!("\"{}\"", md5_hex(&body)).as_str())
@@ -80,13 +73,7 @@ async fn copies_cross_the_limit_both_ways() {
     let small = pattern(1000, 1);
     let large = pattern(LIMIT + 5000, 2);
     for (key, body) in [("small", &small), ("large", &large)] {
-        s3.put_object()
-            .bucket("small")
-            .key(key)
-            .body(ByteStream::from(body.clone()))
-            .send()
-            .await
-            .unwrap();
+        put_bytes(&s3, "small", key, body).await;
     }
     for (source, target) in [("small", "small-copy"), ("large", "large-copy")] {
         s3.copy_object()
@@ -215,13 +202,7 @@ async fn max_inline_size_zero_stores_files_only() {
     s3.create_bucket().bucket("small").send().await.unwrap();
     for size in [0, 10, 4096] {
         let body = pattern(size, 9);
-        s3.put_object()
-            .bucket("small")
-            .key(format!("k{size}"))
-            .body(ByteStream::from(body.clone()))
-            .send()
-            .await
-            .unwrap();
+        put_bytes(&s3, "small", &format!("k{size}"), &body).await;
         assert_eq!(get_bytes(&s3, &format!("k{size}"), None).await, body);
     }
     assert_eq!(server.inline_objects(), 0);

@@ -456,13 +456,7 @@ async fn default_relative_data_dir_stores_files() {
     s3.create_bucket().bucket("here").send().await.unwrap();
     for (key, size) in [("small", 100), ("large", 300_000)] {
         let body = common::pattern(size, 5);
-        s3.put_object()
-            .bucket("here")
-            .key(key)
-            .body(ByteStream::from(body.clone()))
-            .send()
-            .await
-            .unwrap();
+        common::put_bytes(&s3, "here", key, &body).await;
         assert_eq!(common::get_bytes(&s3, "here", key, None).await, body);
     }
     assert_eq!(server.object_files(), 1);

@@ -306,24 +306,8 @@ async fn overwrite_and_delete() {
         .enumerate()
     {
         let body = pattern(size, round as u64);
-        s3.put_object()
-            .bucket("over")
-            .key("same")
-            .body(ByteStream::from(body.clone()))
-            .send()
-            .await
-            .unwrap();
-        let got = s3
-            .get_object()
-            .bucket("over")
-            .key("same")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            got.body.collect().await.unwrap().into_bytes().as_ref(),
-            body.as_slice()
-        );
+        common::put_bytes(&s3, "over", "same", &body).await;
+        assert_eq!(common::get_bytes(&s3, "over", "same", None).await, body);
     }
     assert!(
         common::eventually(5, || server.stored_objects() == 1),

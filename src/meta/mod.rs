@@ -3,6 +3,7 @@
 pub mod client;
 pub mod listing;
 pub mod multipart;
+pub mod objects;
 pub mod schema;
 pub mod store;
 pub mod thread;
@@ -13,7 +14,7 @@ pub use listing::{ListQuery, Listing};
 pub use store::MetaStore;
 pub use users::{UserLookup, UserRecord};
 
-use crate::storage::{FileId, InlineBytes};
+use crate::storage::{FileId, InlineBytes, StoredBytes};
 
 /// A bucket as the metadata knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +80,15 @@ pub struct PartExtent {
     pub size_bytes: u64,
     /// The part's flexible checksum (base64, the upload's algorithm), if it had one.
     pub checksum: Option<String>,
+}
+
+impl From<StoredBytes> for ObjectBody {
+    fn from(stored: StoredBytes) -> Self {
+        match stored {
+            StoredBytes::File(id) => ObjectBody::File(id),
+            StoredBytes::Inline(bytes) => ObjectBody::Inline(bytes),
+        }
+    }
 }
 
 impl ObjectRecord {

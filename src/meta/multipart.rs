@@ -5,7 +5,7 @@
 use md5::{Digest, Md5};
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::store::{decode_headers, encode_headers, insert_object};
+use super::objects::{decode_headers, encode_headers, get_files, get_object, insert_object};
 use super::{MetaError, MetaReply, ObjectBody, ObjectRecord, PartExtent};
 use crate::limits::PART_BYTES_MIN;
 use crate::storage::checksum::{checksum_of, combine_crc, ChecksumAlgorithm, StoredChecksum};
@@ -355,12 +355,7 @@ pub fn complete_upload(
         .filter(|part| !chosen.iter().any(|kept| kept.file_id == part.file_id))
         .map(|part| part.file_id)
         .collect();
-    let replaced: Option<Vec<FileId>> = transaction
-        .prepare_cached("SELECT file_id, parts FROM objects WHERE bucket = ?1 AND key = ?2")?
-        .query_row(params![record.bucket, record.key], |row| {
-            Ok(super::store::files_of(row.get(0)?, row.get(1)?))
-        })
-        .optional()?;
+    let replaced = get_files(transaction, &record.bucket, &record.key)?;
     obsolete.extend(replaced.into_iter().flatten());
     insert_object(transaction, &record)?;
     delete_upload_rows(transaction, &completion.upload_id)?;
@@ -400,7 +395,7 @@ fn repeated_completion(
     if bucket != completion.bucket || key != completion.key {
         return Err(MetaError::NoSuchUpload);
     }
-    match super::store::get_object(transaction, &bucket, &key, false)? {
+    match get_object(transaction, &bucket, &key, false)? {
         Some(record) if record.etag == etag => Ok(MetaReply::UploadCompleted {
             record: Box::new(record),
             obsolete: Vec::new(),

@@ -169,6 +169,26 @@ async fn write_rejection(stream: &mut TcpStream, error: &HeadError) -> io::Resul
     stream.close().await
 }
 
+/// Writes the rendered head in `output` and then `body` (none for a HEAD), in one write when
+/// the body is small.
+async fn write_head_and(
+    stream: &mut TcpStream,
+    output: &mut Vec<u8>,
+    body: &[u8],
+    is_head: bool,
+) -> io::Result<()> {
+    if is_head {
+        return stream.write_all(output).await;
+    }
+    if body.len() <= COALESCE_BODY_BYTES_MAX {
+        output.extend_from_slice(body);
+        stream.write_all(output).await
+    } else {
+        stream.write_all(output).await?;
+        stream.write_all(body).await
+    }
+}
+
 async fn write_response(
     stream: &mut TcpStream,
     response: S3Response,
@@ -183,18 +203,9 @@ async fn write_response(
         .render(length, keep_alive, &http_date_now(), output);
     match response.body {
         ResponseBody::Empty | ResponseBody::HeadOnly(_) => stream.write_all(output).await?,
-        ResponseBody::Bytes(bytes) if is_head => {
-            drop(bytes);
-            stream.write_all(output).await?
-        }
-        ResponseBody::Bytes(bytes) => {
-            if bytes.len() <= COALESCE_BODY_BYTES_MAX {
-                output.extend_from_slice(&bytes);
-                stream.write_all(output).await?;
-            } else {
-                stream.write_all(output).await?;
-                stream.write_all(&bytes).await?;
-            }
+        ResponseBody::Bytes(bytes) => write_head_and(stream, output, &bytes, is_head).await?,
+        ResponseBody::Inline(bytes, range) => {
+            write_head_and(stream, output, &bytes.as_slice()[range], is_head).await?
         }
         ResponseBody::Object(mut reader) => {
             let mut head_sent = false;

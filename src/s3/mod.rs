@@ -22,7 +22,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::http::ResponseHead;
 use crate::meta::MetaClient;
-use crate::storage::{Layout, ObjectReader};
+use crate::storage::{InlineBytes, Layout, ObjectReader};
 
 pub use error::{S3Error, S3ErrorCode, S3Result};
 pub use router::Operation;
@@ -128,6 +128,8 @@ pub enum ResponseBody {
     Empty,
     /// A small body in memory (XML).
     Bytes(Vec<u8>),
+    /// These bytes of an inline object (shared with the lookup, not copied).
+    Inline(InlineBytes, std::ops::Range<usize>),
     /// An object's bytes streamed from disk.
     Object(ObjectReader),
     /// A HEAD response: the length the GET would have, no bytes.
@@ -140,6 +142,7 @@ impl ResponseBody {
         match self {
             ResponseBody::Empty => 0,
             ResponseBody::Bytes(bytes) => bytes.len() as u64,
+            ResponseBody::Inline(_, range) => range.len() as u64,
             ResponseBody::Object(reader) => reader.remaining(),
             ResponseBody::HeadOnly(length) => *length,
         }

@@ -5,13 +5,14 @@ use std::fmt;
 use std::sync::Arc;
 
 /// The bytes of an object stored inline; cheap to clone (shared), printed by length only.
+/// An `Arc<Vec>`, not an `Arc<[u8]>`: wrapping the buffer a read or an upload filled costs no copy.
 #[derive(Clone, PartialEq, Eq)]
-pub struct InlineBytes(Arc<[u8]>);
+pub struct InlineBytes(Arc<Vec<u8>>);
 
 impl InlineBytes {
     /// Wraps bytes already read.
     pub fn new(bytes: Vec<u8>) -> Self {
-        InlineBytes(Arc::from(bytes))
+        InlineBytes(Arc::new(bytes))
     }
 
     /// The bytes.

@@ -37,9 +37,7 @@ pub fn recover(layout: &Layout, referenced: &HashSet<FileId>) -> io::Result<Reco
                 scope.spawn(move || {
                     let mut total = DirectoryScan::default();
                     for index in (worker..OBJECT_DIR_COUNT).step_by(threads) {
-                        let scan = scan_object_dir(layout, index, referenced)?;
-                        total.referenced_found += scan.referenced_found;
-                        total.orphans_removed += scan.orphans_removed;
+                        total.add(scan_object_dir(layout, index, referenced)?);
                     }
                     Ok(total)
                 })
@@ -50,15 +48,14 @@ pub fn recover(layout: &Layout, referenced: &HashSet<FileId>) -> io::Result<Reco
             .map(|worker| worker.join().expect("recovery scan thread panicked"))
             .collect()
     });
-    let mut referenced_found = 0;
+    let mut total = DirectoryScan::default();
     for scan in scans {
-        let scan = scan?;
-        referenced_found += scan.referenced_found;
-        report.orphan_files_removed += scan.orphans_removed;
+        total.add(scan?);
     }
+    report.orphan_files_removed = total.orphans_removed;
     // Each file is one id, so every referenced file was found iff the counts match; only
     // otherwise (rare: a file lost outside ringstore) is a second pass needed to name them.
-    if referenced_found < referenced.len() {
+    if total.referenced_found < referenced.len() {
         let present = present_ids(layout)?;
         report.missing_files = referenced
             .iter()
@@ -74,6 +71,13 @@ pub fn recover(layout: &Layout, referenced: &HashSet<FileId>) -> io::Result<Reco
 struct DirectoryScan {
     referenced_found: usize,
     orphans_removed: usize,
+}
+
+impl DirectoryScan {
+    fn add(&mut self, other: DirectoryScan) {
+        self.referenced_found += other.referenced_found;
+        self.orphans_removed += other.orphans_removed;
+    }
 }
 
 /// Removes the files of directory `index` that no row references; counts the others.

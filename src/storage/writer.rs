@@ -302,8 +302,14 @@ impl ObjectWriter {
             return Err(StorageError::Poisoned);
         }
         let size_bytes = self.size_bytes();
+        if let Sink::File(sink) = &mut self.sink {
+            // A failure poisons the writer: an fsync is never retried.
+            if let Err(error) = sink.flush_and_sync(size_bytes).await {
+                return Err(self.fail(error));
+            }
+        }
         let digests = Digests {
-            md5: self.md5.clone().finalize().into(),
+            md5: std::mem::take(&mut self.md5).finalize().into(),
             checksum: self
                 .checksum
                 .take()
@@ -316,23 +322,11 @@ impl ObjectWriter {
                 bytes.truncate(*filled);
                 SealedBody::Inline(InlineBytes::new(bytes))
             }
-            Sink::File(sink) => {
-                // A failure poisons the writer: an fsync is never retried.
-                if let Err(error) = sink.flush_and_sync(size_bytes).await {
-                    return Err(self.fail(error));
-                }
-                let Sink::File(sink) = &mut self.sink else {
-                    unreachable!("matched above")
-                };
-                let path = sink
-                    .temp_guard
-                    .disarm()
-                    .expect("temp guard armed until sealed");
-                SealedBody::File {
-                    id: sink.id,
-                    temp_guard: TempGuard { path: Some(path) },
-                }
-            }
+            // The guard moves to the sealed object, still armed.
+            Sink::File(sink) => SealedBody::File {
+                id: sink.id,
+                temp_guard: std::mem::replace(&mut sink.temp_guard, TempGuard { path: None }),
+            },
         };
         Ok(SealedObject {
             layout: self.layout.clone(),

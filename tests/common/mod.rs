@@ -420,6 +420,22 @@ pub fn client_in_region(
     aws_sdk_s3::Client::from_conf(config)
 }
 
+/// Stores `body` as `bucket/key` with aws-sdk-s3 (a plain PutObject).
+pub async fn put_bytes(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    body: &[u8],
+) -> aws_sdk_s3::operation::put_object::PutObjectOutput {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(aws_sdk_s3::primitives::ByteStream::from(body.to_vec()))
+        .send()
+        .await
+        .unwrap()
+}
+
 /// The bytes of `bucket/key` (a `Range` header value narrows them), read with aws-sdk-s3.
 pub async fn get_bytes(
     s3: &aws_sdk_s3::Client,

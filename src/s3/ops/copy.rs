@@ -7,7 +7,7 @@ use super::acl::acl_from_request_headers;
 use super::authorized_bucket;
 use super::list::NULL_VERSION_ID;
 use super::object::{commit_object, stored_headers, ObjectAttributes};
-use super::upload::{object_placement, Destination};
+use super::upload::Destination;
 use crate::meta::{MetaError, ObjectBody, ObjectRecord, PutCondition};
 use crate::s3::access::{allows, Permission};
 use crate::s3::conditions::{evaluate_read_conditions, ConditionOutcome};
@@ -17,7 +17,7 @@ use crate::s3::pipeline::S3Request;
 use crate::s3::xml::XmlBuilder;
 use crate::s3::{time, S3Context, S3Response};
 use crate::storage::checksum::StoredChecksum;
-use crate::storage::{ObjectReader, ObjectWriter, Placement, SealedObject, Segment};
+use crate::storage::{ObjectReader, ObjectWriter, SealedObject, Segment};
 
 /// Attempts to open the source when a concurrent overwrite replaced it between lookup and open.
 const SOURCE_OPEN_ATTEMPT_COUNT_MAX: usize = 4;
@@ -153,10 +153,7 @@ pub async fn copy_from_source(
                 .and_then(StoredChecksum::decode)
                 .map(|stored| stored.algorithm)
         });
-        let placement = match destination {
-            Destination::Object => object_placement(context, Some(length)),
-            Destination::Part => Placement::File,
-        };
+        let placement = destination.placement(context, Some(length));
         if let ObjectBody::Inline(bytes) = &record.body {
             let mut writer =
                 ObjectWriter::create(context.layout.clone(), algorithm, placement).await?;

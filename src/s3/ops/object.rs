@@ -17,7 +17,7 @@ use crate::s3::pipeline::S3Request;
 use crate::s3::{time, ResponseBody, S3Context, S3Response};
 use crate::storage::checksum::StoredChecksum;
 use crate::storage::writer::remove_object_file_later;
-use crate::storage::{ObjectReader, SealedObject, Segment, StoredBytes};
+use crate::storage::{ObjectReader, SealedObject, Segment};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 
@@ -186,10 +186,7 @@ pub async fn commit_object(
     let record = ObjectRecord {
         bucket: request.bucket().to_string(),
         key: request.key().to_string(),
-        body: match &published.stored {
-            StoredBytes::File(id) => ObjectBody::File(*id),
-            StoredBytes::Inline(bytes) => ObjectBody::Inline(bytes.clone()),
-        },
+        body: published.stored.clone().into(),
         size_bytes: published.size_bytes,
         etag: hex::encode(published.digests.md5),
         last_modified_ms: time::now_ms(),
@@ -342,8 +339,7 @@ pub async fn get_object(
         let body = if head_only {
             ResponseBody::HeadOnly(length)
         } else if let ObjectBody::Inline(bytes) = &record.body {
-            let (start, end) = (start as usize, (start + length) as usize);
-            ResponseBody::Bytes(bytes.as_slice()[start..end].to_vec())
+            ResponseBody::Inline(bytes.clone(), start as usize..(start + length) as usize)
         } else if record.body == ObjectBody::InlineUnread {
             unreachable!("a GET looks objects up with their bytes")
         } else {

@@ -9,7 +9,7 @@ use hmac::{Hmac, Mac};
 use super::acl::resolve_acl;
 use super::authorized_bucket;
 use super::object::{commit_object, ObjectAttributes};
-use super::upload::{decode_checksum, object_placement};
+use super::upload::{decode_checksum, Destination};
 use crate::limits::{
     KEY_BYTES_MAX, POST_FORM_FIELDS_BYTES_MAX, POST_FORM_FIELD_COUNT_MAX, PUT_OBJECT_BYTES_MAX,
     USER_METADATA_BYTES_MAX,
@@ -270,7 +270,7 @@ pub async fn post_object(
     let mut writer = ObjectWriter::create(
         context.layout.clone(),
         expected_checksum.as_ref().map(|(a, _)| *a),
-        object_placement(context, None),
+        Destination::Object.placement(context, None),
     )
     .await?;
     while let Some(piece) = form.next_piece().await? {

@@ -138,14 +138,19 @@ pub enum Destination {
     Part,
 }
 
-/// Where an object of `length` bytes (`None`: not known yet) is received: inline when the
-/// configuration allows and it may fit, else a file.
-pub fn object_placement(context: &S3Context, length: Option<u64>) -> Placement {
-    let bytes_max = context.config.inline_object_bytes_max;
-    match length {
-        _ if bytes_max == 0 => Placement::File,
-        Some(length) if length > bytes_max as u64 => Placement::File,
-        _ => Placement::InlineUpTo(bytes_max),
+impl Destination {
+    /// Where an upload of `length` bytes (`None`: not known yet) is received: a part always in a
+    /// file; an object inline when the configuration allows and it may fit (a buffer as large as
+    /// the declared length, or the limit), else in a file.
+    pub fn placement(self, context: &S3Context, length: Option<u64>) -> Placement {
+        let bytes_max = context.config.inline_object_bytes_max;
+        match (self, length) {
+            (Destination::Part, _) => Placement::File,
+            _ if bytes_max == 0 => Placement::File,
+            (Destination::Object, Some(length)) if length > bytes_max as u64 => Placement::File,
+            (Destination::Object, Some(length)) => Placement::InlineUpTo(length as usize),
+            (Destination::Object, None) => Placement::InlineUpTo(bytes_max),
+        }
     }
 }
 
@@ -194,10 +199,7 @@ pub async fn receive_payload(
         }
     }
     let algorithm = request.as_ref().map(|request| request.algorithm).or(forced);
-    let placement = match destination {
-        Destination::Object => object_placement(context, payload.object_length()),
-        Destination::Part => Placement::File,
-    };
+    let placement = destination.placement(context, payload.object_length());
     let mut writer = ObjectWriter::create(context.layout.clone(), algorithm, placement).await?;
     loop {
         let count = payload.read(writer.spare_mut()).await?;

@@ -1,0 +1,186 @@
+//! Object rows: how an `ObjectRecord` maps to the `objects` table (its body as a file id, a
+//! parts list or an `inline_data` row) and back, plus the text encodings of parts and headers.
+
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::{ObjectBody, ObjectRecord, PartExtent};
+use crate::storage::{FileId, InlineBytes};
+
+/// Inserts or replaces an object row (and its inline bytes; the replaced row's bytes are freed by
+/// the schema's trigger).
+pub(crate) fn insert_object(
+    transaction: &Transaction<'_>,
+    record: &ObjectRecord,
+) -> rusqlite::Result<()> {
+    let (file_id, parts, inline_id) = match &record.body {
+        ObjectBody::File(id) => (id.to_string(), None, None),
+        ObjectBody::Inline(bytes) => {
+            transaction
+                .prepare_cached("INSERT INTO inline_data (bytes) VALUES (?1)")?
+                .execute([bytes.as_slice()])?;
+            (String::new(), None, Some(transaction.last_insert_rowid()))
+        }
+        ObjectBody::Parts(parts) => (String::new(), Some(encode_parts(parts)), None),
+        ObjectBody::InlineUnread => {
+            unreachable!("records written come from uploads, never from a metadata-only lookup")
+        }
+    };
+    transaction
+        .prepare_cached(
+            "INSERT OR REPLACE INTO objects (bucket, key, file_id, size, etag, last_modified_ms, \
+             content_type, headers, checksum, owner, parts, acl, inline_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )?
+        .execute(params![
+            record.bucket,
+            record.key,
+            file_id,
+            record.size_bytes as i64,
+            record.etag,
+            record.last_modified_ms,
+            record.content_type,
+            encode_headers(&record.headers),
+            record.checksum,
+            record.owner,
+            parts,
+            record.acl,
+            inline_id,
+        ])?;
+    Ok(())
+}
+
+pub(crate) fn get_object(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    with_bytes: bool,
+) -> rusqlite::Result<Option<ObjectRecord>> {
+    // Without the bytes, the join is replaced by a constant so both statements read alike.
+    let sql = if with_bytes {
+        "SELECT o.file_id, o.size, o.etag, o.last_modified_ms, o.content_type, o.headers, \
+         o.checksum, o.owner, o.parts, o.acl, o.inline_id, d.bytes FROM objects o \
+         LEFT JOIN inline_data d ON d.id = o.inline_id WHERE o.bucket = ?1 AND o.key = ?2"
+    } else {
+        "SELECT o.file_id, o.size, o.etag, o.last_modified_ms, o.content_type, o.headers, \
+         o.checksum, o.owner, o.parts, o.acl, o.inline_id, NULL FROM objects o \
+         WHERE o.bucket = ?1 AND o.key = ?2"
+    };
+    transaction
+        .prepare_cached(sql)?
+        .query_row(params![bucket, key], |row| {
+            let file_id: String = row.get(0)?;
+            let headers: String = row.get(5)?;
+            let parts: Option<String> = row.get(8)?;
+            Ok(ObjectRecord {
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+                body: body_of(&file_id, parts.as_deref(), row.get(10)?, row.get(11)?),
+                size_bytes: row.get::<_, i64>(1)? as u64,
+                etag: row.get(2)?,
+                last_modified_ms: row.get(3)?,
+                content_type: row.get(4)?,
+                headers: decode_headers(&headers),
+                checksum: row.get(6)?,
+                owner: row.get(7)?,
+                acl: row.get(9)?,
+            })
+        })
+        .optional()
+}
+
+/// An object row's body from its `file_id`, `parts` and `inline_id` columns and the inline bytes,
+/// if they were read.
+fn body_of(
+    file_id: &str,
+    parts: Option<&str>,
+    inline_id: Option<i64>,
+    bytes: Option<Vec<u8>>,
+) -> ObjectBody {
+    let parts = decode_parts(parts);
+    if !parts.is_empty() {
+        return ObjectBody::Parts(parts);
+    }
+    match (inline_id, bytes) {
+        (Some(_), Some(bytes)) => ObjectBody::Inline(InlineBytes::new(bytes)),
+        (Some(_), None) => ObjectBody::InlineUnread,
+        (None, _) => ObjectBody::File(FileId::parse(file_id).unwrap_or(FileId(0))),
+    }
+}
+
+/// Every file of a row: its `file_id`, or its parts for a multipart object.
+pub(crate) fn files_of(file_id: String, parts: Option<String>) -> Vec<FileId> {
+    let parts = decode_parts(parts.as_deref());
+    if parts.is_empty() {
+        FileId::parse(&file_id).into_iter().collect()
+    } else {
+        parts.iter().map(|part| part.file_id).collect()
+    }
+}
+
+/// Parts as `id:size,id:size`.
+fn encode_parts(parts: &[PartExtent]) -> String {
+    let mut text = String::with_capacity(parts.len() * 44);
+    for (index, part) in parts.iter().enumerate() {
+        if index > 0 {
+            text.push(',');
+        }
+        text.push_str(&format!("{}:{}", part.file_id, part.size_bytes));
+        // Base64 has no ':' or ',', so the checksum is a safe third field.
+        if let Some(checksum) = &part.checksum {
+            text.push(':');
+            text.push_str(checksum);
+        }
+    }
+    text
+}
+
+/// Parses the `parts` column.
+pub(crate) fn decode_parts(text: Option<&str>) -> Vec<PartExtent> {
+    let Some(text) = text.filter(|text| !text.is_empty()) else {
+        return Vec::new();
+    };
+    text.split(',')
+        .filter_map(|part| {
+            let mut fields = part.split(':');
+            let (id, size) = (fields.next()?, fields.next()?);
+            Some(PartExtent {
+                file_id: FileId::parse(id)?,
+                size_bytes: size.parse().ok()?,
+                checksum: fields.next().map(str::to_string),
+            })
+        })
+        .collect()
+}
+
+/// The files of a key's row, `None` when there is no row (an inline object has a row, no files).
+pub(crate) fn get_files(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+) -> rusqlite::Result<Option<Vec<FileId>>> {
+    transaction
+        .prepare_cached("SELECT file_id, parts FROM objects WHERE bucket = ?1 AND key = ?2")?
+        .query_row(params![bucket, key], |row| {
+            Ok(files_of(row.get(0)?, row.get(1)?))
+        })
+        .optional()
+}
+
+/// Stored headers as `name:value` lines; names cannot hold ':' and values cannot hold '\n'.
+pub(crate) fn encode_headers(headers: &[(String, String)]) -> String {
+    let mut text = String::new();
+    for (name, value) in headers {
+        text.push_str(name);
+        text.push(':');
+        text.push_str(value);
+        text.push('\n');
+    }
+    text
+}
+
+pub(crate) fn decode_headers(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect()
+}
