@@ -6,7 +6,9 @@
 //! `s3::access` (ACLs) over the per-core user and bucket caches of `s3::directory`, and use
 //! `storage` for bytes and `meta::client` for metadata (served by one SQLite thread). Objects up
 //! to `--max-inline-size` never become files: `storage::ObjectWriter` keeps them in memory and
-//! `meta` stores them in the same commit as their row (`meta::ObjectBody::Inline`).
+//! `meta` stores them in the same commit as their row (`meta::ObjectBody::Inline`). Files are
+//! written with O_DIRECT; `storage::read_path` sends a GET of a cold file to O_DIRECT and of a
+//! hot one (cached, or read lately on this core) through the page cache.
 //!
 //! Dependency rule: `storage` and `meta` never import `s3`, `http` or `net`; `s3::ops` never touches
 //! sockets or SQL; glommio types stay in `runtime`, `net`, `storage` and `meta::client`.

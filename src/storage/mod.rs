@@ -4,6 +4,7 @@
 pub mod checksum;
 pub mod inline;
 pub mod layout;
+pub mod read_path;
 pub mod reader;
 pub mod recovery;
 pub mod writer;

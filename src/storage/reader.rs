@@ -1,14 +1,20 @@
 //! Streams a stored object — one file, or the part files of a multipart object in order — over a
-//! byte range, in DMA blocks with read-ahead, so serving a 5 GiB object costs a few blocks of memory.
+//! byte range, a few blocks ahead of the socket, so serving a 5 GiB object costs a few blocks of
+//! memory. Each file is read through the page cache or with O_DIRECT, as `read_path` chooses.
 
 use std::collections::VecDeque;
 use std::io;
+use std::os::fd::AsRawFd;
+use std::rc::Rc;
 
 use futures_lite::FutureExt;
-use glommio::io::{DmaFile, DmaStreamReader, DmaStreamReaderBuilder, ReadResult};
+use glommio::io::{BufferedFile, DmaFile, DmaStreamReader, DmaStreamReaderBuilder, ReadResult};
 
+use super::read_path::{self, ReadPath};
 use super::{io_error, FileId, Layout};
-use crate::limits::{DMA_READ_AHEAD_COUNT, DMA_READ_BLOCK_BYTES};
+use crate::limits::{
+    CACHED_READ_AHEAD_COUNT, CACHED_READ_BLOCK_BYTES, DMA_READ_AHEAD_COUNT, DMA_READ_BLOCK_BYTES,
+};
 
 /// Part files opened when a read starts; a GET that began before an overwrite keeps reading the
 /// old parts even after they are unlinked. Objects with more parts open the rest as they go.
@@ -28,29 +34,146 @@ struct Piece {
     id: FileId,
     start: u64,
     length: u64,
-    file: Option<DmaFile>,
+    file: Option<BufferedFile>,
+}
+
+/// A read of `length` bytes at `position`, running on this core's executor.
+struct PendingRead {
+    position: u64,
+    length: u64,
+    task: glommio::task::JoinHandle<io::Result<ReadResult>>,
+}
+
+/// The file being read, by the path chosen for it.
+enum OpenPiece {
+    Direct(DmaStreamReader),
+    Cached(CachedPiece),
+}
+
+impl OpenPiece {
+    async fn next(&mut self, want: u64) -> io::Result<ReadResult> {
+        let block = match self {
+            OpenPiece::Direct(stream) => stream
+                .get_buffer_aligned(want.min(DMA_READ_BLOCK_BYTES as u64))
+                .await
+                .map_err(io_error)?,
+            OpenPiece::Cached(piece) => piece.next().await?,
+        };
+        if block.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "object file shorter than its metadata",
+            ));
+        }
+        Ok(block)
+    }
+
+    async fn close(self) {
+        match self {
+            OpenPiece::Direct(stream) => {
+                let _ = stream.close().await;
+            }
+            OpenPiece::Cached(piece) => piece.close().await,
+        }
+    }
+}
+
+/// A file read through the page cache: its reads in flight (oldest first) and where the next
+/// one starts.
+struct CachedPiece {
+    file: Rc<BufferedFile>,
+    in_flight: VecDeque<PendingRead>,
+    next_position: u64,
+    end: u64,
+}
+
+impl CachedPiece {
+    /// Starts reads until `CACHED_READ_AHEAD_COUNT + 1` are in flight or the piece is covered.
+    fn fill(&mut self) {
+        while self.in_flight.len() <= CACHED_READ_AHEAD_COUNT && self.next_position < self.end {
+            let length = (self.end - self.next_position).min(CACHED_READ_BLOCK_BYTES as u64);
+            self.in_flight
+                .push_back(self.start_read(self.next_position, length));
+            self.next_position += length;
+        }
+    }
+
+    fn start_read(&self, position: u64, length: u64) -> PendingRead {
+        let file = self.file.clone();
+        let task = glommio::spawn_local(async move {
+            file.read_at(position, length as usize)
+                .await
+                .map_err(io_error)
+        })
+        .detach();
+        PendingRead {
+            position,
+            length,
+            task,
+        }
+    }
+
+    /// The next block in order; a short read's remainder is read next.
+    async fn next(&mut self) -> io::Result<ReadResult> {
+        self.fill();
+        let read = self
+            .in_flight
+            .pop_front()
+            .expect("a piece with bytes left has a read in flight");
+        let block = read
+            .task
+            .await
+            .unwrap_or_else(|| Err(io::Error::new(io::ErrorKind::Interrupted, "read cancelled")))?;
+        let got = block.len() as u64;
+        if got > 0 && got < read.length {
+            let rest = self.start_read(read.position + got, read.length - got);
+            self.in_flight.push_front(rest);
+        }
+        Ok(block)
+    }
+
+    async fn close(self) {
+        for read in self.in_flight {
+            read.task.cancel();
+        }
+        if let Ok(file) = Rc::try_unwrap(self.file) {
+            let _ = file.close().await;
+        }
+    }
 }
 
 /// An object positioned on a byte range.
 pub struct ObjectReader {
     layout: Layout,
     pieces: VecDeque<Piece>,
-    stream: Option<DmaStreamReader>,
+    current: Option<OpenPiece>,
     current_remaining: u64,
     remaining: u64,
 }
 
-async fn open_file(layout: &Layout, id: FileId) -> io::Result<DmaFile> {
+async fn open_file(layout: &Layout, id: FileId) -> io::Result<BufferedFile> {
+    BufferedFile::open(layout.object_path(id))
+        .await
+        .map_err(io_error)
+}
+
+/// Opens `id` again for O_DIRECT reads; `None` if it vanished (unlinked by an overwrite) since
+/// the buffered open, whose descriptor still reads the old bytes.
+async fn open_direct(layout: &Layout, id: FileId) -> io::Result<Option<DmaFile>> {
     // glommio 0.9's open calls `statfs(path).unwrap()` after `openat`; if the file is unlinked in
-    // between, that panics. Deferred unlinks make this practically impossible; catching the unwind
-    // keeps the core alive even then (the request gets NotFound and retries).
+    // between, that panics. Catching the unwind keeps the core alive even then.
     let open = std::panic::AssertUnwindSafe(DmaFile::open(layout.object_path(id))).catch_unwind();
     match open.await {
-        Ok(result) => result.map_err(io_error),
-        Err(_) => Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            "object file vanished while opening",
-        )),
+        Ok(Ok(file)) => Ok(Some(file)),
+        Ok(Err(error)) => {
+            let error = io_error(error);
+            if error.kind() == io::ErrorKind::NotFound {
+                Ok(None)
+            } else {
+                Err(error)
+            }
+        }
+        Err(_) => Ok(None),
     }
 }
 
@@ -100,7 +223,7 @@ impl ObjectReader {
         Ok(ObjectReader {
             layout: layout.clone(),
             pieces,
-            stream: None,
+            current: None,
             current_remaining: 0,
             remaining: length,
         })
@@ -112,8 +235,8 @@ impl ObjectReader {
     }
 
     async fn advance_piece(&mut self) -> io::Result<()> {
-        if let Some(stream) = self.stream.take() {
-            let _ = stream.close().await;
+        if let Some(open) = self.current.take() {
+            open.close().await;
         }
         let piece = self.pieces.pop_front().ok_or_else(|| {
             io::Error::new(
@@ -125,14 +248,30 @@ impl ObjectReader {
             Some(file) => file,
             None => open_file(&self.layout, piece.id).await?,
         };
-        self.stream = Some(
-            DmaStreamReaderBuilder::new(file)
-                .with_start_pos(piece.start)
-                .with_end_pos(piece.start + piece.length)
-                .with_buffer_size(DMA_READ_BLOCK_BYTES)
-                .with_read_ahead(DMA_READ_AHEAD_COUNT)
-                .build(),
-        );
+        let path = read_path::choose(piece.id, file.as_raw_fd(), piece.start, piece.length);
+        let direct = match path {
+            ReadPath::Direct => open_direct(&self.layout, piece.id).await?,
+            ReadPath::Cached => None,
+        };
+        self.current = Some(match direct {
+            Some(direct) => {
+                let _ = file.close().await;
+                OpenPiece::Direct(
+                    DmaStreamReaderBuilder::new(direct)
+                        .with_start_pos(piece.start)
+                        .with_end_pos(piece.start + piece.length)
+                        .with_buffer_size(DMA_READ_BLOCK_BYTES)
+                        .with_read_ahead(DMA_READ_AHEAD_COUNT)
+                        .build(),
+                )
+            }
+            None => OpenPiece::Cached(CachedPiece {
+                file: Rc::new(file),
+                in_flight: VecDeque::new(),
+                next_position: piece.start,
+                end: piece.start + piece.length,
+            }),
+        });
         self.current_remaining = piece.length;
         Ok(())
     }
@@ -142,18 +281,12 @@ impl ObjectReader {
         while self.current_remaining == 0 && self.remaining > 0 {
             self.advance_piece().await?;
         }
-        let want = self.current_remaining.min(DMA_READ_BLOCK_BYTES as u64);
-        let stream = self
-            .stream
+        let block = self
+            .current
             .as_mut()
-            .expect("a piece is open while bytes remain");
-        let block = stream.get_buffer_aligned(want).await.map_err(io_error)?;
-        if block.is_empty() && want > 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "object file shorter than its metadata",
-            ));
-        }
+            .expect("a piece is open while bytes remain")
+            .next(self.current_remaining)
+            .await?;
         self.current_remaining -= block.len() as u64;
         self.remaining -= block.len() as u64;
         Ok(block)
@@ -161,8 +294,8 @@ impl ObjectReader {
 
     /// Closes the open file.
     pub async fn close(mut self) {
-        if let Some(stream) = self.stream.take() {
-            let _ = stream.close().await;
+        if let Some(open) = self.current.take() {
+            open.close().await;
         }
     }
 }
