@@ -294,6 +294,37 @@ if [ -n "$FIO" ]; then
     fio_run "1 MiB sequential write, O_DIRECT, iodepth 8" --name=sw --rw=write --bs=1m --size=1g --direct=1 --iodepth=8 --ioengine=libaio --runtime=8 --time_based
     fio_run "1 MiB sequential read, O_DIRECT, iodepth 8" --name=sw --rw=read --bs=1m --size=1g --direct=1 --iodepth=8 --ioengine=libaio --runtime=8 --time_based
     echo >> "$OUT"
+    if [ "$QUICK" = 0 ] && [ -w /proc/sys/vm/drop_caches ]; then
+        # Cold GET: each round a fresh ringstore and data dir (nothing read before, nothing in
+        # the page cache), 48 objects of 64 MiB each read once, then fio's O_DIRECT read right
+        # after, so each ratio compares the disk with itself minutes apart at most.
+        echo "## Cold 64 MiB GET vs the disk's O_DIRECT read" >> "$OUT"
+        echo >> "$OUT"
+        echo "Each round: fresh ringstore and data dir, caches dropped, \`loadtest --op get --size 64MiB --connections 16 --keys 48 --ops 48 --key-order sequential --warmup 0\`, then caches dropped and fio 1 MiB O_DIRECT read, iodepth 8, 4 s." >> "$OUT"
+        echo >> "$OUT"
+        echo "| round | ringstore MB/s | fio MB/s | ratio |" >> "$OUT"
+        echo "|---|---|---|---|" >> "$OUT"
+        for round in $(seq 1 "$ROUNDS"); do
+            echo "== cold GET round $round" >&2
+            cold="$WORK/cold"; rm -rf "$cold"
+            "$RINGSTORE" --listen 127.0.0.1:19010 --data-dir "$cold" --cores "${RINGSTORE_CORES:-$(nproc)}" \
+                --access-key "$ACCESS_KEY" --secret-key "$SECRET_KEY" --log-level warn > "$WORK/cold.log" 2>&1 &
+            cold_pid=$!
+            wait_port 19010 20 || { echo "| $round | did not start | | |" >> "$OUT"; kill $cold_pid; continue; }
+            sync; echo 3 > /proc/sys/vm/drop_caches
+            mbs="$("$LOADTEST" --endpoint http://127.0.0.1:19010 --op get --size 64MiB --connections 16 \
+                --keys 48 --ops 48 --key-order sequential --warmup 0 2>>"$WORK/loadtest.log" | awk '$1 == "get" {print $4}')" || mbs=""
+            kill $cold_pid; wait $cold_pid 2>/dev/null || true; rm -rf "$cold"
+            sync; echo 3 > /proc/sys/vm/drop_caches
+            disk="$("$FIO" --directory="$dir" --output-format=terse --terse-version=3 --name=cr --rw=read --bs=1m \
+                --size=1g --direct=1 --iodepth=8 --ioengine=libaio --runtime=4 --time_based 2>/dev/null | tail -1 \
+                | awk -F';' '{printf "%.0f", $7 * 1.024 / 1000}')"
+            echo "| $round | ${mbs:-failed} | $disk | $(awk -v a="${mbs:-0}" -v b="$disk" 'BEGIN {if (b > 0) printf "%.2f", a / b}') |" >> "$OUT"
+        done
+        echo >> "$OUT"
+    elif [ "$QUICK" = 0 ]; then
+        skipped+=("cold GET vs disk: needs root to drop the page cache")
+    fi
 else
     skipped+=("fio: not installed (apt install fio, or set FIO)")
 fi
