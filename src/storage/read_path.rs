@@ -84,7 +84,8 @@ struct Cachestat {
 
 /// Whether more than half of the range's pages are in the page cache. `cachestat` only walks the
 /// cache's index, never waits for I/O, so it is safe on an executor; kernels without it (before
-/// 6.5, ENOSYS) answer "no" and only the recent-reads rule applies.
+/// 6.5, ENOSYS) and seccomp profiles that predate it (EPERM) answer "no", and only the
+/// recent-reads rule applies.
 fn mostly_cached(fd: RawFd, start: u64, length: u64) -> bool {
     const PAGE_BYTES: u64 = 4096;
     if length == 0 {
