@@ -230,7 +230,7 @@ EOF
     if wait_port 19404 10; then
         echo "## ringstore GET vs nginx static files (the HTTP ceiling)" >> "$OUT"
         echo >> "$OUT"
-        echo "nginx $("$NGINX" -v 2>&1 | cut -d/ -f2), $(nproc) workers, sendfile, files in the page cache (hard links of one file). ringstore's objects were written by the same run's prepare phase; objects up to --max-inline-size are read from SQLite (page cache), larger ones with O_DIRECT from disk." >> "$OUT"
+        echo "nginx $("$NGINX" -v 2>&1 | cut -d/ -f2), $(nproc) workers, sendfile, files in the page cache (hard links of one file). ringstore's objects were written by the same run's prepare phase; objects up to --max-inline-size are read from SQLite (page cache), larger ones from their files (O_DIRECT on a core's first read, through the page cache once hot)." >> "$OUT"
         echo >> "$OUT"
         echo "| workload | ringstore ops/s | nginx ops/s | ringstore / nginx | ringstore p50 / p99 ms | nginx p50 / p99 ms |" >> "$OUT"
         echo "|---|---|---|---|---|---|" >> "$OUT"
