@@ -4,8 +4,8 @@
 mod common;
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use common::{error_code, error_status, md5_hex, pattern, TestServer};
+use aws_sdk_s3::types::CompletedPart;
+use common::{completion, error_code, error_status, md5_hex, pattern, upload_part, TestServer};
 use md5::Digest;
 
 const MIB: usize = 1024 * 1024;
@@ -20,36 +20,6 @@ fn multipart_etag(parts: &[&[u8]]) -> String {
         hex::encode(md5::Md5::digest(&all)),
         parts.len()
     )
-}
-
-async fn upload_part(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    key: &str,
-    upload: &str,
-    number: i32,
-    body: &[u8],
-) -> CompletedPart {
-    let result = s3
-        .upload_part()
-        .bucket(bucket)
-        .key(key)
-        .upload_id(upload)
-        .part_number(number)
-        .body(ByteStream::from(body.to_vec()))
-        .send()
-        .await
-        .unwrap();
-    CompletedPart::builder()
-        .part_number(number)
-        .e_tag(result.e_tag().unwrap())
-        .build()
-}
-
-fn completion(parts: Vec<CompletedPart>) -> CompletedMultipartUpload {
-    CompletedMultipartUpload::builder()
-        .set_parts(Some(parts))
-        .build()
 }
 
 #[tokio::test]

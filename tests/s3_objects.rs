@@ -996,36 +996,15 @@ async fn repeated_reads_agree_whether_direct_or_through_the_page_cache() {
         .to_string();
     let mut completed = Vec::new();
     for (index, part) in parts.iter().enumerate() {
-        let number = index as i32 + 1;
-        let etag = s3
-            .upload_part()
-            .bucket("paths")
-            .key("multi")
-            .upload_id(&upload)
-            .part_number(number)
-            .body(ByteStream::from(part.clone()))
-            .send()
-            .await
-            .unwrap()
-            .e_tag()
-            .unwrap()
-            .to_string();
         completed.push(
-            aws_sdk_s3::types::CompletedPart::builder()
-                .part_number(number)
-                .e_tag(etag)
-                .build(),
+            common::upload_part(&s3, "paths", "multi", &upload, index as i32 + 1, part).await,
         );
     }
     s3.complete_multipart_upload()
         .bucket("paths")
         .key("multi")
         .upload_id(&upload)
-        .multipart_upload(
-            aws_sdk_s3::types::CompletedMultipartUpload::builder()
-                .set_parts(Some(completed))
-                .build(),
-        )
+        .multipart_upload(common::completion(completed))
         .send()
         .await
         .unwrap();

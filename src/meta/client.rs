@@ -139,25 +139,9 @@ impl MetaClient {
         }
     }
 
-    /// Looks an object up (`NoSuchBucket` if the bucket is missing).
+    /// Looks an object up (`NoSuchBucket` if the bucket is missing); an inline object's bytes are
+    /// read only `with_bytes` (a GET or a copy), else its body is `ObjectBody::InlineUnread`.
     pub async fn get_object(
-        &self,
-        bucket: String,
-        key: String,
-    ) -> Result<Option<ObjectRecord>, MetaError> {
-        self.lookup_object(bucket, key, true).await
-    }
-
-    /// Looks an object up without reading an inline object's bytes (HEAD, attributes, ACLs).
-    pub async fn object_metadata(
-        &self,
-        bucket: String,
-        key: String,
-    ) -> Result<Option<ObjectRecord>, MetaError> {
-        self.lookup_object(bucket, key, false).await
-    }
-
-    async fn lookup_object(
         &self,
         bucket: String,
         key: String,

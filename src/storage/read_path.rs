@@ -82,15 +82,19 @@ struct Cachestat {
     recently_evicted: u64,
 }
 
-/// Whether more than half of the range's pages are in the page cache. `cachestat` only walks the
-/// cache's index, never waits for I/O, so it is safe on an executor; kernels without it (before
-/// 6.5, ENOSYS) and seccomp profiles that predate it (EPERM) answer "no", and only the
-/// recent-reads rule applies.
+/// Whether more than half of the range's pages are in the page cache (false for an empty range
+/// or when `cachestat` is unavailable).
 fn mostly_cached(fd: RawFd, start: u64, length: u64) -> bool {
     const PAGE_BYTES: u64 = 4096;
-    if length == 0 {
-        return false;
-    }
+    length > 0
+        && cachestat(fd, start, length)
+            .is_some_and(|stat| stat.cache * 2 > length.div_ceil(PAGE_BYTES))
+}
+
+/// The page-cache state of a file range. `cachestat` only walks the cache's index, never waits for
+/// I/O, so it is safe on an executor; kernels without it (before 6.5, ENOSYS) and seccomp
+/// profiles that predate it (EPERM) give `None`, and only the recent-reads rule applies.
+fn cachestat(fd: RawFd, start: u64, length: u64) -> Option<Cachestat> {
     let range = CachestatRange {
         offset: start,
         length,
@@ -106,8 +110,7 @@ fn mostly_cached(fd: RawFd, start: u64, length: u64) -> bool {
             0u32,
         )
     };
-    let pages = length.div_ceil(PAGE_BYTES);
-    result == 0 && stat.cache * 2 > pages
+    (result == 0).then_some(stat)
 }
 
 #[cfg(test)]
@@ -148,18 +151,7 @@ mod tests {
         let mut file = std::fs::File::open(&path).unwrap();
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).unwrap();
-        let supported = unsafe {
-            libc::syscall(
-                SYS_CACHESTAT,
-                file.as_raw_fd(),
-                &CachestatRange {
-                    offset: 0,
-                    length: 1,
-                } as *const CachestatRange,
-                &mut Cachestat::default() as *mut Cachestat,
-                0u32,
-            )
-        } == 0;
+        let supported = cachestat(file.as_raw_fd(), 0, 1).is_some();
         assert_eq!(mostly_cached(file.as_raw_fd(), 0, 1 << 20), supported);
         assert!(!mostly_cached(file.as_raw_fd(), 0, 0));
         // Clean pages dropped from the cache: no longer cached.

@@ -458,6 +458,41 @@ pub async fn get_bytes(
         .to_vec()
 }
 
+/// Uploads `body` as part `number` of `upload` with aws-sdk-s3; the part as CompleteMultipartUpload
+/// lists it.
+pub async fn upload_part(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    upload: &str,
+    number: i32,
+    body: &[u8],
+) -> aws_sdk_s3::types::CompletedPart {
+    let result = s3
+        .upload_part()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(upload)
+        .part_number(number)
+        .body(aws_sdk_s3::primitives::ByteStream::from(body.to_vec()))
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_s3::types::CompletedPart::builder()
+        .part_number(number)
+        .e_tag(result.e_tag().unwrap())
+        .build()
+}
+
+/// The CompleteMultipartUpload body listing `parts`.
+pub fn completion(
+    parts: Vec<aws_sdk_s3::types::CompletedPart>,
+) -> aws_sdk_s3::types::CompletedMultipartUpload {
+    aws_sdk_s3::types::CompletedMultipartUpload::builder()
+        .set_parts(Some(parts))
+        .build()
+}
+
 /// Hex MD5.
 pub fn md5_hex(bytes: &[u8]) -> String {
     use md5::Digest;

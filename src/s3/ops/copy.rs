@@ -97,7 +97,7 @@ pub async fn copy_from_source(
     for _ in 0..SOURCE_OPEN_ATTEMPT_COUNT_MAX {
         let record = match context
             .meta
-            .get_object(source.bucket.clone(), source.key.clone())
+            .get_object(source.bucket.clone(), source.key.clone(), true)
             .await
         {
             Ok(Some(record))

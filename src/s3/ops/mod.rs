@@ -94,13 +94,15 @@ pub(crate) async fn authorized_object(
     permission: Permission,
     with_bytes: bool,
 ) -> S3Result<ObjectRecord> {
-    let (bucket, key) = (request.bucket().to_string(), request.key().to_string());
-    let found = if with_bytes {
-        context.meta.get_object(bucket, key).await
-    } else {
-        context.meta.object_metadata(bucket, key).await
-    };
-    match found {
+    match context
+        .meta
+        .get_object(
+            request.bucket().to_string(),
+            request.key().to_string(),
+            with_bytes,
+        )
+        .await
+    {
         Ok(Some(record)) => {
             authorize_object(request, &record, permission)?;
             Ok(record)
