@@ -32,9 +32,9 @@ fn main() {
     let store = MetaStore::open(&dir.path().join("meta.sqlite")).unwrap();
     let (sender, receiver) = crossbeam_channel::bounded(8192);
     let metrics = Arc::new(MetaMetrics::default());
-    let generation = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let _thread = thread::spawn(store, receiver, metrics.clone(), generation.clone()).unwrap();
-    let client = MetaClient::new(sender, generation);
+    let generations = Arc::new(ringstore::meta::Generations::default());
+    let _thread = thread::spawn(store, receiver, metrics.clone(), generations.clone()).unwrap();
+    let client = MetaClient::new(sender, generations);
     let handle = LocalExecutorBuilder::new(Placement::Unbound)
         .io_memory(64 << 10)
         .spawn(move || async move {

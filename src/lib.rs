@@ -3,7 +3,8 @@
 //! Data flows one way: `runtime` starts the cores; `net` reads requests; `http` parses bytes;
 //! `service` sends admin paths aside and the rest to `s3::pipeline`, which resolves, routes,
 //! authenticates (`s3::auth`) and runs one `s3::ops` handler; handlers authorize with
-//! `s3::access` (ACLs) over the per-core user and bucket caches of `s3::directory`, and use
+//! `s3::access` (ACLs) over the per-core user and bucket caches of `s3::directory` and the object
+//! records of `s3::object_cache` (exact: `meta::Generations` counts every write), and use
 //! `storage` for bytes and `meta::client` for metadata (served by one SQLite thread). Objects up
 //! to `--max-inline-size` never become files: `storage::ObjectWriter` keeps them in memory and
 //! `meta` stores them in the same commit as their row (`meta::ObjectBody::Inline`). Files are

@@ -154,6 +154,19 @@ pub const USER_CACHE_ENTRIES_MAX: usize = 4_096;
 /// every core's cache, so this only bounds memory.
 pub const BUCKET_CACHE_ENTRIES_MAX: usize = 10_000;
 
+/// Object change counters (see `meta::Generations`): a write invalidates the cached records of the
+/// keys in its stripe only. 32 KiB shared; a collision costs one extra lookup, never a stale read.
+pub const OBJECT_GENERATION_STRIPE_COUNT: usize = 4_096;
+
+/// Bytes of object records (with inline bodies) one core caches for GET/HEAD, counted roughly
+/// (strings, bodies and a fixed overhead per entry). Ours, not S3's: at 16 KiB inline objects it
+/// holds ~500 of them, at 4 KiB ~1,800; metadata-only records of file-backed objects ~20,000.
+pub const OBJECT_CACHE_BYTES_MAX: usize = 8 * 1024 * 1024;
+
+/// Largest inline body the object cache keeps: bigger objects would crowd out many small ones and
+/// their meta round trip is a smaller share of their cost.
+pub const OBJECT_CACHE_BODY_BYTES_MAX: usize = 16 * 1024;
+
 /// Grants in one access control list (S3 API Reference, PutBucketAcl: "up to 100 grants").
 pub const ACL_GRANT_COUNT_MAX: usize = 100;
 

@@ -275,14 +275,10 @@ pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), 
     let signals = block_termination_signals();
     let (sender, receiver) = crossbeam_channel::bounded(META_QUEUE_CAPACITY);
     let registry = Arc::new(Registry::new(config.cores));
-    let bucket_generation = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let meta_thread = meta::thread::spawn(
-        store,
-        receiver,
-        registry.meta.clone(),
-        bucket_generation.clone(),
-    )
-    .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
+    let generations = Arc::new(meta::Generations::default());
+    let meta_thread =
+        meta::thread::spawn(store, receiver, registry.meta.clone(), generations.clone())
+            .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
     spawn_signal_thread(signals, shutdown.clone());
     let config = Arc::new(config);
     on_listening(bound);
@@ -295,7 +291,7 @@ pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), 
         } else {
             Placement::Unbound
         };
-        let client = MetaClient::new(sender.clone(), bucket_generation.clone());
+        let client = MetaClient::new(sender.clone(), generations.clone());
         let (config, layout, registry, shutdown, running) = (
             config.clone(),
             layout.clone(),

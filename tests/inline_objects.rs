@@ -1,7 +1,8 @@
 //! Small objects stored inline in SQLite: where the limit falls, that every read path (GET, ranges,
 //! partNumber, HEAD, copies in both directions, UploadPartCopy) serves the same bytes as for a
 //! file, that chunked bodies of unknown length cross the limit cleanly, and that
-//! `--max-inline-size 0` stores every object as a file.
+//! `--max-inline-size 0` stores every object as a file; and that the per-core cache of object
+//! records GET and HEAD use never serves a record an acknowledged write replaced.
 
 mod common;
 
@@ -207,4 +208,181 @@ async fn max_inline_size_zero_stores_files_only() {
     }
     assert_eq!(server.inline_objects(), 0);
     assert_eq!(server.object_files(), 3);
+}
+
+/// GETs `key` `count` times at once (the SDK opens a connection per request in flight, so both
+/// cores answer); the distinct bodies seen, or the error codes.
+async fn concurrent_gets(
+    s3: &aws_sdk_s3::Client,
+    key: &str,
+    count: usize,
+) -> Vec<Result<Vec<u8>, String>> {
+    let reads = (0..count).map(|_| async move {
+        match s3.get_object().bucket("small").key(key).send().await {
+            Ok(output) => Ok(output.body.collect().await.unwrap().into_bytes().to_vec()),
+            Err(error) => Err(error
+                .into_service_error()
+                .meta()
+                .code()
+                .unwrap_or("none")
+                .to_string()),
+        }
+    });
+    let mut seen = futures::future::join_all(reads).await;
+    seen.dedup();
+    seen
+}
+
+/// Status of an unsigned GET of `small/key` on a fresh connection (a random core).
+fn anonymous_get_status(server: &TestServer, key: &str) -> u16 {
+    exchange(
+        server,
+        format!("GET /small/{key} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .status
+}
+
+#[tokio::test]
+async fn cached_object_records_never_outlive_an_acknowledged_write() {
+    // Goal: once both cores have the record of a key cached (hits counted in /metrics), every
+    // acknowledged write of that key from any connection — PUT, copy onto it, multipart
+    // completion, ACL change, DeleteObjects, DeleteObject — is seen by the very next read on
+    // every core, for inline and file-backed objects alike.
+    let server = TestServer::start();
+    let s3 = server.client();
+    s3.create_bucket().bucket("small").send().await.unwrap();
+    for (key, size) in [("inline", 100), ("file", LIMIT + 1)] {
+        let old = pattern(size, 1);
+        put_bytes(&s3, "small", key, &old).await;
+        for _ in 0..3 {
+            assert_eq!(
+                concurrent_gets(&s3, key, 16).await,
+                vec![Ok(old.clone())],
+                "{key}"
+            );
+        }
+        let new = pattern(size, 2);
+        put_bytes(&s3, "small", key, &new).await;
+        assert_eq!(
+            concurrent_gets(&s3, key, 16).await,
+            vec![Ok(new.clone())],
+            "{key} after PUT"
+        );
+        let head = s3
+            .head_object()
+            .bucket("small")
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            head.e_tag(),
+            Some(format!("\"{}\"", md5_hex(&new)).as_str())
+        );
+
+        let source = pattern(size, 3);
+        put_bytes(&s3, "small", "source", &source).await;
+        s3.copy_object()
+            .bucket("small")
+            .key(key)
+            .copy_source("small/source")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            concurrent_gets(&s3, key, 16).await,
+            vec![Ok(source)],
+            "{key} after copy"
+        );
+
+        let upload = s3
+            .create_multipart_upload()
+            .bucket("small")
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        let upload_id = upload.upload_id().unwrap();
+        let assembled = pattern(size, 4);
+        let part = common::upload_part(&s3, "small", key, upload_id, 1, &assembled).await;
+        s3.complete_multipart_upload()
+            .bucket("small")
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(CompletedMultipartUpload::builder().parts(part).build())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            concurrent_gets(&s3, key, 16).await,
+            vec![Ok(assembled)],
+            "{key} after completion"
+        );
+
+        for _ in 0..4 {
+            assert_eq!(anonymous_get_status(&server, key), 403, "{key} private");
+        }
+        for (acl, status) in [
+            (aws_sdk_s3::types::ObjectCannedAcl::PublicRead, 200),
+            (aws_sdk_s3::types::ObjectCannedAcl::Private, 403),
+        ] {
+            s3.put_object_acl()
+                .bucket("small")
+                .key(key)
+                .acl(acl.clone())
+                .send()
+                .await
+                .unwrap();
+            for _ in 0..8 {
+                assert_eq!(anonymous_get_status(&server, key), status, "{key} {acl:?}");
+            }
+        }
+    }
+    s3.delete_objects()
+        .bucket("small")
+        .delete(
+            aws_sdk_s3::types::Delete::builder()
+                .objects(
+                    aws_sdk_s3::types::ObjectIdentifier::builder()
+                        .key("inline")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    s3.delete_object()
+        .bucket("small")
+        .key("file")
+        .send()
+        .await
+        .unwrap();
+    for key in ["inline", "file"] {
+        assert_eq!(
+            concurrent_gets(&s3, key, 16).await,
+            vec![Err("NoSuchKey".to_string())],
+            "{key} after delete"
+        );
+    }
+    let metrics = exchange(
+        &server,
+        b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    let text = String::from_utf8(metrics.body).unwrap();
+    for core in 0..2 {
+        let prefix = format!("ringstore_object_cache_hits_total{{core=\"{core}\"}} ");
+        let hits: u64 = text
+            .lines()
+            .find_map(|line| line.strip_prefix(prefix.as_str()))
+            .unwrap_or_else(|| panic!("no {prefix} in {text}"))
+            .parse()
+            .unwrap();
+        assert!(
+            hits > 0,
+            "core {core} never answered from its cache:\n{text}"
+        );
+    }
 }

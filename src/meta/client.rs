@@ -1,7 +1,6 @@
 //! What a core uses to reach the metadata thread: a bounded `try_send` and an awaited reply,
 //! so a core never blocks on SQLite.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,8 +12,8 @@ use super::multipart::{
 };
 use super::thread::MetaRequest;
 use super::{
-    BucketRecord, ListQuery, Listing, MetaError, MetaOp, MetaReply, ObjectRecord, PutCondition,
-    UserLookup, UserRecord,
+    BucketRecord, Generations, ListQuery, Listing, MetaError, MetaOp, MetaReply, ObjectRecord,
+    PutCondition, UserLookup, UserRecord,
 };
 use crate::limits::META_QUEUE_WAIT_TIME_MAX_MS;
 use crate::storage::FileId;
@@ -23,22 +22,22 @@ use crate::storage::FileId;
 #[derive(Clone)]
 pub struct MetaClient {
     sender: Sender<MetaRequest>,
-    bucket_generation: Arc<AtomicU64>,
+    generations: Arc<Generations>,
 }
 
 impl MetaClient {
-    /// A client sending on `sender`; `bucket_generation` is the counter the thread bumps.
-    pub fn new(sender: Sender<MetaRequest>, bucket_generation: Arc<AtomicU64>) -> Self {
+    /// A client sending on `sender`; `generations` are the counters the thread bumps.
+    pub fn new(sender: Sender<MetaRequest>, generations: Arc<Generations>) -> Self {
         MetaClient {
             sender,
-            bucket_generation,
+            generations,
         }
     }
 
-    /// Changes whenever a bucket was created, deleted or had its ACL replaced: a core's cached
-    /// bucket records are valid while this stays the same.
-    pub fn bucket_generation(&self) -> u64 {
-        self.bucket_generation.load(Ordering::SeqCst)
+    /// The change counters: a core's cached bucket or object record is valid while the counter
+    /// it was fetched under stays the same.
+    pub fn generations(&self) -> &Generations {
+        &self.generations
     }
 
     /// Requests currently waiting in the queue.

@@ -1,6 +1,7 @@
 //! Metadata: the `MetaOp` protocol, the client cores use, and the SQLite thread that serves it.
 
 pub mod client;
+pub mod generations;
 pub mod listing;
 pub mod multipart;
 pub mod objects;
@@ -10,6 +11,7 @@ pub mod thread;
 pub mod users;
 
 pub use client::MetaClient;
+pub use generations::{Generations, ObjectStripe};
 pub use listing::{ListQuery, Listing};
 pub use store::MetaStore;
 pub use users::{UserLookup, UserRecord};
@@ -256,12 +258,46 @@ pub enum MetaOp {
 
 impl MetaOp {
     /// Whether applying this op may change a bucket's existence, owner or ACL, which every core
-    /// caches (see `MetaClient::bucket_generation`).
+    /// caches (see `Generations`).
     pub fn changes_buckets(&self) -> bool {
         matches!(
             self,
             MetaOp::CreateBucket(_) | MetaOp::DeleteBucket { .. } | MetaOp::PutBucketAcl { .. }
         )
+    }
+
+    /// Calls `changed` with the bucket and key of every object this op may create, replace,
+    /// delete or re-ACL, which cores cache (see `Generations`). No wildcard arm: a new op must
+    /// say what it writes.
+    pub fn for_each_changed_object(&self, mut changed: impl FnMut(&str, &str)) {
+        match self {
+            MetaOp::PutObject(record, _) => changed(&record.bucket, &record.key),
+            MetaOp::DeleteObject { bucket, key } | MetaOp::PutObjectAcl { bucket, key, .. } => {
+                changed(bucket, key)
+            }
+            MetaOp::DeleteBatch { bucket, keys } => {
+                for key in keys {
+                    changed(bucket, key);
+                }
+            }
+            MetaOp::CompleteUpload(completion) => changed(&completion.bucket, &completion.key),
+            // A bucket is deleted only when it holds no object; uploads and parts are not objects.
+            MetaOp::CreateBucket(_)
+            | MetaOp::DeleteBucket { .. }
+            | MetaOp::GetBucket { .. }
+            | MetaOp::ListBuckets
+            | MetaOp::ListObjects(_)
+            | MetaOp::GetObject { .. }
+            | MetaOp::CreateUpload(_)
+            | MetaOp::GetUpload { .. }
+            | MetaOp::PutPart(_)
+            | MetaOp::AbortUpload { .. }
+            | MetaOp::ListParts(_)
+            | MetaOp::ListUploads(_)
+            | MetaOp::ReapUploads { .. }
+            | MetaOp::PutBucketAcl { .. }
+            | MetaOp::GetUser(_) => {}
+        }
     }
 }
 

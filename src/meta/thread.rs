@@ -3,7 +3,7 @@
 use crossbeam_channel::Receiver;
 use futures_channel::oneshot;
 
-use super::{MetaError, MetaOp, MetaReply, MetaStore};
+use super::{Generations, MetaError, MetaOp, MetaReply, MetaStore};
 use crate::limits::META_BATCH_COUNT_MAX;
 
 /// A request and where its answer goes.
@@ -14,13 +14,13 @@ pub struct MetaRequest {
     pub reply: oneshot::Sender<Result<MetaReply, MetaError>>,
 }
 
-/// Starts the thread; it ends when every sender is dropped. `bucket_generation` is bumped after
-/// every committed batch that may have changed a bucket (see `MetaClient::bucket_generation`).
+/// Starts the thread; it ends when every sender is dropped. After each batch, and before any of
+/// its replies, it bumps the `generations` of what the batch may have changed.
 pub fn spawn(
     mut store: MetaStore,
     receiver: Receiver<MetaRequest>,
     metrics: std::sync::Arc<crate::obs::metrics::MetaMetrics>,
-    bucket_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    generations: std::sync::Arc<Generations>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("ringstore-meta".into())
@@ -38,10 +38,14 @@ pub fn spawn(
                 let started = std::time::Instant::now();
                 let replies = store.apply_batch(&ops);
                 metrics.record_batch(ops.len(), started.elapsed().as_micros() as u64);
+                // Before any reply: a client that saw the change and asks another core next finds
+                // that core's cache already stale. Whether or not the batch committed: a read in
+                // it may have seen its writes.
                 if ops.iter().any(|op| op.changes_buckets()) {
-                    // Before any reply: a client that saw the change and asks another core next
-                    // finds that core's cache already stale.
-                    bucket_generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    generations.bump_buckets();
+                }
+                for op in &ops {
+                    op.for_each_changed_object(|bucket, key| generations.bump_object(bucket, key));
                 }
                 drop(ops);
                 for (request, reply) in batch.drain(..).zip(replies) {

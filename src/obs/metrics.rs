@@ -65,6 +65,8 @@ pub struct CoreMetrics {
     connections_open: AtomicI64,
     connections_accepted: AtomicU64,
     requests_in_flight: AtomicI64,
+    object_cache_hits: AtomicU64,
+    object_cache_misses: AtomicU64,
 }
 
 impl Default for CoreMetrics {
@@ -76,6 +78,8 @@ impl Default for CoreMetrics {
             connections_open: AtomicI64::new(0),
             connections_accepted: AtomicU64::new(0),
             requests_in_flight: AtomicI64::new(0),
+            object_cache_hits: AtomicU64::new(0),
+            object_cache_misses: AtomicU64::new(0),
         }
     }
 }
@@ -126,6 +130,16 @@ impl CoreMetrics {
         } else {
             self.connections_open.fetch_sub(1, Ordering::Relaxed);
         }
+    }
+
+    /// An object lookup was answered by this core's cache (`hit`) or by the metadata thread.
+    pub fn object_cache_lookup(&self, hit: bool) {
+        let counter = if hit {
+            &self.object_cache_hits
+        } else {
+            &self.object_cache_misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A request started (+1) or finished (-1).
@@ -272,6 +286,20 @@ impl Registry {
             "gauge",
             "Requests being served now.",
             &|c| c.requests_in_flight.load(Ordering::Relaxed),
+        );
+        per_core(
+            &mut text,
+            "ringstore_object_cache_hits_total",
+            "counter",
+            "Object lookups (GET, HEAD, ACL reads) answered from the core's cache.",
+            &|c| load(&c.object_cache_hits) as i64,
+        );
+        per_core(
+            &mut text,
+            "ringstore_object_cache_misses_total",
+            "counter",
+            "Object lookups sent to the metadata thread.",
+            &|c| load(&c.object_cache_misses) as i64,
         );
         let meta = &self.meta;
         let _ = writeln!(text, "# HELP ringstore_meta_queue_depth Requests waiting for the metadata thread.\n# TYPE ringstore_meta_queue_depth gauge\nringstore_meta_queue_depth {meta_queue_depth}");

@@ -129,7 +129,7 @@ impl S3Context {
 
     /// The bucket's record, if it exists.
     pub async fn bucket(&self, name: &str) -> S3Result<Option<Rc<BucketRecord>>> {
-        let generation = self.meta.bucket_generation();
+        let generation = self.meta.generations().buckets();
         {
             let mut cache = self.buckets.borrow_mut();
             if cache.generation != generation {

@@ -6,6 +6,7 @@ pub mod conditions;
 pub mod directory;
 pub mod error;
 pub mod form;
+pub mod object_cache;
 pub mod ops;
 pub mod path;
 pub mod payload;
@@ -44,6 +45,8 @@ pub struct S3Context {
     pub users: RefCell<directory::UserCache>,
     /// This core's bucket records (see `directory`).
     pub buckets: RefCell<directory::BucketCache>,
+    /// This core's object records (see `object_cache`).
+    pub objects: RefCell<object_cache::ObjectCache>,
     /// Index of this core (for logs and request ids).
     pub core_index: usize,
     /// Every core's metrics (this core writes only its own entry).
@@ -78,6 +81,7 @@ impl S3Context {
             admin,
             users: RefCell::default(),
             buckets: RefCell::default(),
+            objects: RefCell::default(),
             core_index,
             request_counter: Cell::new(0),
             request_id_salt: fastrand::u32(..),

@@ -93,14 +93,9 @@ pub(crate) async fn authorized_object(
     request: &S3Request<'_>,
     permission: Permission,
     with_bytes: bool,
-) -> S3Result<ObjectRecord> {
+) -> S3Result<Rc<ObjectRecord>> {
     match context
-        .meta
-        .get_object(
-            request.bucket().to_string(),
-            request.key().to_string(),
-            with_bytes,
-        )
+        .object(request.bucket(), request.key(), with_bytes)
         .await
     {
         Ok(Some(record)) => {
