@@ -123,6 +123,12 @@ pub const META_QUEUE_CAPACITY: usize = 8192;
 /// Metadata operations committed in one SQLite transaction (group commit).
 pub const META_BATCH_COUNT_MAX: usize = 512;
 
+/// Scheduling niceness the metadata thread asks for (CAP_SYS_NICE or RLIMIT_NICE needed; without
+/// them it keeps 0). Every write passes through this one thread, so when it waits for a CPU behind
+/// a core or a client every connection waits: 4 KiB PUT 1.20-1.23x at -10, 1.11x at -5 on 2 shared
+/// cores (BENCHMARKS.md, session 5). It only runs when there is metadata work, so cores keep the rest.
+pub const META_THREAD_NICE: i32 = -10;
+
 /// How long a core waits for room in a full metadata queue before answering `SlowDown`, in milliseconds.
 pub const META_QUEUE_WAIT_TIME_MAX_MS: u64 = 2_000;
 

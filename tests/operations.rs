@@ -462,3 +462,38 @@ async fn default_relative_data_dir_stores_files() {
     assert_eq!(server.object_files(), 1);
     assert_eq!(server.inline_objects(), 1);
 }
+
+#[test]
+fn metadata_thread_runs_at_raised_priority_when_allowed() {
+    // Goal: the metadata thread (every write's serial step) asks for META_THREAD_NICE; with the
+    // privilege (root, as in CI) it has it, without it the server runs on and says why.
+    let server = TestServer::start_logging(&[]);
+    let tasks = std::fs::read_dir(format!("/proc/{}/task", server.pid())).unwrap();
+    let nice_of_meta = tasks
+        .filter_map(|task| {
+            let path = task.ok()?.path();
+            let name = std::fs::read_to_string(path.join("comm")).ok()?;
+            if name.trim() != "ringstore-meta" {
+                return None;
+            }
+            let stat = std::fs::read_to_string(path.join("stat")).ok()?;
+            // Fields after the parenthesised name: state is field 3, nice field 19.
+            let after_name = &stat[stat.rfind(')')? + 2..];
+            after_name.split_whitespace().nth(16)?.parse::<i32>().ok()
+        })
+        .next()
+        .expect("a ringstore-meta thread");
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        assert_eq!(nice_of_meta, ringstore::limits::META_THREAD_NICE);
+    } else {
+        assert_eq!(nice_of_meta, 0);
+        assert!(
+            common::eventually(5, || server
+                .log_text()
+                .contains("metadata thread keeps the default priority")),
+            "{}",
+            server.log_text()
+        );
+    }
+}

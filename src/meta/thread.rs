@@ -4,7 +4,7 @@ use crossbeam_channel::Receiver;
 use futures_channel::oneshot;
 
 use super::{Generations, MetaError, MetaOp, MetaReply, MetaStore};
-use crate::limits::META_BATCH_COUNT_MAX;
+use crate::limits::{META_BATCH_COUNT_MAX, META_THREAD_NICE};
 
 /// A request and where its answer goes.
 pub struct MetaRequest {
@@ -25,6 +25,7 @@ pub fn spawn(
     std::thread::Builder::new()
         .name("ringstore-meta".into())
         .spawn(move || {
+            raise_priority();
             let mut batch: Vec<MetaRequest> = Vec::with_capacity(META_BATCH_COUNT_MAX);
             while let Ok(first) = receiver.recv() {
                 batch.push(first);
@@ -54,4 +55,22 @@ pub fn spawn(
                 }
             }
         })
+}
+
+/// Asks for `META_THREAD_NICE` for the calling thread; says once why not when refused.
+fn raise_priority() {
+    // SAFETY: gettid has no preconditions; setpriority on our own thread id touches nothing else.
+    let outcome = unsafe {
+        let thread = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, META_THREAD_NICE)
+    };
+    if outcome == 0 {
+        tracing::debug!(nice = META_THREAD_NICE, "metadata thread priority raised");
+    } else {
+        tracing::info!(
+            nice = META_THREAD_NICE,
+            error = %std::io::Error::last_os_error(),
+            "metadata thread keeps the default priority (needs CAP_SYS_NICE or RLIMIT_NICE; see tuning.md)"
+        );
+    }
 }
