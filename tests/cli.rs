@@ -181,8 +181,14 @@ fn few_file_descriptors_warn_and_the_server_recovers() {
         stderr.contains("RLIMIT_NOFILE") && stderr.contains("needed=8256"),
         "{stderr}"
     );
-    // The held connections really ran it out of descriptors.
-    assert!(stderr.contains("accept failed"), "{stderr}");
+    // The held connections really ran it out of descriptors, for ~30 retries; the log says so once
+    // (at most once per ACCEPT_FAILURE_LOG_INTERVAL_MS) and again when accepting works again.
+    let failed_lines = stderr.matches("accept failed").count();
+    assert!(
+        (1..=2).contains(&failed_lines),
+        "{failed_lines} lines:\n{stderr}"
+    );
+    assert!(stderr.contains("accepting again"), "{stderr}");
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{FromRawFd, IntoRawFd};
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use glommio::net::TcpListener;
 use glommio::sync::Semaphore;
@@ -15,6 +15,13 @@ use crate::s3::S3Context;
 
 /// Pending connections the kernel queues per listener (capped by `net.core.somaxconn`).
 pub const LISTEN_BACKLOG: i32 = 1024;
+
+/// Pause after a failed accept (EMFILE and friends) before the next try, so it does not spin.
+const ACCEPT_RETRY_DELAY_MS: u64 = 10;
+
+/// A failing accept repeats every `ACCEPT_RETRY_DELAY_MS`; it is logged at most this often, with
+/// the count of failures in between, so running out of descriptors does not flood the log.
+const ACCEPT_FAILURE_LOG_INTERVAL_MS: u64 = 5_000;
 
 fn tcp_socket(address: SocketAddr) -> io::Result<Socket> {
     let socket = Socket::new(
@@ -59,6 +66,7 @@ pub async fn serve(socket: Socket, context: Rc<S3Context>) {
     let listener = unsafe { TcpListener::from_raw_fd(socket.into_raw_fd()) };
     let connections_max = context.config.connections_per_core_max as u64;
     let permits = Rc::new(Semaphore::new(connections_max));
+    let mut failures = AcceptFailures::default();
     loop {
         let permit = futures_lite::future::or(
             async { permits.acquire_static_permit(1).await.ok() },
@@ -77,6 +85,7 @@ pub async fn serve(socket: Socket, context: Rc<S3Context>) {
         let Some(accepted) = accepted else { break };
         match accepted {
             Ok(stream) => {
+                failures.recovered(context.core_index);
                 let context = context.clone();
                 glommio::spawn_local(async move {
                     super::connection::serve(stream, &context).await;
@@ -86,9 +95,9 @@ pub async fn serve(socket: Socket, context: Rc<S3Context>) {
             }
             Err(error) => {
                 // EMFILE and friends: back off instead of spinning; the next accept may succeed.
-                tracing::warn!(error = %error, core = context.core_index, "accept failed");
+                failures.failed(&error, context.core_index);
                 drop(permit);
-                glommio::timer::sleep(Duration::from_millis(10)).await;
+                glommio::timer::sleep(Duration::from_millis(ACCEPT_RETRY_DELAY_MS)).await;
             }
         }
     }
@@ -96,4 +105,39 @@ pub async fn serve(socket: Socket, context: Rc<S3Context>) {
     // ones close at once, busy ones after their request); the runtime bounds the wait.
     drop(listener);
     let _ = permits.acquire(connections_max).await;
+}
+
+/// Failed accepts since the last one logged, and when that was.
+#[derive(Default)]
+struct AcceptFailures {
+    unlogged: u64,
+    total: u64,
+    last_logged: Option<Instant>,
+}
+
+impl AcceptFailures {
+    fn failed(&mut self, error: &dyn std::fmt::Display, core: usize) {
+        self.total += 1;
+        let interval = Duration::from_millis(ACCEPT_FAILURE_LOG_INTERVAL_MS);
+        if self
+            .last_logged
+            .is_some_and(|logged| logged.elapsed() < interval)
+        {
+            self.unlogged += 1;
+            return;
+        }
+        tracing::warn!(error = %error, core, failures_not_logged = self.unlogged, "accept failed");
+        self.unlogged = 0;
+        self.last_logged = Some(Instant::now());
+    }
+
+    fn recovered(&mut self, core: usize) {
+        if self.total > 0 {
+            tracing::warn!(core, failures = self.total, "accepting again");
+            *self = AcceptFailures {
+                last_logged: self.last_logged,
+                ..AcceptFailures::default()
+            };
+        }
+    }
 }
