@@ -245,7 +245,8 @@ fn anonymous_get_status(server: &TestServer, key: &str) -> u16 {
 #[tokio::test]
 async fn cached_object_records_never_outlive_an_acknowledged_write() {
     // Goal: once both cores have the record of a key cached (hits counted in /metrics), every
-    // acknowledged write of that key from any connection — PUT, copy onto it, multipart
+    // acknowledged write of that key from any connection — PUT, copy onto it (from a source
+    // itself rewritten between copies), multipart
     // completion, ACL change, DeleteObjects, DeleteObject — is seen by the very next read on
     // every core, for inline and file-backed objects alike.
     let server = TestServer::start();
@@ -280,20 +281,24 @@ async fn cached_object_records_never_outlive_an_acknowledged_write() {
             Some(format!("\"{}\"", md5_hex(&new)).as_str())
         );
 
-        let source = pattern(size, 3);
-        put_bytes(&s3, "small", "source", &source).await;
-        s3.copy_object()
-            .bucket("small")
-            .key(key)
-            .copy_source("small/source")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            concurrent_gets(&s3, key, 16).await,
-            vec![Ok(source)],
-            "{key} after copy"
-        );
+        // Copied twice, the source rewritten in between: the copy reads the source's current
+        // record, not one cached by the first copy.
+        for seed in [3, 33] {
+            let source = pattern(size, seed);
+            put_bytes(&s3, "small", "source", &source).await;
+            s3.copy_object()
+                .bucket("small")
+                .key(key)
+                .copy_source("small/source")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                concurrent_gets(&s3, key, 16).await,
+                vec![Ok(source)],
+                "{key} after copy from source {seed}"
+            );
+        }
 
         let upload = s3
             .create_multipart_upload()

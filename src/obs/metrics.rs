@@ -291,7 +291,7 @@ impl Registry {
             &mut text,
             "ringstore_object_cache_hits_total",
             "counter",
-            "Object lookups (GET, HEAD, ACL reads) answered from the core's cache.",
+            "Object lookups (GET, HEAD, ACL and attribute reads, copy sources) answered from the core's cache.",
             &|c| load(&c.object_cache_hits) as i64,
         );
         per_core(

@@ -1,4 +1,6 @@
-//! Per-core cache of object records, so GET and HEAD of a hot key cost no metadata round trip.
+//! Per-core cache of object records: reads of a hot key skip the metadata round trip.
+//!
+//! Used by GET, HEAD, ACL and attribute reads and copy sources.
 //!
 //! Exact, not time-bounded: each entry carries the generation of its key's stripe read before the
 //! lookup was sent (`meta::Generations`), and is used only while that counter is unchanged. The

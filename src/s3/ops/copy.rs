@@ -86,7 +86,7 @@ pub async fn copy_from_source(
     range_header: Option<&str>,
     forced: Option<crate::storage::checksum::ChecksumAlgorithm>,
     destination: Destination,
-) -> S3Result<(ObjectRecord, SealedObject)> {
+) -> S3Result<(std::rc::Rc<ObjectRecord>, SealedObject)> {
     let head = request.head;
     validate_bucket_name(&source.bucket)?;
     let Some(source_bucket) = context.bucket(&source.bucket).await? else {
@@ -95,11 +95,7 @@ pub async fn copy_from_source(
         );
     };
     for _ in 0..SOURCE_OPEN_ATTEMPT_COUNT_MAX {
-        let record = match context
-            .meta
-            .get_object(source.bucket.clone(), source.key.clone(), true)
-            .await
-        {
+        let record = match context.object(&source.bucket, &source.key, true).await {
             Ok(Some(record))
                 if allows(
                     &record.owner,
