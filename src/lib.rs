@@ -9,7 +9,8 @@
 //! to `--max-inline-size` never become files: `storage::ObjectWriter` keeps them in memory and
 //! `meta` stores them in the same commit as their row (`meta::ObjectBody::Inline`). Files are
 //! written with O_DIRECT; `storage::read_path` sends a GET of a cold file to O_DIRECT and of a
-//! hot one (cached, or read lately on this core) through the page cache.
+//! hot one (cached, or read lately on this core) through the page cache. Both per-core memories
+//! (recent files, object records) are `recent::RecentMap`s.
 //!
 //! Dependency rule: `storage` and `meta` never import `s3`, `http` or `net`; `s3::ops` never touches
 //! sockets or SQL; glommio types stay in `runtime`, `net`, `storage` and `meta::client`.
@@ -26,6 +27,7 @@ pub mod limits;
 pub mod meta;
 pub mod net;
 pub mod obs;
+pub mod recent;
 pub mod runtime;
 pub mod s3;
 pub mod service;

@@ -298,16 +298,7 @@ async fn get_object_attributes_reports_checksum_size_and_parts() {
         attributes.storage_class().map(|c| c.as_str()),
         Some("STANDARD")
     );
-    let upload = s3
-        .create_multipart_upload()
-        .bucket("attrs")
-        .key("multi")
-        .send()
-        .await
-        .unwrap()
-        .upload_id()
-        .unwrap()
-        .to_string();
+    let upload = common::create_upload(&s3, "attrs", "multi").await;
     let mut parts = Vec::new();
     for (number, size) in [(1, 5 * 1024 * 1024), (2, 1000)] {
         let result = s3

@@ -300,14 +300,7 @@ async fn cached_object_records_never_outlive_an_acknowledged_write() {
             );
         }
 
-        let upload = s3
-            .create_multipart_upload()
-            .bucket("small")
-            .key(key)
-            .send()
-            .await
-            .unwrap();
-        let upload_id = upload.upload_id().unwrap();
+        let upload_id = &common::create_upload(&s3, "small", key).await;
         let assembled = pattern(size, 4);
         let part = common::upload_part(&s3, "small", key, upload_id, 1, &assembled).await;
         s3.complete_multipart_upload()

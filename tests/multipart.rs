@@ -232,16 +232,7 @@ async fn multipart_errors() {
     let server = TestServer::start();
     let s3 = server.client();
     s3.create_bucket().bucket("mperr").send().await.unwrap();
-    let upload = s3
-        .create_multipart_upload()
-        .bucket("mperr")
-        .key("k")
-        .send()
-        .await
-        .unwrap()
-        .upload_id()
-        .unwrap()
-        .to_string();
+    let upload = common::create_upload(&s3, "mperr", "k").await;
     for bad in [0, 10_001] {
         let error = s3
             .upload_part()
@@ -311,16 +302,7 @@ async fn multipart_errors() {
     assert_eq!(error_status(&error), Some(404));
     assert!(common::eventually(5, || server.stored_objects() == 0));
     // S3 deletes a bucket whose only content is unfinished uploads; the uploads go with it.
-    let pending = s3
-        .create_multipart_upload()
-        .bucket("mperr")
-        .key("pending")
-        .send()
-        .await
-        .unwrap()
-        .upload_id()
-        .unwrap()
-        .to_string();
+    let pending = common::create_upload(&s3, "mperr", "pending").await;
     upload_part(&s3, "mperr", "pending", &pending, 1, b"data").await;
     s3.delete_bucket().bucket("mperr").send().await.unwrap();
     assert!(common::eventually(5, || server.stored_objects() == 0));
@@ -347,16 +329,7 @@ async fn upload_part_copy_ranges() {
         .send()
         .await
         .unwrap();
-    let upload = s3
-        .create_multipart_upload()
-        .bucket("pcopy")
-        .key("assembled")
-        .send()
-        .await
-        .unwrap()
-        .upload_id()
-        .unwrap()
-        .to_string();
+    let upload = common::create_upload(&s3, "pcopy", "assembled").await;
     let mut parts = Vec::new();
     for (number, (first, last)) in [(0usize, 6 * MIB - 1), (6 * MIB, 12 * MIB - 1)]
         .iter()
@@ -455,16 +428,7 @@ async fn kill9_during_parts_and_completion() {
     for round in 0..3u64 {
         let s3 = server.client();
         let key = format!("round-{round}");
-        let upload = s3
-            .create_multipart_upload()
-            .bucket("crashmp")
-            .key(&key)
-            .send()
-            .await
-            .unwrap()
-            .upload_id()
-            .unwrap()
-            .to_string();
+        let upload = common::create_upload(&s3, "crashmp", &key).await;
         let acknowledged =
             std::sync::Arc::new(std::sync::Mutex::new(Vec::<(i32, String, Vec<u8>)>::new()));
         let mut tasks = Vec::new();
@@ -598,16 +562,7 @@ async fn list_multipart_uploads_pages() {
     s3.create_bucket().bucket("uploads").send().await.unwrap();
     let mut expected = Vec::new();
     for key in ["a/1", "a/2", "b", "b", "c"] {
-        let id = s3
-            .create_multipart_upload()
-            .bucket("uploads")
-            .key(key)
-            .send()
-            .await
-            .unwrap()
-            .upload_id()
-            .unwrap()
-            .to_string();
+        let id = common::create_upload(&s3, "uploads", key).await;
         expected.push((key.to_string(), id));
     }
     expected.sort();
@@ -661,16 +616,7 @@ async fn expired_uploads_are_reaped() {
     let server = TestServer::start_with_args(&["--multipart-max-age", "1"]);
     let s3 = server.client();
     s3.create_bucket().bucket("reap").send().await.unwrap();
-    let upload = s3
-        .create_multipart_upload()
-        .bucket("reap")
-        .key("k")
-        .send()
-        .await
-        .unwrap()
-        .upload_id()
-        .unwrap()
-        .to_string();
+    let upload = common::create_upload(&s3, "reap", "k").await;
     upload_part(&s3, "reap", "k", &upload, 1, b"abandoned").await;
     assert_eq!(server.stored_objects(), 1);
     let mut gone = false;

@@ -984,16 +984,7 @@ async fn repeated_reads_agree_whether_direct_or_through_the_page_cache() {
     let single = pattern(3 * MIB / 2 + 17, 7);
     put(&s3, "paths", "single", &single).await;
     let parts = [pattern(5 * MIB, 8), pattern(MIB + 3, 9)];
-    let upload = s3
-        .create_multipart_upload()
-        .bucket("paths")
-        .key("multi")
-        .send()
-        .await
-        .unwrap()
-        .upload_id()
-        .unwrap()
-        .to_string();
+    let upload = common::create_upload(&s3, "paths", "multi").await;
     let mut completed = Vec::new();
     for (index, part) in parts.iter().enumerate() {
         completed.push(

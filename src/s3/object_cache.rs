@@ -7,12 +7,12 @@
 //! metadata thread bumps it after committing any write of a key in the stripe and before
 //! replying, so once a write is acknowledged no core serves the record it replaced.
 
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::S3Context;
 use crate::limits::{OBJECT_CACHE_BODY_BYTES_MAX, OBJECT_CACHE_BYTES_MAX};
 use crate::meta::{MetaError, ObjectBody, ObjectRecord, ObjectStripe};
+use crate::recent::RecentMap;
 
 /// Rough fixed cost of one entry beyond its strings and body (record, map slot, `Rc`).
 const ENTRY_OVERHEAD_BYTES: usize = 256;
@@ -20,18 +20,20 @@ const ENTRY_OVERHEAD_BYTES: usize = 256;
 struct Entry {
     generation: u64,
     record: Rc<ObjectRecord>,
-    cost_bytes: usize,
 }
 
-/// Records by `bucket/key` (bucket names hold no `/`, so the joined key is unambiguous), in two
-/// generations like the read path's recent files: lookups see both, a hit in the older one moves
-/// to the current one, and a full current one replaces the older one, so eviction costs O(1) and
-/// keeps what is read often.
-#[derive(Default)]
+/// Records by `bucket/key` (bucket names hold no `/`, so the joined key is unambiguous), costed
+/// roughly in bytes and bounded by `OBJECT_CACHE_BYTES_MAX`; what is read often stays.
 pub struct ObjectCache {
-    current: HashMap<String, Entry>,
-    previous: HashMap<String, Entry>,
-    current_bytes: usize,
+    entries: RecentMap<String, Entry>,
+}
+
+impl Default for ObjectCache {
+    fn default() -> Self {
+        ObjectCache {
+            entries: RecentMap::new(OBJECT_CACHE_BYTES_MAX),
+        }
+    }
 }
 
 fn cache_key(bucket: &str, key: &str) -> String {
@@ -67,20 +69,10 @@ fn cost_bytes(record: &ObjectRecord) -> usize {
 impl ObjectCache {
     /// The record cached under `generation`; one read without its bytes does not serve a GET.
     fn get(&mut self, joined: &str, generation: u64, with_bytes: bool) -> Option<Rc<ObjectRecord>> {
-        let usable = |entry: &Entry| {
-            entry.generation == generation
-                && !(with_bytes && entry.record.body == ObjectBody::InlineUnread)
-        };
-        if let Some(entry) = self.current.get(joined) {
-            return usable(entry).then(|| entry.record.clone());
-        }
-        let entry = self.previous.remove(joined)?;
-        if !usable(&entry) {
-            return None;
-        }
-        let record = entry.record.clone();
-        self.insert_entry(joined.to_string(), entry);
-        Some(record)
+        let entry = self.entries.get(joined)?;
+        let usable = entry.generation == generation
+            && !(with_bytes && entry.record.body == ObjectBody::InlineUnread);
+        usable.then(|| entry.record.clone())
     }
 
     fn insert(&mut self, joined: String, generation: u64, record: Rc<ObjectRecord>) {
@@ -88,27 +80,9 @@ impl ObjectCache {
         {
             return;
         }
-        let cost_bytes = cost_bytes(&record);
-        self.insert_entry(
-            joined,
-            Entry {
-                generation,
-                record,
-                cost_bytes,
-            },
-        );
-    }
-
-    fn insert_entry(&mut self, joined: String, entry: Entry) {
-        if self.current_bytes + entry.cost_bytes > OBJECT_CACHE_BYTES_MAX / 2 {
-            self.previous = std::mem::take(&mut self.current);
-            self.current_bytes = 0;
-        }
-        self.previous.remove(&joined);
-        self.current_bytes += entry.cost_bytes;
-        if let Some(replaced) = self.current.insert(joined, entry) {
-            self.current_bytes -= replaced.cost_bytes;
-        }
+        let cost = cost_bytes(&record);
+        self.entries
+            .insert(joined, Entry { generation, record }, cost);
     }
 }
 
@@ -203,14 +177,9 @@ mod tests {
                 assert!(cache.get(&cache_key("b", "hot"), 1, true).is_some());
             }
         }
-        let held: usize = cache
-            .current
-            .values()
-            .chain(cache.previous.values())
-            .map(|entry| entry.cost_bytes)
-            .sum();
+        let held = cache.entries.cost();
         assert!(held <= OBJECT_CACHE_BYTES_MAX, "{held} bytes held");
-        assert!(cache.current.len() + cache.previous.len() < 20_000 / 4);
+        assert!(cache.entries.len() < 20_000 / 4);
         let oversized =
             ObjectBody::Inline(InlineBytes::new(vec![0; OBJECT_CACHE_BODY_BYTES_MAX + 1]));
         cache.insert(cache_key("b", "big"), 1, record("big", oversized));

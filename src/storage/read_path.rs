@@ -8,11 +8,11 @@
 //! anything else — a cold object read once, the common backup/restore pattern — goes direct.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
 use std::os::fd::RawFd;
 
 use super::FileId;
 use crate::limits::RECENT_READ_FILES_MAX;
+use crate::recent::RecentMap;
 
 /// How one file is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,25 +23,22 @@ pub enum ReadPath {
     Direct,
 }
 
-/// Files this core read lately, in two generations so forgetting costs O(1): lookups see both,
-/// inserts go to the current one, and a full current generation replaces the previous one.
-#[derive(Default)]
-struct RecentReads {
-    current: HashSet<FileId>,
-    previous: HashSet<FileId>,
+/// Files this core read lately (a `RecentMap`, so forgetting costs O(1)).
+struct RecentReads(RecentMap<FileId, ()>);
+
+impl Default for RecentReads {
+    fn default() -> Self {
+        RecentReads(RecentMap::new(RECENT_READ_FILES_MAX))
+    }
 }
 
 impl RecentReads {
     /// Records `id`; whether it was already known.
     fn note(&mut self, id: FileId) -> bool {
-        if self.current.contains(&id) {
-            return true;
+        let known = self.0.get(&id).is_some();
+        if !known {
+            self.0.insert(id, (), 1);
         }
-        let known = self.previous.contains(&id);
-        if self.current.len() >= RECENT_READ_FILES_MAX / 2 {
-            self.previous = std::mem::take(&mut self.current);
-        }
-        self.current.insert(id);
         known
     }
 }

@@ -458,6 +458,19 @@ pub async fn get_bytes(
         .to_vec()
 }
 
+/// Starts a multipart upload of `bucket/key` with aws-sdk-s3 (no options); its upload id.
+pub async fn create_upload(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> String {
+    s3.create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap()
+        .upload_id()
+        .unwrap()
+        .to_string()
+}
+
 /// Uploads `body` as part `number` of `upload` with aws-sdk-s3; the part as CompleteMultipartUpload
 /// lists it.
 pub async fn upload_part(
