@@ -1,25 +1,19 @@
 //! Object rows: how an `ObjectRecord` maps to the `objects` table (its body as a file id, a
-//! parts list or an `inline_data` row) and back, plus the text encodings of parts and headers.
+//! parts list or the row's own `bytes`) and back, plus the text encodings of parts and headers.
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{ObjectBody, ObjectRecord, PartExtent};
 use crate::storage::{FileId, InlineBytes};
 
-/// Inserts or replaces an object row (and its inline bytes; the replaced row's bytes are freed by
-/// the schema's trigger).
+/// Inserts or replaces an object row, inline bytes included.
 pub(crate) fn insert_object(
     transaction: &Transaction<'_>,
     record: &ObjectRecord,
 ) -> rusqlite::Result<()> {
-    let (file_id, parts, inline_id) = match &record.body {
+    let (file_id, parts, bytes) = match &record.body {
         ObjectBody::File(id) => (id.to_string(), None, None),
-        ObjectBody::Inline(bytes) => {
-            transaction
-                .prepare_cached("INSERT INTO inline_data (bytes) VALUES (?1)")?
-                .execute([bytes.as_slice()])?;
-            (String::new(), None, Some(transaction.last_insert_rowid()))
-        }
+        ObjectBody::Inline(bytes) => (String::new(), None, Some(bytes.as_slice())),
         ObjectBody::Parts(parts) => (String::new(), Some(encode_parts(parts)), None),
         ObjectBody::InlineUnread => {
             unreachable!("records written come from uploads, never from a metadata-only lookup")
@@ -28,7 +22,7 @@ pub(crate) fn insert_object(
     transaction
         .prepare_cached(
             "INSERT OR REPLACE INTO objects (bucket, key, file_id, size, etag, last_modified_ms, \
-             content_type, headers, checksum, owner, parts, acl, inline_id) \
+             content_type, headers, checksum, owner, parts, acl, bytes) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?
         .execute(params![
@@ -44,7 +38,7 @@ pub(crate) fn insert_object(
             record.owner,
             parts,
             record.acl,
-            inline_id,
+            bytes,
         ])?;
     Ok(())
 }
@@ -55,15 +49,14 @@ pub(crate) fn get_object(
     key: &str,
     with_bytes: bool,
 ) -> rusqlite::Result<Option<ObjectRecord>> {
-    // Without the bytes, the join is replaced by a constant so both statements read alike.
+    // Without the bytes, a constant stands in for the column so both statements read alike and
+    // SQLite never loads the blob's overflow pages.
     let sql = if with_bytes {
-        "SELECT o.file_id, o.size, o.etag, o.last_modified_ms, o.content_type, o.headers, \
-         o.checksum, o.owner, o.parts, o.acl, o.inline_id, d.bytes FROM objects o \
-         LEFT JOIN inline_data d ON d.id = o.inline_id WHERE o.bucket = ?1 AND o.key = ?2"
+        "SELECT file_id, size, etag, last_modified_ms, content_type, headers, checksum, owner, \
+         parts, acl, bytes FROM objects WHERE bucket = ?1 AND key = ?2"
     } else {
-        "SELECT o.file_id, o.size, o.etag, o.last_modified_ms, o.content_type, o.headers, \
-         o.checksum, o.owner, o.parts, o.acl, o.inline_id, NULL FROM objects o \
-         WHERE o.bucket = ?1 AND o.key = ?2"
+        "SELECT file_id, size, etag, last_modified_ms, content_type, headers, checksum, owner, \
+         parts, acl, NULL FROM objects WHERE bucket = ?1 AND key = ?2"
     };
     transaction
         .prepare_cached(sql)?
@@ -74,7 +67,7 @@ pub(crate) fn get_object(
             Ok(ObjectRecord {
                 bucket: bucket.to_string(),
                 key: key.to_string(),
-                body: body_of(&file_id, parts.as_deref(), row.get(10)?, row.get(11)?),
+                body: body_of(&file_id, parts.as_deref(), row.get(10)?),
                 size_bytes: row.get::<_, i64>(1)? as u64,
                 etag: row.get(2)?,
                 last_modified_ms: row.get(3)?,
@@ -88,22 +81,17 @@ pub(crate) fn get_object(
         .optional()
 }
 
-/// An object row's body from its `file_id`, `parts` and `inline_id` columns and the inline bytes,
-/// if they were read.
-fn body_of(
-    file_id: &str,
-    parts: Option<&str>,
-    inline_id: Option<i64>,
-    bytes: Option<Vec<u8>>,
-) -> ObjectBody {
+/// An object row's body from its `file_id` and `parts` columns and its inline bytes, if they were
+/// read: a row with neither a file nor parts is an inline object.
+fn body_of(file_id: &str, parts: Option<&str>, bytes: Option<Vec<u8>>) -> ObjectBody {
     let parts = decode_parts(parts);
     if !parts.is_empty() {
         return ObjectBody::Parts(parts);
     }
-    match (inline_id, bytes) {
-        (Some(_), Some(bytes)) => ObjectBody::Inline(InlineBytes::new(bytes)),
-        (Some(_), None) => ObjectBody::InlineUnread,
-        (None, _) => ObjectBody::File(FileId::parse(file_id).unwrap_or(FileId(0))),
+    match (file_id.is_empty(), bytes) {
+        (true, Some(bytes)) => ObjectBody::Inline(InlineBytes::new(bytes)),
+        (true, None) => ObjectBody::InlineUnread,
+        (false, _) => ObjectBody::File(FileId::parse(file_id).unwrap_or(FileId(0))),
     }
 }
 

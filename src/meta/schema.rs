@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use crate::limits::DATABASE_BUSY_WAIT_MS;
 
 /// Schema version stored in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE buckets (
@@ -83,7 +83,7 @@ CREATE TABLE completed_uploads (
 /// Version 3: small objects stored inline. Their bytes live in a rowid table of their own so that
 /// object rows (scanned by listings) stay small; an inline object's `file_id` is ''. The trigger
 /// frees the bytes whichever way a row goes (DELETE, batch DELETE, or INSERT OR REPLACE, whose
-/// implicit delete fires triggers because `prepare` turns `recursive_triggers` on).
+/// implicit delete fires triggers because `prepare` turned `recursive_triggers` on). Version 4 moves the bytes back into the row.
 const MIGRATION_V3: &str = "
 CREATE TABLE inline_data (
     id INTEGER PRIMARY KEY,
@@ -95,6 +95,20 @@ WHEN old.inline_id IS NOT NULL
 BEGIN
     DELETE FROM inline_data WHERE id = old.inline_id;
 END;
+";
+
+/// Version 4: an inline object's bytes move into its own row, as its last column. Overwriting a
+/// small object then rewrites two pages per key (the row's leaf and the blob's overflow page)
+/// instead of three (plus the old `inline_data` row's leaf), and the metadata thread's commits are
+/// bound by those page writes. Listings and HEADs read only the columns before `bytes`, which sit
+/// in the leaf, so they never load the overflow pages.
+const MIGRATION_V4: &str = "
+ALTER TABLE objects ADD COLUMN bytes BLOB;
+UPDATE objects SET bytes = (SELECT bytes FROM inline_data WHERE id = objects.inline_id)
+WHERE inline_id IS NOT NULL;
+DROP TRIGGER objects_free_inline_data;
+DROP TABLE inline_data;
+ALTER TABLE objects DROP COLUMN inline_id;
 ";
 
 /// Why the schema could not be brought to the current version.
@@ -117,8 +131,6 @@ pub fn prepare(connection: &mut Connection) -> Result<(), SchemaError> {
     connection.pragma_update(None, "journal_mode", "WAL")?;
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", "OFF")?;
-    // INSERT OR REPLACE must fire the DELETE trigger that frees a replaced row's inline bytes.
-    connection.pragma_update(None, "recursive_triggers", "ON")?;
     // `ringstore user add` writes while the server runs; either side waits out the other's commit.
     connection.busy_timeout(std::time::Duration::from_millis(DATABASE_BUSY_WAIT_MS))?;
     let found: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
@@ -139,6 +151,9 @@ pub fn prepare(connection: &mut Connection) -> Result<(), SchemaError> {
     }
     if found < 3 {
         transaction.execute_batch(MIGRATION_V3)?;
+    }
+    if found < 4 {
+        transaction.execute_batch(MIGRATION_V4)?;
     }
     transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     transaction.commit()?;
@@ -184,5 +199,58 @@ mod tests {
         assert_eq!(users, 0);
         // A second open is a no-op.
         prepare(&mut connection).unwrap();
+    }
+
+    // Goal: a version-3 database (inline bytes in their own table) is upgraded in place: each
+    // inline object's bytes move into its row, file-backed rows stay without bytes, and the old
+    // table and trigger are gone, so later deletes cannot trip over them.
+    #[test]
+    fn upgrades_version_three() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("meta.sqlite");
+        {
+            let connection = Connection::open(&path).unwrap();
+            connection
+                .execute_batch(&format!("{SCHEMA_V1}{MIGRATION_V2}{MIGRATION_V3}"))
+                .unwrap();
+            connection
+                .execute_batch(
+                    "INSERT INTO inline_data (id, bytes) VALUES (7, x'00ff10');
+                     INSERT INTO objects (bucket, key, file_id, size, etag, last_modified_ms,
+                         headers, owner, inline_id)
+                     VALUES ('b', 'small', '', 3, 'e', 1, '', 'o', 7),
+                            ('b', 'large', '00000000000000000000000000000001', 9, 'e', 1, '',
+                             'o', NULL);",
+                )
+                .unwrap();
+            connection.pragma_update(None, "user_version", 3).unwrap();
+        }
+        let mut connection = Connection::open(&path).unwrap();
+        prepare(&mut connection).unwrap();
+        let bytes = |key: &str| -> Option<Vec<u8>> {
+            connection
+                .query_row("SELECT bytes FROM objects WHERE key = ?1", [key], |row| {
+                    row.get(0)
+                })
+                .unwrap()
+        };
+        assert_eq!(bytes("small"), Some(vec![0x00, 0xff, 0x10]));
+        assert_eq!(bytes("large"), None);
+        let leftovers: i64 = connection
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name IN ('inline_data', \
+                 'objects_free_inline_data')",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(leftovers, 0);
+        connection
+            .execute("DELETE FROM objects WHERE key = 'small'", [])
+            .unwrap();
+        let version: i64 = connection
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
     }
 }

@@ -352,7 +352,11 @@ pub(crate) mod tests {
     fn inline_rows(store: &MetaStore) -> i64 {
         store
             .connection
-            .query_row("SELECT count(*) FROM inline_data", [], |row| row.get(0))
+            .query_row(
+                "SELECT count(*) FROM objects WHERE bytes IS NOT NULL",
+                [],
+                |row| row.get(0),
+            )
             .unwrap()
     }
 

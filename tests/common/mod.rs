@@ -274,13 +274,13 @@ impl TestServer {
             .unwrap_or_default()
     }
 
-    /// Objects stored: files on disk plus inline objects in the metadata database (its
-    /// `inline_data` rows, read with a read-only connection beside the running server).
+    /// Objects stored: files on disk plus inline objects in the metadata database (rows holding
+    /// their bytes, read with a read-only connection beside the running server).
     pub fn stored_objects(&self) -> usize {
         self.object_files() + self.inline_objects()
     }
 
-    /// Inline objects (rows of `inline_data`).
+    /// Inline objects (`objects` rows holding their bytes).
     pub fn inline_objects(&self) -> usize {
         let connection = rusqlite::Connection::open_with_flags(
             self.data_dir.join("meta.sqlite"),
@@ -289,7 +289,11 @@ impl TestServer {
         .unwrap();
         connection.busy_timeout(Duration::from_secs(5)).unwrap();
         let count: i64 = connection
-            .query_row("SELECT count(*) FROM inline_data", [], |row| row.get(0))
+            .query_row(
+                "SELECT count(*) FROM objects WHERE bytes IS NOT NULL",
+                [],
+                |row| row.get(0),
+            )
             .unwrap();
         count as usize
     }
