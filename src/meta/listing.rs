@@ -65,6 +65,14 @@ enum Seek {
     From(Vec<u8>),
 }
 
+/// Up to ?4 entries of bucket ?1 after key ?2, below ?3 when it is not NULL.
+pub(super) const PAGE_AFTER_SQL: &str = "SELECT key, size, etag, last_modified_ms, owner \
+     FROM objects WHERE bucket = ?1 AND key > ?2 AND (?3 IS NULL OR key < ?3) ORDER BY key LIMIT ?4";
+
+/// As `PAGE_AFTER_SQL`, from key ?2 inclusive.
+pub(super) const PAGE_FROM_SQL: &str = "SELECT key, size, etag, last_modified_ms, owner \
+     FROM objects WHERE bucket = ?1 AND key >= ?2 AND (?3 IS NULL OR key < ?3) ORDER BY key LIMIT ?4";
+
 /// Lists one page.
 pub fn list(transaction: &Transaction<'_>, query: &ListQuery) -> Result<Listing, MetaError> {
     let mut listing = Listing::default();
@@ -82,14 +90,8 @@ pub fn list(transaction: &Transaction<'_>, query: &ListQuery) -> Result<Listing,
         _ => Seek::From(prefix.to_vec()),
     };
     let delimiter = query.delimiter.as_deref().filter(|d| !d.is_empty());
-    let mut statement_after = transaction.prepare_cached(
-        "SELECT key, size, etag, last_modified_ms, owner FROM objects \
-         WHERE bucket = ?1 AND key > ?2 AND (?3 IS NULL OR key < ?3) ORDER BY key LIMIT ?4",
-    )?;
-    let mut statement_from = transaction.prepare_cached(
-        "SELECT key, size, etag, last_modified_ms, owner FROM objects \
-         WHERE bucket = ?1 AND key >= ?2 AND (?3 IS NULL OR key < ?3) ORDER BY key LIMIT ?4",
-    )?;
+    let mut statement_after = transaction.prepare_cached(PAGE_AFTER_SQL)?;
+    let mut statement_from = transaction.prepare_cached(PAGE_FROM_SQL)?;
     let entries = |listing: &Listing| listing.objects.len() + listing.common_prefixes.len();
     'scan: loop {
         // Over-fetch by one: the (max_keys + 1)-th entry proves truncation without another query.

@@ -1,5 +1,6 @@
 //! The SQLite schema and its version; a database at the current version skips the DDL.
 
+use rusqlite::config::DbConfig;
 use rusqlite::Connection;
 
 use crate::limits::DATABASE_BUSY_WAIT_MS;
@@ -131,6 +132,10 @@ pub fn prepare(connection: &mut Connection) -> Result<(), SchemaError> {
     connection.pragma_update(None, "journal_mode", "WAL")?;
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", "OFF")?;
+    // Plans must not depend on bound values: otherwise SQLite re-prepares a statement whenever a
+    // value it planned with changes (a LIMIT, a range start), and a delimiter listing re-runs its
+    // statement once per common prefix with a new start each time.
+    connection.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     // `ringstore user add` writes while the server runs; either side waits out the other's commit.
     connection.busy_timeout(std::time::Duration::from_millis(DATABASE_BUSY_WAIT_MS))?;
     let found: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;

@@ -360,6 +360,33 @@ pub(crate) mod tests {
             .unwrap()
     }
 
+    // Goal: a delimiter listing re-runs its statement once per common prefix, each time with a
+    // new start and a smaller LIMIT; SQLite must run the prepared statement as is rather than
+    // re-prepare it for each new value (it did, which made small delimiter pages 5x slower).
+    #[test]
+    fn listing_statements_are_never_reprepared() {
+        let keys: Vec<String> = (0..50).map(|index| format!("p{index:02}/k")).collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let mut store = store_with_keys(&keys);
+        let listing = store.list_for_test(&super::super::ListQuery {
+            bucket: "b".into(),
+            prefix: String::new(),
+            delimiter: Some("/".into()),
+            after: None,
+            max_keys: 1000,
+        });
+        assert_eq!(listing.common_prefixes.len(), 50);
+        let statement = store
+            .connection
+            .prepare_cached(super::super::listing::PAGE_FROM_SQL)
+            .unwrap();
+        assert!(statement.get_status(rusqlite::StatementStatus::Run) >= 50);
+        assert_eq!(
+            statement.get_status(rusqlite::StatementStatus::RePrepare),
+            0
+        );
+    }
+
     /// A store with bucket "b" holding `keys` (test helper for listing tests).
     pub(crate) fn store_with_keys(keys: &[&str]) -> MetaStore {
         let dir = tempfile::tempdir().unwrap();
