@@ -67,11 +67,13 @@ enum Seek {
 
 /// Up to ?4 entries of bucket ?1 after key ?2, below ?3 when it is not NULL.
 pub(super) const PAGE_AFTER_SQL: &str = "SELECT key, size, etag, last_modified_ms, owner \
-     FROM objects WHERE bucket = ?1 AND key > ?2 AND (?3 IS NULL OR key < ?3) ORDER BY key LIMIT ?4";
+     FROM objects WHERE bucket = ?1 AND key > ?2 AND (?3 IS NULL OR key < ?3) \
+     ORDER BY key LIMIT ?4";
 
 /// As `PAGE_AFTER_SQL`, from key ?2 inclusive.
 pub(super) const PAGE_FROM_SQL: &str = "SELECT key, size, etag, last_modified_ms, owner \
-     FROM objects WHERE bucket = ?1 AND key >= ?2 AND (?3 IS NULL OR key < ?3) ORDER BY key LIMIT ?4";
+     FROM objects WHERE bucket = ?1 AND key >= ?2 AND (?3 IS NULL OR key < ?3) \
+     ORDER BY key LIMIT ?4";
 
 /// Lists one page.
 pub fn list(transaction: &Transaction<'_>, query: &ListQuery) -> Result<Listing, MetaError> {

@@ -84,7 +84,8 @@ CREATE TABLE completed_uploads (
 /// Version 3: small objects stored inline. Their bytes live in a rowid table of their own so that
 /// object rows (scanned by listings) stay small; an inline object's `file_id` is ''. The trigger
 /// frees the bytes whichever way a row goes (DELETE, batch DELETE, or INSERT OR REPLACE, whose
-/// implicit delete fires triggers because `prepare` turned `recursive_triggers` on). Version 4 moves the bytes back into the row.
+/// implicit delete fires triggers because `prepare` turned `recursive_triggers` on). Version 4
+/// moves the bytes back into the row.
 const MIGRATION_V3: &str = "
 CREATE TABLE inline_data (
     id INTEGER PRIMARY KEY,
