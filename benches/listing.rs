@@ -6,7 +6,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use ringstore::meta::{BucketRecord, ListQuery, MetaOp, MetaReply, MetaStore, PutCondition};
+use ringstore::meta::{
+    BucketRecord, CreateBucket, DeleteBatch, ListObjects, ListQuery, MetaStore, PutCondition,
+    PutObject,
+};
 use ringstore::storage::FileId;
 
 const KEY_COUNT: usize = 1_000_000;
@@ -28,38 +31,34 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 }
 
 fn list(store: &mut MetaStore, query: &ListQuery) -> usize {
-    let op = MetaOp::ListObjects(query.clone());
-    match store.apply_batch(&[&op]).remove(0) {
-        Ok(MetaReply::Listing(listing)) => listing.objects.len() + listing.common_prefixes.len(),
-        other => panic!("{other:?}"),
-    }
+    let listing = store.apply(&ListObjects(query.clone())).unwrap();
+    listing.objects.len() + listing.common_prefixes.len()
 }
 
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = MetaStore::open(&dir.path().join("meta.sqlite")).unwrap();
-    let bucket = MetaOp::CreateBucket(BucketRecord {
+    let bucket = CreateBucket(BucketRecord {
         name: "bench".into(),
         owner: "o".into(),
         region: "us-east-1".into(),
         created_ms: 0,
         acl: None,
     });
-    store.apply_batch(&[&bucket]).remove(0).unwrap();
+    store.apply(&bucket).unwrap();
     let started = Instant::now();
     let mut keys: Vec<String> = (0..KEY_COUNT).map(key).collect();
     for chunk in keys.chunks(FILL_BATCH) {
-        let ops: Vec<MetaOp> = chunk
+        let puts: Vec<PutObject> = chunk
             .iter()
             .map(|key| {
-                MetaOp::PutObject(
+                PutObject(
                     common::object(key.clone(), FileId::random(), 4096),
                     PutCondition::None,
                 )
             })
             .collect();
-        let refs: Vec<&MetaOp> = ops.iter().collect();
-        for reply in store.apply_batch(&refs) {
+        for reply in store.apply_all(&puts) {
             reply.unwrap();
         }
     }
@@ -127,15 +126,12 @@ fn main() {
     let mut deletes = Vec::new();
     for round in 0..ROUNDS {
         let batch: Vec<String> = keys[round * 1000..(round + 1) * 1000].to_vec();
-        let op = MetaOp::DeleteBatch {
+        let delete = DeleteBatch {
             bucket: "bench".into(),
             keys: batch,
         };
         let started = Instant::now();
-        match store.apply_batch(&[&op]).remove(0) {
-            Ok(MetaReply::BatchDeleted(files)) => assert_eq!(files.len(), 1000),
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(store.apply(&delete).unwrap().len(), 1000);
         deletes.push(started.elapsed());
     }
     println!(

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Instant;
 
-use ringstore::meta::{BucketRecord, MetaOp, MetaStore, PutCondition};
+use ringstore::meta::{BucketRecord, CreateBucket, MetaStore, PutCondition, PutObject};
 use ringstore::storage::{recovery, FileId, Layout};
 
 const FILL_BATCH: usize = 50_000;
@@ -21,28 +21,27 @@ fn main() {
     layout.create_dirs().unwrap();
     {
         let mut store = MetaStore::open(&layout.meta_path()).unwrap();
-        let bucket = MetaOp::CreateBucket(BucketRecord {
+        let bucket = CreateBucket(BucketRecord {
             name: "bench".into(),
             owner: "o".into(),
             region: "us-east-1".into(),
             created_ms: 0,
             acl: None,
         });
-        store.apply_batch(&[&bucket]).remove(0).unwrap();
+        store.apply(&bucket).unwrap();
         let filling = Instant::now();
         for start in (0..count).step_by(FILL_BATCH) {
-            let ops: Vec<MetaOp> = (start..(start + FILL_BATCH).min(count))
+            let puts: Vec<PutObject> = (start..(start + FILL_BATCH).min(count))
                 .map(|index| {
                     let id = FileId::random();
                     std::fs::File::create(layout.object_path(id)).unwrap();
-                    MetaOp::PutObject(
+                    PutObject(
                         common::object(format!("object-{index:08}"), id, 0),
                         PutCondition::None,
                     )
                 })
                 .collect();
-            let refs: Vec<&MetaOp> = ops.iter().collect();
-            for reply in store.apply_batch(&refs) {
+            for reply in store.apply_all(&puts) {
                 reply.unwrap();
             }
         }

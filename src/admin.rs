@@ -1,24 +1,24 @@
 //! Operator endpoints: `/healthz` (alive), `/readyz` (metadata answers, data dir writable),
 //! `/health` (both as JSON, with the version) and `/metrics` (Prometheus text).
 
-use crate::http::ResponseHead;
-use crate::s3::{ResponseBody, S3Context, S3Response};
+use crate::core_state::CoreState;
+use crate::http::{Response, ResponseBody, ResponseHead};
 
 /// The admin paths, matched exactly.
 pub const ADMIN_PATHS: &[&str] = &["/healthz", "/readyz", "/health", "/metrics"];
 
-fn text(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> S3Response {
+fn text(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Response {
     let mut head = ResponseHead::new(status);
     head.header("Content-Type", content_type);
     head.header("Cache-Control", "no-store");
-    S3Response {
+    Response {
         head,
         body: ResponseBody::Bytes(body.into()),
     }
 }
 
 /// Whether the metadata thread answers and the data dir takes a durable write.
-async fn readiness(context: &S3Context) -> (bool, bool) {
+async fn readiness(context: &CoreState) -> (bool, bool) {
     let metadata = context.meta.get_bucket(String::new()).await.is_ok();
     let data_dir = match crate::storage::probe_writable(&context.layout).await {
         Ok(()) => true,
@@ -31,7 +31,7 @@ async fn readiness(context: &S3Context) -> (bool, bool) {
 }
 
 /// Answers an admin path.
-pub async fn handle(context: &S3Context, path: &str) -> S3Response {
+pub async fn handle(context: &CoreState, path: &str) -> Response {
     match path {
         "/healthz" => text(200, "text/plain", "ok\n"),
         "/readyz" => {

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::s3::auth::Credentials;
+use crate::secret::Credentials;
 
 /// Everything a running server needs to know; read-only and shared by all cores.
 #[derive(Debug, Clone)]

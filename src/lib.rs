@@ -22,13 +22,16 @@
 
 pub mod admin;
 pub mod config;
+pub mod core_state;
 pub mod http;
 pub mod limits;
 pub mod meta;
 pub mod net;
+pub mod object_bytes;
 pub mod obs;
 pub mod recent;
 pub mod runtime;
 pub mod s3;
+pub mod secret;
 pub mod service;
 pub mod storage;

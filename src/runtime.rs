@@ -10,12 +10,13 @@ use std::time::{Duration, Instant};
 use glommio::{LocalExecutorBuilder, Placement};
 
 use crate::config::Config;
+use crate::core_state::CoreState;
 use crate::limits::{
     IO_MEMORY_PER_CORE_BYTES, META_QUEUE_CAPACITY, RING_DEPTH, RING_MEMLOCK_PER_CORE_BYTES,
 };
 use crate::meta::{self, MetaClient, MetaStore};
 use crate::obs::metrics::Registry;
-use crate::s3::S3Context;
+use crate::service::Service;
 use crate::storage::{recovery, Layout};
 
 /// Why the server could not start or stopped.
@@ -163,21 +164,21 @@ fn spawn_signal_thread(signals: libc::sigset_t, shutdown: Arc<AtomicBool>) {
 }
 
 /// Turns the process-wide shutdown flag into a notification on this core.
-async fn relay_shutdown(context: Rc<S3Context>) {
-    while !context.shutting_down() {
+async fn relay_shutdown(core: Rc<CoreState>) {
+    while !core.shutting_down() {
         glommio::timer::sleep(Duration::from_millis(SHUTDOWN_POLL_INTERVAL_MS)).await;
     }
-    context.shutdown_event.notify(usize::MAX);
+    core.notify_shutdown();
 }
 
 /// How often expired multipart uploads are looked for, in seconds.
 const REAP_INTERVAL_SECONDS: u64 = 3600;
 
 /// Reaps expired multipart uploads at startup and then every hour (or more often for short ages).
-async fn reap_uploads_periodically(context: Rc<S3Context>) {
+async fn reap_uploads_periodically(service: Rc<Service>, core: Rc<CoreState>) {
     loop {
-        crate::s3::ops::multipart::reap_expired_uploads(&context).await;
-        let interval = REAP_INTERVAL_SECONDS.min(context.config.multipart_max_age_seconds.max(1));
+        service.reap_expired_uploads().await;
+        let interval = REAP_INTERVAL_SECONDS.min(core.config.multipart_max_age_seconds.max(1));
         glommio::timer::sleep(std::time::Duration::from_secs(interval)).await;
     }
 }
@@ -274,7 +275,7 @@ pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), 
     let shutdown = Arc::new(AtomicBool::new(false));
     let signals = block_termination_signals();
     let (sender, receiver) = crossbeam_channel::bounded(META_QUEUE_CAPACITY);
-    let registry = Arc::new(Registry::new(config.cores));
+    let registry = Arc::new(Registry::new(config.cores, crate::service::OPERATION_NAMES));
     let generations = Arc::new(meta::Generations::default());
     let meta_thread =
         meta::thread::spawn(store, receiver, registry.meta.clone(), generations.clone())
@@ -304,7 +305,7 @@ pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), 
             .io_memory(IO_MEMORY_PER_CORE_BYTES)
             .ring_depth(RING_DEPTH)
             .spawn(move || async move {
-                let context = Rc::new(S3Context::new(
+                let state = Rc::new(CoreState::new(
                     config,
                     Rc::new(layout),
                     client,
@@ -312,12 +313,14 @@ pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), 
                     registry,
                     shutdown,
                 ));
-                glommio::spawn_local(relay_shutdown(context.clone())).detach();
+                let service = Rc::new(Service::new(state.clone()));
+                glommio::spawn_local(relay_shutdown(state.clone())).detach();
                 if core == 0 {
                     // Housekeeping runs beside the requests of one core, yielding at every await.
-                    glommio::spawn_local(reap_uploads_periodically(context.clone())).detach();
+                    glommio::spawn_local(reap_uploads_periodically(service.clone(), state.clone()))
+                        .detach();
                 }
-                crate::net::serve(socket, context).await;
+                crate::net::serve(socket, state, service).await;
                 running.fetch_sub(1, Ordering::SeqCst);
             })
             .map_err(|error| RuntimeError::Executor {

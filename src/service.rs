@@ -1,8 +1,15 @@
-//! Exact admin paths first (unauthenticated GET only, so a bucket named `health` still works via
-//! signed S3 requests), everything else to the S3 pipeline.
+//! What every connection serves: exact admin paths first (unauthenticated GET only, so a bucket
+//! named `health` still works via signed S3 requests), everything else to the S3 pipeline.
 
-use crate::http::{Method, RequestBody, RequestHead};
-use crate::s3::{pipeline, S3Context, S3Response};
+use std::rc::Rc;
+
+use crate::core_state::CoreState;
+use crate::http::{Method, RequestBody, RequestHead, Response};
+use crate::s3::{pipeline, S3Context};
+
+/// Every S3 operation's name, in metrics order (`s3::Operation::index()`): what the runtime sizes
+/// the metrics registry with.
+pub const OPERATION_NAMES: &[&str] = crate::s3::Operation::NAMES;
 
 fn is_admin_request(head: &RequestHead) -> bool {
     head.method == Method::Get
@@ -11,15 +18,32 @@ fn is_admin_request(head: &RequestHead) -> bool {
         && head.header("authorization").is_none()
 }
 
-/// Handles one request.
-pub async fn handle(
-    context: &S3Context,
-    head: &RequestHead,
-    body: &mut RequestBody<'_>,
-) -> S3Response {
-    if is_admin_request(head) {
-        // Probes and scrapes are not S3 traffic: no request log at info, no request metrics.
-        return crate::admin::handle(context, &head.path).await;
+/// One core's service: the S3 layer over the core's state.
+pub struct Service {
+    s3: S3Context,
+}
+
+impl Service {
+    /// The service of `core`.
+    pub fn new(core: Rc<CoreState>) -> Self {
+        Service {
+            s3: S3Context::new(core),
+        }
     }
-    pipeline::handle(context, head, body).await
+
+    /// Drops multipart uploads older than `--multipart-max-age` (the runtime calls it periodically
+    /// on one core, beside requests).
+    pub async fn reap_expired_uploads(&self) {
+        crate::s3::housekeeping::reap_expired_uploads(&self.s3.core).await
+    }
+}
+
+impl crate::net::Service for Service {
+    async fn handle(&self, head: &RequestHead, body: &mut RequestBody<'_>) -> Response {
+        if is_admin_request(head) {
+            // Probes and scrapes are not S3 traffic: no request log at info, no request metrics.
+            return crate::admin::handle(&self.s3.core, &head.path).await;
+        }
+        pipeline::handle(&self.s3, head, body).await
+    }
 }

@@ -2,7 +2,7 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use ringstore::s3::conditions::{parse_range, RangeRequest};
-use ringstore::s3::ops::copy::parse_copy_source;
+use ringstore::s3::copy_source::parse_copy_source;
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 8 {

@@ -1,4 +1,4 @@
-//! HTTP/1.1 as pure functions over bytes: request heads, body framing, response heads.
+//! HTTP/1.1 as pure functions over bytes: request heads, body framing, responses.
 
 pub mod body;
 pub mod chunked;
@@ -7,4 +7,4 @@ pub mod response;
 
 pub use body::{BodyError, ReadBuffer, RequestBody, Transport};
 pub use head::{BodyFraming, HeadError, HeadParse, Method, RequestHead};
-pub use response::ResponseHead;
+pub use response::{BodyStream, LocalFuture, Response, ResponseBody, ResponseHead};

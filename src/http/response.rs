@@ -1,7 +1,13 @@
-//! Response heads rendered into one buffer so a small response leaves in one write.
+//! Responses: the head rendered into one buffer so a small response leaves in one write, and the
+//! body (in memory, shared, or streamed through `BodyStream`).
 
 use std::borrow::Cow;
 use std::fmt::Write;
+use std::future::Future;
+use std::io;
+use std::ops::Range;
+use std::pin::Pin;
+use std::sync::Arc;
 
 /// Reason phrase for a status code.
 pub fn reason(status: u16) -> &'static str {
@@ -29,6 +35,78 @@ pub fn reason(status: u16) -> &'static str {
         503 => "Service Unavailable",
         505 => "HTTP Version Not Supported",
         _ => "Unknown",
+    }
+}
+
+/// A boxed future polled on the current thread (glommio cores never move work between threads).
+pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// A response body produced while it is sent (an object's bytes read from disk); `net` pulls
+/// blocks until `remaining()` is zero, then closes it.
+pub trait BodyStream {
+    /// Bytes not yet produced.
+    fn remaining(&self) -> u64;
+    /// Reads the next block, which `block()` then shows until the next call; errors end the
+    /// response (the connection is closed, the length already announced cannot be kept).
+    fn next_block(&mut self) -> LocalFuture<'_, io::Result<()>>;
+    /// The block the last `next_block` read (empty before the first).
+    fn block(&self) -> &[u8];
+    /// Releases what the stream holds open (files).
+    fn close(self: Box<Self>) -> LocalFuture<'static, ()>;
+}
+
+/// The body of a response.
+pub enum ResponseBody {
+    /// No body.
+    Empty,
+    /// A small body in memory (XML, JSON, text).
+    Bytes(Vec<u8>),
+    /// These bytes of a shared buffer (an inline object's bytes, sent without a copy).
+    Shared(Arc<Vec<u8>>, Range<usize>),
+    /// Bytes produced while they are sent.
+    Stream(Box<dyn BodyStream>),
+    /// A HEAD response: the length the GET would have, no bytes.
+    HeadOnly(u64),
+}
+
+impl ResponseBody {
+    /// The Content-Length to announce.
+    pub fn content_length(&self) -> u64 {
+        match self {
+            ResponseBody::Empty => 0,
+            ResponseBody::Bytes(bytes) => bytes.len() as u64,
+            ResponseBody::Shared(_, range) => range.len() as u64,
+            ResponseBody::Stream(stream) => stream.remaining(),
+            ResponseBody::HeadOnly(length) => *length,
+        }
+    }
+}
+
+/// A response: status, headers and body.
+pub struct Response {
+    /// Status and headers.
+    pub head: ResponseHead,
+    /// Body.
+    pub body: ResponseBody,
+}
+
+impl Response {
+    /// A response with `status` and no body.
+    pub fn empty(status: u16) -> Self {
+        Response {
+            head: ResponseHead::new(status),
+            body: ResponseBody::Empty,
+        }
+    }
+
+    /// A 200 response with an XML body.
+    pub fn xml(document: Vec<u8>) -> Self {
+        let mut head = ResponseHead::new(200);
+        head.header("Content-Type", "application/xml");
+        Response {
+            head,
+            body: ResponseBody::Bytes(document),
+        }
     }
 }
 

@@ -5,18 +5,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Sender, TrySendError};
-use futures_channel::oneshot;
 
+use super::command::{MetaCommand, Pending};
 use super::multipart::{
     Completion, PartRecord, PartsPage, PartsQuery, UploadRecord, UploadsPage, UploadsQuery,
 };
 use super::thread::MetaRequest;
 use super::{
-    BucketRecord, Generations, ListQuery, Listing, MetaError, MetaOp, MetaReply, ObjectRecord,
-    PutCondition, UserLookup, UserRecord,
+    AbortUpload, BucketRecord, CompleteUpload, CreateBucket, CreateUpload, DeleteBatch,
+    DeleteBucket, DeleteObject, Generations, GetBucket, GetObject, GetUpload, GetUser, ListBuckets,
+    ListObjects, ListParts, ListQuery, ListUploads, Listing, MetaError, ObjectRecord, PutBucketAcl,
+    PutCondition, PutObject, PutObjectAcl, PutPart, ReapUploads, UserLookup, UserRecord,
 };
 use crate::limits::META_QUEUE_WAIT_TIME_MAX_MS;
-use crate::storage::FileId;
+use crate::object_bytes::FileId;
 
 /// A handle to the metadata thread; cheap to clone, one per core.
 #[derive(Clone)]
@@ -45,9 +47,11 @@ impl MetaClient {
         self.sender.len()
     }
 
-    async fn call(&self, op: MetaOp) -> Result<MetaReply, MetaError> {
-        let (reply, answer) = oneshot::channel();
-        let mut request = MetaRequest { op, reply };
+    /// Sends `command` to the metadata thread and awaits its answer; waits (without blocking the
+    /// core) while the queue is full, up to `META_QUEUE_WAIT_TIME_MAX_MS`.
+    pub async fn call<C: MetaCommand>(&self, command: C) -> Result<C::Reply, MetaError> {
+        let (pending, answer) = Pending::new(command);
+        let mut request: MetaRequest = Box::new(pending);
         let started = Instant::now();
         loop {
             match self.sender.try_send(request) {
@@ -67,26 +71,17 @@ impl MetaClient {
 
     /// Creates a bucket; `Ok(false)` when the same owner already has it.
     pub async fn create_bucket(&self, record: BucketRecord) -> Result<bool, MetaError> {
-        match self.call(MetaOp::CreateBucket(record)).await? {
-            MetaReply::BucketCreated(created) => Ok(created),
-            other => Err(unexpected(other)),
-        }
+        self.call(CreateBucket(record)).await
     }
 
-    /// Deletes an empty bucket.
+    /// Deletes an empty bucket; returns the files of the uploads it dropped.
     pub async fn delete_bucket(&self, name: String) -> Result<Vec<FileId>, MetaError> {
-        match self.call(MetaOp::DeleteBucket { name }).await? {
-            MetaReply::BucketDeleted(files) => Ok(files),
-            other => Err(unexpected(other)),
-        }
+        self.call(DeleteBucket { name }).await
     }
 
     /// Replaces a bucket's ACL.
     pub async fn put_bucket_acl(&self, name: String, acl: Option<String>) -> Result<(), MetaError> {
-        match self.call(MetaOp::PutBucketAcl { name, acl }).await? {
-            MetaReply::AclSet => Ok(()),
-            other => Err(unexpected(other)),
-        }
+        self.call(PutBucketAcl { name, acl }).await
     }
 
     /// Replaces an object's ACL.
@@ -96,46 +91,31 @@ impl MetaClient {
         key: String,
         acl: Option<String>,
     ) -> Result<(), MetaError> {
-        match self.call(MetaOp::PutObjectAcl { bucket, key, acl }).await? {
-            MetaReply::AclSet => Ok(()),
-            other => Err(unexpected(other)),
-        }
+        self.call(PutObjectAcl { bucket, key, acl }).await
     }
 
     /// Looks a user up.
     pub async fn get_user(&self, lookup: UserLookup) -> Result<Option<UserRecord>, MetaError> {
-        match self.call(MetaOp::GetUser(lookup)).await? {
-            MetaReply::User(user) => Ok(user),
-            other => Err(unexpected(other)),
-        }
+        self.call(GetUser(lookup)).await
     }
 
     /// Looks a bucket up.
     pub async fn get_bucket(&self, name: String) -> Result<Option<BucketRecord>, MetaError> {
-        match self.call(MetaOp::GetBucket { name }).await? {
-            MetaReply::Bucket(bucket) => Ok(bucket),
-            other => Err(unexpected(other)),
-        }
+        self.call(GetBucket { name }).await
     }
 
     /// Lists every bucket.
     pub async fn list_buckets(&self) -> Result<Vec<BucketRecord>, MetaError> {
-        match self.call(MetaOp::ListBuckets).await? {
-            MetaReply::Buckets(buckets) => Ok(buckets),
-            other => Err(unexpected(other)),
-        }
+        self.call(ListBuckets).await
     }
 
-    /// Commits an object if `condition` holds; returns the file it replaced.
+    /// Commits an object if `condition` holds; returns the files it replaced.
     pub async fn put_object(
         &self,
         record: ObjectRecord,
         condition: PutCondition,
     ) -> Result<Vec<FileId>, MetaError> {
-        match self.call(MetaOp::PutObject(record, condition)).await? {
-            MetaReply::ObjectPut(replaced) => Ok(replaced),
-            other => Err(unexpected(other)),
-        }
+        self.call(PutObject(record, condition)).await
     }
 
     /// Looks an object up (`NoSuchBucket` if the bucket is missing); an inline object's bytes are
@@ -146,25 +126,17 @@ impl MetaClient {
         key: String,
         with_bytes: bool,
     ) -> Result<Option<ObjectRecord>, MetaError> {
-        match self
-            .call(MetaOp::GetObject {
-                bucket,
-                key,
-                with_bytes,
-            })
-            .await?
-        {
-            MetaReply::Object(object) => Ok(object),
-            other => Err(unexpected(other)),
-        }
+        self.call(GetObject {
+            bucket,
+            key,
+            with_bytes,
+        })
+        .await
     }
 
     /// One page of a listing.
     pub async fn list_objects(&self, query: ListQuery) -> Result<Listing, MetaError> {
-        match self.call(MetaOp::ListObjects(query)).await? {
-            MetaReply::Listing(listing) => Ok(listing),
-            other => Err(unexpected(other)),
-        }
+        self.call(ListObjects(query)).await
     }
 
     /// Deletes many keys in one round trip; returns the files to remove.
@@ -173,48 +145,33 @@ impl MetaClient {
         bucket: String,
         keys: Vec<String>,
     ) -> Result<Vec<FileId>, MetaError> {
-        match self.call(MetaOp::DeleteBatch { bucket, keys }).await? {
-            MetaReply::BatchDeleted(files) => Ok(files),
-            other => Err(unexpected(other)),
-        }
+        self.call(DeleteBatch { bucket, keys }).await
     }
 
-    /// Deletes an object; returns the file it referenced.
+    /// Deletes an object; returns the files it referenced.
     pub async fn delete_object(
         &self,
         bucket: String,
         key: String,
     ) -> Result<Vec<FileId>, MetaError> {
-        match self.call(MetaOp::DeleteObject { bucket, key }).await? {
-            MetaReply::ObjectDeleted(removed) => Ok(removed),
-            other => Err(unexpected(other)),
-        }
+        self.call(DeleteObject { bucket, key }).await
     }
 }
 
 impl MetaClient {
     /// Starts a multipart upload.
     pub async fn create_upload(&self, upload: UploadRecord) -> Result<(), MetaError> {
-        match self.call(MetaOp::CreateUpload(upload)).await? {
-            MetaReply::UploadCreated => Ok(()),
-            other => Err(unexpected(other)),
-        }
+        self.call(CreateUpload { upload }).await
     }
 
     /// Looks an upload up.
     pub async fn get_upload(&self, upload_id: String) -> Result<Option<UploadRecord>, MetaError> {
-        match self.call(MetaOp::GetUpload { upload_id }).await? {
-            MetaReply::Upload(upload) => Ok(upload),
-            other => Err(unexpected(other)),
-        }
+        self.call(GetUpload { upload_id }).await
     }
 
     /// Records a part; returns the file of the part it replaced.
     pub async fn put_part(&self, part: PartRecord) -> Result<Vec<FileId>, MetaError> {
-        match self.call(MetaOp::PutPart(part)).await? {
-            MetaReply::PartPut(replaced) => Ok(replaced),
-            other => Err(unexpected(other)),
-        }
+        self.call(PutPart { part }).await
     }
 
     /// Completes an upload; returns the object and the files to delete.
@@ -222,47 +179,26 @@ impl MetaClient {
         &self,
         completion: Completion,
     ) -> Result<(ObjectRecord, Vec<FileId>), MetaError> {
-        match self.call(MetaOp::CompleteUpload(completion)).await? {
-            MetaReply::UploadCompleted { record, obsolete } => Ok((*record, obsolete)),
-            other => Err(unexpected(other)),
-        }
+        self.call(CompleteUpload(completion)).await
     }
 
     /// Aborts an upload; returns its part files.
     pub async fn abort_upload(&self, upload_id: String) -> Result<Vec<FileId>, MetaError> {
-        match self.call(MetaOp::AbortUpload { upload_id }).await? {
-            MetaReply::UploadsDropped(files) => Ok(files),
-            other => Err(unexpected(other)),
-        }
+        self.call(AbortUpload { upload_id }).await
     }
 
     /// Reaps uploads started before the cut-off; returns their part files.
     pub async fn reap_uploads(&self, created_before_ms: i64) -> Result<Vec<FileId>, MetaError> {
-        match self.call(MetaOp::ReapUploads { created_before_ms }).await? {
-            MetaReply::UploadsDropped(files) => Ok(files),
-            other => Err(unexpected(other)),
-        }
+        self.call(ReapUploads { created_before_ms }).await
     }
 
     /// One page of parts.
     pub async fn list_parts(&self, query: PartsQuery) -> Result<PartsPage, MetaError> {
-        match self.call(MetaOp::ListParts(query)).await? {
-            MetaReply::Parts(page) => Ok(page),
-            other => Err(unexpected(other)),
-        }
+        self.call(ListParts { query }).await
     }
 
     /// One page of uploads.
     pub async fn list_uploads(&self, query: UploadsQuery) -> Result<UploadsPage, MetaError> {
-        match self.call(MetaOp::ListUploads(query)).await? {
-            MetaReply::Uploads(page) => Ok(page),
-            other => Err(unexpected(other)),
-        }
+        self.call(ListUploads { query }).await
     }
-}
-
-fn unexpected(reply: MetaReply) -> MetaError {
-    // A reply of the wrong kind is a programming error in the store; fail the request, not the core.
-    tracing::error!(reply = ?reply, "metadata reply does not match its request");
-    MetaError::Closed
 }

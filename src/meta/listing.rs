@@ -5,6 +5,8 @@
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params, ToSql, Transaction};
 
+use super::buckets::require_bucket;
+use super::command::{Changes, MetaCommand};
 use super::{MetaError, ObjectSummary};
 
 /// What to list.
@@ -74,6 +76,23 @@ pub(super) const PAGE_AFTER_SQL: &str = "SELECT key, size, etag, last_modified_m
 pub(super) const PAGE_FROM_SQL: &str = "SELECT key, size, etag, last_modified_ms, owner \
      FROM objects WHERE bucket = ?1 AND key >= ?2 AND (?3 IS NULL OR key < ?3) \
      ORDER BY key LIMIT ?4";
+
+/// One page of a bucket listing (NoSuchBucket if the bucket is missing).
+#[derive(Debug)]
+pub struct ListObjects(pub ListQuery);
+
+impl MetaCommand for ListObjects {
+    type Reply = Listing;
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<Listing, MetaError> {
+        require_bucket(transaction, &self.0.bucket)?;
+        list(transaction, &self.0)
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        Changes::Nothing
+    }
+}
 
 /// Lists one page.
 pub fn list(transaction: &Transaction<'_>, query: &ListQuery) -> Result<Listing, MetaError> {

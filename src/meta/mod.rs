@@ -1,6 +1,9 @@
-//! Metadata: the `MetaOp` protocol, the client cores use, and the SQLite thread that serves it.
+//! Metadata: the records, the typed command protocol (`MetaCommand`, one reply type each), the
+//! client cores use, and the SQLite thread that serves it.
 
+pub mod buckets;
 pub mod client;
+pub mod command;
 pub mod generations;
 pub mod listing;
 pub mod multipart;
@@ -10,13 +13,20 @@ pub mod store;
 pub mod thread;
 pub mod users;
 
+pub use buckets::{CreateBucket, DeleteBucket, GetBucket, ListBuckets, PutBucketAcl};
 pub use client::MetaClient;
+pub use command::{Changes, MetaCommand};
 pub use generations::{Generations, ObjectStripe};
-pub use listing::{ListQuery, Listing};
+pub use listing::{ListObjects, ListQuery, Listing};
+pub use multipart::{
+    AbortUpload, CompleteUpload, CreateUpload, GetUpload, ListParts, ListUploads, PutPart,
+    ReapUploads,
+};
+pub use objects::{DeleteBatch, DeleteObject, GetObject, PutObject, PutObjectAcl};
 pub use store::MetaStore;
-pub use users::{UserLookup, UserRecord};
+pub use users::{GetUser, UserLookup, UserRecord};
 
-use crate::storage::{FileId, InlineBytes, StoredBytes};
+use crate::object_bytes::{FileId, InlineBytes, StoredBytes};
 
 /// A bucket as the metadata knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,188 +174,6 @@ pub enum PutCondition {
     IfExists,
     /// `If-Match: <etag>`: only if the current ETag is this one (NoSuchKey if absent).
     IfMatch(String),
-}
-
-/// One request to the metadata thread.
-#[derive(Debug)]
-pub enum MetaOp {
-    /// Create a bucket owned by `owner`.
-    CreateBucket(BucketRecord),
-    /// Delete an empty bucket.
-    DeleteBucket {
-        /// Bucket name.
-        name: String,
-    },
-    /// Look a bucket up.
-    GetBucket {
-        /// Bucket name.
-        name: String,
-    },
-    /// All buckets, by name.
-    ListBuckets,
-    /// Insert or replace an object (bucket must exist) if the condition holds.
-    PutObject(ObjectRecord, PutCondition),
-    /// One page of a bucket listing.
-    ListObjects(ListQuery),
-    /// Delete many keys in one statement.
-    DeleteBatch {
-        /// Bucket name.
-        bucket: String,
-        /// Keys to delete (absent ones are ignored).
-        keys: Vec<String>,
-    },
-    /// Look an object up.
-    GetObject {
-        /// Bucket name.
-        bucket: String,
-        /// Object key.
-        key: String,
-        /// Read an inline object's bytes too (a GET or a copy); otherwise its body is
-        /// `ObjectBody::InlineUnread`.
-        with_bytes: bool,
-    },
-    /// Start a multipart upload.
-    CreateUpload(multipart::UploadRecord),
-    /// Look an upload up.
-    GetUpload {
-        /// Upload id.
-        upload_id: String,
-    },
-    /// Record (or replace) a part of an upload.
-    PutPart(multipart::PartRecord),
-    /// Turn an upload into an object.
-    CompleteUpload(multipart::Completion),
-    /// Drop an upload and its parts.
-    AbortUpload {
-        /// Upload id.
-        upload_id: String,
-    },
-    /// One page of an upload's parts.
-    ListParts(multipart::PartsQuery),
-    /// One page of a bucket's uploads.
-    ListUploads(multipart::UploadsQuery),
-    /// Drop uploads started before a time.
-    ReapUploads {
-        /// Cut-off, milliseconds since the Unix epoch.
-        created_before_ms: i64,
-    },
-    /// Delete an object if present.
-    DeleteObject {
-        /// Bucket name.
-        bucket: String,
-        /// Object key.
-        key: String,
-    },
-    /// Replace a bucket's access control list.
-    PutBucketAcl {
-        /// Bucket name.
-        name: String,
-        /// Encoded list (`None`: the default, `private`).
-        acl: Option<String>,
-    },
-    /// Replace an object's access control list.
-    PutObjectAcl {
-        /// Bucket name.
-        bucket: String,
-        /// Object key.
-        key: String,
-        /// Encoded list (`None`: the default, `private`).
-        acl: Option<String>,
-    },
-    /// Look a user up.
-    GetUser(UserLookup),
-}
-
-impl MetaOp {
-    /// Whether applying this op may change a bucket's existence, owner or ACL, which every core
-    /// caches (see `Generations`).
-    pub fn changes_buckets(&self) -> bool {
-        matches!(
-            self,
-            MetaOp::CreateBucket(_) | MetaOp::DeleteBucket { .. } | MetaOp::PutBucketAcl { .. }
-        )
-    }
-
-    /// Calls `changed` with the bucket and key of every object this op may create, replace,
-    /// delete or re-ACL, which cores cache (see `Generations`). No wildcard arm: a new op must
-    /// say what it writes.
-    pub fn for_each_changed_object(&self, mut changed: impl FnMut(&str, &str)) {
-        match self {
-            MetaOp::PutObject(record, _) => changed(&record.bucket, &record.key),
-            MetaOp::DeleteObject { bucket, key } | MetaOp::PutObjectAcl { bucket, key, .. } => {
-                changed(bucket, key)
-            }
-            MetaOp::DeleteBatch { bucket, keys } => {
-                for key in keys {
-                    changed(bucket, key);
-                }
-            }
-            MetaOp::CompleteUpload(completion) => changed(&completion.bucket, &completion.key),
-            // A bucket is deleted only when it holds no object; uploads and parts are not objects.
-            MetaOp::CreateBucket(_)
-            | MetaOp::DeleteBucket { .. }
-            | MetaOp::GetBucket { .. }
-            | MetaOp::ListBuckets
-            | MetaOp::ListObjects(_)
-            | MetaOp::GetObject { .. }
-            | MetaOp::CreateUpload(_)
-            | MetaOp::GetUpload { .. }
-            | MetaOp::PutPart(_)
-            | MetaOp::AbortUpload { .. }
-            | MetaOp::ListParts(_)
-            | MetaOp::ListUploads(_)
-            | MetaOp::ReapUploads { .. }
-            | MetaOp::PutBucketAcl { .. }
-            | MetaOp::GetUser(_) => {}
-        }
-    }
-}
-
-/// The answer to a `MetaOp`.
-#[derive(Debug)]
-pub enum MetaReply {
-    /// CreateBucket: whether it was created (false: it already existed with this owner).
-    BucketCreated(bool),
-    /// DeleteBucket done: files of the multipart uploads it dropped, to delete after commit.
-    BucketDeleted(Vec<FileId>),
-    /// GetBucket.
-    Bucket(Option<BucketRecord>),
-    /// PutBucketAcl or PutObjectAcl done.
-    AclSet,
-    /// GetUser.
-    User(Option<UserRecord>),
-    /// ListBuckets.
-    Buckets(Vec<BucketRecord>),
-    /// PutObject: the files it replaced, to delete after commit.
-    ObjectPut(Vec<FileId>),
-    /// GetObject.
-    Object(Option<ObjectRecord>),
-    /// DeleteObject: the files it referenced, to delete after commit.
-    ObjectDeleted(Vec<FileId>),
-    /// ListObjects.
-    Listing(Listing),
-    /// DeleteBatch: the files the deleted rows referenced.
-    BatchDeleted(Vec<FileId>),
-    /// CreateUpload done.
-    UploadCreated,
-    /// GetUpload.
-    Upload(Option<multipart::UploadRecord>),
-    /// PutPart: the file of the part it replaced.
-    PartPut(Vec<FileId>),
-    /// CompleteUpload: the new object, and the files no longer referenced (replaced object,
-    /// parts not named in the completion).
-    UploadCompleted {
-        /// The object now visible.
-        record: Box<ObjectRecord>,
-        /// Files to delete after commit.
-        obsolete: Vec<FileId>,
-    },
-    /// AbortUpload / ReapUploads: files to delete after commit.
-    UploadsDropped(Vec<FileId>),
-    /// ListParts.
-    Parts(multipart::PartsPage),
-    /// ListUploads.
-    Uploads(multipart::UploadsPage),
 }
 
 /// Why a metadata request failed.

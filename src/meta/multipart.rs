@@ -1,15 +1,14 @@
-//! Multipart uploads in SQLite: uploads and parts tables; completion checks every listed part
-//! inside one transaction and turns the upload into an object whose bytes stay in the part files
-//! (extents), so completing even a 5 GiB upload is a metadata commit, not a copy.
+//! Multipart uploads in SQLite: uploads and parts tables; completion runs the S3 layer's
+//! `Assembler` over the uploaded parts inside one transaction and stores the object it returns,
+//! whose bytes stay in the part files (extents), so completing even a 5 GiB upload is a metadata
+//! commit, not a copy.
 
-use md5::{Digest, Md5};
 use rusqlite::{params, OptionalExtension, Transaction};
 
+use super::command::{Changes, MetaCommand};
 use super::objects::{decode_headers, encode_headers, get_files, get_object, insert_object};
-use super::{MetaError, MetaReply, ObjectBody, ObjectRecord, PartExtent};
-use crate::limits::PART_BYTES_MIN;
-use crate::storage::checksum::{checksum_of, combine_crc, ChecksumAlgorithm, StoredChecksum};
-use crate::storage::FileId;
+use super::{MetaError, ObjectRecord};
+use crate::object_bytes::FileId;
 
 /// An upload in progress.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,8 +27,9 @@ pub struct UploadRecord {
     pub content_type: Option<String>,
     /// Stored headers for the finished object.
     pub headers: Vec<(String, String)>,
-    /// Checksum algorithm every part carries (`x-amz-checksum-algorithm` at creation).
-    pub checksum_algorithm: Option<ChecksumAlgorithm>,
+    /// Checksum algorithm every part carries, as S3 names it (`x-amz-checksum-algorithm` at
+    /// creation: `CRC32`, `CRC32C`, `CRC64NVME`, `SHA1`, `SHA256`).
+    pub checksum_algorithm: Option<String>,
     /// Whether the object checksum is FULL_OBJECT (CRCs combined) rather than COMPOSITE.
     pub checksum_full_object: bool,
     /// Encoded access control list for the finished object (`None`: `private`).
@@ -55,8 +55,22 @@ pub struct PartRecord {
     pub checksum: Option<String>,
 }
 
+/// How the S3 layer turns an upload and its uploaded parts into the object (which parts, in what
+/// order, the ETag and checksum), or why it refuses; run inside the completion's transaction so
+/// the check and the switch are atomic. The metadata stores what it returns.
+pub struct Assembler(
+    #[allow(clippy::type_complexity)]
+    pub  Box<dyn Fn(&UploadRecord, &[PartRecord]) -> Result<ObjectRecord, MetaError> + Send>,
+);
+
+impl std::fmt::Debug for Assembler {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("Assembler")
+    }
+}
+
 /// A CompleteMultipartUpload request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Completion {
     /// Upload id.
     pub upload_id: String,
@@ -64,17 +78,12 @@ pub struct Completion {
     pub bucket: String,
     /// Key of the request (must be the upload's).
     pub key: String,
-    /// (part number, ETag without quotes, checksum if listed) as the client listed them.
-    pub parts: Vec<(u32, String, Option<String>)>,
     /// Last-Modified of the new object.
     pub last_modified_ms: i64,
-    /// Largest object allowed (`--max-object-size`).
-    pub size_bytes_max: u64,
     /// `If-Match` / `If-None-Match` on the request, checked against the key's current object.
     pub condition: super::PutCondition,
-    /// The object checksum the client expects (`x-amz-checksum-*` on the request), checked
-    /// against the one computed from the parts when the upload uses that algorithm.
-    pub expected_checksum: Option<(ChecksumAlgorithm, String)>,
+    /// The object the upload becomes (S3's rules, from the S3 layer).
+    pub assemble: Assembler,
 }
 
 /// What ListParts asks.
@@ -138,7 +147,7 @@ fn upload_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UploadRecord> {
         created_ms: row.get(4)?,
         content_type: row.get(5)?,
         headers: decode_headers(&headers),
-        checksum_algorithm: algorithm.as_deref().and_then(ChecksumAlgorithm::from_name),
+        checksum_algorithm: algorithm,
         checksum_full_object: row.get::<_, i64>(8)? != 0,
         acl: row.get(9)?,
     })
@@ -194,10 +203,7 @@ fn delete_upload_rows(transaction: &Transaction<'_>, upload_id: &str) -> rusqlit
 }
 
 /// CreateUpload.
-pub fn create_upload(
-    transaction: &Transaction<'_>,
-    upload: &UploadRecord,
-) -> Result<MetaReply, MetaError> {
+fn create_upload(transaction: &Transaction<'_>, upload: &UploadRecord) -> Result<(), MetaError> {
     let bucket_exists = transaction
         .prepare_cached("SELECT 1 FROM buckets WHERE name = ?1")?
         .query_row([&upload.bucket], |_| Ok(()))
@@ -218,20 +224,15 @@ pub fn create_upload(
             upload.created_ms,
             upload.content_type,
             encode_headers(&upload.headers),
-            upload.checksum_algorithm.map(ChecksumAlgorithm::name),
+            upload.checksum_algorithm,
             upload.checksum_full_object as i64,
             upload.acl
         ])?;
-    Ok(MetaReply::UploadCreated)
-}
-
-/// GetUpload.
-pub fn get_upload(transaction: &Transaction<'_>, upload_id: &str) -> Result<MetaReply, MetaError> {
-    Ok(MetaReply::Upload(find_upload(transaction, upload_id)?))
+    Ok(())
 }
 
 /// PutPart: the upload must still exist (an abort may have raced the part's upload).
-pub fn put_part(transaction: &Transaction<'_>, part: &PartRecord) -> Result<MetaReply, MetaError> {
+fn put_part(transaction: &Transaction<'_>, part: &PartRecord) -> Result<Vec<FileId>, MetaError> {
     if find_upload(transaction, &part.upload_id)?.is_none() {
         return Err(MetaError::NoSuchUpload);
     }
@@ -253,32 +254,18 @@ pub fn put_part(transaction: &Transaction<'_>, part: &PartRecord) -> Result<Meta
             part.last_modified_ms,
             part.checksum
         ])?;
-    Ok(MetaReply::PartPut(
-        replaced
-            .as_deref()
-            .and_then(FileId::parse)
-            .into_iter()
-            .collect(),
-    ))
-}
-
-/// The S3 ETag of a multipart object: MD5 of the parts' binary MD5s, then `-<count>`.
-pub fn multipart_etag(part_etags: &[&str]) -> String {
-    let mut hasher = Md5::new();
-    for etag in part_etags {
-        let mut digest = [0u8; 16];
-        if hex::decode_to_slice(etag, &mut digest).is_ok() {
-            hasher.update(digest);
-        }
-    }
-    format!("{}-{}", hex::encode(hasher.finalize()), part_etags.len())
+    Ok(replaced
+        .as_deref()
+        .and_then(FileId::parse)
+        .into_iter()
+        .collect())
 }
 
 /// CompleteUpload: every check and the switch from upload to object in one transaction.
-pub fn complete_upload(
+fn complete_upload(
     transaction: &Transaction<'_>,
     completion: &Completion,
-) -> Result<MetaReply, MetaError> {
+) -> Result<(ObjectRecord, Vec<FileId>), MetaError> {
     let Some(upload) = find_upload(transaction, &completion.upload_id)? else {
         return repeated_completion(transaction, completion);
     };
@@ -289,70 +276,13 @@ pub fn complete_upload(
         .prepare_cached("SELECT etag FROM objects WHERE bucket = ?1 AND key = ?2")?
         .query_row(params![completion.bucket, completion.key], |row| row.get(0))
         .optional()?;
-    super::store::check_put_condition(&completion.condition, current_etag.as_deref())?;
+    super::objects::check_put_condition(&completion.condition, current_etag.as_deref())?;
     let uploaded = all_parts(transaction, &completion.upload_id)?;
-    let mut previous = 0u32;
-    let mut chosen: Vec<&PartRecord> = Vec::with_capacity(completion.parts.len());
-    for (number, etag, checksum) in &completion.parts {
-        if *number <= previous {
-            return Err(MetaError::InvalidPartOrder);
-        }
-        previous = *number;
-        let part = uploaded
-            .iter()
-            .find(|part| part.part_number == *number && part.etag == *etag)
-            .ok_or(MetaError::InvalidPart(*number))?;
-        if checksum.is_some() && checksum != &part.checksum {
-            return Err(MetaError::InvalidPart(*number));
-        }
-        chosen.push(part);
-    }
-    for part in &chosen[..chosen.len().saturating_sub(1)] {
-        if part.size_bytes < PART_BYTES_MIN {
-            return Err(MetaError::EntityTooSmall(part.part_number));
-        }
-    }
-    if chosen.iter().map(|part| part.size_bytes).sum::<u64>() > completion.size_bytes_max {
-        return Err(MetaError::EntityTooLarge);
-    }
-    let etags: Vec<&str> = chosen.iter().map(|part| part.etag.as_str()).collect();
-    let record = ObjectRecord {
-        bucket: upload.bucket.clone(),
-        key: upload.key.clone(),
-        body: ObjectBody::Parts(
-            chosen
-                .iter()
-                .map(|part| PartExtent {
-                    file_id: part.file_id,
-                    size_bytes: part.size_bytes,
-                    checksum: part.checksum.clone(),
-                })
-                .collect(),
-        ),
-        size_bytes: chosen.iter().map(|part| part.size_bytes).sum(),
-        etag: multipart_etag(&etags),
-        last_modified_ms: completion.last_modified_ms,
-        content_type: upload.content_type.clone(),
-        headers: upload.headers.clone(),
-        checksum: object_checksum(&upload, &chosen),
-        owner: upload.owner.clone(),
-        acl: upload.acl.clone(),
-    };
-    if let Some((algorithm, expected)) = &completion.expected_checksum {
-        if upload.checksum_algorithm == Some(*algorithm) {
-            let computed = record.checksum.as_deref().and_then(StoredChecksum::decode);
-            let matches = computed.is_some_and(|computed| {
-                computed.value == *expected
-                    || computed.value.split_once('-').map(|(value, _)| value) == Some(expected)
-            });
-            if !matches {
-                return Err(MetaError::BadDigest);
-            }
-        }
-    }
+    let record = (completion.assemble.0)(&upload, &uploaded)?;
+    let kept = record.files();
     let mut obsolete: Vec<FileId> = uploaded
         .iter()
-        .filter(|part| !chosen.iter().any(|kept| kept.file_id == part.file_id))
+        .filter(|part| !kept.contains(&part.file_id))
         .map(|part| part.file_id)
         .collect();
     let replaced = get_files(transaction, &record.bucket, &record.key)?;
@@ -371,10 +301,7 @@ pub fn complete_upload(
             record.etag,
             completion.last_modified_ms
         ])?;
-    Ok(MetaReply::UploadCompleted {
-        record: Box::new(record),
-        obsolete,
-    })
+    Ok((record, obsolete))
 }
 
 /// A CompleteMultipartUpload of an upload that already completed: S3 answers 200 with the same
@@ -382,7 +309,7 @@ pub fn complete_upload(
 fn repeated_completion(
     transaction: &Transaction<'_>,
     completion: &Completion,
-) -> Result<MetaReply, MetaError> {
+) -> Result<(ObjectRecord, Vec<FileId>), MetaError> {
     let completed: Option<(String, String, String)> = transaction
         .prepare_cached("SELECT bucket, key, etag FROM completed_uploads WHERE upload_id = ?1")?
         .query_row([&completion.upload_id], |row| {
@@ -396,59 +323,13 @@ fn repeated_completion(
         return Err(MetaError::NoSuchUpload);
     }
     match get_object(transaction, &bucket, &key, false)? {
-        Some(record) if record.etag == etag => Ok(MetaReply::UploadCompleted {
-            record: Box::new(record),
-            obsolete: Vec::new(),
-        }),
+        Some(record) if record.etag == etag => Ok((record, Vec::new())),
         _ => Err(MetaError::NoSuchUpload),
     }
 }
 
-/// The completed object's checksum: part CRCs combined (FULL_OBJECT) or a checksum of the part
-/// checksums with `-N` (COMPOSITE). `None` if the upload has no algorithm or a part lacks one.
-fn object_checksum(upload: &UploadRecord, parts: &[&PartRecord]) -> Option<String> {
-    use base64::Engine;
-    let engine = base64::engine::general_purpose::STANDARD;
-    let algorithm = upload.checksum_algorithm?;
-    let mut raw = Vec::with_capacity(parts.len());
-    for part in parts {
-        raw.push((
-            engine.decode(part.checksum.as_deref()?).ok()?,
-            part.size_bytes,
-        ));
-    }
-    let value = if upload.checksum_full_object {
-        let mut combined = checksum_of(algorithm, b"");
-        for (checksum, size) in &raw {
-            combined = combine_crc(algorithm, &combined, checksum, *size)?;
-        }
-        engine.encode(combined)
-    } else {
-        let concatenated: Vec<u8> = raw
-            .iter()
-            .flat_map(|(checksum, _)| checksum.iter().copied())
-            .collect();
-        format!(
-            "{}-{}",
-            engine.encode(checksum_of(algorithm, &concatenated)),
-            parts.len()
-        )
-    };
-    Some(
-        StoredChecksum {
-            algorithm,
-            full_object: upload.checksum_full_object,
-            value,
-        }
-        .encode(),
-    )
-}
-
 /// AbortUpload.
-pub fn abort_upload(
-    transaction: &Transaction<'_>,
-    upload_id: &str,
-) -> Result<MetaReply, MetaError> {
+fn abort_upload(transaction: &Transaction<'_>, upload_id: &str) -> Result<Vec<FileId>, MetaError> {
     if find_upload(transaction, upload_id)?.is_none() {
         return Err(MetaError::NoSuchUpload);
     }
@@ -457,7 +338,7 @@ pub fn abort_upload(
         .map(|part| part.file_id)
         .collect();
     delete_upload_rows(transaction, upload_id)?;
-    Ok(MetaReply::UploadsDropped(files))
+    Ok(files)
 }
 
 /// Drops the uploads `ids` with their part rows; returns their part files.
@@ -483,10 +364,10 @@ pub fn drop_bucket_uploads(
 }
 
 /// ReapUploads: drops uploads older than the cut-off.
-pub fn reap_uploads(
+fn reap_uploads(
     transaction: &Transaction<'_>,
     created_before_ms: i64,
-) -> Result<MetaReply, MetaError> {
+) -> Result<Vec<FileId>, MetaError> {
     let ids: Vec<String> = transaction
         .prepare_cached("SELECT upload_id FROM uploads WHERE created_ms < ?1")?
         .query_map([created_before_ms], |row| row.get(0))?
@@ -495,14 +376,11 @@ pub fn reap_uploads(
     transaction
         .prepare_cached("DELETE FROM completed_uploads WHERE completed_ms < ?1")?
         .execute([created_before_ms])?;
-    Ok(MetaReply::UploadsDropped(drop_uploads(transaction, ids)?))
+    drop_uploads(transaction, ids)
 }
 
 /// ListParts.
-pub fn list_parts(
-    transaction: &Transaction<'_>,
-    query: &PartsQuery,
-) -> Result<MetaReply, MetaError> {
+fn list_parts(transaction: &Transaction<'_>, query: &PartsQuery) -> Result<PartsPage, MetaError> {
     let upload = find_upload(transaction, &query.upload_id)?.ok_or(MetaError::NoSuchUpload)?;
     let mut parts: Vec<PartRecord> = transaction
         .prepare_cached(
@@ -520,18 +398,18 @@ pub fn list_parts(
         .collect::<Result<_, _>>()?;
     let is_truncated = parts.len() > query.max_parts;
     parts.truncate(query.max_parts);
-    Ok(MetaReply::Parts(PartsPage {
+    Ok(PartsPage {
         upload,
         parts,
         is_truncated,
-    }))
+    })
 }
 
 /// ListUploads: uploads are few and short-lived, so one ordered scan with roll-up suffices.
-pub fn list_uploads(
+fn list_uploads(
     transaction: &Transaction<'_>,
     query: &UploadsQuery,
-) -> Result<MetaReply, MetaError> {
+) -> Result<UploadsPage, MetaError> {
     let mut statement = transaction.prepare_cached(&format!(
         "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE bucket = ?1 AND substr(key, 1, length(?2)) = ?2 \
          AND (key > ?3 OR (key = ?3 AND upload_id > ?4)) ORDER BY key, upload_id"
@@ -573,24 +451,81 @@ pub fn list_uploads(
         }
         page.uploads.push(upload);
     }
-    Ok(MetaReply::Uploads(page))
+    Ok(page)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Generates a `MetaCommand` whose `apply` is a function of this file and which changes nothing
+/// cores cache (uploads and parts are not objects).
+macro_rules! upload_command {
+    ($(#[$doc:meta])* $name:ident { $($field:ident: $type:ty),* } -> $reply:ty = |$this:ident, $transaction:ident| $body:expr) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name { $( #[allow(missing_docs)] pub $field: $type ),* }
 
-    #[test]
-    fn etag_of_parts() {
-        // Goal: the multipart ETag is MD5 over the binary part MD5s with the part count.
-        let a = hex::encode(Md5::digest(b"a"));
-        let b = hex::encode(Md5::digest(b"b"));
-        let mut both = Vec::new();
-        both.extend(Md5::digest(b"a"));
-        both.extend(Md5::digest(b"b"));
-        assert_eq!(
-            multipart_etag(&[&a, &b]),
-            format!("{}-2", hex::encode(Md5::digest(&both)))
-        );
+        impl MetaCommand for $name {
+            type Reply = $reply;
+
+            fn apply(&self, $transaction: &Transaction<'_>) -> Result<$reply, MetaError> {
+                let $this = self;
+                $body
+            }
+
+            fn changes(&self) -> Changes<'_> {
+                Changes::Nothing
+            }
+        }
+    };
+}
+
+upload_command!(
+    /// Start a multipart upload (the bucket must exist).
+    CreateUpload { upload: UploadRecord } -> () = |this, transaction| create_upload(transaction, &this.upload)
+);
+upload_command!(
+    /// Look an upload up.
+    GetUpload { upload_id: String } -> Option<UploadRecord> =
+        |this, transaction| Ok(find_upload(transaction, &this.upload_id)?)
+);
+upload_command!(
+    /// Record (or replace) a part; answers the file of the part it replaced.
+    PutPart { part: PartRecord } -> Vec<FileId> = |this, transaction| put_part(transaction, &this.part)
+);
+upload_command!(
+    /// Drop an upload and its parts; answers their files.
+    AbortUpload { upload_id: String } -> Vec<FileId> =
+        |this, transaction| abort_upload(transaction, &this.upload_id)
+);
+upload_command!(
+    /// Drop uploads started before a time (milliseconds since the Unix epoch); answers their files.
+    ReapUploads { created_before_ms: i64 } -> Vec<FileId> =
+        |this, transaction| reap_uploads(transaction, this.created_before_ms)
+);
+upload_command!(
+    /// One page of an upload's parts.
+    ListParts { query: PartsQuery } -> PartsPage = |this, transaction| list_parts(transaction, &this.query)
+);
+upload_command!(
+    /// One page of a bucket's uploads.
+    ListUploads { query: UploadsQuery } -> UploadsPage =
+        |this, transaction| list_uploads(transaction, &this.query)
+);
+
+/// Turn an upload into an object; answers the object and the files no longer referenced (the
+/// replaced object's, and parts the completion did not name).
+#[derive(Debug)]
+pub struct CompleteUpload(pub Completion);
+
+impl MetaCommand for CompleteUpload {
+    type Reply = (ObjectRecord, Vec<FileId>);
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<Self::Reply, MetaError> {
+        complete_upload(transaction, &self.0)
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        Changes::Object {
+            bucket: &self.0.bucket,
+            key: &self.0.key,
+        }
     }
 }

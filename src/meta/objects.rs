@@ -1,10 +1,214 @@
-//! Object rows: how an `ObjectRecord` maps to the `objects` table (its body as a file id, a
-//! parts list or the row's own `bytes`) and back, plus the text encodings of parts and headers.
+//! Object commands and rows: put (conditional), get, delete, batch delete and ACL replacement, and
+//! how an `ObjectRecord` maps to the `objects` table (its body as a file id, a parts list or the
+//! row's own `bytes`) and back, plus the text encodings of parts and headers.
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::{ObjectBody, ObjectRecord, PartExtent};
-use crate::storage::{FileId, InlineBytes};
+use super::buckets::require_bucket;
+use super::command::{Changes, MetaCommand};
+use super::{MetaError, ObjectBody, ObjectRecord, PartExtent, PutCondition};
+use crate::object_bytes::{FileId, InlineBytes};
+
+/// Insert or replace an object (the bucket must exist) if the condition holds; answers the files
+/// it replaced, to delete after the commit.
+#[derive(Debug)]
+pub struct PutObject(pub ObjectRecord, pub PutCondition);
+
+impl MetaCommand for PutObject {
+    type Reply = Vec<FileId>;
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<Vec<FileId>, MetaError> {
+        let PutObject(record, condition) = self;
+        require_bucket(transaction, &record.bucket)?;
+        let current: Option<(Vec<FileId>, String)> = transaction
+            .prepare_cached(
+                "SELECT file_id, parts, etag FROM objects WHERE bucket = ?1 AND key = ?2",
+            )?
+            .query_row(params![record.bucket, record.key], |row| {
+                Ok((files_of(row.get(0)?, row.get(1)?), row.get(2)?))
+            })
+            .optional()?;
+        check_put_condition(condition, current.as_ref().map(|(_, etag)| etag.as_str()))?;
+        let replaced = current.map(|(files, _)| files).unwrap_or_default();
+        insert_object(transaction, record)?;
+        Ok(replaced)
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        Changes::Object {
+            bucket: &self.0.bucket,
+            key: &self.0.key,
+        }
+    }
+}
+
+/// Look an object up (NoSuchBucket if the bucket is missing).
+#[derive(Debug)]
+pub struct GetObject {
+    /// Bucket name.
+    pub bucket: String,
+    /// Object key.
+    pub key: String,
+    /// Read an inline object's bytes too (a GET or a copy); otherwise its body is
+    /// `ObjectBody::InlineUnread`.
+    pub with_bytes: bool,
+}
+
+impl MetaCommand for GetObject {
+    type Reply = Option<ObjectRecord>;
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<Option<ObjectRecord>, MetaError> {
+        let object = get_object(transaction, &self.bucket, &self.key, self.with_bytes)?;
+        if object.is_none() {
+            require_bucket(transaction, &self.bucket)?;
+        }
+        Ok(object)
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        Changes::Nothing
+    }
+}
+
+/// Delete an object if present; answers the files it referenced, to delete after the commit.
+#[derive(Debug)]
+pub struct DeleteObject {
+    /// Bucket name.
+    pub bucket: String,
+    /// Object key.
+    pub key: String,
+}
+
+impl MetaCommand for DeleteObject {
+    type Reply = Vec<FileId>;
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<Vec<FileId>, MetaError> {
+        let Some(removed) = get_files(transaction, &self.bucket, &self.key)? else {
+            require_bucket(transaction, &self.bucket)?;
+            return Ok(Vec::new());
+        };
+        transaction
+            .prepare_cached("DELETE FROM objects WHERE bucket = ?1 AND key = ?2")?
+            .execute(params![self.bucket, self.key])?;
+        Ok(removed)
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        Changes::Object {
+            bucket: &self.bucket,
+            key: &self.key,
+        }
+    }
+}
+
+/// Delete many keys in one statement (absent ones are ignored); answers the files the deleted
+/// rows referenced.
+#[derive(Debug)]
+pub struct DeleteBatch {
+    /// Bucket name.
+    pub bucket: String,
+    /// Keys to delete.
+    pub keys: Vec<String>,
+}
+
+impl MetaCommand for DeleteBatch {
+    type Reply = Vec<FileId>;
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<Vec<FileId>, MetaError> {
+        require_bucket(transaction, &self.bucket)?;
+        if self.keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One IN (...) list for the whole batch (at most 1000 keys, far below SQLite's variable
+        // limit).
+        let placeholders = vec!["?"; self.keys.len()].join(",");
+        let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(self.keys.len() + 1);
+        values.push(&self.bucket);
+        for key in &self.keys {
+            values.push(key);
+        }
+        let mut select = transaction.prepare(&format!(
+            "SELECT file_id, parts FROM objects WHERE bucket = ? AND key IN ({placeholders})"
+        ))?;
+        let files = select
+            .query_map(values.as_slice(), |row| {
+                Ok(files_of(row.get(0)?, row.get(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        transaction
+            .prepare(&format!(
+                "DELETE FROM objects WHERE bucket = ? AND key IN ({placeholders})"
+            ))?
+            .execute(values.as_slice())?;
+        Ok(files)
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        Changes::Objects {
+            bucket: &self.bucket,
+            keys: &self.keys,
+        }
+    }
+}
+
+/// Replace an object's access control list.
+#[derive(Debug)]
+pub struct PutObjectAcl {
+    /// Bucket name.
+    pub bucket: String,
+    /// Object key.
+    pub key: String,
+    /// Encoded list (`None`: the default, `private`).
+    pub acl: Option<String>,
+}
+
+impl MetaCommand for PutObjectAcl {
+    type Reply = ();
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<(), MetaError> {
+        let updated = transaction
+            .prepare_cached("UPDATE objects SET acl = ?3 WHERE bucket = ?1 AND key = ?2")?
+            .execute(params![self.bucket, self.key, self.acl])?;
+        if updated == 0 {
+            require_bucket(transaction, &self.bucket)?;
+            return Err(MetaError::NoSuchKey);
+        }
+        Ok(())
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        Changes::Object {
+            bucket: &self.bucket,
+            key: &self.key,
+        }
+    }
+}
+
+/// Whether a conditional write may replace the row whose ETag is `current` (`None`: no row):
+/// PreconditionFailed, or NoSuchKey for an If-Match on a missing key, as S3 answers.
+pub(crate) fn check_put_condition(
+    condition: &PutCondition,
+    current: Option<&str>,
+) -> Result<(), MetaError> {
+    let holds = match (condition, current) {
+        (PutCondition::None, _) => true,
+        (PutCondition::IfAbsent, current) => current.is_none(),
+        (PutCondition::IfNoneMatch(etag), current) => current != Some(etag.as_str()),
+        (PutCondition::IfExists | PutCondition::IfMatch(_), None) => {
+            return Err(MetaError::NoSuchKey)
+        }
+        (PutCondition::IfExists, Some(_)) => true,
+        (PutCondition::IfMatch(etag), Some(current)) => etag == current,
+    };
+    if holds {
+        Ok(())
+    } else {
+        Err(MetaError::PreconditionFailed)
+    }
+}
 
 /// Inserts or replaces an object row, inline bytes included.
 pub(crate) fn insert_object(

@@ -1,15 +1,17 @@
-//! The SQLite side of `MetaOp`: each op as SQL, and a batch applied in one transaction.
+//! The metadata database: opening it, and applying a batch of commands in one transaction (group
+//! commit). Each command's SQL lives with its kind (`buckets`, `objects`, `listing`, `multipart`,
+//! `users`).
 
 use std::collections::HashSet;
 use std::path::Path;
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, Transaction};
 
-use super::objects::{files_of, get_files, get_object, insert_object};
+use super::command::{Job, MetaCommand};
+use super::objects::files_of;
 use super::schema::{self, SchemaError};
-use super::{BucketRecord, MetaError, MetaOp, MetaReply, PutCondition};
-use crate::limits::BUCKET_COUNT_MAX;
-use crate::storage::FileId;
+use super::MetaError;
+use crate::object_bytes::FileId;
 
 /// The metadata database, owned by the metadata thread.
 pub struct MetaStore {
@@ -69,261 +71,72 @@ impl MetaStore {
         Ok(())
     }
 
-    /// Applies `ops` in one transaction (group commit). Replies are only valid once it committed:
-    /// if the commit fails, every op gets the error.
-    pub fn apply_batch(&mut self, ops: &[&MetaOp]) -> Vec<Result<MetaReply, MetaError>> {
-        let transaction = match self.connection.transaction() {
-            Ok(transaction) => transaction,
-            Err(error) => {
-                return ops
-                    .iter()
-                    .map(|_| Err(MetaError::Sqlite(error.to_string())))
-                    .collect()
+    /// Applies `jobs` in one transaction (group commit). Their outcomes are only valid once it
+    /// committed: if the commit fails, every job gets the error.
+    pub fn apply_batch(&mut self, jobs: &mut [Box<dyn Job>]) {
+        let outcome = self.in_transaction(|transaction| {
+            for job in jobs.iter_mut() {
+                job.apply(transaction);
             }
-        };
-        let mut replies: Vec<Result<MetaReply, MetaError>> =
-            ops.iter().map(|op| apply(&transaction, op)).collect();
-        if let Err(error) = transaction.commit() {
+        });
+        if let Err(error) = outcome {
+            let message = error.to_string();
+            for job in jobs.iter_mut() {
+                job.fail(&message);
+            }
+        }
+    }
+
+    /// Applies `commands` of one kind in one transaction (benchmarks, tests, bulk loads): every
+    /// outcome, or the commit's error for each if the commit fails.
+    pub fn apply_all<C: MetaCommand>(
+        &mut self,
+        commands: &[C],
+    ) -> Vec<Result<C::Reply, MetaError>> {
+        let outcomes = self.in_transaction(|transaction| {
+            commands
+                .iter()
+                .map(|command| command.apply(transaction))
+                .collect()
+        });
+        outcomes.unwrap_or_else(|error| {
+            let message = error.to_string();
+            commands
+                .iter()
+                .map(|_| Err(MetaError::Sqlite(message.clone())))
+                .collect()
+        })
+    }
+
+    /// Applies one command in a transaction of its own.
+    pub fn apply<C: MetaCommand>(&mut self, command: &C) -> Result<C::Reply, MetaError> {
+        self.in_transaction(|transaction| command.apply(transaction))?
+    }
+
+    /// Runs `work` in one transaction and commits it (whatever `work` returned: a command that
+    /// failed wrote nothing, and the others of its batch must still commit).
+    fn in_transaction<T>(
+        &mut self,
+        work: impl FnOnce(&Transaction<'_>) -> T,
+    ) -> Result<T, MetaError> {
+        let transaction = self.connection.transaction()?;
+        let outcome = work(&transaction);
+        transaction.commit().inspect_err(|error| {
             tracing::error!(error = %error, "metadata commit failed");
-            for reply in &mut replies {
-                *reply = Err(MetaError::Sqlite(error.to_string()));
-            }
-        }
-        replies
+        })?;
+        Ok(outcome)
     }
-}
-
-fn apply(transaction: &Transaction<'_>, op: &MetaOp) -> Result<MetaReply, MetaError> {
-    match op {
-        MetaOp::CreateBucket(record) => {
-            if let Some(existing) = get_bucket(transaction, &record.name)? {
-                if existing.owner == record.owner {
-                    return Ok(MetaReply::BucketCreated(false));
-                }
-                return Err(MetaError::BucketExists {
-                    owner: existing.owner,
-                });
-            }
-            let count: i64 = transaction
-                .prepare_cached("SELECT count(*) FROM buckets")?
-                .query_row([], |row| row.get(0))?;
-            if count as usize >= BUCKET_COUNT_MAX {
-                return Err(MetaError::TooManyBuckets);
-            }
-            transaction
-                .prepare_cached(
-                    "INSERT INTO buckets (name, owner, region, created_ms, acl) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?
-                .execute(params![
-                    record.name,
-                    record.owner,
-                    record.region,
-                    record.created_ms,
-                    record.acl
-                ])?;
-            Ok(MetaReply::BucketCreated(true))
-        }
-        MetaOp::DeleteBucket { name } => {
-            if get_bucket(transaction, name)?.is_none() {
-                return Err(MetaError::NoSuchBucket);
-            }
-            let has_objects = transaction
-                .prepare_cached("SELECT 1 FROM objects WHERE bucket = ?1 LIMIT 1")?
-                .query_row([name], |_| Ok(()))
-                .optional()?
-                .is_some();
-            if has_objects {
-                return Err(MetaError::BucketNotEmpty);
-            }
-            // S3 lets a bucket with only unfinished multipart uploads be deleted; they go with it.
-            let files = super::multipart::drop_bucket_uploads(transaction, name)?;
-            transaction
-                .prepare_cached("DELETE FROM buckets WHERE name = ?1")?
-                .execute([name])?;
-            Ok(MetaReply::BucketDeleted(files))
-        }
-        MetaOp::GetBucket { name } => Ok(MetaReply::Bucket(get_bucket(transaction, name)?)),
-        MetaOp::ListBuckets => {
-            let mut statement = transaction.prepare_cached(
-                "SELECT name, owner, region, created_ms, acl FROM buckets ORDER BY name",
-            )?;
-            let buckets = statement
-                .query_map([], bucket_from_row)?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(MetaReply::Buckets(buckets))
-        }
-        MetaOp::PutObject(record, condition) => {
-            if get_bucket(transaction, &record.bucket)?.is_none() {
-                return Err(MetaError::NoSuchBucket);
-            }
-            let current: Option<(Vec<FileId>, String)> = transaction
-                .prepare_cached(
-                    "SELECT file_id, parts, etag FROM objects WHERE bucket = ?1 AND key = ?2",
-                )?
-                .query_row(params![record.bucket, record.key], |row| {
-                    Ok((files_of(row.get(0)?, row.get(1)?), row.get(2)?))
-                })
-                .optional()?;
-            check_put_condition(condition, current.as_ref().map(|(_, etag)| etag.as_str()))?;
-            let replaced = current.map(|(files, _)| files).unwrap_or_default();
-            insert_object(transaction, record)?;
-            Ok(MetaReply::ObjectPut(replaced))
-        }
-        MetaOp::GetObject {
-            bucket,
-            key,
-            with_bytes,
-        } => {
-            let object = get_object(transaction, bucket, key, *with_bytes)?;
-            if object.is_none() && get_bucket(transaction, bucket)?.is_none() {
-                return Err(MetaError::NoSuchBucket);
-            }
-            Ok(MetaReply::Object(object))
-        }
-        MetaOp::ListObjects(query) => {
-            if get_bucket(transaction, &query.bucket)?.is_none() {
-                return Err(MetaError::NoSuchBucket);
-            }
-            Ok(MetaReply::Listing(super::listing::list(
-                transaction,
-                query,
-            )?))
-        }
-        MetaOp::DeleteBatch { bucket, keys } => delete_batch(transaction, bucket, keys),
-        MetaOp::DeleteObject { bucket, key } => {
-            let Some(removed) = get_files(transaction, bucket, key)? else {
-                if get_bucket(transaction, bucket)?.is_none() {
-                    return Err(MetaError::NoSuchBucket);
-                }
-                return Ok(MetaReply::ObjectDeleted(Vec::new()));
-            };
-            transaction
-                .prepare_cached("DELETE FROM objects WHERE bucket = ?1 AND key = ?2")?
-                .execute(params![bucket, key])?;
-            Ok(MetaReply::ObjectDeleted(removed))
-        }
-        MetaOp::CreateUpload(upload) => super::multipart::create_upload(transaction, upload),
-        MetaOp::GetUpload { upload_id } => super::multipart::get_upload(transaction, upload_id),
-        MetaOp::PutPart(part) => super::multipart::put_part(transaction, part),
-        MetaOp::CompleteUpload(completion) => {
-            super::multipart::complete_upload(transaction, completion)
-        }
-        MetaOp::AbortUpload { upload_id } => super::multipart::abort_upload(transaction, upload_id),
-        MetaOp::ListParts(query) => super::multipart::list_parts(transaction, query),
-        MetaOp::ListUploads(query) => super::multipart::list_uploads(transaction, query),
-        MetaOp::ReapUploads { created_before_ms } => {
-            super::multipart::reap_uploads(transaction, *created_before_ms)
-        }
-        MetaOp::PutBucketAcl { name, acl } => {
-            let updated = transaction
-                .prepare_cached("UPDATE buckets SET acl = ?2 WHERE name = ?1")?
-                .execute(params![name, acl])?;
-            if updated == 0 {
-                return Err(MetaError::NoSuchBucket);
-            }
-            Ok(MetaReply::AclSet)
-        }
-        MetaOp::PutObjectAcl { bucket, key, acl } => {
-            let updated = transaction
-                .prepare_cached("UPDATE objects SET acl = ?3 WHERE bucket = ?1 AND key = ?2")?
-                .execute(params![bucket, key, acl])?;
-            if updated == 0 {
-                if get_bucket(transaction, bucket)?.is_none() {
-                    return Err(MetaError::NoSuchBucket);
-                }
-                return Err(MetaError::NoSuchKey);
-            }
-            Ok(MetaReply::AclSet)
-        }
-        MetaOp::GetUser(lookup) => Ok(MetaReply::User(super::users::get_user(
-            transaction,
-            lookup,
-        )?)),
-    }
-}
-
-/// Whether a conditional write may replace the row whose ETag is `current` (`None`: no row):
-/// PreconditionFailed, or NoSuchKey for an If-Match on a missing key, as S3 answers.
-pub(crate) fn check_put_condition(
-    condition: &PutCondition,
-    current: Option<&str>,
-) -> Result<(), MetaError> {
-    let holds = match (condition, current) {
-        (PutCondition::None, _) => true,
-        (PutCondition::IfAbsent, current) => current.is_none(),
-        (PutCondition::IfNoneMatch(etag), current) => current != Some(etag.as_str()),
-        (PutCondition::IfExists | PutCondition::IfMatch(_), None) => {
-            return Err(MetaError::NoSuchKey)
-        }
-        (PutCondition::IfExists, Some(_)) => true,
-        (PutCondition::IfMatch(etag), Some(current)) => etag == current,
-    };
-    if holds {
-        Ok(())
-    } else {
-        Err(MetaError::PreconditionFailed)
-    }
-}
-
-fn delete_batch(
-    transaction: &Transaction<'_>,
-    bucket: &str,
-    keys: &[String],
-) -> Result<MetaReply, MetaError> {
-    if get_bucket(transaction, bucket)?.is_none() {
-        return Err(MetaError::NoSuchBucket);
-    }
-    if keys.is_empty() {
-        return Ok(MetaReply::BatchDeleted(Vec::new()));
-    }
-    // One IN (...) list for the whole batch (at most 1000 keys, far below SQLite's variable limit).
-    let placeholders = vec!["?"; keys.len()].join(",");
-    let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(keys.len() + 1);
-    values.push(&bucket);
-    for key in keys {
-        values.push(key);
-    }
-    let mut select = transaction.prepare(&format!(
-        "SELECT file_id, parts FROM objects WHERE bucket = ? AND key IN ({placeholders})"
-    ))?;
-    let files = select
-        .query_map(values.as_slice(), |row| {
-            Ok(files_of(row.get(0)?, row.get(1)?))
-        })?
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .flatten()
-        .collect();
-    transaction
-        .prepare(&format!(
-            "DELETE FROM objects WHERE bucket = ? AND key IN ({placeholders})"
-        ))?
-        .execute(values.as_slice())?;
-    Ok(MetaReply::BatchDeleted(files))
-}
-
-fn bucket_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<BucketRecord> {
-    Ok(BucketRecord {
-        name: row.get(0)?,
-        owner: row.get(1)?,
-        region: row.get(2)?,
-        created_ms: row.get(3)?,
-        acl: row.get(4)?,
-    })
-}
-
-fn get_bucket(transaction: &Transaction<'_>, name: &str) -> rusqlite::Result<Option<BucketRecord>> {
-    transaction
-        .prepare_cached("SELECT name, owner, region, created_ms, acl FROM buckets WHERE name = ?1")?
-        .query_row([name], bucket_from_row)
-        .optional()
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::meta::{ObjectBody, ObjectRecord};
-    use crate::storage::InlineBytes;
+    use crate::meta::command::Pending;
+    use crate::meta::{
+        BucketRecord, CreateBucket, DeleteBatch, DeleteBucket, DeleteObject, GetObject,
+        ListBuckets, ListObjects, ObjectBody, ObjectRecord, PutCondition, PutObject,
+    };
+    use crate::object_bytes::InlineBytes;
 
     fn object(key: &str, id: u128) -> ObjectRecord {
         ObjectRecord {
@@ -392,25 +205,41 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = MetaStore::open(&dir.path().join("m.sqlite")).unwrap();
         std::mem::forget(dir);
-        let bucket = MetaOp::CreateBucket(BucketRecord {
-            name: "b".into(),
-            owner: "o".into(),
-            region: "r".into(),
-            created_ms: 0,
-            acl: None,
-        });
-        let mut ops = vec![bucket];
-        for (index, key) in keys.iter().enumerate() {
-            ops.push(MetaOp::PutObject(
-                object(key, index as u128 + 1),
-                PutCondition::None,
-            ));
-        }
-        let refs: Vec<&MetaOp> = ops.iter().collect();
-        for reply in store.apply_batch(&refs) {
+        store.apply(&create_bucket("b")).unwrap();
+        let puts: Vec<PutObject> = keys
+            .iter()
+            .enumerate()
+            .map(|(index, key)| PutObject(object(key, index as u128 + 1), PutCondition::None))
+            .collect();
+        for reply in store.apply_all(&puts) {
             reply.unwrap();
         }
         store
+    }
+
+    fn create_bucket(name: &str) -> CreateBucket {
+        CreateBucket(BucketRecord {
+            name: name.into(),
+            owner: "o".into(),
+            region: "us-east-1".into(),
+            created_ms: 0,
+            acl: None,
+        })
+    }
+
+    fn get(key: &str, with_bytes: bool) -> GetObject {
+        GetObject {
+            bucket: "b".into(),
+            key: key.into(),
+            with_bytes,
+        }
+    }
+
+    fn delete(key: &str) -> DeleteObject {
+        DeleteObject {
+            bucket: "b".into(),
+            key: key.into(),
+        }
     }
 
     impl MetaStore {
@@ -418,16 +247,8 @@ pub(crate) mod tests {
             &mut self,
             query: &super::super::ListQuery,
         ) -> super::super::Listing {
-            let op = MetaOp::ListObjects(query.clone());
-            match store_reply(self.apply_batch(&[&op])) {
-                MetaReply::Listing(listing) => listing,
-                other => panic!("{other:?}"),
-            }
+            self.apply(&ListObjects(query.clone())).unwrap()
         }
-    }
-
-    fn store_reply(mut replies: Vec<Result<MetaReply, MetaError>>) -> MetaReply {
-        replies.remove(0).unwrap()
     }
 
     #[test]
@@ -435,89 +256,89 @@ pub(crate) mod tests {
         // Goal: If-None-Match / If-Match are decided inside the transaction; a batch delete
         // returns the files of the rows it removed.
         let mut store = store_with_keys(&["x", "y"]);
-        let absent = MetaOp::PutObject(object("x", 10), PutCondition::IfAbsent);
+        let absent = PutObject(object("x", 10), PutCondition::IfAbsent);
         assert!(matches!(
-            store.apply_batch(&[&absent])[0],
+            store.apply(&absent),
             Err(MetaError::PreconditionFailed)
         ));
-        let fresh = MetaOp::PutObject(object("new", 11), PutCondition::IfAbsent);
+        let fresh = PutObject(object("new", 11), PutCondition::IfAbsent);
+        assert_eq!(store.apply(&fresh).unwrap(), vec![]);
+        let wrong = PutObject(object("x", 12), PutCondition::IfMatch("other".into()));
         assert!(matches!(
-            store.apply_batch(&[&fresh])[0],
-            Ok(MetaReply::ObjectPut(ref files)) if files.is_empty()
-        ));
-        let wrong = MetaOp::PutObject(object("x", 12), PutCondition::IfMatch("other".into()));
-        assert!(matches!(
-            store.apply_batch(&[&wrong])[0],
+            store.apply(&wrong),
             Err(MetaError::PreconditionFailed)
         ));
-        let right = MetaOp::PutObject(object("x", 13), PutCondition::IfMatch("e".into()));
-        assert!(matches!(
-            store.apply_batch(&[&right])[0],
-            Ok(MetaReply::ObjectPut(ref files)) if files == &vec![FileId(1)]
-        ));
-        let batch = MetaOp::DeleteBatch {
+        let right = PutObject(object("x", 13), PutCondition::IfMatch("e".into()));
+        assert_eq!(store.apply(&right).unwrap(), vec![FileId(1)]);
+        let batch = DeleteBatch {
             bucket: "b".into(),
             keys: vec!["x".into(), "y".into(), "missing".into()],
         };
-        let Ok(MetaReply::BatchDeleted(mut files)) = store.apply_batch(&[&batch]).remove(0) else {
-            panic!()
-        };
+        let mut files = store.apply(&batch).unwrap();
         files.sort_by_key(|id| id.0);
         assert_eq!(files, vec![FileId(2), FileId(13)]);
     }
 
     #[test]
-    fn batch_put_replace_get_delete() {
-        // Goal: one batch creates a bucket and puts; a replace returns the old file; delete returns it.
+    fn one_batch_of_mixed_commands_commits_together() {
+        // Goal: the thread's path (type-erased jobs of different commands in one transaction)
+        // gives each waiting core its own typed answer, and a failed command leaves the rest of
+        // its batch committed.
         let dir = tempfile::tempdir().unwrap();
         let mut store = MetaStore::open(&dir.path().join("m.sqlite")).unwrap();
-        let bucket = MetaOp::CreateBucket(BucketRecord {
-            name: "b".into(),
-            owner: "o".into(),
-            region: "us-east-1".into(),
-            created_ms: 0,
-            acl: None,
-        });
-        let put = MetaOp::PutObject(object("k", 1), PutCondition::None);
-        let replies = store.apply_batch(&[&bucket, &put]);
-        assert!(matches!(replies[0], Ok(MetaReply::BucketCreated(true))));
-        assert!(matches!(replies[1], Ok(MetaReply::ObjectPut(ref files)) if files.is_empty()));
-        let replace = MetaOp::PutObject(object("k", 2), PutCondition::None);
-        let replies = store.apply_batch(&[&replace]);
+        let (bucket, bucket_answer) = Pending::new(create_bucket("b"));
+        let (put, put_answer) = Pending::new(PutObject(object("k", 1), PutCondition::None));
+        let (missing, missing_answer) =
+            Pending::new(PutObject(object("k", 2), PutCondition::IfAbsent));
+        let (list, list_answer) = Pending::new(ListBuckets);
+        let mut jobs: Vec<Box<dyn Job>> = vec![
+            Box::new(bucket),
+            Box::new(put),
+            Box::new(missing),
+            Box::new(list),
+        ];
+        store.apply_batch(&mut jobs);
+        for job in jobs {
+            job.reply();
+        }
+        use futures_lite::future::block_on;
+        assert!(block_on(bucket_answer).unwrap().unwrap());
+        assert_eq!(block_on(put_answer).unwrap().unwrap(), vec![]);
         assert!(matches!(
-            replies[0],
-            Ok(MetaReply::ObjectPut(ref files)) if files == &vec![FileId(1)]
+            block_on(missing_answer).unwrap(),
+            Err(MetaError::PreconditionFailed)
         ));
-        let get = MetaOp::GetObject {
-            bucket: "b".into(),
-            key: "k".into(),
-            with_bytes: true,
-        };
-        let replies = store.apply_batch(&[&get]);
-        let Ok(MetaReply::Object(Some(found))) = &replies[0] else {
-            panic!("{replies:?}")
-        };
-        assert_eq!(found, &object("k", 2));
-        let not_empty = MetaOp::DeleteBucket { name: "b".into() };
+        assert_eq!(block_on(list_answer).unwrap().unwrap().len(), 1);
+        assert_eq!(store.apply(&get("k", true)).unwrap(), Some(object("k", 1)));
+    }
+
+    #[test]
+    fn put_replace_get_delete() {
+        // Goal: a put into a new bucket; a replace returns the old file; delete returns it; a
+        // bucket is deleted only once empty.
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = MetaStore::open(&dir.path().join("m.sqlite")).unwrap();
+        assert!(store.apply(&create_bucket("b")).unwrap());
+        assert!(
+            !store.apply(&create_bucket("b")).unwrap(),
+            "same owner again"
+        );
+        let put = PutObject(object("k", 1), PutCondition::None);
+        assert_eq!(store.apply(&put).unwrap(), vec![]);
+        let replace = PutObject(object("k", 2), PutCondition::None);
+        assert_eq!(store.apply(&replace).unwrap(), vec![FileId(1)]);
+        assert_eq!(store.apply(&get("k", true)).unwrap(), Some(object("k", 2)));
+        let not_empty = DeleteBucket { name: "b".into() };
         assert!(matches!(
-            store.apply_batch(&[&not_empty])[0],
+            store.apply(&not_empty),
             Err(MetaError::BucketNotEmpty)
         ));
-        let delete = MetaOp::DeleteObject {
-            bucket: "b".into(),
-            key: "k".into(),
-        };
+        assert_eq!(store.apply(&delete("k")).unwrap(), vec![FileId(2)]);
+        assert_eq!(store.apply(&delete("k")).unwrap(), vec![]);
+        store.apply(&not_empty).unwrap();
         assert!(matches!(
-            store.apply_batch(&[&delete])[0],
-            Ok(MetaReply::ObjectDeleted(ref files)) if files == &vec![FileId(2)]
-        ));
-        assert!(matches!(
-            store.apply_batch(&[&delete])[0],
-            Ok(MetaReply::ObjectDeleted(ref files)) if files.is_empty()
-        ));
-        assert!(matches!(
-            store.apply_batch(&[&not_empty])[0],
-            Ok(MetaReply::BucketDeleted(_))
+            store.apply(&get("k", true)),
+            Err(MetaError::NoSuchBucket)
         ));
     }
 
@@ -526,65 +347,32 @@ pub(crate) mod tests {
         // Goal: inline bytes are read back with the row and freed by every way a row goes away
         // (replace by inline or file, delete, batch delete), so the table never holds orphans.
         let mut store = store_with_keys(&[]);
-        let put = |key: &str, bytes: &[u8]| {
-            MetaOp::PutObject(inline_object(key, bytes), PutCondition::None)
-        };
-        let replies = store.apply_batch(&[&put("a", b"one"), &put("b", b"two"), &put("c", b"")]);
+        let put =
+            |key: &str, bytes: &[u8]| PutObject(inline_object(key, bytes), PutCondition::None);
+        let replies = store.apply_all(&[put("a", b"one"), put("b", b"two"), put("c", b"")]);
         assert!(replies
             .iter()
-            .all(|reply| matches!(reply, Ok(MetaReply::ObjectPut(files)) if files.is_empty())));
+            .all(|reply| matches!(reply, Ok(files) if files.is_empty())));
         assert_eq!(inline_rows(&store), 3);
-        let get = MetaOp::GetObject {
-            bucket: "b".into(),
-            key: "a".into(),
-            with_bytes: true,
-        };
-        let Ok(MetaReply::Object(Some(found))) = store.apply_batch(&[&get]).remove(0) else {
-            panic!()
-        };
+        let found = store.apply(&get("a", true)).unwrap().unwrap();
         assert_eq!(found, inline_object("a", b"one"));
-        let metadata_only = MetaOp::GetObject {
-            bucket: "b".into(),
-            key: "a".into(),
-            with_bytes: false,
-        };
-        let Ok(MetaReply::Object(Some(unread))) = store.apply_batch(&[&metadata_only]).remove(0)
-        else {
-            panic!()
-        };
+        let unread = store.apply(&get("a", false)).unwrap().unwrap();
         assert_eq!(unread.body, ObjectBody::InlineUnread);
         assert_eq!(unread.size_bytes, 3);
-        store.apply_batch(&[&put("a", b"uno")])[0].as_ref().unwrap();
+        store.apply(&put("a", b"uno")).unwrap();
         assert_eq!(inline_rows(&store), 3, "replaced bytes freed");
-        let to_file = MetaOp::PutObject(object("a", 7), PutCondition::None);
-        store.apply_batch(&[&to_file])[0].as_ref().unwrap();
+        store
+            .apply(&PutObject(object("a", 7), PutCondition::None))
+            .unwrap();
         assert_eq!(inline_rows(&store), 2);
-        let delete = MetaOp::DeleteObject {
-            bucket: "b".into(),
-            key: "b".into(),
-        };
-        assert!(matches!(
-            store.apply_batch(&[&delete])[0],
-            Ok(MetaReply::ObjectDeleted(ref files)) if files.is_empty()
-        ));
-        let get_deleted = MetaOp::GetObject {
-            bucket: "b".into(),
-            key: "b".into(),
-            with_bytes: true,
-        };
-        assert!(matches!(
-            store.apply_batch(&[&get_deleted])[0],
-            Ok(MetaReply::Object(None))
-        ));
+        assert_eq!(store.apply(&delete("b")).unwrap(), vec![]);
+        assert_eq!(store.apply(&get("b", true)).unwrap(), None);
         assert_eq!(inline_rows(&store), 1);
-        let batch = MetaOp::DeleteBatch {
+        let batch = DeleteBatch {
             bucket: "b".into(),
             keys: vec!["a".into(), "c".into()],
         };
-        let Ok(MetaReply::BatchDeleted(files)) = store.apply_batch(&[&batch]).remove(0) else {
-            panic!()
-        };
-        assert_eq!(files, vec![FileId(7)]);
+        assert_eq!(store.apply(&batch).unwrap(), vec![FileId(7)]);
         assert_eq!(inline_rows(&store), 0);
     }
 
@@ -595,20 +383,9 @@ pub(crate) mod tests {
         let path = dir.path().join("m.sqlite");
         {
             let mut store = MetaStore::open(&path).unwrap();
-            let bucket = MetaOp::CreateBucket(BucketRecord {
-                name: "b".into(),
-                owner: "o".into(),
-                region: "r".into(),
-                created_ms: 0,
-                acl: None,
-            });
-            store.apply_batch(&[&bucket]);
+            store.apply(&create_bucket("b")).unwrap();
         }
         let mut store = MetaStore::open(&path).unwrap();
-        let list = MetaOp::ListBuckets;
-        let Ok(MetaReply::Buckets(buckets)) = &store.apply_batch(&[&list])[0] else {
-            panic!()
-        };
-        assert_eq!(buckets.len(), 1);
+        assert_eq!(store.apply(&ListBuckets).unwrap().len(), 1);
     }
 }

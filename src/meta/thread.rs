@@ -1,18 +1,13 @@
 //! The metadata thread: drains its queue into one transaction per batch (group commit), then replies.
 
 use crossbeam_channel::Receiver;
-use futures_channel::oneshot;
 
-use super::{Generations, MetaError, MetaOp, MetaReply, MetaStore};
+use super::command::{Changes, Job};
+use super::{Generations, MetaStore};
 use crate::limits::{META_BATCH_COUNT_MAX, META_THREAD_NICE};
 
-/// A request and where its answer goes.
-pub struct MetaRequest {
-    /// The operation.
-    pub op: MetaOp,
-    /// Reply channel the requesting core awaits.
-    pub reply: oneshot::Sender<Result<MetaReply, MetaError>>,
-}
+/// A command on its way to the metadata thread (its reply type erased; see `command::Pending`).
+pub type MetaRequest = Box<dyn Job>;
 
 /// Starts the thread; it ends when every sender is dropped. After each batch, and before any of
 /// its replies, it bumps the `generations` of what the batch may have changed.
@@ -35,26 +30,34 @@ pub fn spawn(
                         Err(_) => break,
                     }
                 }
-                let ops: Vec<&MetaOp> = batch.iter().map(|request| &request.op).collect();
                 let started = std::time::Instant::now();
-                let replies = store.apply_batch(&ops);
-                metrics.record_batch(ops.len(), started.elapsed().as_micros() as u64);
+                store.apply_batch(&mut batch);
+                metrics.record_batch(batch.len(), started.elapsed().as_micros() as u64);
                 // Before any reply: a client that saw the change and asks another core next finds
                 // that core's cache already stale. Whether or not the batch committed: a read in
                 // it may have seen its writes.
-                if ops.iter().any(|op| op.changes_buckets()) {
-                    generations.bump_buckets();
-                }
-                for op in &ops {
-                    op.for_each_changed_object(|bucket, key| generations.bump_object(bucket, key));
-                }
-                drop(ops);
-                for (request, reply) in batch.drain(..).zip(replies) {
-                    // The core may have given up (connection closed); nothing to do then.
-                    let _ = request.reply.send(reply);
+                bump_generations(&batch, &generations);
+                for job in batch.drain(..) {
+                    job.reply();
                 }
             }
         })
+}
+
+/// Bumps the change counters of everything `batch` may have changed.
+fn bump_generations(batch: &[MetaRequest], generations: &Generations) {
+    for job in batch {
+        match job.changes() {
+            Changes::Nothing => {}
+            Changes::Buckets => generations.bump_buckets(),
+            Changes::Object { bucket, key } => generations.bump_object(bucket, key),
+            Changes::Objects { bucket, keys } => {
+                for key in keys {
+                    generations.bump_object(bucket, key);
+                }
+            }
+        }
+    }
 }
 
 /// Asks for `META_THREAD_NICE` for the calling thread; says once why not when refused.

@@ -1,9 +1,10 @@
 //! Users beyond the bootstrap admin: their rows, lookups, and the credentials `ringstore user add`
 //! generates.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use sha2::{Digest, Sha256};
 
+use super::command::{Changes, MetaCommand};
 use super::{MetaError, MetaStore};
 use crate::limits::USER_NAME_BYTES_MAX;
 
@@ -166,6 +167,22 @@ pub(crate) fn get_user(
         ))?
         .query_row([value], user_from_row)
         .optional()
+}
+
+/// Look a user up (the per-core user cache asks on a miss).
+#[derive(Debug)]
+pub struct GetUser(pub UserLookup);
+
+impl MetaCommand for GetUser {
+    type Reply = Option<UserRecord>;
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<Option<UserRecord>, MetaError> {
+        Ok(get_user(transaction, &self.0)?)
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        Changes::Nothing
+    }
 }
 
 impl MetaStore {

@@ -8,14 +8,15 @@ use std::time::{Duration, Instant, SystemTime};
 use futures_lite::AsyncWriteExt;
 use glommio::net::TcpStream;
 
+use super::Service;
+use crate::core_state::CoreState;
 use crate::http::head::parse_head_within;
 use crate::http::BodyFraming;
 use crate::http::{
-    HeadError, HeadParse, Method, ReadBuffer, RequestBody, RequestHead, ResponseHead,
+    HeadError, HeadParse, Method, ReadBuffer, RequestBody, RequestHead, Response, ResponseBody,
+    ResponseHead,
 };
 use crate::limits::{BODY_DRAIN_BYTES_MAX, CONNECTION_READ_BUFFER_BYTES, IDLE_READ_BYTES_MAX};
-use crate::s3::{ResponseBody, S3Context, S3Response};
-use crate::service;
 
 /// Time a client may take to accept response bytes before the connection is dropped.
 const RESPONSE_WRITE_STALL_TIME_MAX_MS: u64 = 30_000;
@@ -31,14 +32,14 @@ enum HeadOutcome {
 }
 
 /// Serves one connection until it closes, errs, or idles out.
-pub async fn serve(stream: TcpStream, context: &S3Context) {
+pub async fn serve(stream: TcpStream, context: &CoreState, service: &impl Service) {
     let metrics = context.core_metrics();
     metrics.connection_opened(true);
-    serve_requests(stream, context).await;
+    serve_requests(stream, context, service).await;
     metrics.connection_opened(false);
 }
 
-async fn serve_requests(stream: TcpStream, context: &S3Context) {
+async fn serve_requests(stream: TcpStream, context: &CoreState, service: &impl Service) {
     let mut stream = stream;
     let _ = stream.set_nodelay(true);
     let _ = stream.set_write_timeout(Some(Duration::from_millis(
@@ -62,7 +63,7 @@ async fn serve_requests(stream: TcpStream, context: &S3Context) {
         let mut body =
             RequestBody::new(&mut stream, &mut buffer, head.framing, head.expect_continue);
         // Boxed: the request's state machine is large, and an idle connection should not carry it.
-        let response = Box::pin(service::handle(context, &head, &mut body)).await;
+        let response = Box::pin(service.handle(&head, &mut body)).await;
         // A small unread rest is drained after answering so the connection survives; a large
         // or unknown one is not read at all: the answer says Connection: close.
         let reusable = body.drainable(BODY_DRAIN_BYTES_MAX);
@@ -97,7 +98,7 @@ async fn serve_requests(stream: TcpStream, context: &S3Context) {
 async fn read_head(
     stream: &mut TcpStream,
     buffer: &mut ReadBuffer,
-    context: &S3Context,
+    context: &CoreState,
 ) -> HeadOutcome {
     let mut deadline: Option<Instant> = None;
     let config = &context.config;
@@ -191,7 +192,7 @@ async fn write_head_and(
 
 async fn write_response(
     stream: &mut TcpStream,
-    response: S3Response,
+    response: Response,
     keep_alive: bool,
     is_head: bool,
     output: &mut Vec<u8>,
@@ -204,23 +205,24 @@ async fn write_response(
     match response.body {
         ResponseBody::Empty | ResponseBody::HeadOnly(_) => stream.write_all(output).await?,
         ResponseBody::Bytes(bytes) => write_head_and(stream, output, &bytes, is_head).await?,
-        ResponseBody::Inline(bytes, range) => {
-            write_head_and(stream, output, &bytes.as_slice()[range], is_head).await?
+        ResponseBody::Shared(bytes, range) => {
+            write_head_and(stream, output, &bytes[range], is_head).await?
         }
-        ResponseBody::Object(mut reader) => {
+        ResponseBody::Stream(mut reader) => {
             let mut head_sent = false;
             while reader.remaining() > 0 {
-                let block = reader.next_block().await?;
+                reader.next_block().await?;
+                let block = reader.block();
                 if !head_sent {
                     head_sent = true;
                     if block.len() <= COALESCE_BODY_BYTES_MAX {
-                        output.extend_from_slice(&block);
+                        output.extend_from_slice(block);
                         stream.write_all(output).await?;
                         continue;
                     }
                     stream.write_all(output).await?;
                 }
-                stream.write_all(&block).await?;
+                stream.write_all(block).await?;
             }
             if !head_sent {
                 stream.write_all(output).await?;

@@ -11,7 +11,8 @@ use glommio::net::TcpListener;
 use glommio::sync::Semaphore;
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::s3::S3Context;
+use super::Service;
+use crate::core_state::CoreState;
 
 /// Pending connections the kernel queues per listener (capped by `net.core.somaxconn`).
 pub const LISTEN_BACKLOG: i32 = 1024;
@@ -61,7 +62,7 @@ pub fn bind_listeners(address: SocketAddr, count: usize) -> io::Result<(SocketAd
 }
 
 /// Accepts connections on `socket` forever, each served on this core.
-pub async fn serve(socket: Socket, context: Rc<S3Context>) {
+pub async fn serve<S: Service + 'static>(socket: Socket, context: Rc<CoreState>, service: Rc<S>) {
     // SAFETY: the fd comes from a listening socket we own and hand over whole.
     let listener = unsafe { TcpListener::from_raw_fd(socket.into_raw_fd()) };
     let connections_max = context.config.connections_per_core_max as u64;
@@ -86,9 +87,9 @@ pub async fn serve(socket: Socket, context: Rc<S3Context>) {
         match accepted {
             Ok(stream) => {
                 failures.recovered(context.core_index);
-                let context = context.clone();
+                let (context, service) = (context.clone(), service.clone());
                 glommio::spawn_local(async move {
-                    super::connection::serve(stream, &context).await;
+                    super::connection::serve(stream, &context, &*service).await;
                     drop(permit);
                 })
                 .detach();

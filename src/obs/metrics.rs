@@ -6,36 +6,6 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// Operations with their own series; anything else is counted under "Other".
-pub const OPERATION_NAMES: &[&str] = &[
-    "ListBuckets",
-    "CreateBucket",
-    "DeleteBucket",
-    "HeadBucket",
-    "GetBucketLocation",
-    "PutObject",
-    "GetObject",
-    "HeadObject",
-    "DeleteObject",
-    "ListObjects",
-    "ListObjectsV2",
-    "ListObjectVersions",
-    "DeleteObjects",
-    "CopyObject",
-    "GetBucketVersioning",
-    "GetBucketAcl",
-    "GetObjectAcl",
-    "CreateMultipartUpload",
-    "UploadPart",
-    "UploadPartCopy",
-    "CompleteMultipartUpload",
-    "AbortMultipartUpload",
-    "ListParts",
-    "ListMultipartUploads",
-    "GetObjectAttributes",
-    "Other",
-];
-
 /// Latency histogram bucket bounds, in seconds (Prometheus `le` labels).
 pub const LATENCY_BUCKETS_SECONDS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
@@ -44,8 +14,6 @@ pub const LATENCY_BUCKETS_SECONDS: &[f64] = &[
 /// Status classes counted: 2xx, 3xx, 4xx, 5xx.
 const STATUS_CLASSES: &[&str] = &["2xx", "3xx", "4xx", "5xx"];
 
-const OPERATION_COUNT: usize = 26;
-const _: () = assert!(OPERATION_NAMES.len() == OPERATION_COUNT);
 const BUCKET_COUNT: usize = 13;
 const _: () = assert!(LATENCY_BUCKETS_SECONDS.len() == BUCKET_COUNT);
 
@@ -59,6 +27,7 @@ struct Series {
 
 /// One core's figures. Only that core writes them; relaxed atomics make scraping safe.
 pub struct CoreMetrics {
+    /// One row per operation (`s3::Operation::index()`), one column per status class.
     series: Vec<[Series; 4]>,
     bytes_in: AtomicU64,
     bytes_out: AtomicU64,
@@ -69,10 +38,11 @@ pub struct CoreMetrics {
     object_cache_misses: AtomicU64,
 }
 
-impl Default for CoreMetrics {
-    fn default() -> Self {
+impl CoreMetrics {
+    /// Figures for `operation_count` operations, all zero.
+    pub fn new(operation_count: usize) -> Self {
         CoreMetrics {
-            series: (0..OPERATION_COUNT).map(|_| Default::default()).collect(),
+            series: (0..operation_count).map(|_| Default::default()).collect(),
             bytes_in: AtomicU64::new(0),
             bytes_out: AtomicU64::new(0),
             connections_open: AtomicI64::new(0),
@@ -84,18 +54,11 @@ impl Default for CoreMetrics {
     }
 }
 
-fn operation_index(name: &str) -> usize {
-    OPERATION_NAMES
-        .iter()
-        .position(|known| *known == name)
-        .unwrap_or(OPERATION_COUNT - 1)
-}
-
 impl CoreMetrics {
-    /// Records a finished request.
+    /// Records a finished request of the operation at `operation_index` (`Operation::index()`).
     pub fn record_request(
         &self,
-        operation: &str,
+        operation_index: usize,
         status: u16,
         seconds: f64,
         bytes_in: u64,
@@ -107,7 +70,7 @@ impl CoreMetrics {
             400..=499 => 2,
             _ => 3,
         };
-        let series = &self.series[operation_index(operation)][class];
+        let series = &self.series[operation_index][class];
         series.count.fetch_add(1, Ordering::Relaxed);
         series
             .latency_micros_sum
@@ -178,6 +141,8 @@ impl MetaMetrics {
 
 /// Every core's metrics plus the metadata thread's; built before the cores start, read-only after.
 pub struct Registry {
+    /// Operation names, indexed like each core's series (`s3::Operation::NAMES`).
+    operation_names: &'static [&'static str],
     /// One entry per core, in core order.
     pub cores: Vec<Arc<CoreMetrics>>,
     /// The metadata thread's figures.
@@ -185,11 +150,13 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// A registry for `cores` cores.
-    pub fn new(cores: usize) -> Self {
+    /// A registry for `cores` cores counting the operations `operation_names` (one series each,
+    /// in that order; `Operation::NAMES` in the server).
+    pub fn new(cores: usize, operation_names: &'static [&'static str]) -> Self {
         Registry {
+            operation_names,
             cores: (0..cores)
-                .map(|_| Arc::new(CoreMetrics::default()))
+                .map(|_| Arc::new(CoreMetrics::new(operation_names.len())))
                 .collect(),
             meta: Arc::new(MetaMetrics::default()),
         }
@@ -200,7 +167,7 @@ impl Registry {
         let load = |value: &AtomicU64| value.load(Ordering::Relaxed);
         let mut text = String::with_capacity(16 * 1024);
         text.push_str("# HELP ringstore_requests_total S3 requests by operation and status class.\n# TYPE ringstore_requests_total counter\n");
-        for (op, name) in OPERATION_NAMES.iter().enumerate() {
+        for (op, name) in self.operation_names.iter().enumerate() {
             for (class, label) in STATUS_CLASSES.iter().enumerate() {
                 let count: u64 = self
                     .cores
@@ -213,7 +180,7 @@ impl Registry {
             }
         }
         text.push_str("# HELP ringstore_request_duration_seconds Request latency by operation and status class.\n# TYPE ringstore_request_duration_seconds histogram\n");
-        for (op, name) in OPERATION_NAMES.iter().enumerate() {
+        for (op, name) in self.operation_names.iter().enumerate() {
             for (class, label) in STATUS_CLASSES.iter().enumerate() {
                 let count: u64 = self
                     .cores
@@ -319,15 +286,17 @@ mod tests {
     #[test]
     fn sums_cores_and_renders_cumulative_buckets() {
         // Goal: a scrape adds up every core and histogram buckets are cumulative.
-        let registry = Registry::new(2);
-        registry.cores[0].record_request("PutObject", 200, 0.002, 10, 0);
-        registry.cores[1].record_request("PutObject", 200, 0.2, 5, 0);
-        registry.cores[1].record_request("Weird", 503, 0.2, 0, 0);
+        let registry = Registry::new(2, &["GetObject", "PutObject"]);
+        registry.cores[0].record_request(1, 200, 0.002, 10, 0);
+        registry.cores[1].record_request(1, 200, 0.2, 5, 0);
+        registry.cores[1].record_request(0, 503, 0.2, 0, 0);
         let text = registry.render(3);
         assert!(
             text.contains("ringstore_requests_total{s3_op=\"PutObject\",status_class=\"2xx\"} 2")
         );
-        assert!(text.contains("ringstore_requests_total{s3_op=\"Other\",status_class=\"5xx\"} 1"));
+        assert!(
+            text.contains("ringstore_requests_total{s3_op=\"GetObject\",status_class=\"5xx\"} 1")
+        );
         assert!(text.contains("ringstore_request_duration_seconds_bucket{s3_op=\"PutObject\",status_class=\"2xx\",le=\"0.0025\"} 1"));
         assert!(text.contains("ringstore_request_duration_seconds_bucket{s3_op=\"PutObject\",status_class=\"2xx\",le=\"0.25\"} 2"));
         assert!(text.contains("ringstore_bytes_received_total{core=\"1\"} 5"));

@@ -3,12 +3,13 @@
 
 use sha2::{Digest, Sha256};
 
-use super::auth::secret::constant_time_eq;
 use super::auth::sigv4;
 use super::auth::verify::{ChunkSigning, PayloadMode};
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::chunked::{ChunkEvent, ChunkedDecoder};
 use crate::http::{BodyError, RequestBody};
+use crate::limits::XML_BODY_BYTES_MAX;
+use crate::secret::constant_time_eq;
 
 /// Staging buffer for aws-chunked framing (one per aws-chunked upload).
 const AWS_CHUNKED_STAGING_BYTES: usize = 64 * 1024;
@@ -271,4 +272,32 @@ fn verify_trailer_signature(
         return Err(BodyError::ChunkSignature.into());
     }
     Ok(())
+}
+
+/// Reads an XML request body of bounded size.
+pub async fn read_small_body(payload: &mut PayloadReader<'_, '_>) -> S3Result<Vec<u8>> {
+    if payload
+        .object_length()
+        .is_some_and(|length| length > XML_BODY_BYTES_MAX as u64)
+    {
+        return Err(S3Error::with_message(
+            S3ErrorCode::MalformedXML,
+            "The XML body is too large.",
+        ));
+    }
+    let mut body = Vec::new();
+    let mut scratch = [0u8; 4096];
+    loop {
+        let count = payload.read(&mut scratch).await?;
+        if count == 0 {
+            return Ok(body);
+        }
+        if body.len() + count > XML_BODY_BYTES_MAX {
+            return Err(S3Error::with_message(
+                S3ErrorCode::MalformedXML,
+                "The XML body is too large.",
+            ));
+        }
+        body.extend_from_slice(&scratch[..count]);
+    }
 }

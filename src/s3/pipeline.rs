@@ -5,55 +5,23 @@ use std::time::Instant;
 
 use super::access::Requester;
 use super::auth::verify::{claimed_access_key, is_anonymous, VerifyInput};
-use super::auth::{verify_request, AuthContext, PayloadMode};
+use super::auth::{verify_request, AuthContext};
 use super::error::{S3Error, S3ErrorCode, S3Result};
-use super::ops;
+use super::operation::{self, Operation};
 use super::path::{self, Target};
 use super::payload::PayloadReader;
-use super::router::{self, Operation, RouteInput};
-use super::{xml, ResponseBody, S3Context, S3Response};
+use super::request::S3Request;
+use super::router::{self, RouteInput};
+use super::{xml, S3Context};
 use crate::http::{Method, RequestBody, RequestHead};
-
-/// A parsed, authenticated request handed to an operation.
-pub struct S3Request<'a> {
-    /// The head as received.
-    pub head: &'a RequestHead,
-    /// Bucket and key.
-    pub target: Target,
-    /// Decoded query pairs.
-    pub query: Vec<(String, String)>,
-    /// Who sent it.
-    pub requester: Requester,
-    /// Id of this request.
-    pub request_id: &'a str,
-}
-
-impl S3Request<'_> {
-    /// The bucket (the router guarantees one for bucket and object operations).
-    pub fn bucket(&self) -> &str {
-        self.target.bucket.as_deref().unwrap_or_default()
-    }
-
-    /// The first value of query parameter `name`.
-    pub fn query_value(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    }
-
-    /// The key (the router guarantees one for object operations).
-    pub fn key(&self) -> &str {
-        self.target.key.as_deref().unwrap_or_default()
-    }
-}
+use crate::http::{Response, ResponseBody};
 
 /// Handles one S3 request and returns the response to write.
 pub async fn handle(
     context: &S3Context,
     head: &RequestHead,
     body: &mut RequestBody<'_>,
-) -> S3Response {
+) -> Response {
     let started = Instant::now();
     let request_id = context.next_request_id();
     context.core_metrics().request_in_flight(true);
@@ -79,7 +47,7 @@ pub async fn handle(
     let metrics = context.core_metrics();
     metrics.request_in_flight(false);
     metrics.record_request(
-        operation.name(),
+        operation.index(),
         status,
         seconds,
         body.bytes_read(),
@@ -104,8 +72,8 @@ pub async fn handle(
     response
 }
 
-fn error_response(error: &S3Error, head: &RequestHead, request_id: &str) -> S3Response {
-    let mut response = S3Response::empty(error.status());
+fn error_response(error: &S3Error, head: &RequestHead, request_id: &str) -> Response {
+    let mut response = Response::empty(error.status());
     if head.method == Method::Head {
         // HEAD answers carry no body, so S3 puts nothing but the status on the wire.
         return response;
@@ -123,12 +91,7 @@ async fn authenticate(
     query: &[(String, String)],
 ) -> S3Result<(AuthContext, Requester)> {
     if is_anonymous(head, query) {
-        let auth = AuthContext {
-            access_key: String::new(),
-            payload: PayloadMode::Unsigned,
-            chunk_signing: None,
-        };
-        return Ok((auth, Requester::Anonymous));
+        return Ok((AuthContext::anonymous(), Requester::Anonymous));
     }
     let user = match claimed_access_key(head, query) {
         Some(access_key) => context.user(&access_key).await?,
@@ -161,7 +124,7 @@ async fn run(
     request_id: &str,
     operation: &mut Operation,
     access_key: &mut String,
-) -> S3Result<S3Response> {
+) -> S3Result<Response> {
     let target = path::resolve(head.header("host"), &head.path, &context.config.domains)?;
     let query = path::parse_query(&head.query)?;
     let query_names: Vec<&str> = query.iter().map(|(name, _)| name.as_str()).collect();
@@ -172,23 +135,18 @@ async fn run(
         query_names: &query_names,
         has_copy_source: head.header("x-amz-copy-source").is_some(),
     });
-    if *operation == Operation::OptionsPreflight {
-        // Preflights are never signed; without CORS rules S3 refuses them at once.
-        return Err(match head.header("origin") {
-            None => S3Error::with_message(
-                S3ErrorCode::BadRequest,
-                "Insufficient information. Origin request header needed.",
-            ),
-            Some(_) => S3Error::with_message(
-                S3ErrorCode::AccessForbidden,
-                "CORSResponse: CORS is not enabled for this bucket.",
-            ),
-        });
-    }
-    let (auth, requester) = authenticate(context, head, &target, &query).await?;
+    // Preflights are never signed: S3 answers them from the bucket's CORS rules alone.
+    let (auth, requester) = if *operation == Operation::OptionsPreflight {
+        (AuthContext::anonymous(), Requester::Anonymous)
+    } else {
+        authenticate(context, head, &target, &query).await?
+    };
     access_key.clone_from(&auth.access_key);
     if let Some(bucket) = &target.bucket {
-        if *operation != Operation::ListBuckets {
+        if !matches!(
+            *operation,
+            Operation::ListBuckets | Operation::OptionsPreflight
+        ) {
             path::validate_bucket_name(bucket)?;
         }
     }
@@ -214,53 +172,5 @@ async fn run(
         auth.chunk_signing.clone(),
         decoded_length,
     );
-    match *operation {
-        Operation::ListBuckets => ops::bucket::list_buckets(context, &request).await,
-        Operation::CreateBucket => ops::bucket::create_bucket(context, &request, payload).await,
-        Operation::DeleteBucket => ops::bucket::delete_bucket(context, &request).await,
-        Operation::HeadBucket => ops::bucket::head_bucket(context, &request).await,
-        Operation::GetBucketLocation => ops::bucket::get_bucket_location(context, &request).await,
-        Operation::PutObject => ops::object::put_object(context, &request, payload).await,
-        Operation::GetObject => ops::object::get_object(context, &request, false).await,
-        Operation::HeadObject => ops::object::get_object(context, &request, true).await,
-        Operation::DeleteObject => ops::object::delete_object(context, &request).await,
-        Operation::ListObjects => ops::list::list_objects_v1(context, &request).await,
-        Operation::ListObjectsV2 => ops::list::list_objects_v2(context, &request).await,
-        Operation::ListObjectVersions => ops::list::list_object_versions(context, &request).await,
-        Operation::DeleteObjects => ops::batch::delete_objects(context, &request, payload).await,
-        Operation::CopyObject => ops::copy::copy_object(context, &request).await,
-        Operation::GetBucketVersioning => {
-            ops::bucket::get_bucket_versioning(context, &request).await
-        }
-        Operation::GetBucketAcl => ops::acl::get_bucket_acl(context, &request).await,
-        Operation::GetObjectAcl => ops::acl::get_object_acl(context, &request).await,
-        Operation::PutBucketAcl => ops::acl::put_bucket_acl(context, &request, payload).await,
-        Operation::PutObjectAcl => ops::acl::put_object_acl(context, &request, payload).await,
-        Operation::PostObject => ops::post::post_object(context, &request, payload).await,
-        Operation::CreateMultipartUpload => {
-            ops::multipart::create_multipart_upload(context, &request).await
-        }
-        Operation::UploadPart => ops::multipart::upload_part(context, &request, payload).await,
-        Operation::UploadPartCopy => ops::multipart::upload_part_copy(context, &request).await,
-        Operation::CompleteMultipartUpload => {
-            ops::multipart::complete_multipart_upload(context, &request, payload).await
-        }
-        Operation::AbortMultipartUpload => {
-            ops::multipart::abort_multipart_upload(context, &request).await
-        }
-        Operation::ListParts => ops::multipart::list_parts(context, &request).await,
-        Operation::GetObjectAttributes => {
-            ops::object::get_object_attributes(context, &request).await
-        }
-        Operation::ListMultipartUploads => {
-            ops::multipart::list_multipart_uploads(context, &request).await
-        }
-        Operation::NotImplemented(name) => Err(S3Error::with_message(
-            S3ErrorCode::NotImplemented,
-            format!("{name} is not implemented by ringstore yet."),
-        )),
-        Operation::MethodNotAllowed | Operation::OptionsPreflight => {
-            Err(S3Error::new(S3ErrorCode::MethodNotAllowed))
-        }
-    }
+    operation::dispatch(*operation, context, &request, payload).await
 }

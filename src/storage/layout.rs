@@ -1,40 +1,11 @@
 //! Where files live under the data dir; object paths come from internal ids, never from keys.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
+
+use crate::object_bytes::FileId;
 
 /// Fan-out directories under `objects/` (two hex digits of the id).
 pub const OBJECT_DIR_COUNT: usize = 256;
-
-/// The internal, random identity of one stored file (128 bits, shown as 32 hex digits).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct FileId(pub u128);
-
-impl FileId {
-    /// A fresh random id.
-    pub fn random() -> Self {
-        FileId(fastrand::u128(..))
-    }
-
-    /// Parses the 32-hex-digit form.
-    pub fn parse(text: &str) -> Option<Self> {
-        if text.len() != 32 {
-            return None;
-        }
-        u128::from_str_radix(text, 16).ok().map(FileId)
-    }
-
-    /// Index of the fan-out directory holding this file.
-    pub fn dir_index(self) -> usize {
-        (self.0 >> 120) as usize
-    }
-}
-
-impl fmt::Display for FileId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:032x}", self.0)
-    }
-}
 
 /// Paths under one data dir.
 #[derive(Debug, Clone)]

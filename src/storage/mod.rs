@@ -1,8 +1,7 @@
 //! Object bytes on local disk: layout by internal id, the durable `ObjectWriter`, the streaming
-//! reader, inline bytes of small objects and startup recovery. Knows nothing of S3 or HTTP.
+//! reader, small objects kept in memory for an inline row, and startup recovery. Knows nothing of S3 or HTTP.
 
 pub mod checksum;
-pub mod inline;
 pub mod layout;
 pub mod read_path;
 pub mod reader;
@@ -11,10 +10,10 @@ pub mod writer;
 
 use std::io;
 
-pub use inline::InlineBytes;
-pub use layout::{FileId, Layout};
+pub use crate::object_bytes::{FileId, InlineBytes, StoredBytes};
+pub use layout::Layout;
 pub use reader::{ObjectReader, Segment};
-pub use writer::{ObjectWriter, Placement, PublishedObject, SealedObject, StoredBytes};
+pub use writer::{ObjectWriter, Placement, PublishedObject, SealedObject};
 
 /// Why storing or reading object bytes failed.
 #[derive(Debug, thiserror::Error)]

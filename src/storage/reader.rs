@@ -145,6 +145,8 @@ impl CachedPiece {
 /// An object positioned on a byte range.
 pub struct ObjectReader {
     layout: Layout,
+    /// The block `advance` read last (what `current_block` shows).
+    block: Option<ReadResult>,
     pieces: VecDeque<Piece>,
     current: Option<OpenPiece>,
     current_remaining: u64,
@@ -222,6 +224,7 @@ impl ObjectReader {
         }
         Ok(ObjectReader {
             layout: layout.clone(),
+            block: None,
             pieces,
             current: None,
             current_remaining: 0,
@@ -290,6 +293,18 @@ impl ObjectReader {
         self.current_remaining -= block.len() as u64;
         self.remaining -= block.len() as u64;
         Ok(block)
+    }
+
+    /// Reads the next block into the reader (see `current_block`); the previous one is released.
+    pub async fn advance(&mut self) -> io::Result<()> {
+        self.block = None;
+        self.block = Some(self.next_block().await?);
+        Ok(())
+    }
+
+    /// The block the last `advance` read (empty before the first).
+    pub fn current_block(&self) -> &[u8] {
+        self.block.as_deref().unwrap_or_default()
     }
 
     /// Closes the open file.

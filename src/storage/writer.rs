@@ -13,7 +13,7 @@ use glommio::task::JoinHandle;
 use md5::{Digest, Md5};
 
 use super::checksum::{ChecksumAlgorithm, ChecksumHasher};
-use super::{io_error, FileId, InlineBytes, Layout, StorageError};
+use super::{io_error, FileId, InlineBytes, Layout, StorageError, StoredBytes};
 use crate::limits::{DMA_WRITE_BEHIND_COUNT, DMA_WRITE_BLOCK_BYTES, FILE_REMOVAL_GRACE_MS};
 
 /// Alignment of DMA writes (logical block size; 4 KiB covers every common device).
@@ -349,15 +349,6 @@ enum SealedBody {
     /// A durable temp file.
     File { id: FileId, temp_guard: TempGuard },
     /// Bytes to store inline with the metadata.
-    Inline(InlineBytes),
-}
-
-/// Where a published object's bytes are.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoredBytes {
-    /// A durable object file.
-    File(FileId),
-    /// Bytes to store in the metadata row (durable once that commits).
     Inline(InlineBytes),
 }
 

@@ -1,8 +1,8 @@
 //! Per-core cache of derived SigV4 signing keys (one HMAC chain per key, day, region, service).
 
-use super::secret::Secret;
 use super::sigv4::derive_signing_key;
 use crate::limits::SIGNING_KEY_CACHE_ENTRIES_MAX;
+use crate::secret::Secret;
 
 /// One cached key and what it was derived for.
 struct Entry {

@@ -2,11 +2,11 @@
 //! its payload must be checked while it streams.
 
 use super::key_cache::SigningKeyCache;
-use super::secret::{constant_time_eq, Secret};
 use super::sigv4::{self, parse_authorization, parse_credential, AuthorizationHeader};
 use crate::http::RequestHead;
 use crate::limits::REQUEST_TIME_SKEW_MAX_SECONDS;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::secret::{constant_time_eq, Secret};
 
 /// Longest validity of a presigned URL (S3 API Reference, "Authenticating Requests: Using Query
 /// Parameters": X-Amz-Expires up to 604,800 seconds, 7 days).
@@ -60,6 +60,17 @@ pub struct AuthContext {
     pub payload: PayloadMode,
     /// Chunk-signature state for streaming-signed bodies.
     pub chunk_signing: Option<ChunkSigning>,
+}
+
+impl AuthContext {
+    /// An unsigned request: nobody signed it, and its body is taken as sent.
+    pub fn anonymous() -> Self {
+        AuthContext {
+            access_key: String::new(),
+            payload: PayloadMode::Unsigned,
+            chunk_signing: None,
+        }
+    }
 }
 
 /// Request facts verification needs besides the head.

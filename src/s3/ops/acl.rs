@@ -1,99 +1,15 @@
-//! Get/PutBucketAcl and Get/PutObjectAcl, and turning a request's ACL (canned header, grant
-//! headers or XML body) into the stored list, resolving the users its grants name.
+//! Get/PutBucketAcl and Get/PutObjectAcl.
 
-use super::bucket::read_small_body;
-use super::{authorized_bucket, authorized_object};
-use crate::meta::UserLookup;
+use crate::http::Response;
 use crate::s3::access::{
-    effective_grants, encode_grants, parse_access_control_policy, render_policy, AclRequest,
-    CannedAcl, Grant, Grantee, GranteeName, Identity, Permission,
+    effective_grants, parse_access_control_policy, render_policy, AclRequest, Permission,
 };
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
-use crate::s3::payload::PayloadReader;
-use crate::s3::pipeline::S3Request;
-use crate::s3::{S3Context, S3Response};
-
-/// The stored list for `request` (`None`: the default, `private`), the users its grants name
-/// looked up now so a later GetAcl shows their names.
-pub(crate) async fn resolve_acl(
-    context: &S3Context,
-    request: AclRequest,
-    owner: &Identity,
-    bucket_owner: &Identity,
-) -> S3Result<Option<String>> {
-    let mut grants = match request {
-        AclRequest::Canned(CannedAcl::Private) => return Ok(None),
-        AclRequest::Canned(canned) => canned.grants(owner, bucket_owner),
-        AclRequest::Grants(named) => {
-            let mut grants = Vec::with_capacity(named.len());
-            for Grant {
-                grantee,
-                permission,
-            } in named
-            {
-                let grantee = match grantee {
-                    GranteeName::Group(uri) => Grantee::Group(uri),
-                    GranteeName::Id(id) => {
-                        let user = context
-                            .grantee_user(UserLookup::CanonicalId(id.clone()))
-                            .await?
-                            .ok_or_else(|| {
-                                S3Error::with_message(S3ErrorCode::InvalidArgument, "Invalid id")
-                                    .field("ArgumentName", "CanonicalUser/ID")
-                                    .field("ArgumentValue", id)
-                            })?;
-                        Grantee::User {
-                            id: user.canonical_id,
-                            display_name: user.display_name,
-                        }
-                    }
-                    GranteeName::Email(email) => {
-                        let user = context
-                            .grantee_user(UserLookup::Email(email))
-                            .await?
-                            .ok_or_else(|| {
-                                S3Error::new(S3ErrorCode::UnresolvableGrantByEmailAddress)
-                            })?;
-                        Grantee::User {
-                            id: user.canonical_id,
-                            display_name: user.display_name,
-                        }
-                    }
-                };
-                grants.push(Grant {
-                    grantee,
-                    permission,
-                });
-            }
-            grants
-        }
-    };
-    group_grants_first(&mut grants);
-    Ok(Some(encode_grants(&grants)))
-}
-
-/// Group grants before user grants, each in the order given: the order Ceph RGW answers in, which
-/// s3-tests relies on (AWS documents none).
-fn group_grants_first(grants: &mut [Grant<Grantee>]) {
-    grants.sort_by_key(|grant| matches!(grant.grantee, Grantee::User { .. }));
-}
-
-/// The stored list a write (CreateBucket, PutObject, CopyObject, CreateMultipartUpload) asks
-/// for in its headers, owned by the requester, in a bucket owned by `bucket_owner`.
-pub(crate) async fn acl_from_request_headers(
-    context: &S3Context,
-    request: &S3Request<'_>,
-    bucket_owner: &str,
-) -> S3Result<Option<String>> {
-    let Some(acl_request) = crate::s3::access::acl_from_headers(request.head)? else {
-        return Ok(None);
-    };
-    let owner = context
-        .owner_identity(request.requester.access_key())
-        .await?;
-    let bucket_owner = context.owner_identity(bucket_owner).await?;
-    resolve_acl(context, acl_request, &owner, &bucket_owner).await
-}
+use crate::s3::grants::resolve_acl;
+use crate::s3::payload::{read_small_body, PayloadReader};
+use crate::s3::request::S3Request;
+use crate::s3::resource::{authorized_bucket, authorized_object};
+use crate::s3::S3Context;
 
 /// The ACL a Put*Acl asks for: headers or an XML body, not both (S3 refuses the mix).
 async fn requested_acl(
@@ -122,14 +38,18 @@ async fn policy_response(
     context: &S3Context,
     owner: &str,
     acl: Option<&str>,
-) -> S3Result<S3Response> {
+) -> S3Result<Response> {
     let owner = context.owner_identity(owner).await?;
     let grants = effective_grants(acl, &owner);
-    Ok(S3Response::xml(render_policy(&owner, &grants)))
+    Ok(Response::xml(render_policy(&owner, &grants)))
 }
 
 /// GetBucketAcl.
-pub async fn get_bucket_acl(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
+pub async fn get_bucket_acl(
+    context: &S3Context,
+    request: &S3Request<'_>,
+    _payload: PayloadReader<'_, '_>,
+) -> S3Result<Response> {
     let bucket = authorized_bucket(context, request, Permission::ReadAcp).await?;
     policy_response(context, &bucket.owner, bucket.acl.as_deref()).await
 }
@@ -139,7 +59,7 @@ pub async fn put_bucket_acl(
     context: &S3Context,
     request: &S3Request<'_>,
     mut payload: PayloadReader<'_, '_>,
-) -> S3Result<S3Response> {
+) -> S3Result<Response> {
     let bucket = authorized_bucket(context, request, Permission::WriteAcp).await?;
     let acl_request = requested_acl(request, &mut payload).await?;
     let owner = context.owner_identity(&bucket.owner).await?;
@@ -148,11 +68,15 @@ pub async fn put_bucket_acl(
         .meta
         .put_bucket_acl(request.bucket().to_string(), acl)
         .await?;
-    Ok(S3Response::empty(200))
+    Ok(Response::empty(200))
 }
 
 /// GetObjectAcl.
-pub async fn get_object_acl(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
+pub async fn get_object_acl(
+    context: &S3Context,
+    request: &S3Request<'_>,
+    _payload: PayloadReader<'_, '_>,
+) -> S3Result<Response> {
     let record = authorized_object(context, request, Permission::ReadAcp, false).await?;
     policy_response(context, &record.owner, record.acl.as_deref()).await
 }
@@ -162,7 +86,7 @@ pub async fn put_object_acl(
     context: &S3Context,
     request: &S3Request<'_>,
     mut payload: PayloadReader<'_, '_>,
-) -> S3Result<S3Response> {
+) -> S3Result<Response> {
     let record = authorized_object(context, request, Permission::WriteAcp, false).await?;
     let acl_request = requested_acl(request, &mut payload).await?;
     let owner = context.owner_identity(&record.owner).await?;
@@ -175,5 +99,5 @@ pub async fn put_object_acl(
         .meta
         .put_object_acl(request.bucket().to_string(), request.key().to_string(), acl)
         .await?;
-    Ok(S3Response::empty(200))
+    Ok(Response::empty(200))
 }

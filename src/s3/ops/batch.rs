@@ -6,14 +6,15 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use md5::{Digest, Md5};
 
-use super::bucket::read_small_body;
-use super::list::NULL_VERSION_ID;
+use crate::http::Response;
 use crate::limits::KEY_BYTES_MAX;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::payload::read_small_body;
 use crate::s3::payload::PayloadReader;
-use crate::s3::pipeline::S3Request;
+use crate::s3::request::S3Request;
 use crate::s3::xml::{parse_delete_objects, XmlBuilder};
-use crate::s3::{S3Context, S3Response};
+use crate::s3::S3Context;
+use crate::s3::NULL_VERSION_ID;
 use crate::storage::writer::remove_object_file_later;
 
 /// Checks the integrity header S3 requires on DeleteObjects: Content-MD5, or a flexible checksum
@@ -47,7 +48,9 @@ fn verify_body_integrity(
     }
     for algorithm in CHECKSUM_ALGORITHMS {
         if let Some(value) = checksum(algorithm.header_name()) {
-            if super::upload::decode_checksum(algorithm, &value)? != checksum_of(algorithm, body) {
+            if crate::s3::object_write::decode_checksum(algorithm, &value)?
+                != checksum_of(algorithm, body)
+            {
                 return Err(mismatch());
             }
             return Ok(());
@@ -64,8 +67,9 @@ pub async fn delete_objects(
     context: &S3Context,
     request: &S3Request<'_>,
     mut payload: PayloadReader<'_, '_>,
-) -> S3Result<S3Response> {
-    super::authorized_bucket(context, request, crate::s3::access::Permission::Write).await?;
+) -> S3Result<Response> {
+    crate::s3::resource::authorized_bucket(context, request, crate::s3::access::Permission::Write)
+        .await?;
     let body = read_small_body(&mut payload).await?;
     verify_body_integrity(request, payload.trailers(), &body)?;
     let parsed = parse_delete_objects(&body)?;
@@ -93,7 +97,9 @@ pub async fn delete_objects(
         .delete_batch(request.bucket().to_string(), deletable)
         .await
         .map_err(|error| match error {
-            crate::meta::MetaError::NoSuchBucket => super::object::no_such_bucket(request),
+            crate::meta::MetaError::NoSuchBucket => {
+                crate::s3::object_write::no_such_bucket(request)
+            }
             other => other.into(),
         })?;
     for file in files {
@@ -126,5 +132,5 @@ pub async fn delete_objects(
         }
     }
     xml.close("DeleteResult");
-    Ok(S3Response::xml(xml.finish()))
+    Ok(Response::xml(xml.finish()))
 }

@@ -1,22 +1,27 @@
 //! Bucket operations: ListBuckets, CreateBucket, DeleteBucket, HeadBucket, GetBucketLocation.
 
-use super::acl::acl_from_request_headers;
-use super::{authorized_bucket, owned_bucket};
-use crate::limits::{BUCKET_COUNT_MAX, XML_BODY_BYTES_MAX};
+use crate::http::Response;
+use crate::limits::BUCKET_COUNT_MAX;
 use crate::meta::{BucketRecord, MetaError};
 use crate::s3::access::Permission;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
-use crate::s3::payload::PayloadReader;
-use crate::s3::pipeline::S3Request;
+use crate::s3::grants::acl_from_request_headers;
+use crate::s3::payload::{read_small_body, PayloadReader};
+use crate::s3::request::S3Request;
+use crate::s3::resource::{authorized_bucket, owned_bucket};
 use crate::s3::xml::{parse_create_bucket_configuration, XmlBuilder};
-use crate::s3::{time, S3Context, S3Response};
+use crate::s3::{time, S3Context};
 
 /// The region AWS treats specially: CreateBucket there re-succeeds for the owner (us-east-1 legacy).
 const LEGACY_REGION: &str = "us-east-1";
 
 /// ListBuckets: the caller's buckets by name, paged by `max-buckets` / `continuation-token`
 /// and filtered by `prefix` and `bucket-region`.
-pub async fn list_buckets(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
+pub async fn list_buckets(
+    context: &S3Context,
+    request: &S3Request<'_>,
+    _payload: PayloadReader<'_, '_>,
+) -> S3Result<Response> {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD as TOKEN;
     use base64::Engine;
     let identity = request.requester.signed()?;
@@ -79,7 +84,7 @@ pub async fn list_buckets(context: &S3Context, request: &S3Request<'_>) -> S3Res
         xml.element("Prefix", prefix);
     }
     xml.close("ListAllMyBucketsResult");
-    Ok(S3Response::xml(xml.finish()))
+    Ok(Response::xml(xml.finish()))
 }
 
 /// CreateBucket with an optional `CreateBucketConfiguration` body.
@@ -87,7 +92,7 @@ pub async fn create_bucket(
     context: &S3Context,
     request: &S3Request<'_>,
     mut payload: PayloadReader<'_, '_>,
-) -> S3Result<S3Response> {
+) -> S3Result<Response> {
     request.requester.signed()?;
     let body = read_small_body(&mut payload).await?;
     let constraint = parse_create_bucket_configuration(&body)?;
@@ -128,43 +133,19 @@ pub async fn create_bucket(
         }
         Err(error) => return Err(error.into()),
     }
-    let mut response = S3Response::empty(200);
+    let mut response = Response::empty(200);
     response
         .head
         .header("Location", format!("/{}", request.bucket()));
     Ok(response)
 }
 
-/// Reads an XML request body of bounded size.
-pub async fn read_small_body(payload: &mut PayloadReader<'_, '_>) -> S3Result<Vec<u8>> {
-    if payload
-        .object_length()
-        .is_some_and(|length| length > XML_BODY_BYTES_MAX as u64)
-    {
-        return Err(S3Error::with_message(
-            S3ErrorCode::MalformedXML,
-            "The XML body is too large.",
-        ));
-    }
-    let mut body = Vec::new();
-    let mut scratch = [0u8; 4096];
-    loop {
-        let count = payload.read(&mut scratch).await?;
-        if count == 0 {
-            return Ok(body);
-        }
-        if body.len() + count > XML_BODY_BYTES_MAX {
-            return Err(S3Error::with_message(
-                S3ErrorCode::MalformedXML,
-                "The XML body is too large.",
-            ));
-        }
-        body.extend_from_slice(&scratch[..count]);
-    }
-}
-
 /// DeleteBucket: only when empty.
-pub async fn delete_bucket(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
+pub async fn delete_bucket(
+    context: &S3Context,
+    request: &S3Request<'_>,
+    _payload: PayloadReader<'_, '_>,
+) -> S3Result<Response> {
     owned_bucket(context, request).await?;
     match context
         .meta
@@ -175,7 +156,7 @@ pub async fn delete_bucket(context: &S3Context, request: &S3Request<'_>) -> S3Re
             for file in files {
                 crate::storage::writer::remove_object_file_later(&context.layout, file);
             }
-            Ok(S3Response::empty(204))
+            Ok(Response::empty(204))
         }
         Err(MetaError::BucketNotEmpty) => {
             Err(S3Error::new(S3ErrorCode::BucketNotEmpty).field("BucketName", request.bucket()))
@@ -188,9 +169,13 @@ pub async fn delete_bucket(context: &S3Context, request: &S3Request<'_>) -> S3Re
 }
 
 /// HeadBucket: 200 with the bucket's region, or the error status alone.
-pub async fn head_bucket(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
+pub async fn head_bucket(
+    context: &S3Context,
+    request: &S3Request<'_>,
+    _payload: PayloadReader<'_, '_>,
+) -> S3Result<Response> {
     let bucket = authorized_bucket(context, request, Permission::Read).await?;
-    let mut response = S3Response::empty(200);
+    let mut response = Response::empty(200);
     response
         .head
         .header("x-amz-bucket-region", bucket.region.clone());
@@ -201,7 +186,8 @@ pub async fn head_bucket(context: &S3Context, request: &S3Request<'_>) -> S3Resu
 pub async fn get_bucket_location(
     context: &S3Context,
     request: &S3Request<'_>,
-) -> S3Result<S3Response> {
+    _payload: PayloadReader<'_, '_>,
+) -> S3Result<Response> {
     let bucket = owned_bucket(context, request).await?;
     let mut xml = XmlBuilder::new();
     xml.open_root("LocationConstraint");
@@ -209,17 +195,18 @@ pub async fn get_bucket_location(
         xml.element_text(&bucket.region);
     }
     xml.close("LocationConstraint");
-    Ok(S3Response::xml(xml.finish()))
+    Ok(Response::xml(xml.finish()))
 }
 
 /// GetBucketVersioning: an unversioned bucket answers an empty configuration (never enabled).
 pub async fn get_bucket_versioning(
     context: &S3Context,
     request: &S3Request<'_>,
-) -> S3Result<S3Response> {
+    _payload: PayloadReader<'_, '_>,
+) -> S3Result<Response> {
     owned_bucket(context, request).await?;
     let mut xml = XmlBuilder::new();
     xml.open_root("VersioningConfiguration")
         .close("VersioningConfiguration");
-    Ok(S3Response::xml(xml.finish()))
+    Ok(Response::xml(xml.finish()))
 }

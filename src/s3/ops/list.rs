@@ -6,14 +6,17 @@ use base64::Engine;
 
 use std::collections::HashMap;
 
-use super::authorized_bucket;
+use crate::http::Response;
 use crate::meta::{ListQuery, Listing, MetaError, ObjectSummary};
 use crate::s3::access::{Identity, Permission};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::path::url_encode_key;
-use crate::s3::pipeline::S3Request;
+use crate::s3::payload::PayloadReader;
+use crate::s3::request::S3Request;
+use crate::s3::resource::authorized_bucket;
 use crate::s3::xml::XmlBuilder;
-use crate::s3::{time, S3Context, S3Response};
+use crate::s3::NULL_VERSION_ID;
+use crate::s3::{time, S3Context};
 
 /// Keys per page when the client asks for more, or for none (S3 API Reference, ListObjectsV2
 /// `max-keys`: "returns up to 1,000 key names").
@@ -212,7 +215,11 @@ fn header_fields(
 }
 
 /// ListObjectsV2.
-pub async fn list_objects_v2(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
+pub async fn list_objects_v2(
+    context: &S3Context,
+    request: &S3Request<'_>,
+    _payload: PayloadReader<'_, '_>,
+) -> S3Result<Response> {
     let parameters = parse_parameters(request, "max-keys")?;
     let token = request.query_value("continuation-token");
     let start_after = request
@@ -277,11 +284,15 @@ pub async fn list_objects_v2(context: &S3Context, request: &S3Request<'_>) -> S3
     }
     common_prefixes(&mut xml, &listing, parameters.url_encoding);
     xml.close("ListBucketResult");
-    Ok(S3Response::xml(xml.finish()))
+    Ok(Response::xml(xml.finish()))
 }
 
 /// ListObjects (v1): `marker` / `NextMarker`, Owner always shown.
-pub async fn list_objects_v1(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
+pub async fn list_objects_v1(
+    context: &S3Context,
+    request: &S3Request<'_>,
+    _payload: PayloadReader<'_, '_>,
+) -> S3Result<Response> {
     let parameters = parse_parameters(request, "max-keys")?;
     let marker = request.query_value("marker").unwrap_or_default();
     let after = (!marker.is_empty()).then(|| marker.to_string());
@@ -313,17 +324,15 @@ pub async fn list_objects_v1(context: &S3Context, request: &S3Request<'_>) -> S3
     }
     common_prefixes(&mut xml, &listing, parameters.url_encoding);
     xml.close("ListBucketResult");
-    Ok(S3Response::xml(xml.finish()))
+    Ok(Response::xml(xml.finish()))
 }
-
-/// The version id every object has in an unversioned bucket.
-pub const NULL_VERSION_ID: &str = "null";
 
 /// ListObjectVersions on an unversioned bucket: each object is its single `null` version.
 pub async fn list_object_versions(
     context: &S3Context,
     request: &S3Request<'_>,
-) -> S3Result<S3Response> {
+    _payload: PayloadReader<'_, '_>,
+) -> S3Result<Response> {
     let parameters = parse_parameters(request, "max-keys")?;
     let key_marker = request.query_value("key-marker").unwrap_or_default();
     let version_marker = request.query_value("version-id-marker").unwrap_or_default();
@@ -378,5 +387,5 @@ pub async fn list_object_versions(
     }
     common_prefixes(&mut xml, &listing, parameters.url_encoding);
     xml.close("ListVersionsResult");
-    Ok(S3Response::xml(xml.finish()))
+    Ok(Response::xml(xml.finish()))
 }

@@ -1,120 +1,27 @@
-//! S3 operation handlers, one file per family: typed input in, typed response out.
+//! S3 operation handlers, one file per family; each file is a leaf (it uses the shared request
+//! helpers of `s3`, never another handler file).
 
 pub mod acl;
 pub mod batch;
 pub mod bucket;
 pub mod copy;
+pub mod cors;
 pub mod list;
 pub mod multipart;
 pub mod object;
 pub mod post;
-pub mod upload;
 
-use std::rc::Rc;
-
-use crate::meta::users::canonical_id;
-use crate::meta::{BucketRecord, ObjectRecord};
-use crate::s3::access::{allows, Permission};
+use crate::http::Response;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
-use crate::s3::pipeline::S3Request;
+use crate::s3::payload::PayloadReader;
+use crate::s3::request::S3Request;
 use crate::s3::S3Context;
 
-/// The bucket of the request if the requester holds `permission` on it: NoSuchBucket before
-/// AccessDenied, as S3 answers.
-pub(crate) async fn authorized_bucket(
-    context: &S3Context,
-    request: &S3Request<'_>,
-    permission: Permission,
-) -> S3Result<Rc<BucketRecord>> {
-    let bucket = existing_bucket(context, request).await?;
-    if !allows(
-        &bucket.owner,
-        bucket.acl.as_deref(),
-        &request.requester,
-        permission,
-    ) {
-        return Err(S3Error::new(S3ErrorCode::AccessDenied));
-    }
-    Ok(bucket)
-}
-
-/// The bucket of the request if the requester owns it (configuration reads and DeleteBucket are
-/// the owner's alone, whatever the ACL says).
-pub(crate) async fn owned_bucket(
-    context: &S3Context,
-    request: &S3Request<'_>,
-) -> S3Result<Rc<BucketRecord>> {
-    let bucket = existing_bucket(context, request).await?;
-    if request.requester.signed()?.access_key != bucket.owner {
-        return Err(S3Error::new(S3ErrorCode::AccessDenied));
-    }
-    Ok(bucket)
-}
-
-/// The request's bucket; AccessDenied when `x-amz-expected-bucket-owner` names someone else
-/// (S3's guard against writing into a bucket that changed hands).
-async fn existing_bucket(
-    context: &S3Context,
-    request: &S3Request<'_>,
-) -> S3Result<Rc<BucketRecord>> {
-    let bucket = context.bucket(request.bucket()).await?.ok_or_else(|| {
-        S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket())
-    })?;
-    if let Some(expected) = request.head.header("x-amz-expected-bucket-owner") {
-        if expected.trim() != canonical_id(&bucket.owner) {
-            return Err(S3Error::new(S3ErrorCode::AccessDenied));
-        }
-    }
-    Ok(bucket)
-}
-
-/// AccessDenied unless the requester holds `permission` on the object.
-pub(crate) fn authorize_object(
-    request: &S3Request<'_>,
-    object: &ObjectRecord,
-    permission: Permission,
-) -> S3Result<()> {
-    if allows(
-        &object.owner,
-        object.acl.as_deref(),
-        &request.requester,
-        permission,
-    ) {
-        Ok(())
-    } else {
-        Err(S3Error::new(S3ErrorCode::AccessDenied))
-    }
-}
-
-/// The request's object if the requester holds `permission` on it; an inline object's bytes are
-/// read only `with_bytes` (a GET that sends them).
-pub(crate) async fn authorized_object(
-    context: &S3Context,
-    request: &S3Request<'_>,
-    permission: Permission,
-    with_bytes: bool,
-) -> S3Result<Rc<ObjectRecord>> {
-    match context
-        .object(request.bucket(), request.key(), with_bytes)
-        .await
-    {
-        Ok(Some(record)) => {
-            authorize_object(request, &record, permission)?;
-            Ok(record)
-        }
-        Ok(None) => Err(missing_object(context, request).await),
-        Err(crate::meta::MetaError::NoSuchBucket) => {
-            Err(S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket()))
-        }
-        Err(error) => Err(error.into()),
-    }
-}
-
-/// The error for a key that is not there: NoSuchKey for whoever may list the bucket, AccessDenied
-/// for everyone else (S3 does not reveal which keys exist to those who cannot list them).
-async fn missing_object(context: &S3Context, request: &S3Request<'_>) -> S3Error {
-    match authorized_bucket(context, request, Permission::Read).await {
-        Ok(_) => S3Error::new(S3ErrorCode::NoSuchKey).field("Key", request.key()),
-        Err(error) => error,
-    }
+/// A method S3 does not accept on the addressed resource.
+pub async fn method_not_allowed(
+    _context: &S3Context,
+    _request: &S3Request<'_>,
+    _payload: PayloadReader<'_, '_>,
+) -> S3Result<Response> {
+    Err(S3Error::new(S3ErrorCode::MethodNotAllowed))
 }

@@ -2,22 +2,24 @@
 //! UploadPartCopy, Complete (metadata-only: the parts become the object's extents), Abort,
 //! ListParts and ListMultipartUploads.
 
-use super::acl::acl_from_request_headers;
-use super::authorized_bucket;
-use super::bucket::read_small_body;
-use super::copy::{copy_from_source, parse_copy_source};
-use super::object::stored_headers;
-use super::upload::{receive_payload, Destination};
+use crate::http::Response;
 use crate::limits::{MULTIPART_LIST_ENTRIES_MAX, PART_BYTES_MAX, PART_NUMBER_MAX};
 use crate::meta::multipart::{Completion, PartRecord, PartsQuery, UploadRecord, UploadsQuery};
 use crate::meta::MetaError;
 use crate::s3::access::{Identity, Permission};
+use crate::s3::copy_source::{copy_from_source, parse_copy_source};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::grants::acl_from_request_headers;
+use crate::s3::multipart_object::{assembler, upload_algorithm, CompletionRequest};
+use crate::s3::object_write::stored_headers;
+use crate::s3::object_write::{receive_payload, Destination};
 use crate::s3::path::url_encode_key;
+use crate::s3::payload::read_small_body;
 use crate::s3::payload::PayloadReader;
-use crate::s3::pipeline::S3Request;
+use crate::s3::request::S3Request;
+use crate::s3::resource::authorized_bucket;
 use crate::s3::xml::{parse_complete_multipart_upload, XmlBuilder};
-use crate::s3::{time, S3Context, S3Response};
+use crate::s3::{time, S3Context};
 use crate::storage::checksum::{ChecksumAlgorithm, StoredChecksum};
 use crate::storage::writer::remove_object_file_later;
 use crate::storage::{FileId, StoredBytes};
@@ -38,7 +40,7 @@ fn no_such_upload(request: &S3Request<'_>) -> S3Error {
 fn map_meta(request: &S3Request<'_>, error: MetaError) -> S3Error {
     match error {
         MetaError::NoSuchUpload => no_such_upload(request),
-        other => super::object::write_error(request, other),
+        other => crate::s3::object_write::write_error(request, other),
     }
 }
 
@@ -83,7 +85,8 @@ fn part_number(request: &S3Request<'_>) -> S3Result<u32> {
 pub async fn create_multipart_upload(
     context: &S3Context,
     request: &S3Request<'_>,
-) -> S3Result<S3Response> {
+    _payload: PayloadReader<'_, '_>,
+) -> S3Result<Response> {
     let bucket = authorized_bucket(context, request, Permission::Write).await?;
     let acl = acl_from_request_headers(context, request, &bucket.owner).await?;
     let head = request.head;
@@ -116,7 +119,7 @@ pub async fn create_multipart_upload(
         }
     };
     let upload = UploadRecord {
-        checksum_algorithm,
+        checksum_algorithm: checksum_algorithm.map(|algorithm| algorithm.name().to_string()),
         checksum_full_object,
         upload_id: format!("{:032x}", fastrand::u128(..)),
         bucket: request.bucket().to_string(),
@@ -139,7 +142,7 @@ pub async fn create_multipart_upload(
         .element("Key", request.key())
         .element("UploadId", &id)
         .close("InitiateMultipartUploadResult");
-    let mut response = S3Response::xml(xml.finish());
+    let mut response = Response::xml(xml.finish());
     if let Some(algorithm) = checksum_algorithm {
         response
             .head
@@ -197,7 +200,7 @@ pub async fn upload_part(
     context: &S3Context,
     request: &S3Request<'_>,
     mut payload: PayloadReader<'_, '_>,
-) -> S3Result<S3Response> {
+) -> S3Result<Response> {
     let number = part_number(request)?;
     let upload = current_upload(context, request).await?;
     let bytes_max = PART_BYTES_MAX.min(context.config.max_object_size_bytes);
@@ -206,13 +209,13 @@ pub async fn upload_part(
         request.head,
         &mut payload,
         bytes_max,
-        upload.checksum_algorithm,
+        upload_algorithm(&upload),
         Destination::Part,
     )
     .await?;
     let checksum = received.checksum.clone();
     let etag = record_part(context, request, number, received.sealed).await?;
-    let mut response = S3Response::empty(200);
+    let mut response = Response::empty(200);
     response.head.header("ETag", format!("\"{etag}\""));
     if let Some((algorithm, value)) = checksum {
         response
@@ -226,7 +229,8 @@ pub async fn upload_part(
 pub async fn upload_part_copy(
     context: &S3Context,
     request: &S3Request<'_>,
-) -> S3Result<S3Response> {
+    _payload: PayloadReader<'_, '_>,
+) -> S3Result<Response> {
     let number = part_number(request)?;
     let upload = current_upload(context, request).await?;
     let source = parse_copy_source(request.head.header("x-amz-copy-source").unwrap_or_default())?;
@@ -236,7 +240,7 @@ pub async fn upload_part_copy(
         request,
         &source,
         range,
-        upload.checksum_algorithm,
+        upload_algorithm(&upload),
         Destination::Part,
     )
     .await?;
@@ -249,7 +253,7 @@ pub async fn upload_part_copy(
         .element("LastModified", &time::iso8601(time::now_ms()))
         .element("ETag", &format!("\"{etag}\""))
         .close("CopyPartResult");
-    Ok(S3Response::xml(xml.finish()))
+    Ok(Response::xml(xml.finish()))
 }
 
 /// CompleteMultipartUpload: all checks and the switch to a visible object happen in one metadata
@@ -258,23 +262,28 @@ pub async fn complete_multipart_upload(
     context: &S3Context,
     request: &S3Request<'_>,
     mut payload: PayloadReader<'_, '_>,
-) -> S3Result<S3Response> {
+) -> S3Result<Response> {
     let body = read_small_body(&mut payload).await?;
     let parts = parse_complete_multipart_upload(&body)?;
-    let completion = Completion {
-        upload_id: upload_id(request),
-        bucket: request.bucket().to_string(),
-        key: request.key().to_string(),
+    let last_modified_ms = time::now_ms();
+    let rules = CompletionRequest {
         parts,
-        last_modified_ms: time::now_ms(),
+        last_modified_ms,
         size_bytes_max: context.config.max_object_size_bytes,
-        condition: super::object::parse_put_condition(request.head)?,
         expected_checksum: ChecksumAlgorithm::ALL.iter().find_map(|algorithm| {
             request
                 .head
                 .header(algorithm.header_name())
                 .map(|value| (*algorithm, value.trim().to_string()))
         }),
+    };
+    let completion = Completion {
+        upload_id: upload_id(request),
+        bucket: request.bucket().to_string(),
+        key: request.key().to_string(),
+        last_modified_ms,
+        condition: crate::s3::object_write::parse_put_condition(request.head)?,
+        assemble: assembler(rules),
     };
     let (record, obsolete) = context
         .meta
@@ -296,14 +305,15 @@ pub async fn complete_multipart_upload(
             .element("ChecksumType", stored.type_name());
     }
     xml.close("CompleteMultipartUploadResult");
-    Ok(S3Response::xml(xml.finish()))
+    Ok(Response::xml(xml.finish()))
 }
 
 /// AbortMultipartUpload.
 pub async fn abort_multipart_upload(
     context: &S3Context,
     request: &S3Request<'_>,
-) -> S3Result<S3Response> {
+    _payload: PayloadReader<'_, '_>,
+) -> S3Result<Response> {
     current_upload(context, request).await?;
     let files = context
         .meta
@@ -311,7 +321,7 @@ pub async fn abort_multipart_upload(
         .await
         .map_err(|e| map_meta(request, e))?;
     remove_later(context, files);
-    Ok(S3Response::empty(204))
+    Ok(Response::empty(204))
 }
 
 fn bounded_count(request: &S3Request<'_>, name: &'static str) -> S3Result<usize> {
@@ -334,7 +344,11 @@ fn bounded_count(request: &S3Request<'_>, name: &'static str) -> S3Result<usize>
 }
 
 /// ListParts.
-pub async fn list_parts(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
+pub async fn list_parts(
+    context: &S3Context,
+    request: &S3Request<'_>,
+    _payload: PayloadReader<'_, '_>,
+) -> S3Result<Response> {
     current_upload(context, request).await?;
     let max_parts = bounded_count(request, "max-parts")?;
     let marker_text = request.query_value("part-number-marker").unwrap_or("0");
@@ -374,7 +388,7 @@ pub async fn list_parts(context: &S3Context, request: &S3Request<'_>) -> S3Resul
             .element("LastModified", &time::iso8601(part.last_modified_ms))
             .element("ETag", &format!("\"{}\"", part.etag))
             .element("Size", &part.size_bytes.to_string());
-        if let (Some(algorithm), Some(checksum)) = (page.upload.checksum_algorithm, &part.checksum)
+        if let (Some(algorithm), Some(checksum)) = (upload_algorithm(&page.upload), &part.checksum)
         {
             xml.element(algorithm.element_name(), checksum);
         }
@@ -384,7 +398,7 @@ pub async fn list_parts(context: &S3Context, request: &S3Request<'_>) -> S3Resul
     initiator_and_owner(&mut xml, &owner);
     xml.element("StorageClass", "STANDARD")
         .close("ListPartsResult");
-    Ok(S3Response::xml(xml.finish()))
+    Ok(Response::xml(xml.finish()))
 }
 
 /// `<Initiator>` and `<Owner>`: the same user here (no IAM principals initiate for an account).
@@ -401,7 +415,8 @@ fn initiator_and_owner(xml: &mut XmlBuilder, owner: &Identity) {
 pub async fn list_multipart_uploads(
     context: &S3Context,
     request: &S3Request<'_>,
-) -> S3Result<S3Response> {
+    _payload: PayloadReader<'_, '_>,
+) -> S3Result<Response> {
     authorized_bucket(context, request, Permission::Read).await?;
     let max_uploads = bounded_count(request, "max-uploads")?;
     let url_encoding = request
@@ -476,22 +491,5 @@ pub async fn list_multipart_uploads(
             .close("CommonPrefixes");
     }
     xml.close("ListMultipartUploadsResult");
-    Ok(S3Response::xml(xml.finish()))
-}
-
-/// Drops uploads older than the configured age and deletes their part files (after commit).
-pub async fn reap_expired_uploads(context: &S3Context) {
-    let age_ms = context
-        .config
-        .multipart_max_age_seconds
-        .saturating_mul(1000) as i64;
-    match context.meta.reap_uploads(time::now_ms() - age_ms).await {
-        Ok(files) => {
-            if !files.is_empty() {
-                tracing::info!(files = files.len(), "reaped expired multipart uploads");
-            }
-            remove_later(context, files);
-        }
-        Err(error) => tracing::warn!(error = %error, "multipart reaper failed"),
-    }
+    Ok(Response::xml(xml.finish()))
 }

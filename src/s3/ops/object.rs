@@ -2,60 +2,34 @@
 
 use std::io;
 
-use super::acl::acl_from_request_headers;
-use super::upload::{receive_payload, Destination};
-use super::{authorized_bucket, authorized_object};
-use crate::limits::{PUT_OBJECT_BYTES_MAX, USER_METADATA_BYTES_MAX};
-use crate::meta::{ObjectBody, ObjectRecord, PutCondition};
+use crate::http::{Response, ResponseBody};
+use crate::limits::PUT_OBJECT_BYTES_MAX;
+use crate::meta::{ObjectBody, ObjectRecord};
 use crate::s3::access::Permission;
 use crate::s3::conditions::{
     evaluate_read_conditions, parse_range, ConditionOutcome, RangeRequest,
 };
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::grants::acl_from_request_headers;
+use crate::s3::object_write::{
+    commit_object, no_such_bucket, parse_put_condition, receive_payload, stored_headers,
+    Destination, ObjectAttributes, STORED_HEADERS,
+};
 use crate::s3::payload::PayloadReader;
-use crate::s3::pipeline::S3Request;
-use crate::s3::{time, ResponseBody, S3Context, S3Response};
+use crate::s3::request::S3Request;
+use crate::s3::resource::{authorized_bucket, authorized_object};
+use crate::s3::{time, S3Context};
 use crate::storage::checksum::StoredChecksum;
 use crate::storage::writer::remove_object_file_later;
-use crate::storage::{ObjectReader, SealedObject, Segment};
+use crate::storage::{ObjectReader, Segment};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-
-/// Headers stored with an object and returned on GET/HEAD (besides Content-Type and `x-amz-meta-*`).
-const STORED_HEADERS: &[(&str, &str)] = &[
-    ("cache-control", "Cache-Control"),
-    ("content-disposition", "Content-Disposition"),
-    ("content-encoding", "Content-Encoding"),
-    ("content-language", "Content-Language"),
-    ("expires", "Expires"),
-];
 
 /// Content-Type S3 reports for objects stored without one.
 const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
 
 /// Attempts to open an object's file when a concurrent overwrite replaced it between lookup and open.
 const OPEN_ATTEMPT_COUNT_MAX: usize = 4;
-
-/// The write condition of a PutObject (`If-None-Match: *` or `If-Match: <etag>`).
-pub(crate) fn parse_put_condition(head: &crate::http::RequestHead) -> S3Result<PutCondition> {
-    Ok(
-        match (head.header("if-none-match"), head.header("if-match")) {
-            (Some(_), Some(_)) => {
-                return Err(S3Error::with_message(
-                    S3ErrorCode::NotImplemented,
-                    "If-Match and If-None-Match together are not supported.",
-                ))
-            }
-            (Some(value), None) if value.trim() == "*" => PutCondition::IfAbsent,
-            (Some(etag), None) => {
-                PutCondition::IfNoneMatch(etag.trim().trim_matches('"').to_string())
-            }
-            (None, Some(value)) if value.trim() == "*" => PutCondition::IfExists,
-            (None, Some(etag)) => PutCondition::IfMatch(etag.trim().trim_matches('"').to_string()),
-            (None, None) => PutCondition::None,
-        },
-    )
-}
 
 /// A metadata value as S3 returns it: non-ASCII values RFC 2047-encoded (S3 User Guide,
 /// "Working with object metadata": such values are "encoded as per RFC 2047 to make them mail
@@ -68,48 +42,12 @@ fn mail_safe(value: &str) -> String {
     }
 }
 
-/// The headers an upload stores with its object: `x-amz-meta-*` (at most 2 KiB) and the
-/// standard ones S3 returns on GET; `aws-chunked` is dropped from Content-Encoding.
-pub(crate) fn stored_headers(head: &crate::http::RequestHead) -> S3Result<Vec<(String, String)>> {
-    let mut headers = Vec::new();
-    let mut metadata_bytes = 0usize;
-    for (name, value) in &head.headers {
-        if let Some(suffix) = name.strip_prefix("x-amz-meta-") {
-            metadata_bytes += suffix.len() + value.len();
-            headers.push((name.clone(), value.clone()));
-        } else if let Some((_, _)) = STORED_HEADERS.iter().find(|(stored, _)| stored == name) {
-            let mentions_aws_chunked = value
-                .split(',')
-                .any(|coding| coding.trim().eq_ignore_ascii_case("aws-chunked"));
-            if name == "content-encoding" && mentions_aws_chunked {
-                // aws-chunked describes the transfer, not the object; S3 drops it.
-                let kept: Vec<&str> = value
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|coding| {
-                        !coding.eq_ignore_ascii_case("aws-chunked") && !coding.is_empty()
-                    })
-                    .collect();
-                if !kept.is_empty() {
-                    headers.push((name.clone(), kept.join(", ")));
-                }
-            } else {
-                headers.push((name.clone(), value.clone()));
-            }
-        }
-    }
-    if metadata_bytes > USER_METADATA_BYTES_MAX {
-        return Err(S3Error::new(S3ErrorCode::MetadataTooLarge));
-    }
-    Ok(headers)
-}
-
 /// PutObject: stream to a temp file, verify every digest, make it durable, then commit metadata.
 pub async fn put_object(
     context: &S3Context,
     request: &S3Request<'_>,
     mut payload: PayloadReader<'_, '_>,
-) -> S3Result<S3Response> {
+) -> S3Result<Response> {
     let head = request.head;
     if head.header_count("content-type") > 1 {
         return Err(S3Error::with_message(
@@ -147,7 +85,7 @@ pub async fn put_object(
         acl,
     };
     let record = commit_object(context, request, received.sealed, attributes, condition).await?;
-    let mut response = S3Response::empty(200);
+    let mut response = Response::empty(200);
     response.head.header("ETag", format!("\"{}\"", record.etag));
     if let Some(stored) = stored {
         response
@@ -158,71 +96,6 @@ pub async fn put_object(
             .header("x-amz-checksum-type", stored.type_name());
     }
     Ok(response)
-}
-
-/// What an object carries besides its bytes.
-pub struct ObjectAttributes {
-    /// Content-Type.
-    pub content_type: Option<String>,
-    /// Stored headers and user metadata.
-    pub headers: Vec<(String, String)>,
-    /// Base64 CRC32, if known.
-    pub checksum: Option<String>,
-    /// Encoded access control list (`None`: `private`).
-    pub acl: Option<String>,
-}
-
-/// Publishes a sealed file under the request's bucket and key and commits its metadata if
-/// `condition` holds; the superseded file is removed afterwards. On any error the new file is
-/// deleted by its guard: nothing becomes visible.
-pub async fn commit_object(
-    context: &S3Context,
-    request: &S3Request<'_>,
-    sealed: SealedObject,
-    attributes: ObjectAttributes,
-    condition: PutCondition,
-) -> S3Result<ObjectRecord> {
-    let published = sealed.publish().await?;
-    let record = ObjectRecord {
-        bucket: request.bucket().to_string(),
-        key: request.key().to_string(),
-        body: published.stored.clone().into(),
-        size_bytes: published.size_bytes,
-        etag: hex::encode(published.digests.md5),
-        last_modified_ms: time::now_ms(),
-        content_type: attributes.content_type,
-        headers: attributes.headers,
-        checksum: attributes.checksum,
-        owner: request.requester.access_key().to_string(),
-        acl: attributes.acl,
-    };
-    let replaced = context
-        .meta
-        .put_object(record.clone(), condition)
-        .await
-        .map_err(|error| write_error(request, error))?;
-    published.keep();
-    for old in replaced {
-        remove_object_file_later(&context.layout, old);
-    }
-    Ok(record)
-}
-
-/// A failed write of the request's key as S3 words it: the bucket or key it names, or the
-/// conditional headers that did not hold.
-pub(crate) fn write_error(request: &S3Request<'_>, error: crate::meta::MetaError) -> S3Error {
-    use crate::meta::MetaError;
-    match error {
-        MetaError::NoSuchBucket => no_such_bucket(request),
-        MetaError::NoSuchKey => S3Error::new(S3ErrorCode::NoSuchKey).field("Key", request.key()),
-        MetaError::PreconditionFailed => S3Error::new(S3ErrorCode::PreconditionFailed)
-            .field("Condition", "If-Match / If-None-Match"),
-        other => other.into(),
-    }
-}
-
-pub(crate) fn no_such_bucket(request: &S3Request<'_>) -> S3Error {
-    S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket())
 }
 
 /// `response-*` query parameters of GetObject and the header each one overrides.
@@ -238,7 +111,7 @@ const RESPONSE_OVERRIDES: &[(&str, &str)] = &[
 /// Rejects a `versionId` other than `null`: an unversioned bucket has only the null version.
 fn check_version_id(request: &S3Request<'_>) -> S3Result<()> {
     match request.query.iter().find(|(name, _)| name == "versionId") {
-        Some((_, version)) if version != super::list::NULL_VERSION_ID => {
+        Some((_, version)) if version != crate::s3::NULL_VERSION_ID => {
             Err(S3Error::new(S3ErrorCode::NoSuchVersion)
                 .field("Key", request.key())
                 .field("VersionId", version.clone()))
@@ -247,13 +120,31 @@ fn check_version_id(request: &S3Request<'_>) -> S3Result<()> {
     }
 }
 
-/// GetObject and HeadObject: metadata, conditions, range, then the file streamed (GET) or only
-/// its length (HEAD).
+/// GetObject: the object's bytes (or the part `partNumber` names, or a range).
 pub async fn get_object(
     context: &S3Context,
     request: &S3Request<'_>,
+    _payload: PayloadReader<'_, '_>,
+) -> S3Result<Response> {
+    read_object(context, request, false).await
+}
+
+/// HeadObject: GetObject's answer without the bytes.
+pub async fn head_object(
+    context: &S3Context,
+    request: &S3Request<'_>,
+    _payload: PayloadReader<'_, '_>,
+) -> S3Result<Response> {
+    read_object(context, request, true).await
+}
+
+/// GetObject and HeadObject: metadata, conditions, range, then the file streamed (GET) or only
+/// its length (HEAD).
+async fn read_object(
+    context: &S3Context,
+    request: &S3Request<'_>,
     head_only: bool,
-) -> S3Result<S3Response> {
+) -> S3Result<Response> {
     check_version_id(request)?;
     let part_number = match request.query.iter().find(|(name, _)| name == "partNumber") {
         Some((_, text)) => Some(
@@ -289,7 +180,7 @@ pub async fn get_object(
                 )
             }
             ConditionOutcome::NotModified => {
-                let mut response = S3Response::empty(304);
+                let mut response = Response::empty(304);
                 response.head.header("ETag", format!("\"{}\"", record.etag));
                 response
                     .head
@@ -339,7 +230,7 @@ pub async fn get_object(
         let body = if head_only {
             ResponseBody::HeadOnly(length)
         } else if let ObjectBody::Inline(bytes) = &record.body {
-            ResponseBody::Inline(bytes.clone(), start as usize..(start + length) as usize)
+            ResponseBody::Shared(bytes.shared(), start as usize..(start + length) as usize)
         } else if record.body == ObjectBody::InlineUnread {
             unreachable!("a GET looks objects up with their bytes")
         } else {
@@ -352,7 +243,7 @@ pub async fn get_object(
                 })
                 .collect();
             match ObjectReader::open_segments(&context.layout, &segments, start, length).await {
-                Ok(reader) => ResponseBody::Object(reader),
+                Ok(reader) => ResponseBody::Stream(Box::new(reader)),
                 // Replaced by a concurrent PUT after our lookup: look again and serve the new one.
                 Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
                 Err(error) => {
@@ -361,7 +252,7 @@ pub async fn get_object(
                 }
             }
         };
-        let mut response = S3Response {
+        let mut response = Response {
             head: crate::http::ResponseHead::new(status),
             body,
         };
@@ -397,7 +288,7 @@ fn object_headers(
     record: &ObjectRecord,
     request: &S3Request<'_>,
     part_number: Option<u32>,
-    response: &mut S3Response,
+    response: &mut Response,
 ) {
     let head = &mut response.head;
     head.header(
@@ -447,7 +338,11 @@ fn object_headers(
 }
 
 /// DeleteObject: idempotent 204; the file is removed after the metadata commit.
-pub async fn delete_object(context: &S3Context, request: &S3Request<'_>) -> S3Result<S3Response> {
+pub async fn delete_object(
+    context: &S3Context,
+    request: &S3Request<'_>,
+    _payload: PayloadReader<'_, '_>,
+) -> S3Result<Response> {
     check_version_id(request)?;
     authorized_bucket(context, request, Permission::Write).await?;
     match context
@@ -463,7 +358,7 @@ pub async fn delete_object(context: &S3Context, request: &S3Request<'_>) -> S3Re
         Err(crate::meta::MetaError::NoSuchBucket) => return Err(no_such_bucket(request)),
         Err(error) => return Err(error.into()),
     }
-    Ok(S3Response::empty(204))
+    Ok(Response::empty(204))
 }
 
 /// Attribute names `x-amz-object-attributes` may list (S3 API Reference, GetObjectAttributes).
@@ -479,7 +374,8 @@ const OBJECT_ATTRIBUTES: &[&str] = &[
 pub async fn get_object_attributes(
     context: &S3Context,
     request: &S3Request<'_>,
-) -> S3Result<S3Response> {
+    _payload: PayloadReader<'_, '_>,
+) -> S3Result<Response> {
     check_version_id(request)?;
     let head = request.head;
     let wanted: Vec<String> = head
@@ -564,7 +460,7 @@ pub async fn get_object_attributes(
         xml.element("ObjectSize", &record.size_bytes.to_string());
     }
     xml.close("GetObjectAttributesResponse");
-    let mut response = S3Response::xml(xml.finish());
+    let mut response = Response::xml(xml.finish());
     response
         .head
         .header("Last-Modified", time::http_date(record.last_modified_ms));

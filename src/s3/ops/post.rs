@@ -6,25 +6,26 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 
-use super::acl::resolve_acl;
-use super::authorized_bucket;
-use super::object::{commit_object, ObjectAttributes};
-use super::upload::{decode_checksum, Destination};
+use crate::http::Response;
 use crate::limits::{
     KEY_BYTES_MAX, POST_FORM_FIELDS_BYTES_MAX, POST_FORM_FIELD_COUNT_MAX, PUT_OBJECT_BYTES_MAX,
     USER_METADATA_BYTES_MAX,
 };
 use crate::meta::PutCondition;
 use crate::s3::access::{AclRequest, CannedAcl, Identity, Permission, Requester};
-use crate::s3::auth::secret::constant_time_eq;
 use crate::s3::auth::sigv4;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::form::{boundary, FormReader};
+use crate::s3::grants::resolve_acl;
+use crate::s3::object_write::{commit_object, ObjectAttributes};
+use crate::s3::object_write::{decode_checksum, Destination};
 use crate::s3::payload::PayloadReader;
-use crate::s3::pipeline::S3Request;
 use crate::s3::post_policy::{decode_policy, PostPolicy};
+use crate::s3::request::S3Request;
+use crate::s3::resource::authorized_bucket;
 use crate::s3::xml::XmlBuilder;
-use crate::s3::{time, S3Context, S3Response};
+use crate::s3::{time, S3Context};
+use crate::secret::constant_time_eq;
 use crate::storage::checksum::ChecksumAlgorithm;
 use crate::storage::ObjectWriter;
 
@@ -160,7 +161,7 @@ pub async fn post_object(
     context: &S3Context,
     request: &S3Request<'_>,
     mut payload: PayloadReader<'_, '_>,
-) -> S3Result<S3Response> {
+) -> S3Result<Response> {
     let boundary = request
         .head
         .header("content-type")
@@ -339,7 +340,7 @@ pub async fn post_object(
     let mut response = match redirect.filter(|url| !url.is_empty()) {
         Some(url) => {
             let separator = if url.contains('?') { '&' } else { '?' };
-            let mut response = S3Response::empty(303);
+            let mut response = Response::empty(303);
             response.head.header(
                 "Location",
                 format!(
@@ -352,7 +353,7 @@ pub async fn post_object(
             response
         }
         None => match field(&fields, "success_action_status") {
-            Some("200") => S3Response::empty(200),
+            Some("200") => Response::empty(200),
             Some("201") => {
                 // S3's PostResponse carries no namespace (S3 API Reference, POST Object example).
                 let mut xml = XmlBuilder::new();
@@ -362,11 +363,11 @@ pub async fn post_object(
                     .element("Key", &key)
                     .element("ETag", &etag)
                     .close("PostResponse");
-                let mut response = S3Response::xml(xml.finish());
+                let mut response = Response::xml(xml.finish());
                 response.head.status = 201;
                 response
             }
-            _ => S3Response::empty(204),
+            _ => Response::empty(204),
         },
     };
     response.head.header("ETag", etag);

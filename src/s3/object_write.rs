@@ -1,16 +1,153 @@
-//! Receiving an upload body (PutObject, UploadPart): size limit, streaming into an
-//! `ObjectWriter`, then Content-MD5 and the flexible checksum (header, trailer, or computed when
-//! only `x-amz-sdk-checksum-algorithm` names it) checked before anything is published.
+//! Writing an object or part: receiving the body (size limit, streaming into an `ObjectWriter`,
+//! then Content-MD5 and the flexible checksum — header, trailer, or computed when only
+//! `x-amz-sdk-checksum-algorithm` names it — checked before anything is published), the headers
+//! and write condition it stores, and the commit that makes it visible (PutObject, POST object,
+//! CopyObject, UploadPart).
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 
 use crate::http::RequestHead;
+use crate::limits::USER_METADATA_BYTES_MAX;
+use crate::meta::{MetaError, ObjectRecord, PutCondition};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::payload::PayloadReader;
-use crate::s3::S3Context;
+use crate::s3::request::S3Request;
+use crate::s3::{time, S3Context};
 use crate::storage::checksum::ChecksumAlgorithm;
+use crate::storage::writer::remove_object_file_later;
 use crate::storage::{ObjectWriter, Placement, SealedObject};
+
+/// Headers stored with an object and returned on GET/HEAD (besides Content-Type and `x-amz-meta-*`).
+pub(crate) const STORED_HEADERS: &[(&str, &str)] = &[
+    ("cache-control", "Cache-Control"),
+    ("content-disposition", "Content-Disposition"),
+    ("content-encoding", "Content-Encoding"),
+    ("content-language", "Content-Language"),
+    ("expires", "Expires"),
+];
+
+/// The write condition of a PutObject (`If-None-Match: *` or `If-Match: <etag>`).
+pub(crate) fn parse_put_condition(head: &RequestHead) -> S3Result<PutCondition> {
+    Ok(
+        match (head.header("if-none-match"), head.header("if-match")) {
+            (Some(_), Some(_)) => {
+                return Err(S3Error::with_message(
+                    S3ErrorCode::NotImplemented,
+                    "If-Match and If-None-Match together are not supported.",
+                ))
+            }
+            (Some(value), None) if value.trim() == "*" => PutCondition::IfAbsent,
+            (Some(etag), None) => {
+                PutCondition::IfNoneMatch(etag.trim().trim_matches('"').to_string())
+            }
+            (None, Some(value)) if value.trim() == "*" => PutCondition::IfExists,
+            (None, Some(etag)) => PutCondition::IfMatch(etag.trim().trim_matches('"').to_string()),
+            (None, None) => PutCondition::None,
+        },
+    )
+}
+
+/// The headers an upload stores with its object: `x-amz-meta-*` (at most 2 KiB) and the
+/// standard ones S3 returns on GET; `aws-chunked` is dropped from Content-Encoding.
+pub(crate) fn stored_headers(head: &RequestHead) -> S3Result<Vec<(String, String)>> {
+    let mut headers = Vec::new();
+    let mut metadata_bytes = 0usize;
+    for (name, value) in &head.headers {
+        if let Some(suffix) = name.strip_prefix("x-amz-meta-") {
+            metadata_bytes += suffix.len() + value.len();
+            headers.push((name.clone(), value.clone()));
+        } else if let Some((_, _)) = STORED_HEADERS.iter().find(|(stored, _)| stored == name) {
+            let mentions_aws_chunked = value
+                .split(',')
+                .any(|coding| coding.trim().eq_ignore_ascii_case("aws-chunked"));
+            if name == "content-encoding" && mentions_aws_chunked {
+                // aws-chunked describes the transfer, not the object; S3 drops it.
+                let kept: Vec<&str> = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|coding| {
+                        !coding.eq_ignore_ascii_case("aws-chunked") && !coding.is_empty()
+                    })
+                    .collect();
+                if !kept.is_empty() {
+                    headers.push((name.clone(), kept.join(", ")));
+                }
+            } else {
+                headers.push((name.clone(), value.clone()));
+            }
+        }
+    }
+    if metadata_bytes > USER_METADATA_BYTES_MAX {
+        return Err(S3Error::new(S3ErrorCode::MetadataTooLarge));
+    }
+    Ok(headers)
+}
+
+/// What an object carries besides its bytes.
+pub struct ObjectAttributes {
+    /// Content-Type.
+    pub content_type: Option<String>,
+    /// Stored headers and user metadata.
+    pub headers: Vec<(String, String)>,
+    /// Base64 CRC32, if known.
+    pub checksum: Option<String>,
+    /// Encoded access control list (`None`: `private`).
+    pub acl: Option<String>,
+}
+
+/// Publishes a sealed file under the request's bucket and key and commits its metadata if
+/// `condition` holds; the superseded file is removed afterwards. On any error the new file is
+/// deleted by its guard: nothing becomes visible.
+pub async fn commit_object(
+    context: &S3Context,
+    request: &S3Request<'_>,
+    sealed: SealedObject,
+    attributes: ObjectAttributes,
+    condition: PutCondition,
+) -> S3Result<ObjectRecord> {
+    let published = sealed.publish().await?;
+    let record = ObjectRecord {
+        bucket: request.bucket().to_string(),
+        key: request.key().to_string(),
+        body: published.stored.clone().into(),
+        size_bytes: published.size_bytes,
+        etag: hex::encode(published.digests.md5),
+        last_modified_ms: time::now_ms(),
+        content_type: attributes.content_type,
+        headers: attributes.headers,
+        checksum: attributes.checksum,
+        owner: request.requester.access_key().to_string(),
+        acl: attributes.acl,
+    };
+    let replaced = context
+        .meta
+        .put_object(record.clone(), condition)
+        .await
+        .map_err(|error| write_error(request, error))?;
+    published.keep();
+    for old in replaced {
+        remove_object_file_later(&context.layout, old);
+    }
+    Ok(record)
+}
+
+/// A failed write of the request's key as S3 words it: the bucket or key it names, or the
+/// conditional headers that did not hold.
+pub(crate) fn write_error(request: &S3Request<'_>, error: MetaError) -> S3Error {
+    match error {
+        MetaError::NoSuchBucket => no_such_bucket(request),
+        MetaError::NoSuchKey => S3Error::new(S3ErrorCode::NoSuchKey).field("Key", request.key()),
+        MetaError::PreconditionFailed => S3Error::new(S3ErrorCode::PreconditionFailed)
+            .field("Condition", "If-Match / If-None-Match"),
+        other => other.into(),
+    }
+}
+
+/// NoSuchBucket naming the request's bucket.
+pub(crate) fn no_such_bucket(request: &S3Request<'_>) -> S3Error {
+    S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket())
+}
 
 /// Where the client's value of the checksum comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]

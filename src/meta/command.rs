@@ -1,0 +1,99 @@
+//! The metadata protocol: every request is a `MetaCommand` with its own `Reply` type, so a core
+//! can only receive the answer its request has (a mismatch does not compile). The metadata
+//! thread sees each request as a type-erased `Job` and runs a batch of them in one transaction.
+
+use std::fmt;
+
+use futures_channel::oneshot;
+use rusqlite::Transaction;
+
+use super::MetaError;
+
+/// One metadata request.
+pub trait MetaCommand: fmt::Debug + Send + 'static {
+    /// What it answers once its transaction committed.
+    type Reply: Send + 'static;
+
+    /// Runs the command inside the batch's transaction.
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<Self::Reply, MetaError>;
+
+    /// What it may change that cores cache (see `Generations`). No default: a new command must
+    /// say what it writes.
+    fn changes(&self) -> Changes<'_>;
+}
+
+/// What a command may change of what cores cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Changes<'a> {
+    /// Nothing cached (reads, uploads and parts, which are not objects).
+    Nothing,
+    /// A bucket's existence, owner or ACL.
+    Buckets,
+    /// One object (created, replaced, deleted or re-ACLed).
+    Object {
+        /// Bucket name.
+        bucket: &'a str,
+        /// Object key.
+        key: &'a str,
+    },
+    /// Several objects of one bucket.
+    Objects {
+        /// Bucket name.
+        bucket: &'a str,
+        /// Object keys.
+        keys: &'a [String],
+    },
+}
+
+/// A command on its way through the metadata thread, its reply type erased.
+pub trait Job: Send {
+    /// Runs the command in `transaction`, keeping its outcome until the commit.
+    fn apply(&mut self, transaction: &Transaction<'_>);
+    /// What the command may have changed.
+    fn changes(&self) -> Changes<'_>;
+    /// The batch did not commit: the outcome becomes this error.
+    fn fail(&mut self, message: &str);
+    /// Sends the outcome to the waiting core (which may have gone; nothing to do then).
+    fn reply(self: Box<Self>);
+}
+
+/// A command, its outcome once applied, and where the outcome goes.
+pub(crate) struct Pending<C: MetaCommand> {
+    command: C,
+    outcome: Option<Result<C::Reply, MetaError>>,
+    reply: oneshot::Sender<Result<C::Reply, MetaError>>,
+}
+
+impl<C: MetaCommand> Pending<C> {
+    /// `command` with the receiver its core awaits.
+    pub(crate) fn new(command: C) -> (Self, oneshot::Receiver<Result<C::Reply, MetaError>>) {
+        let (reply, answer) = oneshot::channel();
+        let pending = Pending {
+            command,
+            outcome: None,
+            reply,
+        };
+        (pending, answer)
+    }
+}
+
+impl<C: MetaCommand> Job for Pending<C> {
+    fn apply(&mut self, transaction: &Transaction<'_>) {
+        self.outcome = Some(self.command.apply(transaction));
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        self.command.changes()
+    }
+
+    fn fail(&mut self, message: &str) {
+        self.outcome = Some(Err(MetaError::Sqlite(message.to_string())));
+    }
+
+    fn reply(self: Box<Self>) {
+        let outcome = self
+            .outcome
+            .expect("every job of a batch is applied or failed before replies");
+        let _ = self.reply.send(outcome);
+    }
+}

@@ -1,0 +1,82 @@
+//! Names for an object's bytes that both `storage` (which holds them) and `meta` (which records
+//! where they are) use: `FileId`, `InlineBytes` and `StoredBytes`. Depends on nothing.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// The internal, random identity of one stored file (128 bits, shown as 32 hex digits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileId(pub u128);
+
+impl FileId {
+    /// A fresh random id.
+    pub fn random() -> Self {
+        FileId(fastrand::u128(..))
+    }
+
+    /// Parses the 32-hex-digit form.
+    pub fn parse(text: &str) -> Option<Self> {
+        if text.len() != 32 {
+            return None;
+        }
+        u128::from_str_radix(text, 16).ok().map(FileId)
+    }
+
+    /// Index of the fan-out directory holding this file.
+    pub fn dir_index(self) -> usize {
+        (self.0 >> 120) as usize
+    }
+}
+
+impl fmt::Display for FileId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
+/// The bytes of an object stored inline; cheap to clone (shared), printed by length only.
+/// An `Arc<Vec>`, not an `Arc<[u8]>`: wrapping the buffer a read or an upload filled costs no copy.
+#[derive(Clone, PartialEq, Eq)]
+pub struct InlineBytes(Arc<Vec<u8>>);
+
+impl InlineBytes {
+    /// Wraps bytes already read.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        InlineBytes(Arc::new(bytes))
+    }
+
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The shared buffer itself (for a response body that sends these bytes without a copy).
+    pub fn shared(&self) -> Arc<Vec<u8>> {
+        self.0.clone()
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the object is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for InlineBytes {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "InlineBytes({} bytes)", self.0.len())
+    }
+}
+
+/// Where a published object's bytes are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredBytes {
+    /// A durable object file.
+    File(FileId),
+    /// Bytes to store in the metadata row (durable once that commits).
+    Inline(InlineBytes),
+}
