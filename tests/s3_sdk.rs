@@ -453,6 +453,53 @@ async fn auth_errors() {
 }
 
 #[tokio::test]
+async fn request_payment_is_the_bucket_owners() {
+    // Goal: GetBucketRequestPayment answers S3's default (the owner pays) to the owner, and S3's
+    // errors to a missing bucket and to another user; PutBucketRequestPayment is refused (501),
+    // never silently accepted.
+    let server = TestServer::start();
+    let s3 = server.client();
+    s3.create_bucket().bucket("paid").send().await.unwrap();
+    let answer = s3
+        .get_bucket_request_payment()
+        .bucket("paid")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.payer(), Some(&aws_sdk_s3::types::Payer::BucketOwner));
+    let error = s3
+        .get_bucket_request_payment()
+        .bucket("nowhere")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&error).as_deref(), Some("NoSuchBucket"));
+    assert_eq!(error_status(&error), Some(404));
+    let other = server.add_user("payer-other", None);
+    let error = server
+        .client_as(&other)
+        .get_bucket_request_payment()
+        .bucket("paid")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&error).as_deref(), Some("AccessDenied"));
+    let error = s3
+        .put_bucket_request_payment()
+        .bucket("paid")
+        .request_payment_configuration(
+            aws_sdk_s3::types::RequestPaymentConfiguration::builder()
+                .payer(aws_sdk_s3::types::Payer::Requester)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_status(&error), Some(501));
+}
+
+#[tokio::test]
 async fn unimplemented_operations_say_so() {
     // Goal: an S3 operation ringstore lacks answers 501 NotImplemented, never a wrong success.
     let server = TestServer::start();

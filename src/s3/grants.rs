@@ -81,12 +81,28 @@ pub(crate) async fn acl_from_request_headers(
     request: &S3Request<'_>,
     bucket_owner: &str,
 ) -> S3Result<Option<String>> {
-    let Some(acl_request) = crate::s3::access::acl_from_headers(request.head)? else {
+    let requested = crate::s3::access::acl_from_headers(request.head)?;
+    stored_acl(
+        context,
+        request.requester.access_key(),
+        requested,
+        bucket_owner,
+    )
+    .await
+}
+
+/// The stored list for `requested` (the ACL a write's headers asked for, parsed by its input),
+/// written by `writer` into a bucket owned by `bucket_owner` (access keys).
+pub(crate) async fn stored_acl(
+    context: &S3Context,
+    writer: &str,
+    requested: Option<AclRequest>,
+    bucket_owner: &str,
+) -> S3Result<Option<String>> {
+    let Some(requested) = requested else {
         return Ok(None);
     };
-    let owner = context
-        .owner_identity(request.requester.access_key())
-        .await?;
+    let owner = context.owner_identity(writer).await?;
     let bucket_owner = context.owner_identity(bucket_owner).await?;
-    resolve_acl(context, acl_request, &owner, &bucket_owner).await
+    resolve_acl(context, requested, &owner, &bucket_owner).await
 }

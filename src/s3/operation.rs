@@ -12,7 +12,8 @@
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::ops::{self, acl, batch, bucket, copy, cors, list, multipart, object, post};
 use super::payload::PayloadReader;
-use super::request::S3Request;
+use super::request::{Call, S3Request};
+use super::xml::XmlDocument;
 use super::S3Context;
 use crate::http::Response;
 
@@ -20,6 +21,7 @@ use crate::http::Response;
 /// S3 has that ringstore answers with `501 NotImplemented`.
 macro_rules! operations {
     (
+        typed { $( $(#[$typed_doc:meta])* $typed:ident => $unit:ty, )* }
         implemented { $( $(#[$doc:meta])* $name:ident => $handler:path, )* }
         not_implemented { $( $missing:ident, )* }
     ) => {
@@ -27,19 +29,24 @@ macro_rules! operations {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[allow(missing_docs)]
         pub enum Operation {
+            $( $(#[$typed_doc])* $typed, )*
             $( $(#[$doc])* $name, )*
             $( $missing, )*
         }
 
         impl Operation {
             /// Every operation, in declaration order (`ALL[op.index()] == op`).
-            pub const ALL: &'static [Operation] = &[ $( Operation::$name, )* $( Operation::$missing, )* ];
+            pub const ALL: &'static [Operation] = &[
+                $( Operation::$typed, )* $( Operation::$name, )* $( Operation::$missing, )*
+            ];
 
             /// How many operations there are (the size of per-operation arrays).
             pub const COUNT: usize = Self::ALL.len();
 
             /// Every operation's AWS name, indexed by `index()`.
-            pub const NAMES: &'static [&'static str] = &[ $( stringify!($name), )* $( stringify!($missing), )* ];
+            pub const NAMES: &'static [&'static str] = &[
+                $( stringify!($typed), )* $( stringify!($name), )* $( stringify!($missing), )*
+            ];
 
             /// The AWS name, for logs and metrics.
             pub const fn name(self) -> &'static str {
@@ -54,6 +61,7 @@ macro_rules! operations {
             /// Whether ringstore has a handler for it (otherwise it answers 501 NotImplemented).
             pub const fn is_implemented(self) -> bool {
                 match self {
+                    $( Operation::$typed => true, )*
                     $( Operation::$name => true, )*
                     $( Operation::$missing => false, )*
                 }
@@ -68,11 +76,71 @@ macro_rules! operations {
             payload: PayloadReader<'_, '_>,
         ) -> S3Result<Response> {
             match operation {
+                $( Operation::$typed => run::<$unit>(context, request, payload).await, )*
                 $( Operation::$name => $handler(context, request, payload).await, )*
                 $( Operation::$missing => Err(not_implemented(operation)), )*
             }
         }
     };
+}
+
+/// One S3 operation as a typed unit: `Input::parse` turns the request's head and query into its
+/// input (refusing bad values there, before anything happens), `handle` runs it on what a handler
+/// may know of the call (`Call`: never the raw head or query) and the verified payload, and its
+/// `Output` renders itself (`IntoResponse`) in `run`, the one place a typed answer becomes HTTP.
+pub trait S3Operation {
+    /// What the operation reads from the request's head and query, validated; a body, if any,
+    /// stays in the payload for `handle`.
+    type Input: FromRequest;
+    /// What it answers.
+    type Output: IntoResponse;
+
+    /// Runs the operation.
+    // Futures of a glommio core never cross threads, so the trait's async fn need not be Send.
+    #[allow(async_fn_in_trait)]
+    async fn handle(
+        context: &S3Context,
+        call: Call<'_>,
+        input: Self::Input,
+        payload: PayloadReader<'_, '_>,
+    ) -> S3Result<Self::Output>;
+}
+
+/// An operation's input, parsed from the request's head and query.
+pub trait FromRequest: Sized {
+    /// The input, or S3's error for a missing, duplicate or bad value.
+    fn parse(request: &S3Request<'_>) -> S3Result<Self>;
+}
+
+/// Operations that read nothing but their bucket and key.
+impl FromRequest for () {
+    fn parse(_request: &S3Request<'_>) -> S3Result<()> {
+        Ok(())
+    }
+}
+
+/// An operation's answer as HTTP.
+pub trait IntoResponse {
+    /// The status, headers and body.
+    fn into_response(self) -> Response;
+}
+
+/// Every S3 document answers 200 with its XML.
+impl<T: XmlDocument> IntoResponse for T {
+    fn into_response(self) -> Response {
+        Response::xml(self.render())
+    }
+}
+
+/// Parse, handle, render: the only path a typed operation takes.
+async fn run<O: S3Operation>(
+    context: &S3Context,
+    request: &S3Request<'_>,
+    payload: PayloadReader<'_, '_>,
+) -> S3Result<Response> {
+    let input = O::Input::parse(request)?;
+    let output = O::handle(context, request.call(), input, payload).await?;
+    Ok(output.into_response())
 }
 
 fn not_implemented(operation: Operation) -> S3Error {
@@ -83,13 +151,16 @@ fn not_implemented(operation: Operation) -> S3Error {
 }
 
 operations! {
+    typed {
+        ListBuckets => bucket::ListBuckets,
+        CreateBucket => bucket::CreateBucket,
+        DeleteBucket => bucket::DeleteBucket,
+        HeadBucket => bucket::HeadBucket,
+        GetBucketLocation => bucket::GetBucketLocation,
+        GetBucketVersioning => bucket::GetBucketVersioning,
+        GetBucketRequestPayment => bucket::GetBucketRequestPayment,
+    }
     implemented {
-        ListBuckets => bucket::list_buckets,
-        CreateBucket => bucket::create_bucket,
-        DeleteBucket => bucket::delete_bucket,
-        HeadBucket => bucket::head_bucket,
-        GetBucketLocation => bucket::get_bucket_location,
-        GetBucketVersioning => bucket::get_bucket_versioning,
         PutObject => object::put_object,
         GetObject => object::get_object,
         HeadObject => object::head_object,
@@ -146,7 +217,6 @@ operations! {
         GetBucketReplication,
         PutBucketReplication,
         DeleteBucketReplication,
-        GetBucketRequestPayment,
         PutBucketRequestPayment,
         GetObjectLockConfiguration,
         PutObjectLockConfiguration,

@@ -37,3 +37,32 @@ impl S3Request<'_> {
         self.target.key.as_deref().unwrap_or_default()
     }
 }
+
+impl<'a> S3Request<'a> {
+    /// What a handler may know of this request: who asks, about which bucket and key.
+    pub fn call(&'a self) -> Call<'a> {
+        Call {
+            bucket: self.bucket(),
+            key: self.key(),
+            requester: &self.requester,
+            request_id: self.request_id,
+            expected_bucket_owner: self.head.header("x-amz-expected-bucket-owner"),
+        }
+    }
+}
+
+/// One call of an operation as its handler sees it: who made it, on which bucket and key — never
+/// the raw head or query, which the operation's `parse` turned into its typed input.
+#[derive(Clone, Copy)]
+pub struct Call<'a> {
+    /// The bucket (empty for ListBuckets).
+    pub bucket: &'a str,
+    /// The key (empty for bucket operations).
+    pub key: &'a str,
+    /// Who sent it.
+    pub requester: &'a Requester,
+    /// Id of this request.
+    pub request_id: &'a str,
+    /// `x-amz-expected-bucket-owner`: the canonical id the caller expects the bucket to have.
+    pub expected_bucket_owner: Option<&'a str>,
+}

@@ -7,21 +7,21 @@ use crate::meta::users::canonical_id;
 use crate::meta::{BucketRecord, ObjectRecord};
 use crate::s3::access::{allows, Permission};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
-use crate::s3::request::S3Request;
+use crate::s3::request::Call;
 use crate::s3::S3Context;
 
 /// The bucket of the request if the requester holds `permission` on it: NoSuchBucket before
 /// AccessDenied, as S3 answers.
 pub(crate) async fn authorized_bucket(
     context: &S3Context,
-    request: &S3Request<'_>,
+    call: &Call<'_>,
     permission: Permission,
 ) -> S3Result<Rc<BucketRecord>> {
-    let bucket = existing_bucket(context, request).await?;
+    let bucket = existing_bucket(context, call).await?;
     if !allows(
         &bucket.owner,
         bucket.acl.as_deref(),
-        &request.requester,
+        call.requester,
         permission,
     ) {
         return Err(S3Error::new(S3ErrorCode::AccessDenied));
@@ -33,10 +33,10 @@ pub(crate) async fn authorized_bucket(
 /// the owner's alone, whatever the ACL says).
 pub(crate) async fn owned_bucket(
     context: &S3Context,
-    request: &S3Request<'_>,
+    call: &Call<'_>,
 ) -> S3Result<Rc<BucketRecord>> {
-    let bucket = existing_bucket(context, request).await?;
-    if request.requester.signed()?.access_key != bucket.owner {
+    let bucket = existing_bucket(context, call).await?;
+    if call.requester.signed()?.access_key != bucket.owner {
         return Err(S3Error::new(S3ErrorCode::AccessDenied));
     }
     Ok(bucket)
@@ -44,14 +44,12 @@ pub(crate) async fn owned_bucket(
 
 /// The request's bucket; AccessDenied when `x-amz-expected-bucket-owner` names someone else
 /// (S3's guard against writing into a bucket that changed hands).
-async fn existing_bucket(
-    context: &S3Context,
-    request: &S3Request<'_>,
-) -> S3Result<Rc<BucketRecord>> {
-    let bucket = context.bucket(request.bucket()).await?.ok_or_else(|| {
-        S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket())
-    })?;
-    if let Some(expected) = request.head.header("x-amz-expected-bucket-owner") {
+async fn existing_bucket(context: &S3Context, call: &Call<'_>) -> S3Result<Rc<BucketRecord>> {
+    let bucket = context
+        .bucket(call.bucket)
+        .await?
+        .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", call.bucket))?;
+    if let Some(expected) = call.expected_bucket_owner {
         if expected.trim() != canonical_id(&bucket.owner) {
             return Err(S3Error::new(S3ErrorCode::AccessDenied));
         }
@@ -61,14 +59,14 @@ async fn existing_bucket(
 
 /// AccessDenied unless the requester holds `permission` on the object.
 pub(crate) fn authorize_object(
-    request: &S3Request<'_>,
+    call: &Call<'_>,
     object: &ObjectRecord,
     permission: Permission,
 ) -> S3Result<()> {
     if allows(
         &object.owner,
         object.acl.as_deref(),
-        &request.requester,
+        call.requester,
         permission,
     ) {
         Ok(())
@@ -81,21 +79,18 @@ pub(crate) fn authorize_object(
 /// read only `with_bytes` (a GET that sends them).
 pub(crate) async fn authorized_object(
     context: &S3Context,
-    request: &S3Request<'_>,
+    call: &Call<'_>,
     permission: Permission,
     with_bytes: bool,
 ) -> S3Result<Rc<ObjectRecord>> {
-    match context
-        .object(request.bucket(), request.key(), with_bytes)
-        .await
-    {
+    match context.object(call.bucket, call.key, with_bytes).await {
         Ok(Some(record)) => {
-            authorize_object(request, &record, permission)?;
+            authorize_object(call, &record, permission)?;
             Ok(record)
         }
-        Ok(None) => Err(missing_object(context, request).await),
+        Ok(None) => Err(missing_object(context, call).await),
         Err(crate::meta::MetaError::NoSuchBucket) => {
-            Err(S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket()))
+            Err(S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", call.bucket))
         }
         Err(error) => Err(error.into()),
     }
@@ -103,9 +98,9 @@ pub(crate) async fn authorized_object(
 
 /// The error for a key that is not there: NoSuchKey for whoever may list the bucket, AccessDenied
 /// for everyone else (S3 does not reveal which keys exist to those who cannot list them).
-async fn missing_object(context: &S3Context, request: &S3Request<'_>) -> S3Error {
-    match authorized_bucket(context, request, Permission::Read).await {
-        Ok(_) => S3Error::new(S3ErrorCode::NoSuchKey).field("Key", request.key()),
+async fn missing_object(context: &S3Context, call: &Call<'_>) -> S3Error {
+    match authorized_bucket(context, call, Permission::Read).await {
+        Ok(_) => S3Error::new(S3ErrorCode::NoSuchKey).field("Key", call.key),
         Err(error) => error,
     }
 }

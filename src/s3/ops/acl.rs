@@ -50,7 +50,7 @@ pub async fn get_bucket_acl(
     request: &S3Request<'_>,
     _payload: PayloadReader<'_, '_>,
 ) -> S3Result<Response> {
-    let bucket = authorized_bucket(context, request, Permission::ReadAcp).await?;
+    let bucket = authorized_bucket(context, &request.call(), Permission::ReadAcp).await?;
     policy_response(context, &bucket.owner, bucket.acl.as_deref()).await
 }
 
@@ -60,7 +60,7 @@ pub async fn put_bucket_acl(
     request: &S3Request<'_>,
     mut payload: PayloadReader<'_, '_>,
 ) -> S3Result<Response> {
-    let bucket = authorized_bucket(context, request, Permission::WriteAcp).await?;
+    let bucket = authorized_bucket(context, &request.call(), Permission::WriteAcp).await?;
     let acl_request = requested_acl(request, &mut payload).await?;
     let owner = context.owner_identity(&bucket.owner).await?;
     let acl = resolve_acl(context, acl_request, &owner, &owner).await?;
@@ -77,7 +77,7 @@ pub async fn get_object_acl(
     request: &S3Request<'_>,
     _payload: PayloadReader<'_, '_>,
 ) -> S3Result<Response> {
-    let record = authorized_object(context, request, Permission::ReadAcp, false).await?;
+    let record = authorized_object(context, &request.call(), Permission::ReadAcp, false).await?;
     policy_response(context, &record.owner, record.acl.as_deref()).await
 }
 
@@ -87,7 +87,7 @@ pub async fn put_object_acl(
     request: &S3Request<'_>,
     mut payload: PayloadReader<'_, '_>,
 ) -> S3Result<Response> {
-    let record = authorized_object(context, request, Permission::WriteAcp, false).await?;
+    let record = authorized_object(context, &request.call(), Permission::WriteAcp, false).await?;
     let acl_request = requested_acl(request, &mut payload).await?;
     let owner = context.owner_identity(&record.owner).await?;
     let bucket_owner = match context.bucket(request.bucket()).await? {

@@ -68,8 +68,12 @@ pub async fn delete_objects(
     request: &S3Request<'_>,
     mut payload: PayloadReader<'_, '_>,
 ) -> S3Result<Response> {
-    crate::s3::resource::authorized_bucket(context, request, crate::s3::access::Permission::Write)
-        .await?;
+    crate::s3::resource::authorized_bucket(
+        context,
+        &request.call(),
+        crate::s3::access::Permission::Write,
+    )
+    .await?;
     let body = read_small_body(&mut payload).await?;
     verify_body_integrity(request, payload.trailers(), &body)?;
     let parsed = parse_delete_objects(&body)?;

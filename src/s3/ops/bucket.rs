@@ -1,212 +1,350 @@
-//! Bucket operations: ListBuckets, CreateBucket, DeleteBucket, HeadBucket, GetBucketLocation.
+//! Bucket operations: ListBuckets, CreateBucket, DeleteBucket, HeadBucket, GetBucketLocation,
+//! GetBucketVersioning and GetBucketRequestPayment, each a typed unit (`S3Operation`).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as TOKEN;
+use base64::Engine;
 
 use crate::http::Response;
 use crate::limits::BUCKET_COUNT_MAX;
 use crate::meta::{BucketRecord, MetaError};
-use crate::s3::access::Permission;
+use crate::s3::access::{AclRequest, Permission};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
-use crate::s3::grants::acl_from_request_headers;
+use crate::s3::grants::stored_acl;
+use crate::s3::operation::{FromRequest, IntoResponse, S3Operation};
 use crate::s3::payload::{read_small_body, PayloadReader};
-use crate::s3::request::S3Request;
+use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::{authorized_bucket, owned_bucket};
-use crate::s3::xml::{parse_create_bucket_configuration, XmlBuilder};
+use crate::s3::xml::documents::{
+    BucketEntry, ListAllMyBucketsResult, LocationConstraint, Owner, RequestPaymentConfiguration,
+    VersioningConfiguration,
+};
+use crate::s3::xml::parse_create_bucket_configuration;
 use crate::s3::{time, S3Context};
+use crate::storage::writer::remove_object_file_later;
 
 /// The region AWS treats specially: CreateBucket there re-succeeds for the owner (us-east-1 legacy).
 const LEGACY_REGION: &str = "us-east-1";
 
+fn invalid_argument(name: &'static str, value: &str) -> S3Error {
+    S3Error::with_message(S3ErrorCode::InvalidArgument, format!("Invalid {name}"))
+        .field("ArgumentName", name)
+        .field("ArgumentValue", value.to_string())
+}
+
+fn no_such_bucket(call: Call<'_>) -> S3Error {
+    S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", call.bucket)
+}
+
 /// ListBuckets: the caller's buckets by name, paged by `max-buckets` / `continuation-token`
 /// and filtered by `prefix` and `bucket-region`.
-pub async fn list_buckets(
-    context: &S3Context,
-    request: &S3Request<'_>,
-    _payload: PayloadReader<'_, '_>,
-) -> S3Result<Response> {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD as TOKEN;
-    use base64::Engine;
-    let identity = request.requester.signed()?;
-    let query = |name: &str| request.query_value(name);
-    let invalid = |name: &'static str, value: &str| {
-        S3Error::with_message(S3ErrorCode::InvalidArgument, format!("Invalid {name}"))
-            .field("ArgumentName", name)
-            .field("ArgumentValue", value.to_string())
-    };
-    let max_buckets = match query("max-buckets") {
-        None => BUCKET_COUNT_MAX,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|count| (1..=BUCKET_COUNT_MAX).contains(count))
-            .ok_or_else(|| invalid("max-buckets", text))?,
-    };
-    let after = match query("continuation-token") {
-        None => None,
-        Some(token) => Some(
-            TOKEN
-                .decode(token)
+pub struct ListBuckets;
+
+/// What ListBuckets asks for.
+pub struct ListBucketsInput {
+    /// Page size, 1 ..= 10,000 (`max-buckets`; default: all).
+    max_buckets: usize,
+    /// List buckets named after this one (the decoded `continuation-token`).
+    after: Option<String>,
+    /// Only names starting with this (`prefix`, echoed in the answer when given).
+    prefix: Option<String>,
+    /// Only buckets in this region (`bucket-region`).
+    region: Option<String>,
+}
+
+impl FromRequest for ListBucketsInput {
+    fn parse(request: &S3Request<'_>) -> S3Result<ListBucketsInput> {
+        let max_buckets = match request.query_value("max-buckets") {
+            None => BUCKET_COUNT_MAX,
+            Some(text) => text
+                .parse::<usize>()
                 .ok()
-                .and_then(|bytes| String::from_utf8(bytes).ok())
-                .ok_or_else(|| invalid("continuation-token", token))?,
-        ),
-    };
-    let prefix = query("prefix").unwrap_or_default();
-    let region = query("bucket-region");
-    let buckets = context.meta.list_buckets().await?;
-    let mut mine = buckets.iter().filter(|bucket| {
-        bucket.owner == request.requester.access_key()
-            && bucket.name.starts_with(prefix)
-            && after.as_ref().is_none_or(|after| bucket.name > *after)
-            && region.is_none_or(|region| bucket.region == region)
-    });
-    let page: Vec<&BucketRecord> = mine.by_ref().take(max_buckets).collect();
-    let more = mine.next().is_some();
-    let mut xml = XmlBuilder::new();
-    xml.open_root("ListAllMyBucketsResult");
-    xml.open("Owner")
-        .element("ID", &identity.canonical_id)
-        .element("DisplayName", &identity.display_name)
-        .close("Owner");
-    xml.open("Buckets");
-    for bucket in &page {
-        xml.open("Bucket")
-            .element("Name", &bucket.name)
-            .element("CreationDate", &time::iso8601(bucket.created_ms))
-            .element("BucketRegion", &bucket.region)
-            .close("Bucket");
+                .filter(|count| (1..=BUCKET_COUNT_MAX).contains(count))
+                .ok_or_else(|| invalid_argument("max-buckets", text))?,
+        };
+        let after = match request.query_value("continuation-token") {
+            None => None,
+            Some(token) => Some(
+                TOKEN
+                    .decode(token)
+                    .ok()
+                    .and_then(|bytes| String::from_utf8(bytes).ok())
+                    .ok_or_else(|| invalid_argument("continuation-token", token))?,
+            ),
+        };
+        Ok(ListBucketsInput {
+            max_buckets,
+            after,
+            prefix: request.query_value("prefix").map(str::to_string),
+            region: request.query_value("bucket-region").map(str::to_string),
+        })
     }
-    xml.close("Buckets");
-    if more {
-        if let Some(last) = page.last() {
-            xml.element("ContinuationToken", &TOKEN.encode(last.name.as_bytes()));
-        }
+}
+
+impl S3Operation for ListBuckets {
+    type Input = ListBucketsInput;
+    type Output = ListAllMyBucketsResult;
+
+    async fn handle(
+        context: &S3Context,
+        call: Call<'_>,
+        input: ListBucketsInput,
+        _payload: PayloadReader<'_, '_>,
+    ) -> S3Result<ListAllMyBucketsResult> {
+        let identity = call.requester.signed()?;
+        let prefix = input.prefix.as_deref().unwrap_or_default();
+        let buckets = context.meta.list_buckets().await?;
+        let mut mine = buckets.into_iter().filter(|bucket| {
+            bucket.owner == identity.access_key
+                && bucket.name.starts_with(prefix)
+                && input
+                    .after
+                    .as_ref()
+                    .is_none_or(|after| bucket.name > *after)
+                && input
+                    .region
+                    .as_ref()
+                    .is_none_or(|region| bucket.region == *region)
+        });
+        let page: Vec<BucketRecord> = mine.by_ref().take(input.max_buckets).collect();
+        let more = mine.next().is_some();
+        let continuation_token = match page.last() {
+            Some(last) if more => Some(TOKEN.encode(last.name.as_bytes())),
+            _ => None,
+        };
+        Ok(ListAllMyBucketsResult {
+            owner: Owner {
+                id: identity.canonical_id.clone(),
+                display_name: identity.display_name.clone(),
+            },
+            buckets: page
+                .into_iter()
+                .map(|bucket| BucketEntry {
+                    name: bucket.name,
+                    created_ms: bucket.created_ms,
+                    region: bucket.region,
+                })
+                .collect(),
+            continuation_token,
+            prefix: input.prefix,
+        })
     }
-    if query("prefix").is_some() {
-        xml.element("Prefix", prefix);
-    }
-    xml.close("ListAllMyBucketsResult");
-    Ok(Response::xml(xml.finish()))
 }
 
 /// CreateBucket with an optional `CreateBucketConfiguration` body.
-pub async fn create_bucket(
-    context: &S3Context,
-    request: &S3Request<'_>,
-    mut payload: PayloadReader<'_, '_>,
-) -> S3Result<Response> {
-    request.requester.signed()?;
-    let body = read_small_body(&mut payload).await?;
-    let constraint = parse_create_bucket_configuration(&body)?;
-    let region = &context.config.region;
-    if let Some(constraint) = &constraint {
-        if constraint != region {
-            return Err(S3Error::with_message(
-                S3ErrorCode::InvalidLocationConstraint,
-                format!("The {constraint} location constraint is incompatible for the region specific endpoint this request was sent to."),
-            ));
-        }
-    }
-    let record = BucketRecord {
-        name: request.bucket().to_string(),
-        owner: request.requester.access_key().to_string(),
-        region: region.clone(),
-        created_ms: time::now_ms(),
-        acl: acl_from_request_headers(context, request, request.requester.access_key()).await?,
-    };
-    let acl = record.acl.clone();
-    match context.meta.create_bucket(record).await {
-        Ok(true) => {}
-        // us-east-1 answers the owner's re-create with 200 and resets the bucket's ACL (S3 API
-        // Reference, CreateBucket, BucketAlreadyOwnedByYou).
-        Ok(false) if region == LEGACY_REGION => {
-            context
-                .meta
-                .put_bucket_acl(request.bucket().to_string(), acl)
-                .await?;
-        }
-        Ok(false) => {
-            return Err(S3Error::new(S3ErrorCode::BucketAlreadyOwnedByYou)
-                .field("BucketName", request.bucket()))
-        }
-        Err(MetaError::BucketExists { .. }) => {
-            return Err(S3Error::new(S3ErrorCode::BucketAlreadyExists)
-                .field("BucketName", request.bucket()))
-        }
-        Err(error) => return Err(error.into()),
-    }
-    let mut response = Response::empty(200);
-    response
-        .head
-        .header("Location", format!("/{}", request.bucket()));
-    Ok(response)
+pub struct CreateBucket;
+
+/// What CreateBucket asks for besides its body.
+pub struct CreateBucketInput {
+    /// The ACL its `x-amz-acl` / `x-amz-grant-*` headers ask for.
+    acl: Option<AclRequest>,
 }
 
-/// DeleteBucket: only when empty.
-pub async fn delete_bucket(
-    context: &S3Context,
-    request: &S3Request<'_>,
-    _payload: PayloadReader<'_, '_>,
-) -> S3Result<Response> {
-    owned_bucket(context, request).await?;
-    match context
-        .meta
-        .delete_bucket(request.bucket().to_string())
-        .await
-    {
-        Ok(files) => {
-            for file in files {
-                crate::storage::writer::remove_object_file_later(&context.layout, file);
+/// CreateBucket's answer: 200 with the bucket's path in `Location`.
+pub struct CreateBucketOutput {
+    location: String,
+}
+
+impl IntoResponse for CreateBucketOutput {
+    fn into_response(self) -> Response {
+        let mut response = Response::empty(200);
+        response.head.header("Location", self.location);
+        response
+    }
+}
+
+impl FromRequest for CreateBucketInput {
+    fn parse(request: &S3Request<'_>) -> S3Result<CreateBucketInput> {
+        Ok(CreateBucketInput {
+            acl: crate::s3::access::acl_from_headers(request.head)?,
+        })
+    }
+}
+
+impl S3Operation for CreateBucket {
+    type Input = CreateBucketInput;
+    type Output = CreateBucketOutput;
+
+    async fn handle(
+        context: &S3Context,
+        call: Call<'_>,
+        input: CreateBucketInput,
+        mut payload: PayloadReader<'_, '_>,
+    ) -> S3Result<CreateBucketOutput> {
+        let owner = call.requester.signed()?.access_key.clone();
+        let body = read_small_body(&mut payload).await?;
+        let constraint = parse_create_bucket_configuration(&body)?;
+        let region = &context.config.region;
+        if let Some(constraint) = &constraint {
+            if constraint != region {
+                return Err(S3Error::with_message(
+                    S3ErrorCode::InvalidLocationConstraint,
+                    format!("The {constraint} location constraint is incompatible for the region specific endpoint this request was sent to."),
+                ));
             }
-            Ok(Response::empty(204))
         }
-        Err(MetaError::BucketNotEmpty) => {
-            Err(S3Error::new(S3ErrorCode::BucketNotEmpty).field("BucketName", request.bucket()))
+        let acl = stored_acl(context, &owner, input.acl, &owner).await?;
+        let record = BucketRecord {
+            name: call.bucket.to_string(),
+            owner,
+            region: region.clone(),
+            created_ms: time::now_ms(),
+            acl: acl.clone(),
+        };
+        match context.meta.create_bucket(record).await {
+            Ok(true) => {}
+            // us-east-1 answers the owner's re-create with 200 and resets the bucket's ACL (S3
+            // API Reference, CreateBucket, BucketAlreadyOwnedByYou).
+            Ok(false) if region == LEGACY_REGION => {
+                context
+                    .meta
+                    .put_bucket_acl(call.bucket.to_string(), acl)
+                    .await?;
+            }
+            Ok(false) => {
+                return Err(S3Error::new(S3ErrorCode::BucketAlreadyOwnedByYou)
+                    .field("BucketName", call.bucket))
+            }
+            Err(MetaError::BucketExists { .. }) => {
+                return Err(
+                    S3Error::new(S3ErrorCode::BucketAlreadyExists).field("BucketName", call.bucket)
+                )
+            }
+            Err(error) => return Err(error.into()),
         }
-        Err(MetaError::NoSuchBucket) => {
-            Err(S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket()))
+        Ok(CreateBucketOutput {
+            location: format!("/{}", call.bucket),
+        })
+    }
+}
+
+/// An answer with no body: 204 No Content.
+pub struct NoContent;
+
+impl IntoResponse for NoContent {
+    fn into_response(self) -> Response {
+        Response::empty(204)
+    }
+}
+
+/// DeleteBucket: only when empty (its unfinished multipart uploads go with it).
+pub struct DeleteBucket;
+
+impl S3Operation for DeleteBucket {
+    type Input = ();
+    type Output = NoContent;
+
+    async fn handle(
+        context: &S3Context,
+        call: Call<'_>,
+        _input: (),
+        _payload: PayloadReader<'_, '_>,
+    ) -> S3Result<NoContent> {
+        owned_bucket(context, &call).await?;
+        match context.meta.delete_bucket(call.bucket.to_string()).await {
+            Ok(files) => {
+                for file in files {
+                    remove_object_file_later(&context.layout, file);
+                }
+                Ok(NoContent)
+            }
+            Err(MetaError::BucketNotEmpty) => {
+                Err(S3Error::new(S3ErrorCode::BucketNotEmpty).field("BucketName", call.bucket))
+            }
+            Err(MetaError::NoSuchBucket) => Err(no_such_bucket(call)),
+            Err(error) => Err(error.into()),
         }
-        Err(error) => Err(error.into()),
     }
 }
 
 /// HeadBucket: 200 with the bucket's region, or the error status alone.
-pub async fn head_bucket(
-    context: &S3Context,
-    request: &S3Request<'_>,
-    _payload: PayloadReader<'_, '_>,
-) -> S3Result<Response> {
-    let bucket = authorized_bucket(context, request, Permission::Read).await?;
-    let mut response = Response::empty(200);
-    response
-        .head
-        .header("x-amz-bucket-region", bucket.region.clone());
-    Ok(response)
+pub struct HeadBucket;
+
+/// HeadBucket's answer: the region in `x-amz-bucket-region`.
+pub struct HeadBucketOutput {
+    region: String,
+}
+
+impl IntoResponse for HeadBucketOutput {
+    fn into_response(self) -> Response {
+        let mut response = Response::empty(200);
+        response.head.header("x-amz-bucket-region", self.region);
+        response
+    }
+}
+
+impl S3Operation for HeadBucket {
+    type Input = ();
+    type Output = HeadBucketOutput;
+
+    async fn handle(
+        context: &S3Context,
+        call: Call<'_>,
+        _input: (),
+        _payload: PayloadReader<'_, '_>,
+    ) -> S3Result<HeadBucketOutput> {
+        let bucket = authorized_bucket(context, &call, Permission::Read).await?;
+        Ok(HeadBucketOutput {
+            region: bucket.region.clone(),
+        })
+    }
 }
 
 /// GetBucketLocation: empty for us-east-1, as S3 answers.
-pub async fn get_bucket_location(
-    context: &S3Context,
-    request: &S3Request<'_>,
-    _payload: PayloadReader<'_, '_>,
-) -> S3Result<Response> {
-    let bucket = owned_bucket(context, request).await?;
-    let mut xml = XmlBuilder::new();
-    xml.open_root("LocationConstraint");
-    if bucket.region != LEGACY_REGION {
-        xml.element_text(&bucket.region);
+pub struct GetBucketLocation;
+
+impl S3Operation for GetBucketLocation {
+    type Input = ();
+    type Output = LocationConstraint;
+
+    async fn handle(
+        context: &S3Context,
+        call: Call<'_>,
+        _input: (),
+        _payload: PayloadReader<'_, '_>,
+    ) -> S3Result<LocationConstraint> {
+        let bucket = owned_bucket(context, &call).await?;
+        Ok(LocationConstraint {
+            region: (bucket.region != LEGACY_REGION).then(|| bucket.region.clone()),
+        })
     }
-    xml.close("LocationConstraint");
-    Ok(Response::xml(xml.finish()))
 }
 
 /// GetBucketVersioning: an unversioned bucket answers an empty configuration (never enabled).
-pub async fn get_bucket_versioning(
-    context: &S3Context,
-    request: &S3Request<'_>,
-    _payload: PayloadReader<'_, '_>,
-) -> S3Result<Response> {
-    owned_bucket(context, request).await?;
-    let mut xml = XmlBuilder::new();
-    xml.open_root("VersioningConfiguration")
-        .close("VersioningConfiguration");
-    Ok(Response::xml(xml.finish()))
+pub struct GetBucketVersioning;
+
+impl S3Operation for GetBucketVersioning {
+    type Input = ();
+    type Output = VersioningConfiguration;
+
+    async fn handle(
+        context: &S3Context,
+        call: Call<'_>,
+        _input: (),
+        _payload: PayloadReader<'_, '_>,
+    ) -> S3Result<VersioningConfiguration> {
+        owned_bucket(context, &call).await?;
+        Ok(VersioningConfiguration { status: None })
+    }
+}
+
+/// GetBucketRequestPayment: the bucket owner pays, always (ringstore has no Requester Pays; S3
+/// API Reference, GetBucketRequestPayment: "Payer: BucketOwner | Requester"). The bucket
+/// owner's alone, like every configuration read.
+pub struct GetBucketRequestPayment;
+
+impl S3Operation for GetBucketRequestPayment {
+    type Input = ();
+    type Output = RequestPaymentConfiguration;
+
+    async fn handle(
+        context: &S3Context,
+        call: Call<'_>,
+        _input: (),
+        _payload: PayloadReader<'_, '_>,
+    ) -> S3Result<RequestPaymentConfiguration> {
+        owned_bucket(context, &call).await?;
+        Ok(RequestPaymentConfiguration {
+            payer: "BucketOwner",
+        })
+    }
 }

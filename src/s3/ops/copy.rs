@@ -50,7 +50,7 @@ pub async fn copy_object(
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
         ));
     }
-    let bucket = authorized_bucket(context, request, Permission::Write).await?;
+    let bucket = authorized_bucket(context, &request.call(), Permission::Write).await?;
     let acl = acl_from_request_headers(context, request, &bucket.owner).await?;
     let (record, sealed) =
         copy_from_source(context, request, &source, None, None, Destination::Object).await?;

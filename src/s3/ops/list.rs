@@ -124,7 +124,7 @@ async fn fetch_page(
     parameters: &ListParameters,
     after: Option<String>,
 ) -> S3Result<Listing> {
-    authorized_bucket(context, request, Permission::Read).await?;
+    authorized_bucket(context, &request.call(), Permission::Read).await?;
     let query = ListQuery {
         bucket: request.bucket().to_string(),
         prefix: parameters.prefix.clone(),

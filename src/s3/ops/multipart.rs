@@ -52,7 +52,7 @@ fn remove_later(context: &S3Context, files: Vec<FileId>) {
 
 /// The upload named by `uploadId`, which must belong to this bucket and key.
 async fn current_upload(context: &S3Context, request: &S3Request<'_>) -> S3Result<UploadRecord> {
-    authorized_bucket(context, request, Permission::Write).await?;
+    authorized_bucket(context, &request.call(), Permission::Write).await?;
     match context
         .meta
         .get_upload(upload_id(request))
@@ -87,7 +87,7 @@ pub async fn create_multipart_upload(
     request: &S3Request<'_>,
     _payload: PayloadReader<'_, '_>,
 ) -> S3Result<Response> {
-    let bucket = authorized_bucket(context, request, Permission::Write).await?;
+    let bucket = authorized_bucket(context, &request.call(), Permission::Write).await?;
     let acl = acl_from_request_headers(context, request, &bucket.owner).await?;
     let head = request.head;
     let checksum_algorithm = match head.header("x-amz-checksum-algorithm") {
@@ -417,7 +417,7 @@ pub async fn list_multipart_uploads(
     request: &S3Request<'_>,
     _payload: PayloadReader<'_, '_>,
 ) -> S3Result<Response> {
-    authorized_bucket(context, request, Permission::Read).await?;
+    authorized_bucket(context, &request.call(), Permission::Read).await?;
     let max_uploads = bounded_count(request, "max-uploads")?;
     let url_encoding = request
         .query_value("encoding-type")

@@ -58,7 +58,7 @@ pub async fn put_object(
     let headers = stored_headers(head)?;
     let condition = parse_put_condition(head)?;
     // Before a byte of the body is read: a refused writer must not cost disk or bandwidth.
-    let bucket = authorized_bucket(context, request, Permission::Write).await?;
+    let bucket = authorized_bucket(context, &request.call(), Permission::Write).await?;
     let acl = acl_from_request_headers(context, request, &bucket.owner).await?;
     let bytes_max = PUT_OBJECT_BYTES_MAX.min(context.config.max_object_size_bytes);
     let received = receive_payload(
@@ -164,7 +164,8 @@ async fn read_object(
     };
     let head = request.head;
     for _ in 0..OPEN_ATTEMPT_COUNT_MAX {
-        let record = authorized_object(context, request, Permission::Read, !head_only).await?;
+        let record =
+            authorized_object(context, &request.call(), Permission::Read, !head_only).await?;
         let outcome = evaluate_read_conditions(
             head.header("if-match"),
             head.header("if-none-match"),
@@ -344,7 +345,7 @@ pub async fn delete_object(
     _payload: PayloadReader<'_, '_>,
 ) -> S3Result<Response> {
     check_version_id(request)?;
-    authorized_bucket(context, request, Permission::Write).await?;
+    authorized_bucket(context, &request.call(), Permission::Write).await?;
     match context
         .meta
         .delete_object(request.bucket().to_string(), request.key().to_string())
@@ -396,7 +397,7 @@ pub async fn get_object_attributes(
         )
         .field("ArgumentName", "x-amz-object-attributes"));
     }
-    let record = authorized_object(context, request, Permission::Read, false).await?;
+    let record = authorized_object(context, &request.call(), Permission::Read, false).await?;
     let has = |name: &str| wanted.iter().any(|item| item == name);
     let mut xml = crate::s3::xml::XmlBuilder::new();
     xml.open_root("GetObjectAttributesResponse");

@@ -234,7 +234,7 @@ pub async fn post_object(
         requester,
         request_id: request.request_id,
     };
-    let bucket = authorized_bucket(context, &upload, Permission::Write).await?;
+    let bucket = authorized_bucket(context, &upload.call(), Permission::Write).await?;
     let acl = match field(&fields, "acl") {
         Some(text) => {
             let canned = CannedAcl::parse(text.trim())

@@ -1,9 +1,14 @@
-//! S3's XML bodies: rendered with quick-xml, and the few request bodies parsed with bounds.
+//! S3's XML bodies: rendered with quick-xml (the response documents are types in `documents`),
+//! and the few request bodies parsed with bounds.
 
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::{Reader, Writer};
 
 use super::error::{S3Error, S3ErrorCode, S3Result};
+
+pub mod documents;
+
+pub use documents::XmlDocument;
 
 /// The S3 XML namespace on result documents.
 pub const S3_NAMESPACE: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
