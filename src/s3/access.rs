@@ -6,7 +6,7 @@
 //! from grants. A resource without a stored list has S3's default, the owner's FULL_CONTROL.
 
 use super::error::{S3Error, S3ErrorCode, S3Result};
-use super::xml::{parse_tree, XmlBuilder};
+use super::xml::parse_tree;
 use crate::http::RequestHead;
 use crate::limits::ACL_GRANT_COUNT_MAX;
 
@@ -18,7 +18,6 @@ pub const AUTHENTICATED_USERS_URI: &str =
 /// URI of S3's log-delivery group (accepted and stored; nothing here delivers logs).
 pub const LOG_DELIVERY_URI: &str = "http://acs.amazonaws.com/groups/s3/LogDelivery";
 /// Namespace of `xsi:type` on grantees.
-const XSI_NAMESPACE: &str = "http://www.w3.org/2001/XMLSchema-instance";
 /// What S3 shows as the owner of something an anonymous request wrote.
 pub const ANONYMOUS_CANONICAL_ID: &str = "65a011a29cdf8ec533ec3d1ccaae921c";
 
@@ -426,41 +425,6 @@ pub fn effective_grants(acl: Option<&str>, owner: &Identity) -> Vec<Grant<Grante
         Some(text) => decode_grants(text),
         None => CannedAcl::Private.grants(owner, owner),
     }
-}
-
-/// Renders an `AccessControlPolicy` document.
-pub fn render_policy(owner: &Identity, grants: &[Grant<Grantee>]) -> Vec<u8> {
-    let mut xml = XmlBuilder::new();
-    xml.open_root("AccessControlPolicy");
-    xml.open("Owner")
-        .element("ID", &owner.canonical_id)
-        .element("DisplayName", &owner.display_name)
-        .close("Owner");
-    xml.open("AccessControlList");
-    for grant in grants {
-        xml.open("Grant");
-        match &grant.grantee {
-            Grantee::User { id, display_name } => {
-                xml.open_with(
-                    "Grantee",
-                    &[("xmlns:xsi", XSI_NAMESPACE), ("xsi:type", "CanonicalUser")],
-                );
-                xml.element("ID", id).element("DisplayName", display_name);
-            }
-            Grantee::Group(uri) => {
-                xml.open_with(
-                    "Grantee",
-                    &[("xmlns:xsi", XSI_NAMESPACE), ("xsi:type", "Group")],
-                );
-                xml.element("URI", uri);
-            }
-        }
-        xml.close("Grantee")
-            .element("Permission", grant.permission.name())
-            .close("Grant");
-    }
-    xml.close("AccessControlList").close("AccessControlPolicy");
-    xml.finish()
 }
 
 #[cfg(test)]

@@ -89,9 +89,10 @@ macro_rules! operations {
 /// may know of the call (`Call`: never the raw head or query) and the verified payload, and its
 /// `Output` renders itself (`IntoResponse`) in `run`, the one place a typed answer becomes HTTP.
 pub trait S3Operation {
-    /// What the operation reads from the request's head and query, validated; a body, if any,
-    /// stays in the payload for `handle`.
-    type Input: FromRequest;
+    /// What the operation reads from the request's head and query, validated (it may borrow from
+    /// the request, so the hot paths copy nothing); a body, if any, stays in the payload for
+    /// `handle`.
+    type Input<'r>: FromRequest<'r>;
     /// What it answers.
     type Output: IntoResponse;
 
@@ -101,19 +102,19 @@ pub trait S3Operation {
     async fn handle(
         context: &S3Context,
         call: Call<'_>,
-        input: Self::Input,
+        input: Self::Input<'_>,
         payload: PayloadReader<'_, '_>,
     ) -> S3Result<Self::Output>;
 }
 
 /// An operation's input, parsed from the request's head and query.
-pub trait FromRequest: Sized {
+pub trait FromRequest<'r>: Sized {
     /// The input, or S3's error for a missing, duplicate or bad value.
-    fn parse(request: &S3Request<'_>) -> S3Result<Self>;
+    fn parse(request: &'r S3Request<'_>) -> S3Result<Self>;
 }
 
 /// Operations that read nothing but their bucket and key.
-impl FromRequest for () {
+impl FromRequest<'_> for () {
     fn parse(_request: &S3Request<'_>) -> S3Result<()> {
         Ok(())
     }
@@ -159,6 +160,13 @@ operations! {
         GetBucketLocation => bucket::GetBucketLocation,
         GetBucketVersioning => bucket::GetBucketVersioning,
         GetBucketRequestPayment => bucket::GetBucketRequestPayment,
+        GetBucketAcl => acl::GetBucketAcl,
+        PutBucketAcl => acl::PutBucketAcl,
+        GetObjectAcl => acl::GetObjectAcl,
+        PutObjectAcl => acl::PutObjectAcl,
+        ListObjects => list::ListObjects,
+        ListObjectsV2 => list::ListObjectsV2,
+        ListObjectVersions => list::ListObjectVersions,
     }
     implemented {
         PutObject => object::put_object,
@@ -169,14 +177,7 @@ operations! {
         /// `POST` of an HTML form to a bucket: a browser upload.
         PostObject => post::post_object,
         CopyObject => copy::copy_object,
-        ListObjects => list::list_objects_v1,
-        ListObjectsV2 => list::list_objects_v2,
-        ListObjectVersions => list::list_object_versions,
         DeleteObjects => batch::delete_objects,
-        GetBucketAcl => acl::get_bucket_acl,
-        PutBucketAcl => acl::put_bucket_acl,
-        GetObjectAcl => acl::get_object_acl,
-        PutObjectAcl => acl::put_object_acl,
         CreateMultipartUpload => multipart::create_multipart_upload,
         UploadPart => multipart::upload_part,
         UploadPartCopy => multipart::upload_part_copy,

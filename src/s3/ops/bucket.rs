@@ -51,7 +51,7 @@ pub struct ListBucketsInput {
     region: Option<String>,
 }
 
-impl FromRequest for ListBucketsInput {
+impl FromRequest<'_> for ListBucketsInput {
     fn parse(request: &S3Request<'_>) -> S3Result<ListBucketsInput> {
         let max_buckets = match request.query_value("max-buckets") {
             None => BUCKET_COUNT_MAX,
@@ -81,13 +81,13 @@ impl FromRequest for ListBucketsInput {
 }
 
 impl S3Operation for ListBuckets {
-    type Input = ListBucketsInput;
+    type Input<'r> = ListBucketsInput;
     type Output = ListAllMyBucketsResult;
 
     async fn handle(
         context: &S3Context,
         call: Call<'_>,
-        input: ListBucketsInput,
+        input: Self::Input<'_>,
         _payload: PayloadReader<'_, '_>,
     ) -> S3Result<ListAllMyBucketsResult> {
         let identity = call.requester.signed()?;
@@ -112,10 +112,7 @@ impl S3Operation for ListBuckets {
             _ => None,
         };
         Ok(ListAllMyBucketsResult {
-            owner: Owner {
-                id: identity.canonical_id.clone(),
-                display_name: identity.display_name.clone(),
-            },
+            owner: Owner::of(identity),
             buckets: page
                 .into_iter()
                 .map(|bucket| BucketEntry {
@@ -152,7 +149,7 @@ impl IntoResponse for CreateBucketOutput {
     }
 }
 
-impl FromRequest for CreateBucketInput {
+impl FromRequest<'_> for CreateBucketInput {
     fn parse(request: &S3Request<'_>) -> S3Result<CreateBucketInput> {
         Ok(CreateBucketInput {
             acl: crate::s3::access::acl_from_headers(request.head)?,
@@ -161,13 +158,13 @@ impl FromRequest for CreateBucketInput {
 }
 
 impl S3Operation for CreateBucket {
-    type Input = CreateBucketInput;
+    type Input<'r> = CreateBucketInput;
     type Output = CreateBucketOutput;
 
     async fn handle(
         context: &S3Context,
         call: Call<'_>,
-        input: CreateBucketInput,
+        input: Self::Input<'_>,
         mut payload: PayloadReader<'_, '_>,
     ) -> S3Result<CreateBucketOutput> {
         let owner = call.requester.signed()?.access_key.clone();
@@ -230,13 +227,13 @@ impl IntoResponse for NoContent {
 pub struct DeleteBucket;
 
 impl S3Operation for DeleteBucket {
-    type Input = ();
+    type Input<'r> = ();
     type Output = NoContent;
 
     async fn handle(
         context: &S3Context,
         call: Call<'_>,
-        _input: (),
+        _input: Self::Input<'_>,
         _payload: PayloadReader<'_, '_>,
     ) -> S3Result<NoContent> {
         owned_bucket(context, &call).await?;
@@ -273,13 +270,13 @@ impl IntoResponse for HeadBucketOutput {
 }
 
 impl S3Operation for HeadBucket {
-    type Input = ();
+    type Input<'r> = ();
     type Output = HeadBucketOutput;
 
     async fn handle(
         context: &S3Context,
         call: Call<'_>,
-        _input: (),
+        _input: Self::Input<'_>,
         _payload: PayloadReader<'_, '_>,
     ) -> S3Result<HeadBucketOutput> {
         let bucket = authorized_bucket(context, &call, Permission::Read).await?;
@@ -293,13 +290,13 @@ impl S3Operation for HeadBucket {
 pub struct GetBucketLocation;
 
 impl S3Operation for GetBucketLocation {
-    type Input = ();
+    type Input<'r> = ();
     type Output = LocationConstraint;
 
     async fn handle(
         context: &S3Context,
         call: Call<'_>,
-        _input: (),
+        _input: Self::Input<'_>,
         _payload: PayloadReader<'_, '_>,
     ) -> S3Result<LocationConstraint> {
         let bucket = owned_bucket(context, &call).await?;
@@ -313,13 +310,13 @@ impl S3Operation for GetBucketLocation {
 pub struct GetBucketVersioning;
 
 impl S3Operation for GetBucketVersioning {
-    type Input = ();
+    type Input<'r> = ();
     type Output = VersioningConfiguration;
 
     async fn handle(
         context: &S3Context,
         call: Call<'_>,
-        _input: (),
+        _input: Self::Input<'_>,
         _payload: PayloadReader<'_, '_>,
     ) -> S3Result<VersioningConfiguration> {
         owned_bucket(context, &call).await?;
@@ -333,13 +330,13 @@ impl S3Operation for GetBucketVersioning {
 pub struct GetBucketRequestPayment;
 
 impl S3Operation for GetBucketRequestPayment {
-    type Input = ();
+    type Input<'r> = ();
     type Output = RequestPaymentConfiguration;
 
     async fn handle(
         context: &S3Context,
         call: Call<'_>,
-        _input: (),
+        _input: Self::Input<'_>,
         _payload: PayloadReader<'_, '_>,
     ) -> S3Result<RequestPaymentConfiguration> {
         owned_bucket(context, &call).await?;

@@ -1,22 +1,23 @@
-//! Listing operations: ListObjectsV2, ListObjects (v1) and ListObjectVersions, each one page
-//! from the metadata thread rendered as S3's XML.
+//! Listing operations: ListObjectsV2, ListObjects (v1) and ListObjectVersions, each a typed unit
+//! answering one page from the metadata thread as S3's document.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as TOKEN;
 use base64::Engine;
 
 use std::collections::HashMap;
 
-use crate::http::Response;
-use crate::meta::{ListQuery, Listing, MetaError, ObjectSummary};
-use crate::s3::access::{Identity, Permission};
+use crate::meta::{ListQuery, Listing, MetaError};
+use crate::s3::access::Permission;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
-use crate::s3::path::url_encode_key;
+use crate::s3::operation::{FromRequest, S3Operation};
 use crate::s3::payload::PayloadReader;
-use crate::s3::request::S3Request;
+use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::authorized_bucket;
-use crate::s3::xml::XmlBuilder;
+use crate::s3::xml::documents::{
+    ListBucketResultV1, ListBucketResultV2, ListEntry, ListHeader, ListVersionsResult, Owner,
+};
+use crate::s3::S3Context;
 use crate::s3::NULL_VERSION_ID;
-use crate::s3::{time, S3Context};
 
 /// Keys per page when the client asks for more, or for none (S3 API Reference, ListObjectsV2
 /// `max-keys`: "returns up to 1,000 key names").
@@ -25,7 +26,8 @@ pub const LIST_KEYS_PER_PAGE_MAX: usize = 1000;
 /// Longest prefix, delimiter or marker accepted (keys are at most 1,024 bytes).
 const LIST_PARAMETER_BYTES_MAX: usize = 1024;
 
-struct ListParameters {
+/// What every listing asks: prefix, delimiter, page size, encoding, owners.
+pub struct ListParameters {
     prefix: String,
     delimiter: Option<String>,
     max_keys: usize,
@@ -39,10 +41,8 @@ fn invalid_argument(message: impl Into<String>, name: &'static str, value: &str)
         .field("ArgumentValue", value)
 }
 
-fn parse_parameters(
-    request: &S3Request<'_>,
-    max_keys_name: &'static str,
-) -> S3Result<ListParameters> {
+fn parse_parameters(request: &S3Request<'_>) -> S3Result<ListParameters> {
+    let max_keys_name = "max-keys";
     for name in [
         "prefix",
         "delimiter",
@@ -118,15 +118,28 @@ fn parse_parameters(
     })
 }
 
+impl ListParameters {
+    fn header(&self, bucket: &str, prefix_encoded: bool) -> ListHeader {
+        ListHeader {
+            bucket: bucket.to_string(),
+            prefix: self.prefix.clone(),
+            prefix_encoded,
+            delimiter: self.delimiter.clone(),
+            max_keys: self.max_keys,
+            url_encoding: self.url_encoding,
+        }
+    }
+}
+
 async fn fetch_page(
     context: &S3Context,
-    request: &S3Request<'_>,
+    call: &Call<'_>,
     parameters: &ListParameters,
     after: Option<String>,
 ) -> S3Result<Listing> {
-    authorized_bucket(context, &request.call(), Permission::Read).await?;
+    authorized_bucket(context, call, Permission::Read).await?;
     let query = ListQuery {
-        bucket: request.bucket().to_string(),
+        bucket: call.bucket.to_string(),
         prefix: parameters.prefix.clone(),
         delimiter: parameters.delimiter.clone(),
         after,
@@ -138,254 +151,232 @@ async fn fetch_page(
         .await
         .map_err(|error| match error {
             MetaError::NoSuchBucket => {
-                S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket())
+                S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", call.bucket)
             }
             other => other.into(),
         })
 }
 
-/// Writes `<name>value</name>`, URL-encoded when the client asked for it.
-fn encoded(xml: &mut XmlBuilder, name: &str, value: &str, url_encoding: bool) {
-    if url_encoding {
-        xml.element(name, &url_encode_key(value));
-    } else {
-        xml.element(name, value);
-    }
-}
-
-/// The identities of the listed objects' owners (a page has few distinct ones).
-async fn owners(context: &S3Context, listing: &Listing) -> S3Result<HashMap<String, Identity>> {
-    let mut owners = HashMap::new();
+/// The page's objects as entries, with their owners when `with_owners` (a page has few distinct
+/// ones, each looked up once).
+async fn entries(
+    context: &S3Context,
+    listing: &Listing,
+    with_owners: bool,
+) -> S3Result<Vec<ListEntry>> {
+    let mut owners: HashMap<&str, Owner> = HashMap::new();
+    let mut entries = Vec::with_capacity(listing.objects.len());
     for object in &listing.objects {
-        if !owners.contains_key(&object.owner) {
-            let identity = context.owner_identity(&object.owner).await?;
-            owners.insert(object.owner.clone(), identity);
-        }
+        let owner = if with_owners {
+            if !owners.contains_key(object.owner.as_str()) {
+                let identity = context.owner_identity(&object.owner).await?;
+                owners.insert(&object.owner, Owner::of(&identity));
+            }
+            owners.get(object.owner.as_str()).cloned()
+        } else {
+            None
+        };
+        entries.push(ListEntry {
+            key: object.key.clone(),
+            last_modified_ms: object.last_modified_ms,
+            etag: object.etag.clone(),
+            size_bytes: object.size_bytes,
+            owner,
+        });
     }
-    Ok(owners)
-}
-
-fn owner(xml: &mut XmlBuilder, owners: &HashMap<String, Identity>, access_key: &str) {
-    if let Some(identity) = owners.get(access_key) {
-        xml.open("Owner")
-            .element("ID", &identity.canonical_id)
-            .element("DisplayName", &identity.display_name)
-            .close("Owner");
-    }
-}
-
-fn object_fields(xml: &mut XmlBuilder, object: &ObjectSummary, url_encoding: bool) {
-    encoded(xml, "Key", &object.key, url_encoding);
-    xml.element("LastModified", &time::iso8601(object.last_modified_ms))
-        .element("ETag", &format!("\"{}\"", object.etag))
-        .element("Size", &object.size_bytes.to_string());
-}
-
-fn common_prefixes(xml: &mut XmlBuilder, listing: &Listing, url_encoding: bool) {
-    for prefix in &listing.common_prefixes {
-        xml.open("CommonPrefixes");
-        encoded(xml, "Prefix", prefix, url_encoding);
-        xml.close("CommonPrefixes");
-    }
-}
-
-/// `<Name>`, `<Prefix>`, `<Delimiter>`, `<MaxKeys>`, `<EncodingType>`. ListObjects (v1) returns
-/// its Prefix unencoded (botocore, which AWS keeps in step with S3, decodes it only for v2 and
-/// versions).
-fn header_fields(
-    xml: &mut XmlBuilder,
-    request: &S3Request<'_>,
-    parameters: &ListParameters,
-    prefix_encoded: bool,
-) {
-    xml.element("Name", request.bucket());
-    encoded(
-        xml,
-        "Prefix",
-        &parameters.prefix,
-        parameters.url_encoding && prefix_encoded,
-    );
-    if let Some(delimiter) = &parameters.delimiter {
-        encoded(xml, "Delimiter", delimiter, parameters.url_encoding);
-    }
-    xml.element("MaxKeys", &parameters.max_keys.to_string());
-    if parameters.url_encoding {
-        xml.element("EncodingType", "url");
-    }
+    Ok(entries)
 }
 
 /// ListObjectsV2.
-pub async fn list_objects_v2(
-    context: &S3Context,
-    request: &S3Request<'_>,
-    _payload: PayloadReader<'_, '_>,
-) -> S3Result<Response> {
-    let parameters = parse_parameters(request, "max-keys")?;
-    let token = request.query_value("continuation-token");
-    let start_after = request
-        .query_value("start-after")
-        .filter(|value| !value.is_empty());
-    let after = match token {
-        Some(token) => {
-            let bytes = TOKEN.decode(token).map_err(|_| {
-                invalid_argument(
-                    "The continuation token provided is incorrect",
-                    "continuation-token",
-                    token,
-                )
-            })?;
-            Some(String::from_utf8(bytes).map_err(|_| {
-                invalid_argument(
-                    "The continuation token provided is incorrect",
-                    "continuation-token",
-                    token,
-                )
-            })?)
-        }
-        None => start_after.map(str::to_string),
-    };
-    let listing = fetch_page(context, request, &parameters, after).await?;
-    let owners = if parameters.fetch_owner {
-        owners(context, &listing).await?
-    } else {
-        HashMap::new()
-    };
-    let mut xml = XmlBuilder::new();
-    xml.open_root("ListBucketResult");
-    header_fields(&mut xml, request, &parameters, true);
-    xml.element(
-        "KeyCount",
-        &(listing.objects.len() + listing.common_prefixes.len()).to_string(),
-    );
-    xml.element(
-        "IsTruncated",
-        if listing.is_truncated {
-            "true"
-        } else {
-            "false"
-        },
-    );
-    if let Some(token) = token {
-        xml.element("ContinuationToken", token);
+pub struct ListObjectsV2;
+
+/// What ListObjectsV2 asks.
+pub struct ListObjectsV2Input {
+    parameters: ListParameters,
+    /// The `continuation-token` as sent (echoed).
+    continuation_token: Option<String>,
+    /// A non-empty `start-after` (echoed).
+    start_after: Option<String>,
+    /// Where the page starts: the decoded token, else `start-after`.
+    after: Option<String>,
+}
+
+impl FromRequest<'_> for ListObjectsV2Input {
+    fn parse(request: &S3Request<'_>) -> S3Result<ListObjectsV2Input> {
+        let parameters = parse_parameters(request)?;
+        let token = request.query_value("continuation-token");
+        let start_after = request
+            .query_value("start-after")
+            .filter(|value| !value.is_empty());
+        let after = match token {
+            Some(token) => {
+                let incorrect = || {
+                    invalid_argument(
+                        "The continuation token provided is incorrect",
+                        "continuation-token",
+                        token,
+                    )
+                };
+                let bytes = TOKEN.decode(token).map_err(|_| incorrect())?;
+                Some(String::from_utf8(bytes).map_err(|_| incorrect())?)
+            }
+            None => start_after.map(str::to_string),
+        };
+        Ok(ListObjectsV2Input {
+            parameters,
+            continuation_token: token.map(str::to_string),
+            start_after: start_after.map(str::to_string),
+            after,
+        })
     }
-    if listing.is_truncated {
-        if let Some(last) = &listing.last {
-            xml.element("NextContinuationToken", &TOKEN.encode(last.as_bytes()));
-        }
+}
+
+impl S3Operation for ListObjectsV2 {
+    type Input<'r> = ListObjectsV2Input;
+    type Output = ListBucketResultV2;
+
+    async fn handle(
+        context: &S3Context,
+        call: Call<'_>,
+        input: Self::Input<'_>,
+        _payload: PayloadReader<'_, '_>,
+    ) -> S3Result<ListBucketResultV2> {
+        let parameters = &input.parameters;
+        let listing = fetch_page(context, &call, parameters, input.after).await?;
+        let next_continuation_token = match &listing.last {
+            Some(last) if listing.is_truncated => Some(TOKEN.encode(last.as_bytes())),
+            _ => None,
+        };
+        Ok(ListBucketResultV2 {
+            header: parameters.header(call.bucket, true),
+            continuation_token: input.continuation_token,
+            next_continuation_token,
+            start_after: input.start_after,
+            is_truncated: listing.is_truncated,
+            contents: entries(context, &listing, parameters.fetch_owner).await?,
+            common_prefixes: listing.common_prefixes,
+        })
     }
-    if let Some(start_after) = start_after {
-        encoded(&mut xml, "StartAfter", start_after, parameters.url_encoding);
-    }
-    for object in &listing.objects {
-        xml.open("Contents");
-        object_fields(&mut xml, object, parameters.url_encoding);
-        owner(&mut xml, &owners, &object.owner);
-        xml.element("StorageClass", "STANDARD").close("Contents");
-    }
-    common_prefixes(&mut xml, &listing, parameters.url_encoding);
-    xml.close("ListBucketResult");
-    Ok(Response::xml(xml.finish()))
 }
 
 /// ListObjects (v1): `marker` / `NextMarker`, Owner always shown.
-pub async fn list_objects_v1(
-    context: &S3Context,
-    request: &S3Request<'_>,
-    _payload: PayloadReader<'_, '_>,
-) -> S3Result<Response> {
-    let parameters = parse_parameters(request, "max-keys")?;
-    let marker = request.query_value("marker").unwrap_or_default();
-    let after = (!marker.is_empty()).then(|| marker.to_string());
-    let listing = fetch_page(context, request, &parameters, after).await?;
-    let owners = owners(context, &listing).await?;
-    let mut xml = XmlBuilder::new();
-    xml.open_root("ListBucketResult");
-    header_fields(&mut xml, request, &parameters, false);
-    encoded(&mut xml, "Marker", marker, parameters.url_encoding);
-    xml.element(
-        "IsTruncated",
-        if listing.is_truncated {
-            "true"
-        } else {
-            "false"
-        },
-    );
-    // S3 returns NextMarker only with a delimiter; without one clients use the last key.
-    if listing.is_truncated && parameters.delimiter.is_some() {
-        if let Some(last) = &listing.last {
-            encoded(&mut xml, "NextMarker", last, parameters.url_encoding);
-        }
+pub struct ListObjects;
+
+/// What ListObjects (v1) asks.
+pub struct ListObjectsInput {
+    parameters: ListParameters,
+    /// `marker` as sent (echoed; empty when absent).
+    marker: String,
+}
+
+impl FromRequest<'_> for ListObjectsInput {
+    fn parse(request: &S3Request<'_>) -> S3Result<ListObjectsInput> {
+        Ok(ListObjectsInput {
+            parameters: parse_parameters(request)?,
+            marker: request
+                .query_value("marker")
+                .unwrap_or_default()
+                .to_string(),
+        })
     }
-    for object in &listing.objects {
-        xml.open("Contents");
-        object_fields(&mut xml, object, parameters.url_encoding);
-        owner(&mut xml, &owners, &object.owner);
-        xml.element("StorageClass", "STANDARD").close("Contents");
+}
+
+impl S3Operation for ListObjects {
+    type Input<'r> = ListObjectsInput;
+    type Output = ListBucketResultV1;
+
+    async fn handle(
+        context: &S3Context,
+        call: Call<'_>,
+        input: Self::Input<'_>,
+        _payload: PayloadReader<'_, '_>,
+    ) -> S3Result<ListBucketResultV1> {
+        let parameters = &input.parameters;
+        let after = (!input.marker.is_empty()).then(|| input.marker.clone());
+        let listing = fetch_page(context, &call, parameters, after).await?;
+        // S3 returns NextMarker only with a delimiter; without one clients use the last key.
+        let next_marker = match &listing.last {
+            Some(last) if listing.is_truncated && parameters.delimiter.is_some() => {
+                Some(last.clone())
+            }
+            _ => None,
+        };
+        Ok(ListBucketResultV1 {
+            header: parameters.header(call.bucket, false),
+            marker: input.marker,
+            next_marker,
+            is_truncated: listing.is_truncated,
+            contents: entries(context, &listing, true).await?,
+            common_prefixes: listing.common_prefixes,
+        })
     }
-    common_prefixes(&mut xml, &listing, parameters.url_encoding);
-    xml.close("ListBucketResult");
-    Ok(Response::xml(xml.finish()))
 }
 
 /// ListObjectVersions on an unversioned bucket: each object is its single `null` version.
-pub async fn list_object_versions(
-    context: &S3Context,
-    request: &S3Request<'_>,
-    _payload: PayloadReader<'_, '_>,
-) -> S3Result<Response> {
-    let parameters = parse_parameters(request, "max-keys")?;
-    let key_marker = request.query_value("key-marker").unwrap_or_default();
-    let version_marker = request.query_value("version-id-marker").unwrap_or_default();
-    if !version_marker.is_empty() && key_marker.is_empty() {
-        return Err(invalid_argument(
-            "A version-id marker cannot be specified without a key marker.",
-            "version-id-marker",
-            version_marker,
-        ));
-    }
-    if !version_marker.is_empty() && version_marker != NULL_VERSION_ID {
-        return Err(invalid_argument(
-            "Invalid version id specified",
-            "version-id-marker",
-            version_marker,
-        ));
-    }
-    // With one version per key, resuming after (key, null) and after key are the same place.
-    let after = (!key_marker.is_empty()).then(|| key_marker.to_string());
-    let listing = fetch_page(context, request, &parameters, after).await?;
-    let owners = owners(context, &listing).await?;
-    let mut xml = XmlBuilder::new();
-    xml.open_root("ListVersionsResult");
-    header_fields(&mut xml, request, &parameters, true);
-    encoded(&mut xml, "KeyMarker", key_marker, parameters.url_encoding);
-    xml.element("VersionIdMarker", version_marker);
-    xml.element(
-        "IsTruncated",
-        if listing.is_truncated {
-            "true"
-        } else {
-            "false"
-        },
-    );
-    if listing.is_truncated {
-        if let Some(last) = &listing.last {
-            encoded(&mut xml, "NextKeyMarker", last, parameters.url_encoding);
-            xml.element("NextVersionIdMarker", NULL_VERSION_ID);
+pub struct ListObjectVersions;
+
+/// What ListObjectVersions asks.
+pub struct ListObjectVersionsInput {
+    parameters: ListParameters,
+    /// `key-marker` as sent (empty when absent).
+    key_marker: String,
+    /// `version-id-marker` as sent: empty or `null`.
+    version_id_marker: String,
+}
+
+impl FromRequest<'_> for ListObjectVersionsInput {
+    fn parse(request: &S3Request<'_>) -> S3Result<ListObjectVersionsInput> {
+        let parameters = parse_parameters(request)?;
+        let key_marker = request.query_value("key-marker").unwrap_or_default();
+        let version_marker = request.query_value("version-id-marker").unwrap_or_default();
+        if !version_marker.is_empty() && key_marker.is_empty() {
+            return Err(invalid_argument(
+                "A version-id marker cannot be specified without a key marker.",
+                "version-id-marker",
+                version_marker,
+            ));
         }
+        if !version_marker.is_empty() && version_marker != NULL_VERSION_ID {
+            return Err(invalid_argument(
+                "Invalid version id specified",
+                "version-id-marker",
+                version_marker,
+            ));
+        }
+        Ok(ListObjectVersionsInput {
+            parameters,
+            key_marker: key_marker.to_string(),
+            version_id_marker: version_marker.to_string(),
+        })
     }
-    for object in &listing.objects {
-        xml.open("Version");
-        encoded(&mut xml, "Key", &object.key, parameters.url_encoding);
-        xml.element("VersionId", NULL_VERSION_ID)
-            .element("IsLatest", "true");
-        xml.element("LastModified", &time::iso8601(object.last_modified_ms))
-            .element("ETag", &format!("\"{}\"", object.etag))
-            .element("Size", &object.size_bytes.to_string())
-            .element("StorageClass", "STANDARD");
-        owner(&mut xml, &owners, &object.owner);
-        xml.close("Version");
+}
+
+impl S3Operation for ListObjectVersions {
+    type Input<'r> = ListObjectVersionsInput;
+    type Output = ListVersionsResult;
+
+    async fn handle(
+        context: &S3Context,
+        call: Call<'_>,
+        input: Self::Input<'_>,
+        _payload: PayloadReader<'_, '_>,
+    ) -> S3Result<ListVersionsResult> {
+        let parameters = &input.parameters;
+        // With one version per key, resuming after (key, null) and after key are the same place.
+        let after = (!input.key_marker.is_empty()).then(|| input.key_marker.clone());
+        let listing = fetch_page(context, &call, parameters, after).await?;
+        let next_key_marker = match &listing.last {
+            Some(last) if listing.is_truncated => Some(last.clone()),
+            _ => None,
+        };
+        Ok(ListVersionsResult {
+            header: parameters.header(call.bucket, true),
+            key_marker: input.key_marker,
+            version_id_marker: input.version_id_marker,
+            next_key_marker,
+            is_truncated: listing.is_truncated,
+            versions: entries(context, &listing, true).await?,
+            common_prefixes: listing.common_prefixes,
+        })
     }
-    common_prefixes(&mut xml, &listing, parameters.url_encoding);
-    xml.close("ListVersionsResult");
-    Ok(Response::xml(xml.finish()))
 }
