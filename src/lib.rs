@@ -1,19 +1,30 @@
 //! ringstore: a drop-in S3 endpoint for local disk.
 //!
-//! Data flows one way: `runtime` starts the cores; `net` reads requests; `http` parses bytes;
-//! `service` sends admin paths aside and the rest to `s3::pipeline`, which resolves, routes,
-//! authenticates (`s3::auth`) and runs one `s3::ops` handler; handlers authorize with
-//! `s3::access` (ACLs) over the per-core user and bucket caches of `s3::directory` and the object
-//! records of `s3::object_cache` (exact: `meta::Generations` counts every write), and use
-//! `storage` for bytes and `meta::client` for metadata (served by one SQLite thread). Objects up
-//! to `--max-inline-size` never become files: `storage::ObjectWriter` keeps them in memory and
-//! `meta` stores them in the same commit as their row (`meta::ObjectBody::Inline`). Files are
-//! written with O_DIRECT; `storage::read_path` sends a GET of a cold file to O_DIRECT and of a
-//! hot one (cached, or read lately on this core) through the page cache. Both per-core memories
-//! (recent files, object records) are `recent::RecentMap`s.
+//! Data flows one way: `runtime` starts the metadata thread and one glommio core each with its
+//! `core_state::CoreState` (config, data dir, metadata client, metrics, shutdown) and its
+//! `service::Service`; `net` reads requests and serves any `net::Service` (it knows neither
+//! `service` nor `s3`); `http` parses bytes and owns the response type (`http::Response`, bodies
+//! streamed through `http::BodyStream`). `service` sends admin paths to `admin` and the rest to
+//! `s3::pipeline`, which resolves, routes (`s3::router` → `s3::operation::Operation`, the one
+//! table of operations), authenticates (`s3::auth`) and runs one typed unit of `s3::ops`
+//! (`s3::handler`: input parsed from the request, handled on a `Call`, output rendered — XML
+//! through `s3::xml::documents`). Units authorize with `s3::resource` / `s3::access` (ACLs) over
+//! the per-core caches of `s3::directory` and `s3::object_cache` (exact: `meta::Generations`
+//! counts every write), write bodies through `s3::object_write`, and use `storage` for bytes and
+//! `meta::MetaClient` for metadata: typed `meta::MetaCommand`s, each with its own reply type,
+//! served by one SQLite thread that group-commits. Objects up to `--max-inline-size` never become
+//! files: `storage::ObjectWriter` keeps them in memory and `meta` stores them in the same commit
+//! as their row (`meta::ObjectBody::Inline`). Files are written with O_DIRECT;
+//! `storage::read_path` sends a GET of a cold file to O_DIRECT and of a hot one through the page
+//! cache. Both per-core memories (recent files, object records) are `recent::RecentMap`s.
 //!
-//! Dependency rule: `storage` and `meta` never import `s3`, `http` or `net`; `s3::ops` never touches
-//! sockets or SQL; glommio types stay in `runtime`, `net`, `storage` and `meta::client`.
+//! Dependency rule (checked by `tests/architecture.rs`): `limits`, `secret` and `object_bytes`
+//! import nothing of the crate; `config` only those and `obs`; `storage` and `meta` never import
+//! `s3`, `http` or `net`, and `meta` never imports `storage` (their shared names are
+//! `object_bytes`); `http` is pure (no glommio, no `s3`/`net`); `net` never imports `s3` or
+//! `service`; `runtime` reaches S3 only through `service`; `s3` never touches sockets or SQL;
+//! an `s3::ops` file never imports another; glommio types stay in `runtime`, `net`, `storage` and
+//! `meta::client`.
 //!
 //! Glossary: **chunk** = a framed piece of a request body (HTTP chunked or aws-chunked);
 //! **block** = an aligned DMA buffer; **part** = a multipart-upload part; **inline object** = an

@@ -195,6 +195,8 @@ fn setting(flag: Option<String>, env_name: &str, default: &str) -> String {
     .unwrap_or_else(|| default.to_string())
 }
 
+// Long on purpose: one flag-or-env resolution and check per option, in the order of the README's
+// options table, so the table and the code read side by side.
 fn build_config(args: Args) -> Result<Config, UsageError> {
     let listen_text = setting(args.listen, "RINGSTORE_LISTEN", DEFAULT_LISTEN);
     let listen: SocketAddr = listen_text.parse().map_err(|_| {

@@ -226,21 +226,115 @@ pub fn raise_nofile(cores: usize, connections_per_core: usize) {
     }
 }
 
-/// Runs the server until every core stops. `on_listening` gets the bound address once all
-/// listeners exist (before any executor starts accepting).
-pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), RuntimeError> {
-    let layout = Layout::new(&config.data_dir);
-    let data_dir_error = |source| RuntimeError::DataDir {
-        path: config.data_dir.display().to_string(),
-        source,
-    };
-    layout.create_dirs().map_err(data_dir_error)?;
+/// What one core starts from (each its own clone).
+struct CoreSeed {
+    config: Arc<Config>,
+    layout: Layout,
+    client: MetaClient,
+    registry: Arc<Registry>,
+    shutdown: Arc<AtomicBool>,
+    running: Arc<AtomicUsize>,
+}
+
+/// Starts core `core`: its executor (io_uring memory and ring depth set explicitly), its state and
+/// service, the shutdown relay, the reaper on core 0, and the accept loop on `socket`.
+fn spawn_core(
+    core: usize,
+    placement: Placement,
+    socket: socket2::Socket,
+    seed: CoreSeed,
+) -> Result<glommio::ExecutorJoinHandle<()>, RuntimeError> {
+    LocalExecutorBuilder::new(placement)
+        .name(&format!("ringstore-core-{core}"))
+        .io_memory(IO_MEMORY_PER_CORE_BYTES)
+        .ring_depth(RING_DEPTH)
+        .spawn(move || async move {
+            let CoreSeed {
+                config,
+                layout,
+                client,
+                registry,
+                shutdown,
+                running,
+            } = seed;
+            let state = Rc::new(CoreState::new(
+                config,
+                Rc::new(layout),
+                client,
+                core,
+                registry,
+                shutdown,
+            ));
+            let service = Rc::new(Service::new(state.clone()));
+            glommio::spawn_local(relay_shutdown(state.clone())).detach();
+            if core == 0 {
+                // Housekeeping runs beside the requests of one core, yielding at every await.
+                glommio::spawn_local(reap_uploads_periodically(service.clone(), state.clone()))
+                    .detach();
+            }
+            crate::net::serve(socket, state, service).await;
+            running.fetch_sub(1, Ordering::SeqCst);
+        })
+        .map_err(|error| RuntimeError::Executor {
+            core,
+            message: error.to_string(),
+        })
+}
+
+/// How the cores stopped.
+enum Stopped {
+    /// Every core finished its requests.
+    Cleanly,
+    /// `shutdown_timeout_ms` passed with requests in flight.
+    TimedOut,
+    /// A core failed (the first one's error).
+    Failed(RuntimeError),
+}
+
+/// Waits until a shutdown signal arrived and the cores finished, or `shutdown_timeout_ms` passed.
+fn wait_for_cores(
+    handles: Vec<glommio::ExecutorJoinHandle<()>>,
+    shutdown: &AtomicBool,
+    running: &AtomicUsize,
+    shutdown_timeout_ms: u64,
+) -> Stopped {
+    // Cores only stop after a shutdown signal; then they get `shutdown_timeout_ms` to finish.
+    while !shutdown.load(Ordering::SeqCst) && running.load(Ordering::SeqCst) > 0 {
+        std::thread::sleep(Duration::from_millis(SHUTDOWN_POLL_INTERVAL_MS));
+    }
+    let deadline = Instant::now() + Duration::from_millis(shutdown_timeout_ms);
+    while running.load(Ordering::SeqCst) > 0 {
+        if Instant::now() >= deadline {
+            // Startup is recovery, so leaving now loses nothing acknowledged.
+            tracing::warn!(
+                cores_busy = running.load(Ordering::SeqCst),
+                "shutdown timeout passed; exiting with requests in flight"
+            );
+            return Stopped::TimedOut;
+        }
+        std::thread::sleep(Duration::from_millis(SHUTDOWN_POLL_INTERVAL_MS));
+    }
+    let mut first_error = None;
+    for (core, handle) in handles.into_iter().enumerate() {
+        if let Err(error) = handle.join() {
+            first_error.get_or_insert(RuntimeError::Executor {
+                core,
+                message: error.to_string(),
+            });
+        }
+    }
+    first_error.map_or(Stopped::Cleanly, Stopped::Failed)
+}
+
+/// Opens the metadata and runs startup recovery on the data dir: temp files and orphans removed,
+/// files the metadata references but the disk lacks marked in `missing_files`.
+fn open_and_recover(layout: &Layout) -> Result<MetaStore, RuntimeError> {
     let store = MetaStore::open(&layout.meta_path())?;
     let referenced = store
         .referenced_file_ids()
         .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
     let started = std::time::Instant::now();
-    let report = recovery::recover(&layout, &referenced)
+    let report = recovery::recover(layout, &referenced)
         .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
     tracing::info!(
         temp_files_removed = report.temp_files_removed,
@@ -263,6 +357,19 @@ pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), 
             .mark_missing_files(&report.missing_files, now_ms)
             .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
     }
+    Ok(store)
+}
+
+/// Runs the server until every core stops. `on_listening` gets the bound address once all
+/// listeners exist (before any executor starts accepting).
+pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), RuntimeError> {
+    let layout = Layout::new(&config.data_dir);
+    let data_dir_error = |source| RuntimeError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    };
+    layout.create_dirs().map_err(data_dir_error)?;
+    let store = open_and_recover(&layout)?;
     ensure_memlock(config.cores)?;
     raise_nofile(config.cores, config.connections_per_core_max);
     let (bound, sockets) =
@@ -292,72 +399,28 @@ pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), 
         } else {
             Placement::Unbound
         };
-        let client = MetaClient::new(sender.clone(), generations.clone());
-        let (config, layout, registry, shutdown, running) = (
-            config.clone(),
-            layout.clone(),
-            registry.clone(),
-            shutdown.clone(),
-            running.clone(),
-        );
-        let handle = LocalExecutorBuilder::new(placement)
-            .name(&format!("ringstore-core-{core}"))
-            .io_memory(IO_MEMORY_PER_CORE_BYTES)
-            .ring_depth(RING_DEPTH)
-            .spawn(move || async move {
-                let state = Rc::new(CoreState::new(
-                    config,
-                    Rc::new(layout),
-                    client,
-                    core,
-                    registry,
-                    shutdown,
-                ));
-                let service = Rc::new(Service::new(state.clone()));
-                glommio::spawn_local(relay_shutdown(state.clone())).detach();
-                if core == 0 {
-                    // Housekeeping runs beside the requests of one core, yielding at every await.
-                    glommio::spawn_local(reap_uploads_periodically(service.clone(), state.clone()))
-                        .detach();
-                }
-                crate::net::serve(socket, state, service).await;
-                running.fetch_sub(1, Ordering::SeqCst);
-            })
-            .map_err(|error| RuntimeError::Executor {
-                core,
-                message: error.to_string(),
-            })?;
-        handles.push(handle);
+        let seed = CoreSeed {
+            config: config.clone(),
+            layout: layout.clone(),
+            client: MetaClient::new(sender.clone(), generations.clone()),
+            registry: registry.clone(),
+            shutdown: shutdown.clone(),
+            running: running.clone(),
+        };
+        handles.push(spawn_core(core, placement, socket, seed)?);
     }
     drop(sender);
-    // Cores only stop after a shutdown signal; then they get `shutdown_timeout_ms` to finish.
-    while !shutdown.load(Ordering::SeqCst) && running.load(Ordering::SeqCst) > 0 {
-        std::thread::sleep(Duration::from_millis(SHUTDOWN_POLL_INTERVAL_MS));
-    }
-    let deadline = Instant::now() + Duration::from_millis(config.shutdown_timeout_ms);
-    while running.load(Ordering::SeqCst) > 0 {
-        if Instant::now() >= deadline {
-            // Startup is recovery, so leaving now loses nothing acknowledged.
-            tracing::warn!(
-                cores_busy = running.load(Ordering::SeqCst),
-                "shutdown timeout passed; exiting with requests in flight"
-            );
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(SHUTDOWN_POLL_INTERVAL_MS));
-    }
-    let mut first_error = None;
-    for (core, handle) in handles.into_iter().enumerate() {
-        if let Err(error) = handle.join() {
-            first_error.get_or_insert(RuntimeError::Executor {
-                core,
-                message: error.to_string(),
-            });
-        }
-    }
+    let stopped = wait_for_cores(handles, &shutdown, &running, config.shutdown_timeout_ms);
     // The metadata thread is not joined: every commit is already durable, and detached core tasks
     // (the reaper) may still hold queue senders, so it would wait forever. Exiting ends it.
     drop(meta_thread);
-    tracing::info!("shut down cleanly");
-    first_error.map_or(Ok(()), Err)
+    match stopped {
+        Stopped::Cleanly => {
+            tracing::info!("shut down cleanly");
+            Ok(())
+        }
+        // Startup is recovery, so leaving now loses nothing acknowledged.
+        Stopped::TimedOut => Ok(()),
+        Stopped::Failed(error) => Err(error),
+    }
 }

@@ -146,6 +146,11 @@ fn operation_files_are_leaves() {
                 !line.contains("crate::s3::ops") && !line.contains("super::"),
                 "{path} reaches into another handler file: {line}"
             );
+            // Units see the handler traits, never the table that lists them.
+            assert!(
+                !line.contains("s3::operation"),
+                "{path} depends on the operation table: {line}"
+            );
         }
     }
     // And nothing in `s3` outside the table of operations depends on a handler file.

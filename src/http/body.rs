@@ -5,35 +5,13 @@ use std::io;
 
 use futures_lite::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
+use crate::http::body_error::BodyError;
 use crate::http::chunked::{ChunkEvent, ChunkedDecoder};
 use crate::http::head::BodyFraming;
 
 /// A byte stream a request arrives on and its response leaves by.
 pub trait Transport: futures_lite::AsyncRead + futures_lite::AsyncWrite + Unpin {}
 impl<T: futures_lite::AsyncRead + futures_lite::AsyncWrite + Unpin> Transport for T {}
-
-/// Why a body could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum BodyError {
-    /// The connection ended before the declared body did.
-    #[error("body ended early")]
-    Incomplete,
-    /// The client stopped sending for longer than the stall limit.
-    #[error("body read timed out")]
-    Timeout,
-    /// Chunk framing was invalid.
-    #[error("malformed body: {0}")]
-    Malformed(&'static str),
-    /// An aws-chunked chunk signature did not verify.
-    #[error("chunk signature mismatch")]
-    ChunkSignature,
-    /// The body is larger than the operation allows.
-    #[error("body too large")]
-    TooLarge,
-    /// Socket error.
-    #[error("socket: {0}")]
-    Io(#[from] io::Error),
-}
 
 /// A connection's receive buffer: bytes in `start..end` are received and not yet used. It stays
 /// small while the connection idles and grows to its full size for large heads and bodies.

@@ -1,7 +1,7 @@
 //! A chunked-body decoder as a pure state machine, shared by HTTP `Transfer-Encoding: chunked`
 //! and S3's `aws-chunked` content encoding (same framing; signatures ride in chunk extensions).
 
-use crate::http::body::BodyError;
+use super::body_error::BodyError;
 use crate::limits::{CHUNK_LINE_BYTES_MAX, CHUNK_TRAILER_BYTES_MAX};
 
 /// Something the caller may need to act on, reported as the decoder passes it.
@@ -72,6 +72,8 @@ impl ChunkedDecoder {
 
     /// Decodes from `input` into `output`. Stops at the first event, when `output` is full, or when
     /// `input` holds no complete framing line (then `consumed == 0 && produced == 0`: read more).
+    // Long on purpose: the whole chunked-framing state machine (RFC 9112 §7.1) in one match, so
+    // every transition is visible in one place.
     pub fn step(&mut self, input: &[u8], output: &mut [u8]) -> Result<Step, BodyError> {
         let mut step = Step::default();
         loop {

@@ -121,6 +121,8 @@ pub fn parse_head(buffer: &[u8]) -> Result<HeadParse, HeadError> {
 }
 
 /// Parses a request head from `buffer`, refusing heads over `bytes_max`.
+// Long on purpose: one pass over httparse's headers applying every framing rule (RFC 9112
+// §6.3: Content-Length vs Transfer-Encoding, duplicates, Expect, Connection) where it is seen.
 pub fn parse_head_within(buffer: &[u8], bytes_max: usize) -> Result<HeadParse, HeadError> {
     let mut fields = [httparse::EMPTY_HEADER; HEADER_COUNT_MAX];
     let mut request = httparse::Request::new(&mut fields);

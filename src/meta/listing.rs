@@ -5,7 +5,7 @@
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params, ToSql, Transaction};
 
-use super::buckets::require_bucket;
+use super::bucket_rows::require_bucket;
 use super::command::{Changes, MetaCommand};
 use super::{MetaError, ObjectSummary};
 
@@ -95,6 +95,9 @@ impl MetaCommand for ListObjects {
 }
 
 /// Lists one page.
+// Long on purpose: one scan that re-runs two prepared statements per common prefix (no
+// re-prepare, see `store::tests::listing_statements_are_never_reprepared`); split, the statements
+// would have to be passed around or prepared again.
 pub fn list(transaction: &Transaction<'_>, query: &ListQuery) -> Result<Listing, MetaError> {
     let mut listing = Listing::default();
     if query.max_keys == 0 {

@@ -4,7 +4,7 @@
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::buckets::require_bucket;
+use super::bucket_rows::require_bucket;
 use super::command::{Changes, MetaCommand};
 use super::{MetaError, ObjectBody, ObjectRecord, PartExtent, PutCondition};
 use crate::object_bytes::{FileId, InlineBytes};

@@ -164,8 +164,16 @@ impl Registry {
 
     /// Prometheus text exposition (version 0.0.4) of everything, cores summed and per core.
     pub fn render(&self, meta_queue_depth: usize) -> String {
-        let load = |value: &AtomicU64| value.load(Ordering::Relaxed);
         let mut text = String::with_capacity(16 * 1024);
+        self.render_requests(&mut text);
+        self.render_cores(&mut text);
+        self.render_meta(&mut text, meta_queue_depth);
+        text
+    }
+
+    /// Request counts and latency histograms by operation and status class, cores summed.
+    fn render_requests(&self, text: &mut String) {
+        let load = |value: &AtomicU64| value.load(Ordering::Relaxed);
         text.push_str("# HELP ringstore_requests_total S3 requests by operation and status class.\n# TYPE ringstore_requests_total counter\n");
         for (op, name) in self.operation_names.iter().enumerate() {
             for (class, label) in STATUS_CLASSES.iter().enumerate() {
@@ -209,6 +217,11 @@ impl Registry {
                 let _ = writeln!(text, "ringstore_request_duration_seconds_count{{s3_op=\"{name}\",status_class=\"{label}\"}} {count}");
             }
         }
+    }
+
+    /// Per-core counters and gauges (bytes, connections, requests in flight, object cache).
+    fn render_cores(&self, text: &mut String) {
+        let load = |value: &AtomicU64| value.load(Ordering::Relaxed);
         let per_core = |text: &mut String,
                         metric: &str,
                         kind: &str,
@@ -220,54 +233,59 @@ impl Registry {
             }
         };
         per_core(
-            &mut text,
+            text,
             "ringstore_bytes_received_total",
             "counter",
             "Request body bytes received.",
             &|c| load(&c.bytes_in) as i64,
         );
         per_core(
-            &mut text,
+            text,
             "ringstore_bytes_sent_total",
             "counter",
             "Response body bytes sent.",
             &|c| load(&c.bytes_out) as i64,
         );
         per_core(
-            &mut text,
+            text,
             "ringstore_connections_accepted_total",
             "counter",
             "Connections accepted.",
             &|c| load(&c.connections_accepted) as i64,
         );
         per_core(
-            &mut text,
+            text,
             "ringstore_connections_open",
             "gauge",
             "Connections open now.",
             &|c| c.connections_open.load(Ordering::Relaxed),
         );
         per_core(
-            &mut text,
+            text,
             "ringstore_requests_in_flight",
             "gauge",
             "Requests being served now.",
             &|c| c.requests_in_flight.load(Ordering::Relaxed),
         );
         per_core(
-            &mut text,
+            text,
             "ringstore_object_cache_hits_total",
             "counter",
             "Object lookups (GET, HEAD, ACL and attribute reads, copy sources) answered from the core's cache.",
             &|c| load(&c.object_cache_hits) as i64,
         );
         per_core(
-            &mut text,
+            text,
             "ringstore_object_cache_misses_total",
             "counter",
             "Object lookups sent to the metadata thread.",
             &|c| load(&c.object_cache_misses) as i64,
         );
+    }
+
+    /// The metadata thread's figures and queue depth.
+    fn render_meta(&self, text: &mut String, meta_queue_depth: usize) {
+        let load = |value: &AtomicU64| value.load(Ordering::Relaxed);
         let meta = &self.meta;
         let _ = writeln!(text, "# HELP ringstore_meta_queue_depth Requests waiting for the metadata thread.\n# TYPE ringstore_meta_queue_depth gauge\nringstore_meta_queue_depth {meta_queue_depth}");
         let _ = writeln!(text, "# HELP ringstore_meta_batches_total Metadata transactions committed.\n# TYPE ringstore_meta_batches_total counter\nringstore_meta_batches_total {}", load(&meta.batches));
@@ -275,7 +293,6 @@ impl Registry {
         let _ = writeln!(text, "# HELP ringstore_meta_batch_size_max Largest group commit so far.\n# TYPE ringstore_meta_batch_size_max gauge\nringstore_meta_batch_size_max {}", load(&meta.batch_size_max));
         let _ = writeln!(text, "# HELP ringstore_meta_commit_seconds_total Time spent in metadata transactions.\n# TYPE ringstore_meta_commit_seconds_total counter\nringstore_meta_commit_seconds_total {}", load(&meta.commit_micros_sum) as f64 / 1e6);
         let _ = writeln!(text, "# HELP ringstore_meta_commit_seconds_max Slowest metadata transaction so far.\n# TYPE ringstore_meta_commit_seconds_max gauge\nringstore_meta_commit_seconds_max {}", load(&meta.commit_micros_max) as f64 / 1e6);
-        text
     }
 }
 

@@ -29,6 +29,56 @@ fn parse_http_seconds(value: &str) -> Option<u64> {
         .map(|d| d.as_secs())
 }
 
+/// A read's conditional headers (`If-*` on GET/HEAD, `x-amz-copy-source-if-*` on a copy's
+/// source), as sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadConditions<'r> {
+    /// `If-Match`.
+    pub if_match: Option<&'r str>,
+    /// `If-None-Match`.
+    pub if_none_match: Option<&'r str>,
+    /// `If-Modified-Since`.
+    pub if_modified_since: Option<&'r str>,
+    /// `If-Unmodified-Since`.
+    pub if_unmodified_since: Option<&'r str>,
+}
+
+impl<'r> ReadConditions<'r> {
+    /// The conditions of `head` named `<prefix>if-match` and so on (`""` for GET/HEAD,
+    /// `"x-amz-copy-source-"` for a copy's source).
+    pub fn from_headers(head: &'r crate::http::RequestHead, prefix: &str) -> Self {
+        let header = |name: &str| head.header(&format!("{prefix}{name}"));
+        if prefix.is_empty() {
+            // The GET path: no name to build.
+            return ReadConditions {
+                if_match: head.header("if-match"),
+                if_none_match: head.header("if-none-match"),
+                if_modified_since: head.header("if-modified-since"),
+                if_unmodified_since: head.header("if-unmodified-since"),
+            };
+        }
+        ReadConditions {
+            if_match: header("if-match"),
+            if_none_match: header("if-none-match"),
+            if_modified_since: header("if-modified-since"),
+            if_unmodified_since: header("if-unmodified-since"),
+        }
+    }
+
+    /// Evaluates them against an object's ETag and Last-Modified (see
+    /// `evaluate_read_conditions`).
+    pub fn evaluate(&self, etag: &str, last_modified_ms: i64) -> ConditionOutcome {
+        evaluate_read_conditions(
+            self.if_match,
+            self.if_none_match,
+            self.if_modified_since,
+            self.if_unmodified_since,
+            etag,
+            last_modified_ms,
+        )
+    }
+}
+
 /// Evaluates the read conditions in S3's order (RFC 9110 §13.2.2): If-Match, else
 /// If-Unmodified-Since; then If-None-Match, else If-Modified-Since. Unparseable dates are ignored.
 pub fn evaluate_read_conditions(

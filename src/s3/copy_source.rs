@@ -4,13 +4,14 @@
 
 use std::io;
 
-use crate::meta::{MetaError, ObjectBody, ObjectRecord};
+use crate::http::RequestHead;
+use crate::meta::{BucketRecord, MetaError, ObjectBody, ObjectRecord};
 use crate::s3::access::{allows, Permission};
-use crate::s3::conditions::{evaluate_read_conditions, ConditionOutcome};
+use crate::s3::conditions::{ConditionOutcome, ReadConditions};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::object_write::Destination;
 use crate::s3::path::{percent_decode, validate_bucket_name};
-use crate::s3::request::S3Request;
+use crate::s3::request::Call;
 use crate::s3::S3Context;
 use crate::s3::NULL_VERSION_ID;
 use crate::storage::checksum::StoredChecksum;
@@ -67,18 +68,128 @@ pub fn parse_copy_source(value: &str) -> S3Result<CopySource> {
     })
 }
 
+/// What a copy asks of its source: which object (`x-amz-copy-source`), under which
+/// `x-amz-copy-source-if-*` conditions, and which bytes (`x-amz-copy-source-range`, parts only).
+#[derive(Debug, Clone)]
+pub struct CopySourceRequest<'r> {
+    /// The source object.
+    pub source: CopySource,
+    /// Its conditions.
+    pub conditions: ReadConditions<'r>,
+    /// The range asked for, as sent (checked against the source's size once it is known).
+    pub range: Option<&'r str>,
+}
+
+impl<'r> CopySourceRequest<'r> {
+    /// Reads it from `head`; the range only when `with_range` (UploadPartCopy).
+    pub fn parse(head: &'r RequestHead, with_range: bool) -> S3Result<Self> {
+        Ok(CopySourceRequest {
+            source: parse_copy_source(head.header("x-amz-copy-source").unwrap_or_default())?,
+            conditions: ReadConditions::from_headers(head, "x-amz-copy-source-"),
+            range: if with_range {
+                head.header("x-amz-copy-source-range")
+            } else {
+                None
+            },
+        })
+    }
+}
+
+/// The source object if the caller may read it: NoSuchKey for whoever may list its bucket,
+/// AccessDenied for everyone else (as for a GET).
+async fn readable_source(
+    context: &S3Context,
+    call: &Call<'_>,
+    source: &CopySource,
+    source_bucket: &BucketRecord,
+) -> S3Result<std::rc::Rc<ObjectRecord>> {
+    match context.object(&source.bucket, &source.key, true).await {
+        Ok(Some(record))
+            if allows(
+                &record.owner,
+                record.acl.as_deref(),
+                call.requester,
+                Permission::Read,
+            ) =>
+        {
+            Ok(record)
+        }
+        Ok(Some(_)) => Err(S3Error::new(S3ErrorCode::AccessDenied)),
+        Ok(None)
+            if allows(
+                &source_bucket.owner,
+                source_bucket.acl.as_deref(),
+                call.requester,
+                Permission::Read,
+            ) =>
+        {
+            Err(S3Error::new(S3ErrorCode::NoSuchKey).field("Key", source.key.clone()))
+        }
+        Ok(None) => Err(S3Error::new(S3ErrorCode::AccessDenied)),
+        Err(MetaError::NoSuchBucket) => Err(S3Error::new(S3ErrorCode::NoSuchBucket)),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Streams bytes `start..start + length` of `record` (the source `source` names) through DMA
+/// blocks into a new sealed object; `None` when a file vanished since the lookup.
+async fn copy_bytes(
+    context: &S3Context,
+    record: &ObjectRecord,
+    source: &CopySource,
+    (start, length): (u64, u64),
+    algorithm: Option<crate::storage::checksum::ChecksumAlgorithm>,
+    placement: crate::storage::Placement,
+) -> S3Result<Option<SealedObject>> {
+    let mut writer = ObjectWriter::create(context.layout.clone(), algorithm, placement).await?;
+    if let ObjectBody::Inline(bytes) = &record.body {
+        writer
+            .write_all(&bytes.as_slice()[start as usize..(start + length) as usize])
+            .await?;
+        return Ok(Some(writer.seal().await?));
+    }
+    let segments: Vec<Segment> = record
+        .extents()
+        .iter()
+        .map(|extent| Segment {
+            id: extent.file_id,
+            size_bytes: extent.size_bytes,
+        })
+        .collect();
+    let mut reader = match ObjectReader::open_segments(&context.layout, &segments, start, length)
+        .await
+    {
+        Ok(reader) => reader,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => {
+            tracing::error!(error = %error, bucket = %source.bucket, key = %source.key, "copy source unreadable");
+            return Err(S3Error::new(S3ErrorCode::InternalError));
+        }
+    };
+    while reader.remaining() > 0 {
+        let block = reader
+            .next_block()
+            .await
+            .map_err(crate::storage::StorageError::from)?;
+        writer.write_all(&block).await?;
+    }
+    reader.close().await;
+    Ok(Some(writer.seal().await?))
+}
+
 /// Reads the copy source (checking the requester may read it, and the `x-amz-copy-source-if-*`
 /// conditions) and streams bytes `range` (inclusive; whole object when `None`) into a new durable
 /// temp file. Returns the source's metadata and the sealed copy.
 pub async fn copy_from_source(
     context: &S3Context,
-    request: &S3Request<'_>,
-    source: &CopySource,
-    range_header: Option<&str>,
+    call: &Call<'_>,
+    source: &CopySourceRequest<'_>,
     forced: Option<crate::storage::checksum::ChecksumAlgorithm>,
     destination: Destination,
 ) -> S3Result<(std::rc::Rc<ObjectRecord>, SealedObject)> {
-    let head = request.head;
+    let range_header = source.range;
+    let conditions = &source.conditions;
+    let source = &source.source;
     validate_bucket_name(&source.bucket)?;
     let Some(source_bucket) = context.bucket(&source.bucket).await? else {
         return Err(
@@ -86,40 +197,8 @@ pub async fn copy_from_source(
         );
     };
     for _ in 0..SOURCE_OPEN_ATTEMPT_COUNT_MAX {
-        let record = match context.object(&source.bucket, &source.key, true).await {
-            Ok(Some(record))
-                if allows(
-                    &record.owner,
-                    record.acl.as_deref(),
-                    &request.requester,
-                    Permission::Read,
-                ) =>
-            {
-                record
-            }
-            Ok(Some(_)) => return Err(S3Error::new(S3ErrorCode::AccessDenied)),
-            Ok(None)
-                if allows(
-                    &source_bucket.owner,
-                    source_bucket.acl.as_deref(),
-                    &request.requester,
-                    Permission::Read,
-                ) =>
-            {
-                return Err(S3Error::new(S3ErrorCode::NoSuchKey).field("Key", source.key.clone()))
-            }
-            Ok(None) => return Err(S3Error::new(S3ErrorCode::AccessDenied)),
-            Err(MetaError::NoSuchBucket) => return Err(S3Error::new(S3ErrorCode::NoSuchBucket)),
-            Err(error) => return Err(error.into()),
-        };
-        let outcome = evaluate_read_conditions(
-            head.header("x-amz-copy-source-if-match"),
-            head.header("x-amz-copy-source-if-none-match"),
-            head.header("x-amz-copy-source-if-modified-since"),
-            head.header("x-amz-copy-source-if-unmodified-since"),
-            &record.etag,
-            record.last_modified_ms,
-        );
+        let record = readable_source(context, call, source, &source_bucket).await?;
+        let outcome = conditions.evaluate(&record.etag, record.last_modified_ms);
         if outcome != ConditionOutcome::Proceed {
             // Copies have no 304: every failed source condition is 412.
             return Err(S3Error::new(S3ErrorCode::PreconditionFailed)
@@ -141,47 +220,20 @@ pub async fn copy_from_source(
                 .map(|stored| stored.algorithm)
         });
         let placement = destination.placement(context, Some(length));
-        if let ObjectBody::Inline(bytes) = &record.body {
-            let mut writer =
-                ObjectWriter::create(context.layout.clone(), algorithm, placement).await?;
-            writer
-                .write_all(&bytes.as_slice()[start as usize..(start + length) as usize])
-                .await?;
-            return Ok((record, writer.seal().await?));
-        }
-        let segments: Vec<Segment> = record
-            .extents()
-            .iter()
-            .map(|extent| Segment {
-                id: extent.file_id,
-                size_bytes: extent.size_bytes,
-            })
-            .collect();
-        let mut reader = match ObjectReader::open_segments(
-            &context.layout,
-            &segments,
-            start,
-            length,
+        let Some(sealed) = copy_bytes(
+            context,
+            &record,
+            source,
+            (start, length),
+            algorithm,
+            placement,
         )
-        .await
-        {
-            Ok(reader) => reader,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
-            Err(error) => {
-                tracing::error!(error = %error, bucket = %source.bucket, key = %source.key, "copy source unreadable");
-                return Err(S3Error::new(S3ErrorCode::InternalError));
-            }
+        .await?
+        else {
+            // Replaced by a concurrent PUT after our lookup: look again.
+            continue;
         };
-        let mut writer = ObjectWriter::create(context.layout.clone(), algorithm, placement).await?;
-        while reader.remaining() > 0 {
-            let block = reader
-                .next_block()
-                .await
-                .map_err(crate::storage::StorageError::from)?;
-            writer.write_all(&block).await?;
-        }
-        reader.close().await;
-        return Ok((record, writer.seal().await?));
+        return Ok((record, sealed));
     }
     Err(S3Error::new(S3ErrorCode::SlowDown))
 }

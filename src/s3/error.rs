@@ -272,9 +272,9 @@ impl std::error::Error for S3Error {}
 /// Shorthand for results of S3 handlers.
 pub type S3Result<T> = Result<T, S3Error>;
 
-impl From<crate::http::body::BodyError> for S3Error {
-    fn from(error: crate::http::body::BodyError) -> Self {
-        use crate::http::body::BodyError;
+impl From<crate::http::BodyError> for S3Error {
+    fn from(error: crate::http::BodyError) -> Self {
+        use crate::http::BodyError;
         match error {
             BodyError::Incomplete => S3Error::new(S3ErrorCode::IncompleteBody),
             BodyError::Timeout => S3Error::new(S3ErrorCode::RequestTimeout),

@@ -6,7 +6,6 @@ use crate::s3::access::{
     encode_grants, AclRequest, CannedAcl, Grant, Grantee, GranteeName, Identity,
 };
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
-use crate::s3::request::S3Request;
 use crate::s3::S3Context;
 
 /// The stored list for `request` (`None`: the default, `private`), the users its grants name
@@ -72,23 +71,6 @@ pub(crate) async fn resolve_acl(
 /// s3-tests relies on (AWS documents none).
 fn group_grants_first(grants: &mut [Grant<Grantee>]) {
     grants.sort_by_key(|grant| matches!(grant.grantee, Grantee::User { .. }));
-}
-
-/// The stored list a write (CreateBucket, PutObject, CopyObject, CreateMultipartUpload) asks
-/// for in its headers, owned by the requester, in a bucket owned by `bucket_owner`.
-pub(crate) async fn acl_from_request_headers(
-    context: &S3Context,
-    request: &S3Request<'_>,
-    bucket_owner: &str,
-) -> S3Result<Option<String>> {
-    let requested = crate::s3::access::acl_from_headers(request.head)?;
-    stored_acl(
-        context,
-        request.requester.access_key(),
-        requested,
-        bucket_owner,
-    )
-    .await
 }
 
 /// The stored list for `requested` (the ACL a write's headers asked for, parsed by its input),

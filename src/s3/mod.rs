@@ -8,6 +8,7 @@ pub mod directory;
 pub mod error;
 pub mod form;
 pub mod grants;
+pub mod handler;
 pub mod housekeeping;
 pub mod multipart_object;
 pub mod object_body;

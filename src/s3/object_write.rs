@@ -12,7 +12,7 @@ use crate::limits::USER_METADATA_BYTES_MAX;
 use crate::meta::{MetaError, ObjectRecord, PutCondition};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::payload::PayloadReader;
-use crate::s3::request::S3Request;
+use crate::s3::request::Call;
 use crate::s3::{time, S3Context};
 use crate::storage::checksum::ChecksumAlgorithm;
 use crate::storage::writer::remove_object_file_later;
@@ -101,15 +101,15 @@ pub struct ObjectAttributes {
 /// deleted by its guard: nothing becomes visible.
 pub async fn commit_object(
     context: &S3Context,
-    request: &S3Request<'_>,
+    call: &Call<'_>,
     sealed: SealedObject,
     attributes: ObjectAttributes,
     condition: PutCondition,
 ) -> S3Result<ObjectRecord> {
     let published = sealed.publish().await?;
     let record = ObjectRecord {
-        bucket: request.bucket().to_string(),
-        key: request.key().to_string(),
+        bucket: call.bucket.to_string(),
+        key: call.key.to_string(),
         body: published.stored.clone().into(),
         size_bytes: published.size_bytes,
         etag: hex::encode(published.digests.md5),
@@ -117,14 +117,14 @@ pub async fn commit_object(
         content_type: attributes.content_type,
         headers: attributes.headers,
         checksum: attributes.checksum,
-        owner: request.requester.access_key().to_string(),
+        owner: call.requester.access_key().to_string(),
         acl: attributes.acl,
     };
     let replaced = context
         .meta
         .put_object(record.clone(), condition)
         .await
-        .map_err(|error| write_error(request, error))?;
+        .map_err(|error| write_error(call, error))?;
     published.keep();
     for old in replaced {
         remove_object_file_later(&context.layout, old);
@@ -134,10 +134,10 @@ pub async fn commit_object(
 
 /// A failed write of the request's key as S3 words it: the bucket or key it names, or the
 /// conditional headers that did not hold.
-pub(crate) fn write_error(request: &S3Request<'_>, error: MetaError) -> S3Error {
+pub(crate) fn write_error(call: &Call<'_>, error: MetaError) -> S3Error {
     match error {
-        MetaError::NoSuchBucket => no_such_bucket(request),
-        MetaError::NoSuchKey => S3Error::new(S3ErrorCode::NoSuchKey).field("Key", request.key()),
+        MetaError::NoSuchBucket => no_such_bucket(call),
+        MetaError::NoSuchKey => S3Error::new(S3ErrorCode::NoSuchKey).field("Key", call.key),
         MetaError::PreconditionFailed => S3Error::new(S3ErrorCode::PreconditionFailed)
             .field("Condition", "If-Match / If-None-Match"),
         other => other.into(),
@@ -145,8 +145,8 @@ pub(crate) fn write_error(request: &S3Request<'_>, error: MetaError) -> S3Error 
 }
 
 /// NoSuchBucket naming the request's bucket.
-pub(crate) fn no_such_bucket(request: &S3Request<'_>) -> S3Error {
-    S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", request.bucket())
+pub(crate) fn no_such_bucket(call: &Call<'_>) -> S3Error {
+    S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", call.bucket)
 }
 
 /// Where the client's value of the checksum comes from.
@@ -291,35 +291,103 @@ impl Destination {
     }
 }
 
+/// The digests an upload's headers promise: `Content-MD5` and one flexible checksum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadIntegrity {
+    /// The decoded `Content-MD5`.
+    content_md5: Option<[u8; 16]>,
+    /// The flexible checksum asked for.
+    checksum: Option<ChecksumRequest>,
+}
+
+impl UploadIntegrity {
+    /// Reads them from `head`: InvalidDigest for a malformed Content-MD5, InvalidArgument for two,
+    /// and the checksum errors of `parse_checksum_request`.
+    pub fn parse(head: &RequestHead) -> S3Result<Self> {
+        if head.header_count("content-md5") > 1 {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                "Duplicate header: content-md5",
+            ));
+        }
+        let content_md5 = match head.header("content-md5") {
+            Some(text) => {
+                let bytes = BASE64
+                    .decode(text.trim())
+                    .map_err(|_| S3Error::new(S3ErrorCode::InvalidDigest))?;
+                Some(
+                    <[u8; 16]>::try_from(bytes.as_slice())
+                        .map_err(|_| S3Error::new(S3ErrorCode::InvalidDigest))?,
+                )
+            }
+            None => None,
+        };
+        Ok(UploadIntegrity {
+            content_md5,
+            checksum: parse_checksum_request(head)?,
+        })
+    }
+}
+
+/// BadDigest unless the body's digests match what the client promised: `Content-MD5`, and the
+/// flexible checksum from its header or (aws-chunked) trailer.
+fn verify_digests(
+    content_md5: Option<[u8; 16]>,
+    request: Option<&ChecksumRequest>,
+    digests: &crate::storage::writer::Digests,
+    trailers: &[(String, String)],
+) -> S3Result<()> {
+    if let Some(expected) = content_md5 {
+        if expected != digests.md5 {
+            return Err(S3Error::new(S3ErrorCode::BadDigest)
+                .field("ExpectedDigest", BASE64.encode(expected))
+                .field("CalculatedDigest", BASE64.encode(digests.md5)));
+        }
+    }
+    if let (Some(request), Some((_, actual))) = (request, &digests.checksum) {
+        let expected = match &request.expected {
+            ExpectedChecksum::Header(value) => Some(value.clone()),
+            ExpectedChecksum::Trailer => {
+                let name = request.algorithm.header_name();
+                let trailer = trailers
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v.clone())
+                    .ok_or_else(|| {
+                        S3Error::with_message(
+                            S3ErrorCode::InvalidRequest,
+                            format!("The {name} trailer was declared but not sent."),
+                        )
+                    })?;
+                Some(decode_checksum(request.algorithm, &trailer)?)
+            }
+            ExpectedChecksum::Computed => None,
+        };
+        if expected.is_some_and(|expected| &expected != actual) {
+            return Err(S3Error::with_message(
+                S3ErrorCode::BadDigest,
+                format!(
+                    "The {} you specified did not match the calculated checksum.",
+                    request.algorithm.name()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Receives the payload (in memory for a small object, else into a new temp file) and verifies
-/// every digest the client sent.
+/// every digest `integrity` promises.
 pub async fn receive_payload(
     context: &S3Context,
-    head: &RequestHead,
+    integrity: &UploadIntegrity,
     payload: &mut PayloadReader<'_, '_>,
     bytes_max: u64,
     forced: Option<ChecksumAlgorithm>,
     destination: Destination,
 ) -> S3Result<ReceivedBody> {
-    if head.header_count("content-md5") > 1 {
-        return Err(S3Error::with_message(
-            S3ErrorCode::InvalidArgument,
-            "Duplicate header: content-md5",
-        ));
-    }
-    let content_md5 = match head.header("content-md5") {
-        Some(text) => {
-            let bytes = BASE64
-                .decode(text.trim())
-                .map_err(|_| S3Error::new(S3ErrorCode::InvalidDigest))?;
-            Some(
-                <[u8; 16]>::try_from(bytes.as_slice())
-                    .map_err(|_| S3Error::new(S3ErrorCode::InvalidDigest))?,
-            )
-        }
-        None => None,
-    };
-    let request = parse_checksum_request(head)?;
+    let content_md5 = integrity.content_md5;
+    let request = integrity.checksum.clone();
     if let (Some(request), Some(forced)) = (&request, forced) {
         if request.algorithm != forced {
             return Err(S3Error::with_message(
@@ -350,43 +418,7 @@ pub async fn receive_payload(
     }
     let sealed = writer.seal().await?;
     let digests = sealed.digests().clone();
-    if let Some(expected) = content_md5 {
-        if expected != digests.md5 {
-            return Err(S3Error::new(S3ErrorCode::BadDigest)
-                .field("ExpectedDigest", BASE64.encode(expected))
-                .field("CalculatedDigest", BASE64.encode(digests.md5)));
-        }
-    }
-    if let (Some(request), Some((_, actual))) = (&request, &digests.checksum) {
-        let expected = match &request.expected {
-            ExpectedChecksum::Header(value) => Some(value.clone()),
-            ExpectedChecksum::Trailer => {
-                let name = request.algorithm.header_name();
-                let trailer = payload
-                    .trailers()
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .map(|(_, v)| v.clone())
-                    .ok_or_else(|| {
-                        S3Error::with_message(
-                            S3ErrorCode::InvalidRequest,
-                            format!("The {name} trailer was declared but not sent."),
-                        )
-                    })?;
-                Some(decode_checksum(request.algorithm, &trailer)?)
-            }
-            ExpectedChecksum::Computed => None,
-        };
-        if expected.is_some_and(|expected| &expected != actual) {
-            return Err(S3Error::with_message(
-                S3ErrorCode::BadDigest,
-                format!(
-                    "The {} you specified did not match the calculated checksum.",
-                    request.algorithm.name()
-                ),
-            ));
-        }
-    }
+    verify_digests(content_md5, request.as_ref(), &digests, payload.trailers())?;
     Ok(ReceivedBody {
         sealed,
         checksum: digests.checksum,

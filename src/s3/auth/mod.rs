@@ -1,6 +1,7 @@
-//! AWS Signature Version 4: pure signing functions, request verification and the signing-key
-//! cache (the secret type itself is `crate::secret`).
+//! Who sent a request: AWS Signature Version 4 as pure signing functions, request verification,
+//! the signing-key cache, and browser-form signatures (the secret type itself is `crate::secret`).
 
+pub mod form;
 pub mod key_cache;
 pub mod sigv4;
 pub mod verify;

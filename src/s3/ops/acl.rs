@@ -1,10 +1,9 @@
 //! Get/PutBucketAcl and Get/PutObjectAcl, each a typed unit (`S3Operation`).
 
-use crate::http::Response;
 use crate::s3::access::{effective_grants, parse_access_control_policy, AclRequest, Permission};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::grants::resolve_acl;
-use crate::s3::operation::{FromRequest, IntoResponse, S3Operation};
+use crate::s3::handler::{Done, FromRequest, S3Operation};
 use crate::s3::payload::{read_small_body, PayloadReader};
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::{authorized_bucket, authorized_object};
@@ -21,15 +20,6 @@ impl FromRequest<'_> for PutAclInput {
         Ok(PutAclInput {
             from_headers: crate::s3::access::acl_from_headers(request.head)?,
         })
-    }
-}
-
-/// An empty 200: the change is made.
-pub struct Done;
-
-impl IntoResponse for Done {
-    fn into_response(self) -> Response {
-        Response::empty(200)
     }
 }
 

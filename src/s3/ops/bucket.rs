@@ -10,7 +10,7 @@ use crate::meta::{BucketRecord, MetaError};
 use crate::s3::access::{AclRequest, Permission};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::grants::stored_acl;
-use crate::s3::operation::{FromRequest, IntoResponse, S3Operation};
+use crate::s3::handler::{FromRequest, IntoResponse, NoContent, S3Operation};
 use crate::s3::payload::{read_small_body, PayloadReader};
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::{authorized_bucket, owned_bucket};
@@ -211,15 +211,6 @@ impl S3Operation for CreateBucket {
         Ok(CreateBucketOutput {
             location: format!("/{}", call.bucket),
         })
-    }
-}
-
-/// An answer with no body: 204 No Content.
-pub struct NoContent;
-
-impl IntoResponse for NoContent {
-    fn into_response(self) -> Response {
-        Response::empty(204)
     }
 }
 

@@ -1,91 +1,126 @@
 //! CopyObject: COPY/REPLACE metadata over the source `copy_source` streams, committed with the
-//! same durability as PutObject.
+//! same durability as PutObject; a typed unit (`S3Operation`).
 
-use crate::http::Response;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+
 use crate::meta::PutCondition;
-use crate::s3::access::Permission;
-use crate::s3::copy_source::{copy_from_source, parse_copy_source};
+use crate::s3::access::{AclRequest, Permission};
+use crate::s3::copy_source::{copy_from_source, CopySourceRequest};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
-use crate::s3::grants::acl_from_request_headers;
+use crate::s3::grants::stored_acl;
+use crate::s3::handler::{FromRequest, S3Operation};
 use crate::s3::object_write::{commit_object, stored_headers, Destination, ObjectAttributes};
 use crate::s3::payload::PayloadReader;
-use crate::s3::request::S3Request;
+use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::authorized_bucket;
-use crate::s3::xml::XmlBuilder;
-use crate::s3::{time, S3Context};
+use crate::s3::xml::documents::CopyObjectResult;
+use crate::s3::S3Context;
 use crate::storage::checksum::StoredChecksum;
 
-/// The `x-amz-metadata-directive` of a CopyObject.
-#[derive(PartialEq)]
-enum Directive {
+/// The metadata a copy gets (`x-amz-metadata-directive`): the source's, or the request's.
+pub enum Directive {
+    /// COPY (the default): the source's Content-Type and stored headers.
     Copy,
-    Replace,
+    /// REPLACE: the request's.
+    Replace {
+        /// Content-Type.
+        content_type: Option<String>,
+        /// Stored headers and user metadata.
+        headers: Vec<(String, String)>,
+    },
+}
+
+/// What a CopyObject asks for.
+pub struct CopyObjectInput<'r> {
+    source: CopySourceRequest<'r>,
+    directive: Directive,
+    acl: Option<AclRequest>,
+}
+
+impl<'r> FromRequest<'r> for CopyObjectInput<'r> {
+    fn parse(request: &'r S3Request<'_>) -> S3Result<Self> {
+        let head = request.head;
+        let source = CopySourceRequest::parse(head, false)?;
+        let directive = match head.header("x-amz-metadata-directive") {
+            None => Directive::Copy,
+            Some(value) if value.eq_ignore_ascii_case("COPY") => Directive::Copy,
+            Some(value) if value.eq_ignore_ascii_case("REPLACE") => Directive::Replace {
+                content_type: head.header("content-type").map(str::to_string),
+                headers: stored_headers(head)?,
+            },
+            Some(_) => {
+                return Err(S3Error::with_message(
+                    S3ErrorCode::InvalidArgument,
+                    "Unknown metadata directive.",
+                ))
+            }
+        };
+        if source.source.bucket == request.bucket()
+            && source.source.key == request.key()
+            && matches!(directive, Directive::Copy)
+        {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidRequest,
+                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+            ));
+        }
+        Ok(CopyObjectInput {
+            source,
+            directive,
+            acl: crate::s3::access::acl_from_headers(head)?,
+        })
+    }
 }
 
 /// CopyObject.
-pub async fn copy_object(
-    context: &S3Context,
-    request: &S3Request<'_>,
-    _payload: PayloadReader<'_, '_>,
-) -> S3Result<Response> {
-    let head = request.head;
-    let source = parse_copy_source(head.header("x-amz-copy-source").unwrap_or_default())?;
-    let directive = match head.header("x-amz-metadata-directive") {
-        None => Directive::Copy,
-        Some(value) if value.eq_ignore_ascii_case("COPY") => Directive::Copy,
-        Some(value) if value.eq_ignore_ascii_case("REPLACE") => Directive::Replace,
-        Some(_) => {
-            return Err(S3Error::with_message(
-                S3ErrorCode::InvalidArgument,
-                "Unknown metadata directive.",
-            ))
-        }
-    };
-    if source.bucket == request.bucket()
-        && source.key == request.key()
-        && directive == Directive::Copy
-    {
-        return Err(S3Error::with_message(
-            S3ErrorCode::InvalidRequest,
-            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
-        ));
+pub struct CopyObject;
+
+impl S3Operation for CopyObject {
+    type Input<'r> = CopyObjectInput<'r>;
+    type Output = CopyObjectResult;
+
+    async fn handle(
+        context: &S3Context,
+        call: Call<'_>,
+        input: Self::Input<'_>,
+        _payload: PayloadReader<'_, '_>,
+    ) -> S3Result<CopyObjectResult> {
+        let bucket = authorized_bucket(context, &call, Permission::Write).await?;
+        let writer = call.requester.access_key();
+        let acl = stored_acl(context, writer, input.acl, &bucket.owner).await?;
+        let (record, sealed) =
+            copy_from_source(context, &call, &input.source, None, Destination::Object).await?;
+        let checksum = sealed
+            .digests()
+            .checksum
+            .as_ref()
+            .map(|(algorithm, value)| {
+                StoredChecksum {
+                    algorithm: *algorithm,
+                    full_object: true,
+                    value: BASE64.encode(value),
+                }
+                .encode()
+            });
+        let (content_type, headers) = match input.directive {
+            Directive::Copy => (record.content_type.clone(), record.headers.clone()),
+            Directive::Replace {
+                content_type,
+                headers,
+            } => (content_type, headers),
+        };
+        let attributes = ObjectAttributes {
+            content_type,
+            headers,
+            checksum,
+            acl,
+        };
+        let committed =
+            commit_object(context, &call, sealed, attributes, PutCondition::None).await?;
+        Ok(CopyObjectResult {
+            last_modified_ms: committed.last_modified_ms,
+            etag: committed.etag,
+        })
     }
-    let bucket = authorized_bucket(context, &request.call(), Permission::Write).await?;
-    let acl = acl_from_request_headers(context, request, &bucket.owner).await?;
-    let (record, sealed) =
-        copy_from_source(context, request, &source, None, None, Destination::Object).await?;
-    let checksum = sealed
-        .digests()
-        .checksum
-        .as_ref()
-        .map(|(algorithm, value)| {
-            use base64::Engine;
-            StoredChecksum {
-                algorithm: *algorithm,
-                full_object: true,
-                value: base64::engine::general_purpose::STANDARD.encode(value),
-            }
-            .encode()
-        });
-    let attributes = match directive {
-        Directive::Copy => ObjectAttributes {
-            content_type: record.content_type.clone(),
-            headers: record.headers.clone(),
-            checksum,
-            acl,
-        },
-        Directive::Replace => ObjectAttributes {
-            content_type: head.header("content-type").map(str::to_string),
-            headers: stored_headers(head)?,
-            checksum,
-            acl,
-        },
-    };
-    let committed = commit_object(context, request, sealed, attributes, PutCondition::None).await?;
-    let mut xml = XmlBuilder::new();
-    xml.open_root("CopyObjectResult")
-        .element("LastModified", &time::iso8601(committed.last_modified_ms))
-        .element("ETag", &format!("\"{}\"", committed.etag))
-        .close("CopyObjectResult");
-    Ok(Response::xml(xml.finish()))
 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use crate::meta::{ListQuery, Listing, MetaError};
 use crate::s3::access::Permission;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
-use crate::s3::operation::{FromRequest, S3Operation};
+use crate::s3::handler::{FromRequest, S3Operation};
 use crate::s3::payload::PayloadReader;
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::authorized_bucket;
@@ -41,8 +41,8 @@ fn invalid_argument(message: impl Into<String>, name: &'static str, value: &str)
         .field("ArgumentValue", value)
 }
 
-fn parse_parameters(request: &S3Request<'_>) -> S3Result<ListParameters> {
-    let max_keys_name = "max-keys";
+/// InvalidArgument for a string parameter sent twice or longer than any key could be.
+fn check_string_parameters(request: &S3Request<'_>) -> S3Result<()> {
     for name in [
         "prefix",
         "delimiter",
@@ -69,6 +69,12 @@ fn parse_parameters(request: &S3Request<'_>) -> S3Result<ListParameters> {
             ));
         }
     }
+    Ok(())
+}
+
+fn parse_parameters(request: &S3Request<'_>) -> S3Result<ListParameters> {
+    let max_keys_name = "max-keys";
+    check_string_parameters(request)?;
     let max_keys = match request.query_value(max_keys_name) {
         None => LIST_KEYS_PER_PAGE_MAX,
         Some(text) => match text.parse::<i32>() {

@@ -11,17 +11,26 @@ pub mod multipart;
 pub mod object;
 pub mod post;
 
-use crate::http::Response;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::handler::{NoContent, S3Operation};
 use crate::s3::payload::PayloadReader;
-use crate::s3::request::S3Request;
+use crate::s3::request::Call;
 use crate::s3::S3Context;
 
-/// A method S3 does not accept on the addressed resource.
-pub async fn method_not_allowed(
-    _context: &S3Context,
-    _request: &S3Request<'_>,
-    _payload: PayloadReader<'_, '_>,
-) -> S3Result<Response> {
-    Err(S3Error::new(S3ErrorCode::MethodNotAllowed))
+/// A method S3 does not accept on the addressed resource (a routing outcome, not an AWS
+/// operation).
+pub struct MethodNotAllowed;
+
+impl S3Operation for MethodNotAllowed {
+    type Input<'r> = ();
+    type Output = NoContent;
+
+    async fn handle(
+        _context: &S3Context,
+        _call: Call<'_>,
+        _input: Self::Input<'_>,
+        _payload: PayloadReader<'_, '_>,
+    ) -> S3Result<NoContent> {
+        Err(S3Error::new(S3ErrorCode::MethodNotAllowed))
+    }
 }

@@ -1,10 +1,9 @@
-//! PostObject: a browser upload — an HTML form POSTed to a bucket with a signed policy (SigV4
-//! `x-amz-signature` or the form-only V2 `signature`), its conditions checked before the file part
-//! streams to disk like a PUT body.
+//! PostObject: a browser upload — an HTML form POSTed to a bucket with a signed policy (checked by
+//! `auth::form`), its conditions checked before the file part streams to disk like a PUT body. A
+//! typed unit (`S3Operation`).
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-use hmac::{Hmac, Mac};
 
 use crate::http::Response;
 use crate::limits::{
@@ -13,21 +12,22 @@ use crate::limits::{
 };
 use crate::meta::PutCondition;
 use crate::s3::access::{AclRequest, CannedAcl, Identity, Permission, Requester};
+use crate::s3::auth::form::{field, FormSignature};
 use crate::s3::auth::sigv4;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
-use crate::s3::form::{boundary, FormReader};
+use crate::s3::form::{boundary, FormReader, PartHead};
 use crate::s3::grants::resolve_acl;
-use crate::s3::object_write::{commit_object, ObjectAttributes};
-use crate::s3::object_write::{decode_checksum, Destination};
+use crate::s3::handler::{FromRequest, IntoResponse, S3Operation};
+use crate::s3::object_write::{commit_object, decode_checksum, Destination, ObjectAttributes};
 use crate::s3::payload::PayloadReader;
 use crate::s3::post_policy::{decode_policy, PostPolicy};
-use crate::s3::request::S3Request;
+use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::authorized_bucket;
-use crate::s3::xml::XmlBuilder;
+use crate::s3::xml::documents::PostResponse;
+use crate::s3::xml::XmlDocument;
 use crate::s3::{time, S3Context};
-use crate::secret::constant_time_eq;
-use crate::storage::checksum::ChecksumAlgorithm;
-use crate::storage::ObjectWriter;
+use crate::storage::checksum::{ChecksumAlgorithm, StoredChecksum};
+use crate::storage::{ObjectWriter, SealedObject};
 
 /// Standard headers a form field may set on the object, as S3 stores them.
 const STORED_FIELDS: &[&str] = &[
@@ -41,97 +41,23 @@ fn invalid_argument(message: &str) -> S3Error {
     S3Error::with_message(S3ErrorCode::InvalidArgument, message.to_string())
 }
 
-fn field<'f>(fields: &'f [(String, String)], name: &str) -> Option<&'f str> {
-    fields
-        .iter()
-        .find(|(field, _)| field == name)
-        .map(|(_, value)| value.as_str())
+/// The form's multipart boundary (from `Content-Type: multipart/form-data; boundary=…`).
+pub struct PostObjectInput {
+    boundary: String,
 }
 
-/// How a form is signed: both sign the base64 policy text itself.
-enum FormSignature {
-    /// `x-amz-signature`: hex HMAC-SHA256 with the SigV4 signing key of the credential's day.
-    V4 {
-        access_key: String,
-        date: String,
-        region: String,
-        signature: String,
-    },
-    /// `AWSAccessKeyId` + `signature`: base64 HMAC-SHA1 with the secret (the form-only V2 scheme
-    /// browsers and s3-tests still use; request SigV2 stays refused).
-    V2 {
-        access_key: String,
-        signature: String,
-    },
-}
-
-impl FormSignature {
-    /// The signature fields of the form; `None` for an unsigned (anonymous) form.
-    fn from_fields(fields: &[(String, String)], region: &str) -> S3Result<Option<Self>> {
-        if let Some(signature) = field(fields, "x-amz-signature") {
-            if field(fields, "x-amz-algorithm") != Some(sigv4::ALGORITHM) {
-                return Err(invalid_argument(
-                    "POST requires x-amz-algorithm AWS4-HMAC-SHA256",
-                ));
-            }
-            let credential = field(fields, "x-amz-credential")
-                .ok_or_else(|| invalid_argument("POST requires the x-amz-credential field"))?;
-            let (access_key, date, credential_region, service) =
-                sigv4::parse_credential(credential)
-                    .ok_or_else(|| invalid_argument("Error parsing the X-Amz-Credential field"))?;
-            if credential_region != region || service != "s3" {
-                return Err(invalid_argument(
-                    "The credential scope is not this endpoint's",
-                ));
-            }
-            return Ok(Some(FormSignature::V4 {
-                access_key,
-                date,
-                region: credential_region,
-                signature: signature.trim().to_ascii_lowercase(),
-            }));
-        }
-        if let Some(access_key) = field(fields, "awsaccesskeyid") {
-            let signature = field(fields, "signature").ok_or_else(|| {
-                invalid_argument("Bucket POST must contain a field named 'Signature'.")
+impl FromRequest<'_> for PostObjectInput {
+    fn parse(request: &S3Request<'_>) -> S3Result<Self> {
+        let not_a_form = "Bucket POST must be of the enclosure-type multipart/form-data";
+        let boundary = request
+            .head
+            .header("content-type")
+            .and_then(boundary)
+            .ok_or_else(|| {
+                S3Error::with_message(S3ErrorCode::PreconditionFailed, not_a_form)
+                    .field("Condition", not_a_form)
             })?;
-            return Ok(Some(FormSignature::V2 {
-                access_key: access_key.to_string(),
-                signature: signature.trim().to_string(),
-            }));
-        }
-        Ok(None)
-    }
-
-    fn access_key(&self) -> &str {
-        match self {
-            FormSignature::V4 { access_key, .. } | FormSignature::V2 { access_key, .. } => {
-                access_key
-            }
-        }
-    }
-
-    /// Whether the signature over `policy` is right for `secret` (compared in constant time).
-    fn verify(&self, secret: &str, policy: &str) -> bool {
-        match self {
-            FormSignature::V4 {
-                date,
-                region,
-                signature,
-                ..
-            } => {
-                let key = sigv4::derive_signing_key(secret, date, region, "s3");
-                constant_time_eq(sigv4::sign(&key, policy).as_bytes(), signature.as_bytes())
-            }
-            FormSignature::V2 { signature, .. } => {
-                let Ok(mut mac) = Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()) else {
-                    return false;
-                };
-                mac.update(policy.as_bytes());
-                let expected = BASE64.encode(mac.finalize().into_bytes());
-                constant_time_eq(expected.as_bytes(), signature.as_bytes())
-            }
-        }
+        Ok(PostObjectInput { boundary })
     }
 }
 
@@ -156,30 +82,14 @@ async fn form_signer(
     Ok(Some((user.identity.clone(), decode_policy(policy_text)?)))
 }
 
-/// PostObject.
-pub async fn post_object(
-    context: &S3Context,
-    request: &S3Request<'_>,
-    mut payload: PayloadReader<'_, '_>,
-) -> S3Result<Response> {
-    let boundary = request
-        .head
-        .header("content-type")
-        .and_then(boundary)
-        .ok_or_else(|| {
-            S3Error::with_message(
-                S3ErrorCode::PreconditionFailed,
-                "Bucket POST must be of the enclosure-type multipart/form-data",
-            )
-            .field(
-                "Condition",
-                "Bucket POST must be of the enclosure-type multipart/form-data",
-            )
-        })?;
-    let mut form = FormReader::new(&mut payload, &boundary);
+/// The form fields before the file part (names lower-case, bounded in count and bytes), and the
+/// file part itself.
+async fn read_fields(
+    form: &mut FormReader<'_, '_, '_>,
+) -> S3Result<(Vec<(String, String)>, PartHead)> {
     let mut fields: Vec<(String, String)> = Vec::new();
     let mut fields_bytes = 0usize;
-    let file = loop {
+    loop {
         let Some(part) = form.next_part().await? else {
             return Err(invalid_argument(
                 "POST requires exactly one file upload per request.",
@@ -187,7 +97,7 @@ pub async fn post_object(
         };
         let name = part.name.to_ascii_lowercase();
         if name == "file" {
-            break part;
+            return Ok((fields, part));
         }
         let budget = POST_FORM_FIELDS_BYTES_MAX.saturating_sub(fields_bytes);
         let value = form.read_value(budget).await?;
@@ -198,65 +108,53 @@ pub async fn post_object(
         let value =
             String::from_utf8(value).map_err(|_| invalid_argument("Form fields must be UTF-8"))?;
         fields.push((name, value));
-    };
-    // The key may name the uploaded file (`${filename}`); conditions see the final key.
-    let key_template = field(&fields, "key")
+    }
+}
+
+/// The object's key: the `key` field with `${filename}` replaced (the field is updated, so the
+/// policy's conditions see the final key).
+fn object_key(fields: &mut [(String, String)], file: &PartHead) -> S3Result<String> {
+    let template = field(fields, "key")
         .ok_or_else(|| invalid_argument("Bucket POST must contain a field named 'key'."))?;
-    let key = key_template.replace("${filename}", file.filename.as_deref().unwrap_or_default());
+    let key = template.replace("${filename}", file.filename.as_deref().unwrap_or_default());
     if key.is_empty() || key.len() > KEY_BYTES_MAX {
         return Err(S3Error::new(S3ErrorCode::KeyTooLongError));
     }
     if let Some((_, value)) = fields.iter_mut().find(|(name, _)| name == "key") {
         value.clone_from(&key);
     }
-    let signer = form_signer(context, &fields).await?;
-    let mut policy_fields = fields.clone();
+    Ok(key)
+}
+
+/// Who writes (the form's signer, or anonymous) and the size range its policy allows, after the
+/// policy's conditions are checked against the fields (with the addressed bucket).
+async fn form_writer(
+    context: &S3Context,
+    call: &Call<'_>,
+    fields: &[(String, String)],
+) -> S3Result<(Requester, Option<(u64, u64)>)> {
+    let signer = form_signer(context, fields).await?;
+    let mut policy_fields = fields.to_vec();
     policy_fields.retain(|(name, _)| name != "bucket");
-    policy_fields.push(("bucket".to_string(), request.bucket().to_string()));
-    let (requester, length_range) = match &signer {
+    policy_fields.push(("bucket".to_string(), call.bucket.to_string()));
+    let writer = match &signer {
         Some((identity, policy)) => {
             policy.check_fields(&policy_fields, time::now_ms() / 1000)?;
             (Requester::User(identity.clone()), policy.length_range())
         }
         None => (Requester::Anonymous, None),
     };
-    if field(&fields, "bucket").is_some_and(|bucket| bucket != request.bucket()) {
+    if field(fields, "bucket").is_some_and(|bucket| bucket != call.bucket) {
         return Err(S3Error::new(S3ErrorCode::AccessDenied));
     }
-    let target = crate::s3::path::Target {
-        key: Some(key.clone()),
-        ..request.target.clone()
-    };
-    let upload = S3Request {
-        head: request.head,
-        target,
-        query: request.query.clone(),
-        requester,
-        request_id: request.request_id,
-    };
-    let bucket = authorized_bucket(context, &upload.call(), Permission::Write).await?;
-    let acl = match field(&fields, "acl") {
-        Some(text) => {
-            let canned = CannedAcl::parse(text.trim())
-                .ok_or_else(|| invalid_argument("Invalid canned ACL"))?;
-            let owner = context
-                .owner_identity(upload.requester.access_key())
-                .await?;
-            let bucket_owner = context.owner_identity(&bucket.owner).await?;
-            resolve_acl(context, AclRequest::Canned(canned), &owner, &bucket_owner).await?
-        }
-        None => None,
-    };
-    let expected_checksum = ChecksumAlgorithm::ALL
-        .iter()
-        .find_map(|algorithm| {
-            field(&fields, algorithm.header_name()).map(|value| (*algorithm, value))
-        })
-        .map(|(algorithm, value)| Ok::<_, S3Error>((algorithm, decode_checksum(algorithm, value)?)))
-        .transpose()?;
+    Ok(writer)
+}
+
+/// The stored headers the fields set: `x-amz-meta-*` (at most 2 KiB) and `STORED_FIELDS`.
+fn stored_fields(fields: &[(String, String)]) -> S3Result<Vec<(String, String)>> {
     let mut headers = Vec::new();
     let mut metadata_bytes = 0usize;
-    for (name, value) in &fields {
+    for (name, value) in fields {
         if let Some(suffix) = name.strip_prefix("x-amz-meta-") {
             metadata_bytes += suffix.len() + value.len();
             headers.push((name.clone(), value.clone()));
@@ -267,10 +165,46 @@ pub async fn post_object(
     if metadata_bytes > USER_METADATA_BYTES_MAX {
         return Err(S3Error::new(S3ErrorCode::MetadataTooLarge));
     }
+    Ok(headers)
+}
+
+/// The stored list of the `acl` field (a canned ACL only, as S3's forms allow).
+async fn form_acl(
+    context: &S3Context,
+    fields: &[(String, String)],
+    writer: &Requester,
+    bucket_owner: &str,
+) -> S3Result<Option<String>> {
+    let Some(text) = field(fields, "acl") else {
+        return Ok(None);
+    };
+    let canned =
+        CannedAcl::parse(text.trim()).ok_or_else(|| invalid_argument("Invalid canned ACL"))?;
+    let owner = context.owner_identity(writer.access_key()).await?;
+    let bucket_owner = context.owner_identity(bucket_owner).await?;
+    resolve_acl(context, AclRequest::Canned(canned), &owner, &bucket_owner).await
+}
+
+/// Streams the file part into a new object, within the policy's size range, and checks the
+/// checksum a field names; returns it sealed with its stored checksum. The rest of the body
+/// (fields after the file, which S3 ignores) is drained so the connection stays usable.
+async fn receive_file(
+    context: &S3Context,
+    form: &mut FormReader<'_, '_, '_>,
+    fields: &[(String, String)],
+    length_range: Option<(u64, u64)>,
+) -> S3Result<(SealedObject, Option<String>)> {
+    let expected = ChecksumAlgorithm::ALL
+        .iter()
+        .find_map(|algorithm| {
+            field(fields, algorithm.header_name()).map(|value| (*algorithm, value))
+        })
+        .map(|(algorithm, value)| Ok::<_, S3Error>((algorithm, decode_checksum(algorithm, value)?)))
+        .transpose()?;
     let bytes_max = PUT_OBJECT_BYTES_MAX.min(context.config.max_object_size_bytes);
     let mut writer = ObjectWriter::create(
         context.layout.clone(),
-        expected_checksum.as_ref().map(|(a, _)| *a),
+        expected.as_ref().map(|(algorithm, _)| *algorithm),
         Destination::Object.placement(context, None),
     )
     .await?;
@@ -280,21 +214,9 @@ pub async fn post_object(
             return Err(S3Error::new(S3ErrorCode::EntityTooLarge));
         }
     }
-    let size = writer.size_bytes();
-    if let Some((min, max)) = length_range {
-        if size > max {
-            return Err(S3Error::new(S3ErrorCode::EntityTooLarge)
-                .field("ProposedSize", size.to_string())
-                .field("MaxSizeAllowed", max.to_string()));
-        }
-        if size < min {
-            return Err(S3Error::new(S3ErrorCode::EntityTooSmall)
-                .field("ProposedSize", size.to_string())
-                .field("MinSizeAllowed", min.to_string()));
-        }
-    }
+    check_length(writer.size_bytes(), length_range)?;
     let sealed = writer.seal().await?;
-    let checksum = match (&expected_checksum, &sealed.digests().checksum) {
+    let checksum = match (&expected, &sealed.digests().checksum) {
         (Some((algorithm, expected)), Some((_, actual))) => {
             if expected != actual {
                 return Err(S3Error::with_message(
@@ -305,74 +227,150 @@ pub async fn post_object(
                     ),
                 ));
             }
-            Some(
-                crate::storage::checksum::StoredChecksum {
-                    algorithm: *algorithm,
-                    full_object: true,
-                    value: BASE64.encode(actual),
-                }
-                .encode(),
-            )
+            let stored = StoredChecksum {
+                algorithm: *algorithm,
+                full_object: true,
+                value: BASE64.encode(actual),
+            };
+            Some(stored.encode())
         }
         _ => None,
     };
-    // Fields after the file part are ignored, as S3 ignores them; the rest of the body is drained
-    // so the connection stays usable.
     while form.next_part().await?.is_some() {
         while form.next_piece().await?.is_some() {}
     }
-    let attributes = ObjectAttributes {
-        content_type: field(&fields, "content-type")
-            .map(str::to_string)
-            .or(file.content_type),
-        headers,
-        checksum,
-        acl,
+    Ok((sealed, checksum))
+}
+
+/// EntityTooLarge / EntityTooSmall when `size` is outside the policy's `content-length-range`.
+fn check_length(size: u64, length_range: Option<(u64, u64)>) -> S3Result<()> {
+    let Some((min, max)) = length_range else {
+        return Ok(());
     };
-    let record = commit_object(context, &upload, sealed, attributes, PutCondition::None).await?;
-    let etag = format!("\"{}\"", record.etag);
-    let location = format!(
-        "/{}/{}",
-        request.bucket(),
-        crate::s3::path::url_encode_key(&key)
-    );
-    let redirect = field(&fields, "success_action_redirect").or(field(&fields, "redirect"));
-    let mut response = match redirect.filter(|url| !url.is_empty()) {
-        Some(url) => {
-            let separator = if url.contains('?') { '&' } else { '?' };
-            let mut response = Response::empty(303);
-            response.head.header(
-                "Location",
-                format!(
-                    "{url}{separator}bucket={}&key={}&etag={}",
-                    sigv4::uri_encode(request.bucket(), false),
-                    sigv4::uri_encode(&key, false),
-                    sigv4::uri_encode(&etag, false)
-                ),
-            );
-            response
-        }
-        None => match field(&fields, "success_action_status") {
-            Some("200") => Response::empty(200),
-            Some("201") => {
-                // S3's PostResponse carries no namespace (S3 API Reference, POST Object example).
-                let mut xml = XmlBuilder::new();
-                xml.open("PostResponse")
-                    .element("Location", &location)
-                    .element("Bucket", request.bucket())
-                    .element("Key", &key)
-                    .element("ETag", &etag)
-                    .close("PostResponse");
-                let mut response = Response::xml(xml.finish());
-                response.head.status = 201;
+    if size > max {
+        return Err(S3Error::new(S3ErrorCode::EntityTooLarge)
+            .field("ProposedSize", size.to_string())
+            .field("MaxSizeAllowed", max.to_string()));
+    }
+    if size < min {
+        return Err(S3Error::new(S3ErrorCode::EntityTooSmall)
+            .field("ProposedSize", size.to_string())
+            .field("MinSizeAllowed", min.to_string()));
+    }
+    Ok(())
+}
+
+/// How a form upload answers (`success_action_redirect` or `success_action_status`).
+pub enum PostAnswer {
+    /// 303 to the redirect URL with bucket, key and ETag appended.
+    Redirect(String),
+    /// 200, 201 with a `PostResponse` document, or 204 (the default).
+    Status(u16),
+}
+
+/// PostObject's answer.
+pub struct PostObjectOutput {
+    answer: PostAnswer,
+    document: PostResponse,
+}
+
+impl IntoResponse for PostObjectOutput {
+    fn into_response(self) -> Response {
+        let etag = self.document.etag.clone();
+        let mut response = match self.answer {
+            PostAnswer::Redirect(url) => {
+                let mut response = Response::empty(303);
+                response.head.header("Location", url);
                 response
             }
-            _ => Response::empty(204),
-        },
-    };
-    response.head.header("ETag", etag);
-    if response.head.status != 303 {
-        response.head.header("Location", location);
+            PostAnswer::Status(201) => {
+                let mut response = Response::xml(self.document.render());
+                response.head.status = 201;
+                response
+                    .head
+                    .header("Location", self.document.location.clone());
+                response
+            }
+            PostAnswer::Status(status) => {
+                let mut response = Response::empty(status);
+                response
+                    .head
+                    .header("Location", self.document.location.clone());
+                response
+            }
+        };
+        response.head.header("ETag", etag);
+        response
     }
-    Ok(response)
+}
+
+/// The answer the fields ask for, for the object stored at `bucket`/`key` with `etag` (quoted).
+fn answer(fields: &[(String, String)], bucket: &str, key: &str, etag: &str) -> PostAnswer {
+    let redirect = field(fields, "success_action_redirect").or(field(fields, "redirect"));
+    match redirect.filter(|url| !url.is_empty()) {
+        Some(url) => {
+            let separator = if url.contains('?') { '&' } else { '?' };
+            PostAnswer::Redirect(format!(
+                "{url}{separator}bucket={}&key={}&etag={}",
+                sigv4::uri_encode(bucket, false),
+                sigv4::uri_encode(key, false),
+                sigv4::uri_encode(etag, false)
+            ))
+        }
+        None => match field(fields, "success_action_status") {
+            Some("200") => PostAnswer::Status(200),
+            Some("201") => PostAnswer::Status(201),
+            _ => PostAnswer::Status(204),
+        },
+    }
+}
+
+/// PostObject.
+pub struct PostObject;
+
+impl S3Operation for PostObject {
+    type Input<'r> = PostObjectInput;
+    type Output = PostObjectOutput;
+
+    async fn handle(
+        context: &S3Context,
+        call: Call<'_>,
+        input: Self::Input<'_>,
+        mut payload: PayloadReader<'_, '_>,
+    ) -> S3Result<PostObjectOutput> {
+        let mut form = FormReader::new(&mut payload, &input.boundary);
+        let (mut fields, file) = read_fields(&mut form).await?;
+        let key = object_key(&mut fields, &file)?;
+        let (requester, length_range) = form_writer(context, &call, &fields).await?;
+        // The upload is the form signer's write of the form's key.
+        let upload = Call {
+            key: &key,
+            requester: &requester,
+            ..call
+        };
+        let bucket = authorized_bucket(context, &upload, Permission::Write).await?;
+        let acl = form_acl(context, &fields, &requester, &bucket.owner).await?;
+        let headers = stored_fields(&fields)?;
+        let (sealed, checksum) = receive_file(context, &mut form, &fields, length_range).await?;
+        let attributes = ObjectAttributes {
+            content_type: field(&fields, "content-type")
+                .map(str::to_string)
+                .or(file.content_type),
+            headers,
+            checksum,
+            acl,
+        };
+        let record =
+            commit_object(context, &upload, sealed, attributes, PutCondition::None).await?;
+        let etag = format!("\"{}\"", record.etag);
+        Ok(PostObjectOutput {
+            answer: answer(&fields, call.bucket, &key, &etag),
+            document: PostResponse {
+                location: format!("/{}/{}", call.bucket, crate::s3::path::url_encode_key(&key)),
+                bucket: call.bucket.to_string(),
+                key,
+                etag,
+            },
+        })
+    }
 }

@@ -174,6 +174,8 @@ impl XmlNode {
 
 /// Parses a request body into a bounded tree: no DTDs (so no entity expansion), at most
 /// `XML_DEPTH_MAX` levels and `XML_ELEMENT_COUNT_MAX` elements, one root.
+// Long on purpose: one event loop over quick-xml, every bound checked on the event that could
+// break it.
 pub fn parse_tree(body: &[u8]) -> S3Result<XmlNode> {
     let malformed = || S3Error::new(S3ErrorCode::MalformedXML);
     let mut reader = Reader::from_reader(body);

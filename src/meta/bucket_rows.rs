@@ -1,0 +1,35 @@
+//! Bucket rows every command reads: a bucket by name, and NoSuchBucket when it is missing.
+
+use rusqlite::{OptionalExtension, Transaction};
+
+use super::{BucketRecord, MetaError};
+
+/// A `buckets` row as a record.
+pub(crate) fn bucket_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<BucketRecord> {
+    Ok(BucketRecord {
+        name: row.get(0)?,
+        owner: row.get(1)?,
+        region: row.get(2)?,
+        created_ms: row.get(3)?,
+        acl: row.get(4)?,
+    })
+}
+
+/// The bucket named `name`, if it exists.
+pub(crate) fn get_bucket(
+    transaction: &Transaction<'_>,
+    name: &str,
+) -> rusqlite::Result<Option<BucketRecord>> {
+    transaction
+        .prepare_cached("SELECT name, owner, region, created_ms, acl FROM buckets WHERE name = ?1")?
+        .query_row([name], bucket_from_row)
+        .optional()
+}
+
+/// NoSuchBucket unless `name` exists.
+pub(crate) fn require_bucket(transaction: &Transaction<'_>, name: &str) -> Result<(), MetaError> {
+    match get_bucket(transaction, name)? {
+        Some(_) => Ok(()),
+        None => Err(MetaError::NoSuchBucket),
+    }
+}
