@@ -168,6 +168,21 @@ fn operation_files_are_leaves() {
 }
 
 #[test]
+fn xml_is_written_only_by_document_types() {
+    // Goal: response XML is built in one place (`s3/xml`: the documents and the error body), so
+    // no handler writes S3 XML by hand.
+    for (path, text) in sources("") {
+        if path.contains("/s3/xml/") {
+            continue;
+        }
+        assert!(
+            !code_lines(&text).any(|line| line.contains("XmlBuilder")),
+            "{path} builds XML outside s3/xml"
+        );
+    }
+}
+
+#[test]
 fn glommio_stays_in_the_io_layers() {
     // Goal: glommio types appear only where I/O happens (runtime, net, storage, meta's client).
     for place in [

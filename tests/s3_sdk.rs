@@ -500,6 +500,44 @@ async fn request_payment_is_the_bucket_owners() {
 }
 
 #[tokio::test]
+async fn part_one_of_an_empty_object() {
+    // Goal: GET partNumber=1 of a 0-byte object answers 200 with no bytes and no Content-Range
+    // (there is no byte range to name), and the server keeps serving (it once computed the last
+    // byte as 0 - 1).
+    let server = TestServer::start();
+    let s3 = server.client();
+    s3.create_bucket().bucket("empty").send().await.unwrap();
+    s3.put_object()
+        .bucket("empty")
+        .key("nothing")
+        .body(ByteStream::from_static(b""))
+        .send()
+        .await
+        .unwrap();
+    let part = s3
+        .get_object()
+        .bucket("empty")
+        .key("nothing")
+        .part_number(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.content_length(), Some(0));
+    assert_eq!(part.content_range(), None);
+    assert!(part.body.collect().await.unwrap().into_bytes().is_empty());
+    let head = s3
+        .head_object()
+        .bucket("empty")
+        .key("nothing")
+        .part_number(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_length(), Some(0));
+    s3.head_bucket().bucket("empty").send().await.unwrap();
+}
+
+#[tokio::test]
 async fn unimplemented_operations_say_so() {
     // Goal: an S3 operation ringstore lacks answers 501 NotImplemented, never a wrong success.
     let server = TestServer::start();

@@ -230,6 +230,16 @@ pub enum MetaError {
     Sqlite(String),
 }
 
+impl MetaError {
+    /// The message without the variant's prefix (an SQLite error's own text), for wrapping again.
+    pub fn detail(&self) -> String {
+        match self {
+            MetaError::Sqlite(message) => message.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
 impl From<rusqlite::Error> for MetaError {
     fn from(error: rusqlite::Error) -> Self {
         MetaError::Sqlite(error.to_string())

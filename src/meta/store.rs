@@ -80,7 +80,7 @@ impl MetaStore {
             }
         });
         if let Err(error) = outcome {
-            let message = error.to_string();
+            let message = error.detail();
             for job in jobs.iter_mut() {
                 job.fail(&message);
             }
@@ -100,7 +100,7 @@ impl MetaStore {
                 .collect()
         });
         outcomes.unwrap_or_else(|error| {
-            let message = error.to_string();
+            let message = error.detail();
             commands
                 .iter()
                 .map(|_| Err(MetaError::Sqlite(message.clone())))
@@ -113,8 +113,10 @@ impl MetaStore {
         self.in_transaction(|transaction| command.apply(transaction))?
     }
 
-    /// Runs `work` in one transaction and commits it (whatever `work` returned: a command that
-    /// failed wrote nothing, and the others of its batch must still commit).
+    /// Runs `work` in one transaction and commits it whatever `work` returned: the other commands
+    /// of a batch must commit when one fails. A command checks before it writes, so a refused one
+    /// wrote nothing; one that fails on an SQLite error part-way leaves what it wrote (as before
+    /// the typed protocol; see the closing note of issue 19).
     fn in_transaction<T>(
         &mut self,
         work: impl FnOnce(&Transaction<'_>) -> T,

@@ -11,6 +11,9 @@ pub const LATENCY_BUCKETS_SECONDS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
+/// The series of requests refused before they were routed (bad host, bad query string).
+const OTHER_SERIES: &str = "Other";
+
 /// Status classes counted: 2xx, 3xx, 4xx, 5xx.
 const STATUS_CLASSES: &[&str] = &["2xx", "3xx", "4xx", "5xx"];
 
@@ -39,10 +42,10 @@ pub struct CoreMetrics {
 }
 
 impl CoreMetrics {
-    /// Figures for `operation_count` operations, all zero.
+    /// Figures for `operation_count` operations and "Other", all zero.
     pub fn new(operation_count: usize) -> Self {
         CoreMetrics {
-            series: (0..operation_count).map(|_| Default::default()).collect(),
+            series: (0..=operation_count).map(|_| Default::default()).collect(),
             bytes_in: AtomicU64::new(0),
             bytes_out: AtomicU64::new(0),
             connections_open: AtomicI64::new(0),
@@ -55,10 +58,11 @@ impl CoreMetrics {
 }
 
 impl CoreMetrics {
-    /// Records a finished request of the operation at `operation_index` (`Operation::index()`).
+    /// Records a finished request of the operation at `operation_index` (`Operation::index()`);
+    /// `None` for one refused before it was routed (counted as "Other").
     pub fn record_request(
         &self,
-        operation_index: usize,
+        operation_index: Option<usize>,
         status: u16,
         seconds: f64,
         bytes_in: u64,
@@ -70,7 +74,9 @@ impl CoreMetrics {
             400..=499 => 2,
             _ => 3,
         };
-        let series = &self.series[operation_index][class];
+        // The last row is "Other".
+        let row = operation_index.unwrap_or(self.series.len() - 1);
+        let series = &self.series[row][class];
         series.count.fetch_add(1, Ordering::Relaxed);
         series
             .latency_micros_sum
@@ -141,7 +147,8 @@ impl MetaMetrics {
 
 /// Every core's metrics plus the metadata thread's; built before the cores start, read-only after.
 pub struct Registry {
-    /// Operation names, indexed like each core's series (`s3::Operation::NAMES`).
+    /// Operation names, indexed like each core's series (`s3::Operation::NAMES`); the series after
+    /// the last is "Other" (requests refused before they were routed).
     operation_names: &'static [&'static str],
     /// One entry per core, in core order.
     pub cores: Vec<Arc<CoreMetrics>>,
@@ -162,6 +169,14 @@ impl Registry {
         }
     }
 
+    /// Every series' name in row order: the operations, then "Other".
+    fn series_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.operation_names
+            .iter()
+            .copied()
+            .chain(std::iter::once(OTHER_SERIES))
+    }
+
     /// Prometheus text exposition (version 0.0.4) of everything, cores summed and per core.
     pub fn render(&self, meta_queue_depth: usize) -> String {
         let mut text = String::with_capacity(16 * 1024);
@@ -175,7 +190,7 @@ impl Registry {
     fn render_requests(&self, text: &mut String) {
         let load = |value: &AtomicU64| value.load(Ordering::Relaxed);
         text.push_str("# HELP ringstore_requests_total S3 requests by operation and status class.\n# TYPE ringstore_requests_total counter\n");
-        for (op, name) in self.operation_names.iter().enumerate() {
+        for (op, name) in self.series_names().enumerate() {
             for (class, label) in STATUS_CLASSES.iter().enumerate() {
                 let count: u64 = self
                     .cores
@@ -188,7 +203,7 @@ impl Registry {
             }
         }
         text.push_str("# HELP ringstore_request_duration_seconds Request latency by operation and status class.\n# TYPE ringstore_request_duration_seconds histogram\n");
-        for (op, name) in self.operation_names.iter().enumerate() {
+        for (op, name) in self.series_names().enumerate() {
             for (class, label) in STATUS_CLASSES.iter().enumerate() {
                 let count: u64 = self
                     .cores
@@ -304,9 +319,10 @@ mod tests {
     fn sums_cores_and_renders_cumulative_buckets() {
         // Goal: a scrape adds up every core and histogram buckets are cumulative.
         let registry = Registry::new(2, &["GetObject", "PutObject"]);
-        registry.cores[0].record_request(1, 200, 0.002, 10, 0);
-        registry.cores[1].record_request(1, 200, 0.2, 5, 0);
-        registry.cores[1].record_request(0, 503, 0.2, 0, 0);
+        registry.cores[0].record_request(Some(1), 200, 0.002, 10, 0);
+        registry.cores[1].record_request(Some(1), 200, 0.2, 5, 0);
+        registry.cores[1].record_request(Some(0), 503, 0.2, 0, 0);
+        registry.cores[0].record_request(None, 400, 0.001, 0, 0);
         let text = registry.render(3);
         assert!(
             text.contains("ringstore_requests_total{s3_op=\"PutObject\",status_class=\"2xx\"} 2")
@@ -314,6 +330,7 @@ mod tests {
         assert!(
             text.contains("ringstore_requests_total{s3_op=\"GetObject\",status_class=\"5xx\"} 1")
         );
+        assert!(text.contains("ringstore_requests_total{s3_op=\"Other\",status_class=\"4xx\"} 1"));
         assert!(text.contains("ringstore_request_duration_seconds_bucket{s3_op=\"PutObject\",status_class=\"2xx\",le=\"0.0025\"} 1"));
         assert!(text.contains("ringstore_request_duration_seconds_bucket{s3_op=\"PutObject\",status_class=\"2xx\",le=\"0.25\"} 2"));
         assert!(text.contains("ringstore_bytes_received_total{core=\"1\"} 5"));

@@ -141,8 +141,8 @@ async fn copy_bytes(
     algorithm: Option<crate::storage::checksum::ChecksumAlgorithm>,
     placement: crate::storage::Placement,
 ) -> S3Result<Option<SealedObject>> {
-    let mut writer = ObjectWriter::create(context.layout.clone(), algorithm, placement).await?;
     if let ObjectBody::Inline(bytes) = &record.body {
+        let mut writer = ObjectWriter::create(context.layout.clone(), algorithm, placement).await?;
         writer
             .write_all(&bytes.as_slice()[start as usize..(start + length) as usize])
             .await?;
@@ -166,6 +166,8 @@ async fn copy_bytes(
             return Err(S3Error::new(S3ErrorCode::InternalError));
         }
     };
+    // The source first: a vanished or unreadable one costs no temp file.
+    let mut writer = ObjectWriter::create(context.layout.clone(), algorithm, placement).await?;
     while reader.remaining() > 0 {
         let block = reader
             .next_block()

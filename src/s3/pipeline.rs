@@ -16,6 +16,9 @@ use super::{xml, S3Context};
 use crate::http::{Method, RequestBody, RequestHead};
 use crate::http::{Response, ResponseBody};
 
+/// The operation name logged (and the metrics series) of a request refused before it was routed.
+const UNROUTED: &str = "Other";
+
 /// Handles one S3 request and returns the response to write.
 pub async fn handle(
     context: &S3Context,
@@ -25,7 +28,8 @@ pub async fn handle(
     let started = Instant::now();
     let request_id = context.next_request_id();
     context.core_metrics().request_in_flight(true);
-    let mut operation = Operation::MethodNotAllowed;
+    // `None` until routed: a request refused before routing (bad host, bad query) is "Other".
+    let mut operation: Option<Operation> = None;
     let mut access_key = String::new();
     let result = run(
         context,
@@ -47,19 +51,19 @@ pub async fn handle(
     let metrics = context.core_metrics();
     metrics.request_in_flight(false);
     metrics.record_request(
-        operation.index(),
+        operation.map(Operation::index),
         status,
         seconds,
         body.bytes_read(),
         response.body.content_length(),
     );
     if status >= 500 && status != 501 {
-        tracing::warn!(request_id = %request_id, status, s3_op = operation.name(), "request failed on the server side");
+        tracing::warn!(request_id = %request_id, status, s3_op = operation.map_or(UNROUTED, Operation::name), "request failed on the server side");
     }
     tracing::info!(
         request_id = %request_id,
         core = context.core_index,
-        s3_op = operation.name(),
+        s3_op = operation.map_or(UNROUTED, Operation::name),
         method = head.method.as_str(),
         path = %head.path,
         status,
@@ -122,31 +126,29 @@ async fn run(
     head: &RequestHead,
     body: &mut RequestBody<'_>,
     request_id: &str,
-    operation: &mut Operation,
+    operation: &mut Option<Operation>,
     access_key: &mut String,
 ) -> S3Result<Response> {
     let target = path::resolve(head.header("host"), &head.path, &context.config.domains)?;
     let query = path::parse_query(&head.query)?;
     let query_names: Vec<&str> = query.iter().map(|(name, _)| name.as_str()).collect();
-    *operation = router::route(RouteInput {
+    let routed = router::route(RouteInput {
         method: head.method,
         has_bucket: target.bucket.is_some(),
         has_key: target.key.is_some(),
         query_names: &query_names,
         has_copy_source: head.header("x-amz-copy-source").is_some(),
     });
+    *operation = Some(routed);
     // Preflights are never signed: S3 answers them from the bucket's CORS rules alone.
-    let (auth, requester) = if *operation == Operation::OptionsPreflight {
+    let (auth, requester) = if routed == Operation::OptionsPreflight {
         (AuthContext::anonymous(), Requester::Anonymous)
     } else {
         authenticate(context, head, &target, &query).await?
     };
     access_key.clone_from(&auth.access_key);
     if let Some(bucket) = &target.bucket {
-        if !matches!(
-            *operation,
-            Operation::ListBuckets | Operation::OptionsPreflight
-        ) {
+        if !matches!(routed, Operation::ListBuckets | Operation::OptionsPreflight) {
             path::validate_bucket_name(bucket)?;
         }
     }
@@ -157,7 +159,9 @@ async fn run(
         requester,
         request_id,
     };
+    // A preflight has no payload to frame: its CORS answer comes before any header check.
     let decoded_length = match head.header("x-amz-decoded-content-length") {
+        Some(_) if routed == Operation::OptionsPreflight => None,
         Some(text) => Some(text.parse::<u64>().map_err(|_| {
             S3Error::with_message(
                 S3ErrorCode::InvalidArgument,
@@ -172,5 +176,5 @@ async fn run(
         auth.chunk_signing.clone(),
         decoded_length,
     );
-    operation::dispatch(*operation, context, &request, payload).await
+    operation::dispatch(routed, context, &request, payload).await
 }

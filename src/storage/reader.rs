@@ -309,6 +309,7 @@ impl ObjectReader {
 
     /// Closes the open file.
     pub async fn close(mut self) {
+        self.block = None;
         if let Some(open) = self.current.take() {
             open.close().await;
         }

@@ -1,7 +1,7 @@
 //! DeleteObjects: up to 1,000 keys in one metadata round trip and one `IN (…)` statement; the
 //! files go after the commit. A typed unit (`S3Operation`).
 
-use crate::storage::checksum::{checksum_of, ChecksumAlgorithm, CHECKSUM_ALGORITHMS};
+use crate::storage::checksum::{checksum_of, CHECKSUM_ALGORITHMS};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use md5::{Digest, Md5};
@@ -24,8 +24,8 @@ use crate::storage::writer::remove_object_file_later;
 /// (which may also come as a trailer).
 pub struct BodyIntegrity<'r> {
     content_md5: Option<&'r str>,
-    /// The first `x-amz-checksum-*` header present, in `CHECKSUM_ALGORITHMS` order.
-    checksum: Option<(ChecksumAlgorithm, &'r str)>,
+    /// Each algorithm's `x-amz-checksum-*` header, if sent, in `CHECKSUM_ALGORITHMS` order.
+    checksums: [Option<&'r str>; CHECKSUM_ALGORITHMS.len()],
 }
 
 impl<'r> FromRequest<'r> for BodyIntegrity<'r> {
@@ -33,10 +33,7 @@ impl<'r> FromRequest<'r> for BodyIntegrity<'r> {
         let head = request.head;
         Ok(BodyIntegrity {
             content_md5: head.header("content-md5"),
-            checksum: CHECKSUM_ALGORITHMS.into_iter().find_map(|algorithm| {
-                head.header(algorithm.header_name())
-                    .map(|value| (algorithm, value))
-            }),
+            checksums: CHECKSUM_ALGORITHMS.map(|algorithm| head.header(algorithm.header_name())),
         })
     }
 }
@@ -57,15 +54,20 @@ impl BodyIntegrity<'_> {
             }
             return Ok(());
         }
-        let from_trailer = || {
-            CHECKSUM_ALGORITHMS.into_iter().find_map(|algorithm| {
-                trailers
-                    .iter()
-                    .find(|(name, _)| name == algorithm.header_name())
-                    .map(|(_, value)| (algorithm, value.as_str()))
-            })
-        };
-        match self.checksum.or_else(from_trailer) {
+        // The first algorithm (in `CHECKSUM_ALGORITHMS` order) sent as a header or a trailer.
+        let checksum = CHECKSUM_ALGORITHMS
+            .into_iter()
+            .zip(self.checksums)
+            .find_map(|(algorithm, header)| {
+                let trailer = || {
+                    trailers
+                        .iter()
+                        .find(|(name, _)| name == algorithm.header_name())
+                        .map(|(_, value)| value.as_str())
+                };
+                header.or_else(trailer).map(|value| (algorithm, value))
+            });
+        match checksum {
             Some((algorithm, value)) => {
                 if decode_checksum(algorithm, value)? != checksum_of(algorithm, body) {
                     return Err(mismatch());

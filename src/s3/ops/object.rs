@@ -279,7 +279,8 @@ impl ObjectAnswer {
         if !record.parts().is_empty() && self.part_number.is_some() {
             head.header("x-amz-mp-parts-count", record.parts().len().to_string());
         }
-        if self.status == 206 || self.part_number.is_some() {
+        // An empty object's only part has no byte range to name (`bytes 0--1/0` would underflow).
+        if (self.status == 206 || self.part_number.is_some()) && self.length > 0 {
             head.header(
                 "Content-Range",
                 format!(
