@@ -5,6 +5,7 @@
 use std::io;
 
 use crate::http::RequestHead;
+use crate::meta::users::canonical_id;
 use crate::meta::{BucketRecord, MetaError, ObjectBody, ObjectRecord};
 use crate::s3::access::{allows, Permission};
 use crate::s3::conditions::{ConditionOutcome, ReadConditions};
@@ -78,6 +79,9 @@ pub struct CopySourceRequest<'r> {
     pub conditions: ReadConditions<'r>,
     /// The range asked for, as sent (checked against the source's size once it is known).
     pub range: Option<&'r str>,
+    /// `x-amz-source-expected-bucket-owner`: the canonical id the caller expects the source
+    /// bucket to have (AccessDenied otherwise, as for `x-amz-expected-bucket-owner`).
+    pub expected_owner: Option<&'r str>,
 }
 
 impl<'r> CopySourceRequest<'r> {
@@ -91,6 +95,7 @@ impl<'r> CopySourceRequest<'r> {
             } else {
                 None
             },
+            expected_owner: head.header("x-amz-source-expected-bucket-owner"),
         })
     }
 }
@@ -191,6 +196,7 @@ pub async fn copy_from_source(
 ) -> S3Result<(std::rc::Rc<ObjectRecord>, SealedObject)> {
     let range_header = source.range;
     let conditions = &source.conditions;
+    let expected_owner = source.expected_owner;
     let source = &source.source;
     validate_bucket_name(&source.bucket)?;
     let Some(source_bucket) = context.bucket(&source.bucket).await? else {
@@ -198,6 +204,10 @@ pub async fn copy_from_source(
             S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", source.bucket.clone())
         );
     };
+    if expected_owner.is_some_and(|expected| expected.trim() != canonical_id(&source_bucket.owner))
+    {
+        return Err(S3Error::new(S3ErrorCode::AccessDenied));
+    }
     for _ in 0..SOURCE_OPEN_ATTEMPT_COUNT_MAX {
         let record = readable_source(context, call, source, &source_bucket).await?;
         let outcome = conditions.evaluate(&record.etag, record.last_modified_ms);

@@ -23,6 +23,7 @@ pub enum S3ErrorCode {
     InvalidBucketName,
     InvalidDigest,
     InvalidRequest,
+    InvalidStorageClass,
     InvalidLocationConstraint,
     InvalidPart,
     InvalidPartNumber,
@@ -82,6 +83,7 @@ impl S3ErrorCode {
             InvalidBucketName => "InvalidBucketName",
             InvalidDigest => "InvalidDigest",
             InvalidRequest => "InvalidRequest",
+            InvalidStorageClass => "InvalidStorageClass",
             InvalidLocationConstraint => "InvalidLocationConstraint",
             InvalidRange => "InvalidRange",
             InvalidPolicyDocument => "InvalidPolicyDocument",
@@ -132,6 +134,7 @@ impl S3ErrorCode {
             | InvalidBucketName
             | InvalidDigest
             | InvalidRequest
+            | InvalidStorageClass
             | InvalidLocationConstraint
             | InvalidPolicyDocument
             | MalformedPOSTRequest
@@ -183,6 +186,7 @@ impl S3ErrorCode {
             InvalidBucketName => "The specified bucket is not valid.",
             InvalidDigest => "The Content-MD5 you specified is not valid.",
             InvalidRequest => "Invalid Request",
+            InvalidStorageClass => "The storage class you specified is not valid",
             InvalidLocationConstraint => "The specified location constraint is not valid.",
             InvalidRange => "The requested range is not satisfiable",
             InvalidPolicyDocument => "The content of the form does not meet the conditions specified in the policy document.",

@@ -24,6 +24,7 @@ pub mod request;
 pub mod resource;
 pub mod router;
 pub mod time;
+pub mod unsupported;
 pub mod xml;
 
 use std::cell::{Cell, RefCell};

@@ -152,6 +152,9 @@ async fn run(
             path::validate_bucket_name(bucket)?;
         }
     }
+    // Before anything is read or stored: a request asking for what ringstore does not do is
+    // refused, never silently served without it.
+    super::unsupported::check_headers(routed, head)?;
     let request = S3Request {
         head,
         target,

@@ -23,8 +23,10 @@ use crate::s3::payload::PayloadReader;
 use crate::s3::post_policy::{decode_policy, PostPolicy};
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::authorized_bucket;
+use crate::s3::unsupported::refusal;
 use crate::s3::xml::documents::PostResponse;
 use crate::s3::xml::XmlDocument;
+use crate::s3::Operation;
 use crate::s3::{time, S3Context};
 use crate::storage::checksum::{ChecksumAlgorithm, StoredChecksum};
 use crate::storage::{ObjectWriter, SealedObject};
@@ -340,6 +342,12 @@ impl S3Operation for PostObject {
     ) -> S3Result<PostObjectOutput> {
         let mut form = FormReader::new(&mut payload, &input.boundary);
         let (mut fields, file) = read_fields(&mut form).await?;
+        // Form fields ask for what headers ask for: refused alike, before anything is stored.
+        for (name, value) in &fields {
+            if let Some(error) = refusal(Operation::PostObject, name, value) {
+                return Err(error);
+            }
+        }
         let key = object_key(&mut fields, &file)?;
         let (requester, length_range) = form_writer(context, &call, &fields).await?;
         // The upload is the form signer's write of the form's key.

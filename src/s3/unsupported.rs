@@ -1,0 +1,230 @@
+//! Requests that ask for a protection or a behaviour ringstore does not give are refused with
+//! S3's error, never silently ignored: one table of request headers (and the POST-form fields
+//! that mirror them), checked for every request before its operation runs. SECURITY.md's table
+//! "Headers ringstore refuses" says the same, and `tests/unsupported_headers.rs` walks it.
+
+use super::error::{S3Error, S3ErrorCode};
+use super::operation::Operation::{self, *};
+use crate::http::RequestHead;
+
+/// Operations that create an object (and its metadata) from a request's headers.
+const OBJECT_WRITES: &[Operation] = &[PutObject, CopyObject, CreateMultipartUpload, PostObject];
+
+/// Storage classes S3 defines (S3 API Reference, PutObject `x-amz-storage-class`); every object
+/// here is STANDARD.
+const STORAGE_CLASSES: &[&str] = &[
+    "STANDARD",
+    "REDUCED_REDUNDANCY",
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "INTELLIGENT_TIERING",
+    "GLACIER",
+    "DEEP_ARCHIVE",
+    "OUTPOSTS",
+    "GLACIER_IR",
+    "SNOW",
+    "EXPRESS_ONEZONE",
+    "FSX_OPENZFS",
+];
+
+/// Which operations a rule covers.
+enum Scope {
+    /// Every operation (a header no operation here honours).
+    Every,
+    /// Only these.
+    Only(&'static [Operation]),
+}
+
+/// Which values of a header ask for something ringstore does not do.
+enum Values {
+    /// Any value.
+    Any,
+    /// Any value but these (compared case-insensitively): the ones asking for nothing more than
+    /// ringstore does.
+    AllBut(&'static [&'static str]),
+}
+
+/// How ringstore answers.
+#[derive(Clone, Copy)]
+enum Answer {
+    /// 501 NotImplemented, naming the feature.
+    NotImplemented(&'static str),
+    /// 400 InvalidRequest with S3's message.
+    InvalidRequest(&'static str),
+    /// `x-amz-storage-class`: 501 for a class S3 defines, 400 InvalidStorageClass otherwise.
+    StorageClass,
+    /// `x-amz-tagging-directive`: 501 for REPLACE (tags), 400 InvalidArgument for an unknown one.
+    TaggingDirective,
+}
+
+/// One header ringstore refuses.
+struct Rule {
+    /// Lower-case header name (a POST form field of the same name is refused alike).
+    name: &'static str,
+    values: Values,
+    scope: Scope,
+    answer: Answer,
+}
+
+const SSE: Answer = Answer::NotImplemented("Server-side encryption");
+const SSE_C: Answer = Answer::NotImplemented("Server-side encryption with customer keys (SSE-C)");
+/// S3's answer to an object-lock header on a bucket without Object Lock, which every bucket here
+/// is (S3 API Reference, PutObject: "Bucket is missing Object Lock Configuration").
+const NO_LOCK: Answer = Answer::InvalidRequest("Bucket is missing Object Lock Configuration");
+const CONDITIONAL_DELETE: Answer =
+    Answer::NotImplemented("Conditional DeleteObject and conditional CopyObject destinations");
+
+#[rustfmt::skip]
+const RULES: &[Rule] = &[
+    Rule { name: "x-amz-server-side-encryption", values: Values::Any, scope: Scope::Every, answer: SSE },
+    Rule { name: "x-amz-server-side-encryption-aws-kms-key-id", values: Values::Any, scope: Scope::Every, answer: SSE },
+    Rule { name: "x-amz-server-side-encryption-context", values: Values::Any, scope: Scope::Every, answer: SSE },
+    Rule { name: "x-amz-server-side-encryption-bucket-key-enabled", values: Values::Any, scope: Scope::Every, answer: SSE },
+    Rule { name: "x-amz-server-side-encryption-customer-algorithm", values: Values::Any, scope: Scope::Every, answer: SSE_C },
+    Rule { name: "x-amz-server-side-encryption-customer-key", values: Values::Any, scope: Scope::Every, answer: SSE_C },
+    Rule { name: "x-amz-server-side-encryption-customer-key-md5", values: Values::Any, scope: Scope::Every, answer: SSE_C },
+    Rule { name: "x-amz-copy-source-server-side-encryption-customer-algorithm", values: Values::Any, scope: Scope::Every, answer: SSE_C },
+    Rule { name: "x-amz-copy-source-server-side-encryption-customer-key", values: Values::Any, scope: Scope::Every, answer: SSE_C },
+    Rule { name: "x-amz-copy-source-server-side-encryption-customer-key-md5", values: Values::Any, scope: Scope::Every, answer: SSE_C },
+    Rule { name: "x-amz-bucket-object-lock-enabled", values: Values::AllBut(&["false"]), scope: Scope::Only(&[CreateBucket]), answer: Answer::NotImplemented("Object Lock") },
+    Rule { name: "x-amz-object-lock-mode", values: Values::Any, scope: Scope::Only(OBJECT_WRITES), answer: NO_LOCK },
+    Rule { name: "x-amz-object-lock-retain-until-date", values: Values::Any, scope: Scope::Only(OBJECT_WRITES), answer: NO_LOCK },
+    Rule { name: "x-amz-object-lock-legal-hold", values: Values::Any, scope: Scope::Only(OBJECT_WRITES), answer: NO_LOCK },
+    Rule { name: "x-amz-object-ownership", values: Values::AllBut(&["ObjectWriter"]), scope: Scope::Only(&[CreateBucket]), answer: Answer::NotImplemented("Object ownership other than ObjectWriter") },
+    Rule { name: "x-amz-website-redirect-location", values: Values::Any, scope: Scope::Only(OBJECT_WRITES), answer: Answer::NotImplemented("Website redirects") },
+    Rule { name: "x-amz-tagging", values: Values::AllBut(&[""]), scope: Scope::Only(OBJECT_WRITES), answer: Answer::NotImplemented("Object tagging") },
+    Rule { name: "tagging", values: Values::AllBut(&[""]), scope: Scope::Only(&[PostObject]), answer: Answer::NotImplemented("Object tagging") },
+    Rule { name: "x-amz-tagging-directive", values: Values::AllBut(&["COPY"]), scope: Scope::Only(&[CopyObject]), answer: Answer::TaggingDirective },
+    Rule { name: "x-amz-storage-class", values: Values::AllBut(&["STANDARD"]), scope: Scope::Only(OBJECT_WRITES), answer: Answer::StorageClass },
+    Rule { name: "x-amz-mfa", values: Values::Any, scope: Scope::Every, answer: Answer::NotImplemented("MFA Delete") },
+    Rule { name: "if-match", values: Values::Any, scope: Scope::Only(&[DeleteObject, CopyObject]), answer: CONDITIONAL_DELETE },
+    Rule { name: "if-none-match", values: Values::Any, scope: Scope::Only(&[DeleteObject, CopyObject]), answer: CONDITIONAL_DELETE },
+    Rule { name: "x-amz-if-match-last-modified-time", values: Values::Any, scope: Scope::Only(&[DeleteObject]), answer: CONDITIONAL_DELETE },
+    Rule { name: "x-amz-if-match-size", values: Values::Any, scope: Scope::Only(&[DeleteObject]), answer: CONDITIONAL_DELETE },
+    Rule { name: "x-amz-write-offset-bytes", values: Values::Any, scope: Scope::Every, answer: Answer::NotImplemented("Appending to objects") },
+];
+
+impl Rule {
+    fn covers(&self, operation: Operation) -> bool {
+        match self.scope {
+            Scope::Every => true,
+            Scope::Only(operations) => operations.contains(&operation),
+        }
+    }
+
+    fn asks(&self, value: &str) -> bool {
+        match self.values {
+            Values::Any => true,
+            Values::AllBut(accepted) => !accepted
+                .iter()
+                .any(|accepted| accepted.eq_ignore_ascii_case(value.trim())),
+        }
+    }
+
+    fn error(&self, operation: Operation, value: &str) -> S3Error {
+        match self.answer {
+            Answer::NotImplemented(feature) => S3Error::with_message(
+                S3ErrorCode::NotImplemented,
+                format!(
+                    "{feature} is not implemented by ringstore yet; this request was refused, not ignored ({}).",
+                    self.name
+                ),
+            ),
+            Answer::InvalidRequest(message) => {
+                S3Error::with_message(S3ErrorCode::InvalidRequest, message)
+            }
+            Answer::StorageClass if STORAGE_CLASSES.contains(&value.trim()) => {
+                S3Error::with_message(
+                    S3ErrorCode::NotImplemented,
+                    format!(
+                        "Storage class {} is not implemented by ringstore yet; every object is STANDARD.",
+                        value.trim()
+                    ),
+                )
+            }
+            Answer::StorageClass => S3Error::new(S3ErrorCode::InvalidStorageClass)
+                .field("StorageClassRequested", value.to_string()),
+            Answer::TaggingDirective if value.trim().eq_ignore_ascii_case("REPLACE") => {
+                S3Error::with_message(
+                    S3ErrorCode::NotImplemented,
+                    format!(
+                        "Object tagging is not implemented by ringstore yet ({} on {}).",
+                        self.name,
+                        operation.name()
+                    ),
+                )
+            }
+            Answer::TaggingDirective => {
+                S3Error::with_message(S3ErrorCode::InvalidArgument, "Unknown tagging directive.")
+                    .field("ArgumentName", self.name)
+                    .field("ArgumentValue", value.to_string())
+            }
+        }
+    }
+}
+
+/// S3's error when header (or POST-form field) `name: value` asks `operation` for something
+/// ringstore does not do; `name` lower-case.
+pub fn refusal(operation: Operation, name: &str, value: &str) -> Option<S3Error> {
+    RULES
+        .iter()
+        .find(|rule| rule.name == name && rule.covers(operation) && rule.asks(value))
+        .map(|rule| rule.error(operation, value))
+}
+
+/// The first refusal a header of `head` earns on `operation` (checked before the operation
+/// runs, so nothing is read or stored).
+pub fn check_headers(operation: Operation, head: &RequestHead) -> Result<(), S3Error> {
+    for (name, value) in &head.headers {
+        // Every rule names an `x-amz-` or `if-` header: one prefix test skips the rest.
+        if !(name.starts_with("x-amz-") || name.starts_with("if-")) {
+            continue;
+        }
+        if let Some(error) = refusal(operation, name, value) {
+            return Err(error);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_name_lower_case_headers_once_per_scope() {
+        // Goal: the table can match (header names arrive lower-case) and no rule shadows another.
+        for (index, rule) in RULES.iter().enumerate() {
+            assert_eq!(rule.name, rule.name.to_ascii_lowercase());
+            assert!(
+                !RULES[..index].iter().any(|other| other.name == rule.name),
+                "{} twice",
+                rule.name
+            );
+        }
+    }
+
+    #[test]
+    fn values_that_ask_for_nothing_more_pass() {
+        // Goal: STANDARD, COPY, ObjectWriter, lock-enabled false and an empty tag set are what
+        // ringstore does anyway, so they pass; everything else is refused with S3's error.
+        assert!(refusal(PutObject, "x-amz-storage-class", "STANDARD").is_none());
+        assert!(refusal(PutObject, "x-amz-storage-class", "standard").is_none());
+        let glacier = refusal(PutObject, "x-amz-storage-class", "GLACIER").unwrap();
+        assert_eq!(glacier.code, S3ErrorCode::NotImplemented);
+        let bogus = refusal(PutObject, "x-amz-storage-class", "FAST").unwrap();
+        assert_eq!(bogus.code, S3ErrorCode::InvalidStorageClass);
+        assert!(refusal(CopyObject, "x-amz-tagging-directive", "COPY").is_none());
+        assert_eq!(
+            refusal(CopyObject, "x-amz-tagging-directive", "MERGE")
+                .unwrap()
+                .code,
+            S3ErrorCode::InvalidArgument
+        );
+        assert!(refusal(CreateBucket, "x-amz-bucket-object-lock-enabled", "false").is_none());
+        assert!(refusal(CreateBucket, "x-amz-bucket-object-lock-enabled", "true").is_some());
+        assert!(refusal(PutObject, "x-amz-tagging", "").is_none());
+        assert!(refusal(GetObject, "if-match", "\"e\"").is_none());
+        assert!(refusal(DeleteObject, "if-match", "\"e\"").is_some());
+    }
+}
