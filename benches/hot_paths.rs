@@ -100,6 +100,8 @@ fn main() {
         head: &head,
         decoded_path: "/bucket/some/key.bin",
         query: &query,
+        virtual_host_bucket: None,
+        bucket_only: false,
         region: "us-east-1",
         now_seconds: now,
     };

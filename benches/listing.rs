@@ -129,9 +129,10 @@ fn main() {
         let delete = DeleteBatch {
             bucket: "bench".into(),
             keys: batch,
+            conditions: Vec::new(),
         };
         let started = Instant::now();
-        assert_eq!(store.apply(&delete).unwrap().len(), 1000);
+        assert_eq!(store.apply(&delete).unwrap().files.len(), 1000);
         deletes.push(started.elapsed());
     }
     println!(

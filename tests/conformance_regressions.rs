@@ -401,3 +401,110 @@ async fn grant_order_and_legacy_recreate() {
         &Type::CanonicalUser
     );
 }
+
+#[tokio::test]
+async fn conditional_deletes() {
+    // Goal: DeleteObject with If-Match, x-amz-if-match-last-modified-time or x-amz-if-match-size,
+    // and DeleteObjects entries with ETag / LastModifiedTime / Size, delete only when every given
+    // fact holds (412 PreconditionFailed, or a per-key PreconditionFailed error, keeping the
+    // object); an absent key is no error (ceph/s3-tests' test_delete_object(s)_if_match*).
+    let server = TestServer::start();
+    let s3 = server.client();
+    s3.create_bucket().bucket("cond").send().await.unwrap();
+    let etag = put(&s3, "cond", "k", b"abcd").await;
+    let modified = s3
+        .head_object()
+        .bucket("cond")
+        .key("k")
+        .send()
+        .await
+        .unwrap()
+        .last_modified()
+        .cloned()
+        .unwrap();
+    let long_ago = aws_smithy_types::DateTime::from_secs(1_420_070_400);
+    let refused = [
+        s3.delete_object()
+            .bucket("cond")
+            .key("k")
+            .if_match("\"bad\"")
+            .send()
+            .await,
+        s3.delete_object()
+            .bucket("cond")
+            .key("k")
+            .if_match_last_modified_time(long_ago)
+            .send()
+            .await,
+        s3.delete_object()
+            .bucket("cond")
+            .key("k")
+            .if_match_size(9999)
+            .send()
+            .await,
+    ];
+    for outcome in refused {
+        let error = outcome.unwrap_err();
+        assert_eq!(error_status(&error), Some(412));
+        assert_eq!(error_code(&error).as_deref(), Some("PreconditionFailed"));
+    }
+    s3.head_object()
+        .bucket("cond")
+        .key("k")
+        .send()
+        .await
+        .unwrap();
+    s3.delete_object()
+        .bucket("cond")
+        .key("k")
+        .if_match(&etag)
+        .if_match_last_modified_time(modified)
+        .if_match_size(4)
+        .send()
+        .await
+        .unwrap();
+    assert!(s3
+        .head_object()
+        .bucket("cond")
+        .key("k")
+        .send()
+        .await
+        .is_err());
+    // Absent: nothing to protect, no error.
+    s3.delete_object()
+        .bucket("cond")
+        .key("k")
+        .if_match("\"bad\"")
+        .send()
+        .await
+        .unwrap();
+
+    let etag = put(&s3, "cond", "a", b"1").await;
+    put(&s3, "cond", "b", b"22").await;
+    put(&s3, "cond", "c", b"333").await;
+    let entry = |key: &str| aws_sdk_s3::types::ObjectIdentifier::builder().key(key);
+    let delete = aws_sdk_s3::types::Delete::builder()
+        .objects(entry("a").e_tag(etag).build().unwrap())
+        .objects(entry("b").size(9).build().unwrap())
+        .objects(entry("c").build().unwrap())
+        .objects(entry("gone").e_tag("\"x\"").build().unwrap())
+        .build()
+        .unwrap();
+    let answer = s3
+        .delete_objects()
+        .bucket("cond")
+        .delete(delete)
+        .send()
+        .await
+        .unwrap();
+    let mut deleted: Vec<&str> = answer.deleted().iter().filter_map(|d| d.key()).collect();
+    deleted.sort();
+    assert_eq!(deleted, ["a", "c", "gone"]);
+    let errors: Vec<(&str, &str)> = answer
+        .errors()
+        .iter()
+        .map(|e| (e.key().unwrap(), e.code().unwrap()))
+        .collect();
+    assert_eq!(errors, [("b", "PreconditionFailed")]);
+    assert_eq!(common::get_bytes(&s3, "cond", "b", None).await, b"22");
+}

@@ -588,10 +588,10 @@ fn hostile_request_table() {
         format!(
             "GET / HTTP/1.1\r\nHost: {host}\r\nDate: now\r\nAuthorization: AWS key:c2ln\r\n\r\n"
         ),
-        400,
-        Some("InvalidRequest"),
+        403,
+        Some("AccessDenied"),
     ));
-    cases.push(raw("SigV2 query", format!("GET /hostile/object?AWSAccessKeyId=k&Signature=s&Expires=1 HTTP/1.1\r\nHost: {host}\r\n\r\n"), 400, Some("InvalidRequest")));
+    cases.push(raw("SigV2 query, expired", format!("GET /hostile/object?AWSAccessKeyId=k&Signature=s&Expires=1 HTTP/1.1\r\nHost: {host}\r\n\r\n"), 403, Some("AccessDenied")));
     cases.push(raw("truncated Authorization", format!("GET / HTTP/1.1\r\nHost: {host}\r\nx-amz-date: 20260101T000000Z\r\nAuthorization: AWS4-HMAC-SHA256\r\n\r\n"), 400, Some("AuthorizationHeaderMalformed")));
     // Another user's valid signatures on the owner's private bucket: refused, nothing changed.
     let mallory = server.add_user("mallory", None);

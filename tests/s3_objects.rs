@@ -673,6 +673,14 @@ async fn range_and_conditional_reads() {
         .unwrap_err();
     assert_eq!(error_code(&error).as_deref(), Some("InvalidRange"));
     assert_eq!(error_status(&error), Some(416));
+    // RFC 9110: a 416 names the object's length.
+    let size = body.len();
+    assert_eq!(
+        error
+            .raw_response()
+            .and_then(|response| response.headers().get("content-range")),
+        Some(format!("bytes */{size}").as_str())
+    );
     let whole = s3
         .get_object()
         .bucket("ranges")

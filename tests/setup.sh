@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite drives besides Rust crates (idempotent): the Python clients into
 # target/test-venv (boto3, aws-cli v1, s3cmd, pyarrow, pytest; needs python3 with venv), the
-# JavaScript SDK into tests/js/node_modules (npm ci), and Debian's rclone and aws-cli v2. The tests then run with
+# JavaScript SDK into tests/js/node_modules (npm ci), and Debian's rclone, aws-cli v2 and
+# git-annex. The tests then run with
 # `cargo test --workspace`; they find the venv at target/test-venv (or RINGSTORE_PYTHON).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,7 @@ fi
 missing=()
 command -v rclone >/dev/null 2>&1 || missing+=(rclone)
 [ -x /usr/bin/aws ] || missing+=(awscli)
+command -v git-annex >/dev/null 2>&1 || missing+=(git-annex)
 if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         (apt-get install -y -qq "${missing[@]}" || (apt-get update -qq && apt-get install -y -qq "${missing[@]}")) >/dev/null

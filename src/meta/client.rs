@@ -12,10 +12,11 @@ use super::multipart::{
 };
 use super::thread::MetaRequest;
 use super::{
-    AbortUpload, BucketRecord, CompleteUpload, CreateBucket, CreateUpload, DeleteBatch,
-    DeleteBucket, DeleteObject, Generations, GetBucket, GetObject, GetUpload, GetUser, ListBuckets,
-    ListObjects, ListParts, ListQuery, ListUploads, Listing, MetaError, ObjectRecord, PutBucketAcl,
-    PutCondition, PutObject, PutObjectAcl, PutPart, ReapUploads, UserLookup, UserRecord,
+    AbortUpload, BatchDeleted, BucketRecord, CompleteUpload, CreateBucket, CreateUpload,
+    DeleteBatch, DeleteBucket, DeleteCondition, DeleteObject, Generations, GetBucket, GetObject,
+    GetUpload, GetUser, ListBuckets, ListObjects, ListParts, ListQuery, ListUploads, Listing,
+    MetaError, ObjectRecord, PutBucketAcl, PutCondition, PutObject, PutObjectAcl, PutPart,
+    ReapUploads, UserLookup, UserRecord,
 };
 use crate::limits::META_QUEUE_WAIT_TIME_MAX_MS;
 use crate::object_bytes::FileId;
@@ -139,22 +140,35 @@ impl MetaClient {
         self.call(ListObjects(query)).await
     }
 
-    /// Deletes many keys in one round trip; returns the files to remove.
+    /// Deletes many keys in one round trip, each under its condition (`conditions` empty: none);
+    /// returns the files to remove and the keys whose condition did not hold.
     pub async fn delete_batch(
         &self,
         bucket: String,
         keys: Vec<String>,
-    ) -> Result<Vec<FileId>, MetaError> {
-        self.call(DeleteBatch { bucket, keys }).await
+        conditions: Vec<DeleteCondition>,
+    ) -> Result<BatchDeleted, MetaError> {
+        self.call(DeleteBatch {
+            bucket,
+            keys,
+            conditions,
+        })
+        .await
     }
 
-    /// Deletes an object; returns the files it referenced.
+    /// Deletes an object if `condition` holds; returns the files it referenced.
     pub async fn delete_object(
         &self,
         bucket: String,
         key: String,
+        condition: DeleteCondition,
     ) -> Result<Vec<FileId>, MetaError> {
-        self.call(DeleteObject { bucket, key }).await
+        self.call(DeleteObject {
+            bucket,
+            key,
+            condition,
+        })
+        .await
     }
 }
 

@@ -23,7 +23,7 @@ pub use multipart::{
     AbortUpload, CompleteUpload, CreateUpload, GetUpload, ListParts, ListUploads, PutPart,
     ReapUploads,
 };
-pub use objects::{DeleteBatch, DeleteObject, GetObject, PutObject, PutObjectAcl};
+pub use objects::{BatchDeleted, DeleteBatch, DeleteObject, GetObject, PutObject, PutObjectAcl};
 pub use store::MetaStore;
 pub use users::{GetUser, UserLookup, UserRecord};
 
@@ -159,6 +159,37 @@ pub struct ObjectSummary {
     pub last_modified_ms: i64,
     /// Access key of the owner.
     pub owner: String,
+}
+
+/// What a conditional delete requires of the key's current object (every part that is set must
+/// hold), checked inside the metadata transaction so it is atomic with respect to every other
+/// write of the key. An absent object is deleted anyway (there is nothing to protect).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeleteCondition {
+    /// The ETag (unquoted) the object must have; `*` matches any.
+    pub etag: Option<String>,
+    /// The Last-Modified second (since the Unix epoch) the object must have.
+    pub last_modified_seconds: Option<i64>,
+    /// The size in bytes the object must have.
+    pub size_bytes: Option<u64>,
+}
+
+impl DeleteCondition {
+    /// Whether nothing is required.
+    pub fn is_empty(&self) -> bool {
+        self.etag.is_none() && self.last_modified_seconds.is_none() && self.size_bytes.is_none()
+    }
+
+    /// Whether an object with these facts may be deleted.
+    pub fn holds(&self, etag: &str, last_modified_ms: i64, size_bytes: u64) -> bool {
+        self.etag
+            .as_deref()
+            .is_none_or(|wanted| wanted == "*" || wanted == etag)
+            && self
+                .last_modified_seconds
+                .is_none_or(|wanted| wanted == last_modified_ms.div_euclid(1000))
+            && self.size_bytes.is_none_or(|wanted| wanted == size_bytes)
+    }
 }
 
 /// A precondition a conditional write checks inside the metadata transaction, so it is atomic

@@ -6,7 +6,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::bucket_rows::require_bucket;
 use super::command::{Changes, MetaCommand};
-use super::{MetaError, ObjectBody, ObjectRecord, PartExtent, PutCondition};
+use super::{DeleteCondition, MetaError, ObjectBody, ObjectRecord, PartExtent, PutCondition};
 use crate::object_bytes::{FileId, InlineBytes};
 
 /// Insert or replace an object (the bucket must exist) if the condition holds; answers the files
@@ -70,26 +70,32 @@ impl MetaCommand for GetObject {
     }
 }
 
-/// Delete an object if present; answers the files it referenced, to delete after the commit.
+/// Delete an object if present and `condition` holds (PreconditionFailed otherwise); answers the
+/// files it referenced, to delete after the commit.
 #[derive(Debug)]
 pub struct DeleteObject {
     /// Bucket name.
     pub bucket: String,
     /// Object key.
     pub key: String,
+    /// What the current object must be (`If-Match`, `x-amz-if-match-*`).
+    pub condition: DeleteCondition,
 }
 
 impl MetaCommand for DeleteObject {
     type Reply = Vec<FileId>;
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<Vec<FileId>, MetaError> {
-        let Some(removed) = get_files(transaction, &self.bucket, &self.key)? else {
+        let removed = if self.condition.is_empty() {
+            get_files(transaction, &self.bucket, &self.key)?
+        } else {
+            conditional_files(transaction, &self.bucket, &self.key, &self.condition)?
+        };
+        let Some(removed) = removed else {
             require_bucket(transaction, &self.bucket)?;
             return Ok(Vec::new());
         };
-        transaction
-            .prepare_cached("DELETE FROM objects WHERE bucket = ?1 AND key = ?2")?
-            .execute(params![self.bucket, self.key])?;
+        delete_row(transaction, &self.bucket, &self.key)?;
         Ok(removed)
     }
 
@@ -101,49 +107,103 @@ impl MetaCommand for DeleteObject {
     }
 }
 
-/// Delete many keys in one statement (absent ones are ignored); answers the files the deleted
-/// rows referenced.
+/// The files of the key's object if it may be deleted under `condition`; `None` if there is no
+/// such object; PreconditionFailed if there is one the condition refuses.
+fn conditional_files(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    condition: &DeleteCondition,
+) -> Result<Option<Vec<FileId>>, MetaError> {
+    let current = transaction
+        .prepare_cached(
+            "SELECT file_id, parts, etag, last_modified_ms, size FROM objects \
+             WHERE bucket = ?1 AND key = ?2",
+        )?
+        .query_row(params![bucket, key], |row| {
+            Ok((
+                files_of(row.get(0)?, row.get(1)?),
+                row.get::<_, String>(2)?,
+                row.get::<_, i64>(3)?,
+                row.get::<_, i64>(4)?,
+            ))
+        })
+        .optional()?;
+    match current {
+        None => Ok(None),
+        Some((files, etag, last_modified_ms, size)) => {
+            if condition.holds(&etag, last_modified_ms, size as u64) {
+                Ok(Some(files))
+            } else {
+                Err(MetaError::PreconditionFailed)
+            }
+        }
+    }
+}
+
+fn delete_row(transaction: &Transaction<'_>, bucket: &str, key: &str) -> Result<(), MetaError> {
+    transaction
+        .prepare_cached("DELETE FROM objects WHERE bucket = ?1 AND key = ?2")?
+        .execute(params![bucket, key])?;
+    Ok(())
+}
+
+/// What a DeleteBatch did: the files of the rows it deleted, and the keys whose condition did
+/// not hold (left in place).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct BatchDeleted {
+    /// Files to delete after the commit.
+    pub files: Vec<FileId>,
+    /// Keys refused with PreconditionFailed.
+    pub precondition_failed: Vec<String>,
+}
+
+/// Delete many keys (absent ones are ignored): the unconditional ones in one statement, each
+/// conditional one after its check.
 #[derive(Debug)]
 pub struct DeleteBatch {
     /// Bucket name.
     pub bucket: String,
     /// Keys to delete.
     pub keys: Vec<String>,
+    /// Each key's condition (same order as `keys`; empty when unconditional, or the whole list
+    /// empty when none is conditional).
+    pub conditions: Vec<DeleteCondition>,
 }
 
 impl MetaCommand for DeleteBatch {
-    type Reply = Vec<FileId>;
+    type Reply = BatchDeleted;
 
-    fn apply(&self, transaction: &Transaction<'_>) -> Result<Vec<FileId>, MetaError> {
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<BatchDeleted, MetaError> {
         require_bucket(transaction, &self.bucket)?;
-        if self.keys.is_empty() {
-            return Ok(Vec::new());
+        let mut outcome = BatchDeleted::default();
+        let mut unconditional: Vec<&String> = Vec::with_capacity(self.keys.len());
+        for (index, key) in self.keys.iter().enumerate() {
+            match self
+                .conditions
+                .get(index)
+                .filter(|condition| !condition.is_empty())
+            {
+                None => unconditional.push(key),
+                Some(condition) => {
+                    match conditional_files(transaction, &self.bucket, key, condition) {
+                        Ok(Some(files)) => {
+                            delete_row(transaction, &self.bucket, key)?;
+                            outcome.files.extend(files);
+                        }
+                        Ok(None) => {}
+                        Err(MetaError::PreconditionFailed) => {
+                            outcome.precondition_failed.push(key.clone())
+                        }
+                        Err(error) => return Err(error),
+                    }
+                }
+            }
         }
-        // One IN (...) list for the whole batch (at most 1000 keys, far below SQLite's variable
-        // limit).
-        let placeholders = vec!["?"; self.keys.len()].join(",");
-        let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(self.keys.len() + 1);
-        values.push(&self.bucket);
-        for key in &self.keys {
-            values.push(key);
-        }
-        let mut select = transaction.prepare(&format!(
-            "SELECT file_id, parts FROM objects WHERE bucket = ? AND key IN ({placeholders})"
-        ))?;
-        let files = select
-            .query_map(values.as_slice(), |row| {
-                Ok(files_of(row.get(0)?, row.get(1)?))
-            })?
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .flatten()
-            .collect();
-        transaction
-            .prepare(&format!(
-                "DELETE FROM objects WHERE bucket = ? AND key IN ({placeholders})"
-            ))?
-            .execute(values.as_slice())?;
-        Ok(files)
+        outcome
+            .files
+            .extend(delete_keys(transaction, &self.bucket, &unconditional)?);
+        Ok(outcome)
     }
 
     fn changes(&self) -> Changes<'_> {
@@ -152,6 +212,42 @@ impl MetaCommand for DeleteBatch {
             keys: &self.keys,
         }
     }
+}
+
+/// Deletes `keys` of `bucket` in one `IN (…)` statement; the files their rows referenced.
+fn delete_keys(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    keys: &[&String],
+) -> Result<Vec<FileId>, MetaError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One IN (...) list for the whole batch (at most 1000 keys, far below SQLite's variable
+    // limit).
+    let placeholders = vec!["?"; keys.len()].join(",");
+    let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(keys.len() + 1);
+    values.push(&bucket);
+    for key in keys {
+        values.push(*key);
+    }
+    let mut select = transaction.prepare(&format!(
+        "SELECT file_id, parts FROM objects WHERE bucket = ? AND key IN ({placeholders})"
+    ))?;
+    let files = select
+        .query_map(values.as_slice(), |row| {
+            Ok(files_of(row.get(0)?, row.get(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    transaction
+        .prepare(&format!(
+            "DELETE FROM objects WHERE bucket = ? AND key IN ({placeholders})"
+        ))?
+        .execute(values.as_slice())?;
+    Ok(files)
 }
 
 /// Replace an object's access control list.

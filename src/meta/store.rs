@@ -135,8 +135,8 @@ pub(crate) mod tests {
     use super::*;
     use crate::meta::command::Pending;
     use crate::meta::{
-        BucketRecord, CreateBucket, DeleteBatch, DeleteBucket, DeleteObject, GetObject,
-        ListBuckets, ListObjects, ObjectBody, ObjectRecord, PutCondition, PutObject,
+        BucketRecord, CreateBucket, DeleteBatch, DeleteBucket, DeleteCondition, DeleteObject,
+        GetObject, ListBuckets, ListObjects, ObjectBody, ObjectRecord, PutCondition, PutObject,
     };
     use crate::object_bytes::InlineBytes;
 
@@ -241,6 +241,7 @@ pub(crate) mod tests {
         DeleteObject {
             bucket: "b".into(),
             key: key.into(),
+            condition: DeleteCondition::default(),
         }
     }
 
@@ -275,10 +276,59 @@ pub(crate) mod tests {
         let batch = DeleteBatch {
             bucket: "b".into(),
             keys: vec!["x".into(), "y".into(), "missing".into()],
+            conditions: Vec::new(),
         };
-        let mut files = store.apply(&batch).unwrap();
+        let mut files = store.apply(&batch).unwrap().files;
         files.sort_by_key(|id| id.0);
         assert_eq!(files, vec![FileId(2), FileId(13)]);
+    }
+
+    #[test]
+    fn conditional_deletes_decide_inside_the_transaction() {
+        // Goal: a delete under If-Match / last-modified / size removes the object only when every
+        // given fact holds (PreconditionFailed otherwise, object kept); an absent object is no
+        // error; a batch refuses per key and deletes the rest.
+        let mut store = store_with_keys(&["x", "y", "z"]);
+        let conditional = |key: &str, condition: DeleteCondition| DeleteObject {
+            bucket: "b".into(),
+            key: key.into(),
+            condition,
+        };
+        let etag = |etag: &str| DeleteCondition {
+            etag: Some(etag.into()),
+            ..DeleteCondition::default()
+        };
+        assert!(matches!(
+            store.apply(&conditional("x", etag("other"))),
+            Err(MetaError::PreconditionFailed)
+        ));
+        let wrong_time = DeleteCondition {
+            last_modified_seconds: Some(5),
+            ..DeleteCondition::default()
+        };
+        assert!(matches!(
+            store.apply(&conditional("x", wrong_time)),
+            Err(MetaError::PreconditionFailed)
+        ));
+        let right = DeleteCondition {
+            etag: Some("e".into()),
+            last_modified_seconds: Some(0),
+            size_bytes: Some(3),
+        };
+        assert_eq!(
+            store.apply(&conditional("x", right)).unwrap(),
+            vec![FileId(1)]
+        );
+        assert_eq!(store.apply(&conditional("x", etag("e"))).unwrap(), vec![]);
+        let batch = DeleteBatch {
+            bucket: "b".into(),
+            keys: vec!["y".into(), "z".into()],
+            conditions: vec![etag("other"), etag("*")],
+        };
+        let outcome = store.apply(&batch).unwrap();
+        assert_eq!(outcome.files, vec![FileId(3)]);
+        assert_eq!(outcome.precondition_failed, vec!["y".to_string()]);
+        assert!(store.apply(&get("y", false)).unwrap().is_some());
     }
 
     #[test]
@@ -373,8 +423,9 @@ pub(crate) mod tests {
         let batch = DeleteBatch {
             bucket: "b".into(),
             keys: vec!["a".into(), "c".into()],
+            conditions: Vec::new(),
         };
-        assert_eq!(store.apply(&batch).unwrap(), vec![FileId(7)]);
+        assert_eq!(store.apply(&batch).unwrap().files, vec![FileId(7)]);
         assert_eq!(inline_rows(&store), 0);
     }
 

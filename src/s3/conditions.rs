@@ -79,6 +79,56 @@ impl<'r> ReadConditions<'r> {
     }
 }
 
+/// A conditional delete's requirements (DeleteObject's `If-Match`, `x-amz-if-match-last-modified-time`
+/// and `x-amz-if-match-size` headers, or a DeleteObjects entry's `ETag`, `LastModifiedTime` and
+/// `Size`), parsed: InvalidArgument for a time or size that is not one.
+pub fn delete_condition(
+    etag: Option<&str>,
+    last_modified: Option<(&'static str, &str)>,
+    size: Option<(&'static str, &str)>,
+) -> crate::s3::S3Result<crate::meta::DeleteCondition> {
+    use crate::s3::{S3Error, S3ErrorCode};
+    let invalid = |name: &'static str, value: &str| {
+        S3Error::with_message(S3ErrorCode::InvalidArgument, format!("Invalid {name}"))
+            .field("ArgumentName", name)
+            .field("ArgumentValue", value.to_string())
+    };
+    let last_modified_seconds = match last_modified {
+        None => None,
+        Some((name, value)) => {
+            Some(parse_any_time_seconds(value).ok_or_else(|| invalid(name, value))?)
+        }
+    };
+    let size_bytes = match size {
+        None => None,
+        Some((name, value)) => Some(
+            value
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| invalid(name, value))?,
+        ),
+    };
+    Ok(crate::meta::DeleteCondition {
+        etag: etag.map(|value| {
+            let value = value.trim();
+            let value = value.strip_prefix("W/").unwrap_or(value);
+            value.trim_matches('"').to_string()
+        }),
+        last_modified_seconds,
+        size_bytes,
+    })
+}
+
+/// Seconds since the Unix epoch of an HTTP date or an ISO 8601 / RFC 3339 timestamp.
+fn parse_any_time_seconds(value: &str) -> Option<i64> {
+    if let Some(seconds) = parse_http_seconds(value) {
+        return Some(seconds as i64);
+    }
+    time::OffsetDateTime::parse(value.trim(), &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|time| time.unix_timestamp())
+}
+
 /// Evaluates the read conditions in S3's order (RFC 9110 §13.2.2): If-Match, else
 /// If-Unmodified-Since; then If-None-Match, else If-Modified-Since. Unparseable dates are ignored.
 pub fn evaluate_read_conditions(

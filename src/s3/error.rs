@@ -226,6 +226,8 @@ pub struct S3Error {
     pub message: Cow<'static, str>,
     /// Extra `<Name>value</Name>` fields S3 adds for some codes (e.g. `BucketName`, `Key`).
     pub fields: Vec<(&'static str, String)>,
+    /// Response headers the error answer carries (e.g. `Content-Range: bytes */SIZE` on 416).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl S3Error {
@@ -235,6 +237,7 @@ impl S3Error {
             code,
             message: Cow::Borrowed(code.default_message()),
             fields: Vec::new(),
+            headers: Vec::new(),
         }
     }
 
@@ -244,7 +247,14 @@ impl S3Error {
             code,
             message: message.into(),
             fields: Vec::new(),
+            headers: Vec::new(),
         }
+    }
+
+    /// Adds a response header to the error answer.
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
     }
 
     /// Adds an extra XML field to the error body.

@@ -14,6 +14,8 @@ pub struct Target {
     pub key: Option<String>,
     /// The whole request path, percent-decoded (SigV4 re-encodes it for the canonical URI).
     pub decoded_path: String,
+    /// The bucket came from the Host header (virtual-hosted style), not from the path.
+    pub virtual_hosted: bool,
 }
 
 /// Decodes `%XX` escapes; the result must be UTF-8.
@@ -62,6 +64,7 @@ pub fn resolve(host: Option<&str>, raw_path: &str, domains: &[String]) -> S3Resu
         let prefix = host_name.strip_suffix(domain.as_str())?.strip_suffix('.')?;
         (!prefix.is_empty()).then(|| prefix.to_string())
     });
+    let virtual_hosted = virtual_bucket.is_some();
     let (bucket, key) = match virtual_bucket {
         Some(bucket) => (Some(bucket), path),
         None => match path.split_once('/') {
@@ -80,6 +83,7 @@ pub fn resolve(host: Option<&str>, raw_path: &str, domains: &[String]) -> S3Resu
         bucket,
         key,
         decoded_path,
+        virtual_hosted,
     })
 }
 

@@ -78,6 +78,9 @@ pub async fn handle(
 
 fn error_response(error: &S3Error, head: &RequestHead, request_id: &str) -> Response {
     let mut response = Response::empty(error.status());
+    for (name, value) in &error.headers {
+        response.head.header(*name, value.clone());
+    }
     if head.method == Method::Head {
         // HEAD answers carry no body, so S3 puts nothing but the status on the wire.
         return response;
@@ -110,6 +113,8 @@ async fn authenticate(
         head,
         decoded_path: &target.decoded_path,
         query,
+        virtual_host_bucket: target.bucket.as_deref().filter(|_| target.virtual_hosted),
+        bucket_only: target.bucket.is_some() && target.key.is_none(),
         region: &context.config.region,
         now_seconds: super::time::now_ms() / 1000,
     };

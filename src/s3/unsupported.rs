@@ -71,8 +71,10 @@ const SSE_C: Answer = Answer::NotImplemented("Server-side encryption with custom
 /// S3's answer to an object-lock header on a bucket without Object Lock, which every bucket here
 /// is (S3 API Reference, PutObject: "Bucket is missing Object Lock Configuration").
 const NO_LOCK: Answer = Answer::InvalidRequest("Bucket is missing Object Lock Configuration");
-const CONDITIONAL_DELETE: Answer =
-    Answer::NotImplemented("Conditional DeleteObject and conditional CopyObject destinations");
+/// Conditions on a copy's destination, and If-None-Match on a delete (which S3 does not define).
+const CONDITIONAL_COPY: Answer = Answer::NotImplemented(
+    "If-None-Match on DeleteObject, and conditions on a CopyObject destination,",
+);
 
 #[rustfmt::skip]
 const RULES: &[Rule] = &[
@@ -97,10 +99,8 @@ const RULES: &[Rule] = &[
     Rule { name: "x-amz-tagging-directive", values: Values::AllBut(&["COPY"]), scope: Scope::Only(&[CopyObject]), answer: Answer::TaggingDirective },
     Rule { name: "x-amz-storage-class", values: Values::AllBut(&["STANDARD"]), scope: Scope::Only(OBJECT_WRITES), answer: Answer::StorageClass },
     Rule { name: "x-amz-mfa", values: Values::Any, scope: Scope::Every, answer: Answer::NotImplemented("MFA Delete") },
-    Rule { name: "if-match", values: Values::Any, scope: Scope::Only(&[DeleteObject, CopyObject]), answer: CONDITIONAL_DELETE },
-    Rule { name: "if-none-match", values: Values::Any, scope: Scope::Only(&[DeleteObject, CopyObject]), answer: CONDITIONAL_DELETE },
-    Rule { name: "x-amz-if-match-last-modified-time", values: Values::Any, scope: Scope::Only(&[DeleteObject]), answer: CONDITIONAL_DELETE },
-    Rule { name: "x-amz-if-match-size", values: Values::Any, scope: Scope::Only(&[DeleteObject]), answer: CONDITIONAL_DELETE },
+    Rule { name: "if-match", values: Values::Any, scope: Scope::Only(&[CopyObject]), answer: CONDITIONAL_COPY },
+    Rule { name: "if-none-match", values: Values::Any, scope: Scope::Only(&[DeleteObject, CopyObject]), answer: CONDITIONAL_COPY },
     Rule { name: "x-amz-write-offset-bytes", values: Values::Any, scope: Scope::Every, answer: Answer::NotImplemented("Appending to objects") },
 ];
 
@@ -225,6 +225,7 @@ mod tests {
         assert!(refusal(CreateBucket, "x-amz-bucket-object-lock-enabled", "true").is_some());
         assert!(refusal(PutObject, "x-amz-tagging", "").is_none());
         assert!(refusal(GetObject, "if-match", "\"e\"").is_none());
-        assert!(refusal(DeleteObject, "if-match", "\"e\"").is_some());
+        assert!(refusal(DeleteObject, "if-match", "\"e\"").is_none());
+        assert!(refusal(CopyObject, "if-match", "\"e\"").is_some());
     }
 }

@@ -79,8 +79,11 @@ def test_aws_cli_sync_both_ways_and_presign(server, tmp_path):
     assert tree_hashes(down) == expected
     # A second sync uploads nothing new.
     assert "upload:" not in cli("s3", "sync", str(source), "s3://cli-sync/tree")
-    # aws-cli v1 presigns with SigV2 unless told otherwise; ringstore speaks SigV4 only (SigV2 gets
-    # a clear InvalidRequest), so configure s3v4 as users of SigV4-only endpoints do.
+    # aws-cli v1 presigns with SigV2 by default; both that and s3v4 must be served.
+    url = cli("s3", "presign", "s3://cli-sync/tree/plain.txt", "--expires-in", "300").strip()
+    assert "Signature=" in url and "X-Amz-Signature=" not in url, url
+    with urllib.request.urlopen(url) as response:
+        assert hashlib.md5(response.read()).hexdigest() == expected["plain.txt"]
     config = tmp_path / "aws-config"
     config.write_text("[default]\ns3 =\n    signature_version = s3v4\n")
     env["AWS_CONFIG_FILE"] = str(config)

@@ -3,6 +3,7 @@
 
 pub mod form;
 pub mod key_cache;
+pub mod sigv2;
 pub mod sigv4;
 pub mod verify;
 

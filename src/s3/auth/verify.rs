@@ -1,7 +1,9 @@
-//! Verifies a request's SigV4 signature (Authorization header or presigned query) and decides how
-//! its payload must be checked while it streams.
+//! Verifies a request's signature — SigV4 (Authorization header or presigned query, deciding how
+//! the payload is checked while it streams) or SigV2 (header or presigned query) — against the
+//! claimed user's secret.
 
 use super::key_cache::SigningKeyCache;
+use super::sigv2;
 use super::sigv4::{self, parse_authorization, parse_credential, AuthorizationHeader};
 use crate::http::RequestHead;
 use crate::limits::REQUEST_TIME_SKEW_MAX_SECONDS;
@@ -81,6 +83,12 @@ pub struct VerifyInput<'a> {
     pub decoded_path: &'a str,
     /// Decoded query pairs.
     pub query: &'a [(String, String)],
+    /// The bucket named by the Host header (virtual-hosted style), which SigV2's canonicalized
+    /// resource puts in front of the path.
+    pub virtual_host_bucket: Option<&'a str>,
+    /// The request addresses a bucket and no key (SigV2 signers write its resource as
+    /// `/bucket/` whatever the path: botocore sends `/bucket` and signs `/bucket/`).
+    pub bucket_only: bool,
     /// The server's region.
     pub region: &'a str,
     /// Current time, seconds since the Unix epoch.
@@ -109,7 +117,124 @@ pub fn claimed_access_key(head: &RequestHead, query: &[(String, String)]) -> Opt
     if let Some((_, credential)) = query.iter().find(|(name, _)| name == "X-Amz-Credential") {
         return parse_credential(credential).map(|(access_key, ..)| access_key);
     }
-    parse_authorization(head.header("authorization")?).map(|header| header.access_key)
+    if let Some((_, access_key)) = query.iter().find(|(name, _)| name == "AWSAccessKeyId") {
+        return Some(access_key.clone());
+    }
+    let authorization = head.header("authorization")?;
+    if let Some((access_key, _)) = parse_v2_authorization(authorization) {
+        return Some(access_key.to_string());
+    }
+    parse_authorization(authorization).map(|header| header.access_key)
+}
+
+/// `AWS <access key>:<signature>` (SigV2's Authorization header).
+fn parse_v2_authorization(value: &str) -> Option<(&str, &str)> {
+    let credentials = value.strip_prefix("AWS ")?;
+    let (access_key, signature) = credentials.trim().split_once(':')?;
+    (!access_key.is_empty() && !signature.is_empty()).then_some((access_key, signature))
+}
+
+/// SigV2 (header or query-string): checks the time (the `Date` / `x-amz-date` window, or the
+/// presigned `Expires`) and the HMAC-SHA1 signature over S3's string to sign. The body is not
+/// signed in SigV2 (Content-MD5 and checksums are still checked if sent).
+fn verify_v2(
+    input: &VerifyInput<'_>,
+    lookup: impl Fn(&str) -> Option<Secret>,
+) -> S3Result<AuthContext> {
+    let head = input.head;
+    let query_value = |name: &str| {
+        input
+            .query
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    };
+    let presigned = query_value("Signature").is_some() || query_value("AWSAccessKeyId").is_some();
+    let (access_key, signature, date) = if presigned {
+        let missing = || {
+            S3Error::with_message(
+                S3ErrorCode::AccessDenied,
+                "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters",
+            )
+        };
+        let access_key = query_value("AWSAccessKeyId").ok_or_else(missing)?;
+        let signature = query_value("Signature").ok_or_else(missing)?;
+        let expires = query_value("Expires").ok_or_else(missing)?;
+        let expires_seconds: i64 = expires.trim().parse().map_err(|_| missing())?;
+        if input.now_seconds > expires_seconds {
+            return Err(
+                S3Error::with_message(S3ErrorCode::AccessDenied, "Request has expired")
+                    .field("Expires", expires.to_string()),
+            );
+        }
+        (access_key, signature, expires.to_string())
+    } else {
+        let value = head.header("authorization").unwrap_or_default();
+        let (access_key, signature) = parse_v2_authorization(value)
+            .ok_or_else(|| malformed("The authorization header is malformed."))?;
+        let request_seconds = head
+            .header("x-amz-date")
+            .or_else(|| head.header("date"))
+            .and_then(parse_date_ignoring_weekday)
+            .ok_or_else(|| {
+                S3Error::with_message(
+                    S3ErrorCode::AccessDenied,
+                    "AWS authentication requires a valid Date or x-amz-date header",
+                )
+            })?;
+        if (input.now_seconds - request_seconds).abs() > REQUEST_TIME_SKEW_MAX_SECONDS {
+            return Err(S3Error::new(S3ErrorCode::RequestTimeTooSkewed));
+        }
+        // With x-amz-date the Date line is empty (x-amz-date is signed among the amz headers).
+        let date = if head.header("x-amz-date").is_some() {
+            String::new()
+        } else {
+            head.header("date").unwrap_or_default().to_string()
+        };
+        (access_key, signature, date)
+    };
+    let secret = lookup(access_key).ok_or_else(|| S3Error::new(S3ErrorCode::InvalidAccessKeyId))?;
+    let resource_path = match input.virtual_host_bucket {
+        Some(bucket) => format!("/{bucket}{}", head.path),
+        None => head.path.clone(),
+    };
+    let string_to_sign = |resource_path: &str| {
+        sigv2::string_to_sign(
+            head.method.as_str(),
+            head.header("content-md5").unwrap_or_default(),
+            head.header("content-type").unwrap_or_default(),
+            &date,
+            &sigv2::canonicalized_amz_headers(&head.headers),
+            &sigv2::canonicalized_resource(resource_path, &head.query),
+        )
+    };
+    let signs = |text: &str| {
+        let expected = sigv2::sign(secret.expose(), text);
+        constant_time_eq(expected.as_bytes(), signature.trim().as_bytes())
+    };
+    let signed = string_to_sign(&resource_path);
+    // A bucket's resource is `/bucket/` to S3 (and botocore signs it so), `/bucket` to a signer
+    // that follows the path literally: either is accepted.
+    let alternative = input
+        .bucket_only
+        .then(|| match resource_path.strip_suffix('/') {
+            Some(trimmed) => trimmed.to_string(),
+            None => format!("{resource_path}/"),
+        });
+    let matched = signs(&signed)
+        || alternative
+            .as_deref()
+            .is_some_and(|path| signs(&string_to_sign(path)));
+    if !matched {
+        return Err(S3Error::new(S3ErrorCode::SignatureDoesNotMatch)
+            .field("AWSAccessKeyId", access_key.to_string())
+            .field("StringToSign", signed));
+    }
+    Ok(AuthContext {
+        access_key: access_key.to_string(),
+        payload: PayloadMode::Unsigned,
+        chunk_signing: None,
+    })
 }
 
 /// Verifies the request's signature with the secret `lookup` returns for its access key.
@@ -132,7 +257,7 @@ pub fn verify_request(
         .iter()
         .any(|(name, _)| name == "AWSAccessKeyId" || name == "Signature")
     {
-        return Err(sigv2_refused());
+        return verify_v2(input, lookup);
     }
     let Some(value) = input.head.header("authorization") else {
         return Err(S3Error::with_message(
@@ -141,7 +266,7 @@ pub fn verify_request(
         ));
     };
     if value.starts_with("AWS ") {
-        return Err(sigv2_refused());
+        return verify_v2(input, lookup);
     }
     let authorization = parse_authorization(value)
         .ok_or_else(|| malformed("The authorization header is malformed."))?;
@@ -191,13 +316,6 @@ pub fn verify_request(
         payload,
         chunk_signing,
     })
-}
-
-fn sigv2_refused() -> S3Error {
-    S3Error::with_message(
-        S3ErrorCode::InvalidRequest,
-        "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
-    )
 }
 
 fn check_scope(authorization: &AuthorizationHeader, region: &str) -> S3Result<()> {
@@ -448,6 +566,21 @@ fn parse_http_date(text: &str) -> Option<i64> {
     let time = httpdate::parse_http_date(normalized.as_deref().unwrap_or(text)).ok()?;
     let seconds = time.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
     i64::try_from(seconds).ok()
+}
+
+/// An HTTP date whose weekday may be wrong (S3 checks the date, not the name of its day: a
+/// SigV2 request dated `Tue, 07 Jul 2010` is RequestTimeTooSkewed, not malformed).
+fn parse_date_ignoring_weekday(text: &str) -> Option<i64> {
+    if let Some(seconds) = parse_http_date(text) {
+        return Some(seconds);
+    }
+    let (_, rest) = text.trim().split_once(", ")?;
+    let format = ::time::macros::format_description!(
+        "[day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let time = ::time::PrimitiveDateTime::parse(rest.trim(), &format).ok()?;
+    // Before the epoch is no valid request time (S3: AccessDenied, not RequestTimeTooSkewed).
+    Some(time.assume_utc().unix_timestamp()).filter(|seconds| *seconds >= 0)
 }
 
 /// Seconds since the epoch as `YYYYMMDDTHHMMSSZ`.

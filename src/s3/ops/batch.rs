@@ -1,4 +1,5 @@
-//! DeleteObjects: up to 1,000 keys in one metadata round trip and one `IN (…)` statement; the
+//! DeleteObjects: up to 1,000 keys in one metadata round trip and one `IN (…)` statement (each
+//! conditional entry — `ETag`, `LastModifiedTime`, `Size` — checked in the same transaction); the
 //! files go after the commit. A typed unit (`S3Operation`).
 
 use crate::storage::checksum::{checksum_of, CHECKSUM_ALGORITHMS};
@@ -7,7 +8,9 @@ use base64::Engine;
 use md5::{Digest, Md5};
 
 use crate::limits::KEY_BYTES_MAX;
+use crate::meta::DeleteCondition;
 use crate::s3::access::Permission;
+use crate::s3::conditions::delete_condition;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::handler::{FromRequest, S3Operation};
 use crate::s3::object_write::{decode_checksum, no_such_bucket};
@@ -15,7 +18,7 @@ use crate::s3::payload::{read_small_body, PayloadReader};
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::authorized_bucket;
 use crate::s3::xml::documents::{DeleteOutcome, DeleteResult};
-use crate::s3::xml::parse_delete_objects;
+use crate::s3::xml::{parse_delete_objects, DeleteEntry};
 use crate::s3::S3Context;
 use crate::s3::NULL_VERSION_ID;
 use crate::storage::writer::remove_object_file_later;
@@ -82,6 +85,29 @@ impl BodyIntegrity<'_> {
     }
 }
 
+/// What may be deleted of `entry` (its condition), or why it is refused (Code, Message).
+fn entry_condition(entry: &DeleteEntry) -> Result<DeleteCondition, (&'static str, &'static str)> {
+    if entry
+        .version_id
+        .as_deref()
+        .is_some_and(|version| version != NULL_VERSION_ID)
+    {
+        return Err(("NoSuchVersion", "The specified version does not exist."));
+    }
+    if entry.key.is_empty() || entry.key.len() > KEY_BYTES_MAX {
+        return Err(("InvalidArgument", "Invalid key"));
+    }
+    delete_condition(
+        entry.etag.as_deref(),
+        entry
+            .last_modified_time
+            .as_deref()
+            .map(|value| ("LastModifiedTime", value)),
+        entry.size.as_deref().map(|value| ("Size", value)),
+    )
+    .map_err(|_| ("InvalidArgument", "Invalid condition"))
+}
+
 /// DeleteObjects.
 pub struct DeleteObjects;
 
@@ -100,32 +126,41 @@ impl S3Operation for DeleteObjects {
         input.verify(payload.trailers(), &body)?;
         let parsed = parse_delete_objects(&body)?;
         let mut deletable: Vec<String> = Vec::with_capacity(parsed.objects.len());
+        let mut conditions: Vec<DeleteCondition> = Vec::with_capacity(parsed.objects.len());
         let mut outcomes: Vec<DeleteOutcome> = Vec::with_capacity(parsed.objects.len());
         for entry in parsed.objects {
-            let refusal = if entry
-                .version_id
-                .as_deref()
-                .is_some_and(|version| version != NULL_VERSION_ID)
-            {
-                Some(("NoSuchVersion", "The specified version does not exist."))
-            } else if entry.key.is_empty() || entry.key.len() > KEY_BYTES_MAX {
-                Some(("InvalidArgument", "Invalid key"))
-            } else {
-                deletable.push(entry.key.clone());
-                None
+            let refusal = match entry_condition(&entry) {
+                Err(refusal) => Some(refusal),
+                Ok(condition) => {
+                    deletable.push(entry.key.clone());
+                    conditions.push(condition);
+                    None
+                }
             };
             outcomes.push(DeleteOutcome { entry, refusal });
         }
-        let files = context
+        if conditions.iter().all(DeleteCondition::is_empty) {
+            conditions.clear();
+        }
+        let deleted = context
             .meta
-            .delete_batch(call.bucket.to_string(), deletable)
+            .delete_batch(call.bucket.to_string(), deletable, conditions)
             .await
             .map_err(|error| match error {
                 crate::meta::MetaError::NoSuchBucket => no_such_bucket(&call),
                 other => other.into(),
             })?;
-        for file in files {
+        for file in deleted.files {
             remove_object_file_later(&context.layout, file);
+        }
+        for outcome in &mut outcomes {
+            if outcome.refusal.is_none() && deleted.precondition_failed.contains(&outcome.entry.key)
+            {
+                outcome.refusal = Some((
+                    "PreconditionFailed",
+                    "At least one of the pre-conditions you specified did not hold",
+                ));
+            }
         }
         Ok(DeleteResult {
             quiet: parsed.quiet,

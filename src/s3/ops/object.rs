@@ -6,9 +6,11 @@ use std::rc::Rc;
 
 use crate::http::{RequestHead, Response, ResponseBody, ResponseHead};
 use crate::limits::{PART_NUMBER_MAX, PUT_OBJECT_BYTES_MAX};
-use crate::meta::{ObjectBody, ObjectRecord, PutCondition};
+use crate::meta::{DeleteCondition, ObjectBody, ObjectRecord, PutCondition};
 use crate::s3::access::{AclRequest, Permission};
-use crate::s3::conditions::{parse_range, ConditionOutcome, RangeRequest, ReadConditions};
+use crate::s3::conditions::{
+    delete_condition, parse_range, ConditionOutcome, RangeRequest, ReadConditions,
+};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::grants::stored_acl;
 use crate::s3::handler::{FromRequest, IntoResponse, NoContent, S3Operation};
@@ -374,8 +376,10 @@ fn selected_bytes(input: &GetObjectInput<'_>, record: &ObjectRecord) -> S3Result
         RangeRequest::Whole => Ok((200, 0, record.size_bytes)),
         RangeRequest::Partial { start, end } => Ok((206, start, end - start + 1)),
         RangeRequest::Unsatisfiable => {
+            // RFC 9110 §15.5.17: a 416 names the representation's length.
             let mut error = S3Error::new(S3ErrorCode::InvalidRange)
-                .field("ActualObjectSize", record.size_bytes.to_string());
+                .field("ActualObjectSize", record.size_bytes.to_string())
+                .header("Content-Range", format!("bytes */{}", record.size_bytes));
             error.fields.push((
                 "RangeRequested",
                 input.range.unwrap_or_default().to_string(),
@@ -529,20 +533,45 @@ impl FromRequest<'_> for NullVersion {
 /// DeleteObject: idempotent 204; the file is removed after the metadata commit.
 pub struct DeleteObject;
 
+/// What a DeleteObject asks: the null version, and what the object must be to go (S3's
+/// conditional deletes: `If-Match`, `x-amz-if-match-last-modified-time`, `x-amz-if-match-size`).
+pub struct DeleteObjectInput {
+    condition: DeleteCondition,
+}
+
+impl FromRequest<'_> for DeleteObjectInput {
+    fn parse(request: &S3Request<'_>) -> S3Result<Self> {
+        check_version_id(request)?;
+        let head = request.head;
+        let named = |name: &'static str| head.header(name).map(|value| (name, value));
+        Ok(DeleteObjectInput {
+            condition: delete_condition(
+                head.header("if-match"),
+                named("x-amz-if-match-last-modified-time"),
+                named("x-amz-if-match-size"),
+            )?,
+        })
+    }
+}
+
 impl S3Operation for DeleteObject {
-    type Input<'r> = NullVersion;
+    type Input<'r> = DeleteObjectInput;
     type Output = NoContent;
 
     async fn handle(
         context: &S3Context,
         call: Call<'_>,
-        _input: Self::Input<'_>,
+        input: Self::Input<'_>,
         _payload: PayloadReader<'_, '_>,
     ) -> S3Result<NoContent> {
         authorized_bucket(context, &call, Permission::Write).await?;
         match context
             .meta
-            .delete_object(call.bucket.to_string(), call.key.to_string())
+            .delete_object(
+                call.bucket.to_string(),
+                call.key.to_string(),
+                input.condition,
+            )
             .await
         {
             Ok(removed) => {
@@ -552,6 +581,9 @@ impl S3Operation for DeleteObject {
                 Ok(NoContent)
             }
             Err(crate::meta::MetaError::NoSuchBucket) => Err(no_such_bucket(&call)),
+            Err(crate::meta::MetaError::PreconditionFailed) => {
+                Err(S3Error::new(S3ErrorCode::PreconditionFailed).field("Condition", "If-Match"))
+            }
             Err(error) => Err(error.into()),
         }
     }

@@ -139,6 +139,12 @@ pub struct DeleteEntry {
     pub key: String,
     /// VersionId, if given.
     pub version_id: Option<String>,
+    /// `<ETag>`: delete only if the object has it (conditional delete).
+    pub etag: Option<String>,
+    /// `<LastModifiedTime>` (ISO 8601): delete only if the object was last modified then.
+    pub last_modified_time: Option<String>,
+    /// `<Size>`: delete only if the object has this size.
+    pub size: Option<String>,
 }
 
 /// A parsed DeleteObjects body.
@@ -292,7 +298,14 @@ pub fn parse_delete_objects(body: &[u8]) -> S3Result<DeleteRequest> {
                 }) {
                     return Err(malformed());
                 }
-                request.objects.push(DeleteEntry { key, version_id });
+                let text = |name: &str| child.child(name).map(|node| node.text.trim().to_string());
+                request.objects.push(DeleteEntry {
+                    key,
+                    version_id,
+                    etag: text("ETag"),
+                    last_modified_time: text("LastModifiedTime"),
+                    size: text("Size"),
+                });
                 if request.objects.len() > DELETE_OBJECTS_KEYS_MAX {
                     return Err(malformed());
                 }
@@ -380,14 +393,20 @@ mod tests {
             parsed.objects[0],
             DeleteEntry {
                 key: "sample1.txt".into(),
-                version_id: None
+                version_id: None,
+                etag: None,
+                last_modified_time: None,
+                size: None,
             }
         );
         assert_eq!(
             parsed.objects[1],
             DeleteEntry {
                 key: " a & b €".into(),
-                version_id: Some("null".into())
+                version_id: Some("null".into()),
+                etag: None,
+                last_modified_time: None,
+                size: None,
             }
         );
         let too_many = format!(
