@@ -659,3 +659,60 @@ fn aws_chunked_signed_payload_with_signed_trailer() {
         }
     }
 }
+
+#[test]
+fn signature_errors_say_what_the_server_signed() {
+    // Goal: SignatureDoesNotMatch carries what S3 returns for debugging (AWSAccessKeyId,
+    // StringToSign, SignatureProvided, CanonicalRequest and their bytes), RequestTimeTooSkewed
+    // carries RequestTime / ServerTime / MaxAllowedSkewMilliseconds, and the access log names
+    // the key a refused request claimed.
+    let server = TestServer::start_logging(&["--log-format", "json", "--log-level", "info"]);
+    let mut forged = RawRequest::new("GET", "/", &server.address);
+    forged.secret = "not-the-secret".into();
+    let response = exchange(&server, forged.signed_head().0.as_bytes());
+    assert_eq!(
+        (response.status, response.code().as_deref()),
+        (403, Some("SignatureDoesNotMatch"))
+    );
+    let body = response.body_text();
+    for field in [
+        "<AWSAccessKeyId>",
+        "<StringToSign>AWS4-HMAC-SHA256\n",
+        "<SignatureProvided>",
+        "<StringToSignBytes>41 57 53 34",
+        "<CanonicalRequest>GET\n/\n",
+        "<CanonicalRequestBytes>47 45 54 0a",
+    ] {
+        assert!(body.contains(field), "{field} missing from {body}");
+    }
+    let mut stale = RawRequest::new("GET", "/", &server.address);
+    stale.amz_date = common::amz_date_at(1_000_000_000);
+    let response = exchange(&server, stale.signed_head().0.as_bytes());
+    assert_eq!(
+        (response.status, response.code().as_deref()),
+        (403, Some("RequestTimeTooSkewed"))
+    );
+    let body = response.body_text();
+    assert!(
+        body.contains("<RequestTime>20010909T014640Z</RequestTime>"),
+        "{body}"
+    );
+    assert!(body.contains("<ServerTime>"), "{body}");
+    assert!(
+        body.contains("<MaxAllowedSkewMilliseconds>900000</MaxAllowedSkewMilliseconds>"),
+        "{body}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let log = server.log_text();
+    let refused = log
+        .lines()
+        .filter(|line| line.contains("\"status\":403"))
+        .collect::<Vec<_>>();
+    assert!(!refused.is_empty(), "{log}");
+    assert!(
+        refused
+            .iter()
+            .all(|line| line.contains(&format!("\"access_key\":\"{}\"", common::ACCESS_KEY))),
+        "{refused:?}"
+    );
+}

@@ -146,6 +146,10 @@ async fn run(
     });
     *operation = Some(routed);
     // Preflights are never signed: S3 answers them from the bucket's CORS rules alone.
+    // Logged even when verification fails: the key the request claims (not yet verified).
+    if let Some(claimed) = claimed_access_key(head, &query) {
+        *access_key = claimed;
+    }
     let (auth, requester) = if routed == Operation::OptionsPreflight {
         (AuthContext::anonymous(), Requester::Anonymous)
     } else {
@@ -159,7 +163,7 @@ async fn run(
     }
     // Before anything is read or stored: a request asking for what ringstore does not do is
     // refused, never silently served without it.
-    super::unsupported::check_headers(routed, head)?;
+    super::unsupported::check_headers(routed.name(), head)?;
     let request = S3Request {
         head,
         target,

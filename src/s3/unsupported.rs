@@ -4,11 +4,18 @@
 //! "Headers ringstore refuses" says the same, and `tests/unsupported_headers.rs` walks it.
 
 use super::error::{S3Error, S3ErrorCode};
-use super::operation::Operation::{self, *};
 use crate::http::RequestHead;
 
+// Operations are named by their AWS names (checked against `Operation::NAMES` in the tests), so
+// that handlers (POST object) can use this table without a circle through the operation table.
+
 /// Operations that create an object (and its metadata) from a request's headers.
-const OBJECT_WRITES: &[Operation] = &[PutObject, CopyObject, CreateMultipartUpload, PostObject];
+const OBJECT_WRITES: &[&str] = &[
+    "PutObject",
+    "CopyObject",
+    "CreateMultipartUpload",
+    "PostObject",
+];
 
 /// Storage classes S3 defines (S3 API Reference, PutObject `x-amz-storage-class`); every object
 /// here is STANDARD.
@@ -31,8 +38,8 @@ const STORAGE_CLASSES: &[&str] = &[
 enum Scope {
     /// Every operation (a header no operation here honours).
     Every,
-    /// Only these.
-    Only(&'static [Operation]),
+    /// Only these (AWS operation names).
+    Only(&'static [&'static str]),
 }
 
 /// Which values of a header ask for something ringstore does not do.
@@ -88,24 +95,24 @@ const RULES: &[Rule] = &[
     Rule { name: "x-amz-copy-source-server-side-encryption-customer-algorithm", values: Values::Any, scope: Scope::Every, answer: SSE_C },
     Rule { name: "x-amz-copy-source-server-side-encryption-customer-key", values: Values::Any, scope: Scope::Every, answer: SSE_C },
     Rule { name: "x-amz-copy-source-server-side-encryption-customer-key-md5", values: Values::Any, scope: Scope::Every, answer: SSE_C },
-    Rule { name: "x-amz-bucket-object-lock-enabled", values: Values::AllBut(&["false"]), scope: Scope::Only(&[CreateBucket]), answer: Answer::NotImplemented("Object Lock") },
+    Rule { name: "x-amz-bucket-object-lock-enabled", values: Values::AllBut(&["false"]), scope: Scope::Only(&["CreateBucket"]), answer: Answer::NotImplemented("Object Lock") },
     Rule { name: "x-amz-object-lock-mode", values: Values::Any, scope: Scope::Only(OBJECT_WRITES), answer: NO_LOCK },
     Rule { name: "x-amz-object-lock-retain-until-date", values: Values::Any, scope: Scope::Only(OBJECT_WRITES), answer: NO_LOCK },
     Rule { name: "x-amz-object-lock-legal-hold", values: Values::Any, scope: Scope::Only(OBJECT_WRITES), answer: NO_LOCK },
-    Rule { name: "x-amz-object-ownership", values: Values::AllBut(&["ObjectWriter"]), scope: Scope::Only(&[CreateBucket]), answer: Answer::NotImplemented("Object ownership other than ObjectWriter") },
+    Rule { name: "x-amz-object-ownership", values: Values::AllBut(&["ObjectWriter"]), scope: Scope::Only(&["CreateBucket"]), answer: Answer::NotImplemented("Object ownership other than ObjectWriter") },
     Rule { name: "x-amz-website-redirect-location", values: Values::Any, scope: Scope::Only(OBJECT_WRITES), answer: Answer::NotImplemented("Website redirects") },
     Rule { name: "x-amz-tagging", values: Values::AllBut(&[""]), scope: Scope::Only(OBJECT_WRITES), answer: Answer::NotImplemented("Object tagging") },
-    Rule { name: "tagging", values: Values::AllBut(&[""]), scope: Scope::Only(&[PostObject]), answer: Answer::NotImplemented("Object tagging") },
-    Rule { name: "x-amz-tagging-directive", values: Values::AllBut(&["COPY"]), scope: Scope::Only(&[CopyObject]), answer: Answer::TaggingDirective },
+    Rule { name: "tagging", values: Values::AllBut(&[""]), scope: Scope::Only(&["PostObject"]), answer: Answer::NotImplemented("Object tagging") },
+    Rule { name: "x-amz-tagging-directive", values: Values::AllBut(&["COPY"]), scope: Scope::Only(&["CopyObject"]), answer: Answer::TaggingDirective },
     Rule { name: "x-amz-storage-class", values: Values::AllBut(&["STANDARD"]), scope: Scope::Only(OBJECT_WRITES), answer: Answer::StorageClass },
     Rule { name: "x-amz-mfa", values: Values::Any, scope: Scope::Every, answer: Answer::NotImplemented("MFA Delete") },
-    Rule { name: "if-match", values: Values::Any, scope: Scope::Only(&[CopyObject]), answer: CONDITIONAL_COPY },
-    Rule { name: "if-none-match", values: Values::Any, scope: Scope::Only(&[DeleteObject, CopyObject]), answer: CONDITIONAL_COPY },
+    Rule { name: "if-match", values: Values::Any, scope: Scope::Only(&["CopyObject"]), answer: CONDITIONAL_COPY },
+    Rule { name: "if-none-match", values: Values::Any, scope: Scope::Only(&["DeleteObject", "CopyObject"]), answer: CONDITIONAL_COPY },
     Rule { name: "x-amz-write-offset-bytes", values: Values::Any, scope: Scope::Every, answer: Answer::NotImplemented("Appending to objects") },
 ];
 
 impl Rule {
-    fn covers(&self, operation: Operation) -> bool {
+    fn covers(&self, operation: &str) -> bool {
         match self.scope {
             Scope::Every => true,
             Scope::Only(operations) => operations.contains(&operation),
@@ -121,7 +128,7 @@ impl Rule {
         }
     }
 
-    fn error(&self, operation: Operation, value: &str) -> S3Error {
+    fn error(&self, operation: &str, value: &str) -> S3Error {
         match self.answer {
             Answer::NotImplemented(feature) => S3Error::with_message(
                 S3ErrorCode::NotImplemented,
@@ -149,8 +156,7 @@ impl Rule {
                     S3ErrorCode::NotImplemented,
                     format!(
                         "Object tagging is not implemented by ringstore yet ({} on {}).",
-                        self.name,
-                        operation.name()
+                        self.name, operation
                     ),
                 )
             }
@@ -163,9 +169,9 @@ impl Rule {
     }
 }
 
-/// S3's error when header (or POST-form field) `name: value` asks `operation` for something
-/// ringstore does not do; `name` lower-case.
-pub fn refusal(operation: Operation, name: &str, value: &str) -> Option<S3Error> {
+/// S3's error when header (or POST-form field) `name: value` asks `operation` (its AWS name) for
+/// something ringstore does not do; `name` lower-case.
+pub fn refusal(operation: &str, name: &str, value: &str) -> Option<S3Error> {
     RULES
         .iter()
         .find(|rule| rule.name == name && rule.covers(operation) && rule.asks(value))
@@ -174,7 +180,7 @@ pub fn refusal(operation: Operation, name: &str, value: &str) -> Option<S3Error>
 
 /// The first refusal a header of `head` earns on `operation` (checked before the operation
 /// runs, so nothing is read or stored).
-pub fn check_headers(operation: Operation, head: &RequestHead) -> Result<(), S3Error> {
+pub fn check_headers(operation: &str, head: &RequestHead) -> Result<(), S3Error> {
     for (name, value) in &head.headers {
         // Every rule names an `x-amz-` or `if-` header: one prefix test skips the rest.
         if !(name.starts_with("x-amz-") || name.starts_with("if-")) {
@@ -190,6 +196,25 @@ pub fn check_headers(operation: Operation, head: &RequestHead) -> Result<(), S3E
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::s3::Operation;
+
+    const PUT_OBJECT: &str = "PutObject";
+    const COPY_OBJECT: &str = "CopyObject";
+    const CREATE_BUCKET: &str = "CreateBucket";
+    const GET_OBJECT: &str = "GetObject";
+    const DELETE_OBJECT: &str = "DeleteObject";
+
+    #[test]
+    fn scopes_name_real_operations() {
+        // Goal: every operation a rule names is one the operation table declares.
+        for rule in RULES {
+            if let Scope::Only(operations) = rule.scope {
+                for operation in operations {
+                    assert!(Operation::NAMES.contains(operation), "{operation}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn rules_name_lower_case_headers_once_per_scope() {
@@ -208,24 +233,24 @@ mod tests {
     fn values_that_ask_for_nothing_more_pass() {
         // Goal: STANDARD, COPY, ObjectWriter, lock-enabled false and an empty tag set are what
         // ringstore does anyway, so they pass; everything else is refused with S3's error.
-        assert!(refusal(PutObject, "x-amz-storage-class", "STANDARD").is_none());
-        assert!(refusal(PutObject, "x-amz-storage-class", "standard").is_none());
-        let glacier = refusal(PutObject, "x-amz-storage-class", "GLACIER").unwrap();
+        assert!(refusal(PUT_OBJECT, "x-amz-storage-class", "STANDARD").is_none());
+        assert!(refusal(PUT_OBJECT, "x-amz-storage-class", "standard").is_none());
+        let glacier = refusal(PUT_OBJECT, "x-amz-storage-class", "GLACIER").unwrap();
         assert_eq!(glacier.code, S3ErrorCode::NotImplemented);
-        let bogus = refusal(PutObject, "x-amz-storage-class", "FAST").unwrap();
+        let bogus = refusal(PUT_OBJECT, "x-amz-storage-class", "FAST").unwrap();
         assert_eq!(bogus.code, S3ErrorCode::InvalidStorageClass);
-        assert!(refusal(CopyObject, "x-amz-tagging-directive", "COPY").is_none());
+        assert!(refusal(COPY_OBJECT, "x-amz-tagging-directive", "COPY").is_none());
         assert_eq!(
-            refusal(CopyObject, "x-amz-tagging-directive", "MERGE")
+            refusal(COPY_OBJECT, "x-amz-tagging-directive", "MERGE")
                 .unwrap()
                 .code,
             S3ErrorCode::InvalidArgument
         );
-        assert!(refusal(CreateBucket, "x-amz-bucket-object-lock-enabled", "false").is_none());
-        assert!(refusal(CreateBucket, "x-amz-bucket-object-lock-enabled", "true").is_some());
-        assert!(refusal(PutObject, "x-amz-tagging", "").is_none());
-        assert!(refusal(GetObject, "if-match", "\"e\"").is_none());
-        assert!(refusal(DeleteObject, "if-match", "\"e\"").is_none());
-        assert!(refusal(CopyObject, "if-match", "\"e\"").is_some());
+        assert!(refusal(CREATE_BUCKET, "x-amz-bucket-object-lock-enabled", "false").is_none());
+        assert!(refusal(CREATE_BUCKET, "x-amz-bucket-object-lock-enabled", "true").is_some());
+        assert!(refusal(PUT_OBJECT, "x-amz-tagging", "").is_none());
+        assert!(refusal(GET_OBJECT, "if-match", "\"e\"").is_none());
+        assert!(refusal(DELETE_OBJECT, "if-match", "\"e\"").is_none());
+        assert!(refusal(COPY_OBJECT, "if-match", "\"e\"").is_some());
     }
 }

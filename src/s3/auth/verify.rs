@@ -127,6 +127,18 @@ pub fn claimed_access_key(head: &RequestHead, query: &[(String, String)]) -> Opt
     parse_authorization(authorization).map(|header| header.access_key)
 }
 
+/// RequestTimeTooSkewed with S3's fields: the request's time as sent, the server's, and the
+/// window.
+fn too_skewed(request_time: &str, now_seconds: i64) -> S3Error {
+    S3Error::new(S3ErrorCode::RequestTimeTooSkewed)
+        .field("RequestTime", request_time.to_string())
+        .field("ServerTime", crate::s3::time::iso8601(now_seconds * 1000))
+        .field(
+            "MaxAllowedSkewMilliseconds",
+            (REQUEST_TIME_SKEW_MAX_SECONDS * 1000).to_string(),
+        )
+}
+
 /// `AWS <access key>:<signature>` (SigV2's Authorization header).
 fn parse_v2_authorization(value: &str) -> Option<(&str, &str)> {
     let credentials = value.strip_prefix("AWS ")?;
@@ -183,7 +195,8 @@ fn verify_v2(
                 )
             })?;
         if (input.now_seconds - request_seconds).abs() > REQUEST_TIME_SKEW_MAX_SECONDS {
-            return Err(S3Error::new(S3ErrorCode::RequestTimeTooSkewed));
+            let sent = head.header("x-amz-date").or_else(|| head.header("date"));
+            return Err(too_skewed(sent.unwrap_or_default(), input.now_seconds));
         }
         // With x-amz-date the Date line is empty (x-amz-date is signed among the amz headers).
         let date = if head.header("x-amz-date").is_some() {
@@ -226,9 +239,16 @@ fn verify_v2(
             .as_deref()
             .is_some_and(|path| signs(&string_to_sign(path)));
     if !matched {
+        let bytes = signed
+            .bytes()
+            .map(|byte| format!("{byte:02x}"))
+            .collect::<Vec<_>>()
+            .join(" ");
         return Err(S3Error::new(S3ErrorCode::SignatureDoesNotMatch)
             .field("AWSAccessKeyId", access_key.to_string())
-            .field("StringToSign", signed));
+            .field("StringToSign", signed)
+            .field("SignatureProvided", signature.trim().to_string())
+            .field("StringToSignBytes", bytes));
     }
     Ok(AuthContext {
         access_key: access_key.to_string(),
@@ -286,7 +306,7 @@ pub fn verify_request(
         ));
     }
     if (input.now_seconds - request_seconds).abs() > REQUEST_TIME_SKEW_MAX_SECONDS {
-        return Err(S3Error::new(S3ErrorCode::RequestTimeTooSkewed));
+        return Err(too_skewed(amz_date, input.now_seconds));
     }
     let payload_hash = input.head.header("x-amz-content-sha256").ok_or_else(|| {
         S3Error::with_message(
@@ -381,10 +401,45 @@ fn check_signature(
         &authorization.scope(),
         &signing_key,
     )?;
-    if !constant_time_eq(computed.as_bytes(), authorization.signature.as_bytes()) {
-        return Err(S3Error::new(S3ErrorCode::SignatureDoesNotMatch));
+    if !constant_time_eq(
+        computed.signature.as_bytes(),
+        authorization.signature.as_bytes(),
+    ) {
+        return Err(signature_mismatch(
+            &authorization.access_key,
+            &authorization.signature,
+            &computed,
+        ));
     }
     Ok((payload, signing_key))
+}
+
+/// What SigV4 computed for a request: the canonical request, the string to sign and the signature.
+struct ComputedSignature {
+    canonical_request: String,
+    string_to_sign: String,
+    signature: String,
+}
+
+/// SignatureDoesNotMatch as S3 words it, with what the server signed (clients print these fields
+/// in debug mode to find their mistake): the strings and their bytes in hex.
+fn signature_mismatch(access_key: &str, provided: &str, computed: &ComputedSignature) -> S3Error {
+    let hex_bytes = |text: &str| {
+        text.bytes()
+            .map(|byte| format!("{byte:02x}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    S3Error::new(S3ErrorCode::SignatureDoesNotMatch)
+        .field("AWSAccessKeyId", access_key.to_string())
+        .field("StringToSign", computed.string_to_sign.clone())
+        .field("SignatureProvided", provided.to_string())
+        .field("StringToSignBytes", hex_bytes(&computed.string_to_sign))
+        .field("CanonicalRequest", computed.canonical_request.clone())
+        .field(
+            "CanonicalRequestBytes",
+            hex_bytes(&computed.canonical_request),
+        )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -396,7 +451,7 @@ fn compute_signature(
     amz_date: &str,
     scope: &str,
     signing_key: &[u8; 32],
-) -> S3Result<String> {
+) -> S3Result<ComputedSignature> {
     let mut canonical_headers = Vec::new();
     let mut saw_host = false;
     for name in signed_headers.split(';') {
@@ -432,10 +487,12 @@ fn compute_signature(
         signed_headers,
         payload_hash,
     );
-    Ok(sigv4::sign(
-        signing_key,
-        &sigv4::string_to_sign(amz_date, scope, &request),
-    ))
+    let string_to_sign = sigv4::string_to_sign(amz_date, scope, &request);
+    Ok(ComputedSignature {
+        signature: sigv4::sign(signing_key, &string_to_sign),
+        canonical_request: request,
+        string_to_sign,
+    })
 }
 
 // Long on purpose: the query-string checks in the order AWS documents them ("Authenticating

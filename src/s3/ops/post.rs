@@ -26,7 +26,6 @@ use crate::s3::resource::authorized_bucket;
 use crate::s3::unsupported::refusal;
 use crate::s3::xml::documents::PostResponse;
 use crate::s3::xml::XmlDocument;
-use crate::s3::Operation;
 use crate::s3::{time, S3Context};
 use crate::storage::checksum::{ChecksumAlgorithm, StoredChecksum};
 use crate::storage::{ObjectWriter, SealedObject};
@@ -344,7 +343,7 @@ impl S3Operation for PostObject {
         let (mut fields, file) = read_fields(&mut form).await?;
         // Form fields ask for what headers ask for: refused alike, before anything is stored.
         for (name, value) in &fields {
-            if let Some(error) = refusal(Operation::PostObject, name, value) {
+            if let Some(error) = refusal("PostObject", name, value) {
                 return Err(error);
             }
         }
