@@ -146,13 +146,10 @@ fn parse_v2_authorization(value: &str) -> Option<(&str, &str)> {
     (!access_key.is_empty() && !signature.is_empty()).then_some((access_key, signature))
 }
 
-/// SigV2 (header or query-string): checks the time (the `Date` / `x-amz-date` window, or the
-/// presigned `Expires`) and the HMAC-SHA1 signature over S3's string to sign. The body is not
-/// signed in SigV2 (Content-MD5 and checksums are still checked if sent).
-fn verify_v2(
-    input: &VerifyInput<'_>,
-    lookup: impl Fn(&str) -> Option<Secret>,
-) -> S3Result<AuthContext> {
+/// What a SigV2 request claims, once its time is acceptable: (access key, signature, the Date
+/// line of its string to sign). Header auth: the ±15 min window (weekday-tolerant dates);
+/// presigned: `Expires` not passed.
+fn v2_claim<'a>(input: &VerifyInput<'a>) -> S3Result<(&'a str, &'a str, String)> {
     let head = input.head;
     let query_value = |name: &str| {
         input
@@ -162,7 +159,7 @@ fn verify_v2(
             .map(|(_, value)| value.as_str())
     };
     let presigned = query_value("Signature").is_some() || query_value("AWSAccessKeyId").is_some();
-    let (access_key, signature, date) = if presigned {
+    if presigned {
         let missing = || {
             S3Error::with_message(
                 S3ErrorCode::AccessDenied,
@@ -179,7 +176,7 @@ fn verify_v2(
                     .field("Expires", expires.to_string()),
             );
         }
-        (access_key, signature, expires.to_string())
+        Ok((access_key, signature, expires.to_string()))
     } else {
         let value = head.header("authorization").unwrap_or_default();
         let (access_key, signature) = parse_v2_authorization(value)
@@ -204,8 +201,19 @@ fn verify_v2(
         } else {
             head.header("date").unwrap_or_default().to_string()
         };
-        (access_key, signature, date)
-    };
+        Ok((access_key, signature, date))
+    }
+}
+
+/// SigV2 (header or query-string): checks the time (the `Date` / `x-amz-date` window, or the
+/// presigned `Expires`) and the HMAC-SHA1 signature over S3's string to sign. The body is not
+/// signed in SigV2 (Content-MD5 and checksums are still checked if sent).
+fn verify_v2(
+    input: &VerifyInput<'_>,
+    lookup: impl Fn(&str) -> Option<Secret>,
+) -> S3Result<AuthContext> {
+    let head = input.head;
+    let (access_key, signature, date) = v2_claim(input)?;
     let secret = lookup(access_key).ok_or_else(|| S3Error::new(S3ErrorCode::InvalidAccessKeyId))?;
     let resource_path = match input.virtual_host_bucket {
         Some(bucket) => format!("/{bucket}{}", head.path),
