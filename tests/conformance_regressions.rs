@@ -507,4 +507,57 @@ async fn conditional_deletes() {
         .collect();
     assert_eq!(errors, [("b", "PreconditionFailed")]);
     assert_eq!(common::get_bytes(&s3, "cond", "b", None).await, b"22");
+
+    // The same key twice, in request order: the conditional entry is refused (the object is
+    // still there then), the unconditional one after it deletes.
+    let delete = aws_sdk_s3::types::Delete::builder()
+        .objects(entry("b").e_tag("\"wrong\"").build().unwrap())
+        .objects(entry("b").build().unwrap())
+        .build()
+        .unwrap();
+    let answer = s3
+        .delete_objects()
+        .bucket("cond")
+        .delete(delete)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.errors().len(), 1);
+    assert_eq!(answer.deleted().len(), 1);
+    assert!(s3
+        .head_object()
+        .bucket("cond")
+        .key("b")
+        .send()
+        .await
+        .is_err());
+    // If-Match is a list, compared strongly.
+    let etag = put(&s3, "cond", "listed", b"x").await;
+    let weak = format!("W/{etag}");
+    assert_eq!(
+        error_status(
+            &s3.delete_object()
+                .bucket("cond")
+                .key("listed")
+                .if_match(&weak)
+                .send()
+                .await
+                .unwrap_err()
+        ),
+        Some(412)
+    );
+    s3.delete_object()
+        .bucket("cond")
+        .key("listed")
+        .if_match(format!("\"other\", {etag}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(s3
+        .head_object()
+        .bucket("cond")
+        .key("listed")
+        .send()
+        .await
+        .is_err());
 }

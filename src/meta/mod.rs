@@ -166,8 +166,9 @@ pub struct ObjectSummary {
 /// write of the key. An absent object is deleted anyway (there is nothing to protect).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeleteCondition {
-    /// The ETag (unquoted) the object must have; `*` matches any.
-    pub etag: Option<String>,
+    /// The ETags (unquoted) one of which the object must have; `*` matches any. Empty: none can
+    /// match (an If-Match of only weak ETags, which strong comparison never matches).
+    pub etags: Option<Vec<String>>,
     /// The Last-Modified second (since the Unix epoch) the object must have.
     pub last_modified_seconds: Option<i64>,
     /// The size in bytes the object must have.
@@ -177,14 +178,14 @@ pub struct DeleteCondition {
 impl DeleteCondition {
     /// Whether nothing is required.
     pub fn is_empty(&self) -> bool {
-        self.etag.is_none() && self.last_modified_seconds.is_none() && self.size_bytes.is_none()
+        self.etags.is_none() && self.last_modified_seconds.is_none() && self.size_bytes.is_none()
     }
 
     /// Whether an object with these facts may be deleted.
     pub fn holds(&self, etag: &str, last_modified_ms: i64, size_bytes: u64) -> bool {
-        self.etag
-            .as_deref()
-            .is_none_or(|wanted| wanted == "*" || wanted == etag)
+        self.etags
+            .as_ref()
+            .is_none_or(|wanted| wanted.iter().any(|wanted| wanted == "*" || wanted == etag))
             && self
                 .last_modified_seconds
                 .is_none_or(|wanted| wanted == last_modified_ms.div_euclid(1000))

@@ -148,14 +148,14 @@ fn delete_row(transaction: &Transaction<'_>, bucket: &str, key: &str) -> Result<
     Ok(())
 }
 
-/// What a DeleteBatch did: the files of the rows it deleted, and the keys whose condition did
+/// What a DeleteBatch did: the files of the rows it deleted, and which entries' conditions did
 /// not hold (left in place).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct BatchDeleted {
     /// Files to delete after the commit.
     pub files: Vec<FileId>,
-    /// Keys refused with PreconditionFailed.
-    pub precondition_failed: Vec<String>,
+    /// Positions (in `keys`) refused with PreconditionFailed.
+    pub precondition_failed: Vec<usize>,
 }
 
 /// Delete many keys (absent ones are ignored): the unconditional ones in one statement, each
@@ -186,6 +186,11 @@ impl MetaCommand for DeleteBatch {
             {
                 None => unconditional.push(key),
                 Some(condition) => {
+                    // In request order: the unconditional entries before this one go first.
+                    outcome
+                        .files
+                        .extend(delete_keys(transaction, &self.bucket, &unconditional)?);
+                    unconditional.clear();
                     match conditional_files(transaction, &self.bucket, key, condition) {
                         Ok(Some(files)) => {
                             delete_row(transaction, &self.bucket, key)?;
@@ -193,7 +198,7 @@ impl MetaCommand for DeleteBatch {
                         }
                         Ok(None) => {}
                         Err(MetaError::PreconditionFailed) => {
-                            outcome.precondition_failed.push(key.clone())
+                            outcome.precondition_failed.push(index)
                         }
                         Err(error) => return Err(error),
                     }

@@ -295,7 +295,7 @@ pub(crate) mod tests {
             condition,
         };
         let etag = |etag: &str| DeleteCondition {
-            etag: Some(etag.into()),
+            etags: Some(vec![etag.into()]),
             ..DeleteCondition::default()
         };
         assert!(matches!(
@@ -311,7 +311,7 @@ pub(crate) mod tests {
             Err(MetaError::PreconditionFailed)
         ));
         let right = DeleteCondition {
-            etag: Some("e".into()),
+            etags: Some(vec!["other".into(), "e".into()]),
             last_modified_seconds: Some(0),
             size_bytes: Some(3),
         };
@@ -327,7 +327,7 @@ pub(crate) mod tests {
         };
         let outcome = store.apply(&batch).unwrap();
         assert_eq!(outcome.files, vec![FileId(3)]);
-        assert_eq!(outcome.precondition_failed, vec!["y".to_string()]);
+        assert_eq!(outcome.precondition_failed, vec![0]);
         assert!(store.apply(&get("y", false)).unwrap().is_some());
     }
 

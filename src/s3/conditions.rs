@@ -109,10 +109,13 @@ pub fn delete_condition(
         ),
     };
     Ok(crate::meta::DeleteCondition {
-        etag: etag.map(|value| {
-            let value = value.trim();
-            let value = value.strip_prefix("W/").unwrap_or(value);
-            value.trim_matches('"').to_string()
+        // If-Match compares strongly (RFC 9110 §13.1.1): weak ETags never match.
+        etags: etag.map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|candidate| !candidate.starts_with("W/"))
+                .map(|candidate| candidate.trim_matches('"').to_string())
+                .collect()
         }),
         last_modified_seconds,
         size_bytes,

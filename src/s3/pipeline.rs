@@ -156,6 +156,19 @@ async fn run(
         authenticate(context, head, &target, &query).await?
     };
     access_key.clone_from(&auth.access_key);
+    // An aws-chunked body is de-framed only when the payload mode says so (a STREAMING-*
+    // x-amz-content-sha256); otherwise it would be stored with its framing.
+    let aws_chunked = head.header("content-encoding").is_some_and(|coding| {
+        coding
+            .split(',')
+            .any(|part| part.trim().eq_ignore_ascii_case("aws-chunked"))
+    });
+    if aws_chunked && !auth.payload.is_aws_chunked() {
+        return Err(S3Error::with_message(
+            S3ErrorCode::InvalidRequest,
+            "Content-Encoding aws-chunked needs a STREAMING-* x-amz-content-sha256.",
+        ));
+    }
     if let Some(bucket) = &target.bucket {
         if !matches!(routed, Operation::ListBuckets | Operation::OptionsPreflight) {
             path::validate_bucket_name(bucket)?;

@@ -180,6 +180,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_subresource_is_signed_or_refused_under_sigv2() {
+        // Goal: a SigV2 signature covers every sub-resource that chooses an operation, or the
+        // sub-resource is refused under SigV2, so no signature can be pointed at another
+        // operation; `list-type` and `attributes` only choose between reads of one resource.
+        use crate::s3::auth::sigv2::{SIGNED_SUBRESOURCES, UNSIGNABLE_SUBRESOURCES};
+        for row in BUCKET_SUBRESOURCES.iter().chain(OBJECT_SUBRESOURCES) {
+            let name = row.query_name;
+            assert!(
+                SIGNED_SUBRESOURCES.contains(&name)
+                    || UNSIGNABLE_SUBRESOURCES.contains(&name)
+                    || name == "attributes",
+                "?{name} is neither signed nor refused under SigV2"
+            );
+        }
+    }
+
+    #[test]
     fn every_declared_operation_is_routable_and_every_route_is_declared() {
         // Goal: the router reaches each operation of `Operation::ALL` (no declared operation is
         // dead), and each routed operation has a metrics slot and a dispatch arm (the table in

@@ -146,6 +146,21 @@ fn parse_v2_authorization(value: &str) -> Option<(&str, &str)> {
     (!access_key.is_empty() && !signature.is_empty()).then_some((access_key, signature))
 }
 
+/// How a SigV2 request's body is checked: SigV2 signs none, but a hex `x-amz-content-sha256` is
+/// still verified and an unsigned aws-chunked body still de-framed; chunk signatures need SigV4.
+fn v2_payload_mode(head: &RequestHead) -> S3Result<PayloadMode> {
+    match head.header("x-amz-content-sha256") {
+        None => Ok(PayloadMode::Unsigned),
+        Some(value) => match parse_payload_mode(value)? {
+            PayloadMode::StreamingSigned { .. } => Err(S3Error::with_message(
+                S3ErrorCode::InvalidRequest,
+                "Chunk signatures need AWS4-HMAC-SHA256; this request is signed with Signature Version 2.",
+            )),
+            mode => Ok(mode),
+        },
+    }
+}
+
 /// What a SigV2 request claims, once its time is acceptable: (access key, signature, the Date
 /// line of its string to sign). Header auth: the ±15 min window (weekday-tolerant dates);
 /// presigned: `Expires` not passed.
@@ -214,6 +229,18 @@ fn verify_v2(
 ) -> S3Result<AuthContext> {
     let head = input.head;
     let (access_key, signature, date) = v2_claim(input)?;
+    if let Some((name, _)) = input
+        .query
+        .iter()
+        .find(|(name, _)| sigv2::UNSIGNABLE_SUBRESOURCES.contains(&name.as_str()))
+    {
+        // SigV2 does not sign it, so a captured signature could be pointed at it.
+        return Err(S3Error::with_message(
+            S3ErrorCode::InvalidRequest,
+            format!("The ?{name} sub-resource cannot be signed with Signature Version 2; use AWS4-HMAC-SHA256."),
+        ));
+    }
+    let payload = v2_payload_mode(head)?;
     let secret = lookup(access_key).ok_or_else(|| S3Error::new(S3ErrorCode::InvalidAccessKeyId))?;
     let resource_path = match input.virtual_host_bucket {
         Some(bucket) => format!("/{bucket}{}", head.path),
@@ -221,7 +248,7 @@ fn verify_v2(
     };
     let string_to_sign = |resource_path: &str| {
         sigv2::string_to_sign(
-            head.method.as_str(),
+            &head.method_text,
             head.header("content-md5").unwrap_or_default(),
             head.header("content-type").unwrap_or_default(),
             &date,
@@ -260,7 +287,7 @@ fn verify_v2(
     }
     Ok(AuthContext {
         access_key: access_key.to_string(),
-        payload: PayloadMode::Unsigned,
+        payload,
         chunk_signing: None,
     })
 }
@@ -597,6 +624,14 @@ fn verify_presigned(
         &canonical_query,
         cache,
     )?;
+    // A presigned URL has no seed signature for chunk signatures to chain from: a streaming
+    // signed body under one could not be verified, so it is refused rather than taken unchecked.
+    if matches!(payload, PayloadMode::StreamingSigned { .. }) {
+        return Err(S3Error::with_message(
+            S3ErrorCode::InvalidRequest,
+            "Presigned requests cannot carry a STREAMING-AWS4-HMAC-SHA256-PAYLOAD body.",
+        ));
+    }
     Ok(AuthContext {
         access_key: authorization.access_key,
         payload,

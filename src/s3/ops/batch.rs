@@ -127,6 +127,8 @@ impl S3Operation for DeleteObjects {
         let parsed = parse_delete_objects(&body)?;
         let mut deletable: Vec<String> = Vec::with_capacity(parsed.objects.len());
         let mut conditions: Vec<DeleteCondition> = Vec::with_capacity(parsed.objects.len());
+        // For each deletable entry, its position in `outcomes`.
+        let mut positions: Vec<usize> = Vec::with_capacity(parsed.objects.len());
         let mut outcomes: Vec<DeleteOutcome> = Vec::with_capacity(parsed.objects.len());
         for entry in parsed.objects {
             let refusal = match entry_condition(&entry) {
@@ -134,6 +136,7 @@ impl S3Operation for DeleteObjects {
                 Ok(condition) => {
                     deletable.push(entry.key.clone());
                     conditions.push(condition);
+                    positions.push(outcomes.len());
                     None
                 }
             };
@@ -153,14 +156,11 @@ impl S3Operation for DeleteObjects {
         for file in deleted.files {
             remove_object_file_later(&context.layout, file);
         }
-        for outcome in &mut outcomes {
-            if outcome.refusal.is_none() && deleted.precondition_failed.contains(&outcome.entry.key)
-            {
-                outcome.refusal = Some((
-                    "PreconditionFailed",
-                    "At least one of the pre-conditions you specified did not hold",
-                ));
-            }
+        for index in deleted.precondition_failed {
+            outcomes[positions[index]].refusal = Some((
+                "PreconditionFailed",
+                "At least one of the pre-conditions you specified did not hold",
+            ));
         }
         Ok(DeleteResult {
             quiet: parsed.quiet,
