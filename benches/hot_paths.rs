@@ -103,6 +103,7 @@ fn main() {
         virtual_host_bucket: None,
         bucket_only: false,
         region: "us-east-1",
+        region_any: false,
         now_seconds: now,
     };
     let cached = median_per_call(20_000, || {

@@ -18,6 +18,9 @@ pub struct Config {
     pub credentials: Credentials,
     /// Region this endpoint answers for.
     pub region: String,
+    /// Accept any well-formed SigV4 scope region (and verify with it), for clients that derive
+    /// the region from the host name; `region` stays the endpoint's own (LocationConstraint).
+    pub region_any: bool,
     /// Domains under which `<bucket>.<domain>` is virtual-hosted-style addressing.
     pub domains: Vec<String>,
     /// Log filter (`error` … `trace`, or a tracing directive).
@@ -55,6 +58,7 @@ impl Config {
             cores: 1,
             credentials,
             region: "us-east-1".into(),
+            region_any: false,
             domains: vec!["localhost".into()],
             log_level: "info".into(),
             multipart_max_age_seconds: MULTIPART_UPLOAD_AGE_MAX_SECONDS_DEFAULT,
@@ -93,22 +97,32 @@ pub fn available_cores() -> usize {
         .unwrap_or(1)
 }
 
-/// Checks a region name the way AWS spells them (`us-east-1`, `eu-central-2`, `local`).
+/// Longest region name accepted (AWS's are under 20 characters; custom ones stay short).
+pub const REGION_BYTES_MAX: usize = 64;
+
+/// Checks a region name as AWS and common custom deployments spell them (`us-east-1`,
+/// `eu-central-2`, `garage`, `auto`, `dc1.example`): letters, digits, `-`, `_` and `.`, at most
+/// `REGION_BYTES_MAX` (a `/` would break the credential scope).
 pub fn validate_region(region: &str) -> Result<(), ConfigError> {
-    let valid = !region.is_empty()
-        && region.len() <= 32
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let valid = is_well_formed_region(region);
     if valid {
         Ok(())
     } else {
         Err(ConfigError::Invalid {
             name: "--region",
             value: region.into(),
-            reason: "use lower-case letters, digits and '-'",
+            reason: "use letters, digits, '-', '_' and '.' (at most 64)",
         })
     }
+}
+
+/// Whether `region` can be a SigV4 credential-scope region (see `validate_region`).
+pub fn is_well_formed_region(region: &str) -> bool {
+    !region.is_empty()
+        && region.len() <= REGION_BYTES_MAX
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// Checks an access key id (printable ASCII without '/', which would break the credential scope).

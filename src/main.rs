@@ -41,6 +41,9 @@ struct Args {
     /// region this endpoint answers for (default us-east-1; env RINGSTORE_REGION)
     #[argh(option)]
     region: Option<String>,
+    /// accept any well-formed SigV4 scope region and verify with it, for clients that derive the region from the host name (default off; env RINGSTORE_REGION_ANY=true)
+    #[argh(switch)]
+    region_any: bool,
     /// comma-separated domains for virtual-hosted-style addressing, <bucket>.<domain> (default localhost; env RINGSTORE_DOMAIN)
     #[argh(option)]
     domain: Option<String>,
@@ -221,6 +224,9 @@ fn build_config(args: Args) -> Result<Config, UsageError> {
     config::validate_secret_key(&secret_key).map_err(|error| UsageError(error.to_string()))?;
     let region = setting(args.region, "RINGSTORE_REGION", DEFAULT_REGION);
     config::validate_region(&region).map_err(|error| UsageError(error.to_string()))?;
+    let region_any = args.region_any
+        || std::env::var("RINGSTORE_REGION_ANY")
+            .is_ok_and(|value| matches!(value.trim(), "1" | "true" | "yes"));
     let domains: Vec<String> = setting(args.domain, "RINGSTORE_DOMAIN", DEFAULT_DOMAIN)
         .split(',')
         .map(|domain| domain.trim().to_ascii_lowercase())
@@ -358,6 +364,7 @@ fn build_config(args: Args) -> Result<Config, UsageError> {
             secret: Secret::new(secret_key),
         },
         region,
+        region_any,
         domains,
         log_level,
     })

@@ -37,6 +37,7 @@ fn help_lists_every_option_with_its_default() {
         "--access-key",
         "--secret-key",
         "--region",
+        "--region-any",
         "--domain",
         "--log-level",
     ] {

@@ -538,6 +538,68 @@ async fn part_one_of_an_empty_object() {
 }
 
 #[tokio::test]
+async fn region_any_accepts_the_clients_scope_region() {
+    // Goal: with --region-any, clients that sign with a region of their own (git-annex's
+    // library uses the host name) are verified with that region and served, CreateBucket
+    // included; without it the same client is refused with AWS's malformed-scope answer.
+    let strict = TestServer::start();
+    let endpoint = format!("http://{}", strict.address);
+    let foreign = common::client_in_region(
+        &endpoint,
+        common::ACCESS_KEY,
+        common::SECRET_KEY,
+        "127.0.0.1",
+    );
+    let error = foreign.list_buckets().send().await.unwrap_err();
+    assert_eq!(
+        error_code(&error).as_deref(),
+        Some("AuthorizationHeaderMalformed")
+    );
+
+    let server = TestServer::start_with_args(&["--region-any"]);
+    let endpoint = format!("http://{}", server.address);
+    for region in ["127.0.0.1", "garage", "eu-west-3"] {
+        let s3 =
+            common::client_in_region(&endpoint, common::ACCESS_KEY, common::SECRET_KEY, region);
+        let bucket = format!("any-{}", region.replace('.', "-"));
+        s3.create_bucket()
+            .bucket(&bucket)
+            .create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(region))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        s3.put_object()
+            .bucket(&bucket)
+            .key("k")
+            .body(ByteStream::from_static(b"anywhere"))
+            .send()
+            .await
+            .unwrap();
+        let body = s3
+            .get_object()
+            .bucket(&bucket)
+            .key("k")
+            .send()
+            .await
+            .unwrap()
+            .body;
+        assert_eq!(
+            body.collect().await.unwrap().into_bytes().as_ref(),
+            b"anywhere"
+        );
+    }
+    // A wrong secret is still refused whatever the region.
+    let intruder =
+        common::client_in_region(&endpoint, common::ACCESS_KEY, "wrong-secret-0000", "garage");
+    let error = intruder.list_buckets().send().await.unwrap_err();
+    assert_eq!(error_code(&error).as_deref(), Some("SignatureDoesNotMatch"));
+}
+
+#[tokio::test]
 async fn unimplemented_operations_say_so() {
     // Goal: an S3 operation ringstore lacks answers 501 NotImplemented, never a wrong success.
     let server = TestServer::start();

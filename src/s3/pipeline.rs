@@ -116,6 +116,7 @@ async fn authenticate(
         virtual_host_bucket: target.bucket.as_deref().filter(|_| target.virtual_hosted),
         bucket_only: target.bucket.is_some() && target.key.is_none(),
         region: &context.config.region,
+        region_any: context.config.region_any,
         now_seconds: super::time::now_ms() / 1000,
     };
     let auth = verify_request(&input, lookup, &mut context.key_cache.borrow_mut())?;

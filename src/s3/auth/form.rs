@@ -48,7 +48,11 @@ impl FormSignature {
     /// The signature fields of the form (names lower-case); `None` for an unsigned (anonymous)
     /// form. InvalidArgument for a V4 form without its algorithm or credential, or scoped to
     /// another region or service.
-    pub fn from_fields(fields: &[(String, String)], region: &str) -> S3Result<Option<Self>> {
+    pub fn from_fields(
+        fields: &[(String, String)],
+        region: &str,
+        region_any: bool,
+    ) -> S3Result<Option<Self>> {
         if let Some(signature) = field(fields, "x-amz-signature") {
             if field(fields, "x-amz-algorithm") != Some(sigv4::ALGORITHM) {
                 return Err(invalid_argument(
@@ -60,7 +64,12 @@ impl FormSignature {
             let (access_key, date, credential_region, service) =
                 sigv4::parse_credential(credential)
                     .ok_or_else(|| invalid_argument("Error parsing the X-Amz-Credential field"))?;
-            if credential_region != region || service != "s3" {
+            let region_ok = if region_any {
+                crate::config::is_well_formed_region(&credential_region)
+            } else {
+                credential_region == region
+            };
+            if !region_ok || service != "s3" {
                 return Err(invalid_argument(
                     "The credential scope is not this endpoint's",
                 ));

@@ -91,6 +91,8 @@ pub struct VerifyInput<'a> {
     pub bucket_only: bool,
     /// The server's region.
     pub region: &'a str,
+    /// Accept any well-formed scope region (`--region-any`).
+    pub region_any: bool,
     /// Current time, seconds since the Unix epoch.
     pub now_seconds: i64,
 }
@@ -325,7 +327,7 @@ pub fn verify_request(
     }
     let authorization = parse_authorization(value)
         .ok_or_else(|| malformed("The authorization header is malformed."))?;
-    check_scope(&authorization, input.region)?;
+    check_scope(&authorization, input.region, input.region_any)?;
     let secret = lookup(&authorization.access_key)
         .ok_or_else(|| S3Error::new(S3ErrorCode::InvalidAccessKeyId))?;
     let (request_seconds, amz_date) = request_time(input.head).ok_or_else(|| {
@@ -373,11 +375,18 @@ pub fn verify_request(
     })
 }
 
-fn check_scope(authorization: &AuthorizationHeader, region: &str) -> S3Result<()> {
+fn check_scope(authorization: &AuthorizationHeader, region: &str, any: bool) -> S3Result<()> {
     if authorization.service != "s3" {
         return Err(malformed(format!("The authorization header is malformed; incorrect service \"{}\". This endpoint belongs to \"s3\".", authorization.service)));
     }
-    if authorization.region != region {
+    // Under --region-any the scope's own region is used to verify (the signing key is derived
+    // from it), so only its form is checked.
+    let accepted = if any {
+        crate::config::is_well_formed_region(&authorization.region)
+    } else {
+        authorization.region == region
+    };
+    if !accepted {
         return Err(malformed(format!(
             "The authorization header is malformed; the region '{}' is wrong; expecting '{region}'",
             authorization.region
@@ -574,7 +583,7 @@ fn verify_presigned(
         signed_headers: signed_headers.to_string(),
         signature: signature.to_ascii_lowercase(),
     };
-    check_scope(&authorization, input.region)?;
+    check_scope(&authorization, input.region, input.region_any)?;
     // Out-of-range lifetimes are refused as S3 refuses them in ceph/s3-tests' raw presigned
     // tests: 403, like an expired URL, not a malformed query.
     let expires: i64 = expires

@@ -172,7 +172,9 @@ impl S3Operation for CreateBucket {
         let constraint = parse_create_bucket_configuration(&body)?;
         let region = &context.config.region;
         if let Some(constraint) = &constraint {
-            if constraint != region {
+            // Under --region-any a client names the region it derived (often from the host
+            // name); the bucket is this endpoint's all the same.
+            if constraint != region && !context.config.region_any {
                 return Err(S3Error::with_message(
                     S3ErrorCode::InvalidLocationConstraint,
                     format!("The {constraint} location constraint is incompatible for the region specific endpoint this request was sent to."),

@@ -68,7 +68,9 @@ async fn form_signer(
     context: &S3Context,
     fields: &[(String, String)],
 ) -> S3Result<Option<(Identity, PostPolicy)>> {
-    let Some(signature) = FormSignature::from_fields(fields, &context.config.region)? else {
+    let Some(signature) =
+        FormSignature::from_fields(fields, &context.config.region, context.config.region_any)?
+    else {
         return Ok(None);
     };
     let policy_text = field(fields, "policy")
