@@ -146,30 +146,17 @@ async fn run(
         has_copy_source: head.header("x-amz-copy-source").is_some(),
     });
     *operation = Some(routed);
-    // Preflights are never signed: S3 answers them from the bucket's CORS rules alone.
     // Logged even when verification fails: the key the request claims (not yet verified).
     if let Some(claimed) = claimed_access_key(head, &query) {
         *access_key = claimed;
     }
+    // Preflights are never signed: S3 answers them from the bucket's CORS rules alone.
     let (auth, requester) = if routed == Operation::OptionsPreflight {
         (AuthContext::anonymous(), Requester::Anonymous)
     } else {
         authenticate(context, head, &target, &query).await?
     };
     access_key.clone_from(&auth.access_key);
-    // An aws-chunked body is de-framed only when the payload mode says so (a STREAMING-*
-    // x-amz-content-sha256); otherwise it would be stored with its framing.
-    let aws_chunked = head.header("content-encoding").is_some_and(|coding| {
-        coding
-            .split(',')
-            .any(|part| part.trim().eq_ignore_ascii_case("aws-chunked"))
-    });
-    if aws_chunked && !auth.payload.is_aws_chunked() {
-        return Err(S3Error::with_message(
-            S3ErrorCode::InvalidRequest,
-            "Content-Encoding aws-chunked needs a STREAMING-* x-amz-content-sha256.",
-        ));
-    }
     if let Some(bucket) = &target.bucket {
         if !matches!(routed, Operation::ListBuckets | Operation::OptionsPreflight) {
             path::validate_bucket_name(bucket)?;
