@@ -55,14 +55,6 @@ macro_rules! operations {
             pub const fn index(self) -> usize {
                 self as usize
             }
-
-            /// Whether ringstore has a handler for it (otherwise it answers 501 NotImplemented).
-            pub const fn is_implemented(self) -> bool {
-                match self {
-                    $( Operation::$name => true, )*
-                    $( Operation::$missing => false, )*
-                }
-            }
         }
 
         /// Runs the handler of `operation`.

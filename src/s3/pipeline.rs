@@ -90,18 +90,20 @@ fn error_response(error: &S3Error, head: &RequestHead, request_id: &str) -> Resp
     response
 }
 
-/// Verifies the signature (fetching the claimed user first) or recognises an anonymous request.
+/// Verifies the signature (fetching the user of `claimed`, the key the request names, first) or
+/// recognises an anonymous request.
 async fn authenticate(
     context: &S3Context,
     head: &RequestHead,
     target: &Target,
     query: &[(String, String)],
+    claimed: Option<&str>,
 ) -> S3Result<(AuthContext, Requester)> {
     if is_anonymous(head, query) {
         return Ok((AuthContext::anonymous(), Requester::Anonymous));
     }
-    let user = match claimed_access_key(head, query) {
-        Some(access_key) => context.user(&access_key).await?,
+    let user = match claimed {
+        Some(access_key) => context.user(access_key).await?,
         None => None,
     };
     let lookup = |key: &str| {
@@ -147,14 +149,15 @@ async fn run(
     });
     *operation = Some(routed);
     // Logged even when verification fails: the key the request claims (not yet verified).
-    if let Some(claimed) = claimed_access_key(head, &query) {
-        *access_key = claimed;
+    let claimed = claimed_access_key(head, &query);
+    if let Some(claimed) = &claimed {
+        access_key.clone_from(claimed);
     }
     // Preflights are never signed: S3 answers them from the bucket's CORS rules alone.
     let (auth, requester) = if routed == Operation::OptionsPreflight {
         (AuthContext::anonymous(), Requester::Anonymous)
     } else {
-        authenticate(context, head, &target, &query).await?
+        authenticate(context, head, &target, &query, claimed.as_deref()).await?
     };
     access_key.clone_from(&auth.access_key);
     if let Some(bucket) = &target.bucket {

@@ -6,6 +6,7 @@ pub mod key_cache;
 pub mod sigv2;
 pub mod sigv4;
 pub mod verify;
+pub mod verify_v2;
 
 pub use crate::secret::{Credentials, Secret};
 pub use key_cache::SigningKeyCache;

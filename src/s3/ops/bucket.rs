@@ -11,6 +11,7 @@ use crate::s3::access::{AclRequest, Permission};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::grants::stored_acl;
 use crate::s3::handler::{FromRequest, IntoResponse, NoContent, S3Operation};
+use crate::s3::object_write::no_such_bucket;
 use crate::s3::payload::{read_small_body, PayloadReader};
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::{authorized_bucket, owned_bucket};
@@ -29,10 +30,6 @@ fn invalid_argument(name: &'static str, value: &str) -> S3Error {
     S3Error::with_message(S3ErrorCode::InvalidArgument, format!("Invalid {name}"))
         .field("ArgumentName", name)
         .field("ArgumentValue", value.to_string())
-}
-
-fn no_such_bucket(call: Call<'_>) -> S3Error {
-    S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", call.bucket)
 }
 
 /// ListBuckets: the caller's buckets by name, paged by `max-buckets` / `continuation-token`
@@ -240,7 +237,7 @@ impl S3Operation for DeleteBucket {
             Err(MetaError::BucketNotEmpty) => {
                 Err(S3Error::new(S3ErrorCode::BucketNotEmpty).field("BucketName", call.bucket))
             }
-            Err(MetaError::NoSuchBucket) => Err(no_such_bucket(call)),
+            Err(MetaError::NoSuchBucket) => Err(no_such_bucket(&call)),
             Err(error) => Err(error.into()),
         }
     }
