@@ -44,6 +44,7 @@ fn main() {
         region: "us-east-1".into(),
         created_ms: 0,
         acl: None,
+        versioning: None,
     });
     store.apply(&bucket).unwrap();
     let started = Instant::now();
@@ -129,7 +130,9 @@ fn main() {
         let delete = DeleteBatch {
             bucket: "bench".into(),
             keys: batch,
+            versions: Vec::new(),
             conditions: Vec::new(),
+            requester: "o".into(),
         };
         let started = Instant::now();
         assert_eq!(store.apply(&delete).unwrap().files.len(), 1000);

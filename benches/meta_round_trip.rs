@@ -44,6 +44,7 @@ fn main() {
                 region: "us-east-1".into(),
                 created_ms: 0,
                 acl: None,
+                versioning: None,
             };
             client.create_bucket(bucket).await.unwrap();
             let mut reads = Vec::with_capacity(READS);

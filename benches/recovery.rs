@@ -27,6 +27,7 @@ fn main() {
             region: "us-east-1".into(),
             created_ms: 0,
             acl: None,
+            versioning: None,
         });
         store.apply(&bucket).unwrap();
         let filling = Instant::now();

@@ -17,5 +17,6 @@ pub fn object(key: String, file_id: FileId, size_bytes: u64) -> ObjectRecord {
         checksum: None,
         owner: "o".into(),
         acl: None,
+        version_id: None,
     }
 }

@@ -12,6 +12,10 @@ pub(crate) fn bucket_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Bucke
         region: row.get(2)?,
         created_ms: row.get(3)?,
         acl: row.get(4)?,
+        versioning: row
+            .get::<_, Option<String>>(5)?
+            .as_deref()
+            .and_then(super::VersioningStatus::parse),
     })
 }
 
@@ -21,7 +25,9 @@ pub(crate) fn get_bucket(
     name: &str,
 ) -> rusqlite::Result<Option<BucketRecord>> {
     transaction
-        .prepare_cached("SELECT name, owner, region, created_ms, acl FROM buckets WHERE name = ?1")?
+        .prepare_cached(
+            "SELECT name, owner, region, created_ms, acl, versioning FROM buckets WHERE name = ?1",
+        )?
         .query_row([name], bucket_from_row)
         .optional()
 }

@@ -34,14 +34,16 @@ impl MetaCommand for CreateBucket {
         }
         transaction
             .prepare_cached(
-                "INSERT INTO buckets (name, owner, region, created_ms, acl) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO buckets (name, owner, region, created_ms, acl, versioning) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
             .execute(params![
                 record.name,
                 record.owner,
                 record.region,
                 record.created_ms,
-                record.acl
+                record.acl,
+                record.versioning.map(super::VersioningStatus::as_str)
             ])?;
         Ok(true)
     }
@@ -67,8 +69,12 @@ impl MetaCommand for DeleteBucket {
         if get_bucket(transaction, name)?.is_none() {
             return Err(MetaError::NoSuchBucket);
         }
+        // Noncurrent versions and delete markers count: S3 deletes only a bucket with none left.
         let has_objects = transaction
-            .prepare_cached("SELECT 1 FROM objects WHERE bucket = ?1 LIMIT 1")?
+            .prepare_cached(
+                "SELECT 1 FROM objects WHERE bucket = ?1 \
+                 UNION ALL SELECT 1 FROM versions WHERE bucket = ?1 LIMIT 1",
+            )?
             .query_row([name], |_| Ok(()))
             .optional()?
             .is_some();
@@ -116,7 +122,7 @@ impl MetaCommand for ListBuckets {
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<Vec<BucketRecord>, MetaError> {
         let mut statement = transaction.prepare_cached(
-            "SELECT name, owner, region, created_ms, acl FROM buckets ORDER BY name",
+            "SELECT name, owner, region, created_ms, acl, versioning FROM buckets ORDER BY name",
         )?;
         let buckets = statement
             .query_map([], bucket_from_row)?

@@ -11,12 +11,12 @@ use super::multipart::{
     Completion, PartRecord, PartsPage, PartsQuery, UploadRecord, UploadsPage, UploadsQuery,
 };
 use super::thread::MetaRequest;
+use super::versions::VersionWritten;
 use super::{
-    AbortUpload, BatchDeleted, BucketRecord, CompleteUpload, CreateBucket, CreateUpload,
-    DeleteBatch, DeleteBucket, DeleteCondition, DeleteObject, Generations, GetBucket, GetObject,
-    GetUpload, GetUser, ListBuckets, ListObjects, ListParts, ListQuery, ListUploads, Listing,
-    MetaError, ObjectRecord, PutBucketAcl, PutCondition, PutObject, PutObjectAcl, PutPart,
-    ReapUploads, UserLookup, UserRecord,
+    AbortUpload, BucketRecord, CompleteUpload, CreateBucket, CreateUpload, DeleteBucket,
+    Generations, GetBucket, GetObject, GetUpload, GetUser, ListBuckets, ListObjects, ListParts,
+    ListQuery, ListUploads, Listing, MetaError, ObjectRecord, PutBucketAcl, PutCondition,
+    PutObject, PutPart, ReapUploads, UserLookup, UserRecord,
 };
 use crate::limits::META_QUEUE_WAIT_TIME_MAX_MS;
 use crate::object_bytes::FileId;
@@ -85,16 +85,6 @@ impl MetaClient {
         self.call(PutBucketAcl { name, acl }).await
     }
 
-    /// Replaces an object's ACL.
-    pub async fn put_object_acl(
-        &self,
-        bucket: String,
-        key: String,
-        acl: Option<String>,
-    ) -> Result<(), MetaError> {
-        self.call(PutObjectAcl { bucket, key, acl }).await
-    }
-
     /// Looks a user up.
     pub async fn get_user(&self, lookup: UserLookup) -> Result<Option<UserRecord>, MetaError> {
         self.call(GetUser(lookup)).await
@@ -110,12 +100,13 @@ impl MetaClient {
         self.call(ListBuckets).await
     }
 
-    /// Commits an object if `condition` holds; returns the files it replaced.
+    /// Commits an object as the key's newest version if `condition` holds; returns its version
+    /// id and the files no version references any more.
     pub async fn put_object(
         &self,
         record: ObjectRecord,
         condition: PutCondition,
-    ) -> Result<Vec<FileId>, MetaError> {
+    ) -> Result<VersionWritten, MetaError> {
         self.call(PutObject(record, condition)).await
     }
 
@@ -138,37 +129,6 @@ impl MetaClient {
     /// One page of a listing.
     pub async fn list_objects(&self, query: ListQuery) -> Result<Listing, MetaError> {
         self.call(ListObjects(query)).await
-    }
-
-    /// Deletes many keys in one round trip, each under its condition (`conditions` empty: none);
-    /// returns the files to remove and the keys whose condition did not hold.
-    pub async fn delete_batch(
-        &self,
-        bucket: String,
-        keys: Vec<String>,
-        conditions: Vec<DeleteCondition>,
-    ) -> Result<BatchDeleted, MetaError> {
-        self.call(DeleteBatch {
-            bucket,
-            keys,
-            conditions,
-        })
-        .await
-    }
-
-    /// Deletes an object if `condition` holds; returns the files it referenced.
-    pub async fn delete_object(
-        &self,
-        bucket: String,
-        key: String,
-        condition: DeleteCondition,
-    ) -> Result<Vec<FileId>, MetaError> {
-        self.call(DeleteObject {
-            bucket,
-            key,
-            condition,
-        })
-        .await
     }
 }
 

@@ -39,7 +39,7 @@ pub struct Listing {
 
 /// Bytes that sort after every key starting with `prefix` (prefix with its last byte incremented,
 /// carrying); `None` when no such bound exists (all 0xFF).
-fn upper_bound(prefix: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn upper_bound(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut bound = prefix.to_vec();
     while let Some(last) = bound.pop() {
         if last < 0xFF {
@@ -51,7 +51,7 @@ fn upper_bound(prefix: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Binds raw bytes as TEXT so they compare with keys byte-wise (a BLOB would sort after all TEXT).
-struct TextBytes<'a>(&'a [u8]);
+pub(super) struct TextBytes<'a>(pub(super) &'a [u8]);
 
 impl ToSql for TextBytes<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {

@@ -13,6 +13,9 @@ pub mod schema;
 pub mod store;
 pub mod thread;
 pub mod users;
+pub mod version_id;
+pub mod version_listing;
+pub mod versions;
 
 pub use buckets::{CreateBucket, DeleteBucket, GetBucket, ListBuckets, PutBucketAcl};
 pub use client::MetaClient;
@@ -26,6 +29,11 @@ pub use multipart::{
 pub use objects::{BatchDeleted, DeleteBatch, DeleteObject, GetObject, PutObject, PutObjectAcl};
 pub use store::MetaStore;
 pub use users::{GetUser, UserLookup, UserRecord};
+pub use version_id::{VersionId, VersionSelector, NULL_VERSION_ID};
+pub use version_listing::{ListObjectVersions, VersionEntry, VersionsPage, VersionsQuery};
+pub use versions::{
+    DeletedVersion, GetObjectVersion, PutBucketVersioning, VersionLookup, VersioningStatus,
+};
 
 use crate::object_bytes::{FileId, InlineBytes, StoredBytes};
 
@@ -42,9 +50,12 @@ pub struct BucketRecord {
     pub created_ms: i64,
     /// Encoded access control list; `None` is S3's default (`private`: the owner's FULL_CONTROL).
     pub acl: Option<String>,
+    /// Versioning: `None` until it is first enabled (S3's "unversioned"), then Enabled or
+    /// Suspended (never back to `None`).
+    pub versioning: Option<VersioningStatus>,
 }
 
-/// An object as the metadata knows it.
+/// An object (one version of a key) as the metadata knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectRecord {
     /// Bucket name.
@@ -69,6 +80,9 @@ pub struct ObjectRecord {
     pub owner: String,
     /// Encoded access control list; `None` is S3's default (`private`).
     pub acl: Option<String>,
+    /// The version's id; `None` is the `null` version (written while versioning was off or
+    /// suspended). Set by the metadata thread when it commits the write.
+    pub version_id: Option<String>,
 }
 
 /// Where an object's bytes are.
@@ -254,6 +268,9 @@ pub enum MetaError {
     /// The object does not exist.
     #[error("no such key")]
     NoSuchKey,
+    /// The version named does not exist (or is a delete marker where an object is needed).
+    #[error("no such version")]
+    NoSuchVersion,
     /// A checksum the client gave does not match the data.
     #[error("bad digest")]
     BadDigest,

@@ -5,9 +5,11 @@
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
+use super::bucket_rows::get_bucket;
 use super::command::{Changes, MetaCommand};
-use super::objects::{decode_headers, encode_headers, get_files, get_object, insert_object};
-use super::{MetaError, ObjectRecord};
+use super::objects::{decode_headers, encode_headers, get_object};
+use super::versions::write_version;
+use super::{MetaError, ObjectRecord, PutCondition};
 use crate::object_bytes::FileId;
 
 /// An upload in progress.
@@ -278,16 +280,20 @@ fn complete_upload(
         .optional()?;
     super::objects::check_put_condition(&completion.condition, current_etag.as_deref())?;
     let uploaded = all_parts(transaction, &completion.upload_id)?;
-    let record = (completion.assemble.0)(&upload, &uploaded)?;
+    let mut record = (completion.assemble.0)(&upload, &uploaded)?;
     let kept = record.files();
     let mut obsolete: Vec<FileId> = uploaded
         .iter()
         .filter(|part| !kept.contains(&part.file_id))
         .map(|part| part.file_id)
         .collect();
-    let replaced = get_files(transaction, &record.bucket, &record.key)?;
-    obsolete.extend(replaced.into_iter().flatten());
-    insert_object(transaction, &record)?;
+    let versioning = get_bucket(transaction, &record.bucket)?
+        .ok_or(MetaError::NoSuchBucket)?
+        .versioning;
+    // The condition was checked above, before the parts were assembled.
+    let written = write_version(transaction, versioning, &record, &PutCondition::None)?;
+    obsolete.extend(written.freed);
+    record.version_id = written.version_id;
     delete_upload_rows(transaction, &completion.upload_id)?;
     transaction
         .prepare_cached(

@@ -1,37 +1,34 @@
-//! Object commands and rows: put (conditional), get, delete, batch delete and ACL replacement, and
+//! Object commands and rows: put (conditional, versioned), get, delete, batch delete and ACL
+//! replacement, and
 //! how an `ObjectRecord` maps to the `objects` table (its body as a file id, a parts list or the
 //! row's own `bytes`) and back, plus the text encodings of parts and headers.
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::bucket_rows::require_bucket;
+use super::bucket_rows::{get_bucket, require_bucket};
 use super::command::{Changes, MetaCommand};
+use super::version_id::VersionSelector;
+use super::versions::{
+    delete_version, put_version_acl, write_version, DeletedVersion, VersionDeleted, VersionWritten,
+};
 use super::{DeleteCondition, MetaError, ObjectBody, ObjectRecord, PartExtent, PutCondition};
 use crate::object_bytes::{FileId, InlineBytes};
 
-/// Insert or replace an object (the bucket must exist) if the condition holds; answers the files
-/// it replaced, to delete after the commit.
+/// Write an object as the key's newest version (the bucket must exist) if the condition holds;
+/// answers its version id and the files no version references any more, to delete after the
+/// commit.
 #[derive(Debug)]
 pub struct PutObject(pub ObjectRecord, pub PutCondition);
 
 impl MetaCommand for PutObject {
-    type Reply = Vec<FileId>;
+    type Reply = VersionWritten;
 
-    fn apply(&self, transaction: &Transaction<'_>) -> Result<Vec<FileId>, MetaError> {
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<VersionWritten, MetaError> {
         let PutObject(record, condition) = self;
-        require_bucket(transaction, &record.bucket)?;
-        let current: Option<(Vec<FileId>, String)> = transaction
-            .prepare_cached(
-                "SELECT file_id, parts, etag FROM objects WHERE bucket = ?1 AND key = ?2",
-            )?
-            .query_row(params![record.bucket, record.key], |row| {
-                Ok((files_of(row.get(0)?, row.get(1)?), row.get(2)?))
-            })
-            .optional()?;
-        check_put_condition(condition, current.as_ref().map(|(_, etag)| etag.as_str()))?;
-        let replaced = current.map(|(files, _)| files).unwrap_or_default();
-        insert_object(transaction, record)?;
-        Ok(replaced)
+        let Some(bucket) = get_bucket(transaction, &record.bucket)? else {
+            return Err(MetaError::NoSuchBucket);
+        };
+        write_version(transaction, bucket.versioning, record, condition)
     }
 
     fn changes(&self) -> Changes<'_> {
@@ -42,7 +39,7 @@ impl MetaCommand for PutObject {
     }
 }
 
-/// Look an object up (NoSuchBucket if the bucket is missing).
+/// Look the key's current version up (NoSuchBucket if the bucket is missing).
 #[derive(Debug)]
 pub struct GetObject {
     /// Bucket name.
@@ -70,33 +67,35 @@ impl MetaCommand for GetObject {
     }
 }
 
-/// Delete an object if present and `condition` holds (PreconditionFailed otherwise); answers the
-/// files it referenced, to delete after the commit.
+/// Delete the key or one version of it, if `condition` holds (PreconditionFailed otherwise); see
+/// `versions::delete_version` for what that means in each versioning state. Answers what S3
+/// reports and the files no version references any more, to delete after the commit.
 #[derive(Debug)]
 pub struct DeleteObject {
     /// Bucket name.
     pub bucket: String,
     /// Object key.
     pub key: String,
-    /// What the current object must be (`If-Match`, `x-amz-if-match-*`).
+    /// `versionId`: remove exactly this version (or marker).
+    pub version: Option<VersionSelector>,
+    /// What the removed object must be (`If-Match`, `x-amz-if-match-*`).
     pub condition: DeleteCondition,
+    /// Access key of the requester (a delete marker's owner).
+    pub requester: String,
 }
 
 impl MetaCommand for DeleteObject {
-    type Reply = Vec<FileId>;
+    type Reply = VersionDeleted;
 
-    fn apply(&self, transaction: &Transaction<'_>) -> Result<Vec<FileId>, MetaError> {
-        let removed = if self.condition.is_empty() {
-            get_files(transaction, &self.bucket, &self.key)?
-        } else {
-            conditional_files(transaction, &self.bucket, &self.key, &self.condition)?
-        };
-        let Some(removed) = removed else {
-            require_bucket(transaction, &self.bucket)?;
-            return Ok(Vec::new());
-        };
-        delete_row(transaction, &self.bucket, &self.key)?;
-        Ok(removed)
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<VersionDeleted, MetaError> {
+        delete_version(
+            transaction,
+            &self.bucket,
+            &self.key,
+            self.version.as_ref(),
+            &self.condition,
+            &self.requester,
+        )
     }
 
     fn changes(&self) -> Changes<'_> {
@@ -148,66 +147,72 @@ fn delete_row(transaction: &Transaction<'_>, bucket: &str, key: &str) -> Result<
     Ok(())
 }
 
-/// What a DeleteBatch did: the files of the rows it deleted, and which entries' conditions did
-/// not hold (left in place).
+/// What a DeleteBatch did: the files no version references any more, which entries' conditions
+/// did not hold (left in place), and what each entry removed or wrote.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct BatchDeleted {
     /// Files to delete after the commit.
     pub files: Vec<FileId>,
     /// Positions (in `keys`) refused with PreconditionFailed.
     pub precondition_failed: Vec<usize>,
+    /// For each position of `keys`, what S3 reports (`VersionId`, `DeleteMarker`,
+    /// `DeleteMarkerVersionId`); all default in a bucket never versioned when no entry names a
+    /// version.
+    pub deleted: Vec<DeletedVersion>,
 }
 
-/// Delete many keys (absent ones are ignored): the unconditional ones in one statement, each
-/// conditional one after its check.
+/// Delete many keys or versions (absent ones are ignored). In a bucket never versioned, with no
+/// entry naming a version, the unconditional keys go in one statement, each conditional one
+/// after its check; otherwise each entry goes as DeleteObject would take it.
 #[derive(Debug)]
 pub struct DeleteBatch {
     /// Bucket name.
     pub bucket: String,
     /// Keys to delete.
     pub keys: Vec<String>,
+    /// Each key's `VersionId` (same order as `keys`, or the whole list empty when none has one).
+    pub versions: Vec<Option<VersionSelector>>,
     /// Each key's condition (same order as `keys`; empty when unconditional, or the whole list
     /// empty when none is conditional).
     pub conditions: Vec<DeleteCondition>,
+    /// Access key of the requester (the delete markers' owner).
+    pub requester: String,
 }
 
 impl MetaCommand for DeleteBatch {
     type Reply = BatchDeleted;
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<BatchDeleted, MetaError> {
-        require_bucket(transaction, &self.bucket)?;
+        let Some(bucket) = get_bucket(transaction, &self.bucket)? else {
+            return Err(MetaError::NoSuchBucket);
+        };
+        if bucket.versioning.is_none() && self.versions.iter().all(Option::is_none) {
+            return delete_unversioned(transaction, self);
+        }
         let mut outcome = BatchDeleted::default();
-        let mut unconditional: Vec<&String> = Vec::with_capacity(self.keys.len());
+        let unconditional = DeleteCondition::default();
         for (index, key) in self.keys.iter().enumerate() {
-            match self
-                .conditions
-                .get(index)
-                .filter(|condition| !condition.is_empty())
-            {
-                None => unconditional.push(key),
-                Some(condition) => {
-                    // In request order: the unconditional entries before this one go first.
-                    outcome
-                        .files
-                        .extend(delete_keys(transaction, &self.bucket, &unconditional)?);
-                    unconditional.clear();
-                    match conditional_files(transaction, &self.bucket, key, condition) {
-                        Ok(Some(files)) => {
-                            delete_row(transaction, &self.bucket, key)?;
-                            outcome.files.extend(files);
-                        }
-                        Ok(None) => {}
-                        Err(MetaError::PreconditionFailed) => {
-                            outcome.precondition_failed.push(index)
-                        }
-                        Err(error) => return Err(error),
-                    }
+            let version = self.versions.get(index).and_then(Option::as_ref);
+            let condition = self.conditions.get(index).unwrap_or(&unconditional);
+            match delete_version(
+                transaction,
+                &self.bucket,
+                key,
+                version,
+                condition,
+                &self.requester,
+            ) {
+                Ok(deleted) => {
+                    outcome.files.extend(deleted.freed);
+                    outcome.deleted.push(deleted.deleted);
                 }
+                Err(MetaError::PreconditionFailed) => {
+                    outcome.precondition_failed.push(index);
+                    outcome.deleted.push(DeletedVersion::default());
+                }
+                Err(error) => return Err(error),
             }
         }
-        outcome
-            .files
-            .extend(delete_keys(transaction, &self.bucket, &unconditional)?);
         Ok(outcome)
     }
 
@@ -217,6 +222,48 @@ impl MetaCommand for DeleteBatch {
             keys: &self.keys,
         }
     }
+}
+
+/// DeleteBatch in a bucket never versioned: the unconditional keys in `IN (…)` statements, each
+/// conditional one after its check, in request order.
+fn delete_unversioned(
+    transaction: &Transaction<'_>,
+    batch: &DeleteBatch,
+) -> Result<BatchDeleted, MetaError> {
+    let mut outcome = BatchDeleted {
+        deleted: vec![DeletedVersion::default(); batch.keys.len()],
+        ..BatchDeleted::default()
+    };
+    let mut unconditional: Vec<&String> = Vec::with_capacity(batch.keys.len());
+    for (index, key) in batch.keys.iter().enumerate() {
+        match batch
+            .conditions
+            .get(index)
+            .filter(|condition| !condition.is_empty())
+        {
+            None => unconditional.push(key),
+            Some(condition) => {
+                // In request order: the unconditional entries before this one go first.
+                outcome
+                    .files
+                    .extend(delete_keys(transaction, &batch.bucket, &unconditional)?);
+                unconditional.clear();
+                match conditional_files(transaction, &batch.bucket, key, condition) {
+                    Ok(Some(files)) => {
+                        delete_row(transaction, &batch.bucket, key)?;
+                        outcome.files.extend(files);
+                    }
+                    Ok(None) => {}
+                    Err(MetaError::PreconditionFailed) => outcome.precondition_failed.push(index),
+                    Err(error) => return Err(error),
+                }
+            }
+        }
+    }
+    outcome
+        .files
+        .extend(delete_keys(transaction, &batch.bucket, &unconditional)?);
+    Ok(outcome)
 }
 
 /// Deletes `keys` of `bucket` in one `IN (…)` statement; the files their rows referenced.
@@ -255,13 +302,15 @@ fn delete_keys(
     Ok(files)
 }
 
-/// Replace an object's access control list.
+/// Replace the access control list of an object's current version, or of the version named.
 #[derive(Debug)]
 pub struct PutObjectAcl {
     /// Bucket name.
     pub bucket: String,
     /// Object key.
     pub key: String,
+    /// `versionId`: that version's list (NoSuchVersion if it is missing).
+    pub version: Option<VersionSelector>,
     /// Encoded list (`None`: the default, `private`).
     pub acl: Option<String>,
 }
@@ -270,6 +319,15 @@ impl MetaCommand for PutObjectAcl {
     type Reply = ();
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<(), MetaError> {
+        if let Some(selector) = &self.version {
+            return put_version_acl(
+                transaction,
+                &self.bucket,
+                &self.key,
+                selector,
+                self.acl.as_deref(),
+            );
+        }
         let updated = transaction
             .prepare_cached("UPDATE objects SET acl = ?3 WHERE bucket = ?1 AND key = ?2")?
             .execute(params![self.bucket, self.key, self.acl])?;
@@ -311,10 +369,13 @@ pub(crate) fn check_put_condition(
     }
 }
 
-/// Inserts or replaces an object row, inline bytes included.
+/// Inserts or replaces the key's current row, inline bytes included, as version `version_id`
+/// (`None`: the null version) with `sequence` (`None` in a bucket never versioned).
 pub(crate) fn insert_object(
     transaction: &Transaction<'_>,
     record: &ObjectRecord,
+    version_id: Option<&str>,
+    sequence: Option<i64>,
 ) -> rusqlite::Result<()> {
     let (file_id, parts, bytes) = match &record.body {
         ObjectBody::File(id) => (id.to_string(), None, None),
@@ -327,8 +388,8 @@ pub(crate) fn insert_object(
     transaction
         .prepare_cached(
             "INSERT OR REPLACE INTO objects (bucket, key, file_id, size, etag, last_modified_ms, \
-             content_type, headers, checksum, owner, parts, acl, bytes) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             content_type, headers, checksum, owner, parts, acl, version_id, sequence, bytes) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?
         .execute(params![
             record.bucket,
@@ -343,11 +404,51 @@ pub(crate) fn insert_object(
             record.owner,
             parts,
             record.acl,
+            version_id,
+            sequence,
             bytes,
         ])?;
     Ok(())
 }
 
+/// The columns `record_from_row` reads, in its order; the inline bytes (or NULL) follow them.
+macro_rules! record_columns {
+    () => {
+        "file_id, size, etag, last_modified_ms, content_type, headers, checksum, owner, parts, \
+         acl, version_id"
+    };
+}
+pub(crate) use record_columns;
+
+/// Column index of the bytes (or NULL) after `record_columns!()`.
+pub(crate) const BYTES_COLUMN: usize = 11;
+
+/// A row selected as `record_columns!(), bytes` as the record of `bucket`/`key`.
+pub(crate) fn record_from_row(
+    bucket: &str,
+    key: &str,
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<ObjectRecord> {
+    let file_id: String = row.get(0)?;
+    let headers: String = row.get(5)?;
+    let parts: Option<String> = row.get(8)?;
+    Ok(ObjectRecord {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        body: body_of(&file_id, parts.as_deref(), row.get(BYTES_COLUMN)?),
+        size_bytes: row.get::<_, i64>(1)? as u64,
+        etag: row.get(2)?,
+        last_modified_ms: row.get(3)?,
+        content_type: row.get(4)?,
+        headers: decode_headers(&headers),
+        checksum: row.get(6)?,
+        owner: row.get(7)?,
+        acl: row.get(9)?,
+        version_id: row.get(10)?,
+    })
+}
+
+/// The key's current version (never a delete marker: those live in `versions`).
 pub(crate) fn get_object(
     transaction: &Transaction<'_>,
     bucket: &str,
@@ -357,31 +458,22 @@ pub(crate) fn get_object(
     // Without the bytes, a constant stands in for the column so both statements read alike and
     // SQLite never loads the blob's overflow pages.
     let sql = if with_bytes {
-        "SELECT file_id, size, etag, last_modified_ms, content_type, headers, checksum, owner, \
-         parts, acl, bytes FROM objects WHERE bucket = ?1 AND key = ?2"
+        concat!(
+            "SELECT ",
+            record_columns!(),
+            ", bytes FROM objects WHERE bucket = ?1 AND key = ?2"
+        )
     } else {
-        "SELECT file_id, size, etag, last_modified_ms, content_type, headers, checksum, owner, \
-         parts, acl, NULL FROM objects WHERE bucket = ?1 AND key = ?2"
+        concat!(
+            "SELECT ",
+            record_columns!(),
+            ", NULL FROM objects WHERE bucket = ?1 AND key = ?2"
+        )
     };
     transaction
         .prepare_cached(sql)?
         .query_row(params![bucket, key], |row| {
-            let file_id: String = row.get(0)?;
-            let headers: String = row.get(5)?;
-            let parts: Option<String> = row.get(8)?;
-            Ok(ObjectRecord {
-                bucket: bucket.to_string(),
-                key: key.to_string(),
-                body: body_of(&file_id, parts.as_deref(), row.get(10)?),
-                size_bytes: row.get::<_, i64>(1)? as u64,
-                etag: row.get(2)?,
-                last_modified_ms: row.get(3)?,
-                content_type: row.get(4)?,
-                headers: decode_headers(&headers),
-                checksum: row.get(6)?,
-                owner: row.get(7)?,
-                acl: row.get(9)?,
-            })
+            record_from_row(bucket, key, row)
         })
         .optional()
 }
@@ -443,20 +535,6 @@ pub(crate) fn decode_parts(text: Option<&str>) -> Vec<PartExtent> {
             })
         })
         .collect()
-}
-
-/// The files of a key's row, `None` when there is no row (an inline object has a row, no files).
-pub(crate) fn get_files(
-    transaction: &Transaction<'_>,
-    bucket: &str,
-    key: &str,
-) -> rusqlite::Result<Option<Vec<FileId>>> {
-    transaction
-        .prepare_cached("SELECT file_id, parts FROM objects WHERE bucket = ?1 AND key = ?2")?
-        .query_row(params![bucket, key], |row| {
-            Ok(files_of(row.get(0)?, row.get(1)?))
-        })
-        .optional()
 }
 
 /// Stored headers as `name:value` lines; names cannot hold ':' and values cannot hold '\n'.

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use crate::limits::DATABASE_BUSY_WAIT_MS;
 
 /// Schema version stored in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE buckets (
@@ -113,6 +113,60 @@ DROP TABLE inline_data;
 ALTER TABLE objects DROP COLUMN inline_id;
 ";
 
+/// Version 5: versioning (issue 20). Buckets gain their versioning status (NULL: never enabled).
+/// `objects` keeps exactly one row per key, the current version when it is not a delete marker,
+/// so ListObjects never reads noncurrent versions or markers; it gains the version's id (NULL:
+/// the `null` version) and sequence number (orders a key's versions; NULL for rows written before
+/// versioning, which sort by their write time). It is rebuilt rather than altered so both sit
+/// before `bytes`: a HEAD reads them without loading the blob's overflow pages. `versions` holds
+/// every noncurrent version and every delete marker, newest first per key.
+const MIGRATION_V5: &str = "
+ALTER TABLE buckets ADD COLUMN versioning TEXT;
+CREATE TABLE objects_v5 (
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    file_id TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    last_modified_ms INTEGER NOT NULL,
+    content_type TEXT,
+    headers TEXT NOT NULL,
+    checksum TEXT,
+    owner TEXT NOT NULL,
+    parts TEXT,
+    acl TEXT,
+    version_id TEXT,
+    sequence INTEGER,
+    bytes BLOB,
+    PRIMARY KEY (bucket, key)
+) WITHOUT ROWID;
+INSERT INTO objects_v5 (bucket, key, file_id, size, etag, last_modified_ms, content_type,
+    headers, checksum, owner, parts, acl, bytes)
+SELECT bucket, key, file_id, size, etag, last_modified_ms, content_type, headers, checksum,
+    owner, parts, acl, bytes FROM objects;
+DROP TABLE objects;
+ALTER TABLE objects_v5 RENAME TO objects;
+CREATE TABLE versions (
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    version_id TEXT,
+    delete_marker INTEGER NOT NULL,
+    file_id TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    last_modified_ms INTEGER NOT NULL,
+    content_type TEXT,
+    headers TEXT NOT NULL,
+    checksum TEXT,
+    owner TEXT NOT NULL,
+    parts TEXT,
+    acl TEXT,
+    bytes BLOB,
+    PRIMARY KEY (bucket, key, sequence DESC)
+) WITHOUT ROWID;
+";
+
 /// Why the schema could not be brought to the current version.
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
@@ -160,6 +214,9 @@ pub fn prepare(connection: &mut Connection) -> Result<(), SchemaError> {
     }
     if found < 4 {
         transaction.execute_batch(MIGRATION_V4)?;
+    }
+    if found < 5 {
+        transaction.execute_batch(MIGRATION_V5)?;
     }
     transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     transaction.commit()?;

@@ -40,9 +40,10 @@ impl MetaStore {
     /// Every file id any row references (for startup recovery).
     pub fn referenced_file_ids(&self) -> Result<HashSet<FileId>, MetaError> {
         let mut ids = HashSet::new();
-        let mut statement = self
-            .connection
-            .prepare("SELECT file_id, parts FROM objects")?;
+        // Every version's files: noncurrent versions keep theirs until they are deleted.
+        let mut statement = self.connection.prepare(
+            "SELECT file_id, parts FROM objects UNION ALL SELECT file_id, parts FROM versions",
+        )?;
         let mut rows = statement.query([])?;
         while let Some(row) = rows.next()? {
             ids.extend(files_of(row.get(0)?, row.get(1)?));
@@ -140,7 +141,7 @@ pub(crate) mod tests {
     };
     use crate::object_bytes::InlineBytes;
 
-    fn object(key: &str, id: u128) -> ObjectRecord {
+    pub(crate) fn object(key: &str, id: u128) -> ObjectRecord {
         ObjectRecord {
             bucket: "b".into(),
             key: key.into(),
@@ -153,6 +154,7 @@ pub(crate) mod tests {
             checksum: None,
             owner: "o".into(),
             acl: None,
+            version_id: None,
         }
     }
 
@@ -226,6 +228,7 @@ pub(crate) mod tests {
             region: "us-east-1".into(),
             created_ms: 0,
             acl: None,
+            versioning: None,
         })
     }
 
@@ -241,7 +244,9 @@ pub(crate) mod tests {
         DeleteObject {
             bucket: "b".into(),
             key: key.into(),
+            version: None,
             condition: DeleteCondition::default(),
+            requester: "o".into(),
         }
     }
 
@@ -265,18 +270,20 @@ pub(crate) mod tests {
             Err(MetaError::PreconditionFailed)
         ));
         let fresh = PutObject(object("new", 11), PutCondition::IfAbsent);
-        assert_eq!(store.apply(&fresh).unwrap(), vec![]);
+        assert_eq!(store.apply(&fresh).unwrap().freed, vec![]);
         let wrong = PutObject(object("x", 12), PutCondition::IfMatch("other".into()));
         assert!(matches!(
             store.apply(&wrong),
             Err(MetaError::PreconditionFailed)
         ));
         let right = PutObject(object("x", 13), PutCondition::IfMatch("e".into()));
-        assert_eq!(store.apply(&right).unwrap(), vec![FileId(1)]);
+        assert_eq!(store.apply(&right).unwrap().freed, vec![FileId(1)]);
         let batch = DeleteBatch {
             bucket: "b".into(),
             keys: vec!["x".into(), "y".into(), "missing".into()],
+            versions: Vec::new(),
             conditions: Vec::new(),
+            requester: "o".into(),
         };
         let mut files = store.apply(&batch).unwrap().files;
         files.sort_by_key(|id| id.0);
@@ -292,7 +299,9 @@ pub(crate) mod tests {
         let conditional = |key: &str, condition: DeleteCondition| DeleteObject {
             bucket: "b".into(),
             key: key.into(),
+            version: None,
             condition,
+            requester: "o".into(),
         };
         let etag = |etag: &str| DeleteCondition {
             etags: Some(vec![etag.into()]),
@@ -316,14 +325,19 @@ pub(crate) mod tests {
             size_bytes: Some(3),
         };
         assert_eq!(
-            store.apply(&conditional("x", right)).unwrap(),
+            store.apply(&conditional("x", right)).unwrap().freed,
             vec![FileId(1)]
         );
-        assert_eq!(store.apply(&conditional("x", etag("e"))).unwrap(), vec![]);
+        assert_eq!(
+            store.apply(&conditional("x", etag("e"))).unwrap().freed,
+            vec![]
+        );
         let batch = DeleteBatch {
             bucket: "b".into(),
             keys: vec!["y".into(), "z".into()],
+            versions: Vec::new(),
             conditions: vec![etag("other"), etag("*")],
+            requester: "o".into(),
         };
         let outcome = store.apply(&batch).unwrap();
         assert_eq!(outcome.files, vec![FileId(3)]);
@@ -355,7 +369,7 @@ pub(crate) mod tests {
         }
         use futures_lite::future::block_on;
         assert!(block_on(bucket_answer).unwrap().unwrap());
-        assert_eq!(block_on(put_answer).unwrap().unwrap(), vec![]);
+        assert_eq!(block_on(put_answer).unwrap().unwrap().freed, vec![]);
         assert!(matches!(
             block_on(missing_answer).unwrap(),
             Err(MetaError::PreconditionFailed)
@@ -376,17 +390,17 @@ pub(crate) mod tests {
             "same owner again"
         );
         let put = PutObject(object("k", 1), PutCondition::None);
-        assert_eq!(store.apply(&put).unwrap(), vec![]);
+        assert_eq!(store.apply(&put).unwrap().freed, vec![]);
         let replace = PutObject(object("k", 2), PutCondition::None);
-        assert_eq!(store.apply(&replace).unwrap(), vec![FileId(1)]);
+        assert_eq!(store.apply(&replace).unwrap().freed, vec![FileId(1)]);
         assert_eq!(store.apply(&get("k", true)).unwrap(), Some(object("k", 2)));
         let not_empty = DeleteBucket { name: "b".into() };
         assert!(matches!(
             store.apply(&not_empty),
             Err(MetaError::BucketNotEmpty)
         ));
-        assert_eq!(store.apply(&delete("k")).unwrap(), vec![FileId(2)]);
-        assert_eq!(store.apply(&delete("k")).unwrap(), vec![]);
+        assert_eq!(store.apply(&delete("k")).unwrap().freed, vec![FileId(2)]);
+        assert_eq!(store.apply(&delete("k")).unwrap().freed, vec![]);
         store.apply(&not_empty).unwrap();
         assert!(matches!(
             store.apply(&get("k", true)),
@@ -404,7 +418,7 @@ pub(crate) mod tests {
         let replies = store.apply_all(&[put("a", b"one"), put("b", b"two"), put("c", b"")]);
         assert!(replies
             .iter()
-            .all(|reply| matches!(reply, Ok(files) if files.is_empty())));
+            .all(|reply| matches!(reply, Ok(written) if written.freed.is_empty())));
         assert_eq!(inline_rows(&store), 3);
         let found = store.apply(&get("a", true)).unwrap().unwrap();
         assert_eq!(found, inline_object("a", b"one"));
@@ -417,13 +431,15 @@ pub(crate) mod tests {
             .apply(&PutObject(object("a", 7), PutCondition::None))
             .unwrap();
         assert_eq!(inline_rows(&store), 2);
-        assert_eq!(store.apply(&delete("b")).unwrap(), vec![]);
+        assert_eq!(store.apply(&delete("b")).unwrap().freed, vec![]);
         assert_eq!(store.apply(&get("b", true)).unwrap(), None);
         assert_eq!(inline_rows(&store), 1);
         let batch = DeleteBatch {
             bucket: "b".into(),
             keys: vec!["a".into(), "c".into()],
+            versions: Vec::new(),
             conditions: Vec::new(),
+            requester: "o".into(),
         };
         assert_eq!(store.apply(&batch).unwrap().files, vec![FileId(7)]);
         assert_eq!(inline_rows(&store), 0);

@@ -6,15 +6,18 @@ use std::io;
 
 use crate::http::RequestHead;
 use crate::meta::users::canonical_id;
-use crate::meta::{BucketRecord, MetaError, ObjectBody, ObjectRecord};
+use crate::meta::{
+    BucketRecord, GetObjectVersion, MetaError, ObjectBody, ObjectRecord, VersionLookup,
+    VersionSelector,
+};
 use crate::s3::access::{allows, Permission};
 use crate::s3::conditions::{ConditionOutcome, ReadConditions};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::object_write::Destination;
 use crate::s3::path::{percent_decode, validate_bucket_name};
 use crate::s3::request::Call;
+use crate::s3::version::no_such_version;
 use crate::s3::S3Context;
-use crate::s3::NULL_VERSION_ID;
 use crate::storage::checksum::StoredChecksum;
 use crate::storage::{ObjectReader, ObjectWriter, SealedObject, Segment};
 
@@ -28,9 +31,12 @@ pub struct CopySource {
     pub bucket: String,
     /// Source key.
     pub key: String,
+    /// `?versionId=`: that version of the source rather than its current one.
+    pub version: Option<VersionSelector>,
 }
 
-/// Parses `[/]bucket/key[?versionId=v]` (URL-encoded). A version other than `null` is refused.
+/// Parses `[/]bucket/key[?versionId=v]` (URL-encoded); a malformed version id is S3's 400
+/// InvalidArgument.
 pub fn parse_copy_source(value: &str) -> S3Result<CopySource> {
     let invalid = || {
         S3Error::with_message(
@@ -54,18 +60,18 @@ pub fn parse_copy_source(value: &str) -> S3Result<CopySource> {
     if key.len() > crate::limits::KEY_BYTES_MAX {
         return Err(S3Error::new(S3ErrorCode::KeyTooLongError));
     }
-    if let Some(version) = version {
-        if version != NULL_VERSION_ID {
-            return Err(S3Error::with_message(
-                S3ErrorCode::NoSuchVersion,
-                "ringstore buckets are unversioned: only versionId=null exists.",
-            )
-            .field("VersionId", version));
-        }
-    }
+    let version = match version {
+        None => None,
+        Some(text) => Some(VersionSelector::parse(&text).ok_or_else(|| {
+            S3Error::with_message(S3ErrorCode::InvalidArgument, "Invalid version id specified")
+                .field("ArgumentName", "x-amz-copy-source")
+                .field("ArgumentValue", text.clone())
+        })?),
+    };
     Ok(CopySource {
         bucket: bucket.to_string(),
         key: key.to_string(),
+        version,
     })
 }
 
@@ -98,39 +104,77 @@ impl<'r> CopySourceRequest<'r> {
             expected_owner: head.header("x-amz-source-expected-bucket-owner"),
         })
     }
+
+    /// The `x-amz-copy-source-version-id` S3 answers for a copy of `record`: its version id when
+    /// it has one, or `null` when the null version was named.
+    pub fn version_header(&self, record: &ObjectRecord) -> Option<String> {
+        record.version_id.clone().or_else(|| {
+            (self.source.version == Some(VersionSelector::Null))
+                .then(|| crate::meta::NULL_VERSION_ID.to_string())
+        })
+    }
 }
 
-/// The source object if the caller may read it: NoSuchKey for whoever may list its bucket,
-/// AccessDenied for everyone else (as for a GET).
+/// The source object (the version it names, or its current one) if the caller may read it:
+/// NoSuchKey / NoSuchVersion for whoever may list its bucket, AccessDenied for everyone else (as
+/// for a GET); a delete marker named by id is S3's 400 InvalidRequest.
 async fn readable_source(
     context: &S3Context,
     call: &Call<'_>,
     source: &CopySource,
     source_bucket: &BucketRecord,
 ) -> S3Result<std::rc::Rc<ObjectRecord>> {
-    match context.object(&source.bucket, &source.key, true).await {
-        Ok(Some(record))
+    // The source record, and whether what was found instead is a delete marker.
+    let found: Result<(Option<std::rc::Rc<ObjectRecord>>, bool), MetaError> = match &source.version
+    {
+        None => context
+            .object(&source.bucket, &source.key, true)
+            .await
+            .map(|record| (record, false)),
+        Some(version) => {
+            let lookup = GetObjectVersion {
+                bucket: source.bucket.clone(),
+                key: source.key.clone(),
+                version: Some(version.clone()),
+                with_bytes: true,
+            };
+            context.meta.call(lookup).await.map(|found| match found {
+                VersionLookup::Object(record) => (Some(std::rc::Rc::new(record)), false),
+                VersionLookup::DeleteMarker { .. } => (None, true),
+                VersionLookup::Missing => (None, false),
+            })
+        }
+    };
+    let may_list = || {
+        allows(
+            &source_bucket.owner,
+            source_bucket.acl.as_deref(),
+            call.requester,
+            Permission::Read,
+        )
+    };
+    match found {
+        Ok((Some(record), _)) => {
             if allows(
                 &record.owner,
                 record.acl.as_deref(),
                 call.requester,
                 Permission::Read,
-            ) =>
-        {
-            Ok(record)
+            ) {
+                Ok(record)
+            } else {
+                Err(S3Error::new(S3ErrorCode::AccessDenied))
+            }
         }
-        Ok(Some(_)) => Err(S3Error::new(S3ErrorCode::AccessDenied)),
-        Ok(None)
-            if allows(
-                &source_bucket.owner,
-                source_bucket.acl.as_deref(),
-                call.requester,
-                Permission::Read,
-            ) =>
-        {
-            Err(S3Error::new(S3ErrorCode::NoSuchKey).field("Key", source.key.clone()))
-        }
-        Ok(None) => Err(S3Error::new(S3ErrorCode::AccessDenied)),
+        Ok(_) if !may_list() => Err(S3Error::new(S3ErrorCode::AccessDenied)),
+        Ok((None, true)) => Err(S3Error::with_message(
+            S3ErrorCode::InvalidRequest,
+            "The source of a copy request may not specifically refer to a delete marker by version id.",
+        )),
+        Ok((None, false)) => Err(match &source.version {
+            Some(version) => no_such_version(&source.key, version),
+            None => S3Error::new(S3ErrorCode::NoSuchKey).field("Key", source.key.clone()),
+        }),
         Err(MetaError::NoSuchBucket) => Err(S3Error::new(S3ErrorCode::NoSuchBucket)),
         Err(error) => Err(error.into()),
     }
@@ -278,10 +322,12 @@ mod tests {
 
     #[test]
     fn copy_source_forms() {
-        // Goal: the x-amz-copy-source forms clients send parse to the same bucket and key.
+        // Goal: the x-amz-copy-source forms clients send parse to the same bucket and key; a
+        // version id is kept, a malformed one refused as S3 does.
         let expected = CopySource {
             bucket: "bucket".into(),
             key: "dir/a b+c".into(),
+            version: None,
         };
         assert_eq!(
             parse_copy_source("/bucket/dir/a%20b%2Bc").unwrap(),
@@ -290,13 +336,23 @@ mod tests {
         assert_eq!(parse_copy_source("bucket/dir/a%20b%2Bc").unwrap(), expected);
         assert_eq!(
             parse_copy_source("bucket/dir/a%20b%2Bc?versionId=null").unwrap(),
-            expected
+            CopySource {
+                version: Some(VersionSelector::Null),
+                ..expected.clone()
+            }
+        );
+        let id = crate::meta::VersionId::generate(5);
+        assert_eq!(
+            parse_copy_source(&format!("bucket/dir/a%20b%2Bc?versionId={id}"))
+                .unwrap()
+                .version,
+            Some(VersionSelector::Id(id))
         );
         assert_eq!(
             parse_copy_source("bucket/k?versionId=abc")
                 .unwrap_err()
                 .code,
-            S3ErrorCode::NoSuchVersion
+            S3ErrorCode::InvalidArgument
         );
         for bad in ["", "bucket", "/bucket/", "bucket/%zz", "bucket/k?other=1"] {
             assert!(parse_copy_source(bad).is_err(), "{bad}");

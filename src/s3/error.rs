@@ -16,6 +16,7 @@ pub enum S3ErrorCode {
     BucketNotEmpty,
     EntityTooLarge,
     EntityTooSmall,
+    IllegalVersioningConfigurationException,
     IncompleteBody,
     InternalError,
     InvalidAccessKeyId,
@@ -91,6 +92,7 @@ impl S3ErrorCode {
             KeyTooLongError => "KeyTooLongError",
             MalformedACLError => "MalformedACLError",
             MalformedXML => "MalformedXML",
+            IllegalVersioningConfigurationException => "IllegalVersioningConfigurationException",
             MetadataTooLarge => "MetadataTooLarge",
             MethodNotAllowed => "MethodNotAllowed",
             MissingContentLength => "MissingContentLength",
@@ -141,6 +143,7 @@ impl S3ErrorCode {
             | KeyTooLongError
             | MalformedACLError
             | MalformedXML
+            | IllegalVersioningConfigurationException
             | MetadataTooLarge
             | MissingSecurityHeader
             | RequestTimeout
@@ -194,6 +197,7 @@ impl S3ErrorCode {
             KeyTooLongError => "Your key is too long",
             MalformedACLError => "The XML you provided was not well-formed or did not validate against our published schema.",
             MalformedXML => "The XML you provided was not well-formed or did not validate against our published schema.",
+            IllegalVersioningConfigurationException => "The versioning configuration specified in the request is invalid.",
             MetadataTooLarge => "Your metadata headers exceed the maximum allowed metadata size.",
             MethodNotAllowed => "The specified method is not allowed against this resource.",
             MissingContentLength => "You must provide the Content-Length HTTP header.",
@@ -328,6 +332,7 @@ impl From<crate::meta::MetaError> for S3Error {
             MetaError::TooManyBuckets => S3Error::new(S3ErrorCode::TooManyBuckets),
             MetaError::PreconditionFailed => S3Error::new(S3ErrorCode::PreconditionFailed),
             MetaError::NoSuchUpload => S3Error::new(S3ErrorCode::NoSuchUpload),
+            MetaError::NoSuchVersion => S3Error::new(S3ErrorCode::NoSuchVersion),
             MetaError::NoSuchKey => S3Error::new(S3ErrorCode::NoSuchKey),
             MetaError::BadDigest => S3Error::new(S3ErrorCode::BadDigest),
             MetaError::InvalidPart(number) => {

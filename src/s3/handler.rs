@@ -58,6 +58,27 @@ impl<T: XmlDocument> IntoResponse for T {
     }
 }
 
+/// An answer with headers S3 adds to it (`x-amz-version-id`, …); a header whose value is `None`
+/// is left out.
+pub struct WithHeaders<T> {
+    /// The answer.
+    pub answer: T,
+    /// Headers to add.
+    pub headers: Vec<(&'static str, Option<String>)>,
+}
+
+impl<T: IntoResponse> IntoResponse for WithHeaders<T> {
+    fn into_response(self) -> Response {
+        let mut response = self.answer.into_response();
+        for (name, value) in self.headers {
+            if let Some(value) = value {
+                response.head.header(name, value);
+            }
+        }
+        response
+    }
+}
+
 /// An answer with no body: 204 No Content.
 pub struct NoContent;
 

@@ -25,6 +25,7 @@ pub mod resource;
 pub mod router;
 pub mod time;
 pub mod unsupported;
+pub mod version;
 pub mod xml;
 
 use std::cell::{Cell, RefCell};
@@ -34,8 +35,7 @@ use crate::core_state::CoreState;
 
 pub use error::{S3Error, S3ErrorCode, S3Result};
 
-/// The version id every object has in an unversioned bucket.
-pub const NULL_VERSION_ID: &str = "null";
+pub use crate::meta::NULL_VERSION_ID;
 pub use operation::Operation;
 
 /// What one core needs to serve S3 requests: the core's own state (`CoreState`, reached through

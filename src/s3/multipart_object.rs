@@ -87,6 +87,7 @@ pub fn assemble(
         checksum: object_checksum(upload, &chosen),
         owner: upload.owner.clone(),
         acl: upload.acl.clone(),
+        version_id: None,
     };
     check_expected_checksum(request, upload, &record)?;
     Ok(record)

@@ -142,6 +142,7 @@ mod tests {
             checksum: None,
             owner: "o".into(),
             acl: None,
+            version_id: None,
         })
     }
 

@@ -107,7 +107,7 @@ pub async fn commit_object(
     condition: PutCondition,
 ) -> S3Result<ObjectRecord> {
     let published = sealed.publish().await?;
-    let record = ObjectRecord {
+    let mut record = ObjectRecord {
         bucket: call.bucket.to_string(),
         key: call.key.to_string(),
         body: published.stored.clone().into(),
@@ -119,16 +119,18 @@ pub async fn commit_object(
         checksum: attributes.checksum,
         owner: call.requester.access_key().to_string(),
         acl: attributes.acl,
+        version_id: None,
     };
-    let replaced = context
+    let written = context
         .meta
         .put_object(record.clone(), condition)
         .await
         .map_err(|error| write_error(call, error))?;
     published.keep();
-    for old in replaced {
+    for old in written.freed {
         remove_object_file_later(&context.layout, old);
     }
+    record.version_id = written.version_id;
     Ok(record)
 }
 

@@ -11,7 +11,7 @@
 
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::handler::run;
-use super::ops::{self, acl, batch, bucket, copy, cors, list, multipart, object, post};
+use super::ops::{self, acl, batch, bucket, copy, cors, list, multipart, object, post, versioning};
 use super::payload::PayloadReader;
 use super::request::S3Request;
 use super::S3Context;
@@ -86,7 +86,8 @@ operations! {
         DeleteBucket => bucket::DeleteBucket,
         HeadBucket => bucket::HeadBucket,
         GetBucketLocation => bucket::GetBucketLocation,
-        GetBucketVersioning => bucket::GetBucketVersioning,
+        GetBucketVersioning => versioning::GetBucketVersioning,
+        PutBucketVersioning => versioning::PutBucketVersioning,
         GetBucketRequestPayment => bucket::GetBucketRequestPayment,
         GetBucketAcl => acl::GetBucketAcl,
         PutBucketAcl => acl::PutBucketAcl,
@@ -117,7 +118,6 @@ operations! {
         MethodNotAllowed => ops::MethodNotAllowed,
     }
     not_implemented {
-        PutBucketVersioning,
         GetBucketPolicy,
         PutBucketPolicy,
         DeleteBucketPolicy,

@@ -1,13 +1,15 @@
 //! The request's bucket and object, looked up through the core's caches and authorized against
-//! their ACLs: NoSuchBucket before AccessDenied, and no key revealed to those who may not list.
+//! their ACLs: NoSuchBucket before AccessDenied, and no key revealed to those who may not list;
+//! versions by `versionId`, and S3's answers for delete markers.
 
 use std::rc::Rc;
 
 use crate::meta::users::canonical_id;
-use crate::meta::{BucketRecord, ObjectRecord};
+use crate::meta::{BucketRecord, GetObjectVersion, ObjectRecord, VersionLookup, VersionSelector};
 use crate::s3::access::{allows, Permission};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::request::Call;
+use crate::s3::version::{delete_marker_named, key_deleted, no_such_version};
 use crate::s3::S3Context;
 
 /// The bucket of the request if the requester holds `permission` on it: NoSuchBucket before
@@ -96,11 +98,73 @@ pub(crate) async fn authorized_object(
     }
 }
 
-/// The error for a key that is not there: NoSuchKey for whoever may list the bucket, AccessDenied
-/// for everyone else (S3 does not reveal which keys exist to those who cannot list them).
+/// The error for a key that is not there: NoSuchKey for whoever may list the bucket (with
+/// `x-amz-delete-marker` when its current version is a delete marker), AccessDenied for everyone
+/// else (S3 does not reveal which keys exist to those who cannot list them).
 async fn missing_object(context: &S3Context, call: &Call<'_>) -> S3Error {
-    match authorized_bucket(context, call, Permission::Read).await {
-        Ok(_) => S3Error::new(S3ErrorCode::NoSuchKey).field("Key", call.key),
-        Err(error) => error,
+    let bucket = match authorized_bucket(context, call, Permission::Read).await {
+        Ok(bucket) => bucket,
+        Err(error) => return error,
+    };
+    if bucket.versioning.is_some() {
+        let lookup = GetObjectVersion {
+            bucket: call.bucket.to_string(),
+            key: call.key.to_string(),
+            version: None,
+            with_bytes: false,
+        };
+        if let Ok(VersionLookup::DeleteMarker { version_id, .. }) = context.meta.call(lookup).await
+        {
+            return key_deleted(call.key, version_id.as_deref());
+        }
+    }
+    S3Error::new(S3ErrorCode::NoSuchKey).field("Key", call.key)
+}
+
+/// The version `version` names of the request's object (the current one when `None`) if the
+/// requester holds `permission` on it. A named version that is a delete marker is 405
+/// MethodNotAllowed for `method`; a missing one is NoSuchVersion (AccessDenied for those who may
+/// not list the bucket).
+pub(crate) async fn authorized_version(
+    context: &S3Context,
+    call: &Call<'_>,
+    version: Option<&VersionSelector>,
+    permission: Permission,
+    with_bytes: bool,
+    method: &str,
+) -> S3Result<Rc<ObjectRecord>> {
+    let Some(selector) = version else {
+        return authorized_object(context, call, permission, with_bytes).await;
+    };
+    let lookup = GetObjectVersion {
+        bucket: call.bucket.to_string(),
+        key: call.key.to_string(),
+        version: Some(selector.clone()),
+        with_bytes,
+    };
+    match context.meta.call(lookup).await {
+        Ok(VersionLookup::Object(record)) => {
+            authorize_object(call, &record, permission)?;
+            Ok(Rc::new(record))
+        }
+        Ok(VersionLookup::DeleteMarker {
+            version_id,
+            last_modified_ms,
+        }) => {
+            authorized_bucket(context, call, Permission::Read).await?;
+            Err(delete_marker_named(
+                method,
+                version_id.as_deref(),
+                last_modified_ms,
+            ))
+        }
+        Ok(VersionLookup::Missing) => {
+            authorized_bucket(context, call, Permission::Read).await?;
+            Err(no_such_version(call.key, selector))
+        }
+        Err(crate::meta::MetaError::NoSuchBucket) => {
+            Err(S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", call.bucket))
+        }
+        Err(error) => Err(error.into()),
     }
 }

@@ -1,12 +1,14 @@
 //! Get/PutBucketAcl and Get/PutObjectAcl, each a typed unit (`S3Operation`).
 
+use crate::meta::VersionSelector;
 use crate::s3::access::{effective_grants, parse_access_control_policy, AclRequest, Permission};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::grants::resolve_acl;
 use crate::s3::handler::{Done, FromRequest, S3Operation};
 use crate::s3::payload::{read_small_body, PayloadReader};
 use crate::s3::request::{Call, S3Request};
-use crate::s3::resource::{authorized_bucket, authorized_object};
+use crate::s3::resource::{authorized_bucket, authorized_version};
+use crate::s3::version::{no_such_version, RequestedVersion};
 use crate::s3::xml::documents::{AccessControlPolicy, Owner};
 use crate::s3::S3Context;
 
@@ -101,29 +103,52 @@ impl S3Operation for PutBucketAcl {
     }
 }
 
-/// GetObjectAcl.
+/// GetObjectAcl (of the current version, or of the one `versionId` names).
 pub struct GetObjectAcl;
 
 impl S3Operation for GetObjectAcl {
-    type Input<'r> = ();
+    type Input<'r> = RequestedVersion;
     type Output = AccessControlPolicy;
 
     async fn handle(
         context: &S3Context,
         call: Call<'_>,
-        _input: Self::Input<'_>,
+        RequestedVersion(version): Self::Input<'_>,
         _payload: PayloadReader<'_, '_>,
     ) -> S3Result<AccessControlPolicy> {
-        let record = authorized_object(context, &call, Permission::ReadAcp, false).await?;
+        let record = authorized_version(
+            context,
+            &call,
+            version.as_ref(),
+            Permission::ReadAcp,
+            false,
+            "GET",
+        )
+        .await?;
         policy(context, &record.owner, record.acl.as_deref()).await
     }
 }
 
-/// PutObjectAcl.
+/// What a PutObjectAcl asks: the list (headers or body) and the version it is for.
+pub struct PutObjectAclInput {
+    acl: PutAclInput,
+    version: Option<VersionSelector>,
+}
+
+impl FromRequest<'_> for PutObjectAclInput {
+    fn parse(request: &S3Request<'_>) -> S3Result<PutObjectAclInput> {
+        Ok(PutObjectAclInput {
+            acl: PutAclInput::parse(request)?,
+            version: RequestedVersion::parse(request)?.0,
+        })
+    }
+}
+
+/// PutObjectAcl (of the current version, or of the one `versionId` names).
 pub struct PutObjectAcl;
 
 impl S3Operation for PutObjectAcl {
-    type Input<'r> = PutAclInput;
+    type Input<'r> = PutObjectAclInput;
     type Output = Done;
 
     async fn handle(
@@ -132,18 +157,35 @@ impl S3Operation for PutObjectAcl {
         input: Self::Input<'_>,
         mut payload: PayloadReader<'_, '_>,
     ) -> S3Result<Done> {
-        let record = authorized_object(context, &call, Permission::WriteAcp, false).await?;
-        let acl_request = requested_acl(input, &mut payload).await?;
+        let record = authorized_version(
+            context,
+            &call,
+            input.version.as_ref(),
+            Permission::WriteAcp,
+            false,
+            "PUT",
+        )
+        .await?;
+        let acl_request = requested_acl(input.acl, &mut payload).await?;
         let owner = context.owner_identity(&record.owner).await?;
         let bucket_owner = match context.bucket(call.bucket).await? {
             Some(bucket) => context.owner_identity(&bucket.owner).await?,
             None => owner.clone(),
         };
         let acl = resolve_acl(context, acl_request, &owner, &bucket_owner).await?;
-        context
-            .meta
-            .put_object_acl(call.bucket.to_string(), call.key.to_string(), acl)
-            .await?;
+        let command = crate::meta::PutObjectAcl {
+            bucket: call.bucket.to_string(),
+            key: call.key.to_string(),
+            version: input.version.clone(),
+            acl,
+        };
+        match (context.meta.call(command).await, &input.version) {
+            // Deleted between the lookup and the update.
+            (Err(crate::meta::MetaError::NoSuchVersion), Some(version)) => {
+                Err(no_such_version(call.key, version))
+            }
+            (outcome, _) => Ok(outcome?),
+        }?;
         Ok(Done)
     }
 }

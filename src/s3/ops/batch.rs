@@ -8,7 +8,7 @@ use base64::Engine;
 use md5::{Digest, Md5};
 
 use crate::limits::KEY_BYTES_MAX;
-use crate::meta::DeleteCondition;
+use crate::meta::{DeleteBatch, DeleteCondition, DeletedVersion, VersionSelector};
 use crate::s3::access::Permission;
 use crate::s3::conditions::delete_condition;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
@@ -20,7 +20,6 @@ use crate::s3::resource::authorized_bucket;
 use crate::s3::xml::documents::{DeleteOutcome, DeleteResult};
 use crate::s3::xml::{parse_delete_objects, DeleteEntry};
 use crate::s3::S3Context;
-use crate::s3::NULL_VERSION_ID;
 use crate::storage::writer::remove_object_file_later;
 
 /// The integrity headers S3 requires on DeleteObjects: Content-MD5, or a flexible checksum
@@ -85,19 +84,21 @@ impl BodyIntegrity<'_> {
     }
 }
 
-/// What may be deleted of `entry` (its condition), or why it is refused (Code, Message).
-fn entry_condition(entry: &DeleteEntry) -> Result<DeleteCondition, (&'static str, &'static str)> {
-    if entry
-        .version_id
-        .as_deref()
-        .is_some_and(|version| version != NULL_VERSION_ID)
-    {
-        return Err(("NoSuchVersion", "The specified version does not exist."));
-    }
+/// Which version of `entry` goes and under what condition, or why it is refused (Code, Message).
+fn entry_target(
+    entry: &DeleteEntry,
+) -> Result<(Option<VersionSelector>, DeleteCondition), (&'static str, &'static str)> {
+    let version = match entry.version_id.as_deref() {
+        None => None,
+        Some(text) => Some(
+            VersionSelector::parse(text)
+                .ok_or(("NoSuchVersion", "The specified version does not exist."))?,
+        ),
+    };
     if entry.key.is_empty() || entry.key.len() > KEY_BYTES_MAX {
         return Err(("InvalidArgument", "Invalid key"));
     }
-    delete_condition(
+    let condition = delete_condition(
         entry.etag.as_deref(),
         entry
             .last_modified_time
@@ -105,7 +106,8 @@ fn entry_condition(entry: &DeleteEntry) -> Result<DeleteCondition, (&'static str
             .map(|value| ("LastModifiedTime", value)),
         entry.size.as_deref().map(|value| ("Size", value)),
     )
-    .map_err(|_| ("InvalidArgument", "Invalid condition"))
+    .map_err(|_| ("InvalidArgument", "Invalid condition"))?;
+    Ok((version, condition))
 }
 
 /// DeleteObjects.
@@ -125,29 +127,46 @@ impl S3Operation for DeleteObjects {
         let body = read_small_body(&mut payload).await?;
         input.verify(payload.trailers(), &body)?;
         let parsed = parse_delete_objects(&body)?;
-        let mut deletable: Vec<String> = Vec::with_capacity(parsed.objects.len());
-        let mut conditions: Vec<DeleteCondition> = Vec::with_capacity(parsed.objects.len());
+        let count = parsed.objects.len();
+        let mut keys: Vec<String> = Vec::with_capacity(count);
+        let mut versions: Vec<Option<VersionSelector>> = Vec::with_capacity(count);
+        let mut conditions: Vec<DeleteCondition> = Vec::with_capacity(count);
         // For each deletable entry, its position in `outcomes`.
-        let mut positions: Vec<usize> = Vec::with_capacity(parsed.objects.len());
-        let mut outcomes: Vec<DeleteOutcome> = Vec::with_capacity(parsed.objects.len());
+        let mut positions: Vec<usize> = Vec::with_capacity(count);
+        let mut outcomes: Vec<DeleteOutcome> = Vec::with_capacity(count);
         for entry in parsed.objects {
-            let refusal = match entry_condition(&entry) {
+            let refusal = match entry_target(&entry) {
                 Err(refusal) => Some(refusal),
-                Ok(condition) => {
-                    deletable.push(entry.key.clone());
+                Ok((version, condition)) => {
+                    keys.push(entry.key.clone());
+                    versions.push(version);
                     conditions.push(condition);
                     positions.push(outcomes.len());
                     None
                 }
             };
-            outcomes.push(DeleteOutcome { entry, refusal });
+            outcomes.push(DeleteOutcome {
+                entry,
+                refusal,
+                deleted: DeletedVersion::default(),
+            });
         }
         if conditions.iter().all(DeleteCondition::is_empty) {
             conditions.clear();
         }
+        if versions.iter().all(Option::is_none) {
+            versions.clear();
+        }
+        let batch = DeleteBatch {
+            bucket: call.bucket.to_string(),
+            keys,
+            versions,
+            conditions,
+            requester: call.requester.access_key().to_string(),
+        };
         let deleted = context
             .meta
-            .delete_batch(call.bucket.to_string(), deletable, conditions)
+            .call(batch)
             .await
             .map_err(|error| match error {
                 crate::meta::MetaError::NoSuchBucket => no_such_bucket(&call),
@@ -155,6 +174,9 @@ impl S3Operation for DeleteObjects {
             })?;
         for file in deleted.files {
             remove_object_file_later(&context.layout, file);
+        }
+        for (index, reported) in deleted.deleted.into_iter().enumerate() {
+            outcomes[positions[index]].deleted = reported;
         }
         for index in deleted.precondition_failed {
             outcomes[positions[index]].refusal = Some((

@@ -1,5 +1,5 @@
 //! Bucket operations: ListBuckets, CreateBucket, DeleteBucket, HeadBucket, GetBucketLocation,
-//! GetBucketVersioning and GetBucketRequestPayment, each a typed unit (`S3Operation`).
+//! and GetBucketRequestPayment, each a typed unit (`S3Operation`).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as TOKEN;
 use base64::Engine;
@@ -17,7 +17,6 @@ use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::{authorized_bucket, owned_bucket};
 use crate::s3::xml::documents::{
     BucketEntry, ListAllMyBucketsResult, LocationConstraint, Owner, RequestPaymentConfiguration,
-    VersioningConfiguration,
 };
 use crate::s3::xml::parse_create_bucket_configuration;
 use crate::s3::{time, S3Context};
@@ -185,6 +184,7 @@ impl S3Operation for CreateBucket {
             region: region.clone(),
             created_ms: time::now_ms(),
             acl: acl.clone(),
+            versioning: None,
         };
         match context.meta.create_bucket(record).await {
             Ok(true) => {}
@@ -293,24 +293,6 @@ impl S3Operation for GetBucketLocation {
         Ok(LocationConstraint {
             region: (bucket.region != LEGACY_REGION).then(|| bucket.region.clone()),
         })
-    }
-}
-
-/// GetBucketVersioning: an unversioned bucket answers an empty configuration (never enabled).
-pub struct GetBucketVersioning;
-
-impl S3Operation for GetBucketVersioning {
-    type Input<'r> = ();
-    type Output = VersioningConfiguration;
-
-    async fn handle(
-        context: &S3Context,
-        call: Call<'_>,
-        _input: Self::Input<'_>,
-        _payload: PayloadReader<'_, '_>,
-    ) -> S3Result<VersioningConfiguration> {
-        owned_bucket(context, &call).await?;
-        Ok(VersioningConfiguration { status: None })
     }
 }
 

@@ -9,7 +9,7 @@ use crate::s3::access::{AclRequest, Permission};
 use crate::s3::copy_source::{copy_from_source, CopySourceRequest};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::grants::stored_acl;
-use crate::s3::handler::{FromRequest, S3Operation};
+use crate::s3::handler::{FromRequest, S3Operation, WithHeaders};
 use crate::s3::object_write::{commit_object, stored_headers, Destination, ObjectAttributes};
 use crate::s3::payload::PayloadReader;
 use crate::s3::request::{Call, S3Request};
@@ -58,6 +58,7 @@ impl<'r> FromRequest<'r> for CopyObjectInput<'r> {
         };
         if source.source.bucket == request.bucket()
             && source.source.key == request.key()
+            && source.source.version.is_none()
             && matches!(directive, Directive::Copy)
         {
             return Err(S3Error::with_message(
@@ -78,14 +79,14 @@ pub struct CopyObject;
 
 impl S3Operation for CopyObject {
     type Input<'r> = CopyObjectInput<'r>;
-    type Output = CopyObjectResult;
+    type Output = WithHeaders<CopyObjectResult>;
 
     async fn handle(
         context: &S3Context,
         call: Call<'_>,
         input: Self::Input<'_>,
         _payload: PayloadReader<'_, '_>,
-    ) -> S3Result<CopyObjectResult> {
+    ) -> S3Result<WithHeaders<CopyObjectResult>> {
         let bucket = authorized_bucket(context, &call, Permission::Write).await?;
         let writer = call.requester.access_key();
         let acl = stored_acl(context, writer, input.acl, &bucket.owner).await?;
@@ -118,9 +119,18 @@ impl S3Operation for CopyObject {
         };
         let committed =
             commit_object(context, &call, sealed, attributes, PutCondition::None).await?;
-        Ok(CopyObjectResult {
-            last_modified_ms: committed.last_modified_ms,
-            etag: committed.etag,
+        Ok(WithHeaders {
+            headers: vec![
+                ("x-amz-version-id", committed.version_id),
+                (
+                    "x-amz-copy-source-version-id",
+                    input.source.version_header(&record),
+                ),
+            ],
+            answer: CopyObjectResult {
+                last_modified_ms: committed.last_modified_ms,
+                etag: committed.etag,
+            },
         })
     }
 }

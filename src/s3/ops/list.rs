@@ -6,7 +6,10 @@ use base64::Engine;
 
 use std::collections::HashMap;
 
-use crate::meta::{ListQuery, Listing, MetaError};
+use crate::meta::{
+    ListObjectVersions as ListObjectVersionsCommand, ListQuery, Listing, MetaError,
+    VersionSelector, VersionsQuery,
+};
 use crate::s3::access::Permission;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::handler::{FromRequest, S3Operation};
@@ -15,9 +18,9 @@ use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::authorized_bucket;
 use crate::s3::xml::documents::{
     ListBucketResultV1, ListBucketResultV2, ListEntry, ListHeader, ListVersionsResult, Owner,
+    VersionListEntry,
 };
 use crate::s3::S3Context;
-use crate::s3::NULL_VERSION_ID;
 
 /// Keys per page when the client asks for more, or for none (S3 API Reference, ListObjectsV2
 /// `max-keys`: "returns up to 1,000 key names").
@@ -318,7 +321,7 @@ impl S3Operation for ListObjects {
     }
 }
 
-/// ListObjectVersions on an unversioned bucket: each object is its single `null` version.
+/// ListObjectVersions: every version and delete marker, newest first per key.
 pub struct ListObjectVersions;
 
 /// What ListObjectVersions asks.
@@ -326,7 +329,7 @@ pub struct ListObjectVersionsInput {
     parameters: ListParameters,
     /// `key-marker` as sent (empty when absent).
     key_marker: String,
-    /// `version-id-marker` as sent: empty or `null`.
+    /// `version-id-marker` as sent (empty when absent).
     version_id_marker: String,
 }
 
@@ -342,7 +345,7 @@ impl FromRequest<'_> for ListObjectVersionsInput {
                 version_marker,
             ));
         }
-        if !version_marker.is_empty() && version_marker != NULL_VERSION_ID {
+        if !version_marker.is_empty() && VersionSelector::parse(version_marker).is_none() {
             return Err(invalid_argument(
                 "Invalid version id specified",
                 "version-id-marker",
@@ -367,22 +370,46 @@ impl S3Operation for ListObjectVersions {
         input: Self::Input<'_>,
         _payload: PayloadReader<'_, '_>,
     ) -> S3Result<ListVersionsResult> {
+        authorized_bucket(context, &call, Permission::Read).await?;
         let parameters = &input.parameters;
-        // With one version per key, resuming after (key, null) and after key are the same place.
-        let after = (!input.key_marker.is_empty()).then(|| input.key_marker.clone());
-        let listing = fetch_page(context, &call, parameters, after).await?;
-        let next_key_marker = match &listing.last {
-            Some(last) if listing.is_truncated => Some(last.clone()),
-            _ => None,
+        let non_empty = |text: &str| (!text.is_empty()).then(|| text.to_string());
+        let query = VersionsQuery {
+            bucket: call.bucket.to_string(),
+            prefix: parameters.prefix.clone(),
+            delimiter: parameters.delimiter.clone(),
+            key_marker: non_empty(&input.key_marker),
+            version_id_marker: non_empty(&input.version_id_marker),
+            max_keys: parameters.max_keys,
         };
+        let page = context
+            .meta
+            .call(ListObjectVersionsCommand(query))
+            .await
+            .map_err(|error| match error {
+                MetaError::NoSuchBucket => {
+                    S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", call.bucket)
+                }
+                other => other.into(),
+            })?;
+        let mut owners: HashMap<String, Owner> = HashMap::new();
+        let mut versions = Vec::with_capacity(page.entries.len());
+        for entry in page.entries {
+            if !owners.contains_key(&entry.owner) {
+                let identity = context.owner_identity(&entry.owner).await?;
+                owners.insert(entry.owner.clone(), Owner::of(&identity));
+            }
+            let owner = owners.get(&entry.owner).cloned();
+            versions.push(VersionListEntry { entry, owner });
+        }
         Ok(ListVersionsResult {
             header: parameters.header(call.bucket, true),
             key_marker: input.key_marker,
             version_id_marker: input.version_id_marker,
-            next_key_marker,
-            is_truncated: listing.is_truncated,
-            versions: entries(context, &listing, true).await?,
-            common_prefixes: listing.common_prefixes,
+            next_key_marker: page.next_key_marker,
+            next_version_id_marker: page.next_version_id_marker,
+            is_truncated: page.is_truncated,
+            versions,
+            common_prefixes: page.common_prefixes,
         })
     }
 }

@@ -10,6 +10,7 @@ pub mod list;
 pub mod multipart;
 pub mod object;
 pub mod post;
+pub mod versioning;
 
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::handler::{NoContent, S3Operation};

@@ -10,7 +10,7 @@ use crate::s3::access::{AclRequest, Permission};
 use crate::s3::copy_source::{copy_from_source, CopySourceRequest};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::grants::stored_acl;
-use crate::s3::handler::{FromRequest, IntoResponse, NoContent, S3Operation};
+use crate::s3::handler::{FromRequest, IntoResponse, NoContent, S3Operation, WithHeaders};
 use crate::s3::multipart_object::{assembler, upload_algorithm, CompletionRequest};
 use crate::s3::object_write::{
     parse_put_condition, receive_payload, stored_headers, write_error, Destination, UploadIntegrity,
@@ -350,16 +350,16 @@ pub struct UploadPartCopy;
 
 impl S3Operation for UploadPartCopy {
     type Input<'r> = UploadPartCopyInput<'r>;
-    type Output = CopyPartResult;
+    type Output = WithHeaders<CopyPartResult>;
 
     async fn handle(
         context: &S3Context,
         call: Call<'_>,
         input: Self::Input<'_>,
         _payload: PayloadReader<'_, '_>,
-    ) -> S3Result<CopyPartResult> {
+    ) -> S3Result<WithHeaders<CopyPartResult>> {
         let upload = current_upload(context, &call, input.upload_id).await?;
-        let (_, sealed) = copy_from_source(
+        let (source, sealed) = copy_from_source(
             context,
             &call,
             &input.source,
@@ -371,9 +371,15 @@ impl S3Operation for UploadPartCopy {
             return Err(S3Error::new(S3ErrorCode::EntityTooLarge));
         }
         let etag = record_part(context, &call, input.upload_id, input.part_number, sealed).await?;
-        Ok(CopyPartResult {
-            last_modified_ms: time::now_ms(),
-            etag,
+        Ok(WithHeaders {
+            headers: vec![(
+                "x-amz-copy-source-version-id",
+                input.source.version_header(&source),
+            )],
+            answer: CopyPartResult {
+                last_modified_ms: time::now_ms(),
+                etag,
+            },
         })
     }
 }
@@ -406,14 +412,14 @@ pub struct CompleteMultipartUpload;
 
 impl S3Operation for CompleteMultipartUpload {
     type Input<'r> = CompleteMultipartUploadInput<'r>;
-    type Output = CompleteMultipartUploadResult;
+    type Output = WithHeaders<CompleteMultipartUploadResult>;
 
     async fn handle(
         context: &S3Context,
         call: Call<'_>,
         input: Self::Input<'_>,
         mut payload: PayloadReader<'_, '_>,
-    ) -> S3Result<CompleteMultipartUploadResult> {
+    ) -> S3Result<WithHeaders<CompleteMultipartUploadResult>> {
         let body = read_small_body(&mut payload).await?;
         let parts = parse_complete_multipart_upload(&body)?;
         let last_modified_ms = time::now_ms();
@@ -437,11 +443,14 @@ impl S3Operation for CompleteMultipartUpload {
             .await
             .map_err(|error| map_meta(&call, input.upload_id, error))?;
         remove_later(context, obsolete);
-        Ok(CompleteMultipartUploadResult {
-            bucket: call.bucket.to_string(),
-            key: call.key.to_string(),
-            etag: record.etag,
-            checksum: record.checksum.as_deref().and_then(StoredChecksum::decode),
+        Ok(WithHeaders {
+            headers: vec![("x-amz-version-id", record.version_id.clone())],
+            answer: CompleteMultipartUploadResult {
+                bucket: call.bucket.to_string(),
+                key: call.key.to_string(),
+                etag: record.etag,
+                checksum: record.checksum.as_deref().and_then(StoredChecksum::decode),
+            },
         })
     }
 }

@@ -6,21 +6,24 @@ use std::rc::Rc;
 
 use crate::http::{RequestHead, Response, ResponseBody, ResponseHead};
 use crate::limits::{PART_NUMBER_MAX, PUT_OBJECT_BYTES_MAX};
-use crate::meta::{DeleteCondition, ObjectBody, ObjectRecord, PutCondition};
+use crate::meta::{
+    DeleteCondition, DeletedVersion, ObjectBody, ObjectRecord, PutCondition, VersionSelector,
+};
 use crate::s3::access::{AclRequest, Permission};
 use crate::s3::conditions::{
     delete_condition, parse_range, ConditionOutcome, RangeRequest, ReadConditions,
 };
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::grants::stored_acl;
-use crate::s3::handler::{FromRequest, IntoResponse, NoContent, S3Operation};
+use crate::s3::handler::{FromRequest, IntoResponse, S3Operation};
 use crate::s3::object_write::{
     commit_object, no_such_bucket, parse_put_condition, receive_payload, stored_headers,
     Destination, ObjectAttributes, UploadIntegrity, STORED_HEADERS,
 };
 use crate::s3::payload::PayloadReader;
 use crate::s3::request::{Call, S3Request};
-use crate::s3::resource::{authorized_bucket, authorized_object};
+use crate::s3::resource::{authorized_bucket, authorized_version};
+use crate::s3::version::RequestedVersion;
 use crate::s3::xml::documents::{GetObjectAttributesResponse, ObjectPartsPage};
 use crate::s3::{time, S3Context, NULL_VERSION_ID};
 use crate::storage::checksum::StoredChecksum;
@@ -47,18 +50,6 @@ fn mail_safe(value: &str) -> String {
         value.to_string()
     } else {
         format!("=?UTF-8?B?{}?=", BASE64.encode(value.as_bytes()))
-    }
-}
-
-/// Refuses a `versionId` other than `null`: an unversioned bucket has only the null version.
-fn check_version_id(request: &S3Request<'_>) -> S3Result<()> {
-    match request.query_value("versionId") {
-        Some(version) if version != NULL_VERSION_ID => {
-            Err(S3Error::new(S3ErrorCode::NoSuchVersion)
-                .field("Key", request.key())
-                .field("VersionId", version.to_string()))
-        }
-        _ => Ok(()),
     }
 }
 
@@ -94,9 +85,11 @@ impl<'r> FromRequest<'r> for PutObjectInput<'r> {
     }
 }
 
-/// A written object's answer: its ETag, and its checksum when it has one.
+/// A written object's answer: its ETag, its version id in a versioning-enabled bucket, and its
+/// checksum when it has one.
 pub struct ObjectWritten {
     etag: String,
+    version_id: Option<String>,
     checksum: Option<StoredChecksum>,
 }
 
@@ -104,6 +97,9 @@ impl IntoResponse for ObjectWritten {
     fn into_response(self) -> Response {
         let mut response = Response::empty(200);
         response.head.header("ETag", format!("\"{}\"", self.etag));
+        if let Some(version_id) = self.version_id {
+            response.head.header("x-amz-version-id", version_id);
+        }
         if let Some(stored) = self.checksum {
             response
                 .head
@@ -158,6 +154,7 @@ impl S3Operation for PutObject {
             commit_object(context, &call, received.sealed, attributes, input.condition).await?;
         Ok(ObjectWritten {
             etag: record.etag,
+            version_id: record.version_id,
             checksum: stored,
         })
     }
@@ -175,6 +172,8 @@ const RESPONSE_OVERRIDES: &[(&str, &str)] = &[
 
 /// What a GetObject or HeadObject asks for.
 pub struct GetObjectInput<'r> {
+    /// `versionId`: that version rather than the current one.
+    version: Option<VersionSelector>,
     /// `partNumber`: one part's bytes.
     part_number: Option<u32>,
     /// `If-*`.
@@ -203,7 +202,7 @@ fn parse_part_number(text: &str) -> S3Result<u32> {
 
 impl<'r> FromRequest<'r> for GetObjectInput<'r> {
     fn parse(request: &'r S3Request<'_>) -> S3Result<Self> {
-        check_version_id(request)?;
+        let RequestedVersion(version) = RequestedVersion::parse(request)?;
         let part_number = match request.query_value("partNumber") {
             Some(text) => Some(parse_part_number(text)?),
             None => None,
@@ -216,6 +215,7 @@ impl<'r> FromRequest<'r> for GetObjectInput<'r> {
             }
         }
         Ok(GetObjectInput {
+            version,
             part_number,
             conditions: ReadConditions::from_headers(head, ""),
             range: head.header("range"),
@@ -253,6 +253,8 @@ pub struct ObjectAnswer {
     part_number: Option<u32>,
     overrides: Vec<(&'static str, String)>,
     checksum_mode: bool,
+    /// `versionId=null` was asked: S3 names the null version in its answer.
+    null_version_named: bool,
 }
 
 impl IntoResponse for ObjectRead {
@@ -294,6 +296,11 @@ impl ObjectAnswer {
             );
         }
         self.object_headers(&mut head);
+        if let Some(version_id) = &record.version_id {
+            head.header("x-amz-version-id", version_id.clone());
+        } else if self.null_version_named {
+            head.header("x-amz-version-id", NULL_VERSION_ID);
+        }
         Response {
             head,
             body: self.body,
@@ -439,7 +446,16 @@ async fn read_object(
     head_only: bool,
 ) -> S3Result<ObjectRead> {
     for _ in 0..OPEN_ATTEMPT_COUNT_MAX {
-        let record = authorized_object(context, &call, Permission::Read, !head_only).await?;
+        let method = if head_only { "HEAD" } else { "GET" };
+        let record = authorized_version(
+            context,
+            &call,
+            input.version.as_ref(),
+            Permission::Read,
+            !head_only,
+            method,
+        )
+        .await?;
         match input
             .conditions
             .evaluate(&record.etag, record.last_modified_ms)
@@ -475,6 +491,7 @@ async fn read_object(
                 .map(|(header, value)| (*header, value.to_string()))
                 .collect(),
             checksum_mode: input.checksum_mode,
+            null_version_named: input.version == Some(VersionSelector::Null),
         })));
     }
     // The file stayed missing across fresh lookups: it is gone (startup recovery marks such rows).
@@ -520,31 +537,25 @@ impl S3Operation for HeadObject {
     }
 }
 
-/// A `versionId` that must be `null` (or absent): an unversioned bucket has no other version.
-pub struct NullVersion;
-
-impl FromRequest<'_> for NullVersion {
-    fn parse(request: &S3Request<'_>) -> S3Result<NullVersion> {
-        check_version_id(request)?;
-        Ok(NullVersion)
-    }
-}
-
-/// DeleteObject: idempotent 204; the file is removed after the metadata commit.
+/// DeleteObject: idempotent 204; in a versioned bucket a delete marker, or with `versionId` that
+/// version removed; files are removed after the metadata commit.
 pub struct DeleteObject;
 
-/// What a DeleteObject asks: the null version, and what the object must be to go (S3's
-/// conditional deletes: `If-Match`, `x-amz-if-match-last-modified-time`, `x-amz-if-match-size`).
+/// What a DeleteObject asks: the key or one version (`versionId`), and what the object must be
+/// to go (S3's conditional deletes: `If-Match`, `x-amz-if-match-last-modified-time`,
+/// `x-amz-if-match-size`).
 pub struct DeleteObjectInput {
+    version: Option<VersionSelector>,
     condition: DeleteCondition,
 }
 
 impl FromRequest<'_> for DeleteObjectInput {
     fn parse(request: &S3Request<'_>) -> S3Result<Self> {
-        check_version_id(request)?;
+        let RequestedVersion(version) = RequestedVersion::parse(request)?;
         let head = request.head;
         let named = |name: &'static str| head.header(name).map(|value| (name, value));
         Ok(DeleteObjectInput {
+            version,
             condition: delete_condition(
                 head.header("if-match"),
                 named("x-amz-if-match-last-modified-time"),
@@ -554,31 +565,46 @@ impl FromRequest<'_> for DeleteObjectInput {
     }
 }
 
+/// DeleteObject's answer: 204, naming the version removed or the delete marker written.
+pub struct ObjectDeleted(DeletedVersion);
+
+impl IntoResponse for ObjectDeleted {
+    fn into_response(self) -> Response {
+        let mut response = Response::empty(204);
+        if let Some(version_id) = self.0.version_id {
+            response.head.header("x-amz-version-id", version_id);
+        }
+        if self.0.delete_marker {
+            response.head.header("x-amz-delete-marker", "true");
+        }
+        response
+    }
+}
+
 impl S3Operation for DeleteObject {
     type Input<'r> = DeleteObjectInput;
-    type Output = NoContent;
+    type Output = ObjectDeleted;
 
     async fn handle(
         context: &S3Context,
         call: Call<'_>,
         input: Self::Input<'_>,
         _payload: PayloadReader<'_, '_>,
-    ) -> S3Result<NoContent> {
+    ) -> S3Result<ObjectDeleted> {
         authorized_bucket(context, &call, Permission::Write).await?;
-        match context
-            .meta
-            .delete_object(
-                call.bucket.to_string(),
-                call.key.to_string(),
-                input.condition,
-            )
-            .await
-        {
+        let command = crate::meta::DeleteObject {
+            bucket: call.bucket.to_string(),
+            key: call.key.to_string(),
+            version: input.version,
+            condition: input.condition,
+            requester: call.requester.access_key().to_string(),
+        };
+        match context.meta.call(command).await {
             Ok(removed) => {
-                for file in removed {
+                for file in removed.freed {
                     remove_object_file_later(&context.layout, file);
                 }
-                Ok(NoContent)
+                Ok(ObjectDeleted(removed.deleted))
             }
             Err(crate::meta::MetaError::NoSuchBucket) => Err(no_such_bucket(&call)),
             Err(crate::meta::MetaError::PreconditionFailed) => {
@@ -600,6 +626,8 @@ const OBJECT_ATTRIBUTES: &[&str] = &[
 
 /// What a GetObjectAttributes asks for.
 pub struct GetObjectAttributesInput {
+    /// `versionId`: that version rather than the current one.
+    version: Option<VersionSelector>,
     /// The attributes named in `x-amz-object-attributes` (every header of that name).
     wanted: Vec<String>,
     /// `x-amz-part-number-marker` (0 when absent or not a number).
@@ -610,7 +638,7 @@ pub struct GetObjectAttributesInput {
 
 impl FromRequest<'_> for GetObjectAttributesInput {
     fn parse(request: &S3Request<'_>) -> S3Result<Self> {
-        check_version_id(request)?;
+        let RequestedVersion(version) = RequestedVersion::parse(request)?;
         let head = request.head;
         let wanted: Vec<String> = head
             .headers
@@ -631,6 +659,7 @@ impl FromRequest<'_> for GetObjectAttributesInput {
             .field("ArgumentName", "x-amz-object-attributes"));
         }
         Ok(GetObjectAttributesInput {
+            version,
             wanted,
             part_number_marker: head
                 .header("x-amz-part-number-marker")
@@ -645,10 +674,12 @@ impl FromRequest<'_> for GetObjectAttributesInput {
     }
 }
 
-/// GetObjectAttributes' answer: the document, and the object's Last-Modified as a header.
+/// GetObjectAttributes' answer: the document, and the object's Last-Modified and version id as
+/// headers.
 pub struct ObjectAttributesAnswer {
     document: GetObjectAttributesResponse,
     last_modified_ms: i64,
+    version_id: Option<String>,
 }
 
 impl IntoResponse for ObjectAttributesAnswer {
@@ -657,6 +688,9 @@ impl IntoResponse for ObjectAttributesAnswer {
         response
             .head
             .header("Last-Modified", time::http_date(self.last_modified_ms));
+        if let Some(version_id) = self.version_id {
+            response.head.header("x-amz-version-id", version_id);
+        }
         response
     }
 }
@@ -674,7 +708,15 @@ impl S3Operation for GetObjectAttributes {
         input: Self::Input<'_>,
         _payload: PayloadReader<'_, '_>,
     ) -> S3Result<ObjectAttributesAnswer> {
-        let record = authorized_object(context, &call, Permission::Read, false).await?;
+        let record = authorized_version(
+            context,
+            &call,
+            input.version.as_ref(),
+            Permission::Read,
+            false,
+            "GET",
+        )
+        .await?;
         let has = |name: &str| input.wanted.iter().any(|item| item == name);
         let checksum = record.checksum.as_deref().and_then(StoredChecksum::decode);
         let parts = (has("ObjectParts") && !record.parts().is_empty()).then(|| ObjectPartsPage {
@@ -692,6 +734,7 @@ impl S3Operation for GetObjectAttributes {
                 object_size: has("ObjectSize").then_some(record.size_bytes),
             },
             last_modified_ms: record.last_modified_ms,
+            version_id: record.version_id.clone(),
         })
     }
 }

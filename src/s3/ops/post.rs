@@ -275,6 +275,8 @@ pub enum PostAnswer {
 pub struct PostObjectOutput {
     answer: PostAnswer,
     document: PostResponse,
+    /// The new version's id in a versioning-enabled bucket.
+    version_id: Option<String>,
 }
 
 impl IntoResponse for PostObjectOutput {
@@ -303,6 +305,9 @@ impl IntoResponse for PostObjectOutput {
             }
         };
         response.head.header("ETag", etag);
+        if let Some(version_id) = self.version_id {
+            response.head.header("x-amz-version-id", version_id);
+        }
         response
     }
 }
@@ -373,6 +378,7 @@ impl S3Operation for PostObject {
             commit_object(context, &upload, sealed, attributes, PutCondition::None).await?;
         let etag = format!("\"{}\"", record.etag);
         Ok(PostObjectOutput {
+            version_id: record.version_id.clone(),
             answer: answer(&fields, call.bucket, &key, &etag),
             document: PostResponse {
                 location: format!("/{}/{}", call.bucket, crate::s3::path::url_encode_key(&key)),

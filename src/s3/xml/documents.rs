@@ -3,7 +3,7 @@
 
 use super::{DeleteEntry, XmlBuilder};
 use crate::meta::multipart::{PartRecord, UploadsQuery};
-use crate::meta::PartExtent;
+use crate::meta::{DeletedVersion, PartExtent, VersionEntry};
 use crate::s3::access::{Grant, Grantee};
 use crate::s3::path::url_encode_key;
 use crate::s3::time;
@@ -363,7 +363,16 @@ impl XmlDocument for ListBucketResultV1 {
     }
 }
 
-/// ListObjectVersions' answer on an unversioned bucket: each object is its `null` version.
+/// One `<Version>` or `<DeleteMarker>` of ListObjectVersions, with its owner's identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionListEntry {
+    /// The version as the metadata lists it.
+    pub entry: VersionEntry,
+    /// Its owner.
+    pub owner: Option<Owner>,
+}
+
+/// ListObjectVersions' answer (S3 API Reference, ListObjectVersions "Response Syntax").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListVersionsResult {
     /// Name, prefix, delimiter, page size, encoding.
@@ -372,12 +381,14 @@ pub struct ListVersionsResult {
     pub key_marker: String,
     /// The `version-id-marker` asked with, echoed.
     pub version_id_marker: String,
-    /// The last key of a truncated page.
+    /// Where the next page starts, when truncated.
     pub next_key_marker: Option<String>,
+    /// With `next_key_marker`, when the page ended on a version.
+    pub next_version_id_marker: Option<String>,
     /// More follow.
     pub is_truncated: bool,
-    /// The versions.
-    pub versions: Vec<ListEntry>,
+    /// The versions and delete markers, by key then newest first.
+    pub versions: Vec<VersionListEntry>,
     /// Keys rolled up at the delimiter.
     pub common_prefixes: Vec<String>,
 }
@@ -392,21 +403,33 @@ impl XmlDocument for ListVersionsResult {
             .element("IsTruncated", boolean(self.is_truncated));
         if let Some(next) = &self.next_key_marker {
             encoded(xml, "NextKeyMarker", next, url_encoding);
-            xml.element("NextVersionIdMarker", NULL_VERSION_ID);
         }
-        for entry in &self.versions {
-            xml.open("Version");
+        if let Some(next) = &self.next_version_id_marker {
+            xml.element("NextVersionIdMarker", next);
+        }
+        for VersionListEntry { entry, owner } in &self.versions {
+            let element = if entry.delete_marker {
+                "DeleteMarker"
+            } else {
+                "Version"
+            };
+            xml.open(element);
             encoded(xml, "Key", &entry.key, url_encoding);
-            xml.element("VersionId", NULL_VERSION_ID)
-                .element("IsLatest", "true")
-                .element("LastModified", &time::iso8601(entry.last_modified_ms))
-                .element("ETag", &format!("\"{}\"", entry.etag))
-                .element("Size", &entry.size_bytes.to_string())
-                .element("StorageClass", "STANDARD");
-            if let Some(owner) = &entry.owner {
+            xml.element(
+                "VersionId",
+                entry.version_id.as_deref().unwrap_or(NULL_VERSION_ID),
+            )
+            .element("IsLatest", boolean(entry.is_latest))
+            .element("LastModified", &time::iso8601(entry.last_modified_ms));
+            if !entry.delete_marker {
+                xml.element("ETag", &format!("\"{}\"", entry.etag))
+                    .element("Size", &entry.size_bytes.to_string())
+                    .element("StorageClass", "STANDARD");
+            }
+            if let Some(owner) = owner {
                 owner.write_as(xml, "Owner");
             }
-            xml.close("Version");
+            xml.close(element);
         }
         self.header
             .write_common_prefixes(xml, &self.common_prefixes);
@@ -541,6 +564,8 @@ pub struct DeleteOutcome {
     pub entry: DeleteEntry,
     /// (Code, Message) when it was refused; `None`: deleted (or already absent).
     pub refusal: Option<(&'static str, &'static str)>,
+    /// What the deletion removed or wrote (a delete marker and its id).
+    pub deleted: DeletedVersion,
 }
 
 /// DeleteObjects' answer: every refusal, and (unless quiet) every deletion, in request order.
@@ -555,7 +580,12 @@ pub struct DeleteResult {
 impl XmlDocument for DeleteResult {
     fn write(&self, xml: &mut XmlBuilder) {
         xml.open_root("DeleteResult");
-        for DeleteOutcome { entry, refusal } in &self.outcomes {
+        for DeleteOutcome {
+            entry,
+            refusal,
+            deleted,
+        } in &self.outcomes
+        {
             match refusal {
                 Some((code, message)) => {
                     xml.open("Error").element("Key", &entry.key);
@@ -571,6 +601,13 @@ impl XmlDocument for DeleteResult {
                     xml.open("Deleted").element("Key", &entry.key);
                     if let Some(version) = &entry.version_id {
                         xml.element("VersionId", version);
+                    }
+                    // S3 API Reference, DeletedObject: a marker written or removed is named.
+                    if deleted.delete_marker {
+                        xml.element("DeleteMarker", "true");
+                        if let Some(marker) = &deleted.version_id {
+                            xml.element("DeleteMarkerVersionId", marker);
+                        }
                     }
                     xml.close("Deleted");
                 }

@@ -126,6 +126,29 @@ pub fn parse_create_bucket_configuration(body: &[u8]) -> S3Result<Option<String>
         .filter(|value| !value.is_empty()))
 }
 
+/// A PutBucketVersioning body: `<VersioningConfiguration>` with `Status` (`Enabled` or
+/// `Suspended`) and optionally `MfaDelete` (`Enabled` or `Disabled`), as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersioningRequest {
+    /// `Status`, as sent.
+    pub status: Option<String>,
+    /// `MfaDelete`, as sent.
+    pub mfa_delete: Option<String>,
+}
+
+/// Reads a PutBucketVersioning body (S3 API Reference, PutBucketVersioning "Request Syntax").
+pub fn parse_versioning_configuration(body: &[u8]) -> S3Result<VersioningRequest> {
+    let root = parse_tree(body)?;
+    if root.name != "VersioningConfiguration" {
+        return Err(S3Error::new(S3ErrorCode::MalformedXML));
+    }
+    let text = |name: &str| root.child(name).map(|node| node.text.trim().to_string());
+    Ok(VersioningRequest {
+        status: text("Status"),
+        mfa_delete: text("MfaDelete"),
+    })
+}
+
 /// Keys per DeleteObjects request (S3 API Reference, DeleteObjects: "up to 1,000 keys").
 pub const DELETE_OBJECTS_KEYS_MAX: usize = 1000;
 

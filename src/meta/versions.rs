@@ -1,0 +1,787 @@
+//! Versions of a key, as S3 Versioning defines them: where each lives (`objects` holds the current
+//! version unless it is a delete marker; `versions` holds every noncurrent version and every
+//! marker, newest first), how a write or a delete changes them in an Enabled or Suspended bucket,
+//! and lookups by `versionId`.
+//!
+//! Sources: S3 User Guide, "How S3 Versioning works", "Working with objects in a
+//! versioning-suspended bucket", "Deleting object versions", "Working with delete markers".
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::bucket_rows::{get_bucket, require_bucket};
+use super::command::{Changes, MetaCommand};
+use super::objects::{
+    check_put_condition, files_of, get_object, insert_object, record_columns, record_from_row,
+};
+use super::version_id::{VersionId, VersionSelector, SEQUENCE_PER_MS};
+use super::{DeleteCondition, MetaError, ObjectRecord, PutCondition};
+use crate::object_bytes::FileId;
+
+/// A bucket's versioning status once it was first enabled (S3 `VersioningConfiguration`
+/// `Status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersioningStatus {
+    /// Every write makes a new version; deletes write delete markers.
+    Enabled,
+    /// Writes replace the `null` version; older versions stay.
+    Suspended,
+}
+
+impl VersioningStatus {
+    /// As S3 spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersioningStatus::Enabled => "Enabled",
+            VersioningStatus::Suspended => "Suspended",
+        }
+    }
+
+    /// S3's spelling back to the status.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "Enabled" => Some(VersioningStatus::Enabled),
+            "Suspended" => Some(VersioningStatus::Suspended),
+            _ => None,
+        }
+    }
+}
+
+/// Set a bucket's versioning status (the owner check is the caller's).
+#[derive(Debug)]
+pub struct PutBucketVersioning {
+    /// Bucket name.
+    pub bucket: String,
+    /// The new status.
+    pub status: VersioningStatus,
+}
+
+impl MetaCommand for PutBucketVersioning {
+    type Reply = ();
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<(), MetaError> {
+        let updated = transaction
+            .prepare_cached("UPDATE buckets SET versioning = ?2 WHERE name = ?1")?
+            .execute(params![self.bucket, self.status.as_str()])?;
+        if updated == 0 {
+            return Err(MetaError::NoSuchBucket);
+        }
+        Ok(())
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        Changes::Buckets
+    }
+}
+
+/// The current row's facts a versioned write or delete needs.
+struct CurrentRow {
+    files: Vec<FileId>,
+    etag: String,
+    last_modified_ms: i64,
+    size_bytes: u64,
+    version_id: Option<String>,
+    sequence: i64,
+}
+
+/// The key's current row, if it has one.
+fn current_row(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+) -> rusqlite::Result<Option<CurrentRow>> {
+    transaction
+        .prepare_cached(
+            "SELECT file_id, parts, etag, last_modified_ms, size, version_id, sequence \
+             FROM objects WHERE bucket = ?1 AND key = ?2",
+        )?
+        .query_row(params![bucket, key], |row| {
+            let last_modified_ms: i64 = row.get(3)?;
+            Ok(CurrentRow {
+                files: files_of(row.get(0)?, row.get(1)?),
+                etag: row.get(2)?,
+                last_modified_ms,
+                size_bytes: row.get::<_, i64>(4)? as u64,
+                version_id: row.get(5)?,
+                // Rows written before versioning sort by their write time.
+                sequence: row
+                    .get::<_, Option<i64>>(6)?
+                    .unwrap_or(last_modified_ms * SEQUENCE_PER_MS),
+            })
+        })
+        .optional()
+}
+
+/// Milliseconds since the Unix epoch on the metadata thread's clock.
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
+
+/// A sequence number newer than every version of the key (so ordering survives a clock that
+/// steps back) and not older than `now_ms`.
+fn next_sequence(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    current: Option<&CurrentRow>,
+    now_ms: i64,
+) -> rusqlite::Result<i64> {
+    let newest_noncurrent: Option<i64> = transaction
+        .prepare_cached(
+            "SELECT sequence FROM versions WHERE bucket = ?1 AND key = ?2 \
+             ORDER BY sequence DESC LIMIT 1",
+        )?
+        .query_row(params![bucket, key], |row| row.get(0))
+        .optional()?;
+    let newest = current
+        .map(|row| row.sequence)
+        .into_iter()
+        .chain(newest_noncurrent)
+        .max();
+    Ok(newest.map_or(now_ms * SEQUENCE_PER_MS, |newest| {
+        (newest + 1).max(now_ms * SEQUENCE_PER_MS)
+    }))
+}
+
+/// The columns a row keeps when it moves between `objects` and `versions` (both tables name them
+/// alike).
+const MOVED_COLUMNS: &str = "bucket, key, file_id, size, etag, last_modified_ms, content_type, \
+     headers, checksum, owner, parts, acl, version_id, bytes";
+
+/// Moves the key's current row into `versions` (it becomes noncurrent).
+fn demote_current(transaction: &Transaction<'_>, bucket: &str, key: &str) -> rusqlite::Result<()> {
+    transaction
+        .prepare_cached(&format!(
+            "INSERT INTO versions ({MOVED_COLUMNS}, sequence, delete_marker) \
+             SELECT {MOVED_COLUMNS}, COALESCE(sequence, last_modified_ms * {SEQUENCE_PER_MS}), 0 \
+             FROM objects WHERE bucket = ?1 AND key = ?2"
+        ))?
+        .execute(params![bucket, key])?;
+    delete_current(transaction, bucket, key)
+}
+
+fn delete_current(transaction: &Transaction<'_>, bucket: &str, key: &str) -> rusqlite::Result<()> {
+    transaction
+        .prepare_cached("DELETE FROM objects WHERE bucket = ?1 AND key = ?2")?
+        .execute(params![bucket, key])?;
+    Ok(())
+}
+
+/// After a removal: if the key has no current row and its newest noncurrent version is an
+/// object (not a delete marker), that version becomes current again.
+fn promote_newest(transaction: &Transaction<'_>, bucket: &str, key: &str) -> rusqlite::Result<()> {
+    let has_current = transaction
+        .prepare_cached("SELECT 1 FROM objects WHERE bucket = ?1 AND key = ?2")?
+        .query_row(params![bucket, key], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if has_current {
+        return Ok(());
+    }
+    let newest: Option<(i64, bool)> = transaction
+        .prepare_cached(
+            "SELECT sequence, delete_marker FROM versions WHERE bucket = ?1 AND key = ?2 \
+             ORDER BY sequence DESC LIMIT 1",
+        )?
+        .query_row(params![bucket, key], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let Some((sequence, false)) = newest else {
+        return Ok(());
+    };
+    transaction
+        .prepare_cached(&format!(
+            "INSERT INTO objects ({MOVED_COLUMNS}, sequence) SELECT {MOVED_COLUMNS}, sequence \
+             FROM versions WHERE bucket = ?1 AND key = ?2 AND sequence = ?3"
+        ))?
+        .execute(params![bucket, key, sequence])?;
+    delete_noncurrent(transaction, bucket, key, sequence)
+}
+
+fn delete_noncurrent(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    sequence: i64,
+) -> rusqlite::Result<()> {
+    transaction
+        .prepare_cached("DELETE FROM versions WHERE bucket = ?1 AND key = ?2 AND sequence = ?3")?
+        .execute(params![bucket, key, sequence])?;
+    Ok(())
+}
+
+/// A noncurrent version (or delete marker) found by its selector.
+struct NoncurrentRow {
+    sequence: i64,
+    delete_marker: bool,
+    files: Vec<FileId>,
+    etag: String,
+    last_modified_ms: i64,
+    size_bytes: u64,
+}
+
+/// The noncurrent version or marker `selector` names, if there is one.
+fn find_noncurrent(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    selector: &VersionSelector,
+) -> rusqlite::Result<Option<NoncurrentRow>> {
+    const COLUMNS: &str = "sequence, delete_marker, file_id, parts, etag, last_modified_ms, size";
+    let map = |row: &rusqlite::Row<'_>| {
+        Ok(NoncurrentRow {
+            sequence: row.get(0)?,
+            delete_marker: row.get(1)?,
+            files: files_of(row.get(2)?, row.get(3)?),
+            etag: row.get(4)?,
+            last_modified_ms: row.get(5)?,
+            size_bytes: row.get::<_, i64>(6)? as u64,
+        })
+    };
+    match selector {
+        // At most one null version exists per key; its row is found among the key's versions.
+        VersionSelector::Null => transaction
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM versions \
+                 WHERE bucket = ?1 AND key = ?2 AND version_id IS NULL"
+            ))?
+            .query_row(params![bucket, key], map)
+            .optional(),
+        VersionSelector::Id(id) => transaction
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM versions \
+                 WHERE bucket = ?1 AND key = ?2 AND sequence = ?3 AND version_id = ?4"
+            ))?
+            .query_row(params![bucket, key, id.sequence(), id.as_str()], map)
+            .optional(),
+    }
+}
+
+/// Removes the key's noncurrent null version (a Suspended bucket's write or delete replaces it);
+/// the files it held.
+fn remove_noncurrent_null(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+) -> rusqlite::Result<Vec<FileId>> {
+    match find_noncurrent(transaction, bucket, key, &VersionSelector::Null)? {
+        Some(row) => {
+            delete_noncurrent(transaction, bucket, key, row.sequence)?;
+            Ok(row.files)
+        }
+        None => Ok(Vec::new()),
+    }
+}
+
+/// What a versioned write did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct VersionWritten {
+    /// The new version's id; `None` for the null version.
+    pub version_id: Option<String>,
+    /// Files no version references any more, to delete after the commit.
+    pub freed: Vec<FileId>,
+}
+
+/// Writes `record` as the key's newest version under the bucket's `versioning`, once `condition`
+/// holds against the current version (a delete marker counts as absent): unversioned, it
+/// replaces the row; Enabled, the current version becomes noncurrent; Suspended, it replaces the
+/// null version wherever that is.
+pub(crate) fn write_version(
+    transaction: &Transaction<'_>,
+    versioning: Option<VersioningStatus>,
+    record: &ObjectRecord,
+    condition: &PutCondition,
+) -> Result<VersionWritten, MetaError> {
+    let (bucket, key) = (record.bucket.as_str(), record.key.as_str());
+    let current = current_row(transaction, bucket, key)?;
+    check_put_condition(condition, current.as_ref().map(|row| row.etag.as_str()))?;
+    let Some(status) = versioning else {
+        insert_object(transaction, record, None, None)?;
+        return Ok(VersionWritten {
+            version_id: None,
+            freed: current.map(|row| row.files).unwrap_or_default(),
+        });
+    };
+    let sequence = next_sequence(
+        transaction,
+        bucket,
+        key,
+        current.as_ref(),
+        record.last_modified_ms,
+    )?;
+    let mut freed = Vec::new();
+    let version_id = match status {
+        VersioningStatus::Enabled => {
+            if current.is_some() {
+                demote_current(transaction, bucket, key)?;
+            }
+            Some(VersionId::generate(sequence).as_str().to_string())
+        }
+        VersioningStatus::Suspended => {
+            match current {
+                // The insert below replaces the current null version.
+                Some(row) if row.version_id.is_none() => freed.extend(row.files),
+                Some(_) => demote_current(transaction, bucket, key)?,
+                None => {}
+            }
+            freed.extend(remove_noncurrent_null(transaction, bucket, key)?);
+            None
+        }
+    };
+    insert_object(transaction, record, version_id.as_deref(), Some(sequence))?;
+    Ok(VersionWritten { version_id, freed })
+}
+
+/// What a delete did, as S3 reports it (`x-amz-version-id`, `x-amz-delete-marker`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeletedVersion {
+    /// The version removed, or the delete marker written (`null` for the null version); `None`
+    /// in a bucket never versioned when no version was named.
+    pub version_id: Option<String>,
+    /// A delete marker was written, or the version removed was one.
+    pub delete_marker: bool,
+}
+
+/// A delete's outcome and the files it freed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct VersionDeleted {
+    /// What S3 reports.
+    pub deleted: DeletedVersion,
+    /// Files no version references any more, to delete after the commit.
+    pub freed: Vec<FileId>,
+}
+
+/// Deletes the key (`version` `None`) or one version of it, once `condition` holds against what
+/// is removed. Without a version: unversioned, the row goes; Enabled, a delete marker becomes
+/// the current version; Suspended, a `null` delete marker replaces the null version. With one:
+/// exactly that version or marker goes, and the newest remaining version becomes current if it
+/// is an object. A version that does not exist is no error (S3 answers 204).
+pub(crate) fn delete_version(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    version: Option<&VersionSelector>,
+    condition: &DeleteCondition,
+    requester: &str,
+) -> Result<VersionDeleted, MetaError> {
+    let Some(record) = get_bucket(transaction, bucket)? else {
+        return Err(MetaError::NoSuchBucket);
+    };
+    let current = current_row(transaction, bucket, key)?;
+    let holds = |row: &CurrentRow| condition.holds(&row.etag, row.last_modified_ms, row.size_bytes);
+    if let Some(selector) = version {
+        return delete_named_version(transaction, bucket, key, selector, current, condition);
+    }
+    if current.as_ref().is_some_and(|row| !holds(row)) {
+        return Err(MetaError::PreconditionFailed);
+    }
+    let Some(status) = record.versioning else {
+        let freed = match current {
+            Some(row) => {
+                delete_current(transaction, bucket, key)?;
+                row.files
+            }
+            None => Vec::new(),
+        };
+        return Ok(VersionDeleted {
+            deleted: DeletedVersion::default(),
+            freed,
+        });
+    };
+    let sequence = next_sequence(transaction, bucket, key, current.as_ref(), now_ms())?;
+    let mut freed = Vec::new();
+    let marker_id = match status {
+        VersioningStatus::Enabled => {
+            if current.is_some() {
+                demote_current(transaction, bucket, key)?;
+            }
+            Some(VersionId::generate(sequence))
+        }
+        VersioningStatus::Suspended => {
+            match current {
+                Some(row) if row.version_id.is_none() => {
+                    delete_current(transaction, bucket, key)?;
+                    freed.extend(row.files);
+                }
+                Some(_) => demote_current(transaction, bucket, key)?,
+                None => {}
+            }
+            freed.extend(remove_noncurrent_null(transaction, bucket, key)?);
+            None
+        }
+    };
+    insert_marker(
+        transaction,
+        bucket,
+        key,
+        sequence,
+        marker_id.as_ref(),
+        requester,
+    )?;
+    Ok(VersionDeleted {
+        deleted: DeletedVersion {
+            version_id: Some(
+                marker_id.map_or(super::NULL_VERSION_ID.to_string(), |id| id.to_string()),
+            ),
+            delete_marker: true,
+        },
+        freed,
+    })
+}
+
+/// DeleteObject with a `versionId`: removes exactly that version or marker.
+fn delete_named_version(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    selector: &VersionSelector,
+    current: Option<CurrentRow>,
+    condition: &DeleteCondition,
+) -> Result<VersionDeleted, MetaError> {
+    let mut deleted = DeletedVersion {
+        version_id: Some(selector.as_str().to_string()),
+        delete_marker: false,
+    };
+    if let Some(row) = current.filter(|row| selector.names(row.version_id.as_deref())) {
+        if !condition.holds(&row.etag, row.last_modified_ms, row.size_bytes) {
+            return Err(MetaError::PreconditionFailed);
+        }
+        delete_current(transaction, bucket, key)?;
+        promote_newest(transaction, bucket, key)?;
+        return Ok(VersionDeleted {
+            deleted,
+            freed: row.files,
+        });
+    }
+    let Some(row) = find_noncurrent(transaction, bucket, key, selector)? else {
+        return Ok(VersionDeleted {
+            deleted,
+            freed: Vec::new(),
+        });
+    };
+    if !condition.holds(&row.etag, row.last_modified_ms, row.size_bytes) {
+        return Err(MetaError::PreconditionFailed);
+    }
+    delete_noncurrent(transaction, bucket, key, row.sequence)?;
+    promote_newest(transaction, bucket, key)?;
+    deleted.delete_marker = row.delete_marker;
+    Ok(VersionDeleted {
+        deleted,
+        freed: row.files,
+    })
+}
+
+/// Writes a delete marker as the key's newest version (`version_id` `None`: the null marker).
+fn insert_marker(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    sequence: i64,
+    version_id: Option<&VersionId>,
+    owner: &str,
+) -> rusqlite::Result<()> {
+    transaction
+        .prepare_cached(
+            "INSERT INTO versions (bucket, key, sequence, version_id, delete_marker, file_id, \
+             size, etag, last_modified_ms, headers, owner) \
+             VALUES (?1, ?2, ?3, ?4, 1, '', 0, '', ?5, '', ?6)",
+        )?
+        .execute(params![
+            bucket,
+            key,
+            sequence,
+            version_id.map(VersionId::as_str),
+            sequence / SEQUENCE_PER_MS,
+            owner
+        ])?;
+    Ok(())
+}
+
+/// What a lookup by version found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionLookup {
+    /// An object version.
+    Object(ObjectRecord),
+    /// A delete marker: S3 answers 404 (current) or 405 (named) with `x-amz-delete-marker`.
+    DeleteMarker {
+        /// Its id (`None`: the null marker).
+        version_id: Option<String>,
+        /// When it was written, milliseconds since the Unix epoch.
+        last_modified_ms: i64,
+    },
+    /// Nothing (or not that version).
+    Missing,
+}
+
+/// Look up one version of a key (`version` `None`: the current one, reporting a delete marker
+/// when that is what the key's newest version is); NoSuchBucket if the bucket is missing.
+#[derive(Debug)]
+pub struct GetObjectVersion {
+    /// Bucket name.
+    pub bucket: String,
+    /// Object key.
+    pub key: String,
+    /// Which version.
+    pub version: Option<VersionSelector>,
+    /// Read an inline object's bytes too.
+    pub with_bytes: bool,
+}
+
+impl MetaCommand for GetObjectVersion {
+    type Reply = VersionLookup;
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<VersionLookup, MetaError> {
+        let (bucket, key) = (self.bucket.as_str(), self.key.as_str());
+        let current_id: Option<Option<String>> = transaction
+            .prepare_cached("SELECT version_id FROM objects WHERE bucket = ?1 AND key = ?2")?
+            .query_row(params![bucket, key], |row| row.get(0))
+            .optional()?;
+        let current_matches = current_id.as_ref().is_some_and(|id| {
+            self.version
+                .as_ref()
+                .is_none_or(|selector| selector.names(id.as_deref()))
+        });
+        if current_matches {
+            if let Some(record) = get_object(transaction, bucket, key, self.with_bytes)? {
+                return Ok(VersionLookup::Object(record));
+            }
+        }
+        let found = match &self.version {
+            Some(selector) => lookup_noncurrent(transaction, bucket, key, selector, self)?,
+            // No current object: the newest version, if any, is a delete marker.
+            None if current_id.is_none() => newest_marker(transaction, bucket, key)?,
+            None => VersionLookup::Missing,
+        };
+        if found == VersionLookup::Missing {
+            require_bucket(transaction, bucket)?;
+        }
+        Ok(found)
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        Changes::Nothing
+    }
+}
+
+/// The key's newest version if it is a delete marker.
+fn newest_marker(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+) -> rusqlite::Result<VersionLookup> {
+    let newest: Option<(Option<String>, bool, i64)> = transaction
+        .prepare_cached(
+            "SELECT version_id, delete_marker, last_modified_ms FROM versions \
+             WHERE bucket = ?1 AND key = ?2 ORDER BY sequence DESC LIMIT 1",
+        )?
+        .query_row(params![bucket, key], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
+        .optional()?;
+    Ok(match newest {
+        Some((version_id, true, last_modified_ms)) => VersionLookup::DeleteMarker {
+            version_id,
+            last_modified_ms,
+        },
+        _ => VersionLookup::Missing,
+    })
+}
+
+/// The noncurrent version or marker `selector` names, read whole.
+fn lookup_noncurrent(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    selector: &VersionSelector,
+    lookup: &GetObjectVersion,
+) -> rusqlite::Result<VersionLookup> {
+    let Some(row) = find_noncurrent(transaction, bucket, key, selector)? else {
+        return Ok(VersionLookup::Missing);
+    };
+    if row.delete_marker {
+        return Ok(VersionLookup::DeleteMarker {
+            version_id: match selector {
+                VersionSelector::Null => None,
+                VersionSelector::Id(id) => Some(id.to_string()),
+            },
+            last_modified_ms: row.last_modified_ms,
+        });
+    }
+    let sql = if lookup.with_bytes {
+        concat!(
+            "SELECT ",
+            record_columns!(),
+            ", bytes FROM versions WHERE bucket = ?1 AND key = ?2 AND sequence = ?3"
+        )
+    } else {
+        concat!(
+            "SELECT ",
+            record_columns!(),
+            ", NULL FROM versions WHERE bucket = ?1 AND key = ?2 AND sequence = ?3"
+        )
+    };
+    transaction
+        .prepare_cached(sql)?
+        .query_row(params![bucket, key, row.sequence], |row| {
+            record_from_row(bucket, key, row)
+        })
+        .map(VersionLookup::Object)
+}
+
+/// Replaces the access control list of the version `selector` names (NoSuchVersion if it is
+/// missing or a delete marker).
+pub(crate) fn put_version_acl(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    selector: &VersionSelector,
+    acl: Option<&str>,
+) -> Result<(), MetaError> {
+    let current = current_row(transaction, bucket, key)?;
+    if current.is_some_and(|row| selector.names(row.version_id.as_deref())) {
+        transaction
+            .prepare_cached("UPDATE objects SET acl = ?3 WHERE bucket = ?1 AND key = ?2")?
+            .execute(params![bucket, key, acl])?;
+        return Ok(());
+    }
+    match find_noncurrent(transaction, bucket, key, selector)? {
+        Some(row) if !row.delete_marker => {
+            transaction
+                .prepare_cached(
+                    "UPDATE versions SET acl = ?4 WHERE bucket = ?1 AND key = ?2 AND sequence = ?3",
+                )?
+                .execute(params![bucket, key, row.sequence, acl])?;
+            Ok(())
+        }
+        _ => {
+            require_bucket(transaction, bucket)?;
+            Err(MetaError::NoSuchVersion)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meta::store::tests::{object, store_with_keys};
+    use crate::meta::store::MetaStore;
+    use crate::meta::{DeleteObject, PutObject};
+
+    fn set_versioning(store: &mut MetaStore, status: VersioningStatus) {
+        store
+            .apply(&PutBucketVersioning {
+                bucket: "b".into(),
+                status,
+            })
+            .unwrap();
+    }
+
+    fn put(store: &mut MetaStore, key: &str, id: u128) -> VersionWritten {
+        store
+            .apply(&PutObject(object(key, id), PutCondition::None))
+            .unwrap()
+    }
+
+    fn delete(store: &mut MetaStore, key: &str, version: Option<&str>) -> VersionDeleted {
+        store
+            .apply(&DeleteObject {
+                bucket: "b".into(),
+                key: key.into(),
+                version: version.map(|text| VersionSelector::parse(text).unwrap()),
+                condition: DeleteCondition::default(),
+                requester: "o".into(),
+            })
+            .unwrap()
+    }
+
+    fn lookup(store: &mut MetaStore, key: &str, version: Option<&str>) -> VersionLookup {
+        store
+            .apply(&GetObjectVersion {
+                bucket: "b".into(),
+                key: key.into(),
+                version: version.map(|text| VersionSelector::parse(text).unwrap()),
+                with_bytes: false,
+            })
+            .unwrap()
+    }
+
+    fn file_of(found: VersionLookup) -> Option<FileId> {
+        match found {
+            VersionLookup::Object(record) => record.files().first().copied(),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn enabled_keeps_every_version_and_markers_hide_the_key() {
+        // Goal: in an Enabled bucket an overwrite frees nothing and keeps the old version by its
+        // id; a delete writes a marker that hides the key; removing the marker by id brings the
+        // newest object back; removing a version by id frees exactly its file.
+        let mut store = store_with_keys(&["k"]);
+        set_versioning(&mut store, VersioningStatus::Enabled);
+        let second = put(&mut store, "k", 20);
+        assert!(second.freed.is_empty());
+        let second_id = second.version_id.clone().unwrap();
+        let third = put(&mut store, "k", 30);
+        assert_eq!(
+            file_of(lookup(&mut store, "k", Some("null"))),
+            Some(FileId(1))
+        );
+        assert_eq!(
+            file_of(lookup(&mut store, "k", Some(&second_id))),
+            Some(FileId(20))
+        );
+        assert_eq!(file_of(lookup(&mut store, "k", None)), Some(FileId(30)));
+        let marker = delete(&mut store, "k", None);
+        assert!(marker.deleted.delete_marker && marker.freed.is_empty());
+        let marker_id = marker.deleted.version_id.unwrap();
+        assert!(matches!(
+            lookup(&mut store, "k", None),
+            VersionLookup::DeleteMarker { version_id: Some(id), .. } if id == marker_id
+        ));
+        let removed = delete(&mut store, "k", Some(&marker_id));
+        assert!(removed.deleted.delete_marker);
+        assert_eq!(file_of(lookup(&mut store, "k", None)), Some(FileId(30)));
+        let removed = delete(&mut store, "k", Some(third.version_id.as_deref().unwrap()));
+        assert_eq!(removed.freed, vec![FileId(30)]);
+        assert_eq!(file_of(lookup(&mut store, "k", None)), Some(FileId(20)));
+        assert_eq!(delete(&mut store, "k", Some("null")).freed, vec![FileId(1)]);
+        let mut referenced: Vec<FileId> =
+            store.referenced_file_ids().unwrap().into_iter().collect();
+        referenced.sort_by_key(|id| id.0);
+        assert_eq!(referenced, vec![FileId(20)]);
+    }
+
+    #[test]
+    fn suspended_replaces_only_the_null_version() {
+        // Goal: in a Suspended bucket a write replaces the null version wherever it is (current
+        // or noncurrent) and keeps versions with ids; a delete writes a null marker that
+        // replaces the null version too.
+        let mut store = store_with_keys(&[]);
+        set_versioning(&mut store, VersioningStatus::Enabled);
+        let kept = put(&mut store, "k", 1).version_id.unwrap();
+        set_versioning(&mut store, VersioningStatus::Suspended);
+        let first_null = put(&mut store, "k", 2);
+        assert_eq!(first_null, VersionWritten::default());
+        assert_eq!(put(&mut store, "k", 3).freed, vec![FileId(2)]);
+        let marker = delete(&mut store, "k", None);
+        assert_eq!(marker.freed, vec![FileId(3)]);
+        assert_eq!(marker.deleted.version_id.as_deref(), Some("null"));
+        assert!(matches!(
+            lookup(&mut store, "k", None),
+            VersionLookup::DeleteMarker {
+                version_id: None,
+                ..
+            }
+        ));
+        // The null marker is replaced by the next null write.
+        assert!(put(&mut store, "k", 4).freed.is_empty());
+        assert_eq!(
+            file_of(lookup(&mut store, "k", Some(&kept))),
+            Some(FileId(1))
+        );
+        assert_eq!(file_of(lookup(&mut store, "k", None)), Some(FileId(4)));
+    }
+}
