@@ -377,6 +377,21 @@ pub(crate) fn delete_version(
     if current.as_ref().is_some_and(|row| !holds(row)) {
         return Err(MetaError::PreconditionFailed);
     }
+    // A conditional delete of a key with no version writes nothing. A key whose current version
+    // is a delete marker still exists for a condition, with no ETag and no bytes: only `*` and
+    // the marker's own time and size (0) match it.
+    if current.is_none() && !condition.is_empty() && record.versioning.is_some() {
+        match newest_marker(transaction, bucket, key)? {
+            VersionLookup::DeleteMarker {
+                last_modified_ms, ..
+            } => {
+                if !condition.holds("", last_modified_ms, 0) {
+                    return Err(MetaError::PreconditionFailed);
+                }
+            }
+            _ => return Ok(VersionDeleted::default()),
+        }
+    }
     let Some(status) = record.versioning else {
         let freed = match current {
             Some(row) => {
