@@ -939,7 +939,8 @@ async fn unversioned_version_calls() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(error_code(&error).as_deref(), Some("NoSuchVersion"));
+    // Not an id ringstore could have given: S3's 400 "Invalid version id specified".
+    assert_eq!(error_code(&error).as_deref(), Some("InvalidArgument"));
     s3.delete_object()
         .bucket("vers")
         .key("a")
@@ -965,18 +966,6 @@ async fn unversioned_version_calls() {
         .await
         .unwrap();
     assert!(versioning.status().is_none());
-    let error = s3
-        .put_bucket_versioning()
-        .bucket("vers")
-        .versioning_configuration(
-            aws_sdk_s3::types::VersioningConfiguration::builder()
-                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(error_code(&error).as_deref(), Some("NotImplemented"));
 }
 
 #[tokio::test]

@@ -264,6 +264,82 @@ mod tests {
         prepare(&mut connection).unwrap();
     }
 
+    // Goal: a version-4 database (the release before versioning) is upgraded in place: its
+    // objects become null versions in the rebuilt table, bytes and ACLs kept, buckets read as
+    // never versioned, and versioned writes work on top of the upgraded rows.
+    #[test]
+    fn upgrades_version_four() {
+        use crate::meta::store::MetaStore;
+        use crate::meta::{
+            DeleteCondition, DeleteObject, GetObject, ObjectBody, PutBucketVersioning,
+            PutCondition, PutObject, VersioningStatus,
+        };
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("meta.sqlite");
+        {
+            let connection = Connection::open(&path).unwrap();
+            connection
+                .execute_batch(&format!(
+                    "{SCHEMA_V1}{MIGRATION_V2}{MIGRATION_V3}{MIGRATION_V4}"
+                ))
+                .unwrap();
+            connection
+                .execute_batch(
+                    "INSERT INTO buckets (name, owner, region, created_ms, acl)
+                     VALUES ('b', 'o', 'us-east-1', 1, NULL);
+                     INSERT INTO objects (bucket, key, file_id, size, etag, last_modified_ms,
+                         headers, owner, acl, bytes)
+                     VALUES ('b', 'small', '', 3, 'e1', 1000, '', 'o', 'acl-text', x'00ff10'),
+                            ('b', 'large', '00000000000000000000000000000001', 9, 'e2', 2000,
+                             '', 'o', NULL, NULL);",
+                )
+                .unwrap();
+            connection.pragma_update(None, "user_version", 4).unwrap();
+        }
+        let mut store = MetaStore::open(&path).unwrap();
+        let get = |key: &str| GetObject {
+            bucket: "b".into(),
+            key: key.into(),
+            with_bytes: true,
+        };
+        let small = store.apply(&get("small")).unwrap().unwrap();
+        assert_eq!(
+            small.body,
+            ObjectBody::Inline(crate::object_bytes::InlineBytes::new(vec![0, 0xff, 0x10]))
+        );
+        assert_eq!(small.acl.as_deref(), Some("acl-text"));
+        assert_eq!(small.version_id, None);
+        let large = store.apply(&get("large")).unwrap().unwrap();
+        assert_eq!(large.files(), vec![crate::object_bytes::FileId(1)]);
+        store
+            .apply(&PutBucketVersioning {
+                bucket: "b".into(),
+                status: VersioningStatus::Enabled,
+            })
+            .unwrap();
+        let written = store
+            .apply(&PutObject(
+                crate::meta::ObjectRecord {
+                    last_modified_ms: 3000,
+                    body: ObjectBody::File(crate::object_bytes::FileId(2)),
+                    ..large.clone()
+                },
+                PutCondition::None,
+            ))
+            .unwrap();
+        assert!(written.version_id.is_some() && written.freed.is_empty());
+        let removed = store
+            .apply(&DeleteObject {
+                bucket: "b".into(),
+                key: "large".into(),
+                version: Some(crate::meta::VersionSelector::Null),
+                condition: DeleteCondition::default(),
+                requester: "o".into(),
+            })
+            .unwrap();
+        assert_eq!(removed.freed, vec![crate::object_bytes::FileId(1)]);
+    }
+
     // Goal: a version-3 database (inline bytes in their own table) is upgraded in place: each
     // inline object's bytes move into its row, file-backed rows stay without bytes, and the old
     // table and trigger are gone, so later deletes cannot trip over them.
