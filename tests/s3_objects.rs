@@ -617,6 +617,16 @@ async fn copy_object_variants() {
         .send()
         .await
         .unwrap_err();
+    // Not an id ringstore could have given: S3's 400 "Invalid version id specified".
+    assert_eq!(error_code(&error).as_deref(), Some("InvalidArgument"));
+    let error = s3
+        .copy_object()
+        .bucket("dst")
+        .key("c4")
+        .copy_source("src/dir/a%20b%2Bc?versionId=0000000000000001ffffffffffffffff")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_code(&error).as_deref(), Some("NoSuchVersion"));
     s3.copy_object()
         .bucket("dst")

@@ -132,6 +132,18 @@ async fn all_versions(
     }
 }
 
+/// Waits until the data dir holds `count` object files: files no version references are removed
+/// after the commit, on the core's background queue.
+fn wait_for_object_files(server: &TestServer, count: usize) {
+    for _ in 0..250 {
+        if server.object_files() == count {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(server.object_files(), count);
+}
+
 fn raw_header<E>(
     error: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
     name: &str,
@@ -411,11 +423,7 @@ async fn suspended_bucket_replaces_only_the_null_version() {
     let files_before = server.object_files();
     assert_eq!(put(&s3, "sus", "k", &pattern(200 * 1024, 2)).await, None);
     assert_eq!(put(&s3, "sus", "k", &pattern(200 * 1024, 3)).await, None);
-    assert_eq!(
-        server.object_files(),
-        files_before + 1,
-        "the replaced null version's file is freed"
-    );
+    wait_for_object_files(&server, files_before + 1);
     assert_eq!(
         get_bytes(&s3, "sus", "k", None).await,
         pattern(200 * 1024, 3)
@@ -440,7 +448,7 @@ async fn suspended_bucket_replaces_only_the_null_version() {
             ("k".into(), kept.clone(), false, false),
         ]
     );
-    assert_eq!(server.object_files(), files_before);
+    wait_for_object_files(&server, files_before);
     set_versioning(&s3, "sus", BucketVersioningStatus::Enabled).await;
     let again = put(&s3, "sus", "k", b"again").await.unwrap();
     assert_ne!(again, kept);
@@ -455,47 +463,47 @@ async fn copies_multipart_and_batch_deletes_name_versions() {
     // versions removed per key.
     let server = TestServer::start();
     let s3 = server.client();
-    s3.create_bucket().bucket("cp").send().await.unwrap();
-    set_versioning(&s3, "cp", BucketVersioningStatus::Enabled).await;
-    let old = put(&s3, "cp", "src", &pattern(6 * 1024 * 1024, 5))
+    s3.create_bucket().bucket("copies").send().await.unwrap();
+    set_versioning(&s3, "copies", BucketVersioningStatus::Enabled).await;
+    let old = put(&s3, "copies", "src", &pattern(6 * 1024 * 1024, 5))
         .await
         .unwrap();
-    put(&s3, "cp", "src", b"newer").await.unwrap();
+    put(&s3, "copies", "src", b"newer").await.unwrap();
     let copied = s3
         .copy_object()
-        .bucket("cp")
+        .bucket("copies")
         .key("dst")
-        .copy_source(format!("cp/src?versionId={old}"))
+        .copy_source(format!("copies/src?versionId={old}"))
         .send()
         .await
         .unwrap();
     assert_eq!(copied.copy_source_version_id(), Some(old.as_str()));
     let copy_version = copied.version_id().unwrap().to_string();
     assert_eq!(
-        get_version(&s3, "cp", "dst", &copy_version).await,
+        get_version(&s3, "copies", "dst", &copy_version).await,
         pattern(6 * 1024 * 1024, 5)
     );
     // Restoring an old version onto its own key is a copy S3 allows.
     s3.copy_object()
-        .bucket("cp")
+        .bucket("copies")
         .key("src")
-        .copy_source(format!("cp/src?versionId={old}"))
+        .copy_source(format!("copies/src?versionId={old}"))
         .send()
         .await
         .unwrap();
     assert_eq!(
-        get_bytes(&s3, "cp", "src", None).await,
+        get_bytes(&s3, "copies", "src", None).await,
         pattern(6 * 1024 * 1024, 5)
     );
 
-    let upload = create_upload(&s3, "cp", "mp").await;
+    let upload = create_upload(&s3, "copies", "mp").await;
     let part = s3
         .upload_part_copy()
-        .bucket("cp")
+        .bucket("copies")
         .key("mp")
         .upload_id(&upload)
         .part_number(1)
-        .copy_source(format!("cp/src?versionId={old}"))
+        .copy_source(format!("copies/src?versionId={old}"))
         .send()
         .await
         .unwrap();
@@ -506,14 +514,14 @@ async fn copies_multipart_and_batch_deletes_name_versions() {
         .e_tag()
         .unwrap()
         .to_string();
-    let second = upload_part(&s3, "cp", "mp", &upload, 2, b"tail").await;
+    let second = upload_part(&s3, "copies", "mp", &upload, 2, b"tail").await;
     let first = aws_sdk_s3::types::CompletedPart::builder()
         .part_number(1)
         .e_tag(etag)
         .build();
     let done = s3
         .complete_multipart_upload()
-        .bucket("cp")
+        .bucket("copies")
         .key("mp")
         .upload_id(&upload)
         .multipart_upload(completion(vec![first, second]))
@@ -522,19 +530,19 @@ async fn copies_multipart_and_batch_deletes_name_versions() {
         .unwrap();
     let mp_version = done.version_id().unwrap().to_string();
     assert_eq!(
-        get_version(&s3, "cp", "mp", &mp_version).await.len(),
+        get_version(&s3, "copies", "mp", &mp_version).await.len(),
         6 * 1024 * 1024 + 4
     );
-    let aborted = create_upload(&s3, "cp", "aborted").await;
-    upload_part(&s3, "cp", "aborted", &aborted, 1, b"x").await;
+    let aborted = create_upload(&s3, "copies", "aborted").await;
+    upload_part(&s3, "copies", "aborted", &aborted, 1, b"x").await;
     s3.abort_multipart_upload()
-        .bucket("cp")
+        .bucket("copies")
         .key("aborted")
         .upload_id(&aborted)
         .send()
         .await
         .unwrap();
-    assert!(all_versions(&server, "cp", 1000)
+    assert!(all_versions(&server, "copies", 1000)
         .await
         .iter()
         .all(|entry| entry.0 != "aborted"));
@@ -554,7 +562,7 @@ async fn copies_multipart_and_batch_deletes_name_versions() {
     ];
     let result = s3
         .delete_objects()
-        .bucket("cp")
+        .bucket("copies")
         .delete(
             Delete::builder()
                 .set_objects(Some(identifiers))
@@ -576,7 +584,7 @@ async fn copies_multipart_and_batch_deletes_name_versions() {
     assert_eq!(deleted["mp"].version_id(), Some("null"));
     let missing = s3
         .get_object()
-        .bucket("cp")
+        .bucket("copies")
         .key("src")
         .version_id(&old)
         .send()
@@ -584,7 +592,7 @@ async fn copies_multipart_and_batch_deletes_name_versions() {
         .unwrap_err();
     assert_eq!(error_code(&missing).as_deref(), Some("NoSuchVersion"));
     assert_eq!(
-        get_version(&s3, "cp", "dst", &copy_version).await.len(),
+        get_version(&s3, "copies", "dst", &copy_version).await.len(),
         6 * 1024 * 1024
     );
 }
@@ -678,14 +686,7 @@ async fn bucket_deletion_and_files_wait_for_the_last_version() {
             .unwrap();
     }
     assert!(all_versions(&server, "gone", 1000).await.is_empty());
-    // Files go after the commit, on the core's background queue.
-    for _ in 0..100 {
-        if server.object_files() == 0 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert_eq!(server.object_files(), 0);
+    wait_for_object_files(&server, 0);
     s3.delete_bucket().bucket("gone").send().await.unwrap();
 }
 
