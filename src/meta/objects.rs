@@ -370,7 +370,9 @@ pub(crate) fn check_put_condition(
 }
 
 /// Inserts or replaces the key's current row, inline bytes included, as version `version_id`
-/// (`None`: the null version) with `sequence` (`None` in a bucket never versioned).
+/// (`None`: the null version) with `sequence` (`None` in a bucket never versioned). With a
+/// sequence, inline bytes go to `version_bytes` (see schema version 5) so the version can later
+/// become noncurrent without copying them.
 pub(crate) fn insert_object(
     transaction: &Transaction<'_>,
     record: &ObjectRecord,
@@ -385,11 +387,16 @@ pub(crate) fn insert_object(
             unreachable!("records written come from uploads, never from a metadata-only lookup")
         }
     };
+    let (bytes, bytes_id) = match (sequence, bytes) {
+        (Some(_), Some(bytes)) => (None, Some(store_version_bytes(transaction, bytes)?)),
+        (_, bytes) => (bytes, None),
+    };
     transaction
         .prepare_cached(
             "INSERT OR REPLACE INTO objects (bucket, key, file_id, size, etag, last_modified_ms, \
-             content_type, headers, checksum, owner, parts, acl, version_id, sequence, bytes) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+             content_type, headers, checksum, owner, parts, acl, version_id, sequence, bytes_id, \
+             bytes) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         )?
         .execute(params![
             record.bucket,
@@ -406,9 +413,21 @@ pub(crate) fn insert_object(
             record.acl,
             version_id,
             sequence,
+            bytes_id,
             bytes,
         ])?;
     Ok(())
+}
+
+/// Stores a version's inline bytes in `version_bytes`; their id.
+pub(crate) fn store_version_bytes(
+    transaction: &Transaction<'_>,
+    bytes: &[u8],
+) -> rusqlite::Result<i64> {
+    transaction
+        .prepare_cached("INSERT INTO version_bytes (bytes) VALUES (?1)")?
+        .execute([bytes])?;
+    Ok(transaction.last_insert_rowid())
 }
 
 /// The columns `record_from_row` reads, in its order; the inline bytes (or NULL) follow them.
@@ -461,7 +480,9 @@ pub(crate) fn get_object(
         concat!(
             "SELECT ",
             record_columns!(),
-            ", bytes FROM objects WHERE bucket = ?1 AND key = ?2"
+            ", CASE WHEN bytes_id IS NULL THEN bytes ELSE \
+             (SELECT stored.bytes FROM version_bytes stored WHERE stored.id = objects.bytes_id) \
+             END FROM objects WHERE bucket = ?1 AND key = ?2"
         )
     } else {
         concat!(

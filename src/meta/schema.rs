@@ -119,7 +119,12 @@ ALTER TABLE objects DROP COLUMN inline_id;
 /// the `null` version) and sequence number (orders a key's versions; NULL for rows written before
 /// versioning, which sort by their write time). It is rebuilt rather than altered so both sit
 /// before `bytes`: a HEAD reads them without loading the blob's overflow pages. `versions` holds
-/// every noncurrent version and every delete marker, newest first per key.
+/// every noncurrent version and every delete marker, newest first per key. In a bucket that was
+/// ever versioned, inline bytes live in `version_bytes` (a rowid table, appended to) and rows
+/// name them by `bytes_id`: a version then becomes noncurrent by copying its small row, never its
+/// bytes, and both tables keep rows small (SQLite reads an overflowing cell of a WITHOUT ROWID
+/// table whole each time a seek compares against it). Only a row written before versioning keeps
+/// its bytes in the row until it first becomes noncurrent.
 const MIGRATION_V5: &str = "
 ALTER TABLE buckets ADD COLUMN versioning TEXT;
 CREATE TABLE objects_v5 (
@@ -137,6 +142,7 @@ CREATE TABLE objects_v5 (
     acl TEXT,
     version_id TEXT,
     sequence INTEGER,
+    bytes_id INTEGER,
     bytes BLOB,
     PRIMARY KEY (bucket, key)
 ) WITHOUT ROWID;
@@ -162,9 +168,13 @@ CREATE TABLE versions (
     owner TEXT NOT NULL,
     parts TEXT,
     acl TEXT,
-    bytes BLOB,
+    bytes_id INTEGER,
     PRIMARY KEY (bucket, key, sequence DESC)
 ) WITHOUT ROWID;
+CREATE TABLE version_bytes (
+    id INTEGER PRIMARY KEY,
+    bytes BLOB NOT NULL
+);
 ";
 
 /// Why the schema could not be brought to the current version.

@@ -158,7 +158,7 @@ pub(crate) mod tests {
         }
     }
 
-    fn inline_object(key: &str, bytes: &[u8]) -> ObjectRecord {
+    pub(crate) fn inline_object(key: &str, bytes: &[u8]) -> ObjectRecord {
         ObjectRecord {
             body: ObjectBody::Inline(InlineBytes::new(bytes.to_vec())),
             size_bytes: bytes.len() as u64,

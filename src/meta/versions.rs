@@ -83,6 +83,10 @@ struct CurrentRow {
     size_bytes: u64,
     version_id: Option<String>,
     sequence: i64,
+    /// Its inline bytes' id in `version_bytes`.
+    bytes_id: Option<i64>,
+    /// Its inline bytes sit in the row itself (written before versioning).
+    bytes_in_row: bool,
 }
 
 /// The key's current row, if it has one.
@@ -93,8 +97,8 @@ fn current_row(
 ) -> rusqlite::Result<Option<CurrentRow>> {
     transaction
         .prepare_cached(
-            "SELECT file_id, parts, etag, last_modified_ms, size, version_id, sequence \
-             FROM objects WHERE bucket = ?1 AND key = ?2",
+            "SELECT file_id, parts, etag, last_modified_ms, size, version_id, sequence, \
+             bytes_id, typeof(bytes) = 'blob' FROM objects WHERE bucket = ?1 AND key = ?2",
         )?
         .query_row(params![bucket, key], |row| {
             let last_modified_ms: i64 = row.get(3)?;
@@ -108,6 +112,8 @@ fn current_row(
                 sequence: row
                     .get::<_, Option<i64>>(6)?
                     .unwrap_or(last_modified_ms * SEQUENCE_PER_MS),
+                bytes_id: row.get(7)?,
+                bytes_in_row: row.get(8)?,
             })
         })
         .optional()
@@ -149,18 +155,59 @@ fn next_sequence(
 /// The columns a row keeps when it moves between `objects` and `versions` (both tables name them
 /// alike).
 const MOVED_COLUMNS: &str = "bucket, key, file_id, size, etag, last_modified_ms, content_type, \
-     headers, checksum, owner, parts, acl, version_id, bytes";
+     headers, checksum, owner, parts, acl, version_id, bytes_id";
 
 /// Moves the key's current row into `versions` (it becomes noncurrent).
-fn demote_current(transaction: &Transaction<'_>, bucket: &str, key: &str) -> rusqlite::Result<()> {
+fn demote_current(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    current: &CurrentRow,
+) -> rusqlite::Result<()> {
+    copy_current_to_versions(transaction, bucket, key, current)?;
+    delete_current(transaction, bucket, key)
+}
+
+/// Copies the key's current row into `versions` (a write that replaces the current row next
+/// needs no delete). Only a row written before versioning has its bytes copied, once, into
+/// `version_bytes`; every other row names its bytes by id.
+fn copy_current_to_versions(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    current: &CurrentRow,
+) -> rusqlite::Result<()> {
+    let moved_bytes: Option<i64> = if current.bytes_in_row {
+        transaction
+            .prepare_cached(
+                "INSERT INTO version_bytes (bytes) \
+                 SELECT bytes FROM objects WHERE bucket = ?1 AND key = ?2",
+            )?
+            .execute(params![bucket, key])?;
+        Some(transaction.last_insert_rowid())
+    } else {
+        None
+    };
     transaction
         .prepare_cached(&format!(
             "INSERT INTO versions ({MOVED_COLUMNS}, sequence, delete_marker) \
-             SELECT {MOVED_COLUMNS}, COALESCE(sequence, last_modified_ms * {SEQUENCE_PER_MS}), 0 \
+             SELECT bucket, key, file_id, size, etag, last_modified_ms, content_type, headers, \
+             checksum, owner, parts, acl, version_id, COALESCE(bytes_id, ?3), \
+             COALESCE(sequence, last_modified_ms * {SEQUENCE_PER_MS}), 0 \
              FROM objects WHERE bucket = ?1 AND key = ?2"
         ))?
-        .execute(params![bucket, key])?;
-    delete_current(transaction, bucket, key)
+        .execute(params![bucket, key, moved_bytes])?;
+    Ok(())
+}
+
+/// Frees a removed version's inline bytes (`None`: it had none in `version_bytes`).
+fn release_bytes(transaction: &Transaction<'_>, bytes_id: Option<i64>) -> rusqlite::Result<()> {
+    if let Some(id) = bytes_id {
+        transaction
+            .prepare_cached("DELETE FROM version_bytes WHERE id = ?1")?
+            .execute([id])?;
+    }
+    Ok(())
 }
 
 fn delete_current(transaction: &Transaction<'_>, bucket: &str, key: &str) -> rusqlite::Result<()> {
@@ -220,6 +267,7 @@ struct NoncurrentRow {
     etag: String,
     last_modified_ms: i64,
     size_bytes: u64,
+    bytes_id: Option<i64>,
 }
 
 /// The noncurrent version or marker `selector` names, if there is one.
@@ -229,7 +277,8 @@ fn find_noncurrent(
     key: &str,
     selector: &VersionSelector,
 ) -> rusqlite::Result<Option<NoncurrentRow>> {
-    const COLUMNS: &str = "sequence, delete_marker, file_id, parts, etag, last_modified_ms, size";
+    const COLUMNS: &str =
+        "sequence, delete_marker, file_id, parts, etag, last_modified_ms, size, bytes_id";
     let map = |row: &rusqlite::Row<'_>| {
         Ok(NoncurrentRow {
             sequence: row.get(0)?,
@@ -238,6 +287,7 @@ fn find_noncurrent(
             etag: row.get(4)?,
             last_modified_ms: row.get(5)?,
             size_bytes: row.get::<_, i64>(6)? as u64,
+            bytes_id: row.get(7)?,
         })
     };
     match selector {
@@ -269,6 +319,7 @@ fn remove_noncurrent_null(
     match find_noncurrent(transaction, bucket, key, &VersionSelector::Null)? {
         Some(row) => {
             delete_noncurrent(transaction, bucket, key, row.sequence)?;
+            release_bytes(transaction, row.bytes_id)?;
             Ok(row.files)
         }
         None => Ok(Vec::new()),
@@ -314,16 +365,20 @@ pub(crate) fn write_version(
     let mut freed = Vec::new();
     let version_id = match status {
         VersioningStatus::Enabled => {
-            if current.is_some() {
-                demote_current(transaction, bucket, key)?;
+            if let Some(row) = &current {
+                // The insert below replaces the current row.
+                copy_current_to_versions(transaction, bucket, key, row)?;
             }
             Some(VersionId::generate(sequence).as_str().to_string())
         }
         VersioningStatus::Suspended => {
             match current {
                 // The insert below replaces the current null version.
-                Some(row) if row.version_id.is_none() => freed.extend(row.files),
-                Some(_) => demote_current(transaction, bucket, key)?,
+                Some(row) if row.version_id.is_none() => {
+                    release_bytes(transaction, row.bytes_id)?;
+                    freed.extend(row.files);
+                }
+                Some(row) => copy_current_to_versions(transaction, bucket, key, &row)?,
                 None => {}
             }
             freed.extend(remove_noncurrent_null(transaction, bucket, key)?);
@@ -396,6 +451,7 @@ pub(crate) fn delete_version(
         let freed = match current {
             Some(row) => {
                 delete_current(transaction, bucket, key)?;
+                release_bytes(transaction, row.bytes_id)?;
                 row.files
             }
             None => Vec::new(),
@@ -409,8 +465,8 @@ pub(crate) fn delete_version(
     let mut freed = Vec::new();
     let marker_id = match status {
         VersioningStatus::Enabled => {
-            if current.is_some() {
-                demote_current(transaction, bucket, key)?;
+            if let Some(row) = &current {
+                demote_current(transaction, bucket, key, row)?;
             }
             Some(VersionId::generate(sequence))
         }
@@ -418,9 +474,10 @@ pub(crate) fn delete_version(
             match current {
                 Some(row) if row.version_id.is_none() => {
                     delete_current(transaction, bucket, key)?;
+                    release_bytes(transaction, row.bytes_id)?;
                     freed.extend(row.files);
                 }
-                Some(_) => demote_current(transaction, bucket, key)?,
+                Some(row) => demote_current(transaction, bucket, key, &row)?,
                 None => {}
             }
             freed.extend(remove_noncurrent_null(transaction, bucket, key)?);
@@ -464,6 +521,7 @@ fn delete_named_version(
             return Err(MetaError::PreconditionFailed);
         }
         delete_current(transaction, bucket, key)?;
+        release_bytes(transaction, row.bytes_id)?;
         promote_newest(transaction, bucket, key)?;
         return Ok(VersionDeleted {
             deleted,
@@ -480,6 +538,7 @@ fn delete_named_version(
         return Err(MetaError::PreconditionFailed);
     }
     delete_noncurrent(transaction, bucket, key, row.sequence)?;
+    release_bytes(transaction, row.bytes_id)?;
     promote_newest(transaction, bucket, key)?;
     deleted.delete_marker = row.delete_marker;
     Ok(VersionDeleted {
@@ -628,7 +687,8 @@ fn lookup_noncurrent(
         concat!(
             "SELECT ",
             record_columns!(),
-            ", bytes FROM versions WHERE bucket = ?1 AND key = ?2 AND sequence = ?3"
+            ", (SELECT stored.bytes FROM version_bytes stored WHERE stored.id = versions.bytes_id) \
+             FROM versions WHERE bucket = ?1 AND key = ?2 AND sequence = ?3"
         )
     } else {
         concat!(
@@ -680,7 +740,7 @@ pub(crate) fn put_version_acl(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meta::store::tests::{object, store_with_keys};
+    use crate::meta::store::tests::{inline_object, object, store_with_keys};
     use crate::meta::store::MetaStore;
     use crate::meta::{DeleteObject, PutObject};
 
@@ -798,5 +858,54 @@ mod tests {
             Some(FileId(1))
         );
         assert_eq!(file_of(lookup(&mut store, "k", None)), Some(FileId(4)));
+    }
+
+    #[test]
+    fn inline_versions_keep_their_bytes_until_removed() {
+        // Goal: small objects stored inline keep each version's bytes through overwrites (a row
+        // written before versioning included), read back by id, and every byte row is freed
+        // once its version is deleted, so neither table keeps orphans.
+        let mut store = store_with_keys(&[]);
+        let put_inline = |store: &mut MetaStore, bytes: &[u8]| {
+            store
+                .apply(&PutObject(inline_object("k", bytes), PutCondition::None))
+                .unwrap()
+                .version_id
+        };
+        assert_eq!(put_inline(&mut store, b"legacy"), None);
+        set_versioning(&mut store, VersioningStatus::Enabled);
+        let second = put_inline(&mut store, b"second").unwrap();
+        let third = put_inline(&mut store, b"third").unwrap();
+        let bytes_of = |store: &mut MetaStore, version: Option<&str>| match store
+            .apply(&GetObjectVersion {
+                bucket: "b".into(),
+                key: "k".into(),
+                version: version.map(|text| VersionSelector::parse(text).unwrap()),
+                with_bytes: true,
+            })
+            .unwrap()
+        {
+            VersionLookup::Object(record) => match record.body {
+                crate::meta::ObjectBody::Inline(bytes) => bytes.as_slice().to_vec(),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(bytes_of(&mut store, Some("null")), b"legacy");
+        assert_eq!(bytes_of(&mut store, Some(&second)), b"second");
+        assert_eq!(bytes_of(&mut store, None), b"third");
+        let count = |store: &MetaStore, sql: &str| -> i64 {
+            store
+                .connection()
+                .query_row(sql, [], |row| row.get(0))
+                .unwrap()
+        };
+        assert_eq!(count(&store, "SELECT count(*) FROM version_bytes"), 3);
+        for version in ["null", &second, &third] {
+            delete(&mut store, "k", Some(version));
+        }
+        assert_eq!(count(&store, "SELECT count(*) FROM version_bytes"), 0);
+        assert_eq!(count(&store, "SELECT count(*) FROM objects"), 0);
+        assert_eq!(count(&store, "SELECT count(*) FROM versions"), 0);
     }
 }
