@@ -464,9 +464,17 @@ fn hostile_request_table() {
             None,
         ));
     }
-    for (name, version) in [
-        ("versionId other", "versionId=abc"),
-        ("versionId empty", "versionId="),
+    // A version id ringstore could not have given, or an empty one: S3's 400 InvalidArgument; one
+    // of the right shape that does not exist: 404 NoSuchVersion.
+    for (name, version, status, code) in [
+        ("versionId other", "versionId=abc", 400, "InvalidArgument"),
+        ("versionId empty", "versionId=", 400, "InvalidArgument"),
+        (
+            "versionId absent",
+            "versionId=00000000000000010000000000000001",
+            404,
+            "NoSuchVersion",
+        ),
     ] {
         cases.push(signed(
             &server,
@@ -476,8 +484,8 @@ fn hostile_request_table() {
             version,
             b"",
             &[],
-            404,
-            Some("NoSuchVersion"),
+            status,
+            Some(code),
         ));
     }
     cases.push(signed(

@@ -16,6 +16,10 @@ pub(crate) fn bucket_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Bucke
             .get::<_, Option<String>>(5)?
             .as_deref()
             .and_then(super::VersioningStatus::parse),
+        object_lock: row
+            .get::<_, Option<String>>(6)?
+            .as_deref()
+            .and_then(super::BucketObjectLock::decode),
     })
 }
 
@@ -26,7 +30,8 @@ pub(crate) fn get_bucket(
 ) -> rusqlite::Result<Option<BucketRecord>> {
     transaction
         .prepare_cached(
-            "SELECT name, owner, region, created_ms, acl, versioning FROM buckets WHERE name = ?1",
+            "SELECT name, owner, region, created_ms, acl, versioning, object_lock FROM buckets \
+             WHERE name = ?1",
         )?
         .query_row([name], bucket_from_row)
         .optional()

@@ -34,8 +34,8 @@ impl MetaCommand for CreateBucket {
         }
         transaction
             .prepare_cached(
-                "INSERT INTO buckets (name, owner, region, created_ms, acl, versioning) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO buckets (name, owner, region, created_ms, acl, versioning, object_lock) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute(params![
                 record.name,
@@ -43,7 +43,8 @@ impl MetaCommand for CreateBucket {
                 record.region,
                 record.created_ms,
                 record.acl,
-                record.versioning.map(super::VersioningStatus::as_str)
+                record.versioning.map(super::VersioningStatus::as_str),
+                record.object_lock.as_ref().map(super::BucketObjectLock::encode)
             ])?;
         Ok(true)
     }
@@ -122,7 +123,8 @@ impl MetaCommand for ListBuckets {
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<Vec<BucketRecord>, MetaError> {
         let mut statement = transaction.prepare_cached(
-            "SELECT name, owner, region, created_ms, acl, versioning FROM buckets ORDER BY name",
+            "SELECT name, owner, region, created_ms, acl, versioning, object_lock FROM buckets \
+             ORDER BY name",
         )?;
         let buckets = statement
             .query_map([], bucket_from_row)?

@@ -7,7 +7,9 @@ pub mod client;
 pub mod command;
 pub mod generations;
 pub mod listing;
+pub mod lock_commands;
 pub mod multipart;
+pub mod object_lock;
 pub mod objects;
 pub mod schema;
 pub mod store;
@@ -21,10 +23,14 @@ pub use buckets::{CreateBucket, DeleteBucket, GetBucket, ListBuckets, PutBucketA
 pub use client::MetaClient;
 pub use command::{Changes, MetaCommand};
 pub use generations::{Generations, ObjectStripe};
+pub use lock_commands::{PutObjectLegalHold, PutObjectLockConfiguration, PutObjectRetention};
 pub use listing::{ListObjects, ListQuery, Listing};
 pub use multipart::{
     AbortUpload, CompleteUpload, CreateUpload, GetUpload, ListParts, ListUploads, PutPart,
     ReapUploads,
+};
+pub use object_lock::{
+    check_removable, BucketObjectLock, ObjectLock, ObjectLockMode, Retention, RetentionPeriod,
 };
 pub use objects::{BatchDeleted, DeleteBatch, DeleteObject, GetObject, PutObject, PutObjectAcl};
 pub use store::MetaStore;
@@ -53,6 +59,9 @@ pub struct BucketRecord {
     /// Versioning: `None` until it is first enabled (S3's "unversioned"), then Enabled or
     /// Suspended (never back to `None`).
     pub versioning: Option<VersioningStatus>,
+    /// Object Lock, once enabled (at creation, or later on a versioning-enabled bucket); never
+    /// disabled.
+    pub object_lock: Option<BucketObjectLock>,
 }
 
 /// An object (one version of a key) as the metadata knows it.
@@ -83,6 +92,8 @@ pub struct ObjectRecord {
     /// The version's id; `None` is the `null` version (written while versioning was off or
     /// suspended). Set by the metadata thread when it commits the write.
     pub version_id: Option<String>,
+    /// Its retention and legal hold (Object Lock).
+    pub lock: ObjectLock,
 }
 
 /// Where an object's bytes are.
@@ -271,6 +282,16 @@ pub enum MetaError {
     /// The version named does not exist (or is a delete marker where an object is needed).
     #[error("no such version")]
     NoSuchVersion,
+    /// The version is under a retention or legal hold that forbids the change.
+    #[error("object locked")]
+    ObjectLocked,
+    /// Object Lock asked of a bucket that does not have it.
+    #[error("bucket has no object lock configuration")]
+    NoObjectLockConfiguration,
+    /// The bucket's state forbids the change (Object Lock on a bucket without versioning,
+    /// versioning suspended under Object Lock).
+    #[error("invalid bucket state")]
+    InvalidBucketState,
     /// A checksum the client gave does not match the data.
     #[error("bad digest")]
     BadDigest,

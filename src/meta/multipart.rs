@@ -9,6 +9,7 @@ use super::bucket_rows::get_bucket;
 use super::command::{Changes, MetaCommand};
 use super::objects::{decode_headers, encode_headers, get_object};
 use super::versions::write_version;
+use super::object_lock::ObjectLock;
 use super::{MetaError, ObjectRecord, PutCondition};
 use crate::object_bytes::FileId;
 
@@ -36,6 +37,8 @@ pub struct UploadRecord {
     pub checksum_full_object: bool,
     /// Encoded access control list for the finished object (`None`: `private`).
     pub acl: Option<String>,
+    /// Retention and legal hold asked for the finished object (Object Lock).
+    pub lock: ObjectLock,
 }
 
 /// One uploaded part.
@@ -152,12 +155,17 @@ fn upload_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UploadRecord> {
         checksum_algorithm: algorithm,
         checksum_full_object: row.get::<_, i64>(8)? != 0,
         acl: row.get(9)?,
+        lock: row
+            .get::<_, Option<String>>(10)?
+            .as_deref()
+            .and_then(ObjectLock::decode)
+            .unwrap_or_default(),
     })
 }
 
 const UPLOAD_COLUMNS: &str =
     "upload_id, bucket, key, owner, created_ms, content_type, headers, checksum_algorithm, \
-     checksum_full_object, acl";
+     checksum_full_object, acl, object_lock";
 
 fn find_upload(
     transaction: &Transaction<'_>,
@@ -216,7 +224,8 @@ fn create_upload(transaction: &Transaction<'_>, upload: &UploadRecord) -> Result
     }
     transaction
         .prepare_cached(&format!(
-            "INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            "INSERT INTO uploads ({UPLOAD_COLUMNS}) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
         ))?
         .execute(params![
             upload.upload_id,
@@ -228,7 +237,8 @@ fn create_upload(transaction: &Transaction<'_>, upload: &UploadRecord) -> Result
             encode_headers(&upload.headers),
             upload.checksum_algorithm,
             upload.checksum_full_object as i64,
-            upload.acl
+            upload.acl,
+            (upload.lock != ObjectLock::default()).then(|| upload.lock.encode())
         ])?;
     Ok(())
 }
@@ -287,11 +297,9 @@ fn complete_upload(
         .filter(|part| !kept.contains(&part.file_id))
         .map(|part| part.file_id)
         .collect();
-    let versioning = get_bucket(transaction, &record.bucket)?
-        .ok_or(MetaError::NoSuchBucket)?
-        .versioning;
+    let bucket = get_bucket(transaction, &record.bucket)?.ok_or(MetaError::NoSuchBucket)?;
     // The condition was checked above, before the parts were assembled.
-    let written = write_version(transaction, versioning, &record, &PutCondition::None)?;
+    let written = write_version(transaction, &bucket, &record, &PutCondition::None)?;
     obsolete.extend(written.freed);
     record.version_id = written.version_id;
     delete_upload_rows(transaction, &completion.upload_id)?;

@@ -11,6 +11,7 @@ use super::version_id::VersionSelector;
 use super::versions::{
     delete_version, put_version_acl, write_version, DeletedVersion, VersionDeleted, VersionWritten,
 };
+use super::object_lock::{ObjectLock, ObjectLockMode, Retention};
 use super::{DeleteCondition, MetaError, ObjectBody, ObjectRecord, PartExtent, PutCondition};
 use crate::object_bytes::{FileId, InlineBytes};
 
@@ -28,7 +29,7 @@ impl MetaCommand for PutObject {
         let Some(bucket) = get_bucket(transaction, &record.bucket)? else {
             return Err(MetaError::NoSuchBucket);
         };
-        write_version(transaction, bucket.versioning, record, condition)
+        write_version(transaction, &bucket, record, condition)
     }
 
     fn changes(&self) -> Changes<'_> {
@@ -82,6 +83,8 @@ pub struct DeleteObject {
     pub condition: DeleteCondition,
     /// Access key of the requester (a delete marker's owner).
     pub requester: String,
+    /// `x-amz-bypass-governance-retention: true` from a requester allowed to bypass.
+    pub bypass_governance: bool,
 }
 
 impl MetaCommand for DeleteObject {
@@ -95,6 +98,7 @@ impl MetaCommand for DeleteObject {
             self.version.as_ref(),
             &self.condition,
             &self.requester,
+            self.bypass_governance,
         )
     }
 
@@ -155,6 +159,8 @@ pub struct BatchDeleted {
     pub files: Vec<FileId>,
     /// Positions (in `keys`) refused with PreconditionFailed.
     pub precondition_failed: Vec<usize>,
+    /// Positions (in `keys`) refused because the version is locked (Object Lock).
+    pub locked: Vec<usize>,
     /// For each position of `keys`, what S3 reports (`VersionId`, `DeleteMarker`,
     /// `DeleteMarkerVersionId`); all default in a bucket never versioned when no entry names a
     /// version.
@@ -177,6 +183,8 @@ pub struct DeleteBatch {
     pub conditions: Vec<DeleteCondition>,
     /// Access key of the requester (the delete markers' owner).
     pub requester: String,
+    /// `x-amz-bypass-governance-retention: true` from a requester allowed to bypass.
+    pub bypass_governance: bool,
 }
 
 impl MetaCommand for DeleteBatch {
@@ -201,6 +209,7 @@ impl MetaCommand for DeleteBatch {
                 version,
                 condition,
                 &self.requester,
+                self.bypass_governance,
             ) {
                 Ok(deleted) => {
                     outcome.files.extend(deleted.freed);
@@ -208,6 +217,10 @@ impl MetaCommand for DeleteBatch {
                 }
                 Err(MetaError::PreconditionFailed) => {
                     outcome.precondition_failed.push(index);
+                    outcome.deleted.push(DeletedVersion::default());
+                }
+                Err(MetaError::ObjectLocked) => {
+                    outcome.locked.push(index);
                     outcome.deleted.push(DeletedVersion::default());
                 }
                 Err(error) => return Err(error),
@@ -378,6 +391,7 @@ pub(crate) fn insert_object(
     record: &ObjectRecord,
     version_id: Option<&str>,
     sequence: Option<i64>,
+    lock: &ObjectLock,
 ) -> rusqlite::Result<()> {
     let (file_id, parts, bytes) = match &record.body {
         ObjectBody::File(id) => (id.to_string(), None, None),
@@ -395,8 +409,9 @@ pub(crate) fn insert_object(
         .prepare_cached(
             "INSERT OR REPLACE INTO objects (bucket, key, file_id, size, etag, last_modified_ms, \
              content_type, headers, checksum, owner, parts, acl, version_id, sequence, bytes_id, \
-             bytes) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+             bytes, lock_mode, retain_until_ms, legal_hold) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+             ?18, ?19)",
         )?
         .execute(params![
             record.bucket,
@@ -415,6 +430,9 @@ pub(crate) fn insert_object(
             sequence,
             bytes_id,
             bytes,
+            lock.retention.map(|retention| retention.mode.as_str()),
+            lock.retention.map(|retention| retention.retain_until_ms),
+            lock.legal_hold,
         ])?;
     Ok(())
 }
@@ -434,13 +452,13 @@ pub(crate) fn store_version_bytes(
 macro_rules! record_columns {
     () => {
         "file_id, size, etag, last_modified_ms, content_type, headers, checksum, owner, parts, \
-         acl, version_id"
+         acl, version_id, lock_mode, retain_until_ms, legal_hold"
     };
 }
 pub(crate) use record_columns;
 
 /// Column index of the bytes (or NULL) after `record_columns!()`.
-pub(crate) const BYTES_COLUMN: usize = 11;
+pub(crate) const BYTES_COLUMN: usize = 14;
 
 /// A row selected as `record_columns!(), bytes` as the record of `bucket`/`key`.
 pub(crate) fn record_from_row(
@@ -464,7 +482,23 @@ pub(crate) fn record_from_row(
         owner: row.get(7)?,
         acl: row.get(9)?,
         version_id: row.get(10)?,
+        lock: lock_of(row.get(11)?, row.get(12)?, row.get(13)?),
     })
+}
+
+/// A version's protection from its `lock_mode`, `retain_until_ms` and `legal_hold` columns.
+pub(crate) fn lock_of(mode: Option<String>, until_ms: Option<i64>, legal_hold: bool) -> ObjectLock {
+    let retention = match (mode.as_deref().and_then(ObjectLockMode::parse), until_ms) {
+        (Some(mode), Some(retain_until_ms)) => Some(Retention {
+            mode,
+            retain_until_ms,
+        }),
+        _ => None,
+    };
+    ObjectLock {
+        retention,
+        legal_hold,
+    }
 }
 
 /// The key's current version (never a delete marker: those live in `versions`).

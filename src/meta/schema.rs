@@ -113,7 +113,9 @@ DROP TABLE inline_data;
 ALTER TABLE objects DROP COLUMN inline_id;
 ";
 
-/// Version 5: versioning (issue 20). Buckets gain their versioning status (NULL: never enabled).
+/// Version 5: versioning and Object Lock (issue 20). Buckets gain their versioning status (NULL:
+/// never enabled) and Object Lock configuration; versions gain their retention and legal hold
+/// (uploads keep the one asked for at CreateMultipartUpload until completion).
 /// `objects` keeps exactly one row per key, the current version when it is not a delete marker,
 /// so ListObjects never reads noncurrent versions or markers; it gains the version's id (NULL:
 /// the `null` version) and sequence number (orders a key's versions; NULL for rows written before
@@ -127,6 +129,8 @@ ALTER TABLE objects DROP COLUMN inline_id;
 /// its bytes in the row until it first becomes noncurrent.
 const MIGRATION_V5: &str = "
 ALTER TABLE buckets ADD COLUMN versioning TEXT;
+ALTER TABLE buckets ADD COLUMN object_lock TEXT;
+ALTER TABLE uploads ADD COLUMN object_lock TEXT;
 CREATE TABLE objects_v5 (
     bucket TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -142,6 +146,9 @@ CREATE TABLE objects_v5 (
     acl TEXT,
     version_id TEXT,
     sequence INTEGER,
+    lock_mode TEXT,
+    retain_until_ms INTEGER,
+    legal_hold INTEGER NOT NULL DEFAULT 0,
     bytes_id INTEGER,
     bytes BLOB,
     PRIMARY KEY (bucket, key)
@@ -168,6 +175,9 @@ CREATE TABLE versions (
     owner TEXT NOT NULL,
     parts TEXT,
     acl TEXT,
+    lock_mode TEXT,
+    retain_until_ms INTEGER,
+    legal_hold INTEGER NOT NULL DEFAULT 0,
     bytes_id INTEGER,
     PRIMARY KEY (bucket, key, sequence DESC)
 ) WITHOUT ROWID;

@@ -12,11 +12,13 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::bucket_rows::{get_bucket, require_bucket};
 use super::command::{Changes, MetaCommand};
+use super::object_lock::{check_removable, ObjectLock};
 use super::objects::{
-    check_put_condition, files_of, get_object, insert_object, record_columns, record_from_row,
+    check_put_condition, files_of, get_object, insert_object, lock_of, record_columns,
+    record_from_row,
 };
 use super::version_id::{VersionId, VersionSelector, SEQUENCE_PER_MS};
-use super::{DeleteCondition, MetaError, ObjectRecord, PutCondition};
+use super::{BucketRecord, DeleteCondition, MetaError, ObjectRecord, PutCondition};
 use crate::object_bytes::FileId;
 
 /// A bucket's versioning status once it was first enabled (S3 `VersioningConfiguration`
@@ -61,12 +63,17 @@ impl MetaCommand for PutBucketVersioning {
     type Reply = ();
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<(), MetaError> {
-        let updated = transaction
+        let Some(bucket) = get_bucket(transaction, &self.bucket)? else {
+            return Err(MetaError::NoSuchBucket);
+        };
+        // S3 User Guide, Object Lock: "you can't disable Object Lock or suspend versioning for
+        // that bucket" once Object Lock is enabled.
+        if bucket.object_lock.is_some() && self.status == VersioningStatus::Suspended {
+            return Err(MetaError::InvalidBucketState);
+        }
+        transaction
             .prepare_cached("UPDATE buckets SET versioning = ?2 WHERE name = ?1")?
             .execute(params![self.bucket, self.status.as_str()])?;
-        if updated == 0 {
-            return Err(MetaError::NoSuchBucket);
-        }
         Ok(())
     }
 
@@ -87,6 +94,8 @@ struct CurrentRow {
     bytes_id: Option<i64>,
     /// Its inline bytes sit in the row itself (written before versioning).
     bytes_in_row: bool,
+    /// Its retention and legal hold.
+    lock: ObjectLock,
 }
 
 /// The key's current row, if it has one.
@@ -98,7 +107,8 @@ fn current_row(
     transaction
         .prepare_cached(
             "SELECT file_id, parts, etag, last_modified_ms, size, version_id, sequence, \
-             bytes_id, typeof(bytes) = 'blob' FROM objects WHERE bucket = ?1 AND key = ?2",
+             bytes_id, typeof(bytes) = 'blob', lock_mode, retain_until_ms, legal_hold \
+             FROM objects WHERE bucket = ?1 AND key = ?2",
         )?
         .query_row(params![bucket, key], |row| {
             let last_modified_ms: i64 = row.get(3)?;
@@ -114,6 +124,7 @@ fn current_row(
                     .unwrap_or(last_modified_ms * SEQUENCE_PER_MS),
                 bytes_id: row.get(7)?,
                 bytes_in_row: row.get(8)?,
+                lock: lock_of(row.get(9)?, row.get(10)?, row.get(11)?),
             })
         })
         .optional()
@@ -155,7 +166,8 @@ fn next_sequence(
 /// The columns a row keeps when it moves between `objects` and `versions` (both tables name them
 /// alike).
 const MOVED_COLUMNS: &str = "bucket, key, file_id, size, etag, last_modified_ms, content_type, \
-     headers, checksum, owner, parts, acl, version_id, bytes_id";
+     headers, checksum, owner, parts, acl, version_id, bytes_id, lock_mode, retain_until_ms, \
+     legal_hold";
 
 /// Moves the key's current row into `versions` (it becomes noncurrent).
 fn demote_current(
@@ -192,8 +204,8 @@ fn copy_current_to_versions(
         .prepare_cached(&format!(
             "INSERT INTO versions ({MOVED_COLUMNS}, sequence, delete_marker) \
              SELECT bucket, key, file_id, size, etag, last_modified_ms, content_type, headers, \
-             checksum, owner, parts, acl, version_id, COALESCE(bytes_id, ?3), \
-             COALESCE(sequence, last_modified_ms * {SEQUENCE_PER_MS}), 0 \
+             checksum, owner, parts, acl, version_id, COALESCE(bytes_id, ?3), lock_mode, \
+             retain_until_ms, legal_hold, COALESCE(sequence, last_modified_ms * {SEQUENCE_PER_MS}), 0 \
              FROM objects WHERE bucket = ?1 AND key = ?2"
         ))?
         .execute(params![bucket, key, moved_bytes])?;
@@ -268,6 +280,7 @@ struct NoncurrentRow {
     last_modified_ms: i64,
     size_bytes: u64,
     bytes_id: Option<i64>,
+    lock: ObjectLock,
 }
 
 /// The noncurrent version or marker `selector` names, if there is one.
@@ -278,7 +291,8 @@ fn find_noncurrent(
     selector: &VersionSelector,
 ) -> rusqlite::Result<Option<NoncurrentRow>> {
     const COLUMNS: &str =
-        "sequence, delete_marker, file_id, parts, etag, last_modified_ms, size, bytes_id";
+        "sequence, delete_marker, file_id, parts, etag, last_modified_ms, size, bytes_id, \
+         lock_mode, retain_until_ms, legal_hold";
     let map = |row: &rusqlite::Row<'_>| {
         Ok(NoncurrentRow {
             sequence: row.get(0)?,
@@ -288,6 +302,7 @@ fn find_noncurrent(
             last_modified_ms: row.get(5)?,
             size_bytes: row.get::<_, i64>(6)? as u64,
             bytes_id: row.get(7)?,
+            lock: lock_of(row.get(8)?, row.get(9)?, row.get(10)?),
         })
     };
     match selector {
@@ -315,9 +330,10 @@ fn remove_noncurrent_null(
     transaction: &Transaction<'_>,
     bucket: &str,
     key: &str,
-) -> rusqlite::Result<Vec<FileId>> {
+) -> Result<Vec<FileId>, MetaError> {
     match find_noncurrent(transaction, bucket, key, &VersionSelector::Null)? {
         Some(row) => {
+            check_removable(&row.lock, now_ms(), false)?;
             delete_noncurrent(transaction, bucket, key, row.sequence)?;
             release_bytes(transaction, row.bytes_id)?;
             Ok(row.files)
@@ -335,21 +351,28 @@ pub struct VersionWritten {
     pub freed: Vec<FileId>,
 }
 
-/// Writes `record` as the key's newest version under the bucket's `versioning`, once `condition`
-/// holds against the current version (a delete marker counts as absent): unversioned, it
-/// replaces the row; Enabled, the current version becomes noncurrent; Suspended, it replaces the
-/// null version wherever that is.
+/// Writes `record` as the key's newest version in `bucket_record` (its versioning and Object
+/// Lock default retention apply), once `condition` holds against the current version (a delete
+/// marker counts as absent): unversioned, it replaces the row; Enabled, the current version
+/// becomes noncurrent; Suspended, it replaces the null version wherever that is (if its lock
+/// allows).
 pub(crate) fn write_version(
     transaction: &Transaction<'_>,
-    versioning: Option<VersioningStatus>,
+    bucket_record: &BucketRecord,
     record: &ObjectRecord,
     condition: &PutCondition,
 ) -> Result<VersionWritten, MetaError> {
     let (bucket, key) = (record.bucket.as_str(), record.key.as_str());
     let current = current_row(transaction, bucket, key)?;
     check_put_condition(condition, current.as_ref().map(|row| row.etag.as_str()))?;
-    let Some(status) = versioning else {
-        insert_object(transaction, record, None, None)?;
+    let mut lock = record.lock;
+    if lock.retention.is_none() {
+        lock.retention = bucket_record
+            .object_lock
+            .and_then(|config| config.default_for(record.last_modified_ms));
+    }
+    let Some(status) = bucket_record.versioning else {
+        insert_object(transaction, record, None, None, &lock)?;
         return Ok(VersionWritten {
             version_id: None,
             freed: current.map(|row| row.files).unwrap_or_default(),
@@ -375,6 +398,7 @@ pub(crate) fn write_version(
             match current {
                 // The insert below replaces the current null version.
                 Some(row) if row.version_id.is_none() => {
+                    check_removable(&row.lock, now_ms(), false)?;
                     release_bytes(transaction, row.bytes_id)?;
                     freed.extend(row.files);
                 }
@@ -385,7 +409,13 @@ pub(crate) fn write_version(
             None
         }
     };
-    insert_object(transaction, record, version_id.as_deref(), Some(sequence))?;
+    insert_object(
+        transaction,
+        record,
+        version_id.as_deref(),
+        Some(sequence),
+        &lock,
+    )?;
     Ok(VersionWritten { version_id, freed })
 }
 
@@ -420,6 +450,7 @@ pub(crate) fn delete_version(
     version: Option<&VersionSelector>,
     condition: &DeleteCondition,
     requester: &str,
+    bypass_governance: bool,
 ) -> Result<VersionDeleted, MetaError> {
     let Some(record) = get_bucket(transaction, bucket)? else {
         return Err(MetaError::NoSuchBucket);
@@ -427,7 +458,15 @@ pub(crate) fn delete_version(
     let current = current_row(transaction, bucket, key)?;
     let holds = |row: &CurrentRow| condition.holds(&row.etag, row.last_modified_ms, row.size_bytes);
     if let Some(selector) = version {
-        return delete_named_version(transaction, bucket, key, selector, current, condition);
+        return delete_named_version(
+            transaction,
+            bucket,
+            key,
+            selector,
+            current,
+            condition,
+            bypass_governance,
+        );
     }
     if current.as_ref().is_some_and(|row| !holds(row)) {
         return Err(MetaError::PreconditionFailed);
@@ -450,6 +489,7 @@ pub(crate) fn delete_version(
     let Some(status) = record.versioning else {
         let freed = match current {
             Some(row) => {
+                check_removable(&row.lock, now_ms(), bypass_governance)?;
                 delete_current(transaction, bucket, key)?;
                 release_bytes(transaction, row.bytes_id)?;
                 row.files
@@ -473,6 +513,7 @@ pub(crate) fn delete_version(
         VersioningStatus::Suspended => {
             match current {
                 Some(row) if row.version_id.is_none() => {
+                    check_removable(&row.lock, now_ms(), bypass_governance)?;
                     delete_current(transaction, bucket, key)?;
                     release_bytes(transaction, row.bytes_id)?;
                     freed.extend(row.files);
@@ -511,6 +552,7 @@ fn delete_named_version(
     selector: &VersionSelector,
     current: Option<CurrentRow>,
     condition: &DeleteCondition,
+    bypass_governance: bool,
 ) -> Result<VersionDeleted, MetaError> {
     let mut deleted = DeletedVersion {
         version_id: Some(selector.as_str().to_string()),
@@ -520,6 +562,7 @@ fn delete_named_version(
         if !condition.holds(&row.etag, row.last_modified_ms, row.size_bytes) {
             return Err(MetaError::PreconditionFailed);
         }
+        check_removable(&row.lock, now_ms(), bypass_governance)?;
         delete_current(transaction, bucket, key)?;
         release_bytes(transaction, row.bytes_id)?;
         promote_newest(transaction, bucket, key)?;
@@ -537,6 +580,7 @@ fn delete_named_version(
     if !condition.holds(&row.etag, row.last_modified_ms, row.size_bytes) {
         return Err(MetaError::PreconditionFailed);
     }
+    check_removable(&row.lock, now_ms(), bypass_governance)?;
     delete_noncurrent(transaction, bucket, key, row.sequence)?;
     release_bytes(transaction, row.bytes_id)?;
     promote_newest(transaction, bucket, key)?;
@@ -703,6 +747,85 @@ fn lookup_noncurrent(
             record_from_row(bucket, key, row)
         })
         .map(VersionLookup::Object)
+}
+
+/// Where a version's row is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VersionPlace {
+    /// The key's current row in `objects`.
+    Current,
+    /// A row of `versions`, by its sequence number.
+    Noncurrent(i64),
+}
+
+/// The object version `version` names (the current one when `None`): where it is, its id and
+/// its protection. NoSuchKey / NoSuchVersion when missing; a delete marker counts as missing
+/// (S3 answers MethodNotAllowed for it, which the caller decides).
+pub(crate) fn locate_version(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    version: Option<&VersionSelector>,
+) -> Result<(VersionPlace, Option<String>, ObjectLock), MetaError> {
+    let current = current_row(transaction, bucket, key)?;
+    if let Some(row) = current.filter(|row| {
+        version.is_none_or(|selector| selector.names(row.version_id.as_deref()))
+    }) {
+        return Ok((VersionPlace::Current, row.version_id, row.lock));
+    }
+    let missing = || {
+        require_bucket(transaction, bucket)?;
+        Err(match version {
+            None => MetaError::NoSuchKey,
+            Some(_) => MetaError::NoSuchVersion,
+        })
+    };
+    let Some(selector) = version else {
+        return missing();
+    };
+    match find_noncurrent(transaction, bucket, key, selector)? {
+        Some(row) if !row.delete_marker => Ok((
+            VersionPlace::Noncurrent(row.sequence),
+            match selector {
+                VersionSelector::Null => None,
+                VersionSelector::Id(id) => Some(id.to_string()),
+            },
+            row.lock,
+        )),
+        _ => missing(),
+    }
+}
+
+/// Stores `lock` as the protection of the version at `place`.
+pub(crate) fn update_lock(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    place: VersionPlace,
+    lock: &ObjectLock,
+) -> rusqlite::Result<()> {
+    let mode = lock.retention.map(|retention| retention.mode.as_str());
+    let until = lock.retention.map(|retention| retention.retain_until_ms);
+    match place {
+        VersionPlace::Current => transaction
+            .prepare_cached(
+                "UPDATE objects SET lock_mode = ?3, retain_until_ms = ?4, legal_hold = ?5 \
+                 WHERE bucket = ?1 AND key = ?2",
+            )?
+            .execute(params![bucket, key, mode, until, lock.legal_hold])?,
+        VersionPlace::Noncurrent(sequence) => transaction
+            .prepare_cached(
+                "UPDATE versions SET lock_mode = ?4, retain_until_ms = ?5, legal_hold = ?6 \
+                 WHERE bucket = ?1 AND key = ?2 AND sequence = ?3",
+            )?
+            .execute(params![bucket, key, sequence, mode, until, lock.legal_hold])?,
+    };
+    Ok(())
+}
+
+/// The metadata thread's clock, for lock checks made outside this file.
+pub(crate) fn lock_clock_ms() -> i64 {
+    now_ms()
 }
 
 /// Replaces the access control list of the version `selector` names (NoSuchVersion if it is

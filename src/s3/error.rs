@@ -22,6 +22,8 @@ pub enum S3ErrorCode {
     InvalidAccessKeyId,
     InvalidArgument,
     InvalidBucketName,
+    InvalidBucketState,
+    InvalidRetentionPeriod,
     InvalidDigest,
     InvalidRequest,
     InvalidStorageClass,
@@ -41,6 +43,8 @@ pub enum S3ErrorCode {
     MissingSecurityHeader,
     NoSuchBucket,
     NoSuchKey,
+    NoSuchObjectLockConfiguration,
+    ObjectLockConfigurationNotFoundError,
     NoSuchUpload,
     NoSuchVersion,
     NotImplemented,
@@ -92,6 +96,10 @@ impl S3ErrorCode {
             KeyTooLongError => "KeyTooLongError",
             MalformedACLError => "MalformedACLError",
             MalformedXML => "MalformedXML",
+            InvalidBucketState => "InvalidBucketState",
+            InvalidRetentionPeriod => "InvalidRetentionPeriod",
+            NoSuchObjectLockConfiguration => "NoSuchObjectLockConfiguration",
+            ObjectLockConfigurationNotFoundError => "ObjectLockConfigurationNotFoundError",
             IllegalVersioningConfigurationException => "IllegalVersioningConfigurationException",
             MetadataTooLarge => "MetadataTooLarge",
             MethodNotAllowed => "MethodNotAllowed",
@@ -143,6 +151,7 @@ impl S3ErrorCode {
             | KeyTooLongError
             | MalformedACLError
             | MalformedXML
+            | InvalidRetentionPeriod
             | IllegalVersioningConfigurationException
             | MetadataTooLarge
             | MissingSecurityHeader
@@ -152,8 +161,13 @@ impl S3ErrorCode {
             | UnresolvableGrantByEmailAddress
             | XAmzContentSHA256Mismatch
             | BadRequest => 400,
-            BucketAlreadyExists | BucketAlreadyOwnedByYou | BucketNotEmpty => 409,
-            NoSuchBucket | NoSuchKey | NoSuchVersion | NoSuchUpload => 404,
+            BucketAlreadyExists | BucketAlreadyOwnedByYou | BucketNotEmpty | InvalidBucketState => 409,
+            NoSuchBucket
+            | NoSuchKey
+            | NoSuchVersion
+            | NoSuchUpload
+            | NoSuchObjectLockConfiguration
+            | ObjectLockConfigurationNotFoundError => 404,
             PreconditionFailed => 412,
             InvalidRange | InvalidPartNumber => 416,
             MethodNotAllowed => 405,
@@ -197,6 +211,10 @@ impl S3ErrorCode {
             KeyTooLongError => "Your key is too long",
             MalformedACLError => "The XML you provided was not well-formed or did not validate against our published schema.",
             MalformedXML => "The XML you provided was not well-formed or did not validate against our published schema.",
+            InvalidBucketState => "The request is not valid with the current state of the bucket.",
+            InvalidRetentionPeriod => "The retention period must be a positive integer.",
+            NoSuchObjectLockConfiguration => "The specified object does not have a ObjectLock configuration",
+            ObjectLockConfigurationNotFoundError => "Object Lock configuration does not exist for this bucket",
             IllegalVersioningConfigurationException => "The versioning configuration specified in the request is invalid.",
             MetadataTooLarge => "Your metadata headers exceed the maximum allowed metadata size.",
             MethodNotAllowed => "The specified method is not allowed against this resource.",
@@ -333,6 +351,15 @@ impl From<crate::meta::MetaError> for S3Error {
             MetaError::PreconditionFailed => S3Error::new(S3ErrorCode::PreconditionFailed),
             MetaError::NoSuchUpload => S3Error::new(S3ErrorCode::NoSuchUpload),
             MetaError::NoSuchVersion => S3Error::new(S3ErrorCode::NoSuchVersion),
+            MetaError::ObjectLocked => S3Error::with_message(
+                S3ErrorCode::AccessDenied,
+                "Access Denied because object protected by object lock.",
+            ),
+            MetaError::NoObjectLockConfiguration => S3Error::with_message(
+                S3ErrorCode::InvalidRequest,
+                "Bucket is missing Object Lock Configuration",
+            ),
+            MetaError::InvalidBucketState => S3Error::new(S3ErrorCode::InvalidBucketState),
             MetaError::NoSuchKey => S3Error::new(S3ErrorCode::NoSuchKey),
             MetaError::BadDigest => S3Error::new(S3ErrorCode::BadDigest),
             MetaError::InvalidPart(number) => {

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod body_digest;
 pub mod conditions;
 pub mod copy_source;
 pub mod directory;
@@ -14,6 +15,7 @@ pub mod multipart_object;
 pub mod object_body;
 pub mod object_cache;
 pub mod object_write;
+pub mod object_lock;
 pub mod operation;
 pub mod ops;
 pub mod path;

@@ -88,6 +88,7 @@ pub fn assemble(
         owner: upload.owner.clone(),
         acl: upload.acl.clone(),
         version_id: None,
+        lock: upload.lock,
     };
     check_expected_checksum(request, upload, &record)?;
     Ok(record)

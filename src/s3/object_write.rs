@@ -94,6 +94,8 @@ pub struct ObjectAttributes {
     pub checksum: Option<String>,
     /// Encoded access control list (`None`: `private`).
     pub acl: Option<String>,
+    /// Retention and legal hold asked for (checked against the bucket by the caller).
+    pub lock: crate::meta::ObjectLock,
 }
 
 /// Publishes a sealed file under the request's bucket and key and commits its metadata if
@@ -120,6 +122,7 @@ pub async fn commit_object(
         owner: call.requester.access_key().to_string(),
         acl: attributes.acl,
         version_id: None,
+        lock: attributes.lock,
     };
     let written = context
         .meta

@@ -56,8 +56,6 @@ enum Values {
 enum Answer {
     /// 501 NotImplemented, naming the feature.
     NotImplemented(&'static str),
-    /// 400 InvalidRequest with S3's message.
-    InvalidRequest(&'static str),
     /// `x-amz-storage-class`: 501 for a class S3 defines, 400 InvalidStorageClass otherwise.
     StorageClass,
     /// `x-amz-tagging-directive`: 501 for REPLACE (tags), 400 InvalidArgument for an unknown one.
@@ -75,9 +73,6 @@ struct Rule {
 
 const SSE: Answer = Answer::NotImplemented("Server-side encryption");
 const SSE_C: Answer = Answer::NotImplemented("Server-side encryption with customer keys (SSE-C)");
-/// S3's answer to an object-lock header on a bucket without Object Lock, which every bucket here
-/// is (S3 API Reference, PutObject: "Bucket is missing Object Lock Configuration").
-const NO_LOCK: Answer = Answer::InvalidRequest("Bucket is missing Object Lock Configuration");
 /// Conditions on a copy's destination, and If-None-Match on a delete (which S3 does not define).
 const CONDITIONAL_COPY: Answer = Answer::NotImplemented(
     "If-None-Match on DeleteObject, and conditions on a CopyObject destination,",
@@ -95,10 +90,6 @@ const RULES: &[Rule] = &[
     Rule { name: "x-amz-copy-source-server-side-encryption-customer-algorithm", values: Values::Any, scope: Scope::Every, answer: SSE_C },
     Rule { name: "x-amz-copy-source-server-side-encryption-customer-key", values: Values::Any, scope: Scope::Every, answer: SSE_C },
     Rule { name: "x-amz-copy-source-server-side-encryption-customer-key-md5", values: Values::Any, scope: Scope::Every, answer: SSE_C },
-    Rule { name: "x-amz-bucket-object-lock-enabled", values: Values::AllBut(&["false"]), scope: Scope::Only(&["CreateBucket"]), answer: Answer::NotImplemented("Object Lock") },
-    Rule { name: "x-amz-object-lock-mode", values: Values::Any, scope: Scope::Only(OBJECT_WRITES), answer: NO_LOCK },
-    Rule { name: "x-amz-object-lock-retain-until-date", values: Values::Any, scope: Scope::Only(OBJECT_WRITES), answer: NO_LOCK },
-    Rule { name: "x-amz-object-lock-legal-hold", values: Values::Any, scope: Scope::Only(OBJECT_WRITES), answer: NO_LOCK },
     Rule { name: "x-amz-object-ownership", values: Values::AllBut(&["ObjectWriter"]), scope: Scope::Only(&["CreateBucket"]), answer: Answer::NotImplemented("Object ownership other than ObjectWriter") },
     Rule { name: "x-amz-website-redirect-location", values: Values::Any, scope: Scope::Only(OBJECT_WRITES), answer: Answer::NotImplemented("Website redirects") },
     Rule { name: "x-amz-tagging", values: Values::AllBut(&[""]), scope: Scope::Only(OBJECT_WRITES), answer: Answer::NotImplemented("Object tagging") },
@@ -137,9 +128,6 @@ impl Rule {
                     self.name
                 ),
             ),
-            Answer::InvalidRequest(message) => {
-                S3Error::with_message(S3ErrorCode::InvalidRequest, message)
-            }
             Answer::StorageClass if STORAGE_CLASSES.contains(&value.trim()) => {
                 S3Error::with_message(
                     S3ErrorCode::NotImplemented,
@@ -231,8 +219,9 @@ mod tests {
 
     #[test]
     fn values_that_ask_for_nothing_more_pass() {
-        // Goal: STANDARD, COPY, ObjectWriter, lock-enabled false and an empty tag set are what
-        // ringstore does anyway, so they pass; everything else is refused with S3's error.
+        // Goal: STANDARD, COPY, ObjectWriter and an empty tag set are what ringstore does anyway,
+        // so they pass; everything else is refused with S3's error. Object Lock headers are the
+        // operations' own now (s3::object_lock), never refused here.
         assert!(refusal(PUT_OBJECT, "x-amz-storage-class", "STANDARD").is_none());
         assert!(refusal(PUT_OBJECT, "x-amz-storage-class", "standard").is_none());
         let glacier = refusal(PUT_OBJECT, "x-amz-storage-class", "GLACIER").unwrap();
@@ -247,7 +236,8 @@ mod tests {
             S3ErrorCode::InvalidArgument
         );
         assert!(refusal(CREATE_BUCKET, "x-amz-bucket-object-lock-enabled", "false").is_none());
-        assert!(refusal(CREATE_BUCKET, "x-amz-bucket-object-lock-enabled", "true").is_some());
+        assert!(refusal(CREATE_BUCKET, "x-amz-bucket-object-lock-enabled", "true").is_none());
+        assert!(refusal(PUT_OBJECT, "x-amz-object-lock-mode", "COMPLIANCE").is_none());
         assert!(refusal(PUT_OBJECT, "x-amz-tagging", "").is_none());
         assert!(refusal(GET_OBJECT, "if-match", "\"e\"").is_none());
         assert!(refusal(DELETE_OBJECT, "if-match", "\"e\"").is_none());

@@ -2,18 +2,16 @@
 //! conditional entry — `ETag`, `LastModifiedTime`, `Size` — checked in the same transaction); the
 //! files go after the commit. A typed unit (`S3Operation`).
 
-use crate::storage::checksum::{checksum_of, CHECKSUM_ALGORITHMS};
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine;
-use md5::{Digest, Md5};
 
 use crate::limits::KEY_BYTES_MAX;
 use crate::meta::{DeleteBatch, DeleteCondition, DeletedVersion, VersionSelector};
 use crate::s3::access::Permission;
 use crate::s3::conditions::delete_condition;
-use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::error::S3Result;
 use crate::s3::handler::{FromRequest, S3Operation};
-use crate::s3::object_write::{decode_checksum, no_such_bucket};
+use crate::s3::body_digest::BodyIntegrity;
+use crate::s3::object_lock::{asks_bypass, bypasses_governance};
+use crate::s3::object_write::no_such_bucket;
 use crate::s3::payload::{read_small_body, PayloadReader};
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::authorized_bucket;
@@ -21,68 +19,6 @@ use crate::s3::xml::documents::{DeleteOutcome, DeleteResult};
 use crate::s3::xml::{parse_delete_objects, DeleteEntry};
 use crate::s3::S3Context;
 use crate::storage::writer::remove_object_file_later;
-
-/// The integrity headers S3 requires on DeleteObjects: Content-MD5, or a flexible checksum
-/// (which may also come as a trailer).
-pub struct BodyIntegrity<'r> {
-    content_md5: Option<&'r str>,
-    /// Each algorithm's `x-amz-checksum-*` header, if sent, in `CHECKSUM_ALGORITHMS` order.
-    checksums: [Option<&'r str>; CHECKSUM_ALGORITHMS.len()],
-}
-
-impl<'r> FromRequest<'r> for BodyIntegrity<'r> {
-    fn parse(request: &'r S3Request<'_>) -> S3Result<Self> {
-        let head = request.head;
-        Ok(BodyIntegrity {
-            content_md5: head.header("content-md5"),
-            checksums: CHECKSUM_ALGORITHMS.map(|algorithm| head.header(algorithm.header_name())),
-        })
-    }
-}
-
-impl BodyIntegrity<'_> {
-    /// Checks `body` against the header (or the trailer of the same checksum in `trailers`).
-    fn verify(&self, trailers: &[(String, String)], body: &[u8]) -> S3Result<()> {
-        let mismatch = || S3Error::new(S3ErrorCode::BadDigest);
-        if let Some(md5) = self.content_md5 {
-            let expected = BASE64
-                .decode(md5.trim())
-                .map_err(|_| S3Error::new(S3ErrorCode::InvalidDigest))?;
-            if expected.len() != 16 {
-                return Err(S3Error::new(S3ErrorCode::InvalidDigest));
-            }
-            if expected.as_slice() != Md5::digest(body).as_slice() {
-                return Err(mismatch());
-            }
-            return Ok(());
-        }
-        // The first algorithm (in `CHECKSUM_ALGORITHMS` order) sent as a header or a trailer.
-        let checksum = CHECKSUM_ALGORITHMS
-            .into_iter()
-            .zip(self.checksums)
-            .find_map(|(algorithm, header)| {
-                let trailer = || {
-                    trailers
-                        .iter()
-                        .find(|(name, _)| name == algorithm.header_name())
-                        .map(|(_, value)| value.as_str())
-                };
-                header.or_else(trailer).map(|value| (algorithm, value))
-            });
-        match checksum {
-            Some((algorithm, value)) => {
-                if decode_checksum(algorithm, value)? != checksum_of(algorithm, body) {
-                    return Err(mismatch());
-                }
-                Ok(())
-            }
-            None => Err(S3Error::with_message(
-                S3ErrorCode::InvalidRequest,
-                "Missing required header for this request: Content-MD5 or x-amz-checksum-*",
-            )),
-        }
-    }
-}
 
 /// Which version of `entry` goes and under what condition, or why it is refused (Code, Message).
 fn entry_target(
@@ -113,8 +49,25 @@ fn entry_target(
 /// DeleteObjects.
 pub struct DeleteObjects;
 
+/// What a DeleteObjects' head asks: the body's digest, and whether governance retention is to be
+/// bypassed.
+pub struct DeleteObjectsInput<'r> {
+    integrity: BodyIntegrity<'r>,
+    /// `x-amz-bypass-governance-retention: true`.
+    bypass_asked: bool,
+}
+
+impl<'r> FromRequest<'r> for DeleteObjectsInput<'r> {
+    fn parse(request: &'r S3Request<'_>) -> S3Result<Self> {
+        Ok(DeleteObjectsInput {
+            integrity: BodyIntegrity::parse(request)?,
+            bypass_asked: asks_bypass(request.head),
+        })
+    }
+}
+
 impl S3Operation for DeleteObjects {
-    type Input<'r> = BodyIntegrity<'r>;
+    type Input<'r> = DeleteObjectsInput<'r>;
     type Output = DeleteResult;
 
     async fn handle(
@@ -123,9 +76,9 @@ impl S3Operation for DeleteObjects {
         input: Self::Input<'_>,
         mut payload: PayloadReader<'_, '_>,
     ) -> S3Result<DeleteResult> {
-        authorized_bucket(context, &call, Permission::Write).await?;
+        let bucket = authorized_bucket(context, &call, Permission::Write).await?;
         let body = read_small_body(&mut payload).await?;
-        input.verify(payload.trailers(), &body)?;
+        input.integrity.verify(payload.trailers(), &body)?;
         let parsed = parse_delete_objects(&body)?;
         let count = parsed.objects.len();
         let mut keys: Vec<String> = Vec::with_capacity(count);
@@ -163,6 +116,7 @@ impl S3Operation for DeleteObjects {
             versions,
             conditions,
             requester: call.requester.access_key().to_string(),
+            bypass_governance: bypasses_governance(context, &call, input.bypass_asked, &bucket),
         };
         let deleted = context
             .meta
@@ -177,6 +131,12 @@ impl S3Operation for DeleteObjects {
         }
         for (index, reported) in deleted.deleted.into_iter().enumerate() {
             outcomes[positions[index]].deleted = reported;
+        }
+        for index in deleted.locked {
+            outcomes[positions[index]].refusal = Some((
+                "AccessDenied",
+                "Access Denied because object protected by object lock.",
+            ));
         }
         for index in deleted.precondition_failed {
             outcomes[positions[index]].refusal = Some((

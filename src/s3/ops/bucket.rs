@@ -130,6 +130,8 @@ pub struct CreateBucket;
 pub struct CreateBucketInput {
     /// The ACL its `x-amz-acl` / `x-amz-grant-*` headers ask for.
     acl: Option<AclRequest>,
+    /// `x-amz-bucket-object-lock-enabled: true`: Object Lock (and so versioning) from the start.
+    object_lock: bool,
 }
 
 /// CreateBucket's answer: 200 with the bucket's path in `Location`.
@@ -147,8 +149,15 @@ impl IntoResponse for CreateBucketOutput {
 
 impl FromRequest<'_> for CreateBucketInput {
     fn parse(request: &S3Request<'_>) -> S3Result<CreateBucketInput> {
+        let object_lock = match request.head.header("x-amz-bucket-object-lock-enabled") {
+            None => false,
+            Some(value) if value.trim().eq_ignore_ascii_case("true") => true,
+            Some(value) if value.trim().eq_ignore_ascii_case("false") => false,
+            Some(value) => return Err(invalid_argument("x-amz-bucket-object-lock-enabled", value)),
+        };
         Ok(CreateBucketInput {
             acl: crate::s3::access::acl_from_headers(request.head)?,
+            object_lock,
         })
     }
 }
@@ -184,7 +193,14 @@ impl S3Operation for CreateBucket {
             region: region.clone(),
             created_ms: time::now_ms(),
             acl: acl.clone(),
-            versioning: None,
+            // S3 User Guide, Object Lock: a bucket created with Object Lock has versioning
+            // enabled, and it cannot be suspended.
+            versioning: input
+                .object_lock
+                .then_some(crate::meta::VersioningStatus::Enabled),
+            object_lock: input
+                .object_lock
+                .then(crate::meta::BucketObjectLock::default),
         };
         match context.meta.create_bucket(record).await {
             Ok(true) => {}

@@ -4,7 +4,8 @@
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 
-use crate::meta::PutCondition;
+use crate::meta::{ObjectLock, PutCondition};
+use crate::s3::object_lock::{check_requested_lock, requested_lock};
 use crate::s3::access::{AclRequest, Permission};
 use crate::s3::copy_source::{copy_from_source, CopySourceRequest};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
@@ -36,6 +37,8 @@ pub struct CopyObjectInput<'r> {
     source: CopySourceRequest<'r>,
     directive: Directive,
     acl: Option<AclRequest>,
+    /// Retention and legal hold for the copy (a source's own are not copied, as in S3).
+    lock: ObjectLock,
 }
 
 impl<'r> FromRequest<'r> for CopyObjectInput<'r> {
@@ -67,6 +70,7 @@ impl<'r> FromRequest<'r> for CopyObjectInput<'r> {
             ));
         }
         Ok(CopyObjectInput {
+            lock: requested_lock(|name| head.header(name))?,
             source,
             directive,
             acl: crate::s3::access::acl_from_headers(head)?,
@@ -89,6 +93,7 @@ impl S3Operation for CopyObject {
     ) -> S3Result<WithHeaders<CopyObjectResult>> {
         let bucket = authorized_bucket(context, &call, Permission::Write).await?;
         let writer = call.requester.access_key();
+        check_requested_lock(&bucket, &input.lock, false)?;
         let acl = stored_acl(context, writer, input.acl, &bucket.owner).await?;
         let (record, sealed) =
             copy_from_source(context, &call, &input.source, None, Destination::Object).await?;
@@ -116,6 +121,7 @@ impl S3Operation for CopyObject {
             headers,
             checksum,
             acl,
+            lock: input.lock,
         };
         let committed =
             commit_object(context, &call, sealed, attributes, PutCondition::None).await?;

@@ -10,6 +10,8 @@ use crate::s3::access::{AclRequest, Permission};
 use crate::s3::copy_source::{copy_from_source, CopySourceRequest};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::grants::stored_acl;
+use crate::meta::ObjectLock;
+use crate::s3::object_lock::{check_requested_lock, requested_lock};
 use crate::s3::handler::{FromRequest, IntoResponse, NoContent, S3Operation, WithHeaders};
 use crate::s3::multipart_object::{assembler, upload_algorithm, CompletionRequest};
 use crate::s3::object_write::{
@@ -99,6 +101,8 @@ pub struct CreateMultipartUploadInput {
     checksum_algorithm: Option<ChecksumAlgorithm>,
     /// FULL_OBJECT (CRCs combined) rather than COMPOSITE.
     checksum_full_object: bool,
+    /// Retention and legal hold for the finished object.
+    lock: ObjectLock,
 }
 
 impl FromRequest<'_> for CreateMultipartUploadInput {
@@ -133,6 +137,7 @@ impl FromRequest<'_> for CreateMultipartUploadInput {
             }
         };
         Ok(CreateMultipartUploadInput {
+            lock: requested_lock(|name| head.header(name))?,
             content_type: head.header("content-type").map(str::to_string),
             headers: stored_headers(head)?,
             acl: crate::s3::access::acl_from_headers(head)?,
@@ -183,8 +188,10 @@ impl S3Operation for CreateMultipartUpload {
     ) -> S3Result<UploadCreated> {
         let bucket = authorized_bucket(context, &call, Permission::Write).await?;
         let owner = call.requester.access_key();
+        check_requested_lock(&bucket, &input.lock, false)?;
         let acl = stored_acl(context, owner, input.acl, &bucket.owner).await?;
         let upload = UploadRecord {
+            lock: input.lock,
             checksum_algorithm: input
                 .checksum_algorithm
                 .map(|algorithm| algorithm.name().to_string()),

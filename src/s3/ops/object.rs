@@ -7,7 +7,8 @@ use std::rc::Rc;
 use crate::http::{RequestHead, Response, ResponseBody, ResponseHead};
 use crate::limits::{PART_NUMBER_MAX, PUT_OBJECT_BYTES_MAX};
 use crate::meta::{
-    DeleteCondition, DeletedVersion, ObjectBody, ObjectRecord, PutCondition, VersionSelector,
+    DeleteCondition, DeletedVersion, ObjectBody, ObjectLock, ObjectRecord, PutCondition,
+    VersionSelector,
 };
 use crate::s3::access::{AclRequest, Permission};
 use crate::s3::conditions::{
@@ -19,6 +20,10 @@ use crate::s3::handler::{FromRequest, IntoResponse, S3Operation};
 use crate::s3::object_write::{
     commit_object, no_such_bucket, parse_put_condition, receive_payload, stored_headers,
     Destination, ObjectAttributes, UploadIntegrity, STORED_HEADERS,
+};
+use crate::s3::object_lock::{
+    add_lock_headers, asks_bypass, bypasses_governance, check_requested_lock, has_body_digest,
+    requested_lock,
 };
 use crate::s3::payload::PayloadReader;
 use crate::s3::request::{Call, S3Request};
@@ -64,6 +69,10 @@ pub struct PutObjectInput<'r> {
     condition: PutCondition,
     acl: Option<AclRequest>,
     integrity: UploadIntegrity,
+    /// Retention and legal hold asked for.
+    lock: ObjectLock,
+    /// Neither Content-MD5 nor a flexible checksum was sent.
+    digest_missing: bool,
 }
 
 impl<'r> FromRequest<'r> for PutObjectInput<'r> {
@@ -81,6 +90,8 @@ impl<'r> FromRequest<'r> for PutObjectInput<'r> {
             condition: parse_put_condition(head)?,
             acl: crate::s3::access::acl_from_headers(head)?,
             integrity: UploadIntegrity::parse(head)?,
+            lock: requested_lock(|name| head.header(name))?,
+            digest_missing: !has_body_digest(head),
         })
     }
 }
@@ -124,6 +135,7 @@ impl S3Operation for PutObject {
     ) -> S3Result<ObjectWritten> {
         // Before a byte of the body is read: a refused writer must not cost disk or bandwidth.
         let bucket = authorized_bucket(context, &call, Permission::Write).await?;
+        check_requested_lock(&bucket, &input.lock, input.digest_missing)?;
         let writer = call.requester.access_key();
         let acl = stored_acl(context, writer, input.acl, &bucket.owner).await?;
         let bytes_max = PUT_OBJECT_BYTES_MAX.min(context.config.max_object_size_bytes);
@@ -149,6 +161,7 @@ impl S3Operation for PutObject {
             headers: input.headers,
             checksum: stored.as_ref().map(StoredChecksum::encode),
             acl,
+            lock: input.lock,
         };
         let record =
             commit_object(context, &call, received.sealed, attributes, input.condition).await?;
@@ -296,6 +309,7 @@ impl ObjectAnswer {
             );
         }
         self.object_headers(&mut head);
+        add_lock_headers(&record.lock, &mut head);
         if let Some(version_id) = &record.version_id {
             head.header("x-amz-version-id", version_id.clone());
         } else if self.null_version_named {
@@ -547,6 +561,8 @@ pub struct DeleteObject;
 pub struct DeleteObjectInput {
     version: Option<VersionSelector>,
     condition: DeleteCondition,
+    /// `x-amz-bypass-governance-retention: true`.
+    bypass_asked: bool,
 }
 
 impl FromRequest<'_> for DeleteObjectInput {
@@ -555,6 +571,7 @@ impl FromRequest<'_> for DeleteObjectInput {
         let head = request.head;
         let named = |name: &'static str| head.header(name).map(|value| (name, value));
         Ok(DeleteObjectInput {
+            bypass_asked: asks_bypass(head),
             version,
             condition: delete_condition(
                 head.header("if-match"),
@@ -591,8 +608,9 @@ impl S3Operation for DeleteObject {
         input: Self::Input<'_>,
         _payload: PayloadReader<'_, '_>,
     ) -> S3Result<ObjectDeleted> {
-        authorized_bucket(context, &call, Permission::Write).await?;
+        let bucket = authorized_bucket(context, &call, Permission::Write).await?;
         let command = crate::meta::DeleteObject {
+            bypass_governance: bypasses_governance(context, &call, input.bypass_asked, &bucket),
             bucket: call.bucket.to_string(),
             key: call.key.to_string(),
             version: input.version,

@@ -18,6 +18,7 @@ use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::form::{boundary, FormReader, PartHead};
 use crate::s3::grants::resolve_acl;
 use crate::s3::handler::{FromRequest, IntoResponse, S3Operation};
+use crate::s3::object_lock::{check_requested_lock, requested_lock};
 use crate::s3::object_write::{commit_object, decode_checksum, Destination, ObjectAttributes};
 use crate::s3::payload::PayloadReader;
 use crate::s3::post_policy::{decode_policy, PostPolicy};
@@ -363,6 +364,8 @@ impl S3Operation for PostObject {
             ..call
         };
         let bucket = authorized_bucket(context, &upload, Permission::Write).await?;
+        let lock = requested_lock(|name| field(&fields, name))?;
+        check_requested_lock(&bucket, &lock, false)?;
         let acl = form_acl(context, &fields, &requester, &bucket.owner).await?;
         let headers = stored_fields(&fields)?;
         let (sealed, checksum) = receive_file(context, &mut form, &fields, length_range).await?;
@@ -373,6 +376,7 @@ impl S3Operation for PostObject {
             headers,
             checksum,
             acl,
+            lock,
         };
         let record =
             commit_object(context, &upload, sealed, attributes, PutCondition::None).await?;
