@@ -45,6 +45,7 @@ fn main() {
         created_ms: 0,
         acl: None,
         versioning: None,
+        object_lock: None,
     });
     store.apply(&bucket).unwrap();
     let started = Instant::now();
@@ -133,6 +134,7 @@ fn main() {
             versions: Vec::new(),
             conditions: Vec::new(),
             requester: "o".into(),
+            bypass_governance: false,
         };
         let started = Instant::now();
         assert_eq!(store.apply(&delete).unwrap().files.len(), 1000);

@@ -45,6 +45,7 @@ fn main() {
                 created_ms: 0,
                 acl: None,
                 versioning: None,
+                object_lock: None,
             };
             client.create_bucket(bucket).await.unwrap();
             let mut reads = Vec::with_capacity(READS);

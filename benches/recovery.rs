@@ -28,6 +28,7 @@ fn main() {
             created_ms: 0,
             acl: None,
             versioning: None,
+            object_lock: None,
         });
         store.apply(&bucket).unwrap();
         let filling = Instant::now();

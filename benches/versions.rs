@@ -49,6 +49,7 @@ fn create(store: &mut MetaStore, name: &str) {
         created_ms: 0,
         acl: None,
         versioning: None,
+        object_lock: None,
     });
     store.apply(&bucket).unwrap();
 }
@@ -111,6 +112,7 @@ fn main() {
             version: None,
             condition: DeleteCondition::default(),
             requester: "o".into(),
+            bypass_governance: false,
         })
         .collect();
     for reply in store.apply_all(&markers) {
@@ -198,6 +200,7 @@ fn main() {
                 .collect(),
             conditions: Vec::new(),
             requester: "o".into(),
+            bypass_governance: false,
         };
         let count = delete.keys.len();
         let started = Instant::now();

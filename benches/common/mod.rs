@@ -18,5 +18,6 @@ pub fn object(key: String, file_id: FileId, size_bytes: u64) -> ObjectRecord {
         owner: "o".into(),
         acl: None,
         version_id: None,
+        lock: Default::default(),
     }
 }

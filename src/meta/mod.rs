@@ -23,8 +23,8 @@ pub use buckets::{CreateBucket, DeleteBucket, GetBucket, ListBuckets, PutBucketA
 pub use client::MetaClient;
 pub use command::{Changes, MetaCommand};
 pub use generations::{Generations, ObjectStripe};
-pub use lock_commands::{PutObjectLegalHold, PutObjectLockConfiguration, PutObjectRetention};
 pub use listing::{ListObjects, ListQuery, Listing};
+pub use lock_commands::{PutObjectLegalHold, PutObjectLockConfiguration, PutObjectRetention};
 pub use multipart::{
     AbortUpload, CompleteUpload, CreateUpload, GetUpload, ListParts, ListUploads, PutPart,
     ReapUploads,

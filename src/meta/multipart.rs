@@ -7,9 +7,9 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::bucket_rows::get_bucket;
 use super::command::{Changes, MetaCommand};
+use super::object_lock::ObjectLock;
 use super::objects::{decode_headers, encode_headers, get_object};
 use super::versions::write_version;
-use super::object_lock::ObjectLock;
 use super::{MetaError, ObjectRecord, PutCondition};
 use crate::object_bytes::FileId;
 

@@ -250,20 +250,45 @@ mod tests {
         // Goal: extending in the same mode always works; shortening, removing or switching mode
         // works on GOVERNANCE with bypass only, never on COMPLIANCE before its date.
         use ObjectLockMode::*;
-        let retention = |mode, until| Some(Retention {
-            mode,
-            retain_until_ms: until,
-        });
-        let change = |current, wanted, bypass| {
-            check_retention_change(current, wanted, NOW, bypass).is_ok()
+        let retention = |mode, until| {
+            Some(Retention {
+                mode,
+                retain_until_ms: until,
+            })
         };
-        assert!(change(retention(Compliance, NOW + 10), retention(Compliance, NOW + 20), false));
-        assert!(!change(retention(Compliance, NOW + 10), retention(Compliance, NOW + 5), true));
-        assert!(!change(retention(Compliance, NOW + 10), retention(Governance, NOW + 20), true));
+        let change =
+            |current, wanted, bypass| check_retention_change(current, wanted, NOW, bypass).is_ok();
+        assert!(change(
+            retention(Compliance, NOW + 10),
+            retention(Compliance, NOW + 20),
+            false
+        ));
+        assert!(!change(
+            retention(Compliance, NOW + 10),
+            retention(Compliance, NOW + 5),
+            true
+        ));
+        assert!(!change(
+            retention(Compliance, NOW + 10),
+            retention(Governance, NOW + 20),
+            true
+        ));
         assert!(!change(retention(Compliance, NOW + 10), None, true));
-        assert!(!change(retention(Governance, NOW + 10), retention(Governance, NOW + 5), false));
-        assert!(change(retention(Governance, NOW + 10), retention(Governance, NOW + 5), true));
-        assert!(!change(retention(Governance, NOW + 10), retention(Compliance, NOW + 20), false));
+        assert!(!change(
+            retention(Governance, NOW + 10),
+            retention(Governance, NOW + 5),
+            false
+        ));
+        assert!(change(
+            retention(Governance, NOW + 10),
+            retention(Governance, NOW + 5),
+            true
+        ));
+        assert!(!change(
+            retention(Governance, NOW + 10),
+            retention(Compliance, NOW + 20),
+            false
+        ));
         assert!(change(retention(Governance, NOW + 10), None, true));
         assert!(change(retention(Compliance, NOW - 1), None, false));
         assert!(change(None, retention(Governance, NOW + 5), false));

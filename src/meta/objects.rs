@@ -7,11 +7,11 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::bucket_rows::{get_bucket, require_bucket};
 use super::command::{Changes, MetaCommand};
+use super::object_lock::{ObjectLock, ObjectLockMode, Retention};
 use super::version_id::VersionSelector;
 use super::versions::{
     delete_version, put_version_acl, write_version, DeletedVersion, VersionDeleted, VersionWritten,
 };
-use super::object_lock::{ObjectLock, ObjectLockMode, Retention};
 use super::{DeleteCondition, MetaError, ObjectBody, ObjectRecord, PartExtent, PutCondition};
 use crate::object_bytes::{FileId, InlineBytes};
 

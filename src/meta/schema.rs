@@ -355,6 +355,7 @@ mod tests {
                 version: Some(crate::meta::VersionSelector::Null),
                 condition: DeleteCondition::default(),
                 requester: "o".into(),
+                bypass_governance: false,
             })
             .unwrap();
         assert_eq!(removed.freed, vec![crate::object_bytes::FileId(1)]);

@@ -155,6 +155,7 @@ pub(crate) mod tests {
             owner: "o".into(),
             acl: None,
             version_id: None,
+            lock: Default::default(),
         }
     }
 
@@ -229,6 +230,7 @@ pub(crate) mod tests {
             created_ms: 0,
             acl: None,
             versioning: None,
+            object_lock: None,
         })
     }
 
@@ -247,6 +249,7 @@ pub(crate) mod tests {
             version: None,
             condition: DeleteCondition::default(),
             requester: "o".into(),
+            bypass_governance: false,
         }
     }
 
@@ -284,6 +287,7 @@ pub(crate) mod tests {
             versions: Vec::new(),
             conditions: Vec::new(),
             requester: "o".into(),
+            bypass_governance: false,
         };
         let mut files = store.apply(&batch).unwrap().files;
         files.sort_by_key(|id| id.0);
@@ -302,6 +306,7 @@ pub(crate) mod tests {
             version: None,
             condition,
             requester: "o".into(),
+            bypass_governance: false,
         };
         let etag = |etag: &str| DeleteCondition {
             etags: Some(vec![etag.into()]),
@@ -338,6 +343,7 @@ pub(crate) mod tests {
             versions: Vec::new(),
             conditions: vec![etag("other"), etag("*")],
             requester: "o".into(),
+            bypass_governance: false,
         };
         let outcome = store.apply(&batch).unwrap();
         assert_eq!(outcome.files, vec![FileId(3)]);
@@ -440,6 +446,7 @@ pub(crate) mod tests {
             versions: Vec::new(),
             conditions: Vec::new(),
             requester: "o".into(),
+            bypass_governance: false,
         };
         assert_eq!(store.apply(&batch).unwrap().files, vec![FileId(7)]);
         assert_eq!(inline_rows(&store), 0);

@@ -301,6 +301,7 @@ mod tests {
                 version: None,
                 condition: DeleteCondition::default(),
                 requester: "o".into(),
+                bypass_governance: false,
             })
             .unwrap()
             .deleted

@@ -768,9 +768,9 @@ pub(crate) fn locate_version(
     version: Option<&VersionSelector>,
 ) -> Result<(VersionPlace, Option<String>, ObjectLock), MetaError> {
     let current = current_row(transaction, bucket, key)?;
-    if let Some(row) = current.filter(|row| {
-        version.is_none_or(|selector| selector.names(row.version_id.as_deref()))
-    }) {
+    if let Some(row) = current
+        .filter(|row| version.is_none_or(|selector| selector.names(row.version_id.as_deref())))
+    {
         return Ok((VersionPlace::Current, row.version_id, row.lock));
     }
     let missing = || {
@@ -890,6 +890,7 @@ mod tests {
                 version: version.map(|text| VersionSelector::parse(text).unwrap()),
                 condition: DeleteCondition::default(),
                 requester: "o".into(),
+                bypass_governance: false,
             })
             .unwrap()
     }

@@ -161,7 +161,9 @@ impl S3ErrorCode {
             | UnresolvableGrantByEmailAddress
             | XAmzContentSHA256Mismatch
             | BadRequest => 400,
-            BucketAlreadyExists | BucketAlreadyOwnedByYou | BucketNotEmpty | InvalidBucketState => 409,
+            BucketAlreadyExists | BucketAlreadyOwnedByYou | BucketNotEmpty | InvalidBucketState => {
+                409
+            }
             NoSuchBucket
             | NoSuchKey
             | NoSuchVersion

@@ -143,6 +143,7 @@ mod tests {
             owner: "o".into(),
             acl: None,
             version_id: None,
+            lock: Default::default(),
         })
     }
 

@@ -23,8 +23,6 @@ pub fn parse_timestamp_ms(text: &str) -> Option<i64> {
     .map(|moment| (moment.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
-
-
 /// The protection a write asks for in its headers (`x-amz-object-lock-mode` with
 /// `-retain-until-date`, `x-amz-object-lock-legal-hold`), or in a POST form's fields of the same
 /// names (`field` looks one up), with S3's errors: mode and date only together, a known mode, a
@@ -41,18 +39,18 @@ pub fn requested_lock<'a>(field: impl Fn(&str) -> Option<&'a str>) -> S3Result<O
                 invalid_argument("The retain until date must be provided in ISO 8601 format")
             })?;
             if retain_until_ms <= time::now_ms() {
-                return Err(invalid_argument("The retain until date must be in the future!"));
+                return Err(invalid_argument(
+                    "The retain until date must be in the future!",
+                ));
             }
             Some(Retention {
                 mode,
                 retain_until_ms,
             })
         }
-        _ => {
-            return Err(invalid_argument(
-                "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied",
-            ))
-        }
+        _ => return Err(invalid_argument(
+            "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied",
+        )),
     };
     let legal_hold = match field("x-amz-object-lock-legal-hold").map(str::trim) {
         None | Some("OFF") => false,

@@ -11,7 +11,9 @@
 
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::handler::run;
-use super::ops::{self, acl, batch, bucket, copy, cors, list, multipart, object, post, versioning};
+use super::ops::{
+    self, acl, batch, bucket, copy, cors, list, multipart, object, object_lock, post, versioning,
+};
 use super::payload::PayloadReader;
 use super::request::S3Request;
 use super::S3Context;
@@ -88,6 +90,12 @@ operations! {
         GetBucketLocation => bucket::GetBucketLocation,
         GetBucketVersioning => versioning::GetBucketVersioning,
         PutBucketVersioning => versioning::PutBucketVersioning,
+        GetObjectLockConfiguration => object_lock::GetObjectLockConfiguration,
+        PutObjectLockConfiguration => object_lock::PutObjectLockConfiguration,
+        GetObjectRetention => object_lock::GetObjectRetention,
+        PutObjectRetention => object_lock::PutObjectRetention,
+        GetObjectLegalHold => object_lock::GetObjectLegalHold,
+        PutObjectLegalHold => object_lock::PutObjectLegalHold,
         GetBucketRequestPayment => bucket::GetBucketRequestPayment,
         GetBucketAcl => acl::GetBucketAcl,
         PutBucketAcl => acl::PutBucketAcl,
@@ -145,8 +153,6 @@ operations! {
         PutBucketReplication,
         DeleteBucketReplication,
         PutBucketRequestPayment,
-        GetObjectLockConfiguration,
-        PutObjectLockConfiguration,
         GetBucketOwnershipControls,
         PutBucketOwnershipControls,
         DeleteBucketOwnershipControls,
@@ -170,10 +176,6 @@ operations! {
         GetObjectTagging,
         PutObjectTagging,
         DeleteObjectTagging,
-        GetObjectRetention,
-        PutObjectRetention,
-        GetObjectLegalHold,
-        PutObjectLegalHold,
         RestoreObject,
         SelectObjectContent,
         GetObjectTorrent,

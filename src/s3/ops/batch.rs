@@ -2,14 +2,13 @@
 //! conditional entry — `ETag`, `LastModifiedTime`, `Size` — checked in the same transaction); the
 //! files go after the commit. A typed unit (`S3Operation`).
 
-
 use crate::limits::KEY_BYTES_MAX;
 use crate::meta::{DeleteBatch, DeleteCondition, DeletedVersion, VersionSelector};
 use crate::s3::access::Permission;
+use crate::s3::body_digest::BodyIntegrity;
 use crate::s3::conditions::delete_condition;
 use crate::s3::error::S3Result;
 use crate::s3::handler::{FromRequest, S3Operation};
-use crate::s3::body_digest::BodyIntegrity;
 use crate::s3::object_lock::{asks_bypass, bypasses_governance};
 use crate::s3::object_write::no_such_bucket;
 use crate::s3::payload::{read_small_body, PayloadReader};

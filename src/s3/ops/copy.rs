@@ -5,12 +5,12 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 
 use crate::meta::{ObjectLock, PutCondition};
-use crate::s3::object_lock::{check_requested_lock, requested_lock};
 use crate::s3::access::{AclRequest, Permission};
 use crate::s3::copy_source::{copy_from_source, CopySourceRequest};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::grants::stored_acl;
 use crate::s3::handler::{FromRequest, S3Operation, WithHeaders};
+use crate::s3::object_lock::{check_requested_lock, requested_lock};
 use crate::s3::object_write::{commit_object, stored_headers, Destination, ObjectAttributes};
 use crate::s3::payload::PayloadReader;
 use crate::s3::request::{Call, S3Request};

@@ -9,6 +9,7 @@ pub mod cors;
 pub mod list;
 pub mod multipart;
 pub mod object;
+pub mod object_lock;
 pub mod post;
 pub mod versioning;
 

@@ -6,14 +6,14 @@ use crate::http::Response;
 use crate::limits::{MULTIPART_LIST_ENTRIES_MAX, PART_BYTES_MAX, PART_NUMBER_MAX};
 use crate::meta::multipart::{Completion, PartRecord, PartsQuery, UploadRecord, UploadsQuery};
 use crate::meta::MetaError;
+use crate::meta::ObjectLock;
 use crate::s3::access::{AclRequest, Permission};
 use crate::s3::copy_source::{copy_from_source, CopySourceRequest};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::grants::stored_acl;
-use crate::meta::ObjectLock;
-use crate::s3::object_lock::{check_requested_lock, requested_lock};
 use crate::s3::handler::{FromRequest, IntoResponse, NoContent, S3Operation, WithHeaders};
 use crate::s3::multipart_object::{assembler, upload_algorithm, CompletionRequest};
+use crate::s3::object_lock::{check_requested_lock, requested_lock};
 use crate::s3::object_write::{
     parse_put_condition, receive_payload, stored_headers, write_error, Destination, UploadIntegrity,
 };

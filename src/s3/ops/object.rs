@@ -17,13 +17,13 @@ use crate::s3::conditions::{
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::grants::stored_acl;
 use crate::s3::handler::{FromRequest, IntoResponse, S3Operation};
-use crate::s3::object_write::{
-    commit_object, no_such_bucket, parse_put_condition, receive_payload, stored_headers,
-    Destination, ObjectAttributes, UploadIntegrity, STORED_HEADERS,
-};
 use crate::s3::object_lock::{
     add_lock_headers, asks_bypass, bypasses_governance, check_requested_lock, has_body_digest,
     requested_lock,
+};
+use crate::s3::object_write::{
+    commit_object, no_such_bucket, parse_put_condition, receive_payload, stored_headers,
+    Destination, ObjectAttributes, UploadIntegrity, STORED_HEADERS,
 };
 use crate::s3::payload::PayloadReader;
 use crate::s3::request::{Call, S3Request};

@@ -3,7 +3,9 @@
 
 use super::{DeleteEntry, XmlBuilder};
 use crate::meta::multipart::{PartRecord, UploadsQuery};
-use crate::meta::{DeletedVersion, PartExtent, VersionEntry};
+use crate::meta::{
+    BucketObjectLock, DeletedVersion, PartExtent, Retention, RetentionPeriod, VersionEntry,
+};
 use crate::s3::access::{Grant, Grantee};
 use crate::s3::path::url_encode_key;
 use crate::s3::time;
@@ -815,5 +817,52 @@ impl XmlDocument for PostResponse {
             .element("Key", &self.key)
             .element("ETag", &self.etag)
             .close("PostResponse");
+    }
+}
+
+/// GetObjectLockConfiguration's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectLockConfigurationDocument(pub BucketObjectLock);
+
+impl XmlDocument for ObjectLockConfigurationDocument {
+    fn write(&self, xml: &mut XmlBuilder) {
+        xml.open_root("ObjectLockConfiguration")
+            .element("ObjectLockEnabled", "Enabled");
+        if let Some((mode, period)) = self.0.default_retention {
+            xml.open("Rule")
+                .open("DefaultRetention")
+                .element("Mode", mode.as_str());
+            match period {
+                RetentionPeriod::Days(days) => xml.element("Days", &days.to_string()),
+                RetentionPeriod::Years(years) => xml.element("Years", &years.to_string()),
+            };
+            xml.close("DefaultRetention").close("Rule");
+        }
+        xml.close("ObjectLockConfiguration");
+    }
+}
+
+/// GetObjectRetention's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionDocument(pub Retention);
+
+impl XmlDocument for RetentionDocument {
+    fn write(&self, xml: &mut XmlBuilder) {
+        xml.open_root("Retention")
+            .element("Mode", self.0.mode.as_str())
+            .element("RetainUntilDate", &time::iso8601(self.0.retain_until_ms))
+            .close("Retention");
+    }
+}
+
+/// GetObjectLegalHold's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegalHoldDocument(pub bool);
+
+impl XmlDocument for LegalHoldDocument {
+    fn write(&self, xml: &mut XmlBuilder) {
+        xml.open_root("LegalHold")
+            .element("Status", if self.0 { "ON" } else { "OFF" })
+            .close("LegalHold");
     }
 }

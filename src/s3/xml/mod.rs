@@ -5,6 +5,8 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::{Reader, Writer};
 
 use super::error::{S3Error, S3ErrorCode, S3Result};
+use super::object_lock::parse_timestamp_ms;
+use crate::meta::{BucketObjectLock, ObjectLockMode, Retention, RetentionPeriod};
 
 pub mod documents;
 
@@ -147,6 +149,75 @@ pub fn parse_versioning_configuration(body: &[u8]) -> S3Result<VersioningRequest
         status: text("Status"),
         mfa_delete: text("MfaDelete"),
     })
+}
+
+/// Reads a PutObjectLockConfiguration body (S3 API Reference, PutObjectLockConfiguration):
+/// `ObjectLockEnabled` must be `Enabled`; a `DefaultRetention` has a mode and exactly one of
+/// `Days` or `Years` (MalformedXML otherwise), each a positive number (InvalidRetentionPeriod).
+pub fn parse_object_lock_configuration(body: &[u8]) -> S3Result<BucketObjectLock> {
+    let root = parse_tree(body)?;
+    let malformed = || S3Error::new(S3ErrorCode::MalformedXML);
+    if root.name != "ObjectLockConfiguration" {
+        return Err(malformed());
+    }
+    let enabled = root.child("ObjectLockEnabled").map(|node| node.text.trim());
+    if enabled != Some("Enabled") {
+        return Err(malformed());
+    }
+    let Some(rule) = root.child("Rule") else {
+        return Ok(BucketObjectLock::default());
+    };
+    let retention = rule.child("DefaultRetention").ok_or_else(malformed)?;
+    let mode = retention
+        .child("Mode")
+        .and_then(|node| ObjectLockMode::parse(node.text.trim()))
+        .ok_or_else(malformed)?;
+    let count = |node: &XmlNode| -> S3Result<u32> {
+        match node.text.trim().parse::<i64>() {
+            Ok(count) if count > 0 && count <= i64::from(u32::MAX) => Ok(count as u32),
+            Ok(_) => Err(S3Error::new(S3ErrorCode::InvalidRetentionPeriod)),
+            Err(_) => Err(malformed()),
+        }
+    };
+    let period = match (retention.child("Days"), retention.child("Years")) {
+        (Some(days), None) => RetentionPeriod::Days(count(days)?),
+        (None, Some(years)) => RetentionPeriod::Years(count(years)?),
+        _ => return Err(malformed()),
+    };
+    Ok(BucketObjectLock {
+        default_retention: Some((mode, period)),
+    })
+}
+
+/// Reads a PutObjectRetention body: `Mode` and `RetainUntilDate` (ISO 8601), both or neither
+/// (an empty `<Retention/>` removes the retention); MalformedXML otherwise.
+pub fn parse_retention(body: &[u8]) -> S3Result<Option<Retention>> {
+    let root = parse_tree(body)?;
+    let malformed = || S3Error::new(S3ErrorCode::MalformedXML);
+    if root.name != "Retention" {
+        return Err(malformed());
+    }
+    match (root.child("Mode"), root.child("RetainUntilDate")) {
+        (None, None) => Ok(None),
+        (Some(mode), Some(until)) => Ok(Some(Retention {
+            mode: ObjectLockMode::parse(mode.text.trim()).ok_or_else(malformed)?,
+            retain_until_ms: parse_timestamp_ms(&until.text).ok_or_else(malformed)?,
+        })),
+        _ => Err(malformed()),
+    }
+}
+
+/// Reads a PutObjectLegalHold body: `Status` ON or OFF (MalformedXML otherwise).
+pub fn parse_legal_hold(body: &[u8]) -> S3Result<bool> {
+    let root = parse_tree(body)?;
+    if root.name != "LegalHold" {
+        return Err(S3Error::new(S3ErrorCode::MalformedXML));
+    }
+    match root.child("Status").map(|node| node.text.trim()) {
+        Some("ON") => Ok(true),
+        Some("OFF") => Ok(false),
+        _ => Err(S3Error::new(S3ErrorCode::MalformedXML)),
+    }
 }
 
 /// Keys per DeleteObjects request (S3 API Reference, DeleteObjects: "up to 1,000 keys").

@@ -1,0 +1,245 @@
+//! Object Lock operations: Put/GetObjectLockConfiguration (the bucket owner's), and
+//! Put/GetObjectRetention and Put/GetObjectLegalHold on one version, each a typed unit (S3 API
+//! Reference of each; the rules themselves live in `meta::object_lock`).
+
+use crate::meta::{
+    MetaError, ObjectLock, PutObjectLegalHold as SetLegalHold,
+    PutObjectLockConfiguration as SetConfiguration, PutObjectRetention as SetRetention,
+};
+use crate::s3::access::Permission;
+use crate::s3::body_digest::BodyIntegrity;
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::handler::{Done, FromRequest, S3Operation, WithHeaders};
+use crate::s3::object_lock::{asks_bypass, bypasses_governance, missing_lock_configuration};
+use crate::s3::object_write::no_such_bucket;
+use crate::s3::payload::{read_small_body, PayloadReader};
+use crate::s3::request::{Call, S3Request};
+use crate::s3::resource::{authorized_bucket, authorized_version, owned_bucket};
+use crate::s3::version::{no_such_version, RequestedVersion};
+use crate::s3::xml::documents::{
+    LegalHoldDocument, ObjectLockConfigurationDocument, RetentionDocument,
+};
+use crate::s3::xml::{parse_legal_hold, parse_object_lock_configuration, parse_retention};
+use crate::s3::S3Context;
+
+/// A metadata error of a lock command as S3 words it for this request.
+fn lock_error(call: &Call<'_>, version: &RequestedVersion, error: MetaError) -> S3Error {
+    match (error, &version.0) {
+        (MetaError::NoSuchBucket, _) => no_such_bucket(call),
+        (MetaError::NoSuchVersion, Some(version)) => no_such_version(call.key, version),
+        (MetaError::NoSuchKey, _) => {
+            S3Error::new(S3ErrorCode::NoSuchKey).field("Key", call.key.to_string())
+        }
+        (other, _) => other.into(),
+    }
+}
+
+/// PutObjectLockConfiguration: enables Object Lock on a versioning-enabled bucket (409
+/// InvalidBucketState otherwise) and sets its default retention. Content-MD5 or a flexible
+/// checksum is required, as S3 requires.
+pub struct PutObjectLockConfiguration;
+
+impl S3Operation for PutObjectLockConfiguration {
+    type Input<'r> = BodyIntegrity<'r>;
+    type Output = Done;
+
+    async fn handle(
+        context: &S3Context,
+        call: Call<'_>,
+        input: Self::Input<'_>,
+        mut payload: PayloadReader<'_, '_>,
+    ) -> S3Result<Done> {
+        owned_bucket(context, &call).await?;
+        let body = read_small_body(&mut payload).await?;
+        input.verify(payload.trailers(), &body)?;
+        let command = SetConfiguration {
+            bucket: call.bucket.to_string(),
+            configuration: parse_object_lock_configuration(&body)?,
+        };
+        context
+            .meta
+            .call(command)
+            .await
+            .map_err(|error| lock_error(&call, &RequestedVersion(None), error))?;
+        Ok(Done)
+    }
+}
+
+/// GetObjectLockConfiguration: 404 ObjectLockConfigurationNotFoundError on a bucket without it.
+pub struct GetObjectLockConfiguration;
+
+impl S3Operation for GetObjectLockConfiguration {
+    type Input<'r> = ();
+    type Output = ObjectLockConfigurationDocument;
+
+    async fn handle(
+        context: &S3Context,
+        call: Call<'_>,
+        _input: Self::Input<'_>,
+        _payload: PayloadReader<'_, '_>,
+    ) -> S3Result<ObjectLockConfigurationDocument> {
+        let bucket = owned_bucket(context, &call).await?;
+        match bucket.object_lock {
+            Some(configuration) => Ok(ObjectLockConfigurationDocument(configuration)),
+            None => Err(
+                S3Error::new(S3ErrorCode::ObjectLockConfigurationNotFoundError)
+                    .field("BucketName", call.bucket.to_string()),
+            ),
+        }
+    }
+}
+
+/// What a Put on one version's protection asks in its head.
+pub struct VersionLockInput<'r> {
+    version: RequestedVersion,
+    integrity: BodyIntegrity<'r>,
+    /// `x-amz-bypass-governance-retention: true`.
+    bypass_asked: bool,
+}
+
+impl<'r> FromRequest<'r> for VersionLockInput<'r> {
+    fn parse(request: &'r S3Request<'_>) -> S3Result<Self> {
+        Ok(VersionLockInput {
+            version: RequestedVersion::parse(request)?,
+            integrity: BodyIntegrity::parse(request)?,
+            bypass_asked: asks_bypass(request.head),
+        })
+    }
+}
+
+/// PutObjectRetention: extend freely; shorten, remove or change mode only as S3 allows
+/// (GOVERNANCE with bypass by the bucket owner; COMPLIANCE never before its date).
+pub struct PutObjectRetention;
+
+impl S3Operation for PutObjectRetention {
+    type Input<'r> = VersionLockInput<'r>;
+    type Output = WithHeaders<Done>;
+
+    async fn handle(
+        context: &S3Context,
+        call: Call<'_>,
+        input: Self::Input<'_>,
+        mut payload: PayloadReader<'_, '_>,
+    ) -> S3Result<WithHeaders<Done>> {
+        let bucket = authorized_bucket(context, &call, Permission::Write).await?;
+        if bucket.object_lock.is_none() {
+            return Err(missing_lock_configuration());
+        }
+        let body = read_small_body(&mut payload).await?;
+        input.integrity.verify(payload.trailers(), &body)?;
+        let command = SetRetention {
+            bucket: call.bucket.to_string(),
+            key: call.key.to_string(),
+            version: input.version.0.clone(),
+            retention: parse_retention(&body)?,
+            bypass_governance: bypasses_governance(context, &call, input.bypass_asked, &bucket),
+        };
+        let version_id = context
+            .meta
+            .call(command)
+            .await
+            .map_err(|error| lock_error(&call, &input.version, error))?;
+        Ok(WithHeaders {
+            answer: Done,
+            headers: vec![("x-amz-version-id", version_id)],
+        })
+    }
+}
+
+/// PutObjectLegalHold: ON or OFF on one version, whatever its retention.
+pub struct PutObjectLegalHold;
+
+impl S3Operation for PutObjectLegalHold {
+    type Input<'r> = VersionLockInput<'r>;
+    type Output = WithHeaders<Done>;
+
+    async fn handle(
+        context: &S3Context,
+        call: Call<'_>,
+        input: Self::Input<'_>,
+        mut payload: PayloadReader<'_, '_>,
+    ) -> S3Result<WithHeaders<Done>> {
+        let bucket = authorized_bucket(context, &call, Permission::Write).await?;
+        if bucket.object_lock.is_none() {
+            return Err(missing_lock_configuration());
+        }
+        let body = read_small_body(&mut payload).await?;
+        input.integrity.verify(payload.trailers(), &body)?;
+        let command = SetLegalHold {
+            bucket: call.bucket.to_string(),
+            key: call.key.to_string(),
+            version: input.version.0.clone(),
+            on: parse_legal_hold(&body)?,
+        };
+        let version_id = context
+            .meta
+            .call(command)
+            .await
+            .map_err(|error| lock_error(&call, &input.version, error))?;
+        Ok(WithHeaders {
+            answer: Done,
+            headers: vec![("x-amz-version-id", version_id)],
+        })
+    }
+}
+
+/// The protection of the version a Get*Retention / Get*LegalHold names (InvalidRequest on a
+/// bucket without Object Lock).
+async fn version_lock(
+    context: &S3Context,
+    call: &Call<'_>,
+    version: &RequestedVersion,
+) -> S3Result<ObjectLock> {
+    let bucket = authorized_bucket(context, call, Permission::Read).await?;
+    if bucket.object_lock.is_none() {
+        return Err(missing_lock_configuration());
+    }
+    let record = authorized_version(
+        context,
+        call,
+        version.0.as_ref(),
+        Permission::Read,
+        false,
+        "GET",
+    )
+    .await?;
+    Ok(record.lock)
+}
+
+/// GetObjectRetention: 404 NoSuchObjectLockConfiguration for a version without one.
+pub struct GetObjectRetention;
+
+impl S3Operation for GetObjectRetention {
+    type Input<'r> = RequestedVersion;
+    type Output = RetentionDocument;
+
+    async fn handle(
+        context: &S3Context,
+        call: Call<'_>,
+        input: Self::Input<'_>,
+        _payload: PayloadReader<'_, '_>,
+    ) -> S3Result<RetentionDocument> {
+        match version_lock(context, &call, &input).await?.retention {
+            Some(retention) => Ok(RetentionDocument(retention)),
+            None => Err(S3Error::new(S3ErrorCode::NoSuchObjectLockConfiguration)),
+        }
+    }
+}
+
+/// GetObjectLegalHold: ON or OFF.
+pub struct GetObjectLegalHold;
+
+impl S3Operation for GetObjectLegalHold {
+    type Input<'r> = RequestedVersion;
+    type Output = LegalHoldDocument;
+
+    async fn handle(
+        context: &S3Context,
+        call: Call<'_>,
+        input: Self::Input<'_>,
+        _payload: PayloadReader<'_, '_>,
+    ) -> S3Result<LegalHoldDocument> {
+        let lock = version_lock(context, &call, &input).await?;
+        Ok(LegalHoldDocument(lock.legal_hold))
+    }
+}
