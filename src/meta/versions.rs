@@ -1032,4 +1032,65 @@ mod tests {
         assert_eq!(count(&store, "SELECT count(*) FROM objects"), 0);
         assert_eq!(count(&store, "SELECT count(*) FROM versions"), 0);
     }
+
+    #[test]
+    fn every_removal_path_asks_check_removable() {
+        // Goal: a version under a legal hold is refused by every path that would remove it:
+        // DeleteObject by id, DeleteBatch (per key, the rest deleted), a write or a delete in a
+        // Suspended bucket that would replace the null version, and DeleteBucket; the multipart
+        // reaper removes only unfinished uploads, never a version. The Suspended case cannot
+        // arise through S3 (a bucket with Object Lock cannot be suspended), so the rows are set
+        // up directly.
+        let mut store = store_with_keys(&["held", "free"]);
+        store
+            .connection()
+            .execute_batch(
+                "UPDATE objects SET legal_hold = 1 WHERE key = 'held';
+                 UPDATE buckets SET versioning = 'Suspended', object_lock = 'Enabled';",
+            )
+            .unwrap();
+        let locked =
+            |outcome: Result<_, MetaError>| matches!(outcome, Err(MetaError::ObjectLocked));
+        assert!(locked(
+            store
+                .apply(&PutObject(object("held", 9), PutCondition::None))
+                .map(|_| ())
+        ));
+        for version in [None, Some(VersionSelector::Null)] {
+            assert!(locked(
+                store
+                    .apply(&DeleteObject {
+                        bucket: "b".into(),
+                        key: "held".into(),
+                        version,
+                        condition: DeleteCondition::default(),
+                        requester: "o".into(),
+                        bypass_governance: true,
+                    })
+                    .map(|_| ())
+            ));
+        }
+        let batch = store
+            .apply(&crate::meta::DeleteBatch {
+                bucket: "b".into(),
+                keys: vec!["held".into(), "free".into()],
+                versions: vec![Some(VersionSelector::Null), Some(VersionSelector::Null)],
+                conditions: Vec::new(),
+                requester: "o".into(),
+                bypass_governance: true,
+            })
+            .unwrap();
+        assert_eq!(batch.locked, vec![0]);
+        assert_eq!(batch.files, vec![FileId(2)]);
+        assert!(matches!(
+            store.apply(&crate::meta::DeleteBucket { name: "b".into() }),
+            Err(MetaError::BucketNotEmpty)
+        ));
+        store
+            .apply(&crate::meta::ReapUploads {
+                created_before_ms: i64::MAX,
+            })
+            .unwrap();
+        assert_eq!(file_of(lookup(&mut store, "held", None)), Some(FileId(1)));
+    }
 }
