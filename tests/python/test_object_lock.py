@@ -1,0 +1,79 @@
+"""boto3 (default config) against Object Lock: the calls an immutable backup repository makes
+(Veeam-style: lock-enabled bucket, every object written with COMPLIANCE retention, retention
+extended in place, deletes refused, versions listed) and the GOVERNANCE permission cases with a
+second user."""
+import datetime
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+def later(seconds):
+    return datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+
+
+def code(error):
+    return error.value.response["Error"]["Code"]
+
+
+def test_immutable_repository_flow(server):
+    # Goal: the flow an immutable backup repository drives works end to end and the lock holds:
+    # lock-enabled bucket (versioning on), COMPLIANCE on each write, extension via
+    # PutObjectRetention, HEAD shows the lock, no delete of a version succeeds (owner, bypass),
+    # a plain delete only hides the key, and ListObjectVersions still shows every version.
+    s3 = server.client()
+    s3.create_bucket(Bucket="py-immutable", ObjectLockEnabledForBucket=True)
+    assert s3.get_bucket_versioning(Bucket="py-immutable")["Status"] == "Enabled"
+    assert s3.get_object_lock_configuration(Bucket="py-immutable")["ObjectLockConfiguration"]["ObjectLockEnabled"] == "Enabled"
+    until = later(3600).replace(microsecond=0)
+    ids = []
+    for n in range(3):
+        put = s3.put_object(Bucket="py-immutable", Key=f"backup/block-{n}", Body=b"data" * 100,
+                            ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=until)
+        ids.append(put["VersionId"])
+    extended = later(7200).replace(microsecond=0)
+    for n, version in enumerate(ids):
+        s3.put_object_retention(Bucket="py-immutable", Key=f"backup/block-{n}", VersionId=version,
+                                Retention={"Mode": "COMPLIANCE", "RetainUntilDate": extended})
+    head = s3.head_object(Bucket="py-immutable", Key="backup/block-0")
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    assert head["ObjectLockRetainUntilDate"] == extended
+    for n, version in enumerate(ids):
+        with pytest.raises(ClientError) as error:
+            s3.delete_object(Bucket="py-immutable", Key=f"backup/block-{n}", VersionId=version,
+                             BypassGovernanceRetention=True)
+        assert code(error) == "AccessDenied"
+    with pytest.raises(ClientError) as error:
+        s3.put_object_retention(Bucket="py-immutable", Key="backup/block-0", VersionId=ids[0],
+                                Retention={"Mode": "COMPLIANCE", "RetainUntilDate": until})
+    assert code(error) == "AccessDenied"
+    assert s3.delete_object(Bucket="py-immutable", Key="backup/block-0")["DeleteMarker"] is True
+    result = s3.delete_objects(Bucket="py-immutable", Delete={"Objects": [{"Key": f"backup/block-{n}", "VersionId": v} for n, v in enumerate(ids)]})
+    assert sorted(e["Code"] for e in result["Errors"]) == ["AccessDenied"] * 3
+    listed = s3.list_object_versions(Bucket="py-immutable", Prefix="backup/")
+    assert sorted(v["VersionId"] for v in listed["Versions"]) == sorted(ids)
+    assert len(listed["DeleteMarkers"]) == 1
+    with pytest.raises(ClientError) as error:
+        s3.put_bucket_versioning(Bucket="py-immutable", VersioningConfiguration={"Status": "Suspended"})
+    assert code(error) == "InvalidBucketState"
+
+
+def test_governance_bypass_needs_the_permission(server):
+    # Goal: a second user who may write the bucket cannot bypass GOVERNANCE retention (header
+    # or not); the bucket owner can, and then the version is gone.
+    s3 = server.client()
+    s3.create_bucket(Bucket="py-govern", ObjectLockEnabledForBucket=True, ACL="public-read-write")
+    s3.put_object_lock_configuration(Bucket="py-govern", ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}})
+    version = s3.put_object(Bucket="py-govern", Key="k", Body=b"x")["VersionId"]
+    assert s3.get_object_retention(Bucket="py-govern", Key="k")["Retention"]["Mode"] == "GOVERNANCE"
+    other = server.client_as(server.add_user("py-lock-writer"))
+    for bypass in (False, True):
+        with pytest.raises(ClientError) as error:
+            other.delete_object(Bucket="py-govern", Key="k", VersionId=version, BypassGovernanceRetention=bypass)
+        assert code(error) == "AccessDenied"
+    with pytest.raises(ClientError) as error:
+        s3.delete_object(Bucket="py-govern", Key="k", VersionId=version)
+    assert code(error) == "AccessDenied"
+    s3.delete_object(Bucket="py-govern", Key="k", VersionId=version, BypassGovernanceRetention=True)
+    assert "Versions" not in s3.list_object_versions(Bucket="py-govern")
