@@ -25,6 +25,7 @@ pub mod post_policy;
 pub mod request;
 pub mod resource;
 pub mod router;
+pub mod sosapi;
 pub mod time;
 pub mod unsupported;
 pub mod version;

@@ -422,18 +422,7 @@ impl PublishedObject {
 
 /// Free bytes on the filesystem holding `path` (for the disk-full log line); 0 if unknown.
 fn free_bytes(path: &std::path::Path) -> u64 {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(text) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
-        return 0;
-    };
-    // SAFETY: statvfs fills the struct we pass for a NUL-terminated path. Only on the error path.
-    unsafe {
-        let mut stat: libc::statvfs = std::mem::zeroed();
-        if libc::statvfs(text.as_ptr(), &mut stat) != 0 {
-            return 0;
-        }
-        stat.f_bavail as u64 * stat.f_frsize as u64
-    }
+    super::capacity::disk_capacity(path).map_or(0, |capacity| capacity.available_bytes)
 }
 
 /// Deletes, after `FILE_REMOVAL_GRACE_MS`, a file no metadata references any more (after an

@@ -3,6 +3,8 @@
 extended in place, deletes refused, versions listed) and the GOVERNANCE permission cases with a
 second user."""
 import datetime
+import os
+import xml.etree.ElementTree as ElementTree
 
 import pytest
 from botocore.exceptions import ClientError
@@ -16,13 +18,32 @@ def code(error):
     return error.value.response["Error"]["Code"]
 
 
+SOSAPI = ".system-d26a9498-cb7c-4a87-a44a-8ae204f5ba6c/"
+
+
 def test_immutable_repository_flow(server):
-    # Goal: the flow an immutable backup repository drives works end to end and the lock holds:
-    # lock-enabled bucket (versioning on), COMPLIANCE on each write, extension via
-    # PutObjectRetention, HEAD shows the lock, no delete of a version succeeds (owner, bypass),
-    # a plain delete only hides the key, and ListObjectVersions still shows every version.
+    # Goal: the flow Veeam drives against an immutable repository works end to end and the lock
+    # holds: SOSAPI's system.xml and capacity.xml (the data disk's real figures), lock-enabled
+    # bucket (versioning on), COMPLIANCE on each write, extension via PutObjectRetention, HEAD
+    # shows the lock, no delete of a version succeeds (owner, bypass), a plain delete only hides
+    # the key, and ListObjectVersions still shows every version.
     s3 = server.client()
     s3.create_bucket(Bucket="py-immutable", ObjectLockEnabledForBucket=True)
+    system = ElementTree.fromstring(s3.get_object(Bucket="py-immutable", Key=SOSAPI + "system.xml")["Body"].read())
+    assert system.tag == "SystemInfo"
+    assert system.findtext("ProtocolVersion") == '"1.0"'
+    assert system.findtext("ProtocolCapabilities/CapacityInfo") == "true"
+    capacity_object = s3.get_object(Bucket="py-immutable", Key=SOSAPI + "capacity.xml")
+    assert capacity_object["ContentType"] == "application/xml"
+    capacity = ElementTree.fromstring(capacity_object["Body"].read())
+    disk = os.statvfs(server.data)
+    assert int(capacity.findtext("Capacity")) == disk.f_blocks * disk.f_frsize
+    assert int(capacity.findtext("Used")) > 0
+    assert abs(int(capacity.findtext("Available")) - disk.f_bavail * disk.f_frsize) < 512 * 1024 * 1024
+    assert s3.head_object(Bucket="py-immutable", Key=SOSAPI + "system.xml")["ContentLength"] > 0
+    with pytest.raises(ClientError) as error:
+        s3.get_object(Bucket="py-immutable", Key=SOSAPI + "other.xml")
+    assert code(error) == "NoSuchKey"
     assert s3.get_bucket_versioning(Bucket="py-immutable")["Status"] == "Enabled"
     assert s3.get_object_lock_configuration(Bucket="py-immutable")["ObjectLockConfiguration"]["ObjectLockEnabled"] == "Enabled"
     until = later(3600).replace(microsecond=0)

@@ -28,6 +28,7 @@ use crate::s3::object_write::{
 use crate::s3::payload::PayloadReader;
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::{authorized_bucket, authorized_version};
+use crate::s3::sosapi::sosapi_object;
 use crate::s3::version::RequestedVersion;
 use crate::s3::xml::documents::{GetObjectAttributesResponse, ObjectPartsPage};
 use crate::s3::{time, S3Context, NULL_VERSION_ID};
@@ -461,7 +462,7 @@ async fn read_object(
 ) -> S3Result<ObjectRead> {
     for _ in 0..OPEN_ATTEMPT_COUNT_MAX {
         let method = if head_only { "HEAD" } else { "GET" };
-        let record = authorized_version(
+        let found = authorized_version(
             context,
             &call,
             input.version.as_ref(),
@@ -469,7 +470,14 @@ async fn read_object(
             !head_only,
             method,
         )
-        .await?;
+        .await;
+        let record = match found {
+            // NoSuchKey only reaches those who may read the bucket: Veeam's SOSAPI objects.
+            Err(error) if error.code == S3ErrorCode::NoSuchKey && input.version.is_none() => {
+                sosapi_object(context, &call).ok_or(error)?
+            }
+            found => found?,
+        };
         match input
             .conditions
             .evaluate(&record.etag, record.last_modified_ms)

@@ -866,3 +866,54 @@ impl XmlDocument for LegalHoldDocument {
             .close("LegalHold");
     }
 }
+
+/// SOSAPI's `system.xml`: what the repository offers Veeam (protocol 1.0; capacity reports, no
+/// upload sessions, no IAM/STS endpoints).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SosapiSystemInfo {
+    /// Product and version.
+    pub model_name: &'static str,
+}
+
+impl XmlDocument for SosapiSystemInfo {
+    fn write(&self, xml: &mut XmlBuilder) {
+        // The protocol spells both values as quoted strings inside the element.
+        xml.open_with("SystemInfo", &[])
+            .element("ProtocolVersion", "\"1.0\"")
+            .element("ModelName", &format!("\"{}\"", self.model_name))
+            .open("ProtocolCapabilities")
+            .element("CapacityInfo", "true")
+            .element("UploadSessions", "false")
+            .element("IAMSTS", "false")
+            .close("ProtocolCapabilities")
+            .open("SystemRecommendations")
+            .element(
+                "S3MultiObjectDeleteLimit",
+                &super::DELETE_OBJECTS_KEYS_MAX.to_string(),
+            )
+            .element("KbBlockSize", "1024")
+            .close("SystemRecommendations")
+            .close("SystemInfo");
+    }
+}
+
+/// SOSAPI's `capacity.xml`: the data directory's filesystem, in bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SosapiCapacityInfo {
+    /// Total size.
+    pub capacity_bytes: u64,
+    /// Free for ringstore's writes.
+    pub available_bytes: u64,
+    /// In use.
+    pub used_bytes: u64,
+}
+
+impl XmlDocument for SosapiCapacityInfo {
+    fn write(&self, xml: &mut XmlBuilder) {
+        xml.open_with("CapacityInfo", &[])
+            .element("Capacity", &self.capacity_bytes.to_string())
+            .element("Available", &self.available_bytes.to_string())
+            .element("Used", &self.used_bytes.to_string())
+            .close("CapacityInfo");
+    }
+}
