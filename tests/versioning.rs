@@ -18,6 +18,10 @@ use common::{
 
 type Client = aws_sdk_s3::Client;
 
+/// Per key, the acknowledged versions in order: (version id, bytes; `None` for a delete marker).
+type Acknowledged =
+    std::sync::Arc<std::sync::Mutex<HashMap<String, Vec<(String, Option<Vec<u8>>)>>>>;
+
 async fn set_versioning(s3: &Client, bucket: &str, status: BucketVersioningStatus) {
     s3.put_bucket_versioning()
         .bucket(bucket)
@@ -700,9 +704,7 @@ async fn acknowledged_versions_survive_kill_9() {
     let s3 = server.client();
     s3.create_bucket().bucket("crash").send().await.unwrap();
     set_versioning(&s3, "crash", BucketVersioningStatus::Enabled).await;
-    let acknowledged: std::sync::Arc<
-        std::sync::Mutex<HashMap<String, Vec<(String, Option<Vec<u8>>)>>>,
-    > = Default::default();
+    let acknowledged: Acknowledged = Default::default();
     let mut writers = Vec::new();
     for writer in 0..4 {
         let s3 = s3.clone();

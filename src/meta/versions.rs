@@ -621,7 +621,7 @@ fn insert_marker(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VersionLookup {
     /// An object version.
-    Object(ObjectRecord),
+    Object(Box<ObjectRecord>),
     /// A delete marker: S3 answers 404 (current) or 405 (named) with `x-amz-delete-marker`.
     DeleteMarker {
         /// Its id (`None`: the null marker).
@@ -663,7 +663,7 @@ impl MetaCommand for GetObjectVersion {
         });
         if current_matches {
             if let Some(record) = get_object(transaction, bucket, key, self.with_bytes)? {
-                return Ok(VersionLookup::Object(record));
+                return Ok(VersionLookup::Object(Box::new(record)));
             }
         }
         let found = match &self.version {
@@ -746,7 +746,7 @@ fn lookup_noncurrent(
         .query_row(params![bucket, key, row.sequence], |row| {
             record_from_row(bucket, key, row)
         })
-        .map(VersionLookup::Object)
+        .map(|record| VersionLookup::Object(Box::new(record)))
 }
 
 /// Where a version's row is.

@@ -139,7 +139,7 @@ async fn readable_source(
                 with_bytes: true,
             };
             context.meta.call(lookup).await.map(|found| match found {
-                VersionLookup::Object(record) => (Some(std::rc::Rc::new(record)), false),
+                VersionLookup::Object(record) => (Some(std::rc::Rc::new(*record)), false),
                 VersionLookup::DeleteMarker { .. } => (None, true),
                 VersionLookup::Missing => (None, false),
             })

@@ -145,7 +145,7 @@ pub(crate) async fn authorized_version(
     match context.meta.call(lookup).await {
         Ok(VersionLookup::Object(record)) => {
             authorize_object(call, &record, permission)?;
-            Ok(Rc::new(record))
+            Ok(Rc::new(*record))
         }
         Ok(VersionLookup::DeleteMarker {
             version_id,
