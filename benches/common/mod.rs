@@ -19,5 +19,6 @@ pub fn object(key: String, file_id: FileId, size_bytes: u64) -> ObjectRecord {
         acl: None,
         version_id: None,
         lock: Default::default(),
+        tags: None,
     }
 }

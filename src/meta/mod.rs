@@ -13,6 +13,7 @@ pub mod object_lock;
 pub mod objects;
 pub mod schema;
 pub mod store;
+pub mod tag_commands;
 pub mod thread;
 pub mod users;
 pub mod version_id;
@@ -34,6 +35,7 @@ pub use object_lock::{
 };
 pub use objects::{BatchDeleted, DeleteBatch, DeleteObject, GetObject, PutObject, PutObjectAcl};
 pub use store::MetaStore;
+pub use tag_commands::{GetBucketTagging, PutBucketTagging, PutObjectTagging};
 pub use users::{GetUser, UserLookup, UserRecord};
 pub use version_id::{VersionId, VersionSelector, NULL_VERSION_ID};
 pub use version_listing::{ListObjectVersions, VersionEntry, VersionsPage, VersionsQuery};
@@ -94,6 +96,8 @@ pub struct ObjectRecord {
     pub version_id: Option<String>,
     /// Its retention and legal hold (Object Lock).
     pub lock: ObjectLock,
+    /// Its tag set, URL-encoded as `x-amz-tagging` carries it (`None`: no tags).
+    pub tags: Option<String>,
 }
 
 /// Where an object's bytes are.

@@ -39,6 +39,8 @@ pub struct UploadRecord {
     pub acl: Option<String>,
     /// Retention and legal hold asked for the finished object (Object Lock).
     pub lock: ObjectLock,
+    /// Tags for the finished object (`x-amz-tagging`, URL-encoded).
+    pub tags: Option<String>,
 }
 
 /// One uploaded part.
@@ -160,12 +162,13 @@ fn upload_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UploadRecord> {
             .as_deref()
             .and_then(ObjectLock::decode)
             .unwrap_or_default(),
+        tags: row.get(11)?,
     })
 }
 
 const UPLOAD_COLUMNS: &str =
     "upload_id, bucket, key, owner, created_ms, content_type, headers, checksum_algorithm, \
-     checksum_full_object, acl, object_lock";
+     checksum_full_object, acl, object_lock, tags";
 
 fn find_upload(
     transaction: &Transaction<'_>,
@@ -225,7 +228,7 @@ fn create_upload(transaction: &Transaction<'_>, upload: &UploadRecord) -> Result
     transaction
         .prepare_cached(&format!(
             "INSERT INTO uploads ({UPLOAD_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
         ))?
         .execute(params![
             upload.upload_id,
@@ -238,7 +241,8 @@ fn create_upload(transaction: &Transaction<'_>, upload: &UploadRecord) -> Result
             upload.checksum_algorithm,
             upload.checksum_full_object as i64,
             upload.acl,
-            (upload.lock != ObjectLock::default()).then(|| upload.lock.encode())
+            (upload.lock != ObjectLock::default()).then(|| upload.lock.encode()),
+            upload.tags
         ])?;
     Ok(())
 }

@@ -409,9 +409,9 @@ pub(crate) fn insert_object(
         .prepare_cached(
             "INSERT OR REPLACE INTO objects (bucket, key, file_id, size, etag, last_modified_ms, \
              content_type, headers, checksum, owner, parts, acl, version_id, sequence, bytes_id, \
-             bytes, lock_mode, retain_until_ms, legal_hold) \
+             bytes, lock_mode, retain_until_ms, legal_hold, tags) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-             ?18, ?19)",
+             ?18, ?19, ?20)",
         )?
         .execute(params![
             record.bucket,
@@ -433,6 +433,7 @@ pub(crate) fn insert_object(
             lock.retention.map(|retention| retention.mode.as_str()),
             lock.retention.map(|retention| retention.retain_until_ms),
             lock.legal_hold,
+            record.tags,
         ])?;
     Ok(())
 }
@@ -452,13 +453,13 @@ pub(crate) fn store_version_bytes(
 macro_rules! record_columns {
     () => {
         "file_id, size, etag, last_modified_ms, content_type, headers, checksum, owner, parts, \
-         acl, version_id, lock_mode, retain_until_ms, legal_hold"
+         acl, version_id, lock_mode, retain_until_ms, legal_hold, tags"
     };
 }
 pub(crate) use record_columns;
 
 /// Column index of the bytes (or NULL) after `record_columns!()`.
-pub(crate) const BYTES_COLUMN: usize = 14;
+pub(crate) const BYTES_COLUMN: usize = 15;
 
 /// A row selected as `record_columns!(), bytes` as the record of `bucket`/`key`.
 pub(crate) fn record_from_row(
@@ -483,6 +484,7 @@ pub(crate) fn record_from_row(
         acl: row.get(9)?,
         version_id: row.get(10)?,
         lock: lock_of(row.get(11)?, row.get(12)?, row.get(13)?),
+        tags: row.get(14)?,
     })
 }
 

@@ -113,9 +113,10 @@ DROP TABLE inline_data;
 ALTER TABLE objects DROP COLUMN inline_id;
 ";
 
-/// Version 5: versioning and Object Lock (issue 20). Buckets gain their versioning status (NULL:
-/// never enabled) and Object Lock configuration; versions gain their retention and legal hold
-/// (uploads keep the one asked for at CreateMultipartUpload until completion).
+/// Version 5: versioning and Object Lock (issue 20), and tags (issue 21). Buckets gain their
+/// versioning status (NULL: never enabled), Object Lock configuration and tags; versions gain
+/// their retention, legal hold and tags (uploads keep those asked for at CreateMultipartUpload
+/// until completion).
 /// `objects` keeps exactly one row per key, the current version when it is not a delete marker,
 /// so ListObjects never reads noncurrent versions or markers; it gains the version's id (NULL:
 /// the `null` version) and sequence number (orders a key's versions; NULL for rows written before
@@ -130,7 +131,9 @@ ALTER TABLE objects DROP COLUMN inline_id;
 const MIGRATION_V5: &str = "
 ALTER TABLE buckets ADD COLUMN versioning TEXT;
 ALTER TABLE buckets ADD COLUMN object_lock TEXT;
+ALTER TABLE buckets ADD COLUMN tags TEXT;
 ALTER TABLE uploads ADD COLUMN object_lock TEXT;
+ALTER TABLE uploads ADD COLUMN tags TEXT;
 CREATE TABLE objects_v5 (
     bucket TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -149,6 +152,7 @@ CREATE TABLE objects_v5 (
     lock_mode TEXT,
     retain_until_ms INTEGER,
     legal_hold INTEGER NOT NULL DEFAULT 0,
+    tags TEXT,
     bytes_id INTEGER,
     bytes BLOB,
     PRIMARY KEY (bucket, key)
@@ -178,6 +182,7 @@ CREATE TABLE versions (
     lock_mode TEXT,
     retain_until_ms INTEGER,
     legal_hold INTEGER NOT NULL DEFAULT 0,
+    tags TEXT,
     bytes_id INTEGER,
     PRIMARY KEY (bucket, key, sequence DESC)
 ) WITHOUT ROWID;

@@ -156,6 +156,7 @@ pub(crate) mod tests {
             acl: None,
             version_id: None,
             lock: Default::default(),
+            tags: None,
         }
     }
 

@@ -167,7 +167,7 @@ fn next_sequence(
 /// alike).
 const MOVED_COLUMNS: &str = "bucket, key, file_id, size, etag, last_modified_ms, content_type, \
      headers, checksum, owner, parts, acl, version_id, bytes_id, lock_mode, retain_until_ms, \
-     legal_hold";
+     legal_hold, tags";
 
 /// Moves the key's current row into `versions` (it becomes noncurrent).
 fn demote_current(
@@ -205,7 +205,8 @@ fn copy_current_to_versions(
             "INSERT INTO versions ({MOVED_COLUMNS}, sequence, delete_marker) \
              SELECT bucket, key, file_id, size, etag, last_modified_ms, content_type, headers, \
              checksum, owner, parts, acl, version_id, COALESCE(bytes_id, ?3), lock_mode, \
-             retain_until_ms, legal_hold, COALESCE(sequence, last_modified_ms * {SEQUENCE_PER_MS}), 0 \
+             retain_until_ms, legal_hold, tags, \
+             COALESCE(sequence, last_modified_ms * {SEQUENCE_PER_MS}), 0 \
              FROM objects WHERE bucket = ?1 AND key = ?2"
         ))?
         .execute(params![bucket, key, moved_bytes])?;
@@ -819,6 +820,27 @@ pub(crate) fn update_lock(
                  WHERE bucket = ?1 AND key = ?2 AND sequence = ?3",
             )?
             .execute(params![bucket, key, sequence, mode, until, lock.legal_hold])?,
+    };
+    Ok(())
+}
+
+/// Stores `tags` (URL-encoded; `None`: none) as the tag set of the version at `place`.
+pub(crate) fn update_tags(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    place: VersionPlace,
+    tags: Option<&str>,
+) -> rusqlite::Result<()> {
+    match place {
+        VersionPlace::Current => transaction
+            .prepare_cached("UPDATE objects SET tags = ?3 WHERE bucket = ?1 AND key = ?2")?
+            .execute(params![bucket, key, tags])?,
+        VersionPlace::Noncurrent(sequence) => transaction
+            .prepare_cached(
+                "UPDATE versions SET tags = ?4 WHERE bucket = ?1 AND key = ?2 AND sequence = ?3",
+            )?
+            .execute(params![bucket, key, sequence, tags])?,
     };
     Ok(())
 }

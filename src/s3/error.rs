@@ -27,6 +27,7 @@ pub enum S3ErrorCode {
     InvalidDigest,
     InvalidRequest,
     InvalidStorageClass,
+    InvalidTag,
     InvalidLocationConstraint,
     InvalidPart,
     InvalidPartNumber,
@@ -44,6 +45,7 @@ pub enum S3ErrorCode {
     NoSuchBucket,
     NoSuchKey,
     NoSuchObjectLockConfiguration,
+    NoSuchTagSet,
     ObjectLockConfigurationNotFoundError,
     NoSuchUpload,
     NoSuchVersion,
@@ -97,6 +99,8 @@ impl S3ErrorCode {
             MalformedACLError => "MalformedACLError",
             MalformedXML => "MalformedXML",
             InvalidBucketState => "InvalidBucketState",
+            InvalidTag => "InvalidTag",
+            NoSuchTagSet => "NoSuchTagSet",
             InvalidRetentionPeriod => "InvalidRetentionPeriod",
             NoSuchObjectLockConfiguration => "NoSuchObjectLockConfiguration",
             ObjectLockConfigurationNotFoundError => "ObjectLockConfigurationNotFoundError",
@@ -152,6 +156,7 @@ impl S3ErrorCode {
             | MalformedACLError
             | MalformedXML
             | InvalidRetentionPeriod
+            | InvalidTag
             | IllegalVersioningConfigurationException
             | MetadataTooLarge
             | MissingSecurityHeader
@@ -169,6 +174,7 @@ impl S3ErrorCode {
             | NoSuchVersion
             | NoSuchUpload
             | NoSuchObjectLockConfiguration
+            | NoSuchTagSet
             | ObjectLockConfigurationNotFoundError => 404,
             PreconditionFailed => 412,
             InvalidRange | InvalidPartNumber => 416,
@@ -214,6 +220,8 @@ impl S3ErrorCode {
             MalformedACLError => "The XML you provided was not well-formed or did not validate against our published schema.",
             MalformedXML => "The XML you provided was not well-formed or did not validate against our published schema.",
             InvalidBucketState => "The request is not valid with the current state of the bucket.",
+            InvalidTag => "The tag provided was not a valid tag.",
+            NoSuchTagSet => "The TagSet does not exist",
             InvalidRetentionPeriod => "The retention period must be a positive integer.",
             NoSuchObjectLockConfiguration => "The specified object does not have a ObjectLock configuration",
             ObjectLockConfigurationNotFoundError => "Object Lock configuration does not exist for this bucket",

@@ -26,6 +26,7 @@ pub mod request;
 pub mod resource;
 pub mod router;
 pub mod sosapi;
+pub mod tagging;
 pub mod time;
 pub mod unsupported;
 pub mod version;

@@ -89,6 +89,7 @@ pub fn assemble(
         acl: upload.acl.clone(),
         version_id: None,
         lock: upload.lock,
+        tags: upload.tags.clone(),
     };
     check_expected_checksum(request, upload, &record)?;
     Ok(record)

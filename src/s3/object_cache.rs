@@ -144,6 +144,7 @@ mod tests {
             acl: None,
             version_id: None,
             lock: Default::default(),
+            tags: None,
         })
     }
 

@@ -96,6 +96,8 @@ pub struct ObjectAttributes {
     pub acl: Option<String>,
     /// Retention and legal hold asked for (checked against the bucket by the caller).
     pub lock: crate::meta::ObjectLock,
+    /// Tags, URL-encoded (`None`: none).
+    pub tags: Option<String>,
 }
 
 /// Publishes a sealed file under the request's bucket and key and commits its metadata if
@@ -123,6 +125,7 @@ pub async fn commit_object(
         acl: attributes.acl,
         version_id: None,
         lock: attributes.lock,
+        tags: attributes.tags,
     };
     let written = context
         .meta

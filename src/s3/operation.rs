@@ -12,7 +12,8 @@
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::handler::run;
 use super::ops::{
-    self, acl, batch, bucket, copy, cors, list, multipart, object, object_lock, post, versioning,
+    self, acl, batch, bucket, copy, cors, list, multipart, object, object_lock, post, tagging,
+    versioning,
 };
 use super::payload::PayloadReader;
 use super::request::S3Request;
@@ -96,6 +97,12 @@ operations! {
         PutObjectRetention => object_lock::PutObjectRetention,
         GetObjectLegalHold => object_lock::GetObjectLegalHold,
         PutObjectLegalHold => object_lock::PutObjectLegalHold,
+        GetObjectTagging => tagging::GetObjectTagging,
+        PutObjectTagging => tagging::PutObjectTagging,
+        DeleteObjectTagging => tagging::DeleteObjectTagging,
+        GetBucketTagging => tagging::GetBucketTagging,
+        PutBucketTagging => tagging::PutBucketTagging,
+        DeleteBucketTagging => tagging::DeleteBucketTagging,
         GetBucketRequestPayment => bucket::GetBucketRequestPayment,
         GetBucketAcl => acl::GetBucketAcl,
         PutBucketAcl => acl::PutBucketAcl,
@@ -136,9 +143,6 @@ operations! {
         GetBucketLifecycleConfiguration,
         PutBucketLifecycleConfiguration,
         DeleteBucketLifecycle,
-        GetBucketTagging,
-        PutBucketTagging,
-        DeleteBucketTagging,
         GetBucketWebsite,
         PutBucketWebsite,
         DeleteBucketWebsite,
@@ -173,9 +177,6 @@ operations! {
         GetBucketIntelligentTieringConfiguration,
         PutBucketIntelligentTieringConfiguration,
         DeleteBucketIntelligentTieringConfiguration,
-        GetObjectTagging,
-        PutObjectTagging,
-        DeleteObjectTagging,
         RestoreObject,
         SelectObjectContent,
         GetObjectTorrent,

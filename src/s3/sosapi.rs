@@ -63,5 +63,6 @@ pub fn sosapi_object(context: &S3Context, call: &Call<'_>) -> Option<Rc<ObjectRe
         acl: None,
         version_id: None,
         lock: ObjectLock::default(),
+        tags: None,
     }))
 }

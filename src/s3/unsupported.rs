@@ -58,7 +58,7 @@ enum Answer {
     NotImplemented(&'static str),
     /// `x-amz-storage-class`: 501 for a class S3 defines, 400 InvalidStorageClass otherwise.
     StorageClass,
-    /// `x-amz-tagging-directive`: 501 for REPLACE (tags), 400 InvalidArgument for an unknown one.
+    /// `x-amz-tagging-directive`: 400 InvalidArgument for one other than COPY or REPLACE.
     TaggingDirective,
 }
 
@@ -92,9 +92,7 @@ const RULES: &[Rule] = &[
     Rule { name: "x-amz-copy-source-server-side-encryption-customer-key-md5", values: Values::Any, scope: Scope::Every, answer: SSE_C },
     Rule { name: "x-amz-object-ownership", values: Values::AllBut(&["ObjectWriter"]), scope: Scope::Only(&["CreateBucket"]), answer: Answer::NotImplemented("Object ownership other than ObjectWriter") },
     Rule { name: "x-amz-website-redirect-location", values: Values::Any, scope: Scope::Only(OBJECT_WRITES), answer: Answer::NotImplemented("Website redirects") },
-    Rule { name: "x-amz-tagging", values: Values::AllBut(&[""]), scope: Scope::Only(OBJECT_WRITES), answer: Answer::NotImplemented("Object tagging") },
-    Rule { name: "tagging", values: Values::AllBut(&[""]), scope: Scope::Only(&["PostObject"]), answer: Answer::NotImplemented("Object tagging") },
-    Rule { name: "x-amz-tagging-directive", values: Values::AllBut(&["COPY"]), scope: Scope::Only(&["CopyObject"]), answer: Answer::TaggingDirective },
+    Rule { name: "x-amz-tagging-directive", values: Values::AllBut(&["COPY", "REPLACE"]), scope: Scope::Only(&["CopyObject"]), answer: Answer::TaggingDirective },
     Rule { name: "x-amz-storage-class", values: Values::AllBut(&["STANDARD"]), scope: Scope::Only(OBJECT_WRITES), answer: Answer::StorageClass },
     Rule { name: "x-amz-mfa", values: Values::Any, scope: Scope::Every, answer: Answer::NotImplemented("MFA Delete") },
     Rule { name: "if-match", values: Values::Any, scope: Scope::Only(&["CopyObject"]), answer: CONDITIONAL_COPY },
@@ -119,7 +117,7 @@ impl Rule {
         }
     }
 
-    fn error(&self, operation: &str, value: &str) -> S3Error {
+    fn error(&self, value: &str) -> S3Error {
         match self.answer {
             Answer::NotImplemented(feature) => S3Error::with_message(
                 S3ErrorCode::NotImplemented,
@@ -139,15 +137,6 @@ impl Rule {
             }
             Answer::StorageClass => S3Error::new(S3ErrorCode::InvalidStorageClass)
                 .field("StorageClassRequested", value.to_string()),
-            Answer::TaggingDirective if value.trim().eq_ignore_ascii_case("REPLACE") => {
-                S3Error::with_message(
-                    S3ErrorCode::NotImplemented,
-                    format!(
-                        "Object tagging is not implemented by ringstore yet ({} on {}).",
-                        self.name, operation
-                    ),
-                )
-            }
             Answer::TaggingDirective => {
                 S3Error::with_message(S3ErrorCode::InvalidArgument, "Unknown tagging directive.")
                     .field("ArgumentName", self.name)
@@ -163,7 +152,7 @@ pub fn refusal(operation: &str, name: &str, value: &str) -> Option<S3Error> {
     RULES
         .iter()
         .find(|rule| rule.name == name && rule.covers(operation) && rule.asks(value))
-        .map(|rule| rule.error(operation, value))
+        .map(|rule| rule.error(value))
 }
 
 /// The first refusal a header of `head` earns on `operation` (checked before the operation

@@ -15,6 +15,7 @@ use crate::s3::object_write::{commit_object, stored_headers, Destination, Object
 use crate::s3::payload::PayloadReader;
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::authorized_bucket;
+use crate::s3::tagging::{encode as encode_tags, parse_tagging_header};
 use crate::s3::xml::documents::CopyObjectResult;
 use crate::s3::S3Context;
 use crate::storage::checksum::StoredChecksum;
@@ -39,6 +40,9 @@ pub struct CopyObjectInput<'r> {
     acl: Option<AclRequest>,
     /// Retention and legal hold for the copy (a source's own are not copied, as in S3).
     lock: ObjectLock,
+    /// `x-amz-tagging-directive: REPLACE`: these tags (from `x-amz-tagging`) instead of the
+    /// source's; `None` for COPY (the default).
+    replaced_tags: Option<Option<String>>,
 }
 
 impl<'r> FromRequest<'r> for CopyObjectInput<'r> {
@@ -69,7 +73,16 @@ impl<'r> FromRequest<'r> for CopyObjectInput<'r> {
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
             ));
         }
+        let replace_tags = head
+            .header("x-amz-tagging-directive")
+            .is_some_and(|value| value.trim().eq_ignore_ascii_case("REPLACE"));
+        let replaced_tags = match (replace_tags, head.header("x-amz-tagging")) {
+            (false, _) => None,
+            (true, None) => Some(None),
+            (true, Some(text)) => Some(encode_tags(&parse_tagging_header(text)?)),
+        };
         Ok(CopyObjectInput {
+            replaced_tags,
             lock: requested_lock(|name| head.header(name))?,
             source,
             directive,
@@ -122,6 +135,7 @@ impl S3Operation for CopyObject {
             checksum,
             acl,
             lock: input.lock,
+            tags: input.replaced_tags.unwrap_or_else(|| record.tags.clone()),
         };
         let committed =
             commit_object(context, &call, sealed, attributes, PutCondition::None).await?;

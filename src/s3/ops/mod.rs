@@ -11,6 +11,7 @@ pub mod multipart;
 pub mod object;
 pub mod object_lock;
 pub mod post;
+pub mod tagging;
 pub mod versioning;
 
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};

@@ -20,6 +20,7 @@ use crate::s3::object_write::{
 use crate::s3::payload::{read_small_body, PayloadReader};
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::authorized_bucket;
+use crate::s3::tagging::{encode as encode_tags, parse_tagging_header};
 use crate::s3::xml::documents::{
     CompleteMultipartUploadResult, CopyPartResult, InitiateMultipartUploadResult,
     ListMultipartUploadsResult, ListPartsResult, Owner, UploadEntry,
@@ -103,6 +104,8 @@ pub struct CreateMultipartUploadInput {
     checksum_full_object: bool,
     /// Retention and legal hold for the finished object.
     lock: ObjectLock,
+    /// `x-amz-tagging` for the finished object.
+    tags: Option<String>,
 }
 
 impl FromRequest<'_> for CreateMultipartUploadInput {
@@ -138,6 +141,10 @@ impl FromRequest<'_> for CreateMultipartUploadInput {
         };
         Ok(CreateMultipartUploadInput {
             lock: requested_lock(|name| head.header(name))?,
+            tags: match head.header("x-amz-tagging") {
+                Some(text) => encode_tags(&parse_tagging_header(text)?),
+                None => None,
+            },
             content_type: head.header("content-type").map(str::to_string),
             headers: stored_headers(head)?,
             acl: crate::s3::access::acl_from_headers(head)?,
@@ -192,6 +199,7 @@ impl S3Operation for CreateMultipartUpload {
         let acl = stored_acl(context, owner, input.acl, &bucket.owner).await?;
         let upload = UploadRecord {
             lock: input.lock,
+            tags: input.tags,
             checksum_algorithm: input
                 .checksum_algorithm
                 .map(|algorithm| algorithm.name().to_string()),

@@ -29,6 +29,7 @@ use crate::s3::payload::PayloadReader;
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::{authorized_bucket, authorized_version};
 use crate::s3::sosapi::sosapi_object;
+use crate::s3::tagging::{count as count_tags, encode as encode_tags, parse_tagging_header};
 use crate::s3::version::RequestedVersion;
 use crate::s3::xml::documents::{GetObjectAttributesResponse, ObjectPartsPage};
 use crate::s3::{time, S3Context, NULL_VERSION_ID};
@@ -74,6 +75,8 @@ pub struct PutObjectInput<'r> {
     lock: ObjectLock,
     /// Neither Content-MD5 nor a flexible checksum was sent.
     digest_missing: bool,
+    /// `x-amz-tagging`, validated and URL-encoded.
+    tags: Option<String>,
 }
 
 impl<'r> FromRequest<'r> for PutObjectInput<'r> {
@@ -93,6 +96,10 @@ impl<'r> FromRequest<'r> for PutObjectInput<'r> {
             integrity: UploadIntegrity::parse(head)?,
             lock: requested_lock(|name| head.header(name))?,
             digest_missing: !has_body_digest(head),
+            tags: match head.header("x-amz-tagging") {
+                Some(text) => encode_tags(&parse_tagging_header(text)?),
+                None => None,
+            },
         })
     }
 }
@@ -163,6 +170,7 @@ impl S3Operation for PutObject {
             checksum: stored.as_ref().map(StoredChecksum::encode),
             acl,
             lock: input.lock,
+            tags: input.tags,
         };
         let record =
             commit_object(context, &call, received.sealed, attributes, input.condition).await?;
@@ -311,6 +319,12 @@ impl ObjectAnswer {
         }
         self.object_headers(&mut head);
         add_lock_headers(&record.lock, &mut head);
+        if record.tags.is_some() {
+            head.header(
+                "x-amz-tagging-count",
+                count_tags(record.tags.as_deref()).to_string(),
+            );
+        }
         if let Some(version_id) = &record.version_id {
             head.header("x-amz-version-id", version_id.clone());
         } else if self.null_version_named {

@@ -24,8 +24,10 @@ use crate::s3::payload::PayloadReader;
 use crate::s3::post_policy::{decode_policy, PostPolicy};
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::authorized_bucket;
+use crate::s3::tagging::{encode as encode_tags, OBJECT_TAG_COUNT_MAX};
 use crate::s3::unsupported::refusal;
 use crate::s3::xml::documents::PostResponse;
+use crate::s3::xml::parse_tagging;
 use crate::s3::xml::XmlDocument;
 use crate::s3::{time, S3Context};
 use crate::storage::checksum::{ChecksumAlgorithm, StoredChecksum};
@@ -365,6 +367,11 @@ impl S3Operation for PostObject {
         };
         let bucket = authorized_bucket(context, &upload, Permission::Write).await?;
         let lock = requested_lock(|name| field(&fields, name))?;
+        // POST carries its tags as a `<Tagging>` document in the `tagging` field.
+        let tags = match field(&fields, "tagging").filter(|text| !text.trim().is_empty()) {
+            Some(text) => encode_tags(&parse_tagging(text.as_bytes(), OBJECT_TAG_COUNT_MAX)?),
+            None => None,
+        };
         check_requested_lock(&bucket, &lock, false)?;
         let acl = form_acl(context, &fields, &requester, &bucket.owner).await?;
         let headers = stored_fields(&fields)?;
@@ -377,6 +384,7 @@ impl S3Operation for PostObject {
             checksum,
             acl,
             lock,
+            tags,
         };
         let record =
             commit_object(context, &upload, sealed, attributes, PutCondition::None).await?;

@@ -917,3 +917,20 @@ impl XmlDocument for SosapiCapacityInfo {
             .close("CapacityInfo");
     }
 }
+
+/// Get*Tagging's answer: the tag set in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tagging(pub Vec<(String, String)>);
+
+impl XmlDocument for Tagging {
+    fn write(&self, xml: &mut XmlBuilder) {
+        xml.open_root("Tagging").open("TagSet");
+        for (key, value) in &self.0 {
+            xml.open("Tag")
+                .element("Key", key)
+                .element("Value", value)
+                .close("Tag");
+        }
+        xml.close("TagSet").close("Tagging");
+    }
+}

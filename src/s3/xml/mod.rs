@@ -6,6 +6,7 @@ use quick_xml::{Reader, Writer};
 
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::object_lock::parse_timestamp_ms;
+use super::tagging::{validate, TagSet};
 use crate::meta::{BucketObjectLock, ObjectLockMode, Retention, RetentionPeriod};
 
 pub mod documents;
@@ -218,6 +219,32 @@ pub fn parse_legal_hold(body: &[u8]) -> S3Result<bool> {
         Some("OFF") => Ok(false),
         _ => Err(S3Error::new(S3ErrorCode::MalformedXML)),
     }
+}
+
+/// Reads a `<Tagging><TagSet><Tag><Key/><Value/></Tag>…</TagSet></Tagging>` document (Put*Tagging,
+/// POST's `tagging` field) into a tag set, validated against `count_max` (InvalidTag) —
+/// MalformedXML for any other shape.
+pub fn parse_tagging(body: &[u8], count_max: usize) -> S3Result<TagSet> {
+    let root = parse_tree(body)?;
+    let malformed = || S3Error::new(S3ErrorCode::MalformedXML);
+    if root.name != "Tagging" {
+        return Err(malformed());
+    }
+    let set = root.child("TagSet").ok_or_else(malformed)?;
+    let mut tags = TagSet::new();
+    for tag in &set.children {
+        if tag.name != "Tag" {
+            return Err(malformed());
+        }
+        let key = tag.child("Key").ok_or_else(malformed)?.text.clone();
+        let value = tag
+            .child("Value")
+            .map(|node| node.text.clone())
+            .unwrap_or_default();
+        tags.push((key, value));
+    }
+    validate(&tags, count_max)?;
+    Ok(tags)
 }
 
 /// Keys per DeleteObjects request (S3 API Reference, DeleteObjects: "up to 1,000 keys").

@@ -1,0 +1,214 @@
+//! Tagging operations: Put/Get/DeleteObjectTagging on one version (the current one unless
+//! `versionId` names another) and Put/Get/DeleteBucketTagging (the bucket owner's), each a
+//! typed unit (S3 API Reference of each).
+
+use crate::meta::{GetBucketTagging as ReadBucketTags, MetaError};
+use crate::meta::{PutBucketTagging as SetBucketTags, PutObjectTagging as SetObjectTags};
+use crate::s3::access::Permission;
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::handler::{Done, NoContent, S3Operation, WithHeaders};
+use crate::s3::object_write::no_such_bucket;
+use crate::s3::payload::{read_small_body, PayloadReader};
+use crate::s3::request::Call;
+use crate::s3::resource::{authorized_version, owned_bucket};
+use crate::s3::tagging::{decode, encode, BUCKET_TAG_COUNT_MAX, OBJECT_TAG_COUNT_MAX};
+use crate::s3::version::{no_such_version, RequestedVersion};
+use crate::s3::xml::documents::Tagging;
+use crate::s3::xml::parse_tagging;
+use crate::s3::S3Context;
+
+/// Stores `tags` (URL-encoded; `None` removes them) on the version the request names, once the
+/// requester may change it (WRITE_ACP, which the object's owner holds); its version id.
+async fn set_object_tags(
+    context: &S3Context,
+    call: &Call<'_>,
+    version: &RequestedVersion,
+    tags: Option<String>,
+) -> S3Result<Option<String>> {
+    authorized_version(
+        context,
+        call,
+        version.0.as_ref(),
+        Permission::WriteAcp,
+        false,
+        "PUT",
+    )
+    .await?;
+    let command = SetObjectTags {
+        bucket: call.bucket.to_string(),
+        key: call.key.to_string(),
+        version: version.0.clone(),
+        tags,
+    };
+    context
+        .meta
+        .call(command)
+        .await
+        .map_err(|error| match (error, &version.0) {
+            (MetaError::NoSuchBucket, _) => no_such_bucket(call),
+            (MetaError::NoSuchVersion, Some(version)) => no_such_version(call.key, version),
+            (MetaError::NoSuchKey, _) => {
+                S3Error::new(S3ErrorCode::NoSuchKey).field("Key", call.key.to_string())
+            }
+            (other, _) => other.into(),
+        })
+}
+
+/// PutObjectTagging: replaces the version's whole tag set (at most 10 tags).
+pub struct PutObjectTagging;
+
+impl S3Operation for PutObjectTagging {
+    type Input<'r> = RequestedVersion;
+    type Output = WithHeaders<Done>;
+
+    async fn handle(
+        context: &S3Context,
+        call: Call<'_>,
+        input: Self::Input<'_>,
+        mut payload: PayloadReader<'_, '_>,
+    ) -> S3Result<WithHeaders<Done>> {
+        let body = read_small_body(&mut payload).await?;
+        let tags = encode(&parse_tagging(&body, OBJECT_TAG_COUNT_MAX)?);
+        let version_id = set_object_tags(context, &call, &input, tags).await?;
+        Ok(WithHeaders {
+            answer: Done,
+            headers: vec![("x-amz-version-id", version_id)],
+        })
+    }
+}
+
+/// DeleteObjectTagging: removes the version's tags (204).
+pub struct DeleteObjectTagging;
+
+impl S3Operation for DeleteObjectTagging {
+    type Input<'r> = RequestedVersion;
+    type Output = WithHeaders<NoContent>;
+
+    async fn handle(
+        context: &S3Context,
+        call: Call<'_>,
+        input: Self::Input<'_>,
+        _payload: PayloadReader<'_, '_>,
+    ) -> S3Result<WithHeaders<NoContent>> {
+        let version_id = set_object_tags(context, &call, &input, None).await?;
+        Ok(WithHeaders {
+            answer: NoContent,
+            headers: vec![("x-amz-version-id", version_id)],
+        })
+    }
+}
+
+/// GetObjectTagging: the version's tag set (empty when it has none).
+pub struct GetObjectTagging;
+
+impl S3Operation for GetObjectTagging {
+    type Input<'r> = RequestedVersion;
+    type Output = WithHeaders<Tagging>;
+
+    async fn handle(
+        context: &S3Context,
+        call: Call<'_>,
+        input: Self::Input<'_>,
+        _payload: PayloadReader<'_, '_>,
+    ) -> S3Result<WithHeaders<Tagging>> {
+        let record = authorized_version(
+            context,
+            &call,
+            input.0.as_ref(),
+            Permission::Read,
+            false,
+            "GET",
+        )
+        .await?;
+        Ok(WithHeaders {
+            headers: vec![("x-amz-version-id", record.version_id.clone())],
+            answer: Tagging(decode(record.tags.as_deref())),
+        })
+    }
+}
+
+/// PutBucketTagging: replaces the bucket's tag set (at most 50 tags).
+pub struct PutBucketTagging;
+
+impl S3Operation for PutBucketTagging {
+    type Input<'r> = ();
+    type Output = NoContent;
+
+    async fn handle(
+        context: &S3Context,
+        call: Call<'_>,
+        _input: Self::Input<'_>,
+        mut payload: PayloadReader<'_, '_>,
+    ) -> S3Result<NoContent> {
+        owned_bucket(context, &call).await?;
+        let body = read_small_body(&mut payload).await?;
+        let tags = encode(&parse_tagging(&body, BUCKET_TAG_COUNT_MAX)?);
+        set_bucket_tags(context, &call, tags).await?;
+        Ok(NoContent)
+    }
+}
+
+async fn set_bucket_tags(
+    context: &S3Context,
+    call: &Call<'_>,
+    tags: Option<String>,
+) -> S3Result<()> {
+    let command = SetBucketTags {
+        bucket: call.bucket.to_string(),
+        tags,
+    };
+    context
+        .meta
+        .call(command)
+        .await
+        .map_err(|error| match error {
+            MetaError::NoSuchBucket => no_such_bucket(call),
+            other => other.into(),
+        })
+}
+
+/// DeleteBucketTagging: removes the bucket's tags (204).
+pub struct DeleteBucketTagging;
+
+impl S3Operation for DeleteBucketTagging {
+    type Input<'r> = ();
+    type Output = NoContent;
+
+    async fn handle(
+        context: &S3Context,
+        call: Call<'_>,
+        _input: Self::Input<'_>,
+        _payload: PayloadReader<'_, '_>,
+    ) -> S3Result<NoContent> {
+        owned_bucket(context, &call).await?;
+        set_bucket_tags(context, &call, None).await?;
+        Ok(NoContent)
+    }
+}
+
+/// GetBucketTagging: 404 NoSuchTagSet for a bucket without tags.
+pub struct GetBucketTagging;
+
+impl S3Operation for GetBucketTagging {
+    type Input<'r> = ();
+    type Output = Tagging;
+
+    async fn handle(
+        context: &S3Context,
+        call: Call<'_>,
+        _input: Self::Input<'_>,
+        _payload: PayloadReader<'_, '_>,
+    ) -> S3Result<Tagging> {
+        owned_bucket(context, &call).await?;
+        let command = ReadBucketTags {
+            bucket: call.bucket.to_string(),
+        };
+        match context.meta.call(command).await {
+            Ok(Some(tags)) => Ok(Tagging(decode(Some(&tags)))),
+            Ok(None) => Err(S3Error::new(S3ErrorCode::NoSuchTagSet)
+                .field("BucketName", call.bucket.to_string())),
+            Err(MetaError::NoSuchBucket) => Err(no_such_bucket(&call)),
+            Err(error) => Err(error.into()),
+        }
+    }
+}
