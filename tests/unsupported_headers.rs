@@ -50,7 +50,8 @@ fn table_rows() -> Vec<Row> {
             }
         })
         .collect();
-    assert!(rows.len() >= 25, "the table lost rows: {}", rows.len());
+    // 26 rows before Object Lock and tagging were honoured (issues 20, 21), 23 since.
+    assert!(rows.len() >= 23, "the table lost rows: {}", rows.len());
     rows
 }
 
@@ -256,8 +257,8 @@ async fn source_expected_bucket_owner_is_checked() {
 
 #[tokio::test]
 async fn post_form_fields_are_refused_like_headers() {
-    // Goal: a browser upload whose form asks for encryption (or tags) is refused with the same
-    // error as the header, and nothing is stored.
+    // Goal: a browser upload whose form asks for encryption (or a storage class) is refused with
+    // the same error as the header, and nothing is stored.
     let server = TestServer::start();
     let s3 = server.client();
     s3.create_bucket()
@@ -268,7 +269,7 @@ async fn post_form_fields_are_refused_like_headers() {
         .unwrap();
     for (field, value) in [
         ("x-amz-server-side-encryption", "AES256"),
-        ("tagging", "<Tagging/>"),
+        ("x-amz-storage-class", "GLACIER"),
     ] {
         let boundary = "ringstoreboundary";
         let body = format!(

@@ -11,6 +11,13 @@ use super::MetaError;
 /// Milliseconds in a day, for default retention periods.
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
+/// Longest default retention in days ringstore accepts (ours: 100 years, so every retain-until
+/// date stays within ISO 8601's four-digit years; S3 documents no figure).
+pub const DEFAULT_RETENTION_DAYS_MAX: u32 = 36_500;
+
+/// Longest default retention in years (the same bound as `DEFAULT_RETENTION_DAYS_MAX`).
+pub const DEFAULT_RETENTION_YEARS_MAX: u32 = 100;
+
 /// S3's retention modes (`ObjectLockMode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ObjectLockMode {
@@ -146,7 +153,7 @@ impl BucketObjectLock {
             };
             Retention {
                 mode,
-                retain_until_ms: written_ms + days * DAY_MS,
+                retain_until_ms: written_ms.saturating_add(days.saturating_mul(DAY_MS)),
             }
         })
     }

@@ -8,6 +8,7 @@ use rusqlite::{params, Statement, Transaction};
 use super::bucket_rows::require_bucket;
 use super::command::{Changes, MetaCommand};
 use super::listing::{upper_bound, TextBytes};
+use super::version_id::VersionSelector;
 use super::{MetaError, NULL_VERSION_ID};
 
 /// What to list (S3 API Reference, ListObjectVersions).
@@ -46,6 +47,8 @@ pub struct VersionEntry {
     pub last_modified_ms: i64,
     /// Access key of the owner.
     pub owner: String,
+    /// Orders the key's versions, newest largest (a cursor resumes below it).
+    pub sequence: i64,
 }
 
 /// One page.
@@ -80,13 +83,17 @@ impl MetaCommand for ListObjectVersions {
     }
 }
 
+// The SQL below spells `SEQUENCE_PER_MS` (a row written before versioning sorts by its time).
+const _: () = assert!(super::version_id::SEQUENCE_PER_MS == 65536);
+
 /// Current rows from key ?2 on, below ?3 when it is not NULL.
-const CURRENT_FROM_SQL: &str = "SELECT key, version_id, 0, size, etag, last_modified_ms, owner \
+const CURRENT_FROM_SQL: &str = "SELECT key, version_id, 0, size, etag, last_modified_ms, owner, \
+     COALESCE(sequence, last_modified_ms * 65536) \
      FROM objects WHERE bucket = ?1 AND key >= ?2 AND (?3 IS NULL OR key < ?3) ORDER BY key";
 
 /// Noncurrent rows and markers from key ?2 on, newest first per key.
 const NONCURRENT_FROM_SQL: &str = "SELECT key, version_id, delete_marker, size, etag, \
-     last_modified_ms, owner FROM versions WHERE bucket = ?1 AND key >= ?2 \
+     last_modified_ms, owner, sequence FROM versions WHERE bucket = ?1 AND key >= ?2 \
      AND (?3 IS NULL OR key < ?3) ORDER BY key, sequence DESC";
 
 /// A lazily read, ordered scan of one table.
@@ -121,6 +128,7 @@ impl<'s> Scan<'s> {
                 etag: row.get(4)?,
                 last_modified_ms: row.get(5)?,
                 owner: row.get(6)?,
+                sequence: row.get(7)?,
             }),
             None => None,
         };
@@ -146,12 +154,37 @@ fn next_entry(
     }
 }
 
-/// Where the cursor resumes inside `key_marker`: after the version `version_id_marker` names.
+/// Where the cursor resumes inside `key_marker`: below the sequence number of the version
+/// `version_id_marker` names, so a page resumes in place even if that version was deleted since
+/// (a client deleting as it pages, as boto3's `object_versions.delete()` does).
 struct Resume<'q> {
     key: &'q str,
-    version_id: &'q str,
-    /// The marker's version was seen: later versions of the key are listed.
-    passed: bool,
+    /// List the key's versions older than this; `None` (a `null` marker whose version is gone):
+    /// the whole key again, rather than risk skipping any of it.
+    below: Option<i64>,
+}
+
+/// The sequence number the `version-id-marker` stands for in `key`.
+fn marker_sequence(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    marker: &str,
+) -> rusqlite::Result<Option<i64>> {
+    use rusqlite::OptionalExtension;
+    match VersionSelector::parse(marker) {
+        Some(VersionSelector::Id(id)) => Ok(Some(id.sequence())),
+        Some(VersionSelector::Null) => transaction
+            .prepare_cached(
+                "SELECT COALESCE(sequence, last_modified_ms * 65536) FROM objects \
+                 WHERE bucket = ?1 AND key = ?2 AND version_id IS NULL \
+                 UNION ALL SELECT sequence FROM versions \
+                 WHERE bucket = ?1 AND key = ?2 AND version_id IS NULL LIMIT 1",
+            )?
+            .query_row(params![bucket, key], |row| row.get(0))
+            .optional(),
+        None => Ok(None),
+    }
 }
 
 /// Lists one page.
@@ -170,11 +203,10 @@ pub fn list_versions(
     let delimiter = query.delimiter.as_deref().filter(|d| !d.is_empty());
     // `key-marker` alone resumes after the whole key; with `version-id-marker`, inside it.
     let key_marker = query.key_marker.as_deref().filter(|key| !key.is_empty());
-    let mut resume = match (key_marker, query.version_id_marker.as_deref()) {
+    let resume = match (key_marker, query.version_id_marker.as_deref()) {
         (Some(key), Some(version_id)) if !version_id.is_empty() => Some(Resume {
             key,
-            version_id,
-            passed: false,
+            below: marker_sequence(transaction, &query.bucket, key, version_id)?,
         }),
         _ => None,
     };
@@ -198,10 +230,8 @@ pub fn list_versions(
                     continue;
                 }
             }
-            if let Some(resume) = resume.as_mut().filter(|resume| entry.key == resume.key) {
-                if !resume.passed {
-                    let id = entry.version_id.as_deref().unwrap_or(NULL_VERSION_ID);
-                    resume.passed = id == resume.version_id;
+            if let Some(resume) = resume.as_ref().filter(|resume| entry.key == resume.key) {
+                if resume.below.is_some_and(|below| entry.sequence >= below) {
                     continue;
                 }
             }
@@ -353,5 +383,60 @@ mod tests {
             .unwrap();
         assert_eq!(after_a.entries.len(), 2);
         assert!(after_a.entries.iter().all(|e| e.key == "b"));
+    }
+
+    #[test]
+    fn a_page_resumes_in_place_after_its_marker_version_is_deleted() {
+        // Goal: deleting as one pages (boto3's `object_versions.delete()`) neither skips nor
+        // repeats: the cursor resumes below the marker's sequence even when that version is gone.
+        let mut store = store_with_keys(&[]);
+        store
+            .apply(&PutBucketVersioning {
+                bucket: "b".into(),
+                status: VersioningStatus::Enabled,
+            })
+            .unwrap();
+        for id in 0..5 {
+            store
+                .apply(&PutObject(object("k", id + 1), PutCondition::None))
+                .unwrap();
+        }
+        let mut seen = 0;
+        let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+        loop {
+            let page = store
+                .apply(&ListObjectVersions(VersionsQuery {
+                    key_marker: key_marker.clone(),
+                    version_id_marker: version_marker.clone(),
+                    ..query(None, None, 2)
+                }))
+                .unwrap();
+            for entry in &page.entries {
+                seen += 1;
+                store
+                    .apply(&DeleteObject {
+                        bucket: "b".into(),
+                        key: entry.key.clone(),
+                        version: entry
+                            .version_id
+                            .as_deref()
+                            .and_then(crate::meta::VersionSelector::parse),
+                        condition: DeleteCondition::default(),
+                        requester: "o".into(),
+                        bypass_governance: false,
+                    })
+                    .unwrap();
+            }
+            if !page.is_truncated {
+                break;
+            }
+            key_marker = page.next_key_marker;
+            version_marker = page.next_version_id_marker;
+        }
+        assert_eq!(seen, 5);
+        let rest = store
+            .apply(&ListObjectVersions(query(None, None, 1000)))
+            .unwrap();
+        assert!(rest.entries.is_empty(), "{:?}", rest.entries);
     }
 }

@@ -325,6 +325,20 @@ fn find_noncurrent(
     }
 }
 
+/// Refuses (before anything is changed) when the key's noncurrent null version, which a
+/// Suspended bucket's write or delete is about to replace, may not be removed.
+fn check_noncurrent_null_removable(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    bypass_governance: bool,
+) -> Result<(), MetaError> {
+    match find_noncurrent(transaction, bucket, key, &VersionSelector::Null)? {
+        Some(row) => check_removable(&row.lock, now_ms(), bypass_governance),
+        None => Ok(()),
+    }
+}
+
 /// Removes the key's noncurrent null version (a Suspended bucket's write or delete replaces it);
 /// the files it held.
 fn remove_noncurrent_null(
@@ -396,6 +410,7 @@ pub(crate) fn write_version(
             Some(VersionId::generate(sequence).as_str().to_string())
         }
         VersioningStatus::Suspended => {
+            check_noncurrent_null_removable(transaction, bucket, key, false)?;
             match current {
                 // The insert below replaces the current null version.
                 Some(row) if row.version_id.is_none() => {
@@ -512,6 +527,7 @@ pub(crate) fn delete_version(
             Some(VersionId::generate(sequence))
         }
         VersioningStatus::Suspended => {
+            check_noncurrent_null_removable(transaction, bucket, key, bypass_governance)?;
             match current {
                 Some(row) if row.version_id.is_none() => {
                     check_removable(&row.lock, now_ms(), bypass_governance)?;

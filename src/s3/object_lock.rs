@@ -141,8 +141,29 @@ pub fn bypasses_governance(
     asked: bool,
     bucket: &BucketRecord,
 ) -> bool {
+    asked && administers(context, call, bucket)
+}
+
+/// Whether the requester is the bucket's owner or the bootstrap admin: who may remove a
+/// specific version (`s3:DeleteObjectVersion`) and change a version's retention or legal hold
+/// (`s3:PutObjectRetention`, `s3:PutObjectLegalHold`). ACL grants do not give these: the S3 User
+/// Guide's ACL mapping gives WRITE `s3:PutObject` and `s3:DeleteObjectVersion` only "when the
+/// grantee is the bucket owner".
+pub fn administers(context: &S3Context, call: &Call<'_>, bucket: &BucketRecord) -> bool {
     let requester = call.requester.access_key();
-    asked
-        && !requester.is_empty()
+    !requester.is_empty()
         && (requester == bucket.owner || requester == context.admin.identity.access_key)
+}
+
+/// AccessDenied unless the requester administers the bucket (see `administers`).
+pub fn require_administrator(
+    context: &S3Context,
+    call: &Call<'_>,
+    bucket: &BucketRecord,
+) -> S3Result<()> {
+    if administers(context, call, bucket) {
+        Ok(())
+    } else {
+        Err(S3Error::new(S3ErrorCode::AccessDenied))
+    }
 }

@@ -98,3 +98,50 @@ def test_governance_bypass_needs_the_permission(server):
     assert code(error) == "AccessDenied"
     s3.delete_object(Bucket="py-govern", Key="k", VersionId=version, BypassGovernanceRetention=True)
     assert "Versions" not in s3.list_object_versions(Bucket="py-govern")
+
+
+def test_bucket_write_grants_no_power_over_versions_or_locks(server):
+    # Goal: a user (or anyone, on a public-read-write bucket) with WRITE on the bucket may add
+    # objects and delete markers, but may not remove a version by id, lift a legal hold or set
+    # a retention on someone else's version — those are the bucket owner's (S3's ACL mapping
+    # gives WRITE s3:DeleteObjectVersion only for the bucket owner; retention and legal hold
+    # are permissions ACLs do not grant).
+    s3 = server.client()
+    s3.create_bucket(Bucket="py-acl-lock", ObjectLockEnabledForBucket=True, ACL="public-read-write")
+    held = s3.put_object(Bucket="py-acl-lock", Key="held", Body=b"x", ObjectLockLegalHoldStatus="ON")["VersionId"]
+    plain = s3.put_object(Bucket="py-acl-lock", Key="plain", Body=b"x")["VersionId"]
+    other = server.client_as(server.add_user("py-acl-writer"))
+    for attempt in (
+        lambda: other.put_object_legal_hold(Bucket="py-acl-lock", Key="held", VersionId=held, LegalHold={"Status": "OFF"}),
+        lambda: other.put_object_retention(Bucket="py-acl-lock", Key="plain", VersionId=plain,
+                                           Retention={"Mode": "COMPLIANCE", "RetainUntilDate": later(86400 * 3650)}),
+        lambda: other.delete_object(Bucket="py-acl-lock", Key="plain", VersionId=plain),
+    ):
+        with pytest.raises(ClientError) as error:
+            attempt()
+        assert code(error) == "AccessDenied"
+    result = other.delete_objects(Bucket="py-acl-lock", Delete={"Objects": [{"Key": "plain", "VersionId": plain}]})
+    assert [e["Code"] for e in result["Errors"]] == ["AccessDenied"]
+    assert other.delete_object(Bucket="py-acl-lock", Key="plain")["DeleteMarker"] is True
+    assert s3.get_object(Bucket="py-acl-lock", Key="plain", VersionId=plain)["Body"].read() == b"x"
+    assert s3.get_object_legal_hold(Bucket="py-acl-lock", Key="held", VersionId=held)["LegalHold"]["Status"] == "ON"
+    with pytest.raises(ClientError) as error:
+        s3.get_object_retention(Bucket="py-acl-lock", Key="plain", VersionId=plain)
+    assert code(error) == "NoSuchObjectLockConfiguration"
+
+
+def test_retention_bounds(server):
+    # Goal: a retention date in the past and a default retention beyond ringstore's 100-year
+    # bound are refused (never wrapped into a date that protects nothing).
+    s3 = server.client()
+    s3.create_bucket(Bucket="py-bounds", ObjectLockEnabledForBucket=True)
+    s3.put_object(Bucket="py-bounds", Key="k", Body=b"x")
+    with pytest.raises(ClientError) as error:
+        s3.put_object_retention(Bucket="py-bounds", Key="k", Retention={
+            "Mode": "COMPLIANCE", "RetainUntilDate": datetime.datetime(2001, 1, 1, tzinfo=datetime.timezone.utc)})
+    assert code(error) == "InvalidArgument"
+    for period in ({"Years": 300000000}, {"Days": 4294967295}, {"Years": 101}):
+        with pytest.raises(ClientError) as error:
+            s3.put_object_lock_configuration(Bucket="py-bounds", ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", **period}}})
+        assert code(error) == "InvalidRetentionPeriod", period

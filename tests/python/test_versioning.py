@@ -91,3 +91,18 @@ def test_boto3_resource_object_versions(server):
     assert resource.ObjectVersion("py-res", "doc", first).get()["Body"].read() == b"v1"
     resource.ObjectVersion("py-res", "doc", second).delete()
     assert s3.get_object(Bucket="py-res", Key="doc")["Body"].read() == b"v1"
+
+
+def test_delete_while_paging_empties_the_bucket(server):
+    # Goal: boto3's documented way to empty a versioned bucket — delete each page of versions as
+    # the paginator returns it — leaves nothing behind: a page resumes in place even though the
+    # version its marker names was just deleted.
+    s3 = server.client()
+    s3.create_bucket(Bucket="py-empty")
+    enable(s3, "py-empty")
+    for key in ("k1", "k2"):
+        for n in range(5):
+            s3.put_object(Bucket="py-empty", Key=key, Body=f"{n}".encode())
+    server.resource().Bucket("py-empty").object_versions.page_size(3).delete()
+    assert "Versions" not in s3.list_object_versions(Bucket="py-empty")
+    s3.delete_bucket(Bucket="py-empty")

@@ -9,7 +9,7 @@ use crate::s3::body_digest::BodyIntegrity;
 use crate::s3::conditions::delete_condition;
 use crate::s3::error::S3Result;
 use crate::s3::handler::{FromRequest, S3Operation};
-use crate::s3::object_lock::{asks_bypass, bypasses_governance};
+use crate::s3::object_lock::{administers, asks_bypass, bypasses_governance};
 use crate::s3::object_write::no_such_bucket;
 use crate::s3::payload::{read_small_body, PayloadReader};
 use crate::s3::request::{Call, S3Request};
@@ -76,6 +76,7 @@ impl S3Operation for DeleteObjects {
         mut payload: PayloadReader<'_, '_>,
     ) -> S3Result<DeleteResult> {
         let bucket = authorized_bucket(context, &call, Permission::Write).await?;
+        let may_remove_versions = administers(context, &call, &bucket);
         let body = read_small_body(&mut payload).await?;
         input.integrity.verify(payload.trailers(), &body)?;
         let parsed = parse_delete_objects(&body)?;
@@ -89,6 +90,8 @@ impl S3Operation for DeleteObjects {
         for entry in parsed.objects {
             let refusal = match entry_target(&entry) {
                 Err(refusal) => Some(refusal),
+                // Removing a specific version is the bucket owner's (`s3:DeleteObjectVersion`).
+                Ok((Some(_), _)) if !may_remove_versions => Some(("AccessDenied", "Access Denied")),
                 Ok((version, condition)) => {
                     keys.push(entry.key.clone());
                     versions.push(version);

@@ -19,7 +19,7 @@ use crate::s3::grants::stored_acl;
 use crate::s3::handler::{FromRequest, IntoResponse, S3Operation};
 use crate::s3::object_lock::{
     add_lock_headers, asks_bypass, bypasses_governance, check_requested_lock, has_body_digest,
-    requested_lock,
+    requested_lock, require_administrator,
 };
 use crate::s3::object_write::{
     commit_object, no_such_bucket, parse_put_condition, receive_payload, stored_headers,
@@ -631,6 +631,11 @@ impl S3Operation for DeleteObject {
         _payload: PayloadReader<'_, '_>,
     ) -> S3Result<ObjectDeleted> {
         let bucket = authorized_bucket(context, &call, Permission::Write).await?;
+        // Removing a specific version is the bucket owner's (`s3:DeleteObjectVersion`); WRITE
+        // lets others add delete markers only.
+        if input.version.is_some() {
+            require_administrator(context, &call, &bucket)?;
+        }
         let command = crate::meta::DeleteObject {
             bypass_governance: bypasses_governance(context, &call, input.bypass_asked, &bucket),
             bucket: call.bucket.to_string(),

@@ -10,7 +10,9 @@ use crate::s3::access::Permission;
 use crate::s3::body_digest::BodyIntegrity;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::handler::{Done, FromRequest, S3Operation, WithHeaders};
-use crate::s3::object_lock::{asks_bypass, bypasses_governance, missing_lock_configuration};
+use crate::s3::object_lock::{
+    asks_bypass, bypasses_governance, missing_lock_configuration, require_administrator,
+};
 use crate::s3::object_write::no_such_bucket;
 use crate::s3::payload::{read_small_body, PayloadReader};
 use crate::s3::request::{Call, S3Request};
@@ -20,7 +22,7 @@ use crate::s3::xml::documents::{
     LegalHoldDocument, ObjectLockConfigurationDocument, RetentionDocument,
 };
 use crate::s3::xml::{parse_legal_hold, parse_object_lock_configuration, parse_retention};
-use crate::s3::S3Context;
+use crate::s3::{time, S3Context};
 
 /// A metadata error of a lock command as S3 words it for this request.
 fn lock_error(call: &Call<'_>, version: &RequestedVersion, error: MetaError) -> S3Error {
@@ -122,16 +124,25 @@ impl S3Operation for PutObjectRetention {
         mut payload: PayloadReader<'_, '_>,
     ) -> S3Result<WithHeaders<Done>> {
         let bucket = authorized_bucket(context, &call, Permission::Write).await?;
+        require_administrator(context, &call, &bucket)?;
         if bucket.object_lock.is_none() {
             return Err(missing_lock_configuration());
         }
         let body = read_small_body(&mut payload).await?;
         input.integrity.verify(payload.trailers(), &body)?;
+        let retention = parse_retention(&body)?;
+        // S3 API Reference, PutObjectRetention: the date must be in the future.
+        if retention.is_some_and(|retention| retention.retain_until_ms <= time::now_ms()) {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                "The retain until date must be in the future!",
+            ));
+        }
         let command = SetRetention {
             bucket: call.bucket.to_string(),
             key: call.key.to_string(),
             version: input.version.0.clone(),
-            retention: parse_retention(&body)?,
+            retention,
             bypass_governance: bypasses_governance(context, &call, input.bypass_asked, &bucket),
         };
         let version_id = context
@@ -160,6 +171,7 @@ impl S3Operation for PutObjectLegalHold {
         mut payload: PayloadReader<'_, '_>,
     ) -> S3Result<WithHeaders<Done>> {
         let bucket = authorized_bucket(context, &call, Permission::Write).await?;
+        require_administrator(context, &call, &bucket)?;
         if bucket.object_lock.is_none() {
             return Err(missing_lock_configuration());
         }

@@ -7,6 +7,7 @@ use quick_xml::{Reader, Writer};
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::object_lock::parse_timestamp_ms;
 use super::tagging::{validate, TagSet};
+use crate::meta::object_lock::{DEFAULT_RETENTION_DAYS_MAX, DEFAULT_RETENTION_YEARS_MAX};
 use crate::meta::{BucketObjectLock, ObjectLockMode, Retention, RetentionPeriod};
 
 pub mod documents;
@@ -154,7 +155,8 @@ pub fn parse_versioning_configuration(body: &[u8]) -> S3Result<VersioningRequest
 
 /// Reads a PutObjectLockConfiguration body (S3 API Reference, PutObjectLockConfiguration):
 /// `ObjectLockEnabled` must be `Enabled`; a `DefaultRetention` has a mode and exactly one of
-/// `Days` or `Years` (MalformedXML otherwise), each a positive number (InvalidRetentionPeriod).
+/// `Days` or `Years` (MalformedXML otherwise), each a positive number within ringstore's bounds
+/// (InvalidRetentionPeriod).
 pub fn parse_object_lock_configuration(body: &[u8]) -> S3Result<BucketObjectLock> {
     let root = parse_tree(body)?;
     let malformed = || S3Error::new(S3ErrorCode::MalformedXML);
@@ -173,16 +175,16 @@ pub fn parse_object_lock_configuration(body: &[u8]) -> S3Result<BucketObjectLock
         .child("Mode")
         .and_then(|node| ObjectLockMode::parse(node.text.trim()))
         .ok_or_else(malformed)?;
-    let count = |node: &XmlNode| -> S3Result<u32> {
+    let count = |node: &XmlNode, max: u32| -> S3Result<u32> {
         match node.text.trim().parse::<i64>() {
-            Ok(count) if count > 0 && count <= i64::from(u32::MAX) => Ok(count as u32),
+            Ok(count) if count > 0 && count <= i64::from(max) => Ok(count as u32),
             Ok(_) => Err(S3Error::new(S3ErrorCode::InvalidRetentionPeriod)),
             Err(_) => Err(malformed()),
         }
     };
     let period = match (retention.child("Days"), retention.child("Years")) {
-        (Some(days), None) => RetentionPeriod::Days(count(days)?),
-        (None, Some(years)) => RetentionPeriod::Years(count(years)?),
+        (Some(days), None) => RetentionPeriod::Days(count(days, DEFAULT_RETENTION_DAYS_MAX)?),
+        (None, Some(years)) => RetentionPeriod::Years(count(years, DEFAULT_RETENTION_YEARS_MAX)?),
         _ => return Err(malformed()),
     };
     Ok(BucketObjectLock {
