@@ -109,6 +109,25 @@ impl<'r> FromRequest<'r> for VersionLockInput<'r> {
     }
 }
 
+/// The checks every change of a version's protection passes, in S3's order: the bucket exists
+/// and the requester may write it, administers it (retention and legal holds are the bucket
+/// owner's), it has Object Lock, and the body's digest holds. The bucket and the body.
+async fn lock_change(
+    context: &S3Context,
+    call: &Call<'_>,
+    input: &VersionLockInput<'_>,
+    payload: &mut PayloadReader<'_, '_>,
+) -> S3Result<(std::rc::Rc<crate::meta::BucketRecord>, Vec<u8>)> {
+    let bucket = authorized_bucket(context, call, Permission::Write).await?;
+    require_administrator(context, call, &bucket)?;
+    if bucket.object_lock.is_none() {
+        return Err(missing_lock_configuration());
+    }
+    let body = read_small_body(payload).await?;
+    input.integrity.verify(payload.trailers(), &body)?;
+    Ok((bucket, body))
+}
+
 /// PutObjectRetention: extend freely; shorten, remove or change mode only as S3 allows
 /// (GOVERNANCE with bypass by the bucket owner; COMPLIANCE never before its date).
 pub struct PutObjectRetention;
@@ -123,13 +142,7 @@ impl S3Operation for PutObjectRetention {
         input: Self::Input<'_>,
         mut payload: PayloadReader<'_, '_>,
     ) -> S3Result<WithHeaders<Done>> {
-        let bucket = authorized_bucket(context, &call, Permission::Write).await?;
-        require_administrator(context, &call, &bucket)?;
-        if bucket.object_lock.is_none() {
-            return Err(missing_lock_configuration());
-        }
-        let body = read_small_body(&mut payload).await?;
-        input.integrity.verify(payload.trailers(), &body)?;
+        let (bucket, body) = lock_change(context, &call, &input, &mut payload).await?;
         let retention = parse_retention(&body)?;
         // S3 API Reference, PutObjectRetention: the date must be in the future.
         if retention.is_some_and(|retention| retention.retain_until_ms <= time::now_ms()) {
@@ -170,13 +183,7 @@ impl S3Operation for PutObjectLegalHold {
         input: Self::Input<'_>,
         mut payload: PayloadReader<'_, '_>,
     ) -> S3Result<WithHeaders<Done>> {
-        let bucket = authorized_bucket(context, &call, Permission::Write).await?;
-        require_administrator(context, &call, &bucket)?;
-        if bucket.object_lock.is_none() {
-            return Err(missing_lock_configuration());
-        }
-        let body = read_small_body(&mut payload).await?;
-        input.integrity.verify(payload.trailers(), &body)?;
+        let (_, body) = lock_change(context, &call, &input, &mut payload).await?;
         let command = SetLegalHold {
             bucket: call.bucket.to_string(),
             key: call.key.to_string(),
