@@ -10,6 +10,7 @@ pub mod listing;
 pub mod lock_commands;
 pub mod multipart;
 pub mod object_lock;
+pub mod object_rows;
 pub mod objects;
 pub mod schema;
 pub mod store;

@@ -8,7 +8,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use super::bucket_rows::get_bucket;
 use super::command::{Changes, MetaCommand};
 use super::object_lock::ObjectLock;
-use super::objects::{decode_headers, encode_headers, get_object};
+use super::object_rows::{decode_headers, encode_headers, get_object};
 use super::versions::write_version;
 use super::{MetaError, ObjectRecord, PutCondition};
 use crate::object_bytes::FileId;
@@ -292,7 +292,7 @@ fn complete_upload(
         .prepare_cached("SELECT etag FROM objects WHERE bucket = ?1 AND key = ?2")?
         .query_row(params![completion.bucket, completion.key], |row| row.get(0))
         .optional()?;
-    super::objects::check_put_condition(&completion.condition, current_etag.as_deref())?;
+    super::object_rows::check_put_condition(&completion.condition, current_etag.as_deref())?;
     let uploaded = all_parts(transaction, &completion.upload_id)?;
     let mut record = (completion.assemble.0)(&upload, &uploaded)?;
     let kept = record.files();

@@ -8,7 +8,7 @@ use std::path::Path;
 use rusqlite::{params, Connection, Transaction};
 
 use super::command::{Job, MetaCommand};
-use super::objects::files_of;
+use super::object_rows::files_of;
 use super::schema::{self, SchemaError};
 use super::MetaError;
 use crate::object_bytes::FileId;

@@ -13,7 +13,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use super::bucket_rows::{get_bucket, require_bucket};
 use super::command::{Changes, MetaCommand};
 use super::object_lock::{check_removable, ObjectLock};
-use super::objects::{
+use super::object_rows::{
     check_put_condition, files_of, get_object, insert_object, lock_of, record_columns,
     record_from_row,
 };

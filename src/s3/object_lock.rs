@@ -7,20 +7,9 @@ use crate::meta::{BucketRecord, ObjectLock, ObjectLockMode, Retention};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::request::Call;
 use crate::s3::{time, S3Context};
-use ::time as time_crate;
 
 fn invalid_argument(message: &'static str) -> S3Error {
     S3Error::with_message(S3ErrorCode::InvalidArgument, message)
-}
-
-/// Milliseconds since the Unix epoch of an ISO 8601 / RFC 3339 timestamp.
-pub fn parse_timestamp_ms(text: &str) -> Option<i64> {
-    time_crate::OffsetDateTime::parse(
-        text.trim(),
-        &time_crate::format_description::well_known::Rfc3339,
-    )
-    .ok()
-    .map(|moment| (moment.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
 /// The protection a write asks for in its headers (`x-amz-object-lock-mode` with
@@ -35,7 +24,7 @@ pub fn requested_lock<'a>(field: impl Fn(&str) -> Option<&'a str>) -> S3Result<O
         (Some(mode), Some(until)) => {
             let mode = ObjectLockMode::parse(mode.trim())
                 .ok_or_else(|| invalid_argument("Unknown wormMode directive."))?;
-            let retain_until_ms = parse_timestamp_ms(until).ok_or_else(|| {
+            let retain_until_ms = time::parse_iso8601_ms(until).ok_or_else(|| {
                 invalid_argument("The retain until date must be provided in ISO 8601 format")
             })?;
             if retain_until_ms <= time::now_ms() {

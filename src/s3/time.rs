@@ -10,6 +10,14 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// Milliseconds since the Unix epoch of an ISO 8601 / RFC 3339 timestamp (`RetainUntilDate`,
+/// `x-amz-object-lock-retain-until-date`); `None` if it is not one.
+pub fn parse_iso8601_ms(text: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|moment| (moment.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
 /// `2009-10-12T17:50:30.000Z`, as S3 writes `LastModified` and `CreationDate`.
 pub fn iso8601(ms: i64) -> String {
     let datetime = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)

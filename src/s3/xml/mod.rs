@@ -5,8 +5,8 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::{Reader, Writer};
 
 use super::error::{S3Error, S3ErrorCode, S3Result};
-use super::object_lock::parse_timestamp_ms;
 use super::tagging::{validate, TagSet};
+use super::time::parse_iso8601_ms;
 use crate::meta::object_lock::{DEFAULT_RETENTION_DAYS_MAX, DEFAULT_RETENTION_YEARS_MAX};
 use crate::meta::{BucketObjectLock, ObjectLockMode, Retention, RetentionPeriod};
 
@@ -204,7 +204,7 @@ pub fn parse_retention(body: &[u8]) -> S3Result<Option<Retention>> {
         (None, None) => Ok(None),
         (Some(mode), Some(until)) => Ok(Some(Retention {
             mode: ObjectLockMode::parse(mode.text.trim()).ok_or_else(malformed)?,
-            retain_until_ms: parse_timestamp_ms(&until.text).ok_or_else(malformed)?,
+            retain_until_ms: parse_iso8601_ms(&until.text).ok_or_else(malformed)?,
         })),
         _ => Err(malformed()),
     }

@@ -1,0 +1,264 @@
+//! How an `ObjectRecord` maps to a row of `objects` or `versions` and back: the columns read,
+//! the body as a file id, a parts list, the row's own `bytes` or a `version_bytes` id, the lock
+//! columns, the text encodings of parts and headers, and the put-condition check every write
+//! makes against the current row.
+
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::object_lock::{ObjectLock, ObjectLockMode, Retention};
+use super::{MetaError, ObjectBody, ObjectRecord, PartExtent, PutCondition};
+use crate::object_bytes::{FileId, InlineBytes};
+
+/// Whether a conditional write may replace the row whose ETag is `current` (`None`: no row):
+/// PreconditionFailed, or NoSuchKey for an If-Match on a missing key, as S3 answers.
+pub(crate) fn check_put_condition(
+    condition: &PutCondition,
+    current: Option<&str>,
+) -> Result<(), MetaError> {
+    let holds = match (condition, current) {
+        (PutCondition::None, _) => true,
+        (PutCondition::IfAbsent, current) => current.is_none(),
+        (PutCondition::IfNoneMatch(etag), current) => current != Some(etag.as_str()),
+        (PutCondition::IfExists | PutCondition::IfMatch(_), None) => {
+            return Err(MetaError::NoSuchKey)
+        }
+        (PutCondition::IfExists, Some(_)) => true,
+        (PutCondition::IfMatch(etag), Some(current)) => etag == current,
+    };
+    if holds {
+        Ok(())
+    } else {
+        Err(MetaError::PreconditionFailed)
+    }
+}
+
+/// Inserts or replaces the key's current row, inline bytes included, as version `version_id`
+/// (`None`: the null version) with `sequence` (`None` in a bucket never versioned). With a
+/// sequence, inline bytes go to `version_bytes` (see schema version 5) so the version can later
+/// become noncurrent without copying them.
+pub(crate) fn insert_object(
+    transaction: &Transaction<'_>,
+    record: &ObjectRecord,
+    version_id: Option<&str>,
+    sequence: Option<i64>,
+    lock: &ObjectLock,
+) -> rusqlite::Result<()> {
+    let (file_id, parts, bytes) = match &record.body {
+        ObjectBody::File(id) => (id.to_string(), None, None),
+        ObjectBody::Inline(bytes) => (String::new(), None, Some(bytes.as_slice())),
+        ObjectBody::Parts(parts) => (String::new(), Some(encode_parts(parts)), None),
+        ObjectBody::InlineUnread => {
+            unreachable!("records written come from uploads, never from a metadata-only lookup")
+        }
+    };
+    let (bytes, bytes_id) = match (sequence, bytes) {
+        (Some(_), Some(bytes)) => (None, Some(store_version_bytes(transaction, bytes)?)),
+        (_, bytes) => (bytes, None),
+    };
+    transaction
+        .prepare_cached(
+            "INSERT OR REPLACE INTO objects (bucket, key, file_id, size, etag, last_modified_ms, \
+             content_type, headers, checksum, owner, parts, acl, version_id, sequence, bytes_id, \
+             bytes, lock_mode, retain_until_ms, legal_hold, tags) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+             ?18, ?19, ?20)",
+        )?
+        .execute(params![
+            record.bucket,
+            record.key,
+            file_id,
+            record.size_bytes as i64,
+            record.etag,
+            record.last_modified_ms,
+            record.content_type,
+            encode_headers(&record.headers),
+            record.checksum,
+            record.owner,
+            parts,
+            record.acl,
+            version_id,
+            sequence,
+            bytes_id,
+            bytes,
+            lock.retention.map(|retention| retention.mode.as_str()),
+            lock.retention.map(|retention| retention.retain_until_ms),
+            lock.legal_hold,
+            record.tags,
+        ])?;
+    Ok(())
+}
+
+/// Stores a version's inline bytes in `version_bytes`; their id.
+pub(crate) fn store_version_bytes(
+    transaction: &Transaction<'_>,
+    bytes: &[u8],
+) -> rusqlite::Result<i64> {
+    transaction
+        .prepare_cached("INSERT INTO version_bytes (bytes) VALUES (?1)")?
+        .execute([bytes])?;
+    Ok(transaction.last_insert_rowid())
+}
+
+/// The columns `record_from_row` reads, in its order; the inline bytes (or NULL) follow them.
+macro_rules! record_columns {
+    () => {
+        "file_id, size, etag, last_modified_ms, content_type, headers, checksum, owner, parts, \
+         acl, version_id, lock_mode, retain_until_ms, legal_hold, tags"
+    };
+}
+pub(crate) use record_columns;
+
+/// Column index of the bytes (or NULL) after `record_columns!()`.
+pub(crate) const BYTES_COLUMN: usize = 15;
+
+/// A row selected as `record_columns!(), bytes` as the record of `bucket`/`key`.
+pub(crate) fn record_from_row(
+    bucket: &str,
+    key: &str,
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<ObjectRecord> {
+    let file_id: String = row.get(0)?;
+    let headers: String = row.get(5)?;
+    let parts: Option<String> = row.get(8)?;
+    Ok(ObjectRecord {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        body: body_of(&file_id, parts.as_deref(), row.get(BYTES_COLUMN)?),
+        size_bytes: row.get::<_, i64>(1)? as u64,
+        etag: row.get(2)?,
+        last_modified_ms: row.get(3)?,
+        content_type: row.get(4)?,
+        headers: decode_headers(&headers),
+        checksum: row.get(6)?,
+        owner: row.get(7)?,
+        acl: row.get(9)?,
+        version_id: row.get(10)?,
+        lock: lock_of(row.get(11)?, row.get(12)?, row.get(13)?),
+        tags: row.get(14)?,
+    })
+}
+
+/// A version's protection from its `lock_mode`, `retain_until_ms` and `legal_hold` columns.
+pub(crate) fn lock_of(mode: Option<String>, until_ms: Option<i64>, legal_hold: bool) -> ObjectLock {
+    let retention = match (mode.as_deref().and_then(ObjectLockMode::parse), until_ms) {
+        (Some(mode), Some(retain_until_ms)) => Some(Retention {
+            mode,
+            retain_until_ms,
+        }),
+        _ => None,
+    };
+    ObjectLock {
+        retention,
+        legal_hold,
+    }
+}
+
+/// The key's current version (never a delete marker: those live in `versions`).
+pub(crate) fn get_object(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    with_bytes: bool,
+) -> rusqlite::Result<Option<ObjectRecord>> {
+    // Without the bytes, a constant stands in for the column so both statements read alike and
+    // SQLite never loads the blob's overflow pages.
+    let sql = if with_bytes {
+        concat!(
+            "SELECT ",
+            record_columns!(),
+            ", CASE WHEN bytes_id IS NULL THEN bytes ELSE \
+             (SELECT stored.bytes FROM version_bytes stored WHERE stored.id = objects.bytes_id) \
+             END FROM objects WHERE bucket = ?1 AND key = ?2"
+        )
+    } else {
+        concat!(
+            "SELECT ",
+            record_columns!(),
+            ", NULL FROM objects WHERE bucket = ?1 AND key = ?2"
+        )
+    };
+    transaction
+        .prepare_cached(sql)?
+        .query_row(params![bucket, key], |row| {
+            record_from_row(bucket, key, row)
+        })
+        .optional()
+}
+
+/// An object row's body from its `file_id` and `parts` columns and its inline bytes, if they were
+/// read: a row with neither a file nor parts is an inline object.
+fn body_of(file_id: &str, parts: Option<&str>, bytes: Option<Vec<u8>>) -> ObjectBody {
+    let parts = decode_parts(parts);
+    if !parts.is_empty() {
+        return ObjectBody::Parts(parts);
+    }
+    match (file_id.is_empty(), bytes) {
+        (true, Some(bytes)) => ObjectBody::Inline(InlineBytes::new(bytes)),
+        (true, None) => ObjectBody::InlineUnread,
+        (false, _) => ObjectBody::File(FileId::parse(file_id).unwrap_or(FileId(0))),
+    }
+}
+
+/// Every file of a row: its `file_id`, or its parts for a multipart object.
+pub(crate) fn files_of(file_id: String, parts: Option<String>) -> Vec<FileId> {
+    let parts = decode_parts(parts.as_deref());
+    if parts.is_empty() {
+        FileId::parse(&file_id).into_iter().collect()
+    } else {
+        parts.iter().map(|part| part.file_id).collect()
+    }
+}
+
+/// Parts as `id:size,id:size`.
+fn encode_parts(parts: &[PartExtent]) -> String {
+    let mut text = String::with_capacity(parts.len() * 44);
+    for (index, part) in parts.iter().enumerate() {
+        if index > 0 {
+            text.push(',');
+        }
+        text.push_str(&format!("{}:{}", part.file_id, part.size_bytes));
+        // Base64 has no ':' or ',', so the checksum is a safe third field.
+        if let Some(checksum) = &part.checksum {
+            text.push(':');
+            text.push_str(checksum);
+        }
+    }
+    text
+}
+
+/// Parses the `parts` column.
+pub(crate) fn decode_parts(text: Option<&str>) -> Vec<PartExtent> {
+    let Some(text) = text.filter(|text| !text.is_empty()) else {
+        return Vec::new();
+    };
+    text.split(',')
+        .filter_map(|part| {
+            let mut fields = part.split(':');
+            let (id, size) = (fields.next()?, fields.next()?);
+            Some(PartExtent {
+                file_id: FileId::parse(id)?,
+                size_bytes: size.parse().ok()?,
+                checksum: fields.next().map(str::to_string),
+            })
+        })
+        .collect()
+}
+
+/// Stored headers as `name:value` lines; names cannot hold ':' and values cannot hold '\n'.
+pub(crate) fn encode_headers(headers: &[(String, String)]) -> String {
+    let mut text = String::new();
+    for (name, value) in headers {
+        text.push_str(name);
+        text.push(':');
+        text.push_str(value);
+        text.push('\n');
+    }
+    text
+}
+
+pub(crate) fn decode_headers(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect()
+}
