@@ -606,7 +606,7 @@ async fn unimplemented_operations_say_so() {
     let s3 = server.client();
     s3.create_bucket().bucket("later").send().await.unwrap();
     let error = s3
-        .get_bucket_tagging()
+        .get_bucket_lifecycle_configuration()
         .bucket("later")
         .send()
         .await
@@ -614,12 +614,17 @@ async fn unimplemented_operations_say_so() {
     assert_eq!(error_code(&error).as_deref(), Some("NotImplemented"));
     assert_eq!(error_status(&error), Some(501));
     let error = s3
-        .put_object_tagging()
+        .put_bucket_cors()
         .bucket("later")
-        .key("k")
-        .tagging(
-            aws_sdk_s3::types::Tagging::builder()
-                .set_tag_set(Some(vec![]))
+        .cors_configuration(
+            aws_sdk_s3::types::CorsConfiguration::builder()
+                .cors_rules(
+                    aws_sdk_s3::types::CorsRule::builder()
+                        .allowed_methods("GET")
+                        .allowed_origins("*")
+                        .build()
+                        .unwrap(),
+                )
                 .build()
                 .unwrap(),
         )
