@@ -3,8 +3,8 @@
 
 use sha2::{Digest, Sha256};
 
+use super::auth::shared::{ChunkSigning, PayloadMode};
 use super::auth::sigv4;
-use super::auth::verify::{ChunkSigning, PayloadMode};
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::chunked::{ChunkEvent, ChunkedDecoder};
 use crate::http::{BodyError, RequestBody};

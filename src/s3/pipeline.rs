@@ -4,7 +4,8 @@
 use std::time::Instant;
 
 use super::access::Requester;
-use super::auth::verify::{claimed_access_key, is_anonymous, VerifyInput};
+use super::auth::shared::VerifyInput;
+use super::auth::verify::{claimed_access_key, is_anonymous};
 use super::auth::{verify_request, AuthContext};
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::operation::{self, Operation};

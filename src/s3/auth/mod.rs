@@ -3,6 +3,7 @@
 
 pub mod form;
 pub mod key_cache;
+pub mod shared;
 pub mod sigv2;
 pub mod sigv4;
 pub mod verify;
@@ -10,4 +11,5 @@ pub mod verify_v2;
 
 pub use crate::secret::{Credentials, Secret};
 pub use key_cache::SigningKeyCache;
-pub use verify::{verify_request, AuthContext, PayloadMode};
+pub use shared::{AuthContext, PayloadMode};
+pub use verify::verify_request;

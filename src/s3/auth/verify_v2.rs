@@ -2,11 +2,11 @@
 //! `AWSAccessKeyId`, `Signature`, `Expires`): the time window or expiry, the payload mode, and the
 //! HMAC-SHA1 over `sigv2`'s string to sign.
 
-use super::sigv2;
-use super::verify::{
+use super::shared::{
     hex_bytes, malformed, parse_http_date, parse_payload_mode, too_skewed, AuthContext,
     PayloadMode, VerifyInput,
 };
+use super::sigv2;
 use crate::http::RequestHead;
 use crate::limits::REQUEST_TIME_SKEW_MAX_SECONDS;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
