@@ -76,12 +76,17 @@ pub fn has_body_digest(head: &RequestHead) -> bool {
             .any(|(name, _)| name.starts_with("x-amz-checksum-") && name != "x-amz-checksum-type")
 }
 
-/// Refuses a protection on a bucket without Object Lock; S3 also requires a Content-MD5 or a
-/// flexible checksum on a PutObject that asks for a retention (`digest_missing`; S3 API
-/// Reference, PutObject: "The Content-MD5 or x-amz-sdk-checksum-algorithm header is required for
-/// any request to upload an object with a retention period configured using Amazon S3 Object
-/// Lock").
+/// Refuses a protection on a bucket without Object Lock, or asked by someone who does not
+/// administer the bucket (`s3:PutObjectRetention` / `s3:PutObjectLegalHold`, which no ACL grant
+/// gives: otherwise anyone with WRITE could pin objects beyond the owner's reach for years); S3
+/// also requires a Content-MD5 or a flexible checksum on a PutObject that asks for a retention
+/// (`digest_missing`; S3 API Reference, PutObject: "The Content-MD5 or
+/// x-amz-sdk-checksum-algorithm header is required for any request to upload an object with a
+/// retention period configured using Amazon S3 Object Lock"). The bucket's default retention
+/// needs none of this: it is the owner's own setting.
 pub fn check_requested_lock(
+    context: &S3Context,
+    call: &Call<'_>,
     bucket: &BucketRecord,
     lock: &ObjectLock,
     digest_missing: bool,
@@ -92,6 +97,7 @@ pub fn check_requested_lock(
     if bucket.object_lock.is_none() {
         return Err(missing_lock_configuration());
     }
+    require_administrator(context, call, bucket)?;
     if digest_missing && lock.retention.is_some() {
         return Err(S3Error::with_message(
             S3ErrorCode::InvalidRequest,

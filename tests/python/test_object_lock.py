@@ -102,8 +102,9 @@ def test_governance_bypass_needs_the_permission(server):
 
 def test_bucket_write_grants_no_power_over_versions_or_locks(server):
     # Goal: a user (or anyone, on a public-read-write bucket) with WRITE on the bucket may add
-    # objects and delete markers, but may not remove a version by id, lift a legal hold or set
-    # a retention on someone else's version — those are the bucket owner's (S3's ACL mapping
+    # objects and delete markers, but may not remove a version by id, lift a legal hold, set a
+    # retention on someone else's version, or upload an object pinned by a retention or hold of
+    # its own asking — those are the bucket owner's (S3's ACL mapping
     # gives WRITE s3:DeleteObjectVersion only for the bucket owner; retention and legal hold
     # are permissions ACLs do not grant).
     s3 = server.client()
@@ -120,6 +121,12 @@ def test_bucket_write_grants_no_power_over_versions_or_locks(server):
         with pytest.raises(ClientError) as error:
             attempt()
         assert code(error) == "AccessDenied"
+    for lock in ({"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": later(86400 * 3650)},
+                 {"ObjectLockLegalHoldStatus": "ON"}):
+        with pytest.raises(ClientError) as error:
+            other.put_object(Bucket="py-acl-lock", Key="pinned", Body=b"x", **lock)
+        assert code(error) == "AccessDenied"
+    assert "Versions" not in s3.list_object_versions(Bucket="py-acl-lock", Prefix="pinned")
     result = other.delete_objects(Bucket="py-acl-lock", Delete={"Objects": [{"Key": "plain", "VersionId": plain}]})
     assert [e["Code"] for e in result["Errors"]] == ["AccessDenied"]
     assert other.delete_object(Bucket="py-acl-lock", Key="plain")["DeleteMarker"] is True

@@ -106,7 +106,7 @@ impl S3Operation for CopyObject {
     ) -> S3Result<WithHeaders<CopyObjectResult>> {
         let bucket = authorized_bucket(context, &call, Permission::Write).await?;
         let writer = call.requester.access_key();
-        check_requested_lock(&bucket, &input.lock, false)?;
+        check_requested_lock(context, &call, &bucket, &input.lock, false)?;
         let acl = stored_acl(context, writer, input.acl, &bucket.owner).await?;
         let (record, sealed) =
             copy_from_source(context, &call, &input.source, None, Destination::Object).await?;

@@ -195,7 +195,7 @@ impl S3Operation for CreateMultipartUpload {
     ) -> S3Result<UploadCreated> {
         let bucket = authorized_bucket(context, &call, Permission::Write).await?;
         let owner = call.requester.access_key();
-        check_requested_lock(&bucket, &input.lock, false)?;
+        check_requested_lock(context, &call, &bucket, &input.lock, false)?;
         let acl = stored_acl(context, owner, input.acl, &bucket.owner).await?;
         let upload = UploadRecord {
             lock: input.lock,

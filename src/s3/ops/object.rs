@@ -143,7 +143,7 @@ impl S3Operation for PutObject {
     ) -> S3Result<ObjectWritten> {
         // Before a byte of the body is read: a refused writer must not cost disk or bandwidth.
         let bucket = authorized_bucket(context, &call, Permission::Write).await?;
-        check_requested_lock(&bucket, &input.lock, input.digest_missing)?;
+        check_requested_lock(context, &call, &bucket, &input.lock, input.digest_missing)?;
         let writer = call.requester.access_key();
         let acl = stored_acl(context, writer, input.acl, &bucket.owner).await?;
         let bytes_max = PUT_OBJECT_BYTES_MAX.min(context.config.max_object_size_bytes);

@@ -372,7 +372,7 @@ impl S3Operation for PostObject {
             Some(text) => encode_tags(&parse_tagging(text.as_bytes(), OBJECT_TAG_COUNT_MAX)?),
             None => None,
         };
-        check_requested_lock(&bucket, &lock, false)?;
+        check_requested_lock(context, &upload, &bucket, &lock, false)?;
         let acl = form_acl(context, &fields, &requester, &bucket.owner).await?;
         let headers = stored_fields(&fields)?;
         let (sealed, checksum) = receive_file(context, &mut form, &fields, length_range).await?;
