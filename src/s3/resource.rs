@@ -77,27 +77,6 @@ pub(crate) fn authorize_object(
     }
 }
 
-/// The request's object if the requester holds `permission` on it; an inline object's bytes are
-/// read only `with_bytes` (a GET that sends them).
-pub(crate) async fn authorized_object(
-    context: &S3Context,
-    call: &Call<'_>,
-    permission: Permission,
-    with_bytes: bool,
-) -> S3Result<Rc<ObjectRecord>> {
-    match context.object(call.bucket, call.key, with_bytes).await {
-        Ok(Some(record)) => {
-            authorize_object(call, &record, permission)?;
-            Ok(record)
-        }
-        Ok(None) => Err(missing_object(context, call).await),
-        Err(crate::meta::MetaError::NoSuchBucket) => {
-            Err(S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", call.bucket))
-        }
-        Err(error) => Err(error.into()),
-    }
-}
-
 /// The error for a key that is not there: NoSuchKey for whoever may list the bucket (with
 /// `x-amz-delete-marker` when its current version is a delete marker), AccessDenied for everyone
 /// else (S3 does not reveal which keys exist to those who cannot list them).
@@ -133,8 +112,30 @@ pub(crate) async fn authorized_version(
     with_bytes: bool,
     method: &str,
 ) -> S3Result<Rc<ObjectRecord>> {
+    let record = find_version(context, call, version, with_bytes, method).await?;
+    authorize_object(call, &record, permission)?;
+    Ok(record)
+}
+
+/// The version `version` names (the current one when `None`), with no check of the object's
+/// own ACL (the caller decides who may see it, e.g. the bucket's owner for its Object Lock
+/// state). Missing versions and delete markers answer as in `authorized_version`.
+pub(crate) async fn find_version(
+    context: &S3Context,
+    call: &Call<'_>,
+    version: Option<&VersionSelector>,
+    with_bytes: bool,
+    method: &str,
+) -> S3Result<Rc<ObjectRecord>> {
     let Some(selector) = version else {
-        return authorized_object(context, call, permission, with_bytes).await;
+        return match context.object(call.bucket, call.key, with_bytes).await {
+            Ok(Some(record)) => Ok(record),
+            Ok(None) => Err(missing_object(context, call).await),
+            Err(crate::meta::MetaError::NoSuchBucket) => {
+                Err(S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", call.bucket))
+            }
+            Err(error) => Err(error.into()),
+        };
     };
     let lookup = GetObjectVersion {
         bucket: call.bucket.to_string(),
@@ -143,10 +144,7 @@ pub(crate) async fn authorized_version(
         with_bytes,
     };
     match context.meta.call(lookup).await {
-        Ok(VersionLookup::Object(record)) => {
-            authorize_object(call, &record, permission)?;
-            Ok(Rc::new(*record))
-        }
+        Ok(VersionLookup::Object(record)) => Ok(Rc::new(*record)),
         Ok(VersionLookup::DeleteMarker {
             version_id,
             last_modified_ms,

@@ -1,9 +1,9 @@
 //! Veeam's Smart Object Storage API (SOSAPI): the two objects Veeam Backup & Replication reads
 //! under `.system-d26a9498-cb7c-4a87-a44a-8ae204f5ba6c/` in a repository bucket — `system.xml`
 //! (protocol version, model, capabilities) and `capacity.xml` (the disk's real capacity, free and
-//! used bytes) — answered on GET and HEAD when no object of that key was stored (an operator who
-//! stores one overrides it). Source: Veeam Help Center, "Working with Veeam Smart Object Storage
-//! API (SOSAPI)".
+//! used bytes) — always answered by the server on GET and HEAD, and never writable (anyone with
+//! WRITE on a bucket could otherwise replace them, fake the capacity or hide them from the
+//! owner). Source: Veeam Help Center, "Working with Veeam Smart Object Storage API (SOSAPI)".
 
 use std::rc::Rc;
 
@@ -11,6 +11,7 @@ use md5::{Digest, Md5};
 
 use crate::meta::{ObjectBody, ObjectLock, ObjectRecord};
 use crate::object_bytes::InlineBytes;
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::request::Call;
 use crate::s3::xml::documents::{SosapiCapacityInfo, SosapiSystemInfo};
 use crate::s3::xml::XmlDocument;
@@ -45,8 +46,7 @@ fn document(context: &S3Context, key: &str) -> Option<Vec<u8>> {
 }
 
 /// The request's key as a generated SOSAPI object (an inline XML object written now), if it is
-/// one; the caller has found no stored object of that key and checked the requester may read
-/// the bucket.
+/// one; the caller has checked the requester may read the bucket.
 pub fn sosapi_object(context: &S3Context, call: &Call<'_>) -> Option<Rc<ObjectRecord>> {
     let bytes = document(context, call.key)?;
     Some(Rc::new(ObjectRecord {
@@ -65,4 +65,15 @@ pub fn sosapi_object(context: &S3Context, call: &Call<'_>) -> Option<Rc<ObjectRe
         lock: ObjectLock::default(),
         tags: None,
     }))
+}
+
+/// Refuses a write of one of SOSAPI's objects (400 InvalidRequest): the server answers them.
+pub fn refuse_sosapi_write(key: &str) -> S3Result<()> {
+    match key.strip_prefix(SOSAPI_FOLDER) {
+        Some("system.xml" | "capacity.xml") => Err(S3Error::with_message(
+            S3ErrorCode::InvalidRequest,
+            "ringstore answers SOSAPI's system.xml and capacity.xml itself; they cannot be written.",
+        )),
+        _ => Ok(()),
+    }
 }

@@ -28,8 +28,10 @@ fn invalid_tag(message: &'static str) -> S3Error {
 /// Whether `text` uses only the characters AWS allows in tags: letters, digits and spaces in any
 /// language, and `+ - = . _ : / @`.
 fn allowed(text: &str) -> bool {
-    text.chars()
-        .all(|c| c.is_alphanumeric() || c.is_whitespace() || "+-=._:/@".contains(c))
+    // `\p{Z}` (space separators), never control characters: a CR would not survive XML.
+    text.chars().all(|c| {
+        c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "+-=._:/@".contains(c)
+    })
 }
 
 /// Checks `tags` against S3's limits: at most `count_max`, keys of 1–128 and values of 0–256
@@ -146,6 +148,8 @@ mod tests {
             "aws:owner=me",
             "=v",
             "k=%3Cscript%3E",
+            "k=a%0Db",
+            "k%09=v",
             &format!("{}=v", "k".repeat(129)),
             &format!("k={}", "v".repeat(257)),
         ] {

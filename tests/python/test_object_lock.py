@@ -44,6 +44,11 @@ def test_immutable_repository_flow(server):
     with pytest.raises(ClientError) as error:
         s3.get_object(Bucket="py-immutable", Key=SOSAPI + "other.xml")
     assert code(error) == "NoSuchKey"
+    # The server answers them; nobody can replace them (a WRITE grantee could fake capacity).
+    for name in ("system.xml", "capacity.xml"):
+        with pytest.raises(ClientError) as error:
+            s3.put_object(Bucket="py-immutable", Key=SOSAPI + name, Body=b"<fake/>")
+        assert code(error) == "InvalidRequest"
     assert s3.get_bucket_versioning(Bucket="py-immutable")["Status"] == "Enabled"
     assert s3.get_object_lock_configuration(Bucket="py-immutable")["ObjectLockConfiguration"]["ObjectLockEnabled"] == "Enabled"
     until = later(3600).replace(microsecond=0)

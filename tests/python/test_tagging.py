@@ -46,6 +46,7 @@ def test_object_tags_through_every_write(server):
     [{"Key": "k" * 129, "Value": "v"}],
     [{"Key": "k", "Value": "v" * 257}],
     [{"Key": "bad<char>", "Value": "v"}],
+    [{"Key": "k", "Value": "carriage\rreturn"}],
 ])
 def test_limits_are_invalid_tag_and_change_nothing(server, tags):
     # Goal: S3's limits on a tag set answer 400 InvalidTag and leave the tags as they were.
@@ -77,3 +78,22 @@ def test_bucket_tags(server):
     with pytest.raises(ClientError) as error:
         s3.get_bucket_tagging(Bucket="py-bucket-tags")
     assert error.value.response["Error"]["Code"] == "NoSuchTagSet"
+
+
+def test_tags_are_the_owners_to_read(server):
+    # Goal: an object readable by everyone (public-read) does not show its tags to everyone:
+    # GetObjectTagging is the owner's, and x-amz-tagging-count appears only for those who may
+    # read the tags.
+    from botocore import UNSIGNED
+    from botocore.config import Config
+    s3 = server.client()
+    s3.create_bucket(Bucket="py-tag-private")
+    s3.put_object(Bucket="py-tag-private", Key="pub", Body=b"p", ACL="public-read", Tagging="secret=project-x")
+    anonymous = server.client(signature_version=UNSIGNED)
+    assert anonymous.get_object(Bucket="py-tag-private", Key="pub")["Body"].read() == b"p"
+    head = anonymous.head_object(Bucket="py-tag-private", Key="pub")
+    assert "x-amz-tagging-count" not in head["ResponseMetadata"]["HTTPHeaders"]
+    with pytest.raises(ClientError) as error:
+        anonymous.get_object_tagging(Bucket="py-tag-private", Key="pub")
+    assert error.value.response["Error"]["Code"] == "AccessDenied"
+    assert s3.head_object(Bucket="py-tag-private", Key="pub")["ResponseMetadata"]["HTTPHeaders"]["x-amz-tagging-count"] == "1"

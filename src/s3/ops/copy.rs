@@ -15,6 +15,7 @@ use crate::s3::object_write::{commit_object, stored_headers, Destination, Object
 use crate::s3::payload::PayloadReader;
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::authorized_bucket;
+use crate::s3::sosapi::refuse_sosapi_write;
 use crate::s3::tagging::{encode as encode_tags, parse_tagging_header};
 use crate::s3::xml::documents::CopyObjectResult;
 use crate::s3::S3Context;
@@ -106,6 +107,7 @@ impl S3Operation for CopyObject {
     ) -> S3Result<WithHeaders<CopyObjectResult>> {
         let bucket = authorized_bucket(context, &call, Permission::Write).await?;
         let writer = call.requester.access_key();
+        refuse_sosapi_write(call.key)?;
         check_requested_lock(context, &call, &bucket, &input.lock, false)?;
         let acl = stored_acl(context, writer, input.acl, &bucket.owner).await?;
         let (record, sealed) =

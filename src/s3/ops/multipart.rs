@@ -20,6 +20,7 @@ use crate::s3::object_write::{
 use crate::s3::payload::{read_small_body, PayloadReader};
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::authorized_bucket;
+use crate::s3::sosapi::refuse_sosapi_write;
 use crate::s3::tagging::{encode as encode_tags, parse_tagging_header};
 use crate::s3::xml::documents::{
     CompleteMultipartUploadResult, CopyPartResult, InitiateMultipartUploadResult,
@@ -195,6 +196,7 @@ impl S3Operation for CreateMultipartUpload {
     ) -> S3Result<UploadCreated> {
         let bucket = authorized_bucket(context, &call, Permission::Write).await?;
         let owner = call.requester.access_key();
+        refuse_sosapi_write(call.key)?;
         check_requested_lock(context, &call, &bucket, &input.lock, false)?;
         let acl = stored_acl(context, owner, input.acl, &bucket.owner).await?;
         let upload = UploadRecord {

@@ -10,7 +10,7 @@ use crate::meta::{
     DeleteCondition, DeletedVersion, ObjectBody, ObjectLock, ObjectRecord, PutCondition,
     VersionSelector,
 };
-use crate::s3::access::{AclRequest, Permission};
+use crate::s3::access::{allows, AclRequest, Permission};
 use crate::s3::conditions::{
     delete_condition, parse_range, ConditionOutcome, RangeRequest, ReadConditions,
 };
@@ -28,7 +28,7 @@ use crate::s3::object_write::{
 use crate::s3::payload::PayloadReader;
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::{authorized_bucket, authorized_version};
-use crate::s3::sosapi::sosapi_object;
+use crate::s3::sosapi::{refuse_sosapi_write, sosapi_object};
 use crate::s3::tagging::{count as count_tags, encode as encode_tags, parse_tagging_header};
 use crate::s3::version::RequestedVersion;
 use crate::s3::xml::documents::{GetObjectAttributesResponse, ObjectPartsPage};
@@ -142,6 +142,7 @@ impl S3Operation for PutObject {
         mut payload: PayloadReader<'_, '_>,
     ) -> S3Result<ObjectWritten> {
         // Before a byte of the body is read: a refused writer must not cost disk or bandwidth.
+        refuse_sosapi_write(call.key)?;
         let bucket = authorized_bucket(context, &call, Permission::Write).await?;
         check_requested_lock(context, &call, &bucket, &input.lock, input.digest_missing)?;
         let writer = call.requester.access_key();
@@ -277,6 +278,9 @@ pub struct ObjectAnswer {
     checksum_mode: bool,
     /// `versionId=null` was asked: S3 names the null version in its answer.
     null_version_named: bool,
+    /// `x-amz-tagging-count`, for a requester who may read the object's tags (S3 answers it
+    /// only "when you have the relevant permission to read object tags").
+    tagging_count: Option<usize>,
 }
 
 impl IntoResponse for ObjectRead {
@@ -319,11 +323,8 @@ impl ObjectAnswer {
         }
         self.object_headers(&mut head);
         add_lock_headers(&record.lock, &mut head);
-        if record.tags.is_some() {
-            head.header(
-                "x-amz-tagging-count",
-                count_tags(record.tags.as_deref()).to_string(),
-            );
+        if let Some(count) = self.tagging_count {
+            head.header("x-amz-tagging-count", count.to_string());
         }
         if let Some(version_id) = &record.version_id {
             head.header("x-amz-version-id", version_id.clone());
@@ -476,21 +477,31 @@ async fn read_object(
 ) -> S3Result<ObjectRead> {
     for _ in 0..OPEN_ATTEMPT_COUNT_MAX {
         let method = if head_only { "HEAD" } else { "GET" };
-        let found = authorized_version(
-            context,
-            &call,
-            input.version.as_ref(),
-            Permission::Read,
-            !head_only,
-            method,
-        )
-        .await;
-        let record = match found {
-            // NoSuchKey only reaches those who may read the bucket: Veeam's SOSAPI objects.
-            Err(error) if error.code == S3ErrorCode::NoSuchKey && input.version.is_none() => {
-                sosapi_object(context, &call).ok_or(error)?
+        // Veeam's SOSAPI objects, for whoever may read the bucket.
+        let generated = if input.version.is_none() {
+            match sosapi_object(context, &call) {
+                Some(record) => {
+                    authorized_bucket(context, &call, Permission::Read).await?;
+                    Some(record)
+                }
+                None => None,
             }
-            found => found?,
+        } else {
+            None
+        };
+        let record = match generated {
+            Some(record) => record,
+            None => {
+                authorized_version(
+                    context,
+                    &call,
+                    input.version.as_ref(),
+                    Permission::Read,
+                    !head_only,
+                    method,
+                )
+                .await?
+            }
         };
         match input
             .conditions
@@ -514,6 +525,14 @@ async fn read_object(
             // Replaced by a concurrent PUT after our lookup: look again and serve the new one.
             continue;
         };
+        let tagging_count = (record.tags.is_some()
+            && allows(
+                &record.owner,
+                record.acl.as_deref(),
+                call.requester,
+                Permission::ReadAcp,
+            ))
+        .then(|| count_tags(record.tags.as_deref()));
         return Ok(ObjectRead::Object(Box::new(ObjectAnswer {
             status,
             record,
@@ -528,6 +547,7 @@ async fn read_object(
                 .collect(),
             checksum_mode: input.checksum_mode,
             null_version_named: input.version == Some(VersionSelector::Null),
+            tagging_count,
         })));
     }
     // The file stayed missing across fresh lookups: it is gone (startup recovery marks such rows).

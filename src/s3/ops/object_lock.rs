@@ -11,12 +11,13 @@ use crate::s3::body_digest::BodyIntegrity;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::handler::{Done, FromRequest, S3Operation, WithHeaders};
 use crate::s3::object_lock::{
-    asks_bypass, bypasses_governance, missing_lock_configuration, require_administrator,
+    administers, asks_bypass, bypasses_governance, missing_lock_configuration,
+    require_administrator,
 };
 use crate::s3::object_write::no_such_bucket;
 use crate::s3::payload::{read_small_body, PayloadReader};
 use crate::s3::request::{Call, S3Request};
-use crate::s3::resource::{authorized_bucket, authorized_version, owned_bucket};
+use crate::s3::resource::{authorize_object, authorized_bucket, find_version, owned_bucket};
 use crate::s3::version::{no_such_version, RequestedVersion};
 use crate::s3::xml::documents::{
     LegalHoldDocument, ObjectLockConfigurationDocument, RetentionDocument,
@@ -203,7 +204,8 @@ impl S3Operation for PutObjectLegalHold {
 }
 
 /// The protection of the version a Get*Retention / Get*LegalHold names (InvalidRequest on a
-/// bucket without Object Lock).
+/// bucket without Object Lock): for the bucket's owner or admin, who set locks on any version,
+/// or for whoever may read that version's ACL (its owner).
 async fn version_lock(
     context: &S3Context,
     call: &Call<'_>,
@@ -213,15 +215,10 @@ async fn version_lock(
     if bucket.object_lock.is_none() {
         return Err(missing_lock_configuration());
     }
-    let record = authorized_version(
-        context,
-        call,
-        version.0.as_ref(),
-        Permission::Read,
-        false,
-        "GET",
-    )
-    .await?;
+    let record = find_version(context, call, version.0.as_ref(), false, "GET").await?;
+    if !administers(context, call, &bucket) {
+        authorize_object(call, &record, Permission::ReadAcp)?;
+    }
     Ok(record.lock)
 }
 

@@ -24,6 +24,7 @@ use crate::s3::payload::PayloadReader;
 use crate::s3::post_policy::{decode_policy, PostPolicy};
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::authorized_bucket;
+use crate::s3::sosapi::refuse_sosapi_write;
 use crate::s3::tagging::{encode as encode_tags, OBJECT_TAG_COUNT_MAX};
 use crate::s3::unsupported::refusal;
 use crate::s3::xml::documents::PostResponse;
@@ -372,6 +373,7 @@ impl S3Operation for PostObject {
             Some(text) => encode_tags(&parse_tagging(text.as_bytes(), OBJECT_TAG_COUNT_MAX)?),
             None => None,
         };
+        refuse_sosapi_write(&key)?;
         check_requested_lock(context, &upload, &bucket, &lock, false)?;
         let acl = form_acl(context, &fields, &requester, &bucket.owner).await?;
         let headers = stored_fields(&fields)?;

@@ -1,5 +1,5 @@
 //! Tagging operations: Put/Get/DeleteObjectTagging on one version (the current one unless
-//! `versionId` names another) and Put/Get/DeleteBucketTagging (the bucket owner's), each a
+//! `versionId` names another; its owner's) and Put/Get/DeleteBucketTagging (the bucket owner's), each a
 //! typed unit (S3 API Reference of each).
 
 use crate::meta::{GetBucketTagging as ReadBucketTags, MetaError};
@@ -98,7 +98,8 @@ impl S3Operation for DeleteObjectTagging {
     }
 }
 
-/// GetObjectTagging: the version's tag set (empty when it has none).
+/// GetObjectTagging: the version's tag set (empty when it has none), for whoever may read its
+/// ACL (the object's owner).
 pub struct GetObjectTagging;
 
 impl S3Operation for GetObjectTagging {
@@ -111,11 +112,12 @@ impl S3Operation for GetObjectTagging {
         input: Self::Input<'_>,
         _payload: PayloadReader<'_, '_>,
     ) -> S3Result<WithHeaders<Tagging>> {
+        // Tags are the object owner's to read (`s3:GetObjectTagging`), not every reader's.
         let record = authorized_version(
             context,
             &call,
             input.0.as_ref(),
-            Permission::Read,
+            Permission::ReadAcp,
             false,
             "GET",
         )

@@ -235,15 +235,20 @@ pub fn parse_tagging(body: &[u8], count_max: usize) -> S3Result<TagSet> {
     let set = root.child("TagSet").ok_or_else(malformed)?;
     let mut tags = TagSet::new();
     for tag in &set.children {
-        if tag.name != "Tag" {
+        // Exactly one Key and one Value, nothing else (both are required in S3's schema).
+        let names: Vec<&str> = tag
+            .children
+            .iter()
+            .map(|child| child.name.as_str())
+            .collect();
+        if tag.name != "Tag" || !(names == ["Key", "Value"] || names == ["Value", "Key"]) {
             return Err(malformed());
         }
-        let key = tag.child("Key").ok_or_else(malformed)?.text.clone();
-        let value = tag
-            .child("Value")
-            .map(|node| node.text.clone())
-            .unwrap_or_default();
-        tags.push((key, value));
+        let text = |name: &str| tag.child(name).map(|node| node.text.clone());
+        tags.push((
+            text("Key").ok_or_else(malformed)?,
+            text("Value").ok_or_else(malformed)?,
+        ));
     }
     validate(&tags, count_max)?;
     Ok(tags)
@@ -603,5 +608,26 @@ mod tests {
         }
         let entity = br#"<!DOCTYPE x [<!ENTITY a "aaaa">]><CreateBucketConfiguration><LocationConstraint>&a;</LocationConstraint></CreateBucketConfiguration>"#;
         assert!(parse_create_bucket_configuration(entity).is_err());
+    }
+
+    #[test]
+    fn tagging_documents_need_one_key_and_one_value_per_tag() {
+        // Goal: a Tag without its Value, with a second Key, or with an unknown element is
+        // MalformedXML (S3's schema requires exactly Key and Value); a well-formed one parses.
+        let tag = |inner: &str| {
+            format!("<Tagging><TagSet><Tag>{inner}</Tag></TagSet></Tagging>").into_bytes()
+        };
+        for bad in [
+            "<Key>k</Key>",
+            "<Key>k</Key><Key>j</Key><Value>v</Value>",
+            "<Key>k</Key><Value>v</Value><Extra/>",
+        ] {
+            let error = parse_tagging(&tag(bad), 10).unwrap_err();
+            assert_eq!(error.code, S3ErrorCode::MalformedXML, "{bad}");
+        }
+        assert_eq!(
+            parse_tagging(&tag("<Key>k</Key><Value></Value>"), 10).unwrap(),
+            vec![("k".to_string(), String::new())]
+        );
     }
 }
