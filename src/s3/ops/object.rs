@@ -18,8 +18,8 @@ use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::grants::stored_acl;
 use crate::s3::handler::{FromRequest, IntoResponse, S3Operation};
 use crate::s3::object_lock::{
-    add_lock_headers, asks_bypass, bypasses_governance, check_requested_lock, has_body_digest,
-    requested_lock, require_administrator,
+    add_lock_headers, administers, asks_bypass, bypasses_governance, check_requested_lock,
+    has_body_digest, requested_lock, require_administrator,
 };
 use crate::s3::object_write::{
     commit_object, no_such_bucket, parse_put_condition, receive_payload, stored_headers,
@@ -467,6 +467,20 @@ async fn open_body(
     }
 }
 
+/// Whether the requester may read `record`'s tags: its owner (READ_ACP) or the bucket's owner
+/// or admin, as for GetObjectTagging.
+async fn tags_readable(context: &S3Context, call: &Call<'_>, record: &ObjectRecord) -> bool {
+    if allows(
+        &record.owner,
+        record.acl.as_deref(),
+        call.requester,
+        Permission::ReadAcp,
+    ) {
+        return true;
+    }
+    matches!(context.bucket(call.bucket).await, Ok(Some(bucket)) if administers(context, call, &bucket))
+}
+
 /// GetObject and HeadObject: metadata, conditions, range, then the file streamed (GET) or only
 /// its length (HEAD).
 async fn read_object(
@@ -525,14 +539,13 @@ async fn read_object(
             // Replaced by a concurrent PUT after our lookup: look again and serve the new one.
             continue;
         };
-        let tagging_count = (record.tags.is_some()
-            && allows(
-                &record.owner,
-                record.acl.as_deref(),
-                call.requester,
-                Permission::ReadAcp,
-            ))
-        .then(|| count_tags(record.tags.as_deref()));
+        let tagging_count = match record.tags {
+            None => None,
+            Some(_) if tags_readable(context, &call, &record).await => {
+                Some(count_tags(record.tags.as_deref()))
+            }
+            Some(_) => None,
+        };
         return Ok(ObjectRead::Object(Box::new(ObjectAnswer {
             status,
             record,

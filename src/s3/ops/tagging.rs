@@ -7,33 +7,47 @@ use crate::meta::{PutBucketTagging as SetBucketTags, PutObjectTagging as SetObje
 use crate::s3::access::Permission;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::handler::{Done, NoContent, S3Operation, WithHeaders};
+use crate::s3::object_lock::administers;
 use crate::s3::object_write::no_such_bucket;
 use crate::s3::payload::{read_small_body, PayloadReader};
 use crate::s3::request::Call;
-use crate::s3::resource::{authorized_version, owned_bucket};
+use crate::s3::resource::{authorize_object, find_version, owned_bucket};
 use crate::s3::tagging::{decode, encode, BUCKET_TAG_COUNT_MAX, OBJECT_TAG_COUNT_MAX};
 use crate::s3::version::{no_such_version, RequestedVersion};
 use crate::s3::xml::documents::Tagging;
 use crate::s3::xml::parse_tagging;
 use crate::s3::S3Context;
 
+/// The version the request names, if the requester may see or change its tags: the bucket's
+/// owner (or admin), or whoever holds `permission` on the object (READ_ACP / WRITE_ACP, which its
+/// owner holds) — tags are not every reader's (`s3:GetObjectTagging` is not an ACL grant).
+async fn tagged_version(
+    context: &S3Context,
+    call: &Call<'_>,
+    version: &RequestedVersion,
+    permission: Permission,
+    method: &str,
+) -> S3Result<std::rc::Rc<crate::meta::ObjectRecord>> {
+    let record = find_version(context, call, version.0.as_ref(), false, method).await?;
+    let administrator = match context.bucket(call.bucket).await? {
+        Some(bucket) => administers(context, call, &bucket),
+        None => false,
+    };
+    if !administrator {
+        authorize_object(call, &record, permission)?;
+    }
+    Ok(record)
+}
+
 /// Stores `tags` (URL-encoded; `None` removes them) on the version the request names, once the
-/// requester may change it (WRITE_ACP, which the object's owner holds); its version id.
+/// requester may change them (`tagged_version`); its version id.
 async fn set_object_tags(
     context: &S3Context,
     call: &Call<'_>,
     version: &RequestedVersion,
     tags: Option<String>,
 ) -> S3Result<Option<String>> {
-    authorized_version(
-        context,
-        call,
-        version.0.as_ref(),
-        Permission::WriteAcp,
-        false,
-        "PUT",
-    )
-    .await?;
+    tagged_version(context, call, version, Permission::WriteAcp, "PUT").await?;
     let command = SetObjectTags {
         bucket: call.bucket.to_string(),
         key: call.key.to_string(),
@@ -98,8 +112,8 @@ impl S3Operation for DeleteObjectTagging {
     }
 }
 
-/// GetObjectTagging: the version's tag set (empty when it has none), for whoever may read its
-/// ACL (the object's owner).
+/// GetObjectTagging: the version's tag set (empty when it has none), for the object's owner and
+/// the bucket's.
 pub struct GetObjectTagging;
 
 impl S3Operation for GetObjectTagging {
@@ -112,16 +126,7 @@ impl S3Operation for GetObjectTagging {
         input: Self::Input<'_>,
         _payload: PayloadReader<'_, '_>,
     ) -> S3Result<WithHeaders<Tagging>> {
-        // Tags are the object owner's to read (`s3:GetObjectTagging`), not every reader's.
-        let record = authorized_version(
-            context,
-            &call,
-            input.0.as_ref(),
-            Permission::ReadAcp,
-            false,
-            "GET",
-        )
-        .await?;
+        let record = tagged_version(context, &call, &input, Permission::ReadAcp, "GET").await?;
         Ok(WithHeaders {
             headers: vec![("x-amz-version-id", record.version_id.clone())],
             answer: Tagging(decode(record.tags.as_deref())),
