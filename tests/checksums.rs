@@ -351,3 +351,56 @@ async fn get_object_attributes_reports_checksum_size_and_parts() {
         .unwrap_err();
     assert_eq!(error_code(&error).as_deref(), Some("NoSuchKey"));
 }
+
+#[test]
+fn tagging_bodies_need_a_digest() {
+    // Goal: PutObjectTagging and PutBucketTagging without Content-MD5 or a flexible checksum are
+    // refused (S3 requires one) and change nothing; with a right Content-MD5 they apply, and a
+    // wrong one is BadDigest.
+    let server = TestServer::start();
+    let (head, _) = RawRequest::new("PUT", "/tagged", &server.address).signed_head();
+    assert_eq!(exchange(&server, head.as_bytes()).status, 200);
+    let (head, _) = RawRequest::new("PUT", "/tagged/k", &server.address)
+        .header("content-length", "0")
+        .signed_head();
+    assert_eq!(exchange(&server, head.as_bytes()).status, 200);
+    let body = b"<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>";
+    let send = |path: &str, md5: Option<String>| {
+        let mut request = RawRequest::new("PUT", path, &server.address)
+            .query("tagging=")
+            .header("content-length", &body.len().to_string())
+            .payload(&sigv4::sha256_hex(body));
+        if let Some(md5) = md5 {
+            request = request.header("content-md5", &md5);
+        }
+        let (head, _) = request.signed_head();
+        let mut bytes = head.into_bytes();
+        bytes.extend_from_slice(body);
+        exchange(&server, &bytes)
+    };
+    let right = b64(&<md5::Md5 as md5::Digest>::digest(body));
+    let wrong = b64(&<md5::Md5 as md5::Digest>::digest(b"other"));
+    for path in ["/tagged/k", "/tagged"] {
+        let missing = send(path, None);
+        assert_eq!(
+            (missing.status, missing.code().as_deref()),
+            (400, Some("InvalidRequest")),
+            "{path}"
+        );
+        let bad = send(path, Some(wrong.clone()));
+        assert_eq!(
+            (bad.status, bad.code().as_deref()),
+            (400, Some("BadDigest")),
+            "{path}"
+        );
+    }
+    let (head, _) = RawRequest::new("GET", "/tagged", &server.address)
+        .query("tagging=")
+        .signed_head();
+    assert_eq!(
+        exchange(&server, head.as_bytes()).code().as_deref(),
+        Some("NoSuchTagSet")
+    );
+    assert!(matches!(send("/tagged/k", Some(right.clone())).status, 200));
+    assert_eq!(send("/tagged", Some(right)).status, 204);
+}

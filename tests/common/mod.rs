@@ -604,6 +604,12 @@ impl RawRequest {
         }
     }
 
+    /// Sets the raw (already encoded) query string.
+    pub fn query(mut self, query: &str) -> RawRequest {
+        self.query = query.into();
+        self
+    }
+
     pub fn header(mut self, name: &str, value: &str) -> RawRequest {
         self.headers.push((name.to_ascii_lowercase(), value.into()));
         self

@@ -5,12 +5,13 @@
 use crate::meta::{GetBucketTagging as ReadBucketTags, MetaError};
 use crate::meta::{PutBucketTagging as SetBucketTags, PutObjectTagging as SetObjectTags};
 use crate::s3::access::Permission;
+use crate::s3::body_digest::BodyIntegrity;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
-use crate::s3::handler::{Done, NoContent, S3Operation, WithHeaders};
+use crate::s3::handler::{Done, FromRequest, NoContent, S3Operation, WithHeaders};
 use crate::s3::object_lock::administers;
 use crate::s3::object_write::no_such_bucket;
 use crate::s3::payload::{read_small_body, PayloadReader};
-use crate::s3::request::Call;
+use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::{authorize_object, find_version, owned_bucket};
 use crate::s3::tagging::{decode, encode, BUCKET_TAG_COUNT_MAX, OBJECT_TAG_COUNT_MAX};
 use crate::s3::version::{no_such_version, RequestedVersion};
@@ -68,11 +69,27 @@ async fn set_object_tags(
         })
 }
 
+/// What a PutObjectTagging asks in its head: the version, and the body's digest (S3 requires
+/// Content-MD5 or a flexible checksum on PutObjectTagging and PutBucketTagging).
+pub struct PutObjectTaggingInput<'r> {
+    version: RequestedVersion,
+    integrity: BodyIntegrity<'r>,
+}
+
+impl<'r> FromRequest<'r> for PutObjectTaggingInput<'r> {
+    fn parse(request: &'r S3Request<'_>) -> S3Result<Self> {
+        Ok(PutObjectTaggingInput {
+            version: RequestedVersion::parse(request)?,
+            integrity: BodyIntegrity::parse(request)?,
+        })
+    }
+}
+
 /// PutObjectTagging: replaces the version's whole tag set (at most 10 tags).
 pub struct PutObjectTagging;
 
 impl S3Operation for PutObjectTagging {
-    type Input<'r> = RequestedVersion;
+    type Input<'r> = PutObjectTaggingInput<'r>;
     type Output = WithHeaders<Done>;
 
     async fn handle(
@@ -82,8 +99,9 @@ impl S3Operation for PutObjectTagging {
         mut payload: PayloadReader<'_, '_>,
     ) -> S3Result<WithHeaders<Done>> {
         let body = read_small_body(&mut payload).await?;
+        input.integrity.verify(payload.trailers(), &body)?;
         let tags = encode(&parse_tagging(&body, OBJECT_TAG_COUNT_MAX)?);
-        let version_id = set_object_tags(context, &call, &input, tags).await?;
+        let version_id = set_object_tags(context, &call, &input.version, tags).await?;
         Ok(WithHeaders {
             answer: Done,
             headers: vec![("x-amz-version-id", version_id)],
@@ -138,17 +156,18 @@ impl S3Operation for GetObjectTagging {
 pub struct PutBucketTagging;
 
 impl S3Operation for PutBucketTagging {
-    type Input<'r> = ();
+    type Input<'r> = BodyIntegrity<'r>;
     type Output = NoContent;
 
     async fn handle(
         context: &S3Context,
         call: Call<'_>,
-        _input: Self::Input<'_>,
+        input: Self::Input<'_>,
         mut payload: PayloadReader<'_, '_>,
     ) -> S3Result<NoContent> {
         owned_bucket(context, &call).await?;
         let body = read_small_body(&mut payload).await?;
+        input.verify(payload.trailers(), &body)?;
         let tags = encode(&parse_tagging(&body, BUCKET_TAG_COUNT_MAX)?);
         set_bucket_tags(context, &call, tags).await?;
         Ok(NoContent)
