@@ -7,7 +7,8 @@ use super::bucket_rows::get_bucket;
 use super::command::{Changes, MetaCommand};
 use super::object_lock::{check_retention_change, BucketObjectLock, Retention};
 use super::version_id::VersionSelector;
-use super::versions::{locate_version, lock_clock_ms, update_lock, VersioningStatus};
+use super::version_lookup::{locate_version, lock_clock_ms, update_lock};
+use super::versions::VersioningStatus;
 use super::MetaError;
 
 /// PutObjectLockConfiguration: enable Object Lock (allowed on a versioning-enabled bucket; S3's

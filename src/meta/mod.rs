@@ -19,6 +19,8 @@ pub mod thread;
 pub mod users;
 pub mod version_id;
 pub mod version_listing;
+pub mod version_lookup;
+pub mod version_rows;
 pub mod versions;
 
 pub use buckets::{CreateBucket, DeleteBucket, GetBucket, ListBuckets, PutBucketAcl};
@@ -40,9 +42,8 @@ pub use tag_commands::{GetBucketTagging, PutBucketTagging, PutObjectTagging};
 pub use users::{GetUser, UserLookup, UserRecord};
 pub use version_id::{VersionId, VersionSelector, NULL_VERSION_ID};
 pub use version_listing::{ListObjectVersions, VersionEntry, VersionsPage, VersionsQuery};
-pub use versions::{
-    DeletedVersion, GetObjectVersion, PutBucketVersioning, VersionLookup, VersioningStatus,
-};
+pub use version_lookup::{GetObjectVersion, VersionLookup};
+pub use versions::{DeletedVersion, PutBucketVersioning, VersioningStatus};
 
 use crate::object_bytes::{FileId, InlineBytes, StoredBytes};
 

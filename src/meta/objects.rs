@@ -7,8 +7,9 @@ use super::bucket_rows::{get_bucket, require_bucket};
 use super::command::{Changes, MetaCommand};
 use super::object_rows::{files_of, get_object};
 use super::version_id::VersionSelector;
+use super::version_lookup::put_version_acl;
 use super::versions::{
-    delete_version, put_version_acl, write_version, DeletedVersion, VersionDeleted, VersionWritten,
+    delete_version, write_version, DeletedVersion, VersionDeleted, VersionWritten,
 };
 use super::{DeleteCondition, MetaError, ObjectRecord, PutCondition};
 use crate::object_bytes::FileId;

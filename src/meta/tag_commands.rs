@@ -6,7 +6,7 @@ use rusqlite::{params, Transaction};
 use super::bucket_rows::require_bucket;
 use super::command::{Changes, MetaCommand};
 use super::version_id::VersionSelector;
-use super::versions::{locate_version, update_tags};
+use super::version_lookup::{locate_version, update_tags};
 use super::MetaError;
 
 /// Replace (or with `None` remove) one version's tags; answers its version id.

@@ -1,0 +1,327 @@
+//! The two tables a key's versions live in, row by row: the current row in `objects`, the
+//! noncurrent versions and delete markers in `versions`, and the moves between them (demote,
+//! promote), sequence numbers, inline bytes in `version_bytes`, and the lock check before a
+//! `null` version is replaced. The S3 rules built on them are `versions`; lookups are
+//! `version_lookup`.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::object_lock::{check_removable, ObjectLock};
+use super::object_rows::{files_of, lock_of};
+use super::version_id::{VersionId, VersionSelector, SEQUENCE_PER_MS};
+use super::MetaError;
+use crate::object_bytes::FileId;
+
+/// The current row's facts a versioned write or delete needs.
+pub(super) struct CurrentRow {
+    pub(super) files: Vec<FileId>,
+    pub(super) etag: String,
+    pub(super) last_modified_ms: i64,
+    pub(super) size_bytes: u64,
+    pub(super) version_id: Option<String>,
+    pub(super) sequence: i64,
+    /// Its inline bytes' id in `version_bytes`.
+    pub(super) bytes_id: Option<i64>,
+    /// Its inline bytes sit in the row itself (written before versioning).
+    pub(super) bytes_in_row: bool,
+    /// Its retention and legal hold.
+    pub(super) lock: ObjectLock,
+}
+
+/// The key's current row, if it has one.
+pub(super) fn current_row(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+) -> rusqlite::Result<Option<CurrentRow>> {
+    transaction
+        .prepare_cached(
+            "SELECT file_id, parts, etag, last_modified_ms, size, version_id, sequence, \
+             bytes_id, typeof(bytes) = 'blob', lock_mode, retain_until_ms, legal_hold \
+             FROM objects WHERE bucket = ?1 AND key = ?2",
+        )?
+        .query_row(params![bucket, key], |row| {
+            let last_modified_ms: i64 = row.get(3)?;
+            Ok(CurrentRow {
+                files: files_of(row.get(0)?, row.get(1)?),
+                etag: row.get(2)?,
+                last_modified_ms,
+                size_bytes: row.get::<_, i64>(4)? as u64,
+                version_id: row.get(5)?,
+                // Rows written before versioning sort by their write time.
+                sequence: row
+                    .get::<_, Option<i64>>(6)?
+                    .unwrap_or(last_modified_ms * SEQUENCE_PER_MS),
+                bytes_id: row.get(7)?,
+                bytes_in_row: row.get(8)?,
+                lock: lock_of(row.get(9)?, row.get(10)?, row.get(11)?),
+            })
+        })
+        .optional()
+}
+
+/// Milliseconds since the Unix epoch on the metadata thread's clock.
+pub(super) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
+
+/// A sequence number newer than every version of the key (so ordering survives a clock that
+/// steps back) and not older than `now_ms`.
+pub(super) fn next_sequence(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    current: Option<&CurrentRow>,
+    now_ms: i64,
+) -> rusqlite::Result<i64> {
+    let newest_noncurrent: Option<i64> = transaction
+        .prepare_cached(
+            "SELECT sequence FROM versions WHERE bucket = ?1 AND key = ?2 \
+             ORDER BY sequence DESC LIMIT 1",
+        )?
+        .query_row(params![bucket, key], |row| row.get(0))
+        .optional()?;
+    let newest = current
+        .map(|row| row.sequence)
+        .into_iter()
+        .chain(newest_noncurrent)
+        .max();
+    Ok(newest.map_or(now_ms * SEQUENCE_PER_MS, |newest| {
+        (newest + 1).max(now_ms * SEQUENCE_PER_MS)
+    }))
+}
+
+/// The columns a row keeps when it moves between `objects` and `versions` (both tables name them
+/// alike).
+const MOVED_COLUMNS: &str = "bucket, key, file_id, size, etag, last_modified_ms, content_type, \
+     headers, checksum, owner, parts, acl, version_id, bytes_id, lock_mode, retain_until_ms, \
+     legal_hold, tags";
+
+/// Moves the key's current row into `versions` (it becomes noncurrent).
+pub(super) fn demote_current(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    current: &CurrentRow,
+) -> rusqlite::Result<()> {
+    copy_current_to_versions(transaction, bucket, key, current)?;
+    delete_current(transaction, bucket, key)
+}
+
+/// Copies the key's current row into `versions` (a write that replaces the current row next
+/// needs no delete). Only a row written before versioning has its bytes copied, once, into
+/// `version_bytes`; every other row names its bytes by id.
+pub(super) fn copy_current_to_versions(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    current: &CurrentRow,
+) -> rusqlite::Result<()> {
+    let moved_bytes: Option<i64> = if current.bytes_in_row {
+        transaction
+            .prepare_cached(
+                "INSERT INTO version_bytes (bytes) \
+                 SELECT bytes FROM objects WHERE bucket = ?1 AND key = ?2",
+            )?
+            .execute(params![bucket, key])?;
+        Some(transaction.last_insert_rowid())
+    } else {
+        None
+    };
+    transaction
+        .prepare_cached(&format!(
+            "INSERT INTO versions ({MOVED_COLUMNS}, sequence, delete_marker) \
+             SELECT bucket, key, file_id, size, etag, last_modified_ms, content_type, headers, \
+             checksum, owner, parts, acl, version_id, COALESCE(bytes_id, ?3), lock_mode, \
+             retain_until_ms, legal_hold, tags, \
+             COALESCE(sequence, last_modified_ms * {SEQUENCE_PER_MS}), 0 \
+             FROM objects WHERE bucket = ?1 AND key = ?2"
+        ))?
+        .execute(params![bucket, key, moved_bytes])?;
+    Ok(())
+}
+
+/// Frees a removed version's inline bytes (`None`: it had none in `version_bytes`).
+pub(super) fn release_bytes(
+    transaction: &Transaction<'_>,
+    bytes_id: Option<i64>,
+) -> rusqlite::Result<()> {
+    if let Some(id) = bytes_id {
+        transaction
+            .prepare_cached("DELETE FROM version_bytes WHERE id = ?1")?
+            .execute([id])?;
+    }
+    Ok(())
+}
+
+pub(super) fn delete_current(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+) -> rusqlite::Result<()> {
+    transaction
+        .prepare_cached("DELETE FROM objects WHERE bucket = ?1 AND key = ?2")?
+        .execute(params![bucket, key])?;
+    Ok(())
+}
+
+/// After a removal: if the key has no current row and its newest noncurrent version is an
+/// object (not a delete marker), that version becomes current again.
+pub(super) fn promote_newest(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+) -> rusqlite::Result<()> {
+    let has_current = transaction
+        .prepare_cached("SELECT 1 FROM objects WHERE bucket = ?1 AND key = ?2")?
+        .query_row(params![bucket, key], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if has_current {
+        return Ok(());
+    }
+    let newest: Option<(i64, bool)> = transaction
+        .prepare_cached(
+            "SELECT sequence, delete_marker FROM versions WHERE bucket = ?1 AND key = ?2 \
+             ORDER BY sequence DESC LIMIT 1",
+        )?
+        .query_row(params![bucket, key], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let Some((sequence, false)) = newest else {
+        return Ok(());
+    };
+    transaction
+        .prepare_cached(&format!(
+            "INSERT INTO objects ({MOVED_COLUMNS}, sequence) SELECT {MOVED_COLUMNS}, sequence \
+             FROM versions WHERE bucket = ?1 AND key = ?2 AND sequence = ?3"
+        ))?
+        .execute(params![bucket, key, sequence])?;
+    delete_noncurrent(transaction, bucket, key, sequence)
+}
+
+pub(super) fn delete_noncurrent(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    sequence: i64,
+) -> rusqlite::Result<()> {
+    transaction
+        .prepare_cached("DELETE FROM versions WHERE bucket = ?1 AND key = ?2 AND sequence = ?3")?
+        .execute(params![bucket, key, sequence])?;
+    Ok(())
+}
+
+/// A noncurrent version (or delete marker) found by its selector.
+pub(super) struct NoncurrentRow {
+    pub(super) sequence: i64,
+    pub(super) delete_marker: bool,
+    pub(super) files: Vec<FileId>,
+    pub(super) etag: String,
+    pub(super) last_modified_ms: i64,
+    pub(super) size_bytes: u64,
+    pub(super) bytes_id: Option<i64>,
+    pub(super) lock: ObjectLock,
+}
+
+/// The noncurrent version or marker `selector` names, if there is one.
+pub(super) fn find_noncurrent(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    selector: &VersionSelector,
+) -> rusqlite::Result<Option<NoncurrentRow>> {
+    const COLUMNS: &str =
+        "sequence, delete_marker, file_id, parts, etag, last_modified_ms, size, bytes_id, \
+         lock_mode, retain_until_ms, legal_hold";
+    let map = |row: &rusqlite::Row<'_>| {
+        Ok(NoncurrentRow {
+            sequence: row.get(0)?,
+            delete_marker: row.get(1)?,
+            files: files_of(row.get(2)?, row.get(3)?),
+            etag: row.get(4)?,
+            last_modified_ms: row.get(5)?,
+            size_bytes: row.get::<_, i64>(6)? as u64,
+            bytes_id: row.get(7)?,
+            lock: lock_of(row.get(8)?, row.get(9)?, row.get(10)?),
+        })
+    };
+    match selector {
+        // At most one null version exists per key; its row is found among the key's versions.
+        VersionSelector::Null => transaction
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM versions \
+                 WHERE bucket = ?1 AND key = ?2 AND version_id IS NULL"
+            ))?
+            .query_row(params![bucket, key], map)
+            .optional(),
+        VersionSelector::Id(id) => transaction
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM versions \
+                 WHERE bucket = ?1 AND key = ?2 AND sequence = ?3 AND version_id = ?4"
+            ))?
+            .query_row(params![bucket, key, id.sequence(), id.as_str()], map)
+            .optional(),
+    }
+}
+
+/// Refuses (before anything is changed) when the key's noncurrent null version, which a
+/// Suspended bucket's write or delete is about to replace, may not be removed.
+pub(super) fn check_noncurrent_null_removable(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    bypass_governance: bool,
+) -> Result<(), MetaError> {
+    match find_noncurrent(transaction, bucket, key, &VersionSelector::Null)? {
+        Some(row) => check_removable(&row.lock, now_ms(), bypass_governance),
+        None => Ok(()),
+    }
+}
+
+/// Removes the key's noncurrent null version (a Suspended bucket's write or delete replaces it);
+/// the files it held.
+pub(super) fn remove_noncurrent_null(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+) -> Result<Vec<FileId>, MetaError> {
+    match find_noncurrent(transaction, bucket, key, &VersionSelector::Null)? {
+        Some(row) => {
+            check_removable(&row.lock, now_ms(), false)?;
+            delete_noncurrent(transaction, bucket, key, row.sequence)?;
+            release_bytes(transaction, row.bytes_id)?;
+            Ok(row.files)
+        }
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Writes a delete marker as the key's newest version (`version_id` `None`: the null marker).
+pub(super) fn insert_marker(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    sequence: i64,
+    version_id: Option<&VersionId>,
+    owner: &str,
+) -> rusqlite::Result<()> {
+    transaction
+        .prepare_cached(
+            "INSERT INTO versions (bucket, key, sequence, version_id, delete_marker, file_id, \
+             size, etag, last_modified_ms, headers, owner) \
+             VALUES (?1, ?2, ?3, ?4, 1, '', 0, '', ?5, '', ?6)",
+        )?
+        .execute(params![
+            bucket,
+            key,
+            sequence,
+            version_id.map(VersionId::as_str),
+            sequence / SEQUENCE_PER_MS,
+            owner
+        ])?;
+    Ok(())
+}
