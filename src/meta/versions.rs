@@ -338,9 +338,9 @@ fn delete_named_version(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meta::GetObjectVersion;
     use crate::meta::store::tests::{inline_object, object, store_with_keys};
     use crate::meta::store::MetaStore;
+    use crate::meta::GetObjectVersion;
     use crate::meta::{DeleteObject, PutObject};
 
     fn set_versioning(store: &mut MetaStore, status: VersioningStatus) {

@@ -12,8 +12,8 @@
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::handler::run;
 use super::ops::{
-    self, acl, batch, bucket, copy, cors, list, multipart, object, object_lock, post, tagging,
-    versioning,
+    self, acl, attributes, batch, bucket, copy, cors, list, multipart, object, object_lock, post,
+    tagging, versioning,
 };
 use super::payload::PayloadReader;
 use super::request::S3Request;
@@ -115,7 +115,7 @@ operations! {
         GetObject => object::GetObject,
         HeadObject => object::HeadObject,
         DeleteObject => object::DeleteObject,
-        GetObjectAttributes => object::GetObjectAttributes,
+        GetObjectAttributes => attributes::GetObjectAttributes,
         CopyObject => copy::CopyObject,
         DeleteObjects => batch::DeleteObjects,
         CreateMultipartUpload => multipart::CreateMultipartUpload,

@@ -2,6 +2,7 @@
 //! helpers of `s3`, never another handler file).
 
 pub mod acl;
+pub mod attributes;
 pub mod batch;
 pub mod bucket;
 pub mod copy;
