@@ -13,7 +13,7 @@ use crate::meta::{ObjectBody, ObjectLock, ObjectRecord};
 use crate::object_bytes::InlineBytes;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::request::Call;
-use crate::s3::xml::documents::{SosapiCapacityInfo, SosapiSystemInfo};
+use crate::s3::xml::configuration::{SosapiCapacityInfo, SosapiSystemInfo};
 use crate::s3::xml::XmlDocument;
 use crate::s3::{time, S3Context};
 use crate::storage::capacity::disk_capacity;

@@ -19,7 +19,7 @@ use crate::s3::payload::{read_small_body, PayloadReader};
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::{authorize_object, authorized_bucket, find_version, owned_bucket};
 use crate::s3::version::{no_such_version, RequestedVersion};
-use crate::s3::xml::documents::{
+use crate::s3::xml::configuration::{
     LegalHoldDocument, ObjectLockConfigurationDocument, RetentionDocument,
 };
 use crate::s3::xml::{parse_legal_hold, parse_object_lock_configuration, parse_retention};

@@ -15,7 +15,7 @@ use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::{authorize_object, find_version, owned_bucket};
 use crate::s3::tagging::{decode, encode, BUCKET_TAG_COUNT_MAX, OBJECT_TAG_COUNT_MAX};
 use crate::s3::version::{no_such_version, RequestedVersion};
-use crate::s3::xml::documents::Tagging;
+use crate::s3::xml::configuration::Tagging;
 use crate::s3::xml::parse_tagging;
 use crate::s3::S3Context;
 

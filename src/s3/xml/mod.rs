@@ -10,6 +10,7 @@ use super::time::parse_iso8601_ms;
 use crate::meta::object_lock::{DEFAULT_RETENTION_DAYS_MAX, DEFAULT_RETENTION_YEARS_MAX};
 use crate::meta::{BucketObjectLock, ObjectLockMode, Retention, RetentionPeriod};
 
+pub mod configuration;
 pub mod documents;
 
 pub use documents::XmlDocument;
