@@ -7,7 +7,8 @@ use super::bucket_rows::get_bucket;
 use super::command::{Changes, MetaCommand};
 use super::object_lock::{check_retention_change, BucketObjectLock, Retention};
 use super::version_id::VersionSelector;
-use super::version_lookup::{locate_version, lock_clock_ms, update_lock};
+use super::version_lookup::{locate_version, update_lock};
+use super::version_rows::now_ms;
 use super::versions::VersioningStatus;
 use super::MetaError;
 
@@ -68,7 +69,7 @@ impl MetaCommand for PutObjectRetention {
         check_retention_change(
             lock.retention,
             self.retention,
-            lock_clock_ms(),
+            now_ms(),
             self.bypass_governance,
         )?;
         lock.retention = self.retention;

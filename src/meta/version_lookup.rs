@@ -9,7 +9,7 @@ use super::command::{Changes, MetaCommand};
 use super::object_lock::ObjectLock;
 use super::object_rows::{get_object, record_columns, record_from_row};
 use super::version_id::VersionSelector;
-use super::version_rows::{current_row, find_noncurrent, now_ms};
+use super::version_rows::{current_row, find_noncurrent};
 use super::{MetaError, ObjectRecord};
 
 /// What a lookup by version found.
@@ -237,11 +237,6 @@ pub(crate) fn update_tags(
             .execute(params![bucket, key, sequence, tags])?,
     };
     Ok(())
-}
-
-/// The metadata thread's clock, for lock checks made outside this file.
-pub(crate) fn lock_clock_ms() -> i64 {
-    now_ms()
 }
 
 /// Replaces the access control list of the version `selector` names (NoSuchVersion if it is

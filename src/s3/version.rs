@@ -1,10 +1,11 @@
 //! The object version a request names (`?versionId=`), parsed once, and the errors S3 gives for
 //! a version that is missing or is a delete marker.
 
-use crate::meta::VersionSelector;
+use crate::meta::{MetaError, VersionSelector};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::handler::FromRequest;
-use crate::s3::request::S3Request;
+use crate::s3::object_write::no_such_bucket;
+use crate::s3::request::{Call, S3Request};
 use crate::s3::time;
 
 /// `?versionId=`: `None` when absent. An empty or malformed id is S3's 400 InvalidArgument.
@@ -28,6 +29,21 @@ impl FromRequest<'_> for RequestedVersion {
                     .field("ArgumentName", "versionId")
                     .field("ArgumentValue", text.to_string())
             })
+    }
+}
+
+impl RequestedVersion {
+    /// A metadata error of a command on this version of the request's key, as S3 words it:
+    /// NoSuchBucket, NoSuchKey or NoSuchVersion naming what was asked; anything else as mapped.
+    pub fn command_error(&self, call: &Call<'_>, error: MetaError) -> S3Error {
+        match (error, &self.0) {
+            (MetaError::NoSuchBucket, _) => no_such_bucket(call),
+            (MetaError::NoSuchVersion, Some(version)) => no_such_version(call.key, version),
+            (MetaError::NoSuchKey, _) => {
+                S3Error::new(S3ErrorCode::NoSuchKey).field("Key", call.key.to_string())
+            }
+            (other, _) => other.into(),
+        }
     }
 }
 

@@ -3,8 +3,8 @@
 //! Reference of each; the rules themselves live in `meta::object_lock`).
 
 use crate::meta::{
-    MetaError, ObjectLock, PutObjectLegalHold as SetLegalHold,
-    PutObjectLockConfiguration as SetConfiguration, PutObjectRetention as SetRetention,
+    ObjectLock, PutObjectLegalHold as SetLegalHold, PutObjectLockConfiguration as SetConfiguration,
+    PutObjectRetention as SetRetention,
 };
 use crate::s3::access::Permission;
 use crate::s3::body_digest::BodyIntegrity;
@@ -14,28 +14,15 @@ use crate::s3::object_lock::{
     administers, asks_bypass, bypasses_governance, missing_lock_configuration,
     require_administrator,
 };
-use crate::s3::object_write::no_such_bucket;
 use crate::s3::payload::{read_small_body, PayloadReader};
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::{authorize_object, authorized_bucket, find_version, owned_bucket};
-use crate::s3::version::{no_such_version, RequestedVersion};
+use crate::s3::version::RequestedVersion;
 use crate::s3::xml::configuration::{
     LegalHoldDocument, ObjectLockConfigurationDocument, RetentionDocument,
 };
 use crate::s3::xml::{parse_legal_hold, parse_object_lock_configuration, parse_retention};
 use crate::s3::{time, S3Context};
-
-/// A metadata error of a lock command as S3 words it for this request.
-fn lock_error(call: &Call<'_>, version: &RequestedVersion, error: MetaError) -> S3Error {
-    match (error, &version.0) {
-        (MetaError::NoSuchBucket, _) => no_such_bucket(call),
-        (MetaError::NoSuchVersion, Some(version)) => no_such_version(call.key, version),
-        (MetaError::NoSuchKey, _) => {
-            S3Error::new(S3ErrorCode::NoSuchKey).field("Key", call.key.to_string())
-        }
-        (other, _) => other.into(),
-    }
-}
 
 /// PutObjectLockConfiguration: enables Object Lock on a versioning-enabled bucket (409
 /// InvalidBucketState otherwise) and sets its default retention. Content-MD5 or a flexible
@@ -63,7 +50,7 @@ impl S3Operation for PutObjectLockConfiguration {
             .meta
             .call(command)
             .await
-            .map_err(|error| lock_error(&call, &RequestedVersion(None), error))?;
+            .map_err(|error| RequestedVersion(None).command_error(&call, error))?;
         Ok(Done)
     }
 }
@@ -163,7 +150,7 @@ impl S3Operation for PutObjectRetention {
             .meta
             .call(command)
             .await
-            .map_err(|error| lock_error(&call, &input.version, error))?;
+            .map_err(|error| input.version.command_error(&call, error))?;
         Ok(WithHeaders {
             answer: Done,
             headers: vec![("x-amz-version-id", version_id)],
@@ -195,7 +182,7 @@ impl S3Operation for PutObjectLegalHold {
             .meta
             .call(command)
             .await
-            .map_err(|error| lock_error(&call, &input.version, error))?;
+            .map_err(|error| input.version.command_error(&call, error))?;
         Ok(WithHeaders {
             answer: Done,
             headers: vec![("x-amz-version-id", version_id)],

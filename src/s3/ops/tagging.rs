@@ -14,7 +14,7 @@ use crate::s3::payload::{read_small_body, PayloadReader};
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::{authorize_object, find_version, owned_bucket};
 use crate::s3::tagging::{decode, encode, BUCKET_TAG_COUNT_MAX, OBJECT_TAG_COUNT_MAX};
-use crate::s3::version::{no_such_version, RequestedVersion};
+use crate::s3::version::RequestedVersion;
 use crate::s3::xml::configuration::Tagging;
 use crate::s3::xml::parse_tagging;
 use crate::s3::S3Context;
@@ -59,14 +59,7 @@ async fn set_object_tags(
         .meta
         .call(command)
         .await
-        .map_err(|error| match (error, &version.0) {
-            (MetaError::NoSuchBucket, _) => no_such_bucket(call),
-            (MetaError::NoSuchVersion, Some(version)) => no_such_version(call.key, version),
-            (MetaError::NoSuchKey, _) => {
-                S3Error::new(S3ErrorCode::NoSuchKey).field("Key", call.key.to_string())
-            }
-            (other, _) => other.into(),
-        })
+        .map_err(|error| version.command_error(call, error))
 }
 
 /// What a PutObjectTagging asks in its head: the version, and the body's digest (S3 requires
