@@ -12,5 +12,5 @@ for target in $(cargo +nightly fuzz list); do
     mkdir -p "$scratch/$target"
     cp -r "corpus/$target/." "$scratch/$target/" 2>/dev/null || true
     echo "fuzz: $target for ${seconds}s"
-    cargo +nightly fuzz run -O "$target" "$scratch/$target" -- -max_total_time="$seconds" -rss_limit_mb=2048 2>&1 | tail -2
+    cargo +nightly fuzz run -O "$target" "$scratch/$target" -- -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 2>&1 | tail -2
 done

@@ -15,7 +15,7 @@ fn boto3_suite_passes() {
         }
     });
     let probe = Command::new(&python)
-        .args(["-c", "import boto3, pytest"])
+        .args(["-c", "import boto3, pytest, pytest_timeout"])
         .output();
     let ready = probe
         .as_ref()
@@ -33,6 +33,8 @@ fn boto3_suite_passes() {
             "-q",
             "-p",
             "no:cacheprovider",
+            // A stalled test fails by name (pytest-timeout) rather than hanging CI.
+            "--timeout=300",
             "tests/python",
         ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))

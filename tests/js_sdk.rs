@@ -15,6 +15,8 @@ fn javascript_sdk_v3_suite_passes() {
     let server = common::TestServer::start();
     let output = Command::new("node")
         .arg("--test")
+        // A stalled request fails by name rather than hanging the suite (node's default is none).
+        .arg("--test-timeout=120000")
         .current_dir(&directory)
         .env("RINGSTORE_ENDPOINT", &server.endpoint)
         .env("RINGSTORE_ACCESS_KEY", common::ACCESS_KEY)

@@ -729,6 +729,7 @@ async fn virtual_hosted_style_with_the_rust_sdk() {
             "test",
         ))
         .http_client(http_client)
+        .timeout_config(common::client_timeouts())
         .build();
     let virtual_style = aws_sdk_s3::Client::from_conf(config);
     let body = pattern(150_000, 42);

@@ -131,8 +131,17 @@ async fn all_versions(
         if element(&answer, "IsTruncated") != Some("true") {
             return entries;
         }
-        key_marker = element(&answer, "NextKeyMarker").map(str::to_string);
-        version_marker = element(&answer, "NextVersionIdMarker").map(str::to_string);
+        let next = (
+            element(&answer, "NextKeyMarker").map(str::to_string),
+            element(&answer, "NextVersionIdMarker").map(str::to_string),
+        );
+        // A truncated page must move the markers on, or the listing never ends.
+        assert_ne!(
+            next,
+            (key_marker, version_marker),
+            "listing did not advance"
+        );
+        (key_marker, version_marker) = next;
     }
 }
 

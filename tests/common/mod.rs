@@ -226,14 +226,24 @@ impl TestServer {
             .spawn()
             .expect("start ringstore");
         let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let first = lines
-            .next()
-            .expect("ringstore printed nothing")
-            .expect("read stdout");
+        // The first line (the address) is read on a thread that then keeps draining stdout, so
+        // the child never blocks on a full pipe, and a start-up that never finishes (a recovery
+        // that hangs) fails the test by name instead of hanging it.
+        let (first_line, first) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let _ = first_line.send(lines.next());
+            for _ in lines {}
+        });
+        let first = match first.recv_timeout(STARTUP_TIMEOUT) {
+            Ok(Some(Ok(line))) => line,
+            outcome => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("ringstore did not start within {STARTUP_TIMEOUT:?}: {outcome:?}");
+            }
+        };
         let address = first.rsplit("http://").next().unwrap().trim().to_string();
-        // Keep draining stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
         self.address = address.clone();
         self.endpoint = format!("http://{address}");
         self.child = Some(child);
@@ -406,6 +416,20 @@ pub fn client_for(endpoint: &str, access_key: &str, secret_key: &str) -> aws_sdk
     client_in_region(endpoint, access_key, secret_key, REGION)
 }
 
+/// How long a test waits for the server to print its address (recovery included).
+pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The SDK has no read timeout by default: a request the server never answers would hang the test
+/// (and CI) forever. Every test client gives up after this long, so a stall fails by name.
+pub const CLIENT_OPERATION_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Timeouts for every test client: see [`CLIENT_OPERATION_TIMEOUT`].
+pub fn client_timeouts() -> aws_sdk_s3::config::timeout::TimeoutConfig {
+    aws_sdk_s3::config::timeout::TimeoutConfig::builder()
+        .operation_timeout(CLIENT_OPERATION_TIMEOUT)
+        .build()
+}
+
 pub fn client_in_region(
     endpoint: &str,
     access_key: &str,
@@ -420,6 +444,7 @@ pub fn client_in_region(
         .region(aws_sdk_s3::config::Region::new(region.to_string()))
         .credentials_provider(credentials)
         .force_path_style(true)
+        .timeout_config(client_timeouts())
         .build();
     aws_sdk_s3::Client::from_conf(config)
 }
