@@ -46,6 +46,7 @@ fn main() {
         acl: None,
         versioning: None,
         object_lock: None,
+        cors: None,
     });
     store.apply(&bucket).unwrap();
     let started = Instant::now();

@@ -46,6 +46,7 @@ fn main() {
                 acl: None,
                 versioning: None,
                 object_lock: None,
+                cors: None,
             };
             client.create_bucket(bucket).await.unwrap();
             let mut reads = Vec::with_capacity(READS);

@@ -29,6 +29,7 @@ fn main() {
             acl: None,
             versioning: None,
             object_lock: None,
+            cors: None,
         });
         store.apply(&bucket).unwrap();
         let filling = Instant::now();

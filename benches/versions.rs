@@ -50,6 +50,7 @@ fn create(store: &mut MetaStore, name: &str) {
         acl: None,
         versioning: None,
         object_lock: None,
+        cors: None,
     });
     store.apply(&bucket).unwrap();
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite drives besides Rust crates (idempotent): the Python clients into
 # target/test-venv (boto3, aws-cli v1, s3cmd, pyarrow, pytest; needs python3 with venv), the
-# JavaScript SDK into tests/js/node_modules (npm ci), and Debian's rclone, aws-cli v2 and
-# git-annex. The tests then run with
+# JavaScript SDK and playwright-core into tests/js/node_modules (npm ci), and Debian's rclone,
+# aws-cli v2, git-annex and Chromium. The tests then run with
 # `cargo test --workspace`; they find the venv at target/test-venv (or RINGSTORE_PYTHON).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,16 +11,21 @@ if [ ! -x "$venv/bin/python" ]; then
     mkdir -p target
     python3 -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+# --prefer-binary: a release whose wheel is not out yet must not turn into a long source build.
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --prefer-binary -r tests/python/requirements.txt
 # rclone and aws-cli v2 come from Debian (the compatibility suite uses the distribution's builds;
 # aws-cli v2 is not on PyPI, and Debian installs it as /usr/bin/aws beside the venv's v1).
 missing=()
 command -v rclone >/dev/null 2>&1 || missing+=(rclone)
 [ -x /usr/bin/aws ] || missing+=(awscli)
 command -v git-annex >/dev/null 2>&1 || missing+=(git-annex)
+# The CORS browser test (tests/cors.rs) drives Debian's Chromium through playwright-core.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
-        (apt-get install -y -qq "${missing[@]}" || (apt-get update -qq && apt-get install -y -qq "${missing[@]}")) >/dev/null
+        # Never a prompt: with no terminal a debconf question would wait on stdin for ever.
+        export DEBIAN_FRONTEND=noninteractive
+        (apt-get install -y -qq "${missing[@]}" || (apt-get update -qq && apt-get install -y -qq "${missing[@]}")) >/dev/null </dev/null
     else
         echo "tests/setup.sh: ${missing[*]} missing; install with: sudo apt-get install ${missing[*]}" >&2
         exit 1

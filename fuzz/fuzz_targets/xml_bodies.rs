@@ -1,10 +1,13 @@
 //! Every XML request body: CreateBucketConfiguration, Delete, CompleteMultipartUpload,
-//! AccessControlPolicy.
+//! AccessControlPolicy, VersioningConfiguration, ObjectLockConfiguration, Retention, LegalHold,
+//! Tagging and CORSConfiguration (with its rule checks).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use ringstore::s3::access::parse_access_control_policy;
 use ringstore::s3::xml::{
-    parse_complete_multipart_upload, parse_create_bucket_configuration, parse_delete_objects,
+    parse_complete_multipart_upload, parse_cors_configuration, parse_create_bucket_configuration,
+    parse_delete_objects, parse_legal_hold, parse_object_lock_configuration, parse_retention,
+    parse_tagging, parse_versioning_configuration,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -12,4 +15,12 @@ fuzz_target!(|data: &[u8]| {
     let _ = parse_delete_objects(data);
     let _ = parse_complete_multipart_upload(data);
     let _ = parse_access_control_policy(data);
+    let _ = parse_versioning_configuration(data);
+    let _ = parse_object_lock_configuration(data);
+    let _ = parse_retention(data);
+    let _ = parse_legal_hold(data);
+    let _ = parse_tagging(data, 50);
+    if let Ok(configuration) = parse_cors_configuration(data) {
+        let _ = ringstore::s3::cors::validate(&configuration);
+    }
 });

@@ -20,6 +20,10 @@ pub(crate) fn bucket_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Bucke
             .get::<_, Option<String>>(6)?
             .as_deref()
             .and_then(super::BucketObjectLock::decode),
+        cors: row
+            .get::<_, Option<String>>(7)?
+            .as_deref()
+            .and_then(super::cors::CorsConfiguration::decode),
     })
 }
 
@@ -30,7 +34,7 @@ pub(crate) fn get_bucket(
 ) -> rusqlite::Result<Option<BucketRecord>> {
     transaction
         .prepare_cached(
-            "SELECT name, owner, region, created_ms, acl, versioning, object_lock FROM buckets \
+            "SELECT name, owner, region, created_ms, acl, versioning, object_lock, cors FROM buckets \
              WHERE name = ?1",
         )?
         .query_row([name], bucket_from_row)

@@ -5,6 +5,7 @@ pub mod bucket_rows;
 pub mod buckets;
 pub mod client;
 pub mod command;
+pub mod cors;
 pub mod generations;
 pub mod listing;
 pub mod lock_commands;
@@ -26,6 +27,7 @@ pub mod versions;
 pub use buckets::{CreateBucket, DeleteBucket, GetBucket, ListBuckets, PutBucketAcl};
 pub use client::MetaClient;
 pub use command::{Changes, MetaCommand};
+pub use cors::{CorsConfiguration, CorsRule, PutBucketCors};
 pub use generations::{Generations, ObjectStripe};
 pub use listing::{ListObjects, ListQuery, Listing};
 pub use lock_commands::{PutObjectLegalHold, PutObjectLockConfiguration, PutObjectRetention};
@@ -66,6 +68,8 @@ pub struct BucketRecord {
     /// Object Lock, once enabled (at creation, or later on a versioning-enabled bucket); never
     /// disabled.
     pub object_lock: Option<BucketObjectLock>,
+    /// CORS rules (PutBucketCors), if any.
+    pub cors: Option<CorsConfiguration>,
 }
 
 /// An object (one version of a key) as the metadata knows it.

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use crate::limits::DATABASE_BUSY_WAIT_MS;
 
 /// Schema version stored in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE buckets (
@@ -192,6 +192,11 @@ CREATE TABLE version_bytes (
 );
 ";
 
+/// Version 6: a bucket's CORS rules (PutBucketCors), JSON.
+const MIGRATION_V6: &str = "
+ALTER TABLE buckets ADD COLUMN cors TEXT;
+";
+
 /// Why the schema could not be brought to the current version.
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
@@ -242,6 +247,9 @@ pub fn prepare(connection: &mut Connection) -> Result<(), SchemaError> {
     }
     if found < 5 {
         transaction.execute_batch(MIGRATION_V5)?;
+    }
+    if found < 6 {
+        transaction.execute_batch(MIGRATION_V6)?;
     }
     transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     transaction.commit()?;

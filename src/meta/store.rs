@@ -232,6 +232,7 @@ pub(crate) mod tests {
             acl: None,
             versioning: None,
             object_lock: None,
+            cors: None,
         })
     }
 

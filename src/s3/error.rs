@@ -46,6 +46,7 @@ pub enum S3ErrorCode {
     NoSuchKey,
     NoSuchObjectLockConfiguration,
     NoSuchTagSet,
+    NoSuchCORSConfiguration,
     ObjectLockConfigurationNotFoundError,
     NoSuchUpload,
     NoSuchVersion,
@@ -101,6 +102,7 @@ impl S3ErrorCode {
             InvalidBucketState => "InvalidBucketState",
             InvalidTag => "InvalidTag",
             NoSuchTagSet => "NoSuchTagSet",
+            NoSuchCORSConfiguration => "NoSuchCORSConfiguration",
             InvalidRetentionPeriod => "InvalidRetentionPeriod",
             NoSuchObjectLockConfiguration => "NoSuchObjectLockConfiguration",
             ObjectLockConfigurationNotFoundError => "ObjectLockConfigurationNotFoundError",
@@ -175,6 +177,7 @@ impl S3ErrorCode {
             | NoSuchUpload
             | NoSuchObjectLockConfiguration
             | NoSuchTagSet
+            | NoSuchCORSConfiguration
             | ObjectLockConfigurationNotFoundError => 404,
             PreconditionFailed => 412,
             InvalidRange | InvalidPartNumber => 416,
@@ -222,6 +225,7 @@ impl S3ErrorCode {
             InvalidBucketState => "The request is not valid with the current state of the bucket.",
             InvalidTag => "The tag provided was not a valid tag.",
             NoSuchTagSet => "The TagSet does not exist",
+            NoSuchCORSConfiguration => "The CORS configuration does not exist",
             InvalidRetentionPeriod => "The retention period must be a positive integer.",
             NoSuchObjectLockConfiguration => "The specified object does not have a ObjectLock configuration",
             ObjectLockConfigurationNotFoundError => "Object Lock configuration does not exist for this bucket",

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod body_digest;
 pub mod conditions;
 pub mod copy_source;
+pub mod cors;
 pub mod directory;
 pub mod error;
 pub mod form;

@@ -129,6 +129,9 @@ operations! {
         PostObject => post::PostObject,
         /// `OPTIONS` on a bucket or object: a CORS preflight, answered before authentication.
         OptionsPreflight => cors::OptionsPreflight,
+        GetBucketCors => cors::GetBucketCors,
+        PutBucketCors => cors::PutBucketCors,
+        DeleteBucketCors => cors::DeleteBucketCors,
         /// A method S3 does not accept on this resource (not an AWS operation; a routing outcome).
         MethodNotAllowed => ops::MethodNotAllowed,
     }
@@ -137,9 +140,6 @@ operations! {
         PutBucketPolicy,
         DeleteBucketPolicy,
         GetBucketPolicyStatus,
-        GetBucketCors,
-        PutBucketCors,
-        DeleteBucketCors,
         GetBucketLifecycleConfiguration,
         PutBucketLifecycleConfiguration,
         DeleteBucketLifecycle,

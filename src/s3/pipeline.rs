@@ -13,7 +13,7 @@ use super::path::{self, Target};
 use super::payload::PayloadReader;
 use super::request::S3Request;
 use super::router::{self, RouteInput};
-use super::{xml, S3Context};
+use super::{cors, xml, S3Context};
 use crate::http::{Method, RequestBody, RequestHead};
 use crate::http::{Response, ResponseBody};
 
@@ -45,6 +45,9 @@ pub async fn handle(
         Ok(response) => response,
         Err(error) => error_response(&error, head, &request_id),
     };
+    if operation != Some(Operation::OptionsPreflight) {
+        add_cors_headers(context, head, &mut response).await;
+    }
     response.head.header("x-amz-request-id", request_id.clone());
     response.head.header("x-amz-id-2", request_id.clone());
     let status = response.head.status;
@@ -75,6 +78,44 @@ pub async fn handle(
         "request"
     );
     response
+}
+
+/// An actual cross-origin request (one with `Origin`) gets the `Access-Control-*` headers of the
+/// first of its bucket's CORS rules that allows its origin and method — on errors too, as S3
+/// does, so a browser script can read why it failed. Requests without `Origin` cost nothing here.
+async fn add_cors_headers(context: &S3Context, head: &RequestHead, response: &mut Response) {
+    let Some(origin) = head.header("origin") else {
+        return;
+    };
+    let Ok(target) = path::resolve(head.header("host"), &head.path, &context.config.domains) else {
+        return;
+    };
+    let Some(name) = target.bucket.as_deref() else {
+        return;
+    };
+    // A lookup that fails leaves the answer as it is: the request itself already succeeded or
+    // failed on its own terms.
+    let Ok(Some(bucket)) = context.bucket(name).await else {
+        return;
+    };
+    let Some(configuration) = &bucket.cors else {
+        return;
+    };
+    // S3 matches an actual request by `Access-Control-Request-Method` when one is sent (ceph's
+    // s3-tests and S3's recorded answers agree), else by its own method; its headers are not
+    // checked.
+    let request = cors::CorsRequest {
+        origin,
+        method: head
+            .header("access-control-request-method")
+            .unwrap_or(head.method.as_str()),
+        requested_headers: None,
+    };
+    if let Some((rule, any_origin)) = cors::matching_rule(configuration, &request) {
+        for (name, value) in cors::response_headers(rule, any_origin, &request) {
+            response.head.header(name, value);
+        }
+    }
 }
 
 fn error_response(error: &S3Error, head: &RequestHead, request_id: &str) -> Response {

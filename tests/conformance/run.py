@@ -89,7 +89,6 @@ IN_SCOPE_DESPITE_FAILS_ON_AWS = {
 # The same features recognised by name, for tests the suite does not mark.
 SCOPE_EXCLUDED_NAMES = [
     (r"lifecycle", "lifecycle"),
-    (r"cors", "CORS"),
     (r"^test_(?!post_object).*(policy|public_access|block_public|ignore_public)", "bucket policy / public-access block"),
     (r"encrypt|sse_|_sse|kms", "SSE"),
     (r"website", "website"),
@@ -113,7 +112,6 @@ SCOPE_EXCLUDED_CALLS = [
     (r"put_bucket_policy", "bucket policy / public-access block"),
     (r"put_bucket_lifecycle", "lifecycle"),
     (r"put_bucket_encryption|SSECustomer|ServerSideEncryption", "SSE"),
-    (r"put_bucket_cors", "CORS"),
     (r"put_bucket_logging", "bucket logging"),
     (r"put_bucket_ownership_controls", "object ownership controls"),
 ]
@@ -147,6 +145,7 @@ EXTENDED_AREAS = [
 # Core areas, first match wins.
 CORE_AREAS = [
     (r"^test_headers\.py::", "auth and headers"),
+    (r"cors", "CORS"),
     (r"presign", "presigned"),
     (r"acl|access_bucket|grant", "ACLs and access"),
     (r"anon|unauthenticated|bad_auth|auth", "auth and headers"),

@@ -201,6 +201,7 @@ impl S3Operation for CreateBucket {
             object_lock: input
                 .object_lock
                 .then(crate::meta::BucketObjectLock::default),
+            cors: None,
         };
         match context.meta.create_bucket(record).await {
             Ok(true) => {}

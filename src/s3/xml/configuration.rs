@@ -1,10 +1,10 @@
-//! The small documents of per-version and per-bucket protections and labels: Object Lock
-//! configuration, retention, legal hold, tag sets, and Veeam SOSAPI's system and capacity files
-//! (`documents` holds the listing, ACL, multipart and error-adjacent ones).
+//! The small documents of per-version and per-bucket protections and settings: Object Lock
+//! configuration, retention, legal hold, tag sets, CORS rules, and Veeam SOSAPI's system and
+//! capacity files (`documents` holds the listing, ACL, multipart and error-adjacent ones).
 
 use super::documents::XmlDocument;
 use super::XmlBuilder;
-use crate::meta::{BucketObjectLock, Retention, RetentionPeriod};
+use crate::meta::{BucketObjectLock, CorsConfiguration, Retention, RetentionPeriod};
 use crate::s3::time;
 
 /// GetObjectLockConfiguration's answer.
@@ -119,5 +119,37 @@ impl XmlDocument for Tagging {
                 .close("Tag");
         }
         xml.close("TagSet").close("Tagging");
+    }
+}
+
+/// GetBucketCors's answer: the rules as stored, each member in S3's order (ID, AllowedHeader,
+/// AllowedMethod, AllowedOrigin, ExposeHeader, MaxAgeSeconds), only the members set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorsConfigurationDocument(pub CorsConfiguration);
+
+impl XmlDocument for CorsConfigurationDocument {
+    fn write(&self, xml: &mut XmlBuilder) {
+        xml.open_root("CORSConfiguration");
+        for rule in &self.0.rules {
+            xml.open("CORSRule");
+            if let Some(id) = &rule.id {
+                xml.element("ID", id);
+            }
+            for (name, values) in [
+                ("AllowedHeader", &rule.allowed_headers),
+                ("AllowedMethod", &rule.allowed_methods),
+                ("AllowedOrigin", &rule.allowed_origins),
+                ("ExposeHeader", &rule.expose_headers),
+            ] {
+                for value in values {
+                    xml.element(name, value);
+                }
+            }
+            if let Some(seconds) = rule.max_age_seconds {
+                xml.element("MaxAgeSeconds", &seconds.to_string());
+            }
+            xml.close("CORSRule");
+        }
+        xml.close("CORSConfiguration");
     }
 }

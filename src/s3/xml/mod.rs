@@ -9,6 +9,7 @@ use super::tagging::{validate, TagSet};
 use super::time::parse_iso8601_ms;
 use crate::meta::object_lock::{DEFAULT_RETENTION_DAYS_MAX, DEFAULT_RETENTION_YEARS_MAX};
 use crate::meta::{BucketObjectLock, ObjectLockMode, Retention, RetentionPeriod};
+use crate::meta::{CorsConfiguration, CorsRule};
 
 pub mod configuration;
 pub mod documents;
@@ -253,6 +254,41 @@ pub fn parse_tagging(body: &[u8], count_max: usize) -> S3Result<TagSet> {
     }
     validate(&tags, count_max)?;
     Ok(tags)
+}
+
+/// Reads a `<CORSConfiguration>` of `<CORSRule>`s (PutBucketCors) in the order sent; any other
+/// element, a repeated `ID` or `MaxAgeSeconds`, or a non-integer age is MalformedXML. The
+/// rules' contents are checked by `cors::validate`.
+pub fn parse_cors_configuration(body: &[u8]) -> S3Result<CorsConfiguration> {
+    let root = parse_tree(body)?;
+    let malformed = || S3Error::new(S3ErrorCode::MalformedXML);
+    if root.name != "CORSConfiguration" {
+        return Err(malformed());
+    }
+    let mut configuration = CorsConfiguration::default();
+    for node in &root.children {
+        if node.name != "CORSRule" {
+            return Err(malformed());
+        }
+        let mut rule = CorsRule::default();
+        for member in &node.children {
+            let text = member.text.trim().to_string();
+            match member.name.as_str() {
+                "ID" if rule.id.is_none() => rule.id = Some(text),
+                "AllowedMethod" => rule.allowed_methods.push(text),
+                "AllowedOrigin" => rule.allowed_origins.push(text),
+                "AllowedHeader" => rule.allowed_headers.push(text),
+                "ExposeHeader" => rule.expose_headers.push(text),
+                "MaxAgeSeconds" if rule.max_age_seconds.is_none() => {
+                    rule.max_age_seconds =
+                        Some(text.parse::<i32>().map_err(|_| malformed())?.into());
+                }
+                _ => return Err(malformed()),
+            }
+        }
+        configuration.rules.push(rule);
+    }
+    Ok(configuration)
 }
 
 /// Keys per DeleteObjects request (S3 API Reference, DeleteObjects: "up to 1,000 keys").
