@@ -803,6 +803,41 @@ async fn range_and_conditional_reads() {
     assert_eq!(got.cache_control(), Some("no-store"));
     assert_eq!(got.content_language(), Some("de"));
     assert_eq!(got.content_encoding(), Some("gzip"));
+    // Only the six overridable headers (400 InvalidArgument for another `response-` name), and
+    // only on a signed request: an anonymous GET of a public object may not override (400
+    // InvalidRequest), while the same GET without overrides is served.
+    let (head, _) = common::RawRequest::new("GET", "/ranges/obj", &server.address)
+        .query("response-content-md5=x")
+        .signed_head();
+    let unknown = common::exchange(&server, head.as_bytes());
+    assert_eq!(
+        (unknown.status, unknown.code().as_deref()),
+        (400, Some("InvalidArgument")),
+        "{}",
+        unknown.body_text()
+    );
+    s3.put_object_acl()
+        .bucket("ranges")
+        .key("obj")
+        .acl(aws_sdk_s3::types::ObjectCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap();
+    let anonymous = |query: &str| {
+        let request = format!(
+            "GET /ranges/obj{query} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            server.address
+        );
+        common::exchange(&server, request.as_bytes())
+    };
+    assert_eq!(anonymous("").status, 200);
+    let overridden = anonymous("?response-content-type=text/html");
+    assert_eq!(
+        (overridden.status, overridden.code().as_deref()),
+        (400, Some("InvalidRequest")),
+        "{}",
+        overridden.body_text()
+    );
 }
 
 #[tokio::test]

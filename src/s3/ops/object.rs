@@ -10,7 +10,7 @@ use crate::meta::{
     DeleteCondition, DeletedVersion, ObjectBody, ObjectLock, ObjectRecord, PutCondition,
     VersionSelector,
 };
-use crate::s3::access::{allows, AclRequest, Permission};
+use crate::s3::access::{allows, AclRequest, Permission, Requester};
 use crate::s3::conditions::{
     delete_condition, parse_range, ConditionOutcome, RangeRequest, ReadConditions,
 };
@@ -188,6 +188,38 @@ const RESPONSE_OVERRIDES: &[(&str, &str)] = &[
     ("response-content-encoding", "Content-Encoding"),
 ];
 
+/// The `response-*` overrides a GetObject or HeadObject asks for, as (header, value). A
+/// `response-` name outside the six S3 overrides is 400 InvalidArgument, and any override on an
+/// anonymous request 400 InvalidRequest (S3 API Reference, GetObject: "you must sign the request,
+/// either using an Authorization header or a presigned URL, when using these parameters").
+fn response_overrides<'r>(request: &'r S3Request<'_>) -> S3Result<Vec<(&'static str, &'r str)>> {
+    let mut overrides = Vec::new();
+    for (name, value) in &request.query {
+        if !name.starts_with("response-") {
+            continue;
+        }
+        let Some((_, header)) = RESPONSE_OVERRIDES.iter().find(|(known, _)| known == name) else {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                format!("{name} is not a response header that can be overridden."),
+            )
+            .field("ArgumentName", name.clone())
+            .field("ArgumentValue", value.clone()));
+        };
+        // The first of a repeated parameter counts, as for every other query parameter.
+        if !overrides.iter().any(|(seen, _)| seen == header) {
+            overrides.push((*header, value.as_str()));
+        }
+    }
+    if !overrides.is_empty() && matches!(request.requester, Requester::Anonymous) {
+        return Err(S3Error::with_message(
+            S3ErrorCode::InvalidRequest,
+            "Request specific response headers cannot be used for anonymous GET requests.",
+        ));
+    }
+    Ok(overrides)
+}
+
 /// What a GetObject or HeadObject asks for.
 pub struct GetObjectInput<'r> {
     /// `versionId`: that version rather than the current one.
@@ -226,12 +258,7 @@ impl<'r> FromRequest<'r> for GetObjectInput<'r> {
             None => None,
         };
         let head: &'r RequestHead = request.head;
-        let mut overrides = Vec::new();
-        for (parameter, header) in RESPONSE_OVERRIDES {
-            if let Some(value) = request.query_value(parameter) {
-                overrides.push((*header, value));
-            }
-        }
+        let overrides = response_overrides(request)?;
         Ok(GetObjectInput {
             version,
             part_number,
