@@ -483,3 +483,101 @@ async fn a_browser_uploads_from_an_allowed_origin_only() {
         "the refused preflight kept the PUT away"
     );
 }
+
+#[tokio::test]
+async fn hostile_rules_and_preflights_change_nothing() {
+    // Goal: a rule value that would split a response (CR/LF in ExposeHeader, raw or as a
+    // character reference), a control character an XML answer cannot carry, or text after the
+    // document is MalformedXML and stores nothing; a preflight on the service root is refused as
+    // CORS (400 without Origin, 403 with one); an echoed `response-*` value holding CR/LF cannot
+    // add a header.
+    let server = TestServer::start();
+    let s3 = server.client();
+    s3.create_bucket()
+        .bucket("cors-hostile")
+        .send()
+        .await
+        .unwrap();
+    let put = |body: &str| {
+        let body = body.to_string();
+        let request = common::RawRequest::new("PUT", "/cors-hostile", &server.address)
+            .query("cors=")
+            .header("content-length", &body.len().to_string())
+            .header("content-md5", &common::md5_base64(body.as_bytes()))
+            .payload(&ringstore::s3::auth::sigv4::sha256_hex(body.as_bytes()));
+        let (head, _) = request.signed_head();
+        let mut raw = head.into_bytes();
+        raw.extend_from_slice(body.as_bytes());
+        exchange(&server, &raw)
+    };
+    let rule = |inner: &str| {
+        format!(
+            "<CORSConfiguration><CORSRule><AllowedMethod>GET</AllowedMethod>\
+             <AllowedOrigin>*</AllowedOrigin>{inner}</CORSRule></CORSConfiguration>"
+        )
+    };
+    assert_eq!(put(&rule("<ExposeHeader>ETag</ExposeHeader>")).status, 200);
+    for hostile in [
+        rule("<ExposeHeader>ETag&#13;&#10;Set-Cookie: x=1</ExposeHeader>"),
+        rule("<ExposeHeader>ETag\r\nSet-Cookie: x=1</ExposeHeader>"),
+        rule("<ID>&#31;</ID>"),
+        rule("<AllowedHeader>&#8;</AllowedHeader>"),
+        rule("<ExposeHeader></ExposeHeader>"),
+        rule("<MaxAgeSeconds>-5</MaxAgeSeconds>"),
+        format!("{}garbage", rule("")),
+    ] {
+        let refused = put(&hostile);
+        assert_eq!(
+            (refused.status, refused.code().as_deref()),
+            (400, Some("MalformedXML")),
+            "{hostile}: {}",
+            refused.body_text()
+        );
+    }
+    let preflight = unsigned(
+        &server,
+        "OPTIONS",
+        "/cors-hostile/k",
+        &[
+            ("Origin", "https://a.example"),
+            ("Access-Control-Request-Method", "GET"),
+        ],
+    );
+    assert_eq!(preflight.status, 200);
+    assert_eq!(
+        preflight.header("Access-Control-Expose-Headers"),
+        Some("ETag")
+    );
+    assert_eq!(preflight.header("Set-Cookie"), None);
+
+    let root = unsigned(&server, "OPTIONS", "/", &[]);
+    assert_eq!(
+        (root.status, root.code().as_deref()),
+        (400, Some("BadRequest"))
+    );
+    let root = unsigned(
+        &server,
+        "OPTIONS",
+        "/",
+        &[
+            ("Origin", "https://a.example"),
+            ("Access-Control-Request-Method", "GET"),
+        ],
+    );
+    assert_eq!(
+        (root.status, root.code().as_deref()),
+        (403, Some("AccessForbidden"))
+    );
+
+    common::put_bytes(&s3, "cors-hostile", "k", b"body").await;
+    let (head, _) = common::RawRequest::new("GET", "/cors-hostile/k", &server.address)
+        .query("response-content-type=text%2Fplain%0D%0ASet-Cookie%3A%20x%3D1")
+        .signed_head();
+    let split = exchange(&server, head.as_bytes());
+    assert_eq!(split.status, 200);
+    assert_eq!(split.header("Set-Cookie"), None);
+    assert_eq!(
+        split.header("Content-Type"),
+        Some("text/plain  Set-Cookie: x=1")
+    );
+}

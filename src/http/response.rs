@@ -143,7 +143,27 @@ impl ResponseHead {
         let mut text = String::with_capacity(256);
         let _ = write!(text, "HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
         for (name, value) in &self.headers {
-            let _ = write!(text, "{name}: {value}\r\n");
+            // No value may end the field early: a control character in a stored or echoed value
+            // (metadata, an override, a CORS rule) is sent as a space, so a response can never be
+            // split or given extra fields.
+            if value
+                .bytes()
+                .any(|byte| byte.is_ascii_control() && byte != b'\t')
+            {
+                let clean: String = value
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_control() && c != '\t' {
+                            ' '
+                        } else {
+                            c
+                        }
+                    })
+                    .collect();
+                let _ = write!(text, "{name}: {clean}\r\n");
+            } else {
+                let _ = write!(text, "{name}: {value}\r\n");
+            }
         }
         let _ = write!(
             text,
@@ -160,6 +180,19 @@ impl ResponseHead {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_never_reach_the_wire() {
+        // Goal: a header value holding CR/LF (a stored value, an echoed parameter) cannot split
+        // the response or add a field: control characters go out as spaces.
+        let mut head = ResponseHead::new(200);
+        head.header("X-A", "ok\r\nSet-Cookie: x=1\u{0}");
+        let mut output = Vec::new();
+        head.render(0, true, "d", &mut output);
+        let text = String::from_utf8(output).unwrap();
+        assert!(text.contains("X-A: ok  Set-Cookie: x=1 \r\n"), "{text}");
+        assert_eq!(text.matches("\r\n").count(), 6, "{text}");
+    }
 
     #[test]
     fn renders_status_fields_and_length() {

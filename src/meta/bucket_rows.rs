@@ -23,7 +23,13 @@ pub(crate) fn bucket_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Bucke
         cors: row
             .get::<_, Option<String>>(7)?
             .as_deref()
-            .and_then(super::cors::CorsConfiguration::decode),
+            .and_then(|text| {
+                let decoded = super::cors::CorsConfiguration::decode(text);
+                if decoded.is_none() {
+                    tracing::warn!(bucket = %row.get::<_, String>(0).unwrap_or_default(), "stored CORS rules unreadable; the bucket answers as if it had none");
+                }
+                decoded
+            }),
     })
 }
 

@@ -126,7 +126,8 @@ pub fn response_headers(
 }
 
 /// PutBucketCors's checks beyond the XML's shape: 1 to `CORS_RULES_MAX` rules, known methods,
-/// at most one `*` per origin and allowed header, IDs within `CORS_RULE_ID_CHARS_MAX`.
+/// at most one `*` per origin and allowed header, IDs within `CORS_RULE_ID_CHARS_MAX`, no
+/// control character, no empty header name, no negative max age.
 /// MalformedXML, InvalidRequest or InvalidArgument with S3's messages.
 pub fn validate(configuration: &CorsConfiguration) -> S3Result<()> {
     if configuration.rules.is_empty() {
@@ -140,6 +141,27 @@ pub fn validate(configuration: &CorsConfiguration) -> S3Result<()> {
     }
     let invalid = |message: String| S3Error::with_message(S3ErrorCode::InvalidRequest, message);
     for rule in &configuration.rules {
+        // Origins and header names go back out in response headers: no control character, and
+        // no empty header name (it would render as an empty list item).
+        let values = rule
+            .allowed_methods
+            .iter()
+            .chain(&rule.allowed_origins)
+            .chain(&rule.allowed_headers)
+            .chain(&rule.expose_headers)
+            .chain(&rule.id);
+        if values
+            .clone()
+            .any(|value| value.chars().any(char::is_control))
+            || rule
+                .allowed_headers
+                .iter()
+                .chain(&rule.expose_headers)
+                .any(String::is_empty)
+            || rule.max_age_seconds.is_some_and(|seconds| seconds < 0)
+        {
+            return Err(S3Error::new(S3ErrorCode::MalformedXML));
+        }
         if rule.allowed_methods.is_empty() || rule.allowed_origins.is_empty() {
             return Err(S3Error::new(S3ErrorCode::MalformedXML));
         }
@@ -384,6 +406,15 @@ mod tests {
             rules: vec![rule(&["GET"], &["*"], &[]); CORS_RULES_MAX + 1],
         };
         assert_eq!(error(&too_many).code, S3ErrorCode::MalformedXML);
+        let mut control = rule(&["GET"], &["*"], &[]);
+        control.expose_headers = vec!["ETag\r\nSet-Cookie: x=1".into()];
+        assert_eq!(error(&one(control)).code, S3ErrorCode::MalformedXML);
+        let mut empty = rule(&["GET"], &["*"], &[]);
+        empty.expose_headers = vec![String::new()];
+        assert_eq!(error(&one(empty)).code, S3ErrorCode::MalformedXML);
+        let mut negative = rule(&["GET"], &["*"], &[]);
+        negative.max_age_seconds = Some(-5);
+        assert_eq!(error(&one(negative)).code, S3ErrorCode::MalformedXML);
         let mut long_id = rule(&["GET"], &["*"], &[]);
         long_id.id = Some("i".repeat(CORS_RULE_ID_CHARS_MAX + 1));
         assert_eq!(error(&one(long_id)).code, S3ErrorCode::InvalidArgument);

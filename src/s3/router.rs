@@ -131,14 +131,16 @@ pub fn routable_operations() -> Vec<Operation> {
 /// Routes a request to its operation.
 pub fn route(input: RouteInput<'_>) -> Operation {
     let has = |name: &str| input.query_names.contains(&name);
+    // A preflight anywhere, the service root included, is answered from CORS rules (and, with no
+    // bucket, refused as one with no rules would be).
+    if input.method == Method::Options {
+        return Operation::OptionsPreflight;
+    }
     if !input.has_bucket {
         return match input.method {
             Method::Get => Operation::ListBuckets,
             _ => Operation::MethodNotAllowed,
         };
-    }
-    if input.method == Method::Options {
-        return Operation::OptionsPreflight;
     }
     if !input.has_key {
         for row in BUCKET_SUBRESOURCES {

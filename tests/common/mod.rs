@@ -541,6 +541,13 @@ pub fn md5_hex(bytes: &[u8]) -> String {
     hex::encode(md5::Md5::digest(bytes))
 }
 
+/// Base64 MD5 of `bytes`: a Content-MD5 value.
+pub fn md5_base64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    use md5::Digest;
+    base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(bytes))
+}
+
 /// Deterministic pseudo-random bytes.
 pub fn pattern(length: usize, seed: u64) -> Vec<u8> {
     let mut state = seed

@@ -343,8 +343,25 @@ impl XmlNode {
     }
 }
 
+/// Whether XML 1.0 allows `c` in a document (its `Char` production): no control character but
+/// tab, line feed and carriage return. Anything else read from a body would be echoed into
+/// answers that are no longer XML (or into headers).
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{fffe}' && c != '\u{ffff}')
+}
+
+/// `text` when every character is one XML allows, else MalformedXML.
+fn xml_chars(text: &str) -> S3Result<&str> {
+    if text.chars().all(is_xml_char) {
+        Ok(text)
+    } else {
+        Err(S3Error::new(S3ErrorCode::MalformedXML))
+    }
+}
+
 /// Parses a request body into a bounded tree: no DTDs (so no entity expansion), at most
-/// `XML_DEPTH_MAX` levels and `XML_ELEMENT_COUNT_MAX` elements, one root.
+/// `XML_DEPTH_MAX` levels and `XML_ELEMENT_COUNT_MAX` elements, one root and nothing but
+/// whitespace around it, only characters XML 1.0 allows.
 // Long on purpose: one event loop over quick-xml, every bound checked on the event that could
 // break it.
 pub fn parse_tree(body: &[u8]) -> S3Result<XmlNode> {
@@ -390,15 +407,19 @@ pub fn parse_tree(body: &[u8]) -> S3Result<XmlNode> {
                 }
             }
             Event::Text(content) => {
-                if let Some(node) = stack.last_mut() {
-                    node.text
-                        .push_str(&content.decode().map_err(|_| malformed())?);
+                let text = content.decode().map_err(|_| malformed())?;
+                match stack.last_mut() {
+                    Some(node) => node.text.push_str(xml_chars(&text)?),
+                    // Only whitespace may stand outside the root element.
+                    None if text.trim().is_empty() => {}
+                    None => return Err(malformed()),
                 }
             }
             Event::CData(data) => {
-                if let Some(node) = stack.last_mut() {
-                    node.text
-                        .push_str(std::str::from_utf8(&data).map_err(|_| malformed())?);
+                let text = std::str::from_utf8(&data).map_err(|_| malformed())?;
+                match stack.last_mut() {
+                    Some(node) => node.text.push_str(xml_chars(text)?),
+                    None => return Err(malformed()),
                 }
             }
             Event::GeneralRef(reference) => {
@@ -415,8 +436,12 @@ pub fn parse_tree(body: &[u8]) -> S3Result<XmlNode> {
                         .flatten()
                         .ok_or_else(malformed)?,
                 };
-                if let Some(node) = stack.last_mut() {
-                    node.text.push(resolved);
+                if !is_xml_char(resolved) {
+                    return Err(malformed());
+                }
+                match stack.last_mut() {
+                    Some(node) => node.text.push(resolved),
+                    None => return Err(malformed()),
                 }
             }
             Event::End(_) => {
