@@ -47,6 +47,8 @@ fn main() {
                 versioning: None,
                 object_lock: None,
                 cors: None,
+                policy: None,
+                public_access_block: None,
             };
             client.create_bucket(bucket).await.unwrap();
             let mut reads = Vec::with_capacity(READS);

@@ -30,6 +30,8 @@ fn main() {
             versioning: None,
             object_lock: None,
             cors: None,
+            policy: None,
+            public_access_block: None,
         });
         store.apply(&bucket).unwrap();
         let filling = Instant::now();

@@ -51,6 +51,8 @@ fn create(store: &mut MetaStore, name: &str) {
         versioning: None,
         object_lock: None,
         cors: None,
+        policy: None,
+        public_access_block: None,
     });
     store.apply(&bucket).unwrap();
 }

@@ -19,7 +19,8 @@
 //! cache. Both per-core memories (recent files, object records) are `recent::RecentMap`s.
 //!
 //! Dependency rule (checked by `tests/architecture.rs`): `limits`, `secret` and `object_bytes`
-//! import nothing of the crate; `config` only those and `obs`; `storage` and `meta` never import
+//! import nothing of the crate, and `policy` (bucket policies: parsed once, evaluated per request,
+//! no I/O) nothing but itself; `config` only those and `obs`; `storage` and `meta` never import
 //! `s3`, `http` or `net`, and `meta` never imports `storage` (their shared names are
 //! `object_bytes`); `http` is pure (no glommio, no `s3`/`net`); `net` never imports `s3` or
 //! `service`; `runtime` reaches S3 only through `service`; `s3` never touches sockets or SQL;
@@ -40,6 +41,7 @@ pub mod meta;
 pub mod net;
 pub mod object_bytes;
 pub mod obs;
+pub mod policy;
 pub mod recent;
 pub mod runtime;
 pub mod s3;

@@ -57,6 +57,7 @@ fn every_module_but(allowed: &[&str]) -> Vec<String> {
         "net",
         "object_bytes",
         "obs",
+        "policy",
         "recent",
         "runtime",
         "s3",
@@ -93,7 +94,9 @@ fn storage_and_meta_stay_below_the_protocol() {
     // Goal: bytes and metadata know nothing of S3, HTTP or sockets, and meta stores what it is
     // told without reaching into storage (their shared names live in `object_bytes`).
     assert_uses_only("storage", &["limits", "object_bytes", "recent", "storage"]);
-    assert_uses_only("meta", &["limits", "object_bytes", "obs", "meta"]);
+    assert_uses_only("meta", &["limits", "object_bytes", "obs", "meta", "policy"]);
+    // The policy engine is pure: no I/O, nothing of the crate but itself.
+    assert_uses_only("policy", &["policy"]);
 }
 
 #[test]

@@ -614,20 +614,8 @@ async fn unimplemented_operations_say_so() {
     assert_eq!(error_code(&error).as_deref(), Some("NotImplemented"));
     assert_eq!(error_status(&error), Some(501));
     let error = s3
-        .put_bucket_cors()
+        .get_bucket_website()
         .bucket("later")
-        .cors_configuration(
-            aws_sdk_s3::types::CorsConfiguration::builder()
-                .cors_rules(
-                    aws_sdk_s3::types::CorsRule::builder()
-                        .allowed_methods("GET")
-                        .allowed_origins("*")
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
         .send()
         .await
         .unwrap_err();

@@ -72,6 +72,8 @@ pub struct RequestHead {
     pub expect_continue: bool,
     /// The connection may be reused after this request.
     pub keep_alive: bool,
+    /// The client's address (`aws:SourceIp`), set by the connection; `None` when parsed alone.
+    pub peer: Option<std::net::IpAddr>,
 }
 
 impl RequestHead {
@@ -216,6 +218,7 @@ pub fn parse_head_within(buffer: &[u8], bytes_max: usize) -> Result<HeadParse, H
         framing,
         expect_continue,
         keep_alive: !connection_close,
+        peer: None,
     };
     Ok(HeadParse::Complete(head, consumed))
 }

@@ -30,6 +30,14 @@ pub(crate) fn bucket_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Bucke
                 }
                 decoded
             }),
+        policy: match row.get::<_, Option<String>>(8)? {
+            Some(text) => super::bucket_policy::decode_policy(&row.get::<_, String>(0)?, &text),
+            None => None,
+        },
+        public_access_block: row
+            .get::<_, Option<String>>(9)?
+            .as_deref()
+            .and_then(super::bucket_policy::PublicAccessBlock::decode),
     })
 }
 
@@ -40,7 +48,8 @@ pub(crate) fn get_bucket(
 ) -> rusqlite::Result<Option<BucketRecord>> {
     transaction
         .prepare_cached(
-            "SELECT name, owner, region, created_ms, acl, versioning, object_lock, cors FROM buckets \
+            "SELECT name, owner, region, created_ms, acl, versioning, object_lock, cors, policy, \
+             public_access_block FROM buckets \
              WHERE name = ?1",
         )?
         .query_row([name], bucket_from_row)

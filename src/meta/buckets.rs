@@ -123,7 +123,8 @@ impl MetaCommand for ListBuckets {
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<Vec<BucketRecord>, MetaError> {
         let mut statement = transaction.prepare_cached(
-            "SELECT name, owner, region, created_ms, acl, versioning, object_lock, cors FROM buckets \
+            "SELECT name, owner, region, created_ms, acl, versioning, object_lock, cors, policy, \
+             public_access_block FROM buckets \
              ORDER BY name",
         )?;
         let buckets = statement

@@ -1,6 +1,7 @@
 //! Metadata: the records, the typed command protocol (`MetaCommand`, one reply type each), the
 //! client cores use, and the SQLite thread that serves it.
 
+pub mod bucket_policy;
 pub mod bucket_rows;
 pub mod buckets;
 pub mod client;
@@ -24,6 +25,7 @@ pub mod version_lookup;
 pub mod version_rows;
 pub mod versions;
 
+pub use bucket_policy::{PublicAccessBlock, PutBucketPolicy, PutPublicAccessBlock};
 pub use buckets::{CreateBucket, DeleteBucket, GetBucket, ListBuckets, PutBucketAcl};
 pub use client::MetaClient;
 pub use command::{Changes, MetaCommand};
@@ -70,6 +72,10 @@ pub struct BucketRecord {
     pub object_lock: Option<BucketObjectLock>,
     /// CORS rules (PutBucketCors), if any.
     pub cors: Option<CorsConfiguration>,
+    /// The bucket policy, compiled (PutBucketPolicy), if any.
+    pub policy: Option<std::sync::Arc<crate::policy::BucketPolicy>>,
+    /// PublicAccessBlock flags, if configured.
+    pub public_access_block: Option<PublicAccessBlock>,
 }
 
 /// An object (one version of a key) as the metadata knows it.

@@ -192,9 +192,12 @@ CREATE TABLE version_bytes (
 );
 ";
 
-/// Version 6: a bucket's CORS rules (PutBucketCors), JSON.
+/// Version 6: a bucket's CORS rules (PutBucketCors, JSON), policy (the document as sent) and
+/// PublicAccessBlock flags.
 const MIGRATION_V6: &str = "
 ALTER TABLE buckets ADD COLUMN cors TEXT;
+ALTER TABLE buckets ADD COLUMN policy TEXT;
+ALTER TABLE buckets ADD COLUMN public_access_block TEXT;
 ";
 
 /// Why the schema could not be brought to the current version.

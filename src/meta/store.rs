@@ -233,6 +233,8 @@ pub(crate) mod tests {
             versioning: None,
             object_lock: None,
             cors: None,
+            policy: None,
+            public_access_block: None,
         })
     }
 

@@ -42,6 +42,7 @@ pub async fn serve(stream: TcpStream, context: &CoreState, service: &impl Servic
 async fn serve_requests(stream: TcpStream, context: &CoreState, service: &impl Service) {
     let mut stream = stream;
     let _ = stream.set_nodelay(true);
+    let peer = stream.peer_addr().ok().map(|address| address.ip());
     let _ = stream.set_write_timeout(Some(Duration::from_millis(
         RESPONSE_WRITE_STALL_TIME_MAX_MS,
     )));
@@ -50,7 +51,7 @@ async fn serve_requests(stream: TcpStream, context: &CoreState, service: &impl S
     // Allocated by the first response, not by an idle connection.
     let mut output = Vec::new();
     loop {
-        let head = match read_head(&mut stream, &mut buffer, context).await {
+        let mut head = match read_head(&mut stream, &mut buffer, context).await {
             HeadOutcome::Request(head) => head,
             HeadOutcome::Closed | HeadOutcome::TimedOut => return,
             HeadOutcome::Rejected(error) => {
@@ -58,6 +59,7 @@ async fn serve_requests(stream: TcpStream, context: &CoreState, service: &impl S
                 return;
             }
         };
+        head.peer = peer;
         let _ =
             stream.set_read_timeout(Some(Duration::from_millis(context.config.body_timeout_ms)));
         let mut body =

@@ -395,6 +395,29 @@ pub fn allows(
     requester: &Requester,
     permission: Permission,
 ) -> bool {
+    allows_acl(owner, acl, requester, permission, false)
+}
+
+/// Whether a stored list grants anything to AllUsers or AuthenticatedUsers (a "public" ACL, S3
+/// User Guide, "Blocking public access").
+pub fn is_public_acl(acl: Option<&str>) -> bool {
+    acl.is_some_and(|text| {
+        decode_grants(text).iter().any(|grant| {
+            matches!(&grant.grantee, Grantee::Group(uri)
+                if uri == ALL_USERS_URI || uri == AUTHENTICATED_USERS_URI)
+        })
+    })
+}
+
+/// `allows`, with the group grants (AllUsers, AuthenticatedUsers) left out when
+/// `ignore_public_acls` (PublicAccessBlock's IgnorePublicAcls).
+pub fn allows_acl(
+    owner: &str,
+    acl: Option<&str>,
+    requester: &Requester,
+    permission: Permission,
+    ignore_public_acls: bool,
+) -> bool {
     let identity = match requester {
         Requester::User(identity) => Some(identity),
         Requester::Anonymous => None,
@@ -412,6 +435,7 @@ pub fn allows(
                 Grantee::User { id, .. } => {
                     identity.is_some_and(|identity| identity.canonical_id == *id)
                 }
+                Grantee::Group(_) if ignore_public_acls => false,
                 Grantee::Group(uri) => {
                     uri == ALL_USERS_URI || (uri == AUTHENTICATED_USERS_URI && identity.is_some())
                 }

@@ -31,6 +31,23 @@ impl<'r> FromRequest<'r> for BodyIntegrity<'r> {
 }
 
 impl BodyIntegrity<'_> {
+    /// `verify` when the request carries a digest; nothing to check otherwise (bodies S3 takes
+    /// with or without one, such as PutBucketPolicy's).
+    pub fn verify_if_sent(&self, trailers: &[(String, String)], body: &[u8]) -> S3Result<()> {
+        let sent = self.content_md5.is_some()
+            || self.checksums.iter().any(Option::is_some)
+            || CHECKSUM_ALGORITHMS.iter().any(|algorithm| {
+                trailers
+                    .iter()
+                    .any(|(name, _)| name == algorithm.header_name())
+            });
+        if sent {
+            self.verify(trailers, body)
+        } else {
+            Ok(())
+        }
+    }
+
     /// Checks `body` against the header (or the trailer of the same checksum in `trailers`).
     pub fn verify(&self, trailers: &[(String, String)], body: &[u8]) -> S3Result<()> {
         let mismatch = || S3Error::new(S3ErrorCode::BadDigest);

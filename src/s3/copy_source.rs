@@ -10,7 +10,9 @@ use crate::meta::{
     BucketRecord, GetObjectVersion, MetaError, ObjectBody, ObjectRecord, VersionLookup,
     VersionSelector,
 };
-use crate::s3::access::{allows, Permission};
+use crate::policy::Decision;
+use crate::s3::access::{allows_acl, Permission};
+use crate::s3::authorization::decide;
 use crate::s3::conditions::{ConditionOutcome, ReadConditions};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::object_write::Destination;
@@ -145,22 +147,47 @@ async fn readable_source(
             })
         }
     };
+    // The source bucket's policy on reading the source (an explicit Deny refuses whatever the
+    // ACLs say; an Allow stands in for them), and its PublicAccessBlock.
+    let verdict = |action: &str, key: Option<&str>| match call.conditions {
+        Some(conditions) => decide(source_bucket, call.requester, action, key, conditions),
+        // Only reached if the pipeline built no condition keys: refuse rather than guess.
+        None if source_bucket.policy.is_some() => Decision::Deny,
+        None => Decision::NoOpinion,
+    };
+    let read_action = if source.version.is_some() {
+        "GetObjectVersion"
+    } else {
+        "GetObject"
+    };
+    let read_verdict = verdict(read_action, Some(&source.key));
+    if read_verdict == Decision::Deny {
+        return Err(S3Error::new(S3ErrorCode::AccessDenied));
+    }
+    let ignore_public = source_bucket
+        .public_access_block
+        .is_some_and(|block| block.ignore_public_acls);
     let may_list = || {
-        allows(
-            &source_bucket.owner,
-            source_bucket.acl.as_deref(),
-            call.requester,
-            Permission::Read,
-        )
+        verdict("ListBucket", None) == Decision::Allow
+            || allows_acl(
+                &source_bucket.owner,
+                source_bucket.acl.as_deref(),
+                call.requester,
+                Permission::Read,
+                ignore_public,
+            )
     };
     match found {
         Ok((Some(record), _)) => {
-            if allows(
-                &record.owner,
-                record.acl.as_deref(),
-                call.requester,
-                Permission::Read,
-            ) {
+            if read_verdict == Decision::Allow
+                || allows_acl(
+                    &record.owner,
+                    record.acl.as_deref(),
+                    call.requester,
+                    Permission::Read,
+                    ignore_public,
+                )
+            {
                 Ok(record)
             } else {
                 Err(S3Error::new(S3ErrorCode::AccessDenied))

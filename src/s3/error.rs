@@ -47,6 +47,9 @@ pub enum S3ErrorCode {
     NoSuchObjectLockConfiguration,
     NoSuchTagSet,
     NoSuchCORSConfiguration,
+    NoSuchBucketPolicy,
+    NoSuchPublicAccessBlockConfiguration,
+    MalformedPolicy,
     ObjectLockConfigurationNotFoundError,
     NoSuchUpload,
     NoSuchVersion,
@@ -103,6 +106,9 @@ impl S3ErrorCode {
             InvalidTag => "InvalidTag",
             NoSuchTagSet => "NoSuchTagSet",
             NoSuchCORSConfiguration => "NoSuchCORSConfiguration",
+            NoSuchBucketPolicy => "NoSuchBucketPolicy",
+            NoSuchPublicAccessBlockConfiguration => "NoSuchPublicAccessBlockConfiguration",
+            MalformedPolicy => "MalformedPolicy",
             InvalidRetentionPeriod => "InvalidRetentionPeriod",
             NoSuchObjectLockConfiguration => "NoSuchObjectLockConfiguration",
             ObjectLockConfigurationNotFoundError => "ObjectLockConfigurationNotFoundError",
@@ -157,6 +163,7 @@ impl S3ErrorCode {
             | KeyTooLongError
             | MalformedACLError
             | MalformedXML
+            | MalformedPolicy
             | InvalidRetentionPeriod
             | InvalidTag
             | IllegalVersioningConfigurationException
@@ -178,6 +185,8 @@ impl S3ErrorCode {
             | NoSuchObjectLockConfiguration
             | NoSuchTagSet
             | NoSuchCORSConfiguration
+            | NoSuchBucketPolicy
+            | NoSuchPublicAccessBlockConfiguration
             | ObjectLockConfigurationNotFoundError => 404,
             PreconditionFailed => 412,
             InvalidRange | InvalidPartNumber => 416,
@@ -226,6 +235,9 @@ impl S3ErrorCode {
             InvalidTag => "The tag provided was not a valid tag.",
             NoSuchTagSet => "The TagSet does not exist",
             NoSuchCORSConfiguration => "The CORS configuration does not exist",
+            NoSuchBucketPolicy => "The bucket policy does not exist",
+            NoSuchPublicAccessBlockConfiguration => "The public access block configuration was not found",
+            MalformedPolicy => "Policy has invalid resource",
             InvalidRetentionPeriod => "The retention period must be a positive integer.",
             NoSuchObjectLockConfiguration => "The specified object does not have a ObjectLock configuration",
             ObjectLockConfigurationNotFoundError => "Object Lock configuration does not exist for this bucket",

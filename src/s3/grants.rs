@@ -6,6 +6,7 @@ use crate::s3::access::{
     encode_grants, AclRequest, CannedAcl, Grant, Grantee, GranteeName, Identity,
 };
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::request::Call;
 use crate::s3::S3Context;
 
 /// The stored list for `request` (`None`: the default, `private`), the users its grants name
@@ -87,4 +88,14 @@ pub(crate) async fn stored_acl(
     let owner = context.owner_identity(writer).await?;
     let bucket_owner = context.owner_identity(bucket_owner).await?;
     resolve_acl(context, requested, &owner, &bucket_owner).await
+}
+
+/// AccessDenied when the request's bucket blocks public ACLs (PublicAccessBlock's
+/// BlockPublicAcls) and `acl`, about to be stored, grants anything to AllUsers or
+/// AuthenticatedUsers: nothing is stored.
+pub(crate) fn refuse_public_acl(call: &Call<'_>, acl: Option<&str>) -> S3Result<()> {
+    if call.authorization.block_public_acls && crate::s3::access::is_public_acl(acl) {
+        return Err(S3Error::new(S3ErrorCode::AccessDenied));
+    }
+    Ok(())
 }

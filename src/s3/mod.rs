@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod authorization;
 pub mod body_digest;
 pub mod conditions;
 pub mod copy_source;

@@ -12,8 +12,8 @@
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::handler::run;
 use super::ops::{
-    self, acl, attributes, batch, bucket, copy, cors, list, multipart, object, object_lock, post,
-    tagging, versioning,
+    self, acl, attributes, batch, bucket, copy, cors, list, multipart, object, object_lock, policy,
+    post, tagging, versioning,
 };
 use super::payload::PayloadReader;
 use super::request::S3Request;
@@ -129,6 +129,13 @@ operations! {
         PostObject => post::PostObject,
         /// `OPTIONS` on a bucket or object: a CORS preflight, answered before authentication.
         OptionsPreflight => cors::OptionsPreflight,
+        GetBucketPolicy => policy::GetBucketPolicy,
+        PutBucketPolicy => policy::PutBucketPolicy,
+        DeleteBucketPolicy => policy::DeleteBucketPolicy,
+        GetBucketPolicyStatus => policy::GetBucketPolicyStatus,
+        GetPublicAccessBlock => policy::GetPublicAccessBlock,
+        PutPublicAccessBlock => policy::PutPublicAccessBlock,
+        DeletePublicAccessBlock => policy::DeletePublicAccessBlock,
         GetBucketCors => cors::GetBucketCors,
         PutBucketCors => cors::PutBucketCors,
         DeleteBucketCors => cors::DeleteBucketCors,
@@ -136,10 +143,6 @@ operations! {
         MethodNotAllowed => ops::MethodNotAllowed,
     }
     not_implemented {
-        GetBucketPolicy,
-        PutBucketPolicy,
-        DeleteBucketPolicy,
-        GetBucketPolicyStatus,
         GetBucketLifecycleConfiguration,
         PutBucketLifecycleConfiguration,
         DeleteBucketLifecycle,
@@ -160,9 +163,6 @@ operations! {
         GetBucketOwnershipControls,
         PutBucketOwnershipControls,
         DeleteBucketOwnershipControls,
-        GetPublicAccessBlock,
-        PutPublicAccessBlock,
-        DeletePublicAccessBlock,
         GetBucketAccelerateConfiguration,
         PutBucketAccelerateConfiguration,
         GetBucketAnalyticsConfiguration,

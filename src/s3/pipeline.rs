@@ -7,6 +7,7 @@ use super::access::Requester;
 use super::auth::shared::VerifyInput;
 use super::auth::verify::{claimed_access_key, is_anonymous};
 use super::auth::{verify_request, AuthContext};
+use super::authorization::{self, Authorization};
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::operation::{self, Operation};
 use super::path::{self, Target};
@@ -210,13 +211,18 @@ async fn run(
     // Before anything is read or stored: a request asking for what ringstore does not do is
     // refused, never silently served without it.
     super::unsupported::check_headers(routed.name(), head)?;
-    let request = S3Request {
+    let mut request = S3Request {
         head,
         target,
         query,
         requester,
         request_id,
+        authorization: Authorization::default(),
+        conditions: None,
     };
+    // An explicit Deny of the bucket's policy refuses here, before anything is read or stored.
+    (request.authorization, request.conditions) =
+        authorization::authorize(context, &request, routed).await?;
     // A preflight has no payload to frame: its CORS answer comes before any header check.
     let decoded_length = match head.header("x-amz-decoded-content-length") {
         Some(_) if routed == Operation::OptionsPreflight => None,

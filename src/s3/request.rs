@@ -1,8 +1,10 @@
 //! The request an operation receives: parsed, routed and authenticated by `pipeline`.
 
 use super::access::Requester;
+use super::authorization::Authorization;
 use super::path::Target;
 use crate::http::RequestHead;
+use crate::policy::conditions::ConditionContext;
 
 /// A parsed, authenticated request handed to an operation.
 pub struct S3Request<'a> {
@@ -16,6 +18,10 @@ pub struct S3Request<'a> {
     pub requester: Requester,
     /// Id of this request.
     pub request_id: &'a str,
+    /// What the bucket's policy and PublicAccessBlock say of it (`authorization::authorize`).
+    pub authorization: Authorization,
+    /// Its condition keys, when a bucket policy may be asked about it.
+    pub conditions: Option<ConditionContext>,
 }
 
 impl S3Request<'_> {
@@ -47,6 +53,8 @@ impl<'a> S3Request<'a> {
             requester: &self.requester,
             request_id: self.request_id,
             expected_bucket_owner: self.head.header("x-amz-expected-bucket-owner"),
+            authorization: self.authorization,
+            conditions: self.conditions.as_ref(),
         }
     }
 }
@@ -65,4 +73,9 @@ pub struct Call<'a> {
     pub request_id: &'a str,
     /// `x-amz-expected-bucket-owner`: the canonical id the caller expects the bucket to have.
     pub expected_bucket_owner: Option<&'a str>,
+    /// The bucket policy's Allow for this call's own resource, and the PublicAccessBlock flags.
+    pub authorization: Authorization,
+    /// The request's condition keys, for policies on other objects it touches (a copy's source,
+    /// DeleteObjects entries, a POST's key); `None` when nothing will ask.
+    pub conditions: Option<&'a ConditionContext>,
 }

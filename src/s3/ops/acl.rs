@@ -3,7 +3,7 @@
 use crate::meta::VersionSelector;
 use crate::s3::access::{effective_grants, parse_access_control_policy, AclRequest, Permission};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
-use crate::s3::grants::resolve_acl;
+use crate::s3::grants::{refuse_public_acl, resolve_acl};
 use crate::s3::handler::{Done, FromRequest, S3Operation};
 use crate::s3::payload::{read_small_body, PayloadReader};
 use crate::s3::request::{Call, S3Request};
@@ -95,6 +95,7 @@ impl S3Operation for PutBucketAcl {
         let acl_request = requested_acl(input, &mut payload).await?;
         let owner = context.owner_identity(&bucket.owner).await?;
         let acl = resolve_acl(context, acl_request, &owner, &owner).await?;
+        refuse_public_acl(&call, acl.as_deref())?;
         context
             .meta
             .put_bucket_acl(call.bucket.to_string(), acl)
@@ -173,6 +174,7 @@ impl S3Operation for PutObjectAcl {
             None => owner.clone(),
         };
         let acl = resolve_acl(context, acl_request, &owner, &bucket_owner).await?;
+        refuse_public_acl(&call, acl.as_deref())?;
         let command = crate::meta::PutObjectAcl {
             bucket: call.bucket.to_string(),
             key: call.key.to_string(),

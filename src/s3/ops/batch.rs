@@ -4,10 +4,12 @@
 
 use crate::limits::KEY_BYTES_MAX;
 use crate::meta::{DeleteBatch, DeleteCondition, DeletedVersion, VersionSelector};
+use crate::policy::Decision;
 use crate::s3::access::Permission;
+use crate::s3::authorization::decide;
 use crate::s3::body_digest::BodyIntegrity;
 use crate::s3::conditions::delete_condition;
-use crate::s3::error::S3Result;
+use crate::s3::error::{S3ErrorCode, S3Result};
 use crate::s3::handler::{FromRequest, S3Operation};
 use crate::s3::object_lock::{administers, asks_bypass, bypasses_governance};
 use crate::s3::object_write::no_such_bucket;
@@ -75,8 +77,32 @@ impl S3Operation for DeleteObjects {
         input: Self::Input<'_>,
         mut payload: PayloadReader<'_, '_>,
     ) -> S3Result<DeleteResult> {
-        let bucket = authorized_bucket(context, &call, Permission::Write).await?;
+        // The ACL's WRITE covers every entry; without it, a bucket policy may still allow
+        // entries one by one (`s3:DeleteObject` is decided per key, as S3 does).
+        let (bucket, acl_writable) =
+            match authorized_bucket(context, &call, Permission::Write).await {
+                Ok(bucket) => (bucket, true),
+                Err(error) if error.code == S3ErrorCode::AccessDenied => {
+                    match context.bucket(call.bucket).await? {
+                        Some(bucket) if bucket.policy.is_some() => (bucket, false),
+                        _ => return Err(error),
+                    }
+                }
+                Err(error) => return Err(error),
+            };
         let may_remove_versions = administers(context, &call, &bucket);
+        let verdict = |key: &str, versioned: bool| {
+            let action = if versioned {
+                "DeleteObjectVersion"
+            } else {
+                "DeleteObject"
+            };
+            match call.conditions {
+                Some(conditions) => decide(&bucket, call.requester, action, Some(key), conditions),
+                None if bucket.policy.is_some() => Decision::Deny,
+                None => Decision::NoOpinion,
+            }
+        };
         let body = read_small_body(&mut payload).await?;
         input.integrity.verify(payload.trailers(), &body)?;
         let parsed = parse_delete_objects(&body)?;
@@ -88,10 +114,19 @@ impl S3Operation for DeleteObjects {
         let mut positions: Vec<usize> = Vec::with_capacity(count);
         let mut outcomes: Vec<DeleteOutcome> = Vec::with_capacity(count);
         for entry in parsed.objects {
-            let refusal = match entry_target(&entry) {
+            let target = entry_target(&entry);
+            let decision = match &target {
+                Ok((version, _)) => verdict(&entry.key, version.is_some()),
+                Err(_) => Decision::NoOpinion,
+            };
+            let denied = Some(("AccessDenied", "Access Denied"));
+            let refusal = match target {
                 Err(refusal) => Some(refusal),
-                // Removing a specific version is the bucket owner's (`s3:DeleteObjectVersion`).
-                Ok((Some(_), _)) if !may_remove_versions => Some(("AccessDenied", "Access Denied")),
+                Ok(_) if decision == Decision::Deny => denied,
+                Ok(_) if decision != Decision::Allow && !acl_writable => denied,
+                // Removing a specific version is the bucket owner's (`s3:DeleteObjectVersion`),
+                // or whoever the bucket's policy allows it.
+                Ok((Some(_), _)) if !may_remove_versions && decision != Decision::Allow => denied,
                 Ok((version, condition)) => {
                     keys.push(entry.key.clone());
                     versions.push(version);

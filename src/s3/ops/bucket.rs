@@ -202,6 +202,8 @@ impl S3Operation for CreateBucket {
                 .object_lock
                 .then(crate::meta::BucketObjectLock::default),
             cors: None,
+            policy: None,
+            public_access_block: None,
         };
         match context.meta.create_bucket(record).await {
             Ok(true) => {}

@@ -8,7 +8,7 @@ use crate::meta::{ObjectLock, PutCondition};
 use crate::s3::access::{AclRequest, Permission};
 use crate::s3::copy_source::{copy_from_source, CopySourceRequest};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
-use crate::s3::grants::stored_acl;
+use crate::s3::grants::{refuse_public_acl, stored_acl};
 use crate::s3::handler::{FromRequest, S3Operation, WithHeaders};
 use crate::s3::object_lock::{check_requested_lock, requested_lock};
 use crate::s3::object_write::{commit_object, stored_headers, Destination, ObjectAttributes};
@@ -110,6 +110,7 @@ impl S3Operation for CopyObject {
         refuse_sosapi_write(call.key)?;
         check_requested_lock(context, &call, &bucket, &input.lock, false)?;
         let acl = stored_acl(context, writer, input.acl, &bucket.owner).await?;
+        refuse_public_acl(&call, acl.as_deref())?;
         let (record, sealed) =
             copy_from_source(context, &call, &input.source, None, Destination::Object).await?;
         let checksum = sealed

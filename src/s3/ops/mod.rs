@@ -11,6 +11,7 @@ pub mod list;
 pub mod multipart;
 pub mod object;
 pub mod object_lock;
+pub mod policy;
 pub mod post;
 pub mod tagging;
 pub mod versioning;

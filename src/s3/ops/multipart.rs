@@ -10,7 +10,7 @@ use crate::meta::ObjectLock;
 use crate::s3::access::{AclRequest, Permission};
 use crate::s3::copy_source::{copy_from_source, CopySourceRequest};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
-use crate::s3::grants::stored_acl;
+use crate::s3::grants::{refuse_public_acl, stored_acl};
 use crate::s3::handler::{FromRequest, IntoResponse, NoContent, S3Operation, WithHeaders};
 use crate::s3::multipart_object::{assembler, upload_algorithm, CompletionRequest};
 use crate::s3::object_lock::{check_requested_lock, requested_lock};
@@ -199,6 +199,7 @@ impl S3Operation for CreateMultipartUpload {
         refuse_sosapi_write(call.key)?;
         check_requested_lock(context, &call, &bucket, &input.lock, false)?;
         let acl = stored_acl(context, owner, input.acl, &bucket.owner).await?;
+        refuse_public_acl(&call, acl.as_deref())?;
         let upload = UploadRecord {
             lock: input.lock,
             tags: input.tags,

@@ -15,7 +15,7 @@ use crate::s3::conditions::{
     delete_condition, parse_range, ConditionOutcome, RangeRequest, ReadConditions,
 };
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
-use crate::s3::grants::stored_acl;
+use crate::s3::grants::{refuse_public_acl, stored_acl};
 use crate::s3::handler::{FromRequest, IntoResponse, S3Operation};
 use crate::s3::object_lock::{
     add_lock_headers, administers, asks_bypass, bypasses_governance, check_requested_lock,
@@ -142,6 +142,7 @@ impl S3Operation for PutObject {
         check_requested_lock(context, &call, &bucket, &input.lock, input.digest_missing)?;
         let writer = call.requester.access_key();
         let acl = stored_acl(context, writer, input.acl, &bucket.owner).await?;
+        refuse_public_acl(&call, acl.as_deref())?;
         let bytes_max = PUT_OBJECT_BYTES_MAX.min(context.config.max_object_size_bytes);
         let received = receive_payload(
             context,

@@ -11,12 +11,14 @@ use crate::limits::{
     USER_METADATA_BYTES_MAX,
 };
 use crate::meta::PutCondition;
+use crate::policy::Decision;
 use crate::s3::access::{AclRequest, CannedAcl, Identity, Permission, Requester};
 use crate::s3::auth::form::{field, FormSignature};
 use crate::s3::auth::sigv4;
+use crate::s3::authorization::decide;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::form::{boundary, FormReader, PartHead};
-use crate::s3::grants::resolve_acl;
+use crate::s3::grants::{refuse_public_acl, resolve_acl};
 use crate::s3::handler::{FromRequest, IntoResponse, S3Operation};
 use crate::s3::object_lock::{check_requested_lock, requested_lock};
 use crate::s3::object_write::{commit_object, decode_checksum, Destination, ObjectAttributes};
@@ -361,11 +363,27 @@ impl S3Operation for PostObject {
         let key = object_key(&mut fields, &file)?;
         let (requester, length_range) = form_writer(context, &call, &fields).await?;
         // The upload is the form signer's write of the form's key.
-        let upload = Call {
+        let mut upload = Call {
             key: &key,
             requester: &requester,
             ..call
         };
+        // The bucket's policy on this signer writing this key (decided here: neither is known
+        // before the form is read).
+        if let Some(bucket) = context.bucket(call.bucket).await? {
+            let decision = match call.conditions {
+                Some(conditions) => {
+                    decide(&bucket, &requester, "PutObject", Some(&key), conditions)
+                }
+                None if bucket.policy.is_some() => Decision::Deny,
+                None => Decision::NoOpinion,
+            };
+            match decision {
+                Decision::Deny => return Err(S3Error::new(S3ErrorCode::AccessDenied)),
+                Decision::Allow => upload.authorization.policy_allows = true,
+                Decision::NoOpinion => {}
+            }
+        }
         let bucket = authorized_bucket(context, &upload, Permission::Write).await?;
         let lock = requested_lock(|name| field(&fields, name))?;
         // POST carries its tags as a `<Tagging>` document in the `tagging` field.
@@ -376,6 +394,7 @@ impl S3Operation for PostObject {
         refuse_sosapi_write(&key)?;
         check_requested_lock(context, &upload, &bucket, &lock, false)?;
         let acl = form_acl(context, &fields, &requester, &bucket.owner).await?;
+        refuse_public_acl(&upload, acl.as_deref())?;
         let headers = stored_fields(&fields)?;
         let (sealed, checksum) = receive_file(context, &mut form, &fields, length_range).await?;
         let attributes = ObjectAttributes {

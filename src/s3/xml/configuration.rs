@@ -1,10 +1,12 @@
 //! The small documents of per-version and per-bucket protections and settings: Object Lock
-//! configuration, retention, legal hold, tag sets, CORS rules, and Veeam SOSAPI's system and
-//! capacity files (`documents` holds the listing, ACL, multipart and error-adjacent ones).
+//! configuration, retention, legal hold, tag sets, CORS rules, policy status, PublicAccessBlock,
+//! and Veeam SOSAPI's system and capacity files (`documents` holds the listing, ACL, multipart and error-adjacent ones).
 
 use super::documents::XmlDocument;
 use super::XmlBuilder;
-use crate::meta::{BucketObjectLock, CorsConfiguration, Retention, RetentionPeriod};
+use crate::meta::{
+    BucketObjectLock, CorsConfiguration, PublicAccessBlock, Retention, RetentionPeriod,
+};
 use crate::s3::time;
 
 /// GetObjectLockConfiguration's answer.
@@ -151,5 +153,39 @@ impl XmlDocument for CorsConfigurationDocument {
             xml.close("CORSRule");
         }
         xml.close("CORSConfiguration");
+    }
+}
+
+/// GetBucketPolicyStatus's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicyStatus {
+    /// Whether the bucket's policy makes it public.
+    pub is_public: bool,
+}
+
+impl XmlDocument for PolicyStatus {
+    fn write(&self, xml: &mut XmlBuilder) {
+        xml.open_root("PolicyStatus")
+            .element("IsPublic", if self.is_public { "true" } else { "false" })
+            .close("PolicyStatus");
+    }
+}
+
+/// GetPublicAccessBlock's answer: all four flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublicAccessBlockDocument(pub PublicAccessBlock);
+
+impl XmlDocument for PublicAccessBlockDocument {
+    fn write(&self, xml: &mut XmlBuilder) {
+        let flag = |value: bool| if value { "true" } else { "false" };
+        xml.open_root("PublicAccessBlockConfiguration")
+            .element("BlockPublicAcls", flag(self.0.block_public_acls))
+            .element("IgnorePublicAcls", flag(self.0.ignore_public_acls))
+            .element("BlockPublicPolicy", flag(self.0.block_public_policy))
+            .element(
+                "RestrictPublicBuckets",
+                flag(self.0.restrict_public_buckets),
+            )
+            .close("PublicAccessBlockConfiguration");
     }
 }

@@ -9,7 +9,7 @@ use super::tagging::{validate, TagSet};
 use super::time::parse_iso8601_ms;
 use crate::meta::object_lock::{DEFAULT_RETENTION_DAYS_MAX, DEFAULT_RETENTION_YEARS_MAX};
 use crate::meta::{BucketObjectLock, ObjectLockMode, Retention, RetentionPeriod};
-use crate::meta::{CorsConfiguration, CorsRule};
+use crate::meta::{CorsConfiguration, CorsRule, PublicAccessBlock};
 
 pub mod configuration;
 pub mod documents;
@@ -289,6 +289,32 @@ pub fn parse_cors_configuration(body: &[u8]) -> S3Result<CorsConfiguration> {
         configuration.rules.push(rule);
     }
     Ok(configuration)
+}
+
+/// Reads a `<PublicAccessBlockConfiguration>` (PutPublicAccessBlock): each of the four flags
+/// `true` or `false`, absent ones false; anything else MalformedXML.
+pub fn parse_public_access_block(body: &[u8]) -> S3Result<PublicAccessBlock> {
+    let root = parse_tree(body)?;
+    let malformed = || S3Error::new(S3ErrorCode::MalformedXML);
+    if root.name != "PublicAccessBlockConfiguration" {
+        return Err(malformed());
+    }
+    let mut block = PublicAccessBlock::default();
+    for node in &root.children {
+        let value = match node.text.trim() {
+            "true" => true,
+            "false" => false,
+            _ => return Err(malformed()),
+        };
+        match node.name.as_str() {
+            "BlockPublicAcls" => block.block_public_acls = value,
+            "IgnorePublicAcls" => block.ignore_public_acls = value,
+            "BlockPublicPolicy" => block.block_public_policy = value,
+            "RestrictPublicBuckets" => block.restrict_public_buckets = value,
+            _ => return Err(malformed()),
+        }
+    }
+    Ok(block)
 }
 
 /// Keys per DeleteObjects request (S3 API Reference, DeleteObjects: "up to 1,000 keys").
