@@ -102,25 +102,54 @@ pub const S3_ACTIONS: &[(&str, ResourceKind)] = &[
 /// Whether `pattern` matches `text`: `*` any run of characters (the empty one too), `?` one
 /// character, everything else itself (`ignore_case`: ASCII case folded, as for action names).
 pub fn glob_match(pattern: &str, text: &str, ignore_case: bool) -> bool {
+    if pattern.is_ascii() && text.is_ascii() {
+        // Bytes are characters here: no allocation (the common case, and the per-request one).
+        return glob_units(pattern.as_bytes(), text.as_bytes(), |a, b| {
+            if ignore_case {
+                a.eq_ignore_ascii_case(&b)
+            } else {
+                a == b
+            }
+        });
+    }
     let pattern: Vec<char> = pattern.chars().collect();
     let text: Vec<char> = text.chars().collect();
-    let same = |a: char, b: char| {
+    glob_units(&pattern, &text, |a, b| {
         if ignore_case {
             a.eq_ignore_ascii_case(&b)
         } else {
             a == b
         }
-    };
+    })
+}
+
+/// A pattern unit: a byte of ASCII text or a character of any other.
+trait GlobUnit: Copy + PartialEq {
+    const STAR: Self;
+    const QUESTION: Self;
+}
+
+impl GlobUnit for u8 {
+    const STAR: u8 = b'*';
+    const QUESTION: u8 = b'?';
+}
+
+impl GlobUnit for char {
+    const STAR: char = '*';
+    const QUESTION: char = '?';
+}
+
+fn glob_units<U: GlobUnit>(pattern: &[U], text: &[U], same: impl Fn(U, U) -> bool) -> bool {
     // Iterative matching with one backtrack point: linear in practice, never exponential.
     let (mut p, mut t) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while t < text.len() {
         if p < pattern.len()
-            && (pattern[p] == '?' || (pattern[p] != '*' && same(pattern[p], text[t])))
+            && (pattern[p] == U::QUESTION || (pattern[p] != U::STAR && same(pattern[p], text[t])))
         {
             p += 1;
             t += 1;
-        } else if p < pattern.len() && pattern[p] == '*' {
+        } else if p < pattern.len() && pattern[p] == U::STAR {
             star = Some((p, t));
             p += 1;
         } else if let Some((star_p, star_t)) = star {
@@ -131,7 +160,7 @@ pub fn glob_match(pattern: &str, text: &str, ignore_case: bool) -> bool {
             return false;
         }
     }
-    pattern[p..].iter().all(|&c| c == '*')
+    pattern[p..].iter().all(|&c| c == U::STAR)
 }
 
 /// The actions (without prefix) a policy's action pattern (`s3:Get*`, `s3:*`, `*`) names, with
