@@ -68,12 +68,12 @@ enum Seek {
 }
 
 /// Up to ?4 entries of bucket ?1 after key ?2, below ?3 when it is not NULL.
-pub(super) const PAGE_AFTER_SQL: &str = "SELECT key, size, etag, last_modified_ms, owner \
+pub(super) const PAGE_AFTER_SQL: &str = "SELECT key, size, etag, last_modified_ms, owner, headers \
      FROM objects WHERE bucket = ?1 AND key > ?2 AND (?3 IS NULL OR key < ?3) \
      ORDER BY key LIMIT ?4";
 
 /// As `PAGE_AFTER_SQL`, from key ?2 inclusive.
-pub(super) const PAGE_FROM_SQL: &str = "SELECT key, size, etag, last_modified_ms, owner \
+pub(super) const PAGE_FROM_SQL: &str = "SELECT key, size, etag, last_modified_ms, owner, headers \
      FROM objects WHERE bucket = ?1 AND key >= ?2 AND (?3 IS NULL OR key < ?3) \
      ORDER BY key LIMIT ?4";
 
@@ -168,6 +168,11 @@ pub fn list(transaction: &Transaction<'_>, query: &ListQuery) -> Result<Listing,
                 etag: row.get(2)?,
                 last_modified_ms: row.get(3)?,
                 owner: row.get(4)?,
+                storage_class: row
+                    .get_ref(5)?
+                    .as_str()
+                    .ok()
+                    .and_then(super::object_rows::stored_storage_class),
             });
         }
         if fetched < want {

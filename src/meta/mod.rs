@@ -200,6 +200,8 @@ pub struct ObjectSummary {
     pub last_modified_ms: i64,
     /// Access key of the owner.
     pub owner: String,
+    /// Storage class when not STANDARD.
+    pub storage_class: Option<String>,
 }
 
 /// What a conditional delete requires of the key's current object (every part that is set must

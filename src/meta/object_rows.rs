@@ -256,6 +256,19 @@ pub(crate) fn encode_headers(headers: &[(String, String)]) -> String {
     text
 }
 
+/// The stored header holding an object's storage class when it is not STANDARD.
+pub const STORAGE_CLASS_HEADER: &str = "x-amz-storage-class";
+
+/// The storage class in a stored header text (`encode_headers`), without decoding the rest;
+/// `None` for STANDARD (stored as nothing).
+pub(crate) fn stored_storage_class(text: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        line.strip_prefix(STORAGE_CLASS_HEADER)
+            .and_then(|rest| rest.strip_prefix(':'))
+            .map(str::to_string)
+    })
+}
+
 pub(crate) fn decode_headers(text: &str) -> Vec<(String, String)> {
     text.lines()
         .filter_map(|line| line.split_once(':'))

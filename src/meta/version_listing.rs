@@ -49,6 +49,8 @@ pub struct VersionEntry {
     pub owner: String,
     /// Orders the key's versions, newest largest (a cursor resumes below it).
     pub sequence: i64,
+    /// Storage class when not STANDARD.
+    pub storage_class: Option<String>,
 }
 
 /// One page.
@@ -88,12 +90,12 @@ const _: () = assert!(super::version_id::SEQUENCE_PER_MS == 65536);
 
 /// Current rows from key ?2 on, below ?3 when it is not NULL.
 const CURRENT_FROM_SQL: &str = "SELECT key, version_id, 0, size, etag, last_modified_ms, owner, \
-     COALESCE(sequence, last_modified_ms * 65536) \
+     COALESCE(sequence, last_modified_ms * 65536), headers \
      FROM objects WHERE bucket = ?1 AND key >= ?2 AND (?3 IS NULL OR key < ?3) ORDER BY key";
 
 /// Noncurrent rows and markers from key ?2 on, newest first per key.
 const NONCURRENT_FROM_SQL: &str = "SELECT key, version_id, delete_marker, size, etag, \
-     last_modified_ms, owner, sequence FROM versions WHERE bucket = ?1 AND key >= ?2 \
+     last_modified_ms, owner, sequence, headers FROM versions WHERE bucket = ?1 AND key >= ?2 \
      AND (?3 IS NULL OR key < ?3) ORDER BY key, sequence DESC";
 
 /// A lazily read, ordered scan of one table.
@@ -129,6 +131,11 @@ impl<'s> Scan<'s> {
                 last_modified_ms: row.get(5)?,
                 owner: row.get(6)?,
                 sequence: row.get(7)?,
+                storage_class: row
+                    .get_ref(8)?
+                    .as_str()
+                    .ok()
+                    .and_then(super::object_rows::stored_storage_class),
             }),
             None => None,
         };

@@ -27,6 +27,18 @@ pub(crate) const STORED_HEADERS: &[(&str, &str)] = &[
     ("expires", "Expires"),
 ];
 
+/// The stored header that carries an object's storage class when it is not STANDARD (returned
+/// as is on GET and HEAD, as S3 does).
+pub(crate) use crate::meta::object_rows::STORAGE_CLASS_HEADER;
+
+/// An object's storage class from its stored headers (STANDARD when none is stored).
+pub(crate) fn storage_class(headers: &[(String, String)]) -> &str {
+    headers
+        .iter()
+        .find(|(name, _)| name == STORAGE_CLASS_HEADER)
+        .map_or("STANDARD", |(_, class)| class.as_str())
+}
+
 /// The write condition of a PutObject (`If-None-Match: *` or `If-Match: <etag>`).
 pub(crate) fn parse_put_condition(head: &RequestHead) -> S3Result<PutCondition> {
     Ok(
@@ -57,6 +69,13 @@ pub(crate) fn stored_headers(head: &RequestHead) -> S3Result<Vec<(String, String
         if let Some(suffix) = name.strip_prefix("x-amz-meta-") {
             metadata_bytes += suffix.len() + value.len();
             headers.push((name.clone(), value.clone()));
+        } else if name == STORAGE_CLASS_HEADER {
+            // A class other than STANDARD is kept as a label (`unsupported` has refused the
+            // ones ringstore cannot serve); STANDARD is the default and stored as nothing.
+            let class = value.trim().to_ascii_uppercase();
+            if class != "STANDARD" {
+                headers.push((name.clone(), class));
+            }
         } else if let Some((_, _)) = STORED_HEADERS.iter().find(|(stored, _)| stored == name) {
             let mentions_aws_chunked = value
                 .split(',')

@@ -17,8 +17,20 @@ const OBJECT_WRITES: &[&str] = &[
     "PostObject",
 ];
 
-/// Storage classes S3 defines (S3 API Reference, PutObject `x-amz-storage-class`); every object
-/// here is STANDARD.
+/// The storage classes an object may carry here: every class S3 reads back at once (no restore),
+/// kept as a label and returned on GET/HEAD, in listings and attributes; the bytes stay on the
+/// same local disk whatever the label. The archive classes (GLACIER, DEEP_ARCHIVE), whose objects
+/// S3 serves only after a restore, and the ones tied to other hardware stay refused (501).
+pub const STORED_STORAGE_CLASSES: &[&str] = &[
+    "STANDARD",
+    "REDUCED_REDUNDANCY",
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "INTELLIGENT_TIERING",
+    "GLACIER_IR",
+];
+
+/// Storage classes S3 defines (S3 API Reference, PutObject `x-amz-storage-class`).
 const STORAGE_CLASSES: &[&str] = &[
     "STANDARD",
     "REDUCED_REDUNDANCY",
@@ -93,7 +105,7 @@ const RULES: &[Rule] = &[
     Rule { name: "x-amz-object-ownership", values: Values::AllBut(&["ObjectWriter"]), scope: Scope::Only(&["CreateBucket"]), answer: Answer::NotImplemented("Object ownership other than ObjectWriter") },
     Rule { name: "x-amz-website-redirect-location", values: Values::Any, scope: Scope::Only(OBJECT_WRITES), answer: Answer::NotImplemented("Website redirects") },
     Rule { name: "x-amz-tagging-directive", values: Values::AllBut(&["COPY", "REPLACE"]), scope: Scope::Only(&["CopyObject"]), answer: Answer::TaggingDirective },
-    Rule { name: "x-amz-storage-class", values: Values::AllBut(&["STANDARD"]), scope: Scope::Only(OBJECT_WRITES), answer: Answer::StorageClass },
+    Rule { name: "x-amz-storage-class", values: Values::AllBut(STORED_STORAGE_CLASSES), scope: Scope::Only(OBJECT_WRITES), answer: Answer::StorageClass },
     Rule { name: "x-amz-mfa", values: Values::Any, scope: Scope::Every, answer: Answer::NotImplemented("MFA Delete") },
     Rule { name: "if-match", values: Values::Any, scope: Scope::Only(&["CopyObject"]), answer: CONDITIONAL_COPY },
     Rule { name: "if-none-match", values: Values::Any, scope: Scope::Only(&["DeleteObject", "CopyObject"]), answer: CONDITIONAL_COPY },
@@ -130,7 +142,7 @@ impl Rule {
                 S3Error::with_message(
                     S3ErrorCode::NotImplemented,
                     format!(
-                        "Storage class {} is not implemented by ringstore yet; every object is STANDARD.",
+                        "Storage class {} is not implemented by ringstore yet (it needs a restore before a read).",
                         value.trim()
                     ),
                 )
@@ -213,6 +225,8 @@ mod tests {
         // operations' own now (s3::object_lock), never refused here.
         assert!(refusal(PUT_OBJECT, "x-amz-storage-class", "STANDARD").is_none());
         assert!(refusal(PUT_OBJECT, "x-amz-storage-class", "standard").is_none());
+        assert!(refusal(PUT_OBJECT, "x-amz-storage-class", "STANDARD_IA").is_none());
+        assert!(refusal(PUT_OBJECT, "x-amz-storage-class", "GLACIER_IR").is_none());
         let glacier = refusal(PUT_OBJECT, "x-amz-storage-class", "GLACIER").unwrap();
         assert_eq!(glacier.code, S3ErrorCode::NotImplemented);
         let bogus = refusal(PUT_OBJECT, "x-amz-storage-class", "FAST").unwrap();

@@ -80,3 +80,52 @@ def test_conditional_reads_and_null_versions(server):
         s3.put_object(Bucket="py-cond", Key="k2", Body=b"a", IfNoneMatch="*")
         s3.put_object(Bucket="py-cond", Key="k2", Body=b"b", IfNoneMatch="*")
     assert error.value.response["Error"]["Code"] == "PreconditionFailed"
+
+
+def test_storage_classes_are_kept_as_labels(server):
+    # Goal (issue 21 item 8): a class S3 reads back at once is stored and returned by HEAD, GET,
+    # both listings, ListObjectVersions and GetObjectAttributes; a copy takes the class it asks
+    # for (STANDARD when none, never the source's) and may change only the class of an object
+    # onto itself; a multipart upload's class lands on the object; a class S3 does not define is
+    # 400 InvalidStorageClass and an archive class 501, both storing nothing.
+    s3 = server.client()
+    s3.create_bucket(Bucket="py-classes")
+    s3.put_object(Bucket="py-classes", Key="ia", Body=b"x", StorageClass="STANDARD_IA")
+    s3.put_object(Bucket="py-classes", Key="std", Body=b"y")
+    head = s3.head_object(Bucket="py-classes", Key="ia")
+    assert head["StorageClass"] == "STANDARD_IA"
+    assert "StorageClass" not in s3.head_object(Bucket="py-classes", Key="std")
+    assert s3.get_object(Bucket="py-classes", Key="ia")["StorageClass"] == "STANDARD_IA"
+    listed = {o["Key"]: o["StorageClass"] for o in s3.list_objects_v2(Bucket="py-classes")["Contents"]}
+    assert listed == {"ia": "STANDARD_IA", "std": "STANDARD"}
+    listed_v1 = {o["Key"]: o["StorageClass"] for o in s3.list_objects(Bucket="py-classes")["Contents"]}
+    assert listed_v1 == listed
+    versions = {v["Key"]: v["StorageClass"] for v in s3.list_object_versions(Bucket="py-classes")["Versions"]}
+    assert versions == listed
+    attributes = s3.get_object_attributes(Bucket="py-classes", Key="ia", ObjectAttributes=["StorageClass"])
+    assert attributes["StorageClass"] == "STANDARD_IA"
+
+    s3.copy_object(Bucket="py-classes", Key="copied", CopySource={"Bucket": "py-classes", "Key": "ia"})
+    assert "StorageClass" not in s3.head_object(Bucket="py-classes", Key="copied")
+    s3.copy_object(Bucket="py-classes", Key="ia", CopySource={"Bucket": "py-classes", "Key": "ia"},
+                   StorageClass="ONEZONE_IA")
+    assert s3.head_object(Bucket="py-classes", Key="ia")["StorageClass"] == "ONEZONE_IA"
+    assert s3.get_object(Bucket="py-classes", Key="ia")["Body"].read() == b"x"
+
+    upload = s3.create_multipart_upload(Bucket="py-classes", Key="mp", StorageClass="INTELLIGENT_TIERING")
+    part = s3.upload_part(Bucket="py-classes", Key="mp", UploadId=upload["UploadId"], PartNumber=1, Body=b"z" * 10)
+    s3.complete_multipart_upload(Bucket="py-classes", Key="mp", UploadId=upload["UploadId"],
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    assert s3.head_object(Bucket="py-classes", Key="mp")["StorageClass"] == "INTELLIGENT_TIERING"
+
+    for call, code in [
+        (lambda: s3.put_object(Bucket="py-classes", Key="bad", Body=b"b", StorageClass="STD1"), "InvalidStorageClass"),
+        (lambda: s3.copy_object(Bucket="py-classes", Key="bad", CopySource={"Bucket": "py-classes", "Key": "std"},
+                                StorageClass="STD1"), "InvalidStorageClass"),
+        (lambda: s3.create_multipart_upload(Bucket="py-classes", Key="bad", StorageClass="STD1"), "InvalidStorageClass"),
+        (lambda: s3.put_object(Bucket="py-classes", Key="bad", Body=b"b", StorageClass="GLACIER"), "NotImplemented"),
+    ]:
+        with pytest.raises(ClientError) as refused:
+            call()
+        assert refused.value.response["Error"]["Code"] == code
+    assert "bad" not in {o["Key"] for o in s3.list_objects_v2(Bucket="py-classes")["Contents"]}

@@ -6,6 +6,7 @@ use crate::meta::VersionSelector;
 use crate::s3::access::Permission;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::handler::{FromRequest, IntoResponse, S3Operation};
+use crate::s3::object_write::storage_class;
 use crate::s3::payload::PayloadReader;
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::authorized_version;
@@ -133,7 +134,8 @@ impl S3Operation for GetObjectAttributes {
                 etag: has("ETag").then(|| record.etag.clone()),
                 checksum: checksum.filter(|_| has("Checksum")),
                 parts,
-                storage_class: has("StorageClass"),
+                storage_class: has("StorageClass")
+                    .then(|| storage_class(&record.headers).to_string()),
                 object_size: has("ObjectSize").then_some(record.size_bytes),
             },
             last_modified_ms: record.last_modified_ms,

@@ -11,7 +11,9 @@ use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::grants::{refuse_public_acl, stored_acl};
 use crate::s3::handler::{FromRequest, S3Operation, WithHeaders};
 use crate::s3::object_lock::{check_requested_lock, requested_lock};
-use crate::s3::object_write::{commit_object, stored_headers, Destination, ObjectAttributes};
+use crate::s3::object_write::{
+    commit_object, stored_headers, Destination, ObjectAttributes, STORAGE_CLASS_HEADER,
+};
 use crate::s3::payload::PayloadReader;
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::authorized_bucket;
@@ -44,6 +46,9 @@ pub struct CopyObjectInput<'r> {
     /// `x-amz-tagging-directive: REPLACE`: these tags (from `x-amz-tagging`) instead of the
     /// source's; `None` for COPY (the default).
     replaced_tags: Option<Option<String>>,
+    /// The copy's storage class header as stored (`None`: STANDARD). A class is never copied
+    /// from the source (S3 API Reference, CopyObject `x-amz-storage-class`).
+    storage_class: Option<(String, String)>,
 }
 
 impl<'r> FromRequest<'r> for CopyObjectInput<'r> {
@@ -64,10 +69,17 @@ impl<'r> FromRequest<'r> for CopyObjectInput<'r> {
                 ))
             }
         };
+        let storage_class = head
+            .header(STORAGE_CLASS_HEADER)
+            .map(|class| class.trim().to_ascii_uppercase())
+            .filter(|class| class != "STANDARD")
+            .map(|class| (STORAGE_CLASS_HEADER.to_string(), class));
+        // A copy onto itself must change something; a storage class asked for is a change.
         if source.source.bucket == request.bucket()
             && source.source.key == request.key()
             && source.source.version.is_none()
             && matches!(directive, Directive::Copy)
+            && head.header(STORAGE_CLASS_HEADER).is_none()
         {
             return Err(S3Error::with_message(
                 S3ErrorCode::InvalidRequest,
@@ -83,6 +95,7 @@ impl<'r> FromRequest<'r> for CopyObjectInput<'r> {
             (true, Some(text)) => Some(encode_tags(&parse_tagging_header(text)?)),
         };
         Ok(CopyObjectInput {
+            storage_class,
             replaced_tags,
             lock: requested_lock(|name| head.header(name))?,
             source,
@@ -126,7 +139,16 @@ impl S3Operation for CopyObject {
                 .encode()
             });
         let (content_type, headers) = match input.directive {
-            Directive::Copy => (record.content_type.clone(), record.headers.clone()),
+            Directive::Copy => {
+                let mut headers: Vec<(String, String)> = record
+                    .headers
+                    .iter()
+                    .filter(|(name, _)| name != STORAGE_CLASS_HEADER)
+                    .cloned()
+                    .collect();
+                headers.extend(input.storage_class.clone());
+                (record.content_type.clone(), headers)
+            }
             Directive::Replace {
                 content_type,
                 headers,

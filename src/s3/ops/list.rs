@@ -191,6 +191,7 @@ async fn entries(
             etag: object.etag.clone(),
             size_bytes: object.size_bytes,
             owner,
+            storage_class: object.storage_class.clone(),
         });
     }
     Ok(entries)

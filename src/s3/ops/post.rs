@@ -21,7 +21,9 @@ use crate::s3::form::{boundary, FormReader, PartHead};
 use crate::s3::grants::{refuse_public_acl, resolve_acl};
 use crate::s3::handler::{FromRequest, IntoResponse, S3Operation};
 use crate::s3::object_lock::{check_requested_lock, requested_lock};
-use crate::s3::object_write::{commit_object, decode_checksum, Destination, ObjectAttributes};
+use crate::s3::object_write::{
+    commit_object, decode_checksum, Destination, ObjectAttributes, STORAGE_CLASS_HEADER,
+};
 use crate::s3::payload::PayloadReader;
 use crate::s3::post_policy::{decode_policy, PostPolicy};
 use crate::s3::request::{Call, S3Request};
@@ -159,7 +161,8 @@ async fn form_writer(
     Ok(writer)
 }
 
-/// The stored headers the fields set: `x-amz-meta-*` (at most 2 KiB) and `STORED_FIELDS`.
+/// The stored headers the fields set: `x-amz-meta-*` (at most 2 KiB), `STORED_FIELDS` and the
+/// storage class.
 fn stored_fields(fields: &[(String, String)]) -> S3Result<Vec<(String, String)>> {
     let mut headers = Vec::new();
     let mut metadata_bytes = 0usize;
@@ -169,6 +172,12 @@ fn stored_fields(fields: &[(String, String)]) -> S3Result<Vec<(String, String)>>
             headers.push((name.clone(), value.clone()));
         } else if STORED_FIELDS.contains(&name.as_str()) {
             headers.push((name.clone(), value.clone()));
+        } else if name == STORAGE_CLASS_HEADER {
+            // As on PutObject: a class other than STANDARD is kept as a label.
+            let class = value.trim().to_ascii_uppercase();
+            if class != "STANDARD" {
+                headers.push((name.clone(), class));
+            }
         }
     }
     if metadata_bytes > USER_METADATA_BYTES_MAX {

@@ -265,6 +265,8 @@ pub struct ListEntry {
     pub size_bytes: u64,
     /// Its owner, when the listing shows owners.
     pub owner: Option<Owner>,
+    /// Storage class when not STANDARD.
+    pub storage_class: Option<String>,
 }
 
 impl ListEntry {
@@ -278,7 +280,11 @@ impl ListEntry {
         if let Some(owner) = &self.owner {
             owner.write_as(xml, "Owner");
         }
-        xml.element("StorageClass", "STANDARD").close("Contents");
+        xml.element(
+            "StorageClass",
+            self.storage_class.as_deref().unwrap_or("STANDARD"),
+        )
+        .close("Contents");
     }
 }
 
@@ -424,7 +430,10 @@ impl XmlDocument for ListVersionsResult {
             if !entry.delete_marker {
                 xml.element("ETag", &format!("\"{}\"", entry.etag))
                     .element("Size", &entry.size_bytes.to_string())
-                    .element("StorageClass", "STANDARD");
+                    .element(
+                        "StorageClass",
+                        entry.storage_class.as_deref().unwrap_or("STANDARD"),
+                    );
             }
             if let Some(owner) = owner {
                 owner.write_as(xml, "Owner");
@@ -459,8 +468,8 @@ pub struct GetObjectAttributesResponse {
     pub checksum: Option<StoredChecksum>,
     /// Its parts, when asked for and multipart.
     pub parts: Option<ObjectPartsPage>,
-    /// Whether `StorageClass` was asked for.
-    pub storage_class: bool,
+    /// The storage class, when asked for.
+    pub storage_class: Option<String>,
     /// Size in bytes, when asked for.
     pub object_size: Option<u64>,
 }
@@ -480,8 +489,8 @@ impl XmlDocument for GetObjectAttributesResponse {
         if let Some(page) = &self.parts {
             page.write(xml);
         }
-        if self.storage_class {
-            xml.element("StorageClass", "STANDARD");
+        if let Some(class) = &self.storage_class {
+            xml.element("StorageClass", class);
         }
         if let Some(size) = self.object_size {
             xml.element("ObjectSize", &size.to_string());
