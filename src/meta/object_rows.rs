@@ -51,6 +51,18 @@ pub(crate) fn insert_object(
             unreachable!("records written come from uploads, never from a metadata-only lookup")
         }
     };
+    if record
+        .headers
+        .iter()
+        .any(|(name, _)| name == STORAGE_CLASS_HEADER)
+    {
+        // Listings read classes only in buckets that have had one (`listing`).
+        transaction
+            .prepare_cached(
+                "UPDATE buckets SET storage_classes = 1 WHERE name = ?1 AND storage_classes IS NULL",
+            )?
+            .execute([&record.bucket])?;
+    }
     let (bytes, bytes_id) = match (sequence, bytes) {
         (Some(_), Some(bytes)) => (None, Some(store_version_bytes(transaction, bytes)?)),
         (_, bytes) => (bytes, None),
@@ -258,6 +270,20 @@ pub(crate) fn encode_headers(headers: &[(String, String)]) -> String {
 
 /// The stored header holding an object's storage class when it is not STANDARD.
 pub const STORAGE_CLASS_HEADER: &str = "x-amz-storage-class";
+
+/// Whether bucket `bucket` ever held an object with a storage class other than STANDARD.
+pub(crate) fn has_storage_classes(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+) -> rusqlite::Result<bool> {
+    use rusqlite::OptionalExtension;
+    Ok(transaction
+        .prepare_cached("SELECT storage_classes FROM buckets WHERE name = ?1")?
+        .query_row([bucket], |row| row.get::<_, Option<i64>>(0))
+        .optional()?
+        .flatten()
+        .is_some())
+}
 
 /// The storage class in a stored header text (`encode_headers`), without decoding the rest;
 /// `None` for STANDARD (stored as nothing).

@@ -192,12 +192,14 @@ CREATE TABLE version_bytes (
 );
 ";
 
-/// Version 6: a bucket's CORS rules (PutBucketCors, JSON), policy (the document as sent) and
-/// PublicAccessBlock flags.
+/// Version 6: a bucket's CORS rules (PutBucketCors, JSON), policy (the document as sent),
+/// PublicAccessBlock flags, and whether any object in it was ever written with a storage class
+/// other than STANDARD (listings of the others never read the stored headers for one).
 const MIGRATION_V6: &str = "
 ALTER TABLE buckets ADD COLUMN cors TEXT;
 ALTER TABLE buckets ADD COLUMN policy TEXT;
 ALTER TABLE buckets ADD COLUMN public_access_block TEXT;
+ALTER TABLE buckets ADD COLUMN storage_classes INTEGER;
 ";
 
 /// Why the schema could not be brought to the current version.

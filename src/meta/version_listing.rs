@@ -90,13 +90,23 @@ const _: () = assert!(super::version_id::SEQUENCE_PER_MS == 65536);
 
 /// Current rows from key ?2 on, below ?3 when it is not NULL.
 const CURRENT_FROM_SQL: &str = "SELECT key, version_id, 0, size, etag, last_modified_ms, owner, \
-     COALESCE(sequence, last_modified_ms * 65536), headers \
+     COALESCE(sequence, last_modified_ms * 65536) \
+     FROM objects WHERE bucket = ?1 AND key >= ?2 AND (?3 IS NULL OR key < ?3) ORDER BY key";
+
+/// `CURRENT_FROM_SQL` with the stored headers (the storage class), for buckets that have classes.
+const CURRENT_FROM_WITH_HEADERS_SQL: &str = "SELECT key, version_id, 0, size, etag, \
+     last_modified_ms, owner, COALESCE(sequence, last_modified_ms * 65536), headers \
      FROM objects WHERE bucket = ?1 AND key >= ?2 AND (?3 IS NULL OR key < ?3) ORDER BY key";
 
 /// Noncurrent rows and markers from key ?2 on, newest first per key.
 const NONCURRENT_FROM_SQL: &str = "SELECT key, version_id, delete_marker, size, etag, \
-     last_modified_ms, owner, sequence, headers FROM versions WHERE bucket = ?1 AND key >= ?2 \
+     last_modified_ms, owner, sequence FROM versions WHERE bucket = ?1 AND key >= ?2 \
      AND (?3 IS NULL OR key < ?3) ORDER BY key, sequence DESC";
+
+/// `NONCURRENT_FROM_SQL` with the stored headers.
+const NONCURRENT_FROM_WITH_HEADERS_SQL: &str = "SELECT key, version_id, delete_marker, size, \
+     etag, last_modified_ms, owner, sequence, headers FROM versions WHERE bucket = ?1 \
+     AND key >= ?2 AND (?3 IS NULL OR key < ?3) ORDER BY key, sequence DESC";
 
 /// A lazily read, ordered scan of one table.
 struct Scan<'s> {
@@ -131,11 +141,15 @@ impl<'s> Scan<'s> {
                 last_modified_ms: row.get(5)?,
                 owner: row.get(6)?,
                 sequence: row.get(7)?,
-                storage_class: row
-                    .get_ref(8)?
-                    .as_str()
-                    .ok()
-                    .and_then(super::object_rows::stored_storage_class),
+                // Only the `…_WITH_HEADERS_SQL` statements have a ninth column.
+                storage_class: if row.as_ref().column_count() > 8 {
+                    row.get_ref(8)?
+                        .as_str()
+                        .ok()
+                        .and_then(super::object_rows::stored_storage_class)
+                } else {
+                    None
+                },
             }),
             None => None,
         };
@@ -221,8 +235,17 @@ pub fn list_versions(
         Some(key) if key.as_bytes() > prefix => key.as_bytes().to_vec(),
         _ => prefix.to_vec(),
     };
-    let mut statement_current = transaction.prepare_cached(CURRENT_FROM_SQL)?;
-    let mut statement_noncurrent = transaction.prepare_cached(NONCURRENT_FROM_SQL)?;
+    let (current_sql, noncurrent_sql) =
+        if super::object_rows::has_storage_classes(transaction, &query.bucket)? {
+            (
+                CURRENT_FROM_WITH_HEADERS_SQL,
+                NONCURRENT_FROM_WITH_HEADERS_SQL,
+            )
+        } else {
+            (CURRENT_FROM_SQL, NONCURRENT_FROM_SQL)
+        };
+    let mut statement_current = transaction.prepare_cached(current_sql)?;
+    let mut statement_noncurrent = transaction.prepare_cached(noncurrent_sql)?;
     // The key of the entry read before (listed or skipped): the first entry of a key is its latest.
     let mut previous_key: Option<String> = None;
     'scan: loop {

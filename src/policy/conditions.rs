@@ -144,7 +144,7 @@ impl ConditionOperator {
     }
 
     /// Negated operators hold when no policy value matches.
-    fn negated(self) -> bool {
+    pub fn negated(self) -> bool {
         use ConditionOperator::*;
         matches!(
             self,
@@ -263,6 +263,15 @@ impl ConditionContext {
         self.known_prefixes.push(normalize_key(prefix));
     }
 
+    /// Drops every key under `prefix` and forgets that they were known (for keys that belong
+    /// to one object, before they are read for another).
+    pub fn forget_prefix(&mut self, prefix: &str) {
+        let prefix = normalize_key(prefix);
+        self.values
+            .retain(|(key, _)| !key.starts_with(prefix.as_str()));
+        self.known_prefixes.retain(|known| *known != prefix);
+    }
+
     fn knows(&self, key: &str) -> bool {
         is_supported_key(key)
             || self
@@ -302,9 +311,14 @@ impl Condition {
             if !context.knows(&self.key) {
                 return ConditionOutcome::Undecidable;
             }
-            // An absent key: "the condition is false" unless IfExists, or ForAllValues (true
-            // over the empty set).
-            return outcome(self.if_exists || self.qualifier == SetQualifier::ForAllValues);
+            // An absent key: the values do not match, so the condition is false — and a negated
+            // one (StringNotLike, NotIpAddress, …) true; IfExists holds; ForAllValues holds over
+            // the empty set (IAM User Guide, Condition operators, "Important").
+            return outcome(
+                self.if_exists
+                    || self.qualifier == SetQualifier::ForAllValues
+                    || self.operator.negated(),
+            );
         };
         let matches_one = |value: &String| {
             let any = self
@@ -362,7 +376,7 @@ pub fn instant_ms(text: &str) -> Option<i128> {
 }
 
 /// A CIDR block (`192.0.2.0/24`, `2001:db8::/32`) or one address.
-fn parse_cidr(text: &str) -> Option<(IpAddr, u8)> {
+pub(crate) fn parse_cidr(text: &str) -> Option<(IpAddr, u8)> {
     let (address, length) = match text.split_once('/') {
         Some((address, length)) => (address, Some(length.parse::<u8>().ok()?)),
         None => (text, None),
@@ -383,6 +397,14 @@ fn ip_in_range(value: &str, range: &str) -> bool {
     let address = match address {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(address),
         v4 => v4,
+    };
+    // A range written as IPv4-mapped IPv6 (`::ffff:10.0.0.0/104`) is the IPv4 range it maps.
+    let (network, length) = match network {
+        IpAddr::V6(v6) if length >= 96 => match v6.to_ipv4_mapped() {
+            Some(v4) => (IpAddr::V4(v4), length - 96),
+            None => (network, length),
+        },
+        other => (other, length),
     };
     let (address, network, bits) = match (address, network) {
         (IpAddr::V4(a), IpAddr::V4(n)) => (u128::from(u32::from(a)), u128::from(u32::from(n)), 32),
@@ -479,6 +501,8 @@ mod tests {
             ),
             // Absent keys: false, unless IfExists; Null tells presence.
             ("StringEquals", "s3:delimiter", &["/"], Fails),
+            ("StringNotEquals", "s3:delimiter", &["/"], Holds),
+            ("StringNotLike", "aws:UserAgent", &["curl/*"], Holds),
             ("StringEqualsIfExists", "s3:delimiter", &["/"], Holds),
             ("Null", "s3:delimiter", &["true"], Holds),
             ("Null", "s3:prefix", &["true"], Fails),
@@ -537,6 +561,8 @@ mod tests {
         assert!(ip_in_range("2001:db8::1", "2001:db8::/32"));
         assert!(!ip_in_range("2001:db9::1", "2001:db8::/32"));
         assert!(ip_in_range("::ffff:10.1.2.3", "10.0.0.0/8"));
+        assert!(ip_in_range("127.0.0.1", "::ffff:127.0.0.1/128"));
+        assert!(ip_in_range("127.0.0.1", "::ffff:0:0/96"));
         assert!(ip_in_range("203.0.113.9", "0.0.0.0/0"));
         assert!(!ip_in_range("not an ip", "0.0.0.0/0"));
         assert!(!ConditionOperator::IpAddress.accepts("10.0.0.0/33"));

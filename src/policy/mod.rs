@@ -208,7 +208,7 @@ impl BucketPolicy {
     }
 
     /// Whether the policy grants anything to everyone (S3 User Guide, "The meaning of
-    /// 'public'"): an Allow whose principals include `*`, not narrowed by a condition on the
+    /// 'public'"): an Allow whose principals include `*`, not narrowed to fixed values of the
     /// source address or the caller's identity.
     pub fn is_public(&self) -> bool {
         const NARROWING_KEYS: &[&str] = &[
@@ -226,6 +226,30 @@ impl BucketPolicy {
             "s3:dataaccesspointaccount",
             "s3:dataaccesspointarn",
         ];
+        // A condition narrows a grant only to fixed values: a positive match (no negation, no
+        // IfExists, no ForAllValues, which holds for an absent key) of a narrowing key against
+        // values without wildcards, and for addresses ranges no wider than /8 (IPv4) or /32
+        // (IPv6).
+        let narrows = |condition: &Condition| {
+            let fixed_operator = matches!(
+                condition.operator,
+                ConditionOperator::StringEquals
+                    | ConditionOperator::StringEqualsIgnoreCase
+                    | ConditionOperator::StringLike
+                    | ConditionOperator::IpAddress
+            ) && !condition.if_exists
+                && condition.qualifier != SetQualifier::ForAllValues;
+            let fixed_values = condition.values.iter().all(|value| {
+                if condition.operator == ConditionOperator::IpAddress {
+                    conditions::parse_cidr(value).is_some_and(|(address, length)| {
+                        length >= if address.is_ipv4() { 8 } else { 32 }
+                    })
+                } else {
+                    !value.is_empty() && !value.contains(['*', '?'])
+                }
+            });
+            NARROWING_KEYS.contains(&condition.key.as_str()) && fixed_operator && fixed_values
+        };
         self.statements.iter().any(|statement| {
             statement.effect == Effect::Allow
                 && !statement.principals.negated
@@ -233,10 +257,7 @@ impl BucketPolicy {
                     .principals
                     .items
                     .contains(&PrincipalPattern::Everyone)
-                && !statement.conditions.iter().any(|condition| {
-                    NARROWING_KEYS.contains(&condition.key.as_str())
-                        && condition.operator != ConditionOperator::Null
-                })
+                && !statement.conditions.iter().any(narrows)
         })
     }
 }

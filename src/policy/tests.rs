@@ -204,6 +204,19 @@ fn ip_allow_list() {
         Decision::NoOpinion
     );
     assert!(!allow_inside.is_public());
+    // Conditions that narrow nothing leave a grant public.
+    for condition in [
+        r#"{"IpAddress":{"aws:SourceIp":["0.0.0.0/0","::/0"]}}"#,
+        r#"{"NotIpAddress":{"aws:SourceIp":"192.0.2.1/32"}}"#,
+        r#"{"StringLike":{"aws:userid":"*"}}"#,
+        r#"{"StringEqualsIfExists":{"aws:username":"bob"}}"#,
+    ] {
+        let wide = policy(&format!(
+            r#"{{"Statement":{{"Effect":"Allow","Principal":"*","Action":"s3:GetObject",
+                "Resource":"arn:aws:s3:::amzn-s3-demo-bucket/*","Condition":{condition}}}}}"#
+        ));
+        assert!(wide.is_public(), "{condition}");
+    }
 }
 
 #[test]

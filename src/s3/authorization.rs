@@ -13,6 +13,69 @@ use super::operation::Operation;
 use super::request::S3Request;
 use super::S3Context;
 
+/// Sets `s3:RequestObjectTag/<key>` and `s3:RequestObjectTagKeys` to `tags` (replacing any).
+pub fn set_request_tags(conditions: &mut ConditionContext, tags: &[(String, String)]) {
+    conditions.forget_prefix("s3:RequestObjectTag/");
+    conditions.set(
+        "s3:RequestObjectTagKeys",
+        tags.iter().map(|(key, _)| key.clone()).collect(),
+    );
+    for (key, value) in tags {
+        conditions.set(&format!("s3:RequestObjectTag/{key}"), vec![value.clone()]);
+    }
+}
+
+/// Sets the signer's keys (`aws:PrincipalType`, `aws:username`, `aws:userid`) for `requester`.
+pub fn set_principal(conditions: &mut ConditionContext, requester: &Requester) {
+    match requester {
+        Requester::Anonymous => {
+            conditions.set("aws:PrincipalType", vec!["Anonymous".to_string()]);
+            conditions.forget_prefix("aws:username");
+            conditions.forget_prefix("aws:userid");
+        }
+        Requester::User(identity) => {
+            conditions.set("aws:PrincipalType", vec!["User".to_string()]);
+            conditions.set("aws:username", vec![identity.display_name.clone()]);
+            conditions.set("aws:userid", vec![identity.canonical_id.clone()]);
+        }
+    }
+}
+
+/// The condition keys of a POST upload: the request's, with the form's signer and what its
+/// fields ask (`acl`, `tagging`, Object Lock fields), as a PutObject's headers would give them.
+pub fn post_conditions(
+    base: &ConditionContext,
+    signer: &Requester,
+    field: impl Fn(&str) -> Option<String>,
+    tags: &[(String, String)],
+) -> ConditionContext {
+    let mut conditions = base.clone();
+    set_principal(&mut conditions, signer);
+    conditions.set("s3:authType", vec!["POST".to_string()]);
+    let version = if field("x-amz-algorithm").is_some() {
+        "AWS4-HMAC-SHA256"
+    } else {
+        "AWS"
+    };
+    conditions.set("s3:signatureversion", vec![version.to_string()]);
+    for (key, name) in [
+        ("s3:x-amz-acl", "acl"),
+        ("s3:object-lock-mode", "x-amz-object-lock-mode"),
+        (
+            "s3:object-lock-retain-until-date",
+            "x-amz-object-lock-retain-until-date",
+        ),
+        ("s3:object-lock-legal-hold", "x-amz-object-lock-legal-hold"),
+    ] {
+        conditions.forget_prefix(key);
+        if let Some(value) = field(name) {
+            conditions.set(key, vec![value]);
+        }
+    }
+    set_request_tags(&mut conditions, tags);
+    conditions
+}
+
 /// The S3 action (without `s3:`) a request of `operation` asks for, as bucket policies name it;
 /// `None` for operations a bucket policy does not govern: ListBuckets and CreateBucket (no bucket
 /// yet), Get/Put/DeleteBucketPolicy (the owner's alone and never denied, so a policy cannot lock
@@ -92,7 +155,6 @@ pub fn condition_context(request: &S3Request<'_>, now_ms: i64) -> ConditionConte
         ("aws:UserAgent", "user-agent"),
         ("s3:x-amz-acl", "x-amz-acl"),
         ("s3:x-amz-content-sha256", "x-amz-content-sha256"),
-        ("s3:x-amz-copy-source", "x-amz-copy-source"),
         ("s3:x-amz-grant-full-control", "x-amz-grant-full-control"),
         ("s3:x-amz-grant-read", "x-amz-grant-read"),
         ("s3:x-amz-grant-read-acp", "x-amz-grant-read-acp"),
@@ -110,6 +172,15 @@ pub fn condition_context(request: &S3Request<'_>, now_ms: i64) -> ConditionConte
             set(key, value);
         }
     }
+    // The copy source as it is resolved (`bucket/key`, percent-decoded, no version): compared
+    // raw, `%2F` and friends would slip past a pattern on the decoded name.
+    if let Some(source) = head.header("x-amz-copy-source") {
+        let path = source.split('?').next().unwrap_or_default();
+        let path = path.strip_prefix('/').unwrap_or(path);
+        if let Ok(decoded) = super::path::percent_decode(path) {
+            set("s3:x-amz-copy-source", &decoded);
+        }
+    }
     for (key, parameter) in [
         ("s3:prefix", "prefix"),
         ("s3:delimiter", "delimiter"),
@@ -120,19 +191,18 @@ pub fn condition_context(request: &S3Request<'_>, now_ms: i64) -> ConditionConte
             set(key, value);
         }
     }
-    let (signature_version, auth_type) = match (
-        head.header("authorization"),
-        request.query_value("X-Amz-Signature"),
-        request.query_value("Signature"),
-    ) {
-        (Some(header), _, _) if header.starts_with("AWS4-") => {
-            (Some("AWS4-HMAC-SHA256"), "REST-HEADER")
-        }
-        (Some(_), _, _) => (Some("AWS"), "REST-HEADER"),
-        (None, Some(_), _) => (Some("AWS4-HMAC-SHA256"), "REST-QUERY-STRING"),
-        (None, None, Some(_)) => (Some("AWS"), "REST-QUERY-STRING"),
-        (None, None, None) if head.method == crate::http::Method::Post => (None, "POST"),
-        (None, None, None) => (None, "REST-HEADER"),
+    // In the order verification looks (`auth::verify`): a presigned query first, whatever
+    // Authorization header rides along, so the keys say how the request was really signed.
+    let query_v4 = request.query_value("X-Amz-Algorithm").is_some();
+    let query_v2 = request.query_value("AWSAccessKeyId").is_some()
+        || request.query_value("Signature").is_some();
+    let (signature_version, auth_type) = match head.header("authorization") {
+        _ if query_v4 => (Some("AWS4-HMAC-SHA256"), "REST-QUERY-STRING"),
+        _ if query_v2 => (Some("AWS"), "REST-QUERY-STRING"),
+        Some(header) if header.starts_with("AWS4-") => (Some("AWS4-HMAC-SHA256"), "REST-HEADER"),
+        Some(_) => (Some("AWS"), "REST-HEADER"),
+        None if head.method == crate::http::Method::Post => (None, "POST"),
+        None => (None, "REST-HEADER"),
     };
     if let Some(version) = signature_version {
         set("s3:signatureversion", version);
@@ -142,13 +212,7 @@ pub fn condition_context(request: &S3Request<'_>, now_ms: i64) -> ConditionConte
         .header("x-amz-tagging")
         .map(super::tagging::parse_tagging_header)
     {
-        context.set(
-            "s3:RequestObjectTagKeys",
-            tags.iter().map(|(key, _)| key.clone()).collect(),
-        );
-        for (key, value) in tags {
-            context.set(&format!("s3:RequestObjectTag/{key}"), vec![value]);
-        }
+        set_request_tags(&mut context, &tags);
     }
     context
 }
@@ -208,23 +272,101 @@ pub struct Authorization {
     pub block_public_acls: bool,
 }
 
+/// Actions on an existing object that its own ACL governs: a bucket policy can grant them only on
+/// objects the bucket owner owns (S3 User Guide, "Controlling ownership of objects": with
+/// ObjectWriter ownership another account's object is granted by its ACL alone; a policy can
+/// still deny it).
+fn governed_by_object_acl(action: &str) -> bool {
+    matches!(
+        action,
+        "GetObject"
+            | "GetObjectVersion"
+            | "GetObjectAcl"
+            | "GetObjectVersionAcl"
+            | "PutObjectAcl"
+            | "PutObjectVersionAcl"
+            | "GetObjectTagging"
+            | "GetObjectVersionTagging"
+            | "PutObjectTagging"
+            | "PutObjectVersionTagging"
+            | "DeleteObjectTagging"
+            | "DeleteObjectVersionTagging"
+            | "GetObjectAttributes"
+            | "GetObjectVersionAttributes"
+            | "GetObjectRetention"
+            | "GetObjectLegalHold"
+    )
+}
+
+/// Whether the object (or version) the request names is the bucket owner's; a missing one counts
+/// as the owner's (the operation then answers its own 404).
+async fn owned_by_bucket_owner(
+    context: &S3Context,
+    bucket: &BucketRecord,
+    request: &S3Request<'_>,
+) -> bool {
+    let Some(key) = request.target.key.as_deref() else {
+        return true;
+    };
+    let owner = match request
+        .query_value("versionId")
+        .and_then(crate::meta::VersionSelector::parse)
+    {
+        None => match context.object(&bucket.name, key, false).await {
+            Ok(Some(record)) => Some(record.owner.clone()),
+            _ => None,
+        },
+        Some(version) => {
+            let lookup = crate::meta::GetObjectVersion {
+                bucket: bucket.name.clone(),
+                key: key.to_string(),
+                version: Some(version),
+                with_bytes: false,
+            };
+            match context.meta.call(lookup).await {
+                Ok(crate::meta::VersionLookup::Object(record)) => Some(record.owner),
+                _ => None,
+            }
+        }
+    };
+    owner.is_none_or(|owner| owner == bucket.owner)
+}
+
 /// The condition keys of an object's tags (S3 User Guide, "Tagging and access control
 /// policies"), normalized.
 const EXISTING_OBJECT_TAG: &str = "s3:existingobjecttag/";
 
-/// Adds `s3:ExistingObjectTag/<key>` for every tag of the object the request names (its version
-/// when `versionId` is given; none for a missing object or a delete marker).
+/// The condition keys for an object other than the request's own (a copy's source, a
+/// DeleteObjects entry): the request's keys with no object's tags, then this object's tags when
+/// `bucket`'s policy reads them — never another object's.
+pub async fn object_conditions(
+    context: &S3Context,
+    bucket: &BucketRecord,
+    key: &str,
+    version: Option<&crate::meta::VersionSelector>,
+    base: &ConditionContext,
+) -> ConditionContext {
+    let mut conditions = base.clone();
+    conditions.forget_prefix(EXISTING_OBJECT_TAG);
+    if bucket
+        .policy
+        .as_ref()
+        .is_some_and(|policy| policy.reads_keys_under(EXISTING_OBJECT_TAG))
+    {
+        existing_object_tags(context, bucket, key, version.cloned(), &mut conditions).await;
+    }
+    conditions
+}
+
+/// Adds `s3:ExistingObjectTag/<key>` for every tag of `key` (`version` of it when given; none
+/// for a missing object or a delete marker), and marks those keys known.
 async fn existing_object_tags(
     context: &S3Context,
     bucket: &BucketRecord,
     key: &str,
-    request: &S3Request<'_>,
+    version: Option<crate::meta::VersionSelector>,
     conditions: &mut ConditionContext,
-) -> S3Result<()> {
-    let version = match request.query_value("versionId") {
-        Some(text) => crate::meta::VersionSelector::parse(text),
-        None => None,
-    };
+) {
     let tags = match version {
         None => context
             .object(&bucket.name, key, false)
@@ -249,7 +391,6 @@ async fn existing_object_tags(
         conditions.set(&format!("s3:ExistingObjectTag/{name}"), vec![value]);
     }
     conditions.know_prefix(EXISTING_OBJECT_TAG);
-    Ok(())
 }
 
 /// Applies the bucket's policy and PublicAccessBlock to `request` (routed to `operation`); also
@@ -264,10 +405,19 @@ pub async fn authorize(
     let Some(name) = request.target.bucket.as_deref() else {
         return Ok((Authorization::default(), None));
     };
-    if matches!(operation, CreateBucket | OptionsPreflight) {
+    if matches!(operation, OptionsPreflight) {
         return Ok((Authorization::default(), None));
     }
     let bucket = context.bucket(name).await?;
+    // CreateBucket of a bucket that exists: the owner's re-create resets its ACL (us-east-1), so
+    // it is decided as PutBucketAcl; anything else about CreateBucket is not a bucket's policy's.
+    let recreate = matches!(operation, CreateBucket)
+        && bucket
+            .as_ref()
+            .is_some_and(|bucket| request.requester.access_key() == bucket.owner);
+    if matches!(operation, CreateBucket) && !recreate {
+        return Ok((Authorization::default(), None));
+    }
     let needs_conditions = bucket
         .as_ref()
         .is_some_and(|bucket| bucket.policy.is_some())
@@ -293,14 +443,39 @@ pub async fn authorize(
         conditions.as_mut(),
     ) {
         if policy.reads_keys_under(EXISTING_OBJECT_TAG) {
-            existing_object_tags(context, &bucket, key, request, conditions).await?;
+            let version = request
+                .query_value("versionId")
+                .and_then(crate::meta::VersionSelector::parse);
+            existing_object_tags(context, &bucket, key, version, conditions).await;
         }
     }
-    if let (Some(action), Some(conditions)) = (policy_action(operation, versioned), &conditions) {
+    let action = if recreate {
+        Some("PutBucketAcl")
+    } else {
+        policy_action(operation, versioned)
+    };
+    if let (Some(action), Some(conditions)) = (action, &conditions) {
         let key = request.target.key.as_deref();
-        match decide(&bucket, &request.requester, action, key, conditions) {
+        let mut decision = decide(&bucket, &request.requester, action, key, conditions);
+        // GetObjectAttributes also needs the read itself (S3 API Reference: s3:GetObject too).
+        if matches!(operation, GetObjectAttributes) && decision != Decision::Deny {
+            let read = if versioned {
+                "GetObjectVersion"
+            } else {
+                "GetObject"
+            };
+            decision = match decide(&bucket, &request.requester, read, key, conditions) {
+                Decision::Deny => Decision::Deny,
+                Decision::Allow => decision,
+                Decision::NoOpinion => Decision::NoOpinion,
+            };
+        }
+        match decision {
             Decision::Deny => return Err(S3Error::new(S3ErrorCode::AccessDenied)),
-            Decision::Allow => authorization.policy_allows = true,
+            Decision::Allow => {
+                authorization.policy_allows = !governed_by_object_acl(action)
+                    || owned_by_bucket_owner(context, &bucket, request).await;
+            }
             Decision::NoOpinion => {}
         }
     }

@@ -12,7 +12,7 @@ use crate::meta::{
 };
 use crate::policy::Decision;
 use crate::s3::access::{allows_acl, Permission};
-use crate::s3::authorization::decide;
+use crate::s3::authorization::{decide, object_conditions};
 use crate::s3::conditions::{ConditionOutcome, ReadConditions};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::object_write::Destination;
@@ -149,7 +149,21 @@ async fn readable_source(
     };
     // The source bucket's policy on reading the source (an explicit Deny refuses whatever the
     // ACLs say; an Allow stands in for them), and its PublicAccessBlock.
-    let verdict = |action: &str, key: Option<&str>| match call.conditions {
+    // The source's own condition keys: its tags, never the destination's.
+    let source_conditions = match call.conditions {
+        Some(base) => Some(
+            object_conditions(
+                context,
+                source_bucket,
+                &source.key,
+                source.version.as_ref(),
+                base,
+            )
+            .await,
+        ),
+        None => None,
+    };
+    let verdict = |action: &str, key: Option<&str>| match &source_conditions {
         Some(conditions) => decide(source_bucket, call.requester, action, key, conditions),
         // Only reached if the pipeline built no condition keys: refuse rather than guess.
         None if source_bucket.policy.is_some() => Decision::Deny,
@@ -179,7 +193,9 @@ async fn readable_source(
     };
     match found {
         Ok((Some(record), _)) => {
-            if read_verdict == Decision::Allow
+            // A bucket policy speaks for the bucket owner's objects only (S3: an object another
+            // account wrote is granted by its own ACL).
+            if (read_verdict == Decision::Allow && record.owner == source_bucket.owner)
                 || allows_acl(
                     &record.owner,
                     record.acl.as_deref(),

@@ -97,33 +97,32 @@ pub(crate) fn authorize_object(
 /// else (S3 does not reveal which keys exist to those who cannot list them).
 async fn missing_object(context: &S3Context, call: &Call<'_>) -> S3Error {
     // The call's policy Allow is for its own action (GetObject, …); revealing that a key is
-    // missing needs ListBucket, from the ACL or the policy.
+    // missing needs ListBucket, from the ACL or the policy — and an explicit Deny of it hides
+    // the difference. The key is decided as a listing of itself: `s3:prefix` is the key (ceph's
+    // s3-tests test_head_object_404_with_policy_prefix).
+    let denied = || S3Error::new(S3ErrorCode::AccessDenied);
+    let listing_decision = match (context.bucket(call.bucket).await, call.conditions) {
+        (Ok(Some(bucket)), Some(conditions)) => {
+            let mut listing_conditions = conditions.clone();
+            listing_conditions.set("s3:prefix", vec![call.key.to_string()]);
+            decide(
+                &bucket,
+                call.requester,
+                "ListBucket",
+                None,
+                &listing_conditions,
+            )
+        }
+        _ => Decision::NoOpinion,
+    };
+    if listing_decision == Decision::Deny {
+        return denied();
+    }
     let mut listing = *call;
-    listing.authorization.policy_allows = false;
+    listing.authorization.policy_allows = listing_decision == Decision::Allow;
     let bucket = match authorized_bucket(context, &listing, Permission::Read).await {
         Ok(bucket) => bucket,
-        Err(error) => {
-            // As a listing of the key itself: `s3:prefix` is the key (ceph's s3-tests
-            // test_head_object_404_with_policy_prefix).
-            let allowed = match (context.bucket(call.bucket).await, call.conditions) {
-                (Ok(Some(bucket)), Some(conditions)) => {
-                    let mut listing_conditions = conditions.clone();
-                    listing_conditions.set("s3:prefix", vec![call.key.to_string()]);
-                    decide(
-                        &bucket,
-                        call.requester,
-                        "ListBucket",
-                        None,
-                        &listing_conditions,
-                    ) == Decision::Allow
-                }
-                _ => false,
-            };
-            match context.bucket(call.bucket).await {
-                Ok(Some(bucket)) if allowed => bucket,
-                _ => return error,
-            }
-        }
+        Err(error) => return error,
     };
     if bucket.versioning.is_some() {
         let lookup = GetObjectVersion {

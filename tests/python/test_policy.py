@@ -302,3 +302,125 @@ def test_policies_survive_a_restart(server):
     assert s3.get_public_access_block(Bucket="py-kept")["PublicAccessBlockConfiguration"]["BlockPublicAcls"] is True
     anonymous = server.client(signature_version=UNSIGNED)
     assert anonymous.get_object(Bucket="py-kept", Key="k")["Body"].read() == b"v"
+
+
+def test_review_findings_stay_fixed(server):
+    # Goal: the ways a fresh review got past a policy stay closed: a negated condition on an
+    # absent key holds (so its Deny applies); an Authorization header beside a presigned query
+    # cannot pose as another auth type; a policy Allow does not reach another user's object; a
+    # copy's source is judged by its own tags; a re-create cannot reset a public ACL under
+    # BlockPublicAcls; a condition that narrows nothing leaves a policy public; tags in a
+    # PutObjectTagging body are condition keys; GetObjectAttributes needs the read too; a Deny of
+    # ListBucket hides which keys exist; an encoded copy source is matched decoded.
+    s3 = server.client()
+    anonymous = server.client(signature_version=UNSIGNED)
+    erin = server.add_user("py-policy-erin")
+    as_erin = server.client_as(erin)
+    s3.create_bucket(Bucket="py-review")
+    s3.put_object(Bucket="py-review", Key="home/erin/a", Body=b"a")
+    s3.put_object(Bucket="py-review", Key="secret/k", Body=b"s")
+    erin_arn = "arn:aws:iam::000000000000:user/py-policy-erin"
+
+    # Negated operator, absent key: listing without a prefix is denied.
+    s3.put_bucket_policy(Bucket="py-review", Policy=policy(
+        {"Effect": "Allow", "Principal": {"AWS": erin_arn}, "Action": "s3:ListBucket",
+         "Resource": "arn:aws:s3:::py-review"},
+        {"Effect": "Deny", "Principal": {"AWS": erin_arn}, "Action": "s3:ListBucket",
+         "Resource": "arn:aws:s3:::py-review", "Condition": {"StringNotLike": {"s3:prefix": "home/erin/*"}}},
+    ))
+    assert [o["Key"] for o in as_erin.list_objects_v2(Bucket="py-review", Prefix="home/erin/")["Contents"]] == ["home/erin/a"]
+    with pytest.raises(ClientError) as no_prefix:
+        as_erin.list_objects_v2(Bucket="py-review")
+    assert code(no_prefix) == "AccessDenied"
+
+    # Auth type comes from how the request was verified.
+    s3.put_bucket_policy(Bucket="py-review", Policy=policy(
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::py-review/*",
+         "Condition": {"StringEquals": {"s3:authType": "REST-QUERY-STRING"}}},
+    ))
+    import requests
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "py-review", "Key": "secret/k"})
+    assert requests.get(url).status_code == 403
+    assert requests.get(url, headers={"Authorization": "AWS4-HMAC-SHA256 Credential=x"}).status_code == 403
+
+    # A policy Allow covers the bucket owner's objects, not another writer's.
+    s3.put_bucket_acl(Bucket="py-review", GrantWrite=f'id={as_erin.list_buckets()["Owner"]["ID"]}')
+    as_erin.put_object(Bucket="py-review", Key="erins-diary", Body=b"private")
+    s3.put_bucket_policy(Bucket="py-review", Policy=policy(
+        {"Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject", "s3:PutObjectAcl"],
+         "Resource": "arn:aws:s3:::py-review/*"},
+    ))
+    for call in (lambda: anonymous.get_object(Bucket="py-review", Key="erins-diary"),
+                 lambda: s3.put_object_acl(Bucket="py-review", Key="erins-diary", ACL="public-read")):
+        with pytest.raises(ClientError) as foreign:
+            call()
+        assert code(foreign) == "AccessDenied"
+    assert anonymous.get_object(Bucket="py-review", Key="secret/k")["Body"].read() == b"s"
+
+    # GetObjectAttributes needs s3:GetObject as well; a Deny of ListBucket hides missing keys.
+    s3.put_bucket_policy(Bucket="py-review", Policy=policy(
+        {"Effect": "Deny", "Principal": "*", "Action": ["s3:GetObject", "s3:ListBucket"],
+         "Resource": ["arn:aws:s3:::py-review", "arn:aws:s3:::py-review/*"]},
+    ))
+    with pytest.raises(ClientError) as attributes:
+        s3.get_object_attributes(Bucket="py-review", Key="secret/k", ObjectAttributes=["ETag"])
+    assert code(attributes) == "AccessDenied"
+    s3.put_bucket_policy(Bucket="py-review", Policy=policy(
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::py-review"},
+    ))
+    s3.put_bucket_acl(Bucket="py-review", ACL="public-read")
+    with pytest.raises(ClientError) as hidden:
+        anonymous.get_object(Bucket="py-review", Key="no-such-key")
+    assert code(hidden) == "AccessDenied"
+    s3.put_bucket_acl(Bucket="py-review", ACL="private")
+
+    # Tags in a PutObjectTagging body are request tags.
+    s3.put_bucket_policy(Bucket="py-review", Policy=policy(
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObjectTagging", "Resource": "arn:aws:s3:::py-review/*",
+         "Condition": {"ForAnyValue:StringEquals": {"s3:RequestObjectTagKeys": "approved"}}},
+    ))
+    with pytest.raises(ClientError) as tagged:
+        s3.put_object_tagging(Bucket="py-review", Key="secret/k", Tagging={"TagSet": [{"Key": "approved", "Value": "yes"}]})
+    assert code(tagged) == "AccessDenied"
+    s3.put_object_tagging(Bucket="py-review", Key="secret/k", Tagging={"TagSet": [{"Key": "other", "Value": "x"}]})
+
+    # A copy's source is matched decoded, and judged by its own tags.
+    s3.put_object(Bucket="py-review", Key="sécret/k", Body=b"e")
+    s3.put_bucket_policy(Bucket="py-review", Policy=policy(
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::py-review/*",
+         "Condition": {"StringLike": {"s3:x-amz-copy-source": "py-review/sécret/*"}}},
+    ))
+    # boto3 sends the source percent-encoded (s%C3%A9cret); the condition sees it decoded.
+    with pytest.raises(ClientError) as encoded:
+        s3.copy_object(Bucket="py-review", Key="c", CopySource={"Bucket": "py-review", "Key": "sécret/k"})
+    assert code(encoded) == "AccessDenied"
+    s3.create_bucket(Bucket="py-review-src")
+    s3.put_object(Bucket="py-review-src", Key="untagged", Body=b"u")
+    s3.put_bucket_policy(Bucket="py-review-src", Policy=policy(
+        {"Effect": "Allow", "Principal": {"AWS": erin_arn}, "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::py-review-src/*",
+         "Condition": {"StringEquals": {"s3:ExistingObjectTag/public": "yes"}}},
+    ))
+    as_erin.create_bucket(Bucket="py-review-dst")
+    s3.put_bucket_acl(Bucket="py-review", ACL="private")
+    as_erin.put_bucket_policy(Bucket="py-review-dst", Policy=policy(
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::py-review-dst/*",
+         "Condition": {"StringEquals": {"s3:ExistingObjectTag/zz": "never"}}},
+    ))
+    as_erin.put_object(Bucket="py-review-dst", Key="x", Body=b"0", Tagging="public=yes")
+    with pytest.raises(ClientError) as confused:
+        as_erin.copy_object(Bucket="py-review-dst", Key="x", CopySource={"Bucket": "py-review-src", "Key": "untagged"})
+    assert code(confused) == "AccessDenied"
+
+    # Re-creating a bucket cannot reset its ACL to a public one under BlockPublicAcls; a wide
+    # condition leaves a policy public, so BlockPublicPolicy refuses it.
+    s3.put_public_access_block(Bucket="py-review", PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "BlockPublicPolicy": True})
+    with pytest.raises(ClientError) as recreate:
+        s3.create_bucket(Bucket="py-review", ACL="public-read")
+    assert code(recreate) == "AccessDenied"
+    with pytest.raises(ClientError) as wide:
+        s3.put_bucket_policy(Bucket="py-review", Policy=policy(
+            {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::py-review/*",
+             "Condition": {"IpAddress": {"aws:SourceIp": ["0.0.0.0/0", "::/0"]}}}))
+    assert code(wide) == "AccessDenied"

@@ -6,7 +6,7 @@ use crate::limits::KEY_BYTES_MAX;
 use crate::meta::{DeleteBatch, DeleteCondition, DeletedVersion, VersionSelector};
 use crate::policy::Decision;
 use crate::s3::access::Permission;
-use crate::s3::authorization::decide;
+use crate::s3::authorization::{decide, object_conditions};
 use crate::s3::body_digest::BodyIntegrity;
 use crate::s3::conditions::delete_condition;
 use crate::s3::error::{S3ErrorCode, S3Result};
@@ -91,18 +91,6 @@ impl S3Operation for DeleteObjects {
                 Err(error) => return Err(error),
             };
         let may_remove_versions = administers(context, &call, &bucket);
-        let verdict = |key: &str, versioned: bool| {
-            let action = if versioned {
-                "DeleteObjectVersion"
-            } else {
-                "DeleteObject"
-            };
-            match call.conditions {
-                Some(conditions) => decide(&bucket, call.requester, action, Some(key), conditions),
-                None if bucket.policy.is_some() => Decision::Deny,
-                None => Decision::NoOpinion,
-            }
-        };
         let body = read_small_body(&mut payload).await?;
         input.integrity.verify(payload.trailers(), &body)?;
         let parsed = parse_delete_objects(&body)?;
@@ -115,9 +103,30 @@ impl S3Operation for DeleteObjects {
         let mut outcomes: Vec<DeleteOutcome> = Vec::with_capacity(count);
         for entry in parsed.objects {
             let target = entry_target(&entry);
-            let decision = match &target {
-                Ok((version, _)) => verdict(&entry.key, version.is_some()),
-                Err(_) => Decision::NoOpinion,
+            // Each entry is decided on its own, with its own object's tags when the policy
+            // reads them.
+            let decision = match (&target, call.conditions) {
+                (Ok(_), _) if bucket.policy.is_none() => Decision::NoOpinion,
+                (Ok((version, _)), Some(base)) => {
+                    let action = if version.is_some() {
+                        "DeleteObjectVersion"
+                    } else {
+                        "DeleteObject"
+                    };
+                    let conditions =
+                        object_conditions(context, &bucket, &entry.key, version.as_ref(), base)
+                            .await;
+                    decide(
+                        &bucket,
+                        call.requester,
+                        action,
+                        Some(&entry.key),
+                        &conditions,
+                    )
+                }
+                // Only reached if the pipeline built no condition keys: refuse rather than guess.
+                (Ok(_), None) => Decision::Deny,
+                (Err(_), _) => Decision::NoOpinion,
             };
             let denied = Some(("AccessDenied", "Access Denied"));
             let refusal = match target {

@@ -9,6 +9,7 @@ use crate::limits::BUCKET_COUNT_MAX;
 use crate::meta::{BucketRecord, MetaError};
 use crate::s3::access::{AclRequest, Permission};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::grants::refuse_public_acl;
 use crate::s3::grants::stored_acl;
 use crate::s3::handler::{FromRequest, IntoResponse, NoContent, S3Operation};
 use crate::s3::object_write::no_such_bucket;
@@ -210,6 +211,9 @@ impl S3Operation for CreateBucket {
             // us-east-1 answers the owner's re-create with 200 and resets the bucket's ACL (S3
             // API Reference, CreateBucket, BucketAlreadyOwnedByYou).
             Ok(false) if region == LEGACY_REGION => {
+                // The reset is a PutBucketAcl: the bucket's BlockPublicAcls applies (its policy
+                // was applied as PutBucketAcl by the pipeline).
+                refuse_public_acl(&call, acl.as_deref())?;
                 context
                     .meta
                     .put_bucket_acl(call.bucket.to_string(), acl)

@@ -687,9 +687,10 @@ impl S3Operation for DeleteObject {
         _payload: PayloadReader<'_, '_>,
     ) -> S3Result<ObjectDeleted> {
         let bucket = authorized_bucket(context, &call, Permission::Write).await?;
-        // Removing a specific version is the bucket owner's (`s3:DeleteObjectVersion`); WRITE
-        // lets others add delete markers only.
-        if input.version.is_some() {
+        // Removing a specific version is the bucket owner's (`s3:DeleteObjectVersion`), or whoever
+        // the bucket's policy allows it (as in DeleteObjects); WRITE lets others add delete
+        // markers only.
+        if input.version.is_some() && !call.authorization.policy_allows {
             require_administrator(context, &call, &bucket)?;
         }
         let command = crate::meta::DeleteObject {

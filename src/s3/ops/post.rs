@@ -15,7 +15,7 @@ use crate::policy::Decision;
 use crate::s3::access::{AclRequest, CannedAcl, Identity, Permission, Requester};
 use crate::s3::auth::form::{field, FormSignature};
 use crate::s3::auth::sigv4;
-use crate::s3::authorization::decide;
+use crate::s3::authorization::{decide, post_conditions};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::form::{boundary, FormReader, PartHead};
 use crate::s3::grants::{refuse_public_acl, resolve_acl};
@@ -381,9 +381,20 @@ impl S3Operation for PostObject {
         // before the form is read).
         if let Some(bucket) = context.bucket(call.bucket).await? {
             let decision = match call.conditions {
-                Some(conditions) => {
-                    decide(&bucket, &requester, "PutObject", Some(&key), conditions)
+                Some(base) if bucket.policy.is_some() => {
+                    // The form's signer and fields, not the unsigned HTTP request's.
+                    let tags = field(&fields, "tagging")
+                        .and_then(|text| parse_tagging(text.as_bytes(), OBJECT_TAG_COUNT_MAX).ok())
+                        .unwrap_or_default();
+                    let conditions = post_conditions(
+                        base,
+                        &requester,
+                        |name| field(&fields, name).map(str::to_string),
+                        &tags,
+                    );
+                    decide(&bucket, &requester, "PutObject", Some(&key), &conditions)
                 }
+                Some(_) => Decision::NoOpinion,
                 None if bucket.policy.is_some() => Decision::Deny,
                 None => Decision::NoOpinion,
             };

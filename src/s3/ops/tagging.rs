@@ -4,7 +4,9 @@
 
 use crate::meta::{GetBucketTagging as ReadBucketTags, MetaError};
 use crate::meta::{PutBucketTagging as SetBucketTags, PutObjectTagging as SetObjectTags};
+use crate::policy::Decision;
 use crate::s3::access::Permission;
+use crate::s3::authorization::{decide, set_request_tags};
 use crate::s3::body_digest::BodyIntegrity;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::handler::{Done, FromRequest, NoContent, S3Operation, WithHeaders};
@@ -93,7 +95,27 @@ impl S3Operation for PutObjectTagging {
     ) -> S3Result<WithHeaders<Done>> {
         let body = read_small_body(&mut payload).await?;
         input.integrity.verify(payload.trailers(), &body)?;
-        let tags = encode(&parse_tagging(&body, OBJECT_TAG_COUNT_MAX)?);
+        let parsed = parse_tagging(&body, OBJECT_TAG_COUNT_MAX)?;
+        // The tags the body carries are the request's `s3:RequestObjectTag` keys: the policy is
+        // asked again with them (the pipeline decided before the body was read).
+        let mut call = call;
+        if let (Some(bucket), Some(base)) = (context.bucket(call.bucket).await?, call.conditions) {
+            if bucket.policy.is_some() {
+                let mut conditions = base.clone();
+                set_request_tags(&mut conditions, &parsed);
+                let action = if input.version.0.is_some() {
+                    "PutObjectVersionTagging"
+                } else {
+                    "PutObjectTagging"
+                };
+                match decide(&bucket, call.requester, action, Some(call.key), &conditions) {
+                    Decision::Deny => return Err(S3Error::new(S3ErrorCode::AccessDenied)),
+                    Decision::Allow => {}
+                    Decision::NoOpinion => call.authorization.policy_allows = false,
+                }
+            }
+        }
+        let tags = encode(&parsed);
         let version_id = set_object_tags(context, &call, &input.version, tags).await?;
         Ok(WithHeaders {
             answer: Done,
