@@ -1,15 +1,12 @@
-//! Bucket policies and PublicAccessBlock on requests: the S3 action each operation asks for (the
-//! Service Authorization Reference's table), the request's condition keys, and the verdict in
-//! AWS's order — an explicit Deny refuses before the operation runs; an Allow lets the operation
-//! skip its ACL check on the request's own resource; otherwise the ACLs decide.
+//! Bucket policies on requests: the condition keys of a request (and of the other objects it
+//! touches), and a bucket policy's verdict on one action and resource. `gate` applies it to the
+//! request's own operation; copies, DeleteObjects and POST uploads ask it per object.
 
 use crate::meta::BucketRecord;
 use crate::policy::conditions::ConditionContext;
 use crate::policy::{Decision, PolicyRequest, PrincipalIdentity, S3_ARN_PREFIX};
 
 use super::access::Requester;
-use super::error::{S3Error, S3ErrorCode, S3Result};
-use super::operation::Operation;
 use super::request::S3Request;
 use super::S3Context;
 
@@ -74,59 +71,6 @@ pub fn post_conditions(
     }
     set_request_tags(&mut conditions, tags);
     conditions
-}
-
-/// The S3 action (without `s3:`) a request of `operation` asks for, as bucket policies name it;
-/// `None` for operations a bucket policy does not govern: ListBuckets and CreateBucket (no bucket
-/// yet), Get/Put/DeleteBucketPolicy (the owner's alone and never denied, so a policy cannot lock
-/// its owner out, as in S3), preflights, and DeleteObjects and POST uploads (decided per
-/// key, and for POST once the form's signer is known: see `object_decision`).
-pub fn policy_action(operation: Operation, versioned: bool) -> Option<&'static str> {
-    use Operation::*;
-    let pick =
-        |plain: &'static str, version: &'static str| Some(if versioned { version } else { plain });
-    match operation {
-        ListObjects | ListObjectsV2 | HeadBucket => Some("ListBucket"),
-        ListObjectVersions => Some("ListBucketVersions"),
-        ListMultipartUploads => Some("ListBucketMultipartUploads"),
-        GetObject | HeadObject => pick("GetObject", "GetObjectVersion"),
-        PutObject
-        | CopyObject
-        | CreateMultipartUpload
-        | UploadPart
-        | UploadPartCopy
-        | CompleteMultipartUpload => Some("PutObject"),
-        DeleteObject => pick("DeleteObject", "DeleteObjectVersion"),
-        AbortMultipartUpload => Some("AbortMultipartUpload"),
-        ListParts => Some("ListMultipartUploadParts"),
-        GetObjectAcl => pick("GetObjectAcl", "GetObjectVersionAcl"),
-        PutObjectAcl => pick("PutObjectAcl", "PutObjectVersionAcl"),
-        GetObjectAttributes => pick("GetObjectAttributes", "GetObjectVersionAttributes"),
-        GetObjectTagging => pick("GetObjectTagging", "GetObjectVersionTagging"),
-        PutObjectTagging => pick("PutObjectTagging", "PutObjectVersionTagging"),
-        DeleteObjectTagging => pick("DeleteObjectTagging", "DeleteObjectVersionTagging"),
-        GetObjectRetention => Some("GetObjectRetention"),
-        PutObjectRetention => Some("PutObjectRetention"),
-        GetObjectLegalHold => Some("GetObjectLegalHold"),
-        PutObjectLegalHold => Some("PutObjectLegalHold"),
-        DeleteBucket => Some("DeleteBucket"),
-        GetBucketAcl => Some("GetBucketAcl"),
-        PutBucketAcl => Some("PutBucketAcl"),
-        GetBucketLocation => Some("GetBucketLocation"),
-        GetBucketRequestPayment => Some("GetBucketRequestPayment"),
-        GetBucketVersioning => Some("GetBucketVersioning"),
-        PutBucketVersioning => Some("PutBucketVersioning"),
-        GetObjectLockConfiguration => Some("GetBucketObjectLockConfiguration"),
-        PutObjectLockConfiguration => Some("PutBucketObjectLockConfiguration"),
-        GetBucketTagging => Some("GetBucketTagging"),
-        PutBucketTagging | DeleteBucketTagging => Some("PutBucketTagging"),
-        GetBucketPolicyStatus => Some("GetBucketPolicyStatus"),
-        GetPublicAccessBlock => Some("GetBucketPublicAccessBlock"),
-        PutPublicAccessBlock | DeletePublicAccessBlock => Some("PutBucketPublicAccessBlock"),
-        GetBucketCors => Some("GetBucketCORS"),
-        PutBucketCors | DeleteBucketCors => Some("PutBucketCORS"),
-        _ => None,
-    }
 }
 
 /// The condition keys of `request` (S3 User Guide, "Bucket policy examples using condition
@@ -259,82 +203,9 @@ pub fn decide(
     }
 }
 
-/// What the bucket's settings say of a request before its operation runs: whether a policy
-/// Allow stands in for the ACL check on the request's own resource, and whether public ACL grants
-/// are to be ignored or refused (PublicAccessBlock). AccessDenied for an explicit Deny.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Authorization {
-    /// A bucket policy allows the request's action on its resource.
-    pub policy_allows: bool,
-    /// IgnorePublicAcls: grants to AllUsers / AuthenticatedUsers count for nothing.
-    pub ignore_public_acls: bool,
-    /// BlockPublicAcls: a request setting such a grant is refused.
-    pub block_public_acls: bool,
-}
-
-/// Actions on an existing object that its own ACL governs: a bucket policy can grant them only on
-/// objects the bucket owner owns (S3 User Guide, "Controlling ownership of objects": with
-/// ObjectWriter ownership another account's object is granted by its ACL alone; a policy can
-/// still deny it).
-fn governed_by_object_acl(action: &str) -> bool {
-    matches!(
-        action,
-        "GetObject"
-            | "GetObjectVersion"
-            | "GetObjectAcl"
-            | "GetObjectVersionAcl"
-            | "PutObjectAcl"
-            | "PutObjectVersionAcl"
-            | "GetObjectTagging"
-            | "GetObjectVersionTagging"
-            | "PutObjectTagging"
-            | "PutObjectVersionTagging"
-            | "DeleteObjectTagging"
-            | "DeleteObjectVersionTagging"
-            | "GetObjectAttributes"
-            | "GetObjectVersionAttributes"
-            | "GetObjectRetention"
-            | "GetObjectLegalHold"
-    )
-}
-
-/// Whether the object (or version) the request names is the bucket owner's; a missing one counts
-/// as the owner's (the operation then answers its own 404).
-async fn owned_by_bucket_owner(
-    context: &S3Context,
-    bucket: &BucketRecord,
-    request: &S3Request<'_>,
-) -> bool {
-    let Some(key) = request.target.key.as_deref() else {
-        return true;
-    };
-    let owner = match request
-        .query_value("versionId")
-        .and_then(crate::meta::VersionSelector::parse)
-    {
-        None => match context.object(&bucket.name, key, false).await {
-            Ok(Some(record)) => Some(record.owner.clone()),
-            _ => None,
-        },
-        Some(version) => {
-            let lookup = crate::meta::GetObjectVersion {
-                bucket: bucket.name.clone(),
-                key: key.to_string(),
-                version: Some(version),
-                with_bytes: false,
-            };
-            match context.meta.call(lookup).await {
-                Ok(crate::meta::VersionLookup::Object(record)) => Some(record.owner),
-                _ => None,
-            }
-        }
-    };
-    owner.is_none_or(|owner| owner == bucket.owner)
-}
-
 /// The condition keys of an object's tags (S3 User Guide, "Tagging and access control
 /// policies"), normalized.
-const EXISTING_OBJECT_TAG: &str = "s3:existingobjecttag/";
+pub(crate) const EXISTING_OBJECT_TAG: &str = "s3:existingobjecttag/";
 
 /// The condition keys for an object other than the request's own (a copy's source, a
 /// DeleteObjects entry): the request's keys with no object's tags, then this object's tags when
@@ -360,7 +231,7 @@ pub async fn object_conditions(
 
 /// Adds `s3:ExistingObjectTag/<key>` for every tag of `key` (`version` of it when given; none
 /// for a missing object or a delete marker), and marks those keys known.
-async fn existing_object_tags(
+pub(crate) async fn existing_object_tags(
     context: &S3Context,
     bucket: &BucketRecord,
     key: &str,
@@ -391,93 +262,4 @@ async fn existing_object_tags(
         conditions.set(&format!("s3:ExistingObjectTag/{name}"), vec![value]);
     }
     conditions.know_prefix(EXISTING_OBJECT_TAG);
-}
-
-/// Applies the bucket's policy and PublicAccessBlock to `request` (routed to `operation`); also
-/// returns the request's condition keys when a policy may need them later (a policy on the
-/// bucket, or an operation that touches other objects: copies, DeleteObjects, POST uploads).
-pub async fn authorize(
-    context: &S3Context,
-    request: &S3Request<'_>,
-    operation: Operation,
-) -> S3Result<(Authorization, Option<ConditionContext>)> {
-    use Operation::*;
-    let Some(name) = request.target.bucket.as_deref() else {
-        return Ok((Authorization::default(), None));
-    };
-    if matches!(operation, OptionsPreflight) {
-        return Ok((Authorization::default(), None));
-    }
-    let bucket = context.bucket(name).await?;
-    // CreateBucket of a bucket that exists: the owner's re-create resets its ACL (us-east-1), so
-    // it is decided as PutBucketAcl; anything else about CreateBucket is not a bucket's policy's.
-    let recreate = matches!(operation, CreateBucket)
-        && bucket
-            .as_ref()
-            .is_some_and(|bucket| request.requester.access_key() == bucket.owner);
-    if matches!(operation, CreateBucket) && !recreate {
-        return Ok((Authorization::default(), None));
-    }
-    let needs_conditions = bucket
-        .as_ref()
-        .is_some_and(|bucket| bucket.policy.is_some())
-        || matches!(
-            operation,
-            CopyObject | UploadPartCopy | DeleteObjects | PostObject
-        );
-    let conditions = needs_conditions.then(|| condition_context(request, super::time::now_ms()));
-    let Some(bucket) = bucket else {
-        return Ok((Authorization::default(), conditions));
-    };
-    let block = bucket.public_access_block.unwrap_or_default();
-    let mut authorization = Authorization {
-        policy_allows: false,
-        ignore_public_acls: block.ignore_public_acls,
-        block_public_acls: block.block_public_acls,
-    };
-    let versioned = request.query_value("versionId").is_some();
-    let mut conditions = conditions;
-    if let (Some(policy), Some(key), Some(conditions)) = (
-        &bucket.policy,
-        request.target.key.as_deref(),
-        conditions.as_mut(),
-    ) {
-        if policy.reads_keys_under(EXISTING_OBJECT_TAG) {
-            let version = request
-                .query_value("versionId")
-                .and_then(crate::meta::VersionSelector::parse);
-            existing_object_tags(context, &bucket, key, version, conditions).await;
-        }
-    }
-    let action = if recreate {
-        Some("PutBucketAcl")
-    } else {
-        policy_action(operation, versioned)
-    };
-    if let (Some(action), Some(conditions)) = (action, &conditions) {
-        let key = request.target.key.as_deref();
-        let mut decision = decide(&bucket, &request.requester, action, key, conditions);
-        // GetObjectAttributes also needs the read itself (S3 API Reference: s3:GetObject too).
-        if matches!(operation, GetObjectAttributes) && decision != Decision::Deny {
-            let read = if versioned {
-                "GetObjectVersion"
-            } else {
-                "GetObject"
-            };
-            decision = match decide(&bucket, &request.requester, read, key, conditions) {
-                Decision::Deny => Decision::Deny,
-                Decision::Allow => decision,
-                Decision::NoOpinion => Decision::NoOpinion,
-            };
-        }
-        match decision {
-            Decision::Deny => return Err(S3Error::new(S3ErrorCode::AccessDenied)),
-            Decision::Allow => {
-                authorization.policy_allows = !governed_by_object_acl(action)
-                    || owned_by_bucket_owner(context, &bucket, request).await;
-            }
-            Decision::NoOpinion => {}
-        }
-    }
-    Ok((authorization, conditions))
 }

@@ -10,6 +10,7 @@ pub mod cors;
 pub mod directory;
 pub mod error;
 pub mod form;
+pub mod gate;
 pub mod grants;
 pub mod handler;
 pub mod housekeeping;

@@ -7,11 +7,12 @@ use super::access::Requester;
 use super::auth::shared::VerifyInput;
 use super::auth::verify::{claimed_access_key, is_anonymous};
 use super::auth::{verify_request, AuthContext};
-use super::authorization::{self, Authorization};
 use super::error::{S3Error, S3ErrorCode, S3Result};
+use super::gate;
 use super::operation::{self, Operation};
 use super::path::{self, Target};
 use super::payload::PayloadReader;
+use super::request::Authorization;
 use super::request::S3Request;
 use super::router::{self, RouteInput};
 use super::{cors, xml, S3Context};
@@ -222,7 +223,7 @@ async fn run(
     };
     // An explicit Deny of the bucket's policy refuses here, before anything is read or stored.
     (request.authorization, request.conditions) =
-        authorization::authorize(context, &request, routed).await?;
+        gate::authorize(context, &request, routed).await?;
     // A preflight has no payload to frame: its CORS answer comes before any header check.
     let decoded_length = match head.header("x-amz-decoded-content-length") {
         Some(_) if routed == Operation::OptionsPreflight => None,

@@ -1,7 +1,6 @@
 //! The request an operation receives: parsed, routed and authenticated by `pipeline`.
 
 use super::access::Requester;
-use super::authorization::Authorization;
 use super::path::Target;
 use crate::http::RequestHead;
 use crate::policy::conditions::ConditionContext;
@@ -18,7 +17,7 @@ pub struct S3Request<'a> {
     pub requester: Requester,
     /// Id of this request.
     pub request_id: &'a str,
-    /// What the bucket's policy and PublicAccessBlock say of it (`authorization::authorize`).
+    /// What the bucket's policy and PublicAccessBlock say of it (`gate::authorize`).
     pub authorization: Authorization,
     /// Its condition keys, when a bucket policy may be asked about it.
     pub conditions: Option<ConditionContext>,
@@ -78,4 +77,17 @@ pub struct Call<'a> {
     /// The request's condition keys, for policies on other objects it touches (a copy's source,
     /// DeleteObjects entries, a POST's key); `None` when nothing will ask.
     pub conditions: Option<&'a ConditionContext>,
+}
+
+/// What the bucket's settings say of a request before its operation runs: whether a policy
+/// Allow stands in for the ACL check on the request's own resource, and whether public ACL grants
+/// are to be ignored or refused (PublicAccessBlock). AccessDenied for an explicit Deny.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Authorization {
+    /// A bucket policy allows the request's action on its resource.
+    pub policy_allows: bool,
+    /// IgnorePublicAcls: grants to AllUsers / AuthenticatedUsers count for nothing.
+    pub ignore_public_acls: bool,
+    /// BlockPublicAcls: a request setting such a grant is refused.
+    pub block_public_acls: bool,
 }

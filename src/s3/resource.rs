@@ -205,3 +205,22 @@ pub(crate) async fn find_version(
         Err(error) => Err(error.into()),
     }
 }
+
+/// Sends a command on the request's bucket (a settings change: tags, CORS, policy, …) to the
+/// metadata thread; a bucket gone meanwhile is NoSuchBucket.
+pub(crate) async fn bucket_command<C: crate::meta::MetaCommand>(
+    context: &S3Context,
+    call: &Call<'_>,
+    command: C,
+) -> S3Result<C::Reply> {
+    context
+        .meta
+        .call(command)
+        .await
+        .map_err(|error| match error {
+            crate::meta::MetaError::NoSuchBucket => {
+                S3Error::new(S3ErrorCode::NoSuchBucket).field("BucketName", call.bucket)
+            }
+            other => other.into(),
+        })
+}

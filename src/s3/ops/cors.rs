@@ -2,17 +2,16 @@
 //! from the bucket's rules alone) and Put/Get/DeleteBucketCors (the bucket owner's). S3 API
 //! Reference: PutBucketCors, GetBucketCors, DeleteBucketCors; Developer Guide, "OPTIONS object".
 
-use crate::meta::{MetaError, PutBucketCors as SetBucketCors};
+use crate::meta::PutBucketCors as SetBucketCors;
 use crate::s3::body_digest::BodyIntegrity;
 use crate::s3::cors::{
     matching_rule, response_headers, validate, CorsRequest, CORS_CONFIGURATION_BYTES_MAX,
 };
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::handler::{Done, FromRequest, NoContent, S3Operation, WithHeaders};
-use crate::s3::object_write::no_such_bucket;
 use crate::s3::payload::{read_small_body, PayloadReader};
 use crate::s3::request::{Call, S3Request};
-use crate::s3::resource::owned_bucket;
+use crate::s3::resource::{bucket_command, owned_bucket};
 use crate::s3::xml::configuration::CorsConfigurationDocument;
 use crate::s3::xml::parse_cors_configuration;
 use crate::s3::S3Context;
@@ -154,14 +153,7 @@ async fn set_bucket_cors(
         bucket: call.bucket.to_string(),
         configuration,
     };
-    context
-        .meta
-        .call(command)
-        .await
-        .map_err(|error| match error {
-            MetaError::NoSuchBucket => no_such_bucket(call),
-            other => other.into(),
-        })
+    bucket_command(context, call, command).await
 }
 
 /// GetBucketCors: the rules as stored; 404 NoSuchCORSConfiguration for a bucket without.

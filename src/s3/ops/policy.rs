@@ -4,34 +4,17 @@
 
 use crate::http::{Response, ResponseBody};
 use crate::meta::PutPublicAccessBlock as SetPublicAccessBlock;
-use crate::meta::{MetaError, PublicAccessBlock, PutBucketPolicy as SetPolicy};
+use crate::meta::{PublicAccessBlock, PutBucketPolicy as SetPolicy};
 use crate::policy::{BucketPolicy, POLICY_BYTES_MAX};
 use crate::s3::body_digest::BodyIntegrity;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::handler::{Done, IntoResponse, NoContent, S3Operation};
-use crate::s3::object_write::no_such_bucket;
 use crate::s3::payload::{read_small_body, PayloadReader};
 use crate::s3::request::Call;
-use crate::s3::resource::owned_bucket;
+use crate::s3::resource::{bucket_command, owned_bucket};
 use crate::s3::xml::configuration::{PolicyStatus, PublicAccessBlockDocument};
 use crate::s3::xml::parse_public_access_block;
 use crate::s3::S3Context;
-
-/// Sends a bucket settings command, mapping a vanished bucket to NoSuchBucket.
-async fn apply<C: crate::meta::MetaCommand<Reply = ()>>(
-    context: &S3Context,
-    call: &Call<'_>,
-    command: C,
-) -> S3Result<()> {
-    context
-        .meta
-        .call(command)
-        .await
-        .map_err(|error| match error {
-            MetaError::NoSuchBucket => no_such_bucket(call),
-            other => other.into(),
-        })
-}
 
 /// PutBucketPolicy: validates and stores the document (at most 20 KB; MalformedPolicy with S3's
 /// messages; 403 AccessDenied for a public policy under BlockPublicPolicy). 204.
@@ -74,7 +57,7 @@ impl S3Operation for PutBucketPolicy {
             bucket: call.bucket.to_string(),
             policy: Some(policy.text),
         };
-        apply(context, &call, command).await?;
+        bucket_command(context, &call, command).await?;
         Ok(NoContent)
     }
 }
@@ -134,7 +117,7 @@ impl S3Operation for DeleteBucketPolicy {
             bucket: call.bucket.to_string(),
             policy: None,
         };
-        apply(context, &call, command).await?;
+        bucket_command(context, &call, command).await?;
         Ok(NoContent)
     }
 }
@@ -184,7 +167,7 @@ impl S3Operation for PutPublicAccessBlock {
             bucket: call.bucket.to_string(),
             block: Some(block),
         };
-        apply(context, &call, command).await?;
+        bucket_command(context, &call, command).await?;
         Ok(Done)
     }
 }
@@ -231,7 +214,7 @@ impl S3Operation for DeletePublicAccessBlock {
             bucket: call.bucket.to_string(),
             block: None,
         };
-        apply(context, &call, command).await?;
+        bucket_command(context, &call, command).await?;
         Ok(NoContent)
     }
 }

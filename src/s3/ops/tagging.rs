@@ -14,7 +14,7 @@ use crate::s3::object_lock::administers;
 use crate::s3::object_write::no_such_bucket;
 use crate::s3::payload::{read_small_body, PayloadReader};
 use crate::s3::request::{Call, S3Request};
-use crate::s3::resource::{authorize_object, find_version, owned_bucket};
+use crate::s3::resource::{authorize_object, bucket_command, find_version, owned_bucket};
 use crate::s3::tagging::{decode, encode, BUCKET_TAG_COUNT_MAX, OBJECT_TAG_COUNT_MAX};
 use crate::s3::version::RequestedVersion;
 use crate::s3::xml::configuration::Tagging;
@@ -198,14 +198,7 @@ async fn set_bucket_tags(
         bucket: call.bucket.to_string(),
         tags,
     };
-    context
-        .meta
-        .call(command)
-        .await
-        .map_err(|error| match error {
-            MetaError::NoSuchBucket => no_such_bucket(call),
-            other => other.into(),
-        })
+    bucket_command(context, call, command).await
 }
 
 /// DeleteBucketTagging: removes the bucket's tags (204).
