@@ -449,8 +449,7 @@ def summarize(chosen, excluded, results, commit, args):
         "",
         "Every test function in `s3tests/functional/test_s3.py` and `test_headers.py` is read from "
         "the source. A test is **excluded** if it carries one of the markers below or its name "
-        "names an out-of-scope feature (SSE, bucket logging, lifecycle, bucket policy / public "
-        "access block, RGW extensions, and tests "
+        "names an out-of-scope feature (SSE, bucket logging, lifecycle, RGW extensions, and tests "
         "marked `fails_on_aws` — except the conditional-delete tests, which the suite marks so only "
         "because AWS offers the feature on directory buckets alone). Of the rest, POST-object, "
         "checksum and GetObjectAttributes tests "
