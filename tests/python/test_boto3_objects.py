@@ -86,7 +86,8 @@ def test_storage_classes_are_kept_as_labels(server):
     # Goal (issue 21 item 8): a class S3 reads back at once is stored and returned by HEAD, GET,
     # both listings, ListObjectVersions and GetObjectAttributes; a copy takes the class it asks
     # for (STANDARD when none, never the source's) and may change only the class of an object
-    # onto itself; a multipart upload's class lands on the object; a class S3 does not define is
+    # onto itself; a multipart upload's class shows in ListParts and ListMultipartUploads and
+    # lands on the object; a class S3 does not define is
     # 400 InvalidStorageClass and an archive class 501, both storing nothing.
     s3 = server.client()
     s3.create_bucket(Bucket="py-classes")
@@ -114,6 +115,9 @@ def test_storage_classes_are_kept_as_labels(server):
 
     upload = s3.create_multipart_upload(Bucket="py-classes", Key="mp", StorageClass="INTELLIGENT_TIERING")
     part = s3.upload_part(Bucket="py-classes", Key="mp", UploadId=upload["UploadId"], PartNumber=1, Body=b"z" * 10)
+    assert s3.list_parts(Bucket="py-classes", Key="mp", UploadId=upload["UploadId"])["StorageClass"] == "INTELLIGENT_TIERING"
+    uploads = s3.list_multipart_uploads(Bucket="py-classes")["Uploads"]
+    assert [(u["Key"], u["StorageClass"]) for u in uploads] == [("mp", "INTELLIGENT_TIERING")]
     s3.complete_multipart_upload(Bucket="py-classes", Key="mp", UploadId=upload["UploadId"],
                                  MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
     assert s3.head_object(Bucket="py-classes", Key="mp")["StorageClass"] == "INTELLIGENT_TIERING"

@@ -15,7 +15,8 @@ use crate::s3::handler::{FromRequest, IntoResponse, NoContent, S3Operation, With
 use crate::s3::multipart_object::{assembler, upload_algorithm, CompletionRequest};
 use crate::s3::object_lock::{check_requested_lock, requested_lock};
 use crate::s3::object_write::{
-    parse_put_condition, receive_payload, stored_headers, write_error, Destination, UploadIntegrity,
+    parse_put_condition, receive_payload, storage_class, stored_headers, write_error, Destination,
+    UploadIntegrity,
 };
 use crate::s3::payload::{read_small_body, PayloadReader};
 use crate::s3::request::{Call, S3Request};
@@ -576,6 +577,7 @@ impl S3Operation for ListParts {
             max_parts: input.max_parts,
             is_truncated: page.is_truncated,
             algorithm: upload_algorithm(&page.upload),
+            storage_class: storage_class(&page.upload.headers).to_string(),
             parts: page.parts,
             owner: Owner::of(&owner),
         })
@@ -633,6 +635,7 @@ impl S3Operation for ListMultipartUploads {
         for upload in page.uploads {
             let owner = context.owner_identity(&upload.owner).await?;
             uploads.push(UploadEntry {
+                storage_class: storage_class(&upload.headers).to_string(),
                 key: upload.key,
                 upload_id: upload.upload_id,
                 owner: Owner::of(&owner),

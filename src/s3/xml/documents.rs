@@ -698,6 +698,8 @@ pub struct ListPartsResult {
     pub is_truncated: bool,
     /// The upload's checksum algorithm, naming each part's checksum element.
     pub algorithm: Option<ChecksumAlgorithm>,
+    /// The storage class the upload's object will have.
+    pub storage_class: String,
     /// This page of parts, in order.
     pub parts: Vec<PartRecord>,
     /// Who started the upload.
@@ -728,7 +730,7 @@ impl XmlDocument for ListPartsResult {
             xml.close("Part");
         }
         initiator_and_owner(xml, &self.owner);
-        xml.element("StorageClass", "STANDARD")
+        xml.element("StorageClass", &self.storage_class)
             .close("ListPartsResult");
     }
 }
@@ -744,6 +746,8 @@ pub struct UploadEntry {
     pub owner: Owner,
     /// When, milliseconds since the Unix epoch.
     pub initiated_ms: i64,
+    /// The storage class the upload's object will have.
+    pub storage_class: String,
 }
 
 /// ListMultipartUploads' answer.
@@ -789,7 +793,7 @@ impl XmlDocument for ListMultipartUploadsResult {
             encoded(xml, "Key", &upload.key, url_encoding);
             xml.element("UploadId", &upload.upload_id);
             initiator_and_owner(xml, &upload.owner);
-            xml.element("StorageClass", "STANDARD")
+            xml.element("StorageClass", &upload.storage_class)
                 .element("Initiated", &time::iso8601(upload.initiated_ms))
                 .close("Upload");
         }
