@@ -157,3 +157,32 @@ def test_retention_bounds(server):
             s3.put_object_lock_configuration(Bucket="py-bounds", ObjectLockConfiguration={
                 "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", **period}}})
         assert code(error) == "InvalidRetentionPeriod", period
+
+
+def test_lock_and_tag_calls_on_a_delete_marker_are_405(server):
+    # Goal: every per-version call that names a delete marker by id answers 405 MethodNotAllowed
+    # with x-amz-delete-marker, as GET and HEAD do (S3 API Reference, GetObject), the writes
+    # (retention, legal hold, tags) included, and changes nothing.
+    s3 = server.client()
+    s3.create_bucket(Bucket="py-lock-marker", ObjectLockEnabledForBucket=True)
+    s3.put_object(Bucket="py-lock-marker", Key="k", Body=b"x")
+    marker = s3.delete_object(Bucket="py-lock-marker", Key="k")["VersionId"]
+    until = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+    for call in (
+        lambda: s3.put_object_retention(Bucket="py-lock-marker", Key="k", VersionId=marker,
+                                        Retention={"Mode": "GOVERNANCE", "RetainUntilDate": until}),
+        lambda: s3.put_object_legal_hold(Bucket="py-lock-marker", Key="k", VersionId=marker,
+                                         LegalHold={"Status": "ON"}),
+        lambda: s3.get_object_retention(Bucket="py-lock-marker", Key="k", VersionId=marker),
+        lambda: s3.get_object_legal_hold(Bucket="py-lock-marker", Key="k", VersionId=marker),
+        lambda: s3.put_object_tagging(Bucket="py-lock-marker", Key="k", VersionId=marker,
+                                      Tagging={"TagSet": [{"Key": "a", "Value": "b"}]}),
+        lambda: s3.get_object_tagging(Bucket="py-lock-marker", Key="k", VersionId=marker),
+    ):
+        with pytest.raises(ClientError) as refused:
+            call()
+        response = refused.value.response
+        assert response["ResponseMetadata"]["HTTPStatusCode"] == 405
+        assert response["Error"]["Code"] == "MethodNotAllowed"
+        assert response["ResponseMetadata"]["HTTPHeaders"]["x-amz-delete-marker"] == "true"
+    s3.delete_object(Bucket="py-lock-marker", Key="k", VersionId=marker)

@@ -111,6 +111,11 @@ async fn lock_change(
     if bucket.object_lock.is_none() {
         return Err(missing_lock_configuration());
     }
+    // A delete marker named by id is 405 MethodNotAllowed, as for the reads (the metadata
+    // command alone would call it NoSuchVersion).
+    if let Some(version) = input.version.0.as_ref() {
+        find_version(context, call, Some(version), false, "PUT").await?;
+    }
     let body = read_small_body(payload).await?;
     input.integrity.verify(payload.trailers(), &body)?;
     Ok((bucket, body))
