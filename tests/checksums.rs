@@ -404,3 +404,55 @@ fn tagging_bodies_need_a_digest() {
     assert!(matches!(send("/tagged/k", Some(right.clone())).status, 200));
     assert_eq!(send("/tagged", Some(right)).status, 204);
 }
+
+#[test]
+fn configuration_bodies_are_checked_against_a_digest_sent() {
+    // Goal: PutBucketVersioning, PutBucketAcl and PutBucketPolicy take a body with or without a
+    // digest, but a Content-MD5 that does not match it is BadDigest and changes nothing.
+    let server = TestServer::start();
+    let (head, _) = RawRequest::new("PUT", "/digested", &server.address).signed_head();
+    assert_eq!(exchange(&server, head.as_bytes()).status, 200);
+    let send = |query: &str, body: &[u8], md5: Option<String>| {
+        let mut request = RawRequest::new("PUT", "/digested", &server.address)
+            .query(query)
+            .header("content-length", &body.len().to_string())
+            .payload(&sigv4::sha256_hex(body));
+        if let Some(md5) = md5 {
+            request = request.header("content-md5", &md5);
+        }
+        let (head, _) = request.signed_head();
+        let mut bytes = head.into_bytes();
+        bytes.extend_from_slice(body);
+        exchange(&server, &bytes)
+    };
+    let wrong = b64(&<md5::Md5 as md5::Digest>::digest(b"other"));
+    let versioning: &[u8] =
+        b"<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>";
+    let policy: &[u8] = br#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::digested/*"}]}"#;
+    let (owner_head, _) = RawRequest::new("GET", "/digested", &server.address)
+        .query("acl=")
+        .signed_head();
+    let acl_document = exchange(&server, owner_head.as_bytes()).body;
+    for (query, body) in [
+        ("versioning=", versioning),
+        ("policy=", policy),
+        ("acl=", acl_document.as_slice()),
+    ] {
+        let bad = send(query, body, Some(wrong.clone()));
+        assert_eq!(
+            (bad.status, bad.code().as_deref()),
+            (400, Some("BadDigest")),
+            "{query}"
+        );
+    }
+    let (head, _) = RawRequest::new("GET", "/digested", &server.address)
+        .query("versioning=")
+        .signed_head();
+    assert!(!exchange(&server, head.as_bytes())
+        .body_text()
+        .contains("Enabled"));
+    let right = b64(&<md5::Md5 as md5::Digest>::digest(versioning));
+    assert_eq!(send("versioning=", versioning, Some(right)).status, 200);
+    assert_eq!(send("policy=", policy, None).status, 204);
+    assert_eq!(send("acl=", acl_document.as_slice(), None).status, 200);
+}

@@ -2,6 +2,7 @@
 
 use crate::meta::VersionSelector;
 use crate::s3::access::{effective_grants, parse_access_control_policy, AclRequest, Permission};
+use crate::s3::body_digest::BodyIntegrity;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::grants::{refuse_public_acl, resolve_acl};
 use crate::s3::handler::{Done, FromRequest, S3Operation};
@@ -13,24 +14,28 @@ use crate::s3::xml::documents::{AccessControlPolicy, Owner};
 use crate::s3::S3Context;
 
 /// What a Put*Acl's headers ask for (`x-amz-acl` or `x-amz-grant-*`); the body may ask instead.
-pub struct PutAclInput {
+pub struct PutAclInput<'r> {
     from_headers: Option<AclRequest>,
+    /// Content-MD5 or a checksum, checked when sent.
+    integrity: BodyIntegrity<'r>,
 }
 
-impl FromRequest<'_> for PutAclInput {
-    fn parse(request: &S3Request<'_>) -> S3Result<PutAclInput> {
+impl<'r> FromRequest<'r> for PutAclInput<'r> {
+    fn parse(request: &'r S3Request<'_>) -> S3Result<PutAclInput<'r>> {
         Ok(PutAclInput {
             from_headers: crate::s3::access::acl_from_headers(request.head)?,
+            integrity: BodyIntegrity::parse(request)?,
         })
     }
 }
 
 /// The ACL a Put*Acl asks for: headers or an XML body, not both (S3 refuses the mix).
 async fn requested_acl(
-    input: PutAclInput,
+    input: PutAclInput<'_>,
     payload: &mut PayloadReader<'_, '_>,
 ) -> S3Result<AclRequest> {
     let body = read_small_body(payload).await?;
+    input.integrity.verify_if_sent(payload.trailers(), &body)?;
     match (input.from_headers, body.iter().all(u8::is_ascii_whitespace)) {
         (Some(_), false) => Err(S3Error::with_message(
             S3ErrorCode::UnexpectedContent,
@@ -82,7 +87,7 @@ impl S3Operation for GetBucketAcl {
 pub struct PutBucketAcl;
 
 impl S3Operation for PutBucketAcl {
-    type Input<'r> = PutAclInput;
+    type Input<'r> = PutAclInput<'r>;
     type Output = Done;
 
     async fn handle(
@@ -131,13 +136,13 @@ impl S3Operation for GetObjectAcl {
 }
 
 /// What a PutObjectAcl asks: the list (headers or body) and the version it is for.
-pub struct PutObjectAclInput {
-    acl: PutAclInput,
+pub struct PutObjectAclInput<'r> {
+    acl: PutAclInput<'r>,
     version: Option<VersionSelector>,
 }
 
-impl FromRequest<'_> for PutObjectAclInput {
-    fn parse(request: &S3Request<'_>) -> S3Result<PutObjectAclInput> {
+impl<'r> FromRequest<'r> for PutObjectAclInput<'r> {
+    fn parse(request: &'r S3Request<'_>) -> S3Result<PutObjectAclInput<'r>> {
         Ok(PutObjectAclInput {
             acl: PutAclInput::parse(request)?,
             version: RequestedVersion::parse(request)?.0,
@@ -149,7 +154,7 @@ impl FromRequest<'_> for PutObjectAclInput {
 pub struct PutObjectAcl;
 
 impl S3Operation for PutObjectAcl {
-    type Input<'r> = PutObjectAclInput;
+    type Input<'r> = PutObjectAclInput<'r>;
     type Output = Done;
 
     async fn handle(

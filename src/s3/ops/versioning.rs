@@ -2,6 +2,7 @@
 //! alone (S3 API Reference, PutBucketVersioning / GetBucketVersioning).
 
 use crate::meta::{MetaError, PutBucketVersioning as SetVersioning, VersioningStatus};
+use crate::s3::body_digest::BodyIntegrity;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::handler::{Done, S3Operation};
 use crate::s3::object_write::no_such_bucket;
@@ -37,17 +38,19 @@ impl S3Operation for GetBucketVersioning {
 pub struct PutBucketVersioning;
 
 impl S3Operation for PutBucketVersioning {
-    type Input<'r> = ();
+    type Input<'r> = BodyIntegrity<'r>;
     type Output = Done;
 
     async fn handle(
         context: &S3Context,
         call: Call<'_>,
-        _input: Self::Input<'_>,
+        input: Self::Input<'_>,
         mut payload: PayloadReader<'_, '_>,
     ) -> S3Result<Done> {
         owned_bucket(context, &call).await?;
         let body = read_small_body(&mut payload).await?;
+        // A digest sent is checked (BadDigest on a mismatch); S3's SDKs send one.
+        input.verify_if_sent(payload.trailers(), &body)?;
         let request = parse_versioning_configuration(&body)?;
         match request.mfa_delete.as_deref() {
             None | Some("Disabled") => {}
