@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use crate::limits::DATABASE_BUSY_WAIT_MS;
 
 /// Schema version stored in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE buckets (
@@ -192,14 +192,22 @@ CREATE TABLE version_bytes (
 );
 ";
 
-/// Version 6: a bucket's CORS rules (PutBucketCors, JSON), policy (the document as sent),
-/// PublicAccessBlock flags, and whether any object in it was ever written with a storage class
-/// other than STANDARD (listings of the others never read the stored headers for one).
+/// Version 6: a bucket's CORS rules (PutBucketCors, JSON), policy (the document as sent) and
+/// PublicAccessBlock flags.
 const MIGRATION_V6: &str = "
 ALTER TABLE buckets ADD COLUMN cors TEXT;
 ALTER TABLE buckets ADD COLUMN policy TEXT;
 ALTER TABLE buckets ADD COLUMN public_access_block TEXT;
+";
+
+/// Version 7: whether any object of a bucket was ever written with a storage class other than
+/// STANDARD (listings of the others never read the stored headers for one), set for the
+/// buckets that already hold one.
+const MIGRATION_V7: &str = "
 ALTER TABLE buckets ADD COLUMN storage_classes INTEGER;
+UPDATE buckets SET storage_classes = 1 WHERE name IN (
+    SELECT bucket FROM objects WHERE headers LIKE '%x-amz-storage-class:%'
+    UNION SELECT bucket FROM versions WHERE headers LIKE '%x-amz-storage-class:%');
 ";
 
 /// Why the schema could not be brought to the current version.
@@ -255,6 +263,9 @@ pub fn prepare(connection: &mut Connection) -> Result<(), SchemaError> {
     }
     if found < 6 {
         transaction.execute_batch(MIGRATION_V6)?;
+    }
+    if found < 7 {
+        transaction.execute_batch(MIGRATION_V7)?;
     }
     transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     transaction.commit()?;

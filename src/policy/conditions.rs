@@ -314,11 +314,12 @@ impl Condition {
             // An absent key: the values do not match, so the condition is false — and a negated
             // one (StringNotLike, NotIpAddress, …) true; IfExists holds; ForAllValues holds over
             // the empty set (IAM User Guide, Condition operators, "Important").
-            return outcome(
-                self.if_exists
-                    || self.qualifier == SetQualifier::ForAllValues
-                    || self.operator.negated(),
-            );
+            return outcome(match self.qualifier {
+                SetQualifier::ForAllValues => true,
+                // "At least one value matches" cannot hold over no values, negated or not.
+                SetQualifier::ForAnyValue => self.if_exists,
+                SetQualifier::Single => self.if_exists || self.operator.negated(),
+            });
         };
         let matches_one = |value: &String| {
             let any = self
@@ -387,6 +388,18 @@ pub(crate) fn parse_cidr(text: &str) -> Option<(IpAddr, u8)> {
     (length <= bits).then_some((address, length))
 }
 
+/// A range as it is matched: one written as IPv4-mapped IPv6 (`::ffff:10.0.0.0/104`) is the IPv4
+/// range it maps (`10.0.0.0/8`).
+pub(crate) fn effective_range(network: IpAddr, length: u8) -> (IpAddr, u8) {
+    match network {
+        IpAddr::V6(v6) if length >= 96 => match v6.to_ipv4_mapped() {
+            Some(v4) => (IpAddr::V4(v4), length - 96),
+            None => (network, length),
+        },
+        other => (other, length),
+    }
+}
+
 /// Whether address `value` lies within the CIDR block `range` (IPv4 ranges match IPv4-mapped
 /// IPv6 addresses too).
 fn ip_in_range(value: &str, range: &str) -> bool {
@@ -398,14 +411,7 @@ fn ip_in_range(value: &str, range: &str) -> bool {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(address),
         v4 => v4,
     };
-    // A range written as IPv4-mapped IPv6 (`::ffff:10.0.0.0/104`) is the IPv4 range it maps.
-    let (network, length) = match network {
-        IpAddr::V6(v6) if length >= 96 => match v6.to_ipv4_mapped() {
-            Some(v4) => (IpAddr::V4(v4), length - 96),
-            None => (network, length),
-        },
-        other => (other, length),
-    };
+    let (network, length) = effective_range(network, length);
     let (address, network, bits) = match (address, network) {
         (IpAddr::V4(a), IpAddr::V4(n)) => (u128::from(u32::from(a)), u128::from(u32::from(n)), 32),
         (IpAddr::V6(a), IpAddr::V6(n)) => (u128::from(a), u128::from(n), 128),
@@ -548,6 +554,12 @@ mod tests {
         assert_eq!(all_known.evaluate(&request), Holds);
         assert_eq!(all.evaluate(&ConditionContext::default()), Holds);
         assert_eq!(any.evaluate(&ConditionContext::default()), Fails);
+        let any_not = condition(
+            "ForAnyValue:StringNotEquals",
+            "s3:RequestObjectTagKeys",
+            &["secret"],
+        );
+        assert_eq!(any_not.evaluate(&ConditionContext::default()), Fails);
         let tag = condition("StringEquals", "s3:RequestObjectTag/Team", &["blue"]);
         let tagged = context(&[("s3:RequestObjectTag/Team", &["blue"])]);
         assert_eq!(tag.evaluate(&tagged), Holds);

@@ -241,9 +241,11 @@ impl BucketPolicy {
                 && condition.qualifier != SetQualifier::ForAllValues;
             let fixed_values = condition.values.iter().all(|value| {
                 if condition.operator == ConditionOperator::IpAddress {
-                    conditions::parse_cidr(value).is_some_and(|(address, length)| {
-                        length >= if address.is_ipv4() { 8 } else { 32 }
-                    })
+                    conditions::parse_cidr(value)
+                        .map(|(address, length)| conditions::effective_range(address, length))
+                        .is_some_and(|(address, length)| {
+                            length >= if address.is_ipv4() { 8 } else { 32 }
+                        })
                 } else {
                     !value.is_empty() && !value.contains(['*', '?'])
                 }

@@ -207,6 +207,7 @@ fn ip_allow_list() {
     // Conditions that narrow nothing leave a grant public.
     for condition in [
         r#"{"IpAddress":{"aws:SourceIp":["0.0.0.0/0","::/0"]}}"#,
+        r#"{"IpAddress":{"aws:SourceIp":"::ffff:0:0/96"}}"#,
         r#"{"NotIpAddress":{"aws:SourceIp":"192.0.2.1/32"}}"#,
         r#"{"StringLike":{"aws:userid":"*"}}"#,
         r#"{"StringEqualsIfExists":{"aws:username":"bob"}}"#,

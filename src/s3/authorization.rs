@@ -49,12 +49,30 @@ pub fn post_conditions(
     let mut conditions = base.clone();
     set_principal(&mut conditions, signer);
     conditions.set("s3:authType", vec!["POST".to_string()]);
-    let version = if field("x-amz-algorithm").is_some() {
-        "AWS4-HMAC-SHA256"
-    } else {
-        "AWS"
-    };
-    conditions.set("s3:signatureversion", vec![version.to_string()]);
+    // The signature that was verified (the form's V4 signature first, as `auth::form` checks):
+    // none for an anonymous form.
+    conditions.forget_prefix("s3:signatureversion");
+    if matches!(signer, Requester::User(_)) {
+        let version = if field("x-amz-signature").is_some() {
+            "AWS4-HMAC-SHA256"
+        } else {
+            "AWS"
+        };
+        conditions.set("s3:signatureversion", vec![version.to_string()]);
+    }
+    // A form carries no copy source, grant headers or metadata directive: the unsigned HTTP
+    // request's must not speak for it.
+    for key in [
+        "s3:x-amz-copy-source",
+        "s3:x-amz-metadata-directive",
+        "s3:x-amz-grant-full-control",
+        "s3:x-amz-grant-read",
+        "s3:x-amz-grant-read-acp",
+        "s3:x-amz-grant-write",
+        "s3:x-amz-grant-write-acp",
+    ] {
+        conditions.forget_prefix(key);
+    }
     for (key, name) in [
         ("s3:x-amz-acl", "acl"),
         ("s3:object-lock-mode", "x-amz-object-lock-mode"),
@@ -66,7 +84,8 @@ pub fn post_conditions(
     ] {
         conditions.forget_prefix(key);
         if let Some(value) = field(name) {
-            conditions.set(key, vec![value]);
+            // As the upload applies it (`form_acl` trims the field).
+            conditions.set(key, vec![value.trim().to_string()]);
         }
     }
     set_request_tags(&mut conditions, tags);
@@ -119,10 +138,14 @@ pub fn condition_context(request: &S3Request<'_>, now_ms: i64) -> ConditionConte
     // The copy source as it is resolved (`bucket/key`, percent-decoded, no version): compared
     // raw, `%2F` and friends would slip past a pattern on the decoded name.
     if let Some(source) = head.header("x-amz-copy-source") {
+        // Decoded first, then the leading slash dropped, as the copy itself resolves it
+        // (`copy_source::parse_copy_source`): `%2Fbucket/key` names `bucket/key`.
         let path = source.split('?').next().unwrap_or_default();
-        let path = path.strip_prefix('/').unwrap_or(path);
         if let Ok(decoded) = super::path::percent_decode(path) {
-            set("s3:x-amz-copy-source", &decoded);
+            set(
+                "s3:x-amz-copy-source",
+                decoded.strip_prefix('/').unwrap_or(&decoded),
+            );
         }
     }
     for (key, parameter) in [

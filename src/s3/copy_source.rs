@@ -181,15 +181,26 @@ async fn readable_source(
     let ignore_public = source_bucket
         .public_access_block
         .is_some_and(|block| block.ignore_public_acls);
+    // Whether a missing source may be told apart from a forbidden one: ListBucket on the source
+    // key as a prefix (as `resource::missing_object` decides it); an explicit Deny hides it.
+    let list_verdict = match &source_conditions {
+        Some(conditions) => {
+            let mut listing = conditions.clone();
+            listing.set("s3:prefix", vec![source.key.clone()]);
+            decide(source_bucket, call.requester, "ListBucket", None, &listing)
+        }
+        None => verdict("ListBucket", None),
+    };
     let may_list = || {
-        verdict("ListBucket", None) == Decision::Allow
-            || allows_acl(
-                &source_bucket.owner,
-                source_bucket.acl.as_deref(),
-                call.requester,
-                Permission::Read,
-                ignore_public,
-            )
+        list_verdict == Decision::Allow
+            || list_verdict != Decision::Deny
+                && allows_acl(
+                    &source_bucket.owner,
+                    source_bucket.acl.as_deref(),
+                    call.requester,
+                    Permission::Read,
+                    ignore_public,
+                )
     };
     match found {
         Ok((Some(record), _)) => {

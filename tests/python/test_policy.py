@@ -424,3 +424,45 @@ def test_review_findings_stay_fixed(server):
             {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::py-review/*",
              "Condition": {"IpAddress": {"aws:SourceIp": ["0.0.0.0/0", "::/0"]}}}))
     assert code(wide) == "AccessDenied"
+
+
+def test_presigned_urls_and_copies_cannot_be_stretched(server):
+    # Goal: a presigned URL refuses x-amz-* headers it did not sign (an ACL or a copy source would
+    # change what its signer allowed), as S3 does; a copy source written `%2Fbucket/key` is
+    # matched as `bucket/key`; a copy from a missing key does not reveal it is missing under a
+    # Deny of ListBucket.
+    import requests
+    s3 = server.client()
+    s3.create_bucket(Bucket="py-presigned")
+    s3.put_object(Bucket="py-presigned", Key="secret", Body=b"TOPSECRET")
+    # A SigV4 URL (boto3's default presigned URLs are SigV2, which signs x-amz-* headers).
+    v4 = server.client(signature_version="s3v4")
+    url = v4.generate_presigned_url("put_object", Params={"Bucket": "py-presigned", "Key": "in/x"})
+    assert "X-Amz-Signature" in url
+    stretched = requests.put(url, data=b"", headers={"x-amz-copy-source": "py-presigned/secret", "x-amz-acl": "public-read"})
+    assert stretched.status_code == 403
+    assert "<HeadersNotSigned>" in stretched.text and "x-amz-acl" in stretched.text
+    assert requests.put(url, data=b"plain").status_code == 200
+    anonymous = server.client(signature_version=UNSIGNED)
+    with pytest.raises(ClientError):
+        anonymous.get_object(Bucket="py-presigned", Key="in/x")
+
+    s3.put_bucket_policy(Bucket="py-presigned", Policy=policy(
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::py-presigned/*",
+         "Condition": {"StringLike": {"s3:x-amz-copy-source": "py-presigned/secret*"}}},
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::py-presigned"},
+    ))
+    for source in ("%2Fpy-presigned/secret", "%2fpy-presigned%2fsecret"):
+        # boto3 would escape the `%`: the header is set as sent, just before signing.
+        raw = server.client()
+
+        def send_raw(request, source=source, **kwargs):
+            request.headers.replace_header("x-amz-copy-source", source)
+
+        raw.meta.events.register("before-sign.s3.CopyObject", send_raw)
+        with pytest.raises(ClientError) as slashed:
+            raw.copy_object(Bucket="py-presigned", Key="copy", CopySource="py-presigned/placeholder")
+        assert code(slashed) == "AccessDenied", source
+    with pytest.raises(ClientError) as missing:
+        s3.copy_object(Bucket="py-presigned", Key="copy2", CopySource={"Bucket": "py-presigned", "Key": "no-such"})
+    assert code(missing) == "AccessDenied"

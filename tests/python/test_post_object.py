@@ -126,3 +126,33 @@ def test_date_header_signs_the_request(server):
                             lambda **kwargs: kwargs["params"]["headers"].update({"Date": date}))
     s3.put_object(Bucket="dated", Key="k", Body=b"dated body")
     assert s3.get_object(Bucket="dated", Key="k")["Body"].read() == b"dated body"
+
+
+def test_form_values_cannot_plant_headers_or_borrow_request_headers(server):
+    # Goal: a form value with a line break (which would read back as more stored headers) is 400
+    # InvalidArgument and stores nothing; a bucket policy judges a POST by the form, never by
+    # headers of the unsigned HTTP request (a copy-source or grant header) nor by an `acl` field
+    # padded with spaces.
+    s3 = server.client()
+    s3.create_bucket(Bucket="form-values", ACL="public-read-write")
+    planted = post(server, "form-values", [("key", "p.txt"),
+                                           ("x-amz-meta-foo", "bar\nset-cookie:session=evil\nx-amz-storage-class:DEEP_ARCHIVE")])
+    assert planted.status_code == 400 and "InvalidArgument" in planted.text
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket="form-values", Key="p.txt")
+
+    s3.create_bucket(Bucket="form-policy")
+    s3.put_bucket_policy(Bucket="form-policy", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::form-policy/copied/*",
+         "Condition": {"StringLike": {"s3:x-amz-copy-source": "form-src/*"}}},
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::form-policy/open/*"},
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::form-policy/*",
+         "Condition": {"StringEquals": {"s3:x-amz-acl": ["public-read", "public-read-write"]}}},
+    ]}))
+    files = [("key", (None, "copied/evil.html")), ("file", (None, b"evil"))]
+    borrowed = requests.post(f"{server.endpoint}/form-policy", files=files,
+                             headers={"x-amz-copy-source": "form-src/anything"})
+    assert borrowed.status_code == 403
+    padded = post(server, "form-policy", [("key", "open/p.txt"), ("acl", " public-read")])
+    assert padded.status_code == 403
+    assert post(server, "form-policy", [("key", "open/ok.txt")]).status_code == 204

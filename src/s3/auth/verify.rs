@@ -357,6 +357,25 @@ fn verify_presigned(
         &canonical_query,
         cache,
     )?;
+    // The URL signs only the headers it lists: any other `x-amz-*` header would change what the
+    // request does (an ACL, a copy source, tags, …) without its signer's consent. S3 refuses it
+    // (403 AccessDenied, "There were headers present in the request which were not signed");
+    // `x-amz-content-sha256` alone may ride unsigned, as in S3.
+    let unsigned: Vec<&str> = input
+        .head
+        .headers
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .filter(|name| name.starts_with("x-amz-") && *name != "x-amz-content-sha256")
+        .filter(|name| !signed_headers.split(';').any(|signed| signed == *name))
+        .collect();
+    if !unsigned.is_empty() {
+        return Err(S3Error::with_message(
+            S3ErrorCode::AccessDenied,
+            "There were headers present in the request which were not signed",
+        )
+        .field("HeadersNotSigned", unsigned.join(", ")));
+    }
     // A presigned URL has no seed signature for chunk signatures to chain from: a streaming
     // signed body under one could not be verified, so it is refused rather than taken unchecked.
     if matches!(payload, PayloadMode::StreamingSigned { .. }) {

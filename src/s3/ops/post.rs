@@ -167,6 +167,16 @@ fn stored_fields(fields: &[(String, String)]) -> S3Result<Vec<(String, String)>>
     let mut headers = Vec::new();
     let mut metadata_bytes = 0usize;
     for (name, value) in fields {
+        let stored = name.starts_with("x-amz-meta-")
+            || STORED_FIELDS.contains(&name.as_str())
+            || name == STORAGE_CLASS_HEADER;
+        // A form value is free text; a header never holds a line break, and a stored one with
+        // a line break would read back as more headers.
+        if stored && value.chars().any(|c| c.is_control() && c != '\t') {
+            return Err(invalid_argument(
+                "Form fields stored as object headers may not contain control characters.",
+            ));
+        }
         if let Some(suffix) = name.strip_prefix("x-amz-meta-") {
             metadata_bytes += suffix.len() + value.len();
             headers.push((name.clone(), value.clone()));
