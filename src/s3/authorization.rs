@@ -184,6 +184,22 @@ pub fn condition_context(request: &S3Request<'_>, now_ms: i64) -> ConditionConte
     context
 }
 
+/// `decide` with the request's condition keys when the pipeline built them; without them (never
+/// expected) a bucket with a policy refuses rather than guesses.
+pub fn decide_with(
+    bucket: &BucketRecord,
+    requester: &Requester,
+    action: &str,
+    key: Option<&str>,
+    conditions: Option<&ConditionContext>,
+) -> Decision {
+    match conditions {
+        Some(conditions) => decide(bucket, requester, action, key, conditions),
+        None if bucket.policy.is_some() => Decision::Deny,
+        None => Decision::NoOpinion,
+    }
+}
+
 /// The bucket policy's verdict on `requester` doing `action` to `key` (the bucket itself when
 /// `None`) of `bucket`. Under RestrictPublicBuckets a public policy allows nothing to anyone but
 /// the bucket's owner.

@@ -12,7 +12,7 @@ use crate::meta::{
 };
 use crate::policy::Decision;
 use crate::s3::access::{allows_acl, Permission};
-use crate::s3::authorization::{decide, object_conditions};
+use crate::s3::authorization::{decide, decide_with, object_conditions};
 use crate::s3::conditions::{ConditionOutcome, ReadConditions};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::object_write::Destination;
@@ -163,11 +163,14 @@ async fn readable_source(
         ),
         None => None,
     };
-    let verdict = |action: &str, key: Option<&str>| match &source_conditions {
-        Some(conditions) => decide(source_bucket, call.requester, action, key, conditions),
-        // Only reached if the pipeline built no condition keys: refuse rather than guess.
-        None if source_bucket.policy.is_some() => Decision::Deny,
-        None => Decision::NoOpinion,
+    let verdict = |action: &str, key: Option<&str>| {
+        decide_with(
+            source_bucket,
+            call.requester,
+            action,
+            key,
+            source_conditions.as_ref(),
+        )
     };
     let read_action = if source.version.is_some() {
         "GetObjectVersion"

@@ -31,6 +31,14 @@ pub(crate) const STORED_HEADERS: &[(&str, &str)] = &[
 /// as is on GET and HEAD, as S3 does).
 pub(crate) use crate::meta::object_rows::STORAGE_CLASS_HEADER;
 
+/// The stored header for an asked storage class: a class other than STANDARD is kept as a label
+/// (`unsupported` has refused the ones ringstore cannot serve); STANDARD is the default and
+/// stored as nothing.
+pub(crate) fn storage_class_header(value: &str) -> Option<(String, String)> {
+    let class = value.trim().to_ascii_uppercase();
+    (class != "STANDARD").then(|| (STORAGE_CLASS_HEADER.to_string(), class))
+}
+
 /// An object's storage class from its stored headers (STANDARD when none is stored).
 pub(crate) fn storage_class(headers: &[(String, String)]) -> &str {
     headers
@@ -70,12 +78,7 @@ pub(crate) fn stored_headers(head: &RequestHead) -> S3Result<Vec<(String, String
             metadata_bytes += suffix.len() + value.len();
             headers.push((name.clone(), value.clone()));
         } else if name == STORAGE_CLASS_HEADER {
-            // A class other than STANDARD is kept as a label (`unsupported` has refused the
-            // ones ringstore cannot serve); STANDARD is the default and stored as nothing.
-            let class = value.trim().to_ascii_uppercase();
-            if class != "STANDARD" {
-                headers.push((name.clone(), class));
-            }
+            headers.extend(storage_class_header(value));
         } else if let Some((_, _)) = STORED_HEADERS.iter().find(|(stored, _)| stored == name) {
             let mentions_aws_chunked = value
                 .split(',')

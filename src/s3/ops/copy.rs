@@ -12,7 +12,8 @@ use crate::s3::grants::{refuse_public_acl, stored_acl};
 use crate::s3::handler::{FromRequest, S3Operation, WithHeaders};
 use crate::s3::object_lock::{check_requested_lock, requested_lock};
 use crate::s3::object_write::{
-    commit_object, stored_headers, Destination, ObjectAttributes, STORAGE_CLASS_HEADER,
+    commit_object, storage_class_header, stored_headers, Destination, ObjectAttributes,
+    STORAGE_CLASS_HEADER,
 };
 use crate::s3::payload::PayloadReader;
 use crate::s3::request::{Call, S3Request};
@@ -71,9 +72,7 @@ impl<'r> FromRequest<'r> for CopyObjectInput<'r> {
         };
         let storage_class = head
             .header(STORAGE_CLASS_HEADER)
-            .map(|class| class.trim().to_ascii_uppercase())
-            .filter(|class| class != "STANDARD")
-            .map(|class| (STORAGE_CLASS_HEADER.to_string(), class));
+            .and_then(storage_class_header);
         // A copy onto itself must change something; a storage class asked for is a change.
         if source.source.bucket == request.bucket()
             && source.source.key == request.key()

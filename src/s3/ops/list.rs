@@ -16,8 +16,9 @@ use crate::s3::handler::{FromRequest, S3Operation};
 use crate::s3::payload::PayloadReader;
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::authorized_bucket;
-use crate::s3::xml::documents::{
-    ListBucketResultV1, ListBucketResultV2, ListEntry, ListHeader, ListVersionsResult, Owner,
+use crate::s3::xml::documents::Owner;
+use crate::s3::xml::listing::{
+    ListBucketResultV1, ListBucketResultV2, ListEntry, ListHeader, ListVersionsResult,
     VersionListEntry,
 };
 use crate::s3::S3Context;

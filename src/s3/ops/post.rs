@@ -15,14 +15,15 @@ use crate::policy::Decision;
 use crate::s3::access::{AclRequest, CannedAcl, Identity, Permission, Requester};
 use crate::s3::auth::form::{field, FormSignature};
 use crate::s3::auth::sigv4;
-use crate::s3::authorization::{decide, post_conditions};
+use crate::s3::authorization::{decide, decide_with, post_conditions};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::form::{boundary, FormReader, PartHead};
 use crate::s3::grants::{refuse_public_acl, resolve_acl};
 use crate::s3::handler::{FromRequest, IntoResponse, S3Operation};
 use crate::s3::object_lock::{check_requested_lock, requested_lock};
 use crate::s3::object_write::{
-    commit_object, decode_checksum, Destination, ObjectAttributes, STORAGE_CLASS_HEADER,
+    commit_object, decode_checksum, storage_class_header, Destination, ObjectAttributes,
+    STORAGE_CLASS_HEADER,
 };
 use crate::s3::payload::PayloadReader;
 use crate::s3::post_policy::{decode_policy, PostPolicy};
@@ -183,11 +184,7 @@ fn stored_fields(fields: &[(String, String)]) -> S3Result<Vec<(String, String)>>
         } else if STORED_FIELDS.contains(&name.as_str()) {
             headers.push((name.clone(), value.clone()));
         } else if name == STORAGE_CLASS_HEADER {
-            // As on PutObject: a class other than STANDARD is kept as a label.
-            let class = value.trim().to_ascii_uppercase();
-            if class != "STANDARD" {
-                headers.push((name.clone(), class));
-            }
+            headers.extend(storage_class_header(value));
         }
     }
     if metadata_bytes > USER_METADATA_BYTES_MAX {
@@ -404,9 +401,7 @@ impl S3Operation for PostObject {
                     );
                     decide(&bucket, &requester, "PutObject", Some(&key), &conditions)
                 }
-                Some(_) => Decision::NoOpinion,
-                None if bucket.policy.is_some() => Decision::Deny,
-                None => Decision::NoOpinion,
+                other => decide_with(&bucket, &requester, "PutObject", Some(&key), other),
             };
             match decision {
                 Decision::Deny => return Err(S3Error::new(S3ErrorCode::AccessDenied)),
