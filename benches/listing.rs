@@ -49,6 +49,7 @@ fn main() {
         cors: None,
         policy: None,
         public_access_block: None,
+        lifecycle: None,
     });
     store.apply(&bucket).unwrap();
     let started = Instant::now();

@@ -49,6 +49,7 @@ fn main() {
                 cors: None,
                 policy: None,
                 public_access_block: None,
+                lifecycle: None,
             };
             client.create_bucket(bucket).await.unwrap();
             let mut reads = Vec::with_capacity(READS);

@@ -32,6 +32,7 @@ fn main() {
             cors: None,
             policy: None,
             public_access_block: None,
+            lifecycle: None,
         });
         store.apply(&bucket).unwrap();
         let filling = Instant::now();

@@ -53,6 +53,7 @@ fn create(store: &mut MetaStore, name: &str) {
         cors: None,
         policy: None,
         public_access_block: None,
+        lifecycle: None,
     });
     store.apply(&bucket).unwrap();
 }

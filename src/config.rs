@@ -27,6 +27,9 @@ pub struct Config {
     pub log_level: String,
     /// Unfinished multipart uploads older than this are reaped, in seconds.
     pub multipart_max_age_seconds: u64,
+    /// A lifecycle day, in milliseconds: `lifecycle::DAY_MS`, or shorter for tests
+    /// (`--lifecycle-day-seconds`).
+    pub lifecycle_day_ms: i64,
     /// Log line format.
     pub log_format: crate::obs::LogFormat,
     /// Time in-flight requests get to finish after SIGTERM/SIGINT, in milliseconds.
@@ -62,6 +65,7 @@ impl Config {
             domains: vec!["localhost".into()],
             log_level: "info".into(),
             multipart_max_age_seconds: MULTIPART_UPLOAD_AGE_MAX_SECONDS_DEFAULT,
+            lifecycle_day_ms: crate::lifecycle::DAY_MS,
             log_format: crate::obs::LogFormat::Text,
             shutdown_timeout_ms: SHUTDOWN_TIME_MAX_MS_DEFAULT,
             idle_timeout_ms: KEEP_ALIVE_IDLE_TIME_MAX_MS,

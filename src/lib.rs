@@ -36,6 +36,7 @@ pub mod admin;
 pub mod config;
 pub mod core_state;
 pub mod http;
+pub mod lifecycle;
 pub mod limits;
 pub mod meta;
 pub mod net;

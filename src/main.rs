@@ -80,6 +80,11 @@ struct Args {
     /// seconds after which an unfinished multipart upload is reaped (default 604800, 7 days; env RINGSTORE_MULTIPART_MAX_AGE)
     #[argh(option)]
     multipart_max_age: Option<String>,
+
+    /// seconds a lifecycle day lasts, for tests only (default 86400: S3's day, ages rounded to
+    /// midnight UTC; a shorter day is not rounded; env RINGSTORE_LIFECYCLE_DAY_SECONDS)
+    #[argh(option)]
+    lifecycle_day_seconds: Option<String>,
 }
 
 /// ringstore user: manage the users who may sign requests (besides the bootstrap admin given by
@@ -246,6 +251,21 @@ fn build_config(args: Args) -> Result<Config, UsageError> {
         "RINGSTORE_MULTIPART_MAX_AGE",
         &limits::MULTIPART_UPLOAD_AGE_MAX_SECONDS_DEFAULT.to_string(),
     );
+    let day_text = setting(
+        args.lifecycle_day_seconds,
+        "RINGSTORE_LIFECYCLE_DAY_SECONDS",
+        &(ringstore::lifecycle::DAY_MS / 1000).to_string(),
+    );
+    let lifecycle_day_ms: i64 = day_text
+        .parse::<i64>()
+        .ok()
+        .filter(|seconds| (1..=ringstore::lifecycle::DAY_MS / 1000).contains(seconds))
+        .map(|seconds| seconds * 1000)
+        .ok_or_else(|| {
+            UsageError(format!(
+                "invalid --lifecycle-day-seconds {day_text:?}: expected seconds, 1 to 86400"
+            ))
+        })?;
     let multipart_max_age_seconds: u64 = age_text
         .parse()
         .ok()
@@ -356,6 +376,7 @@ fn build_config(args: Args) -> Result<Config, UsageError> {
         header_bytes_max: max_header_bytes as usize,
         header_timeout_ms: header_timeout * 1000,
         multipart_max_age_seconds,
+        lifecycle_day_ms,
         listen,
         data_dir,
         cores,

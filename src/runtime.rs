@@ -183,6 +183,25 @@ async fn reap_uploads_periodically(service: Rc<Service>, core: Rc<CoreState>) {
     }
 }
 
+/// Applies lifecycle rules: steps back to back (a short pause between) while a pass runs, then
+/// a look every `lifecycle_poll_interval_ms`.
+async fn apply_lifecycle_periodically(service: Rc<Service>, core: Rc<CoreState>) {
+    use crate::s3::housekeeping::{lifecycle_poll_interval_ms, LIFECYCLE_STEP_PAUSE_MS};
+    let poll = Duration::from_millis(lifecycle_poll_interval_ms(core.config.lifecycle_day_ms));
+    loop {
+        let wait = if service.step_lifecycle().await {
+            poll
+        } else {
+            Duration::from_millis(LIFECYCLE_STEP_PAUSE_MS)
+        };
+        glommio::timer::sleep(wait).await;
+    }
+}
+
+/// CPU shares of the housekeeping task queue (requests run in the default queue, 1000 shares):
+/// background work gets a small slice of a busy core and all of an idle one.
+const HOUSEKEEPING_SHARES: usize = 50;
+
 /// File descriptors one connection may hold: its socket and the object file its request has open.
 const FILES_PER_CONNECTION: u64 = 2;
 
@@ -268,9 +287,24 @@ fn spawn_core(
             let service = Rc::new(Service::new(state.clone()));
             glommio::spawn_local(relay_shutdown(state.clone())).detach();
             if core == 0 {
-                // Housekeeping runs beside the requests of one core, yielding at every await.
-                glommio::spawn_local(reap_uploads_periodically(service.clone(), state.clone()))
-                    .detach();
+                // Housekeeping runs beside the requests of one core, in a task queue of its own
+                // with few shares, yielding at every await.
+                let queue = glommio::executor().create_task_queue(
+                    glommio::Shares::Static(HOUSEKEEPING_SHARES),
+                    glommio::Latency::NotImportant,
+                    "housekeeping",
+                );
+                let spawn = |task| match glommio::spawn_local_into(task, queue) {
+                    Ok(handle) => {
+                        handle.detach();
+                    }
+                    Err(error) => {
+                        tracing::error!(error = %error, "housekeeping task did not start");
+                    }
+                };
+                spawn(Box::pin(reap_uploads_periodically(service.clone(), state.clone()))
+                    as std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>);
+                spawn(Box::pin(apply_lifecycle_periodically(service.clone(), state.clone())));
             }
             crate::net::serve(socket, state, service).await;
             running.fetch_sub(1, Ordering::SeqCst);

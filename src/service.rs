@@ -36,6 +36,12 @@ impl Service {
     pub async fn reap_expired_uploads(&self) {
         crate::s3::housekeeping::reap_expired_uploads(&self.s3.core).await
     }
+
+    /// Runs one step of the lifecycle pass; true when no pass was due or one just finished (the
+    /// runtime then waits before the next look).
+    pub async fn step_lifecycle(&self) -> bool {
+        crate::s3::housekeeping::step_lifecycle(&self.s3.core).await
+    }
 }
 
 impl crate::net::Service for Service {

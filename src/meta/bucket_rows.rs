@@ -38,6 +38,16 @@ pub(crate) fn bucket_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Bucke
             .get::<_, Option<String>>(9)?
             .as_deref()
             .and_then(super::bucket_policy::PublicAccessBlock::decode),
+        lifecycle: row
+            .get::<_, Option<String>>(10)?
+            .as_deref()
+            .and_then(|text| {
+                let decoded = crate::lifecycle::LifecycleConfiguration::decode(text);
+                if decoded.is_none() {
+                    tracing::warn!(bucket = %row.get::<_, String>(0).unwrap_or_default(), "stored lifecycle rules unreadable; the bucket answers as if it had none");
+                }
+                decoded.map(std::sync::Arc::new)
+            }),
     })
 }
 
@@ -49,7 +59,7 @@ pub(crate) fn get_bucket(
     transaction
         .prepare_cached(
             "SELECT name, owner, region, created_ms, acl, versioning, object_lock, cors, policy, \
-             public_access_block FROM buckets \
+             public_access_block, lifecycle FROM buckets \
              WHERE name = ?1",
         )?
         .query_row([name], bucket_from_row)

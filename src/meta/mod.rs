@@ -8,6 +8,7 @@ pub mod client;
 pub mod command;
 pub mod cors;
 pub mod generations;
+pub mod lifecycle;
 pub mod listing;
 pub mod lock_commands;
 pub mod multipart;
@@ -33,6 +34,7 @@ pub use cors::{CorsConfiguration, CorsRule, PutBucketCors};
 pub use generations::{Generations, ObjectStripe};
 pub use listing::{ListObjects, ListQuery, Listing};
 pub use lock_commands::{PutObjectLegalHold, PutObjectLockConfiguration, PutObjectRetention};
+pub use lifecycle::{LifecycleProgress, LifecycleStep, PutBucketLifecycle};
 pub use multipart::{
     AbortUpload, CompleteUpload, CreateUpload, GetUpload, ListParts, ListUploads, PutPart,
     ReapUploads,
@@ -76,6 +78,8 @@ pub struct BucketRecord {
     pub policy: Option<std::sync::Arc<crate::policy::BucketPolicy>>,
     /// PublicAccessBlock flags, if configured.
     pub public_access_block: Option<PublicAccessBlock>,
+    /// Lifecycle rules (PutBucketLifecycleConfiguration), if any.
+    pub lifecycle: Option<std::sync::Arc<crate::lifecycle::LifecycleConfiguration>>,
 }
 
 /// An object (one version of a key) as the metadata knows it.

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use crate::limits::DATABASE_BUSY_WAIT_MS;
 
 /// Schema version stored in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE buckets (
@@ -210,6 +210,24 @@ UPDATE buckets SET storage_classes = 1 WHERE name IN (
     UNION SELECT bucket FROM versions WHERE headers LIKE '%x-amz-storage-class:%');
 ";
 
+/// Version 8: a bucket's lifecycle rules (PutBucketLifecycleConfiguration, JSON) and the
+/// lifecycle pass's progress (one row): when the last pass started, where the running one is
+/// (bucket, phase, last key and upload id done), and whether a configuration changed since.
+const MIGRATION_V8: &str = "
+ALTER TABLE buckets ADD COLUMN lifecycle TEXT;
+CREATE TABLE lifecycle_progress (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    pass_started_ms INTEGER,
+    running INTEGER NOT NULL DEFAULT 0,
+    bucket TEXT NOT NULL DEFAULT '',
+    phase INTEGER NOT NULL DEFAULT 0,
+    after_key TEXT NOT NULL DEFAULT '',
+    after_upload TEXT NOT NULL DEFAULT '',
+    changed INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO lifecycle_progress (id) VALUES (1);
+";
+
 /// Why the schema could not be brought to the current version.
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
@@ -266,6 +284,9 @@ pub fn prepare(connection: &mut Connection) -> Result<(), SchemaError> {
     }
     if found < 7 {
         transaction.execute_batch(MIGRATION_V7)?;
+    }
+    if found < 8 {
+        transaction.execute_batch(MIGRATION_V8)?;
     }
     transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     transaction.commit()?;

@@ -235,6 +235,7 @@ pub(crate) mod tests {
             cors: None,
             policy: None,
             public_access_block: None,
+            lifecycle: None,
         })
     }
 

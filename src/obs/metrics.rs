@@ -145,6 +145,27 @@ impl MetaMetrics {
     }
 }
 
+/// What the lifecycle pass did (written by the one core that drives it).
+#[derive(Default)]
+pub struct LifecycleMetrics {
+    /// Current versions expired (removed, or hidden behind a delete marker).
+    pub objects_expired: AtomicU64,
+    /// Noncurrent versions removed.
+    pub versions_expired: AtomicU64,
+    /// Delete markers removed.
+    pub delete_markers_removed: AtomicU64,
+    /// Unfinished multipart uploads aborted.
+    pub uploads_aborted: AtomicU64,
+    /// Due versions left because Object Lock protects them.
+    pub locked_skipped: AtomicU64,
+    /// Steps that failed (logged).
+    pub step_errors: AtomicU64,
+    /// Passes finished.
+    pub passes: AtomicU64,
+    /// When the last pass finished, seconds since the Unix epoch (0: none yet).
+    pub last_pass_finished_seconds: AtomicU64,
+}
+
 /// Every core's metrics plus the metadata thread's; built before the cores start, read-only after.
 pub struct Registry {
     /// Operation names, indexed like each core's series (`s3::Operation::NAMES`); the series after
@@ -154,6 +175,8 @@ pub struct Registry {
     pub cores: Vec<Arc<CoreMetrics>>,
     /// The metadata thread's figures.
     pub meta: Arc<MetaMetrics>,
+    /// The lifecycle pass's figures.
+    pub lifecycle: Arc<LifecycleMetrics>,
 }
 
 impl Registry {
@@ -166,6 +189,7 @@ impl Registry {
                 .map(|_| Arc::new(CoreMetrics::new(operation_names.len())))
                 .collect(),
             meta: Arc::new(MetaMetrics::default()),
+            lifecycle: Arc::new(LifecycleMetrics::default()),
         }
     }
 
@@ -183,7 +207,25 @@ impl Registry {
         self.render_requests(&mut text);
         self.render_cores(&mut text);
         self.render_meta(&mut text, meta_queue_depth);
+        self.render_lifecycle(&mut text);
         text
+    }
+
+    /// The lifecycle pass's counters and when it last finished.
+    fn render_lifecycle(&self, text: &mut String) {
+        let lifecycle = &self.lifecycle;
+        for (metric, kind, help, value) in [
+            ("ringstore_lifecycle_objects_expired_total", "counter", "Current object versions the lifecycle pass expired (removed, or hidden behind a delete marker).", &lifecycle.objects_expired),
+            ("ringstore_lifecycle_noncurrent_versions_expired_total", "counter", "Noncurrent versions the lifecycle pass removed.", &lifecycle.versions_expired),
+            ("ringstore_lifecycle_delete_markers_removed_total", "counter", "Delete markers the lifecycle pass removed.", &lifecycle.delete_markers_removed),
+            ("ringstore_lifecycle_uploads_aborted_total", "counter", "Unfinished multipart uploads the lifecycle pass aborted.", &lifecycle.uploads_aborted),
+            ("ringstore_lifecycle_locked_skipped_total", "counter", "Due versions the lifecycle pass left because Object Lock protects them.", &lifecycle.locked_skipped),
+            ("ringstore_lifecycle_step_errors_total", "counter", "Lifecycle steps that failed (each is logged).", &lifecycle.step_errors),
+            ("ringstore_lifecycle_passes_total", "counter", "Lifecycle passes finished.", &lifecycle.passes),
+            ("ringstore_lifecycle_last_pass_finished_seconds", "gauge", "When the last lifecycle pass finished, seconds since the Unix epoch (0: none since start).", &lifecycle.last_pass_finished_seconds),
+        ] {
+            let _ = writeln!(text, "# HELP {metric} {help}\n# TYPE {metric} {kind}\n{metric} {}", value.load(Ordering::Relaxed));
+        }
     }
 
     /// Request counts and latency histograms by operation and status class, cores summed.

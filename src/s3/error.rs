@@ -47,6 +47,7 @@ pub enum S3ErrorCode {
     NoSuchObjectLockConfiguration,
     NoSuchTagSet,
     NoSuchCORSConfiguration,
+    NoSuchLifecycleConfiguration,
     NoSuchBucketPolicy,
     NoSuchPublicAccessBlockConfiguration,
     MalformedPolicy,
@@ -106,6 +107,7 @@ impl S3ErrorCode {
             InvalidTag => "InvalidTag",
             NoSuchTagSet => "NoSuchTagSet",
             NoSuchCORSConfiguration => "NoSuchCORSConfiguration",
+            NoSuchLifecycleConfiguration => "NoSuchLifecycleConfiguration",
             NoSuchBucketPolicy => "NoSuchBucketPolicy",
             NoSuchPublicAccessBlockConfiguration => "NoSuchPublicAccessBlockConfiguration",
             MalformedPolicy => "MalformedPolicy",
@@ -185,6 +187,7 @@ impl S3ErrorCode {
             | NoSuchObjectLockConfiguration
             | NoSuchTagSet
             | NoSuchCORSConfiguration
+            | NoSuchLifecycleConfiguration
             | NoSuchBucketPolicy
             | NoSuchPublicAccessBlockConfiguration
             | ObjectLockConfigurationNotFoundError => 404,
@@ -235,6 +238,7 @@ impl S3ErrorCode {
             InvalidTag => "The tag provided was not a valid tag.",
             NoSuchTagSet => "The TagSet does not exist",
             NoSuchCORSConfiguration => "The CORS configuration does not exist",
+            NoSuchLifecycleConfiguration => "The lifecycle configuration does not exist",
             NoSuchBucketPolicy => "The bucket policy does not exist",
             NoSuchPublicAccessBlockConfiguration => "The public access block configuration was not found",
             MalformedPolicy => "Policy has invalid resource",

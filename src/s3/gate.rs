@@ -62,6 +62,10 @@ pub fn policy_action(operation: Operation, versioned: bool) -> Option<&'static s
         PutPublicAccessBlock | DeletePublicAccessBlock => Some("PutBucketPublicAccessBlock"),
         GetBucketCors => Some("GetBucketCORS"),
         PutBucketCors | DeleteBucketCors => Some("PutBucketCORS"),
+        GetBucketLifecycleConfiguration => Some("GetLifecycleConfiguration"),
+        PutBucketLifecycleConfiguration | DeleteBucketLifecycle => {
+            Some("PutLifecycleConfiguration")
+        }
         _ => None,
     }
 }

@@ -1,5 +1,6 @@
-//! Background work of the S3 layer, which the runtime runs on one core beside requests: multipart
-//! uploads older than `--multipart-max-age` are dropped and their part files deleted.
+//! Background work of the S3 layer, which the runtime runs on one core in a low-share task queue
+//! beside requests: multipart uploads older than `--multipart-max-age` are dropped and their part
+//! files deleted, and the lifecycle pass applies buckets' lifecycle rules step by step.
 
 use crate::core_state::CoreState;
 use crate::s3::time;
@@ -18,5 +19,71 @@ pub async fn reap_expired_uploads(core: &CoreState) {
             }
         }
         Err(error) => tracing::warn!(error = %error, "multipart reaper failed"),
+    }
+}
+
+/// How long the lifecycle worker waits between looks when no pass is due, in milliseconds: a pass
+/// starts at most this late after midnight UTC or after a configuration changed (or a tenth of a
+/// shortened day, so tests see their rules applied promptly).
+pub const LIFECYCLE_POLL_INTERVAL_MS_MAX: u64 = 60_000;
+
+/// How long the worker waits between two steps of a pass, in milliseconds: each step is one
+/// metadata transaction, and the pause lets the requests queued behind it go first.
+pub const LIFECYCLE_STEP_PAUSE_MS: u64 = 2;
+
+/// The worker's wait when no pass is due, for a day of `day_ms` milliseconds.
+pub fn lifecycle_poll_interval_ms(day_ms: i64) -> u64 {
+    LIFECYCLE_POLL_INTERVAL_MS_MAX.min((day_ms / 10).max(100) as u64)
+}
+
+/// Runs one step of the lifecycle pass (see `meta::lifecycle`): counts what it did in
+/// `/metrics`, deletes the files it freed (after commit), logs a finished pass. Answers whether
+/// no pass was due (the worker then waits `lifecycle_poll_interval_ms`).
+pub async fn step_lifecycle(core: &CoreState) -> bool {
+    let metrics = &core.metrics.lifecycle;
+    let add = |counter: &std::sync::atomic::AtomicU64, count: u64| {
+        counter.fetch_add(count, std::sync::atomic::Ordering::Relaxed);
+    };
+    let step = crate::meta::LifecycleStep::new(core.config.lifecycle_day_ms);
+    match core.meta.call(step).await {
+        Ok(progress) => {
+            add(&metrics.objects_expired, progress.objects_expired);
+            add(&metrics.versions_expired, progress.versions_expired);
+            add(&metrics.delete_markers_removed, progress.delete_markers_removed);
+            add(&metrics.uploads_aborted, progress.uploads_aborted);
+            add(&metrics.locked_skipped, progress.locked_skipped);
+            let acted = progress.objects_expired
+                + progress.versions_expired
+                + progress.delete_markers_removed
+                + progress.uploads_aborted;
+            if acted > 0 || progress.locked_skipped > 0 {
+                tracing::info!(
+                    objects_expired = progress.objects_expired,
+                    versions_expired = progress.versions_expired,
+                    delete_markers_removed = progress.delete_markers_removed,
+                    uploads_aborted = progress.uploads_aborted,
+                    locked_skipped = progress.locked_skipped,
+                    files_freed = progress.freed.len(),
+                    "lifecycle step applied rules"
+                );
+            }
+            for file in progress.freed {
+                remove_object_file_later(&core.layout, file);
+            }
+            if progress.pass_finished {
+                add(&metrics.passes, 1);
+                metrics.last_pass_finished_seconds.store(
+                    (time::now_ms() / 1000).max(0) as u64,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+                tracing::debug!("lifecycle pass finished");
+            }
+            progress.idle || progress.pass_finished
+        }
+        Err(error) => {
+            add(&metrics.step_errors, 1);
+            tracing::warn!(error = %error, "lifecycle step failed; retrying at the next poll");
+            true
+        }
     }
 }

@@ -9,6 +9,7 @@ pub mod copy_source;
 pub mod cors;
 pub mod directory;
 pub mod error;
+pub mod expiration;
 pub mod form;
 pub mod gate;
 pub mod grants;

@@ -12,7 +12,7 @@
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::handler::run;
 use super::ops::{
-    self, acl, attributes, batch, bucket, copy, cors, list, multipart, object, object_lock, policy,
+    self, acl, attributes, batch, bucket, copy, cors, lifecycle, list, multipart, object, object_lock, policy,
     post, tagging, versioning,
 };
 use super::payload::PayloadReader;
@@ -139,13 +139,13 @@ operations! {
         GetBucketCors => cors::GetBucketCors,
         PutBucketCors => cors::PutBucketCors,
         DeleteBucketCors => cors::DeleteBucketCors,
+        GetBucketLifecycleConfiguration => lifecycle::GetBucketLifecycleConfiguration,
+        PutBucketLifecycleConfiguration => lifecycle::PutBucketLifecycleConfiguration,
+        DeleteBucketLifecycle => lifecycle::DeleteBucketLifecycle,
         /// A method S3 does not accept on this resource (not an AWS operation; a routing outcome).
         MethodNotAllowed => ops::MethodNotAllowed,
     }
     not_implemented {
-        GetBucketLifecycleConfiguration,
-        PutBucketLifecycleConfiguration,
-        DeleteBucketLifecycle,
         GetBucketWebsite,
         PutBucketWebsite,
         DeleteBucketWebsite,

@@ -205,6 +205,7 @@ impl S3Operation for CreateBucket {
             cors: None,
             policy: None,
             public_access_block: None,
+            lifecycle: None,
         };
         match context.meta.create_bucket(record).await {
             Ok(true) => {}

@@ -14,6 +14,7 @@ use crate::s3::access::{allows, AclRequest, Permission, Requester};
 use crate::s3::conditions::{
     delete_condition, parse_range, ConditionOutcome, RangeRequest, ReadConditions,
 };
+use crate::s3::expiration::expiration_header;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::grants::{refuse_public_acl, stored_acl};
 use crate::s3::handler::{FromRequest, IntoResponse, S3Operation};
@@ -105,6 +106,8 @@ pub struct ObjectWritten {
     etag: String,
     version_id: Option<String>,
     checksum: Option<StoredChecksum>,
+    /// `x-amz-expiration`, when a lifecycle rule expires the object.
+    expiration: Option<String>,
 }
 
 impl IntoResponse for ObjectWritten {
@@ -113,6 +116,9 @@ impl IntoResponse for ObjectWritten {
         response.head.header("ETag", format!("\"{}\"", self.etag));
         if let Some(version_id) = self.version_id {
             response.head.header("x-amz-version-id", version_id);
+        }
+        if let Some(expiration) = self.expiration {
+            response.head.header("x-amz-expiration", expiration);
         }
         if let Some(stored) = self.checksum {
             response
@@ -172,6 +178,7 @@ impl S3Operation for PutObject {
         let record =
             commit_object(context, &call, received.sealed, attributes, input.condition).await?;
         Ok(ObjectWritten {
+            expiration: expiration_header(&bucket, &record),
             etag: record.etag,
             version_id: record.version_id,
             checksum: stored,
@@ -304,6 +311,8 @@ pub struct ObjectAnswer {
     /// `x-amz-tagging-count`, for a requester who may read the object's tags (S3 answers it
     /// only "when you have the relevant permission to read object tags").
     tagging_count: Option<usize>,
+    /// `x-amz-expiration`, when a lifecycle rule expires the current version read.
+    expiration: Option<String>,
 }
 
 impl IntoResponse for ObjectRead {
@@ -348,6 +357,9 @@ impl ObjectAnswer {
         add_lock_headers(&record.lock, &mut head);
         if let Some(count) = self.tagging_count {
             head.header("x-amz-tagging-count", count.to_string());
+        }
+        if let Some(expiration) = self.expiration {
+            head.header("x-amz-expiration", expiration);
         }
         if let Some(version_id) = &record.version_id {
             head.header("x-amz-version-id", version_id.clone());
@@ -569,7 +581,15 @@ async fn read_object(
             }
             Some(_) => None,
         };
+        let expiration = match input.version {
+            None => match context.bucket(call.bucket).await {
+                Ok(Some(bucket)) => expiration_header(&bucket, &record),
+                _ => None,
+            },
+            Some(_) => None,
+        };
         return Ok(ObjectRead::Object(Box::new(ObjectAnswer {
+            expiration,
             status,
             record,
             body,

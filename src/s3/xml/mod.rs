@@ -13,6 +13,7 @@ use crate::meta::{CorsConfiguration, CorsRule, PublicAccessBlock};
 
 pub mod configuration;
 pub mod documents;
+pub mod lifecycle;
 pub mod listing;
 
 pub use documents::XmlDocument;

@@ -1,0 +1,552 @@
+//! Lifecycle in the metadata: a bucket's rules as PutBucketLifecycleConfiguration stored them,
+//! and the lifecycle pass, one bounded step per command: each step reads a batch of one bucket's
+//! rows after the persisted cursor, applies the actions that are due through the same removal
+//! path as client deletes (`versions::delete_version`, so Object Lock holds), and moves the
+//! cursor, all in one transaction — a crash resumes where the last committed step ended.
+//!
+//! A pass visits every bucket with rules, in name order, in three phases: current versions
+//! (`Expiration` Days/Date), noncurrent versions and delete markers (`NoncurrentVersionExpiration`,
+//! expired object delete markers), unfinished multipart uploads (`AbortIncompleteMultipartUpload`).
+//! With S3's day a pass starts after each midnight UTC (every age is rounded to one); with a
+//! shortened day, four times a day; and soon after any configuration changed.
+
+use std::sync::OnceLock;
+
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::bucket_rows::get_bucket;
+use super::command::{Changes, MetaCommand};
+use super::multipart::drop_uploads;
+use super::version_rows::now_ms;
+use super::versions::delete_version;
+use super::{DeleteCondition, MetaError, VersionSelector};
+use crate::lifecycle::{decode_tags, LifecycleConfiguration, DAY_MS};
+use crate::object_bytes::FileId;
+
+/// Replaces (or with `None` removes) a bucket's lifecycle rules, and asks for a pass soon.
+#[derive(Debug)]
+pub struct PutBucketLifecycle {
+    /// Bucket name.
+    pub bucket: String,
+    /// The new rules; `None` deletes the configuration.
+    pub configuration: Option<LifecycleConfiguration>,
+}
+
+impl MetaCommand for PutBucketLifecycle {
+    type Reply = ();
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<(), MetaError> {
+        let encoded = self
+            .configuration
+            .as_ref()
+            .map(LifecycleConfiguration::encode);
+        let updated = transaction
+            .prepare_cached("UPDATE buckets SET lifecycle = ?2 WHERE name = ?1")?
+            .execute(params![self.bucket, encoded])?;
+        if updated == 0 {
+            return Err(MetaError::NoSuchBucket);
+        }
+        if self.configuration.is_some() {
+            transaction
+                .prepare_cached("UPDATE lifecycle_progress SET changed = 1 WHERE id = 1")?
+                .execute([])?;
+        }
+        Ok(())
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        // The rules live in the bucket record the cores cache.
+        Changes::Buckets
+    }
+}
+
+/// Rows of current versions, or uploads, one step reads.
+pub const LIFECYCLE_STEP_ROWS_MAX: usize = 256;
+
+/// Keys whose versions one step reads (each key's versions are read whole: a noncurrent version's
+/// age and rank depend on the newer ones).
+pub const LIFECYCLE_STEP_KEYS_MAX: usize = 64;
+
+/// The phases of a bucket's part of a pass, in order.
+const PHASE_CURRENT: i64 = 0;
+const PHASE_VERSIONS: i64 = 1;
+const PHASE_UPLOADS: i64 = 2;
+const PHASE_DONE: i64 = 3;
+
+/// One step of the lifecycle pass (the worker sends it until a step answers `idle`).
+#[derive(Debug)]
+pub struct LifecycleStep {
+    /// A lifecycle day, in milliseconds (`lifecycle::DAY_MS` unless shortened for tests).
+    pub day_ms: i64,
+    /// The bucket and keys this step changed (for the cores' object caches).
+    changed: OnceLock<(String, Vec<String>)>,
+}
+
+impl LifecycleStep {
+    /// A step counting `day_ms` milliseconds to a day.
+    pub fn new(day_ms: i64) -> Self {
+        LifecycleStep {
+            day_ms,
+            changed: OnceLock::new(),
+        }
+    }
+}
+
+/// What one step did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct LifecycleProgress {
+    /// No pass was due: nothing was read.
+    pub idle: bool,
+    /// This step finished a pass.
+    pub pass_finished: bool,
+    /// Current versions expired (removed, or hidden behind a delete marker).
+    pub objects_expired: u64,
+    /// Noncurrent versions removed.
+    pub versions_expired: u64,
+    /// Delete markers removed.
+    pub delete_markers_removed: u64,
+    /// Unfinished multipart uploads aborted.
+    pub uploads_aborted: u64,
+    /// Due versions left because Object Lock protects them.
+    pub locked_skipped: u64,
+    /// Files no version references any more, to delete after the commit.
+    pub freed: Vec<FileId>,
+}
+
+/// The persisted cursor (`lifecycle_progress`).
+struct Cursor {
+    pass_started_ms: Option<i64>,
+    running: bool,
+    bucket: String,
+    phase: i64,
+    after_key: String,
+    after_upload: String,
+    changed: bool,
+}
+
+fn read_cursor(transaction: &Transaction<'_>) -> rusqlite::Result<Cursor> {
+    transaction
+        .prepare_cached(
+            "SELECT pass_started_ms, running, bucket, phase, after_key, after_upload, changed \
+             FROM lifecycle_progress WHERE id = 1",
+        )?
+        .query_row([], |row| {
+            Ok(Cursor {
+                pass_started_ms: row.get(0)?,
+                running: row.get(1)?,
+                bucket: row.get(2)?,
+                phase: row.get(3)?,
+                after_key: row.get(4)?,
+                after_upload: row.get(5)?,
+                changed: row.get(6)?,
+            })
+        })
+}
+
+fn write_cursor(transaction: &Transaction<'_>, cursor: &Cursor) -> rusqlite::Result<()> {
+    transaction
+        .prepare_cached(
+            "UPDATE lifecycle_progress SET pass_started_ms = ?1, running = ?2, bucket = ?3, \
+             phase = ?4, after_key = ?5, after_upload = ?6, changed = ?7 WHERE id = 1",
+        )?
+        .execute(params![
+            cursor.pass_started_ms,
+            cursor.running,
+            cursor.bucket,
+            cursor.phase,
+            cursor.after_key,
+            cursor.after_upload,
+            cursor.changed
+        ])?;
+    Ok(())
+}
+
+/// When the pass after one started at `started_ms` is due: the next midnight UTC with S3's day,
+/// a quarter of a shortened day later otherwise.
+fn next_pass_ms(started_ms: i64, day_ms: i64) -> i64 {
+    if day_ms == DAY_MS {
+        (started_ms.div_euclid(DAY_MS) + 1) * DAY_MS
+    } else {
+        started_ms + (day_ms / 4).max(1)
+    }
+}
+
+/// The first bucket with rules after `after` (by name).
+fn next_bucket(transaction: &Transaction<'_>, after: &str) -> rusqlite::Result<Option<String>> {
+    transaction
+        .prepare_cached(
+            "SELECT name FROM buckets WHERE name > ?1 AND lifecycle IS NOT NULL \
+             ORDER BY name LIMIT 1",
+        )?
+        .query_row([after], |row| row.get(0))
+        .optional()
+}
+
+/// Runs `action` in a savepoint: kept if it succeeded, undone if Object Lock refused it
+/// (`Ok(None)`), undone and returned if it failed otherwise.
+fn unless_locked<T>(
+    transaction: &Transaction<'_>,
+    action: impl FnOnce() -> Result<T, MetaError>,
+) -> Result<Option<T>, MetaError> {
+    transaction.execute_batch("SAVEPOINT lifecycle_action")?;
+    match action() {
+        Ok(value) => {
+            transaction.execute_batch("RELEASE lifecycle_action")?;
+            Ok(Some(value))
+        }
+        Err(error) => {
+            transaction.execute_batch("ROLLBACK TO lifecycle_action; RELEASE lifecycle_action")?;
+            match error {
+                MetaError::ObjectLocked => Ok(None),
+                other => Err(other),
+            }
+        }
+    }
+}
+
+/// One bucket's part of a step: its rules, owner (the owner of delete markers lifecycle
+/// writes) and what the step did.
+struct BucketStep<'a> {
+    transaction: &'a Transaction<'a>,
+    bucket: &'a str,
+    owner: &'a str,
+    rules: &'a LifecycleConfiguration,
+    now_ms: i64,
+    day_ms: i64,
+    progress: LifecycleProgress,
+    touched: Vec<String>,
+}
+
+impl BucketStep<'_> {
+    /// Removes `key` (no selector: as an unversioned DeleteObject, writing a delete marker in a
+    /// versioned bucket) or one version of it; false if Object Lock kept it.
+    fn remove(&mut self, key: &str, version_id: Option<&str>) -> Result<bool, MetaError> {
+        let selector = match version_id {
+            Some(text) => Some(VersionSelector::parse(text).ok_or_else(|| {
+                MetaError::Sqlite(format!("stored version id {text:?} does not parse"))
+            })?),
+            None => None,
+        };
+        let removed = unless_locked(self.transaction, || {
+            delete_version(
+                self.transaction,
+                self.bucket,
+                key,
+                selector.as_ref(),
+                &DeleteCondition::default(),
+                self.owner,
+                false,
+            )
+        })?;
+        match removed {
+            Some(outcome) => {
+                self.progress.freed.extend(outcome.freed);
+                if self.touched.last().is_none_or(|last| last != key) {
+                    self.touched.push(key.to_string());
+                }
+                Ok(true)
+            }
+            None => {
+                self.progress.locked_skipped += 1;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Expires current versions due after `after_key`; the last key read, `None` when the phase
+    /// is done.
+    fn current_versions(&mut self, after_key: &str) -> Result<Option<String>, MetaError> {
+        if !self.rules.expires_current() {
+            return Ok(None);
+        }
+        let rows: Vec<(String, i64, i64, Option<String>)> = self
+            .transaction
+            .prepare_cached(
+                "SELECT key, size, last_modified_ms, tags FROM objects \
+                 WHERE bucket = ?1 AND key > ?2 ORDER BY key LIMIT ?3",
+            )?
+            .query_map(
+                params![self.bucket, after_key, LIFECYCLE_STEP_ROWS_MAX as i64],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+            )?
+            .collect::<Result<_, _>>()?;
+        for (key, size, last_modified_ms, tags) in &rows {
+            let tags = decode_tags(tags.as_deref());
+            let due = self
+                .rules
+                .current_expiry(key, *size as u64, &tags, *last_modified_ms, self.day_ms)
+                .is_some_and(|(due_ms, _)| due_ms <= self.now_ms);
+            if due && self.remove(key, None)? {
+                self.progress.objects_expired += 1;
+            }
+        }
+        Ok(cursor_after(rows.len(), LIFECYCLE_STEP_ROWS_MAX, rows.last().map(|row| &row.0)))
+    }
+
+    /// Removes the due noncurrent versions and expired delete markers of keys after
+    /// `after_key`; the last key read, `None` when the phase is done.
+    fn noncurrent_versions(&mut self, after_key: &str) -> Result<Option<String>, MetaError> {
+        if !self.rules.expires_versions() {
+            return Ok(None);
+        }
+        let keys: Vec<String> = self
+            .transaction
+            .prepare_cached(
+                "SELECT DISTINCT key FROM versions WHERE bucket = ?1 AND key > ?2 \
+                 ORDER BY key LIMIT ?3",
+            )?
+            .query_map(
+                params![self.bucket, after_key, LIFECYCLE_STEP_KEYS_MAX as i64],
+                |row| row.get(0),
+            )?
+            .collect::<Result<_, _>>()?;
+        for key in &keys {
+            self.versions_of(key)?;
+        }
+        Ok(cursor_after(keys.len(), LIFECYCLE_STEP_KEYS_MAX, keys.last()))
+    }
+
+    /// One key's versions: noncurrent ones newest first, each aged from when its successor was
+    /// written; then the current delete marker if nothing is left behind it.
+    fn versions_of(&mut self, key: &str) -> Result<(), MetaError> {
+        let current_ms: Option<i64> = self
+            .transaction
+            .prepare_cached("SELECT last_modified_ms FROM objects WHERE bucket = ?1 AND key = ?2")?
+            .query_row(params![self.bucket, key], |row| row.get(0))
+            .optional()?;
+        let rows: Vec<VersionRow> = self
+            .transaction
+            .prepare_cached(
+                "SELECT version_id, delete_marker, size, last_modified_ms, tags FROM versions \
+                 WHERE bucket = ?1 AND key = ?2 ORDER BY sequence DESC",
+            )?
+            .query_map(params![self.bucket, key], |row| {
+                Ok(VersionRow {
+                    version_id: row.get(0)?,
+                    delete_marker: row.get(1)?,
+                    size_bytes: row.get::<_, i64>(2)? as u64,
+                    last_modified_ms: row.get(3)?,
+                    tags: row.get(4)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        // Without a current row, the newest version is the delete marker that is current.
+        let (current_marker, noncurrent) = match (current_ms, rows.split_first()) {
+            (None, Some((first, rest))) if first.delete_marker => (Some(first), rest),
+            _ => (None, rows.as_slice()),
+        };
+        let mut successor_ms = current_ms
+            .or(current_marker.map(|marker| marker.last_modified_ms))
+            .unwrap_or(self.now_ms);
+        let mut remaining = noncurrent.len();
+        for (newer_count, row) in noncurrent.iter().enumerate() {
+            let since_ms = successor_ms;
+            successor_ms = row.last_modified_ms;
+            let tags = decode_tags(row.tags.as_deref());
+            if !self.rules.noncurrent_expired(
+                key,
+                row.size_bytes,
+                &tags,
+                since_ms,
+                newer_count,
+                self.now_ms,
+                self.day_ms,
+            ) {
+                continue;
+            }
+            if self.remove(key, Some(row.version_id()))? {
+                remaining -= 1;
+                if row.delete_marker {
+                    self.progress.delete_markers_removed += 1;
+                } else {
+                    self.progress.versions_expired += 1;
+                }
+            }
+        }
+        if let Some(marker) = current_marker {
+            if remaining == 0
+                && self.rules.expired_marker_removable(
+                    key,
+                    marker.last_modified_ms,
+                    self.now_ms,
+                    self.day_ms,
+                )
+                && self.remove(key, Some(marker.version_id()))?
+            {
+                self.progress.delete_markers_removed += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Aborts the due uploads after (`after_key`, `after_upload`); the last one read, `None`
+    /// when the phase is done.
+    fn uploads(
+        &mut self,
+        after_key: &str,
+        after_upload: &str,
+    ) -> Result<Option<(String, String)>, MetaError> {
+        if !self.rules.aborts_uploads() {
+            return Ok(None);
+        }
+        let rows: Vec<(String, String, i64)> = self
+            .transaction
+            .prepare_cached(
+                "SELECT key, upload_id, created_ms FROM uploads WHERE bucket = ?1 \
+                 AND (key > ?2 OR (key = ?2 AND upload_id > ?3)) ORDER BY key, upload_id LIMIT ?4",
+            )?
+            .query_map(
+                params![
+                    self.bucket,
+                    after_key,
+                    after_upload,
+                    LIFECYCLE_STEP_ROWS_MAX as i64
+                ],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )?
+            .collect::<Result<_, _>>()?;
+        for (key, upload_id, created_ms) in &rows {
+            if self
+                .rules
+                .upload_abort_due(key, *created_ms, self.now_ms, self.day_ms)
+            {
+                let files = drop_uploads(self.transaction, vec![upload_id.clone()])?;
+                self.progress.freed.extend(files);
+                self.progress.uploads_aborted += 1;
+            }
+        }
+        if rows.len() < LIFECYCLE_STEP_ROWS_MAX {
+            return Ok(None);
+        }
+        Ok(rows.last().map(|(key, id, _)| (key.clone(), id.clone())))
+    }
+}
+
+/// A key's version behind the current one.
+struct VersionRow {
+    version_id: Option<String>,
+    delete_marker: bool,
+    size_bytes: u64,
+    last_modified_ms: i64,
+    tags: Option<String>,
+}
+
+impl VersionRow {
+    fn version_id(&self) -> &str {
+        self.version_id
+            .as_deref()
+            .unwrap_or(super::NULL_VERSION_ID)
+    }
+}
+
+/// The cursor after a batch of `read` rows (of at most `limit`) ending at `last`; `None` when the
+/// batch was the last.
+fn cursor_after(read: usize, limit: usize, last: Option<&String>) -> Option<String> {
+    if read < limit {
+        None
+    } else {
+        last.cloned()
+    }
+}
+
+impl MetaCommand for LifecycleStep {
+    type Reply = LifecycleProgress;
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<LifecycleProgress, MetaError> {
+        let now_ms = now_ms();
+        let mut cursor = read_cursor(transaction)?;
+        if !cursor.running {
+            let due = cursor.changed
+                || cursor
+                    .pass_started_ms
+                    .is_none_or(|started| now_ms >= next_pass_ms(started, self.day_ms));
+            if !due {
+                return Ok(LifecycleProgress {
+                    idle: true,
+                    ..LifecycleProgress::default()
+                });
+            }
+            cursor = Cursor {
+                pass_started_ms: Some(now_ms),
+                running: true,
+                bucket: String::new(),
+                phase: PHASE_DONE,
+                after_key: String::new(),
+                after_upload: String::new(),
+                changed: false,
+            };
+            tracing::debug!(day_ms = self.day_ms, "lifecycle pass started");
+        }
+        let record = match cursor.bucket.as_str() {
+            "" => None,
+            name => get_bucket(transaction, name)?,
+        };
+        let rules = record.as_ref().and_then(|record| record.lifecycle.clone());
+        let (Some(record), Some(rules), true) = (record, rules, cursor.phase < PHASE_DONE) else {
+            // The bucket is done (or gone, or lost its rules): on to the next one.
+            match next_bucket(transaction, &cursor.bucket)? {
+                Some(name) => {
+                    cursor.bucket = name;
+                    cursor.phase = PHASE_CURRENT;
+                    cursor.after_key.clear();
+                    cursor.after_upload.clear();
+                    write_cursor(transaction, &cursor)?;
+                    return Ok(LifecycleProgress::default());
+                }
+                None => {
+                    cursor.running = false;
+                    cursor.bucket.clear();
+                    write_cursor(transaction, &cursor)?;
+                    return Ok(LifecycleProgress {
+                        pass_finished: true,
+                        ..LifecycleProgress::default()
+                    });
+                }
+            }
+        };
+        let mut step = BucketStep {
+            transaction,
+            bucket: &record.name,
+            owner: &record.owner,
+            rules: &rules,
+            now_ms,
+            day_ms: self.day_ms,
+            progress: LifecycleProgress::default(),
+            touched: Vec::new(),
+        };
+        let next = match cursor.phase {
+            PHASE_CURRENT => step
+                .current_versions(&cursor.after_key)?
+                .map(|key| (key, String::new())),
+            PHASE_VERSIONS => step
+                .noncurrent_versions(&cursor.after_key)?
+                .map(|key| (key, String::new())),
+            _ => step.uploads(&cursor.after_key, &cursor.after_upload)?,
+        };
+        match next {
+            Some((key, upload)) => {
+                cursor.after_key = key;
+                cursor.after_upload = upload;
+            }
+            None => {
+                cursor.phase += 1;
+                cursor.after_key.clear();
+                cursor.after_upload.clear();
+            }
+        }
+        debug_assert!(cursor.phase <= PHASE_DONE && PHASE_UPLOADS < PHASE_DONE);
+        write_cursor(transaction, &cursor)?;
+        let BucketStep {
+            progress, touched, ..
+        } = step;
+        let _ = self.changed.set((record.name.clone(), touched));
+        Ok(progress)
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        match self.changed.get() {
+            Some((bucket, keys)) if !keys.is_empty() => Changes::Objects { bucket, keys },
+            _ => Changes::Nothing,
+        }
+    }
+}

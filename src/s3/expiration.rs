@@ -1,0 +1,28 @@
+//! `x-amz-expiration`: when the bucket's lifecycle rules expire the current version of an object,
+//! and by which rule, as PutObject, GetObject and HeadObject answer it (S3 API Reference,
+//! PutObject: `expiry-date="Fri, 23 Dec 2012 00:00:00 GMT", rule-id="picture-deletion-rule"`).
+//! The date is S3's (days rounded to midnight UTC) even under `--lifecycle-day-seconds`, which
+//! shortens only the lifecycle pass's day.
+
+use crate::lifecycle::{decode_tags, DAY_MS};
+use crate::meta::{BucketRecord, ObjectRecord};
+use crate::s3::time::http_date;
+
+/// The header's value for `record` as the current version in `bucket`; `None` when no enabled
+/// rule with `Days` or `Date` matches it.
+pub fn expiration_header(bucket: &BucketRecord, record: &ObjectRecord) -> Option<String> {
+    let rules = bucket.lifecycle.as_ref()?;
+    let tags = decode_tags(record.tags.as_deref());
+    let (due_ms, rule_id) = rules.current_expiry(
+        &record.key,
+        record.size_bytes,
+        &tags,
+        record.last_modified_ms,
+        DAY_MS,
+    )?;
+    Some(format!(
+        "expiry-date=\"{}\", rule-id=\"{}\"",
+        http_date(due_ms),
+        rule_id.replace('\\', "\\\\").replace('"', "\\\"")
+    ))
+}
