@@ -302,9 +302,14 @@ fn spawn_core(
                         tracing::error!(error = %error, "housekeeping task did not start");
                     }
                 };
-                spawn(Box::pin(reap_uploads_periodically(service.clone(), state.clone()))
-                    as std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>);
-                spawn(Box::pin(apply_lifecycle_periodically(service.clone(), state.clone())));
+                spawn(
+                    Box::pin(reap_uploads_periodically(service.clone(), state.clone()))
+                        as std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
+                );
+                spawn(Box::pin(apply_lifecycle_periodically(
+                    service.clone(),
+                    state.clone(),
+                )));
             }
             crate::net::serve(socket, state, service).await;
             running.fetch_sub(1, Ordering::SeqCst);

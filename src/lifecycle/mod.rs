@@ -92,8 +92,12 @@ impl RuleFilter {
     /// Whether a version with this key, size and tags (decoded) is one the rule acts on.
     pub fn matches(&self, key: &str, size_bytes: u64, tags: &[(String, String)]) -> bool {
         key.starts_with(&self.prefix)
-            && self.size_greater_than_bytes.is_none_or(|bound| size_bytes > bound)
-            && self.size_less_than_bytes.is_none_or(|bound| size_bytes < bound)
+            && self
+                .size_greater_than_bytes
+                .is_none_or(|bound| size_bytes > bound)
+            && self
+                .size_less_than_bytes
+                .is_none_or(|bound| size_bytes < bound)
             && self
                 .tags
                 .iter()

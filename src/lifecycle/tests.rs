@@ -101,7 +101,8 @@ fn noncurrent_versions_keep_the_newer_ones() {
         transition_default_minimum_object_size: None,
     };
     let day = 1000;
-    let expired = |newer, since| configuration.noncurrent_expired("k", 1, &[], since, newer, 5000, day);
+    let expired =
+        |newer, since| configuration.noncurrent_expired("k", 1, &[], since, newer, 5000, day);
     assert!(!expired(0, 0));
     assert!(!expired(1, 0));
     assert!(expired(2, 0));

@@ -32,9 +32,9 @@ pub use client::MetaClient;
 pub use command::{Changes, MetaCommand};
 pub use cors::{CorsConfiguration, CorsRule, PutBucketCors};
 pub use generations::{Generations, ObjectStripe};
+pub use lifecycle::{LifecycleProgress, LifecycleStep, PutBucketLifecycle};
 pub use listing::{ListObjects, ListQuery, Listing};
 pub use lock_commands::{PutObjectLegalHold, PutObjectLockConfiguration, PutObjectRetention};
-pub use lifecycle::{LifecycleProgress, LifecycleStep, PutBucketLifecycle};
 pub use multipart::{
     AbortUpload, CompleteUpload, CreateUpload, GetUpload, ListParts, ListUploads, PutPart,
     ReapUploads,

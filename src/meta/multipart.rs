@@ -360,7 +360,10 @@ fn abort_upload(transaction: &Transaction<'_>, upload_id: &str) -> Result<Vec<Fi
 }
 
 /// Drops the uploads `ids` with their part rows; returns their part files.
-pub(super) fn drop_uploads(transaction: &Transaction<'_>, ids: Vec<String>) -> Result<Vec<FileId>, MetaError> {
+pub(super) fn drop_uploads(
+    transaction: &Transaction<'_>,
+    ids: Vec<String>,
+) -> Result<Vec<FileId>, MetaError> {
     let mut files = Vec::new();
     for id in ids {
         files.extend(all_parts(transaction, &id)?.iter().map(|part| part.file_id));

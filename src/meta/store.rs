@@ -223,7 +223,7 @@ pub(crate) mod tests {
         store
     }
 
-    fn create_bucket(name: &str) -> CreateBucket {
+    pub(crate) fn create_bucket(name: &str) -> CreateBucket {
         CreateBucket(BucketRecord {
             name: name.into(),
             owner: "o".into(),

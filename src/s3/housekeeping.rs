@@ -49,7 +49,10 @@ pub async fn step_lifecycle(core: &CoreState) -> bool {
         Ok(progress) => {
             add(&metrics.objects_expired, progress.objects_expired);
             add(&metrics.versions_expired, progress.versions_expired);
-            add(&metrics.delete_markers_removed, progress.delete_markers_removed);
+            add(
+                &metrics.delete_markers_removed,
+                progress.delete_markers_removed,
+            );
             add(&metrics.uploads_aborted, progress.uploads_aborted);
             add(&metrics.locked_skipped, progress.locked_skipped);
             let acted = progress.objects_expired

@@ -45,12 +45,10 @@ SCOPE_EXCLUDED_MARKERS = {
     "encryption": "SSE",
     "sse_s3": "SSE",
     "bucket_encryption": "SSE",
-    "lifecycle": "lifecycle",
-    "lifecycle_expiration": "lifecycle",
-    "lifecycle_transition": "lifecycle",
-    "cloud_transition": "lifecycle",
-    "cloud_restore": "lifecycle",
-    "target_by_bucket": "lifecycle",
+    "lifecycle_transition": "lifecycle transitions (need a remote tier, issue 24)",
+    "cloud_transition": "lifecycle transitions (need a remote tier, issue 24)",
+    "cloud_restore": "lifecycle transitions (need a remote tier, issue 24)",
+    "target_by_bucket": "lifecycle transitions (need a remote tier, issue 24)",
     "iam_user": "IAM",
     "iam_account": "IAM",
     "iam_tenant": "RGW tenants",
@@ -83,11 +81,31 @@ IN_SCOPE_DESPITE_FAILS_ON_AWS = {
     "test_delete_objects_if_match",
     "test_delete_objects_if_match_last_modified_time",
     "test_delete_objects_if_match_size",
+    # Marked because they shorten the lifecycle day (Ceph's `lc_debug_interval`), which AWS
+    # cannot; ringstore's `--lifecycle-day-seconds` does the same (issue 21). The four that also
+    # send a filter AWS refuses are in FOLLOWS_AWS_INSTEAD.
+    "test_lifecycle_expiration",
+    "test_lifecyclev2_expiration",
+    "test_lifecycle_expiration_versioning_enabled",
+    "test_lifecycle_expiration_tags1",
+    "test_lifecycle_expiration_noncur_tags1",
+    "test_lifecycle_expiration_newer_noncurrent",
+    "test_lifecycle_expiration_size_gt",
+    "test_lifecycle_expiration_size_lt",
+    "test_lifecycle_expiration_date",
+    "test_lifecycle_noncur_expiration",
+    "test_lifecycle_deletemarker_expiration",
+    "test_lifecycle_deletemarker_expiration_with_days_tag",
+    "test_lifecycle_multipart_expiration",
 }
+
+# The lifecycle day the server and the suite agree on (`--lifecycle-day-seconds`, the suite's
+# `lc_debug_interval`): short enough that the waiting tests take minutes, long enough that each
+# check falls well between two due times.
+LIFECYCLE_DAY_SECONDS = 4
 
 # The same features recognised by name, for tests the suite does not mark.
 SCOPE_EXCLUDED_NAMES = [
-    (r"lifecycle", "lifecycle"),
     (r"encrypt|sse_|_sse|kms", "SSE"),
     (r"website", "website"),
     (r"logging", "bucket logging"),
@@ -105,7 +123,6 @@ SCOPE_EXCLUDED_NAMES = [
 
 # A test that calls one of these (directly in its body) needs a feature that is out of scope.
 SCOPE_EXCLUDED_CALLS = [
-    (r"put_bucket_lifecycle", "lifecycle"),
     (r"put_bucket_encryption|SSECustomer|ServerSideEncryption", "SSE"),
     (r"put_bucket_logging", "bucket logging"),
     (r"put_bucket_ownership_controls", "object ownership controls"),
@@ -142,6 +159,7 @@ EXTENDED_AREAS = [
 CORE_AREAS = [
     (r"^test_headers\.py::", "auth and headers"),
     (r"cors", "CORS"),
+    (r"lifecycle|marker_expiration", "lifecycle"),
     (r"^test_(?!post_object).*(policy|public_access|block_public|ignore_public|public_block)", "bucket policy / public access block"),
     (r"presign", "presigned"),
     (r"acl|access_bucket|grant", "ACLs and access"),
@@ -173,6 +191,11 @@ FOLLOWS_AWS_INSTEAD = {
     "test_get_nonpublicpolicy_acl_bucket_policy_status": "asks GetBucketPolicyStatus of a bucket without a policy and expects an answer computed from its ACL; S3 answers 404 NoSuchBucketPolicy there (the GetBucketPolicyStatus reference; AWS's answer recorded in cloudquery/cloudquery#12163), which ringstore answers",
     "test_bucket_policy_multipart": "puts a statement allowing s3:PutObject on the bucket's ARN alone; S3 refuses it with MalformedPolicy 'Action does not apply to any resource(s) in statement' (object actions need an object ARN), which ringstore answers",
     "test_bucket_policy_set_condition_operator_end_with_IfExists": "expects the bucket owner's GetObject refused when the only (Allow) statement's condition does not hold; with no Deny, S3's evaluation falls back to the owner's ACL (S3 User Guide, 'How Amazon S3 authorizes a request for an object operation'), so the owner reads its object",
+    "test_lifecycle_expiration_tags1": "sends a <Filter> with both Prefix and Tag; the LifecycleRuleFilter reference allows exactly one of Prefix, Tag, ObjectSizeGreaterThan, ObjectSizeLessThan or And (several need And), and S3 answers MalformedXML, which ringstore answers",
+    "test_lifecycle_expiration_noncur_tags1": "sends a <Filter> with both Prefix and Tag; the LifecycleRuleFilter reference allows exactly one of Prefix, Tag, ObjectSizeGreaterThan, ObjectSizeLessThan or And (several need And), and S3 answers MalformedXML, which ringstore answers",
+    "test_lifecycle_expiration_size_gt": "sends a <Filter> with both Prefix and ObjectSizeGreaterThan; the LifecycleRuleFilter reference allows exactly one member (several need And), and S3 answers MalformedXML, which ringstore answers",
+    "test_lifecycle_expiration_size_lt": "sends a <Filter> with both Prefix and ObjectSizeLessThan; the LifecycleRuleFilter reference allows exactly one member (several need And), and S3 answers MalformedXML, which ringstore answers",
+    "test_delete_marker_expiration": "expects x-amz-delete-marker: false on the 404 of a HEAD once lifecycle removed the key's only delete marker (the key then has no version at all); the HeadObject reference says of that header 'If false, this response header does not appear in the response'",
     "test_multipart_resend_first_finishes_last": "completes with part 1 listed twice (once with a superseded ETag); the CompleteMultipartUpload reference requires strictly ascending part numbers and current ETags, so ringstore refuses the list",
 }
 
@@ -235,7 +258,8 @@ def classify(relative, name, markers, body=""):
 def start_server(binary, data_dir):
     process = subprocess.Popen(
         [binary, "--listen", "127.0.0.1:0", "--data-dir", data_dir, "--region", REGION,
-         "--access-key", MAIN_ACCESS_KEY, "--secret-key", MAIN_SECRET_KEY, "--log-level", "warn"],
+         "--access-key", MAIN_ACCESS_KEY, "--secret-key", MAIN_SECRET_KEY, "--log-level", "warn",
+         "--lifecycle-day-seconds", str(LIFECYCLE_DAY_SECONDS)],
         stdout=subprocess.PIPE, text=True)
     first = process.stdout.readline()
     if "http://" not in first:
@@ -288,6 +312,7 @@ display_name = {main_name}
 user_id = {main_id}
 email = main@example.com
 api_name = {REGION}
+lc_debug_interval = {LIFECYCLE_DAY_SECONDS}
 access_key = {MAIN_ACCESS_KEY}
 secret_key = {MAIN_SECRET_KEY}
 
@@ -381,11 +406,29 @@ def main():
         main_id, main_name = main_identity(endpoint)
         config_path = os.path.join(work, "s3tests.conf")
         write_config(config_path, endpoint, main_id, main_name, alt, tenant)
-        junit_path = os.path.join(work, "junit.xml")
-        node_ids = [f"{relative}::{name}" for relative, name, _, _ in chosen]
-        print(f"running {len(node_ids)} tests of ceph/s3-tests against {endpoint} …", file=sys.stderr)
-        run_pytest(suite, config_path, node_ids, junit_path, args.timeout, args.show_output)
-        results = read_junit(junit_path)
+        # Tests that wait out lifecycle days run in a second pytest beside the rest: they
+        # mostly sleep.
+        waiting = {name for _, name, markers, _ in tests if "lifecycle_expiration" in markers}
+        groups = [
+            [f"{relative}::{name}" for relative, name, _, _ in chosen if (name in waiting) == wait]
+            for wait in (False, True)
+        ]
+        print(f"running {sum(map(len, groups))} tests of ceph/s3-tests against {endpoint} …", file=sys.stderr)
+        import threading
+        junit_paths = [os.path.join(work, f"junit-{index}.xml") for index in range(len(groups))]
+        runs = [
+            threading.Thread(target=run_pytest, args=(suite, config_path, node_ids, path,
+                                                      args.timeout, args.show_output))
+            for node_ids, path in zip(groups, junit_paths) if node_ids
+        ]
+        for run in runs:
+            run.start()
+        for run in runs:
+            run.join()
+        results = {}
+        for path in junit_paths:
+            if os.path.exists(path):
+                results.update(read_junit(path))
     finally:
         process.kill()
         process.wait()

@@ -14,8 +14,9 @@ SECRET_KEY = "py-secret-key-0123456789"
 
 
 class Server:
-    def __init__(self):
+    def __init__(self, extra_args=()):
         self.data = tempfile.mkdtemp(prefix="ringstore-py-")
+        self.extra_args = list(extra_args)
         self.proc = None
         self.endpoint = None
         self.start()
@@ -45,7 +46,8 @@ class Server:
         binary = self.binary()
         self.proc = subprocess.Popen(
             [binary, "--listen", "127.0.0.1:0", "--cores", "2", "--data-dir", self.data,
-             "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY, "--log-level", "warn"],
+             "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY, "--log-level", "warn",
+             *self.extra_args],
             stdout=subprocess.PIPE, text=True)
         first = self.proc.stdout.readline()
         assert "http://" in first, f"ringstore did not start: {first!r}"

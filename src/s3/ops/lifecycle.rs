@@ -18,7 +18,8 @@ use crate::s3::S3Context;
 const TRANSITION_MINIMUM_HEADER: &str = "x-amz-transition-default-minimum-object-size";
 
 /// The values S3 accepts for it; the first is S3's default.
-const TRANSITION_MINIMUM_VALUES: [&str; 2] = ["all_storage_classes_128K", "varies_by_storage_class"];
+const TRANSITION_MINIMUM_VALUES: [&str; 2] =
+    ["all_storage_classes_128K", "varies_by_storage_class"];
 
 /// PutBucketLifecycleConfiguration's headers: the body's digest and the transition minimum.
 pub struct PutLifecycleInput<'r> {

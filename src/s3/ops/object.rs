@@ -14,8 +14,8 @@ use crate::s3::access::{allows, AclRequest, Permission, Requester};
 use crate::s3::conditions::{
     delete_condition, parse_range, ConditionOutcome, RangeRequest, ReadConditions,
 };
-use crate::s3::expiration::expiration_header;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::expiration::expiration_header;
 use crate::s3::grants::{refuse_public_acl, stored_acl};
 use crate::s3::handler::{FromRequest, IntoResponse, S3Operation};
 use crate::s3::object_lock::{

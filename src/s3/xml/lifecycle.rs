@@ -155,7 +155,8 @@ fn filter(node: &XmlNode) -> S3Result<RuleFilter> {
         }
     }
     validate(&filter.tags, usize::MAX)?;
-    if let (Some(greater), Some(less)) = (filter.size_greater_than_bytes, filter.size_less_than_bytes)
+    if let (Some(greater), Some(less)) =
+        (filter.size_greater_than_bytes, filter.size_less_than_bytes)
     {
         if less <= greater {
             return Err(invalid_argument(
@@ -268,7 +269,12 @@ fn rule(node: &XmlNode) -> S3Result<LifecycleRule> {
     let singles: Vec<&XmlNode> = node
         .children
         .iter()
-        .filter(|child| !matches!(child.name.as_str(), "Transition" | "NoncurrentVersionTransition"))
+        .filter(|child| {
+            !matches!(
+                child.name.as_str(),
+                "Transition" | "NoncurrentVersionTransition"
+            )
+        })
         .collect();
     for child in singles {
         let name = [
@@ -445,7 +451,10 @@ impl XmlDocument for LifecycleConfigurationDocument {
                     xml.element("Date", &iso8601(date_ms));
                 }
                 if let Some(flag) = expiration.expired_object_delete_marker {
-                    xml.element("ExpiredObjectDeleteMarker", if flag { "true" } else { "false" });
+                    xml.element(
+                        "ExpiredObjectDeleteMarker",
+                        if flag { "true" } else { "false" },
+                    );
                 }
                 xml.close("Expiration");
             }
@@ -500,13 +509,18 @@ mod tests {
         let [a, b, c] = &configuration.rules[..] else {
             panic!("three rules");
         };
-        assert_eq!((a.filter.form, a.filter.prefix.as_str()), (FilterForm::LegacyPrefix, "logs/"));
+        assert_eq!(
+            (a.filter.form, a.filter.prefix.as_str()),
+            (FilterForm::LegacyPrefix, "logs/")
+        );
         assert_eq!(a.expiration.unwrap().days, Some(3));
         assert!(!b.enabled);
         assert_eq!(b.filter.tags, vec![("k".to_string(), "v".to_string())]);
         assert_eq!(b.filter.size_greater_than_bytes, Some(10));
         assert_eq!(
-            b.noncurrent_version_expiration.unwrap().newer_noncurrent_versions,
+            b.noncurrent_version_expiration
+                .unwrap()
+                .newer_noncurrent_versions,
             Some(5)
         );
         assert_eq!(c.filter.form, FilterForm::Empty);
@@ -517,18 +531,24 @@ mod tests {
     #[test]
     fn s3_refusals_have_s3_codes() {
         // Goal: each refusal S3 documents answers its code.
-        let rule = |body: &str| format!("<Rule><ID>r</ID><Prefix/><Status>Enabled</Status>{body}</Rule>");
+        let rule =
+            |body: &str| format!("<Rule><ID>r</ID><Prefix/><Status>Enabled</Status>{body}</Rule>");
         let days = |n: &str| rule(&format!("<Expiration><Days>{n}</Days></Expiration>"));
         use S3ErrorCode::*;
         assert_eq!(code(&days("0")), InvalidArgument);
         assert_eq!(code(&days("x")), MalformedXML);
-        assert_eq!(code(&format!("{}{}", days("1"), days("2"))), InvalidArgument);
+        assert_eq!(
+            code(&format!("{}{}", days("1"), days("2"))),
+            InvalidArgument
+        );
         assert_eq!(
             code(&rule("<Expiration><Days>1</Days><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>")),
             MalformedXML
         );
         assert_eq!(
-            code(&rule("<Expiration><Date>2030-01-01T03:00:00Z</Date></Expiration>")),
+            code(&rule(
+                "<Expiration><Date>2030-01-01T03:00:00Z</Date></Expiration>"
+            )),
             InvalidArgument
         );
         assert_eq!(code(&rule("")), InvalidRequest);
@@ -548,8 +568,10 @@ mod tests {
             InvalidArgument
         );
         assert_eq!(
-            code("<Rule><ID>r</ID><Filter><Prefix/><Tag><Key>k</Key><Value>v</Value></Tag></Filter>\
-                  <Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>"),
+            code(
+                "<Rule><ID>r</ID><Filter><Prefix/><Tag><Key>k</Key><Value>v</Value></Tag></Filter>\
+                  <Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>"
+            ),
             MalformedXML
         );
         assert_eq!(
@@ -558,7 +580,9 @@ mod tests {
             InvalidRequest
         );
         assert_eq!(
-            code(&rule("<Transition><Days>30</Days><StorageClass>GLACIER</StorageClass></Transition>")),
+            code(&rule(
+                "<Transition><Days>30</Days><StorageClass>GLACIER</StorageClass></Transition>"
+            )),
             InvalidStorageClass
         );
         assert_eq!(
@@ -566,7 +590,9 @@ mod tests {
             InvalidArgument
         );
         assert_eq!(
-            parse_lifecycle_configuration(b"<LifecycleConfiguration/>").unwrap_err().code,
+            parse_lifecycle_configuration(b"<LifecycleConfiguration/>")
+                .unwrap_err()
+                .code,
             MalformedXML
         );
     }
@@ -585,7 +611,13 @@ mod tests {
         LifecycleConfigurationDocument(std::sync::Arc::new(configuration)).write(&mut xml);
         let text = String::from_utf8(xml.finish()).unwrap();
         assert!(text.contains("<Rule><ID>a</ID><Prefix>p/</Prefix><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>"), "{text}");
-        assert!(text.contains("<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter>"), "{text}");
-        assert!(text.contains("<Date>2030-01-01T00:00:00.000Z</Date>"), "{text}");
+        assert!(
+            text.contains("<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("<Date>2030-01-01T00:00:00.000Z</Date>"),
+            "{text}"
+        );
     }
 }
