@@ -17,10 +17,14 @@
 //! as their row (`meta::ObjectBody::Inline`). Files are written with O_DIRECT;
 //! `storage::read_path` sends a GET of a cold file to O_DIRECT and of a hot one through the page
 //! cache. Both per-core memories (recent files, object records) are `recent::RecentMap`s.
+//! Background work runs on core 0 in a low-share task queue (`s3::housekeeping`): the multipart
+//! reaper and the lifecycle pass, whose steps are `meta::LifecycleStep` commands (each a bounded
+//! batch applied and checkpointed in one transaction).
 //!
 //! Dependency rule (checked by `tests/architecture.rs`): `limits`, `secret` and `object_bytes`
 //! import nothing of the crate, and `policy` (bucket policies: parsed once, evaluated per request,
-//! no I/O) nothing but itself; `config` only those and `obs`; `storage` and `meta` never import
+//! no I/O) and `lifecycle` (lifecycle rules: matching and due dates, no I/O) nothing but
+//! themselves; `config` only those and `obs`; `storage` and `meta` never import
 //! `s3`, `http` or `net`, and `meta` never imports `storage` (their shared names are
 //! `object_bytes`); `http` is pure (no glommio, no `s3`/`net`); `net` never imports `s3` or
 //! `service`; `runtime` reaches S3 only through `service`; `s3` never touches sockets or SQL;

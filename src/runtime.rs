@@ -183,17 +183,11 @@ async fn reap_uploads_periodically(service: Rc<Service>, core: Rc<CoreState>) {
     }
 }
 
-/// Applies lifecycle rules: steps back to back (a short pause between) while a pass runs, then
-/// a look every `lifecycle_poll_interval_ms`.
-async fn apply_lifecycle_periodically(service: Rc<Service>, core: Rc<CoreState>) {
-    use crate::s3::housekeeping::{lifecycle_poll_interval_ms, LIFECYCLE_STEP_PAUSE_MS};
-    let poll = Duration::from_millis(lifecycle_poll_interval_ms(core.config.lifecycle_day_ms));
+/// Applies lifecycle rules: steps with a short pause between while a pass runs, then a look
+/// now and then (the service says how long each wait is).
+async fn apply_lifecycle_periodically(service: Rc<Service>) {
     loop {
-        let wait = if service.step_lifecycle().await {
-            poll
-        } else {
-            Duration::from_millis(LIFECYCLE_STEP_PAUSE_MS)
-        };
+        let wait = service.step_lifecycle().await;
         glommio::timer::sleep(wait).await;
     }
 }
@@ -306,10 +300,7 @@ fn spawn_core(
                     Box::pin(reap_uploads_periodically(service.clone(), state.clone()))
                         as std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
                 );
-                spawn(Box::pin(apply_lifecycle_periodically(
-                    service.clone(),
-                    state.clone(),
-                )));
+                spawn(Box::pin(apply_lifecycle_periodically(service.clone())));
             }
             crate::net::serve(socket, state, service).await;
             running.fetch_sub(1, Ordering::SeqCst);

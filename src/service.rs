@@ -37,9 +37,8 @@ impl Service {
         crate::s3::housekeeping::reap_expired_uploads(&self.s3.core).await
     }
 
-    /// Runs one step of the lifecycle pass; true when no pass was due or one just finished (the
-    /// runtime then waits before the next look).
-    pub async fn step_lifecycle(&self) -> bool {
+    /// Runs one step of the lifecycle pass; answers how long to wait before the next one.
+    pub async fn step_lifecycle(&self) -> std::time::Duration {
         crate::s3::housekeeping::step_lifecycle(&self.s3.core).await
     }
 }

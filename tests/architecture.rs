@@ -52,6 +52,7 @@ fn every_module_but(allowed: &[&str]) -> Vec<String> {
         "config",
         "core_state",
         "http",
+        "lifecycle",
         "limits",
         "meta",
         "net",
@@ -86,7 +87,7 @@ fn bottom_modules_use_nothing_above_them() {
     assert_uses_only("object_bytes.rs", &[]);
     assert_uses_only("recent.rs", &["limits"]);
     assert_uses_only("obs", &["limits"]);
-    assert_uses_only("config.rs", &["limits", "obs", "secret"]);
+    assert_uses_only("config.rs", &["limits", "obs", "secret", "lifecycle"]);
 }
 
 #[test]
@@ -94,9 +95,14 @@ fn storage_and_meta_stay_below_the_protocol() {
     // Goal: bytes and metadata know nothing of S3, HTTP or sockets, and meta stores what it is
     // told without reaching into storage (their shared names live in `object_bytes`).
     assert_uses_only("storage", &["limits", "object_bytes", "recent", "storage"]);
-    assert_uses_only("meta", &["limits", "object_bytes", "obs", "meta", "policy"]);
-    // The policy engine is pure: no I/O, nothing of the crate but itself.
+    assert_uses_only(
+        "meta",
+        &["limits", "object_bytes", "obs", "meta", "policy", "lifecycle"],
+    );
+    // The policy engine and the lifecycle rules are pure: no I/O, nothing of the crate but
+    // themselves.
     assert_uses_only("policy", &["policy"]);
+    assert_uses_only("lifecycle", &["lifecycle"]);
 }
 
 #[test]

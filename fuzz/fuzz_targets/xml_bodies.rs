@@ -1,6 +1,7 @@
 //! Every XML request body: CreateBucketConfiguration, Delete, CompleteMultipartUpload,
 //! AccessControlPolicy, VersioningConfiguration, ObjectLockConfiguration, Retention, LegalHold,
-//! Tagging and CORSConfiguration (with its rule checks).
+//! Tagging, CORSConfiguration (with its rule checks) and LifecycleConfiguration (its stored form
+//! must read back the same).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use ringstore::s3::access::parse_access_control_policy;
@@ -22,5 +23,12 @@ fuzz_target!(|data: &[u8]| {
     let _ = parse_tagging(data, 50);
     if let Ok(configuration) = parse_cors_configuration(data) {
         let _ = ringstore::s3::cors::validate(&configuration);
+    }
+    if let Ok(configuration) = ringstore::s3::xml::lifecycle::parse_lifecycle_configuration(data) {
+        let stored = configuration.encode();
+        assert_eq!(
+            ringstore::lifecycle::LifecycleConfiguration::decode(&stored).as_ref(),
+            Some(&configuration)
+        );
     }
 });

@@ -26,3 +26,15 @@ pub fn expiration_header(bucket: &BucketRecord, record: &ObjectRecord) -> Option
         rule_id.replace('\\', "\\\\").replace('"', "\\\"")
     ))
 }
+
+/// `expiration_header` for `record` written in the bucket named `bucket` (its cached record).
+pub async fn expiration_after_write(
+    context: &crate::s3::S3Context,
+    bucket: &str,
+    record: &ObjectRecord,
+) -> Option<String> {
+    match context.bucket(bucket).await {
+        Ok(Some(bucket)) => expiration_header(&bucket, record),
+        _ => None,
+    }
+}

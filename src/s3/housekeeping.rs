@@ -32,14 +32,25 @@ pub const LIFECYCLE_POLL_INTERVAL_MS_MAX: u64 = 60_000;
 pub const LIFECYCLE_STEP_PAUSE_MS: u64 = 2;
 
 /// The worker's wait when no pass is due, for a day of `day_ms` milliseconds.
-pub fn lifecycle_poll_interval_ms(day_ms: i64) -> u64 {
+fn lifecycle_poll_interval_ms(day_ms: i64) -> u64 {
     LIFECYCLE_POLL_INTERVAL_MS_MAX.min((day_ms / 10).max(100) as u64)
 }
 
 /// Runs one step of the lifecycle pass (see `meta::lifecycle`): counts what it did in
-/// `/metrics`, deletes the files it freed (after commit), logs a finished pass. Answers whether
-/// no pass was due (the worker then waits `lifecycle_poll_interval_ms`).
-pub async fn step_lifecycle(core: &CoreState) -> bool {
+/// `/metrics`, deletes the files it freed (after commit), logs what it applied. Answers how long
+/// to wait before the next step: a short pause inside a pass, the poll interval once no pass is
+/// due, a pass finished, or the step failed.
+pub async fn step_lifecycle(core: &CoreState) -> std::time::Duration {
+    let idle = step_lifecycle_once(core).await;
+    std::time::Duration::from_millis(if idle {
+        lifecycle_poll_interval_ms(core.config.lifecycle_day_ms)
+    } else {
+        LIFECYCLE_STEP_PAUSE_MS
+    })
+}
+
+/// One step; true when the worker should wait the poll interval.
+async fn step_lifecycle_once(core: &CoreState) -> bool {
     let metrics = &core.metrics.lifecycle;
     let add = |counter: &std::sync::atomic::AtomicU64, count: u64| {
         counter.fetch_add(count, std::sync::atomic::Ordering::Relaxed);

@@ -398,29 +398,31 @@ def main():
         elif args.selection in (selection, "all") and (not args.only or re.search(args.only, name)):
             chosen.append((relative, name, selection, area))
     work = tempfile.mkdtemp(prefix="ringstore-conformance-")
-    data_dir = os.path.join(work, "data")
-    process, endpoint = start_server(args.binary, data_dir)
+    # Tests that wait out lifecycle days mostly sleep: they run in a second pytest beside the
+    # rest, against a server of their own (tests that list every bucket must see only theirs).
+    waiting = {name for _, name, markers, _ in tests if "lifecycle_expiration" in markers}
+    groups = [
+        [f"{relative}::{name}" for relative, name, _, _ in chosen if (name in waiting) == wait]
+        for wait in (False, True)
+    ]
+    groups = [node_ids for node_ids in groups if node_ids]
+    print(f"running {sum(map(len, groups))} tests of ceph/s3-tests …", file=sys.stderr)
+    processes = []
     try:
-        alt = add_user(args.binary, data_dir, "john.doe", "john.doe@example.com")
-        tenant = add_user(args.binary, data_dir, "tenant-user", "tenant@example.com")
-        main_id, main_name = main_identity(endpoint)
-        config_path = os.path.join(work, "s3tests.conf")
-        write_config(config_path, endpoint, main_id, main_name, alt, tenant)
-        # Tests that wait out lifecycle days run in a second pytest beside the rest: they
-        # mostly sleep.
-        waiting = {name for _, name, markers, _ in tests if "lifecycle_expiration" in markers}
-        groups = [
-            [f"{relative}::{name}" for relative, name, _, _ in chosen if (name in waiting) == wait]
-            for wait in (False, True)
-        ]
-        print(f"running {sum(map(len, groups))} tests of ceph/s3-tests against {endpoint} …", file=sys.stderr)
         import threading
-        junit_paths = [os.path.join(work, f"junit-{index}.xml") for index in range(len(groups))]
-        runs = [
-            threading.Thread(target=run_pytest, args=(suite, config_path, node_ids, path,
-                                                      args.timeout, args.show_output))
-            for node_ids, path in zip(groups, junit_paths) if node_ids
-        ]
+        runs, junit_paths = [], []
+        for index, node_ids in enumerate(groups):
+            data_dir = os.path.join(work, f"data-{index}")
+            process, endpoint = start_server(args.binary, data_dir)
+            processes.append(process)
+            alt = add_user(args.binary, data_dir, "john.doe", "john.doe@example.com")
+            tenant = add_user(args.binary, data_dir, "tenant-user", "tenant@example.com")
+            main_id, main_name = main_identity(endpoint)
+            config_path = os.path.join(work, f"s3tests-{index}.conf")
+            write_config(config_path, endpoint, main_id, main_name, alt, tenant)
+            junit_paths.append(os.path.join(work, f"junit-{index}.xml"))
+            runs.append(threading.Thread(target=run_pytest, args=(
+                suite, config_path, node_ids, junit_paths[-1], args.timeout, args.show_output)))
         for run in runs:
             run.start()
         for run in runs:
@@ -430,8 +432,9 @@ def main():
             if os.path.exists(path):
                 results.update(read_junit(path))
     finally:
-        process.kill()
-        process.wait()
+        for process in processes:
+            process.kill()
+            process.wait()
     report = summarize(chosen, excluded, results, suite_commit(suite), args)
     print(report["text"])
     if args.write:

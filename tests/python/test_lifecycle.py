@@ -131,7 +131,8 @@ def test_configuration_round_trips_and_refusals_change_nothing(server):
 
 
 def test_expiration_header_names_rule_and_s3_date(server):
-    # Goal: PUT, HEAD and GET answer x-amz-expiration with the matching rule's id and S3's date
+    # Goal: PUT, HEAD, GET, CopyObject and CompleteMultipartUpload answer x-amz-expiration with
+    # the matching rule's id and S3's date
     # (creation + Days, rounded up to the next midnight UTC — S3's day even when the pass's day
     # is shortened); an object no rule matches gets none.
     s3 = server.client()
@@ -149,6 +150,13 @@ def test_expiration_header_names_rule_and_s3_date(server):
     assert put["Expiration"] == expected
     assert head["Expiration"] == expected
     assert s3.get_object(Bucket="lc-header", Key="later/x")["Expiration"] == expected
+    copy = s3.copy_object(Bucket="lc-header", Key="later/copy", CopySource={"Bucket": "lc-header", "Key": "later/x"})
+    assert copy["Expiration"].endswith('rule-id="month"')
+    upload = s3.create_multipart_upload(Bucket="lc-header", Key="later/parts")["UploadId"]
+    part = s3.upload_part(Bucket="lc-header", Key="later/parts", UploadId=upload, PartNumber=1, Body=b"p")
+    done = s3.complete_multipart_upload(Bucket="lc-header", Key="later/parts", UploadId=upload,
+                                        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    assert done["Expiration"].endswith('rule-id="month"')
     s3.put_object(Bucket="lc-header", Key="other/y", Body=b"y")
     assert "Expiration" not in s3.head_object(Bucket="lc-header", Key="other/y")
 

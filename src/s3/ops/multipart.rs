@@ -9,6 +9,7 @@ use crate::meta::MetaError;
 use crate::meta::ObjectLock;
 use crate::s3::access::{AclRequest, Permission};
 use crate::s3::copy_source::{copy_from_source, CopySourceRequest};
+use crate::s3::expiration::expiration_after_write;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::grants::{refuse_public_acl, stored_acl};
 use crate::s3::handler::{FromRequest, IntoResponse, NoContent, S3Operation, WithHeaders};
@@ -462,8 +463,12 @@ impl S3Operation for CompleteMultipartUpload {
             .await
             .map_err(|error| map_meta(&call, input.upload_id, error))?;
         remove_later(context, obsolete);
+        let expiration = expiration_after_write(context, call.bucket, &record).await;
         Ok(WithHeaders {
-            headers: vec![("x-amz-version-id", record.version_id.clone())],
+            headers: vec![
+                ("x-amz-version-id", record.version_id.clone()),
+                ("x-amz-expiration", expiration),
+            ],
             answer: CompleteMultipartUploadResult {
                 bucket: call.bucket.to_string(),
                 key: call.key.to_string(),
