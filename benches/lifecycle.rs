@@ -46,8 +46,7 @@ fn fill(store: &mut MetaStore, bucket: &str, last_modified_ms: i64) {
         let puts: Vec<PutObject> = chunk
             .iter()
             .map(|index| {
-                let mut record =
-                    common::object(format!("data/{index:08}"), FileId::random(), 4096);
+                let mut record = common::object(format!("data/{index:08}"), FileId::random(), 4096);
                 record.bucket = bucket.into();
                 record.last_modified_ms = last_modified_ms;
                 PutObject(record, PutCondition::None)
@@ -126,7 +125,9 @@ fn main() {
         days: Some(30),
         ..Expiration::default()
     };
-    store.apply(&rules("fresh", Some(thirty_days), None)).unwrap();
+    store
+        .apply(&rules("fresh", Some(thirty_days), None))
+        .unwrap();
     pass(&mut store, "100,000 keys, nothing due (scan only)");
     store
         .apply(&PutBucketLifecycle {
@@ -141,8 +142,13 @@ fn main() {
         days: Some(1),
         ..Expiration::default()
     };
-    store.apply(&rules("expiring", Some(one_day), None)).unwrap();
-    pass(&mut store, "100,000 keys, every current version expires (unversioned)");
+    store
+        .apply(&rules("expiring", Some(one_day), None))
+        .unwrap();
+    pass(
+        &mut store,
+        "100,000 keys, every current version expires (unversioned)",
+    );
 
     create(&mut store, "versioned");
     store
@@ -161,5 +167,8 @@ fn main() {
     store
         .apply(&rules("versioned", None, Some(noncurrent)))
         .unwrap();
-    pass(&mut store, "100,000 keys x 3 versions, both noncurrent ones expire");
+    pass(
+        &mut store,
+        "100,000 keys x 3 versions, both noncurrent ones expire",
+    );
 }

@@ -97,7 +97,14 @@ fn storage_and_meta_stay_below_the_protocol() {
     assert_uses_only("storage", &["limits", "object_bytes", "recent", "storage"]);
     assert_uses_only(
         "meta",
-        &["limits", "object_bytes", "obs", "meta", "policy", "lifecycle"],
+        &[
+            "limits",
+            "object_bytes",
+            "obs",
+            "meta",
+            "policy",
+            "lifecycle",
+        ],
     );
     // The policy engine and the lifecycle rules are pure: no I/O, nothing of the crate but
     // themselves.

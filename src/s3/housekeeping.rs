@@ -27,9 +27,14 @@ pub async fn reap_expired_uploads(core: &CoreState) {
 /// shortened day, so tests see their rules applied promptly).
 pub const LIFECYCLE_POLL_INTERVAL_MS_MAX: u64 = 60_000;
 
-/// How long the worker waits between two steps of a pass, in milliseconds: each step is one
+/// The least the worker waits between two steps of a pass, in milliseconds: each step is one
 /// metadata transaction, and the pause lets the requests queued behind it go first.
-pub const LIFECYCLE_STEP_PAUSE_MS: u64 = 2;
+pub const LIFECYCLE_STEP_PAUSE_MS_MIN: u64 = 2;
+
+/// The pause after a step, as a multiple of how long the step took to answer (its work plus its
+/// wait in the metadata queue): the pass takes at most a third of the metadata thread, and backs
+/// off further when foreground requests make the queue slow.
+pub const LIFECYCLE_STEP_PAUSE_PER_STEP_TIME: u32 = 2;
 
 /// The worker's wait when no pass is due, for a day of `day_ms` milliseconds.
 fn lifecycle_poll_interval_ms(day_ms: i64) -> u64 {
@@ -41,12 +46,15 @@ fn lifecycle_poll_interval_ms(day_ms: i64) -> u64 {
 /// to wait before the next step: a short pause inside a pass, the poll interval once no pass is
 /// due, a pass finished, or the step failed.
 pub async fn step_lifecycle(core: &CoreState) -> std::time::Duration {
-    let idle = step_lifecycle_once(core).await;
-    std::time::Duration::from_millis(if idle {
-        lifecycle_poll_interval_ms(core.config.lifecycle_day_ms)
-    } else {
-        LIFECYCLE_STEP_PAUSE_MS
-    })
+    let started = std::time::Instant::now();
+    if step_lifecycle_once(core).await {
+        return std::time::Duration::from_millis(lifecycle_poll_interval_ms(
+            core.config.lifecycle_day_ms,
+        ));
+    }
+    (started.elapsed() * LIFECYCLE_STEP_PAUSE_PER_STEP_TIME).max(std::time::Duration::from_millis(
+        LIFECYCLE_STEP_PAUSE_MS_MIN,
+    ))
 }
 
 /// One step; true when the worker should wait the poll interval.
