@@ -612,15 +612,17 @@ async fn list_multipart_uploads_pages() {
 
 #[tokio::test]
 async fn expired_uploads_are_reaped() {
-    // Goal: with --multipart-max-age 1, an abandoned upload and its part files disappear by themselves.
-    let server = TestServer::start_with_args(&["--multipart-max-age", "1"]);
+    // Goal: with --multipart-max-age 3, an abandoned upload and its part files disappear by
+    // themselves (3 s, not 1: a loaded machine may take a second between the upload's creation
+    // and its part, and the reaper must not win that race).
+    let server = TestServer::start_with_args(&["--multipart-max-age", "3"]);
     let s3 = server.client();
     s3.create_bucket().bucket("reap").send().await.unwrap();
     let upload = common::create_upload(&s3, "reap", "k").await;
     upload_part(&s3, "reap", "k", &upload, 1, b"abandoned").await;
     assert_eq!(server.stored_objects(), 1);
     let mut gone = false;
-    for _ in 0..100 {
+    for _ in 0..200 {
         if s3
             .list_parts()
             .bucket("reap")

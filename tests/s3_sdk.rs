@@ -606,7 +606,7 @@ async fn unimplemented_operations_say_so() {
     let s3 = server.client();
     s3.create_bucket().bucket("later").send().await.unwrap();
     let error = s3
-        .get_bucket_lifecycle_configuration()
+        .get_bucket_encryption()
         .bucket("later")
         .send()
         .await
