@@ -190,6 +190,23 @@ pub fn decode_tags(stored: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
+/// What a rule's filter looks at in one version: its key, size and tags (decoded).
+#[derive(Debug, Clone, Copy)]
+pub struct VersionFacts<'a> {
+    /// Object key.
+    pub key: &'a str,
+    /// Size in bytes (0 for a delete marker).
+    pub size_bytes: u64,
+    /// Tags (none for a delete marker).
+    pub tags: &'a [(String, String)],
+}
+
+impl VersionFacts<'_> {
+    fn matched_by(&self, filter: &RuleFilter) -> bool {
+        filter.matches(self.key, self.size_bytes, self.tags)
+    }
+}
+
 impl LifecycleConfiguration {
     fn enabled_rules(&self) -> impl Iterator<Item = &LifecycleRule> {
         self.rules.iter().filter(|rule| rule.enabled)
@@ -199,14 +216,12 @@ impl LifecycleConfiguration {
     /// earliest of the enabled rules with `Days` or `Date` whose filter matches it.
     pub fn current_expiry(
         &self,
-        key: &str,
-        size_bytes: u64,
-        tags: &[(String, String)],
+        version: &VersionFacts<'_>,
         created_ms: i64,
         day_ms: i64,
     ) -> Option<(i64, &str)> {
         self.enabled_rules()
-            .filter(|rule| rule.filter.matches(key, size_bytes, tags))
+            .filter(|rule| version.matched_by(&rule.filter))
             .filter_map(|rule| {
                 let expiration = rule.expiration?;
                 let due = match (expiration.days, expiration.date_ms) {
@@ -224,16 +239,14 @@ impl LifecycleConfiguration {
     /// newer than it.
     pub fn noncurrent_expired(
         &self,
-        key: &str,
-        size_bytes: u64,
-        tags: &[(String, String)],
+        version: &VersionFacts<'_>,
         noncurrent_since_ms: i64,
         newer_noncurrent_count: usize,
         now_ms: i64,
         day_ms: i64,
     ) -> bool {
         self.enabled_rules()
-            .filter(|rule| rule.filter.matches(key, size_bytes, tags))
+            .filter(|rule| version.matched_by(&rule.filter))
             .filter_map(|rule| rule.noncurrent_version_expiration)
             .any(|action| {
                 let kept = action.newer_noncurrent_versions.unwrap_or(0) as usize;

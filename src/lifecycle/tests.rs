@@ -17,6 +17,14 @@ fn rule(id: &str, prefix: &str) -> LifecycleRule {
     }
 }
 
+fn facts(key: &str) -> VersionFacts<'_> {
+    VersionFacts {
+        key,
+        size_bytes: 1,
+        tags: &[],
+    }
+}
+
 #[test]
 fn s3_days_round_up_to_the_next_midnight_and_short_days_do_not() {
     // Goal: the AWS example — created 2014-01-15 10:30 UTC, 3 days, expires 2014-01-19 00:00 UTC;
@@ -78,11 +86,11 @@ fn earliest_matching_enabled_rule_decides_expiry() {
         transition_default_minimum_object_size: None,
     };
     assert_eq!(
-        configuration.current_expiry("a/k", 1, &[], 5 * DAY_MS, DAY_MS),
+        configuration.current_expiry(&facts("a/k"), 5 * DAY_MS, DAY_MS),
         Some((DAY_MS, "early"))
     );
     assert_eq!(
-        configuration.current_expiry("b/k", 1, &[], 5 * DAY_MS, DAY_MS),
+        configuration.current_expiry(&facts("b/k"), 5 * DAY_MS, DAY_MS),
         Some((36 * DAY_MS, "late"))
     );
 }
@@ -102,7 +110,7 @@ fn noncurrent_versions_keep_the_newer_ones() {
     };
     let day = 1000;
     let expired =
-        |newer, since| configuration.noncurrent_expired("k", 1, &[], since, newer, 5000, day);
+        |newer, since| configuration.noncurrent_expired(&facts("k"), since, newer, 5000, day);
     assert!(!expired(0, 0));
     assert!(!expired(1, 0));
     assert!(expired(2, 0));

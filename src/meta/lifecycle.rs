@@ -20,7 +20,7 @@ use super::multipart::drop_uploads;
 use super::version_rows::now_ms;
 use super::versions::delete_version;
 use super::{DeleteCondition, MetaError, VersionSelector};
-use crate::lifecycle::{decode_tags, LifecycleConfiguration, DAY_MS};
+use crate::lifecycle::{decode_tags, LifecycleConfiguration, VersionFacts, DAY_MS};
 use crate::object_bytes::FileId;
 
 /// Replaces (or with `None` removes) a bucket's lifecycle rules, and asks for a pass soon.
@@ -272,9 +272,14 @@ impl BucketStep<'_> {
             .collect::<Result<_, _>>()?;
         for (key, size, last_modified_ms, tags) in &rows {
             let tags = decode_tags(tags.as_deref());
+            let version = VersionFacts {
+                key,
+                size_bytes: *size as u64,
+                tags: &tags,
+            };
             let due = self
                 .rules
-                .current_expiry(key, *size as u64, &tags, *last_modified_ms, self.day_ms)
+                .current_expiry(&version, *last_modified_ms, self.day_ms)
                 .is_some_and(|(due_ms, _)| due_ms <= self.now_ms);
             if due && self.remove(key, None)? {
                 self.progress.objects_expired += 1;
@@ -351,10 +356,13 @@ impl BucketStep<'_> {
             let since_ms = successor_ms;
             successor_ms = row.last_modified_ms;
             let tags = decode_tags(row.tags.as_deref());
-            if !self.rules.noncurrent_expired(
+            let version = VersionFacts {
                 key,
-                row.size_bytes,
-                &tags,
+                size_bytes: row.size_bytes,
+                tags: &tags,
+            };
+            if !self.rules.noncurrent_expired(
+                &version,
                 since_ms,
                 newer_count,
                 self.now_ms,

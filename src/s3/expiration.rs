@@ -4,7 +4,7 @@
 //! The date is S3's (days rounded to midnight UTC) even under `--lifecycle-day-seconds`, which
 //! shortens only the lifecycle pass's day.
 
-use crate::lifecycle::{decode_tags, DAY_MS};
+use crate::lifecycle::{decode_tags, VersionFacts, DAY_MS};
 use crate::meta::{BucketRecord, ObjectRecord};
 use crate::s3::time::http_date;
 
@@ -13,13 +13,12 @@ use crate::s3::time::http_date;
 pub fn expiration_header(bucket: &BucketRecord, record: &ObjectRecord) -> Option<String> {
     let rules = bucket.lifecycle.as_ref()?;
     let tags = decode_tags(record.tags.as_deref());
-    let (due_ms, rule_id) = rules.current_expiry(
-        &record.key,
-        record.size_bytes,
-        &tags,
-        record.last_modified_ms,
-        DAY_MS,
-    )?;
+    let version = VersionFacts {
+        key: &record.key,
+        size_bytes: record.size_bytes,
+        tags: &tags,
+    };
+    let (due_ms, rule_id) = rules.current_expiry(&version, record.last_modified_ms, DAY_MS)?;
     Some(format!(
         "expiry-date=\"{}\", rule-id=\"{}\"",
         http_date(due_ms),
