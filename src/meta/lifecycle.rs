@@ -113,6 +113,13 @@ pub struct LifecycleProgress {
     pub freed: Vec<FileId>,
 }
 
+/// Where the versions phase goes on: inside `key` below `before_sequence`, or (`None`) with the
+/// keys after `key`.
+struct VersionsCursor {
+    key: String,
+    before_sequence: Option<i64>,
+}
+
 /// The persisted cursor (`lifecycle_progress`).
 struct Cursor {
     pass_started_ms: Option<i64>,
@@ -120,6 +127,7 @@ struct Cursor {
     bucket: String,
     phase: i64,
     after_key: String,
+    after_sequence: Option<i64>,
     after_upload: String,
     changed: bool,
 }
@@ -127,8 +135,8 @@ struct Cursor {
 fn read_cursor(transaction: &Transaction<'_>) -> rusqlite::Result<Cursor> {
     transaction
         .prepare_cached(
-            "SELECT pass_started_ms, running, bucket, phase, after_key, after_upload, changed \
-             FROM lifecycle_progress WHERE id = 1",
+            "SELECT pass_started_ms, running, bucket, phase, after_key, after_sequence, \
+             after_upload, changed FROM lifecycle_progress WHERE id = 1",
         )?
         .query_row([], |row| {
             Ok(Cursor {
@@ -137,8 +145,9 @@ fn read_cursor(transaction: &Transaction<'_>) -> rusqlite::Result<Cursor> {
                 bucket: row.get(2)?,
                 phase: row.get(3)?,
                 after_key: row.get(4)?,
-                after_upload: row.get(5)?,
-                changed: row.get(6)?,
+                after_sequence: row.get(5)?,
+                after_upload: row.get(6)?,
+                changed: row.get(7)?,
             })
         })
 }
@@ -147,7 +156,8 @@ fn write_cursor(transaction: &Transaction<'_>, cursor: &Cursor) -> rusqlite::Res
     transaction
         .prepare_cached(
             "UPDATE lifecycle_progress SET pass_started_ms = ?1, running = ?2, bucket = ?3, \
-             phase = ?4, after_key = ?5, after_upload = ?6, changed = ?7 WHERE id = 1",
+             phase = ?4, after_key = ?5, after_sequence = ?6, after_upload = ?7, changed = ?8 \
+             WHERE id = 1",
         )?
         .execute(params![
             cursor.pass_started_ms,
@@ -155,6 +165,7 @@ fn write_cursor(transaction: &Transaction<'_>, cursor: &Cursor) -> rusqlite::Res
             cursor.bucket,
             cursor.phase,
             cursor.after_key,
+            cursor.after_sequence,
             cursor.after_upload,
             cursor.changed
         ])?;
@@ -292,11 +303,26 @@ impl BucketStep<'_> {
         ))
     }
 
-    /// Removes the due noncurrent versions and expired delete markers of keys after
-    /// `after_key`; the last key read, `None` when the phase is done.
-    fn noncurrent_versions(&mut self, after_key: &str) -> Result<Option<String>, MetaError> {
+    /// Removes the due noncurrent versions and expired delete markers from `cursor` on (a key
+    /// part-done, or the keys after one), about `LIFECYCLE_STEP_ROWS_MAX` rows at most; where
+    /// the next step goes on, `None` when the phase is done.
+    fn noncurrent_versions(
+        &mut self,
+        cursor: VersionsCursor,
+    ) -> Result<Option<VersionsCursor>, MetaError> {
         if !self.rules.expires_versions() {
             return Ok(None);
+        }
+        let mut rows_read = 0;
+        if let Some(sequence) = cursor.before_sequence {
+            let (read, more) = self.versions_of(&cursor.key, Some(sequence))?;
+            if let Some(sequence) = more {
+                return Ok(Some(VersionsCursor {
+                    key: cursor.key,
+                    before_sequence: Some(sequence),
+                }));
+            }
+            rows_read += read;
         }
         let keys: Vec<String> = self
             .transaction
@@ -305,73 +331,109 @@ impl BucketStep<'_> {
                  ORDER BY key LIMIT ?3",
             )?
             .query_map(
-                params![self.bucket, after_key, LIFECYCLE_STEP_KEYS_MAX as i64],
+                params![self.bucket, cursor.key, LIFECYCLE_STEP_KEYS_MAX as i64],
                 |row| row.get(0),
             )?
             .collect::<Result<_, _>>()?;
-        for key in &keys {
-            self.versions_of(key)?;
+        for (index, key) in keys.iter().enumerate() {
+            let (read, more) = self.versions_of(key, None)?;
+            rows_read += read;
+            if more.is_some() || rows_read >= LIFECYCLE_STEP_ROWS_MAX {
+                return Ok(Some(VersionsCursor {
+                    key: key.clone(),
+                    before_sequence: more,
+                }));
+            }
+            if index + 1 == LIFECYCLE_STEP_KEYS_MAX {
+                return Ok(Some(VersionsCursor {
+                    key: key.clone(),
+                    before_sequence: None,
+                }));
+            }
         }
-        Ok(cursor_after(
-            keys.len(),
-            LIFECYCLE_STEP_KEYS_MAX,
-            keys.last(),
-        ))
+        Ok(None)
     }
 
-    /// One key's versions: noncurrent ones newest first, each aged from when its successor was
-    /// written; then the current delete marker if nothing is left behind it.
-    fn versions_of(&mut self, key: &str) -> Result<(), MetaError> {
+    /// One key's versions below `before_sequence` (from the newest when `None`), at most
+    /// `LIFECYCLE_STEP_ROWS_MAX` of them: noncurrent ones newest first, each aged from when its
+    /// successor was written and ranked by the noncurrent versions newer than it; once the key is
+    /// done, its current delete marker if nothing is left behind it. Answers the rows read and,
+    /// when the key has more, the last sequence read.
+    fn versions_of(
+        &mut self,
+        key: &str,
+        before_sequence: Option<i64>,
+    ) -> Result<(usize, Option<i64>), MetaError> {
         let current_ms: Option<i64> = self
             .transaction
             .prepare_cached("SELECT last_modified_ms FROM objects WHERE bucket = ?1 AND key = ?2")?
             .query_row(params![self.bucket, key], |row| row.get(0))
             .optional()?;
-        let rows: Vec<VersionRow> = self
-            .transaction
-            .prepare_cached(
-                "SELECT version_id, delete_marker, size, last_modified_ms, tags FROM versions \
-                 WHERE bucket = ?1 AND key = ?2 ORDER BY sequence DESC",
-            )?
-            .query_map(params![self.bucket, key], |row| {
-                Ok(VersionRow {
-                    version_id: row.get(0)?,
-                    delete_marker: row.get(1)?,
-                    size_bytes: row.get::<_, i64>(2)? as u64,
-                    last_modified_ms: row.get(3)?,
-                    tags: row.get(4)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
         // Without a current row, the newest version is the delete marker that is current.
-        let (current_marker, noncurrent) = match (current_ms, rows.split_first()) {
-            (None, Some((first, rest))) if first.delete_marker => (Some(first), rest),
-            _ => (None, rows.as_slice()),
+        let current_marker: Option<VersionRow> = match current_ms {
+            Some(_) => None,
+            None => self
+                .versions_below(key, i64::MAX, 1)?
+                .into_iter()
+                .next()
+                .filter(|row| row.delete_marker),
         };
-        let mut successor_ms = current_ms
-            .or(current_marker.map(|marker| marker.last_modified_ms))
-            .unwrap_or(self.now_ms);
-        let mut remaining = noncurrent.len();
-        for (newer_count, row) in noncurrent.iter().enumerate() {
+        let (mut successor_ms, mut newer_count) = match before_sequence {
+            None => (
+                current_ms
+                    .or(current_marker
+                        .as_ref()
+                        .map(|marker| marker.last_modified_ms))
+                    .unwrap_or(self.now_ms),
+                0,
+            ),
+            Some(sequence) => {
+                // Where an earlier step stopped: the rows at or above it that remain are newer.
+                let (count, oldest_ms): (i64, Option<i64>) = self
+                    .transaction
+                    .prepare_cached(
+                        "SELECT count(*), (SELECT last_modified_ms FROM versions WHERE bucket = ?1 \
+                         AND key = ?2 AND sequence >= ?3 ORDER BY sequence ASC LIMIT 1) \
+                         FROM versions WHERE bucket = ?1 AND key = ?2 AND sequence >= ?3",
+                    )?
+                    .query_row(params![self.bucket, key, sequence], |row| {
+                        Ok((row.get(0)?, row.get(1)?))
+                    })?;
+                let newer = (count as usize).saturating_sub(usize::from(current_marker.is_some()));
+                let successor = oldest_ms.or(current_ms).unwrap_or(self.now_ms);
+                (successor, newer)
+            }
+        };
+        let start = before_sequence.unwrap_or(i64::MAX);
+        let mut rows = self.versions_below(key, start, LIFECYCLE_STEP_ROWS_MAX + 1)?;
+        let more = rows.len() > LIFECYCLE_STEP_ROWS_MAX;
+        rows.truncate(LIFECYCLE_STEP_ROWS_MAX);
+        let read = rows.len();
+        let last_sequence = rows.last().map(|row| row.sequence);
+        for row in &rows {
+            if current_marker
+                .as_ref()
+                .is_some_and(|marker| marker.sequence == row.sequence)
+            {
+                continue;
+            }
             let since_ms = successor_ms;
             successor_ms = row.last_modified_ms;
+            let rank = newer_count;
+            newer_count += 1;
             let tags = decode_tags(row.tags.as_deref());
             let version = VersionFacts {
                 key,
                 size_bytes: row.size_bytes,
                 tags: &tags,
             };
-            if !self.rules.noncurrent_expired(
-                &version,
-                since_ms,
-                newer_count,
-                self.now_ms,
-                self.day_ms,
-            ) {
+            if !self
+                .rules
+                .noncurrent_expired(&version, since_ms, rank, self.now_ms, self.day_ms)
+            {
                 continue;
             }
             if self.remove(key, Some(row.version_id()))? {
-                remaining -= 1;
                 if row.delete_marker {
                     self.progress.delete_markers_removed += 1;
                 } else {
@@ -379,8 +441,15 @@ impl BucketStep<'_> {
                 }
             }
         }
+        if more {
+            return Ok((read, last_sequence));
+        }
         if let Some(marker) = current_marker {
-            if remaining == 0
+            let left: i64 = self
+                .transaction
+                .prepare_cached("SELECT count(*) FROM versions WHERE bucket = ?1 AND key = ?2")?
+                .query_row(params![self.bucket, key], |row| row.get(0))?;
+            if left == 1
                 && self.rules.expired_marker_removable(
                     key,
                     marker.last_modified_ms,
@@ -392,7 +461,37 @@ impl BucketStep<'_> {
                 self.progress.delete_markers_removed += 1;
             }
         }
-        Ok(())
+        Ok((read, None))
+    }
+
+    /// Up to `limit` of the key's versions below `before_sequence`, newest first.
+    fn versions_below(
+        &self,
+        key: &str,
+        before_sequence: i64,
+        limit: usize,
+    ) -> Result<Vec<VersionRow>, MetaError> {
+        Ok(self
+            .transaction
+            .prepare_cached(
+                "SELECT sequence, version_id, delete_marker, size, last_modified_ms, tags \
+                 FROM versions WHERE bucket = ?1 AND key = ?2 AND sequence < ?3 \
+                 ORDER BY sequence DESC LIMIT ?4",
+            )?
+            .query_map(
+                params![self.bucket, key, before_sequence, limit as i64],
+                |row| {
+                    Ok(VersionRow {
+                        sequence: row.get(0)?,
+                        version_id: row.get(1)?,
+                        delete_marker: row.get(2)?,
+                        size_bytes: row.get::<_, i64>(3)? as u64,
+                        last_modified_ms: row.get(4)?,
+                        tags: row.get(5)?,
+                    })
+                },
+            )?
+            .collect::<Result<_, _>>()?)
     }
 
     /// Aborts the due uploads after (`after_key`, `after_upload`); the last one read, `None`
@@ -438,8 +537,9 @@ impl BucketStep<'_> {
     }
 }
 
-/// A key's version behind the current one.
+/// A row of `versions`: a noncurrent version, or a delete marker.
 struct VersionRow {
+    sequence: i64,
     version_id: Option<String>,
     delete_marker: bool,
     size_bytes: u64,
@@ -486,6 +586,7 @@ impl MetaCommand for LifecycleStep {
                 bucket: String::new(),
                 phase: PHASE_DONE,
                 after_key: String::new(),
+                after_sequence: None,
                 after_upload: String::new(),
                 changed: false,
             };
@@ -503,6 +604,7 @@ impl MetaCommand for LifecycleStep {
                     cursor.bucket = name;
                     cursor.phase = PHASE_CURRENT;
                     cursor.after_key.clear();
+                    cursor.after_sequence = None;
                     cursor.after_upload.clear();
                     write_cursor(transaction, &cursor)?;
                     return Ok(LifecycleProgress::default());
@@ -531,20 +633,27 @@ impl MetaCommand for LifecycleStep {
         let next = match cursor.phase {
             PHASE_CURRENT => step
                 .current_versions(&cursor.after_key)?
-                .map(|key| (key, String::new())),
+                .map(|key| (key, None, String::new())),
             PHASE_VERSIONS => step
-                .noncurrent_versions(&cursor.after_key)?
-                .map(|key| (key, String::new())),
-            _ => step.uploads(&cursor.after_key, &cursor.after_upload)?,
+                .noncurrent_versions(VersionsCursor {
+                    key: std::mem::take(&mut cursor.after_key),
+                    before_sequence: cursor.after_sequence,
+                })?
+                .map(|next| (next.key, next.before_sequence, String::new())),
+            _ => step
+                .uploads(&cursor.after_key, &cursor.after_upload)?
+                .map(|(key, upload)| (key, None, upload)),
         };
         match next {
-            Some((key, upload)) => {
+            Some((key, sequence, upload)) => {
                 cursor.after_key = key;
+                cursor.after_sequence = sequence;
                 cursor.after_upload = upload;
             }
             None => {
                 cursor.phase += 1;
                 cursor.after_key.clear();
+                cursor.after_sequence = None;
                 cursor.after_upload.clear();
             }
         }
@@ -718,5 +827,62 @@ mod tests {
         // marker, and the rule's Days removes it; the held version and its marker remain.
         assert_eq!(later.delete_markers_removed, 1);
         assert_eq!(count(&store, "versions"), 2);
+    }
+
+    #[test]
+    fn a_key_with_many_versions_is_worked_in_bounded_steps() {
+        // Goal: one key with more versions than a step reads is worked over several steps that
+        // resume inside the key, and NewerNoncurrentVersions still counts across them: the
+        // current version and the five newest noncurrent ones remain.
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = MetaStore::open(&dir.path().join("m.sqlite")).unwrap();
+        store.apply(&create_bucket("b")).unwrap();
+        store
+            .apply(&PutBucketVersioning {
+                bucket: "b".into(),
+                status: VersioningStatus::Enabled,
+            })
+            .unwrap();
+        let total = 2 * LIFECYCLE_STEP_ROWS_MAX + 50;
+        let puts: Vec<PutObject> = (0..total)
+            .map(|index| PutObject(object("k", index as u128 + 1), PutCondition::None))
+            .collect();
+        store.apply_all(&puts).into_iter().for_each(|reply| {
+            reply.unwrap();
+        });
+        let mut configuration = rule(None, Some(1));
+        configuration.rules[0].noncurrent_version_expiration = Some(NoncurrentVersionExpiration {
+            noncurrent_days: 1,
+            newer_noncurrent_versions: Some(5),
+        });
+        set_rules(&mut store, configuration);
+        let mut steps = 0;
+        let mut removed = 0;
+        loop {
+            let step = store.apply(&LifecycleStep::new(DAY_MS_SHORT)).unwrap();
+            steps += 1;
+            removed += step.versions_expired;
+            if step.pass_finished {
+                break;
+            }
+        }
+        assert_eq!(removed as usize, total - 1 - 5);
+        assert!(steps >= 4, "{steps} steps: the key was not split");
+        assert_eq!(count(&store, "versions"), 5);
+        assert_eq!(count(&store, "objects"), 1);
+        // The newest five noncurrent versions are the ones kept.
+        let kept: Vec<String> = store
+            .connection()
+            .prepare("SELECT file_id FROM versions ORDER BY sequence DESC")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let expected: Vec<String> = (total - 5..total)
+            .rev()
+            .map(|index| FileId(index as u128).to_string())
+            .collect();
+        assert_eq!(kept, expected);
     }
 }

@@ -212,7 +212,8 @@ UPDATE buckets SET storage_classes = 1 WHERE name IN (
 
 /// Version 8: a bucket's lifecycle rules (PutBucketLifecycleConfiguration, JSON) and the
 /// lifecycle pass's progress (one row): when the last pass started, where the running one is
-/// (bucket, phase, last key and upload id done), and whether a configuration changed since.
+/// (bucket, phase, last key done — or the key part-done and the last version sequence read —
+/// and last upload id done), and whether a configuration changed since.
 const MIGRATION_V8: &str = "
 ALTER TABLE buckets ADD COLUMN lifecycle TEXT;
 CREATE TABLE lifecycle_progress (
@@ -222,6 +223,7 @@ CREATE TABLE lifecycle_progress (
     bucket TEXT NOT NULL DEFAULT '',
     phase INTEGER NOT NULL DEFAULT 0,
     after_key TEXT NOT NULL DEFAULT '',
+    after_sequence INTEGER,
     after_upload TEXT NOT NULL DEFAULT '',
     changed INTEGER NOT NULL DEFAULT 0
 );
