@@ -276,24 +276,37 @@ def object_files(data_dir):
 
 
 def test_kill_during_a_pass_resumes_and_leaks_nothing():
-    # Goal: a server killed (SIGKILL) once the pass has begun expiring a bucket of file-backed
-    # objects comes back, finishes the work from its persisted progress, and leaves no object,
-    # no file, and the other bucket untouched.
+    # Goal: a server killed (SIGKILL) while the pass is expiring a bucket of file-backed objects
+    # comes back and finishes from its persisted progress: the objects, the unfinished uploads
+    # and, in a versioned bucket, the noncurrent versions and then their delete markers all go,
+    # with every file, and the bucket without rules is untouched.
     server = Server(extra_args=["--lifecycle-day-seconds", "1"])
     try:
         s3 = server.client()
-        s3.create_bucket(Bucket="lc-crash")
-        s3.create_bucket(Bucket="lc-untouched")
+        for bucket in ("lc-crash", "lc-crash-versions", "lc-untouched"):
+            s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_versioning(Bucket="lc-crash-versions", VersioningConfiguration={"Status": "Enabled"})
         body = os.urandom(20 * 1024)
         count = 600
         for n in range(count):
             s3.put_object(Bucket="lc-crash", Key=f"k/{n:05}", Body=body)
+        for n in range(2):
+            upload = s3.create_multipart_upload(Bucket="lc-crash", Key=f"k/upload-{n}")["UploadId"]
+            s3.upload_part(Bucket="lc-crash", Key=f"k/upload-{n}", UploadId=upload, PartNumber=1, Body=body)
+        for n in range(20):
+            s3.put_object(Bucket="lc-crash-versions", Key=f"v/{n:03}", Body=body)
+            s3.delete_object(Bucket="lc-crash-versions", Key=f"v/{n:03}")
         s3.put_object(Bucket="lc-untouched", Key="keep", Body=body)
-        assert object_files(server.data) == count + 1
+        assert object_files(server.data) == count + 2 + 20 + 1
+        s3.put_bucket_lifecycle_configuration(Bucket="lc-crash-versions", LifecycleConfiguration={"Rules": [
+            {"ID": "versions", "Filter": {}, "Status": "Enabled", "NoncurrentVersionExpiration": {"NoncurrentDays": 1}},
+            {"ID": "markers", "Filter": {}, "Status": "Enabled", "Expiration": {"ExpiredObjectDeleteMarker": True}}]})
         s3.put_bucket_lifecycle_configuration(Bucket="lc-crash", LifecycleConfiguration={"Rules": [
-            {"ID": "all", "Filter": {}, "Status": "Enabled", "Expiration": {"Days": 1}}]})
-        # Polled tightly so the kill lands inside the pass (a step is 256 rows) as often as not.
-        wait_until(lambda: metric(server, "ringstore_lifecycle_objects_expired_total") > 0,
+            {"ID": "all", "Filter": {}, "Status": "Enabled", "Expiration": {"Days": 1},
+             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]})
+        # Polled tightly so the kill lands inside the pass (a step is 256 rows).
+        expired_before = metric(server, "ringstore_lifecycle_objects_expired_total")
+        wait_until(lambda: metric(server, "ringstore_lifecycle_objects_expired_total") > expired_before,
                    "the pass began", timeout=30, interval=0.002)
         server.stop()
         # The kill landed inside the pass: its persisted progress is mid-bucket, objects remain.
@@ -305,6 +318,8 @@ def test_kill_during_a_pass_resumes_and_leaks_nothing():
         server.start()
         s3 = server.client()
         wait_until(lambda: keys(s3, "lc-crash") == [], "every object expired after the restart")
+        wait_until(lambda: "Uploads" not in s3.list_multipart_uploads(Bucket="lc-crash"), "the uploads are aborted")
+        wait_until(lambda: versions(s3, "lc-crash-versions") == ([], []), "versions and then markers are removed")
         assert keys(s3, "lc-untouched") == ["keep"]
         assert s3.get_object(Bucket="lc-untouched", Key="keep")["Body"].read() == body
         wait_until(lambda: object_files(server.data) == 1, "the expired objects' files are gone")
