@@ -15,8 +15,8 @@ use ringstore::lifecycle::{
     RuleFilter,
 };
 use ringstore::meta::{
-    BucketRecord, CreateBucket, LifecycleStep, MetaStore, PutBucketLifecycle, PutBucketVersioning,
-    PutCondition, PutObject, VersioningStatus,
+    CreateBucket, LifecycleStep, MetaStore, PutBucketLifecycle, PutBucketVersioning, PutCondition,
+    PutObject, VersioningStatus,
 };
 use ringstore::storage::FileId;
 
@@ -25,19 +25,7 @@ const KEY_COUNT: usize = 100_000;
 const DAY_MS: i64 = 1000;
 
 fn create(store: &mut MetaStore, name: &str) {
-    let bucket = CreateBucket(BucketRecord {
-        name: name.into(),
-        owner: "o".into(),
-        region: "us-east-1".into(),
-        created_ms: 0,
-        acl: None,
-        versioning: None,
-        object_lock: None,
-        cors: None,
-        policy: None,
-        public_access_block: None,
-        lifecycle: None,
-    });
+    let bucket = CreateBucket(common::bucket(name));
     store.apply(&bucket).unwrap();
 }
 

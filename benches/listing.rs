@@ -7,8 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use ringstore::meta::{
-    BucketRecord, CreateBucket, DeleteBatch, ListObjects, ListQuery, MetaStore, PutCondition,
-    PutObject,
+    CreateBucket, DeleteBatch, ListObjects, ListQuery, MetaStore, PutCondition, PutObject,
 };
 use ringstore::storage::FileId;
 
@@ -38,19 +37,7 @@ fn list(store: &mut MetaStore, query: &ListQuery) -> usize {
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = MetaStore::open(&dir.path().join("meta.sqlite")).unwrap();
-    let bucket = CreateBucket(BucketRecord {
-        name: "bench".into(),
-        owner: "o".into(),
-        region: "us-east-1".into(),
-        created_ms: 0,
-        acl: None,
-        versioning: None,
-        object_lock: None,
-        cors: None,
-        policy: None,
-        public_access_block: None,
-        lifecycle: None,
-    });
+    let bucket = CreateBucket(common::bucket("bench"));
     store.apply(&bucket).unwrap();
     let started = Instant::now();
     let mut keys: Vec<String> = (0..KEY_COUNT).map(key).collect();

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Instant;
 
-use ringstore::meta::{BucketRecord, CreateBucket, MetaStore, PutCondition, PutObject};
+use ringstore::meta::{CreateBucket, MetaStore, PutCondition, PutObject};
 use ringstore::storage::{recovery, FileId, Layout};
 
 const FILL_BATCH: usize = 50_000;
@@ -21,19 +21,7 @@ fn main() {
     layout.create_dirs().unwrap();
     {
         let mut store = MetaStore::open(&layout.meta_path()).unwrap();
-        let bucket = CreateBucket(BucketRecord {
-            name: "bench".into(),
-            owner: "o".into(),
-            region: "us-east-1".into(),
-            created_ms: 0,
-            acl: None,
-            versioning: None,
-            object_lock: None,
-            cors: None,
-            policy: None,
-            public_access_block: None,
-            lifecycle: None,
-        });
+        let bucket = CreateBucket(common::bucket("bench"));
         store.apply(&bucket).unwrap();
         let filling = Instant::now();
         for start in (0..count).step_by(FILL_BATCH) {

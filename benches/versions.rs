@@ -9,9 +9,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use ringstore::meta::{
-    BucketRecord, CreateBucket, DeleteBatch, DeleteCondition, DeleteObject, ListObjectVersions,
-    ListObjects, ListQuery, MetaStore, PutBucketVersioning, PutCondition, PutObject,
-    VersionSelector, VersioningStatus, VersionsQuery,
+    CreateBucket, DeleteBatch, DeleteCondition, DeleteObject, ListObjectVersions, ListObjects,
+    ListQuery, MetaStore, PutBucketVersioning, PutCondition, PutObject, VersionSelector,
+    VersioningStatus, VersionsQuery,
 };
 use ringstore::storage::FileId;
 
@@ -42,19 +42,7 @@ fn in_bucket(bucket: &str, key: String) -> ringstore::meta::ObjectRecord {
 }
 
 fn create(store: &mut MetaStore, name: &str) {
-    let bucket = CreateBucket(BucketRecord {
-        name: name.into(),
-        owner: "o".into(),
-        region: "us-east-1".into(),
-        created_ms: 0,
-        acl: None,
-        versioning: None,
-        object_lock: None,
-        cors: None,
-        policy: None,
-        public_access_block: None,
-        lifecycle: None,
-    });
+    let bucket = CreateBucket(common::bucket(name));
     store.apply(&bucket).unwrap();
 }
 
