@@ -82,7 +82,7 @@ fn a_pass_resumes_from_its_persisted_cursor_after_a_reopen() {
     let path = dir.path().join("m.sqlite");
     let mut store = MetaStore::open(&path).unwrap();
     store.apply(&create_bucket("b")).unwrap();
-    let total = LIFECYCLE_STEP_ROWS_MAX + 100;
+    let total = LIFECYCLE_STEP_ACTIONS_MAX as usize + 100;
     let puts: Vec<PutObject> = (0..total)
         .map(|index| {
             PutObject(
@@ -102,7 +102,7 @@ fn a_pass_resumes_from_its_persisted_cursor_after_a_reopen() {
         "the first step picks the bucket"
     );
     let first = store.apply(&LifecycleStep::new(DAY_MS_SHORT)).unwrap();
-    assert_eq!(first.objects_expired, LIFECYCLE_STEP_ROWS_MAX as u64);
+    assert_eq!(first.objects_expired, LIFECYCLE_STEP_ACTIONS_MAX);
     drop(store);
     let mut store = MetaStore::open(&path).unwrap();
     let rest = finish_pass(&mut store);
