@@ -456,3 +456,41 @@ fn configuration_bodies_are_checked_against_a_digest_sent() {
     assert_eq!(send("policy=", policy, None).status, 204);
     assert_eq!(send("acl=", acl_document.as_slice(), None).status, 200);
 }
+
+#[test]
+fn every_digest_sent_with_a_configuration_is_checked() {
+    // Goal: a lifecycle configuration (a body S3 requires a digest on) with a right Content-MD5
+    // but a wrong x-amz-checksum-crc32 is BadDigest and stores nothing, as S3 checks every
+    // digest it is sent; with both right it is stored.
+    let server = TestServer::start();
+    let (head, _) = RawRequest::new("PUT", "/both-digests", &server.address).signed_head();
+    assert_eq!(exchange(&server, head.as_bytes()).status, 200);
+    let body: &[u8] = b"<LifecycleConfiguration><Rule><ID>r</ID><Filter/><Status>Enabled</Status>\
+        <Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>";
+    let send = |crc32: &[u8]| {
+        let (head, _) = RawRequest::new("PUT", "/both-digests", &server.address)
+            .query("lifecycle=")
+            .header("content-length", &body.len().to_string())
+            .header(
+                "content-md5",
+                &b64(&<md5::Md5 as md5::Digest>::digest(body)),
+            )
+            .header("x-amz-checksum-crc32", &b64(crc32))
+            .payload(&sigv4::sha256_hex(body))
+            .signed_head();
+        let mut bytes = head.into_bytes();
+        bytes.extend_from_slice(body);
+        exchange(&server, &bytes)
+    };
+    let refused = send(&[0, 0, 0, 0]);
+    assert_eq!(
+        (refused.status, refused.code().as_deref()),
+        (400, Some("BadDigest"))
+    );
+    let (read, _) = RawRequest::new("GET", "/both-digests", &server.address)
+        .query("lifecycle=")
+        .signed_head();
+    assert_eq!(exchange(&server, read.as_bytes()).status, 404);
+    assert_eq!(send(&crc32fast::hash(body).to_be_bytes()).status, 200);
+    assert_eq!(exchange(&server, read.as_bytes()).status, 200);
+}

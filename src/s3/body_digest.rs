@@ -48,9 +48,11 @@ impl BodyIntegrity<'_> {
         }
     }
 
-    /// Checks `body` against the header (or the trailer of the same checksum in `trailers`).
+    /// Checks `body` against every digest sent: Content-MD5 and the flexible checksum (a header,
+    /// or the trailer of the same checksum in `trailers`); InvalidRequest when neither was sent.
     pub fn verify(&self, trailers: &[(String, String)], body: &[u8]) -> S3Result<()> {
         let mismatch = || S3Error::new(S3ErrorCode::BadDigest);
+        let md5_sent = self.content_md5.is_some();
         if let Some(md5) = self.content_md5 {
             let expected = BASE64
                 .decode(md5.trim())
@@ -61,7 +63,6 @@ impl BodyIntegrity<'_> {
             if expected.as_slice() != Md5::digest(body).as_slice() {
                 return Err(mismatch());
             }
-            return Ok(());
         }
         // The first algorithm (in `CHECKSUM_ALGORITHMS` order) sent as a header or a trailer.
         let checksum = CHECKSUM_ALGORITHMS
@@ -83,6 +84,7 @@ impl BodyIntegrity<'_> {
                 }
                 Ok(())
             }
+            None if md5_sent => Ok(()),
             None => Err(S3Error::with_message(
                 S3ErrorCode::InvalidRequest,
                 "Missing required header for this request: Content-MD5 or x-amz-checksum-*",

@@ -34,9 +34,15 @@ pub fn iso8601(ms: i64) -> String {
     )
 }
 
-/// `Mon, 12 Oct 2009 17:50:30 GMT`, as S3 writes `Last-Modified`.
+/// The last moment IMF-fixdate can write (9999-12-31T23:59:59Z), in milliseconds since the Unix
+/// epoch (RFC 9110 §5.6.7: a four-digit year).
+const HTTP_DATE_MS_MAX: i64 = 253_402_300_799_000;
+
+/// `Mon, 12 Oct 2009 17:50:30 GMT`, as S3 writes `Last-Modified`; moments outside 1970–9999
+/// (a lifecycle rule's Days can reach past year 9999) are written as the nearest end.
 pub fn http_date(ms: i64) -> String {
-    httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64))
+    let clamped = ms.clamp(0, HTTP_DATE_MS_MAX) as u64;
+    httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_millis(clamped))
 }
 
 #[cfg(test)]
@@ -51,5 +57,13 @@ mod tests {
             http_date(1_255_369_830_000),
             "Mon, 12 Oct 2009 17:50:30 GMT"
         );
+    }
+
+    #[test]
+    fn far_dates_clamp_instead_of_panicking() {
+        // Goal: a date past year 9999 (an expiry 3,000,000 days out) writes the last date
+        // IMF-fixdate has, never a panic that would take a core down.
+        assert_eq!(http_date(i64::MAX), "Fri, 31 Dec 9999 23:59:59 GMT");
+        assert_eq!(http_date(-5), "Thu, 01 Jan 1970 00:00:00 GMT");
     }
 }

@@ -152,6 +152,10 @@ fn filter(node: &XmlNode) -> S3Result<RuleFilter> {
                     _ => return Err(malformed()),
                 }
             }
+            // LifecycleRuleAndOperator: "a logical AND to two or more predicates".
+            if seen_single.len() + filter.tags.len() < 2 {
+                return Err(malformed());
+            }
         }
     }
     validate(&filter.tags, usize::MAX)?;
@@ -595,6 +599,16 @@ mod tests {
                 .code,
             MalformedXML
         );
+        for and in ["<And></And>", "<And><Prefix>a</Prefix></And>"] {
+            assert_eq!(
+                code(&format!(
+                    "<Rule><ID>r</ID><Filter>{and}</Filter><Status>Enabled</Status>\
+                     <Expiration><Days>1</Days></Expiration></Rule>"
+                )),
+                MalformedXML,
+                "{and}"
+            );
+        }
     }
 
     #[test]
