@@ -374,8 +374,8 @@ impl BucketStep<'_> {
     }
 
     /// One key's versions below `before_sequence` (from the newest when `None`), at most
-    /// `LIFECYCLE_STEP_ROWS_MAX` of them: noncurrent ones newest first, each aged from when its
-    /// successor was written and ranked by the noncurrent versions newer than it; once the key is
+    /// `LIFECYCLE_STEP_ROWS_MAX` of them: noncurrent ones newest first, each aged from when it
+    /// became noncurrent and ranked by the noncurrent versions newer than it; once the key is
     /// done, its current delete marker if nothing is left behind it. Answers the rows read and,
     /// when the key has more, the last sequence read.
     fn versions_of(
@@ -436,7 +436,9 @@ impl BucketStep<'_> {
             {
                 continue;
             }
-            let since_ms = successor_ms;
+            // S3 counts NoncurrentDays from when the version became noncurrent; rows demoted
+            // before that was recorded count from their successor's write.
+            let since_ms = row.noncurrent_ms.unwrap_or(successor_ms);
             successor_ms = row.last_modified_ms;
             let rank = newer_count;
             newer_count += 1;
@@ -497,8 +499,8 @@ impl BucketStep<'_> {
         Ok(self
             .transaction
             .prepare_cached(
-                "SELECT sequence, version_id, delete_marker, size, last_modified_ms, tags \
-                 FROM versions WHERE bucket = ?1 AND key = ?2 AND sequence < ?3 \
+                "SELECT sequence, version_id, delete_marker, size, last_modified_ms, tags, \
+                 noncurrent_ms FROM versions WHERE bucket = ?1 AND key = ?2 AND sequence < ?3 \
                  ORDER BY sequence DESC LIMIT ?4",
             )?
             .query_map(
@@ -511,6 +513,7 @@ impl BucketStep<'_> {
                         size_bytes: row.get::<_, i64>(3)? as u64,
                         last_modified_ms: row.get(4)?,
                         tags: row.get(5)?,
+                        noncurrent_ms: row.get(6)?,
                     })
                 },
             )?
@@ -571,6 +574,9 @@ struct VersionRow {
     size_bytes: u64,
     last_modified_ms: i64,
     tags: Option<String>,
+    /// When it stopped being current (`None`: demoted before schema version 8, or a marker
+    /// that is current).
+    noncurrent_ms: Option<i64>,
 }
 
 impl VersionRow {

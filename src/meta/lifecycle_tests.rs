@@ -210,3 +210,40 @@ fn a_key_with_many_versions_is_worked_in_bounded_steps() {
         .collect();
     assert_eq!(kept, expected);
 }
+
+#[test]
+fn noncurrent_age_counts_from_demotion_not_from_later_overwrites() {
+    // Goal: in a Suspended bucket whose null version is overwritten again and again, a version
+    // that became noncurrent more than a day ago expires, however new the current row is (S3
+    // counts NoncurrentDays from when the version became noncurrent).
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = MetaStore::open(&dir.path().join("m.sqlite")).unwrap();
+    store.apply(&create_bucket("b")).unwrap();
+    let set_versioning = |store: &mut MetaStore, status| {
+        store
+            .apply(&PutBucketVersioning {
+                bucket: "b".into(),
+                status,
+            })
+            .unwrap();
+    };
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let put_at = |store: &mut MetaStore, id: u128, written_ms: i64| {
+        let mut record = object("k", id);
+        record.last_modified_ms = written_ms;
+        store.apply(&PutObject(record, PutCondition::None)).unwrap();
+    };
+    set_versioning(&mut store, VersioningStatus::Enabled);
+    put_at(&mut store, 1, now_ms - 5 * DAY_MS_SHORT);
+    set_versioning(&mut store, VersioningStatus::Suspended);
+    put_at(&mut store, 2, now_ms - 3 * DAY_MS_SHORT);
+    put_at(&mut store, 3, now_ms);
+    set_rules(&mut store, rule(None, Some(1)));
+    let done = finish_pass(&mut store);
+    assert_eq!(done.versions_expired, 1);
+    assert_eq!(done.freed, vec![FileId(1)]);
+    assert_eq!(count(&store, "versions"), 0);
+}

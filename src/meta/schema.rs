@@ -210,12 +210,15 @@ UPDATE buckets SET storage_classes = 1 WHERE name IN (
     UNION SELECT bucket FROM versions WHERE headers LIKE '%x-amz-storage-class:%');
 ";
 
-/// Version 8: a bucket's lifecycle rules (PutBucketLifecycleConfiguration, JSON) and the
+/// Version 8: a bucket's lifecycle rules (PutBucketLifecycleConfiguration, JSON), when each
+/// version became noncurrent (NULL for rows demoted before version 8: lifecycle then ages them
+/// from their successor's write), and the
 /// lifecycle pass's progress (one row): when the last pass started, where the running one is
 /// (bucket, phase, last key done — or the key part-done and the last version sequence read —
 /// and last upload id done), and whether a configuration changed since.
 const MIGRATION_V8: &str = "
 ALTER TABLE buckets ADD COLUMN lifecycle TEXT;
+ALTER TABLE versions ADD COLUMN noncurrent_ms INTEGER;
 CREATE TABLE lifecycle_progress (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     pass_started_ms INTEGER,

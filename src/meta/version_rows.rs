@@ -101,25 +101,46 @@ const MOVED_COLUMNS: &str = "bucket, key, file_id, size, etag, last_modified_ms,
      headers, checksum, owner, parts, acl, version_id, bytes_id, lock_mode, retain_until_ms, \
      legal_hold, tags";
 
-/// Moves the key's current row into `versions` (it becomes noncurrent).
+/// Moves the key's current row into `versions`: it becomes noncurrent at `noncurrent_ms`.
 pub(super) fn demote_current(
     transaction: &Transaction<'_>,
     bucket: &str,
     key: &str,
     current: &CurrentRow,
+    noncurrent_ms: i64,
 ) -> rusqlite::Result<()> {
-    copy_current_to_versions(transaction, bucket, key, current)?;
+    copy_current_to_versions(transaction, bucket, key, current, noncurrent_ms)?;
     delete_current(transaction, bucket, key)
 }
 
-/// Copies the key's current row into `versions` (a write that replaces the current row next
-/// needs no delete). Only a row written before versioning has its bytes copied, once, into
-/// `version_bytes`; every other row names its bytes by id.
+/// A key without a current row whose newest version is a delete marker: that marker stops
+/// being current at `noncurrent_ms` (a write or another delete goes over it). Lifecycle's
+/// NoncurrentDays count from then.
+pub(super) fn mark_current_marker_noncurrent(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    noncurrent_ms: i64,
+) -> rusqlite::Result<()> {
+    transaction
+        .prepare_cached(
+            "UPDATE versions SET noncurrent_ms = ?3 WHERE bucket = ?1 AND key = ?2 \
+             AND delete_marker = 1 AND sequence = (SELECT max(sequence) FROM versions \
+             WHERE bucket = ?1 AND key = ?2)",
+        )?
+        .execute(params![bucket, key, noncurrent_ms])?;
+    Ok(())
+}
+
+/// Copies the key's current row into `versions`, noncurrent from `noncurrent_ms` (a write that
+/// replaces the current row next needs no delete). Only a row written before versioning has its
+/// bytes copied, once, into `version_bytes`; every other row names its bytes by id.
 pub(super) fn copy_current_to_versions(
     transaction: &Transaction<'_>,
     bucket: &str,
     key: &str,
     current: &CurrentRow,
+    noncurrent_ms: i64,
 ) -> rusqlite::Result<()> {
     let moved_bytes: Option<i64> = if current.bytes_in_row {
         transaction
@@ -134,14 +155,14 @@ pub(super) fn copy_current_to_versions(
     };
     transaction
         .prepare_cached(&format!(
-            "INSERT INTO versions ({MOVED_COLUMNS}, sequence, delete_marker) \
+            "INSERT INTO versions ({MOVED_COLUMNS}, sequence, delete_marker, noncurrent_ms) \
              SELECT bucket, key, file_id, size, etag, last_modified_ms, content_type, headers, \
              checksum, owner, parts, acl, version_id, COALESCE(bytes_id, ?3), lock_mode, \
              retain_until_ms, legal_hold, tags, \
-             COALESCE(sequence, last_modified_ms * {SEQUENCE_PER_MS}), 0 \
+             COALESCE(sequence, last_modified_ms * {SEQUENCE_PER_MS}), 0, ?4 \
              FROM objects WHERE bucket = ?1 AND key = ?2"
         ))?
-        .execute(params![bucket, key, moved_bytes])?;
+        .execute(params![bucket, key, moved_bytes, noncurrent_ms])?;
     Ok(())
 }
 

@@ -17,8 +17,9 @@ use super::version_id::{VersionId, VersionSelector};
 use super::version_lookup::{newest_marker, VersionLookup};
 use super::version_rows::{
     check_noncurrent_null_removable, copy_current_to_versions, current_row, delete_current,
-    delete_noncurrent, demote_current, find_noncurrent, insert_marker, next_sequence, now_ms,
-    promote_newest, release_bytes, remove_noncurrent_null, CurrentRow,
+    delete_noncurrent, demote_current, find_noncurrent, insert_marker,
+    mark_current_marker_noncurrent, next_sequence, now_ms, promote_newest, release_bytes,
+    remove_noncurrent_null, CurrentRow,
 };
 use super::{BucketRecord, DeleteCondition, MetaError, ObjectRecord, PutCondition};
 use crate::object_bytes::FileId;
@@ -130,9 +131,21 @@ pub(crate) fn write_version(
     let mut freed = Vec::new();
     let version_id = match status {
         VersioningStatus::Enabled => {
-            if let Some(row) = &current {
+            match &current {
                 // The insert below replaces the current row.
-                copy_current_to_versions(transaction, bucket, key, row)?;
+                Some(row) => copy_current_to_versions(
+                    transaction,
+                    bucket,
+                    key,
+                    row,
+                    record.last_modified_ms,
+                )?,
+                None => mark_current_marker_noncurrent(
+                    transaction,
+                    bucket,
+                    key,
+                    record.last_modified_ms,
+                )?,
             }
             Some(VersionId::generate(sequence).as_str().to_string())
         }
@@ -145,8 +158,19 @@ pub(crate) fn write_version(
                     release_bytes(transaction, row.bytes_id)?;
                     freed.extend(row.files);
                 }
-                Some(row) => copy_current_to_versions(transaction, bucket, key, &row)?,
-                None => {}
+                Some(row) => copy_current_to_versions(
+                    transaction,
+                    bucket,
+                    key,
+                    &row,
+                    record.last_modified_ms,
+                )?,
+                None => mark_current_marker_noncurrent(
+                    transaction,
+                    bucket,
+                    key,
+                    record.last_modified_ms,
+                )?,
             }
             freed.extend(remove_noncurrent_null(transaction, bucket, key)?);
             None
@@ -248,8 +272,9 @@ pub(crate) fn delete_version(
     let mut freed = Vec::new();
     let marker_id = match status {
         VersioningStatus::Enabled => {
-            if let Some(row) = &current {
-                demote_current(transaction, bucket, key, row)?;
+            match &current {
+                Some(row) => demote_current(transaction, bucket, key, row, now_ms())?,
+                None => mark_current_marker_noncurrent(transaction, bucket, key, now_ms())?,
             }
             Some(VersionId::generate(sequence))
         }
@@ -262,8 +287,8 @@ pub(crate) fn delete_version(
                     release_bytes(transaction, row.bytes_id)?;
                     freed.extend(row.files);
                 }
-                Some(row) => demote_current(transaction, bucket, key, &row)?,
-                None => {}
+                Some(row) => demote_current(transaction, bucket, key, &row, now_ms())?,
+                None => mark_current_marker_noncurrent(transaction, bucket, key, now_ms())?,
             }
             freed.extend(remove_noncurrent_null(transaction, bucket, key)?);
             None
