@@ -21,6 +21,8 @@ fn is_admin_request(head: &RequestHead) -> bool {
 /// One core's service: the S3 layer over the core's state.
 pub struct Service {
     s3: S3Context,
+    /// What the running lifecycle pass did (core 0 drives it).
+    lifecycle_tally: crate::s3::housekeeping::PassTally,
 }
 
 impl Service {
@@ -28,6 +30,7 @@ impl Service {
     pub fn new(core: Rc<CoreState>) -> Self {
         Service {
             s3: S3Context::new(core),
+            lifecycle_tally: Default::default(),
         }
     }
 
@@ -39,7 +42,7 @@ impl Service {
 
     /// Runs one step of the lifecycle pass; answers how long to wait before the next one.
     pub async fn step_lifecycle(&self) -> std::time::Duration {
-        crate::s3::housekeeping::step_lifecycle(&self.s3.core).await
+        crate::s3::housekeeping::step_lifecycle(&self.s3.core, &self.lifecycle_tally).await
     }
 }
 

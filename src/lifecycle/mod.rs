@@ -276,13 +276,24 @@ impl LifecycleConfiguration {
             })
     }
 
+    /// When an unfinished multipart upload of `key`, initiated at `initiated_ms`, is aborted and
+    /// by which rule: the earliest of the enabled AbortIncompleteMultipartUpload rules whose
+    /// prefix matches.
+    pub fn upload_abort(&self, key: &str, initiated_ms: i64, day_ms: i64) -> Option<(i64, &str)> {
+        self.enabled_rules()
+            .filter(|rule| key.starts_with(&rule.filter.prefix))
+            .filter_map(|rule| {
+                let days = rule.abort_incomplete_upload_days?;
+                Some((due_ms(initiated_ms, days, day_ms), rule.id.as_str()))
+            })
+            .min_by_key(|(due, _)| *due)
+    }
+
     /// Whether an unfinished multipart upload of `key`, initiated at `initiated_ms`, is aborted
     /// at `now_ms`.
     pub fn upload_abort_due(&self, key: &str, initiated_ms: i64, now_ms: i64, day_ms: i64) -> bool {
-        self.enabled_rules()
-            .filter(|rule| key.starts_with(&rule.filter.prefix))
-            .filter_map(|rule| rule.abort_incomplete_upload_days)
-            .any(|days| due_ms(initiated_ms, days, day_ms) <= now_ms)
+        self.upload_abort(key, initiated_ms, day_ms)
+            .is_some_and(|(due, _)| due <= now_ms)
     }
 
     /// Whether any enabled rule expires current versions.

@@ -45,9 +45,9 @@ fn lifecycle_poll_interval_ms(day_ms: i64) -> u64 {
 /// `/metrics`, deletes the files it freed (after commit), logs what it applied. Answers how long
 /// to wait before the next step: a short pause inside a pass, the poll interval once no pass is
 /// due, a pass finished, or the step failed.
-pub async fn step_lifecycle(core: &CoreState) -> std::time::Duration {
+pub async fn step_lifecycle(core: &CoreState, tally: &PassTally) -> std::time::Duration {
     let started = std::time::Instant::now();
-    if step_lifecycle_once(core).await {
+    if step_lifecycle_once(core, tally).await {
         return std::time::Duration::from_millis(lifecycle_poll_interval_ms(
             core.config.lifecycle_day_ms,
         ));
@@ -57,8 +57,60 @@ pub async fn step_lifecycle(core: &CoreState) -> std::time::Duration {
     ))
 }
 
+/// What the running lifecycle pass did so far (logged once when it finishes).
+#[derive(Default)]
+pub struct PassTally {
+    objects_expired: std::cell::Cell<u64>,
+    versions_expired: std::cell::Cell<u64>,
+    delete_markers_removed: std::cell::Cell<u64>,
+    uploads_aborted: std::cell::Cell<u64>,
+    locked_skipped: std::cell::Cell<u64>,
+    files_freed: std::cell::Cell<u64>,
+}
+
+impl PassTally {
+    fn add(&self, progress: &crate::meta::LifecycleProgress) {
+        let add = |cell: &std::cell::Cell<u64>, count: u64| cell.set(cell.get() + count);
+        add(&self.objects_expired, progress.objects_expired);
+        add(&self.versions_expired, progress.versions_expired);
+        add(
+            &self.delete_markers_removed,
+            progress.delete_markers_removed,
+        );
+        add(&self.uploads_aborted, progress.uploads_aborted);
+        add(&self.locked_skipped, progress.locked_skipped);
+        add(&self.files_freed, progress.freed.len() as u64);
+    }
+
+    /// Logs the finished pass when it did anything, and starts over.
+    fn log_and_reset(&self) {
+        let cells = [
+            &self.objects_expired,
+            &self.versions_expired,
+            &self.delete_markers_removed,
+            &self.uploads_aborted,
+            &self.locked_skipped,
+        ];
+        if cells.iter().any(|cell| cell.get() > 0) {
+            tracing::info!(
+                objects_expired = self.objects_expired.get(),
+                versions_expired = self.versions_expired.get(),
+                delete_markers_removed = self.delete_markers_removed.get(),
+                uploads_aborted = self.uploads_aborted.get(),
+                locked_skipped = self.locked_skipped.get(),
+                files_freed = self.files_freed.get(),
+                "lifecycle pass finished"
+            );
+        } else {
+            tracing::debug!("lifecycle pass finished");
+        }
+        cells.iter().for_each(|cell| cell.set(0));
+        self.files_freed.set(0);
+    }
+}
+
 /// One step; true when the worker should wait the poll interval.
-async fn step_lifecycle_once(core: &CoreState) -> bool {
+async fn step_lifecycle_once(core: &CoreState, tally: &PassTally) -> bool {
     let metrics = &core.metrics.lifecycle;
     let add = |counter: &std::sync::atomic::AtomicU64, count: u64| {
         counter.fetch_add(count, std::sync::atomic::Ordering::Relaxed);
@@ -78,8 +130,9 @@ async fn step_lifecycle_once(core: &CoreState) -> bool {
                 + progress.versions_expired
                 + progress.delete_markers_removed
                 + progress.uploads_aborted;
+            tally.add(&progress);
             if acted > 0 || progress.locked_skipped > 0 {
-                tracing::info!(
+                tracing::debug!(
                     objects_expired = progress.objects_expired,
                     versions_expired = progress.versions_expired,
                     delete_markers_removed = progress.delete_markers_removed,
@@ -98,7 +151,7 @@ async fn step_lifecycle_once(core: &CoreState) -> bool {
                     (time::now_ms() / 1000).max(0) as u64,
                     std::sync::atomic::Ordering::Relaxed,
                 );
-                tracing::debug!("lifecycle pass finished");
+                tally.log_and_reset();
             }
             progress.idle || progress.pass_finished
         }

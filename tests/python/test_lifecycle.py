@@ -159,6 +159,14 @@ def test_expiration_header_names_rule_and_s3_date(server):
     assert done["Expiration"].endswith('rule-id="month"')
     s3.put_object(Bucket="lc-header", Key="other/y", Body=b"y")
     assert "Expiration" not in s3.head_object(Bucket="lc-header", Key="other/y")
+    # An expiry beyond year 9999 is written as the last date HTTP can carry, and the server
+    # keeps answering (it once panicked a core here).
+    s3.put_bucket_lifecycle_configuration(Bucket="lc-header", LifecycleConfiguration={"Rules": [
+        {"ID": "forever", "Filter": {"Prefix": "far/"}, "Status": "Enabled", "Expiration": {"Days": 3000000}}]})
+    for n in range(4):
+        far = s3.put_object(Bucket="lc-header", Key=f"far/{n}", Body=b"f")
+        assert far["Expiration"] == 'expiry-date="Fri, 31 Dec 9999 23:59:59 GMT", rule-id="forever"'
+    assert s3.head_object(Bucket="lc-header", Key="far/0")["Expiration"].endswith('rule-id="forever"')
 
 
 def test_current_versions_expire_by_prefix_tags_and_size(server):
@@ -269,6 +277,29 @@ def test_unfinished_uploads_are_aborted(server):
         s3.list_parts(Bucket="lc-uploads", Key="up/a", UploadId=doomed)
     assert code(error) == "NoSuchUpload"
     assert metric(server, "ringstore_lifecycle_uploads_aborted_total") == aborted_before + 1
+
+
+def test_uploads_answer_their_abort_date_and_rule(server):
+    # Goal: CreateMultipartUpload and ListParts answer x-amz-abort-date (initiation + days,
+    # rounded up to midnight UTC) and x-amz-abort-rule-id for an upload a rule will abort, and
+    # neither for one no rule covers.
+    s3 = server.client()
+    s3.create_bucket(Bucket="lc-abort-headers")
+    s3.put_bucket_lifecycle_configuration(Bucket="lc-abort-headers", LifecycleConfiguration={"Rules": [
+        {"ID": "month", "Filter": {"Prefix": "up/"}, "Status": "Enabled",
+         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 30}},
+    ]})
+    started = datetime.datetime.now(datetime.timezone.utc)
+    created = s3.create_multipart_upload(Bucket="lc-abort-headers", Key="up/a")
+    midnight = (started + datetime.timedelta(days=31)).replace(hour=0, minute=0, second=0, microsecond=0)
+    assert created["AbortRuleId"] == "month"
+    assert created["AbortDate"] == midnight
+    parts = s3.list_parts(Bucket="lc-abort-headers", Key="up/a", UploadId=created["UploadId"])
+    assert (parts["AbortRuleId"], parts["AbortDate"]) == ("month", midnight)
+    other = s3.create_multipart_upload(Bucket="lc-abort-headers", Key="other/b")
+    assert "AbortRuleId" not in other and "AbortDate" not in other
+    parts = s3.list_parts(Bucket="lc-abort-headers", Key="other/b", UploadId=other["UploadId"])
+    assert "AbortRuleId" not in parts
 
 
 def object_files(data_dir):

@@ -10,7 +10,7 @@ use crate::meta::ObjectLock;
 use crate::s3::access::{AclRequest, Permission};
 use crate::s3::copy_source::{copy_from_source, CopySourceRequest};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
-use crate::s3::expiration::expiration_after_write;
+use crate::s3::expiration::{abort_headers, expiration_after_write};
 use crate::s3::grants::{refuse_public_acl, stored_acl};
 use crate::s3::handler::{FromRequest, IntoResponse, NoContent, S3Operation, WithHeaders};
 use crate::s3::multipart_object::{assembler, upload_algorithm, CompletionRequest};
@@ -188,14 +188,14 @@ pub struct CreateMultipartUpload;
 
 impl S3Operation for CreateMultipartUpload {
     type Input<'r> = CreateMultipartUploadInput;
-    type Output = UploadCreated;
+    type Output = WithHeaders<UploadCreated>;
 
     async fn handle(
         context: &S3Context,
         call: Call<'_>,
         input: Self::Input<'_>,
         _payload: PayloadReader<'_, '_>,
-    ) -> S3Result<UploadCreated> {
+    ) -> S3Result<WithHeaders<UploadCreated>> {
         let bucket = authorized_bucket(context, &call, Permission::Write).await?;
         let owner = call.requester.access_key();
         refuse_sosapi_write(call.key)?;
@@ -219,20 +219,24 @@ impl S3Operation for CreateMultipartUpload {
             acl,
         };
         let upload_id = upload.upload_id.clone();
+        let abort = abort_headers(&bucket, call.key, upload.created_ms);
         context
             .meta
             .create_upload(upload)
             .await
             .map_err(|error| map_meta(&call, &upload_id, error))?;
-        Ok(UploadCreated {
-            document: InitiateMultipartUploadResult {
-                bucket: call.bucket.to_string(),
-                key: call.key.to_string(),
-                upload_id,
+        Ok(WithHeaders {
+            answer: UploadCreated {
+                document: InitiateMultipartUploadResult {
+                    bucket: call.bucket.to_string(),
+                    key: call.key.to_string(),
+                    upload_id,
+                },
+                checksum: input
+                    .checksum_algorithm
+                    .map(|algorithm| (algorithm, input.checksum_full_object)),
             },
-            checksum: input
-                .checksum_algorithm
-                .map(|algorithm| (algorithm, input.checksum_full_object)),
+            headers: abort,
         })
     }
 }
@@ -554,14 +558,14 @@ pub struct ListParts;
 
 impl S3Operation for ListParts {
     type Input<'r> = ListPartsInput<'r>;
-    type Output = ListPartsResult;
+    type Output = WithHeaders<ListPartsResult>;
 
     async fn handle(
         context: &S3Context,
         call: Call<'_>,
         input: Self::Input<'_>,
         _payload: PayloadReader<'_, '_>,
-    ) -> S3Result<ListPartsResult> {
+    ) -> S3Result<WithHeaders<ListPartsResult>> {
         current_upload(context, &call, input.upload_id).await?;
         let query = PartsQuery {
             upload_id: input.upload_id.to_string(),
@@ -574,7 +578,11 @@ impl S3Operation for ListParts {
             .await
             .map_err(|error| map_meta(&call, input.upload_id, error))?;
         let owner = context.owner_identity(&page.upload.owner).await?;
-        Ok(ListPartsResult {
+        let abort = match context.bucket(call.bucket).await? {
+            Some(bucket) => abort_headers(&bucket, call.key, page.upload.created_ms),
+            None => Vec::new(),
+        };
+        let document = ListPartsResult {
             bucket: call.bucket.to_string(),
             key: call.key.to_string(),
             upload_id: page.upload.upload_id.clone(),
@@ -585,6 +593,10 @@ impl S3Operation for ListParts {
             storage_class: storage_class(&page.upload.headers).to_string(),
             parts: page.parts,
             owner: Owner::of(&owner),
+        };
+        Ok(WithHeaders {
+            answer: document,
+            headers: abort,
         })
     }
 }
