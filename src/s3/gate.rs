@@ -130,6 +130,31 @@ async fn owned_by_bucket_owner(
     owner.is_none_or(|owner| owner == bucket.owner)
 }
 
+/// The actions a request needs besides its operation's own: GetObjectAttributes reads the object
+/// (`s3:GetObject`); a write that sets tags (`x-amz-tagging`) needs `s3:PutObjectTagging`
+/// (PutObject reference, Permissions; the User Guide's `s3:RequestObjectTag` examples grant
+/// both). A write's ACL headers are decided on `s3:PutObject` alone, with the `s3:x-amz-acl` and
+/// `s3:x-amz-grant-*` condition keys, as the User Guide's "bucket owner full control" example
+/// does.
+fn dependent_actions(
+    operation: Operation,
+    request: &S3Request<'_>,
+    versioned: bool,
+) -> Vec<&'static str> {
+    use Operation::*;
+    let head = request.head;
+    match operation {
+        GetObjectAttributes if versioned => vec!["GetObjectVersion"],
+        GetObjectAttributes => vec!["GetObject"],
+        PutObject | CopyObject | CreateMultipartUpload
+            if head.header("x-amz-tagging").is_some() =>
+        {
+            vec!["PutObjectTagging"]
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// Applies the bucket's policy and PublicAccessBlock to `request` (routed to `operation`); also
 /// returns the request's condition keys when a policy may need them later (a policy on the
 /// bucket, or an operation that touches other objects: copies, DeleteObjects, POST uploads).
@@ -194,14 +219,13 @@ pub async fn authorize(
     if let (Some(action), Some(conditions)) = (action, &conditions) {
         let key = request.target.key.as_deref();
         let mut decision = decide(&bucket, &request.requester, action, key, conditions);
-        // GetObjectAttributes also needs the read itself (S3 API Reference: s3:GetObject too).
-        if matches!(operation, GetObjectAttributes) && decision != Decision::Deny {
-            let read = if versioned {
-                "GetObjectVersion"
-            } else {
-                "GetObject"
-            };
-            decision = match decide(&bucket, &request.requester, read, key, conditions) {
+        // Actions a request needs besides its operation's own (Service Authorization
+        // Reference, "dependent actions"): each must be allowed as well.
+        for also in dependent_actions(operation, request, versioned) {
+            if decision == Decision::Deny {
+                break;
+            }
+            decision = match decide(&bucket, &request.requester, also, key, conditions) {
                 Decision::Deny => Decision::Deny,
                 Decision::Allow => decision,
                 Decision::NoOpinion => Decision::NoOpinion,

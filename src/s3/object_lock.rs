@@ -127,16 +127,44 @@ pub fn add_lock_headers(lock: &ObjectLock, head: &mut ResponseHead) {
     }
 }
 
-/// Whether the request bypasses governance retention: it says
-/// `x-amz-bypass-governance-retention: true` and the requester holds the permission, which here
-/// the bucket owner and the bootstrap admin do (a user granted WRITE by an ACL does not).
+/// Whether the request bypasses governance retention on `keys`: it says
+/// `x-amz-bypass-governance-retention: true` and the requester holds
+/// `s3:BypassGovernanceRetention` on every key — from the bucket policy, or, where the policy
+/// says nothing, as the bucket owner or the bootstrap admin (a user granted WRITE by an ACL does
+/// not). An explicit Deny on any key refuses the bypass, whoever asks (IAM evaluation logic).
 pub fn bypasses_governance(
     context: &S3Context,
     call: &Call<'_>,
     asked: bool,
     bucket: &BucketRecord,
+    keys: &[&str],
 ) -> bool {
-    asked && administers(context, call, bucket)
+    if !asked {
+        return false;
+    }
+    let decisions: Vec<crate::policy::Decision> = match call.conditions {
+        Some(conditions) if bucket.policy.is_some() => keys
+            .iter()
+            .map(|key| {
+                crate::s3::authorization::decide(
+                    bucket,
+                    call.requester,
+                    "BypassGovernanceRetention",
+                    Some(key),
+                    conditions,
+                )
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    if decisions.contains(&crate::policy::Decision::Deny) {
+        return false;
+    }
+    let policy_allows_all = !decisions.is_empty()
+        && decisions
+            .iter()
+            .all(|decision| *decision == crate::policy::Decision::Allow);
+    policy_allows_all || administers(context, call, bucket)
 }
 
 /// Whether the requester is the bucket's owner or the bootstrap admin: who may remove a

@@ -488,16 +488,19 @@ def summarize(chosen, excluded, results, commit, args):
         f"- s3-tests commit: `{commit}`",
         f"- run: {datetime.date.today().isoformat()}, selection `{args.selection}`"
         + (f", only `/{args.only}/`" if args.only else ""),
-        "- server: `target/release/ringstore` on 127.0.0.1, region us-east-1; main user = the "
-        "bootstrap admin, alt and tenant users made with `ringstore user add`.",
+        "- server: `target/release/ringstore` on 127.0.0.1, region us-east-1, "
+        f"`--lifecycle-day-seconds {LIFECYCLE_DAY_SECONDS}` (the suite's `lc_debug_interval`); main "
+        "user = the bootstrap admin, alt and tenant users made with `ringstore user add`. The "
+        "tests that wait out lifecycle days run beside the others against a second such server.",
         "",
         "## How tests are chosen",
         "",
         "Every test function in `s3tests/functional/test_s3.py` and `test_headers.py` is read from "
         "the source. A test is **excluded** if it carries one of the markers below or its name "
-        "names an out-of-scope feature (SSE, bucket logging, lifecycle, RGW extensions, and tests "
-        "marked `fails_on_aws` — except the conditional-delete tests, which the suite marks so only "
-        "because AWS offers the feature on directory buckets alone). Of the rest, POST-object, "
+        "names an out-of-scope feature (SSE, bucket logging, lifecycle transitions, RGW extensions, "
+        "and tests marked `fails_on_aws` — except the conditional-delete tests, which the suite "
+        "marks so only because AWS offers the feature on directory buckets alone, and the "
+        "lifecycle tests marked so only because they shorten the day). Of the rest, POST-object, "
         "checksum and GetObjectAttributes tests "
         "form the **extended** selection; everything else is **core**, grouped into areas by "
         "name (rules in `tests/conformance/run.py`).",

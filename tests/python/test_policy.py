@@ -188,8 +188,8 @@ def test_tag_conditions(server):
         {"Effect": "Allow", "Principal": {"AWS": dave["access_key"]}, "Action": "s3:GetObject",
          "Resource": "arn:aws:s3:::py-tagged/*",
          "Condition": {"StringEquals": {"s3:ExistingObjectTag/security": "public"}}},
-        {"Effect": "Allow", "Principal": {"AWS": dave["access_key"]}, "Action": "s3:PutObject",
-         "Resource": "arn:aws:s3:::py-tagged/*",
+        {"Effect": "Allow", "Principal": {"AWS": dave["access_key"]},
+         "Action": ["s3:PutObject", "s3:PutObjectTagging"], "Resource": "arn:aws:s3:::py-tagged/*",
          "Condition": {"StringEquals": {"s3:RequestObjectTag/team": "blue"}}},
     ))
     assert as_dave.get_object(Bucket="py-tagged", Key="open")["Body"].read() == b"o"
@@ -466,3 +466,48 @@ def test_presigned_urls_and_copies_cannot_be_stretched(server):
     with pytest.raises(ClientError) as missing:
         s3.copy_object(Bucket="py-presigned", Key="copy2", CopySource={"Bucket": "py-presigned", "Key": "no-such"})
     assert code(missing) == "AccessDenied"
+
+
+def test_dependent_actions_and_governance_bypass_are_decided_by_the_policy(server):
+    # Goal: a PutObject that sets tags also needs s3:PutObjectTagging (PutObject reference,
+    # Permissions): a user the policy allows only s3:PutObject can write, with an ACL header
+    # too, but not with x-amz-tagging until that is allowed as well. An explicit Deny of
+    # s3:BypassGovernanceRetention holds even against the bucket owner: a GOVERNANCE-locked
+    # version stays; without the Deny the owner's bypass removes it.
+    import datetime
+    s3 = server.client()
+    writer_keys = server.add_user("py-dependent-writer")
+    writer = server.client_as(writer_keys)
+    s3.create_bucket(Bucket="py-dependent")
+    arn = "arn:aws:s3:::py-dependent/*"
+    principal = {"AWS": [writer_keys["access_key"]]}
+    s3.put_bucket_policy(Bucket="py-dependent", Policy=policy(
+        {"Effect": "Allow", "Principal": principal, "Action": "s3:PutObject", "Resource": arn}))
+    writer.put_object(Bucket="py-dependent", Key="plain", Body=b"p")
+    writer.put_object(Bucket="py-dependent", Key="acl", Body=b"a", ACL="bucket-owner-full-control")
+    with pytest.raises(ClientError) as refused:
+        writer.put_object(Bucket="py-dependent", Key="extra", Body=b"e", Tagging="a=b")
+    assert code(refused) == "AccessDenied"
+    s3.put_bucket_policy(Bucket="py-dependent", Policy=policy(
+        {"Effect": "Allow", "Principal": principal,
+         "Action": ["s3:PutObject", "s3:PutObjectTagging"], "Resource": arn}))
+    writer.put_object(Bucket="py-dependent", Key="extra", Body=b"e", ACL="bucket-owner-full-control", Tagging="a=b")
+    assert s3.get_object_tagging(Bucket="py-dependent", Key="extra")["TagSet"] == [{"Key": "a", "Value": "b"}]
+
+    s3.create_bucket(Bucket="py-no-bypass", ObjectLockEnabledForBucket=True)
+    until = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+    locked = s3.put_object(Bucket="py-no-bypass", Key="k", Body=b"k", ObjectLockMode="GOVERNANCE",
+                           ObjectLockRetainUntilDate=until)["VersionId"]
+    s3.put_bucket_policy(Bucket="py-no-bypass", Policy=policy(
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:BypassGovernanceRetention",
+         "Resource": "arn:aws:s3:::py-no-bypass/*"}))
+    with pytest.raises(ClientError) as refused:
+        s3.delete_object(Bucket="py-no-bypass", Key="k", VersionId=locked, BypassGovernanceRetention=True)
+    assert code(refused) == "AccessDenied"
+    batch = s3.delete_objects(Bucket="py-no-bypass", BypassGovernanceRetention=True,
+                              Delete={"Objects": [{"Key": "k", "VersionId": locked}]})
+    assert [error["Code"] for error in batch.get("Errors", [])] == ["AccessDenied"]
+    assert s3.head_object(Bucket="py-no-bypass", Key="k", VersionId=locked)["ObjectLockMode"] == "GOVERNANCE"
+    s3.delete_bucket_policy(Bucket="py-no-bypass")
+    s3.delete_object(Bucket="py-no-bypass", Key="k", VersionId=locked, BypassGovernanceRetention=True)
+    assert "Versions" not in s3.list_object_versions(Bucket="py-no-bypass")

@@ -156,13 +156,16 @@ impl S3Operation for DeleteObjects {
         if versions.iter().all(Option::is_none) {
             versions.clear();
         }
+        let named: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let bypass_governance =
+            bypasses_governance(context, &call, input.bypass_asked, &bucket, &named);
         let batch = DeleteBatch {
             bucket: call.bucket.to_string(),
             keys,
             versions,
             conditions,
             requester: call.requester.access_key().to_string(),
-            bypass_governance: bypasses_governance(context, &call, input.bypass_asked, &bucket),
+            bypass_governance,
         };
         let deleted = context
             .meta

@@ -714,7 +714,13 @@ impl S3Operation for DeleteObject {
             require_administrator(context, &call, &bucket)?;
         }
         let command = crate::meta::DeleteObject {
-            bypass_governance: bypasses_governance(context, &call, input.bypass_asked, &bucket),
+            bypass_governance: bypasses_governance(
+                context,
+                &call,
+                input.bypass_asked,
+                &bucket,
+                &[call.key],
+            ),
             bucket: call.bucket.to_string(),
             key: call.key.to_string(),
             version: input.version,

@@ -149,7 +149,13 @@ impl S3Operation for PutObjectRetention {
             key: call.key.to_string(),
             version: input.version.0.clone(),
             retention,
-            bypass_governance: bypasses_governance(context, &call, input.bypass_asked, &bucket),
+            bypass_governance: bypasses_governance(
+                context,
+                &call,
+                input.bypass_asked,
+                &bucket,
+                &[call.key],
+            ),
         };
         let version_id = context
             .meta
