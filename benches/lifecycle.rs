@@ -1,10 +1,11 @@
 //! Cost of the lifecycle pass (issue 21, item 7), through the metadata layer directly: each step
 //! is one transaction the metadata thread runs between foreground commands, so its duration is
-//! what a request queued behind it waits at most. Three passes over 100,000 keys: one where
-//! nothing is due (the daily cost of a rule that matches and expires nothing yet), one expiring
-//! every current version of an unversioned bucket, and one removing two noncurrent versions of
-//! each key of a versioned bucket. Prints the median and largest step and the whole pass; run with
-//! `cargo bench --bench lifecycle`.
+//! what a request queued behind it waits at most. Passes over 100,000 keys: one where nothing is
+//! due (the daily cost of a rule that matches and expires nothing yet), the same under 1,000 tag
+//! rules, one expiring every current version of an unversioned bucket, one removing two
+//! noncurrent versions of each key of a versioned bucket; and one over a single key with 200,000
+//! versions (a pass resumes inside the key without re-reading it). Prints the median and largest
+//! step and the whole pass; run with `cargo bench --bench lifecycle`.
 
 mod common;
 
@@ -117,6 +118,34 @@ fn main() {
         .apply(&rules("fresh", Some(thirty_days), None))
         .unwrap();
     pass(&mut store, "100,000 keys, nothing due (scan only)");
+    let tag_rules: Vec<LifecycleRule> = (0..1000)
+        .map(|index| LifecycleRule {
+            id: format!("tag-{index}"),
+            enabled: true,
+            filter: RuleFilter {
+                form: FilterForm::And,
+                prefix: String::new(),
+                tags: vec![
+                    (format!("team-{index}"), "a".repeat(200)),
+                    ("class".into(), format!("c-{index}")),
+                ],
+                ..RuleFilter::default()
+            },
+            expiration: Some(thirty_days),
+            noncurrent_version_expiration: None,
+            abort_incomplete_upload_days: None,
+        })
+        .collect();
+    store
+        .apply(&PutBucketLifecycle {
+            bucket: "fresh".into(),
+            configuration: Some(LifecycleConfiguration {
+                rules: tag_rules,
+                transition_default_minimum_object_size: None,
+            }),
+        })
+        .unwrap();
+    pass(&mut store, "100,000 keys, 1,000 tag rules, nothing due");
     store
         .apply(&PutBucketLifecycle {
             bucket: "fresh".into(),
@@ -159,4 +188,33 @@ fn main() {
         &mut store,
         "100,000 keys x 3 versions, both noncurrent ones expire",
     );
+
+    create(&mut store, "one-key");
+    store
+        .apply(&PutBucketVersioning {
+            bucket: "one-key".into(),
+            status: VersioningStatus::Enabled,
+        })
+        .unwrap();
+    for _ in 0..10 {
+        let puts: Vec<PutObject> = (0..20_000)
+            .map(|_| {
+                let mut record = common::object("data/one".into(), FileId::random(), 4096);
+                record.bucket = "one-key".into();
+                record.last_modified_ms = now_ms;
+                PutObject(record, PutCondition::None)
+            })
+            .collect();
+        for reply in store.apply_all(&puts) {
+            reply.unwrap();
+        }
+    }
+    let noncurrent_later = NoncurrentVersionExpiration {
+        noncurrent_days: 1_000_000,
+        newer_noncurrent_versions: None,
+    };
+    store
+        .apply(&rules("one-key", None, Some(noncurrent_later)))
+        .unwrap();
+    pass(&mut store, "one key, 200,000 versions, nothing due");
 }

@@ -66,9 +66,26 @@ pub(crate) fn get_bucket(
         .optional()
 }
 
+/// The bucket named `name` without its configurations (CORS, policy, PublicAccessBlock and
+/// lifecycle read as `None`): what commands check and write against. Decoding those costs up to
+/// milliseconds (a policy is compiled, a lifecycle configuration of up to 2 MB parsed), so only
+/// `get_bucket` — a core's whole record, cached there — and the lifecycle pass do it.
+pub(crate) fn get_bucket_state(
+    transaction: &Transaction<'_>,
+    name: &str,
+) -> rusqlite::Result<Option<BucketRecord>> {
+    transaction
+        .prepare_cached(
+            "SELECT name, owner, region, created_ms, acl, versioning, object_lock, NULL, NULL, \
+             NULL, NULL FROM buckets WHERE name = ?1",
+        )?
+        .query_row([name], bucket_from_row)
+        .optional()
+}
+
 /// NoSuchBucket unless `name` exists.
 pub(crate) fn require_bucket(transaction: &Transaction<'_>, name: &str) -> Result<(), MetaError> {
-    match get_bucket(transaction, name)? {
+    match get_bucket_state(transaction, name)? {
         Some(_) => Ok(()),
         None => Err(MetaError::NoSuchBucket),
     }

@@ -3,7 +3,7 @@
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::bucket_rows::{bucket_from_row, get_bucket};
+use super::bucket_rows::{bucket_from_row, get_bucket, get_bucket_state};
 use super::command::{Changes, MetaCommand};
 use super::{BucketRecord, MetaError};
 use crate::limits::BUCKET_COUNT_MAX;
@@ -18,7 +18,7 @@ impl MetaCommand for CreateBucket {
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<bool, MetaError> {
         let record = &self.0;
-        if let Some(existing) = get_bucket(transaction, &record.name)? {
+        if let Some(existing) = get_bucket_state(transaction, &record.name)? {
             if existing.owner == record.owner {
                 return Ok(false);
             }
@@ -67,7 +67,7 @@ impl MetaCommand for DeleteBucket {
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<Vec<FileId>, MetaError> {
         let name = &self.name;
-        if get_bucket(transaction, name)?.is_none() {
+        if get_bucket_state(transaction, name)?.is_none() {
             return Err(MetaError::NoSuchBucket);
         }
         // Noncurrent versions and delete markers count: S3 deletes only a bucket with none left.

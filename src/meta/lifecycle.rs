@@ -10,11 +10,10 @@
 //! With S3's day a pass starts after each midnight UTC (every age is rounded to one); with a
 //! shortened day, four times a day; and soon after any configuration changed.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::bucket_rows::get_bucket;
 use super::command::{Changes, MetaCommand};
 use super::multipart::drop_uploads;
 use super::version_rows::now_ms;
@@ -68,9 +67,12 @@ pub const LIFECYCLE_STEP_ROWS_MAX: usize = 1024;
 /// milliseconds of the metadata thread (`cargo bench --bench lifecycle`).
 pub const LIFECYCLE_STEP_ACTIONS_MAX: u64 = 256;
 
-/// Keys whose versions one step reads (each key's versions are read whole: a noncurrent version's
-/// age and rank depend on the newer ones).
+/// Keys whose versions one step reads at most.
 pub const LIFECYCLE_STEP_KEYS_MAX: usize = 64;
+
+/// Rule checks (rows read × enabled rules) one step makes at most: with many rules a step reads
+/// fewer rows, so a configuration of 1,000 tag rules costs no more per step than one rule.
+pub const LIFECYCLE_STEP_RULE_CHECKS_MAX: usize = 16 * 1024;
 
 /// The phases of a bucket's part of a pass, in order.
 const PHASE_CURRENT: i64 = 0;
@@ -118,11 +120,20 @@ pub struct LifecycleProgress {
     pub freed: Vec<FileId>,
 }
 
-/// Where the versions phase goes on: inside `key` below `before_sequence`, or (`None`) with the
-/// keys after `key`.
+/// Where the versions phase goes on: inside `key` (`in_key`), or with the keys after `key`.
 struct VersionsCursor {
     key: String,
-    before_sequence: Option<i64>,
+    in_key: Option<InKey>,
+}
+
+/// Where a step stopped inside a key's versions: below `before_sequence`, with `newer_count`
+/// noncurrent versions above it and the last one read written at `successor_ms` (kept in the
+/// cursor, so a resumed step never re-reads the rows above it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct InKey {
+    before_sequence: i64,
+    newer_count: usize,
+    successor_ms: i64,
 }
 
 /// The persisted cursor (`lifecycle_progress`).
@@ -132,7 +143,7 @@ struct Cursor {
     bucket: String,
     phase: i64,
     after_key: String,
-    after_sequence: Option<i64>,
+    in_key: Option<InKey>,
     after_upload: String,
     changed: bool,
 }
@@ -141,7 +152,8 @@ fn read_cursor(transaction: &Transaction<'_>) -> rusqlite::Result<Cursor> {
     transaction
         .prepare_cached(
             "SELECT pass_started_ms, running, bucket, phase, after_key, after_sequence, \
-             after_upload, changed FROM lifecycle_progress WHERE id = 1",
+             after_rank, after_successor_ms, after_upload, changed FROM lifecycle_progress \
+             WHERE id = 1",
         )?
         .query_row([], |row| {
             Ok(Cursor {
@@ -150,9 +162,20 @@ fn read_cursor(transaction: &Transaction<'_>) -> rusqlite::Result<Cursor> {
                 bucket: row.get(2)?,
                 phase: row.get(3)?,
                 after_key: row.get(4)?,
-                after_sequence: row.get(5)?,
-                after_upload: row.get(6)?,
-                changed: row.get(7)?,
+                in_key: match (
+                    row.get::<_, Option<i64>>(5)?,
+                    row.get::<_, Option<i64>>(6)?,
+                    row.get::<_, Option<i64>>(7)?,
+                ) {
+                    (Some(before_sequence), Some(rank), Some(successor_ms)) => Some(InKey {
+                        before_sequence,
+                        newer_count: usize::try_from(rank).unwrap_or(0),
+                        successor_ms,
+                    }),
+                    _ => None,
+                },
+                after_upload: row.get(8)?,
+                changed: row.get(9)?,
             })
         })
 }
@@ -161,8 +184,8 @@ fn write_cursor(transaction: &Transaction<'_>, cursor: &Cursor) -> rusqlite::Res
     transaction
         .prepare_cached(
             "UPDATE lifecycle_progress SET pass_started_ms = ?1, running = ?2, bucket = ?3, \
-             phase = ?4, after_key = ?5, after_sequence = ?6, after_upload = ?7, changed = ?8 \
-             WHERE id = 1",
+             phase = ?4, after_key = ?5, after_sequence = ?6, after_rank = ?7, \
+             after_successor_ms = ?8, after_upload = ?9, changed = ?10 WHERE id = 1",
         )?
         .execute(params![
             cursor.pass_started_ms,
@@ -170,7 +193,9 @@ fn write_cursor(transaction: &Transaction<'_>, cursor: &Cursor) -> rusqlite::Res
             cursor.bucket,
             cursor.phase,
             cursor.after_key,
-            cursor.after_sequence,
+            cursor.in_key.map(|in_key| in_key.before_sequence),
+            cursor.in_key.map(|in_key| in_key.newer_count as i64),
+            cursor.in_key.map(|in_key| in_key.successor_ms),
             cursor.after_upload,
             cursor.changed
         ])?;
@@ -185,6 +210,49 @@ fn next_pass_ms(started_ms: i64, day_ms: i64) -> i64 {
     } else {
         started_ms + (day_ms / 4).max(1)
     }
+}
+
+thread_local! {
+    /// The last lifecycle configuration a step decoded, with its stored text: a pass decodes a
+    /// bucket's rules (up to the 2 MB a configuration may take) once, not once per step.
+    static DECODED_RULES: std::cell::RefCell<Option<(String, Arc<LifecycleConfiguration>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The owner and decoded rules of bucket `name`; `None` if it is gone or has no rules.
+fn bucket_rules(
+    transaction: &Transaction<'_>,
+    name: &str,
+) -> Result<Option<(String, Arc<LifecycleConfiguration>)>, MetaError> {
+    let row: Option<(String, Option<String>)> = transaction
+        .prepare_cached("SELECT owner, lifecycle FROM buckets WHERE name = ?1")?
+        .query_row([name], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let Some((owner, Some(text))) = row else {
+        return Ok(None);
+    };
+    let cached = DECODED_RULES.with_borrow(|cached| {
+        cached
+            .as_ref()
+            .filter(|(stored, _)| *stored == text)
+            .map(|(_, rules)| rules.clone())
+    });
+    let rules = match cached {
+        Some(rules) => rules,
+        None => {
+            let Some(decoded) = LifecycleConfiguration::decode(&text) else {
+                tracing::warn!(
+                    bucket = name,
+                    "stored lifecycle rules unreadable; the pass skips the bucket"
+                );
+                return Ok(None);
+            };
+            let decoded = Arc::new(decoded);
+            DECODED_RULES.set(Some((text, decoded.clone())));
+            decoded
+        }
+    };
+    Ok(Some((owner, rules)))
 }
 
 /// The first bucket with rules after `after` (by name).
@@ -293,7 +361,7 @@ impl BucketStep<'_> {
                  WHERE bucket = ?1 AND key > ?2 ORDER BY key LIMIT ?3",
             )?
             .query_map(
-                params![self.bucket, after_key, LIFECYCLE_STEP_ROWS_MAX as i64],
+                params![self.bucket, after_key, self.rows_limit() as i64],
                 |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
             )?
             .collect::<Result<_, _>>()?;
@@ -317,14 +385,20 @@ impl BucketStep<'_> {
         }
         Ok(cursor_after(
             rows.len(),
-            LIFECYCLE_STEP_ROWS_MAX,
+            self.rows_limit(),
             rows.last().map(|row| &row.0),
         ))
     }
 
+    /// Rows one step reads: `LIFECYCLE_STEP_ROWS_MAX`, fewer when many rules check each one.
+    fn rows_limit(&self) -> usize {
+        let rules = self.rules.rules.iter().filter(|rule| rule.enabled).count();
+        (LIFECYCLE_STEP_RULE_CHECKS_MAX / rules.max(1)).clamp(1, LIFECYCLE_STEP_ROWS_MAX)
+    }
+
     /// Removes the due noncurrent versions and expired delete markers from `cursor` on (a key
-    /// part-done, or the keys after one), about `LIFECYCLE_STEP_ROWS_MAX` rows at most; where
-    /// the next step goes on, `None` when the phase is done.
+    /// part-done, or the keys after one), `rows_limit` rows at most; where the next step goes
+    /// on, `None` when the phase is done.
     fn noncurrent_versions(
         &mut self,
         cursor: VersionsCursor,
@@ -332,57 +406,53 @@ impl BucketStep<'_> {
         if !self.rules.expires_versions() {
             return Ok(None);
         }
+        let limit = self.rows_limit();
         let mut rows_read = 0;
-        if let Some(sequence) = cursor.before_sequence {
-            let (read, more) = self.versions_of(&cursor.key, Some(sequence))?;
-            if let Some(sequence) = more {
+        if let Some(in_key) = cursor.in_key {
+            let (read, more) = self.versions_of(&cursor.key, Some(in_key), limit)?;
+            if more.is_some() {
                 return Ok(Some(VersionsCursor {
                     key: cursor.key,
-                    before_sequence: Some(sequence),
+                    in_key: more,
                 }));
             }
             rows_read += read;
         }
-        let keys: Vec<String> = self
-            .transaction
-            .prepare_cached(
-                "SELECT DISTINCT key FROM versions WHERE bucket = ?1 AND key > ?2 \
-                 ORDER BY key LIMIT ?3",
-            )?
-            .query_map(
-                params![self.bucket, cursor.key, LIFECYCLE_STEP_KEYS_MAX as i64],
-                |row| row.get(0),
-            )?
-            .collect::<Result<_, _>>()?;
-        for (index, key) in keys.iter().enumerate() {
-            let (read, more) = self.versions_of(key, None)?;
+        let mut key = cursor.key;
+        for _ in 0..LIFECYCLE_STEP_KEYS_MAX {
+            // One index seek per key: DISTINCT would walk every version of the keys it passes.
+            let next: Option<String> = self
+                .transaction
+                .prepare_cached(
+                    "SELECT key FROM versions WHERE bucket = ?1 AND key > ?2 ORDER BY key LIMIT 1",
+                )?
+                .query_row(params![self.bucket, key], |row| row.get(0))
+                .optional()?;
+            let Some(next) = next else {
+                return Ok(None);
+            };
+            key = next;
+            let (read, more) =
+                self.versions_of(&key, None, limit.saturating_sub(rows_read).max(1))?;
             rows_read += read;
-            if more.is_some() || rows_read >= LIFECYCLE_STEP_ROWS_MAX || self.actions_spent() {
-                return Ok(Some(VersionsCursor {
-                    key: key.clone(),
-                    before_sequence: more,
-                }));
-            }
-            if index + 1 == LIFECYCLE_STEP_KEYS_MAX {
-                return Ok(Some(VersionsCursor {
-                    key: key.clone(),
-                    before_sequence: None,
-                }));
+            if more.is_some() || rows_read >= limit || self.actions_spent() {
+                return Ok(Some(VersionsCursor { key, in_key: more }));
             }
         }
-        Ok(None)
+        Ok(Some(VersionsCursor { key, in_key: None }))
     }
 
-    /// One key's versions below `before_sequence` (from the newest when `None`), at most
-    /// `LIFECYCLE_STEP_ROWS_MAX` of them: noncurrent ones newest first, each aged from when it
-    /// became noncurrent and ranked by the noncurrent versions newer than it; once the key is
-    /// done, its current delete marker if nothing is left behind it. Answers the rows read and,
-    /// when the key has more, the last sequence read.
+    /// One key's versions from `resume` on (from the newest when `None`), at most `limit` of
+    /// them: noncurrent ones newest first, each aged from when it became noncurrent and ranked
+    /// by the noncurrent versions newer than it; once the key is done, its current delete marker
+    /// if nothing is left behind it. Answers the rows read and, when the key has more, where to
+    /// resume.
     fn versions_of(
         &mut self,
         key: &str,
-        before_sequence: Option<i64>,
-    ) -> Result<(usize, Option<i64>), MetaError> {
+        resume: Option<InKey>,
+        limit: usize,
+    ) -> Result<(usize, Option<InKey>), MetaError> {
         let current_ms: Option<i64> = self
             .transaction
             .prepare_cached("SELECT last_modified_ms FROM objects WHERE bucket = ?1 AND key = ?2")?
@@ -397,7 +467,7 @@ impl BucketStep<'_> {
                 .next()
                 .filter(|row| row.delete_marker),
         };
-        let (mut successor_ms, mut newer_count) = match before_sequence {
+        let (mut successor_ms, mut newer_count) = match resume {
             None => (
                 current_ms
                     .or(current_marker
@@ -406,29 +476,19 @@ impl BucketStep<'_> {
                     .unwrap_or(self.now_ms),
                 0,
             ),
-            Some(sequence) => {
-                // Where an earlier step stopped: the rows at or above it that remain are newer.
-                let (count, oldest_ms): (i64, Option<i64>) = self
-                    .transaction
-                    .prepare_cached(
-                        "SELECT count(*), (SELECT last_modified_ms FROM versions WHERE bucket = ?1 \
-                         AND key = ?2 AND sequence >= ?3 ORDER BY sequence ASC LIMIT 1) \
-                         FROM versions WHERE bucket = ?1 AND key = ?2 AND sequence >= ?3",
-                    )?
-                    .query_row(params![self.bucket, key, sequence], |row| {
-                        Ok((row.get(0)?, row.get(1)?))
-                    })?;
-                let newer = (count as usize).saturating_sub(usize::from(current_marker.is_some()));
-                let successor = oldest_ms.or(current_ms).unwrap_or(self.now_ms);
-                (successor, newer)
-            }
+            Some(in_key) => (in_key.successor_ms, in_key.newer_count),
         };
-        let start = before_sequence.unwrap_or(i64::MAX);
-        let mut rows = self.versions_below(key, start, LIFECYCLE_STEP_ROWS_MAX + 1)?;
-        let more = rows.len() > LIFECYCLE_STEP_ROWS_MAX;
-        rows.truncate(LIFECYCLE_STEP_ROWS_MAX);
+        let start = resume.map_or(i64::MAX, |in_key| in_key.before_sequence);
+        let mut rows = self.versions_below(key, start, limit + 1)?;
+        let more = rows.len() > limit;
+        rows.truncate(limit);
         let read = rows.len();
         let last_sequence = rows.last().map(|row| row.sequence);
+        let resume_at = |sequence: i64, newer_count: usize, successor_ms: i64| InKey {
+            before_sequence: sequence,
+            newer_count,
+            successor_ms,
+        };
         for row in &rows {
             if current_marker
                 .as_ref()
@@ -463,16 +523,22 @@ impl BucketStep<'_> {
             }
             if self.actions_spent() && (more || Some(row.sequence) != last_sequence) {
                 // The rest of the key waits for the next step.
-                return Ok((read, Some(row.sequence)));
+                return Ok((
+                    read,
+                    Some(resume_at(row.sequence, newer_count, successor_ms)),
+                ));
             }
         }
-        if more {
-            return Ok((read, last_sequence));
+        if let (true, Some(sequence)) = (more, last_sequence) {
+            return Ok((read, Some(resume_at(sequence, newer_count, successor_ms))));
         }
         if let Some(marker) = current_marker {
             let left: i64 = self
                 .transaction
-                .prepare_cached("SELECT count(*) FROM versions WHERE bucket = ?1 AND key = ?2")?
+                .prepare_cached(
+                    "SELECT count(*) FROM (SELECT 1 FROM versions WHERE bucket = ?1 AND key = ?2 \
+                     LIMIT 2)",
+                )?
                 .query_row(params![self.bucket, key], |row| row.get(0))?;
             if left == 1
                 && self.rules.expired_marker_removable(
@@ -541,7 +607,7 @@ impl BucketStep<'_> {
                     self.bucket,
                     after_key,
                     after_upload,
-                    LIFECYCLE_STEP_ROWS_MAX as i64
+                    self.rows_limit() as i64
                 ],
                 |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
             )?
@@ -559,7 +625,7 @@ impl BucketStep<'_> {
                 }
             }
         }
-        if rows.len() < LIFECYCLE_STEP_ROWS_MAX {
+        if rows.len() < self.rows_limit() {
             return Ok(None);
         }
         Ok(rows.last().map(|(key, id, _)| (key.clone(), id.clone())))
@@ -618,25 +684,24 @@ impl MetaCommand for LifecycleStep {
                 bucket: String::new(),
                 phase: PHASE_DONE,
                 after_key: String::new(),
-                after_sequence: None,
+                in_key: None,
                 after_upload: String::new(),
                 changed: false,
             };
             tracing::debug!(day_ms = self.day_ms, "lifecycle pass started");
         }
-        let record = match cursor.bucket.as_str() {
+        let found = match cursor.bucket.as_str() {
             "" => None,
-            name => get_bucket(transaction, name)?,
+            name => bucket_rules(transaction, name)?,
         };
-        let rules = record.as_ref().and_then(|record| record.lifecycle.clone());
-        let (Some(record), Some(rules), true) = (record, rules, cursor.phase < PHASE_DONE) else {
+        let (Some((owner, rules)), true) = (found, cursor.phase < PHASE_DONE) else {
             // The bucket is done (or gone, or lost its rules): on to the next one.
             match next_bucket(transaction, &cursor.bucket)? {
                 Some(name) => {
                     cursor.bucket = name;
                     cursor.phase = PHASE_CURRENT;
                     cursor.after_key.clear();
-                    cursor.after_sequence = None;
+                    cursor.in_key = None;
                     cursor.after_upload.clear();
                     write_cursor(transaction, &cursor)?;
                     return Ok(LifecycleProgress::default());
@@ -652,10 +717,11 @@ impl MetaCommand for LifecycleStep {
                 }
             }
         };
+        let bucket = cursor.bucket.clone();
         let mut step = BucketStep {
             transaction,
-            bucket: &record.name,
-            owner: &record.owner,
+            bucket: &bucket,
+            owner: &owner,
             rules: &rules,
             now_ms,
             day_ms: self.day_ms,
@@ -669,23 +735,23 @@ impl MetaCommand for LifecycleStep {
             PHASE_VERSIONS => step
                 .noncurrent_versions(VersionsCursor {
                     key: std::mem::take(&mut cursor.after_key),
-                    before_sequence: cursor.after_sequence,
+                    in_key: cursor.in_key,
                 })?
-                .map(|next| (next.key, next.before_sequence, String::new())),
+                .map(|next| (next.key, next.in_key, String::new())),
             _ => step
                 .uploads(&cursor.after_key, &cursor.after_upload)?
                 .map(|(key, upload)| (key, None, upload)),
         };
         match next {
-            Some((key, sequence, upload)) => {
+            Some((key, in_key, upload)) => {
                 cursor.after_key = key;
-                cursor.after_sequence = sequence;
+                cursor.in_key = in_key;
                 cursor.after_upload = upload;
             }
             None => {
                 cursor.phase += 1;
                 cursor.after_key.clear();
-                cursor.after_sequence = None;
+                cursor.in_key = None;
                 cursor.after_upload.clear();
             }
         }
@@ -694,7 +760,7 @@ impl MetaCommand for LifecycleStep {
         let BucketStep {
             progress, touched, ..
         } = step;
-        let _ = self.changed.set((record.name.clone(), touched));
+        let _ = self.changed.set((bucket, touched));
         Ok(progress)
     }
 

@@ -3,7 +3,7 @@
 
 use rusqlite::{params, Transaction};
 
-use super::bucket_rows::get_bucket;
+use super::bucket_rows::get_bucket_state;
 use super::command::{Changes, MetaCommand};
 use super::object_lock::{check_retention_change, BucketObjectLock, Retention};
 use super::version_id::VersionSelector;
@@ -26,7 +26,7 @@ impl MetaCommand for PutObjectLockConfiguration {
     type Reply = ();
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<(), MetaError> {
-        let Some(bucket) = get_bucket(transaction, &self.bucket)? else {
+        let Some(bucket) = get_bucket_state(transaction, &self.bucket)? else {
             return Err(MetaError::NoSuchBucket);
         };
         if bucket.object_lock.is_none() && bucket.versioning != Some(VersioningStatus::Enabled) {
@@ -120,7 +120,7 @@ impl MetaCommand for PutObjectLegalHold {
 
 /// NoSuchBucket, or NoObjectLockConfiguration for a bucket without Object Lock.
 fn require_lock(transaction: &Transaction<'_>, bucket: &str) -> Result<(), MetaError> {
-    match get_bucket(transaction, bucket)? {
+    match get_bucket_state(transaction, bucket)? {
         None => Err(MetaError::NoSuchBucket),
         Some(record) if record.object_lock.is_none() => Err(MetaError::NoObjectLockConfiguration),
         Some(_) => Ok(()),

@@ -5,7 +5,7 @@
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::bucket_rows::get_bucket;
+use super::bucket_rows::get_bucket_state;
 use super::command::{Changes, MetaCommand};
 use super::object_lock::ObjectLock;
 use super::object_rows::{decode_headers, encode_headers, get_object};
@@ -301,7 +301,7 @@ fn complete_upload(
         .filter(|part| !kept.contains(&part.file_id))
         .map(|part| part.file_id)
         .collect();
-    let bucket = get_bucket(transaction, &record.bucket)?.ok_or(MetaError::NoSuchBucket)?;
+    let bucket = get_bucket_state(transaction, &record.bucket)?.ok_or(MetaError::NoSuchBucket)?;
     // The condition was checked above, before the parts were assembled.
     let written = write_version(transaction, &bucket, &record, &PutCondition::None)?;
     obsolete.extend(written.freed);

@@ -3,7 +3,7 @@
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::bucket_rows::{get_bucket, require_bucket};
+use super::bucket_rows::{get_bucket_state, require_bucket};
 use super::command::{Changes, MetaCommand};
 use super::object_rows::{files_of, get_object};
 use super::version_id::VersionSelector;
@@ -25,7 +25,7 @@ impl MetaCommand for PutObject {
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<VersionWritten, MetaError> {
         let PutObject(record, condition) = self;
-        let Some(bucket) = get_bucket(transaction, &record.bucket)? else {
+        let Some(bucket) = get_bucket_state(transaction, &record.bucket)? else {
             return Err(MetaError::NoSuchBucket);
         };
         write_version(transaction, &bucket, record, condition)
@@ -190,7 +190,7 @@ impl MetaCommand for DeleteBatch {
     type Reply = BatchDeleted;
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<BatchDeleted, MetaError> {
-        let Some(bucket) = get_bucket(transaction, &self.bucket)? else {
+        let Some(bucket) = get_bucket_state(transaction, &self.bucket)? else {
             return Err(MetaError::NoSuchBucket);
         };
         if bucket.versioning.is_none() && self.versions.iter().all(Option::is_none) {

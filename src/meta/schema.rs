@@ -227,6 +227,8 @@ CREATE TABLE lifecycle_progress (
     phase INTEGER NOT NULL DEFAULT 0,
     after_key TEXT NOT NULL DEFAULT '',
     after_sequence INTEGER,
+    after_rank INTEGER,
+    after_successor_ms INTEGER,
     after_upload TEXT NOT NULL DEFAULT '',
     changed INTEGER NOT NULL DEFAULT 0
 );

@@ -9,7 +9,7 @@
 
 use rusqlite::{params, Transaction};
 
-use super::bucket_rows::get_bucket;
+use super::bucket_rows::get_bucket_state;
 use super::command::{Changes, MetaCommand};
 use super::object_lock::check_removable;
 use super::object_rows::{check_put_condition, insert_object};
@@ -66,7 +66,7 @@ impl MetaCommand for PutBucketVersioning {
     type Reply = ();
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<(), MetaError> {
-        let Some(bucket) = get_bucket(transaction, &self.bucket)? else {
+        let Some(bucket) = get_bucket_state(transaction, &self.bucket)? else {
             return Err(MetaError::NoSuchBucket);
         };
         // S3 User Guide, Object Lock: "you can't disable Object Lock or suspend versioning for
@@ -219,7 +219,7 @@ pub(crate) fn delete_version(
     requester: &str,
     bypass_governance: bool,
 ) -> Result<VersionDeleted, MetaError> {
-    let Some(record) = get_bucket(transaction, bucket)? else {
+    let Some(record) = get_bucket_state(transaction, bucket)? else {
         return Err(MetaError::NoSuchBucket);
     };
     let current = current_row(transaction, bucket, key)?;

@@ -9,8 +9,9 @@ use crate::lifecycle::{
     Expiration, FilterForm, LifecycleConfiguration, LifecycleRule, NoncurrentVersionExpiration,
     RuleFilter, DAY_MS, NEWER_NONCURRENT_VERSIONS_MAX, RULE_COUNT_MAX, RULE_ID_CHARS_MAX,
 };
+use crate::limits::KEY_BYTES_MAX;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
-use crate::s3::tagging::validate;
+use crate::s3::tagging::{validate, OBJECT_TAG_COUNT_MAX};
 use crate::s3::time::{iso8601, parse_iso8601_ms};
 
 fn malformed() -> S3Error {
@@ -158,7 +159,8 @@ fn filter(node: &XmlNode) -> S3Result<RuleFilter> {
             }
         }
     }
-    validate(&filter.tags, usize::MAX)?;
+    // An object carries at most 10 tags, so a filter naming more could never match.
+    validate(&filter.tags, OBJECT_TAG_COUNT_MAX)?;
     if let (Some(greater), Some(less)) =
         (filter.size_greater_than_bytes, filter.size_less_than_bytes)
     {
@@ -312,6 +314,11 @@ fn rule(node: &XmlNode) -> S3Result<LifecycleRule> {
         (None, Some(node)) => filter(node)?,
         _ => return Err(malformed()),
     };
+    if filter.prefix.len() > KEY_BYTES_MAX {
+        return Err(invalid_argument(
+            "The prefix is longer than the longest key S3 allows (1024 bytes)",
+        ));
+    }
     let id = match member(&found, "ID") {
         Some(node) if node.text.chars().count() > RULE_ID_CHARS_MAX => {
             return Err(invalid_argument(
@@ -420,7 +427,12 @@ fn write_filter(xml: &mut XmlBuilder, filter: &RuleFilter) {
             let and = filter.form == FilterForm::And;
             if and {
                 xml.open("And");
-                if !filter.prefix.is_empty() {
+                // An empty Prefix is written back when it was one of the two predicates an And
+                // needs, so what GET answers can be PUT again.
+                let others = filter.tags.len()
+                    + usize::from(filter.size_greater_than_bytes.is_some())
+                    + usize::from(filter.size_less_than_bytes.is_some());
+                if !filter.prefix.is_empty() || others < 2 {
                     xml.element("Prefix", &filter.prefix);
                 }
                 filter.tags.iter().for_each(|tag| write_tag(xml, tag));
@@ -633,5 +645,16 @@ mod tests {
             text.contains("<Date>2030-01-01T00:00:00.000Z</Date>"),
             "{text}"
         );
+        // An And of an empty Prefix and one tag reads back with its Prefix, so it parses again.
+        let configuration = parse(
+            "<Rule><ID>c</ID><Filter><And><Prefix></Prefix><Tag><Key>k</Key><Value>v</Value></Tag>\
+             </And></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>",
+        )
+        .unwrap();
+        let mut xml = XmlBuilder::new();
+        LifecycleConfigurationDocument(std::sync::Arc::new(configuration.clone())).write(&mut xml);
+        let text = String::from_utf8(xml.finish()).unwrap();
+        let again = parse_lifecycle_configuration(text.as_bytes()).unwrap();
+        assert_eq!(again.rules, configuration.rules);
     }
 }
