@@ -5,6 +5,7 @@ use super::*;
 use crate::lifecycle::{
     Expiration, FilterForm, LifecycleRule, NoncurrentVersionExpiration, RuleFilter,
 };
+use crate::meta::lifecycle_step::{LIFECYCLE_STEP_ACTIONS_MAX, LIFECYCLE_STEP_ROWS_MAX};
 use crate::meta::store::tests::{create_bucket, object};
 use crate::meta::store::MetaStore;
 use crate::meta::{ObjectLock, PutBucketVersioning, PutCondition, PutObject, VersioningStatus};

@@ -9,6 +9,7 @@ pub mod command;
 pub mod cors;
 pub mod generations;
 pub mod lifecycle;
+pub mod lifecycle_step;
 pub mod listing;
 pub mod lock_commands;
 pub mod multipart;
