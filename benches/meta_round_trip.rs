@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use glommio::{LocalExecutorBuilder, Placement};
-use ringstore::meta::{thread, BucketRecord, MetaClient, MetaStore, ObjectRecord, PutCondition};
+use ringstore::meta::{thread, MetaClient, MetaStore, ObjectRecord, PutCondition};
 use ringstore::obs::metrics::MetaMetrics;
 use ringstore::storage::FileId;
 
@@ -38,19 +38,7 @@ fn main() {
     let handle = LocalExecutorBuilder::new(Placement::Unbound)
         .io_memory(64 << 10)
         .spawn(move || async move {
-            let bucket = BucketRecord {
-                name: "bench".into(),
-                owner: "o".into(),
-                region: "us-east-1".into(),
-                created_ms: 0,
-                acl: None,
-                versioning: None,
-                object_lock: None,
-                cors: None,
-                policy: None,
-                public_access_block: None,
-                lifecycle: None,
-            };
+            let bucket = common::bucket("bench");
             client.create_bucket(bucket).await.unwrap();
             let mut reads = Vec::with_capacity(READS);
             for _ in 0..READS {

@@ -105,6 +105,25 @@ pub struct LifecycleProgress {
     pub freed: Vec<FileId>,
 }
 
+impl LifecycleProgress {
+    /// Versions, markers and uploads removed (lock refusals not counted).
+    pub fn removed(&self) -> u64 {
+        self.objects_expired
+            + self.versions_expired
+            + self.delete_markers_removed
+            + self.uploads_aborted
+    }
+
+    /// Adds `step`'s counts to these (a pass's total; flags and files are not summed).
+    pub fn add_counts(&mut self, step: &LifecycleProgress) {
+        self.objects_expired += step.objects_expired;
+        self.versions_expired += step.versions_expired;
+        self.delete_markers_removed += step.delete_markers_removed;
+        self.uploads_aborted += step.uploads_aborted;
+        self.locked_skipped += step.locked_skipped;
+    }
+}
+
 /// The persisted cursor (`lifecycle_progress`).
 struct Cursor {
     pass_started_ms: Option<i64>,

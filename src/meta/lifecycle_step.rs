@@ -80,13 +80,7 @@ pub(super) struct BucketStep<'a> {
 impl BucketStep<'_> {
     /// Whether the step made `LIFECYCLE_STEP_ACTIONS_MAX` removals, aborts or lock refusals.
     fn actions_spent(&self) -> bool {
-        let progress = &self.progress;
-        progress.objects_expired
-            + progress.versions_expired
-            + progress.delete_markers_removed
-            + progress.uploads_aborted
-            + progress.locked_skipped
-            >= LIFECYCLE_STEP_ACTIONS_MAX
+        self.progress.removed() + self.progress.locked_skipped >= LIFECYCLE_STEP_ACTIONS_MAX
     }
 
     /// Removes `key` (no selector: as an unversioned DeleteObject, writing a delete marker in a

@@ -62,10 +62,7 @@ fn finish_pass(store: &mut MetaStore) -> LifecycleProgress {
     for _ in 0..1000 {
         let step = store.apply(&LifecycleStep::new(DAY_MS_SHORT)).unwrap();
         assert!(!step.idle, "a pass was running");
-        total.objects_expired += step.objects_expired;
-        total.versions_expired += step.versions_expired;
-        total.delete_markers_removed += step.delete_markers_removed;
-        total.locked_skipped += step.locked_skipped;
+        total.add_counts(&step);
         total.freed.extend(step.freed);
         if step.pass_finished {
             return total;

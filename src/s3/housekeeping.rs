@@ -60,52 +60,37 @@ pub async fn step_lifecycle(core: &CoreState, tally: &PassTally) -> std::time::D
 /// What the running lifecycle pass did so far (logged once when it finishes).
 #[derive(Default)]
 pub struct PassTally {
-    objects_expired: std::cell::Cell<u64>,
-    versions_expired: std::cell::Cell<u64>,
-    delete_markers_removed: std::cell::Cell<u64>,
-    uploads_aborted: std::cell::Cell<u64>,
-    locked_skipped: std::cell::Cell<u64>,
+    counts: std::cell::RefCell<crate::meta::LifecycleProgress>,
     files_freed: std::cell::Cell<u64>,
 }
 
 impl PassTally {
-    fn add(&self, progress: &crate::meta::LifecycleProgress) {
-        let add = |cell: &std::cell::Cell<u64>, count: u64| cell.set(cell.get() + count);
-        add(&self.objects_expired, progress.objects_expired);
-        add(&self.versions_expired, progress.versions_expired);
-        add(
-            &self.delete_markers_removed,
-            progress.delete_markers_removed,
-        );
-        add(&self.uploads_aborted, progress.uploads_aborted);
-        add(&self.locked_skipped, progress.locked_skipped);
-        add(&self.files_freed, progress.freed.len() as u64);
+    fn add(&self, step: &crate::meta::LifecycleProgress) {
+        self.counts.borrow_mut().add_counts(step);
+        self.files_freed
+            .set(self.files_freed.get() + step.freed.len() as u64);
     }
 
-    /// Logs the finished pass when it did anything, and starts over.
+    /// Logs the finished pass when it removed anything (a pass that only met locked versions,
+    /// which every pass meets again, logs at debug), and starts over.
     fn log_and_reset(&self) {
-        let cells = [
-            &self.objects_expired,
-            &self.versions_expired,
-            &self.delete_markers_removed,
-            &self.uploads_aborted,
-            &self.locked_skipped,
-        ];
-        // A pass that only met locked versions (every pass meets them again) logs at debug.
-        if cells[..4].iter().any(|cell| cell.get() > 0) {
+        let counts = self.counts.take();
+        if counts.removed() > 0 {
             tracing::info!(
-                objects_expired = self.objects_expired.get(),
-                versions_expired = self.versions_expired.get(),
-                delete_markers_removed = self.delete_markers_removed.get(),
-                uploads_aborted = self.uploads_aborted.get(),
-                locked_skipped = self.locked_skipped.get(),
+                objects_expired = counts.objects_expired,
+                versions_expired = counts.versions_expired,
+                delete_markers_removed = counts.delete_markers_removed,
+                uploads_aborted = counts.uploads_aborted,
+                locked_skipped = counts.locked_skipped,
                 files_freed = self.files_freed.get(),
                 "lifecycle pass finished"
             );
         } else {
-            tracing::debug!("lifecycle pass finished");
+            tracing::debug!(
+                locked_skipped = counts.locked_skipped,
+                "lifecycle pass finished"
+            );
         }
-        cells.iter().for_each(|cell| cell.set(0));
         self.files_freed.set(0);
     }
 }
@@ -127,12 +112,8 @@ async fn step_lifecycle_once(core: &CoreState, tally: &PassTally) -> bool {
             );
             add(&metrics.uploads_aborted, progress.uploads_aborted);
             add(&metrics.locked_skipped, progress.locked_skipped);
-            let acted = progress.objects_expired
-                + progress.versions_expired
-                + progress.delete_markers_removed
-                + progress.uploads_aborted;
             tally.add(&progress);
-            if acted > 0 || progress.locked_skipped > 0 {
+            if progress.removed() > 0 || progress.locked_skipped > 0 {
                 tracing::debug!(
                     objects_expired = progress.objects_expired,
                     versions_expired = progress.versions_expired,

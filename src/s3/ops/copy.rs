@@ -8,7 +8,7 @@ use crate::meta::{ObjectLock, PutCondition};
 use crate::s3::access::{AclRequest, Permission};
 use crate::s3::copy_source::{copy_from_source, CopySourceRequest};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
-use crate::s3::expiration::expiration_after_write;
+use crate::s3::expiration::expiration_header;
 use crate::s3::grants::{refuse_public_acl, stored_acl};
 use crate::s3::handler::{FromRequest, S3Operation, WithHeaders};
 use crate::s3::object_lock::{check_requested_lock, requested_lock};
@@ -164,7 +164,7 @@ impl S3Operation for CopyObject {
         };
         let committed =
             commit_object(context, &call, sealed, attributes, PutCondition::None).await?;
-        let expiration = expiration_after_write(context, call.bucket, &committed).await;
+        let expiration = expiration_header(&bucket, &committed);
         Ok(WithHeaders {
             headers: vec![
                 ("x-amz-expiration", expiration),
