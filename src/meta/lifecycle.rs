@@ -16,11 +16,10 @@ use std::sync::{Arc, OnceLock};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::command::{Changes, MetaCommand};
-use super::lifecycle_step::{BucketStep, InKey, VersionsCursor};
+use super::lifecycle_step::{BucketStep, InKey, LifecycleProgress, VersionsCursor};
 use super::version_rows::now_ms;
 use super::MetaError;
 use crate::lifecycle::{LifecycleConfiguration, DAY_MS};
-use crate::object_bytes::FileId;
 
 /// Replaces (or with `None` removes) a bucket's lifecycle rules, and asks for a pass soon.
 #[derive(Debug)]
@@ -81,46 +80,6 @@ impl LifecycleStep {
             day_ms,
             changed: OnceLock::new(),
         }
-    }
-}
-
-/// What one step did.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct LifecycleProgress {
-    /// No pass was due: nothing was read.
-    pub idle: bool,
-    /// This step finished a pass.
-    pub pass_finished: bool,
-    /// Current versions expired (removed, or hidden behind a delete marker).
-    pub objects_expired: u64,
-    /// Noncurrent versions removed.
-    pub versions_expired: u64,
-    /// Delete markers removed.
-    pub delete_markers_removed: u64,
-    /// Unfinished multipart uploads aborted.
-    pub uploads_aborted: u64,
-    /// Due versions left because Object Lock protects them.
-    pub locked_skipped: u64,
-    /// Files no version references any more, to delete after the commit.
-    pub freed: Vec<FileId>,
-}
-
-impl LifecycleProgress {
-    /// Versions, markers and uploads removed (lock refusals not counted).
-    pub fn removed(&self) -> u64 {
-        self.objects_expired
-            + self.versions_expired
-            + self.delete_markers_removed
-            + self.uploads_aborted
-    }
-
-    /// Adds `step`'s counts to these (a pass's total; flags and files are not summed).
-    pub fn add_counts(&mut self, step: &LifecycleProgress) {
-        self.objects_expired += step.objects_expired;
-        self.versions_expired += step.versions_expired;
-        self.delete_markers_removed += step.delete_markers_removed;
-        self.uploads_aborted += step.uploads_aborted;
-        self.locked_skipped += step.locked_skipped;
     }
 }
 

@@ -1,15 +1,56 @@
 //! One bucket's part of a lifecycle step (`meta::lifecycle`): reads a bounded batch of its rows
 //! — current versions, a key's versions (resuming inside a key), or unfinished uploads — and
 //! applies the actions due, each through `versions::delete_version` (Object Lock holds) in a
-//! savepoint, within the step's bounds on rows read, removals and rule checks.
+//! savepoint, within the step's bounds on rows read, removals and rule checks; and what a step
+//! did (`LifecycleProgress`, the step's reply).
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::lifecycle::LifecycleProgress;
 use super::multipart::drop_uploads;
 use super::versions::delete_version;
 use super::{DeleteCondition, MetaError, VersionSelector};
 use crate::lifecycle::{decode_tags, LifecycleConfiguration, VersionFacts};
+use crate::object_bytes::FileId;
+
+/// What one step did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct LifecycleProgress {
+    /// No pass was due: nothing was read.
+    pub idle: bool,
+    /// This step finished a pass.
+    pub pass_finished: bool,
+    /// Current versions expired (removed, or hidden behind a delete marker).
+    pub objects_expired: u64,
+    /// Noncurrent versions removed.
+    pub versions_expired: u64,
+    /// Delete markers removed.
+    pub delete_markers_removed: u64,
+    /// Unfinished multipart uploads aborted.
+    pub uploads_aborted: u64,
+    /// Due versions left because Object Lock protects them.
+    pub locked_skipped: u64,
+    /// Files no version references any more, to delete after the commit.
+    pub freed: Vec<FileId>,
+}
+
+impl LifecycleProgress {
+    /// Versions, markers and uploads removed (lock refusals not counted).
+    pub fn removed(&self) -> u64 {
+        self.objects_expired
+            + self.versions_expired
+            + self.delete_markers_removed
+            + self.uploads_aborted
+    }
+
+    /// Adds `step`'s counts to these (a pass's total; flags and files are not summed).
+    pub fn add_counts(&mut self, step: &LifecycleProgress) {
+        self.objects_expired += step.objects_expired;
+        self.versions_expired += step.versions_expired;
+        self.delete_markers_removed += step.delete_markers_removed;
+        self.uploads_aborted += step.uploads_aborted;
+        self.locked_skipped += step.locked_skipped;
+    }
+}
 
 /// Rows (current versions, versions of keys, or uploads) one step reads at most: a step that
 /// finds nothing due costs about a millisecond of the metadata thread.

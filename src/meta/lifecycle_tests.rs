@@ -5,10 +5,13 @@ use super::*;
 use crate::lifecycle::{
     Expiration, FilterForm, LifecycleRule, NoncurrentVersionExpiration, RuleFilter,
 };
-use crate::meta::lifecycle_step::{LIFECYCLE_STEP_ACTIONS_MAX, LIFECYCLE_STEP_ROWS_MAX};
+use crate::meta::lifecycle_step::{
+    LifecycleProgress, LIFECYCLE_STEP_ACTIONS_MAX, LIFECYCLE_STEP_ROWS_MAX,
+};
 use crate::meta::store::tests::{create_bucket, object};
 use crate::meta::store::MetaStore;
 use crate::meta::{ObjectLock, PutBucketVersioning, PutCondition, PutObject, VersioningStatus};
+use crate::object_bytes::FileId;
 
 /// A shortened day, so that test objects (written at 1 ms past the epoch) are long due.
 const DAY_MS_SHORT: i64 = 1000;

@@ -33,7 +33,8 @@ pub use client::MetaClient;
 pub use command::{Changes, MetaCommand};
 pub use cors::{CorsConfiguration, CorsRule, PutBucketCors};
 pub use generations::{Generations, ObjectStripe};
-pub use lifecycle::{LifecycleProgress, LifecycleStep, PutBucketLifecycle};
+pub use lifecycle::{LifecycleStep, PutBucketLifecycle};
+pub use lifecycle_step::LifecycleProgress;
 pub use listing::{ListObjects, ListQuery, Listing};
 pub use lock_commands::{PutObjectLegalHold, PutObjectLockConfiguration, PutObjectRetention};
 pub use multipart::{
