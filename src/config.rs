@@ -10,6 +10,8 @@ use crate::secret::Credentials;
 pub struct Config {
     /// Address every core listens on (SO_REUSEPORT).
     pub listen: SocketAddr,
+    /// The TLS listener (`--listen-tls` with `--tls-cert` and `--tls-key`), if any.
+    pub tls: Option<TlsListen>,
     /// Data dir: SQLite file, object files, temp files.
     pub data_dir: PathBuf,
     /// Number of cores (glommio executors).
@@ -57,6 +59,7 @@ impl Config {
         use crate::limits::*;
         Config {
             listen: "127.0.0.1:9000".parse().expect("valid address"),
+            tls: None,
             data_dir,
             cores: 1,
             credentials,
@@ -77,6 +80,15 @@ impl Config {
             body_timeout_ms: BODY_READ_STALL_TIME_MAX_MS,
         }
     }
+}
+
+/// Where HTTPS is served and with which certificate.
+#[derive(Debug, Clone)]
+pub struct TlsListen {
+    /// Address every core listens on for TLS (SO_REUSEPORT), beside `Config::listen`.
+    pub listen: SocketAddr,
+    /// The PEM certificate chain and key, read at start and again on SIGHUP.
+    pub files: crate::net::tls::TlsFiles,
 }
 
 /// A configuration value that cannot be used.

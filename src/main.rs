@@ -26,6 +26,15 @@ struct Args {
     /// address to listen on (default 127.0.0.1:9000; env RINGSTORE_LISTEN)
     #[argh(option)]
     listen: Option<String>,
+    /// address to serve HTTPS on as well, with --tls-cert and --tls-key (default none; env RINGSTORE_LISTEN_TLS)
+    #[argh(option)]
+    listen_tls: Option<String>,
+    /// PEM file with the TLS certificate chain, leaf first; read again on SIGHUP (env RINGSTORE_TLS_CERT)
+    #[argh(option)]
+    tls_cert: Option<String>,
+    /// PEM file with the TLS certificate's private key (PKCS#8, PKCS#1 or SEC1); read again on SIGHUP (env RINGSTORE_TLS_KEY)
+    #[argh(option)]
+    tls_key: Option<String>,
     /// directory for the SQLite metadata file and object data (default ./data; env RINGSTORE_DATA_DIR)
     #[argh(option)]
     data_dir: Option<String>,
@@ -212,6 +221,7 @@ fn build_config(args: Args) -> Result<Config, UsageError> {
             "invalid --listen {listen_text:?}: expected IP:PORT, e.g. 127.0.0.1:9000"
         ))
     })?;
+    let tls = tls_listen(args.listen_tls, args.tls_cert, args.tls_key)?;
     let available = config::available_cores();
     let cores_text = setting(args.cores, "RINGSTORE_CORES", &available.to_string());
     let cores: usize = cores_text
@@ -378,6 +388,7 @@ fn build_config(args: Args) -> Result<Config, UsageError> {
         multipart_max_age_seconds,
         lifecycle_day_ms,
         listen,
+        tls,
         data_dir,
         cores,
         credentials: Credentials {
@@ -389,6 +400,48 @@ fn build_config(args: Args) -> Result<Config, UsageError> {
         domains,
         log_level,
     })
+}
+
+/// `--listen-tls` with its certificate and key: all three or none (files are read at start, where
+/// a bad one stops the server with one line).
+fn tls_listen(
+    listen: Option<String>,
+    certificate: Option<String>,
+    key: Option<String>,
+) -> Result<Option<config::TlsListen>, UsageError> {
+    let value = |flag: Option<String>, variable: &str| {
+        flag.or_else(|| std::env::var(variable).ok())
+            .filter(|value| !value.is_empty())
+    };
+    let listen = value(listen, "RINGSTORE_LISTEN_TLS");
+    let certificate = value(certificate, "RINGSTORE_TLS_CERT");
+    let key = value(key, "RINGSTORE_TLS_KEY");
+    match (listen, certificate, key) {
+        (None, None, None) => Ok(None),
+        (Some(listen_text), Some(certificate), Some(key)) => {
+            let listen = listen_text.parse().map_err(|_| {
+                UsageError(format!(
+                    "invalid --listen-tls {listen_text:?}: expected IP:PORT, e.g. 127.0.0.1:9443"
+                ))
+            })?;
+            Ok(Some(config::TlsListen {
+                listen,
+                files: ringstore::net::tls::TlsFiles {
+                    certificate: absolute(&certificate),
+                    key: absolute(&key),
+                },
+            }))
+        }
+        _ => Err(UsageError(
+            "--listen-tls, --tls-cert and --tls-key go together: give all three or none".into(),
+        )),
+    }
+}
+
+/// `path` made absolute against the working directory at start, so a SIGHUP reload reads the
+/// same file whatever the directory is then.
+fn absolute(path: &str) -> std::path::PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.into())
 }
 
 /// Prints argh's help or usage error; help exits 0, a usage error 2.
@@ -435,12 +488,16 @@ fn run() -> Result<ExitCode, anyhow::Error> {
     let region = config.region.clone();
     let cores = config.cores;
     let data_dir = config.data_dir.display().to_string();
-    ringstore::runtime::run(config, move |address| {
+    ringstore::runtime::run(config, move |listening| {
+        let address = listening.plain;
         // Printed on stdout so scripts and tests can find the endpoint; logs go to stderr. A closed
         // stdout (the reader went away) must not take the server down, so errors are ignored.
         use std::io::Write;
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "ringstore listening on http://{address}");
+        if let Some(tls) = listening.tls {
+            let _ = writeln!(out, "ringstore listening on https://{tls}");
+        }
         let _ = writeln!(out, "  data dir:   {data_dir}");
         let _ = writeln!(out, "  cores:      {cores}");
         let _ = writeln!(out, "  region:     {region}");

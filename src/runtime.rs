@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_rustls::TlsAcceptor;
 use glommio::{LocalExecutorBuilder, Placement};
 
 use crate::config::Config;
@@ -15,6 +16,8 @@ use crate::limits::{
     IO_MEMORY_PER_CORE_BYTES, META_QUEUE_CAPACITY, RING_DEPTH, RING_MEMLOCK_PER_CORE_BYTES,
 };
 use crate::meta::{self, MetaClient, MetaStore};
+use crate::net::tls::{self, CertificateResolver};
+use crate::net::CoreListeners;
 use crate::obs::metrics::Registry;
 use crate::service::Service;
 use crate::storage::{recovery, Layout};
@@ -64,6 +67,9 @@ pub enum RuntimeError {
         /// Cause.
         source: std::io::Error,
     },
+    /// The TLS certificate or key cannot be used.
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::net::tls::TlsError),
     /// An executor failed to start or panicked.
     #[error("core {core}: {message}")]
     Executor {
@@ -128,28 +134,38 @@ fn allowed_cpus() -> Vec<usize> {
 /// How often the shutdown flag is checked (main thread and one task per core), in milliseconds.
 const SHUTDOWN_POLL_INTERVAL_MS: u64 = 50;
 
-/// Blocks SIGTERM and SIGINT in this thread (and so in every thread started after), so only the
-/// signal thread receives them.
-fn block_termination_signals() -> libc::sigset_t {
+/// Blocks SIGTERM, SIGINT and SIGHUP in this thread (and so in every thread started after), so
+/// only the signal thread receives them.
+fn block_handled_signals() -> libc::sigset_t {
     // SAFETY: plain libc signal-set manipulation on a zeroed, then initialised, set.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGTERM);
         libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGHUP);
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
         set
     }
 }
 
-/// Waits for SIGTERM/SIGINT and raises the shutdown flag; a second signal exits at once.
-fn spawn_signal_thread(signals: libc::sigset_t, shutdown: Arc<AtomicBool>) {
+/// Waits for signals: SIGHUP reloads the TLS certificate (new handshakes get it, open connections
+/// keep theirs); SIGTERM/SIGINT raise the shutdown flag, and a second one exits at once.
+fn spawn_signal_thread(
+    signals: libc::sigset_t,
+    shutdown: Arc<AtomicBool>,
+    certificates: Option<Arc<CertificateResolver>>,
+) {
     let _ = std::thread::Builder::new()
         .name("ringstore-signals".into())
         .spawn(move || loop {
             let mut received: libc::c_int = 0;
             // SAFETY: sigwait on a set blocked in every thread.
             if unsafe { libc::sigwait(&signals, &mut received) } != 0 {
+                continue;
+            }
+            if received == libc::SIGHUP {
+                reload_certificate(certificates.as_deref());
                 continue;
             }
             if shutdown.swap(true, Ordering::SeqCst) {
@@ -161,6 +177,25 @@ fn spawn_signal_thread(signals: libc::sigset_t, shutdown: Arc<AtomicBool>) {
                 "shutting down: no new connections, finishing in-flight requests"
             );
         });
+}
+
+/// SIGHUP: reads the certificate files again; a file that cannot be used keeps the old one.
+fn reload_certificate(certificates: Option<&CertificateResolver>) {
+    let Some(certificates) = certificates else {
+        tracing::info!("SIGHUP: no TLS certificate to reload (no --listen-tls)");
+        return;
+    };
+    let files = certificates.files();
+    match certificates.reload() {
+        Ok(()) => tracing::info!(
+            certificate = %files.certificate.display(),
+            "SIGHUP: TLS certificate reloaded; new connections get it"
+        ),
+        Err(error) => tracing::error!(
+            error = %error,
+            "SIGHUP: TLS certificate not reloaded; still serving the previous one"
+        ),
+    }
 }
 
 /// Turns the process-wide shutdown flag into a notification on this core.
@@ -247,14 +282,21 @@ struct CoreSeed {
     registry: Arc<Registry>,
     shutdown: Arc<AtomicBool>,
     running: Arc<AtomicUsize>,
+    certificates: Option<Arc<CertificateResolver>>,
+}
+
+/// One core's listening sockets, before its executor wraps them.
+struct CoreSockets {
+    plain: socket2::Socket,
+    tls: Option<socket2::Socket>,
 }
 
 /// Starts core `core`: its executor (io_uring memory and ring depth set explicitly), its state and
-/// service, the shutdown relay, the reaper on core 0, and the accept loop on `socket`.
+/// service, the shutdown relay, the reaper on core 0, and the accept loops on `sockets`.
 fn spawn_core(
     core: usize,
     placement: Placement,
-    socket: socket2::Socket,
+    sockets: CoreSockets,
     seed: CoreSeed,
 ) -> Result<glommio::ExecutorJoinHandle<()>, RuntimeError> {
     LocalExecutorBuilder::new(placement)
@@ -269,6 +311,7 @@ fn spawn_core(
                 registry,
                 shutdown,
                 running,
+                certificates,
             } = seed;
             let state = Rc::new(CoreState::new(
                 config,
@@ -302,7 +345,13 @@ fn spawn_core(
                 );
                 spawn(Box::pin(apply_lifecycle_periodically(service.clone())));
             }
-            crate::net::serve(socket, state, service).await;
+            let listeners = CoreListeners {
+                plain: sockets.plain,
+                tls: sockets.tls.zip(certificates).map(|(socket, certificates)| {
+                    (socket, TlsAcceptor::from(tls::server_config(certificates)))
+                }),
+            };
+            crate::net::serve(listeners, state, service).await;
             running.fetch_sub(1, Ordering::SeqCst);
         })
         .map_err(|error| RuntimeError::Executor {
@@ -390,40 +439,68 @@ fn open_and_recover(layout: &Layout) -> Result<MetaStore, RuntimeError> {
     Ok(store)
 }
 
-/// Runs the server until every core stops. `on_listening` gets the bound address once all
+/// The addresses the server listens on (ports resolved when 0 was asked for).
+#[derive(Debug, Clone, Copy)]
+pub struct Listening {
+    /// Plain HTTP.
+    pub plain: SocketAddr,
+    /// HTTPS, with `--listen-tls`.
+    pub tls: Option<SocketAddr>,
+}
+
+/// Binds `count` listeners on `address`, naming the address in the error.
+fn bind(address: SocketAddr, count: usize) -> Result<(SocketAddr, Vec<socket2::Socket>), RuntimeError> {
+    crate::net::bind_listeners(address, count)
+        .map_err(|source| RuntimeError::Listen { address, source })
+}
+
+/// Runs the server until every core stops. `on_listening` gets the bound addresses once all
 /// listeners exist (before any executor starts accepting).
-pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), RuntimeError> {
+pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), RuntimeError> {
     let layout = Layout::new(&config.data_dir);
     let data_dir_error = |source| RuntimeError::DataDir {
         path: config.data_dir.display().to_string(),
         source,
     };
     layout.create_dirs().map_err(data_dir_error)?;
+    // A certificate that cannot be used stops the start before anything else is touched.
+    let certificates = match &config.tls {
+        Some(settings) => Some(Arc::new(CertificateResolver::load(settings.files.clone())?)),
+        None => None,
+    };
     let store = open_and_recover(&layout)?;
     ensure_memlock(config.cores)?;
     raise_nofile(config.cores, config.connections_per_core_max);
-    let (bound, sockets) =
-        crate::net::bind_listeners(config.listen, config.cores).map_err(|source| {
-            RuntimeError::Listen {
-                address: config.listen,
-                source,
-            }
-        })?;
+    let (bound, plain_sockets) = bind(config.listen, config.cores)?;
+    let (bound_tls, mut tls_sockets): (_, Vec<Option<socket2::Socket>>) = match &config.tls {
+        Some(settings) => {
+            let (address, sockets) = bind(settings.listen, config.cores)?;
+            (Some(address), sockets.into_iter().map(Some).collect())
+        }
+        None => (None, (0..config.cores).map(|_| None).collect()),
+    };
     let shutdown = Arc::new(AtomicBool::new(false));
-    let signals = block_termination_signals();
+    let signals = block_handled_signals();
     let (sender, receiver) = crossbeam_channel::bounded(META_QUEUE_CAPACITY);
     let registry = Arc::new(Registry::new(config.cores, crate::service::OPERATION_NAMES));
     let generations = Arc::new(meta::Generations::default());
     let meta_thread =
         meta::thread::spawn(store, receiver, registry.meta.clone(), generations.clone())
             .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
-    spawn_signal_thread(signals, shutdown.clone());
+    spawn_signal_thread(signals, shutdown.clone(), certificates.clone());
     let config = Arc::new(config);
-    on_listening(bound);
+    on_listening(Listening {
+        plain: bound,
+        tls: bound_tls,
+    });
     let cpus = allowed_cpus();
     let running = Arc::new(AtomicUsize::new(config.cores));
     let mut handles = Vec::with_capacity(config.cores);
-    for (core, socket) in sockets.into_iter().enumerate() {
+    for (core, plain) in plain_sockets.into_iter().enumerate() {
+        let sockets = CoreSockets {
+            plain,
+            tls: tls_sockets[core].take(),
+        };
         let placement = if config.cores <= cpus.len() {
             Placement::Fixed(cpus[core])
         } else {
@@ -436,8 +513,9 @@ pub fn run(config: Config, on_listening: impl FnOnce(SocketAddr)) -> Result<(), 
             registry: registry.clone(),
             shutdown: shutdown.clone(),
             running: running.clone(),
+            certificates: certificates.clone(),
         };
-        handles.push(spawn_core(core, placement, socket, seed)?);
+        handles.push(spawn_core(core, placement, sockets, seed)?);
     }
     drop(sender);
     let stopped = wait_for_cores(handles, &shutdown, &running, config.shutdown_timeout_ms);

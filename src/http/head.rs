@@ -74,6 +74,8 @@ pub struct RequestHead {
     pub keep_alive: bool,
     /// The client's address (`aws:SourceIp`), set by the connection; `None` when parsed alone.
     pub peer: Option<std::net::IpAddr>,
+    /// The request arrived over TLS (`aws:SecureTransport`), set by the connection.
+    pub secure: bool,
 }
 
 impl RequestHead {
@@ -219,6 +221,7 @@ pub fn parse_head_within(buffer: &[u8], bytes_max: usize) -> Result<HeadParse, H
         expect_continue,
         keep_alive: !connection_close,
         peer: None,
+        secure: false,
     };
     Ok(HeadParse::Complete(head, consumed))
 }

@@ -1,11 +1,14 @@
 //! The connection loop: read a head within its deadline, hand the streamed body to the service,
-//! write the response, and keep the connection for the next (possibly pipelined) request.
+//! write the response, and keep the connection for the next (possibly pipelined) request; over
+//! plain TCP or, after a TLS handshake, over TLS.
 
 use std::cell::RefCell;
 use std::io;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures_lite::AsyncWriteExt;
+use futures_rustls::server::TlsStream;
+use futures_rustls::TlsAcceptor;
 use glommio::net::TcpStream;
 
 use super::Service;
@@ -14,7 +17,7 @@ use crate::http::head::parse_head_within;
 use crate::http::BodyFraming;
 use crate::http::{
     HeadError, HeadParse, Method, ReadBuffer, RequestBody, RequestHead, Response, ResponseBody,
-    ResponseHead,
+    ResponseHead, Transport,
 };
 use crate::limits::{BODY_DRAIN_BYTES_MAX, CONNECTION_READ_BUFFER_BYTES, IDLE_READ_BYTES_MAX};
 
@@ -31,21 +34,73 @@ enum HeadOutcome {
     Rejected(HeadError),
 }
 
-/// Serves one connection until it closes, errs, or idles out.
-pub async fn serve(stream: TcpStream, context: &CoreState, service: &impl Service) {
-    let metrics = context.core_metrics();
-    metrics.connection_opened(true);
-    serve_requests(stream, context, service).await;
-    metrics.connection_opened(false);
+/// A stream one connection is served on: the TCP socket itself, or TLS over it.
+pub trait Stream: Transport {
+    /// Sets how long one read may wait before it fails with `TimedOut` (glommio's socket
+    /// timeout; under TLS the TCP socket's, which bounds every read of a record).
+    fn set_read_timeout(&mut self, timeout: Duration);
 }
 
-async fn serve_requests(stream: TcpStream, context: &CoreState, service: &impl Service) {
-    let mut stream = stream;
+impl Stream for TcpStream {
+    fn set_read_timeout(&mut self, timeout: Duration) {
+        let _ = TcpStream::set_read_timeout(self, Some(timeout));
+    }
+}
+
+impl Stream for TlsStream<TcpStream> {
+    fn set_read_timeout(&mut self, timeout: Duration) {
+        let _ = TcpStream::set_read_timeout(self.get_mut().0, Some(timeout));
+    }
+}
+
+/// Serves one connection until it closes, errs, or idles out; with `tls`, after its handshake,
+/// which must finish within the head deadline (`header_timeout_ms`).
+pub async fn serve(
+    stream: TcpStream,
+    tls: Option<&TlsAcceptor>,
+    context: &CoreState,
+    service: &impl Service,
+) {
+    let metrics = context.core_metrics();
+    metrics.connection_opened(true);
     let _ = stream.set_nodelay(true);
     let peer = stream.peer_addr().ok().map(|address| address.ip());
     let _ = stream.set_write_timeout(Some(Duration::from_millis(
         RESPONSE_WRITE_STALL_TIME_MAX_MS,
     )));
+    match tls {
+        None => serve_requests(stream, peer, false, context, service).await,
+        Some(acceptor) => {
+            let deadline = Duration::from_millis(context.config.header_timeout_ms);
+            let _ = stream.set_read_timeout(Some(deadline));
+            let handshake = async { Some(acceptor.accept(stream).await) };
+            let expiry = async {
+                glommio::timer::sleep(deadline).await;
+                None
+            };
+            match futures_lite::future::or(handshake, expiry).await {
+                Some(Ok(stream)) => serve_requests(stream, peer, true, context, service).await,
+                Some(Err(error)) => {
+                    metrics.tls_handshake_failed();
+                    tracing::debug!(peer = ?peer, error = %error, "TLS handshake failed");
+                }
+                None => {
+                    metrics.tls_handshake_failed();
+                    tracing::debug!(peer = ?peer, "TLS handshake timed out");
+                }
+            }
+        }
+    }
+    metrics.connection_opened(false);
+}
+
+async fn serve_requests<S: Stream>(
+    mut stream: S,
+    peer: Option<std::net::IpAddr>,
+    secure: bool,
+    context: &CoreState,
+    service: &impl Service,
+) {
     let mut buffer =
         ReadBuffer::with_idle_capacity(CONNECTION_READ_BUFFER_BYTES, IDLE_READ_BYTES_MAX);
     // Allocated by the first response, not by an idle connection.
@@ -60,8 +115,8 @@ async fn serve_requests(stream: TcpStream, context: &CoreState, service: &impl S
             }
         };
         head.peer = peer;
-        let _ =
-            stream.set_read_timeout(Some(Duration::from_millis(context.config.body_timeout_ms)));
+        head.secure = secure;
+        stream.set_read_timeout(Duration::from_millis(context.config.body_timeout_ms));
         let mut body =
             RequestBody::new(&mut stream, &mut buffer, head.framing, head.expect_continue);
         // Boxed: the request's state machine is large, and an idle connection should not carry it.
@@ -98,7 +153,7 @@ async fn serve_requests(stream: TcpStream, context: &CoreState, service: &impl S
 }
 
 async fn read_head(
-    stream: &mut TcpStream,
+    stream: &mut impl Stream,
     buffer: &mut ReadBuffer,
     context: &CoreState,
 ) -> HeadOutcome {
@@ -131,7 +186,7 @@ async fn read_head(
             }
             left
         };
-        let _ = stream.set_read_timeout(Some(wait));
+        stream.set_read_timeout(wait);
         let filled = if idle {
             // An idle keep-alive connection is closed as soon as shutdown begins.
             let shutdown = async {
@@ -155,7 +210,7 @@ async fn read_head(
     }
 }
 
-async fn write_rejection(stream: &mut TcpStream, error: &HeadError) -> io::Result<()> {
+async fn write_rejection(stream: &mut impl Transport, error: &HeadError) -> io::Result<()> {
     let status = match error {
         HeadError::TooLarge => 431,
         HeadError::Version => 505,
@@ -175,7 +230,7 @@ async fn write_rejection(stream: &mut TcpStream, error: &HeadError) -> io::Resul
 /// Writes the rendered head in `output` and then `body` (none for a HEAD), in one write when
 /// the body is small.
 async fn write_head_and(
-    stream: &mut TcpStream,
+    stream: &mut impl Transport,
     output: &mut Vec<u8>,
     body: &[u8],
     is_head: bool,
@@ -193,7 +248,7 @@ async fn write_head_and(
 }
 
 async fn write_response(
-    stream: &mut TcpStream,
+    stream: &mut impl Transport,
     response: Response,
     keep_alive: bool,
     is_head: bool,

@@ -1,5 +1,5 @@
-//! One SO_REUSEPORT listening socket per core, and the accept loop that takes a connection permit
-//! before it accepts.
+//! One SO_REUSEPORT listening socket per core (two with `--listen-tls`), and the accept loops
+//! that take a connection permit before they accept.
 
 use std::io;
 use std::net::SocketAddr;
@@ -7,6 +7,7 @@ use std::os::fd::{FromRawFd, IntoRawFd};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use futures_rustls::TlsAcceptor;
 use glommio::net::TcpListener;
 use glommio::sync::Semaphore;
 use socket2::{Domain, Protocol, Socket, Type};
@@ -61,12 +62,52 @@ pub fn bind_listeners(address: SocketAddr, count: usize) -> io::Result<(SocketAd
     Ok((bound, sockets))
 }
 
-/// Accepts connections on `socket` forever, each served on this core.
-pub async fn serve<S: Service + 'static>(socket: Socket, context: Rc<CoreState>, service: Rc<S>) {
-    // SAFETY: the fd comes from a listening socket we own and hand over whole.
-    let listener = unsafe { TcpListener::from_raw_fd(socket.into_raw_fd()) };
+/// One core's listening sockets: the plain one, and the TLS one with its handshake settings.
+pub struct CoreListeners {
+    /// Serves HTTP in the clear (`--listen`).
+    pub plain: Socket,
+    /// Serves HTTP over TLS (`--listen-tls`), if configured.
+    pub tls: Option<(Socket, TlsAcceptor)>,
+}
+
+/// Accepts connections on every socket of `listeners` until shutdown, each served on this core;
+/// both listeners draw on one budget of `connections_per_core_max` permits.
+pub async fn serve<S: Service + 'static>(
+    listeners: CoreListeners,
+    context: Rc<CoreState>,
+    service: Rc<S>,
+) {
     let connections_max = context.config.connections_per_core_max as u64;
     let permits = Rc::new(Semaphore::new(connections_max));
+    let plain = accept_connections(
+        listeners.plain,
+        None,
+        permits.clone(),
+        context.clone(),
+        service.clone(),
+    );
+    match listeners.tls {
+        None => plain.await,
+        Some((socket, acceptor)) => {
+            let tls = accept_connections(socket, Some(acceptor), permits.clone(), context, service);
+            futures_lite::future::zip(plain, tls).await;
+        }
+    }
+    // Shutdown: stop accepting, then wait until every connection of this core has ended (idle
+    // ones close at once, busy ones after their request); the runtime bounds the wait.
+    let _ = permits.acquire(connections_max).await;
+}
+
+/// Accepts connections on `socket` until shutdown; with `tls`, each begins with a handshake.
+async fn accept_connections<S: Service + 'static>(
+    socket: Socket,
+    tls: Option<TlsAcceptor>,
+    permits: Rc<Semaphore>,
+    context: Rc<CoreState>,
+    service: Rc<S>,
+) {
+    // SAFETY: the fd comes from a listening socket we own and hand over whole.
+    let listener = unsafe { TcpListener::from_raw_fd(socket.into_raw_fd()) };
     let mut failures = AcceptFailures::default();
     loop {
         let permit = futures_lite::future::or(
@@ -87,9 +128,9 @@ pub async fn serve<S: Service + 'static>(socket: Socket, context: Rc<CoreState>,
         match accepted {
             Ok(stream) => {
                 failures.recovered(context.core_index);
-                let (context, service) = (context.clone(), service.clone());
+                let (context, service, tls) = (context.clone(), service.clone(), tls.clone());
                 glommio::spawn_local(async move {
-                    super::connection::serve(stream, &context, &*service).await;
+                    super::connection::serve(stream, tls.as_ref(), &context, &*service).await;
                     drop(permit);
                 })
                 .detach();
@@ -102,10 +143,6 @@ pub async fn serve<S: Service + 'static>(socket: Socket, context: Rc<CoreState>,
             }
         }
     }
-    // Shutdown: stop accepting, then wait until every connection of this core has ended (idle
-    // ones close at once, busy ones after their request); the runtime bounds the wait.
-    drop(listener);
-    let _ = permits.acquire(connections_max).await;
 }
 
 /// Failed accepts since the last one logged, and when that was.

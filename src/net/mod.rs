@@ -1,10 +1,11 @@
-//! Sockets: per-core SO_REUSEPORT listeners and the connection loop (keep-alive, pipelining,
-//! 100-continue, deadlines).
+//! Sockets: per-core SO_REUSEPORT listeners, TLS, and the connection loop (keep-alive,
+//! pipelining, 100-continue, deadlines).
 
 pub mod connection;
 pub mod listener;
+pub mod tls;
 
-pub use listener::{bind_listeners, serve};
+pub use listener::{bind_listeners, serve, CoreListeners};
 
 use crate::http::{RequestBody, RequestHead, Response};
 

@@ -36,6 +36,7 @@ pub struct CoreMetrics {
     bytes_out: AtomicU64,
     connections_open: AtomicI64,
     connections_accepted: AtomicU64,
+    tls_handshake_failures: AtomicU64,
     requests_in_flight: AtomicI64,
     object_cache_hits: AtomicU64,
     object_cache_misses: AtomicU64,
@@ -50,6 +51,7 @@ impl CoreMetrics {
             bytes_out: AtomicU64::new(0),
             connections_open: AtomicI64::new(0),
             connections_accepted: AtomicU64::new(0),
+            tls_handshake_failures: AtomicU64::new(0),
             requests_in_flight: AtomicI64::new(0),
             object_cache_hits: AtomicU64::new(0),
             object_cache_misses: AtomicU64::new(0),
@@ -99,6 +101,11 @@ impl CoreMetrics {
         } else {
             self.connections_open.fetch_sub(1, Ordering::Relaxed);
         }
+    }
+
+    /// A TLS handshake failed or timed out (the connection was then closed).
+    pub fn tls_handshake_failed(&self) {
+        self.tls_handshake_failures.fetch_add(1, Ordering::Relaxed);
     }
 
     /// An object lookup was answered by this core's cache (`hit`) or by the metadata thread.
@@ -309,6 +316,13 @@ impl Registry {
             "counter",
             "Connections accepted.",
             &|c| load(&c.connections_accepted) as i64,
+        );
+        per_core(
+            text,
+            "ringstore_tls_handshake_failures_total",
+            "counter",
+            "TLS handshakes that failed or timed out.",
+            &|c| load(&c.tls_handshake_failures) as i64,
         );
         per_core(
             text,

@@ -101,8 +101,10 @@ pub fn condition_context(request: &S3Request<'_>, now_ms: i64) -> ConditionConte
     if let Some(peer) = head.peer {
         set("aws:SourceIp", &peer.to_string());
     }
-    // No TLS listener yet: every request arrives in the clear.
-    set("aws:SecureTransport", "false");
+    set(
+        "aws:SecureTransport",
+        if head.secure { "true" } else { "false" },
+    );
     set("aws:EpochTime", &(now_ms / 1000).to_string());
     set("aws:CurrentTime", &super::time::iso8601(now_ms));
     match &request.requester {

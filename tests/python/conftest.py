@@ -52,6 +52,11 @@ class Server:
         first = self.proc.stdout.readline()
         assert "http://" in first, f"ringstore did not start: {first!r}"
         self.endpoint = first.strip().split(" ")[-1]
+        self.tls_endpoint = None
+        if "--listen-tls" in self.extra_args:
+            second = self.proc.stdout.readline()
+            assert "https://" in second, f"ringstore did not listen for TLS: {second!r}"
+            self.tls_endpoint = second.strip().split(" ")[-1]
         threading.Thread(target=self.proc.stdout.read, daemon=True).start()
 
     def stop(self):
