@@ -2,7 +2,7 @@
 # Installs what the test suite drives besides Rust crates (idempotent): the Python clients into
 # target/test-venv (boto3, aws-cli v1, s3cmd, pyarrow, pytest; needs python3 with venv), the
 # JavaScript SDK and playwright-core into tests/js/node_modules (npm ci), and Debian's rclone,
-# aws-cli v2, git-annex and Chromium. The tests then run with
+# aws-cli v2, git-annex, Chromium, PostgreSQL and pgBackRest. The tests then run with
 # `cargo test --workspace`; they find the venv at target/test-venv (or RINGSTORE_PYTHON).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,10 @@ missing=()
 command -v rclone >/dev/null 2>&1 || missing+=(rclone)
 [ -x /usr/bin/aws ] || missing+=(awscli)
 command -v git-annex >/dev/null 2>&1 || missing+=(git-annex)
+# pgBackRest speaks only HTTPS: tests/python/test_pgbackrest.py backs a PostgreSQL cluster up into
+# ringstore's TLS listener and restores it.
+command -v pgbackrest >/dev/null 2>&1 || missing+=(pgbackrest)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 # The CORS browser test (tests/cors.rs) drives Debian's Chromium through playwright-core.
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ "${#missing[@]}" -gt 0 ]; then

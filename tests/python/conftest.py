@@ -3,11 +3,13 @@ import os
 import shutil
 import subprocess
 import tempfile
+import ssl
 import threading
 
 import boto3
 import pytest
 from botocore.config import Config
+import trustme
 
 ACCESS_KEY = "py-access-key"
 SECRET_KEY = "py-secret-key-0123456789"
@@ -72,6 +74,31 @@ class Server:
     def resource(self):
         return boto3.resource("s3", endpoint_url=self.endpoint, aws_access_key_id=ACCESS_KEY,
                               aws_secret_access_key=SECRET_KEY, region_name="us-east-1")
+
+
+class Certificates:
+    """A test CA and a server certificate for 127.0.0.1/localhost, as PEM files in `directory`."""
+
+    def __init__(self):
+        self.directory = tempfile.mkdtemp(prefix="ringstore-tls-")
+        self.ca = trustme.CA()
+        self.ca_path = os.path.join(self.directory, "ca.pem")
+        self.ca.cert_pem.write_to_path(self.ca_path)
+        self.cert_path = os.path.join(self.directory, "cert.pem")
+        self.key_path = os.path.join(self.directory, "key.pem")
+        self.issue()
+
+    def issue(self):
+        """Writes a fresh leaf (new key, new serial) over cert.pem and key.pem; returns its DER."""
+        leaf = self.ca.issue_cert("127.0.0.1", "localhost")
+        with open(self.cert_path, "wb") as out:
+            for blob in leaf.cert_chain_pems:
+                out.write(blob.bytes())
+        leaf.private_key_pem.write_to_path(self.key_path)
+        return ssl.PEM_cert_to_DER_cert(leaf.cert_chain_pems[0].bytes().decode())
+
+    def args(self):
+        return ["--listen-tls", "127.0.0.1:0", "--tls-cert", self.cert_path, "--tls-key", self.key_path]
 
 
 @pytest.fixture(scope="module")

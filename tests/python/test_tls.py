@@ -17,36 +17,10 @@ import urllib.request
 
 import boto3
 import pytest
-import trustme
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import ACCESS_KEY, SECRET_KEY, Server
-
-
-class Certificates:
-    """A test CA and a server certificate for 127.0.0.1/localhost, as PEM files in `directory`."""
-
-    def __init__(self):
-        self.directory = tempfile.mkdtemp(prefix="ringstore-tls-")
-        self.ca = trustme.CA()
-        self.ca_path = os.path.join(self.directory, "ca.pem")
-        self.ca.cert_pem.write_to_path(self.ca_path)
-        self.cert_path = os.path.join(self.directory, "cert.pem")
-        self.key_path = os.path.join(self.directory, "key.pem")
-        self.issue()
-
-    def issue(self):
-        """Writes a fresh leaf (new key, new serial) over cert.pem and key.pem; returns its DER."""
-        leaf = self.ca.issue_cert("127.0.0.1", "localhost")
-        with open(self.cert_path, "wb") as out:
-            for blob in leaf.cert_chain_pems:
-                out.write(blob.bytes())
-        leaf.private_key_pem.write_to_path(self.key_path)
-        return ssl.PEM_cert_to_DER_cert(leaf.cert_chain_pems[0].bytes().decode())
-
-    def args(self):
-        return ["--listen-tls", "127.0.0.1:0", "--tls-cert", self.cert_path, "--tls-key", self.key_path]
+from conftest import ACCESS_KEY, SECRET_KEY, Certificates, Server
 
 
 @pytest.fixture(scope="module")
