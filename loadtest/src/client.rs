@@ -1,15 +1,62 @@
-//! Signed requests and one reusable connection: SigV4 header auth computed per request from a
-//! cached signing key, responses parsed with httparse, bodies drained or checked in place.
+//! Signed requests and one reusable connection (plain or TLS): SigV4 header auth computed per
+//! request from a cached signing key, responses parsed with httparse, bodies drained or checked in
+//! place.
 
-use anyhow::{bail, Result};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
+use ringstore::http::Transport;
 use ringstore::s3::auth::sigv4;
+
+/// A TLS client configuration trusting the PEM certificates in `ca_file` (for `https://`
+/// endpoints), offering ALPN `http/1.1`.
+pub fn tls_client_config(ca_file: &str) -> Result<Arc<rustls::ClientConfig>> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in rustls::pki_types::CertificateDer::pem_file_iter(ca_file)
+        .with_context(|| format!("read --tls-ca {ca_file}"))?
+    {
+        roots
+            .add(certificate.with_context(|| format!("parse --tls-ca {ca_file}"))?)
+            .with_context(|| format!("use --tls-ca {ca_file}"))?;
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// The `host:port` of an `http://` or `https://` endpoint URL, and for `https://` the TLS
+/// configuration trusting `tls_ca`.
+pub fn endpoint_address(
+    url: &str,
+    tls_ca: Option<&str>,
+) -> Result<(String, Option<Arc<rustls::ClientConfig>>)> {
+    let (address, tls) = if let Some(rest) = url.strip_prefix("https://") {
+        let ca = tls_ca.context(
+            "https:// endpoints need --tls-ca FILE (the CA that signed the server's certificate)",
+        )?;
+        (rest, Some(tls_client_config(ca)?))
+    } else {
+        let rest = url
+            .strip_prefix("http://")
+            .context("endpoint must start with http:// or https://")?;
+        (rest, None)
+    };
+    Ok((address.trim_end_matches('/').to_string(), tls))
+}
 
 /// Where requests go and how they are signed.
 pub struct Target {
     pub host: String,
     pub address: String,
+    /// TLS settings for an `https://` endpoint.
+    pub tls: Option<futures_rustls::TlsConnector>,
     pub access_key: String,
     pub region: String,
     pub signing_key: [u8; 32],
@@ -105,7 +152,7 @@ impl Target {
 
 /// One connection with a read buffer.
 pub struct Connection {
-    stream: TcpStream,
+    stream: Box<dyn Transport>,
     buffer: Vec<u8>,
     filled: usize,
 }
@@ -118,11 +165,27 @@ struct ResponseHead {
 }
 
 impl Connection {
-    pub async fn open(address: &str) -> Result<Connection> {
+    /// Connects to `target` (and completes the TLS handshake for an `https://` endpoint).
+    pub async fn open(target: &Target) -> Result<Connection> {
+        let address = &target.address;
         let stream = TcpStream::connect(address)
             .await
             .map_err(|e| anyhow::anyhow!("connect {address}: {e}"))?;
         stream.set_nodelay(true).ok();
+        let stream: Box<dyn Transport> = match &target.tls {
+            None => Box::new(stream),
+            Some(connector) => {
+                let host = address.rsplit_once(':').map_or(address.as_str(), |(host, _)| host);
+                let name = rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']))
+                    .with_context(|| format!("TLS server name {host}"))?
+                    .to_owned();
+                let stream = connector
+                    .connect(name, stream)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("TLS handshake with {address}: {e}"))?;
+                Box::new(stream)
+            }
+        };
         Ok(Connection {
             stream,
             buffer: vec![0; 256 * 1024],
@@ -150,6 +213,8 @@ impl Connection {
         if !body.is_empty() {
             self.stream.write_all(body).await?;
         }
+        // TLS keeps the tail of a write in its session until flushed.
+        self.stream.flush().await?;
         loop {
             let mut headers = [httparse::EMPTY_HEADER; 32];
             let mut response = httparse::Response::new(&mut headers);

@@ -24,7 +24,7 @@ use report::{OpStats, Report};
 /// Load-test an S3 endpoint (ringstore or any other) with SigV4-signed requests.
 #[derive(FromArgs, Clone)]
 pub struct Args {
-    /// endpoint, e.g. http://127.0.0.1:9000
+    /// endpoint, e.g. http://127.0.0.1:9000 or https://127.0.0.1:9443 (with --tls-ca)
     #[argh(option, default = "String::from(\"http://127.0.0.1:9000\")")]
     endpoint: String,
     /// access key (default ringstore)
@@ -88,6 +88,9 @@ pub struct Args {
     /// files BUCKET/object-NNNNNNNN), so its bucket is not created and no keys are written
     #[argh(switch)]
     compare_no_prepare: bool,
+    /// PEM file of the CA that signed an https:// endpoint's certificate
+    #[argh(option)]
+    tls_ca: Option<String>,
     /// rounds per endpoint with --compare (default 3)
     #[argh(option, default = "3")]
     rounds: usize,
@@ -298,7 +301,7 @@ fn object_path(bucket: &str, index: usize) -> String {
 
 async fn worker(workload: Rc<Workload>) -> Result<()> {
     let target = workload.target.clone();
-    let mut connection = Connection::open(&target.address).await?;
+    let mut connection = Connection::open(&target).await?;
     while workload.take_op() {
         let op = workload.mix.pick();
         let index = workload.key();
@@ -405,7 +408,7 @@ async fn worker(workload: Rc<Workload>) -> Result<()> {
             }
         }
         if reconnect {
-            connection = Connection::open(&target.address).await?;
+            connection = Connection::open(&target).await?;
         }
     }
     Ok(())
@@ -426,7 +429,7 @@ fn prepare(
         .io_memory(64 << 10)
         .spawn(move || async move {
             let target = target_parts.build();
-            let mut connection = Connection::open(&target.address)
+            let mut connection = Connection::open(&target)
                 .await
                 .with_context(|| format!("cannot connect to {}: is the endpoint right and the server up?", target.address))?;
             let (status, _, text) = connection.exchange(&target.head("PUT", &format!("/{bucket}"), sigv4::EMPTY_SHA256_HEX, None), &[], false).await?;
@@ -455,6 +458,7 @@ fn prepare(
 #[derive(Clone)]
 struct TargetParts {
     address: String,
+    tls: Option<Arc<rustls::ClientConfig>>,
     access_key: String,
     region: String,
     signing_key: [u8; 32],
@@ -466,6 +470,7 @@ impl TargetParts {
         Target {
             host: self.address.clone(),
             address: self.address,
+            tls: self.tls.map(futures_rustls::TlsConnector::from),
             access_key: self.access_key,
             region: self.region,
             signing_key: self.signing_key,
@@ -556,15 +561,11 @@ fn main() -> Result<()> {
 fn run_workload(args: &Args, endpoint: &Endpoint) -> Result<Report> {
     let mix = Mix::parse(&args.op)?;
     let sizes = Sizes::parse(&args.size)?;
-    let address = endpoint
-        .url
-        .strip_prefix("http://")
-        .context("endpoint must start with http://")?
-        .trim_end_matches('/')
-        .to_string();
+    let (address, tls) = client::endpoint_address(&endpoint.url, args.tls_ca.as_deref())?;
     let date = amz_date_now()[..8].to_string();
     let parts = TargetParts {
         address,
+        tls,
         access_key: endpoint.access_key.clone(),
         region: args.region.clone(),
         signing_key: sigv4::derive_signing_key(&endpoint.secret_key, &date, &args.region, "s3"),

@@ -18,12 +18,7 @@ pub fn run_multipart(args: &Args) -> Result<()> {
     let object_bytes = parse_size(&args.size)?;
     let part_bytes = parse_size(&args.part_size)?;
     let part_count = object_bytes.div_ceil(part_bytes).max(1);
-    let address = args
-        .endpoint
-        .strip_prefix("http://")
-        .context("endpoint must start with http://")?
-        .trim_end_matches('/')
-        .to_string();
+    let (address, tls) = crate::client::endpoint_address(&args.endpoint, args.tls_ca.as_deref())?;
     let date = amz_date_now()[..8].to_string();
     let signing_key = sigv4::derive_signing_key(&args.secret_key, &date, &args.region, "s3");
     let (access_key, region, bucket, in_flight, duration) = (
@@ -39,6 +34,7 @@ pub fn run_multipart(args: &Args) -> Result<()> {
             let target = Rc::new(Target {
                 host: address.clone(),
                 address,
+                tls: tls.map(futures_rustls::TlsConnector::from),
                 access_key,
                 region,
                 signing_key,
@@ -49,7 +45,7 @@ pub fn run_multipart(args: &Args) -> Result<()> {
                     .map(|i| (i as u32).wrapping_mul(2_654_435_761) as u8)
                     .collect::<Vec<u8>>(),
             );
-            let mut control = Connection::open(&target.address).await?;
+            let mut control = Connection::open(&target).await?;
             let (status, _, text) = control
                 .exchange(
                     &target.head("PUT", &format!("/{bucket}"), sigv4::EMPTY_SHA256_HEX, None),
@@ -68,7 +64,7 @@ pub fn run_multipart(args: &Args) -> Result<()> {
             }
             let mut connections = Vec::new();
             for _ in 0..in_flight {
-                connections.push(Connection::open(&target.address).await?);
+                connections.push(Connection::open(&target).await?);
             }
             let end = Instant::now() + Duration::from_secs(duration);
             let mut objects = 0u64;
@@ -149,7 +145,7 @@ pub fn run_multipart(args: &Args) -> Result<()> {
                 }
                 xml.push_str("</CompleteMultipartUpload>");
                 // The control connection idled while parts went up; servers close idle ones.
-                control = Connection::open(&target.address).await?;
+                control = Connection::open(&target).await?;
                 let completing = Instant::now();
                 let head = target.head_with_query(
                     "POST",
