@@ -535,8 +535,22 @@ fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("ringstore: {error:#}");
+            eprintln!("ringstore: {}", one_line(&error));
             ExitCode::from(1)
         }
     }
+}
+
+/// `error` and its causes on one line, each cause once: most of ringstore's errors already name
+/// their cause in their own message.
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = error.to_string();
+    for cause in error.chain().skip(1) {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+    }
+    line
 }

@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_rustls::TlsAcceptor;
 use glommio::{LocalExecutorBuilder, Placement};
 
 use crate::config::Config;
@@ -347,9 +346,10 @@ fn spawn_core(
             }
             let listeners = CoreListeners {
                 plain: sockets.plain,
-                tls: sockets.tls.zip(certificates).map(|(socket, certificates)| {
-                    (socket, TlsAcceptor::from(tls::server_config(certificates)))
-                }),
+                tls: sockets
+                    .tls
+                    .zip(certificates)
+                    .map(|(socket, certificates)| (socket, tls::server_config(certificates))),
             };
             crate::net::serve(listeners, state, service).await;
             running.fetch_sub(1, Ordering::SeqCst);
@@ -449,7 +449,10 @@ pub struct Listening {
 }
 
 /// Binds `count` listeners on `address`, naming the address in the error.
-fn bind(address: SocketAddr, count: usize) -> Result<(SocketAddr, Vec<socket2::Socket>), RuntimeError> {
+fn bind(
+    address: SocketAddr,
+    count: usize,
+) -> Result<(SocketAddr, Vec<socket2::Socket>), RuntimeError> {
     crate::net::bind_listeners(address, count)
         .map_err(|source| RuntimeError::Listen { address, source })
 }
@@ -463,14 +466,12 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
         source,
     };
     layout.create_dirs().map_err(data_dir_error)?;
-    // A certificate that cannot be used stops the start before anything else is touched.
+    // A certificate that cannot be used, or an address taken, stops the start before recovery
+    // touches the data dir (connections arriving meanwhile wait in the listen backlog).
     let certificates = match &config.tls {
         Some(settings) => Some(Arc::new(CertificateResolver::load(settings.files.clone())?)),
         None => None,
     };
-    let store = open_and_recover(&layout)?;
-    ensure_memlock(config.cores)?;
-    raise_nofile(config.cores, config.connections_per_core_max);
     let (bound, plain_sockets) = bind(config.listen, config.cores)?;
     let (bound_tls, mut tls_sockets): (_, Vec<Option<socket2::Socket>>) = match &config.tls {
         Some(settings) => {
@@ -479,6 +480,9 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
         }
         None => (None, (0..config.cores).map(|_| None).collect()),
     };
+    let store = open_and_recover(&layout)?;
+    ensure_memlock(config.cores)?;
+    raise_nofile(config.cores, config.connections_per_core_max);
     let shutdown = Arc::new(AtomicBool::new(false));
     let signals = block_handled_signals();
     let (sender, receiver) = crossbeam_channel::bounded(META_QUEUE_CAPACITY);

@@ -599,17 +599,18 @@ fn presigned_put_uploads_with_a_plain_client() {
         ("-7", 400, "AuthorizationQueryParametersError"),
         ("0", 403, "AccessDenied"),
     ] {
-        let changed = query.replace(
-            "X-Amz-Expires=604800",
-            &format!("X-Amz-Expires={expires}"),
-        );
+        let changed = query.replace("X-Amz-Expires=604800", &format!("X-Amz-Expires={expires}"));
         let request = format!(
             "GET /drop/upload.bin?{changed}&X-Amz-Signature={signature} HTTP/1.1\r\nHost: {}\r\n\r\n",
             server.address
         );
         let refused = exchange(&server, request.as_bytes());
         assert_eq!(refused.status, status, "X-Amz-Expires={expires}");
-        assert_eq!(refused.code().as_deref(), Some(code), "X-Amz-Expires={expires}");
+        assert_eq!(
+            refused.code().as_deref(),
+            Some(code),
+            "X-Amz-Expires={expires}"
+        );
     }
 }
 

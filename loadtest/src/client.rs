@@ -175,7 +175,9 @@ impl Connection {
         let stream: Box<dyn Transport> = match &target.tls {
             None => Box::new(stream),
             Some(connector) => {
-                let host = address.rsplit_once(':').map_or(address.as_str(), |(host, _)| host);
+                let host = address
+                    .rsplit_once(':')
+                    .map_or(address.as_str(), |(host, _)| host);
                 let name = rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']))
                     .with_context(|| format!("TLS server name {host}"))?
                     .to_owned();

@@ -4,13 +4,15 @@
 
 use std::cell::RefCell;
 use std::io;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures_lite::AsyncWriteExt;
 use futures_rustls::server::TlsStream;
-use futures_rustls::TlsAcceptor;
 use glommio::net::TcpStream;
+use rustls::ServerConfig;
 
+use super::tls::{self, Handshake};
 use super::Service;
 use crate::core_state::CoreState;
 use crate::http::head::parse_head_within;
@@ -24,6 +26,9 @@ use crate::limits::{BODY_DRAIN_BYTES_MAX, CONNECTION_READ_BUFFER_BYTES, IDLE_REA
 /// Time a client may take to accept response bytes before the connection is dropped.
 const RESPONSE_WRITE_STALL_TIME_MAX_MS: u64 = 30_000;
 
+/// Time a closing connection gets to send its TLS close_notify (or TCP FIN) before it is dropped.
+const CLOSE_TIME_MAX_MS: u64 = 1_000;
+
 /// Responses up to this size are copied behind the head so both leave in one write.
 const COALESCE_BODY_BYTES_MAX: usize = 64 * 1024;
 
@@ -36,28 +41,54 @@ enum HeadOutcome {
 
 /// A stream one connection is served on: the TCP socket itself, or TLS over it.
 pub trait Stream: Transport {
-    /// Sets how long one read may wait before it fails with `TimedOut` (glommio's socket
-    /// timeout; under TLS the TCP socket's, which bounds every read of a record).
+    /// Whether one read may span several socket reads (TLS: a record arrives in pieces, and
+    /// records may carry no HTTP bytes at all), so the socket's per-read timeout alone does not
+    /// bound it and head and idle deadlines need a timer of their own.
+    const READS_SPAN_SOCKET_READS: bool;
+
+    /// Sets how long one socket read may wait before it fails with `TimedOut` (glommio's socket
+    /// timeout; under TLS the TCP socket's).
     fn set_read_timeout(&mut self, timeout: Duration);
 }
 
 impl Stream for TcpStream {
+    const READS_SPAN_SOCKET_READS: bool = false;
+
     fn set_read_timeout(&mut self, timeout: Duration) {
         let _ = TcpStream::set_read_timeout(self, Some(timeout));
     }
 }
 
 impl Stream for TlsStream<TcpStream> {
+    const READS_SPAN_SOCKET_READS: bool = true;
+
     fn set_read_timeout(&mut self, timeout: Duration) {
         let _ = TcpStream::set_read_timeout(self.get_mut().0, Some(timeout));
     }
+}
+
+impl<S: Stream> Stream for Box<S> {
+    const READS_SPAN_SOCKET_READS: bool = S::READS_SPAN_SOCKET_READS;
+
+    fn set_read_timeout(&mut self, timeout: Duration) {
+        (**self).set_read_timeout(timeout);
+    }
+}
+
+/// `future`'s output, or `None` once `limit` passed.
+async fn within<T>(limit: Duration, future: impl std::future::Future<Output = T>) -> Option<T> {
+    futures_lite::future::or(async { Some(future.await) }, async {
+        glommio::timer::sleep(limit).await;
+        None
+    })
+    .await
 }
 
 /// Serves one connection until it closes, errs, or idles out; with `tls`, after its handshake,
 /// which must finish within the head deadline (`header_timeout_ms`).
 pub async fn serve(
     stream: TcpStream,
-    tls: Option<&TlsAcceptor>,
+    tls: Option<&Arc<ServerConfig>>,
     context: &CoreState,
     service: &impl Service,
 ) {
@@ -70,24 +101,31 @@ pub async fn serve(
     )));
     match tls {
         None => serve_requests(stream, peer, false, context, service).await,
-        Some(acceptor) => {
+        Some(config) => {
             let deadline = Duration::from_millis(context.config.header_timeout_ms);
             let _ = stream.set_read_timeout(Some(deadline));
-            let handshake = async { Some(acceptor.accept(stream).await) };
-            let expiry = async {
-                glommio::timer::sleep(deadline).await;
+            // Bounded by the head deadline, and given up at shutdown like an idle connection.
+            let handshake = within(deadline, tls::accept(stream, config.clone()));
+            let shutdown = async {
+                context.wait_for_shutdown().await;
                 None
             };
-            match futures_lite::future::or(handshake, expiry).await {
-                Some(Ok(stream)) => serve_requests(stream, peer, true, context, service).await,
-                Some(Err(error)) => {
+            match futures_lite::future::or(async { Some(handshake.await) }, shutdown).await {
+                Some(Some(Handshake::Done(stream))) => {
+                    serve_requests(stream, peer, true, context, service).await
+                }
+                Some(Some(Handshake::Failed(error))) => {
                     metrics.tls_handshake_failed();
                     tracing::debug!(peer = ?peer, error = %error, "TLS handshake failed");
                 }
-                None => {
+                Some(None) => {
                     metrics.tls_handshake_failed();
                     tracing::debug!(peer = ?peer, "TLS handshake timed out");
                 }
+                Some(Some(Handshake::PlainHttp)) => {
+                    tracing::debug!(peer = ?peer, "plain HTTP on the TLS port: answered 400");
+                }
+                Some(Some(Handshake::Abandoned)) | None => {}
             }
         }
     }
@@ -108,7 +146,11 @@ async fn serve_requests<S: Stream>(
     loop {
         let mut head = match read_head(&mut stream, &mut buffer, context).await {
             HeadOutcome::Request(head) => head,
-            HeadOutcome::Closed | HeadOutcome::TimedOut => return,
+            HeadOutcome::Closed | HeadOutcome::TimedOut => {
+                // TLS says goodbye with close_notify, which strict clients expect.
+                let _ = within(Duration::from_millis(CLOSE_TIME_MAX_MS), stream.close()).await;
+                return;
+            }
             HeadOutcome::Rejected(error) => {
                 let _ = write_rejection(&mut stream, &error).await;
                 return;
@@ -152,8 +194,8 @@ async fn serve_requests<S: Stream>(
     }
 }
 
-async fn read_head(
-    stream: &mut impl Stream,
+async fn read_head<S: Stream>(
+    stream: &mut S,
     buffer: &mut ReadBuffer,
     context: &CoreState,
 ) -> HeadOutcome {
@@ -193,10 +235,22 @@ async fn read_head(
                 context.wait_for_shutdown().await;
                 None
             };
-            let wait = buffer.fill_idle(stream);
-            match futures_lite::future::or(async { Some(wait.await) }, shutdown).await {
-                Some(result) => result,
+            let filled = async {
+                if S::READS_SPAN_SOCKET_READS {
+                    within(wait, buffer.fill_idle(stream)).await
+                } else {
+                    Some(buffer.fill_idle(stream).await)
+                }
+            };
+            match futures_lite::future::or(async { Some(filled.await) }, shutdown).await {
+                Some(Some(result)) => result,
+                Some(None) => return HeadOutcome::TimedOut,
                 None => return HeadOutcome::Closed,
+            }
+        } else if S::READS_SPAN_SOCKET_READS {
+            match within(wait, buffer.fill(stream)).await {
+                Some(result) => result,
+                None => return HeadOutcome::TimedOut,
             }
         } else {
             buffer.fill(stream).await

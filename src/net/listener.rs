@@ -7,9 +7,11 @@ use std::os::fd::{FromRawFd, IntoRawFd};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use futures_rustls::TlsAcceptor;
+use std::sync::Arc;
+
 use glommio::net::TcpListener;
 use glommio::sync::Semaphore;
+use rustls::ServerConfig;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::Service;
@@ -66,8 +68,8 @@ pub fn bind_listeners(address: SocketAddr, count: usize) -> io::Result<(SocketAd
 pub struct CoreListeners {
     /// Serves HTTP in the clear (`--listen`).
     pub plain: Socket,
-    /// Serves HTTP over TLS (`--listen-tls`), if configured.
-    pub tls: Option<(Socket, TlsAcceptor)>,
+    /// Serves HTTP over TLS (`--listen-tls`), if configured, with this core's TLS settings.
+    pub tls: Option<(Socket, Arc<ServerConfig>)>,
 }
 
 /// Accepts connections on every socket of `listeners` until shutdown, each served on this core;
@@ -88,8 +90,8 @@ pub async fn serve<S: Service + 'static>(
     );
     match listeners.tls {
         None => plain.await,
-        Some((socket, acceptor)) => {
-            let tls = accept_connections(socket, Some(acceptor), permits.clone(), context, service);
+        Some((socket, config)) => {
+            let tls = accept_connections(socket, Some(config), permits.clone(), context, service);
             futures_lite::future::zip(plain, tls).await;
         }
     }
@@ -99,9 +101,12 @@ pub async fn serve<S: Service + 'static>(
 }
 
 /// Accepts connections on `socket` until shutdown; with `tls`, each begins with a handshake.
+/// A connection is accepted first and then waits for a permit, so an idle listener holds no
+/// permit the other listener's clients need; at the limit each listener holds at most one
+/// accepted connection waiting, and the rest wait in the kernel's backlog.
 async fn accept_connections<S: Service + 'static>(
     socket: Socket,
-    tls: Option<TlsAcceptor>,
+    tls: Option<Arc<ServerConfig>>,
     permits: Rc<Semaphore>,
     context: Rc<CoreState>,
     service: Rc<S>,
@@ -110,15 +115,6 @@ async fn accept_connections<S: Service + 'static>(
     let listener = unsafe { TcpListener::from_raw_fd(socket.into_raw_fd()) };
     let mut failures = AcceptFailures::default();
     loop {
-        let permit = futures_lite::future::or(
-            async { permits.acquire_static_permit(1).await.ok() },
-            async {
-                context.wait_for_shutdown().await;
-                None
-            },
-        )
-        .await;
-        let Some(permit) = permit else { break };
         let accepted = futures_lite::future::or(async { Some(listener.accept().await) }, async {
             context.wait_for_shutdown().await;
             None
@@ -128,6 +124,15 @@ async fn accept_connections<S: Service + 'static>(
         match accepted {
             Ok(stream) => {
                 failures.recovered(context.core_index);
+                let permit = futures_lite::future::or(
+                    async { permits.acquire_static_permit(1).await.ok() },
+                    async {
+                        context.wait_for_shutdown().await;
+                        None
+                    },
+                )
+                .await;
+                let Some(permit) = permit else { break };
                 let (context, service, tls) = (context.clone(), service.clone(), tls.clone());
                 glommio::spawn_local(async move {
                     super::connection::serve(stream, tls.as_ref(), &context, &*service).await;
@@ -138,7 +143,6 @@ async fn accept_connections<S: Service + 'static>(
             Err(error) => {
                 // EMFILE and friends: back off instead of spinning; the next accept may succeed.
                 failures.failed(&error, context.core_index);
-                drop(permit);
                 glommio::timer::sleep(Duration::from_millis(ACCEPT_RETRY_DELAY_MS)).await;
             }
         }

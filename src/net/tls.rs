@@ -1,8 +1,16 @@
 //! TLS for the `--listen-tls` listeners: the certificate chain and key read from PEM files, handed
-//! to every handshake by a resolver that SIGHUP reloads without touching open connections.
+//! to every handshake by a resolver that SIGHUP reloads without touching open connections, and
+//! the server side of one handshake.
 
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
+
+use futures_lite::AsyncWriteExt;
+use futures_rustls::server::TlsStream;
+use futures_rustls::LazyConfigAcceptor;
+use glommio::net::TcpStream;
 
 use rustls::crypto::aws_lc_rs;
 use rustls::pki_types::pem::PemObject;
@@ -56,6 +64,52 @@ fn file_error(path: &Path, reason: impl std::fmt::Display) -> TlsError {
     }
 }
 
+/// Largest certificate or key file read, in bytes: a chain of a few certificates is a few KiB; the
+/// cap keeps `/dev/zero` or a log file named by mistake from being read without end.
+pub const TLS_FILE_BYTES_MAX: u64 = 1024 * 1024;
+
+/// Reads `path` if it is a regular file of at most `TLS_FILE_BYTES_MAX` bytes. Opened
+/// non-blocking and checked on the open descriptor, so a FIFO put in its place cannot block the
+/// reader (SIGHUP reloads run on the signal thread).
+fn read_pem_file(path: &Path) -> Result<Vec<u8>, TlsError> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|error| file_error(path, error))?;
+    let metadata = file.metadata().map_err(|error| file_error(path, error))?;
+    if !metadata.is_file() {
+        return Err(file_error(path, "not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(TLS_FILE_BYTES_MAX + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| file_error(path, error))?;
+    if bytes.len() as u64 > TLS_FILE_BYTES_MAX {
+        return Err(file_error(
+            path,
+            "larger than 1 MiB: not a PEM certificate or key",
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Why a PEM key section could not be used, in words an operator can act on.
+fn key_problem(bytes: &[u8], error: rustls::pki_types::pem::Error) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    if text.contains("ENCRYPTED") {
+        return "the private key is encrypted: give it decrypted (`openssl pkey -in KEY -out \
+                PLAIN.pem`) and keep that file mode 0600"
+            .into();
+    }
+    match error {
+        rustls::pki_types::pem::Error::NoItemsFound => {
+            "no PEM private key (PKCS#8, PKCS#1 or SEC1) in it".into()
+        }
+        other => other.to_string(),
+    }
+}
+
 /// Reads and checks `files`: a non-empty chain, a key rustls can sign with, and a key that
 /// matches the chain's first certificate.
 ///
@@ -63,8 +117,8 @@ fn file_error(path: &Path, reason: impl std::fmt::Display) -> TlsError {
 /// `TlsError::File` for an unreadable file or one without a PEM certificate (or key);
 /// `TlsError::Pair` for an unsupported key type or a key of another certificate.
 pub fn load_certified_key(files: &TlsFiles) -> Result<CertifiedKey, TlsError> {
-    let chain = CertificateDer::pem_file_iter(&files.certificate)
-        .map_err(|error| file_error(&files.certificate, error))?
+    let certificate_bytes = read_pem_file(&files.certificate)?;
+    let chain = CertificateDer::pem_slice_iter(&certificate_bytes)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|error| file_error(&files.certificate, error))?;
     if chain.is_empty() {
@@ -73,18 +127,24 @@ pub fn load_certified_key(files: &TlsFiles) -> Result<CertifiedKey, TlsError> {
             "no PEM certificate (-----BEGIN CERTIFICATE-----) in it",
         ));
     }
-    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|error| match error {
-        rustls::pki_types::pem::Error::NoItemsFound => file_error(
-            &files.key,
-            "no PEM private key (PKCS#8, PKCS#1 or SEC1) in it",
-        ),
-        other => file_error(&files.key, other),
-    })?;
+    let key_bytes = read_pem_file(&files.key)?;
+    let key = PrivateKeyDer::from_pem_slice(&key_bytes)
+        .map_err(|error| file_error(&files.key, key_problem(&key_bytes, error)))?;
     CertifiedKey::from_der(chain, key, &aws_lc_rs::default_provider()).map_err(|error| {
+        let reason = match error {
+            rustls::Error::InconsistentKeys(_) => {
+                "the key does not belong to the chain's first certificate (is the leaf first?)"
+                    .to_string()
+            }
+            other => format!(
+                "unsupported key type or size ({other}); rustls signs with RSA of 2048 bits or \
+                 more, ECDSA P-256/P-384/P-521 and Ed25519"
+            ),
+        };
         TlsError::Pair {
             certificate: files.certificate.clone(),
             key: files.key.clone(),
-            reason: error.to_string(),
+            reason,
         }
     })
 }
@@ -111,7 +171,10 @@ impl CertificateResolver {
     /// an error the previous certificate stays.
     pub fn reload(&self) -> Result<(), TlsError> {
         let key = Arc::new(load_certified_key(&self.files)?);
-        *self.current.write().unwrap_or_else(|poison| poison.into_inner()) = key;
+        *self
+            .current
+            .write()
+            .unwrap_or_else(|poison| poison.into_inner()) = key;
         Ok(())
     }
 
@@ -143,4 +206,63 @@ pub fn server_config(resolver: Arc<CertificateResolver>) -> Arc<ServerConfig> {
         .with_cert_resolver(resolver);
     config.alpn_protocols = ALPN_PROTOCOLS.iter().map(|id| id.to_vec()).collect();
     Arc::new(config)
+}
+
+/// How one TLS handshake ended.
+pub enum Handshake {
+    /// Done: requests follow over this stream.
+    Done(Box<TlsStream<TcpStream>>),
+    /// The client closed (or reset) before or during the handshake: load balancers' TCP checks
+    /// and clients that gave up, not counted as failures.
+    Abandoned,
+    /// The client spoke plain HTTP to the TLS port and was told so in a plain 400.
+    PlainHttp,
+    /// The handshake failed (the alert, if any, was sent).
+    Failed(std::io::Error),
+}
+
+/// What a plain-HTTP client on the TLS port reads, in a 400 (nginx answers the same mistake so).
+const PLAIN_HTTP_MESSAGE: &str =
+    "This port serves HTTPS: use https:// (plain HTTP is on --listen)\n";
+
+/// Runs the server side of a handshake on `stream` with `config`. The caller bounds its time.
+/// Alerts for a ClientHello or configuration mismatch (protocol version, ALPN) reach the client
+/// before the connection closes.
+pub async fn accept(stream: TcpStream, config: Arc<ServerConfig>) -> Handshake {
+    // A TLS connection opens with a handshake record (content type 22); an HTTP request with a
+    // method name in capitals.
+    let mut first = [0u8; 1];
+    match stream.peek(&mut first).await {
+        Ok(0) | Err(_) => return Handshake::Abandoned,
+        Ok(_) if first[0].is_ascii_uppercase() => {
+            let mut stream = stream;
+            let answer = format!(
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{PLAIN_HTTP_MESSAGE}",
+                PLAIN_HTTP_MESSAGE.len()
+            );
+            let _ = stream.write_all(answer.as_bytes()).await;
+            let _ = stream.close().await;
+            return Handshake::PlainHttp;
+        }
+        Ok(_) => {}
+    }
+    let start = match LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream).await {
+        Ok(start) => start,
+        Err(error) => return failed(error),
+    };
+    match start.into_stream(config).await {
+        Ok(stream) => Handshake::Done(Box::new(stream)),
+        Err(error) => failed(error),
+    }
+}
+
+fn failed(error: std::io::Error) -> Handshake {
+    use std::io::ErrorKind;
+    match error.kind() {
+        ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset | ErrorKind::BrokenPipe => {
+            Handshake::Abandoned
+        }
+        _ => Handshake::Failed(error),
+    }
 }

@@ -47,7 +47,8 @@ class Server:
     def start(self):
         binary = self.binary()
         self.proc = subprocess.Popen(
-            [binary, "--listen", "127.0.0.1:0", "--cores", "2", "--data-dir", self.data,
+            [binary, "--listen", "127.0.0.1:0", *([] if "--cores" in self.extra_args else ["--cores", "2"]),
+             "--data-dir", self.data,
              "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY, "--log-level", "warn",
              *self.extra_args],
             stdout=subprocess.PIPE, text=True)

@@ -167,14 +167,14 @@ def test_tls_versions_and_alpn(tls):
     with handshake(tls) as connection:
         assert connection.selected_alpn_protocol() is None
     # TLS 1.1 (offered: security level 0 lets OpenSSL send it) and an h2-only client are refused
-    # by the server, not by the client. (The h2 refusal's no_application_protocol alert is queued
-    # but the connection closes before it leaves, so the client sees an EOF.)
+    # by the server's alert (RFC 7301: no_application_protocol), not by the client.
     with pytest.raises(ssl.SSLError) as old:
         handshake(tls, ciphers="DEFAULT:@SECLEVEL=0", minimum_version=ssl.TLSVersion.TLSv1_1,
                   maximum_version=ssl.TLSVersion.TLSv1_1)
     assert "ALERT" in str(old.value), old.value
-    with pytest.raises(ssl.SSLError):
+    with pytest.raises(ssl.SSLError) as h2:
         handshake(tls, alpn=["h2"])
+    assert "no application protocol" in str(h2.value).lower(), h2.value
     with handshake(tls, alpn=["h2", "http/1.1"]) as connection:
         assert connection.selected_alpn_protocol() == "http/1.1"
 
@@ -186,19 +186,28 @@ def metric(server, name):
                if line.startswith(name + "{") or line.startswith(name + " "))
 
 
-def test_plain_http_on_the_tls_port_is_dropped_and_counted(tls):
+def test_plain_http_on_the_tls_port_gets_a_plain_400_and_failures_are_counted(tls):
     before = metric(tls, "ringstore_tls_handshake_failures_total")
     host, port = host_port(tls.tls_endpoint)
+    # Plain HTTP on the TLS port: a readable 400, as nginx answers; not a handshake failure.
     with socket.create_connection((host, port), timeout=10) as raw:
         raw.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = raw.recv(1024)
+        assert answer.startswith(b"HTTP/1.1 400 "), answer
+        assert b"use https://" in answer
+    # A TCP check that connects and closes (load balancers) is not one either.
+    socket.create_connection((host, port), timeout=10).close()
+    # Garbage that starts like a TLS record is.
+    with socket.create_connection((host, port), timeout=10) as raw:
+        raw.sendall(b"\x16\x03\x01\x00\x05hello")
         try:
-            answer = raw.recv(1024)
+            raw.recv(1024)
         except ConnectionResetError:
-            answer = b""
-        assert not answer.startswith(b"HTTP/1.1 2")
+            pass
     deadline = time.time() + 5
     while metric(tls, "ringstore_tls_handshake_failures_total") <= before and time.time() < deadline:
         time.sleep(0.05)
+    time.sleep(0.2)
     assert metric(tls, "ringstore_tls_handshake_failures_total") == before + 1
     # A client that never finishes its handshake is cut off at the head deadline (2 s here).
     with socket.create_connection((host, port), timeout=30) as raw:
@@ -282,18 +291,26 @@ def test_unusable_certificates_stop_the_start_with_one_line(tmp_path):
         missing = str(tmp_path / "missing.pem")
         garbage = tmp_path / "garbage.pem"
         garbage.write_text("hello\n")
+        encrypted = tmp_path / "encrypted.pem"
+        subprocess.run(["openssl", "pkey", "-in", certificates.key_path, "-out", str(encrypted),
+                        "-aes256", "-passout", "pass:secret"], check=True, capture_output=True)
         unreadable_cases = [
             (["--tls-cert", missing, "--tls-key", certificates.key_path], missing),
             (["--tls-cert", str(garbage), "--tls-key", certificates.key_path], str(garbage)),
             (["--tls-cert", certificates.cert_path, "--tls-key", str(garbage)], str(garbage)),
             # A key of another certificate.
             (["--tls-cert", certificates.cert_path, "--tls-key", other.key_path], other.key_path),
+            # Not a regular file: read without end, or block, if it were read.
+            (["--tls-cert", "/dev/zero", "--tls-key", certificates.key_path], "/dev/zero"),
+            (["--tls-cert", certificates.cert_path, "--tls-key", str(tmp_path)], str(tmp_path)),
+            (["--tls-cert", certificates.cert_path, "--tls-key", str(encrypted)], str(encrypted)),
         ]
         for arguments, named in unreadable_cases:
             result = start_failure(["--listen-tls", "127.0.0.1:0", *arguments])
             assert result.returncode == 1, (arguments, result)
             lines = result.stderr.strip().splitlines()
-            assert len(lines) == 1 and named in lines[0] and lines[0].startswith("ringstore: "), result.stderr
+            assert len(lines) == 1 and lines[0].count(named) == 1, result.stderr
+            assert lines[0].startswith("ringstore: "), result.stderr
             assert "listening" not in result.stdout
         # Half a TLS configuration is a usage error.
         result = start_failure(["--listen-tls", "127.0.0.1:0", "--tls-cert", certificates.cert_path])
@@ -302,3 +319,101 @@ def test_unusable_certificates_stop_the_start_with_one_line(tmp_path):
     finally:
         shutil.rmtree(certificates.directory, ignore_errors=True)
         shutil.rmtree(other.directory, ignore_errors=True)
+
+
+def tls_records_of(server, head):
+    """Handshakes over a raw socket and returns it with `head` encrypted but not sent."""
+    context = ssl.create_default_context(cafile=server.certificates.ca_path)
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    session = context.wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
+    raw = socket.create_connection(host_port(server.tls_endpoint), timeout=10)
+    while True:
+        try:
+            session.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            raw.sendall(outgoing.read())
+            incoming.write(raw.recv(65536))
+    raw.sendall(outgoing.read())
+    session.write(head)
+    return raw, outgoing.read()
+
+
+def closed_within(raw, seconds):
+    """Waits for the server to end the connection; returns how long that took, or None."""
+    started = time.time()
+    raw.settimeout(0.2)
+    while time.time() - started < seconds:
+        try:
+            if raw.recv(65536) == b"":
+                return time.time() - started
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            return time.time() - started
+    return None
+
+
+def test_deadlines_hold_over_tls_and_shutdown_is_prompt(tmp_path):
+    # Its own server: it ends with SIGTERM. Head deadline 2 s, idle timeout 1 s, and room for
+    # two connections only, shared by both listeners.
+    certificates = Certificates()
+    server = Server(extra_args=certificates.args() + [
+        "--header-timeout", "2", "--idle-timeout", "1", "--cores", "1", "--max-connections", "2"])
+    server.certificates = certificates
+    try:
+        # A request head trickled one byte of its TLS record at a time is cut at the head
+        # deadline, although every socket read brings a byte.
+        raw, record = tls_records_of(server, b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        started = time.time()
+        closed = None
+        for byte in record:
+            try:
+                raw.sendall(bytes([byte]))
+            except (BrokenPipeError, ConnectionResetError):
+                closed = time.time() - started
+                break
+            waited = closed_within(raw, 0.3)
+            if waited is not None:
+                closed = time.time() - started
+                break
+            if time.time() - started > 8:
+                break
+        raw.close()
+        assert closed is not None and closed < 4, closed
+        # An idle TLS connection ends at the idle timeout with close_notify (a clean EOF for
+        # OpenSSL, not an abrupt one).
+        context = ssl.create_default_context(cafile=certificates.ca_path)
+        host, port = host_port(server.tls_endpoint)
+        kept = http.client.HTTPSConnection(host, port, context=context, timeout=10)
+        kept.request("GET", "/healthz")
+        assert kept.getresponse().read() == b"ok\n"
+        started = time.time()
+        assert kept.sock.recv(1024) == b""  # SSLEOFError here would mean no close_notify
+        assert time.time() - started < 3
+        kept.close()
+        # With two permits, an idle TLS listener holds none: a plain request is served while
+        # one plain connection sits mid-request.
+        held = socket.create_connection(host_port(server.endpoint), timeout=10)
+        held.sendall(b"PUT /b/k HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+        time.sleep(0.2)
+        with urllib.request.urlopen(server.endpoint + "/healthz", timeout=3) as response:
+            assert response.read() == b"ok\n"
+        held.close()
+        # A reload that meets a FIFO neither blocks nor wedges the signal thread, and a silent
+        # TCP connection on the TLS port does not hold shutdown back.
+        os.remove(certificates.key_path)
+        os.mkfifo(certificates.key_path)
+        server.proc.send_signal(signal.SIGHUP)
+        silent = socket.create_connection(host_port(server.tls_endpoint), timeout=10)
+        time.sleep(0.3)
+        assert peer_certificate(server)
+        server.proc.send_signal(signal.SIGTERM)
+        started = time.time()
+        server.proc.wait(timeout=10)
+        assert time.time() - started < 2, time.time() - started
+        silent.close()
+    finally:
+        server.stop()
+        shutil.rmtree(server.data, ignore_errors=True)
+        shutil.rmtree(certificates.directory, ignore_errors=True)
