@@ -87,8 +87,10 @@ impl Config {
 pub struct TlsListen {
     /// Address every core listens on for TLS (SO_REUSEPORT), beside `Config::listen`.
     pub listen: SocketAddr,
-    /// The PEM certificate chain and key, read at start and again on SIGHUP.
-    pub files: crate::net::tls::TlsFiles,
+    /// PEM certificate chain, leaf first; read at start and again on SIGHUP.
+    pub certificate: PathBuf,
+    /// PEM private key of the leaf; read at start and again on SIGHUP.
+    pub key: PathBuf,
 }
 
 /// A configuration value that cannot be used.

@@ -426,10 +426,8 @@ fn tls_listen(
             })?;
             Ok(Some(config::TlsListen {
                 listen,
-                files: ringstore::net::tls::TlsFiles {
-                    certificate: absolute(&certificate),
-                    key: absolute(&key),
-                },
+                certificate: absolute(&certificate),
+                key: absolute(&key),
             }))
         }
         _ => Err(UsageError(

@@ -469,7 +469,10 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
     // A certificate that cannot be used, or an address taken, stops the start before recovery
     // touches the data dir (connections arriving meanwhile wait in the listen backlog).
     let certificates = match &config.tls {
-        Some(settings) => Some(Arc::new(CertificateResolver::load(settings.files.clone())?)),
+        Some(settings) => Some(Arc::new(CertificateResolver::load(tls::TlsFiles {
+            certificate: settings.certificate.clone(),
+            key: settings.key.clone(),
+        })?)),
         None => None,
     };
     let (bound, plain_sockets) = bind(config.listen, config.cores)?;

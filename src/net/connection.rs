@@ -101,35 +101,47 @@ pub async fn serve(
     )));
     match tls {
         None => serve_requests(stream, peer, false, context, service).await,
-        Some(config) => {
-            let deadline = Duration::from_millis(context.config.header_timeout_ms);
-            let _ = stream.set_read_timeout(Some(deadline));
-            // Bounded by the head deadline, and given up at shutdown like an idle connection.
-            let handshake = within(deadline, tls::accept(stream, config.clone()));
-            let shutdown = async {
-                context.wait_for_shutdown().await;
-                None
-            };
-            match futures_lite::future::or(async { Some(handshake.await) }, shutdown).await {
-                Some(Some(Handshake::Done(stream))) => {
-                    serve_requests(stream, peer, true, context, service).await
-                }
-                Some(Some(Handshake::Failed(error))) => {
-                    metrics.tls_handshake_failed();
-                    tracing::debug!(peer = ?peer, error = %error, "TLS handshake failed");
-                }
-                Some(None) => {
-                    metrics.tls_handshake_failed();
-                    tracing::debug!(peer = ?peer, "TLS handshake timed out");
-                }
-                Some(Some(Handshake::PlainHttp)) => {
-                    tracing::debug!(peer = ?peer, "plain HTTP on the TLS port: answered 400");
-                }
-                Some(Some(Handshake::Abandoned)) | None => {}
-            }
-        }
+        // Boxed: a plain connection's task should not carry a handshake's state.
+        Some(config) => Box::pin(serve_tls(stream, config, peer, context, service)).await,
     }
     metrics.connection_opened(false);
+}
+
+/// Completes the handshake within the head deadline (giving up at shutdown), then serves the
+/// connection's requests over TLS.
+async fn serve_tls(
+    stream: TcpStream,
+    config: &Arc<ServerConfig>,
+    peer: Option<std::net::IpAddr>,
+    context: &CoreState,
+    service: &impl Service,
+) {
+    let metrics = context.core_metrics();
+    let deadline = Duration::from_millis(context.config.header_timeout_ms);
+    let _ = stream.set_read_timeout(Some(deadline));
+    // Bounded by the head deadline, and given up at shutdown like an idle connection.
+    let handshake = within(deadline, tls::accept(stream, config.clone()));
+    let shutdown = async {
+        context.wait_for_shutdown().await;
+        None
+    };
+    match futures_lite::future::or(async { Some(handshake.await) }, shutdown).await {
+        Some(Some(Handshake::Done(stream))) => {
+            serve_requests(stream, peer, true, context, service).await
+        }
+        Some(Some(Handshake::Failed(error))) => {
+            metrics.tls_handshake_failed();
+            tracing::debug!(peer = ?peer, error = %error, "TLS handshake failed");
+        }
+        Some(None) => {
+            metrics.tls_handshake_failed();
+            tracing::debug!(peer = ?peer, "TLS handshake timed out");
+        }
+        Some(Some(Handshake::PlainHttp)) => {
+            tracing::debug!(peer = ?peer, "plain HTTP on the TLS port: answered 400");
+        }
+        Some(Some(Handshake::Abandoned)) | None => {}
+    }
 }
 
 async fn serve_requests<S: Stream>(
