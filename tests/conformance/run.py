@@ -198,6 +198,7 @@ FOLLOWS_AWS_INSTEAD = {
     "test_delete_marker_expiration": "expects x-amz-delete-marker: false on the 404 of a HEAD once lifecycle removed the key's only delete marker (the key then has no version at all); the HeadObject reference says of that header 'If false, this response header does not appear in the response'",
     "test_object_raw_get_x_amz_expires_out_max_range": "expects 403 for a presigned URL with X-Amz-Expires over 604800; S3 answers 400 AuthorizationQueryParametersError 'X-Amz-Expires must be less than a week' (recorded against the suite in ceph/s3-tests#462), which ringstore answers",
     "test_object_raw_get_x_amz_expires_out_positive_range": "expects 403 for a presigned URL with a negative X-Amz-Expires; S3 answers 400 AuthorizationQueryParametersError 'X-Amz-Expires must be non-negative' (recorded against the suite in ceph/s3-tests#462), which ringstore answers",
+    "test_object_raw_put_authenticated_expired": "presigns a PUT with a negative X-Amz-Expires and expects 403; S3 answers 400 AuthorizationQueryParametersError 'X-Amz-Expires must be non-negative' (recorded against the suite in ceph/s3-tests#462), which ringstore answers",
     "test_multipart_resend_first_finishes_last": "completes with part 1 listed twice (once with a superseded ETag); the CompleteMultipartUpload reference requires strictly ascending part numbers and current ETags, so ringstore refuses the list",
 }
 
