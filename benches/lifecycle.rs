@@ -30,6 +30,25 @@ fn create(store: &mut MetaStore, name: &str) {
     store.apply(&bucket).unwrap();
 }
 
+fn create_versioned(store: &mut MetaStore, name: &str) {
+    create(store, name);
+    store
+        .apply(&PutBucketVersioning {
+            bucket: name.into(),
+            status: VersioningStatus::Enabled,
+        })
+        .unwrap();
+}
+
+/// A rule expiring `bucket`'s noncurrent versions `days` after they stop being current.
+fn expire_noncurrent(store: &mut MetaStore, bucket: &str, days: u32) {
+    let noncurrent = NoncurrentVersionExpiration {
+        noncurrent_days: days,
+        newer_noncurrent_versions: None,
+    };
+    store.apply(&rules(bucket, None, Some(noncurrent))).unwrap();
+}
+
 fn fill(store: &mut MetaStore, bucket: &str, last_modified_ms: i64) {
     for chunk in (0..KEY_COUNT).collect::<Vec<_>>().chunks(20_000) {
         let puts: Vec<PutObject> = chunk
@@ -167,35 +186,17 @@ fn main() {
         "100,000 keys, every current version expires (unversioned)",
     );
 
-    create(&mut store, "versioned");
-    store
-        .apply(&PutBucketVersioning {
-            bucket: "versioned".into(),
-            status: VersioningStatus::Enabled,
-        })
-        .unwrap();
+    create_versioned(&mut store, "versioned");
     for _ in 0..3 {
         fill(&mut store, "versioned", 0);
     }
-    let noncurrent = NoncurrentVersionExpiration {
-        noncurrent_days: 1,
-        newer_noncurrent_versions: None,
-    };
-    store
-        .apply(&rules("versioned", None, Some(noncurrent)))
-        .unwrap();
+    expire_noncurrent(&mut store, "versioned", 1);
     pass(
         &mut store,
         "100,000 keys x 3 versions, both noncurrent ones expire",
     );
 
-    create(&mut store, "one-key");
-    store
-        .apply(&PutBucketVersioning {
-            bucket: "one-key".into(),
-            status: VersioningStatus::Enabled,
-        })
-        .unwrap();
+    create_versioned(&mut store, "one-key");
     for _ in 0..10 {
         let puts: Vec<PutObject> = (0..20_000)
             .map(|_| {
@@ -209,12 +210,6 @@ fn main() {
             reply.unwrap();
         }
     }
-    let noncurrent_later = NoncurrentVersionExpiration {
-        noncurrent_days: 1_000_000,
-        newer_noncurrent_versions: None,
-    };
-    store
-        .apply(&rules("one-key", None, Some(noncurrent_later)))
-        .unwrap();
+    expire_noncurrent(&mut store, "one-key", 1_000_000);
     pass(&mut store, "one key, 200,000 versions, nothing due");
 }

@@ -204,12 +204,16 @@ fn run_user_command(args: UserArgs) -> Result<ExitCode, anyhow::Error> {
 struct UsageError(String);
 
 fn setting(flag: Option<String>, env_name: &str, default: &str) -> String {
+    optional_setting(flag, env_name).unwrap_or_else(|| default.to_string())
+}
+
+/// The flag, else the non-empty environment variable `env_name`, if either is given.
+fn optional_setting(flag: Option<String>, env_name: &str) -> Option<String> {
     flag.or_else(|| {
         std::env::var(env_name)
             .ok()
             .filter(|value| !value.is_empty())
     })
-    .unwrap_or_else(|| default.to_string())
 }
 
 // Long on purpose: one flag-or-env resolution and check per option, in the order of the README's
@@ -410,8 +414,7 @@ fn tls_listen(
     key: Option<String>,
 ) -> Result<Option<config::TlsListen>, UsageError> {
     let value = |flag: Option<String>, variable: &str| {
-        flag.or_else(|| std::env::var(variable).ok())
-            .filter(|value| !value.is_empty())
+        optional_setting(flag, variable).filter(|value| !value.is_empty())
     };
     let listen = value(listen, "RINGSTORE_LISTEN_TLS");
     let certificate = value(certificate, "RINGSTORE_TLS_CERT");

@@ -281,13 +281,13 @@ struct CoreSeed {
     registry: Arc<Registry>,
     shutdown: Arc<AtomicBool>,
     running: Arc<AtomicUsize>,
-    certificates: Option<Arc<CertificateResolver>>,
 }
 
-/// One core's listening sockets, before its executor wraps them.
+/// One core's listening sockets, before its executor wraps them: the TLS one with the
+/// certificates its handshakes use.
 struct CoreSockets {
     plain: socket2::Socket,
-    tls: Option<socket2::Socket>,
+    tls: Option<(socket2::Socket, Arc<CertificateResolver>)>,
 }
 
 /// Starts core `core`: its executor (io_uring memory and ring depth set explicitly), its state and
@@ -310,7 +310,6 @@ fn spawn_core(
                 registry,
                 shutdown,
                 running,
-                certificates,
             } = seed;
             let state = Rc::new(CoreState::new(
                 config,
@@ -348,7 +347,6 @@ fn spawn_core(
                 plain: sockets.plain,
                 tls: sockets
                     .tls
-                    .zip(certificates)
                     .map(|(socket, certificates)| (socket, tls::server_config(certificates))),
             };
             crate::net::serve(listeners, state, service).await;
@@ -476,13 +474,14 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
         None => None,
     };
     let (bound, plain_sockets) = bind(config.listen, config.cores)?;
-    let (bound_tls, mut tls_sockets): (_, Vec<Option<socket2::Socket>>) = match &config.tls {
+    let (bound_tls, tls_sockets) = match &config.tls {
         Some(settings) => {
             let (address, sockets) = bind(settings.listen, config.cores)?;
-            (Some(address), sockets.into_iter().map(Some).collect())
+            (Some(address), sockets)
         }
-        None => (None, (0..config.cores).map(|_| None).collect()),
+        None => (None, Vec::new()),
     };
+    let mut tls_sockets = tls_sockets.into_iter();
     let store = open_and_recover(&layout)?;
     ensure_memlock(config.cores)?;
     raise_nofile(config.cores, config.connections_per_core_max);
@@ -506,7 +505,7 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
     for (core, plain) in plain_sockets.into_iter().enumerate() {
         let sockets = CoreSockets {
             plain,
-            tls: tls_sockets[core].take(),
+            tls: tls_sockets.next().zip(certificates.clone()),
         };
         let placement = if config.cores <= cpus.len() {
             Placement::Fixed(cpus[core])
@@ -520,7 +519,6 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
             registry: registry.clone(),
             shutdown: shutdown.clone(),
             running: running.clone(),
-            certificates: certificates.clone(),
         };
         handles.push(spawn_core(core, placement, sockets, seed)?);
     }

@@ -56,14 +56,12 @@ pub(crate) fn get_bucket(
     transaction: &Transaction<'_>,
     name: &str,
 ) -> rusqlite::Result<Option<BucketRecord>> {
-    transaction
-        .prepare_cached(
-            "SELECT name, owner, region, created_ms, acl, versioning, object_lock, cors, policy, \
-             public_access_block, lifecycle FROM buckets \
-             WHERE name = ?1",
-        )?
-        .query_row([name], bucket_from_row)
-        .optional()
+    query_bucket(
+        transaction,
+        "SELECT name, owner, region, created_ms, acl, versioning, object_lock, cors, policy, \
+         public_access_block, lifecycle FROM buckets WHERE name = ?1",
+        name,
+    )
 }
 
 /// The bucket named `name` without its configurations (CORS, policy, PublicAccessBlock and
@@ -74,11 +72,22 @@ pub(crate) fn get_bucket_state(
     transaction: &Transaction<'_>,
     name: &str,
 ) -> rusqlite::Result<Option<BucketRecord>> {
+    query_bucket(
+        transaction,
+        "SELECT name, owner, region, created_ms, acl, versioning, object_lock, NULL, NULL, \
+         NULL, NULL FROM buckets WHERE name = ?1",
+        name,
+    )
+}
+
+/// Runs `select` (the columns `bucket_from_row` reads, `?1` the name) for bucket `name`.
+fn query_bucket(
+    transaction: &Transaction<'_>,
+    select: &str,
+    name: &str,
+) -> rusqlite::Result<Option<BucketRecord>> {
     transaction
-        .prepare_cached(
-            "SELECT name, owner, region, created_ms, acl, versioning, object_lock, NULL, NULL, \
-             NULL, NULL FROM buckets WHERE name = ?1",
-        )?
+        .prepare_cached(select)?
         .query_row([name], bucket_from_row)
         .optional()
 }

@@ -41,10 +41,11 @@ enum HeadOutcome {
 
 /// A stream one connection is served on: the TCP socket itself, or TLS over it.
 pub trait Stream: Transport {
-    /// Whether one read may span several socket reads (TLS: a record arrives in pieces, and
-    /// records may carry no HTTP bytes at all), so the socket's per-read timeout alone does not
-    /// bound it and head and idle deadlines need a timer of their own.
-    const READS_SPAN_SOCKET_READS: bool;
+    /// Whether this is TLS. Its requests are `aws:SecureTransport`, and one read may span
+    /// several socket reads (a record arrives in pieces; records may carry no HTTP bytes at all),
+    /// so the socket's per-read timeout alone does not bound it and head and idle deadlines need
+    /// a timer of their own.
+    const TLS: bool;
 
     /// Sets how long one socket read may wait before it fails with `TimedOut` (glommio's socket
     /// timeout; under TLS the TCP socket's).
@@ -52,7 +53,7 @@ pub trait Stream: Transport {
 }
 
 impl Stream for TcpStream {
-    const READS_SPAN_SOCKET_READS: bool = false;
+    const TLS: bool = false;
 
     fn set_read_timeout(&mut self, timeout: Duration) {
         let _ = TcpStream::set_read_timeout(self, Some(timeout));
@@ -60,18 +61,10 @@ impl Stream for TcpStream {
 }
 
 impl Stream for TlsStream<TcpStream> {
-    const READS_SPAN_SOCKET_READS: bool = true;
+    const TLS: bool = true;
 
     fn set_read_timeout(&mut self, timeout: Duration) {
         let _ = TcpStream::set_read_timeout(self.get_mut().0, Some(timeout));
-    }
-}
-
-impl<S: Stream> Stream for Box<S> {
-    const READS_SPAN_SOCKET_READS: bool = S::READS_SPAN_SOCKET_READS;
-
-    fn set_read_timeout(&mut self, timeout: Duration) {
-        (**self).set_read_timeout(timeout);
     }
 }
 
@@ -100,7 +93,7 @@ pub async fn serve(
         RESPONSE_WRITE_STALL_TIME_MAX_MS,
     )));
     match tls {
-        None => serve_requests(stream, peer, false, context, service).await,
+        None => serve_requests(stream, peer, context, service).await,
         // Boxed: a plain connection's task should not carry a handshake's state.
         Some(config) => Box::pin(serve_tls(stream, config, peer, context, service)).await,
     }
@@ -118,7 +111,6 @@ async fn serve_tls(
 ) {
     let metrics = context.core_metrics();
     let deadline = Duration::from_millis(context.config.header_timeout_ms);
-    let _ = stream.set_read_timeout(Some(deadline));
     // Bounded by the head deadline, and given up at shutdown like an idle connection.
     let handshake = within(deadline, tls::accept(stream, config.clone()));
     let shutdown = async {
@@ -127,7 +119,7 @@ async fn serve_tls(
     };
     match futures_lite::future::or(async { Some(handshake.await) }, shutdown).await {
         Some(Some(Handshake::Done(stream))) => {
-            serve_requests(stream, peer, true, context, service).await
+            serve_requests(*stream, peer, context, service).await
         }
         Some(Some(Handshake::Failed(error))) => {
             metrics.tls_handshake_failed();
@@ -137,8 +129,9 @@ async fn serve_tls(
             metrics.tls_handshake_failed();
             tracing::debug!(peer = ?peer, "TLS handshake timed out");
         }
-        Some(Some(Handshake::PlainHttp)) => {
+        Some(Some(Handshake::PlainHttp(mut stream))) => {
             tracing::debug!(peer = ?peer, "plain HTTP on the TLS port: answered 400");
+            let _ = write_plain_text(&mut stream, 400, tls::PLAIN_HTTP_MESSAGE).await;
         }
         Some(Some(Handshake::Abandoned)) | None => {}
     }
@@ -147,7 +140,6 @@ async fn serve_tls(
 async fn serve_requests<S: Stream>(
     mut stream: S,
     peer: Option<std::net::IpAddr>,
-    secure: bool,
     context: &CoreState,
     service: &impl Service,
 ) {
@@ -169,7 +161,7 @@ async fn serve_requests<S: Stream>(
             }
         };
         head.peer = peer;
-        head.secure = secure;
+        head.secure = S::TLS;
         stream.set_read_timeout(Duration::from_millis(context.config.body_timeout_ms));
         let mut body =
             RequestBody::new(&mut stream, &mut buffer, head.framing, head.expect_continue);
@@ -203,6 +195,21 @@ async fn serve_requests<S: Stream>(
                 return;
             }
         }
+    }
+}
+
+/// `read` bounded by `wait`: by the socket's per-read timeout (set by the caller), and over TLS,
+/// where one read spans several socket reads, by a timer too; past it, `TimedOut`.
+async fn bounded_read<S: Stream>(
+    wait: Duration,
+    read: impl std::future::Future<Output = io::Result<usize>>,
+) -> io::Result<usize> {
+    if S::TLS {
+        within(wait, read)
+            .await
+            .unwrap_or_else(|| Err(io::ErrorKind::TimedOut.into()))
+    } else {
+        read.await
     }
 }
 
@@ -247,25 +254,13 @@ async fn read_head<S: Stream>(
                 context.wait_for_shutdown().await;
                 None
             };
-            let filled = async {
-                if S::READS_SPAN_SOCKET_READS {
-                    within(wait, buffer.fill_idle(stream)).await
-                } else {
-                    Some(buffer.fill_idle(stream).await)
-                }
-            };
-            match futures_lite::future::or(async { Some(filled.await) }, shutdown).await {
-                Some(Some(result)) => result,
-                Some(None) => return HeadOutcome::TimedOut,
+            let read = bounded_read::<S>(wait, buffer.fill_idle(stream));
+            match futures_lite::future::or(async { Some(read.await) }, shutdown).await {
+                Some(result) => result,
                 None => return HeadOutcome::Closed,
             }
-        } else if S::READS_SPAN_SOCKET_READS {
-            match within(wait, buffer.fill(stream)).await {
-                Some(result) => result,
-                None => return HeadOutcome::TimedOut,
-            }
         } else {
-            buffer.fill(stream).await
+            bounded_read::<S>(wait, buffer.fill(stream)).await
         };
         match filled {
             Ok(0) => return HeadOutcome::Closed,
@@ -283,10 +278,18 @@ async fn write_rejection(stream: &mut impl Transport, error: &HeadError) -> io::
         HeadError::TransferEncoding => 501,
         HeadError::Malformed(_) => 400,
     };
+    write_plain_text(stream, status, &format!("{error}\n")).await
+}
+
+/// Answers `status` with `message` as text/plain and closes the connection.
+async fn write_plain_text(
+    stream: &mut impl Transport,
+    status: u16,
+    message: &str,
+) -> io::Result<()> {
     let mut output = Vec::with_capacity(256);
     let mut head = ResponseHead::new(status);
     head.header("Content-Type", "text/plain");
-    let message = format!("{error}\n");
     head.render(message.len() as u64, false, &http_date_now(), &mut output);
     output.extend_from_slice(message.as_bytes());
     stream.write_all(&output).await?;

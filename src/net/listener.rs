@@ -1,5 +1,5 @@
 //! One SO_REUSEPORT listening socket per core (two with `--listen-tls`), and the accept loops
-//! that take a connection permit before they accept.
+//! that give each accepted connection a permit from the core's budget before serving it.
 
 use std::io;
 use std::net::SocketAddr;

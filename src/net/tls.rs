@@ -7,7 +7,6 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use futures_lite::AsyncWriteExt;
 use futures_rustls::server::TlsStream;
 use futures_rustls::LazyConfigAcceptor;
 use glommio::net::TcpStream;
@@ -215,14 +214,14 @@ pub enum Handshake {
     /// The client closed (or reset) before or during the handshake: load balancers' TCP checks
     /// and clients that gave up, not counted as failures.
     Abandoned,
-    /// The client spoke plain HTTP to the TLS port and was told so in a plain 400.
-    PlainHttp,
+    /// The client speaks plain HTTP to the TLS port: it should be told so (`PLAIN_HTTP_MESSAGE`).
+    PlainHttp(TcpStream),
     /// The handshake failed (the alert, if any, was sent).
     Failed(std::io::Error),
 }
 
 /// What a plain-HTTP client on the TLS port reads, in a 400 (nginx answers the same mistake so).
-const PLAIN_HTTP_MESSAGE: &str =
+pub const PLAIN_HTTP_MESSAGE: &str =
     "This port serves HTTPS: use https:// (plain HTTP is on --listen)\n";
 
 /// Runs the server side of a handshake on `stream` with `config`. The caller bounds its time.
@@ -234,17 +233,7 @@ pub async fn accept(stream: TcpStream, config: Arc<ServerConfig>) -> Handshake {
     let mut first = [0u8; 1];
     match stream.peek(&mut first).await {
         Ok(0) | Err(_) => return Handshake::Abandoned,
-        Ok(_) if first[0].is_ascii_uppercase() => {
-            let mut stream = stream;
-            let answer = format!(
-                "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
-                 Connection: close\r\n\r\n{PLAIN_HTTP_MESSAGE}",
-                PLAIN_HTTP_MESSAGE.len()
-            );
-            let _ = stream.write_all(answer.as_bytes()).await;
-            let _ = stream.close().await;
-            return Handshake::PlainHttp;
-        }
+        Ok(_) if first[0].is_ascii_uppercase() => return Handshake::PlainHttp(stream),
         Ok(_) => {}
     }
     let start = match LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream).await {
