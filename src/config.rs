@@ -51,6 +51,10 @@ pub struct Config {
     /// Longest a request body may stall (no byte received) before the request fails, in
     /// milliseconds.
     pub body_timeout_ms: u64,
+    /// The SSE-S3 master key (`--sse-master-key-file`); without it SSE-S3 requests are refused.
+    pub sse_master_key: Option<crate::secret::MasterKey>,
+    /// Accept SSE-C keys on plain HTTP (`--allow-sse-c-over-http`; S3 refuses them there).
+    pub allow_sse_c_over_http: bool,
 }
 
 impl Config {
@@ -78,6 +82,8 @@ impl Config {
             header_bytes_max: HEADER_BYTES_MAX,
             header_timeout_ms: HEADER_READ_TIME_MAX_MS,
             body_timeout_ms: BODY_READ_STALL_TIME_MAX_MS,
+            sse_master_key: None,
+            allow_sse_c_over_http: false,
         }
     }
 }

@@ -40,6 +40,7 @@ pub mod admin;
 pub mod config;
 pub mod core_state;
 pub mod http;
+pub mod key_file;
 pub mod lifecycle;
 pub mod limits;
 pub mod meta;

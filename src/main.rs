@@ -90,6 +90,13 @@ struct Args {
     #[argh(option)]
     multipart_max_age: Option<String>,
 
+    /// file holding the SSE-S3 master key, outside the data dir, mode 0600 (`ringstore key generate FILE` makes one); without it SSE-S3 requests are refused (default none; env RINGSTORE_SSE_MASTER_KEY_FILE)
+    #[argh(option)]
+    sse_master_key_file: Option<String>,
+    /// accept SSE-C (customer-key) requests over plain HTTP, for tests on loopback; S3 and the default refuse them, since the key travels in the clear (env RINGSTORE_ALLOW_SSE_C_OVER_HTTP=true)
+    #[argh(switch)]
+    allow_sse_c_over_http: bool,
+
     /// seconds a lifecycle day lasts, for tests only (default 86400: S3's day, ages rounded to
     /// midnight UTC; a shorter day is not rounded; env RINGSTORE_LIFECYCLE_DAY_SECONDS)
     #[argh(option)]
@@ -140,6 +147,44 @@ struct UserRemove {
     /// access key of the user to remove
     #[argh(positional)]
     access_key: String,
+}
+
+/// ringstore key: the SSE-S3 master key file.
+#[derive(FromArgs)]
+struct KeyArgs {
+    #[argh(subcommand)]
+    command: KeyCommand,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+enum KeyCommand {
+    Generate(KeyGenerate),
+}
+
+/// write a new random master key to FILE (mode 0600; never over an existing file); keep it outside the data dir and back it up apart from the data
+#[derive(FromArgs)]
+#[argh(subcommand, name = "generate")]
+struct KeyGenerate {
+    /// the key file to create
+    #[argh(positional)]
+    file: String,
+}
+
+/// Runs `ringstore key …`.
+fn run_key_command(args: KeyArgs) -> ExitCode {
+    let KeyCommand::Generate(generate) = args.command;
+    match ringstore::key_file::generate(std::path::Path::new(&generate.file)) {
+        Ok(()) => {
+            println!("wrote a new SSE-S3 master key to {}", generate.file);
+            eprintln!("ringstore: back this file up apart from the data dir; objects stored with SSE-S3 cannot be read without it.");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("ringstore: {error}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// Runs `ringstore user …`.
@@ -403,6 +448,10 @@ fn build_config(args: Args) -> Result<Config, UsageError> {
         region_any,
         domains,
         log_level,
+        sse_master_key: None,
+        allow_sse_c_over_http: args.allow_sse_c_over_http
+            || std::env::var("RINGSTORE_ALLOW_SSE_C_OVER_HTTP")
+                .is_ok_and(|value| matches!(value.trim(), "1" | "true" | "yes")),
     })
 }
 
@@ -469,17 +518,38 @@ fn run() -> Result<ExitCode, anyhow::Error> {
             Err(early_exit) => Ok(early_exit_code(early_exit)),
         };
     }
+    if rest.first() == Some(&"key") {
+        return Ok(match KeyArgs::from_args(&[command, "key"], &rest[1..]) {
+            Ok(args) => run_key_command(args),
+            Err(early_exit) => early_exit_code(early_exit),
+        });
+    }
     let args = match Args::from_args(&[command], &rest) {
         Ok(args) => args,
         Err(early_exit) => return Ok(early_exit_code(early_exit)),
     };
-    let config = match build_config(args) {
+    let key_file = optional_setting(
+        args.sse_master_key_file.clone(),
+        "RINGSTORE_SSE_MASTER_KEY_FILE",
+    );
+    let mut config = match build_config(args) {
         Ok(config) => config,
         Err(UsageError(message)) => {
             eprintln!("ringstore: {message}");
             return Ok(ExitCode::from(2));
         }
     };
+    if let Some(path) = key_file {
+        // Before anything starts: a key that cannot be read stops the server with one line.
+        std::fs::create_dir_all(&config.data_dir)?;
+        match ringstore::key_file::load(std::path::Path::new(&path), &config.data_dir) {
+            Ok(key) => config.sse_master_key = Some(key),
+            Err(error) => {
+                eprintln!("ringstore: --sse-master-key-file {error}");
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
     if let Err(message) = ringstore::obs::init_logging(&config.log_level, config.log_format) {
         eprintln!("ringstore: {message}");
         return Ok(ExitCode::from(2));

@@ -40,6 +40,41 @@ pub fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
     left.len() == right.len() && bool::from(left.ct_eq(right))
 }
 
+/// Bytes of the SSE-S3 master key (AES-256).
+pub const MASTER_KEY_BYTES: usize = 32;
+
+/// The server's SSE-S3 master key: seals every SSE-S3 object's data key. `Debug` prints a
+/// placeholder; the bytes are zeroed when dropped.
+#[derive(Clone)]
+pub struct MasterKey([u8; MASTER_KEY_BYTES]);
+
+impl MasterKey {
+    /// Wraps key bytes read from the key file.
+    pub fn new(bytes: [u8; MASTER_KEY_BYTES]) -> Self {
+        MasterKey(bytes)
+    }
+
+    /// The key's bytes, for key derivation only.
+    pub fn expose(&self) -> &[u8; MASTER_KEY_BYTES] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MasterKey(<redacted>)")
+    }
+}
+
+impl Drop for MasterKey {
+    fn drop(&mut self) {
+        for byte in self.0.iter_mut() {
+            // SAFETY: a valid, aligned pointer to a byte we own; volatile so the wipe stays.
+            unsafe { std::ptr::write_volatile(byte, 0) };
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,7 @@ pub enum S3ErrorCode {
     InvalidBucketState,
     InvalidRetentionPeriod,
     InvalidDigest,
+    InvalidEncryptionAlgorithmError,
     InvalidRequest,
     InvalidStorageClass,
     InvalidTag,
@@ -94,6 +95,7 @@ impl S3ErrorCode {
             InvalidArgument => "InvalidArgument",
             InvalidBucketName => "InvalidBucketName",
             InvalidDigest => "InvalidDigest",
+            InvalidEncryptionAlgorithmError => "InvalidEncryptionAlgorithmError",
             InvalidRequest => "InvalidRequest",
             InvalidStorageClass => "InvalidStorageClass",
             InvalidLocationConstraint => "InvalidLocationConstraint",
@@ -157,6 +159,7 @@ impl S3ErrorCode {
             | InvalidArgument
             | InvalidBucketName
             | InvalidDigest
+            | InvalidEncryptionAlgorithmError
             | InvalidRequest
             | InvalidStorageClass
             | InvalidLocationConstraint
@@ -225,6 +228,7 @@ impl S3ErrorCode {
             InvalidArgument => "Invalid Argument",
             InvalidBucketName => "The specified bucket is not valid.",
             InvalidDigest => "The Content-MD5 you specified is not valid.",
+            InvalidEncryptionAlgorithmError => "The encryption request you specified is not valid. The valid value is AES256.",
             InvalidRequest => "Invalid Request",
             InvalidStorageClass => "The storage class you specified is not valid",
             InvalidLocationConstraint => "The specified location constraint is not valid.",

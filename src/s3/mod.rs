@@ -30,6 +30,7 @@ pub mod request;
 pub mod resource;
 pub mod router;
 pub mod sosapi;
+pub mod sse;
 pub mod tagging;
 pub mod time;
 pub mod unsupported;

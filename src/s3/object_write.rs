@@ -13,6 +13,7 @@ use crate::meta::{MetaError, ObjectRecord, PutCondition};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::payload::PayloadReader;
 use crate::s3::request::Call;
+use crate::s3::sse::NewEncryption;
 use crate::s3::{time, S3Context};
 use crate::storage::checksum::ChecksumAlgorithm;
 use crate::storage::writer::remove_object_file_later;
@@ -120,6 +121,8 @@ pub struct ObjectAttributes {
     pub lock: crate::meta::ObjectLock,
     /// Tags, URL-encoded (`None`: none).
     pub tags: Option<String>,
+    /// The data key the bytes were sealed with and the headers that say so (`None`: plain).
+    pub encryption: Option<NewEncryption>,
 }
 
 /// Publishes a sealed file under the request's bucket and key and commits its metadata if
@@ -133,15 +136,27 @@ pub async fn commit_object(
     condition: PutCondition,
 ) -> S3Result<ObjectRecord> {
     let published = sealed.publish().await?;
+    let mut headers = attributes.headers;
+    let etag = match attributes.encryption {
+        Some(encryption) => {
+            headers.extend(encryption.headers);
+            if encryption.opaque_etag {
+                encryption.data_key.opaque_etag(&published.digests.md5)
+            } else {
+                hex::encode(published.digests.md5)
+            }
+        }
+        None => hex::encode(published.digests.md5),
+    };
     let mut record = ObjectRecord {
         bucket: call.bucket.to_string(),
         key: call.key.to_string(),
         body: published.stored.clone().into(),
         size_bytes: published.size_bytes,
-        etag: hex::encode(published.digests.md5),
+        etag,
         last_modified_ms: time::now_ms(),
         content_type: attributes.content_type,
-        headers: attributes.headers,
+        headers,
         checksum: attributes.checksum,
         owner: call.requester.access_key().to_string(),
         acl: attributes.acl,
@@ -415,6 +430,7 @@ pub async fn receive_payload(
     bytes_max: u64,
     forced: Option<ChecksumAlgorithm>,
     destination: Destination,
+    cipher: Option<crate::storage::encryption::PackageCipher>,
 ) -> S3Result<ReceivedBody> {
     let content_md5 = integrity.content_md5;
     let request = integrity.checksum.clone();
@@ -435,7 +451,8 @@ pub async fn receive_payload(
     }
     let algorithm = request.as_ref().map(|request| request.algorithm).or(forced);
     let placement = destination.placement(context, payload.object_length());
-    let mut writer = ObjectWriter::create(context.layout.clone(), algorithm, placement).await?;
+    let mut writer =
+        ObjectWriter::create(context.layout.clone(), algorithm, placement, cipher).await?;
     loop {
         let count = payload.read(writer.spare_mut()).await?;
         if count == 0 {

@@ -52,7 +52,19 @@ enum Scope {
     Every,
     /// Only these (AWS operation names).
     Only(&'static [&'static str]),
+    /// Every operation but these (the ones that implement the header).
+    AllBut(&'static [&'static str]),
 }
+
+/// Operations that honour `x-amz-server-side-encryption: AES256` (SSE-S3; `s3::sse`).
+const SSE_S3_OPERATIONS: &[&str] = &["PutObject"];
+/// Operations that honour the SSE-C headers (`s3::sse`).
+const SSE_C_OPERATIONS: &[&str] = &[
+    "PutObject",
+    "GetObject",
+    "HeadObject",
+    "GetObjectAttributes",
+];
 
 /// Which values of a header ask for something ringstore does not do.
 enum Values {
@@ -83,8 +95,9 @@ struct Rule {
     answer: Answer,
 }
 
-const SSE: Answer = Answer::NotImplemented("Server-side encryption");
-const SSE_C: Answer = Answer::NotImplemented("Server-side encryption with customer keys (SSE-C)");
+const SSE: Answer = Answer::NotImplemented("Server-side encryption on this operation");
+const SSE_C: Answer =
+    Answer::NotImplemented("Server-side encryption with customer keys (SSE-C) on this operation");
 /// Conditions on a copy's destination, and If-None-Match on a delete (which S3 does not define).
 const CONDITIONAL_COPY: Answer = Answer::NotImplemented(
     "If-None-Match on DeleteObject, and conditions on a CopyObject destination,",
@@ -92,13 +105,13 @@ const CONDITIONAL_COPY: Answer = Answer::NotImplemented(
 
 #[rustfmt::skip]
 const RULES: &[Rule] = &[
-    Rule { name: "x-amz-server-side-encryption", values: Values::Any, scope: Scope::Every, answer: SSE },
+    Rule { name: "x-amz-server-side-encryption", values: Values::Any, scope: Scope::AllBut(SSE_S3_OPERATIONS), answer: SSE },
     Rule { name: "x-amz-server-side-encryption-aws-kms-key-id", values: Values::Any, scope: Scope::Every, answer: SSE },
     Rule { name: "x-amz-server-side-encryption-context", values: Values::Any, scope: Scope::Every, answer: SSE },
     Rule { name: "x-amz-server-side-encryption-bucket-key-enabled", values: Values::Any, scope: Scope::Every, answer: SSE },
-    Rule { name: "x-amz-server-side-encryption-customer-algorithm", values: Values::Any, scope: Scope::Every, answer: SSE_C },
-    Rule { name: "x-amz-server-side-encryption-customer-key", values: Values::Any, scope: Scope::Every, answer: SSE_C },
-    Rule { name: "x-amz-server-side-encryption-customer-key-md5", values: Values::Any, scope: Scope::Every, answer: SSE_C },
+    Rule { name: "x-amz-server-side-encryption-customer-algorithm", values: Values::Any, scope: Scope::AllBut(SSE_C_OPERATIONS), answer: SSE_C },
+    Rule { name: "x-amz-server-side-encryption-customer-key", values: Values::Any, scope: Scope::AllBut(SSE_C_OPERATIONS), answer: SSE_C },
+    Rule { name: "x-amz-server-side-encryption-customer-key-md5", values: Values::Any, scope: Scope::AllBut(SSE_C_OPERATIONS), answer: SSE_C },
     Rule { name: "x-amz-copy-source-server-side-encryption-customer-algorithm", values: Values::Any, scope: Scope::Every, answer: SSE_C },
     Rule { name: "x-amz-copy-source-server-side-encryption-customer-key", values: Values::Any, scope: Scope::Every, answer: SSE_C },
     Rule { name: "x-amz-copy-source-server-side-encryption-customer-key-md5", values: Values::Any, scope: Scope::Every, answer: SSE_C },
@@ -117,6 +130,7 @@ impl Rule {
         match self.scope {
             Scope::Every => true,
             Scope::Only(operations) => operations.contains(&operation),
+            Scope::AllBut(operations) => !operations.contains(&operation),
         }
     }
 
@@ -197,7 +211,7 @@ mod tests {
     fn scopes_name_real_operations() {
         // Goal: every operation a rule names is one the operation table declares.
         for rule in RULES {
-            if let Scope::Only(operations) = rule.scope {
+            if let Scope::Only(operations) | Scope::AllBut(operations) = rule.scope {
                 for operation in operations {
                     assert!(Operation::NAMES.contains(operation), "{operation}");
                 }

@@ -3,6 +3,8 @@
 
 pub mod capacity;
 pub mod checksum;
+pub mod decrypting_reader;
+pub mod encryption;
 pub mod layout;
 pub mod read_path;
 pub mod reader;

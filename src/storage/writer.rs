@@ -1,7 +1,9 @@
 //! `ObjectWriter`: streams an upload into a temp file with DMA writes while hashing it, then
 //! makes it durable in S3's order: fdatasync → rename → directory fsync. Guards delete the file
 //! on drop unless the caller says the metadata committed. An upload that may be stored inline
-//! stays in memory until it outgrows the inline limit; then it moves to a temp file.
+//! stays in memory until it outgrows the inline limit; then it moves to a temp file. With a
+//! `PackageCipher` the bytes are hashed as plaintext, then sealed in place package by package
+//! (`encryption`'s format) before they reach the disk or the inline row.
 
 use std::collections::VecDeque;
 use std::io;
@@ -13,6 +15,7 @@ use glommio::task::JoinHandle;
 use md5::{Digest, Md5};
 
 use super::checksum::{ChecksumAlgorithm, ChecksumHasher};
+use super::encryption::{encrypted_size, PackageCipher, PACKAGE_PLAINTEXT_BYTES, TAG_BYTES};
 use super::{io_error, FileId, InlineBytes, Layout, StorageError, StoredBytes};
 use crate::limits::{DMA_WRITE_BEHIND_COUNT, DMA_WRITE_BLOCK_BYTES, FILE_REMOVAL_GRACE_MS};
 
@@ -46,6 +49,8 @@ pub struct ObjectWriter {
     md5: Md5,
     checksum: Option<ChecksumHasher>,
     checksum_algorithm: Option<ChecksumAlgorithm>,
+    /// Seals the bytes at rest, if the object is encrypted.
+    cipher: Option<Rc<PackageCipher>>,
     poisoned: bool,
 }
 
@@ -67,6 +72,12 @@ struct FileSink {
     flushed_bytes: u64,
     pending: VecDeque<PendingWrite>,
     temp_guard: TempGuard,
+    /// Encryption: the cipher, plaintext bytes in the open package, and its index.
+    cipher: Option<Rc<PackageCipher>>,
+    package_filled: usize,
+    package_index: u64,
+    /// Plaintext bytes accepted (the file holds more when encrypted: the tags).
+    plaintext_bytes: u64,
 }
 
 /// Deletes a file on drop unless disarmed; keeps crashes and errors from leaving debris visible.
@@ -95,7 +106,10 @@ impl Drop for TempGuard {
 }
 
 impl FileSink {
-    async fn create(layout: &Layout) -> Result<Self, StorageError> {
+    async fn create(
+        layout: &Layout,
+        cipher: Option<Rc<PackageCipher>>,
+    ) -> Result<Self, StorageError> {
         let id = FileId::random();
         let path = layout.temp_path(id);
         let file = OpenOptions::new()
@@ -114,7 +128,68 @@ impl FileSink {
             flushed_bytes: 0,
             pending: VecDeque::with_capacity(DMA_WRITE_BEHIND_COUNT + 1),
             temp_guard: TempGuard { path: Some(path) },
+            cipher,
+            package_filled: 0,
+            package_index: 0,
+            plaintext_bytes: 0,
         })
+    }
+
+    /// Where the next plaintext bytes go: the rest of the block, or of the open package.
+    fn spare_mut(&mut self) -> &mut [u8] {
+        let end = match self.cipher {
+            Some(_) => self.filled + (PACKAGE_PLAINTEXT_BYTES - self.package_filled),
+            None => DMA_WRITE_BLOCK_BYTES,
+        };
+        &mut self.block.as_bytes_mut()[self.filled..end]
+    }
+
+    /// Counts `count` bytes placed by `spare_mut`, sealing a package they complete (its tag
+    /// follows it in the block); whether the block is now full.
+    fn accept(&mut self, count: usize) -> bool {
+        self.filled += count;
+        self.plaintext_bytes += count as u64;
+        if let Some(cipher) = &self.cipher {
+            self.package_filled += count;
+            assert!(self.package_filled <= PACKAGE_PLAINTEXT_BYTES);
+            if self.package_filled == PACKAGE_PLAINTEXT_BYTES {
+                // A full package is never the last: an object ends with a short (maybe empty) one.
+                self.seal_package(cipher.clone(), false);
+            }
+        }
+        assert!(self.filled <= DMA_WRITE_BLOCK_BYTES);
+        self.filled == DMA_WRITE_BLOCK_BYTES
+    }
+
+    fn seal_package(&mut self, cipher: Rc<PackageCipher>, last: bool) {
+        let start = self.filled - self.package_filled;
+        let bytes = self.block.as_bytes_mut();
+        let tag = cipher.seal(self.package_index, last, &mut bytes[start..self.filled]);
+        bytes[self.filled..self.filled + TAG_BYTES].copy_from_slice(&tag);
+        self.filled += TAG_BYTES;
+        self.package_index += 1;
+        self.package_filled = 0;
+    }
+
+    /// Writes the current block out and starts a new one.
+    async fn submit_block(&mut self) -> Result<(), io::Error> {
+        let next = self.file.alloc_dma_buffer(DMA_WRITE_BLOCK_BYTES);
+        let full = std::mem::replace(&mut self.block, next);
+        self.submit(full).await
+    }
+
+    /// Takes `bytes` (already hashed) as if they had arrived through `spare_mut`.
+    async fn absorb(&mut self, mut bytes: &[u8]) -> Result<(), io::Error> {
+        while !bytes.is_empty() {
+            let spare = self.spare_mut();
+            let count = spare.len().min(bytes.len());
+            spare[..count].copy_from_slice(&bytes[..count]);
+            bytes = &bytes[count..];
+            if self.accept(count) {
+                self.submit_block().await?;
+            }
+        }
+        Ok(())
     }
 
     async fn submit(&mut self, buffer: DmaBuffer) -> Result<(), io::Error> {
@@ -150,8 +225,18 @@ impl FileSink {
         }
     }
 
-    /// Writes the tail, trims the padding and fdatasyncs.
-    async fn flush_and_sync(&mut self, size: u64) -> Result<(), io::Error> {
+    /// Seals the last package (if encrypted), writes the tail, trims the padding and fdatasyncs.
+    async fn flush_and_sync(&mut self) -> Result<(), io::Error> {
+        let size = match self.cipher.clone() {
+            Some(cipher) => {
+                // Room for the tag: a block holding a full package's worth was written out.
+                assert!(self.filled + TAG_BYTES <= DMA_WRITE_BLOCK_BYTES);
+                self.seal_package(cipher, true);
+                encrypted_size(self.plaintext_bytes)
+            }
+            None => self.plaintext_bytes,
+        };
+        debug_assert_eq!(self.flushed_bytes + self.filled as u64, size);
         if self.filled > 0 {
             let padded = self.filled.div_ceil(DMA_ALIGNMENT_BYTES) * DMA_ALIGNMENT_BYTES;
             let mut tail = std::mem::replace(
@@ -181,7 +266,9 @@ impl ObjectWriter {
         layout: Rc<Layout>,
         checksum: Option<ChecksumAlgorithm>,
         placement: Placement,
+        cipher: Option<PackageCipher>,
     ) -> Result<Self, StorageError> {
+        let cipher = cipher.map(Rc::new);
         let sink = match placement {
             Placement::InlineUpTo(bytes_max) => {
                 assert!(
@@ -193,7 +280,7 @@ impl ObjectWriter {
                     filled: 0,
                 }
             }
-            Placement::File => Sink::File(FileSink::create(&layout).await?),
+            Placement::File => Sink::File(FileSink::create(&layout, cipher.clone()).await?),
         };
         Ok(ObjectWriter {
             layout,
@@ -201,15 +288,16 @@ impl ObjectWriter {
             md5: Md5::new(),
             checksum: checksum.map(ChecksumHasher::new),
             checksum_algorithm: checksum,
+            cipher,
             poisoned: false,
         })
     }
 
-    /// Bytes accepted so far.
+    /// Bytes accepted so far (plaintext).
     pub fn size_bytes(&self) -> u64 {
         match &self.sink {
             Sink::Memory { filled, .. } => *filled as u64,
-            Sink::File(sink) => sink.flushed_bytes + sink.filled as u64,
+            Sink::File(sink) => sink.plaintext_bytes,
         }
     }
 
@@ -217,7 +305,7 @@ impl ObjectWriter {
     pub fn spare_mut(&mut self) -> &mut [u8] {
         match &mut self.sink {
             Sink::Memory { buffer, filled } => &mut buffer[*filled..],
-            Sink::File(sink) => &mut sink.block.as_bytes_mut()[sink.filled..],
+            Sink::File(sink) => sink.spare_mut(),
         }
     }
 
@@ -237,8 +325,16 @@ impl ObjectWriter {
             Sink::File(sink) => {
                 assert!(sink.filled + count <= DMA_WRITE_BLOCK_BYTES);
                 let new = &sink.block.as_bytes()[sink.filled..sink.filled + count];
-                sink.filled += count;
-                (new, sink.filled == DMA_WRITE_BLOCK_BYTES)
+                // Hashed as plaintext before `accept` may seal them in place.
+                self.md5.update(new);
+                if let Some(checksum) = &mut self.checksum {
+                    checksum.update(new);
+                }
+                if !sink.accept(count) {
+                    return Ok(());
+                }
+                let result = sink.submit_block().await;
+                return result.map_err(|error| self.fail(error));
             }
         };
         self.md5.update(new);
@@ -248,29 +344,21 @@ impl ObjectWriter {
         if !full {
             return Ok(());
         }
-        let result = match &mut self.sink {
-            Sink::Memory { buffer, filled } => {
-                let (buffer, filled) = (std::mem::take(buffer), *filled);
-                match FileSink::create(&self.layout).await {
-                    Ok(mut sink) => {
-                        sink.block.as_bytes_mut()[..filled].copy_from_slice(&buffer[..filled]);
-                        sink.filled = filled;
-                        self.sink = Sink::File(sink);
-                        return Ok(());
-                    }
-                    Err(error) => {
-                        self.poisoned = true;
-                        return Err(error);
-                    }
-                }
-            }
-            Sink::File(sink) => {
-                let next = sink.file.alloc_dma_buffer(DMA_WRITE_BLOCK_BYTES);
-                let full = std::mem::replace(&mut sink.block, next);
-                sink.submit(full).await
+        // The upload outgrew the inline limit: move what is buffered to a temp file.
+        let Sink::Memory { buffer, filled } = &mut self.sink else {
+            unreachable!("a file sink returned above");
+        };
+        let (buffer, filled) = (std::mem::take(buffer), *filled);
+        let mut sink = match FileSink::create(&self.layout, self.cipher.clone()).await {
+            Ok(sink) => sink,
+            Err(error) => {
+                self.poisoned = true;
+                return Err(error);
             }
         };
-        result.map_err(|error| self.fail(error))
+        let absorbed = sink.absorb(&buffer[..filled]).await;
+        self.sink = Sink::File(sink);
+        absorbed.map_err(|error| self.fail(error))
     }
 
     /// Accepts `bytes` (copied in, a buffer at a time).
@@ -304,7 +392,7 @@ impl ObjectWriter {
         let size_bytes = self.size_bytes();
         if let Sink::File(sink) = &mut self.sink {
             // A failure poisons the writer: an fsync is never retried.
-            if let Err(error) = sink.flush_and_sync(size_bytes).await {
+            if let Err(error) = sink.flush_and_sync().await {
                 return Err(self.fail(error));
             }
         }
@@ -320,6 +408,9 @@ impl ObjectWriter {
             Sink::Memory { buffer, filled } => {
                 let mut bytes = std::mem::take(buffer);
                 bytes.truncate(*filled);
+                if let Some(cipher) = &self.cipher {
+                    bytes = cipher.seal_all(&bytes);
+                }
                 SealedBody::Inline(InlineBytes::new(bytes))
             }
             // The guard moves to the sealed object, still armed.

@@ -38,6 +38,10 @@ pub struct GetObjectAttributesInput {
     part_number_marker: usize,
     /// `x-amz-max-parts`, at most `ATTRIBUTE_PARTS_MAX`.
     max_parts: usize,
+    /// The SSE-C key sent, if any (an SSE-C object's attributes need it, as its bytes do).
+    customer: Option<crate::s3::sse::CustomerKey>,
+    /// The request came over TLS.
+    secure: bool,
 }
 
 impl FromRequest<'_> for GetObjectAttributesInput {
@@ -74,6 +78,8 @@ impl FromRequest<'_> for GetObjectAttributesInput {
                 .and_then(|value| value.parse().ok())
                 .unwrap_or(ATTRIBUTE_PARTS_MAX)
                 .min(ATTRIBUTE_PARTS_MAX),
+            customer: crate::s3::sse::customer_key(head, "")?,
+            secure: head.secure,
         })
     }
 }
@@ -121,6 +127,17 @@ impl S3Operation for GetObjectAttributes {
             "GET",
         )
         .await?;
+        if input.customer.is_some() {
+            crate::s3::sse::require_secure_transport(
+                input.secure,
+                context.config.allow_sse_c_over_http,
+            )?;
+        }
+        crate::s3::sse::data_key_for_read(
+            &record.headers,
+            input.customer.as_ref(),
+            context.config.sse_master_key.as_ref(),
+        )?;
         let has = |name: &str| input.wanted.iter().any(|item| item == name);
         let checksum = record.checksum.as_deref().and_then(StoredChecksum::decode);
         let parts = (has("ObjectParts") && !record.parts().is_empty()).then(|| ObjectPartsPage {

@@ -161,6 +161,7 @@ impl S3Operation for CopyObject {
             acl,
             lock: input.lock,
             tags: input.replaced_tags.unwrap_or_else(|| record.tags.clone()),
+            encryption: None,
         };
         let committed =
             commit_object(context, &call, sealed, attributes, PutCondition::None).await?;

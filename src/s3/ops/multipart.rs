@@ -337,6 +337,7 @@ impl S3Operation for UploadPart {
             bytes_max,
             upload_algorithm(&upload),
             Destination::Part,
+            None,
         )
         .await?;
         let checksum = received.checksum.clone();

@@ -30,10 +30,13 @@ use crate::s3::payload::PayloadReader;
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::{authorized_bucket, authorized_version};
 use crate::s3::sosapi::{refuse_sosapi_write, sosapi_object};
+use crate::s3::sse::{self, CustomerKey, Encryption};
 use crate::s3::tagging::{count as count_tags, encode as encode_tags, parse_tagging_header};
 use crate::s3::version::RequestedVersion;
 use crate::s3::{time, S3Context, NULL_VERSION_ID};
 use crate::storage::checksum::StoredChecksum;
+use crate::storage::decrypting_reader::{DecryptingReader, EncryptedSegment};
+use crate::storage::encryption::DataKey;
 use crate::storage::writer::remove_object_file_later;
 use crate::storage::{ObjectReader, Segment};
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -73,6 +76,10 @@ pub struct PutObjectInput<'r> {
     digest_missing: bool,
     /// `x-amz-tagging`, validated and URL-encoded.
     tags: Option<String>,
+    /// SSE-S3 or SSE-C, if asked for.
+    encryption: Option<Encryption>,
+    /// The request came over TLS (SSE-C keys must).
+    secure: bool,
 }
 
 impl<'r> FromRequest<'r> for PutObjectInput<'r> {
@@ -96,6 +103,8 @@ impl<'r> FromRequest<'r> for PutObjectInput<'r> {
                 Some(text) => encode_tags(&parse_tagging_header(text)?),
                 None => None,
             },
+            encryption: sse::requested_encryption(head)?,
+            secure: head.secure,
         })
     }
 }
@@ -108,12 +117,17 @@ pub struct ObjectWritten {
     checksum: Option<StoredChecksum>,
     /// `x-amz-expiration`, when a lifecycle rule expires the object.
     expiration: Option<String>,
+    /// The encryption headers S3 answers with (`x-amz-server-side-encryption`, SSE-C's).
+    encryption: Vec<(&'static str, String)>,
 }
 
 impl IntoResponse for ObjectWritten {
     fn into_response(self) -> Response {
         let mut response = Response::empty(200);
         response.head.header("ETag", format!("\"{}\"", self.etag));
+        for (name, value) in self.encryption {
+            response.head.header(name, value);
+        }
         if let Some(version_id) = self.version_id {
             response.head.header("x-amz-version-id", version_id);
         }
@@ -149,6 +163,21 @@ impl S3Operation for PutObject {
         let writer = call.requester.access_key();
         let acl = stored_acl(context, writer, input.acl, &bucket.owner).await?;
         refuse_public_acl(&call, acl.as_deref())?;
+        let encryption = match &input.encryption {
+            Some(encryption) => {
+                if let Encryption::Customer(_) = encryption {
+                    sse::require_secure_transport(
+                        input.secure,
+                        context.config.allow_sse_c_over_http,
+                    )?;
+                }
+                Some(sse::new_encryption(
+                    encryption,
+                    context.config.sse_master_key.as_ref(),
+                )?)
+            }
+            None => None,
+        };
         let bytes_max = PUT_OBJECT_BYTES_MAX.min(context.config.max_object_size_bytes);
         let received = receive_payload(
             context,
@@ -157,6 +186,9 @@ impl S3Operation for PutObject {
             bytes_max,
             None,
             Destination::Object,
+            encryption
+                .as_ref()
+                .map(|encryption| encryption.data_key.packages(0)),
         )
         .await?;
         let stored = received
@@ -174,10 +206,12 @@ impl S3Operation for PutObject {
             acl,
             lock: input.lock,
             tags: input.tags,
+            encryption,
         };
         let record =
             commit_object(context, &call, received.sealed, attributes, input.condition).await?;
         Ok(ObjectWritten {
+            encryption: sse::answer_headers(&record.headers),
             expiration: expiration_header(&bucket, &record),
             etag: record.etag,
             version_id: record.version_id,
@@ -242,6 +276,10 @@ pub struct GetObjectInput<'r> {
     overrides: Vec<(&'static str, &'r str)>,
     /// `x-amz-checksum-mode: ENABLED`.
     checksum_mode: bool,
+    /// The SSE-C key sent, if any.
+    customer: Option<CustomerKey>,
+    /// The request came over TLS (SSE-C keys must).
+    secure: bool,
 }
 
 fn parse_part_number(text: &str) -> S3Result<u32> {
@@ -276,6 +314,8 @@ impl<'r> FromRequest<'r> for GetObjectInput<'r> {
             checksum_mode: head
                 .header("x-amz-checksum-mode")
                 .is_some_and(|mode| mode.eq_ignore_ascii_case("ENABLED")),
+            customer: sse::customer_key(head, "")?,
+            secure: head.secure,
         })
     }
 }
@@ -384,7 +424,13 @@ impl ObjectAnswer {
         head.header("ETag", format!("\"{}\"", record.etag));
         head.header("Last-Modified", time::http_date(record.last_modified_ms));
         head.header("Accept-Ranges", "bytes");
+        for (name, value) in sse::answer_headers(&record.headers) {
+            head.header(name, value);
+        }
         for (name, value) in &record.headers {
+            if sse::is_encryption_header(name) {
+                continue;
+            }
             match STORED_HEADERS.iter().find(|(stored, _)| stored == name) {
                 Some((_, canonical)) => head.header(*canonical, value.clone()),
                 None => head.header(name.clone(), mail_safe(value)),
@@ -462,18 +508,22 @@ fn selected_bytes(input: &GetObjectInput<'_>, record: &ObjectRecord) -> S3Result
 }
 
 /// The body answering bytes `start..start + length` of `record`: only the length for HEAD, the
-/// inline bytes, or the files streamed; `None` when a file vanished since the lookup (a
-/// concurrent overwrite), so the caller looks again.
+/// inline bytes, or the files streamed (decrypted with `data_key` when the object is
+/// encrypted); `None` when a file vanished since the lookup (a concurrent overwrite), so the
+/// caller looks again.
 async fn open_body(
     context: &S3Context,
     call: &Call<'_>,
     record: &ObjectRecord,
-    start: u64,
-    length: u64,
+    (start, length): (u64, u64),
     head_only: bool,
+    data_key: Option<&DataKey>,
 ) -> S3Result<Option<ResponseBody>> {
     if head_only {
         return Ok(Some(ResponseBody::HeadOnly(length)));
+    }
+    if let Some(data_key) = data_key {
+        return open_encrypted_body(context, call, record, (start, length), data_key).await;
     }
     match &record.body {
         ObjectBody::Inline(bytes) => Ok(Some(ResponseBody::Shared(
@@ -497,6 +547,50 @@ async fn open_body(
                     tracing::error!(error = %error, bucket = call.bucket, key = call.key, "object file unreadable");
                     Err(S3Error::new(S3ErrorCode::InternalError))
                 }
+            }
+        }
+    }
+}
+
+/// `open_body` for an encrypted object: inline bytes opened whole (at most 64 KiB), files
+/// decrypted as they stream.
+async fn open_encrypted_body(
+    context: &S3Context,
+    call: &Call<'_>,
+    record: &ObjectRecord,
+    (start, length): (u64, u64),
+    data_key: &DataKey,
+) -> S3Result<Option<ResponseBody>> {
+    let unreadable = |error: &dyn std::fmt::Display| {
+        tracing::error!(error = %error, bucket = call.bucket, key = call.key, "encrypted object unreadable");
+        S3Error::new(S3ErrorCode::InternalError)
+    };
+    match &record.body {
+        ObjectBody::Inline(bytes) => {
+            let plaintext = data_key
+                .packages(0)
+                .open_all(bytes.as_slice(), record.size_bytes)
+                .map_err(|error| unreadable(&error))?;
+            Ok(Some(ResponseBody::Bytes(
+                plaintext[start as usize..(start + length) as usize].to_vec(),
+            )))
+        }
+        ObjectBody::InlineUnread => unreachable!("a GET looks objects up with their bytes"),
+        ObjectBody::File(_) | ObjectBody::Parts(_) => {
+            let segments = record
+                .extents()
+                .iter()
+                .enumerate()
+                .map(|(index, extent)| EncryptedSegment {
+                    id: extent.file_id,
+                    plaintext_bytes: extent.size_bytes,
+                    cipher: data_key.packages(index as u32),
+                })
+                .collect();
+            match DecryptingReader::open(&context.layout, segments, start, length).await {
+                Ok(reader) => Ok(Some(ResponseBody::Stream(Box::new(reader)))),
+                Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+                Err(error) => Err(unreadable(&error)),
             }
         }
     }
@@ -552,6 +646,15 @@ async fn read_object(
                 .await?
             }
         };
+        // The key first: without it, not even the ETag a condition compares is revealed.
+        if input.customer.is_some() {
+            sse::require_secure_transport(input.secure, context.config.allow_sse_c_over_http)?;
+        }
+        let data_key = sse::data_key_for_read(
+            &record.headers,
+            input.customer.as_ref(),
+            context.config.sse_master_key.as_ref(),
+        )?;
         match input
             .conditions
             .evaluate(&record.etag, record.last_modified_ms)
@@ -570,7 +673,16 @@ async fn read_object(
             ConditionOutcome::Proceed => {}
         }
         let (status, start, length) = selected_bytes(&input, &record)?;
-        let Some(body) = open_body(context, &call, &record, start, length, head_only).await? else {
+        let Some(body) = open_body(
+            context,
+            &call,
+            &record,
+            (start, length),
+            head_only,
+            data_key.as_ref(),
+        )
+        .await?
+        else {
             // Replaced by a concurrent PUT after our lookup: look again and serve the new one.
             continue;
         };

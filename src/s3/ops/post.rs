@@ -231,6 +231,7 @@ async fn receive_file(
         context.layout.clone(),
         expected.as_ref().map(|(algorithm, _)| *algorithm),
         Destination::Object.placement(context, None),
+        None,
     )
     .await?;
     while let Some(piece) = form.next_piece().await? {
@@ -431,6 +432,7 @@ impl S3Operation for PostObject {
             acl,
             lock,
             tags,
+            encryption: None,
         };
         let record =
             commit_object(context, &upload, sealed, attributes, PutCondition::None).await?;

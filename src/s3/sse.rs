@@ -1,0 +1,330 @@
+//! Server-side encryption as S3 asks for it: the SSE-S3 and SSE-C request headers parsed with
+//! S3's errors, the data key a new object is sealed with (and the headers stored with it), and
+//! the key that opens a stored object for a read — or S3's refusal.
+//!
+//! Stored with an encrypted object, as headers: `x-amz-server-side-encryption: AES256` (SSE-S3),
+//! or `x-amz-server-side-encryption-customer-algorithm` and `-key-md5` (SSE-C), which GET and HEAD
+//! return as S3 does; and `SEALED_KEY_HEADER`, the object's data key sealed under the master key
+//! or the customer's key, which is never returned. The customer's key itself is never stored:
+//! only a data key sealed under it (AES-256-GCM), so a later request's key is verified by
+//! opening the seal (S3 keeps a salted HMAC of the key for the same purpose).
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use md5::{Digest, Md5};
+
+use crate::http::RequestHead;
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::storage::encryption::{DataKey, KeyEncryptionKey, KEY_BYTES};
+
+/// `x-amz-server-side-encryption`.
+pub const SSE_HEADER: &str = "x-amz-server-side-encryption";
+/// `x-amz-server-side-encryption-customer-algorithm`.
+pub const SSE_C_ALGORITHM_HEADER: &str = "x-amz-server-side-encryption-customer-algorithm";
+/// `x-amz-server-side-encryption-customer-key`.
+pub const SSE_C_KEY_HEADER: &str = "x-amz-server-side-encryption-customer-key";
+/// `x-amz-server-side-encryption-customer-key-md5`.
+pub const SSE_C_KEY_MD5_HEADER: &str = "x-amz-server-side-encryption-customer-key-md5";
+/// The prefix of the copy source's SSE-C headers.
+pub const COPY_SOURCE_PREFIX: &str = "x-amz-copy-source-";
+/// Stored with an encrypted object, never returned: its data key, sealed (base64).
+pub const SEALED_KEY_HEADER: &str = "x-ringstore-sealed-key";
+
+/// The only algorithm S3 defines for SSE-S3 and SSE-C.
+const AES256: &str = "AES256";
+/// Key-encryption-key purposes: one secret never seals keys for two schemes.
+const SSE_S3_PURPOSE: &str = "ringstore sse-s3 data key v1";
+const SSE_C_PURPOSE: &str = "ringstore sse-c data key v1";
+
+/// A customer's key from SSE-C headers, checked against its MD5; zeroed when dropped.
+pub struct CustomerKey {
+    key: [u8; KEY_BYTES],
+    /// Base64 MD5 of the key, as sent (returned in answers).
+    md5: String,
+}
+
+impl Drop for CustomerKey {
+    fn drop(&mut self) {
+        for byte in self.key.iter_mut() {
+            // SAFETY: a valid, aligned pointer to a byte we own; volatile so the wipe stays.
+            unsafe { std::ptr::write_volatile(byte, 0) };
+        }
+    }
+}
+
+impl CustomerKey {
+    fn key_encryption_key(&self) -> KeyEncryptionKey {
+        KeyEncryptionKey::derive(&self.key, SSE_C_PURPOSE)
+    }
+}
+
+/// The encryption a write asks for.
+pub enum Encryption {
+    /// SSE-S3: keys held by the server (`x-amz-server-side-encryption: AES256`).
+    S3,
+    /// SSE-C: the customer's key, sent with every request.
+    Customer(CustomerKey),
+}
+
+fn invalid_argument(message: &str, name: &str, value: Option<&str>) -> S3Error {
+    let error = S3Error::with_message(S3ErrorCode::InvalidArgument, message.to_string())
+        .field("ArgumentName", name.to_string());
+    match value {
+        Some(value) => error.field("ArgumentValue", value.to_string()),
+        None => error,
+    }
+}
+
+/// The SSE-C key in `head` (the object's own headers with `prefix` "", the copy source's with
+/// `COPY_SOURCE_PREFIX`), if any, with S3's 400s for an incomplete or inconsistent set (the
+/// handler then calls `require_secure_transport`).
+pub fn customer_key(head: &RequestHead, prefix: &str) -> S3Result<Option<CustomerKey>> {
+    let header = |name: &str| head.header(&format!("{prefix}{name}"));
+    let algorithm = header(SSE_C_ALGORITHM_HEADER);
+    let key = header(SSE_C_KEY_HEADER);
+    let md5 = header(SSE_C_KEY_MD5_HEADER);
+    if algorithm.is_none() && key.is_none() && md5.is_none() {
+        return Ok(None);
+    }
+    let algorithm_name = format!("{prefix}{SSE_C_ALGORITHM_HEADER}");
+    let Some(algorithm) = algorithm else {
+        return Err(invalid_argument(
+            "Requests specifying Server Side Encryption with Customer provided keys must provide a valid encryption algorithm.",
+            &algorithm_name,
+            None,
+        ));
+    };
+    if algorithm.trim() != AES256 {
+        return Err(S3Error::with_message(
+            S3ErrorCode::InvalidEncryptionAlgorithmError,
+            "The encryption request you specified is not valid. The valid value is AES256.",
+        )
+        .field("ArgumentName", algorithm_name)
+        .field("ArgumentValue", algorithm.to_string()));
+    }
+    let key_name = format!("{prefix}{SSE_C_KEY_HEADER}");
+    let Some(key) = key else {
+        return Err(invalid_argument(
+            "Requests specifying Server Side Encryption with Customer provided keys must provide an appropriate secret key.",
+            &key_name,
+            None,
+        ));
+    };
+    let md5_name = format!("{prefix}{SSE_C_KEY_MD5_HEADER}");
+    let Some(md5) = md5 else {
+        return Err(invalid_argument(
+            "Requests specifying Server Side Encryption with Customer provided keys must provide the client calculated MD5 of the secret key.",
+            &md5_name,
+            None,
+        ));
+    };
+    let mut decoded = BASE64.decode(key.trim()).unwrap_or_default();
+    let Ok(bytes) = <[u8; KEY_BYTES]>::try_from(decoded.as_slice()) else {
+        decoded.fill(0);
+        return Err(invalid_argument(
+            "The secret key was invalid for the specified algorithm.",
+            &key_name,
+            None,
+        ));
+    };
+    decoded.fill(0);
+    let customer = CustomerKey {
+        key: bytes,
+        md5: md5.trim().to_string(),
+    };
+    let computed = BASE64.encode(Md5::digest(customer.key));
+    if !crate::secret::constant_time_eq(computed.as_bytes(), customer.md5.as_bytes()) {
+        return Err(invalid_argument(
+            "The calculated MD5 hash of the key did not match the hash that was provided.",
+            &md5_name,
+            None,
+        ));
+    }
+    Ok(Some(customer))
+}
+
+/// S3 refuses SSE-C keys sent in the clear: 400 unless the request came over TLS (`secure`) or
+/// the operator allowed plain HTTP (`--allow-sse-c-over-http`, for loopback tests).
+pub fn require_secure_transport(secure: bool, allow_http: bool) -> S3Result<()> {
+    if secure || allow_http {
+        return Ok(());
+    }
+    Err(S3Error::with_message(
+        S3ErrorCode::InvalidRequest,
+        "Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.",
+    ))
+}
+
+/// The encryption a write (PutObject) asks for: `x-amz-server-side-encryption` or SSE-C, with
+/// S3's errors for both at once, an unknown method, or SSE-KMS (not offered here: 501).
+pub fn requested_encryption(head: &RequestHead) -> S3Result<Option<Encryption>> {
+    let customer = customer_key(head, "")?;
+    let Some(method) = head.header(SSE_HEADER) else {
+        return Ok(customer.map(Encryption::Customer));
+    };
+    if customer.is_some() {
+        return Err(invalid_argument(
+            "Server Side Encryption with Customer provided key is incompatible with the encryption method specified",
+            SSE_HEADER,
+            Some(method),
+        ));
+    }
+    match method.trim() {
+        AES256 => Ok(Some(Encryption::S3)),
+        "aws:kms" | "aws:kms:dsse" => Err(S3Error::with_message(
+            S3ErrorCode::NotImplemented,
+            "Server-side encryption with KMS keys (SSE-KMS) is not implemented; use AES256 (SSE-S3) or SSE-C.",
+        )),
+        _ => Err(invalid_argument(
+            "The encryption method specified is not supported",
+            SSE_HEADER,
+            Some(method),
+        )),
+    }
+}
+
+/// A new object's encryption: the data key its bytes are sealed with, and the headers stored
+/// with it (the sealed key among them).
+pub struct NewEncryption {
+    /// The object's data key.
+    pub data_key: DataKey,
+    /// Headers to store with the object.
+    pub headers: Vec<(String, String)>,
+    /// SSE-C: the object's ETag must not be its plaintext's MD5.
+    pub opaque_etag: bool,
+}
+
+/// A fresh data key for a new object encrypted as `encryption` asks, sealed under the master
+/// key (`master`; SSE-S3 without one is refused) or the customer's key.
+pub fn new_encryption(
+    encryption: &Encryption,
+    master: Option<&crate::secret::MasterKey>,
+) -> S3Result<NewEncryption> {
+    let data_key = DataKey::generate();
+    let (kek, mut headers, opaque_etag) = match encryption {
+        Encryption::S3 => {
+            let Some(master) = master else {
+                return Err(S3Error::with_message(
+                    S3ErrorCode::NotImplemented,
+                    "Server side encryption specified but no master key is configured (start ringstore with --sse-master-key-file).",
+                ));
+            };
+            (
+                KeyEncryptionKey::derive(master.expose(), SSE_S3_PURPOSE),
+                vec![(SSE_HEADER.to_string(), AES256.to_string())],
+                false,
+            )
+        }
+        Encryption::Customer(customer) => (
+            customer.key_encryption_key(),
+            customer_headers(customer),
+            true,
+        ),
+    };
+    headers.push((
+        SEALED_KEY_HEADER.to_string(),
+        BASE64.encode(kek.seal(&data_key)),
+    ));
+    Ok(NewEncryption {
+        data_key,
+        headers,
+        opaque_etag,
+    })
+}
+
+fn customer_headers(customer: &CustomerKey) -> Vec<(String, String)> {
+    vec![
+        (SSE_C_ALGORITHM_HEADER.to_string(), AES256.to_string()),
+        (SSE_C_KEY_MD5_HEADER.to_string(), customer.md5.clone()),
+    ]
+}
+
+/// The headers answering a write or read of an object with `stored` headers: the encryption
+/// ones S3 returns (never the sealed key).
+pub fn answer_headers(stored: &[(String, String)]) -> Vec<(&'static str, String)> {
+    let mut answer = Vec::new();
+    for (name, value) in stored {
+        let canonical = match name.as_str() {
+            SSE_HEADER => "x-amz-server-side-encryption",
+            SSE_C_ALGORITHM_HEADER => "x-amz-server-side-encryption-customer-algorithm",
+            SSE_C_KEY_MD5_HEADER => "x-amz-server-side-encryption-customer-key-MD5",
+            _ => continue,
+        };
+        answer.push((canonical, value.clone()));
+    }
+    answer
+}
+
+/// Whether a stored header is one of encryption's (returned by `answer_headers`, or never).
+pub fn is_encryption_header(name: &str) -> bool {
+    matches!(
+        name,
+        SSE_HEADER | SSE_C_ALGORITHM_HEADER | SSE_C_KEY_MD5_HEADER | SEALED_KEY_HEADER
+    )
+}
+
+/// Whether an object with `stored` headers is encrypted.
+pub fn is_encrypted(stored: &[(String, String)]) -> bool {
+    stored.iter().any(|(name, _)| name == SEALED_KEY_HEADER)
+}
+
+/// The data key opening an object with `stored` headers for a read by a request carrying
+/// `customer` (its SSE-C key, if any): `None` for a plain object. S3's errors: 400 for an SSE-C
+/// object read without its key or a plain one read with a key, 403 for a wrong key.
+pub fn data_key_for_read(
+    stored: &[(String, String)],
+    customer: Option<&CustomerKey>,
+    master: Option<&crate::secret::MasterKey>,
+) -> S3Result<Option<DataKey>> {
+    let sealed = stored
+        .iter()
+        .find(|(name, _)| name == SEALED_KEY_HEADER)
+        .map(|(_, value)| value);
+    let is_customer = stored
+        .iter()
+        .any(|(name, _)| name == SSE_C_ALGORITHM_HEADER);
+    let Some(sealed) = sealed else {
+        return match customer {
+            Some(_) => Err(S3Error::with_message(
+                S3ErrorCode::InvalidRequest,
+                "The encryption parameters are not applicable to this object.",
+            )),
+            None => Ok(None),
+        };
+    };
+    let sealed = BASE64.decode(sealed).unwrap_or_default();
+    let kek = match (is_customer, customer) {
+        (true, None) => {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidRequest,
+                "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.",
+            ))
+        }
+        (true, Some(customer)) => customer.key_encryption_key(),
+        (false, Some(_)) => {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidRequest,
+                "The encryption parameters are not applicable to this object.",
+            ))
+        }
+        (false, None) => match master {
+            Some(master) => KeyEncryptionKey::derive(master.expose(), SSE_S3_PURPOSE),
+            None => {
+                tracing::error!("an SSE-S3 object was read but no --sse-master-key-file is configured");
+                return Err(S3Error::new(S3ErrorCode::InternalError));
+            }
+        },
+    };
+    match kek.open(&sealed) {
+        Ok(data_key) => Ok(Some(data_key)),
+        // A wrong customer key: S3 denies access (minio/minio#6432 matches AWS's answer).
+        Err(_) if is_customer => Err(S3Error::with_message(
+            S3ErrorCode::AccessDenied,
+            "The SSE-C key provided does not match the key the object was encrypted with.",
+        )),
+        Err(error) => {
+            tracing::error!(error = %error, "an SSE-S3 object's key does not open with the configured master key");
+            Err(S3Error::new(S3ErrorCode::InternalError))
+        }
+    }
+}

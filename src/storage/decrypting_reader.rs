@@ -1,0 +1,197 @@
+//! Streams a plaintext byte range of an encrypted object: reads only the packages the range
+//! touches (through `ObjectReader`, so the read path and read-ahead are the same as for plain
+//! objects), opens each in a reused 64 KiB buffer, and hands out the plaintext. A package that
+//! fails authentication ends the stream with an error: never a wrong byte.
+
+use std::collections::VecDeque;
+use std::io;
+
+use glommio::io::ReadResult;
+
+use super::encryption::{
+    encrypted_size, package_count, package_extent, PackageCipher, PACKAGE_BYTES,
+    PACKAGE_PLAINTEXT_BYTES,
+};
+use super::{FileId, Layout, ObjectReader, Segment};
+
+/// One encrypted file of an object: its plaintext size and the cipher its packages were sealed with.
+pub struct EncryptedSegment {
+    /// The file.
+    pub id: FileId,
+    /// Plaintext bytes it holds.
+    pub plaintext_bytes: u64,
+    /// Its packages' cipher.
+    pub cipher: PackageCipher,
+}
+
+/// The packages still to read of one segment.
+struct Cursor {
+    id: FileId,
+    cipher: PackageCipher,
+    plaintext_bytes: u64,
+    next_index: u64,
+    last_index: u64,
+}
+
+/// A plaintext range of an encrypted object, decrypted as it is read.
+pub struct DecryptingReader {
+    inner: ObjectReader,
+    cursors: VecDeque<Cursor>,
+    /// The block `inner` read last and how much of it is used.
+    pending: Option<(ReadResult, usize)>,
+    /// The current package: ciphertext, then (after opening) plaintext at `shown`.
+    package: Vec<u8>,
+    shown: std::ops::Range<usize>,
+    /// Plaintext bytes of the first package before the range.
+    skip: u64,
+    remaining: u64,
+}
+
+impl DecryptingReader {
+    /// Opens plaintext bytes `start..start + length` of the object made of `segments` (in
+    /// order). `NotFound` means a file was replaced or deleted since the metadata was read.
+    pub async fn open(
+        layout: &Layout,
+        segments: Vec<EncryptedSegment>,
+        start: u64,
+        length: u64,
+    ) -> io::Result<Self> {
+        let end = start + length;
+        let mut stored = Vec::with_capacity(segments.len());
+        let mut cursors = VecDeque::new();
+        let (mut plaintext_offset, mut stored_offset) = (0u64, 0u64);
+        let (mut stored_start, mut stored_end) = (None, 0u64);
+        let mut skip = 0;
+        for segment in segments {
+            let stored_bytes = encrypted_size(segment.plaintext_bytes);
+            stored.push(Segment {
+                id: segment.id,
+                size_bytes: stored_bytes,
+            });
+            let segment_end = plaintext_offset + segment.plaintext_bytes;
+            let touched = length > 0
+                && plaintext_offset < end
+                && (segment_end > start
+                    || (segment.plaintext_bytes == 0 && plaintext_offset > start));
+            if touched {
+                let first_index = if start > plaintext_offset {
+                    (start - plaintext_offset) / PACKAGE_PLAINTEXT_BYTES as u64
+                } else {
+                    0
+                };
+                let last_index = if end < segment_end {
+                    (end - 1 - plaintext_offset) / PACKAGE_PLAINTEXT_BYTES as u64
+                } else {
+                    package_count(segment.plaintext_bytes) - 1
+                };
+                if stored_start.is_none() {
+                    stored_start = Some(stored_offset + first_index * PACKAGE_BYTES as u64);
+                    skip = start - plaintext_offset - first_index * PACKAGE_PLAINTEXT_BYTES as u64;
+                }
+                let (last_start, last_length, _) =
+                    package_extent(last_index, segment.plaintext_bytes);
+                stored_end = stored_offset + last_start + last_length;
+                cursors.push_back(Cursor {
+                    id: segment.id,
+                    cipher: segment.cipher,
+                    plaintext_bytes: segment.plaintext_bytes,
+                    next_index: first_index,
+                    last_index,
+                });
+            }
+            plaintext_offset = segment_end;
+            stored_offset += stored_bytes;
+        }
+        let stored_start = stored_start.unwrap_or(0);
+        let stored_length = stored_end.saturating_sub(stored_start);
+        let inner =
+            ObjectReader::open_segments(layout, &stored, stored_start, stored_length).await?;
+        Ok(DecryptingReader {
+            inner,
+            cursors,
+            pending: None,
+            package: Vec::with_capacity(PACKAGE_BYTES),
+            shown: 0..0,
+            skip,
+            remaining: length,
+        })
+    }
+
+    /// Plaintext bytes not yet returned.
+    pub fn remaining(&self) -> u64 {
+        self.remaining
+    }
+
+    /// Reads `want` stored bytes into the package buffer.
+    async fn fill_package(&mut self, want: usize) -> io::Result<()> {
+        self.package.clear();
+        while self.package.len() < want {
+            let (block, used) = match self.pending.take() {
+                Some(pending) => pending,
+                None => (self.inner.next_block().await?, 0),
+            };
+            if block.is_empty() {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "encrypted object shorter than its metadata",
+                ));
+            }
+            let take = (want - self.package.len()).min(block.len() - used);
+            self.package.extend_from_slice(&block[used..used + take]);
+            if used + take < block.len() {
+                self.pending = Some((block, used + take));
+            }
+        }
+        Ok(())
+    }
+
+    /// Decrypts the next package of the range (see `current_block`); empty at the end.
+    pub async fn advance(&mut self) -> io::Result<()> {
+        self.shown = 0..0;
+        while self.remaining > 0 {
+            let Some(cursor) = self.cursors.front() else {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "encrypted object shorter than its metadata",
+                ));
+            };
+            if cursor.next_index > cursor.last_index {
+                self.cursors.pop_front();
+                continue;
+            }
+            let index = cursor.next_index;
+            let (_, length, last) = package_extent(index, cursor.plaintext_bytes);
+            self.fill_package(length as usize).await?;
+            let cursor = self.cursors.front_mut().expect("checked above");
+            cursor.next_index += 1;
+            let plaintext_length = match cursor.cipher.open(index, last, &mut self.package) {
+                Ok(plaintext) => plaintext.len(),
+                Err(error) => {
+                    tracing::error!(file = %cursor.id, package = index, error = %error, "encrypted object fails authentication");
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, error));
+                }
+            };
+            let from = (self.skip as usize).min(plaintext_length);
+            self.skip -= from as u64;
+            let take = ((plaintext_length - from) as u64).min(self.remaining) as usize;
+            if take == 0 {
+                continue;
+            }
+            self.remaining -= take as u64;
+            self.shown = from..from + take;
+            return Ok(());
+        }
+        Ok(())
+    }
+
+    /// The plaintext the last `advance` produced.
+    pub fn current_block(&self) -> &[u8] {
+        &self.package[self.shown.clone()]
+    }
+
+    /// Closes the open file.
+    pub async fn close(self) {
+        drop(self.pending);
+        self.inner.close().await;
+    }
+}
