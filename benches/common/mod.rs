@@ -38,5 +38,6 @@ pub fn bucket(name: &str) -> BucketRecord {
         policy: None,
         public_access_block: None,
         lifecycle: None,
+        encryption: None,
     }
 }

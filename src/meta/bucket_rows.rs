@@ -48,6 +48,10 @@ pub(crate) fn bucket_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Bucke
                 }
                 decoded.map(std::sync::Arc::new)
             }),
+        encryption: row
+            .get::<_, Option<String>>(11)?
+            .as_deref()
+            .and_then(super::bucket_encryption::BucketEncryption::decode),
     })
 }
 
@@ -59,13 +63,13 @@ pub(crate) fn get_bucket(
     query_bucket(
         transaction,
         "SELECT name, owner, region, created_ms, acl, versioning, object_lock, cors, policy, \
-         public_access_block, lifecycle FROM buckets WHERE name = ?1",
+         public_access_block, lifecycle, encryption FROM buckets WHERE name = ?1",
         name,
     )
 }
 
-/// The bucket named `name` without its configurations (CORS, policy, PublicAccessBlock and
-/// lifecycle read as `None`): what commands check and write against. Decoding those costs up to
+/// The bucket named `name` without its configurations (CORS, policy, PublicAccessBlock,
+/// lifecycle and default encryption read as `None`): what commands check and write against. Decoding those costs up to
 /// milliseconds (a policy is compiled, a lifecycle configuration of up to 2 MB parsed), so only
 /// `get_bucket` — a core's whole record, cached there — and the lifecycle pass do it.
 pub(crate) fn get_bucket_state(
@@ -75,7 +79,7 @@ pub(crate) fn get_bucket_state(
     query_bucket(
         transaction,
         "SELECT name, owner, region, created_ms, acl, versioning, object_lock, NULL, NULL, \
-         NULL, NULL FROM buckets WHERE name = ?1",
+         NULL, NULL, NULL FROM buckets WHERE name = ?1",
         name,
     )
 }

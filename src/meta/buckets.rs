@@ -124,7 +124,7 @@ impl MetaCommand for ListBuckets {
     fn apply(&self, transaction: &Transaction<'_>) -> Result<Vec<BucketRecord>, MetaError> {
         let mut statement = transaction.prepare_cached(
             "SELECT name, owner, region, created_ms, acl, versioning, object_lock, cors, policy, \
-             public_access_block, lifecycle FROM buckets \
+             public_access_block, lifecycle, encryption FROM buckets \
              ORDER BY name",
         )?;
         let buckets = statement

@@ -1,6 +1,7 @@
 //! Metadata: the records, the typed command protocol (`MetaCommand`, one reply type each), the
 //! client cores use, and the SQLite thread that serves it.
 
+pub mod bucket_encryption;
 pub mod bucket_policy;
 pub mod bucket_rows;
 pub mod buckets;
@@ -27,6 +28,7 @@ pub mod version_lookup;
 pub mod version_rows;
 pub mod versions;
 
+pub use bucket_encryption::{BucketEncryption, PutBucketEncryption};
 pub use bucket_policy::{PublicAccessBlock, PutBucketPolicy, PutPublicAccessBlock};
 pub use buckets::{CreateBucket, DeleteBucket, GetBucket, ListBuckets, PutBucketAcl};
 pub use client::MetaClient;
@@ -82,6 +84,8 @@ pub struct BucketRecord {
     pub public_access_block: Option<PublicAccessBlock>,
     /// Lifecycle rules (PutBucketLifecycleConfiguration), if any.
     pub lifecycle: Option<std::sync::Arc<crate::lifecycle::LifecycleConfiguration>>,
+    /// Default encryption (PutBucketEncryption), if any.
+    pub encryption: Option<BucketEncryption>,
 }
 
 /// An object (one version of a key) as the metadata knows it.

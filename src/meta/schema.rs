@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use crate::limits::DATABASE_BUSY_WAIT_MS;
 
 /// Schema version stored in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE buckets (
@@ -235,6 +235,11 @@ CREATE TABLE lifecycle_progress (
 INSERT INTO lifecycle_progress (id) VALUES (1);
 ";
 
+/// Version 9: a bucket's default encryption (PutBucketEncryption; `BucketEncryption::encode`).
+const MIGRATION_V9: &str = "
+ALTER TABLE buckets ADD COLUMN encryption TEXT;
+";
+
 /// Why the schema could not be brought to the current version.
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
@@ -294,6 +299,9 @@ pub fn prepare(connection: &mut Connection) -> Result<(), SchemaError> {
     }
     if found < 8 {
         transaction.execute_batch(MIGRATION_V8)?;
+    }
+    if found < 9 {
+        transaction.execute_batch(MIGRATION_V9)?;
     }
     transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     transaction.commit()?;

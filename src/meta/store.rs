@@ -236,6 +236,7 @@ pub(crate) mod tests {
             policy: None,
             public_access_block: None,
             lifecycle: None,
+            encryption: None,
         })
     }
 

@@ -60,6 +60,7 @@ pub enum S3ErrorCode {
     RequestTimeout,
     RequestTimeTooSkewed,
     ServiceUnavailable,
+    ServerSideEncryptionConfigurationNotFoundError,
     SignatureDoesNotMatch,
     SlowDown,
     TooManyBuckets,
@@ -129,6 +130,7 @@ impl S3ErrorCode {
             RequestTimeout => "RequestTimeout",
             RequestTimeTooSkewed => "RequestTimeTooSkewed",
             ServiceUnavailable => "ServiceUnavailable",
+            ServerSideEncryptionConfigurationNotFoundError => "ServerSideEncryptionConfigurationNotFoundError",
             SignatureDoesNotMatch => "SignatureDoesNotMatch",
             SlowDown => "SlowDown",
             TooManyBuckets => "TooManyBuckets",
@@ -193,7 +195,8 @@ impl S3ErrorCode {
             | NoSuchLifecycleConfiguration
             | NoSuchBucketPolicy
             | NoSuchPublicAccessBlockConfiguration
-            | ObjectLockConfigurationNotFoundError => 404,
+            | ObjectLockConfigurationNotFoundError
+            | ServerSideEncryptionConfigurationNotFoundError => 404,
             PreconditionFailed => 412,
             InvalidRange | InvalidPartNumber => 416,
             MethodNotAllowed => 405,
@@ -262,6 +265,7 @@ impl S3ErrorCode {
             RequestTimeout => "Your socket connection to the server was not read from or written to within the timeout period.",
             RequestTimeTooSkewed => "The difference between the request time and the server's time is too large.",
             ServiceUnavailable => "Please reduce your request rate.",
+            ServerSideEncryptionConfigurationNotFoundError => "The server side encryption configuration was not found",
             SignatureDoesNotMatch => "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
             SlowDown => "Please reduce your request rate.",
             TooManyBuckets => "You have attempted to create more buckets than allowed",

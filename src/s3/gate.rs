@@ -62,6 +62,8 @@ pub fn policy_action(operation: Operation, versioned: bool) -> Option<&'static s
         PutPublicAccessBlock | DeletePublicAccessBlock => Some("PutBucketPublicAccessBlock"),
         GetBucketCors => Some("GetBucketCORS"),
         PutBucketCors | DeleteBucketCors => Some("PutBucketCORS"),
+        GetBucketEncryption => Some("GetEncryptionConfiguration"),
+        PutBucketEncryption | DeleteBucketEncryption => Some("PutEncryptionConfiguration"),
         GetBucketLifecycleConfiguration => Some("GetLifecycleConfiguration"),
         PutBucketLifecycleConfiguration | DeleteBucketLifecycle => {
             Some("PutLifecycleConfiguration")

@@ -12,7 +12,7 @@
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::handler::run;
 use super::ops::{
-    self, acl, attributes, batch, bucket, copy, cors, lifecycle, list, multipart, object,
+    self, acl, attributes, batch, bucket, copy, cors, encryption, lifecycle, list, multipart, object,
     object_lock, policy, post, tagging, versioning,
 };
 use super::payload::PayloadReader;
@@ -139,6 +139,9 @@ operations! {
         GetBucketCors => cors::GetBucketCors,
         PutBucketCors => cors::PutBucketCors,
         DeleteBucketCors => cors::DeleteBucketCors,
+        GetBucketEncryption => encryption::GetBucketEncryption,
+        PutBucketEncryption => encryption::PutBucketEncryption,
+        DeleteBucketEncryption => encryption::DeleteBucketEncryption,
         GetBucketLifecycleConfiguration => lifecycle::GetBucketLifecycleConfiguration,
         PutBucketLifecycleConfiguration => lifecycle::PutBucketLifecycleConfiguration,
         DeleteBucketLifecycle => lifecycle::DeleteBucketLifecycle,
@@ -149,9 +152,6 @@ operations! {
         GetBucketWebsite,
         PutBucketWebsite,
         DeleteBucketWebsite,
-        GetBucketEncryption,
-        PutBucketEncryption,
-        DeleteBucketEncryption,
         GetBucketLogging,
         PutBucketLogging,
         GetBucketNotificationConfiguration,

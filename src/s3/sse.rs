@@ -183,6 +183,19 @@ pub fn requested_encryption(head: &RequestHead) -> S3Result<Option<Encryption>> 
     }
 }
 
+/// For a write that cannot encrypt yet (multipart, copy, POST): refuses (501) a bucket whose
+/// default encryption would apply, so no object lands in plaintext under a default that says
+/// otherwise.
+pub fn refuse_default_encryption(bucket: &crate::meta::BucketRecord) -> S3Result<()> {
+    match bucket.encryption {
+        Some(_) => Err(S3Error::with_message(
+            S3ErrorCode::NotImplemented,
+            "This bucket has default encryption, which ringstore applies to PutObject only so far; this write was refused, not stored in plaintext.",
+        )),
+        None => Ok(()),
+    }
+}
+
 /// A new object's encryption: the data key its bytes are sealed with, and the headers stored
 /// with it (the sealed key among them).
 pub struct NewEncryption {

@@ -206,6 +206,7 @@ impl S3Operation for CreateBucket {
             policy: None,
             public_access_block: None,
             lifecycle: None,
+            encryption: None,
         };
         match context.meta.create_bucket(record).await {
             Ok(true) => {}

@@ -119,6 +119,7 @@ impl S3Operation for CopyObject {
         _payload: PayloadReader<'_, '_>,
     ) -> S3Result<WithHeaders<CopyObjectResult>> {
         let bucket = authorized_bucket(context, &call, Permission::Write).await?;
+        crate::s3::sse::refuse_default_encryption(&bucket)?;
         let writer = call.requester.access_key();
         refuse_sosapi_write(call.key)?;
         check_requested_lock(context, &call, &bucket, &input.lock, false)?;

@@ -7,6 +7,7 @@ pub mod batch;
 pub mod bucket;
 pub mod copy;
 pub mod cors;
+pub mod encryption;
 pub mod lifecycle;
 pub mod list;
 pub mod multipart;

@@ -163,7 +163,12 @@ impl S3Operation for PutObject {
         let writer = call.requester.access_key();
         let acl = stored_acl(context, writer, input.acl, &bucket.owner).await?;
         refuse_public_acl(&call, acl.as_deref())?;
-        let encryption = match &input.encryption {
+        // The bucket's default (SSE-S3) applies when the request asks for no encryption itself.
+        let requested = match (input.encryption, bucket.encryption) {
+            (None, Some(_)) => Some(Encryption::S3),
+            (requested, _) => requested,
+        };
+        let encryption = match &requested {
             Some(encryption) => {
                 if let Encryption::Customer(_) = encryption {
                     sse::require_secure_transport(

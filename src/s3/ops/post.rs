@@ -411,6 +411,7 @@ impl S3Operation for PostObject {
             }
         }
         let bucket = authorized_bucket(context, &upload, Permission::Write).await?;
+        crate::s3::sse::refuse_default_encryption(&bucket)?;
         let lock = requested_lock(|name| field(&fields, name))?;
         // POST carries its tags as a `<Tagging>` document in the `tagging` field.
         let tags = match field(&fields, "tagging").filter(|text| !text.trim().is_empty()) {

@@ -9,6 +9,30 @@ use crate::meta::{
 };
 use crate::s3::time;
 
+/// GetBucketEncryption's answer: the one rule, SSE-S3.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncryptionConfigurationDocument(pub crate::meta::BucketEncryption);
+
+impl XmlDocument for EncryptionConfigurationDocument {
+    fn write(&self, xml: &mut XmlBuilder) {
+        xml.open_root("ServerSideEncryptionConfiguration")
+            .open("Rule")
+            .open("ApplyServerSideEncryptionByDefault")
+            .element("SSEAlgorithm", "AES256")
+            .close("ApplyServerSideEncryptionByDefault")
+            .element(
+                "BucketKeyEnabled",
+                if self.0.bucket_key_enabled {
+                    "true"
+                } else {
+                    "false"
+                },
+            )
+            .close("Rule")
+            .close("ServerSideEncryptionConfiguration");
+    }
+}
+
 /// GetObjectLockConfiguration's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectLockConfigurationDocument(pub BucketObjectLock);

@@ -293,6 +293,64 @@ pub fn parse_cors_configuration(body: &[u8]) -> S3Result<CorsConfiguration> {
     Ok(configuration)
 }
 
+/// Reads a `<ServerSideEncryptionConfiguration>` (PutBucketEncryption): exactly one `Rule` with
+/// `ApplyServerSideEncryptionByDefault` / `SSEAlgorithm` and an optional `BucketKeyEnabled`.
+/// `AES256` is the default ringstore gives; `aws:kms` and `aws:kms:dsse` are 501 (SSE-KMS is not
+/// offered), a `KMSMasterKeyID` with `AES256` 400 InvalidArgument (as S3 answers), anything else
+/// MalformedXML.
+pub fn parse_encryption_configuration(body: &[u8]) -> S3Result<crate::meta::BucketEncryption> {
+    let root = parse_tree(body)?;
+    let malformed = || S3Error::new(S3ErrorCode::MalformedXML);
+    if root.name != "ServerSideEncryptionConfiguration" || root.children.len() != 1 {
+        return Err(malformed());
+    }
+    let rule = root.child("Rule").ok_or_else(malformed)?;
+    let mut algorithm = None;
+    let mut key_id = false;
+    let mut bucket_key_enabled = None;
+    for member in &rule.children {
+        match member.name.as_str() {
+            "ApplyServerSideEncryptionByDefault" if algorithm.is_none() => {
+                for setting in &member.children {
+                    match setting.name.as_str() {
+                        "SSEAlgorithm" if algorithm.is_none() => {
+                            algorithm = Some(setting.text.trim().to_string())
+                        }
+                        "KMSMasterKeyID" if !key_id => key_id = true,
+                        _ => return Err(malformed()),
+                    }
+                }
+                if algorithm.is_none() {
+                    return Err(malformed());
+                }
+            }
+            "BucketKeyEnabled" if bucket_key_enabled.is_none() => {
+                bucket_key_enabled = Some(match member.text.trim() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(malformed()),
+                });
+            }
+            _ => return Err(malformed()),
+        }
+    }
+    match algorithm.as_deref() {
+        Some("AES256") if key_id => Err(S3Error::with_message(
+            S3ErrorCode::InvalidArgument,
+            "a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or aws:kms:dsse",
+        )
+        .field("ArgumentName", "ApplyServerSideEncryptionByDefault")),
+        Some("AES256") => Ok(crate::meta::BucketEncryption {
+            bucket_key_enabled: bucket_key_enabled.unwrap_or(false),
+        }),
+        Some("aws:kms") | Some("aws:kms:dsse") => Err(S3Error::with_message(
+            S3ErrorCode::NotImplemented,
+            "Default encryption with KMS keys (SSE-KMS) is not implemented; use AES256 (SSE-S3).",
+        )),
+        _ => Err(malformed()),
+    }
+}
+
 /// Reads a `<PublicAccessBlockConfiguration>` (PutPublicAccessBlock): each of the four flags
 /// `true` or `false`, absent ones false; anything else MalformedXML.
 pub fn parse_public_access_block(body: &[u8]) -> S3Result<PublicAccessBlock> {
