@@ -4,6 +4,7 @@
 
 use std::io;
 
+use crate::http::BodyStream;
 use crate::http::RequestHead;
 use crate::meta::users::canonical_id;
 use crate::meta::{
@@ -18,9 +19,12 @@ use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::object_write::Destination;
 use crate::s3::path::{percent_decode, validate_bucket_name};
 use crate::s3::request::Call;
+use crate::s3::sse::{self, CustomerKey};
 use crate::s3::version::no_such_version;
 use crate::s3::S3Context;
 use crate::storage::checksum::StoredChecksum;
+use crate::storage::decrypting_reader::DecryptingReader;
+use crate::storage::encryption::{DataKey, Sealing};
 use crate::storage::{ObjectReader, ObjectWriter, SealedObject, Segment};
 
 /// Attempts to open the source when a concurrent overwrite replaced it between lookup and open.
@@ -90,6 +94,10 @@ pub struct CopySourceRequest<'r> {
     /// `x-amz-source-expected-bucket-owner`: the canonical id the caller expects the source
     /// bucket to have (AccessDenied otherwise, as for `x-amz-expected-bucket-owner`).
     pub expected_owner: Option<&'r str>,
+    /// The source's SSE-C key (`x-amz-copy-source-server-side-encryption-customer-*`).
+    pub customer: Option<CustomerKey>,
+    /// The request came over TLS (SSE-C keys must).
+    pub secure: bool,
 }
 
 impl<'r> CopySourceRequest<'r> {
@@ -104,6 +112,8 @@ impl<'r> CopySourceRequest<'r> {
                 None
             },
             expected_owner: head.header("x-amz-source-expected-bucket-owner"),
+            customer: sse::customer_key(head, sse::COPY_SOURCE_PREFIX)?,
+            secure: head.secure,
         })
     }
 
@@ -206,14 +216,6 @@ async fn readable_source(
                 )
     };
     match found {
-        // Decrypting a source for a copy is not built yet: refused, never copied as ciphertext
-        // nor with the source's sealed key.
-        Ok((Some(record), _)) if crate::s3::sse::is_encrypted(&record.headers) => {
-            Err(S3Error::with_message(
-                S3ErrorCode::NotImplemented,
-                "Copying an encrypted object (SSE-S3 or SSE-C) is not implemented by ringstore yet; this request was refused, not ignored.",
-            ))
-        }
         Ok((Some(record), _)) => {
             // A bucket policy speaks for the bucket owner's objects only (S3: an object another
             // account wrote is granted by its own ACL).
@@ -245,53 +247,90 @@ async fn readable_source(
     }
 }
 
+/// How the bytes of a copy are read and written: the source's data key (an encrypted source is
+/// decrypted) and the copy's sealing (it is encrypted as its own request or upload asks).
+pub struct CopyCrypto<'a> {
+    source_key: Option<&'a DataKey>,
+    sealing: Option<Sealing>,
+}
+
 /// Streams bytes `start..start + length` of `record` (the source `source` names) through DMA
-/// blocks into a new sealed object; `None` when a file vanished since the lookup.
+/// blocks into a new sealed object, decrypting and encrypting as `crypto` says; `None` when a
+/// file vanished since the lookup.
 async fn copy_bytes(
     context: &S3Context,
     record: &ObjectRecord,
     source: &CopySource,
     (start, length): (u64, u64),
-    algorithm: Option<crate::storage::checksum::ChecksumAlgorithm>,
-    placement: crate::storage::Placement,
+    (algorithm, placement): (
+        Option<crate::storage::checksum::ChecksumAlgorithm>,
+        crate::storage::Placement,
+    ),
+    crypto: CopyCrypto<'_>,
 ) -> S3Result<Option<SealedObject>> {
+    let unreadable = |error: &dyn std::fmt::Display| {
+        tracing::error!(error = %error, bucket = %source.bucket, key = %source.key, "copy source unreadable");
+        S3Error::new(S3ErrorCode::InternalError)
+    };
     if let ObjectBody::Inline(bytes) = &record.body {
+        let plaintext = match crypto.source_key {
+            Some(data_key) => std::borrow::Cow::Owned(
+                data_key
+                    .packages(0)
+                    .open_all(bytes.as_slice(), record.size_bytes)
+                    .map_err(|error| unreadable(&error))?,
+            ),
+            None => std::borrow::Cow::Borrowed(bytes.as_slice()),
+        };
         let mut writer =
-            ObjectWriter::create(context.layout.clone(), algorithm, placement, None).await?;
+            ObjectWriter::create(context.layout.clone(), algorithm, placement, crypto.sealing)
+                .await?;
         writer
-            .write_all(&bytes.as_slice()[start as usize..(start + length) as usize])
+            .write_all(&plaintext[start as usize..(start + length) as usize])
             .await?;
         return Ok(Some(writer.seal().await?));
     }
-    let segments: Vec<Segment> = record
-        .extents()
-        .iter()
-        .map(|extent| Segment {
-            id: extent.file_id,
-            size_bytes: extent.size_bytes,
-        })
-        .collect();
-    let mut reader = match ObjectReader::open_segments(&context.layout, &segments, start, length)
+    let opened: io::Result<Box<dyn BodyStream>> = match crypto.source_key {
+        Some(data_key) => DecryptingReader::open(
+            &context.layout,
+            sse::encrypted_segments(record, data_key),
+            start,
+            length,
+        )
         .await
-    {
+        .map(|reader| Box::new(reader) as Box<dyn BodyStream>),
+        None => {
+            let segments: Vec<Segment> = record
+                .extents()
+                .iter()
+                .map(|extent| Segment {
+                    id: extent.file_id,
+                    size_bytes: extent.size_bytes,
+                })
+                .collect();
+            ObjectReader::open_segments(&context.layout, &segments, start, length)
+                .await
+                .map(|reader| Box::new(reader) as Box<dyn BodyStream>)
+        }
+    };
+    let mut reader = match opened {
         Ok(reader) => reader,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => {
-            tracing::error!(error = %error, bucket = %source.bucket, key = %source.key, "copy source unreadable");
-            return Err(S3Error::new(S3ErrorCode::InternalError));
-        }
+        Err(error) => return Err(unreadable(&error)),
     };
     // The source first: a vanished or unreadable one costs no temp file.
     let mut writer =
-        ObjectWriter::create(context.layout.clone(), algorithm, placement, None).await?;
+        ObjectWriter::create(context.layout.clone(), algorithm, placement, crypto.sealing).await?;
+    let mut copied = Ok(());
     while reader.remaining() > 0 {
-        let block = reader
-            .next_block()
-            .await
-            .map_err(crate::storage::StorageError::from)?;
-        writer.write_all(&block).await?;
+        if let Err(error) = reader.next_block().await {
+            copied = Err(unreadable(&error));
+            break;
+        }
+        writer.write_all(reader.block()).await?;
     }
     reader.close().await;
+    copied?;
     Ok(Some(writer.seal().await?))
 }
 
@@ -304,7 +343,12 @@ pub async fn copy_from_source(
     source: &CopySourceRequest<'_>,
     forced: Option<crate::storage::checksum::ChecksumAlgorithm>,
     destination: Destination,
+    sealing: Option<Sealing>,
 ) -> S3Result<(std::rc::Rc<ObjectRecord>, SealedObject)> {
+    if source.customer.is_some() {
+        sse::require_secure_transport(source.secure, context.config.allow_sse_c_over_http)?;
+    }
+    let source_customer = source.customer.as_ref();
     let range_header = source.range;
     let conditions = &source.conditions;
     let expected_owner = source.expected_owner;
@@ -321,6 +365,11 @@ pub async fn copy_from_source(
     }
     for _ in 0..SOURCE_OPEN_ATTEMPT_COUNT_MAX {
         let record = readable_source(context, call, source, &source_bucket).await?;
+        let source_key = sse::data_key_for_read(
+            &record.headers,
+            source_customer,
+            context.config.sse_master_key.as_ref(),
+        )?;
         let outcome = conditions.evaluate(&record.etag, record.last_modified_ms);
         if outcome != ConditionOutcome::Proceed {
             // Copies have no 304: every failed source condition is 412.
@@ -343,13 +392,17 @@ pub async fn copy_from_source(
                 .map(|stored| stored.algorithm)
         });
         let placement = destination.placement(context, Some(length));
+        let crypto = CopyCrypto {
+            source_key: source_key.as_ref(),
+            sealing: sealing.clone(),
+        };
         let Some(sealed) = copy_bytes(
             context,
             &record,
             source,
             (start, length),
-            algorithm,
-            placement,
+            (algorithm, placement),
+            crypto,
         )
         .await?
         else {

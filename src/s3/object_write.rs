@@ -430,7 +430,7 @@ pub async fn receive_payload(
     bytes_max: u64,
     forced: Option<ChecksumAlgorithm>,
     destination: Destination,
-    cipher: Option<crate::storage::encryption::PackageCipher>,
+    sealing: Option<crate::storage::encryption::Sealing>,
 ) -> S3Result<ReceivedBody> {
     let content_md5 = integrity.content_md5;
     let request = integrity.checksum.clone();
@@ -452,7 +452,7 @@ pub async fn receive_payload(
     let algorithm = request.as_ref().map(|request| request.algorithm).or(forced);
     let placement = destination.placement(context, payload.object_length());
     let mut writer =
-        ObjectWriter::create(context.layout.clone(), algorithm, placement, cipher).await?;
+        ObjectWriter::create(context.layout.clone(), algorithm, placement, sealing).await?;
     loop {
         let count = payload.read(writer.spare_mut()).await?;
         if count == 0 {

@@ -12,8 +12,8 @@
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::handler::run;
 use super::ops::{
-    self, acl, attributes, batch, bucket, copy, cors, encryption, lifecycle, list, multipart, object,
-    object_lock, policy, post, tagging, versioning,
+    self, acl, attributes, batch, bucket, copy, cors, encryption, lifecycle, list, multipart,
+    object, object_lock, policy, post, tagging, versioning,
 };
 use super::payload::PayloadReader;
 use super::request::S3Request;

@@ -13,8 +13,11 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use md5::{Digest, Md5};
 
+use crate::config::Config;
 use crate::http::RequestHead;
+use crate::meta::{BucketRecord, ObjectBody, ObjectRecord};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::storage::decrypting_reader::EncryptedSegment;
 use crate::storage::encryption::{DataKey, KeyEncryptionKey, KEY_BYTES};
 
 /// `x-amz-server-side-encryption`.
@@ -25,7 +28,7 @@ pub const SSE_C_ALGORITHM_HEADER: &str = "x-amz-server-side-encryption-customer-
 pub const SSE_C_KEY_HEADER: &str = "x-amz-server-side-encryption-customer-key";
 /// `x-amz-server-side-encryption-customer-key-md5`.
 pub const SSE_C_KEY_MD5_HEADER: &str = "x-amz-server-side-encryption-customer-key-md5";
-/// The prefix of the copy source's SSE-C headers.
+/// The prefix of the copy source's SSE-C headers (in place of the `x-amz-` of the object's own).
 pub const COPY_SOURCE_PREFIX: &str = "x-amz-copy-source-";
 /// Stored with an encrypted object, never returned: its data key, sealed (base64).
 pub const SEALED_KEY_HEADER: &str = "x-ringstore-sealed-key";
@@ -36,11 +39,19 @@ const AES256: &str = "AES256";
 const SSE_S3_PURPOSE: &str = "ringstore sse-s3 data key v1";
 const SSE_C_PURPOSE: &str = "ringstore sse-c data key v1";
 
-/// A customer's key from SSE-C headers, checked against its MD5; zeroed when dropped.
+/// A customer's key from SSE-C headers, checked against its MD5; zeroed when dropped, printed
+/// redacted.
+#[derive(Clone)]
 pub struct CustomerKey {
     key: [u8; KEY_BYTES],
     /// Base64 MD5 of the key, as sent (returned in answers).
     md5: String,
+}
+
+impl std::fmt::Debug for CustomerKey {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "CustomerKey(md5 {}, redacted)", self.md5)
+    }
 }
 
 impl Drop for CustomerKey {
@@ -79,14 +90,19 @@ fn invalid_argument(message: &str, name: &str, value: Option<&str>) -> S3Error {
 /// `COPY_SOURCE_PREFIX`), if any, with S3's 400s for an incomplete or inconsistent set (the
 /// handler then calls `require_secure_transport`).
 pub fn customer_key(head: &RequestHead, prefix: &str) -> S3Result<Option<CustomerKey>> {
-    let header = |name: &str| head.header(&format!("{prefix}{name}"));
+    // The copy source's headers are `x-amz-copy-source-server-side-encryption-customer-*`.
+    let named = |name: &str| match prefix {
+        "" => name.to_string(),
+        _ => format!("{prefix}{}", name.trim_start_matches("x-amz-")),
+    };
+    let header = |name: &str| head.header(&named(name));
     let algorithm = header(SSE_C_ALGORITHM_HEADER);
     let key = header(SSE_C_KEY_HEADER);
     let md5 = header(SSE_C_KEY_MD5_HEADER);
     if algorithm.is_none() && key.is_none() && md5.is_none() {
         return Ok(None);
     }
-    let algorithm_name = format!("{prefix}{SSE_C_ALGORITHM_HEADER}");
+    let algorithm_name = named(SSE_C_ALGORITHM_HEADER);
     let Some(algorithm) = algorithm else {
         return Err(invalid_argument(
             "Requests specifying Server Side Encryption with Customer provided keys must provide a valid encryption algorithm.",
@@ -102,7 +118,7 @@ pub fn customer_key(head: &RequestHead, prefix: &str) -> S3Result<Option<Custome
         .field("ArgumentName", algorithm_name)
         .field("ArgumentValue", algorithm.to_string()));
     }
-    let key_name = format!("{prefix}{SSE_C_KEY_HEADER}");
+    let key_name = named(SSE_C_KEY_HEADER);
     let Some(key) = key else {
         return Err(invalid_argument(
             "Requests specifying Server Side Encryption with Customer provided keys must provide an appropriate secret key.",
@@ -110,7 +126,7 @@ pub fn customer_key(head: &RequestHead, prefix: &str) -> S3Result<Option<Custome
             None,
         ));
     };
-    let md5_name = format!("{prefix}{SSE_C_KEY_MD5_HEADER}");
+    let md5_name = named(SSE_C_KEY_MD5_HEADER);
     let Some(md5) = md5 else {
         return Err(invalid_argument(
             "Requests specifying Server Side Encryption with Customer provided keys must provide the client calculated MD5 of the secret key.",
@@ -183,14 +199,83 @@ pub fn requested_encryption(head: &RequestHead) -> S3Result<Option<Encryption>> 
     }
 }
 
-/// For a write that cannot encrypt yet (multipart, copy, POST): refuses (501) a bucket whose
+/// The encryption a new object (or multipart upload) gets: what the request asks for, else the
+/// bucket's default (SSE-S3); an SSE-C key only over TLS (or with `--allow-sse-c-over-http`).
+pub fn encryption_for_write(
+    config: &Config,
+    requested: Option<Encryption>,
+    secure: bool,
+    bucket: &BucketRecord,
+) -> S3Result<Option<NewEncryption>> {
+    let requested = match (requested, bucket.encryption) {
+        (None, Some(_)) => Some(Encryption::S3),
+        (requested, _) => requested,
+    };
+    match &requested {
+        Some(encryption) => {
+            if let Encryption::Customer(_) = encryption {
+                require_secure_transport(secure, config.allow_sse_c_over_http)?;
+            }
+            Ok(Some(new_encryption(
+                encryption,
+                config.sse_master_key.as_ref(),
+            )?))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The data key of a multipart upload (stored with `upload_headers`) for a part sent with
+/// `customer`'s key: `None` for a plain upload; an SSE-C upload needs the same key on every
+/// part (400 InvalidRequest without, 403 with another), and a plain upload none.
+pub fn upload_data_key(
+    config: &Config,
+    upload_headers: &[(String, String)],
+    customer: Option<&CustomerKey>,
+    secure: bool,
+) -> S3Result<Option<DataKey>> {
+    if customer.is_some() {
+        require_secure_transport(secure, config.allow_sse_c_over_http)?;
+    }
+    let needs_key = upload_headers
+        .iter()
+        .any(|(name, _)| name == SSE_C_ALGORITHM_HEADER);
+    if needs_key && customer.is_none() {
+        return Err(S3Error::with_message(
+            S3ErrorCode::InvalidRequest,
+            "The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters.",
+        ));
+    }
+    data_key_for_read(upload_headers, customer, config.sse_master_key.as_ref())
+}
+
+/// The encrypted files of `record` with their ciphers: a single file under the data key
+/// itself, each part of a multipart object under its own file key.
+pub fn encrypted_segments(record: &ObjectRecord, data_key: &DataKey) -> Vec<EncryptedSegment> {
+    let per_file = matches!(record.body, ObjectBody::Parts(_));
+    record
+        .extents()
+        .iter()
+        .map(|extent| EncryptedSegment {
+            id: extent.file_id,
+            plaintext_bytes: extent.size_bytes,
+            cipher: if per_file {
+                data_key.file_packages(extent.file_id)
+            } else {
+                data_key.packages(0)
+            },
+        })
+        .collect()
+}
+
+/// For a write that cannot encrypt yet (POST object): refuses (501) a bucket whose
 /// default encryption would apply, so no object lands in plaintext under a default that says
 /// otherwise.
 pub fn refuse_default_encryption(bucket: &crate::meta::BucketRecord) -> S3Result<()> {
     match bucket.encryption {
         Some(_) => Err(S3Error::with_message(
             S3ErrorCode::NotImplemented,
-            "This bucket has default encryption, which ringstore applies to PutObject only so far; this write was refused, not stored in plaintext.",
+            "This bucket has default encryption, which ringstore does not apply to browser (POST) uploads yet; this upload was refused, not stored in plaintext.",
         )),
         None => Ok(()),
     }
@@ -274,11 +359,6 @@ pub fn is_encryption_header(name: &str) -> bool {
         name,
         SSE_HEADER | SSE_C_ALGORITHM_HEADER | SSE_C_KEY_MD5_HEADER | SEALED_KEY_HEADER
     )
-}
-
-/// Whether an object with `stored` headers is encrypted.
-pub fn is_encrypted(stored: &[(String, String)]) -> bool {
-    stored.iter().any(|(name, _)| name == SEALED_KEY_HEADER)
 }
 
 /// The data key opening an object with `stored` headers for a read by a request carrying

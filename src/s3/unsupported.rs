@@ -57,14 +57,20 @@ enum Scope {
 }
 
 /// Operations that honour `x-amz-server-side-encryption: AES256` (SSE-S3; `s3::sse`).
-const SSE_S3_OPERATIONS: &[&str] = &["PutObject"];
+const SSE_S3_OPERATIONS: &[&str] = &["PutObject", "CopyObject", "CreateMultipartUpload"];
 /// Operations that honour the SSE-C headers (`s3::sse`).
 const SSE_C_OPERATIONS: &[&str] = &[
     "PutObject",
     "GetObject",
     "HeadObject",
     "GetObjectAttributes",
+    "CopyObject",
+    "CreateMultipartUpload",
+    "UploadPart",
+    "UploadPartCopy",
 ];
+/// Operations that honour the copy source's SSE-C headers.
+const COPY_SOURCE_SSE_C_OPERATIONS: &[&str] = &["CopyObject", "UploadPartCopy"];
 
 /// Which values of a header ask for something ringstore does not do.
 enum Values {
@@ -112,9 +118,9 @@ const RULES: &[Rule] = &[
     Rule { name: "x-amz-server-side-encryption-customer-algorithm", values: Values::Any, scope: Scope::AllBut(SSE_C_OPERATIONS), answer: SSE_C },
     Rule { name: "x-amz-server-side-encryption-customer-key", values: Values::Any, scope: Scope::AllBut(SSE_C_OPERATIONS), answer: SSE_C },
     Rule { name: "x-amz-server-side-encryption-customer-key-md5", values: Values::Any, scope: Scope::AllBut(SSE_C_OPERATIONS), answer: SSE_C },
-    Rule { name: "x-amz-copy-source-server-side-encryption-customer-algorithm", values: Values::Any, scope: Scope::Every, answer: SSE_C },
-    Rule { name: "x-amz-copy-source-server-side-encryption-customer-key", values: Values::Any, scope: Scope::Every, answer: SSE_C },
-    Rule { name: "x-amz-copy-source-server-side-encryption-customer-key-md5", values: Values::Any, scope: Scope::Every, answer: SSE_C },
+    Rule { name: "x-amz-copy-source-server-side-encryption-customer-algorithm", values: Values::Any, scope: Scope::AllBut(COPY_SOURCE_SSE_C_OPERATIONS), answer: SSE_C },
+    Rule { name: "x-amz-copy-source-server-side-encryption-customer-key", values: Values::Any, scope: Scope::AllBut(COPY_SOURCE_SSE_C_OPERATIONS), answer: SSE_C },
+    Rule { name: "x-amz-copy-source-server-side-encryption-customer-key-md5", values: Values::Any, scope: Scope::AllBut(COPY_SOURCE_SSE_C_OPERATIONS), answer: SSE_C },
     Rule { name: "x-amz-object-ownership", values: Values::AllBut(&["ObjectWriter"]), scope: Scope::Only(&["CreateBucket"]), answer: Answer::NotImplemented("Object ownership other than ObjectWriter") },
     Rule { name: "x-amz-website-redirect-location", values: Values::Any, scope: Scope::Only(OBJECT_WRITES), answer: Answer::NotImplemented("Website redirects") },
     Rule { name: "x-amz-tagging-directive", values: Values::AllBut(&["COPY", "REPLACE"]), scope: Scope::Only(&["CopyObject"]), answer: Answer::TaggingDirective },

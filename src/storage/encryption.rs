@@ -19,6 +19,8 @@ use std::fmt;
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use aws_lc_rs::hmac;
 
+use crate::object_bytes::FileId;
+
 /// Plaintext bytes in a full package.
 pub const PACKAGE_PLAINTEXT_BYTES: usize = 64 * 1024 - TAG_BYTES;
 /// Bytes a full package takes on disk (plaintext + tag): 64 KiB.
@@ -63,6 +65,7 @@ pub fn package_count(plaintext_bytes: u64) -> u64 {
 }
 
 /// A random per-object AES-256 key; printed redacted, zeroed when dropped.
+#[derive(Clone)]
 pub struct DataKey([u8; KEY_BYTES]);
 
 impl fmt::Debug for DataKey {
@@ -95,6 +98,23 @@ impl DataKey {
             key: aead_key(&self.0),
             segment,
         }
+    }
+
+    /// The package cipher for one file of a multipart object: a key derived (HMAC-SHA256) from
+    /// this data key and the file's random id. Every upload of a part is a new file, so a part
+    /// number uploaded twice never seals two plaintexts under one key and nonce.
+    pub fn file_packages(&self, file: FileId) -> PackageCipher {
+        let mut label = b"ringstore part file key v1 ".to_vec();
+        label.extend_from_slice(&file.0.to_be_bytes());
+        let mac = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &self.0), &label);
+        let mut derived = [0u8; KEY_BYTES];
+        derived.copy_from_slice(mac.as_ref());
+        let cipher = PackageCipher {
+            key: aead_key(&derived),
+            segment: 0,
+        };
+        derived.fill(0);
+        cipher
     }
 
     /// An ETag for an object whose plaintext MD5 is `md5` that reveals nothing about the
@@ -178,6 +198,25 @@ impl KeyEncryptionKey {
         key.copy_from_slice(opened);
         in_out.fill(0);
         Ok(DataKey(key))
+    }
+}
+
+/// How a writer seals what it stores, under an object's data key.
+#[derive(Clone)]
+pub enum Sealing {
+    /// One cipher for the whole object (`DataKey::packages(0)`: a single-part object, inline
+    /// or a file).
+    Object(DataKey),
+    /// A cipher per file (`DataKey::file_packages`: multipart parts).
+    PerFile(DataKey),
+}
+
+impl fmt::Debug for Sealing {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Sealing::Object(_) => formatter.write_str("Sealing::Object"),
+            Sealing::PerFile(_) => formatter.write_str("Sealing::PerFile"),
+        }
     }
 }
 

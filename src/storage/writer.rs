@@ -15,7 +15,9 @@ use glommio::task::JoinHandle;
 use md5::{Digest, Md5};
 
 use super::checksum::{ChecksumAlgorithm, ChecksumHasher};
-use super::encryption::{encrypted_size, PackageCipher, PACKAGE_PLAINTEXT_BYTES, TAG_BYTES};
+use super::encryption::{
+    encrypted_size, DataKey, PackageCipher, Sealing, PACKAGE_PLAINTEXT_BYTES, TAG_BYTES,
+};
 use super::{io_error, FileId, InlineBytes, Layout, StorageError, StoredBytes};
 use crate::limits::{DMA_WRITE_BEHIND_COUNT, DMA_WRITE_BLOCK_BYTES, FILE_REMOVAL_GRACE_MS};
 
@@ -50,8 +52,24 @@ pub struct ObjectWriter {
     checksum: Option<ChecksumHasher>,
     checksum_algorithm: Option<ChecksumAlgorithm>,
     /// Seals the bytes at rest, if the object is encrypted.
-    cipher: Option<Rc<PackageCipher>>,
+    sealing: Option<WriterSealing>,
     poisoned: bool,
+}
+
+/// `Sealing` as the writer holds it: the one cipher shared with its file sink.
+enum WriterSealing {
+    Object(Rc<PackageCipher>),
+    PerFile(DataKey),
+}
+
+impl WriterSealing {
+    /// The cipher for file `id`.
+    fn for_file(&self, id: FileId) -> Rc<PackageCipher> {
+        match self {
+            WriterSealing::Object(cipher) => cipher.clone(),
+            WriterSealing::PerFile(data_key) => Rc::new(data_key.file_packages(id)),
+        }
+    }
 }
 
 enum Sink {
@@ -108,9 +126,10 @@ impl Drop for TempGuard {
 impl FileSink {
     async fn create(
         layout: &Layout,
-        cipher: Option<Rc<PackageCipher>>,
+        sealing: Option<&WriterSealing>,
     ) -> Result<Self, StorageError> {
         let id = FileId::random();
+        let cipher = sealing.map(|sealing| sealing.for_file(id));
         let path = layout.temp_path(id);
         let file = OpenOptions::new()
             .write(true)
@@ -266,9 +285,12 @@ impl ObjectWriter {
         layout: Rc<Layout>,
         checksum: Option<ChecksumAlgorithm>,
         placement: Placement,
-        cipher: Option<PackageCipher>,
+        sealing: Option<Sealing>,
     ) -> Result<Self, StorageError> {
-        let cipher = cipher.map(Rc::new);
+        let sealing = sealing.map(|sealing| match sealing {
+            Sealing::Object(data_key) => WriterSealing::Object(Rc::new(data_key.packages(0))),
+            Sealing::PerFile(data_key) => WriterSealing::PerFile(data_key),
+        });
         let sink = match placement {
             Placement::InlineUpTo(bytes_max) => {
                 assert!(
@@ -280,7 +302,7 @@ impl ObjectWriter {
                     filled: 0,
                 }
             }
-            Placement::File => Sink::File(FileSink::create(&layout, cipher.clone()).await?),
+            Placement::File => Sink::File(FileSink::create(&layout, sealing.as_ref()).await?),
         };
         Ok(ObjectWriter {
             layout,
@@ -288,7 +310,7 @@ impl ObjectWriter {
             md5: Md5::new(),
             checksum: checksum.map(ChecksumHasher::new),
             checksum_algorithm: checksum,
-            cipher,
+            sealing,
             poisoned: false,
         })
     }
@@ -349,7 +371,7 @@ impl ObjectWriter {
             unreachable!("a file sink returned above");
         };
         let (buffer, filled) = (std::mem::take(buffer), *filled);
-        let mut sink = match FileSink::create(&self.layout, self.cipher.clone()).await {
+        let mut sink = match FileSink::create(&self.layout, self.sealing.as_ref()).await {
             Ok(sink) => sink,
             Err(error) => {
                 self.poisoned = true;
@@ -408,8 +430,12 @@ impl ObjectWriter {
             Sink::Memory { buffer, filled } => {
                 let mut bytes = std::mem::take(buffer);
                 bytes.truncate(*filled);
-                if let Some(cipher) = &self.cipher {
-                    bytes = cipher.seal_all(&bytes);
+                match &self.sealing {
+                    Some(WriterSealing::Object(cipher)) => bytes = cipher.seal_all(&bytes),
+                    Some(WriterSealing::PerFile(_)) => {
+                        unreachable!("per-file sealing is for parts, always files")
+                    }
+                    None => {}
                 }
                 SealedBody::Inline(InlineBytes::new(bytes))
             }

@@ -4,7 +4,10 @@ inconsistent keys, no plaintext anywhere in the data dir (object files, SQLite a
 tampered file that fails instead of returning wrong bytes, and the master key's start-up checks."""
 import base64
 import hashlib
+import http.client
+import io
 import os
+import uuid
 import shutil
 import subprocess
 import tempfile
@@ -12,6 +15,7 @@ import tempfile
 import boto3
 import pytest
 from botocore.config import Config
+from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from conftest import ACCESS_KEY, SECRET_KEY, Certificates, Server
@@ -61,6 +65,24 @@ def error_of(call, **kwargs):
         call(**kwargs)
     response = caught.value.response
     return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"].get("Code")
+
+
+def requests_post(form, payload):
+    """POSTs a browser-style multipart/form-data upload of `payload` with `form`'s fields."""
+    boundary = uuid.uuid4().hex
+    body = b""
+    for name, value in form["fields"].items():
+        body += f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n".encode()
+    body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n"
+             f"Content-Type: application/octet-stream\r\n\r\n").encode() + payload + f"\r\n--{boundary}--\r\n".encode()
+    host = form["url"].split("//")[1].split("/")[0]
+    connection = http.client.HTTPConnection(host, timeout=30)
+    connection.request("POST", "/" + form["url"].split("//")[1].split("/", 1)[1], body=body,
+                       headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response
 
 
 def data_dir_bytes(server):
@@ -219,10 +241,22 @@ def test_bucket_default_encryption(encrypted):
     assert put["ServerSideEncryption"] == "AES256"
     assert client.head_object(Bucket="default-sse", Key="by-default")["ServerSideEncryption"] == "AES256"
     assert client.get_object(Bucket="default-sse", Key="by-default")["Body"].read() == marker("DEFAULT-SECRET", 5000)
-    assert b"DEFAULT-SECRET" not in data_dir_bytes(encrypted)
-    assert error_of(client.create_multipart_upload, Bucket="default-sse", Key="big") == (501, "NotImplemented")
-    assert error_of(client.copy_object, Bucket="default-sse", Key="copy",
-                    CopySource={"Bucket": "default-sse", "Key": "by-default"}) == (501, "NotImplemented")
+    # Multipart uploads (aws-cli's `s3 cp` of large files) and copies get the default too.
+    client.upload_fileobj(io.BytesIO(marker("DEFAULT-MULTIPART", 9 * 1024 * 1024)), "default-sse", "big",
+                          Config=TransferConfig(multipart_threshold=5 * 1024 * 1024,
+                                                multipart_chunksize=5 * 1024 * 1024))
+    assert client.head_object(Bucket="default-sse", Key="big")["ServerSideEncryption"] == "AES256"
+    assert client.get_object(Bucket="default-sse", Key="big")["Body"].read() == \
+        marker("DEFAULT-MULTIPART", 9 * 1024 * 1024)
+    copied = client.copy_object(Bucket="default-sse", Key="copy",
+                                CopySource={"Bucket": "default-sse", "Key": "by-default"})
+    assert copied["ServerSideEncryption"] == "AES256"
+    raw = data_dir_bytes(encrypted)
+    assert b"DEFAULT-SECRET" not in raw and b"DEFAULT-MULTIPART" not in raw
+    # A browser upload cannot encrypt yet: refused rather than stored in plaintext.
+    form = client.generate_presigned_post("default-sse", "posted")
+    posted = requests_post(form, b"posted bytes")
+    assert posted.status == 501, posted.status
     kms = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]}
     assert error_of(client.put_bucket_encryption, Bucket="default-sse",
                     ServerSideEncryptionConfiguration=kms) == (501, "NotImplemented")
@@ -234,20 +268,106 @@ def test_bucket_default_encryption(encrypted):
     assert client.get_object(Bucket="default-sse", Key="by-default")["ServerSideEncryption"] == "AES256"
 
 
-def test_writes_that_cannot_encrypt_yet_are_refused(encrypted):
-    # Goal: SSE on multipart uploads, SSE-KMS, and copies of an encrypted source are refused with
-    # 501 (never a plaintext object, never a copy of ciphertext); nothing is stored.
+def test_sse_kms_is_refused(encrypted):
+    # Goal: SSE-KMS is not offered: 501 on PUT and multipart, nothing stored.
     client = encrypted.client()
     client.create_bucket(Bucket="refusals")
-    client.put_object(Bucket="refusals", Key="encrypted", Body=b"e" * 100, ServerSideEncryption="AES256")
-    assert error_of(client.create_multipart_upload, Bucket="refusals", Key="m",
-                    ServerSideEncryption="AES256") == (501, "NotImplemented")
     assert error_of(client.put_object, Bucket="refusals", Key="kms", Body=b"x",
                     ServerSideEncryption="aws:kms") == (501, "NotImplemented")
-    assert error_of(client.copy_object, Bucket="refusals", Key="copy",
-                    CopySource={"Bucket": "refusals", "Key": "encrypted"}) == (501, "NotImplemented")
-    keys = [item["Key"] for item in client.list_objects_v2(Bucket="refusals")["Contents"]]
-    assert keys == ["encrypted"]
+    assert error_of(client.create_multipart_upload, Bucket="refusals", Key="kms",
+                    ServerSideEncryption="aws:kms") == (501, "NotImplemented")
+    assert client.list_objects_v2(Bucket="refusals")["KeyCount"] == 0
+
+
+def test_multipart_uploads_encrypt_every_part(encrypted):
+    # Goal: SSE-S3 and SSE-C multipart uploads (boto3's transfer manager, parts of 5 MiB and an
+    # uneven tail) read back whole, by range across parts and by partNumber; an SSE-C part
+    # without its key is 400, with another key 403; a re-sent part number replaces the old one.
+    client = https_client(encrypted)
+    client.create_bucket(Bucket="mpu")
+    size = 12 * 1024 * 1024 + 333
+    data = os.urandom(size)
+    transfer = TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024)
+    client.upload_fileobj(io.BytesIO(data), "mpu", "s3", ExtraArgs={"ServerSideEncryption": "AES256"},
+                          Config=transfer)
+    head = client.head_object(Bucket="mpu", Key="s3")
+    assert head["ServerSideEncryption"] == "AES256" and head["ContentLength"] == size
+    assert client.get_object(Bucket="mpu", Key="s3")["Body"].read() == data
+    first, last = 5 * 1024 * 1024 - 10, 10 * 1024 * 1024 + 10
+    assert client.get_object(Bucket="mpu", Key="s3", Range=f"bytes={first}-{last}")["Body"].read() == \
+        data[first:last + 1]
+    part = client.get_object(Bucket="mpu", Key="s3", PartNumber=2)
+    assert part["Body"].read() == data[5 * 1024 * 1024:10 * 1024 * 1024]
+
+    key = os.urandom(32)
+    sse = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": key}
+    created = client.create_multipart_upload(Bucket="mpu", Key="c", **sse)
+    assert created["SSECustomerAlgorithm"] == "AES256"
+    upload = created["UploadId"]
+    chunks = [data[:5 * 1024 * 1024], data[5 * 1024 * 1024:5 * 1024 * 1024 + 1000]]
+    assert error_of(client.upload_part, Bucket="mpu", Key="c", UploadId=upload, PartNumber=1,
+                    Body=chunks[0]) == (400, "InvalidRequest")
+    wrong = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": os.urandom(32)}
+    assert error_of(client.upload_part, Bucket="mpu", Key="c", UploadId=upload, PartNumber=1,
+                    Body=chunks[0], **wrong)[0] == 403
+    client.upload_part(Bucket="mpu", Key="c", UploadId=upload, PartNumber=1, Body=os.urandom(5 * 1024 * 1024), **sse)
+    parts = []
+    for number, chunk in enumerate(chunks, start=1):
+        answer = client.upload_part(Bucket="mpu", Key="c", UploadId=upload, PartNumber=number, Body=chunk, **sse)
+        assert answer["SSECustomerAlgorithm"] == "AES256"
+        parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+    client.complete_multipart_upload(Bucket="mpu", Key="c", UploadId=upload, MultipartUpload={"Parts": parts})
+    assert client.get_object(Bucket="mpu", Key="c", **sse)["Body"].read() == b"".join(chunks)
+    assert error_of(client.get_object, Bucket="mpu", Key="c") == (400, "InvalidRequest")
+    assert client.get_object(Bucket="mpu", Key="c", Range="bytes=5242870-5242889", **sse)["Body"].read() == \
+        b"".join(chunks)[5242870:5242890]
+
+
+def test_copies_decrypt_their_source_and_encrypt_as_asked(encrypted):
+    # Goal: CopyObject and UploadPartCopy read an encrypted source with its key (SSE-C source
+    # keys in x-amz-copy-source-*) and write the copy as its own request asks: plain, SSE-S3 or
+    # SSE-C; the source's encryption is never copied; an SSE-C key is rotated by a copy in place.
+    client = https_client(encrypted)
+    client.create_bucket(Bucket="copies")
+    data = os.urandom(300_000)
+    old_key, new_key = os.urandom(32), os.urandom(32)
+    old = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": old_key}
+    new = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": new_key}
+    client.put_object(Bucket="copies", Key="s3", Body=data, ServerSideEncryption="AES256")
+    plain = client.copy_object(Bucket="copies", Key="plain", CopySource={"Bucket": "copies", "Key": "s3"})
+    assert "ServerSideEncryption" not in plain
+    got = client.get_object(Bucket="copies", Key="plain")
+    assert got["Body"].read() == data and "ServerSideEncryption" not in got
+    client.copy_object(Bucket="copies", Key="c", CopySource={"Bucket": "copies", "Key": "plain"}, **old)
+    assert client.get_object(Bucket="copies", Key="c", **old)["Body"].read() == data
+    # The source's key is needed to read it, and only over the copy-source headers.
+    assert error_of(client.copy_object, Bucket="copies", Key="x",
+                    CopySource={"Bucket": "copies", "Key": "c"}) == (400, "InvalidRequest")
+    wrong = {"CopySourceSSECustomerAlgorithm": "AES256", "CopySourceSSECustomerKey": new_key}
+    assert error_of(client.copy_object, Bucket="copies", Key="x",
+                    CopySource={"Bucket": "copies", "Key": "c"}, **wrong) == (403, "AccessDenied")
+    # Rotation in place: the same key, a new customer key.
+    rotated = client.copy_object(Bucket="copies", Key="c", CopySource={"Bucket": "copies", "Key": "c"},
+                                 CopySourceSSECustomerAlgorithm="AES256", CopySourceSSECustomerKey=old_key,
+                                 **new)
+    assert rotated["SSECustomerAlgorithm"] == "AES256"
+    assert client.get_object(Bucket="copies", Key="c", **new)["Body"].read() == data
+    assert error_of(client.get_object, Bucket="copies", Key="c", **old) == (403, "AccessDenied")
+    # SSE-C source to SSE-S3 copy, metadata copied, encryption not.
+    client.copy_object(Bucket="copies", Key="s3-again", CopySource={"Bucket": "copies", "Key": "c"},
+                       CopySourceSSECustomerAlgorithm="AES256", CopySourceSSECustomerKey=new_key,
+                       ServerSideEncryption="AES256")
+    again = client.get_object(Bucket="copies", Key="s3-again")
+    assert again["Body"].read() == data and again["ServerSideEncryption"] == "AES256"
+    # UploadPartCopy: a range of the SSE-C source into an SSE-S3 upload.
+    upload = client.create_multipart_upload(Bucket="copies", Key="assembled", ServerSideEncryption="AES256")
+    copied = client.upload_part_copy(Bucket="copies", Key="assembled", UploadId=upload["UploadId"], PartNumber=1,
+                                     CopySource={"Bucket": "copies", "Key": "c"}, CopySourceRange="bytes=1000-200999",
+                                     CopySourceSSECustomerAlgorithm="AES256", CopySourceSSECustomerKey=new_key)
+    client.complete_multipart_upload(Bucket="copies", Key="assembled", UploadId=upload["UploadId"],
+                                     MultipartUpload={"Parts": [{"PartNumber": 1,
+                                                                 "ETag": copied["CopyPartResult"]["ETag"]}]})
+    assert client.get_object(Bucket="copies", Key="assembled")["Body"].read() == data[1000:201000]
 
 
 def test_master_key_checks_and_restart(encrypted, tmp_path):

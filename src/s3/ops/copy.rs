@@ -20,10 +20,12 @@ use crate::s3::payload::PayloadReader;
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::authorized_bucket;
 use crate::s3::sosapi::refuse_sosapi_write;
+use crate::s3::sse::{self, Encryption};
 use crate::s3::tagging::{encode as encode_tags, parse_tagging_header};
 use crate::s3::xml::documents::CopyObjectResult;
 use crate::s3::S3Context;
 use crate::storage::checksum::StoredChecksum;
+use crate::storage::encryption::Sealing;
 
 /// The metadata a copy gets (`x-amz-metadata-directive`): the source's, or the request's.
 pub enum Directive {
@@ -51,6 +53,11 @@ pub struct CopyObjectInput<'r> {
     /// The copy's storage class header as stored (`None`: STANDARD). A class is never copied
     /// from the source (S3 API Reference, CopyObject `x-amz-storage-class`).
     storage_class: Option<(String, String)>,
+    /// The copy's encryption (never the source's: S3 encrypts a copy as its own request, or
+    /// the destination bucket's default, says).
+    encryption: Option<Encryption>,
+    /// The request came over TLS (SSE-C keys must).
+    secure: bool,
 }
 
 impl<'r> FromRequest<'r> for CopyObjectInput<'r> {
@@ -74,12 +81,15 @@ impl<'r> FromRequest<'r> for CopyObjectInput<'r> {
         let storage_class = head
             .header(STORAGE_CLASS_HEADER)
             .and_then(storage_class_header);
-        // A copy onto itself must change something; a storage class asked for is a change.
+        let encryption = sse::requested_encryption(head)?;
+        // A copy onto itself must change something; a storage class or an encryption asked for
+        // is a change (a copy in place rotates an SSE-C key, as in S3).
         if source.source.bucket == request.bucket()
             && source.source.key == request.key()
             && source.source.version.is_none()
             && matches!(directive, Directive::Copy)
             && head.header(STORAGE_CLASS_HEADER).is_none()
+            && encryption.is_none()
         {
             return Err(S3Error::with_message(
                 S3ErrorCode::InvalidRequest,
@@ -95,6 +105,8 @@ impl<'r> FromRequest<'r> for CopyObjectInput<'r> {
             (true, Some(text)) => Some(encode_tags(&parse_tagging_header(text)?)),
         };
         Ok(CopyObjectInput {
+            encryption,
+            secure: head.secure,
             storage_class,
             replaced_tags,
             lock: requested_lock(|name| head.header(name))?,
@@ -119,14 +131,25 @@ impl S3Operation for CopyObject {
         _payload: PayloadReader<'_, '_>,
     ) -> S3Result<WithHeaders<CopyObjectResult>> {
         let bucket = authorized_bucket(context, &call, Permission::Write).await?;
-        crate::s3::sse::refuse_default_encryption(&bucket)?;
         let writer = call.requester.access_key();
         refuse_sosapi_write(call.key)?;
         check_requested_lock(context, &call, &bucket, &input.lock, false)?;
         let acl = stored_acl(context, writer, input.acl, &bucket.owner).await?;
         refuse_public_acl(&call, acl.as_deref())?;
-        let (record, sealed) =
-            copy_from_source(context, &call, &input.source, None, Destination::Object).await?;
+        let encryption =
+            sse::encryption_for_write(&context.config, input.encryption, input.secure, &bucket)?;
+        let sealing = encryption
+            .as_ref()
+            .map(|encryption| Sealing::Object(encryption.data_key.clone()));
+        let (record, sealed) = copy_from_source(
+            context,
+            &call,
+            &input.source,
+            None,
+            Destination::Object,
+            sealing,
+        )
+        .await?;
         let checksum = sealed
             .digests()
             .checksum
@@ -141,10 +164,13 @@ impl S3Operation for CopyObject {
             });
         let (content_type, headers) = match input.directive {
             Directive::Copy => {
+                // Neither the source's class nor its encryption (its sealed key least of all).
                 let mut headers: Vec<(String, String)> = record
                     .headers
                     .iter()
-                    .filter(|(name, _)| name != STORAGE_CLASS_HEADER)
+                    .filter(|(name, _)| {
+                        name != STORAGE_CLASS_HEADER && !sse::is_encryption_header(name)
+                    })
                     .cloned()
                     .collect();
                 headers.extend(input.storage_class.clone());
@@ -162,20 +188,26 @@ impl S3Operation for CopyObject {
             acl,
             lock: input.lock,
             tags: input.replaced_tags.unwrap_or_else(|| record.tags.clone()),
-            encryption: None,
+            encryption,
         };
         let committed =
             commit_object(context, &call, sealed, attributes, PutCondition::None).await?;
         let expiration = expiration_header(&bucket, &committed);
+        let mut headers = vec![
+            ("x-amz-expiration", expiration),
+            ("x-amz-version-id", committed.version_id.clone()),
+            (
+                "x-amz-copy-source-version-id",
+                input.source.version_header(&record),
+            ),
+        ];
+        headers.extend(
+            sse::answer_headers(&committed.headers)
+                .into_iter()
+                .map(|(name, value)| (name, Some(value))),
+        );
         Ok(WithHeaders {
-            headers: vec![
-                ("x-amz-expiration", expiration),
-                ("x-amz-version-id", committed.version_id),
-                (
-                    "x-amz-copy-source-version-id",
-                    input.source.version_header(&record),
-                ),
-            ],
+            headers,
             answer: CopyObjectResult {
                 last_modified_ms: committed.last_modified_ms,
                 etag: committed.etag,

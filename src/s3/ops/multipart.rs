@@ -23,6 +23,7 @@ use crate::s3::payload::{read_small_body, PayloadReader};
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::authorized_bucket;
 use crate::s3::sosapi::refuse_sosapi_write;
+use crate::s3::sse::{self, CustomerKey, Encryption};
 use crate::s3::tagging::{encode as encode_tags, parse_tagging_header};
 use crate::s3::xml::documents::{
     CompleteMultipartUploadResult, CopyPartResult, InitiateMultipartUploadResult,
@@ -31,6 +32,7 @@ use crate::s3::xml::documents::{
 use crate::s3::xml::parse_complete_multipart_upload;
 use crate::s3::{time, S3Context};
 use crate::storage::checksum::{ChecksumAlgorithm, StoredChecksum};
+use crate::storage::encryption::{DataKey, Sealing};
 use crate::storage::writer::remove_object_file_later;
 use crate::storage::{FileId, SealedObject, StoredBytes};
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -109,6 +111,10 @@ pub struct CreateMultipartUploadInput {
     lock: ObjectLock,
     /// `x-amz-tagging` for the finished object.
     tags: Option<String>,
+    /// SSE-S3 or SSE-C, if asked for.
+    encryption: Option<Encryption>,
+    /// The request came over TLS (SSE-C keys must).
+    secure: bool,
 }
 
 impl FromRequest<'_> for CreateMultipartUploadInput {
@@ -153,6 +159,8 @@ impl FromRequest<'_> for CreateMultipartUploadInput {
             acl: crate::s3::access::acl_from_headers(head)?,
             checksum_algorithm,
             checksum_full_object,
+            encryption: sse::requested_encryption(head)?,
+            secure: head.secure,
         })
     }
 }
@@ -197,12 +205,26 @@ impl S3Operation for CreateMultipartUpload {
         _payload: PayloadReader<'_, '_>,
     ) -> S3Result<WithHeaders<UploadCreated>> {
         let bucket = authorized_bucket(context, &call, Permission::Write).await?;
-        crate::s3::sse::refuse_default_encryption(&bucket)?;
         let owner = call.requester.access_key();
         refuse_sosapi_write(call.key)?;
         check_requested_lock(context, &call, &bucket, &input.lock, false)?;
         let acl = stored_acl(context, owner, input.acl, &bucket.owner).await?;
         refuse_public_acl(&call, acl.as_deref())?;
+        // The upload's data key, sealed, rides in its headers to the finished object; each part
+        // is sealed under a key derived from it and the part's file.
+        let mut headers = input.headers;
+        if let Some(encryption) =
+            sse::encryption_for_write(&context.config, input.encryption, input.secure, &bucket)?
+        {
+            headers.extend(encryption.headers);
+        }
+        let created_ms = time::now_ms();
+        let mut answer_headers = abort_headers(&bucket, call.key, created_ms);
+        answer_headers.extend(
+            sse::answer_headers(&headers)
+                .into_iter()
+                .map(|(name, value)| (name, Some(value))),
+        );
         let upload = UploadRecord {
             lock: input.lock,
             tags: input.tags,
@@ -214,13 +236,13 @@ impl S3Operation for CreateMultipartUpload {
             bucket: call.bucket.to_string(),
             key: call.key.to_string(),
             owner: owner.to_string(),
-            created_ms: time::now_ms(),
+            created_ms,
             content_type: input.content_type,
-            headers: input.headers,
+            headers,
             acl,
         };
         let upload_id = upload.upload_id.clone();
-        let abort = abort_headers(&bucket, call.key, upload.created_ms);
+        let abort = answer_headers;
         context
             .meta
             .create_upload(upload)
@@ -249,12 +271,17 @@ async fn record_part(
     upload_id: &str,
     number: u32,
     sealed: SealedObject,
+    opaque_etag: Option<&DataKey>,
 ) -> S3Result<String> {
     let published = sealed.publish().await?;
     let StoredBytes::File(file_id) = published.stored else {
         unreachable!("parts are received with Placement::File")
     };
-    let etag = hex::encode(published.digests.md5);
+    // SSE-C parts, like SSE-C objects, get an ETag that is not their plaintext's MD5.
+    let etag = match opaque_etag {
+        Some(data_key) => data_key.opaque_etag(&published.digests.md5),
+        None => hex::encode(published.digests.md5),
+    };
     let checksum = published
         .digests
         .checksum
@@ -285,6 +312,10 @@ pub struct UploadPartInput<'r> {
     upload_id: &'r str,
     part_number: u32,
     integrity: UploadIntegrity,
+    /// The SSE-C key sent (an SSE-C upload needs it on every part).
+    customer: Option<CustomerKey>,
+    /// The request came over TLS.
+    secure: bool,
 }
 
 impl<'r> FromRequest<'r> for UploadPartInput<'r> {
@@ -293,20 +324,40 @@ impl<'r> FromRequest<'r> for UploadPartInput<'r> {
             part_number: parse_part_number(request)?,
             upload_id: UploadId::parse(request)?.0,
             integrity: UploadIntegrity::parse(request.head)?,
+            customer: sse::customer_key(request.head, "")?,
+            secure: request.head.secure,
         })
     }
+}
+
+/// How a part is sealed (the upload's data key, a key per part file) and whether its ETag is
+/// opaque (SSE-C): from the upload's headers and the part request's SSE-C key.
+fn part_sealing(
+    context: &S3Context,
+    upload: &UploadRecord,
+    customer: Option<&CustomerKey>,
+    secure: bool,
+) -> S3Result<(Option<Sealing>, Option<DataKey>)> {
+    let data_key = sse::upload_data_key(&context.config, &upload.headers, customer, secure)?;
+    let opaque = data_key.clone().filter(|_| customer.is_some());
+    Ok((data_key.map(Sealing::PerFile), opaque))
 }
 
 /// UploadPart's answer: the part's ETag, and its checksum when it has one.
 pub struct PartWritten {
     etag: String,
     checksum: Option<(ChecksumAlgorithm, Vec<u8>)>,
+    /// The upload's encryption headers, as S3 answers them.
+    encryption: Vec<(&'static str, String)>,
 }
 
 impl IntoResponse for PartWritten {
     fn into_response(self) -> Response {
         let mut response = Response::empty(200);
         response.head.header("ETag", format!("\"{}\"", self.etag));
+        for (name, value) in self.encryption {
+            response.head.header(name, value);
+        }
         if let Some((algorithm, value)) = self.checksum {
             response
                 .head
@@ -330,6 +381,8 @@ impl S3Operation for UploadPart {
         mut payload: PayloadReader<'_, '_>,
     ) -> S3Result<PartWritten> {
         let upload = current_upload(context, &call, input.upload_id).await?;
+        let (sealing, opaque) =
+            part_sealing(context, &upload, input.customer.as_ref(), input.secure)?;
         let bytes_max = PART_BYTES_MAX.min(context.config.max_object_size_bytes);
         let received = receive_payload(
             context,
@@ -338,7 +391,7 @@ impl S3Operation for UploadPart {
             bytes_max,
             upload_algorithm(&upload),
             Destination::Part,
-            None,
+            sealing,
         )
         .await?;
         let checksum = received.checksum.clone();
@@ -348,9 +401,14 @@ impl S3Operation for UploadPart {
             input.upload_id,
             input.part_number,
             received.sealed,
+            opaque.as_ref(),
         )
         .await?;
-        Ok(PartWritten { etag, checksum })
+        Ok(PartWritten {
+            etag,
+            checksum,
+            encryption: sse::answer_headers(&upload.headers),
+        })
     }
 }
 
@@ -359,6 +417,10 @@ pub struct UploadPartCopyInput<'r> {
     upload_id: &'r str,
     part_number: u32,
     source: CopySourceRequest<'r>,
+    /// The SSE-C key of the upload (an SSE-C upload needs it on every part).
+    customer: Option<CustomerKey>,
+    /// The request came over TLS.
+    secure: bool,
 }
 
 impl<'r> FromRequest<'r> for UploadPartCopyInput<'r> {
@@ -367,6 +429,8 @@ impl<'r> FromRequest<'r> for UploadPartCopyInput<'r> {
             part_number: parse_part_number(request)?,
             upload_id: UploadId::parse(request)?.0,
             source: CopySourceRequest::parse(request.head, true)?,
+            customer: sse::customer_key(request.head, "")?,
+            secure: request.head.secure,
         })
     }
 }
@@ -385,23 +449,40 @@ impl S3Operation for UploadPartCopy {
         _payload: PayloadReader<'_, '_>,
     ) -> S3Result<WithHeaders<CopyPartResult>> {
         let upload = current_upload(context, &call, input.upload_id).await?;
+        let (sealing, opaque) =
+            part_sealing(context, &upload, input.customer.as_ref(), input.secure)?;
         let (source, sealed) = copy_from_source(
             context,
             &call,
             &input.source,
             upload_algorithm(&upload),
             Destination::Part,
+            sealing,
         )
         .await?;
         if sealed.size_bytes() > PART_BYTES_MAX {
             return Err(S3Error::new(S3ErrorCode::EntityTooLarge));
         }
-        let etag = record_part(context, &call, input.upload_id, input.part_number, sealed).await?;
+        let etag = record_part(
+            context,
+            &call,
+            input.upload_id,
+            input.part_number,
+            sealed,
+            opaque.as_ref(),
+        )
+        .await?;
+        let mut headers = vec![(
+            "x-amz-copy-source-version-id",
+            input.source.version_header(&source),
+        )];
+        headers.extend(
+            sse::answer_headers(&upload.headers)
+                .into_iter()
+                .map(|(name, value)| (name, Some(value))),
+        );
         Ok(WithHeaders {
-            headers: vec![(
-                "x-amz-copy-source-version-id",
-                input.source.version_header(&source),
-            )],
+            headers,
             answer: CopyPartResult {
                 last_modified_ms: time::now_ms(),
                 etag,
@@ -470,11 +551,17 @@ impl S3Operation for CompleteMultipartUpload {
             .map_err(|error| map_meta(&call, input.upload_id, error))?;
         remove_later(context, obsolete);
         let expiration = expiration_after_write(context, call.bucket, &record).await;
+        let mut headers = vec![
+            ("x-amz-version-id", record.version_id.clone()),
+            ("x-amz-expiration", expiration),
+        ];
+        headers.extend(
+            sse::answer_headers(&record.headers)
+                .into_iter()
+                .map(|(name, value)| (name, Some(value))),
+        );
         Ok(WithHeaders {
-            headers: vec![
-                ("x-amz-version-id", record.version_id.clone()),
-                ("x-amz-expiration", expiration),
-            ],
+            headers,
             answer: CompleteMultipartUploadResult {
                 bucket: call.bucket.to_string(),
                 key: call.key.to_string(),

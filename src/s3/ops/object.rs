@@ -35,8 +35,8 @@ use crate::s3::tagging::{count as count_tags, encode as encode_tags, parse_taggi
 use crate::s3::version::RequestedVersion;
 use crate::s3::{time, S3Context, NULL_VERSION_ID};
 use crate::storage::checksum::StoredChecksum;
-use crate::storage::decrypting_reader::{DecryptingReader, EncryptedSegment};
-use crate::storage::encryption::DataKey;
+use crate::storage::decrypting_reader::DecryptingReader;
+use crate::storage::encryption::{DataKey, Sealing};
 use crate::storage::writer::remove_object_file_later;
 use crate::storage::{ObjectReader, Segment};
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -163,26 +163,8 @@ impl S3Operation for PutObject {
         let writer = call.requester.access_key();
         let acl = stored_acl(context, writer, input.acl, &bucket.owner).await?;
         refuse_public_acl(&call, acl.as_deref())?;
-        // The bucket's default (SSE-S3) applies when the request asks for no encryption itself.
-        let requested = match (input.encryption, bucket.encryption) {
-            (None, Some(_)) => Some(Encryption::S3),
-            (requested, _) => requested,
-        };
-        let encryption = match &requested {
-            Some(encryption) => {
-                if let Encryption::Customer(_) = encryption {
-                    sse::require_secure_transport(
-                        input.secure,
-                        context.config.allow_sse_c_over_http,
-                    )?;
-                }
-                Some(sse::new_encryption(
-                    encryption,
-                    context.config.sse_master_key.as_ref(),
-                )?)
-            }
-            None => None,
-        };
+        let encryption =
+            sse::encryption_for_write(&context.config, input.encryption, input.secure, &bucket)?;
         let bytes_max = PUT_OBJECT_BYTES_MAX.min(context.config.max_object_size_bytes);
         let received = receive_payload(
             context,
@@ -193,7 +175,7 @@ impl S3Operation for PutObject {
             Destination::Object,
             encryption
                 .as_ref()
-                .map(|encryption| encryption.data_key.packages(0)),
+                .map(|encryption| Sealing::Object(encryption.data_key.clone())),
         )
         .await?;
         let stored = received
@@ -582,16 +564,7 @@ async fn open_encrypted_body(
         }
         ObjectBody::InlineUnread => unreachable!("a GET looks objects up with their bytes"),
         ObjectBody::File(_) | ObjectBody::Parts(_) => {
-            let segments = record
-                .extents()
-                .iter()
-                .enumerate()
-                .map(|(index, extent)| EncryptedSegment {
-                    id: extent.file_id,
-                    plaintext_bytes: extent.size_bytes,
-                    cipher: data_key.packages(index as u32),
-                })
-                .collect();
+            let segments = sse::encrypted_segments(record, data_key);
             match DecryptingReader::open(&context.layout, segments, start, length).await {
                 Ok(reader) => Ok(Some(ResponseBody::Stream(Box::new(reader)))),
                 Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
