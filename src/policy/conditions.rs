@@ -40,6 +40,8 @@ pub const SUPPORTED_KEYS: &[&str] = &[
     "s3:x-amz-grant-write",
     "s3:x-amz-grant-write-acp",
     "s3:x-amz-metadata-directive",
+    "s3:x-amz-server-side-encryption",
+    "s3:x-amz-server-side-encryption-customer-algorithm",
 ];
 
 /// A condition key as policies and contexts compare it: the name lower-cased, a tag key after

@@ -39,7 +39,8 @@ pub fn set_principal(conditions: &mut ConditionContext, requester: &Requester) {
 }
 
 /// The condition keys of a POST upload: the request's, with the form's signer and what its
-/// fields ask (`acl`, `tagging`, Object Lock fields), as a PutObject's headers would give them.
+/// fields ask (`acl`, `tagging`, Object Lock and encryption fields), as a PutObject's headers
+/// would give them.
 pub fn post_conditions(
     base: &ConditionContext,
     signer: &Requester,
@@ -81,6 +82,14 @@ pub fn post_conditions(
             "x-amz-object-lock-retain-until-date",
         ),
         ("s3:object-lock-legal-hold", "x-amz-object-lock-legal-hold"),
+        (
+            "s3:x-amz-server-side-encryption",
+            "x-amz-server-side-encryption",
+        ),
+        (
+            "s3:x-amz-server-side-encryption-customer-algorithm",
+            "x-amz-server-side-encryption-customer-algorithm",
+        ),
     ] {
         conditions.forget_prefix(key);
         if let Some(value) = field(name) {
@@ -126,6 +135,14 @@ pub fn condition_context(request: &S3Request<'_>, now_ms: i64) -> ConditionConte
         ("s3:x-amz-grant-write", "x-amz-grant-write"),
         ("s3:x-amz-grant-write-acp", "x-amz-grant-write-acp"),
         ("s3:x-amz-metadata-directive", "x-amz-metadata-directive"),
+        (
+            "s3:x-amz-server-side-encryption",
+            "x-amz-server-side-encryption",
+        ),
+        (
+            "s3:x-amz-server-side-encryption-customer-algorithm",
+            "x-amz-server-side-encryption-customer-algorithm",
+        ),
         ("s3:object-lock-mode", "x-amz-object-lock-mode"),
         (
             "s3:object-lock-retain-until-date",

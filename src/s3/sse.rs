@@ -90,12 +90,21 @@ fn invalid_argument(message: &str, name: &str, value: Option<&str>) -> S3Error {
 /// `COPY_SOURCE_PREFIX`), if any, with S3's 400s for an incomplete or inconsistent set (the
 /// handler then calls `require_secure_transport`).
 pub fn customer_key(head: &RequestHead, prefix: &str) -> S3Result<Option<CustomerKey>> {
+    customer_key_from(|name| head.header(name), prefix)
+}
+
+/// `customer_key` over any source of values by lower-case name (request headers, or a browser
+/// upload's form fields).
+pub fn customer_key_from<'a>(
+    lookup: impl Fn(&str) -> Option<&'a str>,
+    prefix: &str,
+) -> S3Result<Option<CustomerKey>> {
     // The copy source's headers are `x-amz-copy-source-server-side-encryption-customer-*`.
     let named = |name: &str| match prefix {
         "" => name.to_string(),
         _ => format!("{prefix}{}", name.trim_start_matches("x-amz-")),
     };
-    let header = |name: &str| head.header(&named(name));
+    let header = |name: &str| lookup(&named(name));
     let algorithm = header(SSE_C_ALGORITHM_HEADER);
     let key = header(SSE_C_KEY_HEADER);
     let md5 = header(SSE_C_KEY_MD5_HEADER);
@@ -174,8 +183,15 @@ pub fn require_secure_transport(secure: bool, allow_http: bool) -> S3Result<()> 
 /// The encryption a write (PutObject) asks for: `x-amz-server-side-encryption` or SSE-C, with
 /// S3's errors for both at once, an unknown method, or SSE-KMS (not offered here: 501).
 pub fn requested_encryption(head: &RequestHead) -> S3Result<Option<Encryption>> {
-    let customer = customer_key(head, "")?;
-    let Some(method) = head.header(SSE_HEADER) else {
+    requested_encryption_from(|name| head.header(name))
+}
+
+/// `requested_encryption` over any source of values by lower-case name (a POST's form fields).
+pub fn requested_encryption_from<'a>(
+    lookup: impl Fn(&str) -> Option<&'a str>,
+) -> S3Result<Option<Encryption>> {
+    let customer = customer_key_from(&lookup, "")?;
+    let Some(method) = lookup(SSE_HEADER) else {
         return Ok(customer.map(Encryption::Customer));
     };
     if customer.is_some() {
@@ -246,7 +262,15 @@ pub fn upload_data_key(
             "The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters.",
         ));
     }
-    data_key_for_read(upload_headers, customer, config.sse_master_key.as_ref())
+    // A part's key is a request parameter that must repeat the initiate's, not a read of stored
+    // data: a different one is a bad argument (400, as ceph/s3-tests expects), not a denial.
+    match data_key_for_read(upload_headers, customer, config.sse_master_key.as_ref()) {
+        Err(error) if error.code == S3ErrorCode::AccessDenied => Err(S3Error::with_message(
+            S3ErrorCode::InvalidArgument,
+            "The provided encryption parameters did not match the ones used originally.",
+        )),
+        other => other,
+    }
 }
 
 /// The encrypted files of `record` with their ciphers: a single file under the data key
@@ -266,19 +290,6 @@ pub fn encrypted_segments(record: &ObjectRecord, data_key: &DataKey) -> Vec<Encr
             },
         })
         .collect()
-}
-
-/// For a write that cannot encrypt yet (POST object): refuses (501) a bucket whose
-/// default encryption would apply, so no object lands in plaintext under a default that says
-/// otherwise.
-pub fn refuse_default_encryption(bucket: &crate::meta::BucketRecord) -> S3Result<()> {
-    match bucket.encryption {
-        Some(_) => Err(S3Error::with_message(
-            S3ErrorCode::NotImplemented,
-            "This bucket has default encryption, which ringstore does not apply to browser (POST) uploads yet; this upload was refused, not stored in plaintext.",
-        )),
-        None => Ok(()),
-    }
 }
 
 /// A new object's encryption: the data key its bytes are sealed with, and the headers stored

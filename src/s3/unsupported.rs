@@ -57,7 +57,15 @@ enum Scope {
 }
 
 /// Operations that honour `x-amz-server-side-encryption: AES256` (SSE-S3; `s3::sse`).
-const SSE_S3_OPERATIONS: &[&str] = &["PutObject", "CopyObject", "CreateMultipartUpload"];
+const SSE_S3_OPERATIONS: &[&str] = &[
+    "PutObject",
+    "CopyObject",
+    "CreateMultipartUpload",
+    "PostObject",
+];
+/// Reads, which S3 answers 400 when they carry `x-amz-server-side-encryption` (a read has no
+/// encryption to choose).
+const READS: &[&str] = &["GetObject", "HeadObject"];
 /// Operations that honour the SSE-C headers (`s3::sse`).
 const SSE_C_OPERATIONS: &[&str] = &[
     "PutObject",
@@ -68,6 +76,8 @@ const SSE_C_OPERATIONS: &[&str] = &[
     "CreateMultipartUpload",
     "UploadPart",
     "UploadPartCopy",
+    "CompleteMultipartUpload",
+    "PostObject",
 ];
 /// Operations that honour the copy source's SSE-C headers.
 const COPY_SOURCE_SSE_C_OPERATIONS: &[&str] = &["CopyObject", "UploadPartCopy"];
@@ -90,6 +100,9 @@ enum Answer {
     StorageClass,
     /// `x-amz-tagging-directive`: 400 InvalidArgument for one other than COPY or REPLACE.
     TaggingDirective,
+    /// `x-amz-server-side-encryption` where it chooses nothing: 400 InvalidArgument on a read
+    /// (as S3 answers), 501 elsewhere.
+    ServerSideEncryption,
 }
 
 /// One header ringstore refuses.
@@ -101,7 +114,7 @@ struct Rule {
     answer: Answer,
 }
 
-const SSE: Answer = Answer::NotImplemented("Server-side encryption on this operation");
+const SSE: Answer = Answer::NotImplemented("Server-side encryption with KMS keys (SSE-KMS)");
 const SSE_C: Answer =
     Answer::NotImplemented("Server-side encryption with customer keys (SSE-C) on this operation");
 /// Conditions on a copy's destination, and If-None-Match on a delete (which S3 does not define).
@@ -111,7 +124,7 @@ const CONDITIONAL_COPY: Answer = Answer::NotImplemented(
 
 #[rustfmt::skip]
 const RULES: &[Rule] = &[
-    Rule { name: "x-amz-server-side-encryption", values: Values::Any, scope: Scope::AllBut(SSE_S3_OPERATIONS), answer: SSE },
+    Rule { name: "x-amz-server-side-encryption", values: Values::Any, scope: Scope::AllBut(SSE_S3_OPERATIONS), answer: Answer::ServerSideEncryption },
     Rule { name: "x-amz-server-side-encryption-aws-kms-key-id", values: Values::Any, scope: Scope::Every, answer: SSE },
     Rule { name: "x-amz-server-side-encryption-context", values: Values::Any, scope: Scope::Every, answer: SSE },
     Rule { name: "x-amz-server-side-encryption-bucket-key-enabled", values: Values::Any, scope: Scope::Every, answer: SSE },
@@ -149,15 +162,25 @@ impl Rule {
         }
     }
 
-    fn error(&self, value: &str) -> S3Error {
-        match self.answer {
-            Answer::NotImplemented(feature) => S3Error::with_message(
+    fn error(&self, operation: &str, value: &str) -> S3Error {
+        let not_implemented = |feature: &str| {
+            S3Error::with_message(
                 S3ErrorCode::NotImplemented,
                 format!(
                     "{feature} is not implemented by ringstore yet; this request was refused, not ignored ({}).",
                     self.name
                 ),
-            ),
+            )
+        };
+        match self.answer {
+            Answer::ServerSideEncryption if READS.contains(&operation) => S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                format!("{} header is not supported for this operation.", self.name),
+            )
+            .field("ArgumentName", self.name)
+            .field("ArgumentValue", value.to_string()),
+            Answer::ServerSideEncryption => not_implemented("Server-side encryption on this operation"),
+            Answer::NotImplemented(feature) => not_implemented(feature),
             Answer::StorageClass if STORAGE_CLASSES.contains(&value.trim()) => {
                 S3Error::with_message(
                     S3ErrorCode::NotImplemented,
@@ -184,7 +207,7 @@ pub fn refusal(operation: &str, name: &str, value: &str) -> Option<S3Error> {
     RULES
         .iter()
         .find(|rule| rule.name == name && rule.covers(operation) && rule.asks(value))
-        .map(|rule| rule.error(value))
+        .map(|rule| rule.error(operation, value))
 }
 
 /// The first refusal a header of `head` earns on `operation` (checked before the operation

@@ -253,10 +253,13 @@ def test_bucket_default_encryption(encrypted):
     assert copied["ServerSideEncryption"] == "AES256"
     raw = data_dir_bytes(encrypted)
     assert b"DEFAULT-SECRET" not in raw and b"DEFAULT-MULTIPART" not in raw
-    # A browser upload cannot encrypt yet: refused rather than stored in plaintext.
+    # A browser (POST) upload gets the default too.
     form = client.generate_presigned_post("default-sse", "posted")
-    posted = requests_post(form, b"posted bytes")
-    assert posted.status == 501, posted.status
+    posted = requests_post(form, marker("DEFAULT-POSTED", 3000))
+    assert posted.status == 204, posted.status
+    assert client.head_object(Bucket="default-sse", Key="posted")["ServerSideEncryption"] == "AES256"
+    assert client.get_object(Bucket="default-sse", Key="posted")["Body"].read() == marker("DEFAULT-POSTED", 3000)
+    assert b"DEFAULT-POSTED" not in data_dir_bytes(encrypted)
     kms = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]}
     assert error_of(client.put_bucket_encryption, Bucket="default-sse",
                     ServerSideEncryptionConfiguration=kms) == (501, "NotImplemented")
@@ -282,7 +285,7 @@ def test_sse_kms_is_refused(encrypted):
 def test_multipart_uploads_encrypt_every_part(encrypted):
     # Goal: SSE-S3 and SSE-C multipart uploads (boto3's transfer manager, parts of 5 MiB and an
     # uneven tail) read back whole, by range across parts and by partNumber; an SSE-C part
-    # without its key is 400, with another key 403; a re-sent part number replaces the old one.
+    # without its key or with another key is 400; a re-sent part number replaces the old one.
     client = https_client(encrypted)
     client.create_bucket(Bucket="mpu")
     size = 12 * 1024 * 1024 + 333
@@ -309,7 +312,7 @@ def test_multipart_uploads_encrypt_every_part(encrypted):
                     Body=chunks[0]) == (400, "InvalidRequest")
     wrong = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": os.urandom(32)}
     assert error_of(client.upload_part, Bucket="mpu", Key="c", UploadId=upload, PartNumber=1,
-                    Body=chunks[0], **wrong)[0] == 403
+                    Body=chunks[0], **wrong) == (400, "InvalidArgument")
     client.upload_part(Bucket="mpu", Key="c", UploadId=upload, PartNumber=1, Body=os.urandom(5 * 1024 * 1024), **sse)
     parts = []
     for number, chunk in enumerate(chunks, start=1):

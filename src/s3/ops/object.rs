@@ -624,7 +624,13 @@ async fn read_object(
                 .await?
             }
         };
-        // The key first: without it, not even the ETag a condition compares is revealed.
+        // A part number the object does not have is 400 InvalidPart even without the key (as
+        // S3 answers; ceph/s3-tests' test_multipart_sse_c_get_part).
+        if input.part_number.is_some() {
+            selected_bytes(&input, &record)?;
+        }
+        // The key before conditions: without it, not even the ETag a condition compares is
+        // revealed.
         if input.customer.is_some() {
             sse::require_secure_transport(input.secure, context.config.allow_sse_c_over_http)?;
         }

@@ -30,6 +30,7 @@ use crate::s3::post_policy::{decode_policy, PostPolicy};
 use crate::s3::request::{Call, S3Request};
 use crate::s3::resource::authorized_bucket;
 use crate::s3::sosapi::refuse_sosapi_write;
+use crate::s3::sse;
 use crate::s3::tagging::{encode as encode_tags, OBJECT_TAG_COUNT_MAX};
 use crate::s3::unsupported::refusal;
 use crate::s3::xml::documents::PostResponse;
@@ -37,6 +38,7 @@ use crate::s3::xml::parse_tagging;
 use crate::s3::xml::XmlDocument;
 use crate::s3::{time, S3Context};
 use crate::storage::checksum::{ChecksumAlgorithm, StoredChecksum};
+use crate::storage::encryption::Sealing;
 use crate::storage::{ObjectWriter, SealedObject};
 
 /// Standard headers a form field may set on the object, as S3 stores them.
@@ -54,6 +56,8 @@ fn invalid_argument(message: &str) -> S3Error {
 /// The form's multipart boundary (from `Content-Type: multipart/form-data; boundary=…`).
 pub struct PostObjectInput {
     boundary: String,
+    /// The request came over TLS (an SSE-C key in the form must).
+    secure: bool,
 }
 
 impl FromRequest<'_> for PostObjectInput {
@@ -67,7 +71,10 @@ impl FromRequest<'_> for PostObjectInput {
                 S3Error::with_message(S3ErrorCode::PreconditionFailed, not_a_form)
                     .field("Condition", not_a_form)
             })?;
-        Ok(PostObjectInput { boundary })
+        Ok(PostObjectInput {
+            boundary,
+            secure: request.head.secure,
+        })
     }
 }
 
@@ -218,6 +225,7 @@ async fn receive_file(
     form: &mut FormReader<'_, '_, '_>,
     fields: &[(String, String)],
     length_range: Option<(u64, u64)>,
+    sealing: Option<Sealing>,
 ) -> S3Result<(SealedObject, Option<String>)> {
     let expected = ChecksumAlgorithm::ALL
         .iter()
@@ -231,7 +239,7 @@ async fn receive_file(
         context.layout.clone(),
         expected.as_ref().map(|(algorithm, _)| *algorithm),
         Destination::Object.placement(context, None),
-        None,
+        sealing,
     )
     .await?;
     while let Some(piece) = form.next_piece().await? {
@@ -411,7 +419,13 @@ impl S3Operation for PostObject {
             }
         }
         let bucket = authorized_bucket(context, &upload, Permission::Write).await?;
-        crate::s3::sse::refuse_default_encryption(&bucket)?;
+        // The form's encryption fields, as PutObject's headers (and the bucket's default).
+        let encryption = sse::encryption_for_write(
+            &context.config,
+            sse::requested_encryption_from(|name| field(&fields, name))?,
+            input.secure,
+            &bucket,
+        )?;
         let lock = requested_lock(|name| field(&fields, name))?;
         // POST carries its tags as a `<Tagging>` document in the `tagging` field.
         let tags = match field(&fields, "tagging").filter(|text| !text.trim().is_empty()) {
@@ -423,7 +437,11 @@ impl S3Operation for PostObject {
         let acl = form_acl(context, &fields, &requester, &bucket.owner).await?;
         refuse_public_acl(&upload, acl.as_deref())?;
         let headers = stored_fields(&fields)?;
-        let (sealed, checksum) = receive_file(context, &mut form, &fields, length_range).await?;
+        let sealing = encryption
+            .as_ref()
+            .map(|encryption| Sealing::Object(encryption.data_key.clone()));
+        let (sealed, checksum) =
+            receive_file(context, &mut form, &fields, length_range, sealing).await?;
         let attributes = ObjectAttributes {
             content_type: field(&fields, "content-type")
                 .map(str::to_string)
@@ -433,7 +451,7 @@ impl S3Operation for PostObject {
             acl,
             lock,
             tags,
-            encryption: None,
+            encryption,
         };
         let record =
             commit_object(context, &upload, sealed, attributes, PutCondition::None).await?;
