@@ -21,6 +21,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = parse_retention(data);
     let _ = parse_legal_hold(data);
     let _ = parse_tagging(data, 50);
+    let _ = ringstore::s3::xml::parse_encryption_configuration(data);
     if let Ok(configuration) = parse_cors_configuration(data) {
         let _ = ringstore::s3::cors::validate(&configuration);
     }

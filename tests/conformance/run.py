@@ -355,8 +355,11 @@ tenant = unused
 def run_pytest(suite, config_path, node_ids, junit_path, timeout, show_output):
     env = dict(os.environ, S3TEST_CONF=config_path, AWS_DEFAULT_REGION=REGION,
                AWS_REQUEST_CHECKSUM_CALCULATION="when_supported")
+    # Parameters of in-scope tests that ask for SSE-KMS (not offered; test_copy_enc and
+    # test_copy_part_enc cross every source and destination mode) are deselected by id.
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
-               "--junitxml", junit_path, "-rN", "--tb=short" if show_output else "--tb=line"]
+               "--junitxml", junit_path, "-rN", "--tb=short" if show_output else "--tb=line",
+               "-k", "not sse-kms"]
     try:
         import pytest_timeout  # noqa: F401
         command += ["--timeout", str(timeout)]

@@ -319,7 +319,12 @@ def test_multipart_uploads_encrypt_every_part(encrypted):
         answer = client.upload_part(Bucket="mpu", Key="c", UploadId=upload, PartNumber=number, Body=chunk, **sse)
         assert answer["SSECustomerAlgorithm"] == "AES256"
         parts.append({"PartNumber": number, "ETag": answer["ETag"]})
-    client.complete_multipart_upload(Bucket="mpu", Key="c", UploadId=upload, MultipartUpload={"Parts": parts})
+    # Completing needs the key too (S3 requires it for SSE-C uploads).
+    assert error_of(client.complete_multipart_upload, Bucket="mpu", Key="c", UploadId=upload,
+                    MultipartUpload={"Parts": parts})[0] == 400
+    completed = client.complete_multipart_upload(Bucket="mpu", Key="c", UploadId=upload,
+                                                 MultipartUpload={"Parts": parts}, **sse)
+    assert completed["ResponseMetadata"]["HTTPHeaders"]["x-amz-server-side-encryption-customer-algorithm"] == "AES256"
     assert client.get_object(Bucket="mpu", Key="c", **sse)["Body"].read() == b"".join(chunks)
     assert error_of(client.get_object, Bucket="mpu", Key="c") == (400, "InvalidRequest")
     assert client.get_object(Bucket="mpu", Key="c", Range="bytes=5242870-5242889", **sse)["Body"].read() == \

@@ -497,6 +497,10 @@ pub struct CompleteMultipartUploadInput<'r> {
     condition: crate::meta::PutCondition,
     /// The object checksum the client expects (`x-amz-checksum-*`).
     expected_checksum: Option<(ChecksumAlgorithm, String)>,
+    /// The SSE-C key sent (an SSE-C upload needs it to complete, as on every part).
+    customer: Option<CustomerKey>,
+    /// The request came over TLS.
+    secure: bool,
 }
 
 impl<'r> FromRequest<'r> for CompleteMultipartUploadInput<'r> {
@@ -509,6 +513,8 @@ impl<'r> FromRequest<'r> for CompleteMultipartUploadInput<'r> {
                 head.header(algorithm.header_name())
                     .map(|value| (*algorithm, value.trim().to_string()))
             }),
+            customer: sse::customer_key(head, "")?,
+            secure: head.secure,
         })
     }
 }
@@ -527,6 +533,22 @@ impl S3Operation for CompleteMultipartUpload {
         input: Self::Input<'_>,
         mut payload: PayloadReader<'_, '_>,
     ) -> S3Result<WithHeaders<CompleteMultipartUploadResult>> {
+        // An SSE-C upload completes only with its key, as S3 requires (the key itself is not
+        // needed: the parts are sealed already).
+        // An upload completed already is answered by the completion itself (S3 repeats its
+        // answer), without a key: the object exists.
+        match current_upload(context, &call, input.upload_id).await {
+            Ok(upload) => {
+                sse::upload_data_key(
+                    &context.config,
+                    &upload.headers,
+                    input.customer.as_ref(),
+                    input.secure,
+                )?;
+            }
+            Err(error) if error.code == S3ErrorCode::NoSuchUpload => {}
+            Err(error) => return Err(error),
+        }
         let body = read_small_body(&mut payload).await?;
         let parts = parse_complete_multipart_upload(&body)?;
         let last_modified_ms = time::now_ms();
