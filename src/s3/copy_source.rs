@@ -4,7 +4,6 @@
 
 use std::io;
 
-use crate::http::BodyStream;
 use crate::http::RequestHead;
 use crate::meta::users::canonical_id;
 use crate::meta::{
@@ -16,6 +15,7 @@ use crate::s3::access::{allows_acl, Permission};
 use crate::s3::authorization::{decide, decide_with, object_conditions};
 use crate::s3::conditions::{ConditionOutcome, ReadConditions};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::object_body::open_stream;
 use crate::s3::object_write::Destination;
 use crate::s3::path::{percent_decode, validate_bucket_name};
 use crate::s3::request::Call;
@@ -23,9 +23,8 @@ use crate::s3::sse::{self, CustomerKey};
 use crate::s3::version::no_such_version;
 use crate::s3::S3Context;
 use crate::storage::checksum::StoredChecksum;
-use crate::storage::decrypting_reader::DecryptingReader;
 use crate::storage::encryption::{DataKey, Sealing};
-use crate::storage::{ObjectReader, ObjectWriter, SealedObject, Segment};
+use crate::storage::{ObjectWriter, SealedObject};
 
 /// Attempts to open the source when a concurrent overwrite replaced it between lookup and open.
 const SOURCE_OPEN_ATTEMPT_COUNT_MAX: usize = 4;
@@ -290,29 +289,7 @@ async fn copy_bytes(
             .await?;
         return Ok(Some(writer.seal().await?));
     }
-    let opened: io::Result<Box<dyn BodyStream>> = match crypto.source_key {
-        Some(data_key) => DecryptingReader::open(
-            &context.layout,
-            sse::encrypted_segments(record, data_key),
-            start,
-            length,
-        )
-        .await
-        .map(|reader| Box::new(reader) as Box<dyn BodyStream>),
-        None => {
-            let segments: Vec<Segment> = record
-                .extents()
-                .iter()
-                .map(|extent| Segment {
-                    id: extent.file_id,
-                    size_bytes: extent.size_bytes,
-                })
-                .collect();
-            ObjectReader::open_segments(&context.layout, &segments, start, length)
-                .await
-                .map(|reader| Box::new(reader) as Box<dyn BodyStream>)
-        }
-    };
+    let opened = open_stream(&context.layout, record, crypto.source_key, start, length).await;
     let mut reader = match opened {
         Ok(reader) => reader,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),

@@ -1,12 +1,49 @@
-//! An object's bytes on disk as a streamed response body: `storage::ObjectReader` (and its
-//! decrypting form) seen through
-//! `http::BodyStream`, so `net` sends it without knowing where the bytes come from.
+//! An object's bytes on disk as a streamed body: `storage::ObjectReader` (and its decrypting
+//! form) seen through `http::BodyStream`, so `net` sends it (and a copy reads it) without knowing
+//! where the bytes come from or whether they were encrypted.
 
 use std::io;
 
 use crate::http::{BodyStream, LocalFuture};
+use crate::meta::ObjectRecord;
+use crate::s3::sse;
 use crate::storage::decrypting_reader::DecryptingReader;
-use crate::storage::ObjectReader;
+use crate::storage::encryption::DataKey;
+use crate::storage::{Layout, ObjectReader, Segment};
+
+/// Opens bytes `start..start + length` of `record`'s files (not for inline bytes): decrypted
+/// with `data_key` when the object is encrypted. `NotFound` when a file vanished since the
+/// lookup (a concurrent overwrite).
+pub async fn open_stream(
+    layout: &Layout,
+    record: &ObjectRecord,
+    data_key: Option<&DataKey>,
+    start: u64,
+    length: u64,
+) -> io::Result<Box<dyn BodyStream>> {
+    Ok(match data_key {
+        Some(data_key) => Box::new(
+            DecryptingReader::open(
+                layout,
+                sse::encrypted_segments(record, data_key),
+                start,
+                length,
+            )
+            .await?,
+        ),
+        None => {
+            let segments: Vec<Segment> = record
+                .extents()
+                .iter()
+                .map(|extent| Segment {
+                    id: extent.file_id,
+                    size_bytes: extent.size_bytes,
+                })
+                .collect();
+            Box::new(ObjectReader::open_segments(layout, &segments, start, length).await?)
+        }
+    })
+}
 
 impl BodyStream for ObjectReader {
     fn remaining(&self) -> u64 {

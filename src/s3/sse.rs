@@ -390,6 +390,14 @@ pub fn answer_headers(stored: &[(String, String)]) -> Vec<(&'static str, String)
     answer
 }
 
+/// `answer_headers` as the optional headers of a `WithHeaders` answer.
+pub fn answer_header_pairs(stored: &[(String, String)]) -> Vec<(&'static str, Option<String>)> {
+    answer_headers(stored)
+        .into_iter()
+        .map(|(name, value)| (name, Some(value)))
+        .collect()
+}
+
 /// Whether a stored header is one of encryption's (returned by `answer_headers`, or never).
 pub fn is_encryption_header(name: &str) -> bool {
     matches!(

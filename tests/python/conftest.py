@@ -102,6 +102,15 @@ class Certificates:
         return ["--listen-tls", "127.0.0.1:0", "--tls-cert", self.cert_path, "--tls-key", self.key_path]
 
 
+def https_client(server, **config):
+    """boto3 with its default configuration apart from the endpoint: `server`'s HTTPS listener,
+    trusting its test CA (`server.certificates`)."""
+    return boto3.client("s3", endpoint_url=server.tls_endpoint, aws_access_key_id=ACCESS_KEY,
+                        aws_secret_access_key=SECRET_KEY, region_name="us-east-1",
+                        verify=server.certificates.ca_path,
+                        config=Config(**config) if config else None)
+
+
 @pytest.fixture(scope="module")
 def server():
     s = Server()

@@ -12,13 +12,11 @@ import shutil
 import subprocess
 import tempfile
 
-import boto3
 import pytest
-from botocore.config import Config
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
-from conftest import ACCESS_KEY, SECRET_KEY, Certificates, Server
+from conftest import Certificates, Server, https_client
 
 # 65,520 plaintext bytes fill one package: sizes around it, inline ones and a multi-block file.
 SIZES = [0, 1, 13, 1000, 65519, 65520, 65521, 200_000, 3 * 1024 * 1024 + 7]
@@ -50,14 +48,6 @@ def encrypted():
     shutil.rmtree(server.data, ignore_errors=True)
     shutil.rmtree(keys, ignore_errors=True)
     shutil.rmtree(certificates.directory, ignore_errors=True)
-
-
-def https_client(server, **config):
-    # boto3's default configuration apart from the endpoint and the CA bundle.
-    return boto3.client("s3", endpoint_url=server.tls_endpoint, aws_access_key_id=ACCESS_KEY,
-                        aws_secret_access_key=SECRET_KEY, region_name="us-east-1",
-                        verify=server.certificates.ca_path,
-                        config=Config(**config) if config else None)
 
 
 def error_of(call, **kwargs):
@@ -161,6 +151,7 @@ def test_sse_c_over_https_needs_the_same_key(encrypted):
     wrong_md5 = dict(encoded, SSECustomerKeyMD5=base64.b64encode(b"\0" * 16).decode())
     assert error_of(client.put_object, Bucket="sse-c", Key="refused", Body=b"x",
                     **wrong_md5) == (400, "InvalidArgument")
+    assert error_of(client.get_object, Bucket="sse-c", Key="secret-100", **wrong_md5) == (400, "InvalidArgument")
     assert error_of(client.put_object, Bucket="sse-c", Key="refused", Body=b"x",
                     ServerSideEncryption="AES256", **sse) == (400, "InvalidArgument")
     assert error_of(client.put_object, Bucket="sse-c", Key="refused", Body=b"x",

@@ -15,12 +15,10 @@ import tempfile
 import time
 import urllib.request
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import ACCESS_KEY, SECRET_KEY, Certificates, Server
+from conftest import ACCESS_KEY, SECRET_KEY, Certificates, Server, https_client
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +31,6 @@ def tls():
     server.stop()
     shutil.rmtree(server.data, ignore_errors=True)
     shutil.rmtree(certificates.directory, ignore_errors=True)
-
-
-def https_client(server, **config):
-    # boto3's default configuration apart from the endpoint and the CA bundle.
-    return boto3.client("s3", endpoint_url=server.tls_endpoint, aws_access_key_id=ACCESS_KEY,
-                        aws_secret_access_key=SECRET_KEY, region_name="us-east-1",
-                        verify=server.certificates.ca_path,
-                        config=Config(**config) if config else None)
 
 
 def host_port(endpoint):

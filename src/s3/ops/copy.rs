@@ -201,11 +201,7 @@ impl S3Operation for CopyObject {
                 input.source.version_header(&record),
             ),
         ];
-        headers.extend(
-            sse::answer_headers(&committed.headers)
-                .into_iter()
-                .map(|(name, value)| (name, Some(value))),
-        );
+        headers.extend(sse::answer_header_pairs(&committed.headers));
         Ok(WithHeaders {
             headers,
             answer: CopyObjectResult {

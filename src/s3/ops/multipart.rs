@@ -220,11 +220,7 @@ impl S3Operation for CreateMultipartUpload {
         }
         let created_ms = time::now_ms();
         let mut answer_headers = abort_headers(&bucket, call.key, created_ms);
-        answer_headers.extend(
-            sse::answer_headers(&headers)
-                .into_iter()
-                .map(|(name, value)| (name, Some(value))),
-        );
+        answer_headers.extend(sse::answer_header_pairs(&headers));
         let upload = UploadRecord {
             lock: input.lock,
             tags: input.tags,
@@ -476,11 +472,7 @@ impl S3Operation for UploadPartCopy {
             "x-amz-copy-source-version-id",
             input.source.version_header(&source),
         )];
-        headers.extend(
-            sse::answer_headers(&upload.headers)
-                .into_iter()
-                .map(|(name, value)| (name, Some(value))),
-        );
+        headers.extend(sse::answer_header_pairs(&upload.headers));
         Ok(WithHeaders {
             headers,
             answer: CopyPartResult {
@@ -577,11 +569,7 @@ impl S3Operation for CompleteMultipartUpload {
             ("x-amz-version-id", record.version_id.clone()),
             ("x-amz-expiration", expiration),
         ];
-        headers.extend(
-            sse::answer_headers(&record.headers)
-                .into_iter()
-                .map(|(name, value)| (name, Some(value))),
-        );
+        headers.extend(sse::answer_header_pairs(&record.headers));
         Ok(WithHeaders {
             headers,
             answer: CompleteMultipartUploadResult {

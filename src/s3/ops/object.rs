@@ -18,6 +18,7 @@ use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::expiration::expiration_header;
 use crate::s3::grants::{refuse_public_acl, stored_acl};
 use crate::s3::handler::{FromRequest, IntoResponse, S3Operation};
+use crate::s3::object_body::open_stream;
 use crate::s3::object_lock::{
     add_lock_headers, administers, asks_bypass, bypasses_governance, check_requested_lock,
     has_body_digest, requested_lock, require_administrator,
@@ -35,10 +36,8 @@ use crate::s3::tagging::{count as count_tags, encode as encode_tags, parse_taggi
 use crate::s3::version::RequestedVersion;
 use crate::s3::{time, S3Context, NULL_VERSION_ID};
 use crate::storage::checksum::StoredChecksum;
-use crate::storage::decrypting_reader::DecryptingReader;
 use crate::storage::encryption::{DataKey, Sealing};
 use crate::storage::writer::remove_object_file_later;
-use crate::storage::{ObjectReader, Segment};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 
@@ -509,64 +508,25 @@ async fn open_body(
     if head_only {
         return Ok(Some(ResponseBody::HeadOnly(length)));
     }
-    if let Some(data_key) = data_key {
-        return open_encrypted_body(context, call, record, (start, length), data_key).await;
-    }
-    match &record.body {
-        ObjectBody::Inline(bytes) => Ok(Some(ResponseBody::Shared(
-            bytes.shared(),
-            start as usize..(start + length) as usize,
-        ))),
-        ObjectBody::InlineUnread => unreachable!("a GET looks objects up with their bytes"),
-        ObjectBody::File(_) | ObjectBody::Parts(_) => {
-            let segments: Vec<Segment> = record
-                .extents()
-                .iter()
-                .map(|extent| Segment {
-                    id: extent.file_id,
-                    size_bytes: extent.size_bytes,
-                })
-                .collect();
-            match ObjectReader::open_segments(&context.layout, &segments, start, length).await {
-                Ok(reader) => Ok(Some(ResponseBody::Stream(Box::new(reader)))),
-                Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
-                Err(error) => {
-                    tracing::error!(error = %error, bucket = call.bucket, key = call.key, "object file unreadable");
-                    Err(S3Error::new(S3ErrorCode::InternalError))
-                }
-            }
-        }
-    }
-}
-
-/// `open_body` for an encrypted object: inline bytes opened whole (at most 64 KiB), files
-/// decrypted as they stream.
-async fn open_encrypted_body(
-    context: &S3Context,
-    call: &Call<'_>,
-    record: &ObjectRecord,
-    (start, length): (u64, u64),
-    data_key: &DataKey,
-) -> S3Result<Option<ResponseBody>> {
     let unreadable = |error: &dyn std::fmt::Display| {
-        tracing::error!(error = %error, bucket = call.bucket, key = call.key, "encrypted object unreadable");
+        tracing::error!(error = %error, bucket = call.bucket, key = call.key, "object bytes unreadable");
         S3Error::new(S3ErrorCode::InternalError)
     };
-    match &record.body {
-        ObjectBody::Inline(bytes) => {
+    let range = start as usize..(start + length) as usize;
+    match (&record.body, data_key) {
+        (ObjectBody::Inline(bytes), None) => Ok(Some(ResponseBody::Shared(bytes.shared(), range))),
+        // Encrypted inline bytes (at most 64 KiB) are opened whole.
+        (ObjectBody::Inline(bytes), Some(data_key)) => {
             let plaintext = data_key
                 .packages(0)
                 .open_all(bytes.as_slice(), record.size_bytes)
                 .map_err(|error| unreadable(&error))?;
-            Ok(Some(ResponseBody::Bytes(
-                plaintext[start as usize..(start + length) as usize].to_vec(),
-            )))
+            Ok(Some(ResponseBody::Bytes(plaintext[range].to_vec())))
         }
-        ObjectBody::InlineUnread => unreachable!("a GET looks objects up with their bytes"),
-        ObjectBody::File(_) | ObjectBody::Parts(_) => {
-            let segments = sse::encrypted_segments(record, data_key);
-            match DecryptingReader::open(&context.layout, segments, start, length).await {
-                Ok(reader) => Ok(Some(ResponseBody::Stream(Box::new(reader)))),
+        (ObjectBody::InlineUnread, _) => unreachable!("a GET looks objects up with their bytes"),
+        (ObjectBody::File(_) | ObjectBody::Parts(_), _) => {
+            match open_stream(&context.layout, record, data_key, start, length).await {
+                Ok(stream) => Ok(Some(ResponseBody::Stream(stream))),
                 Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
                 Err(error) => Err(unreadable(&error)),
             }
