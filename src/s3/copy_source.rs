@@ -346,6 +346,7 @@ pub async fn copy_from_source(
             &record.headers,
             source_customer,
             context.config.sse_master_key.as_ref(),
+            (&record.bucket, &record.key),
         )?;
         let outcome = conditions.evaluate(&record.etag, record.last_modified_ms);
         if outcome != ConditionOutcome::Proceed {

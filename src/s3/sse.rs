@@ -94,7 +94,31 @@ fn invalid_argument(message: &str, name: &str, value: Option<&str>) -> S3Error {
 /// `COPY_SOURCE_PREFIX`), if any, with S3's 400s for an incomplete or inconsistent set (the
 /// handler then calls `require_secure_transport`).
 pub fn customer_key(head: &RequestHead, prefix: &str) -> S3Result<Option<CustomerKey>> {
+    for name in [
+        SSE_C_ALGORITHM_HEADER,
+        SSE_C_KEY_HEADER,
+        SSE_C_KEY_MD5_HEADER,
+    ] {
+        let name = match prefix {
+            "" => name.to_string(),
+            _ => format!("{prefix}{}", name.trim_start_matches("x-amz-")),
+        };
+        refuse_repeated(head, &name)?;
+    }
     customer_key_from(|name| head.header(name), prefix)
+}
+
+/// A repeated SSE header is 400 InvalidArgument: which of two keys or methods to use is not the
+/// server's guess.
+fn refuse_repeated(head: &RequestHead, name: &str) -> S3Result<()> {
+    if head.header_count(name) > 1 {
+        return Err(invalid_argument(
+            &format!("Duplicate header: {name}"),
+            name,
+            None,
+        ));
+    }
+    Ok(())
 }
 
 /// `customer_key` over any source of values by lower-case name (request headers, or a browser
@@ -187,6 +211,8 @@ pub fn require_secure_transport(secure: bool, allow_http: bool) -> S3Result<()> 
 /// The encryption a write (PutObject) asks for: `x-amz-server-side-encryption` or SSE-C, with
 /// S3's errors for both at once, an unknown method, or SSE-KMS (not offered here: 501).
 pub fn requested_encryption(head: &RequestHead) -> S3Result<Option<Encryption>> {
+    refuse_repeated(head, SSE_HEADER)?;
+    customer_key(head, "")?;
     requested_encryption_from(|name| head.header(name))
 }
 
@@ -219,6 +245,16 @@ pub fn requested_encryption_from<'a>(
     }
 }
 
+/// What a data key's seal is bound to: the object's bucket and key (a sealed key copied onto
+/// another object's row does not open; versions of one key share it, as they share the name).
+fn sealing_context(bucket: &str, key: &str) -> Vec<u8> {
+    let mut context = Vec::with_capacity(bucket.len() + 1 + key.len());
+    context.extend_from_slice(bucket.as_bytes());
+    context.push(b'/');
+    context.extend_from_slice(key.as_bytes());
+    context
+}
+
 /// The encryption a new object (or multipart upload) gets: what the request asks for, else the
 /// bucket's default (SSE-S3); an SSE-C key only over TLS (or with `--allow-sse-c-over-http`).
 pub fn encryption_for_write(
@@ -226,6 +262,7 @@ pub fn encryption_for_write(
     requested: Option<Encryption>,
     secure: bool,
     bucket: &BucketRecord,
+    key: &str,
 ) -> S3Result<Option<NewEncryption>> {
     let requested = match (requested, bucket.encryption) {
         (None, Some(_)) => Some(Encryption::S3),
@@ -239,6 +276,7 @@ pub fn encryption_for_write(
             Ok(Some(new_encryption(
                 encryption,
                 config.sse_master_key.as_ref(),
+                &sealing_context(&bucket.name, key),
             )?))
         }
         None => Ok(None),
@@ -250,10 +288,11 @@ pub fn encryption_for_write(
 /// part (400 InvalidRequest without, 403 with another), and a plain upload none.
 pub fn upload_data_key(
     config: &Config,
-    upload_headers: &[(String, String)],
+    upload: &crate::meta::multipart::UploadRecord,
     customer: Option<&CustomerKey>,
     secure: bool,
 ) -> S3Result<Option<DataKey>> {
+    let upload_headers = &upload.headers;
     if customer.is_some() {
         require_secure_transport(secure, config.allow_sse_c_over_http)?;
     }
@@ -268,7 +307,13 @@ pub fn upload_data_key(
     }
     // A part's key is a request parameter that must repeat the initiate's, not a read of stored
     // data: a different one is a bad argument (400, as ceph/s3-tests expects), not a denial.
-    match data_key_for_read(upload_headers, customer, config.sse_master_key.as_ref()) {
+    let object = (upload.bucket.as_str(), upload.key.as_str());
+    match data_key_for_read(
+        upload_headers,
+        customer,
+        config.sse_master_key.as_ref(),
+        object,
+    ) {
         Err(error) if error.code == S3ErrorCode::AccessDenied => Err(S3Error::with_message(
             S3ErrorCode::InvalidArgument,
             "The provided encryption parameters did not match the ones used originally.",
@@ -334,6 +379,7 @@ fn master_key_encryption_key(master: &MasterKey) -> Rc<KeyEncryptionKey> {
 pub fn new_encryption(
     encryption: &Encryption,
     master: Option<&MasterKey>,
+    context: &[u8],
 ) -> S3Result<NewEncryption> {
     let data_key = DataKey::generate();
     let (kek, mut headers, opaque_etag) = match encryption {
@@ -358,7 +404,7 @@ pub fn new_encryption(
     };
     headers.push((
         SEALED_KEY_HEADER.to_string(),
-        BASE64.encode(kek.seal(&data_key)),
+        BASE64.encode(kek.seal(&data_key, context)),
     ));
     Ok(NewEncryption {
         data_key,
@@ -413,6 +459,7 @@ pub fn data_key_for_read(
     stored: &[(String, String)],
     customer: Option<&CustomerKey>,
     master: Option<&MasterKey>,
+    (bucket, key): (&str, &str),
 ) -> S3Result<Option<DataKey>> {
     let sealed = stored
         .iter()
@@ -453,7 +500,7 @@ pub fn data_key_for_read(
             }
         },
     };
-    match kek.open(&sealed) {
+    match kek.open(&sealed, &sealing_context(bucket, key)) {
         Ok(data_key) => Ok(Some(data_key)),
         // A wrong customer key: S3 denies access (minio/minio#6432 matches AWS's answer).
         Err(_) if is_customer => Err(S3Error::with_message(

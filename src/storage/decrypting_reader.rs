@@ -166,8 +166,13 @@ impl DecryptingReader {
         self.shown = 0..0;
         let (mut start, mut end) = (0, 0);
         let mut opened = 0;
-        // Never an empty block while bytes remain (empty packages of empty parts show nothing).
-        while self.remaining > 0 && (opened < PACKAGES_PER_BLOCK || end == start) {
+        // Never an empty block while bytes remain (empty packages of empty parts show nothing);
+        // once none remain, the empty final packages the range reaches are still opened, so a
+        // file (or a size in the metadata) cut at a package boundary fails instead of reading
+        // as a shorter object.
+        while (self.remaining > 0 && (opened < PACKAGES_PER_BLOCK || end == start))
+            || (self.remaining == 0 && !self.cursors.is_empty())
+        {
             let Some(cursor) = self.cursors.front() else {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
@@ -201,6 +206,10 @@ impl DecryptingReader {
             let take = ((plaintext_length - from) as u64).min(self.remaining) as usize;
             self.remaining -= take as u64;
             end += from + take;
+            if self.remaining == 0 && take < plaintext_length - from {
+                // The range ends inside this package: nothing after it is read.
+                self.cursors.clear();
+            }
         }
         self.package.truncate(end);
         self.shown = start..end;
@@ -341,6 +350,31 @@ mod tests {
                         assert_eq!(split, expected, "parts {start}..{end}");
                     }
                 }
+                // A size cut to a package boundary (metadata that lies, or a file cut there):
+                // the final empty package is not where it should be, and the read fails.
+                let exact = write_file(
+                    &layout,
+                    &plaintext[..2 * p as usize],
+                    Sealing::Object(key.clone()),
+                )
+                .await;
+                let claimed = |plaintext_bytes: u64| {
+                    vec![EncryptedSegment {
+                        id: exact,
+                        plaintext_bytes,
+                        cipher: key.packages(0),
+                    }]
+                };
+                assert_eq!(
+                    read(&layout, claimed(2 * p), 0, 2 * p).await.unwrap(),
+                    &plaintext[..2 * p as usize]
+                );
+                assert!(read(&layout, claimed(p), 0, p).await.is_err());
+                assert!(read(&layout, claimed(p), 5, p - 5).await.is_err());
+                let exact_path = layout.object_path(exact);
+                let stored = std::fs::read(&exact_path).unwrap();
+                std::fs::write(&exact_path, &stored[..stored.len() - TAG_BYTES]).unwrap();
+                assert!(read(&layout, claimed(2 * p), 0, 2 * p).await.is_err());
                 // One flipped byte in the second package of the single file.
                 let path = layout.object_path(single);
                 let mut stored = std::fs::read(&path).unwrap();

@@ -158,8 +158,18 @@ impl KeyEncryptionKey {
         KeyEncryptionKey { key, purpose }
     }
 
-    /// Seals `data_key` with a fresh random nonce: `SEALED_KEY_BYTES` bytes.
-    pub fn seal(&self, data_key: &DataKey) -> Vec<u8> {
+    /// The associated data a seal authenticates: the purpose and the sealed key's `context`.
+    fn aad(&self, context: &[u8]) -> Vec<u8> {
+        let mut aad = Vec::with_capacity(self.purpose.len() + 1 + context.len());
+        aad.extend_from_slice(self.purpose.as_bytes());
+        aad.push(0);
+        aad.extend_from_slice(context);
+        aad
+    }
+
+    /// Seals `data_key` with a fresh random nonce, bound to `context` (the object's name, so a
+    /// sealed key moved to another object's row does not open): `SEALED_KEY_BYTES` bytes.
+    pub fn seal(&self, data_key: &DataKey, context: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
         aws_lc_rs::rand::fill(&mut nonce).expect("the system CSPRNG works");
         let mut sealed = Vec::with_capacity(SEALED_KEY_BYTES);
@@ -170,7 +180,7 @@ impl KeyEncryptionKey {
             .key
             .seal_in_place_separate_tag(
                 Nonce::assume_unique_for_key(nonce),
-                Aad::from(self.purpose.as_bytes()),
+                Aad::from(self.aad(context)),
                 &mut sealed[1 + NONCE_LEN..],
             )
             .expect("sealing 32 bytes cannot fail");
@@ -178,9 +188,9 @@ impl KeyEncryptionKey {
         sealed
     }
 
-    /// Opens a sealed data key; `Authentication` if it was sealed by another key (a wrong
-    /// customer key, another master key) or altered.
-    pub fn open(&self, sealed: &[u8]) -> Result<DataKey, EncryptionError> {
+    /// Opens a data key sealed for `context`; `Authentication` if it was sealed by another key
+    /// (a wrong customer key, another master key), for another context, or altered.
+    pub fn open(&self, sealed: &[u8], context: &[u8]) -> Result<DataKey, EncryptionError> {
         if sealed.len() != SEALED_KEY_BYTES || sealed[0] != SEALED_KEY_VERSION {
             return Err(EncryptionError::Malformed);
         }
@@ -190,7 +200,7 @@ impl KeyEncryptionKey {
             .key
             .open_in_place(
                 Nonce::assume_unique_for_key(nonce),
-                Aad::from(self.purpose.as_bytes()),
+                Aad::from(self.aad(context)),
                 &mut in_out,
             )
             .map_err(|_| EncryptionError::Authentication)?;
@@ -411,26 +421,31 @@ mod tests {
         let secret = [7u8; KEY_BYTES];
         let kek = KeyEncryptionKey::derive(&secret, "sse-s3");
         let data_key = DataKey::generate();
-        let sealed = kek.seal(&data_key);
+        let sealed = kek.seal(&data_key, b"bucket/key");
         assert_eq!(sealed.len(), SEALED_KEY_BYTES);
         assert!(!sealed.windows(KEY_BYTES).any(|window| window == data_key.0));
-        assert_eq!(kek.open(&sealed).unwrap().0, data_key.0);
+        assert_eq!(kek.open(&sealed, b"bucket/key").unwrap().0, data_key.0);
         let other_purpose = KeyEncryptionKey::derive(&secret, "sse-c");
         assert_eq!(
-            other_purpose.open(&sealed).err(),
+            other_purpose.open(&sealed, b"bucket/key").err(),
             Some(EncryptionError::Authentication)
         );
         let other_secret = KeyEncryptionKey::derive(&[8u8; KEY_BYTES], "sse-s3");
         assert_eq!(
-            other_secret.open(&sealed).err(),
+            other_secret.open(&sealed, b"bucket/key").err(),
             Some(EncryptionError::Authentication)
         );
         assert_eq!(
-            kek.open(&sealed[1..]).err(),
+            kek.open(&sealed[1..], b"bucket/key").err(),
             Some(EncryptionError::Malformed)
         );
+        // A sealed key moved to another object does not open there.
+        assert_eq!(
+            kek.open(&sealed, b"bucket/other").err(),
+            Some(EncryptionError::Authentication)
+        );
         // Two seals of one key differ (fresh nonce), so equal objects are not linkable.
-        assert_ne!(kek.seal(&data_key), sealed);
+        assert_ne!(kek.seal(&data_key, b"bucket/key"), sealed);
     }
 
     #[test]

@@ -137,6 +137,7 @@ impl S3Operation for GetObjectAttributes {
             &record.headers,
             input.customer.as_ref(),
             context.config.sse_master_key.as_ref(),
+            (&record.bucket, &record.key),
         )?;
         let has = |name: &str| input.wanted.iter().any(|item| item == name);
         let checksum = record.checksum.as_deref().and_then(StoredChecksum::decode);

@@ -136,8 +136,13 @@ impl S3Operation for CopyObject {
         check_requested_lock(context, &call, &bucket, &input.lock, false)?;
         let acl = stored_acl(context, writer, input.acl, &bucket.owner).await?;
         refuse_public_acl(&call, acl.as_deref())?;
-        let encryption =
-            sse::encryption_for_write(&context.config, input.encryption, input.secure, &bucket)?;
+        let encryption = sse::encryption_for_write(
+            &context.config,
+            input.encryption,
+            input.secure,
+            &bucket,
+            call.key,
+        )?;
         let sealing = encryption
             .as_ref()
             .map(|encryption| Sealing::Object(encryption.data_key.clone()));

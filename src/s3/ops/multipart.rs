@@ -213,9 +213,13 @@ impl S3Operation for CreateMultipartUpload {
         // The upload's data key, sealed, rides in its headers to the finished object; each part
         // is sealed under a key derived from it and the part's file.
         let mut headers = input.headers;
-        if let Some(encryption) =
-            sse::encryption_for_write(&context.config, input.encryption, input.secure, &bucket)?
-        {
+        if let Some(encryption) = sse::encryption_for_write(
+            &context.config,
+            input.encryption,
+            input.secure,
+            &bucket,
+            call.key,
+        )? {
             headers.extend(encryption.headers);
         }
         let created_ms = time::now_ms();
@@ -334,7 +338,7 @@ fn part_sealing(
     customer: Option<&CustomerKey>,
     secure: bool,
 ) -> S3Result<(Option<Sealing>, Option<DataKey>)> {
-    let data_key = sse::upload_data_key(&context.config, &upload.headers, customer, secure)?;
+    let data_key = sse::upload_data_key(&context.config, upload, customer, secure)?;
     let opaque = data_key.clone().filter(|_| customer.is_some());
     Ok((data_key.map(Sealing::PerFile), opaque))
 }
@@ -533,7 +537,7 @@ impl S3Operation for CompleteMultipartUpload {
             Ok(upload) => {
                 sse::upload_data_key(
                     &context.config,
-                    &upload.headers,
+                    &upload,
                     input.customer.as_ref(),
                     input.secure,
                 )?;

@@ -162,8 +162,13 @@ impl S3Operation for PutObject {
         let writer = call.requester.access_key();
         let acl = stored_acl(context, writer, input.acl, &bucket.owner).await?;
         refuse_public_acl(&call, acl.as_deref())?;
-        let encryption =
-            sse::encryption_for_write(&context.config, input.encryption, input.secure, &bucket)?;
+        let encryption = sse::encryption_for_write(
+            &context.config,
+            input.encryption,
+            input.secure,
+            &bucket,
+            call.key,
+        )?;
         let bytes_max = PUT_OBJECT_BYTES_MAX.min(context.config.max_object_size_bytes);
         let received = receive_payload(
             context,
@@ -466,7 +471,8 @@ fn selected_bytes(input: &GetObjectInput<'_>, record: &ObjectRecord) -> S3Result
             let start: u64 = part_sizes[..index].iter().sum();
             let size = part_sizes[index];
             if size == 0 {
-                RangeRequest::Whole
+                // An empty part is no bytes (not the whole object, unless it is the object).
+                return Ok((200, start, 0));
             } else {
                 RangeRequest::Partial {
                     start,
@@ -598,6 +604,7 @@ async fn read_object(
             &record.headers,
             input.customer.as_ref(),
             context.config.sse_master_key.as_ref(),
+            (&record.bucket, &record.key),
         )?;
         match input
             .conditions

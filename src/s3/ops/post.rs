@@ -171,6 +171,11 @@ async fn form_writer(
 
 /// The stored headers the fields set: `x-amz-meta-*` (at most 2 KiB), `STORED_FIELDS` and the
 /// storage class.
+/// Whether `byte` may appear in an HTTP header name (RFC 9110 §5.6.2 `tchar`).
+fn is_token_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
+}
+
 fn stored_fields(fields: &[(String, String)]) -> S3Result<Vec<(String, String)>> {
     let mut headers = Vec::new();
     let mut metadata_bytes = 0usize;
@@ -179,10 +184,17 @@ fn stored_fields(fields: &[(String, String)]) -> S3Result<Vec<(String, String)>>
             || STORED_FIELDS.contains(&name.as_str())
             || name == STORAGE_CLASS_HEADER;
         // A form value is free text; a header never holds a line break, and a stored one with
-        // a line break would read back as more headers.
+        // a line break would read back as more headers. A field's name becomes a header name:
+        // it must be one (an RFC 9110 token), or a bare LF inside it would store a header of the
+        // sender's choosing.
         if stored && value.chars().any(|c| c.is_control() && c != '\t') {
             return Err(invalid_argument(
                 "Form fields stored as object headers may not contain control characters.",
+            ));
+        }
+        if stored && !name.bytes().all(is_token_byte) {
+            return Err(invalid_argument(
+                "Form fields stored as object headers must have valid header names.",
             ));
         }
         if let Some(suffix) = name.strip_prefix("x-amz-meta-") {
@@ -425,6 +437,7 @@ impl S3Operation for PostObject {
             sse::requested_encryption_from(|name| field(&fields, name))?,
             input.secure,
             &bucket,
+            &key,
         )?;
         let lock = requested_lock(|name| field(&fields, name))?;
         // POST carries its tags as a `<Tagging>` document in the `tagging` field.
