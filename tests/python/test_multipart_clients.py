@@ -52,3 +52,21 @@ def test_aws_cli_cp_multipart(server, tmp_path):
     assert md5_file(target) == md5_file(source)
     listing = run("s3", "ls", "s3://py-cli/dir/").stdout
     assert "cli.bin" in listing
+
+
+def test_part_number_of_an_empty_last_part_is_no_bytes(server):
+    # Goal: GET ?partNumber=N of an empty last part answers no bytes (it once answered the whole
+    # object); the other parts answer their own bytes.
+    s3 = server.client()
+    s3.create_bucket(Bucket="py-empty-part")
+    upload = s3.create_multipart_upload(Bucket="py-empty-part", Key="k")["UploadId"]
+    first = os.urandom(5 * 1024 * 1024)
+    parts = []
+    for number, body in [(1, first), (2, b"")]:
+        etag = s3.upload_part(Bucket="py-empty-part", Key="k", UploadId=upload, PartNumber=number, Body=body)["ETag"]
+        parts.append({"PartNumber": number, "ETag": etag})
+    s3.complete_multipart_upload(Bucket="py-empty-part", Key="k", UploadId=upload, MultipartUpload={"Parts": parts})
+    empty = s3.get_object(Bucket="py-empty-part", Key="k", PartNumber=2)
+    assert empty["ContentLength"] == 0 and empty["Body"].read() == b""
+    assert empty["PartsCount"] == 2
+    assert s3.get_object(Bucket="py-empty-part", Key="k", PartNumber=1)["Body"].read() == first
