@@ -2,7 +2,9 @@
 //! default ringstore gives (SSE-KMS is refused where it is asked for), and whether the client
 //! asked for an S3 Bucket Key (kept and returned; it changes nothing for SSE-S3).
 
-use rusqlite::{params, Transaction};
+use rusqlite::Transaction;
+
+use super::bucket_rows::update_bucket;
 
 use super::command::{Changes, MetaCommand};
 use super::MetaError;
@@ -52,13 +54,7 @@ impl MetaCommand for PutBucketEncryption {
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<(), MetaError> {
         let encoded = self.configuration.as_ref().map(BucketEncryption::encode);
-        let updated = transaction
-            .prepare_cached("UPDATE buckets SET encryption = ?2 WHERE name = ?1")?
-            .execute(params![self.bucket, encoded])?;
-        if updated == 0 {
-            return Err(MetaError::NoSuchBucket);
-        }
-        Ok(())
+        update_bucket(transaction, "encryption", &self.bucket, encoded)
     }
 
     fn changes(&self) -> Changes<'_> {

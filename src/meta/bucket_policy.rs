@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
-use rusqlite::{params, Transaction};
+use rusqlite::Transaction;
 
+use super::bucket_rows::update_bucket;
 use super::command::{Changes, MetaCommand};
 use super::MetaError;
 use crate::policy::BucketPolicy;
@@ -120,23 +121,6 @@ impl MetaCommand for PutPublicAccessBlock {
     fn changes(&self) -> Changes<'_> {
         Changes::Buckets
     }
-}
-
-/// Sets one settings column of a bucket; NoSuchBucket if it is gone.
-fn update_bucket(
-    transaction: &Transaction<'_>,
-    column: &'static str,
-    bucket: &str,
-    value: Option<&str>,
-) -> Result<(), MetaError> {
-    // `column` is one of this file's constants, never input.
-    let updated = transaction
-        .prepare_cached(&format!("UPDATE buckets SET {column} = ?2 WHERE name = ?1"))?
-        .execute(params![bucket, value])?;
-    if updated == 0 {
-        return Err(MetaError::NoSuchBucket);
-    }
-    Ok(())
 }
 
 #[cfg(test)]

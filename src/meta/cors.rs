@@ -2,9 +2,10 @@
 //! `buckets.cors`, decoded once when the bucket row is read (the cores cache the record), and the
 //! command that replaces or removes them.
 
-use rusqlite::{params, Transaction};
+use rusqlite::Transaction;
 use serde_json::{json, Value};
 
+use super::bucket_rows::update_bucket;
 use super::command::{Changes, MetaCommand};
 use super::MetaError;
 
@@ -94,13 +95,7 @@ impl MetaCommand for PutBucketCors {
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<(), MetaError> {
         let encoded = self.configuration.as_ref().map(CorsConfiguration::encode);
-        let updated = transaction
-            .prepare_cached("UPDATE buckets SET cors = ?2 WHERE name = ?1")?
-            .execute(params![self.bucket, encoded])?;
-        if updated == 0 {
-            return Err(MetaError::NoSuchBucket);
-        }
-        Ok(())
+        update_bucket(transaction, "cors", &self.bucket, encoded.as_deref())
     }
 
     fn changes(&self) -> Changes<'_> {

@@ -15,6 +15,7 @@ use std::sync::{Arc, OnceLock};
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
+use super::bucket_rows::update_bucket;
 use super::command::{Changes, MetaCommand};
 use super::lifecycle_step::{BucketStep, InKey, LifecycleProgress, VersionsCursor};
 use super::version_rows::now_ms;
@@ -38,12 +39,7 @@ impl MetaCommand for PutBucketLifecycle {
             .configuration
             .as_ref()
             .map(LifecycleConfiguration::encode);
-        let updated = transaction
-            .prepare_cached("UPDATE buckets SET lifecycle = ?2 WHERE name = ?1")?
-            .execute(params![self.bucket, encoded])?;
-        if updated == 0 {
-            return Err(MetaError::NoSuchBucket);
-        }
+        update_bucket(transaction, "lifecycle", &self.bucket, encoded.as_deref())?;
         if self.configuration.is_some() {
             transaction
                 .prepare_cached("UPDATE lifecycle_progress SET changed = 1 WHERE id = 1")?

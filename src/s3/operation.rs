@@ -13,7 +13,7 @@ use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::handler::run;
 use super::ops::{
     self, acl, attributes, batch, bucket, copy, cors, encryption, lifecycle, list, multipart,
-    object, object_lock, policy, post, tagging, versioning,
+    object, object_lock, object_read, policy, post, tagging, versioning,
 };
 use super::payload::PayloadReader;
 use super::request::S3Request;
@@ -112,8 +112,8 @@ operations! {
         ListObjectsV2 => list::ListObjectsV2,
         ListObjectVersions => list::ListObjectVersions,
         PutObject => object::PutObject,
-        GetObject => object::GetObject,
-        HeadObject => object::HeadObject,
+        GetObject => object_read::GetObject,
+        HeadObject => object_read::HeadObject,
         DeleteObject => object::DeleteObject,
         GetObjectAttributes => attributes::GetObjectAttributes,
         CopyObject => copy::CopyObject,

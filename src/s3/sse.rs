@@ -94,18 +94,29 @@ fn invalid_argument(message: &str, name: &str, value: Option<&str>) -> S3Error {
 /// `COPY_SOURCE_PREFIX`), if any, with S3's 400s for an incomplete or inconsistent set (the
 /// handler then calls `require_secure_transport`).
 pub fn customer_key(head: &RequestHead, prefix: &str) -> S3Result<Option<CustomerKey>> {
+    refuse_repeated_customer_headers(head, prefix)?;
+    customer_key_from(|name| head.header(name), prefix)
+}
+
+/// `refuse_repeated` for the three SSE-C headers (with `prefix`, as `customer_key`).
+fn refuse_repeated_customer_headers(head: &RequestHead, prefix: &str) -> S3Result<()> {
     for name in [
         SSE_C_ALGORITHM_HEADER,
         SSE_C_KEY_HEADER,
         SSE_C_KEY_MD5_HEADER,
     ] {
-        let name = match prefix {
-            "" => name.to_string(),
-            _ => format!("{prefix}{}", name.trim_start_matches("x-amz-")),
-        };
-        refuse_repeated(head, &name)?;
+        refuse_repeated(head, &copy_source_named(prefix, name))?;
     }
-    customer_key_from(|name| head.header(name), prefix)
+    Ok(())
+}
+
+/// `name` under `prefix`: itself for "", else the copy source's form
+/// (`x-amz-copy-source-server-side-encryption-customer-*`).
+fn copy_source_named(prefix: &str, name: &str) -> String {
+    match prefix {
+        "" => name.to_string(),
+        _ => format!("{prefix}{}", name.trim_start_matches("x-amz-")),
+    }
 }
 
 /// A repeated SSE header is 400 InvalidArgument: which of two keys or methods to use is not the
@@ -127,11 +138,7 @@ pub fn customer_key_from<'a>(
     lookup: impl Fn(&str) -> Option<&'a str>,
     prefix: &str,
 ) -> S3Result<Option<CustomerKey>> {
-    // The copy source's headers are `x-amz-copy-source-server-side-encryption-customer-*`.
-    let named = |name: &str| match prefix {
-        "" => name.to_string(),
-        _ => format!("{prefix}{}", name.trim_start_matches("x-amz-")),
-    };
+    let named = |name: &str| copy_source_named(prefix, name);
     let header = |name: &str| lookup(&named(name));
     let algorithm = header(SSE_C_ALGORITHM_HEADER);
     let key = header(SSE_C_KEY_HEADER);
@@ -212,7 +219,7 @@ pub fn require_secure_transport(secure: bool, allow_http: bool) -> S3Result<()> 
 /// S3's errors for both at once, an unknown method, or SSE-KMS (not offered here: 501).
 pub fn requested_encryption(head: &RequestHead) -> S3Result<Option<Encryption>> {
     refuse_repeated(head, SSE_HEADER)?;
-    customer_key(head, "")?;
+    refuse_repeated_customer_headers(head, "")?;
     requested_encryption_from(|name| head.header(name))
 }
 

@@ -13,6 +13,7 @@ pub mod list;
 pub mod multipart;
 pub mod object;
 pub mod object_lock;
+pub mod object_read;
 pub mod policy;
 pub mod post;
 pub mod tagging;
