@@ -207,3 +207,11 @@ const _: () = assert!(DMA_READ_BLOCK_BYTES % 4096 == 0);
 const _: () = assert!(CHUNK_LINE_BYTES_MAX < CONNECTION_READ_BUFFER_BYTES);
 const _: () = assert!(HEADER_BYTES_MAX <= CONNECTION_READ_BUFFER_BYTES);
 const _: () = assert!(META_BATCH_COUNT_MAX <= META_QUEUE_CAPACITY);
+
+/// Log events each thread may have waiting for the logging thread; more are dropped and counted
+/// (`ringstore_log_events_dropped_total`). At ~300 bytes an event, ≤ ~2.5 MB per core; at 100,000
+/// requests/s on a core it covers the logging thread's longest sleep (20 ms) four times over.
+pub const LOG_RING_EVENT_COUNT_MAX: usize = 8_192;
+
+/// Bytes the logging thread gathers before one `write(2)` to stderr (a pipe's default capacity).
+pub const LOG_WRITE_BATCH_BYTES: usize = 64 * 1024;

@@ -603,13 +603,17 @@ static MIMALLOC_LAZY_COMMIT: extern "C" fn() = {
 const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
 
 fn main() -> ExitCode {
-    match run() {
+    let code = match run() {
         Ok(code) => code,
         Err(error) => {
+            ringstore::obs::log_ring::flush();
             eprintln!("ringstore: {}", one_line(&error));
             ExitCode::from(1)
         }
-    }
+    };
+    // Log events still in the rings (the shutdown summary) are written before the process ends.
+    ringstore::obs::log_ring::flush();
+    code
 }
 
 /// `error` and its causes on one line, each cause once: most of ringstore's errors already name

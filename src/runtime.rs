@@ -169,6 +169,7 @@ fn spawn_signal_thread(
             }
             if shutdown.swap(true, Ordering::SeqCst) {
                 tracing::warn!(signal = received, "second signal: exiting now");
+                crate::obs::log_ring::flush();
                 std::process::exit(0);
             }
             tracing::info!(

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use common::{error_code, error_status, exchange, read_response, RawRequest, TestServer};
+use ringstore::limits::LOG_RING_EVENT_COUNT_MAX;
 
 #[tokio::test]
 async fn json_request_logs_carry_the_fields() {
@@ -76,6 +77,91 @@ async fn json_request_logs_carry_the_fields() {
     assert!(!requests.iter().any(|event| event["path"]
         .as_str()
         .is_some_and(|p| p.starts_with("/metrics") || p.starts_with("/health"))));
+}
+
+/// Reads `count` pipelined responses from `reader`, failing the test if the server stops answering
+/// (the connection's read timeout) or closes the connection.
+fn read_responses(reader: &mut impl std::io::BufRead, count: usize) {
+    for index in 0..count {
+        let response = common::read_response(reader, false)
+            .unwrap_or_else(|error| panic!("response {index} of {count}: {error}"));
+        assert_eq!(response.status, 404, "response {index}");
+    }
+}
+
+/// The value of the unlabelled Prometheus series `name` in `/metrics`.
+fn metric_value(server: &TestServer, name: &str) -> u64 {
+    let response = exchange(server, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    let text = response.body_text();
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{text}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_log_reader_that_stops_draining_never_stalls_the_server() {
+    // Goal: with the process reading the server's stderr stopped (SIGSTOP), requests keep being
+    // answered; the events that do not fit are dropped and counted in /metrics, and lines flow
+    // again once the reader resumes. Before the log ring, each core wrote its events to stderr
+    // itself and blocked as soon as the pipe was full (~250 events).
+    let log_path = tempfile::NamedTempFile::new().unwrap();
+    let mut reader = std::process::Command::new("cat")
+        .stdin(std::process::Stdio::piped())
+        .stdout(log_path.reopen().unwrap())
+        .spawn()
+        .expect("start cat");
+    let pipe = reader.stdin.take().unwrap();
+    let server = TestServer::start_with_stderr(&["--log-level", "info"], pipe.into());
+    // SAFETY: stops our own child process.
+    unsafe { libc::kill(reader.id() as i32, libc::SIGSTOP) };
+    // Anonymous GETs of a missing bucket: cheap, and each one is an access-log event. Enough to
+    // fill the pipe and every core's ring twice over (connections may all land on one core).
+    // The old server answered none of them once the pipe was full.
+    let total = 2 * LOG_RING_EVENT_COUNT_MAX * server.cores;
+    let batch = 500;
+    let request = format!(
+        "GET /no-such-bucket-for-logs/key HTTP/1.1\r\nHost: {}\r\n\r\n",
+        server.address
+    );
+    let mut connections: Vec<_> = (0..server.cores * 2)
+        .map(|_| {
+            let stream = server.connect();
+            (stream.try_clone().unwrap(), BufReader::new(stream))
+        })
+        .collect();
+    let mut sent = 0;
+    while sent < total {
+        for (writer, reader) in connections.iter_mut() {
+            writer.write_all(request.repeat(batch).as_bytes()).unwrap();
+            read_responses(reader, batch);
+            sent += batch;
+        }
+    }
+    assert!(
+        metric_value(&server, "ringstore_log_events_dropped_total") > 0,
+        "nothing dropped: the rings held {total} events?"
+    );
+    // SAFETY: resumes our own child process.
+    unsafe { libc::kill(reader.id() as i32, libc::SIGCONT) };
+    // Until the rings have drained, a new event may still find its ring full; so the marker is
+    // sent again on each poll.
+    let marker = "/after-the-reader-resumed/key";
+    assert!(
+        common::eventually(20, || {
+            let request = format!("GET {marker} HTTP/1.1\r\nHost: x\r\n\r\n");
+            assert_eq!(exchange(&server, request.as_bytes()).status, 404);
+            std::fs::read_to_string(log_path.path())
+                .unwrap_or_default()
+                .contains(marker)
+        }),
+        "no request after the reader resumed was logged"
+    );
+    drop(server);
+    let _ = reader.kill();
+    let _ = reader.wait();
 }
 
 #[test]

@@ -215,6 +215,7 @@ impl Registry {
         self.render_cores(&mut text);
         self.render_meta(&mut text, meta_queue_depth);
         self.render_lifecycle(&mut text);
+        let _ = writeln!(text, "# HELP ringstore_log_events_dropped_total Log events dropped because stderr was not drained as fast as they came.\n# TYPE ringstore_log_events_dropped_total counter\nringstore_log_events_dropped_total {}", super::log_ring::dropped_events());
         text
     }
 

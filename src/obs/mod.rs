@@ -1,6 +1,7 @@
-//! Observability: logging setup (text or JSON, one write per event) and per-core metrics. The
+//! Observability: logging setup (text or JSON, written by a logging thread) and per-core metrics. The
 //! per-request log event itself is written by `s3::pipeline`.
 
+pub mod log_ring;
 pub mod metrics;
 
 use std::io::{self, Write};
@@ -17,12 +18,12 @@ pub enum LogFormat {
     Json,
 }
 
-/// Writes each event to stderr with one `write(2)` of a per-thread buffer, so cores never take
-/// the process-wide stderr lock (the kernel keeps lines whole).
+/// Hands each formatted event to this thread's log ring (`log_ring`), so no core ever writes to
+/// stderr itself: a reader that stops draining the pipe costs dropped lines, never a stalled core.
 #[derive(Clone, Copy)]
 struct EventWriter;
 
-/// The buffer one event is formatted into.
+/// The buffer one event is formatted into; handed to the ring when the event is complete.
 struct EventBuffer {
     bytes: Vec<u8>,
 }
@@ -40,20 +41,8 @@ impl Write for EventBuffer {
 
 impl Drop for EventBuffer {
     fn drop(&mut self) {
-        let mut written = 0;
-        while written < self.bytes.len() {
-            // SAFETY: writes bytes we own to fd 2; a failed log write is dropped, never fatal.
-            let result = unsafe {
-                libc::write(
-                    2,
-                    self.bytes[written..].as_ptr().cast(),
-                    self.bytes.len() - written,
-                )
-            };
-            if result <= 0 {
-                break;
-            }
-            written += result as usize;
+        if !self.bytes.is_empty() {
+            log_ring::submit(std::mem::take(&mut self.bytes));
         }
     }
 }

@@ -21,6 +21,8 @@ struct Launch<'a> {
     capture_log: bool,
     /// Start in the temp dir without `--data-dir`, so the default `./data` (relative) is used.
     default_data_dir: bool,
+    /// Where the first process's stderr goes, instead of the test's or the log file.
+    stderr: Option<Stdio>,
 }
 
 impl Default for Launch<'_> {
@@ -32,6 +34,7 @@ impl Default for Launch<'_> {
             data_dir: None,
             capture_log: false,
             default_data_dir: false,
+            stderr: None,
         }
     }
 }
@@ -58,6 +61,8 @@ pub struct TestServer {
     /// When set, the server's stderr (its logs) goes to this file instead of the test's.
     pub log_file: Option<PathBuf>,
     default_data_dir: bool,
+    /// Where the next start's stderr goes (taken by that start).
+    stderr: Option<Stdio>,
 }
 
 impl TestServer {
@@ -91,6 +96,15 @@ impl TestServer {
         Self::launch(Launch {
             args,
             capture_log: true,
+            ..Launch::default()
+        })
+    }
+
+    /// Starts a server with extra arguments whose stderr (its logs) goes to `stderr`.
+    pub fn start_with_stderr(args: &[&str], stderr: Stdio) -> TestServer {
+        Self::launch(Launch {
+            args,
+            stderr: Some(stderr),
             ..Launch::default()
         })
     }
@@ -138,6 +152,7 @@ impl TestServer {
             extra_args: launch.args.iter().map(|arg| arg.to_string()).collect(),
             log_file,
             default_data_dir: launch.default_data_dir,
+            stderr: launch.stderr,
         };
         server.spawn();
         server
@@ -213,15 +228,16 @@ impl TestServer {
             })
             .args(&self.extra_args)
             .stdout(Stdio::piped())
-            .stderr(match &self.log_file {
-                Some(path) => Stdio::from(
+            .stderr(match (self.stderr.take(), &self.log_file) {
+                (Some(stderr), _) => stderr,
+                (None, Some(path)) => Stdio::from(
                     std::fs::OpenOptions::new()
                         .create(true)
                         .append(true)
                         .open(path)
                         .unwrap(),
                 ),
-                None => Stdio::inherit(),
+                (None, None) => Stdio::inherit(),
             })
             .spawn()
             .expect("start ringstore");
