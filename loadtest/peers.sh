@@ -17,14 +17,16 @@
 #   FIO=/path/to/fio              4 KiB write+fsync (1 and 16 jobs), O_DIRECT 1 MiB write/read
 #   RINGSTORE_CORES               --cores for ringstore (default: all CPUs)
 #
-# Client and servers share this machine's cores; every figure is the median of alternating
-# rounds (A B A B ...) from `loadtest --compare`, so compare ratios, not absolute numbers.
+# Client and servers share this machine's cores; every figure is the median of rounds in ABBA
+# order from `loadtest --compare` (ratios: the median of each round's own ratio), so compare
+# ratios and server CPU per operation, not absolute rates. Many short rounds beat a few long
+# ones on a shared host (BENCHMARKS.md, "A fair instrument").
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 OUT="$ROOT/benchmarks/peers-$(date -u +%Y-%m-%d).md"
-DURATION=4
-ROUNDS=3
+DURATION=2
+ROUNDS=10
 CONNECTIONS=64
 QUICK=0
 KEEP=0
@@ -87,40 +89,46 @@ mkdir -p "$(dirname "$OUT")"
     echo
     echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r); data in $(df -T /tmp | awk 'NR==2 {print $2}') under /tmp."
     echo "ringstore $(git -C "$ROOT" rev-parse --short HEAD), --cores ${RINGSTORE_CORES:-$(nproc)}, defaults (acknowledged only when durable)."
-    echo "loadtest: --connections $CONNECTIONS, --rounds $ROUNDS, --duration $DURATION, --warmup 1; A = ringstore, B = the peer; medians of alternating rounds."
+    echo "loadtest: --connections $CONNECTIONS, --rounds $ROUNDS, --duration $DURATION, --warmup 1; A = ringstore, B = the peer; medians of rounds in ABBA order, ratios the median of each round's own; server CPU per operation from /proc/<pid>/stat."
     echo
 } > "$OUT"
 
 ringstore_endpoint="http://127.0.0.1:19000"
 "$RINGSTORE" --listen 127.0.0.1:19000 --data-dir "$WORK/ringstore" --cores "${RINGSTORE_CORES:-$(nproc)}" \
     --access-key "$ACCESS_KEY" --secret-key "$SECRET_KEY" --log-level warn > "$WORK/ringstore.log" 2>&1 &
-PIDS+=($!)
+RINGSTORE_PID=$!
+PIDS+=($RINGSTORE_PID)
 wait_port 19000 20 || { echo "ringstore did not start; see $WORK/ringstore.log" >&2; exit 1; }
 
-# compare PEER-LABEL ENDPOINT: one table section per peer, plots next to the report.
+# compare PEER-LABEL ENDPOINT PEER-PIDS: one table section per peer, plots next to the report;
+# server CPU per operation from both servers' /proc/<pid>/stat.
 compare() {
-    local label="$1" endpoint="$2" slug
+    local label="$1" endpoint="$2" peer_pids="$3" slug
     slug="$(echo "$label" | tr 'A-Z ' 'a-z-' | tr -cd 'a-z0-9-')"
     echo "## ringstore vs $label" >> "$OUT"
     echo >> "$OUT"
-    echo "| workload | ringstore ops/s | $label ops/s | ratio | ringstore p50 / p99 ms | $label p50 / p99 ms | p99 ratio (peer/ringstore) | plot |" >> "$OUT"
-    echo "|---|---|---|---|---|---|---|---|" >> "$OUT"
+    echo "| workload | ringstore ops/s | $label ops/s | ratio | ringstore p50 / p99 ms | $label p50 / p99 ms | p99 ratio (peer/ringstore) | server CPU µs/op ringstore / peer | plot |" >> "$OUT"
+    echo "|---|---|---|---|---|---|---|---|---|" >> "$OUT"
     for workload in "${WORKLOADS[@]}"; do
         IFS='|' read -r name op size <<< "$workload"
         local plot="$(dirname "$OUT")/$slug-$op-$size.svg"
         echo "== $label: $name" >&2
         local line
-        if ! line="$("$LOADTEST" --endpoint "$ringstore_endpoint" --compare "$endpoint" \
+        local table
+        if ! table="$("$LOADTEST" --endpoint "$ringstore_endpoint" --compare "$endpoint" \
                 --access-key "$ACCESS_KEY" --secret-key "$SECRET_KEY" \
+                --server-pid "$RINGSTORE_PID" --compare-server-pid "$peer_pids" \
                 --op "$op" --size "$size" --connections "$CONNECTIONS" --duration "$DURATION" \
-                --warmup 1 --rounds "$ROUNDS" --keys 1000 --plot "$plot" 2>>"$WORK/loadtest.log" \
-                | awk -v op="$op" '$1 == op')"; then
-            echo "| $name | failed (see the run's output) | | | | | | |" >> "$OUT"
+                --warmup 1 --rounds "$ROUNDS" --keys 1000 --plot "$plot" 2>>"$WORK/loadtest.log")"; then
+            echo "| $name | failed (see the run's output) | | | | | | | |" >> "$OUT"
             continue
         fi
+        line="$(awk -v op="$op" '$1 == op' <<< "$table")"
         # op A B A/B A50 B50 B/A A99 B99 B/A
         read -r _ a b ratio a50 b50 _ a99 b99 p99ratio <<< "$line"
-        echo "| $name | $a | $b | $ratio | $a50 / $a99 | $b50 / $b99 | $p99ratio | [svg]($(basename "$plot")) |" >> "$OUT"
+        # server CPU µs/op: A x  B y  B/A z
+        read -r _ _ _ _ cpu_a _ cpu_b _ _ <<< "$(grep '^server CPU' <<< "$table")"
+        echo "| $name | $a | $b | $ratio | $a50 / $a99 | $b50 / $b99 | $p99ratio | ${cpu_a:--} / ${cpu_b:--} | [svg]($(basename "$plot")) |" >> "$OUT"
     done
     echo >> "$OUT"
 }
@@ -147,9 +155,9 @@ EOF
         if [ "$mode" = fsync ]; then
             echo "fs.configure -locationPrefix=/buckets/ -fsync=true -apply" \
                 | "$WEED" shell -master=127.0.0.1:19333 >> "$dir/weed.log" 2>&1
-            compare "SeaweedFS $version (fsync)" "http://127.0.0.1:19100"
+            compare "SeaweedFS $version (fsync)" "http://127.0.0.1:19100" "$weed_pid"
         else
-            compare "SeaweedFS $version (default)" "http://127.0.0.1:19100"
+            compare "SeaweedFS $version (default)" "http://127.0.0.1:19100" "$weed_pid"
         fi
         kill $weed_pid; wait $weed_pid 2>/dev/null || true
     done
@@ -163,7 +171,7 @@ if [ -n "$S3S_FS" ]; then
         "$WORK/s3s-fs" > "$WORK/s3s-fs.log" 2>&1 &
     pid=$!; PIDS+=($pid)
     if wait_port 19200 20; then
-        compare "s3s-fs (no fsync)" "http://127.0.0.1:19200"
+        compare "s3s-fs (no fsync)" "http://127.0.0.1:19200" "$pid"
     else
         skipped+=("s3s-fs: did not start")
     fi
@@ -194,7 +202,7 @@ EOF
     (cd "$dir" && exec "$BLEEPSTORE" --config "$dir/config.yaml" --bind 127.0.0.1:19300 > "$dir/bleepstore.log" 2>&1) &
     pid=$!; PIDS+=($pid)
     if wait_port 19300 20; then
-        compare "BleepStore (fsync per object)" "http://127.0.0.1:19300"
+        compare "BleepStore (fsync per object)" "http://127.0.0.1:19300" "$pid"
     else
         skipped+=("BleepStore: did not start; see its log")
     fi
@@ -232,18 +240,23 @@ EOF
         echo >> "$OUT"
         echo "nginx $("$NGINX" -v 2>&1 | cut -d/ -f2), $(nproc) workers, sendfile, files in the page cache (hard links of one file). ringstore's objects were written by the same run's prepare phase; objects up to --max-inline-size are read from SQLite (page cache), larger ones from their files (O_DIRECT on a core's first read, through the page cache once hot)." >> "$OUT"
         echo >> "$OUT"
-        echo "| workload | ringstore ops/s | nginx ops/s | ringstore / nginx | ringstore p50 / p99 ms | nginx p50 / p99 ms |" >> "$OUT"
-        echo "|---|---|---|---|---|---|" >> "$OUT"
+        echo "| workload | ringstore ops/s | nginx ops/s | ringstore / nginx | ringstore p50 / p99 ms | nginx p50 / p99 ms | server CPU µs/op ringstore / nginx (ratio) |" >> "$OUT"
+        echo "|---|---|---|---|---|---|---|" >> "$OUT"
+        # nginx's work is done by its worker processes; their CPU counts, the master's too.
+        nginx_pids="$(pgrep -d, -P "$pid"),$pid"
         for workload in "GET 4 KiB|4KiB|19404|$CONNECTIONS|1000" "GET 1 MiB|1MiB|19405|$CONNECTIONS|1000" "GET 64 MiB (16 connections)|64MiB|19406|16|16"; do
             IFS='|' read -r name size port connections keys <<< "$workload"
             echo "== nginx: $name" >&2
-            line="$("$LOADTEST" --endpoint "$ringstore_endpoint" --compare "http://127.0.0.1:$port" \
+            table="$("$LOADTEST" --endpoint "$ringstore_endpoint" --compare "http://127.0.0.1:$port" \
+                --access-key "$ACCESS_KEY" --secret-key "$SECRET_KEY" \
+                --server-pid "$RINGSTORE_PID" --compare-server-pid "$nginx_pids" \
                 --compare-no-prepare --op get --size "$size" --connections "$connections" \
-                --duration "$DURATION" --warmup 1 --rounds "$ROUNDS" --keys "$keys" 2>>"$WORK/loadtest.log" \
-                | awk '$1 == "get"')" || line=""
-            if [ -z "$line" ]; then echo "| $name | failed | | | | |" >> "$OUT"; continue; fi
+                --duration "$DURATION" --warmup 1 --rounds "$ROUNDS" --keys "$keys" 2>>"$WORK/loadtest.log")" || table=""
+            line="$(awk '$1 == "get"' <<< "$table")"
+            if [ -z "$line" ]; then echo "| $name | failed | | | | | |" >> "$OUT"; continue; fi
             read -r _ a b ratio a50 b50 _ a99 b99 _ <<< "$line"
-            echo "| $name | $a | $b | $ratio | $a50 / $a99 | $b50 / $b99 |" >> "$OUT"
+            read -r _ _ _ _ cpu_a _ cpu_b _ cpu_ratio <<< "$(grep '^server CPU' <<< "$table")"
+            echo "| $name | $a | $b | $ratio | $a50 / $a99 | $b50 / $b99 | ${cpu_a:--} / ${cpu_b:--} (${cpu_ratio:--}) |" >> "$OUT"
         done
         echo >> "$OUT"
     else

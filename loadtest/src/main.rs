@@ -5,6 +5,7 @@
 mod client;
 mod multipart;
 mod report;
+mod server_cpu;
 
 use std::cell::RefCell;
 use std::io::IsTerminal;
@@ -75,9 +76,27 @@ pub struct Args {
     /// write the results (with full latency histograms) to this JSON file
     #[argh(option)]
     json: Option<String>,
-    /// second endpoint: run the same workload against both, alternating rounds (A B A B …), and print ratios
+    /// pid of the server behind --endpoint (on this machine; several as 1,2,3 for a server of
+    /// several processes, such as nginx's workers): report its CPU time per operation, read from
+    /// /proc/<pid>/stat over the measured phase
+    #[argh(option, from_str_fn(server_cpu::parse_pids))]
+    server_pid: Option<Vec<u32>>,
+    /// second endpoint: run the same workload against both in rounds ordered A B, B A, A B, B A …
+    /// (so a drift over the run favours neither), and print medians and ratios
     #[argh(option)]
     compare: Option<String>,
+    /// pid(s) of the server behind --compare: report its CPU time per operation
+    #[argh(option, from_str_fn(server_cpu::parse_pids))]
+    compare_server_pid: Option<Vec<u32>>,
+    /// seconds of pause before each run with --compare, so one run's background work (write-back,
+    /// checkpoints) does not land in the next (default 1)
+    #[argh(option, default = "1")]
+    settle: u64,
+    /// with --compare: run both endpoints in one run, taking turns in slices of this many ms
+    /// (A B B A …) on connections kept open to both, so both see the same moment of a shared,
+    /// noisy machine; 0 runs them one after the other instead (default 0)
+    #[argh(option, default = "0")]
+    slice_ms: u64,
     /// access key for --compare (default: --access-key)
     #[argh(option)]
     compare_access_key: Option<String>,
@@ -91,8 +110,8 @@ pub struct Args {
     /// PEM file of the CA that signed an https:// endpoint's certificate
     #[argh(option)]
     tls_ca: Option<String>,
-    /// rounds per endpoint with --compare (default 3)
-    #[argh(option, default = "3")]
+    /// rounds per endpoint with --compare; even, so each side runs first equally often (default 4)
+    #[argh(option, default = "4")]
     rounds: usize,
     /// draw latency percentile curves (one per endpoint and operation) into this SVG file
     #[argh(option)]
@@ -261,8 +280,10 @@ struct Workload {
     verify: bool,
     keys: usize,
     sequential: bool,
+    started: Instant,
     warmup_end: Instant,
     end: Instant,
+    turn: Option<Turn>,
     ops_left: Option<std::cell::Cell<u64>>,
     stats: RefCell<Vec<OpStats>>,
     progress: Arc<Progress>,
@@ -295,6 +316,43 @@ impl Workload {
     }
 }
 
+/// One side's turns when two endpoints share one run: slices go A B B A, A B B A … from the run's
+/// start, so each side goes first in every other pair and a drift within a group cancels.
+#[derive(Clone, Copy)]
+struct Turn {
+    slice: Duration,
+    /// 0 for the slices at positions 0 and 3 of each group of four, 1 for those at 1 and 2.
+    side: usize,
+}
+
+impl Turn {
+    const GROUP_SLICES: u32 = 4;
+
+    fn side_of(slice_index: u64) -> usize {
+        match slice_index % u64::from(Self::GROUP_SLICES) {
+            0 | 3 => 0,
+            _ => 1,
+        }
+    }
+
+    /// Waits until a slice of this side has begun (at once if one is running).
+    async fn wait(&self, start: Instant) {
+        loop {
+            let now = Instant::now();
+            let index =
+                (now.saturating_duration_since(start).as_nanos() / self.slice.as_nanos()) as u64;
+            if Self::side_of(index) == self.side {
+                return;
+            }
+            let next = (index + 1..)
+                .find(|candidate| Self::side_of(*candidate) == self.side)
+                .expect("every group of four has slices of both sides");
+            let at = start + self.slice * u32::try_from(next).unwrap_or(u32::MAX);
+            glommio::timer::sleep(at.saturating_duration_since(now)).await;
+        }
+    }
+}
+
 fn object_path(bucket: &str, index: usize) -> String {
     format!("/{bucket}/object-{index:08}")
 }
@@ -303,6 +361,12 @@ async fn worker(workload: Rc<Workload>) -> Result<()> {
     let target = workload.target.clone();
     let mut connection = Connection::open(&target).await?;
     while workload.take_op() {
+        if let Some(turn) = &workload.turn {
+            turn.wait(workload.started).await;
+            if Instant::now() >= workload.end {
+                break;
+            }
+        }
         let op = workload.mix.pick();
         let index = workload.key();
         let path = object_path(&workload.bucket, index);
@@ -487,6 +551,8 @@ struct Endpoint {
     secret_key: String,
     /// Create the bucket and write the keys reads need before each run.
     prepare: bool,
+    /// The server's processes, for its CPU time per operation.
+    server_pid: Option<Vec<u32>>,
 }
 
 fn main() -> Result<()> {
@@ -499,6 +565,7 @@ fn main() -> Result<()> {
         access_key: args.access_key.clone(),
         secret_key: args.secret_key.clone(),
         prepare: true,
+        server_pid: args.server_pid.clone(),
     };
     let Some(other) = args.compare.clone() else {
         let report = run_workload(&args, &primary)?;
@@ -523,11 +590,38 @@ fn main() -> Result<()> {
             .clone()
             .unwrap_or_else(|| args.secret_key.clone()),
         prepare: !args.compare_no_prepare,
+        server_pid: args.compare_server_pid.clone(),
     };
     let mut first = Vec::new();
     let mut second = Vec::new();
-    for round in 0..args.rounds.max(1) {
-        for (endpoint, results) in [(&primary, &mut first), (&secondary, &mut second)] {
+    if args.slice_ms > 0 {
+        if args.ops.is_some() {
+            bail!("--slice-ms runs for --duration; it cannot be combined with --ops");
+        }
+        for round in 0..args.rounds.max(1) {
+            let [a, b] = run_interleaved(&args, [&primary, &secondary], round % 2)?;
+            for report in [&a, &b] {
+                eprintln!(
+                    "round {} {}: {}",
+                    round + 1,
+                    report.endpoint,
+                    report.summary_line()
+                );
+            }
+            first.push(a);
+            second.push(b);
+        }
+    }
+    for round in 0..args.rounds.max(1) * usize::from(args.slice_ms == 0) {
+        // ABBA: a run that follows the other side's run inherits its leftovers (and any drift of
+        // the machine over the whole series), so each side goes first in every other round.
+        let order = if round % 2 == 0 {
+            [(&primary, &mut first), (&secondary, &mut second)]
+        } else {
+            [(&secondary, &mut second), (&primary, &mut first)]
+        };
+        for (endpoint, results) in order {
+            std::thread::sleep(Duration::from_secs(args.settle));
             let report = run_workload(&args, endpoint)?;
             eprintln!(
                 "round {} {}: {}",
@@ -559,6 +653,69 @@ fn main() -> Result<()> {
 
 /// Prepares and runs the workload once against `endpoint`.
 fn run_workload(args: &Args, endpoint: &Endpoint) -> Result<Report> {
+    let prepared = prepare_endpoint(args, endpoint)?;
+    let timing = Timing::alone(args);
+    finish_run(start_run(args, endpoint, prepared, timing, None)?)
+}
+
+/// Prepares both endpoints, then runs them in one run taking turns (`--slice-ms`); `first_side`
+/// is the side (0 or 1) whose slices open each group, so rounds can alternate it.
+fn run_interleaved(
+    args: &Args,
+    endpoints: [&Endpoint; 2],
+    first_side: usize,
+) -> Result<[Report; 2]> {
+    let order = if first_side == 0 { [0, 1] } else { [1, 0] };
+    let mut prepared = [None, None];
+    for index in order {
+        prepared[index] = Some(prepare_endpoint(args, endpoints[index])?);
+    }
+    std::thread::sleep(Duration::from_secs(args.settle));
+    let timing = Timing::interleaved(args);
+    let slice = Duration::from_millis(args.slice_ms);
+    let [first, second] = prepared.map(|prepared| prepared.expect("both endpoints prepared"));
+    let running = [
+        start_run(
+            args,
+            endpoints[0],
+            first,
+            timing,
+            Some(Turn {
+                slice,
+                side: first_side,
+            }),
+        )?,
+        start_run(
+            args,
+            endpoints[1],
+            second,
+            timing,
+            Some(Turn {
+                slice,
+                side: 1 - first_side,
+            }),
+        )?,
+    ];
+    let [a, b] = running;
+    let (a, b) = (finish_run(a), finish_run(b));
+    let (mut a, mut b) = (a?, b?);
+    // Each side had half the measured phase.
+    let half = (timing.end - timing.warmup_end).as_secs_f64() / 2.0;
+    a.seconds = half;
+    b.seconds = half;
+    Ok([a, b])
+}
+
+/// What a run needs once its endpoint is prepared.
+struct Prepared {
+    parts: TargetParts,
+    body: Vec<u8>,
+    mix: Mix,
+    sizes: Sizes,
+}
+
+/// Creates the bucket and writes the keys a read workload needs.
+fn prepare_endpoint(args: &Args, endpoint: &Endpoint) -> Result<Prepared> {
     let mix = Mix::parse(&args.op)?;
     let sizes = Sizes::parse(&args.size)?;
     let (address, tls) = client::endpoint_address(&endpoint.url, args.tls_ca.as_deref())?;
@@ -584,14 +741,95 @@ fn run_workload(args: &Args, endpoint: &Endpoint) -> Result<Report> {
             mix.reads() || args.verify,
         )?;
     }
+    Ok(Prepared {
+        parts,
+        body,
+        mix,
+        sizes,
+    })
+}
 
+/// When a run starts, when its measured phase starts, and when it ends.
+#[derive(Clone, Copy)]
+struct Timing {
+    started: Instant,
+    warmup_end: Instant,
+    end: Instant,
+}
+
+impl Timing {
+    /// One endpoint alone: `--warmup`, then `--duration` (or until `--ops` are done).
+    fn alone(args: &Args) -> Timing {
+        let started = Instant::now();
+        let warmup_end =
+            started + Duration::from_secs(if args.ops.is_some() { 0 } else { args.warmup });
+        Timing {
+            started,
+            warmup_end,
+            end: warmup_end + Duration::from_secs(args.duration),
+        }
+    }
+
+    /// Two endpoints taking turns: warm-up and measured phase are whole groups of slices, and the
+    /// measured phase is twice `--duration`, so each side gets `--duration`.
+    fn interleaved(args: &Args) -> Timing {
+        let group = Duration::from_millis(args.slice_ms) * Turn::GROUP_SLICES;
+        let groups = |seconds: u64| {
+            let wanted = Duration::from_secs(seconds);
+            let count = wanted.as_nanos().div_ceil(group.as_nanos());
+            group * u32::try_from(count).unwrap_or(u32::MAX)
+        };
+        let started = Instant::now();
+        let warmup_end = started + groups(args.warmup);
+        Timing {
+            started,
+            warmup_end,
+            end: warmup_end + groups(args.duration * 2),
+        }
+    }
+}
+
+/// A run in progress: its executors, progress line and server CPU reading.
+struct Running {
+    url: String,
+    args: Args,
+    timing: Timing,
+    handles: Vec<glommio::ExecutorJoinHandle<Result<Vec<OpStats>>>>,
+    done: Arc<AtomicBool>,
+    reporter: std::thread::JoinHandle<()>,
+    server_pid: Option<Vec<u32>>,
+    cpu_at_start: Option<std::thread::JoinHandle<Result<f64>>>,
+}
+
+/// Starts the workload's executors against a prepared endpoint.
+fn start_run(
+    args: &Args,
+    endpoint: &Endpoint,
+    prepared: Prepared,
+    timing: Timing,
+    turn: Option<Turn>,
+) -> Result<Running> {
+    let Prepared {
+        parts,
+        body,
+        mix,
+        sizes,
+    } = prepared;
+    let Timing {
+        started,
+        warmup_end,
+        end,
+    } = timing;
     let progress = Arc::new(Progress::default());
     let done = Arc::new(AtomicBool::new(false));
-    let started = Instant::now();
-    let warmup_end =
-        started + Duration::from_secs(if args.ops.is_some() { 0 } else { args.warmup });
-    let end = warmup_end + Duration::from_secs(args.duration);
     let cores = args.cores.max(1);
+    // The server's CPU clock is read when the measured phase starts and after it ends.
+    let cpu_at_start = endpoint.server_pid.clone().map(|pids| {
+        std::thread::spawn(move || {
+            std::thread::sleep(warmup_end.saturating_duration_since(Instant::now()));
+            server_cpu::cpu_seconds(&pids)
+        })
+    });
     let mut handles = Vec::new();
     for core in 0..cores {
         let connections = args.connections / cores + usize::from(core < args.connections % cores);
@@ -625,8 +863,10 @@ fn run_workload(args: &Args, endpoint: &Endpoint) -> Result<Report> {
                         verify,
                         keys,
                         sequential,
+                        started,
                         warmup_end,
                         end,
+                        turn,
                         ops_left: ops_share.map(std::cell::Cell::new),
                         stats: RefCell::new(
                             Op::ALL.iter().map(|op| OpStats::new(op.name())).collect(),
@@ -659,6 +899,30 @@ fn run_workload(args: &Args, endpoint: &Endpoint) -> Result<Report> {
             )
         })
     };
+    Ok(Running {
+        url: endpoint.url.clone(),
+        args: args.clone(),
+        timing,
+        handles,
+        done,
+        reporter,
+        server_pid: endpoint.server_pid.clone(),
+        cpu_at_start,
+    })
+}
+
+/// Waits for a run's executors and sums what they measured.
+fn finish_run(running: Running) -> Result<Report> {
+    let Running {
+        url,
+        args,
+        timing,
+        handles,
+        done,
+        reporter,
+        server_pid,
+        cpu_at_start,
+    } = running;
     let mut merged: Vec<OpStats> = Op::ALL.iter().map(|op| OpStats::new(op.name())).collect();
     let mut failure = None;
     for handle in handles {
@@ -680,19 +944,29 @@ fn run_workload(args: &Args, endpoint: &Endpoint) -> Result<Report> {
     if let Some(error) = failure {
         return Err(error);
     }
-    let seconds = (Instant::now() - warmup_end.max(started))
+    let server_cpu_seconds = match (cpu_at_start, &server_pid) {
+        (Some(start), Some(pids)) => {
+            let start = start
+                .join()
+                .map_err(|_| anyhow::anyhow!("server CPU reader panicked"))??;
+            Some(server_cpu::cpu_seconds(pids)? - start)
+        }
+        _ => None,
+    };
+    let seconds = (Instant::now() - timing.warmup_end.max(timing.started))
         .as_secs_f64()
         .max(1e-9);
     let report = Report {
-        endpoint: endpoint.url.clone(),
+        endpoint: url.clone(),
         workload: args.op.clone(),
         size: args.size.clone(),
         connections: args.connections,
         seconds,
         ops: merged,
+        server_cpu_seconds,
     };
     if report.ops.iter().all(|op| op.count == 0) {
-        bail!("no request succeeded against {}", endpoint.url);
+        bail!("no request succeeded against {url}");
     }
     Ok(report)
 }

@@ -67,9 +67,18 @@ pub struct Report {
     pub connections: usize,
     pub seconds: f64,
     pub ops: Vec<OpStats>,
+    /// The server's CPU time (user + system) over the measured phase, when its pid was given.
+    pub server_cpu_seconds: Option<f64>,
 }
 
 impl Report {
+    /// The server's CPU time per successful operation, in µs, when its pid was given.
+    pub fn server_cpu_micros_per_op(&self) -> Option<f64> {
+        let operations: u64 = self.ops.iter().map(|op| op.count).sum();
+        self.server_cpu_seconds
+            .map(|seconds| seconds * 1e6 / operations.max(1) as f64)
+    }
+
     /// The human table.
     pub fn table(&self) -> String {
         let mut text = String::new();
@@ -107,6 +116,14 @@ impl Report {
                 let _ = writeln!(text, "        error {kind}: {count}");
             }
         }
+        if let (Some(seconds), Some(micros)) =
+            (self.server_cpu_seconds, self.server_cpu_micros_per_op())
+        {
+            let _ = writeln!(
+                text,
+                "server CPU: {micros:.1} µs per operation ({seconds:.2} CPU-seconds measured)"
+            );
+        }
         text
     }
 
@@ -126,7 +143,11 @@ impl Report {
                 )
             })
             .collect();
-        parts.join(", ")
+        let mut line = parts.join(", ");
+        if let Some(micros) = self.server_cpu_micros_per_op() {
+            let _ = write!(line, ", server CPU {micros:.1} µs/op");
+        }
+        line
     }
 
     /// JSON with every figure and the full histogram as [latency_us, count] pairs.
@@ -177,7 +198,11 @@ impl Report {
                 histogram.join(",")
             );
         }
-        text.push_str("]}\n");
+        text.push(']');
+        if let Some(micros) = self.server_cpu_micros_per_op() {
+            let _ = write!(text, ",\"server_cpu_us_per_op\":{micros:.2}");
+        }
+        text.push_str("}\n");
         text
     }
 }
@@ -233,9 +258,13 @@ pub fn merge(rounds: &[Report]) -> Report {
             .iter()
             .map(|op| OpStats::new(op.name))
             .collect(),
+        server_cpu_seconds: None,
     };
     for round in rounds {
         merged.seconds += round.seconds;
+        if let Some(seconds) = round.server_cpu_seconds {
+            *merged.server_cpu_seconds.get_or_insert(0.0) += seconds;
+        }
         for (total, op) in merged.ops.iter_mut().zip(&round.ops) {
             total.merge(op.clone());
         }
@@ -253,12 +282,15 @@ fn median(mut values: Vec<f64>) -> f64 {
     }
 }
 
-/// Per-operation medians over rounds for two endpoints, and their ratios (A / B).
+/// Per-operation medians over rounds for two endpoints, and their ratios. `first[r]` and
+/// `second[r]` ran back to back (round r), so each ratio is the median of the rounds' own ratios:
+/// a machine whose speed drifts or swings over seconds (a shared host) moves both runs of a round
+/// alike, and their ratio keeps still where a ratio of separate medians would not.
 pub fn compare(first: &[Report], second: &[Report]) -> String {
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "A = {}\nB = {}\n{} rounds each, alternating; medians of rounds",
+        "A = {}\nB = {}\n{} rounds each, in ABBA order; medians of rounds, ratios are medians of each round's own ratio",
         first[0].endpoint,
         second[0].endpoint,
         first.len()
@@ -285,36 +317,65 @@ pub fn compare(first: &[Report], second: &[Report]) -> String {
         {
             continue;
         }
-        let rate = |side: &[Report]| {
+        let rate = |report: &Report| report.ops[index].count as f64 / report.seconds;
+        let median_of = |side: &[Report], figure: &dyn Fn(&Report) -> f64| {
+            median(side.iter().map(figure).collect())
+        };
+        let ratio_of = |top: &[Report], bottom: &[Report], figure: &dyn Fn(&Report) -> f64| {
             median(
-                side.iter()
-                    .map(|r| r.ops[index].count as f64 / r.seconds)
+                top.iter()
+                    .zip(bottom)
+                    .map(|(top, bottom)| figure(top) / figure(bottom).max(1e-9))
                     .collect(),
             )
         };
-        let p =
-            |side: &[Report], q: f64| median(side.iter().map(|r| r.ops[index].millis(q)).collect());
-        let (a_rate, b_rate) = (rate(first), rate(second));
-        let (a50, b50, a99, b99) = (
-            p(first, 0.5),
-            p(second, 0.5),
-            p(first, 0.99),
-            p(second, 0.99),
-        );
+        let p50 = |report: &Report| report.ops[index].millis(0.5);
+        let p99 = |report: &Report| report.ops[index].millis(0.99);
         let _ = writeln!(
             text,
             "{:<7} {:>11.0} {:>11.0} {:>7.2} {:>10.3} {:>10.3} {:>7.2} {:>10.3} {:>10.3} {:>7.2}",
             first[0].ops[index].name,
-            a_rate,
-            b_rate,
-            a_rate / b_rate.max(1e-9),
-            a50,
-            b50,
-            b50 / a50.max(1e-9),
-            a99,
-            b99,
-            b99 / a99.max(1e-9)
+            median_of(first, &rate),
+            median_of(second, &rate),
+            ratio_of(first, second, &rate),
+            median_of(first, &p50),
+            median_of(second, &p50),
+            ratio_of(second, first, &p50),
+            median_of(first, &p99),
+            median_of(second, &p99),
+            ratio_of(second, first, &p99),
         );
+    }
+    let cpu = |side: &[Report]| -> Option<f64> {
+        let values: Vec<f64> = side
+            .iter()
+            .filter_map(Report::server_cpu_micros_per_op)
+            .collect();
+        (!values.is_empty()).then(|| median(values))
+    };
+    let show = |value: Option<f64>| value.map_or_else(|| "-".to_string(), |v| format!("{v:.1}"));
+    match (cpu(first), cpu(second)) {
+        (None, None) => {}
+        (a, b) => {
+            let paired: Vec<f64> = first
+                .iter()
+                .zip(second)
+                .filter_map(|(a, b)| {
+                    Some(b.server_cpu_micros_per_op()? / a.server_cpu_micros_per_op()?.max(1e-9))
+                })
+                .collect();
+            let ratio = if paired.is_empty() {
+                "-".to_string()
+            } else {
+                format!("{:.2}", median(paired))
+            };
+            let _ = writeln!(
+                text,
+                "server CPU µs/op: A {}  B {}  B/A {ratio}",
+                show(a),
+                show(b)
+            );
+        }
     }
     text
 }

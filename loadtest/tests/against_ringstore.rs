@@ -43,22 +43,26 @@ fn start() -> Server {
 
 /// Starts ringstore with `extra` arguments; with `--listen-tls` it prints a second endpoint.
 fn start_with(extra: &[&str]) -> Server {
+    start_logging_to(extra, None)
+}
+
+/// Starts ringstore; with `log`, every request's JSON event goes to that file.
+fn start_logging_to(extra: &[&str], log: Option<&std::path::Path>) -> Server {
     let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(ringstore_binary())
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--cores",
-            "1",
-            "--log-level",
-            "warn",
-        ])
+    let mut command = Command::new(ringstore_binary());
+    command
+        .args(["--listen", "127.0.0.1:0", "--cores", "1"])
         .args(extra)
         .arg("--data-dir")
         .arg(data.path())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stdout(Stdio::piped());
+    match log {
+        Some(path) => command
+            .args(["--log-level", "info", "--log-format", "json"])
+            .stderr(std::fs::File::create(path).unwrap()),
+        None => command.args(["--log-level", "warn"]),
+    };
+    let mut child = command.spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut endpoint_line = || {
         let line = lines.next().unwrap().unwrap();
@@ -225,15 +229,23 @@ fn wrong_endpoint_or_credentials_stop_early_and_clearly() {
 
 #[test]
 fn compare_alternates_endpoints_and_plots() {
-    // Goal: --compare runs rounds against both endpoints, prints per-operation ratios, and --plot
-    // writes an SVG with one curve per endpoint and operation.
+    // Goal: --compare runs rounds against both endpoints in ABBA order, prints per-operation
+    // ratios and each server's CPU time per operation, and --plot writes an SVG with one curve per
+    // endpoint and operation.
     let (first, second) = (start(), start());
     let svg = tempfile::NamedTempFile::new().unwrap();
+    let (first_pid, second_pid) = (first.child.id().to_string(), second.child.id().to_string());
     let output = loadtest(
         &first.endpoint,
         &[
             "--compare",
             &second.endpoint,
+            "--server-pid",
+            &first_pid,
+            "--compare-server-pid",
+            &second_pid,
+            "--settle",
+            "0",
             "--rounds",
             "2",
             "--duration",
@@ -262,15 +274,114 @@ fn compare_alternates_endpoints_and_plots() {
             && table.lines().any(|l| l.starts_with("put")),
         "{table}"
     );
+    let order: Vec<String> = String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter_map(|line| line.strip_prefix("round "))
+        .map(|line| line.split(": ").next().unwrap().to_string())
+        .collect();
     assert_eq!(
-        String::from_utf8_lossy(&output.stderr)
-            .matches("round ")
-            .count(),
-        4
+        order,
+        [
+            format!("1 {}", first.endpoint),
+            format!("1 {}", second.endpoint),
+            format!("2 {}", second.endpoint),
+            format!("2 {}", first.endpoint),
+        ]
     );
+    // Each server did work in the measured phase, so both CPU figures are positive.
+    let cpu_line = table
+        .lines()
+        .find(|line| line.starts_with("server CPU µs/op:"))
+        .unwrap_or_else(|| panic!("no server CPU line in {table}"));
+    let figures: Vec<f64> = cpu_line
+        .split_whitespace()
+        .filter_map(|word| word.parse().ok())
+        .collect();
+    assert_eq!(figures.len(), 3, "{cpu_line}");
+    assert!(figures[0] > 0.0 && figures[1] > 0.0, "{cpu_line}");
     let drawing = std::fs::read_to_string(svg.path()).unwrap();
     assert!(drawing.starts_with("<svg") && drawing.trim_end().ends_with("</svg>"));
     assert_eq!(drawing.matches("<polyline").count(), 4);
+}
+
+/// The times (RFC 3339 text, which sorts as time does) of the request events in a JSON log.
+fn request_times(log: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|event| event["message"] == "request")
+        .filter_map(|event| event["timestamp"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn compare_in_slices_takes_turns_on_both_endpoints() {
+    // Goal: --slice-ms runs both endpoints in one run, taking turns slice by slice (A B B A …):
+    // merged by time, the two servers' request logs change hands about once per slice, where
+    // back-to-back runs would change hands once or twice; each side gets the same measured time;
+    // --ops cannot be combined with it.
+    let logs = tempfile::tempdir().unwrap();
+    let (first_log, second_log) = (logs.path().join("a.log"), logs.path().join("b.log"));
+    let first = start_logging_to(&[], Some(&first_log));
+    let second = start_logging_to(&[], Some(&second_log));
+    let output = loadtest(
+        &first.endpoint,
+        &[
+            "--compare",
+            &second.endpoint,
+            "--slice-ms",
+            "100",
+            "--rounds",
+            "1",
+            "--duration",
+            "1",
+            "--warmup",
+            "0",
+            "--settle",
+            "0",
+            "--op",
+            "get",
+            "--keys",
+            "20",
+            "--connections",
+            "2",
+        ],
+    );
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{table}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(table.lines().any(|l| l.starts_with("get")), "{table}");
+    // The prepare phase's PUTs come first on each server; the turns are the GETs after them.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut events: Vec<(String, char)> = request_times(&first_log)
+        .into_iter()
+        .map(|time| (time, 'A'))
+        .chain(request_times(&second_log).into_iter().map(|time| (time, 'B')))
+        .collect();
+    events.sort();
+    let sides: String = events.iter().map(|(_, side)| *side).collect();
+    // 2 s of 100 ms slices is 20 turns; a turn's last requests may finish in the next one, which
+    // only adds changes. Prepare (A's PUTs, then B's) adds one.
+    let changes = sides
+        .as_bytes()
+        .windows(2)
+        .filter(|pair| pair[0] != pair[1])
+        .count();
+    assert!(changes >= 12, "{changes} changes of hands: {sides}");
+    let refused = loadtest(
+        &first.endpoint,
+        &["--compare", &second.endpoint, "--slice-ms", "100", "--ops", "10"],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--ops"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
 }
 
 #[test]
