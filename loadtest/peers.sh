@@ -18,15 +18,16 @@
 #   RINGSTORE_CORES               --cores for ringstore (default: all CPUs)
 #
 # Client and servers share this machine's cores; every figure is the median of rounds in ABBA
-# order from `loadtest --compare` (ratios: the median of each round's own ratio), so compare
-# ratios and server CPU per operation, not absolute rates. Many short rounds beat a few long
-# ones on a shared host (BENCHMARKS.md, "A fair instrument").
+# order from `loadtest --compare --slice-ms 200` (both endpoints in one run, taking turns in
+# 200 ms slices, so both see the same moment of a shared host; BENCHMARKS.md, "A fair
+# instrument"), so compare ratios and server CPU per operation, not absolute rates.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 OUT="$ROOT/benchmarks/peers-$(date -u +%Y-%m-%d).md"
-DURATION=2
-ROUNDS=10
+DURATION=4
+ROUNDS=2
+SLICE_MS=200
 CONNECTIONS=64
 QUICK=0
 KEEP=0
@@ -89,7 +90,7 @@ mkdir -p "$(dirname "$OUT")"
     echo
     echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r); data in $(df -T /tmp | awk 'NR==2 {print $2}') under /tmp."
     echo "ringstore $(git -C "$ROOT" rev-parse --short HEAD), --cores ${RINGSTORE_CORES:-$(nproc)}, defaults (acknowledged only when durable)."
-    echo "loadtest: --connections $CONNECTIONS, --rounds $ROUNDS, --duration $DURATION, --warmup 1; A = ringstore, B = the peer; medians of rounds in ABBA order, ratios the median of each round's own; server CPU per operation from /proc/<pid>/stat."
+    echo "loadtest: --connections $CONNECTIONS, --rounds $ROUNDS, --duration $DURATION, --warmup 1; A = ringstore, B = the peer; both in one run taking turns in \`--slice-ms $SLICE_MS\` slices (A B B A), medians of rounds; server CPU per operation from /proc/<pid>/stat."
     echo
 } > "$OUT"
 
@@ -119,7 +120,7 @@ compare() {
                 --access-key "$ACCESS_KEY" --secret-key "$SECRET_KEY" \
                 --server-pid "$RINGSTORE_PID" --compare-server-pid "$peer_pids" \
                 --op "$op" --size "$size" --connections "$CONNECTIONS" --duration "$DURATION" \
-                --warmup 1 --rounds "$ROUNDS" --keys 1000 --plot "$plot" 2>>"$WORK/loadtest.log")"; then
+                --warmup 1 --rounds "$ROUNDS" --slice-ms "$SLICE_MS" --keys 1000 --plot "$plot" 2>>"$WORK/loadtest.log")"; then
             echo "| $name | failed (see the run's output) | | | | | | | |" >> "$OUT"
             continue
         fi
@@ -251,7 +252,7 @@ EOF
                 --access-key "$ACCESS_KEY" --secret-key "$SECRET_KEY" \
                 --server-pid "$RINGSTORE_PID" --compare-server-pid "$nginx_pids" \
                 --compare-no-prepare --op get --size "$size" --connections "$connections" \
-                --duration "$DURATION" --warmup 1 --rounds "$ROUNDS" --keys "$keys" 2>>"$WORK/loadtest.log")" || table=""
+                --duration "$DURATION" --warmup 1 --rounds "$ROUNDS" --slice-ms "$SLICE_MS" --keys "$keys" 2>>"$WORK/loadtest.log")" || table=""
             line="$(awk '$1 == "get"' <<< "$table")"
             if [ -z "$line" ]; then echo "| $name | failed | | | | | |" >> "$OUT"; continue; fi
             read -r _ a b ratio a50 b50 _ a99 b99 _ <<< "$line"
