@@ -80,9 +80,10 @@ wait_port() { # port seconds
     done
 }
 
-# Workloads: name, loadtest --op, --size.
-WORKLOADS=("PUT 4 KiB|put|4KiB" "GET 4 KiB|get|4KiB" "HEAD 4 KiB|head|4KiB" "PUT 1 MiB|put|1MiB" "GET 1 MiB|get|1MiB")
-if [ "$QUICK" = 1 ]; then WORKLOADS=("PUT 4 KiB|put|4KiB" "GET 4 KiB|get|4KiB"); fi
+# Workloads: name, loadtest --op, --size, --slice-ms (slices ≥ 20 median latencies; 0 = whole
+# runs in ABBA order, for requests too long for slices).
+WORKLOADS=("PUT 4 KiB|put|4KiB|$SLICE_MS" "GET 4 KiB|get|4KiB|$SLICE_MS" "HEAD 4 KiB|head|4KiB|$SLICE_MS" "PUT 1 MiB|put|1MiB|2000" "GET 1 MiB|get|1MiB|2000")
+if [ "$QUICK" = 1 ]; then WORKLOADS=("PUT 4 KiB|put|4KiB|$SLICE_MS" "GET 4 KiB|get|4KiB|$SLICE_MS"); fi
 
 mkdir -p "$(dirname "$OUT")"
 {
@@ -111,7 +112,7 @@ compare() {
     echo "| workload | ringstore ops/s | $label ops/s | ratio | ringstore p50 / p99 ms | $label p50 / p99 ms | p99 ratio (peer/ringstore) | server CPU µs/op ringstore / peer | plot |" >> "$OUT"
     echo "|---|---|---|---|---|---|---|---|---|" >> "$OUT"
     for workload in "${WORKLOADS[@]}"; do
-        IFS='|' read -r name op size <<< "$workload"
+        IFS='|' read -r name op size slice <<< "$workload"
         local plot="$(dirname "$OUT")/$slug-$op-$size.svg"
         echo "== $label: $name" >&2
         local line
@@ -120,7 +121,7 @@ compare() {
                 --access-key "$ACCESS_KEY" --secret-key "$SECRET_KEY" \
                 --server-pid "$RINGSTORE_PID" --compare-server-pid "$peer_pids" \
                 --op "$op" --size "$size" --connections "$CONNECTIONS" --duration "$DURATION" \
-                --warmup 1 --rounds "$ROUNDS" --slice-ms "$SLICE_MS" --keys 1000 --plot "$plot" 2>>"$WORK/loadtest.log")"; then
+                --warmup 1 --rounds "$ROUNDS" --slice-ms "$slice" --keys 1000 --plot "$plot" 2>>"$WORK/loadtest.log")"; then
             echo "| $name | failed (see the run's output) | | | | | | | |" >> "$OUT"
             continue
         fi
@@ -243,16 +244,22 @@ EOF
         echo >> "$OUT"
         echo "| workload | ringstore ops/s | nginx ops/s | ringstore / nginx | ringstore p50 / p99 ms | nginx p50 / p99 ms | server CPU µs/op ringstore / nginx (ratio) |" >> "$OUT"
         echo "|---|---|---|---|---|---|---|" >> "$OUT"
-        # nginx's work is done by its worker processes; their CPU counts, the master's too.
-        nginx_pids="$(pgrep -d, -P "$pid"),$pid"
-        for workload in "GET 4 KiB|4KiB|19404|$CONNECTIONS|1000" "GET 1 MiB|1MiB|19405|$CONNECTIONS|1000" "GET 64 MiB (16 connections)|64MiB|19406|16|16"; do
-            IFS='|' read -r name size port connections keys <<< "$workload"
+        # nginx's work is done by its worker processes; their CPU counts, the master's too. The
+        # master listens before it forks them, so wait until all are there.
+        for _ in $(seq 50); do
+            [ "$(pgrep -c -P "$pid" || true)" -ge "$(nproc)" ] && break
+            sleep 0.1
+        done
+        nginx_pids="$(pgrep -d, -P "$pid" || true)"
+        nginx_pids="${nginx_pids:+$nginx_pids,}$pid"
+        for workload in "GET 4 KiB|4KiB|19404|$CONNECTIONS|1000|$SLICE_MS" "GET 1 MiB|1MiB|19405|$CONNECTIONS|1000|2000" "GET 64 MiB (16 connections)|64MiB|19406|16|16|0"; do
+            IFS='|' read -r name size port connections keys slice <<< "$workload"
             echo "== nginx: $name" >&2
             table="$("$LOADTEST" --endpoint "$ringstore_endpoint" --compare "http://127.0.0.1:$port" \
                 --access-key "$ACCESS_KEY" --secret-key "$SECRET_KEY" \
                 --server-pid "$RINGSTORE_PID" --compare-server-pid "$nginx_pids" \
                 --compare-no-prepare --op get --size "$size" --connections "$connections" \
-                --duration "$DURATION" --warmup 1 --rounds "$ROUNDS" --slice-ms "$SLICE_MS" --keys "$keys" 2>>"$WORK/loadtest.log")" || table=""
+                --duration "$DURATION" --warmup 1 --rounds "$ROUNDS" --slice-ms "$slice" --keys "$keys" 2>>"$WORK/loadtest.log")" || table=""
             line="$(awk '$1 == "get"' <<< "$table")"
             if [ -z "$line" ]; then echo "| $name | failed | | | | | |" >> "$OUT"; continue; fi
             read -r _ a b ratio a50 b50 _ a99 b99 _ <<< "$line"

@@ -209,9 +209,14 @@ const _: () = assert!(HEADER_BYTES_MAX <= CONNECTION_READ_BUFFER_BYTES);
 const _: () = assert!(META_BATCH_COUNT_MAX <= META_QUEUE_CAPACITY);
 
 /// Log events each thread may have waiting for the logging thread; more are dropped and counted
-/// (`ringstore_log_events_dropped_total`). At ~300 bytes an event, ≤ ~2.5 MB per core; at 100,000
-/// requests/s on a core it covers the logging thread's longest sleep (20 ms) four times over.
+/// (`ringstore_log_events_dropped_total`). At 100,000 requests/s on a core it covers the logging
+/// thread's longest sleep (20 ms) four times over.
 pub const LOG_RING_EVENT_COUNT_MAX: usize = 8_192;
+
+/// Bytes of log events each thread may have waiting (an event can carry a path of up to
+/// `HEADER_BYTES_MAX`); more are dropped and counted, so a stalled stderr holds at most this much
+/// memory per thread.
+pub const LOG_RING_BYTES_MAX: usize = 4 * 1024 * 1024;
 
 /// Bytes the logging thread gathers before one `write(2)` to stderr (a pipe's default capacity).
 pub const LOG_WRITE_BATCH_BYTES: usize = 64 * 1024;

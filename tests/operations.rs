@@ -209,6 +209,33 @@ fn sigterm_finishes_an_upload_in_flight() {
 }
 
 #[test]
+fn signals_reach_the_server_at_the_default_log_level() {
+    // Goal: with the access log on (info, the default), SIGHUP is handled (logged, server runs
+    // on) and SIGTERM shuts down cleanly with exit 0 and its last lines written. The logging
+    // thread starts before the signal mask is set; unless it blocks signals itself, the kernel
+    // hands it the process's SIGHUP/SIGTERM and their default action kills the server.
+    let mut server = TestServer::start_logging(&["--log-level", "info"]);
+    let (head, _) = RawRequest::new("PUT", "/signalled", &server.address).signed_head();
+    assert_eq!(exchange(&server, head.as_bytes()).status, 200);
+    // SAFETY: signals our own child.
+    unsafe { libc::kill(server.pid() as i32, libc::SIGHUP) };
+    assert!(
+        common::eventually(10, || server
+            .log_text()
+            .contains("SIGHUP: no TLS certificate to reload")),
+        "{}",
+        server.log_text()
+    );
+    assert!(server.is_running(), "SIGHUP ended the server");
+    assert_eq!(server.signal_and_wait(libc::SIGTERM, 15), Some(0));
+    assert!(
+        server.log_text().contains("shutting down"),
+        "{}",
+        server.log_text()
+    );
+}
+
+#[test]
 fn shutdown_timeout_bounds_the_wait() {
     // Goal: a stuck upload cannot hold shutdown past --shutdown-timeout; the process still exits 0.
     let mut server = TestServer::start_with_args(&["--shutdown-timeout", "1"]);

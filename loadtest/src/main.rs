@@ -621,8 +621,11 @@ fn main() -> Result<()> {
             [(&secondary, &mut second), (&primary, &mut first)]
         };
         for (endpoint, results) in order {
+            let prepared = prepare_endpoint(&args, endpoint)?;
+            // After the prepare phase, so its writes settle before the measured run.
             std::thread::sleep(Duration::from_secs(args.settle));
-            let report = run_workload(&args, endpoint)?;
+            let timing = Timing::alone(&args);
+            let report = finish_run(start_run(&args, endpoint, prepared, timing, None)?)?;
             eprintln!(
                 "round {} {}: {}",
                 round + 1,
@@ -634,6 +637,9 @@ fn main() -> Result<()> {
     }
     let comparison = report::compare(&first, &second);
     print!("{comparison}");
+    if args.slice_ms > 0 {
+        warn_if_slices_too_short(&first, &second, args.slice_ms);
+    }
     if let Some(path) = &args.json {
         let merged = [report::merge(&first), report::merge(&second)];
         let text = format!(
@@ -656,6 +662,25 @@ fn run_workload(args: &Args, endpoint: &Endpoint) -> Result<Report> {
     let prepared = prepare_endpoint(args, endpoint)?;
     let timing = Timing::alone(args);
     finish_run(start_run(args, endpoint, prepared, timing, None)?)
+}
+
+/// A request that outlasts its slice ends in the other side's turn, and a side whose requests
+/// take about a slice starts as many per slice whatever its speed; both blur the comparison. Says
+/// so when a median latency exceeds a tenth of a slice.
+fn warn_if_slices_too_short(first: &[Report], second: &[Report], slice_ms: u64) {
+    let slowest_p50_ms = first
+        .iter()
+        .chain(second)
+        .flat_map(|report| report.ops.iter().filter(|op| op.count > 0))
+        .map(|op| op.latency_micros.value_at_quantile(0.5) as f64 / 1000.0)
+        .fold(0.0, f64::max);
+    if slowest_p50_ms * 10.0 > slice_ms as f64 {
+        println!(
+            "warning: a median latency of {slowest_p50_ms:.1} ms is over a tenth of --slice-ms {slice_ms}: \
+             use slices of at least {} ms for this workload",
+            (slowest_p50_ms * 20.0).ceil() as u64
+        );
+    }
 }
 
 /// Prepares both endpoints, then runs them in one run taking turns (`--slice-ms`); `first_side`

@@ -63,6 +63,7 @@ pub fn init_logging(level: &str, format: LogFormat) -> Result<(), String> {
     use std::io::IsTerminal;
     let filter = EnvFilter::try_new(level)
         .map_err(|error| format!("invalid --log-level {level:?}: {error}"))?;
+    log_ring::start();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(EventWriter)
