@@ -55,6 +55,11 @@ pub struct Args {
     /// stop after this many measured operations instead of after --duration
     #[argh(option)]
     ops: Option<u64>,
+    /// offer this many operations per second in total (open loop: each connection sends on a fixed
+    /// schedule, and latency counts from the scheduled time, so a stall shows in full instead of
+    /// slowing the client down); default: closed loop, each connection sends when answered
+    #[argh(option)]
+    rate: Option<f64>,
     /// warm-up seconds excluded from results (default 1)
     #[argh(option, default = "1")]
     warmup: u64,
@@ -284,6 +289,8 @@ struct Workload {
     warmup_end: Instant,
     end: Instant,
     turn: Option<Turn>,
+    /// With `--rate`: the time between one connection's requests.
+    interval: Option<Duration>,
     ops_left: Option<std::cell::Cell<u64>>,
     stats: RefCell<Vec<OpStats>>,
     progress: Arc<Progress>,
@@ -357,9 +364,12 @@ fn object_path(bucket: &str, index: usize) -> String {
     format!("/{bucket}/object-{index:08}")
 }
 
-async fn worker(workload: Rc<Workload>) -> Result<()> {
+/// One connection's requests until the run ends. `offset` staggers the connections' schedules
+/// under `--rate` (this connection's share of one interval).
+async fn worker(workload: Rc<Workload>, offset: Duration) -> Result<()> {
     let target = workload.target.clone();
     let mut connection = Connection::open(&target).await?;
+    let mut scheduled = workload.started + offset;
     while workload.take_op() {
         if let Some(turn) = &workload.turn {
             turn.wait(workload.started).await;
@@ -367,11 +377,27 @@ async fn worker(workload: Rc<Workload>) -> Result<()> {
                 break;
             }
         }
+        // Open loop: wait for this request's slot; a late one goes at once, and its latency
+        // still counts from the slot.
+        let started = match workload.interval {
+            Some(interval) => {
+                let now = Instant::now();
+                if scheduled > now {
+                    glommio::timer::sleep(scheduled - now).await;
+                }
+                let slot = scheduled;
+                scheduled += interval;
+                if slot >= workload.end {
+                    break;
+                }
+                slot
+            }
+            None => Instant::now(),
+        };
         let op = workload.mix.pick();
         let index = workload.key();
         let path = object_path(&workload.bucket, index);
         let size = workload.sizes.of_key(index);
-        let started = Instant::now();
         let result = match op {
             Op::Put => {
                 let body = &workload.body[..size];
@@ -557,6 +583,14 @@ struct Endpoint {
 
 fn main() -> Result<()> {
     let args: Args = argh::from_env();
+    if let Some(rate) = args.rate {
+        if !(rate.is_finite() && rate > 0.0) {
+            bail!("--rate must be a positive number of operations per second");
+        }
+        if args.slice_ms > 0 {
+            bail!("--rate and --slice-ms cannot be combined: a side's schedule would stop for the other's turns");
+        }
+    }
     if args.op == "multipart" {
         return multipart::run_multipart(&args);
     }
@@ -858,6 +892,12 @@ fn start_run(
     let mut handles = Vec::new();
     for core in 0..cores {
         let connections = args.connections / cores + usize::from(core < args.connections % cores);
+        // Connections before this core's, so each connection's --rate slot is its own.
+        let first_connection =
+            core * (args.connections / cores) + core.min(args.connections % cores);
+        let interval = args
+            .rate
+            .map(|rate| Duration::from_secs_f64(args.connections as f64 / rate));
         let ops_share = args
             .ops
             .map(|ops| ops / cores as u64 + u64::from((core as u64) < ops % cores as u64));
@@ -868,6 +908,7 @@ fn start_run(
             progress.clone(),
             args.bucket.clone(),
         );
+        let connections_total = args.connections.max(1);
         let (signed_payload, verify, keys, sequential) = (
             args.signed_payload,
             args.verify,
@@ -892,6 +933,7 @@ fn start_run(
                         warmup_end,
                         end,
                         turn,
+                        interval,
                         ops_left: ops_share.map(std::cell::Cell::new),
                         stats: RefCell::new(
                             Op::ALL.iter().map(|op| OpStats::new(op.name())).collect(),
@@ -900,7 +942,14 @@ fn start_run(
                         next_key: std::cell::Cell::new(core * 7919),
                     });
                     let tasks: Vec<_> = (0..connections)
-                        .map(|_| glommio::spawn_local(worker(workload.clone())))
+                        .map(|index| {
+                            let offset = interval.map_or(Duration::ZERO, |interval| {
+                                interval.mul_f64(
+                                    (first_connection + index) as f64 / connections_total as f64,
+                                )
+                            });
+                            glommio::spawn_local(worker(workload.clone(), offset))
+                        })
                         .collect();
                     for task in tasks {
                         task.await?;

@@ -400,6 +400,59 @@ fn compare_in_slices_takes_turns_on_both_endpoints() {
 }
 
 #[test]
+fn rate_offers_a_fixed_schedule_and_counts_stalls_in_full() {
+    // Goal: --rate is an open loop: the run offers rate × duration requests whatever the server
+    // does, and a server that stops for 500 ms makes every request scheduled in that time late,
+    // not just the few in flight (no coordinated omission): with a quarter of a 2 s run stalled,
+    // p90 is at least 100 ms, where a closed loop would show the stall in p99 at most.
+    let server = start();
+    let json = tempfile::NamedTempFile::new().unwrap();
+    let pid = server.child.id() as i32;
+    let stopper = std::thread::spawn(move || {
+        // The prepare phase writes 20 keys first; the measured phase follows at once.
+        std::thread::sleep(std::time::Duration::from_millis(1200));
+        // SAFETY: stops and resumes our own child process.
+        unsafe { libc::kill(pid, libc::SIGSTOP) };
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        unsafe { libc::kill(pid, libc::SIGCONT) };
+    });
+    let output = loadtest(
+        &server.endpoint,
+        &[
+            "--op",
+            "get",
+            "--keys",
+            "20",
+            "--rate",
+            "200",
+            "--duration",
+            "2",
+            "--warmup",
+            "0",
+            "--connections",
+            "4",
+            "--json",
+            json.path().to_str().unwrap(),
+        ],
+    );
+    stopper.join().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json.path()).unwrap()).unwrap();
+    let get = &report["operations"][0];
+    let count = get["count"].as_u64().unwrap();
+    assert!((360..=440).contains(&count), "{count} requests, offered 400");
+    let p90 = get["latency_ms"]["p90"].as_f64().unwrap();
+    assert!(p90 >= 100.0, "p90 {p90} ms: the stall was not counted in full");
+    let refused = loadtest(&server.endpoint, &["--rate", "0"]);
+    assert!(!refused.status.success());
+}
+
+#[test]
 fn compare_no_prepare_reads_objects_already_there() {
     // Goal: --compare-no-prepare leaves the second endpoint untouched (no bucket creation, no
     // writes): against a server whose bucket is missing every GET fails and the run says so;
