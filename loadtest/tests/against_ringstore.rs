@@ -445,9 +445,15 @@ fn rate_offers_a_fixed_schedule_and_counts_stalls_in_full() {
         serde_json::from_str(&std::fs::read_to_string(json.path()).unwrap()).unwrap();
     let get = &report["operations"][0];
     let count = get["count"].as_u64().unwrap();
-    assert!((360..=440).contains(&count), "{count} requests, offered 400");
+    assert!(
+        (360..=440).contains(&count),
+        "{count} requests, offered 400"
+    );
     let p90 = get["latency_ms"]["p90"].as_f64().unwrap();
-    assert!(p90 >= 100.0, "p90 {p90} ms: the stall was not counted in full");
+    assert!(
+        p90 >= 100.0,
+        "p90 {p90} ms: the stall was not counted in full"
+    );
     let refused = loadtest(&server.endpoint, &["--rate", "0"]);
     assert!(!refused.status.success());
 }

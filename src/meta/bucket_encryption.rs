@@ -4,7 +4,7 @@
 
 use rusqlite::Transaction;
 
-use super::bucket_rows::update_bucket;
+use super::bucket_column::update_bucket;
 
 use super::command::{Changes, MetaCommand};
 use super::MetaError;

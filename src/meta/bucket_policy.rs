@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rusqlite::Transaction;
 
-use super::bucket_rows::update_bucket;
+use super::bucket_column::update_bucket;
 use super::command::{Changes, MetaCommand};
 use super::MetaError;
 use crate::policy::BucketPolicy;

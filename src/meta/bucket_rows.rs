@@ -1,5 +1,5 @@
-//! Bucket rows every command reads or sets: a bucket by name, one settings column set, and
-//! NoSuchBucket when it is missing.
+//! Bucket rows every command reads: a bucket by name with its decoded settings, and NoSuchBucket
+//! when it is missing.
 
 use rusqlite::{OptionalExtension, Transaction};
 
@@ -103,22 +103,4 @@ pub(crate) fn require_bucket(transaction: &Transaction<'_>, name: &str) -> Resul
         Some(_) => Ok(()),
         None => Err(MetaError::NoSuchBucket),
     }
-}
-
-/// Sets one settings column of a bucket (CORS, policy, PublicAccessBlock, lifecycle, default
-/// encryption); NoSuchBucket if it is gone.
-pub(crate) fn update_bucket(
-    transaction: &Transaction<'_>,
-    column: &'static str,
-    bucket: &str,
-    value: Option<&str>,
-) -> Result<(), MetaError> {
-    // `column` is a caller's constant, never input.
-    let updated = transaction
-        .prepare_cached(&format!("UPDATE buckets SET {column} = ?2 WHERE name = ?1"))?
-        .execute(rusqlite::params![bucket, value])?;
-    if updated == 0 {
-        return Err(MetaError::NoSuchBucket);
-    }
-    Ok(())
 }

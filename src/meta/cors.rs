@@ -5,7 +5,7 @@
 use rusqlite::Transaction;
 use serde_json::{json, Value};
 
-use super::bucket_rows::update_bucket;
+use super::bucket_column::update_bucket;
 use super::command::{Changes, MetaCommand};
 use super::MetaError;
 

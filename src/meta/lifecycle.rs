@@ -15,7 +15,7 @@ use std::sync::{Arc, OnceLock};
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::bucket_rows::update_bucket;
+use super::bucket_column::update_bucket;
 use super::command::{Changes, MetaCommand};
 use super::lifecycle_step::{BucketStep, InKey, LifecycleProgress, VersionsCursor};
 use super::version_rows::now_ms;

@@ -1,6 +1,7 @@
 //! Metadata: the records, the typed command protocol (`MetaCommand`, one reply type each), the
 //! client cores use, and the SQLite thread that serves it.
 
+pub mod bucket_column;
 pub mod bucket_encryption;
 pub mod bucket_policy;
 pub mod bucket_rows;
