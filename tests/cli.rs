@@ -168,6 +168,9 @@ fn few_file_descriptors_warn_and_the_server_recovers() {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+    // Log lines reach stderr through the logging thread (at most IDLE_WAIT, 20 ms, later); give
+    // it time before the kill, which would lose what its rings still hold.
+    std::thread::sleep(std::time::Duration::from_millis(500));
     child.kill().unwrap();
     let mut stderr = String::new();
     child
