@@ -3,7 +3,7 @@
 //! ListParts and ListMultipartUploads, each a typed unit (`S3Operation`).
 
 use crate::http::Response;
-use crate::limits::{MULTIPART_LIST_ENTRIES_MAX, PART_BYTES_MAX, PART_NUMBER_MAX};
+use crate::limits::{MULTIPART_LIST_ENTRIES_MAX, PART_BYTES_MAX};
 use crate::meta::multipart::{Completion, PartRecord, PartsQuery, UploadRecord, UploadsQuery};
 use crate::meta::MetaError;
 use crate::meta::ObjectLock;
@@ -84,19 +84,9 @@ async fn current_upload(
     }
 }
 
+/// UploadPart's and UploadPartCopy's `partNumber` (required; the same rule as GetObject's).
 fn parse_part_number(request: &S3Request<'_>) -> S3Result<u32> {
-    let text = request.query_value("partNumber").unwrap_or_default();
-    text.parse::<u32>()
-        .ok()
-        .filter(|number| (1..=PART_NUMBER_MAX).contains(number))
-        .ok_or_else(|| {
-            S3Error::with_message(
-                S3ErrorCode::InvalidArgument,
-                "Part number must be an integer between 1 and 10000, inclusive",
-            )
-            .field("ArgumentName", "partNumber")
-            .field("ArgumentValue", text.to_string())
-        })
+    super::object_read::parse_part_number(request.query_value("partNumber").unwrap_or_default())
 }
 
 /// What a CreateMultipartUpload asks for the finished object.

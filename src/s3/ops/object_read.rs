@@ -107,7 +107,8 @@ pub struct GetObjectInput<'r> {
     secure: bool,
 }
 
-fn parse_part_number(text: &str) -> S3Result<u32> {
+/// A `partNumber` query value: 1–10,000, else InvalidArgument naming it.
+pub(super) fn parse_part_number(text: &str) -> S3Result<u32> {
     text.parse::<u32>()
         .ok()
         .filter(|number| (1..=PART_NUMBER_MAX).contains(number))
