@@ -1,8 +1,10 @@
 //! The request an operation receives: parsed, routed and authenticated by `pipeline`.
 
 use super::access::Requester;
+use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::path::Target;
 use crate::http::RequestHead;
+use crate::limits::PART_NUMBER_MAX;
 use crate::policy::conditions::ConditionContext;
 
 /// A parsed, authenticated request handed to an operation.
@@ -90,4 +92,20 @@ pub struct Authorization {
     pub ignore_public_acls: bool,
     /// BlockPublicAcls: a request setting such a grant is refused.
     pub block_public_acls: bool,
+}
+
+/// A `partNumber` query value: 1–10,000 (GetObject, HeadObject, UploadPart, UploadPartCopy), else
+/// InvalidArgument naming it.
+pub fn parse_part_number(text: &str) -> S3Result<u32> {
+    text.parse::<u32>()
+        .ok()
+        .filter(|number| (1..=PART_NUMBER_MAX).contains(number))
+        .ok_or_else(|| {
+            S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                "Part number must be an integer between 1 and 10000, inclusive",
+            )
+            .field("ArgumentName", "partNumber")
+            .field("ArgumentValue", text.to_string())
+        })
 }

@@ -86,7 +86,7 @@ async fn current_upload(
 
 /// UploadPart's and UploadPartCopy's `partNumber` (required; the same rule as GetObject's).
 fn parse_part_number(request: &S3Request<'_>) -> S3Result<u32> {
-    super::object_read::parse_part_number(request.query_value("partNumber").unwrap_or_default())
+    crate::s3::request::parse_part_number(request.query_value("partNumber").unwrap_or_default())
 }
 
 /// What a CreateMultipartUpload asks for the finished object.

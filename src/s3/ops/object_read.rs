@@ -5,7 +5,6 @@ use std::io;
 use std::rc::Rc;
 
 use crate::http::{RequestHead, Response, ResponseBody, ResponseHead};
-use crate::limits::PART_NUMBER_MAX;
 use crate::meta::{ObjectBody, ObjectRecord, VersionSelector};
 use crate::s3::access::{allows, Permission, Requester};
 use crate::s3::conditions::{parse_range, ConditionOutcome, RangeRequest, ReadConditions};
@@ -16,7 +15,7 @@ use crate::s3::object_body::open_stream;
 use crate::s3::object_lock::{add_lock_headers, administers};
 use crate::s3::object_write::STORED_HEADERS;
 use crate::s3::payload::PayloadReader;
-use crate::s3::request::{Call, S3Request};
+use crate::s3::request::{parse_part_number, Call, S3Request};
 use crate::s3::resource::{authorized_bucket, authorized_version};
 use crate::s3::sosapi::sosapi_object;
 use crate::s3::sse::{self, CustomerKey};
@@ -105,21 +104,6 @@ pub struct GetObjectInput<'r> {
     customer: Option<CustomerKey>,
     /// The request came over TLS (SSE-C keys must).
     secure: bool,
-}
-
-/// A `partNumber` query value: 1–10,000, else InvalidArgument naming it.
-pub(super) fn parse_part_number(text: &str) -> S3Result<u32> {
-    text.parse::<u32>()
-        .ok()
-        .filter(|number| (1..=PART_NUMBER_MAX).contains(number))
-        .ok_or_else(|| {
-            S3Error::with_message(
-                S3ErrorCode::InvalidArgument,
-                "Part number must be an integer between 1 and 10000, inclusive",
-            )
-            .field("ArgumentName", "partNumber")
-            .field("ArgumentValue", text.to_string())
-        })
 }
 
 impl<'r> FromRequest<'r> for GetObjectInput<'r> {
