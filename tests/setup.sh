@@ -2,7 +2,8 @@
 # Installs what the test suite drives besides Rust crates (idempotent): the Python clients into
 # target/test-venv (boto3, aws-cli v1, s3cmd, pyarrow, pytest; needs python3 with venv), the
 # JavaScript SDK and playwright-core into tests/js/node_modules (npm ci), and Debian's rclone,
-# aws-cli v2, git-annex, Chromium, PostgreSQL and pgBackRest. The tests then run with
+# aws-cli v2, git-annex, Chromium, PostgreSQL and pgBackRest, and QEMU, Debian's kernel, busybox,
+# xfsprogs and cpio for the power-cut VM. The tests then run with
 # `cargo test --workspace`; they find the venv at target/test-venv (or RINGSTORE_PYTHON).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,14 @@ command -v pgbackrest >/dev/null 2>&1 || missing+=(pgbackrest)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 # The CORS browser test (tests/cors.rs) drives Debian's Chromium through playwright-core.
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# The power-cut harness (tests/power_cut.rs) boots Debian's kernel in QEMU over an initramfs of
+# busybox and ringstore, with ext4 and XFS data disks made on the host and mounted there (loop)
+# to look at what recovery left.
+command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
+compgen -G "/boot/vmlinuz-*" >/dev/null || missing+=(linux-image-amd64)
+dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
+command -v mkfs.xfs >/dev/null 2>&1 || missing+=(xfsprogs)
+command -v cpio >/dev/null 2>&1 || missing+=(cpio)
 if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         # Never a prompt: with no terminal a debconf question would wait on stdin for ever.

@@ -336,9 +336,22 @@ async fn write_response(
         }
         ResponseBody::Stream(mut reader) => {
             let mut head_sent = false;
+            let mut sent_bytes = 0u64;
             while reader.remaining() > 0 {
-                reader.next_block().await?;
+                if let Err(error) = reader.next_block().await {
+                    // Not the client's doing (a socket error is): the head may be out already,
+                    // so all that is left is to cut the connection short — and say why.
+                    tracing::error!(
+                        %error,
+                        sent_bytes,
+                        content_length = length,
+                        "reading a response body failed; the connection is closed mid-body"
+                    );
+                    reader.close().await;
+                    return Err(error);
+                }
                 let block = reader.block();
+                sent_bytes += block.len() as u64;
                 if !head_sent {
                     head_sent = true;
                     if block.len() <= COALESCE_BODY_BYTES_MAX {

@@ -2,6 +2,8 @@
 //! builds clients for it.
 #![allow(dead_code)]
 
+pub mod durability;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -295,9 +297,7 @@ impl TestServer {
 
     /// Files currently in the temp dir.
     pub fn temp_files(&self) -> Vec<PathBuf> {
-        std::fs::read_dir(self.data_dir.join("tmp"))
-            .map(|dir| dir.map(|e| e.unwrap().path()).collect())
-            .unwrap_or_default()
+        temp_files_in(&self.data_dir)
     }
 
     /// Objects stored: files on disk plus inline objects in the metadata database (rows holding
@@ -306,31 +306,14 @@ impl TestServer {
         self.object_files() + self.inline_objects()
     }
 
-    /// Inline objects (`objects` rows holding their bytes).
+    /// Inline objects and versions (rows holding their bytes).
     pub fn inline_objects(&self) -> usize {
-        let connection = rusqlite::Connection::open_with_flags(
-            self.data_dir.join("meta.sqlite"),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .unwrap();
-        connection.busy_timeout(Duration::from_secs(5)).unwrap();
-        let count: i64 = connection
-            .query_row(
-                "SELECT count(*) FROM objects WHERE bytes IS NOT NULL",
-                [],
-                |row| row.get(0),
-            )
-            .unwrap();
-        count as usize
+        inline_objects_in(&self.data_dir, false)
     }
 
     /// Object files on disk.
     pub fn object_files(&self) -> usize {
-        let mut count = 0;
-        for dir in std::fs::read_dir(self.data_dir.join("objects")).unwrap() {
-            count += std::fs::read_dir(dir.unwrap().path()).unwrap().count();
-        }
-        count
+        object_files_in(&self.data_dir)
     }
 
     pub fn client(&self) -> aws_sdk_s3::Client {
@@ -824,4 +807,51 @@ pub fn eventually(seconds: u64, mut condition: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(50));
     }
     condition()
+}
+
+/// Files in a data dir's temp dir.
+pub fn temp_files_in(data_dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(data_dir.join("tmp"))
+        .map(|dir| dir.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default()
+}
+
+/// Object files in a data dir.
+pub fn object_files_in(data_dir: &Path) -> usize {
+    let mut count = 0;
+    for dir in std::fs::read_dir(data_dir.join("objects")).unwrap() {
+        count += std::fs::read_dir(dir.unwrap().path()).unwrap().count();
+    }
+    count
+}
+
+/// Inline objects and versions in a data dir's metadata database (rows holding their bytes).
+/// `read_only_mount`: the data dir sits on a read-only mount with no server; the database and its
+/// WAL are copied out first (SQLite needs a writable directory to read a WAL).
+pub fn inline_objects_in(data_dir: &Path, read_only_mount: bool) -> usize {
+    let copy = tempfile::tempdir().unwrap();
+    let path = if read_only_mount {
+        for name in ["meta.sqlite", "meta.sqlite-wal"] {
+            let from = data_dir.join(name);
+            if from.exists() {
+                std::fs::copy(&from, copy.path().join(name)).unwrap();
+            }
+        }
+        copy.path().join("meta.sqlite")
+    } else {
+        data_dir.join("meta.sqlite")
+    };
+    let connection =
+        rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    connection.busy_timeout(Duration::from_secs(5)).unwrap();
+    let count: i64 = connection
+        .query_row(
+            "SELECT (SELECT count(*) FROM objects WHERE bytes IS NOT NULL) \
+                 + (SELECT count(*) FROM version_bytes)",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    count as usize
 }

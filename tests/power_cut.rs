@@ -1,0 +1,414 @@
+//! Power cuts: ringstore runs in a QEMU virtual machine whose data dir is a separate virtual disk
+//! (ext4, then XFS) attached with `cache=none`, so what the guest kernel had not yet written out
+//! (page cache, unsynced metadata, in-flight I/O) dies with the VM exactly as at a power failure.
+//! A cut is `kill -9` of QEMU at a random moment under the durability workload
+//! (`common::durability`, driven from outside the VM over QEMU's forwarded port); a fresh VM then
+//! boots on the same disk image and the server recovers without help. The check: every
+//! acknowledged write present with its bytes, metadata, checksum and retention, every
+//! acknowledged delete still deleted, an unacknowledged write wholly present or wholly absent,
+//! and — after a clean stop, with the image mounted read-only on the host — no temp file, no
+//! object file and no inline row that the metadata does not reference.
+//!
+//! The guest is Debian's kernel (`linux-image-amd64`) booting an initramfs of busybox, the test
+//! build of ringstore and its libraries (`tests/power_cut/guest.sh`, `tests/power_cut/init`).
+//! QEMU runs with TCG by default: this machine's `/dev/kvm` opens but a KVM guest never gets
+//! past the kernel's real-mode setup (see SECURITY.md); `RINGSTORE_POWERCUT_ACCEL=kvm` uses KVM
+//! where it works.
+//!
+//! CI runs `POWERCUT_ROUNDS_DEFAULT` cuts per filesystem; `RINGSTORE_POWERCUT_ROUNDS=200 cargo
+//! test --test power_cut` is the long run (the count is per filesystem). `RINGSTORE_POWERCUT_BIN`
+//! points the harness at another build (the regression check in SECURITY.md).
+
+mod common;
+
+use std::io::Write;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::durability::{self, Log};
+use common::{inline_objects_in, object_files_in, temp_files_in};
+
+/// Cuts per filesystem when `RINGSTORE_POWERCUT_ROUNDS` is not set.
+const POWERCUT_ROUNDS_DEFAULT: usize = 3;
+/// Concurrent writers of the unversioned bucket.
+const WRITER_COUNT: u64 = 4;
+/// Concurrent writers of the Object Lock bucket.
+const VERSIONED_WRITER_COUNT: u64 = 2;
+/// The data disk's size (a sparse file).
+const DISK_BYTES: u64 = 2 << 30;
+/// Guest memory, MiB.
+const GUEST_MEMORY_MIB: u32 = 1024;
+/// How long a boot may take until ringstore answers (TCG on a loaded 2-core host).
+const BOOT_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long a clean stop may take until QEMU exits.
+const STOP_TIMEOUT: Duration = Duration::from_secs(120);
+/// The workload runs this long (ms, drawn at random) before the cut.
+const LOAD_MS_MIN: u64 = 1_500;
+const LOAD_MS_MAX: u64 = 6_000;
+/// The guest's ringstore keys (its defaults).
+const GUEST_ACCESS_KEY: &str = "ringstore";
+const GUEST_SECRET_KEY: &str = "ringstore-secret";
+
+/// A VM running ringstore over one data disk.
+struct Guest {
+    dir: PathBuf,
+    kernel: PathBuf,
+    filesystem: &'static str,
+    accel: String,
+    qemu: Option<Child>,
+    port: u16,
+    boots: usize,
+}
+
+impl Guest {
+    /// Builds the guest and formats a new data disk with `filesystem`.
+    fn new(root: &Path, filesystem: &'static str) -> Guest {
+        let dir = root.join(filesystem);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let binary = std::env::var("RINGSTORE_POWERCUT_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_ringstore").to_string());
+        let built = Command::new("bash")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/power_cut/guest.sh"))
+            .arg(&dir)
+            .arg(&binary)
+            .output()
+            .expect("run tests/power_cut/guest.sh");
+        assert!(
+            built.status.success(),
+            "building the guest failed (tests/setup.sh installs qemu-system-x86, \
+             linux-image-amd64 and busybox-static): {}",
+            String::from_utf8_lossy(&built.stderr)
+        );
+        let kernel = PathBuf::from(String::from_utf8(built.stdout).unwrap().trim());
+        let disk = dir.join("data.img");
+        let file = std::fs::File::create(&disk).unwrap();
+        file.set_len(DISK_BYTES).unwrap();
+        let mkfs = match filesystem {
+            "ext4" => Command::new("mkfs.ext4")
+                .args(["-q", "-F"])
+                .arg(&disk)
+                .output(),
+            _ => Command::new("mkfs.xfs")
+                .args(["-q", "-f"])
+                .arg(&disk)
+                .output(),
+        }
+        .expect("run mkfs (e2fsprogs, xfsprogs)");
+        assert!(mkfs.status.success(), "mkfs.{filesystem}: {mkfs:?}");
+        Guest {
+            dir,
+            kernel,
+            filesystem,
+            accel: std::env::var("RINGSTORE_POWERCUT_ACCEL").unwrap_or_else(|_| "tcg".into()),
+            qemu: None,
+            port: 0,
+            boots: 0,
+        }
+    }
+
+    fn console(&self) -> PathBuf {
+        self.dir.join(format!("boot-{}.log", self.boots))
+    }
+
+    fn control_socket(&self) -> PathBuf {
+        self.dir.join("control.sock")
+    }
+
+    /// The end of this boot's console, for failure messages.
+    fn console_tail(&self) -> String {
+        let text = std::fs::read_to_string(self.console()).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    /// Boots a fresh VM on the disk and waits until ringstore answers.
+    async fn boot(&mut self) {
+        self.boots += 1;
+        self.port = free_port();
+        let _ = std::fs::remove_file(self.control_socket());
+        let accel = if self.accel == "kvm" {
+            "kvm".to_string()
+        } else {
+            "tcg,thread=multi".to_string()
+        };
+        let qemu = Command::new("qemu-system-x86_64")
+            .args(["-accel", &accel, "-smp", "2", "-m"])
+            .arg(GUEST_MEMORY_MIB.to_string())
+            .args(["-nodefaults", "-display", "none", "-no-reboot"])
+            .arg("-kernel")
+            .arg(&self.kernel)
+            .arg("-initrd")
+            .arg(self.dir.join("initramfs.cpio.gz"))
+            .arg("-append")
+            .arg(format!(
+                "console=ttyS0 panic=-1 quiet rs.fs={}",
+                self.filesystem
+            ))
+            // cache=none: the host's page cache is bypassed, so nothing the guest did not write
+            // out survives the kill; what the guest flushed is on the host's disk.
+            .arg("-drive")
+            .arg(format!(
+                "file={},format=raw,if=virtio,cache=none",
+                self.dir.join("data.img").display()
+            ))
+            .arg("-netdev")
+            .arg(format!(
+                "user,id=net0,hostfwd=tcp:127.0.0.1:{}-:9000",
+                self.port
+            ))
+            .args(["-device", "virtio-net-pci,netdev=net0"])
+            .arg("-serial")
+            .arg(format!("file:{}", self.console().display()))
+            .arg("-chardev")
+            .arg(format!(
+                "socket,id=control,path={},server=on,wait=off",
+                self.control_socket().display()
+            ))
+            .args(["-serial", "chardev:control"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(
+                std::fs::File::create(self.dir.join(format!("qemu-{}.err", self.boots))).unwrap(),
+            )
+            .spawn()
+            .expect("start qemu-system-x86_64 (tests/setup.sh installs qemu-system-x86)");
+        self.qemu = Some(qemu);
+        let started = Instant::now();
+        let s3 = self.client();
+        loop {
+            let console = std::fs::read_to_string(self.console()).unwrap_or_default();
+            assert!(
+                !console.contains("RS-MOUNT-FAILED"),
+                "boot {} ({}): the data disk did not mount:\n{}",
+                self.boots,
+                self.filesystem,
+                self.console_tail()
+            );
+            if let Some(status) = self.qemu.as_mut().unwrap().try_wait().unwrap() {
+                panic!(
+                    "boot {} ({}): QEMU exited ({status}) before ringstore answered:\n{}",
+                    self.boots,
+                    self.filesystem,
+                    self.console_tail()
+                );
+            }
+            if console.contains("RS-STARTED") && s3.list_buckets().send().await.is_ok() {
+                return;
+            }
+            assert!(
+                started.elapsed() < BOOT_TIMEOUT,
+                "boot {} ({}): ringstore did not answer within {BOOT_TIMEOUT:?}:\n{}",
+                self.boots,
+                self.filesystem,
+                self.console_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// A client of the guest's ringstore, without retries (a request cut by the power cut fails
+    /// at once).
+    fn client(&self) -> aws_sdk_s3::Client {
+        let s3 = common::client_for(
+            &format!("http://127.0.0.1:{}", self.port),
+            GUEST_ACCESS_KEY,
+            GUEST_SECRET_KEY,
+        );
+        aws_sdk_s3::Client::from_conf(
+            s3.config()
+                .to_builder()
+                .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+                .build(),
+        )
+    }
+
+    /// The power cut: QEMU killed, the guest's unwritten state gone with it.
+    fn cut(&mut self) {
+        if let Some(mut qemu) = self.qemu.take() {
+            let _ = qemu.kill();
+            let _ = qemu.wait();
+        }
+    }
+
+    /// A clean stop: ringstore ends on SIGTERM, the disk is unmounted, the VM powers off.
+    async fn stop(&mut self) {
+        let mut control = UnixStream::connect(self.control_socket()).unwrap();
+        control.write_all(b"stop\n").unwrap();
+        let started = Instant::now();
+        while self.qemu.as_mut().unwrap().try_wait().unwrap().is_none() {
+            assert!(
+                started.elapsed() < STOP_TIMEOUT,
+                "boot {}: the VM did not power off within {STOP_TIMEOUT:?}:\n{}",
+                self.boots,
+                self.console_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.qemu = None;
+        let console = std::fs::read_to_string(self.console()).unwrap_or_default();
+        assert!(
+            console.contains("RS-EXIT 0") && console.contains("RS-UNMOUNTED 0"),
+            "boot {}: ringstore or the unmount did not end cleanly:\n{}",
+            self.boots,
+            self.console_tail()
+        );
+    }
+
+    /// Mounts the stopped VM's disk read-only on the host: (temp files, object files, inline
+    /// rows) of the data dir.
+    fn inspect(&self) -> (Vec<PathBuf>, usize, usize) {
+        let mount_point = self.dir.join("mnt");
+        std::fs::create_dir_all(&mount_point).unwrap();
+        let mounted = Command::new("mount")
+            .args(["-o", "loop,ro", "-t", self.filesystem])
+            .arg(self.dir.join("data.img"))
+            .arg(&mount_point)
+            .output()
+            .unwrap();
+        assert!(
+            mounted.status.success(),
+            "mounting the data disk on the host (needs root and a loop device): {mounted:?}"
+        );
+        let data_dir = mount_point.join("rs");
+        let found = std::panic::catch_unwind(|| {
+            (
+                temp_files_in(&data_dir),
+                object_files_in(&data_dir),
+                inline_objects_in(&data_dir, true),
+            )
+        });
+        let unmounted = Command::new("umount").arg(&mount_point).output().unwrap();
+        assert!(unmounted.status.success(), "umount: {unmounted:?}");
+        found.unwrap()
+    }
+}
+
+impl Guest {
+    /// ringstore's ERROR lines in every boot's console so far (a failed read of stored bytes
+    /// among them), but glommio's note on polled I/O.
+    fn logged_errors(&self) -> Vec<String> {
+        (1..=self.boots)
+            .flat_map(|boot| {
+                std::fs::read_to_string(self.dir.join(format!("boot-{boot}.log")))
+                    .unwrap_or_default()
+                    .lines()
+                    // glommio logs its probe of a device for polled I/O at ERROR (harmless: it
+                    // falls back to interrupts), on the host as in the guest.
+                    .filter(|line| {
+                        line.contains("ERROR") && !line.contains("probing iopoll support")
+                    })
+                    .map(|line| format!("boot {boot}: {line}"))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+}
+
+impl Drop for Guest {
+    fn drop(&mut self) {
+        self.cut();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Rounds of load → cut → boot → check → clean stop → look at the disk, on one filesystem.
+async fn power_cuts(filesystem: &'static str, rounds: usize) {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("power-cut");
+    let mut guest = Guest::new(&root, filesystem);
+    guest.boot().await;
+    durability::create_buckets(&guest.client()).await;
+    let log = Log::default();
+    let mut rng = fastrand::Rng::with_seed(0xc0ffee ^ filesystem.len() as u64);
+    for round in 0..rounds {
+        let acknowledged_before = log.acknowledged_count();
+        let s3 = guest.client();
+        let seed = (round as u64) * 100 + filesystem.len() as u64 * 10_000;
+        let mut workers: Vec<_> = (0..WRITER_COUNT)
+            .map(|id| tokio::spawn(durability::writer(s3.clone(), log.clone(), id, seed + id)))
+            .collect();
+        workers.extend((0..VERSIONED_WRITER_COUNT).map(|id| {
+            tokio::spawn(durability::versioned_writer(
+                s3.clone(),
+                log.clone(),
+                id,
+                seed + id,
+            ))
+        }));
+        tokio::time::sleep(Duration::from_millis(rng.u64(LOAD_MS_MIN..LOAD_MS_MAX))).await;
+        guest.cut();
+        for worker in workers {
+            worker.await.unwrap();
+        }
+        // Recovery: a fresh VM on what the cut left.
+        guest.boot().await;
+        let checked = durability::check(&guest.client(), &log, round).await;
+        guest.stop().await;
+        let errors = guest.logged_errors();
+        assert!(
+            errors.is_empty(),
+            "{filesystem} round {round}: ringstore logged errors:\n{}",
+            errors.join("\n")
+        );
+        let (temp_files, object_files, inline) = guest.inspect();
+        assert!(
+            temp_files.is_empty(),
+            "{filesystem} round {round}: temp files survived recovery: {temp_files:?}"
+        );
+        assert_eq!(
+            object_files, checked.files,
+            "{filesystem} round {round}: object files on disk vs files the metadata references"
+        );
+        assert_eq!(
+            inline, checked.inline,
+            "{filesystem} round {round}: inline rows vs inline objects listed"
+        );
+        eprintln!(
+            "power cut {filesystem} round {round}: {} operations acknowledged before the cut; \
+             {} live objects and versions checked, {object_files} files, {inline} inline",
+            log.acknowledged_count() - acknowledged_before,
+            checked.live
+        );
+        if round + 1 < rounds {
+            guest.boot().await;
+        }
+    }
+    assert!(
+        log.acknowledged_count() > 0,
+        "{filesystem}: no write was acknowledged before any cut; the rounds tested nothing"
+    );
+}
+
+/// One VM at a time: two TCG guests at once would starve each other on a 2-core host.
+static ONE_GUEST: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn rounds() -> usize {
+    std::env::var("RINGSTORE_POWERCUT_ROUNDS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(POWERCUT_ROUNDS_DEFAULT)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn power_cuts_on_ext4_lose_nothing_acknowledged() {
+    // Goal: after every cut of the VM's power on ext4, the restarted server holds every
+    // acknowledged write and delete, nothing partial, and no leftover file.
+    let _one = ONE_GUEST.lock().await;
+    power_cuts("ext4", rounds()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn power_cuts_on_xfs_lose_nothing_acknowledged() {
+    // Goal: the same on XFS (the issue asks for half as many cuts as on ext4).
+    let _one = ONE_GUEST.lock().await;
+    power_cuts("xfs", rounds().div_ceil(2).max(2)).await;
+}
