@@ -287,6 +287,19 @@ impl Guest {
 }
 
 impl Guest {
+    /// Lines of every boot's console so far that contain `text`.
+    fn console_lines(&self, text: &str) -> usize {
+        (1..=self.boots)
+            .map(|boot| {
+                std::fs::read_to_string(self.dir.join(format!("boot-{boot}.log")))
+                    .unwrap_or_default()
+                    .lines()
+                    .filter(|line| line.contains(text))
+                    .count()
+            })
+            .sum()
+    }
+
     /// ringstore's ERROR lines in every boot's console so far (a failed read of stored bytes
     /// among them), but glommio's note on polled I/O.
     fn logged_errors(&self) -> Vec<String> {
@@ -377,6 +390,10 @@ async fn power_cuts(filesystem: &'static str, rounds: usize) {
              {} live objects and versions checked, {object_files} files, {inline} inline",
             log.acknowledged_count() - acknowledged_before,
             checked.live
+        );
+        eprintln!(
+            "power cut {filesystem}: short O_DIRECT reads read on through the page cache so far: {}",
+            guest.console_lines("an O_DIRECT read came up short")
         );
         if round + 1 < rounds {
             guest.boot().await;

@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::AsRawFd;
+use std::path::PathBuf;
 use std::rc::Rc;
 
 use futures_lite::FutureExt;
@@ -73,25 +74,26 @@ impl OpenPiece {
     }
 }
 
-/// A file read with O_DIRECT: glommio's stream reader (reads ahead), and the file itself for
-/// whatever the stream leaves unread. The stream takes any short read for the end of the file,
-/// and a short read can come mid-file (the power-cut VM's virtio disk gave one on the first read
-/// after a boot: `tests/power_cut.rs`), which would end the body early. So once the stream runs
-/// dry before the piece's end, the rest is read with `read_at`, short reads and all; only a read
-/// that returns nothing means the file really is short.
+/// A file read with O_DIRECT: glommio's stream reader (reads ahead), and a way on for whatever
+/// the stream leaves unread. The stream takes any short read for the end of the file, and the
+/// power-cut VM (`tests/power_cut.rs`) showed O_DIRECT reads coming up short — even empty at
+/// offset 0 — shortly after a boot, on ext4 and XFS, for files whose bytes were all there when
+/// read again. So once the stream runs dry before the piece's end, the rest is read through the
+/// page cache, short reads and all; only a buffered read that returns nothing means the file
+/// really is shorter than its metadata.
 struct DirectPiece {
     stream: DmaStreamReader,
-    file: Rc<DmaFile>,
+    path: PathBuf,
     /// File offset of the next byte to return.
     position: u64,
-    /// The stream came up short: the rest is read from `file`.
-    stream_dry: bool,
+    /// Set once the stream came up short: the rest is read from here.
+    buffered: Option<BufferedFile>,
 }
 
 impl DirectPiece {
     async fn next(&mut self, want: u64) -> io::Result<ReadResult> {
         let want = want.min(DMA_READ_BLOCK_BYTES as u64);
-        if !self.stream_dry {
+        if self.buffered.is_none() {
             let block = self
                 .stream
                 .get_buffer_aligned(want)
@@ -101,14 +103,18 @@ impl DirectPiece {
                 self.position += block.len() as u64;
                 return Ok(block);
             }
-            self.stream_dry = true;
-            tracing::debug!(
+            let file = BufferedFile::open(&self.path).await.map_err(io_error)?;
+            let file_size = file.file_size().await.map_err(io_error)?;
+            tracing::warn!(
+                path = %self.path.display(),
                 position = self.position,
-                "O_DIRECT stream ended before the piece did; reading on with read_at"
+                file_size,
+                "an O_DIRECT read came up short; reading on through the page cache"
             );
+            self.buffered = Some(file);
         }
-        let block = self
-            .file
+        let file = self.buffered.as_ref().expect("set above");
+        let block = file
             .read_at(self.position, want as usize)
             .await
             .map_err(io_error)?;
@@ -117,8 +123,9 @@ impl DirectPiece {
     }
 
     async fn close(self) {
-        // Ours first: the stream's close then closes the file.
-        let _ = self.file.close_rc().await;
+        if let Some(file) = self.buffered {
+            let _ = file.close().await;
+        }
         let _ = self.stream.close().await;
     }
 }
@@ -304,17 +311,16 @@ impl ObjectReader {
         self.current = Some(match direct {
             Some(direct) => {
                 let _ = file.close().await;
-                let direct = Rc::new(direct);
                 OpenPiece::Direct(DirectPiece {
-                    stream: DmaStreamReaderBuilder::from_rc(direct.clone())
+                    stream: DmaStreamReaderBuilder::new(direct)
                         .with_start_pos(piece.start)
                         .with_end_pos(piece.start + piece.length)
                         .with_buffer_size(DMA_READ_BLOCK_BYTES)
                         .with_read_ahead(DMA_READ_AHEAD_COUNT)
                         .build(),
-                    file: direct,
+                    path: self.layout.object_path(piece.id),
                     position: piece.start,
-                    stream_dry: false,
+                    buffered: None,
                 })
             }
             None => OpenPiece::Cached(CachedPiece {
