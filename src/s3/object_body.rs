@@ -12,9 +12,31 @@ use crate::storage::encryption::DataKey;
 use crate::storage::{Layout, ObjectReader, Segment};
 
 /// Opens bytes `start..start + length` of `record`'s files (not for inline bytes): decrypted
-/// with `data_key` when the object is encrypted. `NotFound` when a file vanished since the
-/// lookup (a concurrent overwrite).
+/// with `data_key` when the object is encrypted, with the first block already read, so that a
+/// disk that cannot give it (EIO) fails the request with a clear error before any byte of the
+/// answer is sent. `NotFound` when a file vanished since the lookup (a concurrent overwrite).
 pub async fn open_stream(
+    layout: &Layout,
+    record: &ObjectRecord,
+    data_key: Option<&DataKey>,
+    start: u64,
+    length: u64,
+) -> io::Result<Box<dyn BodyStream>> {
+    let mut stream = open_unprimed(layout, record, data_key, start, length).await?;
+    if stream.remaining() == 0 {
+        return Ok(stream);
+    }
+    if let Err(error) = stream.next_block().await {
+        stream.close().await;
+        return Err(error);
+    }
+    Ok(Box::new(Primed {
+        inner: stream,
+        first_block_unsent: true,
+    }))
+}
+
+async fn open_unprimed(
     layout: &Layout,
     record: &ObjectRecord,
     data_key: Option<&DataKey>,
@@ -43,6 +65,39 @@ pub async fn open_stream(
             Box::new(ObjectReader::open_segments(layout, &segments, start, length).await?)
         }
     })
+}
+
+/// A stream whose first block was read when it was opened: the first `next_block` only hands it
+/// over.
+struct Primed {
+    inner: Box<dyn BodyStream>,
+    first_block_unsent: bool,
+}
+
+impl BodyStream for Primed {
+    fn remaining(&self) -> u64 {
+        let unsent = if self.first_block_unsent {
+            self.inner.block().len() as u64
+        } else {
+            0
+        };
+        self.inner.remaining() + unsent
+    }
+
+    fn next_block(&mut self) -> LocalFuture<'_, io::Result<()>> {
+        if std::mem::take(&mut self.first_block_unsent) {
+            return Box::pin(std::future::ready(Ok(())));
+        }
+        self.inner.next_block()
+    }
+
+    fn block(&self) -> &[u8] {
+        self.inner.block()
+    }
+
+    fn close(self: Box<Self>) -> LocalFuture<'static, ()> {
+        self.inner.close()
+    }
 }
 
 impl BodyStream for ObjectReader {

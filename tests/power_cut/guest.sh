@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the power-cut guest (tests/power_cut.rs): an initramfs holding busybox, the ringstore
-# binary with the shared libraries it links, the kernel modules for virtio disks and network, ext4
-# and XFS, and `init` below. The kernel is Debian's `linux-image-amd64` (tests/setup.sh installs
+# binary and dmsetup with the shared libraries they link, the kernel modules for virtio disks and
+# network, ext4, XFS and device-mapper's flakey target, and `init` beside this script. The kernel is Debian's `linux-image-amd64` (tests/setup.sh installs
 # it with qemu-system-x86 and busybox-static). Prints the kernel's path.
 #
 # usage: guest.sh OUT_DIR RINGSTORE_BINARY
@@ -16,12 +16,14 @@ rm -rf "$root"
 mkdir -p "$root"/{bin,proc,sys,dev,data,modules,lib64,lib/x86_64-linux-gnu}
 cp /bin/busybox "$root/bin/busybox"
 for applet in sh mount umount insmod ip sleep cat echo kill poweroff sync stty ls find wc sed \
-    grep mkdir printf dmesg; do
+    grep mkdir printf dmesg blockdev; do
     ln -sf busybox "$root/bin/$applet"
 done
 cp "$binary" "$root/bin/ringstore"
-# The shared libraries ringstore links, at the paths the dynamic loader looks for them.
-for library in $(ldd "$binary" | grep -o '/[^ ]*'); do
+# dmsetup puts the data disk behind device-mapper for the fault tests (dm-flakey fails its I/O).
+cp "$(command -v dmsetup)" "$root/bin/dmsetup"
+# The shared libraries they link, at the paths the dynamic loader looks for them.
+for library in $(ldd "$binary" "$(command -v dmsetup)" | grep -v ':$' | grep -o '/[^ ]*' | sort -u); do
     mkdir -p "$root$(dirname "$library")"
     cp -L "$library" "$root$library"
 done
@@ -45,7 +47,8 @@ add_module() {
     esac
     grep -qx "$name" "$root/modules.order" || echo "$name" >>"$root/modules.order"
 }
-for module in crc32c_generic crc32c-intel virtio_pci virtio_blk virtio_net crc16 ext4 xfs; do
+for module in crc32c_generic crc32c-intel virtio_pci virtio_blk virtio_net crc16 ext4 xfs \
+    dm-mod dm-flakey; do
     add_module "$module"
 done
 cp "$(dirname "$0")/init" "$root/init"
