@@ -632,9 +632,21 @@ async fn disk_errors_fail_requests_cleanly_and_lose_nothing_acknowledged() {
         temp_files.is_empty(),
         "temp files after recovery: {temp_files:?}"
     );
-    let errors = guest.logged_errors();
-    eprintln!(
-        "ringstore's errors while the disk failed:\n{}",
-        errors.join("\n")
+    // Each failure took its own logged path: the object file's write or fdatasync, the
+    // metadata commit (the inline PUT), and the read of stored bytes.
+    let errors = guest.logged_errors().join("\n");
+    for path in [
+        "storage failure",
+        "metadata commit failed",
+        "object bytes unreadable",
+    ] {
+        assert!(
+            errors.contains(path),
+            "no `{path}` among ringstore's errors:\n{errors}"
+        );
+    }
+    assert!(
+        !errors.contains("reading a response body failed"),
+        "a read error cut a body short instead of answering 500:\n{errors}"
     );
 }
