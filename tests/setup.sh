@@ -3,7 +3,7 @@
 # target/test-venv (boto3, aws-cli v1, s3cmd, pyarrow, pytest; needs python3 with venv), the
 # JavaScript SDK and playwright-core into tests/js/node_modules (npm ci), and Debian's rclone,
 # aws-cli v2, git-annex, Chromium, PostgreSQL and pgBackRest, and QEMU, Debian's kernel, busybox,
-# xfsprogs, cpio and dmsetup for the power-cut VM. The tests then run with
+# xfsprogs, cpio, dmsetup and sqlite3 for the power-cut VM. The tests then run with
 # `cargo test --workspace`; they find the venv at target/test-venv (or RINGSTORE_PYTHON).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +35,7 @@ dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 command -v mkfs.xfs >/dev/null 2>&1 || missing+=(xfsprogs)
 command -v cpio >/dev/null 2>&1 || missing+=(cpio)
 command -v dmsetup >/dev/null 2>&1 || missing+=(dmsetup)
+command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
 if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         # Never a prompt: with no terminal a debconf question would wait on stdin for ever.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the power-cut guest (tests/power_cut.rs): an initramfs holding busybox, the ringstore
-# binary and dmsetup with the shared libraries they link, the kernel modules for virtio disks and
+# binary, dmsetup and sqlite3 with the shared libraries they link, the kernel modules for virtio disks and
 # network, ext4, XFS and device-mapper's flakey target, and `init` beside this script. The kernel is Debian's `linux-image-amd64` (tests/setup.sh installs
 # it with qemu-system-x86 and busybox-static). Prints the kernel's path.
 #
@@ -21,10 +21,13 @@ for applet in sh mount umount insmod ip sleep cat echo kill poweroff sync stty l
 done
 # Without its debug sections: a smaller initramfs unpacks faster under TCG.
 strip --strip-debug -o "$root/bin/ringstore" "$binary"
-# dmsetup puts the data disk behind device-mapper for the fault tests (dm-flakey fails its I/O).
+# dmsetup puts the data disk behind device-mapper for the fault tests (dm-flakey fails its I/O);
+# sqlite3 counts the inline rows for the host's `inspect`.
 cp "$(command -v dmsetup)" "$root/bin/dmsetup"
+cp "$(command -v sqlite3)" "$root/bin/sqlite3"
 # The shared libraries they link, at the paths the dynamic loader looks for them.
-for library in $(ldd "$binary" "$(command -v dmsetup)" | grep -v ':$' | grep -o '/[^ ]*' | sort -u); do
+for library in $(ldd "$binary" "$(command -v dmsetup)" "$(command -v sqlite3)" | grep -v ':$' |
+    grep -o '/[^ ]*' | sort -u); do
     mkdir -p "$root$(dirname "$library")"
     cp -L "$library" "$root$library"
 done
