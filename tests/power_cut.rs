@@ -6,8 +6,9 @@
 //! boots on the same disk image and the server recovers without help. The check: every
 //! acknowledged write present with its bytes, metadata, checksum and retention, every
 //! acknowledged delete still deleted, an unacknowledged write wholly present or wholly absent,
-//! and — after a clean stop, with the image mounted read-only on the host — no temp file, no
-//! object file and no inline row that the metadata does not reference.
+//! and no temp file, no object file and no inline row that the metadata does not reference
+//! (counted by the guest's init after each recovery, and at the end of a run on the host, with
+//! the image mounted read-only after a clean stop).
 //!
 //! The guest is Debian's kernel (`linux-image-amd64`) booting an initramfs of busybox, the test
 //! build of ringstore and its libraries (`tests/power_cut/guest.sh`, `tests/power_cut/init`).
@@ -427,8 +428,8 @@ async fn power_cuts(filesystem: &'static str, rounds: usize) {
     power_cuts_of(&binary(), filesystem, filesystem, rounds).await;
 }
 
-/// Rounds of load → cut → boot → check → clean stop → look at the disk, for `binary` on one
-/// filesystem; panics on the first loss.
+/// Rounds of load → cut → boot → check → count what is on the disk, for `binary` on one
+/// filesystem, then a clean stop and a look at the disk from the host; panics on the first loss.
 async fn power_cuts_of(binary: &Path, label: &str, filesystem: &'static str, rounds: usize) {
     let mut guest = Guest::new(&harness_root(), label, filesystem, binary);
     guest.boot().await;
