@@ -637,17 +637,10 @@ async fn disk_errors_fail_requests_cleanly_and_lose_nothing_acknowledged() {
     }
     assert_eq!(get(&s3, "faults", "inline").await, Ok(inline.clone()));
     assert_eq!(get(&s3, "faults", "file").await, Ok(file.clone()));
-    let listed: Vec<String> = s3
-        .list_objects_v2()
-        .bucket("faults")
-        .send()
-        .await
-        .unwrap()
-        .contents()
-        .iter()
-        .filter_map(|object| object.key().map(str::to_string))
-        .collect();
-    assert_eq!(listed, ["file", "inline", "unread"]);
+    assert_eq!(
+        common::list_keys(&s3, "faults").await,
+        ["file", "inline", "unread"]
+    );
 
     guest.device_command("fault-all").await;
     assert_eq!(

@@ -598,16 +598,7 @@ async fn check_unversioned(s3: &Client, log: &Log, round: usize) -> Vec<String> 
             entry.in_flight = None;
         }
     }
-    let mut listed: Vec<String> = s3
-        .list_objects_v2()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .unwrap()
-        .contents()
-        .iter()
-        .filter_map(|object| object.key().map(str::to_string))
-        .collect();
+    let mut listed = super::list_keys(s3, BUCKET).await;
     listed.sort();
     present.sort();
     assert_eq!(listed, present, "round {round}: listing and GETs disagree");

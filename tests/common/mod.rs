@@ -464,6 +464,19 @@ pub async fn put_bytes(
         .unwrap()
 }
 
+/// The keys of one ListObjectsV2 page of `bucket`, in the order listed.
+pub async fn list_keys(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
+    s3.list_objects_v2()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap()
+        .contents()
+        .iter()
+        .filter_map(|object| object.key().map(str::to_string))
+        .collect()
+}
+
 /// The bytes of `bucket/key` (a `Range` header value narrows them), read with aws-sdk-s3.
 pub async fn get_bytes(
     s3: &aws_sdk_s3::Client,
