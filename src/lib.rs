@@ -36,6 +36,24 @@
 //! object whose bytes live in the metadata database.
 #![warn(missing_docs)]
 
+// The power-cut harness's deliberate regressions drop syncs; a release build must never carry
+// them (`cargo build --release --all-features` stops here).
+#[cfg(all(
+    not(debug_assertions),
+    any(
+        feature = "test-skip-directory-fsync",
+        feature = "test-skip-metadata-sync"
+    )
+))]
+compile_error!("the test-skip-* features drop syncs: for the power-cut harness's test builds only");
+
+/// Whether this build leaves out a sync on purpose (the power-cut harness's regression builds);
+/// the server says so loudly at startup.
+pub const BUILT_WITHOUT_SYNCS: bool = cfg!(any(
+    feature = "test-skip-directory-fsync",
+    feature = "test-skip-metadata-sync"
+));
+
 pub mod admin;
 pub mod config;
 pub mod core_state;

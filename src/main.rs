@@ -554,6 +554,12 @@ fn run() -> Result<ExitCode, anyhow::Error> {
         eprintln!("ringstore: {message}");
         return Ok(ExitCode::from(2));
     }
+    if ringstore::BUILT_WITHOUT_SYNCS {
+        tracing::warn!(
+            "this is a test build that leaves out a sync (test-skip-* features): a power cut \
+             can lose acknowledged writes"
+        );
+    }
     let access_key = config.credentials.access_key.clone();
     let secret_key = config.credentials.secret.expose().to_string();
     let region = config.region.clone();

@@ -75,6 +75,9 @@ async fn crash_loop_loses_nothing_acknowledged() {
             server.temp_files()
         );
         let checked = durability::check(&server.client(), &log, round).await;
+        common::eventually(durability::DISK_SETTLE_SECONDS, || {
+            server.object_files() == checked.files
+        });
         assert_eq!(
             server.object_files(),
             checked.files,

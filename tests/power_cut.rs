@@ -1,6 +1,8 @@
 //! Power cuts: ringstore runs in a QEMU virtual machine whose data dir is a separate virtual disk
 //! (ext4, then XFS) attached with `cache=none`, so what the guest kernel had not yet written out
-//! (page cache, unsynced metadata, in-flight I/O) dies with the VM exactly as at a power failure.
+//! (page cache, unsynced metadata, in-flight I/O) dies with the VM, as at a power failure of a
+//! machine whose disk keeps what it was sent. (A disk that also loses its own volatile write
+//! cache is not modelled: what the guest submitted survives.)
 //! A cut is `kill -9` of QEMU at a random moment under the durability workload
 //! (`common::durability`, driven from outside the VM over QEMU's forwarded port); a fresh VM then
 //! boots on the same disk image and the server recovers without help. The check: every
@@ -280,12 +282,12 @@ impl Guest {
     }
 
     /// What is on the running guest's disk (nothing being written): its init counts temp
-    /// files, object files and inline rows (`inspect`).
-    async fn counts(&self, round: usize) -> DiskCounts {
-        let marker = format!("RS-COUNTS {round} ");
+    /// files, object files and inline rows (`inspect`); `request` tells the answers apart.
+    async fn counts(&self, request: usize) -> DiskCounts {
+        let marker = format!("RS-COUNTS {request} ");
         let mut control = UnixStream::connect(self.control_socket()).unwrap();
         control
-            .write_all(format!("inspect {round}\n").as_bytes())
+            .write_all(format!("inspect {request}\n").as_bytes())
             .unwrap();
         let started = Instant::now();
         loop {
@@ -305,7 +307,7 @@ impl Guest {
             }
             assert!(
                 started.elapsed() < STOP_TIMEOUT,
-                "inspect {round}: no answer within {STOP_TIMEOUT:?}:\n{}",
+                "inspect {request}: no answer within {STOP_TIMEOUT:?}:\n{}",
                 self.console_tail()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -466,14 +468,23 @@ async fn power_cuts_of(binary: &Path, label: &str, filesystem: &'static str, rou
             "{filesystem} round {round}: ringstore logged errors:\n{}",
             errors.join("\n")
         );
-        let counts = guest.counts(round).await;
+        let expected = DiskCounts {
+            temp_files: 0,
+            object_files: checked.files,
+            inline_rows: checked.inline,
+        };
+        let settle = Instant::now() + Duration::from_secs(durability::DISK_SETTLE_SECONDS);
+        let mut asked = 0;
+        let counts = loop {
+            let counts = guest.counts(round * 100 + asked).await;
+            asked += 1;
+            if counts == expected || Instant::now() > settle {
+                break counts;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
         assert_eq!(
-            counts,
-            DiskCounts {
-                temp_files: 0,
-                object_files: checked.files,
-                inline_rows: checked.inline,
-            },
+            counts, expected,
             "{filesystem} round {round}: what is on the disk (left) vs what the metadata \
              references (right)"
         );
@@ -565,9 +576,13 @@ async fn the_harness_notices_metadata_committed_without_sync() {
         .map(|text| *text)
         .unwrap_or_default();
     eprintln!("the harness on the unsynced build: {message}");
-    // A loss the model names (a lost object, version or bucket), not a harness breakdown.
+    // A loss the check names (a lost object, version or bucket; a disk that disagrees with the
+    // metadata), or a server that did not come back after a cut (SQLite without syncs may
+    // corrupt its database) — not a harness that broke before the first cut.
+    let after_a_cut = message.contains("round ")
+        || (message.starts_with("boot ") && !message.starts_with("boot 1 "));
     assert!(
-        message.contains("round ") && !message.starts_with("boot "),
+        after_a_cut,
         "the regression failed for another reason: {message}"
     );
 }

@@ -5,7 +5,6 @@
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
 use std::rc::Rc;
 
 use futures_lite::FutureExt;
@@ -76,24 +75,26 @@ impl OpenPiece {
 
 /// A file read with O_DIRECT: glommio's stream reader (reads ahead), and a way on for whatever
 /// the stream leaves unread. The stream takes any short read for the end of the file, and the
-/// power-cut VM (`tests/power_cut.rs`) showed O_DIRECT reads coming up short — even empty at
-/// offset 0 — shortly after a boot, on ext4 and XFS, for files whose bytes were all there when
-/// read again. So once the stream runs dry before the piece's end, the rest is read through the
-/// page cache, short reads and all; only a buffered read that returns nothing means the file
-/// really is shorter than its metadata.
+/// power-cut VM (`tests/power_cut.rs`) showed the stream coming up short — even empty at offset
+/// 0 — shortly after a boot, on ext4 and XFS, for files whose bytes were all there when read
+/// again. So once the stream runs dry before the piece's end, the rest is read through the page
+/// cache, short reads and all; only a buffered read that returns nothing means the file really
+/// is shorter than its metadata. Costs one more descriptor per O_DIRECT read in progress.
 struct DirectPiece {
     stream: DmaStreamReader,
-    path: PathBuf,
+    /// The same file opened through the page cache when the read started, kept open so that it
+    /// reads the same bytes even if an overwrite unlinks the file meanwhile.
+    buffered: BufferedFile,
     /// File offset of the next byte to return.
     position: u64,
-    /// Set once the stream came up short: the rest is read from here.
-    buffered: Option<BufferedFile>,
+    /// The stream came up short: the rest is read from `buffered`.
+    stream_dry: bool,
 }
 
 impl DirectPiece {
     async fn next(&mut self, want: u64) -> io::Result<ReadResult> {
         let want = want.min(DMA_READ_BLOCK_BYTES as u64);
-        if self.buffered.is_none() {
+        if !self.stream_dry {
             let block = self
                 .stream
                 .get_buffer_aligned(want)
@@ -103,18 +104,17 @@ impl DirectPiece {
                 self.position += block.len() as u64;
                 return Ok(block);
             }
-            let file = BufferedFile::open(&self.path).await.map_err(io_error)?;
-            let file_size = file.file_size().await.map_err(io_error)?;
+            self.stream_dry = true;
+            let file_size = self.buffered.file_size().await.map_err(io_error)?;
             tracing::warn!(
-                path = %self.path.display(),
+                path = ?self.buffered.path(),
                 position = self.position,
                 file_size,
                 "an O_DIRECT read came up short; reading on through the page cache"
             );
-            self.buffered = Some(file);
         }
-        let file = self.buffered.as_ref().expect("set above");
-        let block = file
+        let block = self
+            .buffered
             .read_at(self.position, want as usize)
             .await
             .map_err(io_error)?;
@@ -123,9 +123,7 @@ impl DirectPiece {
     }
 
     async fn close(self) {
-        if let Some(file) = self.buffered {
-            let _ = file.close().await;
-        }
+        let _ = self.buffered.close().await;
         let _ = self.stream.close().await;
     }
 }
@@ -309,20 +307,17 @@ impl ObjectReader {
             ReadPath::Cached => None,
         };
         self.current = Some(match direct {
-            Some(direct) => {
-                let _ = file.close().await;
-                OpenPiece::Direct(DirectPiece {
-                    stream: DmaStreamReaderBuilder::new(direct)
-                        .with_start_pos(piece.start)
-                        .with_end_pos(piece.start + piece.length)
-                        .with_buffer_size(DMA_READ_BLOCK_BYTES)
-                        .with_read_ahead(DMA_READ_AHEAD_COUNT)
-                        .build(),
-                    path: self.layout.object_path(piece.id),
-                    position: piece.start,
-                    buffered: None,
-                })
-            }
+            Some(direct) => OpenPiece::Direct(DirectPiece {
+                stream: DmaStreamReaderBuilder::new(direct)
+                    .with_start_pos(piece.start)
+                    .with_end_pos(piece.start + piece.length)
+                    .with_buffer_size(DMA_READ_BLOCK_BYTES)
+                    .with_read_ahead(DMA_READ_AHEAD_COUNT)
+                    .build(),
+                buffered: file,
+                position: piece.start,
+                stream_dry: false,
+            }),
             None => OpenPiece::Cached(CachedPiece {
                 file: Rc::new(file),
                 in_flight: VecDeque::new(),

@@ -23,14 +23,24 @@ use super::{error_code, md5_hex, pattern};
 
 /// The unversioned bucket.
 pub const BUCKET: &str = "loop";
+/// How long a caller waits for the disk to match `Checked` (files removed after an answer).
+pub const DISK_SETTLE_SECONDS: u64 = 5;
 /// The Object Lock bucket (versioning enabled by the lock).
 pub const LOCKED_BUCKET: &str = "history";
 /// Keys per writer.
 const KEYS_PER_WRITER: u64 = 4;
 /// Keys per writer in the Object Lock bucket.
 const VERSIONED_KEYS_PER_WRITER: u64 = 2;
-/// How long a COMPLIANCE retention set by the workload lasts (seconds): past any test run.
-const RETENTION_SECONDS: i64 = 86_400;
+/// How long a COMPLIANCE retention set by the workload lasts (seconds): long enough to be
+/// checked across several rounds, short enough that a long run's protected versions expire and
+/// can be removed, keeping the bucket small.
+const RETENTION_SECONDS: i64 = 600;
+/// A retention this close to its date (seconds) is not relied on either way: the check does not
+/// try a deletion it might allow, and the writer does not pick the version for removal.
+const RETENTION_MARGIN_SECONDS: i64 = 60;
+/// Versions (markers included) a key may gather before its writer removes one instead of
+/// creating another.
+const VERSIONS_PER_KEY_MAX: usize = 8;
 
 /// What an unversioned key holds: its body's MD5 and `x-amz-meta-seq`, and the CRC32C the PUT
 /// acknowledged (none for copies and multipart objects, whose checksums are not compared).
@@ -52,12 +62,21 @@ struct KeyLog {
     in_flight: Option<State>,
 }
 
-/// A version in the Object Lock bucket: an object's MD5 (None for a delete marker) and its
-/// COMPLIANCE retain-until date, in seconds.
+/// A version in the Object Lock bucket: an object's MD5 (None for a delete marker), its
+/// COMPLIANCE retain-until date in seconds, and its place in the key's order of creation.
 #[derive(Clone, Debug, PartialEq)]
 struct Version {
     md5: Option<String>,
     retain_until_seconds: Option<i64>,
+    sequence: u64,
+}
+
+impl Version {
+    /// Whether a removal of this version may go through (no retention, or one long past).
+    fn removable(&self) -> bool {
+        self.retain_until_seconds
+            .is_none_or(|until| until + RETENTION_MARGIN_SECONDS < now_seconds())
+    }
 }
 
 /// What a versioned operation in flight would leave.
@@ -76,6 +95,8 @@ struct VersionLog {
     versions: BTreeMap<String, Version>,
     removed: Vec<String>,
     in_flight: Option<VersionOp>,
+    /// The last creation's `Version::sequence`.
+    last_sequence: u64,
 }
 
 /// The client's log of every key, shared by the writers.
@@ -131,13 +152,23 @@ impl Log {
             .and_then(|entry| entry.acknowledged.clone())
     }
 
-    fn begin_version(&self, key: &str, op: VersionOp) {
+    fn begin_version(&self, key: &str, mut op: VersionOp) {
+        let mut versioned = self.versioned.lock().unwrap();
+        let entry = versioned.entry(key.to_string()).or_default();
+        if let VersionOp::Create(version) = &mut op {
+            entry.last_sequence += 1;
+            version.sequence = entry.last_sequence;
+        }
+        entry.in_flight = Some(op);
+    }
+
+    /// Versions (markers included) `key` holds.
+    fn version_count(&self, key: &str) -> usize {
         self.versioned
             .lock()
             .unwrap()
-            .entry(key.to_string())
-            .or_default()
-            .in_flight = Some(op);
+            .get(key)
+            .map_or(0, |entry| entry.versions.len())
     }
 
     fn acknowledge_version(&self, key: &str, created: Option<String>) {
@@ -163,7 +194,7 @@ impl Log {
             .get(key)?
             .versions
             .iter()
-            .filter(|(_, version)| version.retain_until_seconds.is_none())
+            .filter(|(_, version)| version.removable())
             .map(|(id, _)| id)
             .collect();
         (!ids.is_empty()).then(|| ids[rng.usize(..ids.len())].clone())
@@ -278,6 +309,8 @@ pub async fn writer(s3: Client, log: Log, writer: u64, seed: u64) {
             5..=6 => {
                 let source = format!("w{writer}/k{}", rng.u64(..KEYS_PER_WRITER));
                 let Some(source_state) = log.acknowledged(&source).filter(|_| source != key) else {
+                    // Nothing to do with this key now; let the other tasks run before picking again.
+                    tokio::task::yield_now().await;
                     continue;
                 };
                 // A copy takes the source's bytes and metadata; its checksum is not compared.
@@ -375,7 +408,15 @@ pub async fn versioned_writer(s3: Client, log: Log, writer: u64, seed: u64) {
     let mut rng = fastrand::Rng::with_seed(seed ^ 0x7e57);
     for attempt in 0u64.. {
         let key = format!("v{writer}/k{}", rng.u64(..VERSIONED_KEYS_PER_WRITER));
-        let created: Result<Option<String>, ()> = match rng.u8(..10) {
+        // A key at its cap gets a removal instead of a new version, when one is allowed (all its
+        // versions may be under retention for a while: then it grows past the cap).
+        let at_cap = log.version_count(&key) >= VERSIONS_PER_KEY_MAX;
+        let choice = if at_cap && log.removable_version(&key, &mut rng).is_some() {
+            9
+        } else {
+            rng.u8(..10)
+        };
+        let created: Result<Option<String>, ()> = match choice {
             0..=5 => {
                 let body = random_body(&mut rng, seed * 1_000_000 + attempt);
                 let retain_until_seconds =
@@ -385,6 +426,7 @@ pub async fn versioned_writer(s3: Client, log: Log, writer: u64, seed: u64) {
                     VersionOp::Create(Version {
                         md5: Some(md5_hex(&body)),
                         retain_until_seconds,
+                        sequence: 0,
                     }),
                 );
                 let mut put = s3.put_object().bucket(LOCKED_BUCKET).key(&key);
@@ -405,6 +447,7 @@ pub async fn versioned_writer(s3: Client, log: Log, writer: u64, seed: u64) {
                     VersionOp::Create(Version {
                         md5: None,
                         retain_until_seconds: None,
+                        sequence: 0,
                     }),
                 );
                 s3.delete_object()
@@ -417,6 +460,8 @@ pub async fn versioned_writer(s3: Client, log: Log, writer: u64, seed: u64) {
             }
             _ => {
                 let Some(id) = log.removable_version(&key, &mut rng) else {
+                    // Nothing to do with this key now; let the other tasks run before picking again.
+                    tokio::task::yield_now().await;
                     continue;
                 };
                 log.begin_version(&key, VersionOp::Remove(id.clone()));
@@ -469,27 +514,29 @@ async fn stored_objects(s3: &Client, keys: &[String]) -> (usize, usize) {
     (files, inline)
 }
 
-/// Parts of unfinished uploads in bucket `loop` (each a file).
-async fn unfinished_part_files(s3: &Client) -> usize {
-    let uploads = s3
-        .list_multipart_uploads()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .unwrap();
-    let mut files = 0;
-    for upload in uploads.uploads() {
-        let parts = s3
-            .list_parts()
+/// Aborts the uploads the cuts left unfinished in bucket `loop` (none was acknowledged, and a
+/// long run would otherwise pile up their 5 MiB parts); after this no part file should remain.
+async fn abort_unfinished_uploads(s3: &Client) {
+    loop {
+        let uploads = s3
+            .list_multipart_uploads()
             .bucket(BUCKET)
-            .key(upload.key().unwrap())
-            .upload_id(upload.upload_id().unwrap())
             .send()
             .await
             .unwrap();
-        files += parts.parts().len();
+        if uploads.uploads().is_empty() {
+            return;
+        }
+        for upload in uploads.uploads() {
+            s3.abort_multipart_upload()
+                .bucket(BUCKET)
+                .key(upload.key().unwrap())
+                .upload_id(upload.upload_id().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
     }
-    files
 }
 
 /// What a GET returned, body read whole.
@@ -500,12 +547,8 @@ struct Fetched {
     body: Vec<u8>,
 }
 
-/// Attempts at a GET whose body breaks off mid-stream (a transport failure: the server logs any
-/// failure of its own to read the bytes, and the power-cut harness fails on that line).
-const GET_ATTEMPTS: usize = 3;
-
 /// GETs `bucket/key` (a version, if given) with checksum mode on: the SDK checks the bytes
-/// against the stored checksum when one comes back.
+/// against the stored checksum when one comes back. A body that breaks off fails the check.
 async fn fetch(
     s3: &Client,
     bucket: &str,
@@ -513,37 +556,30 @@ async fn fetch(
     version_id: Option<&str>,
 ) -> Result<Fetched, aws_sdk_s3::error::SdkError<aws_sdk_s3::operation::get_object::GetObjectError>>
 {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let object = s3
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .set_version_id(version_id.map(str::to_string))
-            .checksum_mode(ChecksumMode::Enabled)
-            .send()
-            .await?;
-        let seq = object.metadata().and_then(|meta| meta.get("seq")).cloned();
-        let crc32c = object.checksum_crc32_c().map(str::to_string);
-        let retain_until_seconds = object
-            .object_lock_retain_until_date()
-            .map(|date| date.secs());
-        match object.body.collect().await {
-            Ok(body) => {
-                return Ok(Fetched {
-                    seq,
-                    crc32c,
-                    retain_until_seconds,
-                    body: body.into_bytes().to_vec(),
-                })
-            }
-            Err(error) if attempt < GET_ATTEMPTS => {
-                eprintln!("GET {bucket}/{key} {version_id:?}: body broke off ({error}); again");
-            }
-            Err(error) => panic!("GET {bucket}/{key} {version_id:?}: {error:?}"),
-        }
-    }
+    let object = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .set_version_id(version_id.map(str::to_string))
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await?;
+    let seq = object.metadata().and_then(|meta| meta.get("seq")).cloned();
+    let crc32c = object.checksum_crc32_c().map(str::to_string);
+    let retain_until_seconds = object
+        .object_lock_retain_until_date()
+        .map(|date| date.secs());
+    let body = object
+        .body
+        .collect()
+        .await
+        .unwrap_or_else(|error| panic!("GET {bucket}/{key} {version_id:?}: body: {error:?}"));
+    Ok(Fetched {
+        seq,
+        crc32c,
+        retain_until_seconds,
+        body: body.into_bytes().to_vec(),
+    })
 }
 
 /// Checks bucket `loop` against the log: each key holds its last acknowledged state or the
@@ -611,29 +647,23 @@ async fn check_unversioned(s3: &Client, log: &Log, round: usize) -> Vec<String> 
 /// `(files, inline)` the versions hold.
 async fn check_versioned(s3: &Client, log: &Log, round: usize) -> (usize, usize) {
     let snapshot = log.versioned.lock().unwrap().clone();
-    let listing = s3
-        .list_object_versions()
-        .bucket(LOCKED_BUCKET)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        !listing.is_truncated().unwrap_or(false),
-        "one page holds the test's versions"
-    );
+    let listing = list_versions(s3).await;
     // key → (version id → object size, or None for a marker)
     let mut listed: HashMap<String, BTreeMap<String, Option<i64>>> = HashMap::new();
-    for version in listing.versions() {
+    let mut latest: HashMap<String, String> = HashMap::new();
+    for entry in &listing {
         listed
-            .entry(version.key().unwrap().to_string())
+            .entry(entry.key.clone())
             .or_default()
-            .insert(version.version_id().unwrap().to_string(), version.size());
-    }
-    for marker in listing.delete_markers() {
-        listed
-            .entry(marker.key().unwrap().to_string())
-            .or_default()
-            .insert(marker.version_id().unwrap().to_string(), None);
+            .insert(entry.version_id.clone(), entry.size);
+        if entry.is_latest {
+            let previous = latest.insert(entry.key.clone(), entry.version_id.clone());
+            assert!(
+                previous.is_none(),
+                "round {round}: two latest versions of {LOCKED_BUCKET}/{}",
+                entry.key
+            );
+        }
     }
     let mut files = 0;
     let mut inline = 0;
@@ -687,15 +717,15 @@ async fn check_versioned(s3: &Client, log: &Log, round: usize) -> (usize, usize)
             found.is_empty(),
             "round {round}: {LOCKED_BUCKET}/{key} has versions nobody wrote: {found:?}; log {entry:?}"
         );
+        check_current(s3, key, &next, latest.get(key), round).await;
         adopted.push((key.clone(), next));
     }
     assert!(
         listed.is_empty(),
         "round {round}: {LOCKED_BUCKET} lists keys nobody wrote: {listed:?}"
     );
-    for version in listing.versions() {
-        let size = version.size().unwrap_or_default() as usize;
-        if size <= ringstore::limits::INLINE_OBJECT_BYTES_MAX_DEFAULT {
+    for size in listing.iter().filter_map(|entry| entry.size) {
+        if size as usize <= ringstore::limits::INLINE_OBJECT_BYTES_MAX_DEFAULT {
             inline += 1;
         } else {
             files += 1;
@@ -706,6 +736,93 @@ async fn check_versioned(s3: &Client, log: &Log, round: usize) -> (usize, usize)
         versioned.insert(key, next);
     }
     (files, inline)
+}
+
+/// One entry of ListObjectVersions: a version (with its size) or a delete marker (without).
+struct ListedVersion {
+    key: String,
+    version_id: String,
+    size: Option<i64>,
+    is_latest: bool,
+}
+
+/// Every version and delete marker of bucket `history`, page by page.
+async fn list_versions(s3: &Client) -> Vec<ListedVersion> {
+    let mut entries = Vec::new();
+    let mut markers: (Option<String>, Option<String>) = (None, None);
+    loop {
+        let page = s3
+            .list_object_versions()
+            .bucket(LOCKED_BUCKET)
+            .set_key_marker(markers.0.take())
+            .set_version_id_marker(markers.1.take())
+            .send()
+            .await
+            .unwrap();
+        for version in page.versions() {
+            entries.push(ListedVersion {
+                key: version.key().unwrap().to_string(),
+                version_id: version.version_id().unwrap().to_string(),
+                size: Some(version.size().unwrap_or_default()),
+                is_latest: version.is_latest().unwrap_or(false),
+            });
+        }
+        for marker in page.delete_markers() {
+            entries.push(ListedVersion {
+                key: marker.key().unwrap().to_string(),
+                version_id: marker.version_id().unwrap().to_string(),
+                size: None,
+                is_latest: marker.is_latest().unwrap_or(false),
+            });
+        }
+        if !page.is_truncated().unwrap_or(false) {
+            return entries;
+        }
+        markers = (
+            page.next_key_marker().map(str::to_string),
+            page.next_version_id_marker().map(str::to_string),
+        );
+    }
+}
+
+/// The key's current version is its newest surviving one: the listing marks it latest, and a
+/// GET without a version id returns its bytes (or 404 when it is a delete marker).
+async fn check_current(
+    s3: &Client,
+    key: &str,
+    log: &VersionLog,
+    listed_latest: Option<&String>,
+    round: usize,
+) {
+    let newest = log
+        .versions
+        .iter()
+        .max_by_key(|(_, version)| version.sequence);
+    assert_eq!(
+        listed_latest,
+        newest.map(|(id, _)| id),
+        "round {round}: the latest version of {LOCKED_BUCKET}/{key}; log {log:?}"
+    );
+    let current = fetch(s3, LOCKED_BUCKET, key, None).await;
+    match (
+        newest.and_then(|(_, version)| version.md5.as_ref()),
+        current,
+    ) {
+        (Some(md5), Ok(fetched)) => assert_eq!(
+            &md5_hex(&fetched.body),
+            md5,
+            "round {round}: GET {LOCKED_BUCKET}/{key}"
+        ),
+        (None, Err(error)) => assert_eq!(
+            error_code(&error).as_deref(),
+            Some("NoSuchKey"),
+            "round {round}: GET {LOCKED_BUCKET}/{key} under a marker or with no version"
+        ),
+        (expected, got) => panic!(
+            "round {round}: GET {LOCKED_BUCKET}/{key}: expected {expected:?}, got {:?}",
+            got.map(|_| "an object")
+        ),
+    }
 }
 
 /// One version holds what was acknowledged: a marker answers 405 to GET by id; an object has
@@ -730,7 +847,10 @@ async fn check_version(s3: &Client, key: &str, id: &str, version: &Version, roun
                 retain_until, version.retain_until_seconds,
                 "round {round}: retention of version {id} of {key}"
             );
-            if version.retain_until_seconds.is_some() {
+            if version
+                .retain_until_seconds
+                .is_some_and(|until| until > now_seconds() + RETENTION_MARGIN_SECONDS)
+            {
                 let refused = s3
                     .delete_object()
                     .bucket(LOCKED_BUCKET)
@@ -750,10 +870,13 @@ async fn check_version(s3: &Client, key: &str, id: &str, version: &Version, roun
 }
 
 /// Checks a restarted server against the log (both buckets) and adopts what it found.
+///
+/// Aborted uploads' part files are unlinked after the abort is answered, so a caller comparing
+/// the disk with `Checked::files` waits a moment for them (`DISK_SETTLE_SECONDS`).
 pub async fn check(s3: &Client, log: &Log, round: usize) -> Checked {
+    abort_unfinished_uploads(s3).await;
     let present = check_unversioned(s3, log, round).await;
     let (mut files, mut inline) = stored_objects(s3, &present).await;
-    files += unfinished_part_files(s3).await;
     let (version_files, version_inline) = check_versioned(s3, log, round).await;
     files += version_files;
     inline += version_inline;
