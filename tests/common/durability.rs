@@ -874,6 +874,30 @@ async fn check_version(s3: &Client, key: &str, id: &str, version: &Version, roun
 /// Aborted uploads' part files are unlinked after the abort is answered, so a caller comparing
 /// the disk with `Checked::files` waits a moment for them (`DISK_SETTLE_SECONDS`).
 pub async fn check(s3: &Client, log: &Log, round: usize) -> Checked {
+    // Every failure names its round, including a request that failed outright (a lost bucket
+    // answers NoSuchBucket to the first listing): the regression check tells a loss found after
+    // a cut from a harness that broke by that.
+    match futures_lite::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(check_all(
+        s3, log, round,
+    )))
+    .await
+    {
+        Ok(checked) => checked,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|text| text.to_string()))
+                .unwrap_or_default();
+            if message.starts_with(&format!("round {round}")) {
+                std::panic::resume_unwind(panic);
+            }
+            panic!("round {round}: {message}")
+        }
+    }
+}
+
+async fn check_all(s3: &Client, log: &Log, round: usize) -> Checked {
     abort_unfinished_uploads(s3).await;
     let present = check_unversioned(s3, log, round).await;
     let (mut files, mut inline) = stored_objects(s3, &present).await;
