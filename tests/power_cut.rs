@@ -292,7 +292,9 @@ impl Guest {
         let started = Instant::now();
         loop {
             let console = std::fs::read_to_string(self.console()).unwrap_or_default();
-            if let Some(line) = console.lines().find(|line| line.starts_with(&marker)) {
+            // Only a whole line: the console file may hold half of it still being written.
+            let whole = console.rfind('\n').map_or("", |end| &console[..end]);
+            if let Some(line) = whole.lines().find(|line| line.starts_with(&marker)) {
                 let field = |name: &str| -> usize {
                     line.split_whitespace()
                         .find_map(|pair| pair.strip_prefix(name))
