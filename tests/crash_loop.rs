@@ -45,24 +45,13 @@ async fn crash_loop_loses_nothing_acknowledged() {
                 .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
                 .build(),
         );
-        let mut workers: Vec<_> = (0..WRITER_COUNT)
-            .map(|id| {
-                tokio::spawn(durability::writer(
-                    s3.clone(),
-                    log.clone(),
-                    id,
-                    (round as u64) * 100 + id,
-                ))
-            })
-            .collect();
-        workers.extend((0..VERSIONED_WRITER_COUNT).map(|id| {
-            tokio::spawn(durability::versioned_writer(
-                s3.clone(),
-                log.clone(),
-                id,
-                (round as u64) * 100 + id,
-            ))
-        }));
+        let workers = durability::spawn_writers(
+            &s3,
+            &log,
+            WRITER_COUNT,
+            VERSIONED_WRITER_COUNT,
+            (round as u64) * 100,
+        );
         tokio::time::sleep(Duration::from_millis(rng.u64(100..700))).await;
         server.kill9();
         for worker in workers {

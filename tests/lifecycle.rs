@@ -21,18 +21,6 @@ fn rule(
         .status(ExpirationStatus::Enabled)
 }
 
-async fn keys(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
-    s3.list_objects_v2()
-        .bucket(bucket)
-        .send()
-        .await
-        .unwrap()
-        .contents()
-        .iter()
-        .filter_map(|object| object.key().map(str::to_string))
-        .collect()
-}
-
 #[tokio::test]
 async fn configuration_round_trips_and_refusals_keep_s3_codes() {
     // Goal: the SDK's own types go through PutBucketLifecycleConfiguration and come back equal
@@ -195,13 +183,13 @@ async fn the_pass_expires_what_a_rule_names_and_nothing_else() {
         .send()
         .await
         .unwrap();
-    let mut remaining = keys(&s3, "sdk-expire").await;
+    let mut remaining = common::list_keys(&s3, "sdk-expire").await;
     for _ in 0..300 {
         if remaining == ["keep/1", "later/1"] {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        remaining = keys(&s3, "sdk-expire").await;
+        remaining = common::list_keys(&s3, "sdk-expire").await;
     }
     assert_eq!(remaining, ["keep/1", "later/1"]);
     let head = s3

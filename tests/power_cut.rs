@@ -248,15 +248,9 @@ impl Guest {
         }
     }
 
-    /// Sends `command` to the guest's init and waits for its answer: `fault-writes` (writes to
-    /// the data disk fail with EIO), `fault-all` (all its I/O does) or `heal` (the disk again).
-    async fn device_command(&self, command: &str) {
-        let done = format!("RS-DM-OK {command}");
-        let failed = format!("RS-DM-FAILED {command}");
-        let seen_before = std::fs::read_to_string(self.console())
-            .unwrap_or_default()
-            .matches(&done)
-            .count();
+    /// Sends `command` to the guest's init and polls the console's whole lines until `answer`
+    /// finds the reply in them (it may panic on a failed one).
+    async fn ask<T>(&self, command: &str, answer: impl Fn(&str) -> Option<T>) -> T {
         let mut control = UnixStream::connect(self.control_socket()).unwrap();
         control
             .write_all(format!("{command}\n").as_bytes())
@@ -264,13 +258,10 @@ impl Guest {
         let started = Instant::now();
         loop {
             let console = std::fs::read_to_string(self.console()).unwrap_or_default();
-            assert!(
-                !console.contains(&failed),
-                "{command}: dmsetup failed:\n{}",
-                self.console_tail()
-            );
-            if console.matches(&done).count() > seen_before {
-                return;
+            // Only whole lines: the console file may hold half of one still being written.
+            let whole = console.rfind('\n').map_or("", |end| &console[..end]);
+            if let Some(reply) = answer(whole) {
+                return reply;
             }
             assert!(
                 started.elapsed() < STOP_TIMEOUT,
@@ -281,39 +272,45 @@ impl Guest {
         }
     }
 
+    /// Sends `command` to the guest's init and waits for its answer: `fault-writes` (writes to
+    /// the data disk fail with EIO), `fault-all` (all its I/O does) or `heal` (the disk again).
+    async fn device_command(&self, command: &str) {
+        let done = format!("RS-DM-OK {command}");
+        let failed = format!("RS-DM-FAILED {command}");
+        let seen_before = std::fs::read_to_string(self.console())
+            .unwrap_or_default()
+            .matches(&done)
+            .count();
+        self.ask(command, |console| {
+            assert!(
+                !console.contains(&failed),
+                "{command}: dmsetup failed:\n{}",
+                self.console_tail()
+            );
+            (console.matches(&done).count() > seen_before).then_some(())
+        })
+        .await
+    }
+
     /// What is on the running guest's disk (nothing being written): its init counts temp
     /// files, object files and inline rows (`inspect`); `request` tells the answers apart.
     async fn counts(&self, request: usize) -> DiskCounts {
         let marker = format!("RS-COUNTS {request} ");
-        let mut control = UnixStream::connect(self.control_socket()).unwrap();
-        control
-            .write_all(format!("inspect {request}\n").as_bytes())
-            .unwrap();
-        let started = Instant::now();
-        loop {
-            let console = std::fs::read_to_string(self.console()).unwrap_or_default();
-            // Only a whole line: the console file may hold half of it still being written.
-            let whole = console.rfind('\n').map_or("", |end| &console[..end]);
-            if let Some(line) = whole.lines().find(|line| line.starts_with(&marker)) {
-                let field = |name: &str| -> usize {
-                    line.split_whitespace()
-                        .find_map(|pair| pair.strip_prefix(name))
-                        .and_then(|value| value.parse().ok())
-                        .unwrap_or_else(|| panic!("{name} in {line:?}"))
-                };
-                return DiskCounts {
-                    temp_files: field("tmp="),
-                    object_files: field("files="),
-                    inline_rows: field("inline="),
-                };
-            }
-            assert!(
-                started.elapsed() < STOP_TIMEOUT,
-                "inspect {request}: no answer within {STOP_TIMEOUT:?}:\n{}",
-                self.console_tail()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        self.ask(&format!("inspect {request}"), |console| {
+            let line = console.lines().find(|line| line.starts_with(&marker))?;
+            let field = |name: &str| -> usize {
+                line.split_whitespace()
+                    .find_map(|pair| pair.strip_prefix(name))
+                    .and_then(|value| value.parse().ok())
+                    .unwrap_or_else(|| panic!("{name} in {line:?}"))
+            };
+            Some(DiskCounts {
+                temp_files: field("tmp="),
+                object_files: field("files="),
+                inline_rows: field("inline="),
+            })
+        })
+        .await
     }
 
     /// A clean stop: ringstore ends on SIGTERM, the disk is unmounted, the VM powers off.
@@ -445,17 +442,8 @@ async fn power_cuts_of(binary: &Path, label: &str, filesystem: &'static str, rou
         let acknowledged_before = log.acknowledged_count();
         let s3 = guest.client();
         let seed = (round as u64) * 100 + filesystem.len() as u64 * 10_000;
-        let mut workers: Vec<_> = (0..WRITER_COUNT)
-            .map(|id| tokio::spawn(durability::writer(s3.clone(), log.clone(), id, seed + id)))
-            .collect();
-        workers.extend((0..VERSIONED_WRITER_COUNT).map(|id| {
-            tokio::spawn(durability::versioned_writer(
-                s3.clone(),
-                log.clone(),
-                id,
-                seed + id,
-            ))
-        }));
+        let workers =
+            durability::spawn_writers(&s3, &log, WRITER_COUNT, VERSIONED_WRITER_COUNT, seed);
         tokio::time::sleep(Duration::from_millis(rng.u64(LOAD_MS_MIN..LOAD_MS_MAX))).await;
         guest.cut();
         for worker in workers {

@@ -276,6 +276,21 @@ fn random_body(rng: &mut fastrand::Rng, seed: u64) -> Vec<u8> {
     pattern(size, seed)
 }
 
+/// Starts `count` writers of bucket `loop` and `versioned_count` of bucket `history`, writer
+/// `id` seeded with `seed + id`; each ends at its first failed request (the cut).
+pub fn spawn_writers(
+    s3: &Client,
+    log: &Log,
+    count: u64,
+    versioned_count: u64,
+    seed: u64,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let plain = (0..count).map(|id| tokio::spawn(writer(s3.clone(), log.clone(), id, seed + id)));
+    let versioned = (0..versioned_count)
+        .map(|id| tokio::spawn(versioned_writer(s3.clone(), log.clone(), id, seed + id)));
+    plain.chain(versioned).collect()
+}
+
 /// One writer of bucket `loop`: a random mix of operations on its own keys until an operation
 /// fails (the cut).
 pub async fn writer(s3: Client, log: Log, writer: u64, seed: u64) {
