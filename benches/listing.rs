@@ -1,6 +1,8 @@
 //! Listing and batch-delete cost on a 1,000,000-key bucket, through the metadata layer directly:
-//! ListObjectsV2-sized pages (1,000 keys) at the first and the last page, a delimiter listing,
-//! and a 1,000-key DeleteBatch. Prints medians; run with `cargo bench --bench listing`.
+//! ListObjectsV2-sized pages (1,000 keys) at the first and the last page, delimiter listings
+//! (997 common prefixes in one page; pages of 1,000 common prefixes, first and last), and a
+//! 1,000-key DeleteBatch. Prints medians; run with `cargo bench --bench listing`
+//! (`RINGSTORE_BENCH_KEYS=10000000` for a bucket of ten million keys).
 
 mod common;
 
@@ -11,11 +13,23 @@ use ringstore::meta::{
 };
 use ringstore::storage::FileId;
 
-const KEY_COUNT: usize = 1_000_000;
+/// Keys in the bucket unless `RINGSTORE_BENCH_KEYS` says otherwise.
+const KEY_COUNT_DEFAULT: usize = 1_000_000;
+/// One key in this many is under `users/`, ten keys per common prefix (the rest under three
+/// top-level prefixes of 997 each).
+const USERS_EVERY: usize = 10;
+const KEYS_PER_USER: usize = 10;
 const FILL_BATCH: usize = 50_000;
 const ROUNDS: usize = 21;
 
 fn key(index: usize) -> String {
+    if index % USERS_EVERY == USERS_EVERY - 1 {
+        // Many small "directories": pages of 1,000 common prefixes.
+        return format!(
+            "users/{:07}/object-{index:08}",
+            index / (USERS_EVERY * KEYS_PER_USER)
+        );
+    }
     // Three top-level prefixes, as a real bucket would have.
     format!(
         "{}/{:03}/object-{index:08}",
@@ -35,12 +49,16 @@ fn list(store: &mut MetaStore, query: &ListQuery) -> usize {
 }
 
 fn main() {
+    let key_count: usize = std::env::var("RINGSTORE_BENCH_KEYS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(KEY_COUNT_DEFAULT);
     let dir = tempfile::tempdir().unwrap();
     let mut store = MetaStore::open(&dir.path().join("meta.sqlite")).unwrap();
     let bucket = CreateBucket(common::bucket("bench"));
     store.apply(&bucket).unwrap();
     let started = Instant::now();
-    let mut keys: Vec<String> = (0..KEY_COUNT).map(key).collect();
+    let mut keys: Vec<String> = (0..key_count).map(key).collect();
     for chunk in keys.chunks(FILL_BATCH) {
         let puts: Vec<PutObject> = chunk
             .iter()
@@ -56,7 +74,7 @@ fn main() {
         }
     }
     println!(
-        "filled {KEY_COUNT} keys in {:.1} s",
+        "filled {key_count} keys in {:.1} s",
         started.elapsed().as_secs_f64()
     );
     keys.sort();
@@ -78,7 +96,7 @@ fn main() {
         median(samples)
     };
     let first = time(&mut store, &page(None));
-    let last = time(&mut store, &page(Some(keys[KEY_COUNT - 1001].clone())));
+    let last = time(&mut store, &page(Some(keys[key_count - 1001].clone())));
     let delimiter = time(
         &mut store,
         &ListQuery {
@@ -99,6 +117,19 @@ fn main() {
             max_keys: 1000,
         },
     );
+    let users = |after: Option<String>| ListQuery {
+        bucket: "bench".into(),
+        prefix: "users/".into(),
+        delimiter: Some("/".into()),
+        after,
+        max_keys: 1000,
+    };
+    let user_prefixes = key_count / (USERS_EVERY * KEYS_PER_USER);
+    let users_first = time(&mut store, &users(None));
+    let users_last = time(
+        &mut store,
+        &users(Some(format!("users/{:07}/", user_prefixes - 1001))),
+    );
     println!(
         "ListObjectsV2 page of 1000, first page:        median {:.2} ms",
         first.as_secs_f64() * 1000.0
@@ -109,12 +140,18 @@ fn main() {
         last.as_secs_f64() / first.as_secs_f64()
     );
     println!(
-        "delimiter '/' over 1M keys (3 prefixes):       median {:.2} ms",
+        "delimiter '/' at the top (4 prefixes):          median {:.2} ms",
         delimiter.as_secs_f64() * 1000.0
     );
     println!(
         "prefix photos/ delimiter '/' (997 prefixes):   median {:.2} ms",
         nested.as_secs_f64() * 1000.0
+    );
+    println!(
+        "prefix users/ delimiter '/' ({user_prefixes} prefixes), page of 1000 prefixes, first: \
+         median {:.2} ms, last: median {:.2} ms",
+        users_first.as_secs_f64() * 1000.0,
+        users_last.as_secs_f64() * 1000.0
     );
     let mut deletes = Vec::new();
     for round in 0..ROUNDS {

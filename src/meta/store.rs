@@ -266,6 +266,22 @@ pub(crate) mod tests {
         ) -> super::super::Listing {
             self.apply(&ListObjects(query.clone())).unwrap()
         }
+
+        /// The virtual-machine steps SQLite has run for the cached statement `sql` so far: what
+        /// a scan read, whatever it returned.
+        pub(crate) fn vm_steps_for_test(&mut self, sql: &str) -> i32 {
+            self.connection
+                .prepare_cached(sql)
+                .unwrap()
+                .get_status(rusqlite::StatementStatus::VmStep)
+        }
+    }
+
+    /// 10 keys under `a/`, then 5,000 under `z/` (tests that a listing of `a/` stops at its end).
+    pub(crate) fn store_with_a_short_prefix_then_many_keys() -> MetaStore {
+        let mut keys: Vec<String> = (0..10).map(|index| format!("a/{index}")).collect();
+        keys.extend((0..5_000).map(|index| format!("z/{index:05}")));
+        store_with_keys(&keys.iter().map(String::as_str).collect::<Vec<_>>())
     }
 
     #[test]

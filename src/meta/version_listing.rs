@@ -7,7 +7,7 @@ use rusqlite::{params, Statement, Transaction};
 
 use super::bucket_rows::require_bucket;
 use super::command::{Changes, MetaCommand};
-use super::listing::{upper_bound, TextBytes};
+use super::listing::{prefix_end, upper_bound, TextBytes};
 use super::version_id::VersionSelector;
 use super::{MetaError, NULL_VERSION_ID};
 
@@ -88,25 +88,25 @@ impl MetaCommand for ListObjectVersions {
 // The SQL below spells `SEQUENCE_PER_MS` (a row written before versioning sorts by its time).
 const _: () = assert!(super::version_id::SEQUENCE_PER_MS == 65536);
 
-/// Current rows from key ?2 on, below ?3 when it is not NULL.
+/// Current rows from key ?2 on, below ?3 (`listing::prefix_end`).
 const CURRENT_FROM_SQL: &str = "SELECT key, version_id, 0, size, etag, last_modified_ms, owner, \
      COALESCE(sequence, last_modified_ms * 65536) \
-     FROM objects WHERE bucket = ?1 AND key >= ?2 AND (?3 IS NULL OR key < ?3) ORDER BY key";
+     FROM objects WHERE bucket = ?1 AND key >= ?2 AND key < ?3 ORDER BY key";
 
 /// `CURRENT_FROM_SQL` with the stored headers (the storage class), for buckets that have classes.
 const CURRENT_FROM_WITH_HEADERS_SQL: &str = "SELECT key, version_id, 0, size, etag, \
      last_modified_ms, owner, COALESCE(sequence, last_modified_ms * 65536), headers \
-     FROM objects WHERE bucket = ?1 AND key >= ?2 AND (?3 IS NULL OR key < ?3) ORDER BY key";
+     FROM objects WHERE bucket = ?1 AND key >= ?2 AND key < ?3 ORDER BY key";
 
 /// Noncurrent rows and markers from key ?2 on, newest first per key.
 const NONCURRENT_FROM_SQL: &str = "SELECT key, version_id, delete_marker, size, etag, \
      last_modified_ms, owner, sequence FROM versions WHERE bucket = ?1 AND key >= ?2 \
-     AND (?3 IS NULL OR key < ?3) ORDER BY key, sequence DESC";
+     AND key < ?3 ORDER BY key, sequence DESC";
 
 /// `NONCURRENT_FROM_SQL` with the stored headers.
 const NONCURRENT_FROM_WITH_HEADERS_SQL: &str = "SELECT key, version_id, delete_marker, size, \
      etag, last_modified_ms, owner, sequence, headers FROM versions WHERE bucket = ?1 \
-     AND key >= ?2 AND (?3 IS NULL OR key < ?3) ORDER BY key, sequence DESC";
+     AND key >= ?2 AND key < ?3 ORDER BY key, sequence DESC";
 
 /// A lazily read, ordered scan of one table.
 struct Scan<'s> {
@@ -120,9 +120,9 @@ impl<'s> Scan<'s> {
         statement: &'s mut Statement<'_>,
         bucket: &str,
         from: &[u8],
-        end: Option<&[u8]>,
+        end: &[u8],
     ) -> rusqlite::Result<Self> {
-        let rows = statement.query(params![bucket, TextBytes(from), end.map(TextBytes)])?;
+        let rows = statement.query(params![bucket, TextBytes(from), TextBytes(end)])?;
         let mut scan = Scan { rows, next: None };
         scan.advance()?;
         Ok(scan)
@@ -220,7 +220,7 @@ pub fn list_versions(
         return Ok(page);
     }
     let prefix = query.prefix.as_bytes();
-    let prefix_end = upper_bound(prefix).filter(|_| !prefix.is_empty());
+    let end = prefix_end(prefix);
     let delimiter = query.delimiter.as_deref().filter(|d| !d.is_empty());
     // `key-marker` alone resumes after the whole key; with `version-id-marker`, inside it.
     let key_marker = query.key_marker.as_deref().filter(|key| !key.is_empty());
@@ -249,9 +249,8 @@ pub fn list_versions(
     // The key of the entry read before (listed or skipped): the first entry of a key is its latest.
     let mut previous_key: Option<String> = None;
     'scan: loop {
-        let end = prefix_end.as_deref();
-        let mut current = Scan::start(&mut statement_current, &query.bucket, &from, end)?;
-        let mut noncurrent = Scan::start(&mut statement_noncurrent, &query.bucket, &from, end)?;
+        let mut current = Scan::start(&mut statement_current, &query.bucket, &from, &end)?;
+        let mut noncurrent = Scan::start(&mut statement_noncurrent, &query.bucket, &from, &end)?;
         while let Some(mut entry) = next_entry(&mut current, &mut noncurrent)? {
             let first_of_key = previous_key.as_deref() != Some(entry.key.as_str());
             previous_key = Some(entry.key.clone());
@@ -468,5 +467,23 @@ mod tests {
             .apply(&ListObjectVersions(query(None, None, 1000)))
             .unwrap();
         assert!(rest.entries.is_empty(), "{:?}", rest.entries);
+    }
+
+    #[test]
+    fn a_version_listing_stops_reading_at_the_end_of_its_prefix() {
+        // Goal: as for ListObjects, a version listing that runs out of its prefix reads nothing
+        // after it, in either table.
+        let mut store = crate::meta::store::tests::store_with_a_short_prefix_then_many_keys();
+        let page = store
+            .apply(&ListObjectVersions(VersionsQuery {
+                prefix: "a/".into(),
+                ..query(None, None, 1000)
+            }))
+            .unwrap();
+        assert_eq!(page.entries.len(), 10);
+        for sql in [CURRENT_FROM_SQL, NONCURRENT_FROM_SQL] {
+            let steps = store.vm_steps_for_test(sql);
+            assert!(steps < 1_000, "{steps} SQLite steps listing 10 keys: {sql}");
+        }
     }
 }
