@@ -55,32 +55,37 @@ impl Layout {
     }
 
     /// Creates the data dir and its subdirectories (startup, before any executor runs), and
-    /// makes each directory it creates durable: the new directory fsynced (its inode and its
-    /// `.`/`..`), then its parent (the new entry). A journaling filesystem would commit them with
-    /// the first later fsync anyway; on one without a journal (ext2, ext4 without `has_journal`)
-    /// a power cut soon after the first start would otherwise leave directories that fsck has to
-    /// salvage. Directories that already exist cost nothing: only created ones are synced.
+    /// makes them durable: each directory it creates is fsynced (its inode and its `.`/`..`),
+    /// and so, at every start, are the directories whose entries the layout needs — the data
+    /// dir's parent, the data dir, `objects/` (a start that died before its syncs, or a data dir
+    /// made by `mkdir` or `ringstore user`, is covered by the next start). A fan-out directory's
+    /// own contents are synced with each object renamed into it. A journaling filesystem would
+    /// commit all of it with the next fsync anyway; on one without a journal (ext2, ext4 without
+    /// `has_journal`) a power cut soon after the first start otherwise leaves directories that
+    /// fsck has to salvage. Costs four fsyncs per start, plus one per directory created.
     pub fn create_dirs(&self) -> std::io::Result<()> {
         let mut created = Vec::new();
         create_dir_all_recording(&self.temp_dir(), &mut created)?;
         for index in 0..OBJECT_DIR_COUNT {
             create_dir_all_recording(&self.object_dir(index), &mut created)?;
         }
-        let mut parents: Vec<&Path> = Vec::new();
         for directory in &created {
             sync_directory(directory)?;
-            if let Some(parent) = directory.parent() {
-                if !parents.contains(&parent) {
-                    parents.push(parent);
-                }
-            }
         }
-        // Deepest first, so that each parent's own entry is synced after its contents.
-        parents.sort_by_key(|parent| std::cmp::Reverse(parent.components().count()));
-        for parent in parents {
-            sync_directory(parent)?;
+        for directory in [parent_of(&self.root), self.root.clone(), self.objects_dir()] {
+            sync_directory(&directory)?;
         }
         Ok(())
+    }
+}
+
+/// The directory holding `path`'s entry (`.` for a relative path of one component).
+fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(parent) if parent.as_os_str().is_empty() => PathBuf::from("."),
+        Some(parent) => parent.to_path_buf(),
+        // The filesystem's root has no entry anywhere.
+        None => path.to_path_buf(),
     }
 }
 
@@ -101,7 +106,7 @@ fn create_dir_all_recording(path: &Path, created: &mut Vec<PathBuf>) -> std::io:
             created.push(path.to_path_buf());
             Ok(())
         }
-        // Made meanwhile by someone else: theirs to sync.
+        // Made meanwhile by someone else: the syncs of every start cover it.
         Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir() => Ok(()),
         Err(error) => Err(error),
     }
@@ -147,5 +152,15 @@ mod tests {
             std::fs::read(layout.object_dir(7).join("kept")).unwrap(),
             b"x"
         );
+    }
+
+    #[test]
+    fn parents_of_relative_and_absolute_data_dirs() {
+        // Goal: the directory synced for a data dir's own entry exists for every form of path
+        // (a relative data dir of one component lives in `.`, not in "").
+        assert_eq!(parent_of(Path::new("data")), PathBuf::from("."));
+        assert_eq!(parent_of(Path::new("a/data")), PathBuf::from("a"));
+        assert_eq!(parent_of(Path::new("/srv/data")), PathBuf::from("/srv"));
+        assert_eq!(parent_of(Path::new("/")), PathBuf::from("/"));
     }
 }
