@@ -482,27 +482,37 @@ impl Guest {
     }
 
     /// Before a boot on ext4 without journal, after e2fsck: the object files the metadata
-    /// references that sit in `tmp/` and not in `objects/` — a rename into place that never
-    /// reached the disk, the signature of a missing directory fsync (a file lost any other way is
-    /// in neither). Appends them, with the boot number, to `lost_renames_log`.
+    /// references that are not in `objects/` but whose bytes survived elsewhere — still in
+    /// `tmp/` under their temp name, or in `lost+found/` where e2fsck put a file no directory
+    /// named (matched by MD5 against the row's ETag). That is a rename into place that never
+    /// reached the disk, the signature of a missing directory fsync; a file lost any other way
+    /// (the kernel's own nojournal fsync bug, SECURITY.md) has no surviving bytes. Appends them,
+    /// with the boot number, to `lost_renames_log`.
     fn record_lost_renames(&self) {
         if self.boots == 1 {
             return;
         }
         let lost = self.with_disk_mounted(|data_dir| {
-            let referenced = referenced_file_ids(data_dir);
-            let in_temp: Vec<String> = temp_files_in(data_dir)
-                .iter()
-                .filter_map(|path| {
-                    let name = path.file_name()?.to_str()?;
-                    Some(name.strip_suffix(".tmp")?.to_string())
-                })
-                .collect();
-            in_temp
+            let lost_and_found: std::collections::HashSet<String> =
+                std::fs::read_dir(data_dir.parent().unwrap().join("lost+found"))
+                    .map(|entries| {
+                        entries
+                            .filter_map(|entry| std::fs::read(entry.ok()?.path()).ok())
+                            .map(|bytes| common::md5_hex(&bytes))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+            referenced_files(data_dir)
                 .into_iter()
-                .filter(|id| {
-                    referenced.contains(id)
-                        && !data_dir.join("objects").join(&id[..2]).join(id).exists()
+                .filter(|(id, _)| !data_dir.join("objects").join(&id[..2]).join(id).exists())
+                .filter_map(|(id, etag)| {
+                    if data_dir.join("tmp").join(format!("{id}.tmp")).exists() {
+                        Some(format!("{id} (in tmp/)"))
+                    } else if lost_and_found.contains(&etag) {
+                        Some(format!("{id} (in lost+found/)"))
+                    } else {
+                        None
+                    }
                 })
                 .collect::<Vec<String>>()
         });
@@ -512,7 +522,7 @@ impl Guest {
                 .append(true)
                 .open(self.lost_renames_log())
                 .unwrap();
-            writeln!(log, "boot {}: {}", self.boots, lost.join(" ")).unwrap();
+            writeln!(log, "boot {}: {}", self.boots, lost.join(", ")).unwrap();
         }
     }
 
@@ -591,9 +601,10 @@ impl Drop for Guest {
     }
 }
 
-/// The file ids the metadata of `data_dir` (on a read-only mount) references: objects, versions
-/// and parts of uploads in progress.
-fn referenced_file_ids(data_dir: &Path) -> std::collections::HashSet<String> {
+/// The object files the metadata of `data_dir` (on a read-only mount) references — objects,
+/// versions and parts of uploads in progress — as (file id, ETag, an MD5 for a single-part
+/// object or a part).
+fn referenced_files(data_dir: &Path) -> Vec<(String, String)> {
     let copy = tempfile::tempdir().unwrap();
     for name in ["meta.sqlite", "meta.sqlite-wal"] {
         let from = data_dir.join(name);
@@ -604,16 +615,17 @@ fn referenced_file_ids(data_dir: &Path) -> std::collections::HashSet<String> {
     let connection = rusqlite::Connection::open(copy.path().join("meta.sqlite")).unwrap();
     let mut statement = connection
         .prepare(
-            "SELECT file_id FROM objects UNION SELECT file_id FROM versions \
-             UNION SELECT file_id FROM parts",
+            "SELECT file_id, etag FROM objects WHERE file_id != '' \
+             UNION SELECT file_id, etag FROM versions WHERE file_id != '' \
+             UNION SELECT file_id, etag FROM parts WHERE file_id != ''",
         )
         .unwrap();
-    let ids = statement
-        .query_map([], |row| row.get::<_, String>(0))
+    let files = statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    ids
+    files
 }
 
 fn free_port() -> u16 {
@@ -825,7 +837,7 @@ async fn the_harness_notices_a_missing_directory_fsync() {
     .await;
     // And the loss is the one a missing directory fsync makes, not the kernel's own (ext4
     // without journal may lose a file's growth at fsync; SECURITY.md): a referenced object file
-    // left in tmp/ by a rename that never reached the disk.
+    // whose bytes survived a rename that never reached the disk, in tmp/ or lost+found/.
     let lost = std::fs::read_to_string(
         harness_root()
             .join("regression-directory-fsync")
@@ -835,7 +847,7 @@ async fn the_harness_notices_a_missing_directory_fsync() {
     eprintln!("renames lost at the cuts:\n{lost}");
     assert!(
         !lost.is_empty(),
-        "no acknowledged object file was found left in tmp/ after a cut"
+        "no referenced object file's bytes were found in tmp/ or lost+found/ after a cut"
     );
 }
 
