@@ -105,7 +105,10 @@ fn main() {
         median(samples)
     };
     let first = time(&mut store, &page(None));
-    let last = time(&mut store, &page(Some(keys[key_count - 1001].clone())));
+    let last = time(
+        &mut store,
+        &page(Some(keys[key_count.saturating_sub(1001)].clone())),
+    );
     let delimiter = time(
         &mut store,
         &ListQuery {
@@ -137,7 +140,10 @@ fn main() {
     let users_first = time(&mut store, &users(None));
     let users_last = time(
         &mut store,
-        &users(Some(format!("users/{:07}/", user_prefixes - 1001))),
+        &users(Some(format!(
+            "users/{:07}/",
+            user_prefixes.saturating_sub(1001)
+        ))),
     );
     println!(
         "ListObjectsV2 page of 1000, first page:        median {:.2} ms",

@@ -113,11 +113,11 @@ impl Filesystem {
         assert!(made.status.success(), "mkfs for {self}: {made:?}");
     }
 
-    /// Before boot number `boot` on `disk`: what this filesystem needs after a cut. One with a
+    /// Before the boot `boot` (its label) on `disk`: what this filesystem needs after a cut. One with a
     /// journal replays it at mount; ext4 without one needs `e2fsck` (`-y`: repair without
     /// asking, as an operator would after a boot's `fsck -p` gave up). `log`: where e2fsck's
     /// report goes.
-    fn repair(self, disk: &Path, boot: usize, log: &Path) {
+    fn repair(self, disk: &Path, boot: &str, log: &Path) {
         if self != Filesystem::Ext4WithoutJournal {
             return;
         }
@@ -132,14 +132,14 @@ impl Filesystem {
         // 0: clean; 1: errors corrected. Anything else left the filesystem unusable.
         assert!(
             matches!(checked.status.code(), Some(0 | 1)),
-            "boot {boot} ({self}): e2fsck could not repair the data disk: {checked:?}"
+            "{boot}: e2fsck could not repair the data disk: {checked:?}"
         );
         let report = String::from_utf8_lossy(&checked.stdout);
         let unsynced = unsynced_layout(&report);
         assert!(
             unsynced.is_empty(),
-            "boot {boot} ({self}): e2fsck repaired directories of the data dir's layout that \
-             were never synced:\n{}",
+            "{boot}: e2fsck repaired directories of the data dir's layout that were never \
+             synced:\n{}",
             unsynced.join("\n")
         );
     }
@@ -190,6 +190,10 @@ struct Guest {
     qemu: Option<Child>,
     port: u16,
     boots: usize,
+    /// Power cuts made so far (`power_cut`; a hung boot killed for a retry is not one).
+    cuts: usize,
+    /// `cuts` when `record_lost_renames` last looked (once per cut, not per boot attempt).
+    lost_renames_checked: usize,
     /// Boot with the data disk behind device-mapper (`rs.dm=1`), for the fault commands.
     device_mapper: bool,
 }
@@ -226,8 +230,21 @@ impl Guest {
             qemu: None,
             port: 0,
             boots: 0,
+            cuts: 0,
+            lost_renames_checked: 0,
             device_mapper: false,
         }
+    }
+
+    /// "boot N (filesystem, after cut K)": what a boot's failure messages start with, so that a
+    /// regression check can tell a failure after a cut from one before any.
+    fn boot_label(&self) -> String {
+        let when = if self.cuts == 0 {
+            "before any cut".to_string()
+        } else {
+            format!("after cut {}", self.cuts)
+        };
+        format!("boot {} ({}, {when})", self.boots, self.filesystem)
     }
 
     fn console(&self) -> PathBuf {
@@ -253,14 +270,12 @@ impl Guest {
             retries += 1;
             assert!(
                 retries <= PRE_INIT_RETRIES_MAX,
-                "boot {} ({}): {retries} boots in a row never reached init",
-                self.boots,
-                self.filesystem
+                "{}: {retries} boots in a row never reached init",
+                self.boot_label()
             );
             eprintln!(
-                "boot {} ({}): the kernel did not reach init within {PRE_INIT_TIMEOUT:?}; \
-                 booting again",
-                self.boots, self.filesystem
+                "{}: the kernel did not reach init within {PRE_INIT_TIMEOUT:?}; booting again",
+                self.boot_label()
             );
         }
     }
@@ -272,7 +287,7 @@ impl Guest {
         let _ = std::fs::remove_file(self.control_socket());
         self.filesystem.repair(
             &self.dir.join("data.img"),
-            self.boots,
+            &self.boot_label(),
             &self.dir.join(format!("e2fsck-{}.log", self.boots)),
         );
         if self.filesystem == Filesystem::Ext4WithoutJournal {
@@ -332,16 +347,14 @@ impl Guest {
             let console = std::fs::read_to_string(self.console()).unwrap_or_default();
             assert!(
                 !console.contains("RS-MOUNT-FAILED"),
-                "boot {} ({}): the data disk did not mount:\n{}",
-                self.boots,
-                self.filesystem,
+                "{}: the data disk did not mount:\n{}",
+                self.boot_label(),
                 self.console_tail()
             );
             if let Some(status) = self.qemu.as_mut().unwrap().try_wait().unwrap() {
                 panic!(
-                    "boot {} ({}): QEMU exited ({status}) before ringstore answered:\n{}",
-                    self.boots,
-                    self.filesystem,
+                    "{}: QEMU exited ({status}) before ringstore answered:\n{}",
+                    self.boot_label(),
                     self.console_tail()
                 );
             }
@@ -354,9 +367,8 @@ impl Guest {
             }
             assert!(
                 started.elapsed() < BOOT_TIMEOUT,
-                "boot {} ({}): ringstore did not answer within {BOOT_TIMEOUT:?}:\n{}",
-                self.boots,
-                self.filesystem,
+                "{}: ringstore did not answer within {BOOT_TIMEOUT:?}:\n{}",
+                self.boot_label(),
                 self.console_tail()
             );
             tokio::time::sleep(Duration::from_millis(250)).await;
@@ -379,7 +391,13 @@ impl Guest {
         )
     }
 
-    /// The power cut: QEMU killed, the guest's unwritten state gone with it.
+    /// The power cut: QEMU killed under load, the guest's unwritten state gone with it.
+    fn power_cut(&mut self) {
+        self.cut();
+        self.cuts += 1;
+    }
+
+    /// QEMU killed (a power cut, a hung boot, the end of a test).
     fn cut(&mut self) {
         if let Some(mut qemu) = self.qemu.take() {
             let _ = qemu.kill();
@@ -488,11 +506,15 @@ impl Guest {
     /// reached the disk, the signature of a missing directory fsync; a file lost any other way
     /// (the kernel's own nojournal fsync bug, SECURITY.md) has no surviving bytes. Appends them,
     /// with the boot number, to `lost_renames_log`.
-    fn record_lost_renames(&self) {
-        if self.boots == 1 {
+    fn record_lost_renames(&mut self) {
+        if self.cuts == self.lost_renames_checked {
             return;
         }
+        self.lost_renames_checked = self.cuts;
         let lost = self.with_disk_mounted(|data_dir| {
+            if !data_dir.join("meta.sqlite").exists() {
+                return Vec::new();
+            }
             let lost_and_found: std::collections::HashSet<String> =
                 std::fs::read_dir(data_dir.parent().unwrap().join("lost+found"))
                     .map(|entries| {
@@ -504,7 +526,10 @@ impl Guest {
                     .unwrap_or_default();
             referenced_files(data_dir)
                 .into_iter()
-                .filter(|(id, _)| !data_dir.join("objects").join(&id[..2]).join(id).exists())
+                .filter(|(id, _)| {
+                    let fan_out = id.get(..2).unwrap_or_default();
+                    !data_dir.join("objects").join(fan_out).join(id).exists()
+                })
                 .filter_map(|(id, etag)| {
                     if data_dir.join("tmp").join(format!("{id}.tmp")).exists() {
                         Some(format!("{id} (in tmp/)"))
@@ -545,7 +570,7 @@ impl Guest {
         let found = std::panic::catch_unwind(|| inspect(&data_dir));
         let unmounted = Command::new("umount").arg(&mount_point).output().unwrap();
         assert!(unmounted.status.success(), "umount: {unmounted:?}");
-        found.unwrap()
+        found.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 
     /// Mounts the stopped VM's disk read-only on the host: (temp files, object files, inline
@@ -612,20 +637,23 @@ fn referenced_files(data_dir: &Path) -> Vec<(String, String)> {
             std::fs::copy(&from, copy.path().join(name)).unwrap();
         }
     }
-    let connection = rusqlite::Connection::open(copy.path().join("meta.sqlite")).unwrap();
-    let mut statement = connection
-        .prepare(
+    // A diagnostic: a database it cannot read leaves the loss to the harness's own check.
+    let read = || -> rusqlite::Result<Vec<(String, String)>> {
+        let connection = rusqlite::Connection::open(copy.path().join("meta.sqlite"))?;
+        let mut statement = connection.prepare(
             "SELECT file_id, etag FROM objects WHERE file_id != '' \
              UNION SELECT file_id, etag FROM versions WHERE file_id != '' \
              UNION SELECT file_id, etag FROM parts WHERE file_id != ''",
-        )
-        .unwrap();
-    let files = statement
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    files
+        )?;
+        let files = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect();
+        files
+    };
+    read().unwrap_or_else(|error| {
+        eprintln!("reading the referenced files from the disk's metadata: {error}");
+        Vec::new()
+    })
 }
 
 fn free_port() -> u16 {
@@ -667,7 +695,7 @@ async fn power_cuts_of(binary: &Path, label: &str, filesystem: Filesystem, round
         let workers =
             durability::spawn_writers(&s3, &log, WRITER_COUNT, VERSIONED_WRITER_COUNT, seed);
         tokio::time::sleep(Duration::from_millis(rng.u64(LOAD_MS_MIN..LOAD_MS_MAX))).await;
-        guest.cut();
+        guest.power_cut();
         for worker in workers {
             worker.await.unwrap();
         }
@@ -809,7 +837,7 @@ async fn expect_a_loss(binary: PathBuf, label: &'static str, filesystem: Filesys
     // metadata), or a server that did not come back after a cut (SQLite without syncs may
     // corrupt its database) — not a harness that broke before the first cut.
     let after_a_cut = message.contains("round ")
-        || (message.starts_with("boot ") && !message.starts_with("boot 1 "));
+        || (message.contains(", after cut ") && !message.contains("never reached init"));
     assert!(after_a_cut, "{label} failed for another reason: {message}");
 }
 
@@ -952,7 +980,7 @@ async fn disk_errors_fail_requests_cleanly_and_lose_nothing_acknowledged() {
     assert_eq!(get(&s3, "faults", "inline").await, Ok(inline.clone()));
 
     guest.device_command("heal").await;
-    guest.cut();
+    guest.power_cut();
     guest.device_mapper = false;
     guest.boot().await;
     let s3 = guest.client();

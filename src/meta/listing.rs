@@ -59,9 +59,7 @@ const KEYS_END: &[u8] = b"\xff";
 /// prefix read every later key of the bucket (a 997-prefix page over 1,000,000 keys spent ~40 ms
 /// reading the 333,000 keys after it).
 pub(super) fn prefix_end(prefix: &[u8]) -> Vec<u8> {
-    upper_bound(prefix)
-        .filter(|_| !prefix.is_empty())
-        .unwrap_or_else(|| KEYS_END.to_vec())
+    upper_bound(prefix).unwrap_or_else(|| KEYS_END.to_vec())
 }
 
 /// Binds raw bytes as TEXT so they compare with keys byte-wise (a BLOB would sort after all TEXT).
@@ -318,8 +316,9 @@ mod tests {
         }
         // ~10 steps per row read: 20 rows (two listings) against 100,000 for a scan to the end.
         let steps = store.vm_steps_for_test(PAGE_FROM_SQL);
+        // At least 20: the statement measured is the one the listings ran (20 rows read).
         assert!(
-            steps < 1_000,
+            (20..1_000).contains(&steps),
             "{steps} SQLite steps for two listings of 10 keys"
         );
     }
