@@ -631,12 +631,7 @@ impl Drop for Guest {
 /// object or a part).
 fn referenced_files(data_dir: &Path) -> Vec<(String, String)> {
     let copy = tempfile::tempdir().unwrap();
-    for name in ["meta.sqlite", "meta.sqlite-wal"] {
-        let from = data_dir.join(name);
-        if from.exists() {
-            std::fs::copy(&from, copy.path().join(name)).unwrap();
-        }
-    }
+    common::copy_metadata(data_dir, copy.path());
     // A diagnostic: a database it cannot read leaves the loss to the harness's own check.
     let read = || -> rusqlite::Result<Vec<(String, String)>> {
         let connection = rusqlite::Connection::open(copy.path().join("meta.sqlite"))?;

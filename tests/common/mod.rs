@@ -838,18 +838,24 @@ pub fn object_files_in(data_dir: &Path) -> usize {
     count
 }
 
+/// Copies a data dir's metadata database and its WAL into `to`, for reading a data dir on a
+/// read-only mount (SQLite needs a writable directory to read a WAL).
+pub fn copy_metadata(data_dir: &Path, to: &Path) {
+    for name in ["meta.sqlite", "meta.sqlite-wal"] {
+        let from = data_dir.join(name);
+        if from.exists() {
+            std::fs::copy(&from, to.join(name)).unwrap();
+        }
+    }
+}
+
 /// Inline objects and versions in a data dir's metadata database (rows holding their bytes).
 /// `read_only_mount`: the data dir sits on a read-only mount with no server; the database and its
 /// WAL are copied out first (SQLite needs a writable directory to read a WAL).
 pub fn inline_objects_in(data_dir: &Path, read_only_mount: bool) -> usize {
     let copy = tempfile::tempdir().unwrap();
     let path = if read_only_mount {
-        for name in ["meta.sqlite", "meta.sqlite-wal"] {
-            let from = data_dir.join(name);
-            if from.exists() {
-                std::fs::copy(&from, copy.path().join(name)).unwrap();
-            }
-        }
+        copy_metadata(data_dir, copy.path());
         copy.path().join("meta.sqlite")
     } else {
         data_dir.join("meta.sqlite")
