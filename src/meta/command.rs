@@ -29,6 +29,8 @@ pub enum Changes<'a> {
     Nothing,
     /// A bucket's existence, owner or ACL.
     Buckets,
+    /// A user's existence, secret, role or status.
+    Users,
     /// One object (created, replaced, deleted or re-ACLed).
     Object {
         /// Bucket name.

@@ -24,6 +24,7 @@ impl ObjectStripe {
 /// The counters, shared by the metadata thread (writer) and every core (readers).
 pub struct Generations {
     buckets: AtomicU64,
+    users: AtomicU64,
     objects: Box<[AtomicU64]>,
 }
 
@@ -31,6 +32,7 @@ impl Default for Generations {
     fn default() -> Self {
         Generations {
             buckets: AtomicU64::new(0),
+            users: AtomicU64::new(0),
             objects: (0..OBJECT_GENERATION_STRIPE_COUNT)
                 .map(|_| AtomicU64::new(0))
                 .collect(),
@@ -42,6 +44,17 @@ impl Generations {
     /// Changes whenever a bucket was created, deleted or had its ACL replaced.
     pub fn buckets(&self) -> u64 {
         self.buckets.load(Ordering::SeqCst)
+    }
+
+    /// Changes whenever this server added, removed or changed a user (`ringstore user`, another
+    /// process, changes none: cores also age cached users out).
+    pub fn users(&self) -> u64 {
+        self.users.load(Ordering::SeqCst)
+    }
+
+    /// Marks every user record changed (metadata thread only, after commit, before replies).
+    pub fn bump_users(&self) {
+        self.users.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Changes whenever an object in this stripe was written, replaced, deleted or had its ACL

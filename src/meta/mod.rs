@@ -22,6 +22,7 @@ pub mod schema;
 pub mod store;
 pub mod tag_commands;
 pub mod thread;
+pub mod usage;
 pub mod users;
 pub mod version_id;
 pub mod version_listing;
@@ -50,7 +51,8 @@ pub use object_lock::{
 pub use objects::{BatchDeleted, DeleteBatch, DeleteObject, GetObject, PutObject, PutObjectAcl};
 pub use store::MetaStore;
 pub use tag_commands::{GetBucketTagging, PutBucketTagging, PutObjectTagging};
-pub use users::{GetUser, UserLookup, UserRecord};
+pub use usage::{BucketFigures, BucketQuota, BucketUsage, GetBucketFigures, PutBucketQuota};
+pub use users::{AddUser, GetUser, ListUsers, RemoveUser, UpdateUser, UserLookup, UserRecord};
 pub use version_id::{VersionId, VersionSelector, NULL_VERSION_ID};
 pub use version_listing::{ListObjectVersions, VersionEntry, VersionsPage, VersionsQuery};
 pub use version_lookup::{GetObjectVersion, VersionLookup};
@@ -305,6 +307,9 @@ pub enum MetaError {
     /// Bucket quota reached.
     #[error("too many buckets")]
     TooManyBuckets,
+    /// The write would leave its bucket beyond the bucket's quota (`usage::within_quota`).
+    #[error("bucket quota exceeded")]
+    QuotaExceeded,
     /// The object does not exist.
     #[error("no such key")]
     NoSuchKey,

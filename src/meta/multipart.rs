@@ -540,7 +540,9 @@ impl MetaCommand for CompleteUpload {
     type Reply = (ObjectRecord, Vec<FileId>);
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<Self::Reply, MetaError> {
-        complete_upload(transaction, &self.0)
+        super::usage::within_quota(transaction, &self.0.bucket, || {
+            complete_upload(transaction, &self.0)
+        })
     }
 
     fn changes(&self) -> Changes<'_> {

@@ -28,7 +28,9 @@ impl MetaCommand for PutObject {
         let Some(bucket) = get_bucket_state(transaction, &record.bucket)? else {
             return Err(MetaError::NoSuchBucket);
         };
-        write_version(transaction, &bucket, record, condition)
+        super::usage::within_quota(transaction, &record.bucket, || {
+            write_version(transaction, &bucket, record, condition)
+        })
     }
 
     fn changes(&self) -> Changes<'_> {

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use crate::limits::DATABASE_BUSY_WAIT_MS;
 
 /// Schema version stored in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE buckets (
@@ -240,6 +240,65 @@ const MIGRATION_V9: &str = "
 ALTER TABLE buckets ADD COLUMN encryption TEXT;
 ";
 
+/// Version 10: the admin API (issue 27). Users gain the admin role and a disabled flag; buckets
+/// gain exact usage (`bucket_usage`: current objects, stored noncurrent versions — not delete
+/// markers — and the bytes of both), kept by triggers in the same transaction as every row change,
+/// so no write path can forget it; and optional quotas (`bucket_quotas`). Both go with their
+/// bucket. The triggers rely on `recursive_triggers` (set in `prepare`): without it the implicit
+/// delete of `INSERT OR REPLACE INTO objects` fires no trigger.
+const MIGRATION_V10: &str = "
+ALTER TABLE users ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE bucket_usage (
+    bucket TEXT PRIMARY KEY,
+    objects INTEGER NOT NULL,
+    versions INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE bucket_quotas (
+    bucket TEXT PRIMARY KEY,
+    bytes_max INTEGER,
+    objects_max INTEGER
+) WITHOUT ROWID;
+INSERT INTO bucket_usage (bucket, objects, versions, bytes)
+SELECT name,
+    (SELECT count(*) FROM objects WHERE objects.bucket = buckets.name),
+    (SELECT count(*) FROM versions WHERE versions.bucket = buckets.name AND delete_marker = 0),
+    (SELECT coalesce(sum(size), 0) FROM objects WHERE objects.bucket = buckets.name)
+    + (SELECT coalesce(sum(size), 0) FROM versions
+       WHERE versions.bucket = buckets.name AND delete_marker = 0)
+FROM buckets;
+CREATE TRIGGER bucket_usage_object_added AFTER INSERT ON objects
+BEGIN
+    INSERT INTO bucket_usage (bucket, objects, versions, bytes) VALUES (new.bucket, 1, 0, new.size)
+    ON CONFLICT (bucket) DO UPDATE SET objects = objects + 1, bytes = bytes + excluded.bytes;
+END;
+CREATE TRIGGER bucket_usage_object_removed AFTER DELETE ON objects
+BEGIN
+    UPDATE bucket_usage SET objects = objects - 1, bytes = bytes - old.size
+    WHERE bucket = old.bucket;
+END;
+CREATE TRIGGER bucket_usage_object_resized AFTER UPDATE OF size ON objects
+BEGIN
+    UPDATE bucket_usage SET bytes = bytes - old.size + new.size WHERE bucket = new.bucket;
+END;
+CREATE TRIGGER bucket_usage_version_added AFTER INSERT ON versions WHEN new.delete_marker = 0
+BEGIN
+    INSERT INTO bucket_usage (bucket, objects, versions, bytes) VALUES (new.bucket, 0, 1, new.size)
+    ON CONFLICT (bucket) DO UPDATE SET versions = versions + 1, bytes = bytes + excluded.bytes;
+END;
+CREATE TRIGGER bucket_usage_version_removed AFTER DELETE ON versions WHEN old.delete_marker = 0
+BEGIN
+    UPDATE bucket_usage SET versions = versions - 1, bytes = bytes - old.size
+    WHERE bucket = old.bucket;
+END;
+CREATE TRIGGER bucket_usage_bucket_removed AFTER DELETE ON buckets
+BEGIN
+    DELETE FROM bucket_usage WHERE bucket = old.name;
+    DELETE FROM bucket_quotas WHERE bucket = old.name;
+END;
+";
+
 /// Why the schema could not be brought to the current version.
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
@@ -266,6 +325,8 @@ pub fn prepare(connection: &mut Connection) -> Result<(), SchemaError> {
     };
     connection.pragma_update(None, "synchronous", synchronous)?;
     connection.pragma_update(None, "foreign_keys", "OFF")?;
+    // The usage triggers (version 10) must see the row `INSERT OR REPLACE` deletes.
+    connection.pragma_update(None, "recursive_triggers", "ON")?;
     // Plans must not depend on bound values: otherwise SQLite re-prepares a statement whenever a
     // value it planned with changes (a LIMIT, a range start), and a delimiter listing re-runs its
     // statement once per common prefix with a new start each time.
@@ -308,6 +369,9 @@ pub fn prepare(connection: &mut Connection) -> Result<(), SchemaError> {
     }
     if found < 9 {
         transaction.execute_batch(MIGRATION_V9)?;
+    }
+    if found < 10 {
+        transaction.execute_batch(MIGRATION_V10)?;
     }
     transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     transaction.commit()?;

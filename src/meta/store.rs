@@ -33,6 +33,7 @@ impl MetaStore {
     }
 
     /// The connection (for the user table, which `ringstore user` edits outside the thread).
+    #[cfg(test)]
     pub(crate) fn connection(&self) -> &Connection {
         &self.connection
     }

@@ -50,6 +50,7 @@ fn bump_generations(batch: &[MetaRequest], generations: &Generations) {
         match job.changes() {
             Changes::Nothing => {}
             Changes::Buckets => generations.bump_buckets(),
+            Changes::Users => generations.bump_users(),
             Changes::Object { bucket, key } => generations.bump_object(bucket, key),
             Changes::Objects { bucket, keys } => {
                 for key in keys {

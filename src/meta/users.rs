@@ -1,11 +1,12 @@
-//! Users beyond the bootstrap admin: their rows, lookups, and the credentials `ringstore user add`
-//! generates.
+//! Users beyond the bootstrap admin: their rows, lookups, and the commands that change them — one
+//! implementation for `ringstore user` (another process, through `MetaStore::apply`) and the admin
+//! API (through the metadata thread).
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use sha2::{Digest, Sha256};
 
 use super::command::{Changes, MetaCommand};
-use super::{MetaError, MetaStore};
+use super::MetaError;
 use crate::limits::USER_NAME_BYTES_MAX;
 
 /// Letters of a generated access key (AWS keys are upper-case letters and digits).
@@ -30,6 +31,10 @@ pub struct UserRecord {
     pub canonical_id: String,
     /// Creation time, milliseconds since the Unix epoch.
     pub created_ms: i64,
+    /// May call the admin API.
+    pub admin: bool,
+    /// Signs nothing: requests with this key are refused as with an unknown key.
+    pub disabled: bool,
 }
 
 impl std::fmt::Debug for UserRecord {
@@ -40,6 +45,8 @@ impl std::fmt::Debug for UserRecord {
             .field("secret", &"<redacted>")
             .field("display_name", &self.display_name)
             .field("canonical_id", &self.canonical_id)
+            .field("admin", &self.admin)
+            .field("disabled", &self.disabled)
             .finish()
     }
 }
@@ -146,10 +153,13 @@ fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UserRecord> {
         email: row.get(3)?,
         canonical_id: row.get(4)?,
         created_ms: row.get(5)?,
+        admin: row.get(6)?,
+        disabled: row.get(7)?,
     })
 }
 
-const USER_COLUMNS: &str = "access_key, secret, display_name, email, canonical_id, created_ms";
+const USER_COLUMNS: &str =
+    "access_key, secret, display_name, email, canonical_id, created_ms, admin, disabled";
 
 /// Finds a user.
 pub(crate) fn get_user(
@@ -185,50 +195,77 @@ impl MetaCommand for GetUser {
     }
 }
 
-impl MetaStore {
-    /// Adds a user with generated credentials (used by `ringstore user add`, another process
-    /// than the server; SQLite's locking keeps the two consistent).
-    pub fn add_user(
-        &mut self,
-        display_name: &str,
-        email: Option<&str>,
-        now_ms: i64,
-    ) -> Result<UserRecord, UserError> {
-        validate_name(display_name)?;
-        if let Some(email) = email {
-            validate_email(email)?;
+/// Add a user with generated credentials (`ringstore user add` and the admin API both send it).
+#[derive(Debug)]
+pub struct AddUser {
+    /// Name S3 shows as `DisplayName` (unique).
+    pub display_name: String,
+    /// Address an ACL grant may name (unique).
+    pub email: Option<String>,
+    /// Whether the user may call the admin API.
+    pub admin: bool,
+    /// Creation time, milliseconds since the Unix epoch.
+    pub created_ms: i64,
+}
+
+impl MetaCommand for AddUser {
+    /// The user with their secret (shown this once), or why not.
+    type Reply = Result<UserRecord, UserError>;
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<Self::Reply, MetaError> {
+        if let Err(error) = validate_name(&self.display_name)
+            .and_then(|()| self.email.as_deref().map_or(Ok(()), validate_email))
+        {
+            return Ok(Err(error));
         }
-        let (access_key, secret) = generate_credentials()?;
+        let (access_key, secret) = match generate_credentials() {
+            Ok(credentials) => credentials,
+            Err(error) => return Ok(Err(error)),
+        };
         let record = UserRecord {
             canonical_id: canonical_id(&access_key),
             access_key,
             secret,
-            display_name: display_name.to_string(),
-            email: email.map(str::to_string),
-            created_ms: now_ms,
+            display_name: self.display_name.clone(),
+            email: self.email.clone(),
+            created_ms: self.created_ms,
+            admin: self.admin,
+            disabled: false,
         };
-        let inserted = self.connection().execute(
-            &format!(
-                "INSERT OR IGNORE INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-            ),
-            params![
+        let inserted = transaction
+            .prepare_cached(&format!(
+                "INSERT OR IGNORE INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            ))?
+            .execute(params![
                 record.access_key,
                 record.secret,
                 record.display_name,
                 record.email,
                 record.canonical_id,
-                record.created_ms
-            ],
-        );
-        match inserted.map_err(MetaError::from)? {
+                record.created_ms,
+                record.admin,
+                record.disabled
+            ])?;
+        Ok(match inserted {
             1 => Ok(record),
             _ => Err(UserError::Exists),
-        }
+        })
     }
 
-    /// Every user, oldest first.
-    pub fn list_users(&self) -> Result<Vec<UserRecord>, MetaError> {
-        let mut statement = self.connection().prepare(&format!(
+    fn changes(&self) -> Changes<'_> {
+        Changes::Users
+    }
+}
+
+/// Every user, oldest first.
+#[derive(Debug)]
+pub struct ListUsers;
+
+impl MetaCommand for ListUsers {
+    type Reply = Vec<UserRecord>;
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<Self::Reply, MetaError> {
+        let mut statement = transaction.prepare_cached(&format!(
             "SELECT {USER_COLUMNS} FROM users ORDER BY created_ms, access_key"
         ))?;
         let users = statement
@@ -237,47 +274,131 @@ impl MetaStore {
         Ok(users)
     }
 
-    /// Removes a user; what they own stays (and stays theirs, should the key come back).
-    pub fn remove_user(&mut self, access_key: &str) -> Result<(), UserError> {
-        let removed = self
-            .connection()
-            .execute("DELETE FROM users WHERE access_key = ?1", [access_key])
-            .map_err(MetaError::from)?;
-        if removed == 0 {
-            return Err(UserError::NotFound(access_key.to_string()));
+    fn changes(&self) -> Changes<'_> {
+        Changes::Nothing
+    }
+}
+
+/// Remove a user; what they own stays (and stays theirs, should the key come back).
+#[derive(Debug)]
+pub struct RemoveUser(pub String);
+
+impl MetaCommand for RemoveUser {
+    type Reply = Result<(), UserError>;
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<Self::Reply, MetaError> {
+        let removed = transaction
+            .prepare_cached("DELETE FROM users WHERE access_key = ?1")?
+            .execute([&self.0])?;
+        Ok(match removed {
+            0 => Err(UserError::NotFound(self.0.clone())),
+            _ => Ok(()),
+        })
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        Changes::Users
+    }
+}
+
+/// Change a user's role or status, and/or replace their secret.
+#[derive(Debug, Default)]
+pub struct UpdateUser {
+    /// Whose.
+    pub access_key: String,
+    /// The admin role, if it changes.
+    pub admin: Option<bool>,
+    /// Disabled (signs nothing) or enabled, if it changes.
+    pub disabled: Option<bool>,
+    /// Replace the secret with a fresh one. The access key stays: it is the user's identity, the
+    /// owner recorded on their buckets and objects.
+    pub rotate_secret: bool,
+}
+
+impl MetaCommand for UpdateUser {
+    /// The user as updated (with the new secret when rotated), or why not.
+    type Reply = Result<UserRecord, UserError>;
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<Self::Reply, MetaError> {
+        let lookup = UserLookup::AccessKey(self.access_key.clone());
+        let Some(mut record) = get_user(transaction, &lookup)? else {
+            return Ok(Err(UserError::NotFound(self.access_key.clone())));
+        };
+        if self.rotate_secret {
+            record.secret = match generate_credentials() {
+                Ok((_, secret)) => secret,
+                Err(error) => return Ok(Err(error)),
+            };
         }
-        Ok(())
+        record.admin = self.admin.unwrap_or(record.admin);
+        record.disabled = self.disabled.unwrap_or(record.disabled);
+        transaction
+            .prepare_cached(
+                "UPDATE users SET secret = ?2, admin = ?3, disabled = ?4 WHERE access_key = ?1",
+            )?
+            .execute(params![
+                record.access_key,
+                record.secret,
+                record.admin,
+                record.disabled
+            ])?;
+        Ok(Ok(record))
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        Changes::Users
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::meta::MetaStore;
 
-    // Goal: users round-trip through SQLite, names and emails stay unique, removal is final.
+    fn add(
+        store: &mut MetaStore,
+        name: &str,
+        email: Option<&str>,
+    ) -> Result<UserRecord, UserError> {
+        store
+            .apply(&AddUser {
+                display_name: name.to_string(),
+                email: email.map(str::to_string),
+                admin: false,
+                // Oldest first: a later name of the test is a later user.
+                created_ms: i64::from(name.as_bytes()[0]),
+            })
+            .unwrap()
+    }
+
+    // Goal: users round-trip through SQLite, names and emails stay unique, role, status and
+    // secret change in place, removal is final.
     #[test]
-    fn add_find_list_remove() {
+    fn add_find_list_update_remove() {
         let directory = tempfile::tempdir().unwrap();
         let mut store = MetaStore::open(&directory.path().join("meta.sqlite")).unwrap();
-        let alice = store
-            .add_user("alice", Some("alice@example.com"), 1)
-            .unwrap();
+        let alice = add(&mut store, "alice", Some("alice@example.com")).unwrap();
         assert_eq!(alice.access_key.len(), ACCESS_KEY_LENGTH);
         assert_eq!(alice.secret.len(), 40);
         assert_eq!(alice.canonical_id, canonical_id(&alice.access_key));
+        assert!(!alice.admin && !alice.disabled);
         assert!(matches!(
-            store.add_user("alice", None, 2),
+            add(&mut store, "alice", None),
             Err(UserError::Exists)
         ));
         assert!(matches!(
-            store.add_user("bob", Some("alice@example.com"), 2),
+            add(&mut store, "bob", Some("alice@example.com")),
             Err(UserError::Exists)
         ));
         assert!(matches!(
-            store.add_user("bad name", None, 2),
+            add(&mut store, "bad name", None),
             Err(UserError::Invalid { .. })
         ));
-        let bob = store.add_user("bob", None, 3).unwrap();
+        assert!(matches!(
+            add(&mut store, "carol", Some("no-at-sign")),
+            Err(UserError::Invalid { field: "email", .. })
+        ));
+        let bob = add(&mut store, "bob", None).unwrap();
         assert_ne!(alice.access_key, bob.access_key);
         for lookup in [
             UserLookup::AccessKey(alice.access_key.clone()),
@@ -290,15 +411,48 @@ mod tests {
             );
         }
         let names: Vec<String> = store
-            .list_users()
+            .apply(&ListUsers)
             .unwrap()
             .into_iter()
             .map(|user| user.display_name)
             .collect();
         assert_eq!(names, ["alice", "bob"]);
-        store.remove_user(&alice.access_key).unwrap();
+        let rotated = store
+            .apply(&UpdateUser {
+                access_key: bob.access_key.clone(),
+                admin: Some(true),
+                disabled: Some(true),
+                rotate_secret: true,
+            })
+            .unwrap()
+            .unwrap();
+        assert!(rotated.admin && rotated.disabled);
+        assert_eq!(rotated.access_key, bob.access_key);
+        assert_ne!(rotated.secret, bob.secret);
+        assert_eq!(
+            get_user(
+                store.connection(),
+                &UserLookup::AccessKey(bob.access_key.clone())
+            )
+            .unwrap()
+            .as_ref(),
+            Some(&rotated)
+        );
+        store
+            .apply(&RemoveUser(alice.access_key.clone()))
+            .unwrap()
+            .unwrap();
         assert!(matches!(
-            store.remove_user(&alice.access_key),
+            store.apply(&RemoveUser(alice.access_key.clone())).unwrap(),
+            Err(UserError::NotFound(_))
+        ));
+        assert!(matches!(
+            store
+                .apply(&UpdateUser {
+                    access_key: alice.access_key.clone(),
+                    ..Default::default()
+                })
+                .unwrap(),
             Err(UserError::NotFound(_))
         ));
         assert_eq!(

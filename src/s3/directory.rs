@@ -2,8 +2,9 @@
 //! every request, so the hot paths cost no metadata round trip.
 //!
 //! Buckets are exact: the metadata thread bumps a generation counter after any bucket change and
-//! before replying, and a core drops its whole cache when it sees a new generation. Users change
-//! in another process (`ringstore user`), so their entries live `USER_CACHE_TTL_MS`.
+//! before replying, and a core drops its whole cache when it sees a new generation. Users work the
+//! same way for changes made through this server (the admin API); `ringstore user` changes them
+//! from another process, so their entries also live at most `USER_CACHE_TTL_MS`.
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -24,11 +25,17 @@ pub struct User {
     pub identity: Identity,
     /// Secret access key.
     pub secret: Secret,
+    /// May call the admin API.
+    pub admin: bool,
+    /// Signs nothing (`S3Context::signing_user` skips it).
+    pub disabled: bool,
 }
 
-/// Users by access key (`None`: no such user), each with the time it was fetched.
+/// Users by access key (`None`: no such user), each with the time it was fetched, valid for one
+/// users generation.
 #[derive(Default)]
 pub struct UserCache {
+    generation: u64,
     entries: HashMap<String, (Option<Rc<User>>, Instant)>,
 }
 
@@ -49,6 +56,8 @@ pub fn bootstrap_user(credentials: &crate::s3::auth::Credentials) -> User {
             display_name: credentials.access_key.clone(),
         },
         secret: credentials.secret.clone(),
+        admin: true,
+        disabled: false,
     }
 }
 
@@ -64,33 +73,58 @@ fn identity_of(record: UserRecord) -> (Identity, Secret) {
     )
 }
 
+/// A stored user as requests see it.
+fn user_of(record: UserRecord) -> User {
+    let (admin, disabled) = (record.admin, record.disabled);
+    let (identity, secret) = identity_of(record);
+    User {
+        identity,
+        secret,
+        admin,
+        disabled,
+    }
+}
+
 impl S3Context {
-    /// The user with this access key, if any.
+    /// The user who may sign with this access key: present and not disabled.
+    pub async fn signing_user(&self, access_key: &str) -> S3Result<Option<Rc<User>>> {
+        Ok(self.user(access_key).await?.filter(|user| !user.disabled))
+    }
+
+    /// The user with this access key, if any (disabled or not).
     pub async fn user(&self, access_key: &str) -> S3Result<Option<Rc<User>>> {
         if access_key == self.admin.identity.access_key {
             return Ok(Some(self.admin.clone()));
         }
+        let generation = self.meta.generations().users();
         let ttl = Duration::from_millis(USER_CACHE_TTL_MS);
-        if let Some((user, fetched)) = self.users.borrow().entries.get(access_key) {
-            if fetched.elapsed() < ttl {
-                return Ok(user.clone());
+        {
+            let mut cache = self.users.borrow_mut();
+            if cache.generation != generation {
+                cache.entries.clear();
+                cache.generation = generation;
+            }
+            if let Some((user, fetched)) = cache.entries.get(access_key) {
+                if fetched.elapsed() < ttl {
+                    return Ok(user.clone());
+                }
             }
         }
         let record = self
             .meta
             .get_user(UserLookup::AccessKey(access_key.to_string()))
             .await?;
-        let user = record.map(|record| {
-            let (identity, secret) = identity_of(record);
-            Rc::new(User { identity, secret })
-        });
+        let user = record.map(|record| Rc::new(user_of(record)));
         let mut cache = self.users.borrow_mut();
-        if cache.entries.len() >= USER_CACHE_ENTRIES_MAX {
-            cache.entries.clear();
+        // A change committed while we asked is caught by the next generation check.
+        if cache.generation == generation {
+            if cache.entries.len() >= USER_CACHE_ENTRIES_MAX {
+                cache.entries.clear();
+            }
+            cache
+                .entries
+                .insert(access_key.to_string(), (user.clone(), Instant::now()));
         }
-        cache
-            .entries
-            .insert(access_key.to_string(), (user.clone(), Instant::now()));
         Ok(user)
     }
 

@@ -57,6 +57,9 @@ pub enum S3ErrorCode {
     NoSuchVersion,
     NotImplemented,
     PreconditionFailed,
+    /// Not an S3 code (S3 has no bucket quotas): a write that would take its bucket beyond the
+    /// quota set through the admin API. 403, like MinIO's `XMinioAdminBucketQuotaExceeded`.
+    QuotaExceeded,
     RequestTimeout,
     RequestTimeTooSkewed,
     ServiceUnavailable,
@@ -126,6 +129,7 @@ impl S3ErrorCode {
             NoSuchKey => "NoSuchKey",
             NoSuchVersion => "NoSuchVersion",
             PreconditionFailed => "PreconditionFailed",
+            QuotaExceeded => "QuotaExceeded",
             NotImplemented => "NotImplemented",
             RequestTimeout => "RequestTimeout",
             RequestTimeTooSkewed => "RequestTimeTooSkewed",
@@ -151,6 +155,7 @@ impl S3ErrorCode {
             | AccessForbidden
             | InvalidAccessKeyId
             | SignatureDoesNotMatch
+            | QuotaExceeded
             | RequestTimeTooSkewed => 403,
             AuthorizationHeaderMalformed
             | AuthorizationQueryParametersError
@@ -263,6 +268,7 @@ impl S3ErrorCode {
             NoSuchKey => "The specified key does not exist.",
             NoSuchVersion => "The specified version does not exist.",
             PreconditionFailed => "At least one of the pre-conditions you specified did not hold",
+            QuotaExceeded => "The bucket quota is exceeded: this write would take the bucket beyond it.",
             NotImplemented => "A header or query you provided implies functionality that is not implemented.",
             RequestTimeout => "Your socket connection to the server was not read from or written to within the timeout period.",
             RequestTimeTooSkewed => "The difference between the request time and the server's time is too large.",
@@ -389,6 +395,7 @@ impl From<crate::meta::MetaError> for S3Error {
             MetaError::BucketExists { .. } => S3Error::new(S3ErrorCode::BucketAlreadyExists),
             MetaError::TooManyBuckets => S3Error::new(S3ErrorCode::TooManyBuckets),
             MetaError::PreconditionFailed => S3Error::new(S3ErrorCode::PreconditionFailed),
+            MetaError::QuotaExceeded => S3Error::new(S3ErrorCode::QuotaExceeded),
             MetaError::NoSuchUpload => S3Error::new(S3ErrorCode::NoSuchUpload),
             MetaError::NoSuchVersion => S3Error::new(S3ErrorCode::NoSuchVersion),
             MetaError::ObjectLocked => S3Error::with_message(

@@ -146,7 +146,7 @@ async fn authenticate(
         return Ok((AuthContext::anonymous(), Requester::Anonymous));
     }
     let user = match claimed {
-        Some(access_key) => context.user(access_key).await?,
+        Some(access_key) => context.signing_user(access_key).await?,
         None => None,
     };
     let lookup = |key: &str| {

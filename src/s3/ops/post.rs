@@ -92,7 +92,7 @@ async fn form_signer(
     let policy_text = field(fields, "policy")
         .ok_or_else(|| invalid_argument("Bucket POST must contain a field named 'policy'."))?;
     let user = context
-        .user(signature.access_key())
+        .signing_user(signature.access_key())
         .await?
         .ok_or_else(|| S3Error::new(S3ErrorCode::InvalidAccessKeyId))?;
     if !signature.verify(user.secret.expose(), policy_text) {
