@@ -55,6 +55,7 @@ pub const BUILT_WITHOUT_SYNCS: bool = cfg!(any(
 ));
 
 pub mod admin;
+pub mod admin_api;
 pub mod config;
 pub mod core_state;
 pub mod http;

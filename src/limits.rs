@@ -149,6 +149,13 @@ pub const REQUEST_TIME_SKEW_MAX_SECONDS: i64 = 15 * 60;
 /// `ringstore user` share the file; either commit takes milliseconds).
 pub const DATABASE_BUSY_WAIT_MS: u64 = 5_000;
 
+/// Failed requests each core remembers for the admin API's recent errors (ringstore's own bound:
+/// enough to see a burst, small enough to copy on every admin request).
+pub const RECENT_ERRORS_PER_CORE_MAX: usize = 100;
+
+/// Bytes of a JSON body the admin API reads (its bodies are a few fields; ringstore's own bound).
+pub const ADMIN_REQUEST_BYTES_MAX: usize = 64 * 1024;
+
 /// How long a core trusts its cached copy of a user (access key → secret). `ringstore user remove`
 /// runs in another process, so a removed key stops working within this time.
 pub const USER_CACHE_TTL_MS: u64 = 1_000;

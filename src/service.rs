@@ -1,5 +1,6 @@
 //! What every connection serves: exact admin paths first (unauthenticated GET only, so a bucket
-//! named `health` still works via signed S3 requests), everything else to the S3 pipeline.
+//! named `health` still works via signed S3 requests), then the admin API (`/_ringstore/…`, a
+//! prefix no bucket name can take), everything else to the S3 pipeline.
 
 use std::rc::Rc;
 
@@ -51,6 +52,9 @@ impl crate::net::Service for Service {
         if is_admin_request(head) {
             // Probes and scrapes are not S3 traffic: no request log at info, no request metrics.
             return crate::admin::handle(&self.s3.core, &head.path).await;
+        }
+        if crate::admin_api::is_admin_request(head, &self.s3.config.domains) {
+            return crate::admin_api::handle(&self.s3, head, body).await;
         }
         pipeline::handle(&self.s3, head, body).await
     }

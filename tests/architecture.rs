@@ -49,6 +49,7 @@ fn assert_never_mentions(place: &str, forbidden: &[&str]) {
 fn every_module_but(allowed: &[&str]) -> Vec<String> {
     const MODULES: &[&str] = &[
         "admin",
+        "admin_api",
         "config",
         "core_state",
         "http",
@@ -136,6 +137,25 @@ fn the_core_state_and_runtime_sit_where_the_picture_puts_them() {
 }
 
 #[test]
+fn the_admin_api_sits_beside_s3() {
+    // Goal: the admin API reuses S3's authentication and caches, reaches metadata through
+    // `meta::client` commands and bytes through `storage`, and touches no sockets or SQL.
+    assert_uses_only(
+        "admin_api",
+        &[
+            "admin_api",
+            "s3",
+            "meta",
+            "http",
+            "limits",
+            "obs",
+            "storage",
+        ],
+    );
+    assert_never_mentions("admin_api", &["glommio", "rusqlite", "TcpStream"]);
+}
+
+#[test]
 fn operations_touch_no_sockets_or_sql() {
     // Goal: handlers reach bytes through `storage` and metadata through `meta::client` only.
     assert_never_mentions(
@@ -208,6 +228,7 @@ fn glommio_stays_in_the_io_layers() {
         "s3",
         "obs",
         "admin.rs",
+        "admin_api",
         "service.rs",
         "config.rs",
         "core_state.rs",
@@ -226,7 +247,16 @@ fn glommio_stays_in_the_io_layers() {
 
 #[test]
 fn every_source_file_opens_with_its_job() {
-    for folder in ["", "http", "net", "s3", "storage", "meta", "obs"] {
+    for folder in [
+        "",
+        "admin_api",
+        "http",
+        "net",
+        "s3",
+        "storage",
+        "meta",
+        "obs",
+    ] {
         for (path, text) in sources(folder) {
             assert!(
                 text.starts_with("//!"),

@@ -12,6 +12,8 @@ pub enum Method {
     Post,
     Delete,
     Options,
+    /// Only the admin API uses it (S3 answers it 405 like any method it does not know).
+    Patch,
     Other,
 }
 
@@ -24,6 +26,7 @@ impl Method {
             "POST" => Method::Post,
             "DELETE" => Method::Delete,
             "OPTIONS" => Method::Options,
+            "PATCH" => Method::Patch,
             _ => Method::Other,
         }
     }
@@ -37,6 +40,7 @@ impl Method {
             Method::Post => "POST",
             Method::Delete => "DELETE",
             Method::Options => "OPTIONS",
+            Method::Patch => "PATCH",
             Method::Other => "OTHER",
         }
     }

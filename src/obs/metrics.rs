@@ -38,6 +38,8 @@ pub struct CoreMetrics {
     connections_accepted: AtomicU64,
     tls_handshake_failures: AtomicU64,
     requests_in_flight: AtomicI64,
+    /// The core's last failed requests (admin API).
+    pub recent_errors: super::recent_errors::RecentErrors,
     object_cache_hits: AtomicU64,
     object_cache_misses: AtomicU64,
 }
@@ -53,6 +55,7 @@ impl CoreMetrics {
             connections_accepted: AtomicU64::new(0),
             tls_handshake_failures: AtomicU64::new(0),
             requests_in_flight: AtomicI64::new(0),
+            recent_errors: Default::default(),
             object_cache_hits: AtomicU64::new(0),
             object_cache_misses: AtomicU64::new(0),
         }
@@ -184,6 +187,8 @@ pub struct Registry {
     pub meta: Arc<MetaMetrics>,
     /// The lifecycle pass's figures.
     pub lifecycle: Arc<LifecycleMetrics>,
+    /// When the server started (uptime).
+    pub started: std::time::Instant,
 }
 
 impl Registry {
@@ -197,7 +202,16 @@ impl Registry {
                 .collect(),
             meta: Arc::new(MetaMetrics::default()),
             lifecycle: Arc::new(LifecycleMetrics::default()),
+            started: std::time::Instant::now(),
         }
+    }
+
+    /// Connections open now, all cores.
+    pub fn connections_open(&self) -> i64 {
+        self.cores
+            .iter()
+            .map(|core| core.connections_open.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// Every series' name in row order: the operations, then "Other".

@@ -1,8 +1,9 @@
-//! Observability: logging setup (text or JSON, written by a logging thread) and per-core metrics. The
-//! per-request log event itself is written by `s3::pipeline`.
+//! Observability: logging setup (text or JSON, written by a logging thread), per-core metrics and
+//! recent errors. The per-request log event itself is written by `s3::pipeline`.
 
 pub mod log_ring;
 pub mod metrics;
+pub mod recent_errors;
 
 use std::io::{self, Write};
 

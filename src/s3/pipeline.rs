@@ -17,6 +17,7 @@ use super::router::{self, RouteInput};
 use super::{cors, xml, S3Context};
 use crate::http::{Method, RequestBody, RequestHead};
 use crate::http::{Response, ResponseBody};
+use crate::obs::recent_errors::RecentError;
 
 /// The operation name logged (and the metrics series) of a request refused before it was routed.
 const UNROUTED: &str = "Other";
@@ -42,9 +43,13 @@ pub async fn handle(
         &mut access_key,
     )
     .await;
+    let mut error_code = None;
     let mut response = match result {
         Ok(response) => response,
-        Err(error) => error_response(&error, head, &request_id),
+        Err(error) => {
+            error_code = Some(error.code.as_str());
+            error_response(&error, head, &request_id)
+        }
     };
     if operation != Some(Operation::OptionsPreflight) {
         add_cors_headers(context, head, &mut response).await;
@@ -62,6 +67,19 @@ pub async fn handle(
         body.bytes_read(),
         response.body.content_length(),
     );
+    if let Some(code) = error_code {
+        metrics.recent_errors.record(RecentError {
+            time_ms: super::time::now_ms(),
+            request_id: request_id.clone(),
+            core: context.core_index,
+            operation: operation.map_or(UNROUTED, Operation::name),
+            status,
+            code,
+            method: head.method.as_str(),
+            path: head.path.clone(),
+            access_key: access_key.clone(),
+        });
+    }
     if status >= 500 && status != 501 {
         tracing::warn!(request_id = %request_id, status, s3_op = operation.map_or(UNROUTED, Operation::name), "request failed on the server side");
     }
@@ -135,7 +153,7 @@ fn error_response(error: &S3Error, head: &RequestHead, request_id: &str) -> Resp
 
 /// Verifies the signature (fetching the user of `claimed`, the key the request names, first) or
 /// recognises an anonymous request.
-async fn authenticate(
+pub(crate) async fn authenticate(
     context: &S3Context,
     head: &RequestHead,
     target: &Target,

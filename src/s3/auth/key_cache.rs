@@ -2,11 +2,14 @@
 
 use super::sigv4::derive_signing_key;
 use crate::limits::SIGNING_KEY_CACHE_ENTRIES_MAX;
-use crate::secret::Secret;
+use crate::secret::{constant_time_eq, Secret};
 
 /// One cached key and what it was derived for.
 struct Entry {
     access_key: String,
+    /// The secret it was derived from: a rotated secret (admin API, `ringstore user rotate`) must
+    /// not keep verifying with the old one's key.
+    secret: Secret,
     date: String,
     region: String,
     service: String,
@@ -43,6 +46,7 @@ impl SigningKeyCache {
                 && entry.access_key == access_key
                 && entry.region == region
                 && entry.service == service
+                && constant_time_eq(entry.secret.expose().as_bytes(), secret.expose().as_bytes())
         });
         if let Some(entry) = found {
             self.hits += 1;
@@ -56,6 +60,7 @@ impl SigningKeyCache {
         let key = derive_signing_key(secret.expose(), date, region, service);
         self.entries.push(Entry {
             access_key: access_key.to_string(),
+            secret: secret.clone(),
             date: date.to_string(),
             region: region.to_string(),
             service: service.to_string(),
@@ -67,5 +72,27 @@ impl SigningKeyCache {
     /// (hits, misses) so far.
     pub fn stats(&self) -> (u64, u64) {
         (self.hits, self.misses)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Goal: a key derived from a secret is reused for that secret only; after a rotation the new
+    // secret gets its own key (the old one's would verify the old secret's signatures).
+    #[test]
+    fn a_rotated_secret_gets_its_own_key() {
+        let mut cache = SigningKeyCache::new();
+        let (old, new) = (Secret::new("old-secret"), Secret::new("new-secret"));
+        let first = cache.get("AK", &old, "20261201", "us-east-1", "s3");
+        assert_eq!(cache.get("AK", &old, "20261201", "us-east-1", "s3"), first);
+        let rotated = cache.get("AK", &new, "20261201", "us-east-1", "s3");
+        assert_ne!(rotated, first);
+        assert_eq!(
+            rotated,
+            derive_signing_key("new-secret", "20261201", "us-east-1", "s3")
+        );
+        assert_eq!(cache.stats(), (1, 2));
     }
 }

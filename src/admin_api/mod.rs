@@ -1,0 +1,240 @@
+//! The admin API: a versioned JSON API under `/_ringstore/admin/v1/` for users, buckets, quotas,
+//! usage, server info and recent errors. Requests are signed as S3 requests are (SigV4 or SigV2,
+//! header or presigned, by a user with the admin role); `openapi.json` describes it all.
+//!
+//! `service` sends a request here when its path is under `RESERVED_PREFIX` and its `Host` names
+//! no bucket (`router::ADMIN_API_PREFIX` says why no bucket can collide).
+
+pub mod buckets;
+pub mod error;
+pub mod json_body;
+pub mod router;
+pub mod server;
+pub mod users;
+
+use std::time::Instant;
+
+use serde_json::Value;
+
+use self::error::AdminError;
+use self::router::{AdminOperation, RouteError, ADMIN_API_PREFIX};
+use crate::http::{RequestBody, RequestHead, Response, ResponseBody, ResponseHead};
+use crate::limits::ADMIN_REQUEST_BYTES_MAX;
+use crate::s3::access::Requester;
+use crate::s3::auth::verify::claimed_access_key;
+use crate::s3::payload::PayloadReader;
+use crate::s3::{path, S3Context};
+
+/// Paths under this prefix belong to ringstore itself (the admin API, later the console).
+pub const RESERVED_PREFIX: &str = "/_ringstore/";
+
+/// The API's OpenAPI 3 description, served at `openapi.json` (checked against real answers by
+/// `tests/python/test_admin_api.py`).
+pub const OPENAPI_DOCUMENT: &str = include_str!("openapi.json");
+
+/// Whether ringstore's own API should answer `head` rather than S3: a path under
+/// `RESERVED_PREFIX` in a request whose `Host` names no bucket.
+pub fn is_admin_request(head: &RequestHead, domains: &[String]) -> bool {
+    head.path.starts_with(RESERVED_PREFIX)
+        && path::resolve(head.header("host"), &head.path, domains)
+            .is_ok_and(|target| !target.virtual_hosted)
+}
+
+/// A successful answer: a status and a JSON body (none for 204).
+#[derive(Debug)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// The body.
+    pub body: Option<Value>,
+}
+
+impl Answer {
+    /// 200 with `body`.
+    pub fn ok(body: Value) -> Self {
+        Answer {
+            status: 200,
+            body: Some(body),
+        }
+    }
+
+    /// 201 with `body`.
+    pub fn created(body: Value) -> Self {
+        Answer {
+            status: 201,
+            body: Some(body),
+        }
+    }
+
+    /// 204.
+    pub fn no_content() -> Self {
+        Answer {
+            status: 204,
+            body: None,
+        }
+    }
+}
+
+fn json_response(status: u16, body: Option<Vec<u8>>, content_type: &'static str) -> Response {
+    let mut head = ResponseHead::new(status);
+    head.header("Cache-Control", "no-store");
+    head.header("X-Content-Type-Options", "nosniff");
+    let body = match body {
+        Some(bytes) => {
+            head.header("Content-Type", content_type);
+            ResponseBody::Bytes(bytes)
+        }
+        None => ResponseBody::Bytes(Vec::new()),
+    };
+    Response { head, body }
+}
+
+/// Answers one admin request, and writes its log event.
+pub async fn handle(
+    context: &S3Context,
+    head: &RequestHead,
+    body: &mut RequestBody<'_>,
+) -> Response {
+    let started = Instant::now();
+    let request_id = context.next_request_id();
+    let mut operation_name = "AdminOther";
+    let mut access_key = String::new();
+    let result = run(context, head, body, &mut operation_name, &mut access_key).await;
+    let mut response = match result {
+        Ok(response) => response,
+        Err(error) => {
+            let body = serde_json::to_vec(&error.body(&request_id)).unwrap_or_default();
+            json_response(error.status, Some(body), "application/json")
+        }
+    };
+    response.head.header("x-amz-request-id", request_id.clone());
+    let status = response.head.status;
+    if status >= 500 {
+        tracing::warn!(request_id = %request_id, status, admin_op = operation_name, "admin request failed on the server side");
+    }
+    tracing::info!(
+        request_id = %request_id,
+        core = context.core_index,
+        admin_op = operation_name,
+        method = head.method.as_str(),
+        path = %head.path,
+        status,
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        access_key = %access_key,
+        "admin request"
+    );
+    response
+}
+
+async fn run(
+    context: &S3Context,
+    head: &RequestHead,
+    body: &mut RequestBody<'_>,
+    operation_name: &mut &'static str,
+    access_key: &mut String,
+) -> Result<Response, AdminError> {
+    let not_found = || AdminError::new(404, "NotFound", "no such admin resource");
+    let sub_path = head
+        .path
+        .strip_prefix(ADMIN_API_PREFIX)
+        .ok_or_else(not_found)?;
+    let operation = router::route(head.method, sub_path).map_err(|error| match error {
+        RouteError::NotFound => not_found(),
+        RouteError::MethodNotAllowed => AdminError::new(
+            405,
+            "MethodNotAllowed",
+            "this resource does not take this method",
+        ),
+    })?;
+    *operation_name = operation.name();
+    if operation == AdminOperation::GetOpenApi {
+        return Ok(json_response(
+            200,
+            Some(OPENAPI_DOCUMENT.as_bytes().to_vec()),
+            "application/json",
+        ));
+    }
+    let target = path::resolve(head.header("host"), &head.path, &context.config.domains)?;
+    let query = path::parse_query(&head.query)?;
+    let claimed = claimed_access_key(head, &query);
+    if let Some(claimed) = &claimed {
+        access_key.clone_from(claimed);
+    }
+    let (auth, requester) =
+        crate::s3::pipeline::authenticate(context, head, &target, &query, claimed.as_deref())
+            .await?;
+    let Requester::User(identity) = requester else {
+        return Err(AdminError::new(
+            403,
+            "AccessDenied",
+            "the admin API takes only signed requests",
+        ));
+    };
+    let is_admin = context
+        .user(&identity.access_key)
+        .await?
+        .is_some_and(|user| user.admin);
+    if !is_admin {
+        return Err(AdminError::new(
+            403,
+            "AccessDenied",
+            "the admin API needs a user with the admin role",
+        ));
+    }
+    let mut payload = PayloadReader::new(body, auth.payload.clone(), auth.chunk_signing, None);
+    let bytes = read_body(&mut payload).await?;
+    let requester = identity.access_key.as_str();
+    use AdminOperation::*;
+    let answer = match &operation {
+        GetOpenApi => unreachable!("answered before authentication"),
+        GetServerInfo => server::info(context),
+        GetUsage => server::usage(context).await,
+        ListRecentErrors => server::errors(context),
+        ListUsers => users::list(context).await,
+        CreateUser => users::create(context, &bytes).await,
+        GetUser(key) => users::get(context, key).await,
+        UpdateUser(key) => users::update(context, key, requester, &bytes).await,
+        DeleteUser(key) => users::remove(context, key, requester).await,
+        RotateUserSecret(key) => users::rotate(context, key).await,
+        ListBuckets => buckets::list(context).await,
+        CreateBucket => buckets::create(context, requester, &bytes).await,
+        GetBucket(name) => buckets::get(context, name).await,
+        DeleteBucket(name) => buckets::remove(context, name).await,
+        PutBucketQuota(name) => buckets::put_quota(context, name, Some(&bytes)).await,
+        DeleteBucketQuota(name) => buckets::put_quota(context, name, None).await,
+    }?;
+    let body = answer
+        .body
+        .map(|value| serde_json::to_vec(&value).unwrap_or_default());
+    Ok(json_response(answer.status, body, "application/json"))
+}
+
+/// The request body, at most `ADMIN_REQUEST_BYTES_MAX` (its signature's payload hash checked by
+/// the reader).
+async fn read_body(payload: &mut PayloadReader<'_, '_>) -> Result<Vec<u8>, AdminError> {
+    let too_large = || {
+        AdminError::new(
+            413,
+            "RequestTooLarge",
+            format!("admin request bodies are at most {ADMIN_REQUEST_BYTES_MAX} bytes"),
+        )
+    };
+    if payload
+        .object_length()
+        .is_some_and(|length| length > ADMIN_REQUEST_BYTES_MAX as u64)
+    {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    let mut scratch = [0u8; 4096];
+    loop {
+        let count = payload.read(&mut scratch).await?;
+        if count == 0 {
+            return Ok(bytes);
+        }
+        if bytes.len() + count > ADMIN_REQUEST_BYTES_MAX {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&scratch[..count]);
+    }
+}
