@@ -265,3 +265,29 @@ fn every_source_file_opens_with_its_job() {
         }
     }
 }
+
+#[test]
+fn every_row_write_counts_usage() {
+    // Goal: bucket usage (and so quotas) stays exact: a file of `meta` that inserts or deletes
+    // rows of `objects` or `versions` also counts them (`usage::count`); the schema's migrations
+    // and the unit tests, which set rows up directly, are the exceptions.
+    let writes = [
+        "INTO objects ",
+        "INTO versions ",
+        "DELETE FROM objects ",
+        "DELETE FROM versions ",
+    ];
+    for (path, text) in sources("meta") {
+        if path.ends_with("schema.rs") || path.ends_with("_tests.rs") {
+            continue;
+        }
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let writes_rows = code_lines(code).any(|line| writes.iter().any(|w| line.contains(w)));
+        if writes_rows {
+            assert!(
+                code.contains("usage::count("),
+                "{path} writes object or version rows without counting them in usage::count"
+            );
+        }
+    }
+}

@@ -87,6 +87,8 @@ impl MetaCommand for DeleteBucket {
         transaction
             .prepare_cached("DELETE FROM buckets WHERE name = ?1")?
             .execute([name])?;
+        // Its usage row went with it (a trigger); counts of this batch must not bring it back.
+        super::usage::forget_pending(name);
         Ok(files)
     }
 

@@ -35,13 +35,15 @@ pub(crate) fn check_put_condition(
 /// Inserts or replaces the key's current row, inline bytes included, as version `version_id`
 /// (`None`: the null version) with `sequence` (`None` in a bucket never versioned). With a
 /// sequence, inline bytes go to `version_bytes` (see schema version 5) so the version can later
-/// become noncurrent without copying them.
+/// become noncurrent without copying them. `replaced_size_bytes`: the size of the current row this
+/// replaces, if there is one (counted out of the bucket's usage).
 pub(crate) fn insert_object(
     transaction: &Transaction<'_>,
     record: &ObjectRecord,
     version_id: Option<&str>,
     sequence: Option<i64>,
     lock: &ObjectLock,
+    replaced_size_bytes: Option<u64>,
 ) -> rusqlite::Result<()> {
     let (file_id, parts, bytes) = match &record.body {
         ObjectBody::File(id) => (id.to_string(), None, None),
@@ -97,6 +99,10 @@ pub(crate) fn insert_object(
             lock.legal_hold,
             record.tags,
         ])?;
+    super::usage::count(&record.bucket, 1, 0, record.size_bytes as i64);
+    if let Some(size_bytes) = replaced_size_bytes {
+        super::usage::count(&record.bucket, -1, 0, -(size_bytes as i64));
+    }
     Ok(())
 }
 

@@ -146,9 +146,7 @@ fn conditional_files(
 }
 
 fn delete_row(transaction: &Transaction<'_>, bucket: &str, key: &str) -> Result<(), MetaError> {
-    transaction
-        .prepare_cached("DELETE FROM objects WHERE bucket = ?1 AND key = ?2")?
-        .execute(params![bucket, key])?;
+    super::version_rows::delete_current(transaction, bucket, key)?;
     Ok(())
 }
 
@@ -308,11 +306,16 @@ fn delete_keys(
         .into_iter()
         .flatten()
         .collect();
-    transaction
-        .prepare(&format!(
-            "DELETE FROM objects WHERE bucket = ? AND key IN ({placeholders})"
-        ))?
-        .execute(values.as_slice())?;
+    let mut delete = transaction.prepare(&format!(
+        "DELETE FROM objects WHERE bucket = ? AND key IN ({placeholders}) RETURNING size"
+    ))?;
+    let sizes = delete.query_map(values.as_slice(), |row| row.get::<_, i64>(0))?;
+    let (mut count, mut size_bytes) = (0i64, 0i64);
+    for size in sizes {
+        count += 1;
+        size_bytes += size?;
+    }
+    super::usage::count(bucket, -count, 0, -size_bytes);
     Ok(files)
 }
 

@@ -242,10 +242,10 @@ ALTER TABLE buckets ADD COLUMN encryption TEXT;
 
 /// Version 10: the admin API (issue 27). Users gain the admin role and a disabled flag; buckets
 /// gain exact usage (`bucket_usage`: current objects, stored noncurrent versions — not delete
-/// markers — and the bytes of both), kept by triggers in the same transaction as every row change,
-/// so no write path can forget it; and optional quotas (`bucket_quotas`). Both go with their
-/// bucket. The triggers rely on `recursive_triggers` (set in `prepare`): without it the implicit
-/// delete of `INSERT OR REPLACE INTO objects` fires no trigger.
+/// markers — and the bytes of both), counted by the row functions as they write
+/// (`usage::count`) and added once per batch, in the same transaction; and optional quotas
+/// (`bucket_quotas`). Both go with their bucket (a trigger: buckets are deleted rarely). Row
+/// triggers kept usage first and cost a quarter of the 4 KiB PUT rate (BENCHMARKS.md).
 const MIGRATION_V10: &str = "
 ALTER TABLE users ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
@@ -268,30 +268,6 @@ SELECT name,
     + (SELECT coalesce(sum(size), 0) FROM versions
        WHERE versions.bucket = buckets.name AND delete_marker = 0)
 FROM buckets;
-CREATE TRIGGER bucket_usage_object_added AFTER INSERT ON objects
-BEGIN
-    INSERT INTO bucket_usage (bucket, objects, versions, bytes) VALUES (new.bucket, 1, 0, new.size)
-    ON CONFLICT (bucket) DO UPDATE SET objects = objects + 1, bytes = bytes + excluded.bytes;
-END;
-CREATE TRIGGER bucket_usage_object_removed AFTER DELETE ON objects
-BEGIN
-    UPDATE bucket_usage SET objects = objects - 1, bytes = bytes - old.size
-    WHERE bucket = old.bucket;
-END;
-CREATE TRIGGER bucket_usage_object_resized AFTER UPDATE OF size ON objects
-BEGIN
-    UPDATE bucket_usage SET bytes = bytes - old.size + new.size WHERE bucket = new.bucket;
-END;
-CREATE TRIGGER bucket_usage_version_added AFTER INSERT ON versions WHEN new.delete_marker = 0
-BEGIN
-    INSERT INTO bucket_usage (bucket, objects, versions, bytes) VALUES (new.bucket, 0, 1, new.size)
-    ON CONFLICT (bucket) DO UPDATE SET versions = versions + 1, bytes = bytes + excluded.bytes;
-END;
-CREATE TRIGGER bucket_usage_version_removed AFTER DELETE ON versions WHEN old.delete_marker = 0
-BEGIN
-    UPDATE bucket_usage SET versions = versions - 1, bytes = bytes - old.size
-    WHERE bucket = old.bucket;
-END;
 CREATE TRIGGER bucket_usage_bucket_removed AFTER DELETE ON buckets
 BEGIN
     DELETE FROM bucket_usage WHERE bucket = old.name;
@@ -325,8 +301,6 @@ pub fn prepare(connection: &mut Connection) -> Result<(), SchemaError> {
     };
     connection.pragma_update(None, "synchronous", synchronous)?;
     connection.pragma_update(None, "foreign_keys", "OFF")?;
-    // The usage triggers (version 10) must see the row `INSERT OR REPLACE` deletes.
-    connection.pragma_update(None, "recursive_triggers", "ON")?;
     // Plans must not depend on bound values: otherwise SQLite re-prepares a statement whenever a
     // value it planned with changes (a LIMIT, a range start), and a delimiter listing re-runs its
     // statement once per common prefix with a new start each time.

@@ -124,7 +124,12 @@ impl MetaStore {
         work: impl FnOnce(&Transaction<'_>) -> T,
     ) -> Result<T, MetaError> {
         let transaction = self.connection.transaction()?;
+        super::usage::discard_pending();
         let outcome = work(&transaction);
+        // Usage counted by the batch's row writes, added in the same transaction (on an error
+        // the transaction rolls back on drop, and the counts go with it).
+        super::usage::flush_pending(&transaction)
+            .inspect_err(|_| super::usage::discard_pending())?;
         transaction.commit().inspect_err(|error| {
             tracing::error!(error = %error, "metadata commit failed");
         })?;

@@ -1,5 +1,12 @@
-//! What each bucket holds (kept exact by the schema's triggers) and its optional quota, enforced
-//! inside the commit of every write that adds an object, so concurrent writes cannot overshoot it.
+//! What each bucket holds and its optional quota, enforced inside the commit of every write that
+//! adds an object, so concurrent writes cannot overshoot it.
+//!
+//! Usage is exact: each function that writes a row of `objects` or `versions` counts what it
+//! added or removed (`count`), the counts of a transaction gather here, and `flush_pending` adds
+//! them to `bucket_usage` once, just before the commit — one UPDATE per bucket per batch rather
+//! than one per row (row triggers did the same job for a quarter of the 4 KiB PUT rate).
+
+use std::cell::RefCell;
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
@@ -49,6 +56,85 @@ impl BucketQuota {
     }
 }
 
+/// Counts of one bucket not yet added to `bucket_usage`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct UsageDelta {
+    objects: i64,
+    versions: i64,
+    bytes: i64,
+}
+
+thread_local! {
+    /// This thread's transaction's counts, per bucket (a batch touches few buckets: a scan beats
+    /// hashing). Only the thread running a `MetaStore` transaction writes it.
+    static PENDING: RefCell<Vec<(String, UsageDelta)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// What a row write did to `bucket`: current objects and noncurrent versions (not delete
+/// markers) added (+) or removed (-), with their bytes. Every function writing `objects` or
+/// `versions` rows calls it.
+pub(crate) fn count(bucket: &str, objects: i64, versions: i64, bytes: i64) {
+    PENDING.with_borrow_mut(|pending| {
+        let delta = match pending.iter_mut().find(|(name, _)| name == bucket) {
+            Some((_, delta)) => delta,
+            None => {
+                pending.push((bucket.to_string(), UsageDelta::default()));
+                &mut pending.last_mut().expect("just pushed").1
+            }
+        };
+        delta.objects += objects;
+        delta.versions += versions;
+        delta.bytes += bytes;
+    });
+}
+
+/// Counts of `bucket` not yet flushed.
+fn pending_of(bucket: &str) -> UsageDelta {
+    PENDING.with_borrow(|pending| {
+        pending
+            .iter()
+            .find(|(name, _)| name == bucket)
+            .map_or_else(UsageDelta::default, |(_, delta)| *delta)
+    })
+}
+
+/// Puts back the counts of `bucket` as they were (a write rolled back to its savepoint).
+fn restore_pending(bucket: &str, delta: UsageDelta) {
+    let now = pending_of(bucket);
+    count(
+        bucket,
+        delta.objects - now.objects,
+        delta.versions - now.versions,
+        delta.bytes - now.bytes,
+    );
+}
+
+/// Forgets the counts of a bucket deleted in this transaction (its usage row went with it).
+pub(crate) fn forget_pending(bucket: &str) {
+    PENDING.with_borrow_mut(|pending| pending.retain(|(name, _)| name != bucket));
+}
+
+/// Forgets every count (a transaction starts, or failed before its commit).
+pub(crate) fn discard_pending() {
+    PENDING.with_borrow_mut(Vec::clear);
+}
+
+/// Adds the transaction's counts to `bucket_usage` (just before the commit) and forgets them.
+pub(crate) fn flush_pending(transaction: &Transaction<'_>) -> rusqlite::Result<()> {
+    let pending = PENDING.with_borrow_mut(std::mem::take);
+    for (bucket, delta) in pending {
+        if delta == UsageDelta::default() {
+            continue;
+        }
+        transaction
+            .prepare_cached(
+                "INSERT INTO bucket_usage (bucket, objects, versions, bytes)                  VALUES (?1, ?2, ?3, ?4) ON CONFLICT (bucket) DO UPDATE SET                  objects = objects + excluded.objects, versions = versions + excluded.versions,                  bytes = bytes + excluded.bytes",
+            )?
+            .execute(params![bucket, delta.objects, delta.versions, delta.bytes])?;
+    }
+    Ok(())
+}
+
 /// SQLite stores integers as i64; usage and limits never reach 2^63.
 fn to_u64(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
@@ -58,22 +144,28 @@ fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-/// The usage of `bucket` (zero when it holds nothing).
+/// The usage of `bucket` (zero when it holds nothing), counts of this transaction included.
 pub(crate) fn get_usage(
     transaction: &Transaction<'_>,
     bucket: &str,
 ) -> rusqlite::Result<BucketUsage> {
-    Ok(transaction
+    let stored = transaction
         .prepare_cached("SELECT objects, versions, bytes FROM bucket_usage WHERE bucket = ?1")?
         .query_row([bucket], |row| {
-            Ok(BucketUsage {
-                objects: to_u64(row.get(0)?),
-                versions: to_u64(row.get(1)?),
-                size_bytes: to_u64(row.get(2)?),
-            })
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, i64>(2)?,
+            ))
         })
         .optional()?
-        .unwrap_or_default())
+        .unwrap_or_default();
+    let pending = pending_of(bucket);
+    Ok(BucketUsage {
+        objects: to_u64(stored.0 + pending.objects),
+        versions: to_u64(stored.1 + pending.versions),
+        size_bytes: to_u64(stored.2 + pending.bytes),
+    })
 }
 
 /// The quota of `bucket`, if it has one.
@@ -105,6 +197,7 @@ pub(crate) fn within_quota<T>(
         return write();
     };
     transaction.execute_batch("SAVEPOINT quota")?;
+    let before = pending_of(bucket);
     let outcome = write();
     let keep = match &outcome {
         Ok(_) => !quota.exceeded_by(&get_usage(transaction, bucket)?),
@@ -112,6 +205,7 @@ pub(crate) fn within_quota<T>(
     };
     if !keep {
         transaction.execute_batch("ROLLBACK TO quota")?;
+        restore_pending(bucket, before);
     }
     transaction.execute_batch("RELEASE quota")?;
     match outcome {
@@ -143,6 +237,8 @@ impl MetaCommand for GetBucketFigures {
     type Reply = Vec<BucketFigures>;
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<Self::Reply, MetaError> {
+        // Counts of this batch's earlier commands are in the table first.
+        flush_pending(transaction)?;
         let mut statement = transaction.prepare_cached(
             "SELECT b.name, b.owner, b.created_ms, coalesce(u.objects, 0), \
              coalesce(u.versions, 0), coalesce(u.bytes, 0), q.bytes_max, q.objects_max \
@@ -232,6 +328,7 @@ impl MetaCommand for GetOwnerUsage {
     type Reply = Vec<OwnerUsage>;
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<Self::Reply, MetaError> {
+        flush_pending(transaction)?;
         let mut statement = transaction.prepare_cached(
             "SELECT b.owner, count(*), coalesce(sum(u.objects), 0), \
              coalesce(sum(u.versions), 0), coalesce(sum(u.bytes), 0) \
@@ -410,5 +507,89 @@ mod tests {
             }),
             Err(MetaError::NoSuchBucket)
         ));
+    }
+
+    // Goal: whatever mix of writes a batch holds — puts, overwrites, deletes, batch deletes,
+    // version removals, in a bucket unversioned, then versioned, then suspended — the usage
+    // after each batch equals the rows summed (the counts of every row function, flushed once
+    // per batch, miss nothing).
+    #[test]
+    fn usage_stays_exact_through_random_batches() {
+        use crate::meta::{DeleteBatch, MetaCommand};
+        let directory = tempfile::tempdir().unwrap();
+        let mut store = MetaStore::open(&directory.path().join("meta.sqlite")).unwrap();
+        store.apply(&create_bucket("b")).unwrap();
+        let mut random = fastrand::Rng::with_seed(27);
+        let mut id = 100u128;
+        for round in 0..60 {
+            if round == 20 || round == 40 {
+                let status = if round == 20 {
+                    VersioningStatus::Enabled
+                } else {
+                    VersioningStatus::Suspended
+                };
+                store
+                    .apply(&PutBucketVersioning {
+                        bucket: "b".into(),
+                        status,
+                    })
+                    .unwrap();
+            }
+            let versions: Vec<(String, Option<String>)> = {
+                let connection = store.connection();
+                let mut statement = connection
+                    .prepare("SELECT key, version_id FROM versions WHERE bucket = 'b'")
+                    .unwrap();
+                let rows = statement
+                    .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .unwrap();
+                rows.map(Result::unwrap).collect()
+            };
+            let mut jobs: Vec<Box<dyn crate::meta::command::Job>> = Vec::new();
+            fn boxed<C: MetaCommand>(command: C) -> Box<dyn crate::meta::command::Job> {
+                Box::new(crate::meta::command::Pending::new(command).0)
+            }
+            for _ in 0..random.usize(1..12) {
+                let key = format!("k{}", random.usize(0..8));
+                id += 1;
+                jobs.push(match random.usize(0..10) {
+                    0..=4 => {
+                        let mut record = if random.bool() {
+                            object(&key, id)
+                        } else {
+                            inline_object(&key, &vec![b'x'; random.usize(0..50)])
+                        };
+                        record.size_bytes = match record.body {
+                            crate::meta::ObjectBody::File(_) => random.u64(1..1000),
+                            _ => record.size_bytes,
+                        };
+                        boxed(PutObject(record, PutCondition::None))
+                    }
+                    5..=6 => boxed(delete(&key, None)),
+                    7 => boxed(DeleteBatch {
+                        bucket: "b".into(),
+                        keys: vec![key, format!("k{}", random.usize(0..8))],
+                        versions: Vec::new(),
+                        conditions: Vec::new(),
+                        requester: "o".into(),
+                        bypass_governance: false,
+                    }),
+                    _ => match versions.get(random.usize(0..versions.len().max(1))) {
+                        Some((key, version)) => {
+                            let selector = version
+                                .as_deref()
+                                .map(|text| VersionSelector::parse(text).unwrap())
+                                .unwrap_or(VersionSelector::Null);
+                            boxed(delete(key, Some(selector)))
+                        }
+                        None => boxed(delete(&key, None)),
+                    },
+                });
+            }
+            store.apply_batch(&mut jobs);
+            assert_eq!(figures(&mut store), recount(&store), "after round {round}");
+        }
+        let usage = figures(&mut store);
+        assert!(usage.objects > 0 && usage.versions > 0, "{usage:?}");
     }
 }

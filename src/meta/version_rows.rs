@@ -163,6 +163,7 @@ pub(super) fn copy_current_to_versions(
              FROM objects WHERE bucket = ?1 AND key = ?2"
         ))?
         .execute(params![bucket, key, moved_bytes, noncurrent_ms])?;
+    super::usage::count(bucket, 0, 1, current.size_bytes as i64);
     Ok(())
 }
 
@@ -184,9 +185,13 @@ pub(super) fn delete_current(
     bucket: &str,
     key: &str,
 ) -> rusqlite::Result<()> {
-    transaction
-        .prepare_cached("DELETE FROM objects WHERE bucket = ?1 AND key = ?2")?
-        .execute(params![bucket, key])?;
+    let removed: Option<i64> = transaction
+        .prepare_cached("DELETE FROM objects WHERE bucket = ?1 AND key = ?2 RETURNING size")?
+        .query_row(params![bucket, key], |row| row.get(0))
+        .optional()?;
+    if let Some(size_bytes) = removed {
+        super::usage::count(bucket, -1, 0, -size_bytes);
+    }
     Ok(())
 }
 
@@ -215,12 +220,16 @@ pub(super) fn promote_newest(
     let Some((sequence, false)) = newest else {
         return Ok(());
     };
-    transaction
+    let promoted: Option<i64> = transaction
         .prepare_cached(&format!(
             "INSERT INTO objects ({MOVED_COLUMNS}, sequence) SELECT {MOVED_COLUMNS}, sequence \
-             FROM versions WHERE bucket = ?1 AND key = ?2 AND sequence = ?3"
+             FROM versions WHERE bucket = ?1 AND key = ?2 AND sequence = ?3 RETURNING size"
         ))?
-        .execute(params![bucket, key, sequence])?;
+        .query_row(params![bucket, key, sequence], |row| row.get(0))
+        .optional()?;
+    if let Some(size_bytes) = promoted {
+        super::usage::count(bucket, 1, 0, size_bytes);
+    }
     delete_noncurrent(transaction, bucket, key, sequence)
 }
 
@@ -230,9 +239,18 @@ pub(super) fn delete_noncurrent(
     key: &str,
     sequence: i64,
 ) -> rusqlite::Result<()> {
-    transaction
-        .prepare_cached("DELETE FROM versions WHERE bucket = ?1 AND key = ?2 AND sequence = ?3")?
-        .execute(params![bucket, key, sequence])?;
+    let removed: Option<(i64, bool)> = transaction
+        .prepare_cached(
+            "DELETE FROM versions WHERE bucket = ?1 AND key = ?2 AND sequence = ?3 \
+             RETURNING size, delete_marker",
+        )?
+        .query_row(params![bucket, key, sequence], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .optional()?;
+    if let Some((size_bytes, false)) = removed {
+        super::usage::count(bucket, 0, -1, -size_bytes);
+    }
     Ok(())
 }
 

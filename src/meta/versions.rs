@@ -108,6 +108,8 @@ pub(crate) fn write_version(
     let (bucket, key) = (record.bucket.as_str(), record.key.as_str());
     let current = current_row(transaction, bucket, key)?;
     check_put_condition(condition, current.as_ref().map(|row| row.etag.as_str()))?;
+    // Whatever happens to the current row below, the insert replaces it in `objects`.
+    let replaced_size_bytes = current.as_ref().map(|row| row.size_bytes);
     let mut lock = record.lock;
     if lock.retention.is_none() {
         lock.retention = bucket_record
@@ -115,7 +117,7 @@ pub(crate) fn write_version(
             .and_then(|config| config.default_for(record.last_modified_ms));
     }
     let Some(status) = bucket_record.versioning else {
-        insert_object(transaction, record, None, None, &lock)?;
+        insert_object(transaction, record, None, None, &lock, replaced_size_bytes)?;
         return Ok(VersionWritten {
             version_id: None,
             freed: current.map(|row| row.files).unwrap_or_default(),
@@ -182,6 +184,7 @@ pub(crate) fn write_version(
         version_id.as_deref(),
         Some(sequence),
         &lock,
+        replaced_size_bytes,
     )?;
     Ok(VersionWritten { version_id, freed })
 }
