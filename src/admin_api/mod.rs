@@ -1,11 +1,12 @@
 //! The admin API: a versioned JSON API under `/_ringstore/admin/v1/` for users, buckets, quotas,
-//! usage, server info and recent errors. Requests are signed as S3 requests are (SigV4 or SigV2,
+//! usage, server info and recent errors; and the web console built on it (`console`). Requests are signed as S3 requests are (SigV4 or SigV2,
 //! header or presigned, by a user with the admin role); `openapi.json` describes it all.
 //!
 //! `service` sends a request here when its path is under `RESERVED_PREFIX` and its `Host` names
 //! no bucket (`router::ADMIN_API_PREFIX` says why no bucket can collide).
 
 pub mod buckets;
+pub mod console;
 pub mod error;
 pub mod json_body;
 pub mod router;
@@ -25,7 +26,7 @@ use crate::s3::auth::verify::claimed_access_key;
 use crate::s3::payload::PayloadReader;
 use crate::s3::{path, S3Context};
 
-/// Paths under this prefix belong to ringstore itself (the admin API, later the console).
+/// Paths under this prefix belong to ringstore itself (the admin API and the console).
 pub const RESERVED_PREFIX: &str = "/_ringstore/";
 
 /// The API's OpenAPI 3 description, served at `openapi.json` (checked against real answers by
@@ -95,6 +96,12 @@ pub async fn handle(
     head: &RequestHead,
     body: &mut RequestBody<'_>,
 ) -> Response {
+    if head
+        .path
+        .starts_with(console::CONSOLE_PREFIX.trim_end_matches('/'))
+    {
+        return console::serve(head);
+    }
     let started = Instant::now();
     let request_id = context.next_request_id();
     let mut operation_name = "AdminOther";

@@ -19,6 +19,7 @@ pub fn reason(status: u16) -> &'static str {
         206 => "Partial Content",
         303 => "See Other",
         304 => "Not Modified",
+        308 => "Permanent Redirect",
         400 => "Bad Request",
         403 => "Forbidden",
         404 => "Not Found",
