@@ -4,8 +4,9 @@
 //! `core_state::CoreState` (config, data dir, metadata client, metrics, shutdown) and its
 //! `service::Service`; `net` reads requests and serves any `net::Service` (it knows neither
 //! `service` nor `s3`); `http` parses bytes and owns the response type (`http::Response`, bodies
-//! streamed through `http::BodyStream`). `service` sends admin paths to `admin` and the rest to
-//! `s3::pipeline`, which resolves, routes (`s3::router` → `s3::operation::Operation`, the one
+//! streamed through `http::BodyStream`). `service` sends admin paths to `admin`, the reserved
+//! `/_ringstore/` prefix to `admin_api` (the JSON admin API, signed like S3 and authenticated by
+//! `s3::pipeline`, and the web console's embedded files), and the rest to `s3::pipeline`, which resolves, routes (`s3::router` → `s3::operation::Operation`, the one
 //! table of operations), authenticates (`s3::auth`) and runs one typed unit of `s3::ops`
 //! (`s3::handler`: input parsed from the request, handled on a `Call`, output rendered — XML
 //! through `s3::xml::documents`). Units authorize with `s3::resource` / `s3::access` (ACLs) over

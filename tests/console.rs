@@ -156,6 +156,43 @@ async fn the_console_in_a_real_browser() {
         .await
         .unwrap();
     assert!(policy.policy().unwrap().contains("console-e2e/docs/*"));
+    let lifecycle = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket("console-e2e")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lifecycle.rules()[0].id(), Some("expire-tmp"));
+    let cors = s3
+        .get_bucket_cors()
+        .bucket("console-e2e")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cors.cors_rules()[0].allowed_origins(),
+        ["https://example.com"]
+    );
+    assert!(
+        seen["corsError"]
+            .as_str()
+            .unwrap()
+            .starts_with("MalformedXML"),
+        "{seen}"
+    );
+    let acl = s3
+        .get_bucket_acl()
+        .bucket("console-e2e")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        acl.grants().iter().any(|grant| grant
+            .grantee()
+            .and_then(|g| g.uri())
+            .is_some_and(|uri| uri.ends_with("AllUsers"))),
+        "public-read applied: {acl:?}"
+    );
     let versioning = s3
         .get_bucket_versioning()
         .bucket("console-e2e")

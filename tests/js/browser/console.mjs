@@ -159,6 +159,22 @@ try {
   }));
   await page.click("#policy-save");
   await page.waitForSelector("#policy-status .notice.ok");
+  // Lifecycle and CORS as S3's XML (sent with the checksum S3 requires on them), and a canned ACL.
+  await page.fill("#lifecycle-text", "<LifecycleConfiguration><Rule><ID>expire-tmp</ID><Filter><Prefix>tmp/</Prefix></Filter>" +
+    "<Status>Enabled</Status><Expiration><Days>7</Days></Expiration></Rule></LifecycleConfiguration>");
+  await page.click("#lifecycle-save");
+  await page.waitForSelector("#lifecycle-status .notice.ok");
+  await page.fill("#cors-text", "<CORSConfiguration><CORSRule><AllowedOrigin>https://example.com</AllowedOrigin>" +
+    "<AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>");
+  await page.click("#cors-save");
+  await page.waitForSelector("#cors-status .notice.ok");
+  await page.fill("#cors-text", "<CORSConfiguration><CORSRule><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>");
+  await page.click("#cors-save");
+  await page.waitForSelector("#cors-status .notice.error");
+  seen.corsError = await page.textContent("#cors-status");
+  await page.selectOption("#acl", "public-read");
+  await page.click("#acl-save");
+  await page.waitForSelector("#settings-status .notice.ok");
   await page.click("#versioning-enable");
   await page.waitForFunction(() => document.getElementById("versioning-status")?.textContent === "Enabled");
   await page.fill("#quota-objects", "1000");
