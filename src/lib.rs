@@ -6,8 +6,8 @@
 //! `service` nor `s3`); `http` parses bytes and owns the response type (`http::Response`, bodies
 //! streamed through `http::BodyStream`). `service` sends admin paths to `admin`, the reserved
 //! `/_ringstore/` prefix to `admin_api` (the JSON admin API, signed like S3 and authenticated by
-//! `s3::pipeline`, and the web console's embedded files), and the rest to `s3::pipeline`, which resolves, routes (`s3::router` → `s3::operation::Operation`, the one
-//! table of operations), authenticates (`s3::auth`) and runs one typed unit of `s3::ops`
+//! `s3::pipeline`, and the web console's embedded files), and the rest to `s3::pipeline`, which
+//! resolves, routes (`s3::router` → `s3::operation::Operation`, the one table of operations), authenticates (`s3::auth`) and runs one typed unit of `s3::ops`
 //! (`s3::handler`: input parsed from the request, handled on a `Call`, output rendered — XML
 //! through `s3::xml::documents`). Units authorize with `s3::resource` / `s3::access` (ACLs) over
 //! the per-core caches of `s3::directory` and `s3::object_cache` (exact: `meta::Generations`

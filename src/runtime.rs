@@ -483,7 +483,10 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
         None => (None, Vec::new()),
     };
     let mut tls_sockets = tls_sockets.into_iter();
-    let store = open_and_recover(&layout)?;
+    let mut store = open_and_recover(&layout)?;
+    store
+        .checkpoint_in_background(&layout.meta_path())
+        .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
     ensure_memlock(config.cores)?;
     raise_nofile(config.cores, config.connections_per_core_max);
     let shutdown = Arc::new(AtomicBool::new(false));

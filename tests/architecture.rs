@@ -289,5 +289,12 @@ fn every_row_write_counts_usage() {
                 "{path} writes object or version rows without counting them in usage::count"
             );
         }
+        // A savepoint rolled back undoes rows; the counts of those rows must go too.
+        if code_lines(code).any(|line| line.contains("ROLLBACK TO")) {
+            assert!(
+                code.contains("restore_pending("),
+                "{path} rolls a savepoint back without restoring the usage counts"
+            );
+        }
     }
 }

@@ -45,6 +45,18 @@ async fn the_console_in_a_real_browser() {
             .await
             .unwrap();
     }
+    // A stored page that tries to read the console's signed-in secret (it runs in the same tab).
+    let stored_page = "<title>untouched</title><script>try { document.title = 'read: ' + \
+        sessionStorage.getItem('ringstore-console-credentials'); } catch (error) { \
+        document.title = 'blocked: ' + error.name; }</script>";
+    s3.put_object()
+        .bucket("console-e2e")
+        .key("docs/stored.html")
+        .content_type("text/html")
+        .body(stored_page.as_bytes().to_vec().into())
+        .send()
+        .await
+        .unwrap();
     let screenshots = root.join("target/console-screenshots");
     let node = tokio::process::Command::new("node")
         .arg("browser/console.mjs")
@@ -122,6 +134,10 @@ async fn the_console_in_a_real_browser() {
         "{seen}"
     );
     assert!(seen["dashboardPoints"].as_u64().unwrap() >= 3, "{seen}");
+    assert_eq!(
+        seen["storedPageTitle"], "blocked: SecurityError",
+        "a stored page ran with the console's storage: {seen}"
+    );
     assert!(
         !seen["bobNav"].as_str().unwrap().contains("Users"),
         "{seen}"

@@ -62,10 +62,6 @@ pub async fn list(context: &S3Context) -> Result<Answer, AdminError> {
     Ok(Answer::ok(json!({ "buckets": listed })))
 }
 
-fn no_such_bucket(name: &str) -> AdminError {
-    AdminError::new(404, "NoSuchBucket", format!("no bucket is named {name}"))
-}
-
 /// `GET buckets/{name}`: usage, quota and configuration.
 pub async fn get(context: &S3Context, name: &str) -> Result<Answer, AdminError> {
     let figures = context
@@ -73,7 +69,7 @@ pub async fn get(context: &S3Context, name: &str) -> Result<Answer, AdminError> 
         .call(GetBucketFigures(Some(name.to_string())))
         .await?;
     let (Some(figures), Some(record)) = (figures.first(), context.bucket(name).await?) else {
-        return Err(no_such_bucket(name));
+        return Err(AdminError::NoSuchBucket(name.to_string()));
     };
     let mut value = figures_json(figures);
     value["configuration"] = configuration_json(&record);
@@ -90,7 +86,7 @@ pub async fn create(
     let mut body = JsonBody::parse(body)?;
     let name = body
         .string("name")?
-        .ok_or_else(|| AdminError::invalid("name is required"))?;
+        .ok_or_else(|| AdminError::InvalidRequest("name is required".into()))?;
     let owner = body
         .string("owner")?
         .unwrap_or_else(|| requester.to_string());
@@ -104,7 +100,7 @@ pub async fn create(
             .await?
             .is_some();
     if !known {
-        return Err(AdminError::no_such_user(&owner));
+        return Err(AdminError::NoSuchUser(owner));
     }
     let record = BucketRecord {
         name: name.clone(),
@@ -124,11 +120,7 @@ pub async fn create(
     match context.meta.create_bucket(record).await {
         Ok(true) => {}
         Ok(false) | Err(MetaError::BucketExists { .. }) => {
-            return Err(AdminError::new(
-                409,
-                "BucketAlreadyExists",
-                format!("a bucket named {name} exists"),
-            ))
+            return Err(AdminError::BucketAlreadyExists(name))
         }
         Err(error) => return Err(error.into()),
     }
@@ -149,7 +141,7 @@ pub async fn remove(context: &S3Context, name: &str) -> Result<Answer, AdminErro
             tracing::info!(bucket = %name, "bucket deleted");
             Ok(Answer::no_content())
         }
-        Err(MetaError::NoSuchBucket) => Err(no_such_bucket(name)),
+        Err(MetaError::NoSuchBucket) => Err(AdminError::NoSuchBucket(name.to_string())),
         Err(error) => Err(error.into()),
     }
 }
@@ -170,6 +162,17 @@ pub async fn put_quota(
                 objects_max: body.count("objects")?,
             };
             body.finish()?;
+            // SQLite keeps integers as i64: a larger limit would be stored as another number.
+            if [quota.size_bytes_max, quota.objects_max]
+                .iter()
+                .flatten()
+                .any(|limit| *limit > i64::MAX as u64)
+            {
+                return Err(AdminError::InvalidRequest(format!(
+                    "a quota is at most {}",
+                    i64::MAX
+                )));
+            }
             quota
         }
     };
@@ -182,7 +185,7 @@ pub async fn put_quota(
         .await
     {
         Ok(()) => {}
-        Err(MetaError::NoSuchBucket) => return Err(no_such_bucket(name)),
+        Err(MetaError::NoSuchBucket) => return Err(AdminError::NoSuchBucket(name.to_string())),
         Err(error) => return Err(error.into()),
     }
     tracing::info!(bucket = %name, bytes_max = ?quota.size_bytes_max, objects_max = ?quota.objects_max, "bucket quota set");

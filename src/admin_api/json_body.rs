@@ -12,15 +12,20 @@ pub struct JsonBody {
 }
 
 impl JsonBody {
-    /// Parses `bytes` (empty: an empty object).
+    /// Parses `bytes`: a JSON object is required (`{}` says "nothing"; an empty body says
+    /// nothing about what was meant).
     pub fn parse(bytes: &[u8]) -> Result<Self, AdminError> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(JsonBody { fields: Map::new() });
+            return Err(AdminError::InvalidRequest(
+                "the body must be a JSON object".into(),
+            ));
         }
         match serde_json::from_slice::<Value>(bytes) {
             Ok(Value::Object(fields)) => Ok(JsonBody { fields }),
-            Ok(_) => Err(AdminError::invalid("the body must be a JSON object")),
-            Err(error) => Err(AdminError::invalid(format!(
+            Ok(_) => Err(AdminError::InvalidRequest(
+                "the body must be a JSON object".into(),
+            )),
+            Err(error) => Err(AdminError::InvalidRequest(format!(
                 "the body is not JSON: {error}"
             ))),
         }
@@ -35,7 +40,9 @@ impl JsonBody {
         match self.take(name) {
             None => Ok(None),
             Some(Value::String(text)) => Ok(Some(text)),
-            Some(_) => Err(AdminError::invalid(format!("{name} must be a string"))),
+            Some(_) => Err(AdminError::InvalidRequest(format!(
+                "{name} must be a string"
+            ))),
         }
     }
 
@@ -44,7 +51,9 @@ impl JsonBody {
         match self.take(name) {
             None => Ok(None),
             Some(Value::Bool(flag)) => Ok(Some(flag)),
-            Some(_) => Err(AdminError::invalid(format!("{name} must be true or false"))),
+            Some(_) => Err(AdminError::InvalidRequest(format!(
+                "{name} must be true or false"
+            ))),
         }
     }
 
@@ -53,7 +62,7 @@ impl JsonBody {
         match self.take(name) {
             None => Ok(None),
             Some(value) => value.as_u64().map(Some).ok_or_else(|| {
-                AdminError::invalid(format!("{name} must be a non-negative integer"))
+                AdminError::InvalidRequest(format!("{name} must be a non-negative integer"))
             }),
         }
     }
@@ -62,7 +71,7 @@ impl JsonBody {
     pub fn finish(self) -> Result<(), AdminError> {
         match self.fields.keys().next() {
             None => Ok(()),
-            Some(name) => Err(AdminError::invalid(format!("unknown field {name}"))),
+            Some(name) => Err(AdminError::InvalidRequest(format!("unknown field {name}"))),
         }
     }
 }
@@ -81,9 +90,10 @@ mod tests {
         assert!(body.boolean("n").is_err());
         let mut body = JsonBody::parse(br#"{"n":-1,"typo":1}"#).unwrap();
         assert!(body.count("n").is_err());
-        assert_eq!(body.finish().unwrap_err().message, "unknown field typo");
+        assert_eq!(body.finish().unwrap_err().message(), "unknown field typo");
         assert!(JsonBody::parse(b"[1]").is_err());
         assert!(JsonBody::parse(b"{").is_err());
-        assert!(JsonBody::parse(b" ").unwrap().finish().is_ok());
+        assert!(JsonBody::parse(b" ").is_err());
+        assert!(JsonBody::parse(b"{}").unwrap().finish().is_ok());
     }
 }

@@ -1,6 +1,7 @@
 //! The admin API: a versioned JSON API under `/_ringstore/admin/v1/` for users, buckets, quotas,
-//! usage, server info and recent errors; and the web console built on it (`console`). Requests are signed as S3 requests are (SigV4 or SigV2,
-//! header or presigned, by a user with the admin role); `openapi.json` describes it all.
+//! usage, server info and recent errors; and the web console built on it (`console`). Requests
+//! are signed as S3 requests are (SigV4 or SigV2, header or presigned — a change only in its
+//! headers, over its body), by a user with the admin role; `openapi.json` describes it all.
 //!
 //! `service` sends a request here when its path is under `RESERVED_PREFIX` and its `Host` names
 //! no bucket (`router::ADMIN_API_PREFIX` says why no bucket can collide).
@@ -19,12 +20,16 @@ use serde_json::Value;
 
 use self::error::AdminError;
 use self::router::{AdminOperation, RouteError, ADMIN_API_PREFIX};
-use crate::http::{RequestBody, RequestHead, Response, ResponseBody, ResponseHead};
+use crate::http::{Method, RequestBody, RequestHead, Response, ResponseBody, ResponseHead};
 use crate::limits::ADMIN_REQUEST_BYTES_MAX;
 use crate::s3::access::Requester;
+use crate::s3::auth::shared::PayloadMode;
 use crate::s3::auth::verify::claimed_access_key;
 use crate::s3::payload::PayloadReader;
 use crate::s3::{path, S3Context};
+
+/// Bytes read from a body at a time (a page; bodies are at most `ADMIN_REQUEST_BYTES_MAX`).
+const ADMIN_READ_CHUNK_BYTES: usize = 4096;
 
 /// Paths under this prefix belong to ringstore itself (the admin API and the console).
 pub const RESERVED_PREFIX: &str = "/_ringstore/";
@@ -111,7 +116,7 @@ pub async fn handle(
         Ok(response) => response,
         Err(error) => {
             let body = serde_json::to_vec(&error.body(&request_id)).unwrap_or_default();
-            json_response(error.status, Some(body), "application/json")
+            json_response(error.status(), Some(body), "application/json")
         }
     };
     response.head.header("x-amz-request-id", request_id.clone());
@@ -140,18 +145,13 @@ async fn run(
     operation_name: &mut &'static str,
     access_key: &mut String,
 ) -> Result<Response, AdminError> {
-    let not_found = || AdminError::new(404, "NotFound", "no such admin resource");
     let sub_path = head
         .path
         .strip_prefix(ADMIN_API_PREFIX)
-        .ok_or_else(not_found)?;
+        .ok_or(AdminError::NotFound)?;
     let operation = router::route(head.method, sub_path).map_err(|error| match error {
-        RouteError::NotFound => not_found(),
-        RouteError::MethodNotAllowed => AdminError::new(
-            405,
-            "MethodNotAllowed",
-            "this resource does not take this method",
-        ),
+        RouteError::NotFound => AdminError::NotFound,
+        RouteError::MethodNotAllowed => AdminError::MethodNotAllowed,
     })?;
     *operation_name = operation.name();
     if operation == AdminOperation::GetOpenApi {
@@ -171,22 +171,23 @@ async fn run(
         crate::s3::pipeline::authenticate(context, head, &target, &query, claimed.as_deref())
             .await?;
     let Requester::User(identity) = requester else {
-        return Err(AdminError::new(
-            403,
-            "AccessDenied",
-            "the admin API takes only signed requests",
-        ));
+        return Err(AdminError::Unsigned);
     };
     let is_admin = context
         .user(&identity.access_key)
         .await?
         .is_some_and(|user| user.admin);
     if !is_admin {
-        return Err(AdminError::new(
-            403,
-            "AccessDenied",
-            "the admin API needs a user with the admin role",
-        ));
+        return Err(AdminError::NotAdmin);
+    }
+    // A change is signed over its body, in its headers: a presigned URL, SigV2 or
+    // UNSIGNED-PAYLOAD leaves the body to whoever replays the request (within its window).
+    let body_signed = matches!(
+        auth.payload,
+        PayloadMode::Sha256(_) | PayloadMode::StreamingSigned { .. }
+    );
+    if head.method != Method::Get && !body_signed {
+        return Err(AdminError::SignedPayloadRequired);
     }
     let mut payload = PayloadReader::new(body, auth.payload.clone(), auth.chunk_signing, None);
     let bytes = read_body(&mut payload).await?;
@@ -219,28 +220,21 @@ async fn run(
 /// The request body, at most `ADMIN_REQUEST_BYTES_MAX` (its signature's payload hash checked by
 /// the reader).
 async fn read_body(payload: &mut PayloadReader<'_, '_>) -> Result<Vec<u8>, AdminError> {
-    let too_large = || {
-        AdminError::new(
-            413,
-            "RequestTooLarge",
-            format!("admin request bodies are at most {ADMIN_REQUEST_BYTES_MAX} bytes"),
-        )
-    };
     if payload
         .object_length()
         .is_some_and(|length| length > ADMIN_REQUEST_BYTES_MAX as u64)
     {
-        return Err(too_large());
+        return Err(AdminError::RequestTooLarge);
     }
     let mut bytes = Vec::new();
-    let mut scratch = [0u8; 4096];
+    let mut scratch = [0u8; ADMIN_READ_CHUNK_BYTES];
     loop {
         let count = payload.read(&mut scratch).await?;
         if count == 0 {
             return Ok(bytes);
         }
         if bytes.len() + count > ADMIN_REQUEST_BYTES_MAX {
-            return Err(too_large());
+            return Err(AdminError::RequestTooLarge);
         }
         bytes.extend_from_slice(&scratch[..count]);
     }

@@ -5,12 +5,10 @@ use serde_json::{json, Value};
 
 use super::error::AdminError;
 use super::Answer;
+use crate::limits::RECENT_ERRORS_ANSWERED_MAX;
 use crate::meta::{GetBucketFigures, GetOwnerUsage, ListUsers};
 use crate::obs::recent_errors::merge_newest_first;
 use crate::s3::S3Context;
-
-/// Failed requests `GET errors` answers at most (all cores' rings hold more).
-const RECENT_ERRORS_ANSWERED_MAX: usize = 200;
 
 /// Bytes of a file, 0 when it is absent (the WAL between checkpoints).
 fn file_size_bytes(path: &std::path::Path) -> u64 {

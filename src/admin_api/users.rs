@@ -44,11 +44,7 @@ fn bootstrap_json(context: &S3Context) -> Value {
 /// Refuses a change to the bootstrap admin, whose key and secret come from the command line.
 fn refuse_bootstrap(context: &S3Context, access_key: &str) -> Result<(), AdminError> {
     if access_key == context.admin.identity.access_key {
-        return Err(AdminError::new(
-            409,
-            "BootstrapUser",
-            "the bootstrap admin is set by --access-key / --secret-key and cannot be changed here",
-        ));
+        return Err(AdminError::BootstrapUser);
     }
     Ok(())
 }
@@ -72,7 +68,7 @@ pub async fn get(context: &S3Context, access_key: &str) -> Result<Answer, AdminE
         .await?
     {
         Some(user) => Ok(Answer::ok(user_json(&user, false))),
-        None => Err(AdminError::no_such_user(access_key)),
+        None => Err(AdminError::NoSuchUser(access_key.to_string())),
     }
 }
 
@@ -81,10 +77,14 @@ pub async fn create(context: &S3Context, body: &[u8]) -> Result<Answer, AdminErr
     let mut body = JsonBody::parse(body)?;
     let display_name = body
         .string("displayName")?
-        .ok_or_else(|| AdminError::invalid("displayName is required"))?;
+        .ok_or_else(|| AdminError::InvalidRequest("displayName is required".into()))?;
     let email = body.string("email")?;
     let admin = body.boolean("admin")?.unwrap_or(false);
     body.finish()?;
+    // The bootstrap admin is listed under its access key as its name: names stay unique.
+    if display_name == context.admin.identity.display_name {
+        return Err(AdminError::UserAlreadyExists);
+    }
     let user = context
         .meta
         .call(AddUser {
@@ -112,10 +112,8 @@ pub async fn update(
     body.finish()?;
     if access_key == requester && (admin == Some(false) || disabled == Some(true)) {
         // Locking oneself out by mistake is the common slip; another admin can still do it.
-        return Err(AdminError::new(
-            409,
-            "SelfLockout",
-            "an admin cannot take their own admin role or disable themselves",
+        return Err(AdminError::SelfLockout(
+            "take their own admin role or disable themselves",
         ));
     }
     let user = context
@@ -154,11 +152,7 @@ pub async fn remove(
 ) -> Result<Answer, AdminError> {
     refuse_bootstrap(context, access_key)?;
     if access_key == requester {
-        return Err(AdminError::new(
-            409,
-            "SelfLockout",
-            "an admin cannot remove themselves",
-        ));
+        return Err(AdminError::SelfLockout("remove themselves"));
     }
     context
         .meta

@@ -90,6 +90,7 @@ fn unless_locked<T>(
     action: impl FnOnce() -> Result<T, MetaError>,
 ) -> Result<Option<T>, MetaError> {
     transaction.execute_batch("SAVEPOINT lifecycle_action")?;
+    let counted = super::usage::snapshot_pending();
     match action() {
         Ok(value) => {
             transaction.execute_batch("RELEASE lifecycle_action")?;
@@ -97,6 +98,7 @@ fn unless_locked<T>(
         }
         Err(error) => {
             transaction.execute_batch("ROLLBACK TO lifecycle_action; RELEASE lifecycle_action")?;
+            super::usage::restore_pending(counted);
             match error {
                 MetaError::ObjectLocked => Ok(None),
                 other => Err(other),

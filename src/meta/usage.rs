@@ -41,13 +41,16 @@ pub struct BucketQuota {
 }
 
 impl BucketQuota {
-    /// Whether `usage` is beyond this quota.
-    pub fn exceeded_by(&self, usage: &BucketUsage) -> bool {
-        self.size_bytes_max
-            .is_some_and(|limit| usage.size_bytes > limit)
-            || self
-                .objects_max
-                .is_some_and(|limit| usage.stored_objects() > limit)
+    /// Whether going from `before` to `after` passed this quota: a figure beyond its limit that
+    /// grew (a write that adds nothing never passes it, even over a lowered quota).
+    pub fn passed_by(&self, before: &BucketUsage, after: &BucketUsage) -> bool {
+        let bytes = self
+            .size_bytes_max
+            .is_some_and(|limit| after.size_bytes > limit && after.size_bytes > before.size_bytes);
+        let objects = self.objects_max.is_some_and(|limit| {
+            after.stored_objects() > limit && after.stored_objects() > before.stored_objects()
+        });
+        bytes || objects
     }
 
     /// Whether neither limit is set.
@@ -98,15 +101,18 @@ fn pending_of(bucket: &str) -> UsageDelta {
     })
 }
 
-/// Puts back the counts of `bucket` as they were (a write rolled back to its savepoint).
-fn restore_pending(bucket: &str, delta: UsageDelta) {
-    let now = pending_of(bucket);
-    count(
-        bucket,
-        delta.objects - now.objects,
-        delta.versions - now.versions,
-        delta.bytes - now.bytes,
-    );
+/// The transaction's counts at a savepoint, to put back if the savepoint is rolled back.
+pub(crate) struct PendingSnapshot(Vec<(String, UsageDelta)>);
+
+/// The counts now (take it with the SAVEPOINT).
+pub(crate) fn snapshot_pending() -> PendingSnapshot {
+    PendingSnapshot(PENDING.with_borrow(Clone::clone))
+}
+
+/// Puts the counts back as they were at `snapshot` (with the ROLLBACK TO its savepoint): the
+/// rows the rollback undid must not stay counted.
+pub(crate) fn restore_pending(snapshot: PendingSnapshot) {
+    PENDING.with_borrow_mut(|pending| *pending = snapshot.0);
 }
 
 /// Forgets the counts of a bucket deleted in this transaction (its usage row went with it).
@@ -128,7 +134,10 @@ pub(crate) fn flush_pending(transaction: &Transaction<'_>) -> rusqlite::Result<(
         }
         transaction
             .prepare_cached(
-                "INSERT INTO bucket_usage (bucket, objects, versions, bytes)                  VALUES (?1, ?2, ?3, ?4) ON CONFLICT (bucket) DO UPDATE SET                  objects = objects + excluded.objects, versions = versions + excluded.versions,                  bytes = bytes + excluded.bytes",
+                "INSERT INTO bucket_usage (bucket, objects, versions, bytes) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (bucket) DO UPDATE SET \
+                 objects = objects + excluded.objects, versions = versions + excluded.versions, \
+                 bytes = bytes + excluded.bytes",
             )?
             .execute(params![bucket, delta.objects, delta.versions, delta.bytes])?;
     }
@@ -184,10 +193,13 @@ pub(crate) fn get_quota(
         .optional()
 }
 
-/// Runs `write` (which adds an object to `bucket`) and undoes it with `QuotaExceeded` if it left
-/// the bucket beyond its quota. The check follows the write, so it counts exactly what the write
-/// did (a replaced object's bytes freed, a version kept); the metadata thread runs one command at
-/// a time, so concurrent writes are counted exactly too. A failed write is undone as well.
+/// Runs `write` (which adds an object to `bucket`) and undoes it with `QuotaExceeded` if it took
+/// the bucket beyond its quota: a limit is passed after the write, and the write grew that
+/// figure. The check follows the write, so it counts exactly what the write did (a replaced
+/// object's bytes freed, a version kept), and a write that adds nothing — a repeated
+/// CompleteMultipartUpload, an overwrite that shrinks — passes even over a lowered quota. The
+/// metadata thread runs one command at a time, so concurrent writes are counted exactly too. A
+/// failed write is undone as well.
 pub(crate) fn within_quota<T>(
     transaction: &Transaction<'_>,
     bucket: &str,
@@ -196,16 +208,17 @@ pub(crate) fn within_quota<T>(
     let Some(quota) = get_quota(transaction, bucket)? else {
         return write();
     };
+    let before = get_usage(transaction, bucket)?;
     transaction.execute_batch("SAVEPOINT quota")?;
-    let before = pending_of(bucket);
+    let snapshot = snapshot_pending();
     let outcome = write();
     let keep = match &outcome {
-        Ok(_) => !quota.exceeded_by(&get_usage(transaction, bucket)?),
+        Ok(_) => !quota.passed_by(&before, &get_usage(transaction, bucket)?),
         Err(_) => false,
     };
     if !keep {
         transaction.execute_batch("ROLLBACK TO quota")?;
-        restore_pending(bucket, before);
+        restore_pending(snapshot);
     }
     transaction.execute_batch("RELEASE quota")?;
     match outcome {
@@ -367,7 +380,7 @@ mod tests {
         store.apply(&GetBucketFigures(Some("b".into()))).unwrap()[0].usage
     }
 
-    /// What the triggers must agree with: the rows themselves, summed.
+    /// What the counts must agree with: the rows themselves, summed.
     fn recount(store: &MetaStore) -> BucketUsage {
         store
             .connection()
@@ -510,9 +523,10 @@ mod tests {
     }
 
     // Goal: whatever mix of writes a batch holds — puts, overwrites, deletes, batch deletes,
-    // version removals, in a bucket unversioned, then versioned, then suspended — the usage
-    // after each batch equals the rows summed (the counts of every row function, flushed once
-    // per batch, miss nothing).
+    // version removals, in a bucket unversioned, then versioned, then suspended, and from round
+    // 10 under a quota that refuses (and rolls back) some puts in the middle of batches — the
+    // usage after each batch equals the rows summed (the counts of every row function, flushed
+    // once per batch, miss nothing and keep nothing a rollback undid).
     #[test]
     fn usage_stays_exact_through_random_batches() {
         use crate::meta::{DeleteBatch, MetaCommand};
@@ -521,7 +535,19 @@ mod tests {
         store.apply(&create_bucket("b")).unwrap();
         let mut random = fastrand::Rng::with_seed(27);
         let mut id = 100u128;
+        let mut refused = 0;
         for round in 0..60 {
+            if round == 10 {
+                store
+                    .apply(&PutBucketQuota {
+                        bucket: "b".into(),
+                        quota: BucketQuota {
+                            size_bytes_max: Some(4000),
+                            objects_max: Some(10),
+                        },
+                    })
+                    .unwrap();
+            }
             if round == 20 || round == 40 {
                 let status = if round == 20 {
                     VersioningStatus::Enabled
@@ -546,6 +572,7 @@ mod tests {
                 rows.map(Result::unwrap).collect()
             };
             let mut jobs: Vec<Box<dyn crate::meta::command::Job>> = Vec::new();
+            let mut put_answers = Vec::new();
             fn boxed<C: MetaCommand>(command: C) -> Box<dyn crate::meta::command::Job> {
                 Box::new(crate::meta::command::Pending::new(command).0)
             }
@@ -563,7 +590,12 @@ mod tests {
                             crate::meta::ObjectBody::File(_) => random.u64(1..1000),
                             _ => record.size_bytes,
                         };
-                        boxed(PutObject(record, PutCondition::None))
+                        let (job, answer) = crate::meta::command::Pending::new(PutObject(
+                            record,
+                            PutCondition::None,
+                        ));
+                        put_answers.push(answer);
+                        Box::new(job) as Box<dyn crate::meta::command::Job>
                     }
                     5..=6 => boxed(delete(&key, None)),
                     7 => boxed(DeleteBatch {
@@ -587,9 +619,21 @@ mod tests {
                 });
             }
             store.apply_batch(&mut jobs);
+            for job in jobs {
+                job.reply();
+            }
+            for mut answer in put_answers {
+                if let Ok(Some(Err(MetaError::QuotaExceeded))) = answer.try_recv() {
+                    refused += 1;
+                }
+            }
             assert_eq!(figures(&mut store), recount(&store), "after round {round}");
         }
         let usage = figures(&mut store);
         assert!(usage.objects > 0 && usage.versions > 0, "{usage:?}");
+        assert!(
+            refused > 0,
+            "the quota refused no write: the rollback path went untested"
+        );
     }
 }

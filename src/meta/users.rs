@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::command::{Changes, MetaCommand};
 use super::MetaError;
-use crate::limits::USER_NAME_BYTES_MAX;
+use crate::limits::{USERS_MAX, USER_NAME_BYTES_MAX};
 
 /// Letters of a generated access key (AWS keys are upper-case letters and digits).
 const ACCESS_KEY_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -79,6 +79,13 @@ pub enum UserError {
     /// No user has this access key.
     #[error("no user has access key {0}")]
     NotFound(String),
+    /// The user owns buckets: removing them would leave those buckets (and the objects in them)
+    /// owned by a key nobody can sign with, out of everyone's reach.
+    #[error("{0} owns buckets: delete them first, or disable the user instead")]
+    OwnsBuckets(String),
+    /// `USERS_MAX` users exist already.
+    #[error("there are {USERS_MAX} users already")]
+    TooMany,
     /// The system random source failed.
     #[error("random source: {0}")]
     Random(String),
@@ -169,7 +176,8 @@ pub(crate) fn get_user(
     let (column, value) = match lookup {
         UserLookup::AccessKey(value) => ("access_key", value),
         UserLookup::CanonicalId(value) => ("canonical_id", value),
-        UserLookup::Email(value) => ("email", value),
+        // Emails are stored lower-case (`AddUser`): an address matches whatever its case.
+        UserLookup::Email(value) => ("email", &value.to_ascii_lowercase()),
     };
     connection
         .prepare_cached(&format!(
@@ -218,6 +226,12 @@ impl MetaCommand for AddUser {
         {
             return Ok(Err(error));
         }
+        let count: i64 = transaction
+            .prepare_cached("SELECT count(*) FROM users")?
+            .query_row([], |row| row.get(0))?;
+        if count >= USERS_MAX as i64 {
+            return Ok(Err(UserError::TooMany));
+        }
         let (access_key, secret) = match generate_credentials() {
             Ok(credentials) => credentials,
             Err(error) => return Ok(Err(error)),
@@ -227,7 +241,8 @@ impl MetaCommand for AddUser {
             access_key,
             secret,
             display_name: self.display_name.clone(),
-            email: self.email.clone(),
+            // Lower-case: `B@X.COM` and `b@x.com` are one address (and one grantee).
+            email: self.email.as_deref().map(str::to_ascii_lowercase),
             created_ms: self.created_ms,
             admin: self.admin,
             disabled: false,
@@ -279,7 +294,8 @@ impl MetaCommand for ListUsers {
     }
 }
 
-/// Remove a user; what they own stays (and stays theirs, should the key come back).
+/// Remove a user who owns no bucket (objects they wrote into others' buckets stay theirs, and
+/// the bucket owners can still delete them).
 #[derive(Debug)]
 pub struct RemoveUser(pub String);
 
@@ -287,6 +303,14 @@ impl MetaCommand for RemoveUser {
     type Reply = Result<(), UserError>;
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<Self::Reply, MetaError> {
+        let owns_buckets = transaction
+            .prepare_cached("SELECT 1 FROM buckets WHERE owner = ?1 LIMIT 1")?
+            .query_row([&self.0], |_| Ok(()))
+            .optional()?
+            .is_some();
+        if owns_buckets {
+            return Ok(Err(UserError::OwnsBuckets(self.0.clone())));
+        }
         let removed = transaction
             .prepare_cached("DELETE FROM users WHERE access_key = ?1")?
             .execute([&self.0])?;

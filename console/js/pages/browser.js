@@ -18,20 +18,34 @@ const SHARE_SECONDS = [
 /** The continuation tokens of the pages open so far in this folder, the current one last. */
 const pages = { folder: null, tokens: [], uploads: null };
 
+/** The folders of `prefix` ("a/b/" → ["a", "b"]; empty names kept: "/x/" and "a//" are
+ * folders too). */
+function folders(prefix) {
+  return prefix.split("/").slice(0, -1);
+}
+
 function browseHash(bucket, prefix) {
-  const parts = prefix.split("/").filter(Boolean).map(encodeURIComponent);
-  return `#/browse/${encodeURIComponent(bucket)}/${parts.map((part) => part + "/").join("")}`;
+  const parts = folders(prefix).map((part) => encodeURIComponent(part) + "/");
+  return `#/browse/${encodeURIComponent(bucket)}/${parts.join("")}`;
 }
 
 function breadcrumbs(bucket, prefix) {
   const crumbs = [h("a", { href: "#/buckets" }, "Buckets"), " / ", h("a", { href: browseHash(bucket, "") }, bucket)];
   let path = "";
-  for (const part of prefix.split("/").filter(Boolean)) {
+  for (const part of folders(prefix)) {
     path += part + "/";
-    crumbs.push(" / ", h("a", { href: browseHash(bucket, path) }, part));
+    crumbs.push(" / ", h("a", { href: browseHash(bucket, path) }, part || "(empty name)"));
   }
   return h("nav", { class: "crumbs", id: "crumbs" }, crumbs);
 }
+
+/** Whether a browser can send a request for `key`: URL parsing removes "." and ".." path
+ * segments (and their %2e spellings), so such keys are reachable only from S3 clients. */
+function addressable(key) {
+  return !key.split("/").some((segment) => segment === "." || segment === "..");
+}
+
+const UNADDRESSABLE = "This key has a \".\" or \"..\" path segment, which browsers remove from URLs: use an S3 client for it.";
 
 async function listPage(bucket, prefix, token) {
   const query = { "list-type": "2", delimiter: "/", prefix, "max-keys": String(PAGE_KEYS) };
@@ -172,15 +186,24 @@ export async function browserPage(main, session, bucket, prefix, paging = false)
   const rows = [
     ...page.folders.map((folder) =>
       h("tr", { class: "folder" },
-        h("td", {}, h("a", { href: browseHash(bucket, folder) }, folder.slice(prefix.length))),
+        h("td", {}, h("a", { href: browseHash(bucket, folder) }, folder.slice(prefix.length) || "(empty name)/")),
         h("td", {}, ""), h("td", {}, ""), h("td", {}, ""))),
     ...page.objects.map((object) => {
       const name = object.key.slice(prefix.length);
       const open = h("button", { class: "link", dataset: { key: object.key } }, name);
-      open.addEventListener("click", () =>
-        detailsPanel(panel, bucket, object.key).catch((error) => replace(panel, notice("error", error.message))));
+      open.addEventListener("click", () => {
+        if (!addressable(object.key)) {
+          replace(panel, notice("error", UNADDRESSABLE));
+          return;
+        }
+        detailsPanel(panel, bucket, object.key).catch((error) => replace(panel, notice("error", error.message)));
+      });
       const download = h("button", { dataset: { download: object.key } }, "Download");
       download.addEventListener("click", async () => {
+        if (!addressable(object.key)) {
+          replace(status, notice("error", UNADDRESSABLE));
+          return;
+        }
         const anchor = h("a", { href: await shareLink(bucket, object.key, 300), download: name });
         document.body.append(anchor);
         anchor.click();
@@ -188,6 +211,10 @@ export async function browserPage(main, session, bucket, prefix, paging = false)
       });
       const remove = h("button", { class: "danger", dataset: { delete: object.key } }, "Delete");
       remove.addEventListener("click", async () => {
+        if (!addressable(object.key)) {
+          replace(status, notice("error", UNADDRESSABLE));
+          return;
+        }
         if (!confirm(`Delete ${object.key}?`)) return;
         try {
           await s3("DELETE", bucket, object.key);

@@ -20,8 +20,8 @@ export async function bucketsPage(main, session) {
   const buckets = await listBuckets(session);
   const largest = Math.max(1, ...buckets.map((bucket) => bucket.bytes || 0));
   const rows = buckets.map((bucket) => {
-    const limit = bucket.quota?.bytes;
-    const fraction = limit ? bucket.bytes / limit : (bucket.bytes || 0) / largest;
+    const limit = bucket.quota?.bytes ?? null;
+    const fraction = limit !== null ? (limit === 0 ? 1 : bucket.bytes / limit) : (bucket.bytes || 0) / largest;
     const usage = session.admin
       ? [
           h("td", { class: "number" }, String(bucket.objects + bucket.versions)),
@@ -29,8 +29,8 @@ export async function bucketsPage(main, session) {
           h(
             "td",
             {},
-            bar(fraction, limit ? `of a ${formatBytes(limit)} quota` : "relative to the largest bucket"),
-            limit ? h("span", { class: "quota" }, ` quota ${formatBytes(limit)}`) : null,
+            bar(fraction, limit !== null ? `of a ${formatBytes(limit)} quota` : "relative to the largest bucket"),
+            limit !== null ? h("span", { class: "quota" }, ` quota ${formatBytes(limit)}`) : null,
           ),
         ]
       : [];

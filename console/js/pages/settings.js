@@ -119,7 +119,15 @@ export async function settingsPage(main, session, bucket) {
     const shown = await admin("GET", `buckets/${encodeURIComponent(bucket)}`);
     const bytes = h("input", { id: "quota-bytes", type: "number", min: 0, placeholder: "bytes (empty: no limit)", value: shown.quota.bytes ?? "" });
     const objects = h("input", { id: "quota-objects", type: "number", min: 0, placeholder: "objects (empty: no limit)", value: shown.quota.objects ?? "" });
-    const number = (input) => (input.value === "" ? null : Number(input.value));
+    const number = (input) => {
+      if (input.value === "") return null;
+      const value = Number(input.value);
+      // JSON numbers in the browser are doubles: beyond 2^53 a limit would be saved as another.
+      if (!Number.isSafeInteger(value) || value < 0) {
+        throw Object.assign(new Error(`${input.value} is not a whole number up to ${Number.MAX_SAFE_INTEGER}`), { code: "InvalidQuota" });
+      }
+      return value;
+    };
     sections.push(h("section", { id: "quota" },
       h("h3", {}, "Quota"),
       h("p", {}, `Holds ${shown.objects} objects and ${shown.versions} noncurrent versions, ${formatBytes(shown.bytes)}.`),

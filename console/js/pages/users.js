@@ -1,7 +1,7 @@
 // The users page (admin role): every user and key, creation (the secret shown once), the admin
 // role, disabling, secret rotation and removal — all through the admin API.
 
-import { admin } from "../api.js";
+import { admin, credentials, saveCredentials } from "../api.js";
 import { formatTime, h, notice, replace } from "../dom.js";
 
 function secretBox(title, user) {
@@ -43,7 +43,15 @@ export async function usersPage(main, session, shown = null) {
             .then(() => notice("ok", `${user.displayName} ${user.disabled ? "enabled" : "disabled"}.`))),
           act(user.admin ? "Revoke admin" : "Make admin", () => admin("PATCH", `users/${key}`, { admin: !user.admin })
             .then(() => notice("ok", `${user.displayName} updated.`))),
-          act("Rotate secret", async () => secretBox(`New secret for ${user.displayName}`, await admin("POST", `users/${key}/rotate`))),
+          act("Rotate secret", async () => {
+            const rotated = await admin("POST", `users/${key}/rotate`);
+            // Your own secret: the console signs with the new one from now on.
+            const current = credentials();
+            if (current && current.accessKey === rotated.accessKey) {
+              saveCredentials({ ...current, secretKey: rotated.secretKey });
+            }
+            return secretBox(`New secret for ${user.displayName}`, rotated);
+          }),
           act("Remove", async () => {
             if (!confirm(`Remove ${user.displayName}? Their buckets and objects stay.`)) return null;
             await admin("DELETE", `users/${key}`);

@@ -27,6 +27,13 @@ use crate::storage::encryption::DataKey;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 
+/// Every object is served as a sandboxed document: HTML or SVG someone stored runs, if at all,
+/// in an opaque origin, never in the origin that serves the console and holds its signed-in
+/// secret (SECURITY.md, "Console"). Scripts, forms, popups and downloads still work, so a page
+/// kept in a bucket still renders. Not an S3 header: AWS serves its console from another origin.
+const OBJECT_CONTENT_SECURITY_POLICY: &str =
+    "sandbox allow-scripts allow-forms allow-popups allow-downloads";
+
 /// Content-Type S3 reports for objects stored without one.
 const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
 
@@ -233,6 +240,7 @@ impl ObjectAnswer {
         );
         head.header("ETag", format!("\"{}\"", record.etag));
         head.header("Last-Modified", time::http_date(record.last_modified_ms));
+        head.header("Content-Security-Policy", OBJECT_CONTENT_SECURITY_POLICY);
         head.header("Accept-Ranges", "bytes");
         for (name, value) in sse::answer_headers(&record.headers) {
             head.header(name, value);

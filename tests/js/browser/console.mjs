@@ -209,6 +209,14 @@ try {
   seen.dashboardPoints = await page.$$eval("#chart-requests circle, #chart-latency circle", (dots) => dots.length);
   await page.screenshot({ path: join(screenshots, "dashboard.png") });
 
+  // A page someone stored, opened in the signed-in tab, must not reach the console's secret: it
+  // runs sandboxed, in an opaque origin.
+  await page.goto(`${endpoint}/console-e2e/docs/stored.html`);
+  await page.waitForFunction(() => document.title !== "untouched", null, { timeout: 10_000 });
+  seen.storedPageTitle = await page.title();
+  await page.goto(`${console_}#/buckets`);
+  await page.waitForSelector("#create-bucket");
+
   // Sign out; the non-admin user sees buckets but no users page.
   await page.click("#sign-out");
   await page.waitForSelector("#login-form");
