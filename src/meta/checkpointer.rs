@@ -100,3 +100,42 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
     connection.busy_timeout(Duration::from_millis(crate::limits::DATABASE_BUSY_WAIT_MS))?;
     Ok(connection)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::meta::store::tests::{create_bucket, inline_object};
+    use crate::meta::{MetaStore, PutCondition, PutObject};
+
+    // Goal: with checkpoints in the background, committed pages still reach the database file
+    // (the checkpoint thread copies them; the writer, below WAL_FRAMES_MAX, never does).
+    #[test]
+    fn the_checkpoint_thread_copies_commits_into_the_database() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("meta.sqlite");
+        let mut store = MetaStore::open(&path).unwrap();
+        store.checkpoint_in_background(&path).unwrap();
+        store.apply(&create_bucket("b")).unwrap();
+        let before = std::fs::metadata(&path).unwrap().len();
+        let body = vec![7u8; 4096];
+        for batch in 0..40 {
+            let puts: Vec<PutObject> = (0..64)
+                .map(|index| {
+                    let key = format!("k{batch}-{index}");
+                    PutObject(inline_object(&key, &body), PutCondition::None)
+                })
+                .collect();
+            for reply in store.apply_all(&puts) {
+                reply.unwrap();
+            }
+        }
+        // 2,560 objects of 4 KiB: ~10 MiB of pages, far below WAL_FRAMES_MAX (64 MiB).
+        let grown = (0..200).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            std::fs::metadata(&path).unwrap().len() > before + 8 * 1024 * 1024
+        });
+        assert!(
+            grown,
+            "the database file did not grow: nothing was checkpointed"
+        );
+    }
+}
