@@ -149,17 +149,6 @@ pub const REQUEST_TIME_SKEW_MAX_SECONDS: i64 = 15 * 60;
 /// `ringstore user` share the file; either commit takes milliseconds).
 pub const DATABASE_BUSY_WAIT_MS: u64 = 5_000;
 
-/// WAL frames (pages) after which the checkpoint thread is woken: SQLite's own default
-/// auto-checkpoint size (`SQLITE_DEFAULT_WAL_AUTOCHECKPOINT`).
-pub const CHECKPOINT_FRAMES_MIN: i64 = 1_000;
-
-/// How long the checkpoint thread sleeps when not woken (a quiet server's WAL still drains).
-pub const CHECKPOINT_IDLE_MS: u64 = 100;
-
-/// WAL frames beyond which the metadata thread checkpoints itself, the checkpoint thread having
-/// fallen behind: 64 MiB of 4 KiB pages bounds the WAL (and a reader's replay after a crash).
-pub const WAL_FRAMES_MAX: i64 = 16_384;
-
 /// Failed requests each core remembers for the admin API's recent errors (ringstore's own bound:
 /// enough to see a burst, small enough to copy on every admin request).
 pub const RECENT_ERRORS_PER_CORE_MAX: usize = 100;

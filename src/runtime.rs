@@ -483,7 +483,7 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
         None => (None, Vec::new()),
     };
     let mut tls_sockets = tls_sockets.into_iter();
-    let mut store = open_and_recover(&layout)?;
+    let store = open_and_recover(&layout)?;
     ensure_memlock(config.cores)?;
     raise_nofile(config.cores, config.connections_per_core_max);
     let shutdown = Arc::new(AtomicBool::new(false));
@@ -491,11 +491,6 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
     let (sender, receiver) = crossbeam_channel::bounded(META_QUEUE_CAPACITY);
     let registry = Arc::new(Registry::new(config.cores, crate::service::OPERATION_NAMES));
     let generations = Arc::new(meta::Generations::default());
-    // After the signals are blocked: a thread started before would inherit them unblocked, and
-    // SIGTERM delivered to it would end the process instead of starting a clean shutdown.
-    store
-        .checkpoint_in_background(&layout.meta_path())
-        .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
     let meta_thread =
         meta::thread::spawn(store, receiver, registry.meta.clone(), generations.clone())
             .map_err(|error| RuntimeError::Recovery(error.to_string()))?;

@@ -6,7 +6,6 @@ pub mod bucket_encryption;
 pub mod bucket_policy;
 pub mod bucket_rows;
 pub mod buckets;
-pub mod checkpointer;
 pub mod client;
 pub mod command;
 pub mod cors;

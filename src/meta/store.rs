@@ -16,8 +16,6 @@ use crate::object_bytes::FileId;
 /// The metadata database, owned by the metadata thread.
 pub struct MetaStore {
     connection: Connection,
-    /// Set on the server's store: checkpoints run on their own thread (`checkpointer`).
-    checkpointer: Option<super::checkpointer::Checkpointer>,
 }
 
 impl MetaStore {
@@ -31,21 +29,7 @@ impl MetaStore {
             let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
         }
         schema::prepare(&mut connection)?;
-        Ok(MetaStore {
-            connection,
-            checkpointer: None,
-        })
-    }
-
-    /// Moves WAL checkpoints off the commit path, to a thread of their own on a second
-    /// connection to `path` (this store's file). The server's metadata thread calls it; other
-    /// users of a store (`ringstore user`, tests, benchmarks) keep SQLite's checkpoint-on-commit.
-    pub fn checkpoint_in_background(&mut self, path: &Path) -> std::io::Result<()> {
-        self.checkpointer = Some(super::checkpointer::Checkpointer::start(
-            &self.connection,
-            path,
-        )?);
-        Ok(())
+        Ok(MetaStore { connection })
     }
 
     /// The connection (unit tests read rows directly).
@@ -149,9 +133,6 @@ impl MetaStore {
         transaction.commit().inspect_err(|error| {
             tracing::error!(error = %error, "metadata commit failed");
         })?;
-        if let Some(checkpointer) = &self.checkpointer {
-            checkpointer.after_commit(&self.connection);
-        }
         Ok(outcome)
     }
 }
