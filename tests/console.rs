@@ -16,13 +16,7 @@ async fn the_console_in_a_real_browser() {
     // the dashboard — and a non-admin user gets buckets but not the users page. The page must
     // raise no script error or CSP violation on the way.
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_string());
-    let js = root.join("tests/js");
-    assert!(
-        std::path::Path::new(&chromium).exists() && js.join("node_modules/playwright-core").exists(),
-        "{chromium} or tests/js/node_modules/playwright-core is missing: run \
-         `bash tests/setup.sh && cargo test --workspace` (it installs Debian's chromium and runs npm ci)"
-    );
+    let (chromium, js) = common::browser();
     let server = TestServer::start();
     let s3 = server.client();
     // The folders the page browses (the page makes a bucket of its own, console-made).

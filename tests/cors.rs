@@ -391,13 +391,7 @@ async fn a_browser_uploads_from_an_allowed_origin_only() {
     // the ETag the rule exposes, and GETs the file back. The same page from http://127.0.0.1:PORT
     // (no rule allows it) is blocked by the browser on both requests, and its PUT never reaches
     // the bucket.
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_string());
-    let js = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
-    assert!(
-        std::path::Path::new(&chromium).exists() && js.join("node_modules/playwright-core").exists(),
-        "{chromium} or tests/js/node_modules/playwright-core is missing: run \
-         `bash tests/setup.sh && cargo test --workspace` (it installs Debian's chromium and runs npm ci)"
-    );
+    let (chromium, js) = common::browser();
     let server = TestServer::start();
     let s3 = server.client();
     s3.create_bucket().bucket("cors-web").send().await.unwrap();

@@ -7,8 +7,8 @@ use super::error::AdminError;
 use super::json_body::JsonBody;
 use super::Answer;
 use crate::meta::{
-    BucketFigures, BucketObjectLock, BucketQuota, BucketRecord, GetBucketFigures, MetaError,
-    PutBucketQuota, RetentionPeriod, UserLookup, VersioningStatus,
+    BucketFigures, BucketQuota, BucketRecord, GetBucketFigures, MetaError, PutBucketQuota,
+    RetentionPeriod, UserLookup, VersioningStatus,
 };
 use crate::s3::S3Context;
 
@@ -102,21 +102,14 @@ pub async fn create(
     if !known {
         return Err(AdminError::NoSuchUser(owner));
     }
-    let record = BucketRecord {
-        name: name.clone(),
+    let record = BucketRecord::created(
+        name.clone(),
         owner,
-        region: context.config.region.clone(),
-        created_ms: crate::s3::time::now_ms(),
-        acl: None,
-        // As S3's CreateBucket: a bucket made with Object Lock has versioning on for good.
-        versioning: object_lock.then_some(VersioningStatus::Enabled),
-        object_lock: object_lock.then(BucketObjectLock::default),
-        cors: None,
-        policy: None,
-        public_access_block: None,
-        lifecycle: None,
-        encryption: None,
-    };
+        context.config.region.clone(),
+        crate::s3::time::now_ms(),
+        None,
+        object_lock,
+    );
     match context.meta.create_bucket(record).await {
         Ok(true) => {}
         Ok(false) | Err(MetaError::BucketExists { .. }) => {

@@ -93,6 +93,34 @@ pub struct BucketRecord {
     pub encryption: Option<BucketEncryption>,
 }
 
+impl BucketRecord {
+    /// A bucket as CreateBucket makes it: nothing configured, and — when made with Object Lock —
+    /// versioning on for good (S3 User Guide, Object Lock: it cannot be suspended).
+    pub fn created(
+        name: String,
+        owner: String,
+        region: String,
+        created_ms: i64,
+        acl: Option<String>,
+        object_lock: bool,
+    ) -> Self {
+        BucketRecord {
+            name,
+            owner,
+            region,
+            created_ms,
+            acl,
+            versioning: object_lock.then_some(VersioningStatus::Enabled),
+            object_lock: object_lock.then(BucketObjectLock::default),
+            cors: None,
+            policy: None,
+            public_access_block: None,
+            lifecycle: None,
+            encryption: None,
+        }
+    }
+}
+
 /// An object (one version of a key) as the metadata knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectRecord {

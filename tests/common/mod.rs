@@ -874,3 +874,16 @@ pub fn inline_objects_in(data_dir: &Path, read_only_mount: bool) -> usize {
         .unwrap();
     count as usize
 }
+
+/// Debian's Chromium (or `CHROMIUM`) and tests/js (with playwright-core installed), for the tests
+/// that drive a real browser; panics saying how to install them when either is missing.
+pub fn browser() -> (String, PathBuf) {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_string());
+    let js = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
+    assert!(
+        Path::new(&chromium).exists() && js.join("node_modules/playwright-core").exists(),
+        "{chromium} or tests/js/node_modules/playwright-core is missing: run \
+         `bash tests/setup.sh && cargo test --workspace` (it installs Debian's chromium and runs npm ci)"
+    );
+    (chromium, js)
+}

@@ -188,26 +188,14 @@ impl S3Operation for CreateBucket {
             }
         }
         let acl = stored_acl(context, &owner, input.acl, &owner).await?;
-        let record = BucketRecord {
-            name: call.bucket.to_string(),
+        let record = BucketRecord::created(
+            call.bucket.to_string(),
             owner,
-            region: region.clone(),
-            created_ms: time::now_ms(),
-            acl: acl.clone(),
-            // S3 User Guide, Object Lock: a bucket created with Object Lock has versioning
-            // enabled, and it cannot be suspended.
-            versioning: input
-                .object_lock
-                .then_some(crate::meta::VersioningStatus::Enabled),
-            object_lock: input
-                .object_lock
-                .then(crate::meta::BucketObjectLock::default),
-            cors: None,
-            policy: None,
-            public_access_block: None,
-            lifecycle: None,
-            encryption: None,
-        };
+            region.clone(),
+            time::now_ms(),
+            acl.clone(),
+            input.object_lock,
+        );
         match context.meta.create_bucket(record).await {
             Ok(true) => {}
             // us-east-1 answers the owner's re-create with 200 and resets the bucket's ACL (S3
