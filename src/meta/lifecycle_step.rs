@@ -415,8 +415,9 @@ impl BucketStep<'_> {
         let rows: Vec<(String, String, i64)> = self
             .transaction
             .prepare_cached(
+                // A row value, so the scan starts at the cursor in `uploads_by_key`.
                 "SELECT key, upload_id, created_ms FROM uploads WHERE bucket = ?1 \
-                 AND (key > ?2 OR (key = ?2 AND upload_id > ?3)) ORDER BY key, upload_id LIMIT ?4",
+                 AND (key, upload_id) > (?2, ?3) ORDER BY key, upload_id LIMIT ?4",
             )?
             .query_map(
                 params![
