@@ -142,6 +142,22 @@ async fn the_console_in_a_real_browser() {
         .contains("needs a key with the admin role"));
     assert_eq!(seen["bobBuckets"], serde_json::json!(["bob-bucket"]));
 
+    // HEAD answers as GET would, without the bytes.
+    let get = common::exchange(
+        &server,
+        b"GET /_ringstore/console/js/app.js HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    );
+    let head = common::exchange(
+        &server,
+        b"HEAD /_ringstore/console/js/app.js HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!((get.status, head.status), (200, 200));
+    assert!(head.body.is_empty() && !get.body.is_empty());
+    assert_eq!(
+        head.header("content-length"),
+        Some(get.body.len().to_string().as_str())
+    );
+
     // What the server holds.
     let big = s3
         .head_object()

@@ -102,9 +102,9 @@ pub fn serve(head: &RequestHead) -> Response {
         response.head.header("Location", CONSOLE_PREFIX);
         return response;
     }
-    if head.method != Method::Get {
+    if !matches!(head.method, Method::Get | Method::Head) {
         let mut response = plain(405, "the console's files are read with GET\n");
-        response.head.header("Allow", "GET");
+        response.head.header("Allow", "GET, HEAD");
         return response;
     }
     let Some(path) = head.path.strip_prefix(CONSOLE_PREFIX) else {
@@ -121,9 +121,14 @@ pub fn serve(head: &RequestHead) -> Response {
     response_head.header("Referrer-Policy", "no-referrer");
     // Always revalidated: a new ringstore version serves new files at the same paths.
     response_head.header("Cache-Control", "no-cache");
+    let body = if head.method == Method::Head {
+        ResponseBody::HeadOnly(asset.body.len() as u64)
+    } else {
+        ResponseBody::Bytes(asset.body.to_vec())
+    };
     Response {
         head: response_head,
-        body: ResponseBody::Bytes(asset.body.to_vec()),
+        body,
     }
 }
 
