@@ -422,10 +422,17 @@ def test_objects_are_served_sandboxed(server):
     s3 = server.client()
     s3.create_bucket(Bucket="api-sandbox")
     s3.put_object(Bucket="api-sandbox", Key="page.html", Body=b"<script>1</script>", ContentType="text/html")
+    s3.put_object(Bucket="api-sandbox", Key="doc.pdf", Body=b"%PDF-1.4", ContentType="application/pdf")
     for answer in (s3.get_object(Bucket="api-sandbox", Key="page.html"),
-                   s3.head_object(Bucket="api-sandbox", Key="page.html")):
+                   s3.head_object(Bucket="api-sandbox", Key="page.html"),
+                   # An override cannot turn a PDF into an unsandboxed page.
+                   s3.get_object(Bucket="api-sandbox", Key="doc.pdf", ResponseContentType="text/html")):
         policy = answer["ResponseMetadata"]["HTTPHeaders"]["content-security-policy"]
         assert policy.startswith("sandbox") and "allow-same-origin" not in policy
+    # A PDF opens in the browser's viewer, which runs nothing in the origin (and which Chromium
+    # will not show sandboxed).
+    pdf = s3.get_object(Bucket="api-sandbox", Key="doc.pdf")
+    assert "content-security-policy" not in pdf["ResponseMetadata"]["HTTPHeaders"]
 
 
 def test_the_cli_and_the_api_share_one_user_store(server, document):

@@ -27,12 +27,16 @@ use crate::storage::encryption::DataKey;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 
-/// Every object is served as a sandboxed document: HTML or SVG someone stored runs, if at all,
-/// in an opaque origin, never in the origin that serves the console and holds its signed-in
-/// secret (SECURITY.md, "Console"). Scripts, forms, popups and downloads still work, so a page
-/// kept in a bucket still renders. Not an S3 header: AWS serves its console from another origin.
+/// Objects are served as sandboxed documents: HTML or SVG someone stored runs, if at all, in an
+/// opaque origin, never in the origin that serves the console and holds its signed-in secret
+/// (SECURITY.md, "Console"). Scripts, forms, popups and downloads still work, so a page kept in
+/// a bucket still renders. Not an S3 header: AWS serves its console from another origin.
 const OBJECT_CONTENT_SECURITY_POLICY: &str =
     "sandbox allow-scripts allow-forms allow-popups allow-downloads";
+
+/// Served as `application/pdf`, an object opens in the browser's PDF viewer, which runs no
+/// script in the page's origin — and which Chromium refuses to show in a sandboxed document.
+const UNSANDBOXED_CONTENT_TYPE: &str = "application/pdf";
 
 /// Content-Type S3 reports for objects stored without one.
 const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
@@ -240,7 +244,6 @@ impl ObjectAnswer {
         );
         head.header("ETag", format!("\"{}\"", record.etag));
         head.header("Last-Modified", time::http_date(record.last_modified_ms));
-        head.header("Content-Security-Policy", OBJECT_CONTENT_SECURITY_POLICY);
         head.header("Accept-Ranges", "bytes");
         for (name, value) in sse::answer_headers(&record.headers) {
             head.header(name, value);
@@ -258,6 +261,17 @@ impl ObjectAnswer {
             head.headers
                 .retain(|(name, _)| !name.eq_ignore_ascii_case(header));
             head.header(*header, value.clone());
+        }
+        // Decided on the Content-Type sent, a `response-content-type` override included.
+        let pdf = head.headers.iter().any(|(name, value)| {
+            name.eq_ignore_ascii_case("content-type")
+                && value
+                    .trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with(UNSANDBOXED_CONTENT_TYPE)
+        });
+        if !pdf {
+            head.header("Content-Security-Policy", OBJECT_CONTENT_SECURITY_POLICY);
         }
         let stored = record.checksum.as_deref().and_then(StoredChecksum::decode);
         let part = self
