@@ -35,7 +35,8 @@ const OBJECT_CONTENT_SECURITY_POLICY: &str =
     "sandbox allow-scripts allow-forms allow-popups allow-downloads";
 
 /// Served as `application/pdf`, an object opens in the browser's PDF viewer, which runs no
-/// script in the page's origin — and which Chromium refuses to show in a sandboxed document.
+/// script in the page's origin — and which, in Chromium, is known not to load in a sandboxed
+/// document.
 const UNSANDBOXED_CONTENT_TYPE: &str = "application/pdf";
 
 /// Content-Type S3 reports for objects stored without one.
