@@ -20,8 +20,8 @@ pub enum AdminError {
     NotAdmin,
     /// 403: not signed at all.
     Unsigned,
-    /// 403: a change signed without a signature over its body (UNSIGNED-PAYLOAD, a presigned
-    /// URL, SigV2): anyone replaying it could choose the body.
+    /// 403: a change not signed with SigV4 in its headers over its body (UNSIGNED-PAYLOAD, a
+    /// presigned URL, SigV2): it could be replayed with another body, or for days.
     SignedPayloadRequired,
     /// 413: a body over `ADMIN_REQUEST_BYTES_MAX`.
     RequestTooLarge,
@@ -93,7 +93,7 @@ impl AdminError {
             NotAdmin => "the admin API needs a user with the admin role".into(),
             Unsigned => "the admin API takes only signed requests".into(),
             SignedPayloadRequired => {
-                "a change must be signed in its headers with the SHA-256 of its body \
+                "a change must be signed with SigV4 in its headers, over the SHA-256 of its body \
                  (x-amz-content-sha256); UNSIGNED-PAYLOAD, presigned URLs and SigV2 are refused"
                     .into()
             }

@@ -180,13 +180,19 @@ async fn run(
     if !is_admin {
         return Err(AdminError::NotAdmin);
     }
-    // A change is signed over its body, in its headers: a presigned URL, SigV2 or
-    // UNSIGNED-PAYLOAD leaves the body to whoever replays the request (within its window).
+    // A change is signed with SigV4 in its headers, over its body: UNSIGNED-PAYLOAD leaves the
+    // body to whoever replays the request, and a presigned URL or a SigV2 signature (even one
+    // covering a payload hash) can be replayed as is for days, or — SigV2's `Expires` has no cap
+    // — for ever. A header signature holds for 15 minutes.
+    let header_sigv4 = head
+        .header("authorization")
+        .is_some_and(|value| value.starts_with("AWS4-HMAC-SHA256 "))
+        && !query.iter().any(|(name, _)| name == "X-Amz-Signature");
     let body_signed = matches!(
         auth.payload,
         PayloadMode::Sha256(_) | PayloadMode::StreamingSigned { .. }
     );
-    if head.method != Method::Get && !body_signed {
+    if head.method != Method::Get && !(header_sigv4 && body_signed) {
         return Err(AdminError::SignedPayloadRequired);
     }
     let mut payload = PayloadReader::new(body, auth.payload.clone(), auth.chunk_signing, None);

@@ -27,17 +27,14 @@ use crate::storage::encryption::DataKey;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 
-/// Objects are served as sandboxed documents: HTML or SVG someone stored runs, if at all, in an
-/// opaque origin, never in the origin that serves the console and holds its signed-in secret
-/// (SECURITY.md, "Console"). Scripts, forms, popups and downloads still work, so a page kept in
-/// a bucket still renders. Not an S3 header: AWS serves its console from another origin.
+/// Every object is served as a sandboxed document: HTML or SVG someone stored runs, if at all,
+/// in an opaque origin, never in the origin that serves the console and holds its signed-in
+/// secret (SECURITY.md, "Console"). Scripts, forms, popups and downloads still work, so a page
+/// kept in a bucket still renders. No content type is exempt: an exemption for PDFs was turned
+/// into script in the origin with `application/pdf, text/html` (browsers take the last type of a
+/// list). Not an S3 header: AWS serves its console from another origin.
 const OBJECT_CONTENT_SECURITY_POLICY: &str =
     "sandbox allow-scripts allow-forms allow-popups allow-downloads";
-
-/// Served as `application/pdf`, an object opens in the browser's PDF viewer, which runs no
-/// script in the page's origin — and which, in Chromium, is known not to load in a sandboxed
-/// document.
-const UNSANDBOXED_CONTENT_TYPE: &str = "application/pdf";
 
 /// Content-Type S3 reports for objects stored without one.
 const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
@@ -263,17 +260,7 @@ impl ObjectAnswer {
                 .retain(|(name, _)| !name.eq_ignore_ascii_case(header));
             head.header(*header, value.clone());
         }
-        // Decided on the Content-Type sent, a `response-content-type` override included.
-        let pdf = head.headers.iter().any(|(name, value)| {
-            name.eq_ignore_ascii_case("content-type")
-                && value
-                    .trim_start()
-                    .to_ascii_lowercase()
-                    .starts_with(UNSANDBOXED_CONTENT_TYPE)
-        });
-        if !pdf {
-            head.header("Content-Security-Policy", OBJECT_CONTENT_SECURITY_POLICY);
-        }
+        head.header("Content-Security-Policy", OBJECT_CONTENT_SECURITY_POLICY);
         let stored = record.checksum.as_deref().and_then(StoredChecksum::decode);
         let part = self
             .part_number
