@@ -426,6 +426,15 @@ mod tests {
             connection.pragma_update(None, "user_version", 4).unwrap();
         }
         let mut store = MetaStore::open(&path).unwrap();
+        // Version 10 counted what the bucket already held.
+        let usage = store
+            .apply(&crate::meta::GetBucketFigures(Some("b".into())))
+            .unwrap()[0]
+            .usage;
+        assert_eq!(
+            (usage.objects, usage.versions, usage.size_bytes),
+            (2, 0, 12)
+        );
         let get = |key: &str| GetObject {
             bucket: "b".into(),
             key: key.into(),
