@@ -612,3 +612,58 @@ async fn removed_user_is_refused_and_cli_reports_errors() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid name"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_commands_succeed_while_the_server_writes() {
+    // Goal: `ringstore user` (another process) changes users while the server commits a stream
+    // of writes: each command waits for the write lock instead of failing with "database is
+    // locked" (its commands read before they write; a transaction that took its snapshot before
+    // the server's last commit could not become a writer).
+    let server = TestServer::start();
+    let s3 = server.client();
+    s3.create_bucket().bucket("busy").send().await.unwrap();
+    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let mut writers = Vec::new();
+    for writer in 0..8 {
+        let (s3, writing) = (s3.clone(), writing.clone());
+        writers.push(tokio::spawn(async move {
+            let mut count = 0u32;
+            while writing.load(std::sync::atomic::Ordering::Relaxed) {
+                s3.put_object()
+                    .bucket("busy")
+                    .key(format!("w{writer}-{count}"))
+                    .body(b"x".to_vec().into())
+                    .send()
+                    .await
+                    .unwrap();
+                count += 1;
+            }
+            count
+        }));
+    }
+    for index in 0..15 {
+        let name = format!("busy-user-{index}");
+        let added = server.user_command(&["add", &name]);
+        assert!(added.status.success(), "user add {index}: {added:?}");
+        let text = String::from_utf8(added.stdout).unwrap();
+        let key = text
+            .lines()
+            .find_map(|line| line.strip_prefix("access_key:"))
+            .unwrap()
+            .trim()
+            .to_string();
+        for command in [&["disable", &key][..], &["rotate", &key], &["remove", &key]] {
+            let output = server.user_command(command);
+            assert!(output.status.success(), "user {command:?}: {output:?}");
+        }
+    }
+    writing.store(false, std::sync::atomic::Ordering::Relaxed);
+    let mut written = 0;
+    for writer in writers {
+        written += writer.await.unwrap();
+    }
+    assert!(
+        written > 0,
+        "the server wrote nothing while the commands ran"
+    );
+}

@@ -61,7 +61,14 @@ impl MetaStore {
     /// Marks files that rows reference but the disk lacks (found by startup recovery), so an
     /// operator can find the damaged objects: `SELECT bucket, key FROM objects JOIN missing_files …`.
     pub fn mark_missing_files(&mut self, ids: &[FileId], found_ms: i64) -> Result<(), MetaError> {
-        let transaction = self.connection.transaction()?;
+        // IMMEDIATE: the write lock is taken (or waited for, `busy_timeout`) at BEGIN. A deferred
+        // transaction that reads first and then writes fails at once with SQLITE_BUSY when
+        // another connection committed in between — the server's metadata thread and
+        // `ringstore user` (another process, whose commands read before they write) are two such
+        // connections.
+        let transaction = self
+            .connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for id in ids {
             transaction
                 .prepare_cached(
@@ -123,7 +130,14 @@ impl MetaStore {
         &mut self,
         work: impl FnOnce(&Transaction<'_>) -> T,
     ) -> Result<T, MetaError> {
-        let transaction = self.connection.transaction()?;
+        // IMMEDIATE: the write lock is taken (or waited for, `busy_timeout`) at BEGIN. A deferred
+        // transaction that reads first and then writes fails at once with SQLITE_BUSY when
+        // another connection committed in between — the server's metadata thread and
+        // `ringstore user` (another process, whose commands read before they write) are two such
+        // connections.
+        let transaction = self
+            .connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         super::usage::discard_pending();
         let outcome = work(&transaction);
         // Usage counted by the batch's row writes, added in the same transaction (on an error
