@@ -35,36 +35,37 @@ impl JsonBody {
         self.fields.remove(name).filter(|value| !value.is_null())
     }
 
-    /// A string field, if present (null counts as absent).
-    pub fn string(&mut self, name: &str) -> Result<Option<String>, AdminError> {
+    /// The field `name` read by `read` (`None` from it: not of the type `expected` names).
+    fn typed<T>(
+        &mut self,
+        name: &str,
+        expected: &str,
+        read: impl FnOnce(Value) -> Option<T>,
+    ) -> Result<Option<T>, AdminError> {
         match self.take(name) {
             None => Ok(None),
-            Some(Value::String(text)) => Ok(Some(text)),
-            Some(_) => Err(AdminError::InvalidRequest(format!(
-                "{name} must be a string"
-            ))),
+            Some(value) => read(value)
+                .map(Some)
+                .ok_or_else(|| AdminError::InvalidRequest(format!("{name} must be {expected}"))),
         }
+    }
+
+    /// A string field, if present (null counts as absent).
+    pub fn string(&mut self, name: &str) -> Result<Option<String>, AdminError> {
+        self.typed(name, "a string", |value| match value {
+            Value::String(text) => Some(text),
+            _ => None,
+        })
     }
 
     /// A boolean field, if present.
     pub fn boolean(&mut self, name: &str) -> Result<Option<bool>, AdminError> {
-        match self.take(name) {
-            None => Ok(None),
-            Some(Value::Bool(flag)) => Ok(Some(flag)),
-            Some(_) => Err(AdminError::InvalidRequest(format!(
-                "{name} must be true or false"
-            ))),
-        }
+        self.typed(name, "true or false", |value| value.as_bool())
     }
 
     /// A non-negative integer field, if present.
     pub fn count(&mut self, name: &str) -> Result<Option<u64>, AdminError> {
-        match self.take(name) {
-            None => Ok(None),
-            Some(value) => value.as_u64().map(Some).ok_or_else(|| {
-                AdminError::InvalidRequest(format!("{name} must be a non-negative integer"))
-            }),
-        }
+        self.typed(name, "a non-negative integer", |value| value.as_u64())
     }
 
     /// Refuses the fields nobody took.

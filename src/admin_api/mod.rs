@@ -25,11 +25,8 @@ use crate::limits::ADMIN_REQUEST_BYTES_MAX;
 use crate::s3::access::Requester;
 use crate::s3::auth::shared::PayloadMode;
 use crate::s3::auth::verify::claimed_access_key;
-use crate::s3::payload::PayloadReader;
+use crate::s3::payload::{read_body_up_to, PayloadReader};
 use crate::s3::{path, S3Context};
-
-/// Bytes read from a body at a time (a page; bodies are at most `ADMIN_REQUEST_BYTES_MAX`).
-const ADMIN_READ_CHUNK_BYTES: usize = 4096;
 
 /// Paths under this prefix belong to ringstore itself (the admin API and the console).
 pub const RESERVED_PREFIX: &str = "/_ringstore/";
@@ -196,7 +193,10 @@ async fn run(
         return Err(AdminError::SignedPayloadRequired);
     }
     let mut payload = PayloadReader::new(body, auth.payload.clone(), auth.chunk_signing, None);
-    let bytes = read_body(&mut payload).await?;
+    // The payload hash the signature covers is checked by the reader.
+    let bytes = read_body_up_to(&mut payload, ADMIN_REQUEST_BYTES_MAX)
+        .await?
+        .ok_or(AdminError::RequestTooLarge)?;
     let requester = identity.access_key.as_str();
     use AdminOperation::*;
     let answer = match &operation {
@@ -221,27 +221,4 @@ async fn run(
         .body
         .map(|value| serde_json::to_vec(&value).unwrap_or_default());
     Ok(json_response(answer.status, body, "application/json"))
-}
-
-/// The request body, at most `ADMIN_REQUEST_BYTES_MAX` (its signature's payload hash checked by
-/// the reader).
-async fn read_body(payload: &mut PayloadReader<'_, '_>) -> Result<Vec<u8>, AdminError> {
-    if payload
-        .object_length()
-        .is_some_and(|length| length > ADMIN_REQUEST_BYTES_MAX as u64)
-    {
-        return Err(AdminError::RequestTooLarge);
-    }
-    let mut bytes = Vec::new();
-    let mut scratch = [0u8; ADMIN_READ_CHUNK_BYTES];
-    loop {
-        let count = payload.read(&mut scratch).await?;
-        if count == 0 {
-            return Ok(bytes);
-        }
-        if bytes.len() + count > ADMIN_REQUEST_BYTES_MAX {
-            return Err(AdminError::RequestTooLarge);
-        }
-        bytes.extend_from_slice(&scratch[..count]);
-    }
 }

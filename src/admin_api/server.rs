@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::error::AdminError;
 use super::Answer;
 use crate::limits::RECENT_ERRORS_ANSWERED_MAX;
-use crate::meta::{GetBucketFigures, GetOwnerUsage, ListUsers};
+use crate::meta::{BucketUsage, GetBucketFigures, ListUsers};
 use crate::obs::recent_errors::merge_newest_first;
 use crate::s3::S3Context;
 
@@ -47,7 +47,6 @@ pub fn info(context: &S3Context) -> Result<Answer, AdminError> {
 /// `GET usage`: per bucket and per user (buckets owned, and what they hold), and the totals.
 pub async fn usage(context: &S3Context) -> Result<Answer, AdminError> {
     let buckets = context.meta.call(GetBucketFigures(None)).await?;
-    let owners = context.meta.call(GetOwnerUsage).await?;
     let names: std::collections::HashMap<String, String> = context
         .meta
         .call(ListUsers)
@@ -67,34 +66,38 @@ pub async fn usage(context: &S3Context) -> Result<Answer, AdminError> {
             })
         })
         .collect();
+    // Per owner and in total, summed from the buckets' own figures.
+    let mut owners: std::collections::BTreeMap<&str, (usize, BucketUsage)> = Default::default();
+    let mut total = BucketUsage::default();
+    for bucket in &buckets {
+        let (count, usage) = owners.entry(bucket.owner.as_str()).or_default();
+        *count += 1;
+        usage.add(&bucket.usage);
+        total.add(&bucket.usage);
+    }
     let user_rows: Vec<Value> = owners
         .iter()
-        .map(|owner| {
-            let display_name = names.get(&owner.owner).cloned().unwrap_or_else(|| {
-                // The bootstrap admin, or a removed user whose buckets stay.
-                owner.owner.clone()
-            });
+        .map(|(owner, (count, usage))| {
+            // The bootstrap admin, or a removed user whose buckets stay, by access key.
+            let display_name = names.get(*owner).map_or(*owner, String::as_str);
             json!({
-                "accessKey": owner.owner,
+                "accessKey": owner,
                 "displayName": display_name,
-                "buckets": owner.buckets,
-                "objects": owner.usage.objects,
-                "versions": owner.usage.versions,
-                "bytes": owner.usage.size_bytes,
+                "buckets": count,
+                "objects": usage.objects,
+                "versions": usage.versions,
+                "bytes": usage.size_bytes,
             })
         })
         .collect();
-    let total = |field: fn(&crate::meta::BucketUsage) -> u64| -> u64 {
-        buckets.iter().map(|bucket| field(&bucket.usage)).sum()
-    };
     Ok(Answer::ok(json!({
         "buckets": bucket_rows,
         "users": user_rows,
         "total": {
             "buckets": buckets.len(),
-            "objects": total(|usage| usage.objects),
-            "versions": total(|usage| usage.versions),
-            "bytes": total(|usage| usage.size_bytes),
+            "objects": total.objects,
+            "versions": total.versions,
+            "bytes": total.size_bytes,
         },
     })))
 }

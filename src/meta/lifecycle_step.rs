@@ -89,21 +89,12 @@ fn unless_locked<T>(
     transaction: &Transaction<'_>,
     action: impl FnOnce() -> Result<T, MetaError>,
 ) -> Result<Option<T>, MetaError> {
-    transaction.execute_batch("SAVEPOINT lifecycle_action")?;
-    let counted = super::usage::snapshot_pending();
-    match action() {
-        Ok(value) => {
-            transaction.execute_batch("RELEASE lifecycle_action")?;
-            Ok(Some(value))
-        }
-        Err(error) => {
-            transaction.execute_batch("ROLLBACK TO lifecycle_action; RELEASE lifecycle_action")?;
-            super::usage::restore_pending(counted);
-            match error {
-                MetaError::ObjectLocked => Ok(None),
-                other => Err(other),
-            }
-        }
+    let (outcome, _) =
+        super::usage::in_savepoint(transaction, "lifecycle_action", action, |_| Ok(true))?;
+    match outcome {
+        Ok(value) => Ok(Some(value)),
+        Err(MetaError::ObjectLocked) => Ok(None),
+        Err(other) => Err(other),
     }
 }
 

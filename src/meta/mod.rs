@@ -51,9 +51,7 @@ pub use object_lock::{
 pub use objects::{BatchDeleted, DeleteBatch, DeleteObject, GetObject, PutObject, PutObjectAcl};
 pub use store::MetaStore;
 pub use tag_commands::{GetBucketTagging, PutBucketTagging, PutObjectTagging};
-pub use usage::{
-    BucketFigures, BucketQuota, BucketUsage, GetBucketFigures, GetOwnerUsage, PutBucketQuota,
-};
+pub use usage::{BucketFigures, BucketQuota, BucketUsage, GetBucketFigures, PutBucketQuota};
 pub use users::{AddUser, GetUser, ListUsers, RemoveUser, UpdateUser, UserLookup, UserRecord};
 pub use version_id::{VersionId, VersionSelector, NULL_VERSION_ID};
 pub use version_listing::{ListObjectVersions, VersionEntry, VersionsPage, VersionsQuery};

@@ -58,17 +58,20 @@ impl MetaStore {
         Ok(ids)
     }
 
+    /// Begins a write transaction. IMMEDIATE: the write lock is taken (or waited for,
+    /// `busy_timeout`) at BEGIN. A deferred transaction that reads first and then writes fails at
+    /// once with SQLITE_BUSY when another connection committed in between — the server's
+    /// metadata thread and `ringstore user` (another process, whose commands read before they
+    /// write) are two such connections.
+    fn begin(&mut self) -> rusqlite::Result<Transaction<'_>> {
+        self.connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+    }
+
     /// Marks files that rows reference but the disk lacks (found by startup recovery), so an
     /// operator can find the damaged objects: `SELECT bucket, key FROM objects JOIN missing_files …`.
     pub fn mark_missing_files(&mut self, ids: &[FileId], found_ms: i64) -> Result<(), MetaError> {
-        // IMMEDIATE: the write lock is taken (or waited for, `busy_timeout`) at BEGIN. A deferred
-        // transaction that reads first and then writes fails at once with SQLITE_BUSY when
-        // another connection committed in between — the server's metadata thread and
-        // `ringstore user` (another process, whose commands read before they write) are two such
-        // connections.
-        let transaction = self
-            .connection
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let transaction = self.begin()?;
         for id in ids {
             transaction
                 .prepare_cached(
@@ -130,14 +133,7 @@ impl MetaStore {
         &mut self,
         work: impl FnOnce(&Transaction<'_>) -> T,
     ) -> Result<T, MetaError> {
-        // IMMEDIATE: the write lock is taken (or waited for, `busy_timeout`) at BEGIN. A deferred
-        // transaction that reads first and then writes fails at once with SQLITE_BUSY when
-        // another connection committed in between — the server's metadata thread and
-        // `ringstore user` (another process, whose commands read before they write) are two such
-        // connections.
-        let transaction = self
-            .connection
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let transaction = self.begin()?;
         super::usage::discard_pending();
         let outcome = work(&transaction);
         // Usage counted by the batch's row writes, added in the same transaction (on an error

@@ -25,6 +25,13 @@ pub struct BucketUsage {
 }
 
 impl BucketUsage {
+    /// Adds `other` (usage summed over buckets).
+    pub fn add(&mut self, other: &BucketUsage) {
+        self.objects += other.objects;
+        self.versions += other.versions;
+        self.size_bytes += other.size_bytes;
+    }
+
     /// What the object-count quota counts: every stored version, current or not.
     pub fn stored_objects(&self) -> u64 {
         self.objects + self.versions
@@ -102,17 +109,40 @@ fn pending_of(bucket: &str) -> UsageDelta {
 }
 
 /// The transaction's counts at a savepoint, to put back if the savepoint is rolled back.
-pub(crate) struct PendingSnapshot(Vec<(String, UsageDelta)>);
+struct PendingSnapshot(Vec<(String, UsageDelta)>);
 
-/// The counts now (take it with the SAVEPOINT).
-pub(crate) fn snapshot_pending() -> PendingSnapshot {
+fn snapshot_pending() -> PendingSnapshot {
     PendingSnapshot(PENDING.with_borrow(Clone::clone))
 }
 
-/// Puts the counts back as they were at `snapshot` (with the ROLLBACK TO its savepoint): the
-/// rows the rollback undid must not stay counted.
-pub(crate) fn restore_pending(snapshot: PendingSnapshot) {
+fn restore_pending(snapshot: PendingSnapshot) {
     PENDING.with_borrow_mut(|pending| *pending = snapshot.0);
+}
+
+/// Runs `action` in the SAVEPOINT `name` and keeps what it wrote if it succeeded and `keep`
+/// (asked after it ran) agrees; otherwise rolls back to the savepoint — the rows, and the usage
+/// counts of those rows with them. Every savepoint of a command goes through here, so no
+/// rollback can leave counts of rows it undid. Answers the action's outcome and whether it was
+/// kept.
+pub(crate) fn in_savepoint<T>(
+    transaction: &Transaction<'_>,
+    name: &str,
+    action: impl FnOnce() -> Result<T, MetaError>,
+    keep: impl FnOnce(&T) -> Result<bool, MetaError>,
+) -> Result<(Result<T, MetaError>, bool), MetaError> {
+    transaction.execute_batch(&format!("SAVEPOINT {name}"))?;
+    let counted = snapshot_pending();
+    let outcome = action();
+    let kept = match &outcome {
+        Ok(value) => keep(value)?,
+        Err(_) => false,
+    };
+    if !kept {
+        transaction.execute_batch(&format!("ROLLBACK TO {name}"))?;
+        restore_pending(counted);
+    }
+    transaction.execute_batch(&format!("RELEASE {name}"))?;
+    Ok((outcome, kept))
 }
 
 /// Forgets the counts of a bucket deleted in this transaction (its usage row went with it).
@@ -209,20 +239,11 @@ pub(crate) fn within_quota<T>(
         return write();
     };
     let before = get_usage(transaction, bucket)?;
-    transaction.execute_batch("SAVEPOINT quota")?;
-    let snapshot = snapshot_pending();
-    let outcome = write();
-    let keep = match &outcome {
-        Ok(_) => !quota.passed_by(&before, &get_usage(transaction, bucket)?),
-        Err(_) => false,
-    };
-    if !keep {
-        transaction.execute_batch("ROLLBACK TO quota")?;
-        restore_pending(snapshot);
-    }
-    transaction.execute_batch("RELEASE quota")?;
+    let (outcome, kept) = in_savepoint(transaction, "quota", write, |_| {
+        Ok(!quota.passed_by(&before, &get_usage(transaction, bucket)?))
+    })?;
     match outcome {
-        Ok(_) if !keep => Err(MetaError::QuotaExceeded),
+        Ok(_) if !kept => Err(MetaError::QuotaExceeded),
         other => other,
     }
 }
@@ -315,51 +336,6 @@ impl MetaCommand for PutBucketQuota {
                 ])?;
         }
         Ok(())
-    }
-
-    fn changes(&self) -> Changes<'_> {
-        Changes::Nothing
-    }
-}
-
-/// One user's share: the buckets they own and what those hold.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OwnerUsage {
-    /// Owner's access key.
-    pub owner: String,
-    /// Buckets owned.
-    pub buckets: u64,
-    /// What those buckets hold, summed.
-    pub usage: BucketUsage,
-}
-
-/// Usage summed per bucket owner, by owner.
-#[derive(Debug)]
-pub struct GetOwnerUsage;
-
-impl MetaCommand for GetOwnerUsage {
-    type Reply = Vec<OwnerUsage>;
-
-    fn apply(&self, transaction: &Transaction<'_>) -> Result<Self::Reply, MetaError> {
-        flush_pending(transaction)?;
-        let mut statement = transaction.prepare_cached(
-            "SELECT b.owner, count(*), coalesce(sum(u.objects), 0), \
-             coalesce(sum(u.versions), 0), coalesce(sum(u.bytes), 0) \
-             FROM buckets b LEFT JOIN bucket_usage u ON u.bucket = b.name \
-             GROUP BY b.owner ORDER BY b.owner",
-        )?;
-        let rows = statement.query_map([], |row| {
-            Ok(OwnerUsage {
-                owner: row.get(0)?,
-                buckets: to_u64(row.get(1)?),
-                usage: BucketUsage {
-                    objects: to_u64(row.get(2)?),
-                    versions: to_u64(row.get(3)?),
-                    size_bytes: to_u64(row.get(4)?),
-                },
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn changes(&self) -> Changes<'_> {

@@ -276,27 +276,34 @@ fn verify_trailer_signature(
 
 /// Reads an XML request body of bounded size.
 pub async fn read_small_body(payload: &mut PayloadReader<'_, '_>) -> S3Result<Vec<u8>> {
+    read_body_up_to(payload, XML_BODY_BYTES_MAX)
+        .await?
+        .ok_or_else(|| {
+            S3Error::with_message(S3ErrorCode::MalformedXML, "The XML body is too large.")
+        })
+}
+
+/// The whole body if it is at most `bytes_max` long (`None`: longer; refused before reading
+/// when its announced length says so, else once the read passes the bound).
+pub async fn read_body_up_to(
+    payload: &mut PayloadReader<'_, '_>,
+    bytes_max: usize,
+) -> S3Result<Option<Vec<u8>>> {
     if payload
         .object_length()
-        .is_some_and(|length| length > XML_BODY_BYTES_MAX as u64)
+        .is_some_and(|length| length > bytes_max as u64)
     {
-        return Err(S3Error::with_message(
-            S3ErrorCode::MalformedXML,
-            "The XML body is too large.",
-        ));
+        return Ok(None);
     }
     let mut body = Vec::new();
     let mut scratch = [0u8; 4096];
     loop {
         let count = payload.read(&mut scratch).await?;
         if count == 0 {
-            return Ok(body);
+            return Ok(Some(body));
         }
-        if body.len() + count > XML_BODY_BYTES_MAX {
-            return Err(S3Error::with_message(
-                S3ErrorCode::MalformedXML,
-                "The XML body is too large.",
-            ));
+        if body.len() + count > bytes_max {
+            return Ok(None);
         }
         body.extend_from_slice(&scratch[..count]);
     }
