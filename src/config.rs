@@ -32,6 +32,10 @@ pub struct Config {
     /// A lifecycle day, in milliseconds: `lifecycle::DAY_MS`, or shorter for tests
     /// (`--lifecycle-day-seconds`).
     pub lifecycle_day_ms: i64,
+    /// Remote tiers (`--tier NAME=URL`).
+    pub tiers: Vec<crate::tier::TierSpec>,
+    /// How long an unreferenced upstream object waits before its deletion, in milliseconds.
+    pub tier_garbage_grace_ms: i64,
     /// Log line format.
     pub log_format: crate::obs::LogFormat,
     /// Time in-flight requests get to finish after SIGTERM/SIGINT, in milliseconds.
@@ -73,6 +77,8 @@ impl Config {
             log_level: "info".into(),
             multipart_max_age_seconds: MULTIPART_UPLOAD_AGE_MAX_SECONDS_DEFAULT,
             lifecycle_day_ms: crate::lifecycle::DAY_MS,
+            tiers: Vec::new(),
+            tier_garbage_grace_ms: TIER_GARBAGE_GRACE_MS,
             log_format: crate::obs::LogFormat::Text,
             shutdown_timeout_ms: SHUTDOWN_TIME_MAX_MS_DEFAULT,
             idle_timeout_ms: KEEP_ALIVE_IDLE_TIME_MAX_MS,

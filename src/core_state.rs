@@ -24,6 +24,8 @@ pub struct CoreState {
     pub core_index: usize,
     /// Every core's metrics (this core writes only its own entry).
     pub metrics: Arc<Registry>,
+    /// The tier threads, when `--tier` configured any (remote reads of moved versions).
+    pub tiers: Option<crate::tier::TierClient>,
     /// Set once SIGTERM/SIGINT arrived: finish in-flight requests, take no new ones.
     shutdown: Arc<AtomicBool>,
     /// Notified (on this core) when `shutdown` is set, so idle connections need no timers.
@@ -46,6 +48,7 @@ impl CoreState {
             meta,
             core_index,
             metrics,
+            tiers: None,
             shutdown,
             shutdown_event: event_listener::Event::new(),
         }

@@ -74,3 +74,4 @@ pub mod s3;
 pub mod secret;
 pub mod service;
 pub mod storage;
+pub mod tier;

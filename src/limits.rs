@@ -234,3 +234,44 @@ pub const LOG_RING_BYTES_MAX: usize = 4 * 1024 * 1024;
 
 /// Bytes the logging thread gathers before one `write(2)` to stderr (a pipe's default capacity).
 pub const LOG_WRITE_BATCH_BYTES: usize = 64 * 1024;
+
+/// Worker threads of the tier runtime (remote reads, the mover, garbage collection): two, so a
+/// slow upload never holds every remote read back.
+pub const TIER_THREADS: usize = 2;
+
+/// Requests the cores may have waiting for the tier threads; more are answered SlowDown.
+pub const TIER_QUEUE_CAPACITY: usize = 256;
+
+/// Chunks of one remote read waiting for its core (each as large as the tier's HTTP frames,
+/// typically ≤ 16 KiB): the stream's memory bound.
+pub const TIER_READ_CHUNKS_BUFFERED: usize = 8;
+
+/// Bytes of one upstream part when the mover uploads in parts (S3 UploadPart: at least 5 MiB
+/// except the last); objects up to this size go up in one PUT.
+pub const TIER_PART_BYTES: usize = 8 * 1024 * 1024;
+
+/// Parts of one move uploading at once: with the part being filled, the mover holds at most
+/// (this + 1) × `TIER_PART_BYTES` of an object in memory.
+pub const TIER_PARTS_IN_FLIGHT_MAX: usize = 2;
+
+/// Versions one page of the mover's scan lists.
+pub const TIER_MOVE_BATCH_COUNT_MAX: usize = 64;
+
+/// Upstream deletions per garbage-collection round.
+pub const TIER_GARBAGE_BATCH_COUNT_MAX: usize = 256;
+
+/// How long the mover waits after a pass that found nothing to move, in milliseconds (also the
+/// first retry delay after a failure, doubled per failure up to `TIER_RETRY_BACKOFF_MS_MAX`).
+pub const TIER_IDLE_WAIT_MS: u64 = 1_000;
+
+/// The longest wait between the mover's retries, and the time object_store spends retrying one
+/// request, in milliseconds.
+pub const TIER_RETRY_BACKOFF_MS_MAX: u64 = 60_000;
+
+/// Retries object_store makes of one request (transient errors: 5xx, timeouts, resets).
+pub const TIER_RETRY_COUNT_MAX: usize = 5;
+
+/// How long an upstream object no version references waits before its deletion, in
+/// milliseconds (default of `--tier-garbage-grace-seconds`): reads that opened it just before
+/// its version went away finish first.
+pub const TIER_GARBAGE_GRACE_MS: i64 = 60_000;

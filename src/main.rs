@@ -1,5 +1,7 @@
 //! The `ringstore` binary: CLI and environment → validated `Config` → run the server.
 
+mod bucket_command;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -101,6 +103,13 @@ struct Args {
     /// midnight UTC; a shorter day is not rounded; env RINGSTORE_LIFECYCLE_DAY_SECONDS)
     #[argh(option)]
     lifecycle_day_seconds: Option<String>,
+
+    /// a remote tier, NAME=URL (repeatable): s3://bucket/prefix?endpoint=URL&region=R&path_style=true, azure://account/container/prefix?endpoint=URL or gcs://bucket/prefix; credentials come from RINGSTORE_TIER_<NAME>_* variables or the cloud's usual chain, never from here (see README, Tiers)
+    #[argh(option)]
+    tier: Vec<String>,
+    /// seconds an upstream object no version references waits before it is deleted, so reads already streaming it finish (default 60; env RINGSTORE_TIER_GARBAGE_GRACE_SECONDS)
+    #[argh(option)]
+    tier_garbage_grace_seconds: Option<String>,
 }
 
 /// ringstore user: manage the users who may sign requests (besides the bootstrap admin given by
@@ -437,6 +446,23 @@ fn build_config(args: Args) -> Result<Config, UsageError> {
                 "invalid --lifecycle-day-seconds {day_text:?}: expected seconds, 1 to 86400"
             ))
         })?;
+    let tiers = ringstore::tier::spec::parse_all(&args.tier)
+        .map_err(|error| UsageError(error.to_string()))?;
+    let grace_text = setting(
+        args.tier_garbage_grace_seconds,
+        "RINGSTORE_TIER_GARBAGE_GRACE_SECONDS",
+        &(limits::TIER_GARBAGE_GRACE_MS / 1000).to_string(),
+    );
+    let tier_garbage_grace_ms: i64 = grace_text
+        .parse::<i64>()
+        .ok()
+        .filter(|seconds| (0..=7 * 24 * 3600).contains(seconds))
+        .map(|seconds| seconds * 1000)
+        .ok_or_else(|| {
+            UsageError(format!(
+                "invalid --tier-garbage-grace-seconds {grace_text:?}: expected seconds, 0 to 604800"
+            ))
+        })?;
     let multipart_max_age_seconds: u64 = age_text
         .parse()
         .ok()
@@ -548,6 +574,8 @@ fn build_config(args: Args) -> Result<Config, UsageError> {
         header_timeout_ms: header_timeout * 1000,
         multipart_max_age_seconds,
         lifecycle_day_ms,
+        tiers,
+        tier_garbage_grace_ms,
         listen,
         tls,
         data_dir,
@@ -627,6 +655,12 @@ fn run() -> Result<ExitCode, anyhow::Error> {
     if rest.first() == Some(&"user") {
         return match UserArgs::from_args(&[command, "user"], &rest[1..]) {
             Ok(args) => run_user_command(args),
+            Err(early_exit) => Ok(early_exit_code(early_exit)),
+        };
+    }
+    if rest.first() == Some(&"bucket") {
+        return match bucket_command::BucketArgs::from_args(&[command, "bucket"], &rest[1..]) {
+            Ok(args) => bucket_command::run(args, DEFAULT_DATA_DIR),
             Err(early_exit) => Ok(early_exit_code(early_exit)),
         };
     }

@@ -80,3 +80,35 @@ pub enum StoredBytes {
     /// Bytes to store in the metadata row (durable once that commits).
     Inline(InlineBytes),
 }
+
+/// Where a moved object's bytes are: one object of a remote tier, named by an id of its own
+/// (issue 24). Upstream it is `<tier prefix>/<node id>/<object id>`; ringstore's metadata keeps
+/// everything else about the object (ETag, checksums, headers, versions, locks).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RemoteObject {
+    /// The tier's name (`--tier NAME=URL`).
+    pub tier: String,
+    /// The object's id upstream: the id of the file (or first part file) it was moved from, so
+    /// a move repeated after a crash writes the same name again instead of leaving an orphan.
+    pub object_id: FileId,
+}
+
+impl RemoteObject {
+    /// Separates the id from the tier in the `file_id` column's text (`<id>@<tier>`); tier names
+    /// are `[A-Z0-9_]`, so it cannot occur in either part.
+    const SEPARATOR: char = '@';
+
+    /// The `file_id` column's text for a moved object: `<32 hex digits>@<tier>`.
+    pub fn encode(&self) -> String {
+        format!("{}{}{}", self.object_id, Self::SEPARATOR, self.tier)
+    }
+
+    /// Parses `encode`'s text; `None` for a local file id or an inline object's ''.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (id, tier) = text.split_once(Self::SEPARATOR)?;
+        Some(RemoteObject {
+            tier: tier.to_string(),
+            object_id: FileId::parse(id)?,
+        })
+    }
+}

@@ -66,6 +66,9 @@ pub enum RuntimeError {
         /// Cause.
         source: std::io::Error,
     },
+    /// A remote tier's client could not be built, or the tier threads did not start.
+    #[error("{0}")]
+    Tier(#[from] crate::tier::thread::TierStartError),
     /// The TLS certificate or key cannot be used.
     #[error("TLS: {0}")]
     Tls(#[from] crate::net::tls::TlsError),
@@ -282,6 +285,7 @@ struct CoreSeed {
     registry: Arc<Registry>,
     shutdown: Arc<AtomicBool>,
     running: Arc<AtomicUsize>,
+    tiers: Option<futures_channel::mpsc::Sender<crate::tier::TierRequest>>,
 }
 
 /// One core's listening sockets, before its executor wraps them: the TLS one with the
@@ -311,15 +315,12 @@ fn spawn_core(
                 registry,
                 shutdown,
                 running,
+                tiers,
             } = seed;
-            let state = Rc::new(CoreState::new(
-                config,
-                Rc::new(layout),
-                client,
-                core,
-                registry,
-                shutdown,
-            ));
+            let mut state =
+                CoreState::new(config, Rc::new(layout), client, core, registry, shutdown);
+            state.tiers = tiers.map(crate::tier::TierClient::new);
+            let state = Rc::new(state);
             let service = Rc::new(Service::new(state.clone()));
             glommio::spawn_local(relay_shutdown(state.clone())).detach();
             if core == 0 {
@@ -495,6 +496,13 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
         meta::thread::spawn(store, receiver, registry.meta.clone(), generations.clone())
             .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
     spawn_signal_thread(signals, shutdown.clone(), certificates.clone());
+    // After the signals are blocked, like every thread the server starts.
+    let tiers = crate::tier::thread::spawn(
+        &config.tiers,
+        MetaClient::new(sender.clone(), generations.clone()),
+        layout.clone(),
+        config.tier_garbage_grace_ms,
+    )?;
     let config = Arc::new(config);
     on_listening(Listening {
         plain: bound,
@@ -520,6 +528,7 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
             registry: registry.clone(),
             shutdown: shutdown.clone(),
             running: running.clone(),
+            tiers: tiers.clone(),
         };
         handles.push(spawn_core(core, placement, sockets, seed)?);
     }

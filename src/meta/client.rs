@@ -70,6 +70,16 @@ impl MetaClient {
         answer.await.map_err(|_| MetaError::Closed)?
     }
 
+    /// `call` for threads other than the cores (the tier threads): a full queue blocks the
+    /// calling thread until there is room, so never call it on a core.
+    pub async fn call_off_core<C: MetaCommand>(&self, command: C) -> Result<C::Reply, MetaError> {
+        let (pending, answer) = Pending::new(command);
+        self.sender
+            .send(Box::new(pending))
+            .map_err(|_| MetaError::Closed)?;
+        answer.await.map_err(|_| MetaError::Closed)?
+    }
+
     /// Creates a bucket; `Ok(false)` when the same owner already has it.
     pub async fn create_bucket(&self, record: BucketRecord) -> Result<bool, MetaError> {
         self.call(CreateBucket(record)).await

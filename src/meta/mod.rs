@@ -22,6 +22,7 @@ pub mod schema;
 pub mod store;
 pub mod tag_commands;
 pub mod thread;
+pub mod tier_rows;
 pub mod usage;
 pub mod users;
 pub mod version_id;
@@ -51,6 +52,10 @@ pub use object_lock::{
 pub use objects::{BatchDeleted, DeleteBatch, DeleteObject, GetObject, PutObject, PutObjectAcl};
 pub use store::MetaStore;
 pub use tag_commands::{GetBucketTagging, PutBucketTagging, PutObjectTagging};
+pub use tier_rows::{
+    CommitMove, GetNodeId, ListBucketTiers, ListMoveCandidates, ListTierGarbage, MoveCandidate,
+    PutBucketTier, RemoveTierGarbage, TierGarbage, TierPlacement, VersionTable,
+};
 pub use usage::{BucketFigures, BucketQuota, BucketUsage, GetBucketFigures, PutBucketQuota};
 pub use users::{AddUser, GetUser, ListUsers, RemoveUser, UpdateUser, UserLookup, UserRecord};
 pub use version_id::{VersionId, VersionSelector, NULL_VERSION_ID};
@@ -58,7 +63,7 @@ pub use version_listing::{ListObjectVersions, VersionEntry, VersionsPage, Versio
 pub use version_lookup::{GetObjectVersion, VersionLookup};
 pub use versions::{DeletedVersion, PutBucketVersioning, VersioningStatus};
 
-use crate::object_bytes::{FileId, InlineBytes, StoredBytes};
+use crate::object_bytes::{FileId, InlineBytes, RemoteObject, StoredBytes};
 
 /// A bucket as the metadata knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,6 +169,14 @@ pub enum ObjectBody {
     InlineUnread,
     /// The files of a completed multipart upload's parts, in order.
     Parts(Vec<PartExtent>),
+    /// Moved to a remote tier (issue 24): one upstream object holding every byte.
+    Remote {
+        /// Which tier, and the object's name there.
+        object: RemoteObject,
+        /// The parts it was uploaded in (sizes and checksums; their files are gone), for a
+        /// multipart object; empty for a single-part one.
+        parts: Vec<PartExtent>,
+    },
 }
 
 /// One part of a multipart object: its file, size and checksum.
@@ -187,11 +200,14 @@ impl From<StoredBytes> for ObjectBody {
 }
 
 impl ObjectRecord {
-    /// Every file the object's bytes live in, in order (none for an inline object).
+    /// Every local file the object's bytes live in, in order (none for an inline or a moved
+    /// object).
     pub fn files(&self) -> Vec<FileId> {
         match &self.body {
             ObjectBody::File(id) => vec![*id],
-            ObjectBody::Inline(_) | ObjectBody::InlineUnread => Vec::new(),
+            ObjectBody::Inline(_) | ObjectBody::InlineUnread | ObjectBody::Remote { .. } => {
+                Vec::new()
+            }
             ObjectBody::Parts(parts) => parts.iter().map(|part| part.file_id).collect(),
         }
     }
@@ -199,22 +215,21 @@ impl ObjectRecord {
     /// The parts of a multipart object; empty for a single-part one.
     pub fn parts(&self) -> &[PartExtent] {
         match &self.body {
-            ObjectBody::Parts(parts) => parts,
+            ObjectBody::Parts(parts) | ObjectBody::Remote { parts, .. } => parts,
             ObjectBody::File(_) | ObjectBody::Inline(_) | ObjectBody::InlineUnread => &[],
         }
     }
 
     /// Sizes of the object's parts in order; a single-part object is its one part.
     pub fn part_sizes(&self) -> Vec<u64> {
-        match &self.body {
-            ObjectBody::Parts(parts) => parts.iter().map(|part| part.size_bytes).collect(),
-            ObjectBody::File(_) | ObjectBody::Inline(_) | ObjectBody::InlineUnread => {
-                vec![self.size_bytes]
-            }
+        match self.parts() {
+            [] => vec![self.size_bytes],
+            parts => parts.iter().map(|part| part.size_bytes).collect(),
         }
     }
 
-    /// `(file, size)` of each piece of a file-backed object, in order (none for inline).
+    /// `(file, size)` of each local piece of a file-backed object, in order (none for inline or
+    /// moved objects).
     pub fn extents(&self) -> Vec<PartExtent> {
         match &self.body {
             ObjectBody::File(id) => vec![PartExtent {
@@ -222,7 +237,9 @@ impl ObjectRecord {
                 size_bytes: self.size_bytes,
                 checksum: None,
             }],
-            ObjectBody::Inline(_) | ObjectBody::InlineUnread => Vec::new(),
+            ObjectBody::Inline(_) | ObjectBody::InlineUnread | ObjectBody::Remote { .. } => {
+                Vec::new()
+            }
             ObjectBody::Parts(parts) => parts.clone(),
         }
     }

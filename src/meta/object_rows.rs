@@ -7,7 +7,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::object_lock::{ObjectLock, ObjectLockMode, Retention};
 use super::{MetaError, ObjectBody, ObjectRecord, PartExtent, PutCondition};
-use crate::object_bytes::{FileId, InlineBytes};
+use crate::object_bytes::{FileId, InlineBytes, RemoteObject};
 
 /// Whether a conditional write may replace the row whose ETag is `current` (`None`: no row):
 /// PreconditionFailed, or NoSuchKey for an If-Match on a missing key, as S3 answers.
@@ -49,6 +49,11 @@ pub(crate) fn insert_object(
         ObjectBody::File(id) => (id.to_string(), None, None),
         ObjectBody::Inline(bytes) => (String::new(), None, Some(bytes.as_slice())),
         ObjectBody::Parts(parts) => (String::new(), Some(encode_parts(parts)), None),
+        ObjectBody::Remote { object, parts } => (
+            object.encode(),
+            (!parts.is_empty()).then(|| encode_parts(parts)),
+            None,
+        ),
         ObjectBody::InlineUnread => {
             unreachable!("records written come from uploads, never from a metadata-only lookup")
         }
@@ -204,9 +209,13 @@ pub(crate) fn get_object(
 }
 
 /// An object row's body from its `file_id` and `parts` columns and its inline bytes, if they were
-/// read: a row with neither a file nor parts is an inline object.
+/// read: a row with neither a file nor parts is an inline object; a `file_id` naming a remote
+/// object (`RemoteObject::encode`) is a moved one.
 fn body_of(file_id: &str, parts: Option<&str>, bytes: Option<Vec<u8>>) -> ObjectBody {
     let parts = decode_parts(parts);
+    if let Some(object) = RemoteObject::parse(file_id) {
+        return ObjectBody::Remote { object, parts };
+    }
     if !parts.is_empty() {
         return ObjectBody::Parts(parts);
     }
@@ -217,8 +226,12 @@ fn body_of(file_id: &str, parts: Option<&str>, bytes: Option<Vec<u8>>) -> Object
     }
 }
 
-/// Every file of a row: its `file_id`, or its parts for a multipart object.
+/// Every local file of a row: its `file_id`, or its parts for a multipart object; none for a
+/// moved object (its bytes are upstream: `remote_of`).
 pub(crate) fn files_of(file_id: String, parts: Option<String>) -> Vec<FileId> {
+    if RemoteObject::parse(&file_id).is_some() {
+        return Vec::new();
+    }
     let parts = decode_parts(parts.as_deref());
     if parts.is_empty() {
         FileId::parse(&file_id).into_iter().collect()
@@ -227,8 +240,13 @@ pub(crate) fn files_of(file_id: String, parts: Option<String>) -> Vec<FileId> {
     }
 }
 
+/// The remote object of a row moved to a tier (its `file_id` column), if it was moved.
+pub(crate) fn remote_of(file_id: &str) -> Option<RemoteObject> {
+    RemoteObject::parse(file_id)
+}
+
 /// Parts as `id:size,id:size`.
-fn encode_parts(parts: &[PartExtent]) -> String {
+pub(crate) fn encode_parts(parts: &[PartExtent]) -> String {
     let mut text = String::with_capacity(parts.len() * 44);
     for (index, part) in parts.iter().enumerate() {
         if index > 0 {

@@ -5,7 +5,8 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::bucket_rows::{get_bucket_state, require_bucket};
 use super::command::{Changes, MetaCommand};
-use super::object_rows::{files_of, get_object};
+use super::object_rows::{files_of, get_object, remote_of};
+use super::tier_rows::queue_garbage;
 use super::version_id::VersionSelector;
 use super::version_lookup::put_version_acl;
 use super::versions::{
@@ -126,7 +127,8 @@ fn conditional_files(
         )?
         .query_row(params![bucket, key], |row| {
             Ok((
-                files_of(row.get(0)?, row.get(1)?),
+                row.get::<_, String>(0)?,
+                row.get::<_, Option<String>>(1)?,
                 row.get::<_, String>(2)?,
                 row.get::<_, i64>(3)?,
                 row.get::<_, i64>(4)?,
@@ -135,9 +137,10 @@ fn conditional_files(
         .optional()?;
     match current {
         None => Ok(None),
-        Some((files, etag, last_modified_ms, size)) => {
+        Some((file_id, parts, etag, last_modified_ms, size)) => {
             if condition.holds(&etag, last_modified_ms, size as u64) {
-                Ok(Some(files))
+                queue_garbage(transaction, remote_of(&file_id).as_ref())?;
+                Ok(Some(files_of(file_id, parts)))
             } else {
                 Err(MetaError::PreconditionFailed)
             }
@@ -298,14 +301,16 @@ fn delete_keys(
     let mut select = transaction.prepare(&format!(
         "SELECT file_id, parts FROM objects WHERE bucket = ? AND key IN ({placeholders})"
     ))?;
-    let files = select
+    let rows = select
         .query_map(values.as_slice(), |row| {
-            Ok(files_of(row.get(0)?, row.get(1)?))
+            Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?))
         })?
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .flatten()
-        .collect();
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut files = Vec::with_capacity(rows.len());
+    for (file_id, parts) in rows {
+        queue_garbage(transaction, remote_of(&file_id).as_ref())?;
+        files.extend(files_of(file_id, parts));
+    }
     let mut delete = transaction.prepare(&format!(
         "DELETE FROM objects WHERE bucket = ? AND key IN ({placeholders}) RETURNING size"
     ))?;

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use crate::limits::DATABASE_BUSY_WAIT_MS;
 
 /// Schema version stored in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 11;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE buckets (
@@ -275,6 +275,34 @@ BEGIN
 END;
 ";
 
+/// Version 11: remote tiers (issue 24). A moved version's `file_id` names its remote object
+/// (`<id>@<tier>`, `RemoteObject::encode`), so no column is added after the inline `bytes` (a HEAD
+/// would then read the blob's overflow pages to reach it). Buckets gain a placement; upstream
+/// objects no version references wait in `tier_garbage` for their deletion; the node's id, made
+/// once, is part of every upstream name.
+const MIGRATION_V11: &str = "
+CREATE TABLE bucket_tiers (
+    bucket TEXT PRIMARY KEY,
+    tier TEXT NOT NULL,
+    after_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE tier_garbage (
+    id INTEGER PRIMARY KEY,
+    tier TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    queued_ms INTEGER NOT NULL
+);
+CREATE TABLE node (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    node_id TEXT NOT NULL
+);
+INSERT INTO node (id, node_id) VALUES (1, lower(hex(randomblob(16))));
+CREATE TRIGGER bucket_tiers_bucket_removed AFTER DELETE ON buckets
+BEGIN
+    DELETE FROM bucket_tiers WHERE bucket = old.name;
+END;
+";
+
 /// Why the schema could not be brought to the current version.
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
@@ -346,6 +374,9 @@ pub fn prepare(connection: &mut Connection) -> Result<(), SchemaError> {
     }
     if found < 10 {
         transaction.execute_batch(MIGRATION_V10)?;
+    }
+    if found < 11 {
+        transaction.execute_batch(MIGRATION_V11)?;
     }
     transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     transaction.commit()?;

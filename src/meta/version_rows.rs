@@ -9,14 +9,16 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::object_lock::{check_removable, ObjectLock};
-use super::object_rows::{files_of, lock_of};
+use super::object_rows::{files_of, lock_of, remote_of};
 use super::version_id::{VersionId, VersionSelector, SEQUENCE_PER_MS};
 use super::MetaError;
-use crate::object_bytes::FileId;
+use crate::object_bytes::{FileId, RemoteObject};
 
 /// The current row's facts a versioned write or delete needs.
 pub(super) struct CurrentRow {
     pub(super) files: Vec<FileId>,
+    /// Its bytes' object upstream, once moved to a tier (then `files` is empty).
+    pub(super) remote: Option<RemoteObject>,
     pub(super) etag: String,
     pub(super) last_modified_ms: i64,
     pub(super) size_bytes: u64,
@@ -44,8 +46,10 @@ pub(super) fn current_row(
         )?
         .query_row(params![bucket, key], |row| {
             let last_modified_ms: i64 = row.get(3)?;
+            let file_id: String = row.get(0)?;
             Ok(CurrentRow {
-                files: files_of(row.get(0)?, row.get(1)?),
+                remote: remote_of(&file_id),
+                files: files_of(file_id, row.get(1)?),
                 etag: row.get(2)?,
                 last_modified_ms,
                 size_bytes: row.get::<_, i64>(4)? as u64,
@@ -167,11 +171,14 @@ pub(super) fn copy_current_to_versions(
     Ok(())
 }
 
-/// Frees a removed version's inline bytes (`None`: it had none in `version_bytes`).
+/// Frees a removed version's inline bytes (`None`: it had none in `version_bytes`) and queues its
+/// remote object, if it was moved to a tier, for garbage collection in the same transaction.
 pub(super) fn release_bytes(
     transaction: &Transaction<'_>,
     bytes_id: Option<i64>,
+    remote: Option<&RemoteObject>,
 ) -> rusqlite::Result<()> {
+    super::tier_rows::queue_garbage(transaction, remote)?;
     if let Some(id) = bytes_id {
         transaction
             .prepare_cached("DELETE FROM version_bytes WHERE id = ?1")?
@@ -259,6 +266,8 @@ pub(super) struct NoncurrentRow {
     pub(super) sequence: i64,
     pub(super) delete_marker: bool,
     pub(super) files: Vec<FileId>,
+    /// Its bytes' object upstream, once moved to a tier (then `files` is empty).
+    pub(super) remote: Option<RemoteObject>,
     pub(super) etag: String,
     pub(super) last_modified_ms: i64,
     pub(super) size_bytes: u64,
@@ -277,10 +286,12 @@ pub(super) fn find_noncurrent(
         "sequence, delete_marker, file_id, parts, etag, last_modified_ms, size, bytes_id, \
          lock_mode, retain_until_ms, legal_hold";
     let map = |row: &rusqlite::Row<'_>| {
+        let file_id: String = row.get(2)?;
         Ok(NoncurrentRow {
             sequence: row.get(0)?,
             delete_marker: row.get(1)?,
-            files: files_of(row.get(2)?, row.get(3)?),
+            remote: remote_of(&file_id),
+            files: files_of(file_id, row.get(3)?),
             etag: row.get(4)?,
             last_modified_ms: row.get(5)?,
             size_bytes: row.get::<_, i64>(6)? as u64,
@@ -332,7 +343,7 @@ pub(super) fn remove_noncurrent_null(
         Some(row) => {
             check_removable(&row.lock, now_ms(), false)?;
             delete_noncurrent(transaction, bucket, key, row.sequence)?;
-            release_bytes(transaction, row.bytes_id)?;
+            release_bytes(transaction, row.bytes_id, row.remote.as_ref())?;
             Ok(row.files)
         }
         None => Ok(Vec::new()),

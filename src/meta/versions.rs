@@ -117,6 +117,8 @@ pub(crate) fn write_version(
             .and_then(|config| config.default_for(record.last_modified_ms));
     }
     let Some(status) = bucket_record.versioning else {
+        let replaced_remote = current.as_ref().and_then(|row| row.remote.as_ref());
+        super::tier_rows::queue_garbage(transaction, replaced_remote)?;
         insert_object(transaction, record, None, None, &lock, replaced_size_bytes)?;
         return Ok(VersionWritten {
             version_id: None,
@@ -157,7 +159,7 @@ pub(crate) fn write_version(
                 // The insert below replaces the current null version.
                 Some(row) if row.version_id.is_none() => {
                     check_removable(&row.lock, now_ms(), false)?;
-                    release_bytes(transaction, row.bytes_id)?;
+                    release_bytes(transaction, row.bytes_id, row.remote.as_ref())?;
                     freed.extend(row.files);
                 }
                 Some(row) => copy_current_to_versions(
@@ -261,7 +263,7 @@ pub(crate) fn delete_version(
             Some(row) => {
                 check_removable(&row.lock, now_ms(), bypass_governance)?;
                 delete_current(transaction, bucket, key)?;
-                release_bytes(transaction, row.bytes_id)?;
+                release_bytes(transaction, row.bytes_id, row.remote.as_ref())?;
                 row.files
             }
             None => Vec::new(),
@@ -287,7 +289,7 @@ pub(crate) fn delete_version(
                 Some(row) if row.version_id.is_none() => {
                     check_removable(&row.lock, now_ms(), bypass_governance)?;
                     delete_current(transaction, bucket, key)?;
-                    release_bytes(transaction, row.bytes_id)?;
+                    release_bytes(transaction, row.bytes_id, row.remote.as_ref())?;
                     freed.extend(row.files);
                 }
                 Some(row) => demote_current(transaction, bucket, key, &row, now_ms())?,
@@ -336,7 +338,7 @@ fn delete_named_version(
         }
         check_removable(&row.lock, now_ms(), bypass_governance)?;
         delete_current(transaction, bucket, key)?;
-        release_bytes(transaction, row.bytes_id)?;
+        release_bytes(transaction, row.bytes_id, row.remote.as_ref())?;
         promote_newest(transaction, bucket, key)?;
         return Ok(VersionDeleted {
             deleted,
@@ -354,7 +356,7 @@ fn delete_named_version(
     }
     check_removable(&row.lock, now_ms(), bypass_governance)?;
     delete_noncurrent(transaction, bucket, key, row.sequence)?;
-    release_bytes(transaction, row.bytes_id)?;
+    release_bytes(transaction, row.bytes_id, row.remote.as_ref())?;
     promote_newest(transaction, bucket, key)?;
     deleted.delete_marker = row.delete_marker;
     Ok(VersionDeleted {

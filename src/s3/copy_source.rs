@@ -289,7 +289,7 @@ async fn copy_bytes(
             .await?;
         return Ok(Some(writer.seal().await?));
     }
-    let opened = open_stream(&context.layout, record, crypto.source_key, start, length).await;
+    let opened = open_stream(context, record, crypto.source_key, start, length).await;
     let mut reader = match opened {
         Ok(reader) => reader,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),

@@ -1,28 +1,33 @@
-//! An object's bytes on disk as a streamed body: `storage::ObjectReader` (and its decrypting
-//! form) seen through `http::BodyStream`, so `net` sends it (and a copy reads it) without knowing
-//! where the bytes come from or whether they were encrypted.
+//! An object's bytes as a streamed body: `storage::ObjectReader` (and its decrypting form) for
+//! local files, `tier::RemoteRead` for a version moved to a tier, seen through
+//! `http::BodyStream`, so `net` sends it (and a copy reads it) without knowing where the bytes
+//! come from or whether they were encrypted.
 
 use std::io;
 
+use crate::core_state::CoreState;
 use crate::http::{BodyStream, LocalFuture};
-use crate::meta::ObjectRecord;
+use crate::meta::{ObjectBody, ObjectRecord};
 use crate::s3::sse;
 use crate::storage::decrypting_reader::DecryptingReader;
 use crate::storage::encryption::DataKey;
-use crate::storage::{Layout, ObjectReader, Segment};
+use crate::storage::{ObjectReader, Segment};
+use crate::tier::{RemoteRead, TierError};
 
 /// Opens bytes `start..start + length` of `record`'s files (not for inline bytes): decrypted
 /// with `data_key` when the object is encrypted, with the first block already read, so that a
 /// disk that cannot give it (EIO) fails the request with a clear error before any byte of the
-/// answer is sent. `NotFound` when a file vanished since the lookup (a concurrent overwrite).
+/// answer is sent. `NotFound` when a file vanished since the lookup (a concurrent overwrite, or
+/// a move to a tier). A moved version streams from its tier: an unreachable tier is an error
+/// before the answer's head (kind `WouldBlock` when the tier's queue is full: SlowDown).
 pub async fn open_stream(
-    layout: &Layout,
+    core: &CoreState,
     record: &ObjectRecord,
     data_key: Option<&DataKey>,
     start: u64,
     length: u64,
 ) -> io::Result<Box<dyn BodyStream>> {
-    let mut stream = open_unprimed(layout, record, data_key, start, length).await?;
+    let mut stream = open_unprimed(core, record, data_key, start, length).await?;
     if stream.remaining() == 0 {
         return Ok(stream);
     }
@@ -37,12 +42,30 @@ pub async fn open_stream(
 }
 
 async fn open_unprimed(
-    layout: &Layout,
+    core: &CoreState,
     record: &ObjectRecord,
     data_key: Option<&DataKey>,
     start: u64,
     length: u64,
 ) -> io::Result<Box<dyn BodyStream>> {
+    let layout = &core.layout;
+    if let ObjectBody::Remote { object, .. } = &record.body {
+        // Encrypted versions are never moved (`ListMoveCandidates`).
+        debug_assert!(data_key.is_none());
+        let tiers = core.tiers.as_ref().ok_or_else(|| {
+            io::Error::other(format!(
+                "object moved to tier {}, which is not configured",
+                object.tier
+            ))
+        })?;
+        return match tiers.open(object, start, length).await {
+            Ok(read) => Ok(Box::new(read)),
+            Err(TierError::Busy) => {
+                Err(io::Error::new(io::ErrorKind::WouldBlock, "tier queue full"))
+            }
+            Err(error) => Err(io::Error::other(error.to_string())),
+        };
+    }
     Ok(match data_key {
         Some(data_key) => Box::new(
             DecryptingReader::open(
@@ -133,5 +156,24 @@ impl BodyStream for DecryptingReader {
 
     fn close(self: Box<Self>) -> LocalFuture<'static, ()> {
         Box::pin(DecryptingReader::close(*self))
+    }
+}
+
+impl BodyStream for RemoteRead {
+    fn remaining(&self) -> u64 {
+        RemoteRead::remaining(self)
+    }
+
+    fn next_block(&mut self) -> LocalFuture<'_, io::Result<()>> {
+        Box::pin(self.advance())
+    }
+
+    fn block(&self) -> &[u8] {
+        self.current_block()
+    }
+
+    fn close(self: Box<Self>) -> LocalFuture<'static, ()> {
+        // Dropping the receiver tells the tier thread to stop forwarding.
+        Box::pin(std::future::ready(()))
     }
 }

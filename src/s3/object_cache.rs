@@ -47,7 +47,7 @@ fn cache_key(bucket: &str, key: &str) -> String {
 fn cost_bytes(record: &ObjectRecord) -> usize {
     let body = match &record.body {
         ObjectBody::Inline(bytes) => bytes.len(),
-        ObjectBody::Parts(parts) => parts.len() * 64,
+        ObjectBody::Parts(parts) | ObjectBody::Remote { parts, .. } => parts.len() * 64,
         ObjectBody::File(_) | ObjectBody::InlineUnread => 0,
     };
     let headers: usize = record

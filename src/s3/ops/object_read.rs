@@ -359,8 +359,8 @@ async fn open_body(
             Ok(Some(ResponseBody::Bytes(plaintext[range].to_vec())))
         }
         (ObjectBody::InlineUnread, _) => unreachable!("a GET looks objects up with their bytes"),
-        (ObjectBody::File(_) | ObjectBody::Parts(_), _) => {
-            match open_stream(&context.layout, record, data_key, start, length).await {
+        (ObjectBody::File(_) | ObjectBody::Parts(_) | ObjectBody::Remote { .. }, _) => {
+            match open_stream(context, record, data_key, start, length).await {
                 Ok(stream) => Ok(Some(ResponseBody::Stream(stream))),
                 Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
                 Err(error) => Err(unreadable(&error)),

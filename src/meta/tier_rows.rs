@@ -1,0 +1,385 @@
+//! Remote tiers in the metadata (issue 24): each bucket's placement (which tier, after how
+//! long), this node's id (part of every upstream name), the objects due to move, the one commit
+//! that switches an object from its local files to its remote copy, and the durable queue of
+//! upstream objects no version references any more (garbage, deleted upstream later).
+
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::command::{Changes, MetaCommand};
+use super::object_rows::{decode_headers, decode_parts, encode_headers, STORAGE_CLASS_HEADER};
+use super::{MetaError, PartExtent};
+use crate::object_bytes::{FileId, RemoteObject};
+
+/// Queues `remote` (if the removed row had been moved) for deletion upstream, in the same
+/// transaction that removed the last reference to it: the upstream delete happens later, after
+/// a grace period that lets reads already streaming it finish.
+pub(crate) fn queue_garbage(
+    transaction: &Transaction<'_>,
+    remote: Option<&RemoteObject>,
+) -> rusqlite::Result<()> {
+    let Some(remote) = remote else {
+        return Ok(());
+    };
+    transaction
+        .prepare_cached(
+            "INSERT INTO tier_garbage (tier, object_id, queued_ms) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![
+            remote.tier,
+            remote.object_id.to_string(),
+            super::version_rows::now_ms()
+        ])?;
+    Ok(())
+}
+
+/// Where a bucket's object bytes go, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TierPlacement {
+    /// The tier's name (`--tier NAME=URL`).
+    pub tier: String,
+    /// How long after its last write a version moves, in milliseconds (0: at once).
+    pub after_ms: i64,
+}
+
+/// Sets (`Some`) or removes (`None`) a bucket's placement (`ringstore bucket tier`). Versions
+/// already moved stay where they are.
+#[derive(Debug)]
+pub struct PutBucketTier {
+    /// Bucket name.
+    pub bucket: String,
+    /// The placement.
+    pub placement: Option<TierPlacement>,
+}
+
+impl MetaCommand for PutBucketTier {
+    type Reply = ();
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<(), MetaError> {
+        super::bucket_rows::require_bucket(transaction, &self.bucket)?;
+        match &self.placement {
+            None => transaction
+                .prepare_cached("DELETE FROM bucket_tiers WHERE bucket = ?1")?
+                .execute([&self.bucket])?,
+            Some(placement) => transaction
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO bucket_tiers (bucket, tier, after_ms) \
+                     VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![self.bucket, placement.tier, placement.after_ms])?,
+        };
+        Ok(())
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        Changes::Nothing
+    }
+}
+
+/// Every bucket's placement, by bucket name.
+#[derive(Debug)]
+pub struct ListBucketTiers;
+
+impl MetaCommand for ListBucketTiers {
+    type Reply = Vec<(String, TierPlacement)>;
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<Self::Reply, MetaError> {
+        let mut statement = transaction
+            .prepare_cached("SELECT bucket, tier, after_ms FROM bucket_tiers ORDER BY bucket")?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get(0)?,
+                TierPlacement {
+                    tier: row.get(1)?,
+                    after_ms: row.get(2)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        Changes::Nothing
+    }
+}
+
+/// This node's id: 32 hex digits made once with the data dir, so two nodes writing to one
+/// remote bucket never share a name (and a node restored from its metadata keeps its names).
+#[derive(Debug)]
+pub struct GetNodeId;
+
+impl MetaCommand for GetNodeId {
+    type Reply = String;
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<String, MetaError> {
+        Ok(transaction
+            .prepare_cached("SELECT node_id FROM node WHERE id = 1")?
+            .query_row([], |row| row.get(0))?)
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        Changes::Nothing
+    }
+}
+
+/// Which table a version to move is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionTable {
+    /// `objects`: each key's current version.
+    Current,
+    /// `versions`: noncurrent versions.
+    Noncurrent,
+}
+
+/// A version whose bytes are due to move to a tier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoveCandidate {
+    /// Bucket name.
+    pub bucket: String,
+    /// Object key.
+    pub key: String,
+    /// The version's sequence in its key (the listing cursor of `Noncurrent`; 0 for current).
+    pub sequence: i64,
+    /// The version's `file_id` column as read (the commit checks it is unchanged).
+    pub file_id: String,
+    /// The version's `parts` column as read.
+    pub parts_text: Option<String>,
+    /// Size in bytes.
+    pub size_bytes: u64,
+    /// The tier its bucket's placement names.
+    pub tier: String,
+}
+
+impl MoveCandidate {
+    /// The local files holding its bytes, in order.
+    pub fn files(&self) -> Vec<PartExtent> {
+        let parts = decode_parts(self.parts_text.as_deref());
+        if !parts.is_empty() {
+            return parts;
+        }
+        FileId::parse(&self.file_id)
+            .map(|file_id| PartExtent {
+                file_id,
+                size_bytes: self.size_bytes,
+                checksum: None,
+            })
+            .into_iter()
+            .collect()
+    }
+
+    /// Its name upstream: the id of its (first) file, so a repeated move writes the same name.
+    pub fn remote(&self) -> Option<RemoteObject> {
+        self.files().first().map(|first| RemoteObject {
+            tier: self.tier.clone(),
+            object_id: first.file_id,
+        })
+    }
+}
+
+/// Up to `limit` versions after `after` (bucket, key, sequence) in `table` whose bucket has a
+/// placement and whose age passed it: local files only (inline objects stay in the metadata,
+/// which is their durable home), never encrypted ones (their reads decrypt local files; see the
+/// README's Tiers section).
+#[derive(Debug)]
+pub struct ListMoveCandidates {
+    /// Where to look.
+    pub table: VersionTable,
+    /// The last candidate of the previous page (`None`: from the start).
+    pub after: Option<(String, String, i64)>,
+    /// Now, milliseconds since the Unix epoch.
+    pub now_ms: i64,
+    /// At most this many.
+    pub limit: usize,
+}
+
+impl MetaCommand for ListMoveCandidates {
+    type Reply = Vec<MoveCandidate>;
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<Self::Reply, MetaError> {
+        let (bucket, key, sequence) =
+            self.after
+                .clone()
+                .unwrap_or((String::new(), String::new(), i64::MAX));
+        // Moved rows name their remote object in `file_id` (`<id>@<tier>`); encrypted ones carry
+        // their sealed data key among the stored headers.
+        let eligible = "(o.file_id != '' OR o.parts IS NOT NULL) AND instr(o.file_id, '@') = 0 \
+             AND o.last_modified_ms <= ?3 - t.after_ms \
+             AND instr(o.headers, 'x-ringstore-sealed-key:') = 0";
+        let sql = match self.table {
+            VersionTable::Current => format!(
+                "SELECT o.bucket, o.key, 0, o.file_id, o.parts, o.size, t.tier \
+                 FROM bucket_tiers t JOIN objects o ON o.bucket = t.bucket \
+                 WHERE (o.bucket, o.key) > (?1, ?2) AND {eligible} \
+                 ORDER BY o.bucket, o.key LIMIT ?5"
+            ),
+            VersionTable::Noncurrent => format!(
+                "SELECT o.bucket, o.key, o.sequence, o.file_id, o.parts, o.size, t.tier \
+                 FROM bucket_tiers t JOIN versions o ON o.bucket = t.bucket \
+                 WHERE (o.bucket > ?1 OR (o.bucket = ?1 AND (o.key > ?2 \
+                 OR (o.key = ?2 AND o.sequence < ?4)))) AND o.delete_marker = 0 AND {eligible} \
+                 ORDER BY o.bucket, o.key, o.sequence DESC LIMIT ?5"
+            ),
+        };
+        let mut statement = transaction.prepare_cached(&sql)?;
+        let rows = statement.query_map(
+            params![bucket, key, self.now_ms, sequence, self.limit as i64],
+            |row| {
+                Ok(MoveCandidate {
+                    bucket: row.get(0)?,
+                    key: row.get(1)?,
+                    sequence: row.get(2)?,
+                    file_id: row.get(3)?,
+                    parts_text: row.get(4)?,
+                    size_bytes: row.get::<_, i64>(5)? as u64,
+                    tier: row.get(6)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        Changes::Nothing
+    }
+}
+
+/// The switch of one version from its local files to its remote copy, after the upload
+/// completed: its `file_id` becomes the remote name and its storage class the tier's name. If
+/// the version is gone or changed meanwhile (deleted, overwritten), the upload is queued as
+/// garbage instead. Replies whether the version switched (only then may its files be removed).
+#[derive(Debug)]
+pub struct CommitMove {
+    /// The version as it was listed.
+    pub candidate: MoveCandidate,
+    /// Where its bytes now are.
+    pub remote: RemoteObject,
+}
+
+impl MetaCommand for CommitMove {
+    type Reply = bool;
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<bool, MetaError> {
+        let candidate = &self.candidate;
+        // The row may have become noncurrent (or current again) while its bytes moved: look in
+        // both tables, by its file id, which no other version shares.
+        for (table, sequence) in [("objects", "0"), ("versions", "sequence")] {
+            let found: Option<(String, i64)> = transaction
+                .prepare_cached(&format!(
+                    "SELECT headers, {sequence} FROM {table} WHERE bucket = ?1 AND key = ?2 \
+                     AND file_id = ?3 AND coalesce(parts, '') = coalesce(?4, '') LIMIT 1"
+                ))?
+                .query_row(
+                    params![
+                        candidate.bucket,
+                        candidate.key,
+                        candidate.file_id,
+                        candidate.parts_text
+                    ],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            let Some((headers, sequence)) = found else {
+                continue;
+            };
+            let mut headers = decode_headers(&headers);
+            headers.retain(|(name, _)| name != STORAGE_CLASS_HEADER);
+            headers.push((STORAGE_CLASS_HEADER.to_string(), self.remote.tier.clone()));
+            transaction
+                .prepare_cached(&format!(
+                    "UPDATE {table} SET file_id = ?3, headers = ?4 \
+                     WHERE bucket = ?1 AND key = ?2 AND {sequence} = ?5 AND file_id = ?6"
+                ))?
+                .execute(params![
+                    candidate.bucket,
+                    candidate.key,
+                    self.remote.encode(),
+                    encode_headers(&headers),
+                    sequence,
+                    candidate.file_id,
+                ])?;
+            transaction
+                .prepare_cached("UPDATE buckets SET storage_classes = 1 WHERE name = ?1")?
+                .execute([&candidate.bucket])?;
+            return Ok(true);
+        }
+        queue_garbage(transaction, Some(&self.remote))?;
+        Ok(false)
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        Changes::Object {
+            bucket: &self.candidate.bucket,
+            key: &self.candidate.key,
+        }
+    }
+}
+
+/// An upstream object queued for deletion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TierGarbage {
+    /// Its row in the queue.
+    pub id: i64,
+    /// The object.
+    pub remote: RemoteObject,
+}
+
+/// Up to `limit` queued upstream objects whose grace period ended by `queued_before_ms`.
+#[derive(Debug)]
+pub struct ListTierGarbage {
+    /// Only objects queued before this time, milliseconds since the Unix epoch.
+    pub queued_before_ms: i64,
+    /// At most this many.
+    pub limit: usize,
+}
+
+impl MetaCommand for ListTierGarbage {
+    type Reply = Vec<TierGarbage>;
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<Self::Reply, MetaError> {
+        let mut statement = transaction.prepare_cached(
+            "SELECT id, tier, object_id FROM tier_garbage WHERE queued_ms < ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let rows =
+            statement.query_map(params![self.queued_before_ms, self.limit as i64], |row| {
+                let object_id: String = row.get(2)?;
+                Ok((row.get(0)?, row.get(1)?, object_id))
+            })?;
+        let mut garbage = Vec::new();
+        for row in rows {
+            let (id, tier, object_id): (i64, String, String) = row?;
+            // Ids are written by `queue_garbage` from a `FileId`; anything else is dropped below.
+            let object_id = FileId::parse(&object_id).unwrap_or(FileId(0));
+            garbage.push(TierGarbage {
+                id,
+                remote: RemoteObject { tier, object_id },
+            });
+        }
+        Ok(garbage)
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        Changes::Nothing
+    }
+}
+
+/// Removes garbage rows whose upstream objects are deleted.
+#[derive(Debug)]
+pub struct RemoveTierGarbage {
+    /// Their ids.
+    pub ids: Vec<i64>,
+}
+
+impl MetaCommand for RemoveTierGarbage {
+    type Reply = ();
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<(), MetaError> {
+        let mut statement = transaction.prepare_cached("DELETE FROM tier_garbage WHERE id = ?1")?;
+        for id in &self.ids {
+            statement.execute([id])?;
+        }
+        Ok(())
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        Changes::Nothing
+    }
+}

@@ -1,0 +1,97 @@
+//! A tier's `object_store` client from its `TierSpec`: credentials from
+//! `RINGSTORE_TIER_<NAME>_*` when set, else each cloud's usual chain (the builders' `from_env`:
+//! `AWS_*` variables, web identity, instance roles; `AZURE_*`, managed identity; `GOOGLE_*`,
+//! service-account files). Never logged: the builders keep them private.
+
+use std::sync::Arc;
+
+use object_store::aws::AmazonS3Builder;
+use object_store::azure::MicrosoftAzureBuilder;
+use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::{ObjectStore, RetryConfig};
+
+use super::spec::{TierLocation, TierSpec};
+use crate::limits::{TIER_RETRY_BACKOFF_MS_MAX, TIER_RETRY_COUNT_MAX};
+
+/// The environment variable `RINGSTORE_TIER_<NAME>_<FIELD>`, if set and not empty.
+fn tier_variable(spec: &TierSpec, field: &str) -> Option<String> {
+    std::env::var(format!("RINGSTORE_TIER_{}_{field}", spec.name))
+        .ok()
+        .filter(|value| !value.is_empty())
+}
+
+/// Retries with backoff on the cloud's transient errors (object_store's own policy, bounded).
+fn retry() -> RetryConfig {
+    RetryConfig {
+        max_retries: TIER_RETRY_COUNT_MAX,
+        retry_timeout: std::time::Duration::from_millis(TIER_RETRY_BACKOFF_MS_MAX),
+        ..RetryConfig::default()
+    }
+}
+
+/// Builds the client (no request is made: an unreachable tier is found by the first use).
+pub fn connect(spec: &TierSpec) -> Result<Arc<dyn ObjectStore>, object_store::Error> {
+    Ok(match &spec.location {
+        TierLocation::S3 {
+            bucket,
+            endpoint,
+            region,
+            path_style,
+            ..
+        } => {
+            let mut builder = AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .with_virtual_hosted_style_request(!path_style)
+                .with_retry(retry());
+            if let Some(endpoint) = endpoint {
+                builder = builder
+                    .with_allow_http(endpoint.starts_with("http://"))
+                    .with_endpoint(endpoint);
+            }
+            builder = builder.with_region(region.clone().unwrap_or_else(|| {
+                std::env::var("AWS_REGION")
+                    .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+                    .unwrap_or_else(|_| "us-east-1".to_string())
+            }));
+            if let Some(key) = tier_variable(spec, "ACCESS_KEY_ID") {
+                builder = builder.with_access_key_id(key);
+            }
+            if let Some(secret) = tier_variable(spec, "SECRET_ACCESS_KEY") {
+                builder = builder.with_secret_access_key(secret);
+            }
+            if let Some(token) = tier_variable(spec, "SESSION_TOKEN") {
+                builder = builder.with_token(token);
+            }
+            Arc::new(builder.build()?)
+        }
+        TierLocation::Azure {
+            account,
+            container,
+            endpoint,
+            ..
+        } => {
+            let mut builder = MicrosoftAzureBuilder::from_env()
+                .with_account(account)
+                .with_container_name(container)
+                .with_retry(retry());
+            if let Some(endpoint) = endpoint {
+                builder = builder
+                    .with_allow_http(endpoint.starts_with("http://"))
+                    .with_endpoint(endpoint.clone());
+            }
+            if let Some(key) = tier_variable(spec, "ACCOUNT_KEY") {
+                builder = builder.with_access_key(key);
+            }
+            Arc::new(builder.build()?)
+        }
+        TierLocation::Gcs { bucket, .. } => {
+            let mut builder = GoogleCloudStorageBuilder::from_env()
+                .with_bucket_name(bucket)
+                .with_retry(retry());
+            if let Some(path) = tier_variable(spec, "SERVICE_ACCOUNT_PATH") {
+                builder = builder.with_service_account_path(path);
+            }
+            Arc::new(builder.build()?)
+        }
+    })
+}

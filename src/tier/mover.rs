@@ -1,0 +1,275 @@
+//! The mover and the garbage collector, on the tier threads. The mover pages through the
+//! versions whose bucket placement says they are due (`ListMoveCandidates`), uploads each
+//! version's local files to one upstream object (a single PUT up to `TIER_PART_BYTES`, else a
+//! multipart upload in parts of that size, never more than a few parts in memory), switches the
+//! version to it in one metadata commit (`CommitMove`), and only then removes the files. A crash
+//! anywhere leaves the version local (not committed: the upload is overwritten by the next
+//! attempt, whose name is the same) or remote (committed: startup recovery removes the files
+//! left behind). The collector deletes upstream what `tier_garbage` holds once its grace period
+//! passed.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+
+use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
+
+use super::thread::{upstream, Tiers};
+use crate::limits::{
+    TIER_GARBAGE_BATCH_COUNT_MAX, TIER_IDLE_WAIT_MS, TIER_MOVE_BATCH_COUNT_MAX,
+    TIER_PARTS_IN_FLIGHT_MAX, TIER_PART_BYTES, TIER_RETRY_BACKOFF_MS_MAX,
+};
+use crate::meta::{
+    CommitMove, ListMoveCandidates, ListTierGarbage, MetaClient, MoveCandidate, RemoveTierGarbage,
+    VersionTable,
+};
+use crate::object_bytes::RemoteObject;
+use crate::storage::Layout;
+
+/// Why one move failed (the version stays local and is tried again later).
+#[derive(Debug, thiserror::Error)]
+enum MoveError {
+    /// The tier failed.
+    #[error("{0}")]
+    Tier(#[from] super::TierError),
+    /// A local file could not be read.
+    #[error("reading the local copy: {0}")]
+    Local(#[from] std::io::Error),
+    /// The metadata thread failed.
+    #[error("metadata: {0}")]
+    Meta(#[from] crate::meta::MetaError),
+}
+
+/// Moves and collects for ever (until the runtime is dropped at shutdown).
+pub async fn run(tiers: Arc<Tiers>, meta: MetaClient, layout: Layout, garbage_grace_ms: i64) {
+    let mut backoff_ms = TIER_IDLE_WAIT_MS;
+    loop {
+        let moved = move_due(&tiers, &meta, &layout).await;
+        collect_garbage(&tiers, &meta, garbage_grace_ms).await;
+        match moved {
+            Ok(0) => backoff_ms = TIER_IDLE_WAIT_MS,
+            Ok(_) => continue,
+            Err(error) => {
+                tracing::warn!(error = %error, retry_in_ms = backoff_ms, "moving to a tier failed; retrying later");
+                backoff_ms = (backoff_ms * 2).min(TIER_RETRY_BACKOFF_MS_MAX);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(backoff_ms)).await;
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// One pass over both tables; the number of versions moved. Stops at the first failure.
+async fn move_due(tiers: &Tiers, meta: &MetaClient, layout: &Layout) -> Result<usize, MoveError> {
+    let mut moved = 0;
+    for table in [VersionTable::Current, VersionTable::Noncurrent] {
+        let mut after = None;
+        loop {
+            let candidates = meta
+                .call_off_core(ListMoveCandidates {
+                    table,
+                    after: after.clone(),
+                    now_ms: now_ms(),
+                    limit: TIER_MOVE_BATCH_COUNT_MAX,
+                })
+                .await?;
+            let Some(last) = candidates.last() else {
+                break;
+            };
+            after = Some((last.bucket.clone(), last.key.clone(), last.sequence));
+            for candidate in candidates {
+                if tiers.get(&candidate.tier).is_none() {
+                    // Placement names a tier this server was not started with: nothing to do
+                    // until it is (said once per pass per version; the objects stay local).
+                    tracing::warn!(bucket = %candidate.bucket, tier = %candidate.tier, "bucket placed on a tier that is not configured (--tier); its objects stay local");
+                    continue;
+                }
+                if move_one(tiers, meta, layout, candidate).await? {
+                    moved += 1;
+                }
+            }
+        }
+    }
+    Ok(moved)
+}
+
+/// Uploads one version and commits the switch; whether it switched.
+async fn move_one(
+    tiers: &Tiers,
+    meta: &MetaClient,
+    layout: &Layout,
+    candidate: MoveCandidate,
+) -> Result<bool, MoveError> {
+    let Some(remote) = candidate.remote() else {
+        return Ok(false);
+    };
+    let (tier, path) = tiers.locate(&remote)?;
+    let files = candidate.files();
+    let paths: Vec<_> = files
+        .iter()
+        .map(|file| (layout.object_path(file.file_id), file.size_bytes))
+        .collect();
+    let started = std::time::Instant::now();
+    let uploaded = if candidate.size_bytes <= TIER_PART_BYTES as u64 {
+        let bytes = tokio::task::spawn_blocking(move || read_whole(&paths))
+            .await
+            .map_err(|error| std::io::Error::other(error.to_string()))?;
+        let bytes = match bytes {
+            Ok(bytes) => bytes,
+            // Overwritten or deleted since it was listed: nothing to move.
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(error) => return Err(error.into()),
+        };
+        tier.store
+            .put(&path, PutPayload::from(bytes))
+            .await
+            .map(|_| ())
+            .map_err(|error| upstream(&remote.tier, &error))
+    } else {
+        let upload = tier
+            .store
+            .put_multipart(&path)
+            .await
+            .map_err(|error| upstream(&remote.tier, &error))?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, TIER_PART_BYTES);
+        match stream_files(&mut writer, paths, &remote).await {
+            Ok(()) => writer
+                .finish()
+                .await
+                .map(|_| ())
+                .map_err(|error| upstream(&remote.tier, &error)),
+            Err(error) => {
+                let _ = writer.abort().await;
+                match error {
+                    MoveError::Local(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                        return Ok(false)
+                    }
+                    error => return Err(error),
+                }
+            }
+        }
+    };
+    uploaded?;
+    let committed = meta
+        .call_off_core(CommitMove {
+            candidate: candidate.clone(),
+            remote: remote.clone(),
+        })
+        .await?;
+    if committed {
+        for file in &files {
+            // Gone already is fine; anything else is left to startup recovery (an orphan).
+            let _ = std::fs::remove_file(layout.object_path(file.file_id));
+        }
+        tracing::info!(
+            bucket = %candidate.bucket,
+            key = %candidate.key,
+            tier = %remote.tier,
+            object_id = %remote.object_id,
+            size_bytes = candidate.size_bytes,
+            duration_ms = started.elapsed().as_millis() as u64,
+            "moved to tier"
+        );
+    }
+    Ok(committed)
+}
+
+/// Reads files (`(path, size)`) whole, in order (a small object: at most `TIER_PART_BYTES`).
+fn read_whole(paths: &[(std::path::PathBuf, u64)]) -> std::io::Result<Vec<u8>> {
+    let total: u64 = paths.iter().map(|(_, size)| size).sum();
+    let mut bytes = Vec::with_capacity(total as usize);
+    for (path, size) in paths {
+        std::fs::File::open(path)?
+            .take(*size)
+            .read_to_end(&mut bytes)?;
+    }
+    if bytes.len() as u64 != total {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "local copy shorter than its recorded size",
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Feeds files (`(path, size)`) into `writer` a part at a time, waiting while
+/// `TIER_PARTS_IN_FLIGHT_MAX` parts are uploading (so memory stays at a few parts).
+async fn stream_files(
+    writer: &mut WriteMultipart,
+    paths: Vec<(std::path::PathBuf, u64)>,
+    remote: &RemoteObject,
+) -> Result<(), MoveError> {
+    for (path, size) in paths {
+        let mut file = Some(std::fs::File::open(&path)?.take(size));
+        let mut left = size;
+        while left > 0 {
+            writer
+                .wait_for_capacity(TIER_PARTS_IN_FLIGHT_MAX)
+                .await
+                .map_err(|error| upstream(&remote.tier, &error))?;
+            let mut taken = file.take().expect("file returned by the last read");
+            let chunk_bytes = left.min(TIER_PART_BYTES as u64) as usize;
+            let (taken, chunk) = tokio::task::spawn_blocking(move || {
+                let mut chunk = Vec::with_capacity(chunk_bytes);
+                let read = (&mut taken)
+                    .take(chunk_bytes as u64)
+                    .read_to_end(&mut chunk);
+                (taken, read.map(|_| chunk))
+            })
+            .await
+            .map_err(|error| std::io::Error::other(error.to_string()))?;
+            let chunk = chunk?;
+            if chunk.is_empty() {
+                return Err(MoveError::Local(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "local copy shorter than its recorded size",
+                )));
+            }
+            left -= chunk.len() as u64;
+            writer.put(chunk.into());
+            file = Some(taken);
+        }
+    }
+    Ok(())
+}
+
+/// Deletes upstream what waited its grace period in `tier_garbage`, then drops those rows.
+async fn collect_garbage(tiers: &Tiers, meta: &MetaClient, grace_ms: i64) {
+    let garbage = match meta
+        .call_off_core(ListTierGarbage {
+            queued_before_ms: now_ms() - grace_ms,
+            limit: TIER_GARBAGE_BATCH_COUNT_MAX,
+        })
+        .await
+    {
+        Ok(garbage) => garbage,
+        Err(error) => {
+            tracing::warn!(error = %error, "tier garbage not listed");
+            return;
+        }
+    };
+    let mut done = Vec::with_capacity(garbage.len());
+    for item in garbage {
+        let Ok((tier, path)) = tiers.locate(&item.remote) else {
+            continue; // a tier not configured now: kept until it is
+        };
+        match tier.store.delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => done.push(item.id),
+            Err(error) => {
+                upstream(&item.remote.tier, &error);
+                break;
+            }
+        }
+    }
+    if !done.is_empty() {
+        if let Err(error) = meta.call_off_core(RemoveTierGarbage { ids: done }).await {
+            tracing::warn!(error = %error, "tier garbage rows not removed; deleted again later");
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! The tier threads: a tokio runtime of `TIER_THREADS` workers, started after the server blocked
+//! its signals, that serves the cores' remote reads and runs the mover and the garbage
+//! collector (`mover`). Nothing here runs on a glommio core.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_channel::mpsc;
+use futures_lite::StreamExt;
+use object_store::path::Path;
+use object_store::{GetOptions, GetRange, ObjectStore};
+
+use super::spec::TierSpec;
+use super::{TierError, TierRequest};
+use crate::limits::{TIER_QUEUE_CAPACITY, TIER_READ_CHUNKS_BUFFERED, TIER_THREADS};
+use crate::meta::MetaClient;
+use crate::object_bytes::{FileId, RemoteObject};
+use crate::storage::Layout;
+
+/// One configured tier, connected.
+pub struct Tier {
+    /// Its configuration.
+    pub spec: TierSpec,
+    /// Its client.
+    pub store: Arc<dyn ObjectStore>,
+}
+
+/// Every configured tier, by name, and this node's id (part of every upstream name).
+pub struct Tiers {
+    tiers: HashMap<String, Tier>,
+    node_id: String,
+}
+
+impl Tiers {
+    /// The tier named `name`.
+    pub fn get(&self, name: &str) -> Option<&Tier> {
+        self.tiers.get(name)
+    }
+
+    /// `object`'s tier and its name there: `<prefix>/<node id>/<object id>`.
+    pub fn locate(&self, object: &RemoteObject) -> Result<(&Tier, Path), TierError> {
+        let tier = self
+            .get(&object.tier)
+            .ok_or_else(|| TierError::UnknownTier(object.tier.clone()))?;
+        Ok((tier, self.path(tier, object.object_id)))
+    }
+
+    /// Where this node's objects are in `tier`: `<prefix>/<node id>`.
+    pub fn node_prefix(&self, tier: &Tier) -> Path {
+        let prefix = tier.spec.location.prefix();
+        if prefix.is_empty() {
+            Path::from(self.node_id.as_str())
+        } else {
+            Path::from(format!("{prefix}/{}", self.node_id))
+        }
+    }
+
+    /// The upstream name of object `object_id` in `tier`.
+    pub fn path(&self, tier: &Tier, object_id: FileId) -> Path {
+        self.node_prefix(tier).join(object_id.to_string())
+    }
+}
+
+/// Why the tier threads did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TierStartError {
+    /// A tier's client could not be built (its URL or credentials settings).
+    #[error("tier {name}: {source}")]
+    Connect {
+        /// The tier.
+        name: String,
+        /// object_store's reason.
+        source: object_store::Error,
+    },
+    /// The runtime or its threads could not be made.
+    #[error("tier threads: {0}")]
+    Runtime(io::Error),
+    /// The metadata thread did not answer.
+    #[error("tier threads: metadata: {0}")]
+    Meta(String),
+}
+
+/// Starts the tier threads for `specs` (none: nothing is started and `None` returned); upstream
+/// garbage waits `garbage_grace_ms` before its deletion. The
+/// returned sender is what each core's `TierClient` clones. A tier that cannot be reached does
+/// not stop the start: writes land locally whatever a tier's state, so the server starts, says
+/// so in one line per tier, and the mover retries.
+pub fn spawn(
+    specs: &[TierSpec],
+    meta: MetaClient,
+    layout: Layout,
+    garbage_grace_ms: i64,
+) -> Result<Option<mpsc::Sender<TierRequest>>, TierStartError> {
+    if specs.is_empty() {
+        return Ok(None);
+    }
+    let mut tiers = HashMap::new();
+    for spec in specs {
+        let store = super::connect::connect(spec).map_err(|source| TierStartError::Connect {
+            name: spec.name.clone(),
+            source,
+        })?;
+        tiers.insert(
+            spec.name.clone(),
+            Tier {
+                spec: spec.clone(),
+                store,
+            },
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(TIER_THREADS)
+        .thread_name("ringstore-tier")
+        .enable_all()
+        .build()
+        .map_err(TierStartError::Runtime)?;
+    let node_id = runtime
+        .block_on(meta.call_off_core(crate::meta::GetNodeId))
+        .map_err(|error| TierStartError::Meta(error.to_string()))?;
+    let tiers = Arc::new(Tiers { tiers, node_id });
+    let (sender, receiver) = mpsc::channel(TIER_QUEUE_CAPACITY);
+    std::thread::Builder::new()
+        .name("ringstore-tiers".into())
+        .spawn(move || {
+            runtime.spawn(probe(tiers.clone()));
+            runtime.spawn(super::mover::run(
+                tiers.clone(),
+                meta,
+                layout,
+                garbage_grace_ms,
+            ));
+            runtime.block_on(serve(tiers, receiver));
+            // Every core's sender is gone: the server is stopping. Moves in flight are
+            // abandoned; a restart finds their versions still local and moves them again.
+            runtime.shutdown_background();
+        })
+        .map_err(TierStartError::Runtime)?;
+    Ok(Some(sender))
+}
+
+/// Says once per tier, at start, whether it answers (a listing of this node's names).
+async fn probe(tiers: Arc<Tiers>) {
+    for tier in tiers.tiers.values() {
+        let prefix = tiers.node_prefix(tier);
+        match tier.store.list_with_delimiter(Some(&prefix)).await {
+            Ok(_) => {
+                tracing::info!(tier = %tier.spec.name, location = ?tier.spec.location, "tier reachable")
+            }
+            Err(error) => tracing::warn!(
+                tier = %tier.spec.name,
+                location = ?tier.spec.location,
+                error = %error,
+                "tier unreachable at start; moves wait and remote reads fail until it answers"
+            ),
+        }
+    }
+}
+
+/// Serves the cores' requests until every sender is gone, each in a task of its own.
+async fn serve(tiers: Arc<Tiers>, mut receiver: mpsc::Receiver<TierRequest>) {
+    while let Some(request) = receiver.next().await {
+        match request {
+            TierRequest::Read {
+                object,
+                start,
+                length,
+                reply,
+            } => {
+                let tiers = tiers.clone();
+                tokio::spawn(async move {
+                    match open_read(&tiers, &object, start, length).await {
+                        Ok((stream, chunks)) => {
+                            if reply.send(Ok(chunks)).is_ok() {
+                                forward(stream, object).await;
+                            }
+                        }
+                        Err(error) => {
+                            let _ = reply.send(Err(error));
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// A remote object's byte stream and the channel its chunks will be forwarded into.
+type Opened = (
+    (
+        futures_lite::stream::Boxed<Result<Bytes, object_store::Error>>,
+        mpsc::Sender<io::Result<Bytes>>,
+    ),
+    mpsc::Receiver<io::Result<Bytes>>,
+);
+
+/// Asks the tier for the bytes; the answer's head has arrived when this returns.
+async fn open_read(
+    tiers: &Tiers,
+    object: &RemoteObject,
+    start: u64,
+    length: u64,
+) -> Result<Opened, TierError> {
+    let (tier, path) = tiers.locate(object)?;
+    let options = GetOptions {
+        range: Some(GetRange::Bounded(start..start + length)),
+        ..GetOptions::default()
+    };
+    let result = tier
+        .store
+        .get_opts(&path, options)
+        .await
+        .map_err(|error| upstream(&object.tier, &error))?;
+    let (sender, receiver) = mpsc::channel(TIER_READ_CHUNKS_BUFFERED);
+    Ok(((result.into_stream().boxed(), sender), receiver))
+}
+
+/// Forwards the stream's chunks until it ends, fails, or the core stops reading.
+async fn forward(
+    (mut stream, mut sender): (
+        futures_lite::stream::Boxed<Result<Bytes, object_store::Error>>,
+        mpsc::Sender<io::Result<Bytes>>,
+    ),
+    object: RemoteObject,
+) {
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|error| {
+            tracing::error!(tier = %object.tier, object_id = %object.object_id, error = %error, "remote read broke off");
+            io::Error::other(error.to_string())
+        });
+        let failed = chunk.is_err();
+        // Waits for room: the core's pace bounds what is buffered.
+        if futures_lite::future::poll_fn(|context| sender.poll_ready(context))
+            .await
+            .is_err()
+            || sender.start_send(chunk).is_err()
+            || failed
+        {
+            return;
+        }
+    }
+}
+
+/// The tier's failure, logged with its cause (the client sees a generic error).
+pub fn upstream(tier: &str, error: &object_store::Error) -> TierError {
+    tracing::error!(tier, error = %error, "tier request failed");
+    TierError::Upstream {
+        tier: tier.to_string(),
+        message: error.to_string(),
+    }
+}
