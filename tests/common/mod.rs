@@ -25,6 +25,8 @@ struct Launch<'a> {
     default_data_dir: bool,
     /// Where the first process's stderr goes, instead of the test's or the log file.
     stderr: Option<Stdio>,
+    /// Environment variables for the process (every start).
+    envs: &'a [(&'a str, &'a str)],
 }
 
 impl Default for Launch<'_> {
@@ -37,6 +39,7 @@ impl Default for Launch<'_> {
             capture_log: false,
             default_data_dir: false,
             stderr: None,
+            envs: &[],
         }
     }
 }
@@ -65,6 +68,8 @@ pub struct TestServer {
     default_data_dir: bool,
     /// Where the next start's stderr goes (taken by that start).
     stderr: Option<Stdio>,
+    /// Environment variables of every start.
+    envs: Vec<(String, String)>,
 }
 
 impl TestServer {
@@ -97,6 +102,16 @@ impl TestServer {
     pub fn start_logging(args: &[&str]) -> TestServer {
         Self::launch(Launch {
             args,
+            capture_log: true,
+            ..Launch::default()
+        })
+    }
+
+    /// Starts a server with extra arguments and environment variables, its logs captured.
+    pub fn start_with_env(args: &[&str], envs: &[(&str, &str)]) -> TestServer {
+        Self::launch(Launch {
+            args,
+            envs,
             capture_log: true,
             ..Launch::default()
         })
@@ -155,6 +170,11 @@ impl TestServer {
             log_file,
             default_data_dir: launch.default_data_dir,
             stderr: launch.stderr,
+            envs: launch
+                .envs
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
         };
         server.spawn();
         server
@@ -200,7 +220,12 @@ impl TestServer {
 
     fn spawn(&mut self) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ringstore"))
-            .args(["--listen", "127.0.0.1:0"])
+            .envs(self.envs.iter().map(|(name, value)| (name, value)))
+            .args(if self.extra_args.iter().any(|a| a == "--listen") {
+                vec![]
+            } else {
+                vec!["--listen", "127.0.0.1:0"]
+            })
             .args(if self.extra_args.iter().any(|a| a == "--cores") {
                 vec![]
             } else {
