@@ -85,6 +85,8 @@ fn rules(
                 expiration,
                 noncurrent_version_expiration: noncurrent,
                 abort_incomplete_upload_days: None,
+                transitions: Vec::new(),
+                noncurrent_transitions: Vec::new(),
             }],
             transition_default_minimum_object_size: None,
         }),
@@ -153,6 +155,8 @@ fn main() {
             expiration: Some(thirty_days),
             noncurrent_version_expiration: None,
             abort_incomplete_upload_days: None,
+            transitions: Vec::new(),
+            noncurrent_transitions: Vec::new(),
         })
         .collect();
     store

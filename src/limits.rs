@@ -254,8 +254,13 @@ pub const TIER_PART_BYTES: usize = 8 * 1024 * 1024;
 /// (this + 1) × `TIER_PART_BYTES` of an object in memory.
 pub const TIER_PARTS_IN_FLIGHT_MAX: usize = 2;
 
-/// Versions one page of the mover's scan lists.
-pub const TIER_MOVE_BATCH_COUNT_MAX: usize = 64;
+/// Rows one page of the mover's scan reads (one metadata request: bounded time on that thread).
+pub const TIER_SCAN_ROWS_MAX: usize = 1_000;
+
+/// After a pass that moved nothing, the mover waits this many times the pass's duration (at
+/// least `TIER_IDLE_WAIT_MS`, at most `TIER_RETRY_BACKOFF_MS_MAX`): scanning a large bucket then
+/// takes at most about 1/20 of the metadata thread.
+pub const TIER_SCAN_WAIT_FACTOR: u64 = 20;
 
 /// Upstream deletions per garbage-collection round.
 pub const TIER_GARBAGE_BATCH_COUNT_MAX: usize = 256;

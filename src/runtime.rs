@@ -501,7 +501,10 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
         &config.tiers,
         MetaClient::new(sender.clone(), generations.clone()),
         layout.clone(),
-        config.tier_garbage_grace_ms,
+        crate::tier::mover::MoverSettings {
+            garbage_grace_ms: config.tier_garbage_grace_ms,
+            day_ms: config.lifecycle_day_ms,
+        },
     )?;
     let config = Arc::new(config);
     on_listening(Listening {

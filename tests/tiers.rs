@@ -752,3 +752,163 @@ fn bad_tier_settings_stop_the_start_with_one_line() {
         assert_eq!(stderr.lines().count(), 1, "{value}: {stderr}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_transitions_move_what_their_rules_match() {
+    // Goal: S3's own way to say "move after N days" works: a Transition (and a
+    // NoncurrentVersionTransition) whose StorageClass names the tier moves the versions its
+    // filter matches once due (a lifecycle day shortened to 1 s), leaves the rest local, and
+    // reads back from GetBucketLifecycleConfiguration; any other class is InvalidStorageClass.
+    use aws_sdk_s3::types::{
+        BucketLifecycleConfiguration, ExpirationStatus, LifecycleRule, LifecycleRuleFilter,
+        NoncurrentVersionTransition, Transition, TransitionStorageClass,
+    };
+    let (upstream, _upstream_server) = ringstore_upstream(free_port()).await;
+    let tier = format!("{TIER}={}", upstream.url);
+    let envs: Vec<(&str, &str)> = upstream
+        .envs
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    let server =
+        TestServer::start_with_env(&["--tier", &tier, "--lifecycle-day-seconds", "1"], &envs);
+    let s3 = server.client();
+    s3.create_bucket().bucket("aging").send().await.unwrap();
+    s3.put_bucket_versioning()
+        .bucket("aging")
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let glacier = s3
+        .put_bucket_lifecycle_configuration()
+        .bucket("aging")
+        .lifecycle_configuration(
+            BucketLifecycleConfiguration::builder()
+                .rules(
+                    LifecycleRule::builder()
+                        .id("cold")
+                        .status(ExpirationStatus::Enabled)
+                        .filter(LifecycleRuleFilter::builder().prefix("").build())
+                        .transitions(
+                            Transition::builder()
+                                .days(1)
+                                .storage_class(TransitionStorageClass::Glacier)
+                                .build(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        glacier.into_service_error().meta().code(),
+        Some("InvalidStorageClass")
+    );
+    s3.put_bucket_lifecycle_configuration()
+        .bucket("aging")
+        .lifecycle_configuration(
+            BucketLifecycleConfiguration::builder()
+                .rules(
+                    LifecycleRule::builder()
+                        .id("logs-to-cold")
+                        .status(ExpirationStatus::Enabled)
+                        .filter(LifecycleRuleFilter::builder().prefix("logs/").build())
+                        .transitions(
+                            Transition::builder()
+                                .days(2)
+                                .storage_class(TransitionStorageClass::from(TIER))
+                                .build(),
+                        )
+                        .noncurrent_version_transitions(
+                            NoncurrentVersionTransition::builder()
+                                .noncurrent_days(1)
+                                .storage_class(TransitionStorageClass::from(TIER))
+                                .build(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let stored = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket("aging")
+        .send()
+        .await
+        .unwrap();
+    let rule = &stored.rules()[0];
+    assert_eq!(rule.transitions()[0].days(), Some(2));
+    assert_eq!(
+        rule.transitions()[0]
+            .storage_class()
+            .map(|class| class.as_str()),
+        Some(TIER)
+    );
+    assert_eq!(
+        rule.noncurrent_version_transitions()[0].noncurrent_days(),
+        Some(1)
+    );
+
+    let old = pseudo_random(200_000, 11);
+    let new = pseudo_random(210_000, 12);
+    for (key, body) in [("logs/a", &old), ("logs/a", &new), ("other/b", &old)] {
+        s3.put_object()
+            .bucket("aging")
+            .key(key)
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap();
+    }
+    wait_until_moved(&s3, "aging", &["logs/a"]).await;
+    wait_upstream(&upstream, "the noncurrent version moved too", |names| {
+        names.len() == 2
+    })
+    .await;
+    assert_eq!(get(&s3, "aging", "logs/a", None).await, new);
+    let versions = s3
+        .list_object_versions()
+        .bucket("aging")
+        .prefix("logs/a")
+        .send()
+        .await
+        .unwrap();
+    let noncurrent = versions
+        .versions()
+        .iter()
+        .find(|version| version.is_latest() == Some(false))
+        .unwrap();
+    let read = s3
+        .get_object()
+        .bucket("aging")
+        .key("logs/a")
+        .version_id(noncurrent.version_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.storage_class(), Some(&StorageClass::from(TIER)));
+    assert_eq!(read.body.collect().await.unwrap().to_vec(), old);
+    // The rule's filter does not match other/b: it stays local (and STANDARD).
+    let head = s3
+        .head_object()
+        .bucket("aging")
+        .key("other/b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.storage_class(), None);
+    assert_eq!(server.object_files(), 1);
+}

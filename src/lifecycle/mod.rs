@@ -133,6 +133,30 @@ pub struct NoncurrentVersionExpiration {
     pub newer_noncurrent_versions: Option<u32>,
 }
 
+/// A `<Transition>`: current versions move to the tier named by `storage_class` once `days`
+/// days old or on `date_ms` (issue 24).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// `Days` after creation.
+    pub days: Option<u32>,
+    /// `Date` (midnight UTC), milliseconds since the Unix epoch.
+    pub date_ms: Option<i64>,
+    /// `StorageClass`: the tier's name (`--tier NAME=URL`).
+    pub storage_class: String,
+}
+
+/// A `<NoncurrentVersionTransition>`: noncurrent versions move to the tier `storage_class` once
+/// noncurrent for `noncurrent_days` days, the newest `newer_noncurrent_versions` excepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoncurrentVersionTransition {
+    /// `NoncurrentDays`.
+    pub noncurrent_days: u32,
+    /// `NewerNoncurrentVersions`: noncurrent versions kept local whatever their age.
+    pub newer_noncurrent_versions: Option<u32>,
+    /// `StorageClass`: the tier's name.
+    pub storage_class: String,
+}
+
 /// One `<Rule>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LifecycleRule {
@@ -148,6 +172,10 @@ pub struct LifecycleRule {
     pub noncurrent_version_expiration: Option<NoncurrentVersionExpiration>,
     /// `AbortIncompleteMultipartUpload` `DaysAfterInitiation` (positive).
     pub abort_incomplete_upload_days: Option<u32>,
+    /// `Transition`s, in the order sent.
+    pub transitions: Vec<Transition>,
+    /// `NoncurrentVersionTransition`s, in the order sent.
+    pub noncurrent_transitions: Vec<NoncurrentVersionTransition>,
 }
 
 /// A bucket's lifecycle configuration.
@@ -296,6 +324,61 @@ impl LifecycleConfiguration {
             .is_some_and(|(due, _)| due <= now_ms)
     }
 
+    /// The tier a current version (created at `created_ms`) is due to move to by `now_ms`: the
+    /// latest-due of the matching enabled transitions already due (S3 applies the transition
+    /// furthest along; with one tier per rule set this is simply the one due).
+    pub fn current_transition_due(
+        &self,
+        version: &VersionFacts<'_>,
+        created_ms: i64,
+        now_ms: i64,
+        day_ms: i64,
+    ) -> Option<&str> {
+        self.enabled_rules()
+            .filter(|rule| version.matched_by(&rule.filter))
+            .flat_map(|rule| rule.transitions.iter())
+            .filter_map(|transition| {
+                let due = match (transition.days, transition.date_ms) {
+                    (Some(days), _) => due_ms(created_ms, days, day_ms),
+                    (None, Some(date_ms)) => date_ms,
+                    (None, None) => return None,
+                };
+                (due <= now_ms).then_some((due, transition.storage_class.as_str()))
+            })
+            .max_by_key(|(due, _)| *due)
+            .map(|(_, tier)| tier)
+    }
+
+    /// The tier a noncurrent version is due to move to by `now_ms`: it became noncurrent at
+    /// `noncurrent_since_ms`, and `newer_noncurrent_count` noncurrent versions of its key are
+    /// newer than it.
+    pub fn noncurrent_transition_due(
+        &self,
+        version: &VersionFacts<'_>,
+        noncurrent_since_ms: i64,
+        newer_noncurrent_count: usize,
+        now_ms: i64,
+        day_ms: i64,
+    ) -> Option<&str> {
+        self.enabled_rules()
+            .filter(|rule| version.matched_by(&rule.filter))
+            .flat_map(|rule| rule.noncurrent_transitions.iter())
+            .filter_map(|action| {
+                let kept = action.newer_noncurrent_versions.unwrap_or(0) as usize;
+                let due = due_ms(noncurrent_since_ms, action.noncurrent_days, day_ms);
+                (newer_noncurrent_count >= kept && due <= now_ms)
+                    .then_some((due, action.storage_class.as_str()))
+            })
+            .max_by_key(|(due, _)| *due)
+            .map(|(_, tier)| tier)
+    }
+
+    /// Whether any enabled rule moves versions to a tier.
+    pub fn transitions(&self) -> bool {
+        self.enabled_rules()
+            .any(|rule| !rule.transitions.is_empty() || !rule.noncurrent_transitions.is_empty())
+    }
+
     /// Whether any enabled rule expires current versions.
     pub fn expires_current(&self) -> bool {
         self.enabled_rules().any(|rule| {
@@ -341,6 +424,16 @@ impl LifecycleConfiguration {
                         "newer": action.newer_noncurrent_versions,
                     })),
                     "abort_days": rule.abort_incomplete_upload_days,
+                    "transitions": rule.transitions.iter().map(|transition| json!({
+                        "days": transition.days,
+                        "date_ms": transition.date_ms,
+                        "class": transition.storage_class,
+                    })).collect::<Vec<_>>(),
+                    "noncurrent_transitions": rule.noncurrent_transitions.iter().map(|action| json!({
+                        "days": action.noncurrent_days,
+                        "newer": action.newer_noncurrent_versions,
+                        "class": action.storage_class,
+                    })).collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -406,6 +499,35 @@ impl LifecycleConfiguration {
                     expiration,
                     noncurrent_version_expiration: noncurrent,
                     abort_incomplete_upload_days: days(rule.get("abort_days"))?,
+                    // Rules stored before transitions existed have neither list.
+                    transitions: match rule.get("transitions") {
+                        None => Vec::new(),
+                        Some(list) => list
+                            .as_array()?
+                            .iter()
+                            .map(|transition| {
+                                Some(Transition {
+                                    days: days(transition.get("days"))?,
+                                    date_ms: transition.get("date_ms").and_then(Value::as_i64),
+                                    storage_class: transition.get("class")?.as_str()?.to_string(),
+                                })
+                            })
+                            .collect::<Option<Vec<_>>>()?,
+                    },
+                    noncurrent_transitions: match rule.get("noncurrent_transitions") {
+                        None => Vec::new(),
+                        Some(list) => list
+                            .as_array()?
+                            .iter()
+                            .map(|action| {
+                                Some(NoncurrentVersionTransition {
+                                    noncurrent_days: days(action.get("days"))??,
+                                    newer_noncurrent_versions: days(action.get("newer"))?,
+                                    storage_class: action.get("class")?.as_str()?.to_string(),
+                                })
+                            })
+                            .collect::<Option<Vec<_>>>()?,
+                    },
                 })
             })
             .collect::<Option<Vec<_>>>()?;

@@ -14,6 +14,8 @@ fn rule(id: &str, prefix: &str) -> LifecycleRule {
         expiration: None,
         noncurrent_version_expiration: None,
         abort_incomplete_upload_days: None,
+        transitions: Vec::new(),
+        noncurrent_transitions: Vec::new(),
     }
 }
 

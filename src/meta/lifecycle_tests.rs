@@ -36,6 +36,8 @@ fn rule(expiration_days: Option<u32>, noncurrent_days: Option<u32>) -> Lifecycle
                 }
             }),
             abort_incomplete_upload_days: None,
+            transitions: Vec::new(),
+            noncurrent_transitions: Vec::new(),
         }],
         transition_default_minimum_object_size: None,
     }

@@ -54,7 +54,7 @@ pub use store::MetaStore;
 pub use tag_commands::{GetBucketTagging, PutBucketTagging, PutObjectTagging};
 pub use tier_rows::{
     CommitMove, GetNodeId, ListBucketTiers, ListMoveCandidates, ListTierGarbage, MoveCandidate,
-    PutBucketTier, RemoveTierGarbage, TierGarbage, TierPlacement, VersionTable,
+    MoveCandidates, PutBucketTier, RemoveTierGarbage, TierGarbage, TierPlacement, VersionTable,
 };
 pub use usage::{BucketFigures, BucketQuota, BucketUsage, GetBucketFigures, PutBucketQuota};
 pub use users::{AddUser, GetUser, ListUsers, RemoveUser, UpdateUser, UserLookup, UserRecord};

@@ -175,71 +175,219 @@ impl MoveCandidate {
     }
 }
 
-/// Up to `limit` versions after `after` (bucket, key, sequence) in `table` whose bucket has a
-/// placement and whose age passed it: local files only (inline objects stay in the metadata,
-/// which is their durable home), never encrypted ones (their reads decrypt local files; see the
-/// README's Tiers section).
+/// Where a version's bytes should be by `now_ms`, from its bucket's placement and lifecycle
+/// transitions: the tier they are due in, if any.
+struct BucketTiering {
+    name: String,
+    placement: Option<TierPlacement>,
+    lifecycle: Option<crate::lifecycle::LifecycleConfiguration>,
+}
+
+/// The buckets with a placement or a lifecycle transition, by name, from `after` on.
+fn tiered_buckets(
+    transaction: &Transaction<'_>,
+    after: &str,
+) -> rusqlite::Result<Vec<BucketTiering>> {
+    let mut statement = transaction.prepare_cached(
+        "SELECT b.name, t.tier, t.after_ms, b.lifecycle FROM buckets b \
+         LEFT JOIN bucket_tiers t ON t.bucket = b.name \
+         WHERE b.name >= ?1 AND (t.tier IS NOT NULL OR instr(b.lifecycle, '\"class\"') > 0) \
+         ORDER BY b.name",
+    )?;
+    let rows = statement.query_map([after], |row| {
+        let tier: Option<String> = row.get(1)?;
+        let after_ms: Option<i64> = row.get(2)?;
+        let lifecycle: Option<String> = row.get(3)?;
+        Ok(BucketTiering {
+            name: row.get(0)?,
+            placement: tier
+                .zip(after_ms)
+                .map(|(tier, after_ms)| TierPlacement { tier, after_ms }),
+            lifecycle: lifecycle
+                .as_deref()
+                .and_then(crate::lifecycle::LifecycleConfiguration::decode)
+                .filter(|configuration| configuration.transitions()),
+        })
+    })?;
+    rows.collect()
+}
+
+/// One page of the mover's scan: the versions due to move among the rows read, and where the
+/// next page starts (`None`: the scan reached the end).
+#[derive(Debug, Default)]
+pub struct MoveCandidates {
+    /// Versions due to move.
+    pub due: Vec<MoveCandidate>,
+    /// The last row read: the next page's `after`.
+    pub next: Option<(String, String, i64)>,
+}
+
+/// Reads up to `rows_max` rows of `table` after `after` (bucket, key, sequence) in the buckets
+/// with a placement or lifecycle transitions, and answers those due to move by `now_ms`: a
+/// placement's age passed, or a transition of the lifecycle due (days counted in `day_ms`). Only
+/// local files move (inline objects stay in the metadata, their durable home), never encrypted
+/// versions (their reads decrypt local files; README, Tiers). Rows are judged in Rust, not in
+/// SQL, so a page costs at most `rows_max` rows however few are due.
 #[derive(Debug)]
 pub struct ListMoveCandidates {
     /// Where to look.
     pub table: VersionTable,
-    /// The last candidate of the previous page (`None`: from the start).
+    /// The last row of the previous page (`None`: from the start).
     pub after: Option<(String, String, i64)>,
     /// Now, milliseconds since the Unix epoch.
     pub now_ms: i64,
-    /// At most this many.
-    pub limit: usize,
+    /// A lifecycle day in milliseconds (`Config::lifecycle_day_ms`).
+    pub day_ms: i64,
+    /// Rows read at most.
+    pub rows_max: usize,
+}
+
+/// A row the scan reads.
+struct ScannedRow {
+    key: String,
+    sequence: i64,
+    file_id: String,
+    parts_text: Option<String>,
+    size_bytes: u64,
+    last_modified_ms: i64,
+    encrypted: bool,
+    tags: Option<String>,
+    noncurrent_ms: Option<i64>,
+    newer_noncurrent: i64,
 }
 
 impl MetaCommand for ListMoveCandidates {
-    type Reply = Vec<MoveCandidate>;
+    type Reply = MoveCandidates;
 
-    fn apply(&self, transaction: &Transaction<'_>) -> Result<Self::Reply, MetaError> {
-        let (bucket, key, sequence) =
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<MoveCandidates, MetaError> {
+        let (first_bucket, mut after_key, mut after_sequence) =
             self.after
                 .clone()
                 .unwrap_or((String::new(), String::new(), i64::MAX));
-        // Moved rows name their remote object in `file_id` (`<id>@<tier>`); encrypted ones carry
-        // their sealed data key among the stored headers.
-        let eligible = "(o.file_id != '' OR o.parts IS NOT NULL) AND instr(o.file_id, '@') = 0 \
-             AND o.last_modified_ms <= ?3 - t.after_ms \
-             AND instr(o.headers, 'x-ringstore-sealed-key:') = 0";
-        let sql = match self.table {
-            VersionTable::Current => format!(
-                "SELECT o.bucket, o.key, 0, o.file_id, o.parts, o.size, t.tier \
-                 FROM bucket_tiers t JOIN objects o ON o.bucket = t.bucket \
-                 WHERE (o.bucket, o.key) > (?1, ?2) AND {eligible} \
-                 ORDER BY o.bucket, o.key LIMIT ?5"
-            ),
-            VersionTable::Noncurrent => format!(
-                "SELECT o.bucket, o.key, o.sequence, o.file_id, o.parts, o.size, t.tier \
-                 FROM bucket_tiers t JOIN versions o ON o.bucket = t.bucket \
-                 WHERE (o.bucket > ?1 OR (o.bucket = ?1 AND (o.key > ?2 \
-                 OR (o.key = ?2 AND o.sequence < ?4)))) AND o.delete_marker = 0 AND {eligible} \
-                 ORDER BY o.bucket, o.key, o.sequence DESC LIMIT ?5"
-            ),
-        };
-        let mut statement = transaction.prepare_cached(&sql)?;
-        let rows = statement.query_map(
-            params![bucket, key, self.now_ms, sequence, self.limit as i64],
-            |row| {
-                Ok(MoveCandidate {
-                    bucket: row.get(0)?,
-                    key: row.get(1)?,
-                    sequence: row.get(2)?,
-                    file_id: row.get(3)?,
-                    parts_text: row.get(4)?,
-                    size_bytes: row.get::<_, i64>(5)? as u64,
-                    tier: row.get(6)?,
-                })
-            },
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut page = MoveCandidates::default();
+        let mut budget = self.rows_max;
+        for bucket in tiered_buckets(transaction, &first_bucket)? {
+            if bucket.name != first_bucket {
+                (after_key, after_sequence) = (String::new(), i64::MAX);
+            }
+            let rows = scan_rows(
+                transaction,
+                self.table,
+                &bucket.name,
+                &after_key,
+                after_sequence,
+                budget,
+            )?;
+            budget -= rows.len();
+            for row in &rows {
+                if let Some(tier) = self.due_tier(&bucket, row) {
+                    page.due.push(MoveCandidate {
+                        bucket: bucket.name.clone(),
+                        key: row.key.clone(),
+                        sequence: row.sequence,
+                        file_id: row.file_id.clone(),
+                        parts_text: row.parts_text.clone(),
+                        size_bytes: row.size_bytes,
+                        tier,
+                    });
+                }
+            }
+            if let Some(last) = rows.last() {
+                page.next = Some((bucket.name.clone(), last.key.clone(), last.sequence));
+            }
+            if budget == 0 {
+                return Ok(page);
+            }
+        }
+        page.next = None;
+        Ok(page)
     }
 
     fn changes(&self) -> Changes<'_> {
         Changes::Nothing
     }
+}
+
+impl ListMoveCandidates {
+    /// The tier `row` of `bucket` is due in now, if it is local and may move.
+    fn due_tier(&self, bucket: &BucketTiering, row: &ScannedRow) -> Option<String> {
+        let local_file = (!row.file_id.is_empty() || row.parts_text.is_some())
+            && RemoteObject::parse(&row.file_id).is_none();
+        if !local_file || row.encrypted {
+            return None;
+        }
+        if let Some(placement) = &bucket.placement {
+            if row.last_modified_ms <= self.now_ms - placement.after_ms {
+                return Some(placement.tier.clone());
+            }
+        }
+        let lifecycle = bucket.lifecycle.as_ref()?;
+        let tags = crate::lifecycle::decode_tags(row.tags.as_deref());
+        let facts = crate::lifecycle::VersionFacts {
+            key: &row.key,
+            size_bytes: row.size_bytes,
+            tags: &tags,
+        };
+        let tier = match self.table {
+            VersionTable::Current => lifecycle.current_transition_due(
+                &facts,
+                row.last_modified_ms,
+                self.now_ms,
+                self.day_ms,
+            ),
+            VersionTable::Noncurrent => lifecycle.noncurrent_transition_due(
+                &facts,
+                row.noncurrent_ms.unwrap_or(row.last_modified_ms),
+                row.newer_noncurrent as usize,
+                self.now_ms,
+                self.day_ms,
+            ),
+        };
+        tier.map(str::to_string)
+    }
+}
+
+/// Up to `limit` rows of `bucket` in `table` after (`key`, `sequence`).
+fn scan_rows(
+    transaction: &Transaction<'_>,
+    table: VersionTable,
+    bucket: &str,
+    key: &str,
+    sequence: i64,
+    limit: usize,
+) -> rusqlite::Result<Vec<ScannedRow>> {
+    let sql = match table {
+        VersionTable::Current => {
+            "SELECT key, 0, file_id, parts, size, last_modified_ms, \
+             instr(headers, 'x-ringstore-sealed-key:') > 0, tags, NULL, 0 \
+             FROM objects WHERE bucket = ?1 AND key > ?2 ORDER BY key LIMIT ?4"
+        }
+        VersionTable::Noncurrent => {
+            "SELECT key, sequence, file_id, parts, size, last_modified_ms, \
+             instr(headers, 'x-ringstore-sealed-key:') > 0, tags, noncurrent_ms, \
+             (SELECT count(*) FROM versions newer WHERE newer.bucket = v.bucket \
+              AND newer.key = v.key AND newer.sequence > v.sequence AND newer.delete_marker = 0) \
+             FROM versions v WHERE bucket = ?1 AND delete_marker = 0 \
+             AND (key > ?2 OR (key = ?2 AND sequence < ?3)) \
+             ORDER BY key, sequence DESC LIMIT ?4"
+        }
+    };
+    let mut statement = transaction.prepare_cached(sql)?;
+    let rows = statement.query_map(params![bucket, key, sequence, limit as i64], |row| {
+        Ok(ScannedRow {
+            key: row.get(0)?,
+            sequence: row.get(1)?,
+            file_id: row.get(2)?,
+            parts_text: row.get(3)?,
+            size_bytes: row.get::<_, i64>(4)? as u64,
+            last_modified_ms: row.get(5)?,
+            encrypted: row.get(6)?,
+            tags: row.get(7)?,
+            noncurrent_ms: row.get(8)?,
+            newer_noncurrent: row.get(9)?,
+        })
+    })?;
+    rows.collect()
 }
 
 /// The switch of one version from its local files to its remote copy, after the upload

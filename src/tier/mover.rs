@@ -16,8 +16,8 @@ use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
 
 use super::thread::{upstream, Tiers};
 use crate::limits::{
-    TIER_GARBAGE_BATCH_COUNT_MAX, TIER_IDLE_WAIT_MS, TIER_MOVE_BATCH_COUNT_MAX,
-    TIER_PARTS_IN_FLIGHT_MAX, TIER_PART_BYTES, TIER_RETRY_BACKOFF_MS_MAX,
+    TIER_GARBAGE_BATCH_COUNT_MAX, TIER_IDLE_WAIT_MS, TIER_PARTS_IN_FLIGHT_MAX, TIER_PART_BYTES,
+    TIER_RETRY_BACKOFF_MS_MAX, TIER_SCAN_ROWS_MAX, TIER_SCAN_WAIT_FACTOR,
 };
 use crate::meta::{
     CommitMove, ListMoveCandidates, ListTierGarbage, MetaClient, MoveCandidate, RemoveTierGarbage,
@@ -40,21 +40,40 @@ enum MoveError {
     Meta(#[from] crate::meta::MetaError),
 }
 
+/// What the mover needs besides the tiers.
+pub struct MoverSettings {
+    /// Upstream garbage waits this long before its deletion, in milliseconds.
+    pub garbage_grace_ms: i64,
+    /// A lifecycle day, in milliseconds (`Config::lifecycle_day_ms`).
+    pub day_ms: i64,
+}
+
 /// Moves and collects for ever (until the runtime is dropped at shutdown).
-pub async fn run(tiers: Arc<Tiers>, meta: MetaClient, layout: Layout, garbage_grace_ms: i64) {
+pub async fn run(tiers: Arc<Tiers>, meta: MetaClient, layout: Layout, settings: MoverSettings) {
     let mut backoff_ms = TIER_IDLE_WAIT_MS;
     loop {
-        let moved = move_due(&tiers, &meta, &layout).await;
-        collect_garbage(&tiers, &meta, garbage_grace_ms).await;
-        match moved {
-            Ok(0) => backoff_ms = TIER_IDLE_WAIT_MS,
+        let started = std::time::Instant::now();
+        let moved = move_due(&tiers, &meta, &layout, settings.day_ms).await;
+        collect_garbage(&tiers, &meta, settings.garbage_grace_ms).await;
+        let wait_ms = match moved {
+            // A pass that moved something goes again at once; one that found nothing waits in
+            // proportion to what the scan cost (a pass over a large bucket takes the metadata
+            // thread's time), at least TIER_IDLE_WAIT_MS.
+            Ok(0) => {
+                backoff_ms = TIER_IDLE_WAIT_MS;
+                let scan_ms = started.elapsed().as_millis() as u64;
+                (scan_ms * TIER_SCAN_WAIT_FACTOR)
+                    .clamp(TIER_IDLE_WAIT_MS, TIER_RETRY_BACKOFF_MS_MAX)
+            }
             Ok(_) => continue,
             Err(error) => {
                 tracing::warn!(error = %error, retry_in_ms = backoff_ms, "moving to a tier failed; retrying later");
+                let wait_ms = backoff_ms;
                 backoff_ms = (backoff_ms * 2).min(TIER_RETRY_BACKOFF_MS_MAX);
+                wait_ms
             }
-        }
-        tokio::time::sleep(Duration::from_millis(backoff_ms)).await;
+        };
+        tokio::time::sleep(Duration::from_millis(wait_ms)).await;
     }
 }
 
@@ -66,33 +85,39 @@ fn now_ms() -> i64 {
 }
 
 /// One pass over both tables; the number of versions moved. Stops at the first failure.
-async fn move_due(tiers: &Tiers, meta: &MetaClient, layout: &Layout) -> Result<usize, MoveError> {
+async fn move_due(
+    tiers: &Tiers,
+    meta: &MetaClient,
+    layout: &Layout,
+    day_ms: i64,
+) -> Result<usize, MoveError> {
     let mut moved = 0;
     for table in [VersionTable::Current, VersionTable::Noncurrent] {
         let mut after = None;
         loop {
-            let candidates = meta
+            let page = meta
                 .call_off_core(ListMoveCandidates {
                     table,
                     after: after.clone(),
                     now_ms: now_ms(),
-                    limit: TIER_MOVE_BATCH_COUNT_MAX,
+                    day_ms,
+                    rows_max: TIER_SCAN_ROWS_MAX,
                 })
                 .await?;
-            let Some(last) = candidates.last() else {
-                break;
-            };
-            after = Some((last.bucket.clone(), last.key.clone(), last.sequence));
-            for candidate in candidates {
+            for candidate in page.due {
                 if tiers.get(&candidate.tier).is_none() {
-                    // Placement names a tier this server was not started with: nothing to do
-                    // until it is (said once per pass per version; the objects stay local).
+                    // Placement names a tier this server was not started with: its objects stay
+                    // local until it is.
                     tracing::warn!(bucket = %candidate.bucket, tier = %candidate.tier, "bucket placed on a tier that is not configured (--tier); its objects stay local");
                     continue;
                 }
                 if move_one(tiers, meta, layout, candidate).await? {
                     moved += 1;
                 }
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
             }
         }
     }

@@ -82,8 +82,8 @@ pub enum TierStartError {
     Meta(String),
 }
 
-/// Starts the tier threads for `specs` (none: nothing is started and `None` returned); upstream
-/// garbage waits `garbage_grace_ms` before its deletion. The
+/// Starts the tier threads for `specs` (none: nothing is started and `None` returned), the mover
+/// run with `settings`. The
 /// returned sender is what each core's `TierClient` clones. A tier that cannot be reached does
 /// not stop the start: writes land locally whatever a tier's state, so the server starts, says
 /// so in one line per tier, and the mover retries.
@@ -91,7 +91,7 @@ pub fn spawn(
     specs: &[TierSpec],
     meta: MetaClient,
     layout: Layout,
-    garbage_grace_ms: i64,
+    settings: super::mover::MoverSettings,
 ) -> Result<Option<mpsc::Sender<TierRequest>>, TierStartError> {
     if specs.is_empty() {
         return Ok(None);
@@ -125,12 +125,7 @@ pub fn spawn(
         .name("ringstore-tiers".into())
         .spawn(move || {
             runtime.spawn(probe(tiers.clone()));
-            runtime.spawn(super::mover::run(
-                tiers.clone(),
-                meta,
-                layout,
-                garbage_grace_ms,
-            ));
+            runtime.spawn(super::mover::run(tiers.clone(), meta, layout, settings));
             runtime.block_on(serve(tiers, receiver));
             // Every core's sender is gone: the server is stopping. Moves in flight are
             // abandoned; a restart finds their versions still local and moves them again.

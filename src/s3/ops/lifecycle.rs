@@ -69,7 +69,13 @@ impl S3Operation for PutBucketLifecycleConfiguration {
         owned_bucket(context, &call).await?;
         let body = read_small_body(&mut payload).await?;
         input.integrity.verify(payload.trailers(), &body)?;
-        let mut configuration = parse_lifecycle_configuration(&body)?;
+        let tiers: Vec<&str> = context
+            .config
+            .tiers
+            .iter()
+            .map(|tier| tier.name.as_str())
+            .collect();
+        let mut configuration = parse_lifecycle_configuration(&body, &tiers)?;
         configuration.transition_default_minimum_object_size =
             input.transition_minimum.map(str::to_string);
         let command = SetBucketLifecycle {

@@ -7,7 +7,8 @@
 use super::{parse_tree, XmlBuilder, XmlDocument, XmlNode};
 use crate::lifecycle::{
     Expiration, FilterForm, LifecycleConfiguration, LifecycleRule, NoncurrentVersionExpiration,
-    RuleFilter, DAY_MS, NEWER_NONCURRENT_VERSIONS_MAX, RULE_COUNT_MAX, RULE_ID_CHARS_MAX,
+    NoncurrentVersionTransition, RuleFilter, Transition, DAY_MS, NEWER_NONCURRENT_VERSIONS_MAX,
+    RULE_COUNT_MAX, RULE_ID_CHARS_MAX,
 };
 use crate::limits::KEY_BYTES_MAX;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
@@ -224,34 +225,74 @@ fn noncurrent_expiration(node: &XmlNode) -> S3Result<NoncurrentVersionExpiration
     })
 }
 
-/// A `<Transition>` or `<NoncurrentVersionTransition>`: its days or date are checked as S3
-/// checks them, then it is refused, as no remote tier exists to move bytes to.
-fn transition(node: &XmlNode, noncurrent: bool) -> S3Result<()> {
+/// A `<Transition>` or `<NoncurrentVersionTransition>`, checked as S3 checks it: its days or
+/// date, and a `StorageClass` that must name one of this server's tiers (`tiers`, from
+/// `--tier`); any other class (GLACIER and the like, or an unknown name) is InvalidStorageClass.
+enum TransitionAction {
+    Current(Transition),
+    Noncurrent(NoncurrentVersionTransition),
+}
+
+fn transition(node: &XmlNode, noncurrent: bool, tiers: &[&str]) -> S3Result<TransitionAction> {
     let allowed: &[&'static str] = if noncurrent {
         &["NoncurrentDays", "NewerNoncurrentVersions", "StorageClass"]
     } else {
         &["Days", "Date", "StorageClass"]
     };
     let found = members(node, allowed)?;
-    member(&found, "StorageClass").ok_or_else(malformed)?;
+    let storage_class = member(&found, "StorageClass").ok_or_else(malformed)?;
+    let mut days = None;
+    let mut date_ms = None;
+    let mut newer = None;
     for (name, child) in &found {
         match *name {
-            "Date" => {
-                midnight_date(child)?;
+            "Date" => date_ms = Some(midnight_date(child)?),
+            "Days" | "NoncurrentDays" => {
+                let value = integer(child)?;
+                if value < 0 {
+                    return Err(invalid_argument(
+                        "'Days' in the Transition action must be nonnegative",
+                    ));
+                }
+                days = Some(u32::try_from(value).map_err(|_| malformed())?);
             }
-            "Days" | "NoncurrentDays" if integer(child)? < 0 => {
-                return Err(invalid_argument(
-                    "'Days' in the Transition action must be nonnegative",
-                ));
+            "NewerNoncurrentVersions" => {
+                let value = integer(child)?;
+                if !(1..=100).contains(&value) {
+                    return Err(invalid_argument(
+                        "'NewerNoncurrentVersions' for NoncurrentVersionTransition action must be a positive integer up to 100",
+                    ));
+                }
+                newer = Some(value as u32);
             }
             _ => {}
         }
     }
-    Err(S3Error::with_message(
-        S3ErrorCode::InvalidStorageClass,
-        "The storage class you specified is not valid: lifecycle transitions need a remote \
-         tier, and none is configured",
-    ))
+    let storage_class = storage_class.text.trim();
+    if !tiers.contains(&storage_class) {
+        return Err(S3Error::with_message(
+            S3ErrorCode::InvalidStorageClass,
+            "The storage class you specified is not valid: a lifecycle transition names one of \
+             this server's tiers (--tier NAME=URL)",
+        ));
+    }
+    let storage_class = storage_class.to_string();
+    if noncurrent {
+        Ok(TransitionAction::Noncurrent(NoncurrentVersionTransition {
+            noncurrent_days: days.ok_or_else(malformed)?,
+            newer_noncurrent_versions: newer,
+            storage_class,
+        }))
+    } else {
+        if days.is_some() == date_ms.is_some() {
+            return Err(malformed());
+        }
+        Ok(TransitionAction::Current(Transition {
+            days,
+            date_ms,
+            storage_class,
+        }))
+    }
 }
 
 /// A rule ID S3 would make up for a rule sent without one.
@@ -262,14 +303,20 @@ fn generated_id() -> String {
         .collect()
 }
 
-/// One `<Rule>`.
-fn rule(node: &XmlNode) -> S3Result<LifecycleRule> {
+/// One `<Rule>`; transitions must name one of `tiers`.
+fn rule(node: &XmlNode, tiers: &[&str]) -> S3Result<LifecycleRule> {
     let mut found: Vec<(&'static str, &XmlNode)> = Vec::new();
+    let mut transitions = Vec::new();
+    let mut noncurrent_transitions = Vec::new();
     for child in &node.children {
-        match child.name.as_str() {
-            "Transition" => transition(child, false)?,
-            "NoncurrentVersionTransition" => transition(child, true)?,
-            _ => {}
+        let action = match child.name.as_str() {
+            "Transition" => transition(child, false, tiers)?,
+            "NoncurrentVersionTransition" => transition(child, true, tiers)?,
+            _ => continue,
+        };
+        match action {
+            TransitionAction::Current(action) => transitions.push(action),
+            TransitionAction::Noncurrent(action) => noncurrent_transitions.push(action),
         }
     }
     let singles: Vec<&XmlNode> = node
@@ -343,7 +390,12 @@ fn rule(node: &XmlNode) -> S3Result<LifecycleRule> {
         }
         None => None,
     };
-    if expiration.is_none() && noncurrent.is_none() && abort_days.is_none() {
+    if expiration.is_none()
+        && noncurrent.is_none()
+        && abort_days.is_none()
+        && transitions.is_empty()
+        && noncurrent_transitions.is_empty()
+    {
         return Err(invalid_request(
             "At least one action needs to be specified in a rule",
         ));
@@ -367,13 +419,18 @@ fn rule(node: &XmlNode) -> S3Result<LifecycleRule> {
         expiration,
         noncurrent_version_expiration: noncurrent,
         abort_incomplete_upload_days: abort_days,
+        transitions,
+        noncurrent_transitions,
     })
 }
 
 /// Reads a `<LifecycleConfiguration>` of 1 to 1,000 `<Rule>`s, each checked as S3 checks it; rule
-/// IDs must be unique (InvalidArgument). Transitions are refused (InvalidStorageClass) once their
-/// own values are valid.
-pub fn parse_lifecycle_configuration(body: &[u8]) -> S3Result<LifecycleConfiguration> {
+/// IDs must be unique (InvalidArgument). A transition's StorageClass must be one of `tiers` (the
+/// server's `--tier` names), else InvalidStorageClass.
+pub fn parse_lifecycle_configuration(
+    body: &[u8],
+    tiers: &[&str],
+) -> S3Result<LifecycleConfiguration> {
     let root = parse_tree(body)?;
     if root.name != "LifecycleConfiguration"
         || root.children.is_empty()
@@ -386,7 +443,7 @@ pub fn parse_lifecycle_configuration(body: &[u8]) -> S3Result<LifecycleConfigura
         if node.name != "Rule" {
             return Err(malformed());
         }
-        let rule = rule(node)?;
+        let rule = rule(node, tiers)?;
         if rules.iter().any(|earlier| earlier.id == rule.id) {
             return Err(invalid_argument(
                 "Rule ID must be unique. Found same ID for more than one rule",
@@ -482,6 +539,26 @@ impl XmlDocument for LifecycleConfigurationDocument {
                 }
                 xml.close("NoncurrentVersionExpiration");
             }
+            for transition in &rule.transitions {
+                xml.open("Transition");
+                if let Some(days) = transition.days {
+                    xml.element("Days", &days.to_string());
+                }
+                if let Some(date_ms) = transition.date_ms {
+                    xml.element("Date", &iso8601(date_ms));
+                }
+                xml.element("StorageClass", &transition.storage_class)
+                    .close("Transition");
+            }
+            for action in &rule.noncurrent_transitions {
+                xml.open("NoncurrentVersionTransition")
+                    .element("NoncurrentDays", &action.noncurrent_days.to_string());
+                if let Some(newer) = action.newer_noncurrent_versions {
+                    xml.element("NewerNoncurrentVersions", &newer.to_string());
+                }
+                xml.element("StorageClass", &action.storage_class)
+                    .close("NoncurrentVersionTransition");
+            }
             if let Some(days) = rule.abort_incomplete_upload_days {
                 xml.open("AbortIncompleteMultipartUpload")
                     .element("DaysAfterInitiation", &days.to_string())
@@ -500,6 +577,7 @@ mod tests {
     fn parse(rules: &str) -> S3Result<LifecycleConfiguration> {
         parse_lifecycle_configuration(
             format!("<LifecycleConfiguration>{rules}</LifecycleConfiguration>").as_bytes(),
+            &["COLD"],
         )
     }
 
@@ -559,7 +637,7 @@ mod tests {
         );
         assert_eq!(
             code(&rule("<Expiration><Days>1</Days><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>")),
-            MalformedXML
+            S3ErrorCode::MalformedXML
         );
         assert_eq!(
             code(&rule(
@@ -570,11 +648,11 @@ mod tests {
         assert_eq!(code(&rule("")), InvalidRequest);
         assert_eq!(
             code("<Rule><ID>r</ID><Prefix/><Status>enabled</Status><Expiration><Days>1</Days></Expiration></Rule>"),
-            MalformedXML
+            S3ErrorCode::MalformedXML
         );
         assert_eq!(
             code("<Rule><ID>r</ID><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>"),
-            MalformedXML
+            S3ErrorCode::MalformedXML
         );
         assert_eq!(
             code(&format!(
@@ -588,7 +666,7 @@ mod tests {
                 "<Rule><ID>r</ID><Filter><Prefix/><Tag><Key>k</Key><Value>v</Value></Tag></Filter>\
                   <Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>"
             ),
-            MalformedXML
+            S3ErrorCode::MalformedXML
         );
         assert_eq!(
             code("<Rule><ID>r</ID><Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status>\
@@ -606,10 +684,10 @@ mod tests {
             InvalidArgument
         );
         assert_eq!(
-            parse_lifecycle_configuration(b"<LifecycleConfiguration/>")
+            parse_lifecycle_configuration(b"<LifecycleConfiguration/>", &[])
                 .unwrap_err()
                 .code,
-            MalformedXML
+            S3ErrorCode::MalformedXML
         );
         for and in ["<And></And>", "<And><Prefix>a</Prefix></And>"] {
             assert_eq!(
@@ -654,7 +732,57 @@ mod tests {
         let mut xml = XmlBuilder::new();
         LifecycleConfigurationDocument(std::sync::Arc::new(configuration.clone())).write(&mut xml);
         let text = String::from_utf8(xml.finish()).unwrap();
-        let again = parse_lifecycle_configuration(text.as_bytes()).unwrap();
+        let again = parse_lifecycle_configuration(text.as_bytes(), &[]).unwrap();
         assert_eq!(again.rules, configuration.rules);
+    }
+
+    #[test]
+    fn transitions_name_a_tier_and_read_back() {
+        // Goal: a Transition or NoncurrentVersionTransition to a configured tier is kept, stored
+        // and answered as sent; to an unknown or AWS class it is InvalidStorageClass; Days and
+        // Date together are malformed.
+        let configuration = parse(
+            "<Rule><ID>t</ID><Filter><Prefix>logs/</Prefix></Filter><Status>Enabled</Status>\
+             <Transition><Days>30</Days><StorageClass>COLD</StorageClass></Transition>\
+             <NoncurrentVersionTransition><NoncurrentDays>7</NoncurrentDays>\
+             <NewerNoncurrentVersions>2</NewerNoncurrentVersions><StorageClass>COLD</StorageClass>\
+             </NoncurrentVersionTransition></Rule>",
+        )
+        .unwrap();
+        let rule = &configuration.rules[0];
+        assert_eq!(rule.transitions[0].days, Some(30));
+        assert_eq!(
+            rule.noncurrent_transitions[0].newer_noncurrent_versions,
+            Some(2)
+        );
+        let stored = LifecycleConfiguration::decode(&configuration.encode()).unwrap();
+        assert_eq!(stored, configuration);
+        let mut xml = XmlBuilder::new();
+        LifecycleConfigurationDocument(std::sync::Arc::new(configuration.clone())).write(&mut xml);
+        let text = String::from_utf8(xml.finish()).unwrap();
+        assert!(
+            text.contains(
+                "<Transition><Days>30</Days><StorageClass>COLD</StorageClass></Transition>"
+            ),
+            "{text}"
+        );
+        let again = parse_lifecycle_configuration(text.as_bytes(), &["COLD"]).unwrap();
+        assert_eq!(again.rules, configuration.rules);
+        for class in ["WARM", "GLACIER", "STANDARD_IA"] {
+            assert_eq!(
+                code(&rule_with(&format!(
+                    "<Transition><Days>1</Days><StorageClass>{class}</StorageClass></Transition>"
+                ))),
+                S3ErrorCode::InvalidStorageClass
+            );
+        }
+        assert_eq!(
+            code(&rule_with("<Transition><Days>1</Days><Date>2030-01-01</Date><StorageClass>COLD</StorageClass></Transition>")),
+            S3ErrorCode::MalformedXML
+        );
+    }
+
+    fn rule_with(action: &str) -> String {
+        format!("<Rule><ID>r</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status>{action}</Rule>")
     }
 }
