@@ -7,8 +7,8 @@ use super::error::AdminError;
 use super::json_body::JsonBody;
 use super::Answer;
 use crate::meta::{
-    BucketFigures, BucketQuota, BucketRecord, GetBucketFigures, MetaError, PutBucketQuota,
-    RetentionPeriod, UserLookup, VersioningStatus,
+    BucketFigures, BucketQuota, BucketRecord, GetBucketFigures, GetBucketTier, MetaError,
+    PutBucketQuota, RetentionPeriod, TierPlacement, UserLookup, VersioningStatus,
 };
 use crate::s3::S3Context;
 
@@ -29,8 +29,8 @@ fn figures_json(figures: &BucketFigures) -> Value {
     })
 }
 
-/// What is configured on a bucket (S3's own names and spellings).
-fn configuration_json(record: &BucketRecord) -> Value {
+/// What is configured on a bucket (S3's own names and spellings), with its tier placement.
+fn configuration_json(record: &BucketRecord, placement: Option<&TierPlacement>) -> Value {
     let object_lock = record.object_lock.as_ref().map(|lock| {
         let retention = lock.default_retention.map(|(mode, period)| {
             let (days, years) = match period {
@@ -50,8 +50,10 @@ fn configuration_json(record: &BucketRecord) -> Value {
         "corsRules": record.cors.as_ref().map_or(0, |cors| cors.rules.len()),
         "encryption": record.encryption.as_ref().map(|_| "AES256"),
         "publicAccessBlock": record.public_access_block.is_some(),
-        // Remote tiers (issue 24) do not exist yet: every object is on local disk.
-        "tier": null,
+        "tier": placement.map(|placement| json!({
+            "name": placement.tier,
+            "afterSeconds": placement.after_ms / 1000,
+        })),
     })
 }
 
@@ -71,8 +73,14 @@ pub async fn get(context: &S3Context, name: &str) -> Result<Answer, AdminError> 
     let (Some(figures), Some(record)) = (figures.first(), context.bucket(name).await?) else {
         return Err(AdminError::NoSuchBucket(name.to_string()));
     };
+    let placement = context
+        .meta
+        .call(GetBucketTier {
+            bucket: name.to_string(),
+        })
+        .await?;
     let mut value = figures_json(figures);
-    value["configuration"] = configuration_json(&record);
+    value["configuration"] = configuration_json(&record, placement.as_ref());
     Ok(Answer::ok(value))
 }
 

@@ -75,6 +75,33 @@ impl MetaCommand for PutBucketTier {
     }
 }
 
+/// One bucket's placement, if it has one.
+#[derive(Debug)]
+pub struct GetBucketTier {
+    /// Bucket name.
+    pub bucket: String,
+}
+
+impl MetaCommand for GetBucketTier {
+    type Reply = Option<TierPlacement>;
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<Self::Reply, MetaError> {
+        Ok(transaction
+            .prepare_cached("SELECT tier, after_ms FROM bucket_tiers WHERE bucket = ?1")?
+            .query_row([&self.bucket], |row| {
+                Ok(TierPlacement {
+                    tier: row.get(0)?,
+                    after_ms: row.get(1)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        Changes::Nothing
+    }
+}
+
 /// Every bucket's placement, by bucket name.
 #[derive(Debug)]
 pub struct ListBucketTiers;

@@ -217,6 +217,14 @@ def test_buckets_usage_and_configuration(server, document):
     shown = call(server, document, "GET", "buckets/api-bob-bucket", 200)
     assert (shown["objects"], shown["versions"], shown["bytes"]) == (1, 2, 131)
     assert shown["configuration"]["versioning"] == "Enabled"
+    # A placement made with `ringstore bucket tier` shows as the bucket's tier.
+    subprocess.run([Server.binary(), "bucket", "--data-dir", server.data, "tier", "api-bob-bucket",
+                    "COLD", "--after", "2h"], check=True, capture_output=True)
+    placed = call(server, document, "GET", "buckets/api-bob-bucket", 200)
+    assert placed["configuration"]["tier"] == {"name": "COLD", "afterSeconds": 7200}
+    subprocess.run([Server.binary(), "bucket", "--data-dir", server.data, "tier", "api-bob-bucket",
+                    "--local"], check=True, capture_output=True)
+    assert call(server, document, "GET", "buckets/api-bob-bucket", 200)["configuration"]["tier"] is None
     listed = call(server, document, "GET", "buckets", 200)
     assert [b for b in listed["buckets"] if b["name"] == "api-bob-bucket"][0]["bytes"] == 131
     usage = call(server, document, "GET", "usage", 200)
