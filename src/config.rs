@@ -36,6 +36,8 @@ pub struct Config {
     pub tiers: Vec<crate::tier::TierSpec>,
     /// How long an unreferenced upstream object waits before its deletion, in milliseconds.
     pub tier_garbage_grace_ms: i64,
+    /// How often the metadata is shipped to the tiers when it changed, in seconds (0: never).
+    pub tier_metadata_interval_seconds: u64,
     /// Log line format.
     pub log_format: crate::obs::LogFormat,
     /// Time in-flight requests get to finish after SIGTERM/SIGINT, in milliseconds.
@@ -79,6 +81,7 @@ impl Config {
             lifecycle_day_ms: crate::lifecycle::DAY_MS,
             tiers: Vec::new(),
             tier_garbage_grace_ms: TIER_GARBAGE_GRACE_MS,
+            tier_metadata_interval_seconds: TIER_METADATA_INTERVAL_SECONDS,
             log_format: crate::obs::LogFormat::Text,
             shutdown_timeout_ms: SHUTDOWN_TIME_MAX_MS_DEFAULT,
             idle_timeout_ms: KEEP_ALIVE_IDLE_TIME_MAX_MS,

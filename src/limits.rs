@@ -280,3 +280,10 @@ pub const TIER_RETRY_COUNT_MAX: usize = 5;
 /// milliseconds (default of `--tier-garbage-grace-seconds`): reads that opened it just before
 /// its version went away finish first.
 pub const TIER_GARBAGE_GRACE_MS: i64 = 60_000;
+
+/// Metadata snapshots kept in each tier (the newest; older ones are deleted once a new one is up).
+pub const METADATA_SNAPSHOTS_KEPT: usize = 2;
+
+/// How often the metadata is shipped to the tiers when it changed, in seconds (default of
+/// `--tier-metadata-interval-seconds`).
+pub const TIER_METADATA_INTERVAL_SECONDS: u64 = 300;

@@ -1,6 +1,7 @@
 //! The `ringstore` binary: CLI and environment → validated `Config` → run the server.
 
 mod bucket_command;
+mod restore_command;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -110,6 +111,9 @@ struct Args {
     /// seconds an upstream object no version references waits before it is deleted, so reads already streaming it finish (default 60; env RINGSTORE_TIER_GARBAGE_GRACE_SECONDS)
     #[argh(option)]
     tier_garbage_grace_seconds: Option<String>,
+    /// seconds between shipments of the metadata to every tier, when it changed, for `ringstore restore --from-tier` after losing the host; 0 ships nothing (default 300; env RINGSTORE_TIER_METADATA_INTERVAL_SECONDS)
+    #[argh(option)]
+    tier_metadata_interval_seconds: Option<String>,
 }
 
 /// ringstore user: manage the users who may sign requests (besides the bootstrap admin given by
@@ -463,6 +467,20 @@ fn build_config(args: Args) -> Result<Config, UsageError> {
                 "invalid --tier-garbage-grace-seconds {grace_text:?}: expected seconds, 0 to 604800"
             ))
         })?;
+    let interval_text = setting(
+        args.tier_metadata_interval_seconds,
+        "RINGSTORE_TIER_METADATA_INTERVAL_SECONDS",
+        &limits::TIER_METADATA_INTERVAL_SECONDS.to_string(),
+    );
+    let tier_metadata_interval_seconds: u64 = interval_text
+        .parse::<u64>()
+        .ok()
+        .filter(|seconds| *seconds <= 7 * 24 * 3600)
+        .ok_or_else(|| {
+            UsageError(format!(
+                "invalid --tier-metadata-interval-seconds {interval_text:?}: expected seconds, 0 to 604800"
+            ))
+        })?;
     let multipart_max_age_seconds: u64 = age_text
         .parse()
         .ok()
@@ -576,6 +594,7 @@ fn build_config(args: Args) -> Result<Config, UsageError> {
         lifecycle_day_ms,
         tiers,
         tier_garbage_grace_ms,
+        tier_metadata_interval_seconds,
         listen,
         tls,
         data_dir,
@@ -661,6 +680,12 @@ fn run() -> Result<ExitCode, anyhow::Error> {
     if rest.first() == Some(&"bucket") {
         return match bucket_command::BucketArgs::from_args(&[command, "bucket"], &rest[1..]) {
             Ok(args) => bucket_command::run(args, DEFAULT_DATA_DIR),
+            Err(early_exit) => Ok(early_exit_code(early_exit)),
+        };
+    }
+    if rest.first() == Some(&"restore") {
+        return match restore_command::RestoreArgs::from_args(&[command, "restore"], &rest[1..]) {
+            Ok(args) => restore_command::run(args, DEFAULT_DATA_DIR),
             Err(early_exit) => Ok(early_exit_code(early_exit)),
         };
     }

@@ -504,6 +504,8 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
         crate::tier::mover::MoverSettings {
             garbage_grace_ms: config.tier_garbage_grace_ms,
             day_ms: config.lifecycle_day_ms,
+            metadata_interval: (config.tier_metadata_interval_seconds > 0)
+                .then(|| Duration::from_secs(config.tier_metadata_interval_seconds)),
         },
     )?;
     let config = Arc::new(config);

@@ -912,3 +912,99 @@ async fn lifecycle_transitions_move_what_their_rules_match() {
     assert_eq!(head.storage_class(), None);
     assert_eq!(server.object_files(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_from_the_tier_serves_what_was_moved() {
+    // Goal: after losing the host (kill -9 and a fresh data dir), `ringstore restore
+    // --from-tier` rebuilds the metadata from the snapshot the server shipped, and a server on it
+    // serves every moved object and every inline one byte for byte; a version whose bytes were
+    // only local is counted by the restore and answers 500, never wrong bytes.
+    let (upstream, _upstream_server) = ringstore_upstream(free_port()).await;
+    let tier = format!("{TIER}={}", upstream.url);
+    let envs: Vec<(&str, &str)> = upstream
+        .envs
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    let mut server = TestServer::start_with_env(
+        &["--tier", &tier, "--tier-metadata-interval-seconds", "1"],
+        &envs,
+    );
+    let s3 = server.client();
+    for bucket in ["moved", "local"] {
+        s3.create_bucket().bucket(bucket).send().await.unwrap();
+    }
+    let large = pseudo_random(9 * 1024 * 1024 + 3, 13);
+    let inline = pseudo_random(1000, 14);
+    let stranded = pseudo_random(100_000, 15);
+    for (bucket, key, body) in [
+        ("moved", "large", &large),
+        ("local", "inline", &inline),
+        ("local", "stranded", &stranded),
+    ] {
+        s3.put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap();
+    }
+    place_on_tier(&server, "moved");
+    wait_until_moved(&s3, "moved", &["large"]).await;
+    // A snapshot taken after the move: its name is the time it was taken.
+    let moved_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    wait_upstream(&upstream, "a snapshot after the move", |names| {
+        names.iter().any(|(name, _)| {
+            name.contains("/meta/")
+                && name
+                    .rsplit('/')
+                    .next()
+                    .and_then(|file| file.strip_suffix(".sqlite"))
+                    .and_then(|ms| ms.parse::<u64>().ok())
+                    .is_some_and(|ms| ms > moved_ms)
+        })
+    })
+    .await;
+    server.kill9();
+
+    let replacement = tempfile::tempdir().unwrap();
+    let data_dir = replacement.path().join("data");
+    let restored = Command::new(env!("CARGO_BIN_EXE_ringstore"))
+        .envs(envs.iter().copied())
+        .args(["restore", "--from-tier", &tier, "--data-dir"])
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&restored.stdout);
+    assert!(
+        restored.status.success(),
+        "restore failed: {said} {}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    assert!(said.contains("only on the lost host: 1 "), "{said}");
+    // A second restore never overwrites metadata.
+    let again = Command::new(env!("CARGO_BIN_EXE_ringstore"))
+        .envs(envs.iter().copied())
+        .args(["restore", "--from-tier", &tier, "--data-dir"])
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+
+    let server = TestServer::start_in_with_env(&data_dir, &["--tier", &tier], &envs);
+    let s3 = server.client();
+    assert_eq!(get(&s3, "moved", "large", None).await, large);
+    assert_eq!(get(&s3, "local", "inline", None).await, inline);
+    let lost = s3
+        .get_object()
+        .bucket("local")
+        .key("stranded")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(lost.raw_response().unwrap().status().as_u16(), 500);
+}

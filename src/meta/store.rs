@@ -38,6 +38,33 @@ impl MetaStore {
         &self.connection
     }
 
+    /// Writes a consistent copy of the database at `database` to `target` (which must not exist)
+    /// with SQLite's `VACUUM INTO`, on a connection of its own: a reader in WAL mode, so the
+    /// metadata thread keeps committing meanwhile. For shipping the metadata to a tier.
+    pub fn snapshot(database: &Path, target: &Path) -> Result<(), MetaError> {
+        let connection = Connection::open_with_flags(
+            database,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        connection.busy_timeout(std::time::Duration::from_millis(
+            crate::limits::DATABASE_BUSY_WAIT_MS,
+        ))?;
+        connection.execute("VACUUM INTO ?1", [target.to_string_lossy()])?;
+        Ok(())
+    }
+
+    /// How many versions keep their bytes in local files (not moved to a tier, not inline): what
+    /// a metadata restored on a new host cannot serve.
+    pub fn local_file_versions(&self) -> Result<u64, MetaError> {
+        Ok(self.connection.query_row(
+            "SELECT (SELECT count(*) FROM objects WHERE (file_id != '' OR parts IS NOT NULL) \
+             AND instr(file_id, '@') = 0) + (SELECT count(*) FROM versions WHERE delete_marker = 0 \
+             AND (file_id != '' OR parts IS NOT NULL) AND instr(file_id, '@') = 0)",
+            [],
+            |row| row.get::<_, i64>(0),
+        )? as u64)
+    }
+
     /// Every file id any row references (for startup recovery).
     pub fn referenced_file_ids(&self) -> Result<HashSet<FileId>, MetaError> {
         let mut ids = HashSet::new();

@@ -46,6 +46,8 @@ pub struct MoverSettings {
     pub garbage_grace_ms: i64,
     /// A lifecycle day, in milliseconds (`Config::lifecycle_day_ms`).
     pub day_ms: i64,
+    /// How often the metadata is shipped to the tiers (`None`: never).
+    pub metadata_interval: Option<Duration>,
 }
 
 /// Moves and collects for ever (until the runtime is dropped at shutdown).

@@ -34,6 +34,16 @@ pub struct Tiers {
 }
 
 impl Tiers {
+    /// Every tier.
+    pub fn all(&self) -> impl Iterator<Item = &Tier> {
+        self.tiers.values()
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> &str {
+        &self.node_id
+    }
+
     /// The tier named `name`.
     pub fn get(&self, name: &str) -> Option<&Tier> {
         self.tiers.get(name)
@@ -125,6 +135,13 @@ pub fn spawn(
         .name("ringstore-tiers".into())
         .spawn(move || {
             runtime.spawn(probe(tiers.clone()));
+            if let Some(interval) = settings.metadata_interval {
+                runtime.spawn(super::metadata_shipping::run(
+                    tiers.clone(),
+                    layout.clone(),
+                    interval,
+                ));
+            }
             runtime.spawn(super::mover::run(tiers.clone(), meta, layout, settings));
             runtime.block_on(serve(tiers, receiver));
             // Every core's sender is gone: the server is stopping. Moves in flight are

@@ -117,6 +117,20 @@ impl TestServer {
         })
     }
 
+    /// Starts a server on an existing data dir (which the caller keeps alive) with extra
+    /// arguments and environment variables, its logs captured in the data dir's parent.
+    pub fn start_in_with_env(data_dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> TestServer {
+        let mut server = Self::launch_unstarted(Launch {
+            args,
+            envs,
+            data_dir: Some(data_dir),
+            ..Launch::default()
+        });
+        server.log_file = Some(data_dir.with_extension("log"));
+        server.spawn();
+        server
+    }
+
     /// Starts a server with extra arguments whose stderr (its logs) goes to `stderr`.
     pub fn start_with_stderr(args: &[&str], stderr: Stdio) -> TestServer {
         Self::launch(Launch {
@@ -145,6 +159,12 @@ impl TestServer {
     }
 
     fn launch(launch: Launch<'_>) -> TestServer {
+        let mut server = Self::launch_unstarted(launch);
+        server.spawn();
+        server
+    }
+
+    fn launch_unstarted(launch: Launch<'_>) -> TestServer {
         let temp = match launch.data_dir {
             Some(_) => None,
             None => Some(tempfile::tempdir().expect("temp dir")),
@@ -158,7 +178,7 @@ impl TestServer {
             (Some(temp), true) => Some(temp.path().join("server.log")),
             _ => None,
         };
-        let mut server = TestServer {
+        TestServer {
             child: None,
             endpoint: String::new(),
             address: String::new(),
@@ -175,9 +195,7 @@ impl TestServer {
                 .iter()
                 .map(|(name, value)| (name.to_string(), value.to_string()))
                 .collect(),
-        };
-        server.spawn();
-        server
+        }
     }
 
     /// The captured log text.
