@@ -287,3 +287,10 @@ pub const METADATA_SNAPSHOTS_KEPT: usize = 2;
 /// How often the metadata is shipped to the tiers when it changed, in seconds (default of
 /// `--tier-metadata-interval-seconds`).
 pub const TIER_METADATA_INTERVAL_SECONDS: u64 = 300;
+
+/// How often the reconciler looks for orphaned upstream objects (besides once at start), in
+/// seconds.
+pub const TIER_RECONCILE_INTERVAL_SECONDS: u64 = 3_600;
+
+/// Upstream objects the reconciler checks against the metadata per request.
+pub const TIER_RECONCILE_BATCH_COUNT_MAX: usize = 1_000;

@@ -1008,3 +1008,101 @@ async fn restore_from_the_tier_serves_what_was_moved() {
         .unwrap_err();
     assert_eq!(lost.raw_response().unwrap().status().as_u16(), 500);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reconciler_deletes_orphans_and_nothing_else() {
+    // Goal: an upstream object under the node's prefix that no version references (what a crash
+    // between upload and commit leaves once its version is deleted) is deleted at the next start,
+    // once older than the grace period; referenced objects and names that are not object ids
+    // stay.
+    use object_store::ObjectStoreExt;
+    let (upstream, _upstream_server) = ringstore_upstream(free_port()).await;
+    let mut server = tiered_server(&upstream);
+    let s3 = server.client();
+    s3.create_bucket().bucket("data").send().await.unwrap();
+    let body = pseudo_random(100_000, 16);
+    s3.put_object()
+        .bucket("data")
+        .key("kept")
+        .body(ByteStream::from(body.clone()))
+        .send()
+        .await
+        .unwrap();
+    place_on_tier(&server, "data");
+    wait_until_moved(&s3, "data", &["kept"]).await;
+    let names = upstream.names().await;
+    let node = names[0].0.split('/').nth(1).unwrap().to_string();
+    let orphan = format!("pre/{node}/{:032x}", 0x0123_4567_89ab_cdef_u128);
+    let foreign = format!("pre/{node}/notes.txt");
+    for name in [&orphan, &foreign] {
+        upstream
+            .store
+            .put(&StorePath::from(name.as_str()), b"stray".to_vec().into())
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await; // older than the 1 s grace
+    server.restart();
+    wait_upstream(&upstream, "the orphan deleted", |names| {
+        !names.iter().any(|(name, _)| *name == orphan)
+    })
+    .await;
+    let left: Vec<String> = upstream
+        .names()
+        .await
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    assert!(left.contains(&foreign), "{left:?}");
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert_eq!(get(&server.client(), "data", "kept", None).await, body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_moves_loses_nothing() {
+    // Goal: kill -9 while moves are under way leaves every version either local or remote,
+    // never neither: after a restart every object reads back byte for byte, all end up moved,
+    // no local file is left and upstream holds exactly the moved objects.
+    let (upstream, _upstream_server) = ringstore_upstream(free_port()).await;
+    let mut server = tiered_server(&upstream);
+    let s3 = server.client();
+    s3.create_bucket().bucket("data").send().await.unwrap();
+    let bodies: Vec<Vec<u8>> = (0..12)
+        .map(|index| pseudo_random(3 * 1024 * 1024 + index, 100 + index as u64))
+        .collect();
+    for (index, body) in bodies.iter().enumerate() {
+        s3.put_object()
+            .bucket("data")
+            .key(format!("object-{index}"))
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap();
+    }
+    place_on_tier(&server, "data");
+    // Kill as soon as the first move is visible upstream, while the rest are under way.
+    wait_upstream(&upstream, "a first move", |names| !names.is_empty()).await;
+    server.kill9();
+    server.restart();
+    let s3 = server.client();
+    let keys: Vec<String> = (0..bodies.len())
+        .map(|index| format!("object-{index}"))
+        .collect();
+    let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    for (key, body) in keys.iter().zip(&bodies) {
+        assert_eq!(
+            &get(&s3, "data", key, None).await,
+            body,
+            "{key} after kill -9"
+        );
+    }
+    wait_until_moved(&s3, "data", &key_refs).await;
+    for (key, body) in keys.iter().zip(&bodies) {
+        assert_eq!(&get(&s3, "data", key, None).await, body, "{key} moved");
+    }
+    assert_eq!(server.object_files(), 0);
+    wait_upstream(&upstream, "exactly the moved objects upstream", |names| {
+        names.len() == bodies.len()
+    })
+    .await;
+}

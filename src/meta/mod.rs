@@ -53,9 +53,9 @@ pub use objects::{BatchDeleted, DeleteBatch, DeleteObject, GetObject, PutObject,
 pub use store::MetaStore;
 pub use tag_commands::{GetBucketTagging, PutBucketTagging, PutObjectTagging};
 pub use tier_rows::{
-    CommitMove, GetBucketTier, GetNodeId, ListBucketTiers, ListMoveCandidates, ListTierGarbage,
-    MoveCandidate, MoveCandidates, PutBucketTier, RemoveTierGarbage, TierGarbage, TierPlacement,
-    VersionTable,
+    CommitMove, FindRemoteReferences, GetBucketTier, GetNodeId, ListBucketTiers,
+    ListMoveCandidates, ListTierGarbage, MoveCandidate, MoveCandidates, PutBucketTier,
+    RemoveTierGarbage, TierGarbage, TierPlacement, VersionTable,
 };
 pub use usage::{BucketFigures, BucketQuota, BucketUsage, GetBucketFigures, PutBucketQuota};
 pub use users::{AddUser, GetUser, ListUsers, RemoveUser, UpdateUser, UserLookup, UserRecord};

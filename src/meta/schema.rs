@@ -279,7 +279,9 @@ END;
 /// (`<id>@<tier>`, `RemoteObject::encode`), so no column is added after the inline `bytes` (a HEAD
 /// would then read the blob's overflow pages to reach it). Buckets gain a placement; upstream
 /// objects no version references wait in `tier_garbage` for their deletion; the node's id, made
-/// once, is part of every upstream name.
+/// once, is part of every upstream name. Partial indexes over moved rows only (local rows never
+/// enter them, so writes of local objects do not maintain them) let the reconciler ask whether
+/// an upstream object is referenced.
 const MIGRATION_V11: &str = "
 CREATE TABLE bucket_tiers (
     bucket TEXT PRIMARY KEY,
@@ -301,6 +303,8 @@ CREATE TRIGGER bucket_tiers_bucket_removed AFTER DELETE ON buckets
 BEGIN
     DELETE FROM bucket_tiers WHERE bucket = old.name;
 END;
+CREATE INDEX objects_moved ON objects (file_id) WHERE instr(file_id, '@') > 0;
+CREATE INDEX versions_moved ON versions (file_id) WHERE instr(file_id, '@') > 0;
 ";
 
 /// Why the schema could not be brought to the current version.

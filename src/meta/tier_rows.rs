@@ -558,3 +558,48 @@ impl MetaCommand for RemoveTierGarbage {
         Changes::Nothing
     }
 }
+
+/// Which of `object_ids` in `tier` a version references or the garbage queue holds (the
+/// reconciler deletes the others upstream). Each is one lookup in the partial indexes over moved
+/// rows (schema version 11).
+#[derive(Debug)]
+pub struct FindRemoteReferences {
+    /// The tier.
+    pub tier: String,
+    /// Upstream object ids.
+    pub object_ids: Vec<FileId>,
+}
+
+impl MetaCommand for FindRemoteReferences {
+    type Reply = Vec<bool>;
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<Vec<bool>, MetaError> {
+        let mut in_objects = transaction.prepare_cached(
+            "SELECT 1 FROM objects WHERE file_id = ?1 AND instr(file_id, '@') > 0 LIMIT 1",
+        )?;
+        let mut in_versions = transaction.prepare_cached(
+            "SELECT 1 FROM versions WHERE file_id = ?1 AND instr(file_id, '@') > 0 LIMIT 1",
+        )?;
+        let mut queued = transaction.prepare_cached(
+            "SELECT 1 FROM tier_garbage WHERE tier = ?1 AND object_id = ?2 LIMIT 1",
+        )?;
+        let mut referenced = Vec::with_capacity(self.object_ids.len());
+        for object_id in &self.object_ids {
+            let name = RemoteObject {
+                tier: self.tier.clone(),
+                object_id: *object_id,
+            }
+            .encode();
+            referenced.push(
+                in_objects.exists([&name])?
+                    || in_versions.exists([&name])?
+                    || queued.exists(params![self.tier, object_id.to_string()])?,
+            );
+        }
+        Ok(referenced)
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        Changes::Nothing
+    }
+}

@@ -9,6 +9,7 @@
 pub mod connect;
 pub mod metadata_shipping;
 pub mod mover;
+pub mod reconciler;
 pub mod spec;
 pub mod thread;
 

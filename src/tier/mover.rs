@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
 
+use super::reconciler::InFlight;
 use super::thread::{upstream, Tiers};
 use crate::limits::{
     TIER_GARBAGE_BATCH_COUNT_MAX, TIER_IDLE_WAIT_MS, TIER_PARTS_IN_FLIGHT_MAX, TIER_PART_BYTES,
@@ -51,11 +52,17 @@ pub struct MoverSettings {
 }
 
 /// Moves and collects for ever (until the runtime is dropped at shutdown).
-pub async fn run(tiers: Arc<Tiers>, meta: MetaClient, layout: Layout, settings: MoverSettings) {
+pub async fn run(
+    tiers: Arc<Tiers>,
+    meta: MetaClient,
+    layout: Layout,
+    in_flight: InFlight,
+    settings: MoverSettings,
+) {
     let mut backoff_ms = TIER_IDLE_WAIT_MS;
     loop {
         let started = std::time::Instant::now();
-        let moved = move_due(&tiers, &meta, &layout, settings.day_ms).await;
+        let moved = move_due(&tiers, &meta, &layout, &in_flight, settings.day_ms).await;
         collect_garbage(&tiers, &meta, settings.garbage_grace_ms).await;
         let wait_ms = match moved {
             // A pass that moved something goes again at once; one that found nothing waits in
@@ -91,6 +98,7 @@ async fn move_due(
     tiers: &Tiers,
     meta: &MetaClient,
     layout: &Layout,
+    in_flight: &InFlight,
     day_ms: i64,
 ) -> Result<usize, MoveError> {
     let mut moved = 0;
@@ -113,7 +121,7 @@ async fn move_due(
                     tracing::warn!(bucket = %candidate.bucket, tier = %candidate.tier, "bucket placed on a tier that is not configured (--tier); its objects stay local");
                     continue;
                 }
-                if move_one(tiers, meta, layout, candidate).await? {
+                if move_one(tiers, meta, layout, in_flight, candidate).await? {
                     moved += 1;
                 }
             }
@@ -131,9 +139,15 @@ async fn move_one(
     tiers: &Tiers,
     meta: &MetaClient,
     layout: &Layout,
+    in_flight: &InFlight,
     candidate: MoveCandidate,
 ) -> Result<bool, MoveError> {
     let Some(remote) = candidate.remote() else {
+        return Ok(false);
+    };
+    // Held until the commit: the reconciler leaves the name alone meanwhile (and if it holds the
+    // name now, this version moves at the next pass).
+    let Some(_claim) = in_flight.claim(remote.object_id) else {
         return Ok(false);
     };
     let (tier, path) = tiers.locate(&remote)?;

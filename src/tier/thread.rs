@@ -142,7 +142,20 @@ pub fn spawn(
                     interval,
                 ));
             }
-            runtime.spawn(super::mover::run(tiers.clone(), meta, layout, settings));
+            let in_flight = super::reconciler::InFlight::default();
+            runtime.spawn(super::reconciler::run(
+                tiers.clone(),
+                meta.clone(),
+                in_flight.clone(),
+                settings.garbage_grace_ms,
+            ));
+            runtime.spawn(super::mover::run(
+                tiers.clone(),
+                meta,
+                layout,
+                in_flight,
+                settings,
+            ));
             runtime.block_on(serve(tiers, receiver));
             // Every core's sender is gone: the server is stopping. Moves in flight are
             // abandoned; a restart finds their versions still local and moves them again.

@@ -1,0 +1,137 @@
+//! The reconciler: finds upstream objects under this node's prefix that no version references
+//! and the garbage queue does not hold — uploads a crash left uncommitted whose version was then
+//! deleted — and deletes them once older than the grace period (and not being moved right now).
+//! Runs on the tier threads at start and every `TIER_RECONCILE_INTERVAL_SECONDS`. Unfinished
+//! multipart uploads upstream are the store's to expire (an S3 bucket's
+//! AbortIncompleteMultipartUpload rule; Azure drops uncommitted blocks after 7 days): object_store
+//! cannot list them.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_lite::StreamExt;
+use object_store::ObjectStoreExt;
+
+use super::thread::{Tier, Tiers};
+use crate::limits::{TIER_RECONCILE_BATCH_COUNT_MAX, TIER_RECONCILE_INTERVAL_SECONDS};
+use crate::meta::{FindRemoteReferences, MetaClient};
+use crate::object_bytes::FileId;
+
+/// Upstream object ids claimed by the mover (uploading and committing one) or by the reconciler
+/// (checking and deleting one): neither touches an id the other holds, so the reconciler never
+/// deletes an upload the mover is about to commit.
+#[derive(Default, Clone)]
+pub struct InFlight(Arc<Mutex<HashSet<FileId>>>);
+
+impl InFlight {
+    /// Claims `id` until the guard drops; `None` if someone holds it.
+    pub fn claim(&self, id: FileId) -> Option<InFlightGuard> {
+        self.0
+            .lock()
+            .expect("in-flight set")
+            .insert(id)
+            .then(|| InFlightGuard {
+                set: self.clone(),
+                id,
+            })
+    }
+}
+
+/// Keeps an id claimed while it lives.
+pub struct InFlightGuard {
+    set: InFlight,
+    id: FileId,
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.set.0.lock().expect("in-flight set").remove(&self.id);
+    }
+}
+
+/// Reconciles every tier at start and then every `TIER_RECONCILE_INTERVAL_SECONDS`, for ever.
+pub async fn run(tiers: Arc<Tiers>, meta: MetaClient, in_flight: InFlight, grace_ms: i64) {
+    loop {
+        for tier in tiers.all() {
+            match reconcile(&tiers, tier, &meta, &in_flight, grace_ms).await {
+                Ok(0) => {}
+                Ok(deleted) => {
+                    tracing::info!(tier = %tier.spec.name, deleted, "orphaned upstream objects deleted")
+                }
+                Err(error) => {
+                    tracing::warn!(tier = %tier.spec.name, error = %error, "tier not reconciled; trying again at the next interval")
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(TIER_RECONCILE_INTERVAL_SECONDS)).await;
+    }
+}
+
+/// One pass over `tier`: how many orphans it deleted.
+async fn reconcile(
+    tiers: &Tiers,
+    tier: &Tier,
+    meta: &MetaClient,
+    in_flight: &InFlight,
+    grace_ms: i64,
+) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
+    let prefix = tiers.node_prefix(tier);
+    let cutoff = now_ms() - grace_ms;
+    let mut listing = tier.store.list(Some(&prefix));
+    let mut batch: Vec<(FileId, object_store::path::Path, InFlightGuard)> = Vec::new();
+    let mut deleted = 0;
+    loop {
+        let entry = listing.next().await.transpose()?;
+        if let Some(entry) = &entry {
+            // Only `<node prefix>/<object id>`: snapshots (`meta/…`) and anything else stay.
+            let relative: Vec<_> = entry
+                .location
+                .prefix_match(&prefix)
+                .into_iter()
+                .flatten()
+                .collect();
+            let object_id = match relative.as_slice() {
+                [name] => FileId::parse(name.as_ref()),
+                _ => None,
+            };
+            if let Some(object_id) =
+                object_id.filter(|_| entry.last_modified.timestamp_millis() < cutoff)
+            {
+                // Claimed before the metadata is asked: a move of the same id cannot commit
+                // between the answer and the delete.
+                if let Some(guard) = in_flight.claim(object_id) {
+                    batch.push((object_id, entry.location.clone(), guard));
+                }
+            }
+        }
+        if batch.len() >= TIER_RECONCILE_BATCH_COUNT_MAX || (entry.is_none() && !batch.is_empty()) {
+            let referenced = meta
+                .call_off_core(FindRemoteReferences {
+                    tier: tier.spec.name.clone(),
+                    object_ids: batch.iter().map(|(id, _, _)| *id).collect(),
+                })
+                .await?;
+            for ((object_id, location, _guard), referenced) in batch.drain(..).zip(referenced) {
+                if referenced {
+                    continue;
+                }
+                match tier.store.delete(&location).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => deleted += 1,
+                    Err(error) => return Err(error.into()),
+                }
+                tracing::info!(tier = %tier.spec.name, object_id = %object_id, "orphaned upstream object deleted");
+            }
+        }
+        if entry.is_none() {
+            return Ok(deleted);
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_millis() as i64)
+        .unwrap_or(0)
+}
