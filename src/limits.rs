@@ -242,6 +242,10 @@ pub const TIER_THREADS: usize = 2;
 /// Requests the cores may have waiting for the tier threads; more are answered SlowDown.
 pub const TIER_QUEUE_CAPACITY: usize = 256;
 
+/// Remote reads streaming from the tiers at once (each holds at most
+/// `TIER_READ_CHUNKS_BUFFERED` chunks); more wait in the queue.
+pub const TIER_READS_IN_FLIGHT_MAX: usize = 64;
+
 /// Chunks of one remote read waiting for its core (each as large as the tier's HTTP frames,
 /// typically ≤ 16 KiB): the stream's memory bound.
 pub const TIER_READ_CHUNKS_BUFFERED: usize = 8;
@@ -249,6 +253,10 @@ pub const TIER_READ_CHUNKS_BUFFERED: usize = 8;
 /// Bytes of one upstream part when the mover uploads in parts (S3 UploadPart: at least 5 MiB
 /// except the last); objects up to this size go up in one PUT.
 pub const TIER_PART_BYTES: usize = 8 * 1024 * 1024;
+
+/// Largest part the mover uses (an object over 10,000 × `TIER_PART_BYTES` needs larger parts to
+/// fit S3's part count); versions that would need more stay local: 10,000 × 64 MiB = 625 GiB.
+pub const TIER_PART_BYTES_MAX: usize = 64 * 1024 * 1024;
 
 /// Parts of one move uploading at once: with the part being filled, the mover holds at most
 /// (this + 1) × `TIER_PART_BYTES` of an object in memory.
@@ -258,9 +266,13 @@ pub const TIER_PARTS_IN_FLIGHT_MAX: usize = 2;
 pub const TIER_SCAN_ROWS_MAX: usize = 1_000;
 
 /// After a pass that moved nothing, the mover waits this many times the pass's duration (at
-/// least `TIER_IDLE_WAIT_MS`, at most `TIER_RETRY_BACKOFF_MS_MAX`): scanning a large bucket then
+/// least `TIER_IDLE_WAIT_MS`, at most `TIER_SCAN_WAIT_MS_MAX`): scanning a large bucket then
 /// takes at most about 1/20 of the metadata thread.
 pub const TIER_SCAN_WAIT_FACTOR: u64 = 20;
+
+/// The longest the mover waits between fruitless passes, in milliseconds: what "move at once"
+/// (`--after 0s`) can mean at worst for a version written just after a pass.
+pub const TIER_SCAN_WAIT_MS_MAX: u64 = 10_000;
 
 /// Upstream deletions per garbage-collection round.
 pub const TIER_GARBAGE_BATCH_COUNT_MAX: usize = 256;
@@ -272,6 +284,11 @@ pub const TIER_IDLE_WAIT_MS: u64 = 1_000;
 /// The longest wait between the mover's retries, and the time object_store spends retrying one
 /// request, in milliseconds.
 pub const TIER_RETRY_BACKOFF_MS_MAX: u64 = 60_000;
+
+/// Longest a tier may leave a request without a byte (or a core leave a remote read unread),
+/// in milliseconds; a whole request has no limit, so a large object read by a slow client is
+/// never cut for its duration.
+pub const TIER_READ_STALL_MS_MAX: u64 = 120_000;
 
 /// Retries object_store makes of one request (transient errors: 5xx, timeouts, resets).
 pub const TIER_RETRY_COUNT_MAX: usize = 5;

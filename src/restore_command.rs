@@ -41,6 +41,10 @@ pub fn run(args: RestoreArgs, default_data_dir: &str) -> Result<ExitCode, anyhow
         layout.root().display()
     );
     println!(
+        "versions moved after the snapshot, found on the tier and switched to it: {}",
+        report.relinked
+    );
+    println!(
         "versions whose bytes were only on the lost host: {} (they answer 500 and are listed in missing_files after the first start)",
         report.local_versions_lost
     );

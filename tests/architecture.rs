@@ -254,8 +254,8 @@ fn glommio_stays_in_the_io_layers() {
 #[test]
 fn the_second_runtime_stays_on_the_tier_threads() {
     // Goal: tokio and object_store (issue 24) appear only in the tier threads' own files — the
-    // runtime, the mover, metadata shipping (also run by `ringstore restore` on its own runtime)
-    // and the clients they build — never in what a core runs (the core side
+    // runtime, the mover, the reconciler, metadata shipping (also run by `ringstore restore` on
+    // its own runtime) and the clients they build — never in what a core runs (the core side
     // of `tier` speaks futures channels only), so no core polls or blocks on that runtime.
     for (path, text) in sources("") {
         let on_tier_threads = [
@@ -263,6 +263,7 @@ fn the_second_runtime_stays_on_the_tier_threads() {
             "tier/mover.rs",
             "tier/connect.rs",
             "tier/metadata_shipping.rs",
+            "tier/reconciler.rs",
         ]
         .iter()
         .any(|file| path.ends_with(file));

@@ -318,6 +318,20 @@ async fn wait_until_moved(s3: &aws_sdk_s3::Client, bucket: &str, keys: &[&str]) 
     }
 }
 
+/// Waits until the server holds `count` object files (a moved version's local file goes once
+/// the grace period, 1 s here, passed).
+async fn wait_local_files(server: &TestServer, count: usize) {
+    let deadline = Instant::now() + WAIT_MAX;
+    while server.object_files() != count {
+        assert!(
+            Instant::now() < deadline,
+            "{} local object files, expected {count}",
+            server.object_files()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Waits until `check` holds for the upstream's names.
 async fn wait_upstream(upstream: &Upstream, what: &str, check: impl Fn(&[(String, u64)]) -> bool) {
     let deadline = Instant::now() + WAIT_MAX;
@@ -443,7 +457,7 @@ async fn round_trip(upstream: &Upstream) {
 
     place_on_tier(&server, "data");
     wait_until_moved(&s3, "data", &["medium", "large", "multipart"]).await;
-    assert_eq!(server.object_files(), 0, "moved objects left local files");
+    wait_local_files(&server, 0).await;
     let names = upstream.names().await;
     let mut sizes: Vec<u64> = names.iter().map(|(_, size)| *size).collect();
     sizes.sort();
@@ -639,7 +653,7 @@ async fn versions_move_and_only_their_own_deletion_frees_them() {
     place_on_tier(&server, "versioned");
     wait_upstream(&upstream, "both versions moved", |names| names.len() == 2).await;
     wait_until_moved(&s3, "versioned", &["k"]).await;
-    assert_eq!(server.object_files(), 0);
+    wait_local_files(&server, 0).await;
     for (id, body) in ids.iter().zip([&first, &second]) {
         let got = s3
             .get_object()
@@ -727,7 +741,7 @@ async fn a_stopped_tier_fails_reads_cleanly_and_writes_keep_landing() {
     wait_until_moved(&s3, "data", &["moved", "written-while-down"]).await;
     assert_eq!(get(&s3, "data", "moved", None).await, body);
     assert_eq!(get(&s3, "data", "written-while-down", None).await, later);
-    assert_eq!(server.object_files(), 0);
+    wait_local_files(&server, 0).await;
 }
 
 #[test]
@@ -910,15 +924,16 @@ async fn lifecycle_transitions_move_what_their_rules_match() {
         .await
         .unwrap();
     assert_eq!(head.storage_class(), None);
-    assert_eq!(server.object_files(), 1);
+    wait_local_files(&server, 1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restore_from_the_tier_serves_what_was_moved() {
     // Goal: after losing the host (kill -9 and a fresh data dir), `ringstore restore
     // --from-tier` rebuilds the metadata from the snapshot the server shipped, and a server on it
-    // serves every moved object and every inline one byte for byte; a version whose bytes were
-    // only local is counted by the restore and answers 500, never wrong bytes.
+    // serves every moved object and every inline one byte for byte — one moved after the last
+    // snapshot too, found upstream by the restore; a version whose bytes were only local is
+    // counted by the restore and answers 500, never wrong bytes.
     let (upstream, _upstream_server) = ringstore_upstream(free_port()).await;
     let tier = format!("{TIER}={}", upstream.url);
     let envs: Vec<(&str, &str)> = upstream
@@ -931,16 +946,18 @@ async fn restore_from_the_tier_serves_what_was_moved() {
         &envs,
     );
     let s3 = server.client();
-    for bucket in ["moved", "local"] {
+    for bucket in ["moved", "local", "late"] {
         s3.create_bucket().bucket(bucket).send().await.unwrap();
     }
     let large = pseudo_random(9 * 1024 * 1024 + 3, 13);
+    let late = pseudo_random(300_000, 17);
     let inline = pseudo_random(1000, 14);
     let stranded = pseudo_random(100_000, 15);
     for (bucket, key, body) in [
         ("moved", "large", &large),
         ("local", "inline", &inline),
         ("local", "stranded", &stranded),
+        ("late", "late", &late),
     ] {
         s3.put_object()
             .bucket(bucket)
@@ -969,6 +986,18 @@ async fn restore_from_the_tier_serves_what_was_moved() {
         })
     })
     .await;
+    // Then no more shipping, and "late" moves: the last snapshot has it local, the tier has its
+    // bytes, and the restore must find them there.
+    let interval = server
+        .extra_args
+        .iter()
+        .position(|arg| arg == "--tier-metadata-interval-seconds")
+        .unwrap();
+    server.extra_args[interval + 1] = "0".to_string();
+    server.restart();
+    let s3 = server.client();
+    place_on_tier(&server, "late");
+    wait_until_moved(&s3, "late", &["late"]).await;
     server.kill9();
 
     let replacement = tempfile::tempdir().unwrap();
@@ -986,6 +1015,10 @@ async fn restore_from_the_tier_serves_what_was_moved() {
         String::from_utf8_lossy(&restored.stderr)
     );
     assert!(said.contains("only on the lost host: 1 "), "{said}");
+    assert!(
+        said.contains("found on the tier and switched to it: 1"),
+        "{said}"
+    );
     // A second restore never overwrites metadata.
     let again = Command::new(env!("CARGO_BIN_EXE_ringstore"))
         .envs(envs.iter().copied())
@@ -999,6 +1032,7 @@ async fn restore_from_the_tier_serves_what_was_moved() {
     let s3 = server.client();
     assert_eq!(get(&s3, "moved", "large", None).await, large);
     assert_eq!(get(&s3, "local", "inline", None).await, inline);
+    assert_eq!(get(&s3, "late", "late", None).await, late);
     let lost = s3
         .get_object()
         .bucket("local")
@@ -1100,9 +1134,86 @@ async fn kill_9_during_moves_loses_nothing() {
     for (key, body) in keys.iter().zip(&bodies) {
         assert_eq!(&get(&s3, "data", key, None).await, body, "{key} moved");
     }
-    assert_eq!(server.object_files(), 0);
+    wait_local_files(&server, 0).await;
     wait_upstream(&upstream, "exactly the moved objects upstream", |names| {
         names.len() == bodies.len()
     })
     .await;
+}
+
+/// Peak RSS a move of 1 GiB and 16 parallel remote reads may reach: the bound, 64 MiB
+/// plus 1 MiB per stream.
+const PEAK_RSS_KIB_MAX: u64 = (64 + 16) * 1024;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_1_gib_move_and_16_remote_reads_stay_in_bounded_memory() {
+    // Goal: the mover streams a 1 GiB object upstream in parts and remote reads stream through
+    // bounded channels: the server's peak RSS (VmHWM) stays under 64 MiB + 1 MiB per stream.
+    use md5::Digest;
+    use std::io::Write;
+    let (upstream, _upstream_server) = ringstore_upstream(free_port()).await;
+    let server = tiered_server(&upstream);
+    let s3 = server.client();
+    s3.create_bucket().bucket("big").send().await.unwrap();
+    const OBJECT_BYTES: u64 = 1 << 30;
+    let block = common::pattern(1 << 20, 42);
+    let mut sent = md5::Md5::new();
+    let (head, _) = common::RawRequest::new("PUT", "/big/object", &server.address)
+        .header("content-length", &OBJECT_BYTES.to_string())
+        .payload("UNSIGNED-PAYLOAD")
+        .signed_head();
+    let mut stream = server.connect();
+    stream.write_all(head.as_bytes()).unwrap();
+    for _ in 0..(OBJECT_BYTES >> 20) {
+        stream.write_all(&block).unwrap();
+        sent.update(&block);
+    }
+    let mut reader = std::io::BufReader::new(stream);
+    let response = common::read_response(&mut reader, false).unwrap();
+    assert_eq!(response.status, 200, "{}", response.body_text());
+    let sent = hex::encode(sent.finalize());
+    assert_eq!(
+        response.header("etag"),
+        Some(format!("\"{sent}\"").as_str())
+    );
+    place_on_tier(&server, "big");
+    wait_until_moved(&s3, "big", &["object"]).await;
+    wait_local_files(&server, 0).await;
+
+    // 16 reads at once, each of 64 MiB at its own offset, compared with what was sent.
+    let mut reads = Vec::new();
+    for index in 0..16u64 {
+        let s3 = s3.clone();
+        let block = block.clone();
+        reads.push(tokio::spawn(async move {
+            let start = index * 60 * 1024 * 1024 + 12_345;
+            let end = start + 64 * 1024 * 1024 - 1;
+            let body = s3
+                .get_object()
+                .bucket("big")
+                .key("object")
+                .range(format!("bytes={start}-{end}"))
+                .send()
+                .await
+                .unwrap()
+                .body
+                .collect()
+                .await
+                .unwrap()
+                .to_vec();
+            assert_eq!(body.len() as u64, end - start + 1);
+            for (offset, byte) in body.iter().enumerate().step_by(4099) {
+                let position = start as usize + offset;
+                assert_eq!(*byte, block[position % block.len()], "byte {position}");
+            }
+        }));
+    }
+    for read in reads {
+        read.await.unwrap();
+    }
+    let peak = server.peak_rss_kib();
+    assert!(
+        peak < PEAK_RSS_KIB_MAX,
+        "peak RSS {peak} KiB over {PEAK_RSS_KIB_MAX} KiB"
+    );
 }

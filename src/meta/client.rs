@@ -70,13 +70,26 @@ impl MetaClient {
         answer.await.map_err(|_| MetaError::Closed)?
     }
 
-    /// `call` for threads other than the cores (the tier threads): a full queue blocks the
-    /// calling thread until there is room, so never call it on a core.
-    pub async fn call_off_core<C: MetaCommand>(&self, command: C) -> Result<C::Reply, MetaError> {
+    /// `call` for threads other than the cores (the tier threads), which have their own timer:
+    /// while the queue is full it awaits `pause()` and tries again, without a limit (background
+    /// work waits as long as the cores keep the thread busy).
+    pub async fn call_off_core<C: MetaCommand, F: std::future::Future<Output = ()>>(
+        &self,
+        command: C,
+        pause: impl Fn() -> F,
+    ) -> Result<C::Reply, MetaError> {
         let (pending, answer) = Pending::new(command);
-        self.sender
-            .send(Box::new(pending))
-            .map_err(|_| MetaError::Closed)?;
+        let mut request: MetaRequest = Box::new(pending);
+        loop {
+            match self.sender.try_send(request) {
+                Ok(()) => break,
+                Err(TrySendError::Disconnected(_)) => return Err(MetaError::Closed),
+                Err(TrySendError::Full(returned)) => {
+                    request = returned;
+                    pause().await;
+                }
+            }
+        }
         answer.await.map_err(|_| MetaError::Closed)?
     }
 

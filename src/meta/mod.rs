@@ -53,7 +53,7 @@ pub use objects::{BatchDeleted, DeleteBatch, DeleteObject, GetObject, PutObject,
 pub use store::MetaStore;
 pub use tag_commands::{GetBucketTagging, PutBucketTagging, PutObjectTagging};
 pub use tier_rows::{
-    CommitMove, FindRemoteReferences, GetBucketTier, GetNodeId, ListBucketTiers,
+    CommitMove, FindRemoteReferences, GetBucketTier, GetNodeId, ListBucketTiers, ListLocalVersions,
     ListMoveCandidates, ListTierGarbage, MoveCandidate, MoveCandidates, PutBucketTier,
     RemoveTierGarbage, TierGarbage, TierPlacement, VersionTable,
 };

@@ -294,6 +294,7 @@ CREATE TABLE tier_garbage (
     object_id TEXT NOT NULL,
     queued_ms INTEGER NOT NULL
 );
+CREATE INDEX tier_garbage_by_object ON tier_garbage (object_id);
 CREATE TABLE node (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     node_id TEXT NOT NULL

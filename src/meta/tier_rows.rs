@@ -297,13 +297,21 @@ impl MetaCommand for ListMoveCandidates {
             if bucket.name != first_bucket {
                 (after_key, after_sequence) = (String::new(), i64::MAX);
             }
+            // Counting newer versions costs a look at each: only for NewerNoncurrentVersions.
+            let count_newer = bucket.lifecycle.as_ref().is_some_and(|lifecycle| {
+                lifecycle.rules.iter().any(|rule| {
+                    rule.noncurrent_transitions
+                        .iter()
+                        .any(|action| action.newer_noncurrent_versions.is_some())
+                })
+            });
             let rows = scan_rows(
                 transaction,
                 self.table,
                 &bucket.name,
-                &after_key,
-                after_sequence,
+                (&after_key, after_sequence),
                 budget,
+                count_newer,
             )?;
             budget -= rows.len();
             for row in &rows {
@@ -374,22 +382,102 @@ impl ListMoveCandidates {
     }
 }
 
-/// Up to `limit` rows of `bucket` in `table` after (`key`, `sequence`).
+/// One page of every version whose bytes are in local files (not moved, not inline, not
+/// encrypted), in every bucket: what `ringstore restore` checks against the tier, since a version
+/// moved after the last metadata snapshot is local in the snapshot but upstream in fact. The
+/// candidates' `tier` is empty.
+#[derive(Debug)]
+pub struct ListLocalVersions {
+    /// Where to look.
+    pub table: VersionTable,
+    /// The last row of the previous page (`None`: from the start).
+    pub after: Option<(String, String, i64)>,
+    /// Rows read at most.
+    pub rows_max: usize,
+}
+
+impl MetaCommand for ListLocalVersions {
+    type Reply = MoveCandidates;
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<MoveCandidates, MetaError> {
+        let (first_bucket, mut after_key, mut after_sequence) =
+            self.after
+                .clone()
+                .unwrap_or((String::new(), String::new(), i64::MAX));
+        let buckets: Vec<String> = transaction
+            .prepare_cached("SELECT name FROM buckets WHERE name >= ?1 ORDER BY name")?
+            .query_map([&first_bucket], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut page = MoveCandidates::default();
+        let mut budget = self.rows_max;
+        for bucket in buckets {
+            if bucket != first_bucket {
+                (after_key, after_sequence) = (String::new(), i64::MAX);
+            }
+            let rows = scan_rows(
+                transaction,
+                self.table,
+                &bucket,
+                (&after_key, after_sequence),
+                budget,
+                false,
+            )?;
+            budget -= rows.len();
+            for row in &rows {
+                let local_file = (!row.file_id.is_empty() || row.parts_text.is_some())
+                    && RemoteObject::parse(&row.file_id).is_none();
+                if local_file && !row.encrypted {
+                    page.due.push(MoveCandidate {
+                        bucket: bucket.clone(),
+                        key: row.key.clone(),
+                        sequence: row.sequence,
+                        file_id: row.file_id.clone(),
+                        parts_text: row.parts_text.clone(),
+                        size_bytes: row.size_bytes,
+                        tier: String::new(),
+                    });
+                }
+            }
+            if let Some(last) = rows.last() {
+                page.next = Some((bucket.clone(), last.key.clone(), last.sequence));
+            }
+            if budget == 0 {
+                return Ok(page);
+            }
+        }
+        page.next = None;
+        Ok(page)
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        Changes::Nothing
+    }
+}
+
+/// Up to `limit` rows of `bucket` in `table` after (`key`, `sequence`); with `count_newer`, each
+/// noncurrent row with the number of newer noncurrent versions of its key (else 0).
 fn scan_rows(
     transaction: &Transaction<'_>,
     table: VersionTable,
     bucket: &str,
-    key: &str,
-    sequence: i64,
+    (key, sequence): (&str, i64),
     limit: usize,
+    count_newer: bool,
 ) -> rusqlite::Result<Vec<ScannedRow>> {
-    let sql = match table {
-        VersionTable::Current => {
+    let sql = match (table, count_newer) {
+        (VersionTable::Current, _) => {
             "SELECT key, 0, file_id, parts, size, last_modified_ms, \
              instr(headers, 'x-ringstore-sealed-key:') > 0, tags, NULL, 0 \
              FROM objects WHERE bucket = ?1 AND key > ?2 ORDER BY key LIMIT ?4"
         }
-        VersionTable::Noncurrent => {
+        (VersionTable::Noncurrent, false) => {
+            "SELECT key, sequence, file_id, parts, size, last_modified_ms, \
+             instr(headers, 'x-ringstore-sealed-key:') > 0, tags, noncurrent_ms, 0 \
+             FROM versions v WHERE bucket = ?1 AND delete_marker = 0 \
+             AND (key > ?2 OR (key = ?2 AND sequence < ?3)) \
+             ORDER BY key, sequence DESC LIMIT ?4"
+        }
+        (VersionTable::Noncurrent, true) => {
             "SELECT key, sequence, file_id, parts, size, last_modified_ms, \
              instr(headers, 'x-ringstore-sealed-key:') > 0, tags, noncurrent_ms, \
              (SELECT count(*) FROM versions newer WHERE newer.bucket = v.bucket \
@@ -497,9 +585,13 @@ pub struct TierGarbage {
     pub remote: RemoteObject,
 }
 
-/// Up to `limit` queued upstream objects whose grace period ended by `queued_before_ms`.
+/// Up to `limit` queued upstream objects of `tiers` whose grace period ended by
+/// `queued_before_ms` (objects of a tier not configured now wait for it, without holding the
+/// others back).
 #[derive(Debug)]
 pub struct ListTierGarbage {
+    /// The configured tiers.
+    pub tiers: Vec<String>,
     /// Only objects queued before this time, milliseconds since the Unix epoch.
     pub queued_before_ms: i64,
     /// At most this many.
@@ -559,13 +651,12 @@ impl MetaCommand for RemoveTierGarbage {
     }
 }
 
-/// Which of `object_ids` in `tier` a version references or the garbage queue holds (the
-/// reconciler deletes the others upstream). Each is one lookup in the partial indexes over moved
-/// rows (schema version 11).
+/// Which of `object_ids` a version references (under any tier name: upstream names carry no tier
+/// name, so a tier renamed or two names for one place must not make referenced objects look
+/// orphaned) or the garbage queue holds; the reconciler deletes the others upstream. Each is a
+/// range lookup in the partial indexes over moved rows (schema version 11).
 #[derive(Debug)]
 pub struct FindRemoteReferences {
-    /// The tier.
-    pub tier: String,
     /// Upstream object ids.
     pub object_ids: Vec<FileId>,
 }
@@ -574,26 +665,25 @@ impl MetaCommand for FindRemoteReferences {
     type Reply = Vec<bool>;
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<Vec<bool>, MetaError> {
+        // `<id>@` up to (not including) `<id>A`: every tier name, as '@' sorts right before 'A'.
         let mut in_objects = transaction.prepare_cached(
-            "SELECT 1 FROM objects WHERE file_id = ?1 AND instr(file_id, '@') > 0 LIMIT 1",
+            "SELECT 1 FROM objects WHERE file_id >= ?1 AND file_id < ?2 \
+             AND instr(file_id, '@') > 0 LIMIT 1",
         )?;
         let mut in_versions = transaction.prepare_cached(
-            "SELECT 1 FROM versions WHERE file_id = ?1 AND instr(file_id, '@') > 0 LIMIT 1",
+            "SELECT 1 FROM versions WHERE file_id >= ?1 AND file_id < ?2 \
+             AND instr(file_id, '@') > 0 LIMIT 1",
         )?;
-        let mut queued = transaction.prepare_cached(
-            "SELECT 1 FROM tier_garbage WHERE tier = ?1 AND object_id = ?2 LIMIT 1",
-        )?;
+        let mut queued = transaction
+            .prepare_cached("SELECT 1 FROM tier_garbage WHERE object_id = ?1 LIMIT 1")?;
         let mut referenced = Vec::with_capacity(self.object_ids.len());
         for object_id in &self.object_ids {
-            let name = RemoteObject {
-                tier: self.tier.clone(),
-                object_id: *object_id,
-            }
-            .encode();
+            let id = object_id.to_string();
+            let (low, high) = (format!("{id}@"), format!("{id}A"));
             referenced.push(
-                in_objects.exists([&name])?
-                    || in_versions.exists([&name])?
-                    || queued.exists(params![self.tier, object_id.to_string()])?,
+                in_objects.exists(params![low, high])?
+                    || in_versions.exists(params![low, high])?
+                    || queued.exists([&id])?,
             );
         }
         Ok(referenced)

@@ -50,8 +50,11 @@ async fn open_unprimed(
 ) -> io::Result<Box<dyn BodyStream>> {
     let layout = &core.layout;
     if let ObjectBody::Remote { object, .. } = &record.body {
-        // Encrypted versions are never moved (`ListMoveCandidates`).
-        debug_assert!(data_key.is_none());
+        // Encrypted versions are never moved (`ListMoveCandidates`); were one ever found on a
+        // tier, its bytes are ciphertext this path cannot decrypt: refuse, never serve them.
+        if data_key.is_some() {
+            return Err(io::Error::other("an encrypted version is on a tier"));
+        }
         let tiers = core.tiers.as_ref().ok_or_else(|| {
             io::Error::other(format!(
                 "object moved to tier {}, which is not configured",

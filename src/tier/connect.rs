@@ -8,10 +8,10 @@ use std::sync::Arc;
 use object_store::aws::AmazonS3Builder;
 use object_store::azure::MicrosoftAzureBuilder;
 use object_store::gcp::GoogleCloudStorageBuilder;
-use object_store::{ObjectStore, RetryConfig};
+use object_store::{ClientOptions, ObjectStore, RetryConfig};
 
 use super::spec::{TierLocation, TierSpec};
-use crate::limits::{TIER_RETRY_BACKOFF_MS_MAX, TIER_RETRY_COUNT_MAX};
+use crate::limits::{TIER_READ_STALL_MS_MAX, TIER_RETRY_BACKOFF_MS_MAX, TIER_RETRY_COUNT_MAX};
 
 /// The environment variable `RINGSTORE_TIER_<NAME>_<FIELD>`, if set and not empty.
 fn tier_variable(spec: &TierSpec, field: &str) -> Option<String> {
@@ -29,6 +29,14 @@ fn retry() -> RetryConfig {
     }
 }
 
+/// No limit on a whole request (object_store's default, 30 s, would cut a remote GET a slow
+/// client takes longer than that to read, after its 200 went out), but one on each stall.
+fn client_options() -> ClientOptions {
+    ClientOptions::new()
+        .with_timeout_disabled()
+        .with_read_timeout(std::time::Duration::from_millis(TIER_READ_STALL_MS_MAX))
+}
+
 /// Builds the client (no request is made: an unreachable tier is found by the first use).
 pub fn connect(spec: &TierSpec) -> Result<Arc<dyn ObjectStore>, object_store::Error> {
     Ok(match &spec.location {
@@ -42,6 +50,7 @@ pub fn connect(spec: &TierSpec) -> Result<Arc<dyn ObjectStore>, object_store::Er
             let mut builder = AmazonS3Builder::from_env()
                 .with_bucket_name(bucket)
                 .with_virtual_hosted_style_request(!path_style)
+                .with_client_options(client_options())
                 .with_retry(retry());
             if let Some(endpoint) = endpoint {
                 builder = builder
@@ -73,6 +82,7 @@ pub fn connect(spec: &TierSpec) -> Result<Arc<dyn ObjectStore>, object_store::Er
             let mut builder = MicrosoftAzureBuilder::from_env()
                 .with_account(account)
                 .with_container_name(container)
+                .with_client_options(client_options())
                 .with_retry(retry());
             if let Some(endpoint) = endpoint {
                 builder = builder
@@ -87,6 +97,7 @@ pub fn connect(spec: &TierSpec) -> Result<Arc<dyn ObjectStore>, object_store::Er
         TierLocation::Gcs { bucket, .. } => {
             let mut builder = GoogleCloudStorageBuilder::from_env()
                 .with_bucket_name(bucket)
+                .with_client_options(client_options())
                 .with_retry(retry());
             if let Some(path) = tier_variable(spec, "SERVICE_ACCOUNT_PATH") {
                 builder = builder.with_service_account_path(path);

@@ -225,6 +225,9 @@ pub async fn fetch_latest(
 pub struct RestoreReport {
     /// The node whose metadata it is.
     pub node_id: String,
+    /// Versions local in the snapshot but found upstream (moved after it was taken): switched
+    /// to their remote copies.
+    pub relinked: u64,
     /// Versions whose bytes were in local files at the loss: they answer 500 (and are listed in
     /// `missing_files` by the first start's recovery), never wrong bytes.
     pub local_versions_lost: u64,
@@ -243,24 +246,80 @@ pub fn restore(
         return Err(RestoreError::DataDirInUse(database));
     }
     layout.create_dirs()?;
-    let store = super::connect::connect(spec).map_err(ShippingError::Tier)?;
+    let store_client = super::connect::connect(spec).map_err(ShippingError::Tier)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let partial = layout.temp_dir().join("meta-restore.sqlite");
     let node_id = runtime.block_on(fetch_latest(
-        store.as_ref(),
+        store_client.as_ref(),
         spec.location.prefix(),
         node,
         &partial,
     ))?;
     std::fs::rename(&partial, &database)?;
     std::fs::File::open(layout.root())?.sync_all()?;
-    let store = crate::meta::MetaStore::open(&database)?;
+    let mut store = crate::meta::MetaStore::open(&database)?;
+    let relinked = runtime.block_on(relink_moved(
+        &mut store,
+        store_client.as_ref(),
+        spec,
+        &node_id,
+    ))?;
     Ok(RestoreReport {
         node_id,
+        relinked,
         local_versions_lost: store.local_file_versions()?,
     })
+}
+
+/// Switches every version the snapshot has as local whose object is upstream with its size (it
+/// moved after the snapshot was taken; its upstream name follows from its file id) to that
+/// object, as the mover's commit would have; how many.
+async fn relink_moved(
+    store: &mut crate::meta::MetaStore,
+    tier: &dyn ObjectStore,
+    spec: &super::TierSpec,
+    node_id: &str,
+) -> Result<u64, RestoreError> {
+    use crate::meta::{CommitMove, ListLocalVersions, VersionTable};
+    let node_prefix = if spec.location.prefix().is_empty() {
+        StorePath::from(node_id)
+    } else {
+        StorePath::from(format!("{}/{node_id}", spec.location.prefix()))
+    };
+    let mut relinked = 0;
+    for table in [VersionTable::Current, VersionTable::Noncurrent] {
+        let mut after = None;
+        loop {
+            let page = store.apply(&ListLocalVersions {
+                table,
+                after: after.clone(),
+                rows_max: crate::limits::TIER_SCAN_ROWS_MAX,
+            })?;
+            for mut candidate in page.due {
+                candidate.tier = spec.name.clone();
+                let Some(remote) = candidate.remote() else {
+                    continue;
+                };
+                let name = node_prefix.clone().join(remote.object_id.to_string());
+                match tier.head(&name).await {
+                    Ok(found) if found.size == candidate.size_bytes => {
+                        if store.apply(&CommitMove { candidate, remote })? {
+                            relinked += 1;
+                        }
+                    }
+                    Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+                    Err(error) => return Err(ShippingError::Tier(error).into()),
+                }
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+    }
+    Ok(relinked)
 }
 
 /// Why a restore failed.

@@ -15,10 +15,11 @@ use std::time::Duration;
 use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
 
 use super::reconciler::InFlight;
-use super::thread::{upstream, Tiers};
+use super::thread::{call, upstream, Tiers};
 use crate::limits::{
     TIER_GARBAGE_BATCH_COUNT_MAX, TIER_IDLE_WAIT_MS, TIER_PARTS_IN_FLIGHT_MAX, TIER_PART_BYTES,
-    TIER_RETRY_BACKOFF_MS_MAX, TIER_SCAN_ROWS_MAX, TIER_SCAN_WAIT_FACTOR,
+    TIER_PART_BYTES_MAX, TIER_RETRY_BACKOFF_MS_MAX, TIER_SCAN_ROWS_MAX, TIER_SCAN_WAIT_FACTOR,
+    TIER_SCAN_WAIT_MS_MAX,
 };
 use crate::meta::{
     CommitMove, ListMoveCandidates, ListTierGarbage, MetaClient, MoveCandidate, RemoveTierGarbage,
@@ -39,6 +40,9 @@ enum MoveError {
     /// The metadata thread failed.
     #[error("metadata: {0}")]
     Meta(#[from] crate::meta::MetaError),
+    /// The version needs parts larger than `TIER_PART_BYTES_MAX`.
+    #[error("{0} bytes: too large to move")]
+    TooLarge(u64),
 }
 
 /// What the mover needs besides the tiers.
@@ -51,6 +55,29 @@ pub struct MoverSettings {
     pub metadata_interval: Option<Duration>,
 }
 
+/// Local files of moved versions, removed once the grace period passed: a GET that looked the
+/// version up just before its move opens its files as it goes (a multipart object's beyond the
+/// first ones later), so they must outlive the switch a while. Not durable: after a crash,
+/// startup recovery removes them as files no row references.
+#[derive(Default)]
+struct Removals(Vec<(std::time::Instant, Vec<std::path::PathBuf>)>);
+
+impl Removals {
+    fn remove_due(&mut self) {
+        let now = std::time::Instant::now();
+        self.0.retain(|(due, paths)| {
+            if *due > now {
+                return true;
+            }
+            for path in paths {
+                // Gone already is fine; anything else is left to startup recovery.
+                let _ = std::fs::remove_file(path);
+            }
+            false
+        });
+    }
+}
+
 /// Moves and collects for ever (until the runtime is dropped at shutdown).
 pub async fn run(
     tiers: Arc<Tiers>,
@@ -60,9 +87,19 @@ pub async fn run(
     settings: MoverSettings,
 ) {
     let mut backoff_ms = TIER_IDLE_WAIT_MS;
+    let grace = Duration::from_millis(settings.garbage_grace_ms.max(0) as u64);
+    let mut removals = Removals::default();
     loop {
+        let mover = Mover {
+            tiers: &tiers,
+            meta: &meta,
+            layout: &layout,
+            in_flight: &in_flight,
+        };
         let started = std::time::Instant::now();
-        let moved = move_due(&tiers, &meta, &layout, &in_flight, settings.day_ms).await;
+        let moved = mover.move_due(settings.day_ms, grace, &mut removals).await;
+        let pass_ms = started.elapsed().as_millis() as u64;
+        removals.remove_due();
         collect_garbage(&tiers, &meta, settings.garbage_grace_ms).await;
         let wait_ms = match moved {
             // A pass that moved something goes again at once; one that found nothing waits in
@@ -70,9 +107,7 @@ pub async fn run(
             // thread's time), at least TIER_IDLE_WAIT_MS.
             Ok(0) => {
                 backoff_ms = TIER_IDLE_WAIT_MS;
-                let scan_ms = started.elapsed().as_millis() as u64;
-                (scan_ms * TIER_SCAN_WAIT_FACTOR)
-                    .clamp(TIER_IDLE_WAIT_MS, TIER_RETRY_BACKOFF_MS_MAX)
+                (pass_ms * TIER_SCAN_WAIT_FACTOR).clamp(TIER_IDLE_WAIT_MS, TIER_SCAN_WAIT_MS_MAX)
             }
             Ok(_) => continue,
             Err(error) => {
@@ -82,8 +117,27 @@ pub async fn run(
                 wait_ms
             }
         };
-        tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+        let wait = Duration::from_millis(wait_ms);
+        // Wake for due removals too.
+        let next_removal = removals.0.iter().map(|(due, _)| *due).min();
+        match next_removal {
+            Some(due) => {
+                tokio::time::sleep(
+                    wait.min(due.saturating_duration_since(std::time::Instant::now())),
+                )
+                .await
+            }
+            None => tokio::time::sleep(wait).await,
+        }
     }
+}
+
+/// What a pass works with.
+struct Mover<'a> {
+    tiers: &'a Tiers,
+    meta: &'a MetaClient,
+    layout: &'a Layout,
+    in_flight: &'a InFlight,
 }
 
 fn now_ms() -> i64 {
@@ -93,120 +147,137 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// One pass over both tables; the number of versions moved. Stops at the first failure.
-async fn move_due(
-    tiers: &Tiers,
-    meta: &MetaClient,
-    layout: &Layout,
-    in_flight: &InFlight,
-    day_ms: i64,
-) -> Result<usize, MoveError> {
-    let mut moved = 0;
-    for table in [VersionTable::Current, VersionTable::Noncurrent] {
-        let mut after = None;
-        loop {
-            let page = meta
-                .call_off_core(ListMoveCandidates {
-                    table,
-                    after: after.clone(),
-                    now_ms: now_ms(),
-                    day_ms,
-                    rows_max: TIER_SCAN_ROWS_MAX,
-                })
+impl Mover<'_> {
+    /// One pass over both tables; the number of versions moved. A version that cannot be read
+    /// locally (or is too large to move) is logged and skipped; a tier or metadata failure ends
+    /// the pass (the mover backs off).
+    async fn move_due(
+        &self,
+        day_ms: i64,
+        grace: Duration,
+        removals: &mut Removals,
+    ) -> Result<usize, MoveError> {
+        let mut moved = 0;
+        for table in [VersionTable::Current, VersionTable::Noncurrent] {
+            let mut after = None;
+            loop {
+                let page = call(
+                    self.meta,
+                    ListMoveCandidates {
+                        table,
+                        after: after.clone(),
+                        now_ms: now_ms(),
+                        day_ms,
+                        rows_max: TIER_SCAN_ROWS_MAX,
+                    },
+                )
                 .await?;
-            for candidate in page.due {
-                if tiers.get(&candidate.tier).is_none() {
-                    // Placement names a tier this server was not started with: its objects stay
-                    // local until it is.
-                    tracing::warn!(bucket = %candidate.bucket, tier = %candidate.tier, "bucket placed on a tier that is not configured (--tier); its objects stay local");
-                    continue;
+                for candidate in page.due {
+                    if self.tiers.get(&candidate.tier).is_none() {
+                        // Placement names a tier this server was not started with: its objects
+                        // stay local until it is.
+                        tracing::warn!(bucket = %candidate.bucket, tier = %candidate.tier, "bucket placed on a tier that is not configured (--tier); its objects stay local");
+                        continue;
+                    }
+                    let (bucket, key) = (candidate.bucket.clone(), candidate.key.clone());
+                    match self.move_one(candidate).await {
+                        Ok(Some(files)) => {
+                            moved += 1;
+                            removals.0.push((std::time::Instant::now() + grace, files));
+                        }
+                        Ok(None) => {}
+                        Err(MoveError::Local(error)) => {
+                            tracing::error!(bucket = %bucket, key = %key, error = %error, "version not moved: its local copy cannot be read; it stays local");
+                        }
+                        Err(MoveError::TooLarge(size_bytes)) => {
+                            tracing::warn!(bucket = %bucket, key = %key, size_bytes, "version too large to move (over 10,000 parts of the largest part size); it stays local");
+                        }
+                        Err(error) => return Err(error),
+                    }
                 }
-                if move_one(tiers, meta, layout, in_flight, candidate).await? {
-                    moved += 1;
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
                 }
-            }
-            match page.next {
-                Some(next) => after = Some(next),
-                None => break,
             }
         }
+        Ok(moved)
     }
-    Ok(moved)
-}
 
-/// Uploads one version and commits the switch; whether it switched.
-async fn move_one(
-    tiers: &Tiers,
-    meta: &MetaClient,
-    layout: &Layout,
-    in_flight: &InFlight,
-    candidate: MoveCandidate,
-) -> Result<bool, MoveError> {
-    let Some(remote) = candidate.remote() else {
-        return Ok(false);
-    };
-    // Held until the commit: the reconciler leaves the name alone meanwhile (and if it holds the
-    // name now, this version moves at the next pass).
-    let Some(_claim) = in_flight.claim(remote.object_id) else {
-        return Ok(false);
-    };
-    let (tier, path) = tiers.locate(&remote)?;
-    let files = candidate.files();
-    let paths: Vec<_> = files
-        .iter()
-        .map(|file| (layout.object_path(file.file_id), file.size_bytes))
-        .collect();
-    let started = std::time::Instant::now();
-    let uploaded = if candidate.size_bytes <= TIER_PART_BYTES as u64 {
-        let bytes = tokio::task::spawn_blocking(move || read_whole(&paths))
-            .await
-            .map_err(|error| std::io::Error::other(error.to_string()))?;
-        let bytes = match bytes {
-            Ok(bytes) => bytes,
-            // Overwritten or deleted since it was listed: nothing to move.
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-            Err(error) => return Err(error.into()),
+    /// Uploads one version and commits the switch; the local files to remove once it switched
+    /// (`None`: it did not, having changed meanwhile).
+    async fn move_one(
+        &self,
+        candidate: MoveCandidate,
+    ) -> Result<Option<Vec<std::path::PathBuf>>, MoveError> {
+        let (tiers, meta, layout) = (self.tiers, self.meta, self.layout);
+        let Some(remote) = candidate.remote() else {
+            return Ok(None);
         };
-        tier.store
-            .put(&path, PutPayload::from(bytes))
-            .await
-            .map(|_| ())
-            .map_err(|error| upstream(&remote.tier, &error))
-    } else {
-        let upload = tier
-            .store
-            .put_multipart(&path)
-            .await
-            .map_err(|error| upstream(&remote.tier, &error))?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, TIER_PART_BYTES);
-        match stream_files(&mut writer, paths, &remote).await {
-            Ok(()) => writer
-                .finish()
+        // Held until the commit: the reconciler leaves the name alone meanwhile (and if it holds the
+        // name now, this version moves at the next pass).
+        let Some(_claim) = self.in_flight.claim(remote.object_id) else {
+            return Ok(None);
+        };
+        let (tier, path) = tiers.locate(&remote)?;
+        let part_bytes = part_bytes_for(candidate.size_bytes)
+            .ok_or(MoveError::TooLarge(candidate.size_bytes))?;
+        let files = candidate.files();
+        let paths: Vec<_> = files
+            .iter()
+            .map(|file| (layout.object_path(file.file_id), file.size_bytes))
+            .collect();
+        let started = std::time::Instant::now();
+        let uploaded = if candidate.size_bytes <= TIER_PART_BYTES as u64 {
+            let bytes = tokio::task::spawn_blocking(move || read_whole(&paths))
+                .await
+                .map_err(|error| std::io::Error::other(error.to_string()))?;
+            let bytes = match bytes {
+                Ok(bytes) => bytes,
+                // Overwritten or deleted since it was listed: nothing to move.
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(error) => return Err(error.into()),
+            };
+            tier.store
+                .put(&path, PutPayload::from(bytes))
                 .await
                 .map(|_| ())
-                .map_err(|error| upstream(&remote.tier, &error)),
-            Err(error) => {
-                let _ = writer.abort().await;
-                match error {
-                    MoveError::Local(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                        return Ok(false)
+                .map_err(|error| upstream(&remote.tier, &error))
+        } else {
+            let upload = tier
+                .store
+                .put_multipart(&path)
+                .await
+                .map_err(|error| upstream(&remote.tier, &error))?;
+            let mut writer = WriteMultipart::new_with_chunk_size(upload, part_bytes);
+            match stream_files(&mut writer, paths, &remote, part_bytes).await {
+                Ok(()) => writer
+                    .finish()
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| upstream(&remote.tier, &error)),
+                Err(error) => {
+                    let _ = writer.abort().await;
+                    match error {
+                        MoveError::Local(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                            return Ok(None)
+                        }
+                        error => return Err(error),
                     }
-                    error => return Err(error),
                 }
             }
-        }
-    };
-    uploaded?;
-    let committed = meta
-        .call_off_core(CommitMove {
-            candidate: candidate.clone(),
-            remote: remote.clone(),
-        })
+        };
+        uploaded?;
+        let committed = call(
+            meta,
+            CommitMove {
+                candidate: candidate.clone(),
+                remote: remote.clone(),
+            },
+        )
         .await?;
-    if committed {
-        for file in &files {
-            // Gone already is fine; anything else is left to startup recovery (an orphan).
-            let _ = std::fs::remove_file(layout.object_path(file.file_id));
+        if !committed {
+            return Ok(None);
         }
         tracing::info!(
             bucket = %candidate.bucket,
@@ -217,8 +288,22 @@ async fn move_one(
             duration_ms = started.elapsed().as_millis() as u64,
             "moved to tier"
         );
+        Ok(Some(
+            files
+                .iter()
+                .map(|file| layout.object_path(file.file_id))
+                .collect(),
+        ))
     }
-    Ok(committed)
+}
+
+/// The part size for moving `size_bytes`: `TIER_PART_BYTES`, or larger so the object fits S3's
+/// 10,000 parts (UploadPart), in whole MiB; `None` past `TIER_PART_BYTES_MAX` parts (memory).
+fn part_bytes_for(size_bytes: u64) -> Option<usize> {
+    const MIB: u64 = 1024 * 1024;
+    let needed = size_bytes.div_ceil(u64::from(crate::limits::PART_NUMBER_MAX));
+    let part_bytes = (needed.div_ceil(MIB) * MIB).max(TIER_PART_BYTES as u64);
+    (part_bytes <= TIER_PART_BYTES_MAX as u64).then_some(part_bytes as usize)
 }
 
 /// Reads files (`(path, size)`) whole, in order (a small object: at most `TIER_PART_BYTES`).
@@ -239,12 +324,13 @@ fn read_whole(paths: &[(std::path::PathBuf, u64)]) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Feeds files (`(path, size)`) into `writer` a part at a time, waiting while
+/// Feeds files (`(path, size)`) into `writer` a part (`part_bytes`) at a time, waiting while
 /// `TIER_PARTS_IN_FLIGHT_MAX` parts are uploading (so memory stays at a few parts).
 async fn stream_files(
     writer: &mut WriteMultipart,
     paths: Vec<(std::path::PathBuf, u64)>,
     remote: &RemoteObject,
+    part_bytes: usize,
 ) -> Result<(), MoveError> {
     for (path, size) in paths {
         let mut file = Some(std::fs::File::open(&path)?.take(size));
@@ -255,7 +341,7 @@ async fn stream_files(
                 .await
                 .map_err(|error| upstream(&remote.tier, &error))?;
             let mut taken = file.take().expect("file returned by the last read");
-            let chunk_bytes = left.min(TIER_PART_BYTES as u64) as usize;
+            let chunk_bytes = left.min(part_bytes as u64) as usize;
             let (taken, chunk) = tokio::task::spawn_blocking(move || {
                 let mut chunk = Vec::with_capacity(chunk_bytes);
                 let read = (&mut taken)
@@ -282,12 +368,15 @@ async fn stream_files(
 
 /// Deletes upstream what waited its grace period in `tier_garbage`, then drops those rows.
 async fn collect_garbage(tiers: &Tiers, meta: &MetaClient, grace_ms: i64) {
-    let garbage = match meta
-        .call_off_core(ListTierGarbage {
+    let garbage = match call(
+        meta,
+        ListTierGarbage {
+            tiers: tiers.all().map(|tier| tier.spec.name.clone()).collect(),
             queued_before_ms: now_ms() - grace_ms,
             limit: TIER_GARBAGE_BATCH_COUNT_MAX,
-        })
-        .await
+        },
+    )
+    .await
     {
         Ok(garbage) => garbage,
         Err(error) => {
@@ -298,7 +387,7 @@ async fn collect_garbage(tiers: &Tiers, meta: &MetaClient, grace_ms: i64) {
     let mut done = Vec::with_capacity(garbage.len());
     for item in garbage {
         let Ok((tier, path)) = tiers.locate(&item.remote) else {
-            continue; // a tier not configured now: kept until it is
+            continue; // listed only for configured tiers
         };
         match tier.store.delete(&path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => done.push(item.id),
@@ -309,7 +398,7 @@ async fn collect_garbage(tiers: &Tiers, meta: &MetaClient, grace_ms: i64) {
         }
     }
     if !done.is_empty() {
-        if let Err(error) = meta.call_off_core(RemoveTierGarbage { ids: done }).await {
+        if let Err(error) = call(meta, RemoveTierGarbage { ids: done }).await {
             tracing::warn!(error = %error, "tier garbage rows not removed; deleted again later");
         }
     }

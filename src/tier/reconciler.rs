@@ -13,7 +13,7 @@ use std::time::Duration;
 use futures_lite::StreamExt;
 use object_store::ObjectStoreExt;
 
-use super::thread::{Tier, Tiers};
+use super::thread::{call, Tier, Tiers};
 use crate::limits::{TIER_RECONCILE_BATCH_COUNT_MAX, TIER_RECONCILE_INTERVAL_SECONDS};
 use crate::meta::{FindRemoteReferences, MetaClient};
 use crate::object_bytes::FileId;
@@ -106,12 +106,13 @@ async fn reconcile(
             }
         }
         if batch.len() >= TIER_RECONCILE_BATCH_COUNT_MAX || (entry.is_none() && !batch.is_empty()) {
-            let referenced = meta
-                .call_off_core(FindRemoteReferences {
-                    tier: tier.spec.name.clone(),
+            let referenced = call(
+                meta,
+                FindRemoteReferences {
                     object_ids: batch.iter().map(|(id, _, _)| *id).collect(),
-                })
-                .await?;
+                },
+            )
+            .await?;
             for ((object_id, location, _guard), referenced) in batch.drain(..).zip(referenced) {
                 if referenced {
                     continue;

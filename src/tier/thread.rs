@@ -14,7 +14,9 @@ use object_store::{GetOptions, GetRange, ObjectStore};
 
 use super::spec::TierSpec;
 use super::{TierError, TierRequest};
-use crate::limits::{TIER_QUEUE_CAPACITY, TIER_READ_CHUNKS_BUFFERED, TIER_THREADS};
+use crate::limits::{
+    TIER_QUEUE_CAPACITY, TIER_READS_IN_FLIGHT_MAX, TIER_READ_CHUNKS_BUFFERED, TIER_THREADS,
+};
 use crate::meta::MetaClient;
 use crate::object_bytes::{FileId, RemoteObject};
 use crate::storage::Layout;
@@ -127,7 +129,7 @@ pub fn spawn(
         .build()
         .map_err(TierStartError::Runtime)?;
     let node_id = runtime
-        .block_on(meta.call_off_core(crate::meta::GetNodeId))
+        .block_on(call(&meta, crate::meta::GetNodeId))
         .map_err(|error| TierStartError::Meta(error.to_string()))?;
     let tiers = Arc::new(Tiers { tiers, node_id });
     let (sender, receiver) = mpsc::channel(TIER_QUEUE_CAPACITY);
@@ -183,9 +185,15 @@ async fn probe(tiers: Arc<Tiers>) {
     }
 }
 
-/// Serves the cores' requests until every sender is gone, each in a task of its own.
+/// Serves the cores' requests until every sender is gone, each in a task of its own, at most
+/// `TIER_READS_IN_FLIGHT_MAX` at once: past that, requests wait in the bounded queue and the
+/// cores answer SlowDown once it is full.
 async fn serve(tiers: Arc<Tiers>, mut receiver: mpsc::Receiver<TierRequest>) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(TIER_READS_IN_FLIGHT_MAX));
     while let Some(request) = receiver.next().await {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            return;
+        };
         match request {
             TierRequest::Read {
                 object,
@@ -195,6 +203,7 @@ async fn serve(tiers: Arc<Tiers>, mut receiver: mpsc::Receiver<TierRequest>) {
             } => {
                 let tiers = tiers.clone();
                 tokio::spawn(async move {
+                    let _permit = permit;
                     match open_read(&tiers, &object, start, length).await {
                         Ok((stream, chunks)) => {
                             if reply.send(Ok(chunks)).is_ok() {
@@ -265,6 +274,17 @@ async fn forward(
             return;
         }
     }
+}
+
+/// `MetaClient::call_off_core`, waiting on this runtime's timer while the queue is full.
+pub(crate) async fn call<C: crate::meta::MetaCommand>(
+    meta: &MetaClient,
+    command: C,
+) -> Result<C::Reply, crate::meta::MetaError> {
+    meta.call_off_core(command, || {
+        tokio::time::sleep(std::time::Duration::from_micros(500))
+    })
+    .await
 }
 
 /// The tier's failure, logged with its cause (the client sees a generic error).

@@ -363,6 +363,10 @@ async fn open_body(
             match open_stream(context, record, data_key, start, length).await {
                 Ok(stream) => Ok(Some(ResponseBody::Stream(stream))),
                 Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+                // A remote tier's queue is full: too many reads at once.
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    Err(S3Error::new(S3ErrorCode::SlowDown))
+                }
                 Err(error) => Err(unreadable(&error)),
             }
         }
