@@ -260,7 +260,7 @@ pub const TIER_PART_BYTES_MAX: usize = 64 * 1024 * 1024;
 
 /// Parts of one move uploading at once: with the part being filled, the mover holds at most
 /// (this + 1) × `TIER_PART_BYTES` of an object in memory.
-pub const TIER_PARTS_IN_FLIGHT_MAX: usize = 2;
+pub const TIER_PARTS_IN_FLIGHT_MAX: usize = 4;
 
 /// Rows one page of the mover's scan reads (one metadata request: bounded time on that thread).
 pub const TIER_SCAN_ROWS_MAX: usize = 1_000;

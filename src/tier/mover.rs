@@ -8,12 +8,12 @@
 //! left behind). The collector deletes upstream what `tier_garbage` holds once its grace period
 //! passed.
 
-use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
 use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
 
+use super::local_read::LocalFile;
 use super::reconciler::InFlight;
 use super::thread::{call, upstream, Tiers};
 use crate::limits::{
@@ -239,7 +239,7 @@ impl Mover<'_> {
                 Err(error) => return Err(error.into()),
             };
             tier.store
-                .put(&path, PutPayload::from(bytes))
+                .put(&path, bytes)
                 .await
                 .map(|_| ())
                 .map_err(|error| upstream(&remote.tier, &error))
@@ -307,25 +307,30 @@ fn part_bytes_for(size_bytes: u64) -> Option<usize> {
 }
 
 /// Reads files (`(path, size)`) whole, in order (a small object: at most `TIER_PART_BYTES`).
-fn read_whole(paths: &[(std::path::PathBuf, u64)]) -> std::io::Result<Vec<u8>> {
-    let total: u64 = paths.iter().map(|(_, size)| size).sum();
-    let mut bytes = Vec::with_capacity(total as usize);
+fn read_whole(paths: &[(std::path::PathBuf, u64)]) -> std::io::Result<PutPayload> {
+    let mut chunks = Vec::with_capacity(paths.len());
     for (path, size) in paths {
-        std::fs::File::open(path)?
-            .take(*size)
-            .read_to_end(&mut bytes)?;
+        let chunk = LocalFile::open(path)?.read(0, *size as usize)?;
+        if chunk.len() as u64 != *size {
+            return Err(short_copy());
+        }
+        chunks.push(chunk);
     }
-    if bytes.len() as u64 != total {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            "local copy shorter than its recorded size",
-        ));
-    }
-    Ok(bytes)
+    Ok(PutPayload::from_iter(chunks))
+}
+
+fn short_copy() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::UnexpectedEof,
+        "local copy shorter than its recorded size",
+    )
 }
 
 /// Feeds files (`(path, size)`) into `writer` a part (`part_bytes`) at a time, waiting while
-/// `TIER_PARTS_IN_FLIGHT_MAX` parts are uploading (so memory stays at a few parts).
+/// `TIER_PARTS_IN_FLIGHT_MAX` parts are uploading (so memory stays at a few parts). Each part is
+/// read straight into the buffer the upload sends (`LocalFile`); a part may span two files of a
+/// multipart object, whose sizes need not be multiples of the alignment, so reads start at the
+/// file's aligned offsets and `WriteMultipart` joins them into parts.
 async fn stream_files(
     writer: &mut WriteMultipart,
     paths: Vec<(std::path::PathBuf, u64)>,
@@ -333,34 +338,23 @@ async fn stream_files(
     part_bytes: usize,
 ) -> Result<(), MoveError> {
     for (path, size) in paths {
-        let mut file = Some(std::fs::File::open(&path)?.take(size));
-        let mut left = size;
-        while left > 0 {
+        let file = std::sync::Arc::new(LocalFile::open(&path)?);
+        let mut offset = 0u64;
+        while offset < size {
             writer
                 .wait_for_capacity(TIER_PARTS_IN_FLIGHT_MAX)
                 .await
                 .map_err(|error| upstream(&remote.tier, &error))?;
-            let mut taken = file.take().expect("file returned by the last read");
-            let chunk_bytes = left.min(part_bytes as u64) as usize;
-            let (taken, chunk) = tokio::task::spawn_blocking(move || {
-                let mut chunk = Vec::with_capacity(chunk_bytes);
-                let read = (&mut taken)
-                    .take(chunk_bytes as u64)
-                    .read_to_end(&mut chunk);
-                (taken, read.map(|_| chunk))
-            })
-            .await
-            .map_err(|error| std::io::Error::other(error.to_string()))?;
-            let chunk = chunk?;
+            let length = (size - offset).min(part_bytes as u64) as usize;
+            let reader = file.clone();
+            let chunk = tokio::task::spawn_blocking(move || reader.read(offset, length))
+                .await
+                .map_err(|error| std::io::Error::other(error.to_string()))??;
             if chunk.is_empty() {
-                return Err(MoveError::Local(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "local copy shorter than its recorded size",
-                )));
+                return Err(MoveError::Local(short_copy()));
             }
-            left -= chunk.len() as u64;
-            writer.put(chunk.into());
-            file = Some(taken);
+            offset += chunk.len() as u64;
+            writer.put(chunk);
         }
     }
     Ok(())
