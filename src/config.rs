@@ -38,6 +38,8 @@ pub struct Config {
     pub tier_garbage_grace_ms: i64,
     /// How often the metadata is shipped to the tiers when it changed, in seconds (0: never).
     pub tier_metadata_interval_seconds: u64,
+    /// The mover's upload rate limit, bytes per second (0: none).
+    pub tier_bandwidth_bytes_per_second: u64,
     /// Log line format.
     pub log_format: crate::obs::LogFormat,
     /// Time in-flight requests get to finish after SIGTERM/SIGINT, in milliseconds.
@@ -82,6 +84,7 @@ impl Config {
             tiers: Vec::new(),
             tier_garbage_grace_ms: TIER_GARBAGE_GRACE_MS,
             tier_metadata_interval_seconds: TIER_METADATA_INTERVAL_SECONDS,
+            tier_bandwidth_bytes_per_second: 0,
             log_format: crate::obs::LogFormat::Text,
             shutdown_timeout_ms: SHUTDOWN_TIME_MAX_MS_DEFAULT,
             idle_timeout_ms: KEEP_ALIVE_IDLE_TIME_MAX_MS,

@@ -239,6 +239,10 @@ pub const LOG_WRITE_BATCH_BYTES: usize = 64 * 1024;
 /// slow upload never holds every remote read back.
 pub const TIER_THREADS: usize = 2;
 
+/// Nice value of the tier threads (and their blocking helpers): the mover's reads, checksums and
+/// sends yield to request handling (BENCHMARKS.md: 4 KiB PUT with a busy mover).
+pub const TIER_THREAD_NICE: i32 = 10;
+
 /// Requests the cores may have waiting for the tier threads; more are answered SlowDown.
 pub const TIER_QUEUE_CAPACITY: usize = 256;
 
@@ -258,9 +262,13 @@ pub const TIER_PART_BYTES: usize = 8 * 1024 * 1024;
 /// fit S3's part count); versions that would need more stay local: 10,000 × 64 MiB = 625 GiB.
 pub const TIER_PART_BYTES_MAX: usize = 64 * 1024 * 1024;
 
+/// Versions the mover moves at once (two: one's reads and checksums overlap the other's waits).
+/// With the parts below, moves hold at most 2 × (2 + 1) × `TIER_PART_BYTES` = 48 MiB.
+pub const TIER_MOVES_IN_FLIGHT: usize = 2;
+
 /// Parts of one move uploading at once: with the part being filled, the mover holds at most
 /// (this + 1) × `TIER_PART_BYTES` of an object in memory.
-pub const TIER_PARTS_IN_FLIGHT_MAX: usize = 4;
+pub const TIER_PARTS_IN_FLIGHT_MAX: usize = 2;
 
 /// Rows one page of the mover's scan reads (one metadata request: bounded time on that thread).
 pub const TIER_SCAN_ROWS_MAX: usize = 1_000;

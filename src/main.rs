@@ -114,6 +114,9 @@ struct Args {
     /// seconds between shipments of the metadata to every tier, when it changed, for `ringstore restore --from-tier` after losing the host; 0 ships nothing (default 300; env RINGSTORE_TIER_METADATA_INTERVAL_SECONDS)
     #[argh(option)]
     tier_metadata_interval_seconds: Option<String>,
+    /// the mover's upload rate limit in megabytes (10^6 bytes) per second, shared by its moves; 0 for none (default 0; env RINGSTORE_TIER_BANDWIDTH_MBPS)
+    #[argh(option)]
+    tier_bandwidth_mbps: Option<String>,
 }
 
 /// ringstore user: manage the users who may sign requests (besides the bootstrap admin given by
@@ -481,6 +484,21 @@ fn build_config(args: Args) -> Result<Config, UsageError> {
                 "invalid --tier-metadata-interval-seconds {interval_text:?}: expected seconds, 0 to 604800"
             ))
         })?;
+    let bandwidth_text = setting(
+        args.tier_bandwidth_mbps,
+        "RINGSTORE_TIER_BANDWIDTH_MBPS",
+        "0",
+    );
+    let tier_bandwidth_bytes_per_second: u64 = bandwidth_text
+        .parse::<u64>()
+        .ok()
+        .filter(|megabytes| *megabytes <= 1_000_000)
+        .map(|megabytes| megabytes * 1_000_000)
+        .ok_or_else(|| {
+            UsageError(format!(
+                "invalid --tier-bandwidth-mbps {bandwidth_text:?}: expected megabytes per second, 0 (no limit) to 1000000"
+            ))
+        })?;
     let multipart_max_age_seconds: u64 = age_text
         .parse()
         .ok()
@@ -595,6 +613,7 @@ fn build_config(args: Args) -> Result<Config, UsageError> {
         tiers,
         tier_garbage_grace_ms,
         tier_metadata_interval_seconds,
+        tier_bandwidth_bytes_per_second,
         listen,
         tls,
         data_dir,

@@ -506,6 +506,7 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
             day_ms: config.lifecycle_day_ms,
             metadata_interval: (config.tier_metadata_interval_seconds > 0)
                 .then(|| Duration::from_secs(config.tier_metadata_interval_seconds)),
+            bandwidth_bytes_per_second: config.tier_bandwidth_bytes_per_second,
         },
     )?;
     let config = Arc::new(config);

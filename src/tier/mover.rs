@@ -17,9 +17,9 @@ use super::local_read::LocalFile;
 use super::reconciler::InFlight;
 use super::thread::{call, upstream, Tiers};
 use crate::limits::{
-    TIER_GARBAGE_BATCH_COUNT_MAX, TIER_IDLE_WAIT_MS, TIER_PARTS_IN_FLIGHT_MAX, TIER_PART_BYTES,
-    TIER_PART_BYTES_MAX, TIER_RETRY_BACKOFF_MS_MAX, TIER_SCAN_ROWS_MAX, TIER_SCAN_WAIT_FACTOR,
-    TIER_SCAN_WAIT_MS_MAX,
+    TIER_GARBAGE_BATCH_COUNT_MAX, TIER_IDLE_WAIT_MS, TIER_MOVES_IN_FLIGHT,
+    TIER_PARTS_IN_FLIGHT_MAX, TIER_PART_BYTES, TIER_PART_BYTES_MAX, TIER_RETRY_BACKOFF_MS_MAX,
+    TIER_SCAN_ROWS_MAX, TIER_SCAN_WAIT_FACTOR, TIER_SCAN_WAIT_MS_MAX,
 };
 use crate::meta::{
     CommitMove, ListMoveCandidates, ListTierGarbage, MetaClient, MoveCandidate, RemoveTierGarbage,
@@ -53,6 +53,8 @@ pub struct MoverSettings {
     pub day_ms: i64,
     /// How often the metadata is shipped to the tiers (`None`: never).
     pub metadata_interval: Option<Duration>,
+    /// The mover's upload rate limit, bytes per second (0: none).
+    pub bandwidth_bytes_per_second: u64,
 }
 
 /// Local files of moved versions, removed once the grace period passed: a GET that looked the
@@ -89,12 +91,14 @@ pub async fn run(
     let mut backoff_ms = TIER_IDLE_WAIT_MS;
     let grace = Duration::from_millis(settings.garbage_grace_ms.max(0) as u64);
     let mut removals = Removals::default();
+    let pace = Pace::new(settings.bandwidth_bytes_per_second);
     loop {
         let mover = Mover {
             tiers: &tiers,
             meta: &meta,
             layout: &layout,
             in_flight: &in_flight,
+            pace: &pace,
         };
         let started = std::time::Instant::now();
         let moved = mover.move_due(settings.day_ms, grace, &mut removals).await;
@@ -132,12 +136,46 @@ pub async fn run(
     }
 }
 
+/// The mover's bandwidth limit (`--tier-bandwidth-mbps`): each chunk waits for its slot, so
+/// uploads average at most `bytes_per_second` (0: no limit), shared by the moves in flight.
+struct Pace {
+    bytes_per_second: u64,
+    /// When the bytes granted so far are paid for.
+    paid_until: std::sync::Mutex<std::time::Instant>,
+}
+
+impl Pace {
+    fn new(bytes_per_second: u64) -> Self {
+        Pace {
+            bytes_per_second,
+            paid_until: std::sync::Mutex::new(std::time::Instant::now()),
+        }
+    }
+
+    /// Waits until `bytes` more may go.
+    async fn take(&self, bytes: usize) {
+        if self.bytes_per_second == 0 {
+            return;
+        }
+        let start = {
+            let mut paid_until = self.paid_until.lock().expect("pace");
+            let now = std::time::Instant::now();
+            let start = (*paid_until).max(now);
+            *paid_until =
+                start + Duration::from_secs_f64(bytes as f64 / self.bytes_per_second as f64);
+            start
+        };
+        tokio::time::sleep_until(start.into()).await;
+    }
+}
+
 /// What a pass works with.
 struct Mover<'a> {
     tiers: &'a Tiers,
     meta: &'a MetaClient,
     layout: &'a Layout,
     in_flight: &'a InFlight,
+    pace: &'a Pace,
 }
 
 fn now_ms() -> i64 {
@@ -172,27 +210,43 @@ impl Mover<'_> {
                     },
                 )
                 .await?;
-                for candidate in page.due {
-                    if self.tiers.get(&candidate.tier).is_none() {
+                let mut due = page.due.into_iter().filter(|candidate| {
+                    let known = self.tiers.get(&candidate.tier).is_some();
+                    if !known {
                         // Placement names a tier this server was not started with: its objects
                         // stay local until it is.
                         tracing::warn!(bucket = %candidate.bucket, tier = %candidate.tier, "bucket placed on a tier that is not configured (--tier); its objects stay local");
-                        continue;
                     }
-                    let (bucket, key) = (candidate.bucket.clone(), candidate.key.clone());
-                    match self.move_one(candidate).await {
-                        Ok(Some(files)) => {
-                            moved += 1;
-                            removals.0.push((std::time::Instant::now() + grace, files));
+                    known
+                });
+                // `TIER_MOVES_IN_FLIGHT` (two) versions at once: one version's reads, checksums
+                // and uploads overlap the other's waits.
+                const _: () = assert!(TIER_MOVES_IN_FLIGHT == 2, "the loop below pairs versions");
+                while let Some(first) = due.next() {
+                    let (first_outcome, second_outcome) = match due.next() {
+                        Some(second) => {
+                            let (a, b) = futures_lite::future::zip(
+                                self.move_logged(first),
+                                self.move_logged(second),
+                            )
+                            .await;
+                            (a, Some(b))
                         }
-                        Ok(None) => {}
-                        Err(MoveError::Local(error)) => {
-                            tracing::error!(bucket = %bucket, key = %key, error = %error, "version not moved: its local copy cannot be read; it stays local");
+                        None => (self.move_logged(first).await, None),
+                    };
+                    let mut failure = None;
+                    for outcome in std::iter::once(first_outcome).chain(second_outcome) {
+                        match outcome {
+                            Ok(Some(files)) => {
+                                moved += 1;
+                                removals.0.push((std::time::Instant::now() + grace, files));
+                            }
+                            Ok(None) => {}
+                            Err(error) => failure = Some(error),
                         }
-                        Err(MoveError::TooLarge(size_bytes)) => {
-                            tracing::warn!(bucket = %bucket, key = %key, size_bytes, "version too large to move (over 10,000 parts of the largest part size); it stays local");
-                        }
-                        Err(error) => return Err(error),
+                    }
+                    if let Some(error) = failure {
+                        return Err(error);
                     }
                 }
                 match page.next {
@@ -202,6 +256,25 @@ impl Mover<'_> {
             }
         }
         Ok(moved)
+    }
+
+    /// `move_one`, with the failures that concern only this version logged and passed over.
+    async fn move_logged(
+        &self,
+        candidate: MoveCandidate,
+    ) -> Result<Option<Vec<std::path::PathBuf>>, MoveError> {
+        let (bucket, key) = (candidate.bucket.clone(), candidate.key.clone());
+        match self.move_one(candidate).await {
+            Err(MoveError::Local(error)) => {
+                tracing::error!(bucket = %bucket, key = %key, error = %error, "version not moved: its local copy cannot be read; it stays local");
+                Ok(None)
+            }
+            Err(MoveError::TooLarge(size_bytes)) => {
+                tracing::warn!(bucket = %bucket, key = %key, size_bytes, "version too large to move (over 10,000 parts of the largest part size); it stays local");
+                Ok(None)
+            }
+            outcome => outcome,
+        }
     }
 
     /// Uploads one version and commits the switch; the local files to remove once it switched
@@ -229,6 +302,7 @@ impl Mover<'_> {
             .collect();
         let started = std::time::Instant::now();
         let uploaded = if candidate.size_bytes <= TIER_PART_BYTES as u64 {
+            self.pace.take(candidate.size_bytes as usize).await;
             let bytes = tokio::task::spawn_blocking(move || read_whole(&paths))
                 .await
                 .map_err(|error| std::io::Error::other(error.to_string()))?;
@@ -250,7 +324,7 @@ impl Mover<'_> {
                 .await
                 .map_err(|error| upstream(&remote.tier, &error))?;
             let mut writer = WriteMultipart::new_with_chunk_size(upload, part_bytes);
-            match stream_files(&mut writer, paths, &remote, part_bytes).await {
+            match stream_files(&mut writer, paths, &remote, part_bytes, self.pace).await {
                 Ok(()) => writer
                     .finish()
                     .await
@@ -336,6 +410,7 @@ async fn stream_files(
     paths: Vec<(std::path::PathBuf, u64)>,
     remote: &RemoteObject,
     part_bytes: usize,
+    pace: &Pace,
 ) -> Result<(), MoveError> {
     for (path, size) in paths {
         let file = std::sync::Arc::new(LocalFile::open(&path)?);
@@ -346,6 +421,7 @@ async fn stream_files(
                 .await
                 .map_err(|error| upstream(&remote.tier, &error))?;
             let length = (size - offset).min(part_bytes as u64) as usize;
+            pace.take(length).await;
             let reader = file.clone();
             let chunk = tokio::task::spawn_blocking(move || reader.read(offset, length))
                 .await

@@ -16,6 +16,7 @@ use super::spec::TierSpec;
 use super::{TierError, TierRequest};
 use crate::limits::{
     TIER_QUEUE_CAPACITY, TIER_READS_IN_FLIGHT_MAX, TIER_READ_CHUNKS_BUFFERED, TIER_THREADS,
+    TIER_THREAD_NICE,
 };
 use crate::meta::MetaClient;
 use crate::object_bytes::{FileId, RemoteObject};
@@ -125,6 +126,7 @@ pub fn spawn(
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(TIER_THREADS)
         .thread_name("ringstore-tier")
+        .on_thread_start(lower_priority)
         .enable_all()
         .build()
         .map_err(TierStartError::Runtime)?;
@@ -165,6 +167,16 @@ pub fn spawn(
         })
         .map_err(TierStartError::Runtime)?;
     Ok(Some(sender))
+}
+
+/// Gives the calling tier thread `TIER_THREAD_NICE`: background work yields the CPU to the cores
+/// and the metadata thread (an unprivileged process may always lower its own priority).
+fn lower_priority() {
+    // SAFETY: gettid has no preconditions; setpriority on our own thread id touches nothing else.
+    unsafe {
+        let thread = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, TIER_THREAD_NICE);
+    }
 }
 
 /// Says once per tier, at start, whether it answers (a listing of this node's names).
