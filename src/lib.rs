@@ -22,6 +22,14 @@
 //! reaper and the lifecycle pass, whose steps are `meta::LifecycleStep` commands (each a bounded
 //! batch applied and checkpointed in one transaction).
 //!
+//! Remote tiers (`tier`, with `--tier NAME=URL`) run beside the cores, not on them: a tokio
+//! runtime on the tier threads drives `object_store` for the mover (uploads a version's files,
+//! switches the version in one `meta::CommitMove`, removes the files), the garbage collector
+//! (`tier_garbage`, filled in the same commits that drop a moved version), the reconciler and
+//! metadata shipping. A moved version's `file_id` names its upstream object
+//! (`object_bytes::RemoteObject`, `meta::ObjectBody::Remote`); a core reads it through
+//! `tier::TierClient`, a bounded futures channel, and never polls that runtime.
+//!
 //! Dependency rule (checked by `tests/architecture.rs`): `limits`, `secret` and `object_bytes`
 //! import nothing of the crate, and `policy` (bucket policies: parsed once, evaluated per request,
 //! no I/O) and `lifecycle` (lifecycle rules: matching and due dates, no I/O) nothing but
@@ -30,7 +38,8 @@
 //! `object_bytes`); `http` is pure (no glommio, no `s3`/`net`); `net` never imports `s3` or
 //! `service`; `runtime` reaches S3 only through `service`; `s3` never touches sockets or SQL;
 //! an `s3::ops` file never imports another; glommio types stay in `runtime`, `net`, `storage` and
-//! `meta::client`.
+//! `meta::client`; `tier` imports only `meta`, `storage`, `object_bytes` and `limits`, and tokio
+//! and `object_store` appear only in its tier-thread files.
 //!
 //! Glossary: **chunk** = a framed piece of a request body (HTTP chunked or aws-chunked);
 //! **block** = an aligned DMA buffer; **part** = a multipart-upload part; **inline object** = an
