@@ -287,16 +287,9 @@ impl MetaCommand for ListMoveCandidates {
     type Reply = MoveCandidates;
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<MoveCandidates, MetaError> {
-        let (first_bucket, mut after_key, mut after_sequence) =
-            self.after
-                .clone()
-                .unwrap_or((String::new(), String::new(), i64::MAX));
-        let mut page = MoveCandidates::default();
-        let mut budget = self.rows_max;
-        for bucket in tiered_buckets(transaction, &first_bucket)? {
-            if bucket.name != first_bucket {
-                (after_key, after_sequence) = (String::new(), i64::MAX);
-            }
+        let first_bucket = self.after.as_ref().map_or("", |(bucket, _, _)| bucket);
+        let buckets = tiered_buckets(transaction, first_bucket)?;
+        let scanned = buckets.iter().map(|bucket| {
             // Counting newer versions costs a look at each: only for NewerNoncurrentVersions.
             let count_newer = bucket.lifecycle.as_ref().is_some_and(|lifecycle| {
                 lifecycle.rules.iter().any(|rule| {
@@ -305,37 +298,16 @@ impl MetaCommand for ListMoveCandidates {
                         .any(|action| action.newer_noncurrent_versions.is_some())
                 })
             });
-            let rows = scan_rows(
-                transaction,
-                self.table,
-                &bucket.name,
-                (&after_key, after_sequence),
-                budget,
-                count_newer,
-            )?;
-            budget -= rows.len();
-            for row in &rows {
-                if let Some(tier) = self.due_tier(&bucket, row) {
-                    page.due.push(MoveCandidate {
-                        bucket: bucket.name.clone(),
-                        key: row.key.clone(),
-                        sequence: row.sequence,
-                        file_id: row.file_id.clone(),
-                        parts_text: row.parts_text.clone(),
-                        size_bytes: row.size_bytes,
-                        tier,
-                    });
-                }
-            }
-            if let Some(last) = rows.last() {
-                page.next = Some((bucket.name.clone(), last.key.clone(), last.sequence));
-            }
-            if budget == 0 {
-                return Ok(page);
-            }
-        }
-        page.next = None;
-        Ok(page)
+            (bucket.name.as_str(), count_newer)
+        });
+        scan_page(
+            transaction,
+            self.table,
+            self.after.as_ref(),
+            self.rows_max,
+            scanned,
+            |index, row| self.due_tier(&buckets[index], row),
+        )
     }
 
     fn changes(&self) -> Changes<'_> {
@@ -346,9 +318,7 @@ impl MetaCommand for ListMoveCandidates {
 impl ListMoveCandidates {
     /// The tier `row` of `bucket` is due in now, if it is local and may move.
     fn due_tier(&self, bucket: &BucketTiering, row: &ScannedRow) -> Option<String> {
-        let local_file = (!row.file_id.is_empty() || row.parts_text.is_some())
-            && RemoteObject::parse(&row.file_id).is_none();
-        if !local_file || row.encrypted {
+        if !local_file(row) || row.encrypted {
             return None;
         }
         if let Some(placement) = &bucket.placement {
@@ -400,58 +370,74 @@ impl MetaCommand for ListLocalVersions {
     type Reply = MoveCandidates;
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<MoveCandidates, MetaError> {
-        let (first_bucket, mut after_key, mut after_sequence) =
-            self.after
-                .clone()
-                .unwrap_or((String::new(), String::new(), i64::MAX));
+        let first_bucket = self.after.as_ref().map_or("", |(bucket, _, _)| bucket);
         let buckets: Vec<String> = transaction
             .prepare_cached("SELECT name FROM buckets WHERE name >= ?1 ORDER BY name")?
-            .query_map([&first_bucket], |row| row.get(0))?
+            .query_map([first_bucket], |row| row.get(0))?
             .collect::<Result<_, _>>()?;
-        let mut page = MoveCandidates::default();
-        let mut budget = self.rows_max;
-        for bucket in buckets {
-            if bucket != first_bucket {
-                (after_key, after_sequence) = (String::new(), i64::MAX);
-            }
-            let rows = scan_rows(
-                transaction,
-                self.table,
-                &bucket,
-                (&after_key, after_sequence),
-                budget,
-                false,
-            )?;
-            budget -= rows.len();
-            for row in &rows {
-                let local_file = (!row.file_id.is_empty() || row.parts_text.is_some())
-                    && RemoteObject::parse(&row.file_id).is_none();
-                if local_file && !row.encrypted {
-                    page.due.push(MoveCandidate {
-                        bucket: bucket.clone(),
-                        key: row.key.clone(),
-                        sequence: row.sequence,
-                        file_id: row.file_id.clone(),
-                        parts_text: row.parts_text.clone(),
-                        size_bytes: row.size_bytes,
-                        tier: String::new(),
-                    });
-                }
-            }
-            if let Some(last) = rows.last() {
-                page.next = Some((bucket.clone(), last.key.clone(), last.sequence));
-            }
-            if budget == 0 {
-                return Ok(page);
-            }
-        }
-        page.next = None;
-        Ok(page)
+        scan_page(
+            transaction,
+            self.table,
+            self.after.as_ref(),
+            self.rows_max,
+            buckets.iter().map(|name| (name.as_str(), false)),
+            |_, row| (local_file(row) && !row.encrypted).then(String::new),
+        )
     }
 
     fn changes(&self) -> Changes<'_> {
         Changes::Nothing
     }
+}
+
+/// Whether a row's bytes are in local files (not inline, not moved).
+fn local_file(row: &ScannedRow) -> bool {
+    (!row.file_id.is_empty() || row.parts_text.is_some())
+        && RemoteObject::parse(&row.file_id).is_none()
+}
+
+/// One page of a scan of `table` over `buckets` (name, whether to count newer noncurrent
+/// versions), in name order, from after `after`: at most `rows_max` rows read, those `judge`
+/// gives a tier for (by the bucket's index in `buckets`) answered as candidates.
+fn scan_page<'b>(
+    transaction: &Transaction<'_>,
+    table: VersionTable,
+    after: Option<&(String, String, i64)>,
+    rows_max: usize,
+    buckets: impl Iterator<Item = (&'b str, bool)>,
+    judge: impl Fn(usize, &ScannedRow) -> Option<String>,
+) -> Result<MoveCandidates, MetaError> {
+    let mut page = MoveCandidates::default();
+    let mut budget = rows_max;
+    for (index, (bucket, count_newer)) in buckets.enumerate() {
+        let start = match after {
+            Some((first, key, sequence)) if first == bucket => (key.as_str(), *sequence),
+            _ => ("", i64::MAX),
+        };
+        let rows = scan_rows(transaction, table, bucket, start, budget, count_newer)?;
+        budget -= rows.len();
+        for row in &rows {
+            if let Some(tier) = judge(index, row) {
+                page.due.push(MoveCandidate {
+                    bucket: bucket.to_string(),
+                    key: row.key.clone(),
+                    sequence: row.sequence,
+                    file_id: row.file_id.clone(),
+                    parts_text: row.parts_text.clone(),
+                    size_bytes: row.size_bytes,
+                    tier,
+                });
+            }
+        }
+        if let Some(last) = rows.last() {
+            page.next = Some((bucket.to_string(), last.key.clone(), last.sequence));
+        }
+        if budget == 0 {
+            return Ok(page);
+        }
+    }
+    page.next = None;
+    Ok(page)
 }
 
 /// Up to `limit` rows of `bucket` in `table` after (`key`, `sequence`); with `count_newer`, each
@@ -691,5 +677,112 @@ impl MetaCommand for FindRemoteReferences {
 
     fn changes(&self) -> Changes<'_> {
         Changes::Nothing
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meta::store::tests::{inline_object, object, store_with_keys};
+    use crate::meta::{PutCondition, PutObject};
+
+    fn page_through(store: &mut crate::meta::MetaStore, rows_max: usize) -> Vec<MoveCandidate> {
+        let mut found = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store
+                .apply(&ListMoveCandidates {
+                    table: VersionTable::Current,
+                    after: after.clone(),
+                    now_ms: i64::MAX / 2,
+                    day_ms: crate::lifecycle::DAY_MS,
+                    rows_max,
+                })
+                .unwrap();
+            assert!(page.due.len() <= rows_max);
+            found.extend(page.due);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return found,
+            }
+        }
+    }
+
+    #[test]
+    fn the_scan_pages_through_every_due_version_once_and_commits_switch_them() {
+        // Goal: pages of a bounded number of rows list each file-backed version of a placed
+        // bucket exactly once (inline ones never); a committed move leaves the scan and names
+        // its remote object; a commit for a version overwritten meanwhile queues the upload as
+        // garbage and reports it.
+        let keys: Vec<String> = (0..250).map(|index| format!("k{index:04}")).collect();
+        let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let mut store = store_with_keys(&key_refs);
+        store
+            .apply(&PutObject(
+                inline_object("small", b"abc"),
+                PutCondition::None,
+            ))
+            .unwrap();
+        assert!(page_through(&mut store, 100).is_empty(), "no placement yet");
+        store
+            .apply(&PutBucketTier {
+                bucket: "b".into(),
+                placement: Some(TierPlacement {
+                    tier: "COLD".into(),
+                    after_ms: 0,
+                }),
+            })
+            .unwrap();
+        let found = page_through(&mut store, 64);
+        let mut listed: Vec<&str> = found
+            .iter()
+            .map(|candidate| candidate.key.as_str())
+            .collect();
+        listed.dedup();
+        assert_eq!(listed, key_refs);
+
+        let first = found[0].clone();
+        let remote = first.remote().unwrap();
+        assert!(store
+            .apply(&CommitMove {
+                candidate: first.clone(),
+                remote: remote.clone(),
+            })
+            .unwrap());
+        let left = page_through(&mut store, 64);
+        assert_eq!(left.len(), 249);
+        let moved: String = store
+            .connection()
+            .query_row(
+                "SELECT file_id FROM objects WHERE key = 'k0000'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(moved, remote.encode());
+        assert_eq!(
+            store
+                .apply(&FindRemoteReferences {
+                    object_ids: vec![remote.object_id, FileId(999_999)],
+                })
+                .unwrap(),
+            vec![true, false]
+        );
+
+        let second = left[0].clone();
+        store
+            .apply(&PutObject(object(&second.key, 5_000), PutCondition::None))
+            .unwrap();
+        assert!(!store
+            .apply(&CommitMove {
+                remote: second.remote().unwrap(),
+                candidate: second,
+            })
+            .unwrap());
+        let queued: i64 = store
+            .connection()
+            .query_row("SELECT count(*) FROM tier_garbage", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(queued, 1);
     }
 }

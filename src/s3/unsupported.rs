@@ -30,21 +30,9 @@ pub const STORED_STORAGE_CLASSES: &[&str] = &[
     "GLACIER_IR",
 ];
 
-/// Storage classes S3 defines (S3 API Reference, PutObject `x-amz-storage-class`).
-const STORAGE_CLASSES: &[&str] = &[
-    "STANDARD",
-    "REDUCED_REDUNDANCY",
-    "STANDARD_IA",
-    "ONEZONE_IA",
-    "INTELLIGENT_TIERING",
-    "GLACIER",
-    "DEEP_ARCHIVE",
-    "OUTPOSTS",
-    "GLACIER_IR",
-    "SNOW",
-    "EXPRESS_ONEZONE",
-    "FSX_OPENZFS",
-];
+/// Storage classes S3 defines (S3 API Reference, PutObject `x-amz-storage-class`); tier names
+/// may not take one of them, so the list lives with the tier names' rules.
+use crate::tier::spec::AWS_STORAGE_CLASSES as STORAGE_CLASSES;
 
 /// Which operations a rule covers.
 enum Scope {

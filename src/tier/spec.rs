@@ -10,7 +10,7 @@ pub const TIER_NAME_BYTES_MAX: usize = 32;
 
 /// AWS's own storage classes (S3 API Reference, PutObject `x-amz-storage-class`): a tier may not
 /// take one of these names, or a client could not tell a moved object from one it stored so.
-const AWS_STORAGE_CLASSES: &[&str] = &[
+pub const AWS_STORAGE_CLASSES: &[&str] = &[
     "STANDARD",
     "REDUCED_REDUNDANCY",
     "STANDARD_IA",
