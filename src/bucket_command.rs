@@ -116,12 +116,18 @@ pub fn run(args: BucketArgs, default_data_dir: &str) -> Result<ExitCode, anyhow:
         Err(error) => return Err(error.into()),
     }
     match placement {
-        Some(placement) => println!(
-            "{}\t{}\tafter {} s",
-            tier.bucket,
-            placement.tier,
-            placement.after_ms / 1000
-        ),
+        Some(placement) => {
+            println!(
+                "{}\t{}\tafter {} s",
+                tier.bucket,
+                placement.tier,
+                placement.after_ms / 1000
+            );
+            eprintln!(
+                "ringstore: versions move once the server runs with --tier {}=URL",
+                placement.tier
+            );
+        }
         None => println!("{}\tlocal", tier.bucket),
     }
     Ok(ExitCode::SUCCESS)

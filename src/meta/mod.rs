@@ -54,8 +54,8 @@ pub use store::MetaStore;
 pub use tag_commands::{GetBucketTagging, PutBucketTagging, PutObjectTagging};
 pub use tier_rows::{
     CommitMove, FindRemoteReferences, GetBucketTier, GetNodeId, ListBucketTiers, ListLocalVersions,
-    ListMoveCandidates, ListTierGarbage, MoveCandidate, MoveCandidates, PutBucketTier,
-    RemoveTierGarbage, TierGarbage, TierPlacement, VersionTable,
+    ListMoveCandidates, ListTierGarbage, MoveCandidate, MoveCandidates, NodeIdentity,
+    PutBucketTier, RemoveTierGarbage, RenewIncarnation, TierGarbage, TierPlacement, VersionTable,
 };
 pub use usage::{BucketFigures, BucketQuota, BucketUsage, GetBucketFigures, PutBucketQuota};
 pub use users::{AddUser, GetUser, ListUsers, RemoveUser, UpdateUser, UserLookup, UserRecord};

@@ -279,7 +279,8 @@ END;
 /// (`<id>@<tier>`, `RemoteObject::encode`), so no column is added after the inline `bytes` (a HEAD
 /// would then read the blob's overflow pages to reach it). Buckets gain a placement; upstream
 /// objects no version references wait in `tier_garbage` for their deletion; the node's id, made
-/// once, is part of every upstream name. Partial indexes over moved rows only (local rows never
+/// once, is part of every upstream name; its incarnation, made anew by each `ringstore restore`,
+/// fences a superseded copy of the data dir off the tier (`tier::fence`). Partial indexes over moved rows only (local rows never
 /// enter them, so writes of local objects do not maintain them) let the reconciler ask whether
 /// an upstream object is referenced.
 const MIGRATION_V11: &str = "
@@ -297,9 +298,11 @@ CREATE TABLE tier_garbage (
 CREATE INDEX tier_garbage_by_object ON tier_garbage (object_id);
 CREATE TABLE node (
     id INTEGER PRIMARY KEY CHECK (id = 1),
-    node_id TEXT NOT NULL
+    node_id TEXT NOT NULL,
+    incarnation TEXT NOT NULL
 );
-INSERT INTO node (id, node_id) VALUES (1, lower(hex(randomblob(16))));
+INSERT INTO node (id, node_id, incarnation)
+VALUES (1, lower(hex(randomblob(16))), lower(hex(randomblob(16))));
 CREATE TRIGGER bucket_tiers_bucket_removed AFTER DELETE ON buckets
 BEGIN
     DELETE FROM bucket_tiers WHERE bucket = old.name;

@@ -129,17 +129,53 @@ impl MetaCommand for ListBucketTiers {
     }
 }
 
-/// This node's id: 32 hex digits made once with the data dir, so two nodes writing to one
-/// remote bucket never share a name (and a node restored from its metadata keeps its names).
+/// This node's identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeIdentity {
+    /// 32 hex digits made once with the data dir, so two nodes writing to one remote bucket
+    /// never share a name (and a node restored from its metadata keeps its names).
+    pub node_id: String,
+    /// 32 hex digits made with the data dir and anew by each `ringstore restore`: the tier
+    /// holds the newest, and a data dir whose incarnation is not it was superseded.
+    pub incarnation: String,
+}
+
+/// This node's identity.
 #[derive(Debug)]
 pub struct GetNodeId;
 
 impl MetaCommand for GetNodeId {
+    type Reply = NodeIdentity;
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<NodeIdentity, MetaError> {
+        Ok(transaction
+            .prepare_cached("SELECT node_id, incarnation FROM node WHERE id = 1")?
+            .query_row([], |row| {
+                Ok(NodeIdentity {
+                    node_id: row.get(0)?,
+                    incarnation: row.get(1)?,
+                })
+            })?)
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        Changes::Nothing
+    }
+}
+
+/// Gives the node a new incarnation (`ringstore restore`); the new one.
+#[derive(Debug)]
+pub struct RenewIncarnation;
+
+impl MetaCommand for RenewIncarnation {
     type Reply = String;
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<String, MetaError> {
         Ok(transaction
-            .prepare_cached("SELECT node_id FROM node WHERE id = 1")?
+            .prepare_cached(
+                "UPDATE node SET incarnation = lower(hex(randomblob(16))) WHERE id = 1 \
+                 RETURNING incarnation",
+            )?
             .query_row([], |row| row.get(0))?)
     }
 

@@ -95,7 +95,8 @@ pub async fn ship_once(tiers: &Tiers, layout: &Layout) -> Result<(), ShippingErr
             .map_err(|error| std::io::Error::other(error.to_string()))?;
     let outcome = async {
         taken?;
-        for tier in tiers.all() {
+        // Never over the snapshots of a newer copy of this data dir (`fence`).
+        for tier in tiers.all().filter(|tier| tier.ownership.owned()) {
             let prefix = snapshots_prefix(tier.spec.location.prefix(), tiers.node_id());
             let name = prefix.clone().join(format!("{taken_ms:020}.sqlite"));
             upload_file(tier.store.as_ref(), &name, &snapshot).await?;
@@ -266,6 +267,21 @@ pub fn restore(
         spec,
         &node_id,
     ))?;
+    // Taking over: a new incarnation here and on the tier fences the lost host's copy off it,
+    // should it ever start again (`fence`).
+    let incarnation = store.apply(&crate::meta::RenewIncarnation)?;
+    let node_prefix = if spec.location.prefix().is_empty() {
+        StorePath::from(node_id.as_str())
+    } else {
+        StorePath::from(format!("{}/{node_id}", spec.location.prefix()))
+    };
+    runtime
+        .block_on(super::fence::claim(
+            store_client.as_ref(),
+            &node_prefix,
+            &incarnation,
+        ))
+        .map_err(ShippingError::Tier)?;
     Ok(RestoreReport {
         node_id,
         relinked,

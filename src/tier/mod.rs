@@ -7,6 +7,7 @@
 //! bounded channel (`RemoteRead`), so it never polls or blocks on that runtime.
 
 pub mod connect;
+pub mod fence;
 pub mod local_read;
 pub mod metadata_shipping;
 pub mod mover;

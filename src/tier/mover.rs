@@ -92,6 +92,7 @@ pub async fn run(
     let grace = Duration::from_millis(settings.garbage_grace_ms.max(0) as u64);
     let mut removals = Removals::default();
     let pace = Pace::new(settings.bandwidth_bytes_per_second);
+    let warned = std::sync::Mutex::default();
     loop {
         let mover = Mover {
             tiers: &tiers,
@@ -99,6 +100,7 @@ pub async fn run(
             layout: &layout,
             in_flight: &in_flight,
             pace: &pace,
+            warned: &warned,
         };
         let started = std::time::Instant::now();
         let moved = mover.move_due(settings.day_ms, grace, &mut removals).await;
@@ -176,6 +178,8 @@ struct Mover<'a> {
     layout: &'a Layout,
     in_flight: &'a InFlight,
     pace: &'a Pace,
+    /// Buckets already said to be placed on a tier not configured (said once per start).
+    warned: &'a std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 fn now_ms() -> i64 {
@@ -212,7 +216,18 @@ impl Mover<'_> {
                 .await?;
                 let mut due = page.due.into_iter().filter(|candidate| {
                     let known = self.tiers.get(&candidate.tier).is_some();
-                    if !known {
+                    // A tier not yet answered, or held by a newer copy of this data dir
+                    // (`fence`): nothing moves there.
+                    if known && self.tiers.owned(&candidate.tier).is_none() {
+                        return false;
+                    }
+                    let first_time = !known
+                        && self
+                            .warned
+                            .lock()
+                            .expect("warned buckets")
+                            .insert(candidate.bucket.clone());
+                    if first_time {
                         // Placement names a tier this server was not started with: its objects
                         // stay local until it is.
                         tracing::warn!(bucket = %candidate.bucket, tier = %candidate.tier, "bucket placed on a tier that is not configured (--tier); its objects stay local");
@@ -459,6 +474,9 @@ async fn collect_garbage(tiers: &Tiers, meta: &MetaClient, grace_ms: i64) {
         let Ok((tier, path)) = tiers.locate(&item.remote) else {
             continue; // listed only for configured tiers
         };
+        if !tier.ownership.owned() {
+            continue; // not ours to delete from (yet, or any more: `fence`)
+        }
         match tier.store.delete(&path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => done.push(item.id),
             Err(error) => {

@@ -53,7 +53,16 @@ impl Drop for InFlightGuard {
 /// Reconciles every tier at start and then every `TIER_RECONCILE_INTERVAL_SECONDS`, for ever.
 pub async fn run(tiers: Arc<Tiers>, meta: MetaClient, in_flight: InFlight, grace_ms: i64) {
     loop {
-        for tier in tiers.all() {
+        // Ownership is known once a tier answered (`thread::probe`); a tier that does not
+        // answer within a minute is left for the next round.
+        for _ in 0..60 {
+            if !tiers.all().any(|tier| tier.ownership.unchecked()) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        // Only tiers this data dir owns (`fence`); one not yet answered is tried next time.
+        for tier in tiers.all().filter(|tier| tier.ownership.owned()) {
             match reconcile(&tiers, tier, &meta, &in_flight, grace_ms).await {
                 Ok(0) => {}
                 Ok(deleted) => {

@@ -140,6 +140,22 @@ pub enum TierSpecError {
         /// What the scheme takes.
         known: &'static str,
     },
+    /// A parameter given twice.
+    #[error("tier {name}: URL parameter {parameter:?} given twice")]
+    DuplicateParameter {
+        /// The tier.
+        name: String,
+        /// The parameter.
+        parameter: String,
+    },
+    /// An empty or meaningless value.
+    #[error("tier {name}: {parameter} has no usable value")]
+    BadValue {
+        /// The tier.
+        name: String,
+        /// The parameter (or URL part).
+        parameter: &'static str,
+    },
     /// `path_style=` other than true or false.
     #[error("tier {name}: path_style must be true or false")]
     BadPathStyle {
@@ -187,6 +203,22 @@ pub fn parse(value: &str) -> Result<TierSpec, TierSpecError> {
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(TierSpecError::CredentialsInUrl { name });
     }
+    if parsed.fragment().is_some() {
+        return Err(TierSpecError::BadValue {
+            name,
+            parameter: "#fragment",
+        });
+    }
+    let mut seen: Vec<String> = Vec::new();
+    for (key, _) in parsed.query_pairs() {
+        if seen.iter().any(|known| *known == key) {
+            return Err(TierSpecError::DuplicateParameter {
+                name,
+                parameter: key.into_owned(),
+            });
+        }
+        seen.push(key.into_owned());
+    }
     let host = parsed.host_str().unwrap_or_default().to_string();
     let path = parsed.path().trim_matches('/').to_string();
     let missing = |what| TierSpecError::Missing {
@@ -200,8 +232,14 @@ pub fn parse(value: &str) -> Result<TierSpec, TierSpecError> {
             let mut path_style = false;
             for (key, value) in parsed.query_pairs() {
                 match key.as_ref() {
-                    "endpoint" => endpoint = Some(value.into_owned()),
-                    "region" => region = Some(value.into_owned()),
+                    "endpoint" => endpoint = Some(checked_endpoint(&name, &value)?),
+                    "region" if !value.is_empty() => region = Some(value.into_owned()),
+                    "region" => {
+                        return Err(TierSpecError::BadValue {
+                            name,
+                            parameter: "region",
+                        })
+                    }
                     "path_style" => {
                         path_style = match value.as_ref() {
                             "true" => true,
@@ -227,7 +265,7 @@ pub fn parse(value: &str) -> Result<TierSpec, TierSpecError> {
             let mut endpoint = None;
             for (key, value) in parsed.query_pairs() {
                 match key.as_ref() {
-                    "endpoint" => endpoint = Some(value.into_owned()),
+                    "endpoint" => endpoint = Some(checked_endpoint(&name, &value)?),
                     _ => return Err(unknown(&name, "azure", &key, "endpoint")),
                 }
             }
@@ -265,6 +303,29 @@ pub fn parse(value: &str) -> Result<TierSpec, TierSpecError> {
         }
     };
     Ok(TierSpec { name, location })
+}
+
+/// An `endpoint=` value: an http or https URL with a host and no credentials (they would show in
+/// `ps` and in logs), kept as given.
+fn checked_endpoint(name: &str, value: &str) -> Result<String, TierSpecError> {
+    let parsed = url::Url::parse(value).map_err(|error| TierSpecError::BadUrl {
+        name: name.to_string(),
+        url: value.to_string(),
+        reason: error.to_string(),
+    })?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(TierSpecError::CredentialsInUrl {
+            name: name.to_string(),
+        });
+    }
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(TierSpecError::BadUrl {
+            name: name.to_string(),
+            url: value.to_string(),
+            reason: "an endpoint is an http:// or https:// URL with a host".to_string(),
+        });
+    }
+    Ok(value.to_string())
 }
 
 fn unknown(name: &str, scheme: &'static str, key: &str, known: &'static str) -> TierSpecError {

@@ -28,12 +28,16 @@ pub struct Tier {
     pub spec: TierSpec,
     /// Its client.
     pub store: Arc<dyn ObjectStore>,
+    /// Whether this data dir may change what the node has there (`fence`).
+    pub ownership: super::fence::Ownership,
 }
 
-/// Every configured tier, by name, and this node's id (part of every upstream name).
+/// Every configured tier, by name, and this node's identity (its id is part of every upstream
+/// name).
 pub struct Tiers {
     tiers: HashMap<String, Tier>,
     node_id: String,
+    incarnation: String,
 }
 
 impl Tiers {
@@ -50,6 +54,11 @@ impl Tiers {
     /// The tier named `name`.
     pub fn get(&self, name: &str) -> Option<&Tier> {
         self.tiers.get(name)
+    }
+
+    /// The tier named `name`, if this data dir owns it (may move, collect, reconcile, ship).
+    pub fn owned(&self, name: &str) -> Option<&Tier> {
+        self.get(name).filter(|tier| tier.ownership.owned())
     }
 
     /// `object`'s tier and its name there: `<prefix>/<node id>/<object id>`.
@@ -120,6 +129,7 @@ pub fn spawn(
             Tier {
                 spec: spec.clone(),
                 store,
+                ownership: super::fence::Ownership::default(),
             },
         );
     }
@@ -130,10 +140,14 @@ pub fn spawn(
         .enable_all()
         .build()
         .map_err(TierStartError::Runtime)?;
-    let node_id = runtime
+    let identity = runtime
         .block_on(call(&meta, crate::meta::GetNodeId))
         .map_err(|error| TierStartError::Meta(error.to_string()))?;
-    let tiers = Arc::new(Tiers { tiers, node_id });
+    let tiers = Arc::new(Tiers {
+        tiers,
+        node_id: identity.node_id,
+        incarnation: identity.incarnation,
+    });
     let (sender, receiver) = mpsc::channel(TIER_QUEUE_CAPACITY);
     std::thread::Builder::new()
         .name("ringstore-tiers".into())
@@ -179,21 +193,44 @@ fn lower_priority() {
     }
 }
 
-/// Says once per tier, at start, whether it answers (a listing of this node's names).
+/// Checks each tier's ownership (`fence`) until every tier has answered, saying once per tier
+/// whether it is reachable; a tier that does not answer is asked again with backoff.
 async fn probe(tiers: Arc<Tiers>) {
-    for tier in tiers.tiers.values() {
-        let prefix = tiers.node_prefix(tier);
-        match tier.store.list_with_delimiter(Some(&prefix)).await {
-            Ok(_) => {
-                tracing::info!(tier = %tier.spec.name, location = ?tier.spec.location, "tier reachable")
+    let mut wait_ms = crate::limits::TIER_IDLE_WAIT_MS;
+    let mut said_unreachable = std::collections::HashSet::new();
+    loop {
+        for tier in tiers
+            .tiers
+            .values()
+            .filter(|tier| tier.ownership.unchecked())
+        {
+            let prefix = tiers.node_prefix(tier);
+            match super::fence::check(
+                tier.store.as_ref(),
+                &prefix,
+                &tiers.incarnation,
+                &tier.ownership,
+                &tier.spec.name,
+            )
+            .await
+            {
+                Ok(()) => {
+                    tracing::info!(tier = %tier.spec.name, location = ?tier.spec.location, owned = tier.ownership.owned(), "tier reachable")
+                }
+                Err(error) if said_unreachable.insert(tier.spec.name.clone()) => tracing::warn!(
+                    tier = %tier.spec.name,
+                    location = ?tier.spec.location,
+                    error = %error,
+                    "tier unreachable; moves wait and remote reads fail until it answers"
+                ),
+                Err(_) => {}
             }
-            Err(error) => tracing::warn!(
-                tier = %tier.spec.name,
-                location = ?tier.spec.location,
-                error = %error,
-                "tier unreachable at start; moves wait and remote reads fail until it answers"
-            ),
         }
+        if !tiers.tiers.values().any(|tier| tier.ownership.unchecked()) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
+        wait_ms = (wait_ms * 2).min(crate::limits::TIER_RETRY_BACKOFF_MS_MAX);
     }
 }
 
