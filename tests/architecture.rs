@@ -254,7 +254,7 @@ fn glommio_stays_in_the_io_layers() {
 #[test]
 fn the_second_runtime_stays_on_the_tier_threads() {
     // Goal: tokio and object_store (issue 24) appear only in the tier threads' own files — the
-    // runtime, the mover, the reconciler, metadata shipping (also run by `ringstore restore` on
+    // runtime, the mover, the reconciler, the fence, metadata shipping (also run by `ringstore restore` on
     // its own runtime) and the clients they build — never in what a core runs (the core side
     // of `tier` speaks futures channels only), so no core polls or blocks on that runtime.
     for (path, text) in sources("") {
@@ -264,6 +264,7 @@ fn the_second_runtime_stays_on_the_tier_threads() {
             "tier/connect.rs",
             "tier/metadata_shipping.rs",
             "tier/reconciler.rs",
+            "tier/fence.rs",
         ]
         .iter()
         .any(|file| path.ends_with(file));
