@@ -22,13 +22,10 @@ pub(crate) fn queue_garbage(
     };
     transaction
         .prepare_cached(
-            "INSERT INTO tier_garbage (tier, object_id, queued_ms) VALUES (?1, ?2, ?3)",
+            "INSERT INTO tier_garbage (tier, object_id, queued_ms) \
+             VALUES (?1, ?2, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))",
         )?
-        .execute(params![
-            remote.tier,
-            remote.object_id.to_string(),
-            super::version_rows::now_ms()
-        ])?;
+        .execute(params![remote.tier, remote.object_id.to_string()])?;
     Ok(())
 }
 

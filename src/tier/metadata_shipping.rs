@@ -12,7 +12,7 @@ use futures_lite::StreamExt;
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
 
-use super::thread::{Tier, Tiers};
+use super::tiers::{Tier, Tiers};
 use crate::limits::{METADATA_SNAPSHOTS_KEPT, TIER_PARTS_IN_FLIGHT_MAX, TIER_PART_BYTES};
 use crate::storage::Layout;
 

@@ -14,6 +14,7 @@ pub mod mover;
 pub mod reconciler;
 pub mod spec;
 pub mod thread;
+pub mod tiers;
 
 use std::cell::RefCell;
 use std::io;

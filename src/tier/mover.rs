@@ -15,7 +15,7 @@ use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
 
 use super::local_read::LocalFile;
 use super::reconciler::InFlight;
-use super::thread::{call, upstream, Tiers};
+use super::tiers::{call, upstream, Tiers};
 use crate::limits::{
     TIER_GARBAGE_BATCH_COUNT_MAX, TIER_IDLE_WAIT_MS, TIER_MOVES_IN_FLIGHT,
     TIER_PARTS_IN_FLIGHT_MAX, TIER_PART_BYTES, TIER_PART_BYTES_MAX, TIER_RETRY_BACKOFF_MS_MAX,

@@ -13,7 +13,7 @@ use std::time::Duration;
 use futures_lite::StreamExt;
 use object_store::ObjectStoreExt;
 
-use super::thread::{call, Tier, Tiers};
+use super::tiers::{call, Tier, Tiers};
 use crate::limits::{TIER_RECONCILE_BATCH_COUNT_MAX, TIER_RECONCILE_INTERVAL_SECONDS};
 use crate::meta::{FindRemoteReferences, MetaClient};
 use crate::object_bytes::FileId;

@@ -9,81 +9,18 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_channel::mpsc;
 use futures_lite::StreamExt;
-use object_store::path::Path;
-use object_store::{GetOptions, GetRange, ObjectStore};
+use object_store::{GetOptions, GetRange};
 
 use super::spec::TierSpec;
+use super::tiers::{call, upstream, Tier, Tiers};
 use super::{TierError, TierRequest};
 use crate::limits::{
     TIER_QUEUE_CAPACITY, TIER_READS_IN_FLIGHT_MAX, TIER_READ_CHUNKS_BUFFERED, TIER_THREADS,
     TIER_THREAD_NICE,
 };
 use crate::meta::MetaClient;
-use crate::object_bytes::{FileId, RemoteObject};
+use crate::object_bytes::RemoteObject;
 use crate::storage::Layout;
-
-/// One configured tier, connected.
-pub struct Tier {
-    /// Its configuration.
-    pub spec: TierSpec,
-    /// Its client.
-    pub store: Arc<dyn ObjectStore>,
-    /// Whether this data dir may change what the node has there (`fence`).
-    pub ownership: super::fence::Ownership,
-}
-
-/// Every configured tier, by name, and this node's identity (its id is part of every upstream
-/// name).
-pub struct Tiers {
-    tiers: HashMap<String, Tier>,
-    node_id: String,
-    incarnation: String,
-}
-
-impl Tiers {
-    /// Every tier.
-    pub fn all(&self) -> impl Iterator<Item = &Tier> {
-        self.tiers.values()
-    }
-
-    /// This node's id.
-    pub fn node_id(&self) -> &str {
-        &self.node_id
-    }
-
-    /// The tier named `name`.
-    pub fn get(&self, name: &str) -> Option<&Tier> {
-        self.tiers.get(name)
-    }
-
-    /// The tier named `name`, if this data dir owns it (may move, collect, reconcile, ship).
-    pub fn owned(&self, name: &str) -> Option<&Tier> {
-        self.get(name).filter(|tier| tier.ownership.owned())
-    }
-
-    /// `object`'s tier and its name there: `<prefix>/<node id>/<object id>`.
-    pub fn locate(&self, object: &RemoteObject) -> Result<(&Tier, Path), TierError> {
-        let tier = self
-            .get(&object.tier)
-            .ok_or_else(|| TierError::UnknownTier(object.tier.clone()))?;
-        Ok((tier, self.path(tier, object.object_id)))
-    }
-
-    /// Where this node's objects are in `tier`: `<prefix>/<node id>`.
-    pub fn node_prefix(&self, tier: &Tier) -> Path {
-        let prefix = tier.spec.location.prefix();
-        if prefix.is_empty() {
-            Path::from(self.node_id.as_str())
-        } else {
-            Path::from(format!("{prefix}/{}", self.node_id))
-        }
-    }
-
-    /// The upstream name of object `object_id` in `tier`.
-    pub fn path(&self, tier: &Tier, object_id: FileId) -> Path {
-        self.node_prefix(tier).join(object_id.to_string())
-    }
-}
 
 /// Why the tier threads did not start.
 #[derive(Debug, thiserror::Error)]
@@ -143,11 +80,7 @@ pub fn spawn(
     let identity = runtime
         .block_on(call(&meta, crate::meta::GetNodeId))
         .map_err(|error| TierStartError::Meta(error.to_string()))?;
-    let tiers = Arc::new(Tiers {
-        tiers,
-        node_id: identity.node_id,
-        incarnation: identity.incarnation,
-    });
+    let tiers = Arc::new(Tiers::new(tiers, identity));
     let (sender, receiver) = mpsc::channel(TIER_QUEUE_CAPACITY);
     std::thread::Builder::new()
         .name("ringstore-tiers".into())
@@ -199,16 +132,12 @@ async fn probe(tiers: Arc<Tiers>) {
     let mut wait_ms = crate::limits::TIER_IDLE_WAIT_MS;
     let mut said_unreachable = std::collections::HashSet::new();
     loop {
-        for tier in tiers
-            .tiers
-            .values()
-            .filter(|tier| tier.ownership.unchecked())
-        {
+        for tier in tiers.all().filter(|tier| tier.ownership.unchecked()) {
             let prefix = tiers.node_prefix(tier);
             match super::fence::check(
                 tier.store.as_ref(),
                 &prefix,
-                &tiers.incarnation,
+                tiers.incarnation(),
                 &tier.ownership,
                 &tier.spec.name,
             )
@@ -226,7 +155,7 @@ async fn probe(tiers: Arc<Tiers>) {
                 Err(_) => {}
             }
         }
-        if !tiers.tiers.values().any(|tier| tier.ownership.unchecked()) {
+        if !tiers.all().any(|tier| tier.ownership.unchecked()) {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
@@ -322,25 +251,5 @@ async fn forward(
         {
             return;
         }
-    }
-}
-
-/// `MetaClient::call_off_core`, waiting on this runtime's timer while the queue is full.
-pub(crate) async fn call<C: crate::meta::MetaCommand>(
-    meta: &MetaClient,
-    command: C,
-) -> Result<C::Reply, crate::meta::MetaError> {
-    meta.call_off_core(command, || {
-        tokio::time::sleep(std::time::Duration::from_micros(500))
-    })
-    .await
-}
-
-/// The tier's failure, logged with its cause (the client sees a generic error).
-pub fn upstream(tier: &str, error: &object_store::Error) -> TierError {
-    tracing::error!(tier, error = %error, "tier request failed");
-    TierError::Upstream {
-        tier: tier.to_string(),
-        message: error.to_string(),
     }
 }
