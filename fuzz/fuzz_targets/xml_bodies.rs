@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(configuration) = parse_cors_configuration(data) {
         let _ = ringstore::s3::cors::validate(&configuration);
     }
-    if let Ok(configuration) = ringstore::s3::xml::lifecycle::parse_lifecycle_configuration(data) {
+    if let Ok(configuration) = ringstore::s3::xml::lifecycle::parse_lifecycle_configuration(data, &["COLD"]) {
         let stored = configuration.encode();
         assert_eq!(
             ringstore::lifecycle::LifecycleConfiguration::decode(&stored).as_ref(),
