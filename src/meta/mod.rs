@@ -23,6 +23,7 @@ pub mod store;
 pub mod tag_commands;
 pub mod thread;
 pub mod tier_rows;
+pub mod tier_scan;
 pub mod usage;
 pub mod users;
 pub mod version_id;
@@ -53,9 +54,11 @@ pub use objects::{BatchDeleted, DeleteBatch, DeleteObject, GetObject, PutObject,
 pub use store::MetaStore;
 pub use tag_commands::{GetBucketTagging, PutBucketTagging, PutObjectTagging};
 pub use tier_rows::{
-    CommitMove, FindRemoteReferences, GetBucketTier, GetNodeId, ListBucketTiers, ListLocalVersions,
-    ListMoveCandidates, ListTierGarbage, MoveCandidate, MoveCandidates, NodeIdentity,
-    PutBucketTier, RemoveTierGarbage, RenewIncarnation, TierGarbage, TierPlacement, VersionTable,
+    CommitMove, FindRemoteReferences, GetBucketTier, GetNodeId, ListBucketTiers, ListTierGarbage,
+    NodeIdentity, PutBucketTier, RemoveTierGarbage, RenewIncarnation, TierGarbage, TierPlacement,
+};
+pub use tier_scan::{
+    ListLocalVersions, ListMoveCandidates, MoveCandidate, MoveCandidates, VersionTable,
 };
 pub use usage::{BucketFigures, BucketQuota, BucketUsage, GetBucketFigures, PutBucketQuota};
 pub use users::{AddUser, GetUser, ListUsers, RemoveUser, UpdateUser, UserLookup, UserRecord};

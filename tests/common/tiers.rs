@@ -334,18 +334,7 @@ pub async fn wait_local_files(server: &TestServer, count: usize) {
 
 /// Waits until `check` holds for all the upstream's names (`meta/` included).
 pub async fn wait_meta(upstream: &Upstream, what: &str, check: impl Fn(&[(String, u64)]) -> bool) {
-    let deadline = Instant::now() + WAIT_MAX;
-    loop {
-        let names = upstream.all_names().await;
-        if check(&names) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: upstream holds {names:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_names(upstream, true, what, check).await
 }
 
 /// Waits until `check` holds for the upstream's object names.
@@ -354,9 +343,22 @@ pub async fn wait_upstream(
     what: &str,
     check: impl Fn(&[(String, u64)]) -> bool,
 ) {
+    wait_names(upstream, false, what, check).await
+}
+
+async fn wait_names(
+    upstream: &Upstream,
+    with_meta: bool,
+    what: &str,
+    check: impl Fn(&[(String, u64)]) -> bool,
+) {
     let deadline = Instant::now() + WAIT_MAX;
     loop {
-        let names = upstream.names().await;
+        let names = if with_meta {
+            upstream.all_names().await
+        } else {
+            upstream.names().await
+        };
         if check(&names) {
             return;
         }
