@@ -40,6 +40,8 @@ pub struct Config {
     pub tier_metadata_interval_seconds: u64,
     /// The mover's upload rate limit, bytes per second (0: none).
     pub tier_bandwidth_bytes_per_second: u64,
+    /// The remote read cache's size in bytes (`--tier-cache-mb`; 0: no cache).
+    pub tier_read_cache_bytes: u64,
     /// Log line format.
     pub log_format: crate::obs::LogFormat,
     /// Time in-flight requests get to finish after SIGTERM/SIGINT, in milliseconds.
@@ -85,6 +87,7 @@ impl Config {
             tier_garbage_grace_ms: TIER_GARBAGE_GRACE_MS,
             tier_metadata_interval_seconds: TIER_METADATA_INTERVAL_SECONDS,
             tier_bandwidth_bytes_per_second: 0,
+            tier_read_cache_bytes: 0,
             log_format: crate::obs::LogFormat::Text,
             shutdown_timeout_ms: SHUTDOWN_TIME_MAX_MS_DEFAULT,
             idle_timeout_ms: KEEP_ALIVE_IDLE_TIME_MAX_MS,

@@ -255,6 +255,21 @@ pub const TIER_READS_IN_FLIGHT_MAX: usize = 64;
 /// for 16 parallel remote reads beside a move, two 76 MiB (tests/tiers.rs).
 pub const TIER_READ_CHUNKS_BUFFERED: usize = 2;
 
+/// The read cache's directory in the data dir (emptied at each start).
+pub const TIER_CACHE_DIRECTORY: &str = "tier-cache";
+
+/// The read cache (`--tier-cache-mb`) keeps only objects up to this share of its size (1/4), so
+/// one object never empties it.
+pub const TIER_CACHE_OBJECT_SHARE: u64 = 4;
+
+/// Read cache fills at once (each writes through a `TIER_CACHE_IO_BYTES` buffer); a miss while
+/// all are busy is served without caching.
+pub const TIER_CACHE_FILLS_MAX: usize = 4;
+
+/// The read cache's unit of I/O: a hit is read, and a fill written, this many bytes at a time
+/// (three of them in flight per stream stay under the 1 MiB per stream of issue 24).
+pub const TIER_CACHE_IO_BYTES: usize = 256 * 1024;
+
 /// Bytes of one upstream part when the mover uploads in parts (S3 UploadPart: at least 5 MiB
 /// except the last); objects up to this size go up in one PUT.
 pub const TIER_PART_BYTES: usize = 8 * 1024 * 1024;
@@ -320,3 +335,7 @@ pub const TIER_RECONCILE_INTERVAL_SECONDS: u64 = 3_600;
 
 /// Upstream objects the reconciler checks against the metadata per request.
 pub const TIER_RECONCILE_BATCH_COUNT_MAX: usize = 1_000;
+
+/// Unfinished uploads of one object a new attempt aborts first (each crash mid-move leaves one;
+/// any beyond are the reconciler's).
+pub const TIER_UPLOADS_PER_OBJECT_MAX: usize = 16;

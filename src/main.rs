@@ -12,6 +12,7 @@ use ringstore::config::{self, Config};
 use ringstore::limits;
 use ringstore::obs::LogFormat;
 use ringstore::s3::auth::{Credentials, Secret};
+use ringstore::tier::options::TierTexts;
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:9000";
 const DEFAULT_DATA_DIR: &str = "./data";
@@ -117,6 +118,9 @@ struct Args {
     /// the mover's upload rate limit in megabytes (10^6 bytes) per second, shared by its moves; 0 for none (default 0; env RINGSTORE_TIER_BANDWIDTH_MBPS)
     #[argh(option)]
     tier_bandwidth_mbps: Option<String>,
+    /// megabytes (10^6 bytes) of local disk for a cache of recently read remote objects, whole objects up to a quarter of it, the least recently read evicted first; 0 for none (default 0; env RINGSTORE_TIER_CACHE_MB)
+    #[argh(option)]
+    tier_cache_mb: Option<String>,
 }
 
 /// ringstore user: manage the users who may sign requests (besides the bootstrap admin given by
@@ -455,50 +459,25 @@ fn build_config(args: Args) -> Result<Config, UsageError> {
         })?;
     let tiers = ringstore::tier::spec::parse_all(&args.tier)
         .map_err(|error| UsageError(error.to_string()))?;
-    let grace_text = setting(
-        args.tier_garbage_grace_seconds,
-        "RINGSTORE_TIER_GARBAGE_GRACE_SECONDS",
-        &(limits::TIER_GARBAGE_GRACE_MS / 1000).to_string(),
-    );
-    let tier_garbage_grace_ms: i64 = grace_text
-        .parse::<i64>()
-        .ok()
-        .filter(|seconds| (0..=7 * 24 * 3600).contains(seconds))
-        .map(|seconds| seconds * 1000)
-        .ok_or_else(|| {
-            UsageError(format!(
-                "invalid --tier-garbage-grace-seconds {grace_text:?}: expected seconds, 0 to 604800"
-            ))
-        })?;
-    let interval_text = setting(
-        args.tier_metadata_interval_seconds,
-        "RINGSTORE_TIER_METADATA_INTERVAL_SECONDS",
-        &limits::TIER_METADATA_INTERVAL_SECONDS.to_string(),
-    );
-    let tier_metadata_interval_seconds: u64 = interval_text
-        .parse::<u64>()
-        .ok()
-        .filter(|seconds| *seconds <= 7 * 24 * 3600)
-        .ok_or_else(|| {
-            UsageError(format!(
-                "invalid --tier-metadata-interval-seconds {interval_text:?}: expected seconds, 0 to 604800"
-            ))
-        })?;
-    let bandwidth_text = setting(
-        args.tier_bandwidth_mbps,
-        "RINGSTORE_TIER_BANDWIDTH_MBPS",
-        "0",
-    );
-    let tier_bandwidth_bytes_per_second: u64 = bandwidth_text
-        .parse::<u64>()
-        .ok()
-        .filter(|megabytes| *megabytes <= 1_000_000)
-        .map(|megabytes| megabytes * 1_000_000)
-        .ok_or_else(|| {
-            UsageError(format!(
-                "invalid --tier-bandwidth-mbps {bandwidth_text:?}: expected megabytes per second, 0 (no limit) to 1000000"
-            ))
-        })?;
+    let tier_settings = ringstore::tier::options::parse(&TierTexts {
+        garbage_grace_seconds: setting(
+            args.tier_garbage_grace_seconds,
+            "RINGSTORE_TIER_GARBAGE_GRACE_SECONDS",
+            &TierTexts::default_garbage_grace_seconds(),
+        ),
+        metadata_interval_seconds: setting(
+            args.tier_metadata_interval_seconds,
+            "RINGSTORE_TIER_METADATA_INTERVAL_SECONDS",
+            &TierTexts::default_metadata_interval_seconds(),
+        ),
+        bandwidth_mbps: setting(
+            args.tier_bandwidth_mbps,
+            "RINGSTORE_TIER_BANDWIDTH_MBPS",
+            "0",
+        ),
+        cache_mb: setting(args.tier_cache_mb, "RINGSTORE_TIER_CACHE_MB", "0"),
+    })
+    .map_err(UsageError)?;
     let multipart_max_age_seconds: u64 = age_text
         .parse()
         .ok()
@@ -611,9 +590,10 @@ fn build_config(args: Args) -> Result<Config, UsageError> {
         multipart_max_age_seconds,
         lifecycle_day_ms,
         tiers,
-        tier_garbage_grace_ms,
-        tier_metadata_interval_seconds,
-        tier_bandwidth_bytes_per_second,
+        tier_garbage_grace_ms: tier_settings.garbage_grace_ms,
+        tier_metadata_interval_seconds: tier_settings.metadata_interval_seconds,
+        tier_bandwidth_bytes_per_second: tier_settings.bandwidth_bytes_per_second,
+        tier_read_cache_bytes: tier_settings.read_cache_bytes,
         listen,
         tls,
         data_dir,

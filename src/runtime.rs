@@ -508,6 +508,7 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
                 .then(|| Duration::from_secs(config.tier_metadata_interval_seconds)),
             bandwidth_bytes_per_second: config.tier_bandwidth_bytes_per_second,
         },
+        config.tier_read_cache_bytes,
     )?;
     let config = Arc::new(config);
     on_listening(Listening {

@@ -16,7 +16,6 @@ use aws_sdk_s3::types::{
 };
 use common::tiers::*;
 use common::TestServer;
-use object_store::path::Path as StorePath;
 
 /// The whole round trip on one upstream: every size moves (inline ones stay in the metadata),
 /// reads are byte-exact whole, by range and by part, conditional reads and copies work from the
@@ -387,6 +386,110 @@ async fn a_stopped_tier_fails_reads_cleanly_and_writes_keep_landing() {
     wait_local_files(&server, 0).await;
 }
 
+/// The read cache's complete copies (`<data dir>/tier-cache`), by name.
+fn cached_copies(server: &TestServer) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(server.data_dir().join("tier-cache"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.ends_with(".filling"))
+        .collect();
+    names.sort();
+    names
+}
+
+async fn wait_cached(server: &TestServer, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while cached_copies(server).len() != count {
+        assert!(
+            Instant::now() < deadline,
+            "cached copies {:?}, expected {count}",
+            cached_copies(server)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_read_cache_serves_what_was_read_while_the_tier_is_down() {
+    // Goal: with --tier-cache-mb, an object read whole once (kept as it streams) and one read by
+    // range once (then fetched whole in the background) are served byte for byte, whole and by
+    // range, from local disk with the tier stopped; an object never read is not (5xx); an
+    // object too large for a quarter of the cache is never kept; a deleted object's copy goes.
+    let port = free_port();
+    let (upstream, mut upstream_server) = ringstore_upstream(port).await;
+    let server = tiered_server_with(&upstream, &["--tier-cache-mb", "4"]);
+    let s3 = server.client();
+    s3.create_bucket().bucket("data").send().await.unwrap();
+    let keys = ["whole", "ranged", "cold", "large"];
+    let mut bodies = Vec::new();
+    for (index, key) in keys.iter().enumerate() {
+        let length = if *key == "large" { 1_100_000 } else { 900_000 };
+        let body = pseudo_random(length, 300 + index as u64);
+        s3.put_object()
+            .bucket("data")
+            .key(*key)
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap();
+        bodies.push(body);
+    }
+    place_on_tier(&server, "data");
+    wait_until_moved(&s3, "data", &keys).await;
+    assert!(cached_copies(&server).is_empty(), "moves cache nothing");
+
+    assert_eq!(get(&s3, "data", "whole", None).await, bodies[0]);
+    assert_eq!(
+        get(&s3, "data", "ranged", Some("bytes=1000-1999")).await,
+        bodies[1][1000..2000]
+    );
+    assert_eq!(get(&s3, "data", "large", None).await, bodies[3]);
+    wait_cached(&server, 2).await;
+
+    upstream_server.kill9();
+    for _ in 0..2 {
+        assert_eq!(get(&s3, "data", "whole", None).await, bodies[0]);
+        assert_eq!(get(&s3, "data", "ranged", None).await, bodies[1]);
+    }
+    assert_eq!(
+        get(&s3, "data", "whole", Some("bytes=-70000")).await,
+        bodies[0][900_000 - 70_000..]
+    );
+    assert_eq!(
+        get(&s3, "data", "ranged", Some("bytes=123456-")).await,
+        bodies[1][123_456..]
+    );
+    for key in ["cold", "large"] {
+        let failed = s3
+            .get_object()
+            .bucket("data")
+            .key(key)
+            .send()
+            .await
+            .unwrap_err();
+        let status = failed.raw_response().map(|raw| raw.status().as_u16());
+        assert!(
+            matches!(status, Some(500 | 503)),
+            "GET {key} not cached, the tier down: {failed:?}"
+        );
+    }
+
+    upstream_server.restart();
+    s3.delete_object()
+        .bucket("data")
+        .key("whole")
+        .send()
+        .await
+        .unwrap();
+    wait_cached(&server, 1).await;
+    assert!(
+        cached_copies(&server)[0].starts_with("COLD-"),
+        "{:?}",
+        cached_copies(&server)
+    );
+    assert_eq!(get(&s3, "data", "ranged", None).await, bodies[1]);
+}
+
 #[test]
 fn bad_tier_settings_stop_the_start_with_one_line() {
     // Goal: a malformed --tier is refused before anything starts, naming what is wrong.
@@ -719,106 +822,4 @@ async fn restore_from_the_tier_serves_what_was_moved() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(get(&s3, "moved", "after-restore", None).await, fresh);
     assert_eq!(get(&s3, "moved", "large", None).await, large);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_reconciler_deletes_orphans_and_nothing_else() {
-    // Goal: an upstream object under the node's prefix that no version references (what a crash
-    // between upload and commit leaves once its version is deleted) is deleted at the next start,
-    // once older than the grace period; referenced objects and names that are not object ids
-    // stay.
-    use object_store::ObjectStoreExt;
-    let (upstream, _upstream_server) = ringstore_upstream(free_port()).await;
-    let mut server = tiered_server(&upstream);
-    let s3 = server.client();
-    s3.create_bucket().bucket("data").send().await.unwrap();
-    let body = pseudo_random(100_000, 16);
-    s3.put_object()
-        .bucket("data")
-        .key("kept")
-        .body(ByteStream::from(body.clone()))
-        .send()
-        .await
-        .unwrap();
-    place_on_tier(&server, "data");
-    wait_until_moved(&s3, "data", &["kept"]).await;
-    let names = upstream.names().await;
-    let node = names[0].0.split('/').nth(1).unwrap().to_string();
-    let orphan = format!("pre/{node}/{:032x}", 0x0123_4567_89ab_cdef_u128);
-    let foreign = format!("pre/{node}/notes.txt");
-    for name in [&orphan, &foreign] {
-        upstream
-            .store
-            .put(&StorePath::from(name.as_str()), b"stray".to_vec().into())
-            .await
-            .unwrap();
-    }
-    tokio::time::sleep(Duration::from_millis(1500)).await; // older than the 1 s grace
-    server.restart();
-    wait_upstream(&upstream, "the orphan deleted", |names| {
-        !names.iter().any(|(name, _)| *name == orphan)
-    })
-    .await;
-    let left: Vec<String> = upstream
-        .all_names()
-        .await
-        .into_iter()
-        .map(|(name, _)| name)
-        .collect();
-    assert!(left.contains(&foreign), "{left:?}");
-    assert!(
-        left.iter().any(|name| name.ends_with("/meta/incarnation")),
-        "{left:?}"
-    );
-    assert_eq!(left.len(), 3, "{left:?}");
-    assert_eq!(get(&server.client(), "data", "kept", None).await, body);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_during_moves_loses_nothing() {
-    // Goal: kill -9 while moves are under way leaves every version either local or remote,
-    // never neither: after a restart every object reads back byte for byte, all end up moved,
-    // no local file is left and upstream holds exactly the moved objects.
-    let (upstream, _upstream_server) = ringstore_upstream(free_port()).await;
-    let mut server = tiered_server(&upstream);
-    let s3 = server.client();
-    s3.create_bucket().bucket("data").send().await.unwrap();
-    let bodies: Vec<Vec<u8>> = (0..12)
-        .map(|index| pseudo_random(3 * 1024 * 1024 + index, 100 + index as u64))
-        .collect();
-    for (index, body) in bodies.iter().enumerate() {
-        s3.put_object()
-            .bucket("data")
-            .key(format!("object-{index}"))
-            .body(ByteStream::from(body.clone()))
-            .send()
-            .await
-            .unwrap();
-    }
-    place_on_tier(&server, "data");
-    // Kill as soon as the first move is visible upstream, while the rest are under way.
-    wait_upstream(&upstream, "a first move", |names| !names.is_empty()).await;
-    server.kill9();
-    server.restart();
-    let s3 = server.client();
-    let keys: Vec<String> = (0..bodies.len())
-        .map(|index| format!("object-{index}"))
-        .collect();
-    let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-    for (key, body) in keys.iter().zip(&bodies) {
-        assert_eq!(
-            &get(&s3, "data", key, None).await,
-            body,
-            "{key} after kill -9"
-        );
-    }
-    wait_until_moved(&s3, "data", &key_refs).await;
-    for (key, body) in keys.iter().zip(&bodies) {
-        assert_eq!(&get(&s3, "data", key, None).await, body, "{key} moved");
-    }
-    wait_local_files(&server, 0).await;
-    wait_upstream(&upstream, "exactly the moved objects upstream", |names| {
-        names.len() == bodies.len()
-    })
-    .await;
 }

@@ -24,6 +24,7 @@ pub mod tag_commands;
 pub mod thread;
 pub mod tier_rows;
 pub mod tier_scan;
+pub mod tier_uploads;
 pub mod usage;
 pub mod users;
 pub mod version_id;
@@ -60,6 +61,7 @@ pub use tier_rows::{
 pub use tier_scan::{
     ListLocalVersions, ListMoveCandidates, MoveCandidate, MoveCandidates, VersionTable,
 };
+pub use tier_uploads::{ForgetTierUpload, ListTierUploads, RecordTierUpload, TierUpload};
 pub use usage::{BucketFigures, BucketQuota, BucketUsage, GetBucketFigures, PutBucketQuota};
 pub use users::{AddUser, GetUser, ListUsers, RemoveUser, UpdateUser, UserLookup, UserRecord};
 pub use version_id::{VersionId, VersionSelector, NULL_VERSION_ID};

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use crate::limits::DATABASE_BUSY_WAIT_MS;
 
 /// Schema version stored in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 12;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE buckets (
@@ -311,6 +311,18 @@ CREATE INDEX objects_moved ON objects (file_id) WHERE instr(file_id, '@') > 0;
 CREATE INDEX versions_moved ON versions (file_id) WHERE instr(file_id, '@') > 0;
 ";
 
+/// Version 12: the journal of multipart uploads the mover started upstream (`tier_uploads`), so
+/// the reconciler can abort those a crash interrupted.
+const MIGRATION_V12: &str = "
+CREATE TABLE tier_uploads (
+    tier TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    upload_id TEXT NOT NULL,
+    started_ms INTEGER NOT NULL,
+    PRIMARY KEY (tier, object_id, upload_id)
+) WITHOUT ROWID;
+";
+
 /// Why the schema could not be brought to the current version.
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
@@ -385,6 +397,9 @@ pub fn prepare(connection: &mut Connection) -> Result<(), SchemaError> {
     }
     if found < 11 {
         transaction.execute_batch(MIGRATION_V11)?;
+    }
+    if found < 12 {
+        transaction.execute_batch(MIGRATION_V12)?;
     }
     transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     transaction.commit()?;

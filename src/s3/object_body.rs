@@ -61,7 +61,7 @@ async fn open_unprimed(
                 object.tier
             ))
         })?;
-        return match tiers.open(object, start, length).await {
+        return match tiers.open(object, start, length, record.size_bytes).await {
             Ok(read) => Ok(Box::new(read)),
             Err(TierError::Busy) => {
                 Err(io::Error::new(io::ErrorKind::WouldBlock, "tier queue full"))

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use object_store::aws::AmazonS3Builder;
 use object_store::azure::MicrosoftAzureBuilder;
 use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::multipart::MultipartStore;
 use object_store::{ClientOptions, ObjectStore, RetryConfig};
 
 use super::spec::{TierLocation, TierSpec};
@@ -37,8 +38,27 @@ fn client_options() -> ClientOptions {
         .with_read_timeout(std::time::Duration::from_millis(TIER_READ_STALL_MS_MAX))
 }
 
+/// A tier's client, seen two ways: as a store, and as the store's own multipart uploads (whose
+/// ids the mover journals; `ObjectStore::put_multipart` hides them).
+pub struct Connected {
+    /// Gets, puts, lists, deletes.
+    pub store: Arc<dyn ObjectStore>,
+    /// Multipart (S3, GCS) or block (Azure) uploads by id.
+    pub multipart: Arc<dyn MultipartStore>,
+}
+
+impl Connected {
+    fn of<S: ObjectStore + MultipartStore>(client: S) -> Self {
+        let client = Arc::new(client);
+        Connected {
+            store: client.clone(),
+            multipart: client,
+        }
+    }
+}
+
 /// Builds the client (no request is made: an unreachable tier is found by the first use).
-pub fn connect(spec: &TierSpec) -> Result<Arc<dyn ObjectStore>, object_store::Error> {
+pub fn connect(spec: &TierSpec) -> Result<Connected, object_store::Error> {
     Ok(match &spec.location {
         TierLocation::S3 {
             bucket,
@@ -76,7 +96,7 @@ pub fn connect(spec: &TierSpec) -> Result<Arc<dyn ObjectStore>, object_store::Er
             if let Some(token) = tier_variable(spec, "SESSION_TOKEN") {
                 builder = builder.with_token(token);
             }
-            Arc::new(builder.build()?)
+            Connected::of(builder.build()?)
         }
         TierLocation::Azure {
             account,
@@ -97,7 +117,7 @@ pub fn connect(spec: &TierSpec) -> Result<Arc<dyn ObjectStore>, object_store::Er
             if let Some(key) = tier_variable(spec, "ACCOUNT_KEY") {
                 builder = builder.with_access_key(key);
             }
-            Arc::new(builder.build()?)
+            Connected::of(builder.build()?)
         }
         TierLocation::Gcs { bucket, .. } => {
             let mut builder = GoogleCloudStorageBuilder::from_env()
@@ -107,7 +127,7 @@ pub fn connect(spec: &TierSpec) -> Result<Arc<dyn ObjectStore>, object_store::Er
             if let Some(path) = tier_variable(spec, "SERVICE_ACCOUNT_PATH") {
                 builder = builder.with_service_account_path(path);
             }
-            Arc::new(builder.build()?)
+            Connected::of(builder.build()?)
         }
     })
 }

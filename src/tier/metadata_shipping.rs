@@ -247,7 +247,9 @@ pub fn restore(
         return Err(RestoreError::DataDirInUse(database));
     }
     layout.create_dirs()?;
-    let store_client = super::connect::connect(spec).map_err(ShippingError::Tier)?;
+    let store_client = super::connect::connect(spec)
+        .map_err(ShippingError::Tier)?
+        .store;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

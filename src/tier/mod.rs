@@ -11,10 +11,14 @@ pub mod fence;
 pub mod local_read;
 pub mod metadata_shipping;
 pub mod mover;
+pub mod options;
+pub mod read_cache;
+pub mod reads;
 pub mod reconciler;
 pub mod spec;
 pub mod thread;
 pub mod tiers;
+pub mod upload;
 
 use std::cell::RefCell;
 use std::io;
@@ -58,6 +62,8 @@ pub enum TierRequest {
         start: u64,
         /// Bytes wanted.
         length: u64,
+        /// The whole object's size, in bytes (a read cache fill downloads it whole).
+        size_bytes: u64,
         /// Where the opened stream (or why it did not open) goes.
         reply: oneshot::Sender<Result<mpsc::Receiver<io::Result<Bytes>>, TierError>>,
     },
@@ -77,14 +83,16 @@ impl TierClient {
         }
     }
 
-    /// Opens bytes `start..start + length` of `object` for streaming: resolves once the tier
-    /// answered the request's head, so an unreachable tier or a missing object fails the request
-    /// before any byte of the answer is sent.
+    /// Opens bytes `start..start + length` of `object` (`size_bytes` long in all) for
+    /// streaming: resolves once the tier answered the request's head (or the read cache opened
+    /// its copy), so an unreachable tier or a missing object fails the request before any byte
+    /// of the answer is sent.
     pub async fn open(
         &self,
         object: &RemoteObject,
         start: u64,
         length: u64,
+        size_bytes: u64,
     ) -> Result<RemoteRead, TierError> {
         if length == 0 {
             let (_, receiver) = mpsc::channel(0);
@@ -95,6 +103,7 @@ impl TierClient {
             object: object.clone(),
             start,
             length,
+            size_bytes,
             reply,
         };
         self.sender

@@ -1,7 +1,7 @@
 //! The mover and the garbage collector, on the tier threads. The mover pages through the
 //! versions whose bucket placement says they are due (`ListMoveCandidates`), uploads each
-//! version's local files to one upstream object (a single PUT up to `TIER_PART_BYTES`, else a
-//! multipart upload in parts of that size, never more than a few parts in memory), switches the
+//! version's local files to one upstream object (`upload`: a single PUT or a journaled multipart
+//! upload, never more than a few parts in memory), switches the
 //! version to it in one metadata commit (`CommitMove`), and only then removes the files. A crash
 //! anywhere leaves the version local (not committed: the upload is overwritten by the next
 //! attempt, whose name is the same) or remote (committed: startup recovery removes the files
@@ -11,39 +11,21 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
+use object_store::ObjectStoreExt;
 
-use super::local_read::LocalFile;
 use super::reconciler::InFlight;
 use super::tiers::{call, upstream, Tiers};
+use super::upload::{MoveError, Pace, Upload};
 use crate::limits::{
-    TIER_GARBAGE_BATCH_COUNT_MAX, TIER_IDLE_WAIT_MS, TIER_MOVES_IN_FLIGHT,
-    TIER_PARTS_IN_FLIGHT_MAX, TIER_PART_BYTES, TIER_PART_BYTES_MAX, TIER_RETRY_BACKOFF_MS_MAX,
-    TIER_SCAN_ROWS_MAX, TIER_SCAN_WAIT_FACTOR, TIER_SCAN_WAIT_MS_MAX,
+    TIER_GARBAGE_BATCH_COUNT_MAX, TIER_IDLE_WAIT_MS, TIER_MOVES_IN_FLIGHT, TIER_PART_BYTES,
+    TIER_PART_BYTES_MAX, TIER_RETRY_BACKOFF_MS_MAX, TIER_SCAN_ROWS_MAX, TIER_SCAN_WAIT_FACTOR,
+    TIER_SCAN_WAIT_MS_MAX,
 };
 use crate::meta::{
     CommitMove, ListMoveCandidates, ListTierGarbage, MetaClient, MoveCandidate, RemoveTierGarbage,
     VersionTable,
 };
-use crate::object_bytes::RemoteObject;
 use crate::storage::Layout;
-
-/// Why one move failed (the version stays local and is tried again later).
-#[derive(Debug, thiserror::Error)]
-enum MoveError {
-    /// The tier failed.
-    #[error("{0}")]
-    Tier(#[from] super::TierError),
-    /// A local file could not be read.
-    #[error("reading the local copy: {0}")]
-    Local(#[from] std::io::Error),
-    /// The metadata thread failed.
-    #[error("metadata: {0}")]
-    Meta(#[from] crate::meta::MetaError),
-    /// The version needs parts larger than `TIER_PART_BYTES_MAX`.
-    #[error("{0} bytes: too large to move")]
-    TooLarge(u64),
-}
 
 /// What the mover needs besides the tiers.
 pub struct MoverSettings {
@@ -135,39 +117,6 @@ pub async fn run(
             }
             None => tokio::time::sleep(wait).await,
         }
-    }
-}
-
-/// The mover's bandwidth limit (`--tier-bandwidth-mbps`): each chunk waits for its slot, so
-/// uploads average at most `bytes_per_second` (0: no limit), shared by the moves in flight.
-struct Pace {
-    bytes_per_second: u64,
-    /// When the bytes granted so far are paid for.
-    paid_until: std::sync::Mutex<std::time::Instant>,
-}
-
-impl Pace {
-    fn new(bytes_per_second: u64) -> Self {
-        Pace {
-            bytes_per_second,
-            paid_until: std::sync::Mutex::new(std::time::Instant::now()),
-        }
-    }
-
-    /// Waits until `bytes` more may go.
-    async fn take(&self, bytes: usize) {
-        if self.bytes_per_second == 0 {
-            return;
-        }
-        let start = {
-            let mut paid_until = self.paid_until.lock().expect("pace");
-            let now = std::time::Instant::now();
-            let start = (*paid_until).max(now);
-            *paid_until =
-                start + Duration::from_secs_f64(bytes as f64 / self.bytes_per_second as f64);
-            start
-        };
-        tokio::time::sleep_until(start.into()).await;
     }
 }
 
@@ -316,47 +265,22 @@ impl Mover<'_> {
             .map(|file| (layout.object_path(file.file_id), file.size_bytes))
             .collect();
         let started = std::time::Instant::now();
-        let uploaded = if candidate.size_bytes <= TIER_PART_BYTES as u64 {
-            self.pace.take(candidate.size_bytes as usize).await;
-            let bytes = tokio::task::spawn_blocking(move || read_whole(&paths))
-                .await
-                .map_err(|error| std::io::Error::other(error.to_string()))?;
-            let bytes = match bytes {
-                Ok(bytes) => bytes,
-                // Overwritten or deleted since it was listed: nothing to move.
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                Err(error) => return Err(error.into()),
-            };
-            tier.store
-                .put(&path, bytes)
-                .await
-                .map(|_| ())
-                .map_err(|error| upstream(&remote.tier, &error))
-        } else {
-            let upload = tier
-                .store
-                .put_multipart(&path)
-                .await
-                .map_err(|error| upstream(&remote.tier, &error))?;
-            let mut writer = WriteMultipart::new_with_chunk_size(upload, part_bytes);
-            match stream_files(&mut writer, paths, &remote, part_bytes, self.pace).await {
-                Ok(()) => writer
-                    .finish()
-                    .await
-                    .map(|_| ())
-                    .map_err(|error| upstream(&remote.tier, &error)),
-                Err(error) => {
-                    let _ = writer.abort().await;
-                    match error {
-                        MoveError::Local(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                            return Ok(None)
-                        }
-                        error => return Err(error),
-                    }
-                }
-            }
+        let upload = Upload {
+            tier,
+            path,
+            remote: &remote,
+            files: paths,
+            size_bytes: candidate.size_bytes,
+            part_bytes,
         };
-        uploaded?;
+        match upload.send(meta, self.pace).await {
+            Ok(()) => {}
+            // Overwritten or deleted since it was listed: nothing to move.
+            Err(MoveError::Local(error)) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(None)
+            }
+            Err(error) => return Err(error),
+        }
         let committed = call(
             meta,
             CommitMove {
@@ -395,62 +319,6 @@ fn part_bytes_for(size_bytes: u64) -> Option<usize> {
     (part_bytes <= TIER_PART_BYTES_MAX as u64).then_some(part_bytes as usize)
 }
 
-/// Reads files (`(path, size)`) whole, in order (a small object: at most `TIER_PART_BYTES`).
-fn read_whole(paths: &[(std::path::PathBuf, u64)]) -> std::io::Result<PutPayload> {
-    let mut chunks = Vec::with_capacity(paths.len());
-    for (path, size) in paths {
-        let chunk = LocalFile::open(path)?.read(0, *size as usize)?;
-        if chunk.len() as u64 != *size {
-            return Err(short_copy());
-        }
-        chunks.push(chunk);
-    }
-    Ok(PutPayload::from_iter(chunks))
-}
-
-fn short_copy() -> std::io::Error {
-    std::io::Error::new(
-        std::io::ErrorKind::UnexpectedEof,
-        "local copy shorter than its recorded size",
-    )
-}
-
-/// Feeds files (`(path, size)`) into `writer` a part (`part_bytes`) at a time, waiting while
-/// `TIER_PARTS_IN_FLIGHT_MAX` parts are uploading (so memory stays at a few parts). Each part is
-/// read straight into the buffer the upload sends (`LocalFile`); a part may span two files of a
-/// multipart object, whose sizes need not be multiples of the alignment, so reads start at the
-/// file's aligned offsets and `WriteMultipart` joins them into parts.
-async fn stream_files(
-    writer: &mut WriteMultipart,
-    paths: Vec<(std::path::PathBuf, u64)>,
-    remote: &RemoteObject,
-    part_bytes: usize,
-    pace: &Pace,
-) -> Result<(), MoveError> {
-    for (path, size) in paths {
-        let file = std::sync::Arc::new(LocalFile::open(&path)?);
-        let mut offset = 0u64;
-        while offset < size {
-            writer
-                .wait_for_capacity(TIER_PARTS_IN_FLIGHT_MAX)
-                .await
-                .map_err(|error| upstream(&remote.tier, &error))?;
-            let length = (size - offset).min(part_bytes as u64) as usize;
-            pace.take(length).await;
-            let reader = file.clone();
-            let chunk = tokio::task::spawn_blocking(move || reader.read(offset, length))
-                .await
-                .map_err(|error| std::io::Error::other(error.to_string()))??;
-            if chunk.is_empty() {
-                return Err(MoveError::Local(short_copy()));
-            }
-            offset += chunk.len() as u64;
-            writer.put(chunk);
-        }
-    }
-    Ok(())
-}
-
 /// Deletes upstream what waited its grace period in `tier_garbage`, then drops those rows.
 async fn collect_garbage(tiers: &Tiers, meta: &MetaClient, grace_ms: i64) {
     let garbage = match call(
@@ -478,7 +346,10 @@ async fn collect_garbage(tiers: &Tiers, meta: &MetaClient, grace_ms: i64) {
             continue; // not ours to delete from (yet, or any more: `fence`)
         }
         match tier.store.delete(&path).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => done.push(item.id),
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {
+                tiers.uncache(&item.remote);
+                done.push(item.id)
+            }
             Err(error) => {
                 upstream(&item.remote.tier, &error);
                 break;

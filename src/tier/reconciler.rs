@@ -1,10 +1,11 @@
 //! The reconciler: finds upstream objects under this node's prefix that no version references
 //! and the garbage queue does not hold — uploads a crash left uncommitted whose version was then
 //! deleted — and deletes them once older than the grace period (and not being moved right now).
-//! Runs on the tier threads at start and every `TIER_RECONCILE_INTERVAL_SECONDS`. Unfinished
-//! multipart uploads upstream are the store's to expire (an S3 bucket's
-//! AbortIncompleteMultipartUpload rule; Azure drops uncommitted blocks after 7 days): object_store
-//! cannot list them.
+//! Runs on the tier threads at start and every `TIER_RECONCILE_INTERVAL_SECONDS`. It also aborts
+//! the multipart uploads the mover journaled (`tier_uploads`) and a crash left unfinished
+//! (object_store cannot list a store's uploads, so only those the journal holds are found: one
+//! started in the instant between its creation and its journaling is the store's to expire, by an
+//! S3 bucket's AbortIncompleteMultipartUpload rule; Azure drops uncommitted blocks after 7 days).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -15,7 +16,7 @@ use object_store::ObjectStoreExt;
 
 use super::tiers::{call, Tier, Tiers};
 use crate::limits::{TIER_RECONCILE_BATCH_COUNT_MAX, TIER_RECONCILE_INTERVAL_SECONDS};
-use crate::meta::{FindRemoteReferences, MetaClient};
+use crate::meta::{FindRemoteReferences, ForgetTierUpload, ListTierUploads, MetaClient};
 use crate::object_bytes::FileId;
 
 /// Upstream object ids claimed by the mover (uploading and committing one) or by the reconciler
@@ -63,6 +64,15 @@ pub async fn run(tiers: Arc<Tiers>, meta: MetaClient, in_flight: InFlight, grace
         }
         // Only tiers this data dir owns (`fence`); one not yet answered is tried next time.
         for tier in tiers.all().filter(|tier| tier.ownership.owned()) {
+            match abort_unfinished(tiers.as_ref(), tier, &meta, &in_flight).await {
+                Ok(0) => {}
+                Ok(aborted) => {
+                    tracing::info!(tier = %tier.spec.name, aborted, "unfinished upstream uploads aborted")
+                }
+                Err(error) => {
+                    tracing::warn!(tier = %tier.spec.name, error = %error, "unfinished uploads not aborted; trying again at the next interval")
+                }
+            }
             match reconcile(&tiers, tier, &meta, &in_flight, grace_ms).await {
                 Ok(0) => {}
                 Ok(deleted) => {
@@ -75,6 +85,46 @@ pub async fn run(tiers: Arc<Tiers>, meta: MetaClient, in_flight: InFlight, grace
         }
         tokio::time::sleep(Duration::from_secs(TIER_RECONCILE_INTERVAL_SECONDS)).await;
     }
+}
+
+/// Aborts the journaled uploads to `tier` that no move is sending now (a crash interrupted
+/// them); how many. At most `TIER_RECONCILE_BATCH_COUNT_MAX` a round.
+async fn abort_unfinished(
+    tiers: &Tiers,
+    tier: &Tier,
+    meta: &MetaClient,
+    in_flight: &InFlight,
+) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
+    let uploads = call(
+        meta,
+        ListTierUploads {
+            tier: tier.spec.name.clone(),
+            object_id: None,
+            limit: TIER_RECONCILE_BATCH_COUNT_MAX,
+        },
+    )
+    .await?;
+    let mut aborted = 0;
+    for upload in uploads {
+        // The mover holds the id while it sends: that upload is alive.
+        let Some(_claim) = in_flight.claim(upload.remote.object_id) else {
+            continue;
+        };
+        let path = tiers.path(tier, upload.remote.object_id);
+        match tier
+            .multipart
+            .abort_multipart(&path, &upload.upload_id)
+            .await
+        {
+            // Not found: completed (or expired) before the crash; nothing to abort.
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(error) => return Err(error.into()),
+        }
+        tracing::info!(tier = %tier.spec.name, object_id = %upload.remote.object_id, upload_id = %upload.upload_id, "unfinished upstream upload aborted");
+        call(meta, ForgetTierUpload { upload }).await?;
+        aborted += 1;
+    }
+    Ok(aborted)
 }
 
 /// One pass over `tier`: how many orphans it deleted.

@@ -6,20 +6,19 @@ use std::collections::HashMap;
 use std::io;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use futures_channel::mpsc;
 use futures_lite::StreamExt;
-use object_store::{GetOptions, GetRange};
 
+use super::read_cache::ReadCache;
+use super::reads::{ReadRequest, Reads};
 use super::spec::TierSpec;
-use super::tiers::{call, upstream, Tier, Tiers};
-use super::{TierError, TierRequest};
+use super::tiers::{call, Tier, Tiers};
+use super::TierRequest;
 use crate::limits::{
-    TIER_QUEUE_CAPACITY, TIER_READS_IN_FLIGHT_MAX, TIER_READ_CHUNKS_BUFFERED, TIER_THREADS,
+    TIER_CACHE_DIRECTORY, TIER_QUEUE_CAPACITY, TIER_READS_IN_FLIGHT_MAX, TIER_THREADS,
     TIER_THREAD_NICE,
 };
 use crate::meta::MetaClient;
-use crate::object_bytes::RemoteObject;
 use crate::storage::Layout;
 
 /// Why the tier threads did not start.
@@ -36,14 +35,17 @@ pub enum TierStartError {
     /// The runtime or its threads could not be made.
     #[error("tier threads: {0}")]
     Runtime(io::Error),
+    /// The read cache's directory could not be emptied or made.
+    #[error("tier read cache: {0}")]
+    ReadCache(io::Error),
     /// The metadata thread did not answer.
     #[error("tier threads: metadata: {0}")]
     Meta(String),
 }
 
 /// Starts the tier threads for `specs` (none: nothing is started and `None` returned), the mover
-/// run with `settings`. The
-/// returned sender is what each core's `TierClient` clones. A tier that cannot be reached does
+/// run with `settings`, remote reads cached in up to `read_cache_bytes` (0: no cache) under
+/// `<data dir>/tier-cache`. The returned sender is what each core's `TierClient` clones. A tier that cannot be reached does
 /// not stop the start: writes land locally whatever a tier's state, so the server starts, says
 /// so in one line per tier, and the mover retries.
 pub fn spawn(
@@ -51,21 +53,31 @@ pub fn spawn(
     meta: MetaClient,
     layout: Layout,
     settings: super::mover::MoverSettings,
+    read_cache_bytes: u64,
 ) -> Result<Option<mpsc::Sender<TierRequest>>, TierStartError> {
     if specs.is_empty() {
         return Ok(None);
     }
+    let read_cache = match read_cache_bytes {
+        0 => None,
+        bytes => Some(
+            ReadCache::open(layout.root().join(TIER_CACHE_DIRECTORY), bytes)
+                .map_err(TierStartError::ReadCache)?,
+        ),
+    };
     let mut tiers = HashMap::new();
     for spec in specs {
-        let store = super::connect::connect(spec).map_err(|source| TierStartError::Connect {
-            name: spec.name.clone(),
-            source,
-        })?;
+        let connected =
+            super::connect::connect(spec).map_err(|source| TierStartError::Connect {
+                name: spec.name.clone(),
+                source,
+            })?;
         tiers.insert(
             spec.name.clone(),
             Tier {
                 spec: spec.clone(),
-                store,
+                store: connected.store,
+                multipart: connected.multipart,
                 ownership: super::fence::Ownership::default(),
             },
         );
@@ -80,7 +92,8 @@ pub fn spawn(
     let identity = runtime
         .block_on(call(&meta, crate::meta::GetNodeId))
         .map_err(|error| TierStartError::Meta(error.to_string()))?;
-    let tiers = Arc::new(Tiers::new(tiers, identity));
+    let tiers = Arc::new(Tiers::new(tiers, identity, read_cache.clone()));
+    let reads = Arc::new(Reads::new(tiers.clone(), read_cache));
     let (sender, receiver) = mpsc::channel(TIER_QUEUE_CAPACITY);
     std::thread::Builder::new()
         .name("ringstore-tiers".into())
@@ -107,7 +120,7 @@ pub fn spawn(
                 in_flight,
                 settings,
             ));
-            runtime.block_on(serve(tiers, receiver));
+            runtime.block_on(serve(reads, receiver));
             // Every core's sender is gone: the server is stopping. Moves in flight are
             // abandoned; a restart finds their versions still local and moves them again.
             runtime.shutdown_background();
@@ -166,7 +179,7 @@ async fn probe(tiers: Arc<Tiers>) {
 /// Serves the cores' requests until every sender is gone, each in a task of its own, at most
 /// `TIER_READS_IN_FLIGHT_MAX` at once: past that, requests wait in the bounded queue and the
 /// cores answer SlowDown once it is full.
-async fn serve(tiers: Arc<Tiers>, mut receiver: mpsc::Receiver<TierRequest>) {
+async fn serve(reads: Arc<Reads>, mut receiver: mpsc::Receiver<TierRequest>) {
     let permits = Arc::new(tokio::sync::Semaphore::new(TIER_READS_IN_FLIGHT_MAX));
     while let Some(request) = receiver.next().await {
         let Ok(permit) = permits.clone().acquire_owned().await else {
@@ -177,79 +190,21 @@ async fn serve(tiers: Arc<Tiers>, mut receiver: mpsc::Receiver<TierRequest>) {
                 object,
                 start,
                 length,
+                size_bytes,
                 reply,
             } => {
-                let tiers = tiers.clone();
+                let reads = reads.clone();
+                let request = ReadRequest {
+                    object,
+                    start,
+                    length,
+                    size_bytes,
+                };
                 tokio::spawn(async move {
                     let _permit = permit;
-                    match open_read(&tiers, &object, start, length).await {
-                        Ok((stream, chunks)) => {
-                            if reply.send(Ok(chunks)).is_ok() {
-                                forward(stream, object).await;
-                            }
-                        }
-                        Err(error) => {
-                            let _ = reply.send(Err(error));
-                        }
-                    }
+                    reads.serve(request, reply).await;
                 });
             }
-        }
-    }
-}
-
-/// A remote object's byte stream and the channel its chunks will be forwarded into.
-type Opened = (
-    (
-        futures_lite::stream::Boxed<Result<Bytes, object_store::Error>>,
-        mpsc::Sender<io::Result<Bytes>>,
-    ),
-    mpsc::Receiver<io::Result<Bytes>>,
-);
-
-/// Asks the tier for the bytes; the answer's head has arrived when this returns.
-async fn open_read(
-    tiers: &Tiers,
-    object: &RemoteObject,
-    start: u64,
-    length: u64,
-) -> Result<Opened, TierError> {
-    let (tier, path) = tiers.locate(object)?;
-    let options = GetOptions {
-        range: Some(GetRange::Bounded(start..start + length)),
-        ..GetOptions::default()
-    };
-    let result = tier
-        .store
-        .get_opts(&path, options)
-        .await
-        .map_err(|error| upstream(&object.tier, &error))?;
-    let (sender, receiver) = mpsc::channel(TIER_READ_CHUNKS_BUFFERED);
-    Ok(((result.into_stream().boxed(), sender), receiver))
-}
-
-/// Forwards the stream's chunks until it ends, fails, or the core stops reading.
-async fn forward(
-    (mut stream, mut sender): (
-        futures_lite::stream::Boxed<Result<Bytes, object_store::Error>>,
-        mpsc::Sender<io::Result<Bytes>>,
-    ),
-    object: RemoteObject,
-) {
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|error| {
-            tracing::error!(tier = %object.tier, object_id = %object.object_id, error = %error, "remote read broke off");
-            io::Error::other(error.to_string())
-        });
-        let failed = chunk.is_err();
-        // Waits for room: the core's pace bounds what is buffered.
-        if futures_lite::future::poll_fn(|context| sender.poll_ready(context))
-            .await
-            .is_err()
-            || sender.start_send(chunk).is_err()
-            || failed
-        {
-            return;
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use object_store::multipart::MultipartStore;
 use object_store::path::Path;
 use object_store::ObjectStore;
 
@@ -18,6 +19,8 @@ pub struct Tier {
     pub spec: TierSpec,
     /// Its client.
     pub store: std::sync::Arc<dyn ObjectStore>,
+    /// The same client's multipart uploads by id (the mover journals them: `tier_uploads`).
+    pub multipart: std::sync::Arc<dyn MultipartStore>,
     /// Whether this data dir may change what the node has there (`fence`).
     pub ownership: super::fence::Ownership,
 }
@@ -28,15 +31,28 @@ pub struct Tiers {
     tiers: HashMap<String, Tier>,
     node_id: String,
     incarnation: String,
+    read_cache: Option<std::sync::Arc<super::read_cache::ReadCache>>,
 }
 
 impl Tiers {
-    /// The tiers of a node.
-    pub fn new(tiers: HashMap<String, Tier>, identity: NodeIdentity) -> Self {
+    /// The tiers of a node, their reads cached in `read_cache` if given.
+    pub fn new(
+        tiers: HashMap<String, Tier>,
+        identity: NodeIdentity,
+        read_cache: Option<std::sync::Arc<super::read_cache::ReadCache>>,
+    ) -> Self {
         Tiers {
             tiers,
             node_id: identity.node_id,
             incarnation: identity.incarnation,
+            read_cache,
+        }
+    }
+
+    /// Drops the read cache's copy of `object`, if any (deleted upstream).
+    pub fn uncache(&self, object: &RemoteObject) {
+        if let Some(cache) = &self.read_cache {
+            cache.forget(object);
         }
     }
 

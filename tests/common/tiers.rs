@@ -265,25 +265,35 @@ pub async fn azurite_upstream() -> Upstream {
 
 /// A ringstore with `upstream` as tier COLD; upstream garbage is deleted after 1 s.
 pub fn tiered_server(upstream: &Upstream) -> TestServer {
+    tiered_server_with(upstream, &[])
+}
+
+/// `tiered_server` with more arguments.
+pub fn tiered_server_with(upstream: &Upstream, more: &[&str]) -> TestServer {
     let tier = format!("{TIER}={}", upstream.url);
     let envs: Vec<(&str, &str)> = upstream
         .envs
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_str()))
         .collect();
-    TestServer::start_with_env(
-        &["--tier", &tier, "--tier-garbage-grace-seconds", "1"],
-        &envs,
-    )
+    let mut args = vec!["--tier", &tier, "--tier-garbage-grace-seconds", "1"];
+    args.extend_from_slice(more);
+    TestServer::start_with_env(&args, &envs)
 }
 
 /// `ringstore bucket tier BUCKET COLD --after 0s` on the server's data dir.
 pub fn place_on_tier(server: &TestServer, bucket: &str) {
+    bucket_tier(server, &[bucket, TIER, "--after", "0s"]);
+}
+
+/// `ringstore bucket tier ARGS…` on the server's data dir.
+pub fn bucket_tier(server: &TestServer, args: &[&str]) {
     let output = Command::new(env!("CARGO_BIN_EXE_ringstore"))
         .arg("bucket")
         .arg("--data-dir")
         .arg(server.data_dir())
-        .args(["tier", bucket, TIER, "--after", "0s"])
+        .arg("tier")
+        .args(args)
         .output()
         .unwrap();
     assert!(

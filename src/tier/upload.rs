@@ -1,0 +1,301 @@
+//! One version's upload to its tier, on the tier threads: a single PUT up to `TIER_PART_BYTES`,
+//! else a multipart (S3, GCS) or block (Azure) upload whose id is journaled (`tier_uploads`)
+//! before its first part and forgotten once it is completed or aborted, so the reconciler can
+//! abort an upload a crash interrupted. At most `TIER_PARTS_IN_FLIGHT_MAX` parts are sent at
+//! once, each read straight from the local files into the buffer the request sends
+//! (`LocalFile`), so memory stays at a few parts whatever the object's size.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use object_store::multipart::PartId;
+use object_store::path::Path;
+use object_store::{ObjectStoreExt, PutPayload};
+
+use super::local_read::LocalFile;
+use super::tiers::{call, upstream, Tier};
+use crate::limits::{TIER_PARTS_IN_FLIGHT_MAX, TIER_PART_BYTES, TIER_UPLOADS_PER_OBJECT_MAX};
+use crate::meta::{ForgetTierUpload, ListTierUploads, MetaClient, RecordTierUpload, TierUpload};
+use crate::object_bytes::RemoteObject;
+
+/// Why one move failed (the version stays local and is tried again later).
+#[derive(Debug, thiserror::Error)]
+pub enum MoveError {
+    /// The tier failed.
+    #[error("{0}")]
+    Tier(#[from] super::TierError),
+    /// A local file could not be read.
+    #[error("reading the local copy: {0}")]
+    Local(#[from] std::io::Error),
+    /// The metadata thread failed.
+    #[error("metadata: {0}")]
+    Meta(#[from] crate::meta::MetaError),
+    /// The version needs parts larger than `TIER_PART_BYTES_MAX`.
+    #[error("{0} bytes: too large to move")]
+    TooLarge(u64),
+}
+
+/// The mover's bandwidth limit (`--tier-bandwidth-mbps`): each chunk waits for its slot, so
+/// uploads average at most `bytes_per_second` (0: no limit), shared by the moves in flight.
+pub struct Pace {
+    bytes_per_second: u64,
+    /// When the bytes granted so far are paid for.
+    paid_until: std::sync::Mutex<std::time::Instant>,
+}
+
+impl Pace {
+    /// A limit of `bytes_per_second` (0: none).
+    pub fn new(bytes_per_second: u64) -> Self {
+        Pace {
+            bytes_per_second,
+            paid_until: std::sync::Mutex::new(std::time::Instant::now()),
+        }
+    }
+
+    /// Waits until `bytes` more may go.
+    async fn take(&self, bytes: usize) {
+        if self.bytes_per_second == 0 {
+            return;
+        }
+        let start = {
+            let mut paid_until = self.paid_until.lock().expect("pace");
+            let now = std::time::Instant::now();
+            let start = (*paid_until).max(now);
+            *paid_until =
+                start + Duration::from_secs_f64(bytes as f64 / self.bytes_per_second as f64);
+            start
+        };
+        tokio::time::sleep_until(start.into()).await;
+    }
+}
+
+/// What one upload sends, and where.
+pub struct Upload<'a> {
+    /// The tier.
+    pub tier: &'a Tier,
+    /// The upstream name.
+    pub path: Path,
+    /// The object (for the journal and the logs).
+    pub remote: &'a RemoteObject,
+    /// The local files in order: `(path, size in bytes)`.
+    pub files: Vec<(std::path::PathBuf, u64)>,
+    /// Their total size, in bytes.
+    pub size_bytes: u64,
+    /// The part size, in bytes (`part_bytes_for`).
+    pub part_bytes: usize,
+}
+
+impl Upload<'_> {
+    /// Sends the files; done once the upstream object exists whole. A local file gone
+    /// meanwhile (the version was overwritten or deleted) is `MoveError::Local` of kind
+    /// `NotFound`; nothing is left upstream but an object the next attempt overwrites (or the
+    /// reconciler deletes).
+    pub async fn send(self, meta: &MetaClient, pace: &Pace) -> Result<(), MoveError> {
+        if self.size_bytes <= TIER_PART_BYTES as u64 {
+            pace.take(self.size_bytes as usize).await;
+            let files = self.files;
+            let bytes = tokio::task::spawn_blocking(move || read_whole(&files))
+                .await
+                .map_err(|error| std::io::Error::other(error.to_string()))??;
+            self.tier
+                .store
+                .put(&self.path, bytes)
+                .await
+                .map_err(|error| upstream(&self.remote.tier, &error))?;
+            return Ok(());
+        }
+        self.send_multipart(meta, pace).await
+    }
+
+    /// A multipart upload, journaled while it is unfinished.
+    async fn send_multipart(self, meta: &MetaClient, pace: &Pace) -> Result<(), MoveError> {
+        let tier_name = &self.remote.tier;
+        self.abort_earlier(meta).await?;
+        let upload_id = self
+            .tier
+            .multipart
+            .create_multipart(&self.path)
+            .await
+            .map_err(|error| upstream(tier_name, &error))?;
+        let journal = TierUpload {
+            remote: self.remote.clone(),
+            upload_id: upload_id.clone(),
+        };
+        let sent = match call(
+            meta,
+            RecordTierUpload {
+                upload: journal.clone(),
+            },
+        )
+        .await
+        {
+            Ok(()) => self.send_parts(&upload_id, pace).await,
+            Err(error) => Err(error.into()),
+        };
+        let outcome = match sent {
+            Ok(parts) => self
+                .tier
+                .multipart
+                .complete_multipart(&self.path, &upload_id, parts)
+                .await
+                .map(|_| ())
+                .map_err(|error| MoveError::from(upstream(tier_name, &error))),
+            Err(error) => {
+                let aborted = self
+                    .tier
+                    .multipart
+                    .abort_multipart(&self.path, &upload_id)
+                    .await;
+                if let Err(abort_error) = aborted {
+                    // Still journaled: the reconciler aborts it later.
+                    tracing::warn!(tier = %tier_name, error = %abort_error, "unfinished upload not aborted; the reconciler will");
+                    return Err(error);
+                }
+                Err(error)
+            }
+        };
+        // Completed or aborted: nothing left to abort. A failure here only leaves the reconciler
+        // an abort that finds no upload.
+        if let Err(error) = call(meta, ForgetTierUpload { upload: journal }).await {
+            tracing::warn!(tier = %tier_name, error = %error, "finished upload not forgotten");
+        }
+        outcome
+    }
+
+    /// Aborts the uploads an earlier attempt at this object left unfinished (a crash, or an
+    /// abort that failed): the attempt holds the object's id, so the reconciler would not.
+    async fn abort_earlier(&self, meta: &MetaClient) -> Result<(), MoveError> {
+        let earlier = call(
+            meta,
+            ListTierUploads {
+                tier: self.remote.tier.clone(),
+                object_id: Some(self.remote.object_id),
+                limit: TIER_UPLOADS_PER_OBJECT_MAX,
+            },
+        )
+        .await?;
+        for upload in earlier {
+            match self
+                .tier
+                .multipart
+                .abort_multipart(&self.path, &upload.upload_id)
+                .await
+            {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(error) => return Err(upstream(&self.remote.tier, &error).into()),
+            }
+            tracing::info!(tier = %self.remote.tier, object_id = %self.remote.object_id, upload_id = %upload.upload_id, "unfinished upstream upload of an earlier attempt aborted");
+            call(meta, ForgetTierUpload { upload }).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends the parts, at most `TIER_PARTS_IN_FLIGHT_MAX` at once; their ids in order. Each
+    /// file is read in chunks of `part_bytes` at aligned offsets (O_DIRECT); a part may span two
+    /// files of a multipart object, whose sizes need not be multiples of the alignment, so parts
+    /// are cut from the chunks (`Bytes::slice`: no copy).
+    async fn send_parts(&self, upload_id: &str, pace: &Pace) -> Result<Vec<PartId>, MoveError> {
+        let mut sending = tokio::task::JoinSet::new();
+        let mut parts: Vec<Option<PartId>> = Vec::new();
+        let mut part: Vec<Bytes> = Vec::new();
+        let mut part_length = 0usize;
+        for (path, size) in &self.files {
+            let file = Arc::new(LocalFile::open(path)?);
+            let mut offset = 0u64;
+            while offset < *size {
+                let length = (size - offset).min(self.part_bytes as u64) as usize;
+                let reader = file.clone();
+                let read_at = offset;
+                let mut chunk = tokio::task::spawn_blocking(move || reader.read(read_at, length))
+                    .await
+                    .map_err(|error| std::io::Error::other(error.to_string()))??;
+                if chunk.len() < length {
+                    return Err(MoveError::Local(short_copy()));
+                }
+                offset += chunk.len() as u64;
+                while !chunk.is_empty() {
+                    let take = chunk.len().min(self.part_bytes - part_length);
+                    part.push(chunk.split_to(take));
+                    part_length += take;
+                    if part_length == self.part_bytes {
+                        self.start_part(&mut sending, &mut parts, upload_id, &mut part, pace)
+                            .await?;
+                        part_length = 0;
+                    }
+                }
+            }
+        }
+        if !part.is_empty() {
+            self.start_part(&mut sending, &mut parts, upload_id, &mut part, pace)
+                .await?;
+        }
+        while let Some(done) = sending.join_next().await {
+            finish_part(done, &mut parts, &self.remote.tier)?;
+        }
+        Ok(parts
+            .into_iter()
+            .map(|part| part.expect("every part finished"))
+            .collect())
+    }
+
+    /// Starts sending `part` (taken), once fewer than `TIER_PARTS_IN_FLIGHT_MAX` are in flight.
+    async fn start_part(
+        &self,
+        sending: &mut tokio::task::JoinSet<(usize, object_store::Result<PartId>)>,
+        parts: &mut Vec<Option<PartId>>,
+        upload_id: &str,
+        part: &mut Vec<Bytes>,
+        pace: &Pace,
+    ) -> Result<(), MoveError> {
+        while sending.len() >= TIER_PARTS_IN_FLIGHT_MAX {
+            let done = sending.join_next().await.expect("parts in flight");
+            finish_part(done, parts, &self.remote.tier)?;
+        }
+        let payload = PutPayload::from_iter(std::mem::take(part));
+        pace.take(payload.content_length()).await;
+        let index = parts.len();
+        parts.push(None);
+        let (multipart, path, upload_id) = (
+            self.tier.multipart.clone(),
+            self.path.clone(),
+            upload_id.to_string(),
+        );
+        sending.spawn(async move {
+            let sent = multipart.put_part(&path, &upload_id, index, payload).await;
+            (index, sent)
+        });
+        Ok(())
+    }
+}
+
+/// Records a finished part's id, or fails with its error.
+fn finish_part(
+    done: Result<(usize, object_store::Result<PartId>), tokio::task::JoinError>,
+    parts: &mut [Option<PartId>],
+    tier: &str,
+) -> Result<(), MoveError> {
+    let (index, sent) = done.map_err(|error| std::io::Error::other(error.to_string()))?;
+    parts[index] = Some(sent.map_err(|error| upstream(tier, &error))?);
+    Ok(())
+}
+
+/// Reads files (`(path, size)`) whole, in order (a small object: at most `TIER_PART_BYTES`).
+fn read_whole(paths: &[(std::path::PathBuf, u64)]) -> std::io::Result<PutPayload> {
+    let mut chunks = Vec::with_capacity(paths.len());
+    for (path, size) in paths {
+        let chunk = LocalFile::open(path)?.read(0, *size as usize)?;
+        if chunk.len() as u64 != *size {
+            return Err(short_copy());
+        }
+        chunks.push(chunk);
+    }
+    Ok(PutPayload::from_iter(chunks))
+}
+
+fn short_copy() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::UnexpectedEof,
+        "local copy shorter than its recorded size",
+    )
+}
