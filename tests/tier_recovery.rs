@@ -156,10 +156,10 @@ async fn wait_uploads(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_mid_multipart_move_leaves_no_unfinished_upload() {
-    // Goal: a multipart upload a kill -9 interrupts is aborted upstream: by the reconciler at the
-    // next start when the version no longer moves, and by the next attempt when it does; the
-    // version stays readable throughout and finally moves whole.
+async fn kill_9_mid_multipart_move_resumes_or_aborts_the_upload() {
+    // Goal: a multipart upload a kill -9 interrupts is aborted upstream by the reconciler at the
+    // next start when its version no longer moves, and resumed (same upload, the parts sent
+    // kept) when it does; the version stays readable throughout and finally moves whole.
     let (upstream, upstream_server) = ringstore_upstream(free_port()).await;
     let upstream_s3 = upstream_server.client();
     // 4 MB/s: a 24 MiB (three-part) move takes about six seconds, time to kill it mid-way.
@@ -191,24 +191,36 @@ async fn kill_9_mid_multipart_move_leaves_no_unfinished_upload() {
     assert_eq!(get(&server.client(), "data", "large", None).await, body);
     assert_eq!(first.len(), 1, "{first:?}");
 
-    // Second crash: the bucket stays placed, so the next attempt aborts the earlier upload
-    // before it starts its own.
+    // Second crash: the bucket stays placed, so the restarted mover resumes the upload with the
+    // parts the store has instead of starting another.
     place_on_tier(&server, "data");
     let second = wait_uploads(&upstream_s3, "a part sent again", |uploads| {
         uploads.iter().any(|(_, parts)| *parts > 0)
     })
     .await;
+    assert_eq!(second.len(), 1, "{second:?}");
     assert_ne!(second[0].0, first[0].0);
     server.kill9();
     server.restart();
     let s3 = server.client();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let uploads = unfinished_uploads(&upstream_s3).await;
+        assert!(
+            uploads.iter().all(|(id, _)| *id == second[0].0),
+            "the interrupted upload {:?} was not resumed: {uploads:?}",
+            second[0].0
+        );
+        if uploads.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "uploads {uploads:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     wait_until_moved(&s3, "data", &["large"]).await;
     assert_eq!(get(&s3, "data", "large", None).await, body);
     let left = unfinished_uploads(&upstream_s3).await;
-    assert!(
-        left.is_empty(),
-        "unfinished uploads left upstream: {left:?}"
-    );
+    assert!(left.is_empty(), "unfinished uploads left upstream: {left:?}");
     wait_upstream(&upstream, "exactly the moved object upstream", |names| {
         names.len() == 1 && names[0].1 == body.len() as u64
     })

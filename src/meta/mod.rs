@@ -61,7 +61,10 @@ pub use tier_rows::{
 pub use tier_scan::{
     ListLocalVersions, ListMoveCandidates, MoveCandidate, MoveCandidates, VersionTable,
 };
-pub use tier_uploads::{ForgetTierUpload, ListTierUploads, RecordTierUpload, TierUpload};
+pub use tier_uploads::{
+    ForgetTierUpload, ListTierParts, ListTierUploads, RecordTierPart, RecordTierUpload, SentPart,
+    TierUpload,
+};
 pub use usage::{BucketFigures, BucketQuota, BucketUsage, GetBucketFigures, PutBucketQuota};
 pub use users::{AddUser, GetUser, ListUsers, RemoveUser, UpdateUser, UserLookup, UserRecord};
 pub use version_id::{VersionId, VersionSelector, NULL_VERSION_ID};

@@ -311,15 +311,25 @@ CREATE INDEX objects_moved ON objects (file_id) WHERE instr(file_id, '@') > 0;
 CREATE INDEX versions_moved ON versions (file_id) WHERE instr(file_id, '@') > 0;
 ";
 
-/// Version 12: the journal of multipart uploads the mover started upstream (`tier_uploads`), so
-/// the reconciler can abort those a crash interrupted.
+/// Version 12: the journal of multipart uploads the mover started upstream (`tier_uploads`) and
+/// of their parts sent (`tier_upload_parts`), so a move a crash interrupted resumes where it
+/// stopped and an upload nobody resumes is aborted by the reconciler.
 const MIGRATION_V12: &str = "
 CREATE TABLE tier_uploads (
     tier TEXT NOT NULL,
     object_id TEXT NOT NULL,
     upload_id TEXT NOT NULL,
+    part_bytes INTEGER NOT NULL,
     started_ms INTEGER NOT NULL,
     PRIMARY KEY (tier, object_id, upload_id)
+) WITHOUT ROWID;
+CREATE TABLE tier_upload_parts (
+    tier TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    upload_id TEXT NOT NULL,
+    part_index INTEGER NOT NULL,
+    content_id TEXT NOT NULL,
+    PRIMARY KEY (tier, object_id, upload_id, part_index)
 ) WITHOUT ROWID;
 ";
 

@@ -1,8 +1,9 @@
 //! The journal of multipart uploads the mover started upstream (`tier_uploads`, schema version
-//! 12): each upload's id is recorded before its first part goes, and forgotten once it was
-//! completed or aborted, so an upload a crash interrupted is found (object_store cannot list a
-//! store's unfinished uploads) and aborted by the reconciler instead of holding its parts'
-//! storage upstream for ever.
+//! 12) and of the parts each has sent (`tier_upload_parts`): an upload's id is recorded before
+//! its first part goes, each part once the store has it, and the whole forgotten once the upload
+//! is completed or aborted. So a move a crash interrupted resumes with the parts already sent,
+//! and an upload nobody resumes is found (object_store cannot list a store's unfinished uploads)
+//! and aborted by the reconciler instead of holding its parts' storage upstream for ever.
 
 use rusqlite::{params, Transaction};
 
@@ -17,6 +18,18 @@ pub struct TierUpload {
     pub remote: RemoteObject,
     /// The store's upload id (S3's UploadId; on Azure and GCS object_store's own).
     pub upload_id: String,
+    /// Its part size, in bytes (a resumed upload must cut the same parts).
+    pub part_bytes: u64,
+}
+
+/// A part the store has: its index (from 0) and the id the completion names it by (S3's ETag,
+/// Azure's block id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentPart {
+    /// The part's index, from 0.
+    pub index: usize,
+    /// object_store's `PartId::content_id`.
+    pub content_id: String,
 }
 
 /// Records `upload` (durably, before any part is sent).
@@ -32,13 +45,15 @@ impl MetaCommand for RecordTierUpload {
     fn apply(&self, transaction: &Transaction<'_>) -> Result<(), MetaError> {
         transaction
             .prepare_cached(
-                "INSERT OR REPLACE INTO tier_uploads (tier, object_id, upload_id, started_ms) \
-                 VALUES (?1, ?2, ?3, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))",
+                "INSERT OR REPLACE INTO tier_uploads \
+                 (tier, object_id, upload_id, part_bytes, started_ms) VALUES (?1, ?2, ?3, ?4, \
+                 CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))",
             )?
             .execute(params![
                 self.upload.remote.tier,
                 self.upload.remote.object_id.to_string(),
-                self.upload.upload_id
+                self.upload.upload_id,
+                self.upload.part_bytes as i64,
             ])?;
         Ok(())
     }
@@ -48,7 +63,40 @@ impl MetaCommand for RecordTierUpload {
     }
 }
 
-/// Forgets `upload` (completed or aborted upstream).
+/// Records that the store has `part` of `upload`.
+#[derive(Debug)]
+pub struct RecordTierPart {
+    /// The upload.
+    pub upload: TierUpload,
+    /// The part.
+    pub part: SentPart,
+}
+
+impl MetaCommand for RecordTierPart {
+    type Reply = ();
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<(), MetaError> {
+        transaction
+            .prepare_cached(
+                "INSERT OR REPLACE INTO tier_upload_parts \
+                 (tier, object_id, upload_id, part_index, content_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                self.upload.remote.tier,
+                self.upload.remote.object_id.to_string(),
+                self.upload.upload_id,
+                self.part.index as i64,
+                self.part.content_id,
+            ])?;
+        Ok(())
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        Changes::Nothing
+    }
+}
+
+/// Forgets `upload` and its parts (completed or aborted upstream).
 #[derive(Debug)]
 pub struct ForgetTierUpload {
     /// The upload.
@@ -59,15 +107,22 @@ impl MetaCommand for ForgetTierUpload {
     type Reply = ();
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<(), MetaError> {
+        let key = params![
+            self.upload.remote.tier,
+            self.upload.remote.object_id.to_string(),
+            self.upload.upload_id
+        ];
         transaction
             .prepare_cached(
                 "DELETE FROM tier_uploads WHERE tier = ?1 AND object_id = ?2 AND upload_id = ?3",
             )?
-            .execute(params![
-                self.upload.remote.tier,
-                self.upload.remote.object_id.to_string(),
-                self.upload.upload_id
-            ])?;
+            .execute(key)?;
+        transaction
+            .prepare_cached(
+                "DELETE FROM tier_upload_parts \
+                 WHERE tier = ?1 AND object_id = ?2 AND upload_id = ?3",
+            )?
+            .execute(key)?;
         Ok(())
     }
 
@@ -92,20 +147,24 @@ impl MetaCommand for ListTierUploads {
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<Self::Reply, MetaError> {
         let mut statement = transaction.prepare_cached(
-            "SELECT object_id, upload_id FROM tier_uploads \
+            "SELECT object_id, upload_id, part_bytes FROM tier_uploads \
              WHERE tier = ?1 AND (?2 IS NULL OR object_id = ?2) \
              ORDER BY started_ms, object_id LIMIT ?3",
         )?;
         let object_id = self.object_id.map(|id| id.to_string());
-        let rows = statement
-            .query_map(params![self.tier, object_id, self.limit as i64], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        let rows =
+            statement.query_map(params![self.tier, object_id, self.limit as i64], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
             })?;
         let mut uploads = Vec::new();
         for row in rows {
-            let (object_id, upload_id) = row?;
+            let (object_id, upload_id, part_bytes) = row?;
             // Written by `RecordTierUpload` from a `FileId`; a row that is not one names no
-            // upload of ours and is skipped (it would be listed again each time: none exists).
+            // upload of ours and is skipped.
             let Some(object_id) = FileId::parse(&object_id) else {
                 continue;
             };
@@ -115,9 +174,46 @@ impl MetaCommand for ListTierUploads {
                     object_id,
                 },
                 upload_id,
+                part_bytes: part_bytes as u64,
             });
         }
         Ok(uploads)
+    }
+
+    fn changes(&self) -> Changes<'_> {
+        Changes::Nothing
+    }
+}
+
+/// The parts the store has of `upload`, by index.
+#[derive(Debug)]
+pub struct ListTierParts {
+    /// The upload.
+    pub upload: TierUpload,
+}
+
+impl MetaCommand for ListTierParts {
+    type Reply = Vec<SentPart>;
+
+    fn apply(&self, transaction: &Transaction<'_>) -> Result<Self::Reply, MetaError> {
+        let mut statement = transaction.prepare_cached(
+            "SELECT part_index, content_id FROM tier_upload_parts \
+             WHERE tier = ?1 AND object_id = ?2 AND upload_id = ?3 ORDER BY part_index",
+        )?;
+        let rows = statement.query_map(
+            params![
+                self.upload.remote.tier,
+                self.upload.remote.object_id.to_string(),
+                self.upload.upload_id
+            ],
+            |row| {
+                Ok(SentPart {
+                    index: row.get::<_, i64>(0)? as usize,
+                    content_id: row.get(1)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn changes(&self) -> Changes<'_> {
@@ -130,18 +226,33 @@ mod tests {
     use super::*;
     use crate::meta::MetaStore;
 
-    // Goal: an upload recorded is listed for its tier only, and is gone once forgotten.
-    #[test]
-    fn records_lists_and_forgets_uploads() {
-        let directory = tempfile::tempdir().unwrap();
-        let mut store = MetaStore::open(&directory.path().join("meta.sqlite")).unwrap();
-        let upload = |tier: &str, id: u128, upload_id: &str| TierUpload {
+    fn upload(tier: &str, id: u128, upload_id: &str) -> TierUpload {
+        TierUpload {
             remote: RemoteObject {
                 tier: tier.to_string(),
                 object_id: FileId(id),
             },
             upload_id: upload_id.to_string(),
-        };
+            part_bytes: 8 << 20,
+        }
+    }
+
+    fn list(store: &mut MetaStore, object_id: Option<u128>) -> Vec<TierUpload> {
+        store
+            .apply(&ListTierUploads {
+                tier: "COLD".into(),
+                object_id: object_id.map(FileId),
+                limit: 10,
+            })
+            .unwrap()
+    }
+
+    // Goal: an upload recorded is listed for its tier (and object) only, with the parts recorded
+    // for it; forgetting it drops both.
+    #[test]
+    fn records_lists_and_forgets_uploads_and_their_parts() {
+        let directory = tempfile::tempdir().unwrap();
+        let mut store = MetaStore::open(&directory.path().join("meta.sqlite")).unwrap();
         for item in [
             upload("COLD", 1, "a"),
             upload("COLD", 2, "b"),
@@ -149,34 +260,44 @@ mod tests {
         ] {
             store.apply(&RecordTierUpload { upload: item }).unwrap();
         }
-        let listed = store
-            .apply(&ListTierUploads {
-                tier: "COLD".into(),
-                object_id: None,
-                limit: 10,
-            })
-            .unwrap();
-        assert_eq!(listed, vec![upload("COLD", 1, "a"), upload("COLD", 2, "b")]);
-        let listed = store
-            .apply(&ListTierUploads {
-                tier: "COLD".into(),
-                object_id: Some(FileId(2)),
-                limit: 10,
-            })
-            .unwrap();
-        assert_eq!(listed, vec![upload("COLD", 2, "b")]);
+        assert_eq!(
+            list(&mut store, None),
+            vec![upload("COLD", 1, "a"), upload("COLD", 2, "b")]
+        );
+        assert_eq!(list(&mut store, Some(2)), vec![upload("COLD", 2, "b")]);
+        let part = |index: usize, content_id: &str| SentPart {
+            index,
+            content_id: content_id.into(),
+        };
+        for (item, sent) in [
+            (upload("COLD", 1, "a"), part(1, "e1")),
+            (upload("COLD", 1, "a"), part(0, "e0")),
+            (upload("COLD", 2, "b"), part(0, "f0")),
+        ] {
+            store
+                .apply(&RecordTierPart {
+                    upload: item,
+                    part: sent,
+                })
+                .unwrap();
+        }
+        let parts = |store: &mut MetaStore, item: TierUpload| {
+            store.apply(&ListTierParts { upload: item }).unwrap()
+        };
+        assert_eq!(
+            parts(&mut store, upload("COLD", 1, "a")),
+            vec![part(0, "e0"), part(1, "e1")]
+        );
         store
             .apply(&ForgetTierUpload {
                 upload: upload("COLD", 1, "a"),
             })
             .unwrap();
-        let listed = store
-            .apply(&ListTierUploads {
-                tier: "COLD".into(),
-                object_id: None,
-                limit: 10,
-            })
-            .unwrap();
-        assert_eq!(listed, vec![upload("COLD", 2, "b")]);
+        assert_eq!(list(&mut store, None), vec![upload("COLD", 2, "b")]);
+        assert!(parts(&mut store, upload("COLD", 1, "a")).is_empty());
+        assert_eq!(
+            parts(&mut store, upload("COLD", 2, "b")),
+            vec![part(0, "f0")]
+        );
     }
 }

@@ -69,6 +69,7 @@ pub async fn run(
     layout: Layout,
     in_flight: InFlight,
     settings: MoverSettings,
+    first_pass: tokio::sync::watch::Sender<bool>,
 ) {
     let mut backoff_ms = TIER_IDLE_WAIT_MS;
     let grace = Duration::from_millis(settings.garbage_grace_ms.max(0) as u64);
@@ -85,7 +86,13 @@ pub async fn run(
             warned: &warned,
         };
         let started = std::time::Instant::now();
+        let every_tier_checked = !tiers.all().any(|tier| tier.ownership.unchecked());
         let moved = mover.move_due(settings.day_ms, grace, &mut removals).await;
+        if every_tier_checked {
+            // Interrupted uploads of versions still due were resumed (or are being sent): the
+            // reconciler may abort the others now.
+            first_pass.send_replace(true);
+        }
         let pass_ms = started.elapsed().as_millis() as u64;
         removals.remove_due();
         collect_garbage(&tiers, &meta, settings.garbage_grace_ms).await;

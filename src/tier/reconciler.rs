@@ -52,7 +52,18 @@ impl Drop for InFlightGuard {
 }
 
 /// Reconciles every tier at start and then every `TIER_RECONCILE_INTERVAL_SECONDS`, for ever.
-pub async fn run(tiers: Arc<Tiers>, meta: MetaClient, in_flight: InFlight, grace_ms: i64) {
+/// Its first round waits for the mover's first pass over tiers whose ownership is known
+/// (`first_pass`), so an upload a crash interrupted is resumed by the mover rather than aborted
+/// here while its version is still due.
+pub async fn run(
+    tiers: Arc<Tiers>,
+    meta: MetaClient,
+    in_flight: InFlight,
+    grace_ms: i64,
+    mut first_pass: tokio::sync::watch::Receiver<bool>,
+) {
+    // A mover gone (its runtime stopping) releases the wait too.
+    let _ = first_pass.wait_for(|done| *done).await;
     loop {
         // Ownership is known once a tier answered (`thread::probe`); a tier that does not
         // answer within a minute is left for the next round.

@@ -107,11 +107,13 @@ pub fn spawn(
                 ));
             }
             let in_flight = super::reconciler::InFlight::default();
+            let (first_pass, after_first_pass) = tokio::sync::watch::channel(false);
             runtime.spawn(super::reconciler::run(
                 tiers.clone(),
                 meta.clone(),
                 in_flight.clone(),
                 settings.garbage_grace_ms,
+                after_first_pass,
             ));
             runtime.spawn(super::mover::run(
                 tiers.clone(),
@@ -119,6 +121,7 @@ pub fn spawn(
                 layout,
                 in_flight,
                 settings,
+                first_pass,
             ));
             runtime.block_on(serve(reads, receiver));
             // Every core's sender is gone: the server is stopping. Moves in flight are

@@ -1,7 +1,8 @@
 //! One version's upload to its tier, on the tier threads: a single PUT up to `TIER_PART_BYTES`,
-//! else a multipart (S3, GCS) or block (Azure) upload whose id is journaled (`tier_uploads`)
-//! before its first part and forgotten once it is completed or aborted, so the reconciler can
-//! abort an upload a crash interrupted. At most `TIER_PARTS_IN_FLIGHT_MAX` parts are sent at
+//! else a multipart (S3, GCS) or block (Azure) upload journaled in the metadata (`tier_uploads`:
+//! its id before its first part, each part once sent, forgotten once completed or aborted), so a
+//! move a crash interrupted resumes with the parts the store has, and an upload nobody resumes
+//! is aborted by the reconciler. At most `TIER_PARTS_IN_FLIGHT_MAX` parts are sent at
 //! once, each read straight from the local files into the buffer the request sends
 //! (`LocalFile`), so memory stays at a few parts whatever the object's size.
 
@@ -16,7 +17,10 @@ use object_store::{ObjectStoreExt, PutPayload};
 use super::local_read::LocalFile;
 use super::tiers::{call, upstream, Tier};
 use crate::limits::{TIER_PARTS_IN_FLIGHT_MAX, TIER_PART_BYTES, TIER_UPLOADS_PER_OBJECT_MAX};
-use crate::meta::{ForgetTierUpload, ListTierUploads, MetaClient, RecordTierUpload, TierUpload};
+use crate::meta::{
+    ForgetTierUpload, ListTierParts, ListTierUploads, MetaClient, RecordTierPart, RecordTierUpload,
+    SentPart, TierUpload,
+};
 use crate::object_bytes::RemoteObject;
 
 /// Why one move failed (the version stays local and is tried again later).
@@ -108,64 +112,46 @@ impl Upload<'_> {
         self.send_multipart(meta, pace).await
     }
 
-    /// A multipart upload, journaled while it is unfinished.
+    /// A multipart upload, journaled while it is unfinished: resumed if a crash interrupted an
+    /// earlier attempt at this object, else new. A failure aborts it (the next attempt starts
+    /// afresh); only a crash leaves it to resume.
     async fn send_multipart(self, meta: &MetaClient, pace: &Pace) -> Result<(), MoveError> {
-        let tier_name = &self.remote.tier;
-        self.abort_earlier(meta).await?;
-        let upload_id = self
-            .tier
-            .multipart
-            .create_multipart(&self.path)
-            .await
-            .map_err(|error| upstream(tier_name, &error))?;
-        let journal = TierUpload {
-            remote: self.remote.clone(),
-            upload_id: upload_id.clone(),
-        };
-        let sent = match call(
-            meta,
-            RecordTierUpload {
-                upload: journal.clone(),
-            },
-        )
-        .await
-        {
-            Ok(()) => self.send_parts(&upload_id, pace).await,
-            Err(error) => Err(error.into()),
-        };
-        let outcome = match sent {
+        let (journal, sent) = self.resume_or_start(meta).await?;
+        let outcome = match self.send_parts(&journal, sent, meta, pace).await {
             Ok(parts) => self
                 .tier
                 .multipart
-                .complete_multipart(&self.path, &upload_id, parts)
+                .complete_multipart(&self.path, &journal.upload_id, parts)
                 .await
                 .map(|_| ())
-                .map_err(|error| MoveError::from(upstream(tier_name, &error))),
+                .map_err(|error| MoveError::from(upstream(&self.remote.tier, &error))),
+            Err(error) => Err(error),
+        };
+        match outcome {
+            Ok(()) => {
+                // A failure here only leaves the reconciler an abort that finds no upload.
+                if let Err(error) = call(meta, ForgetTierUpload { upload: journal }).await {
+                    tracing::warn!(tier = %self.remote.tier, error = %error, "finished upload not forgotten");
+                }
+                Ok(())
+            }
             Err(error) => {
-                let aborted = self
-                    .tier
-                    .multipart
-                    .abort_multipart(&self.path, &upload_id)
-                    .await;
-                if let Err(abort_error) = aborted {
-                    // Still journaled: the reconciler aborts it later.
-                    tracing::warn!(tier = %tier_name, error = %abort_error, "unfinished upload not aborted; the reconciler will");
-                    return Err(error);
+                if let Err(abort_error) = self.abort(meta, journal).await {
+                    // Still journaled: the next attempt or the reconciler aborts it.
+                    tracing::warn!(tier = %self.remote.tier, error = %abort_error, "unfinished upload not aborted; it will be later");
                 }
                 Err(error)
             }
-        };
-        // Completed or aborted: nothing left to abort. A failure here only leaves the reconciler
-        // an abort that finds no upload.
-        if let Err(error) = call(meta, ForgetTierUpload { upload: journal }).await {
-            tracing::warn!(tier = %tier_name, error = %error, "finished upload not forgotten");
         }
-        outcome
     }
 
-    /// Aborts the uploads an earlier attempt at this object left unfinished (a crash, or an
-    /// abort that failed): the attempt holds the object's id, so the reconciler would not.
-    async fn abort_earlier(&self, meta: &MetaClient) -> Result<(), MoveError> {
+    /// The upload to send into, and the parts the store has of it: an earlier attempt's that a
+    /// crash interrupted, if its parts are cut the same; else a new one, journaled before any
+    /// part goes. Any other earlier upload of this object is aborted.
+    async fn resume_or_start(
+        &self,
+        meta: &MetaClient,
+    ) -> Result<(TierUpload, Vec<SentPart>), MoveError> {
         let earlier = call(
             meta,
             ListTierUploads {
@@ -175,29 +161,92 @@ impl Upload<'_> {
             },
         )
         .await?;
+        let mut resumed = None;
         for upload in earlier {
-            match self
+            if resumed.is_none() && upload.part_bytes == self.part_bytes as u64 {
+                let sent = call(
+                    meta,
+                    ListTierParts {
+                        upload: upload.clone(),
+                    },
+                )
+                .await?;
+                resumed = Some((upload, sent));
+            } else {
+                self.abort(meta, upload).await?;
+            }
+        }
+        if let Some((upload, sent)) = resumed {
+            tracing::info!(tier = %self.remote.tier, object_id = %self.remote.object_id, upload_id = %upload.upload_id, parts_sent = sent.len(), "resuming an interrupted upload");
+            return Ok((upload, sent));
+        }
+        let upload_id = self
+            .tier
+            .multipart
+            .create_multipart(&self.path)
+            .await
+            .map_err(|error| upstream(&self.remote.tier, &error))?;
+        let journal = TierUpload {
+            remote: self.remote.clone(),
+            upload_id,
+            part_bytes: self.part_bytes as u64,
+        };
+        if let Err(error) = call(
+            meta,
+            RecordTierUpload {
+                upload: journal.clone(),
+            },
+        )
+        .await
+        {
+            let _ = self
                 .tier
                 .multipart
-                .abort_multipart(&self.path, &upload.upload_id)
-                .await
-            {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(error) => return Err(upstream(&self.remote.tier, &error).into()),
-            }
-            tracing::info!(tier = %self.remote.tier, object_id = %self.remote.object_id, upload_id = %upload.upload_id, "unfinished upstream upload of an earlier attempt aborted");
-            call(meta, ForgetTierUpload { upload }).await?;
+                .abort_multipart(&self.path, &journal.upload_id)
+                .await;
+            return Err(error.into());
         }
+        Ok((journal, Vec::new()))
+    }
+
+    /// Aborts `upload` upstream (gone already is fine) and forgets it.
+    async fn abort(&self, meta: &MetaClient, upload: TierUpload) -> Result<(), MoveError> {
+        match self
+            .tier
+            .multipart
+            .abort_multipart(&self.path, &upload.upload_id)
+            .await
+        {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(error) => return Err(upstream(&self.remote.tier, &error).into()),
+        }
+        tracing::info!(tier = %self.remote.tier, object_id = %self.remote.object_id, upload_id = %upload.upload_id, "unfinished upstream upload aborted");
+        call(meta, ForgetTierUpload { upload }).await?;
         Ok(())
     }
 
-    /// Sends the parts, at most `TIER_PARTS_IN_FLIGHT_MAX` at once; their ids in order. Each
-    /// file is read in chunks of `part_bytes` at aligned offsets (O_DIRECT); a part may span two
-    /// files of a multipart object, whose sizes need not be multiples of the alignment, so parts
-    /// are cut from the chunks (`Bytes::slice`: no copy).
-    async fn send_parts(&self, upload_id: &str, pace: &Pace) -> Result<Vec<PartId>, MoveError> {
-        let mut sending = tokio::task::JoinSet::new();
-        let mut parts: Vec<Option<PartId>> = Vec::new();
+    /// Sends the parts the store does not have (`sent`), at most `TIER_PARTS_IN_FLIGHT_MAX` at
+    /// once, journaling each; every part's id in order. Each file is read in chunks of
+    /// `part_bytes` at aligned offsets (O_DIRECT); a part may span two files of a multipart
+    /// object, whose sizes need not be multiples of the alignment, so parts are cut from the
+    /// chunks (`Bytes::slice`: no copy).
+    async fn send_parts(
+        &self,
+        journal: &TierUpload,
+        sent: Vec<SentPart>,
+        meta: &MetaClient,
+        pace: &Pace,
+    ) -> Result<Vec<PartId>, MoveError> {
+        let mut parts = Parts {
+            sending: tokio::task::JoinSet::new(),
+            ids: Vec::new(),
+            sent: sent
+                .into_iter()
+                .map(|part| (part.index, part.content_id))
+                .collect(),
+            journal,
+            meta,
+        };
         let mut part: Vec<Bytes> = Vec::new();
         let mut part_length = 0usize;
         for (path, size) in &self.files {
@@ -219,65 +268,95 @@ impl Upload<'_> {
                     part.push(chunk.split_to(take));
                     part_length += take;
                     if part_length == self.part_bytes {
-                        self.start_part(&mut sending, &mut parts, upload_id, &mut part, pace)
-                            .await?;
+                        self.start_part(&mut parts, &mut part, pace).await?;
                         part_length = 0;
                     }
                 }
             }
         }
         if !part.is_empty() {
-            self.start_part(&mut sending, &mut parts, upload_id, &mut part, pace)
-                .await?;
+            self.start_part(&mut parts, &mut part, pace).await?;
         }
-        while let Some(done) = sending.join_next().await {
-            finish_part(done, &mut parts, &self.remote.tier)?;
+        while let Some(done) = parts.sending.join_next().await {
+            parts.finish(done, &self.remote.tier)?;
         }
         Ok(parts
+            .ids
             .into_iter()
             .map(|part| part.expect("every part finished"))
             .collect())
     }
 
-    /// Starts sending `part` (taken), once fewer than `TIER_PARTS_IN_FLIGHT_MAX` are in flight.
+    /// Starts sending `part` (taken) once fewer than `TIER_PARTS_IN_FLIGHT_MAX` are in flight,
+    /// unless the store has it already (a resumed upload).
     async fn start_part(
         &self,
-        sending: &mut tokio::task::JoinSet<(usize, object_store::Result<PartId>)>,
-        parts: &mut Vec<Option<PartId>>,
-        upload_id: &str,
+        parts: &mut Parts<'_>,
         part: &mut Vec<Bytes>,
         pace: &Pace,
     ) -> Result<(), MoveError> {
-        while sending.len() >= TIER_PARTS_IN_FLIGHT_MAX {
-            let done = sending.join_next().await.expect("parts in flight");
-            finish_part(done, parts, &self.remote.tier)?;
-        }
         let payload = PutPayload::from_iter(std::mem::take(part));
+        let index = parts.ids.len();
+        if let Some(content_id) = parts.sent.remove(&index) {
+            parts.ids.push(Some(PartId { content_id }));
+            return Ok(());
+        }
+        while parts.sending.len() >= TIER_PARTS_IN_FLIGHT_MAX {
+            let done = parts.sending.join_next().await.expect("parts in flight");
+            parts.finish(done, &self.remote.tier)?;
+        }
         pace.take(payload.content_length()).await;
-        let index = parts.len();
-        parts.push(None);
-        let (multipart, path, upload_id) = (
+        parts.ids.push(None);
+        let (multipart, path, journal, meta) = (
             self.tier.multipart.clone(),
             self.path.clone(),
-            upload_id.to_string(),
+            parts.journal.clone(),
+            parts.meta.clone(),
         );
-        sending.spawn(async move {
-            let sent = multipart.put_part(&path, &upload_id, index, payload).await;
+        parts.sending.spawn(async move {
+            let sent = multipart
+                .put_part(&path, &journal.upload_id, index, payload)
+                .await;
+            if let Ok(part) = &sent {
+                let record = RecordTierPart {
+                    upload: journal,
+                    part: SentPart {
+                        index,
+                        content_id: part.content_id.clone(),
+                    },
+                };
+                // Not journaled: a resumed upload sends this part again.
+                if let Err(error) = call(&meta, record).await {
+                    tracing::warn!(error = %error, "sent part not journaled");
+                }
+            }
             (index, sent)
         });
         Ok(())
     }
 }
 
-/// Records a finished part's id, or fails with its error.
-fn finish_part(
-    done: Result<(usize, object_store::Result<PartId>), tokio::task::JoinError>,
-    parts: &mut [Option<PartId>],
-    tier: &str,
-) -> Result<(), MoveError> {
-    let (index, sent) = done.map_err(|error| std::io::Error::other(error.to_string()))?;
-    parts[index] = Some(sent.map_err(|error| upstream(tier, &error))?);
-    Ok(())
+/// An upload's parts: those being sent, every part's id once known, those the store had before
+/// (a resumed upload: by index), and where each newly sent part is journaled.
+struct Parts<'a> {
+    sending: tokio::task::JoinSet<(usize, object_store::Result<PartId>)>,
+    ids: Vec<Option<PartId>>,
+    sent: std::collections::HashMap<usize, String>,
+    journal: &'a TierUpload,
+    meta: &'a MetaClient,
+}
+
+impl Parts<'_> {
+    /// Records a finished part's id, or fails with its error.
+    fn finish(
+        &mut self,
+        done: Result<(usize, object_store::Result<PartId>), tokio::task::JoinError>,
+        tier: &str,
+    ) -> Result<(), MoveError> {
+        let (index, sent) = done.map_err(|error| std::io::Error::other(error.to_string()))?;
+        self.ids[index] = Some(sent.map_err(|error| upstream(tier, &error))?);
+        Ok(())
+    }
 }
 
 /// Reads files (`(path, size)`) whole, in order (a small object: at most `TIER_PART_BYTES`).
