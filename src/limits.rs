@@ -336,6 +336,17 @@ pub const TIER_RECONCILE_INTERVAL_SECONDS: u64 = 3_600;
 /// Upstream objects the reconciler checks against the metadata per request.
 pub const TIER_RECONCILE_BATCH_COUNT_MAX: usize = 1_000;
 
+/// Requests in flight on the cores at which the mover waits before its next upload (one is a
+/// lone client's request; two or more, concurrent load to yield to).
+pub const TIER_YIELD_REQUESTS_IN_FLIGHT_MIN: i64 = 2;
+
+/// How often a yielding mover looks at the load again, in milliseconds.
+pub const TIER_YIELD_POLL_MS: u64 = 10;
+
+/// The longest the mover yields before one upload, in milliseconds: under constant load it
+/// still sends a part (8 MiB) a second per move.
+pub const TIER_YIELD_WAIT_MS_MAX: u64 = 1_000;
+
 /// Unfinished uploads of one object a new attempt aborts first (each crash mid-move leaves one;
 /// any beyond are the reconciler's).
 pub const TIER_UPLOADS_PER_OBJECT_MAX: usize = 16;

@@ -507,6 +507,10 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
             metadata_interval: (config.tier_metadata_interval_seconds > 0)
                 .then(|| Duration::from_secs(config.tier_metadata_interval_seconds)),
             bandwidth_bytes_per_second: config.tier_bandwidth_bytes_per_second,
+            foreground_load: {
+                let registry = registry.clone();
+                Arc::new(move || registry.requests_in_flight())
+            },
         },
         config.tier_read_cache_bytes,
     )?;

@@ -220,7 +220,10 @@ async fn kill_9_mid_multipart_move_resumes_or_aborts_the_upload() {
     wait_until_moved(&s3, "data", &["large"]).await;
     assert_eq!(get(&s3, "data", "large", None).await, body);
     let left = unfinished_uploads(&upstream_s3).await;
-    assert!(left.is_empty(), "unfinished uploads left upstream: {left:?}");
+    assert!(
+        left.is_empty(),
+        "unfinished uploads left upstream: {left:?}"
+    );
     wait_upstream(&upstream, "exactly the moved object upstream", |names| {
         names.len() == 1 && names[0].1 == body.len() as u64
     })

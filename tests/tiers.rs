@@ -490,6 +490,79 @@ async fn the_read_cache_serves_what_was_read_while_the_tier_is_down() {
     assert_eq!(get(&s3, "data", "ranged", None).await, bodies[1]);
 }
 
+/// The server's requests in flight, all cores (from /metrics).
+fn requests_in_flight(server: &TestServer) -> i64 {
+    use std::io::{Read, Write};
+    let mut stream = server.connect();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text.lines()
+        .filter_map(|line| line.strip_prefix("ringstore_requests_in_flight{"))
+        .filter_map(|rest| rest.split_once("} "))
+        .map(|(_, value)| value.trim().parse::<i64>().unwrap())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_never_quiet_still_drains_to_its_tier() {
+    // Goal: the mover yields to requests in flight but is never stopped by them: with three
+    // uploads held in flight throughout (a client that sends a head and stalls its body), a
+    // 20 MiB (three-part) version and a small one still move and read back.
+    use std::io::Write;
+    let (upstream, _upstream_server) = ringstore_upstream(free_port()).await;
+    let server = tiered_server(&upstream);
+    let s3 = server.client();
+    s3.create_bucket().bucket("data").send().await.unwrap();
+    let large = pseudo_random(20 * 1024 * 1024 + 3, 42);
+    let small = pseudo_random(300_000, 43);
+    for (key, body) in [("large", &large), ("small", &small)] {
+        s3.put_object()
+            .bucket("data")
+            .key(key)
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut held = Vec::new();
+    for index in 0..3 {
+        let presigned = s3
+            .put_object()
+            .bucket("data")
+            .key(format!("stalled-{index}"))
+            .presigned(
+                aws_sdk_s3::presigning::PresigningConfig::expires_in(Duration::from_secs(300))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let uri = presigned.uri();
+        let after_scheme = &uri[uri.find("://").unwrap() + 3..];
+        let (authority, path) = after_scheme.split_at(after_scheme.find('/').unwrap());
+        let mut stream = server.connect();
+        write!(
+            stream,
+            "PUT {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Length: 1000000\r\n\r\nsome"
+        )
+        .unwrap();
+        held.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(requests_in_flight(&server) >= 3);
+    place_on_tier(&server, "data");
+    wait_until_moved(&s3, "data", &["large", "small"]).await;
+    assert!(
+        requests_in_flight(&server) >= 3,
+        "the held uploads ended: the mover was never asked to yield"
+    );
+    drop(held);
+    assert_eq!(get(&s3, "data", "large", None).await, large);
+    assert_eq!(get(&s3, "data", "small", None).await, small);
+}
+
 #[test]
 fn bad_tier_settings_stop_the_start_with_one_line() {
     // Goal: a malformed --tier is refused before anything starts, naming what is wrong.

@@ -206,6 +206,14 @@ impl Registry {
         }
     }
 
+    /// Requests being handled now, all cores (the tier mover yields while there are some).
+    pub fn requests_in_flight(&self) -> i64 {
+        self.cores
+            .iter()
+            .map(|core| core.requests_in_flight.load(Ordering::Relaxed))
+            .sum()
+    }
+
     /// Connections open now, all cores.
     pub fn connections_open(&self) -> i64 {
         self.cores

@@ -37,6 +37,8 @@ pub struct MoverSettings {
     pub metadata_interval: Option<Duration>,
     /// The mover's upload rate limit, bytes per second (0: none).
     pub bandwidth_bytes_per_second: u64,
+    /// Requests the cores are handling now (their metrics, read-only): the mover yields to them.
+    pub foreground_load: super::upload::ForegroundLoad,
 }
 
 /// Local files of moved versions, removed once the grace period passed: a GET that looked the
@@ -74,7 +76,10 @@ pub async fn run(
     let mut backoff_ms = TIER_IDLE_WAIT_MS;
     let grace = Duration::from_millis(settings.garbage_grace_ms.max(0) as u64);
     let mut removals = Removals::default();
-    let pace = Pace::new(settings.bandwidth_bytes_per_second);
+    let pace = Pace::new(
+        settings.bandwidth_bytes_per_second,
+        settings.foreground_load.clone(),
+    );
     let warned = std::sync::Mutex::default();
     loop {
         let mover = Mover {

@@ -132,15 +132,31 @@ pub fn spawn(
     Ok(Some(sender))
 }
 
-/// Gives the calling tier thread `TIER_THREAD_NICE`: background work yields the CPU to the cores
-/// and the metadata thread (an unprivileged process may always lower its own priority).
+/// Gives the calling tier thread `TIER_THREAD_NICE` and the idle I/O class: background work
+/// yields the CPU to the cores and the metadata thread, and its disk reads (the mover's O_DIRECT
+/// reads of whole objects) yield to their commits in the block layer's queue (BFQ and
+/// mq-deadline order requests by class; mq-deadline still serves an idle-class request within
+/// its aging time, so moves are slowed, never stopped). An unprivileged process may always
+/// lower its own priorities; a refusal only leaves the defaults.
 fn lower_priority() {
-    // SAFETY: gettid has no preconditions; setpriority on our own thread id touches nothing else.
+    // SAFETY: gettid has no preconditions; setpriority and the ioprio_set system call on our own
+    // thread id touch nothing else.
     unsafe {
         let thread = libc::gettid();
         libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, TIER_THREAD_NICE);
+        libc::syscall(
+            libc::SYS_ioprio_set,
+            IOPRIO_WHO_PROCESS,
+            thread,
+            IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT,
+        );
     }
 }
+
+/// `ioprio_set`'s constants (linux/ioprio.h; not in the libc crate).
+const IOPRIO_WHO_PROCESS: libc::c_int = 1;
+const IOPRIO_CLASS_IDLE: libc::c_int = 3;
+const IOPRIO_CLASS_SHIFT: libc::c_int = 13;
 
 /// Checks each tier's ownership (`fence`) until every tier has answered, saying once per tier
 /// whether it is reachable; a tier that does not answer is asked again with backoff.

@@ -16,7 +16,10 @@ use object_store::{ObjectStoreExt, PutPayload};
 
 use super::local_read::LocalFile;
 use super::tiers::{call, upstream, Tier};
-use crate::limits::{TIER_PARTS_IN_FLIGHT_MAX, TIER_PART_BYTES, TIER_UPLOADS_PER_OBJECT_MAX};
+use crate::limits::{
+    TIER_PARTS_IN_FLIGHT_MAX, TIER_PART_BYTES, TIER_UPLOADS_PER_OBJECT_MAX, TIER_YIELD_POLL_MS,
+    TIER_YIELD_REQUESTS_IN_FLIGHT_MIN, TIER_YIELD_WAIT_MS_MAX,
+};
 use crate::meta::{
     ForgetTierUpload, ListTierParts, ListTierUploads, MetaClient, RecordTierPart, RecordTierUpload,
     SentPart, TierUpload,
@@ -40,25 +43,40 @@ pub enum MoveError {
     TooLarge(u64),
 }
 
-/// The mover's bandwidth limit (`--tier-bandwidth-mbps`): each chunk waits for its slot, so
-/// uploads average at most `bytes_per_second` (0: no limit), shared by the moves in flight.
+/// How many requests the cores are handling now.
+pub type ForegroundLoad = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// When the mover's next upload (a part, or a small object) may go. Foreground first: while
+/// the cores handle `TIER_YIELD_REQUESTS_IN_FLIGHT_MIN` requests or more, it waits for a quieter
+/// moment, sampling every `TIER_YIELD_POLL_MS`, but never more than `TIER_YIELD_WAIT_MS_MAX` (a
+/// server that is never quiet still drains). Then the bandwidth limit
+/// (`--tier-bandwidth-mbps`): each upload waits for its slot, so uploads average at most
+/// `bytes_per_second` (0: no limit), shared by the moves in flight.
 pub struct Pace {
     bytes_per_second: u64,
     /// When the bytes granted so far are paid for.
     paid_until: std::sync::Mutex<std::time::Instant>,
+    foreground_load: ForegroundLoad,
 }
 
 impl Pace {
-    /// A limit of `bytes_per_second` (0: none).
-    pub fn new(bytes_per_second: u64) -> Self {
+    /// A limit of `bytes_per_second` (0: none), yielding to `foreground_load`.
+    pub fn new(bytes_per_second: u64, foreground_load: ForegroundLoad) -> Self {
         Pace {
             bytes_per_second,
             paid_until: std::sync::Mutex::new(std::time::Instant::now()),
+            foreground_load,
         }
     }
 
     /// Waits until `bytes` more may go.
     async fn take(&self, bytes: usize) {
+        let give_up = std::time::Instant::now() + Duration::from_millis(TIER_YIELD_WAIT_MS_MAX);
+        while (self.foreground_load)() >= TIER_YIELD_REQUESTS_IN_FLIGHT_MIN
+            && std::time::Instant::now() < give_up
+        {
+            tokio::time::sleep(Duration::from_millis(TIER_YIELD_POLL_MS)).await;
+        }
         if self.bytes_per_second == 0 {
             return;
         }
