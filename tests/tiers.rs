@@ -386,6 +386,50 @@ async fn a_stopped_tier_fails_reads_cleanly_and_writes_keep_landing() {
     wait_local_files(&server, 0).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_inline_objects_every_size_moves() {
+    // Goal: with --max-inline-size 0 (every object a file) a gateway keeps no object bytes
+    // locally: 0 B, 1 B and 4 KiB objects move too, read back whole and by range, and no local
+    // file is left.
+    let (upstream, _upstream_server) = ringstore_upstream(free_port()).await;
+    let server = tiered_server_with(&upstream, &["--max-inline-size", "0"]);
+    let s3 = server.client();
+    s3.create_bucket().bucket("data").send().await.unwrap();
+    let bodies = [
+        ("empty", Vec::new()),
+        ("one", vec![7u8]),
+        ("small", pseudo_random(4096, 51)),
+    ];
+    for (key, body) in &bodies {
+        s3.put_object()
+            .bucket("data")
+            .key(*key)
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(server.object_files(), bodies.len());
+    place_on_tier(&server, "data");
+    wait_until_moved(&s3, "data", &["empty", "one", "small"]).await;
+    for (key, body) in &bodies {
+        assert_eq!(&get(&s3, "data", key, None).await, body, "{key}");
+    }
+    assert_eq!(
+        get(&s3, "data", "small", Some("bytes=100-199")).await,
+        bodies[2].1[100..200]
+    );
+    wait_local_files(&server, 0).await;
+    let mut sizes: Vec<u64> = upstream
+        .names()
+        .await
+        .iter()
+        .map(|(_, size)| *size)
+        .collect();
+    sizes.sort();
+    assert_eq!(sizes, vec![0, 1, 4096]);
+}
+
 /// The read cache's complete copies (`<data dir>/tier-cache`), by name.
 fn cached_copies(server: &TestServer) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(server.data_dir().join("tier-cache"))

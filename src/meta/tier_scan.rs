@@ -32,8 +32,11 @@ pub struct MoveCandidate {
     pub file_id: String,
     /// The version's `parts` column as read.
     pub parts_text: Option<String>,
-    /// Size in bytes.
+    /// Size in bytes (of its plaintext, when encrypted).
     pub size_bytes: u64,
+    /// Whether its files hold encrypted packages (each file then stores
+    /// `storage::encryption::encrypted_size` of its plaintext bytes; they move as stored).
+    pub encrypted: bool,
     /// The tier its bucket's placement names.
     pub tier: String,
 }
@@ -114,9 +117,9 @@ pub struct MoveCandidates {
 /// Reads up to `rows_max` rows of `table` after `after` (bucket, key, sequence) in the buckets
 /// with a placement or lifecycle transitions, and answers those due to move by `now_ms`: a
 /// placement's age passed, or a transition of the lifecycle due (days counted in `day_ms`). Only
-/// local files move (inline objects stay in the metadata, their durable home), never encrypted
-/// versions (their reads decrypt local files; README, Tiers). Rows are judged in Rust, not in
-/// SQL, so a page costs at most `rows_max` rows however few are due.
+/// local files move (inline objects stay in the metadata, their durable home; encrypted versions
+/// move as stored, packages and tags). Rows are judged in Rust, not in SQL, so a page costs at
+/// most `rows_max` rows however few are due.
 #[derive(Debug)]
 pub struct ListMoveCandidates {
     /// Where to look.
@@ -180,7 +183,7 @@ impl MetaCommand for ListMoveCandidates {
 impl ListMoveCandidates {
     /// The tier `row` of `bucket` is due in now, if it is local and may move.
     fn due_tier(&self, bucket: &BucketTiering, row: &ScannedRow) -> Option<String> {
-        if !local_file(row) || row.encrypted {
+        if !local_file(row) {
             return None;
         }
         if let Some(placement) = &bucket.placement {
@@ -214,8 +217,8 @@ impl ListMoveCandidates {
     }
 }
 
-/// One page of every version whose bytes are in local files (not moved, not inline, not
-/// encrypted), in every bucket: what `ringstore restore` checks against the tier, since a version
+/// One page of every version whose bytes are in local files (not moved, not inline), in every
+/// bucket: what `ringstore restore` checks against the tier, since a version
 /// moved after the last metadata snapshot is local in the snapshot but upstream in fact. The
 /// candidates' `tier` is empty.
 #[derive(Debug)]
@@ -243,7 +246,7 @@ impl MetaCommand for ListLocalVersions {
             self.after.as_ref(),
             self.rows_max,
             buckets.iter().map(|name| (name.as_str(), false)),
-            |_, row| (local_file(row) && !row.encrypted).then(String::new),
+            |_, row| local_file(row).then(String::new),
         )
     }
 
@@ -287,6 +290,7 @@ fn scan_page<'b>(
                     file_id: row.file_id.clone(),
                     parts_text: row.parts_text.clone(),
                     size_bytes: row.size_bytes,
+                    encrypted: row.encrypted,
                     tier,
                 });
             }

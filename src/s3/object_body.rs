@@ -50,24 +50,43 @@ async fn open_unprimed(
 ) -> io::Result<Box<dyn BodyStream>> {
     let layout = &core.layout;
     if let ObjectBody::Remote { object, .. } = &record.body {
-        // Encrypted versions are never moved (`ListMoveCandidates`); were one ever found on a
-        // tier, its bytes are ciphertext this path cannot decrypt: refuse, never serve them.
-        if data_key.is_some() {
-            return Err(io::Error::other("an encrypted version is on a tier"));
-        }
         let tiers = core.tiers.as_ref().ok_or_else(|| {
             io::Error::other(format!(
                 "object moved to tier {}, which is not configured",
                 object.tier
             ))
         })?;
-        return match tiers.open(object, start, length, record.size_bytes).await {
-            Ok(read) => Ok(Box::new(read)),
-            Err(TierError::Busy) => {
-                Err(io::Error::new(io::ErrorKind::WouldBlock, "tier queue full"))
-            }
-            Err(error) => Err(io::Error::other(error.to_string())),
+        let busy_or_failed = |error: TierError| match error {
+            TierError::Busy => io::Error::new(io::ErrorKind::WouldBlock, "tier queue full"),
+            error => io::Error::other(error.to_string()),
         };
+        // An encrypted version moved as it was stored (packages and tags): the stored range the
+        // plaintext range needs streams from the tier and is decrypted here.
+        if let Some(data_key) = data_key {
+            let range = DecryptingReader::stored_range(
+                sse::encrypted_segments(record, data_key),
+                start,
+                length,
+            );
+            let read = tiers
+                .open(
+                    object,
+                    range.stored_start,
+                    range.stored_length,
+                    range.stored_total,
+                )
+                .await
+                .map_err(busy_or_failed)?;
+            return Ok(Box::new(DecryptingReader::open_remote(
+                range,
+                Box::new(read),
+            )));
+        }
+        let read = tiers
+            .open(object, start, length, record.size_bytes)
+            .await
+            .map_err(busy_or_failed)?;
+        return Ok(Box::new(read));
     }
     Ok(match data_key {
         Some(data_key) => Box::new(

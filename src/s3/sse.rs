@@ -332,9 +332,22 @@ pub fn upload_data_key(
 /// The encrypted files of `record` with their ciphers: a single file under the data key
 /// itself, each part of a multipart object under its own file key.
 pub fn encrypted_segments(record: &ObjectRecord, data_key: &DataKey) -> Vec<EncryptedSegment> {
-    let per_file = matches!(record.body, ObjectBody::Parts(_));
-    record
-        .extents()
+    // A version moved to a tier keeps its parts' ids (each part file's packages are sealed under
+    // its id); a single file's packages under the object's key alone.
+    let (per_file, extents) = match &record.body {
+        ObjectBody::Parts(parts) => (true, parts.clone()),
+        ObjectBody::Remote { parts, .. } if !parts.is_empty() => (true, parts.clone()),
+        ObjectBody::Remote { object, .. } => (
+            false,
+            vec![crate::meta::PartExtent {
+                file_id: object.object_id,
+                size_bytes: record.size_bytes,
+                checksum: None,
+            }],
+        ),
+        _ => (false, record.extents()),
+    };
+    extents
         .iter()
         .map(|extent| EncryptedSegment {
             id: extent.file_id,

@@ -1,12 +1,16 @@
 //! Streams a plaintext byte range of an encrypted object: reads only the packages the range
 //! touches (through `ObjectReader`, so the read path and read-ahead are the same as for plain
-//! objects), opens them a few at a time in one reused buffer, and hands out their plaintext as
-//! one block. A package that fails authentication ends the stream with an error: never a wrong
-//! byte.
+//! objects; or, for a version moved to a remote tier, from a `ChunkSource` streaming the same
+//! stored bytes), opens them a few at a time in one reused buffer, and hands out their plaintext
+//! as one block. A package that fails authentication ends the stream with an error: never a
+//! wrong byte.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 
+use bytes::Bytes;
 use glommio::io::ReadResult;
 
 use super::encryption::{
@@ -39,12 +43,81 @@ struct Cursor {
     last_index: u64,
 }
 
+/// Stored bytes arriving from elsewhere than the local files (a remote tier's stream), chunk by
+/// chunk, on the core that reads them.
+pub trait ChunkSource {
+    /// Bytes not yet received.
+    fn remaining(&self) -> u64;
+    /// The next chunk (not empty while bytes remain).
+    fn next_chunk(&mut self) -> Pin<Box<dyn Future<Output = io::Result<Bytes>> + '_>>;
+}
+
+/// Where the stored bytes come from.
+// Local is the common case and lives as long as the reader: boxing it would cost an allocation
+// per encrypted GET to save a few hundred bytes of one reader.
+#[allow(clippy::large_enum_variant)]
+enum Source {
+    Local(ObjectReader),
+    Remote(Box<dyn ChunkSource>),
+}
+
+impl Source {
+    fn remaining(&self) -> u64 {
+        match self {
+            Source::Local(reader) => reader.remaining(),
+            Source::Remote(source) => source.remaining(),
+        }
+    }
+
+    async fn next_block(&mut self) -> io::Result<Block> {
+        Ok(match self {
+            Source::Local(reader) => Block::Local(reader.next_block().await?),
+            Source::Remote(source) => Block::Remote(source.next_chunk().await?),
+        })
+    }
+}
+
+/// A block of stored bytes as its source gave it.
+enum Block {
+    Local(ReadResult),
+    Remote(Bytes),
+}
+
+impl std::ops::Deref for Block {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Block::Local(block) => block,
+            Block::Remote(bytes) => bytes,
+        }
+    }
+}
+
+/// Which stored bytes a plaintext range needs, and how to open them: the stored range
+/// (`stored_start`, `stored_length`, within the object's `stored_total` bytes: its segments'
+/// files one after the other, or the one remote object they became), the packages to open per
+/// segment, and the plaintext to skip in the first.
+pub struct StoredRange {
+    /// The segments' files and stored sizes.
+    stored: Vec<Segment>,
+    /// First stored byte needed.
+    pub stored_start: u64,
+    /// Stored bytes needed.
+    pub stored_length: u64,
+    /// The whole object's stored size, in bytes.
+    pub stored_total: u64,
+    cursors: VecDeque<Cursor>,
+    skip: u64,
+    length: u64,
+}
+
 /// A plaintext range of an encrypted object, decrypted as it is read.
 pub struct DecryptingReader {
-    inner: ObjectReader,
+    inner: Source,
     cursors: VecDeque<Cursor>,
     /// The block `inner` read last and how much of it is used.
-    pending: Option<(ReadResult, usize)>,
+    pending: Option<(Block, usize)>,
     /// Packages being opened: each is read in at the end of the plaintext before it (over the
     /// previous one's tag) and opened in place, so the plaintext ends up contiguous.
     package: Vec<u8>,
@@ -63,6 +136,38 @@ impl DecryptingReader {
         start: u64,
         length: u64,
     ) -> io::Result<Self> {
+        let range = Self::stored_range(segments, start, length);
+        let inner = ObjectReader::open_segments(
+            layout,
+            &range.stored,
+            range.stored_start,
+            range.stored_length,
+        )
+        .await?;
+        Ok(Self::over(range, Source::Local(inner)))
+    }
+
+    /// Decrypts `range` from `source`, which streams exactly its stored bytes
+    /// (`range.stored_start`, `range.stored_length` of the object's stored bytes).
+    pub fn open_remote(range: StoredRange, source: Box<dyn ChunkSource>) -> Self {
+        Self::over(range, Source::Remote(source))
+    }
+
+    fn over(range: StoredRange, inner: Source) -> Self {
+        DecryptingReader {
+            inner,
+            cursors: range.cursors,
+            pending: None,
+            package: Vec::with_capacity(PACKAGES_PER_BLOCK * PACKAGE_PLAINTEXT_BYTES + TAG_BYTES),
+            shown: 0..0,
+            skip: range.skip,
+            remaining: range.length,
+        }
+    }
+
+    /// The stored bytes plaintext bytes `start..start + length` of the object made of
+    /// `segments` (in order) need.
+    pub fn stored_range(segments: Vec<EncryptedSegment>, start: u64, length: u64) -> StoredRange {
         let end = start + length;
         let mut stored = Vec::with_capacity(segments.len());
         let mut cursors = VecDeque::new();
@@ -110,18 +215,15 @@ impl DecryptingReader {
             stored_offset += stored_bytes;
         }
         let stored_start = stored_start.unwrap_or(0);
-        let stored_length = stored_end.saturating_sub(stored_start);
-        let inner =
-            ObjectReader::open_segments(layout, &stored, stored_start, stored_length).await?;
-        Ok(DecryptingReader {
-            inner,
+        StoredRange {
+            stored,
+            stored_start,
+            stored_length: stored_end.saturating_sub(stored_start),
+            stored_total: stored_offset,
             cursors,
-            pending: None,
-            package: Vec::with_capacity(PACKAGES_PER_BLOCK * PACKAGE_PLAINTEXT_BYTES + TAG_BYTES),
-            shown: 0..0,
             skip,
-            remaining: length,
-        })
+            length,
+        }
     }
 
     /// Plaintext bytes not yet returned.
@@ -221,10 +323,12 @@ impl DecryptingReader {
         &self.package[self.shown.clone()]
     }
 
-    /// Closes the open file.
+    /// Closes the open file (or drops the remote stream).
     pub async fn close(self) {
         drop(self.pending);
-        self.inner.close().await;
+        if let Source::Local(inner) = self.inner {
+            inner.close().await;
+        }
     }
 }
 

@@ -321,8 +321,12 @@ async fn relink_moved(
                     continue;
                 };
                 let name = node_prefix.clone().join(remote.object_id.to_string());
+                let stored_bytes: u64 = super::upload::stored_files(&candidate)
+                    .iter()
+                    .map(|(_, size)| size)
+                    .sum();
                 match tier.head(&name).await {
-                    Ok(found) if found.size == candidate.size_bytes => {
+                    Ok(found) if found.size == stored_bytes => {
                         if store.apply(&CommitMove { candidate, remote })? {
                             relinked += 1;
                         }

@@ -146,6 +146,12 @@ impl RemoteRead {
     /// Receives the next chunk into `block`. An error, a stream that ends early or one that
     /// gives more than was asked is an error (the answer's length was announced already).
     pub async fn advance(&mut self) -> io::Result<()> {
+        self.block = self.receive().await?;
+        Ok(())
+    }
+
+    /// The next chunk, checked against the length asked for.
+    async fn receive(&mut self) -> io::Result<Bytes> {
         let chunk = match self.chunks.next().await {
             Some(chunk) => chunk?,
             None => {
@@ -162,12 +168,25 @@ impl RemoteRead {
             ));
         }
         self.remaining -= chunk.len() as u64;
-        self.block = chunk;
-        Ok(())
+        Ok(chunk)
     }
 
     /// The chunk the last `advance` received.
     pub fn current_block(&self) -> &[u8] {
         &self.block
+    }
+}
+
+/// An encrypted version's stored bytes from its tier, decrypted on the core
+/// (`DecryptingReader::open_remote`).
+impl crate::storage::decrypting_reader::ChunkSource for RemoteRead {
+    fn remaining(&self) -> u64 {
+        self.remaining
+    }
+
+    fn next_chunk(
+        &mut self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = io::Result<Bytes>> + '_>> {
+        Box::pin(self.receive())
     }
 }

@@ -15,7 +15,7 @@ use object_store::ObjectStoreExt;
 
 use super::reconciler::InFlight;
 use super::tiers::{call, upstream, Tiers};
-use super::upload::{MoveError, Pace, Upload};
+use super::upload::{stored_files, MoveError, Pace, Upload};
 use crate::limits::{
     TIER_GARBAGE_BATCH_COUNT_MAX, TIER_IDLE_WAIT_MS, TIER_MOVES_IN_FLIGHT, TIER_PART_BYTES,
     TIER_PART_BYTES_MAX, TIER_RETRY_BACKOFF_MS_MAX, TIER_SCAN_ROWS_MAX, TIER_SCAN_WAIT_FACTOR,
@@ -269,20 +269,20 @@ impl Mover<'_> {
             return Ok(None);
         };
         let (tier, path) = tiers.locate(&remote)?;
-        let part_bytes = part_bytes_for(candidate.size_bytes)
-            .ok_or(MoveError::TooLarge(candidate.size_bytes))?;
         let files = candidate.files();
-        let paths: Vec<_> = files
-            .iter()
-            .map(|file| (layout.object_path(file.file_id), file.size_bytes))
+        let paths: Vec<_> = stored_files(&candidate)
+            .into_iter()
+            .map(|(file_id, stored_bytes)| (layout.object_path(file_id), stored_bytes))
             .collect();
+        let stored_bytes: u64 = paths.iter().map(|(_, size)| size).sum();
+        let part_bytes = part_bytes_for(stored_bytes).ok_or(MoveError::TooLarge(stored_bytes))?;
         let started = std::time::Instant::now();
         let upload = Upload {
             tier,
             path,
             remote: &remote,
             files: paths,
-            size_bytes: candidate.size_bytes,
+            size_bytes: stored_bytes,
             part_bytes,
         };
         match upload.send(meta, self.pace).await {

@@ -21,10 +21,11 @@ use crate::limits::{
     TIER_YIELD_REQUESTS_IN_FLIGHT_MIN, TIER_YIELD_WAIT_MS_MAX,
 };
 use crate::meta::{
-    ForgetTierUpload, ListTierParts, ListTierUploads, MetaClient, RecordTierPart, RecordTierUpload,
-    SentPart, TierUpload,
+    ForgetTierUpload, ListTierParts, ListTierUploads, MetaClient, MoveCandidate, RecordTierPart,
+    RecordTierUpload, SentPart, TierUpload,
 };
-use crate::object_bytes::RemoteObject;
+use crate::object_bytes::{FileId, RemoteObject};
+use crate::storage::encryption::encrypted_size;
 
 /// Why one move failed (the version stays local and is tried again later).
 #[derive(Debug, thiserror::Error)]
@@ -375,6 +376,20 @@ impl Parts<'_> {
         self.ids[index] = Some(sent.map_err(|error| upstream(tier, &error))?);
         Ok(())
     }
+}
+
+/// The files a version's upload sends, with the bytes each holds: its plaintext sizes, or an
+/// encrypted version's packages and tags (it moves as stored; its reads decrypt what streams
+/// back: `DecryptingReader::open_remote`).
+pub fn stored_files(candidate: &MoveCandidate) -> Vec<(FileId, u64)> {
+    candidate
+        .files()
+        .iter()
+        .map(|file| match candidate.encrypted {
+            true => (file.file_id, encrypted_size(file.size_bytes)),
+            false => (file.file_id, file.size_bytes),
+        })
+        .collect()
 }
 
 /// Reads files (`(path, size)`) whole, in order (a small object: at most `TIER_PART_BYTES`).
