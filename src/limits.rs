@@ -255,6 +255,10 @@ pub const TIER_READS_IN_FLIGHT_MAX: usize = 64;
 /// for 16 parallel remote reads beside a move, two 76 MiB (tests/tiers.rs).
 pub const TIER_READ_CHUNKS_BUFFERED: usize = 2;
 
+/// The size of the chunks a remote read is relayed in (copied out of the HTTP client's buffers):
+/// with the channel's two, the one being filled and the core's, a stream holds ~512 KiB.
+pub const TIER_READ_CHUNK_BYTES: usize = 128 * 1024;
+
 /// The read cache's directory in the data dir (emptied at each start).
 pub const TIER_CACHE_DIRECTORY: &str = "tier-cache";
 
@@ -279,11 +283,11 @@ pub const TIER_PART_BYTES: usize = 8 * 1024 * 1024;
 pub const TIER_PART_BYTES_MAX: usize = 64 * 1024 * 1024;
 
 /// Versions the mover moves at once (two: one's reads and checksums overlap the other's waits).
-/// With the parts below, moves hold at most 2 × (2 + 1) × `TIER_PART_BYTES` = 48 MiB.
+/// With the parts below, moves hold about 2 × 2 × `TIER_PART_BYTES` = 32 MiB.
 pub const TIER_MOVES_IN_FLIGHT: usize = 2;
 
-/// Parts of one move uploading at once: with the part being filled, the mover holds at most
-/// (this + 1) × `TIER_PART_BYTES` of an object in memory.
+/// Parts of one move held at once, being sent or being read: the mover holds this many parts of
+/// an object in memory (one more chunk while a part straddles two files of a multipart object).
 pub const TIER_PARTS_IN_FLIGHT_MAX: usize = 2;
 
 /// Rows one page of the mover's scan reads (one metadata request: bounded time on that thread).

@@ -6,7 +6,7 @@
 mod common;
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ServerSideEncryption};
+use aws_sdk_s3::types::ServerSideEncryption;
 use base64::Engine;
 use common::tiers::*;
 use md5::Digest;
@@ -76,46 +76,15 @@ async fn encrypted_versions_move_as_stored_and_decrypt_from_the_tier() {
         .unwrap();
     let part_bytes = 5 * 1024 * 1024;
     let parted = pseudo_random(2 * part_bytes + 1234, 63);
-    let upload = s3
-        .create_multipart_upload()
-        .bucket("data")
-        .key("parts")
-        .server_side_encryption(ServerSideEncryption::Aes256)
-        .send()
-        .await
-        .unwrap();
-    let mut completed = Vec::new();
-    for (index, chunk) in parted.chunks(part_bytes).enumerate() {
-        let number = index as i32 + 1;
-        let part = s3
-            .upload_part()
-            .bucket("data")
-            .key("parts")
-            .upload_id(upload.upload_id().unwrap())
-            .part_number(number)
-            .body(ByteStream::from(chunk.to_vec()))
-            .send()
-            .await
-            .unwrap();
-        completed.push(
-            CompletedPart::builder()
-                .part_number(number)
-                .e_tag(part.e_tag().unwrap())
-                .build(),
-        );
-    }
-    s3.complete_multipart_upload()
-        .bucket("data")
-        .key("parts")
-        .upload_id(upload.upload_id().unwrap())
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .set_parts(Some(completed))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let pieces: Vec<Vec<u8>> = parted.chunks(part_bytes).map(<[u8]>::to_vec).collect();
+    put_multipart(
+        &s3,
+        "data",
+        "parts",
+        &pieces,
+        Some(ServerSideEncryption::Aes256),
+    )
+    .await;
 
     place_on_tier(&server, "data");
     wait_until_moved(&s3, "data", &["sse-s3", "sse-c", "parts"]).await;

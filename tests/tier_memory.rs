@@ -43,7 +43,11 @@ async fn a_1_gib_move_and_16_remote_reads_stay_in_bounded_memory() {
     place_on_tier(&server, "big");
     wait_until_moved(&s3, "big", &["object"]).await;
     wait_local_files(&server, 0).await;
-    eprintln!("peak RSS after the move: {} KiB", server.peak_rss_kib());
+    eprintln!(
+        "peak RSS after the move: {} KiB (now {} KiB)",
+        server.peak_rss_kib(),
+        server.rss_kib()
+    );
 
     // 16 reads at once, each of 64 MiB at its own offset, compared with what was sent.
     let mut reads = Vec::new();

@@ -46,46 +46,7 @@ async fn round_trip(upstream: &Upstream) {
             .await
             .unwrap();
     }
-    let upload = s3
-        .create_multipart_upload()
-        .bucket("data")
-        .key("multipart")
-        .send()
-        .await
-        .unwrap();
-    let upload_id = upload.upload_id().unwrap();
-    let mut completed = Vec::new();
-    for (index, part) in parts.iter().enumerate() {
-        let number = index as i32 + 1;
-        let answer = s3
-            .upload_part()
-            .bucket("data")
-            .key("multipart")
-            .upload_id(upload_id)
-            .part_number(number)
-            .body(ByteStream::from(part.clone()))
-            .send()
-            .await
-            .unwrap();
-        completed.push(
-            CompletedPart::builder()
-                .part_number(number)
-                .e_tag(answer.e_tag().unwrap())
-                .build(),
-        );
-    }
-    s3.complete_multipart_upload()
-        .bucket("data")
-        .key("multipart")
-        .upload_id(upload_id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .set_parts(Some(completed))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    put_multipart(&s3, "data", "multipart", &parts, None).await;
     let large_etag = s3
         .head_object()
         .bucket("data")

@@ -3,8 +3,13 @@
 //! was usually written long ago and is read once: through the page cache every byte would be
 //! copied by the kernel (measured: two thirds of the mover's CPU, BENCHMARKS.md) and would push
 //! hot objects out of the cache. Where O_DIRECT is refused (tmpfs), plain reads.
+//!
+//! The buffers are mapped from the kernel, not taken from the allocator, and kept in a small
+//! pool while the mover works (`BUFFER_POOL_COUNT_MAX`): reused, their pages are not zeroed
+//! again (a fresh page is, on its first touch); unmapped by `release_buffers` once the mover is
+//! idle, they leave the server's RSS at once (the allocator kept freed parts resident: ~30 MiB
+//! after a 1 GiB move, tests/tier_memory.rs).
 
-use std::alloc::{alloc, dealloc, Layout};
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::AsRawFd;
@@ -17,10 +22,33 @@ use bytes::Bytes;
 /// logical block size).
 const DIRECT_ALIGNMENT_BYTES: usize = 4096;
 
-/// A page-aligned heap buffer, freed with the layout it was allocated with.
+/// Buffers kept for reuse at most: the mover's parts held at once
+/// (`TIER_MOVES_IN_FLIGHT` × `TIER_PARTS_IN_FLIGHT_MAX`) and one being read.
+const BUFFER_POOL_COUNT_MAX: usize =
+    crate::limits::TIER_MOVES_IN_FLIGHT * crate::limits::TIER_PARTS_IN_FLIGHT_MAX + 1;
+
+/// Mapped buffers free for reuse: (address, size in bytes).
+struct Mapping(*mut u8, usize);
+
+// SAFETY: a pooled mapping is owned by the pool alone; moving the address between threads is
+// as safe as moving a `Vec`'s.
+unsafe impl Send for Mapping {}
+
+static BUFFER_POOL: std::sync::Mutex<Vec<Mapping>> = std::sync::Mutex::new(Vec::new());
+
+/// Unmaps the pooled buffers (the mover is idle).
+pub fn release_buffers() {
+    let pooled = std::mem::take(&mut *BUFFER_POOL.lock().expect("buffer pool"));
+    for Mapping(pointer, capacity) in pooled {
+        // SAFETY: mapped by `AlignedBuffer::new` with this size; no buffer refers to it.
+        unsafe { libc::munmap(pointer.cast(), capacity) };
+    }
+}
+
+/// A page-aligned buffer mapped from the kernel.
 struct AlignedBuffer {
     pointer: *mut u8,
-    layout: Layout,
+    capacity: usize,
     length: usize,
 }
 
@@ -36,23 +64,42 @@ impl AlignedBuffer {
     /// mover's CPU).
     fn new(capacity: usize) -> io::Result<Self> {
         assert!(capacity > 0 && capacity % DIRECT_ALIGNMENT_BYTES == 0);
-        let layout = Layout::from_size_align(capacity, DIRECT_ALIGNMENT_BYTES)
-            .map_err(|error| io::Error::other(error.to_string()))?;
-        // SAFETY: the layout has a non-zero size.
-        let pointer = unsafe { alloc(layout) };
-        if pointer.is_null() {
-            return Err(io::Error::from(io::ErrorKind::OutOfMemory));
+        let pooled = {
+            let mut pool = BUFFER_POOL.lock().expect("buffer pool");
+            let found = pool.iter().position(|mapping| mapping.1 == capacity);
+            found.map(|index| pool.swap_remove(index))
+        };
+        if let Some(Mapping(pointer, capacity)) = pooled {
+            return Ok(AlignedBuffer {
+                pointer,
+                capacity,
+                length: 0,
+            });
+        }
+        // SAFETY: an anonymous private mapping of a non-zero size, touching no other memory.
+        let pointer = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                capacity,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if pointer == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
         }
         Ok(AlignedBuffer {
-            pointer,
-            layout,
+            pointer: pointer.cast(),
+            capacity,
             length: 0,
         })
     }
 
     /// Reads from `file` at `offset` into the bytes after `length`; how many it read.
     fn read_more(&mut self, file: &File, offset: u64) -> io::Result<usize> {
-        let spare = self.layout.size() - self.length;
+        let spare = self.capacity - self.length;
         // SAFETY: the destination lies inside the allocation; pread writes at most `spare` bytes
         // there, and only the bytes it reports written become readable (`length`).
         let count = unsafe {
@@ -84,8 +131,14 @@ impl AsRef<[u8]> for AlignedBuffer {
 
 impl Drop for AlignedBuffer {
     fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout.
-        unsafe { dealloc(self.pointer, self.layout) }
+        let mut pool = BUFFER_POOL.lock().expect("buffer pool");
+        if pool.len() < BUFFER_POOL_COUNT_MAX {
+            pool.push(Mapping(self.pointer, self.capacity));
+            return;
+        }
+        drop(pool);
+        // SAFETY: mapped in `new` with this size; the last view of it is gone.
+        unsafe { libc::munmap(self.pointer.cast(), self.capacity) };
     }
 }
 

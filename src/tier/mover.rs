@@ -99,6 +99,10 @@ pub async fn run(
             first_pass.send_replace(true);
         }
         let pass_ms = started.elapsed().as_millis() as u64;
+        if !matches!(moved, Ok(moved) if moved > 0) {
+            // Idle (or failing): the part buffers are not needed until the next move.
+            super::local_read::release_buffers();
+        }
         removals.remove_due();
         collect_garbage(&tiers, &meta, settings.garbage_grace_ms).await;
         let wait_ms = match moved {

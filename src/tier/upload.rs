@@ -272,6 +272,12 @@ impl Upload<'_> {
             let file = Arc::new(LocalFile::open(path)?);
             let mut offset = 0u64;
             while offset < *size {
+                // The chunk about to be read counts as a part: at most
+                // `TIER_PARTS_IN_FLIGHT_MAX` parts' bytes are held, sending or being read.
+                while parts.sending.len() >= TIER_PARTS_IN_FLIGHT_MAX {
+                    let done = parts.sending.join_next().await.expect("parts in flight");
+                    parts.finish(done, &self.remote.tier)?;
+                }
                 let length = (size - offset).min(self.part_bytes as u64) as usize;
                 let reader = file.clone();
                 let read_at = offset;
