@@ -56,10 +56,11 @@ pub use store::MetaStore;
 pub use tag_commands::{GetBucketTagging, PutBucketTagging, PutObjectTagging};
 pub use tier_rows::{
     CommitMove, FindRemoteReferences, GetBucketTier, GetNodeId, ListBucketTiers, ListTierGarbage,
-    NodeIdentity, PutBucketTier, RemoveTierGarbage, RenewIncarnation, TierGarbage, TierPlacement,
+    NodeIdentity, PutBucketTier, RemoveTierGarbage, RenewIncarnation, TierGarbage,
 };
 pub use tier_scan::{
-    ListLocalVersions, ListMoveCandidates, MoveCandidate, MoveCandidates, VersionTable,
+    ListLocalVersions, ListMoveCandidates, MoveCandidate, MoveCandidates, TierPlacement,
+    VersionTable,
 };
 pub use tier_uploads::{
     ForgetTierUpload, ListTierParts, ListTierUploads, RecordTierPart, RecordTierUpload, SentPart,

@@ -8,7 +8,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::command::{Changes, MetaCommand};
 use super::object_rows::{decode_headers, encode_headers, STORAGE_CLASS_HEADER};
-use super::tier_scan::MoveCandidate;
+use super::tier_scan::{MoveCandidate, TierPlacement};
 use super::MetaError;
 use crate::object_bytes::{FileId, RemoteObject};
 
@@ -29,15 +29,6 @@ pub(crate) fn queue_garbage(
         )?
         .execute(params![remote.tier, remote.object_id.to_string()])?;
     Ok(())
-}
-
-/// Where a bucket's object bytes go, and when.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TierPlacement {
-    /// The tier's name (`--tier NAME=URL`).
-    pub tier: String,
-    /// How long after its last write a version moves, in milliseconds (0: at once).
-    pub after_ms: i64,
 }
 
 /// Sets (`Some`) or removes (`None`) a bucket's placement (`ringstore bucket tier`). Versions

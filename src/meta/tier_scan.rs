@@ -1,14 +1,22 @@
 //! The mover's view of the metadata (issue 24): which versions are due to move to a tier — from
-//! each bucket's placement and lifecycle transitions, paged through in bounded scans — and, for
+//! each bucket's placement (`TierPlacement`, stored by `tier_rows`) and lifecycle transitions, paged through in bounded scans — and, for
 //! `ringstore restore`, which versions keep their bytes in local files.
 
 use rusqlite::{params, Transaction};
 
 use super::command::{Changes, MetaCommand};
 use super::object_rows::decode_parts;
-use super::tier_rows::TierPlacement;
 use super::{MetaError, PartExtent};
 use crate::object_bytes::{FileId, RemoteObject};
+
+/// Where a bucket's object bytes go, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TierPlacement {
+    /// The tier's name (`--tier NAME=URL`).
+    pub tier: String,
+    /// How long after its last write a version moves, in milliseconds (0: at once).
+    pub after_ms: i64,
+}
 
 /// Which table a version to move is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
