@@ -25,7 +25,7 @@ async fn round_trip(upstream: &Upstream) {
     let s3 = server.client();
     s3.create_bucket().bucket("data").send().await.unwrap();
     let medium = pseudo_random(300_000, 1);
-    let large = pseudo_random(20 * 1024 * 1024 + 17, 2);
+    let large = pseudo_random(64 * 1024 * 1024 + 17, 2);
     let parts = [
         pseudo_random(5 * 1024 * 1024, 3),
         pseudo_random(5 * 1024 * 1024, 4),
@@ -47,6 +47,18 @@ async fn round_trip(upstream: &Upstream) {
             .unwrap();
     }
     put_multipart(&s3, "data", "multipart", &parts, None).await;
+    // 1 GiB in eight parts of 128 MiB, each MiB a rotation of one random MiB (so a misplaced
+    // MiB shows).
+    let block = common::pattern(1 << 20, 3);
+    let mut huge = Vec::with_capacity(1 << 30);
+    for mib in 0..1024usize {
+        let turn = (mib * 4099) % block.len();
+        huge.extend_from_slice(&block[turn..]);
+        huge.extend_from_slice(&block[..turn]);
+    }
+    let huge_parts: Vec<Vec<u8>> = huge.chunks(128 << 20).map(<[u8]>::to_vec).collect();
+    put_multipart(&s3, "data", "huge", &huge_parts, None).await;
+    drop(huge_parts);
     let large_etag = s3
         .head_object()
         .bucket("data")
@@ -59,16 +71,34 @@ async fn round_trip(upstream: &Upstream) {
         .to_string();
 
     place_on_tier(&server, "data");
-    wait_until_moved(&s3, "data", &["medium", "large", "multipart"]).await;
+    wait_until_moved(&s3, "data", &["medium", "large", "multipart", "huge"]).await;
     wait_local_files(&server, 0).await;
     let names = upstream.names().await;
     let mut sizes: Vec<u64> = names.iter().map(|(_, size)| *size).collect();
     sizes.sort();
     assert_eq!(
         sizes,
-        vec![300_000, whole_multipart.len() as u64, large.len() as u64],
+        vec![
+            300_000,
+            whole_multipart.len() as u64,
+            large.len() as u64,
+            huge.len() as u64
+        ],
         "{names:?}"
     );
+    assert!(get(&s3, "data", "huge", None).await == huge, "huge whole");
+    let across = (128 << 20) - 1000;
+    assert_eq!(
+        get(
+            &s3,
+            "data",
+            "huge",
+            Some(&format!("bytes={across}-{}", across + 2_000_000))
+        )
+        .await,
+        huge[across..=across + 2_000_000]
+    );
+    drop(huge);
     assert!(
         names.iter().all(|(name, _)| name.split('/').count() == 3),
         "names are pre/<node id>/<object id>: {names:?}"
