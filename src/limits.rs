@@ -340,6 +340,10 @@ pub const TIER_RECONCILE_INTERVAL_SECONDS: u64 = 3_600;
 /// Upstream objects the reconciler checks against the metadata per request.
 pub const TIER_RECONCILE_BATCH_COUNT_MAX: usize = 1_000;
 
+/// How often the reconciler looks whether a tier is due (answered, passed over by the mover, its
+/// interval over), in seconds.
+pub const TIER_RECONCILE_POLL_SECONDS: u64 = 1;
+
 /// Requests in flight on the cores at which the mover waits before its next upload (one is a
 /// lone client's request; two or more, concurrent load to yield to).
 pub const TIER_YIELD_REQUESTS_IN_FLIGHT_MIN: i64 = 2;

@@ -1,7 +1,8 @@
 //! Remote tiers (issue 24) with encryption at rest: versions encrypted with SSE-S3 (a single
 //! file, and a multipart object whose parts are sealed under their own keys) and SSE-C move as
 //! stored — packages and tags, never plaintext — and read back through the same decryption,
-//! whole, by range, by suffix and by part, against a second ringstore as the S3 tier.
+//! whole, by range (across and at package edges), by suffix and by part, from the tier and from
+//! the read cache, against a second ringstore as the S3 tier.
 
 mod common;
 
@@ -49,6 +50,11 @@ async fn encrypted_versions_move_as_stored_and_decrypt_from_the_tier() {
             "--sse-master-key-file",
             &key_file,
             "--allow-sse-c-over-http",
+            // Every object a file (so an empty one moves too), and reads cached.
+            "--max-inline-size",
+            "0",
+            "--tier-cache-mb",
+            "64",
         ],
     );
     let s3 = server.client();
@@ -62,6 +68,18 @@ async fn encrypted_versions_move_as_stored_and_decrypt_from_the_tier() {
         .send()
         .await
         .unwrap();
+    // Two whole packages of plaintext (65,520 bytes each), and nothing.
+    let boundary = pseudo_random(2 * 65_520, 64);
+    for (key, body) in [("boundary", &boundary), ("empty", &Vec::new())] {
+        s3.put_object()
+            .bucket("data")
+            .key(key)
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap();
+    }
     let (algorithm, key, key_md5) = customer_key();
     let large = pseudo_random(9 * 1024 * 1024 + 11, 62);
     s3.put_object()
@@ -87,16 +105,21 @@ async fn encrypted_versions_move_as_stored_and_decrypt_from_the_tier() {
     .await;
 
     place_on_tier(&server, "data");
-    wait_until_moved(&s3, "data", &["sse-s3", "sse-c", "parts"]).await;
+    wait_until_moved(
+        &s3,
+        "data",
+        &["sse-s3", "sse-c", "parts", "boundary", "empty"],
+    )
+    .await;
     wait_local_files(&server, 0).await;
 
     // Upstream: the stored bytes, each longer than its plaintext (a 16-byte tag per package),
     // with no run of the plaintext in them.
     let names = upstream.names().await;
-    assert_eq!(names.len(), 3, "{names:?}");
+    assert_eq!(names.len(), 5, "{names:?}");
     let mut sizes: Vec<u64> = names.iter().map(|(_, size)| *size).collect();
     sizes.sort();
-    let mut plain: Vec<u64> = [&single, &large, &parted]
+    let mut plain: Vec<u64> = [&Vec::new(), &boundary, &single, &large, &parted]
         .iter()
         .map(|body| body.len() as u64)
         .collect();
@@ -126,6 +149,25 @@ async fn encrypted_versions_move_as_stored_and_decrypt_from_the_tier() {
     }
 
     assert_eq!(get(&s3, "data", "sse-s3", None).await, single);
+    assert_eq!(get(&s3, "data", "empty", None).await, Vec::<u8>::new());
+    // Twice: the second whole read is served by the read cache the first one filled.
+    for _ in 0..2 {
+        assert_eq!(get(&s3, "data", "boundary", None).await, boundary);
+        for range in [
+            "bytes=0-65519",
+            "bytes=65519-65520",
+            "bytes=65520-131039",
+            "bytes=-65520",
+            "bytes=131039-",
+        ] {
+            let (first, last) = bounds(range, boundary.len());
+            assert_eq!(
+                get(&s3, "data", "boundary", Some(range)).await,
+                boundary[first..=last],
+                "{range}"
+            );
+        }
+    }
     for range in [
         "bytes=65510-65530",
         "bytes=0-0",
@@ -212,5 +254,10 @@ fn bounds(range: &str, length: usize) -> (usize, usize) {
         return (length - suffix.parse::<usize>().unwrap(), length - 1);
     }
     let (first, last) = spec.split_once('-').unwrap();
-    (first.parse().unwrap(), last.parse().unwrap())
+    let last = if last.is_empty() {
+        length - 1
+    } else {
+        last.parse().unwrap()
+    };
+    (first.parse().unwrap(), last)
 }

@@ -545,7 +545,8 @@ fn requests_in_flight(server: &TestServer) -> i64 {
 async fn a_server_never_quiet_still_drains_to_its_tier() {
     // Goal: the mover yields to requests in flight but is never stopped by them: with three
     // uploads held in flight throughout (a client that sends a head and stalls its body), a
-    // 20 MiB (three-part) version and a small one still move and read back.
+    // 20 MiB (three-part) version and a small one move more slowly than on an idle server, yet
+    // move and read back.
     use std::io::Write;
     let (upstream, _upstream_server) = ringstore_upstream(free_port()).await;
     let server = tiered_server(&upstream);
@@ -587,8 +588,17 @@ async fn a_server_never_quiet_still_drains_to_its_tier() {
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(requests_in_flight(&server) >= 3);
+    let placed = Instant::now();
     place_on_tier(&server, "data");
     wait_until_moved(&s3, "data", &["large", "small"]).await;
+    // It waited: up to 1 s before each of its four uploads (three parts, one small object),
+    // where an idle server moves both in well under a second. (A lower bound only: a slow
+    // machine cannot make this fail.)
+    assert!(
+        placed.elapsed() >= Duration::from_secs(2),
+        "moved in {:?}: the mover did not yield",
+        placed.elapsed()
+    );
     assert!(
         requests_in_flight(&server) >= 3,
         "the held uploads ended: the mover was never asked to yield"

@@ -318,18 +318,19 @@ const MIGRATION_V12: &str = "
 CREATE TABLE tier_uploads (
     tier TEXT NOT NULL,
     object_id TEXT NOT NULL,
+    attempt TEXT NOT NULL,
     upload_id TEXT NOT NULL,
     part_bytes INTEGER NOT NULL,
     started_ms INTEGER NOT NULL,
-    PRIMARY KEY (tier, object_id, upload_id)
+    PRIMARY KEY (tier, object_id, attempt)
 ) WITHOUT ROWID;
 CREATE TABLE tier_upload_parts (
     tier TEXT NOT NULL,
     object_id TEXT NOT NULL,
-    upload_id TEXT NOT NULL,
+    attempt TEXT NOT NULL,
     part_index INTEGER NOT NULL,
     content_id TEXT NOT NULL,
-    PRIMARY KEY (tier, object_id, upload_id, part_index)
+    PRIMARY KEY (tier, object_id, attempt, part_index)
 ) WITHOUT ROWID;
 ";
 

@@ -16,7 +16,11 @@ use crate::object_bytes::{FileId, RemoteObject};
 pub struct TierUpload {
     /// The object it uploads (its tier and upstream name).
     pub remote: RemoteObject,
-    /// The store's upload id (S3's UploadId; on Azure and GCS object_store's own).
+    /// This attempt's own id (random): what the journal keys the upload and its parts by, since
+    /// the store's id need not be unique (object_store's Azure uploads all have the empty id).
+    pub attempt: String,
+    /// The store's upload id (S3's and GCS's UploadId; empty on Azure, whose blocks are named by
+    /// their own ids).
     pub upload_id: String,
     /// Its part size, in bytes (a resumed upload must cut the same parts).
     pub part_bytes: u64,
@@ -46,12 +50,14 @@ impl MetaCommand for RecordTierUpload {
         transaction
             .prepare_cached(
                 "INSERT OR REPLACE INTO tier_uploads \
-                 (tier, object_id, upload_id, part_bytes, started_ms) VALUES (?1, ?2, ?3, ?4, \
+                 (tier, object_id, attempt, upload_id, part_bytes, started_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, \
                  CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))",
             )?
             .execute(params![
                 self.upload.remote.tier,
                 self.upload.remote.object_id.to_string(),
+                self.upload.attempt,
                 self.upload.upload_id,
                 self.upload.part_bytes as i64,
             ])?;
@@ -63,7 +69,8 @@ impl MetaCommand for RecordTierUpload {
     }
 }
 
-/// Records that the store has `part` of `upload`.
+/// Records that the store has `part` of `upload`, if the upload is still journaled (a part that
+/// finished as its failed upload was being forgotten is not recorded after it).
 #[derive(Debug)]
 pub struct RecordTierPart {
     /// The upload.
@@ -79,12 +86,14 @@ impl MetaCommand for RecordTierPart {
         transaction
             .prepare_cached(
                 "INSERT OR REPLACE INTO tier_upload_parts \
-                 (tier, object_id, upload_id, part_index, content_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+                 (tier, object_id, attempt, part_index, content_id) \
+                 SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM tier_uploads \
+                 WHERE tier = ?1 AND object_id = ?2 AND attempt = ?3)",
             )?
             .execute(params![
                 self.upload.remote.tier,
                 self.upload.remote.object_id.to_string(),
-                self.upload.upload_id,
+                self.upload.attempt,
                 self.part.index as i64,
                 self.part.content_id,
             ])?;
@@ -110,17 +119,17 @@ impl MetaCommand for ForgetTierUpload {
         let key = params![
             self.upload.remote.tier,
             self.upload.remote.object_id.to_string(),
-            self.upload.upload_id
+            self.upload.attempt
         ];
         transaction
             .prepare_cached(
-                "DELETE FROM tier_uploads WHERE tier = ?1 AND object_id = ?2 AND upload_id = ?3",
+                "DELETE FROM tier_uploads WHERE tier = ?1 AND object_id = ?2 AND attempt = ?3",
             )?
             .execute(key)?;
         transaction
             .prepare_cached(
                 "DELETE FROM tier_upload_parts \
-                 WHERE tier = ?1 AND object_id = ?2 AND upload_id = ?3",
+                 WHERE tier = ?1 AND object_id = ?2 AND attempt = ?3",
             )?
             .execute(key)?;
         Ok(())
@@ -147,7 +156,7 @@ impl MetaCommand for ListTierUploads {
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<Self::Reply, MetaError> {
         let mut statement = transaction.prepare_cached(
-            "SELECT object_id, upload_id, part_bytes FROM tier_uploads \
+            "SELECT object_id, attempt, upload_id, part_bytes FROM tier_uploads \
              WHERE tier = ?1 AND (?2 IS NULL OR object_id = ?2) \
              ORDER BY started_ms, object_id LIMIT ?3",
         )?;
@@ -157,12 +166,13 @@ impl MetaCommand for ListTierUploads {
                 Ok((
                     row.get::<_, String>(0)?,
                     row.get::<_, String>(1)?,
-                    row.get::<_, i64>(2)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, i64>(3)?,
                 ))
             })?;
         let mut uploads = Vec::new();
         for row in rows {
-            let (object_id, upload_id, part_bytes) = row?;
+            let (object_id, attempt, upload_id, part_bytes) = row?;
             // Written by `RecordTierUpload` from a `FileId`; a row that is not one names no
             // upload of ours and is skipped.
             let Some(object_id) = FileId::parse(&object_id) else {
@@ -173,6 +183,7 @@ impl MetaCommand for ListTierUploads {
                     tier: self.tier.clone(),
                     object_id,
                 },
+                attempt,
                 upload_id,
                 part_bytes: part_bytes as u64,
             });
@@ -198,13 +209,13 @@ impl MetaCommand for ListTierParts {
     fn apply(&self, transaction: &Transaction<'_>) -> Result<Self::Reply, MetaError> {
         let mut statement = transaction.prepare_cached(
             "SELECT part_index, content_id FROM tier_upload_parts \
-             WHERE tier = ?1 AND object_id = ?2 AND upload_id = ?3 ORDER BY part_index",
+             WHERE tier = ?1 AND object_id = ?2 AND attempt = ?3 ORDER BY part_index",
         )?;
         let rows = statement.query_map(
             params![
                 self.upload.remote.tier,
                 self.upload.remote.object_id.to_string(),
-                self.upload.upload_id
+                self.upload.attempt
             ],
             |row| {
                 Ok(SentPart {
@@ -232,6 +243,7 @@ mod tests {
                 tier: tier.to_string(),
                 object_id: FileId(id),
             },
+            attempt: format!("attempt-{upload_id}"),
             upload_id: upload_id.to_string(),
             part_bytes: 8 << 20,
         }

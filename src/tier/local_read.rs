@@ -132,7 +132,9 @@ impl AsRef<[u8]> for AlignedBuffer {
 impl Drop for AlignedBuffer {
     fn drop(&mut self) {
         let mut pool = BUFFER_POOL.lock().expect("buffer pool");
-        if pool.len() < BUFFER_POOL_COUNT_MAX {
+        // Only part-sized buffers are kept: a small object's (sized to it) would rarely fit
+        // another and would take a part's place.
+        if self.capacity >= crate::limits::TIER_PART_BYTES && pool.len() < BUFFER_POOL_COUNT_MAX {
             pool.push(Mapping(self.pointer, self.capacity));
             return;
         }
@@ -166,8 +168,14 @@ impl LocalFile {
     }
 
     /// Reads `length` bytes at `offset` (a multiple of the alignment; `length` may end at the
-    /// file's end); fewer only at the end of the file.
+    /// file's end); fewer only at the end of the file. At the idle I/O class: BFQ and
+    /// mq-deadline queue the read behind the commits' writes (mq-deadline still serves it within
+    /// its aging time, so moves are slowed, never stopped).
     pub fn read(&self, offset: u64, length: usize) -> io::Result<Bytes> {
+        at_idle_io_class(|| self.read_now(offset, length))
+    }
+
+    fn read_now(&self, offset: u64, length: usize) -> io::Result<Bytes> {
         if length == 0 {
             return Ok(Bytes::new());
         }
@@ -200,6 +208,33 @@ impl LocalFile {
         buffer.length = buffer.length.min(length);
         Ok(Bytes::from_owner(buffer))
     }
+}
+
+/// `ioprio_set`'s constants (linux/ioprio.h; not in the libc crate).
+const IOPRIO_WHO_PROCESS: libc::c_long = 1;
+const IOPRIO_CLASS_IDLE: libc::c_long = 3;
+const IOPRIO_CLASS_SHIFT: libc::c_long = 13;
+
+/// Runs `read` on the calling thread at the idle I/O class, then restores its class. A refusal
+/// only leaves the class as it was.
+fn at_idle_io_class<T>(read: impl FnOnce() -> T) -> T {
+    // SAFETY: ioprio_get and ioprio_set on the calling thread (id 0) touch nothing else.
+    let previous = unsafe { libc::syscall(libc::SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0) };
+    // SAFETY: as above.
+    unsafe {
+        libc::syscall(
+            libc::SYS_ioprio_set,
+            IOPRIO_WHO_PROCESS,
+            0,
+            IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT,
+        )
+    };
+    let result = read();
+    if previous >= 0 {
+        // SAFETY: as above.
+        unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, previous) };
+    }
+    result
 }
 
 #[cfg(test)]

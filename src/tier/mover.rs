@@ -71,7 +71,6 @@ pub async fn run(
     layout: Layout,
     in_flight: InFlight,
     settings: MoverSettings,
-    first_pass: tokio::sync::watch::Sender<bool>,
 ) {
     let mut backoff_ms = TIER_IDLE_WAIT_MS;
     let grace = Duration::from_millis(settings.garbage_grace_ms.max(0) as u64);
@@ -91,12 +90,16 @@ pub async fn run(
             warned: &warned,
         };
         let started = std::time::Instant::now();
-        let every_tier_checked = !tiers.all().any(|tier| tier.ownership.unchecked());
+        let owned_at_start: Vec<&super::tiers::Tier> =
+            tiers.all().filter(|tier| tier.ownership.owned()).collect();
         let moved = mover.move_due(settings.day_ms, grace, &mut removals).await;
-        if every_tier_checked {
-            // Interrupted uploads of versions still due were resumed (or are being sent): the
-            // reconciler may abort the others now.
-            first_pass.send_replace(true);
+        // Interrupted uploads of versions still due there were resumed (or are being sent):
+        // the reconciler may abort the others now. A pass a failure cut short counts too, so a
+        // failing tier never holds reconciliation back (what it did not resume is aborted, and
+        // moved afresh later).
+        for tier in owned_at_start {
+            tier.passed_over
+                .store(true, std::sync::atomic::Ordering::Release);
         }
         let pass_ms = started.elapsed().as_millis() as u64;
         if !matches!(moved, Ok(moved) if moved > 0) {

@@ -33,6 +33,8 @@ struct Entry {
     size_bytes: u64,
     /// When it was last read (`Index::clock`); `None` while it is being filled.
     used: Option<u64>,
+    /// Its object was deleted upstream while it was being filled: the fill is dropped.
+    forgotten: bool,
 }
 
 /// The cache: its directory, its bound, its index.
@@ -69,19 +71,30 @@ impl ReadCache {
     }
 
     /// `object`'s copy, opened, if the cache holds it whole (it then counts as just read). The
-    /// open file stays readable even if the entry is evicted meanwhile.
+    /// open file stays readable even if the entry is evicted meanwhile. Files are opened,
+    /// renamed and removed under the index's lock, so the index and the directory agree.
     pub fn open_copy(&self, object: &RemoteObject) -> Option<std::fs::File> {
-        {
-            let mut index = self.index.lock().expect("read cache");
-            let index = &mut *index;
-            let entry = index.entries.get_mut(&Self::key(object))?;
-            let last = entry.used?;
-            index.clock += 1;
-            entry.used = Some(index.clock);
-            index.by_use.remove(&last);
-            index.by_use.insert(index.clock, Self::key(object));
+        let mut index = self.index.lock().expect("read cache");
+        let index = &mut *index;
+        let key = Self::key(object);
+        let last = index.entries.get(&key)?.used?;
+        index.by_use.remove(&last);
+        match std::fs::File::open(self.path(object)) {
+            Ok(file) => {
+                index.clock += 1;
+                index.by_use.insert(index.clock, key.clone());
+                if let Some(entry) = index.entries.get_mut(&key) {
+                    entry.used = Some(index.clock);
+                }
+                Some(file)
+            }
+            Err(_) => {
+                // Gone from the disk (removed by hand): forget it, so it can be filled again.
+                let entry = index.entries.remove(&key).expect("looked up above");
+                index.used_bytes -= entry.size_bytes;
+                None
+            }
         }
-        std::fs::File::open(self.path(object)).ok()
     }
 
     /// Starts filling `object` (`size_bytes` long) if it is worth caching and not cached or being
@@ -92,32 +105,28 @@ impl ReadCache {
             return None;
         }
         let key = Self::key(object);
-        let mut evicted = Vec::new();
-        {
-            let mut index = self.index.lock().expect("read cache");
-            if index.entries.contains_key(&key) {
-                return None;
-            }
-            while index.used_bytes + size_bytes > self.capacity_bytes {
-                let Some((_, oldest)) = index.by_use.pop_first() else {
-                    return None; // the rest is reserved by fills under way
-                };
-                let entry = index.entries.remove(&oldest).expect("indexed entry");
-                index.used_bytes -= entry.size_bytes;
-                evicted.push(oldest);
-            }
-            index.used_bytes += size_bytes;
-            index.entries.insert(
-                key.clone(),
-                Entry {
-                    size_bytes,
-                    used: None,
-                },
-            );
+        let mut index = self.index.lock().expect("read cache");
+        if index.entries.contains_key(&key) {
+            return None;
         }
-        for (tier, object_id) in evicted {
+        while index.used_bytes + size_bytes > self.capacity_bytes {
+            let Some((_, oldest)) = index.by_use.pop_first() else {
+                return None; // the rest is reserved by fills under way
+            };
+            let entry = index.entries.remove(&oldest).expect("indexed entry");
+            index.used_bytes -= entry.size_bytes;
+            let (tier, object_id) = oldest;
             let _ = std::fs::remove_file(self.path(&RemoteObject { tier, object_id }));
         }
+        index.used_bytes += size_bytes;
+        index.entries.insert(
+            key,
+            Entry {
+                size_bytes,
+                used: None,
+                forgotten: false,
+            },
+        );
         Some(Fill {
             cache: self.clone(),
             object: object.clone(),
@@ -126,28 +135,23 @@ impl ReadCache {
         })
     }
 
-    /// Drops `object`'s copy (its upstream object was deleted).
+    /// Drops `object`'s copy (its upstream object was deleted); a fill under way is dropped when
+    /// it completes.
     pub fn forget(&self, object: &RemoteObject) {
-        let removed = {
-            let mut index = self.index.lock().expect("read cache");
-            let index = &mut *index;
-            match index.entries.get(&Self::key(object)) {
-                Some(Entry {
-                    used: Some(used),
-                    size_bytes,
-                }) => {
-                    index.used_bytes -= size_bytes;
-                    index.by_use.remove(used);
-                    index.entries.remove(&Self::key(object));
-                    true
-                }
-                // Being filled: the fill completes and the entry ages out like any other.
-                _ => false,
-            }
+        let mut index = self.index.lock().expect("read cache");
+        let index = &mut *index;
+        let key = Self::key(object);
+        let Some(entry) = index.entries.get_mut(&key) else {
+            return;
         };
-        if removed {
-            let _ = std::fs::remove_file(self.path(object));
-        }
+        let Some(used) = entry.used else {
+            entry.forgotten = true;
+            return;
+        };
+        index.used_bytes -= entry.size_bytes;
+        index.by_use.remove(&used);
+        index.entries.remove(&key);
+        let _ = std::fs::remove_file(self.path(object));
     }
 }
 
@@ -174,17 +178,23 @@ impl Fill {
         self.size_bytes
     }
 
-    /// Makes the filled copy (all `size_bytes` written to `temp_path`) the entry.
+    /// Makes the filled copy (all `size_bytes` written to `temp_path`) the entry, unless its
+    /// object was deleted meanwhile.
     pub fn complete(mut self) -> io::Result<()> {
-        std::fs::rename(self.temp_path(), self.cache.path(&self.object))?;
-        let mut index = self.cache.index.lock().expect("read cache");
+        let cache = self.cache.clone();
+        let mut index = cache.index.lock().expect("read cache");
         let index = &mut *index;
+        let key = ReadCache::key(&self.object);
+        if index.entries.get(&key).is_none_or(|entry| entry.forgotten) {
+            return Ok(()); // dropped below (`Drop`), with its file and its space
+        }
+        std::fs::rename(self.temp_path(), cache.path(&self.object))?;
         index.clock += 1;
         let clock = index.clock;
-        if let Some(entry) = index.entries.get_mut(&ReadCache::key(&self.object)) {
+        if let Some(entry) = index.entries.get_mut(&key) {
             entry.used = Some(clock);
-            index.by_use.insert(clock, ReadCache::key(&self.object));
         }
+        index.by_use.insert(clock, key);
         self.done = true;
         Ok(())
     }
@@ -195,8 +205,8 @@ impl Drop for Fill {
         if self.done {
             return;
         }
-        let _ = std::fs::remove_file(self.temp_path());
         let mut index = self.cache.index.lock().expect("read cache");
+        let _ = std::fs::remove_file(self.temp_path());
         if index
             .entries
             .remove(&ReadCache::key(&self.object))
@@ -256,6 +266,17 @@ mod tests {
         cache.forget(&object(5));
         assert!(cache.open_copy(&object(5)).is_none());
         assert!(!cache.path(&object(5)).exists());
+        // An object deleted while it is being filled is not kept.
+        let filling = cache.start_fill(&object(7), 100).unwrap();
+        std::fs::write(filling.temp_path(), vec![7u8; 100]).unwrap();
+        cache.forget(&object(7));
+        filling.complete().unwrap();
+        assert!(cache.open_copy(&object(7)).is_none());
+        assert!(!cache.path(&object(7)).exists());
+        // A copy removed from the disk by hand is forgotten, so it can be filled again.
+        std::fs::remove_file(cache.path(&object(4))).unwrap();
+        assert!(cache.open_copy(&object(4)).is_none());
+        assert!(fill(&cache, 4, 100));
         let index = cache.index.lock().unwrap();
         assert_eq!(
             index.used_bytes, 200,

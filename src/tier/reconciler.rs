@@ -7,7 +7,7 @@
 //! started in the instant between its creation and its journaling is the store's to expire, by an
 //! S3 bucket's AbortIncompleteMultipartUpload rule; Azure drops uncommitted blocks after 7 days).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,7 +15,9 @@ use futures_lite::StreamExt;
 use object_store::ObjectStoreExt;
 
 use super::tiers::{call, Tier, Tiers};
-use crate::limits::{TIER_RECONCILE_BATCH_COUNT_MAX, TIER_RECONCILE_INTERVAL_SECONDS};
+use crate::limits::{
+    TIER_RECONCILE_BATCH_COUNT_MAX, TIER_RECONCILE_INTERVAL_SECONDS, TIER_RECONCILE_POLL_SECONDS,
+};
 use crate::meta::{FindRemoteReferences, ForgetTierUpload, ListTierUploads, MetaClient};
 use crate::object_bytes::FileId;
 
@@ -51,30 +53,24 @@ impl Drop for InFlightGuard {
     }
 }
 
-/// Reconciles every tier at start and then every `TIER_RECONCILE_INTERVAL_SECONDS`, for ever.
-/// Its first round waits for the mover's first pass over tiers whose ownership is known
-/// (`first_pass`), so an upload a crash interrupted is resumed by the mover rather than aborted
-/// here while its version is still due.
-pub async fn run(
-    tiers: Arc<Tiers>,
-    meta: MetaClient,
-    in_flight: InFlight,
-    grace_ms: i64,
-    mut first_pass: tokio::sync::watch::Receiver<bool>,
-) {
-    // A mover gone (its runtime stopping) releases the wait too.
-    let _ = first_pass.wait_for(|done| *done).await;
+/// Reconciles each tier once the mover has made a pass over it (`Tier::mover_passed`: an upload a
+/// crash interrupted is then resumed by the mover, not aborted here while its version is still
+/// due) and this data dir owns it (`fence`), then every `TIER_RECONCILE_INTERVAL_SECONDS`, for
+/// ever. A tier that does not answer holds back only itself.
+pub async fn run(tiers: Arc<Tiers>, meta: MetaClient, in_flight: InFlight, grace_ms: i64) {
+    let mut next_due: HashMap<String, std::time::Instant> = HashMap::new();
     loop {
-        // Ownership is known once a tier answered (`thread::probe`); a tier that does not
-        // answer within a minute is left for the next round.
-        for _ in 0..60 {
-            if !tiers.all().any(|tier| tier.ownership.unchecked()) {
-                break;
+        for tier in tiers.all() {
+            let due = next_due
+                .get(&tier.spec.name)
+                .is_none_or(|due| *due <= std::time::Instant::now());
+            if !due || !tier.ownership.owned() || !tier.mover_passed() {
+                continue;
             }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-        // Only tiers this data dir owns (`fence`); one not yet answered is tried next time.
-        for tier in tiers.all().filter(|tier| tier.ownership.owned()) {
+            next_due.insert(
+                tier.spec.name.clone(),
+                std::time::Instant::now() + Duration::from_secs(TIER_RECONCILE_INTERVAL_SECONDS),
+            );
             match abort_unfinished(tiers.as_ref(), tier, &meta, &in_flight).await {
                 Ok(0) => {}
                 Ok(aborted) => {
@@ -94,7 +90,7 @@ pub async fn run(
                 }
             }
         }
-        tokio::time::sleep(Duration::from_secs(TIER_RECONCILE_INTERVAL_SECONDS)).await;
+        tokio::time::sleep(Duration::from_secs(TIER_RECONCILE_POLL_SECONDS)).await;
     }
 }
 

@@ -79,6 +79,7 @@ pub fn spawn(
                 store: connected.store,
                 multipart: connected.multipart,
                 ownership: super::fence::Ownership::default(),
+                passed_over: std::sync::atomic::AtomicBool::new(false),
             },
         );
     }
@@ -107,13 +108,11 @@ pub fn spawn(
                 ));
             }
             let in_flight = super::reconciler::InFlight::default();
-            let (first_pass, after_first_pass) = tokio::sync::watch::channel(false);
             runtime.spawn(super::reconciler::run(
                 tiers.clone(),
                 meta.clone(),
                 in_flight.clone(),
                 settings.garbage_grace_ms,
-                after_first_pass,
             ));
             runtime.spawn(super::mover::run(
                 tiers.clone(),
@@ -121,7 +120,6 @@ pub fn spawn(
                 layout,
                 in_flight,
                 settings,
-                first_pass,
             ));
             runtime.block_on(serve(reads, receiver));
             // Every core's sender is gone: the server is stopping. Moves in flight are
@@ -132,31 +130,17 @@ pub fn spawn(
     Ok(Some(sender))
 }
 
-/// Gives the calling tier thread `TIER_THREAD_NICE` and the idle I/O class: background work
-/// yields the CPU to the cores and the metadata thread, and its disk reads (the mover's O_DIRECT
-/// reads of whole objects) yield to their commits in the block layer's queue (BFQ and
-/// mq-deadline order requests by class; mq-deadline still serves an idle-class request within
-/// its aging time, so moves are slowed, never stopped). An unprivileged process may always
-/// lower its own priorities; a refusal only leaves the defaults.
+/// Gives the calling tier thread `TIER_THREAD_NICE`: background work yields the CPU to the cores
+/// and the metadata thread (an unprivileged process may always lower its own priority). The
+/// mover's disk reads also take the idle I/O class, for each read only (`local_read`): the
+/// read cache's reads, on the same threads, serve clients.
 fn lower_priority() {
-    // SAFETY: gettid has no preconditions; setpriority and the ioprio_set system call on our own
-    // thread id touch nothing else.
+    // SAFETY: gettid has no preconditions; setpriority on our own thread id touches nothing else.
     unsafe {
         let thread = libc::gettid();
         libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, TIER_THREAD_NICE);
-        libc::syscall(
-            libc::SYS_ioprio_set,
-            IOPRIO_WHO_PROCESS,
-            thread,
-            IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT,
-        );
     }
 }
-
-/// `ioprio_set`'s constants (linux/ioprio.h; not in the libc crate).
-const IOPRIO_WHO_PROCESS: libc::c_int = 1;
-const IOPRIO_CLASS_IDLE: libc::c_int = 3;
-const IOPRIO_CLASS_SHIFT: libc::c_int = 13;
 
 /// Checks each tier's ownership (`fence`) until every tier has answered, saying once per tier
 /// whether it is reachable; a tier that does not answer is asked again with backoff.

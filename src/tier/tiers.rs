@@ -23,6 +23,16 @@ pub struct Tier {
     pub multipart: std::sync::Arc<dyn MultipartStore>,
     /// Whether this data dir may change what the node has there (`fence`).
     pub ownership: super::fence::Ownership,
+    /// Set once the mover finished a pass that began with this tier owned: every interrupted
+    /// upload of a version still due was resumed by then (the reconciler waits for it).
+    pub passed_over: std::sync::atomic::AtomicBool,
+}
+
+impl Tier {
+    /// Whether the mover has made a pass over this tier since the start.
+    pub fn mover_passed(&self) -> bool {
+        self.passed_over.load(std::sync::atomic::Ordering::Acquire)
+    }
 }
 
 /// Every configured tier, by name, and this node's identity (its id is part of every upstream

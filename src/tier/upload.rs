@@ -207,6 +207,7 @@ impl Upload<'_> {
             .map_err(|error| upstream(&self.remote.tier, &error))?;
         let journal = TierUpload {
             remote: self.remote.clone(),
+            attempt: format!("{:032x}", fastrand::u128(..)),
             upload_id,
             part_bytes: self.part_bytes as u64,
         };
