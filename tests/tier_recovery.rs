@@ -138,20 +138,9 @@ async fn unfinished_uploads(upstream: &aws_sdk_s3::Client) -> Vec<(String, usize
     uploads
 }
 
-/// Request body bytes a server received so far (its /metrics, all cores).
+/// Request body bytes a server received so far, all cores.
 fn bytes_received(server: &common::TestServer) -> u64 {
-    use std::io::{Read, Write};
-    let mut stream = server.connect();
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
-    text.lines()
-        .filter_map(|line| line.strip_prefix("ringstore_bytes_received_total{"))
-        .filter_map(|rest| rest.split_once("} "))
-        .map(|(_, value)| value.trim().parse::<u64>().unwrap())
-        .sum()
+    metric_sum(server, "ringstore_bytes_received_total") as u64
 }
 
 /// Waits until `check` holds for the upstream's unfinished uploads.

@@ -508,20 +508,9 @@ async fn the_read_cache_serves_what_was_read_while_the_tier_is_down() {
     assert_eq!(get(&s3, "data", "ranged", None).await, bodies[1]);
 }
 
-/// The server's requests in flight, all cores (from /metrics).
+/// The server's requests in flight, all cores.
 fn requests_in_flight(server: &TestServer) -> i64 {
-    use std::io::{Read, Write};
-    let mut stream = server.connect();
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
-    text.lines()
-        .filter_map(|line| line.strip_prefix("ringstore_requests_in_flight{"))
-        .filter_map(|rest| rest.split_once("} "))
-        .map(|(_, value)| value.trim().parse::<i64>().unwrap())
-        .sum()
+    metric_sum(server, "ringstore_requests_in_flight")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
