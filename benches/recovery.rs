@@ -1,13 +1,16 @@
-//! Startup (which is recovery) on a data dir with many objects: opening the metadata, collecting
-//! referenced file ids and scanning the object directories for orphans and temp files.
-//! `RINGSTORE_BENCH_OBJECTS` sets the count (default 1,000,000); run with `cargo bench --bench recovery`.
+//! Startup and the startup scrub on a data dir with many file-backed objects: startup is opening
+//! the metadata and removing temp files; the scrub (after the cores serve) reads the referenced
+//! file ids a directory's share at a time and removes orphans. `RINGSTORE_BENCH_OBJECTS` sets the
+//! count (default 1,000,000); `RINGSTORE_BENCH_DATA_DIR` fills that dir and keeps it (to start a
+//! real server on it); run with `cargo bench --bench recovery`.
 
 mod common;
 
 use std::time::Instant;
 
 use ringstore::meta::{CreateBucket, MetaStore, PutCondition, PutObject};
-use ringstore::storage::{recovery, FileId, Layout};
+use ringstore::storage::recovery::{self, FileTime};
+use ringstore::storage::{FileId, Layout};
 
 const FILL_BATCH: usize = 50_000;
 
@@ -16,8 +19,9 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
+    let kept = std::env::var_os("RINGSTORE_BENCH_DATA_DIR").map(std::path::PathBuf::from);
     let dir = tempfile::tempdir_in(".").unwrap();
-    let layout = Layout::new(dir.path());
+    let layout = Layout::new(kept.as_deref().unwrap_or(dir.path()));
     layout.create_dirs().unwrap();
     {
         let mut store = MetaStore::open(&layout.meta_path()).unwrap();
@@ -49,19 +53,38 @@ fn main() {
         std::fs::File::create(layout.temp_path(FileId::random())).unwrap();
         std::fs::File::create(layout.object_path(FileId::random())).unwrap();
     }
+    let rss_before = resident_kib();
     let started = Instant::now();
     let store = MetaStore::open(&layout.meta_path()).unwrap();
-    let referenced = store.referenced_file_ids().unwrap();
+    let temp_files_removed = recovery::remove_temp_files(&layout).unwrap();
     let opened = started.elapsed();
-    let report = recovery::recover(&layout, &referenced).unwrap();
-    let total = started.elapsed();
-    assert_eq!(report.temp_files_removed, 100);
+    drop(store);
+    assert_eq!(temp_files_removed, 100);
+    let scrubbing = Instant::now();
+    let report = ringstore::scrub::scrub(&layout, FileTime::now_coarse(), |_, _| {
+        panic!("no file is missing")
+    })
+    .unwrap();
+    let scrubbed = scrubbing.elapsed();
     assert_eq!(report.orphan_files_removed, 100);
-    assert!(report.missing_files.is_empty());
+    assert_eq!(report.files_present, count);
     println!(
-        "startup recovery with {count} objects: {:.2} s total ({:.2} s metadata + ids, {:.2} s directory scan)",
-        total.as_secs_f64(),
+        "startup with {count} objects: {:.3} s (metadata opened, temp files removed); scrub \
+         after it: {:.2} s ({} rows); RSS {} KiB before, {} KiB after",
         opened.as_secs_f64(),
-        (total - opened).as_secs_f64()
+        scrubbed.as_secs_f64(),
+        report.rows,
+        rss_before,
+        resident_kib()
     );
+}
+
+/// This process's resident memory now, from /proc.
+fn resident_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
 }

@@ -80,6 +80,7 @@ pub mod policy;
 pub mod recent;
 pub mod runtime;
 pub mod s3;
+pub mod scrub;
 pub mod secret;
 pub mod service;
 pub mod storage;

@@ -149,6 +149,19 @@ pub const REQUEST_TIME_SKEW_MAX_SECONDS: i64 = 15 * 60;
 /// `ringstore user` share the file; either commit takes milliseconds).
 pub const DATABASE_BUSY_WAIT_MS: u64 = 5_000;
 
+/// Rows the startup scrub reads per statement (ringstore's own bound: each statement is a short
+/// read transaction, so WAL checkpoints keep completing while a big database is read; ~10 ms).
+pub const SCRUB_PAGE_ROWS: u64 = 10_000;
+
+/// Write buffer of each of the startup scrub's 256 spill files (ringstore's own bound: 2 MiB for
+/// all of them).
+pub const SCRUB_SPILL_BUFFER_BYTES: usize = 8 * 1024;
+
+/// Orphan and missing-file candidates the startup scrub gathers before confirming them against
+/// a snapshot of the rows (ringstore's own bound: a crash leaves a handful; this caps the memory
+/// of a data dir whose database was swapped for another at ~100 MiB).
+pub const SCRUB_CANDIDATES_MAX: usize = 1_000_000;
+
 /// Failed requests each core remembers for the admin API's recent errors (ringstore's own bound:
 /// enough to see a burst, small enough to copy on every admin request).
 pub const RECENT_ERRORS_PER_CORE_MAX: usize = 100;

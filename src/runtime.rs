@@ -405,37 +405,13 @@ fn wait_for_cores(
     first_error.map_or(Stopped::Cleanly, Stopped::Failed)
 }
 
-/// Opens the metadata and runs startup recovery on the data dir: temp files and orphans removed,
-/// files the metadata references but the disk lacks marked in `missing_files`.
+/// Opens the metadata and runs startup recovery on the data dir: temp files removed. Orphans
+/// and missing files are the startup scrub's, once the cores serve (`scrub`).
 fn open_and_recover(layout: &Layout) -> Result<MetaStore, RuntimeError> {
     let store = MetaStore::open(&layout.meta_path())?;
-    let referenced = store
-        .referenced_file_ids()
+    let temp_files_removed = recovery::remove_temp_files(layout)
         .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
-    let started = std::time::Instant::now();
-    let report = recovery::recover(layout, &referenced)
-        .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
-    tracing::info!(
-        temp_files_removed = report.temp_files_removed,
-        orphan_files_removed = report.orphan_files_removed,
-        missing_files = report.missing_files.len(),
-        objects = referenced.len(),
-        duration_ms = started.elapsed().as_millis() as u64,
-        "startup recovery done"
-    );
-    for missing in &report.missing_files {
-        tracing::error!(file_id = %missing, "metadata references a file that is missing; marked in missing_files");
-    }
-    let mut store = store;
-    if !report.missing_files.is_empty() {
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        store
-            .mark_missing_files(&report.missing_files, now_ms)
-            .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
-    }
+    tracing::info!(temp_files_removed, "startup recovery done");
     Ok(store)
 }
 
@@ -496,6 +472,14 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
         meta::thread::spawn(store, receiver, registry.meta.clone(), generations.clone())
             .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
     spawn_signal_thread(signals, shutdown.clone(), certificates.clone());
+    // Read before any core can accept a write: files changed since are in flight, not orphans.
+    crate::scrub::spawn(
+        layout.clone(),
+        MetaClient::new(sender.clone(), generations.clone()),
+        registry.scrub.clone(),
+        recovery::FileTime::now_coarse(),
+    )
+    .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
     // After the signals are blocked, like every thread the server starts.
     let tiers = crate::tier::thread::spawn(
         &config.tiers,

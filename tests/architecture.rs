@@ -64,6 +64,7 @@ fn every_module_but(allowed: &[&str]) -> Vec<String> {
         "recent",
         "runtime",
         "s3",
+        "scrub",
         "secret",
         "service",
         "storage",
@@ -140,6 +141,10 @@ fn the_core_state_and_runtime_sit_where_the_picture_puts_them() {
     );
     assert_never_mentions("runtime.rs", &["crate::s3", "crate::admin", "crate::http"]);
     assert_never_mentions("admin.rs", &["crate::s3", "crate::net", "crate::service"]);
+    // The startup scrub is a background thread over the metadata and the disk: no protocol,
+    // no sockets, no glommio.
+    assert_uses_only("scrub.rs", &["limits", "meta", "obs", "storage"]);
+    assert_never_mentions("scrub.rs", &["glommio"]);
 }
 
 #[test]

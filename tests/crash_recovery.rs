@@ -111,7 +111,9 @@ async fn kill9_during_concurrent_puts_loses_nothing_acknowledged() {
             }
         }
     }
-    // Every file on disk is referenced: superseded and orphaned files are gone after recovery.
+    // Every file on disk is referenced: superseded and orphaned files are gone after the
+    // startup scrub.
+    server.wait_for_startup_scrub();
     let s3 = server.client();
     let mut visible = 0;
     for round in 0..3 {

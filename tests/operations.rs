@@ -460,6 +460,7 @@ async fn kill9_during_deletes() {
         let _ = task.await;
     }
     server.restart();
+    server.wait_for_startup_scrub();
     let s3 = server.client();
     let deleted = deleted.lock().unwrap().clone();
     assert!(
@@ -535,6 +536,11 @@ async fn startup_marks_rows_whose_file_is_missing() {
         .join(&gone_file);
     std::fs::remove_file(&path).unwrap();
     server.restart();
+    server.wait_for_startup_scrub();
+    assert_eq!(
+        server.metric("ringstore_startup_scrub_missing_files"),
+        Some(1)
+    );
     let s3 = server.client();
     let error = s3
         .get_object()

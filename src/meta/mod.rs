@@ -9,6 +9,7 @@ pub mod buckets;
 pub mod client;
 pub mod command;
 pub mod cors;
+pub mod file_references;
 pub mod generations;
 pub mod lifecycle;
 pub mod lifecycle_step;

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{Connection, Transaction};
 
 use super::command::{Job, MetaCommand};
 use super::object_rows::files_of;
@@ -65,7 +65,8 @@ impl MetaStore {
         )? as u64)
     }
 
-    /// Every file id any row references (for startup recovery).
+    /// Every file id any row references, in memory (tests and tools; the server's startup scrub
+    /// reads them a directory's share at a time, `file_references`).
     pub fn referenced_file_ids(&self) -> Result<HashSet<FileId>, MetaError> {
         let mut ids = HashSet::new();
         // Every version's files: noncurrent versions keep theirs until they are deleted.
@@ -93,21 +94,6 @@ impl MetaStore {
     fn begin(&mut self) -> rusqlite::Result<Transaction<'_>> {
         self.connection
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-    }
-
-    /// Marks files that rows reference but the disk lacks (found by startup recovery), so an
-    /// operator can find the damaged objects: `SELECT bucket, key FROM objects JOIN missing_files …`.
-    pub fn mark_missing_files(&mut self, ids: &[FileId], found_ms: i64) -> Result<(), MetaError> {
-        let transaction = self.begin()?;
-        for id in ids {
-            transaction
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO missing_files (file_id, found_ms) VALUES (?1, ?2)",
-                )?
-                .execute(params![id.to_string(), found_ms])?;
-        }
-        transaction.commit()?;
-        Ok(())
     }
 
     /// Applies `jobs` in one transaction (group commit). Their outcomes are only valid once it

@@ -176,6 +176,19 @@ pub struct LifecycleMetrics {
     pub last_pass_finished_seconds: AtomicU64,
 }
 
+/// The startup scrub's figures (`scrub`), set once when it ends.
+#[derive(Debug, Default)]
+pub struct ScrubMetrics {
+    /// 1 once the scrub finished.
+    pub done: AtomicU64,
+    /// 1 if it stopped on an error (logged).
+    pub failed: AtomicU64,
+    /// Orphan files it removed.
+    pub orphan_files_removed: AtomicU64,
+    /// Files rows reference that the disk lacks, marked in `missing_files`.
+    pub missing_files: AtomicU64,
+}
+
 /// Every core's metrics plus the metadata thread's; built before the cores start, read-only after.
 pub struct Registry {
     /// Operation names, indexed like each core's series (`s3::Operation::NAMES`); the series after
@@ -187,6 +200,8 @@ pub struct Registry {
     pub meta: Arc<MetaMetrics>,
     /// The lifecycle pass's figures.
     pub lifecycle: Arc<LifecycleMetrics>,
+    /// The startup scrub's figures.
+    pub scrub: Arc<ScrubMetrics>,
     /// When the server started (uptime).
     pub started: std::time::Instant,
 }
@@ -202,6 +217,7 @@ impl Registry {
                 .collect(),
             meta: Arc::new(MetaMetrics::default()),
             lifecycle: Arc::new(LifecycleMetrics::default()),
+            scrub: Arc::new(ScrubMetrics::default()),
             started: std::time::Instant::now(),
         }
     }
@@ -237,8 +253,22 @@ impl Registry {
         self.render_cores(&mut text);
         self.render_meta(&mut text, meta_queue_depth);
         self.render_lifecycle(&mut text);
+        self.render_scrub(&mut text);
         let _ = writeln!(text, "# HELP ringstore_log_events_dropped_total Log events dropped because stderr was not drained as fast as they came.\n# TYPE ringstore_log_events_dropped_total counter\nringstore_log_events_dropped_total {}", super::log_ring::dropped_events());
         text
+    }
+
+    /// The startup scrub's outcome.
+    fn render_scrub(&self, text: &mut String) {
+        let scrub = &self.scrub;
+        for (metric, help, value) in [
+            ("ringstore_startup_scrub_done", "1 once the startup scrub (orphan files removed, missing files marked) finished.", &scrub.done),
+            ("ringstore_startup_scrub_failed", "1 if the startup scrub stopped on an error (logged; the next start tries again).", &scrub.failed),
+            ("ringstore_startup_scrub_orphan_files_removed", "Object files no row referenced that the startup scrub removed.", &scrub.orphan_files_removed),
+            ("ringstore_startup_scrub_missing_files", "Files rows reference that the disk lacks, found by the startup scrub and marked in missing_files.", &scrub.missing_files),
+        ] {
+            let _ = writeln!(text, "# HELP {metric} {help}\n# TYPE {metric} gauge\n{metric} {}", value.load(Ordering::Relaxed));
+        }
     }
 
     /// The lifecycle pass's counters and when it last finished.

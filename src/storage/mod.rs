@@ -5,6 +5,7 @@ pub mod capacity;
 pub mod checksum;
 pub mod decrypting_reader;
 pub mod encryption;
+pub mod io_priority;
 pub mod layout;
 pub mod read_path;
 pub mod reader;

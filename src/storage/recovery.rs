@@ -1,115 +1,124 @@
-//! Startup is recovery: temp files are removed and object files no metadata references are
-//! deleted, so a crash at any moment leaves nothing half-visible. Runs before the cores start.
+//! Startup recovery and the startup scrub's disk side. Before the cores start, temp files (uploads
+//! a stop cut short) are removed. After they start, the scrub checks the object directories one
+//! at a time against the file ids the rows reference there: files no row references are orphans
+//! of a crash between rename and commit, rows whose file is absent are marked missing.
 
-use std::collections::HashSet;
+use std::ffi::OsString;
 use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
 
-use super::layout::OBJECT_DIR_COUNT;
 use super::{FileId, Layout};
 
-/// What recovery found and did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct RecoveryReport {
-    /// Temp files of uploads that never completed, removed.
-    pub temp_files_removed: usize,
-    /// Object files with no metadata row (crash between rename and commit), removed.
-    pub orphan_files_removed: usize,
-    /// Metadata rows whose file is missing.
-    pub missing_files: Vec<FileId>,
-}
-
-/// Cleans the data dir against the set of file ids the metadata references.
-pub fn recover(layout: &Layout, referenced: &HashSet<FileId>) -> io::Result<RecoveryReport> {
-    let mut report = RecoveryReport::default();
+/// Removes every file of the temp dir; how many there were.
+pub fn remove_temp_files(layout: &Layout) -> io::Result<usize> {
+    let mut removed = 0;
     for entry in std::fs::read_dir(layout.temp_dir())? {
-        let entry = entry?;
-        std::fs::remove_file(entry.path())?;
-        report.temp_files_removed += 1;
+        std::fs::remove_file(entry?.path())?;
+        removed += 1;
     }
-    // The object directories are independent: scan them on every CPU (startup on a million
-    // files is mostly this scan), counting referenced files instead of collecting them.
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |count| count.get())
-        .min(OBJECT_DIR_COUNT);
-    let scans: Vec<io::Result<DirectoryScan>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|worker| {
-                scope.spawn(move || {
-                    let mut total = DirectoryScan::default();
-                    for index in (worker..OBJECT_DIR_COUNT).step_by(threads) {
-                        total.add(scan_object_dir(layout, index, referenced)?);
-                    }
-                    Ok(total)
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|worker| worker.join().expect("recovery scan thread panicked"))
-            .collect()
-    });
-    let mut total = DirectoryScan::default();
-    for scan in scans {
-        total.add(scan?);
-    }
-    report.orphan_files_removed = total.orphans_removed;
-    // Each file is one id, so every referenced file was found iff the counts match; only
-    // otherwise (rare: a file lost outside ringstore) is a second pass needed to name them.
-    if total.referenced_found < referenced.len() {
-        let present = present_ids(layout)?;
-        report.missing_files = referenced
-            .iter()
-            .filter(|id| !present.contains(id))
-            .copied()
-            .collect();
-    }
-    Ok(report)
+    Ok(removed)
 }
 
-/// What one object directory held.
+/// A wall-clock instant as the kernel stamps files: seconds and nanoseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FileTime {
+    /// Seconds since the Unix epoch.
+    pub seconds: i64,
+    /// Nanoseconds within the second.
+    pub nanoseconds: i64,
+}
+
+impl FileTime {
+    /// Now, read from the clock the kernel stamps inodes with (`CLOCK_REALTIME_COARSE`, which
+    /// lags the precise clock by up to a tick): a file renamed after this call gets a change time
+    /// no earlier than it.
+    pub fn now_coarse() -> FileTime {
+        let mut time = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes only the timespec it is given.
+        unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut time) };
+        FileTime {
+            seconds: time.tv_sec,
+            nanoseconds: time.tv_nsec,
+        }
+    }
+}
+
+/// What one object directory holds against the ids the rows reference there.
 #[derive(Debug, Default)]
-struct DirectoryScan {
-    referenced_found: usize,
-    orphans_removed: usize,
+pub struct DirectoryCheck {
+    /// Files whose name no referenced id matches and whose inode last changed before the
+    /// scrub's start: candidates for removal, to be confirmed against one snapshot of the rows.
+    pub unreferenced: Vec<(OsString, Option<FileId>)>,
+    /// Referenced ids with no file here: candidates for `missing_files`, to be confirmed alike.
+    pub missing: Vec<FileId>,
+    /// Referenced ids whose file is here.
+    pub present: usize,
 }
 
-impl DirectoryScan {
-    fn add(&mut self, other: DirectoryScan) {
-        self.referenced_found += other.referenced_found;
-        self.orphans_removed += other.orphans_removed;
-    }
-}
-
-/// Removes the files of directory `index` that no row references; counts the others.
-fn scan_object_dir(
+/// Lists directory `index` and compares it with `referenced` (the ids the rows reference in it,
+/// sorted and without repeats). Only unreferenced names are stat'ed: files written since
+/// `started` (a write between its rename and its commit looks unreferenced) are left alone.
+pub fn check_object_dir(
     layout: &Layout,
     index: usize,
-    referenced: &HashSet<FileId>,
-) -> io::Result<DirectoryScan> {
-    let mut scan = DirectoryScan::default();
-    for entry in std::fs::read_dir(layout.object_dir(index))? {
+    referenced: &[u128],
+    started: FileTime,
+) -> io::Result<DirectoryCheck> {
+    let mut check = DirectoryCheck::default();
+    let mut found = vec![false; referenced.len()];
+    let directory = layout.object_dir(index);
+    for entry in std::fs::read_dir(&directory)? {
         let entry = entry?;
         let name = entry.file_name();
-        match name.to_str().and_then(FileId::parse) {
-            Some(id) if referenced.contains(&id) => scan.referenced_found += 1,
-            _ => {
-                std::fs::remove_file(entry.path())?;
-                scan.orphans_removed += 1;
-            }
+        let id = name.to_str().and_then(FileId::parse);
+        if let Some(position) = id.and_then(|id| referenced.binary_search(&id.0).ok()) {
+            found[position] = true;
+            check.present += 1;
+            continue;
+        }
+        let metadata = match entry.metadata() {
+            Ok(metadata) => metadata,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+            Err(error) => return Err(error),
+        };
+        let changed = FileTime {
+            seconds: metadata.ctime(),
+            nanoseconds: metadata.ctime_nsec(),
+        };
+        if changed < started {
+            check.unreferenced.push((name, id));
         }
     }
-    Ok(scan)
+    check.missing = referenced
+        .iter()
+        .zip(found)
+        .filter(|(_, found)| !found)
+        .map(|(id, _)| FileId(*id))
+        .collect();
+    Ok(check)
 }
 
-/// Every object file id on disk.
-fn present_ids(layout: &Layout) -> io::Result<HashSet<FileId>> {
-    let mut present = HashSet::new();
-    for index in 0..OBJECT_DIR_COUNT {
-        for entry in std::fs::read_dir(layout.object_dir(index))? {
-            present.extend(entry?.file_name().to_str().and_then(FileId::parse));
+/// Removes `names` from object directory `index`; how many were still there.
+pub fn remove_from_object_dir(
+    layout: &Layout,
+    index: usize,
+    names: impl IntoIterator<Item = OsString>,
+) -> io::Result<usize> {
+    let directory = layout.object_dir(index);
+    let mut removed = 0;
+    for name in names {
+        let path: PathBuf = directory.join(name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => removed += 1,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            Err(error) => return Err(error),
         }
     }
-    Ok(present)
+    Ok(removed)
 }
 
 #[cfg(test)]
@@ -117,23 +126,52 @@ mod tests {
     use super::*;
 
     #[test]
-    fn removes_temp_and_orphans_keeps_referenced() {
-        // Goal: recovery deletes exactly the unreferenced files and reports missing ones.
+    fn temp_files_are_removed() {
+        // Goal: every temp file goes, and the count says how many.
         let dir = tempfile::tempdir().unwrap();
         let layout = Layout::new(dir.path());
         layout.create_dirs().unwrap();
-        let kept = FileId::random();
-        let orphan = FileId::random();
-        let missing = FileId::random();
+        std::fs::write(layout.temp_path(FileId::random()), b"t").unwrap();
+        std::fs::write(layout.temp_path(FileId::random()), b"t").unwrap();
+        assert_eq!(remove_temp_files(&layout).unwrap(), 2);
+        assert_eq!(std::fs::read_dir(layout.temp_dir()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_directory_check_names_unreferenced_old_files_and_missing_ids() {
+        // Goal: referenced files are counted, unreferenced ones older than the start are named
+        // (stray names too), files changed since the start are left out, and referenced ids with
+        // no file are missing.
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::new(dir.path());
+        layout.create_dirs().unwrap();
+        let in_dir = |low: u128| FileId((7u128 << 120) | low);
+        let (kept, orphan, missing, fresh) = (in_dir(1), in_dir(2), in_dir(3), in_dir(4));
         std::fs::write(layout.object_path(kept), b"k").unwrap();
         std::fs::write(layout.object_path(orphan), b"o").unwrap();
-        std::fs::write(layout.temp_path(FileId::random()), b"t").unwrap();
-        let referenced: HashSet<FileId> = [kept, missing].into_iter().collect();
-        let report = recover(&layout, &referenced).unwrap();
-        assert_eq!(report.temp_files_removed, 1);
-        assert_eq!(report.orphan_files_removed, 1);
-        assert_eq!(report.missing_files, vec![missing]);
+        std::fs::write(layout.object_dir(7).join("stray"), b"s").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        let started = FileTime::now_coarse();
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        std::fs::write(layout.object_path(fresh), b"f").unwrap();
+        let mut referenced = vec![missing.0, kept.0];
+        referenced.sort_unstable();
+        let check = check_object_dir(&layout, 7, &referenced, started).unwrap();
+        assert_eq!(check.present, 1);
+        assert_eq!(check.missing, vec![missing]);
+        let mut unreferenced = check.unreferenced.clone();
+        unreferenced.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            unreferenced,
+            vec![
+                (OsString::from(orphan.to_string()), Some(orphan)),
+                (OsString::from("stray"), None),
+            ]
+        );
+        let names = unreferenced.into_iter().map(|(name, _)| name);
+        assert_eq!(remove_from_object_dir(&layout, 7, names).unwrap(), 2);
         assert!(layout.object_path(kept).exists());
+        assert!(layout.object_path(fresh).exists());
         assert!(!layout.object_path(orphan).exists());
     }
 }

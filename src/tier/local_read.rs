@@ -18,6 +18,8 @@ use std::path::Path;
 
 use bytes::Bytes;
 
+use crate::storage::io_priority::at_idle_io_class;
+
 /// O_DIRECT's alignment of buffers, offsets and lengths (the page size covers every device's
 /// logical block size).
 const DIRECT_ALIGNMENT_BYTES: usize = 4096;
@@ -208,33 +210,6 @@ impl LocalFile {
         buffer.length = buffer.length.min(length);
         Ok(Bytes::from_owner(buffer))
     }
-}
-
-/// `ioprio_set`'s constants (linux/ioprio.h; not in the libc crate).
-const IOPRIO_WHO_PROCESS: libc::c_long = 1;
-const IOPRIO_CLASS_IDLE: libc::c_long = 3;
-const IOPRIO_CLASS_SHIFT: libc::c_long = 13;
-
-/// Runs `read` on the calling thread at the idle I/O class, then restores its class. A refusal
-/// only leaves the class as it was.
-fn at_idle_io_class<T>(read: impl FnOnce() -> T) -> T {
-    // SAFETY: ioprio_get and ioprio_set on the calling thread (id 0) touch nothing else.
-    let previous = unsafe { libc::syscall(libc::SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0) };
-    // SAFETY: as above.
-    unsafe {
-        libc::syscall(
-            libc::SYS_ioprio_set,
-            IOPRIO_WHO_PROCESS,
-            0,
-            IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT,
-        )
-    };
-    let result = read();
-    if previous >= 0 {
-        // SAFETY: as above.
-        unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, previous) };
-    }
-    result
 }
 
 #[cfg(test)]

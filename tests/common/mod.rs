@@ -415,6 +415,31 @@ impl TestServer {
     }
 
     /// Opens a raw TCP connection.
+    /// An unlabelled metric of `/metrics` (a gauge such as `ringstore_startup_scrub_done`).
+    pub fn metric(&self, name: &str) -> Option<i64> {
+        let mut stream = self.connect();
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        let prefix = format!("{name} ");
+        text.lines()
+            .find_map(|line| line.strip_prefix(prefix.as_str()))
+            .map(|value| value.trim().parse().unwrap())
+    }
+
+    /// Waits until the startup scrub (orphans removed, missing files marked) has finished; the
+    /// server serves meanwhile, so a test counting files after a restart waits for it first.
+    pub fn wait_for_startup_scrub(&self) {
+        assert!(
+            eventually(60, || self.metric("ringstore_startup_scrub_done")
+                == Some(1)),
+            "the startup scrub did not finish (failed: {:?})",
+            self.metric("ringstore_startup_scrub_failed")
+        );
+    }
+
     pub fn connect(&self) -> TcpStream {
         let stream = TcpStream::connect(&self.address).unwrap();
         stream
