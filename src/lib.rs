@@ -20,7 +20,10 @@
 //! cache. Both per-core memories (recent files, object records) are `recent::RecentMap`s.
 //! Background work runs on core 0 in a low-share task queue (`s3::housekeeping`): the multipart
 //! reaper and the lifecycle pass, whose steps are `meta::LifecycleStep` commands (each a bounded
-//! batch applied and checkpointed in one transaction).
+//! batch applied and checkpointed in one transaction). Startup removes temp files
+//! (`storage::recovery`) and starts serving; the startup scrub (`scrub`), a background thread at
+//! nice 19, then removes orphan files and marks missing ones, a fan-out directory at a time, so
+//! neither startup time nor memory grows with the object count.
 //!
 //! Remote tiers (`tier`, with `--tier NAME=URL`) run beside the cores, not on them: a tokio
 //! runtime on the tier threads drives `object_store` for the mover (uploads a version's files,
@@ -33,7 +36,7 @@
 //! Dependency rule (checked by `tests/architecture.rs`): `limits`, `secret` and `object_bytes`
 //! import nothing of the crate, and `policy` (bucket policies: parsed once, evaluated per request,
 //! no I/O) and `lifecycle` (lifecycle rules: matching and due dates, no I/O) nothing but
-//! themselves; `config` only those and `obs`; `storage` and `meta` never import
+//! themselves; `config` only those and `obs`; `scrub` only `meta`, `storage`, `obs` and `limits`; `storage` and `meta` never import
 //! `s3`, `http` or `net`, and `meta` never imports `storage` (their shared names are
 //! `object_bytes`); `http` is pure (no glommio, no `s3`/`net`); `net` never imports `s3` or
 //! `service`; `runtime` reaches S3 only through `service`; `s3` never touches sockets or SQL;

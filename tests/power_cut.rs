@@ -375,6 +375,35 @@ impl Guest {
         }
     }
 
+    /// Waits until the guest's ringstore has finished its startup scrub (orphans removed), which
+    /// runs while it serves: the disk's counts are only final after it.
+    async fn wait_for_startup_scrub(&self) {
+        use std::io::{Read, Write};
+        let started = Instant::now();
+        loop {
+            let mut text = String::new();
+            if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                let _ = stream
+                    .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                let _ = stream.read_to_string(&mut text);
+            }
+            if text
+                .lines()
+                .any(|line| line == "ringstore_startup_scrub_done 1")
+            {
+                return;
+            }
+            assert!(
+                started.elapsed() < BOOT_TIMEOUT,
+                "{}: the startup scrub did not finish within {BOOT_TIMEOUT:?}:\n{}",
+                self.boot_label(),
+                self.console_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     /// A client of the guest's ringstore, without retries (a request cut by the power cut fails
     /// at once).
     fn client(&self) -> aws_sdk_s3::Client {
@@ -708,6 +737,7 @@ async fn power_cuts_of(binary: &Path, label: &str, filesystem: Filesystem, round
             object_files: checked.files,
             inline_rows: checked.inline,
         };
+        guest.wait_for_startup_scrub().await;
         let settle = Instant::now() + Duration::from_secs(durability::DISK_SETTLE_SECONDS);
         let mut asked = 0;
         let counts = loop {
