@@ -1,8 +1,9 @@
 //! Startup and the startup scrub on a data dir with many file-backed objects: startup is opening
 //! the metadata and removing temp files; the scrub (after the cores serve) reads the referenced
 //! file ids a directory's share at a time and removes orphans. `RINGSTORE_BENCH_OBJECTS` sets the
-//! count (default 1,000,000); `RINGSTORE_BENCH_DATA_DIR` fills that dir and keeps it (to start a
-//! real server on it); run with `cargo bench --bench recovery`.
+//! count (default 1,000,000); `RINGSTORE_BENCH_DATA_DIR` fills that dir (unless it holds a
+//! database already) and keeps it, to start a real server on it; run with
+//! `cargo bench --bench recovery`.
 
 mod common;
 
@@ -23,7 +24,9 @@ fn main() {
     let dir = tempfile::tempdir_in(".").unwrap();
     let layout = Layout::new(kept.as_deref().unwrap_or(dir.path()));
     layout.create_dirs().unwrap();
-    {
+    // A kept dir that already holds a database is measured as it is (filling 10,000,000 takes
+    // ~10 min).
+    if !layout.meta_path().exists() {
         let mut store = MetaStore::open(&layout.meta_path()).unwrap();
         let bucket = CreateBucket(common::bucket("bench"));
         store.apply(&bucket).unwrap();
@@ -61,12 +64,15 @@ fn main() {
     drop(store);
     assert_eq!(temp_files_removed, 100);
     let scrubbing = Instant::now();
-    let report = ringstore::scrub::scrub(&layout, FileTime::now_coarse(), |_, _| {
-        panic!("no file is missing")
-    })
+    let report = ringstore::scrub::scrub(
+        &layout,
+        FileTime::now(),
+        |_, _| panic!("no file is missing"),
+        || {},
+    )
     .unwrap();
     let scrubbed = scrubbing.elapsed();
-    assert_eq!(report.orphan_files_removed, 100);
+    assert!(report.orphan_files_removed >= 100, "{report:?}");
     assert_eq!(report.files_present, count);
     println!(
         "startup with {count} objects: {:.3} s (metadata opened, temp files removed); scrub \

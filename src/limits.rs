@@ -149,9 +149,26 @@ pub const REQUEST_TIME_SKEW_MAX_SECONDS: i64 = 15 * 60;
 /// `ringstore user` share the file; either commit takes milliseconds).
 pub const DATABASE_BUSY_WAIT_MS: u64 = 5_000;
 
+/// How far a file's change time can lag the wall clock: Linux stamps inodes from a clock updated
+/// once per tick (≤ 10 ms at HZ=100, the slowest common setting), so the server waits this long
+/// between reading the startup scrub's reference time and letting any core write.
+pub const FILE_TIME_LAG_MS_MAX: u64 = 30;
+
 /// Rows the startup scrub reads per statement (ringstore's own bound: each statement is a short
 /// read transaction, so WAL checkpoints keep completing while a big database is read; ~10 ms).
 pub const SCRUB_PAGE_ROWS: u64 = 10_000;
+
+/// The startup scrub waits before each page of rows and each directory while the cores handle at
+/// least this many requests (ringstore's own bound, as the tier mover's).
+pub const SCRUB_YIELD_REQUESTS_IN_FLIGHT_MIN: i64 = 2;
+
+/// How often the waiting scrub looks again, in ms.
+pub const SCRUB_YIELD_POLL_MS: u64 = 10;
+
+/// The longest the scrub waits before one more page or directory (ringstore's own bound: a
+/// server that is never quiet still finishes its scrub, at about a tenth of its idle pace; 10M
+/// objects take minutes then, measured in BENCHMARKS.md).
+pub const SCRUB_YIELD_WAIT_MS_MAX: u64 = 200;
 
 /// Write buffer of each of the startup scrub's 256 spill files (ringstore's own bound: 2 MiB for
 /// all of them).

@@ -34,12 +34,18 @@ impl FileReferences {
     /// Calls `visit` with every file id a row references (objects, versions, parts of unfinished
     /// uploads), reading `SCRUB_PAGE_ROWS` rows per statement. Pages are separate reads: a row
     /// that moves between them (a current version becoming noncurrent) can be seen twice or
-    /// missed, so what this finds must be confirmed with `referenced_among`. Returns the rows read.
-    pub fn for_each_page(&self, mut visit: impl FnMut(FileId)) -> Result<u64, MetaError> {
+    /// missed, so what this finds must be confirmed with `referenced_among`. `before_page` runs
+    /// before each statement (the scrub yields to requests there). Returns the rows read.
+    pub fn for_each_page(
+        &self,
+        mut visit: impl FnMut(FileId),
+        mut before_page: impl FnMut(),
+    ) -> Result<u64, MetaError> {
         let mut rows = 0u64;
         // objects, by (bucket, key).
         let mut after = (String::new(), String::new());
         loop {
+            before_page();
             let mut statement = self.connection.prepare_cached(
                 "SELECT bucket, key, file_id, parts FROM objects WHERE (bucket, key) > (?1, ?2) \
                  ORDER BY bucket, key LIMIT ?3",
@@ -64,6 +70,7 @@ impl FileReferences {
         loop {
             let mut read = 0;
             if let Some((bucket, key, sequence)) = after.clone() {
+                before_page();
                 let mut statement = self.connection.prepare_cached(
                     "SELECT bucket, key, sequence, file_id, parts FROM versions \
                      WHERE bucket = ?1 AND key = ?2 AND sequence < ?3 \
@@ -88,6 +95,7 @@ impl FileReferences {
                 .map_or((String::new(), String::new()), |(bucket, key, _)| {
                     (bucket.clone(), key.clone())
                 });
+            before_page();
             let mut statement = self.connection.prepare_cached(
                 "SELECT bucket, key, sequence, file_id, parts FROM versions \
                  WHERE (bucket, key) > (?1, ?2) ORDER BY bucket, key, sequence DESC LIMIT ?3",
@@ -109,6 +117,7 @@ impl FileReferences {
         // parts of unfinished uploads, by (upload_id, part_number).
         let mut after = (String::new(), -1i64);
         loop {
+            before_page();
             let mut statement = self.connection.prepare_cached(
                 "SELECT upload_id, part_number, file_id FROM parts \
                  WHERE (upload_id, part_number) > (?1, ?2) \
@@ -284,7 +293,10 @@ mod tests {
         let mut expected = database(&path, objects);
         let references = FileReferences::open(&path).unwrap();
         let mut seen = Vec::new();
-        let rows = references.for_each_page(|id| seen.push(id)).unwrap();
+        let mut pages = 0;
+        let rows = references
+            .for_each_page(|id| seen.push(id), || pages += 1)
+            .unwrap();
         let version_rows = SCRUB_PAGE_ROWS as usize + 2_000 + 3 + 5 + 1;
         assert_eq!(rows as usize, objects + 1 + version_rows + 15);
         let key = |id: &FileId| id.0;
@@ -292,6 +304,10 @@ mod tests {
         expected.sort_by_key(key);
         assert_eq!(seen.len(), expected.len());
         assert!(seen == expected, "a file id was missed or seen twice");
+        assert!(
+            pages as u64 >= rows / SCRUB_PAGE_ROWS,
+            "{pages} pages for {rows} rows"
+        );
     }
 
     #[test]

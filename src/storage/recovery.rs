@@ -30,16 +30,17 @@ pub struct FileTime {
 }
 
 impl FileTime {
-    /// Now, read from the clock the kernel stamps inodes with (`CLOCK_REALTIME_COARSE`, which
-    /// lags the precise clock by up to a tick): a file renamed after this call gets a change time
-    /// no earlier than it.
-    pub fn now_coarse() -> FileTime {
+    /// Now, from the precise wall clock. The kernel stamps an inode from a clock updated once per
+    /// tick, so a file changed after this call may carry a time up to a tick earlier: a caller
+    /// that needs "changed after now" to mean "stamped after now" waits `FILE_TIME_LAG_MS_MAX`
+    /// before anything may change a file.
+    pub fn now() -> FileTime {
         let mut time = libc::timespec {
             tv_sec: 0,
             tv_nsec: 0,
         };
         // SAFETY: clock_gettime writes only the timespec it is given.
-        unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut time) };
+        unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut time) };
         FileTime {
             seconds: time.tv_sec,
             nanoseconds: time.tv_nsec,
@@ -151,7 +152,7 @@ mod tests {
         std::fs::write(layout.object_path(orphan), b"o").unwrap();
         std::fs::write(layout.object_dir(7).join("stray"), b"s").unwrap();
         std::thread::sleep(std::time::Duration::from_millis(30));
-        let started = FileTime::now_coarse();
+        let started = FileTime::now();
         std::thread::sleep(std::time::Duration::from_millis(30));
         std::fs::write(layout.object_path(fresh), b"f").unwrap();
         let mut referenced = vec![missing.0, kept.0];
