@@ -10,7 +10,7 @@ mod common;
 use std::time::Instant;
 
 use ringstore::meta::{CreateBucket, MetaStore, PutCondition, PutObject};
-use ringstore::storage::recovery::{self, FileTime};
+use ringstore::storage::recovery;
 use ringstore::storage::{FileId, Layout};
 
 const FILL_BATCH: usize = 50_000;
@@ -54,7 +54,7 @@ fn main() {
     // A crash's debris: temp files and orphans.
     for _ in 0..100 {
         std::fs::File::create(layout.temp_path(FileId::random())).unwrap();
-        std::fs::File::create(layout.object_path(FileId::random())).unwrap();
+        std::fs::File::create(layout.object_path(FileId::random_from_earlier_run())).unwrap();
     }
     let rss_before = resident_kib();
     let started = Instant::now();
@@ -64,22 +64,19 @@ fn main() {
     drop(store);
     assert_eq!(temp_files_removed, 100);
     let scrubbing = Instant::now();
-    let report = ringstore::scrub::scrub(
-        &layout,
-        FileTime::now(),
-        |_, _| panic!("no file is missing"),
-        || {},
-    )
-    .unwrap();
+    let (report, outcome) =
+        ringstore::scrub::scrub(&layout, |_, _| panic!("no file is missing"), || {});
+    outcome.unwrap();
     let scrubbed = scrubbing.elapsed();
     assert!(report.orphan_files_removed >= 100, "{report:?}");
     assert_eq!(report.files_present, count);
     println!(
         "startup with {count} objects: {:.3} s (metadata opened, temp files removed); scrub \
-         after it: {:.2} s ({} rows); RSS {} KiB before, {} KiB after",
+         after it: {:.2} s ({} rows, {} passes); RSS {} KiB before, {} KiB after",
         opened.as_secs_f64(),
         scrubbed.as_secs_f64(),
         report.rows,
+        report.passes,
         rss_before,
         resident_kib()
     );

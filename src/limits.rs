@@ -149,11 +149,6 @@ pub const REQUEST_TIME_SKEW_MAX_SECONDS: i64 = 15 * 60;
 /// `ringstore user` share the file; either commit takes milliseconds).
 pub const DATABASE_BUSY_WAIT_MS: u64 = 5_000;
 
-/// How far a file's change time can lag the wall clock: Linux stamps inodes from a clock updated
-/// once per tick (≤ 10 ms at HZ=100, the slowest common setting), so the server waits this long
-/// between reading the startup scrub's reference time and letting any core write.
-pub const FILE_TIME_LAG_MS_MAX: u64 = 30;
-
 /// Rows the startup scrub reads per statement (ringstore's own bound: each statement is a short
 /// read transaction, so WAL checkpoints keep completing while a big database is read; ~10 ms).
 pub const SCRUB_PAGE_ROWS: u64 = 10_000;
@@ -170,9 +165,14 @@ pub const SCRUB_YIELD_POLL_MS: u64 = 10;
 /// objects take minutes then, measured in BENCHMARKS.md).
 pub const SCRUB_YIELD_WAIT_MS_MAX: u64 = 200;
 
-/// Write buffer of each of the startup scrub's 256 spill files (ringstore's own bound: 2 MiB for
-/// all of them).
-pub const SCRUB_SPILL_BUFFER_BYTES: usize = 8 * 1024;
+/// File ids the startup scrub holds at once (ringstore's own bound: 16 MiB). A data dir whose
+/// rows reference more is checked in several passes over the rows, each for a run of fan-out
+/// directories whose ids fit.
+pub const SCRUB_PASS_IDS_MAX: usize = 1_000_000;
+
+/// How long the scrub waits before offering its `missing_files` marks again while the metadata
+/// queue is full, in ms.
+pub const SCRUB_QUEUE_FULL_WAIT_MS: u64 = 10;
 
 /// Orphan and missing-file candidates the startup scrub gathers before confirming them against
 /// a snapshot of the rows (ringstore's own bound: a crash leaves a handful; this caps the memory

@@ -4,14 +4,40 @@
 use std::fmt;
 use std::sync::Arc;
 
-/// The internal, random identity of one stored file (128 bits, shown as 32 hex digits).
+/// The internal, random identity of one stored file (128 bits, shown as 32 hex digits). Bits
+/// 120–127 pick the fan-out directory; bits 88–119 are the run tag of the process that made it;
+/// the other 88 bits are random.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FileId(pub u128);
 
+/// Where the run tag sits in a file id (below the directory index).
+const RUN_TAG_SHIFT: u32 = 88;
+const RUN_TAG_MASK: u128 = (u32::MAX as u128) << RUN_TAG_SHIFT;
+
+/// This process's run tag: drawn once, so the startup scrub can tell files this run made (a
+/// write between its rename and its commit looks unreferenced) from an earlier run's leftovers,
+/// without trusting clocks or file times. Two runs share a tag with odds of 2^-32, and then the
+/// earlier run's orphans merely wait for a later start.
+fn run_tag() -> u32 {
+    static RUN_TAG: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *RUN_TAG.get_or_init(|| fastrand::u32(..))
+}
+
 impl FileId {
-    /// A fresh random id.
+    /// A fresh random id, carrying this process's run tag.
     pub fn random() -> Self {
-        FileId(fastrand::u128(..))
+        FileId((fastrand::u128(..) & !RUN_TAG_MASK) | (u128::from(run_tag()) << RUN_TAG_SHIFT))
+    }
+
+    /// A random id as an earlier run of the server made it (tests and benchmarks make a crash's
+    /// leftovers with it).
+    pub fn random_from_earlier_run() -> Self {
+        FileId((fastrand::u128(..) & !RUN_TAG_MASK) | (u128::from(run_tag() ^ 1) << RUN_TAG_SHIFT))
+    }
+
+    /// Whether this process made the id (`random`).
+    pub fn is_from_this_run(self) -> bool {
+        (self.0 & RUN_TAG_MASK) >> RUN_TAG_SHIFT == u128::from(run_tag())
     }
 
     /// Parses the 32-hex-digit form.
@@ -110,5 +136,31 @@ impl RemoteObject {
             tier: tier.to_string(),
             object_id: FileId::parse(id)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_carry_this_runs_tag_and_stay_random() {
+        // Goal: fresh ids are this run's and differ (directory bits included); an earlier run's
+        // are not this run's; parsing keeps the tag.
+        let ids: Vec<FileId> = (0..1_000).map(|_| FileId::random()).collect();
+        assert!(ids.iter().all(|id| id.is_from_this_run()));
+        let distinct: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
+        let directories: std::collections::HashSet<_> =
+            ids.iter().map(|id| id.dir_index()).collect();
+        assert!(directories.len() > 200, "{}", directories.len());
+        let earlier = FileId::random_from_earlier_run();
+        assert!(!earlier.is_from_this_run());
+        assert!(FileId::parse(&ids[0].to_string())
+            .unwrap()
+            .is_from_this_run());
+        assert!(!FileId::parse(&earlier.to_string())
+            .unwrap()
+            .is_from_this_run());
     }
 }

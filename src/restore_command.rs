@@ -45,7 +45,7 @@ pub fn run(args: RestoreArgs, default_data_dir: &str) -> Result<ExitCode, anyhow
         report.relinked
     );
     println!(
-        "versions whose bytes were only on the lost host: {} (they answer 500 and are listed in missing_files after the first start)",
+        "versions whose bytes were only on the lost host: {} (they answer 500 and are listed in missing_files once the first start's scrub has run)",
         report.local_versions_lost
     );
     println!(

@@ -12,8 +12,7 @@ use glommio::{LocalExecutorBuilder, Placement};
 use crate::config::Config;
 use crate::core_state::CoreState;
 use crate::limits::{
-    FILE_TIME_LAG_MS_MAX, IO_MEMORY_PER_CORE_BYTES, META_QUEUE_CAPACITY, RING_DEPTH,
-    RING_MEMLOCK_PER_CORE_BYTES,
+    IO_MEMORY_PER_CORE_BYTES, META_QUEUE_CAPACITY, RING_DEPTH, RING_MEMLOCK_PER_CORE_BYTES,
 };
 use crate::meta::{self, MetaClient, MetaStore};
 use crate::net::tls::{self, CertificateResolver};
@@ -473,15 +472,10 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
         meta::thread::spawn(store, receiver, registry.meta.clone(), generations.clone())
             .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
     spawn_signal_thread(signals, shutdown.clone(), certificates.clone());
-    // Read before any core can accept a write, and a tick's worth of time before they can: files
-    // stamped after it are in flight, not orphans (`FileTime::now`).
-    let started = recovery::FileTime::now();
-    std::thread::sleep(Duration::from_millis(FILE_TIME_LAG_MS_MAX));
     crate::scrub::spawn(
         layout.clone(),
         MetaClient::new(sender.clone(), generations.clone()),
         registry.scrub.clone(),
-        started,
         {
             let registry = registry.clone();
             Arc::new(move || registry.requests_in_flight())

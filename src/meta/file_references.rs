@@ -242,7 +242,7 @@ mod tests {
             )
             .unwrap();
         let versions = [
-            ("many", SCRUB_PAGE_ROWS as usize + 2_000),
+            ("many", 2 * SCRUB_PAGE_ROWS as usize + 2_000),
             ("a", 3),
             ("z", 5),
         ];
@@ -297,7 +297,7 @@ mod tests {
         let rows = references
             .for_each_page(|id| seen.push(id), || pages += 1)
             .unwrap();
-        let version_rows = SCRUB_PAGE_ROWS as usize + 2_000 + 3 + 5 + 1;
+        let version_rows = 2 * SCRUB_PAGE_ROWS as usize + 2_000 + 3 + 5 + 1;
         assert_eq!(rows as usize, objects + 1 + version_rows + 15);
         let key = |id: &FileId| id.0;
         seen.sort_by_key(key);

@@ -44,12 +44,6 @@ impl Layout {
         self.root.join("objects")
     }
 
-    /// The startup scrub's scratch files (each fan-out directory's referenced ids), removed when
-    /// it ends and at every start.
-    pub fn scrub_dir(&self) -> PathBuf {
-        self.root.join("scrub")
-    }
-
     /// The fan-out directory with `index`.
     pub fn object_dir(&self, index: usize) -> PathBuf {
         self.objects_dir().join(format!("{index:02x}"))

@@ -414,7 +414,6 @@ impl TestServer {
         )
     }
 
-    /// Opens a raw TCP connection.
     /// An unlabelled metric of `/metrics` (a gauge such as `ringstore_startup_scrub_done`).
     pub fn metric(&self, name: &str) -> Option<i64> {
         let mut stream = self.connect();
@@ -440,6 +439,7 @@ impl TestServer {
         );
     }
 
+    /// Opens a raw TCP connection.
     pub fn connect(&self) -> TcpStream {
         let stream = TcpStream::connect(&self.address).unwrap();
         stream
