@@ -414,16 +414,22 @@ impl TestServer {
         )
     }
 
-    /// An unlabelled metric of `/metrics` (a gauge such as `ringstore_startup_scrub_done`).
-    pub fn metric(&self, name: &str) -> Option<i64> {
+    /// The whole `/metrics` answer (head and body).
+    pub fn metrics_text(&self) -> String {
         let mut stream = self.connect();
         stream
             .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             .unwrap();
         let mut text = String::new();
         stream.read_to_string(&mut text).unwrap();
+        text
+    }
+
+    /// An unlabelled metric of `/metrics` (a gauge such as `ringstore_startup_scrub_done`).
+    pub fn metric(&self, name: &str) -> Option<i64> {
         let prefix = format!("{name} ");
-        text.lines()
+        self.metrics_text()
+            .lines()
             .find_map(|line| line.strip_prefix(prefix.as_str()))
             .map(|value| value.trim().parse().unwrap())
     }

@@ -463,15 +463,10 @@ pub async fn put_multipart(
 /// A per-core metric of `server`, summed over its cores (from /metrics): `name` without its
 /// labels, e.g. `ringstore_requests_in_flight`.
 pub fn metric_sum(server: &TestServer, name: &str) -> i64 {
-    use std::io::{Read, Write};
-    let mut stream = server.connect();
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
     let prefix = format!("{name}{{");
-    text.lines()
+    server
+        .metrics_text()
+        .lines()
         .filter_map(|line| line.strip_prefix(prefix.as_str()))
         .filter_map(|rest| rest.split_once("} "))
         .map(|(_, value)| value.trim().parse::<i64>().unwrap())
