@@ -149,6 +149,11 @@ pub const REQUEST_TIME_SKEW_MAX_SECONDS: i64 = 15 * 60;
 /// `ringstore user` share the file; either commit takes milliseconds).
 pub const DATABASE_BUSY_WAIT_MS: u64 = 5_000;
 
+/// How long a starting server waits for another ringstore to release the data dir (ringstore's
+/// own bound: twice the default `--shutdown-timeout`, so a restart that overlaps a draining
+/// server waits it out), in ms.
+pub const DATA_DIR_LOCK_WAIT_MS_MAX: u64 = 60_000;
+
 /// Rows the startup scrub reads per statement (ringstore's own bound: each statement is a short
 /// read transaction, so WAL checkpoints keep completing while a big database is read; ~10 ms).
 pub const SCRUB_PAGE_ROWS: u64 = 10_000;
@@ -165,7 +170,7 @@ pub const SCRUB_YIELD_POLL_MS: u64 = 10;
 /// objects take minutes then, measured in BENCHMARKS.md).
 pub const SCRUB_YIELD_WAIT_MS_MAX: u64 = 200;
 
-/// File ids the startup scrub holds at once (ringstore's own bound: 16 MiB). A data dir whose
+/// File ids the startup scrub holds at once (ringstore's own bound: 16 MB). A data dir whose
 /// rows reference more is checked in several passes over the rows, each for a run of fan-out
 /// directories whose ids fit.
 pub const SCRUB_PASS_IDS_MAX: usize = 1_000_000;

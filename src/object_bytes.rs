@@ -29,8 +29,10 @@ impl FileId {
         FileId((fastrand::u128(..) & !RUN_TAG_MASK) | (u128::from(run_tag()) << RUN_TAG_SHIFT))
     }
 
-    /// A random id as an earlier run of the server made it (tests and benchmarks make a crash's
-    /// leftovers with it).
+    /// A random id as an earlier run of the server made it: for tests and benchmarks, which
+    /// make a crash's leftovers with it. Never for files the server writes (the startup scrub
+    /// would take an in-flight one for an orphan).
+    #[doc(hidden)]
     pub fn random_from_earlier_run() -> Self {
         FileId((fastrand::u128(..) & !RUN_TAG_MASK) | (u128::from(run_tag() ^ 1) << RUN_TAG_SHIFT))
     }

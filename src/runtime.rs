@@ -12,14 +12,15 @@ use glommio::{LocalExecutorBuilder, Placement};
 use crate::config::Config;
 use crate::core_state::CoreState;
 use crate::limits::{
-    IO_MEMORY_PER_CORE_BYTES, META_QUEUE_CAPACITY, RING_DEPTH, RING_MEMLOCK_PER_CORE_BYTES,
+    DATA_DIR_LOCK_WAIT_MS_MAX, IO_MEMORY_PER_CORE_BYTES, META_QUEUE_CAPACITY, RING_DEPTH,
+    RING_MEMLOCK_PER_CORE_BYTES,
 };
 use crate::meta::{self, MetaClient, MetaStore};
 use crate::net::tls::{self, CertificateResolver};
 use crate::net::CoreListeners;
 use crate::obs::metrics::Registry;
 use crate::service::Service;
-use crate::storage::{recovery, Layout};
+use crate::storage::{data_dir_lock, recovery, Layout};
 
 /// Why the server could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +32,12 @@ pub enum RuntimeError {
         path: String,
         /// Cause.
         source: std::io::Error,
+    },
+    /// Another ringstore kept the data dir for longer than `DATA_DIR_LOCK_WAIT_MS_MAX`.
+    #[error("data dir {path} is in use by another ringstore (it holds {path}/ringstore.lock)")]
+    DataDirInUse {
+        /// The data dir.
+        path: String,
     },
     /// The metadata database could not be opened.
     #[error("metadata database: {0}")]
@@ -442,6 +449,21 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
         source,
     };
     layout.create_dirs().map_err(data_dir_error)?;
+    // Held until the process ends: nothing below touches the data dir before it.
+    let _lock = data_dir_lock::lock_data_dir(
+        &layout,
+        Duration::from_millis(DATA_DIR_LOCK_WAIT_MS_MAX),
+        |path| {
+            tracing::warn!(
+                path = %path.display(),
+                "another ringstore holds this data dir; waiting for it to stop"
+            )
+        },
+    )
+    .map_err(data_dir_error)?
+    .ok_or_else(|| RuntimeError::DataDirInUse {
+        path: config.data_dir.display().to_string(),
+    })?;
     // A certificate that cannot be used, or an address taken, stops the start before recovery
     // touches the data dir (connections arriving meanwhile wait in the listen backlog).
     let certificates = match &config.tls {

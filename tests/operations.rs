@@ -616,3 +616,47 @@ fn metadata_thread_runs_at_raised_priority_when_allowed() {
         );
     }
 }
+
+#[test]
+fn a_second_server_on_the_same_data_dir_waits_for_the_first() {
+    // Goal: a server started on a data dir another ringstore holds says so and waits (it does
+    // not serve, nor touch the first one's files) until the first one stops, then starts and
+    // serves what the first one stored.
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().join("data");
+    let mut first = TestServer::start_in(&data_dir, &[]);
+    let (head, _) = RawRequest::new("PUT", "/shared", &first.address).signed_head();
+    assert_eq!(exchange(&first, head.as_bytes()).status, 200);
+    let body = common::pattern(100_000, 7);
+    let (head, _) = RawRequest::new("PUT", "/shared/kept", &first.address)
+        .header("content-length", &body.len().to_string())
+        .payload("UNSIGNED-PAYLOAD")
+        .signed_head();
+    let mut stream = first.connect();
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&body).unwrap();
+    assert_eq!(
+        read_response(&mut BufReader::new(stream), false)
+            .unwrap()
+            .status,
+        200
+    );
+    let second_dir = data_dir.clone();
+    let second = std::thread::spawn(move || TestServer::start_in_with_env(&second_dir, &[], &[]));
+    let log = data_dir.with_extension("log");
+    assert!(
+        common::eventually(20, || std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("another ringstore holds this data dir")),
+        "the second server did not say it waits"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !second.is_finished(),
+        "the second server started beside the first"
+    );
+    assert_eq!(first.signal_and_wait(libc::SIGTERM, 30), Some(0));
+    let second = second.join().unwrap();
+    let (head, _) = RawRequest::new("GET", "/shared/kept", &second.address).signed_head();
+    assert_eq!(exchange(&second, head.as_bytes()).body, body);
+}

@@ -101,7 +101,7 @@ impl DataKey {
     }
 
     /// The package cipher for one file of a multipart object: a key derived (HMAC-SHA256) from
-    /// this data key and the file's random id. Every upload of a part is a new file, so a part
+    /// this data key and the file's id (unique: 96 of its bits are random). Every upload of a part is a new file, so a part
     /// number uploaded twice never seals two plaintexts under one key and nonce.
     pub fn file_packages(&self, file: FileId) -> PackageCipher {
         let mut label = b"ringstore part file key v1 ".to_vec();

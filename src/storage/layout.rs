@@ -44,6 +44,11 @@ impl Layout {
         self.root.join("objects")
     }
 
+    /// The lock file a running server holds (`data_dir_lock`).
+    pub fn lock_path(&self) -> PathBuf {
+        self.root.join("ringstore.lock")
+    }
+
     /// The fan-out directory with `index`.
     pub fn object_dir(&self, index: usize) -> PathBuf {
         self.objects_dir().join(format!("{index:02x}"))

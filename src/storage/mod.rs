@@ -3,6 +3,7 @@
 
 pub mod capacity;
 pub mod checksum;
+pub mod data_dir_lock;
 pub mod decrypting_reader;
 pub mod encryption;
 pub mod io_priority;
