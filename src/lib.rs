@@ -20,7 +20,8 @@
 //! cache. Both per-core memories (recent files, object records) are `recent::RecentMap`s.
 //! Background work runs on core 0 in a low-share task queue (`s3::housekeeping`): the multipart
 //! reaper and the lifecycle pass, whose steps are `meta::LifecycleStep` commands (each a bounded
-//! batch applied and checkpointed in one transaction). Startup removes temp files
+//! batch applied and checkpointed in one transaction). A server holds its data dir's lock
+//! (`storage::data_dir_lock`) for its whole life. Startup removes temp files
 //! (`storage::recovery`) and starts serving; the startup scrub (`scrub`), a background thread at
 //! nice 19, then removes orphan files and marks missing ones, a fan-out directory at a time, so
 //! neither startup time nor memory grows with the object count.
