@@ -2,16 +2,13 @@
 //! commit). Each command's SQL lives with its kind (`buckets`, `objects`, `listing`, `multipart`,
 //! `users`).
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use rusqlite::{Connection, Transaction};
 
 use super::command::{Job, MetaCommand};
-use super::object_rows::files_of;
 use super::schema::{self, SchemaError};
 use super::MetaError;
-use crate::object_bytes::FileId;
 
 /// The metadata database, owned by the metadata thread.
 pub struct MetaStore {
@@ -65,9 +62,15 @@ impl MetaStore {
         )? as u64)
     }
 
-    /// Every file id any row references, in memory (tests and tools; the server's startup scrub
+    /// Every file id any row references, in memory (unit tests; the server's startup scrub
     /// reads them a directory's share at a time, `file_references`).
-    pub fn referenced_file_ids(&self) -> Result<HashSet<FileId>, MetaError> {
+    #[cfg(test)]
+    pub(crate) fn referenced_file_ids(
+        &self,
+    ) -> Result<std::collections::HashSet<crate::object_bytes::FileId>, MetaError> {
+        use super::object_rows::files_of;
+        use crate::object_bytes::FileId;
+        use std::collections::HashSet;
         let mut ids = HashSet::new();
         // Every version's files: noncurrent versions keep theirs until they are deleted.
         let mut statement = self.connection.prepare(
@@ -168,6 +171,7 @@ pub(crate) mod tests {
         BucketRecord, CreateBucket, DeleteBatch, DeleteBucket, DeleteCondition, DeleteObject,
         GetObject, ListBuckets, ListObjects, ObjectBody, ObjectRecord, PutCondition, PutObject,
     };
+    use crate::object_bytes::FileId;
     use crate::object_bytes::InlineBytes;
 
     pub(crate) fn object(key: &str, id: u128) -> ObjectRecord {
