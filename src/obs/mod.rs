@@ -1,6 +1,7 @@
 //! Observability: logging setup (text or JSON, written by a logging thread), per-core metrics and
-//! recent errors. The per-request log event itself is written by `s3::pipeline`.
+//! recent errors. The per-request log event is written by `access_log`, for `s3::pipeline`.
 
+pub mod access_log;
 pub mod log_ring;
 pub mod metrics;
 pub mod recent_errors;
@@ -69,8 +70,12 @@ pub fn init_logging(level: &str, format: LogFormat) -> Result<(), String> {
         .with_env_filter(filter)
         .with_writer(EventWriter)
         .with_target(false);
+    let ansi = format == LogFormat::Text && io::stderr().is_terminal();
+    if !ansi {
+        access_log::use_line_format(format);
+    }
     match format {
-        LogFormat::Text => builder.with_ansi(io::stderr().is_terminal()).init(),
+        LogFormat::Text => builder.with_ansi(ansi).init(),
         LogFormat::Json => builder
             .json()
             .flatten_event(true)

@@ -17,6 +17,7 @@ use super::router::{self, RouteInput};
 use super::{cors, xml, S3Context};
 use crate::http::{Method, RequestBody, RequestHead};
 use crate::http::{Response, ResponseBody};
+use crate::obs::access_log::AccessEvent;
 use crate::obs::recent_errors::RecentError;
 
 /// The operation name logged (and the metrics series) of a request refused before it was routed.
@@ -57,7 +58,8 @@ pub async fn handle(
     response.head.header("x-amz-request-id", request_id.clone());
     response.head.header("x-amz-id-2", request_id.clone());
     let status = response.head.status;
-    let seconds = started.elapsed().as_secs_f64();
+    let elapsed = started.elapsed();
+    let seconds = elapsed.as_secs_f64();
     let metrics = context.core_metrics();
     metrics.request_in_flight(false);
     metrics.record_request(
@@ -83,19 +85,18 @@ pub async fn handle(
     if status >= 500 && status != 501 {
         tracing::warn!(request_id = %request_id, status, s3_op = operation.map_or(UNROUTED, Operation::name), "request failed on the server side");
     }
-    tracing::info!(
-        request_id = %request_id,
-        core = context.core_index,
-        s3_op = operation.map_or(UNROUTED, Operation::name),
-        method = head.method.as_str(),
-        path = %head.path,
+    crate::obs::access_log::record(&AccessEvent {
+        request_id: &request_id,
+        core: context.core_index,
+        s3_op: operation.map_or(UNROUTED, Operation::name),
+        method: head.method.as_str(),
+        path: &head.path,
         status,
-        duration_ms = seconds * 1000.0,
-        bytes_in = body.bytes_read(),
-        bytes_out = response.body.content_length(),
-        access_key = %access_key,
-        "request"
-    );
+        duration: elapsed,
+        bytes_in: body.bytes_read(),
+        bytes_out: response.body.content_length(),
+        access_key: &access_key,
+    });
     response
 }
 

@@ -1,0 +1,385 @@
+//! The per-request access event, written straight into its line in the shape tracing's formatter
+//! gives it (text or JSON), so a core spends no time in `core::fmt` or field visitors per request.
+//!
+//! Issue 25 item 3: with the log on, tracing's formatter cost ~6 µs per request on the core (its
+//! visitor, `fmt::write`, the timestamp). The line here carries the same fields, in the same
+//! order and quoting, and goes to the same per-core log ring. A terminal (ANSI colours) keeps
+//! tracing's own formatter: a person reading is not a load to optimise.
+
+use std::cell::RefCell;
+use std::io::Write;
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::LogFormat;
+
+/// The target the access event is filtered under (`--log-level ringstore::s3::pipeline=info`),
+/// kept from when the event was a plain `tracing::info!` in `s3::pipeline`.
+pub const ACCESS_LOG_TARGET: &str = "ringstore::s3::pipeline";
+
+/// The line format the fast path writes; unset (tracing formats the event) when logs go to a
+/// terminal or logging was never initialised (tests of the library).
+static LINE_FORMAT: OnceLock<LogFormat> = OnceLock::new();
+
+/// Bytes a line is started with room for: the fields plus a typical path and key.
+const LINE_CAPACITY_BYTES: usize = 320;
+
+/// Chooses the fast path for `format` (called once, by `init_logging`, when not on a terminal).
+pub fn use_line_format(format: LogFormat) {
+    let _ = LINE_FORMAT.set(format);
+}
+
+/// One request as logged.
+#[derive(Debug, Clone, Copy)]
+pub struct AccessEvent<'a> {
+    /// The id returned in `x-amz-request-id`.
+    pub request_id: &'a str,
+    /// The core that served it.
+    pub core: usize,
+    /// The S3 operation's name (`PutObject`), or `Other` when refused before routing.
+    pub s3_op: &'a str,
+    /// The HTTP method.
+    pub method: &'a str,
+    /// The request path as sent (percent-encoded, without the query).
+    pub path: &'a str,
+    /// The HTTP status answered.
+    pub status: u16,
+    /// From the request head read to the response ready (its body not yet sent).
+    pub duration: Duration,
+    /// Body bytes read.
+    pub bytes_in: u64,
+    /// Body bytes the response declares.
+    pub bytes_out: u64,
+    /// The access key that signed it, empty when anonymous or refused before.
+    pub access_key: &'a str,
+}
+
+/// Logs `event` at INFO when the filter lets it through.
+pub fn record(event: &AccessEvent<'_>) {
+    if !tracing::enabled!(target: ACCESS_LOG_TARGET, tracing::Level::INFO) {
+        return;
+    }
+    match LINE_FORMAT.get() {
+        Some(format) => super::log_ring::submit(format_line(*format, event, SystemTime::now())),
+        None => tracing::info!(
+            target: ACCESS_LOG_TARGET,
+            request_id = %event.request_id,
+            core = event.core,
+            s3_op = event.s3_op,
+            method = event.method,
+            path = %event.path,
+            status = event.status,
+            duration_ms = event.duration.as_secs_f64() * 1000.0,
+            bytes_in = event.bytes_in,
+            bytes_out = event.bytes_out,
+            access_key = %event.access_key,
+            "request"
+        ),
+    }
+}
+
+/// The whole line (with its newline) for `event` logged at `now`.
+pub fn format_line(format: LogFormat, event: &AccessEvent<'_>, now: SystemTime) -> Vec<u8> {
+    let mut line = Vec::with_capacity(LINE_CAPACITY_BYTES);
+    match format {
+        LogFormat::Text => {
+            write_timestamp(&mut line, now);
+            line.extend_from_slice(b"  INFO request request_id=");
+            line.extend_from_slice(event.request_id.as_bytes());
+            line.extend_from_slice(b" core=");
+            write_integer(&mut line, event.core as u64);
+            line.extend_from_slice(b" s3_op=");
+            write_debug_str(&mut line, event.s3_op);
+            line.extend_from_slice(b" method=");
+            write_debug_str(&mut line, event.method);
+            line.extend_from_slice(b" path=");
+            line.extend_from_slice(event.path.as_bytes());
+            line.extend_from_slice(b" status=");
+            write_integer(&mut line, u64::from(event.status));
+            line.extend_from_slice(b" duration_ms=");
+            write_milliseconds(&mut line, event.duration);
+            line.extend_from_slice(b" bytes_in=");
+            write_integer(&mut line, event.bytes_in);
+            line.extend_from_slice(b" bytes_out=");
+            write_integer(&mut line, event.bytes_out);
+            line.extend_from_slice(b" access_key=");
+            line.extend_from_slice(event.access_key.as_bytes());
+        }
+        LogFormat::Json => {
+            line.extend_from_slice(b"{\"timestamp\":\"");
+            write_timestamp(&mut line, now);
+            line.extend_from_slice(
+                b"\",\"level\":\"INFO\",\"message\":\"request\",\"request_id\":",
+            );
+            write_json_str(&mut line, event.request_id);
+            line.extend_from_slice(b",\"core\":");
+            write_integer(&mut line, event.core as u64);
+            line.extend_from_slice(b",\"s3_op\":");
+            write_json_str(&mut line, event.s3_op);
+            line.extend_from_slice(b",\"method\":");
+            write_json_str(&mut line, event.method);
+            line.extend_from_slice(b",\"path\":");
+            write_json_str(&mut line, event.path);
+            line.extend_from_slice(b",\"status\":");
+            write_integer(&mut line, u64::from(event.status));
+            line.extend_from_slice(b",\"duration_ms\":");
+            write_milliseconds(&mut line, event.duration);
+            line.extend_from_slice(b",\"bytes_in\":");
+            write_integer(&mut line, event.bytes_in);
+            line.extend_from_slice(b",\"bytes_out\":");
+            write_integer(&mut line, event.bytes_out);
+            line.extend_from_slice(b",\"access_key\":");
+            write_json_str(&mut line, event.access_key);
+            line.push(b'}');
+        }
+    }
+    line.push(b'\n');
+    line
+}
+
+thread_local! {
+    /// The last second formatted on this thread, and its `YYYY-MM-DDTHH:MM:SS`: a core logs
+    /// thousands of requests within one second.
+    static SECOND: RefCell<(u64, [u8; 19])> = const { RefCell::new((u64::MAX, [0; 19])) };
+}
+
+/// RFC 3339 in UTC with microseconds, as tracing's default timer writes it:
+/// `2026-12-01T20:38:02.840932Z`.
+fn write_timestamp(line: &mut Vec<u8>, now: SystemTime) {
+    let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let seconds = since_epoch.as_secs();
+    SECOND.with(|cached| {
+        let mut cached = cached.borrow_mut();
+        if cached.0 != seconds {
+            let mut text = [0u8; 19];
+            let formatted = i64::try_from(seconds)
+                .ok()
+                .and_then(|seconds| time::OffsetDateTime::from_unix_timestamp(seconds).ok())
+                .map(|time| {
+                    let mut cursor = std::io::Cursor::new(&mut text[..]);
+                    write!(
+                        cursor,
+                        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                        time.year(),
+                        u8::from(time.month()),
+                        time.day(),
+                        time.hour(),
+                        time.minute(),
+                        time.second()
+                    )
+                    .is_ok()
+                })
+                .unwrap_or(false);
+            if !formatted {
+                text.copy_from_slice(b"1970-01-01T00:00:00");
+            }
+            *cached = (seconds, text);
+        }
+        line.extend_from_slice(&cached.1);
+    });
+    line.push(b'.');
+    write_padded(line, u64::from(since_epoch.subsec_micros()), 6);
+    line.push(b'Z');
+}
+
+/// Milliseconds with nanosecond resolution (`0.811183`, `12.000000`): a JSON number and the text
+/// form's float, without going through `f64` formatting.
+fn write_milliseconds(line: &mut Vec<u8>, duration: Duration) {
+    let nanos = duration.as_nanos();
+    write_integer(line, u64::try_from(nanos / 1_000_000).unwrap_or(u64::MAX));
+    line.push(b'.');
+    write_padded(line, (nanos % 1_000_000) as u64, 6);
+}
+
+fn write_integer(line: &mut Vec<u8>, value: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = value;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    line.extend_from_slice(&digits[start..]);
+}
+
+/// `value` in exactly `width` digits, zero-padded (`value` < 10^`width`).
+fn write_padded(line: &mut Vec<u8>, value: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut rest = value;
+    for digit in digits[..width].iter_mut().rev() {
+        *digit = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    line.extend_from_slice(&digits[..width]);
+}
+
+/// A string as `{:?}` writes it (quoted, escaped); the plain names logged here take the fast way.
+fn write_debug_str(line: &mut Vec<u8>, value: &str) {
+    if value
+        .bytes()
+        .all(|byte| byte.is_ascii_graphic() && byte != b'"' && byte != b'\\' || byte == b' ')
+    {
+        line.push(b'"');
+        line.extend_from_slice(value.as_bytes());
+        line.push(b'"');
+    } else {
+        let _ = write!(line, "{value:?}");
+    }
+}
+
+/// A JSON string, escaped by serde_json.
+fn write_json_str(line: &mut Vec<u8>, value: &str) {
+    let _ = serde_json::to_writer(&mut *line, value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A writer tracing formats into, shared with the test.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(data);
+            Ok(data.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn sample() -> AccessEvent<'static> {
+        AccessEvent {
+            request_id: "00DB29390E000002",
+            core: 1,
+            s3_op: "PutObject",
+            method: "PUT",
+            path: "/loadtest/a%20b/object-00000000",
+            status: 200,
+            duration: Duration::from_nanos(811_183),
+            bytes_in: 4096,
+            bytes_out: 0,
+            access_key: "ringstore",
+        }
+    }
+
+    /// What tracing's own formatter writes for `event`, configured as `init_logging` does.
+    fn tracing_line(format: LogFormat, event: &AccessEvent<'_>) -> String {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let builder = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_target(false)
+            .with_ansi(false);
+        let emit = || {
+            tracing::info!(
+                request_id = %event.request_id,
+                core = event.core,
+                s3_op = event.s3_op,
+                method = event.method,
+                path = %event.path,
+                status = event.status,
+                duration_ms = event.duration.as_secs_f64() * 1000.0,
+                bytes_in = event.bytes_in,
+                bytes_out = event.bytes_out,
+                access_key = %event.access_key,
+                "request"
+            )
+        };
+        match format {
+            LogFormat::Text => tracing::subscriber::with_default(builder.finish(), emit),
+            LogFormat::Json => tracing::subscriber::with_default(
+                builder
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false)
+                    .finish(),
+                emit,
+            ),
+        }
+        let bytes = captured.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn the_text_line_is_the_one_tracing_writes_after_its_timestamp() {
+        // Goal: log readers and parsers see no change: same fields, order, quoting and spacing.
+        let event = sample();
+        let ours =
+            String::from_utf8(format_line(LogFormat::Text, &event, SystemTime::now())).unwrap();
+        let theirs = tracing_line(LogFormat::Text, &event);
+        let after_timestamp = |line: &str| line.split_once(' ').unwrap().1.to_string();
+        assert_eq!(after_timestamp(&ours), after_timestamp(&theirs));
+        assert_eq!(
+            ours.split_once(' ').unwrap().0.len(),
+            theirs.split_once(' ').unwrap().0.len()
+        );
+    }
+
+    #[test]
+    fn the_json_line_has_tracings_keys_in_its_order_and_the_same_values() {
+        // Goal: a JSON log pipeline parses the same object; a path needing escapes stays valid.
+        for path in [
+            "/loadtest/object-00000000",
+            "/b/quote\"back\\slash\u{1}tab\t",
+            "/b/é",
+        ] {
+            let event = AccessEvent { path, ..sample() };
+            let ours =
+                String::from_utf8(format_line(LogFormat::Json, &event, SystemTime::now())).unwrap();
+            let theirs = tracing_line(LogFormat::Json, &event);
+            assert!(ours.ends_with('\n'));
+            let ours: serde_json::Value = serde_json::from_str(&ours).unwrap();
+            let theirs: serde_json::Value = serde_json::from_str(&theirs).unwrap();
+            let keys = |value: &serde_json::Value| -> Vec<String> {
+                value.as_object().unwrap().keys().cloned().collect()
+            };
+            assert_eq!(keys(&ours), keys(&theirs));
+            for (key, value) in theirs.as_object().unwrap() {
+                match key.as_str() {
+                    "timestamp" => assert_eq!(
+                        ours[key].as_str().unwrap().len(),
+                        value.as_str().unwrap().len()
+                    ),
+                    "duration_ms" => assert!(
+                        (ours[key].as_f64().unwrap() - value.as_f64().unwrap()).abs() < 1e-9
+                    ),
+                    _ => assert_eq!(&ours[key], value, "{key}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_timestamp_is_rfc3339_utc_with_microseconds() {
+        // Goal: the cached second and the digits are right, including across a second's change.
+        let at = |seconds: u64, micros: u64| {
+            UNIX_EPOCH + Duration::from_micros(seconds * 1_000_000 + micros)
+        };
+        let mut line = Vec::new();
+        write_timestamp(&mut line, at(1_796_158_302, 9_544));
+        assert_eq!(line, b"2026-12-01T20:51:42.009544Z");
+        line.clear();
+        write_timestamp(&mut line, at(1_796_158_303, 0));
+        assert_eq!(line, b"2026-12-01T20:51:43.000000Z");
+    }
+
+    #[test]
+    fn numbers_are_written_whole() {
+        // Goal: zero, the largest values and the millisecond fraction's padding.
+        let mut line = Vec::new();
+        write_integer(&mut line, 0);
+        line.push(b' ');
+        write_integer(&mut line, u64::MAX);
+        line.push(b' ');
+        write_milliseconds(&mut line, Duration::from_nanos(12_000_005));
+        assert_eq!(line, b"0 18446744073709551615 12.000005");
+    }
+}
