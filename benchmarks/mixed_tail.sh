@@ -1,0 +1,55 @@
+#!/bin/bash
+# Issue 25 item 6: the mixed-load tail. 70/20/5/5 GET/PUT/DELETE/LIST of 1 KiB–1 MiB objects over
+# 64 connections, offered open-loop at RATE ops/s for DURATION s, against a fresh release server
+# whose lifecycle pass is busy expiring objects (a 1-day Expiration rule, days shortened to 20 s)
+# beside the metadata thread's group commits. Beside it runs a probe: a process that sleeps 1 ms
+# in a loop and reports each wake-up late by more than 8 ms, so a tail the whole host shared (a
+# stalled vCPU, a slow disk flush) can be told from one of the server's own.
+# Usage (repo root, after `cargo build --release --bins`; needs target/test-venv's boto3):
+#   RATE=1000 DURATION=60 RUNS=3 benchmarks/mixed_tail.sh
+set -euo pipefail
+BIN=${BIN:-target/release/ringstore}
+LOADTEST=${LOADTEST:-target/release/loadtest}
+PYTHON=${PYTHON:-target/test-venv/bin/python}
+RATE=${RATE:-1000}
+DURATION=${DURATION:-60}
+RUNS=${RUNS:-3}
+PORT=${PORT:-9661}
+work=$(mktemp -d /work/bench-tail.XXXX)
+trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+for run in $(seq "$RUNS"); do
+    rm -rf "$work/data"
+    "$BIN" --data-dir "$work/data" --listen "127.0.0.1:$PORT" --cores 2 --log-level warn \
+        --lifecycle-day-seconds 20 >"$work/server.log" 2>&1 &
+    server=$!
+    until curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null; do sleep 0.05; done
+    "$PYTHON" - "$PORT" <<'PY'
+import sys, boto3
+s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{sys.argv[1]}", region_name="us-east-1",
+                  aws_access_key_id="ringstore", aws_secret_access_key="ringstore-secret")
+s3.create_bucket(Bucket="loadtest")
+s3.put_bucket_lifecycle_configuration(Bucket="loadtest", LifecycleConfiguration={"Rules": [
+    {"ID": "expire", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 1}}]})
+PY
+    "$PYTHON" - "$((DURATION + 4))" >"$work/probe.txt" <<'PY' &
+import sys, time
+end = time.monotonic() + float(sys.argv[1]); last = time.monotonic(); late = []
+while last < end:
+    time.sleep(0.001)
+    now = time.monotonic()
+    if now - last > 0.008:
+        late.append((now - last) * 1000)
+    last = now
+print(f"probe: {len(late)} wake-ups late by > 8 ms, the latest {max(late, default=0):.1f} ms")
+PY
+    probe=$!
+    echo "== run $run"
+    "$LOADTEST" --endpoint "http://127.0.0.1:$PORT" --op get=70,put=20,delete=5,list=5 \
+        --size 1KiB-1MiB --connections 64 --duration "$DURATION" --warmup 2 --rate "$RATE" \
+        --server-pid "$server" 2>&1 | grep -A6 '^op '
+    wait "$probe"
+    cat "$work/probe.txt"
+    expired=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^ringstore_lifecycle_objects_expired_total / {s += $2} END {print s + 0}')
+    echo "lifecycle: $expired objects expired during the run"
+    kill "$server"; wait "$server" 2>/dev/null || true
+done
