@@ -61,21 +61,27 @@ pub fn record(event: &AccessEvent<'_>) {
     }
     match LINE_FORMAT.get() {
         Some(format) => super::log_ring::submit(format_line(*format, event, SystemTime::now())),
-        None => tracing::info!(
-            target: ACCESS_LOG_TARGET,
-            request_id = %event.request_id,
-            core = event.core,
-            s3_op = event.s3_op,
-            method = event.method,
-            path = %event.path,
-            status = event.status,
-            duration_ms = event.duration.as_secs_f64() * 1000.0,
-            bytes_in = event.bytes_in,
-            bytes_out = event.bytes_out,
-            access_key = %event.access_key,
-            "request"
-        ),
+        None => emit_with_tracing(event),
     }
+}
+
+/// The event through tracing's own formatter (a terminal's coloured lines): the reference shape
+/// `format_line` writes by hand.
+fn emit_with_tracing(event: &AccessEvent<'_>) {
+    tracing::info!(
+        target: ACCESS_LOG_TARGET,
+        request_id = %event.request_id,
+        core = event.core,
+        s3_op = event.s3_op,
+        method = event.method,
+        path = %event.path,
+        status = event.status,
+        duration_ms = event.duration.as_secs_f64() * 1000.0,
+        bytes_in = event.bytes_in,
+        bytes_out = event.bytes_out,
+        access_key = %event.access_key,
+        "request"
+    );
 }
 
 /// The whole line (with its newline) for `event` logged at `now`.
@@ -143,6 +149,10 @@ thread_local! {
     static SECOND: RefCell<(u64, [u8; 19])> = const { RefCell::new((u64::MAX, [0; 19])) };
 }
 
+/// The part of the timestamp that changes once a second.
+const SECOND_FORMAT: &[time::format_description::FormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+
 /// RFC 3339 in UTC with microseconds, as tracing's default timer writes it:
 /// `2026-12-01T20:38:02.840932Z`.
 fn write_timestamp(line: &mut Vec<u8>, now: SystemTime) {
@@ -155,21 +165,7 @@ fn write_timestamp(line: &mut Vec<u8>, now: SystemTime) {
             let formatted = i64::try_from(seconds)
                 .ok()
                 .and_then(|seconds| time::OffsetDateTime::from_unix_timestamp(seconds).ok())
-                .map(|time| {
-                    let mut cursor = std::io::Cursor::new(&mut text[..]);
-                    write!(
-                        cursor,
-                        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-                        time.year(),
-                        u8::from(time.month()),
-                        time.day(),
-                        time.hour(),
-                        time.minute(),
-                        time.second()
-                    )
-                    .is_ok()
-                })
-                .unwrap_or(false);
+                .is_some_and(|time| time.format_into(&mut &mut text[..], SECOND_FORMAT).is_ok());
             if !formatted {
                 text.copy_from_slice(b"1970-01-01T00:00:00");
             }
@@ -278,21 +274,7 @@ mod tests {
             .with_writer(move || writer.clone())
             .with_target(false)
             .with_ansi(false);
-        let emit = || {
-            tracing::info!(
-                request_id = %event.request_id,
-                core = event.core,
-                s3_op = event.s3_op,
-                method = event.method,
-                path = %event.path,
-                status = event.status,
-                duration_ms = event.duration.as_secs_f64() * 1000.0,
-                bytes_in = event.bytes_in,
-                bytes_out = event.bytes_out,
-                access_key = %event.access_key,
-                "request"
-            )
-        };
+        let emit = || emit_with_tracing(event);
         match format {
             LogFormat::Text => tracing::subscriber::with_default(builder.finish(), emit),
             LogFormat::Json => tracing::subscriber::with_default(
