@@ -87,60 +87,66 @@ fn emit_with_tracing(event: &AccessEvent<'_>) {
 /// The whole line (with its newline) for `event` logged at `now`.
 pub fn format_line(format: LogFormat, event: &AccessEvent<'_>, now: SystemTime) -> Vec<u8> {
     let mut line = Vec::with_capacity(LINE_CAPACITY_BYTES);
+    let fields = [
+        ("request_id", Value::Shown(event.request_id)),
+        ("core", Value::Integer(event.core as u64)),
+        ("s3_op", Value::Name(event.s3_op)),
+        ("method", Value::Name(event.method)),
+        ("path", Value::Shown(event.path)),
+        ("status", Value::Integer(u64::from(event.status))),
+        ("duration_ms", Value::Milliseconds(event.duration)),
+        ("bytes_in", Value::Integer(event.bytes_in)),
+        ("bytes_out", Value::Integer(event.bytes_out)),
+        ("access_key", Value::Shown(event.access_key)),
+    ];
     match format {
         LogFormat::Text => {
             write_timestamp(&mut line, now);
-            line.extend_from_slice(b"  INFO request request_id=");
-            line.extend_from_slice(event.request_id.as_bytes());
-            line.extend_from_slice(b" core=");
-            write_integer(&mut line, event.core as u64);
-            line.extend_from_slice(b" s3_op=");
-            write_debug_str(&mut line, event.s3_op);
-            line.extend_from_slice(b" method=");
-            write_debug_str(&mut line, event.method);
-            line.extend_from_slice(b" path=");
-            line.extend_from_slice(event.path.as_bytes());
-            line.extend_from_slice(b" status=");
-            write_integer(&mut line, u64::from(event.status));
-            line.extend_from_slice(b" duration_ms=");
-            write_milliseconds(&mut line, event.duration);
-            line.extend_from_slice(b" bytes_in=");
-            write_integer(&mut line, event.bytes_in);
-            line.extend_from_slice(b" bytes_out=");
-            write_integer(&mut line, event.bytes_out);
-            line.extend_from_slice(b" access_key=");
-            line.extend_from_slice(event.access_key.as_bytes());
+            line.extend_from_slice(b"  INFO request");
+            for (name, value) in fields {
+                line.push(b' ');
+                line.extend_from_slice(name.as_bytes());
+                line.push(b'=');
+                match value {
+                    Value::Shown(text) => line.extend_from_slice(text.as_bytes()),
+                    Value::Name(text) => write_debug_str(&mut line, text),
+                    Value::Integer(number) => write_integer(&mut line, number),
+                    Value::Milliseconds(duration) => write_milliseconds(&mut line, duration),
+                }
+            }
         }
         LogFormat::Json => {
             line.extend_from_slice(b"{\"timestamp\":\"");
             write_timestamp(&mut line, now);
-            line.extend_from_slice(
-                b"\",\"level\":\"INFO\",\"message\":\"request\",\"request_id\":",
-            );
-            write_json_str(&mut line, event.request_id);
-            line.extend_from_slice(b",\"core\":");
-            write_integer(&mut line, event.core as u64);
-            line.extend_from_slice(b",\"s3_op\":");
-            write_json_str(&mut line, event.s3_op);
-            line.extend_from_slice(b",\"method\":");
-            write_json_str(&mut line, event.method);
-            line.extend_from_slice(b",\"path\":");
-            write_json_str(&mut line, event.path);
-            line.extend_from_slice(b",\"status\":");
-            write_integer(&mut line, u64::from(event.status));
-            line.extend_from_slice(b",\"duration_ms\":");
-            write_milliseconds(&mut line, event.duration);
-            line.extend_from_slice(b",\"bytes_in\":");
-            write_integer(&mut line, event.bytes_in);
-            line.extend_from_slice(b",\"bytes_out\":");
-            write_integer(&mut line, event.bytes_out);
-            line.extend_from_slice(b",\"access_key\":");
-            write_json_str(&mut line, event.access_key);
+            line.extend_from_slice(b"\",\"level\":\"INFO\",\"message\":\"request\"");
+            for (name, value) in fields {
+                line.extend_from_slice(b",\"");
+                line.extend_from_slice(name.as_bytes());
+                line.extend_from_slice(b"\":");
+                match value {
+                    Value::Shown(text) | Value::Name(text) => write_json_str(&mut line, text),
+                    Value::Integer(number) => write_integer(&mut line, number),
+                    Value::Milliseconds(duration) => write_milliseconds(&mut line, duration),
+                }
+            }
             line.push(b'}');
         }
     }
     line.push(b'\n');
     line
+}
+
+/// A field's value, by how tracing writes it.
+#[derive(Clone, Copy)]
+enum Value<'a> {
+    /// Recorded with `%` (Display): bare in text, a string in JSON.
+    Shown(&'a str),
+    /// A `&str` recorded as is (Debug): quoted in text, a string in JSON.
+    Name(&'a str),
+    /// A number.
+    Integer(u64),
+    /// A duration as fractional milliseconds.
+    Milliseconds(Duration),
 }
 
 thread_local! {
