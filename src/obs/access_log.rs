@@ -4,7 +4,9 @@
 //! Issue 25 item 3: with the log on, tracing's formatter cost ~5 µs per request on the core (its
 //! visitor, `fmt::write`, the timestamp). The line here carries the same fields, in the same
 //! order and quoting, and goes to the same per-core log ring. A terminal (ANSI colours) keeps
-//! tracing's own formatter: a person reading is not a load to optimise.
+//! tracing's own formatter: a person reading is not a load to optimise. Two differences, on
+//! purpose: `duration_ms` always has six decimals, and a text line quotes and escapes a path or
+//! access key holding a control character, which tracing wrote raw (a line split by a client).
 
 use std::cell::RefCell;
 use std::io::Write;
@@ -50,7 +52,8 @@ pub struct AccessEvent<'a> {
     pub bytes_in: u64,
     /// Body bytes the response declares.
     pub bytes_out: u64,
-    /// The access key that signed it, empty when anonymous or refused before.
+    /// The access key the request claims (checked or not: a refused request logs what it claimed),
+    /// empty when anonymous or refused before one was read.
     pub access_key: &'a str,
 }
 
