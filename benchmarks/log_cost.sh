@@ -9,7 +9,7 @@ BIN=${BIN:-target/release/ringstore}
 LOADTEST=${LOADTEST:-target/release/loadtest}
 OP=${OP:-put}
 work=$(mktemp -d /work/bench-log.XXXX)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 for order in on-first off-first; do
     rm -rf "$work/on" "$work/off"
     "$BIN" --data-dir "$work/on" --listen 127.0.0.1:9651 --cores 2 --log-level info >"$work/on.log" 2>&1 &

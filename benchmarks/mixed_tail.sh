@@ -16,7 +16,7 @@ DURATION=${DURATION:-60}
 RUNS=${RUNS:-3}
 PORT=${PORT:-9661}
 work=$(mktemp -d /work/bench-tail.XXXX)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 for run in $(seq "$RUNS"); do
     rm -rf "$work/data"
     "$BIN" --data-dir "$work/data" --listen "127.0.0.1:$PORT" --cores 2 --log-level warn \

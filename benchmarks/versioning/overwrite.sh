@@ -9,7 +9,7 @@ ORDER=${ORDER:-vu}
 LOADTEST=${LOADTEST:-target/release/loadtest}
 PYTHON=${PYTHON:-target/test-venv/bin/python}
 work=$(mktemp -d /work/bench-versioning.XXXX)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 start() { # port dir
     "$BIN" --data-dir "$2" --listen "127.0.0.1:$1" --cores 2 --log-level warn >"$2.log" 2>&1 &
     until curl -sf "http://127.0.0.1:$1/healthz" >/dev/null; do sleep 0.05; done
