@@ -229,22 +229,7 @@ struct MappedIds {
 impl MappedIds {
     fn new(capacity: usize) -> io::Result<MappedIds> {
         let bytes = capacity.max(1) * std::mem::size_of::<u128>();
-        // SAFETY: a fresh private anonymous mapping; no existing memory is touched.
-        let address = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                bytes,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if address == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        let start = std::ptr::NonNull::new(address.cast::<u128>())
-            .ok_or_else(|| io::Error::other("mmap returned null"))?;
+        let start = crate::storage::anonymous_memory::map(bytes)?.cast::<u128>();
         Ok(MappedIds {
             start,
             capacity: capacity.max(1),
@@ -283,10 +268,10 @@ impl MappedIds {
 
 impl Drop for MappedIds {
     fn drop(&mut self) {
-        // SAFETY: the mapping made in new, unmapped once.
+        // SAFETY: the mapping made in new with this size, unmapped once.
         unsafe {
-            libc::munmap(
-                self.start.as_ptr().cast(),
+            crate::storage::anonymous_memory::unmap(
+                self.start.cast(),
                 self.capacity * std::mem::size_of::<u128>(),
             )
         };

@@ -1,6 +1,7 @@
 //! Object bytes on local disk: layout by internal id, the durable `ObjectWriter`, the streaming
 //! reader, small objects kept in memory for an inline row, and startup recovery. Knows nothing of S3 or HTTP.
 
+pub mod anonymous_memory;
 pub mod capacity;
 pub mod checksum;
 pub mod data_dir_lock;

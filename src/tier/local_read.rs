@@ -42,8 +42,10 @@ static BUFFER_POOL: std::sync::Mutex<Vec<Mapping>> = std::sync::Mutex::new(Vec::
 pub fn release_buffers() {
     let pooled = std::mem::take(&mut *BUFFER_POOL.lock().expect("buffer pool"));
     for Mapping(pointer, capacity) in pooled {
-        // SAFETY: mapped by `AlignedBuffer::new` with this size; no buffer refers to it.
-        unsafe { libc::munmap(pointer.cast(), capacity) };
+        if let Some(start) = std::ptr::NonNull::new(pointer) {
+            // SAFETY: mapped by `AlignedBuffer::new` with this size; no buffer refers to it.
+            unsafe { crate::storage::anonymous_memory::unmap(start, capacity) };
+        }
     }
 }
 
@@ -78,22 +80,9 @@ impl AlignedBuffer {
                 length: 0,
             });
         }
-        // SAFETY: an anonymous private mapping of a non-zero size, touching no other memory.
-        let pointer = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                capacity,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if pointer == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
+        let pointer = crate::storage::anonymous_memory::map(capacity)?.as_ptr();
         Ok(AlignedBuffer {
-            pointer: pointer.cast(),
+            pointer,
             capacity,
             length: 0,
         })
@@ -141,8 +130,10 @@ impl Drop for AlignedBuffer {
             return;
         }
         drop(pool);
-        // SAFETY: mapped in `new` with this size; the last view of it is gone.
-        unsafe { libc::munmap(self.pointer.cast(), self.capacity) };
+        if let Some(start) = std::ptr::NonNull::new(self.pointer) {
+            // SAFETY: mapped in `new` with this size; the last view of it is gone.
+            unsafe { crate::storage::anonymous_memory::unmap(start, self.capacity) };
+        }
     }
 }
 
