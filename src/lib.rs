@@ -13,7 +13,9 @@
 //! the per-core caches of `s3::directory` and `s3::object_cache` (exact: `meta::Generations`
 //! counts every write), write bodies through `s3::object_write`, and use `storage` for bytes and
 //! `meta::MetaClient` for metadata: typed `meta::MetaCommand`s, each with its own reply type,
-//! served by one SQLite thread that group-commits. Objects up to `--max-inline-size` never become
+//! served by one SQLite thread that group-commits (a version an overwrite in an Enabled bucket
+//! makes noncurrent waits in `versions_staged`, appended to, until a command that may read
+//! noncurrent versions settles it into `versions`: `meta::version_staging`). Objects up to `--max-inline-size` never become
 //! files: `storage::ObjectWriter` keeps them in memory and `meta` stores them in the same commit
 //! as their row (`meta::ObjectBody::Inline`). Files are written with O_DIRECT;
 //! `storage::read_path` sends a GET of a cold file to O_DIRECT and of a hot one through the page

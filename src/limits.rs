@@ -123,6 +123,18 @@ pub const META_QUEUE_CAPACITY: usize = 8192;
 /// Metadata operations committed in one SQLite transaction (group commit).
 pub const META_BATCH_COUNT_MAX: usize = 512;
 
+/// PUTs into Enabled buckets between two moves of the same slot of staged noncurrent versions
+/// into `versions` (`meta::version_staging`): how long a key's versions wait to share one page
+/// write. Overwriting 1,000 keys, ~8 versions of a key then move together (BENCHMARKS.md,
+/// 2026-12-02). Rows are ~200 B, so the table stays near 1.6 MB.
+pub const VERSIONS_STAGED_ROWS_MAX: usize = 8_192;
+
+/// Slots of keys the staged versions are moved by, one every `VERSIONS_STAGED_ROWS_MAX /
+/// VERSIONS_STAGED_SLOTS` PUTs: moving all 8,192 rows at once held one batch for 27-65 ms,
+/// a slot of ~1,024 rows takes an eighth of that.
+pub const VERSIONS_STAGED_SLOTS: usize = 8;
+const _: () = assert!(VERSIONS_STAGED_ROWS_MAX % VERSIONS_STAGED_SLOTS == 0);
+
 /// Scheduling niceness the metadata thread asks for (CAP_SYS_NICE or RLIMIT_NICE needed; without
 /// them it keeps 0). Every write passes through this one thread, so when it waits for a CPU behind
 /// a core or a client every connection waits: 4 KiB PUT 1.20-1.23x at -10, 1.11x at -5 on 2 shared

@@ -20,6 +20,24 @@ pub trait MetaCommand: fmt::Debug + Send + 'static {
     /// What it may change that cores cache (see `Generations`). No default: a new command must
     /// say what it writes.
     fn changes(&self) -> Changes<'_>;
+
+    /// True only for a command that never reads a noncurrent version older than its key's
+    /// current row, so it may run while such versions wait in `versions_staged`
+    /// (`version_staging`); every other command has them settled into `versions` first.
+    fn keeps_versions_staged(&self) -> bool {
+        false
+    }
+}
+
+/// Runs `command` in `transaction`, settling staged versions first unless it keeps them.
+pub(crate) fn run<C: MetaCommand>(
+    command: &C,
+    transaction: &Transaction<'_>,
+) -> Result<C::Reply, MetaError> {
+    if !command.keeps_versions_staged() {
+        super::version_staging::settle(transaction)?;
+    }
+    command.apply(transaction)
 }
 
 /// What a command may change of what cores cache.
@@ -81,7 +99,7 @@ impl<C: MetaCommand> Pending<C> {
 
 impl<C: MetaCommand> Job for Pending<C> {
     fn apply(&mut self, transaction: &Transaction<'_>) {
-        self.outcome = Some(self.command.apply(transaction));
+        self.outcome = Some(run(&self.command, transaction));
     }
 
     fn changes(&self) -> Changes<'_> {

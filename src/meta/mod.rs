@@ -32,6 +32,7 @@ pub mod version_id;
 pub mod version_listing;
 pub mod version_lookup;
 pub mod version_rows;
+pub mod version_staging;
 pub mod versions;
 
 pub use bucket_encryption::{BucketEncryption, PutBucketEncryption};

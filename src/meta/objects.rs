@@ -40,6 +40,14 @@ impl MetaCommand for PutObject {
             key: &self.0.key,
         }
     }
+
+    /// Reads the current row, and noncurrent versions only where staged ones cannot be: the
+    /// newest sequence and delete marker of a key (staged rows are older than its current row;
+    /// a key without one has none staged), and a Suspended bucket's `null` version (changing
+    /// the status settled them all, and a Suspended bucket's writes stage none).
+    fn keeps_versions_staged(&self) -> bool {
+        true
+    }
 }
 
 /// Look the key's current version up (NoSuchBucket if the bucket is missing).
@@ -67,6 +75,11 @@ impl MetaCommand for GetObject {
 
     fn changes(&self) -> Changes<'_> {
         Changes::Nothing
+    }
+
+    /// Reads the current row only.
+    fn keeps_versions_staged(&self) -> bool {
+        true
     }
 }
 

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use crate::limits::DATABASE_BUSY_WAIT_MS;
 
 /// Schema version stored in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 12;
+pub const SCHEMA_VERSION: i64 = 13;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE buckets (
@@ -334,6 +334,37 @@ CREATE TABLE tier_upload_parts (
 ) WITHOUT ROWID;
 ";
 
+/// Version 13: noncurrent versions staged on their way into `versions` (`meta::version_staging`):
+/// a rowid table, appended to by PutObjects into Enabled buckets and emptied into `versions`
+/// before anything reads noncurrent versions, so that overwriting many keys does not write a
+/// `versions` page per PUT. The columns of `versions`, and the slot of keys a row waits in.
+const MIGRATION_V13: &str = "
+CREATE TABLE versions_staged (
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    version_id TEXT,
+    delete_marker INTEGER NOT NULL,
+    file_id TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    last_modified_ms INTEGER NOT NULL,
+    content_type TEXT,
+    headers TEXT NOT NULL,
+    checksum TEXT,
+    owner TEXT NOT NULL,
+    parts TEXT,
+    acl TEXT,
+    lock_mode TEXT,
+    retain_until_ms INTEGER,
+    legal_hold INTEGER NOT NULL DEFAULT 0,
+    tags TEXT,
+    bytes_id INTEGER,
+    noncurrent_ms INTEGER,
+    slot INTEGER NOT NULL
+);
+";
+
 /// Why the schema could not be brought to the current version.
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
@@ -411,6 +442,9 @@ pub fn prepare(connection: &mut Connection) -> Result<(), SchemaError> {
     }
     if found < 12 {
         transaction.execute_batch(MIGRATION_V12)?;
+    }
+    if found < 13 {
+        transaction.execute_batch(MIGRATION_V13)?;
     }
     transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     transaction.commit()?;

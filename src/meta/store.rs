@@ -26,6 +26,10 @@ impl MetaStore {
             let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
         }
         schema::prepare(&mut connection)?;
+        // Whatever reads the database before the first command finds every version in place.
+        let transaction = connection.transaction()?;
+        super::version_staging::settle(&transaction)?;
+        transaction.commit()?;
         Ok(MetaStore { connection })
     }
 
@@ -124,7 +128,7 @@ impl MetaStore {
         let outcomes = self.in_transaction(|transaction| {
             commands
                 .iter()
-                .map(|command| command.apply(transaction))
+                .map(|command| super::command::run(command, transaction))
                 .collect()
         });
         outcomes.unwrap_or_else(|error| {
@@ -138,7 +142,7 @@ impl MetaStore {
 
     /// Applies one command in a transaction of its own.
     pub fn apply<C: MetaCommand>(&mut self, command: &C) -> Result<C::Reply, MetaError> {
-        self.in_transaction(|transaction| command.apply(transaction))?
+        self.in_transaction(|transaction| super::command::run(command, transaction))?
     }
 
     /// Runs `work` in one transaction and commits it whatever `work` returned: the other commands

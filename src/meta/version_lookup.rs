@@ -76,6 +76,12 @@ impl MetaCommand for GetObjectVersion {
     fn changes(&self) -> Changes<'_> {
         Changes::Nothing
     }
+
+    /// Without a version named it reads the current row, or else the key's newest marker (a key
+    /// without a current row has no staged versions).
+    fn keeps_versions_staged(&self) -> bool {
+        self.version.is_none()
+    }
 }
 
 /// The key's newest version if it is a delete marker.

@@ -105,6 +105,11 @@ const MOVED_COLUMNS: &str = "bucket, key, file_id, size, etag, last_modified_ms,
      headers, checksum, owner, parts, acl, version_id, bytes_id, lock_mode, retain_until_ms, \
      legal_hold, tags";
 
+/// Every column of a `versions` row (`versions_staged` names them alike).
+pub(super) const VERSION_COLUMNS: &str = "bucket, key, file_id, size, etag, last_modified_ms, \
+     content_type, headers, checksum, owner, parts, acl, version_id, bytes_id, lock_mode, \
+     retain_until_ms, legal_hold, tags, sequence, delete_marker, noncurrent_ms";
+
 /// Moves the key's current row into `versions`: it becomes noncurrent at `noncurrent_ms`.
 pub(super) fn demote_current(
     transaction: &Transaction<'_>,

@@ -21,6 +21,7 @@ use super::version_rows::{
     mark_current_marker_noncurrent, next_sequence, now_ms, promote_newest, release_bytes,
     remove_noncurrent_null, CurrentRow,
 };
+use super::version_staging;
 use super::{BucketRecord, DeleteCondition, MetaError, ObjectRecord, PutCondition};
 use crate::object_bytes::FileId;
 
@@ -137,6 +138,13 @@ pub(crate) fn write_version(
         VersioningStatus::Enabled => {
             match &current {
                 // The insert below replaces the current row.
+                Some(row) if version_staging::stageable(row) => version_staging::stage_current(
+                    transaction,
+                    bucket,
+                    key,
+                    row,
+                    record.last_modified_ms,
+                )?,
                 Some(row) => copy_current_to_versions(
                     transaction,
                     bucket,

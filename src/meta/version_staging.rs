@@ -1,0 +1,285 @@
+//! Noncurrent versions staged on their way into `versions`: a PutObject into an Enabled bucket
+//! appends the version it makes noncurrent to `versions_staged` (a rowid table, so consecutive
+//! PUTs share its last page) instead of inserting it at its key's place in `versions` (a page
+//! of its own per PUT over many keys). Staged rows move into `versions` several versions of a
+//! key at a time, so that they share that key's page write: every row, before any command that
+//! may read noncurrent versions runs; and, while only PUTs come, one slot of keys (a hash of
+//! bucket and key, `VERSIONS_STAGED_SLOTS` of them) each `VERSIONS_STAGED_ROWS_MAX /
+//! VERSIONS_STAGED_SLOTS` PUTs, so each slot waits one round of `VERSIONS_STAGED_ROWS_MAX` PUTs
+//! and no single batch moves them all.
+//!
+//! Why this is safe without every reader knowing the table: a staged row is always older than
+//! its key's current row (only a demotion by a newer current row stages one, and only commands
+//! that settle first remove a current row), so the commands that skip settling (PutObject and
+//! the current-version GetObject, `MetaCommand::keeps_versions_staged`) never need one. Only a
+//! version whose bytes are inline (in `version_bytes`) is staged: no file-reference scan (the
+//! startup scrub reads rows on its own connection) or tier reconciler ever looks for it.
+
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+
+use rusqlite::{params, Transaction};
+
+use super::version_id::SEQUENCE_PER_MS;
+use super::version_rows::{CurrentRow, VERSION_COLUMNS};
+use crate::limits::{VERSIONS_STAGED_ROWS_MAX, VERSIONS_STAGED_SLOTS};
+
+/// PUTs between two slots' moves.
+const ROWS_PER_SLOT: i64 = (VERSIONS_STAGED_ROWS_MAX / VERSIONS_STAGED_SLOTS) as i64;
+
+/// Whether the key's current row may be staged rather than inserted into `versions`: its bytes
+/// are inline in `version_bytes` (see the module's note).
+pub(super) fn stageable(current: &CurrentRow) -> bool {
+    current.bytes_id.is_some() && !current.bytes_in_row && current.remote.is_none()
+}
+
+/// The slot of a key: every version of it waits in the same one.
+fn slot_of(bucket: &str, key: &str) -> i64 {
+    // Fixed keys, so one slot per key for the process's life; no row is staged across
+    // processes (opening the database settles them all).
+    let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one((bucket, key));
+    (hash % VERSIONS_STAGED_SLOTS as u64) as i64
+}
+
+/// Copies the key's current row (`stageable`) into `versions_staged`, noncurrent from
+/// `noncurrent_ms`; every `ROWS_PER_SLOT` rows, settles the next slot.
+pub(super) fn stage_current(
+    transaction: &Transaction<'_>,
+    bucket: &str,
+    key: &str,
+    current: &CurrentRow,
+    noncurrent_ms: i64,
+) -> rusqlite::Result<()> {
+    debug_assert!(stageable(current));
+    transaction
+        .prepare_cached(&format!(
+            "INSERT INTO versions_staged ({VERSION_COLUMNS}, slot) \
+             SELECT bucket, key, file_id, size, etag, last_modified_ms, content_type, headers, \
+             checksum, owner, parts, acl, version_id, bytes_id, lock_mode, retain_until_ms, \
+             legal_hold, tags, COALESCE(sequence, last_modified_ms * {SEQUENCE_PER_MS}), 0, ?3, \
+             ?4 FROM objects WHERE bucket = ?1 AND key = ?2"
+        ))?
+        .execute(params![bucket, key, noncurrent_ms, slot_of(bucket, key)])?;
+    super::usage::count(bucket, 0, 1, current.size_bytes as i64);
+    // Counted per thread (one metadata thread): a rolled-back batch only shifts the pace.
+    thread_local! {
+        static STAGED: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+    }
+    let staged = STAGED.with(|staged| {
+        staged.set(staged.get() + 1);
+        staged.get()
+    });
+    if staged % ROWS_PER_SLOT == 0 {
+        settle_slot(
+            transaction,
+            (staged / ROWS_PER_SLOT) % VERSIONS_STAGED_SLOTS as i64,
+        )?;
+    }
+    Ok(())
+}
+
+/// Moves one slot's staged rows into `versions`, in the order of its primary key.
+fn settle_slot(transaction: &Transaction<'_>, slot: i64) -> rusqlite::Result<()> {
+    let started = std::time::Instant::now();
+    let moved = transaction
+        .prepare_cached(&format!(
+            "INSERT INTO versions ({VERSION_COLUMNS}) SELECT {VERSION_COLUMNS} \
+             FROM versions_staged WHERE slot = ?1 ORDER BY bucket, key, sequence DESC"
+        ))?
+        .execute([slot])?;
+    transaction
+        .prepare_cached("DELETE FROM versions_staged WHERE slot = ?1")?
+        .execute([slot])?;
+    tracing::debug!(
+        slot,
+        versions = moved,
+        elapsed_us = started.elapsed().as_micros() as u64,
+        "a slot of staged noncurrent versions settled"
+    );
+    Ok(())
+}
+
+/// Moves every staged row into `versions`, in the order of its primary key.
+pub(crate) fn settle(transaction: &Transaction<'_>) -> rusqlite::Result<()> {
+    let waiting: bool = transaction
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM versions_staged)")?
+        .query_row([], |row| row.get(0))?;
+    if !waiting {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let moved = transaction
+        .prepare_cached(&format!(
+            "INSERT INTO versions ({VERSION_COLUMNS}) SELECT {VERSION_COLUMNS} \
+             FROM versions_staged ORDER BY bucket, key, sequence DESC"
+        ))?
+        .execute([])?;
+    transaction
+        .prepare_cached("DELETE FROM versions_staged")?
+        .execute([])?;
+    tracing::debug!(
+        versions = moved,
+        elapsed_us = started.elapsed().as_micros() as u64,
+        "staged noncurrent versions settled"
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::limits::VERSIONS_STAGED_ROWS_MAX;
+    use crate::meta::store::tests::{create_bucket, inline_object};
+    use crate::meta::store::MetaStore;
+    use crate::meta::version_id::VersionSelector;
+    use crate::meta::version_listing::{ListObjectVersions, VersionsQuery};
+    use crate::meta::version_lookup::VersionLookup;
+    use crate::meta::versions::{PutBucketVersioning, VersioningStatus};
+    use crate::meta::{GetObject, GetObjectVersion, ObjectBody, PutCondition, PutObject};
+
+    fn versioned_store(path: &std::path::Path) -> MetaStore {
+        let mut store = MetaStore::open(path).unwrap();
+        store.apply(&create_bucket("b")).unwrap();
+        store
+            .apply(&PutBucketVersioning {
+                bucket: "b".into(),
+                status: VersioningStatus::Enabled,
+            })
+            .unwrap();
+        store
+    }
+
+    fn put(store: &mut MetaStore, key: &str, bytes: &[u8]) -> String {
+        store
+            .apply(&PutObject(inline_object(key, bytes), PutCondition::None))
+            .unwrap()
+            .version_id
+            .unwrap()
+    }
+
+    fn count(store: &MetaStore, table: &str) -> i64 {
+        store
+            .connection()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+                row.get(0)
+            })
+            .unwrap()
+    }
+
+    fn bytes_of(store: &mut MetaStore, version: &str) -> Vec<u8> {
+        match store
+            .apply(&GetObjectVersion {
+                bucket: "b".into(),
+                key: "k".into(),
+                version: Some(VersionSelector::parse(version).unwrap()),
+                with_bytes: true,
+            })
+            .unwrap()
+        {
+            VersionLookup::Object(record) => match record.body {
+                ObjectBody::Inline(bytes) => bytes.as_slice().to_vec(),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn overwrites_stay_staged_until_something_reads_versions() {
+        // Goal: overwrites in an Enabled bucket stage the versions they make noncurrent; reading
+        // the current version (GetObject, or GetObjectVersion naming none) leaves them staged; a listing settles them first and sees every
+        // version, newest first, and a GET by versionId reads a formerly staged one's bytes.
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = versioned_store(&dir.path().join("m.sqlite"));
+        let ids: Vec<String> = (0..4)
+            .map(|round| put(&mut store, "k", format!("v{round}").as_bytes()))
+            .collect();
+        assert_eq!(count(&store, "versions_staged"), 3);
+        assert_eq!(count(&store, "versions"), 0);
+        let current = store
+            .apply(&GetObject {
+                bucket: "b".into(),
+                key: "k".into(),
+                with_bytes: true,
+            })
+            .unwrap()
+            .unwrap();
+        assert_eq!(current.version_id.as_deref(), Some(ids[3].as_str()));
+        let latest = store
+            .apply(&GetObjectVersion {
+                bucket: "b".into(),
+                key: "k".into(),
+                version: None,
+                with_bytes: false,
+            })
+            .unwrap();
+        assert!(
+            matches!(latest, VersionLookup::Object(record) if record.version_id == current.version_id)
+        );
+        assert_eq!(count(&store, "versions_staged"), 3);
+        let page = store
+            .apply(&ListObjectVersions(VersionsQuery {
+                bucket: "b".into(),
+                prefix: String::new(),
+                delimiter: None,
+                key_marker: None,
+                version_id_marker: None,
+                max_keys: 1000,
+            }))
+            .unwrap();
+        let listed: Vec<&str> = page
+            .entries
+            .iter()
+            .map(|entry| entry.version_id.as_deref().unwrap())
+            .collect();
+        let newest_first: Vec<&str> = ids.iter().rev().map(String::as_str).collect();
+        assert_eq!(listed, newest_first);
+        assert!(page.entries[0].is_latest && !page.entries[1].is_latest);
+        assert_eq!(count(&store, "versions_staged"), 0);
+        assert_eq!(count(&store, "versions"), 3);
+        put(&mut store, "k", b"v4");
+        assert_eq!(count(&store, "versions_staged"), 1);
+        assert_eq!(bytes_of(&mut store, &ids[1]), b"v1");
+        assert_eq!(bytes_of(&mut store, &ids[3]), b"v3");
+        assert_eq!(count(&store, "versions_staged"), 0);
+    }
+
+    #[test]
+    fn slots_settle_within_a_round_and_reopening_settles_the_rest() {
+        // Goal: PUTs alone move staged versions a slot at a time, none waiting more than
+        // VERSIONS_STAGED_ROWS_MAX PUTs, and a database opened with staged rows has them in
+        // `versions` before anything reads it.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.sqlite");
+        let mut store = versioned_store(&path);
+        let puts: Vec<PutObject> = (0..VERSIONS_STAGED_ROWS_MAX + 11)
+            .map(|round| {
+                PutObject(
+                    inline_object(&format!("k{}", round % 7), b"x"),
+                    PutCondition::None,
+                )
+            })
+            .collect();
+        for reply in store.apply_all(&puts) {
+            reply.unwrap();
+        }
+        let noncurrent = (VERSIONS_STAGED_ROWS_MAX + 11 - 7) as i64;
+        assert_eq!(
+            count(&store, "versions_staged") + count(&store, "versions"),
+            noncurrent
+        );
+        // Slots moved on the way, and none waited longer than a round.
+        assert!(count(&store, "versions") > 0);
+        let waited: i64 = store
+            .connection()
+            .query_row(
+                "SELECT max(rowid) - min(rowid) FROM versions_staged",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert!(waited < VERSIONS_STAGED_ROWS_MAX as i64, "{waited}");
+        drop(store);
+        let store = MetaStore::open(&path).unwrap();
+        assert_eq!(count(&store, "versions_staged"), 0);
+        assert_eq!(count(&store, "versions"), noncurrent);
+    }
+}
