@@ -26,11 +26,13 @@ impl MetaStore {
             let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
         }
         schema::prepare(&mut connection)?;
+        let mut store = MetaStore { connection };
         // Whatever reads the database before the first command finds every version in place.
-        let transaction = connection.transaction()?;
+        // (IMMEDIATE, see `begin`: a `ringstore user` opening beside a running server.)
+        let transaction = store.begin()?;
         super::version_staging::settle(&transaction)?;
         transaction.commit()?;
-        Ok(MetaStore { connection })
+        Ok(store)
     }
 
     /// The connection (unit tests read rows directly).

@@ -60,7 +60,8 @@ pub(super) fn stage_current(
         ))?
         .execute(params![bucket, key, noncurrent_ms, slot_of(bucket, key)])?;
     super::usage::count(bucket, 0, 1, current.size_bytes as i64);
-    // Counted per thread (one metadata thread): a rolled-back batch only shifts the pace.
+    // Counted per thread (one metadata thread): a rolled-back PUT or batch still counts, which
+    // only shifts the pace (a slot then waits up to one more round).
     thread_local! {
         static STAGED: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
     }
@@ -77,12 +78,14 @@ pub(super) fn stage_current(
     Ok(())
 }
 
-/// Moves one slot's staged rows into `versions`, in the order of its primary key.
+/// Moves one slot's staged rows into `versions`, in the order of its primary key. A row already
+/// there (the same version: a move whose DELETE failed, a command that failed part-way) is
+/// replaced: one such row must not refuse every later move, and with it every command.
 fn settle_slot(transaction: &Transaction<'_>, slot: i64) -> rusqlite::Result<()> {
     let started = std::time::Instant::now();
     let moved = transaction
         .prepare_cached(&format!(
-            "INSERT INTO versions ({VERSION_COLUMNS}) SELECT {VERSION_COLUMNS} \
+            "INSERT OR REPLACE INTO versions ({VERSION_COLUMNS}) SELECT {VERSION_COLUMNS} \
              FROM versions_staged WHERE slot = ?1 ORDER BY bucket, key, sequence DESC"
         ))?
         .execute([slot])?;
@@ -98,7 +101,8 @@ fn settle_slot(transaction: &Transaction<'_>, slot: i64) -> rusqlite::Result<()>
     Ok(())
 }
 
-/// Moves every staged row into `versions`, in the order of its primary key.
+/// Moves every staged row into `versions`, in the order of its primary key (a row already there
+/// replaced, as in `settle_slot`).
 pub(crate) fn settle(transaction: &Transaction<'_>) -> rusqlite::Result<()> {
     let waiting: bool = transaction
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM versions_staged)")?
@@ -109,7 +113,7 @@ pub(crate) fn settle(transaction: &Transaction<'_>) -> rusqlite::Result<()> {
     let started = std::time::Instant::now();
     let moved = transaction
         .prepare_cached(&format!(
-            "INSERT INTO versions ({VERSION_COLUMNS}) SELECT {VERSION_COLUMNS} \
+            "INSERT OR REPLACE INTO versions ({VERSION_COLUMNS}) SELECT {VERSION_COLUMNS} \
              FROM versions_staged ORDER BY bucket, key, sequence DESC"
         ))?
         .execute([])?;
@@ -240,6 +244,31 @@ mod tests {
         assert_eq!(bytes_of(&mut store, &ids[1]), b"v1");
         assert_eq!(bytes_of(&mut store, &ids[3]), b"v3");
         assert_eq!(count(&store, "versions_staged"), 0);
+    }
+
+    #[test]
+    fn a_version_staged_twice_settles_once() {
+        // Goal: a staged row whose version already reached `versions` (a move that failed
+        // between its two statements) does not refuse the next move, and the version is listed
+        // once.
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = versioned_store(&dir.path().join("m.sqlite"));
+        let first = put(&mut store, "k", b"one");
+        put(&mut store, "k", b"two");
+        store
+            .connection()
+            .execute_batch(
+                "INSERT INTO versions_staged SELECT * FROM versions_staged; \
+                 INSERT INTO versions SELECT bucket, key, sequence, version_id, delete_marker, \
+                 file_id, size, etag, last_modified_ms, content_type, headers, checksum, owner, \
+                 parts, acl, lock_mode, retain_until_ms, legal_hold, tags, bytes_id, \
+                 noncurrent_ms FROM versions_staged LIMIT 1",
+            )
+            .unwrap();
+        assert_eq!(count(&store, "versions_staged"), 2);
+        assert_eq!(bytes_of(&mut store, &first), b"one");
+        assert_eq!(count(&store, "versions_staged"), 0);
+        assert_eq!(count(&store, "versions"), 1);
     }
 
     #[test]
