@@ -125,14 +125,16 @@ pub const META_BATCH_COUNT_MAX: usize = 512;
 
 /// PUTs into Enabled buckets between two moves of the same slot of staged noncurrent versions
 /// into `versions` (`meta::version_staging`): how long a key's versions wait to share one page
-/// write. Overwriting 1,000 keys, ~8 versions of a key then move together (BENCHMARKS.md,
-/// 2026-12-02). Rows are ~200 B, so the table stays near 1.6 MB.
-pub const VERSIONS_STAGED_ROWS_MAX: usize = 8_192;
+/// write (overwriting 1,000 keys, ~16 versions of a key move together). Also the most a command
+/// that reads versions may have to move first: 16,422 rows took 128 ms here. 8,192 measured
+/// 0.83-0.85 of the unversioned overwrite rate, 16,384 0.86-0.90, 32,768 0.84-0.88
+/// (BENCHMARKS.md, 2026-12-02). Rows are ~200 B: the table stays near 3 MB.
+pub const VERSIONS_STAGED_ROWS_MAX: usize = 16_384;
 
 /// Slots of keys the staged versions are moved by, one every `VERSIONS_STAGED_ROWS_MAX /
-/// VERSIONS_STAGED_SLOTS` PUTs: moving all 8,192 rows at once held one batch for 27-65 ms,
-/// a slot of ~1,024 rows takes an eighth of that.
-pub const VERSIONS_STAGED_SLOTS: usize = 8;
+/// VERSIONS_STAGED_SLOTS` (1,024) PUTs: moving all 8,192 rows of an earlier shape at once held
+/// its batch for 27-65 ms; a slot of 1,024 rows takes 4-10 ms.
+pub const VERSIONS_STAGED_SLOTS: usize = 16;
 const _: () = assert!(VERSIONS_STAGED_ROWS_MAX % VERSIONS_STAGED_SLOTS == 0);
 
 /// Scheduling niceness the metadata thread asks for (CAP_SYS_NICE or RLIMIT_NICE needed; without

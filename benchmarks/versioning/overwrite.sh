@@ -3,9 +3,12 @@
 # PUT a new version) vs an unversioned bucket, two fresh servers of the same build taking turns in
 # 200 ms slices. Usage: BIN=target/release/ringstore ORDER=vu|uv benchmarks/versioning/overwrite.sh
 # (run from the repo root after `cargo build --release --bins`; needs target/test-venv's boto3).
+# OP=get or KEYS=100000000 (every PUT a new key) measure the other two figures.
 set -euo pipefail
 BIN=${BIN:-target/release/ringstore}
 ORDER=${ORDER:-vu}
+OP=${OP:-put}
+KEYS=${KEYS:-1000}
 LOADTEST=${LOADTEST:-target/release/loadtest}
 PYTHON=${PYTHON:-target/test-venv/bin/python}
 work=$(mktemp -d /work/bench-versioning.XXXX)
@@ -26,6 +29,6 @@ for port, versioned in ((9501, True), (9502, False)):
         s3.put_bucket_versioning(Bucket="loadtest", VersioningConfiguration={"Status": "Enabled"})
 PY
 if [ "$ORDER" = vu ]; then a=9501; b=9502; else a=9502; b=9501; fi
-"$LOADTEST" --endpoint "http://127.0.0.1:$a" --compare "http://127.0.0.1:$b" --op put --size 4KiB \
+"$LOADTEST" --endpoint "http://127.0.0.1:$a" --compare "http://127.0.0.1:$b" --op "$OP" --keys "$KEYS" --size 4KiB \
     --connections 64 --duration 4 --warmup 1 --rounds 2 --slice-ms 200 2>&1 | tail -6
 echo "A = 127.0.0.1:$a ($([ $a = 9501 ] && echo versioned || echo unversioned))"

@@ -114,6 +114,11 @@ impl MetaCommand for GetBucket {
     fn changes(&self) -> Changes<'_> {
         Changes::Nothing
     }
+
+    /// Reads the bucket row only.
+    fn keeps_versions_staged(&self) -> bool {
+        true
+    }
 }
 
 /// All buckets, by name.
@@ -137,6 +142,11 @@ impl MetaCommand for ListBuckets {
 
     fn changes(&self) -> Changes<'_> {
         Changes::Nothing
+    }
+
+    /// Reads bucket rows only.
+    fn keeps_versions_staged(&self) -> bool {
+        true
     }
 }
 

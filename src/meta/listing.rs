@@ -114,6 +114,11 @@ impl MetaCommand for ListObjects {
     fn changes(&self) -> Changes<'_> {
         Changes::Nothing
     }
+
+    /// Reads current rows only.
+    fn keeps_versions_staged(&self) -> bool {
+        true
+    }
 }
 
 /// Lists one page.

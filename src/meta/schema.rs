@@ -337,31 +337,32 @@ CREATE TABLE tier_upload_parts (
 /// Version 13: noncurrent versions staged on their way into `versions` (`meta::version_staging`):
 /// a rowid table, appended to by PutObjects into Enabled buckets and emptied into `versions`
 /// before anything reads noncurrent versions, so that overwriting many keys does not write a
-/// `versions` page per PUT. The columns of `versions`, and the slot of keys a row waits in.
+/// `versions` page per PUT. The columns of `versions`, without constraints (rows come from
+/// `objects`; an insert that cannot fail needs no statement journal); the rowid carries the slot
+/// of keys a row waits in.
 const MIGRATION_V13: &str = "
 CREATE TABLE versions_staged (
-    bucket TEXT NOT NULL,
-    key TEXT NOT NULL,
-    sequence INTEGER NOT NULL,
+    bucket TEXT,
+    key TEXT,
+    sequence INTEGER,
     version_id TEXT,
-    delete_marker INTEGER NOT NULL,
-    file_id TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    etag TEXT NOT NULL,
-    last_modified_ms INTEGER NOT NULL,
+    delete_marker INTEGER,
+    file_id TEXT,
+    size INTEGER,
+    etag TEXT,
+    last_modified_ms INTEGER,
     content_type TEXT,
-    headers TEXT NOT NULL,
+    headers TEXT,
     checksum TEXT,
-    owner TEXT NOT NULL,
+    owner TEXT,
     parts TEXT,
     acl TEXT,
     lock_mode TEXT,
     retain_until_ms INTEGER,
-    legal_hold INTEGER NOT NULL DEFAULT 0,
+    legal_hold INTEGER,
     tags TEXT,
     bytes_id INTEGER,
-    noncurrent_ms INTEGER,
-    slot INTEGER NOT NULL
+    noncurrent_ms INTEGER
 );
 ";
 

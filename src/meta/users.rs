@@ -201,6 +201,11 @@ impl MetaCommand for GetUser {
     fn changes(&self) -> Changes<'_> {
         Changes::Nothing
     }
+
+    /// Reads the user row only.
+    fn keeps_versions_staged(&self) -> bool {
+        true
+    }
 }
 
 /// Add a user with generated credentials (`ringstore user add` and the admin API both send it).

@@ -82,6 +82,12 @@ pub(super) fn next_sequence(
     current: Option<&CurrentRow>,
     now_ms: i64,
 ) -> rusqlite::Result<i64> {
+    // The current version is the key's newest (S3's definition of current: every write makes
+    // the new version current, and a delete by id promotes the newest left), so the noncurrent
+    // ones need reading only when there is none (a delete marker may be newest then).
+    if let Some(current) = current {
+        return Ok((current.sequence + 1).max(now_ms * SEQUENCE_PER_MS));
+    }
     let newest_noncurrent: Option<i64> = transaction
         .prepare_cached(
             "SELECT sequence FROM versions WHERE bucket = ?1 AND key = ?2 \
@@ -89,14 +95,11 @@ pub(super) fn next_sequence(
         )?
         .query_row(params![bucket, key], |row| row.get(0))
         .optional()?;
-    let newest = current
-        .map(|row| row.sequence)
-        .into_iter()
-        .chain(newest_noncurrent)
-        .max();
-    Ok(newest.map_or(now_ms * SEQUENCE_PER_MS, |newest| {
-        (newest + 1).max(now_ms * SEQUENCE_PER_MS)
-    }))
+    Ok(
+        newest_noncurrent.map_or(now_ms * SEQUENCE_PER_MS, |newest| {
+            (newest + 1).max(now_ms * SEQUENCE_PER_MS)
+        }),
+    )
 }
 
 /// The columns a row keeps when it moves between `objects` and `versions` (both tables name them

@@ -40,6 +40,10 @@ fn slot_of(bucket: &str, key: &str) -> i64 {
     (hash % VERSIONS_STAGED_SLOTS as u64) as i64
 }
 
+/// A staged row's rowid is its slot shifted by this, plus a count: each slot's rows are one
+/// range of the table, appended to at its end and moved as whole pages.
+const SLOT_SHIFT: u32 = 40;
+
 /// Copies the key's current row (`stageable`) into `versions_staged`, noncurrent from
 /// `noncurrent_ms`; every `ROWS_PER_SLOT` rows, settles the next slot.
 pub(super) fn stage_current(
@@ -50,18 +54,9 @@ pub(super) fn stage_current(
     noncurrent_ms: i64,
 ) -> rusqlite::Result<()> {
     debug_assert!(stageable(current));
-    transaction
-        .prepare_cached(&format!(
-            "INSERT INTO versions_staged ({VERSION_COLUMNS}, slot) \
-             SELECT bucket, key, file_id, size, etag, last_modified_ms, content_type, headers, \
-             checksum, owner, parts, acl, version_id, bytes_id, lock_mode, retain_until_ms, \
-             legal_hold, tags, COALESCE(sequence, last_modified_ms * {SEQUENCE_PER_MS}), 0, ?3, \
-             ?4 FROM objects WHERE bucket = ?1 AND key = ?2"
-        ))?
-        .execute(params![bucket, key, noncurrent_ms, slot_of(bucket, key)])?;
-    super::usage::count(bucket, 0, 1, current.size_bytes as i64);
     // Counted per thread (one metadata thread): a rolled-back PUT or batch still counts, which
-    // only shifts the pace (a slot then waits up to one more round).
+    // only shifts the pace (a slot then waits up to one more round). The count orders rows
+    // within a slot and never repeats in a process (none are staged across processes).
     thread_local! {
         static STAGED: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
     }
@@ -69,6 +64,18 @@ pub(super) fn stage_current(
         staged.set(staged.get() + 1);
         staged.get()
     });
+    let rowid = (slot_of(bucket, key) << SLOT_SHIFT) | (staged & ((1 << SLOT_SHIFT) - 1));
+    transaction
+        .prepare_cached(&format!(
+            "INSERT OR REPLACE INTO versions_staged (rowid, {VERSION_COLUMNS}) \
+             SELECT ?4, bucket, key, file_id, size, etag, last_modified_ms, content_type, \
+             headers, checksum, owner, parts, acl, version_id, bytes_id, lock_mode, \
+             retain_until_ms, legal_hold, tags, \
+             COALESCE(sequence, last_modified_ms * {SEQUENCE_PER_MS}), 0, ?3 \
+             FROM objects WHERE bucket = ?1 AND key = ?2"
+        ))?
+        .execute(params![bucket, key, noncurrent_ms, rowid])?;
+    super::usage::count(bucket, 0, 1, current.size_bytes as i64);
     if staged % ROWS_PER_SLOT == 0 {
         settle_slot(
             transaction,
@@ -83,15 +90,17 @@ pub(super) fn stage_current(
 /// replaced: one such row must not refuse every later move, and with it every command.
 fn settle_slot(transaction: &Transaction<'_>, slot: i64) -> rusqlite::Result<()> {
     let started = std::time::Instant::now();
+    let (first, last) = (slot << SLOT_SHIFT, ((slot + 1) << SLOT_SHIFT) - 1);
     let moved = transaction
         .prepare_cached(&format!(
             "INSERT OR REPLACE INTO versions ({VERSION_COLUMNS}) SELECT {VERSION_COLUMNS} \
-             FROM versions_staged WHERE slot = ?1 ORDER BY bucket, key, sequence DESC"
+             FROM versions_staged WHERE rowid BETWEEN ?1 AND ?2 \
+             ORDER BY bucket, key, sequence DESC"
         ))?
-        .execute([slot])?;
+        .execute([first, last])?;
     transaction
-        .prepare_cached("DELETE FROM versions_staged WHERE slot = ?1")?
-        .execute([slot])?;
+        .prepare_cached("DELETE FROM versions_staged WHERE rowid BETWEEN ?1 AND ?2")?
+        .execute([first, last])?;
     tracing::debug!(
         slot,
         versions = moved,
@@ -300,8 +309,8 @@ mod tests {
         let waited: i64 = store
             .connection()
             .query_row(
-                "SELECT max(rowid) - min(rowid) FROM versions_staged",
-                [],
+                "SELECT max(rowid & ?1) - min(rowid & ?1) FROM versions_staged",
+                [(1i64 << super::SLOT_SHIFT) - 1],
                 |row| row.get(0),
             )
             .unwrap();
