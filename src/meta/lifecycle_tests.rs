@@ -8,7 +8,7 @@ use crate::lifecycle::{
 use crate::meta::lifecycle_step::{
     LifecycleProgress, LIFECYCLE_STEP_ACTIONS_MAX, LIFECYCLE_STEP_ROWS_MAX,
 };
-use crate::meta::store::tests::{create_bucket, object};
+use crate::meta::store::tests::{create_bucket, object, versioned_store};
 use crate::meta::store::MetaStore;
 use crate::meta::{ObjectLock, PutBucketVersioning, PutCondition, PutObject, VersioningStatus};
 use crate::object_bytes::FileId;
@@ -124,14 +124,7 @@ fn versions_expire_behind_markers_and_locks_hold() {
     // NoncurrentVersionExpiration then removes the noncurrent version unless a legal hold
     // protects it (counted as skipped, left in place).
     let dir = tempfile::tempdir().unwrap();
-    let mut store = MetaStore::open(&dir.path().join("m.sqlite")).unwrap();
-    store.apply(&create_bucket("b")).unwrap();
-    store
-        .apply(&PutBucketVersioning {
-            bucket: "b".into(),
-            status: VersioningStatus::Enabled,
-        })
-        .unwrap();
+    let mut store = versioned_store(&dir.path().join("m.sqlite"));
     store
         .apply(&PutObject(object("free", 1), PutCondition::None))
         .unwrap();
@@ -163,14 +156,7 @@ fn a_key_with_many_versions_is_worked_in_bounded_steps() {
     // resume inside the key, and NewerNoncurrentVersions still counts across them: the
     // current version and the five newest noncurrent ones remain.
     let dir = tempfile::tempdir().unwrap();
-    let mut store = MetaStore::open(&dir.path().join("m.sqlite")).unwrap();
-    store.apply(&create_bucket("b")).unwrap();
-    store
-        .apply(&PutBucketVersioning {
-            bucket: "b".into(),
-            status: VersioningStatus::Enabled,
-        })
-        .unwrap();
+    let mut store = versioned_store(&dir.path().join("m.sqlite"));
     let total = 2 * LIFECYCLE_STEP_ROWS_MAX + 50;
     let puts: Vec<PutObject> = (0..total)
         .map(|index| PutObject(object("k", index as u128 + 1), PutCondition::None))

@@ -245,6 +245,19 @@ pub(crate) mod tests {
         );
     }
 
+    /// A store at `path` with bucket "b", versioning Enabled.
+    pub(crate) fn versioned_store(path: &Path) -> MetaStore {
+        let mut store = MetaStore::open(path).unwrap();
+        store.apply(&create_bucket("b")).unwrap();
+        store
+            .apply(&crate::meta::versions::PutBucketVersioning {
+                bucket: "b".into(),
+                status: crate::meta::versions::VersioningStatus::Enabled,
+            })
+            .unwrap();
+        store
+    }
+
     /// A store with bucket "b" holding `keys` (test helper for listing tests).
     pub(crate) fn store_with_keys(keys: &[&str]) -> MetaStore {
         let dir = tempfile::tempdir().unwrap();

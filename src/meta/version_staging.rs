@@ -140,25 +140,12 @@ pub(crate) fn settle(transaction: &Transaction<'_>) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use crate::limits::VERSIONS_STAGED_ROWS_MAX;
-    use crate::meta::store::tests::{create_bucket, inline_object};
+    use crate::meta::store::tests::{inline_object, versioned_store};
     use crate::meta::store::MetaStore;
     use crate::meta::version_id::VersionSelector;
     use crate::meta::version_listing::{ListObjectVersions, VersionsQuery};
     use crate::meta::version_lookup::VersionLookup;
-    use crate::meta::versions::{PutBucketVersioning, VersioningStatus};
     use crate::meta::{GetObject, GetObjectVersion, ObjectBody, PutCondition, PutObject};
-
-    fn versioned_store(path: &std::path::Path) -> MetaStore {
-        let mut store = MetaStore::open(path).unwrap();
-        store.apply(&create_bucket("b")).unwrap();
-        store
-            .apply(&PutBucketVersioning {
-                bucket: "b".into(),
-                status: VersioningStatus::Enabled,
-            })
-            .unwrap();
-        store
-    }
 
     fn put(store: &mut MetaStore, key: &str, bytes: &[u8]) -> String {
         store

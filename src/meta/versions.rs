@@ -137,21 +137,16 @@ pub(crate) fn write_version(
     let version_id = match status {
         VersioningStatus::Enabled => {
             match &current {
-                // The insert below replaces the current row.
-                Some(row) if version_staging::stageable(row) => version_staging::stage_current(
-                    transaction,
-                    bucket,
-                    key,
-                    row,
-                    record.last_modified_ms,
-                )?,
-                Some(row) => copy_current_to_versions(
-                    transaction,
-                    bucket,
-                    key,
-                    row,
-                    record.last_modified_ms,
-                )?,
+                // The insert below replaces the current row; an inline one waits in the staging
+                // table on its way to `versions`.
+                Some(row) => {
+                    let retire = if version_staging::stageable(row) {
+                        version_staging::stage_current
+                    } else {
+                        copy_current_to_versions
+                    };
+                    retire(transaction, bucket, key, row, record.last_modified_ms)?
+                }
                 None => mark_current_marker_noncurrent(
                     transaction,
                     bucket,
