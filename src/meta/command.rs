@@ -29,17 +29,6 @@ pub trait MetaCommand: fmt::Debug + Send + 'static {
     }
 }
 
-/// Runs `command` in `transaction`, settling staged versions first unless it keeps them.
-pub(crate) fn run<C: MetaCommand>(
-    command: &C,
-    transaction: &Transaction<'_>,
-) -> Result<C::Reply, MetaError> {
-    if !command.keeps_versions_staged() {
-        super::version_staging::settle(transaction)?;
-    }
-    command.apply(transaction)
-}
-
 /// What a command may change of what cores cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Changes<'a> {
@@ -69,6 +58,10 @@ pub enum Changes<'a> {
 pub trait Job: Send {
     /// Runs the command in `transaction`, keeping its outcome until the commit.
     fn apply(&mut self, transaction: &Transaction<'_>);
+    /// `MetaCommand::keeps_versions_staged` of the command.
+    fn keeps_versions_staged(&self) -> bool;
+    /// The command could not run (staged versions failed to settle before it): this error.
+    fn refuse(&mut self, error: MetaError);
     /// What the command may have changed.
     fn changes(&self) -> Changes<'_>;
     /// The batch did not commit: the outcome becomes this error.
@@ -99,7 +92,15 @@ impl<C: MetaCommand> Pending<C> {
 
 impl<C: MetaCommand> Job for Pending<C> {
     fn apply(&mut self, transaction: &Transaction<'_>) {
-        self.outcome = Some(run(&self.command, transaction));
+        self.outcome = Some(self.command.apply(transaction));
+    }
+
+    fn keeps_versions_staged(&self) -> bool {
+        self.command.keeps_versions_staged()
+    }
+
+    fn refuse(&mut self, error: MetaError) {
+        self.outcome = Some(Err(error));
     }
 
     fn changes(&self) -> Changes<'_> {

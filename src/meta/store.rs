@@ -15,6 +15,20 @@ pub struct MetaStore {
     connection: Connection,
 }
 
+/// Settles staged versions (`version_staging`) before a command that does not keep them.
+fn settle_unless_kept(kept: bool, transaction: &Transaction<'_>) -> Result<(), MetaError> {
+    if !kept {
+        super::version_staging::settle(transaction)?;
+    }
+    Ok(())
+}
+
+/// Runs `command` in `transaction`, settling staged versions first unless it keeps them.
+fn run<C: MetaCommand>(command: &C, transaction: &Transaction<'_>) -> Result<C::Reply, MetaError> {
+    settle_unless_kept(command.keeps_versions_staged(), transaction)?;
+    command.apply(transaction)
+}
+
 impl MetaStore {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, SchemaError> {
@@ -110,7 +124,10 @@ impl MetaStore {
     pub fn apply_batch(&mut self, jobs: &mut [Box<dyn Job>]) {
         let outcome = self.in_transaction(|transaction| {
             for job in jobs.iter_mut() {
-                job.apply(transaction);
+                match settle_unless_kept(job.keeps_versions_staged(), transaction) {
+                    Ok(()) => job.apply(transaction),
+                    Err(error) => job.refuse(error),
+                }
             }
         });
         if let Err(error) = outcome {
@@ -130,7 +147,7 @@ impl MetaStore {
         let outcomes = self.in_transaction(|transaction| {
             commands
                 .iter()
-                .map(|command| super::command::run(command, transaction))
+                .map(|command| run(command, transaction))
                 .collect()
         });
         outcomes.unwrap_or_else(|error| {
@@ -144,7 +161,7 @@ impl MetaStore {
 
     /// Applies one command in a transaction of its own.
     pub fn apply<C: MetaCommand>(&mut self, command: &C) -> Result<C::Reply, MetaError> {
-        self.in_transaction(|transaction| super::command::run(command, transaction))?
+        self.in_transaction(|transaction| run(command, transaction))?
     }
 
     /// Runs `work` in one transaction and commits it whatever `work` returned: the other commands
