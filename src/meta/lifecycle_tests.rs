@@ -8,7 +8,7 @@ use crate::lifecycle::{
 use crate::meta::lifecycle_step::{
     LifecycleProgress, LIFECYCLE_STEP_ACTIONS_MAX, LIFECYCLE_STEP_ROWS_MAX,
 };
-use crate::meta::store::tests::{create_bucket, object, versioned_store};
+use crate::meta::store::tests::{count, create_bucket, object, versioned_store};
 use crate::meta::store::MetaStore;
 use crate::meta::{ObjectLock, PutBucketVersioning, PutCondition, PutObject, VersioningStatus};
 use crate::object_bytes::FileId;
@@ -50,15 +50,6 @@ fn set_rules(store: &mut MetaStore, configuration: LifecycleConfiguration) {
             configuration: Some(configuration),
         })
         .unwrap();
-}
-
-fn count(store: &MetaStore, table: &str) -> i64 {
-    store
-        .connection()
-        .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
-            row.get(0)
-        })
-        .unwrap()
 }
 
 /// Steps until the pass finishes; what they did, summed.

@@ -262,6 +262,16 @@ pub(crate) mod tests {
         );
     }
 
+    /// Rows in `table`.
+    pub(crate) fn count(store: &MetaStore, table: &str) -> i64 {
+        store
+            .connection()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+                row.get(0)
+            })
+            .unwrap()
+    }
+
     /// A store at `path` with bucket "b", versioning Enabled.
     pub(crate) fn versioned_store(path: &Path) -> MetaStore {
         let mut store = MetaStore::open(path).unwrap();

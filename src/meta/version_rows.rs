@@ -113,6 +113,17 @@ pub(super) const VERSION_COLUMNS: &str = "bucket, key, file_id, size, etag, last
      content_type, headers, checksum, owner, parts, acl, version_id, bytes_id, lock_mode, \
      retain_until_ms, legal_hold, tags, sequence, delete_marker, noncurrent_ms";
 
+/// The key's current row (?1 bucket, ?2 key) as a `versions` row, in `VERSION_COLUMNS` order:
+/// ?3 its bytes' id if they were just copied out of the row, ?4 when it became noncurrent.
+pub(super) fn current_as_version_sql() -> String {
+    format!(
+        "bucket, key, file_id, size, etag, last_modified_ms, content_type, headers, checksum, \
+         owner, parts, acl, version_id, COALESCE(bytes_id, ?3), lock_mode, retain_until_ms, \
+         legal_hold, tags, COALESCE(sequence, last_modified_ms * {SEQUENCE_PER_MS}), 0, ?4 \
+         FROM objects WHERE bucket = ?1 AND key = ?2"
+    )
+}
+
 /// Moves the key's current row into `versions`: it becomes noncurrent at `noncurrent_ms`.
 pub(super) fn demote_current(
     transaction: &Transaction<'_>,
@@ -167,12 +178,8 @@ pub(super) fn copy_current_to_versions(
     };
     transaction
         .prepare_cached(&format!(
-            "INSERT INTO versions ({MOVED_COLUMNS}, sequence, delete_marker, noncurrent_ms) \
-             SELECT bucket, key, file_id, size, etag, last_modified_ms, content_type, headers, \
-             checksum, owner, parts, acl, version_id, COALESCE(bytes_id, ?3), lock_mode, \
-             retain_until_ms, legal_hold, tags, \
-             COALESCE(sequence, last_modified_ms * {SEQUENCE_PER_MS}), 0, ?4 \
-             FROM objects WHERE bucket = ?1 AND key = ?2"
+            "INSERT INTO versions ({VERSION_COLUMNS}) SELECT {}",
+            current_as_version_sql()
         ))?
         .execute(params![bucket, key, moved_bytes, noncurrent_ms])?;
     super::usage::count(bucket, 0, 1, current.size_bytes as i64);

@@ -19,8 +19,7 @@ use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
 use rusqlite::{params, Transaction};
 
-use super::version_id::SEQUENCE_PER_MS;
-use super::version_rows::{CurrentRow, VERSION_COLUMNS};
+use super::version_rows::{current_as_version_sql, CurrentRow, VERSION_COLUMNS};
 use crate::limits::{VERSIONS_STAGED_ROWS_MAX, VERSIONS_STAGED_SLOTS};
 
 /// PUTs between two slots' moves.
@@ -67,14 +66,10 @@ pub(super) fn stage_current(
     let rowid = (slot_of(bucket, key) << SLOT_SHIFT) | (staged & ((1 << SLOT_SHIFT) - 1));
     transaction
         .prepare_cached(&format!(
-            "INSERT OR REPLACE INTO versions_staged (rowid, {VERSION_COLUMNS}) \
-             SELECT ?4, bucket, key, file_id, size, etag, last_modified_ms, content_type, \
-             headers, checksum, owner, parts, acl, version_id, bytes_id, lock_mode, \
-             retain_until_ms, legal_hold, tags, \
-             COALESCE(sequence, last_modified_ms * {SEQUENCE_PER_MS}), 0, ?3 \
-             FROM objects WHERE bucket = ?1 AND key = ?2"
+            "INSERT OR REPLACE INTO versions_staged (rowid, {VERSION_COLUMNS}) SELECT ?5, {}",
+            current_as_version_sql()
         ))?
-        .execute(params![bucket, key, noncurrent_ms, rowid])?;
+        .execute(params![bucket, key, None::<i64>, noncurrent_ms, rowid])?;
     super::usage::count(bucket, 0, 1, current.size_bytes as i64);
     if staged % ROWS_PER_SLOT == 0 {
         settle_slot(
@@ -140,7 +135,7 @@ pub(crate) fn settle(transaction: &Transaction<'_>) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use crate::limits::VERSIONS_STAGED_ROWS_MAX;
-    use crate::meta::store::tests::{inline_object, versioned_store};
+    use crate::meta::store::tests::{count, inline_object, versioned_store};
     use crate::meta::store::MetaStore;
     use crate::meta::version_id::VersionSelector;
     use crate::meta::version_listing::{ListObjectVersions, VersionsQuery};
@@ -152,15 +147,6 @@ mod tests {
             .apply(&PutObject(inline_object(key, bytes), PutCondition::None))
             .unwrap()
             .version_id
-            .unwrap()
-    }
-
-    fn count(store: &MetaStore, table: &str) -> i64 {
-        store
-            .connection()
-            .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
-                row.get(0)
-            })
             .unwrap()
     }
 
