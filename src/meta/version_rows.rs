@@ -176,12 +176,19 @@ pub(super) fn copy_current_to_versions(
     } else {
         None
     };
-    transaction
-        .prepare_cached(&format!(
+    // Built once: it runs on every overwrite of a file-backed version in an Enabled bucket.
+    static COPY_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
             "INSERT INTO versions ({VERSION_COLUMNS}) SELECT {}",
             current_as_version_sql()
-        ))?
-        .execute(params![bucket, key, moved_bytes, noncurrent_ms])?;
+        )
+    });
+    transaction.prepare_cached(&COPY_SQL)?.execute(params![
+        bucket,
+        key,
+        moved_bytes,
+        noncurrent_ms
+    ])?;
     super::usage::count(bucket, 0, 1, current.size_bytes as i64);
     Ok(())
 }
