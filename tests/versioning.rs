@@ -786,3 +786,117 @@ async fn acknowledged_versions_survive_kill_9() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_data_dir_written_before_versioning_keeps_working() {
+    // Goal (issue 20, item 12): a data dir written by the last release before versioning
+    // (42ba32e, schema v4; made by tests/fixtures/make-data-dir-before-versioning.sh) opens in
+    // place: its objects read back byte for byte with their metadata and ACL and list as `null`
+    // versions, its unfinished upload completes, and once versioning is Enabled an old object
+    // stays readable as the null version beneath the new one.
+    let temp = tempfile::tempdir().unwrap();
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/data-dir-before-versioning.tar.gz");
+    let untarred = std::process::Command::new("tar")
+        .arg("-xzf")
+        .arg(&fixture)
+        .arg("-C")
+        .arg(temp.path())
+        .status()
+        .unwrap();
+    assert!(untarred.success());
+    let server = TestServer::start_in(&temp.path().join("data"), &[]);
+    let s3 = server.client();
+    let small = s3
+        .get_object()
+        .bucket("legacy")
+        .key("small.txt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(small.content_type(), Some("text/plain"));
+    assert_eq!(
+        small
+            .metadata()
+            .and_then(|m| m.get("origin"))
+            .map(String::as_str),
+        Some("schema-v4")
+    );
+    assert_eq!(
+        small.body.collect().await.unwrap().into_bytes().as_ref(),
+        b"written before versioning\n"
+    );
+    let large: Vec<u8> = (0..=255u8).cycle().take(256 * 1024).collect();
+    assert_eq!(get_bytes(&s3, "legacy", "large.bin", None).await, large);
+    assert_eq!(
+        get_bytes(&s3, "legacy", "multi.bin", None).await,
+        vec![b'm'; 1024]
+    );
+    let acl = s3
+        .get_object_acl()
+        .bucket("legacy")
+        .key("small.txt")
+        .send()
+        .await
+        .unwrap();
+    assert!(acl.grants().iter().any(|grant| grant
+        .grantee()
+        .and_then(|grantee| grantee.uri())
+        .is_some_and(|uri| uri.ends_with("/global/AllUsers"))));
+    let versions = all_versions(&server, "legacy", 1000).await;
+    assert_eq!(
+        versions,
+        ["large.bin", "multi.bin", "small.txt"]
+            .iter()
+            .map(|key| (key.to_string(), "null".to_string(), true, false))
+            .collect::<Vec<_>>()
+    );
+    // The upload left unfinished completes with the part the old release stored.
+    let uploads = s3
+        .list_multipart_uploads()
+        .bucket("legacy")
+        .send()
+        .await
+        .unwrap();
+    let [upload] = uploads.uploads() else {
+        panic!("{uploads:?}")
+    };
+    assert_eq!(upload.key(), Some("pending.bin"));
+    let upload_id = upload.upload_id().unwrap();
+    let parts = s3
+        .list_parts()
+        .bucket("legacy")
+        .key("pending.bin")
+        .upload_id(upload_id)
+        .send()
+        .await
+        .unwrap();
+    let [part] = parts.parts() else {
+        panic!("{parts:?}")
+    };
+    s3.complete_multipart_upload()
+        .bucket("legacy")
+        .key("pending.bin")
+        .upload_id(upload_id)
+        .multipart_upload(completion(vec![aws_sdk_s3::types::CompletedPart::builder(
+        )
+        .part_number(1)
+        .e_tag(part.e_tag().unwrap())
+        .build()]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        get_bytes(&s3, "legacy", "pending.bin", None).await,
+        vec![b'p'; 1024]
+    );
+    set_versioning(&s3, "legacy", BucketVersioningStatus::Enabled).await;
+    let new = put(&s3, "legacy", "large.bin", b"after the upgrade")
+        .await
+        .unwrap();
+    assert_eq!(get_version(&s3, "legacy", "large.bin", "null").await, large);
+    assert_eq!(
+        get_version(&s3, "legacy", "large.bin", &new).await,
+        b"after the upgrade"
+    );
+}

@@ -3,6 +3,7 @@
 extended in place, deletes refused, versions listed) and the GOVERNANCE permission cases with a
 second user."""
 import datetime
+import json
 import os
 import xml.etree.ElementTree as ElementTree
 
@@ -186,3 +187,83 @@ def test_lock_and_tag_calls_on_a_delete_marker_are_405(server):
         assert response["Error"]["Code"] == "MethodNotAllowed"
         assert response["ResponseMetadata"]["HTTPHeaders"]["x-amz-delete-marker"] == "true"
     s3.delete_object(Bucket="py-lock-marker", Key="k", VersionId=marker)
+
+
+def test_copy_and_post_set_locks_that_get_returns(server):
+    # Goal: CopyObject and a POST form carry Object Lock settings of their own onto the version
+    # they write, and GET (not only HEAD) returns them.
+    from test_post_object import policy_text, post, sigv4_fields
+    s3 = server.client()
+    s3.create_bucket(Bucket="py-lock-copy", ObjectLockEnabledForBucket=True)
+    s3.put_object(Bucket="py-lock-copy", Key="source", Body=b"payload")
+    until = later(3600).replace(microsecond=0)
+    copied = s3.copy_object(Bucket="py-lock-copy", Key="copy", CopySource={"Bucket": "py-lock-copy", "Key": "source"},
+                            ObjectLockMode="GOVERNANCE", ObjectLockRetainUntilDate=until,
+                            ObjectLockLegalHoldStatus="ON")
+    got = s3.get_object(Bucket="py-lock-copy", Key="copy", VersionId=copied["VersionId"])
+    assert got["Body"].read() == b"payload"
+    assert (got["ObjectLockMode"], got["ObjectLockRetainUntilDate"], got["ObjectLockLegalHoldStatus"]) == \
+        ("GOVERNANCE", until, "ON")
+    assert "ObjectLockMode" not in s3.get_object(Bucket="py-lock-copy", Key="source")
+    form_until = until.strftime("%Y-%m-%dT%H:%M:%SZ")
+    lock_fields = [("x-amz-object-lock-mode", "GOVERNANCE"), ("x-amz-object-lock-retain-until-date", form_until),
+                   ("x-amz-object-lock-legal-hold", "ON")]
+    policy = policy_text([{"bucket": "py-lock-copy"}, ["starts-with", "$key", "form/"]]
+                         + [{name: value} for name, value in lock_fields])
+    reply = post(server, "py-lock-copy", [("key", "form/f")] + lock_fields + sigv4_fields(policy), body=b"form")
+    assert reply.status_code == 204, reply.text
+    got = s3.get_object(Bucket="py-lock-copy", Key="form/f", VersionId=reply.headers["x-amz-version-id"])
+    assert (got["ObjectLockMode"], got["ObjectLockRetainUntilDate"], got["ObjectLockLegalHoldStatus"]) == \
+        ("GOVERNANCE", until, "ON")
+    with pytest.raises(ClientError) as error:
+        s3.delete_object(Bucket="py-lock-copy", Key="form/f", VersionId=reply.headers["x-amz-version-id"],
+                         BypassGovernanceRetention=True)
+    assert code(error) == "AccessDenied"
+
+
+def test_a_granted_bypass_lets_a_second_user_remove_a_governance_version(server):
+    # Goal: a second user whom the bucket policy grants s3:DeleteObjectVersion and
+    # s3:BypassGovernanceRetention removes a GOVERNANCE version only when the request asks
+    # for the bypass; a user granted the delete but not the bypass cannot, header or not.
+    s3 = server.client()
+    s3.create_bucket(Bucket="py-granted", ObjectLockEnabledForBucket=True)
+    s3.put_object_lock_configuration(Bucket="py-granted", ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}})
+    trusted = server.client_as(server.add_user("py-lock-trusted"))
+    plain = server.client_as(server.add_user("py-lock-plain"))
+    arn = "arn:aws:iam::000000000000:user/"
+    s3.put_bucket_policy(Bucket="py-granted", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": [arn + "py-lock-trusted", arn + "py-lock-plain"]},
+         "Action": ["s3:DeleteObjectVersion", "s3:GetObject"], "Resource": "arn:aws:s3:::py-granted/*"},
+        {"Effect": "Allow", "Principal": {"AWS": arn + "py-lock-trusted"},
+         "Action": "s3:BypassGovernanceRetention", "Resource": "arn:aws:s3:::py-granted/*"},
+    ]}))
+    version = s3.put_object(Bucket="py-granted", Key="k", Body=b"x")["VersionId"]
+    for client, bypass in ((plain, False), (plain, True), (trusted, False)):
+        with pytest.raises(ClientError) as error:
+            client.delete_object(Bucket="py-granted", Key="k", VersionId=version, BypassGovernanceRetention=bypass)
+        assert code(error) == "AccessDenied"
+    assert s3.get_object(Bucket="py-granted", Key="k", VersionId=version)["Body"].read() == b"x"
+    trusted.delete_object(Bucket="py-granted", Key="k", VersionId=version, BypassGovernanceRetention=True)
+    assert "Versions" not in s3.list_object_versions(Bucket="py-granted")
+
+
+def test_lock_configuration_needs_a_digest(server):
+    # Goal: PutObjectLockConfiguration without Content-MD5 or a flexible checksum is refused
+    # with InvalidRequest (S3 requires one) and leaves the bucket's configuration as it was.
+    s3 = server.client()
+    s3.create_bucket(Bucket="py-lock-digest", ObjectLockEnabledForBucket=True)
+
+    def strip_digests(request, **_):
+        for name in list(request.headers.keys()):
+            lowered = name.lower()
+            if lowered == "content-md5" or lowered.startswith("x-amz-checksum-") or lowered == "x-amz-sdk-checksum-algorithm":
+                del request.headers[name]
+
+    s3.meta.events.register("before-sign.s3.PutObjectLockConfiguration", strip_digests)
+    with pytest.raises(ClientError) as error:
+        s3.put_object_lock_configuration(Bucket="py-lock-digest", ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Years": 1}}})
+    assert code(error) == "InvalidRequest"
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert "Rule" not in s3.get_object_lock_configuration(Bucket="py-lock-digest")["ObjectLockConfiguration"]

@@ -106,3 +106,141 @@ def test_delete_while_paging_empties_the_bucket(server):
     server.resource().Bucket("py-empty").object_versions.page_size(3).delete()
     assert "Versions" not in s3.list_object_versions(Bucket="py-empty")
     s3.delete_bucket(Bucket="py-empty")
+
+
+def test_mfa_delete_disabled_is_accepted_and_never_echoed(server):
+    # Goal: MfaDelete=Disabled (what tools send when they name it) is accepted, Enabled is
+    # refused as not implemented, and GetBucketVersioning leaves MfaDelete out (S3 returns it
+    # only for a bucket where it was ever configured).
+    s3 = server.client()
+    s3.create_bucket(Bucket="py-mfa")
+    s3.put_bucket_versioning(Bucket="py-mfa", VersioningConfiguration={"Status": "Enabled", "MFADelete": "Disabled"})
+    got = s3.get_bucket_versioning(Bucket="py-mfa")
+    assert got["Status"] == "Enabled"
+    assert "MFADelete" not in got
+    with pytest.raises(ClientError) as error:
+        s3.put_bucket_versioning(Bucket="py-mfa", VersioningConfiguration={"Status": "Suspended", "MFADelete": "Enabled"})
+    assert error.value.response["Error"]["Code"] == "NotImplemented"
+    assert s3.get_bucket_versioning(Bucket="py-mfa")["Status"] == "Enabled"
+
+
+def test_post_object_into_an_enabled_bucket_makes_versions(server):
+    # Goal: a browser form upload (POST object) into an Enabled bucket makes a new version each
+    # time, returns its id in x-amz-version-id, and keeps the one it replaced.
+    from test_post_object import policy_text, post, sigv4_fields
+    s3 = server.client()
+    s3.create_bucket(Bucket="py-form-versions")
+    enable(s3, "py-form-versions")
+    ids = []
+    for body in (b"first form", b"second form"):
+        policy = policy_text([{"bucket": "py-form-versions"}, ["starts-with", "$key", "up/"]])
+        reply = post(server, "py-form-versions", [("key", "up/f.txt")] + sigv4_fields(policy), body=body)
+        assert reply.status_code == 204, reply.text
+        ids.append(reply.headers["x-amz-version-id"])
+    assert ids[0] != ids[1]
+    listed = s3.list_object_versions(Bucket="py-form-versions")["Versions"]
+    assert [(v["VersionId"], v["IsLatest"]) for v in listed] == [(ids[1], True), (ids[0], False)]
+    assert s3.get_object(Bucket="py-form-versions", Key="up/f.txt", VersionId=ids[0])["Body"].read() == b"first form"
+
+
+def test_reads_name_a_version(server):
+    # Goal: partNumber, conditional headers, GetObjectAttributes and the object ACL each act on
+    # the version named, not the current one: a two-part upload made noncurrent by a plain PUT.
+    s3 = server.client()
+    s3.create_bucket(Bucket="py-version-reads")
+    enable(s3, "py-version-reads")
+    part_bytes = [bytes([n]) * (5 * 1024 * 1024) for n in (1, 2)]
+    upload = s3.create_multipart_upload(Bucket="py-version-reads", Key="k")["UploadId"]
+    parts = [{"PartNumber": n + 1, "ETag": s3.upload_part(Bucket="py-version-reads", Key="k", UploadId=upload,
+                                                         PartNumber=n + 1, Body=body)["ETag"]}
+             for n, body in enumerate(part_bytes)]
+    done = s3.complete_multipart_upload(Bucket="py-version-reads", Key="k", UploadId=upload,
+                                        MultipartUpload={"Parts": parts})
+    old, old_etag = done["VersionId"], done["ETag"]
+    new = s3.put_object(Bucket="py-version-reads", Key="k", Body=b"current")
+    part = s3.get_object(Bucket="py-version-reads", Key="k", VersionId=old, PartNumber=2)
+    assert part["PartsCount"] == 2 and part["VersionId"] == old
+    assert part["Body"].read() == part_bytes[1]
+    with pytest.raises(ClientError) as error:
+        s3.get_object(Bucket="py-version-reads", Key="k", PartNumber=2)
+    assert error.value.response["Error"]["Code"] == "InvalidPart"  # as AWS answers (see object_read.rs)
+    assert s3.head_object(Bucket="py-version-reads", Key="k", VersionId=old, IfMatch=old_etag)["ETag"] == old_etag
+    with pytest.raises(ClientError) as error:
+        s3.get_object(Bucket="py-version-reads", Key="k", VersionId=old, IfMatch=new["ETag"])
+    assert error.value.response["Error"]["Code"] == "PreconditionFailed"
+    with pytest.raises(ClientError) as error:
+        s3.head_object(Bucket="py-version-reads", Key="k", VersionId=old, IfNoneMatch=old_etag)
+    assert error.value.response["Error"]["Code"] == "304"
+    attributes = s3.get_object_attributes(Bucket="py-version-reads", Key="k", VersionId=old,
+                                          ObjectAttributes=["ETag", "ObjectSize", "ObjectParts"])
+    assert attributes["VersionId"] == old
+    assert attributes["ETag"] == old_etag.strip('"')
+    assert attributes["ObjectSize"] == 10 * 1024 * 1024
+    assert attributes["ObjectParts"]["TotalPartsCount"] == 2
+    s3.put_object_acl(Bucket="py-version-reads", Key="k", VersionId=old, ACL="public-read")
+    public = {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"}
+    assert public in [g["Grantee"] for g in s3.get_object_acl(Bucket="py-version-reads", Key="k", VersionId=old)["Grants"]]
+    assert public not in [g["Grantee"] for g in s3.get_object_acl(Bucket="py-version-reads", Key="k")["Grants"]]
+
+
+def test_list_object_versions_url_encodes_keys(server):
+    # Goal: encoding-type=url on ListObjectVersions percent-encodes keys and markers in the XML
+    # (read raw, through a presigned URL), and boto3 (which asks for it by default) gets the
+    # keys back exactly.
+    import requests
+    s3 = server.client()
+    s3.create_bucket(Bucket="py-version-encoding")
+    enable(s3, "py-version-encoding")
+    keys = ["a b/ü+1", "a b/ü+2", "plain"]
+    for key in keys:
+        s3.put_object(Bucket="py-version-encoding", Key=key, Body=b"x")
+    listed = s3.list_object_versions(Bucket="py-version-encoding", MaxKeys=2)
+    assert [v["Key"] for v in listed["Versions"]] == keys[:2]
+    assert listed["NextKeyMarker"] == keys[1]
+    url = s3.generate_presigned_url("list_object_versions", Params={
+        "Bucket": "py-version-encoding", "EncodingType": "url", "MaxKeys": 2})
+    raw = requests.get(url)
+    assert raw.status_code == 200, raw.text
+    assert "<EncodingType>url</EncodingType>" in raw.text
+    # Form encoding, as S3 does (a space is "+", a "+" is %2B; boto3 decodes with unquote_plus).
+    assert "<Key>a+b/%C3%BC%2B1</Key>" in raw.text
+    assert "<NextKeyMarker>a+b/%C3%BC%2B2</NextKeyMarker>" in raw.text
+
+
+def test_multipart_uploads_in_a_versioned_bucket(server):
+    # Goal: ListMultipartUploads reads the same in an Enabled bucket, and an aborted upload
+    # leaves no version (and no marker) behind.
+    s3 = server.client()
+    s3.create_bucket(Bucket="py-version-uploads")
+    enable(s3, "py-version-uploads")
+    kept = s3.create_multipart_upload(Bucket="py-version-uploads", Key="kept")["UploadId"]
+    dropped = s3.create_multipart_upload(Bucket="py-version-uploads", Key="dropped")["UploadId"]
+    s3.upload_part(Bucket="py-version-uploads", Key="dropped", UploadId=dropped, PartNumber=1, Body=b"x" * 1024)
+    uploads = s3.list_multipart_uploads(Bucket="py-version-uploads")["Uploads"]
+    assert sorted((u["Key"], u["UploadId"]) for u in uploads) == sorted([("dropped", dropped), ("kept", kept)])
+    s3.abort_multipart_upload(Bucket="py-version-uploads", Key="dropped", UploadId=dropped)
+    uploads = s3.list_multipart_uploads(Bucket="py-version-uploads")["Uploads"]
+    assert [(u["Key"], u["UploadId"]) for u in uploads] == [("kept", kept)]
+    listed = s3.list_object_versions(Bucket="py-version-uploads")
+    assert "Versions" not in listed and "DeleteMarkers" not in listed
+
+
+def test_a_version_deleted_mid_read_still_reads_whole(server):
+    # Goal: DeleteObject by versionId frees the version's bytes only once no reader holds them:
+    # a GET of that version already under way reads every byte after the delete, and the next
+    # GET of it is NoSuchVersion.
+    import hashlib
+    s3 = server.client()
+    s3.create_bucket(Bucket="py-version-reader")
+    enable(s3, "py-version-reader")
+    body = hashlib.sha256(b"seed").digest() * (32 * 1024 * 1024 // 32)
+    old = s3.put_object(Bucket="py-version-reader", Key="big", Body=body)["VersionId"]
+    s3.put_object(Bucket="py-version-reader", Key="big", Body=b"newer")
+    stream = s3.get_object(Bucket="py-version-reader", Key="big", VersionId=old)["Body"]
+    first = stream.read(1024 * 1024)
+    s3.delete_object(Bucket="py-version-reader", Key="big", VersionId=old)
+    rest = stream.read()
+    assert first + rest == body
+    with pytest.raises(ClientError) as error:
+        s3.get_object(Bucket="py-version-reader", Key="big", VersionId=old)
+    assert error.value.response["Error"]["Code"] == "NoSuchVersion"
