@@ -44,8 +44,22 @@ fn slot_of(bucket: &str, key: &str) -> i64 {
 /// range of the table, appended to at its end and moved as whole pages.
 const SLOT_SHIFT: u32 = 40;
 
+/// Rows one slot may hold before it moves out of turn. Keys spread over the slots fill each
+/// with ~`ROWS_PER_SLOT` a round; a few hot keys hashing to one slot would otherwise fill it
+/// with the whole round and move it all in one batch (~150 ms at 32,768 rows).
+const SLOT_ROWS_MAX: i64 = 2 * ROWS_PER_SLOT;
+
+thread_local! {
+    /// Rows staged into each slot since it last moved, on this thread (the one metadata
+    /// thread). Only paces moves: a rolled-back insert or move leaves it off until the slot's
+    /// next move, which comes within a round all the same.
+    static SLOT_ROWS: std::cell::Cell<[i64; VERSIONS_STAGED_SLOTS]> =
+        const { std::cell::Cell::new([0; VERSIONS_STAGED_SLOTS]) };
+}
+
 /// Copies the key's current row (`stageable`) into `versions_staged`, noncurrent from
-/// `noncurrent_ms`; every `ROWS_PER_SLOT` rows, settles the next slot.
+/// `noncurrent_ms`; every `ROWS_PER_SLOT` rows, settles the next slot, and a slot that reached
+/// `SLOT_ROWS_MAX` rows at once.
 pub(super) fn stage_current(
     transaction: &Transaction<'_>,
     bucket: &str,
@@ -64,7 +78,8 @@ pub(super) fn stage_current(
         staged.set(staged.get() + 1);
         staged.get()
     });
-    let rowid = (slot_of(bucket, key) << SLOT_SHIFT) | (staged & ((1 << SLOT_SHIFT) - 1));
+    let slot = slot_of(bucket, key);
+    let rowid = (slot << SLOT_SHIFT) | (staged & ((1 << SLOT_SHIFT) - 1));
     // Built once: it runs on every overwrite of an inline version (formatting it per PUT showed
     // in the metadata thread's profile).
     static STAGE_SQL: LazyLock<String> = LazyLock::new(|| {
@@ -81,6 +96,15 @@ pub(super) fn stage_current(
         rowid
     ])?;
     super::usage::count(bucket, 0, 1, current.size_bytes as i64);
+    let slot_rows = SLOT_ROWS.with(|rows| {
+        let mut counts = rows.get();
+        counts[slot as usize] += 1;
+        rows.set(counts);
+        counts[slot as usize]
+    });
+    if slot_rows >= SLOT_ROWS_MAX {
+        settle_slot(transaction, slot)?;
+    }
     if staged % ROWS_PER_SLOT == 0 {
         settle_slot(
             transaction,
@@ -95,6 +119,11 @@ pub(super) fn stage_current(
 /// replaced: one such row must not refuse every later move, and with it every command.
 fn settle_slot(transaction: &Transaction<'_>, slot: i64) -> rusqlite::Result<()> {
     let started = std::time::Instant::now();
+    SLOT_ROWS.with(|rows| {
+        let mut counts = rows.get();
+        counts[slot as usize] = 0;
+        rows.set(counts);
+    });
     let (first, last) = (slot << SLOT_SHIFT, ((slot + 1) << SLOT_SHIFT) - 1);
     let moved = transaction
         .prepare_cached(&format!(
@@ -125,6 +154,7 @@ pub(crate) fn settle(transaction: &Transaction<'_>) -> rusqlite::Result<()> {
         return Ok(());
     }
     let started = std::time::Instant::now();
+    SLOT_ROWS.with(|rows| rows.set([0; VERSIONS_STAGED_SLOTS]));
     let moved = transaction
         .prepare_cached(&format!(
             "INSERT OR REPLACE INTO versions ({VERSION_COLUMNS}) SELECT {VERSION_COLUMNS} \
@@ -302,5 +332,30 @@ mod tests {
         let store = MetaStore::open(&path).unwrap();
         assert_eq!(count(&store, "versions_staged"), 0);
         assert_eq!(count(&store, "versions"), noncurrent);
+    }
+
+    #[test]
+    fn a_hot_slot_moves_before_it_holds_a_round() {
+        // Goal: overwrites of one key (one slot) do not pile up a whole round in that slot and
+        // move it in one batch: the slot moves out of turn at SLOT_ROWS_MAX rows.
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = versioned_store(&dir.path().join("m.sqlite"));
+        let rounds = 2 * super::SLOT_ROWS_MAX as usize + 5;
+        // A key whose slot the regular pace does not reach in `rounds` PUTs (it moves slots
+        // 1, 2, 3 and 4 by then), so only the out-of-turn move can keep it short.
+        let key = (0..)
+            .map(|n| format!("hot{n}"))
+            .find(|key| super::slot_of("b", key) > 4)
+            .unwrap();
+        let puts: Vec<PutObject> = (0..rounds)
+            .map(|_| PutObject(inline_object(&key, b"x"), PutCondition::None))
+            .collect();
+        for reply in store.apply_all(&puts) {
+            reply.unwrap();
+        }
+        let staged = count(&store, "versions_staged");
+        assert!(staged < super::SLOT_ROWS_MAX, "{staged}");
+        assert!(count(&store, "versions") >= 2 * (super::SLOT_ROWS_MAX - 1));
+        assert_eq!(staged + count(&store, "versions"), rounds as i64 - 1);
     }
 }
