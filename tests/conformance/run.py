@@ -159,6 +159,8 @@ CORE_AREAS = [
     (r"encrypt|sse_|_sse", "encryption (SSE-S3, SSE-C)"),
     (r"cors", "CORS"),
     (r"lifecycle|marker_expiration", "lifecycle"),
+    (r"object_lock|legal_hold|retention", "Object Lock"),
+    (r"versioning|versioned|_versions?_|_version$|delete_marker", "versioning"),
     (r"^test_(?!post_object).*(policy|public_access|block_public|ignore_public|public_block)", "bucket policy / public access block"),
     (r"presign", "presigned"),
     (r"acl|access_bucket|grant", "ACLs and access"),
