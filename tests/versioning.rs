@@ -665,6 +665,63 @@ async fn conditional_writes_see_a_delete_marker_as_absent() {
 }
 
 #[tokio::test]
+async fn concurrent_conditional_writes_race_on_the_latest_version() {
+    // Goal: conditional writes stay atomic in an Enabled bucket: of eight concurrent
+    // If-None-Match: * writers over a key hidden by a delete marker exactly one makes a version,
+    // and of eight concurrent If-Match writers naming that version's ETag exactly one does; the
+    // others get 412 and leave no version.
+    let server = TestServer::start();
+    let s3 = server.client();
+    s3.create_bucket().bucket("race").send().await.unwrap();
+    set_versioning(&s3, "race", BucketVersioningStatus::Enabled).await;
+    put(&s3, "race", "k", b"before").await.unwrap();
+    s3.delete_object()
+        .bucket("race")
+        .key("k")
+        .send()
+        .await
+        .unwrap();
+    let race = |condition: &'static str, etag: Option<String>| {
+        let tasks: Vec<_> = (0..8u64)
+            .map(|writer| {
+                let (s3, etag) = (s3.clone(), etag.clone());
+                tokio::spawn(async move {
+                    let body = pattern(20_000, writer);
+                    let request = s3.put_object().bucket("race").key("k");
+                    let request = match condition {
+                        "if-none-match" => request.if_none_match("*"),
+                        _ => request.if_match(etag.unwrap()),
+                    };
+                    match request.body(ByteStream::from(body.clone())).send().await {
+                        Ok(put) => Some((put.e_tag().unwrap().to_string(), body)),
+                        Err(error) => {
+                            assert_eq!(error_status(&error), Some(412));
+                            None
+                        }
+                    }
+                })
+            })
+            .collect();
+        async move {
+            let mut winners = Vec::new();
+            for task in tasks {
+                winners.extend(task.await.unwrap());
+            }
+            assert_eq!(winners.len(), 1, "exactly one {condition} writer wins");
+            winners.pop().unwrap()
+        }
+    };
+    let (created, created_body) = race("if-none-match", None).await;
+    assert_eq!(get_bytes(&s3, "race", "k", None).await, created_body);
+    let (_, swapped_body) = race("if-match", Some(created)).await;
+    assert_eq!(get_bytes(&s3, "race", "k", None).await, swapped_body);
+    // The first object, its marker, and one version per race.
+    let versions = all_versions(&server, "race", 1000).await;
+    assert_eq!(versions.len(), 4, "{versions:?}");
+    assert_eq!(versions.iter().filter(|entry| entry.3).count(), 1);
+}
+
+#[tokio::test]
 async fn bucket_deletion_and_files_wait_for_the_last_version() {
     // Goal: an overwrite in an Enabled bucket frees no file; a bucket holding only noncurrent
     // versions or markers is not empty (BucketNotEmpty); once every version is deleted by id the
