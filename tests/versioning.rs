@@ -681,12 +681,14 @@ async fn concurrent_conditional_writes_race_on_the_latest_version() {
         .send()
         .await
         .unwrap();
-    let race = |condition: &'static str, etag: Option<String>| {
+    // Each race's writers send bodies of their own (`seed`): a writer sending the winner's
+    // bytes again would carry its ETag and pass If-Match rightly.
+    let race = |condition: &'static str, etag: Option<String>, seed: u64| {
         let tasks: Vec<_> = (0..8u64)
             .map(|writer| {
                 let (s3, etag) = (s3.clone(), etag.clone());
                 tokio::spawn(async move {
-                    let body = pattern(20_000, writer);
+                    let body = pattern(20_000, seed + writer);
                     let request = s3.put_object().bucket("race").key("k");
                     let request = match condition {
                         "if-none-match" => request.if_none_match("*"),
@@ -711,9 +713,9 @@ async fn concurrent_conditional_writes_race_on_the_latest_version() {
             winners.pop().unwrap()
         }
     };
-    let (created, created_body) = race("if-none-match", None).await;
+    let (created, created_body) = race("if-none-match", None, 0).await;
     assert_eq!(get_bytes(&s3, "race", "k", None).await, created_body);
-    let (_, swapped_body) = race("if-match", Some(created)).await;
+    let (_, swapped_body) = race("if-match", Some(created), 100).await;
     assert_eq!(get_bytes(&s3, "race", "k", None).await, swapped_body);
     // The first object, its marker, and one version per race.
     let versions = all_versions(&server, "race", 1000).await;
@@ -948,12 +950,16 @@ async fn a_data_dir_written_before_versioning_keeps_working() {
         vec![b'p'; 1024]
     );
     set_versioning(&s3, "legacy", BucketVersioningStatus::Enabled).await;
-    let new = put(&s3, "legacy", "large.bin", b"after the upgrade")
-        .await
-        .unwrap();
-    assert_eq!(get_version(&s3, "legacy", "large.bin", "null").await, large);
-    assert_eq!(
-        get_version(&s3, "legacy", "large.bin", &new).await,
-        b"after the upgrade"
-    );
+    // A file-backed and an inline object of the old release, each overwritten.
+    for (key, old) in [
+        ("large.bin", large),
+        ("small.txt", b"written before versioning\n".to_vec()),
+    ] {
+        let new = put(&s3, "legacy", key, b"after the upgrade").await.unwrap();
+        assert_eq!(get_version(&s3, "legacy", key, "null").await, old);
+        assert_eq!(
+            get_version(&s3, "legacy", key, &new).await,
+            b"after the upgrade"
+        );
+    }
 }

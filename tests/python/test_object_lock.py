@@ -274,9 +274,9 @@ def test_kopia_style_locked_repository(server):
     # s3 --retention-mode COMPLIANCE --retention-period …`; kopia itself is not on any registry
     # this project installs from) hold: every blob written with its own COMPLIANCE retention
     # and a Content-MD5 (as minio-go sends with lock parameters), maintenance extending each
-    # blob's retention in place (never shortening), a deleted blob only hidden by a marker, and
-    # a point-in-time read (`--point-in-time`) finding every blob's version as of before the
-    # delete through ListObjectVersions and GET by versionId.
+    # blob's retention in place (never shortening), a rewritten or deleted blob only hidden by
+    # a newer version or a marker, and the earlier versions a point-in-time read
+    # (`--point-in-time`) needs still listed by ListObjectVersions and read by versionId.
     import base64
     import hashlib
     s3 = server.client()
@@ -299,14 +299,19 @@ def test_kopia_style_locked_repository(server):
         s3.put_object_retention(Bucket="py-kopia", Key="p0a1b2c3",
                                 Retention={"Mode": "COMPLIANCE", "RetainUntilDate": until})
     assert code(error) == "AccessDenied"
-    # An attacker (or a maintenance run) deleting blobs leaves markers; nothing is gone.
+    # An attacker (or a maintenance run) rewriting or deleting blobs leaves the old versions.
+    rewritten = s3.put_object(Bucket="py-kopia", Key="xn0_1", Body=b"tampered",
+                              ContentMD5=base64.b64encode(hashlib.md5(b"tampered").digest()).decode(),
+                              ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=until)["VersionId"]
     s3.delete_object(Bucket="py-kopia", Key="p0a1b2c3")
     with pytest.raises(ClientError) as error:
         s3.delete_object(Bucket="py-kopia", Key="q4d5e6f7", VersionId=versions["q4d5e6f7"])
     assert code(error) == "AccessDenied"
     assert "p0a1b2c3" not in [o["Key"] for o in s3.list_objects_v2(Bucket="py-kopia")["Contents"]]
     history = s3.list_object_versions(Bucket="py-kopia")
-    as_of = {v["Key"]: v["VersionId"] for v in history["Versions"]}
+    assert sorted((v["Key"], v["VersionId"]) for v in history["Versions"]) == \
+        sorted(list(versions.items()) + [("xn0_1", rewritten)])
+    as_of = {v["Key"]: v["VersionId"] for v in history["Versions"] if v["VersionId"] != rewritten}
     assert as_of == versions
     assert [m["Key"] for m in history["DeleteMarkers"]] == ["p0a1b2c3"]
     for key, version in as_of.items():
