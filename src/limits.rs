@@ -127,7 +127,7 @@ pub const META_BATCH_COUNT_MAX: usize = 512;
 /// between two moves of the same slot of staged noncurrent versions into `versions`: how long a
 /// key's versions wait to share one page write (overwriting 1,000 keys, ~32 versions of a key
 /// move together). Also the most a command that reads versions may have to move first (16,838
-/// rows took 75 ms here, so ~150 ms at most). With 16 slots, 16,384 measured 0.86-0.89 of the
+/// rows took 75 ms and 16,422 took 128 ms on two days here, so 150-250 ms at most). With 16 slots, 16,384 measured 0.86-0.89 of the
 /// unversioned overwrite rate and 32,768 0.91-0.96 at the same p99 (BENCHMARKS.md, 2026-12-02
 /// (morning)). Rows are ~200 B: the table stays under ~6.5 MB.
 pub const VERSIONS_STAGED_ROWS_MAX: usize = 32_768;
