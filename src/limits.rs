@@ -127,18 +127,18 @@ pub const META_BATCH_COUNT_MAX: usize = 512;
 /// between two moves of the same slot of staged noncurrent versions into `versions`: how long a
 /// key's versions wait to share one page write (overwriting 1,000 keys, ~32 versions of a key
 /// move together). Also the most a command that reads versions may have to move first (16,838
-/// rows took 75 ms and 16,422 took 128 ms on two days here, so 150-250 ms at most). With 16 slots, 16,384 measured 0.86-0.89 of the
-/// unversioned overwrite rate and 32,768 0.91-0.96 at the same p99 (BENCHMARKS.md, 2026-12-02
-/// (morning)). Rows are ~200 B: the table stays under ~6.5 MB.
+/// rows took 75 ms and 16,422 took 128 ms on two days here, so 150-250 ms at most). With 16
+/// slots, 16,384 measured 0.86-0.89 of the unversioned overwrite rate and 32,768 0.91-0.96 at
+/// the same p99 (BENCHMARKS.md, 2026-12-02 (morning)). Rows are ~200 B: the table stays under
+/// ~6.5 MB.
 pub const VERSIONS_STAGED_ROWS_MAX: usize = 32_768;
 
 /// Slots of keys the staged versions are moved by, one every `VERSIONS_STAGED_ROWS_MAX /
 /// VERSIONS_STAGED_SLOTS` (2,048) staged rows, and any slot at twice that at once (a few hot
 /// keys in one slot): moving all 8,192 rows of an earlier shape at once held its batch for
-/// 27-65 ms; a slot of 2,048 rows takes ~8 ms. Every slot is a page the group
-/// commit writes (each slot's rows are appended at its own end), so fewer slots write less but
-/// move more at once: 8 slots over 16,384 measured 0.93-0.96 with p99 35-38 ms, against 16's
-/// 21-26 ms.
+/// 27-65 ms; a slot of 2,048 rows takes ~8 ms. Every slot is a page the group commit writes
+/// (each slot's rows are appended at its own end), so fewer slots write less but move more at
+/// once: 8 slots over 16,384 measured 0.93-0.96 with p99 35-38 ms, against 16's 21-26 ms.
 pub const VERSIONS_STAGED_SLOTS: usize = 16;
 const _: () = assert!(VERSIONS_STAGED_ROWS_MAX % VERSIONS_STAGED_SLOTS == 0);
 

@@ -58,6 +58,16 @@ thread_local! {
         const { std::cell::Cell::new([0; VERSIONS_STAGED_SLOTS]) };
 }
 
+/// Sets `slot`'s count in `SLOT_ROWS` to what `count` makes of it; answers the new count.
+fn update_slot_rows(slot: i64, count: impl FnOnce(i64) -> i64) -> i64 {
+    SLOT_ROWS.with(|rows| {
+        let mut counts = rows.get();
+        counts[slot as usize] = count(counts[slot as usize]);
+        rows.set(counts);
+        counts[slot as usize]
+    })
+}
+
 /// Copies the key's current row (`stageable`) into `versions_staged`, noncurrent from
 /// `noncurrent_ms`; every `ROWS_PER_SLOT` rows, settles the next slot, and a slot that reached
 /// `SLOT_ROWS_MAX` rows at once.
@@ -97,13 +107,7 @@ pub(super) fn stage_current(
         rowid
     ])?;
     super::usage::count(bucket, 0, 1, current.size_bytes as i64);
-    let slot_rows = SLOT_ROWS.with(|rows| {
-        let mut counts = rows.get();
-        counts[slot as usize] += 1;
-        rows.set(counts);
-        counts[slot as usize]
-    });
-    if slot_rows >= SLOT_ROWS_MAX {
+    if update_slot_rows(slot, |rows| rows + 1) >= SLOT_ROWS_MAX {
         settle_slot(transaction, slot)?;
     }
     if staged % ROWS_PER_SLOT == 0 {
@@ -120,11 +124,7 @@ pub(super) fn stage_current(
 /// replaced: one such row must not refuse every later move, and with it every command.
 fn settle_slot(transaction: &Transaction<'_>, slot: i64) -> rusqlite::Result<()> {
     let started = std::time::Instant::now();
-    SLOT_ROWS.with(|rows| {
-        let mut counts = rows.get();
-        counts[slot as usize] = 0;
-        rows.set(counts);
-    });
+    update_slot_rows(slot, |_| 0);
     let (first, last) = (slot << SLOT_SHIFT, ((slot + 1) << SLOT_SHIFT) - 1);
     let moved = transaction
         .prepare_cached(&format!(
