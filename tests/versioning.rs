@@ -724,6 +724,82 @@ async fn concurrent_conditional_writes_race_on_the_latest_version() {
 }
 
 #[tokio::test]
+async fn a_put_failing_part_way_leaves_its_key_listed_once() {
+    // Goal: a PutObject over an Enabled bucket's inline version that fails after staging that
+    // version as noncurrent (an SQLite error, injected by a trigger another connection adds to
+    // the server's database) answers 500 InternalError and leaves its key as it was, listed
+    // once, while the PUTs sent beside it (one group commit, as far as timing allows) succeed.
+    let server = TestServer::start();
+    let s3 = server.client();
+    s3.create_bucket().bucket("fail").send().await.unwrap();
+    set_versioning(&s3, "fail", BucketVersioningStatus::Enabled).await;
+    let first = put(&s3, "fail", "boom", b"zero").await.unwrap();
+    put(&s3, "fail", "k", b"zero").await.unwrap();
+    let database = rusqlite::Connection::open(server.data_dir().join("meta.sqlite")).unwrap();
+    database
+        .busy_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    database
+        .execute_batch(
+            "CREATE TRIGGER inject BEFORE INSERT ON objects WHEN NEW.key = 'boom' \
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+        )
+        .unwrap();
+    let tasks: Vec<_> = (0..17u64)
+        .map(|index| {
+            let s3 = s3.clone();
+            let key = match index {
+                0..=7 => "k".to_string(),
+                8 => "boom".to_string(),
+                _ => format!("n{index}"),
+            };
+            tokio::spawn(async move {
+                let sent = s3
+                    .put_object()
+                    .bucket("fail")
+                    .key(&key)
+                    .body(ByteStream::from(pattern(100, index)))
+                    .send()
+                    .await;
+                (
+                    key,
+                    sent.map_err(|error| (error_status(&error), error_code(&error))),
+                )
+            })
+        })
+        .collect();
+    for task in tasks {
+        let (key, sent) = task.await.unwrap();
+        match key.as_str() {
+            "boom" => assert_eq!(
+                sent.unwrap_err(),
+                (Some(500), Some("InternalError".to_string()))
+            ),
+            _ => assert!(sent.is_ok(), "{key}: {sent:?}"),
+        }
+    }
+    database.execute_batch("DROP TRIGGER inject").unwrap();
+    let versions = all_versions(&server, "fail", 1000).await;
+    let of = |key: &str| -> Vec<(String, bool)> {
+        versions
+            .iter()
+            .filter(|entry| entry.0 == key)
+            .map(|entry| (entry.1.clone(), entry.2))
+            .collect()
+    };
+    assert_eq!(of("boom"), vec![(first.clone(), true)]);
+    assert_eq!(of("k").len(), 9);
+    assert_eq!(versions.len(), 1 + 9 + 8, "{versions:?}");
+    assert_eq!(get_bytes(&s3, "fail", "boom", None).await, b"zero");
+    let second = put(&s3, "fail", "boom", b"one").await.unwrap();
+    let versions = all_versions(&server, "fail", 1000).await;
+    let boom: Vec<_> = versions.iter().filter(|entry| entry.0 == "boom").collect();
+    assert_eq!(boom.len(), 2);
+    assert_eq!((&boom[0].1, boom[0].2), (&second, true));
+    assert_eq!((&boom[1].1, boom[1].2), (&first, false));
+}
+
+#[tokio::test]
 async fn bucket_deletion_and_files_wait_for_the_last_version() {
     // Goal: an overwrite in an Enabled bucket frees no file; a bucket holding only noncurrent
     // versions or markers is not empty (BucketNotEmpty); once every version is deleted by id the

@@ -62,6 +62,8 @@ pub trait Job: Send {
     fn keeps_versions_staged(&self) -> bool;
     /// The command could not run (staged versions failed to settle before it): this error.
     fn refuse(&mut self, error: MetaError);
+    /// Whether its outcome so far is an error.
+    fn failed(&self) -> bool;
     /// What the command may have changed.
     fn changes(&self) -> Changes<'_>;
     /// The batch did not commit: the outcome becomes this error.
@@ -101,6 +103,10 @@ impl<C: MetaCommand> Job for Pending<C> {
 
     fn refuse(&mut self, error: MetaError) {
         self.outcome = Some(Err(error));
+    }
+
+    fn failed(&self) -> bool {
+        matches!(self.outcome, Some(Err(_)))
     }
 
     fn changes(&self) -> Changes<'_> {

@@ -23,10 +23,51 @@ fn settle_unless_kept(kept: bool, transaction: &Transaction<'_>) -> Result<(), M
     Ok(())
 }
 
-/// Runs `command` in `transaction`, settling staged versions first unless it keeps them.
-fn run<C: MetaCommand>(command: &C, transaction: &Transaction<'_>) -> Result<C::Reply, MetaError> {
-    settle_unless_kept(command.keeps_versions_staged(), transaction)?;
-    command.apply(transaction)
+/// How one job of a batch ended, for `MetaStore::in_batch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JobEnd {
+    /// It succeeded, or failed having written nothing of its own.
+    Finished,
+    /// It failed after writing rows: half a change, to be undone.
+    FailedAfterWriting,
+}
+
+/// Runs one job in `transaction`: settles staged versions first unless `keeps_staged`, then
+/// hands `job` the transaction, or the settling's error to refuse it with; `job` answers whether
+/// it failed. Rows the settling moved belong to the batch, not the job: a command refused after
+/// them (NoSuchVersion) did not write them, and they stand.
+fn run_job(
+    transaction: &Transaction<'_>,
+    keeps_staged: bool,
+    job: impl FnOnce(Result<&Transaction<'_>, MetaError>) -> bool,
+) -> JobEnd {
+    let settled_from = rows_written(transaction);
+    if let Err(error) = settle_unless_kept(keeps_staged, transaction) {
+        job(Err(error));
+        return end_of(true, settled_from, transaction);
+    }
+    let written_from = rows_written(transaction);
+    let failed = job(Ok(transaction));
+    end_of(failed, written_from, transaction)
+}
+
+/// How a job ended that `failed` or not, having started when `rows_written` read
+/// `written_from`.
+fn end_of(failed: bool, written_from: u64, transaction: &Transaction<'_>) -> JobEnd {
+    if failed && rows_written(transaction) != written_from {
+        JobEnd::FailedAfterWriting
+    } else {
+        JobEnd::Finished
+    }
+}
+
+/// Rows written on this connection so far and still in its transaction: SQLite's count of rows
+/// inserted, updated or deleted (triggers included), less those a command's savepoint rolled
+/// back (`usage::in_savepoint`). Only differences matter.
+fn rows_written(transaction: &Transaction<'_>) -> u64 {
+    transaction
+        .total_changes()
+        .wrapping_sub(super::usage::rows_rolled_back())
 }
 
 impl MetaStore {
@@ -120,15 +161,18 @@ impl MetaStore {
     }
 
     /// Applies `jobs` in one transaction (group commit). Their outcomes are only valid once it
-    /// committed: if the commit fails, every job gets the error.
+    /// committed: if the commit fails, every job gets the error. A job that fails having written
+    /// rows is taken out and the others run again without it (`in_batch`).
     pub fn apply_batch(&mut self, jobs: &mut [Box<dyn Job>]) {
-        let outcome = self.in_transaction(|transaction| {
-            for job in jobs.iter_mut() {
-                match settle_unless_kept(job.keeps_versions_staged(), transaction) {
-                    Ok(()) => job.apply(transaction),
+        let outcome = self.in_batch(jobs.len(), |index, transaction| {
+            let job = &mut jobs[index];
+            run_job(transaction, job.keeps_versions_staged(), |settled| {
+                match settled {
+                    Ok(transaction) => job.apply(transaction),
                     Err(error) => job.refuse(error),
                 }
-            }
+                job.failed()
+            })
         });
         if let Err(error) = outcome {
             let message = error.detail();
@@ -139,50 +183,88 @@ impl MetaStore {
     }
 
     /// Applies `commands` of one kind in one transaction (benchmarks, tests, bulk loads): every
-    /// outcome, or the commit's error for each if the commit fails.
+    /// outcome, or the commit's error for each if the commit fails. As `apply_batch`, a command
+    /// that fails leaves nothing written.
     pub fn apply_all<C: MetaCommand>(
         &mut self,
         commands: &[C],
     ) -> Vec<Result<C::Reply, MetaError>> {
-        let outcomes = self.in_transaction(|transaction| {
-            commands
-                .iter()
-                .map(|command| run(command, transaction))
-                .collect()
+        let mut outcomes: Vec<Option<Result<C::Reply, MetaError>>> =
+            commands.iter().map(|_| None).collect();
+        let committed = self.in_batch(commands.len(), |index, transaction| {
+            let command = &commands[index];
+            run_job(transaction, command.keeps_versions_staged(), |settled| {
+                let outcome = settled.and_then(|transaction| command.apply(transaction));
+                let failed = outcome.is_err();
+                outcomes[index] = Some(outcome);
+                failed
+            })
         });
-        outcomes.unwrap_or_else(|error| {
-            let message = error.detail();
-            commands
-                .iter()
-                .map(|_| Err(MetaError::Sqlite(message.clone())))
-                .collect()
-        })
+        match committed {
+            Ok(()) => outcomes
+                .into_iter()
+                .map(|outcome| outcome.expect("in_batch runs every command or keeps its error"))
+                .collect(),
+            Err(error) => {
+                let message = error.detail();
+                commands
+                    .iter()
+                    .map(|_| Err(MetaError::Sqlite(message.clone())))
+                    .collect()
+            }
+        }
     }
 
-    /// Applies one command in a transaction of its own.
+    /// Applies one command in a transaction of its own; if it fails, nothing it wrote is kept.
     pub fn apply<C: MetaCommand>(&mut self, command: &C) -> Result<C::Reply, MetaError> {
-        self.in_transaction(|transaction| run(command, transaction))?
+        self.apply_all(std::slice::from_ref(command))
+            .pop()
+            .expect("one outcome per command")
     }
 
-    /// Runs `work` in one transaction and commits it whatever `work` returned: the other commands
-    /// of a batch must commit when one fails. A command checks before it writes, so a refused one
-    /// wrote nothing; one that fails on an SQLite error part-way leaves what it wrote (as before
-    /// the typed protocol; see the closing note of issue 19).
-    fn in_transaction<T>(
+    /// Runs `run(index, transaction)` for each of `count` jobs in one transaction and commits
+    /// it; `run` answers how the job ended (see `run_job`). The other jobs of a batch commit
+    /// when one fails, so a failed job must leave nothing behind: one refused by a check wrote
+    /// nothing, but one that failed part-way (an SQLite error between two writes: a PutObject
+    /// that staged the key's current version, then failed to replace it) would leave half a
+    /// change. Then the whole transaction rolls back and runs again without that job, whose
+    /// outcome stays its error. Costs nothing while no job fails after writing (one counter
+    /// read per job); each such job costs one rerun of the jobs before it.
+    fn in_batch(
         &mut self,
-        work: impl FnOnce(&Transaction<'_>) -> T,
-    ) -> Result<T, MetaError> {
-        let transaction = self.begin()?;
-        super::usage::discard_pending();
-        let outcome = work(&transaction);
-        // Usage counted by the batch's row writes, added in the same transaction (on an error
-        // the transaction rolls back on drop, and the counts go with it).
-        super::usage::flush_pending(&transaction)
-            .inspect_err(|_| super::usage::discard_pending())?;
-        transaction.commit().inspect_err(|error| {
-            tracing::error!(error = %error, "metadata commit failed");
-        })?;
-        Ok(outcome)
+        count: usize,
+        mut run: impl FnMut(usize, &Transaction<'_>) -> JobEnd,
+    ) -> Result<(), MetaError> {
+        let mut taken_out = vec![false; count];
+        'batch: loop {
+            let transaction = self.begin()?;
+            super::usage::discard_pending();
+            for (index, taken_out) in taken_out.iter_mut().enumerate() {
+                if *taken_out {
+                    continue;
+                }
+                if run(index, &transaction) == JobEnd::FailedAfterWriting {
+                    tracing::warn!(
+                        job = index,
+                        jobs = count,
+                        "a metadata command failed after writing; its batch runs again without it"
+                    );
+                    *taken_out = true;
+                    // Dropped, the transaction rolls back; the usage counts go with it.
+                    drop(transaction);
+                    super::usage::discard_pending();
+                    continue 'batch;
+                }
+            }
+            // Usage counted by the batch's row writes, added in the same transaction (on an
+            // error the transaction rolls back on drop, and the counts go with it).
+            super::usage::flush_pending(&transaction)
+                .inspect_err(|_| super::usage::discard_pending())?;
+            transaction.commit().inspect_err(|error| {
+                tracing::error!(error = %error, "metadata commit failed");
+            })?;
+            return Ok(());
+        }
     }
 }
 
@@ -483,6 +565,152 @@ pub(crate) mod tests {
         ));
         assert_eq!(block_on(list_answer).unwrap().unwrap().len(), 1);
         assert_eq!(store.apply(&get("k", true)).unwrap(), Some(object("k", 1)));
+    }
+
+    #[test]
+    fn a_command_failing_after_writing_leaves_nothing_and_its_batch_commits() {
+        // Goal: a PutObject into an Enabled bucket that stages the key's current version and
+        // then fails on an SQLite error (injected: a trigger refusing the key's new current row)
+        // leaves no trace, neither the staged copy nor its usage counts, while the other
+        // commands of its batch, before and after it, commit; and the same alone (`apply`).
+        use crate::meta::usage::GetBucketFigures;
+        use crate::meta::version_listing::{ListObjectVersions, VersionsQuery};
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = versioned_store(&dir.path().join("m.sqlite"));
+        let put =
+            |key: &str, bytes: &[u8]| PutObject(inline_object(key, bytes), PutCondition::None);
+        let first = store.apply(&put("boom", b"zero")).unwrap().version_id;
+        store.apply(&put("k", b"zero")).unwrap();
+        store
+            .connection()
+            .execute_batch(
+                "CREATE TEMP TRIGGER inject BEFORE INSERT ON main.objects \
+                 WHEN NEW.key = 'boom' BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+            )
+            .unwrap();
+        let staged_of = |store: &MetaStore, key: &str| -> i64 {
+            store
+                .connection()
+                .query_row(
+                    "SELECT count(*) FROM versions_staged WHERE key = ?1",
+                    [key],
+                    |row| row.get(0),
+                )
+                .unwrap()
+        };
+        let (before, before_answer) = Pending::new(put("k", b"one"));
+        let (failing, failing_answer) = Pending::new(put("boom", b"one"));
+        let (after, after_answer) = Pending::new(put("n", b"one"));
+        let mut jobs: Vec<Box<dyn Job>> =
+            vec![Box::new(before), Box::new(failing), Box::new(after)];
+        store.apply_batch(&mut jobs);
+        for job in jobs {
+            job.reply();
+        }
+        use futures_lite::future::block_on;
+        assert!(block_on(before_answer).unwrap().is_ok());
+        assert!(block_on(after_answer).unwrap().is_ok());
+        assert!(matches!(
+            block_on(failing_answer).unwrap(),
+            Err(MetaError::Sqlite(message)) if message.contains("injected failure")
+        ));
+        assert_eq!(staged_of(&store, "boom"), 0);
+        assert_eq!(staged_of(&store, "k"), 1);
+        // Alone, in a transaction of its own.
+        assert!(matches!(
+            store.apply(&put("boom", b"two")),
+            Err(MetaError::Sqlite(_))
+        ));
+        assert_eq!(staged_of(&store, "boom"), 0);
+        store
+            .connection()
+            .execute_batch("DROP TRIGGER inject")
+            .unwrap();
+        let page = store
+            .apply(&ListObjectVersions(VersionsQuery {
+                bucket: "b".into(),
+                prefix: String::new(),
+                delimiter: None,
+                key_marker: None,
+                version_id_marker: None,
+                max_keys: 1000,
+            }))
+            .unwrap();
+        let listed: Vec<(&str, bool)> = page
+            .entries
+            .iter()
+            .map(|entry| (entry.key.as_str(), entry.is_latest))
+            .collect();
+        assert_eq!(
+            listed,
+            vec![("boom", true), ("k", true), ("k", false), ("n", true)]
+        );
+        assert_eq!(page.entries[0].version_id, first);
+        let figures = store
+            .apply(&GetBucketFigures(Some("b".into())))
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert_eq!(
+            (
+                figures.usage.objects,
+                figures.usage.versions,
+                figures.usage.size_bytes
+            ),
+            (3, 1, 4 + 4 + 3 + 3)
+        );
+    }
+
+    #[test]
+    fn a_refusal_that_leaves_nothing_of_its_own_ends_its_job_cleanly() {
+        // Goal: two refusals after rows were written end their job as `Finished`, so their batch
+        // does not run again: a PutObject past the quota (its savepoint rolled its rows back),
+        // and a ListObjectVersions of a missing bucket after settling staged versions (the
+        // batch's rows, kept).
+        use crate::meta::usage::{BucketQuota, PutBucketQuota};
+        use crate::meta::version_listing::{ListObjectVersions, VersionsQuery};
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = versioned_store(&dir.path().join("m.sqlite"));
+        let put = |key: &str| PutObject(inline_object(key, b"bytes"), PutCondition::None);
+        store
+            .apply(&PutBucketQuota {
+                bucket: "b".into(),
+                quota: BucketQuota {
+                    size_bytes_max: None,
+                    objects_max: Some(2),
+                },
+            })
+            .unwrap();
+        store.apply(&put("a")).unwrap();
+        store.apply(&put("a")).unwrap();
+        assert_eq!(count(&store, "versions_staged"), 1);
+        let transaction = store.begin().unwrap();
+        let mut refused = None;
+        let end = run_job(&transaction, true, |settled| {
+            refused = Some(settled.and_then(|transaction| put("c").apply(transaction)));
+            true
+        });
+        assert_eq!(end, JobEnd::Finished);
+        assert!(matches!(refused, Some(Err(MetaError::QuotaExceeded))));
+        let mut missing = None;
+        let listing = ListObjectVersions(VersionsQuery {
+            bucket: "missing".into(),
+            prefix: String::new(),
+            delimiter: None,
+            key_marker: None,
+            version_id_marker: None,
+            max_keys: 1000,
+        });
+        let end = run_job(&transaction, false, |settled| {
+            missing = Some(settled.and_then(|transaction| listing.apply(transaction)));
+            true
+        });
+        assert_eq!(end, JobEnd::Finished);
+        assert!(matches!(missing, Some(Err(MetaError::NoSuchBucket))));
+        transaction.commit().unwrap();
+        assert_eq!(count(&store, "versions_staged"), 0);
+        assert_eq!(count(&store, "versions"), 1);
+        assert_eq!(count(&store, "objects"), 1);
     }
 
     #[test]

@@ -132,17 +132,32 @@ pub(crate) fn in_savepoint<T>(
 ) -> Result<(Result<T, MetaError>, bool), MetaError> {
     transaction.execute_batch(&format!("SAVEPOINT {name}"))?;
     let counted = snapshot_pending();
+    let written_from = transaction.total_changes();
     let outcome = action();
     let kept = match &outcome {
         Ok(value) => keep(value)?,
         Err(_) => false,
     };
     if !kept {
+        let undone = transaction.total_changes() - written_from;
         transaction.execute_batch(&format!("ROLLBACK TO {name}"))?;
         restore_pending(counted);
+        ROWS_ROLLED_BACK.set(ROWS_ROLLED_BACK.get() + undone);
     }
     transaction.execute_batch(&format!("RELEASE {name}"))?;
     Ok((outcome, kept))
+}
+
+thread_local! {
+    /// Rows this thread's savepoints rolled back, ever: SQLite's count of rows written
+    /// (`total_changes`) keeps them, and a command refused after its savepoint undid its writes
+    /// (QuotaExceeded) left nothing (`MetaStore::in_batch`).
+    static ROWS_ROLLED_BACK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Rows this thread's savepoints rolled back so far (only differences matter).
+pub(crate) fn rows_rolled_back() -> u64 {
+    ROWS_ROLLED_BACK.get()
 }
 
 /// Forgets the counts of a bucket deleted in this transaction (its usage row went with it).
