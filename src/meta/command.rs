@@ -54,6 +54,42 @@ pub enum Changes<'a> {
     },
 }
 
+/// What a command's `apply` found, kept where its `changes` can borrow it, the last apply's
+/// value winning: a command runs again when its batch does (`MetaStore::in_batch`), and only
+/// the committed run's value counts. Append-only cells, so a reference handed out stays valid.
+#[derive(Debug)]
+pub(crate) struct LastApplied<T> {
+    value: std::sync::OnceLock<T>,
+    later: std::sync::OnceLock<Box<LastApplied<T>>>,
+}
+
+impl<T> LastApplied<T> {
+    /// Nothing applied yet.
+    pub(crate) const fn new() -> Self {
+        LastApplied {
+            value: std::sync::OnceLock::new(),
+            later: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Keeps `value` as the latest.
+    pub(crate) fn set(&self, value: T) {
+        if let Err(value) = self.value.set(value) {
+            self.later
+                .get_or_init(|| Box::new(LastApplied::new()))
+                .set(value);
+        }
+    }
+
+    /// The latest value kept.
+    pub(crate) fn get(&self) -> Option<&T> {
+        self.later
+            .get()
+            .and_then(|later| later.get())
+            .or_else(|| self.value.get())
+    }
+}
+
 /// A command on its way through the metadata thread, its reply type erased.
 pub trait Job: Send {
     /// Runs the command in `transaction`, keeping its outcome until the commit.
@@ -122,5 +158,22 @@ impl<C: MetaCommand> Job for Pending<C> {
             .outcome
             .expect("every job of a batch is applied or failed before replies");
         let _ = self.reply.send(outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LastApplied;
+
+    #[test]
+    fn the_last_value_applied_wins() {
+        // Goal: a command applied again (its batch rerun) reports its last run's value.
+        let changed = LastApplied::new();
+        assert_eq!(changed.get(), None);
+        changed.set(1);
+        assert_eq!(changed.get(), Some(&1));
+        changed.set(2);
+        changed.set(3);
+        assert_eq!(changed.get(), Some(&3));
     }
 }

@@ -11,12 +11,12 @@
 //! With S3's day a pass starts after each midnight UTC (every age is rounded to one); with a
 //! shortened day, four times a day; and soon after any configuration changed.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::bucket_column::update_bucket;
-use super::command::{Changes, MetaCommand};
+use super::command::{Changes, LastApplied, MetaCommand};
 use super::lifecycle_step::{BucketStep, InKey, LifecycleProgress, VersionsCursor};
 use super::version_rows::now_ms;
 use super::MetaError;
@@ -66,7 +66,7 @@ pub struct LifecycleStep {
     /// A lifecycle day, in milliseconds (`lifecycle::DAY_MS` unless shortened for tests).
     pub day_ms: i64,
     /// The bucket and keys this step changed (for the cores' object caches).
-    changed: OnceLock<(String, Vec<String>)>,
+    changed: LastApplied<(String, Vec<String>)>,
 }
 
 impl LifecycleStep {
@@ -74,7 +74,7 @@ impl LifecycleStep {
     pub fn new(day_ms: i64) -> Self {
         LifecycleStep {
             day_ms,
-            changed: OnceLock::new(),
+            changed: LastApplied::new(),
         }
     }
 }
@@ -308,7 +308,7 @@ impl MetaCommand for LifecycleStep {
         let BucketStep {
             progress, touched, ..
         } = step;
-        let _ = self.changed.set((bucket, touched));
+        self.changed.set((bucket, touched));
         Ok(progress)
     }
 

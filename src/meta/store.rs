@@ -41,10 +41,11 @@ fn run_job(
     keeps_staged: bool,
     job: impl FnOnce(Result<&Transaction<'_>, MetaError>) -> bool,
 ) -> JobEnd {
-    let settled_from = rows_written(transaction);
     if let Err(error) = settle_unless_kept(keeps_staged, transaction) {
+        // A settling stopped half-way may stand: a row moved twice is replaced, not doubled
+        // (`version_staging::settle_slot`).
         job(Err(error));
-        return end_of(true, settled_from, transaction);
+        return JobEnd::Finished;
     }
     let written_from = rows_written(transaction);
     let failed = job(Ok(transaction));
@@ -61,9 +62,9 @@ fn end_of(failed: bool, written_from: u64, transaction: &Transaction<'_>) -> Job
     }
 }
 
-/// Rows written on this connection so far and still in its transaction: SQLite's count of rows
-/// inserted, updated or deleted (triggers included), less those a command's savepoint rolled
-/// back (`usage::in_savepoint`). Only differences matter.
+/// A count of rows written on this connection: SQLite's rows inserted, updated or deleted since
+/// it opened (triggers included), less those savepoints rolled back (`usage::in_savepoint`). Only
+/// the difference across one job means anything: what it wrote and kept.
 fn rows_written(transaction: &Transaction<'_>) -> u64 {
     transaction
         .total_changes()
@@ -162,7 +163,7 @@ impl MetaStore {
 
     /// Applies `jobs` in one transaction (group commit). Their outcomes are only valid once it
     /// committed: if the commit fails, every job gets the error. A job that fails having written
-    /// rows is taken out and the others run again without it (`in_batch`).
+    /// rows leaves nothing (`in_batch`).
     pub fn apply_batch(&mut self, jobs: &mut [Box<dyn Job>]) {
         let outcome = self.in_batch(jobs.len(), |index, transaction| {
             let job = &mut jobs[index];
@@ -227,45 +228,106 @@ impl MetaStore {
     /// when one fails, so a failed job must leave nothing behind: one refused by a check wrote
     /// nothing, but one that failed part-way (an SQLite error between two writes: a PutObject
     /// that staged the key's current version, then failed to replace it) would leave half a
-    /// change. Then the whole transaction rolls back and runs again without that job, whose
-    /// outcome stays its error. Costs nothing while no job fails after writing (one counter
-    /// read per job); each such job costs one rerun of the jobs before it.
+    /// change. Then the transaction rolls back and the batch runs again, each job in a
+    /// savepoint of its own, rolled back if the job fails having written: two passes at most,
+    /// and the common pass pays no savepoint (each costs a statement journal). Every job's
+    /// outcome is its run in the committed pass.
+    ///
+    /// An error after which SQLite rolled the whole transaction back itself (disk full, I/O
+    /// error, out of memory: the connection is back in autocommit) fails the whole batch, as a
+    /// failed commit does: the writes before it are gone, and the jobs after it would each
+    /// commit alone.
     fn in_batch(
         &mut self,
         count: usize,
         mut run: impl FnMut(usize, &Transaction<'_>) -> JobEnd,
     ) -> Result<(), MetaError> {
-        let mut taken_out = vec![false; count];
-        'batch: loop {
-            let transaction = self.begin()?;
-            super::usage::discard_pending();
-            for (index, taken_out) in taken_out.iter_mut().enumerate() {
-                if *taken_out {
-                    continue;
-                }
-                if run(index, &transaction) == JobEnd::FailedAfterWriting {
-                    tracing::warn!(
-                        job = index,
-                        jobs = count,
-                        "a metadata command failed after writing; its batch runs again without it"
-                    );
-                    *taken_out = true;
-                    // Dropped, the transaction rolls back; the usage counts go with it.
-                    drop(transaction);
-                    super::usage::discard_pending();
-                    continue 'batch;
-                }
-            }
-            // Usage counted by the batch's row writes, added in the same transaction (on an
-            // error the transaction rolls back on drop, and the counts go with it).
-            super::usage::flush_pending(&transaction)
-                .inspect_err(|_| super::usage::discard_pending())?;
-            transaction.commit().inspect_err(|error| {
-                tracing::error!(error = %error, "metadata commit failed");
-            })?;
+        if self.run_pass(count, &mut run, Pass::Plain)? == PassEnd::Committed {
             return Ok(());
         }
+        match self.run_pass(count, &mut run, Pass::SavepointEach)? {
+            PassEnd::Committed => Ok(()),
+            PassEnd::RolledBack => unreachable!("a pass with savepoints never rolls back"),
+        }
     }
+
+    /// One pass of `in_batch`: commits, or (`Pass::Plain` only) rolls back at the first job that
+    /// failed after writing.
+    fn run_pass(
+        &mut self,
+        count: usize,
+        run: &mut impl FnMut(usize, &Transaction<'_>) -> JobEnd,
+        pass: Pass,
+    ) -> Result<PassEnd, MetaError> {
+        let transaction = self.begin()?;
+        super::usage::discard_pending();
+        for index in 0..count {
+            let end = match pass {
+                Pass::Plain => Ok(run(index, &transaction)),
+                Pass::SavepointEach => super::usage::in_savepoint(
+                    &transaction,
+                    "job",
+                    || Ok(run(index, &transaction)),
+                    |end| Ok(*end == JobEnd::Finished),
+                )
+                .map(|(_, kept)| {
+                    if kept {
+                        JobEnd::Finished
+                    } else {
+                        JobEnd::FailedAfterWriting
+                    }
+                }),
+            };
+            // Before `end`'s error: the savepoint's own statements fail once the transaction is gone.
+            if transaction.is_autocommit() {
+                super::usage::discard_pending();
+                tracing::error!(
+                    job = index,
+                    jobs = count,
+                    "SQLite rolled the metadata transaction back"
+                );
+                return Err(MetaError::Sqlite(TRANSACTION_LOST.into()));
+            }
+            if end? == JobEnd::FailedAfterWriting && pass == Pass::Plain {
+                tracing::warn!(
+                    job = index,
+                    jobs = count,
+                    "a metadata command failed after writing; its batch runs again, a savepoint per command"
+                );
+                super::usage::discard_pending();
+                transaction.rollback()?;
+                return Ok(PassEnd::RolledBack);
+            }
+        }
+        // Usage counted by the batch's row writes, added in the same transaction (on an error
+        // the transaction rolls back on drop, and the counts go with it).
+        super::usage::flush_pending(&transaction)
+            .inspect_err(|_| super::usage::discard_pending())?;
+        transaction.commit().inspect_err(|error| {
+            tracing::error!(error = %error, "metadata commit failed");
+        })?;
+        Ok(PassEnd::Committed)
+    }
+}
+
+/// What every job of a batch is answered when SQLite rolled its transaction back on an error.
+const TRANSACTION_LOST: &str =
+    "the metadata transaction was rolled back after an error (disk full, I/O error or out of memory)";
+
+/// How `MetaStore::run_pass` runs its jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// In the transaction as they come (the common case).
+    Plain,
+    /// Each in a savepoint of its own (after a job failed having written).
+    SavepointEach,
+}
+
+/// How a pass ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PassEnd {
+    Committed,
+    RolledBack,
 }
 
 #[cfg(test)]
@@ -622,10 +684,28 @@ pub(crate) mod tests {
             Err(MetaError::Sqlite(_))
         ));
         assert_eq!(staged_of(&store, "boom"), 0);
+        // Several of one kind (`apply_all`): the failing one's neighbours commit.
+        let outcomes = store.apply_all(&[put("k", b"two"), put("boom", b"two"), put("m", b"two")]);
+        let failed: Vec<bool> = outcomes.iter().map(Result::is_err).collect();
+        assert_eq!(failed, vec![false, true, false]);
+        assert_eq!(staged_of(&store, "boom"), 0);
         store
             .connection()
             .execute_batch("DROP TRIGGER inject")
             .unwrap();
+        // No inline bytes left behind by the failed writes.
+        let orphans: i64 = store
+            .connection()
+            .query_row(
+                "SELECT count(*) FROM version_bytes WHERE rowid NOT IN (SELECT bytes_id FROM \
+                 objects WHERE bytes_id IS NOT NULL UNION SELECT bytes_id FROM versions WHERE \
+                 bytes_id IS NOT NULL UNION SELECT bytes_id FROM versions_staged WHERE \
+                 bytes_id IS NOT NULL)",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(orphans, 0);
         let page = store
             .apply(&ListObjectVersions(VersionsQuery {
                 bucket: "b".into(),
@@ -643,7 +723,14 @@ pub(crate) mod tests {
             .collect();
         assert_eq!(
             listed,
-            vec![("boom", true), ("k", true), ("k", false), ("n", true)]
+            vec![
+                ("boom", true),
+                ("k", true),
+                ("k", false),
+                ("k", false),
+                ("m", true),
+                ("n", true)
+            ]
         );
         assert_eq!(page.entries[0].version_id, first);
         let figures = store
@@ -657,7 +744,7 @@ pub(crate) mod tests {
                 figures.usage.versions,
                 figures.usage.size_bytes
             ),
-            (3, 1, 4 + 4 + 3 + 3)
+            (4, 2, 4 + 3 + 4 + 3 + 3 + 3)
         );
     }
 
@@ -711,6 +798,67 @@ pub(crate) mod tests {
         assert_eq!(count(&store, "versions_staged"), 0);
         assert_eq!(count(&store, "versions"), 1);
         assert_eq!(count(&store, "objects"), 1);
+    }
+
+    #[test]
+    fn a_transaction_sqlite_rolled_back_fails_its_whole_batch() {
+        // Goal: when an error makes SQLite roll the whole transaction back itself (disk full,
+        // here a page limit), every command of the batch fails and none of it stays: neither the
+        // writes before the failing command (rolled back) nor those after it (which would
+        // otherwise each commit alone); the store then works again.
+        use crate::meta::usage::GetBucketFigures;
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = versioned_store(&dir.path().join("m.sqlite"));
+        let put = |key: &str, size: usize| {
+            PutObject(inline_object(key, &vec![7u8; size]), PutCondition::None)
+        };
+        store.apply(&put("a", 100)).unwrap();
+        let pages: i64 = store
+            .connection()
+            .query_row("PRAGMA page_count", [], |row| row.get(0))
+            .unwrap();
+        store
+            .connection()
+            .execute_batch(&format!("PRAGMA max_page_count = {}", pages + 2))
+            .unwrap();
+        let batch = |store: &mut MetaStore| {
+            let mut jobs: Vec<Box<dyn Job>> = Vec::new();
+            let mut answers = Vec::new();
+            for (key, size) in [("a", 100), ("b", 100), ("c", 60_000), ("d", 100)] {
+                let (job, answer) = Pending::new(put(key, size));
+                jobs.push(Box::new(job));
+                answers.push(answer);
+            }
+            store.apply_batch(&mut jobs);
+            for job in jobs {
+                job.reply();
+            }
+            answers
+                .into_iter()
+                .map(|answer| futures_lite::future::block_on(answer).unwrap().map(|_| ()))
+                .collect::<Vec<_>>()
+        };
+        for outcome in batch(&mut store) {
+            assert!(
+                matches!(&outcome, Err(MetaError::Sqlite(message)) if message == TRANSACTION_LOST),
+                "{outcome:?}"
+            );
+        }
+        assert_eq!(count(&store, "objects"), 1);
+        assert_eq!(count(&store, "versions_staged"), 0);
+        let usage = |store: &mut MetaStore| {
+            let figures = store.apply(&GetBucketFigures(Some("b".into()))).unwrap();
+            let usage = &figures[0].usage;
+            (usage.objects, usage.versions, usage.size_bytes)
+        };
+        assert_eq!(usage(&mut store), (1, 0, 100));
+        store
+            .connection()
+            .execute_batch("PRAGMA max_page_count = 1073741823")
+            .unwrap();
+        assert!(batch(&mut store).iter().all(Result::is_ok));
+        assert_eq!(count(&store, "objects"), 4);
+        assert_eq!(usage(&mut store), (4, 1, 100 + 100 + 100 + 60_000 + 100));
     }
 
     #[test]

@@ -122,8 +122,8 @@ fn restore_pending(snapshot: PendingSnapshot) {
 /// Runs `action` in the SAVEPOINT `name` and keeps what it wrote if it succeeded and `keep`
 /// (asked after it ran) agrees; otherwise rolls back to the savepoint — the rows, and the usage
 /// counts of those rows with them. Every savepoint of a command goes through here, so no
-/// rollback can leave counts of rows it undid. Answers the action's outcome and whether it was
-/// kept.
+/// rollback can leave counts of rows it undid, nor rows it undid counted as written
+/// (`rows_rolled_back`). Answers the action's outcome and whether it was kept.
 pub(crate) fn in_savepoint<T>(
     transaction: &Transaction<'_>,
     name: &str,

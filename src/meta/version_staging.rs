@@ -120,7 +120,8 @@ pub(super) fn stage_current(
 }
 
 /// Moves one slot's staged rows into `versions`, in the order of its primary key. A row already
-/// there (the same version: a move whose DELETE failed, a command that failed part-way) is
+/// there (the same version: a move stopped between its two statements, which the rest of its
+/// batch commits; a data dir from before `MetaStore::in_batch` undid failed commands) is
 /// replaced: one such row must not refuse every later move, and with it every command.
 fn settle_slot(transaction: &Transaction<'_>, slot: i64) -> rusqlite::Result<()> {
     let started = std::time::Instant::now();
