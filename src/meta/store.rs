@@ -416,6 +416,19 @@ pub(crate) mod tests {
             .unwrap()
     }
 
+    /// ListObjectVersions of every version of `bucket` (up to 1,000).
+    pub(crate) fn every_version(bucket: &str) -> crate::meta::version_listing::ListObjectVersions {
+        use crate::meta::version_listing::{ListObjectVersions, VersionsQuery};
+        ListObjectVersions(VersionsQuery {
+            bucket: bucket.into(),
+            prefix: String::new(),
+            delimiter: None,
+            key_marker: None,
+            version_id_marker: None,
+            max_keys: 1000,
+        })
+    }
+
     /// A store at `path` with bucket "b", versioning Enabled.
     pub(crate) fn versioned_store(path: &Path) -> MetaStore {
         let mut store = MetaStore::open(path).unwrap();
@@ -636,7 +649,6 @@ pub(crate) mod tests {
         // leaves no trace, neither the staged copy nor its usage counts, while the other
         // commands of its batch, before and after it, commit; and the same alone (`apply`).
         use crate::meta::usage::GetBucketFigures;
-        use crate::meta::version_listing::{ListObjectVersions, VersionsQuery};
         let dir = tempfile::tempdir().unwrap();
         let mut store = versioned_store(&dir.path().join("m.sqlite"));
         let put =
@@ -706,16 +718,7 @@ pub(crate) mod tests {
             )
             .unwrap();
         assert_eq!(orphans, 0);
-        let page = store
-            .apply(&ListObjectVersions(VersionsQuery {
-                bucket: "b".into(),
-                prefix: String::new(),
-                delimiter: None,
-                key_marker: None,
-                version_id_marker: None,
-                max_keys: 1000,
-            }))
-            .unwrap();
+        let page = store.apply(&every_version("b")).unwrap();
         let listed: Vec<(&str, bool)> = page
             .entries
             .iter()
@@ -755,7 +758,6 @@ pub(crate) mod tests {
         // and a ListObjectVersions of a missing bucket after settling staged versions (the
         // batch's rows, kept).
         use crate::meta::usage::{BucketQuota, PutBucketQuota};
-        use crate::meta::version_listing::{ListObjectVersions, VersionsQuery};
         let dir = tempfile::tempdir().unwrap();
         let mut store = versioned_store(&dir.path().join("m.sqlite"));
         let put = |key: &str| PutObject(inline_object(key, b"bytes"), PutCondition::None);
@@ -780,14 +782,7 @@ pub(crate) mod tests {
         assert_eq!(end, JobEnd::Finished);
         assert!(matches!(refused, Some(Err(MetaError::QuotaExceeded))));
         let mut missing = None;
-        let listing = ListObjectVersions(VersionsQuery {
-            bucket: "missing".into(),
-            prefix: String::new(),
-            delimiter: None,
-            key_marker: None,
-            version_id_marker: None,
-            max_keys: 1000,
-        });
+        let listing = every_version("missing");
         let end = run_job(&transaction, false, |settled| {
             missing = Some(settled.and_then(|transaction| listing.apply(transaction)));
             true

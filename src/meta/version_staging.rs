@@ -177,10 +177,9 @@ pub(crate) fn settle(transaction: &Transaction<'_>) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use crate::limits::VERSIONS_STAGED_ROWS_MAX;
-    use crate::meta::store::tests::{count, inline_object, versioned_store};
+    use crate::meta::store::tests::{count, every_version, inline_object, versioned_store};
     use crate::meta::store::MetaStore;
     use crate::meta::version_id::VersionSelector;
-    use crate::meta::version_listing::{ListObjectVersions, VersionsQuery};
     use crate::meta::version_lookup::VersionLookup;
     use crate::meta::{GetObject, GetObjectVersion, ObjectBody, PutCondition, PutObject};
 
@@ -243,16 +242,7 @@ mod tests {
             matches!(latest, VersionLookup::Object(record) if record.version_id == current.version_id)
         );
         assert_eq!(count(&store, "versions_staged"), 3);
-        let page = store
-            .apply(&ListObjectVersions(VersionsQuery {
-                bucket: "b".into(),
-                prefix: String::new(),
-                delimiter: None,
-                key_marker: None,
-                version_id_marker: None,
-                max_keys: 1000,
-            }))
-            .unwrap();
+        let page = store.apply(&every_version("b")).unwrap();
         let listed: Vec<&str> = page
             .entries
             .iter()
