@@ -12,6 +12,7 @@ use crate::http::RequestHead;
 use crate::limits::REQUEST_TIME_SKEW_MAX_SECONDS;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::secret::{constant_time_eq, Secret};
+use sha2::{Digest, Sha256};
 
 /// Longest validity of a presigned URL (S3 API Reference, "Authenticating Requests: Using Query
 /// Parameters": X-Amz-Expires up to 604,800 seconds, 7 days).
@@ -42,7 +43,7 @@ pub fn claimed_access_key(head: &RequestHead, query: &[(String, String)]) -> Opt
     if let Some((access_key, _)) = super::verify_v2::parse_v2_authorization(authorization) {
         return Some(access_key.to_string());
     }
-    parse_authorization(authorization).map(|header| header.access_key)
+    sigv4::authorization_access_key(authorization).map(str::to_string)
 }
 
 /// Verifies the request's signature with the secret `lookup` returns for its access key.
@@ -166,101 +167,114 @@ fn check_signature(
         &authorization.region,
         &authorization.service,
     );
-    let computed = compute_signature(
+    let scope = authorization.scope();
+    let canonical = CanonicalInput {
         input,
-        &authorization.signed_headers,
+        signed_headers: &authorization.signed_headers,
         canonical_query,
         payload_hash,
-        amz_date,
-        &authorization.scope(),
-        &signing_key,
-    )?;
-    if !constant_time_eq(
-        computed.signature.as_bytes(),
-        authorization.signature.as_bytes(),
-    ) {
+    };
+    let mut hasher = Sha256::new();
+    canonical.write(&mut |bytes| hasher.update(bytes))?;
+    let signature =
+        sigv4::sign_canonical_hash(&signing_key, amz_date, &scope, &hasher.finalize().into());
+    if !constant_time_eq(&signature, authorization.signature.as_bytes()) {
+        // Only now the strings, for the error's fields.
+        let canonical_request = canonical.text()?;
+        let string_to_sign = sigv4::string_to_sign(amz_date, &scope, &canonical_request);
         return Err(signature_mismatch(
             &authorization.access_key,
             &authorization.signature,
-            &computed,
+            &canonical_request,
+            &string_to_sign,
         ));
     }
     Ok((payload, signing_key))
 }
 
-/// What SigV4 computed for a request: the canonical request, the string to sign and the signature.
-struct ComputedSignature {
-    canonical_request: String,
-    string_to_sign: String,
-    signature: String,
-}
-
 /// SignatureDoesNotMatch as S3 words it, with what the server signed (clients print these fields
 /// in debug mode to find their mistake): the strings and their bytes in hex.
-fn signature_mismatch(access_key: &str, provided: &str, computed: &ComputedSignature) -> S3Error {
+fn signature_mismatch(
+    access_key: &str,
+    provided: &str,
+    canonical_request: &str,
+    string_to_sign: &str,
+) -> S3Error {
     S3Error::new(S3ErrorCode::SignatureDoesNotMatch)
         .field("AWSAccessKeyId", access_key.to_string())
-        .field("StringToSign", computed.string_to_sign.clone())
+        .field("StringToSign", string_to_sign.to_string())
         .field("SignatureProvided", provided.to_string())
-        .field("StringToSignBytes", hex_bytes(&computed.string_to_sign))
-        .field("CanonicalRequest", computed.canonical_request.clone())
-        .field(
-            "CanonicalRequestBytes",
-            hex_bytes(&computed.canonical_request),
-        )
+        .field("StringToSignBytes", hex_bytes(string_to_sign))
+        .field("CanonicalRequest", canonical_request.to_string())
+        .field("CanonicalRequestBytes", hex_bytes(canonical_request))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn compute_signature(
-    input: &VerifyInput<'_>,
-    signed_headers: &str,
-    canonical_query: &str,
-    payload_hash: &str,
-    amz_date: &str,
-    scope: &str,
-    signing_key: &[u8; 32],
-) -> S3Result<ComputedSignature> {
-    let mut canonical_headers = Vec::new();
-    let mut saw_host = false;
-    for name in signed_headers.split(';') {
-        if name.is_empty() || name.bytes().any(|b| b.is_ascii_uppercase()) {
+/// What a request's canonical request is made of (`sigv4::canonical_request` shows its layout).
+struct CanonicalInput<'a> {
+    input: &'a VerifyInput<'a>,
+    signed_headers: &'a str,
+    canonical_query: &'a str,
+    payload_hash: &'a str,
+}
+
+impl CanonicalInput<'_> {
+    /// Hands the canonical request to `out` piece by piece (every request is verified: it is
+    /// hashed as it is written, never built as a string), checking the signed header list on
+    /// the way: a name that is empty or not lower-case, or no `host`, is malformed; a signed
+    /// header the request lacks cannot match.
+    fn write(&self, out: &mut impl FnMut(&[u8])) -> S3Result<()> {
+        out(self.input.head.method_text.as_bytes());
+        out(b"\n");
+        sigv4::uri_encode_into(self.input.decoded_path, true, out);
+        out(b"\n");
+        out(self.canonical_query.as_bytes());
+        out(b"\n");
+        let mut saw_host = false;
+        for name in self.signed_headers.split(';') {
+            if name.is_empty() || name.bytes().any(|b| b.is_ascii_uppercase()) {
+                return Err(malformed(
+                    "The authorization header is malformed; SignedHeaders is invalid.",
+                ));
+            }
+            saw_host |= name == "host";
+            let mut values = self
+                .input
+                .head
+                .headers
+                .iter()
+                .filter(|(header, _)| header == name)
+                .peekable();
+            if values.peek().is_none() {
+                return Err(S3Error::new(S3ErrorCode::SignatureDoesNotMatch));
+            }
+            out(name.as_bytes());
+            out(b":");
+            for (index, (_, value)) in values.enumerate() {
+                if index > 0 {
+                    out(b",");
+                }
+                sigv4::canonical_header_value_into(value, out);
+            }
+            out(b"\n");
+        }
+        if !saw_host {
             return Err(malformed(
-                "The authorization header is malformed; SignedHeaders is invalid.",
+                "The authorization header is malformed; host must be a signed header.",
             ));
         }
-        saw_host |= name == "host";
-        let values: Vec<String> = input
-            .head
-            .headers
-            .iter()
-            .filter(|(header, _)| header == name)
-            .map(|(_, value)| sigv4::canonical_header_value(value))
-            .collect();
-        if values.is_empty() {
-            return Err(S3Error::new(S3ErrorCode::SignatureDoesNotMatch));
-        }
-        canonical_headers.push((name.to_string(), values.join(",")));
+        out(b"\n");
+        out(self.signed_headers.as_bytes());
+        out(b"\n");
+        out(self.payload_hash.as_bytes());
+        Ok(())
     }
-    if !saw_host {
-        return Err(malformed(
-            "The authorization header is malformed; host must be a signed header.",
-        ));
+
+    /// The canonical request as text (for SignatureDoesNotMatch's fields).
+    fn text(&self) -> S3Result<String> {
+        let mut text = Vec::with_capacity(256);
+        self.write(&mut |bytes| text.extend_from_slice(bytes))?;
+        Ok(String::from_utf8_lossy(&text).into_owned())
     }
-    let canonical_uri = sigv4::uri_encode(input.decoded_path, true);
-    let request = sigv4::canonical_request(
-        &input.head.method_text,
-        &canonical_uri,
-        canonical_query,
-        &canonical_headers,
-        signed_headers,
-        payload_hash,
-    );
-    let string_to_sign = sigv4::string_to_sign(amz_date, scope, &request);
-    Ok(ComputedSignature {
-        signature: sigv4::sign(signing_key, &string_to_sign),
-        canonical_request: request,
-        string_to_sign,
-    })
 }
 
 // Long on purpose: the query-string checks in the order AWS documents them ("Authenticating
