@@ -2,7 +2,6 @@
 //! body (in memory, shared, or streamed through `BodyStream`).
 
 use std::borrow::Cow;
-use std::fmt::Write;
 use std::future::Future;
 use std::io;
 use std::ops::Range;
@@ -139,42 +138,43 @@ impl ResponseHead {
         self
     }
 
-    /// Appends the rendered head to `output`.
+    /// Appends the rendered head to `output`, written straight into it (every response renders
+    /// one: no intermediate string, no formatter).
     pub fn render(&self, content_length: u64, keep_alive: bool, date: &str, output: &mut Vec<u8>) {
-        let mut text = String::with_capacity(256);
-        let _ = write!(text, "HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
+        let mut number = itoa::Buffer::new();
+        output.extend_from_slice(b"HTTP/1.1 ");
+        output.extend_from_slice(number.format(self.status).as_bytes());
+        output.push(b' ');
+        output.extend_from_slice(reason(self.status).as_bytes());
+        output.extend_from_slice(b"\r\n");
         for (name, value) in &self.headers {
+            output.extend_from_slice(name.as_bytes());
+            output.extend_from_slice(b": ");
             // No value may end the field early: a control character in a stored or echoed value
-            // (metadata, an override, a CORS rule) is sent as a space, so a response can never be
-            // split or given extra fields.
-            if value
-                .bytes()
-                .any(|byte| byte.is_ascii_control() && byte != b'\t')
-            {
-                let clean: String = value
-                    .chars()
-                    .map(|c| {
-                        if c.is_ascii_control() && c != '\t' {
-                            ' '
-                        } else {
-                            c
-                        }
-                    })
-                    .collect();
-                let _ = write!(text, "{name}: {clean}\r\n");
+            // (metadata, an override, a CORS rule) is sent as a space, so a response can never
+            // be split or given extra fields. (Bytewise: no byte of a multi-byte UTF-8 character
+            // is an ASCII control.)
+            let is_control = |byte: u8| byte.is_ascii_control() && byte != b'\t';
+            if value.bytes().any(is_control) {
+                output.extend(
+                    value
+                        .bytes()
+                        .map(|byte| if is_control(byte) { b' ' } else { byte }),
+                );
             } else {
-                let _ = write!(text, "{name}: {value}\r\n");
+                output.extend_from_slice(value.as_bytes());
             }
+            output.extend_from_slice(b"\r\n");
         }
-        let _ = write!(
-            text,
-            "Content-Length: {content_length}\r\nDate: {date}\r\nServer: ringstore\r\n"
-        );
+        output.extend_from_slice(b"Content-Length: ");
+        output.extend_from_slice(number.format(content_length).as_bytes());
+        output.extend_from_slice(b"\r\nDate: ");
+        output.extend_from_slice(date.as_bytes());
+        output.extend_from_slice(b"\r\nServer: ringstore\r\n");
         if !keep_alive {
-            text.push_str("Connection: close\r\n");
+            output.extend_from_slice(b"Connection: close\r\n");
         }
-        text.push_str("\r\n");
-        output.extend_from_slice(text.as_bytes());
+        output.extend_from_slice(b"\r\n");
     }
 }
 
@@ -193,6 +193,14 @@ mod tests {
         let text = String::from_utf8(output).unwrap();
         assert!(text.contains("X-A: ok  Set-Cookie: x=1 \r\n"), "{text}");
         assert_eq!(text.matches("\r\n").count(), 6, "{text}");
+        // Multi-byte characters pass whole beside a replaced control; a tab stays.
+        let mut head = ResponseHead::new(404);
+        head.header("X-B", "ünï\u{7f}cødé\tключ\n");
+        let mut output = Vec::new();
+        head.render(0, true, "d", &mut output);
+        let text = String::from_utf8(output).unwrap();
+        assert!(text.starts_with("HTTP/1.1 404 Not Found\r\n"), "{text}");
+        assert!(text.contains("X-B: ünï cødé\tключ \r\n"), "{text}");
     }
 
     #[test]

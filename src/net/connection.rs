@@ -290,7 +290,7 @@ async fn write_plain_text(
     let mut output = Vec::with_capacity(256);
     let mut head = ResponseHead::new(status);
     head.header("Content-Type", "text/plain");
-    head.render(message.len() as u64, false, &http_date_now(), &mut output);
+    render_head(&head, message.len() as u64, false, &mut output);
     output.extend_from_slice(message.as_bytes());
     stream.write_all(&output).await?;
     stream.close().await
@@ -325,9 +325,7 @@ async fn write_response(
 ) -> io::Result<()> {
     output.clear();
     let length = response.body.content_length();
-    response
-        .head
-        .render(length, keep_alive, &http_date_now(), output);
+    render_head(&response.head, length, keep_alive, output);
     match response.body {
         ResponseBody::Empty | ResponseBody::HeadOnly(_) => stream.write_all(output).await?,
         ResponseBody::Bytes(bytes) => write_head_and(stream, output, &bytes, is_head).await?,
@@ -372,8 +370,9 @@ async fn write_response(
     stream.flush().await
 }
 
-/// The `Date` header value, formatted at most once per second per core.
-fn http_date_now() -> String {
+/// `head` rendered into `output` with the `Date` header value, formatted at most once per
+/// second per core (and lent, not copied, to each response).
+fn render_head(head: &ResponseHead, content_length: u64, keep_alive: bool, output: &mut Vec<u8>) {
     thread_local! {
         static CACHED: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
     }
@@ -387,6 +386,6 @@ fn http_date_now() -> String {
         if cached.0 != second {
             *cached = (second, httpdate::fmt_http_date(now));
         }
-        cached.1.clone()
+        head.render(content_length, keep_alive, &cached.1, output);
     })
 }
