@@ -242,7 +242,9 @@ pub fn parse_credential(credential: &str) -> Option<(String, String, String, Str
 /// the access log names for a refused request).
 pub fn authorization_access_key(value: &str) -> Option<&str> {
     let rest = value.strip_prefix(ALGORITHM)?;
-    let credential = rest.split(',').find_map(|part| {
+    // The last Credential, as `parse_authorization` keeps it (a header naming two must not
+    // fetch one user's secret and verify against the other's key).
+    let credential = rest.rsplit(',').find_map(|part| {
         let (name, field) = part.trim().split_once('=')?;
         (name.trim() == "Credential").then(|| field.trim())
     })?;
@@ -359,6 +361,25 @@ mod tests {
             assert_eq!(pieces, uri_encode(text, keep_slash).as_bytes(), "{text}");
         }
         assert_eq!(uri_encode("a b/ü", true), "a%20b/%C3%BC");
+        // Against an independent per-byte encoder, over every character up to U+07FF.
+        let oracle = |text: &str, keep_slash: bool| -> String {
+            text.bytes()
+                .map(|byte| {
+                    let kept = byte.is_ascii_alphanumeric()
+                        || b"-_.~".contains(&byte)
+                        || (keep_slash && byte == b'/');
+                    if kept {
+                        (byte as char).to_string()
+                    } else {
+                        format!("%{byte:02X}")
+                    }
+                })
+                .collect()
+        };
+        let every: String = (0u32..=0x7ff).filter_map(char::from_u32).collect();
+        for keep_slash in [true, false] {
+            assert_eq!(uri_encode(&every, keep_slash), oracle(&every, keep_slash));
+        }
         for (value, canonical) in [
             ("  spaced   out\tvalue ", "spaced out value"),
             ("", ""),
@@ -457,11 +478,21 @@ mod tests {
         ] {
             assert!(parse_authorization(bad).is_none(), "{bad}");
         }
-        // The claimed key is read from the Credential alone, as the full parse reads it.
-        assert_eq!(
-            authorization_access_key(value),
-            Some("AKIAIOSFODNN7EXAMPLE")
-        );
+        // The claimed key is read from the Credential alone: the key the full parse reads, for
+        // every header that parses (two Credentials: the last, as the full parse keeps it).
+        let signature = "fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024";
+        for parsed in [
+            value.to_string(),
+            format!("AWS4-HMAC-SHA256 Credential=alice/20130524/us-east-1/s3/aws4_request, SignedHeaders=host, Signature={signature}, Credential=bob/20130524/us-east-1/s3/aws4_request"),
+            format!("AWS4-HMAC-SHA256 Credential=a/b/20130524/r/s3/aws4_request,SignedHeaders=host,Signature={signature}"),
+            format!("AWS4-HMAC-SHA256   SignedHeaders=host , Credential = k/20130524/r/s3/aws4_request , Signature={signature}"),
+        ] {
+            let full = parse_authorization(&parsed).map(|header| header.access_key);
+            assert!(full.is_some(), "{parsed}");
+            assert_eq!(authorization_access_key(&parsed), full.as_deref(), "{parsed}");
+        }
+        // A header the full parse refuses may still name its key (the log shows who claimed
+        // it); verification then refuses it as malformed before any secret is used.
         let spaced =
             "AWS4-HMAC-SHA256 SignedHeaders=host, Credential = a/b/20130524/r/s3/aws4_request";
         assert_eq!(authorization_access_key(spaced), Some("a/b"));
