@@ -22,6 +22,10 @@ use ringstore::s3::auth::sigv4;
 use client::{amz_date_now, error_code, Connection, Target};
 use report::{OpStats, Report};
 
+/// With `--busy-poll`, how long an executor runs its tasks before it checks its timers: slices
+/// and the run's end are kept to within this.
+const BUSY_POLL_PREEMPT_TIME: Duration = Duration::from_millis(1);
+
 /// Load-test an S3 endpoint (ringstore or any other) with SigV4-signed requests.
 #[derive(FromArgs, Clone)]
 pub struct Args {
@@ -75,6 +79,11 @@ pub struct Args {
     /// sign the payload's SHA-256 instead of sending UNSIGNED-PAYLOAD
     #[argh(switch)]
     signed_payload: bool,
+    /// the client never sleeps: each connection polls its socket with non-blocking calls, so a
+    /// server's send over loopback wakes no waiting client and its CPU per operation is its own
+    /// work (costs one client CPU per --cores, kept busy)
+    #[argh(switch)]
+    busy_poll: bool,
     /// check every GET body against what was PUT
     #[argh(switch)]
     verify: bool,
@@ -553,6 +562,7 @@ struct TargetParts {
     region: String,
     signing_key: [u8; 32],
     date: String,
+    busy_poll: bool,
 }
 
 impl TargetParts {
@@ -565,6 +575,7 @@ impl TargetParts {
             region: self.region,
             signing_key: self.signing_key,
             date: self.date,
+            busy_poll: self.busy_poll,
         }
     }
 }
@@ -592,6 +603,9 @@ fn main() -> Result<()> {
         }
     }
     if args.op == "multipart" {
+        if args.busy_poll {
+            bail!("--busy-poll is for the per-request operations, not --op multipart");
+        }
         return multipart::run_multipart(&args);
     }
     let primary = Endpoint {
@@ -786,6 +800,7 @@ fn prepare_endpoint(args: &Args, endpoint: &Endpoint) -> Result<Prepared> {
         region: args.region.clone(),
         signing_key: sigv4::derive_signing_key(&endpoint.secret_key, &date, &args.region, "s3"),
         date,
+        busy_poll: args.busy_poll,
     };
     // One pre-filled buffer, as large as the largest object; every request sends a prefix of it.
     let body: Vec<u8> = (0..sizes.max)
@@ -915,9 +930,14 @@ fn start_run(
             args.keys,
             args.key_order == "sequential",
         );
+        let mut executor = LocalExecutorBuilder::new(Placement::Unbound).io_memory(64 << 10);
+        if args.busy_poll {
+            // Busy connections never leave the executor idle, so it returns to its reactor (and
+            // its timers: slices, the run's end) only when preempted.
+            executor = executor.preempt_timer(BUSY_POLL_PREEMPT_TIME);
+        }
         handles.push(
-            LocalExecutorBuilder::new(Placement::Unbound)
-                .io_memory(64 << 10)
+            executor
                 .spawn(move || async move {
                     let workload = Rc::new(Workload {
                         target: Rc::new(parts.build()),

@@ -526,6 +526,111 @@ fn compare_no_prepare_reads_objects_already_there() {
 }
 
 #[test]
+fn busy_poll_verifies_whole_bodies_and_keeps_time() {
+    // Goal: --busy-poll connections never wait on their sockets (non-blocking calls, the task
+    // woken again on EAGAIN), yet bodies arrive whole over many partial reads and writes (256 KiB,
+    // checked byte for byte), the run still ends on its timers (the whole duration measured,
+    // slices taking turns), and over TLS too.
+    let files = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = certificates(files.path());
+    let server = start_with(&[
+        "--listen-tls",
+        "127.0.0.1:0",
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]);
+    let https = server.tls_endpoint.clone().unwrap();
+    let ca = ca.to_str().unwrap();
+    for (endpoint, tls) in [(&server.endpoint, None), (&https, Some(ca))] {
+        for op in ["put", "get"] {
+            let mut args = vec![
+                "--busy-poll",
+                "--op",
+                op,
+                "--size",
+                "256KiB",
+                "--keys",
+                "8",
+                "--duration",
+                "2",
+                "--warmup",
+                "0",
+                "--connections",
+                "4",
+                "--verify",
+                "--bucket",
+                "busy",
+            ];
+            if let Some(ca) = tls {
+                args.extend(["--tls-ca", ca]);
+            }
+            let output = loadtest(endpoint, &args);
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert!(
+                output.status.success(),
+                "{endpoint} {op}: {stdout}{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            // The run ends on its timer (it would never end if the busy tasks kept the executor
+            // from its timers) and not before it.
+            let measured: f64 = stdout
+                .split(" s measured")
+                .next()
+                .and_then(|head| head.rsplit(' ').next())
+                .and_then(|seconds| seconds.parse().ok())
+                .unwrap_or_else(|| panic!("no measured time in {stdout}"));
+            assert!(measured >= 2.0, "{stdout}");
+            let summary = stdout
+                .lines()
+                .find(|line| line.starts_with(op))
+                .unwrap_or_else(|| panic!("no {op} line in {stdout}"));
+            let fields: Vec<&str> = summary.split_whitespace().collect();
+            assert!(fields[1].parse::<u64>().unwrap() > 0, "{summary}");
+            assert_eq!(fields[4], "0", "errors in {summary}");
+        }
+    }
+    // Slices still hand over: both sides measured, each its share of the time.
+    let second = start();
+    let output = loadtest(
+        &server.endpoint,
+        &[
+            "--busy-poll",
+            "--compare",
+            &second.endpoint,
+            "--slice-ms",
+            "100",
+            "--rounds",
+            "1",
+            "--duration",
+            "1",
+            "--warmup",
+            "0",
+            "--op",
+            "get",
+            "--keys",
+            "20",
+            "--connections",
+            "2",
+        ],
+    );
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{table}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line = table.lines().find(|l| l.starts_with("get")).unwrap();
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    assert!(fields[1].parse::<f64>().unwrap() > 0.0, "{table}");
+    assert!(fields[2].parse::<f64>().unwrap() > 0.0, "{table}");
+    let refused = loadtest(&server.endpoint, &["--busy-poll", "--op", "multipart"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--busy-poll"));
+}
+
+#[test]
 fn https_endpoints_put_and_verify_large_bodies() {
     // Goal: --tls-ca and https:// endpoints; every body leaves in full (TLS holds the tail of a
     // write until flushed, so a missing flush stalls a PUT until the server's body timeout, made

@@ -1,0 +1,47 @@
+#!/bin/bash
+# Server CPU per request next to nginx's (issue 25, item 2): one ringstore build and nginx
+# serving the same 4 KiB file (hard-linked as loadtest/object-NNNNNNNN), taking turns in 200 ms
+# slices, each server's utime+stime per operation from /proc. Usage, from the repo root after
+# `cargo build --release --bins` and `apt install nginx-light`:
+#   BIN=target/release/ringstore OP=get|head [CORES=2 WORKERS=2] [BUSY=1] benchmarks/nginx_cpu.sh
+# CORES is ringstore's --cores, WORKERS nginx's worker_processes; BUSY=1 runs the client with
+# --busy-poll (see loadtest --help: the server's CPU per operation without waking the client).
+set -euo pipefail
+BIN=${BIN:-target/release/ringstore}
+OP=${OP:-get}
+LOADTEST=${LOADTEST:-target/release/loadtest}
+NGINX=${NGINX:-$(command -v nginx)}
+work=$(mktemp -d /work/bench-nginx.XXXX)
+chmod 755 "$work" # nginx's workers run as an unprivileged user
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+"$BIN" --data-dir "$work/ringstore" --listen 127.0.0.1:9511 --cores ${CORES:-2} --log-level warn \
+    >"$work/ringstore.log" 2>&1 &
+ringstore_pid=$!
+until curl -sf http://127.0.0.1:9511/healthz >/dev/null; do sleep 0.05; done
+mkdir -p "$work/html/loadtest" "$work/logs"
+head -c 4096 /dev/urandom >"$work/html/one"
+for index in $(seq 0 999); do ln "$work/html/one" "$work/html/loadtest/$(printf 'object-%08d' "$index")"; done
+cat >"$work/nginx.conf" <<EOF
+worker_processes ${WORKERS:-2};
+pid $work/nginx.pid;
+error_log $work/logs/error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    server { listen 127.0.0.1:9512; root $work/html; }
+}
+EOF
+"$NGINX" -c "$work/nginx.conf" -p "$work" -g 'daemon off;' >"$work/nginx.out" 2>&1 &
+nginx_pid=$!
+until curl -sf -o /dev/null http://127.0.0.1:9512/one; do sleep 0.05; done
+until [ "$(pgrep -c -P "$nginx_pid" || true)" -ge ${WORKERS:-2} ]; do sleep 0.05; done
+nginx_pids="$(pgrep -d, -P "$nginx_pid"),$nginx_pid"
+# ringstore is A: loadtest writes its objects first (nginx serves files, so it cannot be the
+# endpoint that is prepared); the slices take turns A B B A, so neither side is favoured.
+"$LOADTEST" --endpoint http://127.0.0.1:9511 --compare http://127.0.0.1:9512 --compare-no-prepare \
+    --server-pid "$ringstore_pid" --compare-server-pid "$nginx_pids" \
+    --op "$OP" --keys 1000 --size 4KiB --connections 64 --duration 4 --warmup 1 --rounds 2 \
+    --slice-ms 200 ${BUSY:+--busy-poll} 2>&1 | tail -4
