@@ -50,6 +50,12 @@ pub trait Stream: Transport {
     /// Sets how long one socket read may wait before it fails with `TimedOut` (glommio's socket
     /// timeout; under TLS the TCP socket's).
     fn set_read_timeout(&mut self, timeout: Duration);
+
+    /// Sends what of `head` then `body` the socket takes now, in one system call without waiting
+    /// (a gather write, so a small body is not first copied behind the head): the bytes sent, or
+    /// `None` where that cannot be done (TLS, which encrypts into records first) or the socket
+    /// took nothing (`EAGAIN`), and the caller writes it all the usual way.
+    fn send_now(&mut self, head: &[u8], body: &[u8]) -> Option<usize>;
 }
 
 impl Stream for TcpStream {
@@ -58,6 +64,31 @@ impl Stream for TcpStream {
     fn set_read_timeout(&mut self, timeout: Duration) {
         let _ = TcpStream::set_read_timeout(self, Some(timeout));
     }
+
+    fn send_now(&mut self, head: &[u8], body: &[u8]) -> Option<usize> {
+        let parts = [io::IoSlice::new(head), io::IoSlice::new(body)];
+        let message = libc::msghdr {
+            msg_iov: parts.as_ptr() as *mut libc::iovec,
+            msg_iovlen: parts.len(),
+            ..zeroed_msghdr()
+        };
+        // SAFETY: the socket is this stream's and open; `message` points at two IoSlices (laid
+        // out as iovecs) borrowed for the call, and names no address or control data.
+        let sent = unsafe {
+            libc::sendmsg(
+                std::os::fd::AsRawFd::as_raw_fd(self),
+                &message,
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            )
+        };
+        usize::try_from(sent).ok().filter(|&sent| sent > 0)
+    }
+}
+
+/// An empty `msghdr` (its private padding fields cannot be named in a literal).
+fn zeroed_msghdr() -> libc::msghdr {
+    // SAFETY: msghdr is plain data; all zeroes is a valid, empty value.
+    unsafe { std::mem::zeroed() }
 }
 
 impl Stream for TlsStream<TcpStream> {
@@ -65,6 +96,10 @@ impl Stream for TlsStream<TcpStream> {
 
     fn set_read_timeout(&mut self, timeout: Duration) {
         let _ = TcpStream::set_read_timeout(self.get_mut().0, Some(timeout));
+    }
+
+    fn send_now(&mut self, _head: &[u8], _body: &[u8]) -> Option<usize> {
+        None
     }
 }
 
@@ -296,10 +331,11 @@ async fn write_plain_text(
     stream.close().await
 }
 
-/// Writes the rendered head in `output` and then `body` (none for a HEAD), in one write when
-/// the body is small.
-async fn write_head_and(
-    stream: &mut impl Transport,
+/// Writes the rendered head in `output` and then `body` (none for a HEAD), in one system call
+/// when the body is small: a gather write where the stream has one, else the body copied behind
+/// the head.
+async fn write_head_and<S: Stream>(
+    stream: &mut S,
     output: &mut Vec<u8>,
     body: &[u8],
     is_head: bool,
@@ -307,17 +343,27 @@ async fn write_head_and(
     if is_head {
         return stream.write_all(output).await;
     }
-    if body.len() <= COALESCE_BODY_BYTES_MAX {
-        output.extend_from_slice(body);
-        stream.write_all(output).await
-    } else {
+    if body.len() > COALESCE_BODY_BYTES_MAX {
         stream.write_all(output).await?;
-        stream.write_all(body).await
+        return stream.write_all(body).await;
+    }
+    match stream.send_now(output, body) {
+        // What the socket did not take now is written as any other write (it may wait, up to
+        // the write timeout).
+        Some(sent) if sent < output.len() => {
+            stream.write_all(&output[sent..]).await?;
+            stream.write_all(body).await
+        }
+        Some(sent) => stream.write_all(&body[sent - output.len()..]).await,
+        None => {
+            output.extend_from_slice(body);
+            stream.write_all(output).await
+        }
     }
 }
 
-async fn write_response(
-    stream: &mut impl Transport,
+async fn write_response<S: Stream>(
+    stream: &mut S,
     response: Response,
     keep_alive: bool,
     is_head: bool,
