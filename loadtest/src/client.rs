@@ -351,7 +351,8 @@ async fn handshake<S: Transport>(
 }
 
 /// A TCP stream read and written with non-blocking system calls only: on `EAGAIN` its task wakes
-/// itself and is polled again on its executor's next pass, so the socket never carries a waiter.
+/// itself and is polled again on its executor's next pass, so the socket carries no waiter (but
+/// for the one read poll glommio arms when it connects, which fires once).
 ///
 /// Over loopback the server's `send` runs this client's receive path inside its own system call,
 /// and waking a client that waits on the socket (an io_uring poll: task work and, on a VM, an

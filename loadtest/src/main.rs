@@ -22,8 +22,8 @@ use ringstore::s3::auth::sigv4;
 use client::{amz_date_now, error_code, Connection, Target};
 use report::{OpStats, Report};
 
-/// With `--busy-poll`, how long an executor runs its tasks before it checks its timers: slices
-/// and the run's end are kept to within this.
+/// With `--busy-poll`, how long an executor runs its tasks before it returns to its reactor: its
+/// timers (`--rate` schedules) and I/O completions (connects) wait at most this long.
 const BUSY_POLL_PREEMPT_TIME: Duration = Duration::from_millis(1);
 
 /// Load-test an S3 endpoint (ringstore or any other) with SigV4-signed requests.
@@ -932,8 +932,8 @@ fn start_run(
         );
         let mut executor = LocalExecutorBuilder::new(Placement::Unbound).io_memory(64 << 10);
         if args.busy_poll {
-            // Busy connections never leave the executor idle, so it returns to its reactor (and
-            // its timers: slices, the run's end) only when preempted.
+            // Busy connections never leave the executor idle, so it returns to its reactor (its
+            // timers, its I/O completions) only when preempted.
             executor = executor.preempt_timer(BUSY_POLL_PREEMPT_TIME);
         }
         handles.push(

@@ -52,9 +52,9 @@ pub trait Stream: Transport {
     fn set_read_timeout(&mut self, timeout: Duration);
 
     /// Sends what of `head` then `body` the socket takes now, in one system call without waiting
-    /// (a gather write, so a small body is not first copied behind the head): the bytes sent, or
-    /// `None` where that cannot be done (TLS, which encrypts into records first) or the socket
-    /// took nothing (`EAGAIN`), and the caller writes it all the usual way.
+    /// (a gather write, so a small body is not first copied behind the head): the bytes sent
+    /// (0 when it took nothing), or `None` where there is no such call (TLS, which encrypts into
+    /// records first) and the caller writes it all the usual way.
     fn send_now(&mut self, head: &[u8], body: &[u8]) -> Option<usize>;
 }
 
@@ -67,13 +67,14 @@ impl Stream for TcpStream {
 
     fn send_now(&mut self, head: &[u8], body: &[u8]) -> Option<usize> {
         let parts = [io::IoSlice::new(head), io::IoSlice::new(body)];
-        let message = libc::msghdr {
-            msg_iov: parts.as_ptr() as *mut libc::iovec,
-            msg_iovlen: parts.len(),
-            ..zeroed_msghdr()
-        };
-        // SAFETY: the socket is this stream's and open; `message` points at two IoSlices (laid
-        // out as iovecs) borrowed for the call, and names no address or control data.
+        // SAFETY: msghdr is plain data, all zeroes an empty value; set field by field, as its
+        // private padding (on some libcs) rules out a struct literal.
+        let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+        // IoSlice is laid out as iovec on Unix; sendmsg only reads through the pointer.
+        message.msg_iov = parts.as_ptr() as *mut libc::iovec;
+        message.msg_iovlen = parts.len() as _;
+        // SAFETY: the socket is this stream's and open; `message` points at `parts`, borrowed
+        // for the call, and names no address or control data.
         let sent = unsafe {
             libc::sendmsg(
                 std::os::fd::AsRawFd::as_raw_fd(self),
@@ -81,14 +82,9 @@ impl Stream for TcpStream {
                 libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
             )
         };
-        usize::try_from(sent).ok().filter(|&sent| sent > 0)
+        // An error (EAGAIN, or a reset the next write reports again) is "nothing sent".
+        Some(usize::try_from(sent).unwrap_or(0))
     }
-}
-
-/// An empty `msghdr` (its private padding fields cannot be named in a literal).
-fn zeroed_msghdr() -> libc::msghdr {
-    // SAFETY: msghdr is plain data; all zeroes is a valid, empty value.
-    unsafe { std::mem::zeroed() }
 }
 
 impl Stream for TlsStream<TcpStream> {
@@ -348,11 +344,12 @@ async fn write_head_and<S: Stream>(
         return stream.write_all(body).await;
     }
     match stream.send_now(output, body) {
-        // What the socket did not take now is written as any other write (it may wait, up to
-        // the write timeout).
+        // What the socket did not take now is written as any other write (it may wait, up to the
+        // write timeout); a rest of the head goes with the body, not as a segment of its own.
         Some(sent) if sent < output.len() => {
-            stream.write_all(&output[sent..]).await?;
-            stream.write_all(body).await
+            output.drain(..sent);
+            output.extend_from_slice(body);
+            stream.write_all(output).await
         }
         Some(sent) => stream.write_all(&body[sent - output.len()..]).await,
         None => {
@@ -434,4 +431,110 @@ fn render_head(head: &ResponseHead, content_length: u64, keep_alive: bool, outpu
         }
         head.render(content_length, keep_alive, &cached.1, output);
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use super::*;
+
+    /// A stream whose gather write takes `takes` bytes (or is not there), and whose ordinary
+    /// writes take at most 7 bytes at a time; everything sent lands in `wire`, in order.
+    struct Scripted {
+        takes: Option<usize>,
+        wire: Vec<u8>,
+    }
+
+    impl futures_lite::AsyncRead for Scripted {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            _: &mut [u8],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Ready(Ok(0))
+        }
+    }
+
+    impl futures_lite::AsyncWrite for Scripted {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            let taken = buf.len().min(7);
+            self.wire.extend_from_slice(&buf[..taken]);
+            Poll::Ready(Ok(taken))
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl Stream for Scripted {
+        const TLS: bool = false;
+
+        fn set_read_timeout(&mut self, _: Duration) {}
+
+        fn send_now(&mut self, head: &[u8], body: &[u8]) -> Option<usize> {
+            let takes = self.takes?.min(head.len() + body.len());
+            let both: Vec<u8> = head.iter().chain(body).copied().collect();
+            self.wire.extend_from_slice(&both[..takes]);
+            Some(takes)
+        }
+    }
+
+    #[test]
+    fn a_gather_write_taken_in_part_is_finished_in_order() {
+        // Goal: whatever part of head and body the socket takes at once (none, inside the head,
+        // at its end, inside the body, all) or with no gather write at all, the wire carries the
+        // head then the body, every byte once; a HEAD answer carries the head alone.
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n";
+        let body = b"0123456789";
+        let whole: Vec<u8> = head.iter().chain(body).copied().collect();
+        let cases = [
+            None,
+            Some(0),
+            Some(1),
+            Some(head.len() - 1),
+            Some(head.len()),
+            Some(head.len() + 1),
+            Some(whole.len()),
+        ];
+        for takes in cases {
+            let mut stream = Scripted {
+                takes,
+                wire: Vec::new(),
+            };
+            let mut output = head.to_vec();
+            futures_lite::future::block_on(write_head_and(&mut stream, &mut output, body, false))
+                .unwrap();
+            assert_eq!(stream.wire, whole, "the socket took {takes:?} at once");
+            let mut stream = Scripted {
+                takes,
+                wire: Vec::new(),
+            };
+            let mut output = head.to_vec();
+            futures_lite::future::block_on(write_head_and(&mut stream, &mut output, body, true))
+                .unwrap();
+            assert_eq!(stream.wire, head, "HEAD, the socket took {takes:?}");
+        }
+        // A body too large to send behind its head follows it in writes of its own.
+        let large = vec![7u8; COALESCE_BODY_BYTES_MAX + 1];
+        let mut stream = Scripted {
+            takes: Some(3),
+            wire: Vec::new(),
+        };
+        let mut output = head.to_vec();
+        futures_lite::future::block_on(write_head_and(&mut stream, &mut output, &large, false))
+            .unwrap();
+        assert_eq!(stream.wire.len(), head.len() + large.len());
+        assert_eq!(&stream.wire[..head.len()], head);
+    }
 }
