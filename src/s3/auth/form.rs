@@ -65,7 +65,7 @@ impl FormSignature {
                 sigv4::parse_credential(credential)
                     .ok_or_else(|| invalid_argument("Error parsing the X-Amz-Credential field"))?;
             let region_ok = if region_any {
-                crate::config::is_well_formed_region(&credential_region)
+                crate::config::is_well_formed_region(credential_region)
             } else {
                 credential_region == region
             };
@@ -75,9 +75,9 @@ impl FormSignature {
                 ));
             }
             return Ok(Some(FormSignature::V4 {
-                access_key,
-                date,
-                region: credential_region,
+                access_key: access_key.to_string(),
+                date: date.to_string(),
+                region: credential_region.to_string(),
                 signature: signature.trim().to_ascii_lowercase(),
             }));
         }

@@ -2,6 +2,8 @@
 //! (AWS General Reference, "Signature Version 4 signing process"; S3 API Reference, "Signature
 //! Calculations for the Authorization Header" and "Transferring Payload in Multiple Chunks").
 
+use std::borrow::Cow;
+
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
@@ -187,24 +189,25 @@ pub fn trailer_string_to_sign(
     format!("{ALGORITHM}-TRAILER\n{amz_date}\n{scope}\n{previous_signature}\n{trailer_sha256_hex}")
 }
 
-/// The parts of an `Authorization: AWS4-HMAC-SHA256 …` header.
+/// The parts of an `Authorization: AWS4-HMAC-SHA256 …` header (or of a presigned URL's query),
+/// borrowed from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthorizationHeader {
+pub struct AuthorizationHeader<'a> {
     /// Access key id.
-    pub access_key: String,
+    pub access_key: &'a str,
     /// `YYYYMMDD` of the scope.
-    pub date: String,
+    pub date: &'a str,
     /// Region of the scope.
-    pub region: String,
+    pub region: &'a str,
     /// Service of the scope (`s3`).
-    pub service: String,
+    pub service: &'a str,
     /// Signed header names, lower-case, `;`-joined as sent.
-    pub signed_headers: String,
-    /// Hex signature.
-    pub signature: String,
+    pub signed_headers: &'a str,
+    /// Hex signature, lower-case (copied only when it was sent in upper case).
+    pub signature: Cow<'a, str>,
 }
 
-impl AuthorizationHeader {
+impl AuthorizationHeader<'_> {
     /// `date/region/service/aws4_request`.
     pub fn scope(&self) -> String {
         format!(
@@ -214,8 +217,18 @@ impl AuthorizationHeader {
     }
 }
 
-/// Parses a credential scope `AKID/YYYYMMDD/region/service/aws4_request`.
-pub fn parse_credential(credential: &str) -> Option<(String, String, String, String)> {
+/// `hex` in lower case, copied only if it has upper-case letters.
+pub fn lowercase_hex(hex: &str) -> Cow<'_, str> {
+    if hex.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(hex.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(hex)
+    }
+}
+
+/// Parses a credential scope `AKID/YYYYMMDD/region/service/aws4_request` into (access key,
+/// date, region, service).
+pub fn parse_credential(credential: &str) -> Option<(&str, &str, &str, &str)> {
     let mut parts = credential.rsplitn(5, '/');
     let terminator = parts.next()?;
     let service = parts.next()?;
@@ -229,12 +242,7 @@ pub fn parse_credential(credential: &str) -> Option<(String, String, String, Str
     {
         return None;
     }
-    Some((
-        access_key.to_string(),
-        date.to_string(),
-        region.to_string(),
-        service.to_string(),
-    ))
+    Some((access_key, date, region, service))
 }
 
 /// The access key a SigV4 `Authorization` header's Credential names, read without parsing the
@@ -256,7 +264,7 @@ pub fn authorization_access_key(value: &str) -> Option<&str> {
 }
 
 /// Parses the `Authorization` header value; `None` if it is not a well-formed SigV4 header.
-pub fn parse_authorization(value: &str) -> Option<AuthorizationHeader> {
+pub fn parse_authorization(value: &str) -> Option<AuthorizationHeader<'_>> {
     let rest = value.strip_prefix(ALGORITHM)?.trim_start();
     let mut credential = None;
     let mut signed_headers = None;
@@ -284,8 +292,8 @@ pub fn parse_authorization(value: &str) -> Option<AuthorizationHeader> {
         date,
         region,
         service,
-        signed_headers: signed_headers.to_string(),
-        signature: signature.to_ascii_lowercase(),
+        signed_headers,
+        signature: lowercase_hex(signature),
     })
 }
 
@@ -489,7 +497,7 @@ mod tests {
         ] {
             let full = parse_authorization(&parsed).map(|header| header.access_key);
             assert!(full.is_some(), "{parsed}");
-            assert_eq!(authorization_access_key(&parsed), full.as_deref(), "{parsed}");
+            assert_eq!(authorization_access_key(&parsed), full, "{parsed}");
         }
         // A header the full parse refuses may still name its key (the log shows who claimed
         // it); verification then refuses it as malformed before any secret is used.

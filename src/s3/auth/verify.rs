@@ -34,7 +34,7 @@ pub fn is_anonymous(head: &RequestHead, query: &[(String, String)]) -> bool {
 /// before `verify_request` runs.
 pub fn claimed_access_key(head: &RequestHead, query: &[(String, String)]) -> Option<String> {
     if let Some((_, credential)) = query.iter().find(|(name, _)| name == "X-Amz-Credential") {
-        return parse_credential(credential).map(|(access_key, ..)| access_key);
+        return parse_credential(credential).map(|(access_key, ..)| access_key.to_string());
     }
     if let Some((_, access_key)) = query.iter().find(|(name, _)| name == "AWSAccessKeyId") {
         return Some(access_key.clone());
@@ -80,7 +80,7 @@ pub fn verify_request(
     let authorization = parse_authorization(value)
         .ok_or_else(|| malformed("The authorization header is malformed."))?;
     check_scope(&authorization, input.region, input.region_any)?;
-    let secret = lookup(&authorization.access_key)
+    let secret = lookup(authorization.access_key)
         .ok_or_else(|| S3Error::new(S3ErrorCode::InvalidAccessKeyId))?;
     let (request_seconds, amz_date) = request_time(input.head).ok_or_else(|| {
         S3Error::with_message(
@@ -89,7 +89,7 @@ pub fn verify_request(
         )
     })?;
     let amz_date = amz_date.as_str();
-    if !amz_date.starts_with(&authorization.date) {
+    if !amz_date.starts_with(authorization.date) {
         return Err(malformed(
             "The authorization header is malformed; the credential date does not match x-amz-date.",
         ));
@@ -118,10 +118,10 @@ pub fn verify_request(
             signing_key,
             amz_date: amz_date.to_string(),
             scope: authorization.scope(),
-            seed_signature: authorization.signature.clone(),
+            seed_signature: authorization.signature.to_string(),
         });
     Ok(AuthContext {
-        access_key: authorization.access_key,
+        access_key: authorization.access_key.to_string(),
         payload,
         chunk_signing,
     })
@@ -134,7 +134,7 @@ fn check_scope(authorization: &AuthorizationHeader, region: &str, any: bool) -> 
     // Under --region-any the scope's own region is used to verify (the signing key is derived
     // from it), so only its form is checked.
     let accepted = if any {
-        crate::config::is_well_formed_region(&authorization.region)
+        crate::config::is_well_formed_region(authorization.region)
     } else {
         authorization.region == region
     };
@@ -161,16 +161,16 @@ fn check_signature(
 ) -> S3Result<(PayloadMode, [u8; 32])> {
     let payload = parse_payload_mode(payload_hash)?;
     let signing_key = cache.get(
-        &authorization.access_key,
+        authorization.access_key,
         secret,
-        &authorization.date,
-        &authorization.region,
-        &authorization.service,
+        authorization.date,
+        authorization.region,
+        authorization.service,
     );
     let scope = authorization.scope();
     let canonical = CanonicalInput {
         input,
-        signed_headers: &authorization.signed_headers,
+        signed_headers: authorization.signed_headers,
         canonical_query,
         payload_hash,
     };
@@ -183,7 +183,7 @@ fn check_signature(
         let canonical_request = canonical.text()?;
         let string_to_sign = sigv4::string_to_sign(amz_date, &scope, &canonical_request);
         return Err(signature_mismatch(
-            &authorization.access_key,
+            authorization.access_key,
             &authorization.signature,
             &canonical_request,
             &string_to_sign,
@@ -318,8 +318,8 @@ fn verify_presigned(
         date,
         region,
         service,
-        signed_headers: signed_headers.to_string(),
-        signature: signature.to_ascii_lowercase(),
+        signed_headers,
+        signature: sigv4::lowercase_hex(signature),
     };
     check_scope(&authorization, input.region, input.region_any)?;
     // Out-of-range lifetimes are malformed queries on S3 (400, as ceph/s3-tests#462 records
@@ -344,7 +344,7 @@ fn verify_presigned(
     if request_seconds - input.now_seconds > REQUEST_TIME_SKEW_MAX_SECONDS {
         return Err(denied("Request is not valid yet"));
     }
-    let secret = lookup(&authorization.access_key)
+    let secret = lookup(authorization.access_key)
         .ok_or_else(|| S3Error::new(S3ErrorCode::InvalidAccessKeyId))?;
     let payload_hash = input
         .head
@@ -399,7 +399,7 @@ fn verify_presigned(
         ));
     }
     Ok(AuthContext {
-        access_key: authorization.access_key,
+        access_key: authorization.access_key.to_string(),
         payload,
         chunk_signing: None,
     })
