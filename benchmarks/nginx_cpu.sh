@@ -3,9 +3,8 @@
 # serving the same 4 KiB file (hard-linked as loadtest/object-NNNNNNNN), taking turns in 200 ms
 # slices, each server's utime+stime per operation from /proc. Usage, from the repo root after
 # `cargo build --release --bins` and `apt install nginx-light`:
-#   BIN=target/release/ringstore OP=get|head [CORES=2 WORKERS=2] [BUSY=1] benchmarks/nginx_cpu.sh
-# CORES is ringstore's --cores, WORKERS nginx's worker_processes; BUSY=1 runs the client with
-# --busy-poll (see loadtest --help: the server's CPU per operation without waking the client).
+#   BIN=target/release/ringstore OP=get|head [CORES=2 WORKERS=2] benchmarks/nginx_cpu.sh
+# CORES is ringstore's --cores, WORKERS nginx's worker_processes.
 set -euo pipefail
 BIN=${BIN:-target/release/ringstore}
 OP=${OP:-get}
@@ -44,4 +43,4 @@ nginx_pids="$(pgrep -d, -P "$nginx_pid"),$nginx_pid"
 "$LOADTEST" --endpoint http://127.0.0.1:9511 --compare http://127.0.0.1:9512 --compare-no-prepare \
     --server-pid "$ringstore_pid" --compare-server-pid "$nginx_pids" \
     --op "$OP" --keys 1000 --size 4KiB --connections 64 --duration 4 --warmup 1 --rounds 2 \
-    --slice-ms 200 ${BUSY:+--busy-poll} 2>&1 | tail -4
+    --slice-ms 200 2>&1 | tail -4

@@ -2,9 +2,7 @@
 //! request from a cached signing key, responses parsed with httparse, bodies drained or checked in
 //! place.
 
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll};
 
 use anyhow::{bail, Context, Result};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
@@ -63,8 +61,6 @@ pub struct Target {
     pub region: String,
     pub signing_key: [u8; 32],
     pub date: String,
-    /// Connections read and write with non-blocking calls only (`BusyPollStream`).
-    pub busy_poll: bool,
 }
 
 /// `YYYYMMDDTHHMMSSZ` now.
@@ -177,7 +173,6 @@ impl Connection {
             .map_err(|e| anyhow::anyhow!("connect {address}: {e}"))?;
         stream.set_nodelay(true).ok();
         let stream: Box<dyn Transport> = match &target.tls {
-            None if target.busy_poll => Box::new(BusyPollStream(stream)),
             None => Box::new(stream),
             Some(connector) => {
                 let host = address
@@ -186,11 +181,11 @@ impl Connection {
                 let name = rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']))
                     .with_context(|| format!("TLS server name {host}"))?
                     .to_owned();
-                if target.busy_poll {
-                    Box::new(handshake(connector, name, BusyPollStream(stream), address).await?)
-                } else {
-                    Box::new(handshake(connector, name, stream, address).await?)
-                }
+                let stream = connector
+                    .connect(name, stream)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("TLS handshake with {address}: {e}"))?;
+                Box::new(stream)
             }
         };
         Ok(Connection {
@@ -335,101 +330,4 @@ pub fn xml_value(body: &str, name: &str) -> Option<String> {
     let start = body.find(&open)? + open.len();
     let end = body[start..].find(&format!("</{name}>"))? + start;
     Some(body[start..end].to_string())
-}
-
-/// `stream` after its TLS handshake with `address` as `name`.
-async fn handshake<S: Transport>(
-    connector: &futures_rustls::TlsConnector,
-    name: rustls::pki_types::ServerName<'static>,
-    stream: S,
-    address: &str,
-) -> Result<futures_rustls::client::TlsStream<S>> {
-    connector
-        .connect(name, stream)
-        .await
-        .map_err(|e| anyhow::anyhow!("TLS handshake with {address}: {e}"))
-}
-
-/// A TCP stream read and written with non-blocking system calls only: on `EAGAIN` its task wakes
-/// itself and is polled again on its executor's next pass, so the socket carries no waiter (but
-/// for the one read poll glommio arms when it connects, which fires once).
-///
-/// Over loopback the server's `send` runs this client's receive path inside its own system call,
-/// and waking a client that waits on the socket (an io_uring poll: task work and, on a VM, an
-/// inter-processor interrupt) would be charged to the server's CPU. A client that never waits
-/// takes that out of the server's CPU per operation, as a client on another machine would; the
-/// price is one client CPU kept busy.
-struct BusyPollStream(TcpStream);
-
-impl BusyPollStream {
-    fn fd(&self) -> std::os::fd::RawFd {
-        std::os::fd::AsRawFd::as_raw_fd(&self.0)
-    }
-}
-
-/// `result` of a non-blocking call, or `Pending` with the task woken again when it would block.
-fn busy_poll(cx: &TaskContext<'_>, result: isize) -> Poll<std::io::Result<usize>> {
-    if result >= 0 {
-        return Poll::Ready(Ok(result as usize));
-    }
-    let error = std::io::Error::last_os_error();
-    match error.kind() {
-        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted => {
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-        _ => Poll::Ready(Err(error)),
-    }
-}
-
-impl futures_lite::AsyncRead for BusyPollStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-        buf: &mut [u8],
-    ) -> Poll<std::io::Result<usize>> {
-        // SAFETY: `buf` is valid for writes of its length; the fd is this stream's open socket.
-        let result = unsafe {
-            libc::recv(
-                self.fd(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                libc::MSG_DONTWAIT,
-            )
-        };
-        busy_poll(cx, result)
-    }
-}
-
-impl futures_lite::AsyncWrite for BusyPollStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        // SAFETY: `buf` is valid for reads of its length; the fd is this stream's open socket.
-        let result = unsafe {
-            libc::send(
-                self.fd(),
-                buf.as_ptr().cast(),
-                buf.len(),
-                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-            )
-        };
-        busy_poll(cx, result)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
-        // SAFETY: the fd is this stream's open socket.
-        let result = unsafe { libc::shutdown(self.fd(), libc::SHUT_WR) };
-        Poll::Ready(if result == 0 {
-            Ok(())
-        } else {
-            Err(std::io::Error::last_os_error())
-        })
-    }
 }

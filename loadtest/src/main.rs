@@ -22,10 +22,6 @@ use ringstore::s3::auth::sigv4;
 use client::{amz_date_now, error_code, Connection, Target};
 use report::{OpStats, Report};
 
-/// With `--busy-poll`, how long an executor runs its tasks before it returns to its reactor: its
-/// timers (`--rate` schedules) and I/O completions (connects) wait at most this long.
-const BUSY_POLL_PREEMPT_TIME: Duration = Duration::from_millis(1);
-
 /// Load-test an S3 endpoint (ringstore or any other) with SigV4-signed requests.
 #[derive(FromArgs, Clone)]
 pub struct Args {
@@ -79,11 +75,6 @@ pub struct Args {
     /// sign the payload's SHA-256 instead of sending UNSIGNED-PAYLOAD
     #[argh(switch)]
     signed_payload: bool,
-    /// the client never sleeps: each connection polls its socket with non-blocking calls, so a
-    /// server's send over loopback wakes no waiting client and its CPU per operation is its own
-    /// work (costs one client CPU per --cores, kept busy)
-    #[argh(switch)]
-    busy_poll: bool,
     /// check every GET body against what was PUT
     #[argh(switch)]
     verify: bool,
@@ -562,7 +553,6 @@ struct TargetParts {
     region: String,
     signing_key: [u8; 32],
     date: String,
-    busy_poll: bool,
 }
 
 impl TargetParts {
@@ -575,7 +565,6 @@ impl TargetParts {
             region: self.region,
             signing_key: self.signing_key,
             date: self.date,
-            busy_poll: self.busy_poll,
         }
     }
 }
@@ -603,9 +592,6 @@ fn main() -> Result<()> {
         }
     }
     if args.op == "multipart" {
-        if args.busy_poll {
-            bail!("--busy-poll is for the per-request operations, not --op multipart");
-        }
         return multipart::run_multipart(&args);
     }
     let primary = Endpoint {
@@ -800,7 +786,6 @@ fn prepare_endpoint(args: &Args, endpoint: &Endpoint) -> Result<Prepared> {
         region: args.region.clone(),
         signing_key: sigv4::derive_signing_key(&endpoint.secret_key, &date, &args.region, "s3"),
         date,
-        busy_poll: args.busy_poll,
     };
     // One pre-filled buffer, as large as the largest object; every request sends a prefix of it.
     let body: Vec<u8> = (0..sizes.max)
@@ -930,14 +915,9 @@ fn start_run(
             args.keys,
             args.key_order == "sequential",
         );
-        let mut executor = LocalExecutorBuilder::new(Placement::Unbound).io_memory(64 << 10);
-        if args.busy_poll {
-            // Busy connections never leave the executor idle, so it returns to its reactor (its
-            // timers, its I/O completions) only when preempted.
-            executor = executor.preempt_timer(BUSY_POLL_PREEMPT_TIME);
-        }
         handles.push(
-            executor
+            LocalExecutorBuilder::new(Placement::Unbound)
+                .io_memory(64 << 10)
                 .spawn(move || async move {
                     let workload = Rc::new(Workload {
                         target: Rc::new(parts.build()),

@@ -39,7 +39,6 @@ pub fn run_multipart(args: &Args) -> Result<()> {
                 region,
                 signing_key,
                 date,
-                busy_poll: false,
             });
             let body = Rc::new(
                 (0..part_bytes)
