@@ -5,6 +5,7 @@
 # operation. Usage, from the repo root after `cargo build --release --bins` and building the
 # other side into a target dir of its own (never this repo's `target/`, see BENCHMARKS.md):
 #   OLD=/tmp/old/ringstore NEW=target/release/ringstore ORDER=old-first|new-first benchmarks/builds.sh
+# CORES sets both servers' --cores (default 2).
 set -euo pipefail
 OLD=${OLD:?the build to compare against}
 NEW=${NEW:-target/release/ringstore}
@@ -16,7 +17,7 @@ PYTHON=${PYTHON:-target/test-venv/bin/python}
 work=$(mktemp -d /work/bench-builds.XXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 start() { # binary port dir
-    "$1" --data-dir "$3" --listen "127.0.0.1:$2" --cores 2 --log-level warn >"$3.log" 2>&1 &
+    "$1" --data-dir "$3" --listen "127.0.0.1:$2" --cores ${CORES:-2} --log-level warn >"$3.log" 2>&1 &
     echo $! >"$3.pid"
     until curl -sf "http://127.0.0.1:$2/healthz" >/dev/null; do sleep 0.05; done
 }
