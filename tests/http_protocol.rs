@@ -59,10 +59,10 @@ fn keep_alive_and_pipelining() {
 #[test]
 fn pipelined_small_responses_survive_a_full_socket() {
     // Goal: small responses stay whole and in order when the socket fills (a client that reads
-    // nothing until it has sent 300 requests): an inline object's (3 KiB, head and body in one
-    // gather write, taken in part or not at all) and a file object's (60 KiB, its first block
-    // copied behind the head). Each split of the gather write is checked on its own in
-    // `net::connection`'s unit tests.
+    // nothing until it has sent 300 requests): an inline object's (3 KiB) and a file object's
+    // (60 KiB, read in blocks), each head and first bytes in one gather write, taken in part or
+    // not at all. Each split of the gather write is checked on its own in `net::connection`'s
+    // unit tests.
     let server = TestServer::start();
     create_bucket(&server, "full");
     let small: Vec<u8> = (0..3 * 1024).map(|i| (i % 251) as u8).collect();

@@ -52,10 +52,10 @@ pub trait Stream: Transport {
     fn set_read_timeout(&mut self, timeout: Duration);
 
     /// Sends what of `head` then `body` the socket takes now, in one system call without waiting
-    /// (a gather write, so a small body is not first copied behind the head): the bytes sent
-    /// (0 when it took nothing), or `None` where there is no such call (TLS, which encrypts into
-    /// records first) and the caller writes it all the usual way.
-    fn send_now(&mut self, head: &[u8], body: &[u8]) -> Option<usize>;
+    /// (a gather write, so a small body is not first copied behind the head): the bytes sent,
+    /// 0 when it took nothing or where there is no such call (TLS, which encrypts into records
+    /// first); the caller writes the rest the usual way.
+    fn send_now(&mut self, head: &[u8], body: &[u8]) -> usize;
 }
 
 impl Stream for TcpStream {
@@ -65,7 +65,7 @@ impl Stream for TcpStream {
         let _ = TcpStream::set_read_timeout(self, Some(timeout));
     }
 
-    fn send_now(&mut self, head: &[u8], body: &[u8]) -> Option<usize> {
+    fn send_now(&mut self, head: &[u8], body: &[u8]) -> usize {
         let parts = [io::IoSlice::new(head), io::IoSlice::new(body)];
         // SAFETY: msghdr is plain data, all zeroes an empty value; set field by field, as its
         // private padding (on some libcs) rules out a struct literal.
@@ -83,7 +83,7 @@ impl Stream for TcpStream {
             )
         };
         // An error (EAGAIN, or a reset the next write reports again) is "nothing sent".
-        Some(usize::try_from(sent).unwrap_or(0))
+        usize::try_from(sent).unwrap_or(0)
     }
 }
 
@@ -94,8 +94,8 @@ impl Stream for TlsStream<TcpStream> {
         let _ = TcpStream::set_read_timeout(self.get_mut().0, Some(timeout));
     }
 
-    fn send_now(&mut self, _head: &[u8], _body: &[u8]) -> Option<usize> {
-        None
+    fn send_now(&mut self, _head: &[u8], _body: &[u8]) -> usize {
+        0
     }
 }
 
@@ -343,19 +343,15 @@ async fn write_head_and<S: Stream>(
         stream.write_all(output).await?;
         return stream.write_all(body).await;
     }
-    match stream.send_now(output, body) {
-        // What the socket did not take now is written as any other write (it may wait, up to the
-        // write timeout); a rest of the head goes with the body, not as a segment of its own.
-        Some(sent) if sent < output.len() => {
-            output.drain(..sent);
-            output.extend_from_slice(body);
-            stream.write_all(output).await
-        }
-        Some(sent) => stream.write_all(&body[sent - output.len()..]).await,
-        None => {
-            output.extend_from_slice(body);
-            stream.write_all(output).await
-        }
+    // What the socket did not take now is written as any other write (it may wait, up to the
+    // write timeout); a rest of the head goes with the body, not as a segment of its own.
+    let sent = stream.send_now(output, body);
+    if sent < output.len() {
+        output.drain(..sent);
+        output.extend_from_slice(body);
+        stream.write_all(output).await
+    } else {
+        stream.write_all(&body[sent - output.len()..]).await
     }
 }
 
@@ -393,16 +389,12 @@ async fn write_response<S: Stream>(
                 }
                 let block = reader.block();
                 sent_bytes += block.len() as u64;
-                if !head_sent {
+                if head_sent {
+                    stream.write_all(block).await?;
+                } else {
                     head_sent = true;
-                    if block.len() <= COALESCE_BODY_BYTES_MAX {
-                        output.extend_from_slice(block);
-                        stream.write_all(output).await?;
-                        continue;
-                    }
-                    stream.write_all(output).await?;
+                    write_head_and(stream, output, block, false).await?;
                 }
-                stream.write_all(block).await?;
             }
             if !head_sent {
                 stream.write_all(output).await?;
@@ -440,7 +432,7 @@ mod tests {
 
     use super::*;
 
-    /// A stream whose gather write takes `takes` bytes (or is not there), and whose ordinary
+    /// A stream whose gather write takes `takes` bytes (`None`: it has none, as TLS), and whose ordinary
     /// writes take at most 7 bytes at a time; everything sent lands in `wire`, in order.
     struct Scripted {
         takes: Option<usize>,
@@ -482,11 +474,11 @@ mod tests {
 
         fn set_read_timeout(&mut self, _: Duration) {}
 
-        fn send_now(&mut self, head: &[u8], body: &[u8]) -> Option<usize> {
-            let takes = self.takes?.min(head.len() + body.len());
+        fn send_now(&mut self, head: &[u8], body: &[u8]) -> usize {
+            let takes = self.takes.unwrap_or(0).min(head.len() + body.len());
             let both: Vec<u8> = head.iter().chain(body).copied().collect();
             self.wire.extend_from_slice(&both[..takes]);
-            Some(takes)
+            takes
         }
     }
 
