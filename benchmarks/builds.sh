@@ -5,7 +5,7 @@
 # operation. Usage, from the repo root after `cargo build --release --bins` and building the
 # other side into a target dir of its own (never this repo's `target/`, see BENCHMARKS.md):
 #   OLD=/tmp/old/ringstore NEW=target/release/ringstore ORDER=old-first|new-first benchmarks/builds.sh
-# CORES sets both servers' --cores (default 2).
+# CORES sets both servers' --cores (default 2), KEYS the keys written and read (default 1000).
 set -euo pipefail
 OLD=${OLD:?the build to compare against}
 NEW=${NEW:-target/release/ringstore}
@@ -37,6 +37,6 @@ if [ "$ORDER" = old-first ]; then a=old; b=new; else a=new; b=old; fi
 port() { [ "$1" = old ] && echo 9501 || echo 9502; }
 "$LOADTEST" --endpoint "http://127.0.0.1:$(port $a)" --compare "http://127.0.0.1:$(port $b)" \
     --server-pid "$(cat "$work/$a.pid")" --compare-server-pid "$(cat "$work/$b.pid")" \
-    --op "$OP" --keys 1000 --size 4KiB --connections 64 --duration 4 --warmup 1 --rounds 2 \
+    --op "$OP" --keys "${KEYS:-1000}" --size 4KiB --connections 64 --duration 4 --warmup 1 --rounds 2 \
     --slice-ms 200 2>&1 | tail -4
 echo "A = $a build, B = $b build"

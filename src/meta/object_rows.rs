@@ -32,11 +32,12 @@ pub(crate) fn check_put_condition(
     }
 }
 
-/// Inserts or replaces the key's current row, inline bytes included, as version `version_id`
-/// (`None`: the null version) with `sequence` (`None` in a bucket never versioned). With a
-/// sequence, inline bytes go to `version_bytes` (see schema version 5) so the version can later
-/// become noncurrent without copying them. `replaced_size_bytes`: the size of the current row this
-/// replaces, if there is one (counted out of the bucket's usage).
+/// Inserts or replaces the key's current row as version `version_id` (`None`: the null version)
+/// with `sequence` (`None` in a bucket never versioned). Inline bytes go to `version_bytes`, named
+/// by the row's `bytes_id` (schema version 14), so the row stays small and a version can become
+/// noncurrent without copying them; freeing the bytes of the row it replaces is the caller's.
+/// `replaced_size_bytes`: the size of the current row this replaces, if there is one (counted out
+/// of the bucket's usage).
 pub(crate) fn insert_object(
     transaction: &Transaction<'_>,
     record: &ObjectRecord,
@@ -70,17 +71,17 @@ pub(crate) fn insert_object(
             )?
             .execute([&record.bucket])?;
     }
-    let (bytes, bytes_id) = match (sequence, bytes) {
-        (Some(_), Some(bytes)) => (None, Some(store_version_bytes(transaction, bytes)?)),
-        (_, bytes) => (bytes, None),
-    };
+    // Never in the row itself: see schema version 14.
+    let bytes_id = bytes
+        .map(|bytes| store_version_bytes(transaction, bytes))
+        .transpose()?;
     transaction
         .prepare_cached(
             "INSERT OR REPLACE INTO objects (bucket, key, file_id, size, etag, last_modified_ms, \
              content_type, headers, checksum, owner, parts, acl, version_id, sequence, bytes_id, \
-             bytes, lock_mode, retain_until_ms, legal_hold, tags) \
+             lock_mode, retain_until_ms, legal_hold, tags) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-             ?18, ?19, ?20)",
+             ?18, ?19)",
         )?
         .execute(params![
             record.bucket,
@@ -98,7 +99,6 @@ pub(crate) fn insert_object(
             version_id,
             sequence,
             bytes_id,
-            bytes,
             lock.retention.map(|retention| retention.mode.as_str()),
             lock.retention.map(|retention| retention.retain_until_ms),
             lock.legal_hold,
@@ -183,15 +183,13 @@ pub(crate) fn get_object(
     key: &str,
     with_bytes: bool,
 ) -> rusqlite::Result<Option<ObjectRecord>> {
-    // Without the bytes, a constant stands in for the column so both statements read alike and
-    // SQLite never loads the blob's overflow pages.
+    // Without the bytes, a constant stands in for them so both statements read alike.
     let sql = if with_bytes {
         concat!(
             "SELECT ",
             record_columns!(),
-            ", CASE WHEN bytes_id IS NULL THEN bytes ELSE \
-             (SELECT stored.bytes FROM version_bytes stored WHERE stored.id = objects.bytes_id) \
-             END FROM objects WHERE bucket = ?1 AND key = ?2"
+            ", (SELECT stored.bytes FROM version_bytes stored WHERE stored.id = objects.bytes_id) \
+             FROM objects WHERE bucket = ?1 AND key = ?2"
         )
     } else {
         concat!(

@@ -6,9 +6,9 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use super::bucket_rows::{get_bucket_state, require_bucket};
 use super::command::{Changes, MetaCommand};
 use super::object_rows::{files_of, get_object, remote_of};
-use super::tier_rows::queue_garbage;
 use super::version_id::VersionSelector;
 use super::version_lookup::put_version_acl;
+use super::version_rows::release_bytes;
 use super::versions::{
     delete_version, write_version, DeletedVersion, VersionDeleted, VersionWritten,
 };
@@ -135,7 +135,7 @@ fn conditional_files(
 ) -> Result<Option<Vec<FileId>>, MetaError> {
     let current = transaction
         .prepare_cached(
-            "SELECT file_id, parts, etag, last_modified_ms, size FROM objects \
+            "SELECT file_id, parts, etag, last_modified_ms, size, bytes_id FROM objects \
              WHERE bucket = ?1 AND key = ?2",
         )?
         .query_row(params![bucket, key], |row| {
@@ -145,14 +145,15 @@ fn conditional_files(
                 row.get::<_, String>(2)?,
                 row.get::<_, i64>(3)?,
                 row.get::<_, i64>(4)?,
+                row.get::<_, Option<i64>>(5)?,
             ))
         })
         .optional()?;
     match current {
         None => Ok(None),
-        Some((file_id, parts, etag, last_modified_ms, size)) => {
+        Some((file_id, parts, etag, last_modified_ms, size, bytes_id)) => {
             if condition.holds(&etag, last_modified_ms, size as u64) {
-                queue_garbage(transaction, remote_of(&file_id).as_ref())?;
+                release_bytes(transaction, bytes_id, remote_of(&file_id).as_ref())?;
                 Ok(Some(files_of(file_id, parts)))
             } else {
                 Err(MetaError::PreconditionFailed)
@@ -312,16 +313,20 @@ fn delete_keys(
         values.push(*key);
     }
     let mut select = transaction.prepare(&format!(
-        "SELECT file_id, parts FROM objects WHERE bucket = ? AND key IN ({placeholders})"
+        "SELECT file_id, parts, bytes_id FROM objects WHERE bucket = ? AND key IN ({placeholders})"
     ))?;
     let rows = select
         .query_map(values.as_slice(), |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?))
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, Option<String>>(1)?,
+                row.get::<_, Option<i64>>(2)?,
+            ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     let mut files = Vec::with_capacity(rows.len());
-    for (file_id, parts) in rows {
-        queue_garbage(transaction, remote_of(&file_id).as_ref())?;
+    for (file_id, parts, bytes_id) in rows {
+        release_bytes(transaction, bytes_id, remote_of(&file_id).as_ref())?;
         files.extend(files_of(file_id, parts));
     }
     let mut delete = transaction.prepare(&format!(

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use crate::limits::DATABASE_BUSY_WAIT_MS;
 
 /// Schema version stored in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 13;
+pub const SCHEMA_VERSION: i64 = 14;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE buckets (
@@ -380,6 +380,26 @@ pub enum SchemaError {
     Sqlite(#[from] rusqlite::Error),
 }
 
+/// Version 14: every inline object's bytes live in `version_bytes`, the current version's too,
+/// and `objects` loses its `bytes` column. A WITHOUT ROWID table keeps whole rows in its b-tree,
+/// interior pages included, and SQLite reads an overflowing cell whole, overflow pages and all,
+/// each time a seek compares against it: with a 4 KiB object's bytes in its row, every PUT's
+/// lookup and insert read blobs (a third of the metadata thread's time, BENCHMARKS.md
+/// 2026-12-02, evening). The moved bytes take ids after those already there.
+const MIGRATION_V14: &str = "
+CREATE TEMP TABLE moved_bytes AS
+SELECT bucket, key, (SELECT coalesce(max(id), 0) FROM version_bytes)
+    + row_number() OVER (ORDER BY bucket, key) AS id
+FROM objects WHERE bytes IS NOT NULL;
+INSERT INTO version_bytes (id, bytes)
+SELECT moved.id, objects.bytes FROM moved_bytes moved JOIN objects USING (bucket, key);
+UPDATE objects SET bytes_id = (SELECT moved.id FROM moved_bytes moved
+    WHERE moved.bucket = objects.bucket AND moved.key = objects.key)
+WHERE bytes IS NOT NULL;
+DROP TABLE moved_bytes;
+ALTER TABLE objects DROP COLUMN bytes;
+";
+
 /// Configures the connection and creates or checks the schema.
 pub fn prepare(connection: &mut Connection) -> Result<(), SchemaError> {
     // WAL so readers never block the writer; FULL so each commit is durable before we acknowledge.
@@ -446,6 +466,9 @@ pub fn prepare(connection: &mut Connection) -> Result<(), SchemaError> {
     }
     if found < 13 {
         transaction.execute_batch(MIGRATION_V13)?;
+    }
+    if found < 14 {
+        transaction.execute_batch(MIGRATION_V14)?;
     }
     transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     transaction.commit()?;
@@ -580,8 +603,9 @@ mod tests {
     }
 
     // Goal: a version-3 database (inline bytes in their own table) is upgraded in place: each
-    // inline object's bytes move into its row, file-backed rows stay without bytes, and the old
-    // table and trigger are gone, so later deletes cannot trip over them.
+    // inline object's row names its bytes (version 4 moved them into the row, version 14 out
+    // again into `version_bytes`), file-backed rows name none, and the old table and trigger are
+    // gone, so later deletes cannot trip over them.
     #[test]
     fn upgrades_version_three() {
         let directory = tempfile::tempdir().unwrap();
@@ -607,9 +631,13 @@ mod tests {
         prepare(&mut connection).unwrap();
         let bytes = |key: &str| -> Option<Vec<u8>> {
             connection
-                .query_row("SELECT bytes FROM objects WHERE key = ?1", [key], |row| {
-                    row.get(0)
-                })
+                .query_row(
+                    "SELECT stored.bytes FROM objects \
+                     LEFT JOIN version_bytes stored ON stored.id = objects.bytes_id \
+                     WHERE key = ?1",
+                    [key],
+                    |row| row.get(0),
+                )
                 .unwrap()
         };
         assert_eq!(bytes("small"), Some(vec![0x00, 0xff, 0x10]));
@@ -630,5 +658,109 @@ mod tests {
             .pragma_query_value(None, "user_version", |row| row.get(0))
             .unwrap();
         assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    // Goal: a version-13 database, whose current inline objects keep their bytes in their rows,
+    // is upgraded in place: the bytes move into `version_bytes` under new ids (after the ids a
+    // versioned bucket already uses, which stay as they were), every row reads back its own
+    // bytes, `objects` has no `bytes` column left, and the moved bytes are freed like any
+    // others when their object goes.
+    #[test]
+    fn upgrades_version_thirteen() {
+        use crate::meta::store::MetaStore;
+        use crate::meta::{DeleteCondition, DeleteObject, GetObject, ObjectBody};
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("meta.sqlite");
+        {
+            let connection = Connection::open(&path).unwrap();
+            connection
+                .execute_batch(&format!(
+                    "{SCHEMA_V1}{MIGRATION_V2}{MIGRATION_V3}{MIGRATION_V4}{MIGRATION_V5}\
+                     {MIGRATION_V6}{MIGRATION_V7}{MIGRATION_V8}{MIGRATION_V9}{MIGRATION_V10}\
+                     {MIGRATION_V11}{MIGRATION_V12}{MIGRATION_V13}"
+                ))
+                .unwrap();
+            connection
+                .execute_batch(
+                    "INSERT INTO buckets (name, owner, region, created_ms) VALUES
+                         ('b', 'o', 'us-east-1', 1), ('v', 'o', 'us-east-1', 1);
+                     UPDATE buckets SET versioning = 'Enabled' WHERE name = 'v';
+                     INSERT INTO version_bytes (id, bytes) VALUES (5, x'aa');
+                     INSERT INTO objects (bucket, key, file_id, size, etag, last_modified_ms,
+                         headers, owner, bytes, bytes_id, sequence)
+                     VALUES ('b', 'two', '', 2, 'e2', 1, '', 'o', x'0202', NULL, NULL),
+                            ('b', 'one', '', 1, 'e1', 1, '', 'o', x'01', NULL, NULL),
+                            ('b', 'file', '00000000000000000000000000000001', 9, 'e', 1, '',
+                             'o', NULL, NULL, NULL),
+                            ('v', 'kept', '', 1, 'e', 1, '', 'o', NULL, 5, 65536);",
+                )
+                .unwrap();
+            connection.pragma_update(None, "user_version", 13).unwrap();
+        }
+        let mut store = MetaStore::open(&path).unwrap();
+        let stored: Vec<(String, i64)> = store
+            .connection()
+            .prepare("SELECT key, bytes_id FROM objects WHERE bytes_id IS NOT NULL ORDER BY key")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let expected = [("kept", 5), ("one", 6), ("two", 7)];
+        let expected: Vec<(String, i64)> = expected
+            .iter()
+            .map(|(key, id)| (key.to_string(), *id))
+            .collect();
+        assert_eq!(stored, expected);
+        let columns: i64 = store
+            .connection()
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info('objects') WHERE name = 'bytes'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(columns, 0);
+        let body = |store: &mut MetaStore, bucket: &str, key: &str| {
+            store
+                .apply(&GetObject {
+                    bucket: bucket.into(),
+                    key: key.into(),
+                    with_bytes: true,
+                })
+                .unwrap()
+                .map(|record| record.body)
+        };
+        let inline = |bytes: &[u8]| {
+            Some(ObjectBody::Inline(crate::object_bytes::InlineBytes::new(
+                bytes.to_vec(),
+            )))
+        };
+        assert_eq!(body(&mut store, "b", "one"), inline(&[1]));
+        assert_eq!(body(&mut store, "b", "two"), inline(&[2, 2]));
+        assert_eq!(body(&mut store, "v", "kept"), inline(&[0xaa]));
+        assert_eq!(
+            body(&mut store, "b", "file"),
+            Some(ObjectBody::File(crate::object_bytes::FileId(1)))
+        );
+        store
+            .apply(&DeleteObject {
+                bucket: "b".into(),
+                key: "two".into(),
+                version: None,
+                condition: DeleteCondition::default(),
+                requester: "o".into(),
+                bypass_governance: false,
+            })
+            .unwrap();
+        let ids: Vec<i64> = store
+            .connection()
+            .prepare("SELECT id FROM version_bytes ORDER BY id")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(ids, vec![5, 6]);
     }
 }

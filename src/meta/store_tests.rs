@@ -38,15 +38,20 @@ pub(crate) fn inline_object(key: &str, bytes: &[u8]) -> ObjectRecord {
     }
 }
 
+/// Rows of inline bytes, after checking that each is named by exactly one object row.
 fn inline_rows(store: &MetaStore) -> i64 {
-    store
+    let (stored, named): (i64, i64) = store
         .connection
         .query_row(
-            "SELECT count(*) FROM objects WHERE bytes IS NOT NULL",
+            "SELECT (SELECT count(*) FROM version_bytes), \
+             (SELECT count(DISTINCT bytes_id) FROM objects WHERE bytes_id IN \
+              (SELECT id FROM version_bytes))",
             [],
-            |row| row.get(0),
+            |row| Ok((row.get(0)?, row.get(1)?)),
         )
-        .unwrap()
+        .unwrap();
+    assert_eq!(stored, named, "inline bytes no row names");
+    stored
 }
 
 // Goal: a delimiter listing re-runs its statement once per common prefix, each time with a
@@ -587,6 +592,24 @@ fn inline_bytes_follow_their_row() {
         bypass_governance: false,
     };
     assert_eq!(store.apply(&batch).unwrap().files, vec![FileId(7)]);
+    assert_eq!(inline_rows(&store), 0);
+    // A batch entry with a condition goes its own way (checked, then deleted alone).
+    store.apply_all(&[put("d", b"four"), put("e", b"five")]);
+    assert_eq!(inline_rows(&store), 2);
+    let any = DeleteCondition {
+        etags: Some(vec!["*".into()]),
+        ..DeleteCondition::default()
+    };
+    let batch = DeleteBatch {
+        bucket: "b".into(),
+        keys: vec!["d".into(), "e".into()],
+        versions: Vec::new(),
+        conditions: vec![any, DeleteCondition::default()],
+        requester: "o".into(),
+        bypass_governance: false,
+    };
+    let outcome = store.apply(&batch).unwrap();
+    assert!(outcome.precondition_failed.is_empty());
     assert_eq!(inline_rows(&store), 0);
 }
 

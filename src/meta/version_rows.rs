@@ -26,8 +26,6 @@ pub(super) struct CurrentRow {
     pub(super) sequence: i64,
     /// Its inline bytes' id in `version_bytes`.
     pub(super) bytes_id: Option<i64>,
-    /// Its inline bytes sit in the row itself (written before versioning).
-    pub(super) bytes_in_row: bool,
     /// Its retention and legal hold.
     pub(super) lock: ObjectLock,
 }
@@ -41,7 +39,7 @@ pub(super) fn current_row(
     transaction
         .prepare_cached(
             "SELECT file_id, parts, etag, last_modified_ms, size, version_id, sequence, \
-             bytes_id, typeof(bytes) = 'blob', lock_mode, retain_until_ms, legal_hold \
+             bytes_id, lock_mode, retain_until_ms, legal_hold \
              FROM objects WHERE bucket = ?1 AND key = ?2",
         )?
         .query_row(params![bucket, key], |row| {
@@ -59,8 +57,7 @@ pub(super) fn current_row(
                     .get::<_, Option<i64>>(6)?
                     .unwrap_or(last_modified_ms * SEQUENCE_PER_MS),
                 bytes_id: row.get(7)?,
-                bytes_in_row: row.get(8)?,
-                lock: lock_of(row.get(9)?, row.get(10)?, row.get(11)?),
+                lock: lock_of(row.get(8)?, row.get(9)?, row.get(10)?),
             })
         })
         .optional()
@@ -114,12 +111,12 @@ pub(super) const VERSION_COLUMNS: &str = "bucket, key, file_id, size, etag, last
      retain_until_ms, legal_hold, tags, sequence, delete_marker, noncurrent_ms";
 
 /// The key's current row (?1 bucket, ?2 key) as a `versions` row, in `VERSION_COLUMNS` order:
-/// ?3 its bytes' id if they were just copied out of the row, ?4 when it became noncurrent.
+/// ?3 when it became noncurrent.
 pub(super) fn current_as_version_sql() -> String {
     format!(
         "bucket, key, file_id, size, etag, last_modified_ms, content_type, headers, checksum, \
-         owner, parts, acl, version_id, COALESCE(bytes_id, ?3), lock_mode, retain_until_ms, \
-         legal_hold, tags, COALESCE(sequence, last_modified_ms * {SEQUENCE_PER_MS}), 0, ?4 \
+         owner, parts, acl, version_id, bytes_id, lock_mode, retain_until_ms, \
+         legal_hold, tags, COALESCE(sequence, last_modified_ms * {SEQUENCE_PER_MS}), 0, ?3 \
          FROM objects WHERE bucket = ?1 AND key = ?2"
     )
 }
@@ -156,8 +153,8 @@ pub(super) fn mark_current_marker_noncurrent(
 }
 
 /// Copies the key's current row into `versions`, noncurrent from `noncurrent_ms` (a write that
-/// replaces the current row next needs no delete). Only a row written before versioning has its
-/// bytes copied, once, into `version_bytes`; every other row names its bytes by id.
+/// replaces the current row next needs no delete). Inline bytes stay where they are, named by
+/// the row's `bytes_id`.
 pub(super) fn copy_current_to_versions(
     transaction: &Transaction<'_>,
     bucket: &str,
@@ -165,17 +162,6 @@ pub(super) fn copy_current_to_versions(
     current: &CurrentRow,
     noncurrent_ms: i64,
 ) -> rusqlite::Result<()> {
-    let moved_bytes: Option<i64> = if current.bytes_in_row {
-        transaction
-            .prepare_cached(
-                "INSERT INTO version_bytes (bytes) \
-                 SELECT bytes FROM objects WHERE bucket = ?1 AND key = ?2",
-            )?
-            .execute(params![bucket, key])?;
-        Some(transaction.last_insert_rowid())
-    } else {
-        None
-    };
     // Built once: it runs on every overwrite of a file-backed version in an Enabled bucket.
     static COPY_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
@@ -183,12 +169,9 @@ pub(super) fn copy_current_to_versions(
             current_as_version_sql()
         )
     });
-    transaction.prepare_cached(&COPY_SQL)?.execute(params![
-        bucket,
-        key,
-        moved_bytes,
-        noncurrent_ms
-    ])?;
+    transaction
+        .prepare_cached(&COPY_SQL)?
+        .execute(params![bucket, key, noncurrent_ms])?;
     super::usage::count(bucket, 0, 1, current.size_bytes as i64);
     Ok(())
 }

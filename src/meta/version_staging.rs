@@ -30,7 +30,7 @@ const ROWS_PER_SLOT: i64 = (VERSIONS_STAGED_ROWS_MAX / VERSIONS_STAGED_SLOTS) as
 /// Whether the key's current row may be staged rather than inserted into `versions`: its bytes
 /// are inline in `version_bytes` (see the module's note).
 pub(super) fn stageable(current: &CurrentRow) -> bool {
-    current.bytes_id.is_some() && !current.bytes_in_row && current.remote.is_none()
+    current.bytes_id.is_some() && current.remote.is_none()
 }
 
 /// The slot of a key: every version of it waits in the same one.
@@ -95,17 +95,13 @@ pub(super) fn stage_current(
     // in the metadata thread's profile).
     static STAGE_SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
-            "INSERT OR REPLACE INTO versions_staged (rowid, {VERSION_COLUMNS}) SELECT ?5, {}",
+            "INSERT OR REPLACE INTO versions_staged (rowid, {VERSION_COLUMNS}) SELECT ?4, {}",
             current_as_version_sql()
         )
     });
-    transaction.prepare_cached(&STAGE_SQL)?.execute(params![
-        bucket,
-        key,
-        None::<i64>,
-        noncurrent_ms,
-        rowid
-    ])?;
+    transaction
+        .prepare_cached(&STAGE_SQL)?
+        .execute(params![bucket, key, noncurrent_ms, rowid])?;
     super::usage::count(bucket, 0, 1, current.size_bytes as i64);
     if update_slot_rows(slot, |rows| rows + 1) >= SLOT_ROWS_MAX {
         settle_slot(transaction, slot)?;

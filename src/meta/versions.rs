@@ -118,8 +118,9 @@ pub(crate) fn write_version(
             .and_then(|config| config.default_for(record.last_modified_ms));
     }
     let Some(status) = bucket_record.versioning else {
-        let replaced_remote = current.as_ref().and_then(|row| row.remote.as_ref());
-        super::tier_rows::queue_garbage(transaction, replaced_remote)?;
+        if let Some(row) = &current {
+            release_bytes(transaction, row.bytes_id, row.remote.as_ref())?;
+        }
         insert_object(transaction, record, None, None, &lock, replaced_size_bytes)?;
         return Ok(VersionWritten {
             version_id: None,

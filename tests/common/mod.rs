@@ -940,12 +940,7 @@ pub fn inline_objects_in(data_dir: &Path, read_only_mount: bool) -> usize {
             .unwrap();
     connection.busy_timeout(Duration::from_secs(5)).unwrap();
     let count: i64 = connection
-        .query_row(
-            "SELECT (SELECT count(*) FROM objects WHERE bytes IS NOT NULL) \
-                 + (SELECT count(*) FROM version_bytes)",
-            [],
-            |row| row.get(0),
-        )
+        .query_row("SELECT count(*) FROM version_bytes", [], |row| row.get(0))
         .unwrap();
     count as usize
 }
