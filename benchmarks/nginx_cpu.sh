@@ -3,8 +3,10 @@
 # serving the same 4 KiB file (hard-linked as loadtest/object-NNNNNNNN), taking turns in 200 ms
 # slices, each server's utime+stime per operation from /proc. Usage, from the repo root after
 # `cargo build --release --bins` and `apt install nginx-light`:
-#   BIN=target/release/ringstore OP=get|head [CORES=2 WORKERS=2] benchmarks/nginx_cpu.sh
-# CORES is ringstore's --cores, WORKERS nginx's worker_processes.
+#   BIN=target/release/ringstore OP=get|head|put [CORES=2 WORKERS=2] benchmarks/nginx_cpu.sh
+# CORES is ringstore's --cores, WORKERS nginx's worker_processes. nginx takes no PUT, so OP=put
+# measures ringstore's 4 KiB PUT (durable, unversioned bucket, 1,000 keys) alone, between two
+# GET comparisons whose nginx figure is the anchor (the issue's target: PUT ≤ 3× nginx's GET).
 set -euo pipefail
 BIN=${BIN:-target/release/ringstore}
 OP=${OP:-get}
@@ -40,7 +42,18 @@ until [ "$(pgrep -c -P "$nginx_pid" || true)" -ge ${WORKERS:-2} ]; do sleep 0.05
 nginx_pids="$(pgrep -d, -P "$nginx_pid"),$nginx_pid"
 # ringstore is A: loadtest writes its objects first (nginx serves files, so it cannot be the
 # endpoint that is prepared); the slices take turns A B B A, so neither side is favoured.
-"$LOADTEST" --endpoint http://127.0.0.1:9511 --compare http://127.0.0.1:9512 --compare-no-prepare \
-    --server-pid "$ringstore_pid" --compare-server-pid "$nginx_pids" \
-    --op "$OP" --keys 1000 --size 4KiB --connections 64 --duration 4 --warmup 1 --rounds 2 \
-    --slice-ms 200 2>&1 | tail -4
+compare() { # op
+    "$LOADTEST" --endpoint http://127.0.0.1:9511 --compare http://127.0.0.1:9512 \
+        --compare-no-prepare --server-pid "$ringstore_pid" --compare-server-pid "$nginx_pids" \
+        --op "$1" --keys 1000 --size 4KiB --connections 64 --duration 4 --warmup 1 --rounds 2 \
+        --slice-ms 200 2>&1 | tail -4
+}
+if [ "$OP" != put ]; then
+    compare "$OP"
+    exit 0
+fi
+compare get
+echo "ringstore alone:"
+"$LOADTEST" --endpoint http://127.0.0.1:9511 --server-pid "$ringstore_pid" --op put --keys 1000 \
+    --size 4KiB --connections 64 --duration 4 --warmup 1 2>&1 | grep -E '^put |server CPU'
+compare get

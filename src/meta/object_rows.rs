@@ -37,7 +37,9 @@ pub(crate) fn check_put_condition(
 /// by the row's `bytes_id` (schema version 14), so the row stays small and a version can become
 /// noncurrent without copying them; freeing the bytes of the row it replaces is the caller's.
 /// `replaced_size_bytes`: the size of the current row this replaces, if there is one (counted out
-/// of the bucket's usage).
+/// of the bucket's usage). `replaced_bytes_id`: the inline bytes of the row this replaces, which
+/// no other version names: rewritten in place when this record is inline too (an overwrite of the
+/// same size dirties only their pages), freed otherwise.
 pub(crate) fn insert_object(
     transaction: &Transaction<'_>,
     record: &ObjectRecord,
@@ -45,6 +47,7 @@ pub(crate) fn insert_object(
     sequence: Option<i64>,
     lock: &ObjectLock,
     replaced_size_bytes: Option<u64>,
+    replaced_bytes_id: Option<i64>,
 ) -> rusqlite::Result<()> {
     let (file_id, parts, bytes) = match &record.body {
         ObjectBody::File(id) => (id.to_string(), None, None),
@@ -72,9 +75,23 @@ pub(crate) fn insert_object(
             .execute([&record.bucket])?;
     }
     // Never in the row itself: see schema version 14.
-    let bytes_id = bytes
-        .map(|bytes| store_version_bytes(transaction, bytes))
-        .transpose()?;
+    let bytes_id = match (bytes, replaced_bytes_id) {
+        (Some(bytes), Some(id)) => {
+            transaction
+                .prepare_cached("UPDATE version_bytes SET bytes = ?2 WHERE id = ?1")?
+                .execute(params![id, bytes])?;
+            Some(id)
+        }
+        (Some(bytes), None) => Some(store_version_bytes(transaction, bytes)?),
+        (None, replaced) => {
+            if let Some(id) = replaced {
+                transaction
+                    .prepare_cached("DELETE FROM version_bytes WHERE id = ?1")?
+                    .execute([id])?;
+            }
+            None
+        }
+    };
     transaction
         .prepare_cached(
             "INSERT OR REPLACE INTO objects (bucket, key, file_id, size, etag, last_modified_ms, \

@@ -574,8 +574,29 @@ fn inline_bytes_follow_their_row() {
     let unread = store.apply(&get("a", false)).unwrap().unwrap();
     assert_eq!(unread.body, ObjectBody::InlineUnread);
     assert_eq!(unread.size_bytes, 3);
+    let bytes_id_of = |store: &MetaStore, key: &str| -> i64 {
+        store
+            .connection
+            .query_row(
+                "SELECT bytes_id FROM objects WHERE key = ?1",
+                [key],
+                |row| row.get(0),
+            )
+            .unwrap()
+    };
+    let first_id = bytes_id_of(&store, "a");
     store.apply(&put("a", b"uno")).unwrap();
     assert_eq!(inline_rows(&store), 3, "replaced bytes freed");
+    // An unversioned overwrite rewrites the bytes where they are, whatever their new size.
+    assert_eq!(bytes_id_of(&store, "a"), first_id);
+    let found = store.apply(&get("a", true)).unwrap().unwrap();
+    assert_eq!(found.body, inline_object("a", b"uno").body);
+    store.apply(&put("a", &[7; 5000])).unwrap();
+    assert_eq!(bytes_id_of(&store, "a"), first_id);
+    let found = store.apply(&get("a", true)).unwrap().unwrap();
+    assert_eq!(found.body, inline_object("a", &[7; 5000]).body);
+    store.apply(&put("a", b"uno")).unwrap();
+    assert_eq!(inline_rows(&store), 3);
     store
         .apply(&PutObject(object("a", 7), PutCondition::None))
         .unwrap();

@@ -118,10 +118,18 @@ pub(crate) fn write_version(
             .and_then(|config| config.default_for(record.last_modified_ms));
     }
     let Some(status) = bucket_record.versioning else {
-        if let Some(row) = &current {
-            release_bytes(transaction, row.bytes_id, row.remote.as_ref())?;
-        }
-        insert_object(transaction, record, None, None, &lock, replaced_size_bytes)?;
+        let replaced_bytes_id = current.as_ref().and_then(|row| row.bytes_id);
+        let replaced_remote = current.as_ref().and_then(|row| row.remote.as_ref());
+        super::tier_rows::queue_garbage(transaction, replaced_remote)?;
+        insert_object(
+            transaction,
+            record,
+            None,
+            None,
+            &lock,
+            replaced_size_bytes,
+            replaced_bytes_id,
+        )?;
         return Ok(VersionWritten {
             version_id: None,
             freed: current.map(|row| row.files).unwrap_or_default(),
@@ -191,6 +199,7 @@ pub(crate) fn write_version(
         Some(sequence),
         &lock,
         replaced_size_bytes,
+        None,
     )?;
     Ok(VersionWritten { version_id, freed })
 }
