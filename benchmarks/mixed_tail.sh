@@ -49,7 +49,11 @@ PY
         --server-pid "$server" 2>&1 | grep -A6 '^op '
     wait "$probe"
     cat "$work/probe.txt"
-    expired=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^ringstore_lifecycle_objects_expired_total / {s += $2} END {print s + 0}')
+    curl -s "http://127.0.0.1:$PORT/metrics" >"$work/metrics.txt"
+    expired=$(awk '/^ringstore_lifecycle_objects_expired_total / {s += $2} END {print s + 0}' "$work/metrics.txt")
     echo "lifecycle: $expired objects expired during the run"
+    # The metadata thread's slowest group commit (its WAL fsync included): a stall every
+    # operation shared that this matches was the metadata thread waiting on the disk.
+    awk '/^ringstore_meta_commit_seconds_max / {printf "slowest metadata commit: %.1f ms\n", $2 * 1000}' "$work/metrics.txt"
     kill "$server"; wait "$server" 2>/dev/null || true
 done
