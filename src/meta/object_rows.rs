@@ -1,5 +1,5 @@
 //! How an `ObjectRecord` maps to a row of `objects` or `versions` and back: the columns read,
-//! the body as a file id, a parts list, the row's own `bytes` or a `version_bytes` id, the lock
+//! the body as a file id, a parts list or a `version_bytes` id (inline bytes), the lock
 //! columns, the text encodings of parts and headers, and the put-condition check every write
 //! makes against the current row.
 
@@ -77,10 +77,15 @@ pub(crate) fn insert_object(
     // Never in the row itself: see schema version 14.
     let bytes_id = match (bytes, replaced_bytes_id) {
         (Some(bytes), Some(id)) => {
-            transaction
+            let rewritten = transaction
                 .prepare_cached("UPDATE version_bytes SET bytes = ?2 WHERE id = ?1")?
                 .execute(params![id, bytes])?;
-            Some(id)
+            // No row to rewrite (bytes lost to damage): store them anew rather than name nothing.
+            if rewritten == 1 {
+                Some(id)
+            } else {
+                Some(store_version_bytes(transaction, bytes)?)
+            }
         }
         (Some(bytes), None) => Some(store_version_bytes(transaction, bytes)?),
         (None, replaced) => {

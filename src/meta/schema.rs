@@ -127,7 +127,7 @@ ALTER TABLE objects DROP COLUMN inline_id;
 /// name them by `bytes_id`: a version then becomes noncurrent by copying its small row, never its
 /// bytes, and both tables keep rows small (SQLite reads an overflowing cell of a WITHOUT ROWID
 /// table whole each time a seek compares against it). Only a row written before versioning keeps
-/// its bytes in the row until it first becomes noncurrent.
+/// its bytes in the row until it first becomes noncurrent (until version 14 moved them all out).
 const MIGRATION_V5: &str = "
 ALTER TABLE buckets ADD COLUMN versioning TEXT;
 ALTER TABLE buckets ADD COLUMN object_lock TEXT;
@@ -277,7 +277,7 @@ END;
 
 /// Version 11: remote tiers (issue 24). A moved version's `file_id` names its remote object
 /// (`<id>@<tier>`, `RemoteObject::encode`), so no column is added after the inline `bytes` (a HEAD
-/// would then read the blob's overflow pages to reach it). Buckets gain a placement; upstream
+/// would then read the blob's overflow pages to reach it; version 14 dropped that column). Buckets gain a placement; upstream
 /// objects no version references wait in `tier_garbage` for their deletion; the node's id, made
 /// once, is part of every upstream name; its incarnation, made anew by each `ringstore restore`,
 /// fences a superseded copy of the data dir off the tier (`tier::fence`). Partial indexes over moved rows only (local rows never
@@ -386,16 +386,26 @@ pub enum SchemaError {
 /// each time a seek compares against it: with a 4 KiB object's bytes in its row, every PUT's
 /// lookup and insert read blobs (a third of the metadata thread's time, BENCHMARKS.md
 /// 2026-12-02, evening). The moved bytes take ids after those already there.
+///
+/// The ids are given in a keyed temporary table, so that naming them in `objects` is one lookup
+/// per row (`upgrades_version_thirteen_in_linear_steps`). The upgrade copies every inline blob
+/// once and rewrites `objects`: the WAL grows by about twice the inline bytes for it, and the
+/// pages the blobs leave stay in the file's freelist for later writes.
 const MIGRATION_V14: &str = "
-CREATE TEMP TABLE moved_bytes AS
+CREATE TEMP TABLE moved_bytes (
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    PRIMARY KEY (bucket, key)
+) WITHOUT ROWID;
+INSERT INTO moved_bytes (bucket, key, id)
 SELECT bucket, key, (SELECT coalesce(max(id), 0) FROM version_bytes)
-    + row_number() OVER (ORDER BY bucket, key) AS id
+    + row_number() OVER (ORDER BY bucket, key)
 FROM objects WHERE bytes IS NOT NULL;
 INSERT INTO version_bytes (id, bytes)
 SELECT moved.id, objects.bytes FROM moved_bytes moved JOIN objects USING (bucket, key);
-UPDATE objects SET bytes_id = (SELECT moved.id FROM moved_bytes moved
-    WHERE moved.bucket = objects.bucket AND moved.key = objects.key)
-WHERE bytes IS NOT NULL;
+UPDATE objects SET bytes_id = moved.id FROM moved_bytes moved
+WHERE moved.bucket = objects.bucket AND moved.key = objects.key;
 DROP TABLE moved_bytes;
 ALTER TABLE objects DROP COLUMN bytes;
 ";
@@ -762,5 +772,69 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(ids, vec![5, 6]);
+    }
+
+    // Goal: the version-14 upgrade takes steps in proportion to the inline objects it moves. A
+    // correlated lookup into an unkeyed table once made it quadratic (40,000 rows took 47 s, a
+    // million would have taken hours before the server started). Counted in SQLite's
+    // virtual-machine steps, never in time: past the bound the upgrade is interrupted and fails.
+    #[test]
+    fn upgrades_version_thirteen_in_linear_steps() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::sync::Arc;
+        const ROWS: u64 = 20_000;
+        // About 140 steps per row were measured; the quadratic upgrade takes thousands per row
+        // at this size.
+        const STEPS_PER_ROW_MAX: u64 = 1_000;
+        const STEPS_PER_CALL: u64 = 1_000;
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("meta.sqlite");
+        {
+            let connection = Connection::open(&path).unwrap();
+            connection
+                .execute_batch(&format!(
+                    "{SCHEMA_V1}{MIGRATION_V2}{MIGRATION_V3}{MIGRATION_V4}{MIGRATION_V5}\
+                     {MIGRATION_V6}{MIGRATION_V7}{MIGRATION_V8}{MIGRATION_V9}{MIGRATION_V10}\
+                     {MIGRATION_V11}{MIGRATION_V12}{MIGRATION_V13}"
+                ))
+                .unwrap();
+            connection
+                .execute(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+                     INSERT INTO objects (bucket, key, file_id, size, etag, last_modified_ms,
+                         headers, owner, bytes)
+                     SELECT 'b', printf('k%08d', i), '', 100, 'e', 1, '', 'o', randomblob(100)
+                     FROM n",
+                    [ROWS as i64],
+                )
+                .unwrap();
+            connection.pragma_update(None, "user_version", 13).unwrap();
+        }
+        let mut connection = Connection::open(&path).unwrap();
+        let steps = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&steps);
+        connection.progress_handler(
+            STEPS_PER_CALL as i32,
+            Some(move || {
+                counted.fetch_add(STEPS_PER_CALL, Ordering::Relaxed) > ROWS * STEPS_PER_ROW_MAX
+            }),
+        );
+        let upgraded = prepare(&mut connection);
+        connection.progress_handler(0, None::<fn() -> bool>);
+        let steps = steps.load(Ordering::Relaxed);
+        assert!(
+            upgraded.is_ok(),
+            "interrupted after {steps} steps ({ROWS} rows): {upgraded:?}"
+        );
+        eprintln!("{steps} steps for {ROWS} rows");
+        let (named, distinct, stored): (u64, u64, u64) = connection
+            .query_row(
+                "SELECT count(bytes_id), count(DISTINCT bytes_id), \
+                 (SELECT count(*) FROM version_bytes) FROM objects",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!((named, distinct, stored), (ROWS, ROWS, ROWS));
     }
 }

@@ -40,17 +40,22 @@ pub(crate) fn inline_object(key: &str, bytes: &[u8]) -> ObjectRecord {
 
 /// Rows of inline bytes, after checking that each is named by exactly one object row.
 fn inline_rows(store: &MetaStore) -> i64 {
-    let (stored, named): (i64, i64) = store
+    let (stored, named, names): (i64, i64, i64) = store
         .connection
         .query_row(
             "SELECT (SELECT count(*) FROM version_bytes), \
              (SELECT count(DISTINCT bytes_id) FROM objects WHERE bytes_id IN \
-              (SELECT id FROM version_bytes))",
+              (SELECT id FROM version_bytes)), \
+             (SELECT count(bytes_id) FROM objects)",
             [],
-            |row| Ok((row.get(0)?, row.get(1)?)),
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
         .unwrap();
     assert_eq!(stored, named, "inline bytes no row names");
+    assert_eq!(
+        names, named,
+        "rows naming bytes that are gone, or one's bytes twice"
+    );
     stored
 }
 
@@ -596,6 +601,16 @@ fn inline_bytes_follow_their_row() {
     let found = store.apply(&get("a", true)).unwrap().unwrap();
     assert_eq!(found.body, inline_object("a", &[7; 5000]).body);
     store.apply(&put("a", b"uno")).unwrap();
+    assert_eq!(inline_rows(&store), 3);
+    // Bytes lost to damage are stored anew by the next overwrite, never left unnamed.
+    store
+        .connection
+        .execute("DELETE FROM version_bytes WHERE id = ?1", [first_id])
+        .unwrap();
+    store.apply(&put("a", b"uno")).unwrap();
+    assert_ne!(bytes_id_of(&store, "a"), first_id);
+    let found = store.apply(&get("a", true)).unwrap().unwrap();
+    assert_eq!(found.body, inline_object("a", b"uno").body);
     assert_eq!(inline_rows(&store), 3);
     store
         .apply(&PutObject(object("a", 7), PutCondition::None))
