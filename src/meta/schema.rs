@@ -670,6 +670,19 @@ mod tests {
         assert_eq!(version, SCHEMA_VERSION);
     }
 
+    /// A database at `path` with the schema of version 13 (the caller sets `user_version`).
+    fn version_thirteen_database(path: &std::path::Path) -> Connection {
+        let connection = Connection::open(path).unwrap();
+        connection
+            .execute_batch(&format!(
+                "{SCHEMA_V1}{MIGRATION_V2}{MIGRATION_V3}{MIGRATION_V4}{MIGRATION_V5}\
+                 {MIGRATION_V6}{MIGRATION_V7}{MIGRATION_V8}{MIGRATION_V9}{MIGRATION_V10}\
+                 {MIGRATION_V11}{MIGRATION_V12}{MIGRATION_V13}"
+            ))
+            .unwrap();
+        connection
+    }
+
     // Goal: a version-13 database, whose current inline objects keep their bytes in their rows,
     // is upgraded in place: the bytes move into `version_bytes` under new ids (after the ids a
     // versioned bucket already uses, which stay as they were), every row reads back its own
@@ -682,14 +695,7 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("meta.sqlite");
         {
-            let connection = Connection::open(&path).unwrap();
-            connection
-                .execute_batch(&format!(
-                    "{SCHEMA_V1}{MIGRATION_V2}{MIGRATION_V3}{MIGRATION_V4}{MIGRATION_V5}\
-                     {MIGRATION_V6}{MIGRATION_V7}{MIGRATION_V8}{MIGRATION_V9}{MIGRATION_V10}\
-                     {MIGRATION_V11}{MIGRATION_V12}{MIGRATION_V13}"
-                ))
-                .unwrap();
+            let connection = version_thirteen_database(&path);
             connection
                 .execute_batch(
                     "INSERT INTO buckets (name, owner, region, created_ms) VALUES
@@ -790,14 +796,7 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("meta.sqlite");
         {
-            let connection = Connection::open(&path).unwrap();
-            connection
-                .execute_batch(&format!(
-                    "{SCHEMA_V1}{MIGRATION_V2}{MIGRATION_V3}{MIGRATION_V4}{MIGRATION_V5}\
-                     {MIGRATION_V6}{MIGRATION_V7}{MIGRATION_V8}{MIGRATION_V9}{MIGRATION_V10}\
-                     {MIGRATION_V11}{MIGRATION_V12}{MIGRATION_V13}"
-                ))
-                .unwrap();
+            let connection = version_thirteen_database(&path);
             connection
                 .execute(
                     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
