@@ -389,8 +389,9 @@ pub enum SchemaError {
 ///
 /// The ids are given in a keyed temporary table, so that naming them in `objects` is one lookup
 /// per row (`upgrades_version_thirteen_in_linear_steps`). The upgrade copies every inline blob
-/// once and rewrites `objects`: the WAL grows by about twice the inline bytes for it, and the
-/// pages the blobs leave stay in the file's freelist for later writes.
+/// once and rewrites `objects` (DROP COLUMN): the WAL grows by up to about the database's size
+/// plus the inline bytes, and the pages the blobs leave stay in the file's freelist for later
+/// writes.
 const MIGRATION_V14: &str = "
 CREATE TEMP TABLE moved_bytes (
     bucket TEXT NOT NULL,
