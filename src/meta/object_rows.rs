@@ -35,11 +35,11 @@ pub(crate) fn check_put_condition(
 /// Inserts or replaces the key's current row as version `version_id` (`None`: the null version)
 /// with `sequence` (`None` in a bucket never versioned). Inline bytes go to `version_bytes`, named
 /// by the row's `bytes_id` (schema version 14), so the row stays small and a version can become
-/// noncurrent without copying them; freeing the bytes of the row it replaces is the caller's.
-/// `replaced_size_bytes`: the size of the current row this replaces, if there is one (counted out
-/// of the bucket's usage). `replaced_bytes_id`: the inline bytes of the row this replaces, which
-/// no other version names: rewritten in place when this record is inline too (an overwrite of the
-/// same size dirties only their pages), freed otherwise.
+/// noncurrent without copying them. `replaced_size_bytes`: the size of the current row this
+/// replaces, if there is one (counted out of the bucket's usage). `replaced_bytes_id`: the inline
+/// bytes of the row this replaces when no other version names them (`None` where they live on,
+/// or are the caller's to free): rewritten in place when this record is inline too, freed
+/// otherwise.
 pub(crate) fn insert_object(
     transaction: &Transaction<'_>,
     record: &ObjectRecord,
@@ -75,25 +75,10 @@ pub(crate) fn insert_object(
             .execute([&record.bucket])?;
     }
     // Never in the row itself: see schema version 14.
-    let bytes_id = match (bytes, replaced_bytes_id) {
-        (Some(bytes), Some(id)) => {
-            let rewritten = transaction
-                .prepare_cached("UPDATE version_bytes SET bytes = ?2 WHERE id = ?1")?
-                .execute(params![id, bytes])?;
-            // No row to rewrite (bytes lost to damage): store them anew rather than name nothing.
-            if rewritten == 1 {
-                Some(id)
-            } else {
-                Some(store_version_bytes(transaction, bytes)?)
-            }
-        }
-        (Some(bytes), None) => Some(store_version_bytes(transaction, bytes)?),
-        (None, replaced) => {
-            if let Some(id) = replaced {
-                transaction
-                    .prepare_cached("DELETE FROM version_bytes WHERE id = ?1")?
-                    .execute([id])?;
-            }
+    let bytes_id = match bytes {
+        Some(bytes) => Some(store_version_bytes(transaction, bytes, replaced_bytes_id)?),
+        None => {
+            free_version_bytes(transaction, replaced_bytes_id)?;
             None
         }
     };
@@ -133,15 +118,40 @@ pub(crate) fn insert_object(
     Ok(())
 }
 
-/// Stores a version's inline bytes in `version_bytes`; their id.
-pub(crate) fn store_version_bytes(
+/// Stores a version's inline bytes in `version_bytes`, over those of `replaced` (bytes no other
+/// version names) when given: an overwrite of the same size then dirties only their pages. Their
+/// id.
+fn store_version_bytes(
     transaction: &Transaction<'_>,
     bytes: &[u8],
+    replaced: Option<i64>,
 ) -> rusqlite::Result<i64> {
+    if let Some(id) = replaced {
+        let rewritten = transaction
+            .prepare_cached("UPDATE version_bytes SET bytes = ?2 WHERE id = ?1")?
+            .execute(params![id, bytes])?;
+        // No row to rewrite (bytes lost to damage): store them anew rather than name nothing.
+        if rewritten == 1 {
+            return Ok(id);
+        }
+    }
     transaction
         .prepare_cached("INSERT INTO version_bytes (bytes) VALUES (?1)")?
         .execute([bytes])?;
     Ok(transaction.last_insert_rowid())
+}
+
+/// Frees inline bytes no version names any more (`None`: there are none).
+pub(super) fn free_version_bytes(
+    transaction: &Transaction<'_>,
+    bytes_id: Option<i64>,
+) -> rusqlite::Result<()> {
+    if let Some(id) = bytes_id {
+        transaction
+            .prepare_cached("DELETE FROM version_bytes WHERE id = ?1")?
+            .execute([id])?;
+    }
+    Ok(())
 }
 
 /// The columns `record_from_row` reads, in its order; the inline bytes (or NULL) follow them.

@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::object_lock::{check_removable, ObjectLock};
-use super::object_rows::{files_of, lock_of, remote_of};
+use super::object_rows::{files_of, free_version_bytes, lock_of, remote_of};
 use super::version_id::{VersionId, VersionSelector, SEQUENCE_PER_MS};
 use super::MetaError;
 use crate::object_bytes::{FileId, RemoteObject};
@@ -184,12 +184,7 @@ pub(super) fn release_bytes(
     remote: Option<&RemoteObject>,
 ) -> rusqlite::Result<()> {
     super::tier_rows::queue_garbage(transaction, remote)?;
-    if let Some(id) = bytes_id {
-        transaction
-            .prepare_cached("DELETE FROM version_bytes WHERE id = ?1")?
-            .execute([id])?;
-    }
-    Ok(())
+    free_version_bytes(transaction, bytes_id)
 }
 
 pub(super) fn delete_current(
