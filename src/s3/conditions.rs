@@ -22,6 +22,16 @@ pub fn etag_list_matches(list: &str, etag: &str) -> bool {
     })
 }
 
+/// `etag` as its header carries it, in double quotes (built without the formatter: every GET,
+/// HEAD and PUT answers one).
+pub fn quoted_etag(etag: &str) -> String {
+    let mut quoted = String::with_capacity(etag.len() + 2);
+    quoted.push('"');
+    quoted.push_str(etag);
+    quoted.push('"');
+    quoted
+}
+
 fn parse_http_seconds(value: &str) -> Option<u64> {
     httpdate::parse_http_date(value.trim())
         .ok()

@@ -94,11 +94,38 @@ impl S3Context {
     pub fn next_request_id(&self) -> String {
         let count = self.request_counter.get() + 1;
         self.request_counter.set(count);
-        format!(
-            "{:02X}{:08X}{:06X}",
-            self.core_index & 0xff,
-            self.request_id_salt,
-            count & 0xff_ffff
-        )
+        request_id(self.core_index, self.request_id_salt, count)
+    }
+}
+
+/// A request id: 16 upper-case hex digits, `{:02X}{:08X}{:06X}` of the core's low byte, the
+/// core's salt and the count's low 24 bits, written without the formatter (one per request).
+fn request_id(core: usize, salt: u32, count: u64) -> String {
+    const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+    let id = ((core as u64 & 0xff) << 56) | (u64::from(salt) << 24) | (count & 0xff_ffff);
+    let digits: Vec<u8> = (0..16)
+        .rev()
+        .map(|nibble| HEX_UPPER[((id >> (4 * nibble)) & 0xf) as usize])
+        .collect();
+    String::from_utf8(digits).expect("hex digits are ASCII")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::request_id;
+
+    #[test]
+    fn request_ids_are_core_salt_and_count_in_hex() {
+        // Goal: the id is the formatter's `{:02X}{:08X}{:06X}` of core, salt and count, with only
+        // the core's low byte and the count's low 24 bits.
+        for (core, salt, count) in [
+            (0, 0, 1),
+            (1, 0xDEAD_BEEF, 0xABC),
+            (300, u32::MAX, 0x0123_4567),
+        ] {
+            let expected = format!("{:02X}{:08X}{:06X}", core & 0xff, salt, count & 0xff_ffff);
+            assert_eq!(request_id(core, salt, count), expected);
+        }
+        assert_eq!(request_id(300, 1, 0x0100_0001), "2C00000001000001");
     }
 }

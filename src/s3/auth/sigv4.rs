@@ -71,18 +71,34 @@ pub fn uri_encode_into(input: &str, keep_slash: bool, out: &mut impl FnMut(&[u8]
     out(&bytes[run_start..]);
 }
 
-/// The canonical query string from decoded pairs (signature parameter already removed).
+/// The canonical query string from decoded pairs (signature parameter already removed): each
+/// name and value URI-encoded, sorted by name then value, `name=value` joined by `&`. Encoded
+/// back to back into one buffer and sorted as spans of it (a presigned URL has six pairs; a
+/// `String` per name and value, and one per joined pair, were most of this function's cost).
 pub fn canonical_query(pairs: &[(String, String)]) -> String {
-    let mut encoded: Vec<(String, String)> = pairs
-        .iter()
-        .map(|(name, value)| (uri_encode(name, false), uri_encode(value, false)))
-        .collect();
-    encoded.sort();
-    encoded
-        .iter()
-        .map(|(name, value)| format!("{name}={value}"))
-        .collect::<Vec<_>>()
-        .join("&")
+    let mut encoded = Vec::with_capacity(pairs.iter().map(|(n, v)| n.len() + v.len()).sum());
+    let mut spans = Vec::with_capacity(pairs.len());
+    for (name, value) in pairs {
+        let name_start = encoded.len();
+        uri_encode_into(name, false, &mut |bytes| encoded.extend_from_slice(bytes));
+        let value_start = encoded.len();
+        uri_encode_into(value, false, &mut |bytes| encoded.extend_from_slice(bytes));
+        spans.push((name_start..value_start, value_start..encoded.len()));
+    }
+    spans.sort_by(|(a_name, a_value), (b_name, b_value)| {
+        (&encoded[a_name.clone()], &encoded[a_value.clone()])
+            .cmp(&(&encoded[b_name.clone()], &encoded[b_value.clone()]))
+    });
+    let mut text = Vec::with_capacity(encoded.len() + 2 * spans.len());
+    for (index, (name, value)) in spans.into_iter().enumerate() {
+        if index > 0 {
+            text.push(b'&');
+        }
+        text.extend_from_slice(&encoded[name]);
+        text.push(b'=');
+        text.extend_from_slice(&encoded[value]);
+    }
+    String::from_utf8(text).expect("URI encoding yields ASCII")
 }
 
 /// A header value as SigV4 canonicalizes it: trimmed, inner runs of spaces collapsed.
@@ -201,20 +217,18 @@ pub struct AuthorizationHeader<'a> {
     pub region: &'a str,
     /// Service of the scope (`s3`).
     pub service: &'a str,
+    /// `date/region/service/aws4_request`: the Credential after its access key.
+    pub scope: &'a str,
     /// Signed header names, lower-case, `;`-joined as sent.
     pub signed_headers: &'a str,
     /// Hex signature, lower-case (copied only when it was sent in upper case).
     pub signature: Cow<'a, str>,
 }
 
-impl AuthorizationHeader<'_> {
-    /// `date/region/service/aws4_request`.
-    pub fn scope(&self) -> String {
-        format!(
-            "{}/{}/{}/aws4_request",
-            self.date, self.region, self.service
-        )
-    }
+/// The scope of a Credential `parse_credential` accepted for `access_key`: what follows the key
+/// and its `/` (`date/region/service/aws4_request`).
+pub fn credential_scope<'a>(credential: &'a str, access_key: &str) -> &'a str {
+    &credential[access_key.len() + 1..]
 }
 
 /// `hex` in lower case, copied only if it has upper-case letters.
@@ -278,7 +292,8 @@ pub fn parse_authorization(value: &str) -> Option<AuthorizationHeader<'_>> {
             _ => return None,
         }
     }
-    let (access_key, date, region, service) = parse_credential(credential?)?;
+    let credential = credential?;
+    let (access_key, date, region, service) = parse_credential(credential)?;
     let signature = signature?;
     if signature.len() != 64 || !signature.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
@@ -292,6 +307,7 @@ pub fn parse_authorization(value: &str) -> Option<AuthorizationHeader<'_>> {
         date,
         region,
         service,
+        scope: credential_scope(credential, access_key),
         signed_headers,
         signature: lowercase_hex(signature),
     })
@@ -476,7 +492,7 @@ mod tests {
         let value = "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=host;range;x-amz-date,Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024";
         let parsed = parse_authorization(value).unwrap();
         assert_eq!(parsed.access_key, "AKIAIOSFODNN7EXAMPLE");
-        assert_eq!(parsed.scope(), "20130524/us-east-1/s3/aws4_request");
+        assert_eq!(parsed.scope, "20130524/us-east-1/s3/aws4_request");
         assert_eq!(parsed.signed_headers, "host;range;x-amz-date");
         for bad in [
             "AWS AKIA:sig",
@@ -523,5 +539,15 @@ mod tests {
             canonical_query(&[("b".into(), "2".into()), ("a".into(), "".into())]),
             "a=&b=2"
         );
+        // Sorted by encoded name, then by encoded value: a name that is a prefix of another goes
+        // first whatever its value (not as the joined `name=value` strings would sort), and
+        // repeated names sort by value.
+        let pairs = [("ab", "1"), ("a", "z"), ("a b", "/"), ("a", "y"), ("A", "")];
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        assert_eq!(canonical_query(&pairs), "A=&a=y&a=z&a%20b=%2F&ab=1");
+        assert_eq!(canonical_query(&[]), "");
     }
 }

@@ -117,7 +117,7 @@ pub fn verify_request(
         matches!(payload, PayloadMode::StreamingSigned { .. }).then(|| ChunkSigning {
             signing_key,
             amz_date: amz_date.to_string(),
-            scope: authorization.scope(),
+            scope: authorization.scope.to_string(),
             seed_signature: authorization.signature.to_string(),
         });
     Ok(AuthContext {
@@ -167,7 +167,7 @@ fn check_signature(
         authorization.region,
         authorization.service,
     );
-    let scope = authorization.scope();
+    let scope = authorization.scope;
     let canonical = CanonicalInput {
         input,
         signed_headers: authorization.signed_headers,
@@ -177,11 +177,11 @@ fn check_signature(
     let mut hasher = Sha256::new();
     canonical.write(&mut |bytes| hasher.update(bytes))?;
     let signature =
-        sigv4::sign_canonical_hash(&signing_key, amz_date, &scope, &hasher.finalize().into());
+        sigv4::sign_canonical_hash(&signing_key, amz_date, scope, &hasher.finalize().into());
     if !constant_time_eq(&signature, authorization.signature.as_bytes()) {
         // Only now the strings, for the error's fields.
         let canonical_request = canonical.text()?;
-        let string_to_sign = sigv4::string_to_sign(amz_date, &scope, &canonical_request);
+        let string_to_sign = sigv4::string_to_sign(amz_date, scope, &canonical_request);
         return Err(signature_mismatch(
             authorization.access_key,
             &authorization.signature,
@@ -318,6 +318,7 @@ fn verify_presigned(
         date,
         region,
         service,
+        scope: sigv4::credential_scope(credential, access_key),
         signed_headers,
         signature: sigv4::lowercase_hex(signature),
     };

@@ -5,7 +5,7 @@ use crate::http::Response;
 use crate::limits::PUT_OBJECT_BYTES_MAX;
 use crate::meta::{DeleteCondition, DeletedVersion, ObjectLock, PutCondition, VersionSelector};
 use crate::s3::access::{AclRequest, Permission};
-use crate::s3::conditions::delete_condition;
+use crate::s3::conditions::{delete_condition, quoted_etag};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::expiration::expiration_header;
 use crate::s3::grants::{refuse_public_acl, stored_acl};
@@ -97,7 +97,7 @@ pub struct ObjectWritten {
 impl IntoResponse for ObjectWritten {
     fn into_response(self) -> Response {
         let mut response = Response::empty(200);
-        response.head.header("ETag", format!("\"{}\"", self.etag));
+        response.head.header("ETag", quoted_etag(&self.etag));
         for (name, value) in self.encryption {
             response.head.header(name, value);
         }

@@ -7,7 +7,9 @@ use std::rc::Rc;
 use crate::http::{RequestHead, Response, ResponseBody, ResponseHead};
 use crate::meta::{ObjectBody, ObjectRecord, VersionSelector};
 use crate::s3::access::{allows, Permission, Requester};
-use crate::s3::conditions::{parse_range, ConditionOutcome, RangeRequest, ReadConditions};
+use crate::s3::conditions::{
+    parse_range, quoted_etag, ConditionOutcome, RangeRequest, ReadConditions,
+};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::expiration::expiration_header;
 use crate::s3::handler::{FromRequest, IntoResponse, S3Operation};
@@ -240,7 +242,7 @@ impl ObjectAnswer {
                 .clone()
                 .unwrap_or_else(|| DEFAULT_CONTENT_TYPE.to_string()),
         );
-        head.header("ETag", format!("\"{}\"", record.etag));
+        head.header("ETag", quoted_etag(&record.etag));
         head.header("Last-Modified", time::http_date(record.last_modified_ms));
         head.header("Accept-Ranges", "bytes");
         for (name, value) in sse::answer_headers(&record.headers) {

@@ -16,6 +16,7 @@ use crate::s3::access::{AclRequest, CannedAcl, Identity, Permission, Requester};
 use crate::s3::auth::form::{field, FormSignature};
 use crate::s3::auth::sigv4;
 use crate::s3::authorization::{decide, decide_with, post_conditions};
+use crate::s3::conditions::quoted_etag;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::form::{boundary, FormReader, PartHead};
 use crate::s3::grants::{refuse_public_acl, resolve_acl};
@@ -468,7 +469,7 @@ impl S3Operation for PostObject {
         };
         let record =
             commit_object(context, &upload, sealed, attributes, PutCondition::None).await?;
-        let etag = format!("\"{}\"", record.etag);
+        let etag = quoted_etag(&record.etag);
         Ok(PostObjectOutput {
             version_id: record.version_id.clone(),
             answer: answer(&fields, call.bucket, &key, &etag),

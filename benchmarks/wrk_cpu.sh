@@ -1,0 +1,118 @@
+#!/bin/bash
+# Server CPU per 4 KiB GET with an epoll client (issue 25, item 2): wrk (one thread, 64
+# connections) against presigned URLs on ringstore and plain URLs on nginx serving the same 4 KiB
+# file, each server's utime+stime per request from /proc. loadtest's glommio client arms an
+# io_uring poll per read, so every response a server sends wakes it by IPI inside the server's
+# own send (half of a server's "CPU per request" in nginx_cpu.sh); wrk waits in epoll_wait, which
+# a running client does not need to be woken from, so this measures what the server itself costs.
+# Usage, from the repo root after `cargo build --release --bins -p loadtest` and
+# `apt install nginx-light wrk`:
+#   BIN=target/release/ringstore [OLD=<older ringstore>] [CORES=1 WORKERS=1 ROUNDS=3 DURATION=5] \
+#       benchmarks/wrk_cpu.sh
+# Runs go A B B A … per round (ringstore, [old ringstore,] nginx), each on its own warm server.
+# GET only: wrk 4.1 waits for a body after a HEAD answer's Content-Length.
+set -euo pipefail
+BIN=${BIN:-target/release/ringstore}
+LOADTEST=${LOADTEST:-target/release/loadtest}
+PYTHON=${PYTHON:-python3}
+work=$(mktemp -d /work/bench-wrk.XXXX)
+chmod 755 "$work" # nginx's workers run as an unprivileged user
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+declare -A port pids
+start_ringstore() { # name binary port
+    "$2" --data-dir "$work/$1" --listen "127.0.0.1:$3" --cores "${CORES:-1}" --log-level warn \
+        >"$work/$1.log" 2>&1 &
+    pids[$1]=$!
+    port[$1]=$3
+    until curl -sf "http://127.0.0.1:$3/healthz" >/dev/null; do sleep 0.05; done
+    # loadtest's prepare phase writes loadtest/object-00000000 … 00000999 (4 KiB each).
+    "$LOADTEST" --endpoint "http://127.0.0.1:$3" --op get --keys 1000 --size 4KiB --duration 1 \
+        --warmup 0 >/dev/null 2>&1
+    "$PYTHON" - "$3" >"$work/$1.paths" <<'PY'
+import sys, boto3
+from botocore.config import Config
+s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{sys.argv[1]}",
+                  aws_access_key_id="ringstore", aws_secret_access_key="ringstore-secret",
+                  region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
+for index in range(1000):
+    url = s3.generate_presigned_url("get_object", ExpiresIn=86400,
+                                    Params={"Bucket": "loadtest", "Key": f"object-{index:08d}"})
+    print(url.split(sys.argv[1], 1)[1])
+PY
+}
+sides=(new)
+start_ringstore new "$BIN" 9551
+if [ -n "${OLD:-}" ]; then
+    start_ringstore old "$OLD" 9552
+    sides+=(old)
+fi
+mkdir -p "$work/html/loadtest" "$work/logs"
+head -c 4096 /dev/urandom >"$work/html/one"
+for index in $(seq 0 999); do
+    name=$(printf 'object-%08d' "$index")
+    ln "$work/html/one" "$work/html/loadtest/$name"
+    echo "/loadtest/$name" >>"$work/nginx.paths"
+done
+cat >"$work/nginx.conf" <<CONF
+worker_processes ${WORKERS:-1};
+pid $work/nginx.pid;
+error_log $work/logs/error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    server { listen 127.0.0.1:9553; root $work/html; }
+}
+CONF
+nginx -c "$work/nginx.conf" -p "$work" -g 'daemon off;' >"$work/nginx.out" 2>&1 &
+nginx_master=$!
+until curl -sf -o /dev/null http://127.0.0.1:9553/one; do sleep 0.05; done
+until [ "$(pgrep -c -P "$nginx_master" || true)" -ge "${WORKERS:-1}" ]; do sleep 0.05; done
+pids[nginx]="$(pgrep -d' ' -P "$nginx_master") $nginx_master"
+port[nginx]=9553
+sides+=(nginx)
+cat >"$work/paths.lua" <<'LUA'
+local paths = {}
+local index = 0
+init = function(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  index = math.random(#paths)
+end
+request = function()
+  index = index % #paths + 1
+  return wrk.format("GET", paths[index])
+end
+LUA
+cpu_ticks() { # pids…
+    local total=0
+    for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
+    echo "$total"
+}
+run() { # side
+    local side=$1 before after
+    # shellcheck disable=SC2086 # pids holds several, space-separated
+    before=$(cpu_ticks ${pids[$side]})
+    wrk -t1 -c64 -d"${DURATION:-5}s" -s "$work/paths.lua" "http://127.0.0.1:${port[$side]}" \
+        -- "$work/$side.paths" >"$work/wrk.out" 2>&1
+    # shellcheck disable=SC2086
+    after=$(cpu_ticks ${pids[$side]})
+    if grep -q "Non-2xx" "$work/wrk.out"; then
+        cat "$work/wrk.out" >&2
+        exit 1
+    fi
+    awk -v side="$side" -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
+        /requests in/ { requests = $1 }
+        /Requests\/sec/ { rate = $2 }
+        END { printf "%-6s %9d req/s %7.2f µs server CPU per request\n", side, rate,
+              ticks / hz * 1e6 / requests }' "$work/wrk.out"
+}
+for round in $(seq "${ROUNDS:-3}"); do
+    order=("${sides[@]}")
+    if [ $((round % 2)) -eq 0 ]; then
+        mapfile -t order < <(printf '%s\n' "${sides[@]}" | tac)
+    fi
+    echo "round $round"
+    for side in "${order[@]}"; do run "$side"; done
+done
