@@ -57,6 +57,35 @@ fn keep_alive_and_pipelining() {
 }
 
 #[test]
+fn http_1_0_keep_alive_is_announced() {
+    // Goal: an HTTP/1.0 client asking to keep the connection is told `Connection: keep-alive`
+    // (without it, 1.0 clients such as ab wait for a close that never comes) and can send again;
+    // one that does not ask is told `close` and the connection ends; 1.1 needs no field.
+    let server = TestServer::start();
+    let mut stream = server.connect();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    for _ in 0..2 {
+        stream
+            .write_all(b"GET /healthz HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n")
+            .unwrap();
+        let answer = read_response(&mut reader, false).unwrap();
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.header("connection"), Some("keep-alive"));
+    }
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let answer = read_response(&mut reader, false).unwrap();
+    assert_eq!((answer.status, answer.header("connection")), (200, None));
+    stream.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").unwrap();
+    let answer = read_response(&mut reader, false).unwrap();
+    assert_eq!(answer.header("connection"), Some("close"));
+    let mut rest = Vec::new();
+    reader.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty(), "the connection ended after the answer");
+}
+
+#[test]
 fn pipelined_small_responses_survive_a_full_socket() {
     // Goal: small responses stay whole and in order when the socket fills (a client that reads
     // nothing until it has sent 300 requests): an inline object's (3 KiB) and a file object's

@@ -76,6 +76,9 @@ pub struct RequestHead {
     pub expect_continue: bool,
     /// The connection may be reused after this request.
     pub keep_alive: bool,
+    /// An HTTP/1.0 request: its connection persists only if each answer says
+    /// `Connection: keep-alive` (RFC 9112 §9.3 and Appendix C.2.2).
+    pub http_1_0: bool,
     /// The client's address (`aws:SourceIp`), set by the connection; `None` when parsed alone.
     pub peer: Option<std::net::IpAddr>,
     /// The request arrived over TLS (`aws:SecureTransport`), set by the connection.
@@ -233,6 +236,7 @@ pub fn parse_head_within(buffer: &[u8], bytes_max: usize) -> Result<HeadParse, H
         framing,
         expect_continue,
         keep_alive: !connection_close,
+        http_1_0: version_minor == 0,
         peer: None,
         secure: false,
     };

@@ -9,4 +9,4 @@ pub mod response;
 pub use body::{ReadBuffer, RequestBody, Transport};
 pub use body_error::BodyError;
 pub use head::{BodyFraming, HeadError, HeadParse, Method, RequestHead};
-pub use response::{BodyStream, LocalFuture, Response, ResponseBody, ResponseHead};
+pub use response::{BodyStream, LocalFuture, Persistence, Response, ResponseBody, ResponseHead};

@@ -140,7 +140,13 @@ impl ResponseHead {
 
     /// Appends the rendered head to `output`, written straight into it (every response renders
     /// one: no intermediate string, no formatter).
-    pub fn render(&self, content_length: u64, keep_alive: bool, date: &str, output: &mut Vec<u8>) {
+    pub fn render(
+        &self,
+        content_length: u64,
+        connection: Persistence,
+        date: &str,
+        output: &mut Vec<u8>,
+    ) {
         let mut number = itoa::Buffer::new();
         output.extend_from_slice(b"HTTP/1.1 ");
         output.extend_from_slice(number.format(self.status).as_bytes());
@@ -171,10 +177,37 @@ impl ResponseHead {
         output.extend_from_slice(b"\r\nDate: ");
         output.extend_from_slice(date.as_bytes());
         output.extend_from_slice(b"\r\nServer: ringstore\r\n");
-        if !keep_alive {
-            output.extend_from_slice(b"Connection: close\r\n");
+        match connection {
+            Persistence::KeepAlive => {}
+            Persistence::KeepAliveAnnounced => {
+                output.extend_from_slice(b"Connection: keep-alive\r\n")
+            }
+            Persistence::Close => output.extend_from_slice(b"Connection: close\r\n"),
         }
         output.extend_from_slice(b"\r\n");
+    }
+}
+
+/// Whether the connection stays open after a response, and what its `Connection` field says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Persistence {
+    /// Kept open; HTTP/1.1's default, so no field.
+    KeepAlive,
+    /// Kept open for an HTTP/1.0 client, which closes unless told `Connection: keep-alive`
+    /// (RFC 9112 Appendix C.2.2; ab waits for a close that never comes without it).
+    KeepAliveAnnounced,
+    /// Closed after this response: `Connection: close`.
+    Close,
+}
+
+impl Persistence {
+    /// The persistence of an answer to a request of `http_1_0` that may be `kept_alive`.
+    pub fn of(kept_alive: bool, http_1_0: bool) -> Self {
+        match (kept_alive, http_1_0) {
+            (false, _) => Persistence::Close,
+            (true, false) => Persistence::KeepAlive,
+            (true, true) => Persistence::KeepAliveAnnounced,
+        }
     }
 }
 
@@ -189,7 +222,7 @@ mod tests {
         let mut head = ResponseHead::new(200);
         head.header("X-A", "ok\r\nSet-Cookie: x=1\u{0}");
         let mut output = Vec::new();
-        head.render(0, true, "d", &mut output);
+        head.render(0, Persistence::KeepAlive, "d", &mut output);
         let text = String::from_utf8(output).unwrap();
         assert!(text.contains("X-A: ok  Set-Cookie: x=1 \r\n"), "{text}");
         assert_eq!(text.matches("\r\n").count(), 6, "{text}");
@@ -197,7 +230,7 @@ mod tests {
         let mut head = ResponseHead::new(404);
         head.header("X-B", "ünï\u{7f}cødé\tключ\n");
         let mut output = Vec::new();
-        head.render(0, true, "d", &mut output);
+        head.render(0, Persistence::KeepAlive, "d", &mut output);
         let text = String::from_utf8(output).unwrap();
         assert!(text.starts_with("HTTP/1.1 404 Not Found\r\n"), "{text}");
         assert!(text.contains("X-B: ünï cødé\tключ \r\n"), "{text}");
@@ -209,7 +242,12 @@ mod tests {
         let mut head = ResponseHead::new(200);
         head.header("ETag", "\"abc\"");
         let mut output = Vec::new();
-        head.render(5, false, "Sun, 29 Nov 2026 00:00:00 GMT", &mut output);
+        head.render(
+            5,
+            Persistence::Close,
+            "Sun, 29 Nov 2026 00:00:00 GMT",
+            &mut output,
+        );
         assert_eq!(
             String::from_utf8(output).unwrap(),
             "HTTP/1.1 200 OK\r\nETag: \"abc\"\r\nContent-Length: 5\r\nDate: Sun, 29 Nov 2026 00:00:00 GMT\r\nServer: ringstore\r\nConnection: close\r\n\r\n"

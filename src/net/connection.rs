@@ -18,8 +18,8 @@ use crate::core_state::CoreState;
 use crate::http::head::parse_head_within;
 use crate::http::BodyFraming;
 use crate::http::{
-    HeadError, HeadParse, Method, ReadBuffer, RequestBody, RequestHead, Response, ResponseBody,
-    ResponseHead, Transport,
+    HeadError, HeadParse, Method, Persistence, ReadBuffer, RequestBody, RequestHead, Response,
+    ResponseBody, ResponseHead, Transport,
 };
 use crate::limits::{BODY_DRAIN_BYTES_MAX, CONNECTION_READ_BUFFER_BYTES, IDLE_READ_BYTES_MAX};
 
@@ -207,7 +207,7 @@ async fn serve_requests<S: Stream>(
         if write_response(
             &mut stream,
             response,
-            keep_alive,
+            Persistence::of(keep_alive, head.http_1_0),
             head.method == Method::Head,
             &mut output,
         )
@@ -321,7 +321,7 @@ async fn write_plain_text(
     let mut output = Vec::with_capacity(256);
     let mut head = ResponseHead::new(status);
     head.header("Content-Type", "text/plain");
-    render_head(&head, message.len() as u64, false, &mut output);
+    render_head(&head, message.len() as u64, Persistence::Close, &mut output);
     output.extend_from_slice(message.as_bytes());
     stream.write_all(&output).await?;
     stream.close().await
@@ -358,13 +358,13 @@ async fn write_head_and<S: Stream>(
 async fn write_response<S: Stream>(
     stream: &mut S,
     response: Response,
-    keep_alive: bool,
+    connection: Persistence,
     is_head: bool,
     output: &mut Vec<u8>,
 ) -> io::Result<()> {
     output.clear();
     let length = response.body.content_length();
-    render_head(&response.head, length, keep_alive, output);
+    render_head(&response.head, length, connection, output);
     match response.body {
         ResponseBody::Empty | ResponseBody::HeadOnly(_) => stream.write_all(output).await?,
         ResponseBody::Bytes(bytes) => write_head_and(stream, output, &bytes, is_head).await?,
@@ -407,7 +407,12 @@ async fn write_response<S: Stream>(
 
 /// `head` rendered into `output` with the `Date` header value, formatted at most once per
 /// second per core (and lent, not copied, to each response).
-fn render_head(head: &ResponseHead, content_length: u64, keep_alive: bool, output: &mut Vec<u8>) {
+fn render_head(
+    head: &ResponseHead,
+    content_length: u64,
+    connection: Persistence,
+    output: &mut Vec<u8>,
+) {
     thread_local! {
         static CACHED: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
     }
@@ -421,7 +426,7 @@ fn render_head(head: &ResponseHead, content_length: u64, keep_alive: bool, outpu
         if cached.0 != second {
             *cached = (second, httpdate::fmt_http_date(now));
         }
-        head.render(content_length, keep_alive, &cached.1, output);
+        head.render(content_length, connection, &cached.1, output);
     })
 }
 
