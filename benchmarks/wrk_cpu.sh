@@ -1,18 +1,20 @@
 #!/bin/bash
-# Server CPU per 4 KiB GET with an epoll client (issue 25, item 2): wrk (one thread, 64
-# connections) against presigned URLs on ringstore and plain URLs on nginx serving the same 4 KiB
-# file, each server's utime+stime per request from /proc. loadtest's glommio client arms an
+# Server CPU per 4 KiB GET or HEAD with an epoll client (issue 25, item 2): wrk for GET (one
+# thread, 64 connections, the 1,000 keys in turn), ab -k -i for HEAD (64 connections, one key:
+# wrk 4.1 waits for a body after a HEAD answer's Content-Length), against presigned URLs on
+# ringstore and plain URLs on nginx serving the same 4 KiB file, each server's utime+stime per
+# request from /proc. loadtest's glommio client arms an
 # io_uring poll per read, so every response a server sends wakes it by IPI inside the server's
 # own send (half of a server's "CPU per request" in nginx_cpu.sh); wrk waits in epoll_wait, which
 # a running client does not need to be woken from, so this measures what the server itself costs.
 # Usage, from the repo root after `cargo build --release --bins -p loadtest` and
-# `apt install nginx-light wrk`:
-#   BIN=target/release/ringstore [OLD=<older ringstore>] [CORES=1 WORKERS=1 ROUNDS=3 DURATION=5] \
-#       benchmarks/wrk_cpu.sh
+# `apt install nginx-light wrk apache2-utils`:
+#   BIN=target/release/ringstore [OLD=<older ringstore>] [OP=get|head] \
+#       [CORES=1 WORKERS=1 ROUNDS=3 DURATION=5] benchmarks/wrk_cpu.sh
 # Runs go A B B A … per round (ringstore, [old ringstore,] nginx), each on its own warm server.
-# GET only: wrk 4.1 waits for a body after a HEAD answer's Content-Length.
 set -euo pipefail
 BIN=${BIN:-target/release/ringstore}
+OP=${OP:-get}
 LOADTEST=${LOADTEST:-target/release/loadtest}
 PYTHON=${PYTHON:-python3}
 work=$(mktemp -d /work/bench-wrk.XXXX)
@@ -28,16 +30,18 @@ start_ringstore() { # name binary port
     # loadtest's prepare phase writes loadtest/object-00000000 … 00000999 (4 KiB each).
     "$LOADTEST" --endpoint "http://127.0.0.1:$3" --op get --keys 1000 --size 4KiB --duration 1 \
         --warmup 0 >/dev/null 2>&1
-    "$PYTHON" - "$3" >"$work/$1.paths" <<'PY'
+    "$PYTHON" - "$3" "$OP" >"$work/$1.paths" <<'PY'
 import sys, boto3
 from botocore.config import Config
-s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{sys.argv[1]}",
+port, op = sys.argv[1], sys.argv[2]
+s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}",
                   aws_access_key_id="ringstore", aws_secret_access_key="ringstore-secret",
-                  region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
+                  region_name="us-east-1",
+                  config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
 for index in range(1000):
-    url = s3.generate_presigned_url("get_object", ExpiresIn=86400,
+    url = s3.generate_presigned_url(f"{op}_object", HttpMethod=op.upper(), ExpiresIn=86400,
                                     Params={"Bucket": "loadtest", "Key": f"object-{index:08d}"})
-    print(url.split(sys.argv[1], 1)[1])
+    print(url.split(port, 1)[1])
 PY
 }
 sides=(new)
@@ -94,19 +98,26 @@ run() { # side
     local side=$1 before after
     # shellcheck disable=SC2086 # pids holds several, space-separated
     before=$(cpu_ticks ${pids[$side]})
-    wrk -t1 -c64 -d"${DURATION:-5}s" -s "$work/paths.lua" "http://127.0.0.1:${port[$side]}" \
-        -- "$work/$side.paths" >"$work/wrk.out" 2>&1
+    if [ "$OP" = get ]; then
+        wrk -t1 -c64 -d"${DURATION:-5}s" -s "$work/paths.lua" "http://127.0.0.1:${port[$side]}" \
+            -- "$work/$side.paths" >"$work/client.out" 2>&1
+    else
+        ab -k -i -c 64 -t "${DURATION:-5}" -n 100000000 \
+            "http://127.0.0.1:${port[$side]}$(head -1 "$work/$side.paths")" >"$work/client.out" 2>&1
+    fi
     # shellcheck disable=SC2086
     after=$(cpu_ticks ${pids[$side]})
-    if grep -q "Non-2xx" "$work/wrk.out"; then
-        cat "$work/wrk.out" >&2
+    if grep -Eq "Non-2xx|^Failed requests: +[1-9]" "$work/client.out"; then
+        cat "$work/client.out" >&2
         exit 1
     fi
     awk -v side="$side" -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
-        /requests in/ { requests = $1 }
-        /Requests\/sec/ { rate = $2 }
+        /requests in/ { requests = $1 }              # wrk
+        /^Complete requests:/ { requests = $3 }      # ab
+        /Requests\/sec/ { rate = $2 }                # wrk
+        /^Requests per second:/ { rate = $4 }        # ab
         END { printf "%-6s %9d req/s %7.2f µs server CPU per request\n", side, rate,
-              ticks / hz * 1e6 / requests }' "$work/wrk.out"
+              ticks / hz * 1e6 / requests }' "$work/client.out"
 }
 for round in $(seq "${ROUNDS:-3}"); do
     order=("${sides[@]}")

@@ -76,8 +76,18 @@ pub fn uri_encode_into(input: &str, keep_slash: bool, out: &mut impl FnMut(&[u8]
 /// back to back into one buffer and sorted as spans of it (a presigned URL has six pairs; a
 /// `String` per name and value, and one per joined pair, were most of this function's cost).
 pub fn canonical_query(pairs: &[(String, String)]) -> String {
-    let mut encoded = Vec::with_capacity(pairs.iter().map(|(n, v)| n.len() + v.len()).sum());
-    let mut spans = Vec::with_capacity(pairs.len());
+    canonical_query_of(
+        pairs
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str())),
+    )
+}
+
+/// `canonical_query` of borrowed pairs (a presigned URL's, less its signature, without copying
+/// them first).
+pub fn canonical_query_of<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let mut encoded = Vec::with_capacity(128);
+    let mut spans = Vec::with_capacity(8);
     for (name, value) in pairs {
         let name_start = encoded.len();
         uri_encode_into(name, false, &mut |bytes| encoded.extend_from_slice(bytes));

@@ -356,13 +356,13 @@ fn verify_presigned(
                 .any(|h| h == "x-amz-content-sha256")
         })
         .unwrap_or("UNSIGNED-PAYLOAD");
-    let unsigned_query: Vec<(String, String)> = input
-        .query
-        .iter()
-        .filter(|(name, _)| name != "X-Amz-Signature")
-        .cloned()
-        .collect();
-    let canonical_query = sigv4::canonical_query(&unsigned_query);
+    let canonical_query = sigv4::canonical_query_of(
+        input
+            .query
+            .iter()
+            .filter(|(name, _)| name != "X-Amz-Signature")
+            .map(|(name, value)| (name.as_str(), value.as_str())),
+    );
     let (payload, _) = check_signature(
         input,
         &authorization,
