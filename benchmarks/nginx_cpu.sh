@@ -11,7 +11,6 @@ set -euo pipefail
 BIN=${BIN:-target/release/ringstore}
 OP=${OP:-get}
 LOADTEST=${LOADTEST:-target/release/loadtest}
-NGINX=${NGINX:-$(command -v nginx)}
 work=$(mktemp -d /work/bench-nginx.XXXX)
 chmod 755 "$work" # nginx's workers run as an unprivileged user
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -19,27 +18,10 @@ trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$wo
     >"$work/ringstore.log" 2>&1 &
 ringstore_pid=$!
 until curl -sf http://127.0.0.1:9511/healthz >/dev/null; do sleep 0.05; done
-mkdir -p "$work/html/loadtest" "$work/logs"
-head -c 4096 /dev/urandom >"$work/html/one"
-for index in $(seq 0 999); do ln "$work/html/one" "$work/html/loadtest/$(printf 'object-%08d' "$index")"; done
-cat >"$work/nginx.conf" <<EOF
-worker_processes ${WORKERS:-2};
-pid $work/nginx.pid;
-error_log $work/logs/error.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_requests 1000000;
-    server { listen 127.0.0.1:9512; root $work/html; }
-}
-EOF
-"$NGINX" -c "$work/nginx.conf" -p "$work" -g 'daemon off;' >"$work/nginx.out" 2>&1 &
-nginx_pid=$!
-until curl -sf -o /dev/null http://127.0.0.1:9512/one; do sleep 0.05; done
-until [ "$(pgrep -c -P "$nginx_pid" || true)" -ge ${WORKERS:-2} ]; do sleep 0.05; done
-nginx_pids="$(pgrep -d, -P "$nginx_pid"),$nginx_pid"
+# shellcheck source=benchmarks/nginx_static.sh
+source "$(dirname "$0")/nginx_static.sh"
+start_nginx_static "$work" 9512 "${WORKERS:-2}"
+nginx_pids=$NGINX_PIDS
 # ringstore is A: loadtest writes its objects first (nginx serves files, so it cannot be the
 # endpoint that is prepared); the slices take turns A B B A, so neither side is favoured.
 compare() { # op

@@ -50,31 +50,11 @@ if [ -n "${OLD:-}" ]; then
     start_ringstore old "$OLD" 9552
     sides+=(old)
 fi
-mkdir -p "$work/html/loadtest" "$work/logs"
-head -c 4096 /dev/urandom >"$work/html/one"
-for index in $(seq 0 999); do
-    name=$(printf 'object-%08d' "$index")
-    ln "$work/html/one" "$work/html/loadtest/$name"
-    echo "/loadtest/$name" >>"$work/nginx.paths"
-done
-cat >"$work/nginx.conf" <<CONF
-worker_processes ${WORKERS:-1};
-pid $work/nginx.pid;
-error_log $work/logs/error.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_requests 1000000;
-    server { listen 127.0.0.1:9553; root $work/html; }
-}
-CONF
-nginx -c "$work/nginx.conf" -p "$work" -g 'daemon off;' >"$work/nginx.out" 2>&1 &
-nginx_master=$!
-until curl -sf -o /dev/null http://127.0.0.1:9553/one; do sleep 0.05; done
-until [ "$(pgrep -c -P "$nginx_master" || true)" -ge "${WORKERS:-1}" ]; do sleep 0.05; done
-pids[nginx]="$(pgrep -d' ' -P "$nginx_master") $nginx_master"
+# shellcheck source=benchmarks/nginx_static.sh
+source "$(dirname "$0")/nginx_static.sh"
+start_nginx_static "$work" 9553 "${WORKERS:-1}"
+for index in $(seq 0 999); do printf '/loadtest/object-%08d\n' "$index"; done >"$work/nginx.paths"
+pids[nginx]=${NGINX_PIDS//,/ }
 port[nginx]=9553
 sides+=(nginx)
 cat >"$work/paths.lua" <<'LUA'
