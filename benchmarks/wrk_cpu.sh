@@ -7,14 +7,18 @@
 # io_uring poll per read, so every response a server sends wakes it by IPI inside the server's
 # own send (half of a server's "CPU per request" in nginx_cpu.sh); wrk waits in epoll_wait, which
 # a running client does not need to be woken from, so this measures what the server itself costs.
-# Usage, from the repo root after `cargo build --release --bins -p loadtest` and
-# `apt install nginx-light wrk apache2-utils`:
-#   BIN=target/release/ringstore [OLD=<older ringstore>] [OP=get|head] \
+# Usage, from the repo root after `cargo build --release --bins && cargo build --release -p
+# loadtest` and `apt install nginx-light wrk apache2-utils python3-boto3`:
+#   BIN=target/release/ringstore [OLD=<older ringstore>] [OP=get|head] [SIGNATURE=s3v4|s3] \
 #       [CORES=1 WORKERS=1 ROUNDS=3 DURATION=5] benchmarks/wrk_cpu.sh
-# Runs go A B B A … per round (ringstore, [old ringstore,] nginx), each on its own warm server.
+# Runs go A B B A … per round (ringstore, [old ringstore,] nginx), every server started once and
+# kept for all rounds (ringstore warmed by loadtest's prepare phase, nginx by the first round).
+# SIGNATURE=s3 presigns SigV2 URLs instead of SigV4. OP=head with OLD needs both builds to
+# answer HTTP/1.0 keep-alive as such (ab's requests), so not before c64b957.
 set -euo pipefail
 BIN=${BIN:-target/release/ringstore}
 OP=${OP:-get}
+SIGNATURE=${SIGNATURE:-s3v4}
 LOADTEST=${LOADTEST:-target/release/loadtest}
 PYTHON=${PYTHON:-python3}
 work=$(mktemp -d /work/bench-wrk.XXXX)
@@ -30,14 +34,14 @@ start_ringstore() { # name binary port
     # loadtest's prepare phase writes loadtest/object-00000000 … 00000999 (4 KiB each).
     "$LOADTEST" --endpoint "http://127.0.0.1:$3" --op get --keys 1000 --size 4KiB --duration 1 \
         --warmup 0 >/dev/null 2>&1
-    "$PYTHON" - "$3" "$OP" >"$work/$1.paths" <<'PY'
+    "$PYTHON" - "$3" "$OP" "$SIGNATURE" >"$work/$1.paths" <<'PY'
 import sys, boto3
 from botocore.config import Config
-port, op = sys.argv[1], sys.argv[2]
+port, op, signature = sys.argv[1], sys.argv[2], sys.argv[3]
 s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}",
                   aws_access_key_id="ringstore", aws_secret_access_key="ringstore-secret",
                   region_name="us-east-1",
-                  config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+                  config=Config(signature_version=signature, s3={"addressing_style": "path"}))
 for index in range(1000):
     url = s3.generate_presigned_url(f"{op}_object", HttpMethod=op.upper(), ExpiresIn=86400,
                                     Params={"Bucket": "loadtest", "Key": f"object-{index:08d}"})
@@ -82,12 +86,13 @@ run() { # side
         wrk -t1 -c64 -d"${DURATION:-5}s" -s "$work/paths.lua" "http://127.0.0.1:${port[$side]}" \
             -- "$work/$side.paths" >"$work/client.out" 2>&1
     else
-        ab -k -i -c 64 -t "${DURATION:-5}" -n 100000000 \
+        # -n bounds the run as -t does (ab keeps a record per request it may send).
+        ab -k -i -c 64 -t "${DURATION:-5}" -n 5000000 \
             "http://127.0.0.1:${port[$side]}$(head -1 "$work/$side.paths")" >"$work/client.out" 2>&1
     fi
     # shellcheck disable=SC2086
     after=$(cpu_ticks ${pids[$side]})
-    if grep -Eq "Non-2xx|^Failed requests: +[1-9]" "$work/client.out"; then
+    if grep -Eq "Non-2xx|Socket errors|^Failed requests: +[1-9]" "$work/client.out"; then
         cat "$work/client.out" >&2
         exit 1
     fi

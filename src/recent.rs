@@ -8,14 +8,16 @@
 //! pops from the front, O(1) per entry.
 
 use std::borrow::Borrow;
+use std::collections::hash_map::RandomState;
 use std::hash::Hash;
 
 use hashlink::LinkedHashMap;
 
 /// Entries, each with the cost it was inserted at, bounded by a total cost; least recently used at
-/// the front.
+/// the front. Hashed with std's keyed SipHash, as `HashMap` is: the object cache's keys are
+/// clients' bucket and key names (hashlink's default hasher makes no claim against flooding).
 pub struct RecentMap<K, V> {
-    entries: LinkedHashMap<K, (V, usize)>,
+    entries: LinkedHashMap<K, (V, usize), RandomState>,
     cost: usize,
     budget: usize,
 }
@@ -24,7 +26,7 @@ impl<K: Hash + Eq, V> RecentMap<K, V> {
     /// An empty map holding at most `budget` in total cost.
     pub fn new(budget: usize) -> Self {
         RecentMap {
-            entries: LinkedHashMap::new(),
+            entries: LinkedHashMap::with_hasher(RandomState::new()),
             cost: 0,
             budget,
         }

@@ -183,7 +183,10 @@ pub fn parse_head_within(buffer: &[u8], bytes_max: usize) -> Result<HeadParse, H
     let mut content_length: Option<u64> = None;
     let mut chunked = false;
     let mut expect_continue = false;
-    let mut connection_close = version_minor == 0;
+    let http_1_0 = version_minor == 0;
+    // `close` anywhere wins; 1.0 persists only if it asks (RFC 9112 §9.3, Appendix C.2.2).
+    let mut close_asked = false;
+    let mut keep_alive_asked = false;
     for field in request.headers.iter() {
         let name = field.name.to_ascii_lowercase();
         let value = header_value(field.value);
@@ -201,15 +204,16 @@ pub fn parse_head_within(buffer: &[u8], bytes_max: usize) -> Result<HeadParse, H
                 }
                 chunked = true;
             }
-            "expect" if value.eq_ignore_ascii_case("100-continue") => expect_continue = true,
+            // RFC 9110 §10.1.1: an HTTP/1.0 request's 100-continue expectation is ignored (1.0
+            // has no 1xx answers).
+            "expect" if value.eq_ignore_ascii_case("100-continue") && !http_1_0 => {
+                expect_continue = true
+            }
             "connection" => {
                 for token in value.split(',') {
                     let token = token.trim();
-                    if token.eq_ignore_ascii_case("close") {
-                        connection_close = true;
-                    } else if token.eq_ignore_ascii_case("keep-alive") && version_minor == 0 {
-                        connection_close = false;
-                    }
+                    close_asked |= token.eq_ignore_ascii_case("close");
+                    keep_alive_asked |= token.eq_ignore_ascii_case("keep-alive");
                 }
             }
             _ => {}
@@ -235,8 +239,10 @@ pub fn parse_head_within(buffer: &[u8], bytes_max: usize) -> Result<HeadParse, H
         headers,
         framing,
         expect_continue,
-        keep_alive: !connection_close,
-        http_1_0: version_minor == 0,
+        // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding is read, then the connection
+        // is closed (its framing cannot be trusted by 1.0 intermediaries).
+        keep_alive: !close_asked && (!http_1_0 || (keep_alive_asked && !chunked)),
+        http_1_0,
         peer: None,
         secure: false,
     };
@@ -333,5 +339,40 @@ mod tests {
         assert!(!head.keep_alive);
         let (head, _) = complete(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
         assert!(!head.keep_alive);
+        let (head, _) = complete(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n");
+        assert!(head.keep_alive && head.http_1_0);
+        // `close` wins over keep-alive in either order and either version.
+        for raw in [
+            &b"GET / HTTP/1.0\r\nConnection: close, keep-alive\r\n\r\n"[..],
+            b"GET / HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n",
+            b"GET / HTTP/1.1\r\nConnection: keep-alive, close\r\n\r\n",
+        ] {
+            assert!(
+                !complete(raw).0.keep_alive,
+                "{}",
+                String::from_utf8_lossy(raw)
+            );
+        }
+        // A 1.0 request framed by Transfer-Encoding is read, then its connection closed
+        // (RFC 9112 §6.1); on 1.1 it persists.
+        let chunked =
+            b"PUT /b/k HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let (head, _) = complete(chunked);
+        assert_eq!(
+            (head.framing, head.keep_alive),
+            (BodyFraming::Chunked, false)
+        );
+        let (head, _) = complete(b"PUT /b/k HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+        assert!(head.keep_alive);
+    }
+
+    #[test]
+    fn http10_ignores_expect_continue() {
+        // Goal: 1.0 has no 1xx answers, so its 100-continue expectation is ignored (RFC 9110
+        // §10.1.1); 1.1's is honoured.
+        let raw = b"PUT /b/k HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n";
+        assert!(!complete(raw).0.expect_continue);
+        let raw = b"PUT /b/k HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n";
+        assert!(complete(raw).0.expect_continue);
     }
 }

@@ -169,7 +169,7 @@ mod tests {
     #[test]
     fn memory_stays_bounded_and_hot_entries_survive() {
         // Goal: however many keys pass through, the cache holds about OBJECT_CACHE_BYTES_MAX, and
-        // a key read between rotations is kept.
+        // a key read while others pass through is kept.
         let mut cache = ObjectCache::default();
         let body = || ObjectBody::Inline(InlineBytes::new(vec![0; 4096]));
         cache.insert(cache_key("b", "hot"), 1, record("hot", body()));

@@ -117,21 +117,22 @@ mod tests {
     use std::os::fd::AsRawFd;
 
     #[test]
-    fn recent_reads_remember_two_generations() {
-        // Goal: a file read again soon is known; one not read for two generations is forgotten.
+    fn recent_reads_remember_what_was_read_lately() {
+        // Goal: a file read again while fewer than RECENT_READ_FILES_MAX others came is known; one
+        // not read while that many others came is forgotten.
         let mut recent = RecentReads::default();
         assert!(!recent.note(FileId(1)));
         assert!(recent.note(FileId(1)));
-        for id in 2..(RECENT_READ_FILES_MAX as u128 / 2 + 2) {
+        for id in 2..(RECENT_READ_FILES_MAX as u128) {
             recent.note(FileId(id));
         }
-        assert!(recent.note(FileId(1)), "still in the previous generation");
+        assert!(recent.note(FileId(1)), "read lately, so still known");
         for id in 10_000_000..(10_000_000 + RECENT_READ_FILES_MAX as u128) {
             recent.note(FileId(id));
         }
         assert!(
             !recent.note(FileId(2)),
-            "two generations later it is forgotten"
+            "RECENT_READ_FILES_MAX others later it is forgotten"
         );
     }
 

@@ -184,7 +184,7 @@ impl IntoResponse for ObjectRead {
                 last_modified_ms,
             } => {
                 let mut response = Response::empty(304);
-                response.head.header("ETag", format!("\"{etag}\""));
+                response.head.header("ETag", quoted_etag(&etag));
                 response
                     .head
                     .header("Last-Modified", time::http_date(last_modified_ms));
