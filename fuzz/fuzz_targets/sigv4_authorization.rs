@@ -2,16 +2,28 @@
 //! query, and x-amz-date.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use ringstore::s3::auth::sigv4::{parse_authorization, parse_credential};
+use ringstore::s3::auth::sigv4::{credential_scope, parse_authorization, parse_credential};
 use ringstore::s3::auth::verify::parse_amz_date;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    // The scope is borrowed from the Credential: it must be exactly the one its parts name.
+    let scope_of = |date: &str, region: &str, service: &str| {
+        format!("{date}/{region}/{service}/aws4_request")
+    };
     if let Some(header) = parse_authorization(text) {
-        let _ = header.scope();
+        assert_eq!(
+            header.scope,
+            scope_of(header.date, header.region, header.service)
+        );
     }
-    let _ = parse_credential(text);
+    if let Some((access_key, date, region, service)) = parse_credential(text) {
+        assert_eq!(
+            credential_scope(text, access_key),
+            scope_of(date, region, service)
+        );
+    }
     let _ = parse_amz_date(text);
 });
