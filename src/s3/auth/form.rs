@@ -61,9 +61,14 @@ impl FormSignature {
             }
             let credential = field(fields, "x-amz-credential")
                 .ok_or_else(|| invalid_argument("POST requires the x-amz-credential field"))?;
-            let (access_key, date, credential_region, service) =
-                sigv4::parse_credential(credential)
-                    .ok_or_else(|| invalid_argument("Error parsing the X-Amz-Credential field"))?;
+            let sigv4::Credential {
+                access_key,
+                date,
+                region: credential_region,
+                service,
+                ..
+            } = sigv4::parse_credential(credential)
+                .ok_or_else(|| invalid_argument("Error parsing the X-Amz-Credential field"))?;
             let region_ok = if region_any {
                 crate::config::is_well_formed_region(credential_region)
             } else {

@@ -235,12 +235,6 @@ pub struct AuthorizationHeader<'a> {
     pub signature: Cow<'a, str>,
 }
 
-/// The scope of a Credential `parse_credential` accepted for `access_key`: what follows the key
-/// and its `/` (`date/region/service/aws4_request`).
-pub fn credential_scope<'a>(credential: &'a str, access_key: &str) -> &'a str {
-    &credential[access_key.len() + 1..]
-}
-
 /// `hex` in lower case, copied only if it has upper-case letters.
 pub fn lowercase_hex(hex: &str) -> Cow<'_, str> {
     if hex.bytes().any(|b| b.is_ascii_uppercase()) {
@@ -250,9 +244,24 @@ pub fn lowercase_hex(hex: &str) -> Cow<'_, str> {
     }
 }
 
-/// Parses a credential scope `AKID/YYYYMMDD/region/service/aws4_request` into (access key,
-/// date, region, service).
-pub fn parse_credential(credential: &str) -> Option<(&str, &str, &str, &str)> {
+/// The parts of a SigV4 Credential `AKID/YYYYMMDD/region/service/aws4_request`, borrowed from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Credential<'a> {
+    /// Access key id (everything before the last four `/`-separated parts).
+    pub access_key: &'a str,
+    /// `YYYYMMDD`.
+    pub date: &'a str,
+    /// Region.
+    pub region: &'a str,
+    /// Service (`s3`).
+    pub service: &'a str,
+    /// `date/region/service/aws4_request`: the Credential after its access key and `/`.
+    pub scope: &'a str,
+}
+
+/// Parses a Credential `AKID/YYYYMMDD/region/service/aws4_request`; `None` unless it ends in
+/// `aws4_request`, has an eight-digit date and names an access key.
+pub fn parse_credential(credential: &str) -> Option<Credential<'_>> {
     let mut parts = credential.rsplitn(5, '/');
     let terminator = parts.next()?;
     let service = parts.next()?;
@@ -266,7 +275,14 @@ pub fn parse_credential(credential: &str) -> Option<(&str, &str, &str, &str)> {
     {
         return None;
     }
-    Some((access_key, date, region, service))
+    Some(Credential {
+        access_key,
+        date,
+        region,
+        service,
+        // rsplitn leaves the access key as the Credential's prefix.
+        scope: &credential[access_key.len() + 1..],
+    })
 }
 
 /// The access key a SigV4 `Authorization` header's Credential names, read without parsing the
@@ -302,8 +318,13 @@ pub fn parse_authorization(value: &str) -> Option<AuthorizationHeader<'_>> {
             _ => return None,
         }
     }
-    let credential = credential?;
-    let (access_key, date, region, service) = parse_credential(credential)?;
+    let Credential {
+        access_key,
+        date,
+        region,
+        service,
+        scope,
+    } = parse_credential(credential?)?;
     let signature = signature?;
     if signature.len() != 64 || !signature.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
@@ -317,7 +338,7 @@ pub fn parse_authorization(value: &str) -> Option<AuthorizationHeader<'_>> {
         date,
         region,
         service,
-        scope: credential_scope(credential, access_key),
+        scope,
         signed_headers,
         signature: lowercase_hex(signature),
     })

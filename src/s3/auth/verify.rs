@@ -34,7 +34,7 @@ pub fn is_anonymous(head: &RequestHead, query: &[(String, String)]) -> bool {
 /// before `verify_request` runs.
 pub fn claimed_access_key(head: &RequestHead, query: &[(String, String)]) -> Option<String> {
     if let Some((_, credential)) = query.iter().find(|(name, _)| name == "X-Amz-Credential") {
-        return parse_credential(credential).map(|(access_key, ..)| access_key.to_string());
+        return parse_credential(credential).map(|parsed| parsed.access_key.to_string());
     }
     if let Some((_, access_key)) = query.iter().find(|(name, _)| name == "AWSAccessKeyId") {
         return Some(access_key.clone());
@@ -311,14 +311,20 @@ fn verify_presigned(
             "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.",
         ));
     };
-    let (access_key, date, region, service) = parse_credential(credential)
+    let sigv4::Credential {
+        access_key,
+        date,
+        region,
+        service,
+        scope,
+    } = parse_credential(credential)
         .ok_or_else(|| query_malformed("Error parsing the X-Amz-Credential parameter"))?;
     let authorization = AuthorizationHeader {
         access_key,
         date,
         region,
         service,
-        scope: sigv4::credential_scope(credential, access_key),
+        scope,
         signed_headers,
         signature: sigv4::lowercase_hex(signature),
     };
