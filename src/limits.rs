@@ -301,16 +301,16 @@ pub const TIER_THREAD_NICE: i32 = 10;
 pub const TIER_QUEUE_CAPACITY: usize = 256;
 
 /// Remote reads streaming from the tiers at once (each holds at most
-/// `TIER_READ_CHUNKS_BUFFERED` chunks); more wait in the queue.
+/// `TIER_READ_CHUNKS_PER_STREAM` chunks); more wait in the queue.
 pub const TIER_READS_IN_FLIGHT_MAX: usize = 64;
 
-/// Chunks of one remote read waiting for its core (each as large as the tier's HTTP frames):
-/// the stream's memory bound. Two keep a stream flowing; eight measured 89–101 MiB of peak RSS
-/// for 16 parallel remote reads beside a move, two 76 MiB (tests/tiers.rs).
-pub const TIER_READ_CHUNKS_BUFFERED: usize = 2;
+/// Chunks one remote read relays its bytes in (its `tier::chunk_pool`): one being filled, one
+/// waiting in the channel, one being sent by the core. The stream's memory bound besides the HTTP
+/// client's own buffers: 3 × 128 KiB, inside issue 24's 1 MiB per stream.
+pub const TIER_READ_CHUNKS_PER_STREAM: usize = 3;
 
-/// The size of the chunks a remote read is relayed in (copied out of the HTTP client's buffers):
-/// with the channel's two, the one being filled and the core's, a stream holds ~512 KiB.
+/// The size of the chunks a remote read is relayed in (copied out of the HTTP client's buffers,
+/// or read from the read cache's copy).
 pub const TIER_READ_CHUNK_BYTES: usize = 128 * 1024;
 
 /// The read cache's directory in the data dir (emptied at each start).
@@ -324,8 +324,8 @@ pub const TIER_CACHE_OBJECT_SHARE: u64 = 4;
 /// all are busy is served without caching.
 pub const TIER_CACHE_FILLS_MAX: usize = 4;
 
-/// The read cache's unit of I/O: a hit is read, and a fill written, this many bytes at a time
-/// (three of them in flight per stream stay under the 1 MiB per stream of issue 24).
+/// The read cache's write buffer: a fill is written this many bytes at a time (a hit is read in
+/// `TIER_READ_CHUNK_BYTES`).
 pub const TIER_CACHE_IO_BYTES: usize = 256 * 1024;
 
 /// Bytes of one upstream part when the mover uploads in parts (S3 UploadPart: at least 5 MiB

@@ -6,6 +6,7 @@
 //! reaches them through a bounded queue (`TierClient`) and receives a read as chunks over a
 //! bounded channel (`RemoteRead`), so it never polls or blocks on that runtime.
 
+pub mod chunk_pool;
 pub mod connect;
 pub mod fence;
 pub mod local_read;
@@ -122,7 +123,7 @@ impl TierClient {
 }
 
 /// A remote object's bytes arriving from the tier threads, chunk by chunk (at most
-/// `TIER_READ_CHUNKS_BUFFERED` chunks wait in the channel: bounded memory per stream).
+/// `TIER_READ_CHUNKS_PER_STREAM` pooled chunks per stream: bounded memory per stream).
 pub struct RemoteRead {
     chunks: mpsc::Receiver<io::Result<Bytes>>,
     remaining: u64,

@@ -2,23 +2,25 @@
 //! object whole (`read_cache`), else streamed from the tier. With the cache on, a miss also
 //! fills it: a whole-object read is written to the cache as it is forwarded, a range read starts
 //! a background download of the whole object (at most `TIER_CACHE_FILLS_MAX` fills at once).
-//! Every stream reaches its core through a channel of `TIER_READ_CHUNKS_BUFFERED` chunks, so
-//! memory per stream stays bounded whatever the client's pace.
+//! Every stream reaches its core in chunks of a `ChunkPool` of its own, at most
+//! `TIER_READ_CHUNKS_PER_STREAM` of `TIER_READ_CHUNK_BYTES`, so memory per stream is fixed
+//! whatever the client's pace.
 
 use std::io;
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_channel::{mpsc, oneshot};
 use futures_lite::StreamExt;
 use object_store::{GetOptions, GetRange};
 use tokio::io::AsyncWriteExt;
 
+use super::chunk_pool::ChunkPool;
 use super::read_cache::{Fill, ReadCache};
 use super::tiers::{upstream, Tiers};
 use super::TierError;
 use crate::limits::{
-    TIER_CACHE_FILLS_MAX, TIER_CACHE_IO_BYTES, TIER_READ_CHUNKS_BUFFERED, TIER_READ_CHUNK_BYTES,
+    TIER_CACHE_FILLS_MAX, TIER_CACHE_IO_BYTES, TIER_READ_CHUNKS_PER_STREAM, TIER_READ_CHUNK_BYTES,
 };
 use crate::object_bytes::RemoteObject;
 
@@ -64,7 +66,8 @@ impl Reads {
     /// request's head, or the cached copy opened), then forwards them until the end, a failure,
     /// or the core stops reading.
     pub async fn serve(&self, request: ReadRequest, reply: ReadReply) {
-        let (sender, receiver) = mpsc::channel(TIER_READ_CHUNKS_BUFFERED);
+        // The pool bounds what a stream holds; the channel only hands its chunks over.
+        let (sender, receiver) = mpsc::channel(TIER_READ_CHUNKS_PER_STREAM);
         if let Some(copy) = self
             .cache
             .as_ref()
@@ -146,17 +149,18 @@ async fn send(sender: &mut mpsc::Sender<io::Result<Bytes>>, chunk: io::Result<By
 }
 
 /// Forwards the stream's bytes (writing them to `tee` too, if given) until it ends, fails, or
-/// the core stops reading. They are copied into chunks of `TIER_READ_CHUNK_BYTES` of their own:
-/// the HTTP client hands out slices of its read buffers (up to ~400 KiB each), and a slice held
-/// in the channel would keep its whole buffer alive (16 parallel reads measured 86–93 MiB of
-/// peak RSS without the copy, 69–79 MiB with it: tests/tier_memory.rs).
+/// the core stops reading. They are copied into the stream's own pooled chunks: the HTTP client
+/// hands out slices of its read buffers (up to ~400 KiB each), and a slice held in the channel
+/// would keep its whole buffer alive (16 parallel reads measured 86–93 MiB of peak RSS without
+/// the copy, 69–79 MiB with fresh chunks: tests/tier_memory.rs).
 async fn forward(
     mut stream: Upstream,
     mut sender: mpsc::Sender<io::Result<Bytes>>,
     object: &RemoteObject,
     mut tee: Option<CacheWriter>,
 ) {
-    let mut pending = BytesMut::new();
+    let mut pool = ChunkPool::new(TIER_READ_CHUNKS_PER_STREAM, TIER_READ_CHUNK_BYTES);
+    let mut pending: Option<Vec<u8>> = None;
     while let Some(chunk) = stream.next().await {
         let bytes = match chunk {
             Ok(bytes) => bytes,
@@ -173,28 +177,36 @@ async fn forward(
         }
         let mut rest = &bytes[..];
         while !rest.is_empty() {
-            if pending.capacity() == 0 {
-                pending.reserve(TIER_READ_CHUNK_BYTES);
-            }
-            let take = rest.len().min(TIER_READ_CHUNK_BYTES - pending.len());
-            pending.extend_from_slice(&rest[..take]);
+            let buffer = match &mut pending {
+                Some(buffer) => buffer,
+                None => {
+                    let mut buffer = pool.take().await;
+                    buffer.clear();
+                    pending.insert(buffer)
+                }
+            };
+            let take = rest.len().min(TIER_READ_CHUNK_BYTES - buffer.len());
+            buffer.extend_from_slice(&rest[..take]);
             rest = &rest[take..];
-            if pending.len() == TIER_READ_CHUNK_BYTES
-                && !send(&mut sender, Ok(pending.split().freeze())).await
-            {
-                return;
+            if buffer.len() == TIER_READ_CHUNK_BYTES {
+                let full = pool.seal(pending.take().unwrap_or_default());
+                if !send(&mut sender, Ok(full)).await {
+                    return;
+                }
             }
         }
     }
-    if !pending.is_empty() && !send(&mut sender, Ok(pending.split().freeze())).await {
-        return;
+    if let Some(last) = pending.take() {
+        if !send(&mut sender, Ok(pool.seal(last))).await {
+            return;
+        }
     }
     if let Some(writer) = tee {
         writer.complete(object).await;
     }
 }
 
-/// Forwards bytes `start..start + length` of a cached copy, `TIER_CACHE_IO_BYTES` at a time.
+/// Forwards bytes `start..start + length` of a cached copy, in the stream's pooled chunks.
 async fn forward_copy(
     copy: std::fs::File,
     start: u64,
@@ -202,22 +214,24 @@ async fn forward_copy(
     mut sender: mpsc::Sender<io::Result<Bytes>>,
 ) {
     let copy = Arc::new(copy);
+    let mut pool = ChunkPool::new(TIER_READ_CHUNKS_PER_STREAM, TIER_READ_CHUNK_BYTES);
     let mut offset = start;
     let end = start + length;
     while offset < end {
-        let count = (end - offset).min(TIER_CACHE_IO_BYTES as u64) as usize;
+        let count = (end - offset).min(TIER_READ_CHUNK_BYTES as u64) as usize;
+        let mut buffer = pool.take().await;
         let file = copy.clone();
         let read_at = offset;
-        let chunk = tokio::task::spawn_blocking(move || {
+        let read = tokio::task::spawn_blocking(move || {
             use std::os::unix::fs::FileExt;
-            let mut buffer = vec![0u8; count];
-            file.read_exact_at(&mut buffer, read_at)?;
-            Ok(Bytes::from(buffer))
+            // A buffer back from the pool is at its last length: only growth is zeroed.
+            buffer.resize(count, 0);
+            file.read_exact_at(&mut buffer, read_at).map(|()| buffer)
         })
         .await
         .unwrap_or_else(|error| Err(io::Error::other(error.to_string())));
-        let failed = chunk.is_err();
-        if !send(&mut sender, chunk).await || failed {
+        let failed = read.is_err();
+        if !send(&mut sender, read.map(|buffer| pool.seal(buffer))).await || failed {
             return;
         }
         offset += count as u64;
