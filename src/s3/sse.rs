@@ -9,6 +9,7 @@
 //! only a data key sealed under it (AES-256-GCM), so a later request's key is verified by
 //! opening the seal (S3 keeps a salted HMAC of the key for the same purpose).
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -34,6 +35,8 @@ pub const SSE_C_KEY_HEADER: &str = "x-amz-server-side-encryption-customer-key";
 pub const SSE_C_KEY_MD5_HEADER: &str = "x-amz-server-side-encryption-customer-key-md5";
 /// The prefix of the copy source's SSE-C headers (in place of the `x-amz-` of the object's own).
 pub const COPY_SOURCE_PREFIX: &str = "x-amz-copy-source-";
+/// What the three SSE-C headers' names begin with.
+const SSE_C_HEADERS_PREFIX: &str = "x-amz-server-side-encryption-customer-";
 /// Stored with an encrypted object, never returned: its data key, sealed (base64).
 pub const SEALED_KEY_HEADER: &str = "x-ringstore-sealed-key";
 
@@ -94,6 +97,16 @@ fn invalid_argument(message: &str, name: &str, value: Option<&str>) -> S3Error {
 /// `COPY_SOURCE_PREFIX`), if any, with S3's 400s for an incomplete or inconsistent set (the
 /// handler then calls `require_secure_transport`).
 pub fn customer_key(head: &RequestHead, prefix: &str) -> S3Result<Option<CustomerKey>> {
+    // Nearly every request names no SSE-C header: one pass over the names settles it, without
+    // the three lookups and three counts below (2-3 % of a 4 KiB GET's server CPU).
+    let family = copy_source_named(prefix, SSE_C_HEADERS_PREFIX);
+    if !head
+        .headers
+        .iter()
+        .any(|(name, _)| name.starts_with(&*family))
+    {
+        return Ok(None);
+    }
     refuse_repeated_customer_headers(head, prefix)?;
     customer_key_from(|name| head.header(name), prefix)
 }
@@ -112,10 +125,10 @@ fn refuse_repeated_customer_headers(head: &RequestHead, prefix: &str) -> S3Resul
 
 /// `name` under `prefix`: itself for "", else the copy source's form
 /// (`x-amz-copy-source-server-side-encryption-customer-*`).
-fn copy_source_named(prefix: &str, name: &str) -> String {
+fn copy_source_named<'a>(prefix: &str, name: &'a str) -> Cow<'a, str> {
     match prefix {
-        "" => name.to_string(),
-        _ => format!("{prefix}{}", name.trim_start_matches("x-amz-")),
+        "" => Cow::Borrowed(name),
+        _ => Cow::Owned(format!("{prefix}{}", name.trim_start_matches("x-amz-"))),
     }
 }
 
@@ -138,8 +151,8 @@ pub fn customer_key_from<'a>(
     lookup: impl Fn(&str) -> Option<&'a str>,
     prefix: &str,
 ) -> S3Result<Option<CustomerKey>> {
-    let named = |name: &str| copy_source_named(prefix, name);
-    let header = |name: &str| lookup(&named(name));
+    let named = |name: &'static str| copy_source_named(prefix, name);
+    let header = |name: &'static str| lookup(&named(name));
     let algorithm = header(SSE_C_ALGORITHM_HEADER);
     let key = header(SSE_C_KEY_HEADER);
     let md5 = header(SSE_C_KEY_MD5_HEADER);
@@ -531,5 +544,85 @@ pub fn data_key_for_read(
             tracing::error!(error = %error, "an SSE-S3 object's key does not open with the configured master key");
             Err(S3Error::new(S3ErrorCode::InternalError))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::head::{parse_head, HeadParse};
+
+    fn head(fields: &[&str]) -> RequestHead {
+        let raw = format!("GET /b/k HTTP/1.1\r\nHost: h\r\n{}\r\n", fields.join(""));
+        match parse_head(raw.as_bytes()).unwrap() {
+            HeadParse::Complete(head, _) => head,
+            HeadParse::Partial => panic!("partial head"),
+        }
+    }
+
+    fn argument_name(result: S3Result<Option<CustomerKey>>) -> String {
+        let error = result.expect_err("an error");
+        assert_eq!(error.code, S3ErrorCode::InvalidArgument, "{error:?}");
+        let field = error
+            .fields
+            .iter()
+            .find(|(name, _)| *name == "ArgumentName");
+        field.expect("ArgumentName").1.clone()
+    }
+
+    #[test]
+    fn the_no_sse_c_pass_still_sees_any_one_of_the_headers() {
+        // Goal: the one-pass answer "no SSE-C here" holds only when none of the family is sent:
+        // any one header of the object's own (or, with the prefix, of the copy source's) still
+        // reaches the full checks, in either case of the name, and a repeated one is refused;
+        // the other family's headers do not count.
+        let own = "x-amz-server-side-encryption-customer-";
+        let source = "x-amz-copy-source-server-side-encryption-customer-";
+        assert!(customer_key(&head(&[]), "").unwrap().is_none());
+        assert!(
+            customer_key(&head(&["x-amz-server-side-encryption: AES256\r\n"]), "")
+                .unwrap()
+                .is_none()
+        );
+        assert!(customer_key(&head(&[&format!("{source}key: a\r\n")]), "")
+            .unwrap()
+            .is_none());
+        assert!(
+            customer_key(&head(&[&format!("{own}key: a\r\n")]), COPY_SOURCE_PREFIX)
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            argument_name(customer_key(&head(&[&format!("{own}key: a\r\n")]), "")),
+            SSE_C_ALGORITHM_HEADER
+        );
+        assert_eq!(
+            argument_name(customer_key(
+                &head(&["X-Amz-Server-Side-Encryption-Customer-Key-MD5: a\r\n"]),
+                ""
+            )),
+            SSE_C_ALGORITHM_HEADER
+        );
+        assert_eq!(
+            argument_name(customer_key(
+                &head(&[&format!("{source}algorithm: AES256\r\n")]),
+                COPY_SOURCE_PREFIX
+            )),
+            format!("{source}key")
+        );
+        let repeated = customer_key(
+            &head(&[
+                &format!("{own}algorithm: AES256\r\n"),
+                &format!("{own}algorithm: AES256\r\n"),
+            ]),
+            "",
+        );
+        assert!(
+            repeated
+                .expect_err("refused")
+                .message
+                .contains("Duplicate header"),
+            "a repeated header"
+        );
     }
 }
