@@ -306,11 +306,12 @@ pub const TIER_READS_IN_FLIGHT_MAX: usize = 64;
 
 /// Chunks one remote read relays its bytes in (its `tier::chunk_pool`): one being filled, one
 /// waiting in the channel, one being sent by the core. The stream's memory bound besides the HTTP
-/// client's own buffers: 3 × 128 KiB, inside issue 24's 1 MiB per stream.
+/// client's own buffers: 3 × 128 KiB from the tier, 3 × `TIER_CACHE_IO_BYTES` from the read
+/// cache, inside issue 24's 1 MiB per stream.
 pub const TIER_READ_CHUNKS_PER_STREAM: usize = 3;
 
-/// The size of the chunks a remote read is relayed in (copied out of the HTTP client's buffers,
-/// or read from the read cache's copy).
+/// The size of the chunks a remote read is relayed in from the tier (copied out of the HTTP
+/// client's buffers).
 pub const TIER_READ_CHUNK_BYTES: usize = 128 * 1024;
 
 /// The read cache's directory in the data dir (emptied at each start).
@@ -324,8 +325,7 @@ pub const TIER_CACHE_OBJECT_SHARE: u64 = 4;
 /// all are busy is served without caching.
 pub const TIER_CACHE_FILLS_MAX: usize = 4;
 
-/// The read cache's write buffer: a fill is written this many bytes at a time (a hit is read in
-/// `TIER_READ_CHUNK_BYTES`).
+/// The read cache's unit of I/O: a hit is read, and a fill written, this many bytes at a time.
 pub const TIER_CACHE_IO_BYTES: usize = 256 * 1024;
 
 /// Bytes of one upstream part when the mover uploads in parts (S3 UploadPart: at least 5 MiB

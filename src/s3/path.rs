@@ -52,13 +52,18 @@ pub fn percent_decode(text: &str) -> S3Result<String> {
         .map_err(|_| S3Error::with_message(S3ErrorCode::InvalidArgument, "URI is not valid UTF-8"))
 }
 
+/// The most query pairs `parse_query` makes room for at once (a presigned URL has six or seven).
+const QUERY_PAIRS_PRESIZED_MAX: usize = 16;
+
 /// Parses a raw query string into decoded `(name, value)` pairs in order.
 pub fn parse_query(query: &str) -> S3Result<Vec<(String, String)>> {
     if query.is_empty() {
         return Ok(Vec::new());
     }
-    // Sized once: a presigned URL's six pairs would otherwise grow the vector twice.
-    let mut pairs = Vec::with_capacity(query.bytes().filter(|&byte| byte == b'&').count() + 1);
+    // Sized once: a presigned URL's six pairs would otherwise grow the vector twice. Capped, as
+    // empty parts (`&&&…`) count here but are skipped below.
+    let parts = query.bytes().filter(|&byte| byte == b'&').count() + 1;
+    let mut pairs = Vec::with_capacity(parts.min(QUERY_PAIRS_PRESIZED_MAX));
     for part in query.split('&').filter(|part| !part.is_empty()) {
         let (name, value) = part.split_once('=').unwrap_or((part, ""));
         pairs.push((percent_decode(name)?, percent_decode(value)?));

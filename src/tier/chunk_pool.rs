@@ -1,6 +1,7 @@
 //! The buffers one remote read relays its bytes in: a fixed few per stream, each coming back to
-//! the stream once its core has sent it, so a stream's memory is a constant and no buffer is
-//! freed (or allocated) on a core.
+//! the stream once its core has sent it, so a stream's memory is a constant and its buffers are
+//! allocated and freed on the tier threads, never on a core (those still lent when the stream
+//! ends are awaited by a task of their own and freed there).
 //!
 //! Why not fresh buffers per chunk: a buffer allocated on a tier thread and freed on a core waits
 //! in the allocator's cross-thread free list until the tier thread collects it, so the tier
@@ -14,7 +15,8 @@ use futures_lite::StreamExt;
 
 /// A stream's buffers: at most `count_max` of `capacity_bytes` each.
 pub struct ChunkPool {
-    returned: mpsc::UnboundedReceiver<Vec<u8>>,
+    /// Always `Some` until the pool is dropped.
+    returned: Option<mpsc::UnboundedReceiver<Vec<u8>>>,
     home: mpsc::UnboundedSender<Vec<u8>>,
     made: usize,
     count_max: usize,
@@ -26,7 +28,7 @@ impl ChunkPool {
     pub fn new(count_max: usize, capacity_bytes: usize) -> Self {
         let (home, returned) = mpsc::unbounded();
         ChunkPool {
-            returned,
+            returned: Some(returned),
             home,
             made: 0,
             count_max: count_max.max(1),
@@ -38,18 +40,18 @@ impl ChunkPool {
     /// length): one that came back, else a new one while fewer than `count_max` exist, else the
     /// next to come back (waits for the core to send one).
     pub async fn take(&mut self) -> Vec<u8> {
-        if let Ok(buffer) = self.returned.try_recv() {
+        let returned = self.returned.as_mut().expect("taken only in drop");
+        if let Ok(buffer) = returned.try_recv() {
             return buffer;
         }
         if self.made < self.count_max {
             self.made += 1;
             return Vec::with_capacity(self.capacity_bytes);
         }
-        // The pool holds a sender of its own, so the channel never ends.
-        self.returned
+        returned
             .next()
             .await
-            .unwrap_or_else(|| Vec::with_capacity(self.capacity_bytes))
+            .expect("the pool holds a sender of its own, so the channel never ends")
     }
 
     /// `buffer` as `Bytes` that give it back to this pool when the last of them is dropped (on
@@ -59,6 +61,24 @@ impl ChunkPool {
             buffer,
             home: self.home.clone(),
         })
+    }
+}
+
+impl Drop for ChunkPool {
+    /// Buffers still lent (the core is sending the stream's last chunks) come back to a task on
+    /// this tier runtime and are freed there once the core drops them: the channel ends when the
+    /// last `Lent` (each holds a sender) is gone. Outside a tokio runtime (unit tests) they are
+    /// freed wherever they are dropped.
+    fn drop(&mut self) {
+        let Some(mut returned) = self.returned.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.made > 0 {
+            runtime.spawn(async move { while returned.next().await.is_some() {} });
+        }
     }
 }
 
@@ -76,7 +96,8 @@ impl AsRef<[u8]> for Lent {
 
 impl Drop for Lent {
     fn drop(&mut self) {
-        // A failed send (the stream ended) drops the buffer here, freeing it.
+        // Fails only once the pool and its reclaiming task are gone (outside a tokio runtime):
+        // the buffer is then freed here.
         let _ = self.home.unbounded_send(std::mem::take(&mut self.buffer));
     }
 }
@@ -114,5 +135,51 @@ mod tests {
             drop(pool);
             drop(late);
         });
+    }
+
+    #[test]
+    fn buffers_lent_when_the_pool_ends_are_freed_on_its_runtime() {
+        // Goal: a pool dropped while its buffers are still lent (a stream's last chunks on their
+        // way out of a core) leaves one task on its tokio runtime, which takes each buffer back
+        // when its holder drops it, on whatever thread, and ends with the last one.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let lent = runtime.block_on(async {
+            let mut pool = ChunkPool::new(3, 8);
+            let mut lent = Vec::new();
+            for byte in 0..3u8 {
+                let mut buffer = pool.take().await;
+                buffer.push(byte);
+                lent.push(pool.seal(buffer));
+            }
+            lent
+        });
+        let metrics = runtime.metrics();
+        assert_eq!(
+            metrics.num_alive_tasks(),
+            1,
+            "one task awaits the lent buffers"
+        );
+        let (first, rest) = lent.split_at(1);
+        let (first, rest) = (first.to_vec(), rest.to_vec());
+        drop(lent);
+        std::thread::spawn(move || drop(rest)).join().unwrap();
+        let settle = |runtime: &tokio::runtime::Runtime| {
+            runtime.block_on(async {
+                for _ in 0..100 {
+                    tokio::task::yield_now().await;
+                }
+            })
+        };
+        settle(&runtime);
+        assert_eq!(metrics.num_alive_tasks(), 1, "a buffer is still lent");
+        drop(first);
+        settle(&runtime);
+        assert_eq!(
+            metrics.num_alive_tasks(),
+            0,
+            "the task ends with the last buffer"
+        );
     }
 }

@@ -3,8 +3,8 @@
 //! fills it: a whole-object read is written to the cache as it is forwarded, a range read starts
 //! a background download of the whole object (at most `TIER_CACHE_FILLS_MAX` fills at once).
 //! Every stream reaches its core in chunks of a `ChunkPool` of its own, at most
-//! `TIER_READ_CHUNKS_PER_STREAM` of `TIER_READ_CHUNK_BYTES`, so memory per stream is fixed
-//! whatever the client's pace.
+//! `TIER_READ_CHUNKS_PER_STREAM` of `TIER_READ_CHUNK_BYTES` (of `TIER_CACHE_IO_BYTES` from the
+//! cache), so memory per stream is fixed whatever the client's pace.
 
 use std::io;
 use std::sync::Arc;
@@ -206,7 +206,8 @@ async fn forward(
     }
 }
 
-/// Forwards bytes `start..start + length` of a cached copy, in the stream's pooled chunks.
+/// Forwards bytes `start..start + length` of a cached copy, `TIER_CACHE_IO_BYTES` at a time in
+/// the stream's pooled chunks.
 async fn forward_copy(
     copy: std::fs::File,
     start: u64,
@@ -214,11 +215,11 @@ async fn forward_copy(
     mut sender: mpsc::Sender<io::Result<Bytes>>,
 ) {
     let copy = Arc::new(copy);
-    let mut pool = ChunkPool::new(TIER_READ_CHUNKS_PER_STREAM, TIER_READ_CHUNK_BYTES);
+    let mut pool = ChunkPool::new(TIER_READ_CHUNKS_PER_STREAM, TIER_CACHE_IO_BYTES);
     let mut offset = start;
     let end = start + length;
     while offset < end {
-        let count = (end - offset).min(TIER_READ_CHUNK_BYTES as u64) as usize;
+        let count = (end - offset).min(TIER_CACHE_IO_BYTES as u64) as usize;
         let mut buffer = pool.take().await;
         let file = copy.clone();
         let read_at = offset;
