@@ -1,7 +1,8 @@
 //! The buffers one remote read relays its bytes in: a fixed few per stream, each coming back to
 //! the stream once its core has sent it, so a stream's memory is a constant and its buffers are
 //! allocated and freed on the tier threads, never on a core (those still lent when the stream
-//! ends are awaited by a task of their own and freed there).
+//! ends come back to `reclaim`, which the tier thread runs as a task of its own). Runtime-free:
+//! the core side only drops `Bytes`.
 //!
 //! Why not fresh buffers per chunk: a buffer allocated on a tier thread and freed on a core waits
 //! in the allocator's cross-thread free list until the tier thread collects it, so the tier
@@ -15,8 +16,7 @@ use futures_lite::StreamExt;
 
 /// A stream's buffers: at most `count_max` of `capacity_bytes` each.
 pub struct ChunkPool {
-    /// Always `Some` until the pool is dropped.
-    returned: Option<mpsc::UnboundedReceiver<Vec<u8>>>,
+    returned: mpsc::UnboundedReceiver<Vec<u8>>,
     home: mpsc::UnboundedSender<Vec<u8>>,
     made: usize,
     count_max: usize,
@@ -28,7 +28,7 @@ impl ChunkPool {
     pub fn new(count_max: usize, capacity_bytes: usize) -> Self {
         let (home, returned) = mpsc::unbounded();
         ChunkPool {
-            returned: Some(returned),
+            returned,
             home,
             made: 0,
             count_max: count_max.max(1),
@@ -40,45 +40,44 @@ impl ChunkPool {
     /// length): one that came back, else a new one while fewer than `count_max` exist, else the
     /// next to come back (waits for the core to send one).
     pub async fn take(&mut self) -> Vec<u8> {
-        let returned = self.returned.as_mut().expect("taken only in drop");
-        if let Ok(buffer) = returned.try_recv() {
+        if let Ok(buffer) = self.returned.try_recv() {
             return buffer;
         }
         if self.made < self.count_max {
             self.made += 1;
             return Vec::with_capacity(self.capacity_bytes);
         }
-        returned
+        self.returned
             .next()
             .await
             .expect("the pool holds a sender of its own, so the channel never ends")
     }
 
+    /// The end of the pool: a future that takes back every buffer still lent as its holder
+    /// drops it, frees it where the future runs, and ends with the last one (each lent buffer
+    /// holds a sender of the channel). Run it on the thread that allocated the buffers.
+    pub fn reclaim(self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let ChunkPool {
+            mut returned,
+            home,
+            made,
+            ..
+        } = self;
+        drop(home);
+        async move {
+            if made > 0 {
+                while returned.next().await.is_some() {}
+            }
+        }
+    }
+
     /// `buffer` as `Bytes` that give it back to this pool when the last of them is dropped (on
-    /// whichever thread), or free it if the pool is gone.
+    /// whichever thread), or free it if the pool and its `reclaim` are gone.
     pub fn seal(&self, buffer: Vec<u8>) -> Bytes {
         Bytes::from_owner(Lent {
             buffer,
             home: self.home.clone(),
         })
-    }
-}
-
-impl Drop for ChunkPool {
-    /// Buffers still lent (the core is sending the stream's last chunks) come back to a task on
-    /// this tier runtime and are freed there once the core drops them: the channel ends when the
-    /// last `Lent` (each holds a sender) is gone. Outside a tokio runtime (unit tests) they are
-    /// freed wherever they are dropped.
-    fn drop(&mut self) {
-        let Some(mut returned) = self.returned.take() else {
-            return;
-        };
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        if self.made > 0 {
-            runtime.spawn(async move { while returned.next().await.is_some() {} });
-        }
     }
 }
 
@@ -96,8 +95,7 @@ impl AsRef<[u8]> for Lent {
 
 impl Drop for Lent {
     fn drop(&mut self) {
-        // Fails only once the pool and its reclaiming task are gone (outside a tokio runtime):
-        // the buffer is then freed here.
+        // Fails only once the pool is gone without its `reclaim`: the buffer is then freed here.
         let _ = self.home.unbounded_send(std::mem::take(&mut self.buffer));
     }
 }
@@ -138,14 +136,13 @@ mod tests {
     }
 
     #[test]
-    fn buffers_lent_when_the_pool_ends_are_freed_on_its_runtime() {
-        // Goal: a pool dropped while its buffers are still lent (a stream's last chunks on their
-        // way out of a core) leaves one task on its tokio runtime, which takes each buffer back
-        // when its holder drops it, on whatever thread, and ends with the last one.
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let lent = runtime.block_on(async {
+    fn reclaim_takes_back_every_lent_buffer_and_ends_with_the_last() {
+        // Goal: the pool's end (`reclaim`) waits while any buffer is still lent (a stream's last
+        // chunks on their way out of a core), takes each back as its holder drops it on whatever
+        // thread, and ends with the last one; a pool that lent nothing ends at once.
+        use futures_lite::future::{block_on, poll_once};
+        block_on(async {
+            assert!(poll_once(ChunkPool::new(3, 8).reclaim()).await.is_some());
             let mut pool = ChunkPool::new(3, 8);
             let mut lent = Vec::new();
             for byte in 0..3u8 {
@@ -153,33 +150,22 @@ mod tests {
                 buffer.push(byte);
                 lent.push(pool.seal(buffer));
             }
-            lent
+            let mut reclaim = Box::pin(pool.reclaim());
+            assert!(
+                poll_once(&mut reclaim).await.is_none(),
+                "nothing came back yet"
+            );
+            let first = lent.remove(0);
+            std::thread::spawn(move || drop(lent)).join().unwrap();
+            assert!(
+                poll_once(&mut reclaim).await.is_none(),
+                "a buffer is still lent"
+            );
+            drop(first);
+            assert!(
+                poll_once(&mut reclaim).await.is_some(),
+                "the last one came back"
+            );
         });
-        let metrics = runtime.metrics();
-        assert_eq!(
-            metrics.num_alive_tasks(),
-            1,
-            "one task awaits the lent buffers"
-        );
-        let (first, rest) = lent.split_at(1);
-        let (first, rest) = (first.to_vec(), rest.to_vec());
-        drop(lent);
-        std::thread::spawn(move || drop(rest)).join().unwrap();
-        let settle = |runtime: &tokio::runtime::Runtime| {
-            runtime.block_on(async {
-                for _ in 0..100 {
-                    tokio::task::yield_now().await;
-                }
-            })
-        };
-        settle(&runtime);
-        assert_eq!(metrics.num_alive_tasks(), 1, "a buffer is still lent");
-        drop(first);
-        settle(&runtime);
-        assert_eq!(
-            metrics.num_alive_tasks(),
-            0,
-            "the task ends with the last buffer"
-        );
     }
 }

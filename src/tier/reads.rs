@@ -74,7 +74,10 @@ impl Reads {
             .and_then(|cache| cache.open_copy(&request.object))
         {
             if reply.send(Ok(receiver)).is_ok() {
-                forward_copy(copy, request.start, request.length, sender).await;
+                let mut pool = ChunkPool::new(TIER_READ_CHUNKS_PER_STREAM, TIER_CACHE_IO_BYTES);
+                forward_copy(copy, request.start, request.length, sender, &mut pool).await;
+                // Chunks still on their way out of the core are freed on this runtime, not there.
+                tokio::spawn(pool.reclaim());
             }
             return;
         }
@@ -103,7 +106,9 @@ impl Reads {
             }
             None => None,
         };
-        forward(stream, sender, &request.object, tee.flatten()).await;
+        let mut pool = ChunkPool::new(TIER_READ_CHUNKS_PER_STREAM, TIER_READ_CHUNK_BYTES);
+        forward(stream, sender, &request.object, tee.flatten(), &mut pool).await;
+        tokio::spawn(pool.reclaim());
     }
 
     /// A fill of the requested object, if the cache is on, has a free fill slot and takes it.
@@ -158,8 +163,8 @@ async fn forward(
     mut sender: mpsc::Sender<io::Result<Bytes>>,
     object: &RemoteObject,
     mut tee: Option<CacheWriter>,
+    pool: &mut ChunkPool,
 ) {
-    let mut pool = ChunkPool::new(TIER_READ_CHUNKS_PER_STREAM, TIER_READ_CHUNK_BYTES);
     let mut pending: Option<Vec<u8>> = None;
     while let Some(chunk) = stream.next().await {
         let bytes = match chunk {
@@ -213,9 +218,9 @@ async fn forward_copy(
     start: u64,
     length: u64,
     mut sender: mpsc::Sender<io::Result<Bytes>>,
+    pool: &mut ChunkPool,
 ) {
     let copy = Arc::new(copy);
-    let mut pool = ChunkPool::new(TIER_READ_CHUNKS_PER_STREAM, TIER_CACHE_IO_BYTES);
     let mut offset = start;
     let end = start + length;
     while offset < end {
