@@ -1,8 +1,9 @@
 //! The buffers one remote read relays its bytes in: a fixed few per stream, each coming back to
 //! the stream once its core has sent it, so a stream's memory is a constant and its buffers are
-//! allocated and freed on the tier threads, never on a core (those still lent when the stream
-//! ends come back to `reclaim`, which the tier thread runs as a task of its own). Runtime-free:
-//! the core side only drops `Bytes`.
+//! allocated and freed on the tier threads, not on a core (those still lent when the stream ends
+//! come back to `reclaim`, which the tier runtime runs as a task of its own; only a stream cut
+//! short by a panic or shutdown leaves its last few to be freed where they are dropped).
+//! Runtime-free: the core side only drops `Bytes`.
 //!
 //! Why not fresh buffers per chunk: a buffer allocated on a tier thread and freed on a core waits
 //! in the allocator's cross-thread free list until the tier thread collects it, so the tier
@@ -55,7 +56,7 @@ impl ChunkPool {
 
     /// The end of the pool: a future that takes back every buffer still lent as its holder
     /// drops it, frees it where the future runs, and ends with the last one (each lent buffer
-    /// holds a sender of the channel). Run it on the thread that allocated the buffers.
+    /// holds a sender of the channel). Run it on the tier runtime, whose threads allocated them.
     pub fn reclaim(self) -> impl std::future::Future<Output = ()> + Send + 'static {
         let ChunkPool {
             mut returned,
@@ -95,7 +96,9 @@ impl AsRef<[u8]> for Lent {
 
 impl Drop for Lent {
     fn drop(&mut self) {
-        // Fails only once the pool is gone without its `reclaim`: the buffer is then freed here.
+        // Fails only once the pool is gone without its `reclaim` running to its end (a stream cut
+        // short by a panic or the runtime's shutdown): the buffer is then freed here, at most
+        // `count_max` per stream.
         let _ = self.home.unbounded_send(std::mem::take(&mut self.buffer));
     }
 }

@@ -194,7 +194,7 @@ async fn forward(
             buffer.extend_from_slice(&rest[..take]);
             rest = &rest[take..];
             if buffer.len() == TIER_READ_CHUNK_BYTES {
-                let full = pool.seal(pending.take().unwrap_or_default());
+                let full = pool.seal(pending.take().expect("the buffer just filled"));
                 if !send(&mut sender, Ok(full)).await {
                     return;
                 }
