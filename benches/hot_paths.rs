@@ -94,7 +94,7 @@ fn main() {
     );
 
     let head = parsed(&bytes);
-    let query: Vec<(String, String)> = Vec::new();
+    let query = ringstore::s3::path::QueryPairs::default();
     let lookup = |key: &str| (key == "bench-key").then(|| Secret::new(secret));
     let mut cache = SigningKeyCache::new();
     let input = VerifyInput {

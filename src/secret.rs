@@ -1,17 +1,19 @@
 //! Secrets as a type: never printed, compared in constant time.
 
 use std::fmt;
+use std::sync::Arc;
 
 use subtle::ConstantTimeEq;
 
-/// A secret access key. `Debug` and `Display` print a placeholder.
+/// A secret access key. `Debug` and `Display` print a placeholder. Shared, not copied: every
+/// signed request takes its signer's secret (a clone was one of a GET's heap allocations).
 #[derive(Clone)]
-pub struct Secret(String);
+pub struct Secret(Arc<str>);
 
 impl Secret {
     /// Wraps a secret.
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
+        Secret(Arc::from(value.into()))
     }
 
     /// The secret's bytes, for key derivation only.

@@ -14,8 +14,8 @@ pub const OPERATION_NAMES: &[&str] = crate::s3::Operation::NAMES;
 
 fn is_admin_request(head: &RequestHead) -> bool {
     head.method == Method::Get
-        && crate::admin::ADMIN_PATHS.contains(&head.path.as_str())
-        && head.query.is_empty()
+        && crate::admin::ADMIN_PATHS.contains(&head.path())
+        && head.query().is_empty()
         && head.header("authorization").is_none()
 }
 
@@ -51,7 +51,7 @@ impl crate::net::Service for Service {
     async fn handle(&self, head: &RequestHead, body: &mut RequestBody<'_>) -> Response {
         if is_admin_request(head) {
             // Probes and scrapes are not S3 traffic: no request log at info, no request metrics.
-            return crate::admin::handle(&self.s3.core, &head.path).await;
+            return crate::admin::handle(&self.s3.core, head.path()).await;
         }
         if crate::admin_api::is_admin_request(head, &self.s3.config.domains) {
             return crate::admin_api::handle(&self.s3, head, body).await;

@@ -97,7 +97,7 @@ fn plain(status: u16, text: &'static str) -> Response {
 
 /// Answers a request for the console (`path` starts with `/_ringstore/console`).
 pub fn serve(head: &RequestHead) -> Response {
-    if head.path == CONSOLE_PREFIX.trim_end_matches('/') {
+    if head.path() == CONSOLE_PREFIX.trim_end_matches('/') {
         let mut response = plain(308, "the console is at /_ringstore/console/\n");
         response.head.header("Location", CONSOLE_PREFIX);
         return response;
@@ -107,7 +107,7 @@ pub fn serve(head: &RequestHead) -> Response {
         response.head.header("Allow", "GET, HEAD");
         return response;
     }
-    let Some(path) = head.path.strip_prefix(CONSOLE_PREFIX) else {
+    let Some(path) = head.path().strip_prefix(CONSOLE_PREFIX) else {
         return plain(404, "no such console file\n");
     };
     let Some(asset) = ASSETS.iter().find(|asset| asset.path == path) else {

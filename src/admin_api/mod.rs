@@ -38,8 +38,8 @@ pub const OPENAPI_DOCUMENT: &str = include_str!("openapi.json");
 /// Whether ringstore's own API should answer `head` rather than S3: a path under
 /// `RESERVED_PREFIX` in a request whose `Host` names no bucket.
 pub fn is_admin_request(head: &RequestHead, domains: &[String]) -> bool {
-    head.path.starts_with(RESERVED_PREFIX)
-        && path::resolve(head.header("host"), &head.path, domains)
+    head.path().starts_with(RESERVED_PREFIX)
+        && path::resolve(head.header("host"), head.path(), domains)
             .is_ok_and(|target| !target.virtual_hosted)
 }
 
@@ -99,7 +99,7 @@ pub async fn handle(
     body: &mut RequestBody<'_>,
 ) -> Response {
     if head
-        .path
+        .path()
         .starts_with(console::CONSOLE_PREFIX.trim_end_matches('/'))
     {
         return console::serve(head);
@@ -116,7 +116,7 @@ pub async fn handle(
             json_response(error.status(), Some(body), "application/json")
         }
     };
-    response.head.header("x-amz-request-id", request_id.clone());
+    response.head.header("x-amz-request-id", &request_id);
     let status = response.head.status;
     if status >= 500 {
         tracing::warn!(request_id = %request_id, status, admin_op = operation_name, "admin request failed on the server side");
@@ -126,7 +126,7 @@ pub async fn handle(
         core = context.core_index,
         admin_op = operation_name,
         method = head.method.as_str(),
-        path = %head.path,
+        path = %head.path(),
         status,
         duration_ms = started.elapsed().as_secs_f64() * 1000.0,
         access_key = %access_key,
@@ -143,7 +143,7 @@ async fn run(
     access_key: &mut String,
 ) -> Result<Response, AdminError> {
     let sub_path = head
-        .path
+        .path()
         .strip_prefix(ADMIN_API_PREFIX)
         .ok_or(AdminError::NotFound)?;
     let operation = router::route(head.method, sub_path).map_err(|error| match error {
@@ -158,15 +158,14 @@ async fn run(
             "application/json",
         ));
     }
-    let target = path::resolve(head.header("host"), &head.path, &context.config.domains)?;
-    let query = path::parse_query(&head.query)?;
+    let target = path::resolve(head.header("host"), head.path(), &context.config.domains)?;
+    let query = path::parse_query(head.query())?;
     let claimed = claimed_access_key(head, &query);
-    if let Some(claimed) = &claimed {
-        access_key.clone_from(claimed);
+    if let Some(claimed) = claimed {
+        access_key.push_str(claimed);
     }
     let (auth, requester) =
-        crate::s3::pipeline::authenticate(context, head, &target, &query, claimed.as_deref())
-            .await?;
+        crate::s3::pipeline::authenticate(context, head, &target, &query, claimed).await?;
     let Requester::User(identity) = requester else {
         return Err(AdminError::Unsigned);
     };

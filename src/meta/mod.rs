@@ -232,10 +232,11 @@ impl ObjectRecord {
         }
     }
 
-    /// Sizes of the object's parts in order; a single-part object is its one part.
-    pub fn part_sizes(&self) -> Vec<u64> {
+    /// Sizes of the object's parts in order; a single-part object is its one part (borrowed:
+    /// every GET asks).
+    pub fn part_sizes(&self) -> std::borrow::Cow<'_, [u64]> {
         match self.parts() {
-            [] => vec![self.size_bytes],
+            [] => std::borrow::Cow::Borrowed(std::slice::from_ref(&self.size_bytes)),
             parts => parts.iter().map(|part| part.size_bytes).collect(),
         }
     }

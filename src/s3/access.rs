@@ -5,6 +5,8 @@
 //! the creator a bucket; an owner always keeps READ_ACP and WRITE_ACP, everything else comes
 //! from grants. A resource without a stored list has S3's default, the owner's FULL_CONTROL.
 
+use std::rc::Rc;
+
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::xml::parse_tree;
 use crate::http::RequestHead;
@@ -37,8 +39,9 @@ pub struct Identity {
 pub enum Requester {
     /// No signature at all: only what grants to AllUsers allow.
     Anonymous,
-    /// A verified signature.
-    User(Identity),
+    /// A verified signature: the signer's identity, shared with the user cache (a request takes
+    /// it without copying its three strings).
+    User(Rc<Identity>),
 }
 
 impl Requester {
@@ -468,8 +471,8 @@ mod tests {
     #[test]
     fn permission_check() {
         let (alice, bob) = (identity("alice"), identity("bob"));
-        let as_alice = Requester::User(alice.clone());
-        let as_bob = Requester::User(bob.clone());
+        let as_alice = Requester::User(Rc::new(alice.clone()));
+        let as_bob = Requester::User(Rc::new(bob.clone()));
         let anonymous = Requester::Anonymous;
         // Default (no list): the owner only.
         assert!(allows("alice-key", None, &as_alice, Permission::Write));

@@ -26,10 +26,15 @@ pub fn etag_list_matches(list: &str, etag: &str) -> bool {
 /// HEAD and PUT answers one).
 pub fn quoted_etag(etag: &str) -> String {
     let mut quoted = String::with_capacity(etag.len() + 2);
-    quoted.push('"');
-    quoted.push_str(etag);
-    quoted.push('"');
+    write_quoted_etag(etag, &mut quoted);
     quoted
+}
+
+/// Appends `etag` in double quotes to `out` (a response head's value, written in place).
+pub fn write_quoted_etag(etag: &str, out: &mut String) {
+    out.push('"');
+    out.push_str(etag);
+    out.push('"');
 }
 
 fn parse_http_seconds(value: &str) -> Option<u64> {

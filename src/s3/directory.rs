@@ -21,8 +21,8 @@ use crate::meta::{BucketRecord, UserLookup, UserRecord};
 /// A user who can sign requests.
 #[derive(Debug, Clone)]
 pub struct User {
-    /// Who.
-    pub identity: Identity,
+    /// Who (shared with each request it signs).
+    pub identity: Rc<Identity>,
     /// Secret access key.
     pub secret: Secret,
     /// May call the admin API.
@@ -50,11 +50,11 @@ pub struct BucketCache {
 /// id is a SHA-256, and most requests are signed by it).
 pub fn bootstrap_user(credentials: &crate::s3::auth::Credentials) -> User {
     User {
-        identity: Identity {
+        identity: Rc::new(Identity {
             access_key: credentials.access_key.clone(),
             canonical_id: canonical_id(&credentials.access_key),
             display_name: credentials.access_key.clone(),
-        },
+        }),
         secret: credentials.secret.clone(),
         admin: true,
         disabled: false,
@@ -78,7 +78,7 @@ fn user_of(record: UserRecord) -> User {
     let (admin, disabled) = (record.admin, record.disabled);
     let (identity, secret) = identity_of(record);
     User {
-        identity,
+        identity: Rc::new(identity),
         secret,
         admin,
         disabled,
@@ -139,7 +139,7 @@ impl S3Context {
             });
         }
         Ok(match self.user(access_key).await? {
-            Some(user) => user.identity.clone(),
+            Some(user) => Identity::clone(&user.identity),
             None => Identity {
                 access_key: access_key.to_string(),
                 canonical_id: canonical_id(access_key),
@@ -152,7 +152,7 @@ impl S3Context {
     pub async fn grantee_user(&self, lookup: UserLookup) -> S3Result<Option<Identity>> {
         let admin = &self.admin.identity;
         if matches!(&lookup, UserLookup::CanonicalId(id) if *id == admin.canonical_id) {
-            return Ok(Some(admin.clone()));
+            return Ok(Some(Identity::clone(admin)));
         }
         Ok(self
             .meta

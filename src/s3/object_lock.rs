@@ -71,8 +71,7 @@ pub fn has_body_digest(head: &RequestHead) -> bool {
         || head.header("x-amz-sdk-checksum-algorithm").is_some()
         || head.header("x-amz-trailer").is_some()
         || head
-            .headers
-            .iter()
+            .headers()
             .any(|(name, _)| name.starts_with("x-amz-checksum-") && name != "x-amz-checksum-type")
 }
 

@@ -74,13 +74,13 @@ pub(crate) fn parse_put_condition(head: &RequestHead) -> S3Result<PutCondition> 
 pub(crate) fn stored_headers(head: &RequestHead) -> S3Result<Vec<(String, String)>> {
     let mut headers = Vec::new();
     let mut metadata_bytes = 0usize;
-    for (name, value) in &head.headers {
+    for (name, value) in head.headers() {
         if let Some(suffix) = name.strip_prefix("x-amz-meta-") {
             metadata_bytes += suffix.len() + value.len();
-            headers.push((name.clone(), value.clone()));
+            headers.push((name.to_string(), value.to_string()));
         } else if name == STORAGE_CLASS_HEADER {
             headers.extend(storage_class_header(value));
-        } else if let Some((_, _)) = STORED_HEADERS.iter().find(|(stored, _)| stored == name) {
+        } else if let Some((_, _)) = STORED_HEADERS.iter().find(|(stored, _)| *stored == name) {
             let mentions_aws_chunked = value
                 .split(',')
                 .any(|coding| coding.trim().eq_ignore_ascii_case("aws-chunked"));
@@ -94,10 +94,10 @@ pub(crate) fn stored_headers(head: &RequestHead) -> S3Result<Vec<(String, String
                     })
                     .collect();
                 if !kept.is_empty() {
-                    headers.push((name.clone(), kept.join(", ")));
+                    headers.push((name.to_string(), kept.join(", ")));
                 }
             } else {
-                headers.push((name.clone(), value.clone()));
+                headers.push((name.to_string(), value.to_string()));
             }
         }
     }
@@ -244,7 +244,7 @@ pub fn decode_checksum(algorithm: ChecksumAlgorithm, text: &str) -> S3Result<Vec
 /// declared in `x-amz-trailer`, or only `x-amz-sdk-checksum-algorithm`.
 pub fn parse_checksum_request(head: &RequestHead) -> S3Result<Option<ChecksumRequest>> {
     let mut found: Option<ChecksumRequest> = None;
-    for (name, value) in &head.headers {
+    for (name, value) in head.headers() {
         let Some(suffix) = name.strip_prefix("x-amz-checksum-") else {
             continue;
         };

@@ -55,8 +55,8 @@ pub async fn handle(
     if operation != Some(Operation::OptionsPreflight) {
         add_cors_headers(context, head, &mut response).await;
     }
-    response.head.header("x-amz-request-id", request_id.clone());
-    response.head.header("x-amz-id-2", request_id.clone());
+    response.head.header("x-amz-request-id", &request_id);
+    response.head.header("x-amz-id-2", &request_id);
     let status = response.head.status;
     let elapsed = started.elapsed();
     let seconds = elapsed.as_secs_f64();
@@ -78,7 +78,7 @@ pub async fn handle(
             status,
             code,
             method: head.method.as_str(),
-            path: head.path.clone(),
+            path: head.path().to_string(),
             access_key: access_key.clone(),
         });
     }
@@ -90,7 +90,7 @@ pub async fn handle(
         core: context.core_index,
         s3_op: operation.map_or(UNROUTED, Operation::name),
         method: head.method.as_str(),
-        path: &head.path,
+        path: head.path(),
         status,
         duration: elapsed,
         bytes_in: body.bytes_read(),
@@ -107,7 +107,8 @@ async fn add_cors_headers(context: &S3Context, head: &RequestHead, response: &mu
     let Some(origin) = head.header("origin") else {
         return;
     };
-    let Ok(target) = path::resolve(head.header("host"), &head.path, &context.config.domains) else {
+    let Ok(target) = path::resolve(head.header("host"), head.path(), &context.config.domains)
+    else {
         return;
     };
     let Some(name) = target.bucket.as_deref() else {
@@ -141,14 +142,14 @@ async fn add_cors_headers(context: &S3Context, head: &RequestHead, response: &mu
 fn error_response(error: &S3Error, head: &RequestHead, request_id: &str) -> Response {
     let mut response = Response::empty(error.status());
     for (name, value) in &error.headers {
-        response.head.header(*name, value.clone());
+        response.head.header(*name, value);
     }
     if head.method == Method::Head {
         // HEAD answers carry no body, so S3 puts nothing but the status on the wire.
         return response;
     }
     response.head.header("Content-Type", "application/xml");
-    response.body = ResponseBody::Bytes(xml::error_document(error, &head.path, request_id));
+    response.body = ResponseBody::Bytes(xml::error_document(error, head.path(), request_id));
     response
 }
 
@@ -158,7 +159,7 @@ pub(crate) async fn authenticate(
     context: &S3Context,
     head: &RequestHead,
     target: &Target,
-    query: &[(String, String)],
+    query: &crate::s3::path::QueryPairs,
     claimed: Option<&str>,
 ) -> S3Result<(AuthContext, Requester)> {
     if is_anonymous(head, query) {
@@ -199,9 +200,9 @@ async fn run(
     operation: &mut Option<Operation>,
     access_key: &mut String,
 ) -> S3Result<Response> {
-    let target = path::resolve(head.header("host"), &head.path, &context.config.domains)?;
-    let query = path::parse_query(&head.query)?;
-    let query_names: Vec<&str> = query.iter().map(|(name, _)| name.as_str()).collect();
+    let target = path::resolve(head.header("host"), head.path(), &context.config.domains)?;
+    let query = path::parse_query(head.query())?;
+    let query_names: Vec<&str> = query.iter().map(|(name, _)| name).collect();
     let routed = router::route(RouteInput {
         method: head.method,
         has_bucket: target.bucket.is_some(),
@@ -212,14 +213,14 @@ async fn run(
     *operation = Some(routed);
     // Logged even when verification fails: the key the request claims (not yet verified).
     let claimed = claimed_access_key(head, &query);
-    if let Some(claimed) = &claimed {
-        access_key.clone_from(claimed);
+    if let Some(claimed) = claimed {
+        access_key.push_str(claimed);
     }
     // Preflights are never signed: S3 answers them from the bucket's CORS rules alone.
     let (auth, requester) = if routed == Operation::OptionsPreflight {
         (AuthContext::anonymous(), Requester::Anonymous)
     } else {
-        authenticate(context, head, &target, &query, claimed.as_deref()).await?
+        authenticate(context, head, &target, &query, claimed).await?
     };
     access_key.clone_from(&auth.access_key);
     if let Some(bucket) = &target.bucket {

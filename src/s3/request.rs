@@ -14,7 +14,7 @@ pub struct S3Request<'a> {
     /// Bucket and key.
     pub target: Target,
     /// Decoded query pairs.
-    pub query: Vec<(String, String)>,
+    pub query: crate::s3::path::QueryPairs,
     /// Who sent it.
     pub requester: Requester,
     /// Id of this request.
@@ -33,10 +33,7 @@ impl S3Request<'_> {
 
     /// The first value of query parameter `name`.
     pub fn query_value(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+        self.query.get(name)
     }
 
     /// The key (the router guarantees one for object operations).

@@ -105,11 +105,7 @@ pub fn customer_key(head: &RequestHead, prefix: &str) -> S3Result<Option<Custome
         COPY_SOURCE_PREFIX => Cow::Borrowed(COPY_SOURCE_SSE_C_HEADERS_PREFIX),
         _ => copy_source_named(prefix, SSE_C_HEADERS_PREFIX),
     };
-    if !head
-        .headers
-        .iter()
-        .any(|(name, _)| name.starts_with(&*family))
-    {
+    if !head.headers().any(|(name, _)| name.starts_with(&*family)) {
         return Ok(None);
     }
     refuse_repeated_customer_headers(head, prefix)?;

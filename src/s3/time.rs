@@ -41,8 +41,20 @@ const HTTP_DATE_MS_MAX: i64 = 253_402_300_799_000;
 /// `Mon, 12 Oct 2009 17:50:30 GMT`, as S3 writes `Last-Modified`; moments outside 1970–9999
 /// (a lifecycle rule's Days can reach past year 9999) are written as the nearest end.
 pub fn http_date(ms: i64) -> String {
+    let mut text = String::with_capacity(HTTP_DATE_BYTES);
+    write_http_date(ms, &mut text);
+    text
+}
+
+/// The length of an IMF-fixdate (`Mon, 12 Oct 2009 17:50:30 GMT`).
+const HTTP_DATE_BYTES: usize = 29;
+
+/// `http_date` appended to `out` (a response head's value, written in place).
+pub fn write_http_date(ms: i64, out: &mut String) {
+    use std::fmt::Write;
     let clamped = ms.clamp(0, HTTP_DATE_MS_MAX) as u64;
-    httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_millis(clamped))
+    let date = httpdate::HttpDate::from(UNIX_EPOCH + Duration::from_millis(clamped));
+    write!(out, "{date}").expect("a String takes any text");
 }
 
 #[cfg(test)]
@@ -65,5 +77,8 @@ mod tests {
         // IMF-fixdate has, never a panic that would take a core down.
         assert_eq!(http_date(i64::MAX), "Fri, 31 Dec 9999 23:59:59 GMT");
         assert_eq!(http_date(-5), "Thu, 01 Jan 1970 00:00:00 GMT");
+        let mut written = String::from("x");
+        write_http_date(1_255_369_830_000, &mut written);
+        assert_eq!(written, "xMon, 12 Oct 2009 17:50:30 GMT");
     }
 }

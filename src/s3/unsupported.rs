@@ -201,7 +201,7 @@ pub fn refusal(operation: &str, name: &str, value: &str) -> Option<S3Error> {
 /// The first refusal a header of `head` earns on `operation` (checked before the operation
 /// runs, so nothing is read or stored).
 pub fn check_headers(operation: &str, head: &RequestHead) -> Result<(), S3Error> {
-    for (name, value) in &head.headers {
+    for (name, value) in head.headers() {
         // Every rule names an `x-amz-` or `if-` header: one prefix test skips the rest.
         if !(name.starts_with("x-amz-") || name.starts_with("if-")) {
             continue;

@@ -766,7 +766,7 @@ impl RawRequest {
         let canonical = sigv4::canonical_request(
             &self.method,
             &sigv4::uri_encode(&decoded_path, true),
-            &sigv4::canonical_query(&query),
+            &sigv4::canonical_query_of(query.iter()),
             &headers
                 .iter()
                 .map(|(n, v)| (n.clone(), sigv4::canonical_header_value(v)))

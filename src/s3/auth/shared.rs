@@ -74,7 +74,7 @@ pub struct VerifyInput<'a> {
     /// Decoded path (`/bucket/key`), re-encoded here for the canonical URI.
     pub decoded_path: &'a str,
     /// Decoded query pairs.
-    pub query: &'a [(String, String)],
+    pub query: &'a crate::s3::path::QueryPairs,
     /// The bucket named by the Host header (virtual-hosted style), which SigV2's canonicalized
     /// resource puts in front of the path.
     pub virtual_host_bucket: Option<&'a str>,

@@ -100,7 +100,9 @@ fn decode(text: &str) -> String {
 
 /// The `x-amz-*` headers, names lower-case and sorted, repeated names' values joined with `,`,
 /// each `name:value\n`.
-pub fn canonicalized_amz_headers(headers: &[(String, String)]) -> String {
+pub fn canonicalized_amz_headers<'a>(
+    headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> String {
     let mut amz: Vec<(String, Vec<String>)> = Vec::new();
     for (name, value) in headers {
         let name = name.to_ascii_lowercase();
@@ -194,7 +196,7 @@ mod tests {
     fn amz_headers_and_subresources_canonicalize() {
         // Goal: x-amz-* headers are lower-cased, sorted, trimmed and joined; sub-resources are
         // sorted, decoded, and other query parameters left out.
-        let headers = vec![
+        let headers = [
             (
                 "X-Amz-Meta-ReviewedBy".to_string(),
                 "joe@example.com".to_string(),
@@ -208,7 +210,11 @@ mod tests {
             ("x-amz-meta-spaced".to_string(), " a  b ".to_string()),
         ];
         assert_eq!(
-            canonicalized_amz_headers(&headers),
+            canonicalized_amz_headers(
+                headers
+                    .iter()
+                    .map(|(name, value)| (name.as_str(), value.as_str()))
+            ),
             "x-amz-acl:public-read\nx-amz-meta-reviewedby:joe@example.com,jane@example.com\nx-amz-meta-spaced:a  b\n"
         );
         assert_eq!(

@@ -86,6 +86,11 @@ pub fn canonical_query(pairs: &[(String, String)]) -> String {
 /// `canonical_query` of borrowed pairs (a presigned URL's, less its signature, without copying
 /// them first).
 pub fn canonical_query_of<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let mut pairs = pairs.peekable();
+    // Most requests signed in a header have no query: nothing to encode, nothing to allocate.
+    if pairs.peek().is_none() {
+        return String::new();
+    }
     let mut encoded = Vec::with_capacity(128);
     let mut spans = Vec::with_capacity(8);
     for (name, value) in pairs {

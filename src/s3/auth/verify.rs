@@ -2,6 +2,8 @@
 //! header or presigned query, deciding how the payload is checked while it streams), SigV2 in
 //! `verify_v2`; what both share is in `shared`.
 
+use std::borrow::Cow;
+
 use super::key_cache::SigningKeyCache;
 use super::shared::{
     hex_bytes, malformed, parse_http_date, parse_payload_mode, too_skewed, AuthContext,
@@ -20,11 +22,11 @@ pub const PRESIGNED_EXPIRES_SECONDS_MAX: i64 = 604_800;
 
 /// Whether the request carries no authentication at all (no `Authorization` header, no
 /// query-string signature of either version): S3 then serves only what ACLs grant to AllUsers.
-pub fn is_anonymous(head: &RequestHead, query: &[(String, String)]) -> bool {
+pub fn is_anonymous(head: &RequestHead, query: &crate::s3::path::QueryPairs) -> bool {
     head.header("authorization").is_none()
         && !query.iter().any(|(name, _)| {
             matches!(
-                name.as_str(),
+                name,
                 "X-Amz-Algorithm" | "X-Amz-Credential" | "AWSAccessKeyId" | "Signature"
             )
         })
@@ -32,18 +34,21 @@ pub fn is_anonymous(head: &RequestHead, query: &[(String, String)]) -> bool {
 
 /// The access key a request claims to be signed with (unverified), so its secret can be fetched
 /// before `verify_request` runs.
-pub fn claimed_access_key(head: &RequestHead, query: &[(String, String)]) -> Option<String> {
-    if let Some((_, credential)) = query.iter().find(|(name, _)| name == "X-Amz-Credential") {
-        return parse_credential(credential).map(|parsed| parsed.access_key.to_string());
+pub fn claimed_access_key<'a>(
+    head: &'a RequestHead,
+    query: &'a crate::s3::path::QueryPairs,
+) -> Option<&'a str> {
+    if let Some((_, credential)) = query.iter().find(|(name, _)| *name == "X-Amz-Credential") {
+        return parse_credential(credential).map(|parsed| parsed.access_key);
     }
-    if let Some((_, access_key)) = query.iter().find(|(name, _)| name == "AWSAccessKeyId") {
-        return Some(access_key.clone());
+    if let Some((_, access_key)) = query.iter().find(|(name, _)| *name == "AWSAccessKeyId") {
+        return Some(access_key);
     }
     let authorization = head.header("authorization")?;
     if let Some((access_key, _)) = super::verify_v2::parse_v2_authorization(authorization) {
-        return Some(access_key.to_string());
+        return Some(access_key);
     }
-    sigv4::authorization_access_key(authorization).map(str::to_string)
+    sigv4::authorization_access_key(authorization)
 }
 
 /// Verifies the request's signature with the secret `lookup` returns for its access key.
@@ -54,11 +59,7 @@ pub fn verify_request(
     lookup: impl Fn(&str) -> Option<Secret>,
     cache: &mut SigningKeyCache,
 ) -> S3Result<AuthContext> {
-    if input
-        .query
-        .iter()
-        .any(|(name, _)| name == "X-Amz-Algorithm")
-    {
+    if input.query.contains("X-Amz-Algorithm") {
         return verify_presigned(input, lookup, cache);
     }
     if input
@@ -88,7 +89,7 @@ pub fn verify_request(
             "AWS authentication requires a valid Date or x-amz-date header",
         )
     })?;
-    let amz_date = amz_date.as_str();
+    let amz_date = &*amz_date;
     if !amz_date.starts_with(authorization.date) {
         return Err(malformed(
             "The authorization header is malformed; the credential date does not match x-amz-date.",
@@ -103,7 +104,7 @@ pub fn verify_request(
             "Missing required header for this request: x-amz-content-sha256",
         )
     })?;
-    let canonical_query = sigv4::canonical_query(input.query);
+    let canonical_query = sigv4::canonical_query_of(input.query.iter());
     let (payload, signing_key) = check_signature(
         input,
         &authorization,
@@ -223,7 +224,7 @@ impl CanonicalInput<'_> {
     /// the way: a name that is empty or not lower-case, or no `host`, is malformed; a signed
     /// header the request lacks cannot match.
     fn write(&self, out: &mut impl FnMut(&[u8])) -> S3Result<()> {
-        out(self.input.head.method_text.as_bytes());
+        out(self.input.head.method_text().as_bytes());
         out(b"\n");
         sigv4::uri_encode_into(self.input.decoded_path, true, out);
         out(b"\n");
@@ -240,9 +241,8 @@ impl CanonicalInput<'_> {
             let mut values = self
                 .input
                 .head
-                .headers
-                .iter()
-                .filter(|(header, _)| header == name)
+                .headers()
+                .filter(|(header, _)| *header == name)
                 .peekable();
             if values.peek().is_none() {
                 return Err(S3Error::new(S3ErrorCode::SignatureDoesNotMatch));
@@ -284,13 +284,7 @@ fn verify_presigned(
     lookup: impl Fn(&str) -> Option<Secret>,
     cache: &mut SigningKeyCache,
 ) -> S3Result<AuthContext> {
-    let get = |name: &str| {
-        input
-            .query
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |name: &str| input.query.get(name);
     let denied = |message: &'static str| S3Error::with_message(S3ErrorCode::AccessDenied, message);
     let query_malformed = |message: &'static str| {
         S3Error::with_message(S3ErrorCode::AuthorizationQueryParametersError, message)
@@ -366,8 +360,7 @@ fn verify_presigned(
         input
             .query
             .iter()
-            .filter(|(name, _)| name != "X-Amz-Signature")
-            .map(|(name, value)| (name.as_str(), value.as_str())),
+            .filter(|(name, _)| *name != "X-Amz-Signature"),
     );
     let (payload, _) = check_signature(
         input,
@@ -384,9 +377,8 @@ fn verify_presigned(
     // `x-amz-content-sha256` alone may ride unsigned, as in S3.
     let unsigned: Vec<&str> = input
         .head
-        .headers
-        .iter()
-        .map(|(name, _)| name.as_str())
+        .headers()
+        .map(|(name, _)| name)
         .filter(|name| name.starts_with("x-amz-") && *name != "x-amz-content-sha256")
         .filter(|name| !signed_headers.split(';').any(|signed| signed == *name))
         .collect();
@@ -416,16 +408,16 @@ fn verify_presigned(
 /// (SigV4 allows either; botocore signs with `Date` when a caller set one), else an `x-amz-date`
 /// written as an HTTP date. Returns the seconds and the ISO 8601 basic form the string to sign
 /// carries.
-fn request_time(head: &RequestHead) -> Option<(i64, String)> {
+fn request_time(head: &RequestHead) -> Option<(i64, Cow<'_, str>)> {
     let amz_date = head.header("x-amz-date");
     if let Some(seconds) = amz_date.and_then(parse_amz_date) {
-        return Some((seconds, amz_date?.to_string()));
+        return Some((seconds, Cow::Borrowed(amz_date?)));
     }
     let seconds = head
         .header("date")
         .and_then(parse_http_date)
         .or_else(|| amz_date.and_then(parse_http_date))?;
-    Some((seconds, format_amz_date(seconds)?))
+    Some((seconds, Cow::Owned(format_amz_date(seconds)?)))
 }
 
 /// Seconds since the epoch as `YYYYMMDDTHHMMSSZ`.
@@ -504,7 +496,7 @@ mod tests {
         let input = VerifyInput {
             head,
             decoded_path: "/test.txt",
-            query: &[],
+            query: &crate::s3::path::QueryPairs::default(),
             virtual_host_bucket: Some("examplebucket"),
             bucket_only: false,
             region: "us-east-1",

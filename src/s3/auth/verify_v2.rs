@@ -39,13 +39,7 @@ fn v2_payload_mode(head: &RequestHead) -> S3Result<PayloadMode> {
 /// presigned: `Expires` not passed.
 fn v2_claim<'a>(input: &VerifyInput<'a>) -> S3Result<(&'a str, &'a str, String)> {
     let head = input.head;
-    let query_value = |name: &str| {
-        input
-            .query
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    };
+    let query_value = |name: &str| input.query.get(name);
     let presigned = query_value("Signature").is_some() || query_value("AWSAccessKeyId").is_some();
     if presigned {
         let missing = || {
@@ -105,7 +99,7 @@ pub(super) fn verify_v2(
     if let Some((name, _)) = input
         .query
         .iter()
-        .find(|(name, _)| sigv2::UNSIGNABLE_SUBRESOURCES.contains(&name.as_str()))
+        .find(|(name, _)| sigv2::UNSIGNABLE_SUBRESOURCES.contains(name))
     {
         // SigV2 does not sign it, so a captured signature could be pointed at it.
         return Err(S3Error::with_message(
@@ -116,17 +110,17 @@ pub(super) fn verify_v2(
     let payload = v2_payload_mode(head)?;
     let secret = lookup(access_key).ok_or_else(|| S3Error::new(S3ErrorCode::InvalidAccessKeyId))?;
     let resource_path = match input.virtual_host_bucket {
-        Some(bucket) => format!("/{bucket}{}", head.path),
-        None => head.path.clone(),
+        Some(bucket) => format!("/{bucket}{}", head.path()),
+        None => head.path().to_string(),
     };
     let string_to_sign = |resource_path: &str| {
         sigv2::string_to_sign(
-            &head.method_text,
+            head.method_text(),
             head.header("content-md5").unwrap_or_default(),
             head.header("content-type").unwrap_or_default(),
             &date,
-            &sigv2::canonicalized_amz_headers(&head.headers),
-            &sigv2::canonicalized_resource(resource_path, &head.query),
+            &sigv2::canonicalized_amz_headers(head.headers()),
+            &sigv2::canonicalized_resource(resource_path, head.query()),
         )
     };
     let signs = |text: &str| {

@@ -49,9 +49,8 @@ impl FromRequest<'_> for GetObjectAttributesInput {
         let RequestedVersion(version) = RequestedVersion::parse(request)?;
         let head = request.head;
         let wanted: Vec<String> = head
-            .headers
-            .iter()
-            .filter(|(name, _)| name == "x-amz-object-attributes")
+            .headers()
+            .filter(|(name, _)| *name == "x-amz-object-attributes")
             .flat_map(|(_, value)| value.split(',').map(|item| item.trim().to_string()))
             .filter(|item| !item.is_empty())
             .collect();

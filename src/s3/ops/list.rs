@@ -55,7 +55,7 @@ fn check_string_parameters(request: &S3Request<'_>) -> S3Result<()> {
         "continuation-token",
         "key-marker",
     ] {
-        if request.query.iter().filter(|(n, _)| n == name).count() > 1 {
+        if request.query.iter().filter(|(n, _)| *n == name).count() > 1 {
             return Err(invalid_argument(
                 format!("Duplicate query parameter: {name}"),
                 "query",

@@ -8,7 +8,7 @@ use crate::meta::multipart::{Completion, PartRecord, PartsQuery, UploadRecord, U
 use crate::meta::MetaError;
 use crate::meta::ObjectLock;
 use crate::s3::access::{AclRequest, Permission};
-use crate::s3::conditions::quoted_etag;
+use crate::s3::conditions::write_quoted_etag;
 use crate::s3::copy_source::{copy_from_source, CopySourceRequest};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::expiration::{abort_headers, expiration_after_write};
@@ -345,7 +345,9 @@ pub struct PartWritten {
 impl IntoResponse for PartWritten {
     fn into_response(self) -> Response {
         let mut response = Response::empty(200);
-        response.head.header("ETag", quoted_etag(&self.etag));
+        response
+            .head
+            .header_written("ETag", |out| write_quoted_etag(&self.etag, out));
         for (name, value) in self.encryption {
             response.head.header(name, value);
         }

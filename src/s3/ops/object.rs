@@ -5,7 +5,7 @@ use crate::http::Response;
 use crate::limits::PUT_OBJECT_BYTES_MAX;
 use crate::meta::{DeleteCondition, DeletedVersion, ObjectLock, PutCondition, VersionSelector};
 use crate::s3::access::{AclRequest, Permission};
-use crate::s3::conditions::{delete_condition, quoted_etag};
+use crate::s3::conditions::{delete_condition, write_quoted_etag};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::expiration::expiration_header;
 use crate::s3::grants::{refuse_public_acl, stored_acl};
@@ -97,7 +97,9 @@ pub struct ObjectWritten {
 impl IntoResponse for ObjectWritten {
     fn into_response(self) -> Response {
         let mut response = Response::empty(200);
-        response.head.header("ETag", quoted_etag(&self.etag));
+        response
+            .head
+            .header_written("ETag", |out| write_quoted_etag(&self.etag, out));
         for (name, value) in self.encryption {
             response.head.header(name, value);
         }
@@ -110,7 +112,7 @@ impl IntoResponse for ObjectWritten {
         if let Some(stored) = self.checksum {
             response
                 .head
-                .header(stored.algorithm.header_name(), stored.value.clone());
+                .header(stored.algorithm.header_name(), &stored.value);
             response
                 .head
                 .header("x-amz-checksum-type", stored.type_name());

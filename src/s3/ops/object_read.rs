@@ -8,7 +8,7 @@ use crate::http::{RequestHead, Response, ResponseBody, ResponseHead};
 use crate::meta::{ObjectBody, ObjectRecord, VersionSelector};
 use crate::s3::access::{allows, Permission, Requester};
 use crate::s3::conditions::{
-    parse_range, quoted_etag, ConditionOutcome, RangeRequest, ReadConditions,
+    parse_range, write_quoted_etag, ConditionOutcome, RangeRequest, ReadConditions,
 };
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::expiration::expiration_header;
@@ -71,21 +71,21 @@ const RESPONSE_OVERRIDES: &[(&str, &str)] = &[
 /// either using an Authorization header or a presigned URL, when using these parameters").
 fn response_overrides<'r>(request: &'r S3Request<'_>) -> S3Result<Vec<(&'static str, &'r str)>> {
     let mut overrides = Vec::new();
-    for (name, value) in &request.query {
+    for (name, value) in request.query.iter() {
         if !name.starts_with("response-") {
             continue;
         }
-        let Some((_, header)) = RESPONSE_OVERRIDES.iter().find(|(known, _)| known == name) else {
+        let Some((_, header)) = RESPONSE_OVERRIDES.iter().find(|(known, _)| *known == name) else {
             return Err(S3Error::with_message(
                 S3ErrorCode::InvalidArgument,
                 format!("{name} is not a response header that can be overridden."),
             )
-            .field("ArgumentName", name.clone())
-            .field("ArgumentValue", value.clone()));
+            .field("ArgumentName", name)
+            .field("ArgumentValue", value));
         };
         // The first of a repeated parameter counts, as for every other query parameter.
         if !overrides.iter().any(|(seen, _)| seen == header) {
-            overrides.push((*header, value.as_str()));
+            overrides.push((*header, value));
         }
     }
     if !overrides.is_empty() && matches!(request.requester, Requester::Anonymous) {
@@ -184,10 +184,12 @@ impl IntoResponse for ObjectRead {
                 last_modified_ms,
             } => {
                 let mut response = Response::empty(304);
-                response.head.header("ETag", quoted_etag(&etag));
                 response
                     .head
-                    .header("Last-Modified", time::http_date(last_modified_ms));
+                    .header_written("ETag", |out| write_quoted_etag(&etag, out));
+                response.head.header_written("Last-Modified", |out| {
+                    time::write_http_date(last_modified_ms, out)
+                });
                 response
             }
             ObjectRead::Object(answer) => answer.into_response(),
@@ -223,7 +225,7 @@ impl ObjectAnswer {
             head.header("x-amz-expiration", expiration);
         }
         if let Some(version_id) = &record.version_id {
-            head.header("x-amz-version-id", version_id.clone());
+            head.header("x-amz-version-id", version_id);
         } else if self.null_version_named {
             head.header("x-amz-version-id", NULL_VERSION_ID);
         }
@@ -239,11 +241,13 @@ impl ObjectAnswer {
             "Content-Type",
             record
                 .content_type
-                .clone()
-                .unwrap_or_else(|| DEFAULT_CONTENT_TYPE.to_string()),
+                .as_deref()
+                .unwrap_or(DEFAULT_CONTENT_TYPE),
         );
-        head.header("ETag", quoted_etag(&record.etag));
-        head.header("Last-Modified", time::http_date(record.last_modified_ms));
+        head.header_written("ETag", |out| write_quoted_etag(&record.etag, out));
+        head.header_written("Last-Modified", |out| {
+            time::write_http_date(record.last_modified_ms, out)
+        });
         head.header("Accept-Ranges", "bytes");
         for (name, value) in sse::answer_headers(&record.headers) {
             head.header(name, value);
@@ -253,14 +257,13 @@ impl ObjectAnswer {
                 continue;
             }
             match STORED_HEADERS.iter().find(|(stored, _)| stored == name) {
-                Some((_, canonical)) => head.header(*canonical, value.clone()),
+                Some((_, canonical)) => head.header(*canonical, value),
                 None => head.header(name.clone(), mail_safe(value)),
             };
         }
         for (header, value) in &self.overrides {
-            head.headers
-                .retain(|(name, _)| !name.eq_ignore_ascii_case(header));
-            head.header(*header, value.clone());
+            head.remove(header);
+            head.header(*header, value);
         }
         head.header("Content-Security-Policy", OBJECT_CONTENT_SECURITY_POLICY);
         let stored = record.checksum.as_deref().and_then(StoredChecksum::decode);
@@ -271,13 +274,13 @@ impl ObjectAnswer {
             // One part of a multipart object: that part's checksum, with the object's type.
             (true, Some(stored), Some(part)) => {
                 if let Some(value) = &part.checksum {
-                    head.header(stored.algorithm.header_name(), value.clone());
+                    head.header(stored.algorithm.header_name(), value);
                     head.header("x-amz-checksum-type", stored.type_name());
                 }
             }
             // A full-object checksum does not describe a range, so S3 omits it on 206 answers.
             (true, Some(stored), None) if head.status == 200 || self.part_number.is_some() => {
-                head.header(stored.algorithm.header_name(), stored.value.clone());
+                head.header(stored.algorithm.header_name(), &stored.value);
                 head.header("x-amz-checksum-type", stored.type_name());
             }
             _ => {}

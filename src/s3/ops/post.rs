@@ -2,6 +2,8 @@
 //! `auth::form`), its conditions checked before the file part streams to disk like a PUT body. A
 //! typed unit (`S3Operation`).
 
+use std::rc::Rc;
+
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 
@@ -84,7 +86,7 @@ impl FromRequest<'_> for PostObjectInput {
 async fn form_signer(
     context: &S3Context,
     fields: &[(String, String)],
-) -> S3Result<Option<(Identity, PostPolicy)>> {
+) -> S3Result<Option<(Rc<Identity>, PostPolicy)>> {
     let Some(signature) =
         FormSignature::from_fields(fields, &context.config.region, context.config.region_any)?
     else {
@@ -335,16 +337,12 @@ impl IntoResponse for PostObjectOutput {
             PostAnswer::Status(201) => {
                 let mut response = Response::xml(self.document.render());
                 response.head.status = 201;
-                response
-                    .head
-                    .header("Location", self.document.location.clone());
+                response.head.header("Location", &self.document.location);
                 response
             }
             PostAnswer::Status(status) => {
                 let mut response = Response::empty(status);
-                response
-                    .head
-                    .header("Location", self.document.location.clone());
+                response.head.header("Location", &self.document.location);
                 response
             }
         };
