@@ -73,10 +73,14 @@ request = function()
   return wrk.format("GET", paths[index])
 end
 LUA
-cpu_ticks() { # pids…
-    local total=0
-    for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
-    echo "$total"
+cpu_ticks() { # pids… → "user system" clock ticks
+    local user=0 system=0
+    for pid in "$@"; do
+        read -r u s < <(awk '{print $14, $15}' "/proc/$pid/stat")
+        user=$((user + u))
+        system=$((system + s))
+    done
+    echo "$user $system"
 }
 run() { # side
     local side=$1 before after
@@ -96,13 +100,17 @@ run() { # side
         cat "$work/client.out" >&2
         exit 1
     fi
-    awk -v side="$side" -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
+    read -r user_before system_before <<<"$before"
+    read -r user_after system_after <<<"$after"
+    awk -v side="$side" -v user_ticks=$((user_after - user_before)) \
+        -v system_ticks=$((system_after - system_before)) -v hz="$(getconf CLK_TCK)" '
         /requests in/ { requests = $1 }              # wrk
         /^Complete requests:/ { requests = $3 }      # ab
         /Requests\/sec/ { rate = $2 }                # wrk
         /^Requests per second:/ { rate = $4 }        # ab
-        END { printf "%-6s %9d req/s %7.2f µs server CPU per request\n", side, rate,
-              ticks / hz * 1e6 / requests }' "$work/client.out"
+        END { per = 1e6 / hz / requests
+              printf "%-6s %9d req/s %7.2f µs server CPU per request (user %.2f, system %.2f)\n",
+                     side, rate, (user_ticks + system_ticks) * per, user_ticks * per, system_ticks * per }' "$work/client.out"
 }
 for round in $(seq "${ROUNDS:-3}"); do
     order=("${sides[@]}")

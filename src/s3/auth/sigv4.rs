@@ -83,6 +83,10 @@ pub fn canonical_query(pairs: &[(String, String)]) -> String {
     )
 }
 
+/// Room a canonical query starts with: a presigned URL's pairs, encoded (its credential alone is
+/// ~60 bytes), fit without growing.
+const CANONICAL_QUERY_CAPACITY_BYTES: usize = 384;
+
 /// `canonical_query` of borrowed pairs (a presigned URL's, less its signature, without copying
 /// them first).
 pub fn canonical_query_of<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
@@ -91,7 +95,7 @@ pub fn canonical_query_of<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -
     if pairs.peek().is_none() {
         return String::new();
     }
-    let mut encoded = Vec::with_capacity(128);
+    let mut encoded = Vec::with_capacity(CANONICAL_QUERY_CAPACITY_BYTES);
     let mut spans = Vec::with_capacity(8);
     for (name, value) in pairs {
         let name_start = encoded.len();
