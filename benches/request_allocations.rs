@@ -118,7 +118,8 @@ unsafe impl GlobalAlloc for Counting {
         INNER.alloc_zeroed(layout)
     }
     unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count(new_size);
+        // A growth counts as an allocation of what it adds.
+        count(new_size.saturating_sub(layout.size()));
         INNER.realloc(pointer, layout, new_size)
     }
     unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
@@ -268,49 +269,44 @@ fn content_length(head: &[u8]) -> usize {
     0
 }
 
-/// Frames of the allocator, std's collections and this bench, skipped to find who allocated.
-const PLUMBING: [&str; 8] = [
-    "__rust",
-    "alloc::",
-    "<alloc::",
-    "core::",
-    "<core::",
-    "std::",
-    "<std::",
-    "hashbrown::",
-];
+/// Crates whose frames are skipped to find who allocated: the allocator's, std's collections'.
+const STD_CRATES: [&str; 4] = ["alloc", "core", "std", "hashbrown"];
 
 /// Who made a recorded allocation: the first frame past the allocator and std's collections,
 /// as (`ringstore` or the library's crate name, that frame and the next two of ringstore's own).
 fn site_of(trace: &Backtrace) -> (String, String) {
     let text = trace.to_string();
-    let names: Vec<&str> = text
+    // Each frame with the crate it is in: `<ringstore::x::Y as z::W>::f` is ringstore's; a
+    // std impl for a caller's type (`<T as alloc::string::ToString>`, `<u8 as …>`) names no
+    // crate and is skipped, so the caller owns what it allocates.
+    let frames: Vec<(&str, &str)> = text
         .lines()
         .map(str::trim)
         .filter(|line| !line.starts_with("at ") && line.contains(": "))
         .map(|line| line.split_once(": ").map_or(line, |(_, name)| name))
-        .filter(|name| {
-            // `<T as alloc::string::ToString>::to_string` and the like: std's, for the caller.
-            let std_impl = name.starts_with('<')
-                && [" as alloc::", " as core::", " as std::"]
-                    .iter()
-                    .any(|trait_path| name.contains(trait_path));
-            !std_impl
+        .map(|name| {
+            let owner = name
+                .trim_start_matches(['<', '&'])
+                .split("::")
+                .next()
+                .unwrap_or_default();
+            (owner, name)
+        })
+        .filter(|(owner, name)| {
+            let is_crate = !owner.is_empty()
+                && owner.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && owner.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+            is_crate
+                && !STD_CRATES.contains(owner)
+                && !owner.starts_with("__")
                 && !name.contains("request_allocations")
-                && !PLUMBING.iter().any(|skipped| name.starts_with(skipped))
         })
         .collect();
-    let Some(first) = names.first() else {
+    let Some((owner, _)) = frames.first() else {
         return ("unknown".into(), String::new());
     };
-    let owner = first
-        .trim_start_matches('<')
-        .split("::")
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let path: Vec<&str> = names.iter().take(3).copied().collect();
-    (owner, path.join(" <- "))
+    let path: Vec<&str> = frames.iter().take(3).map(|(_, name)| *name).collect();
+    (owner.to_string(), path.join(" <- "))
 }
 
 /// Counts the sampled requests' allocations by who made them; with `detail`, lists ringstore's
@@ -434,7 +430,8 @@ fn main() {
             .map(|_| {
                 let before = snapshot();
                 for _ in 0..COUNTED_REQUESTS / BATCHES {
-                    exchange(&mut stream, request, &mut buffer);
+                    let status = exchange(&mut stream, request, &mut buffer);
+                    assert_eq!(status, 200, "{}", request.name);
                 }
                 let after = snapshot();
                 let per = |role: usize| {
@@ -453,7 +450,7 @@ fn main() {
         let server = |counts: &[f64; ROLES]| counts[1] + counts[2] + counts[3] + counts[0];
         batches.sort_by(|a, b| server(&a.0).total_cmp(&server(&b.0)));
         let (lowest, bytes) = batches[0];
-        let (median, _) = batches[BATCHES as usize / 2];
+        let (median, _) = batches[(BATCHES as usize - 1) / 2];
         println!(
             "{:<58} {:>8.2} {:>8.2} {:>8.2} {:>10.0} {:>8.2}",
             request.name,
@@ -468,7 +465,8 @@ fn main() {
         // often the core parks, ringstore's does not.
         RECORD_SITES.store(true, Ordering::SeqCst);
         for _ in 0..SAMPLED_REQUESTS {
-            exchange(&mut stream, request, &mut buffer);
+            let status = exchange(&mut stream, request, &mut buffer);
+            assert_eq!(status, 200, "{}", request.name);
         }
         RECORD_SITES.store(false, Ordering::SeqCst);
         report_sites(SAMPLED_REQUESTS, sites_of.as_deref() == Some(*short));

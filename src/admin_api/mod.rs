@@ -162,6 +162,7 @@ async fn run(
     let query = path::parse_query(head.query())?;
     let claimed = claimed_access_key(head, &query);
     if let Some(claimed) = claimed {
+        access_key.clear();
         access_key.push_str(claimed);
     }
     let (auth, requester) =

@@ -156,7 +156,13 @@ impl ResponseHead {
         name: impl Into<Cow<'static, str>>,
         write: impl FnOnce(&mut String),
     ) -> &mut Self {
+        let start = self.values.len();
         write(&mut self.values);
+        // Writers only append; one that shrank the text would leave earlier fields' ends past it.
+        assert!(
+            self.values.len() >= start,
+            "a header value's writer removed earlier values"
+        );
         let end = u32::try_from(self.values.len()).expect("a response head's values fit in u32");
         self.fields.push((name.into(), end));
         self

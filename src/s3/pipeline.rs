@@ -214,6 +214,7 @@ async fn run(
     // Logged even when verification fails: the key the request claims (not yet verified).
     let claimed = claimed_access_key(head, &query);
     if let Some(claimed) = claimed {
+        access_key.clear();
         access_key.push_str(claimed);
     }
     // Preflights are never signed: S3 answers them from the bucket's CORS rules alone.
