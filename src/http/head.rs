@@ -1,5 +1,6 @@
 //! Request-head parsing on httparse: an incomplete head is a state, a malformed one an error.
 
+use super::pair_spans::PairSpans;
 use crate::limits::{HEADER_BYTES_MAX, HEADER_COUNT_MAX};
 
 /// The request methods S3 uses; anything else is kept so the router can answer `MethodNotAllowed`.
@@ -74,9 +75,8 @@ pub struct RequestHead {
     path_end: usize,
     /// Where the query ends and the first field starts in `text`.
     query_end: usize,
-    /// Each field, in arrival order: where its name starts, where its value starts (its name's
-    /// end), and where its value ends, in `text`.
-    fields: Vec<[u32; 3]>,
+    /// Each field's name and value in `text`, in arrival order.
+    fields: PairSpans,
     /// Body framing derived from Content-Length / Transfer-Encoding.
     pub framing: BodyFraming,
     /// The client sent `Expect: 100-continue`.
@@ -112,12 +112,7 @@ impl RequestHead {
     pub fn headers(
         &self,
     ) -> impl DoubleEndedIterator<Item = (&str, &str)> + ExactSizeIterator + Clone + '_ {
-        self.fields.iter().map(|&[name, value, end]| {
-            (
-                &self.text[name as usize..value as usize],
-                &self.text[value as usize..end as usize],
-            )
-        })
+        self.fields.iter(&self.text)
     }
 
     /// The first value of header `name` (lower-case).
@@ -173,12 +168,6 @@ fn push_header_value(text: &mut String, bytes: &[u8]) {
     }
 }
 
-/// A span's end in the head's text as stored (the text is at most a few times
-/// `HEADER_BYTES_MAX`, far below 4 GiB).
-fn offset(position: usize) -> u32 {
-    u32::try_from(position).expect("a request head's text fits in u32 offsets")
-}
-
 /// Parses a request head from `buffer`, refusing heads over `bytes_max`.
 // Long on purpose: one pass over httparse's headers applying every framing rule (RFC 9112
 // §6.3: Content-Length vs Transfer-Encoding, duplicates, Expect, Connection) where it is seen.
@@ -227,7 +216,7 @@ pub fn parse_head_within(buffer: &[u8], bytes_max: usize) -> Result<HeadParse, H
     let path_end = text.len();
     text.push_str(query);
     let query_end = text.len();
-    let mut fields = Vec::with_capacity(request.headers.len());
+    let mut fields = PairSpans::with_capacity(request.headers.len());
     let mut content_length: Option<u64> = None;
     let mut chunked = false;
     let mut expect_continue = false;
@@ -241,7 +230,7 @@ pub fn parse_head_within(buffer: &[u8], bytes_max: usize) -> Result<HeadParse, H
         text[name_start..].make_ascii_lowercase();
         let value_start = text.len();
         push_header_value(&mut text, field.value);
-        fields.push([offset(name_start), offset(value_start), offset(text.len())]);
+        fields.push(name_start, value_start, text.len());
         let (name, value) = text[name_start..].split_at(value_start - name_start);
         match name {
             "content-length" => {

@@ -4,6 +4,7 @@ pub mod body;
 pub mod body_error;
 pub mod chunked;
 pub mod head;
+pub mod pair_spans;
 pub mod response;
 
 pub use body::{ReadBuffer, RequestBody, Transport};

@@ -1,6 +1,7 @@
 //! Addressing (path-style and virtual-hosted-style), percent-decoding, and S3's bucket/key rules.
 
 use super::error::{S3Error, S3ErrorCode, S3Result};
+use crate::http::pair_spans::PairSpans;
 use crate::limits::{BUCKET_NAME_BYTES_MAX, BUCKET_NAME_BYTES_MIN, KEY_BYTES_MAX};
 
 /// Which bucket and key a request addresses.
@@ -21,12 +22,9 @@ pub struct Target {
 /// decodes its path and each query name and value, so this is on every request's path (the
 /// library's decoder, after our own check of the escapes, scanned each text three times).
 pub fn percent_decode(text: &str) -> S3Result<String> {
-    if !text.contains('%') {
-        return Ok(text.to_string());
-    }
     let mut decoded = Vec::with_capacity(text.len());
     percent_decode_into(text, &mut decoded)?;
-    String::from_utf8(decoded).map_err(|_| not_utf8())
+    Ok(String::from_utf8(decoded).expect("checked as it was decoded"))
 }
 
 fn not_utf8() -> S3Error {
@@ -74,8 +72,8 @@ fn percent_decode_into(text: &str, out: &mut Vec<u8>) -> S3Result<()> {
 pub struct QueryPairs {
     /// The names and values, back to back.
     text: String,
-    /// Each pair: where its name starts, where its value starts, where its value ends.
-    spans: Vec<[u32; 3]>,
+    /// Each pair's name and value in `text`.
+    spans: PairSpans,
 }
 
 impl QueryPairs {
@@ -83,12 +81,7 @@ impl QueryPairs {
     pub fn iter(
         &self,
     ) -> impl DoubleEndedIterator<Item = (&str, &str)> + ExactSizeIterator + Clone + '_ {
-        self.spans.iter().map(|&[name, value, end]| {
-            (
-                &self.text[name as usize..value as usize],
-                &self.text[value as usize..end as usize],
-            )
-        })
+        self.spans.iter(&self.text)
     }
 
     /// The first value of `name`, if the query has it.
@@ -115,25 +108,16 @@ impl QueryPairs {
 
     /// Pairs already decoded (tests, tools).
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let mut text = Vec::new();
-        let mut spans = Vec::new();
+        let mut query = QueryPairs::default();
         for (name, value) in pairs {
-            let name_start = text.len();
-            text.extend_from_slice(name.as_bytes());
-            let value_start = text.len();
-            text.extend_from_slice(value.as_bytes());
-            spans.push([offset(name_start), offset(value_start), offset(text.len())]);
+            let name_start = query.text.len();
+            query.text.push_str(name);
+            let value_start = query.text.len();
+            query.text.push_str(value);
+            query.spans.push(name_start, value_start, query.text.len());
         }
-        QueryPairs {
-            text: String::from_utf8(text).expect("pieces of str"),
-            spans,
-        }
+        query
     }
-}
-
-/// A span's end in a query's text (a query is part of a request head, far below 4 GiB).
-fn offset(position: usize) -> u32 {
-    u32::try_from(position).expect("a query's text fits in u32 offsets")
 }
 
 /// The most query pairs `parse_query` makes room for at once (a presigned URL has six or seven).
@@ -147,7 +131,7 @@ pub fn parse_query(query: &str) -> S3Result<QueryPairs> {
     // Sized once: a presigned URL's six pairs would otherwise grow the vector twice. Capped, as
     // empty parts (`&&&…`) count here but are skipped below.
     let parts = query.bytes().filter(|&byte| byte == b'&').count() + 1;
-    let mut spans = Vec::with_capacity(parts.min(QUERY_PAIRS_PRESIZED_MAX));
+    let mut spans = PairSpans::with_capacity(parts.min(QUERY_PAIRS_PRESIZED_MAX));
     // Decoding never lengthens text.
     let mut text = Vec::with_capacity(query.len());
     for part in query.split('&').filter(|part| !part.is_empty()) {
@@ -156,7 +140,7 @@ pub fn parse_query(query: &str) -> S3Result<QueryPairs> {
         percent_decode_into(name, &mut text)?;
         let value_start = text.len();
         percent_decode_into(value, &mut text)?;
-        spans.push([offset(name_start), offset(value_start), offset(text.len())]);
+        spans.push(name_start, value_start, text.len());
     }
     Ok(QueryPairs {
         text: String::from_utf8(text).expect("each piece was checked as it was decoded"),
