@@ -54,7 +54,8 @@ impl crate::net::Service for Service {
             return crate::admin::handle(&self.s3.core, head.path()).await;
         }
         if crate::admin_api::is_admin_request(head, &self.s3.config.domains) {
-            return crate::admin_api::handle(&self.s3, head, body).await;
+            // Boxed: its future is larger than an S3 request's, which every request would carry.
+            return Box::pin(crate::admin_api::handle(&self.s3, head, body)).await;
         }
         pipeline::handle(&self.s3, head, body).await
     }
