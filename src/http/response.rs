@@ -225,7 +225,12 @@ impl ResponseHead {
             // be split or given extra fields. (Bytewise: no byte of a multi-byte UTF-8 character
             // is an ASCII control.)
             let is_control = |byte: u8| byte.is_ascii_control() && byte != b'\t';
-            if value.bytes().any(is_control) {
+            // Folded without an early exit, so the check runs on whole vectors; a control byte
+            // is the rare case.
+            if value
+                .bytes()
+                .fold(false, |found, byte| found | is_control(byte))
+            {
                 output.extend(
                     value
                         .bytes()
