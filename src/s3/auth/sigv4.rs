@@ -50,13 +50,25 @@ pub fn uri_encode(input: &str, keep_slash: bool) -> String {
     String::from_utf8(output).expect("URI encoding yields ASCII")
 }
 
+/// The bytes SigV4's URI encoding leaves as they are: `A-Z a-z 0-9 - _ . ~`, as a table (one
+/// load per byte; a presigned URL's query is a few hundred of them, encoded on every request).
+const UNRESERVED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~');
+        byte += 1;
+    }
+    table
+};
+
 /// `uri_encode`, handing the encoded text to `out` a run at a time (no string built).
 pub fn uri_encode_into(input: &str, keep_slash: bool, out: &mut impl FnMut(&[u8])) {
     let bytes = input.as_bytes();
     let mut run_start = 0;
     for (index, &byte) in bytes.iter().enumerate() {
-        let unreserved = byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~');
-        if unreserved || (keep_slash && byte == b'/') {
+        if UNRESERVED[usize::from(byte)] || (keep_slash && byte == b'/') {
             continue;
         }
         out(&bytes[run_start..index]);
