@@ -30,7 +30,7 @@ struct AwsChunked {
 pub struct PayloadReader<'b, 'c> {
     body: &'b mut RequestBody<'c>,
     mode: PayloadMode,
-    /// Boxed: 350 bytes most requests (every GET) would otherwise carry through each future
+    /// Boxed: 352 bytes most requests (every GET) would otherwise carry through each future
     /// that holds the reader.
     aws_chunked: Option<Box<AwsChunked>>,
     whole_hasher: Option<Sha256>,
