@@ -5,7 +5,9 @@
 # operation. Usage, from the repo root after `cargo build --release --bins` and building the
 # other side into a target dir of its own (never this repo's `target/`, see BENCHMARKS.md):
 #   OLD=/tmp/old/ringstore NEW=target/release/ringstore ORDER=old-first|new-first benchmarks/builds.sh
-# CORES sets both servers' --cores (default 2), KEYS the keys written and read (default 1000).
+# CORES sets both servers' --cores (default 2), KEYS the keys written and read (default 1000);
+# SIZE the object size (default 4KiB), CONNECTIONS (64), DURATION of each run in s (4), ROUNDS (2),
+# SLICE_MS (200; 0 runs each endpoint alone in turn, A B B A, for operations slower than a slice).
 set -euo pipefail
 OLD=${OLD:?the build to compare against}
 NEW=${NEW:-target/release/ringstore}
@@ -37,6 +39,7 @@ if [ "$ORDER" = old-first ]; then a=old; b=new; else a=new; b=old; fi
 port() { [ "$1" = old ] && echo 9501 || echo 9502; }
 "$LOADTEST" --endpoint "http://127.0.0.1:$(port $a)" --compare "http://127.0.0.1:$(port $b)" \
     --server-pid "$(cat "$work/$a.pid")" --compare-server-pid "$(cat "$work/$b.pid")" \
-    --op "$OP" --keys "${KEYS:-1000}" --size 4KiB --connections 64 --duration 4 --warmup 1 --rounds 2 \
-    --slice-ms 200 2>&1 | tail -4
+    --op "$OP" --keys "${KEYS:-1000}" --size "${SIZE:-4KiB}" --connections "${CONNECTIONS:-64}" \
+    --duration "${DURATION:-4}" --warmup 1 --rounds "${ROUNDS:-2}" \
+    $([ "${SLICE_MS:-200}" = 0 ] || echo --slice-ms "${SLICE_MS:-200}") 2>&1 | tail -4
 echo "A = $a build, B = $b build"

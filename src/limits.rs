@@ -93,6 +93,14 @@ const _: () = assert!(INLINE_OBJECT_BYTES_MAX_DEFAULT <= INLINE_OBJECT_BYTES_MAX
 /// `(1 + DMA_WRITE_BEHIND_COUNT) * DMA_WRITE_BLOCK_BYTES`.
 pub const DMA_WRITE_BEHIND_COUNT: usize = 2;
 
+/// How far ahead of its DMA writes an object file is preallocated (fallocate) at most; a declared
+/// length stops it sooner. ext4 and XFS hand every extending direct write to an io_uring worker
+/// thread; a write inside preallocated space is issued from the core (ringstore's choice,
+/// measured in BENCHMARKS.md, "Preallocated object files").
+pub const PREALLOCATION_STEP_BYTES: u64 = 4 * 1024 * 1024;
+
+const _: () = assert!(PREALLOCATION_STEP_BYTES % DMA_WRITE_BLOCK_BYTES as u64 == 0);
+
 /// Size of one DMA block read from an object file when serving a GET with O_DIRECT.
 pub const DMA_READ_BLOCK_BYTES: usize = 128 * 1024;
 

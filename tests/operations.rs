@@ -397,6 +397,64 @@ async fn disk_full_fails_one_write_and_nothing_else() {
             .send()
             .await
             .unwrap();
+
+        // An upload of unknown length (a browser's POST) is preallocated a step ahead
+        // (PREALLOCATION_STEP_BYTES, 4 MiB). With 3 MiB left, that fallocate fails; the 1 MiB
+        // upload, which fits, must still be stored.
+        assert!(common::eventually(10, || server.object_files() == 2));
+        let left = 3 * 1024 * 1024;
+        let ballast = std::fs::File::create(mount.join("ballast")).unwrap();
+        // SAFETY: plain syscalls on a live fd and a NUL-terminated path.
+        let free = unsafe {
+            libc::sync();
+            let path = std::ffi::CString::new(mount.as_os_str().as_encoded_bytes()).unwrap();
+            let mut stat: libc::statvfs = std::mem::zeroed();
+            assert_eq!(libc::statvfs(path.as_ptr(), &mut stat), 0);
+            stat.f_bfree as i64 * stat.f_frsize as i64
+        };
+        assert!(free > left + 1024 * 1024, "only {free} bytes free");
+        use std::os::fd::AsRawFd;
+        // SAFETY: fallocate on a file this test owns.
+        let reserved = unsafe { libc::fallocate(ballast.as_raw_fd(), 0, 0, free - left) };
+        assert_eq!(reserved, 0, "{}", std::io::Error::last_os_error());
+        s3.put_bucket_acl()
+            .bucket("full")
+            .acl(aws_sdk_s3::types::BucketCannedAcl::PublicReadWrite)
+            .send()
+            .await
+            .unwrap();
+        let posted = common::pattern(1024 * 1024, 3);
+        let boundary = "ringstoreboundary";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nposted\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"acl\"\r\n\r\nbucket-owner-full-control\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.bin\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(&posted);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let mut request = format!(
+            "POST /full HTTP/1.1\r\nHost: {}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            server.address,
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(&body);
+        let answer = exchange(&server, &request);
+        assert_eq!(answer.status, 204, "{}", answer.body_text());
+        let got = s3
+            .get_object()
+            .bucket("full")
+            .key("posted")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            common::md5_hex(&got.body.collect().await.unwrap().into_bytes()),
+            common::md5_hex(&posted)
+        );
         drop(server);
     }
 }

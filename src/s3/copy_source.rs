@@ -281,9 +281,14 @@ async fn copy_bytes(
             ),
             None => std::borrow::Cow::Borrowed(bytes.as_slice()),
         };
-        let mut writer =
-            ObjectWriter::create(context.layout.clone(), algorithm, placement, crypto.sealing)
-                .await?;
+        let mut writer = ObjectWriter::create(
+            context.layout.clone(),
+            algorithm,
+            placement,
+            crypto.sealing,
+            Some(length),
+        )
+        .await?;
         writer
             .write_all(&plaintext[start as usize..(start + length) as usize])
             .await?;
@@ -296,8 +301,14 @@ async fn copy_bytes(
         Err(error) => return Err(unreadable(&error)),
     };
     // The source first: a vanished or unreadable one costs no temp file.
-    let mut writer =
-        ObjectWriter::create(context.layout.clone(), algorithm, placement, crypto.sealing).await?;
+    let mut writer = ObjectWriter::create(
+        context.layout.clone(),
+        algorithm,
+        placement,
+        crypto.sealing,
+        Some(length),
+    )
+    .await?;
     let mut copied = Ok(());
     while reader.remaining() > 0 {
         if let Err(error) = reader.next_block().await {

@@ -451,8 +451,14 @@ pub async fn receive_payload(
     }
     let algorithm = request.as_ref().map(|request| request.algorithm).or(forced);
     let placement = destination.placement(context, payload.object_length());
-    let mut writer =
-        ObjectWriter::create(context.layout.clone(), algorithm, placement, sealing).await?;
+    let mut writer = ObjectWriter::create(
+        context.layout.clone(),
+        algorithm,
+        placement,
+        sealing,
+        payload.object_length(),
+    )
+    .await?;
     loop {
         let count = payload.read(writer.spare_mut()).await?;
         if count == 0 {

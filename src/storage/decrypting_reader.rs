@@ -342,9 +342,10 @@ mod tests {
 
     /// Writes `plaintext` as one file sealed as `sealing` says; its id.
     async fn write_file(layout: &Rc<Layout>, plaintext: &[u8], sealing: Sealing) -> FileId {
-        let mut writer = ObjectWriter::create(layout.clone(), None, Placement::File, Some(sealing))
-            .await
-            .unwrap();
+        let mut writer =
+            ObjectWriter::create(layout.clone(), None, Placement::File, Some(sealing), None)
+                .await
+                .unwrap();
         // Uneven pieces, as a socket delivers them.
         for piece in plaintext.chunks(7_777) {
             writer.write_all(piece).await.unwrap();

@@ -1,6 +1,6 @@
-//! `ObjectWriter`: streams an upload into a temp file with DMA writes while hashing it, then
-//! makes it durable in S3's order: fdatasync → rename → directory fsync. Guards delete the file
-//! on drop unless the caller says the metadata committed. An upload that may be stored inline
+//! `ObjectWriter`: streams an upload into a temp file (preallocated ahead of its writes) with DMA
+//! writes while hashing it, then makes it durable in S3's order: fdatasync → rename → directory
+//! fsync. Guards delete the file on drop unless the caller says the metadata committed. An upload that may be stored inline
 //! stays in memory until it outgrows the inline limit; then it moves to a temp file. With a
 //! `PackageCipher` the bytes are hashed as plaintext, then sealed in place package by package
 //! (`encryption`'s format) before they reach the disk or the inline row.
@@ -18,6 +18,7 @@ use super::checksum::{ChecksumAlgorithm, ChecksumHasher};
 use super::encryption::{
     encrypted_size, DataKey, PackageCipher, Sealing, PACKAGE_PLAINTEXT_BYTES, TAG_BYTES,
 };
+use super::preallocation::Preallocation;
 use super::{io_error, FileId, InlineBytes, Layout, StorageError, StoredBytes};
 use crate::limits::{DMA_WRITE_BEHIND_COUNT, DMA_WRITE_BLOCK_BYTES, FILE_REMOVAL_GRACE_MS};
 
@@ -47,6 +48,8 @@ pub enum Placement {
 /// An upload being received: in memory while it may still be stored inline, else in a temp file.
 pub struct ObjectWriter {
     layout: Rc<Layout>,
+    /// The plaintext length the upload declared, if it did (a file is preallocated to it).
+    expected_bytes: Option<u64>,
     sink: Sink,
     md5: Md5,
     checksum: Option<ChecksumHasher>,
@@ -96,6 +99,8 @@ struct FileSink {
     package_index: u64,
     /// Plaintext bytes accepted (the file holds more when encrypted: the tags).
     plaintext_bytes: u64,
+    /// Blocks reserved ahead of the writes, and the file's size as known.
+    preallocation: Preallocation,
 }
 
 /// Deletes a file on drop unless disarmed; keeps crashes and errors from leaving debris visible.
@@ -124,12 +129,18 @@ impl Drop for TempGuard {
 }
 
 impl FileSink {
+    /// A new temp file for an upload declared as `expected_bytes` of plaintext, if it was.
     async fn create(
         layout: &Layout,
         sealing: Option<&WriterSealing>,
+        expected_bytes: Option<u64>,
     ) -> Result<Self, StorageError> {
         let id = FileId::random();
         let cipher = sealing.map(|sealing| sealing.for_file(id));
+        let stored_bytes = expected_bytes.map(|plaintext| match cipher {
+            Some(_) => encrypted_size(plaintext),
+            None => plaintext,
+        });
         let path = layout.temp_path(id);
         let file = OpenOptions::new()
             .write(true)
@@ -151,6 +162,7 @@ impl FileSink {
             package_filled: 0,
             package_index: 0,
             plaintext_bytes: 0,
+            preallocation: Preallocation::new(stored_bytes),
         })
     }
 
@@ -215,6 +227,9 @@ impl FileSink {
         let position = self.flushed_bytes;
         let length = buffer.len();
         debug_assert_eq!(position % DMA_ALIGNMENT_BYTES as u64, 0);
+        let end = position + length as u64;
+        self.preallocation.cover(&self.file, end).await;
+        self.preallocation.wrote(end);
         let file = self.file.clone();
         let write = glommio::spawn_local(async move {
             let written = file.write_at(buffer, position).await.map_err(io_error)?;
@@ -270,7 +285,8 @@ impl FileSink {
         while !self.pending.is_empty() {
             self.await_oldest().await?;
         }
-        if size % DMA_ALIGNMENT_BYTES as u64 != 0 {
+        // Past the end: a padded last block, or preallocation beyond the length.
+        if self.preallocation.needs_trim(size) {
             self.file.truncate(size).await.map_err(io_error)?;
         }
         // fdatasync after the truncate so the final size is durable too.
@@ -280,12 +296,14 @@ impl FileSink {
 
 impl ObjectWriter {
     /// Starts receiving an upload: in memory when it may be stored inline, else in a new temp
-    /// file.
+    /// file. `expected_bytes` is the plaintext length the upload declared (Content-Length, or
+    /// the decoded length of an aws-chunked body), if any; a file is preallocated up to it.
     pub async fn create(
         layout: Rc<Layout>,
         checksum: Option<ChecksumAlgorithm>,
         placement: Placement,
         sealing: Option<Sealing>,
+        expected_bytes: Option<u64>,
     ) -> Result<Self, StorageError> {
         let sealing = sealing.map(|sealing| match sealing {
             Sealing::Object(data_key) => WriterSealing::Object(Rc::new(data_key.packages(0))),
@@ -302,10 +320,13 @@ impl ObjectWriter {
                     filled: 0,
                 }
             }
-            Placement::File => Sink::File(FileSink::create(&layout, sealing.as_ref()).await?),
+            Placement::File => {
+                Sink::File(FileSink::create(&layout, sealing.as_ref(), expected_bytes).await?)
+            }
         };
         Ok(ObjectWriter {
             layout,
+            expected_bytes,
             sink,
             md5: Md5::new(),
             checksum: checksum.map(ChecksumHasher::new),
@@ -371,7 +392,13 @@ impl ObjectWriter {
             unreachable!("a file sink returned above");
         };
         let (buffer, filled) = (std::mem::take(buffer), *filled);
-        let mut sink = match FileSink::create(&self.layout, self.sealing.as_ref()).await {
+        let mut sink = match FileSink::create(
+            &self.layout,
+            self.sealing.as_ref(),
+            self.expected_bytes,
+        )
+        .await
+        {
             Ok(sink) => sink,
             Err(error) => {
                 self.poisoned = true;

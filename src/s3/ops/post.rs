@@ -255,6 +255,7 @@ async fn receive_file(
         expected.as_ref().map(|(algorithm, _)| *algorithm),
         Destination::Object.placement(context, None),
         sealing,
+        None,
     )
     .await?;
     while let Some(piece) = form.next_piece().await? {
