@@ -16,7 +16,7 @@ use std::io;
 use glommio::io::DmaFile;
 
 use super::io_error;
-use crate::limits::PREALLOCATION_STEP_BYTES;
+use crate::limits::{DMA_WRITE_BLOCK_BYTES, PREALLOCATION_STEP_BYTES};
 
 thread_local! {
     /// This core met a filesystem without fallocate (EOPNOTSUPP): no file tries again.
@@ -43,9 +43,12 @@ pub struct Preallocation {
 
 impl Preallocation {
     /// For a new, empty file expected to hold `expected_bytes` stored bytes (`None`: unknown).
+    /// A file declared to fit one DMA block is not preallocated: its one write would be handed
+    /// to a worker either way, and the fallocate would only add an operation.
     pub fn new(expected_bytes: Option<u64>) -> Self {
+        let one_write = expected_bytes.is_some_and(|bytes| bytes <= DMA_WRITE_BLOCK_BYTES as u64);
         Preallocation {
-            end_bytes: (!UNSUPPORTED.get()).then_some(0),
+            end_bytes: (!UNSUPPORTED.get() && !one_write).then_some(0),
             limit_bytes: expected_bytes.map(|bytes| {
                 bytes.div_ceil(PREALLOCATION_ALIGNMENT_BYTES) * PREALLOCATION_ALIGNMENT_BYTES
             }),
@@ -151,6 +154,21 @@ mod tests {
             .unwrap()
             .join()
             .unwrap();
+    }
+
+    #[test]
+    fn a_file_of_one_block_is_not_preallocated() {
+        assert_eq!(
+            Preallocation::new(Some(DMA_WRITE_BLOCK_BYTES as u64)).end_bytes,
+            None
+        );
+        assert_eq!(
+            Preallocation::new(Some(DMA_WRITE_BLOCK_BYTES as u64 + 1)).end_bytes,
+            Some(0)
+        );
+        let mut one_block = Preallocation::new(Some(65_536));
+        one_block.wrote(65_536);
+        assert!(!one_block.needs_trim(65_536), "an exact size needs no trim");
     }
 
     #[test]
