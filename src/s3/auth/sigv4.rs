@@ -283,12 +283,20 @@ pub struct Credential<'a> {
 /// Parses a Credential `AKID/YYYYMMDD/region/service/aws4_request`; `None` unless it ends in
 /// `aws4_request`, has an eight-digit date and names an access key.
 pub fn parse_credential(credential: &str) -> Option<Credential<'_>> {
-    let mut parts = credential.rsplitn(5, '/');
-    let terminator = parts.next()?;
-    let service = parts.next()?;
-    let region = parts.next()?;
-    let date = parts.next()?;
-    let access_key = parts.next()?;
+    // The last four parts, from the end (an access key with a '/' stays whole, as `rsplitn(5)`
+    // would leave it), each found by memchr's reverse search rather than a `str` pattern's.
+    let mut end = credential.len();
+    let mut previous = || {
+        let slash = memchr::memrchr(b'/', &credential.as_bytes()[..end])?;
+        let part = &credential[slash + 1..end];
+        end = slash;
+        Some(part)
+    };
+    let terminator = previous()?;
+    let service = previous()?;
+    let region = previous()?;
+    let date = previous()?;
+    let access_key = &credential[..end];
     if terminator != "aws4_request"
         || date.len() != 8
         || !date.bytes().all(|b| b.is_ascii_digit())
@@ -370,6 +378,42 @@ mod tests {
     use super::*;
 
     const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+    #[test]
+    fn credentials_split_from_the_end() {
+        // Goal: the scope is the last four parts; an access key keeps any '/' of its own; a
+        // missing part, an empty key, a bad date or terminator is refused.
+        let parsed = parse_credential("A/K/20261203/us-east-1/s3/aws4_request").unwrap();
+        assert_eq!(
+            (
+                parsed.access_key,
+                parsed.date,
+                parsed.region,
+                parsed.service,
+                parsed.scope
+            ),
+            (
+                "A/K",
+                "20261203",
+                "us-east-1",
+                "s3",
+                "20261203/us-east-1/s3/aws4_request"
+            )
+        );
+        let parsed = parse_credential("AK/20261203//s3/aws4_request").unwrap();
+        assert_eq!((parsed.access_key, parsed.region), ("AK", ""));
+        for refused in [
+            "20261203/us-east-1/s3/aws4_request",
+            "/20261203/us-east-1/s3/aws4_request",
+            "AK/2026120/us-east-1/s3/aws4_request",
+            "AK/2026120x/us-east-1/s3/aws4_request",
+            "AK/20261203/us-east-1/s3/aws4_requests",
+            "AK/20261203/us-east-1/s3/",
+            "",
+        ] {
+            assert!(parse_credential(refused).is_none(), "{refused}");
+        }
+    }
 
     #[test]
     fn aws_get_object_example() {
