@@ -271,6 +271,16 @@ async fn copy_bytes(
         tracing::error!(error = %error, bucket = %source.bucket, key = %source.key, "copy source unreadable");
         S3Error::new(S3ErrorCode::InternalError)
     };
+    // The copy's length is known: its file is preallocated to it.
+    let new_writer = move || {
+        ObjectWriter::create(
+            context.layout.clone(),
+            algorithm,
+            placement,
+            crypto.sealing,
+            Some(length),
+        )
+    };
     if let ObjectBody::Inline(bytes) = &record.body {
         let plaintext = match crypto.source_key {
             Some(data_key) => std::borrow::Cow::Owned(
@@ -281,14 +291,7 @@ async fn copy_bytes(
             ),
             None => std::borrow::Cow::Borrowed(bytes.as_slice()),
         };
-        let mut writer = ObjectWriter::create(
-            context.layout.clone(),
-            algorithm,
-            placement,
-            crypto.sealing,
-            Some(length),
-        )
-        .await?;
+        let mut writer = new_writer().await?;
         writer
             .write_all(&plaintext[start as usize..(start + length) as usize])
             .await?;
@@ -301,14 +304,7 @@ async fn copy_bytes(
         Err(error) => return Err(unreadable(&error)),
     };
     // The source first: a vanished or unreadable one costs no temp file.
-    let mut writer = ObjectWriter::create(
-        context.layout.clone(),
-        algorithm,
-        placement,
-        crypto.sealing,
-        Some(length),
-    )
-    .await?;
+    let mut writer = new_writer().await?;
     let mut copied = Ok(());
     while reader.remaining() > 0 {
         if let Err(error) = reader.next_block().await {
