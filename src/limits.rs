@@ -93,13 +93,24 @@ const _: () = assert!(INLINE_OBJECT_BYTES_MAX_DEFAULT <= INLINE_OBJECT_BYTES_MAX
 /// `(1 + DMA_WRITE_BEHIND_COUNT) * DMA_WRITE_BLOCK_BYTES`.
 pub const DMA_WRITE_BEHIND_COUNT: usize = 2;
 
-/// How far ahead of its DMA writes an object file is preallocated (fallocate) at most; a declared
-/// length stops it sooner. ext4 and XFS hand every extending direct write to an io_uring worker
-/// thread; a write inside preallocated space is issued from the core (ringstore's choice,
-/// measured in BENCHMARKS.md, "Preallocated object files").
-pub const PREALLOCATION_STEP_BYTES: u64 = 4 * 1024 * 1024;
+/// Alignment of DMA writes and of their offsets (the logical block size; 4 KiB covers every
+/// common device).
+pub const DMA_ALIGNMENT_BYTES: usize = 4096;
 
-const _: () = assert!(PREALLOCATION_STEP_BYTES % DMA_WRITE_BLOCK_BYTES as u64 == 0);
+/// The least an object file is preallocated (fallocate) ahead of its DMA writes at once; more as
+/// it grows (as much again as it holds), up to `PREALLOCATION_STEP_MAX_BYTES`, never past a
+/// declared length. ext4 and XFS hand every extending direct write to an io_uring worker thread;
+/// a write inside preallocated space is issued from the core (ringstore's choice, measured in
+/// BENCHMARKS.md, 2026-12-03, "object files preallocated"). A 1 MiB object takes one fallocate.
+pub const PREALLOCATION_STEP_MIN_BYTES: u64 = 1024 * 1024;
+
+/// The most an object file is preallocated ahead of its writes at once: what a client that
+/// declared a large upload and stalled holds on disk beyond what it sent.
+pub const PREALLOCATION_STEP_MAX_BYTES: u64 = 4 * 1024 * 1024;
+
+const _: () = assert!(PREALLOCATION_STEP_MIN_BYTES % DMA_WRITE_BLOCK_BYTES as u64 == 0);
+const _: () = assert!(PREALLOCATION_STEP_MIN_BYTES <= PREALLOCATION_STEP_MAX_BYTES);
+const _: () = assert!(DMA_WRITE_BLOCK_BYTES % DMA_ALIGNMENT_BYTES == 0);
 
 /// Size of one DMA block read from an object file when serving a GET with O_DIRECT.
 pub const DMA_READ_BLOCK_BYTES: usize = 128 * 1024;

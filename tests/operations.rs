@@ -398,32 +398,32 @@ async fn disk_full_fails_one_write_and_nothing_else() {
             .await
             .unwrap();
 
-        // An upload of unknown length (a browser's POST) is preallocated a step ahead
-        // (PREALLOCATION_STEP_BYTES, 4 MiB). With 3 MiB left, that fallocate fails; the 1 MiB
-        // upload, which fits, must still be stored.
+        // An upload of unknown length (a browser's POST) is preallocated a step ahead (1 MiB
+        // first, PREALLOCATION_STEP_MIN_BYTES). With 768 KiB left, that fallocate fails; the
+        // 256 KiB upload, which fits, must still be stored, its file cut to its size.
         assert!(common::eventually(10, || server.object_files() == 2));
-        let left = 3 * 1024 * 1024;
+        let left: u64 = 768 * 1024;
+        // Fill what is left with a ballast file, then give exactly `left` of it back.
         let ballast = std::fs::File::create(mount.join("ballast")).unwrap();
-        // SAFETY: plain syscalls on a live fd and a NUL-terminated path.
-        let free = unsafe {
-            libc::sync();
-            let path = std::ffi::CString::new(mount.as_os_str().as_encoded_bytes()).unwrap();
-            let mut stat: libc::statvfs = std::mem::zeroed();
-            assert_eq!(libc::statvfs(path.as_ptr(), &mut stat), 0);
-            stat.f_bfree as i64 * stat.f_frsize as i64
-        };
-        assert!(free > left + 1024 * 1024, "only {free} bytes free");
         use std::os::fd::AsRawFd;
+        let chunk = 64 * 1024;
+        let mut offset = 0;
         // SAFETY: fallocate on a file this test owns.
-        let reserved = unsafe { libc::fallocate(ballast.as_raw_fd(), 0, 0, free - left) };
-        assert_eq!(reserved, 0, "{}", std::io::Error::last_os_error());
+        while unsafe { libc::fallocate(ballast.as_raw_fd(), 0, offset, chunk) } == 0 {
+            offset += chunk;
+        }
+        // The failing call may have allocated, and sized the file, part-way.
+        let filled = ballast.metadata().unwrap().len();
+        assert!(filled > left, "only {filled} bytes were free");
+        ballast.set_len(filled - left).unwrap();
+        ballast.sync_all().unwrap();
         s3.put_bucket_acl()
             .bucket("full")
             .acl(aws_sdk_s3::types::BucketCannedAcl::PublicReadWrite)
             .send()
             .await
             .unwrap();
-        let posted = common::pattern(1024 * 1024, 3);
+        let posted = common::pattern(256 * 1024, 3);
         let boundary = "ringstoreboundary";
         let mut body = format!(
             "--{boundary}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nposted\r\n\
@@ -455,6 +455,14 @@ async fn disk_full_fails_one_write_and_nothing_else() {
             common::md5_hex(&got.body.collect().await.unwrap().into_bytes()),
             common::md5_hex(&posted)
         );
+        // The files hold exactly their objects: nothing the refused fallocate got is kept.
+        let mut sizes: Vec<u64> = std::fs::read_dir(server.data_dir().join("objects"))
+            .unwrap()
+            .flat_map(|dir| std::fs::read_dir(dir.unwrap().path()).unwrap())
+            .map(|file| file.unwrap().metadata().unwrap().len())
+            .collect();
+        sizes.sort_unstable();
+        assert_eq!(sizes, [256 * 1024, 1024 * 1024, 4 * 1024 * 1024]);
         drop(server);
     }
 }

@@ -4,11 +4,14 @@
 //! Why: ext4 and XFS cannot allocate blocks for a direct write that must not wait, so io_uring
 //! hands every extending write to one of its kernel worker threads (io-wq): a thread wake-up and
 //! two context switches per 128 KiB block. A write inside allocated, sized space is issued from
-//! the core's own ring. One fallocate (itself run by a worker) now covers up to
-//! `PREALLOCATION_STEP_BYTES`, or the whole object when its length was declared (BENCHMARKS.md,
-//! "Preallocated object files"). Preallocation is an optimisation only: where it fails (a
-//! filesystem without fallocate, or no room for the step although the object itself may fit),
-//! the writes go on as before and report their own errors.
+//! the core's own ring. One fallocate (itself run by a worker) reserves as much again as the file
+//! already holds, at least `PREALLOCATION_STEP_MIN_BYTES` and at most
+//! `PREALLOCATION_STEP_MAX_BYTES`, never past a declared length: a client that stalls holds
+//! little, and a 1 MiB object takes one fallocate instead of eight handed-off writes
+//! (BENCHMARKS.md, 2026-12-03, "object files preallocated"). Preallocation is an optimisation
+//! only: where it fails (a filesystem without fallocate, no room for a step although the object
+//! itself may fit) the file is cut back to what was written and the writes go on as before,
+//! reporting their own errors.
 
 use std::cell::Cell;
 use std::io;
@@ -16,16 +19,15 @@ use std::io;
 use glommio::io::DmaFile;
 
 use super::io_error;
-use crate::limits::{DMA_WRITE_BLOCK_BYTES, PREALLOCATION_STEP_BYTES};
+use crate::limits::{
+    DMA_ALIGNMENT_BYTES, DMA_WRITE_BLOCK_BYTES, PREALLOCATION_STEP_MAX_BYTES,
+    PREALLOCATION_STEP_MIN_BYTES,
+};
 
 thread_local! {
     /// This core met a filesystem without fallocate (EOPNOTSUPP): no file tries again.
     static UNSUPPORTED: Cell<bool> = const { Cell::new(false) };
 }
-
-/// Alignment of the preallocated end: the DMA block alignment, so that a declared length's
-/// padded last write falls inside it.
-const PREALLOCATION_ALIGNMENT_BYTES: u64 = 4096;
 
 /// How far one object file is allocated, and what its size on disk is known to be.
 #[derive(Debug)]
@@ -33,11 +35,13 @@ pub struct Preallocation {
     /// Bytes allocated (and the file's size set) from offset 0; `None` once preallocation is off
     /// for this file.
     end_bytes: Option<u64>,
-    /// Where preallocation stops: the stored length the upload declared, rounded up to the
-    /// alignment, if it declared one.
+    /// Where preallocation stops: the stored length the upload declared, rounded up to the DMA
+    /// alignment (its padded last write falls inside), while the writes stay within it.
     limit_bytes: Option<u64>,
+    /// Where the writes issued so far end.
+    written_bytes: u64,
     /// The file's size as far as known (writes and preallocation extend it); `None` after a
-    /// fallocate failed, which may have allocated part of its range.
+    /// fallocate failed part-way and the file could not be cut back.
     file_bytes: Option<u64>,
 }
 
@@ -47,18 +51,18 @@ impl Preallocation {
     /// to a worker either way, and the fallocate would only add an operation.
     pub fn new(expected_bytes: Option<u64>) -> Self {
         let one_write = expected_bytes.is_some_and(|bytes| bytes <= DMA_WRITE_BLOCK_BYTES as u64);
+        let alignment = DMA_ALIGNMENT_BYTES as u64;
         Preallocation {
             end_bytes: (!UNSUPPORTED.get() && !one_write).then_some(0),
-            limit_bytes: expected_bytes.map(|bytes| {
-                bytes.div_ceil(PREALLOCATION_ALIGNMENT_BYTES) * PREALLOCATION_ALIGNMENT_BYTES
-            }),
+            limit_bytes: expected_bytes.map(|bytes| bytes.div_ceil(alignment) * alignment),
+            written_bytes: 0,
             file_bytes: Some(0),
         }
     }
 
     /// Makes `[0, end_bytes)` allocated before a write up to `end_bytes` is issued: one step
-    /// further (up to the declared length) when it is not yet. Never fails: a refused fallocate
-    /// turns preallocation off for this file (and, for EOPNOTSUPP, for this core).
+    /// further when it is not yet. Never fails: a refused fallocate turns preallocation off for
+    /// this file (and, for EOPNOTSUPP, for this core) and cuts the file back to what was written.
     pub async fn cover(&mut self, file: &DmaFile, end_bytes: u64) {
         let Some(allocated) = self.end_bytes else {
             return;
@@ -66,24 +70,25 @@ impl Preallocation {
         if end_bytes <= allocated {
             return;
         }
-        let mut target = allocated + PREALLOCATION_STEP_BYTES;
-        if let Some(limit) = self.limit_bytes {
-            target = target.min(limit);
-        }
+        // A body longer than it declared (caught when it ends) steps on as an undeclared one,
+        // rather than calling fallocate for every block past the limit.
+        let limit = self.limit_bytes.filter(|&limit| end_bytes <= limit);
+        self.limit_bytes = limit;
+        let step = allocated.clamp(PREALLOCATION_STEP_MIN_BYTES, PREALLOCATION_STEP_MAX_BYTES);
+        let target = limit.map_or(allocated + step, |limit| limit.min(allocated + step));
         let target = target.max(end_bytes);
         match file.pre_allocate(target, false).await.map_err(io_error) {
             Ok(()) => {
                 self.end_bytes = Some(target);
                 self.file_bytes = self.file_bytes.map(|bytes| bytes.max(target));
             }
-            Err(error) => {
-                self.refused(&error);
-            }
+            Err(error) => self.refused(file, &error).await,
         }
     }
 
-    /// Counts a write that ended at `end_bytes` (the file grows to hold it).
+    /// Counts a write that ends at `end_bytes` (the file grows to hold it).
     pub fn wrote(&mut self, end_bytes: u64) {
+        self.written_bytes = self.written_bytes.max(end_bytes);
         self.file_bytes = self.file_bytes.map(|bytes| bytes.max(end_bytes));
     }
 
@@ -93,16 +98,27 @@ impl Preallocation {
         self.file_bytes != Some(size_bytes)
     }
 
-    fn refused(&mut self, error: &io::Error) {
+    async fn refused(&mut self, file: &DmaFile, error: &io::Error) {
         self.end_bytes = None;
-        // A failed fallocate may have allocated, and sized the file, part-way.
-        self.file_bytes = None;
-        if error.raw_os_error() == Some(libc::EOPNOTSUPP) {
-            UNSUPPORTED.set(true);
-            tracing::info!(error = %error, "the data dir's filesystem cannot preallocate files: object writes extend them");
-        } else {
-            tracing::debug!(error = %error, "preallocation refused; the writes go on without it");
+        match error.raw_os_error() {
+            Some(libc::EOPNOTSUPP) => {
+                UNSUPPORTED.set(true);
+                tracing::info!(error = %error, "the data dir's filesystem cannot preallocate files: object writes extend them");
+            }
+            Some(libc::ENOSPC | libc::EDQUOT) => {
+                tracing::debug!(error = %error, "no room to preallocate; the writes go on without it");
+            }
+            _ => {
+                tracing::warn!(error = %error, "preallocation failed; the writes go on without it")
+            }
         }
+        // A failed fallocate may have allocated, and sized the file, part-way (ext4 keeps what
+        // it got): give those blocks back now rather than hold them until the upload ends,
+        // where another upload could have used them.
+        self.file_bytes = match file.truncate(self.written_bytes).await {
+            Ok(()) => Some(self.written_bytes),
+            Err(_) => None,
+        };
     }
 }
 
@@ -110,50 +126,99 @@ impl Preallocation {
 mod tests {
     use super::*;
     use glommio::io::OpenOptions;
+    use std::path::Path;
 
-    #[test]
-    fn cover_allocates_one_step_or_up_to_the_declared_length() {
-        // Goal: the fallocate really happens (the file is sized before the write that needs it),
-        // stops at the declared length rounded up to the block, and else reaches one step.
+    const MIB: u64 = 1024 * 1024;
+
+    /// Runs `body` on a glommio executor with a fresh directory.
+    fn on_executor<F>(body: impl FnOnce(std::path::PathBuf) -> F + Send + 'static)
+    where
+        F: std::future::Future<Output = ()> + 'static,
+    {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_path_buf();
         glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
-            .spawn(move || async move {
-                let size_of = |name: &str| std::fs::metadata(root.join(name)).unwrap().len();
-                let open = |name: &str| {
-                    let path = root.join(name);
-                    async move {
-                        OpenOptions::new()
-                            .write(true)
-                            .create_new(true)
-                            .dma_open(&path)
-                            .await
-                            .unwrap()
-                    }
-                };
-                let declared = open("declared").await;
-                let mut preallocation = Preallocation::new(Some(300_000));
-                preallocation.cover(&declared, 131_072).await;
-                assert_eq!(size_of("declared"), 303_104);
-                assert!(preallocation.needs_trim(300_000));
-                // Inside the allocated range: no further call, nothing changes.
-                preallocation.cover(&declared, 303_104).await;
-                assert_eq!(size_of("declared"), 303_104);
-
-                let open_ended = open("open-ended").await;
-                let mut preallocation = Preallocation::new(None);
-                preallocation.cover(&open_ended, 4096).await;
-                assert_eq!(size_of("open-ended"), PREALLOCATION_STEP_BYTES);
-                preallocation
-                    .cover(&open_ended, PREALLOCATION_STEP_BYTES + 4096)
-                    .await;
-                assert_eq!(size_of("open-ended"), 2 * PREALLOCATION_STEP_BYTES);
-                preallocation.wrote(2 * PREALLOCATION_STEP_BYTES);
-                assert!(!preallocation.needs_trim(2 * PREALLOCATION_STEP_BYTES));
-            })
+            .spawn(move || body(root))
             .unwrap()
             .join()
             .unwrap();
+    }
+
+    async fn create(path: &Path) -> DmaFile {
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .dma_open(path)
+            .await
+            .unwrap()
+    }
+
+    fn size_of(path: &Path) -> u64 {
+        std::fs::metadata(path).unwrap().len()
+    }
+
+    #[test]
+    fn cover_sizes_the_file_up_to_the_declared_length() {
+        // Goal: the fallocate really happens before the write that needs it, stops at the
+        // declared length rounded up to the block, and a body longer than it declared steps on
+        // as an undeclared one.
+        on_executor(|root| async move {
+            let path = root.join("declared");
+            let file = create(&path).await;
+            let mut preallocation = Preallocation::new(Some(300_000));
+            preallocation.cover(&file, 131_072).await;
+            assert_eq!(size_of(&path), 303_104);
+            preallocation.wrote(131_072);
+            assert!(preallocation.needs_trim(300_000));
+            // Inside the allocated range: nothing changes.
+            preallocation.cover(&file, 303_104).await;
+            assert_eq!(size_of(&path), 303_104);
+            preallocation.cover(&file, 303_104 + 131_072).await;
+            assert_eq!(preallocation.limit_bytes, None);
+            assert_eq!(size_of(&path), 303_104 + MIB);
+        });
+    }
+
+    #[test]
+    fn an_undeclared_file_grows_by_as_much_again_within_the_bounds() {
+        on_executor(|root| async move {
+            let path = root.join("open-ended");
+            let file = create(&path).await;
+            let mut preallocation = Preallocation::new(None);
+            preallocation.cover(&file, 4096).await;
+            assert_eq!(size_of(&path), PREALLOCATION_STEP_MIN_BYTES);
+            preallocation.wrote(4096);
+            assert!(preallocation.needs_trim(4096), "the file is a step long");
+            for (end, size) in [(MIB + 4096, 2 * MIB), (2 * MIB + 4096, 4 * MIB)] {
+                preallocation.cover(&file, end).await;
+                assert_eq!(size_of(&path), size);
+            }
+            preallocation.cover(&file, 4 * MIB + 4096).await;
+            assert_eq!(size_of(&path), 4 * MIB + PREALLOCATION_STEP_MAX_BYTES);
+            preallocation.wrote(8 * MIB);
+            assert!(!preallocation.needs_trim(8 * MIB));
+        });
+    }
+
+    #[test]
+    fn a_refused_fallocate_gives_back_what_it_got_and_turns_preallocation_off() {
+        on_executor(|root| async move {
+            let path = root.join("refused");
+            let file = create(&path).await;
+            let mut preallocation = Preallocation::new(None);
+            preallocation.cover(&file, 4096).await;
+            preallocation.wrote(4096);
+            preallocation
+                .refused(&file, &io::Error::from_raw_os_error(libc::ENOSPC))
+                .await;
+            assert_eq!(size_of(&path), 4096, "cut back to what was written");
+            assert_eq!(preallocation.end_bytes, None);
+            assert!(!preallocation.needs_trim(4096));
+            preallocation.cover(&file, 8192).await;
+            assert_eq!(size_of(&path), 4096, "no further fallocate");
+            // ENOSPC concerns this file only: the next one tries again.
+            assert!(Preallocation::new(None).end_bytes.is_some());
+        });
     }
 
     #[test]
@@ -169,19 +234,5 @@ mod tests {
         let mut one_block = Preallocation::new(Some(65_536));
         one_block.wrote(65_536);
         assert!(!one_block.needs_trim(65_536), "an exact size needs no trim");
-    }
-
-    #[test]
-    fn a_refused_fallocate_turns_preallocation_off_and_forces_the_trim() {
-        let mut preallocation = Preallocation::new(None);
-        preallocation.refused(&io::Error::from_raw_os_error(libc::ENOSPC));
-        assert_eq!(preallocation.end_bytes, None);
-        preallocation.wrote(4096);
-        assert!(
-            preallocation.needs_trim(4096),
-            "a failed fallocate may have sized the file"
-        );
-        // ENOSPC concerns this file only: the next one tries again.
-        assert!(Preallocation::new(None).end_bytes.is_some());
     }
 }

@@ -1,10 +1,9 @@
 //! `ObjectWriter`: streams an upload into a temp file (preallocated ahead of its writes) with DMA
 //! writes while hashing it, then makes it durable in S3's order: fdatasync → rename → directory
-//! fsync. Guards delete the file on drop unless the caller says the metadata committed. An upload that may be stored inline
-//! stays in memory until it outgrows the inline limit; then it moves to a temp file. With a
-//! `PackageCipher` the bytes are hashed as plaintext, then sealed in place package by package
-//! (`encryption`'s format) before they reach the disk or the inline row.
-
+//! fsync. Guards delete the file on drop unless the caller says the metadata committed. An
+//! upload that may be stored inline stays in memory until it outgrows the inline limit; then it
+//! moves to a temp file. With a `PackageCipher` the bytes are hashed as plaintext, then sealed in
+//! place package by package (`encryption`'s format) before they reach the disk or the inline row.
 use std::collections::VecDeque;
 use std::io;
 use std::path::PathBuf;
@@ -20,10 +19,9 @@ use super::encryption::{
 };
 use super::preallocation::Preallocation;
 use super::{io_error, FileId, InlineBytes, Layout, StorageError, StoredBytes};
-use crate::limits::{DMA_WRITE_BEHIND_COUNT, DMA_WRITE_BLOCK_BYTES, FILE_REMOVAL_GRACE_MS};
-
-/// Alignment of DMA writes (logical block size; 4 KiB covers every common device).
-const DMA_ALIGNMENT_BYTES: usize = 4096;
+use crate::limits::{
+    DMA_ALIGNMENT_BYTES, DMA_WRITE_BEHIND_COUNT, DMA_WRITE_BLOCK_BYTES, FILE_REMOVAL_GRACE_MS,
+};
 
 type PendingWrite = JoinHandle<Result<usize, io::Error>>;
 
@@ -78,11 +76,9 @@ impl WriterSealing {
 enum Sink {
     /// Bytes so far, in a buffer one byte longer than the inline limit: filling it means the
     /// upload is too large to be inline.
-    Memory {
-        buffer: Vec<u8>,
-        filled: usize,
-    },
-    File(FileSink),
+    Memory { buffer: Vec<u8>, filled: usize },
+    /// Boxed: a file sink is far larger than the memory variant (DMA state, preallocation).
+    File(Box<FileSink>),
 }
 
 struct FileSink {
@@ -320,9 +316,9 @@ impl ObjectWriter {
                     filled: 0,
                 }
             }
-            Placement::File => {
-                Sink::File(FileSink::create(&layout, sealing.as_ref(), expected_bytes).await?)
-            }
+            Placement::File => Sink::File(Box::new(
+                FileSink::create(&layout, sealing.as_ref(), expected_bytes).await?,
+            )),
         };
         Ok(ObjectWriter {
             layout,
@@ -406,7 +402,7 @@ impl ObjectWriter {
             }
         };
         let absorbed = sink.absorb(&buffer[..filled]).await;
-        self.sink = Sink::File(sink);
+        self.sink = Sink::File(Box::new(sink));
         absorbed.map_err(|error| self.fail(error))
     }
 
