@@ -18,15 +18,12 @@ pub struct Target {
 }
 
 /// Decodes `%XX` escapes; the result must be UTF-8 (`InvalidArgument` otherwise, as for a `%`
-/// not followed by two hex digits). Every request decodes its path, so a text without a `%` is
-/// copied as it is: it is already a `str`, and checking it again would be a pass for nothing.
+/// not followed by two hex digits). A text without a `%` is copied as it is (it is already a
+/// `str`); see `push_percent_decoded`.
 pub fn percent_decode(text: &str) -> S3Result<String> {
-    if !text.contains('%') {
-        return Ok(text.to_owned());
-    }
-    let mut decoded = Vec::with_capacity(text.len());
-    percent_decode_bytes(text.as_bytes(), &mut decoded)?;
-    String::from_utf8(decoded).map_err(|_| not_utf8())
+    let mut decoded = String::with_capacity(text.len());
+    push_percent_decoded(text, &mut decoded, &mut Vec::new())?;
+    Ok(decoded)
 }
 
 fn not_utf8() -> S3Error {

@@ -40,9 +40,8 @@ pub struct Preallocation {
     limit_bytes: Option<u64>,
     /// Where the writes issued so far end.
     written_bytes: u64,
-    /// The file's size as far as known (writes and preallocation extend it); `None` after a
-    /// fallocate failed part-way and the file could not be cut back.
-    file_bytes: Option<u64>,
+    /// A fallocate failed part-way and the file could not be cut back: its size is unknown.
+    size_unknown: bool,
 }
 
 impl Preallocation {
@@ -56,7 +55,7 @@ impl Preallocation {
             end_bytes: (!UNSUPPORTED.get() && !one_write).then_some(0),
             limit_bytes: expected_bytes.map(|bytes| bytes.div_ceil(alignment) * alignment),
             written_bytes: 0,
-            file_bytes: Some(0),
+            size_unknown: false,
         }
     }
 
@@ -78,10 +77,7 @@ impl Preallocation {
         let target = limit.map_or(allocated + step, |limit| limit.min(allocated + step));
         let target = target.max(end_bytes);
         match file.pre_allocate(target, false).await.map_err(io_error) {
-            Ok(()) => {
-                self.end_bytes = Some(target);
-                self.file_bytes = self.file_bytes.map(|bytes| bytes.max(target));
-            }
+            Ok(()) => self.end_bytes = Some(target),
             Err(error) => self.refused(file, &error).await,
         }
     }
@@ -89,13 +85,15 @@ impl Preallocation {
     /// Counts a write that ends at `end_bytes` (the file grows to hold it).
     pub fn wrote(&mut self, end_bytes: u64) {
         self.written_bytes = self.written_bytes.max(end_bytes);
-        self.file_bytes = self.file_bytes.map(|bytes| bytes.max(end_bytes));
     }
 
     /// Whether the file must be truncated to hold exactly `size_bytes`: its size is larger
     /// (preallocation past the end, a padded last block) or unknown.
     pub fn needs_trim(&self, size_bytes: u64) -> bool {
-        self.file_bytes != Some(size_bytes)
+        // The file holds what was written and what is preallocated (nothing once it is off: a
+        // refused fallocate cuts the file back to what was written).
+        let file_bytes = self.written_bytes.max(self.end_bytes.unwrap_or(0));
+        self.size_unknown || file_bytes != size_bytes
     }
 
     async fn refused(&mut self, file: &DmaFile, error: &io::Error) {
@@ -115,10 +113,7 @@ impl Preallocation {
         // A failed fallocate may have allocated, and sized the file, part-way (ext4 keeps what
         // it got): give those blocks back now rather than hold them until the upload ends,
         // where another upload could have used them.
-        self.file_bytes = match file.truncate(self.written_bytes).await {
-            Ok(()) => Some(self.written_bytes),
-            Err(_) => None,
-        };
+        self.size_unknown = file.truncate(self.written_bytes).await.is_err();
     }
 }
 
