@@ -55,5 +55,7 @@ PY
     # The metadata thread's slowest group commit (its WAL fsync included): a stall every
     # operation shared that this matches was the metadata thread waiting on the disk.
     awk '/^ringstore_meta_commit_seconds_max / {printf "slowest metadata commit: %.1f ms\n", $2 * 1000}' "$work/metrics.txt"
+    # The metadata thread's own account of its slow batches (slowest command, commit time).
+    grep -i "slow metadata" "$work/server.log" | sed -e "s/\x1b\[[0-9;]*m//g" | cut -c1-330 | tail -5 || true
     kill "$server"; wait "$server" 2>/dev/null || true
 done

@@ -106,6 +106,8 @@ pub trait Job: Send {
     fn fail(&mut self, message: &str);
     /// Sends the outcome to the waiting core (which may have gone; nothing to do then).
     fn reply(self: Box<Self>);
+    /// The command's type name, without its path (`PutObject`): the slow-batch warning's field.
+    fn name(&self) -> &'static str;
 }
 
 /// A command, its outcome once applied, and where the outcome goes.
@@ -159,11 +161,36 @@ impl<C: MetaCommand> Job for Pending<C> {
             .expect("every job of a batch is applied or failed before replies");
         let _ = self.reply.send(outcome);
     }
+
+    fn name(&self) -> &'static str {
+        short_type_name(std::any::type_name::<C>())
+    }
+}
+
+/// `a::b::PutObject` → `PutObject` (a generic's parameters keep their paths).
+fn short_type_name(full: &'static str) -> &'static str {
+    let plain = full.split('<').next().unwrap_or(full);
+    let start = plain.rfind("::").map_or(0, |at| at + 2);
+    &full[start..]
 }
 
 #[cfg(test)]
 mod tests {
-    use super::LastApplied;
+    use super::{short_type_name, LastApplied};
+
+    #[test]
+    fn command_names_drop_their_path() {
+        // Goal: the slow-batch warning names the command as the code does.
+        assert_eq!(
+            short_type_name("ringstore::meta::objects::PutObject"),
+            "PutObject"
+        );
+        assert_eq!(short_type_name("Plain"), "Plain");
+        assert_eq!(
+            short_type_name("ringstore::meta::Wrap<ringstore::meta::Inner>"),
+            "Wrap<ringstore::meta::Inner>"
+        );
+    }
 
     #[test]
     fn the_last_value_applied_wins() {

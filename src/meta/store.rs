@@ -15,6 +15,26 @@ pub struct MetaStore {
     connection: Connection,
 }
 
+/// Where a batch's time went, for the metadata thread's slow-batch warning.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BatchTiming {
+    /// The command that ran longest and how long it ran (of a batch that ran twice, `in_batch`,
+    /// the longer of its two runs).
+    pub slowest: Option<(&'static str, std::time::Duration)>,
+    /// How long the commit took: the WAL's fsync, and the checkpoint SQLite runs in the commit
+    /// that fills the WAL past its limit. Zero when the batch did not commit.
+    pub commit: std::time::Duration,
+}
+
+impl BatchTiming {
+    /// Counts one command's run.
+    fn note_command(&mut self, name: &'static str, took: std::time::Duration) {
+        if self.slowest.is_none_or(|(_, longest)| took > longest) {
+            self.slowest = Some((name, took));
+        }
+    }
+}
+
 /// Settles staged versions (`version_staging`) before a command that does not keep them.
 fn settle_unless_kept(kept: bool, transaction: &Transaction<'_>) -> Result<(), MetaError> {
     if !kept {
@@ -163,24 +183,32 @@ impl MetaStore {
 
     /// Applies `jobs` in one transaction (group commit). Their outcomes are only valid once it
     /// committed: if the commit fails, every job gets the error. A job that fails having written
-    /// rows leaves nothing (`in_batch`).
-    pub fn apply_batch(&mut self, jobs: &mut [Box<dyn Job>]) {
+    /// rows leaves nothing (`in_batch`). Answers where the batch's time went.
+    pub fn apply_batch(&mut self, jobs: &mut [Box<dyn Job>]) -> BatchTiming {
+        let mut timing = BatchTiming::default();
         let outcome = self.in_batch(jobs.len(), |index, transaction| {
+            let started = std::time::Instant::now();
             let job = &mut jobs[index];
-            run_job(transaction, job.keeps_versions_staged(), |settled| {
+            let end = run_job(transaction, job.keeps_versions_staged(), |settled| {
                 match settled {
                     Ok(transaction) => job.apply(transaction),
                     Err(error) => job.refuse(error),
                 }
                 job.failed()
-            })
+            });
+            timing.note_command(job.name(), started.elapsed());
+            end
         });
-        if let Err(error) = outcome {
-            let message = error.detail();
-            for job in jobs.iter_mut() {
-                job.fail(&message);
+        match outcome {
+            Ok(commit) => timing.commit = commit,
+            Err(error) => {
+                let message = error.detail();
+                for job in jobs.iter_mut() {
+                    job.fail(&message);
+                }
             }
         }
+        timing
     }
 
     /// Applies `commands` of one kind in one transaction (benchmarks, tests, bulk loads): every
@@ -202,7 +230,7 @@ impl MetaStore {
             })
         });
         match committed {
-            Ok(()) => outcomes
+            Ok(_) => outcomes
                 .into_iter()
                 .map(|outcome| outcome.expect("in_batch runs every command or keeps its error"))
                 .collect(),
@@ -241,12 +269,12 @@ impl MetaStore {
         &mut self,
         count: usize,
         mut run: impl FnMut(usize, &Transaction<'_>) -> JobEnd,
-    ) -> Result<(), MetaError> {
-        if self.run_pass(count, &mut run, Pass::Plain)? == PassEnd::Committed {
-            return Ok(());
+    ) -> Result<std::time::Duration, MetaError> {
+        if let PassEnd::Committed(commit) = self.run_pass(count, &mut run, Pass::Plain)? {
+            return Ok(commit);
         }
         match self.run_pass(count, &mut run, Pass::SavepointEach)? {
-            PassEnd::Committed => Ok(()),
+            PassEnd::Committed(commit) => Ok(commit),
             PassEnd::RolledBack => unreachable!("a pass with savepoints never rolls back"),
         }
     }
@@ -303,10 +331,11 @@ impl MetaStore {
         // the transaction rolls back on drop, and the counts go with it).
         super::usage::flush_pending(&transaction)
             .inspect_err(|_| super::usage::discard_pending())?;
+        let committing = std::time::Instant::now();
         transaction.commit().inspect_err(|error| {
             tracing::error!(error = %error, "metadata commit failed");
         })?;
-        Ok(PassEnd::Committed)
+        Ok(PassEnd::Committed(committing.elapsed()))
     }
 }
 
@@ -326,7 +355,8 @@ enum Pass {
 /// How a pass ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PassEnd {
-    Committed,
+    /// Committed; the commit itself took this long.
+    Committed(std::time::Duration),
     RolledBack,
 }
 

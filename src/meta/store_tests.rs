@@ -306,7 +306,15 @@ fn one_batch_of_mixed_commands_commits_together() {
         Box::new(missing),
         Box::new(list),
     ];
-    store.apply_batch(&mut jobs);
+    let timing = store.apply_batch(&mut jobs);
+    // The slow-batch warning's figures: one of these commands ran longest, and the commit (a
+    // WAL fsync) took some time.
+    let (slowest, _) = timing.slowest.expect("four commands ran");
+    assert!(
+        ["CreateBucket", "PutObject", "ListBuckets"].contains(&slowest),
+        "{slowest}"
+    );
+    assert!(timing.commit > std::time::Duration::ZERO);
     for job in jobs {
         job.reply();
     }

@@ -2,9 +2,14 @@
 
 use crossbeam_channel::Receiver;
 
+use std::time::{Duration, Instant};
+
 use super::command::{Changes, Job};
+use super::store::BatchTiming;
 use super::{Generations, MetaStore};
-use crate::limits::{META_BATCH_COUNT_MAX, META_THREAD_NICE};
+use crate::limits::{
+    META_BATCH_COUNT_MAX, META_BATCH_SLOW_MS, META_BATCH_SLOW_WARNING_INTERVAL_MS, META_THREAD_NICE,
+};
 
 /// A command on its way to the metadata thread (its reply type erased; see `command::Pending`).
 pub type MetaRequest = Box<dyn Job>;
@@ -22,6 +27,7 @@ pub fn spawn(
         .spawn(move || {
             raise_priority();
             let mut batch: Vec<MetaRequest> = Vec::with_capacity(META_BATCH_COUNT_MAX);
+            let mut slow_batches = SlowBatchWarning::default();
             while let Ok(first) = receiver.recv() {
                 batch.push(first);
                 while batch.len() < META_BATCH_COUNT_MAX {
@@ -30,9 +36,11 @@ pub fn spawn(
                         Err(_) => break,
                     }
                 }
-                let started = std::time::Instant::now();
-                store.apply_batch(&mut batch);
-                metrics.record_batch(batch.len(), started.elapsed().as_micros() as u64);
+                let started = Instant::now();
+                let timing = store.apply_batch(&mut batch);
+                let took = started.elapsed();
+                metrics.record_batch(batch.len(), took.as_micros() as u64);
+                slow_batches.note(took, batch.len(), &timing);
                 // Before any reply: a client that saw the change and asks another core next finds
                 // that core's cache already stale. Whether or not the batch committed: a read in
                 // it may have seen its writes.
@@ -42,6 +50,53 @@ pub fn spawn(
                 }
             }
         })
+}
+
+/// Logs batches slower than `META_BATCH_SLOW_MS`, at most once per
+/// `META_BATCH_SLOW_WARNING_INTERVAL_MS`: every command queued behind one waited as long.
+#[derive(Default)]
+struct SlowBatchWarning {
+    last_logged: Option<Instant>,
+    /// Slow batches since the last warning that were not logged.
+    left_out: u64,
+}
+
+impl SlowBatchWarning {
+    fn note(&mut self, took: Duration, commands: usize, timing: &BatchTiming) {
+        let Some(not_logged) = self.due(took, Instant::now()) else {
+            return;
+        };
+        let (slowest_command, slowest_command_ms) = timing
+            .slowest
+            .map_or(("", 0.0), |(name, ran)| (name, ran.as_secs_f64() * 1e3));
+        tracing::warn!(
+            batch_ms = took.as_secs_f64() * 1e3,
+            commands,
+            slowest_command,
+            slowest_command_ms,
+            commit_ms = timing.commit.as_secs_f64() * 1e3,
+            slow_batches_not_logged = not_logged,
+            "slow metadata batch: every command in it waited this long"
+        );
+    }
+
+    /// Whether a batch that `took` this long, ending at `now`, is to be logged; if so, how many
+    /// slow batches since the last warning were not.
+    fn due(&mut self, took: Duration, now: Instant) -> Option<u64> {
+        if took < Duration::from_millis(META_BATCH_SLOW_MS) {
+            return None;
+        }
+        let interval = Duration::from_millis(META_BATCH_SLOW_WARNING_INTERVAL_MS);
+        if self
+            .last_logged
+            .is_some_and(|logged| now.duration_since(logged) < interval)
+        {
+            self.left_out += 1;
+            return None;
+        }
+        self.last_logged = Some(now);
+        Some(std::mem::take(&mut self.left_out))
+    }
 }
 
 /// Bumps the change counters of everything `batch` may have changed.
@@ -76,5 +131,30 @@ fn raise_priority() {
             error = %std::io::Error::last_os_error(),
             "metadata thread keeps the default priority (needs CAP_SYS_NICE or RLIMIT_NICE; see tuning.md)"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slow_batches_are_logged_at_most_once_an_interval_with_the_rest_counted() {
+        // Goal: a batch under the threshold is never logged; the first slow one is; the slow ones
+        // within the next interval are counted and reported by the first after it.
+        let mut warning = SlowBatchWarning::default();
+        let slow = Duration::from_millis(META_BATCH_SLOW_MS);
+        let interval = Duration::from_millis(META_BATCH_SLOW_WARNING_INTERVAL_MS);
+        let start = Instant::now();
+        assert_eq!(warning.due(slow - Duration::from_micros(1), start), None);
+        assert_eq!(warning.due(slow, start), Some(0));
+        assert_eq!(warning.due(slow * 4, start + interval / 2), None);
+        assert_eq!(
+            warning.due(slow, start + interval - Duration::from_micros(1)),
+            None
+        );
+        assert_eq!(warning.due(Duration::ZERO, start + interval), None);
+        assert_eq!(warning.due(slow, start + interval), Some(2));
+        assert_eq!(warning.due(slow, start + interval * 3), Some(0));
     }
 }
