@@ -2,7 +2,7 @@
 
 use super::sigv4::derive_signing_key;
 use crate::limits::SIGNING_KEY_CACHE_ENTRIES_MAX;
-use crate::secret::{constant_time_eq, Secret};
+use crate::secret::Secret;
 
 /// One cached key and what it was derived for.
 struct Entry {
@@ -46,7 +46,7 @@ impl SigningKeyCache {
                 && entry.access_key == access_key
                 && entry.region == region
                 && entry.service == service
-                && constant_time_eq(entry.secret.expose().as_bytes(), secret.expose().as_bytes())
+                && entry.secret.same_as(secret)
         });
         if let Some(entry) = found {
             self.hits += 1;
