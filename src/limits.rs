@@ -167,14 +167,14 @@ const _: () = assert!(VERSIONS_STAGED_ROWS_MAX % VERSIONS_STAGED_SLOTS == 0);
 /// cores (BENCHMARKS.md, session 5). It only runs when there is metadata work, so cores keep the rest.
 pub const META_THREAD_NICE: i32 = -10;
 
-/// A metadata batch that takes this long (its commands and its commit) is logged as slow, with
-/// its slowest command and its commit time (ringstore's choice: the mixed-load tail's budget, issue
+/// A metadata batch that takes this long (from BEGIN to the end of its commit) is logged as slow,
+/// with its slowest command and its commit time (ringstore's choice: the mixed-load tail's budget, issue
 /// 25 item 6 — every command queued behind such a batch misses it), in milliseconds.
 pub const META_BATCH_SLOW_MS: u64 = 25;
 
 /// The slow-batch warning is logged at most once per this many milliseconds; the ones left out
 /// are counted in the next (a disk that stalls every commit would otherwise flood the log).
-pub const META_BATCH_SLOW_WARNING_INTERVAL_MS: u64 = 1_000;
+pub const META_BATCH_SLOW_LOG_INTERVAL_MS: u64 = 1_000;
 
 /// How long a core waits for room in a full metadata queue before answering `SlowDown`, in milliseconds.
 pub const META_QUEUE_WAIT_TIME_MAX_MS: u64 = 2_000;

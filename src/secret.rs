@@ -21,12 +21,16 @@ impl Secret {
         &self.0
     }
 
-    /// Whether both hold the same secret: at once when they share it (a user's secret as the
-    /// directory hands it out, on every signed request), else compared in constant time. Sharing
-    /// says nothing of the bytes, so the shortcut leaks nothing.
+    /// Whether both hold the same secret: at once when they share it (the signing-key cache
+    /// keeps the one the user directory last handed out), else compared in constant time.
+    /// Sharing says nothing of the bytes, so the shortcut leaks nothing.
     pub fn same_as(&self, other: &Secret) -> bool {
+        self.shares(other) || constant_time_eq(self.expose().as_bytes(), other.expose().as_bytes())
+    }
+
+    /// Whether both are the one shared secret (not merely equal bytes).
+    pub fn shares(&self, other: &Secret) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
-            || constant_time_eq(self.expose().as_bytes(), other.expose().as_bytes())
     }
 }
 
@@ -140,8 +144,9 @@ mod tests {
     fn secrets_are_the_same_when_shared_or_equal() {
         // Goal: the shared-secret shortcut answers as the byte comparison would.
         let secret = Secret::new("ringstore-secret");
-        assert!(secret.same_as(&secret.clone()));
-        assert!(secret.same_as(&Secret::new("ringstore-secret")));
+        assert!(secret.same_as(&secret.clone()) && secret.shares(&secret.clone()));
+        let equal = Secret::new("ringstore-secret");
+        assert!(secret.same_as(&equal) && !secret.shares(&equal));
         assert!(!secret.same_as(&Secret::new("ringstore-secreT")));
         assert!(!secret.same_as(&Secret::new("ringstore-secret ")));
     }

@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use std::time::{Duration, Instant};
+
 use rusqlite::{Connection, Transaction};
 
 use super::command::{Job, MetaCommand};
@@ -15,20 +17,29 @@ pub struct MetaStore {
     connection: Connection,
 }
 
-/// Where a batch's time went, for the metadata thread's slow-batch warning.
+/// Where a batch's time went, for the metadata thread's slow-batch warning. What its figures
+/// leave out of the batch's whole time is BEGIN waiting for the write lock (another process
+/// writing, `busy_timeout`), the usage figures' flush and a first pass's rollback.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct BatchTiming {
     /// The command that ran longest and how long it ran (of a batch that ran twice, `in_batch`,
-    /// the longer of its two runs).
-    pub slowest: Option<(&'static str, std::time::Duration)>,
-    /// How long the commit took: the WAL's fsync, and the checkpoint SQLite runs in the commit
-    /// that fills the WAL past its limit. Zero when the batch did not commit.
-    pub commit: std::time::Duration,
+    /// the longer of its two runs). Its time includes settling the staged versions it found
+    /// (`run_job`), which other commands' writes left.
+    pub slowest: Option<(&'static str, Duration)>,
+    /// All the commands' runs together.
+    pub commands: Duration,
+    /// How long the commit took, whether or not it succeeded: the WAL's fsync, and the
+    /// checkpoint SQLite runs in the commit that fills the WAL past its limit. Zero when the
+    /// batch never reached its commit.
+    pub commit: Duration,
+    /// Passes the batch took: 1, or 2 when a command failed after writing (`in_batch`).
+    pub passes: u8,
 }
 
 impl BatchTiming {
     /// Counts one command's run.
-    fn note_command(&mut self, name: &'static str, took: std::time::Duration) {
+    fn note_command(&mut self, name: &'static str, took: Duration) {
+        self.commands += took;
         if self.slowest.is_none_or(|(_, longest)| took > longest) {
             self.slowest = Some((name, took));
         }
@@ -186,8 +197,9 @@ impl MetaStore {
     /// rows leaves nothing (`in_batch`). Answers where the batch's time went.
     pub fn apply_batch(&mut self, jobs: &mut [Box<dyn Job>]) -> BatchTiming {
         let mut timing = BatchTiming::default();
-        let outcome = self.in_batch(jobs.len(), |index, transaction| {
-            let started = std::time::Instant::now();
+        let mut commands = BatchTiming::default();
+        let outcome = self.in_batch(jobs.len(), &mut timing, |index, transaction| {
+            let started = Instant::now();
             let job = &mut jobs[index];
             let end = run_job(transaction, job.keeps_versions_staged(), |settled| {
                 match settled {
@@ -196,19 +208,20 @@ impl MetaStore {
                 }
                 job.failed()
             });
-            timing.note_command(job.name(), started.elapsed());
+            commands.note_command(job.name(), started.elapsed());
             end
         });
-        match outcome {
-            Ok(commit) => timing.commit = commit,
-            Err(error) => {
-                let message = error.detail();
-                for job in jobs.iter_mut() {
-                    job.fail(&message);
-                }
+        if let Err(error) = outcome {
+            let message = error.detail();
+            for job in jobs.iter_mut() {
+                job.fail(&message);
             }
         }
-        timing
+        BatchTiming {
+            slowest: commands.slowest,
+            commands: commands.commands,
+            ..timing
+        }
     }
 
     /// Applies `commands` of one kind in one transaction (benchmarks, tests, bulk loads): every
@@ -220,17 +233,21 @@ impl MetaStore {
     ) -> Vec<Result<C::Reply, MetaError>> {
         let mut outcomes: Vec<Option<Result<C::Reply, MetaError>>> =
             commands.iter().map(|_| None).collect();
-        let committed = self.in_batch(commands.len(), |index, transaction| {
-            let command = &commands[index];
-            run_job(transaction, command.keeps_versions_staged(), |settled| {
-                let outcome = settled.and_then(|transaction| command.apply(transaction));
-                let failed = outcome.is_err();
-                outcomes[index] = Some(outcome);
-                failed
-            })
-        });
+        let committed = self.in_batch(
+            commands.len(),
+            &mut BatchTiming::default(),
+            |index, transaction| {
+                let command = &commands[index];
+                run_job(transaction, command.keeps_versions_staged(), |settled| {
+                    let outcome = settled.and_then(|transaction| command.apply(transaction));
+                    let failed = outcome.is_err();
+                    outcomes[index] = Some(outcome);
+                    failed
+                })
+            },
+        );
         match committed {
-            Ok(_) => outcomes
+            Ok(()) => outcomes
                 .into_iter()
                 .map(|outcome| outcome.expect("in_batch runs every command or keeps its error"))
                 .collect(),
@@ -252,7 +269,8 @@ impl MetaStore {
     }
 
     /// Runs `run(index, transaction)` for each of `count` jobs in one transaction and commits
-    /// it; `run` answers how the job ended (see `run_job`). The other jobs of a batch commit
+    /// it, counting its passes and its commit's time in `timing`; `run` answers how the job
+    /// ended (see `run_job`). The other jobs of a batch commit
     /// when one fails, so a failed job must leave nothing behind: one refused by a check wrote
     /// nothing, but one that failed part-way (an SQLite error between two writes: a PutObject
     /// that staged the key's current version, then failed to replace it) would leave half a
@@ -268,13 +286,14 @@ impl MetaStore {
     fn in_batch(
         &mut self,
         count: usize,
+        timing: &mut BatchTiming,
         mut run: impl FnMut(usize, &Transaction<'_>) -> JobEnd,
-    ) -> Result<std::time::Duration, MetaError> {
-        if let PassEnd::Committed(commit) = self.run_pass(count, &mut run, Pass::Plain)? {
-            return Ok(commit);
+    ) -> Result<(), MetaError> {
+        if self.run_pass(count, &mut run, Pass::Plain, timing)? == PassEnd::Committed {
+            return Ok(());
         }
-        match self.run_pass(count, &mut run, Pass::SavepointEach)? {
-            PassEnd::Committed(commit) => Ok(commit),
+        match self.run_pass(count, &mut run, Pass::SavepointEach, timing)? {
+            PassEnd::Committed => Ok(()),
             PassEnd::RolledBack => unreachable!("a pass with savepoints never rolls back"),
         }
     }
@@ -286,7 +305,9 @@ impl MetaStore {
         count: usize,
         run: &mut impl FnMut(usize, &Transaction<'_>) -> JobEnd,
         pass: Pass,
+        timing: &mut BatchTiming,
     ) -> Result<PassEnd, MetaError> {
+        timing.passes += 1;
         let transaction = self.begin()?;
         super::usage::discard_pending();
         for index in 0..count {
@@ -331,11 +352,13 @@ impl MetaStore {
         // the transaction rolls back on drop, and the counts go with it).
         super::usage::flush_pending(&transaction)
             .inspect_err(|_| super::usage::discard_pending())?;
-        let committing = std::time::Instant::now();
-        transaction.commit().inspect_err(|error| {
+        let committing = Instant::now();
+        let committed = transaction.commit();
+        timing.commit = committing.elapsed();
+        committed.inspect_err(|error| {
             tracing::error!(error = %error, "metadata commit failed");
         })?;
-        Ok(PassEnd::Committed(committing.elapsed()))
+        Ok(PassEnd::Committed)
     }
 }
 
@@ -355,8 +378,7 @@ enum Pass {
 /// How a pass ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PassEnd {
-    /// Committed; the commit itself took this long.
-    Committed(std::time::Duration),
+    Committed,
     RolledBack,
 }
 

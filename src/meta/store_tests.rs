@@ -290,6 +290,23 @@ fn conditional_deletes_decide_inside_the_transaction() {
 }
 
 #[test]
+fn a_batch_names_its_longest_command_and_adds_up_all() {
+    // Goal: the slow-batch warning's figures: a longer run replaces the slowest, an equal one
+    // does not, and every run counts towards the commands' total.
+    use std::time::Duration;
+    let mut timing = BatchTiming::default();
+    timing.note_command("GetObject", Duration::from_millis(2));
+    timing.note_command("PutObject", Duration::from_millis(5));
+    timing.note_command("DeleteObject", Duration::from_millis(5));
+    timing.note_command("ListObjects", Duration::from_millis(1));
+    assert_eq!(
+        timing.slowest,
+        Some(("PutObject", Duration::from_millis(5)))
+    );
+    assert_eq!(timing.commands, Duration::from_millis(13));
+}
+
+#[test]
 fn one_batch_of_mixed_commands_commits_together() {
     // Goal: the thread's path (type-erased jobs of different commands in one transaction)
     // gives each waiting core its own typed answer, and a failed command leaves the rest of
@@ -309,12 +326,14 @@ fn one_batch_of_mixed_commands_commits_together() {
     let timing = store.apply_batch(&mut jobs);
     // The slow-batch warning's figures: one of these commands ran longest, and the commit (a
     // WAL fsync) took some time.
-    let (slowest, _) = timing.slowest.expect("four commands ran");
+    let (slowest, slowest_ran) = timing.slowest.expect("four commands ran");
     assert!(
         ["CreateBucket", "PutObject", "ListBuckets"].contains(&slowest),
         "{slowest}"
     );
+    assert!(timing.commands >= slowest_ran && slowest_ran > std::time::Duration::ZERO);
     assert!(timing.commit > std::time::Duration::ZERO);
+    assert_eq!(timing.passes, 1);
     for job in jobs {
         job.reply();
     }
@@ -362,7 +381,10 @@ fn a_command_failing_after_writing_leaves_nothing_and_its_batch_commits() {
     let (failing, failing_answer) = Pending::new(put("boom", b"one"));
     let (after, after_answer) = Pending::new(put("n", b"one"));
     let mut jobs: Vec<Box<dyn Job>> = vec![Box::new(before), Box::new(failing), Box::new(after)];
-    store.apply_batch(&mut jobs);
+    let timing = store.apply_batch(&mut jobs);
+    // Rolled back once, then committed with a savepoint per command.
+    assert_eq!(timing.passes, 2);
+    assert!(timing.commit > std::time::Duration::ZERO);
     for job in jobs {
         job.reply();
     }
@@ -509,16 +531,23 @@ fn a_transaction_sqlite_rolled_back_fails_its_whole_batch() {
             jobs.push(Box::new(job));
             answers.push(answer);
         }
-        store.apply_batch(&mut jobs);
+        let timing = store.apply_batch(&mut jobs);
         for job in jobs {
             job.reply();
         }
-        answers
+        let outcomes = answers
             .into_iter()
             .map(|answer| futures_lite::future::block_on(answer).unwrap().map(|_| ()))
-            .collect::<Vec<_>>()
+            .collect::<Vec<_>>();
+        (outcomes, timing)
     };
-    for outcome in batch(&mut store) {
+    let (outcomes, timing) = batch(&mut store);
+    // SQLite gave the transaction up before the commit: one pass, no commit timed.
+    assert_eq!(
+        (timing.passes, timing.commit),
+        (1, std::time::Duration::ZERO)
+    );
+    for outcome in outcomes {
         assert!(
             matches!(&outcome, Err(MetaError::Sqlite(message)) if message == TRANSACTION_LOST),
             "{outcome:?}"
@@ -536,7 +565,9 @@ fn a_transaction_sqlite_rolled_back_fails_its_whole_batch() {
         .connection()
         .execute_batch("PRAGMA max_page_count = 1073741823")
         .unwrap();
-    assert!(batch(&mut store).iter().all(Result::is_ok));
+    let (outcomes, timing) = batch(&mut store);
+    assert!(outcomes.iter().all(Result::is_ok));
+    assert!(timing.commit > std::time::Duration::ZERO);
     assert_eq!(count(&store, "objects"), 4);
     assert_eq!(usage(&mut store), (4, 1, 100 + 100 + 100 + 60_000 + 100));
 }

@@ -8,7 +8,7 @@ use super::command::{Changes, Job};
 use super::store::BatchTiming;
 use super::{Generations, MetaStore};
 use crate::limits::{
-    META_BATCH_COUNT_MAX, META_BATCH_SLOW_MS, META_BATCH_SLOW_WARNING_INTERVAL_MS, META_THREAD_NICE,
+    META_BATCH_COUNT_MAX, META_BATCH_SLOW_LOG_INTERVAL_MS, META_BATCH_SLOW_MS, META_THREAD_NICE,
 };
 
 /// A command on its way to the metadata thread (its reply type erased; see `command::Pending`).
@@ -53,49 +53,52 @@ pub fn spawn(
 }
 
 /// Logs batches slower than `META_BATCH_SLOW_MS`, at most once per
-/// `META_BATCH_SLOW_WARNING_INTERVAL_MS`: every command queued behind one waited as long.
+/// `META_BATCH_SLOW_LOG_INTERVAL_MS`: every command queued behind one waited as long.
 #[derive(Default)]
 struct SlowBatchWarning {
     last_logged: Option<Instant>,
     /// Slow batches since the last warning that were not logged.
-    left_out: u64,
+    unlogged: u64,
 }
 
 impl SlowBatchWarning {
     fn note(&mut self, took: Duration, commands: usize, timing: &BatchTiming) {
-        let Some(not_logged) = self.due(took, Instant::now()) else {
+        if took < Duration::from_millis(META_BATCH_SLOW_MS) {
+            return;
+        }
+        let Some(not_logged) = self.claim_warning(Instant::now()) else {
             return;
         };
+        let milliseconds = |duration: Duration| duration.as_secs_f64() * 1e3;
         let (slowest_command, slowest_command_ms) = timing
             .slowest
-            .map_or(("", 0.0), |(name, ran)| (name, ran.as_secs_f64() * 1e3));
+            .map_or(("", 0.0), |(name, ran)| (name, milliseconds(ran)));
         tracing::warn!(
-            batch_ms = took.as_secs_f64() * 1e3,
+            batch_ms = milliseconds(took),
             commands,
             slowest_command,
             slowest_command_ms,
-            commit_ms = timing.commit.as_secs_f64() * 1e3,
+            commands_ms = milliseconds(timing.commands),
+            commit_ms = milliseconds(timing.commit),
+            passes = timing.passes,
             slow_batches_not_logged = not_logged,
             "slow metadata batch: every command in it waited this long"
         );
     }
 
-    /// Whether a batch that `took` this long, ending at `now`, is to be logged; if so, how many
-    /// slow batches since the last warning were not.
-    fn due(&mut self, took: Duration, now: Instant) -> Option<u64> {
-        if took < Duration::from_millis(META_BATCH_SLOW_MS) {
-            return None;
-        }
-        let interval = Duration::from_millis(META_BATCH_SLOW_WARNING_INTERVAL_MS);
+    /// Takes the warning's turn for a slow batch ending at `now`: the number of slow batches not
+    /// logged since the last warning, or `None` (counted) while the last is too recent.
+    fn claim_warning(&mut self, now: Instant) -> Option<u64> {
+        let interval = Duration::from_millis(META_BATCH_SLOW_LOG_INTERVAL_MS);
         if self
             .last_logged
             .is_some_and(|logged| now.duration_since(logged) < interval)
         {
-            self.left_out += 1;
+            self.unlogged += 1;
             return None;
         }
         self.last_logged = Some(now);
-        Some(std::mem::take(&mut self.left_out))
+        Some(std::mem::take(&mut self.unlogged))
     }
 }
 
@@ -140,21 +143,16 @@ mod tests {
 
     #[test]
     fn slow_batches_are_logged_at_most_once_an_interval_with_the_rest_counted() {
-        // Goal: a batch under the threshold is never logged; the first slow one is; the slow ones
-        // within the next interval are counted and reported by the first after it.
+        // Goal: the first slow batch is logged; the slow ones within the next interval are
+        // counted and reported by the first after it.
         let mut warning = SlowBatchWarning::default();
-        let slow = Duration::from_millis(META_BATCH_SLOW_MS);
-        let interval = Duration::from_millis(META_BATCH_SLOW_WARNING_INTERVAL_MS);
+        let interval = Duration::from_millis(META_BATCH_SLOW_LOG_INTERVAL_MS);
         let start = Instant::now();
-        assert_eq!(warning.due(slow - Duration::from_micros(1), start), None);
-        assert_eq!(warning.due(slow, start), Some(0));
-        assert_eq!(warning.due(slow * 4, start + interval / 2), None);
-        assert_eq!(
-            warning.due(slow, start + interval - Duration::from_micros(1)),
-            None
-        );
-        assert_eq!(warning.due(Duration::ZERO, start + interval), None);
-        assert_eq!(warning.due(slow, start + interval), Some(2));
-        assert_eq!(warning.due(slow, start + interval * 3), Some(0));
+        assert_eq!(warning.claim_warning(start), Some(0));
+        assert_eq!(warning.claim_warning(start + interval / 2), None);
+        let just_before = start + interval - Duration::from_micros(1);
+        assert_eq!(warning.claim_warning(just_before), None);
+        assert_eq!(warning.claim_warning(start + interval), Some(2));
+        assert_eq!(warning.claim_warning(start + interval * 3), Some(0));
     }
 }

@@ -41,7 +41,7 @@ impl SigningKeyCache {
         region: &str,
         service: &str,
     ) -> [u8; 32] {
-        let found = self.entries.iter().find(|entry| {
+        let found = self.entries.iter_mut().find(|entry| {
             entry.date == date
                 && entry.access_key == access_key
                 && entry.region == region
@@ -50,6 +50,11 @@ impl SigningKeyCache {
         });
         if let Some(entry) = found {
             self.hits += 1;
+            // The user directory hands out a new `Secret` each time it re-reads its users (every
+            // second or so): keep the latest, so the next request's is shared and compared at once.
+            if !entry.secret.shares(secret) {
+                entry.secret = secret.clone();
+            }
             return entry.key;
         }
         self.misses += 1;
@@ -94,5 +99,21 @@ mod tests {
             derive_signing_key("new-secret", "20261201", "us-east-1", "s3")
         );
         assert_eq!(cache.stats(), (1, 2));
+    }
+
+    // Goal: the same secret re-read by the user directory (equal bytes, a new allocation) still
+    // finds its key, and the cache then keeps the new one, so the next request's is shared.
+    #[test]
+    fn a_re_read_secret_finds_its_key_and_is_kept() {
+        let mut cache = SigningKeyCache::new();
+        let first = Secret::new("the-secret");
+        let key = cache.get("AK", &first, "20261201", "us-east-1", "s3");
+        let re_read = Secret::new("the-secret");
+        assert_eq!(
+            cache.get("AK", &re_read, "20261201", "us-east-1", "s3"),
+            key
+        );
+        assert_eq!(cache.stats(), (1, 1));
+        assert!(cache.entries[0].secret.shares(&re_read));
     }
 }
