@@ -19,7 +19,7 @@ fn text(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Re
 
 /// Whether the metadata thread answers and the data dir takes a durable write.
 async fn readiness(context: &CoreState) -> (bool, bool) {
-    let metadata = context.meta.get_bucket(String::new()).await.is_ok();
+    let metadata = context.meta.answers().await;
     let data_dir = match crate::storage::probe_writable(&context.layout).await {
         Ok(()) => true,
         Err(error) => {

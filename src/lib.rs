@@ -1,7 +1,8 @@
 //! ringstore: a drop-in S3 endpoint for local disk.
 //!
-//! Data flows one way: `runtime` starts the metadata thread and one glommio core each with its
-//! `core_state::CoreState` (config, data dir, metadata client, metrics, shutdown) and its
+//! Data flows one way: `runtime` starts the metadata threads (the writer, and a read-only reader)
+//! and one glommio core each with its `core_state::CoreState` (config, data dir, metadata
+//! client, metrics, shutdown) and its
 //! `service::Service`; `net` reads requests and serves any `net::Service` (it knows neither
 //! `service` nor `s3`); `http` parses bytes and owns the response type (`http::Response`, bodies
 //! streamed through `http::BodyStream`). `service` sends admin paths to `admin`, the reserved

@@ -493,21 +493,24 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
     let meta_thread =
         meta::thread::spawn(store, receiver, registry.meta.clone(), generations.clone())
             .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
-    spawn_signal_thread(signals, shutdown.clone(), certificates.clone());
-    crate::scrub::spawn(
-        layout.clone(),
-        MetaClient::new(sender.clone(), generations.clone()),
-        registry.scrub.clone(),
-        {
-            let registry = registry.clone();
-            Arc::new(move || registry.requests_in_flight())
-        },
+    // After the writer opened the database (its schema is this build's now).
+    let (reader, reader_receiver) = crossbeam_channel::bounded(META_QUEUE_CAPACITY);
+    let reader_thread = meta::thread::spawn_reader(
+        MetaStore::open_reader(&layout.meta_path())?,
+        reader_receiver,
     )
+    .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
+    let client = MetaClient::new(sender.clone(), generations.clone()).with_reader(reader);
+    spawn_signal_thread(signals, shutdown.clone(), certificates.clone());
+    crate::scrub::spawn(layout.clone(), client.clone(), registry.scrub.clone(), {
+        let registry = registry.clone();
+        Arc::new(move || registry.requests_in_flight())
+    })
     .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
     // After the signals are blocked, like every thread the server starts.
     let tiers = crate::tier::thread::spawn(
         &config.tiers,
-        MetaClient::new(sender.clone(), generations.clone()),
+        client.clone(),
         layout.clone(),
         crate::tier::mover::MoverSettings {
             garbage_grace_ms: config.tier_garbage_grace_ms,
@@ -543,7 +546,7 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
         let seed = CoreSeed {
             config: config.clone(),
             layout: layout.clone(),
-            client: MetaClient::new(sender.clone(), generations.clone()),
+            client: client.clone(),
             registry: registry.clone(),
             shutdown: shutdown.clone(),
             running: running.clone(),
@@ -551,11 +554,11 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
         };
         handles.push(spawn_core(core, placement, sockets, seed)?);
     }
-    drop(sender);
+    drop((sender, client));
     let stopped = wait_for_cores(handles, &shutdown, &running, config.shutdown_timeout_ms);
-    // The metadata thread is not joined: every commit is already durable, and detached core tasks
+    // The metadata threads are not joined: every commit is already durable, and detached core tasks
     // (the reaper) may still hold queue senders, so it would wait forever. Exiting ends it.
-    drop(meta_thread);
+    drop((meta_thread, reader_thread));
     match stopped {
         Stopped::Cleanly => {
             tracing::info!("shut down cleanly");

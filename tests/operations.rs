@@ -726,3 +726,80 @@ fn a_second_server_on_the_same_data_dir_waits_for_the_first() {
     let (head, _) = RawRequest::new("GET", "/shared/kept", &second.address).signed_head();
     assert_eq!(exchange(&second, head.as_bytes()).body, body);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_are_answered_while_a_write_waits_for_the_database() {
+    // Goal: a read the per-core caches miss goes to the metadata reader, so it is answered while
+    // the writer is held up: here another process (as `ringstore user` does) holds SQLite's write
+    // lock, so a PUT's commit waits (up to the 5 s busy timeout). A GET, a HEAD and a listing
+    // must all be answered while that PUT is still pending; before the reader they queued behind
+    // it. Then the lock is released and the PUT lands.
+    let mut server = TestServer::start();
+    let s3 = server.client();
+    s3.create_bucket().bucket("reads").send().await.unwrap();
+    s3.put_object()
+        .bucket("reads")
+        .key("k")
+        .body(ByteStream::from_static(b"hello"))
+        .send()
+        .await
+        .unwrap();
+    // A fresh process: every per-core cache is empty, so each read below asks the metadata.
+    server.restart();
+    server.wait_for_startup_scrub();
+    let s3 = server.client();
+    let holder = rusqlite::Connection::open(server.data_dir().join("meta.sqlite")).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let put = tokio::spawn({
+        let s3 = s3.clone();
+        async move {
+            s3.put_object()
+                .bucket("reads")
+                .key("new")
+                .body(ByteStream::from_static(b"later"))
+                .send()
+                .await
+        }
+    });
+    // Long enough for the PUT to reach the writer and wait on the lock (not an assertion).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let body = s3
+        .get_object()
+        .bucket("reads")
+        .key("k")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        &body.body.collect().await.unwrap().into_bytes()[..],
+        b"hello"
+    );
+    let head = s3
+        .head_object()
+        .bucket("reads")
+        .key("k")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_length(), Some(5));
+    let listing = s3.list_objects_v2().bucket("reads").send().await.unwrap();
+    let keys: Vec<_> = listing.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys, ["k"]);
+    assert!(
+        !put.is_finished(),
+        "the PUT ended while the write lock was held: the reads waited behind it"
+    );
+    holder.execute_batch("COMMIT").unwrap();
+    put.await.unwrap().unwrap();
+    let body = s3
+        .get_object()
+        .bucket("reads")
+        .key("new")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        &body.body.collect().await.unwrap().into_bytes()[..],
+        b"later"
+    );
+}

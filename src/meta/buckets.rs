@@ -119,6 +119,8 @@ impl MetaCommand for GetBucket {
     fn keeps_versions_staged(&self) -> bool {
         true
     }
+
+    const READ_ONLY: bool = true;
 }
 
 /// All buckets, by name.
@@ -148,6 +150,8 @@ impl MetaCommand for ListBuckets {
     fn keeps_versions_staged(&self) -> bool {
         true
     }
+
+    const READ_ONLY: bool = true;
 }
 
 /// Replace a bucket's access control list.

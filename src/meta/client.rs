@@ -1,5 +1,5 @@
-//! What a core uses to reach the metadata thread: a bounded `try_send` and an awaited reply,
-//! so a core never blocks on SQLite.
+//! What a core uses to reach the metadata threads: a bounded `try_send` and an awaited reply,
+//! so a core never blocks on SQLite. Read-only commands go to the reader, the rest to the writer.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,19 +21,41 @@ use super::{
 use crate::limits::META_QUEUE_WAIT_TIME_MAX_MS;
 use crate::object_bytes::FileId;
 
-/// A handle to the metadata thread; cheap to clone, one per core.
+/// A handle to the metadata threads; cheap to clone, one per core.
 #[derive(Clone)]
 pub struct MetaClient {
+    /// The writer's queue (`thread::spawn`): every command that writes, in group commits.
     sender: Sender<MetaRequest>,
+    /// The reader's queue (`thread::spawn_reader`) for `MetaCommand::READ_ONLY` commands; the
+    /// writer's when there is no reader.
+    reader: Sender<MetaRequest>,
     generations: Arc<Generations>,
 }
 
 impl MetaClient {
     /// A client sending on `sender`; `generations` are the counters the thread bumps.
+    /// Every command then goes to that one thread; `with_reader` adds the reader.
     pub fn new(sender: Sender<MetaRequest>, generations: Arc<Generations>) -> Self {
         MetaClient {
+            reader: sender.clone(),
             sender,
             generations,
+        }
+    }
+
+    /// This client with read-only commands sent to the reader on `reader`.
+    pub fn with_reader(self, reader: Sender<MetaRequest>) -> Self {
+        MetaClient { reader, ..self }
+    }
+
+    /// The queue `command` goes to: the reader's for a read-only command, else the writer's.
+    fn queue_of<C: MetaCommand>(&self, command: &C) -> &Sender<MetaRequest> {
+        // keeps_versions_staged is part of READ_ONLY's contract; checked here as well, because a
+        // command that needs staged versions settled would read wrong rows on the reader.
+        if C::READ_ONLY && command.keeps_versions_staged() {
+            &self.reader
+        } else {
+            &self.sender
         }
     }
 
@@ -43,19 +65,37 @@ impl MetaClient {
         &self.generations
     }
 
-    /// Requests currently waiting in the queue.
+    /// Requests currently waiting in the writer's queue.
     pub fn queue_depth(&self) -> usize {
         self.sender.len()
+    }
+
+    /// Whether both metadata threads answer (`/readyz`): a read on the writer, then on the reader.
+    pub async fn answers(&self) -> bool {
+        let probe = || GetBucket {
+            name: String::new(),
+        };
+        self.call_on(&self.sender, probe()).await.is_ok()
+            && self.call_on(&self.reader, probe()).await.is_ok()
     }
 
     /// Sends `command` to the metadata thread and awaits its answer; waits (without blocking the
     /// core) while the queue is full, up to `META_QUEUE_WAIT_TIME_MAX_MS`.
     pub async fn call<C: MetaCommand>(&self, command: C) -> Result<C::Reply, MetaError> {
+        self.call_on(self.queue_of(&command), command).await
+    }
+
+    /// `call` on the given queue.
+    async fn call_on<C: MetaCommand>(
+        &self,
+        queue: &Sender<MetaRequest>,
+        command: C,
+    ) -> Result<C::Reply, MetaError> {
         let (pending, answer) = Pending::new(command);
         let mut request: MetaRequest = Box::new(pending);
         let started = Instant::now();
         loop {
-            match self.sender.try_send(request) {
+            match queue.try_send(request) {
                 Ok(()) => break,
                 Err(TrySendError::Disconnected(_)) => return Err(MetaError::Closed),
                 Err(TrySendError::Full(returned)) => {
@@ -78,10 +118,11 @@ impl MetaClient {
         command: C,
         pause: impl Fn() -> F,
     ) -> Result<C::Reply, MetaError> {
+        let queue = self.queue_of(&command);
         let (pending, answer) = Pending::new(command);
         let mut request: MetaRequest = Box::new(pending);
         loop {
-            match self.sender.try_send(request) {
+            match queue.try_send(request) {
                 Ok(()) => break,
                 Err(TrySendError::Disconnected(_)) => return Err(MetaError::Closed),
                 Err(TrySendError::Full(returned)) => {

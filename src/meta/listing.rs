@@ -119,6 +119,8 @@ impl MetaCommand for ListObjects {
     fn keeps_versions_staged(&self) -> bool {
         true
     }
+
+    const READ_ONLY: bool = true;
 }
 
 /// Lists one page.

@@ -1,5 +1,7 @@
 //! Metadata: the records, the typed command protocol (`MetaCommand`, one reply type each), the
-//! client cores use, and the SQLite thread that serves it.
+//! client cores use, and the SQLite threads that serve it: the writer, which runs every command that
+//! writes in group commits, and the reader, which runs read-only commands on a read-only
+//! connection beside it.
 
 pub mod bucket_column;
 pub mod bucket_encryption;

@@ -81,6 +81,8 @@ impl MetaCommand for GetObject {
     fn keeps_versions_staged(&self) -> bool {
         true
     }
+
+    const READ_ONLY: bool = true;
 }
 
 /// Delete the key or one version of it, if `condition` holds (PreconditionFailed otherwise); see

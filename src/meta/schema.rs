@@ -375,6 +375,13 @@ pub enum SchemaError {
         /// Version found in the file.
         found: i64,
     },
+    /// The metadata reader opened a database whose schema the writer has not brought to this
+    /// build's version (it must open first).
+    #[error("the metadata reader found schema version {found}, not {SCHEMA_VERSION}")]
+    ReaderFoundVersion {
+        /// Version found in the file.
+        found: i64,
+    },
     /// SQLite failed.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -410,6 +417,19 @@ WHERE moved.bucket = objects.bucket AND moved.key = objects.key;
 DROP TABLE moved_bytes;
 ALTER TABLE objects DROP COLUMN bytes;
 ";
+
+/// Configures the metadata reader's read-only connection as `prepare` configures the writer's
+/// for reading (the same stable plans, the same wait for a lock), and checks that the writer left
+/// the schema this build reads.
+pub fn prepare_reader(connection: &Connection) -> Result<(), SchemaError> {
+    connection.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    connection.busy_timeout(std::time::Duration::from_millis(DATABASE_BUSY_WAIT_MS))?;
+    let found: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if found != SCHEMA_VERSION {
+        return Err(SchemaError::ReaderFoundVersion { found });
+    }
+    Ok(())
+}
 
 /// Configures the connection and creates or checks the schema.
 pub fn prepare(connection: &mut Connection) -> Result<(), SchemaError> {

@@ -122,6 +122,46 @@ impl MetaStore {
         Ok(store)
     }
 
+    /// Opens the database at `path` for the metadata reader: read-only, so it never takes the
+    /// write lock, and in WAL mode each of its read transactions sees every commit made before
+    /// it began while the writer goes on. The writer's `open` must have run first (it creates
+    /// and upgrades the schema).
+    pub fn open_reader(path: &Path) -> Result<Self, SchemaError> {
+        let connection = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        schema::prepare_reader(&connection)?;
+        Ok(MetaStore { connection })
+    }
+
+    /// Runs read-only `jobs` (`MetaCommand::READ_ONLY`) in one read transaction: one snapshot
+    /// for the batch, no commit to wait for. If the transaction cannot begin, every job gets the
+    /// error.
+    pub fn apply_reads(&mut self, jobs: &mut [Box<dyn Job>]) {
+        let transaction = match self
+            .connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)
+        {
+            Ok(transaction) => transaction,
+            Err(error) => {
+                let message = MetaError::from(error).detail();
+                for job in jobs.iter_mut() {
+                    job.fail(&message);
+                }
+                return;
+            }
+        };
+        for job in jobs.iter_mut() {
+            job.apply(&transaction);
+        }
+        // Ends the read; a read transaction has nothing to commit, so an error here changes no
+        // outcome.
+        if let Err(error) = transaction.commit() {
+            tracing::warn!(error = %error, "metadata read transaction did not end cleanly");
+        }
+    }
+
     /// The connection (unit tests read rows directly).
     #[cfg(test)]
     pub(crate) fn connection(&self) -> &Connection {

@@ -52,6 +52,37 @@ pub fn spawn(
         })
 }
 
+/// Starts the metadata reader: a thread of its own with a read-only connection (`MetaStore::
+/// open_reader`) that runs `MetaCommand::READ_ONLY` commands in batches, one read transaction
+/// each, beside the writer. A read the per-core caches miss then never waits behind a write
+/// batch's commands or its WAL fsync. Reads change nothing, so it bumps no generation. It ends
+/// when every sender is dropped.
+pub fn spawn_reader(
+    mut store: MetaStore,
+    receiver: Receiver<MetaRequest>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("ringstore-meta-read".into())
+        .spawn(move || {
+            // As the writer's: a read a core waits for must not wait for a CPU behind the cores.
+            raise_priority();
+            let mut batch: Vec<MetaRequest> = Vec::with_capacity(META_BATCH_COUNT_MAX);
+            while let Ok(first) = receiver.recv() {
+                batch.push(first);
+                while batch.len() < META_BATCH_COUNT_MAX {
+                    match receiver.try_recv() {
+                        Ok(request) => batch.push(request),
+                        Err(_) => break,
+                    }
+                }
+                store.apply_reads(&mut batch);
+                for job in batch.drain(..) {
+                    job.reply();
+                }
+            }
+        })
+}
+
 /// Logs batches slower than `META_BATCH_SLOW_MS`, at most once per
 /// `META_BATCH_SLOW_LOG_INTERVAL_MS`: every command queued behind one waited as long.
 #[derive(Default)]

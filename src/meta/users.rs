@@ -206,6 +206,8 @@ impl MetaCommand for GetUser {
     fn keeps_versions_staged(&self) -> bool {
         true
     }
+
+    const READ_ONLY: bool = true;
 }
 
 /// Add a user with generated credentials (`ringstore user add` and the admin API both send it).
