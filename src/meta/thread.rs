@@ -28,14 +28,7 @@ pub fn spawn(
             raise_priority();
             let mut batch: Vec<MetaRequest> = Vec::with_capacity(META_BATCH_COUNT_MAX);
             let mut slow_batches = SlowBatchWarning::default();
-            while let Ok(first) = receiver.recv() {
-                batch.push(first);
-                while batch.len() < META_BATCH_COUNT_MAX {
-                    match receiver.try_recv() {
-                        Ok(request) => batch.push(request),
-                        Err(_) => break,
-                    }
-                }
+            while fill_batch(&receiver, &mut batch) {
                 let started = Instant::now();
                 let timing = store.apply_batch(&mut batch);
                 let took = started.elapsed();
@@ -67,20 +60,29 @@ pub fn spawn_reader(
             // As the writer's: a read a core waits for must not wait for a CPU behind the cores.
             raise_priority();
             let mut batch: Vec<MetaRequest> = Vec::with_capacity(META_BATCH_COUNT_MAX);
-            while let Ok(first) = receiver.recv() {
-                batch.push(first);
-                while batch.len() < META_BATCH_COUNT_MAX {
-                    match receiver.try_recv() {
-                        Ok(request) => batch.push(request),
-                        Err(_) => break,
-                    }
-                }
+            while fill_batch(&receiver, &mut batch) {
                 store.apply_reads(&mut batch);
                 for job in batch.drain(..) {
                     job.reply();
                 }
             }
         })
+}
+
+/// Waits for a request, then takes whatever else is queued, up to `META_BATCH_COUNT_MAX`, into
+/// `batch`; false once every sender is gone.
+fn fill_batch(receiver: &Receiver<MetaRequest>, batch: &mut Vec<MetaRequest>) -> bool {
+    let Ok(first) = receiver.recv() else {
+        return false;
+    };
+    batch.push(first);
+    while batch.len() < META_BATCH_COUNT_MAX {
+        match receiver.try_recv() {
+            Ok(request) => batch.push(request),
+            Err(_) => break,
+        }
+    }
+    true
 }
 
 /// Logs batches slower than `META_BATCH_SLOW_MS`, at most once per
