@@ -737,32 +737,43 @@ async fn reads_are_answered_while_a_write_waits_for_the_database() {
     let mut server = TestServer::start();
     let s3 = server.client();
     s3.create_bucket().bucket("reads").send().await.unwrap();
-    s3.put_object()
-        .bucket("reads")
-        .key("k")
-        .body(ByteStream::from_static(b"hello"))
-        .send()
-        .await
-        .unwrap();
+    for key in ["k", "k2"] {
+        s3.put_object()
+            .bucket("reads")
+            .key(key)
+            .body(ByteStream::from_static(b"hello"))
+            .send()
+            .await
+            .unwrap();
+    }
     // A fresh process: every per-core cache is empty, so each read below asks the metadata.
     server.restart();
     server.wait_for_startup_scrub();
     let s3 = server.client();
     let holder = rusqlite::Connection::open(server.data_dir().join("meta.sqlite")).unwrap();
     holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // Large enough for a file of its own (not inline): once its file is in place, the PUT is at
+    // its metadata commit, waiting on the lock.
+    let later = vec![7u8; 512 * 1024];
+    let files_before = server.object_files();
     let put = tokio::spawn({
-        let s3 = s3.clone();
+        let (s3, later) = (s3.clone(), later.clone());
         async move {
             s3.put_object()
                 .bucket("reads")
                 .key("new")
-                .body(ByteStream::from_static(b"later"))
+                .body(ByteStream::from(later))
                 .send()
                 .await
         }
     });
-    // Long enough for the PUT to reach the writer and wait on the lock (not an assertion).
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    while server.object_files() == files_before {
+        assert!(
+            !put.is_finished(),
+            "the PUT ended before its file was in place"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let body = s3
         .get_object()
         .bucket("reads")
@@ -784,7 +795,7 @@ async fn reads_are_answered_while_a_write_waits_for_the_database() {
     assert_eq!(head.content_length(), Some(5));
     let listing = s3.list_objects_v2().bucket("reads").send().await.unwrap();
     let keys: Vec<_> = listing.contents().iter().filter_map(|o| o.key()).collect();
-    assert_eq!(keys, ["k"]);
+    assert_eq!(keys, ["k", "k2"]);
     assert!(
         !put.is_finished(),
         "the PUT ended while the write lock was held: the reads waited behind it"
@@ -798,8 +809,8 @@ async fn reads_are_answered_while_a_write_waits_for_the_database() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        &body.body.collect().await.unwrap().into_bytes()[..],
-        b"later"
+    assert!(
+        body.body.collect().await.unwrap().into_bytes() == later[..],
+        "the PUT's bytes"
     );
 }

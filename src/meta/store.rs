@@ -135,26 +135,27 @@ impl MetaStore {
         Ok(MetaStore { connection })
     }
 
-    /// Runs read-only `jobs` (`MetaCommand::READ_ONLY`) in one read transaction: one snapshot
-    /// for the batch, no commit to wait for. If the transaction cannot begin, every job gets the
-    /// error.
-    pub fn apply_reads(&mut self, jobs: &mut [Box<dyn Job>]) {
+    /// Runs one read-only job (`MetaCommand::READ_ONLY`) in a read transaction of its own: one
+    /// snapshot for its statements, held only while it runs, so the writer's checkpoints can
+    /// keep catching up and resetting the WAL between reads. If the transaction cannot begin,
+    /// the job gets the error.
+    pub fn apply_read(&mut self, job: &mut dyn Job) {
+        // A read transaction that did not end (a failed COMMIT whose rollback failed too) would
+        // make every later BEGIN fail: end it first.
+        if !self.connection.is_autocommit() {
+            let _ = self.connection.execute_batch("ROLLBACK");
+        }
         let transaction = match self
             .connection
             .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)
         {
             Ok(transaction) => transaction,
             Err(error) => {
-                let message = MetaError::from(error).detail();
-                for job in jobs.iter_mut() {
-                    job.fail(&message);
-                }
+                job.fail(&MetaError::from(error).detail());
                 return;
             }
         };
-        for job in jobs.iter_mut() {
-            job.apply(&transaction);
-        }
+        job.apply(&transaction);
         // Ends the read; a read transaction has nothing to commit, so an error here changes no
         // outcome.
         if let Err(error) = transaction.commit() {

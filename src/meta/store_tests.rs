@@ -300,10 +300,9 @@ fn the_reader_sees_every_commit_and_cannot_write() {
     let mut writer = MetaStore::open(&path).unwrap();
     let mut reader = MetaStore::open_reader(&path).unwrap();
     let read = |reader: &mut MetaStore, key: &str| {
-        let (job, answer) = Pending::new(get(key, true));
-        let mut jobs: Vec<Box<dyn Job>> = vec![Box::new(job)];
-        reader.apply_reads(&mut jobs);
-        jobs.pop().unwrap().reply();
+        let (mut job, answer) = Pending::new(get(key, true));
+        reader.apply_read(&mut job);
+        Box::new(job).reply();
         block_on(answer).unwrap()
     };
     assert!(matches!(
@@ -320,11 +319,14 @@ fn the_reader_sees_every_commit_and_cannot_write() {
         .apply(&PutObject(object("k", 2), PutCondition::None))
         .unwrap();
     assert_eq!(read(&mut reader, "k").unwrap(), Some(object("k", 2)));
-    let (write, answer) = Pending::new(PutObject(object("w", 3), PutCondition::None));
-    let mut jobs: Vec<Box<dyn Job>> = vec![Box::new(write)];
-    reader.apply_reads(&mut jobs);
-    jobs.pop().unwrap().reply();
-    assert!(block_on(answer).unwrap().is_err());
+    let (mut write, answer) = Pending::new(PutObject(object("w", 3), PutCondition::None));
+    reader.apply_read(&mut write);
+    Box::new(write).reply();
+    let refused = block_on(answer).unwrap();
+    assert!(
+        matches!(&refused, Err(MetaError::Sqlite(message)) if message.contains("readonly")),
+        "{refused:?}"
+    );
     assert_eq!(writer.apply(&get("w", false)).unwrap(), None);
 }
 

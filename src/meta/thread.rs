@@ -46,8 +46,8 @@ pub fn spawn(
 }
 
 /// Starts the metadata reader: a thread of its own with a read-only connection (`MetaStore::
-/// open_reader`) that runs `MetaCommand::READ_ONLY` commands in batches, one read transaction
-/// each, beside the writer. A read the per-core caches miss then never waits behind a write
+/// open_reader`) that runs `MetaCommand::READ_ONLY` commands beside the writer, each in a read
+/// transaction of its own and answered as soon as it ran. A read the per-core caches miss then never waits behind a write
 /// batch's commands or its WAL fsync. Reads change nothing, so it bumps no generation. It ends
 /// when every sender is dropped.
 pub fn spawn_reader(
@@ -61,8 +61,9 @@ pub fn spawn_reader(
             raise_priority();
             let mut batch: Vec<MetaRequest> = Vec::with_capacity(META_BATCH_COUNT_MAX);
             while fill_batch(&receiver, &mut batch) {
-                store.apply_reads(&mut batch);
-                for job in batch.drain(..) {
+                // Each answer is final once its job ran: reply at once, not after the batch.
+                for mut job in batch.drain(..) {
+                    store.apply_read(job.as_mut());
                     job.reply();
                 }
             }
