@@ -2,8 +2,7 @@
 //!
 //! Data flows one way: `runtime` starts the metadata threads (the writer, and a read-only reader)
 //! and one glommio core each with its `core_state::CoreState` (config, data dir, metadata
-//! client, metrics, shutdown) and its
-//! `service::Service`; `net` reads requests and serves any `net::Service` (it knows neither
+//! client, metrics, shutdown) and its `service::Service`; `net` reads requests and serves any `net::Service` (it knows neither
 //! `service` nor `s3`); `http` parses bytes and owns the response type (`http::Response`, bodies
 //! streamed through `http::BodyStream`). `service` sends admin paths to `admin`, the reserved
 //! `/_ringstore/` prefix to `admin_api` (the JSON admin API, signed like S3 and authenticated by

@@ -30,8 +30,8 @@ pub trait MetaCommand: fmt::Debug + Send + 'static {
 
     /// True only for a command that writes nothing (no row, no usage figure) and keeps staged
     /// versions (`keeps_versions_staged`, so nothing needs settling first): it runs on the
-    /// metadata reader, beside the writer, in a read transaction of its own batch, and never
-    /// waits behind a write batch's commit. The reader's connection is read-only, so a command
+    /// metadata reader, beside the writer, in a read transaction of its own, and never waits
+    /// behind a write batch's commit. The reader's connection is read-only, so a command
     /// marked wrongly fails (SQLITE_READONLY) instead of writing.
     const READ_ONLY: bool = false;
 }

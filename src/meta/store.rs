@@ -3,7 +3,6 @@
 //! `users`).
 
 use std::path::Path;
-
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, Transaction};
@@ -426,3 +425,7 @@ enum PassEnd {
 #[cfg(test)]
 #[path = "store_tests.rs"]
 pub(crate) mod tests;
+
+#[cfg(test)]
+#[path = "reader_tests.rs"]
+mod reader_tests;

@@ -156,7 +156,7 @@ pub(crate) fn create_bucket(name: &str) -> CreateBucket {
     })
 }
 
-fn get(key: &str, with_bytes: bool) -> GetObject {
+pub(crate) fn get(key: &str, with_bytes: bool) -> GetObject {
     GetObject {
         bucket: "b".into(),
         key: key.into(),
@@ -287,63 +287,6 @@ fn conditional_deletes_decide_inside_the_transaction() {
     assert_eq!(outcome.files, vec![FileId(3)]);
     assert_eq!(outcome.precondition_failed, vec![0]);
     assert!(store.apply(&get("y", false)).unwrap().is_some());
-}
-
-#[test]
-fn the_reader_sees_every_commit_and_cannot_write() {
-    // Goal: the metadata reader's read-only connection answers read-only commands with what the
-    // writer committed before each batch began (not a stale snapshot), and a write sent to it
-    // fails instead of writing.
-    use futures_lite::future::block_on;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("m.sqlite");
-    let mut writer = MetaStore::open(&path).unwrap();
-    let mut reader = MetaStore::open_reader(&path).unwrap();
-    let read = |reader: &mut MetaStore, key: &str| {
-        let (mut job, answer) = Pending::new(get(key, true));
-        reader.apply_read(&mut job);
-        Box::new(job).reply();
-        block_on(answer).unwrap()
-    };
-    assert!(matches!(
-        read(&mut reader, "k"),
-        Err(MetaError::NoSuchBucket)
-    ));
-    assert!(writer.apply(&create_bucket("b")).unwrap());
-    assert_eq!(read(&mut reader, "k").unwrap(), None);
-    writer
-        .apply(&PutObject(object("k", 1), PutCondition::None))
-        .unwrap();
-    assert_eq!(read(&mut reader, "k").unwrap(), Some(object("k", 1)));
-    writer
-        .apply(&PutObject(object("k", 2), PutCondition::None))
-        .unwrap();
-    assert_eq!(read(&mut reader, "k").unwrap(), Some(object("k", 2)));
-    let (mut write, answer) = Pending::new(PutObject(object("w", 3), PutCondition::None));
-    reader.apply_read(&mut write);
-    Box::new(write).reply();
-    let refused = block_on(answer).unwrap();
-    assert!(
-        matches!(&refused, Err(MetaError::Sqlite(message)) if message.contains("readonly")),
-        "{refused:?}"
-    );
-    assert_eq!(writer.apply(&get("w", false)).unwrap(), None);
-}
-
-#[test]
-fn the_reader_needs_the_writers_schema() {
-    // Goal: a reader opened on a database the writer has not created (or upgraded) refuses to
-    // start instead of reading rows it does not understand.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("m.sqlite");
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .execute_batch("PRAGMA user_version = 3")
-        .unwrap();
-    assert!(matches!(
-        MetaStore::open_reader(&path),
-        Err(SchemaError::ReaderFoundVersion { found: 3 })
-    ));
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! The metadata thread: drains its queue into one transaction per batch (group commit), then replies.
+//! The metadata threads: the writer drains its queue into one transaction per batch (group
+//! commit), then replies; the reader runs read-only commands beside it, one at a time.
 
 use crossbeam_channel::Receiver;
 
@@ -22,50 +23,56 @@ pub fn spawn(
     metrics: std::sync::Arc<crate::obs::metrics::MetaMetrics>,
     generations: std::sync::Arc<Generations>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("ringstore-meta".into())
-        .spawn(move || {
-            raise_priority();
-            let mut batch: Vec<MetaRequest> = Vec::with_capacity(META_BATCH_COUNT_MAX);
-            let mut slow_batches = SlowBatchWarning::default();
-            while fill_batch(&receiver, &mut batch) {
-                let started = Instant::now();
-                let timing = store.apply_batch(&mut batch);
-                let took = started.elapsed();
-                metrics.record_batch(batch.len(), took.as_micros() as u64);
-                slow_batches.note(took, batch.len(), &timing);
-                // Before any reply: a client that saw the change and asks another core next finds
-                // that core's cache already stale. Whether or not the batch committed: a read in
-                // it may have seen its writes.
-                bump_generations(&batch, &generations);
-                for job in batch.drain(..) {
-                    job.reply();
-                }
-            }
-        })
+    let mut slow_batches = SlowBatchWarning::default();
+    spawn_named("ringstore-meta", receiver, move |batch| {
+        let started = Instant::now();
+        let timing = store.apply_batch(batch);
+        let took = started.elapsed();
+        metrics.record_batch(batch.len(), took.as_micros() as u64);
+        slow_batches.note(took, batch.len(), &timing);
+        // Before any reply: a client that saw the change and asks another core next finds
+        // that core's cache already stale. Whether or not the batch committed: a read in
+        // it may have seen its writes.
+        bump_generations(batch, &generations);
+        for job in batch.drain(..) {
+            job.reply();
+        }
+    })
 }
 
 /// Starts the metadata reader: a thread of its own with a read-only connection (`MetaStore::
 /// open_reader`) that runs `MetaCommand::READ_ONLY` commands beside the writer, each in a read
-/// transaction of its own and answered as soon as it ran. A read the per-core caches miss then never waits behind a write
-/// batch's commands or its WAL fsync. Reads change nothing, so it bumps no generation. It ends
+/// transaction of its own and answered as soon as it ran. A read the per-core caches miss then
+/// never waits behind a write batch's commands or its WAL fsync. Reads change nothing, so it bumps no generation. It ends
 /// when every sender is dropped.
 pub fn spawn_reader(
     mut store: MetaStore,
     receiver: Receiver<MetaRequest>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
+    spawn_named("ringstore-meta-read", receiver, move |batch| {
+        // Each answer is final once its job ran: reply at once, not after the batch.
+        for mut job in batch.drain(..) {
+            store.apply_read(job.as_mut());
+            job.reply();
+        }
+    })
+}
+
+/// Starts a metadata thread named `name` at `META_THREAD_NICE` (a request a core waits for must
+/// not wait for a CPU behind the cores) that hands `serve` each batch `fill_batch` takes, until
+/// every sender is dropped. `serve` leaves the batch empty.
+fn spawn_named(
+    name: &str,
+    receiver: Receiver<MetaRequest>,
+    mut serve: impl FnMut(&mut Vec<MetaRequest>) + Send + 'static,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
-        .name("ringstore-meta-read".into())
+        .name(name.into())
         .spawn(move || {
-            // As the writer's: a read a core waits for must not wait for a CPU behind the cores.
             raise_priority();
             let mut batch: Vec<MetaRequest> = Vec::with_capacity(META_BATCH_COUNT_MAX);
             while fill_batch(&receiver, &mut batch) {
-                // Each answer is final once its job ran: reply at once, not after the batch.
-                for mut job in batch.drain(..) {
-                    store.apply_read(job.as_mut());
-                    job.reply();
-                }
+                serve(&mut batch);
             }
         })
 }
