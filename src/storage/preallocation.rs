@@ -20,8 +20,7 @@ use glommio::io::DmaFile;
 
 use super::io_error;
 use crate::limits::{
-    DMA_ALIGNMENT_BYTES, DMA_WRITE_BLOCK_BYTES, PREALLOCATION_STEP_MAX_BYTES,
-    PREALLOCATION_STEP_MIN_BYTES,
+    DMA_WRITE_BLOCK_BYTES, PREALLOCATION_STEP_MAX_BYTES, PREALLOCATION_STEP_MIN_BYTES,
 };
 
 thread_local! {
@@ -35,8 +34,9 @@ pub struct Preallocation {
     /// Bytes allocated (and the file's size set) from offset 0; `None` once preallocation is off
     /// for this file.
     end_bytes: Option<u64>,
-    /// Where preallocation stops: the stored length the upload declared, rounded up to the DMA
-    /// alignment (its padded last write falls inside), while the writes stay within it.
+    /// Where preallocation stops: the stored length the upload declared, to the byte (a last
+    /// partial block is allocated with the rest and the file sized exactly; the writer fills it
+    /// by a buffered write, with no truncate), while the writes stay within it.
     limit_bytes: Option<u64>,
     /// Where the writes issued so far end.
     written_bytes: u64,
@@ -50,10 +50,9 @@ impl Preallocation {
     /// to a worker either way, and the fallocate would only add an operation.
     pub fn new(expected_bytes: Option<u64>) -> Self {
         let one_write = expected_bytes.is_some_and(|bytes| bytes <= DMA_WRITE_BLOCK_BYTES as u64);
-        let alignment = DMA_ALIGNMENT_BYTES as u64;
         Preallocation {
             end_bytes: (!UNSUPPORTED.get() && !one_write).then_some(0),
-            limit_bytes: expected_bytes.map(|bytes| bytes.div_ceil(alignment) * alignment),
+            limit_bytes: expected_bytes,
             written_bytes: 0,
             size_unknown: false,
         }
@@ -85,6 +84,12 @@ impl Preallocation {
     /// Counts a write that ends at `end_bytes` (the file grows to hold it).
     pub fn wrote(&mut self, end_bytes: u64) {
         self.written_bytes = self.written_bytes.max(end_bytes);
+    }
+
+    /// Whether the file is known to hold at most `size_bytes`: nothing preallocated or written
+    /// past them, so a write at `size_bytes` extends it.
+    pub fn ends_within(&self, size_bytes: u64) -> bool {
+        !self.size_unknown && self.written_bytes.max(self.end_bytes.unwrap_or(0)) <= size_bytes
     }
 
     /// Whether the file must be truncated to hold exactly `size_bytes`: its size is larger
@@ -155,22 +160,34 @@ mod tests {
     #[test]
     fn cover_sizes_the_file_up_to_the_declared_length() {
         // Goal: the fallocate really happens before the write that needs it, stops at the
-        // declared length rounded up to the block, and a body longer than it declared steps on
-        // as an undeclared one.
+        // declared length to the byte (the file's exact size; its last partial block allocated
+        // for the writer's buffered write), and a body longer than it declared steps on as an
+        // undeclared one.
         on_executor(|root| async move {
             let path = root.join("declared");
             let file = create(&path).await;
             let mut preallocation = Preallocation::new(Some(300_000));
             preallocation.cover(&file, 131_072).await;
-            assert_eq!(size_of(&path), 303_104);
+            assert_eq!(size_of(&path), 300_000);
             preallocation.wrote(131_072);
-            assert!(preallocation.needs_trim(300_000));
+            assert!(
+                !preallocation.needs_trim(300_000),
+                "sized exactly by the fallocate"
+            );
+            assert!(preallocation.ends_within(300_000));
+            assert!(!preallocation.ends_within(299_999));
             // Inside the allocated range: nothing changes.
-            preallocation.cover(&file, 303_104).await;
-            assert_eq!(size_of(&path), 303_104);
-            preallocation.cover(&file, 303_104 + 131_072).await;
+            preallocation.cover(&file, 299_008).await;
+            assert_eq!(size_of(&path), 300_000);
+            preallocation.wrote(299_008);
+            preallocation.wrote(300_000);
+            assert!(
+                !preallocation.needs_trim(300_000),
+                "the tail's write ends it exactly"
+            );
+            preallocation.cover(&file, 299_008 + 131_072).await;
             assert_eq!(preallocation.limit_bytes, None);
-            assert_eq!(size_of(&path), 303_104 + MIB);
+            assert_eq!(size_of(&path), 300_000 + MIB);
         });
     }
 

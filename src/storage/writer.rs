@@ -1,9 +1,11 @@
 //! `ObjectWriter`: streams an upload into a temp file (preallocated ahead of its writes) with DMA
-//! writes while hashing it, then makes it durable in S3's order: fdatasync → rename → directory
-//! fsync. Guards delete the file on drop unless the caller says the metadata committed. An
-//! upload that may be stored inline stays in memory until it outgrows the inline limit; then it
-//! moves to a temp file. With a `PackageCipher` the bytes are hashed as plaintext, then sealed in
-//! place package by package (`encryption`'s format) before they reach the disk or the inline row.
+//! writes of whole blocks and one buffered write of a last partial block (the file at its exact
+//! size, no truncate) while hashing it, then makes it durable in S3's order: fdatasync → rename
+//! → directory fsync. Guards delete the file on drop unless the caller says the metadata
+//! committed. An upload that may be stored inline stays in memory until it outgrows the inline
+//! limit; then it moves to a temp file. With a `PackageCipher` the bytes are hashed as
+//! plaintext, then sealed in place package by package (`encryption`'s format) before they reach
+//! the disk or the inline row.
 use std::collections::VecDeque;
 use std::io;
 use std::path::PathBuf;
@@ -267,27 +269,77 @@ impl FileSink {
             None => self.plaintext_bytes,
         };
         debug_assert_eq!(self.flushed_bytes + self.filled as u64, size);
-        if self.filled > 0 {
-            let padded = self.filled.div_ceil(DMA_ALIGNMENT_BYTES) * DMA_ALIGNMENT_BYTES;
-            let mut tail = std::mem::replace(
+        let rest = self.filled % DMA_ALIGNMENT_BYTES;
+        let mut tail = [0u8; DMA_ALIGNMENT_BYTES];
+        tail[..rest].copy_from_slice(&self.block.as_bytes()[self.filled - rest..self.filled]);
+        if self.filled > rest {
+            let mut whole = std::mem::replace(
                 &mut self.block,
                 self.file.alloc_dma_buffer(DMA_ALIGNMENT_BYTES),
             );
-            tail.as_bytes_mut()[self.filled..padded].fill(0);
-            tail.trim_to_size(padded);
-            // submit() advances by the data bytes, not the padding, so the size stays exact.
-            self.submit(tail).await?;
+            whole.trim_to_size(self.filled - rest);
+            self.filled -= rest;
+            self.submit(whole).await?;
+        }
+        if rest > 0 {
+            let end = self.flushed_bytes;
+            if self.preallocation.ends_within(size) {
+                // The last partial block goes in by a buffered write, into the block
+                // preallocated for it (the file already has its exact size) or extending the
+                // file to it. A padded direct write would leave the size to a truncate, and ext4
+                // cuts a file inside a written block by reading that block back from the disk
+                // (direct writes leave no cached page) to zero its end: a synchronous read behind
+                // the device's queue on every PUT (BENCHMARKS.md, 2026-12-03 night). Writing into
+                // an allocated but unwritten block reads nothing. The fdatasync below flushes
+                // this page with the direct writes.
+                while !self.pending.is_empty() {
+                    self.await_oldest().await?;
+                }
+                write_buffered(self.temp_guard.path.clone(), tail, rest, end).await?;
+                self.flushed_bytes += rest as u64;
+                self.preallocation.wrote(end + rest as u64);
+            } else {
+                // Preallocated past the end (a body of undeclared length): a truncate follows
+                // either way, so the tail goes padded with the rest.
+                let mut padded = std::mem::replace(
+                    &mut self.block,
+                    self.file.alloc_dma_buffer(DMA_ALIGNMENT_BYTES),
+                );
+                padded.as_bytes_mut()[..DMA_ALIGNMENT_BYTES].copy_from_slice(&tail);
+                padded.trim_to_size(DMA_ALIGNMENT_BYTES);
+                // submit() advances by the data bytes, not the padding, so the size stays exact.
+                self.filled = rest;
+                self.submit(padded).await?;
+            }
         }
         while !self.pending.is_empty() {
             self.await_oldest().await?;
         }
-        // Past the end: a padded last block, or preallocation beyond the length.
+        // Past the end: preallocation beyond the length, and its padded last block.
         if self.preallocation.needs_trim(size) {
             self.file.truncate(size).await.map_err(io_error)?;
         }
         // fdatasync after the truncate so the final size is durable too.
         self.file.fdatasync().await.map_err(io_error)
     }
+}
+
+/// Writes `tail[..length]` at `offset` of the file at `path` through the page cache, on a
+/// blocking thread (io_uring's buffered write would be handed to a kernel worker all the same).
+async fn write_buffered(
+    path: Option<PathBuf>,
+    tail: [u8; DMA_ALIGNMENT_BYTES],
+    length: usize,
+    offset: u64,
+) -> Result<(), io::Error> {
+    let path = path.ok_or_else(|| io::Error::other("the temp file's guard was disarmed"))?;
+    glommio::executor()
+        .spawn_blocking(move || {
+            use std::os::unix::fs::FileExt;
+            let file = std::fs::OpenOptions::new().write(true).open(path)?;
+            file.write_all_at(&tail[..length], offset)
+        })
+        .await
 }
 
 impl ObjectWriter {
