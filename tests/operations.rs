@@ -647,9 +647,19 @@ async fn object_files_end_at_their_size_with_nothing_read_back() {
     // Goal: a file-backed object of any length is stored at exactly that length with nothing
     // read from the disk while it is written: its last partial block goes in by a buffered
     // write instead of a padded direct write and a truncate (ext4 cut each such file by reading
-    // its last block back; checked: with the padded write this read 4 KiB per object). The
-    // bytes round-trip, through the page cache and O_DIRECT alike.
-    let server = TestServer::start();
+    // its last block back; checked: with the padded write this read 4 KiB per object). So are
+    // SSE-S3 objects (sealed packages and tags) and multipart parts. The bytes round-trip,
+    // through the page cache and O_DIRECT alike.
+    let keys = tempfile::tempdir().unwrap();
+    let key_file = keys.path().join("master.key");
+    let generated = std::process::Command::new(env!("CARGO_BIN_EXE_ringstore"))
+        .args(["key", "generate"])
+        .arg(&key_file)
+        .output()
+        .unwrap();
+    assert!(generated.status.success(), "{generated:?}");
+    let server =
+        TestServer::start_with_args(&["--sse-master-key-file", key_file.to_str().unwrap()]);
     let s3 = server.client();
     s3.create_bucket().bucket("sizes").send().await.unwrap();
     // One write without preallocation (<= 128 KiB), preallocated ones, one block-aligned.
@@ -678,9 +688,56 @@ async fn object_files_end_at_their_size_with_nothing_read_back() {
     let mut expected: Vec<usize> = sizes.iter().copied().chain([100_000]).collect();
     expected.sort_unstable();
     assert_eq!(on_disk, expected);
+
+    // Sealed objects and the parts of an upload, unaligned.
+    let before = storage_read_bytes(&server);
+    let sealed_sizes = [200_003, 1_048_577];
+    for (index, size) in sealed_sizes.iter().enumerate() {
+        s3.put_object()
+            .bucket("sizes")
+            .key(format!("sealed{index}"))
+            .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
+            .body(ByteStream::from(common::pattern(*size, 100 + index as u64)))
+            .send()
+            .await
+            .unwrap();
+    }
+    let parts = [
+        common::pattern(5 * 1024 * 1024 + 3, 200),
+        common::pattern(70_001, 201),
+    ];
+    let upload = common::create_upload(&s3, "sizes", "parts").await;
+    let mut completed = Vec::new();
+    for (index, part) in parts.iter().enumerate() {
+        let number = index as i32 + 1;
+        completed.push(common::upload_part(&s3, "sizes", "parts", &upload, number, part).await);
+    }
+    let read = storage_read_bytes(&server) - before;
+    assert!(
+        read < 3 * 4096,
+        "{read} bytes read from storage while writing 2 sealed objects and 2 parts"
+    );
+    s3.complete_multipart_upload()
+        .bucket("sizes")
+        .key("parts")
+        .upload_id(&upload)
+        .multipart_upload(common::completion(completed))
+        .send()
+        .await
+        .unwrap();
+
+    let mut expected = Vec::new();
     for (index, size) in sizes.iter().enumerate() {
-        let body = common::pattern(*size, index as u64);
-        let key = format!("k{index}");
+        expected.push((format!("k{index}"), common::pattern(*size, index as u64)));
+    }
+    for (index, size) in sealed_sizes.iter().enumerate() {
+        expected.push((
+            format!("sealed{index}"),
+            common::pattern(*size, 100 + index as u64),
+        ));
+    }
+    expected.push(("parts".to_string(), parts.concat()));
+    for (key, body) in expected {
         assert_eq!(
             common::get_bytes(&s3, "sizes", &key, None).await,
             body,

@@ -92,6 +92,16 @@ impl Preallocation {
         !self.size_unknown && self.written_bytes.max(self.end_bytes.unwrap_or(0)) <= size_bytes
     }
 
+    /// Truncates the file to `size_bytes`, a block boundary at or past what was written (ext4
+    /// cuts there without reading anything back), so that a write at `size_bytes` extends it.
+    pub async fn cut_back(&mut self, file: &DmaFile, size_bytes: u64) -> io::Result<()> {
+        debug_assert!(size_bytes >= self.written_bytes);
+        file.truncate(size_bytes).await.map_err(io_error)?;
+        self.end_bytes = self.end_bytes.map(|end| end.min(size_bytes));
+        self.size_unknown = false;
+        Ok(())
+    }
+
     /// Whether the file must be truncated to hold exactly `size_bytes`: its size is larger
     /// (preallocation past the end, a padded last block) or unknown.
     pub fn needs_trim(&self, size_bytes: u64) -> bool {
@@ -209,6 +219,25 @@ mod tests {
             assert_eq!(size_of(&path), 4 * MIB + PREALLOCATION_STEP_MAX_BYTES);
             preallocation.wrote(8 * MIB);
             assert!(!preallocation.needs_trim(8 * MIB));
+        });
+    }
+
+    #[test]
+    fn an_undeclared_file_is_cut_back_to_its_whole_blocks_for_its_tail() {
+        // Goal: a file preallocated a step past its end is cut back at the block boundary after
+        // its last whole block, so the tail's write ends it and no trim is left to do.
+        on_executor(|root| async move {
+            let path = root.join("cut-back");
+            let file = create(&path).await;
+            let mut preallocation = Preallocation::new(None);
+            preallocation.cover(&file, 8192).await;
+            preallocation.wrote(8192);
+            assert!(!preallocation.ends_within(8192 + 100));
+            preallocation.cut_back(&file, 8192).await.unwrap();
+            assert_eq!(size_of(&path), 8192);
+            assert!(preallocation.ends_within(8192));
+            preallocation.wrote(8192 + 100);
+            assert!(!preallocation.needs_trim(8192 + 100));
         });
     }
 

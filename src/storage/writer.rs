@@ -282,40 +282,31 @@ impl FileSink {
             self.submit(whole).await?;
         }
         if rest > 0 {
+            // The last partial block goes in by a buffered write, into the block preallocated
+            // for it (a declared length: the file already has its exact size) or extending the
+            // file to it. A padded direct write would leave the size to a truncate, and ext4 cuts
+            // a file inside a written block by reading that block back from the disk (direct
+            // writes leave no cached page) to zero its end: a synchronous read behind the
+            // device's queue on every PUT (BENCHMARKS.md, 2026-12-03 night). Writing into an
+            // allocated but unwritten block reads nothing, nor does cutting a file at a block
+            // boundary. The fdatasync below flushes this page with the direct writes.
             let end = self.flushed_bytes;
-            if self.preallocation.ends_within(size) {
-                // The last partial block goes in by a buffered write, into the block
-                // preallocated for it (the file already has its exact size) or extending the
-                // file to it. A padded direct write would leave the size to a truncate, and ext4
-                // cuts a file inside a written block by reading that block back from the disk
-                // (direct writes leave no cached page) to zero its end: a synchronous read behind
-                // the device's queue on every PUT (BENCHMARKS.md, 2026-12-03 night). Writing into
-                // an allocated but unwritten block reads nothing. The fdatasync below flushes
-                // this page with the direct writes.
-                while !self.pending.is_empty() {
-                    self.await_oldest().await?;
-                }
-                write_buffered(self.temp_guard.path.clone(), tail, rest, end).await?;
-                self.flushed_bytes += rest as u64;
-                self.preallocation.wrote(end + rest as u64);
-            } else {
-                // Preallocated past the end (a body of undeclared length): a truncate follows
-                // either way, so the tail goes padded with the rest.
-                let mut padded = std::mem::replace(
-                    &mut self.block,
-                    self.file.alloc_dma_buffer(DMA_ALIGNMENT_BYTES),
-                );
-                padded.as_bytes_mut()[..DMA_ALIGNMENT_BYTES].copy_from_slice(&tail);
-                padded.trim_to_size(DMA_ALIGNMENT_BYTES);
-                // submit() advances by the data bytes, not the padding, so the size stays exact.
-                self.filled = rest;
-                self.submit(padded).await?;
+            while !self.pending.is_empty() {
+                self.await_oldest().await?;
             }
+            if !self.preallocation.ends_within(size) {
+                // Preallocated past the end (a body of undeclared length).
+                self.preallocation.cut_back(&self.file, end).await?;
+            }
+            write_buffered(self.temp_guard.path.clone(), tail, rest, end).await?;
+            self.filled = 0;
+            self.flushed_bytes += rest as u64;
+            self.preallocation.wrote(end + rest as u64);
         }
         while !self.pending.is_empty() {
             self.await_oldest().await?;
         }
-        // Past the end: preallocation beyond the length, and its padded last block.
+        // Past the end (preallocation beyond a length of whole blocks), or of unknown size.
         if self.preallocation.needs_trim(size) {
             self.file.truncate(size).await.map_err(io_error)?;
         }
