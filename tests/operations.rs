@@ -651,15 +651,8 @@ async fn object_files_end_at_their_size_with_nothing_read_back() {
     // SSE-S3 objects (sealed packages and tags) and multipart parts. The bytes round-trip,
     // through the page cache and O_DIRECT alike.
     let keys = tempfile::tempdir().unwrap();
-    let key_file = keys.path().join("master.key");
-    let generated = std::process::Command::new(env!("CARGO_BIN_EXE_ringstore"))
-        .args(["key", "generate"])
-        .arg(&key_file)
-        .output()
-        .unwrap();
-    assert!(generated.status.success(), "{generated:?}");
-    let server =
-        TestServer::start_with_args(&["--sse-master-key-file", key_file.to_str().unwrap()]);
+    let key_file = common::master_key(keys.path());
+    let server = TestServer::start_with_args(&["--sse-master-key-file", &key_file]);
     let s3 = server.client();
     s3.create_bucket().bucket("sizes").send().await.unwrap();
     // One write without preallocation (<= 128 KiB), preallocated ones, one block-aligned.

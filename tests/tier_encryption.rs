@@ -12,18 +12,6 @@ use base64::Engine;
 use common::tiers::*;
 use md5::Digest;
 
-/// `ringstore key generate` into `directory`; the key file's path.
-fn master_key(directory: &std::path::Path) -> String {
-    let path = directory.join("master.key");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ringstore"))
-        .args(["key", "generate"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    path.to_string_lossy().into_owned()
-}
-
 /// An SSE-C key: (algorithm, key, key MD5), as the SDK sends them.
 fn customer_key() -> (String, String, String) {
     let key = [0x5au8; 32];
@@ -42,7 +30,7 @@ async fn encrypted_versions_move_as_stored_and_decrypt_from_the_tier() {
     // by suffix and by part decrypt byte for byte from the tier; an SSE-C read needs its key
     // (a wrong one is 403, as before the move); a copy from a moved encrypted source works.
     let keys = tempfile::tempdir().unwrap();
-    let key_file = master_key(keys.path());
+    let key_file = common::master_key(keys.path());
     let (upstream, _upstream_server) = ringstore_upstream(free_port()).await;
     let server = tiered_server_with(
         &upstream,

@@ -957,3 +957,15 @@ pub fn browser() -> (String, PathBuf) {
     );
     (chromium, js)
 }
+
+/// `ringstore key generate` into `directory`; the key file's path.
+pub fn master_key(directory: &std::path::Path) -> String {
+    let path = directory.join("master.key");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ringstore"))
+        .args(["key", "generate"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    path.to_string_lossy().into_owned()
+}
