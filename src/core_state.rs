@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::meta::MetaClient;
 use crate::obs::metrics::{CoreMetrics, Registry};
-use crate::storage::Layout;
+use crate::storage::{FileId, FileRemover, Layout};
 
 /// One core's state.
 pub struct CoreState {
@@ -20,6 +20,8 @@ pub struct CoreState {
     pub layout: Rc<Layout>,
     /// Metadata client.
     pub meta: MetaClient,
+    /// The thread that unlinks object files no metadata references any more.
+    removals: FileRemover,
     /// Index of this core (for logs and request ids).
     pub core_index: usize,
     /// Every core's metrics (this core writes only its own entry).
@@ -38,6 +40,7 @@ impl CoreState {
         config: Arc<Config>,
         layout: Rc<Layout>,
         meta: MetaClient,
+        removals: FileRemover,
         core_index: usize,
         metrics: Arc<Registry>,
         shutdown: Arc<AtomicBool>,
@@ -46,12 +49,20 @@ impl CoreState {
             config,
             layout,
             meta,
+            removals,
             core_index,
             metrics,
             tiers: None,
             shutdown,
             shutdown_event: event_listener::Event::new(),
         }
+    }
+
+    /// Unlinks object file `id`, which no metadata references any more (after an overwrite,
+    /// delete, expiry or reaped upload), once `FILE_REMOVAL_GRACE_MS` has passed, on the removing
+    /// thread (`storage::remover`). If the process ends first, the startup scrub removes it.
+    pub fn remove_object_file_later(&self, id: FileId) {
+        self.removals.remove_later(self.layout.object_path(id));
     }
 
     /// This core's metrics.

@@ -133,6 +133,10 @@ pub const RECENT_READ_FILES_MAX: usize = 4096;
 /// DMA open re-reads the path right after `openat`, so a path that vanishes in between would fail).
 pub const FILE_REMOVAL_GRACE_MS: u64 = 1_000;
 
+/// Files waiting for the removing thread (`storage::remover`); past it a core removes the file on
+/// its own timer. About 100 bytes each: at most ~6.5 MB, over a minute of deletes at 1,000/s.
+pub const FILE_REMOVAL_QUEUE_COUNT_MAX: usize = 65_536;
+
 /// Connections one core holds at once; the accept loop waits for a permit before `accept`.
 pub const CONNECTIONS_PER_CORE_MAX: usize = 4096;
 

@@ -289,6 +289,7 @@ struct CoreSeed {
     config: Arc<Config>,
     layout: Layout,
     client: MetaClient,
+    removals: crate::storage::FileRemover,
     registry: Arc<Registry>,
     shutdown: Arc<AtomicBool>,
     running: Arc<AtomicUsize>,
@@ -319,13 +320,21 @@ fn spawn_core(
                 config,
                 layout,
                 client,
+                removals,
                 registry,
                 shutdown,
                 running,
                 tiers,
             } = seed;
-            let mut state =
-                CoreState::new(config, Rc::new(layout), client, core, registry, shutdown);
+            let mut state = CoreState::new(
+                config,
+                Rc::new(layout),
+                client,
+                removals,
+                core,
+                registry,
+                shutdown,
+            );
             state.tiers = tiers.map(crate::tier::TierClient::new);
             let state = Rc::new(state);
             let service = Rc::new(Service::new(state.clone()));
@@ -502,6 +511,8 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
     .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
     let client = MetaClient::new(sender.clone(), generations.clone()).with_reader(reader);
     spawn_signal_thread(signals, shutdown.clone(), certificates.clone());
+    let removals = crate::storage::FileRemover::start(registry.removals.clone())
+        .map_err(|error| RuntimeError::Recovery(error.to_string()))?;
     crate::scrub::spawn(layout.clone(), client.clone(), registry.scrub.clone(), {
         let registry = registry.clone();
         Arc::new(move || registry.requests_in_flight())
@@ -547,6 +558,7 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
             config: config.clone(),
             layout: layout.clone(),
             client: client.clone(),
+            removals: removals.clone(),
             registry: registry.clone(),
             shutdown: shutdown.clone(),
             running: running.clone(),

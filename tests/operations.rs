@@ -745,6 +745,94 @@ async fn object_files_end_at_their_size_with_nothing_read_back() {
     }
 }
 
+/// Names of the server process's threads (`comm`, at most 15 bytes each).
+fn thread_names(server: &TestServer) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{}/task", server.pid()))
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim_end().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn freed_files_stay_through_the_grace_then_go() {
+    // Goal: the files an overwrite and a delete free are unlinked by the removing thread (not
+    // the cores' blocking threads, which run the PUTs' renames), no sooner than the 1 s grace
+    // a GET that read the old row needs to open them, and soon after it; the live objects'
+    // files stay and serve their bytes.
+    let server = TestServer::start();
+    let s3 = server.client();
+    s3.create_bucket().bucket("freed").send().await.unwrap();
+    assert!(
+        thread_names(&server)
+            .iter()
+            .any(|name| name == "ringstore-remov"),
+        "no removing thread among {:?}",
+        thread_names(&server)
+    );
+    for index in 0..12 {
+        let body = common::pattern(200_000 + index, index as u64);
+        common::put_bytes(&s3, "freed", &format!("k{index}"), &body).await;
+    }
+    assert_eq!(server.object_files(), 12);
+    let freeing = std::time::Instant::now();
+    for index in 0..4 {
+        let body = common::pattern(300_000 + index, 50 + index as u64);
+        common::put_bytes(&s3, "freed", &format!("k{index}"), &body).await;
+    }
+    for index in 4..8 {
+        s3.delete_object()
+            .bucket("freed")
+            .key(format!("k{index}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let files = server.object_files();
+    let waiting = metric_value(&server, "ringstore_file_removals_waiting");
+    // Checked only while the grace surely holds (a host stalled past it proves nothing here).
+    if freeing.elapsed() < Duration::from_millis(700) {
+        assert_eq!(files, 16, "a freed file went within the grace");
+        assert_eq!(waiting, 8);
+    }
+    assert!(
+        common::eventually(10, || server.object_files() == 8),
+        "{} object files, 8 expected",
+        server.object_files()
+    );
+    assert!(freeing.elapsed() >= Duration::from_secs(1));
+    // The removing thread unlinked all eight (counted just after each unlink); no core had to.
+    assert!(common::eventually(5, || {
+        metric_value(&server, "ringstore_file_removals_total") == 8
+    }));
+    assert_eq!(metric_value(&server, "ringstore_file_removals_waiting"), 0);
+    assert_eq!(
+        metric_value(&server, "ringstore_file_removals_on_cores_total"),
+        0
+    );
+    assert_eq!(
+        metric_value(&server, "ringstore_file_removals_failed_total"),
+        0
+    );
+    for index in 0..12 {
+        let key = format!("k{index}");
+        match index {
+            0..=3 => assert_eq!(
+                common::get_bytes(&s3, "freed", &key, None).await,
+                common::pattern(300_000 + index, 50 + index as u64)
+            ),
+            4..=7 => {
+                let got = s3.get_object().bucket("freed").key(&key).send().await;
+                assert_eq!(error_code(&got.unwrap_err()).as_deref(), Some("NoSuchKey"));
+            }
+            _ => assert_eq!(
+                common::get_bytes(&s3, "freed", &key, None).await,
+                common::pattern(200_000 + index, index as u64)
+            ),
+        }
+    }
+}
+
 #[tokio::test]
 async fn default_relative_data_dir_stores_files() {
     // Goal: the README's way to start (no --data-dir: `./data`, a relative path) stores and

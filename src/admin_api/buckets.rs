@@ -137,7 +137,7 @@ pub async fn remove(context: &S3Context, name: &str) -> Result<Answer, AdminErro
     match context.meta.delete_bucket(name.to_string()).await {
         Ok(files) => {
             for file in files {
-                crate::storage::writer::remove_object_file_later(&context.layout, file);
+                context.remove_object_file_later(file);
             }
             tracing::info!(bucket = %name, "bucket deleted");
             Ok(Answer::no_content())

@@ -189,6 +189,19 @@ pub struct ScrubMetrics {
     pub missing_files: AtomicU64,
 }
 
+/// What the removing thread (`storage::remover`) did with the files no metadata references.
+#[derive(Debug, Default)]
+pub struct RemovalMetrics {
+    /// Files handed over and not yet unlinked (waiting out their grace, or behind the disk).
+    pub waiting: AtomicU64,
+    /// Files unlinked (or found already gone).
+    pub removed: AtomicU64,
+    /// Unlinks that failed (logged; the next start's scrub removes the file as an orphan).
+    pub failed: AtomicU64,
+    /// Files a core removed itself because the thread's queue was full.
+    pub removed_on_cores: AtomicU64,
+}
+
 /// Every core's metrics plus the metadata thread's; built before the cores start, read-only after.
 pub struct Registry {
     /// Operation names, indexed like each core's series (`s3::Operation::NAMES`); the series after
@@ -202,6 +215,8 @@ pub struct Registry {
     pub lifecycle: Arc<LifecycleMetrics>,
     /// The startup scrub's figures.
     pub scrub: Arc<ScrubMetrics>,
+    /// The removing thread's figures.
+    pub removals: Arc<RemovalMetrics>,
     /// When the server started (uptime).
     pub started: std::time::Instant,
 }
@@ -218,6 +233,7 @@ impl Registry {
             meta: Arc::new(MetaMetrics::default()),
             lifecycle: Arc::new(LifecycleMetrics::default()),
             scrub: Arc::new(ScrubMetrics::default()),
+            removals: Arc::new(RemovalMetrics::default()),
             started: std::time::Instant::now(),
         }
     }
@@ -254,8 +270,22 @@ impl Registry {
         self.render_meta(&mut text, meta_queue_depth);
         self.render_lifecycle(&mut text);
         self.render_scrub(&mut text);
+        self.render_removals(&mut text);
         let _ = writeln!(text, "# HELP ringstore_log_events_dropped_total Log events dropped because stderr was not drained as fast as they came.\n# TYPE ringstore_log_events_dropped_total counter\nringstore_log_events_dropped_total {}", super::log_ring::dropped_events());
         text
+    }
+
+    /// What the removing thread did.
+    fn render_removals(&self, text: &mut String) {
+        let removals = &self.removals;
+        for (metric, kind, help, value) in [
+            ("ringstore_file_removals_waiting", "gauge", "Object files no metadata references, waiting for the removing thread (their 1 s grace, or the disk).", &removals.waiting),
+            ("ringstore_file_removals_total", "counter", "Object files the removing thread unlinked (or found already gone).", &removals.removed),
+            ("ringstore_file_removals_failed_total", "counter", "Object file unlinks that failed (logged; the next start's scrub removes them as orphans).", &removals.failed),
+            ("ringstore_file_removals_on_cores_total", "counter", "Object files a core removed itself because the removing thread's queue was full.", &removals.removed_on_cores),
+        ] {
+            let _ = writeln!(text, "# HELP {metric} {help}\n# TYPE {metric} {kind}\n{metric} {}", value.load(Ordering::Relaxed));
+        }
     }
 
     /// The startup scrub's outcome.

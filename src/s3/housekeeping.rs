@@ -4,7 +4,6 @@
 
 use crate::core_state::CoreState;
 use crate::s3::time;
-use crate::storage::writer::remove_object_file_later;
 
 /// Drops uploads older than the configured age and deletes their part files (after commit).
 pub async fn reap_expired_uploads(core: &CoreState) {
@@ -15,7 +14,7 @@ pub async fn reap_expired_uploads(core: &CoreState) {
                 tracing::info!(files = files.len(), "reaped expired multipart uploads");
             }
             for file in files {
-                remove_object_file_later(&core.layout, file);
+                core.remove_object_file_later(file);
             }
         }
         Err(error) => tracing::warn!(error = %error, "multipart reaper failed"),
@@ -125,7 +124,7 @@ async fn step_lifecycle_once(core: &CoreState, tally: &PassTally) -> bool {
                 );
             }
             for file in progress.freed {
-                remove_object_file_later(&core.layout, file);
+                core.remove_object_file_later(file);
             }
             if progress.pass_finished {
                 add(&metrics.passes, 1);

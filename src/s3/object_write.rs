@@ -16,7 +16,6 @@ use crate::s3::request::Call;
 use crate::s3::sse::NewEncryption;
 use crate::s3::{time, S3Context};
 use crate::storage::checksum::ChecksumAlgorithm;
-use crate::storage::writer::remove_object_file_later;
 use crate::storage::{ObjectWriter, Placement, SealedObject};
 
 /// Headers stored with an object and returned on GET/HEAD (besides Content-Type and `x-amz-meta-*`).
@@ -171,7 +170,7 @@ pub async fn commit_object(
         .map_err(|error| write_error(call, error))?;
     published.keep();
     for old in written.freed {
-        remove_object_file_later(&context.layout, old);
+        context.remove_object_file_later(old);
     }
     record.version_id = written.version_id;
     Ok(record)

@@ -13,6 +13,7 @@ pub mod preallocation;
 pub mod read_path;
 pub mod reader;
 pub mod recovery;
+pub mod remover;
 pub mod writer;
 
 use std::io;
@@ -20,6 +21,7 @@ use std::io;
 pub use crate::object_bytes::{FileId, InlineBytes, StoredBytes};
 pub use layout::Layout;
 pub use reader::{ObjectReader, Segment};
+pub use remover::FileRemover;
 pub use writer::{ObjectWriter, Placement, PublishedObject, SealedObject};
 
 /// Why storing or reading object bytes failed.

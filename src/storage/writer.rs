@@ -21,9 +21,7 @@ use super::encryption::{
 };
 use super::preallocation::Preallocation;
 use super::{io_error, FileId, InlineBytes, Layout, StorageError, StoredBytes};
-use crate::limits::{
-    DMA_ALIGNMENT_BYTES, DMA_WRITE_BEHIND_COUNT, DMA_WRITE_BLOCK_BYTES, FILE_REMOVAL_GRACE_MS,
-};
+use crate::limits::{DMA_ALIGNMENT_BYTES, DMA_WRITE_BEHIND_COUNT, DMA_WRITE_BLOCK_BYTES};
 
 type PendingWrite = JoinHandle<Result<usize, io::Error>>;
 
@@ -609,20 +607,4 @@ impl PublishedObject {
 /// Free bytes on the filesystem holding `path` (for the disk-full log line); 0 if unknown.
 fn free_bytes(path: &std::path::Path) -> u64 {
     super::capacity::disk_capacity(path).map_or(0, |capacity| capacity.available_bytes)
-}
-
-/// Deletes, after `FILE_REMOVAL_GRACE_MS`, a file no metadata references any more (after an
-/// overwrite or delete). If the process dies first, startup recovery removes it as an orphan.
-pub fn remove_object_file_later(layout: &Layout, id: FileId) {
-    let path = layout.object_path(id);
-    glommio::spawn_local(async move {
-        glommio::timer::sleep(std::time::Duration::from_millis(FILE_REMOVAL_GRACE_MS)).await;
-        if let Err(error) = glommio::io::remove(&path).await {
-            let error = io_error(error);
-            if error.kind() != io::ErrorKind::NotFound {
-                tracing::warn!(path = %path.display(), error = %error, "object file not removed");
-            }
-        }
-    })
-    .detach();
 }

@@ -19,7 +19,6 @@ use crate::s3::resource::authorized_bucket;
 use crate::s3::xml::documents::{DeleteOutcome, DeleteResult};
 use crate::s3::xml::{parse_delete_objects, DeleteEntry};
 use crate::s3::S3Context;
-use crate::storage::writer::remove_object_file_later;
 
 /// Which version of `entry` goes and under what condition, or why it is refused (Code, Message).
 fn entry_target(
@@ -176,7 +175,7 @@ impl S3Operation for DeleteObjects {
                 other => other.into(),
             })?;
         for file in deleted.files {
-            remove_object_file_later(&context.layout, file);
+            context.remove_object_file_later(file);
         }
         for (index, reported) in deleted.deleted.into_iter().enumerate() {
             outcomes[positions[index]].deleted = reported;

@@ -21,7 +21,6 @@ use crate::s3::xml::documents::{
 };
 use crate::s3::xml::parse_create_bucket_configuration;
 use crate::s3::{time, S3Context};
-use crate::storage::writer::remove_object_file_later;
 
 /// The region AWS treats specially: CreateBucket there re-succeeds for the owner (us-east-1 legacy).
 const LEGACY_REGION: &str = "us-east-1";
@@ -243,7 +242,7 @@ impl S3Operation for DeleteBucket {
         match context.meta.delete_bucket(call.bucket.to_string()).await {
             Ok(files) => {
                 for file in files {
-                    remove_object_file_later(&context.layout, file);
+                    context.remove_object_file_later(file);
                 }
                 Ok(NoContent)
             }

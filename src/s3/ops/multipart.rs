@@ -34,7 +34,6 @@ use crate::s3::xml::parse_complete_multipart_upload;
 use crate::s3::{time, S3Context};
 use crate::storage::checksum::{ChecksumAlgorithm, StoredChecksum};
 use crate::storage::encryption::{DataKey, Sealing};
-use crate::storage::writer::remove_object_file_later;
 use crate::storage::{FileId, SealedObject, StoredBytes};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
@@ -63,7 +62,7 @@ fn map_meta(call: &Call<'_>, upload_id: &str, error: MetaError) -> S3Error {
 
 fn remove_later(context: &S3Context, files: Vec<FileId>) {
     for file in files {
-        remove_object_file_later(&context.layout, file);
+        context.remove_object_file_later(file);
     }
 }
 

@@ -28,7 +28,6 @@ use crate::s3::version::RequestedVersion;
 use crate::s3::S3Context;
 use crate::storage::checksum::StoredChecksum;
 use crate::storage::encryption::Sealing;
-use crate::storage::writer::remove_object_file_later;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 
@@ -268,7 +267,7 @@ impl S3Operation for DeleteObject {
         match context.meta.call(command).await {
             Ok(removed) => {
                 for file in removed.freed {
-                    remove_object_file_later(&context.layout, file);
+                    context.remove_object_file_later(file);
                 }
                 Ok(ObjectDeleted(removed.deleted))
             }
