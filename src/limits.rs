@@ -134,8 +134,9 @@ pub const RECENT_READ_FILES_MAX: usize = 4096;
 pub const FILE_REMOVAL_GRACE_MS: u64 = 1_000;
 
 /// Files waiting for the removing thread (`storage::remover`); past it a core removes the file on
-/// its own timer. About 100 bytes each: at most ~6.5 MB, over a minute of deletes at 1,000/s.
-pub const FILE_REMOVAL_QUEUE_COUNT_MAX: usize = 65_536;
+/// its own timer. The channel's slots (48 bytes each, 384 KiB) are allocated at start; the queue
+/// holds about one grace's worth of freed files, and this covers 8 s of deletes at 1,000/s.
+pub const FILE_REMOVAL_QUEUE_COUNT_MAX: usize = 8_192;
 
 /// Connections one core holds at once; the accept loop waits for a permit before `accept`.
 pub const CONNECTIONS_PER_CORE_MAX: usize = 4096;

@@ -198,7 +198,7 @@ pub struct RemovalMetrics {
     pub removed: AtomicU64,
     /// Unlinks that failed (logged; the next start's scrub removes the file as an orphan).
     pub failed: AtomicU64,
-    /// Files a core removed itself because the thread's queue was full.
+    /// Files handed back to their core's own removal because the thread's queue was full.
     pub removed_on_cores: AtomicU64,
 }
 
@@ -282,7 +282,7 @@ impl Registry {
             ("ringstore_file_removals_waiting", "gauge", "Object files no metadata references, waiting for the removing thread (their 1 s grace, or the disk).", &removals.waiting),
             ("ringstore_file_removals_total", "counter", "Object files the removing thread unlinked (or found already gone).", &removals.removed),
             ("ringstore_file_removals_failed_total", "counter", "Object file unlinks that failed (logged; the next start's scrub removes them as orphans).", &removals.failed),
-            ("ringstore_file_removals_on_cores_total", "counter", "Object files a core removed itself because the removing thread's queue was full.", &removals.removed_on_cores),
+            ("ringstore_file_removals_on_cores_total", "counter", "Freed object files handed to their core's own timer and blocking thread because the removing thread's queue was full.", &removals.removed_on_cores),
         ] {
             let _ = writeln!(text, "# HELP {metric} {help}\n# TYPE {metric} {kind}\n{metric} {}", value.load(Ordering::Relaxed));
         }

@@ -7,8 +7,10 @@
 //! take the discard (0.6 ms idle on this host, more behind writes), so the PUTs queued behind it
 //! waited too. Here nothing a request waits for shares the thread.
 //!
-//! If the process ends before a file's turn, the startup scrub removes it as an orphan, as it
-//! did for the core's timers this replaces.
+//! One thread unlinks one file at a time: at the 1.26 ms an unlink took under the mix that is
+//! about 800 files a second, beyond which the queue fills and the cores remove the rest
+//! themselves, as before. If the process ends before a file's turn, the startup scrub removes
+//! it as an orphan, as it did for the core's timers this replaces.
 
 use std::io;
 use std::path::PathBuf;
@@ -146,10 +148,11 @@ mod tests {
         // A file already gone (removed by someone else) is no error for the ones after it.
         remover.remove_later(dir.path().join("never-there"));
         std::thread::sleep(grace / 3);
-        assert!(
-            paths.iter().all(|path| path.exists()),
-            "removed within the grace"
-        );
+        let all_there = paths.iter().all(|path| path.exists());
+        // Checked only while the grace surely holds (a stalled test thread proves nothing).
+        if handed.elapsed() < grace * 2 / 3 {
+            assert!(all_there, "removed within the grace");
+        }
         while paths.iter().any(|path| path.exists()) {
             assert!(handed.elapsed() < grace * 20, "not removed after the grace");
             std::thread::sleep(Duration::from_millis(10));
