@@ -244,15 +244,18 @@ const HOUSEKEEPING_SHARES: usize = 50;
 /// File descriptors one connection may hold: its socket and the object file its request has open.
 const FILES_PER_CONNECTION: u64 = 2;
 
-/// File descriptors the process holds besides connections (listeners, rings, SQLite, logs).
+/// File descriptors the process holds besides connections and object directories (listeners,
+/// rings, SQLite, logs).
 const FILES_BASE_COUNT: u64 = 64;
 
 /// Raises RLIMIT_NOFILE's soft limit to the hard limit and warns when even that is below what
 /// `cores` × `connections_per_core` connections can use. Not fatal: connection counts are upper
 /// bounds, and an accept that fails with EMFILE backs off and retries.
 pub fn raise_nofile(cores: usize, connections_per_core: usize) {
-    let needed =
-        cores as u64 * connections_per_core as u64 * FILES_PER_CONNECTION + FILES_BASE_COUNT;
+    // Each core keeps every object directory open (`storage::object_dirs`).
+    let per_core = connections_per_core as u64 * FILES_PER_CONNECTION
+        + crate::storage::layout::OBJECT_DIR_COUNT as u64;
+    let needed = cores as u64 * per_core + FILES_BASE_COUNT;
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,

@@ -3,7 +3,9 @@
 
 mod common;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufReader, Write};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
@@ -752,6 +754,69 @@ fn thread_names(server: &TestServer) -> Vec<String> {
         .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
         .map(|name| name.trim_end().to_string())
         .collect()
+}
+
+/// Object fan-out directories the server process holds open: (descriptor, directory) from
+/// `/proc/<pid>/fd`.
+fn open_object_dirs(server: &TestServer) -> BTreeSet<(String, PathBuf)> {
+    let objects = server.data_dir().join("objects").canonicalize().unwrap();
+    std::fs::read_dir(format!("/proc/{}/fd", server.pid()))
+        .unwrap()
+        .filter_map(|fd| {
+            let fd = fd.ok()?;
+            let target = std::fs::read_link(fd.path()).ok()?;
+            let name = fd.file_name().into_string().ok()?;
+            (target.parent() == Some(objects.as_path())).then_some((name, target))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn object_directories_stay_open_for_their_fsyncs() {
+    // Goal: a PUT's directory fsync goes through its core's kept handle on the directory, so a
+    // core opens each fan-out directory once, not once per PUT: after 40 file-backed PUTs the
+    // server holds open exactly the directories their files went to, at most once per core
+    // (two), and 40 more PUTs keep those same descriptors.
+    let server = TestServer::start();
+    // The scrub lists each directory once at start; its handles must not count here.
+    server.wait_for_startup_scrub();
+    let s3 = server.client();
+    s3.create_bucket().bucket("dirs").send().await.unwrap();
+    assert!(open_object_dirs(&server).is_empty());
+    for index in 0..40 {
+        let body = common::pattern(150_000 + index, index as u64);
+        common::put_bytes(&s3, "dirs", &format!("k{index}"), &body).await;
+    }
+    let used: BTreeSet<PathBuf> = std::fs::read_dir(server.data_dir().join("objects"))
+        .unwrap()
+        .map(|dir| dir.unwrap().path())
+        .filter(|dir| std::fs::read_dir(dir).unwrap().next().is_some())
+        .map(|dir| dir.canonicalize().unwrap())
+        .collect();
+    let open = open_object_dirs(&server);
+    let open_dirs: BTreeSet<PathBuf> = open.iter().map(|(_, dir)| dir.clone()).collect();
+    assert_eq!(
+        open_dirs, used,
+        "directories held open against those holding files"
+    );
+    assert!(open.len() <= 2 * used.len(), "{open:?}");
+    for index in 0..40 {
+        let body = common::pattern(160_000 + index, 100 + index as u64);
+        common::put_bytes(&s3, "dirs", &format!("k{index}"), &body).await;
+    }
+    let again = open_object_dirs(&server);
+    assert!(again.is_superset(&open), "a kept handle was closed");
+    let mut per_dir = BTreeMap::new();
+    for (_, dir) in &again {
+        *per_dir.entry(dir).or_insert(0) += 1;
+    }
+    assert!(per_dir.values().all(|count| *count <= 2), "{per_dir:?}");
+    for index in 0..40 {
+        assert_eq!(
+            common::get_bytes(&s3, "dirs", &format!("k{index}"), None).await,
+            common::pattern(160_000 + index, 100 + index as u64)
+        );
+    }
 }
 
 #[tokio::test]

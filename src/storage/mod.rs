@@ -9,6 +9,7 @@ pub mod decrypting_reader;
 pub mod encryption;
 pub mod io_priority;
 pub mod layout;
+pub mod object_dirs;
 pub mod preallocation;
 pub mod read_path;
 pub mod reader;

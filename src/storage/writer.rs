@@ -11,7 +11,7 @@ use std::io;
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use glommio::io::{Directory, DmaBuffer, DmaFile, OpenOptions};
+use glommio::io::{DmaBuffer, DmaFile, OpenOptions};
 use glommio::task::JoinHandle;
 use md5::{Digest, Md5};
 
@@ -568,14 +568,7 @@ impl SealedObject {
         let guard = TempGuard {
             path: Some(final_path),
         };
-        let directory = Directory::open(self.layout.object_dir(id.dir_index()))
-            .await
-            .map_err(io_error)?;
-        // The power-cut harness's deliberate regression leaves this out (SECURITY.md).
-        if !cfg!(feature = "test-skip-directory-fsync") {
-            directory.sync().await.map_err(io_error)?;
-        }
-        directory.close().await.map_err(io_error)?;
+        super::object_dirs::sync_object_dir(self.layout.object_dir(id.dir_index())).await?;
         Ok(PublishedObject {
             stored: StoredBytes::File(id),
             size_bytes: self.size_bytes,
