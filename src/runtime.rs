@@ -249,8 +249,10 @@ const FILES_PER_CONNECTION: u64 = 2;
 const FILES_BASE_COUNT: u64 = 64;
 
 /// Raises RLIMIT_NOFILE's soft limit to the hard limit and warns when even that is below what
-/// `cores` × `connections_per_core` connections can use. Not fatal: connection counts are upper
-/// bounds, and an accept that fails with EMFILE backs off and retries.
+/// `cores` × `connections_per_core` connections and the kept object directories can use; then
+/// the cores do not keep directories open (`storage::object_dirs::keep_open`), so descriptors
+/// go to connections first. Not fatal: connection counts are upper bounds, and an accept that
+/// fails with EMFILE backs off and retries.
 pub fn raise_nofile(cores: usize, connections_per_core: usize) {
     // Each core keeps every object directory open (`storage::object_dirs`).
     let per_core = connections_per_core as u64 * FILES_PER_CONNECTION
@@ -275,6 +277,7 @@ pub fn raise_nofile(cores: usize, connections_per_core: usize) {
         }
     }
     if limit.rlim_cur != libc::RLIM_INFINITY && limit.rlim_cur < needed {
+        crate::storage::object_dirs::keep_open(false);
         tracing::warn!(
             limit = limit.rlim_cur,
             needed,
@@ -282,7 +285,7 @@ pub fn raise_nofile(cores: usize, connections_per_core: usize) {
             connections_per_core,
             "RLIMIT_NOFILE is below what --max-connections allows: raise it to `needed` \
              (`ulimit -n`, systemd LimitNOFILE) or lower --max-connections; until then accepts \
-             past the limit wait"
+             past the limit wait, and each PUT opens its object directory for its fsync"
         );
     }
 }

@@ -182,7 +182,7 @@ fn few_file_descriptors_warn_and_the_server_recovers() {
     child.wait().unwrap();
     assert!(served, "no answer after the connections closed\n{stderr}");
     assert!(
-        stderr.contains("RLIMIT_NOFILE") && stderr.contains("needed=8256"),
+        stderr.contains("RLIMIT_NOFILE") && stderr.contains("needed=8512"),
         "{stderr}"
     );
     // The held connections really ran it out of descriptors, for ~30 retries; the log says so once

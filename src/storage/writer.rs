@@ -19,6 +19,7 @@ use super::checksum::{ChecksumAlgorithm, ChecksumHasher};
 use super::encryption::{
     encrypted_size, DataKey, PackageCipher, Sealing, PACKAGE_PLAINTEXT_BYTES, TAG_BYTES,
 };
+use super::object_dirs::DirectorySync;
 use super::preallocation::Preallocation;
 use super::{io_error, FileId, InlineBytes, Layout, StorageError, StoredBytes};
 use crate::limits::{DMA_ALIGNMENT_BYTES, DMA_WRITE_BEHIND_COUNT, DMA_WRITE_BLOCK_BYTES};
@@ -561,6 +562,9 @@ impl SealedObject {
         };
         let temp_path = temp_guard.disarm().expect("armed until published");
         let final_path = self.layout.object_path(id);
+        // Watched from before the rename: a failed fsync of the directory from now on may
+        // have held this file's entry.
+        let directory = DirectorySync::watch(self.layout.object_dir(id.dir_index()));
         if let Err(error) = glommio::io::rename(&temp_path, &final_path).await {
             temp_guard.path = Some(temp_path);
             return Err(io_error(error).into());
@@ -568,7 +572,7 @@ impl SealedObject {
         let guard = TempGuard {
             path: Some(final_path),
         };
-        super::object_dirs::sync_object_dir(self.layout.object_dir(id.dir_index())).await?;
+        directory.sync().await?;
         Ok(PublishedObject {
             stored: StoredBytes::File(id),
             size_bytes: self.size_bytes,
