@@ -1,19 +1,21 @@
-//! This core's handles on the object fan-out directories, opened on first use and kept, so a
-//! PUT's directory fsync needs no open and close of its own.
+//! This core's handles on the object fan-out directories, opened on first use and kept, and the
+//! directory fsyncs of its PUTs, one at a time per directory with every PUT waiting shared.
 //!
-//! Why: every file-backed PUT opened its directory, fsynced it and closed it, three operations
-//! in a row on its path where one does; under the mix the open took p50 0.1 / p99 3 ms (handed to
-//! an io_uring worker) and the close p50 0.2 / p99 3–4 ms (BENCHMARKS.md, 2026-12-03 night). Kept
-//! open they cost a descriptor each: at most `OBJECT_DIR_COUNT` per core, counted in the
-//! runtime's RLIMIT_NOFILE budget; where the limit is below that budget the runtime turns the
-//! cache off ([`keep_open`]) and each PUT opens and closes its directory as before.
+//! Why kept: every file-backed PUT opened its directory, fsynced it and closed it, three
+//! operations in a row on its path where one does; under the mix the open took p50 0.1 / p99
+//! 3 ms (handed to an io_uring worker) and the close p50 0.2 / p99 3–4 ms (BENCHMARKS.md,
+//! 2026-12-03 night). Kept open they cost a descriptor each: at most `OBJECT_DIR_COUNT` per core,
+//! counted in the runtime's RLIMIT_NOFILE budget; where the limit is below that budget the
+//! runtime turns the cache off ([`keep_open`]) and each PUT opens and closes its own handle.
 //!
-//! Failures: Linux reports a failed writeback once per open file description, so on a shared
-//! handle only the first fsync after the failure returns the error. Each directory therefore
-//! counts its failed fsyncs on this core, and a PUT reads the count before its rename
-//! ([`DirectorySync::watch`]): if any fsync of that directory failed after that, the PUT's own
-//! fsync fails too, whatever it returned. The failed handle is also dropped, so later PUTs open
-//! the directory afresh.
+//! Failures: Linux reports a failed writeback once per open file description, to whichever fsync
+//! through it comes first, and a description opened after another has seen the error never
+//! reports it. So a PUT takes its handle before its rename (the handle then reports any error
+//! in the writeback of that rename), at most one fsync per directory runs at a time on a core
+//! (an error cannot go to a neighbour's fsync running beside it), a PUT's fsync is one that
+//! started after its rename, and each directory counts its failed fsyncs: if any failed since a
+//! PUT took its handle, that PUT fails, whatever its own fsync returned. A failed handle is
+//! dropped; later PUTs open the directory afresh.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -37,6 +39,16 @@ struct KeptDirectory {
     handle: Option<Rc<Directory>>,
     /// Failed fsyncs of this directory on this core, since start.
     failures: u64,
+    /// Fsyncs asked for, since start: each PUT's ticket is the count once it asked.
+    asked: u64,
+    /// Every ticket up to this one was covered by an fsync that started after it was asked.
+    covered: u64,
+    /// An fsync of this directory is running on this core.
+    running: bool,
+    /// Fsyncs run (shared by every PUT they covered), since start.
+    fsyncs: u64,
+    /// Notified when a running fsync ends.
+    ended: Rc<event_listener::Event>,
 }
 
 thread_local! {
@@ -45,102 +57,150 @@ thread_local! {
     static KEPT: RefCell<HashMap<(usize, PathBuf), KeptDirectory>> = RefCell::new(HashMap::new());
 }
 
-/// Sets whether cores keep their object directories open (`false`: open and close per fsync).
+/// Sets whether cores keep their object directories open (`false`: open and close per PUT).
 /// Called once, before the cores start.
 pub fn keep_open(keep: bool) {
     KEEP_OPEN.store(keep, Ordering::Relaxed);
 }
 
-/// A PUT's coming fsync of the object directory at `path`, watched from before its rename.
+/// Runs `change` on this core's record of the directory `key` (made on first use).
+fn with_dir<T>(key: &(usize, PathBuf), change: impl FnOnce(&mut KeptDirectory) -> T) -> T {
+    KEPT.with(|kept| {
+        let mut kept = kept.borrow_mut();
+        if !kept.contains_key(key) {
+            kept.insert(key.clone(), KeptDirectory::default());
+        }
+        change(kept.get_mut(key).expect("inserted above"))
+    })
+}
+
+/// A PUT's coming fsync of an object directory, with the handle it took before its rename.
 pub struct DirectorySync {
     key: (usize, PathBuf),
-    /// The directory's failed fsyncs when the watch began.
+    handle: Rc<Directory>,
+    /// Whether `handle` is this core's kept one (else the PUT's own, closed after the fsync).
+    kept: bool,
+    /// The directory's failed fsyncs when the handle was taken.
     failures_before: u64,
 }
 
 impl DirectorySync {
-    /// Starts watching the directory at `path` for failed fsyncs; call before the rename
-    /// whose entry the fsync must make durable.
-    pub fn watch(path: PathBuf) -> Self {
+    /// Takes a handle on the object directory at `path` (this core's kept one, opened if need
+    /// be); call before the rename whose entry the fsync must make durable. Errors: the open
+    /// failed.
+    pub async fn watch(path: PathBuf) -> Result<Self, io::Error> {
         let key = (glommio::executor().id(), path);
-        let failures_before =
-            KEPT.with(|kept| kept.borrow().get(&key).map_or(0, |dir| dir.failures));
-        DirectorySync {
-            key,
-            failures_before,
-        }
-    }
-
-    /// Makes the directory's entries durable (fsync) through this core's kept handle. Errors:
-    /// the open or the fsync failed, or another fsync of this directory on this core failed
-    /// since [`DirectorySync::watch`] (its writeback may have held this PUT's rename).
-    pub async fn sync(self) -> Result<(), io::Error> {
-        if !KEEP_OPEN.load(Ordering::Relaxed) {
-            return self.sync_once().await;
-        }
-        let kept = KEPT.with(|kept| kept.borrow().get(&self.key)?.handle.clone());
-        let directory = match kept {
-            Some(directory) => directory,
-            None => {
-                let directory = Rc::new(Directory::open(&self.key.1).await.map_err(io_error)?);
-                // Another PUT may have opened it meanwhile: keep one, the other closes on drop.
-                KEPT.with(|kept| {
-                    kept.borrow_mut()
-                        .entry(self.key.clone())
-                        .or_default()
-                        .handle
-                        .get_or_insert(directory)
-                        .clone()
-                })
+        let kept = KEEP_OPEN.load(Ordering::Relaxed);
+        let (held, failures_before) = with_dir(&key, |dir| (dir.handle.clone(), dir.failures));
+        let handle = match held {
+            Some(handle) if kept => handle,
+            _ => {
+                let opened = Rc::new(Directory::open(&key.1).await.map_err(io_error)?);
+                if kept {
+                    // Another PUT may have opened it meanwhile: keep one, the other closes on drop.
+                    with_dir(&key, |dir| dir.handle.get_or_insert(opened).clone())
+                } else {
+                    opened
+                }
             }
         };
-        // The power-cut harness's deliberate regression leaves this out (SECURITY.md).
-        if cfg!(feature = "test-skip-directory-fsync") {
-            return Ok(());
-        }
-        let synced = directory.sync().await.map_err(io_error);
-        self.settle(synced, Some(&directory))
+        Ok(DirectorySync {
+            key,
+            handle,
+            kept,
+            failures_before,
+        })
     }
 
-    /// The fsync through a handle of its own, opened and closed around it.
-    async fn sync_once(self) -> Result<(), io::Error> {
-        let directory = Directory::open(&self.key.1).await.map_err(io_error)?;
-        let synced = if cfg!(feature = "test-skip-directory-fsync") {
-            Ok(())
-        } else {
-            directory.sync().await.map_err(io_error)
-        };
-        let closed = directory.close().await.map_err(io_error);
-        self.settle(synced.and(closed), None)
-    }
-
-    /// Counts a failed fsync (dropping the handle it went through), and fails a successful one
-    /// if another failed since the watch began.
-    fn settle(
-        self,
-        synced: Result<(), io::Error>,
-        through: Option<&Rc<Directory>>,
-    ) -> Result<(), io::Error> {
-        KEPT.with(|kept| {
-            let mut kept = kept.borrow_mut();
-            let dir = kept.entry(self.key).or_default();
-            if synced.is_err() {
-                dir.failures += 1;
-                if let (Some(held), Some(through)) = (&dir.handle, through) {
-                    if Rc::ptr_eq(held, through) {
+    /// Makes the directory's entries durable: waits for an fsync that starts after this call,
+    /// running it if none is running (one covers every PUT waiting). Errors: that fsync failed,
+    /// or another fsync of this directory on this core failed since [`DirectorySync::watch`]
+    /// (its writeback may have held this PUT's rename).
+    pub async fn sync(self) -> Result<(), io::Error> {
+        let ticket = with_dir(&self.key, |dir| {
+            dir.asked += 1;
+            dir.asked
+        });
+        let mut own_error = None;
+        loop {
+            let (covered, running, ended) = with_dir(&self.key, |dir| {
+                (dir.covered, dir.running, dir.ended.clone())
+            });
+            if covered >= ticket {
+                break;
+            }
+            if running {
+                ended.listen().await;
+                continue;
+            }
+            let covers = with_dir(&self.key, |dir| {
+                dir.running = true;
+                dir.asked
+            });
+            // A PUT dropped during its fsync (its request cancelled) leaves nothing covered,
+            // and the waiting PUTs run the next one.
+            let running = Running {
+                key: &self.key,
+                ended: &ended,
+            };
+            let synced = fsync(&self.handle).await;
+            std::mem::forget(running);
+            with_dir(&self.key, |dir| {
+                dir.running = false;
+                dir.covered = covers;
+                dir.fsyncs += 1;
+                if synced.is_err() {
+                    dir.failures += 1;
+                    if dir
+                        .handle
+                        .as_ref()
+                        .is_some_and(|held| Rc::ptr_eq(held, &self.handle))
+                    {
                         dir.handle = None;
                     }
                 }
-                return synced;
+            });
+            ended.notify(usize::MAX);
+            own_error = synced.err();
+        }
+        if !self.kept {
+            if let Ok(handle) = Rc::try_unwrap(self.handle) {
+                handle.close().await.map_err(io_error)?;
             }
-            if dir.failures != self.failures_before {
-                return Err(io::Error::other(
-                    "an fsync of this object directory failed since this file was renamed into it",
-                ));
-            }
-            Ok(())
-        })
+        }
+        if let Some(error) = own_error {
+            return Err(error);
+        }
+        let failures = with_dir(&self.key, |dir| dir.failures);
+        if failures != self.failures_before {
+            return Err(io::Error::other(
+                "an fsync of this object directory failed since this file was renamed into it",
+            ));
+        }
+        Ok(())
     }
+}
+
+/// Marks a directory's fsync as no longer running if its PUT is dropped while it runs.
+struct Running<'a> {
+    key: &'a (usize, PathBuf),
+    ended: &'a event_listener::Event,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        with_dir(self.key, |dir| dir.running = false);
+        self.ended.notify(usize::MAX);
+    }
+}
+
+/// One fsync of a directory (none in the power-cut harness's deliberate regression,
+/// SECURITY.md).
+async fn fsync(directory: &Directory) -> Result<(), io::Error> {
+    if cfg!(feature = "test-skip-directory-fsync") {
+        return Ok(());
+    }
+    directory.sync().await.map_err(io_error)
 }
 
 /// Object directories this core holds open (for tests).
@@ -166,71 +226,116 @@ mod tests {
             .count()
     }
 
-    #[test]
-    fn a_directory_is_opened_once_per_core_and_a_failed_open_keeps_nothing() {
+    /// Held by each test here: one of them turns the process-wide `keep_open` off for a moment.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    /// Runs `body` on a glommio executor with a fresh directory (canonical path).
+    fn on_executor<F>(body: impl FnOnce(PathBuf) -> F + Send + 'static)
+    where
+        F: std::future::Future<Output = ()> + 'static,
+    {
+        let _alone = ONE_AT_A_TIME
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
         glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
-            .spawn(move || async move {
-                let (first, second) = (root.join("00"), root.join("01"));
-                std::fs::create_dir(&first).unwrap();
-                std::fs::create_dir(&second).unwrap();
-                assert_eq!(open_count(), 0);
-                DirectorySync::watch(first.clone()).sync().await.unwrap();
-                DirectorySync::watch(first.clone()).sync().await.unwrap();
-                assert_eq!(open_count(), 1);
-                assert_eq!(descriptors_on(&first), 1);
-                let (a, b) = futures_lite::future::zip(
-                    DirectorySync::watch(second.clone()).sync(),
-                    DirectorySync::watch(second.clone()).sync(),
-                )
-                .await;
-                a.unwrap();
-                b.unwrap();
-                assert_eq!(open_count(), 2);
-                // The loser of the open race is closed (glommio closes a dropped file on its
-                // next pass of the ring).
-                glommio::timer::sleep(std::time::Duration::from_millis(50)).await;
-                assert_eq!(
-                    descriptors_on(&second),
-                    1,
-                    "two PUTs opening one directory keep one"
-                );
-                let missing = DirectorySync::watch(root.join("02"))
-                    .sync()
-                    .await
-                    .unwrap_err();
-                assert_eq!(missing.kind(), io::ErrorKind::NotFound);
-                assert_eq!(open_count(), 2);
-            })
+            .spawn(move || body(root))
             .unwrap()
             .join()
             .unwrap();
     }
 
+    async fn sync(path: &std::path::Path) -> Result<(), io::Error> {
+        DirectorySync::watch(path.to_path_buf()).await?.sync().await
+    }
+
+    #[test]
+    fn a_directory_is_opened_once_per_core_and_a_failed_open_keeps_nothing() {
+        on_executor(|root| async move {
+            let (first, second) = (root.join("00"), root.join("01"));
+            std::fs::create_dir(&first).unwrap();
+            std::fs::create_dir(&second).unwrap();
+            assert_eq!(open_count(), 0);
+            sync(&first).await.unwrap();
+            sync(&first).await.unwrap();
+            assert_eq!(open_count(), 1);
+            assert_eq!(descriptors_on(&first), 1);
+            let (a, b) = futures_lite::future::zip(sync(&second), sync(&second)).await;
+            a.unwrap();
+            b.unwrap();
+            assert_eq!(open_count(), 2);
+            // The loser of the open race is closed (glommio closes a dropped file on its next
+            // pass of the ring).
+            glommio::timer::sleep(std::time::Duration::from_millis(50)).await;
+            assert_eq!(
+                descriptors_on(&second),
+                1,
+                "two PUTs opening one directory keep one"
+            );
+            let missing = DirectorySync::watch(root.join("02")).await.err().unwrap();
+            assert_eq!(missing.kind(), io::ErrorKind::NotFound);
+            assert_eq!(open_count(), 2);
+        });
+    }
+
+    #[test]
+    fn puts_waiting_together_share_one_fsync_that_starts_after_them() {
+        on_executor(|root| async move {
+            let key = (glommio::executor().id(), root.clone());
+            sync(&root).await.unwrap();
+            assert_eq!(with_dir(&key, |dir| dir.fsyncs), 1);
+            // Eight PUTs at once: the first runs an fsync, the seven asking meanwhile share
+            // the next one (theirs may have renamed after the first started).
+            let puts: Vec<_> = (0..8)
+                .map(|_| {
+                    let root = root.clone();
+                    glommio::spawn_local(async move { sync(&root).await })
+                })
+                .collect();
+            for put in puts {
+                put.await.unwrap();
+            }
+            let fsyncs = with_dir(&key, |dir| dir.fsyncs);
+            assert_eq!(fsyncs, 3, "fsyncs for 1 + 8 PUTs");
+        });
+    }
+
     #[test]
     fn a_failed_fsync_fails_every_put_watching_since_before_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().canonicalize().unwrap();
-        glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
-            .spawn(move || async move {
-                DirectorySync::watch(path.clone()).sync().await.unwrap();
-                let before = DirectorySync::watch(path.clone());
-                // Another PUT's fsync fails (an I/O error reported to it alone).
-                let failing = DirectorySync::watch(path.clone());
-                let handle = KEPT.with(|kept| kept.borrow()[&failing.key].handle.clone());
-                let failed = failing.settle(Err(io::Error::other("EIO")), handle.as_ref());
-                assert!(failed.is_err());
-                assert_eq!(open_count(), 0, "the failed handle is not kept");
-                assert!(
-                    before.sync().await.is_err(),
-                    "a rename before the failure passed"
-                );
-                DirectorySync::watch(path.clone()).sync().await.unwrap();
-                assert_eq!(open_count(), 1, "opened afresh");
-            })
-            .unwrap()
-            .join()
-            .unwrap();
+        on_executor(|path| async move {
+            let key = (glommio::executor().id(), path.clone());
+            sync(&path).await.unwrap();
+            let before = DirectorySync::watch(path.clone()).await.unwrap();
+            // An fsync of another PUT fails (an I/O error reported to it alone): what its
+            // task records when it ends.
+            with_dir(&key, |dir| {
+                dir.failures += 1;
+                dir.handle = None;
+            });
+            assert_eq!(open_count(), 0);
+            assert!(
+                before.sync().await.is_err(),
+                "a rename before the failure passed"
+            );
+            sync(&path).await.unwrap();
+            assert_eq!(open_count(), 1, "opened afresh");
+        });
+    }
+
+    #[test]
+    fn without_kept_handles_each_put_closes_its_own() {
+        on_executor(|path| async move {
+            // This executor's own setting: the flag is global, so restore it at once.
+            keep_open(false);
+            let watched = DirectorySync::watch(path.clone()).await;
+            keep_open(true);
+            let watched = watched.unwrap();
+            assert!(!watched.kept);
+            assert_eq!(descriptors_on(&path), 1);
+            watched.sync().await.unwrap();
+            assert_eq!(descriptors_on(&path), 0);
+            assert_eq!(open_count(), 0);
+        });
     }
 }

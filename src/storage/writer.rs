@@ -562,9 +562,15 @@ impl SealedObject {
         };
         let temp_path = temp_guard.disarm().expect("armed until published");
         let final_path = self.layout.object_path(id);
-        // Watched from before the rename: a failed fsync of the directory from now on may
-        // have held this file's entry.
-        let directory = DirectorySync::watch(self.layout.object_dir(id.dir_index()));
+        // Held from before the rename, so the handle's descriptor reports any writeback error
+        // after it, and a failed fsync of the directory from now on fails this PUT too.
+        let directory = match DirectorySync::watch(self.layout.object_dir(id.dir_index())).await {
+            Ok(directory) => directory,
+            Err(error) => {
+                temp_guard.path = Some(temp_path);
+                return Err(error.into());
+            }
+        };
         if let Err(error) = glommio::io::rename(&temp_path, &final_path).await {
             temp_guard.path = Some(temp_path);
             return Err(io_error(error).into());
