@@ -278,33 +278,29 @@ impl Registry {
     /// What the removing thread did.
     fn render_removals(&self, text: &mut String) {
         let removals = &self.removals;
-        for (metric, kind, help, value) in [
+        write_series(text, &[
             ("ringstore_file_removals_waiting", "gauge", "Object files no metadata references, waiting for the removing thread (their 1 s grace, or the disk).", &removals.waiting),
             ("ringstore_file_removals_total", "counter", "Object files the removing thread unlinked (or found already gone).", &removals.removed),
             ("ringstore_file_removals_failed_total", "counter", "Object file unlinks that failed (logged; the next start's scrub removes them as orphans).", &removals.failed),
             ("ringstore_file_removals_on_cores_total", "counter", "Freed object files handed to their core's own timer and blocking thread because the removing thread's queue was full.", &removals.removed_on_cores),
-        ] {
-            let _ = writeln!(text, "# HELP {metric} {help}\n# TYPE {metric} {kind}\n{metric} {}", value.load(Ordering::Relaxed));
-        }
+        ]);
     }
 
     /// The startup scrub's outcome.
     fn render_scrub(&self, text: &mut String) {
         let scrub = &self.scrub;
-        for (metric, help, value) in [
-            ("ringstore_startup_scrub_done", "1 once the startup scrub (orphan files removed, missing files marked) finished.", &scrub.done),
-            ("ringstore_startup_scrub_failed", "1 if the startup scrub stopped on an error (logged; the next start tries again).", &scrub.failed),
-            ("ringstore_startup_scrub_orphan_files_removed", "Object files no row referenced that the startup scrub removed.", &scrub.orphan_files_removed),
-            ("ringstore_startup_scrub_missing_files", "Files rows reference that the disk lacks, found by the startup scrub and marked in missing_files.", &scrub.missing_files),
-        ] {
-            let _ = writeln!(text, "# HELP {metric} {help}\n# TYPE {metric} gauge\n{metric} {}", value.load(Ordering::Relaxed));
-        }
+        write_series(text, &[
+            ("ringstore_startup_scrub_done", "gauge", "1 once the startup scrub (orphan files removed, missing files marked) finished.", &scrub.done),
+            ("ringstore_startup_scrub_failed", "gauge", "1 if the startup scrub stopped on an error (logged; the next start tries again).", &scrub.failed),
+            ("ringstore_startup_scrub_orphan_files_removed", "gauge", "Object files no row referenced that the startup scrub removed.", &scrub.orphan_files_removed),
+            ("ringstore_startup_scrub_missing_files", "gauge", "Files rows reference that the disk lacks, found by the startup scrub and marked in missing_files.", &scrub.missing_files),
+        ]);
     }
 
     /// The lifecycle pass's counters and when it last finished.
     fn render_lifecycle(&self, text: &mut String) {
         let lifecycle = &self.lifecycle;
-        for (metric, kind, help, value) in [
+        write_series(text, &[
             ("ringstore_lifecycle_objects_expired_total", "counter", "Current object versions the lifecycle pass expired (removed, or hidden behind a delete marker).", &lifecycle.objects_expired),
             ("ringstore_lifecycle_noncurrent_versions_expired_total", "counter", "Noncurrent versions the lifecycle pass removed.", &lifecycle.versions_expired),
             ("ringstore_lifecycle_delete_markers_removed_total", "counter", "Delete markers the lifecycle pass removed.", &lifecycle.delete_markers_removed),
@@ -313,9 +309,7 @@ impl Registry {
             ("ringstore_lifecycle_step_errors_total", "counter", "Lifecycle steps that failed (each is logged).", &lifecycle.step_errors),
             ("ringstore_lifecycle_passes_total", "counter", "Lifecycle passes finished.", &lifecycle.passes),
             ("ringstore_lifecycle_last_pass_finished_seconds", "gauge", "When the last lifecycle pass finished, seconds since the Unix epoch (0: none since start).", &lifecycle.last_pass_finished_seconds),
-        ] {
-            let _ = writeln!(text, "# HELP {metric} {help}\n# TYPE {metric} {kind}\n{metric} {}", value.load(Ordering::Relaxed));
-        }
+        ]);
     }
 
     /// Request counts and latency histograms by operation and status class, cores summed.
@@ -450,6 +444,16 @@ impl Registry {
     }
 }
 
+/// Writes one unlabelled series per row: (name, type, help, value), in Prometheus text format.
+fn write_series(text: &mut String, rows: &[(&str, &str, &str, &AtomicU64)]) {
+    for (metric, kind, help, value) in rows {
+        let _ = writeln!(
+            text,
+            "# HELP {metric} {help}\n# TYPE {metric} {kind}\n{metric} {}",
+            value.load(Ordering::Relaxed)
+        );
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;

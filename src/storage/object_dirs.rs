@@ -236,19 +236,19 @@ async fn fsync(directory: &Directory) -> Result<(), io::Error> {
     directory.sync().await.map_err(io_error)
 }
 
-/// Object directories this core holds open (for tests).
-pub fn open_count() -> usize {
-    KEPT.with(|kept| {
-        kept.borrow()
-            .values()
-            .filter(|dir| dir.handle.is_some())
-            .count()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Object directories this core holds open.
+    fn open_count() -> usize {
+        KEPT.with(|kept| {
+            kept.borrow()
+                .values()
+                .filter(|dir| dir.handle.is_some())
+                .count()
+        })
+    }
 
     /// Descriptors of this process open on `dir`.
     fn descriptors_on(dir: &std::path::Path) -> usize {
