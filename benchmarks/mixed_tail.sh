@@ -24,6 +24,9 @@ work=$(mktemp -d "${WORK_ROOT:-/work}/bench-tail.XXXX")
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 for run in $(seq "$RUNS"); do
     rm -rf "$work/data"
+    # Other writers' dirty pages (a build's output, the last run's deletes) go to the disk now, not
+    # 30 s into the run when the kernel's flusher would write them beside the server's flushes.
+    sync
     "$BIN" --data-dir "$work/data" --listen "127.0.0.1:$PORT" --cores 2 --log-level warn \
         --lifecycle-day-seconds 20 >"$work/server.log" 2>&1 &
     server=$!
