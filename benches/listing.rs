@@ -1,8 +1,8 @@
 //! Listing and batch-delete cost on a 1,000,000-key bucket, through the metadata layer directly:
 //! ListObjectsV2-sized pages (1,000 keys) at the first and the last page, delimiter listings
 //! (997 common prefixes in one page; pages of 1,000 common prefixes, first and last), and a
-//! 1,000-key DeleteBatch. Prints medians (of 201 runs; of 21 DeleteObjects); run with `cargo bench --bench listing`
-//! (`RINGSTORE_BENCH_KEYS=10000000` for a bucket of ten million keys).
+//! 1,000-key DeleteBatch. Prints medians (of 201 runs of each listing, of 21 DeleteObjects); run
+//! with `cargo bench --bench listing` (`RINGSTORE_BENCH_KEYS=10000000` for ten million keys).
 
 mod common;
 
