@@ -41,5 +41,5 @@ port() { [ "$1" = old ] && echo 9501 || echo 9502; }
     --server-pid "$(cat "$work/$a.pid")" --compare-server-pid "$(cat "$work/$b.pid")" \
     --op "$OP" --keys "${KEYS:-1000}" --size "${SIZE:-4KiB}" --connections "${CONNECTIONS:-64}" \
     --duration "${DURATION:-4}" --warmup 1 --rounds "${ROUNDS:-2}" \
-    $([ "${SLICE_MS:-200}" = 0 ] || echo --slice-ms "${SLICE_MS:-200}") 2>&1 | tail -4
+    --slice-ms "${SLICE_MS:-200}" 2>&1 | tail -4
 echo "A = $a build, B = $b build"

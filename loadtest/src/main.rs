@@ -99,9 +99,10 @@ pub struct Args {
     settle: u64,
     /// with --compare: run both endpoints in one run, taking turns in slices of this many ms
     /// (A B B A …) on connections kept open to both, so both see the same moment of a shared,
-    /// noisy machine; 0 runs them one after the other instead (default 0)
-    #[argh(option, default = "0")]
-    slice_ms: u64,
+    /// noisy machine; 0 runs them one after the other in ABBA rounds instead (default 200, or 0
+    /// with --rate or --ops, which need whole runs)
+    #[argh(option)]
+    slice_ms: Option<u64>,
     /// access key for --compare (default: --access-key)
     #[argh(option)]
     compare_access_key: Option<String>,
@@ -581,13 +582,31 @@ struct Endpoint {
     server_pid: Option<Vec<u32>>,
 }
 
+/// `--compare`'s slice when none is given. Whole runs in ABBA rounds put two identical servers
+/// 0.92–1.09 apart on a shared VM, turns of 200 ms 0.96–1.04, and the median of five such
+/// comparisons within 0.98–1.03 (BENCHMARKS.md, 2026-11-30 (night)); so a comparison takes turns
+/// unless it cannot (`--rate`, `--ops`) or is told otherwise.
+const SLICE_MS_DEFAULT: u64 = 200;
+
+impl Args {
+    /// The slice `--compare` takes turns in, in ms; 0 for whole runs one after the other.
+    fn slice_ms(&self) -> u64 {
+        self.slice_ms
+            .unwrap_or(if self.rate.is_some() || self.ops.is_some() {
+                0
+            } else {
+                SLICE_MS_DEFAULT
+            })
+    }
+}
+
 fn main() -> Result<()> {
     let args: Args = argh::from_env();
     if let Some(rate) = args.rate {
         if !(rate.is_finite() && rate > 0.0) {
             bail!("--rate must be a positive number of operations per second");
         }
-        if args.slice_ms > 0 {
+        if args.slice_ms() > 0 {
             bail!("--rate and --slice-ms cannot be combined: a side's schedule would stop for the other's turns");
         }
     }
@@ -628,7 +647,7 @@ fn main() -> Result<()> {
     };
     let mut first = Vec::new();
     let mut second = Vec::new();
-    if args.slice_ms > 0 {
+    if args.slice_ms() > 0 {
         if args.ops.is_some() {
             bail!("--slice-ms runs for --duration; it cannot be combined with --ops");
         }
@@ -646,7 +665,7 @@ fn main() -> Result<()> {
             second.push(b);
         }
     }
-    for round in 0..args.rounds.max(1) * usize::from(args.slice_ms == 0) {
+    for round in 0..args.rounds.max(1) * usize::from(args.slice_ms() == 0) {
         // ABBA: a run that follows the other side's run inherits its leftovers (and any drift of
         // the machine over the whole series), so each side goes first in every other round.
         let order = if round % 2 == 0 {
@@ -671,8 +690,8 @@ fn main() -> Result<()> {
     }
     let comparison = report::compare(&first, &second);
     print!("{comparison}");
-    if args.slice_ms > 0 {
-        warn_if_slices_too_short(&first, &second, args.slice_ms);
+    if args.slice_ms() > 0 {
+        warn_if_slices_too_short(&first, &second, args.slice_ms());
     }
     if let Some(path) = &args.json {
         let merged = [report::merge(&first), report::merge(&second)];
@@ -731,7 +750,7 @@ fn run_interleaved(
     }
     std::thread::sleep(Duration::from_secs(args.settle));
     let timing = Timing::interleaved(args);
-    let slice = Duration::from_millis(args.slice_ms);
+    let slice = Duration::from_millis(args.slice_ms());
     let [first, second] = prepared.map(|prepared| prepared.expect("both endpoints prepared"));
     let running = [
         start_run(
@@ -832,7 +851,7 @@ impl Timing {
     /// Two endpoints taking turns: warm-up and measured phase are whole groups of slices, and the
     /// measured phase is twice `--duration`, so each side gets `--duration`.
     fn interleaved(args: &Args) -> Timing {
-        let group = Duration::from_millis(args.slice_ms) * Turn::GROUP_SLICES;
+        let group = Duration::from_millis(args.slice_ms()) * Turn::GROUP_SLICES;
         let groups = |seconds: u64| {
             let wanted = Duration::from_secs(seconds);
             let count = wanted.as_nanos().div_ceil(group.as_nanos());

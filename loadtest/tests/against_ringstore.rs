@@ -229,7 +229,7 @@ fn wrong_endpoint_or_credentials_stop_early_and_clearly() {
 
 #[test]
 fn compare_alternates_endpoints_and_plots() {
-    // Goal: --compare runs rounds against both endpoints in ABBA order, prints per-operation
+    // Goal: --compare --slice-ms 0 runs rounds against both endpoints in ABBA order, prints per-operation
     // ratios and each server's CPU time per operation, and --plot writes an SVG with one curve per
     // endpoint and operation.
     let (first, second) = (start(), start());
@@ -240,6 +240,8 @@ fn compare_alternates_endpoints_and_plots() {
         &[
             "--compare",
             &second.endpoint,
+            "--slice-ms",
+            "0",
             "--server-pid",
             &first_pid,
             "--compare-server-pid",
@@ -355,27 +357,10 @@ fn compare_in_slices_takes_turns_on_both_endpoints() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(table.lines().any(|l| l.starts_with("get")), "{table}");
-    // The prepare phase's PUTs come first on each server; the turns are the GETs after them.
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let mut events: Vec<(String, char)> = request_times(&first_log)
-        .into_iter()
-        .map(|time| (time, 'A'))
-        .chain(
-            request_times(&second_log)
-                .into_iter()
-                .map(|time| (time, 'B')),
-        )
-        .collect();
-    events.sort();
-    let sides: String = events.iter().map(|(_, side)| *side).collect();
     // 4 s of 100 ms slices ordered A B B A hand over every other slice: ~20 changes. A turn's
     // last requests may finish in the next one (a few more per change); prepare adds one. Both
     // sides at once would change hands thousands of times; back to back, once or twice.
-    let changes = sides
-        .as_bytes()
-        .windows(2)
-        .filter(|pair| pair[0] != pair[1])
-        .count();
+    let (changes, sides) = hand_overs(&first_log, &second_log);
     assert!(
         (12..=120).contains(&changes),
         "{changes} changes of hands: {sides}"
@@ -397,6 +382,75 @@ fn compare_in_slices_takes_turns_on_both_endpoints() {
         "{}",
         String::from_utf8_lossy(&refused.stderr)
     );
+}
+
+/// How often the two servers' request logs change hands, merged by time, and the merged sides
+/// ('A' for `first_log`, 'B' for `second_log`).
+fn hand_overs(first_log: &std::path::Path, second_log: &std::path::Path) -> (usize, String) {
+    // The prepare phase's PUTs come first on each server; the turns are the GETs after them.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut events: Vec<(String, char)> = request_times(first_log)
+        .into_iter()
+        .map(|time| (time, 'A'))
+        .chain(
+            request_times(second_log)
+                .into_iter()
+                .map(|time| (time, 'B')),
+        )
+        .collect();
+    events.sort();
+    let sides: String = events.iter().map(|(_, side)| *side).collect();
+    let changes = sides
+        .as_bytes()
+        .windows(2)
+        .filter(|pair| pair[0] != pair[1])
+        .count();
+    (changes, sides)
+}
+
+#[test]
+fn compare_takes_turns_unless_told_or_unable() {
+    // Goal: --compare without --slice-ms takes turns in 200 ms slices (whole runs one after the
+    // other put identical servers up to 9 % apart on a shared VM); with --ops, which needs whole
+    // runs, it runs them in rounds instead of refusing.
+    let logs = tempfile::tempdir().unwrap();
+    let (first_log, second_log) = (logs.path().join("a.log"), logs.path().join("b.log"));
+    let first = start_logging_to(&[], Some(&first_log));
+    let second = start_logging_to(&[], Some(&second_log));
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "--compare",
+            &second.endpoint,
+            "--rounds",
+            "1",
+            "--warmup",
+            "0",
+            "--settle",
+            "0",
+            "--op",
+            "get",
+            "--keys",
+            "20",
+            "--connections",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        let output = loadtest(&first.endpoint, &args);
+        assert!(
+            output.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    run(&["--duration", "2"]);
+    // 4 s of 200 ms turns ordered A B B A: ~10 changes of hands; back to back, one or two.
+    let (changes, sides) = hand_overs(&first_log, &second_log);
+    assert!(
+        (6..=120).contains(&changes),
+        "{changes} changes of hands: {sides}"
+    );
+    run(&["--ops", "40"]);
 }
 
 #[test]
