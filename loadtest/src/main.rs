@@ -86,8 +86,8 @@ pub struct Args {
     /// /proc/<pid>/stat over the measured phase
     #[argh(option, from_str_fn(server_cpu::parse_pids))]
     server_pid: Option<Vec<u32>>,
-    /// second endpoint: run the same workload against both in rounds ordered A B, B A, A B, B A …
-    /// (so a drift over the run favours neither), and print medians and ratios
+    /// second endpoint: run the same workload against both, taking turns (see --slice-ms) so a
+    /// drift of the machine favours neither, and print medians and ratios
     #[argh(option)]
     compare: Option<String>,
     /// pid(s) of the server behind --compare: report its CPU time per operation
