@@ -323,33 +323,8 @@ fn compare_in_slices_takes_turns_on_both_endpoints() {
     // merged by time, the two servers' request logs change hands about once per slice, where
     // back-to-back runs would change hands once or twice; each side gets the same measured time;
     // --ops cannot be combined with it.
-    let logs = tempfile::tempdir().unwrap();
-    let (first_log, second_log) = (logs.path().join("a.log"), logs.path().join("b.log"));
-    let first = start_logging_to(&[], Some(&first_log));
-    let second = start_logging_to(&[], Some(&second_log));
-    let output = loadtest(
-        &first.endpoint,
-        &[
-            "--compare",
-            &second.endpoint,
-            "--slice-ms",
-            "100",
-            "--rounds",
-            "1",
-            "--duration",
-            "2",
-            "--warmup",
-            "0",
-            "--settle",
-            "0",
-            "--op",
-            "get",
-            "--keys",
-            "20",
-            "--connections",
-            "2",
-        ],
-    );
+    let pair = LoggingPair::start();
+    let output = pair.compare_gets(&["--slice-ms", "100", "--duration", "2"]);
     let table = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -360,22 +335,12 @@ fn compare_in_slices_takes_turns_on_both_endpoints() {
     // 4 s of 100 ms slices ordered A B B A hand over every other slice: ~20 changes. A turn's
     // last requests may finish in the next one (a few more per change); prepare adds one. Both
     // sides at once would change hands thousands of times; back to back, once or twice.
-    let (changes, sides) = hand_overs(&first_log, &second_log);
+    let (changes, sides) = pair.hand_overs();
     assert!(
         (12..=120).contains(&changes),
         "{changes} changes of hands: {sides}"
     );
-    let refused = loadtest(
-        &first.endpoint,
-        &[
-            "--compare",
-            &second.endpoint,
-            "--slice-ms",
-            "100",
-            "--ops",
-            "10",
-        ],
-    );
+    let refused = pair.compare_gets(&["--slice-ms", "100", "--ops", "10"]);
     assert!(!refused.status.success());
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains("--ops"),
@@ -384,43 +349,34 @@ fn compare_in_slices_takes_turns_on_both_endpoints() {
     );
 }
 
-/// How often the two servers' request logs change hands, merged by time, and the merged sides
-/// ('A' for `first_log`, 'B' for `second_log`).
-fn hand_overs(first_log: &std::path::Path, second_log: &std::path::Path) -> (usize, String) {
-    // The prepare phase's PUTs come first on each server; the turns are the GETs after them.
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let mut events: Vec<(String, char)> = request_times(first_log)
-        .into_iter()
-        .map(|time| (time, 'A'))
-        .chain(
-            request_times(second_log)
-                .into_iter()
-                .map(|time| (time, 'B')),
-        )
-        .collect();
-    events.sort();
-    let sides: String = events.iter().map(|(_, side)| *side).collect();
-    let changes = sides
-        .as_bytes()
-        .windows(2)
-        .filter(|pair| pair[0] != pair[1])
-        .count();
-    (changes, sides)
+/// Two servers logging their requests to files, for comparisons of GETs between them.
+struct LoggingPair {
+    first: Server,
+    second: Server,
+    first_log: PathBuf,
+    second_log: PathBuf,
+    _logs: tempfile::TempDir,
 }
 
-#[test]
-fn compare_takes_turns_unless_told_or_unable() {
-    // Goal: --compare without --slice-ms takes turns in 200 ms slices (whole runs one after the
-    // other put identical servers up to 9 % apart on a shared VM); with --ops, which needs whole
-    // runs, it runs them in rounds instead of refusing.
-    let logs = tempfile::tempdir().unwrap();
-    let (first_log, second_log) = (logs.path().join("a.log"), logs.path().join("b.log"));
-    let first = start_logging_to(&[], Some(&first_log));
-    let second = start_logging_to(&[], Some(&second_log));
-    let run = |extra: &[&str]| {
+impl LoggingPair {
+    fn start() -> Self {
+        let logs = tempfile::tempdir().unwrap();
+        let (first_log, second_log) = (logs.path().join("a.log"), logs.path().join("b.log"));
+        LoggingPair {
+            first: start_logging_to(&[], Some(&first_log)),
+            second: start_logging_to(&[], Some(&second_log)),
+            first_log,
+            second_log,
+            _logs: logs,
+        }
+    }
+
+    /// `loadtest --compare` of GETs over 20 keys and 2 connections, one round, no warmup, no
+    /// settle, plus `extra`.
+    fn compare_gets(&self, extra: &[&str]) -> std::process::Output {
         let mut args = vec![
             "--compare",
-            &second.endpoint,
+            &self.second.endpoint,
             "--rounds",
             "1",
             "--warmup",
@@ -435,7 +391,41 @@ fn compare_takes_turns_unless_told_or_unable() {
             "2",
         ];
         args.extend_from_slice(extra);
-        let output = loadtest(&first.endpoint, &args);
+        loadtest(&self.first.endpoint, &args)
+    }
+
+    /// How often the two request logs change hands, merged by time, and the merged sides ('A' for
+    /// the first server, 'B' for the second).
+    fn hand_overs(&self) -> (usize, String) {
+        // The prepare phase's PUTs come first on each server; the turns are the GETs after them.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let mut events: Vec<(String, char)> = request_times(&self.first_log)
+            .into_iter()
+            .map(|time| (time, 'A'))
+            .chain(
+                request_times(&self.second_log)
+                    .into_iter()
+                    .map(|time| (time, 'B')),
+            )
+            .collect();
+        events.sort();
+        let sides: String = events.iter().map(|(_, side)| *side).collect();
+        let changes = sides
+            .as_bytes()
+            .windows(2)
+            .filter(|pair| pair[0] != pair[1])
+            .count();
+        (changes, sides)
+    }
+}
+
+#[test]
+fn compare_takes_turns_unless_told_or_unable() {
+    // Goal: --compare without --slice-ms takes turns in 200 ms slices (whole runs one after the
+    // other put identical servers up to 9 % apart on a shared VM); with --ops, which needs whole
+    // runs, it runs them in rounds (slices would refuse --ops).
+    let pair = LoggingPair::start();
+    let succeeded = |output: std::process::Output| {
         assert!(
             output.status.success(),
             "{}\n{}",
@@ -443,14 +433,14 @@ fn compare_takes_turns_unless_told_or_unable() {
             String::from_utf8_lossy(&output.stderr)
         );
     };
-    run(&["--duration", "2"]);
+    succeeded(pair.compare_gets(&["--duration", "2"]));
     // 4 s of 200 ms turns ordered A B B A: ~10 changes of hands; back to back, one or two.
-    let (changes, sides) = hand_overs(&first_log, &second_log);
+    let (changes, sides) = pair.hand_overs();
     assert!(
         (6..=120).contains(&changes),
         "{changes} changes of hands: {sides}"
     );
-    run(&["--ops", "40"]);
+    succeeded(pair.compare_gets(&["--ops", "40"]));
 }
 
 #[test]
