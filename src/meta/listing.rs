@@ -150,9 +150,6 @@ pub fn list(transaction: &Transaction<'_>, query: &ListQuery) -> Result<Listing,
     let mut statement_after = transaction.prepare_cached(after_sql)?;
     let mut statement_from = transaction.prepare_cached(from_sql)?;
     let entries = |listing: &Listing| listing.objects.len() + listing.common_prefixes.len();
-    // Whether the entry pushed last is a common prefix (else an object): the cursor is taken
-    // from it once, at the end, rather than copied into `listing.last` on every row.
-    let mut last_is_prefix = false;
     'scan: loop {
         // Over-fetch by one: the (max_keys + 1)-th entry proves truncation without another query.
         let want = (query.max_keys + 1 - entries(&listing)) as i64;
@@ -185,7 +182,6 @@ pub fn list(transaction: &Transaction<'_>, query: &ListQuery) -> Result<Listing,
                             break 'scan;
                         }
                         listing.common_prefixes.push(common);
-                        last_is_prefix = true;
                     }
                     // Skip every key under this prefix with one seek.
                     match next {
@@ -201,7 +197,6 @@ pub fn list(transaction: &Transaction<'_>, query: &ListQuery) -> Result<Listing,
                 listing.is_truncated = true;
                 break 'scan;
             }
-            last_is_prefix = false;
             listing.objects.push(ObjectSummary {
                 key,
                 size_bytes: row.get::<_, i64>(1)? as u64,
@@ -221,20 +216,21 @@ pub fn list(transaction: &Transaction<'_>, query: &ListQuery) -> Result<Listing,
         if fetched < want {
             break;
         }
-        let last = last_entry(&listing, last_is_prefix).unwrap_or_default();
+        let last = last_entry(&listing).unwrap_or_default();
         seek = Seek::After(last.as_bytes().to_vec());
     }
-    listing.last = last_entry(&listing, last_is_prefix).map(str::to_owned);
+    // The cursor, taken once from the page rather than copied on every row.
+    listing.last = last_entry(&listing).map(str::to_owned);
     Ok(listing)
 }
 
-/// The entry pushed last: the last common prefix if `prefix`, else the last object's key.
-fn last_entry(listing: &Listing, prefix: bool) -> Option<&str> {
-    if prefix {
-        listing.common_prefixes.last().map(String::as_str)
-    } else {
-        listing.objects.last().map(|object| object.key.as_str())
-    }
+/// The page's last entry in key order: the greater of its last object key and its last common
+/// prefix. (An object listed after a common prefix sorts after everything under it; one listed
+/// before sorts before the prefix, or it would start with it and have been rolled into it.)
+fn last_entry(listing: &Listing) -> Option<&str> {
+    let object = listing.objects.last().map(|object| object.key.as_str());
+    let prefix = listing.common_prefixes.last().map(String::as_str);
+    object.max(prefix)
 }
 
 #[cfg(test)]
