@@ -62,3 +62,21 @@ fn the_reader_needs_the_writers_schema() {
         Err(SchemaError::ReaderFoundVersion { found: 3 })
     ));
 }
+
+#[test]
+fn both_connections_keep_a_page_cache_of_the_configured_size() {
+    // Goal: the writer's and the reader's connections each cache METADATA_PAGE_CACHE_KIB of
+    // pages, not SQLite's 2,000 KiB default, which a delimiter listing of a big bucket overruns
+    // on every run (BENCHMARKS.md 2026-12-04, evening).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.sqlite");
+    let writer = MetaStore::open(&path).unwrap();
+    let reader = MetaStore::open_reader(&path).unwrap();
+    for store in [&writer, &reader] {
+        let cache_size: i64 = store
+            .connection()
+            .pragma_query_value(None, "cache_size", |row| row.get(0))
+            .unwrap();
+        assert_eq!(cache_size, -(crate::limits::METADATA_PAGE_CACHE_KIB as i64));
+    }
+}
