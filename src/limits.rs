@@ -234,6 +234,12 @@ pub const SCRUB_YIELD_WAIT_MS_MAX: u64 = 200;
 /// directories whose ids fit.
 pub const SCRUB_PASS_IDS_MAX: usize = 1_000_000;
 
+/// Missing files the startup scrub names in the log one by one; past these it counts them in one
+/// line (each is still marked in `missing_files`). A metadata restored on a new host without
+/// its files (`ringstore restore`) misses every local file: ten million error lines (1.4 GB of
+/// log, measured) would bury everything else. Ringstore's own bound.
+pub const SCRUB_MISSING_FILES_LOGGED_MAX: u64 = 100;
+
 /// How long the scrub waits before offering its `missing_files` marks again while the metadata
 /// queue is full, in ms.
 pub const SCRUB_QUEUE_FULL_WAIT_MS: u64 = 10;

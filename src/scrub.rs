@@ -22,8 +22,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::limits::{
-    FILE_REMOVAL_GRACE_MS, SCRUB_CANDIDATES_MAX, SCRUB_PASS_IDS_MAX, SCRUB_QUEUE_FULL_WAIT_MS,
-    SCRUB_YIELD_POLL_MS, SCRUB_YIELD_REQUESTS_IN_FLIGHT_MIN, SCRUB_YIELD_WAIT_MS_MAX,
+    FILE_REMOVAL_GRACE_MS, SCRUB_CANDIDATES_MAX, SCRUB_MISSING_FILES_LOGGED_MAX,
+    SCRUB_PASS_IDS_MAX, SCRUB_QUEUE_FULL_WAIT_MS, SCRUB_YIELD_POLL_MS,
+    SCRUB_YIELD_REQUESTS_IN_FLIGHT_MIN, SCRUB_YIELD_WAIT_MS_MAX,
 };
 use crate::meta::file_references::{FileReferences, MarkMissingFiles};
 use crate::meta::{MetaClient, MetaError};
@@ -67,8 +68,9 @@ pub struct ScrubReport {
     pub files_present: usize,
     /// Orphans removed.
     pub orphan_files_removed: usize,
-    /// Files rows reference that the disk lacks, marked in `missing_files`.
-    pub missing_files: Vec<FileId>,
+    /// Files rows reference that the disk lacks, marked in `missing_files` (a count: a restored
+    /// metadata can miss millions).
+    pub missing_files: u64,
 }
 
 /// Starts the scrub on a background thread of its own (nice 19, idle I/O class, yielding to
@@ -102,7 +104,7 @@ pub fn spawn(
                 .store(report.orphan_files_removed as u64, Ordering::Relaxed);
             metrics
                 .missing_files
-                .store(report.missing_files.len() as u64, Ordering::Relaxed);
+                .store(report.missing_files, Ordering::Relaxed);
             match outcome {
                 Ok(()) => {
                     metrics.done.store(1, Ordering::Relaxed);
@@ -111,10 +113,18 @@ pub fn spawn(
                         passes = report.passes,
                         files_present = report.files_present,
                         orphan_files_removed = report.orphan_files_removed,
-                        missing_files = report.missing_files.len(),
+                        missing_files = report.missing_files,
                         duration_ms = begun.elapsed().as_millis() as u64,
                         "startup scrub done"
                     );
+                    if report.missing_files > SCRUB_MISSING_FILES_LOGGED_MAX {
+                        tracing::error!(
+                            missing_files = report.missing_files,
+                            logged = SCRUB_MISSING_FILES_LOGGED_MAX,
+                            "more files are missing than the log names one by one; every one is \
+                             marked in missing_files"
+                        );
+                    }
                 }
                 Err(error) => {
                     metrics.failed.store(1, Ordering::Relaxed);
@@ -347,11 +357,13 @@ fn settle(
         }
     }
     if !missing.is_empty() {
-        for id in &missing {
+        let still_named = SCRUB_MISSING_FILES_LOGGED_MAX.saturating_sub(report.missing_files);
+        for id in missing.iter().take(still_named as usize) {
             tracing::error!(file_id = %id, "metadata references a file that is missing; marked in missing_files");
         }
-        mark(missing.clone(), now_ms())?;
-        report.missing_files.extend(missing);
+        let count = missing.len() as u64;
+        mark(missing, now_ms())?;
+        report.missing_files += count;
     }
     Ok(())
 }
@@ -421,7 +433,7 @@ mod tests {
         assert_eq!(report.passes, 1);
         assert_eq!(report.files_present, 1);
         assert_eq!(report.orphan_files_removed, 3);
-        assert_eq!(report.missing_files, vec![missing]);
+        assert_eq!(report.missing_files, 1);
         assert_eq!(marked, vec![missing]);
         assert!(layout.object_path(kept).exists());
         assert!(layout.object_path(in_flight).exists());
@@ -465,7 +477,7 @@ mod tests {
         outcome.unwrap();
         assert!(layout.object_path(moved).exists(), "{report:?}");
         assert_eq!(report.orphan_files_removed, 0);
-        assert!(report.missing_files.is_empty());
+        assert_eq!(report.missing_files, 0);
     }
 
     #[test]
@@ -491,7 +503,7 @@ mod tests {
         assert!(report.passes > 1, "{report:?}");
         assert_eq!(report.files_present, 40);
         assert_eq!(report.orphan_files_removed, 4);
-        assert_eq!(report.missing_files, vec![missing]);
+        assert_eq!(report.missing_files, 1);
         assert!(kept.iter().all(|id| layout.object_path(*id).exists()));
     }
 

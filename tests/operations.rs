@@ -633,6 +633,78 @@ async fn startup_marks_rows_whose_file_is_missing() {
     assert_eq!(marked, gone_file);
 }
 
+#[tokio::test]
+async fn a_metadata_without_its_files_is_logged_in_bounded_lines() {
+    // Goal: rows whose files are all gone (a metadata restored without its data) are each marked
+    // and counted, but the log names only the first SCRUB_MISSING_FILES_LOGGED_MAX of them and
+    // says how many there are in one more line, instead of one error line per file (ten million
+    // lines for a ten-million-object restore).
+    let mut server = TestServer::start_logging(&[]);
+    let s3 = server.client();
+    s3.create_bucket().bucket("restored").send().await.unwrap();
+    s3.put_object()
+        .bucket("restored")
+        .key("k")
+        .body(ByteStream::from(common::pattern(
+            ringstore::limits::INLINE_OBJECT_BYTES_MAX_DEFAULT + 1,
+            3,
+        )))
+        .send()
+        .await
+        .unwrap();
+    server.kill9();
+    let logged_max = ringstore::limits::SCRUB_MISSING_FILES_LOGGED_MAX as usize;
+    let rows = logged_max + 50;
+    {
+        // More rows like the first, each referencing a file that was never written.
+        let connection = rusqlite::Connection::open(server.data_dir().join("meta.sqlite")).unwrap();
+        connection
+            .execute_batch(
+                "CREATE TEMP TABLE model AS SELECT * FROM objects WHERE key = 'k'; \
+                 DELETE FROM objects WHERE key = 'k';",
+            )
+            .unwrap();
+        for index in 0..rows {
+            connection
+                .execute(
+                    "UPDATE model SET key = ?1, file_id = lower(hex(randomblob(16)))",
+                    [format!("k{index:04}")],
+                )
+                .unwrap();
+            connection
+                .execute_batch("INSERT INTO objects SELECT * FROM model")
+                .unwrap();
+        }
+    }
+    server.restart();
+    server.wait_for_startup_scrub();
+    assert_eq!(
+        server.metric("ringstore_startup_scrub_missing_files"),
+        Some(rows as i64)
+    );
+    let connection = rusqlite::Connection::open(server.data_dir().join("meta.sqlite")).unwrap();
+    let marked: i64 = connection
+        .query_row("SELECT count(*) FROM missing_files", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(marked, rows as i64);
+    let log = server.log_text();
+    let named = log
+        .lines()
+        .filter(|line| line.contains("metadata references a file that is missing"))
+        .count();
+    assert_eq!(named, logged_max, "{log}");
+    let summary: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("more files are missing than the log names one by one"))
+        .collect();
+    assert_eq!(summary.len(), 1, "{log}");
+    assert!(
+        summary[0].contains(&format!("missing_files={rows}")),
+        "{}",
+        summary[0]
+    );
+}
+
 /// Bytes the server process has had read from storage (`read_bytes` of `/proc/<pid>/io`, every
 /// thread's, the kernel's io_uring workers included).
 fn storage_read_bytes(server: &TestServer) -> u64 {
