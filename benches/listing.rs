@@ -1,8 +1,9 @@
-//! Listing and batch-delete cost on a 1,000,000-key bucket, through the metadata layer directly:
-//! ListObjectsV2-sized pages (1,000 keys) at the first and the last page, delimiter listings
-//! (997 common prefixes in one page; pages of 1,000 common prefixes, first and last), and a
-//! 1,000-key DeleteBatch. Prints medians (of 201 runs of each listing, of 21 DeleteObjects); run
-//! with `cargo bench --bench listing` (`RINGSTORE_BENCH_KEYS=10000000` for ten million keys).
+//! Listing and batch-delete cost on a 1,000,000-key bucket, through the metadata layer directly
+//! (pages read on a reader's connection, as the server reads them): ListObjectsV2-sized pages
+//! (1,000 keys) at the first and the last page, delimiter listings (997 common prefixes in one
+//! page; pages of 1,000 common prefixes, first and last), and a 1,000-key DeleteBatch. Prints
+//! medians (of 201 runs of each listing, of 21 DeleteObjects); run with
+//! `cargo bench --bench listing` (`RINGSTORE_BENCH_KEYS=10000000` for ten million keys).
 
 mod common;
 
@@ -50,8 +51,9 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-fn list(store: &mut MetaStore, query: &ListQuery) -> usize {
-    let listing = store.apply(&ListObjects(query.clone())).unwrap();
+/// One page, read as the server reads it: on the metadata reader's connection.
+fn list(reader: &mut MetaStore, query: &ListQuery) -> usize {
+    let listing = reader.read(ListObjects(query.clone())).unwrap();
     listing.objects.len() + listing.common_prefixes.len()
 }
 
@@ -101,23 +103,26 @@ fn main() {
         after,
         max_keys: 1000,
     };
-    let time = |store: &mut MetaStore, query: &ListQuery| {
+    // Listings go through a reader's connection, as the server's do (its page cache is the
+    // reader's); the DeleteObjects batches through the writer's.
+    let mut reader = MetaStore::open_reader(&dir.path().join("meta.sqlite")).unwrap();
+    let time = |reader: &mut MetaStore, query: &ListQuery| {
         let samples: Vec<Duration> = (0..ROUNDS)
             .map(|_| {
                 let started = Instant::now();
-                assert!(list(store, query) > 0);
+                assert!(list(reader, query) > 0);
                 started.elapsed()
             })
             .collect();
         median(samples)
     };
-    let first = time(&mut store, &page(None));
+    let first = time(&mut reader, &page(None));
     let last = time(
-        &mut store,
+        &mut reader,
         &page(Some(keys[key_count.saturating_sub(1001)].clone())),
     );
     let delimiter = time(
-        &mut store,
+        &mut reader,
         &ListQuery {
             bucket: "bench".into(),
             prefix: String::new(),
@@ -127,7 +132,7 @@ fn main() {
         },
     );
     let nested = time(
-        &mut store,
+        &mut reader,
         &ListQuery {
             bucket: "bench".into(),
             prefix: "photos/".into(),
@@ -144,9 +149,9 @@ fn main() {
         max_keys: 1000,
     };
     let user_prefixes = key_count / (USERS_EVERY * KEYS_PER_USER);
-    let users_first = time(&mut store, &users(None));
+    let users_first = time(&mut reader, &users(None));
     let users_last = time(
-        &mut store,
+        &mut reader,
         &users(Some(format!(
             "users/{:07}/",
             user_prefixes.saturating_sub(1001)

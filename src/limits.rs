@@ -201,12 +201,12 @@ pub const REQUEST_TIME_SKEW_MAX_SECONDS: i64 = 15 * 60;
 /// `ringstore user` share the file; either commit takes milliseconds).
 pub const DATABASE_BUSY_WAIT_MS: u64 = 5_000;
 
-/// The page cache of each of the metadata thread's two SQLite connections (writer and reader),
-/// in KiB; a bound, filled only as pages are read. It holds a 1,000-prefix delimiter page of a
+/// The page cache of the metadata reader's SQLite connection (listings, lookups), in KiB; a
+/// bound, filled only as pages are read. It holds a 1,000-prefix delimiter page of a
 /// 10,000,000-key bucket (~2,000 pages of 4 KiB, one leaf and one interior page per prefix) with
 /// room to spare: with SQLite's default of 2,000 KiB that page re-read every one of them from
 /// the file (4.1 ms against 1.6 ms, BENCHMARKS.md 2026-12-04, evening). Not an S3 limit.
-pub const METADATA_PAGE_CACHE_KIB: u64 = 16 * 1024;
+pub const METADATA_READER_PAGE_CACHE_KIB: u64 = 16 * 1024;
 
 /// How long a starting server waits for another ringstore to release the data dir (ringstore's
 /// own bound: twice the default `--shutdown-timeout`, so a restart that overlaps a draining

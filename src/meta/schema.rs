@@ -3,7 +3,7 @@
 use rusqlite::config::DbConfig;
 use rusqlite::Connection;
 
-use crate::limits::{DATABASE_BUSY_WAIT_MS, METADATA_PAGE_CACHE_KIB};
+use crate::limits::{DATABASE_BUSY_WAIT_MS, METADATA_READER_PAGE_CACHE_KIB};
 
 /// Schema version stored in `PRAGMA user_version`.
 pub const SCHEMA_VERSION: i64 = 14;
@@ -432,14 +432,15 @@ pub fn prepare_reader(connection: &Connection) -> Result<(), SchemaError> {
     Ok(())
 }
 
-/// Gives the connection a page cache of `METADATA_PAGE_CACHE_KIB`. SQLite's default (2,000 KiB)
-/// is smaller than the pages one delimiter listing of a big bucket visits again on every run: a
-/// seek per common prefix, each to a leaf and an interior page of its own (~2,000 pages for 997
-/// prefixes far apart in 10,000,000 keys), so an LRU cache that holds fewer than the page's
-/// pages misses on every one of them and each miss is a `pread`.
+/// Gives the reader's connection a page cache of `METADATA_READER_PAGE_CACHE_KIB`. SQLite's
+/// default (2,000 KiB) is smaller than the pages one delimiter listing of a big bucket visits
+/// again on every run: a seek per common prefix, each to a leaf and an interior page of its own
+/// (~2,000 pages for 997 prefixes far apart in 10,000,000 keys), so an LRU cache that holds fewer
+/// than the page's pages misses on every one of them and each miss is a `pread`. The writer keeps
+/// the default: nothing measured gains from more there, and its pages would cost the memory.
 fn size_page_cache(connection: &Connection) -> Result<(), SchemaError> {
     // A negative cache_size is in KiB (https://sqlite.org/pragma.html#pragma_cache_size).
-    connection.pragma_update(None, "cache_size", -(METADATA_PAGE_CACHE_KIB as i64))?;
+    connection.pragma_update(None, "cache_size", -(METADATA_READER_PAGE_CACHE_KIB as i64))?;
     Ok(())
 }
 
@@ -455,7 +456,6 @@ pub fn prepare(connection: &mut Connection) -> Result<(), SchemaError> {
     };
     connection.pragma_update(None, "synchronous", synchronous)?;
     connection.pragma_update(None, "foreign_keys", "OFF")?;
-    size_page_cache(connection)?;
     // Plans must not depend on bound values: otherwise SQLite re-prepares a statement whenever a
     // value it planned with changes (a LIMIT, a range start), and a delimiter listing re-runs its
     // statement once per common prefix with a new start each time.

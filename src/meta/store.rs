@@ -162,6 +162,16 @@ impl MetaStore {
         }
     }
 
+    /// Runs one read-only command (`MetaCommand::READ_ONLY`) as the metadata reader does
+    /// (`apply_read`) and returns its reply: for benchmarks and tests that read through a
+    /// reader's connection (`open_reader`).
+    pub fn read<C: MetaCommand>(&mut self, command: C) -> Result<C::Reply, MetaError> {
+        let (mut job, answer) = super::command::Pending::new(command);
+        self.apply_read(&mut job);
+        Box::new(job).reply();
+        futures_lite::future::block_on(answer).expect("apply_read leaves an outcome to reply")
+    }
+
     /// The connection (unit tests read rows directly).
     #[cfg(test)]
     pub(crate) fn connection(&self) -> &Connection {
