@@ -498,6 +498,13 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
     };
     let mut tls_sockets = tls_sockets.into_iter();
     let store = open_and_recover(&layout)?;
+    if meta::schema::page_caches_share_one_pool() {
+        tracing::warn!(
+            "this build's SQLite shares one page-cache pool between connections \
+             (SQLITE_ENABLE_MEMORY_MANAGEMENT): listings and lookups will re-read pages the \
+             writer took; build from the source tree, whose .cargo/config.toml undefines it"
+        );
+    }
     ensure_memlock(config.cores)?;
     raise_nofile(config.cores, config.connections_per_core_max);
     let shutdown = Arc::new(AtomicBool::new(false));

@@ -444,6 +444,15 @@ fn size_page_cache(connection: &Connection) -> Result<(), SchemaError> {
     Ok(())
 }
 
+/// Whether this build's SQLite keeps every connection's page cache in one pool
+/// (`SQLITE_ENABLE_MEMORY_MANAGEMENT`, which rusqlite's bundled build defines and this
+/// workspace's `.cargo/config.toml` undefines). In one pool the metadata writer, past its own
+/// cache size, takes the reader's pages, and the reader's cache stops holding anything.
+pub fn page_caches_share_one_pool() -> bool {
+    // SAFETY: sqlite3_compileoption_used reads a NUL-terminated string and nothing else.
+    unsafe { rusqlite::ffi::sqlite3_compileoption_used(c"ENABLE_MEMORY_MANAGEMENT".as_ptr()) != 0 }
+}
+
 /// Configures the connection and creates or checks the schema.
 pub fn prepare(connection: &mut Connection) -> Result<(), SchemaError> {
     // WAL so readers never block the writer; FULL so each commit is durable before we acknowledge.
