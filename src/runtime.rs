@@ -429,6 +429,20 @@ fn wait_for_cores(
 
 /// Opens the metadata and runs startup recovery on the data dir: temp files removed. Orphans
 /// and missing files are the startup scrub's, once the cores serve (`scrub`).
+/// Warns when this build's SQLite keeps every connection's pages in one pool (the metadata
+/// writer then takes the reader's cache; BENCHMARKS.md 2026-12-04, evening).
+fn warn_of_one_page_cache_pool() {
+    if meta::schema::page_caches_share_one_pool() {
+        tracing::warn!(
+            "this build's SQLite keeps every connection's page cache in one pool \
+             (SQLITE_ENABLE_MEMORY_MANAGEMENT): listings and lookups will re-read pages the \
+             metadata writer took. The source tree's .cargo/config.toml builds without it; a \
+             LIBSQLITE3_FLAGS set in the environment replaces that setting (keep \
+             -USQLITE_ENABLE_MEMORY_MANAGEMENT in it), and `cargo install` does not read the file"
+        );
+    }
+}
+
 fn open_and_recover(layout: &Layout) -> Result<MetaStore, RuntimeError> {
     let store = MetaStore::open(&layout.meta_path())?;
     let temp_files_removed = recovery::remove_temp_files(layout)
@@ -498,13 +512,7 @@ pub fn run(config: Config, on_listening: impl FnOnce(Listening)) -> Result<(), R
     };
     let mut tls_sockets = tls_sockets.into_iter();
     let store = open_and_recover(&layout)?;
-    if meta::schema::page_caches_share_one_pool() {
-        tracing::warn!(
-            "this build's SQLite shares one page-cache pool between connections \
-             (SQLITE_ENABLE_MEMORY_MANAGEMENT): listings and lookups will re-read pages the \
-             writer took; build from the source tree, whose .cargo/config.toml undefines it"
-        );
-    }
+    warn_of_one_page_cache_pool();
     ensure_memlock(config.cores)?;
     raise_nofile(config.cores, config.connections_per_core_max);
     let shutdown = Arc::new(AtomicBool::new(false));

@@ -105,9 +105,9 @@ pub fn spawn(
             metrics
                 .missing_files
                 .store(report.missing_files, Ordering::Relaxed);
+            // Logged before `done` is set: whoever waits for `done` finds the lines written.
             match outcome {
                 Ok(()) => {
-                    metrics.done.store(1, Ordering::Relaxed);
                     tracing::info!(
                         rows = report.rows,
                         passes = report.passes,
@@ -125,14 +125,16 @@ pub fn spawn(
                              marked in missing_files"
                         );
                     }
+                    metrics.done.store(1, Ordering::Relaxed);
                 }
                 Err(error) => {
-                    metrics.failed.store(1, Ordering::Relaxed);
                     tracing::error!(
                         error = %error,
                         orphan_files_removed = report.orphan_files_removed,
+                        missing_files = report.missing_files,
                         "startup scrub failed; the next start tries again"
                     );
+                    metrics.failed.store(1, Ordering::Relaxed);
                 }
             }
         })
@@ -362,6 +364,17 @@ fn settle(
             tracing::error!(file_id = %id, "metadata references a file that is missing; marked in missing_files");
         }
         let count = missing.len() as u64;
+        // Said once, when the count first passes the limit, so that a scrub stopped or failed
+        // before its summary still tells the log's reader the list is longer.
+        if report.missing_files <= SCRUB_MISSING_FILES_LOGGED_MAX
+            && report.missing_files + count > SCRUB_MISSING_FILES_LOGGED_MAX
+        {
+            tracing::error!(
+                logged = SCRUB_MISSING_FILES_LOGGED_MAX,
+                "more files are missing: the rest are counted, not named; each is marked in \
+                 missing_files"
+            );
+        }
         mark(missing, now_ms())?;
         report.missing_files += count;
     }

@@ -687,21 +687,27 @@ async fn a_metadata_without_its_files_is_logged_in_bounded_lines() {
         .query_row("SELECT count(*) FROM missing_files", [], |row| row.get(0))
         .unwrap();
     assert_eq!(marked, rows as i64);
-    let log = server.log_text();
-    let named = log
-        .lines()
-        .filter(|line| line.contains("metadata references a file that is missing"))
-        .count();
-    assert_eq!(named, logged_max, "{log}");
-    let summary: Vec<&str> = log
-        .lines()
-        .filter(|line| line.contains("more files are missing than the log names one by one"))
-        .collect();
-    assert_eq!(summary.len(), 1, "{log}");
+    // The lines reach the log through the logging thread: wait for the last one.
+    let summary = "more files are missing than the log names one by one";
     assert!(
-        summary[0].contains(&format!("missing_files={rows}")),
+        common::eventually(10, || server.log_text().contains(summary)),
         "{}",
-        summary[0]
+        server.log_text()
+    );
+    let log = server.log_text();
+    let lines = |text: &str| log.lines().filter(|line| line.contains(text)).count();
+    assert_eq!(
+        lines("metadata references a file that is missing"),
+        logged_max,
+        "{log}"
+    );
+    assert_eq!(lines("the rest are counted, not named"), 1, "{log}");
+    let summaries: Vec<&str> = log.lines().filter(|line| line.contains(summary)).collect();
+    assert_eq!(summaries.len(), 1, "{log}");
+    assert!(
+        summaries[0].contains(&format!("missing_files={rows}")),
+        "{}",
+        summaries[0]
     );
 }
 

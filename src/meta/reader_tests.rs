@@ -109,10 +109,13 @@ fn the_writer_cannot_take_the_readers_page_cache() {
     let mut writer = MetaStore::open(&path).unwrap();
     let mut reader = MetaStore::open_reader(&path).unwrap();
     assert!(writer.apply(&create_bucket("b")).unwrap());
-    // 20,000 rows of ~1 KiB: ~5,000 leaf pages, more than both caches hold together.
-    let puts: Vec<PutObject> = (0..20_000)
+    // Rows of ~1 KiB, four to a 4 KiB leaf: a quarter more leaves than both caches (the
+    // reader's and SQLite's default 2,000 KiB) hold together.
+    let cached_pages = (crate::limits::METADATA_READER_PAGE_CACHE_KIB + 2_000) / 4;
+    let rows = cached_pages * 4 * 5 / 4;
+    let puts: Vec<PutObject> = (0..rows)
         .map(|index| {
-            let mut record = object(&format!("k{index:05}"), index);
+            let mut record = object(&format!("k{index:06}"), u128::from(index));
             record.headers = vec![("x-amz-meta-a".into(), "v".repeat(800))];
             PutObject(record, PutCondition::None)
         })
@@ -130,7 +133,7 @@ fn the_writer_cannot_take_the_readers_page_cache() {
     // Every page, on the reader (which fills its cache and goes idle), then on the writer.
     let list_all = |store: &mut MetaStore, through_reader: bool| {
         let mut after = None;
-        for _ in 0..20 {
+        for _ in 0..rows.div_ceil(1000) {
             let listing = if through_reader {
                 store.read(ListObjects(page(after)))
             } else {

@@ -1,4 +1,5 @@
-//! The SQLite schema and its version; a database at the current version skips the DDL.
+//! The SQLite schema and its version (a database at the current version skips the DDL), and how
+//! each metadata connection is configured.
 
 use rusqlite::config::DbConfig;
 use rusqlite::Connection;
