@@ -427,8 +427,6 @@ fn wait_for_cores(
     first_error.map_or(Stopped::Cleanly, Stopped::Failed)
 }
 
-/// Opens the metadata and runs startup recovery on the data dir: temp files removed. Orphans
-/// and missing files are the startup scrub's, once the cores serve (`scrub`).
 /// Warns when this build's SQLite keeps every connection's pages in one pool (the metadata
 /// writer then takes the reader's cache; BENCHMARKS.md 2026-12-04, evening).
 fn warn_of_one_page_cache_pool() {
@@ -443,6 +441,8 @@ fn warn_of_one_page_cache_pool() {
     }
 }
 
+/// Opens the metadata and runs startup recovery on the data dir: temp files removed. Orphans
+/// and missing files are the startup scrub's, once the cores serve (`scrub`).
 fn open_and_recover(layout: &Layout) -> Result<MetaStore, RuntimeError> {
     let store = MetaStore::open(&layout.meta_path())?;
     let temp_files_removed = recovery::remove_temp_files(layout)
