@@ -343,7 +343,11 @@ async fn collect_garbage(tiers: &Tiers, meta: &MetaClient, grace_ms: i64) {
     let garbage = match call(
         meta,
         ListTierGarbage {
-            tiers: tiers.all().map(|tier| tier.spec.name.clone()).collect(),
+            tiers: tiers
+                .all()
+                .filter(|tier| tier.ownership.owned())
+                .map(|tier| tier.spec.name.clone())
+                .collect(),
             queued_before_ms: now_ms() - grace_ms,
             limit: TIER_GARBAGE_BATCH_COUNT_MAX,
         },
@@ -357,12 +361,17 @@ async fn collect_garbage(tiers: &Tiers, meta: &MetaClient, grace_ms: i64) {
         }
     };
     let mut done = Vec::with_capacity(garbage.len());
-    for item in garbage {
+    // A tier that failed a delete is left for the next round; the others go on.
+    let mut failed: Vec<&str> = Vec::new();
+    for item in &garbage {
+        if failed.contains(&item.remote.tier.as_str()) {
+            continue;
+        }
         let Ok((tier, path)) = tiers.locate(&item.remote) else {
             continue; // listed only for configured tiers
         };
         if !tier.ownership.owned() {
-            continue; // not ours to delete from (yet, or any more: `fence`)
+            continue; // not ours to delete from any more (`fence`) since the listing
         }
         match tier.store.delete(&path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => {
@@ -371,7 +380,7 @@ async fn collect_garbage(tiers: &Tiers, meta: &MetaClient, grace_ms: i64) {
             }
             Err(error) => {
                 upstream(&item.remote.tier, &error);
-                break;
+                failed.push(&item.remote.tier);
             }
         }
     }
