@@ -240,6 +240,19 @@ pub const SCRUB_PASS_IDS_MAX: usize = 1_000_000;
 /// log, measured) would bury everything else. Ringstore's own bound.
 pub const SCRUB_MISSING_FILES_LOGGED_MAX: u64 = 100;
 
+/// Missing files the startup scrub marks in one metadata command. The writer runs one command at
+/// a time, so every PUT and DELETE queued behind a mark waits it out: a million ids in one
+/// command held the writer 1.2–1.8 s (measured, BENCHMARKS.md 2026-12-04 (dusk)); 1,024 ids take
+/// a few ms, well inside `META_BATCH_SLOW_MS`. Ringstore's own bound.
+pub const SCRUB_MARK_FILES_PER_COMMAND: usize = 1_024;
+
+/// Rows one step of the multipart reaper deletes (completed upload ids, expired uploads and their
+/// parts; the last upload's parts may pass it, up to S3's 10,000). The writer runs one command at
+/// a time, so every write queued behind the reaper waits for its step; before steps, one command
+/// dropped every expired upload and forgot every completion older than `--multipart-max-age`
+/// (a week of CompleteMultipartUploads) at once. Ringstore's own bound: about a millisecond a step.
+pub const REAP_ROWS_PER_COMMAND: usize = 1_024;
+
 /// How long the scrub waits before offering its `missing_files` marks again while the metadata
 /// queue is full, in ms.
 pub const SCRUB_QUEUE_FULL_WAIT_MS: u64 = 10;

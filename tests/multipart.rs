@@ -640,3 +640,80 @@ async fn expired_uploads_are_reaped() {
     assert!(gone, "expired upload was not reaped");
     assert!(common::eventually(5, || server.stored_objects() == 0));
 }
+
+#[tokio::test]
+async fn more_expired_uploads_than_one_reaper_step_are_all_reaped() {
+    // Goal: the reaper drops expired uploads in steps of at most 1,024 rows
+    // (REAP_ROWS_PER_COMMAND, so writes queued behind it wait for a short step); with more
+    // expired than one step takes, it steps again in the same run until none is left, parts'
+    // files included. The uploads are made under the default age and found expired by a
+    // restart with a 1 s age, so the startup run meets all 2,200 at once.
+    let parent = tempfile::tempdir().unwrap();
+    let data_dir = parent.path().join("data");
+    let first = TestServer::start_in_with_env(&data_dir, &[], &[]);
+    let s3 = first.client();
+    s3.create_bucket().bucket("reap").send().await.unwrap();
+    let with_part = common::create_upload(&s3, "reap", "k").await;
+    upload_part(&s3, "reap", "k", &with_part, 1, b"abandoned").await;
+    use futures::StreamExt;
+    let created = futures::stream::iter(0..2_199)
+        .map(|index| {
+            let s3 = s3.clone();
+            async move { common::create_upload(&s3, "reap", &format!("many/{index}")).await }
+        })
+        .buffer_unordered(16)
+        .count()
+        .await;
+    assert_eq!(created, 2_199);
+    assert_eq!(first.stored_objects(), 1);
+    drop(first);
+    std::thread::sleep(std::time::Duration::from_millis(1_100));
+
+    let server = TestServer::start_in_with_env(
+        &data_dir,
+        &[
+            "--multipart-max-age",
+            "1",
+            "--log-level",
+            "warn,ringstore::s3::housekeeping=info",
+        ],
+        &[],
+    );
+    let reaped = || {
+        server
+            .log_text()
+            .lines()
+            .filter(|line| line.contains("reaped expired multipart uploads"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        common::eventually(30, || !reaped().is_empty()),
+        "no reaper line: {}",
+        server.log_text()
+    );
+    let lines = reaped();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let field = |name: &str| -> usize {
+        let start = lines[0].find(&format!("{name}=")).unwrap() + name.len() + 1;
+        lines[0][start..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    // 2,200 uploads and one part: 2,201 rows, three steps of at most 1,024.
+    assert_eq!(field("uploads"), 2_200, "{lines:?}");
+    assert_eq!(field("files"), 1, "{lines:?}");
+    assert_eq!(field("steps"), 3, "{lines:?}");
+    let s3 = server.client();
+    let pending = s3
+        .list_multipart_uploads()
+        .bucket("reap")
+        .send()
+        .await
+        .unwrap();
+    assert!(pending.uploads().is_empty());
+    assert!(common::eventually(5, || server.stored_objects() == 0));
+}

@@ -16,7 +16,7 @@ use super::{
     AbortUpload, BucketRecord, CompleteUpload, CreateBucket, CreateUpload, DeleteBucket,
     Generations, GetBucket, GetObject, GetUpload, GetUser, ListBuckets, ListObjects, ListParts,
     ListQuery, ListUploads, Listing, MetaError, ObjectRecord, PutBucketAcl, PutCondition,
-    PutObject, PutPart, ReapUploads, UserLookup, UserRecord,
+    PutObject, PutPart, ReapUploads, ReapedUploads, UserLookup, UserRecord,
 };
 use crate::limits::META_QUEUE_WAIT_TIME_MAX_MS;
 use crate::object_bytes::FileId;
@@ -225,8 +225,9 @@ impl MetaClient {
         self.call(AbortUpload { upload_id }).await
     }
 
-    /// Reaps uploads started before the cut-off; returns their part files.
-    pub async fn reap_uploads(&self, created_before_ms: i64) -> Result<Vec<FileId>, MetaError> {
+    /// One step of reaping uploads started (and forgetting completions) before the cut-off:
+    /// their part files, and whether to step again.
+    pub async fn reap_uploads(&self, created_before_ms: i64) -> Result<ReapedUploads, MetaError> {
         self.call(ReapUploads { created_before_ms }).await
     }
 

@@ -50,7 +50,7 @@ pub use listing::{ListObjects, ListQuery, Listing};
 pub use lock_commands::{PutObjectLegalHold, PutObjectLockConfiguration, PutObjectRetention};
 pub use multipart::{
     AbortUpload, CompleteUpload, CreateUpload, GetUpload, ListParts, ListUploads, PutPart,
-    ReapUploads,
+    ReapUploads, ReapedUploads,
 };
 pub use object_lock::{
     check_removable, BucketObjectLock, ObjectLock, ObjectLockMode, Retention, RetentionPeriod,

@@ -7,7 +7,7 @@ use rusqlite::Connection;
 use crate::limits::{DATABASE_BUSY_WAIT_MS, METADATA_READER_PAGE_CACHE_KIB};
 
 /// Schema version stored in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 14;
+pub const SCHEMA_VERSION: i64 = 15;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE buckets (
@@ -419,6 +419,14 @@ DROP TABLE moved_bytes;
 ALTER TABLE objects DROP COLUMN bytes;
 ";
 
+/// Version 15: the multipart reaper finds expired uploads and completed upload ids by an index
+/// on their times, in steps of `REAP_ROWS_PER_COMMAND`; before, each run read both tables whole
+/// (a week of CompleteMultipartUploads) in one command while every write waited.
+const MIGRATION_V15: &str = "
+CREATE INDEX uploads_by_created ON uploads (created_ms);
+CREATE INDEX completed_uploads_by_completed ON completed_uploads (completed_ms);
+";
+
 /// Configures the metadata reader's read-only connection as `prepare` configures the writer's
 /// for reading (the same stable plans, the same wait for a lock), and checks that the writer left
 /// the schema this build reads.
@@ -523,6 +531,9 @@ pub fn prepare(connection: &mut Connection) -> Result<(), SchemaError> {
     }
     if found < 14 {
         transaction.execute_batch(MIGRATION_V14)?;
+    }
+    if found < 15 {
+        transaction.execute_batch(MIGRATION_V15)?;
     }
     transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     transaction.commit()?;

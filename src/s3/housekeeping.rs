@@ -5,19 +5,53 @@
 use crate::core_state::CoreState;
 use crate::s3::time;
 
-/// Drops uploads older than the configured age and deletes their part files (after commit).
+/// Drops uploads older than the configured age and deletes their part files (after commit), in
+/// steps of at most `REAP_ROWS_PER_COMMAND` rows with a pause between (as the lifecycle pass's),
+/// so writes queued behind a step wait for a bounded one.
 pub async fn reap_expired_uploads(core: &CoreState) {
     let age_ms = core.config.multipart_max_age_seconds.saturating_mul(1000) as i64;
-    match core.meta.reap_uploads(time::now_ms() - age_ms).await {
-        Ok(files) => {
-            if !files.is_empty() {
-                tracing::info!(files = files.len(), "reaped expired multipart uploads");
+    let created_before_ms = time::now_ms() - age_ms;
+    let (mut uploads_dropped, mut completions_forgotten, mut files_freed, mut steps) = (0, 0, 0, 0);
+    loop {
+        let started = std::time::Instant::now();
+        let step = core.meta.reap_uploads(created_before_ms).await;
+        steps += 1;
+        match step {
+            Ok(reaped) => {
+                uploads_dropped += reaped.uploads_dropped;
+                completions_forgotten += reaped.completions_forgotten;
+                files_freed += reaped.files.len();
+                for file in reaped.files {
+                    core.remove_object_file_later(file);
+                }
+                if !reaped.more {
+                    break;
+                }
             }
-            for file in files {
-                core.remove_object_file_later(file);
+            Err(error) => {
+                tracing::warn!(error = %error, "multipart reaper failed");
+                break;
             }
         }
-        Err(error) => tracing::warn!(error = %error, "multipart reaper failed"),
+        let pause = (started.elapsed() * LIFECYCLE_STEP_PAUSE_PER_STEP_TIME).max(
+            std::time::Duration::from_millis(LIFECYCLE_STEP_PAUSE_MS_MIN),
+        );
+        glommio::timer::sleep(pause).await;
+    }
+    if uploads_dropped > 0 {
+        tracing::info!(
+            uploads = uploads_dropped,
+            files = files_freed,
+            completions_forgotten,
+            steps,
+            "reaped expired multipart uploads"
+        );
+    } else if completions_forgotten > 0 {
+        tracing::debug!(
+            completions_forgotten,
+            steps,
+            "forgot old completed upload ids"
+        );
     }
 }
 
@@ -26,8 +60,9 @@ pub async fn reap_expired_uploads(core: &CoreState) {
 /// shortened day, so tests see their rules applied promptly).
 pub const LIFECYCLE_POLL_INTERVAL_MS_MAX: u64 = 60_000;
 
-/// The least the worker waits between two steps of a pass, in milliseconds: each step is one
-/// metadata transaction, and the pause lets the requests queued behind it go first.
+/// The least the worker waits between two steps of a pass (and the multipart reaper between
+/// two of its steps), in milliseconds: each step is one metadata transaction, and the pause lets
+/// the requests queued behind it go first.
 pub const LIFECYCLE_STEP_PAUSE_MS_MIN: u64 = 2;
 
 /// The pause after a step, as a multiple of how long the step took to answer (its work plus its
