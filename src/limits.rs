@@ -242,7 +242,7 @@ pub const SCRUB_MISSING_FILES_LOGGED_MAX: u64 = 100;
 
 /// Missing files the startup scrub marks in one metadata command. The writer runs one command at
 /// a time, so every PUT and DELETE queued behind a mark waits it out: a million ids in one
-/// command held the writer 1.2–1.8 s (measured, BENCHMARKS.md 2026-12-04 (dusk)); 1,024 ids take
+/// command held the writer 1.2–2.2 s (measured, BENCHMARKS.md 2026-12-04 (dusk)); 1,024 ids take
 /// a few ms, well inside `META_BATCH_SLOW_MS`. Ringstore's own bound.
 pub const SCRUB_MARK_FILES_PER_COMMAND: usize = 1_024;
 

@@ -419,12 +419,17 @@ DROP TABLE moved_bytes;
 ALTER TABLE objects DROP COLUMN bytes;
 ";
 
-/// Version 15: the multipart reaper finds expired uploads and completed upload ids by an index
-/// on their times, in steps of `REAP_ROWS_PER_COMMAND`; before, each run read both tables whole
-/// (a week of CompleteMultipartUploads) in one command while every write waited.
+/// Version 15: indexes for lookups that read in proportion to the data on the metadata writer,
+/// where every write waits for them.
+/// - The multipart reaper finds expired uploads and completed upload ids by their times, in steps
+///   of `REAP_ROWS_PER_COMMAND`; before, each run read both tables whole (a week of
+///   CompleteMultipartUploads) in one command.
+/// - A key's null version is found without reading its other versions (`versions_null`, a
+///   partial index holding only null versions' keys).
 const MIGRATION_V15: &str = "
 CREATE INDEX uploads_by_created ON uploads (created_ms);
 CREATE INDEX completed_uploads_by_completed ON completed_uploads (completed_ms);
+CREATE INDEX versions_null ON versions (bucket, key) WHERE version_id IS NULL;
 ";
 
 /// Configures the metadata reader's read-only connection as `prepare` configures the writer's

@@ -199,7 +199,7 @@ fn marker_sequence(
             .prepare_cached(
                 "SELECT COALESCE(sequence, last_modified_ms * 65536) FROM objects \
                  WHERE bucket = ?1 AND key = ?2 AND version_id IS NULL \
-                 UNION ALL SELECT sequence FROM versions \
+                 UNION ALL SELECT sequence FROM versions INDEXED BY versions_null \
                  WHERE bucket = ?1 AND key = ?2 AND version_id IS NULL LIMIT 1",
             )?
             .query_row(params![bucket, key], |row| row.get(0))

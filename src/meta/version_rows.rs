@@ -275,6 +275,24 @@ pub(super) struct NoncurrentRow {
     pub(super) lock: ObjectLock,
 }
 
+/// The columns `find_noncurrent` reads, as a literal for `concat!`.
+macro_rules! noncurrent_columns {
+    () => {
+        "sequence, delete_marker, file_id, parts, etag, last_modified_ms, size, bytes_id, \
+         lock_mode, retain_until_ms, legal_hold"
+    };
+}
+
+/// A key's noncurrent null version (at most one). Through the partial index of null versions
+/// (schema version 15), named because SQLite would rather scan the key's versions by the primary
+/// key: a PUT or DELETE in a Suspended bucket looks its key's null version up twice, and a key
+/// with a million versions made each of those a scan of them all.
+pub(super) const NONCURRENT_NULL_SQL: &str = concat!(
+    "SELECT ",
+    noncurrent_columns!(),
+    " FROM versions INDEXED BY versions_null WHERE bucket = ?1 AND key = ?2 AND version_id IS NULL"
+);
+
 /// The noncurrent version or marker `selector` names, if there is one.
 pub(super) fn find_noncurrent(
     transaction: &Transaction<'_>,
@@ -282,9 +300,6 @@ pub(super) fn find_noncurrent(
     key: &str,
     selector: &VersionSelector,
 ) -> rusqlite::Result<Option<NoncurrentRow>> {
-    const COLUMNS: &str =
-        "sequence, delete_marker, file_id, parts, etag, last_modified_ms, size, bytes_id, \
-         lock_mode, retain_until_ms, legal_hold";
     let map = |row: &rusqlite::Row<'_>| {
         let file_id: String = row.get(2)?;
         Ok(NoncurrentRow {
@@ -300,17 +315,15 @@ pub(super) fn find_noncurrent(
         })
     };
     match selector {
-        // At most one null version exists per key; its row is found among the key's versions.
         VersionSelector::Null => transaction
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM versions \
-                 WHERE bucket = ?1 AND key = ?2 AND version_id IS NULL"
-            ))?
+            .prepare_cached(NONCURRENT_NULL_SQL)?
             .query_row(params![bucket, key], map)
             .optional(),
         VersionSelector::Id(id) => transaction
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM versions \
+            .prepare_cached(concat!(
+                "SELECT ",
+                noncurrent_columns!(),
+                " FROM versions \
                  WHERE bucket = ?1 AND key = ?2 AND sequence = ?3 AND version_id = ?4"
             ))?
             .query_row(params![bucket, key, id.sequence(), id.as_str()], map)

@@ -433,6 +433,31 @@ mod tests {
     }
 
     #[test]
+    fn a_keys_null_version_is_found_without_reading_its_other_versions() {
+        // Goal: the null version under 3,000 newer versions of its key is found through the
+        // partial index of null versions, not by reading the key's versions (each PUT and
+        // DELETE in a Suspended bucket looks it up twice; read by the primary key, that was
+        // thousands of SQLite steps here).
+        let mut store = store_with_keys(&["k"]);
+        set_versioning(&mut store, VersioningStatus::Enabled);
+        let puts: Vec<PutObject> = (0..3_000)
+            .map(|index| PutObject(object("k", 100 + index), PutCondition::None))
+            .collect();
+        for reply in store.apply_all(&puts) {
+            reply.unwrap();
+        }
+        assert_eq!(
+            file_of(lookup(&mut store, "k", Some("null"))),
+            Some(FileId(1))
+        );
+        let steps = store.vm_steps_for_test(crate::meta::version_rows::NONCURRENT_NULL_SQL);
+        assert!(
+            (1..100).contains(&steps),
+            "{steps} SQLite steps to find one null version"
+        );
+    }
+
+    #[test]
     fn enabled_keeps_every_version_and_markers_hide_the_key() {
         // Goal: in an Enabled bucket an overwrite frees nothing and keeps the old version by its
         // id; a delete writes a marker that hides the key; removing the marker by id brings the
