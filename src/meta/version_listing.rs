@@ -108,6 +108,23 @@ const NONCURRENT_FROM_WITH_HEADERS_SQL: &str = "SELECT key, version_id, delete_m
      etag, last_modified_ms, owner, sequence, headers FROM versions WHERE bucket = ?1 \
      AND key >= ?2 AND key < ?3 ORDER BY key, sequence DESC";
 
+/// A key's noncurrent rows and markers older than sequence ?3, newest first: where a page resumes
+/// inside a key, found with one seek.
+const NONCURRENT_OF_KEY_BELOW_SQL: &str = "SELECT key, version_id, delete_marker, size, etag, \
+     last_modified_ms, owner, sequence FROM versions WHERE bucket = ?1 AND key = ?2 \
+     AND sequence < ?3 ORDER BY sequence DESC";
+
+/// `NONCURRENT_OF_KEY_BELOW_SQL` with the stored headers.
+const NONCURRENT_OF_KEY_BELOW_WITH_HEADERS_SQL: &str = "SELECT key, version_id, delete_marker, \
+     size, etag, last_modified_ms, owner, sequence, headers FROM versions WHERE bucket = ?1 \
+     AND key = ?2 AND sequence < ?3 ORDER BY sequence DESC";
+
+/// Whether key ?2 has a version (current or not) at or above sequence ?3: then none below it is
+/// the latest.
+const NEWER_VERSION_EXISTS_SQL: &str = "SELECT 1 FROM objects WHERE bucket = ?1 AND key = ?2 \
+     AND COALESCE(sequence, last_modified_ms * 65536) >= ?3 \
+     UNION ALL SELECT 1 FROM versions WHERE bucket = ?1 AND key = ?2 AND sequence >= ?3 LIMIT 1";
+
 /// A lazily read, ordered scan of one table.
 struct Scan<'s> {
     rows: rusqlite::Rows<'s>,
@@ -122,7 +139,15 @@ impl<'s> Scan<'s> {
         from: &[u8],
         end: &[u8],
     ) -> rusqlite::Result<Self> {
-        let rows = statement.query(params![bucket, TextBytes(from), TextBytes(end)])?;
+        Self::query(statement, params![bucket, TextBytes(from), TextBytes(end)])
+    }
+
+    /// The scan of `statement`'s rows for `parameters`.
+    fn query(
+        statement: &'s mut Statement<'_>,
+        parameters: impl rusqlite::Params,
+    ) -> rusqlite::Result<Self> {
+        let rows = statement.query(parameters)?;
         let mut scan = Scan { rows, next: None };
         scan.advance()?;
         Ok(scan)
@@ -208,6 +233,65 @@ fn marker_sequence(
     }
 }
 
+/// Lists the versions of `resume.key` older than its marker into `page`, the key's rows above the
+/// marker left unread: one seek of each table, where reading and skipping them made paging
+/// through a key of N versions read N²/2 rows on the metadata writer. Answers whether the page
+/// filled.
+fn list_rest_of_key(
+    transaction: &Transaction<'_>,
+    query: &VersionsQuery,
+    with_headers: bool,
+    key: &str,
+    below: i64,
+    page: &mut VersionsPage,
+) -> rusqlite::Result<bool> {
+    use rusqlite::OptionalExtension;
+    let newer_exists = transaction
+        .prepare_cached(NEWER_VERSION_EXISTS_SQL)?
+        .query_row(params![query.bucket, key, below], |_| Ok(()))
+        .optional()?
+        .is_some();
+    let (current_sql, older_sql) = if with_headers {
+        (
+            CURRENT_FROM_WITH_HEADERS_SQL,
+            NONCURRENT_OF_KEY_BELOW_WITH_HEADERS_SQL,
+        )
+    } else {
+        (CURRENT_FROM_SQL, NONCURRENT_OF_KEY_BELOW_SQL)
+    };
+    let key_end = [key.as_bytes(), &[0]].concat();
+    let mut statement_current = transaction.prepare_cached(current_sql)?;
+    let mut statement_older = transaction.prepare_cached(older_sql)?;
+    let mut current = Scan::start(
+        &mut statement_current,
+        &query.bucket,
+        key.as_bytes(),
+        &key_end,
+    )?;
+    let mut older = Scan::query(&mut statement_older, params![query.bucket, key, below])?;
+    let mut latest = !newer_exists;
+    while let Some(mut entry) = next_entry(&mut current, &mut older)? {
+        if entry.sequence >= below {
+            continue; // the current row, when it is at or above the marker
+        }
+        if page.entries.len() == query.max_keys {
+            page.is_truncated = true;
+            return Ok(true);
+        }
+        entry.is_latest = latest;
+        latest = false;
+        page.next_key_marker = Some(entry.key.clone());
+        page.next_version_id_marker = Some(
+            entry
+                .version_id
+                .clone()
+                .unwrap_or_else(|| NULL_VERSION_ID.to_string()),
+        );
+        page.entries.push(entry);
+    }
+    Ok(false)
+}
+
 /// Lists one page.
 // Long on purpose: one merge loop that re-seeks both scans past each common prefix; split, the
 // scans and the page state would travel through every piece.
@@ -235,15 +319,35 @@ pub fn list_versions(
         Some(key) if key.as_bytes() > prefix => key.as_bytes().to_vec(),
         _ => prefix.to_vec(),
     };
-    let (current_sql, noncurrent_sql) =
-        if super::object_rows::has_storage_classes(transaction, &query.bucket)? {
-            (
-                CURRENT_FROM_WITH_HEADERS_SQL,
-                NONCURRENT_FROM_WITH_HEADERS_SQL,
-            )
-        } else {
-            (CURRENT_FROM_SQL, NONCURRENT_FROM_SQL)
-        };
+    let with_headers = super::object_rows::has_storage_classes(transaction, &query.bucket)?;
+    // Inside a key that is listed as itself (under the prefix, not rolled into a common prefix),
+    // the rest of the key first; then the scans start after it.
+    let mut resume = resume;
+    if let Some(Resume {
+        key,
+        below: Some(below),
+    }) = resume
+    {
+        let rolled_up = delimiter.is_some_and(|delimiter| {
+            key.strip_prefix(query.prefix.as_str())
+                .is_some_and(|rest| rest.contains(delimiter))
+        });
+        if key.starts_with(query.prefix.as_str()) && !rolled_up {
+            if list_rest_of_key(transaction, query, with_headers, key, below, &mut page)? {
+                return Ok(page);
+            }
+            from = [key.as_bytes(), &[0]].concat();
+            resume = None;
+        }
+    }
+    let (current_sql, noncurrent_sql) = if with_headers {
+        (
+            CURRENT_FROM_WITH_HEADERS_SQL,
+            NONCURRENT_FROM_WITH_HEADERS_SQL,
+        )
+    } else {
+        (CURRENT_FROM_SQL, NONCURRENT_FROM_SQL)
+    };
     let mut statement_current = transaction.prepare_cached(current_sql)?;
     let mut statement_noncurrent = transaction.prepare_cached(noncurrent_sql)?;
     // The key of the entry read before (listed or skipped): the first entry of a key is its latest.
@@ -415,9 +519,74 @@ mod tests {
     }
 
     #[test]
+    fn paging_through_a_key_of_many_versions_reads_each_version_once() {
+        // Goal: pages of 100 through 3,000 versions of one key, each resumed inside it, list
+        // every version once, newest first, IsLatest on the first only, then the next key; and
+        // a resumed page seeks to its marker instead of reading the key's newer versions and
+        // skipping them (N²/2 rows over the pages: 545,204 SQLite steps here before, 34,028 after).
+        let mut store = store_with_keys(&["k", "z"]);
+        store
+            .apply(&PutBucketVersioning {
+                bucket: "b".into(),
+                status: VersioningStatus::Enabled,
+            })
+            .unwrap();
+        let puts: Vec<PutObject> = (0..2_999)
+            .map(|index| PutObject(object("k", 100 + index), PutCondition::None))
+            .collect();
+        for reply in store.apply_all(&puts) {
+            reply.unwrap();
+        }
+        let mut seen: Vec<(String, Option<String>, bool)> = Vec::new();
+        let (mut key_marker, mut version_id_marker) = (None::<String>, None::<String>);
+        let mut pages = 0;
+        loop {
+            let page = store
+                .apply(&ListObjectVersions(query(
+                    key_marker.as_deref(),
+                    version_id_marker.as_deref(),
+                    100,
+                )))
+                .unwrap();
+            pages += 1;
+            seen.extend(
+                page.entries
+                    .iter()
+                    .map(|e| (e.key.clone(), e.version_id.clone(), e.is_latest)),
+            );
+            if !page.is_truncated {
+                break;
+            }
+            key_marker = page.next_key_marker;
+            version_id_marker = page.next_version_id_marker;
+        }
+        assert_eq!(pages, 31);
+        assert_eq!(seen.len(), 3_001);
+        assert!(seen[..3_000].iter().all(|(key, _, _)| key == "k"));
+        assert_eq!(seen[3_000].0, "z");
+        let latest: Vec<usize> = (0..seen.len()).filter(|&i| seen[i].2).collect();
+        assert_eq!(latest, [0, 3_000]);
+        let mut ids: Vec<&Option<String>> = seen[..3_000].iter().map(|(_, id, _)| id).collect();
+        assert_eq!(
+            ids.last().unwrap(),
+            &&None,
+            "the null version is the oldest"
+        );
+        ids.dedup();
+        assert_eq!(ids.len(), 3_000);
+        let steps = store.vm_steps_for_test(NONCURRENT_FROM_SQL)
+            + store.vm_steps_for_test(NONCURRENT_OF_KEY_BELOW_SQL);
+        assert!(
+            steps < 100_000,
+            "{steps} SQLite steps to list 3,000 versions"
+        );
+    }
+
+    #[test]
     fn a_page_resumes_in_place_after_its_marker_version_is_deleted() {
         // Goal: deleting as one pages (boto3's `object_versions.delete()`) neither skips nor
-        // repeats: the cursor resumes below the marker's sequence even when that version is gone.
+        // repeats: the cursor resumes below the marker's sequence even when that version is gone,
+        // and the version it resumes at is the latest (the current row, promoted by the deletes).
         let mut store = store_with_keys(&[]);
         store
             .apply(&PutBucketVersioning {
@@ -440,6 +609,8 @@ mod tests {
                     ..query(None, None, 2)
                 }))
                 .unwrap();
+            // Everything newer was deleted: each page starts at the key's latest version.
+            assert!(page.entries.first().is_none_or(|entry| entry.is_latest));
             for entry in &page.entries {
                 seen += 1;
                 store
