@@ -219,10 +219,14 @@ async fn relay_shutdown(core: Rc<CoreState>) {
 /// How often expired multipart uploads are looked for, in seconds.
 const REAP_INTERVAL_SECONDS: u64 = 3600;
 
-/// Reaps expired multipart uploads at startup and then every hour (or more often for short ages).
+/// Reaps expired multipart uploads at startup and then every hour (or more often for short ages),
+/// each run in bounded steps with a pause between.
 async fn reap_uploads_periodically(service: Rc<Service>, core: Rc<CoreState>) {
     loop {
-        service.reap_expired_uploads().await;
+        let mut run = service.start_reap();
+        while let Some(pause) = service.step_reap(&mut run).await {
+            glommio::timer::sleep(pause).await;
+        }
         let interval = REAP_INTERVAL_SECONDS.min(core.config.multipart_max_age_seconds.max(1));
         glommio::timer::sleep(std::time::Duration::from_secs(interval)).await;
     }

@@ -35,10 +35,18 @@ impl Service {
         }
     }
 
-    /// Drops multipart uploads older than `--multipart-max-age` (the runtime calls it periodically
-    /// on one core, beside requests).
-    pub async fn reap_expired_uploads(&self) {
-        crate::s3::housekeeping::reap_expired_uploads(&self.s3.core).await
+    /// Starts a run of the multipart reaper: uploads older than `--multipart-max-age` (the runtime
+    /// starts one periodically on one core, beside requests, and steps it).
+    pub fn start_reap(&self) -> crate::s3::housekeeping::ReapRun {
+        crate::s3::housekeeping::ReapRun::new(&self.s3.core)
+    }
+
+    /// Runs one step of the reaper's `run`; answers the pause before the next, `None` when done.
+    pub async fn step_reap(
+        &self,
+        run: &mut crate::s3::housekeeping::ReapRun,
+    ) -> Option<std::time::Duration> {
+        crate::s3::housekeeping::step_reap(&self.s3.core, run).await
     }
 
     /// Runs one step of the lifecycle pass; answers how long to wait before the next one.

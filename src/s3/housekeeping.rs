@@ -5,54 +5,74 @@
 use crate::core_state::CoreState;
 use crate::s3::time;
 
-/// Drops uploads older than the configured age and deletes their part files (after commit), in
-/// steps of at most `REAP_ROWS_PER_COMMAND` rows with a pause between (as the lifecycle pass's),
-/// so writes queued behind a step wait for a bounded one.
-pub async fn reap_expired_uploads(core: &CoreState) {
-    let age_ms = core.config.multipart_max_age_seconds.saturating_mul(1000) as i64;
-    let created_before_ms = time::now_ms() - age_ms;
-    let (mut uploads_dropped, mut completions_forgotten, mut files_freed, mut steps) = (0, 0, 0, 0);
-    loop {
-        let started = std::time::Instant::now();
-        let step = core.meta.reap_uploads(created_before_ms).await;
-        steps += 1;
-        match step {
-            Ok(reaped) => {
-                uploads_dropped += reaped.uploads_dropped;
-                completions_forgotten += reaped.completions_forgotten;
-                files_freed += reaped.files.len();
-                for file in reaped.files {
-                    core.remove_object_file_later(file);
-                }
-                if !reaped.more {
-                    break;
-                }
+/// One run of the multipart reaper: what its steps did so far (logged when it ends).
+#[derive(Debug, Default)]
+pub struct ReapRun {
+    /// Uploads started (and completions made) before this are expired, ms since the Unix epoch.
+    created_before_ms: i64,
+    uploads_dropped: usize,
+    completions_forgotten: usize,
+    files_freed: usize,
+    steps: usize,
+}
+
+impl ReapRun {
+    /// A run for uploads older than the configured age, from now.
+    pub fn new(core: &CoreState) -> Self {
+        let age_ms = core.config.multipart_max_age_seconds.saturating_mul(1000) as i64;
+        ReapRun {
+            created_before_ms: time::now_ms() - age_ms,
+            ..ReapRun::default()
+        }
+    }
+
+    fn log(&self) {
+        if self.uploads_dropped > 0 {
+            tracing::info!(
+                uploads = self.uploads_dropped,
+                files = self.files_freed,
+                completions_forgotten = self.completions_forgotten,
+                steps = self.steps,
+                "reaped expired multipart uploads"
+            );
+        } else if self.completions_forgotten > 0 {
+            tracing::debug!(
+                completions_forgotten = self.completions_forgotten,
+                steps = self.steps,
+                "forgot old completed upload ids"
+            );
+        }
+    }
+}
+
+/// One step of `run`: drops at most `REAP_ROWS_PER_COMMAND` rows of expired uploads (their part
+/// files deleted after the commit) and completed upload ids. Answers the pause before the next
+/// step (as the lifecycle pass's, so writes queued behind a step go first), or `None` when the
+/// run is over (then logged).
+pub async fn step_reap(core: &CoreState, run: &mut ReapRun) -> Option<std::time::Duration> {
+    let started = std::time::Instant::now();
+    let step = core.meta.reap_uploads(run.created_before_ms).await;
+    run.steps += 1;
+    match step {
+        Ok(reaped) => {
+            run.uploads_dropped += reaped.uploads_dropped;
+            run.completions_forgotten += reaped.completions_forgotten;
+            run.files_freed += reaped.files.len();
+            for file in reaped.files {
+                core.remove_object_file_later(file);
             }
-            Err(error) => {
-                tracing::warn!(error = %error, "multipart reaper failed");
-                break;
+            if reaped.more {
+                return Some(
+                    (started.elapsed() * LIFECYCLE_STEP_PAUSE_PER_STEP_TIME).max(
+                        std::time::Duration::from_millis(LIFECYCLE_STEP_PAUSE_MS_MIN),
+                    ),
+                );
             }
         }
-        let pause = (started.elapsed() * LIFECYCLE_STEP_PAUSE_PER_STEP_TIME).max(
-            std::time::Duration::from_millis(LIFECYCLE_STEP_PAUSE_MS_MIN),
-        );
-        glommio::timer::sleep(pause).await;
+        Err(error) => tracing::warn!(error = %error, "multipart reaper failed"),
     }
-    if uploads_dropped > 0 {
-        tracing::info!(
-            uploads = uploads_dropped,
-            files = files_freed,
-            completions_forgotten,
-            steps,
-            "reaped expired multipart uploads"
-        );
-    } else if completions_forgotten > 0 {
-        tracing::debug!(
-            completions_forgotten,
-            steps,
-            "forgot old completed upload ids"
-        );
-    }
+    run.log();
+    None
 }
 
 /// How long the lifecycle worker waits between looks when no pass is due, in milliseconds: a pass
