@@ -275,6 +275,7 @@ impl MetaCommand for LifecycleStep {
             day_ms: self.day_ms,
             progress: LifecycleProgress::default(),
             touched: Vec::new(),
+            parts_dropped: 0,
         };
         let next = match cursor.phase {
             PHASE_CURRENT => step

@@ -60,6 +60,12 @@ pub const LIFECYCLE_STEP_ROWS_MAX: usize = 1024;
 /// milliseconds of the metadata thread (`cargo bench --bench lifecycle`).
 pub const LIFECYCLE_STEP_ACTIONS_MAX: u64 = 256;
 
+/// Part rows one step's upload aborts drop at most (past it, the step ends after the upload it
+/// is aborting, which may have up to S3's 10,000 parts): each abort drops its upload's every
+/// part, so `LIFECYCLE_STEP_ACTIONS_MAX` aborts alone could drop 2.56M rows in one transaction
+/// while every write waits. Ringstore's own bound, a few milliseconds of the metadata thread.
+pub const LIFECYCLE_STEP_PARTS_MAX: usize = 1024;
+
 /// Keys whose versions one step reads at most.
 pub const LIFECYCLE_STEP_KEYS_MAX: usize = 64;
 
@@ -109,6 +115,8 @@ pub(super) struct BucketStep<'a> {
     pub(super) day_ms: i64,
     pub(super) progress: LifecycleProgress,
     pub(super) touched: Vec<String>,
+    /// Part rows the step's aborts dropped (`LIFECYCLE_STEP_PARTS_MAX`).
+    pub(super) parts_dropped: usize,
 }
 
 impl BucketStep<'_> {
@@ -426,9 +434,11 @@ impl BucketStep<'_> {
                 .upload_abort_due(key, *created_ms, self.now_ms, self.day_ms)
             {
                 let files = drop_uploads(self.transaction, vec![upload_id.clone()])?;
+                // One file per part.
+                self.parts_dropped += files.len();
                 self.progress.freed.extend(files);
                 self.progress.uploads_aborted += 1;
-                if self.actions_spent() {
+                if self.actions_spent() || self.parts_dropped >= LIFECYCLE_STEP_PARTS_MAX {
                     return Ok(Some((key.clone(), upload_id.clone())));
                 }
             }

@@ -6,7 +6,8 @@ use crate::lifecycle::{
     Expiration, FilterForm, LifecycleRule, NoncurrentVersionExpiration, RuleFilter,
 };
 use crate::meta::lifecycle_step::{
-    LifecycleProgress, LIFECYCLE_STEP_ACTIONS_MAX, LIFECYCLE_STEP_ROWS_MAX,
+    LifecycleProgress, LIFECYCLE_STEP_ACTIONS_MAX, LIFECYCLE_STEP_PARTS_MAX,
+    LIFECYCLE_STEP_ROWS_MAX,
 };
 use crate::meta::store::tests::{count, create_bucket, object, versioned_store};
 use crate::meta::store::MetaStore;
@@ -139,6 +140,76 @@ fn versions_expire_behind_markers_and_locks_hold() {
     // marker, and the rule's Days removes it; the held version and its marker remain.
     assert_eq!(later.delete_markers_removed, 1);
     assert_eq!(count(&store, "versions"), 2);
+}
+
+#[test]
+fn upload_aborts_stop_a_step_once_their_parts_pass_the_bound() {
+    // Goal: an abort drops its upload's every part, so a step stops aborting once the parts it
+    // dropped reach LIFECYCLE_STEP_PARTS_MAX (the upload that passes it is dropped whole):
+    // three due uploads of 600 parts take two steps, two aborts then one, and every part's file
+    // is freed. (Bounded by aborts alone, 256 uploads of 10,000 parts were one transaction.)
+    use crate::meta::multipart::{PartRecord, UploadRecord};
+    use crate::meta::{CreateUpload, PutPart};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = MetaStore::open(&dir.path().join("m.sqlite")).unwrap();
+    store.apply(&create_bucket("b")).unwrap();
+    let parts_each = LIFECYCLE_STEP_PARTS_MAX * 3 / 5;
+    for upload in 0..3 {
+        let upload_id = format!("u{upload}");
+        store
+            .apply(&CreateUpload {
+                upload: UploadRecord {
+                    upload_id: upload_id.clone(),
+                    bucket: "b".into(),
+                    key: format!("k{upload}"),
+                    owner: "o".into(),
+                    created_ms: 1,
+                    content_type: None,
+                    headers: Vec::new(),
+                    checksum_algorithm: None,
+                    checksum_full_object: false,
+                    acl: None,
+                    lock: Default::default(),
+                    tags: None,
+                },
+            })
+            .unwrap();
+        let parts: Vec<PutPart> = (1..=parts_each)
+            .map(|part_number| PutPart {
+                part: PartRecord {
+                    upload_id: upload_id.clone(),
+                    part_number: part_number as u32,
+                    file_id: FileId((upload * 10_000 + part_number) as u128),
+                    size_bytes: 1,
+                    etag: "e".into(),
+                    last_modified_ms: 1,
+                    checksum: None,
+                },
+            })
+            .collect();
+        for reply in store.apply_all(&parts) {
+            reply.unwrap();
+        }
+    }
+    let mut configuration = rule(None, None);
+    configuration.rules[0].abort_incomplete_upload_days = Some(1);
+    set_rules(&mut store, configuration);
+    let mut aborts_per_step = Vec::new();
+    let mut freed = 0;
+    for _ in 0..100 {
+        let step = store.apply(&LifecycleStep::new(DAY_MS_SHORT)).unwrap();
+        if step.uploads_aborted > 0 {
+            aborts_per_step.push(step.uploads_aborted);
+        }
+        freed += step.freed.len();
+        if step.pass_finished {
+            break;
+        }
+    }
+    assert_eq!(aborts_per_step, [2, 1]);
+    assert_eq!(freed, 3 * parts_each);
+    assert_eq!(count(&store, "parts"), 0);
+    assert_eq!(count(&store, "uploads"), 0);
 }
 
 #[test]
