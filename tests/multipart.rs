@@ -600,6 +600,45 @@ async fn list_multipart_uploads_pages() {
         .unwrap();
     assert_eq!(grouped.common_prefixes()[0].prefix(), Some("a/"));
     assert_eq!(grouped.uploads().len(), 3);
+    // Paged one entry at a time with the delimiter: a page that ends in a common prefix names it
+    // as NextKeyMarker, and the next page starts after everything under it.
+    let mut entries = Vec::new();
+    let (mut key_marker, mut id_marker) = (None::<String>, None::<String>);
+    for _ in 0..10 {
+        let page = s3
+            .list_multipart_uploads()
+            .bucket("uploads")
+            .delimiter("/")
+            .max_uploads(1)
+            .set_key_marker(key_marker.clone())
+            .set_upload_id_marker(id_marker.clone())
+            .send()
+            .await
+            .unwrap();
+        entries.extend(
+            page.common_prefixes()
+                .iter()
+                .map(|prefix| prefix.prefix().unwrap().to_string()),
+        );
+        entries.extend(page.uploads().iter().map(|u| u.key().unwrap().to_string()));
+        if !page.is_truncated().unwrap() {
+            break;
+        }
+        key_marker = page.next_key_marker().map(str::to_string);
+        assert!(
+            key_marker.is_some(),
+            "a truncated page without NextKeyMarker"
+        );
+        id_marker = page.next_upload_id_marker().map(str::to_string);
+    }
+    let mut expected_entries = vec!["a/".to_string()];
+    expected_entries.extend(
+        grouped
+            .uploads()
+            .iter()
+            .map(|u| u.key().unwrap().to_string()),
+    );
+    assert_eq!(entries, expected_entries);
     let prefixed = s3
         .list_multipart_uploads()
         .bucket("uploads")

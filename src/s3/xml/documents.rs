@@ -534,9 +534,20 @@ impl XmlDocument for ListMultipartUploadsResult {
         encoded(xml, "KeyMarker", &query.key_marker, url_encoding);
         xml.element("UploadIdMarker", &query.upload_id_marker);
         if self.is_truncated {
-            if let Some(last) = self.uploads.last() {
-                encoded(xml, "NextKeyMarker", &last.key, url_encoding);
-                xml.element("NextUploadIdMarker", &last.upload_id);
+            // The page's last entry, an upload or a common prefix (whichever sorts last): the
+            // next page's key-marker. After a common prefix the next page starts past all of it.
+            let last_prefix = self.common_prefixes.last();
+            match self.uploads.last() {
+                Some(upload) if last_prefix.is_none_or(|prefix| upload.key > *prefix) => {
+                    encoded(xml, "NextKeyMarker", &upload.key, url_encoding);
+                    xml.element("NextUploadIdMarker", &upload.upload_id);
+                }
+                _ => {
+                    if let Some(prefix) = last_prefix {
+                        encoded(xml, "NextKeyMarker", prefix, url_encoding);
+                        xml.element("NextUploadIdMarker", "");
+                    }
+                }
             }
         }
         encoded(xml, "Prefix", &query.prefix, url_encoding);
