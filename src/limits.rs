@@ -250,7 +250,8 @@ pub const SCRUB_MARK_FILES_PER_COMMAND: usize = 1_024;
 /// parts; the last upload's parts may pass it, up to S3's 10,000). The writer runs one command at
 /// a time, so every write queued behind the reaper waits for its step; before steps, one command
 /// dropped every expired upload and forgot every completion older than `--multipart-max-age`
-/// (a week of CompleteMultipartUploads) at once. Ringstore's own bound: about a millisecond a step.
+/// (a week of CompleteMultipartUploads) at once. Ringstore's own bound: a step deletes at most
+/// 1,024 rows plus the parts of its last upload (up to 10,000), a few milliseconds.
 pub const REAP_ROWS_PER_COMMAND: usize = 1_024;
 
 /// How long the scrub waits before offering its `missing_files` marks again while the metadata
@@ -415,7 +416,7 @@ pub const TIER_SCAN_WAIT_FACTOR: u64 = 20;
 /// (`--after 0s`) can mean at worst for a version written just after a pass.
 pub const TIER_SCAN_WAIT_MS_MAX: u64 = 10_000;
 
-/// Upstream deletions per garbage-collection round.
+/// Upstream deletions per tier per garbage-collection round.
 pub const TIER_GARBAGE_BATCH_COUNT_MAX: usize = 256;
 
 /// How long the mover waits after a pass that found nothing to move, in milliseconds (also the

@@ -463,7 +463,7 @@ mod tests {
     fn missing_files_are_marked_in_commands_of_a_bounded_size() {
         // Goal: the metadata writer runs one command at a time, so a scrub that finds more
         // missing files than one command may carry marks them in several, none larger. (Measured
-        // at 10M missing files: one command of a million held every write for 1.2–1.8 s.)
+        // at 10M missing files: one command of a million held every write for 1.2–2.2 s.)
         let (_dir, layout, mut connection) = data_dir();
         let count = SCRUB_MARK_FILES_PER_COMMAND * 2 + 1;
         let transaction = connection.transaction().unwrap();

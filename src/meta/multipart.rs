@@ -632,7 +632,7 @@ impl MetaCommand for CompleteUpload {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meta::store::tests::create_bucket;
+    use crate::meta::store::tests::{count, create_bucket};
     use crate::meta::MetaStore;
 
     fn upload(key: &str, id: &str) -> CreateUpload {
@@ -786,14 +786,17 @@ mod tests {
         let mut store = MetaStore::open(&directory.path().join("meta.sqlite")).unwrap();
         store.apply(&create_bucket("b")).unwrap();
         let old_completions = REAP_ROWS_PER_COMMAND + 476;
-        store.execute_for_test(&format!(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) \
+        store
+            .connection()
+            .execute_batch(&format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) \
              INSERT INTO completed_uploads (upload_id, bucket, key, etag, completed_ms) \
              SELECT 'young' || i, 'b', 'k', 'e', 1000000 FROM n; \
              WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < \
              {old_completions}) INSERT INTO completed_uploads (upload_id, bucket, key, etag, \
              completed_ms) SELECT 'old' || i, 'b', 'k', 'e', 5 FROM n;"
-        ));
+            ))
+            .unwrap();
         let mut creates: Vec<CreateUpload> = (0..2_000)
             .map(|index| {
                 let mut young = upload("y", &format!("young{index}"));
@@ -853,12 +856,9 @@ mod tests {
                 more: false
             }
         );
-        let count = |store: &mut MetaStore, table: &str| {
-            store.count_for_test(&format!("SELECT count(*) FROM {table}"))
-        };
-        assert_eq!(count(&mut store, "completed_uploads"), 5_000);
-        assert_eq!(count(&mut store, "uploads"), 2_000);
-        assert_eq!(count(&mut store, "parts"), 2);
+        assert_eq!(count(&store, "completed_uploads"), 5_000);
+        assert_eq!(count(&store, "uploads"), 2_000);
+        assert_eq!(count(&store, "parts"), 2);
         let before = store.vm_steps_for_test(FORGET_COMPLETED_UPLOADS_SQL)
             + store.vm_steps_for_test(EXPIRED_UPLOADS_SQL);
         assert_eq!(reap(&mut store), ReapedUploads::default());

@@ -426,10 +426,13 @@ ALTER TABLE objects DROP COLUMN bytes;
 ///   CompleteMultipartUploads) in one command.
 /// - A key's null version is found without reading its other versions (`versions_null`, a
 ///   partial index holding only null versions' keys).
+/// - Tier garbage is listed tier by tier (`tier_garbage_by_tier`), so rows of a tier that is not
+///   configured or not this node's are not read every mover round.
 const MIGRATION_V15: &str = "
 CREATE INDEX uploads_by_created ON uploads (created_ms);
 CREATE INDEX completed_uploads_by_completed ON completed_uploads (completed_ms);
 CREATE INDEX versions_null ON versions (bucket, key) WHERE version_id IS NULL;
+CREATE INDEX tier_garbage_by_tier ON tier_garbage (tier, queued_ms);
 ";
 
 /// Configures the metadata reader's read-only connection as `prepare` configures the writer's

@@ -183,18 +183,6 @@ impl MetaStore {
         self.apply(&ListObjects(query.clone())).unwrap()
     }
 
-    /// Runs `sql` (statements separated by `;`) on the writer's connection, outside any command.
-    pub(crate) fn execute_for_test(&mut self, sql: &str) {
-        self.connection.execute_batch(sql).unwrap();
-    }
-
-    /// The one integer `sql` answers (a count).
-    pub(crate) fn count_for_test(&mut self, sql: &str) -> i64 {
-        self.connection
-            .query_row(sql, [], |row| row.get(0))
-            .unwrap()
-    }
-
     /// The virtual-machine steps SQLite has run for the cached statement `sql` so far: what
     /// a scan read, whatever it returned.
     pub(crate) fn vm_steps_for_test(&mut self, sql: &str) -> i32 {
