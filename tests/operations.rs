@@ -769,7 +769,7 @@ async fn object_files_end_at_their_size_with_nothing_read_back() {
         .bucket("sizes")
         .key("sealed-warm-up")
         .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
-        .body(ByteStream::from(common::pattern(100_000, 99)))
+        .body(ByteStream::from(common::pattern(200_003, 99)))
         .send()
         .await
         .unwrap();
@@ -780,7 +780,7 @@ async fn object_files_end_at_their_size_with_nothing_read_back() {
         "parts-warm-up",
         &warm_up,
         1,
-        &common::pattern(70_001, 98),
+        &common::pattern(5 * 1024 * 1024 + 3, 98),
     )
     .await;
     let before = storage_read_bytes(&server);

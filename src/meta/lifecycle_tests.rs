@@ -146,7 +146,7 @@ fn versions_expire_behind_markers_and_locks_hold() {
 fn upload_aborts_stop_a_step_once_their_parts_pass_the_bound() {
     // Goal: an abort drops its upload's every part, so a step stops aborting once the parts it
     // dropped reach LIFECYCLE_STEP_PARTS_MAX (the upload that passes it is dropped whole):
-    // three due uploads of 600 parts take two steps, two aborts then one, and every part's file
+    // three due uploads of 614 parts (3/5 of the bound) take two steps, two aborts then one, and every part's file
     // is freed. (Bounded by aborts alone, 256 uploads of 10,000 parts were one transaction.)
     use crate::meta::multipart::{PartRecord, UploadRecord};
     use crate::meta::{CreateUpload, PutPart};

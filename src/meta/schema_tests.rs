@@ -351,10 +351,10 @@ fn upgrades_version_thirteen_in_linear_steps() {
     assert_eq!((named, distinct, stored), (ROWS, ROWS, ROWS));
 }
 
-// Goal: a version-14 database gains version 15's indexes at open, and the statements that name
-// one (INDEXED BY) run on it: a null version found after versioning is enabled, expired uploads
-// reaped, tier garbage listed. (An index missing on an upgraded database would fail each of
-// those with "no such index".)
+// Goal: a version-14 database gains version 15's indexes at open, and the statements that use
+// them run on it: a null version found after versioning is enabled (its statement names
+// `versions_null` with INDEXED BY, which fails with "no such index" on a database without it),
+// expired uploads reaped, tier garbage listed.
 #[test]
 fn upgrades_version_fourteen() {
     use crate::meta::store::tests::{create_bucket, object};

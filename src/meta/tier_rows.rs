@@ -254,6 +254,10 @@ pub struct TierGarbage {
     pub remote: RemoteObject,
 }
 
+/// Up to `?3` queued upstream objects of tier `?1` queued before `?2`, oldest first.
+const TIER_GARBAGE_OF_TIER_SQL: &str = "SELECT id, object_id FROM tier_garbage WHERE tier = ?1 \
+     AND queued_ms < ?2 ORDER BY queued_ms LIMIT ?3";
+
 /// Up to `limit` queued upstream objects of each of `tiers` whose grace period ended by
 /// `queued_before_ms`, oldest first, each tier by its own range of `tier_garbage_by_tier`
 /// (schema version 15): objects of any other tier (not configured now, or not this node's to
@@ -272,10 +276,7 @@ impl MetaCommand for ListTierGarbage {
     type Reply = Vec<TierGarbage>;
 
     fn apply(&self, transaction: &Transaction<'_>) -> Result<Self::Reply, MetaError> {
-        let mut statement = transaction.prepare_cached(
-            "SELECT id, object_id FROM tier_garbage WHERE tier = ?1 AND queued_ms < ?2 \
-             ORDER BY queued_ms LIMIT ?3",
-        )?;
+        let mut statement = transaction.prepare_cached(TIER_GARBAGE_OF_TIER_SQL)?;
         let mut garbage = Vec::new();
         for tier in &self.tiers {
             let rows = statement.query_map(
@@ -443,8 +444,7 @@ mod tests {
         let plan: String = store
             .connection()
             .query_row(
-                "EXPLAIN QUERY PLAN SELECT id, object_id FROM tier_garbage WHERE tier = ?1 \
-                 AND queued_ms < ?2 ORDER BY queued_ms LIMIT ?3",
+                &format!("EXPLAIN QUERY PLAN {TIER_GARBAGE_OF_TIER_SQL}"),
                 rusqlite::params!["COLD", 50, 256],
                 |row| row.get(3),
             )
