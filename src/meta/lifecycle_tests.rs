@@ -148,8 +148,8 @@ fn upload_aborts_stop_a_step_once_their_parts_pass_the_bound() {
     // dropped reach LIFECYCLE_STEP_PARTS_MAX (the upload that passes it is dropped whole):
     // three due uploads of 614 parts (3/5 of the bound) take two steps, two aborts then one, and every part's file
     // is freed. (Bounded by aborts alone, 256 uploads of 10,000 parts were one transaction.)
-    use crate::meta::multipart::{PartRecord, UploadRecord};
-    use crate::meta::{CreateUpload, PutPart};
+    use crate::meta::multipart::PartRecord;
+    use crate::meta::PutPart;
     let dir = tempfile::tempdir().unwrap();
     let mut store = MetaStore::open(&dir.path().join("m.sqlite")).unwrap();
     store.apply(&create_bucket("b")).unwrap();
@@ -157,22 +157,10 @@ fn upload_aborts_stop_a_step_once_their_parts_pass_the_bound() {
     for upload in 0..3 {
         let upload_id = format!("u{upload}");
         store
-            .apply(&CreateUpload {
-                upload: UploadRecord {
-                    upload_id: upload_id.clone(),
-                    bucket: "b".into(),
-                    key: format!("k{upload}"),
-                    owner: "o".into(),
-                    created_ms: 1,
-                    content_type: None,
-                    headers: Vec::new(),
-                    checksum_algorithm: None,
-                    checksum_full_object: false,
-                    acl: None,
-                    lock: Default::default(),
-                    tags: None,
-                },
-            })
+            .apply(&crate::meta::multipart::tests::upload(
+                &format!("k{upload}"),
+                &upload_id,
+            ))
             .unwrap();
         let parts: Vec<PutPart> = (1..=parts_each)
             .map(|part_number| PutPart {

@@ -630,12 +630,13 @@ impl MetaCommand for CompleteUpload {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::meta::store::tests::{count, create_bucket};
     use crate::meta::MetaStore;
 
-    fn upload(key: &str, id: &str) -> CreateUpload {
+    /// CreateUpload of `id` for `key` in bucket `b`, started at 1 ms past the epoch.
+    pub(crate) fn upload(key: &str, id: &str) -> CreateUpload {
         CreateUpload {
             upload: UploadRecord {
                 upload_id: id.into(),

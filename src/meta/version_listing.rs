@@ -68,6 +68,20 @@ pub struct VersionsPage {
     pub next_version_id_marker: Option<String>,
 }
 
+impl VersionsPage {
+    /// Adds `entry` as the page's last, the cursor after it.
+    fn push(&mut self, entry: VersionEntry) {
+        self.next_key_marker = Some(entry.key.clone());
+        self.next_version_id_marker = Some(
+            entry
+                .version_id
+                .clone()
+                .unwrap_or_else(|| NULL_VERSION_ID.to_string()),
+        );
+        self.entries.push(entry);
+    }
+}
+
 /// One page of a bucket's versions (NoSuchBucket if the bucket is missing).
 #[derive(Debug)]
 pub struct ListObjectVersions(pub VersionsQuery);
@@ -280,14 +294,7 @@ fn list_rest_of_key(
         }
         entry.is_latest = latest;
         latest = false;
-        page.next_key_marker = Some(entry.key.clone());
-        page.next_version_id_marker = Some(
-            entry
-                .version_id
-                .clone()
-                .unwrap_or_else(|| NULL_VERSION_ID.to_string()),
-        );
-        page.entries.push(entry);
+        page.push(entry);
     }
     Ok(false)
 }
@@ -398,14 +405,7 @@ pub fn list_versions(
                 break 'scan;
             }
             entry.is_latest = first_of_key;
-            page.next_key_marker = Some(entry.key.clone());
-            page.next_version_id_marker = Some(
-                entry
-                    .version_id
-                    .clone()
-                    .unwrap_or_else(|| NULL_VERSION_ID.to_string()),
-            );
-            page.entries.push(entry);
+            page.push(entry);
         }
         break;
     }
