@@ -7,10 +7,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Sender, TrySendError};
 
 use super::command::{MetaCommand, Pending};
-use super::multipart::{
-    Completion, PartRecord, PartsPage, PartsQuery, UploadRecord, UploadsPage, UploadsQuery,
-};
+use super::multipart::{Completion, PartRecord, PartsPage, PartsQuery, UploadRecord};
 use super::thread::MetaRequest;
+use super::upload_listing::{UploadsPage, UploadsQuery};
 use super::versions::VersionWritten;
 use super::{
     AbortUpload, BucketRecord, CompleteUpload, CreateBucket, CreateUpload, DeleteBucket,

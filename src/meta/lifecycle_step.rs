@@ -6,7 +6,7 @@
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::multipart::drop_uploads;
+use super::multipart::drop_upload;
 use super::versions::delete_version;
 use super::{DeleteCondition, MetaError, VersionSelector};
 use crate::lifecycle::{decode_tags, LifecycleConfiguration, VersionFacts};
@@ -433,7 +433,7 @@ impl BucketStep<'_> {
                 .rules
                 .upload_abort_due(key, *created_ms, self.now_ms, self.day_ms)
             {
-                let files = drop_uploads(self.transaction, vec![upload_id.clone()])?;
+                let files = drop_upload(self.transaction, upload_id)?;
                 // One file per part.
                 self.parts_dropped += files.len();
                 self.progress.freed.extend(files);

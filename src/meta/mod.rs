@@ -28,6 +28,8 @@ pub mod thread;
 pub mod tier_rows;
 pub mod tier_scan;
 pub mod tier_uploads;
+pub mod upload_listing;
+pub mod upload_reaper;
 pub mod usage;
 pub mod users;
 pub mod version_id;
@@ -48,10 +50,7 @@ pub use lifecycle::{LifecycleStep, PutBucketLifecycle};
 pub use lifecycle_step::LifecycleProgress;
 pub use listing::{ListObjects, ListQuery, Listing};
 pub use lock_commands::{PutObjectLegalHold, PutObjectLockConfiguration, PutObjectRetention};
-pub use multipart::{
-    AbortUpload, CompleteUpload, CreateUpload, GetUpload, ListParts, ListUploads, PutPart,
-    ReapUploads, ReapedUploads,
-};
+pub use multipart::{AbortUpload, CompleteUpload, CreateUpload, GetUpload, ListParts, PutPart};
 pub use object_lock::{
     check_removable, BucketObjectLock, ObjectLock, ObjectLockMode, Retention, RetentionPeriod,
 };
@@ -70,6 +69,8 @@ pub use tier_uploads::{
     ForgetTierUpload, ListTierParts, ListTierUploads, RecordTierPart, RecordTierUpload, SentPart,
     TierUpload,
 };
+pub use upload_listing::ListUploads;
+pub use upload_reaper::{ReapUploads, ReapedUploads};
 pub use usage::{BucketFigures, BucketQuota, BucketUsage, GetBucketFigures, PutBucketQuota};
 pub use users::{AddUser, GetUser, ListUsers, RemoveUser, UpdateUser, UserLookup, UserRecord};
 pub use version_id::{VersionId, VersionSelector, NULL_VERSION_ID};

@@ -62,11 +62,7 @@ pub async fn step_reap(core: &CoreState, run: &mut ReapRun) -> Option<std::time:
                 core.remove_object_file_later(file);
             }
             if reaped.more {
-                return Some(
-                    (started.elapsed() * LIFECYCLE_STEP_PAUSE_PER_STEP_TIME).max(
-                        std::time::Duration::from_millis(LIFECYCLE_STEP_PAUSE_MS_MIN),
-                    ),
-                );
+                return Some(pause_after_step(started));
             }
         }
         Err(error) => tracing::warn!(error = %error, "multipart reaper failed"),
@@ -106,6 +102,12 @@ pub async fn step_lifecycle(core: &CoreState, tally: &PassTally) -> std::time::D
             core.config.lifecycle_day_ms,
         ));
     }
+    pause_after_step(started)
+}
+
+/// The pause after a background step that began at `started` (a lifecycle step, a reaper step):
+/// `LIFECYCLE_STEP_PAUSE_PER_STEP_TIME` times its time, at least `LIFECYCLE_STEP_PAUSE_MS_MIN`.
+fn pause_after_step(started: std::time::Instant) -> std::time::Duration {
     (started.elapsed() * LIFECYCLE_STEP_PAUSE_PER_STEP_TIME).max(std::time::Duration::from_millis(
         LIFECYCLE_STEP_PAUSE_MS_MIN,
     ))

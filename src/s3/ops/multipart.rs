@@ -4,7 +4,8 @@
 
 use crate::http::Response;
 use crate::limits::{MULTIPART_LIST_ENTRIES_MAX, PART_BYTES_MAX};
-use crate::meta::multipart::{Completion, PartRecord, PartsQuery, UploadRecord, UploadsQuery};
+use crate::meta::multipart::{Completion, PartRecord, PartsQuery, UploadRecord};
+use crate::meta::upload_listing::UploadsQuery;
 use crate::meta::MetaError;
 use crate::meta::ObjectLock;
 use crate::s3::access::{AclRequest, Permission};

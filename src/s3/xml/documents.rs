@@ -3,7 +3,8 @@
 //! The listing answers are in `listing`, the configuration documents in `configuration`.
 
 use super::{DeleteEntry, XmlBuilder};
-use crate::meta::multipart::{PartRecord, UploadsQuery};
+use crate::meta::multipart::PartRecord;
+use crate::meta::upload_listing::UploadsQuery;
 use crate::meta::{DeletedVersion, PartExtent};
 use crate::s3::access::{Grant, Grantee};
 use crate::s3::path::url_encode_key;
