@@ -208,6 +208,19 @@ pub const DATABASE_BUSY_WAIT_MS: u64 = 5_000;
 /// the file (4.1 ms against 1.6 ms, BENCHMARKS.md 2026-12-04, evening). Not an S3 limit.
 pub const METADATA_READER_PAGE_CACHE_KIB: u64 = 16 * 1024;
 
+/// The most of the metadata file the reader's connection maps (`meta::kept_map`), in bytes:
+/// address space, not memory, so the whole file of any bucket this machine holds. SQLite caps it
+/// at its compile-time `SQLITE_MAX_MMAP_SIZE` (2 GiB by default on Linux), raised to this in
+/// `.cargo/config.toml`; the part of a bigger file past the mapping is read with `pread`. Not an
+/// S3 limit.
+pub const METADATA_READER_MAP_BYTES_MAX: u64 = 1 << 40;
+
+/// How far the metadata file may outgrow the reader's mapping before the next read past it maps
+/// the file again, in bytes, when an eighth of the mapping is less (`meta::kept_map`): a page
+/// past the mapping costs a `pread` each time the reader's cache is reset (every commit), a new
+/// mapping a page fault for each page touched again. Not an S3 limit.
+pub const METADATA_READER_MAP_GROWTH_BYTES_MIN: u64 = 16 << 20;
+
 /// How long a starting server waits for another ringstore to release the data dir (ringstore's
 /// own bound: twice the default `--shutdown-timeout`, so a restart that overlaps a draining
 /// server waits it out), in ms.

@@ -13,6 +13,7 @@ pub mod command;
 pub mod cors;
 pub mod file_references;
 pub mod generations;
+pub mod kept_map;
 pub mod lifecycle;
 pub mod lifecycle_step;
 pub mod listing;

@@ -1,9 +1,10 @@
 //! Unit tests of the metadata reader's connection against a real SQLite database: it sees every
-//! commit made before a read began, cannot write, needs the writer's schema, and caches more
-//! pages than the writer.
+//! commit made before a read began, cannot write, needs the writer's schema, caches more pages
+//! than the writer, and keeps its mapping of the file across the writer's commits.
 
 use super::tests::{create_bucket, get, object};
 use super::*;
+use crate::meta::kept_map;
 use crate::meta::{ListObjects, ListQuery, PutCondition, PutObject};
 
 #[test]
@@ -156,4 +157,167 @@ fn the_writer_cannot_take_the_readers_page_cache() {
         "the first read found only {first} pages missing"
     );
     assert_eq!(again, 0, "the same page read again missed {again} pages");
+}
+
+/// Puts `count` objects of ~1 KiB of metadata each, keys `{prefix}{index:06}`.
+fn put_objects(writer: &mut MetaStore, prefix: &str, count: u64) {
+    let puts: Vec<PutObject> = (0..count)
+        .map(|index| {
+            let mut record = object(&format!("{prefix}{index:06}"), u128::from(index));
+            record.headers = vec![("x-amz-meta-a".into(), "v".repeat(800))];
+            PutObject(record, PutCondition::None)
+        })
+        .collect();
+    for outcome in writer.apply_all(&puts) {
+        outcome.unwrap();
+    }
+}
+
+/// Copies the writer's WAL into the database file, as its automatic checkpoints do.
+fn checkpoint(writer: &MetaStore) {
+    writer
+        .connection()
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
+}
+
+/// How many memory mappings of the file at `path` this process holds (/proc/self/maps).
+fn mappings_of(path: &std::path::Path) -> usize {
+    let path = path.to_str().unwrap();
+    std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .lines()
+        .filter(|line| line.ends_with(path))
+        .count()
+}
+
+/// Every key the reader lists in bucket `b`, page by page.
+fn all_keys(reader: &mut MetaStore) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut after = None;
+    loop {
+        let page = reader
+            .read(ListObjects(ListQuery {
+                bucket: "b".into(),
+                prefix: String::new(),
+                delimiter: None,
+                after,
+                max_keys: 1000,
+            }))
+            .unwrap();
+        keys.extend(page.objects.iter().map(|object| object.key.clone()));
+        if !page.is_truncated {
+            return keys;
+        }
+        after = page.last;
+    }
+}
+
+#[test]
+fn the_reader_can_map_the_whole_file() {
+    // Goal: the reader's mapping covers up to METADATA_READER_MAP_BYTES_MAX, which needs the
+    // SQLITE_MAX_MMAP_SIZE that .cargo/config.toml sets: SQLite caps every mapping at it (2 GiB
+    // by default on Linux), so a bigger metadata file would be read past 2 GiB with pread.
+    let option = format!(
+        "MAX_MMAP_SIZE={}",
+        crate::limits::METADATA_READER_MAP_BYTES_MAX
+    );
+    let option = std::ffi::CString::new(option).unwrap();
+    // SAFETY: sqlite3_compileoption_used reads a NUL-terminated string and nothing else.
+    let used = unsafe { rusqlite::ffi::sqlite3_compileoption_used(option.as_ptr()) };
+    assert_eq!(
+        used, 1,
+        "this build's SQLite caps mappings below the reader's"
+    );
+}
+
+#[test]
+fn the_reader_keeps_its_mapping_across_the_writers_commits() {
+    // Goal: a commit by the writer makes SQLite drop the reader's page cache and ask the VFS to
+    // unmap the file; `kept_map` keeps the mapping (the file's size allows it), so a read after
+    // each commit maps nothing again, and still sees every commit, including rows the writer's
+    // checkpoints copied into the mapped file.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.sqlite");
+    let mut writer = MetaStore::open(&path).unwrap();
+    assert!(writer.apply(&create_bucket("b")).unwrap());
+    put_objects(&mut writer, "a", 200);
+    checkpoint(&writer);
+    let mut reader = MetaStore::open_reader(&path).unwrap();
+    assert_eq!(all_keys(&mut reader).len(), 200);
+    assert_eq!(kept_map::mappings_made(reader.connection()), 1);
+    // The unix VFS's mapping, which its xRead copies from.
+    assert_eq!(mappings_of(&path), 1);
+    for round in 0..5u64 {
+        let key = format!("a{:06}", round * 7);
+        writer
+            .apply(&PutObject(
+                object(&key, 1000 + u128::from(round)),
+                PutCondition::None,
+            ))
+            .unwrap();
+        if round % 2 == 1 {
+            checkpoint(&writer);
+        }
+        assert_eq!(
+            reader.read(get(&key, true)).unwrap(),
+            Some(object(&key, 1000 + u128::from(round))),
+            "round {round}"
+        );
+    }
+    assert_eq!(all_keys(&mut reader).len(), 200);
+    assert_eq!(kept_map::mappings_made(reader.connection()), 1);
+    assert_eq!(mappings_of(&path), 1);
+    drop(reader);
+    assert_eq!(mappings_of(&path), 0);
+}
+
+#[test]
+fn the_reader_maps_the_file_again_once_it_outgrows_the_mapping() {
+    // Goal: rows checkpointed past the end of the reader's mapping are read (with pread) at
+    // once, and a file grown by more than METADATA_READER_MAP_GROWTH_BYTES_MIN is mapped again
+    // at the next read after a commit, never before; a file that grows less keeps its mapping.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.sqlite");
+    let mut writer = MetaStore::open(&path).unwrap();
+    assert!(writer.apply(&create_bucket("b")).unwrap());
+    put_objects(&mut writer, "a", 100);
+    checkpoint(&writer);
+    let mut reader = MetaStore::open_reader(&path).unwrap();
+    assert_eq!(all_keys(&mut reader).len(), 100);
+    assert_eq!(kept_map::mappings_made(reader.connection()), 1);
+    // Less than the growth allowed: ~1 MiB more.
+    put_objects(&mut writer, "b", 1_000);
+    checkpoint(&writer);
+    assert_eq!(all_keys(&mut reader).len(), 1_100);
+    assert_eq!(kept_map::mappings_made(reader.connection()), 1);
+    // More: ~1.2 KiB a row on 4 KiB pages, past the minimum growth.
+    let rows = crate::limits::METADATA_READER_MAP_GROWTH_BYTES_MIN / 1024;
+    put_objects(&mut writer, "c", rows);
+    checkpoint(&writer);
+    let keys = all_keys(&mut reader);
+    assert_eq!(keys.len() as u64, 1_100 + rows);
+    assert_eq!(
+        keys.last().map(String::as_str),
+        Some(format!("c{:06}", rows - 1).as_str())
+    );
+    assert_eq!(kept_map::mappings_made(reader.connection()), 2);
+}
+
+#[test]
+fn a_file_that_can_shrink_is_not_mapped() {
+    // Goal: with auto_vacuum on, a commit can give pages back to the file system and a page
+    // mapped past the file's new end would raise SIGBUS: the reader reads with pread instead.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.sqlite");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("PRAGMA auto_vacuum = FULL")
+        .unwrap();
+    let mut writer = MetaStore::open(&path).unwrap();
+    assert!(writer.apply(&create_bucket("b")).unwrap());
+    put_objects(&mut writer, "a", 50);
+    let mut reader = MetaStore::open_reader(&path).unwrap();
+    assert_eq!(all_keys(&mut reader).len(), 50);
+    assert_eq!(kept_map::mappings_made(reader.connection()), 0);
 }

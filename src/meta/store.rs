@@ -124,11 +124,16 @@ impl MetaStore {
     /// Opens the database at `path` for the metadata reader: read-only, so it never takes the
     /// write lock, and in WAL mode each of its read transactions sees every commit made before
     /// it began while the writer goes on. The writer's `open` must have run first (it creates
-    /// and upgrades the schema).
+    /// and upgrades the schema). It maps the file, and keeps the mapping across the writer's
+    /// commits (`kept_map`).
     pub fn open_reader(path: &Path) -> Result<Self, SchemaError> {
-        let connection = Connection::open_with_flags(
+        super::kept_map::register().map_err(|code| {
+            rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+        })?;
+        let connection = Connection::open_with_flags_and_vfs(
             path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            super::kept_map::KEPT_MAP_VFS,
         )?;
         schema::prepare_reader(&connection)?;
         Ok(MetaStore { connection })
