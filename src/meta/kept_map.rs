@@ -17,12 +17,14 @@
 //! size, and a file that has outgrown its mapping by an eighth (at least
 //! `METADATA_READER_MAP_GROWTH_BYTES_MIN`) is mapped again.
 //!
-//! Safety: copying a mapped page past the file's end would raise SIGBUS. SQLite reads only the
-//! pages of its snapshot, which the file holds (or the WAL, another file), and the database file
-//! does not shrink: ringstore never runs `VACUUM` on it, and a file in auto-vacuum mode (which
-//! gives pages back at commit) is never mapped. As with SQLite's own mapping, a disk error while
-//! copying a mapped page is a SIGBUS rather than an `SQLITE_IOERR`.
-//! (https://sqlite.org/mmap.html, https://sqlite.org/vfs.html, https://sqlite.org/fileformat.html)
+//! Safety: copying a mapped page past the file's end would raise SIGBUS, and the mapping may
+//! outlast a shrink of the file. SQLite never reads past its snapshot's size, and every page of
+//! a snapshot not in the WAL (another file) lies inside the database file: in WAL mode the file
+//! shrinks only at a checkpoint's truncate, which waits until no reader holds an older snapshot
+//! (`walCheckpoint`). What is left is what SQLite's own mapping also has: a truncation from
+//! outside SQLite while the server runs, and a disk error while copying a mapped page, which is
+//! a SIGBUS rather than an `SQLITE_IOERR`. (https://sqlite.org/mmap.html,
+//! https://sqlite.org/vfs.html)
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::sync::OnceLock;
@@ -171,28 +173,8 @@ fn mapping_serves(mapped_bytes: i64, file_bytes: i64) -> bool {
     mappable_bytes(file_bytes) - mapped_bytes <= growth_allowed
 }
 
-/// Offset of the database header's "largest root b-tree page" field, nonzero only in auto-vacuum
-/// and incremental-vacuum modes (https://sqlite.org/fileformat.html#the_database_header).
-const HEADER_AUTO_VACUUM_ROOT_OFFSET: i64 = 52;
-
-/// The database header's size in bytes (https://sqlite.org/fileformat.html).
+/// The smallest file worth mapping: a database header (https://sqlite.org/fileformat.html).
 const HEADER_BYTES: i64 = 100;
-
-/// Whether the file may be mapped: it has a header, and no vacuum mode that shrinks it.
-unsafe fn mapping_allowed(file: *mut ffi::sqlite3_file, file_bytes: i64) -> bool {
-    if file_bytes < HEADER_BYTES {
-        return false;
-    }
-    let (inner, methods) = inner(file);
-    let mut root = [0u8; 4];
-    let code = methods.xRead.expect("unix files have xRead")(
-        inner,
-        root.as_mut_ptr().cast(),
-        root.len() as c_int,
-        HEADER_AUTO_VACUUM_ROOT_OFFSET,
-    );
-    code == ffi::SQLITE_OK && root == [0; 4]
-}
 
 /// Called before a read that reaches past what is known of the file: learns its size, and maps
 /// it (again) when nothing is mapped or the file has outgrown the mapping. A file that cannot
@@ -206,7 +188,7 @@ unsafe fn refresh_mapping(file: *mut ffi::sqlite3_file) {
     if (*kept).mapped_bytes >= 0 && mapping_serves((*kept).mapped_bytes, size) {
         return;
     }
-    if !mapping_allowed(file, size) {
+    if size < HEADER_BYTES {
         return;
     }
     let (inner, methods) = inner(file);
@@ -217,20 +199,24 @@ unsafe fn refresh_mapping(file: *mut ffi::sqlite3_file) {
         (*kept).mapped_bytes = -1;
     }
     let mut limit = METADATA_READER_MAP_BYTES_MAX as i64;
-    methods.xFileControl.expect("unix files have xFileControl")(
+    let code = methods.xFileControl.expect("unix files have xFileControl")(
         inner,
         ffi::SQLITE_FCNTL_MMAP_SIZE,
         (&mut limit as *mut i64).cast(),
     );
-    // unixFetch maps the whole file (up to the limit) when nothing is mapped. The reference it
-    // may hand back is released at once: nothing here keeps pointers into the mapping.
-    let mut page: *mut c_void = std::ptr::null_mut();
-    if methods.xFetch.expect("unix files have xFetch")(inner, 0, 1, &mut page) != ffi::SQLITE_OK {
+    if code != ffi::SQLITE_OK {
+        // A SQLite built without mappings (SQLITE_MAX_MMAP_SIZE=0): read as the unix VFS reads.
         return;
     }
-    if !page.is_null() {
-        unfetch(inner, 0, page);
+    // unixFetch maps the whole file (up to the limit) when nothing is mapped, and hands back a
+    // page of it only if the mapping was made (a failed mmap leaves it unmapped and answers OK).
+    // The reference is released at once: nothing here keeps pointers into the mapping.
+    let mut page: *mut c_void = std::ptr::null_mut();
+    let code = methods.xFetch.expect("unix files have xFetch")(inner, 0, 1, &mut page);
+    if code != ffi::SQLITE_OK || page.is_null() {
+        return;
     }
+    unfetch(inner, 0, page);
     (*kept).mapped_bytes = mappable_bytes(size);
     (*kept).mappings_made += 1;
 }
