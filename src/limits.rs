@@ -216,7 +216,7 @@ pub const METADATA_READER_PAGE_CACHE_KIB: u64 = 16 * 1024;
 pub const METADATA_READER_MAP_BYTES_MAX: u64 = 1 << 40;
 
 /// How far the metadata file may outgrow the reader's mapping before the next read past it maps
-/// the file again, in bytes, when an eighth of the mapping is less (`meta::kept_map`): a page
+/// the file again, in bytes, unless an eighth of the mapping is more (`meta::kept_map`): a page
 /// past the mapping costs a `pread` each time the reader's cache is reset (every commit), a new
 /// mapping a page fault for each page touched again. Not an S3 limit.
 pub const METADATA_READER_MAP_GROWTH_BYTES_MIN: u64 = 16 << 20;

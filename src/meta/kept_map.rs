@@ -14,14 +14,14 @@
 //! mapped, and the unix VFS's `xRead` copies from the mapping whatever it covers (`pread` for
 //! the rest). A `MAP_SHARED` mapping is the OS page cache, so it never holds stale contents;
 //! only the file's size matters. A read past the end of what is known of the file checks the
-//! size, and a file that has outgrown its mapping by an eighth (at least
+//! size, and a file that has outgrown its mapping by more than an eighth (at least
 //! `METADATA_READER_MAP_GROWTH_BYTES_MIN`) is mapped again.
 //!
 //! Safety: copying a mapped page past the file's end would raise SIGBUS, and the mapping may
 //! outlast a shrink of the file. SQLite never reads past its snapshot's size, and every page of
 //! a snapshot not in the WAL (another file) lies inside the database file: in WAL mode the file
-//! shrinks only at a checkpoint's truncate, which waits until no reader holds an older snapshot
-//! (`walCheckpoint`). What is left is what SQLite's own mapping also has: a truncation from
+//! shrinks only at a checkpoint's truncate, which happens only when no reader holds an older
+//! snapshot (`walCheckpoint`). What is left is what SQLite's own mapping also has: a truncation from
 //! outside SQLite while the server runs, and a disk error while copying a mapped page, which is
 //! a SIGBUS rather than an `SQLITE_IOERR`. (https://sqlite.org/mmap.html,
 //! https://sqlite.org/vfs.html)
@@ -173,9 +173,6 @@ fn mapping_serves(mapped_bytes: i64, file_bytes: i64) -> bool {
     mappable_bytes(file_bytes) - mapped_bytes <= growth_allowed
 }
 
-/// The smallest file worth mapping: a database header (https://sqlite.org/fileformat.html).
-const HEADER_BYTES: i64 = 100;
-
 /// Called before a read that reaches past what is known of the file: learns its size, and maps
 /// it (again) when nothing is mapped or the file has outgrown the mapping. A file that cannot
 /// be mapped is read as the unix VFS reads it.
@@ -188,16 +185,12 @@ unsafe fn refresh_mapping(file: *mut ffi::sqlite3_file) {
     if (*kept).mapped_bytes >= 0 && mapping_serves((*kept).mapped_bytes, size) {
         return;
     }
-    if size < HEADER_BYTES {
-        return;
-    }
     let (inner, methods) = inner(file);
     let unfetch = methods.xUnfetch.expect("unix files have xUnfetch");
-    if (*kept).mapped_bytes >= 0 {
-        // Drops the old mapping: the unix VFS maps only when nothing is mapped.
-        unfetch(inner, 0, std::ptr::null_mut());
-        (*kept).mapped_bytes = -1;
-    }
+    // Drops any old mapping, counted or not (a file too small for unixFetch to hand back a page
+    // is still mapped): the unix VFS maps only when nothing is mapped.
+    unfetch(inner, 0, std::ptr::null_mut());
+    (*kept).mapped_bytes = -1;
     let mut limit = METADATA_READER_MAP_BYTES_MAX as i64;
     let code = methods.xFileControl.expect("unix files have xFileControl")(
         inner,
