@@ -58,14 +58,14 @@ struct Inner(*mut ffi::sqlite3_vfs);
 unsafe impl Send for Inner {}
 unsafe impl Sync for Inner {}
 
-static INNER: OnceLock<Inner> = OnceLock::new();
-static REGISTERED: OnceLock<Result<(), c_int>> = OnceLock::new();
+/// The registration's outcome: the wrapped VFS, or SQLite's result code.
+static INNER: OnceLock<Result<Inner, c_int>> = OnceLock::new();
 
 /// Registers the VFS (once per process; later calls answer the first one's outcome).
 ///
 /// Errors: SQLite's result code when there is no default VFS or registration fails.
 pub fn register() -> Result<(), c_int> {
-    *REGISTERED.get_or_init(|| {
+    let registered = INNER.get_or_init(|| {
         // SAFETY: sqlite3_vfs_find with NULL returns the default VFS (or NULL); the copy we
         // register is leaked so it lives as long as the process, as SQLite requires.
         unsafe {
@@ -73,7 +73,6 @@ pub fn register() -> Result<(), c_int> {
             if inner.is_null() {
                 return Err(ffi::SQLITE_ERROR);
             }
-            let _ = INNER.set(Inner(inner));
             let mut vfs: ffi::sqlite3_vfs = *inner;
             vfs.szOsFile = (std::mem::size_of::<KeptMapFile>() as c_int) + (*inner).szOsFile;
             vfs.zName = KEPT_MAP_VFS.as_ptr();
@@ -82,12 +81,13 @@ pub fn register() -> Result<(), c_int> {
             // The other methods stay the unix VFS's: they read only fields copied here.
             let code = ffi::sqlite3_vfs_register(Box::into_raw(Box::new(vfs)), 0);
             if code == ffi::SQLITE_OK {
-                Ok(())
+                Ok(Inner(inner))
             } else {
                 Err(code)
             }
         }
-    })
+    });
+    registered.as_ref().map(|_| ()).map_err(|code| *code)
 }
 
 /// How many times the connection's main database file was mapped afresh (0 if the connection
@@ -119,7 +119,10 @@ unsafe extern "C" fn open(
     flags: c_int,
     out_flags: *mut c_int,
 ) -> c_int {
-    let inner_vfs = INNER.get().expect("registered before use").0;
+    let Some(Ok(Inner(inner_vfs))) = INNER.get() else {
+        unreachable!("SQLite opens files through a VFS only once it is registered");
+    };
+    let inner_vfs = *inner_vfs;
     let open_inner = (*inner_vfs).xOpen.expect("a VFS has xOpen");
     if flags & ffi::SQLITE_OPEN_MAIN_DB == 0 {
         // The WAL, its index and journals are the unix VFS's files as they are.
@@ -154,10 +157,8 @@ unsafe fn inner(
 
 /// The file's size, or None if it cannot be read.
 unsafe fn file_bytes(file: *mut ffi::sqlite3_file) -> Option<i64> {
-    let (inner, methods) = inner(file);
     let mut bytes: ffi::sqlite3_int64 = 0;
-    (methods.xFileSize.expect("unix files have xFileSize")(inner, &mut bytes) == ffi::SQLITE_OK)
-        .then_some(bytes)
+    (file_size(file, &mut bytes) == ffi::SQLITE_OK).then_some(bytes)
 }
 
 /// The bytes the unix VFS maps of a file of `file_bytes` (SQLite's `unixMapfile`).

@@ -114,16 +114,7 @@ fn the_writer_cannot_take_the_readers_page_cache() {
     // reader's and SQLite's default 2,000 KiB) hold together.
     let cached_pages = (crate::limits::METADATA_READER_PAGE_CACHE_KIB + 2_000) / 4;
     let rows = cached_pages * 4 * 5 / 4;
-    let puts: Vec<PutObject> = (0..rows)
-        .map(|index| {
-            let mut record = object(&format!("k{index:06}"), u128::from(index));
-            record.headers = vec![("x-amz-meta-a".into(), "v".repeat(800))];
-            PutObject(record, PutCondition::None)
-        })
-        .collect();
-    for outcome in writer.apply_all(&puts) {
-        outcome.unwrap();
-    }
+    put_objects(&mut writer, "k", rows);
     let page = |after: Option<String>| ListQuery {
         bucket: "b".into(),
         prefix: String::new(),
